@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "policy.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "rp_err.h"
+
+static const char *const role_names[RP_ROLE_COUNT] = {
+	[RP_ROLE_ROOT] = "root",
+	[RP_ROLE_EXEC] = "exec",
+	[RP_ROLE_QUERY] = "query",
+	[RP_ROLE_DIRECTORY] = "directory",
+};
+
+static const char policy_header[] = "rampart/policy/v1";
+
+const char *rp_role_name(enum rp_role_id role)
+{
+	return role < RP_ROLE_COUNT ? role_names[role] : "?";
+}
+
+int rp_role_from_name(const char *s, size_t n)
+{
+	for (int i = 0; i < RP_ROLE_COUNT; i++)
+		if (rp_memeq(s, n, role_names[i]))
+			return i;
+	return -1;
+}
+
+bool rp_org_name_valid(const char *s, size_t n)
+{
+	if (n == 0 || n > RP_ORG_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			  (i > 0 && c == '-');
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+int rp_policy_key_index(const struct rp_policy *p, const char *name)
+{
+	for (size_t i = 0; i < p->nkeys; i++)
+		if (strcmp(p->keys[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Expects the next line to be "<field> <value>"; returns the value. */
+static int want_field(struct rp_cursor *c, const char *field, const char **val,
+		      size_t *vlen, struct rp_diag *d)
+{
+	const char *line, *w;
+	size_t len, wlen;
+
+	if (rp_cursor_line(c, &line, &len) != 1) {
+		rp_diagf(d, "policy: missing field `%s'", field);
+		return RP_E_MALFORMED;
+	}
+	if (!rp_split_word(line, len, &w, &wlen, val, vlen) || !rp_memeq(w, wlen, field)) {
+		char q[64];
+		rp_quote(q, sizeof(q), line, len);
+		rp_diagf(d, "policy: expected field `%s', found `%s'", field, q);
+		return RP_E_MALFORMED;
+	}
+	return 0;
+}
+
+static int parse_role(struct rp_policy *p, enum rp_role_id role,
+		      const char *v, size_t vlen, struct rp_diag *d)
+{
+	struct rp_role *r = &p->roles[role];
+	const char *w, *rest;
+	size_t wlen, rlen;
+	uint64_t t;
+	char q[80];
+
+	/* "role <name> <threshold> <key>..." with the field word consumed. */
+	if (!rp_split_word(v, vlen, &w, &wlen, &rest, &rlen) ||
+	    !rp_memeq(w, wlen, role_names[role])) {
+		rp_quote(q, sizeof(q), v, vlen);
+		rp_diagf(d, "policy: expected role `%s', found `%s'", role_names[role], q);
+		return RP_E_MALFORMED;
+	}
+	v = rest;
+	vlen = rlen;
+	if (!rp_split_word(v, vlen, &w, &wlen, &rest, &rlen)) {
+		rp_diagf(d, "policy: role %s names no keys", role_names[role]);
+		return RP_E_MALFORMED;
+	}
+	if (rp_parse_u64(w, wlen, RP_POLICY_KEYS_MAX, &t) != 0 || t < 1) {
+		rp_quote(q, sizeof(q), w, wlen);
+		rp_diagf(d, "policy: role %s threshold `%s' is not an integer from 1 to %d",
+			 role_names[role], q, RP_POLICY_KEYS_MAX);
+		return RP_E_MALFORMED;
+	}
+	r->threshold = (uint32_t)t;
+	while (rlen > 0) {
+		const char *name = rest;
+		const char *sp = memchr(rest, ' ', rlen);
+		size_t nlen = sp ? (size_t)(sp - rest) : rlen;
+		char nm[RP_NOTE_NAME_MAX + 1];
+		int k;
+
+		if (nlen == 0 || nlen > RP_NOTE_NAME_MAX) {
+			rp_diagf(d, "policy: role %s has an empty or overlong key name", role_names[role]);
+			return RP_E_MALFORMED;
+		}
+		memcpy(nm, name, nlen);
+		nm[nlen] = '\0';
+		k = rp_policy_key_index(p, nm);
+		if (k < 0) {
+			rp_quote(q, sizeof(q), name, nlen);
+			rp_diagf(d, "policy: role %s names key `%s', which no key line declares",
+				 role_names[role], q);
+			return RP_E_MALFORMED;
+		}
+		for (size_t i = 0; i < r->nkeys; i++) {
+			if (r->keys[i] == k) {
+				rp_diagf(d, "policy: role %s names key `%s' twice", role_names[role], nm);
+				return RP_E_MALFORMED;
+			}
+		}
+		r->keys[r->nkeys++] = (uint8_t)k;
+		if (!sp)
+			break;
+		rest = sp + 1;
+		rlen -= nlen + 1;
+		if (rlen == 0) {
+			rp_diagf(d, "policy: role %s line ends in a space", role_names[role]);
+			return RP_E_MALFORMED;
+		}
+	}
+	if (r->threshold > r->nkeys) {
+		rp_diagf(d, "policy: role %s threshold %u exceeds its %zu keys",
+			 role_names[role], r->threshold, r->nkeys);
+		return RP_E_MALFORMED;
+	}
+	return 0;
+}
+
+int rp_policy_parse_text(const char *text, size_t len, struct rp_policy **ret,
+			 struct rp_diag *d)
+{
+	struct rp_cursor c = {text, len};
+	struct rp_policy *p;
+	const char *line, *v;
+	size_t llen, vlen;
+	int r, k;
+	char q[80];
+
+	if (len > RP_NOTE_MAX) {
+		rp_diagf(d, "policy: %zu bytes, more than %d", len, RP_NOTE_MAX);
+		return RP_E_TOOBIG;
+	}
+	if (!rp_note_text_valid(text, len, d))
+		return RP_E_MALFORMED;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return RP_E_NOMEM;
+	if (rp_cursor_line(&c, &line, &llen) != 1 || !rp_memeq(line, llen, policy_header)) {
+		rp_diagf(d, "policy: first line is not `%s'", policy_header);
+		r = RP_E_MALFORMED;
+		goto fail;
+	}
+	if ((r = want_field(&c, "org", &v, &vlen, d)) < 0)
+		goto fail;
+	if (!rp_org_name_valid(v, vlen)) {
+		rp_quote(q, sizeof(q), v, vlen);
+		rp_diagf(d, "policy: org `%s' is not a valid organisation name", q);
+		r = RP_E_MALFORMED;
+		goto fail;
+	}
+	memcpy(p->org, v, vlen);
+	if ((r = want_field(&c, "version", &v, &vlen, d)) < 0)
+		goto fail;
+	if (rp_parse_u64(v, vlen, UINT32_MAX, &p->version) != 0 || p->version < 1) {
+		rp_quote(q, sizeof(q), v, vlen);
+		rp_diagf(d, "policy: version `%s' is not a positive integer", q);
+		r = RP_E_MALFORMED;
+		goto fail;
+	}
+	if ((r = want_field(&c, "expires", &v, &vlen, d)) < 0)
+		goto fail;
+	if (rp_time_parse(v, vlen, &p->expires) != 0) {
+		rp_quote(q, sizeof(q), v, vlen);
+		rp_diagf(d, "policy: expires `%s' is not YYYY-MM-DDTHH:MM:SSZ", q);
+		r = RP_E_MALFORMED;
+		goto fail;
+	}
+	/* key lines, then role lines in the fixed order. */
+	enum rp_role_id next_role = RP_ROLE_ROOT;
+	while ((k = rp_cursor_line(&c, &line, &llen)) == 1) {
+		const char *w;
+		size_t wlen;
+
+		if (!rp_split_word(line, llen, &w, &wlen, &v, &vlen)) {
+			rp_quote(q, sizeof(q), line, llen);
+			rp_diagf(d, "policy: line `%s' is not `field value'", q);
+			r = RP_E_MALFORMED;
+			goto fail;
+		}
+		if (rp_memeq(w, wlen, "key")) {
+			struct rp_vkey key;
+			if (next_role != RP_ROLE_ROOT) {
+				rp_diagf(d, "policy: key line after a role line");
+				r = RP_E_MALFORMED;
+				goto fail;
+			}
+			if (p->nkeys == RP_POLICY_KEYS_MAX) {
+				rp_diagf(d, "policy: more than %d keys", RP_POLICY_KEYS_MAX);
+				r = RP_E_TOOBIG;
+				goto fail;
+			}
+			if ((r = rp_vkey_parse(v, vlen, &key, d)) < 0) {
+				r = RP_E_MALFORMED;
+				goto fail;
+			}
+			if (key.type != RP_KEY_ED25519) {
+				rp_diagf(d, "policy: key %s is not an Ed25519 signing key", key.name);
+				r = RP_E_MALFORMED;
+				goto fail;
+			}
+			for (size_t i = 0; i < p->nkeys; i++) {
+				if (strcmp(p->keys[i].name, key.name) == 0 ||
+				    memcmp(p->keys[i].pub, key.pub, 32) == 0) {
+					rp_diagf(d, "policy: key %s appears twice (same %s as %s)",
+						 key.name,
+						 strcmp(p->keys[i].name, key.name) == 0 ? "name" : "public key",
+						 p->keys[i].name);
+					r = RP_E_MALFORMED;
+					goto fail;
+				}
+			}
+			p->keys[p->nkeys++] = key;
+		} else if (rp_memeq(w, wlen, "role")) {
+			if (next_role == RP_ROLE_COUNT) {
+				rp_quote(q, sizeof(q), line, llen);
+				rp_diagf(d, "policy: unexpected role line `%s' after role directory", q);
+				r = RP_E_MALFORMED;
+				goto fail;
+			}
+			if (p->nkeys == 0) {
+				rp_diagf(d, "policy: no key lines before the roles");
+				r = RP_E_MALFORMED;
+				goto fail;
+			}
+			if ((r = parse_role(p, next_role, v, vlen, d)) < 0)
+				goto fail;
+			next_role++;
+		} else {
+			rp_quote(q, sizeof(q), w, wlen);
+			rp_diagf(d, "policy: unknown field `%s'", q);
+			r = RP_E_MALFORMED;
+			goto fail;
+		}
+	}
+	if (next_role != RP_ROLE_COUNT) {
+		rp_diagf(d, "policy: missing role `%s'", role_names[next_role]);
+		r = RP_E_MALFORMED;
+		goto fail;
+	}
+	rp_sha256_text(text, len, p->hash);
+	*ret = p;
+	return 0;
+fail:
+	rp_policy_free(p);
+	return r;
+}
+
+int rp_policy_parse(const char *msg, size_t len, struct rp_policy **ret,
+		    struct rp_diag *d)
+{
+	struct rp_note *note;
+	struct rp_policy *p;
+	int r;
+
+	if ((r = rp_note_parse(msg, len, &note, d)) < 0)
+		return r;
+	if ((r = rp_policy_parse_text(note->msg, note->text_len, &p, d)) < 0) {
+		rp_note_free(note);
+		return r;
+	}
+	p->note = note;
+	*ret = p;
+	return 0;
+}
+
+void rp_policy_free(struct rp_policy *p)
+{
+	if (!p)
+		return;
+	rp_note_free(p->note);
+	free(p);
+}
+
+char *rp_policy_format(const struct rp_policy *p, size_t *ret_len)
+{
+	struct rp_sb sb;
+	char t[21];
+
+	rp_sb_init(&sb, RP_NOTE_MAX);
+	rp_time_format(p->expires, t);
+	rp_sb_printf(&sb, "%s\norg %s\nversion %llu\nexpires %s\n", policy_header,
+		     p->org, (unsigned long long)p->version, t);
+	for (size_t i = 0; i < p->nkeys; i++) {
+		char *k = rp_vkey_format(&p->keys[i]);
+		if (!k) {
+			rp_sb_release(&sb);
+			return NULL;
+		}
+		rp_sb_printf(&sb, "key %s\n", k);
+		free(k);
+	}
+	for (int r = 0; r < RP_ROLE_COUNT; r++) {
+		rp_sb_printf(&sb, "role %s %u", role_names[r], p->roles[r].threshold);
+		for (size_t i = 0; i < p->roles[r].nkeys; i++)
+			rp_sb_printf(&sb, " %s", p->keys[p->roles[r].keys[i]].name);
+		rp_sb_puts(&sb, "\n");
+	}
+	return rp_sb_take(&sb, ret_len);
+}
+
+int rp_quorum_check(const struct rp_policy *p, enum rp_role_id role,
+		    const struct rp_note *note, size_t *ret_count,
+		    struct rp_diag *d)
+{
+	const struct rp_role *rl;
+	struct rp_vkey keys[RP_POLICY_KEYS_MAX];
+	bool ok[RP_POLICY_KEYS_MAX];
+	size_t count = 0;
+	int r;
+
+	if (role >= RP_ROLE_COUNT)
+		return RP_E_INVAL;
+	rl = &p->roles[role];
+	if (rl->threshold < 1) {
+		/* Parsing never yields this; a hand-built policy must not either. */
+		rp_diagf(d, "role %s has threshold 0", role_names[role]);
+		return RP_E_POLICY;
+	}
+	for (size_t i = 0; i < rl->nkeys; i++)
+		keys[i] = p->keys[rl->keys[i]];
+	r = rp_note_verify(note, keys, rl->nkeys, ok, d);
+	if (r == RP_E_NOSIG) {
+		rp_diagf(d, "no signature by a key of role %s", role_names[role]);
+		if (ret_count)
+			*ret_count = 0;
+		return RP_E_QUORUM;
+	}
+	if (r < 0)
+		return r;
+	/* Distinct public keys: the parser already refuses a key listed twice. */
+	for (size_t i = 0; i < rl->nkeys; i++)
+		count += ok[i];
+	if (ret_count)
+		*ret_count = count;
+	if (count < rl->threshold) {
+		rp_diagf(d, "%zu of %u required signatures of role %s", count,
+			 rl->threshold, role_names[role]);
+		return RP_E_QUORUM;
+	}
+	return 0;
+}
+
+int rp_policy_verify_initial(const struct rp_policy *p, const char *want_hash,
+			     int64_t now, struct rp_diag *d)
+{
+	int r;
+
+	if (strcmp(p->hash, want_hash) != 0) {
+		rp_diagf(d, "root policy hash %s is not the expected %s", p->hash, want_hash);
+		return RP_E_POLICY;
+	}
+	if (!p->note) {
+		rp_diagf(d, "root policy carries no signatures");
+		return RP_E_POLICY;
+	}
+	if ((r = rp_quorum_check(p, RP_ROLE_ROOT, p->note, NULL, d)) < 0)
+		return r;
+	if (now >= p->expires) {
+		char t[21];
+		rp_time_format(p->expires, t);
+		rp_diagf(d, "root policy version %llu expired at %s",
+			 (unsigned long long)p->version, t);
+		return RP_E_EXPIRED;
+	}
+	return 0;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * Root policy: the administrators' keys, and per role the keys that may
+ * sign and the threshold they must reach. Exact format: docs/formats.md.
+ */
+
+#include <stdint.h>
+
+#include "note.h"
+
+enum rp_role_id {
+	RP_ROLE_ROOT,
+	RP_ROLE_EXEC,
+	RP_ROLE_QUERY,
+	RP_ROLE_DIRECTORY,
+	RP_ROLE_COUNT
+};
+
+struct rp_role {
+	uint32_t threshold;
+	size_t nkeys;
+	uint8_t keys[RP_POLICY_KEYS_MAX]; /* indexes into rp_policy.keys */
+};
+
+struct rp_policy {
+	char org[RP_ORG_NAME_MAX + 1];
+	uint64_t version;
+	int64_t expires;
+	size_t nkeys;
+	struct rp_vkey keys[RP_POLICY_KEYS_MAX];
+	struct rp_role roles[RP_ROLE_COUNT];
+	char hash[72];         /* "sha256:<hex>" of the policy text */
+	struct rp_note *note;  /* the signed note, when parsed from one */
+};
+
+const char *rp_role_name(enum rp_role_id role);
+int rp_role_from_name(const char *s, size_t n);
+bool rp_org_name_valid(const char *s, size_t n);
+
+/* Parses the policy text (the note's body) strictly. */
+int rp_policy_parse_text(const char *text, size_t len, struct rp_policy **ret,
+			 struct rp_diag *d);
+/* Parses a signed note holding a policy; signatures are not checked. */
+int rp_policy_parse(const char *msg, size_t len, struct rp_policy **ret,
+		    struct rp_diag *d);
+void rp_policy_free(struct rp_policy *p);
+/* Serialises to the one canonical text; parse(format(p)) == p. */
+char *rp_policy_format(const struct rp_policy *p, size_t *ret_len);
+
+/*
+ * Quorum: signatures on note by distinct keys of the role, each verified,
+ * reaching the threshold. A signature by a role key that fails to verify
+ * rejects the note (RP_E_BADSIG); signatures by other keys do not count.
+ * ret_count (may be NULL) receives the number of distinct valid signers.
+ */
+int rp_quorum_check(const struct rp_policy *p, enum rp_role_id role,
+		    const struct rp_note *note, size_t *ret_count,
+		    struct rp_diag *d);
+
+/*
+ * A first policy (version 1) as an agent accepts it at enrolment: its
+ * text hash equals want_hash, it is signed by its own root quorum, and
+ * it has not expired at now.
+ */
+int rp_policy_verify_initial(const struct rp_policy *p, const char *want_hash,
+			     int64_t now, struct rp_diag *d);
+
+/* Index of the key with this name, or -1. */
+int rp_policy_key_index(const struct rp_policy *p, const char *name);

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "result.h"
+
+#include <string.h>
+
+#include "rp_err.h"
+
+static const char result_header[] = "rampart/result/v1";
+static const char *const status_names[] = {
+	[RP_RESULT_DONE] = "done",
+	[RP_RESULT_TIMED_OUT] = "timed-out",
+	[RP_RESULT_FAILED] = "failed",
+	[RP_RESULT_REFUSED] = "refused",
+};
+
+const char *rp_result_status_name(enum rp_result_status s)
+{
+	return (unsigned)s < sizeof(status_names) / sizeof(status_names[0]) ? status_names[s] : "?";
+}
+
+static int field(struct rp_cursor *c, const char *name, const char **v,
+		 size_t *vlen, struct rp_diag *d)
+{
+	const char *line, *w;
+	size_t len, wlen;
+
+	if (rp_cursor_line(c, &line, &len) != 1 ||
+	    !rp_split_word(line, len, &w, &wlen, v, vlen) || !rp_memeq(w, wlen, name)) {
+		rp_diagf(d, "result: missing or misplaced field `%s'", name);
+		return RP_E_MALFORMED;
+	}
+	return 0;
+}
+
+int rp_result_parse_text(const char *text, size_t len, struct rp_result *ret,
+			 struct rp_diag *d)
+{
+	struct rp_cursor c = {text, len};
+	struct rp_result r = {0};
+	const char *line, *v, *w, *rest;
+	size_t llen, vlen, wlen, rlen;
+	uint64_t u;
+	int e;
+
+	if (len > 4096 || !rp_note_text_valid(text, len, d))
+		return RP_E_MALFORMED;
+	if (rp_cursor_line(&c, &line, &llen) != 1 || !rp_memeq(line, llen, result_header)) {
+		rp_diagf(d, "result: first line is not `%s'", result_header);
+		return RP_E_MALFORMED;
+	}
+	if ((e = field(&c, "org", &v, &vlen, d)) < 0)
+		return e;
+	if (!rp_org_name_valid(v, vlen))
+		goto bad;
+	memcpy(r.org, v, vlen);
+	if ((e = field(&c, "device", &v, &vlen, d)) < 0)
+		return e;
+	if (!rp_id_valid(v, vlen))
+		goto bad;
+	memcpy(r.device, v, vlen);
+	if ((e = field(&c, "command", &v, &vlen, d)) < 0)
+		return e;
+	if (!rp_id_valid(v, vlen))
+		goto bad;
+	memcpy(r.command, v, vlen);
+	if ((e = field(&c, "status", &v, &vlen, d)) < 0)
+		return e;
+	e = -1;
+	for (size_t i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
+		if (rp_memeq(v, vlen, status_names[i]))
+			e = (int)i;
+	if (e < 0)
+		goto bad;
+	r.status = (enum rp_result_status)e;
+	if ((e = field(&c, "exit", &v, &vlen, d)) < 0)
+		return e;
+	if (rp_memeq(v, vlen, "-1"))
+		r.exit_code = -1;
+	else if (rp_parse_u64(v, vlen, 255, &u) == 0)
+		r.exit_code = (int32_t)u;
+	else
+		goto bad;
+	if ((e = field(&c, "duration-ms", &v, &vlen, d)) < 0)
+		return e;
+	if (rp_parse_u64(v, vlen, UINT32_MAX, &r.duration_ms) != 0)
+		goto bad;
+	if ((e = field(&c, "output", &v, &vlen, d)) < 0)
+		return e;
+	if (!rp_split_word(v, vlen, &w, &wlen, &rest, &rlen) || wlen != 71 ||
+	    memcmp(w, "sha256:", 7) != 0 || rp_hex_decode(w + 7, 64, r.output_hash, 32) != 0 ||
+	    rp_parse_u64(rest, rlen, RP_OUTPUT_KEEP, &r.output_size) != 0)
+		goto bad;
+	if (c.n != 0) {
+		rp_diagf(d, "result: unexpected line after `output'");
+		return RP_E_MALFORMED;
+	}
+	*ret = r;
+	return 0;
+bad: {
+	char q[80];
+	rp_quote(q, sizeof(q), v, vlen);
+	rp_diagf(d, "result: bad value `%s'", q);
+	return RP_E_MALFORMED;
+}
+}
+
+char *rp_result_format(const struct rp_result *r, size_t *ret_len)
+{
+	struct rp_sb sb;
+	char h[65];
+
+	rp_hex_encode(r->output_hash, 32, h);
+	rp_sb_init(&sb, 4096);
+	rp_sb_printf(&sb,
+		     "%s\norg %s\ndevice %s\ncommand %s\nstatus %s\nexit %d\n"
+		     "duration-ms %llu\noutput sha256:%s %llu\n",
+		     result_header, r->org, r->device, r->command,
+		     rp_result_status_name(r->status), (int)r->exit_code,
+		     (unsigned long long)r->duration_ms, h,
+		     (unsigned long long)r->output_size);
+	return rp_sb_take(&sb, ret_len);
+}

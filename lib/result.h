@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * A device's result for one command, signed by the device key as a note
+ * (key name = device id). Format: docs/formats.md.
+ */
+
+#include <stdint.h>
+
+#include "statement.h"
+
+enum rp_result_status {
+	RP_RESULT_DONE,      /* ran to completion; exit code is the program's */
+	RP_RESULT_TIMED_OUT, /* killed at its timeout */
+	RP_RESULT_FAILED,    /* could not be started (no such user, ...) */
+	RP_RESULT_REFUSED,   /* a check of DESIGN.md section 4 failed */
+};
+
+struct rp_result {
+	char org[RP_ORG_NAME_MAX + 1];
+	char device[RP_ID_HEX + 1];
+	char command[RP_ID_HEX + 1];
+	enum rp_result_status status;
+	int32_t exit_code; /* -1 when there is none */
+	uint64_t duration_ms;
+	uint8_t output_hash[32];
+	uint64_t output_size; /* the kept tail */
+};
+
+const char *rp_result_status_name(enum rp_result_status s);
+int rp_result_parse_text(const char *text, size_t len, struct rp_result *ret,
+			 struct rp_diag *d);
+char *rp_result_format(const struct rp_result *r, size_t *ret_len);

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * Command statements (DESIGN.md section 3), parsed strictly: one field
+ * order, no unknown or duplicated fields, every value checked.
+ */
+
+#include <stdint.h>
+
+#include "rp_limits.h"
+#include "note.h"
+#include "policy.h"
+
+#define RP_ID_HEX 32        /* statement and device ids: 16 bytes, hex */
+
+enum rp_command_kind {
+	RP_KIND_EXEC,
+};
+
+struct rp_command {
+	char org[RP_ORG_NAME_MAX + 1];
+	char id[RP_ID_HEX + 1];
+	enum rp_command_kind kind;
+	int64_t not_before, expires;
+	char run_as[RP_USER_NAME_MAX + 1];
+	uint32_t timeout;
+	uint8_t payload_hash[32];
+	uint64_t payload_size;
+	size_t ntargets;
+	char (*targets)[RP_ID_HEX + 1];
+	char comment[RP_STATEMENT_COMMENT_MAX + 1];
+	struct rp_note *note; /* when parsed from a signed note */
+};
+
+bool rp_id_valid(const char *s, size_t n);
+bool rp_user_name_valid(const char *s, size_t n);
+enum rp_role_id rp_command_role(const struct rp_command *c);
+
+int rp_command_parse_text(const char *text, size_t len,
+			  struct rp_command **ret, struct rp_diag *d);
+int rp_command_parse(const char *msg, size_t len, struct rp_command **ret,
+		     struct rp_diag *d);
+void rp_command_free(struct rp_command *c);
+char *rp_command_format(const struct rp_command *c, size_t *ret_len);
+bool rp_command_targets(const struct rp_command *c, const char *device_id);
+
+/* Device id: hex of the first 16 bytes of SHA-256(Ed25519 public key). */
+void rp_device_id(const uint8_t pub[32], char out[RP_ID_HEX + 1]);

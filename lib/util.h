@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/*
+ * A diagnostic that says what was rejected and why. Parsers fill it in
+ * (when non-NULL) next to returning an RP_E_* code.
+ */
+struct rp_diag {
+	char msg[256];
+};
+void rp_diagf(struct rp_diag *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Quote at most n bytes of untrusted text into out (printable ASCII only). */
+void rp_quote(char *out, size_t outlen, const char *s, size_t n);
+
+/*
+ * A growable string with a hard maximum. Any failure (allocation or the
+ * maximum) is sticky in ->err, so callers check once at the end.
+ */
+struct rp_sb {
+	char *s;
+	size_t len, cap, max;
+	int err;
+};
+void rp_sb_init(struct rp_sb *sb, size_t max);
+void rp_sb_release(struct rp_sb *sb);
+void rp_sb_put(struct rp_sb *sb, const void *p, size_t n);
+void rp_sb_puts(struct rp_sb *sb, const char *s);
+void rp_sb_printf(struct rp_sb *sb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Hands the NUL-terminated string to the caller; returns NULL on error. */
+char *rp_sb_take(struct rp_sb *sb, size_t *ret_len);
+
+/* Line cursor over (pointer, length); every line must end in '\n'. */
+struct rp_cursor {
+	const char *p;
+	size_t n;
+};
+/* Returns 1 and the line without its '\n', 0 at the end, -1 if unterminated. */
+int rp_cursor_line(struct rp_cursor *c, const char **ret_line, size_t *ret_len);
+
+/* Splits "key rest" at the first space. Returns false when there is none. */
+bool rp_split_word(const char *line, size_t len, const char **ret_word,
+		   size_t *ret_wlen, const char **ret_rest, size_t *ret_rlen);
+bool rp_memeq(const char *a, size_t alen, const char *lit);
+
+int rp_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t outlen);
+void rp_hex_encode(const uint8_t *in, size_t n, char *out /* 2n+1 */);
+/* Strict standard base64 with padding; returns decoded length or < 0. */
+int rp_b64_decode(const char *s, size_t n, uint8_t *out, size_t outmax,
+		  size_t *ret_len);
+/* Returns a malloc'd NUL-terminated string. */
+char *rp_b64_encode(const uint8_t *in, size_t n);
+
+/* Decimal unsigned integer, no sign, no leading zeros (but "0"). */
+int rp_parse_u64(const char *s, size_t n, uint64_t max, uint64_t *ret);
+
+/* RFC 3339 in the one form Rampart writes: YYYY-MM-DDTHH:MM:SSZ. */
+int rp_time_parse(const char *s, size_t n, int64_t *ret);
+void rp_time_format(int64_t t, char out[21]);
+int64_t rp_now(void);
+
+/* SHA-256 through libsodium. */
+void rp_sha256(const void *p, size_t n, uint8_t out[32]);
+/* "sha256:<hex>" form, out holds 72 bytes. */
+void rp_sha256_text(const void *p, size_t n, char out[72]);
+
+/* Files. read_file refuses anything larger than max. */
+int rp_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+/* Writes to path.tmp, fsyncs, renames over path, fsyncs the directory. */
+int rp_write_file_atomic(const char *path, const void *p, size_t n, int mode);
+
+/* Random hex identifier of nbytes bytes (2*nbytes chars + NUL). */
+void rp_random_hex(char *out, size_t nbytes);
