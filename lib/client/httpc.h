@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * A small HTTPS/1.1 client for the agent and the CLI: wolfSSL for TLS 1.3,
+ * http-parser for responses. Trust is a pin of the server's public key
+ * (SHA-256 of its DER SubjectPublicKeyInfo), never a CA. One connection per
+ * request ("Connection: close"), so an idle agent holds no TLS state.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+struct rp_url {
+	char host[256]; /* name or IPv4/IPv6 literal, without brackets */
+	char port[8];
+	char base[512]; /* "https://host:port", no trailing slash */
+};
+
+/* Accepts only https://host[:port][/] (port defaults to 443). */
+int rp_url_parse(const char *text, struct rp_url *ret, struct rp_diag *d);
+
+/* Parses "sha256:<64 hex>". */
+int rp_pin_parse(const char *text, uint8_t ret[32], struct rp_diag *d);
+
+struct rp_https_client {
+	struct rp_url url;
+	uint8_t pin[32];
+	long timeout_ms;  /* connect, and each read/write; e.g. 40000 for a long poll */
+	size_t max_body;  /* response body cap; 0 means RP_HTTP_RESPONSE_MAX */
+};
+
+struct rp_http_header {
+	const char *name;
+	const char *value;
+};
+
+struct rp_http_req {
+	const char *method; /* "GET", "POST", "DELETE" */
+	const char *path;   /* "/v1/agent/poll?wait=30" */
+	const struct rp_http_header *headers;
+	size_t nheaders;
+	const void *body; /* may be NULL */
+	size_t body_len;
+	const char *content_type; /* NULL: application/json when body is set */
+};
+
+struct rp_http_resp {
+	int status;
+	char *body; /* NUL-terminated, malloc'd (empty string when none) */
+	size_t body_len;
+	char content_type[128];
+};
+
+/*
+ * Connects, completes a TLS 1.3 handshake, checks the pin (RP_E_PIN on
+ * mismatch, before any request byte is sent), sends the request, reads
+ * and parses the whole response. Errors: RP_E_NET (resolve/connect/
+ * timeout), RP_E_TLS, RP_E_PIN, RP_E_HTTP (malformed response),
+ * RP_E_TOOBIG (body over max_body). d says what went wrong.
+ */
+int rp_https_do(const struct rp_https_client *c, const struct rp_http_req *req,
+		struct rp_http_resp *ret, struct rp_diag *d);
+void rp_http_resp_release(struct rp_http_resp *r);
+
+/* Fetches the server's public key pin without trusting it (for `rampart
+ * pin`-style bootstrap tools and tests). */
+int rp_https_fetch_pin(const struct rp_url *url, long timeout_ms,
+		       uint8_t ret[32], struct rp_diag *d);
