@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include "state.h"
+#include "verify.h"
+
+#define AGENT_DEFAULT_DIR "/var/lib/rampart-agent"
+
+struct run_opts {
+	int poll_wait;   /* seconds the server may hold a poll */
+	int max_backoff; /* seconds */
+	bool once;       /* handle at most one delivery, then exit (tests) */
+};
+
+int agent_enroll(const char *token, const char *dir);
+int agent_run(const char *dir, const struct run_opts *o);
+int agent_verify_file(const char *dir, const char *file, bool quiet);
+
+/*
+ * The whole of DESIGN.md section 4 for this agent: its policy, its device
+ * id, the clock with bounded skew and its durable executed record.
+ */
+int agent_check(struct agent *a, const struct rp_delivery *dl,
+		struct rp_command **ret_cmd, char ret_id[RP_ID_HEX + 1],
+		struct rp_diag *d);

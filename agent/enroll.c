@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "agent.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "rp_err.h"
+#include "token.h"
+
+static void os_name(char *out, int n)
+{
+	char *buf = NULL;
+	size_t len;
+	struct utsname u;
+
+	/* PRETTY_NAME from os-release, else the kernel's name. */
+	if (rp_read_file("/etc/os-release", 16384, &buf, &len) == 0) {
+		char *p = strstr(buf, "PRETTY_NAME=");
+		if (p) {
+			p += 12;
+			if (*p == '"')
+				p++;
+			size_t k = strcspn(p, "\"\n");
+			snprintf(out, (size_t)n, "%.*s", (int)k, p);
+			free(buf);
+			return;
+		}
+		free(buf);
+	}
+	if (uname(&u) == 0)
+		snprintf(out, (size_t)n, "%.64s %.32s", u.sysname, u.release);
+	else
+		snprintf(out, (size_t)n, "unknown");
+}
+
+static int mkdirs(const char *dir)
+{
+	char p[600];
+	static const char *const subs[] = {"spool", "work"};
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return RP_E_IO;
+	if (chmod(dir, 0700) != 0)
+		return RP_E_IO;
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, subs[i]);
+		if (mkdir(p, 0700) != 0 && errno != EEXIST)
+			return RP_E_IO;
+	}
+	return 0;
+}
+
+int agent_enroll(const char *token_text, const char *dir)
+{
+	struct rp_enroll_token tok;
+	struct rp_diag d = {""};
+	struct rp_api api = {0};
+	struct rp_policy *pol = NULL;
+	struct rp_skey key = {0};
+	struct agent_conf conf = {0};
+	json_t *resp = NULL, *body = NULL;
+	char path[600], hostname[256] = "", os[128], *keytext = NULL, *proof_b64 = NULL;
+	char *pub_b64 = NULL, *msg = NULL;
+	uint8_t proof[crypto_sign_BYTES];
+	int r;
+
+	if ((r = rp_enroll_token_parse(token_text, strlen(token_text), &tok, &d)) < 0) {
+		fprintf(stderr, "rampart-agent: enrolment token rejected: %s\n", d.msg);
+		return 1;
+	}
+	if (rp_now() >= tok.expires) {
+		fprintf(stderr, "rampart-agent: enrolment token expired; ask an administrator for a new one\n");
+		r = RP_E_EXPIRED;
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/agent.conf", dir);
+	if (access(path, F_OK) == 0) {
+		fprintf(stderr, "rampart-agent: %s is already enrolled (remove the state directory to enrol again)\n", dir);
+		r = RP_E_EXISTS;
+		goto out;
+	}
+	if ((r = rp_url_parse(tok.server, &api.http.url, &d)) < 0 ||
+	    (r = rp_pin_parse(tok.pin, api.http.pin, &d)) < 0) {
+		fprintf(stderr, "rampart-agent: enrolment token: %s\n", d.msg);
+		goto out;
+	}
+	api.http.timeout_ms = 15000;
+
+	/* The root policy: from the server, trusted only by the token's hash. */
+	snprintf(path, sizeof(path), "/v1/orgs/%s/policy", tok.org);
+	if ((r = rp_api_call(&api, "GET", path, NULL, &resp, NULL, &d)) < 0) {
+		fprintf(stderr, "rampart-agent: fetching the root policy from %s: %s\n", tok.server, d.msg);
+		goto out;
+	}
+	const char *ptext = json_string_value(json_object_get(resp, "policy"));
+	if (!ptext || (r = rp_policy_parse(ptext, strlen(ptext), &pol, &d)) < 0 ||
+	    (r = rp_policy_verify_initial(pol, tok.policy, rp_now(), &d)) < 0) {
+		fprintf(stderr, "rampart-agent: SECURITY: refusing the server's root policy: %s\n",
+			ptext ? d.msg : "no policy in the answer");
+		r = r < 0 ? r : RP_E_POLICY;
+		goto out;
+	}
+	if (strcmp(pol->org, tok.org) != 0) {
+		fprintf(stderr, "rampart-agent: SECURITY: root policy is for org %s, token for %s\n",
+			pol->org, tok.org);
+		r = RP_E_ORG;
+		goto out;
+	}
+
+	/* The device key: its name is the device id, derived from the key. */
+	char devid[RP_ID_HEX + 1];
+	if ((r = rp_skey_generate("device", &key)) < 0)
+		goto out;
+	rp_device_id(key.pub, devid);
+	memset(key.name, 0, sizeof(key.name));
+	memcpy(key.name, devid, RP_ID_HEX);
+	key.id = rp_key_id(key.name, RP_ID_HEX, RP_KEY_ED25519, key.pub);
+
+	struct rp_sb sb;
+	rp_sb_init(&sb, 1024);
+	rp_sb_printf(&sb, "rampart-enroll/v1\n%s\n%s\n", tok.org, tok.secret);
+	size_t mlen;
+	msg = rp_sb_take(&sb, &mlen);
+	if (!msg) {
+		r = RP_E_NOMEM;
+		goto out;
+	}
+	crypto_sign_detached(proof, NULL, (const uint8_t *)msg, mlen, key.sk);
+	proof_b64 = rp_b64_encode(proof, sizeof(proof));
+	pub_b64 = rp_b64_encode(key.pub, 32);
+	gethostname(hostname, sizeof(hostname) - 1);
+	os_name(os, (int)sizeof(os));
+	body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "org", tok.org, "secret",
+			 tok.secret, "pubkey", pub_b64, "hostname", hostname, "os", os,
+			 "agent_version", RP_VERSION, "proof", proof_b64);
+	json_decref(resp);
+	resp = NULL;
+	if (!body || !proof_b64 || !pub_b64) {
+		r = RP_E_NOMEM;
+		goto out;
+	}
+	if ((r = rp_api_call(&api, "POST", "/v1/enroll", body, &resp, NULL, &d)) < 0) {
+		fprintf(stderr, "rampart-agent: enrolling with %s: %s\n", tok.server, d.msg);
+		goto out;
+	}
+	const char *sid = json_string_value(json_object_get(resp, "device_id"));
+	if (!sid || strcmp(sid, devid) != 0) {
+		fprintf(stderr, "rampart-agent: server answered device id %s, expected %s\n",
+			sid ? sid : "(none)", devid);
+		r = RP_E_HTTP;
+		goto out;
+	}
+
+	/* State: the key and policy first, the config last, since its
+	 * presence is what marks the directory as enrolled. */
+	if ((r = mkdirs(dir)) < 0) {
+		fprintf(stderr, "rampart-agent: cannot create %s: %s\n", dir, strerror(errno));
+		goto out;
+	}
+	keytext = rp_skey_format(&key);
+	snprintf(path, sizeof(path), "%s/device.key", dir);
+	if (!keytext || (r = rp_write_file_atomic(path, keytext, strlen(keytext), 0600)) < 0)
+		goto io;
+	snprintf(path, sizeof(path), "%s/policy.note", dir);
+	if ((r = rp_write_file_atomic(path, pol->note->msg, pol->note->msg_len, 0600)) < 0)
+		goto io;
+	memcpy(conf.server, api.http.url.base, strlen(api.http.url.base) + 1);
+	memcpy(conf.pin, tok.pin, sizeof(conf.pin));
+	memcpy(conf.org, tok.org, sizeof(conf.org));
+	memcpy(conf.device, devid, sizeof(conf.device));
+	if ((r = agent_conf_write(dir, &conf)) < 0)
+		goto io;
+	printf("enrolled device %s in org %s (root policy version %llu, %s)\n", devid, tok.org,
+	       (unsigned long long)pol->version, pol->hash);
+	r = 0;
+	goto out;
+io:
+	fprintf(stderr, "rampart-agent: writing %s: %s\n", path, rp_strerror(r ? r : RP_E_NOMEM));
+	r = r ? r : RP_E_NOMEM;
+out:
+	if (keytext) {
+		sodium_memzero(keytext, strlen(keytext));
+		free(keytext);
+	}
+	sodium_memzero(&tok, sizeof(tok));
+	rp_skey_wipe(&key);
+	free(msg);
+	free(proof_b64);
+	free(pub_b64);
+	json_decref(body);
+	json_decref(resp);
+	rp_policy_free(pol);
+	return r < 0 ? 1 : 0;
+}

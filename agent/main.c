@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* rampart-agent: enrols once, long-polls, verifies every delivery, executes. */
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+
+static const char *state_dir(const char *opt)
+{
+	const char *e = getenv("RAMPART_AGENT_DIR");
+	return opt ? opt : e ? e : AGENT_DEFAULT_DIR;
+}
+
+static int enroll_main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{"token", required_argument, NULL, 't'},
+		{"state-dir", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *token = NULL, *dir = NULL;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "t:s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't': token = optarg; break;
+		case 's': dir = optarg; break;
+		case 'h':
+			printf("Usage: rampart-agent enroll --token TOKEN [--state-dir DIR]\n\n"
+			       "Enrols this device: checks the token, fetches the organisation's root\n"
+			       "policy over TLS pinned to the server key named in the token, refuses it\n"
+			       "unless its hash matches the token and its root signatures reach quorum,\n"
+			       "makes the device's Ed25519 key and registers it with the one-time secret.\n\n"
+			       "  --token TOKEN      RPE1.… token from `rampart enroll-token'\n"
+			       "  --state-dir DIR    where state is kept (default %s, or $RAMPART_AGENT_DIR)\n",
+			       AGENT_DEFAULT_DIR);
+			return 0;
+		default: return 2;
+		}
+	}
+	if (!token) {
+		fprintf(stderr, "rampart-agent enroll: --token is required (see --help)\n");
+		return 2;
+	}
+	return agent_enroll(token, state_dir(dir));
+}
+
+static int run_main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{"state-dir", required_argument, NULL, 's'},
+		{"poll-wait", required_argument, NULL, 'w'},
+		{"max-backoff", required_argument, NULL, 'b'},
+		{"once", no_argument, NULL, '1'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct run_opts o = {.poll_wait = 30, .max_backoff = 60};
+	const char *dir = NULL;
+	uint64_t v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "s:w:b:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': dir = optarg; break;
+		case 'w':
+		case 'b':
+			if (rp_parse_u64(optarg, strlen(optarg), 3600, &v) != 0 || v == 0) {
+				fprintf(stderr, "rampart-agent run: `%s' is not a number of seconds from 1 to 3600\n", optarg);
+				return 2;
+			}
+			*(c == 'w' ? &o.poll_wait : &o.max_backoff) = (int)v;
+			break;
+		case '1': o.once = true; break;
+		case 'h':
+			printf("Usage: rampart-agent run [--state-dir DIR] [--poll-wait S] [--max-backoff S] [--once]\n\n"
+			       "Long-polls the server and, for every delivery, runs the checks of\n"
+			       "DESIGN.md section 4 (policy, quorum of the exec role, org, target, time\n"
+			       "window, never twice, payload hash and size) before executing anything.\n"
+			       "A failed check is a security alert: logged to DIR/alerts.log and reported.\n\n"
+			       "  --state-dir DIR    state from `enroll' (default %s)\n"
+			       "  --poll-wait S      how long the server may hold a poll (default 30)\n"
+			       "  --max-backoff S    longest wait between retries when the server is down (default 60)\n"
+			       "  --once             exit after handling one delivery\n",
+			       AGENT_DEFAULT_DIR);
+			return 0;
+		default: return 2;
+		}
+	}
+	return agent_run(state_dir(dir), &o);
+}
+
+static int verify_main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{"state-dir", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *dir = NULL;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': dir = optarg; break;
+		case 'h':
+			printf("Usage: rampart-agent verify [--state-dir DIR] FILE\n\n"
+			       "Runs the agent's verification, the same code path as `run', on a\n"
+			       "delivery saved to FILE (the JSON body of a poll answer). Executes\n"
+			       "nothing and records nothing. Exit 0 if it would run, 1 if refused.\n");
+			return 0;
+		default: return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, "rampart-agent verify: expected one FILE (see --help)\n");
+		return 2;
+	}
+	return agent_verify_file(state_dir(dir), argv[optind], false);
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char *[]);
+	const char *help;
+} commands[] = {
+	{"enroll", enroll_main, "enrol this device with a token from an administrator"},
+	{"run", run_main, "poll the server, verify and execute signed commands"},
+	{"verify", verify_main, "check a saved delivery with the same code path as run"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: rampart-agent COMMAND [OPTIONS]\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\n`rampart-agent COMMAND --help' for each; --version for the version.\n");
+}
+
+int main(int argc, char *argv[])
+{
+	if (sodium_init() < 0) {
+		fprintf(stderr, "rampart-agent: libsodium failed to initialise\n");
+		return 1;
+	}
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("rampart-agent %s\n", RP_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "rampart-agent: unknown command `%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "agent.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exec.h"
+#include "rp_err.h"
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...)
+{
+	va_list ap;
+	char t[21];
+
+	rp_time_format(rp_now(), t);
+	fprintf(stderr, "%s rampart-agent: ", t);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int agent_check(struct agent *a, const struct rp_delivery *dl,
+		struct rp_command **ret_cmd, char ret_id[RP_ID_HEX + 1],
+		struct rp_diag *d)
+{
+	struct rp_verify_ctx ctx = {
+		.policy = a->policy,
+		.device_id = a->conf.device,
+		.now = rp_now(),
+		.skew = RP_CLOCK_SKEW_S,
+		.seen = agent_seen,
+		.seen_arg = a,
+	};
+	return rp_verify_delivery(&ctx, dl, ret_cmd, ret_id, d);
+}
+
+static const char *alert_code(int r)
+{
+	switch (r) {
+	case RP_E_ORG: return "wrong-org";
+	case RP_E_QUORUM: return "no-quorum";
+	case RP_E_BADSIG: return "bad-signature";
+	case RP_E_NOSIG: return "no-signature";
+	case RP_E_EXPIRED: return "expired";
+	case RP_E_NOTYET: return "not-yet-valid";
+	case RP_E_TARGET: return "not-a-target";
+	case RP_E_REPLAY: return "replay";
+	case RP_E_PAYLOAD: return "payload-mismatch";
+	case RP_E_KIND: return "unknown-kind";
+	case RP_E_LOG: return "log-proof";
+	default: return "malformed";
+	}
+}
+
+static void send_alert(struct agent *a, const char *id, const char *code,
+		       const char *reason)
+{
+	struct rp_diag d = {""};
+	json_t *b;
+
+	agent_alert_log(a, id, code, reason);
+	b = json_pack("{s:s, s:s, s:s}", "command", id, "code", code, "reason", reason);
+	if (b && rp_api_call(&a->api, "POST", "/v1/agent/alert", b, NULL, NULL, &d) < 0)
+		logf_("could not report the alert to the server: %s", d.msg);
+	json_decref(b);
+}
+
+/* Spooled results survive crashes: written before they are sent. */
+static int spool_path(const struct agent *a, const char *id, char *out, size_t n)
+{
+	int k = snprintf(out, n, "%s/spool/%s.json", a->dir, id);
+	return k < 0 || (size_t)k >= n ? RP_E_TOOBIG : 0;
+}
+
+static int spool_send(struct agent *a, const char *id)
+{
+	char path[700], *buf = NULL;
+	size_t len;
+	json_t *j;
+	struct rp_diag d = {""};
+	int r, status = 0;
+
+	spool_path(a, id, path, sizeof(path));
+	if ((r = rp_read_file(path, 2 * RP_OUTPUT_KEEP + 8192, &buf, &len)) < 0)
+		return r;
+	j = json_loadb(buf, len, 0, NULL);
+	free(buf);
+	if (!j) {
+		logf_("spooled result %s is unreadable; dropping it", path);
+		unlink(path);
+		return RP_E_MALFORMED;
+	}
+	r = rp_api_call(&a->api, "POST", "/v1/agent/result", j, NULL, &status, &d);
+	json_decref(j);
+	/* 409: the server already holds a final result for it. */
+	if (r >= 0 || status == 409) {
+		if ((r = agent_mark_set(a, id, MARK_REPORTED)) < 0)
+			return r;
+		unlink(path);
+		return 0;
+	}
+	logf_("reporting result of %s: %s (kept for retry)", id, d.msg);
+	return r;
+}
+
+static int spool_flush(struct agent *a)
+{
+	char path[600];
+	DIR *dir;
+	struct dirent *e;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "%s/spool", a->dir);
+	dir = opendir(path);
+	if (!dir)
+		return 0;
+	while ((e = readdir(dir))) {
+		size_t n = strlen(e->d_name);
+		if (n != RP_ID_HEX + 5 || strcmp(e->d_name + RP_ID_HEX, ".json") != 0)
+			continue;
+		char id[RP_ID_HEX + 1];
+		memcpy(id, e->d_name, RP_ID_HEX);
+		id[RP_ID_HEX] = '\0';
+		if (spool_send(a, id) < 0)
+			r = RP_E_NET;
+	}
+	closedir(dir);
+	return r;
+}
+
+static int report(struct agent *a, const struct rp_command *c,
+		  const struct exec_result *x)
+{
+	struct rp_result res = {0};
+	char *text = NULL, *note = NULL, *out_b64 = NULL, *dump = NULL, path[700];
+	size_t tlen, nlen;
+	json_t *j = NULL;
+	int r;
+
+	memcpy(res.org, a->conf.org, sizeof(res.org));
+	memcpy(res.device, a->conf.device, sizeof(res.device));
+	memcpy(res.command, c->id, sizeof(res.command));
+	res.status = x->status;
+	res.exit_code = x->exit_code;
+	res.duration_ms = x->duration_ms;
+	rp_sha256(x->output, x->output_len, res.output_hash);
+	res.output_size = x->output_len;
+	text = rp_result_format(&res, &tlen);
+	if (!text || (r = rp_note_sign(text, tlen, NULL, &a->key, &note, &nlen)) < 0) {
+		r = RP_E_NOMEM;
+		goto out;
+	}
+	out_b64 = rp_b64_encode((const uint8_t *)x->output, x->output_len);
+	j = json_pack("{s:s, s:s, s:s}", "result", note, "output", out_b64 ? out_b64 : "",
+		      "reason", x->reason);
+	dump = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	if (!dump || !out_b64) {
+		r = RP_E_NOMEM;
+		goto out;
+	}
+	spool_path(a, c->id, path, sizeof(path));
+	if ((r = rp_write_file_atomic(path, dump, strlen(dump), 0600)) < 0) {
+		logf_("cannot spool the result of %s: %s", c->id, rp_strerror(r));
+		goto out;
+	}
+	r = spool_send(a, c->id);
+out:
+	free(text);
+	free(note);
+	free(out_b64);
+	free(dump);
+	json_decref(j);
+	return r;
+}
+
+/* A statement this device already knows: a redelivery or a replay. */
+static void handle_known(struct agent *a, const char *id)
+{
+	char path[700];
+
+	switch (agent_mark_get(a, id)) {
+	case MARK_STARTED:
+		/* Started but never reported: the agent died while it ran.
+		 * It is not run again (at most once); its result is resent if
+		 * spooled, else reported as failed. */
+		spool_path(a, id, path, sizeof(path));
+		if (access(path, F_OK) == 0) {
+			spool_send(a, id);
+		} else {
+			json_t *b = json_pack("{s:s, s:s, s:s}", "command", id, "code",
+					      "interrupted", "reason",
+					      "the agent stopped while this command ran; not run again");
+			struct rp_diag d;
+			logf_("command %s was interrupted by an agent restart; not running it again", id);
+			rp_api_call(&a->api, "POST", "/v1/agent/alert", b, NULL, NULL, &d);
+			json_decref(b);
+			agent_mark_set(a, id, MARK_REPORTED);
+		}
+		break;
+	default:
+		send_alert(a, id, "replay",
+			   "statement was already executed or refused on this device");
+		break;
+	}
+}
+
+static int handle_delivery(struct agent *a, const char *body, size_t len)
+{
+	struct rp_delivery dl = {0};
+	struct rp_command *c = NULL;
+	struct exec_result x = {0};
+	struct rp_diag d = {""};
+	char id[RP_ID_HEX + 1] = "";
+	int r;
+
+	if ((r = rp_delivery_parse(body, len, &dl, &d)) < 0) {
+		send_alert(a, "", "malformed", d.msg);
+		return r;
+	}
+	r = agent_check(a, &dl, &c, id, &d);
+	if (r == RP_E_REPLAY && agent_mark_get(a, id) == MARK_STARTED) {
+		handle_known(a, id);
+		goto out;
+	}
+	if (r < 0) {
+		send_alert(a, id, alert_code(r), d.msg);
+		if (id[0] && r != RP_E_REPLAY)
+			agent_mark_set(a, id, MARK_REFUSED);
+		goto out;
+	}
+
+	/* Durable before anything runs: a crash from here on never reruns it. */
+	if ((r = agent_mark_set(a, c->id, MARK_STARTED)) < 0) {
+		logf_("cannot record command %s before running it: %s; not running it", c->id,
+		      rp_strerror(r));
+		goto out;
+	}
+	json_t *b = json_pack("{s:s}", "command", c->id);
+	rp_api_call(&a->api, "POST", "/v1/agent/started", b, NULL, NULL, &d);
+	json_decref(b);
+	logf_("running command %s as %s (timeout %u s)", c->id, c->run_as, c->timeout);
+	if ((r = agent_exec(a, c, dl.payload, dl.payload_len, &x)) < 0) {
+		logf_("running command %s: %s", c->id, rp_strerror(r));
+		goto out;
+	}
+	logf_("command %s: %s, exit %d, %llu ms", c->id, rp_result_status_name(x.status),
+	      x.exit_code, (unsigned long long)x.duration_ms);
+	r = report(a, c, &x);
+out:
+	exec_result_release(&x);
+	rp_command_free(c);
+	rp_delivery_release(&dl);
+	return r;
+}
+
+static void nap(int seconds_max, unsigned *attempt)
+{
+	/* Exponential backoff with full jitter, so a fleet that lost its
+	 * server does not come back in lockstep. */
+	unsigned shift = *attempt < 6 ? *attempt : 6;
+	uint32_t cap = (1u << shift) * 1000u;
+	if (cap > (uint32_t)seconds_max * 1000u)
+		cap = (uint32_t)seconds_max * 1000u;
+	uint32_t ms = 500 + randombytes_uniform(cap);
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	(*attempt)++;
+	while (!stopping && nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+int agent_run(const char *dir, const struct run_opts *o)
+{
+	struct agent a;
+	struct rp_diag d = {""};
+	struct sigaction sa = {.sa_handler = on_signal};
+	char path[64];
+	unsigned attempt = 0;
+	int r;
+
+	if ((r = agent_load(&a, dir, &d)) < 0) {
+		fprintf(stderr, "rampart-agent: loading state from %s: %s\n", dir, d.msg);
+		agent_release(&a);
+		return 1;
+	}
+	/* No SA_RESTART: a signal interrupts a held poll so we stop at once. */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	a.api.http.timeout_ms = (long)(o->poll_wait + 15) * 1000;
+	snprintf(path, sizeof(path), "/v1/agent/poll?wait=%d", o->poll_wait);
+	logf_("device %s of org %s polling %s", a.conf.device, a.conf.org, a.conf.server);
+
+	while (!stopping) {
+		struct rp_http_resp resp = {0};
+
+		if (spool_flush(&a) < 0) {
+			nap(o->max_backoff, &attempt);
+			continue;
+		}
+		r = rp_api_request(&a.api, "GET", path, NULL, 0, &resp, &d);
+		if (stopping) {
+			rp_http_resp_release(&resp);
+			break;
+		}
+		if (r < 0) {
+			logf_("poll: %s", d.msg);
+			if (r == RP_E_PIN)
+				logf_("SECURITY: the server's key does not match the pinned key");
+			nap(o->max_backoff, &attempt);
+			continue;
+		}
+		if (resp.status == 204) {
+			attempt = 0;
+		} else if (resp.status == 200) {
+			attempt = 0;
+			handle_delivery(&a, resp.body, resp.body_len);
+			if (o->once)
+				stopping = 1;
+		} else {
+			logf_("poll: server answered %d: %.200s", resp.status, resp.body);
+			nap(o->max_backoff, &attempt);
+		}
+		rp_http_resp_release(&resp);
+	}
+	logf_("stopping");
+	agent_release(&a);
+	return 0;
+}
+
+int agent_verify_file(const char *dir, const char *file, bool quiet)
+{
+	struct agent a;
+	struct rp_delivery dl = {0};
+	struct rp_command *c = NULL;
+	struct rp_diag d = {""};
+	char *buf = NULL, id[RP_ID_HEX + 1];
+	size_t len;
+	int r;
+
+	if ((r = agent_load(&a, dir, &d)) < 0) {
+		fprintf(stderr, "rampart-agent: loading state from %s: %s\n", dir, d.msg);
+		agent_release(&a);
+		return 2;
+	}
+	if ((r = rp_read_file(file, RP_HTTP_RESPONSE_MAX, &buf, &len)) < 0) {
+		fprintf(stderr, "rampart-agent: reading %s: %s\n", file, rp_strerror(r));
+		agent_release(&a);
+		return 2;
+	}
+	r = rp_delivery_parse(buf, len, &dl, &d);
+	if (r == 0)
+		r = agent_check(&a, &dl, &c, id, &d);
+	if (r < 0) {
+		printf("REFUSED (%s): %s\n", alert_code(r), d.msg);
+	} else if (!quiet) {
+		printf("OK: command %s would run as %s on device %s (timeout %u s)\n", c->id,
+		       c->run_as, a.conf.device, c->timeout);
+	}
+	rp_command_free(c);
+	rp_delivery_release(&dl);
+	free(buf);
+	agent_release(&a);
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * The agent's state directory (default /var/lib/rampart-agent, mode 0700):
+ *   agent.conf   server URL, pin, org, device id (written at enrolment)
+ *   device.key   the device's Ed25519 signer key (0600)
+ *   policy.note  the root policy accepted at enrolment
+ *   executed     append-only record: "<statement id> <started|reported|refused> <unix>"
+ *   spool/       results not yet acknowledged by the server
+ *   alerts.log   security alerts, one line each
+ *   work/        scripts being run
+ */
+
+#include <stdbool.h>
+
+#include "client/api.h"
+#include "note.h"
+#include "policy.h"
+#include "statement.h"
+
+struct agent_conf {
+	char server[256];
+	char pin[72];
+	char org[RP_ORG_NAME_MAX + 1];
+	char device[RP_ID_HEX + 1];
+};
+
+enum exec_mark { MARK_NONE, MARK_STARTED, MARK_REPORTED, MARK_REFUSED };
+
+struct agent_record {
+	char id[RP_ID_HEX + 1];
+	enum exec_mark mark;
+};
+
+struct agent {
+	char dir[512];
+	struct agent_conf conf;
+	struct rp_skey key;
+	struct rp_policy *policy;
+	struct rp_api api;
+	/* The executed record, in memory: small, sorted by nothing; the
+	 * count of commands a device ever runs is modest. */
+	struct agent_record *recs;
+	size_t nrecs, caprecs;
+};
+
+int agent_path(const struct agent *a, char *out, size_t outlen, const char *name);
+int agent_conf_write(const char *dir, const struct agent_conf *c);
+/* Loads conf, key, policy and the executed record; sets up the API client. */
+int agent_load(struct agent *a, const char *dir, struct rp_diag *d);
+void agent_release(struct agent *a);
+
+enum exec_mark agent_mark_get(const struct agent *a, const char *id);
+/* Appends and fsyncs a record line before returning. */
+int agent_mark_set(struct agent *a, const char *id, enum exec_mark m);
+/* The rp_verify_delivery replay hook: any record means "seen". */
+int agent_seen(void *arg, const char *id);
+
+void agent_alert_log(const struct agent *a, const char *id, const char *code,
+		     const char *reason);

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* rampart: the administrator's command-line tool. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "rp_err.h"
+
+static const struct cli_cmd commands[] = {
+	{"key", cmd_key, "generate an administrator's signing key"},
+	{"org", cmd_org, "build root policy version 1 for a new organisation"},
+	{"policy", cmd_policy, "sign, show or upload a root policy"},
+	{"config", cmd_config, "show or save the server, pin, org and key to use"},
+	{"enroll-token", cmd_enroll_token, "make a one-time token that enrols one device"},
+	{"devices", cmd_devices, "list enrolled devices"},
+	{"run", cmd_run, "sign and submit a command for some devices"},
+	{"approve", cmd_approve, "review a pending command and add your signature"},
+	{"commands", cmd_commands, "list commands"},
+	{"results", cmd_results, "show a command's results per device"},
+	{"alerts", cmd_alerts, "list security alerts raised by agents"},
+	{"token", cmd_token, "create, list or revoke API tokens"},
+	{"note", cmd_note, "sign or verify a signed note on stdin"},
+};
+
+void cli_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("rampart: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+bool cli_is_help(int argc, char *argv[])
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			return false;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	}
+	return false;
+}
+
+static void set(char *dst, size_t n, const char *v)
+{
+	size_t k = strnlen(v, n - 1);
+
+	memcpy(dst, v, k);
+	dst[k] = '\0';
+}
+
+static void config_load(struct cli *c)
+{
+	char *buf = NULL;
+	size_t len;
+	struct rp_cursor cur;
+	const char *line, *w, *v;
+	size_t llen, wlen, vlen;
+
+	if (rp_read_file(c->config_path, 16384, &buf, &len) < 0)
+		return;
+	cur.p = buf;
+	cur.n = len;
+	while (rp_cursor_line(&cur, &line, &llen) == 1) {
+		if (llen == 0 || line[0] == '#' || !rp_split_word(line, llen, &w, &wlen, &v, &vlen))
+			continue;
+		char val[512];
+		snprintf(val, sizeof(val), "%.*s", (int)vlen, v);
+		if (rp_memeq(w, wlen, "server"))
+			set(c->server, sizeof(c->server), val);
+		else if (rp_memeq(w, wlen, "pin"))
+			set(c->pin, sizeof(c->pin), val);
+		else if (rp_memeq(w, wlen, "org"))
+			set(c->org, sizeof(c->org), val);
+		else if (rp_memeq(w, wlen, "key"))
+			set(c->key_path, sizeof(c->key_path), val);
+		else if (rp_memeq(w, wlen, "token"))
+			set(c->token, sizeof(c->token), val);
+	}
+	free(buf);
+}
+
+static void env_load(struct cli *c)
+{
+	const char *e;
+
+	if ((e = getenv("RAMPART_SERVER")))
+		set(c->server, sizeof(c->server), e);
+	if ((e = getenv("RAMPART_PIN")))
+		set(c->pin, sizeof(c->pin), e);
+	if ((e = getenv("RAMPART_ORG")))
+		set(c->org, sizeof(c->org), e);
+	if ((e = getenv("RAMPART_KEY")))
+		set(c->key_path, sizeof(c->key_path), e);
+	if ((e = getenv("RAMPART_TOKEN")))
+		set(c->token, sizeof(c->token), e);
+}
+
+int cli_trusted_policy_path(const struct cli *c, const char *org, char *out, size_t n)
+{
+	int k = snprintf(out, n, "%s/%s.policy", c->config_dir, org);
+	return k < 0 || (size_t)k >= n ? RP_E_TOOBIG : 0;
+}
+
+int cli_need_server(struct cli *c, bool need_key)
+{
+	struct rp_diag d = {""};
+
+	if (!c->server[0] || !c->pin[0] || !c->org[0]) {
+		cli_err("no server, pin or org configured: use --server/--pin/--org, "
+			"RAMPART_SERVER/RAMPART_PIN/RAMPART_ORG or `rampart config'");
+		return RP_E_INVAL;
+	}
+	if (rp_url_parse(c->server, &c->api.http.url, &d) < 0 ||
+	    rp_pin_parse(c->pin, c->api.http.pin, &d) < 0) {
+		cli_err("%s", d.msg);
+		return RP_E_INVAL;
+	}
+	c->api.http.timeout_ms = 30000;
+	if (need_key || !c->token[0]) {
+		if (!c->key_path[0]) {
+			cli_err("no signing key configured: use --key, RAMPART_KEY or `rampart config --key'");
+			return RP_E_INVAL;
+		}
+		if (!c->key_loaded) {
+			if (cli_load_key(c, c->key_path, &c->key) < 0)
+				return RP_E_KEY;
+			c->key_loaded = true;
+		}
+		c->api.key = &c->key;
+	} else {
+		c->api.bearer = c->token;
+	}
+	return 0;
+}
+
+int cli_confirm(const char *question)
+{
+	char buf[16];
+	FILE *tty = fopen("/dev/tty", "r+e");
+	FILE *in = tty ? tty : stdin;
+
+	fprintf(tty ? tty : stderr, "%s [y/N] ", question);
+	fflush(tty ? tty : stderr);
+	if (!fgets(buf, sizeof(buf), in))
+		buf[0] = '\0';
+	if (tty)
+		fclose(tty);
+	return buf[0] == 'y' || buf[0] == 'Y';
+}
+
+int cli_parse_when(const char *s, int64_t now, int64_t *ret)
+{
+	size_t n = strlen(s);
+	uint64_t v;
+	int64_t unit;
+
+	if (rp_time_parse(s, n, ret) == 0)
+		return 0;
+	if (n < 2)
+		return RP_E_MALFORMED;
+	switch (s[n - 1]) {
+	case 's': unit = 1; break;
+	case 'm': unit = 60; break;
+	case 'h': unit = 3600; break;
+	case 'd': unit = 86400; break;
+	default: return RP_E_MALFORMED;
+	}
+	if (rp_parse_u64(s, n - 1, 10 * 365 * 86400 / (uint64_t)unit, &v) != 0)
+		return RP_E_MALFORMED;
+	*ret = now + (int64_t)v * unit;
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: rampart [GLOBAL OPTIONS] COMMAND [ARGS]\n\n"
+		   "Rampart's administrator tool: your key signs what agents may do; the\n"
+		   "server only stores and delivers it.\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\nGlobal options (also RAMPART_* environment variables and the config file):\n"
+		   "  --server URL    https://host:port of rampartd\n"
+		   "  --pin PIN       sha256:<hex> of the server's public key (from `rampartd init')\n"
+		   "  --org ORG       organisation name\n"
+		   "  --key FILE      your signing key\n"
+		   "  --token TOKEN   API token for read-only commands instead of a key\n"
+		   "  --config FILE   config file (default ~/.config/rampart/config)\n"
+		   "  --json          print the server's JSON instead of tables\n"
+		   "  --version\n\n"
+		   "`rampart COMMAND --help' describes each command.\n");
+}
+
+int main(int argc, char *argv[])
+{
+	struct cli c;
+	const char *home = getenv("HOME"), *cfg = getenv("RAMPART_CONFIG");
+	int i, r;
+
+	memset(&c, 0, sizeof(c));
+	if (sodium_init() < 0) {
+		cli_err("libsodium failed to initialise");
+		return 1;
+	}
+	if (cfg)
+		set(c.config_path, sizeof(c.config_path), cfg);
+	else
+		snprintf(c.config_path, sizeof(c.config_path), "%s/.config/rampart/config",
+			 home ? home : ".");
+	/* Global options come before the command word. */
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			set(c.config_path, sizeof(c.config_path), argv[++i]);
+	}
+	snprintf(c.config_dir, sizeof(c.config_dir), "%s", c.config_path);
+	char *slash = strrchr(c.config_dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		snprintf(c.config_dir, sizeof(c.config_dir), ".");
+	config_load(&c);
+	env_load(&c);
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *o = argv[i];
+		if (!strcmp(o, "--help") || !strcmp(o, "-h")) {
+			usage(stdout);
+			return 0;
+		}
+		if (!strcmp(o, "--version")) {
+			printf("rampart %s\n", RP_VERSION);
+			return 0;
+		}
+		if (!strcmp(o, "--json")) {
+			c.json = true;
+			continue;
+		}
+		if (i + 1 >= argc) {
+			cli_err("option %s needs a value", o);
+			return 2;
+		}
+		const char *v = argv[++i];
+		if (!strcmp(o, "--server"))
+			set(c.server, sizeof(c.server), v);
+		else if (!strcmp(o, "--pin"))
+			set(c.pin, sizeof(c.pin), v);
+		else if (!strcmp(o, "--org"))
+			set(c.org, sizeof(c.org), v);
+		else if (!strcmp(o, "--key"))
+			set(c.key_path, sizeof(c.key_path), v);
+		else if (!strcmp(o, "--token"))
+			set(c.token, sizeof(c.token), v);
+		else if (strcmp(o, "--config") != 0) {
+			cli_err("unknown option %s (see rampart --help)", o);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	r = -1;
+	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+		if (!strcmp(argv[i], commands[k].name))
+			r = commands[k].fn(&c, argc - i, argv + i);
+	if (r == -1) {
+		cli_err("unknown command `%s' (see rampart --help)", argv[i]);
+		r = 2;
+	}
+	rp_skey_wipe(&c.key);
+	return r;
+}

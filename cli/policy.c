@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* rampart org init, rampart policy sign|show|upload. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "rp_err.h"
+
+static int read_vkey(const char *arg, struct rp_vkey *ret)
+{
+	struct rp_diag d = {""};
+	char *buf = NULL;
+	size_t len;
+	int r;
+
+	/* A path to a .vkey file, or the key text itself. */
+	if (rp_read_file(arg, RP_KEYTEXT_MAX + 2, &buf, &len) == 0) {
+		while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+			len--;
+		r = rp_vkey_parse(buf, len, ret, &d);
+		free(buf);
+	} else {
+		r = rp_vkey_parse(arg, strlen(arg), ret, &d);
+	}
+	if (r < 0)
+		cli_err("administrator key `%s': %s", arg, d.msg);
+	return r;
+}
+
+static int org_init(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{"org", required_argument, NULL, 'o'},
+		{"admin", required_argument, NULL, 'a'},
+		{"root", required_argument, NULL, RP_ROLE_ROOT + 1},
+		{"exec", required_argument, NULL, RP_ROLE_EXEC + 1},
+		{"query", required_argument, NULL, RP_ROLE_QUERY + 1},
+		{"directory", required_argument, NULL, RP_ROLE_DIRECTORY + 1},
+		{"expires", required_argument, NULL, 'x'},
+		{"out", required_argument, NULL, 'O'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct rp_policy *p = calloc(1, sizeof(*p));
+	struct rp_policy *check = NULL;
+	struct rp_diag d = {""};
+	const char *out = NULL, *expires = "365d";
+	uint64_t th[RP_ROLE_COUNT] = {0};
+	char *text = NULL, path[512];
+	size_t len;
+	int ch, r = 1;
+
+	if (!p)
+		return 1;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "o:a:x:O:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			if (!rp_org_name_valid(optarg, strlen(optarg))) {
+				cli_err("org init: `%s' is not a valid org name (a-z, 0-9, '-')", optarg);
+				goto out;
+			}
+			snprintf(p->org, sizeof(p->org), "%s", optarg);
+			break;
+		case 'a':
+			if (p->nkeys == RP_POLICY_KEYS_MAX) {
+				cli_err("org init: more than %d administrators", RP_POLICY_KEYS_MAX);
+				goto out;
+			}
+			if (read_vkey(optarg, &p->keys[p->nkeys]) < 0)
+				goto out;
+			p->nkeys++;
+			break;
+		case RP_ROLE_ROOT + 1:
+		case RP_ROLE_EXEC + 1:
+		case RP_ROLE_QUERY + 1:
+		case RP_ROLE_DIRECTORY + 1:
+			if (rp_parse_u64(optarg, strlen(optarg), RP_POLICY_KEYS_MAX, &th[ch - 1]) != 0 ||
+			    th[ch - 1] < 1) {
+				cli_err("org init: threshold `%s' for %s is not a number from 1 to %d",
+					optarg, rp_role_name(ch - 1), RP_POLICY_KEYS_MAX);
+				goto out;
+			}
+			break;
+		case 'x': expires = optarg; break;
+		case 'O': out = optarg; break;
+		case 'h':
+			printf("Usage: rampart org init --org ORG --admin VKEY... --root M --exec M\n"
+			       "                        --query M --directory M [--expires WHEN] [--out FILE]\n\n"
+			       "Builds version 1 of the organisation's root policy: every --admin key\n"
+			       "(a .vkey file or the key text) may sign for every role, and each role\n"
+			       "needs M distinct signatures. The policy is written, unsigned, to FILE\n"
+			       "(default ORG.policy). Next, every root key holder runs\n"
+			       "`rampart policy sign --key KEY FILE', then one of them runs\n"
+			       "`rampart policy upload FILE --bootstrap TOKEN'.\n\n"
+			       "  --expires WHEN   365d (default), 24h, ... or YYYY-MM-DDTHH:MM:SSZ\n");
+			free(p);
+			return 0;
+		default: goto out;
+		}
+	}
+	if (!p->org[0] || p->nkeys == 0) {
+		cli_err("org init: --org and at least one --admin are required (see --help)");
+		goto out;
+	}
+	if (cli_parse_when(expires, rp_now(), &p->expires) < 0) {
+		cli_err("org init: --expires `%s' is not a duration (7d, 24h) or a time", expires);
+		goto out;
+	}
+	p->version = 1;
+	for (int role = 0; role < RP_ROLE_COUNT; role++) {
+		if (th[role] == 0) {
+			cli_err("org init: --%s threshold is required", rp_role_name(role));
+			goto out;
+		}
+		p->roles[role].threshold = (uint32_t)th[role];
+		p->roles[role].nkeys = p->nkeys;
+		for (size_t k = 0; k < p->nkeys; k++)
+			p->roles[role].keys[k] = (uint8_t)k;
+	}
+	text = rp_policy_format(p, &len);
+	/* The parser is the judge: duplicates, thresholds above the key count. */
+	if (!text || rp_policy_parse_text(text, len, &check, &d) < 0) {
+		cli_err("org init: %s", text ? d.msg : "out of memory");
+		goto out;
+	}
+	if (!out)
+		snprintf(path, sizeof(path), "%s.policy", p->org);
+	else
+		snprintf(path, sizeof(path), "%s", out);
+	if (rp_write_file_atomic(path, text, len, 0644) < 0) {
+		cli_err("org init: cannot write %s", path);
+		goto out;
+	}
+	fputs(text, stdout);
+	printf("\npolicy %s written to %s\nnext: each root key holder runs `rampart policy sign --key KEY %s'\n",
+	       check->hash, path, path);
+	r = 0;
+out:
+	free(text);
+	rp_policy_free(check);
+	rp_policy_free(p);
+	return r;
+}
+
+int cmd_org(struct cli *c, int argc, char *argv[])
+{
+	(void)c;
+	if (argc >= 2 && !strcmp(argv[1], "init"))
+		return org_init(argc - 1, argv + 1);
+	if (cli_is_help(argc, argv)) {
+		printf("Usage: rampart org init --org ORG --admin VKEY... --root M --exec M --query M --directory M\n");
+		return 0;
+	}
+	cli_err("org: expected `init' (see rampart org init --help)");
+	return 2;
+}
+
+/* Loads FILE as a signed policy note, or as bare policy text. */
+static int load_policy_file(const char *path, struct rp_policy **ret, char **ret_buf,
+			    size_t *ret_len)
+{
+	struct rp_diag d = {""};
+	char *buf = NULL;
+	size_t len;
+	int r;
+
+	if ((r = rp_read_file(path, RP_NOTE_MAX, &buf, &len)) < 0) {
+		cli_err("reading %s: %s", path, rp_strerror(r));
+		return r;
+	}
+	r = rp_policy_parse(buf, len, ret, &d);
+	if (r < 0) {
+		struct rp_diag d2 = {""};
+		if (rp_policy_parse_text(buf, len, ret, &d2) == 0)
+			r = 0;
+	}
+	if (r < 0) {
+		cli_err("%s: %s", path, d.msg);
+		free(buf);
+		return r;
+	}
+	*ret_buf = buf;
+	*ret_len = len;
+	return 0;
+}
+
+static void show_signers(const struct rp_policy *p)
+{
+	bool ok[RP_POLICY_KEYS_MAX];
+	struct rp_diag d = {""};
+	size_t n = 0;
+
+	if (!p->note) {
+		printf("signatures: none\n");
+		return;
+	}
+	if (rp_note_verify(p->note, p->keys, p->nkeys, ok, &d) == RP_E_BADSIG) {
+		printf("signatures: INVALID: %s\n", d.msg);
+		return;
+	}
+	printf("signatures:");
+	for (size_t i = 0; i < p->nkeys; i++)
+		if (ok[i]) {
+			printf(" %s", p->keys[i].name);
+			n++;
+		}
+	printf("%s (root needs %u)\n", n ? "" : " none", p->roles[RP_ROLE_ROOT].threshold);
+}
+
+static int policy_sign(struct cli *c, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{"key", required_argument, NULL, 'k'},
+		{"yes", no_argument, NULL, 'y'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *keypath = c->key_path[0] ? c->key_path : NULL;
+	struct rp_policy *p = NULL;
+	struct rp_skey k;
+	char *buf = NULL, *out = NULL;
+	size_t len, olen;
+	bool yes = false;
+	int ch, r = 1;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "k:yh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'k': keypath = optarg; break;
+		case 'y': yes = true; break;
+		case 'h':
+			printf("Usage: rampart policy sign [--key FILE] [--yes] POLICYFILE\n\n"
+			       "Shows the policy text and, once you confirm, adds your signature to\n"
+			       "POLICYFILE (in place). Only keys named in the policy may sign it.\n");
+			return 0;
+		default: return 2;
+		}
+	}
+	if (optind + 1 != argc || !keypath) {
+		cli_err("policy sign: expected --key FILE and one POLICYFILE (see --help)");
+		return 2;
+	}
+	if (load_policy_file(argv[optind], &p, &buf, &len) < 0)
+		return 1;
+	if (cli_load_key(c, keypath, &k) < 0)
+		goto out;
+	if (rp_policy_key_index(p, k.name) < 0) {
+		cli_err("policy sign: your key %s is not one of this policy's keys", k.name);
+		goto out;
+	}
+	const char *text = p->note ? p->note->msg : buf;
+	size_t tlen = p->note ? p->note->text_len : len;
+	if (!yes) {
+		fwrite(text, 1, tlen, stdout);
+		printf("\npolicy %s\n", p->hash);
+		if (!cli_confirm("Sign this root policy?")) {
+			cli_err("policy sign: not signed");
+			goto out;
+		}
+	}
+	if (rp_note_sign(text, tlen, p->note, &k, &out, &olen) < 0 ||
+	    rp_write_file_atomic(argv[optind], out, olen, 0644) < 0) {
+		cli_err("policy sign: cannot sign or write %s", argv[optind]);
+		goto out;
+	}
+	printf("signed %s as %s\n", argv[optind], k.name);
+	r = 0;
+out:
+	rp_skey_wipe(&k);
+	free(out);
+	free(buf);
+	rp_policy_free(p);
+	return r;
+}
+
+static int policy_show(int argc, char *argv[])
+{
+	struct rp_policy *p = NULL;
+	char *buf = NULL;
+	size_t len;
+
+	if (argc != 2) {
+		cli_err("policy show: expected one POLICYFILE");
+		return 2;
+	}
+	if (load_policy_file(argv[1], &p, &buf, &len) < 0)
+		return 1;
+	fwrite(p->note ? p->note->msg : buf, 1, p->note ? p->note->text_len : len, stdout);
+	printf("\npolicy %s\n", p->hash);
+	show_signers(p);
+	free(buf);
+	rp_policy_free(p);
+	return 0;
+}
+
+static int policy_upload(struct cli *c, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{"bootstrap", required_argument, NULL, 'b'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *boot = NULL;
+	struct rp_policy *p = NULL;
+	struct rp_diag d = {""};
+	char *buf = NULL, auth[300], path[600];
+	size_t len;
+	json_t *body = NULL, *resp = NULL;
+	int ch, r = 1;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "b:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'b': boot = optarg; break;
+		case 'h':
+			printf("Usage: rampart policy upload --bootstrap TOKEN POLICYFILE\n\n"
+			       "Creates the organisation on the server with its signed root policy\n"
+			       "(TOKEN is printed by `rampartd init'), and keeps a trusted copy beside\n"
+			       "your config, from which `rampart enroll-token' takes the policy hash.\n");
+			return 0;
+		default: return 2;
+		}
+	}
+	if (optind + 1 != argc || !boot) {
+		cli_err("policy upload: expected --bootstrap TOKEN and one POLICYFILE (see --help)");
+		return 2;
+	}
+	if (load_policy_file(argv[optind], &p, &buf, &len) < 0)
+		return 1;
+	/* Check locally what the server and every agent will check. */
+	if (rp_policy_verify_initial(p, p->hash, rp_now(), &d) < 0) {
+		cli_err("policy upload: %s", d.msg);
+		goto out;
+	}
+	if (!c->org[0])
+		snprintf(c->org, sizeof(c->org), "%s", p->org);
+	c->token[0] = '\0';
+	if (!c->server[0] || !c->pin[0]) {
+		cli_err("policy upload: no server or pin configured (see rampart --help)");
+		goto out;
+	}
+	if (rp_url_parse(c->server, &c->api.http.url, &d) < 0 ||
+	    rp_pin_parse(c->pin, c->api.http.pin, &d) < 0) {
+		cli_err("%s", d.msg);
+		goto out;
+	}
+	c->api.http.timeout_ms = 30000;
+	snprintf(auth, sizeof(auth), "Bootstrap %s", boot);
+	c->api.extra_auth = auth;
+	body = json_pack("{s:s}", "policy", buf);
+	if (!body || rp_api_call(&c->api, "POST", "/v1/orgs", body, &resp, NULL, &d) < 0) {
+		cli_err("policy upload: %s", d.msg);
+		goto out;
+	}
+	mkdir(c->config_dir, 0700);
+	cli_trusted_policy_path(c, p->org, path, sizeof(path));
+	if (rp_write_file_atomic(path, buf, len, 0644) < 0) {
+		cli_err("policy upload: uploaded, but could not keep a trusted copy at %s", path);
+		goto out;
+	}
+	printf("org %s created with root policy version %llu\npolicy %s\n", p->org,
+	       (unsigned long long)p->version, p->hash);
+	r = 0;
+out:
+	json_decref(body);
+	json_decref(resp);
+	free(buf);
+	rp_policy_free(p);
+	return r;
+}
+
+int cmd_policy(struct cli *c, int argc, char *argv[])
+{
+	if (argc >= 2 && !strcmp(argv[1], "sign"))
+		return policy_sign(c, argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "show"))
+		return policy_show(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "upload"))
+		return policy_upload(c, argc - 1, argv + 1);
+	if (cli_is_help(argc, argv)) {
+		printf("Usage: rampart policy sign [--key FILE] [--yes] POLICYFILE\n"
+		       "       rampart policy show POLICYFILE\n"
+		       "       rampart policy upload --bootstrap TOKEN POLICYFILE\n");
+		return 0;
+	}
+	cli_err("policy: expected sign, show or upload (see rampart policy --help)");
+	return 2;
+}

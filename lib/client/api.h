@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * Calls to the Rampart API, authenticated by a signed request (the
+ * caller's Ed25519 key) or, for read-only scripting, a bearer token.
+ */
+
+#include <jansson.h>
+
+#include "client/httpc.h"
+#include "note.h"
+
+struct rp_api {
+	struct rp_https_client http;
+	const struct rp_skey *key; /* signs requests when set */
+	const char *bearer;        /* "Authorization: Bearer" otherwise */
+	const char *extra_auth;    /* a whole Authorization value, e.g. "Bootstrap x" */
+};
+
+/* Sends an authenticated request and returns the raw response. */
+int rp_api_request(const struct rp_api *a, const char *method, const char *path,
+		   const void *body, size_t body_len, struct rp_http_resp *ret,
+		   struct rp_diag *d);
+
+/*
+ * Sends the request; body may be NULL. On a 2xx response *ret_json is the
+ * parsed body (or NULL for an empty one) and the status is returned. On
+ * any other status the server's error message goes into d and RP_E_HTTP
+ * is returned, with *ret_status set when ret_status is non-NULL.
+ */
+int rp_api_call(const struct rp_api *a, const char *method, const char *path,
+		json_t *body, json_t **ret_json, int *ret_status,
+		struct rp_diag *d);

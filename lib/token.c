@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "token.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+#include "rp_err.h"
+
+static const char prefix[] = "RPE1.";
+static const char header[] = "rampart/enroll/v1";
+
+static bool sha256_text_valid(const char *v, size_t n)
+{
+	uint8_t h[32];
+	return n == 71 && memcmp(v, "sha256:", 7) == 0 && rp_hex_decode(v + 7, 64, h, 32) == 0;
+}
+
+int rp_enroll_token_parse(const char *s, size_t n, struct rp_enroll_token *ret,
+			  struct rp_diag *d)
+{
+	static const char *const fields[] = {"server", "pin", "org", "policy", "secret", "expires"};
+	char text[1024];
+	size_t tlen = 0;
+	struct rp_cursor c;
+	struct rp_enroll_token t = {0};
+	const char *line, *w, *v;
+	size_t llen, wlen, vlen;
+	uint8_t secret[32];
+
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
+		n--;
+	if (n > RP_TOKEN_MAX || n < sizeof(prefix) || memcmp(s, prefix, sizeof(prefix) - 1) != 0) {
+		rp_diagf(d, "enrolment token does not start with %s or is too long", prefix);
+		return RP_E_MALFORMED;
+	}
+	if (sodium_base642bin((uint8_t *)text, sizeof(text) - 1, s + 5, n - 5, NULL, &tlen,
+			      NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0) {
+		rp_diagf(d, "enrolment token is not base64url");
+		return RP_E_MALFORMED;
+	}
+	text[tlen] = '\0';
+	c.p = text;
+	c.n = tlen;
+	if (rp_cursor_line(&c, &line, &llen) != 1 || !rp_memeq(line, llen, header)) {
+		rp_diagf(d, "enrolment token text does not start with %s", header);
+		return RP_E_MALFORMED;
+	}
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		if (rp_cursor_line(&c, &line, &llen) != 1 ||
+		    !rp_split_word(line, llen, &w, &wlen, &v, &vlen) || !rp_memeq(w, wlen, fields[i])) {
+			rp_diagf(d, "enrolment token: missing or misplaced field `%s'", fields[i]);
+			return RP_E_MALFORMED;
+		}
+		bool ok;
+		switch (i) {
+		case 0:
+			ok = vlen < sizeof(t.server) && vlen > 8 && memcmp(v, "https://", 8) == 0;
+			if (ok)
+				memcpy(t.server, v, vlen);
+			break;
+		case 1:
+			ok = sha256_text_valid(v, vlen);
+			if (ok)
+				memcpy(t.pin, v, vlen);
+			break;
+		case 2:
+			ok = rp_org_name_valid(v, vlen);
+			if (ok)
+				memcpy(t.org, v, vlen);
+			break;
+		case 3:
+			ok = sha256_text_valid(v, vlen);
+			if (ok)
+				memcpy(t.policy, v, vlen);
+			break;
+		case 4:
+			ok = rp_hex_decode(v, vlen, secret, sizeof(secret)) == 0;
+			if (ok)
+				memcpy(t.secret, v, vlen);
+			break;
+		default:
+			ok = rp_time_parse(v, vlen, &t.expires) == 0;
+			break;
+		}
+		if (!ok) {
+			char q[80];
+			rp_quote(q, sizeof(q), v, vlen);
+			rp_diagf(d, "enrolment token: bad %s `%s'", fields[i], q);
+			return RP_E_MALFORMED;
+		}
+	}
+	if (c.n != 0) {
+		rp_diagf(d, "enrolment token: unexpected data after `expires'");
+		return RP_E_MALFORMED;
+	}
+	sodium_memzero(secret, sizeof(secret));
+	*ret = t;
+	sodium_memzero(&t, sizeof(t));
+	sodium_memzero(text, sizeof(text));
+	return 0;
+}
+
+char *rp_enroll_token_format(const struct rp_enroll_token *t)
+{
+	struct rp_sb sb;
+	char exp[21], *text, *out;
+	size_t len, olen;
+
+	rp_time_format(t->expires, exp);
+	rp_sb_init(&sb, 1024);
+	rp_sb_printf(&sb, "%s\nserver %s\npin %s\norg %s\npolicy %s\nsecret %s\nexpires %s\n",
+		     header, t->server, t->pin, t->org, t->policy, t->secret, exp);
+	text = rp_sb_take(&sb, &len);
+	if (!text)
+		return NULL;
+	olen = sodium_base64_encoded_len(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	out = malloc(sizeof(prefix) - 1 + olen);
+	if (out) {
+		memcpy(out, prefix, sizeof(prefix) - 1);
+		sodium_bin2base64(out + sizeof(prefix) - 1, olen, (const uint8_t *)text, len,
+				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	}
+	sodium_memzero(text, len);
+	free(text);
+	return out;
+}
