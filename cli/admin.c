@@ -401,7 +401,7 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 			printf("Usage: rampart approve [--yes] ID\n\n"
 			       "Fetches command ID, checks its payload against the signed hash, prints\n"
 			       "the exact statement text and the payload, and asks before adding your\n"
-			       "signature (--yes: do not ask, for scripts).\n");
+			       "signature (--yes: do not ask, for scripts; the text is still printed).\n");
 			return 0;
 		} else
 			id = argv[i];
@@ -445,7 +445,8 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 			r = 0;
 			goto out;
 		}
-	if (!yes) {
+	{
+		/* Shown with --yes too, so scripted approvals leave a record. */
 		printf("---- statement (exactly what you sign) ----\n");
 		fwrite(cmd->note->msg, 1, cmd->note->text_len, stdout);
 		printf("---- payload (%zu bytes, hash verified) ----\n", plen);
@@ -457,7 +458,7 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 		for (size_t i = 0; i < cmd->note->nsigs; i++)
 			printf(" %s", cmd->note->sigs[i].name);
 		printf("\n");
-		if (!cli_confirm("Sign this command?")) {
+		if (!yes && !cli_confirm("Sign this command?")) {
 			cli_err("approve: not signed");
 			goto out;
 		}

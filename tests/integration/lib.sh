@@ -1,0 +1,146 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shared by the integration tests and `make demo`: start the real binaries
+# on 127.0.0.1 in a temporary directory, and clean everything up on exit.
+# Source it, then call rp_init BUILD_DIR.
+
+rp_init() {
+	local build=$1
+	BIN=$(cd "$build" && pwd)
+	RAMPARTD=$BIN/server/rampartd
+	AGENT=$BIN/agent/rampart-agent
+	CLI=$BIN/cli/rampart
+	T=$(mktemp -d "${TMPDIR:-/tmp}/rampart-test.XXXXXX")
+	chmod 0755 "$T"
+	PIDS=()
+	trap rp_cleanup EXIT
+	export RAMPART_CONFIG=$T/admin/config
+	unset RAMPART_SERVER RAMPART_PIN RAMPART_ORG RAMPART_KEY RAMPART_TOKEN
+	mkdir -p "$T/admin"
+}
+
+rp_cleanup() {
+	local rc=$?
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	if [ $rc -ne 0 ] && [ -z "${RP_QUIET_FAIL:-}" ]; then
+		echo "---- logs of the failed run ($T) ----" >&2
+		for f in "$T"/*.log; do [ -f "$f" ] && { echo "== $f" >&2; tail -n 40 "$f" >&2; }; done
+	fi
+	rm -rf "$T"
+	exit $rc
+}
+
+rp_free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+die() { echo "FAIL: $*" >&2; exit 1; }
+
+# rp_wait_for SECONDS CMD...: retries CMD until it succeeds.
+rp_wait_for() {
+	local until=$((SECONDS + $1)); shift
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -lt $until ] || return 1
+		sleep 0.1
+	done
+}
+
+rp_health() { curl -skf --tlsv1.3 "https://127.0.0.1:$PORT/v1/health" >/dev/null; }
+
+# Starts rampartd on a fresh data dir; sets PORT, PIN, BOOT, DATA, SERVER_PID.
+rp_server_init() {
+	DATA=$T/server
+	PORT=$(rp_free_port)
+	"$RAMPARTD" init --data "$DATA" >"$T/init.out" 2>"$T/init.log" || die "rampartd init"
+	PIN=$(awk '$1 == "pin" {print $2}' "$T/init.out")
+	BOOT=$(awk '$1 == "bootstrap" {print $2}' "$T/init.out")
+	[ -n "$PIN" ] && [ -n "$BOOT" ] || die "rampartd init printed no pin or bootstrap token"
+	rp_server_start
+}
+
+rp_server_start() {
+	"$RAMPARTD" serve --data "$DATA" --listen "127.0.0.1:$PORT" --poll-hold "${POLL_HOLD:-5}" \
+		>>"$T/server.log" 2>&1 &
+	SERVER_PID=$!
+	PIDS+=("$SERVER_PID")
+	rp_wait_for 20 rp_health || die "rampartd did not come up on port $PORT"
+}
+
+rp_server_stop() {
+	kill "${1:--TERM}" "$SERVER_PID" 2>/dev/null
+	wait "$SERVER_PID" 2>/dev/null || true
+}
+
+# rp_admins N: admin1..adminN keys in $T/admin.
+rp_admins() {
+	local i
+	for i in $(seq 1 "$1"); do
+		"$CLI" key generate "admin$i@acme.example" --out "$T/admin/admin$i.key" \
+			>/dev/null 2>&1 || die "key generate admin$i"
+	done
+}
+
+# As admin N: rp_as N rampart-args...
+rp_as() {
+	local n=$1; shift
+	"$CLI" --server "https://127.0.0.1:$PORT" --pin "$PIN" --org "${ORG:-acme}" \
+		--key "$T/admin/admin$n.key" "$@"
+}
+
+# rp_org ORG NADMINS EXEC_THRESHOLD: root policy signed by a root quorum, uploaded.
+rp_org() {
+	ORG=$1
+	local n=$2 exec_t=$3 i args=()
+	for i in $(seq 1 "$n"); do args+=(--admin "$T/admin/admin$i.key.vkey"); done
+	"$CLI" org init --org "$ORG" "${args[@]}" --root 2 --exec "$exec_t" --query 1 \
+		--directory 2 --out "$T/admin/$ORG.policy" >/dev/null || die "org init"
+	for i in 1 2; do
+		"$CLI" policy sign --yes --key "$T/admin/admin$i.key" "$T/admin/$ORG.policy" \
+			>/dev/null || die "policy sign $i"
+	done
+	rp_as 1 policy upload --bootstrap "$BOOT" "$T/admin/$ORG.policy" >"$T/upload.out" \
+		|| die "policy upload"
+}
+
+# rp_enroll NAME: enrols an agent with state in $T/NAME; sets DEV_<NAME>.
+rp_enroll() {
+	local name=$1 tok
+	tok=$(rp_as 1 enroll-token --expires 10m) || die "enroll-token"
+	"$AGENT" enroll --token "$tok" --state-dir "$T/$name" >"$T/$name.enroll" 2>&1 \
+		|| { cat "$T/$name.enroll" >&2; die "enroll $name"; }
+	local id
+	id=$(awk '$1 == "device" {print $2}' "$T/$name/agent.conf")
+	printf -v "DEV_$name" '%s' "$id"
+}
+
+# rp_agent_start NAME: runs the agent in the background; sets APID_<NAME>.
+rp_agent_start() {
+	local name=$1
+	"$AGENT" run --state-dir "$T/$name" --poll-wait "${AGENT_WAIT:-5}" --max-backoff 2 \
+		>>"$T/$name.log" 2>&1 &
+	PIDS+=("$!")
+	printf -v "APID_$1" '%s' "$!"
+}
+
+rp_agent_stop() {
+	local v="APID_$1"
+	kill "${!v}" 2>/dev/null
+	wait "${!v}" 2>/dev/null || true
+}
+
+# rp_submit N ARGS...: `rampart run' as admin N; prints the command id.
+rp_submit() {
+	local n=$1; shift
+	rp_as "$n" run "$@" | awk '$1 == "command" {print $2}'
+}
+
+# rp_status ID DEVICE: that device's status for the command.
+rp_status() {
+	rp_as 1 --json results "$1" | python3 -c '
+import json, sys
+for r in json.load(sys.stdin)["results"]:
+    if r["device"] == sys.argv[1]:
+        print(r["status"])' "$2"
+}
+
+rp_sql() { sqlite3 -cmd ".timeout 5000" "$DATA/rampart.db" "$@"; }

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Attacks from inside the server: the attacker can write anything into the
+# database that rampartd serves from. Each named attack must be refused by
+# every agent it reaches, raise a security alert (in the agent's own
+# alerts.log and on the server), and a canary file proves nothing ran.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+rp_init "$1"
+
+ME=$(id -un)
+rp_server_init
+rp_admins 4
+rp_org acme 3 2        # admin4 is not in the policy: an outsider's key
+for a in a1 a2 a3; do rp_enroll $a; done
+for a in a1 a2 a3; do rp_agent_start $a; done
+ALL="$DEV_a1 $DEV_a2 $DEV_a3"
+
+now() { date -u -d "@$(( $(date +%s) + ${1:-0} ))" +%Y-%m-%dT%H:%M:%SZ; }
+newid() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
+
+# mkcmd NAME ORG NOT_BEFORE EXPIRES TARGETS...: writes $T/NAME.txt (the
+# statement text) and $T/NAME.payload (a script that drops a canary).
+mkcmd() {
+	local name=$1 org=$2 nb=$3 ex=$4; shift 4
+	printf 'touch %s/canary.%s\n' "$T" "$name" >"$T/$name.payload"
+	local h size t
+	h=$(sha256sum <"$T/$name.payload" | cut -d' ' -f1)
+	size=$(wc -c <"$T/$name.payload")
+	{
+		printf 'rampart/command/v1\norg %s\nid %s\nkind exec\n' "$org" "$(newid)"
+		printf 'not-before %s\nexpires %s\nrun-as %s\ntimeout 10\n' "$nb" "$ex" "$ME"
+		printf 'payload sha256:%s %s\n' "$h" "$size"
+		for t in "$@"; do printf 'target %s\n' "$t"; done
+	} >"$T/$name.txt"
+}
+
+# sign NAME ADMIN...: $T/NAME.note signed by those admins.
+sign() {
+	local name=$1 n; shift
+	cp "$T/$name.txt" "$T/$name.note"
+	for n in "$@"; do
+		"$CLI" note sign --key "$T/admin/admin$n.key" <"$T/$name.note" >"$T/$name.tmp"
+		mv "$T/$name.tmp" "$T/$name.note"
+	done
+}
+
+stmt_id() { awk '$1 == "id" {print $2; exit}' "$1"; }
+
+# forge NOTEFILE PAYLOADFILE DEVICES...: written straight into the database.
+forge() {
+	local note=$1 payload=$2; shift 2
+	local id d
+	id=$(stmt_id "$note")
+	rp_sql "INSERT INTO commands (id, org, statement, payload, state, created)
+		VALUES ('$id', 'acme', readfile('$note'), readfile('$payload'), 'approved', strftime('%s','now'));"
+	for d in "$@"; do
+		rp_sql "INSERT INTO deliveries (command_id, device_id, status, updated)
+			VALUES ('$id', '$d', 'pending', strftime('%s','now'));"
+	done
+	echo "$id"
+}
+
+# expect_refused NAME ID CODE DEVICE...: each device alerts with CODE, no canary.
+expect_refused() {
+	local name=$1 id=$2 code=$3 d a; shift 3
+	for d in "$@"; do
+		a=$(for n in a1 a2 a3; do v=DEV_$n; [ "${!v}" = "$d" ] && echo $n; done)
+		rp_wait_for 30 grep -q "$code $id" "$T/$a/alerts.log" ||
+			die "$name: agent $a raised no '$code' alert for $id"
+		rp_wait_for 10 bash -c "'$CLI' --server https://127.0.0.1:$PORT --pin $PIN --org acme \
+			--key $T/admin/admin1.key --json alerts | grep -q '$id'" ||
+			die "$name: the server has no alert for $id"
+	done
+	sleep 1
+	[ ! -e "$T/canary.$name" ] || die "$name: the canary exists: the forged command RAN"
+	echo "ok - $name: refused by $#, alerted, nothing ran"
+}
+
+test_forged_unsigned_command() {
+	mkcmd forged acme "$(now -60)" "$(now 3600)" $ALL
+	sign forged 4             # the attacker's own key
+	expect_refused forged "$(forge "$T/forged.note" "$T/forged.payload" $ALL)" no-quorum $ALL
+}
+
+test_one_signature_forced_approved() {
+	mkcmd onesig acme "$(now -60)" "$(now 3600)" $ALL
+	sign onesig 1
+	expect_refused onesig "$(forge "$T/onesig.note" "$T/onesig.payload" $ALL)" no-quorum $ALL
+}
+
+test_signature_swapped() {
+	mkcmd legit acme "$(now -60)" "$(now 3600)" "$DEV_a1"
+	sign legit 1 2
+	mkcmd swapped acme "$(now -60)" "$(now 3600)" $ALL
+	# The forged text under the legitimate command's signature lines.
+	{ cat "$T/swapped.txt"; echo; sed -n '/^$/,$p' "$T/legit.note" | tail -n +2; } >"$T/swapped.note"
+	expect_refused swapped "$(forge "$T/swapped.note" "$T/swapped.payload" $ALL)" bad-signature $ALL
+}
+
+test_target_added() {
+	mkcmd narrow acme "$(now -60)" "$(now 3600)" "$DEV_a1"
+	sign narrow 1 2
+	# The server widens the signed target set to a3.
+	{ sed -n '1,/^$/p' "$T/narrow.note" | sed '$d'; echo "target $DEV_a3"; echo;
+	  sed -n '/^$/,$p' "$T/narrow.note" | tail -n +2; } >"$T/widened.note"
+	expect_refused narrow "$(forge "$T/widened.note" "$T/narrow.payload" "$DEV_a3")" bad-signature "$DEV_a3"
+}
+
+test_delivered_to_non_target() {
+	mkcmd nontarget acme "$(now -60)" "$(now 3600)" "$DEV_a1"
+	sign nontarget 1 2
+	local id
+	id=$(stmt_id "$T/nontarget.note")
+	rp_sql "INSERT INTO commands (id, org, statement, payload, state, created)
+		VALUES ('$id', 'acme', readfile('$T/nontarget.note'), readfile('$T/nontarget.payload'), 'approved', strftime('%s','now'));
+		INSERT INTO deliveries (command_id, device_id, status, updated)
+		VALUES ('$id', '$DEV_a3', 'pending', strftime('%s','now'));"
+	expect_refused nontarget "$id" not-a-target "$DEV_a3"
+}
+
+test_replay_executed_command() {
+	local id
+	id=$(rp_submit 1 --to "$DEV_a2" --run-as "$ME" -- sh -c "echo once >> $T/replay.count")
+	rp_as 2 approve --yes "$id" >/dev/null
+	rp_wait_for 30 bash -c "[ \"\$(rp_status $id $DEV_a2)\" = done ]" || die "replay: first run did not finish"
+	rp_sql "UPDATE deliveries SET status = 'pending' WHERE command_id = '$id' AND device_id = '$DEV_a2';"
+	rp_wait_for 30 grep -q "replay $id" "$T/a2/alerts.log" || die "replay: no replay alert"
+	sleep 1
+	[ "$(wc -l <"$T/replay.count")" -eq 1 ] || die "replay: the command ran again"
+	echo "ok - replay: executed command replayed is refused, alerted, ran once"
+}
+
+test_expired_command() {
+	mkcmd expired acme "$(now -7200)" "$(now -3600)" $ALL
+	sign expired 1 2
+	expect_refused expired "$(forge "$T/expired.note" "$T/expired.payload" $ALL)" expired $ALL
+}
+
+test_other_org_command() {
+	mkcmd otherorg globex "$(now -60)" "$(now 3600)" $ALL
+	sign otherorg 1 2
+	expect_refused otherorg "$(forge "$T/otherorg.note" "$T/otherorg.payload" $ALL)" wrong-org $ALL
+}
+
+test_payload_swapped() {
+	mkcmd payload acme "$(now -60)" "$(now 3600)" $ALL
+	sign payload 1 2
+	printf 'touch %s/canary.payload\n#x\n' "$T" >"$T/payload.evil"
+	expect_refused payload "$(forge "$T/payload.note" "$T/payload.evil" $ALL)" payload-mismatch $ALL
+}
+
+export -f rp_status rp_as
+export T PORT PIN CLI ORG
+test_forged_unsigned_command
+test_one_signature_forced_approved
+test_signature_swapped
+test_target_added
+test_delivered_to_non_target
+test_replay_executed_command
+test_expired_command
+test_other_org_command
+test_payload_swapped
+echo "all attack tests passed"
