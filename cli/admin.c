@@ -140,7 +140,11 @@ int cmd_enroll_token(struct cli *c, int argc, char *argv[])
 	randombytes_buf(secret, sizeof(secret));
 	rp_hex_encode(secret, sizeof(secret), t.secret);
 	sodium_memzero(secret, sizeof(secret));
-	snprintf(t.server, sizeof(t.server), "%s", c->api.http.url.base);
+	if (strlen(c->api.http.url.base) >= sizeof(t.server)) {
+		cli_err("enroll-token: server URL is too long");
+		goto out;
+	}
+	memcpy(t.server, c->api.http.url.base, strlen(c->api.http.url.base) + 1);
 	snprintf(t.pin, sizeof(t.pin), "%s", c->pin);
 	snprintf(t.org, sizeof(t.org), "%s", c->org);
 	memcpy(t.policy, p->hash, sizeof(t.policy));

@@ -65,6 +65,10 @@ int rp_https_do(const struct rp_https_client *c, const struct rp_http_req *req,
 		struct rp_http_resp *ret, struct rp_diag *d);
 void rp_http_resp_release(struct rp_http_resp *r);
 
+/* Parses one whole response held in memory (the client and its fuzz target). */
+int rp_http_parse_response(const char *buf, size_t len, size_t max_body,
+			   struct rp_http_resp *ret, struct rp_diag *d);
+
 /* Fetches the server's public key pin without trusting it (for `rampart
  * pin`-style bootstrap tools and tests). */
 int rp_https_fetch_pin(const struct rp_url *url, long timeout_ms,
