@@ -61,11 +61,19 @@ forge() {
 	echo "$id"
 }
 
+agent_of() {
+	local n v
+	for n in a1 a2 a3; do
+		v=DEV_$n
+		if [ "${!v}" = "$1" ]; then echo "$n"; fi
+	done
+}
+
 # expect_refused NAME ID CODE DEVICE...: each device alerts with CODE, no canary.
 expect_refused() {
 	local name=$1 id=$2 code=$3 d a; shift 3
 	for d in "$@"; do
-		a=$(for n in a1 a2 a3; do v=DEV_$n; [ "${!v}" = "$d" ] && echo $n; done)
+		a=$(agent_of "$d")
 		rp_wait_for 30 grep -q "$code $id" "$T/$a/alerts.log" ||
 			die "$name: agent $a raised no '$code' alert for $id"
 		rp_wait_for 10 bash -c "'$CLI' --server https://127.0.0.1:$PORT --pin $PIN --org acme \

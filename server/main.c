@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* rampartd: stores and delivers what administrators signed; authorises nothing. */
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rp_err.h"
+#include "server.h"
+#include "tls.h"
+#include "util.h"
+
+static int data_path(char *out, size_t n, const char *dir, const char *name)
+{
+	int k = snprintf(out, n, "%s/%s", dir, name);
+	return k < 0 || (size_t)k >= n ? RP_E_TOOBIG : 0;
+}
+
+static int new_bootstrap(struct db *db, char out[65])
+{
+	char hash[72];
+
+	rp_random_hex(out, 32);
+	rp_sha256_text(out, strlen(out), hash);
+	return db_exec(db, "INSERT INTO bootstrap_tokens (hash, created) VALUES (?, ?)", "ti", hash,
+		       rp_now());
+}
+
+static const char *opt_data(int argc, char *argv[], const char *usage, const char **host)
+{
+	static const struct option opts[] = {
+		{"data", required_argument, NULL, 'd'},
+		{"host", required_argument, NULL, 'H'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *data = NULL;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:H:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': data = optarg; break;
+		case 'H':
+			if (!host)
+				return NULL;
+			*host = optarg;
+			break;
+		case 'h': fputs(usage, stdout); exit(0);
+		default: return NULL;
+		}
+	}
+	if (!data)
+		fprintf(stderr, "rampartd: --data DIR is required\n%s", usage);
+	return data;
+}
+
+static int init_main(int argc, char *argv[])
+{
+	static const char usage[] =
+		"Usage: rampartd init --data DIR [--host NAME]\n\n"
+		"Creates DIR (0700) with the SQLite database, a TLS key (ECDSA P-256) and a\n"
+		"self-signed certificate for localhost, 127.0.0.1 and NAME. Prints the key's\n"
+		"pin (`pin sha256:...') and a one-time bootstrap token (`bootstrap ...') that\n"
+		"creates the first organisation. Refuses an existing DIR.\n";
+	const char *host = NULL, *dir = opt_data(argc, argv, usage, &host);
+	char key[600], cert[600], dbp[600], pin[72], boot[65];
+	struct db db = {0};
+
+	if (!dir)
+		return 2;
+	if (mkdir(dir, 0700) != 0) {
+		fprintf(stderr, "rampartd: creating %s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	if (data_path(key, sizeof(key), dir, SERVER_KEY) < 0 ||
+	    data_path(cert, sizeof(cert), dir, SERVER_CERT) < 0 ||
+	    data_path(dbp, sizeof(dbp), dir, SERVER_DB) < 0)
+		return 1;
+	if (tls_generate(key, cert, host) < 0 || tls_pin(cert, pin) < 0 || db_open(&db, dbp, true) < 0)
+		return 1;
+	if (new_bootstrap(&db, boot) < 0) {
+		db_close(&db);
+		return 1;
+	}
+	db_close(&db);
+	printf("pin %s\nbootstrap %s\n", pin, boot);
+	fprintf(stderr, "rampartd: initialised %s; give the pin to administrators and agents, "
+			"the bootstrap token to whoever creates the organisation\n", dir);
+	return 0;
+}
+
+static int pin_main(int argc, char *argv[])
+{
+	const char *dir = opt_data(argc, argv, "Usage: rampartd pin --data DIR\n\n"
+					       "Prints the server key's pin, sha256:<hex>.\n", NULL);
+	char cert[600], pin[72];
+
+	if (!dir || data_path(cert, sizeof(cert), dir, SERVER_CERT) < 0 || tls_pin(cert, pin) < 0)
+		return 1;
+	printf("%s\n", pin);
+	return 0;
+}
+
+static int bootstrap_main(int argc, char *argv[])
+{
+	const char *dir = opt_data(argc, argv, "Usage: rampartd bootstrap-token --data DIR\n\n"
+					       "Prints a new one-time token for creating an organisation\n"
+					       "(rampart policy upload --bootstrap).\n", NULL);
+	char dbp[600], boot[65];
+	struct db db = {0};
+	int r;
+
+	if (!dir || data_path(dbp, sizeof(dbp), dir, SERVER_DB) < 0 || db_open(&db, dbp, false) < 0)
+		return 1;
+	r = new_bootstrap(&db, boot);
+	db_close(&db);
+	if (r < 0)
+		return 1;
+	printf("bootstrap %s\n", boot);
+	return 0;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *s = arg;
+	struct timeval flush = {0, 200 * 1000};
+
+	(void)what;
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	fprintf(stderr, "rampartd: %s: answering %zu held polls and stopping\n",
+		sig == SIGTERM ? "SIGTERM" : "SIGINT", s->nwaiters);
+	api_release_all(s);
+	event_base_loopexit(s->base, &flush);
+}
+
+static int parse_listen(const char *s, char *host, size_t hn, uint16_t *port)
+{
+	const char *colon = strrchr(s, ':');
+	uint64_t p;
+
+	if (!colon || (size_t)(colon - s) >= hn || colon == s ||
+	    rp_parse_u64(colon + 1, strlen(colon + 1), 65535, &p) != 0 || p == 0)
+		return RP_E_INVAL;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	if (host[0] == '[') { /* [::1]:8443 */
+		size_t n = strlen(host);
+		if (host[n - 1] != ']')
+			return RP_E_INVAL;
+		memmove(host, host + 1, n - 2);
+		host[n - 2] = '\0';
+	}
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static int serve_main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{"data", required_argument, NULL, 'd'},
+		{"listen", required_argument, NULL, 'l'},
+		{"poll-hold", required_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct server s = {.poll_hold = 30};
+	const char *dir = NULL, *listen = "127.0.0.1:8443";
+	char key[600], cert[600], dbp[600], host[256];
+	struct event *sigterm = NULL, *sigint = NULL;
+	struct rlimit rl;
+	uint16_t port;
+	uint64_t v;
+	int c, rc = 1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:l:p:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'l': listen = optarg; break;
+		case 'p':
+			if (rp_parse_u64(optarg, strlen(optarg), 300, &v) != 0 || v == 0) {
+				fprintf(stderr, "rampartd: --poll-hold `%s' is not 1 to 300 seconds\n", optarg);
+				return 2;
+			}
+			s.poll_hold = (int)v;
+			break;
+		case 'h':
+			printf("Usage: rampartd serve --data DIR [--listen ADDR:PORT] [--poll-hold S]\n\n"
+			       "Serves the API over HTTPS (TLS 1.3 only) on one event-driven thread.\n"
+			       "Agents' long polls are held up to S seconds (default 30) and answered\n"
+			       "at once when work for them is approved. SIGTERM stops cleanly.\n\n"
+			       "  --listen ADDR:PORT   default 127.0.0.1:8443; [::]:8443 for IPv6\n");
+			return 0;
+		default: return 2;
+		}
+	}
+	if (!dir) {
+		fprintf(stderr, "rampartd serve: --data DIR is required\n");
+		return 2;
+	}
+	if (parse_listen(listen, host, sizeof(host), &port) < 0) {
+		fprintf(stderr, "rampartd serve: --listen `%s' is not ADDR:PORT\n", listen);
+		return 2;
+	}
+	if (data_path(key, sizeof(key), dir, SERVER_KEY) < 0 ||
+	    data_path(cert, sizeof(cert), dir, SERVER_CERT) < 0 ||
+	    data_path(dbp, sizeof(dbp), dir, SERVER_DB) < 0)
+		return 1;
+	/* One descriptor per agent: take all the kernel allows. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (db_open(&s.db, dbp, false) < 0 || !(s.ssl = tls_server_ctx(key, cert)) ||
+	    !(s.base = event_base_new()) || api_init(&s) < 0)
+		goto out;
+	if (!evhttp_bind_socket_with_handle(s.http, host, port)) {
+		fprintf(stderr, "rampartd: cannot listen on %s: %s\n", listen, strerror(errno));
+		goto out;
+	}
+	sigterm = evsignal_new(s.base, SIGTERM, on_signal, &s);
+	sigint = evsignal_new(s.base, SIGINT, on_signal, &s);
+	evsignal_add(sigterm, NULL);
+	evsignal_add(sigint, NULL);
+	fprintf(stderr, "rampartd %s: serving https://%s (poll hold %d s, data %s)\n", RP_VERSION,
+		listen, s.poll_hold, dir);
+	event_base_dispatch(s.base);
+	fprintf(stderr, "rampartd: stopped\n");
+	rc = 0;
+out:
+	api_release_all(&s);
+	if (sigterm)
+		event_free(sigterm);
+	if (sigint)
+		event_free(sigint);
+	if (s.http)
+		evhttp_free(s.http);
+	if (s.base)
+		event_base_free(s.base);
+	SSL_CTX_free(s.ssl);
+	db_close(&s.db);
+	return rc;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char *[]);
+	const char *help;
+} commands[] = {
+	{"init", init_main, "create a data directory: database, TLS key, bootstrap token"},
+	{"serve", serve_main, "serve the API"},
+	{"pin", pin_main, "print the server key's pin"},
+	{"bootstrap-token", bootstrap_main, "print a new one-time token for creating an org"},
+};
+
+int main(int argc, char *argv[])
+{
+	if (sodium_init() < 0) {
+		fprintf(stderr, "rampartd: libsodium failed to initialise\n");
+		return 1;
+	}
+	if (argc >= 2 && (!strcmp(argv[1], "--version"))) {
+		printf("rampartd %s\n", RP_VERSION);
+		return 0;
+	}
+	if (argc >= 2) {
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			if (!strcmp(argv[1], commands[i].name))
+				return commands[i].fn(argc - 1, argv + 1);
+	}
+	bool help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+	FILE *f = help ? stdout : stderr;
+	if (argc >= 2 && !help)
+		fprintf(stderr, "rampartd: unknown command `%s'\n", argv[1]);
+	fprintf(f, "Usage: rampartd COMMAND [OPTIONS]\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\n`rampartd COMMAND --help' for each; --version for the version.\n");
+	return help ? 0 : 2;
+}
