@@ -596,7 +596,7 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 		const char *last = txt ? strrchr(txt, '\n') : NULL;
 		last = last ? last + 1 : txt ? txt : "";
 		json_t *ex = json_object_get(v, "exit_code");
-		snprintf(ms, sizeof(ms), "%.1fs",
+		snprintf(ms, sizeof(ms), "%.2fs",
 			 (double)json_integer_value(json_object_get(v, "duration_ms")) / 1000.0);
 		char exs[8] = "-";
 		if (json_is_integer(ex) && json_integer_value(ex) >= 0)

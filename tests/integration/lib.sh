@@ -20,6 +20,7 @@ rp_init() {
 
 rp_cleanup() {
 	local rc=$?
+	set +e
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	if [ $rc -ne 0 ] && [ -z "${RP_QUIET_FAIL:-}" ]; then
@@ -67,7 +68,7 @@ rp_server_start() {
 }
 
 rp_server_stop() {
-	kill "${1:--TERM}" "$SERVER_PID" 2>/dev/null
+	kill "${1:--TERM}" "$SERVER_PID" 2>/dev/null || true
 	wait "$SERVER_PID" 2>/dev/null || true
 }
 
@@ -124,7 +125,7 @@ rp_agent_start() {
 
 rp_agent_stop() {
 	local v="APID_$1"
-	kill "${!v}" 2>/dev/null
+	kill "${!v}" 2>/dev/null || true
 	wait "${!v}" 2>/dev/null || true
 }
 
