@@ -117,7 +117,7 @@ int agent_exec(const struct agent *a, const struct rp_command *c,
 	if (fd < 0 || (len > 0 && write(fd, payload, len) != (ssize_t)len) ||
 	    (drop && fchown(fd, pw->pw_uid, pw->pw_gid) != 0)) {
 		res.status = RP_RESULT_FAILED;
-		snprintf(res.reason, sizeof(res.reason), "cannot write %s: %s", script, strerror(errno));
+		snprintf(res.reason, sizeof(res.reason), "cannot write %.180s: %.60s", script, strerror(errno));
 		goto done;
 	}
 	close(fd);

@@ -23,6 +23,11 @@ rp_cleanup() {
 	set +e
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	# A sanitizer report from any daemon fails the test, even if it passed.
+	if grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T"/*.log 2>/dev/null; then
+		echo "FAIL: sanitizer report in the logs above" >&2
+		[ $rc -ne 0 ] || rc=1
+	fi
 	if [ $rc -ne 0 ] && [ -z "${RP_QUIET_FAIL:-}" ]; then
 		echo "---- logs of the failed run ($T) ----" >&2
 		for f in "$T"/*.log; do [ -f "$f" ] && { echo "== $f" >&2; tail -n 40 "$f" >&2; }; done
