@@ -41,6 +41,10 @@ int rp_enroll_token_parse(const char *s, size_t n, struct rp_enroll_token *ret,
 		return RP_E_MALFORMED;
 	}
 	text[tlen] = '\0';
+	if (tlen == 0 || !rp_note_text_valid(text, tlen, NULL)) {
+		rp_diagf(d, "enrolment token text has control characters or is not UTF-8");
+		return RP_E_MALFORMED;
+	}
 	c.p = text;
 	c.n = tlen;
 	if (rp_cursor_line(&c, &line, &llen) != 1 || !rp_memeq(line, llen, header)) {
@@ -56,7 +60,8 @@ int rp_enroll_token_parse(const char *s, size_t n, struct rp_enroll_token *ret,
 		bool ok;
 		switch (i) {
 		case 0:
-			ok = vlen < sizeof(t.server) && vlen > 8 && memcmp(v, "https://", 8) == 0;
+			ok = vlen < sizeof(t.server) && vlen > 8 && memcmp(v, "https://", 8) == 0 &&
+			     !memchr(v, ' ', vlen);
 			if (ok)
 				memcpy(t.server, v, vlen);
 			break;
