@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 
 #include "rp_err.h"
 #include "rp_limits.h"
@@ -335,6 +336,8 @@ static int tls_open(int fd, const struct rp_url *u, WOLFSSL_CTX **ret_ctx, WOLFS
 	ssl = wolfSSL_new(ctx);
 	if (!ssl || wolfSSL_set_fd(ssl, fd) != WOLFSSL_SUCCESS)
 		goto fail;
+	/* X25519 for the key exchange: fast, and no P-256 point tables. */
+	wolfSSL_UseKeyShare(ssl, WOLFSSL_ECC_X25519);
 	if (!strchr(u->host, ':') && strspn(u->host, "0123456789.") != strlen(u->host))
 		wolfSSL_UseSNI(ssl, WOLFSSL_SNI_HOST_NAME, u->host, (unsigned short)strlen(u->host));
 	if (wolfSSL_connect(ssl) != WOLFSSL_SUCCESS) {
@@ -344,6 +347,7 @@ static int tls_open(int fd, const struct rp_url *u, WOLFSSL_CTX **ret_ctx, WOLFS
 			 wolfSSL_ERR_error_string((unsigned long)e, msg));
 		goto fail;
 	}
+	wc_ecc_fp_free(); /* see tls_close: nothing to keep for a held poll */
 	cert = wolfSSL_get_peer_certificate(ssl);
 	if (!cert || wolfSSL_X509_get_pubkey_buffer(cert, der, &derlen) != WOLFSSL_SUCCESS) {
 		rp_diagf(d, "server %s sent no usable certificate", u->base);
@@ -365,6 +369,12 @@ static void tls_close(WOLFSSL_CTX *ctx, WOLFSSL *ssl)
 {
 	wolfSSL_free(ssl);
 	wolfSSL_CTX_free(ctx);
+	/*
+	 * wolfSSL caches fixed-point tables for every ECC point it multiplied
+	 * (about 0.8 MB per point, FP_ECC): worth it for a server, not for an
+	 * agent that does one handshake per long poll.
+	 */
+	wc_ecc_fp_free();
 }
 
 static bool header_ok(const char *s)
@@ -494,6 +504,8 @@ int rp_https_fetch_pin(const struct rp_url *url, long timeout_ms, uint8_t ret[32
 	r = tls_open(fd, url, &ctx, &ssl, ret, d);
 	if (r == 0)
 		tls_close(ctx, ssl);
+	else
+		wc_ecc_fp_free();
 	close(fd);
 	return r;
 }
