@@ -916,7 +916,9 @@ static void h_poll(struct req *q)
 		return;
 	}
 	evhttp_clear_headers(&params);
-	db_exec(&q->srv->db, "UPDATE devices SET last_seen = ? WHERE id = ?", "it", rp_now(), q->who);
+	/* At most one write a minute per device: polls are frequent, fsyncs are not free. */
+	db_exec(&q->srv->db, "UPDATE devices SET last_seen = ? WHERE id = ? AND last_seen < ?", "iti",
+		rp_now(), q->who, rp_now() - 60);
 	if ((j = next_delivery(q->srv, q->who))) {
 		reply(q, 200, j);
 		return;
