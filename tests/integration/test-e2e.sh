@@ -86,11 +86,66 @@ test_restart_during_long_poll() {
 	echo "ok - server restarts lose nothing and run nothing twice"
 }
 
+test_agent_verify_offline() {
+	# `rampart-agent verify` runs the same checks on a saved delivery.
+	local id
+	id=$(rp_submit 1 --to "$DEV_a1" --run-as "$ME" -- true)
+	rp_as 2 approve --yes "$id" >/dev/null
+	curl -sk --tlsv1.3 -H "Authorization: Bearer $READ_TOKEN" \
+		"https://127.0.0.1:$PORT/v1/orgs/acme/commands/$id" >"$T/cmd.json"
+	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); json.dump({"statement": j["statement"], "payload": j["payload"]}, open(sys.argv[2], "w"))' \
+		"$T/cmd.json" "$T/delivery.json"
+	rp_wait_for 20 grep -q "$id reported" "$T/a1/executed" || die "verify: command never ran on a1"
+	# Already executed here: the offline check says replay.
+	if "$AGENT" verify --state-dir "$T/a1" "$T/delivery.json" >"$T/verify.out"; then
+		die "verify accepted an executed command"
+	fi
+	grep -q "REFUSED (replay)" "$T/verify.out" || die "verify: $(cat "$T/verify.out")"
+	# Not a target: a2 refuses it.
+	! "$AGENT" verify --state-dir "$T/a2" "$T/delivery.json" >"$T/verify.out" || die "a2 accepted"
+	grep -q "not-a-target" "$T/verify.out" || die "verify a2: $(cat "$T/verify.out")"
+	echo "ok - rampart-agent verify: the same checks offline"
+}
+
+test_api_tokens() {
+	local url="https://127.0.0.1:$PORT/v1/orgs/acme"
+	[ "$(curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $READ_TOKEN" "$url/devices")" = 200 ] \
+		|| die "read token cannot list devices"
+	[ "$(curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $READ_TOKEN" -X POST \
+		--data '{"statement":"x","payload":""}' "$url/commands")" = 403 ] || die "read token could submit"
+	[ "$(curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $READ_TOKEN" "$url/tokens")" = 401 ] \
+		|| die "a token could manage tokens"
+	local tid
+	tid=$(rp_as 1 --json token list | python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens"][0]["id"])')
+	rp_as 1 token revoke "$tid" >/dev/null
+	[ "$(curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $READ_TOKEN" "$url/devices")" = 401 ] \
+		|| die "revoked token still works"
+	echo "ok - API tokens: scoped, cannot manage tokens, revocable"
+}
+
+test_encrypted_key() {
+	RAMPART_PASSPHRASE="correct horse battery" "$CLI" key generate enc@acme.example --encrypt \
+		--out "$T/enc.key" >/dev/null 2>&1 || die "encrypted key generate"
+	grep -q '^RAMPART+ENCRYPTED+KEY+v1+' "$T/enc.key" || die "key file is not encrypted"
+	! grep -q PRIVATE "$T/enc.key" || die "plain key text in the encrypted file"
+	echo hello | RAMPART_PASSPHRASE="correct horse battery" "$CLI" note sign --key "$T/enc.key" \
+		| "$CLI" note verify --vkey "$T/enc.key.vkey" | grep -q "verified by enc@acme.example" \
+		|| die "encrypted key does not sign"
+	if echo hello | RAMPART_PASSPHRASE="wrong" "$CLI" note sign --key "$T/enc.key" >/dev/null 2>&1; then
+		die "wrong passphrase accepted"
+	fi
+	echo "ok - passphrase-encrypted keys"
+}
+
 export -f rp_status rp_as
 export T PORT PIN CLI ORG
+READ_TOKEN=$(rp_as 1 token create --name ci --scope read --expires 1h)
 test_devices_listed
 test_one_signature_runs_nowhere
 test_second_signature_runs_on_targets_only
 test_timeout_kills_process_group
 test_restart_during_long_poll
+test_agent_verify_offline
+test_api_tokens
+test_encrypted_key
 echo "all e2e tests passed"
