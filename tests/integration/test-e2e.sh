@@ -13,7 +13,9 @@ rp_server_init
 rp_admins 3
 rp_org acme 3 2
 for a in a1 a2 a3; do rp_enroll $a; done
+export RP_LEAK_CANARY=agent-environment
 for a in a1 a2 a3; do rp_agent_start $a; done
+unset RP_LEAK_CANARY
 
 test_devices_listed() {
 	local out
@@ -137,6 +139,38 @@ test_encrypted_key() {
 	echo "ok - passphrase-encrypted keys"
 }
 
+test_script_output_cap_and_clean_env() {
+	cat >"$T/script.sh" <<'SCRIPT'
+#!/bin/sh
+head -c 100000 /dev/zero | tr '\0' x
+echo
+env | sort
+echo LAST-LINE
+SCRIPT
+	local id
+	id=$(rp_submit 1 --to "$DEV_a1" --run-as "$ME" --script "$T/script.sh")
+	rp_as 3 approve --yes "$id" >/dev/null
+	rp_wait_for 30 bash -c "[ \"\$(rp_status $id $DEV_a1)\" = done ]" || die "script did not finish"
+	rp_as 1 --json results "$id" | python3 -c '
+import base64, json, sys
+r = json.load(sys.stdin)["results"][0]
+out = base64.b64decode(r["output"]).decode()
+assert len(out) <= 65536, f"output tail is {len(out)} bytes"
+assert out.rstrip().endswith("LAST-LINE"), "tail lost the last line"
+assert "RAMPART_COMMAND_ID=" in out and "PATH=/usr/local/sbin:" in out, "clean environment missing"
+assert "RP_LEAK_CANARY" not in out, "the agent leaked its environment into the command"
+' || die "output cap or environment check failed"
+	echo "ok - --script runs; output tail capped at 64 KiB; clean environment"
+}
+
+test_unapproved_command_expires() {
+	local id
+	id=$(rp_submit 1 --to "$DEV_a2" --run-as "$ME" --expires 2s -- true)
+	sleep 3
+	[ "$(rp_status "$id" "$DEV_a2")" = expired ] || die "status is $(rp_status "$id" "$DEV_a2"), want expired"
+	echo "ok - a command never approved shows as expired"
+}
+
 export -f rp_status rp_as
 export T PORT PIN CLI ORG
 READ_TOKEN=$(rp_as 1 token create --name ci --scope read --expires 1h)
@@ -148,4 +182,6 @@ test_restart_during_long_poll
 test_agent_verify_offline
 test_api_tokens
 test_encrypted_key
+test_script_output_cap_and_clean_env
+test_unapproved_command_expires
 echo "all e2e tests passed"
