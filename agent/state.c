@@ -171,12 +171,14 @@ int agent_load(struct agent *a, const char *dir, struct rp_diag *d)
 	    (r = rp_pin_parse(a->conf.pin, a->api.http.pin, d)) < 0)
 		return r;
 	a->api.key = &a->key;
+	a->api.conn = &a->conn;
 	a->api.http.timeout_ms = 15000;
 	return records_load(a, d);
 }
 
 void agent_release(struct agent *a)
 {
+	rp_https_conn_close(&a->conn);
 	rp_policy_free(a->policy);
 	free(a->recs);
 	rp_skey_wipe(&a->key);

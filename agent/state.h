@@ -39,6 +39,7 @@ struct agent {
 	struct rp_skey key;
 	struct rp_policy *policy;
 	struct rp_api api;
+	struct rp_https_conn conn; /* kept from one request to the next */
 	/* The executed record, in memory: small, sorted by nothing; the
 	 * count of commands a device ever runs is modest. */
 	struct agent_record *recs;

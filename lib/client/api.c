@@ -38,7 +38,7 @@ int rp_api_request(const struct rp_api *a, const char *method, const char *path,
 		h[0] = (struct rp_http_header){"Authorization", auth};
 		req.nheaders = 1;
 	}
-	r = rp_https_do(&a->http, &req, ret, d);
+	r = rp_https_do_conn(&a->http, a->conn, &req, ret, d);
 	free(sig);
 	free(auth);
 	return r;

@@ -16,6 +16,7 @@ struct rp_api {
 	const struct rp_skey *key; /* signs requests when set */
 	const char *bearer;        /* "Authorization: Bearer" otherwise */
 	const char *extra_auth;    /* a whole Authorization value, e.g. "Bootstrap x" */
+	struct rp_https_conn *conn; /* kept connection to reuse, or NULL */
 };
 
 /* Sends an authenticated request and returns the raw response. */

@@ -383,7 +383,7 @@ static bool header_ok(const char *s)
 }
 
 static int build_request(const struct rp_https_client *c, const struct rp_http_req *req,
-			 char **ret, size_t *ret_len, struct rp_diag *d)
+			 bool keep_alive, char **ret, size_t *ret_len, struct rp_diag *d)
 {
 	struct rp_sb sb;
 
@@ -401,9 +401,10 @@ static int build_request(const struct rp_https_client *c, const struct rp_http_r
 	}
 	rp_sb_init(&sb, RP_HTTP_BODY_MAX + RP_HTTP_HEADERS_MAX);
 	rp_sb_printf(&sb, "%s %s HTTP/1.1\r\nHost: %s%s%s:%s\r\nUser-Agent: rampart/%s\r\n"
-			  "Connection: close\r\nContent-Length: %zu\r\n",
+			  "Connection: %s\r\nContent-Length: %zu\r\n",
 		     req->method, req->path, strchr(c->url.host, ':') ? "[" : "", c->url.host,
-		     strchr(c->url.host, ':') ? "]" : "", c->url.port, RP_VERSION, req->body_len);
+		     strchr(c->url.host, ':') ? "]" : "", c->url.port, RP_VERSION,
+		     keep_alive ? "keep-alive" : "close", req->body_len);
 	if (req->body_len > 0 || req->content_type)
 		rp_sb_printf(&sb, "Content-Type: %s\r\n",
 			     req->content_type ? req->content_type : "application/json");
@@ -422,74 +423,134 @@ static int build_request(const struct rp_https_client *c, const struct rp_http_r
 	return 0;
 }
 
-int rp_https_do(const struct rp_https_client *c, const struct rp_http_req *req,
-		struct rp_http_resp *ret, struct rp_diag *d)
+void rp_https_conn_close(struct rp_https_conn *conn)
 {
-	struct rp_http_resp resp = {0};
-	struct response_parser rp;
+	if (conn->ssl) {
+		tls_close(conn->ctx, conn->ssl);
+		close(conn->fd);
+	}
+	memset(conn, 0, sizeof(*conn));
+}
+
+/* Connects, handshakes and checks the pin; conn is filled only on success. */
+static int conn_open(const struct rp_https_client *c, struct rp_https_conn *conn,
+		     struct rp_diag *d)
+{
 	WOLFSSL_CTX *ctx = NULL;
 	WOLFSSL *ssl = NULL;
 	uint8_t spki[32];
-	char *out = NULL, buf[16384];
-	size_t olen;
-	int fd = -1, r;
+	int fd, r;
 
-	rparser_init(&rp, &resp, c->max_body);
-	if ((r = build_request(c, req, &out, &olen, d)) < 0)
-		goto out;
-	if ((fd = tcp_connect(&c->url, c->timeout_ms > 0 ? c->timeout_ms : 30000, d)) < 0) {
-		r = fd;
-		goto out;
+	if ((fd = tcp_connect(&c->url, c->timeout_ms > 0 ? c->timeout_ms : 30000, d)) < 0)
+		return fd;
+	if ((r = tls_open(fd, &c->url, &ctx, &ssl, spki, d)) < 0) {
+		close(fd);
+		return r;
 	}
-	if ((r = tls_open(fd, &c->url, &ctx, &ssl, spki, d)) < 0)
-		goto out;
 	if (sodium_memcmp(spki, c->pin, 32) != 0) {
 		char hex[65];
 		rp_hex_encode(spki, 32, hex);
 		rp_diagf(d, "server %s presented key sha256:%s, not the pinned key", c->url.base, hex);
-		r = RP_E_PIN;
-		goto out;
+		tls_close(ctx, ssl);
+		close(fd);
+		return RP_E_PIN;
 	}
+	conn->fd = fd;
+	conn->ctx = ctx;
+	conn->ssl = ssl;
+	return 0;
+}
+
+/*
+ * Sends one request and reads its response on an open connection.
+ * *ret_got tells whether any response byte arrived (a reused connection
+ * that the server had already closed yields none, and may be retried).
+ */
+static int exchange(const struct rp_https_client *c, struct rp_https_conn *conn, const char *out,
+		    size_t olen, struct response_parser *rp, bool *ret_got, struct rp_diag *d)
+{
+	char buf[16384];
+	int r;
+
+	*ret_got = false;
 	for (size_t off = 0; off < olen;) {
-		int k = wolfSSL_write(ssl, out + off, (int)(olen - off > 65536 ? 65536 : olen - off));
+		int k = wolfSSL_write(conn->ssl, out + off, (int)(olen - off > 65536 ? 65536 : olen - off));
 		if (k <= 0) {
 			rp_diagf(d, "sending to %s failed", c->url.base);
-			r = RP_E_NET;
-			goto out;
+			return RP_E_NET;
 		}
 		off += (size_t)k;
 	}
 	for (;;) {
-		int k = wolfSSL_read(ssl, buf, sizeof(buf));
+		int k = wolfSSL_read(conn->ssl, buf, sizeof(buf));
 		if (k <= 0) {
-			int e = wolfSSL_get_error(ssl, k);
+			int e = wolfSSL_get_error(conn->ssl, k);
 			if (e != WOLFSSL_ERROR_ZERO_RETURN && e != SOCKET_PEER_CLOSED_E && k < 0) {
 				rp_diagf(d, "reading from %s failed (timeout or reset)", c->url.base);
-				r = RP_E_NET;
-				goto out;
+				return RP_E_NET;
+			}
+			if (!*ret_got) {
+				rp_diagf(d, "%s closed the connection", c->url.base);
+				return RP_E_NET;
 			}
 			k = 0; /* end of stream */
 		}
-		r = rparser_feed(&rp, buf, (size_t)k, d);
+		if (k > 0)
+			*ret_got = true;
+		r = rparser_feed(rp, buf, (size_t)k, d);
 		if (r < 0)
-			goto out;
-		if (r == 1 || k == 0)
-			break;
+			return r;
+		if (r == 1)
+			return 0;
+		if (k == 0)
+			return RP_E_HTTP;
 	}
-	if ((r = rparser_finish(&rp, &resp)) < 0)
-		goto out;
-	*ret = resp;
-	memset(&resp, 0, sizeof(resp));
-	r = 0;
-out:
-	if (ssl)
-		tls_close(ctx, ssl);
-	if (fd >= 0)
-		close(fd);
+}
+
+int rp_https_do_conn(const struct rp_https_client *c, struct rp_https_conn *conn,
+		     const struct rp_http_req *req, struct rp_http_resp *ret, struct rp_diag *d)
+{
+	struct rp_http_resp resp = {0};
+	struct response_parser rp;
+	char *out = NULL;
+	size_t olen;
+	bool got = false;
+	int r;
+
+	if ((r = build_request(c, req, conn != NULL, &out, &olen, d)) < 0)
+		return r;
+	struct rp_https_conn once = {0};
+	struct rp_https_conn *cn = conn ? conn : &once;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		bool reused = cn->ssl != NULL;
+		rparser_init(&rp, &resp, c->max_body);
+		if (!reused && (r = conn_open(c, cn, d)) < 0)
+			break;
+		r = exchange(c, cn, out, olen, &rp, &got, d);
+		if (r == 0 && http_should_keep_alive(&rp.p) && conn)
+			break;
+		rp_https_conn_close(cn);
+		/* The server closed a kept connection before answering: once more, afresh. */
+		if (r == RP_E_NET && reused && !got) {
+			rp_sb_release(&rp.s.body);
+			continue;
+		}
+		break;
+	}
+	if (r == 0 && (r = rparser_finish(&rp, &resp)) == 0) {
+		*ret = resp;
+		memset(&resp, 0, sizeof(resp));
+	}
 	rp_sb_release(&rp.s.body);
 	rp_http_resp_release(&resp);
 	free(out);
 	return r;
+}
+
+int rp_https_do(const struct rp_https_client *c, const struct rp_http_req *req,
+		struct rp_http_resp *ret, struct rp_diag *d)
+{
+	return rp_https_do_conn(c, NULL, req, ret, d);
 }
 
 int rp_https_fetch_pin(const struct rp_url *url, long timeout_ms, uint8_t ret[32],

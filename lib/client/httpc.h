@@ -4,8 +4,10 @@
 /*
  * A small HTTPS/1.1 client for the agent and the CLI: wolfSSL for TLS 1.3,
  * http-parser for responses. Trust is a pin of the server's public key
- * (SHA-256 of its DER SubjectPublicKeyInfo), never a CA. One connection per
- * request ("Connection: close"), so an idle agent holds no TLS state.
+ * (SHA-256 of its DER SubjectPublicKeyInfo), never a CA. A request either
+ * uses a connection of its own ("Connection: close") or a kept connection
+ * (struct rp_https_conn) that the agent reuses from one poll to the next,
+ * so a delivery costs one TLS handshake, not three.
  */
 
 #include <stddef.h>
@@ -64,6 +66,23 @@ struct rp_http_resp {
 int rp_https_do(const struct rp_https_client *c, const struct rp_http_req *req,
 		struct rp_http_resp *ret, struct rp_diag *d);
 void rp_http_resp_release(struct rp_http_resp *r);
+
+/* A kept-alive connection; zero-initialise, close with rp_https_conn_close. */
+struct rp_https_conn {
+	int fd;
+	void *ctx; /* WOLFSSL_CTX */
+	void *ssl; /* WOLFSSL */
+};
+
+/*
+ * As rp_https_do, over conn: opened (and pinned) when it is not, kept open
+ * when the server allows, reopened once when the server had closed it
+ * before answering. Requests sent this way must be safe to repeat.
+ */
+int rp_https_do_conn(const struct rp_https_client *c, struct rp_https_conn *conn,
+		     const struct rp_http_req *req, struct rp_http_resp *ret,
+		     struct rp_diag *d);
+void rp_https_conn_close(struct rp_https_conn *conn);
 
 /* Parses one whole response held in memory (the client and its fuzz target). */
 int rp_http_parse_response(const char *buf, size_t len, size_t max_body,
