@@ -171,22 +171,43 @@ out:
 	return r;
 }
 
+/*
+ * What every listing command shares: --help, the server, and a GET of
+ * /v1/orgs/<org>/<what>. Returns the JSON, or NULL with *rc set.
+ */
+static json_t *list_get(struct cli *c, int argc, char *argv[], const char *help,
+			const char *what, int *rc)
+{
+	char path[256];
+	json_t *j;
+
+	*rc = 0;
+	if (cli_is_help(argc, argv)) {
+		fputs(help, stdout);
+		return NULL;
+	}
+	*rc = 1;
+	if (cli_need_server(c, false) < 0)
+		return NULL;
+	snprintf(path, sizeof(path), "/v1/orgs/%s/%s", c->org, what);
+	if (!(j = get(c, path)))
+		return NULL;
+	*rc = 0;
+	return j;
+}
+
 int cmd_devices(struct cli *c, int argc, char *argv[])
 {
-	char path[256], a[32];
+	char a[32];
 	json_t *j, *v;
 	size_t i;
+	int rc;
 
-	if (cli_is_help(argc, argv)) {
-		printf("Usage: rampart devices\n\nLists the org's enrolled devices: id, hostname, OS, last seen,\n"
-		       "agent version, and any alarm an agent raised.\n");
-		return 0;
-	}
-	if (cli_need_server(c, false) < 0)
-		return 1;
-	snprintf(path, sizeof(path), "/v1/orgs/%s/devices", c->org);
-	if (!(j = get(c, path)))
-		return 1;
+	j = list_get(c, argc, argv,
+		     "Usage: rampart devices\n\nLists the org's enrolled devices: id, hostname, OS, last seen,\n"
+		     "agent version, and any alarm an agent raised.\n", "devices", &rc);
+	if (!j)
+		return rc;
 	if (!c->json) {
 		printf("%-32s  %-20s  %-28s  %-10s  %-8s  %s\n", "ID", "HOSTNAME", "OS", "LAST SEEN",
 		       "AGENT", "ALARM");
@@ -486,19 +507,16 @@ out:
 
 int cmd_commands(struct cli *c, int argc, char *argv[])
 {
-	char path[256], t[21];
+	char t[21];
 	json_t *j, *v;
 	size_t i;
+	int rc;
 
-	if (cli_is_help(argc, argv)) {
-		printf("Usage: rampart commands\n\nLists commands, newest first, with their approval state.\n");
-		return 0;
-	}
-	if (cli_need_server(c, false) < 0)
-		return 1;
-	snprintf(path, sizeof(path), "/v1/orgs/%s/commands", c->org);
-	if (!(j = get(c, path)))
-		return 1;
+	j = list_get(c, argc, argv,
+		     "Usage: rampart commands\n\nLists commands, newest first, with their approval state.\n",
+		     "commands", &rc);
+	if (!j)
+		return rc;
 	if (!c->json) {
 		printf("%-32s  %-16s  %-5s  %-7s  %-20s  %s\n", "ID", "STATE", "SIGS", "TARGETS",
 		       "CREATED", "COMMENT");
@@ -612,20 +630,17 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 
 int cmd_alerts(struct cli *c, int argc, char *argv[])
 {
-	char path[256], t[21];
+	char t[21];
 	json_t *j, *v;
 	size_t i;
+	int rc;
 
-	if (cli_is_help(argc, argv)) {
-		printf("Usage: rampart alerts\n\nSecurity alerts raised by agents that refused a delivery\n"
-		       "(bad or missing signatures, wrong org or target, replay, expiry...).\n");
-		return 0;
-	}
-	if (cli_need_server(c, false) < 0)
-		return 1;
-	snprintf(path, sizeof(path), "/v1/orgs/%s/alerts", c->org);
-	if (!(j = get(c, path)))
-		return 1;
+	j = list_get(c, argc, argv,
+		     "Usage: rampart alerts\n\nSecurity alerts raised by agents that refused a delivery\n"
+		     "(bad or missing signatures, wrong org or target, replay, expiry...).\n",
+		     "alerts", &rc);
+	if (!j)
+		return rc;
 	if (!c->json) {
 		printf("%-20s  %-32s  %-32s  %-16s  %s\n", "TIME", "DEVICE", "COMMAND", "CODE", "REASON");
 		json_array_foreach(json_object_get(j, "alerts"), i, v) {

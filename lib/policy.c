@@ -50,26 +50,6 @@ int rp_policy_key_index(const struct rp_policy *p, const char *name)
 	return -1;
 }
 
-/* Expects the next line to be "<field> <value>"; returns the value. */
-static int want_field(struct rp_cursor *c, const char *field, const char **val,
-		      size_t *vlen, struct rp_diag *d)
-{
-	const char *line, *w;
-	size_t len, wlen;
-
-	if (rp_cursor_line(c, &line, &len) != 1) {
-		rp_diagf(d, "policy: missing field `%s'", field);
-		return RP_E_MALFORMED;
-	}
-	if (!rp_split_word(line, len, &w, &wlen, val, vlen) || !rp_memeq(w, wlen, field)) {
-		char q[64];
-		rp_quote(q, sizeof(q), line, len);
-		rp_diagf(d, "policy: expected field `%s', found `%s'", field, q);
-		return RP_E_MALFORMED;
-	}
-	return 0;
-}
-
 static int parse_role(struct rp_policy *p, enum rp_role_id role,
 		      const char *v, size_t vlen, struct rp_diag *d)
 {
@@ -167,7 +147,7 @@ int rp_policy_parse_text(const char *text, size_t len, struct rp_policy **ret,
 		r = RP_E_MALFORMED;
 		goto fail;
 	}
-	if ((r = want_field(&c, "org", &v, &vlen, d)) < 0)
+	if ((r = rp_expect_field(&c, "policy", "org", &v, &vlen, d)) < 0)
 		goto fail;
 	if (!rp_org_name_valid(v, vlen)) {
 		rp_quote(q, sizeof(q), v, vlen);
@@ -176,7 +156,7 @@ int rp_policy_parse_text(const char *text, size_t len, struct rp_policy **ret,
 		goto fail;
 	}
 	memcpy(p->org, v, vlen);
-	if ((r = want_field(&c, "version", &v, &vlen, d)) < 0)
+	if ((r = rp_expect_field(&c, "policy", "version", &v, &vlen, d)) < 0)
 		goto fail;
 	if (rp_parse_u64(v, vlen, UINT32_MAX, &p->version) != 0 || p->version < 1) {
 		rp_quote(q, sizeof(q), v, vlen);
@@ -184,7 +164,7 @@ int rp_policy_parse_text(const char *text, size_t len, struct rp_policy **ret,
 		r = RP_E_MALFORMED;
 		goto fail;
 	}
-	if ((r = want_field(&c, "expires", &v, &vlen, d)) < 0)
+	if ((r = rp_expect_field(&c, "policy", "expires", &v, &vlen, d)) < 0)
 		goto fail;
 	if (rp_time_parse(v, vlen, &p->expires) != 0) {
 		rp_quote(q, sizeof(q), v, vlen);

@@ -18,20 +18,6 @@ const char *rp_result_status_name(enum rp_result_status s)
 	return (unsigned)s < sizeof(status_names) / sizeof(status_names[0]) ? status_names[s] : "?";
 }
 
-static int field(struct rp_cursor *c, const char *name, const char **v,
-		 size_t *vlen, struct rp_diag *d)
-{
-	const char *line, *w;
-	size_t len, wlen;
-
-	if (rp_cursor_line(c, &line, &len) != 1 ||
-	    !rp_split_word(line, len, &w, &wlen, v, vlen) || !rp_memeq(w, wlen, name)) {
-		rp_diagf(d, "result: missing or misplaced field `%s'", name);
-		return RP_E_MALFORMED;
-	}
-	return 0;
-}
-
 int rp_result_parse_text(const char *text, size_t len, struct rp_result *ret,
 			 struct rp_diag *d)
 {
@@ -48,22 +34,22 @@ int rp_result_parse_text(const char *text, size_t len, struct rp_result *ret,
 		rp_diagf(d, "result: first line is not `%s'", result_header);
 		return RP_E_MALFORMED;
 	}
-	if ((e = field(&c, "org", &v, &vlen, d)) < 0)
+	if ((e = rp_expect_field(&c, "result", "org", &v, &vlen, d)) < 0)
 		return e;
 	if (!rp_org_name_valid(v, vlen))
 		goto bad;
 	memcpy(r.org, v, vlen);
-	if ((e = field(&c, "device", &v, &vlen, d)) < 0)
+	if ((e = rp_expect_field(&c, "result", "device", &v, &vlen, d)) < 0)
 		return e;
 	if (!rp_id_valid(v, vlen))
 		goto bad;
 	memcpy(r.device, v, vlen);
-	if ((e = field(&c, "command", &v, &vlen, d)) < 0)
+	if ((e = rp_expect_field(&c, "result", "command", &v, &vlen, d)) < 0)
 		return e;
 	if (!rp_id_valid(v, vlen))
 		goto bad;
 	memcpy(r.command, v, vlen);
-	if ((e = field(&c, "status", &v, &vlen, d)) < 0)
+	if ((e = rp_expect_field(&c, "result", "status", &v, &vlen, d)) < 0)
 		return e;
 	e = -1;
 	for (size_t i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
@@ -72,7 +58,7 @@ int rp_result_parse_text(const char *text, size_t len, struct rp_result *ret,
 	if (e < 0)
 		goto bad;
 	r.status = (enum rp_result_status)e;
-	if ((e = field(&c, "exit", &v, &vlen, d)) < 0)
+	if ((e = rp_expect_field(&c, "result", "exit", &v, &vlen, d)) < 0)
 		return e;
 	if (rp_memeq(v, vlen, "-1"))
 		r.exit_code = -1;
@@ -80,11 +66,11 @@ int rp_result_parse_text(const char *text, size_t len, struct rp_result *ret,
 		r.exit_code = (int32_t)u;
 	else
 		goto bad;
-	if ((e = field(&c, "duration-ms", &v, &vlen, d)) < 0)
+	if ((e = rp_expect_field(&c, "result", "duration-ms", &v, &vlen, d)) < 0)
 		return e;
 	if (rp_parse_u64(v, vlen, UINT32_MAX, &r.duration_ms) != 0)
 		goto bad;
-	if ((e = field(&c, "output", &v, &vlen, d)) < 0)
+	if ((e = rp_expect_field(&c, "result", "output", &v, &vlen, d)) < 0)
 		return e;
 	if (!rp_split_word(v, vlen, &w, &wlen, &rest, &rlen) || wlen != 71 ||
 	    memcmp(w, "sha256:", 7) != 0 || rp_hex_decode(w + 7, 64, r.output_hash, 32) != 0 ||

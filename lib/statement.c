@@ -44,25 +44,6 @@ void rp_device_id(const uint8_t pub[32], char out[RP_ID_HEX + 1])
 	rp_hex_encode(h, RP_ID_HEX / 2, out);
 }
 
-static int field(struct rp_cursor *c, const char *name, const char **v,
-		 size_t *vlen, struct rp_diag *d)
-{
-	const char *line, *w;
-	size_t len, wlen;
-	char q[64];
-
-	if (rp_cursor_line(c, &line, &len) != 1) {
-		rp_diagf(d, "command: missing field `%s'", name);
-		return RP_E_MALFORMED;
-	}
-	if (!rp_split_word(line, len, &w, &wlen, v, vlen) || !rp_memeq(w, wlen, name)) {
-		rp_quote(q, sizeof(q), line, len);
-		rp_diagf(d, "command: expected field `%s', found `%s'", name, q);
-		return RP_E_MALFORMED;
-	}
-	return 0;
-}
-
 static int bad(struct rp_diag *d, const char *fieldname, const char *v,
 	       size_t vlen, const char *why)
 {
@@ -100,7 +81,7 @@ int rp_command_parse_text(const char *text, size_t len,
 	}
 #define FIELD(name)                                            \
 	do {                                                   \
-		if ((r = field(&cur, name, &v, &vlen, d)) < 0) \
+		if ((r = rp_expect_field(&cur, "command", name, &v, &vlen, d)) < 0) \
 			goto fail;                             \
 	} while (0)
 #define BAD(name, why)                            \

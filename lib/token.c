@@ -25,8 +25,8 @@ int rp_enroll_token_parse(const char *s, size_t n, struct rp_enroll_token *ret,
 	size_t tlen = 0;
 	struct rp_cursor c;
 	struct rp_enroll_token t = {0};
-	const char *line, *w, *v;
-	size_t llen, wlen, vlen;
+	const char *line, *v;
+	size_t llen, vlen;
 	uint8_t secret[32];
 
 	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
@@ -52,11 +52,8 @@ int rp_enroll_token_parse(const char *s, size_t n, struct rp_enroll_token *ret,
 		return RP_E_MALFORMED;
 	}
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		if (rp_cursor_line(&c, &line, &llen) != 1 ||
-		    !rp_split_word(line, llen, &w, &wlen, &v, &vlen) || !rp_memeq(w, wlen, fields[i])) {
-			rp_diagf(d, "enrolment token: missing or misplaced field `%s'", fields[i]);
+		if (rp_expect_field(&c, "enrolment token", fields[i], &v, &vlen, d) < 0)
 			return RP_E_MALFORMED;
-		}
 		bool ok;
 		switch (i) {
 		case 0:

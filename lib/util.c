@@ -177,6 +177,25 @@ bool rp_memeq(const char *a, size_t alen, const char *lit)
 	return alen == n && memcmp(a, lit, n) == 0;
 }
 
+int rp_expect_field(struct rp_cursor *c, const char *what, const char *name,
+		    const char **ret_val, size_t *ret_vlen, struct rp_diag *d)
+{
+	const char *line, *w;
+	size_t len, wlen;
+	char q[64];
+
+	if (rp_cursor_line(c, &line, &len) != 1) {
+		rp_diagf(d, "%s: missing field `%s'", what, name);
+		return RP_E_MALFORMED;
+	}
+	if (!rp_split_word(line, len, &w, &wlen, ret_val, ret_vlen) || !rp_memeq(w, wlen, name)) {
+		rp_quote(q, sizeof(q), line, len);
+		rp_diagf(d, "%s: expected field `%s', found `%s'", what, name, q);
+		return RP_E_MALFORMED;
+	}
+	return 0;
+}
+
 int rp_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t outlen)
 {
 	if (hexlen != 2 * outlen)

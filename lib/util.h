@@ -49,6 +49,13 @@ int rp_cursor_line(struct rp_cursor *c, const char **ret_line, size_t *ret_len);
 bool rp_split_word(const char *line, size_t len, const char **ret_word,
 		   size_t *ret_wlen, const char **ret_rest, size_t *ret_rlen);
 bool rp_memeq(const char *a, size_t alen, const char *lit);
+/*
+ * The next line must be "<name> <value>": returns 0 and the value, or
+ * RP_E_MALFORMED with a diagnostic "<what>: missing field `name'" or
+ * "<what>: expected field `name', found `<line>'".
+ */
+int rp_expect_field(struct rp_cursor *c, const char *what, const char *name,
+		    const char **ret_val, size_t *ret_vlen, struct rp_diag *d);
 
 int rp_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t outlen);
 void rp_hex_encode(const uint8_t *in, size_t n, char *out /* 2n+1 */);
