@@ -24,7 +24,7 @@ demo: build
 	@scripts/demo $(BUILD)
 
 check: deps
-	@scripts/check $(CHECK_BUILD)
+	@scripts/check $(CHECK_BUILD) $(BUILD)
 
 bench: deps
 	@test -f $(BENCH_BUILD)/build.ninja || meson setup $(BENCH_BUILD) --buildtype=release -Dtests=false >/dev/null
