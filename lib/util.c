@@ -27,11 +27,11 @@ void rp_diagf(struct rp_diag *d, const char *fmt, ...)
 
 void rp_quote(char *out, size_t outlen, const char *s, size_t n)
 {
-	size_t o = 0;
+	size_t o = 0, i;
 
 	if (outlen == 0)
 		return;
-	for (size_t i = 0; i < n && o + 5 < outlen; i++) {
+	for (i = 0; i < n && o + 5 < outlen; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c >= 0x20 && c < 0x7f) {
 			out[o++] = (char)c;
@@ -40,8 +40,10 @@ void rp_quote(char *out, size_t outlen, const char *s, size_t n)
 			o += 4;
 		}
 	}
-	if (n > 0 && o + 5 >= outlen && outlen > 4) {
-		o = outlen - 4;
+	if (i < n && outlen > 4) {
+		/* Truncated: "..." right after what was written, inside out. */
+		if (o > outlen - 4)
+			o = outlen - 4;
 		memcpy(out + o, "...", 3);
 		o += 3;
 	}
@@ -132,8 +134,11 @@ char *rp_sb_take(struct rp_sb *sb, size_t *ret_len)
 		rp_sb_release(sb);
 		return NULL;
 	}
-	if (!sb->s && !sb_reserve(sb, 0))
-		return NULL;
+	if (!sb->s) {
+		if (!sb_reserve(sb, 0))
+			return NULL;
+		sb->s[0] = '\0'; /* nothing was put: still a string */
+	}
 	s = sb->s;
 	if (ret_len)
 		*ret_len = sb->len;

@@ -63,6 +63,11 @@ int rp_delivery_parse(const char *json, size_t len, struct rp_delivery *ret,
 		r = RP_E_MALFORMED;
 		goto out;
 	}
+	if (plen > RP_PAYLOAD_MAX) { /* the check above allows 2 bytes of slack */
+		rp_diagf(d, "delivery payload is %zu bytes, more than %d", plen, RP_PAYLOAD_MAX);
+		r = RP_E_TOOBIG;
+		goto out;
+	}
 	dl.payload_len = plen;
 	*ret = dl;
 	memset(&dl, 0, sizeof(dl));

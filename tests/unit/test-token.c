@@ -24,7 +24,13 @@ static void round_trip(void **s)
 	(void)s;
 	assert_int_equal(strncmp(text, "RPE1.", 5), 0);
 	assert_int_equal(rp_enroll_token_parse(text, strlen(text), &back, NULL), 0);
-	assert_memory_equal(&t, &back, sizeof(t));
+	/* Field by field: struct padding is not part of the value. */
+	assert_string_equal(back.server, t.server);
+	assert_string_equal(back.pin, t.pin);
+	assert_string_equal(back.org, t.org);
+	assert_string_equal(back.policy, t.policy);
+	assert_string_equal(back.secret, t.secret);
+	assert_int_equal(back.expires, t.expires);
 	free(text);
 }
 
@@ -47,8 +53,8 @@ static void rejects(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(round_trip),
-		cmocka_unit_test(rejects),
+	    cmocka_unit_test(round_trip),
+	    cmocka_unit_test(rejects),
 	};
 	if (sodium_init() < 0)
 		return 1;

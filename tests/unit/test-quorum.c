@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * rp_quorum_check (DESIGN.md section 2): signatures by distinct keys of the
+ * role, each verified, reaching its threshold. One named test per attack
+ * on that rule.
+ */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+
+#define FUTURE 4102444800
+#define TEXT "rampart/command/v1\nhello\n"
+
+/* exec 2 of alice and bob only; carol is an administrator outside exec. */
+static struct rp_policy *policy_exec_ab(void)
+{
+	char *t = policy_text(2, 2, 1, 2, FUTURE);
+	char *t2 = replace(t, "role exec 2 alice.example bob.example carol.example",
+	                   "role exec 2 alice.example bob.example");
+	struct rp_policy *p;
+
+	assert_int_equal(rp_policy_parse_text(t2, strlen(t2), &p, NULL), 0);
+	assert_int_equal(p->roles[RP_ROLE_EXEC].nkeys, 2);
+	free(t);
+	free(t2);
+	return p;
+}
+
+static struct rp_policy *policy_all(void)
+{
+	char *t = policy_text(2, 2, 1, 2, FUTURE);
+	struct rp_policy *p;
+
+	assert_int_equal(rp_policy_parse_text(t, strlen(t), &p, NULL), 0);
+	free(t);
+	return p;
+}
+
+/* Runs the check; count is set to a sentinel first so that it must be written. */
+static int check(const struct rp_policy *p, enum rp_role_id role, const char *signed_note,
+                 size_t *count)
+{
+	struct rp_note *n;
+	struct rp_diag d = {""};
+	int r;
+
+	assert_int_equal(rp_note_parse(signed_note, strlen(signed_note), &n, NULL), 0);
+	*count = 999;
+	r = rp_quorum_check(p, role, n, count, &d);
+	if (r != 0)
+		assert_true(d.msg[0] != '\0');
+	rp_note_free(n);
+	return r;
+}
+
+static void threshold_met(void **state)
+{
+	struct rp_policy *p = policy_all();
+	char *two = sign_by(TEXT, strlen(TEXT), (int[]){0, 1, -1});
+	char *three = sign_by(TEXT, strlen(TEXT), (int[]){2, 0, 1, -1});
+	size_t count;
+	(void)state;
+
+	assert_int_equal(check(p, RP_ROLE_EXEC, two, &count), 0);
+	assert_int_equal(count, 2);
+	assert_int_equal(check(p, RP_ROLE_EXEC, three, &count), 0);
+	assert_int_equal(count, 3);
+	free(two);
+	free(three);
+	rp_policy_free(p);
+}
+
+static void below_threshold(void **state)
+{
+	struct rp_policy *p = policy_all();
+	char *one = sign_by(TEXT, strlen(TEXT), (int[]){1, -1});
+	size_t count;
+	(void)state;
+
+	assert_int_equal(check(p, RP_ROLE_EXEC, one, &count), RP_E_QUORUM);
+	assert_int_equal(count, 1);
+	/* The same note meets query's threshold of 1. */
+	assert_int_equal(check(p, RP_ROLE_QUERY, one, &count), 0);
+	assert_int_equal(count, 1);
+	free(one);
+	rp_policy_free(p);
+}
+
+static void duplicate_signer(void **state)
+{
+	struct rp_policy *p = policy_all();
+	char *one = sign_by(TEXT, strlen(TEXT), (int[]){0, -1});
+	/* rp_note_sign drops an identical line, so repeat it by hand. */
+	char *two = concat(one, sig_block(one));
+	size_t count;
+	(void)state;
+
+	assert_int_equal(check(p, RP_ROLE_EXEC, two, &count), RP_E_QUORUM);
+	assert_int_equal(count, 1);
+	free(one);
+	free(two);
+	rp_policy_free(p);
+}
+
+static void duplicate_signer_relabelled(void **state)
+{
+	/*
+	 * alice's signature twice, the copy claiming another name: the name
+	 * and key id no longer match a key, so it is ignored, not counted.
+	 */
+	struct rp_policy *p = policy_all();
+	char *one = sign_by(TEXT, strlen(TEXT), (int[]){0, -1});
+	char *copy = replace(sig_block(one), "alice.example", "bob.example");
+	char *two = concat(one, copy);
+	size_t count;
+	(void)state;
+
+	assert_int_equal(check(p, RP_ROLE_EXEC, two, &count), RP_E_QUORUM);
+	assert_int_equal(count, 1);
+	free(one);
+	free(copy);
+	free(two);
+	rp_policy_free(p);
+}
+
+static void signer_outside_role(void **state)
+{
+	struct rp_policy *p = policy_exec_ab();
+	char *ac = sign_by(TEXT, strlen(TEXT), (int[]){0, 2, -1});
+	char *c = sign_by(TEXT, strlen(TEXT), (int[]){2, -1});
+	size_t count;
+	(void)state;
+
+	/* carol is in the policy (root, query, directory) but not in exec. */
+	assert_int_equal(check(p, RP_ROLE_EXEC, ac, &count), RP_E_QUORUM);
+	assert_int_equal(count, 1);
+	assert_int_equal(check(p, RP_ROLE_EXEC, c, &count), RP_E_QUORUM);
+	assert_int_equal(count, 0);
+	/* For root, where carol is a member, the same note reaches 2. */
+	assert_int_equal(check(p, RP_ROLE_ROOT, ac, &count), 0);
+	assert_int_equal(count, 2);
+	free(ac);
+	free(c);
+	rp_policy_free(p);
+}
+
+static char *sign_with_eve(const char *note, const char *eve_name)
+{
+	struct rp_note *n;
+	struct rp_skey eve;
+	char *out;
+	size_t len;
+
+	test_skey(eve_name, 0x66, &eve);
+	assert_int_equal(rp_note_parse(note, strlen(note), &n, NULL), 0);
+	assert_int_equal(rp_note_sign(n->msg, n->text_len, n, &eve, &out, &len), 0);
+	rp_note_free(n);
+	return out;
+}
+
+/* alice plus eve signing under name: eve's key is in no role, so only alice counts. */
+static void check_eve_not_counted(const char *name)
+{
+	struct rp_policy *p = policy_all();
+	char *a = sign_by(TEXT, strlen(TEXT), (int[]){0, -1});
+	char *ae = sign_with_eve(a, name);
+	size_t count;
+
+	assert_int_equal(check(p, RP_ROLE_EXEC, ae, &count), RP_E_QUORUM);
+	assert_int_equal(count, 1);
+	free(a);
+	free(ae);
+	rp_policy_free(p);
+}
+
+static void unknown_key(void **state)
+{
+	(void)state;
+	check_eve_not_counted("eve.example");
+}
+
+static void unknown_key_with_member_name(void **state)
+{
+	/* eve's own key, named like bob: the key id differs, so it is not bob. */
+	(void)state;
+	check_eve_not_counted("bob.example");
+}
+
+static void only_unknown_keys(void **state)
+{
+	struct rp_policy *p = policy_all();
+	struct rp_skey eve;
+	char *out;
+	size_t len, count;
+	(void)state;
+
+	test_skey("eve.example", 0x66, &eve);
+	assert_int_equal(rp_note_sign(TEXT, strlen(TEXT), NULL, &eve, &out, &len), 0);
+	assert_int_equal(check(p, RP_ROLE_EXEC, out, &count), RP_E_QUORUM);
+	assert_int_equal(count, 0);
+	free(out);
+	rp_policy_free(p);
+}
+
+static void bad_signature_by_role_key(void **state)
+{
+	struct rp_policy *p = policy_all();
+	char *good = sign_by(TEXT, strlen(TEXT), (int[]){0, 1, 2, -1});
+	char *bad = replace(good, "hello", "hellO");
+	size_t count;
+	(void)state;
+
+	assert_int_equal(check(p, RP_ROLE_EXEC, good, &count), 0);
+	assert_int_equal(check(p, RP_ROLE_EXEC, bad, &count), RP_E_BADSIG);
+	free(good);
+	free(bad);
+	rp_policy_free(p);
+}
+
+static void bad_signature_among_valid_quorum(void **state)
+{
+	/* alice and carol valid (2 of 3 reached), bob's line broken: still refused. */
+	struct rp_policy *p = policy_all();
+	char *ac = sign_by(TEXT, strlen(TEXT), (int[]){0, 2, -1});
+	char *other = sign_by("rampart/command/v1\nother\n", 25, (int[]){1, -1});
+	char *mixed = concat(ac, sig_block(other));
+	size_t count;
+	(void)state;
+
+	assert_int_equal(check(p, RP_ROLE_EXEC, mixed, &count), RP_E_BADSIG);
+	free(ac);
+	free(other);
+	free(mixed);
+	rp_policy_free(p);
+}
+
+static void bad_signature_outside_role_ignored(void **state)
+{
+	/*
+	 * Go's note.Open with the role's keys as verifiers: carol is unknown
+	 * to exec here, so her broken line is ignored like any unknown key's.
+	 */
+	struct rp_policy *p = policy_exec_ab();
+	char *ab = sign_by(TEXT, strlen(TEXT), (int[]){0, 1, -1});
+	char *other = sign_by("rampart/command/v1\nother\n", 25, (int[]){2, -1});
+	char *mixed = concat(ab, sig_block(other));
+	size_t count;
+	(void)state;
+
+	assert_int_equal(check(p, RP_ROLE_EXEC, mixed, &count), 0);
+	assert_int_equal(count, 2);
+	free(ab);
+	free(other);
+	free(mixed);
+	rp_policy_free(p);
+}
+
+static void threshold_zero_hand_built(void **state)
+{
+	struct rp_policy *p = policy_all();
+	char *a = sign_by(TEXT, strlen(TEXT), (int[]){0, -1});
+	struct rp_note *n;
+	struct rp_diag d = {""};
+	(void)state;
+
+	p->roles[RP_ROLE_EXEC].threshold = 0;
+	assert_int_equal(rp_note_parse(a, strlen(a), &n, NULL), 0);
+	assert_int_equal(rp_quorum_check(p, RP_ROLE_EXEC, n, NULL, &d), RP_E_POLICY);
+	assert_diag_has(&d, "threshold 0");
+	/* Even with no keys in the role at all. */
+	p->roles[RP_ROLE_EXEC].nkeys = 0;
+	assert_int_equal(rp_quorum_check(p, RP_ROLE_EXEC, n, NULL, NULL), RP_E_POLICY);
+	rp_note_free(n);
+	free(a);
+	rp_policy_free(p);
+}
+
+static void role_out_of_range(void **state)
+{
+	struct rp_policy *p = policy_all();
+	char *a = sign_by(TEXT, strlen(TEXT), (int[]){0, 1, -1});
+	struct rp_note *n;
+	(void)state;
+
+	assert_int_equal(rp_note_parse(a, strlen(a), &n, NULL), 0);
+	assert_int_equal(rp_quorum_check(p, RP_ROLE_COUNT, n, NULL, NULL), RP_E_INVAL);
+	rp_note_free(n);
+	free(a);
+	rp_policy_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(threshold_met),
+	    cmocka_unit_test(below_threshold),
+	    cmocka_unit_test(duplicate_signer),
+	    cmocka_unit_test(duplicate_signer_relabelled),
+	    cmocka_unit_test(signer_outside_role),
+	    cmocka_unit_test(unknown_key),
+	    cmocka_unit_test(unknown_key_with_member_name),
+	    cmocka_unit_test(only_unknown_keys),
+	    cmocka_unit_test(bad_signature_by_role_key),
+	    cmocka_unit_test(bad_signature_among_valid_quorum),
+	    cmocka_unit_test(bad_signature_outside_role_ignored),
+	    cmocka_unit_test(threshold_zero_hand_built),
+	    cmocka_unit_test(role_out_of_range),
+	};
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests_name("quorum", tests, NULL, NULL);
+}
