@@ -1,17 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "client/httpc.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <http_parser.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
@@ -20,11 +25,20 @@
 #include "rp_err.h"
 #include "rp_limits.h"
 
+/* Meson defines it; a bare compile (a fuzzer built by hand) still works. */
+#ifndef RP_VERSION
+#define RP_VERSION "unknown"
+#endif
+
+/* A caller that gives no timeout must still never wait forever. */
+#define DEFAULT_TIMEOUT_MS 30000
+
 int rp_url_parse(const char *text, struct rp_url *ret, struct rp_diag *d)
 {
 	struct rp_url u;
 	const char *p, *host, *end;
 	size_t hlen, n = strlen(text);
+	bool bracketed = false;
 	char q[80];
 
 	memset(&u, 0, sizeof(u));
@@ -43,13 +57,18 @@ int rp_url_parse(const char *text, struct rp_url *ret, struct rp_diag *d)
 		}
 		hlen = (size_t)(end - host);
 		p = end + 1;
+		bracketed = true;
 	} else {
 		host = p;
 		hlen = strcspn(p, ":/");
 		p += hlen;
 	}
-	if (hlen == 0 || hlen >= sizeof(u.host)) {
+	if (hlen == 0) {
 		rp_diagf(d, "server URL `%s' has no host", q);
+		return RP_E_INVAL;
+	}
+	if (hlen >= sizeof(u.host)) {
+		rp_diagf(d, "server URL `%s' has a host longer than %zu bytes", q, sizeof(u.host) - 1);
 		return RP_E_INVAL;
 	}
 	memcpy(u.host, host, hlen);
@@ -61,12 +80,20 @@ int rp_url_parse(const char *text, struct rp_url *ret, struct rp_diag *d)
 			return RP_E_INVAL;
 		}
 	}
+	/* Brackets mean an IPv6 literal and nothing else (RFC 3986 IP-literal). */
+	if (bracketed) {
+		struct in6_addr a6;
+		if (inet_pton(AF_INET6, u.host, &a6) != 1) {
+			rp_diagf(d, "server URL `%s' has a bad IPv6 address in brackets", q);
+			return RP_E_INVAL;
+		}
+	}
 	snprintf(u.port, sizeof(u.port), "443");
 	if (*p == ':') {
 		uint64_t port;
 		size_t plen = strcspn(p + 1, "/");
 		if (rp_parse_u64(p + 1, plen, 65535, &port) != 0 || port == 0) {
-			rp_diagf(d, "server URL `%s' has a bad port", q);
+			rp_diagf(d, "server URL `%s' has a bad port (1 to 65535)", q);
 			return RP_E_INVAL;
 		}
 		snprintf(u.port, sizeof(u.port), "%u", (unsigned)port);
@@ -76,7 +103,7 @@ int rp_url_parse(const char *text, struct rp_url *ret, struct rp_diag *d)
 		rp_diagf(d, "server URL `%s' must not have a path", q);
 		return RP_E_INVAL;
 	}
-	if (strchr(u.host, ':'))
+	if (bracketed)
 		snprintf(u.base, sizeof(u.base), "https://[%s]:%s", u.host, u.port);
 	else
 		snprintf(u.base, sizeof(u.base), "https://%s:%s", u.host, u.port);
@@ -87,49 +114,112 @@ int rp_url_parse(const char *text, struct rp_url *ret, struct rp_diag *d)
 int rp_pin_parse(const char *text, uint8_t ret[32], struct rp_diag *d)
 {
 	size_t n = strlen(text);
+	uint8_t pin[32];
 
-	if (n != 71 || strncmp(text, "sha256:", 7) != 0 || rp_hex_decode(text + 7, 64, ret, 32) != 0) {
+	if (n != 71 || strncmp(text, "sha256:", 7) != 0 || rp_hex_decode(text + 7, 64, pin, 32) != 0) {
 		char q[80];
 		rp_quote(q, sizeof(q), text, n);
 		rp_diagf(d, "pin `%s' is not sha256:<64 lowercase hex>", q);
 		return RP_E_INVAL;
 	}
+	memcpy(ret, pin, 32);
 	return 0;
 }
 
 /* ---- response parsing (http-parser) ---- */
 
+/*
+ * http-parser hands a header name or value over in as many pieces as the
+ * reads that carried it, so both are assembled here across callbacks.
+ */
 struct parse_state {
 	struct rp_sb body;
 	struct rp_http_resp *resp;
-	size_t header_bytes;
-	bool in_ctype, done, toobig;
+	size_t header_bytes; /* status text, names and values, all messages */
+	char field[16];      /* long enough for "content-type" and one more byte */
+	size_t field_len;
+	size_t ctype_len;
+	bool in_value, in_ctype;
+	bool head;      /* the request was HEAD: the response has no body */
+	bool eof_body;  /* the body ends only when the connection does */
+	bool done, toobig;
 };
+
+static int count_header(struct parse_state *s, size_t len)
+{
+	if (len > RP_HTTP_HEADERS_MAX - s->header_bytes) {
+		s->header_bytes = RP_HTTP_HEADERS_MAX + 1;
+		return 1;
+	}
+	s->header_bytes += len;
+	return 0;
+}
+
+static int on_message_begin(http_parser *p)
+{
+	struct parse_state *s = p->data;
+
+	/* A new message after a 1xx: it replaces whatever the 1xx said. */
+	s->field_len = s->ctype_len = 0;
+	s->in_value = s->in_ctype = false;
+	s->resp->content_type[0] = '\0';
+	return 0;
+}
+
+static int on_status(http_parser *p, const char *at, size_t len)
+{
+	(void)at;
+	return count_header(p->data, len);
+}
 
 static int on_header_field(http_parser *p, const char *at, size_t len)
 {
 	struct parse_state *s = p->data;
 
-	s->header_bytes += len;
-	if (s->header_bytes > RP_HTTP_HEADERS_MAX)
+	if (count_header(s, len))
 		return 1;
-	s->in_ctype = len == 12 && strncasecmp(at, "content-type", 12) == 0;
+	if (s->in_value) {
+		s->in_value = false;
+		s->field_len = 0;
+	}
+	for (size_t i = 0; i < len && s->field_len < sizeof(s->field); i++)
+		s->field[s->field_len++] = at[i];
 	return 0;
 }
 
 static int on_header_value(http_parser *p, const char *at, size_t len)
 {
 	struct parse_state *s = p->data;
+	char *ct = s->resp->content_type;
 
-	s->header_bytes += len;
-	if (s->header_bytes > RP_HTTP_HEADERS_MAX)
+	if (count_header(s, len))
 		return 1;
+	if (!s->in_value) {
+		s->in_value = true;
+		s->in_ctype = s->field_len == 12 && strncasecmp(s->field, "content-type", 12) == 0;
+		if (s->in_ctype)
+			s->ctype_len = 0; /* a repeated Content-Type: the last one wins */
+	}
 	if (s->in_ctype) {
-		size_t k = len < sizeof(s->resp->content_type) - 1 ? len : sizeof(s->resp->content_type) - 1;
-		memcpy(s->resp->content_type, at, k);
-		s->resp->content_type[k] = '\0';
+		/* Longer values are cut: callers compare media types, not parameters. */
+		size_t room = sizeof(s->resp->content_type) - 1 - s->ctype_len;
+		size_t k = len < room ? len : room;
+		memcpy(ct + s->ctype_len, at, k);
+		s->ctype_len += k;
+		ct[s->ctype_len] = '\0';
 	}
 	return 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+	struct parse_state *s = p->data;
+	unsigned st = p->status_code;
+
+	s->eof_body = !s->head && !(p->flags & F_CHUNKED) && p->content_length == ULLONG_MAX &&
+		      st / 100 != 1 && st != 204 && st != 304;
+	/* 1: http-parser's way to say "no body follows", which is what HEAD means. */
+	return s->head ? 1 : 0;
 }
 
 static int on_body(http_parser *p, const char *at, size_t len)
@@ -144,40 +234,64 @@ static int on_body(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
-static int on_complete(http_parser *p)
+static int on_message_complete(http_parser *p)
 {
 	struct parse_state *s = p->data;
 
+	/*
+	 * An interim response (100 Continue, 103 Early Hints) is followed by
+	 * the real one; 101 would switch protocols, which we never ask for.
+	 */
+	if (p->status_code / 100 == 1 && p->status_code != 101)
+		return 0;
 	s->done = true;
+	/* Stop here: bytes after the response are not part of it. */
+	http_parser_pause(p, 1);
 	return 0;
 }
 
 static const http_parser_settings settings = {
+	.on_message_begin = on_message_begin,
+	.on_status = on_status,
 	.on_header_field = on_header_field,
 	.on_header_value = on_header_value,
+	.on_headers_complete = on_headers_complete,
 	.on_body = on_body,
-	.on_message_complete = on_complete,
+	.on_message_complete = on_message_complete,
 };
 
 struct response_parser {
 	http_parser p;
 	struct parse_state s;
+	size_t extra; /* bytes that followed the complete response */
 };
 
-static void rparser_init(struct response_parser *rp, struct rp_http_resp *resp, size_t max_body)
+static void rparser_init(struct response_parser *rp, struct rp_http_resp *resp, size_t max_body,
+			 bool head)
 {
 	memset(rp, 0, sizeof(*rp));
 	http_parser_init(&rp->p, HTTP_RESPONSE);
 	rp->p.data = &rp->s;
 	rp->s.resp = resp;
+	rp->s.head = head;
 	rp_sb_init(&rp->s.body, max_body ? max_body : RP_HTTP_RESPONSE_MAX);
 }
 
-/* Feeds bytes (len 0 = end of stream). Returns 1 when complete, 0 for more, < 0 on error. */
-static int rparser_feed(struct response_parser *rp, const char *buf, size_t len, struct rp_diag *d)
+/*
+ * Feeds bytes (len 0 = end of stream). Returns 1 when the response is
+ * complete, 0 when more is needed, < 0 on error. The client and
+ * rp_http_parse_response (hence the fuzz target) both parse through here.
+ */
+static int rparser_feed(struct response_parser *rp, const char *buf, size_t len,
+			struct rp_diag *d)
 {
-	size_t n = http_parser_execute(&rp->p, &settings, buf, len);
+	size_t n;
 
+	if (rp->s.done) {
+		rp->extra += len;
+		return 1;
+	}
+	n = http_parser_execute(&rp->p, &settings, buf, len);
 	if (rp->s.toobig) {
 		rp_diagf(d, "response body exceeds %zu bytes", rp->s.body.max);
 		return RP_E_TOOBIG;
@@ -188,12 +302,15 @@ static int rparser_feed(struct response_parser *rp, const char *buf, size_t len,
 		rp_diagf(d, "response headers exceed %d bytes", RP_HTTP_HEADERS_MAX);
 		return RP_E_TOOBIG;
 	}
-	if (HTTP_PARSER_ERRNO(&rp->p) != HPE_OK || (len > 0 && n != len)) {
-		rp_diagf(d, "malformed HTTP response: %s", http_errno_description(HTTP_PARSER_ERRNO(&rp->p)));
+	if (rp->s.done) {
+		rp->extra = len - n;
+		return 1;
+	}
+	if (HTTP_PARSER_ERRNO(&rp->p) != HPE_OK || n != len) {
+		rp_diagf(d, "malformed HTTP response: %s",
+			 http_errno_description(HTTP_PARSER_ERRNO(&rp->p)));
 		return RP_E_HTTP;
 	}
-	if (rp->s.done)
-		return 1;
 	if (len == 0) {
 		rp_diagf(d, "connection closed before the response was complete");
 		return RP_E_HTTP;
@@ -206,8 +323,6 @@ static int rparser_finish(struct response_parser *rp, struct rp_http_resp *ret)
 	size_t len;
 
 	ret->status = (int)rp->p.status_code;
-	if (!rp->s.body.s)
-		rp_sb_put(&rp->s.body, "", 0);
 	ret->body = rp_sb_take(&rp->s.body, &len);
 	if (!ret->body)
 		return RP_E_NOMEM;
@@ -222,10 +337,14 @@ int rp_http_parse_response(const char *buf, size_t len, size_t max_body,
 	struct response_parser rp;
 	int r;
 
-	rparser_init(&rp, &resp, max_body);
+	rparser_init(&rp, &resp, max_body, false);
 	r = rparser_feed(&rp, buf, len, d);
 	if (r == 0)
 		r = rparser_feed(&rp, NULL, 0, d);
+	if (r > 0 && rp.extra > 0) {
+		rp_diagf(d, "%zu bytes follow the HTTP response", rp.extra);
+		r = RP_E_HTTP;
+	}
 	if (r > 0)
 		r = rparser_finish(&rp, &resp);
 	rp_sb_release(&rp.s.body);
@@ -237,16 +356,61 @@ int rp_http_parse_response(const char *buf, size_t len, size_t max_body,
 
 void rp_http_resp_release(struct rp_http_resp *r)
 {
+	if (!r)
+		return;
 	free(r->body);
 	memset(r, 0, sizeof(*r));
 }
 
 /* ---- connection ---- */
 
+static long timeout_or_default(long timeout_ms)
+{
+	if (timeout_ms <= 0)
+		return DEFAULT_TIMEOUT_MS;
+	return timeout_ms > INT_MAX ? INT_MAX : timeout_ms;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for a non-blocking connect; signals (SIGCHLD in the agent) do not cut it short. */
+static int wait_connected(int fd, long timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	int soerr = 0;
+	socklen_t sl = sizeof(soerr);
+
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		int64_t left = deadline - now_ms();
+		int k = poll(&p, 1, left > 0 ? (int)left : 0);
+		if (k == 1)
+			break;
+		if (k == 0)
+			return ETIMEDOUT;
+		if (errno != EINTR)
+			return errno;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
+		return errno;
+	return soerr;
+}
+
+/*
+ * Each address gets the whole timeout: a name with an unreachable IPv6
+ * address and a working IPv4 one still connects.
+ */
 static int tcp_connect(const struct rp_url *u, long timeout_ms, struct rp_diag *d)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL, *ai;
-	int fd = -1, e;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+	struct addrinfo *res = NULL, *ai;
+	int fd = -1, e, err = 0;
 
 	e = getaddrinfo(u->host, u->port, &hints, &res);
 	if (e != 0) {
@@ -255,38 +419,41 @@ static int tcp_connect(const struct rp_url *u, long timeout_ms, struct rp_diag *
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-		if (fd < 0)
+		if (fd < 0) {
+			err = errno;
 			continue;
+		}
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 			break;
-		if (errno == EINPROGRESS) {
-			struct pollfd p = {.fd = fd, .events = POLLOUT};
-			int soerr = 0;
-			socklen_t sl = sizeof(soerr);
-			if (poll(&p, 1, (int)timeout_ms) == 1 &&
-			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0)
-				break;
-			errno = soerr ? soerr : ETIMEDOUT;
-		}
-		e = errno;
+		err = errno;
+		if (err == EINPROGRESS && (err = wait_connected(fd, timeout_ms)) == 0)
+			break;
 		close(fd);
 		fd = -1;
-		errno = e;
 	}
 	freeaddrinfo(res);
 	if (fd < 0) {
-		rp_diagf(d, "connecting to %s: %s", u->base, strerror(errno));
+		rp_diagf(d, "connecting to %s: %s", u->base, strerror(err ? err : ENOENT));
 		return RP_E_NET;
 	}
 	/* Blocking from here on, with a deadline on every read and write. */
 	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0) {
+		/* Without the timeouts a silent server would hold us forever. */
+		rp_diagf(d, "setting socket timeouts for %s: %s", u->base, strerror(errno));
+		close(fd);
+		return RP_E_NET;
+	}
 	return fd;
 }
 
-/* wolfSSL's own send would raise SIGPIPE on a closed peer. */
+/*
+ * wolfSSL's own send would raise SIGPIPE on a closed peer, and a library
+ * must not make every caller ignore SIGPIPE.
+ */
 static int io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 {
 	int fd = wolfSSL_get_fd(ssl);
@@ -305,51 +472,88 @@ static int io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 	return WOLFSSL_CBIO_ERR_GENERAL;
 }
 
+static pthread_once_t wolf_once = PTHREAD_ONCE_INIT;
+static bool wolf_ok;
+
+static void wolf_init(void)
+{
+	wolf_ok = wolfSSL_Init() == WOLFSSL_SUCCESS;
+}
+
 /*
- * A context per request, freed with it: the agent spends nearly all its
+ * A context per connection, freed with it: the agent spends nearly all its
  * life waiting, and a process-wide context would keep wolfSSL's tables and
  * buffers resident for no gain (one handshake per long poll).
  */
 static int tls_open(int fd, const struct rp_url *u, WOLFSSL_CTX **ret_ctx, WOLFSSL **ret_ssl,
 		    uint8_t spki_hash[32], struct rp_diag *d)
 {
-	static bool inited;
 	WOLFSSL_CTX *ctx = NULL;
 	WOLFSSL *ssl = NULL;
 	WOLFSSL_X509 *cert = NULL;
+	/* wolfSSL refuses RSA keys over 4096 bits, whose SPKI is 550 bytes. */
 	unsigned char der[1024];
-	int derlen = sizeof(der), r = RP_E_TLS;
+	int derlen = sizeof(der), k, r = RP_E_TLS;
 
-	if (!inited) {
-		if (wolfSSL_Init() != WOLFSSL_SUCCESS) {
-			rp_diagf(d, "wolfSSL failed to initialise");
-			return RP_E_TLS;
-		}
-		inited = true;
+	pthread_once(&wolf_once, wolf_init);
+	if (!wolf_ok) {
+		rp_diagf(d, "wolfSSL failed to initialise");
+		return RP_E_TLS;
 	}
 	ctx = wolfSSL_CTX_new(wolfTLSv1_3_client_method());
-	if (!ctx)
+	if (!ctx) {
+		rp_diagf(d, "out of memory for a TLS context");
+		r = RP_E_NOMEM;
 		goto fail;
+	}
 	/* Trust is the pin, checked below, not a certificate authority. */
 	wolfSSL_CTX_set_verify(ctx, WOLFSSL_VERIFY_NONE, NULL);
 	wolfSSL_CTX_SetIOSend(ctx, io_send);
+	/*
+	 * Debian's wolfSSL (OPENSSL_COMPATIBLE_DEFAULTS) retries a timed-out
+	 * handshake read ten more times, which would make timeout_ms eleven
+	 * times longer than asked; one SO_RCVTIMEO is the deadline.
+	 */
+	wolfSSL_CTX_clear_mode(ctx, SSL_MODE_AUTO_RETRY);
 	ssl = wolfSSL_new(ctx);
-	if (!ssl || wolfSSL_set_fd(ssl, fd) != WOLFSSL_SUCCESS)
+	if (!ssl || wolfSSL_set_fd(ssl, fd) != WOLFSSL_SUCCESS) {
+		rp_diagf(d, "out of memory for a TLS session");
+		r = RP_E_NOMEM;
 		goto fail;
+	}
 	/* X25519 for the key exchange: fast, and no P-256 point tables. */
 	wolfSSL_UseKeyShare(ssl, WOLFSSL_ECC_X25519);
+	/* SNI carries names only (RFC 6066 section 3), never address literals. */
 	if (!strchr(u->host, ':') && strspn(u->host, "0123456789.") != strlen(u->host))
 		wolfSSL_UseSNI(ssl, WOLFSSL_SNI_HOST_NAME, u->host, (unsigned short)strlen(u->host));
-	if (wolfSSL_connect(ssl) != WOLFSSL_SUCCESS) {
+	k = wolfSSL_connect(ssl);
+	if (k != WOLFSSL_SUCCESS) {
 		char msg[WOLFSSL_MAX_ERROR_SZ];
-		int e = wolfSSL_get_error(ssl, 0);
-		rp_diagf(d, "TLS 1.3 handshake with %s failed: %s", u->base,
-			 wolfSSL_ERR_error_string((unsigned long)e, msg));
+		int e = wolfSSL_get_error(ssl, k);
+		/*
+		 * A silent or vanished peer is a network failure: the header
+		 * promises RP_E_NET for timeouts. Alerts and bad messages are TLS.
+		 */
+		if (e == SOCKET_ERROR_E || e == SOCKET_PEER_CLOSED_E ||
+		    e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE) {
+			rp_diagf(d, "TLS handshake with %s: connection timed out or closed", u->base);
+			r = RP_E_NET;
+		} else {
+			rp_diagf(d, "TLS 1.3 handshake with %s failed: %s", u->base,
+				 wolfSSL_ERR_error_string((unsigned long)e, msg));
+		}
 		goto fail;
 	}
 	wc_ecc_fp_free(); /* see tls_close: nothing to keep for a held poll */
 	cert = wolfSSL_get_peer_certificate(ssl);
-	if (!cert || wolfSSL_X509_get_pubkey_buffer(cert, der, &derlen) != WOLFSSL_SUCCESS) {
+	/*
+	 * The buffer is the SubjectPublicKeyInfo exactly as the certificate
+	 * carries it, which is what the server hashes with i2d_PUBKEY (checked
+	 * against OpenSSL for RSA, P-256 in both point forms and P-384). This
+	 * wolfSSL cannot parse Ed25519 certificates: such servers fail here.
+	 */
+	if (!cert || wolfSSL_X509_get_pubkey_buffer(cert, der, &derlen) != WOLFSSL_SUCCESS ||
+	    derlen <= 0) {
 		rp_diagf(d, "server %s sent no usable certificate", u->base);
 		goto fail;
 	}
@@ -362,6 +566,7 @@ fail:
 	wolfSSL_X509_free(cert);
 	wolfSSL_free(ssl);
 	wolfSSL_CTX_free(ctx);
+	wc_ecc_fp_free();
 	return r;
 }
 
@@ -377,25 +582,89 @@ static void tls_close(WOLFSSL_CTX *ctx, WOLFSSL *ssl)
 	wc_ecc_fp_free();
 }
 
-static bool header_ok(const char *s)
+/* RFC 9110 token: method and header names. */
+static bool is_token(const char *s)
 {
-	return strpbrk(s, "\r\n") == NULL;
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      strchr(extra, c)))
+			return false;
+	}
+	return true;
+}
+
+/* Field values: visible ASCII, tab, space and obs-text, so no CR or LF. */
+static bool is_value(const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* The request target: origin-form, no space or control that could split the line. */
+static bool is_target(const char *s)
+{
+	if (*s != '/')
+		return false;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c <= 0x20 || c >= 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* Headers whose copies would let the two ends frame the request differently. */
+static bool is_framing_header(const char *name)
+{
+	return strcasecmp(name, "host") == 0 || strcasecmp(name, "content-length") == 0 ||
+	       strcasecmp(name, "transfer-encoding") == 0 || strcasecmp(name, "connection") == 0 ||
+	       strcasecmp(name, "content-type") == 0;
 }
 
 static int build_request(const struct rp_https_client *c, const struct rp_http_req *req,
 			 bool keep_alive, char **ret, size_t *ret_len, struct rp_diag *d)
 {
 	struct rp_sb sb;
+	char q[80];
+	int r;
 
-	if (!header_ok(req->method) || !header_ok(req->path) ||
-	    (req->content_type && !header_ok(req->content_type))) {
-		rp_diagf(d, "request line or content type contains CR or LF");
+	if (!req->method || !is_token(req->method)) {
+		rp_quote(q, sizeof(q), req->method ? req->method : "", req->method ? strlen(req->method) : 0);
+		rp_diagf(d, "request method `%s' is not an HTTP token", q);
+		return RP_E_INVAL;
+	}
+	if (!req->path || !is_target(req->path)) {
+		rp_quote(q, sizeof(q), req->path ? req->path : "", req->path ? strlen(req->path) : 0);
+		rp_diagf(d, "request path `%s' must start with / and hold no space or control", q);
+		return RP_E_INVAL;
+	}
+	if (req->content_type && !is_value(req->content_type)) {
+		rp_quote(q, sizeof(q), req->content_type, strlen(req->content_type));
+		rp_diagf(d, "content type `%s' contains CR, LF or a control character", q);
+		return RP_E_INVAL;
+	}
+	if (req->body_len > 0 && !req->body) {
+		rp_diagf(d, "request has a body length of %zu but no body", req->body_len);
 		return RP_E_INVAL;
 	}
 	for (size_t i = 0; i < req->nheaders; i++) {
-		if (!header_ok(req->headers[i].name) || !header_ok(req->headers[i].value) ||
-		    strchr(req->headers[i].name, ':')) {
-			rp_diagf(d, "header %s contains CR, LF or ':'", req->headers[i].name);
+		const char *name = req->headers[i].name, *value = req->headers[i].value;
+		if (!name || !value || !is_token(name) || !is_value(value)) {
+			rp_quote(q, sizeof(q), name ? name : "", name ? strlen(name) : 0);
+			rp_diagf(d, "header `%s' has a bad name, or CR, LF or a control in its value", q);
+			return RP_E_INVAL;
+		}
+		if (is_framing_header(name)) {
+			rp_diagf(d, "header `%s' is set by the client itself", name);
 			return RP_E_INVAL;
 		}
 	}
@@ -414,9 +683,9 @@ static int build_request(const struct rp_https_client *c, const struct rp_http_r
 	if (req->body_len)
 		rp_sb_put(&sb, req->body, req->body_len);
 	if (sb.err) {
-		int r = sb.err;
+		r = sb.err;
 		rp_sb_release(&sb);
-		rp_diagf(d, "request is too large");
+		rp_diagf(d, "request is larger than %d bytes", RP_HTTP_BODY_MAX + RP_HTTP_HEADERS_MAX);
 		return r;
 	}
 	*ret = rp_sb_take(&sb, ret_len);
@@ -425,6 +694,8 @@ static int build_request(const struct rp_https_client *c, const struct rp_http_r
 
 void rp_https_conn_close(struct rp_https_conn *conn)
 {
+	if (!conn)
+		return;
 	if (conn->ssl) {
 		tls_close(conn->ctx, conn->ssl);
 		close(conn->fd);
@@ -441,7 +712,7 @@ static int conn_open(const struct rp_https_client *c, struct rp_https_conn *conn
 	uint8_t spki[32];
 	int fd, r;
 
-	if ((fd = tcp_connect(&c->url, c->timeout_ms > 0 ? c->timeout_ms : 30000, d)) < 0)
+	if ((fd = tcp_connect(&c->url, timeout_or_default(c->timeout_ms), d)) < 0)
 		return fd;
 	if ((r = tls_open(fd, &c->url, &ctx, &ssl, spki, d)) < 0) {
 		close(fd);
@@ -474,9 +745,11 @@ static int exchange(const struct rp_https_client *c, struct rp_https_conn *conn,
 
 	*ret_got = false;
 	for (size_t off = 0; off < olen;) {
-		int k = wolfSSL_write(conn->ssl, out + off, (int)(olen - off > 65536 ? 65536 : olen - off));
+		int chunk = (int)(olen - off > 65536 ? 65536 : olen - off);
+		int k = wolfSSL_write(conn->ssl, out + off, chunk);
 		if (k <= 0) {
-			rp_diagf(d, "sending to %s failed", c->url.base);
+			rp_diagf(d, "sending to %s failed (error %d)", c->url.base,
+				 wolfSSL_get_error(conn->ssl, k));
 			return RP_E_NET;
 		}
 		off += (size_t)k;
@@ -485,25 +758,34 @@ static int exchange(const struct rp_https_client *c, struct rp_https_conn *conn,
 		int k = wolfSSL_read(conn->ssl, buf, sizeof(buf));
 		if (k <= 0) {
 			int e = wolfSSL_get_error(conn->ssl, k);
-			if (e != WOLFSSL_ERROR_ZERO_RETURN && e != SOCKET_PEER_CLOSED_E && k < 0) {
-				rp_diagf(d, "reading from %s failed (timeout or reset)", c->url.base);
+			bool clean = e == WOLFSSL_ERROR_ZERO_RETURN;
+			if (!clean && e != SOCKET_PEER_CLOSED_E) {
+				rp_diagf(d, "reading from %s failed: timeout or reset (error %d)",
+					 c->url.base, e);
 				return RP_E_NET;
 			}
 			if (!*ret_got) {
 				rp_diagf(d, "%s closed the connection", c->url.base);
 				return RP_E_NET;
 			}
+			/*
+			 * Only close_notify proves that a body delimited by the end
+			 * of the connection is whole; a forged FIN could cut it.
+			 */
+			if (!clean && rp->s.eof_body) {
+				rp_diagf(d, "%s closed the connection without TLS close_notify: "
+					    "the response may be truncated", c->url.base);
+				return RP_E_HTTP;
+			}
 			k = 0; /* end of stream */
-		}
-		if (k > 0)
+		} else {
 			*ret_got = true;
+		}
 		r = rparser_feed(rp, buf, (size_t)k, d);
 		if (r < 0)
 			return r;
 		if (r == 1)
 			return 0;
-		if (k == 0)
-			return RP_E_HTTP;
 	}
 }
 
@@ -511,30 +793,34 @@ int rp_https_do_conn(const struct rp_https_client *c, struct rp_https_conn *conn
 		     const struct rp_http_req *req, struct rp_http_resp *ret, struct rp_diag *d)
 {
 	struct rp_http_resp resp = {0};
+	struct rp_https_conn once = {0};
+	struct rp_https_conn *cn = conn ? conn : &once;
 	struct response_parser rp;
 	char *out = NULL;
 	size_t olen;
-	bool got = false;
+	bool got = false, head;
 	int r;
 
 	if ((r = build_request(c, req, conn != NULL, &out, &olen, d)) < 0)
 		return r;
-	struct rp_https_conn once = {0};
-	struct rp_https_conn *cn = conn ? conn : &once;
+	head = strcmp(req->method, "HEAD") == 0;
+	rparser_init(&rp, &resp, c->max_body, head);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool reused = cn->ssl != NULL;
-		rparser_init(&rp, &resp, c->max_body);
+		if (attempt > 0) {
+			rp_sb_release(&rp.s.body);
+			rparser_init(&rp, &resp, c->max_body, head);
+		}
 		if (!reused && (r = conn_open(c, cn, d)) < 0)
 			break;
 		r = exchange(c, cn, out, olen, &rp, &got, d);
-		if (r == 0 && http_should_keep_alive(&rp.p) && conn)
+		/* Bytes after the response are not ours to read as the next one. */
+		if (r == 0 && conn && rp.extra == 0 && http_should_keep_alive(&rp.p))
 			break;
 		rp_https_conn_close(cn);
 		/* The server closed a kept connection before answering: once more, afresh. */
-		if (r == RP_E_NET && reused && !got) {
-			rp_sb_release(&rp.s.body);
+		if (r == RP_E_NET && reused && !got)
 			continue;
-		}
 		break;
 	}
 	if (r == 0 && (r = rparser_finish(&rp, &resp)) == 0) {
@@ -558,15 +844,16 @@ int rp_https_fetch_pin(const struct rp_url *url, long timeout_ms, uint8_t ret[32
 {
 	WOLFSSL_CTX *ctx = NULL;
 	WOLFSSL *ssl = NULL;
+	uint8_t spki[32];
 	int fd, r;
 
-	if ((fd = tcp_connect(url, timeout_ms, d)) < 0)
+	if ((fd = tcp_connect(url, timeout_or_default(timeout_ms), d)) < 0)
 		return fd;
-	r = tls_open(fd, url, &ctx, &ssl, ret, d);
-	if (r == 0)
+	r = tls_open(fd, url, &ctx, &ssl, spki, d);
+	if (r == 0) {
 		tls_close(ctx, ssl);
-	else
-		wc_ecc_fp_free();
+		memcpy(ret, spki, 32);
+	}
 	close(fd);
 	return r;
 }

@@ -39,6 +39,13 @@ struct rp_http_header {
 	const char *value;
 };
 
+/*
+ * rp_https_do refuses (RP_E_INVAL) a method or header name that is not an
+ * HTTP token, a path that does not start with '/' or holds a space or a
+ * control, a header value or content type with CR, LF or another control,
+ * and extra headers the client writes itself (Host, Content-Length,
+ * Transfer-Encoding, Connection, Content-Type).
+ */
 struct rp_http_req {
 	const char *method; /* "GET", "POST", "DELETE" */
 	const char *path;   /* "/v1/agent/poll?wait=30" */
@@ -84,7 +91,12 @@ int rp_https_do_conn(const struct rp_https_client *c, struct rp_https_conn *conn
 		     struct rp_diag *d);
 void rp_https_conn_close(struct rp_https_conn *conn);
 
-/* Parses one whole response held in memory (the client and its fuzz target). */
+/*
+ * Parses one whole response held in memory through the client's own parser
+ * (for its fuzz target): RP_E_HTTP when it is malformed, incomplete or
+ * followed by more bytes, RP_E_TOOBIG over max_body (0: RP_HTTP_RESPONSE_MAX)
+ * or RP_HTTP_HEADERS_MAX. Interim 1xx responses are skipped.
+ */
 int rp_http_parse_response(const char *buf, size_t len, size_t max_body,
 			   struct rp_http_resp *ret, struct rp_diag *d);
 
