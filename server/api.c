@@ -3,7 +3,7 @@
  * rampartd's HTTP API (docs/api.md): routing, authentication, handlers.
  * The server verifies signatures so that it stores only well-formed,
  * validly signed statements, but nothing here is trusted by agents: they
- * check everything again (lib/verify.c).
+ * check everything again (lib/verify.c). All SQL is in db.c.
  */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -45,11 +45,13 @@ struct req {
 	const char *body;
 	size_t body_len;
 	char org[RP_ORG_NAME_MAX + 1];
-	char who[RP_NOTE_NAME_MAX + 1]; /* key name, token name or device id */
+	char who[RP_NOTE_NAME_MAX + 8]; /* key name, token:<name> or device id */
 	double t0;
 };
 
-static double now_ms(void)
+/* ---- replies ---- */
+
+double api_now_ms(void)
 {
 	struct timeval tv;
 
@@ -57,28 +59,45 @@ static double now_ms(void)
 	return (double)tv.tv_sec * 1000.0 + (double)tv.tv_usec / 1000.0;
 }
 
-static void log_req(struct req *q, int status)
+static void log_request(struct evhttp_request *r, int status, const char *method,
+			const char *path, const char *who, double t0, const char *why)
 {
-	fprintf(stderr, "rampartd: %s %s %d %.1f ms%s%s\n", q->method, q->path, status,
-		now_ms() - q->t0, q->who[0] ? " by " : "", q->who);
+	struct evhttp_connection *conn = evhttp_request_get_connection(r);
+	char *addr = NULL, qpath[128];
+	ev_uint16_t port = 0;
+
+	if (conn)
+		evhttp_connection_get_peer(conn, &addr, &port);
+	rp_quote(qpath, sizeof(qpath), path, strlen(path));
+	fprintf(stderr, "rampartd: %s %s %d %.1f ms from %s%s%s%s%s\n", method, qpath, status,
+		api_now_ms() - t0, addr ? addr : "?", *who ? " by " : "", who, why ? ": " : "",
+		why ? why : "");
+}
+
+void api_send(struct evhttp_request *r, int status, json_t *j, const char *method,
+	      const char *path, const char *who, double t0, const char *why)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(r);
+	struct evbuffer *b = evbuffer_new();
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	if (j && !s)
+		status = 500; /* out of memory: an empty 500 rather than nothing */
+	if (s) {
+		evbuffer_add(b, s, strlen(s));
+		evhttp_add_header(h, "Content-Type", "application/json");
+	}
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	log_request(r, status, method, path, who, t0, why);
+	evhttp_send_reply(r, status, NULL, b);
+	evbuffer_free(b);
+	free(s);
+	json_decref(j);
 }
 
 static void reply(struct req *q, int status, json_t *j)
 {
-	struct evbuffer *b = evbuffer_new();
-	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-
-	if (s) {
-		evbuffer_add(b, s, strlen(s));
-		evhttp_add_header(evhttp_request_get_output_headers(q->r), "Content-Type",
-				  "application/json");
-	}
-	evhttp_add_header(evhttp_request_get_output_headers(q->r), "Cache-Control", "no-store");
-	evhttp_send_reply(q->r, status, NULL, b);
-	log_req(q, status);
-	evbuffer_free(b);
-	free(s);
-	json_decref(j);
+	api_send(q->r, status, j, q->method, q->path, q->who, q->t0, NULL);
 }
 
 static const char *status_code(int status)
@@ -95,6 +114,7 @@ static const char *status_code(int status)
 	}
 }
 
+/* Answers with the JSON error of docs/api.md; the message says what was wrong. */
 static void fail(struct req *q, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void fail(struct req *q, int status, const char *fmt, ...)
@@ -105,9 +125,18 @@ static void fail(struct req *q, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "rampartd: %s %s: %s\n", q->method, q->path, msg);
-	reply(q, status, json_pack("{s:{s:s, s:s}}", "error", "code", status_code(status),
-				   "message", msg));
+	api_send(q->r, status, json_pack("{s:{s:s, s:s}}", "error", "code", status_code(status),
+					 "message", msg),
+		 q->method, q->path, q->who, q->t0, msg);
+}
+
+/* Answers a failed db_* call: 404 for RP_E_NOTFOUND, otherwise 500. */
+static void fail_db(struct req *q, int r, const char *what)
+{
+	if (r == RP_E_NOTFOUND)
+		fail(q, 404, "no %s in org %s", what, q->org);
+	else
+		fail(q, 500, "reading %s: %s", what, rp_strerror(r));
 }
 
 /* ---- request bodies ---- */
@@ -125,7 +154,18 @@ static json_t *body_json(struct req *q)
 	return j;
 }
 
-/* A string field of at most max bytes, printable text; NULL after failing. */
+static bool text_printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/*
+ * A string field of at most max bytes (empty only when empty_ok), with no
+ * NUL inside; NULL after failing the request.
+ */
 static const char *field(struct req *q, json_t *j, const char *name, size_t max, bool empty_ok)
 {
 	json_t *v = json_object_get(j, name);
@@ -140,37 +180,75 @@ static const char *field(struct req *q, json_t *j, const char *name, size_t max,
 	return s;
 }
 
-static bool text_printable(const char *s)
+/* Like field(), and printable text only. */
+static const char *text_field(struct req *q, json_t *j, const char *name, size_t max,
+			      bool empty_ok)
+{
+	const char *s = field(q, j, name, max, empty_ok);
+
+	if (s && !text_printable(s)) {
+		fail(q, 400, "field `%s' must be printable text", name);
+		return NULL;
+	}
+	return s;
+}
+
+static bool hash_text_valid(const char *s)
+{
+	uint8_t h[32];
+	return strlen(s) == 71 && !strncmp(s, "sha256:", 7) && rp_hex_decode(s + 7, 64, h, 32) == 0;
+}
+
+static bool hex_valid(const char *s)
 {
 	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
 			return false;
 	return true;
 }
 
-/* ---- policies and authentication ---- */
-
-static struct rp_policy *load_policy(struct server *s, const char *org)
+/*
+ * Decodes base64 that must hold exactly want bytes. The encoded length is
+ * checked first, so nothing is allocated for input of the wrong size.
+ */
+static int b64_exact(const char *s, uint64_t want, uint8_t **ret, size_t *ret_len)
 {
-	sqlite3_stmt *st = db_prep(&s->db, "SELECT policy FROM policies WHERE org = ? "
-					   "ORDER BY version DESC LIMIT 1", "t", org);
-	struct rp_policy *p = NULL;
-	struct rp_diag d = {""};
+	size_t n = strlen(s), len = 0;
+	uint8_t *p;
 
-	if (!st)
-		return NULL;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *text = db_text(st, 0);
-		if (rp_policy_parse(text, strlen(text), &p, &d) < 0)
-			fprintf(stderr, "rampartd: stored policy of %s does not parse: %s\n", org, d.msg);
+	if (want > RP_PAYLOAD_MAX || n != (size_t)(want + 2) / 3 * 4)
+		return RP_E_PAYLOAD;
+	if (!(p = malloc(n / 4 * 3 + 1)))
+		return RP_E_NOMEM;
+	if (n && (rp_b64_decode(s, n, p, n / 4 * 3 + 1, &len) < 0 || len != want)) {
+		free(p);
+		return RP_E_PAYLOAD;
 	}
-	sqlite3_finalize(st);
-	return p;
+	*ret = p;
+	*ret_len = len;
+	return 0;
 }
+
+/* ---- authentication ---- */
 
 static const char *hdr(struct req *q, const char *name)
 {
 	return evhttp_find_header(evhttp_request_get_input_headers(q->r), name);
+}
+
+/* The org's current root policy, parsed; NULL when there is none. */
+static struct rp_policy *load_policy(struct server *s, const char *org)
+{
+	struct rp_policy *p = NULL;
+	struct rp_diag d = {""};
+	char *text = NULL;
+
+	if (db_policy_text(&s->db, org, &text) < 0)
+		return NULL;
+	if (rp_policy_parse(text, strlen(text), &p, &d) < 0)
+		fprintf(stderr, "rampartd: stored policy of org %s does not parse: %s\n", org, d.msg);
+	free(text);
+	return p;
 }
 
 static bool check_sig(struct req *q, const uint8_t pub[32])
@@ -179,7 +257,56 @@ static bool check_sig(struct req *q, const uint8_t pub[32])
 
 	if (rp_reqsig_verify(pub, q->method, q->uri, hdr(q, RP_REQSIG_HDR_TIME), q->body,
 			     q->body_len, hdr(q, RP_REQSIG_HDR_SIG), rp_now(), &d) < 0) {
-		fail(q, 401, "%s", d.msg);
+		fail(q, 401, "request signature refused: %s", d.msg);
+		return false;
+	}
+	return true;
+}
+
+/* A request signed by any key of the org's current root policy. */
+static bool auth_signed(struct req *q, const char *key)
+{
+	struct rp_policy *p = load_policy(q->srv, q->org);
+	int k = p ? rp_policy_key_index(p, key) : -1;
+	char qkey[RP_NOTE_NAME_MAX + 1];
+	bool ok = false;
+
+	rp_quote(qkey, sizeof(qkey), key, strlen(key));
+	if (k < 0)
+		fail(q, 401, "key `%s' is not in the root policy of org %s", qkey, q->org);
+	else if ((ok = check_sig(q, p->keys[k].pub)))
+		snprintf(q->who, sizeof(q->who), "%s", qkey);
+	rp_policy_free(p);
+	return ok;
+}
+
+/* Authorization: Bearer rpt_<32 hex id>_<64 hex secret>, scoped. */
+static bool auth_token(struct req *q, const char *t, enum auth need)
+{
+	struct db_token tok;
+	char id[RP_ID_HEX + 1], hash[72];
+	int r;
+
+	if (strlen(t) != 32 + 1 + 64 || t[32] != '_' || !rp_id_valid(t, 32)) {
+		fail(q, 401, "malformed API token");
+		return false;
+	}
+	memcpy(id, t, 32);
+	id[32] = '\0';
+	rp_sha256_text(t + 33, 64, hash);
+	r = db_token_get(&q->srv->db, id, q->org, &tok);
+	if (r < 0 && r != RP_E_NOTFOUND) {
+		fail(q, 500, "looking up API token %s: %s", id, rp_strerror(r));
+		return false;
+	}
+	if (r < 0 || sodium_memcmp(tok.secret_hash, hash, sizeof(hash)) != 0 ||
+	    tok.expires <= rp_now()) {
+		fail(q, 401, "unknown, revoked or expired API token");
+		return false;
+	}
+	snprintf(q->who, sizeof(q->who), "token:%s", tok.name);
+	if (need == AUTH_WRITE && strcmp(tok.scope, "write") != 0) {
+		fail(q, 403, "API token has scope %s; this needs write", tok.scope);
 		return false;
 	}
 	return true;
@@ -189,52 +316,10 @@ static bool auth_admin(struct req *q, enum auth need)
 {
 	const char *key = hdr(q, RP_REQSIG_HDR_KEY), *authz = hdr(q, "Authorization");
 
-	if (key) {
-		struct rp_policy *p = load_policy(q->srv, q->org);
-		int k = p ? rp_policy_key_index(p, key) : -1;
-		bool ok;
-		if (k < 0) {
-			rp_policy_free(p);
-			fail(q, 401, "key `%.64s' is not in the root policy of org %s", key, q->org);
-			return false;
-		}
-		ok = check_sig(q, p->keys[k].pub);
-		if (ok)
-			snprintf(q->who, sizeof(q->who), "%s", key);
-		rp_policy_free(p);
-		return ok;
-	}
-	if (need != AUTH_SIGNED && authz && !strncmp(authz, "Bearer rpt_", 11)) {
-		/* rpt_<32 hex id>_<64 hex secret> */
-		const char *t = authz + 11;
-		char id[33], hash[72];
-		if (strlen(t) != 32 + 1 + 64 || t[32] != '_' || !rp_id_valid(t, 32)) {
-			fail(q, 401, "malformed API token");
-			return false;
-		}
-		memcpy(id, t, 32);
-		id[32] = '\0';
-		rp_sha256_text(t + 33, 64, hash);
-		sqlite3_stmt *st = db_prep(&q->srv->db,
-					   "SELECT secret_hash, scope, expires, name FROM api_tokens "
-					   "WHERE id = ? AND org = ?", "tt", id, q->org);
-		bool ok = false;
-		if (st && sqlite3_step(st) == SQLITE_ROW &&
-		    sodium_memcmp(db_text(st, 0), hash, 71) == 0 &&
-		    sqlite3_column_int64(st, 2) > rp_now()) {
-			ok = need == AUTH_READ || !strcmp(db_text(st, 1), "write");
-			snprintf(q->who, sizeof(q->who), "token:%s", db_text(st, 3));
-			if (!ok) {
-				sqlite3_finalize(st);
-				fail(q, 403, "API token has scope read; this needs write");
-				return false;
-			}
-		}
-		sqlite3_finalize(st);
-		if (!ok)
-			fail(q, 401, "unknown, revoked or expired API token");
-		return ok;
-	}
+	if (key)
+		return auth_signed(q, key);
+	if (need != AUTH_SIGNED && authz && !strncmp(authz, "Bearer rpt_", 11))
+		return auth_token(q, authz + 11, need);
 	fail(q, 401, need == AUTH_SIGNED ? "this needs a request signed by an administrator's key"
 					 : "no credentials: sign the request or send an API token");
 	return false;
@@ -243,50 +328,55 @@ static bool auth_admin(struct req *q, enum auth need)
 static bool auth_device(struct req *q)
 {
 	const char *id = hdr(q, RP_REQSIG_HDR_KEY);
-	sqlite3_stmt *st;
-	bool ok = false;
+	struct db_device dev;
+	int r;
 
 	if (!id || !rp_id_valid(id, strlen(id))) {
 		fail(q, 401, "no device id in %s", RP_REQSIG_HDR_KEY);
 		return false;
 	}
-	st = db_prep(&q->srv->db, "SELECT pubkey, org FROM devices WHERE id = ?", "t", id);
-	if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
-		snprintf(q->org, sizeof(q->org), "%s", db_text(st, 1));
-		snprintf(q->who, sizeof(q->who), "%s", id);
-		ok = check_sig(q, sqlite3_column_blob(st, 0));
-		sqlite3_finalize(st);
-		return ok;
+	if ((r = db_device_get(&q->srv->db, id, &dev)) < 0) {
+		if (r == RP_E_NOTFOUND)
+			fail(q, 401, "unknown device %s", id);
+		else
+			fail(q, 500, "looking up device %s: %s", id, rp_strerror(r));
+		return false;
 	}
-	sqlite3_finalize(st);
-	fail(q, 401, "unknown device %s", id);
-	return false;
+	if (!check_sig(q, dev.pub))
+		return false;
+	memcpy(q->org, dev.org, sizeof(q->org));
+	snprintf(q->who, sizeof(q->who), "%s", id);
+	return true;
+}
+
+/* The hash of the bootstrap token in the Authorization header, if any. */
+static bool bootstrap_hash(struct req *q, char hash[72])
+{
+	const char *a = hdr(q, "Authorization");
+
+	if (!a || strncmp(a, "Bootstrap ", 10) != 0 || strlen(a) > 200)
+		return false;
+	rp_sha256_text(a + 10, strlen(a + 10), hash);
+	return true;
 }
 
 static bool auth_bootstrap(struct req *q)
 {
-	const char *a = hdr(q, "Authorization");
 	char hash[72];
-	sqlite3_stmt *st;
-	bool ok;
 
-	if (!a || strncmp(a, "Bootstrap ", 10) != 0 || strlen(a) > 200) {
+	if (!bootstrap_hash(q, hash)) {
 		fail(q, 401, "this needs `Authorization: Bootstrap <token>' from rampartd init");
 		return false;
 	}
-	rp_sha256_text(a + 10, strlen(a + 10), hash);
-	st = db_prep(&q->srv->db, "SELECT 1 FROM bootstrap_tokens WHERE hash = ? AND used IS NULL",
-		     "t", hash);
-	ok = st && sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	if (!ok)
+	if (db_bootstrap_check(&q->srv->db, hash) < 0) {
 		fail(q, 401, "unknown or already used bootstrap token");
-	else
-		snprintf(q->who, sizeof(q->who), "bootstrap");
-	return ok;
+		return false;
+	}
+	snprintf(q->who, sizeof(q->who), "bootstrap");
+	return true;
 }
 
-/* ---- handlers ---- */
+/* ---- orgs, enrolment, devices ---- */
 
 static void h_health(struct req *q)
 {
@@ -297,43 +387,37 @@ static void h_org_create(struct req *q)
 {
 	struct rp_policy *p = NULL;
 	struct rp_diag d = {""};
-	const char *text, *a = hdr(q, "Authorization");
+	const char *text;
 	char hash[72];
 	json_t *j = body_json(q);
 	int r;
 
 	if (!j || !(text = field(q, j, "policy", RP_NOTE_MAX, false)))
 		goto out;
-	if ((r = rp_policy_parse(text, strlen(text), &p, &d)) < 0 ||
-	    (r = rp_policy_verify_initial(p, p->hash, rp_now(), &d)) < 0) {
+	if (rp_policy_parse(text, strlen(text), &p, &d) < 0 ||
+	    rp_policy_verify_initial(p, p->hash, rp_now(), &d) < 0) {
 		fail(q, 400, "root policy refused: %s", d.msg);
 		goto out;
 	}
-	rp_sha256_text(a + 10, strlen(a + 10), hash);
-	struct db *db = &q->srv->db;
-	if (db_begin(db) < 0) {
-		fail(q, 500, "database busy");
+	if (p->version != 1) {
+		fail(q, 400, "root policy refused: a new org starts at version 1, not %llu",
+		     (unsigned long long)p->version);
 		goto out;
 	}
-	r = db_exec(db, "INSERT INTO orgs (name, created) VALUES (?, ?)", "ti", p->org, rp_now());
+	bootstrap_hash(q, hash); /* present: auth_bootstrap checked it */
+	r = db_org_create(&q->srv->db, p->org, p->version, p->hash, text, hash);
 	if (r == RP_E_EXISTS) {
-		db_rollback(db);
 		fail(q, 409, "org %s already exists", p->org);
-		goto out;
+	} else if (r == RP_E_NOTFOUND) {
+		fail(q, 401, "bootstrap token already used");
+	} else if (r < 0) {
+		fail(q, 500, "storing org %s: %s", p->org, rp_strerror(r));
+	} else {
+		fprintf(stderr, "rampartd: org %s created with root policy version %llu %s\n",
+			p->org, (unsigned long long)p->version, p->hash);
+		reply(q, 201, json_pack("{s:s, s:I, s:s}", "org", p->org, "version",
+					(json_int_t)p->version, "hash", p->hash));
 	}
-	if (r < 0 ||
-	    db_exec(db, "INSERT INTO policies (org, version, hash, policy, created) VALUES (?, ?, ?, ?, ?)",
-		    "titti", p->org, (int64_t)p->version, p->hash, text, rp_now()) < 0 ||
-	    db_exec(db, "UPDATE bootstrap_tokens SET used = ? WHERE hash = ?", "it", rp_now(), hash) < 0 ||
-	    db_commit(db) < 0) {
-		db_rollback(db);
-		fail(q, 500, "storing org %s failed", p->org);
-		goto out;
-	}
-	fprintf(stderr, "rampartd: org %s created with root policy version %llu %s\n", p->org,
-		(unsigned long long)p->version, p->hash);
-	reply(q, 201, json_pack("{s:s, s:I, s:s}", "org", p->org, "version", (json_int_t)p->version,
-				"hash", p->hash));
 out:
 	rp_policy_free(p);
 	json_decref(j);
@@ -341,22 +425,15 @@ out:
 
 static void h_policy(struct req *q)
 {
-	sqlite3_stmt *st = db_prep(&q->srv->db, "SELECT version, hash, policy FROM policies WHERE org = ? "
-						"ORDER BY version DESC LIMIT 1", "t", q->org);
+	json_t *j = NULL;
+	int r = db_policy_json(&q->srv->db, q->org, &j);
 
-	if (st && sqlite3_step(st) == SQLITE_ROW)
-		reply(q, 200, json_pack("{s:s, s:I, s:s, s:s}", "org", q->org, "version",
-					(json_int_t)sqlite3_column_int64(st, 0), "hash", db_text(st, 1),
-					"policy", db_text(st, 2)));
-	else
+	if (r == RP_E_NOTFOUND)
 		fail(q, 404, "no org %s", q->org);
-	sqlite3_finalize(st);
-}
-
-static bool hash_text_valid(const char *s)
-{
-	uint8_t h[32];
-	return strlen(s) == 71 && !strncmp(s, "sha256:", 7) && rp_hex_decode(s + 7, 64, h, 32) == 0;
+	else if (r < 0)
+		fail_db(q, r, "policy");
+	else
+		reply(q, 200, j);
 }
 
 static void h_enroll_token(struct req *q)
@@ -364,7 +441,8 @@ static void h_enroll_token(struct req *q)
 	json_t *j = body_json(q);
 	const char *hash;
 	json_int_t exp;
-	char id[33];
+	char id[RP_ID_HEX + 1];
+	int r;
 
 	if (!j || !(hash = field(q, j, "secret_hash", 71, false)))
 		goto out;
@@ -374,144 +452,163 @@ static void h_enroll_token(struct req *q)
 		goto out;
 	}
 	rp_random_hex(id, 16);
-	if (db_exec(&q->srv->db, "INSERT INTO enroll_tokens (id, org, secret_hash, expires, created, "
-				 "created_by) VALUES (?, ?, ?, ?, ?, ?)",
-		    "tttiit", id, q->org, hash, (int64_t)exp, rp_now(), q->who) < 0) {
-		fail(q, 409, "could not store the enrolment token (duplicate secret?)");
-		goto out;
-	}
-	reply(q, 201, json_pack("{s:s}", "id", id));
+	r = db_enroll_token_add(&q->srv->db, id, q->org, hash, exp, q->who);
+	if (r == RP_E_EXISTS)
+		fail(q, 409, "an enrolment token with this secret already exists");
+	else if (r < 0)
+		fail(q, 500, "storing the enrolment token: %s", rp_strerror(r));
+	else
+		reply(q, 201, json_pack("{s:s}", "id", id));
 out:
 	json_decref(j);
+}
+
+/* The proof: the device key's signature over "rampart-enroll/v1\n<org>\n<secret>\n". */
+static bool enroll_proof_ok(const char *org, const char *secret, const uint8_t pub[32],
+			    const uint8_t proof[64])
+{
+	char msg[32 + RP_ORG_NAME_MAX + 64 + 4];
+	int n = snprintf(msg, sizeof(msg), "rampart-enroll/v1\n%s\n%s\n", org, secret);
+
+	return n > 0 && (size_t)n < sizeof(msg) &&
+	       crypto_sign_verify_detached(proof, (const uint8_t *)msg, (size_t)n, pub) == 0;
 }
 
 static void h_enroll(struct req *q)
 {
 	json_t *j = body_json(q);
-	const char *org, *secret, *pub64, *host, *os, *ver, *proof64;
-	uint8_t pub[34], proof[66];
+	const char *org, *secret, *pub64, *proof64;
+	struct db_device dev = {0};
+	uint8_t proof[66];
 	size_t publen, prooflen;
-	char hash[72], devid[RP_ID_HEX + 1], msg[256];
-	struct db *db = &q->srv->db;
-	sqlite3_stmt *st = NULL;
+	char hash[72];
 	int r;
 
 	if (!j || !(org = field(q, j, "org", RP_ORG_NAME_MAX, false)) ||
 	    !(secret = field(q, j, "secret", 64, false)) ||
 	    !(pub64 = field(q, j, "pubkey", 44, false)) ||
-	    !(host = field(q, j, "hostname", 255, false)) || !(os = field(q, j, "os", 128, true)) ||
-	    !(ver = field(q, j, "agent_version", 32, false)) ||
+	    !(dev.hostname = text_field(q, j, "hostname", 255, false)) ||
+	    !(dev.os = text_field(q, j, "os", 128, true)) ||
+	    !(dev.agent_version = text_field(q, j, "agent_version", 32, false)) ||
 	    !(proof64 = field(q, j, "proof", 88, false)))
 		goto out;
-	if (!text_printable(host) || !text_printable(os) || !text_printable(ver)) {
-		fail(q, 400, "hostname, os and agent_version must be printable text");
+	if (!rp_org_name_valid(org, strlen(org)) || !hex_valid(secret)) {
+		fail(q, 400, "org must be an org name and secret lowercase hex");
 		goto out;
 	}
-	if (rp_b64_decode(pub64, strlen(pub64), pub, sizeof(pub), &publen) < 0 || publen != 32 ||
+	if (rp_b64_decode(pub64, strlen(pub64), dev.pub, sizeof(dev.pub), &publen) < 0 ||
+	    publen != 32 ||
 	    rp_b64_decode(proof64, strlen(proof64), proof, sizeof(proof), &prooflen) < 0 ||
 	    prooflen != 64) {
 		fail(q, 400, "pubkey and proof must be base64 of 32 and 64 bytes");
 		goto out;
 	}
-	snprintf(msg, sizeof(msg), "rampart-enroll/v1\n%s\n%s\n", org, secret);
-	if (crypto_sign_verify_detached(proof, (const uint8_t *)msg, strlen(msg), pub) != 0) {
+	if (!enroll_proof_ok(org, secret, dev.pub, proof)) {
 		fail(q, 400, "enrolment proof does not verify with the device key");
 		goto out;
 	}
 	rp_sha256_text(secret, strlen(secret), hash);
-	rp_device_id(pub, devid);
-	if (db_begin(db) < 0) {
-		fail(q, 500, "database busy");
-		goto out;
-	}
-	st = db_prep(db, "SELECT id FROM enroll_tokens WHERE org = ? AND secret_hash = ? "
-			 "AND used IS NULL AND expires > ?", "tti", org, hash, rp_now());
-	if (!st || sqlite3_step(st) != SQLITE_ROW) {
-		db_rollback(db);
+	rp_device_id(dev.pub, dev.id);
+	snprintf(dev.org, sizeof(dev.org), "%s", org);
+	r = db_enroll(&q->srv->db, hash, &dev);
+	if (r == RP_E_NOTFOUND) {
 		fail(q, 403, "enrolment secret is unknown, used or expired for org %s", org);
-		goto out;
+	} else if (r == RP_E_EXISTS) {
+		fail(q, 409, "device %s is already enrolled", dev.id);
+	} else if (r < 0) {
+		fail(q, 500, "storing device %s: %s", dev.id, rp_strerror(r));
+	} else {
+		snprintf(q->who, sizeof(q->who), "%s", dev.id);
+		fprintf(stderr, "rampartd: device %s (%s) enrolled in org %s\n", dev.id,
+			dev.hostname, org);
+		reply(q, 201, json_pack("{s:s}", "device_id", dev.id));
 	}
-	char tid[33];
-	snprintf(tid, sizeof(tid), "%s", db_text(st, 0));
-	r = db_exec(db, "INSERT INTO devices (id, org, pubkey, hostname, os, agent_version, enrolled, "
-			"last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		    "ttbtttii", devid, org, pub, (size_t)32, host, os, ver, rp_now(), rp_now());
-	if (r == RP_E_EXISTS) {
-		db_rollback(db);
-		fail(q, 409, "device %s is already enrolled", devid);
-		goto out;
-	}
-	if (r < 0 || db_exec(db, "UPDATE enroll_tokens SET used = ?, device_id = ? WHERE id = ?", "itt",
-			     rp_now(), devid, tid) < 0 || db_commit(db) < 0) {
-		db_rollback(db);
-		fail(q, 500, "storing device %s failed", devid);
-		goto out;
-	}
-	snprintf(q->who, sizeof(q->who), "%s", devid);
-	fprintf(stderr, "rampartd: device %s (%s) enrolled in org %s\n", devid, host, org);
-	reply(q, 201, json_pack("{s:s}", "device_id", devid));
 out:
-	sqlite3_finalize(st);
 	json_decref(j);
+}
+
+/* GET endpoints that list rows: {"<key>": [...]}. */
+static void reply_list(struct req *q, const char *key, int r, json_t *a)
+{
+	if (r < 0)
+		fail_db(q, r, key);
+	else
+		reply(q, 200, json_pack("{s:o}", key, a));
 }
 
 static void h_devices(struct req *q)
 {
-	sqlite3_stmt *st = db_prep(&q->srv->db, "SELECT id, hostname, os, agent_version, enrolled, "
-						"last_seen, alarm FROM devices WHERE org = ? ORDER BY hostname, id",
-				   "t", q->org);
-	json_t *a = json_array();
+	json_t *a = NULL;
+	int r = db_devices_json(&q->srv->db, q->org, &a);
 
-	while (st && sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "id",
-						   db_text(st, 0), "hostname", db_text(st, 1), "os",
-						   db_text(st, 2), "agent_version", db_text(st, 3),
-						   "enrolled", (json_int_t)sqlite3_column_int64(st, 4),
-						   "last_seen", (json_int_t)sqlite3_column_int64(st, 5),
-						   "alarm", db_text(st, 6)));
-	sqlite3_finalize(st);
-	reply(q, 200, json_pack("{s:o}", "devices", a));
+	reply_list(q, "devices", r, a);
 }
 
+/* ---- commands ---- */
+
 /*
- * Checks the signatures of a command statement against the exec role.
- * Returns 1 when the quorum is met, 0 when some (but not enough) valid
- * signatures are there, or -1 after failing the request.
+ * Checks the signatures of a command statement against its role (exec).
+ * Returns 1 when the quorum is met, 0 when some but not enough valid
+ * signatures are there (pending approval), or -1 after failing the request:
+ * a bad signature by a role key, or no valid signature by one.
  */
 static int command_quorum(struct req *q, const struct rp_command *c, size_t *ret_count,
 			  uint32_t *ret_threshold)
 {
 	struct rp_policy *p = load_policy(q->srv, q->org);
+	enum rp_role_id role = rp_command_role(c);
 	struct rp_diag d = {""};
+	size_t count = 0;
 	int r;
 
 	if (!p) {
-		fail(q, 404, "no org %s", q->org);
+		fail(q, 404, "no root policy for org %s", q->org);
 		return -1;
 	}
-	r = rp_quorum_check(p, rp_command_role(c), c->note, ret_count, &d);
-	*ret_threshold = p->roles[rp_command_role(c)].threshold;
+	r = rp_quorum_check(p, role, c->note, &count, &d);
+	*ret_threshold = p->roles[role].threshold;
 	rp_policy_free(p);
+	*ret_count = count;
 	if (r == 0)
 		return 1;
-	if (r == RP_E_QUORUM && *ret_count > 0)
+	if (r == RP_E_QUORUM && count > 0)
 		return 0;
-	fail(q, 400, "statement signatures refused: %s", d.msg);
+	if (r == RP_E_QUORUM || r == RP_E_NOSIG)
+		fail(q, 400, "statement has no valid signature by a key of the %s role",
+		     rp_role_name(role));
+	else
+		fail(q, 400, "statement signatures refused: %s", d.msg[0] ? d.msg : rp_strerror(r));
 	return -1;
 }
 
-static void command_reply(struct req *q, int status, const char *id, bool approved,
-			  size_t count, uint32_t threshold)
+static json_t *command_state(const char *id, bool approved, size_t count, uint32_t threshold)
 {
-	reply(q, status, json_pack("{s:s, s:s, s:I, s:I}", "id", id, "state",
-				   approved ? "approved" : "pending-approval", "signatures",
-				   (json_int_t)count, "threshold", (json_int_t)threshold));
+	return json_pack("{s:s, s:s, s:I, s:I}", "id", id, "state",
+			 approved ? "approved" : "pending-approval", "signatures", (json_int_t)count,
+			 "threshold", (json_int_t)threshold);
 }
 
 static void wake_targets(struct server *s, const struct rp_command *c)
 {
 	for (size_t i = 0; i < c->ntargets; i++)
-		api_wake(s, c->targets[i]);
+		poll_wake(s, c->targets[i]);
+}
+
+/* Every target must be a device of this org: the server never widens a target set. */
+static bool targets_known(struct req *q, const struct rp_command *c)
+{
+	for (size_t i = 0; i < c->ntargets; i++) {
+		int r = db_device_in_org(&q->srv->db, c->targets[i], q->org);
+		if (r == RP_E_NOTFOUND) {
+			fail(q, 400, "target %s is not a device of org %s", c->targets[i], q->org);
+			return false;
+		}
+		if (r < 0) {
+			fail(q, 500, "looking up target %s: %s", c->targets[i], rp_strerror(r));
+			return false;
+		}
+	}
+	return true;
 }
 
 static void h_cmd_submit(struct req *q)
@@ -519,71 +616,53 @@ static void h_cmd_submit(struct req *q)
 	json_t *j = body_json(q);
 	struct rp_command *c = NULL;
 	struct rp_diag d = {""};
-	struct db *db = &q->srv->db;
 	const char *text, *p64;
 	uint8_t *payload = NULL, h[32];
-	size_t plen = 0, count = 0;
-	uint32_t threshold = 0;
-	int ok;
+	struct db_command row = {0};
+	int ok, r;
 
 	if (!j || !(text = field(q, j, "statement", RP_LOG_ENTRY_MAX, false)) ||
 	    !(p64 = field(q, j, "payload", (RP_PAYLOAD_MAX + 2) / 3 * 4, true)))
 		goto out;
 	if (rp_command_parse(text, strlen(text), &c, &d) < 0) {
-		fail(q, 400, "%s", d.msg);
+		fail(q, 400, "statement refused: %s", d.msg);
 		goto out;
 	}
 	if (strcmp(c->org, q->org) != 0) {
 		fail(q, 400, "statement is for org %s, not %s", c->org, q->org);
 		goto out;
 	}
-	payload = malloc(strlen(p64) / 4 * 3 + 1);
-	if (!payload || (*p64 && rp_b64_decode(p64, strlen(p64), payload, strlen(p64) / 4 * 3 + 1,
-						&plen) < 0)) {
-		fail(q, 400, "payload is not base64");
+	if ((r = b64_exact(p64, c->payload_size, &payload, &row.payload_len)) < 0) {
+		fail(q, r == RP_E_NOMEM ? 500 : 400, "payload is not base64 of the statement's "
+			"%llu bytes", (unsigned long long)c->payload_size);
 		goto out;
 	}
-	rp_sha256(payload, plen, h);
-	if (plen != c->payload_size || sodium_memcmp(h, c->payload_hash, 32) != 0) {
-		fail(q, 400, "payload does not match the statement's hash and size");
+	rp_sha256(payload, row.payload_len, h);
+	if (sodium_memcmp(h, c->payload_hash, 32) != 0) {
+		fail(q, 400, "payload does not match the statement's hash");
 		goto out;
 	}
-	for (size_t i = 0; i < c->ntargets; i++) {
-		sqlite3_stmt *st = db_prep(db, "SELECT 1 FROM devices WHERE id = ? AND org = ?", "tt",
-					   c->targets[i], q->org);
-		bool known = st && sqlite3_step(st) == SQLITE_ROW;
-		sqlite3_finalize(st);
-		if (!known) {
-			fail(q, 400, "target %s is not a device of org %s", c->targets[i], q->org);
-			goto out;
-		}
-	}
-	if ((ok = command_quorum(q, c, &count, &threshold)) < 0)
+	if (!targets_known(q, c) ||
+	    (ok = command_quorum(q, c, &row.signatures, &row.threshold)) < 0)
 		goto out;
-	if (db_begin(db) < 0) {
-		fail(q, 500, "database busy");
+	row.cmd = c;
+	row.statement = text;
+	row.payload = payload;
+	row.approved = ok == 1;
+	r = db_command_insert(&q->srv->db, &row);
+	if (r == RP_E_EXISTS) {
+		fail(q, 409, "command %s already exists", c->id);
 		goto out;
 	}
-	int r = db_exec(db, "INSERT INTO commands (id, org, statement, payload, state, signatures, "
-			    "threshold, targets, comment, expires, created) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-			"tttbtiiitii", c->id, q->org, text, payload, plen,
-			ok ? "approved" : "pending-approval", (int64_t)count, (int64_t)threshold,
-			(int64_t)c->ntargets, c->comment, c->expires, rp_now());
-	for (size_t i = 0; r == 0 && i < c->ntargets; i++)
-		r = db_exec(db, "INSERT INTO deliveries (command_id, device_id, status, updated) "
-				"VALUES (?, ?, 'pending', ?)", "tti", c->id, c->targets[i], rp_now());
-	if (r < 0 || db_commit(db) < 0) {
-		db_rollback(db);
-		if (r == RP_E_EXISTS)
-			fail(q, 409, "command %s already exists", c->id);
-		else
-			fail(q, 500, "storing command %s failed", c->id);
+	if (r < 0) {
+		fail(q, 500, "storing command %s: %s", c->id, rp_strerror(r));
 		goto out;
 	}
-	fprintf(stderr, "rampartd: command %s submitted by %s: %zu of %u signatures\n", c->id, q->who,
-		count, threshold);
-	command_reply(q, 201, c->id, ok, count, threshold);
-	if (ok)
+	fprintf(stderr, "rampartd: command %s submitted by %s to %zu targets: %zu of %u signatures%s\n",
+		c->id, q->who, c->ntargets, row.signatures, row.threshold,
+		row.approved ? ", approved" : "");
+	reply(q, 201, command_state(c->id, row.approved, row.signatures, row.threshold));
+	if (row.approved)
 		wake_targets(q->srv, c);
 out:
 	free(payload);
@@ -593,180 +672,133 @@ out:
 
 static void h_cmd_list(struct req *q)
 {
-	sqlite3_stmt *st = db_prep(&q->srv->db, "SELECT id, state, created, signatures, threshold, "
-						"targets, comment FROM commands WHERE org = ? "
-						"ORDER BY seq DESC LIMIT 500", "t", q->org);
-	json_t *a = json_array();
+	json_t *a = NULL;
+	int r = db_commands_json(&q->srv->db, q->org, &a);
 
-	while (st && sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "id",
-						   db_text(st, 0), "state", db_text(st, 1), "created",
-						   (json_int_t)sqlite3_column_int64(st, 2), "signatures",
-						   (json_int_t)sqlite3_column_int64(st, 3), "threshold",
-						   (json_int_t)sqlite3_column_int64(st, 4), "targets",
-						   (json_int_t)sqlite3_column_int64(st, 5), "comment",
-						   db_text(st, 6)));
-	sqlite3_finalize(st);
-	reply(q, 200, json_pack("{s:o}", "commands", a));
+	reply_list(q, "commands", r, a);
 }
 
 static void h_cmd_get(struct req *q)
 {
-	sqlite3_stmt *st = db_prep(&q->srv->db, "SELECT state, statement, payload, signatures, threshold "
-						"FROM commands WHERE id = ? AND org = ?", "tt",
-				   q->arg[1], q->org);
-	char *p64;
+	json_t *j = NULL;
+	int r = db_command_json(&q->srv->db, q->org, q->arg[1], &j);
 
-	if (!st || sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		fail(q, 404, "no command %s in org %s", q->arg[1], q->org);
-		return;
-	}
-	p64 = rp_b64_encode(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
-	reply(q, 200, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "id", q->arg[1], "state",
-				db_text(st, 0), "statement", db_text(st, 1), "payload", p64 ? p64 : "",
-				"signatures", (json_int_t)sqlite3_column_int64(st, 3), "threshold",
-				(json_int_t)sqlite3_column_int64(st, 4)));
-	free(p64);
-	sqlite3_finalize(st);
+	if (r < 0)
+		fail_db(q, r, "such command");
+	else
+		reply(q, 200, j);
+}
+
+/*
+ * The stored note merged with the signature lines of the posted one: the
+ * texts must be byte-identical. Fails the request and returns NULL otherwise.
+ */
+static char *merge_signatures(struct req *q, const char *stored, const char *posted,
+			      size_t *ret_len)
+{
+	struct rp_note *have = NULL, *add = NULL;
+	struct rp_diag d = {""};
+	char *merged = NULL;
+
+	if (rp_note_parse(posted, strlen(posted), &add, &d) < 0)
+		fail(q, 400, "statement refused: %s", d.msg);
+	else if (rp_note_parse(stored, strlen(stored), &have, &d) < 0)
+		fail(q, 500, "stored statement of %s does not parse: %s", q->arg[1], d.msg);
+	else if (rp_note_merge(have, add, &merged, ret_len) < 0)
+		fail(q, 400, "the signed text differs from that of command %s", q->arg[1]);
+	rp_note_free(have);
+	rp_note_free(add);
+	return merged;
 }
 
 static void h_cmd_sign(struct req *q)
 {
 	json_t *j = body_json(q);
-	struct rp_note *add = NULL, *have = NULL;
 	struct rp_command *c = NULL;
 	struct rp_diag d = {""};
-	struct db *db = &q->srv->db;
-	sqlite3_stmt *st = NULL;
 	const char *text;
-	char *merged = NULL, state[32];
-	size_t mlen, count = 0;
-	uint32_t threshold = 0;
-	int ok;
+	char *stored = NULL, *merged = NULL;
+	struct db_command row = {0};
+	bool was_approved = false;
+	size_t mlen;
+	int ok, r;
 
 	if (!j || !(text = field(q, j, "statement", RP_LOG_ENTRY_MAX, false)))
 		goto out;
-	if (rp_note_parse(text, strlen(text), &add, &d) < 0) {
-		fail(q, 400, "%s", d.msg);
+	if ((r = db_command_statement(&q->srv->db, q->org, q->arg[1], &stored, &was_approved)) < 0) {
+		fail_db(q, r, "such command");
 		goto out;
 	}
-	st = db_prep(db, "SELECT statement, state FROM commands WHERE id = ? AND org = ?", "tt",
-		     q->arg[1], q->org);
-	if (!st || sqlite3_step(st) != SQLITE_ROW) {
-		fail(q, 404, "no command %s in org %s", q->arg[1], q->org);
+	if (!(merged = merge_signatures(q, stored, text, &mlen)))
 		goto out;
-	}
-	snprintf(state, sizeof(state), "%s", db_text(st, 1));
-	if (rp_note_parse(db_text(st, 0), strlen(db_text(st, 0)), &have, &d) < 0 ||
-	    rp_note_merge(have, add, &merged, &mlen) < 0) {
-		fail(q, 400, "the signed text differs from command %s", q->arg[1]);
-		goto out;
-	}
 	if (rp_command_parse(merged, mlen, &c, &d) < 0) {
-		fail(q, 400, "%s", d.msg);
+		fail(q, 400, "statement refused: %s", d.msg);
 		goto out;
 	}
-	if ((ok = command_quorum(q, c, &count, &threshold)) < 0)
+	if ((ok = command_quorum(q, c, &row.signatures, &row.threshold)) < 0)
 		goto out;
-	bool newly = ok && strcmp(state, "approved") != 0;
-	if (db_exec(db, "UPDATE commands SET statement = ?, signatures = ?, state = ? WHERE id = ?",
-		    "titt", merged, (int64_t)count, ok ? "approved" : state, c->id) < 0) {
-		fail(q, 500, "storing signatures for %s failed", c->id);
+	row.cmd = c;
+	row.statement = merged;
+	row.approved = ok == 1;
+	if ((r = db_command_sign(&q->srv->db, &row)) < 0) {
+		fail(q, 500, "storing signatures of %s: %s", c->id, rp_strerror(r));
 		goto out;
 	}
 	fprintf(stderr, "rampartd: command %s signed by %s: %zu of %u signatures%s\n", c->id, q->who,
-		count, threshold, newly ? ", approved" : "");
-	command_reply(q, 200, c->id, ok || !strcmp(state, "approved"), count, threshold);
-	if (newly)
+		row.signatures, row.threshold, row.approved && !was_approved ? ", approved" : "");
+	reply(q, 200, command_state(c->id, row.approved || was_approved, row.signatures,
+				    row.threshold));
+	if (row.approved && !was_approved)
 		wake_targets(q->srv, c);
 out:
-	sqlite3_finalize(st);
-	rp_note_free(add);
-	rp_note_free(have);
 	rp_command_free(c);
 	free(merged);
+	free(stored);
 	json_decref(j);
 }
 
 static void h_results(struct req *q)
 {
-	sqlite3_stmt *st = db_prep(&q->srv->db,
-				   "SELECT d.device_id, ifnull(v.hostname, ''), d.status, d.exit_code, "
-				   "d.output, ifnull(d.duration_ms, 0), d.updated, d.reason, c.expires "
-				   "FROM commands c JOIN deliveries d ON d.command_id = c.id "
-				   "LEFT JOIN devices v ON v.id = d.device_id "
-				   "WHERE c.id = ? AND c.org = ? ORDER BY v.hostname, d.device_id",
-				   "tt", q->arg[1], q->org);
-	sqlite3_stmt *chk = db_prep(&q->srv->db, "SELECT 1 FROM commands WHERE id = ? AND org = ?",
-				    "tt", q->arg[1], q->org);
-	json_t *a = json_array();
-	bool exists = chk && sqlite3_step(chk) == SQLITE_ROW;
+	json_t *a = NULL;
+	int r = db_results_json(&q->srv->db, q->org, q->arg[1], &a);
 
-	sqlite3_finalize(chk);
-	if (!exists) {
-		sqlite3_finalize(st);
-		json_decref(a);
+	if (r == RP_E_NOTFOUND)
 		fail(q, 404, "no command %s in org %s", q->arg[1], q->org);
-		return;
-	}
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		const char *status = db_text(st, 2);
-		int64_t exp = sqlite3_column_int64(st, 8);
-		if ((!strcmp(status, "pending") || !strcmp(status, "running")) && exp && rp_now() > exp)
-			status = "expired";
-		char *out = rp_b64_encode(sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4));
-		json_t *ex = sqlite3_column_type(st, 3) == SQLITE_NULL
-				     ? json_null()
-				     : json_integer(sqlite3_column_int64(st, 3));
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:o, s:s, s:I, s:I, s:s}", "device",
-						   db_text(st, 0), "hostname", db_text(st, 1), "status",
-						   status, "exit_code", ex, "output", out ? out : "",
-						   "duration_ms", (json_int_t)sqlite3_column_int64(st, 5),
-						   "updated", (json_int_t)sqlite3_column_int64(st, 6),
-						   "reason", db_text(st, 7)));
-		free(out);
-	}
-	sqlite3_finalize(st);
-	reply(q, 200, json_pack("{s:o}", "results", a));
+	else
+		reply_list(q, "results", r, a);
 }
 
 static void h_alerts(struct req *q)
 {
-	sqlite3_stmt *st = db_prep(&q->srv->db, "SELECT device_id, command_id, code, reason, at FROM alerts "
-						"WHERE org = ? ORDER BY id DESC LIMIT 1000", "t", q->org);
-	json_t *a = json_array();
+	json_t *a = NULL;
+	int r = db_alerts_json(&q->srv->db, q->org, &a);
 
-	while (st && sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:I}", "device", db_text(st, 0),
-						   "command", db_text(st, 1), "code", db_text(st, 2),
-						   "reason", db_text(st, 3), "at",
-						   (json_int_t)sqlite3_column_int64(st, 4)));
-	sqlite3_finalize(st);
-	reply(q, 200, json_pack("{s:o}", "alerts", a));
+	reply_list(q, "alerts", r, a);
 }
+
+/* ---- API tokens ---- */
 
 static void h_token_create(struct req *q)
 {
 	json_t *j = body_json(q);
 	const char *name, *scope, *hash;
 	json_int_t exp;
-	char id[33];
+	char id[RP_ID_HEX + 1];
+	int r;
 
-	if (!j || !(name = field(q, j, "name", 64, false)) || !(scope = field(q, j, "scope", 8, false)) ||
+	if (!j || !(name = text_field(q, j, "name", 64, false)) ||
+	    !(scope = field(q, j, "scope", 8, false)) ||
 	    !(hash = field(q, j, "secret_hash", 71, false)))
 		goto out;
 	exp = json_integer_value(json_object_get(j, "expires"));
 	if ((strcmp(scope, "read") && strcmp(scope, "write")) || !hash_text_valid(hash) ||
-	    !text_printable(name) || exp <= rp_now() || exp > rp_now() + 366 * 86400) {
+	    exp <= rp_now() || exp > rp_now() + 366 * 86400) {
 		fail(q, 400, "need scope read|write, secret_hash sha256:<hex>, expires within a year");
 		goto out;
 	}
 	rp_random_hex(id, 16);
-	if (db_exec(&q->srv->db, "INSERT INTO api_tokens (id, org, name, scope, secret_hash, expires, "
-				 "created, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		    "tttttiit", id, q->org, name, scope, hash, (int64_t)exp, rp_now(), q->who) < 0) {
-		fail(q, 500, "storing the token failed");
+	if ((r = db_token_add(&q->srv->db, id, q->org, name, scope, hash, exp, q->who)) < 0) {
+		fail(q, 500, "storing the token: %s", rp_strerror(r));
 		goto out;
 	}
 	fprintf(stderr, "rampartd: API token %s (%s, %s) created by %s\n", id, name, scope, q->who);
@@ -777,30 +809,18 @@ out:
 
 static void h_token_list(struct req *q)
 {
-	sqlite3_stmt *st = db_prep(&q->srv->db, "SELECT id, name, scope, expires, created, created_by "
-						"FROM api_tokens WHERE org = ? ORDER BY created", "t", q->org);
-	json_t *a = json_array();
+	json_t *a = NULL;
+	int r = db_tokens_json(&q->srv->db, q->org, &a);
 
-	while (st && sqlite3_step(st) == SQLITE_ROW)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "id", db_text(st, 0),
-						   "name", db_text(st, 1), "scope", db_text(st, 2),
-						   "expires", (json_int_t)sqlite3_column_int64(st, 3),
-						   "created", (json_int_t)sqlite3_column_int64(st, 4),
-						   "created_by", db_text(st, 5)));
-	sqlite3_finalize(st);
-	reply(q, 200, json_pack("{s:o}", "tokens", a));
+	reply_list(q, "tokens", r, a);
 }
 
 static void h_token_revoke(struct req *q)
 {
-	struct db *db = &q->srv->db;
+	int r = db_token_revoke(&q->srv->db, q->arg[1], q->org);
 
-	if (db_exec(db, "DELETE FROM api_tokens WHERE id = ? AND org = ?", "tt", q->arg[1], q->org) < 0) {
-		fail(q, 500, "revoking token %s failed", q->arg[1]);
-		return;
-	}
-	if (sqlite3_changes(db->h) == 0) {
-		fail(q, 404, "no token %s in org %s", q->arg[1], q->org);
+	if (r < 0) {
+		fail_db(q, r, "such token");
 		return;
 	}
 	fprintf(stderr, "rampartd: API token %s revoked by %s\n", q->arg[1], q->who);
@@ -809,226 +829,163 @@ static void h_token_revoke(struct req *q)
 
 /* ---- agents ---- */
 
-/*
- * The device's next delivery: the oldest approved command without a final
- * result. Commands that expired long ago are not offered again; rows that
- * carry no expiry (0) are delivered and left to the agent to judge.
- */
-static json_t *next_delivery(struct server *s, const char *device)
+/* ?wait=<seconds>; 0 when absent. False after failing the request. */
+static bool poll_wait_arg(struct req *q, uint64_t *ret)
 {
-	sqlite3_stmt *st = db_prep(&s->db,
-				   "SELECT c.id, c.statement, c.payload FROM deliveries d "
-				   "JOIN commands c ON c.id = d.command_id "
-				   "WHERE d.device_id = ? AND c.state = 'approved' "
-				   "AND d.status IN ('pending', 'running') "
-				   "AND (c.expires = 0 OR c.expires > ?) ORDER BY c.seq LIMIT 1",
-				   "ti", device, rp_now() - RP_CLOCK_SKEW_S);
-	json_t *j = NULL;
+	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(q->r));
+	struct evkeyvalq params;
+	const char *w = NULL;
+	bool ok = true;
 
-	if (st && sqlite3_step(st) == SQLITE_ROW) {
-		char *p64 = rp_b64_encode(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
-		j = json_pack("{s:s, s:s, s:s}", "command", db_text(st, 0), "statement", db_text(st, 1),
-			      "payload", p64 ? p64 : "");
-		free(p64);
+	*ret = 0;
+	TAILQ_INIT(&params);
+	if (query && evhttp_parse_query_str(query, &params) == 0)
+		w = evhttp_find_header(&params, "wait");
+	if (w && rp_parse_u64(w, strlen(w), 3600, ret) != 0) {
+		fail(q, 400, "wait must be a number of seconds up to 3600");
+		ok = false;
 	}
-	sqlite3_finalize(st);
-	return j;
-}
-
-static void waiter_free(struct waiter *w)
-{
-	struct server *s = w->srv;
-
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		s->waiters = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	s->nwaiters--;
-	event_free(w->timer);
-	free(w);
-}
-
-static void waiter_answer(struct waiter *w, json_t *delivery)
-{
-	struct req q = {.srv = w->srv, .r = w->req, .method = "GET", .t0 = w->started};
-	struct evhttp_connection *conn = evhttp_request_get_connection(w->req);
-
-	snprintf(q.path, sizeof(q.path), "/v1/agent/poll");
-	snprintf(q.who, sizeof(q.who), "%s", w->device);
-	evhttp_connection_set_closecb(conn, NULL, NULL);
-	waiter_free(w);
-	if (delivery)
-		reply(&q, 200, delivery);
-	else
-		reply(&q, 204, NULL);
-}
-
-static void on_hold_end(evutil_socket_t fd, short what, void *arg)
-{
-	struct waiter *w = arg;
-
-	(void)fd;
-	(void)what;
-	/* Rows written behind the server's back (or missed) are seen here. */
-	waiter_answer(w, w->srv->stopping ? NULL : next_delivery(w->srv, w->device));
-}
-
-static void on_waiter_close(struct evhttp_connection *conn, void *arg)
-{
-	(void)conn;
-	waiter_free(arg);
-}
-
-void api_wake(struct server *s, const char *device)
-{
-	for (struct waiter *w = s->waiters, *next; w; w = next) {
-		next = w->next;
-		if (strcmp(w->device, device) == 0) {
-			json_t *j = next_delivery(s, device);
-			if (j)
-				waiter_answer(w, j);
-		}
-	}
-}
-
-void api_release_all(struct server *s)
-{
-	while (s->waiters)
-		waiter_answer(s->waiters, NULL);
+	evhttp_clear_headers(&params);
+	return ok;
 }
 
 static void h_poll(struct req *q)
 {
-	struct evkeyvalq params;
-	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(q->r));
-	const char *wait_s = NULL;
-	uint64_t wait = 0;
-	json_t *j;
+	struct server *s = q->srv;
+	uint64_t wait;
+	json_t *j = NULL;
+	int r;
 
-	TAILQ_INIT(&params);
-	if (query && evhttp_parse_query_str(query, &params) == 0)
-		wait_s = evhttp_find_header(&params, "wait");
-	if (wait_s && rp_parse_u64(wait_s, strlen(wait_s), 3600, &wait) != 0) {
-		evhttp_clear_headers(&params);
-		fail(q, 400, "wait must be a number of seconds");
+	if (!poll_wait_arg(q, &wait))
 		return;
-	}
-	evhttp_clear_headers(&params);
-	/* At most one write a minute per device: polls are frequent, fsyncs are not free. */
-	db_exec(&q->srv->db, "UPDATE devices SET last_seen = ? WHERE id = ? AND last_seen < ?", "iti",
-		rp_now(), q->who, rp_now() - 60);
-	if ((j = next_delivery(q->srv, q->who))) {
+	db_device_seen(&s->db, q->who); /* best effort; logged by db.c */
+	r = db_next_delivery(&s->db, q->who, &j);
+	if (r == 0) {
 		reply(q, 200, j);
 		return;
 	}
-	if (wait == 0 || q->srv->stopping) {
+	if (r != RP_E_NOTFOUND) {
+		fail(q, 500, "looking up deliveries: %s", rp_strerror(r));
+		return;
+	}
+	if (wait == 0 || s->stopping) {
 		reply(q, 204, NULL);
 		return;
 	}
-	if (wait > (uint64_t)q->srv->poll_hold)
-		wait = (uint64_t)q->srv->poll_hold;
-	struct waiter *w = calloc(1, sizeof(*w));
-	if (!w) {
-		fail(q, 500, "out of memory");
-		return;
-	}
-	w->srv = q->srv;
-	w->req = q->r;
-	w->started = q->t0;
-	memcpy(w->device, q->who, sizeof(w->device));
-	w->timer = evtimer_new(q->srv->base, on_hold_end, w);
-	struct timeval tv = {(time_t)wait, 0};
-	evtimer_add(w->timer, &tv);
-	w->next = q->srv->waiters;
-	if (w->next)
-		w->next->prev = w;
-	q->srv->waiters = w;
-	q->srv->nwaiters++;
-	evhttp_connection_set_closecb(evhttp_request_get_connection(q->r), on_waiter_close, w);
+	if (wait > (uint64_t)s->poll_hold)
+		wait = (uint64_t)s->poll_hold;
+	if (poll_hold(s, q->r, q->who, (unsigned)wait, q->t0) < 0)
+		fail(q, 500, "out of memory holding a poll");
 }
 
 static void h_started(struct req *q)
 {
 	json_t *j = body_json(q);
 	const char *id;
+	int r;
 
 	if (!j || !(id = field(q, j, "command", RP_ID_HEX, false)))
 		goto out;
-	db_exec(&q->srv->db, "UPDATE deliveries SET status = 'running', updated = ? "
-			     "WHERE command_id = ? AND device_id = ? AND status = 'pending'",
-		"itt", rp_now(), id, q->who);
-	reply(q, 200, json_object());
+	if ((r = db_delivery_started(&q->srv->db, id, q->who)) < 0)
+		fail(q, 500, "marking %s running: %s", id, rp_strerror(r));
+	else
+		reply(q, 200, json_object());
 out:
 	json_decref(j);
+}
+
+/* The device's key as a note verifier: name = device id. */
+static int device_vkey(struct req *q, struct rp_vkey *k)
+{
+	struct db_device dev;
+	int r = db_device_get(&q->srv->db, q->who, &dev);
+
+	if (r < 0)
+		return r;
+	memset(k, 0, sizeof(*k));
+	memcpy(k->name, dev.id, sizeof(dev.id));
+	k->type = RP_KEY_ED25519;
+	memcpy(k->pub, dev.pub, 32);
+	k->id = rp_key_id(k->name, strlen(k->name), RP_KEY_ED25519, k->pub);
+	return 0;
+}
+
+/* Parses and verifies the signed result note; fails the request otherwise. */
+static bool result_verify(struct req *q, const char *text, struct rp_result *res)
+{
+	struct rp_note *note = NULL;
+	struct rp_diag d = {""};
+	struct rp_vkey k;
+	bool ok = false, verified = false;
+	int r;
+
+	if ((r = device_vkey(q, &k)) < 0)
+		fail(q, 500, "looking up device %s: %s", q->who, rp_strerror(r));
+	else if (rp_note_parse(text, strlen(text), &note, &d) < 0 ||
+		 rp_note_verify(note, &k, 1, &verified, &d) < 0 ||
+		 rp_result_parse_text(note->msg, note->text_len, res, &d) < 0)
+		fail(q, 400, "result refused: %s", d.msg);
+	else if (!verified)
+		fail(q, 400, "result refused: not signed by device %s", q->who);
+	else if (strcmp(res->device, q->who) != 0 || strcmp(res->org, q->org) != 0)
+		fail(q, 400, "result is for device %s of org %s, not %s of %s", res->device,
+		     res->org, q->who, q->org);
+	else
+		ok = true;
+	rp_note_free(note);
+	return ok;
 }
 
 static void h_result(struct req *q)
 {
 	json_t *j = body_json(q);
-	struct rp_note *note = NULL;
 	struct rp_result res;
-	struct rp_diag d = {""};
-	struct rp_vkey k = {0};
-	struct db *db = &q->srv->db;
-	sqlite3_stmt *st = NULL;
-	const char *text, *o64, *reason;
+	const char *text, *o64, *reason = "";
 	uint8_t *out = NULL, h[32];
-	size_t olen = 0;
-	bool ok;
+	struct db_result row = {0};
+	int r;
 
 	if (!j || !(text = field(q, j, "result", 8192, false)) ||
-	    !(o64 = field(q, j, "output", (RP_OUTPUT_KEEP + 2) / 3 * 4, true)) ||
-	    !(reason = field(q, j, "reason", 255, true)))
+	    !(o64 = field(q, j, "output", (RP_OUTPUT_KEEP + 2) / 3 * 4, true)))
 		goto out;
-	st = db_prep(db, "SELECT pubkey FROM devices WHERE id = ?", "t", q->who);
-	if (!st || sqlite3_step(st) != SQLITE_ROW) {
-		fail(q, 500, "device %s vanished", q->who);
+	if (json_object_get(j, "reason") && !(reason = text_field(q, j, "reason", 255, true)))
 		goto out;
-	}
-	snprintf(k.name, sizeof(k.name), "%s", q->who);
-	k.type = RP_KEY_ED25519;
-	memcpy(k.pub, sqlite3_column_blob(st, 0), 32);
-	k.id = rp_key_id(k.name, strlen(k.name), RP_KEY_ED25519, k.pub);
-	if (rp_note_parse(text, strlen(text), &note, &d) < 0 || rp_note_verify(note, &k, 1, &ok, &d) < 0 ||
-	    rp_result_parse_text(note->msg, note->text_len, &res, &d) < 0) {
-		fail(q, 400, "result refused: %s", d.msg);
+	if (!result_verify(q, text, &res))
+		goto out;
+	if (res.output_size > RP_OUTPUT_KEEP ||
+	    b64_exact(o64, res.output_size, &out, &row.output_len) < 0) {
+		fail(q, 400, "output is not base64 of the result's %llu bytes",
+		     (unsigned long long)res.output_size);
 		goto out;
 	}
-	if (strcmp(res.device, q->who) != 0 || strcmp(res.org, q->org) != 0) {
-		fail(q, 400, "result is for device %s of org %s", res.device, res.org);
+	rp_sha256(out, row.output_len, h);
+	if (sodium_memcmp(h, res.output_hash, 32) != 0) {
+		fail(q, 400, "output does not match the signed result's hash");
 		goto out;
 	}
-	out = malloc(strlen(o64) / 4 * 3 + 1);
-	if (!out || (*o64 && rp_b64_decode(o64, strlen(o64), out, strlen(o64) / 4 * 3 + 1, &olen) < 0)) {
-		fail(q, 400, "output is not base64");
+	row.command = res.command;
+	row.device = q->who;
+	row.status = rp_result_status_name(res.status);
+	row.exit_code = res.exit_code;
+	row.duration_ms = (int64_t)res.duration_ms;
+	row.output = out;
+	row.reason = reason;
+	row.note = text;
+	r = db_result_store(&q->srv->db, &row);
+	if (r == RP_E_NOTFOUND) {
+		fail(q, 409, "command %s has no open delivery for this device (unknown or final)",
+		     res.command);
 		goto out;
 	}
-	rp_sha256(out, olen, h);
-	if (olen != res.output_size || sodium_memcmp(h, res.output_hash, 32) != 0) {
-		fail(q, 400, "output does not match the signed result");
+	if (r < 0) {
+		fail(q, 500, "storing the result of %s: %s", res.command, rp_strerror(r));
 		goto out;
 	}
-	if (db_exec(db, "UPDATE deliveries SET status = ?, exit_code = ?, output = ?, duration_ms = ?, "
-			"reason = ?, result = ?, updated = ? WHERE command_id = ? AND device_id = ? "
-			"AND status IN ('pending', 'running')",
-		    "tibittitt", rp_result_status_name(res.status), (int64_t)res.exit_code, out, olen,
-		    (int64_t)res.duration_ms, reason, text, rp_now(), res.command, q->who) < 0) {
-		fail(q, 500, "storing the result failed");
-		goto out;
-	}
-	if (sqlite3_changes(db->h) == 0) {
-		fail(q, 409, "no open delivery of command %s for this device", res.command);
-		goto out;
-	}
-	fprintf(stderr, "rampartd: result of %s on %s: %s, exit %d\n", res.command, q->who,
-		rp_result_status_name(res.status), (int)res.exit_code);
+	fprintf(stderr, "rampartd: result of %s on %s: %s, exit %d, %llu ms\n", res.command, q->who,
+		row.status, (int)res.exit_code, (unsigned long long)res.duration_ms);
 	reply(q, 200, json_object());
 out:
 	free(out);
-	sqlite3_finalize(st);
-	rp_note_free(note);
 	json_decref(j);
 }
 
@@ -1036,30 +993,26 @@ static void h_alert(struct req *q)
 {
 	json_t *j = body_json(q);
 	const char *id, *code, *reason;
-	struct db *db = &q->srv->db;
+	bool security;
+	int r;
 
 	if (!j || !(id = field(q, j, "command", RP_ID_HEX, true)) ||
-	    !(code = field(q, j, "code", 32, false)) || !(reason = field(q, j, "reason", 512, false)))
+	    !(code = text_field(q, j, "code", 32, false)) ||
+	    !(reason = text_field(q, j, "reason", 512, false)))
 		goto out;
-	if ((*id && !rp_id_valid(id, strlen(id))) || !text_printable(code) || !text_printable(reason)) {
-		fail(q, 400, "alert fields must be an id and printable text");
-		goto out;
-	}
-	bool security = strcmp(code, "interrupted") != 0;
-	if (db_begin(db) < 0) {
-		fail(q, 500, "database busy");
+	if (*id && !rp_id_valid(id, strlen(id))) {
+		fail(q, 400, "field `command' must be a command id or empty");
 		goto out;
 	}
-	if (db_exec(db, "INSERT INTO alerts (org, device_id, command_id, code, reason, at) "
-			"VALUES (?, ?, ?, ?, ?, ?)", "ttttti", q->org, q->who, id, code, reason,
-		    rp_now()) < 0 ||
-	    (*id && db_exec(db, "UPDATE deliveries SET status = ?, reason = ?, updated = ? "
-				"WHERE command_id = ? AND device_id = ? AND status IN ('pending', 'running')",
-			    "ttitt", security ? "refused" : "failed", reason, rp_now(), id, q->who) < 0) ||
-	    (security && db_exec(db, "UPDATE devices SET alarm = ? WHERE id = ?", "tt", code, q->who) < 0) ||
-	    db_commit(db) < 0) {
-		db_rollback(db);
-		fail(q, 500, "storing the alert failed");
+	/*
+	 * "interrupted": the agent restarted while running the command and
+	 * will not run it again. A failure, not a refusal, and no alarm.
+	 */
+	security = strcmp(code, "interrupted") != 0;
+	r = db_alert_store(&q->srv->db, q->org, q->who, id, code, reason,
+			   security ? "refused" : "failed", security);
+	if (r < 0) {
+		fail(q, 500, "storing the alert: %s", rp_strerror(r));
 		goto out;
 	}
 	fprintf(stderr, "rampartd: %s from device %s: %s: command %s: %s\n",
@@ -1071,6 +1024,16 @@ out:
 
 /* ---- routing ---- */
 
+/*
+ * Body caps per route, checked before anything is parsed. evhttp itself
+ * refuses bodies over RP_HTTP_BODY_MAX while reading them. /v1/orgs takes
+ * a whole root policy note (up to RP_NOTE_MAX, longer once JSON-escaped),
+ * so its cap is above RP_HTTP_BODY_PREAUTH_MAX; its bootstrap token is
+ * checked before the body is parsed.
+ */
+#define ORG_BODY_MAX (2 * RP_NOTE_MAX)
+#define RESULT_BODY_MAX (2 * RP_OUTPUT_KEEP + 16384)
+
 static const struct route {
 	const char *method;
 	const char *pattern; /* '*' matches one segment */
@@ -1079,7 +1042,7 @@ static const struct route {
 	void (*fn)(struct req *q);
 } routes[] = {
 	{"GET", "/v1/health", AUTH_NONE, 0, h_health},
-	{"POST", "/v1/orgs", AUTH_BOOTSTRAP, RP_HTTP_BODY_PREAUTH_MAX * 4, h_org_create},
+	{"POST", "/v1/orgs", AUTH_BOOTSTRAP, ORG_BODY_MAX, h_org_create},
 	{"GET", "/v1/orgs/*/policy", AUTH_NONE, 0, h_policy},
 	{"POST", "/v1/orgs/*/enroll-tokens", AUTH_SIGNED, 4096, h_enroll_token},
 	{"POST", "/v1/enroll", AUTH_NONE, RP_HTTP_BODY_PREAUTH_MAX, h_enroll},
@@ -1087,7 +1050,7 @@ static const struct route {
 	{"POST", "/v1/orgs/*/commands", AUTH_WRITE, RP_HTTP_BODY_MAX, h_cmd_submit},
 	{"GET", "/v1/orgs/*/commands", AUTH_READ, 0, h_cmd_list},
 	{"GET", "/v1/orgs/*/commands/*", AUTH_READ, 0, h_cmd_get},
-	{"POST", "/v1/orgs/*/commands/*/signatures", AUTH_WRITE, RP_NOTE_MAX * 2, h_cmd_sign},
+	{"POST", "/v1/orgs/*/commands/*/signatures", AUTH_WRITE, 2 * RP_NOTE_MAX, h_cmd_sign},
 	{"GET", "/v1/orgs/*/commands/*/results", AUTH_READ, 0, h_results},
 	{"GET", "/v1/orgs/*/alerts", AUTH_READ, 0, h_alerts},
 	{"POST", "/v1/orgs/*/tokens", AUTH_SIGNED, 4096, h_token_create},
@@ -1095,32 +1058,29 @@ static const struct route {
 	{"DELETE", "/v1/orgs/*/tokens/*", AUTH_SIGNED, 0, h_token_revoke},
 	{"GET", "/v1/agent/poll", AUTH_DEVICE, 0, h_poll},
 	{"POST", "/v1/agent/started", AUTH_DEVICE, 4096, h_started},
-	{"POST", "/v1/agent/result", AUTH_DEVICE, 2 * RP_OUTPUT_KEEP + 16384, h_result},
+	{"POST", "/v1/agent/result", AUTH_DEVICE, RESULT_BODY_MAX, h_result},
 	{"POST", "/v1/agent/alert", AUTH_DEVICE, 4096, h_alert},
 };
 
-/* Matches path against pattern; fills args. */
-static bool match(const char *pattern, char *path, char *args[2])
+/* Matches path against pattern, '*' being one non-empty segment; fills args. */
+static bool match(const char *pattern, const char *path, const char *args[2], size_t alen[2])
 {
 	int n = 0;
-	const char *p = pattern;
-	char *s = path;
+	const char *p = pattern, *s = path;
 
 	while (*p && *s) {
 		if (*p == '*') {
-			char *end = strchr(s, '/');
-			size_t len = end ? (size_t)(end - s) : strlen(s);
+			size_t len = strcspn(s, "/");
 			if (len == 0 || n == 2)
 				return false;
-			args[n++] = s;
+			args[n] = s;
+			alen[n++] = len;
 			s += len;
 			p++;
 			continue;
 		}
-		if (*p != *s)
+		if (*p++ != *s++)
 			return false;
-		p++;
-		s++;
 	}
 	return *p == '\0' && *s == '\0';
 }
@@ -1131,82 +1091,107 @@ static const char *method_name(enum evhttp_cmd_type t)
 	case EVHTTP_REQ_GET: return "GET";
 	case EVHTTP_REQ_POST: return "POST";
 	case EVHTTP_REQ_DELETE: return "DELETE";
+	case EVHTTP_REQ_HEAD: return "HEAD";
+	case EVHTTP_REQ_PUT: return "PUT";
+	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+	case EVHTTP_REQ_TRACE: return "TRACE";
+	case EVHTTP_REQ_CONNECT: return "CONNECT";
+	case EVHTTP_REQ_PATCH: return "PATCH";
 	default: return "OTHER";
+	}
+}
+
+/* The route for q->path, with its segments copied into argbuf; 404/405 otherwise. */
+static const struct route *route_find(struct req *q, char argbuf[2][RP_ORG_NAME_MAX + 1])
+{
+	bool path_known = false;
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const char *args[2] = {NULL, NULL};
+		size_t alen[2] = {0, 0};
+		if (!match(routes[i].pattern, q->path, args, alen))
+			continue;
+		path_known = true;
+		if (strcmp(routes[i].method, q->method) != 0)
+			continue;
+		for (int k = 0; k < 2 && args[k]; k++) {
+			if (alen[k] > RP_ORG_NAME_MAX) {
+				fail(q, 404, "no such resource");
+				return NULL;
+			}
+			memcpy(argbuf[k], args[k], alen[k]);
+			argbuf[k][alen[k]] = '\0';
+			q->arg[k] = argbuf[k];
+		}
+		return &routes[i];
+	}
+	if (path_known)
+		fail(q, 405, "method %s not allowed on %s", q->method, q->path);
+	else
+		fail(q, 404, "no such resource");
+	return NULL;
+}
+
+/* Org and id segments must be well-formed before anything looks them up. */
+static bool args_valid(struct req *q, const struct route *rt)
+{
+	if (q->arg[0] && !strncmp(rt->pattern, "/v1/orgs/", 9)) {
+		if (!rp_org_name_valid(q->arg[0], strlen(q->arg[0]))) {
+			fail(q, 404, "no such org");
+			return false;
+		}
+		snprintf(q->org, sizeof(q->org), "%s", q->arg[0]);
+	}
+	if (q->arg[1] && !rp_id_valid(q->arg[1], strlen(q->arg[1]))) {
+		fail(q, 404, "`%s' is not an id", q->arg[1]);
+		return false;
+	}
+	return true;
+}
+
+static bool authenticate(struct req *q, enum auth a)
+{
+	switch (a) {
+	case AUTH_NONE: return true;
+	case AUTH_BOOTSTRAP: return auth_bootstrap(q);
+	case AUTH_DEVICE: return auth_device(q);
+	default: return auth_admin(q, a);
 	}
 }
 
 static void dispatch(struct evhttp_request *r, void *arg)
 {
-	struct req q = {.srv = arg, .r = r, .t0 = now_ms()};
+	struct req q = {.srv = arg, .r = r, .t0 = api_now_ms()};
 	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(r);
 	const char *path = u ? evhttp_uri_get_path(u) : NULL;
 	struct evbuffer *in = evhttp_request_get_input_buffer(r);
-	const struct route *rt = NULL;
-	bool path_known = false;
-	char scratch[512];
+	char argbuf[2][RP_ORG_NAME_MAX + 1];
+	const struct route *rt;
 
 	q.method = method_name(evhttp_request_get_command(r));
 	q.uri = evhttp_request_get_uri(r);
+	if (q.srv->stopping) /* shutting down: no keep-alive */
+		evhttp_add_header(evhttp_request_get_output_headers(r), "Connection", "close");
 	snprintf(q.path, sizeof(q.path), "%s", path ? path : "?");
-	if (!path || strlen(path) >= sizeof(scratch) || strchr(path, '%')) {
+	if (!path || strlen(path) >= sizeof(q.path) || strchr(path, '%')) {
 		fail(&q, 404, "no such resource");
 		return;
 	}
-	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		char *args[2] = {NULL, NULL};
-		snprintf(scratch, sizeof(scratch), "%s", path);
-		if (!match(routes[i].pattern, scratch, args))
-			continue;
-		path_known = true;
-		if (strcmp(routes[i].method, q.method) != 0)
-			continue;
-		rt = &routes[i];
-		/* Split the captured segments in place. */
-		for (char *c = scratch; *c; c++)
-			if (*c == '/')
-				*c = '\0';
-		q.arg[0] = args[0];
-		q.arg[1] = args[1];
-		snprintf(q.path, sizeof(q.path), "%s", path);
-		break;
-	}
-	if (!rt) {
-		fail(&q, path_known ? 405 : 404, path_known ? "method not allowed" : "no such resource");
+	if (!(rt = route_find(&q, argbuf)) || !args_valid(&q, rt))
 		return;
-	}
 	q.body_len = evbuffer_get_length(in);
 	if (q.body_len > rt->body_max) {
-		fail(&q, 413, "body of %zu bytes exceeds this endpoint's %zu", q.body_len, rt->body_max);
+		fail(&q, 413, "body of %zu bytes exceeds this endpoint's %zu", q.body_len,
+		     rt->body_max);
 		return;
 	}
 	q.body = q.body_len ? (const char *)evbuffer_pullup(in, -1) : "";
-	if (q.arg[0] && !strncmp(rt->pattern, "/v1/orgs/", 9)) {
-		if (!rp_org_name_valid(q.arg[0], strlen(q.arg[0]))) {
-			fail(&q, 404, "no such org");
-			return;
-		}
-		snprintf(q.org, sizeof(q.org), "%s", q.arg[0]);
-	}
-	if (q.arg[1] && !rp_id_valid(q.arg[1], strlen(q.arg[1]))) {
-		fail(&q, 404, "`%.40s' is not an id", q.arg[1]);
+	if (!q.body) {
+		fail(&q, 500, "out of memory reading the body");
 		return;
 	}
-	switch (rt->auth) {
-	case AUTH_NONE: break;
-	case AUTH_BOOTSTRAP:
-		if (!auth_bootstrap(&q))
-			return;
-		break;
-	case AUTH_DEVICE:
-		if (!auth_device(&q))
-			return;
-		break;
-	default:
-		if (!auth_admin(&q, rt->auth))
-			return;
-		break;
-	}
-	rt->fn(&q);
+	if (authenticate(&q, rt->auth))
+		rt->fn(&q);
 }
 
 static struct bufferevent *make_bev(struct event_base *base, void *arg)
@@ -1219,8 +1204,11 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
 		return NULL;
 	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
 					     BEV_OPT_CLOSE_ON_FREE);
-	if (bev)
-		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	if (!bev) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 	return bev;
 }
 
@@ -1231,9 +1219,14 @@ int api_init(struct server *s)
 		return RP_E_NOMEM;
 	evhttp_set_bevcb(s->http, make_bev, s);
 	evhttp_set_gencb(s->http, dispatch, s);
-	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE);
+	/* Every method reaches dispatch(), which answers a JSON 405 or 404. */
+	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
+						    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+						    EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	evhttp_set_max_body_size(s->http, RP_HTTP_BODY_MAX);
 	evhttp_set_max_headers_size(s->http, RP_HTTP_HEADERS_MAX);
+	/* Reads and writes: a held poll plus a margin for slow links. */
 	evhttp_set_timeout(s->http, s->poll_hold + 30);
 	return 0;
 }

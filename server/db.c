@@ -1,4 +1,52 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * rampartd's store: every SQL statement of the server is in this file.
+ *
+ * SCHEMA (after all MIGRATIONS below). Tests rely on these names: they write
+ * forged rows with the sqlite3 CLI while rampartd runs, and rampartd must
+ * serve what the database says. All times are Unix seconds.
+ *
+ *   schema_version (version)                      one row per applied migration
+ *   orgs (name PK, created)
+ *   policies (org, version, hash 'sha256:<hex>', policy = the signed note, created)
+ *       PK (org, version); an org's current policy is its highest version
+ *   bootstrap_tokens (hash PK 'sha256:<hex>' of the token, created, used NULL|time)
+ *   enroll_tokens (id PK, org, secret_hash UNIQUE 'sha256:<hex>', expires, created,
+ *       created_by, used NULL|time, device_id NULL|id)
+ *   devices (id PK = rp_device_id(pubkey), org, pubkey BLOB 32 bytes UNIQUE, hostname,
+ *       os, agent_version, enrolled, last_seen, alarm '' | code of the last alert)
+ *   api_tokens (id PK, org, name, scope 'read'|'write', secret_hash 'sha256:<hex>',
+ *       expires, created, created_by)
+ *   commands (seq INTEGER PK AUTOINCREMENT: delivery order,
+ *       id UNIQUE: the statement id, org, statement: the signed note text,
+ *       payload BLOB, state 'pending-approval' | 'approved',
+ *       signatures DEFAULT 0, threshold DEFAULT 0, targets DEFAULT 0, comment DEFAULT '',
+ *       expires DEFAULT 0 (the statement's expiry; 0 = not known), created)
+ *   deliveries (command_id, device_id, PK (command_id, device_id),
+ *       status 'pending' | 'running' | 'done' | 'refused' | 'timed-out' | 'failed',
+ *       exit_code NULL|int, output BLOB NULL (kept tail), duration_ms NULL|int,
+ *       reason DEFAULT '', result NULL | the signed result note, updated)
+ *   alerts (id PK AUTOINCREMENT, org, device_id, command_id ('' when none), code,
+ *       reason, at)
+ *
+ * A delivery row is made for every target when a command is submitted (so
+ * that results list every target, and a command never approved shows as
+ * 'expired'); approval flips commands.state and, in the same transaction,
+ * makes sure every target's row exists. A device is offered, on every poll,
+ * its delivery with the lowest commands.seq such that commands.state =
+ * 'approved', deliveries.status IN ('pending', 'running') and commands.expires
+ * is 0 or later than now - RP_CLOCK_SKEW_S. 'expired' is never stored: the
+ * results endpoint shows it for a pending or running delivery past expires.
+ * A forged delivery therefore needs only:
+ *   INSERT INTO commands (id, org, statement, payload, state, created)
+ *     VALUES (<id>, <org>, <note>, <payload>, 'approved', strftime('%s','now'));
+ *   INSERT INTO deliveries (command_id, device_id, status, updated)
+ *     VALUES (<id>, <device>, 'pending', strftime('%s','now'));
+ *
+ * Statements are prepared on each call: that costs microseconds next to an
+ * fsync, and nothing is cached that could hide a change made behind the
+ * server's back.
+ */
 #include "db.h"
 
 #include <stdarg.h>
@@ -7,16 +55,15 @@
 #include <string.h>
 
 #include "rp_err.h"
+#include "util.h"
 
 /*
  * Versioned migrations: MIGRATIONS[i] takes the schema from version i to
- * i + 1, each in one transaction. Append only; never edit a released one.
- *
- * commands.state: 'pending-approval' | 'approved'.
- * deliveries.status: 'pending' | 'running' | 'done' | 'refused' |
- *   'timed-out' | 'failed' ('expired' is computed when read).
+ * i + 1, each in one transaction with its schema_version row. Append only;
+ * never edit one that has shipped.
  */
 static const char *const MIGRATIONS[] = {
+	/* 1: the first schema */
 	"CREATE TABLE orgs (name TEXT PRIMARY KEY, created INTEGER NOT NULL);"
 	"CREATE TABLE policies (org TEXT NOT NULL REFERENCES orgs(name), version INTEGER NOT NULL,"
 	"  hash TEXT NOT NULL, policy TEXT NOT NULL, created INTEGER NOT NULL,"
@@ -45,94 +92,40 @@ static const char *const MIGRATIONS[] = {
 	"CREATE TABLE alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, org TEXT NOT NULL,"
 	"  device_id TEXT NOT NULL, command_id TEXT NOT NULL, code TEXT NOT NULL,"
 	"  reason TEXT NOT NULL, at INTEGER NOT NULL);",
+	/* 2: the org listings read newest first */
+	"CREATE INDEX commands_by_org ON commands (org, seq);"
+	"CREATE INDEX alerts_by_org ON alerts (org, id);",
 };
 
-static int migrate(struct db *db)
+#define NMIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
+
+/* ---- helpers ---- */
+
+static int begin(struct db *db)
 {
-	sqlite3_stmt *st;
-	int version = 0, n = (int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0]));
-
-	if (sqlite3_exec(db->h, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
-			 NULL, NULL, NULL) != SQLITE_OK)
-		return RP_E_DB;
-	st = db_prep(db, "SELECT max(version) FROM schema_version", "");
-	if (!st)
-		return RP_E_DB;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	if (version > n) {
-		fprintf(stderr, "rampartd: database schema version %d is newer than this rampartd (%d)\n",
-			version, n);
-		return RP_E_DB;
-	}
-	for (; version < n; version++) {
-		if (db_begin(db) < 0)
-			return RP_E_DB;
-		if (sqlite3_exec(db->h, MIGRATIONS[version], NULL, NULL, NULL) != SQLITE_OK ||
-		    db_exec(db, "INSERT INTO schema_version (version) VALUES (?)", "i",
-			    (int64_t)version + 1) < 0) {
-			fprintf(stderr, "rampartd: migration %d failed: %s\n", version + 1,
-				sqlite3_errmsg(db->h));
-			db_rollback(db);
-			return RP_E_DB;
-		}
-		if (db_commit(db) < 0)
-			return RP_E_DB;
-	}
-	return 0;
-}
-
-int db_open(struct db *db, const char *path, bool create)
-{
-	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
-
-	if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK) {
-		fprintf(stderr, "rampartd: opening database %s: %s\n", path,
-			db->h ? sqlite3_errmsg(db->h) : "out of memory");
-		db_close(db);
-		return RP_E_DB;
-	}
-	sqlite3_busy_timeout(db->h, 5000);
-	/*
-	 * WAL with synchronous=FULL: every acknowledged state change (an
-	 * approval, a result) survives a power cut, not only a kill -9.
-	 */
-	if (sqlite3_exec(db->h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-				"PRAGMA foreign_keys=ON;", NULL, NULL, NULL) != SQLITE_OK ||
-	    migrate(db) < 0) {
-		fprintf(stderr, "rampartd: preparing database %s: %s\n", path, sqlite3_errmsg(db->h));
-		db_close(db);
+	if (sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		fprintf(stderr, "rampartd: starting a transaction: %s\n", sqlite3_errmsg(db->h));
 		return RP_E_DB;
 	}
 	return 0;
 }
 
-void db_close(struct db *db)
-{
-	sqlite3_close(db->h);
-	db->h = NULL;
-}
-
-int db_begin(struct db *db)
-{
-	return sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : RP_E_DB;
-}
-
-int db_commit(struct db *db)
-{
-	if (sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		fprintf(stderr, "rampartd: commit failed: %s\n", sqlite3_errmsg(db->h));
-		db_rollback(db);
-		return RP_E_DB;
-	}
-	return 0;
-}
-
-void db_rollback(struct db *db)
+static void rollback(struct db *db)
 {
 	if (!sqlite3_get_autocommit(db->h))
 		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Commits when r is 0, rolls back otherwise; returns the outcome. */
+static int finish(struct db *db, int r)
+{
+	if (r == 0 && sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		fprintf(stderr, "rampartd: commit failed: %s\n", sqlite3_errmsg(db->h));
+		r = RP_E_DB;
+	}
+	if (r < 0)
+		rollback(db);
+	return r;
 }
 
 static sqlite3_stmt *prep_v(struct db *db, const char *sql, const char *fmt, va_list ap)
@@ -158,23 +151,24 @@ static sqlite3_stmt *prep_v(struct db *db, const char *sql, const char *fmt, va_
 		case 'i':
 			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
 			break;
-		case 'n':
-			rc = sqlite3_bind_null(st, i);
-			break;
 		default: /* a programming error: fail loudly, bind nothing */
 			rc = SQLITE_MISUSE;
 			break;
 		}
 	}
 	if (rc != SQLITE_OK) {
-		fprintf(stderr, "rampartd: binding `%.60s': %s\n", sql, sqlite3_errmsg(db->h));
+		fprintf(stderr, "rampartd: binding `%.60s': %s\n", sql, sqlite3_errstr(rc));
 		sqlite3_finalize(st);
 		return NULL;
 	}
 	return st;
 }
 
-sqlite3_stmt *db_prep(struct db *db, const char *sql, const char *fmt, ...)
+/*
+ * Prepares sql and binds the arguments described by fmt ('t' text, 'b' blob
+ * as pointer + size_t, 'i' int64); NULL after logging what failed.
+ */
+static sqlite3_stmt *prep(struct db *db, const char *sql, const char *fmt, ...)
 {
 	va_list ap;
 	sqlite3_stmt *st;
@@ -185,7 +179,8 @@ sqlite3_stmt *db_prep(struct db *db, const char *sql, const char *fmt, ...)
 	return st;
 }
 
-int db_exec(struct db *db, const char *sql, const char *fmt, ...)
+/* Runs a statement that returns no rows: 0, RP_E_EXISTS or RP_E_DB. */
+static int exec(struct db *db, const char *sql, const char *fmt, ...)
 {
 	va_list ap;
 	sqlite3_stmt *st;
@@ -207,8 +202,588 @@ int db_exec(struct db *db, const char *sql, const char *fmt, ...)
 	return 0;
 }
 
-const char *db_text(sqlite3_stmt *st, int i)
+/* Steps once: 1 for a row, 0 for none, RP_E_DB after logging. */
+static int step(struct db *db, sqlite3_stmt *st)
+{
+	int rc;
+
+	if (!st)
+		return RP_E_DB;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	fprintf(stderr, "rampartd: `%.60s': %s\n", sqlite3_sql(st), sqlite3_errmsg(db->h));
+	return RP_E_DB;
+}
+
+/* Text of column i, never NULL. */
+static const char *col_text(sqlite3_stmt *st, int i)
 {
 	const unsigned char *s = sqlite3_column_text(st, i);
 	return s ? (const char *)s : "";
+}
+
+static json_int_t col_int(sqlite3_stmt *st, int i)
+{
+	return (json_int_t)sqlite3_column_int64(st, i);
+}
+
+/* Base64 of a blob column; "" for NULL or an empty blob. */
+static json_t *col_b64(sqlite3_stmt *st, int i)
+{
+	char *s = rp_b64_encode(sqlite3_column_blob(st, i), (size_t)sqlite3_column_bytes(st, i));
+	json_t *j = s ? json_string(s) : NULL;
+
+	free(s);
+	return j;
+}
+
+/* Number of rows the last statement changed. */
+static int changed(struct db *db)
+{
+	return sqlite3_changes(db->h);
+}
+
+/*
+ * Runs a query and collects one JSON object per row, built by row(); the
+ * array becomes *ret. A json_pack failure (out of memory) is RP_E_NOMEM.
+ */
+static int collect(struct db *db, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *), json_t **ret)
+{
+	json_t *a = json_array();
+	int r = a ? 0 : RP_E_NOMEM;
+
+	while (r == 0 && (r = step(db, st)) == 1) {
+		json_t *o = row(st);
+		r = o && json_array_append_new(a, o) == 0 ? 0 : RP_E_NOMEM;
+	}
+	sqlite3_finalize(st);
+	if (r < 0) {
+		json_decref(a);
+		return r;
+	}
+	*ret = a;
+	return 0;
+}
+
+/* ---- opening and migrating ---- */
+
+static int schema_version(struct db *db, int *ret)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (sqlite3_exec(db->h, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		return RP_E_DB;
+	st = prep(db, "SELECT ifnull(max(version), 0) FROM schema_version", "");
+	r = step(db, st);
+	if (r == 1)
+		*ret = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return r == 1 ? 0 : RP_E_DB;
+}
+
+static int migrate(struct db *db)
+{
+	int version = 0, r;
+
+	if ((r = schema_version(db, &version)) < 0)
+		return r;
+	if (version > NMIGRATIONS) {
+		fprintf(stderr, "rampartd: database schema version %d is newer than this rampartd (%d)\n",
+			version, NMIGRATIONS);
+		return RP_E_DB;
+	}
+	for (; version < NMIGRATIONS; version++) {
+		if ((r = begin(db)) < 0)
+			return r;
+		if (sqlite3_exec(db->h, MIGRATIONS[version], NULL, NULL, NULL) != SQLITE_OK) {
+			fprintf(stderr, "rampartd: migration %d failed: %s\n", version + 1,
+				sqlite3_errmsg(db->h));
+			r = RP_E_DB;
+		} else {
+			r = exec(db, "INSERT INTO schema_version (version) VALUES (?)", "i",
+				 (int64_t)version + 1);
+		}
+		if ((r = finish(db, r)) < 0)
+			return r;
+		fprintf(stderr, "rampartd: database schema migrated to version %d\n", version + 1);
+	}
+	return 0;
+}
+
+int db_open(struct db *db, const char *path, bool create)
+{
+	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+
+	if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK) {
+		fprintf(stderr, "rampartd: opening database %s: %s\n", path,
+			db->h ? sqlite3_errmsg(db->h) : "out of memory");
+		db_close(db);
+		return RP_E_DB;
+	}
+	sqlite3_busy_timeout(db->h, 5000);
+	/*
+	 * WAL with synchronous=FULL: every acknowledged state change (an
+	 * approval, a result) survives a power cut, not only a kill -9.
+	 * NORMAL would survive kill -9 too, but could lose the last
+	 * transactions on power loss after the client saw 200.
+	 */
+	if (sqlite3_exec(db->h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+				"PRAGMA foreign_keys=ON;", NULL, NULL, NULL) != SQLITE_OK ||
+	    migrate(db) < 0) {
+		fprintf(stderr, "rampartd: preparing database %s: %s\n", path, sqlite3_errmsg(db->h));
+		db_close(db);
+		return RP_E_DB;
+	}
+	return 0;
+}
+
+void db_close(struct db *db)
+{
+	sqlite3_close(db->h);
+	db->h = NULL;
+}
+
+/* ---- bootstrap tokens and orgs ---- */
+
+int db_bootstrap_add(struct db *db, const char *hash)
+{
+	return exec(db, "INSERT INTO bootstrap_tokens (hash, created) VALUES (?, ?)", "ti", hash,
+		    rp_now());
+}
+
+int db_bootstrap_check(struct db *db, const char *hash)
+{
+	sqlite3_stmt *st = prep(db, "SELECT 1 FROM bootstrap_tokens WHERE hash = ? AND used IS NULL",
+				"t", hash);
+	int r = step(db, st);
+
+	sqlite3_finalize(st);
+	return r < 0 ? r : r == 1 ? 0 : RP_E_NOTFOUND;
+}
+
+int db_org_create(struct db *db, const char *org, uint64_t version, const char *hash,
+		  const char *policy, const char *bootstrap_hash)
+{
+	int64_t now = rp_now();
+	int r;
+
+	if ((r = begin(db)) < 0)
+		return r;
+	r = exec(db, "UPDATE bootstrap_tokens SET used = ? WHERE hash = ? AND used IS NULL", "it",
+		 now, bootstrap_hash);
+	if (r == 0 && changed(db) != 1)
+		r = RP_E_NOTFOUND;
+	if (r == 0)
+		r = exec(db, "INSERT INTO orgs (name, created) VALUES (?, ?)", "ti", org, now);
+	if (r == 0)
+		r = exec(db, "INSERT INTO policies (org, version, hash, policy, created) "
+			     "VALUES (?, ?, ?, ?, ?)", "titti", org, (int64_t)version, hash, policy, now);
+	return finish(db, r);
+}
+
+static const char SQL_POLICY[] = "SELECT version, hash, policy FROM policies WHERE org = ? "
+				 "ORDER BY version DESC LIMIT 1";
+
+int db_policy_text(struct db *db, const char *org, char **ret)
+{
+	sqlite3_stmt *st = prep(db, SQL_POLICY, "t", org);
+	int r = step(db, st);
+	char *s = NULL;
+
+	if (r == 1) {
+		s = strdup(col_text(st, 2));
+		r = s ? 0 : RP_E_NOMEM;
+	} else if (r == 0) {
+		r = RP_E_NOTFOUND;
+	}
+	sqlite3_finalize(st);
+	if (r == 0)
+		*ret = s;
+	return r;
+}
+
+int db_policy_json(struct db *db, const char *org, json_t **ret)
+{
+	sqlite3_stmt *st = prep(db, SQL_POLICY, "t", org);
+	int r = step(db, st);
+	json_t *j = NULL;
+
+	if (r == 1) {
+		j = json_pack("{s:s, s:I, s:s, s:s}", "org", org, "version", col_int(st, 0), "hash",
+			      col_text(st, 1), "policy", col_text(st, 2));
+		r = j ? 0 : RP_E_NOMEM;
+	} else if (r == 0) {
+		r = RP_E_NOTFOUND;
+	}
+	sqlite3_finalize(st);
+	if (r == 0)
+		*ret = j;
+	return r;
+}
+
+/* ---- enrolment and devices ---- */
+
+int db_enroll_token_add(struct db *db, const char *id, const char *org, const char *secret_hash,
+			int64_t expires, const char *created_by)
+{
+	return exec(db, "INSERT INTO enroll_tokens (id, org, secret_hash, expires, created, created_by) "
+			"VALUES (?, ?, ?, ?, ?, ?)", "tttiit", id, org, secret_hash, expires, rp_now(),
+		    created_by);
+}
+
+int db_enroll(struct db *db, const char *secret_hash, const struct db_device *dev)
+{
+	int64_t now = rp_now();
+	int r;
+
+	if ((r = begin(db)) < 0)
+		return r;
+	r = exec(db, "UPDATE enroll_tokens SET used = ?, device_id = ? WHERE org = ? AND "
+		     "secret_hash = ? AND used IS NULL AND expires > ?", "ittti", now, dev->id,
+		 dev->org, secret_hash, now);
+	if (r == 0 && changed(db) != 1)
+		r = RP_E_NOTFOUND;
+	if (r == 0)
+		r = exec(db, "INSERT INTO devices (id, org, pubkey, hostname, os, agent_version, "
+			     "enrolled, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "ttbtttii",
+			 dev->id, dev->org, dev->pub, sizeof(dev->pub), dev->hostname, dev->os,
+			 dev->agent_version, now, now);
+	return finish(db, r);
+}
+
+int db_device_get(struct db *db, const char *id, struct db_device *ret)
+{
+	sqlite3_stmt *st = prep(db, "SELECT pubkey, org FROM devices WHERE id = ?", "t", id);
+	int r = step(db, st);
+
+	if (r == 1 && (sqlite3_column_bytes(st, 0) != 32 || strlen(col_text(st, 1)) > RP_ORG_NAME_MAX ||
+		       strlen(id) > RP_ID_HEX)) {
+		fprintf(stderr, "rampartd: device %s has a malformed row; refusing it\n", id);
+		r = RP_E_DB;
+	}
+	if (r == 1) {
+		memset(ret, 0, sizeof(*ret));
+		memcpy(ret->pub, sqlite3_column_blob(st, 0), 32);
+		memcpy(ret->org, col_text(st, 1), strlen(col_text(st, 1)) + 1);
+		memcpy(ret->id, id, strlen(id) + 1);
+		r = 0;
+	} else if (r == 0) {
+		r = RP_E_NOTFOUND;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int db_device_in_org(struct db *db, const char *id, const char *org)
+{
+	sqlite3_stmt *st = prep(db, "SELECT 1 FROM devices WHERE id = ? AND org = ?", "tt", id, org);
+	int r = step(db, st);
+
+	sqlite3_finalize(st);
+	return r < 0 ? r : r == 1 ? 0 : RP_E_NOTFOUND;
+}
+
+int db_device_seen(struct db *db, const char *id)
+{
+	int64_t now = rp_now();
+
+	return exec(db, "UPDATE devices SET last_seen = ? WHERE id = ? AND last_seen < ?", "iti", now,
+		    id, now - 60);
+}
+
+static json_t *device_row(sqlite3_stmt *st)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "id", col_text(st, 0), "hostname",
+			 col_text(st, 1), "os", col_text(st, 2), "agent_version", col_text(st, 3),
+			 "enrolled", col_int(st, 4), "last_seen", col_int(st, 5), "alarm",
+			 col_text(st, 6));
+}
+
+int db_devices_json(struct db *db, const char *org, json_t **ret)
+{
+	return collect(db, prep(db, "SELECT id, hostname, os, agent_version, enrolled, last_seen, "
+				    "alarm FROM devices WHERE org = ? ORDER BY hostname, id", "t", org),
+		       device_row, ret);
+}
+
+/* ---- API tokens ---- */
+
+int db_token_get(struct db *db, const char *id, const char *org, struct db_token *ret)
+{
+	sqlite3_stmt *st = prep(db, "SELECT name, scope, secret_hash, expires FROM api_tokens "
+				    "WHERE id = ? AND org = ?", "tt", id, org);
+	int r = step(db, st);
+
+	if (r == 1) {
+		memset(ret, 0, sizeof(*ret));
+		snprintf(ret->name, sizeof(ret->name), "%s", col_text(st, 0));
+		snprintf(ret->scope, sizeof(ret->scope), "%s", col_text(st, 1));
+		snprintf(ret->secret_hash, sizeof(ret->secret_hash), "%s", col_text(st, 2));
+		ret->expires = sqlite3_column_int64(st, 3);
+		r = 0;
+	} else if (r == 0) {
+		r = RP_E_NOTFOUND;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int db_token_add(struct db *db, const char *id, const char *org, const char *name,
+		 const char *scope, const char *secret_hash, int64_t expires,
+		 const char *created_by)
+{
+	return exec(db, "INSERT INTO api_tokens (id, org, name, scope, secret_hash, expires, "
+			"created, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "tttttiit", id, org,
+		    name, scope, secret_hash, expires, rp_now(), created_by);
+}
+
+static json_t *token_row(sqlite3_stmt *st)
+{
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "id", col_text(st, 0), "name",
+			 col_text(st, 1), "scope", col_text(st, 2), "expires", col_int(st, 3),
+			 "created", col_int(st, 4), "created_by", col_text(st, 5));
+}
+
+int db_tokens_json(struct db *db, const char *org, json_t **ret)
+{
+	return collect(db, prep(db, "SELECT id, name, scope, expires, created, created_by "
+				    "FROM api_tokens WHERE org = ? ORDER BY created, id", "t", org),
+		       token_row, ret);
+}
+
+int db_token_revoke(struct db *db, const char *id, const char *org)
+{
+	int r = exec(db, "DELETE FROM api_tokens WHERE id = ? AND org = ?", "tt", id, org);
+
+	return r < 0 ? r : changed(db) == 0 ? RP_E_NOTFOUND : 0;
+}
+
+/* ---- commands ---- */
+
+/* A 'pending' delivery for every target that has none yet. */
+static int add_deliveries(struct db *db, const struct rp_command *c)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < c->ntargets; i++)
+		r = exec(db, "INSERT OR IGNORE INTO deliveries (command_id, device_id, status, updated) "
+			     "VALUES (?, ?, 'pending', ?)", "tti", c->id, c->targets[i], rp_now());
+	return r;
+}
+
+int db_command_insert(struct db *db, const struct db_command *c)
+{
+	const struct rp_command *k = c->cmd;
+	int r;
+
+	if ((r = begin(db)) < 0)
+		return r;
+	r = exec(db, "INSERT INTO commands (id, org, statement, payload, state, signatures, "
+		     "threshold, targets, comment, expires, created) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+		 "tttbtiiitii", k->id, k->org, c->statement, c->payload, c->payload_len,
+		 c->approved ? "approved" : "pending-approval", (int64_t)c->signatures,
+		 (int64_t)c->threshold, (int64_t)k->ntargets, k->comment, k->expires, rp_now());
+	if (r == 0)
+		r = add_deliveries(db, k);
+	return finish(db, r);
+}
+
+int db_command_statement(struct db *db, const char *org, const char *id, char **ret,
+			 bool *ret_approved)
+{
+	sqlite3_stmt *st = prep(db, "SELECT statement, state FROM commands WHERE id = ? AND org = ?",
+				"tt", id, org);
+	int r = step(db, st);
+	char *s = NULL;
+
+	if (r == 1) {
+		s = strdup(col_text(st, 0));
+		r = s ? 0 : RP_E_NOMEM;
+		if (r == 0) {
+			*ret_approved = strcmp(col_text(st, 1), "approved") == 0;
+			*ret = s;
+		}
+	} else if (r == 0) {
+		r = RP_E_NOTFOUND;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int db_command_sign(struct db *db, const struct db_command *c)
+{
+	int r;
+
+	if ((r = begin(db)) < 0)
+		return r;
+	r = exec(db, "UPDATE commands SET statement = ?, signatures = ?, threshold = ? "
+		     "WHERE id = ? AND org = ?", "tiitt", c->statement, (int64_t)c->signatures,
+		 (int64_t)c->threshold, c->cmd->id, c->cmd->org);
+	if (r == 0 && changed(db) != 1)
+		r = RP_E_NOTFOUND;
+	if (r == 0 && c->approved)
+		r = exec(db, "UPDATE commands SET state = 'approved' WHERE id = ? AND org = ?", "tt",
+			 c->cmd->id, c->cmd->org);
+	if (r == 0 && c->approved)
+		r = add_deliveries(db, c->cmd);
+	return finish(db, r);
+}
+
+int db_command_json(struct db *db, const char *org, const char *id, json_t **ret)
+{
+	sqlite3_stmt *st = prep(db, "SELECT state, statement, payload, signatures, threshold "
+				    "FROM commands WHERE id = ? AND org = ?", "tt", id, org);
+	int r = step(db, st);
+	json_t *j = NULL;
+
+	if (r == 1) {
+		j = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I}", "id", id, "state", col_text(st, 0),
+			      "statement", col_text(st, 1), "payload", col_b64(st, 2), "signatures",
+			      col_int(st, 3), "threshold", col_int(st, 4));
+		r = j ? 0 : RP_E_NOMEM;
+	} else if (r == 0) {
+		r = RP_E_NOTFOUND;
+	}
+	sqlite3_finalize(st);
+	if (r == 0)
+		*ret = j;
+	return r;
+}
+
+static json_t *command_row(sqlite3_stmt *st)
+{
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "id", col_text(st, 0), "state",
+			 col_text(st, 1), "created", col_int(st, 2), "signatures", col_int(st, 3),
+			 "threshold", col_int(st, 4), "targets", col_int(st, 5), "comment",
+			 col_text(st, 6));
+}
+
+int db_commands_json(struct db *db, const char *org, json_t **ret)
+{
+	return collect(db, prep(db, "SELECT id, state, created, signatures, threshold, targets, "
+				    "comment FROM commands WHERE org = ? ORDER BY seq DESC LIMIT 500",
+				"t", org),
+		       command_row, ret);
+}
+
+static json_t *result_row(sqlite3_stmt *st)
+{
+	const char *status = col_text(st, 2);
+	int64_t expires = sqlite3_column_int64(st, 8);
+	json_t *exit_code = sqlite3_column_type(st, 3) == SQLITE_NULL ? json_null()
+								       : json_integer(col_int(st, 3));
+
+	if ((!strcmp(status, "pending") || !strcmp(status, "running")) && expires &&
+	    rp_now() > expires)
+		status = "expired";
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:s}", "device", col_text(st, 0),
+			 "hostname", col_text(st, 1), "status", status, "exit_code", exit_code,
+			 "output", col_b64(st, 4), "duration_ms", col_int(st, 5), "updated",
+			 col_int(st, 6), "reason", col_text(st, 7));
+}
+
+int db_results_json(struct db *db, const char *org, const char *id, json_t **ret)
+{
+	sqlite3_stmt *st = prep(db, "SELECT 1 FROM commands WHERE id = ? AND org = ?", "tt", id, org);
+	int r = step(db, st);
+
+	sqlite3_finalize(st);
+	if (r <= 0)
+		return r < 0 ? r : RP_E_NOTFOUND;
+	return collect(db, prep(db, "SELECT d.device_id, ifnull(v.hostname, ''), d.status, "
+				    "d.exit_code, d.output, ifnull(d.duration_ms, 0), d.updated, "
+				    "d.reason, c.expires FROM commands c "
+				    "JOIN deliveries d ON d.command_id = c.id "
+				    "LEFT JOIN devices v ON v.id = d.device_id "
+				    "WHERE c.id = ? AND c.org = ? ORDER BY v.hostname, d.device_id",
+				"tt", id, org),
+		       result_row, ret);
+}
+
+static json_t *alert_row(sqlite3_stmt *st)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:I}", "device", col_text(st, 0), "command",
+			 col_text(st, 1), "code", col_text(st, 2), "reason", col_text(st, 3), "at",
+			 col_int(st, 4));
+}
+
+int db_alerts_json(struct db *db, const char *org, json_t **ret)
+{
+	return collect(db, prep(db, "SELECT device_id, command_id, code, reason, at FROM alerts "
+				    "WHERE org = ? ORDER BY id DESC LIMIT 1000", "t", org),
+		       alert_row, ret);
+}
+
+/* ---- agents ---- */
+
+int db_next_delivery(struct db *db, const char *device, json_t **ret)
+{
+	/*
+	 * Commands that expired (beyond the clock skew agents tolerate) are
+	 * not offered again: the agent would only refuse them, and their
+	 * results show 'expired'. Rows without an expiry (0) are delivered
+	 * and left to the agent to judge.
+	 */
+	sqlite3_stmt *st = prep(db, "SELECT c.id, c.statement, c.payload FROM deliveries d "
+				    "JOIN commands c ON c.id = d.command_id "
+				    "WHERE d.device_id = ? AND c.state = 'approved' "
+				    "AND d.status IN ('pending', 'running') "
+				    "AND (c.expires = 0 OR c.expires > ?) ORDER BY c.seq LIMIT 1",
+				"ti", device, rp_now() - RP_CLOCK_SKEW_S);
+	int r = step(db, st);
+	json_t *j = NULL;
+
+	if (r == 1) {
+		j = json_pack("{s:s, s:s, s:o}", "command", col_text(st, 0), "statement",
+			      col_text(st, 1), "payload", col_b64(st, 2));
+		r = j ? 0 : RP_E_NOMEM;
+	} else if (r == 0) {
+		r = RP_E_NOTFOUND;
+	}
+	sqlite3_finalize(st);
+	if (r == 0)
+		*ret = j;
+	return r;
+}
+
+int db_delivery_started(struct db *db, const char *command, const char *device)
+{
+	return exec(db, "UPDATE deliveries SET status = 'running', updated = ? "
+			"WHERE command_id = ? AND device_id = ? AND status = 'pending'",
+		    "itt", rp_now(), command, device);
+}
+
+int db_result_store(struct db *db, const struct db_result *x)
+{
+	int r = exec(db, "UPDATE deliveries SET status = ?, exit_code = ?, output = ?, "
+			 "duration_ms = ?, reason = ?, result = ?, updated = ? "
+			 "WHERE command_id = ? AND device_id = ? AND status IN ('pending', 'running')",
+		     "tibittitt", x->status, x->exit_code, x->output, x->output_len, x->duration_ms,
+		     x->reason, x->note, rp_now(), x->command, x->device);
+
+	return r < 0 ? r : changed(db) == 0 ? RP_E_NOTFOUND : 0;
+}
+
+int db_alert_store(struct db *db, const char *org, const char *device, const char *command,
+		   const char *code, const char *reason, const char *status, bool alarm)
+{
+	int64_t now = rp_now();
+	int r;
+
+	if ((r = begin(db)) < 0)
+		return r;
+	r = exec(db, "INSERT INTO alerts (org, device_id, command_id, code, reason, at) "
+		     "VALUES (?, ?, ?, ?, ?, ?)", "ttttti", org, device, command, code, reason, now);
+	if (r == 0 && *command)
+		r = exec(db, "UPDATE deliveries SET status = ?, reason = ?, updated = ? WHERE "
+			     "command_id = ? AND device_id = ? AND status IN ('pending', 'running')",
+			 "ttitt", status, reason, now, command, device);
+	if (r == 0 && alarm)
+		r = exec(db, "UPDATE devices SET alarm = ? WHERE id = ?", "tt", code, device);
+	return finish(db, r);
 }

@@ -24,14 +24,20 @@ static int data_path(char *out, size_t n, const char *dir, const char *name)
 	return k < 0 || (size_t)k >= n ? RP_E_TOOBIG : 0;
 }
 
+/* A new one-time bootstrap token into out; only its hash is stored. */
 static int new_bootstrap(struct db *db, char out[65])
 {
-	char hash[72];
+	char token[65], hash[72];
+	int r;
 
-	rp_random_hex(out, 32);
-	rp_sha256_text(out, strlen(out), hash);
-	return db_exec(db, "INSERT INTO bootstrap_tokens (hash, created) VALUES (?, ?)", "ti", hash,
-		       rp_now());
+	rp_random_hex(token, 32);
+	rp_sha256_text(token, strlen(token), hash);
+	if ((r = db_bootstrap_add(db, hash)) < 0) {
+		fprintf(stderr, "rampartd: storing a bootstrap token: %s\n", rp_strerror(r));
+		return r;
+	}
+	memcpy(out, token, sizeof(token));
+	return 0;
 }
 
 static const char *opt_data(int argc, char *argv[], const char *usage, const char **host)
@@ -77,6 +83,11 @@ static int init_main(int argc, char *argv[])
 
 	if (!dir)
 		return 2;
+	if (host && !tls_host_valid(host)) {
+		fprintf(stderr, "rampartd init: --host `%s' is neither a DNS name nor an IP address\n",
+			host);
+		return 2;
+	}
 	if (mkdir(dir, 0700) != 0) {
 		fprintf(stderr, "rampartd: creating %s: %s\n", dir, strerror(errno));
 		return 1;
@@ -140,7 +151,10 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	s->stopping = true;
 	fprintf(stderr, "rampartd: %s: answering %zu held polls and stopping\n",
 		sig == SIGTERM ? "SIGTERM" : "SIGINT", s->nwaiters);
-	api_release_all(s);
+	if (s->listener) /* no new connections; requests in flight finish */
+		evhttp_del_accept_socket(s->http, s->listener);
+	s->listener = NULL;
+	poll_release_all(s);
 	event_base_loopexit(s->base, &flush);
 }
 
@@ -226,7 +240,7 @@ static int serve_main(int argc, char *argv[])
 	if (db_open(&s.db, dbp, false) < 0 || !(s.ssl = tls_server_ctx(key, cert)) ||
 	    !(s.base = event_base_new()) || api_init(&s) < 0)
 		goto out;
-	if (!evhttp_bind_socket_with_handle(s.http, host, port)) {
+	if (!(s.listener = evhttp_bind_socket_with_handle(s.http, host, port))) {
 		fprintf(stderr, "rampartd: cannot listen on %s: %s\n", listen, strerror(errno));
 		goto out;
 	}
@@ -240,7 +254,7 @@ static int serve_main(int argc, char *argv[])
 	fprintf(stderr, "rampartd: stopped\n");
 	rc = 0;
 out:
-	api_release_all(&s);
+	poll_release_all(&s);
 	if (sigterm)
 		event_free(sigterm);
 	if (sigint)
@@ -267,6 +281,8 @@ static const struct {
 
 int main(int argc, char *argv[])
 {
+	/* The data directory holds keys and the database: nobody else reads them. */
+	umask(0077);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "rampartd: libsodium failed to initialise\n");
 		return 1;

@@ -3,6 +3,7 @@
 
 #include <event2/event.h>
 #include <event2/http.h>
+#include <jansson.h>
 #include <openssl/ssl.h>
 #include <stdbool.h>
 
@@ -12,29 +13,37 @@
 #define SERVER_KEY "tls.key"
 #define SERVER_CERT "tls.crt"
 
-/* An agent's long poll held until work arrives or the hold ends. */
-struct waiter {
-	struct waiter *next, *prev;
-	struct server *srv;
-	struct evhttp_request *req;
-	struct event *timer;
-	char device[33];
-	double started;
-};
+struct waiter;
 
 struct server {
 	struct event_base *base;
 	struct evhttp *http;
+	struct evhttp_bound_socket *listener;
 	SSL_CTX *ssl;
 	struct db db;
-	int poll_hold;
-	struct waiter *waiters;
+	int poll_hold;           /* longest hold of a poll, seconds */
+	struct waiter *waiters;  /* held polls (poll.c) */
 	size_t nwaiters;
 	bool stopping;
 };
 
+/* api.c: the HTTP API of docs/api.md. */
 int api_init(struct server *s);
-/* Answers a device's held poll now, if it has one (after an approval). */
-void api_wake(struct server *s, const char *device);
+/* Milliseconds of the wall clock, for request durations. */
+double api_now_ms(void);
+/*
+ * Sends status with body j (a reference it takes; NULL for none) and logs
+ * one line: method, path, status, duration since t0, peer, who and why
+ * (the error message, or NULL).
+ */
+void api_send(struct evhttp_request *r, int status, json_t *j, const char *method,
+	      const char *path, const char *who, double t0, const char *why);
+
+/* poll.c: agents' long polls held until work arrives or the hold ends. */
+/* Holds r for up to seconds; on failure the caller still owns r. */
+int poll_hold(struct server *s, struct evhttp_request *r, const char *device, unsigned seconds,
+	      double t0);
+/* Answers the device's held polls now if the database has a delivery for it. */
+void poll_wake(struct server *s, const char *device);
 /* Answers every held poll with 204 (shutdown). */
-void api_release_all(struct server *s);
+void poll_release_all(struct server *s);

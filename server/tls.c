@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "tls.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -43,6 +44,29 @@ static int add_ext(X509 *cert, int nid, const char *value)
 	return 0;
 }
 
+static bool host_is_ip(const char *host)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+bool tls_host_valid(const char *host)
+{
+	size_t n = strlen(host);
+
+	if (n == 0 || n > 253)
+		return false;
+	if (host_is_ip(host))
+		return true;
+	/* A DNS name: nothing that could end the SAN entry or start another. */
+	for (const char *c = host; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '.' || *c == '-'))
+			return false;
+	return true;
+}
+
 int tls_generate(const char *key_path, const char *cert_path, const char *host)
 {
 	EVP_PKEY *key = EVP_EC_gen("P-256");
@@ -70,8 +94,13 @@ int tls_generate(const char *key_path, const char *cert_path, const char *host)
 	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
 				   (const unsigned char *)(host ? host : "rampartd"), -1, -1, 0);
 	X509_set_issuer_name(cert, name);
-	snprintf(san, sizeof(san), "DNS:localhost,IP:127.0.0.1,IP:::1%s%s", host ? ",DNS:" : "",
-		 host ? host : "");
+	if (host && !tls_host_valid(host)) {
+		fprintf(stderr, "rampartd: `%s' is neither a DNS name nor an IP address\n", host);
+		r = RP_E_INVAL;
+		goto out;
+	}
+	snprintf(san, sizeof(san), "DNS:localhost,IP:127.0.0.1,IP:::1%s%s",
+		 !host ? "" : host_is_ip(host) ? ",IP:" : ",DNS:", host ? host : "");
 	if (add_ext(cert, NID_subject_alt_name, san) < 0 ||
 	    add_ext(cert, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
 	    !X509_sign(cert, key, EVP_sha256())) {

@@ -2,6 +2,10 @@
 #pragma once
 
 #include <openssl/ssl.h>
+#include <stdbool.h>
+
+/* A name for --host: a DNS name or an IP address, nothing else. */
+bool tls_host_valid(const char *host);
 
 /* ECDSA P-256 key and a self-signed certificate, both written 0600. */
 int tls_generate(const char *key_path, const char *cert_path, const char *host);

@@ -21,11 +21,16 @@ expect() {
 
 test_errors_are_json() {
 	expect 200 - "$URL/v1/health"
+	grep -q '"status":"ok"' "$T/body" || die "health body: $(head -c 200 "$T/body")"
+	curl -sk --tlsv1.3 -D - -o /dev/null "$URL/v1/health" | grep -qi '^content-type: application/json' \
+		|| die "health is not application/json"
 	expect 404 not_found "$URL/nope"
 	expect 404 not_found "$URL/v1/orgs/acme/commands/not-an-id"
 	expect 404 not_found "$URL/v1/orgs/ACME/devices"
 	expect 404 not_found "$URL/v1/orgs/acme/policy"
 	expect 405 method_not_allowed -X DELETE "$URL/v1/health"
+	expect 405 method_not_allowed -X PUT "$URL/v1/orgs"
+	expect 404 not_found -X PATCH "$URL/nope"
 	echo "ok - unknown routes and methods: JSON 404/405"
 }
 
@@ -79,6 +84,50 @@ test_still_serving() {
 	echo "ok - still serving after all of the above"
 }
 
+test_init_data_dir() {
+	local d=$T/init2 out
+	[ "$(stat -c %a "$DATA")" = 700 ] || die "data dir mode $(stat -c %a "$DATA")"
+	for f in tls.key tls.crt rampart.db; do
+		[ "$(stat -c %a "$DATA/$f")" = 600 ] || die "$f mode $(stat -c %a "$DATA/$f")"
+	done
+	[ "$("$RAMPARTD" pin --data "$DATA")" = "$PIN" ] || die "rampartd pin differs from init's pin"
+	openssl x509 -in "$DATA/tls.crt" -pubkey -noout | openssl pkey -pubin -outform DER \
+		| sha256sum | grep -q "^${PIN#sha256:} " || die "pin is not SHA-256 of the SubjectPublicKeyInfo"
+	if "$RAMPARTD" init --data "$DATA" >/dev/null 2>&1; then die "init overwrote a data dir"; fi
+	if "$RAMPARTD" init --data "$d" --host 'x,IP:10.0.0.1' >/dev/null 2>&1; then
+		die "init took a --host that injects a SAN"
+	fi
+	[ ! -e "$d" ] || die "a refused init left $d behind"
+	"$RAMPARTD" init --data "$d" --host 10.9.8.7 >/dev/null 2>&1 || die "init --host IP"
+	openssl x509 -in "$d/tls.crt" -noout -ext subjectAltName | grep -q 'IP Address:10.9.8.7' \
+		|| die "--host IP is not an IP SAN"
+	out=$("$RAMPARTD" bootstrap-token --data "$DATA")
+	[[ $out =~ ^bootstrap\ [0-9a-f]{64}$ ]] || die "bootstrap-token printed: $out"
+	echo "ok - init: modes, pin, no overwrite, --host checked; bootstrap-token"
+}
+
+test_held_poll_hangup() {
+	rp_admins 2
+	rp_org acme 2 2
+	rp_enroll a1
+	AGENT_WAIT=30 rp_agent_start a1
+	rp_wait_for 10 grep -q "agent/poll" "$T/server.log" || true
+	sleep 1.5 # the agent's poll is held now (nothing to deliver)
+	kill -9 "$APID_a1"; wait "$APID_a1" 2>/dev/null || true
+	rp_wait_for 3 grep -q "device $DEV_a1 hung up its held poll" "$T/server.log" \
+		|| die "a held poll of a dead agent was not dropped"
+	echo "ok - an agent that hangs up mid-poll is dropped at once"
+}
+
+test_sigterm() {
+	local rc=0
+	kill -TERM "$SERVER_PID"
+	wait "$SERVER_PID" || rc=$?
+	[ "$rc" = 0 ] || die "rampartd exited $rc on SIGTERM"
+	grep -q "stopped" "$T/server.log" || die "no clean stop in the log"
+	echo "ok - SIGTERM: clean exit 0"
+}
+
 test_help_everywhere() {
 	local c
 	"$RAMPARTD" --help | grep -q serve || die "rampartd --help"
@@ -101,5 +150,8 @@ test_oversized_bodies
 test_unauthenticated
 test_not_http_and_old_tls
 test_still_serving
+test_init_data_dir
 test_help_everywhere
+test_held_poll_hangup
+test_sigterm
 echo "all server-http tests passed"

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Long polls: GET /v1/agent/poll with nothing to deliver is held, not
+ * answered. Each held request is a waiter in a list on the server, with a
+ * timer for the end of its hold and a close callback for an agent that
+ * hangs up. A waiter costs one small allocation and one timer event; the
+ * connection's TLS buffers are released while idle (SSL_MODE_RELEASE_BUFFERS).
+ *
+ * libevent 2.1 stops reading a connection once a request is complete, so
+ * it would notice an agent that hung up only when the hold ends. Each
+ * waiter therefore also watches its socket: end of file or an error frees
+ * the connection at once; bytes (a TLS alert, say) end the hold early.
+ *
+ * The database is the only truth: a waking approval and the end of a hold
+ * both query it, so rows written behind the server's back are delivered at
+ * the latest when the hold ends, and agents poll again right away.
+ */
+#include <errno.h>
+#include <event2/bufferevent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "rp_err.h"
+#include "server.h"
+#include "statement.h"
+
+#define POLL_PATH "/v1/agent/poll"
+
+struct waiter {
+	struct waiter *next, *prev;
+	struct server *srv;
+	struct evhttp_request *req;
+	struct event *timer;
+	struct event *hangup; /* readability of the agent's socket */
+	char device[RP_ID_HEX + 1];
+	double t0;
+};
+
+static void waiter_unlink_free(struct waiter *w)
+{
+	struct server *s = w->srv;
+
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		s->waiters = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	s->nwaiters--;
+	if (w->hangup)
+		event_free(w->hangup);
+	event_free(w->timer);
+	free(w);
+}
+
+/* Sends the delivery (or 204 when NULL) and forgets the waiter. */
+static void waiter_answer(struct waiter *w, json_t *delivery)
+{
+	struct evhttp_request *r = w->req;
+	char device[RP_ID_HEX + 1];
+	double t0 = w->t0;
+
+	memcpy(device, w->device, sizeof(device));
+	if (w->srv->stopping) /* the agent reconnects elsewhere or later */
+		evhttp_add_header(evhttp_request_get_output_headers(r), "Connection", "close");
+	evhttp_connection_set_closecb(evhttp_request_get_connection(r), NULL, NULL);
+	waiter_unlink_free(w);
+	api_send(r, delivery ? 200 : 204, delivery, "GET", POLL_PATH, device, t0, NULL);
+}
+
+/* A delivery for the device, or NULL (none, or the database failed: logged). */
+static json_t *lookup(struct server *s, const char *device)
+{
+	json_t *j = NULL;
+
+	if (s->stopping || db_next_delivery(&s->db, device, &j) < 0)
+		return NULL;
+	return j;
+}
+
+static void on_hold_end(evutil_socket_t fd, short what, void *arg)
+{
+	struct waiter *w = arg;
+
+	(void)fd;
+	(void)what;
+	waiter_answer(w, lookup(w->srv, w->device));
+}
+
+static void on_agent_close(struct evhttp_connection *conn, void *arg)
+{
+	(void)conn;
+	waiter_unlink_free(arg);
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct waiter *w = arg;
+	struct evhttp_connection *conn = evhttp_request_get_connection(w->req);
+	char c;
+	ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	(void)what;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+		event_add(w->hangup, NULL);
+		return;
+	}
+	if (n > 0) { /* the agent said something: answer, then evhttp reads it */
+		waiter_answer(w, lookup(w->srv, w->device));
+		return;
+	}
+	fprintf(stderr, "rampartd: device %s hung up its held poll after %.0f ms\n", w->device,
+		api_now_ms() - w->t0);
+	evhttp_connection_set_closecb(conn, NULL, NULL);
+	waiter_unlink_free(w);
+	evhttp_connection_free(conn); /* frees the request too */
+}
+
+/* Watches the connection's socket while the request is held. */
+static int watch_hangup(struct server *s, struct waiter *w)
+{
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(evhttp_request_get_connection(w->req));
+	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+
+	if (fd < 0)
+		return 0; /* nothing to watch: the hold's timer still ends it */
+	if (!(w->hangup = event_new(s->base, fd, EV_READ, on_readable, w)) ||
+	    event_add(w->hangup, NULL) < 0)
+		return RP_E_NOMEM;
+	return 0;
+}
+
+int poll_hold(struct server *s, struct evhttp_request *r, const char *device, unsigned seconds,
+	      double t0)
+{
+	struct waiter *w = calloc(1, sizeof(*w));
+	struct timeval tv = {(time_t)seconds, 0};
+
+	if (!w || strlen(device) > RP_ID_HEX)
+		goto fail;
+	w->srv = s;
+	w->req = r;
+	w->t0 = t0;
+	if (!(w->timer = evtimer_new(s->base, on_hold_end, w)) || evtimer_add(w->timer, &tv) < 0 ||
+	    watch_hangup(s, w) < 0)
+		goto fail;
+	memcpy(w->device, device, strlen(device) + 1);
+	w->next = s->waiters;
+	if (w->next)
+		w->next->prev = w;
+	s->waiters = w;
+	s->nwaiters++;
+	evhttp_connection_set_closecb(evhttp_request_get_connection(r), on_agent_close, w);
+	return 0;
+fail:
+	if (w && w->hangup)
+		event_free(w->hangup);
+	if (w && w->timer)
+		event_free(w->timer);
+	free(w);
+	return RP_E_NOMEM;
+}
+
+void poll_wake(struct server *s, const char *device)
+{
+	json_t *j;
+
+	for (struct waiter *w = s->waiters, *next; w; w = next) {
+		next = w->next;
+		if (strcmp(w->device, device) == 0 && (j = lookup(s, device)))
+			waiter_answer(w, j);
+	}
+}
+
+void poll_release_all(struct server *s)
+{
+	while (s->waiters)
+		waiter_answer(s->waiters, NULL);
+}
