@@ -33,7 +33,12 @@
 	X(INVAL, -24, "invalid argument")                                     \
 	X(PASSPHRASE, -25, "wrong passphrase")                                \
 	X(EXISTS, -26, "already exists")                                      \
-	X(LOG, -27, "transparency log check failed")
+	X(LOG, -27, "transparency log check failed")                          \
+	X(PROOF, -28, "Merkle proof does not verify")                         \
+	X(ROLLBACK, -29, "checkpoint is older than one already seen")         \
+	X(FORK, -30, "checkpoint conflicts with one already seen")            \
+	X(WITNESS, -31, "witness cosignatures do not reach the quorum")       \
+	X(STALE, -32, "no fresh cosigned checkpoint")
 
 enum {
 #define RP_ERR_ENUM(name, val, text) RP_E_##name = (val),

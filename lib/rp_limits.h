@@ -39,5 +39,16 @@
 /* Tokens. */
 #define RP_TOKEN_MAX           2048
 
-/* Merkle log (issue 3 uses it; fixed by DESIGN.md). */
-#define RP_PROOF_HASHES_MAX    63
+/* Merkle log, checkpoints and witnesses (C2SP tlog-*). */
+#define RP_PROOF_HASHES_MAX    63            /* fixed by DESIGN.md and tlog-witness */
+#define RP_ORIGIN_MAX          RP_NOTE_NAME_MAX /* checkpoint origin = log key name */
+#define RP_CHECKPOINT_MAX      (16 * 1024)   /* a checkpoint with all its cosignatures */
+#define RP_CHECKPOINT_EXT_MAX  16            /* extension lines in a checkpoint */
+#define RP_WITNESS_REQUEST_MAX (RP_CHECKPOINT_MAX + 64 * 64 + 32) /* add-checkpoint body */
+#define RP_WITNESS_GROUPS_MAX  32
+#define RP_URL_MAX             512
+#define RP_TILE_HEIGHT         8             /* tlog-tiles: 256 hashes a tile */
+#define RP_TILE_WIDTH          256
+#define RP_FRESHNESS_DEFAULT_S 3600          /* cosigned checkpoint freshness window */
+#define RP_FRESHNESS_MIN_S     60
+#define RP_FRESHNESS_MAX_S     (7 * 24 * 3600)

@@ -1,0 +1,1041 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * RFC 9162 Merkle trees: the transparency-dev/merkle proof vectors
+ * (../shared/vectors/merkle), with one named test per case where Rampart's
+ * verifier deliberately differs from them; then proofs generated from
+ * stored hashes against a naive recursive RFC 9162 MTH / PATH / PROOF over
+ * every tree of 1 to 300 leaves; tampered proofs; tlog-tiles paths.
+ */
+#include <ftw.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "helpers.h"
+#include "merkle.h"
+
+typedef uint8_t hash_t[RP_HASH_LEN];
+
+/* ---- the transparency-dev vectors ---- */
+
+enum outcome {
+	ACCEPTED,
+	REJECTED,     /* by the verifier, with a diagnostic */
+	NOT_32_BYTES, /* a hash is not 32 bytes: no caller can pass it to the API */
+};
+
+struct vcase {
+	char *text;
+	json_t *j;
+	bool want_err;
+};
+
+static void vcase_load(const char *path, struct vcase *c)
+{
+	json_error_t err;
+	size_t len;
+	json_t *w;
+
+	c->text = vec_read(path, &len);
+	/* leafIdx 2^64 - 1 does not fit jansson's integers: read as text below. */
+	c->j = json_loadb(c->text, len, JSON_DECODE_INT_AS_REAL, &err);
+	if (!c->j)
+		fail_msg("%s: %s", path, err.text);
+	w = json_object_get(c->j, "wantErr");
+	assert_true(json_is_boolean(w));
+	c->want_err = json_is_true(w);
+}
+
+static void vcase_free(struct vcase *c)
+{
+	json_decref(c->j);
+	free(c->text);
+}
+
+/* The exact value of an integer field, from the JSON text itself. */
+static uint64_t vcase_u64(const struct vcase *c, const char *key)
+{
+	char pat[64];
+	const char *p;
+	size_t n;
+	uint64_t v;
+
+	snprintf(pat, sizeof(pat), "\"%s\": ", key);
+	p = strstr(c->text, pat);
+	assert_non_null(p);
+	p += strlen(pat);
+	n = strspn(p, "0123456789");
+	assert_int_equal(rp_parse_u64(p, n, UINT64_MAX, &v), 0);
+	return v;
+}
+
+/* Decodes a base64 hash: false unless it is exactly 32 bytes. */
+static bool b64_hash(json_t *s, uint8_t out[RP_HASH_LEN])
+{
+	uint8_t buf[128];
+	size_t n = 0;
+	const char *t = json_string_value(s);
+
+	assert_non_null(t);
+	if (rp_b64_decode(t, strlen(t), buf, sizeof(buf), &n) != 0)
+		return false;
+	if (n != RP_HASH_LEN)
+		return false;
+	memcpy(out, buf, RP_HASH_LEN);
+	return true;
+}
+
+/* proof is null or an array of base64 hashes. */
+static bool vcase_proof(const struct vcase *c, hash_t *proof, size_t max, size_t *ret_n)
+{
+	json_t *a = json_object_get(c->j, "proof");
+	bool ok = true;
+	size_t i;
+	json_t *e;
+
+	*ret_n = 0;
+	if (json_is_null(a))
+		return true;
+	assert_true(json_is_array(a));
+	assert_true(json_array_size(a) <= max);
+	json_array_foreach(a, i, e)
+	{
+		ok = b64_hash(e, proof[i]) && ok;
+	}
+	*ret_n = json_array_size(a);
+	return ok;
+}
+
+static enum outcome run_inclusion(const char *path, bool *ret_want_err)
+{
+	struct vcase c;
+	hash_t leaf, root, proof[RP_PROOF_HASHES_MAX];
+	struct rp_diag d = {""};
+	size_t n;
+	bool ok;
+	int r;
+
+	vcase_load(path, &c);
+	*ret_want_err = c.want_err;
+	ok = b64_hash(json_object_get(c.j, "leafHash"), leaf);
+	ok = b64_hash(json_object_get(c.j, "root"), root) && ok;
+	ok = vcase_proof(&c, proof, RP_PROOF_HASHES_MAX, &n) && ok;
+	if (!ok) {
+		vcase_free(&c);
+		return NOT_32_BYTES;
+	}
+	r = rp_merkle_verify_inclusion(vcase_u64(&c, "leafIdx"), vcase_u64(&c, "treeSize"), leaf,
+	                               (const hash_t *)proof, n, root, &d);
+	vcase_free(&c);
+	if (r == 0)
+		return ACCEPTED;
+	assert_int_equal(r, RP_E_PROOF);
+	if (d.msg[0] == '\0')
+		fail_msg("%s: rejected without a diagnostic", path);
+	return REJECTED;
+}
+
+static enum outcome run_consistency(const char *path, bool *ret_want_err)
+{
+	struct vcase c;
+	hash_t root1, root2, proof[RP_PROOF_HASHES_MAX];
+	struct rp_diag d = {""};
+	size_t n;
+	bool ok;
+	int r;
+
+	vcase_load(path, &c);
+	*ret_want_err = c.want_err;
+	ok = b64_hash(json_object_get(c.j, "root1"), root1);
+	ok = b64_hash(json_object_get(c.j, "root2"), root2) && ok;
+	ok = vcase_proof(&c, proof, RP_PROOF_HASHES_MAX, &n) && ok;
+	if (!ok) {
+		vcase_free(&c);
+		return NOT_32_BYTES;
+	}
+	r = rp_merkle_verify_consistency(vcase_u64(&c, "size1"), vcase_u64(&c, "size2"), root1,
+	                                 root2, (const hash_t *)proof, n, &d);
+	vcase_free(&c);
+	if (r == 0)
+		return ACCEPTED;
+	assert_int_equal(r, RP_E_PROOF);
+	if (d.msg[0] == '\0')
+		fail_msg("%s: rejected without a diagnostic", path);
+	return REJECTED;
+}
+
+/*
+ * Vectors where Rampart's answer differs from transparency-dev's, each with
+ * its own named test below saying why.
+ */
+static const struct {
+	const char *path;
+	enum outcome ours;
+} deviations[] = {
+    /* test vector_equal_sizes_with_short_hashes */
+    {"merkle/consistency/additional/sizes-are-equal-one-and-proof-is-empty.json", NOT_32_BYTES},
+};
+
+static char *found[256];
+static size_t nfound;
+
+static int collect(const char *fpath, const struct stat *sb, int type, struct FTW *ftw)
+{
+	size_t n = strlen(fpath);
+	(void)sb;
+	(void)ftw;
+
+	if (type == FTW_F && n > 5 && strcmp(fpath + n - 5, ".json") == 0) {
+		assert_true(nfound < N_ELEMS(found));
+		found[nfound] = strdup(fpath + strlen(VECTORS_DIR) + 1);
+		assert_non_null(found[nfound]);
+		nfound++;
+	}
+	return 0;
+}
+
+static void run_vectors(const char *dir, enum outcome (*run)(const char *, bool *),
+                        size_t want_files)
+{
+	char root[1024];
+	size_t accepted = 0;
+
+	nfound = 0;
+	snprintf(root, sizeof(root), "%s/%s", VECTORS_DIR, dir);
+	assert_int_equal(nftw(root, collect, 16, FTW_PHYS), 0);
+	assert_int_equal(nfound, want_files);
+	for (size_t i = 0; i < nfound; i++) {
+		bool want_err, deviates = false;
+		enum outcome got = run(found[i], &want_err);
+
+		for (size_t k = 0; k < N_ELEMS(deviations); k++) {
+			if (strcmp(found[i], deviations[k].path) == 0) {
+				deviates = true;
+				if (got != deviations[k].ours)
+					fail_msg("%s: outcome %d, the named test expects %d",
+					         found[i], got, deviations[k].ours);
+			}
+		}
+		if (!deviates && (got == ACCEPTED) == want_err)
+			fail_msg("%s: %s, the vector wants %s", found[i],
+			         got == ACCEPTED ? "accepted" : "rejected",
+			         want_err ? "an error" : "success");
+		accepted += got == ACCEPTED;
+		free(found[i]);
+	}
+	print_message("%s: %zu vectors, %zu accepted\n", dir, nfound, accepted);
+}
+
+static void vectors_inclusion(void **state)
+{
+	(void)state;
+	run_vectors("merkle/inclusion", run_inclusion, 98);
+}
+
+static void vectors_consistency(void **state)
+{
+	(void)state;
+	run_vectors("merkle/consistency", run_consistency, 98);
+}
+
+static void hash_of(const char *b64, uint8_t out[RP_HASH_LEN])
+{
+	size_t n;
+	assert_int_equal(rp_b64_decode(b64, strlen(b64), out, RP_HASH_LEN, &n), 0);
+	assert_int_equal(n, RP_HASH_LEN);
+}
+
+#define EMPTY_ROOT_B64 "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+#define LEAF0_B64 "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0="
+
+/*
+ * sizes-are-equal-one-and-proof-is-empty wants success for two equal
+ * 12-byte "roots". Rampart's API takes 32-byte hashes only, so such a case
+ * is refused when the hashes are decoded, before any verifier runs: a
+ * SHA-256 tree has no 12-byte roots. With equal 32-byte roots the same
+ * case verifies.
+ */
+static void vector_equal_sizes_with_short_hashes(void **state)
+{
+	bool want_err;
+	hash_t r;
+	(void)state;
+
+	assert_int_equal(run_consistency(deviations[0].path, &want_err), NOT_32_BYTES);
+	assert_false(want_err);
+	hash_of(LEAF0_B64, r);
+	assert_int_equal(rp_merkle_verify_consistency(1, 1, r, r, NULL, 0, NULL), 0);
+}
+
+/*
+ * Looser than transparency-dev, as merkle.h says: from size 0 with an
+ * empty proof to any tree is accepted, since every tree extends the empty
+ * one and C2SP tlog-witness sends exactly this (`old 0' and no proof).
+ * transparency-dev's size1-is-zero-and-size2-is-not-zero rejects it (that
+ * vector is refused here only because its root2 is 12 bytes).
+ */
+static void consistency_from_empty_tree_accepted(void **state)
+{
+	hash_t empty, root2;
+	struct rp_diag d = {""};
+	(void)state;
+
+	hash_of(EMPTY_ROOT_B64, empty);
+	hash_of(LEAF0_B64, root2);
+	assert_int_equal(rp_merkle_verify_consistency(0, 1, empty, root2, NULL, 0, &d), 0);
+	assert_int_equal(rp_merkle_verify_consistency(0, UINT64_MAX, empty, root2, NULL, 0, &d), 0);
+	/* size 0 to 0 with the empty root on both sides: the same tree. */
+	assert_int_equal(rp_merkle_verify_consistency(0, 0, empty, empty, NULL, 0, &d), 0);
+}
+
+/*
+ * Still refused from size 0: any proof hash (the vector "consistency check
+ * on empty tree is useless"), and a root for size 0 that is not the empty
+ * tree's (stricter than the header's wording: such a checkpoint describes
+ * no tree, so consistency from it means nothing).
+ */
+static void consistency_from_empty_tree_strict(void **state)
+{
+	hash_t empty, other, proof[1];
+	struct rp_diag d = {""};
+	(void)state;
+
+	hash_of(EMPTY_ROOT_B64, empty);
+	hash_of(LEAF0_B64, other);
+	memcpy(proof[0], empty, RP_HASH_LEN);
+	assert_int_equal(
+	    rp_merkle_verify_consistency(0, 1, empty, other, (const hash_t *)proof, 1, &d),
+	    RP_E_PROOF);
+	assert_diag_has(&d, "must be empty");
+	assert_int_equal(rp_merkle_verify_consistency(0, 1, other, other, NULL, 0, &d), RP_E_PROOF);
+	assert_diag_has(&d, "size 0");
+	/* sizes-are-equal-zero-and-proof-is-empty, with 32-byte equal roots. */
+	assert_int_equal(rp_merkle_verify_consistency(0, 0, other, other, NULL, 0, &d), RP_E_PROOF);
+	assert_int_equal(rp_merkle_verify_consistency(0, 0, empty, other, NULL, 0, &d), RP_E_PROOF);
+}
+
+/* ---- hashing ---- */
+
+static void hash_rfc9162_basics(void **state)
+{
+	hash_t h, want, l, r, buf;
+	uint8_t cat[65];
+	(void)state;
+
+	rp_merkle_empty_root(h);
+	hash_of(EMPTY_ROOT_B64, want);
+	assert_memory_equal(h, want, RP_HASH_LEN);
+	rp_merkle_leaf_hash("", 0, h);
+	hash_of(LEAF0_B64, want);
+	assert_memory_equal(h, want, RP_HASH_LEN);
+	rp_merkle_leaf_hash("a", 1, l);
+	rp_merkle_leaf_hash("b", 1, r);
+	cat[0] = 1;
+	memcpy(cat + 1, l, 32);
+	memcpy(cat + 33, r, 32);
+	rp_sha256(cat, sizeof(cat), want);
+	rp_merkle_node_hash(l, r, h);
+	assert_memory_equal(h, want, RP_HASH_LEN);
+	/* out may alias an input. */
+	memcpy(buf, l, 32);
+	rp_merkle_node_hash(buf, r, buf);
+	assert_memory_equal(buf, want, RP_HASH_LEN);
+	memcpy(buf, r, 32);
+	rp_merkle_node_hash(l, buf, buf);
+	assert_memory_equal(buf, want, RP_HASH_LEN);
+}
+
+/* ---- a naive RFC 9162 reference, recursive, from all the leaves ---- */
+
+#define MAXN 300
+#define MAXL 10 /* 2^9 > MAXN */
+
+static hash_t leaves[MAXN];
+static hash_t memo[MAXN + 1][MAXN + 1];
+static bool have[MAXN + 1][MAXN + 1];
+
+static void leaves_init(void)
+{
+	char s[32];
+
+	for (int i = 0; i < MAXN; i++) {
+		int n = snprintf(s, sizeof(s), "leaf %d", i);
+		rp_merkle_leaf_hash(s, (size_t)n, leaves[i]);
+	}
+}
+
+static uint64_t pow2_below(uint64_t n)
+{
+	uint64_t k = 1;
+
+	while (k << 1 < n)
+		k <<= 1;
+	return k;
+}
+
+/* MTH(D[lo:hi]) */
+static const uint8_t *naive_mth(uint64_t lo, uint64_t hi)
+{
+	if (!have[lo][hi]) {
+		uint64_t n = hi - lo, k;
+
+		if (n == 0) {
+			rp_merkle_empty_root(memo[lo][hi]);
+		} else if (n == 1) {
+			memcpy(memo[lo][hi], leaves[lo], RP_HASH_LEN);
+		} else {
+			k = pow2_below(n);
+			rp_merkle_node_hash(naive_mth(lo, lo + k), naive_mth(lo + k, hi),
+			                    memo[lo][hi]);
+		}
+		have[lo][hi] = true;
+	}
+	return memo[lo][hi];
+}
+
+static void put(hash_t *out, size_t *n, const uint8_t *h)
+{
+	assert_true(*n < RP_PROOF_HASHES_MAX);
+	memcpy(out[(*n)++], h, RP_HASH_LEN);
+}
+
+/* PATH(m, D[lo:hi]), m absolute. */
+static void naive_path(uint64_t m, uint64_t lo, uint64_t hi, hash_t *out, size_t *n)
+{
+	uint64_t k;
+
+	if (hi - lo == 1)
+		return;
+	k = pow2_below(hi - lo);
+	if (m < lo + k) {
+		naive_path(m, lo, lo + k, out, n);
+		put(out, n, naive_mth(lo + k, hi));
+	} else {
+		naive_path(m, lo + k, hi, out, n);
+		put(out, n, naive_mth(lo, lo + k));
+	}
+}
+
+/* SUBPROOF(m, D[lo:hi], b), m absolute. */
+static void naive_subproof(uint64_t m, uint64_t lo, uint64_t hi, bool b, hash_t *out, size_t *n)
+{
+	uint64_t k;
+
+	if (m == hi) {
+		if (!b)
+			put(out, n, naive_mth(lo, hi));
+		return;
+	}
+	k = pow2_below(hi - lo);
+	if (m - lo <= k) {
+		naive_subproof(m, lo, lo + k, b, out, n);
+		put(out, n, naive_mth(lo + k, hi));
+	} else {
+		naive_subproof(m, lo + k, hi, false, out, n);
+		put(out, n, naive_mth(lo, lo + k));
+	}
+}
+
+/* ---- stored hashes in memory, filled by rp_merkle_append ---- */
+
+struct store {
+	hash_t h[MAXL][MAXN];
+	uint64_t n[MAXL];
+	unsigned reads;
+	int fail; /* when non-zero, every read returns it */
+};
+
+static int store_read(void *arg, unsigned level, uint64_t index, uint8_t out[RP_HASH_LEN])
+{
+	struct store *s = arg;
+
+	s->reads++;
+	if (s->fail)
+		return s->fail;
+	if (level >= MAXL || index >= s->n[level])
+		fail_msg("read of (%u, %llu), which is not stored", level,
+		         (unsigned long long)index);
+	memcpy(out, s->h[level][index], RP_HASH_LEN);
+	return 0;
+}
+
+static void store_append(struct store *s, const uint8_t leaf[RP_HASH_LEN])
+{
+	struct rp_stored_hash out[64];
+	uint64_t n = s->n[0];
+	size_t cnt = 0;
+
+	assert_int_equal(rp_merkle_append(n, leaf, store_read, s, out, &cnt), 0);
+	assert_int_equal(cnt, 1 + (size_t)__builtin_ctzll(n + 1));
+	assert_int_equal(out[0].level, 0);
+	assert_int_equal(out[0].index, n);
+	assert_memory_equal(out[0].hash, leaf, RP_HASH_LEN);
+	for (size_t i = 0; i < cnt; i++) {
+		assert_true(out[i].level < MAXL);
+		/* Each level grows by one, in order. */
+		assert_int_equal(out[i].index, s->n[out[i].level]);
+		memcpy(s->h[out[i].level][out[i].index], out[i].hash, RP_HASH_LEN);
+		s->n[out[i].level]++;
+	}
+}
+
+static struct store *store_new(size_t nleaves)
+{
+	struct store *s = calloc(1, sizeof(*s));
+
+	assert_non_null(s);
+	for (size_t i = 0; i < nleaves; i++)
+		store_append(s, leaves[i]);
+	return s;
+}
+
+static unsigned bits(uint64_t x)
+{
+	return x ? 64u - (unsigned)__builtin_clzll(x) : 0;
+}
+
+static void stored_hashes_are_subtree_roots(void **state)
+{
+	struct store *s = store_new(MAXN);
+	(void)state;
+
+	for (unsigned l = 0; l < MAXL; l++) {
+		assert_int_equal(s->n[l], MAXN >> l);
+		for (uint64_t i = 0; i < s->n[l]; i++)
+			assert_memory_equal(s->h[l][i], naive_mth(i << l, (i + 1) << l),
+			                    RP_HASH_LEN);
+	}
+	free(s);
+}
+
+/*
+ * For every size 1..300: the tree hash is MTH, every inclusion and
+ * consistency proof is the RFC's PATH / PROOF and verifies, each with
+ * O(log n) reads.
+ */
+static void generated_matches_naive(void **state)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	hash_t got[RP_PROOF_HASHES_MAX], want[RP_PROOF_HASHES_MAX], root;
+	struct rp_diag d = {""};
+	size_t ngot, nwant;
+	unsigned long proofs = 0;
+	(void)state;
+
+	assert_non_null(s);
+	for (uint64_t size = 1; size <= MAXN; size++) {
+		store_append(s, leaves[size - 1]);
+		s->reads = 0;
+		assert_int_equal(rp_merkle_tree_hash(size, store_read, s, root), 0);
+		assert_int_equal(s->reads, __builtin_popcountll(size));
+		assert_memory_equal(root, naive_mth(0, size), RP_HASH_LEN);
+
+		for (uint64_t i = 0; i < size; i++) {
+			s->reads = 0;
+			assert_int_equal(
+			    rp_merkle_prove_inclusion(i, size, store_read, s, got, &ngot), 0);
+			assert_true(s->reads <= 2 * bits(size));
+			nwant = 0;
+			naive_path(i, 0, size, want, &nwant);
+			assert_int_equal(ngot, nwant);
+			assert_memory_equal(got, want, ngot * RP_HASH_LEN);
+			assert_int_equal(rp_merkle_verify_inclusion(i, size, leaves[i],
+			                                            (const hash_t *)got, ngot, root,
+			                                            &d),
+			                 0);
+			proofs++;
+		}
+		for (uint64_t m = 1; m <= size; m++) {
+			s->reads = 0;
+			assert_int_equal(
+			    rp_merkle_prove_consistency(m, size, store_read, s, got, &ngot), 0);
+			assert_true(s->reads <= 2 * bits(size));
+			nwant = 0;
+			naive_subproof(m, 0, size, true, want, &nwant);
+			assert_int_equal(ngot, nwant);
+			assert_memory_equal(got, want, ngot * RP_HASH_LEN);
+			assert_int_equal(rp_merkle_verify_consistency(m, size, naive_mth(0, m),
+			                                              root, (const hash_t *)got,
+			                                              ngot, &d),
+			                 0);
+			proofs++;
+		}
+	}
+	print_message("%lu proofs generated and verified\n", proofs);
+	free(s);
+}
+
+/* ---- attacks on proofs: each must fail with a diagnostic ---- */
+
+static void expect_incl_fails(uint64_t i, uint64_t size, const uint8_t *leaf, const hash_t *p,
+                              size_t n, const uint8_t *root)
+{
+	struct rp_diag d = {""};
+
+	if (rp_merkle_verify_inclusion(i, size, leaf, p, n, root, &d) != RP_E_PROOF)
+		fail_msg("tampered inclusion proof (%llu of %llu, %zu hashes) verified",
+		         (unsigned long long)i, (unsigned long long)size, n);
+	assert_true(d.msg[0] != '\0');
+}
+
+static void expect_cons_fails(uint64_t m, uint64_t size, const uint8_t *r1, const uint8_t *r2,
+                              const hash_t *p, size_t n)
+{
+	struct rp_diag d = {""};
+
+	if (rp_merkle_verify_consistency(m, size, r1, r2, p, n, &d) != RP_E_PROOF)
+		fail_msg("tampered consistency proof (%llu to %llu, %zu hashes) verified",
+		         (unsigned long long)m, (unsigned long long)size, n);
+	assert_true(d.msg[0] != '\0');
+}
+
+static void tampered_inclusion_fails(void **state)
+{
+	struct store *s = store_new(MAXN);
+	hash_t p[RP_PROOF_HASHES_MAX + 1], leaf;
+	size_t n;
+	(void)state;
+
+	for (uint64_t size = 1; size <= MAXN; size++) {
+		const uint8_t *root = naive_mth(0, size);
+
+		for (uint64_t i = 0; i < size; i++) {
+			assert_int_equal(rp_merkle_prove_inclusion(i, size, store_read, s, p, &n),
+			                 0);
+			/* A bit flip anywhere in any hash. */
+			for (size_t k = 0; k < n; k++) {
+				uint8_t bit = (uint8_t)(1u << (k % 8));
+				p[k][(k * 7 + i) % RP_HASH_LEN] ^= bit;
+				expect_incl_fails(i, size, leaves[i], (const hash_t *)p, n, root);
+				p[k][(k * 7 + i) % RP_HASH_LEN] ^= bit;
+			}
+			/* The same proof for another leaf index, or another leaf. */
+			if (size > 1) {
+				uint64_t j = (i + 1) % size;
+				expect_incl_fails(j, size, leaves[i], (const hash_t *)p, n, root);
+				expect_incl_fails(i, size, leaves[j], (const hash_t *)p, n, root);
+			}
+			expect_incl_fails(i + size, size, leaves[i], (const hash_t *)p, n, root);
+			/* Truncated, extended by a hash, or with its last hash dropped. */
+			if (n > 0)
+				expect_incl_fails(i, size, leaves[i], (const hash_t *)p, n - 1,
+				                  root);
+			memcpy(p[n], root, RP_HASH_LEN);
+			expect_incl_fails(i, size, leaves[i], (const hash_t *)p, n + 1, root);
+			/* The leaf's data instead of its hash does not verify either. */
+			memcpy(leaf, leaves[i], RP_HASH_LEN);
+			leaf[0] ^= 0x80;
+			expect_incl_fails(i, size, leaf, (const hash_t *)p, n, root);
+		}
+	}
+	free(s);
+}
+
+static void tampered_consistency_fails(void **state)
+{
+	struct store *s = store_new(MAXN);
+	hash_t p[RP_PROOF_HASHES_MAX + 1];
+	size_t n;
+	(void)state;
+
+	for (uint64_t size = 2; size <= MAXN; size++) {
+		const uint8_t *r2 = naive_mth(0, size);
+
+		for (uint64_t m = 1; m < size; m++) {
+			const uint8_t *r1 = naive_mth(0, m);
+
+			assert_int_equal(rp_merkle_prove_consistency(m, size, store_read, s, p, &n),
+			                 0);
+			assert_true(n > 0);
+			for (size_t k = 0; k < n; k++) {
+				uint8_t bit = (uint8_t)(1u << ((k + m) % 8));
+				p[k][(k * 5 + m) % RP_HASH_LEN] ^= bit;
+				expect_cons_fails(m, size, r1, r2, (const hash_t *)p, n);
+				p[k][(k * 5 + m) % RP_HASH_LEN] ^= bit;
+			}
+			/* Another old size with the same roots and proof. */
+			expect_cons_fails(m + 1, size, r1, r2, (const hash_t *)p, n);
+			if (m > 1)
+				expect_cons_fails(m - 1, size, r1, r2, (const hash_t *)p, n);
+			/* Swapped roots, a root of another size. */
+			expect_cons_fails(m, size, r2, r1, (const hash_t *)p, n);
+			expect_cons_fails(m, size, naive_mth(0, m - 1), r2, (const hash_t *)p, n);
+			/* Truncated and extended. */
+			expect_cons_fails(m, size, r1, r2, (const hash_t *)p, n - 1);
+			memcpy(p[n], r1, RP_HASH_LEN);
+			expect_cons_fails(m, size, r1, r2, (const hash_t *)p, n + 1);
+			/* A rollback: the new tree presented as the old one. */
+			expect_cons_fails(size, m, r2, r1, (const hash_t *)p, n);
+		}
+	}
+	free(s);
+}
+
+/* A fork: two trees of the same size with different roots never verify. */
+static void consistency_fork_rejected(void **state)
+{
+	struct rp_diag d = {""};
+	(void)state;
+
+	assert_int_equal(
+	    rp_merkle_verify_consistency(5, 5, naive_mth(0, 5), naive_mth(1, 6), NULL, 0, &d),
+	    RP_E_PROOF);
+	assert_diag_has(&d, "different roots");
+}
+
+static void verify_diagnostics(void **state)
+{
+	hash_t p[RP_PROOF_HASHES_MAX + 1];
+	struct rp_diag d = {""};
+	(void)state;
+
+	memset(p, 0, sizeof(p));
+	assert_int_equal(
+	    rp_merkle_verify_inclusion(5, 5, leaves[0], (const hash_t *)p, 3, naive_mth(0, 5), &d),
+	    RP_E_PROOF);
+	assert_diag_has(&d, "outside the tree");
+	assert_int_equal(
+	    rp_merkle_verify_inclusion(0, 5, leaves[0], (const hash_t *)p, 2, naive_mth(0, 5), &d),
+	    RP_E_PROOF);
+	assert_diag_has(&d, "needs 3");
+	assert_int_equal(
+	    rp_merkle_verify_inclusion(0, 5, leaves[0], (const hash_t *)p, 3, naive_mth(0, 5), &d),
+	    RP_E_PROOF);
+	assert_diag_has(&d, "not to the tree's root");
+	assert_int_equal(rp_merkle_verify_inclusion(0, 5, leaves[0], (const hash_t *)p,
+	                                            RP_PROOF_HASHES_MAX + 1, naive_mth(0, 5), &d),
+	                 RP_E_TOOBIG);
+	assert_int_equal(rp_merkle_verify_consistency(3, 5, naive_mth(0, 3), naive_mth(0, 5),
+	                                              (const hash_t *)p, RP_PROOF_HASHES_MAX + 1,
+	                                              &d),
+	                 RP_E_TOOBIG);
+	assert_int_equal(
+	    rp_merkle_verify_consistency(6, 5, naive_mth(0, 6), naive_mth(0, 5), NULL, 0, &d),
+	    RP_E_PROOF);
+	assert_diag_has(&d, "larger than the new one");
+	assert_int_equal(rp_merkle_verify_consistency(3, 5, naive_mth(0, 3), naive_mth(0, 5),
+	                                              (const hash_t *)p, 4, &d),
+	                 RP_E_PROOF);
+	assert_diag_has(&d, "old root");
+	/* The old root right, the new one wrong: the proof of 4 -> 5 is one hash. */
+	memcpy(p[0], naive_mth(4, 5), RP_HASH_LEN);
+	assert_int_equal(rp_merkle_verify_consistency(4, 5, naive_mth(0, 4), naive_mth(0, 6),
+	                                              (const hash_t *)p, 1, &d),
+	                 RP_E_PROOF);
+	assert_diag_has(&d, "new root");
+	/* NULL diagnostics are fine. */
+	assert_int_equal(rp_merkle_verify_consistency(4, 5, naive_mth(0, 4), naive_mth(0, 5),
+	                                              (const hash_t *)p, 1, NULL),
+	                 0);
+}
+
+/* ---- storage edge cases ---- */
+
+static int fake_read(void *arg, unsigned level, uint64_t index, uint8_t out[RP_HASH_LEN])
+{
+	unsigned *reads = arg;
+	uint8_t in[12];
+
+	(*reads)++;
+	if (level > 63)
+		return RP_E_INVAL;
+	in[0] = (uint8_t)level;
+	for (int i = 0; i < 8; i++)
+		in[1 + i] = (uint8_t)(index >> (8 * i));
+	in[9] = in[10] = in[11] = 0;
+	rp_sha256(in, sizeof(in), out);
+	return 0;
+}
+
+static void prove_arguments(void **state)
+{
+	hash_t p[RP_PROOF_HASHES_MAX], h;
+	struct rp_stored_hash st[64];
+	size_t n = 999;
+	unsigned reads = 0;
+	(void)state;
+
+	assert_int_equal(rp_merkle_prove_inclusion(0, 0, fake_read, &reads, p, &n), RP_E_INVAL);
+	assert_int_equal(rp_merkle_prove_inclusion(5, 5, fake_read, &reads, p, &n), RP_E_INVAL);
+	assert_int_equal(rp_merkle_prove_consistency(0, 5, fake_read, &reads, p, &n), RP_E_INVAL);
+	assert_int_equal(rp_merkle_prove_consistency(6, 5, fake_read, &reads, p, &n), RP_E_INVAL);
+	assert_int_equal(n, 999); /* untouched on failure */
+	assert_int_equal(reads, 0);
+	assert_int_equal(rp_merkle_prove_consistency(5, 5, fake_read, &reads, p, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(rp_merkle_append(UINT64_MAX, leaves[0], fake_read, &reads, st, &n),
+	                 RP_E_INVAL);
+	/* The empty tree's hash reads nothing. */
+	assert_int_equal(rp_merkle_tree_hash(0, fake_read, &reads, h), 0);
+	assert_int_equal(reads, 0);
+	hash_of(EMPTY_ROOT_B64, p[0]);
+	assert_memory_equal(h, p[0], RP_HASH_LEN);
+}
+
+/* Very large trees: logarithmic reads; proofs that would not fit are TOOBIG. */
+static void prove_huge_trees(void **state)
+{
+	hash_t p[RP_PROOF_HASHES_MAX], h;
+	struct rp_stored_hash st[64];
+	size_t n = 0;
+	unsigned reads = 0;
+	(void)state;
+
+	/* Leaf 2^63 - 1 completes 63 subtrees: 64 hashes to store. */
+	assert_int_equal(
+	    rp_merkle_append(((uint64_t)1 << 63) - 1, leaves[0], fake_read, &reads, st, &n), 0);
+	assert_int_equal(n, 64);
+	assert_int_equal(reads, 63);
+	assert_int_equal(st[63].level, 63);
+	assert_int_equal(st[63].index, 0);
+
+	reads = 0;
+	assert_int_equal(rp_merkle_tree_hash(UINT64_MAX, fake_read, &reads, h), 0);
+	assert_int_equal(reads, 64);
+
+	uint64_t big = ((uint64_t)1 << 62) + 12345;
+	reads = 0;
+	assert_int_equal(rp_merkle_prove_inclusion(0, big, fake_read, &reads, p, &n), 0);
+	assert_int_equal(n, 63);
+	assert_true(reads <= 2 * 63);
+	reads = 0;
+	assert_int_equal(rp_merkle_prove_consistency(big - 7, big, fake_read, &reads, p, &n), 0);
+	assert_true(n <= RP_PROOF_HASHES_MAX && reads <= 2 * 63);
+	/*
+	 * A consistency proof can be one hash longer than the tree's height:
+	 * 3 -> 2^62 + 12345 needs 64, above the cap of 63 (tlog-witness), so
+	 * consistency proofs are available up to trees of 2^62 leaves.
+	 */
+	reads = 0;
+	assert_int_equal(rp_merkle_prove_consistency(3, big, fake_read, &reads, p, &n),
+	                 RP_E_TOOBIG);
+	assert_int_equal(reads, 0);
+	uint64_t big2 = ((uint64_t)1 << 62) - 12345;
+	assert_int_equal(rp_merkle_prove_consistency(3, big2, fake_read, &reads, p, &n), 0);
+	assert_int_equal(n, 63);
+	assert_true(reads <= 2 * 63);
+	reads = 0;
+	assert_int_equal(
+	    rp_merkle_prove_consistency(3, (uint64_t)1 << 62, fake_read, &reads, p, &n), 0);
+	assert_int_equal(n, 63);
+
+	/* 64 hashes would be needed: more than the cap, refused before reading. */
+	reads = 0;
+	assert_int_equal(rp_merkle_prove_inclusion(0, UINT64_MAX, fake_read, &reads, p, &n),
+	                 RP_E_TOOBIG);
+	assert_int_equal(rp_merkle_prove_consistency(3, UINT64_MAX, fake_read, &reads, p, &n),
+	                 RP_E_TOOBIG);
+	assert_int_equal(reads, 0);
+}
+
+/* A storage error comes back unchanged, and nothing is returned with it. */
+static void read_errors_pass_through(void **state)
+{
+	struct store *s = store_new(20);
+	struct rp_stored_hash st[64];
+	hash_t p[RP_PROOF_HASHES_MAX], h;
+	size_t n = 999;
+	(void)state;
+
+	s->fail = RP_E_DB;
+	assert_int_equal(rp_merkle_prove_inclusion(3, 20, store_read, s, p, &n), RP_E_DB);
+	assert_int_equal(rp_merkle_prove_consistency(3, 20, store_read, s, p, &n), RP_E_DB);
+	assert_int_equal(rp_merkle_tree_hash(20, store_read, s, h), RP_E_DB);
+	assert_int_equal(rp_merkle_append(20 + 3, leaves[0], store_read, s, st, &n), RP_E_DB);
+	assert_int_equal(n, 999);
+	free(s);
+}
+
+/* ---- tlog-tiles paths ---- */
+
+static void tile_round_trip(int level, uint64_t index, unsigned width, const char *want)
+{
+	struct rp_tile t = {.level = level, .index = index, .width = width}, back;
+	struct rp_diag d = {""};
+	char buf[64];
+
+	rp_tile_path(&t, buf);
+	assert_string_equal(buf, want);
+	memset(&back, 0xff, sizeof(back));
+	if (rp_tile_parse(buf, strlen(buf), &back, &d) != 0)
+		fail_msg("%s: %s", buf, d.msg);
+	assert_int_equal(back.level, level);
+	assert_int_equal(back.index, index);
+	assert_int_equal(back.width, width);
+}
+
+static void tile_paths(void **state)
+{
+	(void)state;
+	tile_round_trip(0, 0, 256, "tile/0/000");
+	tile_round_trip(0, 1234067, 256, "tile/0/x001/x234/067");
+	tile_round_trip(0, 1000, 256, "tile/0/x001/000");
+	tile_round_trip(0, 999, 256, "tile/0/999");
+	tile_round_trip(2, 1, 17, "tile/2/001.p/17");
+	tile_round_trip(1, 0, 1, "tile/1/000.p/1");
+	tile_round_trip(63, 5, 255, "tile/63/005.p/255");
+	tile_round_trip(RP_TILE_ENTRIES, 0, 256, "tile/entries/000");
+	tile_round_trip(RP_TILE_ENTRIES, 273, 112, "tile/entries/273.p/112");
+	tile_round_trip(RP_TILE_ENTRIES, 1234067, 3, "tile/entries/x001/x234/067.p/3");
+	tile_round_trip(10, UINT64_MAX, 255, "tile/10/x018/x446/x744/x073/x709/x551/615.p/255");
+	tile_round_trip(RP_TILE_ENTRIES, UINT64_MAX, 255,
+	                "tile/entries/x018/x446/x744/x073/x709/x551/615.p/255");
+}
+
+static void tile_path_invalid_gives_empty(void **state)
+{
+	static const struct rp_tile bad[] = {
+	    {.level = 0, .index = 0, .width = 0},
+	    {.level = 0, .index = 0, .width = 257},
+	    {.level = 64, .index = 0, .width = 256},
+	    {.level = -2, .index = 0, .width = 256},
+	};
+	char buf[64];
+	(void)state;
+
+	for (size_t i = 0; i < N_ELEMS(bad); i++) {
+		memset(buf, 'z', sizeof(buf));
+		rp_tile_path(&bad[i], buf);
+		assert_string_equal(buf, "");
+	}
+}
+
+static void tile_parse_rejects(void **state)
+{
+	static const char *const bad[] = {
+	    "",
+	    "tile",
+	    "tile/",
+	    "tile/0",
+	    "tile/0/",
+	    "/tile/0/000",
+	    "tiles/0/000",
+	    "tile/0/000/",
+	    "tile/0/0",
+	    "tile/0/00",
+	    "tile/0/0000",
+	    "tile/0/x000/001",      /* leading zero element */
+	    "tile/0/x000/x001/234", /* leading zero element */
+	    "tile/0/001/234",       /* missing x */
+	    "tile/0/x001",          /* x on the last element */
+	    "tile/0/x001/",         /* no last element */
+	    "tile/0/x1/234",        /* element not three digits */
+	    "tile/0/x0001/234",     /* element of four digits */
+	    "tile/0/X001/234",      /* capital X */
+	    "tile/0/x001//234",
+	    "tile/0/x001/x234/67",
+	    "tile/0/-01",
+	    "tile/0/+01",
+	    "tile/0/ 01",
+	    "tile/00/000", /* level with a leading zero */
+	    "tile/01/000",
+	    "tile/64/000", /* level 64 */
+	    "tile/100/000",
+	    "tile/-1/000",
+	    "tile//000",
+	    "tile/a/000",
+	    "tile/entries",
+	    "tile/entries/",
+	    "tile/entry/000",
+	    "tile/ENTRIES/000",
+	    "tile/0/000.p/0",   /* W = 0 */
+	    "tile/0/000.p/256", /* a full tile has no suffix */
+	    "tile/0/000.p/300",
+	    "tile/0/000.p/012", /* W with a leading zero */
+	    "tile/0/000.p/",
+	    "tile/0/000.p",
+	    "tile/0/000.q/1",
+	    "tile/0/000.p/1/",
+	    "tile/0/000.p/1x",
+	    "tile/0/000/",
+	    "tile/0/000 ",
+	    "tile/0/x018/x446/x744/x073/x709/x551/616", /* 2^64 */
+	    "tile/0/x999/x999/x999/x999/x999/x999/999",
+	    "tile/0/x001/x000/x000/x000/x000/x000/x000/000",
+	    "tile/8/1234067",
+	    "tile/0/000\n",
+	};
+	struct rp_tile t = {.level = 7, .index = 7, .width = 7};
+	struct rp_diag d;
+	(void)state;
+
+	for (size_t i = 0; i < N_ELEMS(bad); i++) {
+		d.msg[0] = '\0';
+		if (rp_tile_parse(bad[i], strlen(bad[i]), &t, &d) != RP_E_MALFORMED)
+			fail_msg("tile path `%s' was accepted", bad[i]);
+		assert_diag_has(&d, "tile path");
+		/* Untouched on failure. */
+		assert_int_equal(t.level, 7);
+		assert_int_equal(t.index, 7);
+		assert_int_equal(t.width, 7);
+	}
+	/* An embedded NUL is not the end of the path. */
+	assert_int_equal(rp_tile_parse("tile/0/000\0", 11, &t, &d), RP_E_MALFORMED);
+	/* The length given is the path: the bytes after it are not read. */
+	assert_int_equal(rp_tile_parse("tile/0/000.p/5", 10, &t, &d), 0);
+	assert_int_equal(t.width, 256);
+	/* Too long for any tile path. */
+	char longp[100];
+	memset(longp, '0', sizeof(longp));
+	memcpy(longp, "tile/0/", 7);
+	assert_int_equal(rp_tile_parse(longp, sizeof(longp), &t, &d), RP_E_MALFORMED);
+	assert_diag_has(&d, "longer");
+}
+
+/* Every level and every width, for a few indexes. */
+static void tile_all_levels_and_widths(void **state)
+{
+	static const uint64_t idx[] = {0, 1, 999, 1000, 1001, 999999, 1000000, UINT64_MAX};
+	struct rp_tile t, back;
+	char buf[64];
+	(void)state;
+
+	for (int level = RP_TILE_ENTRIES; level <= 63; level++) {
+		for (unsigned w = 1; w <= 256; w++) {
+			for (size_t i = 0; i < N_ELEMS(idx); i++) {
+				t = (struct rp_tile){.level = level, .index = idx[i], .width = w};
+				rp_tile_path(&t, buf);
+				assert_true(strlen(buf) < 64);
+				assert_int_equal(rp_tile_parse(buf, strlen(buf), &back, NULL), 0);
+				assert_int_equal(back.level, level);
+				assert_int_equal(back.index, idx[i]);
+				assert_int_equal(back.width, w);
+			}
+		}
+	}
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	leaves_init();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(vectors_inclusion),
+	    cmocka_unit_test(vectors_consistency),
+	    cmocka_unit_test(vector_equal_sizes_with_short_hashes),
+	    cmocka_unit_test(consistency_from_empty_tree_accepted),
+	    cmocka_unit_test(consistency_from_empty_tree_strict),
+	    cmocka_unit_test(hash_rfc9162_basics),
+	    cmocka_unit_test(stored_hashes_are_subtree_roots),
+	    cmocka_unit_test(generated_matches_naive),
+	    cmocka_unit_test(tampered_inclusion_fails),
+	    cmocka_unit_test(tampered_consistency_fails),
+	    cmocka_unit_test(consistency_fork_rejected),
+	    cmocka_unit_test(verify_diagnostics),
+	    cmocka_unit_test(prove_arguments),
+	    cmocka_unit_test(prove_huge_trees),
+	    cmocka_unit_test(read_errors_pass_through),
+	    cmocka_unit_test(tile_paths),
+	    cmocka_unit_test(tile_path_invalid_gives_empty),
+	    cmocka_unit_test(tile_parse_rejects),
+	    cmocka_unit_test(tile_all_levels_and_widths),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
