@@ -1,0 +1,351 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# rampart-witness over real sockets (C2SP tlog-witness add-checkpoint): a
+# log simulated by tests/witness/logsim asks for cosignatures; every status
+# code of the spec is reached, every refusal leaves the stored state as it
+# was, forks are kept as evidence, and a kill -9 in the middle of a stream
+# of appends leaves the witness on a checkpoint it really cosigned.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+rp_init "$1"
+
+W=$BIN/witness/rampart-witness
+L=$BIN/tests/witness/logsim
+WDATA=$T/witness
+ORIGIN=log.test/rampart/acme
+[ -x "$W" ] && [ -x "$L" ] || die "rampart-witness or logsim not built in $BIN"
+
+w_start() {
+	"$W" serve --data "$WDATA" --listen "127.0.0.1:$WPORT" >>"$T/witness.log" 2>&1 &
+	WPID=$!
+	PIDS+=("$WPID")
+	# Any HTTP answer (404 here) means it is up.
+	rp_wait_for 20 curl -s -o /dev/null "http://127.0.0.1:$WPORT/" ||
+		die "rampart-witness did not come up on port $WPORT"
+}
+
+# post FILE [curl args...]: sets CODE, CTYPE and BODY from the answer.
+post() {
+	local f=$1 out
+	shift
+	out=$(curl -s -o "$T/resp" -w '%{http_code} %{content_type}' "$@" \
+		--data-binary @"$f" "http://127.0.0.1:$WPORT/add-checkpoint") || true
+	CODE=${out%% *}
+	CTYPE=${out#* }
+	BODY=$(cat "$T/resp" 2>/dev/null || true)
+}
+
+# req NAME logsim-request-args...: writes $T/NAME.req.
+req() {
+	local name=$1
+	shift
+	"$L" request --key "${KEY:-$T/log.key}" "$@" >"$T/$name.req" || die "logsim request $*"
+}
+
+# The whole stored state: history of cosigned checkpoints, latest sizes, evidence count.
+snapshot() {
+	"$W" list --data "$WDATA"
+	"$W" logs --data "$WDATA"
+}
+stored_size() { "$W" logs --data "$WDATA" | awk -v o="$ORIGIN" '$1 == o {print $3}'; }
+evidence_count() { "$W" evidence --data "$WDATA" | grep -c '^evidence ' || true; }
+
+# expect_refused NAME CODE WHY: posts $T/NAME.req, wants CODE and an unchanged state.
+expect_refused() {
+	local name=$1 want=$2 why=$3 before after
+	before=$(snapshot)
+	post "$T/$name.req"
+	[ "$CODE" = "$want" ] || die "$why: status $CODE ($BODY), want $want"
+	after=$(snapshot)
+	[ "$before" = "$after" ] || die "$why: the stored state changed on a $CODE:
+before: $before
+after: $after"
+}
+
+# expect_cosigned NAME SIZE: posts $T/NAME.req, wants 200, a cosignature that
+# verifies, and SIZE as the stored state with logsim's root for it.
+expect_cosigned() {
+	local name=$1 size=$2 root
+	post "$T/$name.req"
+	[ "$CODE" = 200 ] || die "$name: status $CODE ($BODY), want 200"
+	cp "$T/resp" "$T/$name.cosig"
+	"$L" verify --witness "$WVKEY" --request "$T/$name.req" --cosig "$T/$name.cosig" \
+		>"$T/$name.verify" || die "$name: the cosignature does not verify"
+	[ "$(stored_size)" = "$size" ] || die "$name: stored size $(stored_size), want $size"
+	root=$("$L" root --size "$size")
+	"$W" list --data "$WDATA" --origin "$ORIGIN" | tail -n 1 | grep -F " $size $root " >/dev/null ||
+		die "$name: history does not end with size $size root $root"
+}
+
+test_init() {
+	"$W" --help | grep add-log >/dev/null || die "--help does not list the commands"
+	for c in init vkey add-log remove-log logs serve list evidence; do
+		"$W" "$c" --help | grep "^Usage: rampart-witness $c" >/dev/null || die "$c --help"
+	done
+	"$W" init --data "$T/bad" --name 'has space' 2>"$T/err" && die "init took a bad name"
+	grep -q "not a valid key name" "$T/err" || die "bad name error does not say why"
+	WVKEY=$("$W" init --data "$WDATA" --name witness.test/w1 2>>"$T/cli.log") ||
+		die "rampart-witness init"
+	[ "$(stat -c %a "$WDATA")" = 700 ] || die "data dir mode $(stat -c %a "$WDATA")"
+	[ "$(stat -c %a "$WDATA/witness.key")" = 600 ] || die "key mode not 600"
+	grep -q '^PRIVATE+KEY+witness.test/w1+' "$WDATA/witness.key" || die "key file text"
+	[ "$("$W" vkey --data "$WDATA")" = "$WVKEY" ] || die "vkey differs from init's"
+	python3 - "$WVKEY" <<'PY' || die "the printed key is not a type-0x04 cosignature vkey"
+import base64, sys
+name, keyid, key = sys.argv[1].split("+", 2)
+assert name == "witness.test/w1" and len(keyid) == 8
+raw = base64.b64decode(key)
+assert raw[0] == 4 and len(raw) == 33, raw
+PY
+	local key
+	key=$(sha256sum "$WDATA/witness.key")
+	"$W" init --data "$WDATA" --name witness.test/w1 2>"$T/err" && die "init overwrote a witness"
+	grep -q "already holds a witness" "$T/err" || die "refusal does not say why"
+	[ "$(sha256sum "$WDATA/witness.key")" = "$key" ] || die "the refused init changed the key"
+	echo "ok - init: 0700 dir, 0600 key, type-0x04 vkey printed, never overwrites"
+}
+
+test_add_log() {
+	LVKEY=$("$L" keygen "$ORIGIN" "$T/log.key")
+	"$W" add-log --data "$WDATA" --vkey "$WVKEY" 2>"$T/err" && die "took a cosignature key as a log key"
+	grep -q "type 0x04" "$T/err" || die "wrong-type error does not say why"
+	"$W" add-log --data "$WDATA" --vkey 'not+a+key' 2>"$T/err" && die "took a broken key"
+	"$W" add-log --data "$WDATA" --vkey "$LVKEY" 2>>"$T/cli.log" || die "add-log"
+	"$W" add-log --data "$WDATA" --vkey "$LVKEY" 2>"$T/err" && die "added the same key twice"
+	[ "$("$W" logs --data "$WDATA")" = "$ORIGIN $LVKEY 0" ] || die "logs: $("$W" logs --data "$WDATA")"
+	echo "ok - add-log: origin is the key name, only Ed25519 log keys, once"
+}
+
+test_first_checkpoint() {
+	req first --old 0 --size 5
+	expect_cosigned first 5
+	grep -q '^ok ' "$T/first.verify" || die "verify output"
+	local t
+	t=$(awk '{print $2}' "$T/first.verify")
+	[ $((t - $(date +%s))) -le 5 ] && [ $(($(date +%s) - t)) -le 60 ] || die "cosignature time $t"
+	# The cosignature is by this witness only: another witness's key rejects it.
+	local other
+	other=$("$W" init --data "$T/other-witness" --name witness.test/w1 2>/dev/null)
+	"$L" verify --witness "$other" --request "$T/first.req" --cosig "$T/first.cosig" \
+		2>/dev/null && die "cosignature verified under another witness's key"
+	echo "ok - first checkpoint (old 0) cosigned; the cosignature verifies, only for this key"
+}
+
+test_growth() {
+	req grow --old 5 --size 12
+	expect_cosigned grow 12
+	# Asked again for the same checkpoint: cosigned again, still 12.
+	req again --old 12 --size 12
+	expect_cosigned again 12
+	echo "ok - growth with a valid consistency proof cosigned; the same checkpoint again too"
+}
+
+test_stale_old_size() {
+	req stale --old 5 --size 15
+	expect_refused stale 409 "stale old size"
+	[ "$CTYPE" = text/x.tlog.size ] || die "409 Content-Type is $CTYPE"
+	[ "$(od -c "$T/resp" | head -1)" = "$(printf '12\n' | od -c | head -1)" ] ||
+		die "409 body is '$BODY', want '12\\n'"
+	echo "ok - stale old size: 409 text/x.tlog.size \"12\\n\"; state unchanged"
+}
+
+test_fork_same_size() {
+	local n
+	n=$(evidence_count)
+	req fork --old 12 --size 12 --fork 3
+	expect_refused fork 409 "same size, different root"
+	[ "$CTYPE" != text/x.tlog.size ] || die "a fork answered as a stale size"
+	[ "$(evidence_count)" = $((n + 1)) ] || die "the fork was not kept as evidence"
+	"$W" evidence --data "$WDATA" | grep -A3 'status 409 old 12 size 12' | grep -x $'\told 12' >/dev/null ||
+		die "evidence does not carry the request body"
+	grep -q "EVIDENCE: log $ORIGIN" "$T/witness.log" || die "the fork was not logged"
+	echo "ok - attack: log rewrites entry 3 at the same size: 409, kept as evidence, logged"
+}
+
+test_fork_with_proof() {
+	local n
+	n=$(evidence_count)
+	# A forked log (entry 2 rewritten) proves its own history from 12 to 20.
+	req forkgrow --old 12 --size 20 --fork 2
+	expect_refused forkgrow 422 "forked log's consistency proof"
+	[ "$(evidence_count)" = $((n + 1)) ] || die "the forked checkpoint was not kept as evidence"
+	# The same evidence again is counted, not stored twice.
+	expect_refused forkgrow 422 "forked log's consistency proof, again"
+	[ "$(evidence_count)" = $((n + 1)) ] || die "a replayed fork was stored twice"
+	echo "ok - attack: forked log with its own valid-looking proof: 422, evidence once"
+}
+
+test_bad_proof() {
+	req badproof --old 12 --size 20 --bad-proof
+	expect_refused badproof 422 "corrupted proof"
+	# The cosigned checkpoint itself, with a proof where none belongs.
+	req badsame --old 12 --size 12 --bad-proof
+	expect_refused badsame 422 "equal sizes with a non-empty proof"
+	echo "ok - corrupted or spurious consistency proof: 422; state unchanged"
+}
+
+test_unknown_origin() {
+	"$L" keygen other.test/log "$T/other.key" >/dev/null
+	KEY=$T/other.key req unknown --old 0 --size 3
+	expect_refused unknown 404 "unknown origin"
+	echo "ok - unknown origin: 404"
+}
+
+test_untrusted_key() {
+	# Same origin, not the trusted key: an attacker's signature.
+	"$L" keygen "$ORIGIN" "$T/evil.key" >/dev/null
+	KEY=$T/evil.key req evil --old 12 --size 13
+	expect_refused evil 403 "checkpoint signed by an untrusted key"
+	# The trusted key's id with a broken signature.
+	req forged --old 12 --size 13
+	python3 - "$T/forged.req" <<'PY'
+import base64, sys
+p = sys.argv[1]
+lines = open(p, encoding="utf-8").read().split("\n")
+for i, l in enumerate(lines):
+    if l.startswith("\u2014 "):
+        name, sig = l[2:].split(" ")
+        raw = bytearray(base64.b64decode(sig))
+        raw[10] ^= 1                      # inside the signature, not the key id
+        lines[i] = "\u2014 " + name + " " + base64.b64encode(bytes(raw)).decode()
+open(p, "w", encoding="utf-8").write("\n".join(lines))
+PY
+	expect_refused forged 403 "trusted key id with a broken signature"
+	echo "ok - attack: checkpoint signed by another key of the same origin: 403; forged signature: 403"
+}
+
+test_malformed() {
+	printf 'garbage\n' >"$T/garbage.req"
+	expect_refused garbage 400 "garbage body"
+	grep -q "malformed" <<<"$BODY" || die "400 body does not say why: $BODY"
+	sed '1s/.*/old 012/' "$T/grow.req" >"$T/leadzero.req"
+	expect_refused leadzero 400 "old size with a leading zero"
+	: >"$T/empty.req"
+	expect_refused empty 400 "empty body"
+	req oldbig --old 20 --size 13
+	expect_refused oldbig 400 "old size > checkpoint size"
+	grep -q "larger than the checkpoint size" <<<"$BODY" || die "old > size body: $BODY"
+	echo "ok - malformed bodies and old > size: 400; state unchanged"
+}
+
+test_http() {
+	local code
+	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$WPORT/add-checkpoint")
+	[ "$code" = 405 ] || die "GET add-checkpoint: $code, want 405"
+	code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data x "http://127.0.0.1:$WPORT/other")
+	[ "$code" = 404 ] || die "POST /other: $code, want 404"
+	echo "ok - other methods 405, other paths 404"
+}
+
+test_oversized() {
+	local before
+	before=$(snapshot)
+	head -c 40000 /dev/zero | tr '\0' 'A' >"$T/big.req"
+	post "$T/big.req"
+	[ "$CODE" = 413 ] || [ "$CODE" = 400 ] || die "oversized body: $CODE, want 413 or 400"
+	post "$T/big.req" -H 'Transfer-Encoding: chunked'
+	[ "$CODE" = 413 ] || [ "$CODE" = 400 ] || [ "$CODE" = 000 ] ||
+		die "oversized chunked body: $CODE"
+	[ "$(snapshot)" = "$before" ] || die "an oversized body changed the state"
+	req aftbig --old 12 --size 14
+	expect_cosigned aftbig 14
+	echo "ok - oversized bodies refused before buffering; the witness keeps serving"
+}
+
+test_remove_readd_keeps_state() {
+	"$W" remove-log --data "$WDATA" --origin "$ORIGIN" 2>>"$T/cli.log" || die "remove-log"
+	[ -z "$("$W" logs --data "$WDATA")" ] || die "logs after remove-log"
+	req removed --old 14 --size 15
+	expect_refused removed 404 "removed log"
+	"$W" add-log --data "$WDATA" --vkey "$LVKEY" 2>>"$T/cli.log" || die "add-log again"
+	[ "$(stored_size)" = 14 ] || die "re-adding the log reset it to $(stored_size)"
+	req zero --old 0 --size 15
+	expect_refused zero 409 "old 0 after re-adding"
+	[ "$BODY" = 14 ] || die "409 after re-adding says $BODY"
+	echo "ok - attack: remove and re-add a log does not reset it to size 0"
+}
+
+test_restart() {
+	kill -TERM "$WPID"
+	local rc=0
+	wait "$WPID" || rc=$?
+	[ $rc = 0 ] || die "SIGTERM exit status $rc"
+	grep -q "rampart-witness: stopped" "$T/witness.log" || die "no clean stop logged"
+	w_start
+	[ "$(stored_size)" = 14 ] || die "size after restart $(stored_size)"
+	req after --old 14 --size 16
+	expect_cosigned after 16
+	echo "ok - SIGTERM stops cleanly; state survives the restart"
+}
+
+test_kill9_during_appends() {
+	local start=16 last=$((16 + 300))
+	# The log appends one entry at a time and records each answer.
+	(
+		old=$start
+		for size in $(seq $((start + 1)) $last); do
+			"$L" request --key "$T/log.key" --old "$old" --size "$size" >"$T/stream.req"
+			code=$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$T/stream.req" \
+				"http://127.0.0.1:$WPORT/add-checkpoint") || true
+			echo "$size $code" >>"$T/stream.out"
+			[ "$code" = 200 ] || break
+			old=$size
+		done
+	) &
+	local loop=$!
+	sleep 1.5
+	kill -KILL "$WPID"
+	{ wait "$loop"; } 2>/dev/null || true
+	{ wait "$WPID"; } 2>/dev/null || true
+	local acked tried s root
+	acked=$(awk '$2 == 200 {s = $1} END {print s + 0}' "$T/stream.out")
+	tried=$(tail -n 1 "$T/stream.out" | awk '{print $1}')
+	[ "$acked" -gt "$start" ] || die "no append was cosigned before the kill"
+	[ "$acked" -lt "$last" ] || die "the stream finished before the kill (too fast to test)"
+	w_start
+	s=$(stored_size)
+	# Every acknowledged cosignature is durable; the one in flight may be too.
+	[ "$s" -ge "$acked" ] && [ "$s" -le "$tried" ] ||
+		die "after kill -9 the witness is at $s; acknowledged $acked, tried $tried"
+	root=$("$L" root --size "$s")
+	"$W" list --data "$WDATA" --origin "$ORIGIN" | tail -n 1 | grep -F " $s $root " >/dev/null ||
+		die "state $s is not a checkpoint the witness cosigned"
+	req resume --old "$s" --size $((s + 3))
+	expect_cosigned resume $((s + 3))
+	echo "ok - kill -9 during $((acked - start)) appends: state $s is a cosigned checkpoint (acknowledged $acked), and the witness continues"
+}
+
+test_list_and_evidence() {
+	"$W" list --data "$WDATA" --origin "$ORIGIN" --notes | grep $'^\t— log.test/rampart/acme ' >/dev/null ||
+		die "list --notes does not show the signed notes"
+	"$W" list --data "$WDATA" | grep "^$ORIGIN 12 .* cosigned 2 times" >/dev/null ||
+		die "a checkpoint cosigned twice is not counted"
+	# fork, forkgrow, badproof, badsame; the last one is of a checkpoint it cosigned.
+	[ "$(evidence_count)" = 4 ] || die "evidence rows: $(evidence_count), want 4"
+	"$W" evidence --data "$WDATA" | grep '^evidence .* old 12 size 12 .*later cosigned' >/dev/null ||
+		die "evidence of a bad proof for a cosigned checkpoint is not marked as such"
+	grep -q "POST /add-checkpoint 422 .* origin $ORIGIN old 12 size 20 stored 12" "$T/witness.log" ||
+		die "request log line lacks origin and sizes"
+	echo "ok - list shows the history with notes; evidence lists the refused forks"
+}
+
+WPORT=$(rp_free_port)
+test_init
+test_add_log
+w_start
+test_first_checkpoint
+test_growth
+test_stale_old_size
+test_fork_same_size
+test_fork_with_proof
+test_bad_proof
+test_unknown_origin
+test_untrusted_key
+test_malformed
+test_http
+test_oversized
+test_remove_readd_keeps_state
+test_restart
+test_kill9_during_appends
+test_list_and_evidence
+echo "all witness tests passed"
