@@ -29,6 +29,50 @@ static int read_vkey(const char *arg, struct rp_vkey *ret)
 	return r;
 }
 
+/* The policy's tlog-policy lines: the log, each witness, one group of all of them, the quorum. */
+static int witness_lines(struct rp_policy *p, const char *logkey, const char *const *w, size_t n,
+			 const char *quorum)
+{
+	struct rp_diag d = {""};
+	struct rp_vkey lk;
+	struct rp_sb sb;
+	char *line = NULL;
+	uint64_t k = n;
+	int r = 0;
+
+	if (read_vkey(logkey, &lk) < 0)
+		return RP_E_INVAL;
+	if (quorum && (n == 0 || rp_parse_u64(quorum, strlen(quorum), n, &k) != 0 || k < 1)) {
+		cli_err("org init: --quorum `%s' must be a number from 1 to the %zu witnesses", quorum,
+			n);
+		return RP_E_INVAL;
+	}
+	rp_sb_init(&sb, RP_NOTE_MAX);
+	char *lt = rp_vkey_format(&lk);
+	rp_sb_printf(&sb, "log %s\n", lt ? lt : "");
+	free(lt);
+	for (size_t i = 0; i < n; i++)
+		rp_sb_printf(&sb, "witness %s\n", w[i]);
+	if (n > 0) {
+		rp_sb_printf(&sb, "group witnesses %llu", (unsigned long long)k);
+		for (size_t i = 0; i < n; i++)
+			rp_sb_printf(&sb, " %.*s", (int)strcspn(w[i], " \t"), w[i]);
+		rp_sb_puts(&sb, "\nquorum witnesses\n");
+	} else {
+		rp_sb_puts(&sb, "quorum none\n");
+	}
+	if (!(line = rp_sb_take(&sb, NULL)))
+		return RP_E_NOMEM;
+	for (char *l = line, *nl; r == 0 && (nl = strchr(l, '\n')); l = nl + 1)
+		r = rp_wpolicy_line(&p->wp, l, (size_t)(nl - l), &d);
+	if (r == 0)
+		r = rp_wpolicy_finish(&p->wp, &d);
+	if (r < 0)
+		cli_err("org init: %s", d.msg);
+	free(line);
+	return r;
+}
+
 static int org_init(int argc, char *argv[])
 {
 	static const struct option opts[] = {
@@ -40,13 +84,20 @@ static int org_init(int argc, char *argv[])
 		{"directory", required_argument, NULL, RP_ROLE_DIRECTORY + 1},
 		{"expires", required_argument, NULL, 'x'},
 		{"out", required_argument, NULL, 'O'},
+		{"log-key", required_argument, NULL, 'L'},
+		{"witness", required_argument, NULL, 'W'},
+		{"quorum", required_argument, NULL, 'Q'},
+		{"freshness", required_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	struct rp_policy *p = calloc(1, sizeof(*p));
 	struct rp_policy *check = NULL;
 	struct rp_diag d = {""};
-	const char *out = NULL, *expires = "365d";
+	const char *out = NULL, *expires = "365d", *logkey = NULL, *quorum = NULL;
+	const char *witnesses[RP_POLICY_WITNESSES_MAX];
+	size_t nwitnesses = 0;
+	uint64_t freshness = RP_FRESHNESS_DEFAULT_S;
 	uint64_t th[RP_ROLE_COUNT] = {0};
 	char *text = NULL, path[512];
 	size_t len;
@@ -55,7 +106,7 @@ static int org_init(int argc, char *argv[])
 	if (!p)
 		return 1;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "o:a:x:O:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "o:a:x:O:L:W:Q:F:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'o':
 			if (!rp_org_name_valid(optarg, strlen(optarg))) {
@@ -86,16 +137,43 @@ static int org_init(int argc, char *argv[])
 			break;
 		case 'x': expires = optarg; break;
 		case 'O': out = optarg; break;
+		case 'L': logkey = optarg; break;
+		case 'Q': quorum = optarg; break;
+		case 'W':
+			if (nwitnesses == RP_POLICY_WITNESSES_MAX) {
+				cli_err("org init: more than %d witnesses", RP_POLICY_WITNESSES_MAX);
+				goto out;
+			}
+			witnesses[nwitnesses++] = optarg;
+			break;
+		case 'F':
+			if (rp_parse_u64(optarg, strlen(optarg), RP_FRESHNESS_MAX_S, &freshness) != 0 ||
+			    freshness < RP_FRESHNESS_MIN_S) {
+				cli_err("org init: --freshness `%s' is not %d to %d seconds", optarg,
+					RP_FRESHNESS_MIN_S, RP_FRESHNESS_MAX_S);
+				goto out;
+			}
+			break;
 		case 'h':
 			printf("Usage: rampart org init --org ORG --admin VKEY... --root M --exec M\n"
-			       "                        --query M --directory M [--expires WHEN] [--out FILE]\n\n"
+			       "                        --query M --directory M --log-key VKEY\n"
+			       "                        [--witness 'NAME VKEY URL'... --quorum K]\n"
+			       "                        [--freshness S] [--expires WHEN] [--out FILE]\n\n"
 			       "Builds version 1 of the organisation's root policy: every --admin key\n"
 			       "(a .vkey file or the key text) may sign for every role, and each role\n"
 			       "needs M distinct signatures. The policy is written, unsigned, to FILE\n"
 			       "(default ORG.policy). Next, every root key holder runs\n"
 			       "`rampart policy sign --key KEY FILE', then one of them runs\n"
 			       "`rampart policy upload FILE --bootstrap TOKEN'.\n\n"
-			       "  --expires WHEN   365d (default), 24h, ... or YYYY-MM-DDTHH:MM:SSZ\n");
+			       "  --log-key VKEY      the server's log key for ORG (`rampartd log-key')\n"
+			       "  --witness 'NAME VKEY URL'  a witness: a name of your choosing, its\n"
+			       "                      cosignature key (`rampart-witness init' prints it)\n"
+			       "                      and its http:// URL; repeat for each\n"
+			       "  --quorum K          cosignatures agents require (default: all witnesses);\n"
+			       "                      without witnesses agents check the log key alone\n"
+			       "  --freshness S       seconds a cosigned checkpoint stays fresh (default %d)\n"
+			       "  --expires WHEN      365d (default), 24h, ... or YYYY-MM-DDTHH:MM:SSZ\n",
+			       RP_FRESHNESS_DEFAULT_S);
 			free(p);
 			return 0;
 		default: goto out;
@@ -120,6 +198,18 @@ static int org_init(int argc, char *argv[])
 		for (size_t k = 0; k < p->nkeys; k++)
 			p->roles[role].keys[k] = (uint8_t)k;
 	}
+	if (!logkey) {
+		cli_err("org init: --log-key is required: the server operator gets it with "
+			"`rampartd log-key --org %s'", p->org);
+		goto out;
+	}
+	p->freshness = (int64_t)freshness;
+	if (witness_lines(p, logkey, witnesses, nwitnesses, quorum) < 0)
+		goto out;
+	if (nwitnesses == 0)
+		fprintf(stderr, "rampart: warning: no witnesses: agents will trust checkpoints signed "
+				"by the server's log key alone, so a breached server could show them a "
+				"forked log (add --witness)\n");
 	text = rp_policy_format(p, &len);
 	/* The parser is the judge: duplicates, thresholds above the key count. */
 	if (!text || rp_policy_parse_text(text, len, &check, &d) < 0) {
@@ -151,7 +241,8 @@ int cmd_org(struct cli *c, int argc, char *argv[])
 	if (argc >= 2 && !strcmp(argv[1], "init"))
 		return org_init(argc - 1, argv + 1);
 	if (cli_is_help(argc, argv)) {
-		printf("Usage: rampart org init --org ORG --admin VKEY... --root M --exec M --query M --directory M\n");
+		printf("Usage: rampart org init --org ORG --admin VKEY... --root M --exec M --query M\n"
+		       "                        --directory M --log-key VKEY [--witness 'NAME VKEY URL'...]\n");
 		return 0;
 	}
 	cli_err("org: expected `init' (see rampart org init --help)");

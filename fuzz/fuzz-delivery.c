@@ -25,7 +25,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	    "role root 2 alice.example bob.example carol.example\n"
 	    "role exec 2 alice.example bob.example carol.example\n"
 	    "role query 1 alice.example bob.example carol.example\n"
-	    "role directory 2 alice.example bob.example carol.example\n";
+	    "role directory 2 alice.example bob.example carol.example\n"
+	    "freshness 3600\nlog " FUZZ_LOG "\nwitness w1 " FUZZ_WITNESS "\nquorum w1\n";
 
 	(void)argc;
 	(void)argv;

@@ -172,8 +172,9 @@ int rp_policy_parse_text(const char *text, size_t len, struct rp_policy **ret,
 		r = RP_E_MALFORMED;
 		goto fail;
 	}
-	/* key lines, then role lines in the fixed order. */
+	/* key lines, role lines in the fixed order, freshness, tlog-policy lines. */
 	enum rp_role_id next_role = RP_ROLE_ROOT;
+	bool have_freshness = false;
 	while ((k = rp_cursor_line(&c, &line, &llen)) == 1) {
 		const char *w;
 		size_t wlen;
@@ -184,7 +185,41 @@ int rp_policy_parse_text(const char *text, size_t len, struct rp_policy **ret,
 			r = RP_E_MALFORMED;
 			goto fail;
 		}
-		if (rp_memeq(w, wlen, "key")) {
+		if (have_freshness) {
+			if (p->wp.have_quorum) {
+				rp_quote(q, sizeof(q), line, llen);
+				rp_diagf(d, "policy: line `%s' after the quorum line", q);
+				r = RP_E_MALFORMED;
+				goto fail;
+			}
+			if (!rp_memeq(w, wlen, "log") && !rp_memeq(w, wlen, "witness") &&
+			    !rp_memeq(w, wlen, "group") && !rp_memeq(w, wlen, "quorum")) {
+				rp_quote(q, sizeof(q), w, wlen);
+				rp_diagf(d, "policy: unknown field `%s' (after freshness come log, "
+					    "witness, group and quorum lines)", q);
+				r = RP_E_MALFORMED;
+				goto fail;
+			}
+			if ((r = rp_wpolicy_line(&p->wp, line, llen, d)) < 0)
+				goto fail;
+		} else if (rp_memeq(w, wlen, "freshness")) {
+			uint64_t f;
+			if (next_role != RP_ROLE_COUNT) {
+				rp_diagf(d, "policy: missing role `%s' before freshness", role_names[next_role]);
+				r = RP_E_MALFORMED;
+				goto fail;
+			}
+			if (rp_parse_u64(v, vlen, RP_FRESHNESS_MAX_S, &f) != 0 ||
+			    f < RP_FRESHNESS_MIN_S) {
+				rp_quote(q, sizeof(q), v, vlen);
+				rp_diagf(d, "policy: freshness `%s' is not a number of seconds from %d to %d",
+					 q, RP_FRESHNESS_MIN_S, RP_FRESHNESS_MAX_S);
+				r = RP_E_MALFORMED;
+				goto fail;
+			}
+			p->freshness = (int64_t)f;
+			have_freshness = true;
+		} else if (rp_memeq(w, wlen, "key")) {
 			struct rp_vkey key;
 			if (next_role != RP_ROLE_ROOT) {
 				rp_diagf(d, "policy: key line after a role line");
@@ -244,6 +279,13 @@ int rp_policy_parse_text(const char *text, size_t len, struct rp_policy **ret,
 		r = RP_E_MALFORMED;
 		goto fail;
 	}
+	if (!have_freshness) {
+		rp_diagf(d, "policy: missing field `freshness'");
+		r = RP_E_MALFORMED;
+		goto fail;
+	}
+	if ((r = rp_wpolicy_finish(&p->wp, d)) < 0)
+		goto fail;
 	rp_sha256_text(text, len, p->hash);
 	*ret = p;
 	return 0;
@@ -302,6 +344,8 @@ char *rp_policy_format(const struct rp_policy *p, size_t *ret_len)
 			rp_sb_printf(&sb, " %s", p->keys[p->roles[r].keys[i]].name);
 		rp_sb_puts(&sb, "\n");
 	}
+	rp_sb_printf(&sb, "freshness %lld\n", (long long)p->freshness);
+	rp_wpolicy_format(&p->wp, &sb);
 	return rp_sb_take(&sb, ret_len);
 }
 
@@ -370,4 +414,27 @@ int rp_policy_verify_initial(const struct rp_policy *p, const char *want_hash,
 		return RP_E_EXPIRED;
 	}
 	return 0;
+}
+
+int rp_policy_verify_rotation(const struct rp_policy *cur, const struct rp_policy *next,
+			      struct rp_diag *d)
+{
+	int r;
+
+	if (strcmp(cur->org, next->org) != 0) {
+		rp_diagf(d, "root policy for org `%s' in the chain of org `%s'", next->org, cur->org);
+		return RP_E_ORG;
+	}
+	if (next->version != cur->version + 1) {
+		rp_diagf(d, "root policy version %llu does not follow version %llu",
+			 (unsigned long long)next->version, (unsigned long long)cur->version);
+		return RP_E_POLICY;
+	}
+	if (!next->note) {
+		rp_diagf(d, "root policy carries no signatures");
+		return RP_E_POLICY;
+	}
+	if ((r = rp_quorum_check(cur, RP_ROLE_ROOT, next->note, NULL, d)) < 0)
+		return r;
+	return rp_quorum_check(next, RP_ROLE_ROOT, next->note, NULL, d);
 }

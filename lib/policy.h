@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "checkpoint.h"
 #include "note.h"
 
 enum rp_role_id {
@@ -31,6 +32,8 @@ struct rp_policy {
 	size_t nkeys;
 	struct rp_vkey keys[RP_POLICY_KEYS_MAX];
 	struct rp_role roles[RP_ROLE_COUNT];
+	int64_t freshness;        /* seconds a cosigned checkpoint stays fresh */
+	struct rp_wpolicy wp;     /* the log key, witnesses and their quorum */
 	char hash[72];         /* "sha256:<hex>" of the policy text */
 	struct rp_note *note;  /* the signed note, when parsed from one */
 };
@@ -66,6 +69,13 @@ int rp_quorum_check(const struct rp_policy *p, enum rp_role_id role,
  */
 int rp_policy_verify_initial(const struct rp_policy *p, const char *want_hash,
 			     int64_t now, struct rp_diag *d);
+
+/*
+ * Version N+1 after version N (TUF's rule): same org, version exactly one
+ * more, signed by a root quorum of cur and a root quorum of next itself.
+ */
+int rp_policy_verify_rotation(const struct rp_policy *cur, const struct rp_policy *next,
+			      struct rp_diag *d);
 
 /* Index of the key with this name, or -1. */
 int rp_policy_key_index(const struct rp_policy *p, const char *name);

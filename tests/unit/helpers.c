@@ -82,6 +82,7 @@ char *policy_text(unsigned root, unsigned exec, unsigned query, unsigned dir, in
 	rp_sb_printf(&sb,
 	             "role root %u %s\nrole exec %u %s\nrole query %u %s\nrole directory %u %s\n",
 	             root, names, exec, names, query, names, dir, names);
+	rp_sb_puts(&sb, POLICY_LOG_TAIL);
 	out = rp_sb_take(&sb, NULL);
 	assert_non_null(out);
 	return out;
@@ -154,4 +155,133 @@ void assert_diag_has(const struct rp_diag *d, const char *word)
 {
 	if (!strstr(d->msg, word))
 		fail_msg("diagnostic `%s' does not mention `%s'", d->msg, word);
+}
+
+/* ---- the in-memory test log ---- */
+
+void test_log_skey(struct rp_skey *ret)
+{
+	test_skey(TEST_LOG_NAME, TEST_LOG_SEED, ret);
+}
+
+void test_witness_skey(int which, struct rp_skey *ret)
+{
+	assert_true(which == 1 || which == 2);
+	if (which == 1)
+		test_skey("witness1.example", TEST_W1_SEED, ret);
+	else
+		test_skey("witness2.example", TEST_W2_SEED, ret);
+}
+
+static int test_log_read(void *arg, unsigned level, uint64_t index, uint8_t out[RP_HASH_LEN])
+{
+	const struct test_log *l = arg;
+
+	if (level >= TEST_LOG_LEVELS || index >= TEST_LOG_MAX || (index + 1) << level > l->size)
+		fail_msg("test log: read of (%u, %llu), which is not stored", level,
+		         (unsigned long long)index);
+	memcpy(out, l->h[level][index], RP_HASH_LEN);
+	return 0;
+}
+
+uint64_t test_log_append(struct test_log *l, const void *data, size_t len)
+{
+	struct rp_stored_hash out[64];
+	uint8_t leaf[RP_HASH_LEN];
+	size_t n = 0;
+
+	assert_true(l->size < TEST_LOG_MAX);
+	rp_merkle_leaf_hash(data, len, leaf);
+	assert_int_equal(rp_merkle_append(l->size, leaf, test_log_read, l, out, &n), 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_true(out[i].level < TEST_LOG_LEVELS && out[i].index < TEST_LOG_MAX);
+		memcpy(l->h[out[i].level][out[i].index], out[i].hash, RP_HASH_LEN);
+	}
+	return l->size++;
+}
+
+void test_log_fill(struct test_log *l, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		char e[32];
+		snprintf(e, sizeof(e), "filler %llu\n", (unsigned long long)l->size);
+		test_log_append(l, e, strlen(e));
+	}
+}
+
+void test_log_head(const struct test_log *l, uint64_t size, struct rp_checkpoint *ret)
+{
+	assert_true(size <= l->size);
+	memset(ret, 0, sizeof(*ret));
+	snprintf(ret->origin, sizeof(ret->origin), "%s", TEST_LOG_NAME);
+	ret->size = size;
+	assert_int_equal(rp_merkle_tree_hash(size, test_log_read, (void *)l, ret->root), 0);
+}
+
+char *test_cosign(const char *note, const struct rp_skey *w, int64_t t)
+{
+	struct rp_note *n = NULL;
+	char *line, *out;
+
+	assert_int_equal(rp_note_parse(note, strlen(note), &n, NULL), 0);
+	line = rp_cosig_sign_line(n->msg, n->text_len, w, (uint64_t)t);
+	assert_non_null(line);
+	out = concat(note, line);
+	free(line);
+	rp_note_free(n);
+	return out;
+}
+
+char *test_checkpoint_note(const struct rp_checkpoint *cp, const struct rp_skey *log,
+                           unsigned witnesses, int64_t t)
+{
+	size_t len, nlen;
+	char *text = rp_checkpoint_format(cp, &len), *note;
+
+	assert_non_null(text);
+	assert_int_equal(rp_note_sign(text, len, NULL, log, &note, &nlen), 0);
+	free(text);
+	for (int i = 1; i <= 2; i++) {
+		struct rp_skey w;
+		char *next;
+		if (!(witnesses & (i == 1 ? TEST_W1 : TEST_W2)))
+			continue;
+		test_witness_skey(i, &w);
+		next = test_cosign(note, &w, t);
+		free(note);
+		note = next;
+	}
+	return note;
+}
+
+char *test_log_note(const struct test_log *l, uint64_t size, unsigned witnesses, int64_t t)
+{
+	struct rp_checkpoint cp;
+	struct rp_skey k;
+
+	test_log_head(l, size, &cp);
+	test_log_skey(&k);
+	return test_checkpoint_note(&cp, &k, witnesses, t);
+}
+
+size_t test_log_inclusion(const struct test_log *l, uint64_t index, uint64_t size,
+                          uint8_t (*out)[RP_HASH_LEN])
+{
+	size_t n = 0;
+
+	assert_true(size <= l->size);
+	assert_int_equal(rp_merkle_prove_inclusion(index, size, test_log_read, (void *)l, out, &n),
+	                 0);
+	return n;
+}
+
+size_t test_log_consistency(const struct test_log *l, uint64_t size1, uint64_t size2,
+                            uint8_t (*out)[RP_HASH_LEN])
+{
+	size_t n = 0;
+
+	assert_true(size2 <= l->size);
+	assert_int_equal(
+	    rp_merkle_prove_consistency(size1, size2, test_log_read, (void *)l, out, &n), 0);
+	return n;
 }

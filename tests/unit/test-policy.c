@@ -30,7 +30,8 @@ static const char golden[] = "rampart/policy/v1\n"
                              "role root 2 alice.example bob.example carol.example\n"
                              "role exec 2 alice.example bob.example carol.example\n"
                              "role query 1 alice.example bob.example carol.example\n"
-                             "role directory 2 alice.example bob.example carol.example\n";
+                             "role directory 2 alice.example bob.example carol.example\n"
+                             POLICY_LOG_TAIL;
 
 static void round_trip(void **state)
 {
