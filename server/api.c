@@ -383,6 +383,34 @@ static void h_health(struct req *q)
 	reply(q, 200, json_pack("{s:s, s:s}", "status", "ok", "version", RP_VERSION));
 }
 
+/* The policy's `log' line must name the key this server signs the org's checkpoints with. */
+static bool log_key_matches(struct req *q, const struct rp_policy *p)
+{
+	struct rp_skey k;
+	struct rp_vkey v;
+	char *want;
+	int r = db_log_key(&q->srv->db, p->org, NULL, false, &k);
+
+	if (r == RP_E_NOTFOUND) {
+		fail(q, 400, "root policy refused: this server has no log key for org %s yet "
+			     "(the operator runs `rampartd log-key --org %s')", p->org, p->org);
+		return false;
+	}
+	if (r < 0) {
+		fail(q, 500, "reading the log key of %s: %s", p->org, rp_strerror(r));
+		return false;
+	}
+	rp_skey_vkey(&k, &v);
+	rp_skey_wipe(&k);
+	if (memcmp(&v, &p->wp.log, sizeof(v)) == 0)
+		return true;
+	want = rp_vkey_format(&v);
+	fail(q, 400, "root policy refused: its log key %s is not this server's log key for org "
+		     "%s, %s", p->wp.log.name, p->org, want ? want : "?");
+	free(want);
+	return false;
+}
+
 static void h_org_create(struct req *q)
 {
 	struct rp_policy *p = NULL;
@@ -404,6 +432,8 @@ static void h_org_create(struct req *q)
 		     (unsigned long long)p->version);
 		goto out;
 	}
+	if (!log_key_matches(q, p))
+		goto out;
 	bootstrap_hash(q, hash); /* present: auth_bootstrap checked it */
 	r = db_org_create(&q->srv->db, p->org, p->version, p->hash, text, hash);
 	if (r == RP_E_EXISTS) {
@@ -588,12 +618,6 @@ static json_t *command_state(const char *id, bool approved, size_t count, uint32
 			 "threshold", (json_int_t)threshold);
 }
 
-static void wake_targets(struct server *s, const struct rp_command *c)
-{
-	for (size_t i = 0; i < c->ntargets; i++)
-		poll_wake(s, c->targets[i]);
-}
-
 /* Every target must be a device of this org: the server never widens a target set. */
 static bool targets_known(struct req *q, const struct rp_command *c)
 {
@@ -663,7 +687,7 @@ static void h_cmd_submit(struct req *q)
 		row.approved ? ", approved" : "");
 	reply(q, 201, command_state(c->id, row.approved, row.signatures, row.threshold));
 	if (row.approved)
-		wake_targets(q->srv, c);
+		log_kick(q->srv);
 out:
 	free(payload);
 	rp_command_free(c);
@@ -740,6 +764,7 @@ static void h_cmd_sign(struct req *q)
 	row.cmd = c;
 	row.statement = merged;
 	row.approved = ok == 1;
+	row.was_approved = was_approved;
 	if ((r = db_command_sign(&q->srv->db, &row)) < 0) {
 		fail(q, 500, "storing signatures of %s: %s", c->id, rp_strerror(r));
 		goto out;
@@ -749,12 +774,35 @@ static void h_cmd_sign(struct req *q)
 	reply(q, 200, command_state(c->id, row.approved || was_approved, row.signatures,
 				    row.threshold));
 	if (row.approved && !was_approved)
-		wake_targets(q->srv, c);
+		log_kick(q->srv); /* delivered once a witnessed checkpoint covers it */
 out:
 	rp_command_free(c);
 	free(merged);
 	free(stored);
 	json_decref(j);
+}
+
+/* The command exactly as agents receive it, with its log proofs. */
+static bool query_u64(struct req *q, const char *name, uint64_t max, uint64_t *ret);
+
+/* ?size=N: with a consistency proof from the checkpoint size a device holds. */
+static void h_cmd_delivery(struct req *q)
+{
+	json_t *j = NULL;
+	uint64_t have;
+	int r;
+
+	if (!query_u64(q, "size", INT64_MAX, &have))
+		return;
+	r = log_command_delivery(q->srv, q->org, q->arg[1], have, &j);
+
+	if (r == RP_E_NOTFOUND)
+		fail(q, 404, "command %s is not in a witnessed checkpoint of org %s (not approved, "
+			     "or not yet cosigned)", q->arg[1], q->org);
+	else if (r < 0)
+		fail(q, 500, "building the delivery: %s", rp_strerror(r));
+	else
+		reply(q, 200, j);
 }
 
 static void h_results(struct req *q)
@@ -829,8 +877,8 @@ static void h_token_revoke(struct req *q)
 
 /* ---- agents ---- */
 
-/* ?wait=<seconds>; 0 when absent. False after failing the request. */
-static bool poll_wait_arg(struct req *q, uint64_t *ret)
+/* Query parameter name as an integer up to max; 0 when absent. False after failing q. */
+static bool query_u64(struct req *q, const char *name, uint64_t max, uint64_t *ret)
 {
 	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(q->r));
 	struct evkeyvalq params;
@@ -840,26 +888,27 @@ static bool poll_wait_arg(struct req *q, uint64_t *ret)
 	*ret = 0;
 	TAILQ_INIT(&params);
 	if (query && evhttp_parse_query_str(query, &params) == 0)
-		w = evhttp_find_header(&params, "wait");
-	if (w && rp_parse_u64(w, strlen(w), 3600, ret) != 0) {
-		fail(q, 400, "wait must be a number of seconds up to 3600");
+		w = evhttp_find_header(&params, name);
+	if (w && rp_parse_u64(w, strlen(w), max, ret) != 0) {
+		fail(q, 400, "%s must be an integer from 0 to %llu", name, (unsigned long long)max);
 		ok = false;
 	}
 	evhttp_clear_headers(&params);
 	return ok;
 }
 
+/* ?wait=<seconds to hold>&size=<the agent's checkpoint size> */
 static void h_poll(struct req *q)
 {
 	struct server *s = q->srv;
-	uint64_t wait;
+	uint64_t wait, have;
 	json_t *j = NULL;
 	int r;
 
-	if (!poll_wait_arg(q, &wait))
+	if (!query_u64(q, "wait", 3600, &wait) || !query_u64(q, "size", INT64_MAX, &have))
 		return;
 	db_device_seen(&s->db, q->who); /* best effort; logged by db.c */
-	r = db_next_delivery(&s->db, q->who, &j);
+	r = log_next_delivery(s, q->who, have, &j);
 	if (r == 0) {
 		reply(q, 200, j);
 		return;
@@ -874,8 +923,36 @@ static void h_poll(struct req *q)
 	}
 	if (wait > (uint64_t)s->poll_hold)
 		wait = (uint64_t)s->poll_hold;
-	if (poll_hold(s, q->r, q->who, (unsigned)wait, q->t0) < 0)
+	if (poll_hold(s, q->r, q->who, have, (unsigned)wait, q->t0) < 0)
 		fail(q, 500, "out of memory holding a poll");
+}
+
+/* The served checkpoint of the device's org, with consistency from ?size=. */
+static void h_agent_checkpoint(struct req *q)
+{
+	struct db_device dev;
+	struct db_log lg;
+	uint64_t have;
+	json_t *j;
+	int r;
+
+	if (!query_u64(q, "size", INT64_MAX, &have))
+		return;
+	if ((r = db_device_get(&q->srv->db, q->who, &dev)) < 0 ||
+	    (r = db_log_get(&q->srv->db, dev.org, &lg)) < 0) {
+		fail_db(q, r, "log for this device");
+		return;
+	}
+	if (lg.served_size == 0) {
+		fail(q, 404, "org %s has no witnessed checkpoint yet", dev.org);
+		return;
+	}
+	if (!(j = json_object()) || (r = log_checkpoint_json(q->srv, lg.id, have, j)) < 0) {
+		json_decref(j);
+		fail(q, 500, "checkpoint: %s", rp_strerror(r));
+		return;
+	}
+	reply(q, 200, j);
 }
 
 static void h_started(struct req *q)
@@ -1022,6 +1099,87 @@ out:
 	json_decref(j);
 }
 
+/* ---- the log, read-only, for auditors (C2SP tlog-tiles) ---- */
+
+/* A non-JSON 200 with its cache policy. */
+static void send_bytes(struct req *q, const char *type, const char *cache, const void *p, size_t n)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(q->r);
+	struct evbuffer *b = evbuffer_new();
+
+	if (!b) {
+		fail(q, 500, "out of memory");
+		return;
+	}
+	evbuffer_add(b, p, n);
+	evhttp_add_header(h, "Content-Type", type);
+	evhttp_add_header(h, "Cache-Control", cache);
+	evhttp_add_header(h, "Access-Control-Allow-Origin", "*");
+	log_request(q->r, 200, q->method, q->path, q->who, q->t0, NULL);
+	evhttp_send_reply(q->r, 200, NULL, b);
+	evbuffer_free(b);
+}
+
+/*
+ * GET /v1/log/<org>/checkpoint and /v1/log/<org>/tile/...: public, no
+ * authentication: the log is for anyone to audit. Only what the served
+ * (witnessed) checkpoint covers is readable. Tiles never change once
+ * they exist (a partial tile of width W keeps its W hashes), so they are
+ * cacheable for good; the checkpoint moves and is cached for seconds.
+ */
+static void h_log(struct req *q)
+{
+	const char *rest = q->path + strlen("/v1/log/"), *slash = strchr(rest, '/');
+	struct rp_diag d = {""};
+	struct rp_tile t;
+	struct db_log lg;
+	struct rp_sb sb;
+	char *note = NULL;
+	int r;
+
+	if (strcmp(q->method, "GET") != 0) {
+		fail(q, 405, "method %s not allowed on %s", q->method, q->path);
+		return;
+	}
+	if (!slash || (size_t)(slash - rest) > RP_ORG_NAME_MAX ||
+	    !rp_org_name_valid(rest, (size_t)(slash - rest))) {
+		fail(q, 404, "no such log");
+		return;
+	}
+	memcpy(q->org, rest, (size_t)(slash - rest));
+	q->org[slash - rest] = '\0';
+	if ((r = db_log_get(&q->srv->db, q->org, &lg)) < 0 || lg.served_size == 0) {
+		fail(q, r == 0 || r == RP_E_NOTFOUND ? 404 : 500, "no witnessed log for org %s",
+		     q->org);
+		return;
+	}
+	if (!strcmp(slash + 1, "checkpoint")) {
+		if ((r = db_log_served_note(&q->srv->db, lg.id, &note)) < 0)
+			fail(q, 500, "reading the checkpoint: %s", rp_strerror(r));
+		else
+			send_bytes(q, "text/plain; charset=utf-8", "public, max-age=5", note,
+				   strlen(note));
+		free(note);
+		return;
+	}
+	if (strncmp(slash + 1, "tile/", 5) != 0 ||
+	    rp_tile_parse(slash + 1, strlen(slash + 1), &t, &d) < 0) {
+		fail(q, 404, "no such log resource%s%s", *d.msg ? ": " : "", d.msg);
+		return;
+	}
+	rp_sb_init(&sb, (size_t)RP_TILE_WIDTH * (RP_LOG_ENTRY_MAX + 2));
+	r = db_log_tile(&q->srv->db, lg.id, &t, lg.served_size, &sb);
+	if (r == RP_E_NOTFOUND)
+		fail(q, 404, "tile %s is not in the witnessed tree of %llu entries", slash + 1,
+		     (unsigned long long)lg.served_size);
+	else if (r < 0)
+		fail(q, 500, "reading tile %s: %s", slash + 1, rp_strerror(r));
+	else
+		send_bytes(q, "application/octet-stream", "public, max-age=31536000, immutable",
+			   sb.s, sb.len);
+	rp_sb_release(&sb);
+}
+
 /* ---- routing ---- */
 
 /*
@@ -1052,11 +1210,13 @@ static const struct route {
 	{"GET", "/v1/orgs/*/commands/*", AUTH_READ, 0, h_cmd_get},
 	{"POST", "/v1/orgs/*/commands/*/signatures", AUTH_WRITE, 2 * RP_NOTE_MAX, h_cmd_sign},
 	{"GET", "/v1/orgs/*/commands/*/results", AUTH_READ, 0, h_results},
+	{"GET", "/v1/orgs/*/commands/*/delivery", AUTH_READ, 0, h_cmd_delivery},
 	{"GET", "/v1/orgs/*/alerts", AUTH_READ, 0, h_alerts},
 	{"POST", "/v1/orgs/*/tokens", AUTH_SIGNED, 4096, h_token_create},
 	{"GET", "/v1/orgs/*/tokens", AUTH_SIGNED, 0, h_token_list},
 	{"DELETE", "/v1/orgs/*/tokens/*", AUTH_SIGNED, 0, h_token_revoke},
 	{"GET", "/v1/agent/poll", AUTH_DEVICE, 0, h_poll},
+	{"GET", "/v1/agent/checkpoint", AUTH_DEVICE, 0, h_agent_checkpoint},
 	{"POST", "/v1/agent/started", AUTH_DEVICE, 4096, h_started},
 	{"POST", "/v1/agent/result", AUTH_DEVICE, RESULT_BODY_MAX, h_result},
 	{"POST", "/v1/agent/alert", AUTH_DEVICE, 4096, h_alert},
@@ -1175,6 +1335,10 @@ static void dispatch(struct evhttp_request *r, void *arg)
 	snprintf(q.path, sizeof(q.path), "%s", path ? path : "?");
 	if (!path || strlen(path) >= sizeof(q.path) || strchr(path, '%')) {
 		fail(&q, 404, "no such resource");
+		return;
+	}
+	if (!strncmp(q.path, "/v1/log/", 8)) {
+		h_log(&q);
 		return;
 	}
 	if (!(rt = route_find(&q, argbuf)) || !args_valid(&q, rt))

@@ -47,7 +47,7 @@
  * fsync, and nothing is cached that could hide a change made behind the
  * server's back.
  */
-#include "db.h"
+#include "db-internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -95,13 +95,28 @@ static const char *const MIGRATIONS[] = {
 	/* 2: the org listings read newest first */
 	"CREATE INDEX commands_by_org ON commands (org, seq);"
 	"CREATE INDEX alerts_by_org ON alerts (org, id);",
+	/* 3: the transparency log (db-log.c) */
+	"CREATE TABLE logs (id INTEGER PRIMARY KEY, org TEXT NOT NULL UNIQUE,"
+	"  origin TEXT NOT NULL, skey TEXT NOT NULL, size INTEGER NOT NULL DEFAULT 0,"
+	"  signed_size INTEGER NOT NULL DEFAULT -1, signed_note TEXT NOT NULL DEFAULT '',"
+	"  served_size INTEGER NOT NULL DEFAULT 0, served_note TEXT NOT NULL DEFAULT '',"
+	"  created INTEGER NOT NULL);"
+	"CREATE TABLE log_entries (log INTEGER NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL,"
+	"  PRIMARY KEY (log, idx)) WITHOUT ROWID;"
+	"CREATE TABLE log_hashes (log INTEGER NOT NULL, level INTEGER NOT NULL,"
+	"  idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (log, level, idx)) WITHOUT ROWID;"
+	"CREATE TABLE log_witnesses (log INTEGER NOT NULL, witness TEXT NOT NULL,"
+	"  size INTEGER NOT NULL DEFAULT 0, cosig TEXT NOT NULL DEFAULT '',"
+	"  cosig_size INTEGER NOT NULL DEFAULT -1, cosig_time INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (log, witness));"
+	"ALTER TABLE commands ADD COLUMN log_index INTEGER;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
 
 /* ---- helpers ---- */
 
-static int begin(struct db *db)
+int dbx_begin(struct db *db)
 {
 	if (sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
 		fprintf(stderr, "rampartd: starting a transaction: %s\n", sqlite3_errmsg(db->h));
@@ -110,21 +125,21 @@ static int begin(struct db *db)
 	return 0;
 }
 
-static void rollback(struct db *db)
+static void dbx_rollback(struct db *db)
 {
 	if (!sqlite3_get_autocommit(db->h))
 		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
 }
 
 /* Commits when r is 0, rolls back otherwise; returns the outcome. */
-static int finish(struct db *db, int r)
+int dbx_finish(struct db *db, int r)
 {
 	if (r == 0 && sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		fprintf(stderr, "rampartd: commit failed: %s\n", sqlite3_errmsg(db->h));
 		r = RP_E_DB;
 	}
 	if (r < 0)
-		rollback(db);
+		dbx_rollback(db);
 	return r;
 }
 
@@ -168,7 +183,7 @@ static sqlite3_stmt *prep_v(struct db *db, const char *sql, const char *fmt, va_
  * Prepares sql and binds the arguments described by fmt ('t' text, 'b' blob
  * as pointer + size_t, 'i' int64); NULL after logging what failed.
  */
-static sqlite3_stmt *prep(struct db *db, const char *sql, const char *fmt, ...)
+sqlite3_stmt *dbx_prep(struct db *db, const char *sql, const char *fmt, ...)
 {
 	va_list ap;
 	sqlite3_stmt *st;
@@ -180,7 +195,7 @@ static sqlite3_stmt *prep(struct db *db, const char *sql, const char *fmt, ...)
 }
 
 /* Runs a statement that returns no rows: 0, RP_E_EXISTS or RP_E_DB. */
-static int exec(struct db *db, const char *sql, const char *fmt, ...)
+int dbx_exec(struct db *db, const char *sql, const char *fmt, ...)
 {
 	va_list ap;
 	sqlite3_stmt *st;
@@ -203,7 +218,7 @@ static int exec(struct db *db, const char *sql, const char *fmt, ...)
 }
 
 /* Steps once: 1 for a row, 0 for none, RP_E_DB after logging. */
-static int step(struct db *db, sqlite3_stmt *st)
+int dbx_step(struct db *db, sqlite3_stmt *st)
 {
 	int rc;
 
@@ -219,7 +234,7 @@ static int step(struct db *db, sqlite3_stmt *st)
 }
 
 /* Text of column i, never NULL. */
-static const char *col_text(sqlite3_stmt *st, int i)
+const char *dbx_col_text(sqlite3_stmt *st, int i)
 {
 	const unsigned char *s = sqlite3_column_text(st, i);
 	return s ? (const char *)s : "";
@@ -255,7 +270,7 @@ static int collect(struct db *db, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt 
 	json_t *a = json_array();
 	int r = a ? 0 : RP_E_NOMEM;
 
-	while (r == 0 && (r = step(db, st)) == 1) {
+	while (r == 0 && (r = dbx_step(db, st)) == 1) {
 		json_t *o = row(st);
 		r = o && json_array_append_new(a, o) == 0 ? 0 : RP_E_NOMEM;
 	}
@@ -278,8 +293,8 @@ static int schema_version(struct db *db, int *ret)
 	if (sqlite3_exec(db->h, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
 			 NULL, NULL, NULL) != SQLITE_OK)
 		return RP_E_DB;
-	st = prep(db, "SELECT ifnull(max(version), 0) FROM schema_version", "");
-	r = step(db, st);
+	st = dbx_prep(db, "SELECT ifnull(max(version), 0) FROM schema_version", "");
+	r = dbx_step(db, st);
 	if (r == 1)
 		*ret = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
@@ -298,17 +313,17 @@ static int migrate(struct db *db)
 		return RP_E_DB;
 	}
 	for (; version < NMIGRATIONS; version++) {
-		if ((r = begin(db)) < 0)
+		if ((r = dbx_begin(db)) < 0)
 			return r;
 		if (sqlite3_exec(db->h, MIGRATIONS[version], NULL, NULL, NULL) != SQLITE_OK) {
 			fprintf(stderr, "rampartd: migration %d failed: %s\n", version + 1,
 				sqlite3_errmsg(db->h));
 			r = RP_E_DB;
 		} else {
-			r = exec(db, "INSERT INTO schema_version (version) VALUES (?)", "i",
+			r = dbx_exec(db, "INSERT INTO schema_version (version) VALUES (?)", "i",
 				 (int64_t)version + 1);
 		}
-		if ((r = finish(db, r)) < 0)
+		if ((r = dbx_finish(db, r)) < 0)
 			return r;
 		fprintf(stderr, "rampartd: database schema migrated to version %d\n", version + 1);
 	}
@@ -344,23 +359,27 @@ int db_open(struct db *db, const char *path, bool create)
 
 void db_close(struct db *db)
 {
+	sqlite3_finalize(db->hash_read);
+	db->hash_read = NULL;
 	sqlite3_close(db->h);
 	db->h = NULL;
 }
+
+static int log_append_org(struct db *db, const char *org, const char *text, uint64_t *ret_index);
 
 /* ---- bootstrap tokens and orgs ---- */
 
 int db_bootstrap_add(struct db *db, const char *hash)
 {
-	return exec(db, "INSERT INTO bootstrap_tokens (hash, created) VALUES (?, ?)", "ti", hash,
+	return dbx_exec(db, "INSERT INTO bootstrap_tokens (hash, created) VALUES (?, ?)", "ti", hash,
 		    rp_now());
 }
 
 int db_bootstrap_check(struct db *db, const char *hash)
 {
-	sqlite3_stmt *st = prep(db, "SELECT 1 FROM bootstrap_tokens WHERE hash = ? AND used IS NULL",
+	sqlite3_stmt *st = dbx_prep(db, "SELECT 1 FROM bootstrap_tokens WHERE hash = ? AND used IS NULL",
 				"t", hash);
-	int r = step(db, st);
+	int r = dbx_step(db, st);
 
 	sqlite3_finalize(st);
 	return r < 0 ? r : r == 1 ? 0 : RP_E_NOTFOUND;
@@ -372,18 +391,20 @@ int db_org_create(struct db *db, const char *org, uint64_t version, const char *
 	int64_t now = rp_now();
 	int r;
 
-	if ((r = begin(db)) < 0)
+	if ((r = dbx_begin(db)) < 0)
 		return r;
-	r = exec(db, "UPDATE bootstrap_tokens SET used = ? WHERE hash = ? AND used IS NULL", "it",
+	r = dbx_exec(db, "UPDATE bootstrap_tokens SET used = ? WHERE hash = ? AND used IS NULL", "it",
 		 now, bootstrap_hash);
 	if (r == 0 && changed(db) != 1)
 		r = RP_E_NOTFOUND;
 	if (r == 0)
-		r = exec(db, "INSERT INTO orgs (name, created) VALUES (?, ?)", "ti", org, now);
+		r = dbx_exec(db, "INSERT INTO orgs (name, created) VALUES (?, ?)", "ti", org, now);
 	if (r == 0)
-		r = exec(db, "INSERT INTO policies (org, version, hash, policy, created) "
+		r = dbx_exec(db, "INSERT INTO policies (org, version, hash, policy, created) "
 			     "VALUES (?, ?, ?, ?, ?)", "titti", org, (int64_t)version, hash, policy, now);
-	return finish(db, r);
+	if (r == 0) /* entry 0 of the org's log: the root of trust every later entry answers to */
+		r = log_append_org(db, org, policy, NULL);
+	return dbx_finish(db, r);
 }
 
 static const char SQL_POLICY[] = "SELECT version, hash, policy FROM policies WHERE org = ? "
@@ -391,12 +412,12 @@ static const char SQL_POLICY[] = "SELECT version, hash, policy FROM policies WHE
 
 int db_policy_text(struct db *db, const char *org, char **ret)
 {
-	sqlite3_stmt *st = prep(db, SQL_POLICY, "t", org);
-	int r = step(db, st);
+	sqlite3_stmt *st = dbx_prep(db, SQL_POLICY, "t", org);
+	int r = dbx_step(db, st);
 	char *s = NULL;
 
 	if (r == 1) {
-		s = strdup(col_text(st, 2));
+		s = strdup(dbx_col_text(st, 2));
 		r = s ? 0 : RP_E_NOMEM;
 	} else if (r == 0) {
 		r = RP_E_NOTFOUND;
@@ -409,13 +430,13 @@ int db_policy_text(struct db *db, const char *org, char **ret)
 
 int db_policy_json(struct db *db, const char *org, json_t **ret)
 {
-	sqlite3_stmt *st = prep(db, SQL_POLICY, "t", org);
-	int r = step(db, st);
+	sqlite3_stmt *st = dbx_prep(db, SQL_POLICY, "t", org);
+	int r = dbx_step(db, st);
 	json_t *j = NULL;
 
 	if (r == 1) {
 		j = json_pack("{s:s, s:I, s:s, s:s}", "org", org, "version", col_int(st, 0), "hash",
-			      col_text(st, 1), "policy", col_text(st, 2));
+			      dbx_col_text(st, 1), "policy", dbx_col_text(st, 2));
 		r = j ? 0 : RP_E_NOMEM;
 	} else if (r == 0) {
 		r = RP_E_NOTFOUND;
@@ -431,7 +452,7 @@ int db_policy_json(struct db *db, const char *org, json_t **ret)
 int db_enroll_token_add(struct db *db, const char *id, const char *org, const char *secret_hash,
 			int64_t expires, const char *created_by)
 {
-	return exec(db, "INSERT INTO enroll_tokens (id, org, secret_hash, expires, created, created_by) "
+	return dbx_exec(db, "INSERT INTO enroll_tokens (id, org, secret_hash, expires, created, created_by) "
 			"VALUES (?, ?, ?, ?, ?, ?)", "tttiit", id, org, secret_hash, expires, rp_now(),
 		    created_by);
 }
@@ -441,27 +462,27 @@ int db_enroll(struct db *db, const char *secret_hash, const struct db_device *de
 	int64_t now = rp_now();
 	int r;
 
-	if ((r = begin(db)) < 0)
+	if ((r = dbx_begin(db)) < 0)
 		return r;
-	r = exec(db, "UPDATE enroll_tokens SET used = ?, device_id = ? WHERE org = ? AND "
+	r = dbx_exec(db, "UPDATE enroll_tokens SET used = ?, device_id = ? WHERE org = ? AND "
 		     "secret_hash = ? AND used IS NULL AND expires > ?", "ittti", now, dev->id,
 		 dev->org, secret_hash, now);
 	if (r == 0 && changed(db) != 1)
 		r = RP_E_NOTFOUND;
 	if (r == 0)
-		r = exec(db, "INSERT INTO devices (id, org, pubkey, hostname, os, agent_version, "
+		r = dbx_exec(db, "INSERT INTO devices (id, org, pubkey, hostname, os, agent_version, "
 			     "enrolled, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "ttbtttii",
 			 dev->id, dev->org, dev->pub, sizeof(dev->pub), dev->hostname, dev->os,
 			 dev->agent_version, now, now);
-	return finish(db, r);
+	return dbx_finish(db, r);
 }
 
 int db_device_get(struct db *db, const char *id, struct db_device *ret)
 {
-	sqlite3_stmt *st = prep(db, "SELECT pubkey, org FROM devices WHERE id = ?", "t", id);
-	int r = step(db, st);
+	sqlite3_stmt *st = dbx_prep(db, "SELECT pubkey, org FROM devices WHERE id = ?", "t", id);
+	int r = dbx_step(db, st);
 
-	if (r == 1 && (sqlite3_column_bytes(st, 0) != 32 || strlen(col_text(st, 1)) > RP_ORG_NAME_MAX ||
+	if (r == 1 && (sqlite3_column_bytes(st, 0) != 32 || strlen(dbx_col_text(st, 1)) > RP_ORG_NAME_MAX ||
 		       strlen(id) > RP_ID_HEX)) {
 		fprintf(stderr, "rampartd: device %s has a malformed row; refusing it\n", id);
 		r = RP_E_DB;
@@ -469,7 +490,7 @@ int db_device_get(struct db *db, const char *id, struct db_device *ret)
 	if (r == 1) {
 		memset(ret, 0, sizeof(*ret));
 		memcpy(ret->pub, sqlite3_column_blob(st, 0), 32);
-		memcpy(ret->org, col_text(st, 1), strlen(col_text(st, 1)) + 1);
+		memcpy(ret->org, dbx_col_text(st, 1), strlen(dbx_col_text(st, 1)) + 1);
 		memcpy(ret->id, id, strlen(id) + 1);
 		r = 0;
 	} else if (r == 0) {
@@ -481,8 +502,8 @@ int db_device_get(struct db *db, const char *id, struct db_device *ret)
 
 int db_device_in_org(struct db *db, const char *id, const char *org)
 {
-	sqlite3_stmt *st = prep(db, "SELECT 1 FROM devices WHERE id = ? AND org = ?", "tt", id, org);
-	int r = step(db, st);
+	sqlite3_stmt *st = dbx_prep(db, "SELECT 1 FROM devices WHERE id = ? AND org = ?", "tt", id, org);
+	int r = dbx_step(db, st);
 
 	sqlite3_finalize(st);
 	return r < 0 ? r : r == 1 ? 0 : RP_E_NOTFOUND;
@@ -492,21 +513,21 @@ int db_device_seen(struct db *db, const char *id)
 {
 	int64_t now = rp_now();
 
-	return exec(db, "UPDATE devices SET last_seen = ? WHERE id = ? AND last_seen < ?", "iti", now,
+	return dbx_exec(db, "UPDATE devices SET last_seen = ? WHERE id = ? AND last_seen < ?", "iti", now,
 		    id, now - 60);
 }
 
 static json_t *device_row(sqlite3_stmt *st)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "id", col_text(st, 0), "hostname",
-			 col_text(st, 1), "os", col_text(st, 2), "agent_version", col_text(st, 3),
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "id", dbx_col_text(st, 0), "hostname",
+			 dbx_col_text(st, 1), "os", dbx_col_text(st, 2), "agent_version", dbx_col_text(st, 3),
 			 "enrolled", col_int(st, 4), "last_seen", col_int(st, 5), "alarm",
-			 col_text(st, 6));
+			 dbx_col_text(st, 6));
 }
 
 int db_devices_json(struct db *db, const char *org, json_t **ret)
 {
-	return collect(db, prep(db, "SELECT id, hostname, os, agent_version, enrolled, last_seen, "
+	return collect(db, dbx_prep(db, "SELECT id, hostname, os, agent_version, enrolled, last_seen, "
 				    "alarm FROM devices WHERE org = ? ORDER BY hostname, id", "t", org),
 		       device_row, ret);
 }
@@ -515,15 +536,15 @@ int db_devices_json(struct db *db, const char *org, json_t **ret)
 
 int db_token_get(struct db *db, const char *id, const char *org, struct db_token *ret)
 {
-	sqlite3_stmt *st = prep(db, "SELECT name, scope, secret_hash, expires FROM api_tokens "
+	sqlite3_stmt *st = dbx_prep(db, "SELECT name, scope, secret_hash, expires FROM api_tokens "
 				    "WHERE id = ? AND org = ?", "tt", id, org);
-	int r = step(db, st);
+	int r = dbx_step(db, st);
 
 	if (r == 1) {
 		memset(ret, 0, sizeof(*ret));
-		snprintf(ret->name, sizeof(ret->name), "%s", col_text(st, 0));
-		snprintf(ret->scope, sizeof(ret->scope), "%s", col_text(st, 1));
-		snprintf(ret->secret_hash, sizeof(ret->secret_hash), "%s", col_text(st, 2));
+		snprintf(ret->name, sizeof(ret->name), "%s", dbx_col_text(st, 0));
+		snprintf(ret->scope, sizeof(ret->scope), "%s", dbx_col_text(st, 1));
+		snprintf(ret->secret_hash, sizeof(ret->secret_hash), "%s", dbx_col_text(st, 2));
 		ret->expires = sqlite3_column_int64(st, 3);
 		r = 0;
 	} else if (r == 0) {
@@ -537,28 +558,28 @@ int db_token_add(struct db *db, const char *id, const char *org, const char *nam
 		 const char *scope, const char *secret_hash, int64_t expires,
 		 const char *created_by)
 {
-	return exec(db, "INSERT INTO api_tokens (id, org, name, scope, secret_hash, expires, "
+	return dbx_exec(db, "INSERT INTO api_tokens (id, org, name, scope, secret_hash, expires, "
 			"created, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "tttttiit", id, org,
 		    name, scope, secret_hash, expires, rp_now(), created_by);
 }
 
 static json_t *token_row(sqlite3_stmt *st)
 {
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "id", col_text(st, 0), "name",
-			 col_text(st, 1), "scope", col_text(st, 2), "expires", col_int(st, 3),
-			 "created", col_int(st, 4), "created_by", col_text(st, 5));
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "id", dbx_col_text(st, 0), "name",
+			 dbx_col_text(st, 1), "scope", dbx_col_text(st, 2), "expires", col_int(st, 3),
+			 "created", col_int(st, 4), "created_by", dbx_col_text(st, 5));
 }
 
 int db_tokens_json(struct db *db, const char *org, json_t **ret)
 {
-	return collect(db, prep(db, "SELECT id, name, scope, expires, created, created_by "
+	return collect(db, dbx_prep(db, "SELECT id, name, scope, expires, created, created_by "
 				    "FROM api_tokens WHERE org = ? ORDER BY created, id", "t", org),
 		       token_row, ret);
 }
 
 int db_token_revoke(struct db *db, const char *id, const char *org)
 {
-	int r = exec(db, "DELETE FROM api_tokens WHERE id = ? AND org = ?", "tt", id, org);
+	int r = dbx_exec(db, "DELETE FROM api_tokens WHERE id = ? AND org = ?", "tt", id, org);
 
 	return r < 0 ? r : changed(db) == 0 ? RP_E_NOTFOUND : 0;
 }
@@ -566,12 +587,45 @@ int db_token_revoke(struct db *db, const char *id, const char *org)
 /* ---- commands ---- */
 
 /* A 'pending' delivery for every target that has none yet. */
+/* Appends text to the org's log (inside the caller's transaction). */
+static int log_append_org(struct db *db, const char *org, const char *text, uint64_t *ret_index)
+{
+	struct db_log lg;
+	uint64_t idx;
+	int r;
+
+	if ((r = db_log_get(db, org, &lg)) < 0) {
+		if (r == RP_E_NOTFOUND)
+			fprintf(stderr, "rampartd: org %s has no log key (rampartd log-key)\n", org);
+		return r;
+	}
+	if ((r = db_log_append(db, lg.id, text, strlen(text), &idx)) < 0)
+		return r;
+	if (ret_index)
+		*ret_index = idx;
+	return 0;
+}
+
+/* An approved command goes into the log, once: its entry is what agents run. */
+static int log_command(struct db *db, const struct rp_command *c, const char *statement)
+{
+	uint64_t idx;
+	int r = log_append_org(db, c->org, statement, &idx);
+
+	if (r == 0)
+		r = dbx_exec(db, "UPDATE commands SET log_index = ? WHERE id = ? AND org = ? AND "
+				 "log_index IS NULL", "itt", (int64_t)idx, c->id, c->org);
+	if (r == 0 && changed(db) != 1)
+		r = RP_E_EXISTS;
+	return r;
+}
+
 static int add_deliveries(struct db *db, const struct rp_command *c)
 {
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < c->ntargets; i++)
-		r = exec(db, "INSERT OR IGNORE INTO deliveries (command_id, device_id, status, updated) "
+		r = dbx_exec(db, "INSERT OR IGNORE INTO deliveries (command_id, device_id, status, updated) "
 			     "VALUES (?, ?, 'pending', ?)", "tti", c->id, c->targets[i], rp_now());
 	return r;
 }
@@ -581,31 +635,33 @@ int db_command_insert(struct db *db, const struct db_command *c)
 	const struct rp_command *k = c->cmd;
 	int r;
 
-	if ((r = begin(db)) < 0)
+	if ((r = dbx_begin(db)) < 0)
 		return r;
-	r = exec(db, "INSERT INTO commands (id, org, statement, payload, state, signatures, "
+	r = dbx_exec(db, "INSERT INTO commands (id, org, statement, payload, state, signatures, "
 		     "threshold, targets, comment, expires, created) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
 		 "tttbtiiitii", k->id, k->org, c->statement, c->payload, c->payload_len,
 		 c->approved ? "approved" : "pending-approval", (int64_t)c->signatures,
 		 (int64_t)c->threshold, (int64_t)k->ntargets, k->comment, k->expires, rp_now());
 	if (r == 0)
 		r = add_deliveries(db, k);
-	return finish(db, r);
+	if (r == 0 && c->approved)
+		r = log_command(db, k, c->statement);
+	return dbx_finish(db, r);
 }
 
 int db_command_statement(struct db *db, const char *org, const char *id, char **ret,
 			 bool *ret_approved)
 {
-	sqlite3_stmt *st = prep(db, "SELECT statement, state FROM commands WHERE id = ? AND org = ?",
+	sqlite3_stmt *st = dbx_prep(db, "SELECT statement, state FROM commands WHERE id = ? AND org = ?",
 				"tt", id, org);
-	int r = step(db, st);
+	int r = dbx_step(db, st);
 	char *s = NULL;
 
 	if (r == 1) {
-		s = strdup(col_text(st, 0));
+		s = strdup(dbx_col_text(st, 0));
 		r = s ? 0 : RP_E_NOMEM;
 		if (r == 0) {
-			*ret_approved = strcmp(col_text(st, 1), "approved") == 0;
+			*ret_approved = strcmp(dbx_col_text(st, 1), "approved") == 0;
 			*ret = s;
 		}
 	} else if (r == 0) {
@@ -619,31 +675,33 @@ int db_command_sign(struct db *db, const struct db_command *c)
 {
 	int r;
 
-	if ((r = begin(db)) < 0)
+	if ((r = dbx_begin(db)) < 0)
 		return r;
-	r = exec(db, "UPDATE commands SET statement = ?, signatures = ?, threshold = ? "
+	r = dbx_exec(db, "UPDATE commands SET statement = ?, signatures = ?, threshold = ? "
 		     "WHERE id = ? AND org = ?", "tiitt", c->statement, (int64_t)c->signatures,
 		 (int64_t)c->threshold, c->cmd->id, c->cmd->org);
 	if (r == 0 && changed(db) != 1)
 		r = RP_E_NOTFOUND;
 	if (r == 0 && c->approved)
-		r = exec(db, "UPDATE commands SET state = 'approved' WHERE id = ? AND org = ?", "tt",
+		r = dbx_exec(db, "UPDATE commands SET state = 'approved' WHERE id = ? AND org = ?", "tt",
 			 c->cmd->id, c->cmd->org);
 	if (r == 0 && c->approved)
 		r = add_deliveries(db, c->cmd);
-	return finish(db, r);
+	if (r == 0 && c->approved && !c->was_approved)
+		r = log_command(db, c->cmd, c->statement);
+	return dbx_finish(db, r);
 }
 
 int db_command_json(struct db *db, const char *org, const char *id, json_t **ret)
 {
-	sqlite3_stmt *st = prep(db, "SELECT state, statement, payload, signatures, threshold "
+	sqlite3_stmt *st = dbx_prep(db, "SELECT state, statement, payload, signatures, threshold "
 				    "FROM commands WHERE id = ? AND org = ?", "tt", id, org);
-	int r = step(db, st);
+	int r = dbx_step(db, st);
 	json_t *j = NULL;
 
 	if (r == 1) {
-		j = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I}", "id", id, "state", col_text(st, 0),
-			      "statement", col_text(st, 1), "payload", col_b64(st, 2), "signatures",
+		j = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I}", "id", id, "state", dbx_col_text(st, 0),
+			      "statement", dbx_col_text(st, 1), "payload", col_b64(st, 2), "signatures",
 			      col_int(st, 3), "threshold", col_int(st, 4));
 		r = j ? 0 : RP_E_NOMEM;
 	} else if (r == 0) {
@@ -657,15 +715,15 @@ int db_command_json(struct db *db, const char *org, const char *id, json_t **ret
 
 static json_t *command_row(sqlite3_stmt *st)
 {
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "id", col_text(st, 0), "state",
-			 col_text(st, 1), "created", col_int(st, 2), "signatures", col_int(st, 3),
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "id", dbx_col_text(st, 0), "state",
+			 dbx_col_text(st, 1), "created", col_int(st, 2), "signatures", col_int(st, 3),
 			 "threshold", col_int(st, 4), "targets", col_int(st, 5), "comment",
-			 col_text(st, 6));
+			 dbx_col_text(st, 6));
 }
 
 int db_commands_json(struct db *db, const char *org, json_t **ret)
 {
-	return collect(db, prep(db, "SELECT id, state, created, signatures, threshold, targets, "
+	return collect(db, dbx_prep(db, "SELECT id, state, created, signatures, threshold, targets, "
 				    "comment FROM commands WHERE org = ? ORDER BY seq DESC LIMIT 500",
 				"t", org),
 		       command_row, ret);
@@ -673,7 +731,7 @@ int db_commands_json(struct db *db, const char *org, json_t **ret)
 
 static json_t *result_row(sqlite3_stmt *st)
 {
-	const char *status = col_text(st, 2);
+	const char *status = dbx_col_text(st, 2);
 	int64_t expires = sqlite3_column_int64(st, 8);
 	json_t *exit_code = sqlite3_column_type(st, 3) == SQLITE_NULL ? json_null()
 								       : json_integer(col_int(st, 3));
@@ -681,21 +739,21 @@ static json_t *result_row(sqlite3_stmt *st)
 	if ((!strcmp(status, "pending") || !strcmp(status, "running")) && expires &&
 	    rp_now() > expires)
 		status = "expired";
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:s}", "device", col_text(st, 0),
-			 "hostname", col_text(st, 1), "status", status, "exit_code", exit_code,
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:s}", "device", dbx_col_text(st, 0),
+			 "hostname", dbx_col_text(st, 1), "status", status, "exit_code", exit_code,
 			 "output", col_b64(st, 4), "duration_ms", col_int(st, 5), "updated",
-			 col_int(st, 6), "reason", col_text(st, 7));
+			 col_int(st, 6), "reason", dbx_col_text(st, 7));
 }
 
 int db_results_json(struct db *db, const char *org, const char *id, json_t **ret)
 {
-	sqlite3_stmt *st = prep(db, "SELECT 1 FROM commands WHERE id = ? AND org = ?", "tt", id, org);
-	int r = step(db, st);
+	sqlite3_stmt *st = dbx_prep(db, "SELECT 1 FROM commands WHERE id = ? AND org = ?", "tt", id, org);
+	int r = dbx_step(db, st);
 
 	sqlite3_finalize(st);
 	if (r <= 0)
 		return r < 0 ? r : RP_E_NOTFOUND;
-	return collect(db, prep(db, "SELECT d.device_id, ifnull(v.hostname, ''), d.status, "
+	return collect(db, dbx_prep(db, "SELECT d.device_id, ifnull(v.hostname, ''), d.status, "
 				    "d.exit_code, d.output, ifnull(d.duration_ms, 0), d.updated, "
 				    "d.reason, c.expires FROM commands c "
 				    "JOIN deliveries d ON d.command_id = c.id "
@@ -707,14 +765,14 @@ int db_results_json(struct db *db, const char *org, const char *id, json_t **ret
 
 static json_t *alert_row(sqlite3_stmt *st)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:I}", "device", col_text(st, 0), "command",
-			 col_text(st, 1), "code", col_text(st, 2), "reason", col_text(st, 3), "at",
+	return json_pack("{s:s, s:s, s:s, s:s, s:I}", "device", dbx_col_text(st, 0), "command",
+			 dbx_col_text(st, 1), "code", dbx_col_text(st, 2), "reason", dbx_col_text(st, 3), "at",
 			 col_int(st, 4));
 }
 
 int db_alerts_json(struct db *db, const char *org, json_t **ret)
 {
-	return collect(db, prep(db, "SELECT device_id, command_id, code, reason, at FROM alerts "
+	return collect(db, dbx_prep(db, "SELECT device_id, command_id, code, reason, at FROM alerts "
 				    "WHERE org = ? ORDER BY id DESC LIMIT 1000", "t", org),
 		       alert_row, ret);
 }
@@ -729,18 +787,109 @@ int db_next_delivery(struct db *db, const char *device, json_t **ret)
 	 * results show 'expired'. Rows without an expiry (0) are delivered
 	 * and left to the agent to judge.
 	 */
-	sqlite3_stmt *st = prep(db, "SELECT c.id, c.statement, c.payload FROM deliveries d "
+	/*
+	 * A logged command is offered once the served (witnessed) checkpoint
+	 * covers its entry, and what is offered is the entry, byte for byte;
+	 * deliveries go in log order, which is the order agents accept.
+	 * A row without a log index was never approved through the API (it
+	 * was written behind the server's back): it is served as it is, with
+	 * no proof, and the agent refuses it.
+	 */
+	sqlite3_stmt *st = dbx_prep(db, "SELECT c.id, coalesce(e.data, c.statement), c.payload, "
+				    "ifnull(c.log_index, -1), l.id FROM deliveries d "
 				    "JOIN commands c ON c.id = d.command_id "
+				    "LEFT JOIN logs l ON l.org = c.org "
+				    "LEFT JOIN log_entries e ON e.log = l.id AND e.idx = c.log_index "
 				    "WHERE d.device_id = ? AND c.state = 'approved' "
 				    "AND d.status IN ('pending', 'running') "
-				    "AND (c.expires = 0 OR c.expires > ?) ORDER BY c.seq LIMIT 1",
+				    "AND (c.expires = 0 OR c.expires > ?) "
+				    "AND (c.log_index IS NULL OR c.log_index < l.served_size) "
+				    "ORDER BY ifnull(c.log_index, -1), c.seq LIMIT 1",
 				"ti", device, rp_now() - RP_CLOCK_SKEW_S);
-	int r = step(db, st);
+	int r = dbx_step(db, st);
 	json_t *j = NULL;
 
 	if (r == 1) {
-		j = json_pack("{s:s, s:s, s:o}", "command", col_text(st, 0), "statement",
-			      col_text(st, 1), "payload", col_b64(st, 2));
+		j = json_pack("{s:s, s:s, s:o, s:I, s:I}", "command", dbx_col_text(st, 0), "statement",
+			      dbx_col_text(st, 1), "payload", col_b64(st, 2), "index",
+			      col_int(st, 3), "log", col_int(st, 4));
+		r = j ? 0 : RP_E_NOMEM;
+	} else if (r == 0) {
+		r = RP_E_NOTFOUND;
+	}
+	sqlite3_finalize(st);
+	if (r == 0)
+		*ret = j;
+	return r;
+}
+
+int db_log_approved(struct db *db, const char *org, size_t *ret_n)
+{
+	sqlite3_stmt *st;
+	char **ids = NULL, **texts = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = dbx_begin(db)) < 0)
+		return r;
+	st = dbx_prep(db, "SELECT id, statement FROM commands WHERE org = ? AND state = 'approved' "
+			  "AND log_index IS NULL ORDER BY seq LIMIT 1000", "t", org);
+	while ((r = dbx_step(db, st)) == 1) {
+		char **ni = realloc(ids, (n + 1) * sizeof(*ids)), **nt;
+		if (ni)
+			ids = ni;
+		nt = ni ? realloc(texts, (n + 1) * sizeof(*texts)) : NULL;
+		if (nt)
+			texts = nt;
+		if (!ni || !nt || !(ids[n] = strdup(dbx_col_text(st, 0)))) {
+			r = RP_E_NOMEM;
+			break;
+		}
+		if (!(texts[n] = strdup(dbx_col_text(st, 1)))) {
+			free(ids[n]);
+			r = RP_E_NOMEM;
+			break;
+		}
+		n++;
+	}
+	sqlite3_finalize(st);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		struct rp_command c = {0};
+		snprintf(c.id, sizeof(c.id), "%s", ids[i]);
+		snprintf(c.org, sizeof(c.org), "%s", org);
+		r = log_command(db, &c, texts[i]);
+		if (r == RP_E_TOOBIG) { /* cannot be an entry: never logged, so never accepted */
+			fprintf(stderr, "rampartd: org %s: command %s is too large for the log\n", org,
+				c.id);
+			r = dbx_exec(db, "UPDATE commands SET log_index = -1 WHERE id = ? AND org = ?",
+				     "tt", c.id, org);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(ids[i]);
+		free(texts[i]);
+	}
+	free(ids);
+	free(texts);
+	if ((r = dbx_finish(db, r)) == 0)
+		*ret_n = n;
+	return r;
+}
+
+int db_command_delivery(struct db *db, const char *org, const char *id, json_t **ret)
+{
+	sqlite3_stmt *st = dbx_prep(db, "SELECT c.id, e.data, c.payload, c.log_index, l.id "
+				    "FROM commands c JOIN logs l ON l.org = c.org "
+				    "JOIN log_entries e ON e.log = l.id AND e.idx = c.log_index "
+				    "WHERE c.org = ? AND c.id = ? AND c.log_index < l.served_size",
+				"tt", org, id);
+	int r = dbx_step(db, st);
+	json_t *j = NULL;
+
+	if (r == 1) {
+		j = json_pack("{s:s, s:s, s:o, s:I, s:I}", "command", dbx_col_text(st, 0), "statement",
+			      dbx_col_text(st, 1), "payload", col_b64(st, 2), "index",
+			      col_int(st, 3), "log", col_int(st, 4));
 		r = j ? 0 : RP_E_NOMEM;
 	} else if (r == 0) {
 		r = RP_E_NOTFOUND;
@@ -753,14 +902,14 @@ int db_next_delivery(struct db *db, const char *device, json_t **ret)
 
 int db_delivery_started(struct db *db, const char *command, const char *device)
 {
-	return exec(db, "UPDATE deliveries SET status = 'running', updated = ? "
+	return dbx_exec(db, "UPDATE deliveries SET status = 'running', updated = ? "
 			"WHERE command_id = ? AND device_id = ? AND status = 'pending'",
 		    "itt", rp_now(), command, device);
 }
 
 int db_result_store(struct db *db, const struct db_result *x)
 {
-	int r = exec(db, "UPDATE deliveries SET status = ?, exit_code = ?, output = ?, "
+	int r = dbx_exec(db, "UPDATE deliveries SET status = ?, exit_code = ?, output = ?, "
 			 "duration_ms = ?, reason = ?, result = ?, updated = ? "
 			 "WHERE command_id = ? AND device_id = ? AND status IN ('pending', 'running')",
 		     "tibittitt", x->status, x->exit_code, x->output, x->output_len, x->duration_ms,
@@ -775,15 +924,15 @@ int db_alert_store(struct db *db, const char *org, const char *device, const cha
 	int64_t now = rp_now();
 	int r;
 
-	if ((r = begin(db)) < 0)
+	if ((r = dbx_begin(db)) < 0)
 		return r;
-	r = exec(db, "INSERT INTO alerts (org, device_id, command_id, code, reason, at) "
+	r = dbx_exec(db, "INSERT INTO alerts (org, device_id, command_id, code, reason, at) "
 		     "VALUES (?, ?, ?, ?, ?, ?)", "ttttti", org, device, command, code, reason, now);
 	if (r == 0 && *command)
-		r = exec(db, "UPDATE deliveries SET status = ?, reason = ?, updated = ? WHERE "
+		r = dbx_exec(db, "UPDATE deliveries SET status = ?, reason = ?, updated = ? WHERE "
 			     "command_id = ? AND device_id = ? AND status IN ('pending', 'running')",
 			 "ttitt", status, reason, now, command, device);
 	if (r == 0 && alarm)
-		r = exec(db, "UPDATE devices SET alarm = ? WHERE id = ?", "tt", code, device);
-	return finish(db, r);
+		r = dbx_exec(db, "UPDATE devices SET alarm = ? WHERE id = ?", "tt", code, device);
+	return dbx_finish(db, r);
 }

@@ -19,11 +19,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "checkpoint.h"
+#include "merkle.h"
 #include "rp_limits.h"
 #include "statement.h"
 
 struct db {
 	sqlite3 *h;
+	sqlite3_stmt *hash_read; /* db-log.c: the one hot statement, kept prepared */
 };
 
 int db_open(struct db *db, const char *path, bool create);
@@ -88,6 +91,7 @@ struct db_command {
 	const uint8_t *payload;
 	size_t payload_len;
 	bool approved;
+	bool was_approved; /* db_command_sign: approved before, so already logged */
 	size_t signatures;
 	uint32_t threshold;
 };
@@ -108,12 +112,24 @@ int db_results_json(struct db *db, const char *org, const char *id, json_t **ret
 int db_alerts_json(struct db *db, const char *org, json_t **ret);
 
 /*
- * The device's oldest approved command whose delivery is pending or
- * running, as {"command", "statement", "payload"}; RP_E_NOTFOUND when
+ * The device's next approved command whose delivery is pending or running,
+ * as {"command", "statement", "payload", "index" (-1: not logged), "log"
+ * (the log's id)}; RP_E_NOTFOUND when
  * there is none. Reads the database every time: rows written behind the
  * server's back are served (and the agent refuses them).
  */
 int db_next_delivery(struct db *db, const char *device, json_t **ret);
+/*
+ * Appends to the org's log every approved command not yet in it, whatever
+ * wrote the row (one transaction): what is delivered is in the log, for
+ * every auditor to see. *ret_n: how many.
+ */
+int db_log_approved(struct db *db, const char *org, size_t *ret_n);
+/*
+ * The command as agents get it, in the same form as db_next_delivery;
+ * RP_E_NOTFOUND unless it is logged and covered by the served checkpoint.
+ */
+int db_command_delivery(struct db *db, const char *org, const char *id, json_t **ret);
 /* pending -> running; no error when there is no such delivery. */
 int db_delivery_started(struct db *db, const char *command, const char *device);
 
@@ -134,3 +150,60 @@ int db_result_store(struct db *db, const struct db_result *r);
  */
 int db_alert_store(struct db *db, const char *org, const char *device, const char *command,
 		   const char *code, const char *reason, const char *status, bool alarm);
+
+/* ---- the transparency logs (db-log.c) ---- */
+
+struct db_log {
+	int64_t id;
+	char origin[RP_ORIGIN_MAX + 1];
+	uint64_t size;        /* entries appended */
+	int64_t signed_size;  /* newest checkpoint signed by the log key, -1: none */
+	uint64_t served_size; /* newest checkpoint meeting the witness quorum */
+};
+int db_log_get(struct db *db, const char *org, struct db_log *ret);
+int db_log_get_by_id(struct db *db, int64_t log, struct db_log *ret);
+/* The orgs that have a log, as a malloc'd array of malloc'd names. */
+int db_log_orgs(struct db *db, char ***ret, size_t *ret_n);
+/*
+ * The org's log signer key; with create, made (origin "<host>/rampart/<org>")
+ * when the org has none. RP_E_NOTFOUND without create when there is none.
+ */
+int db_log_key(struct db *db, const char *org, const char *host, bool create,
+	       struct rp_skey *ret);
+/* Appends one entry; must run inside a transaction of the caller. */
+int db_log_append(struct db *db, int64_t log, const void *data, size_t len, uint64_t *ret_index);
+/* Appends count entries in one transaction (the sequencer's batch; benchmarks). */
+int db_log_append_batch(struct db *db, int64_t log, const void *const *data, const size_t *len,
+			size_t count);
+int db_log_tree_hash(struct db *db, int64_t log, uint64_t size, uint8_t out[RP_HASH_LEN]);
+int db_log_prove_inclusion(struct db *db, int64_t log, uint64_t index, uint64_t size,
+			   uint8_t (*out)[RP_HASH_LEN], size_t *ret_n);
+/* Empty proof when size1 is 0 or equals size2. */
+int db_log_prove_consistency(struct db *db, int64_t log, uint64_t size1, uint64_t size2,
+			     uint8_t (*out)[RP_HASH_LEN], size_t *ret_n);
+/*
+ * Appends tile t's bytes (hashes, or uint16-length-prefixed entries) to out;
+ * RP_E_NOTFOUND when the tile is not complete within the first size leaves.
+ */
+int db_log_tile(struct db *db, int64_t log, const struct rp_tile *t, uint64_t size,
+		struct rp_sb *out);
+int db_log_entry(struct db *db, int64_t log, uint64_t index, char **ret, size_t *ret_len);
+int db_log_set_signed(struct db *db, int64_t log, uint64_t size, const char *note);
+int db_log_signed_note(struct db *db, int64_t log, char **ret);
+/* Never moves the served checkpoint backwards. */
+int db_log_set_served(struct db *db, int64_t log, uint64_t size, const char *note);
+int db_log_served_note(struct db *db, int64_t log, char **ret);
+/*
+ * What the witness (by key name) last cosigned for this log: its size (0
+ * when never), and the size and time of the cosignature kept (UINT64_MAX
+ * and 0 when none).
+ */
+int db_log_witness_get(struct db *db, int64_t log, const char *witness, uint64_t *ret_size,
+		       uint64_t *ret_cosig_size, int64_t *ret_cosig_time);
+/* Records the witness's size, and its cosignature line of that size unless cosig is NULL. */
+int db_log_witness_set(struct db *db, int64_t log, const char *witness, uint64_t size,
+		       const char *cosig, int64_t cosig_time);
+/* Appends every stored cosignature line over the checkpoint of this size. */
+int db_log_cosigs(struct db *db, int64_t log, uint64_t size, struct rp_sb *out);
+/* The newest cosignature time over the checkpoint of this size; 0 when none. */
+int db_log_newest_cosig(struct db *db, int64_t log, uint64_t size, int64_t *ret);

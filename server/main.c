@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "policy.h"
 #include "rp_err.h"
 #include "server.h"
 #include "tls.h"
@@ -140,6 +141,73 @@ static int bootstrap_main(int argc, char *argv[])
 	return 0;
 }
 
+static int logkey_main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{"data", required_argument, NULL, 'd'},
+		{"org", required_argument, NULL, 'o'},
+		{"host", required_argument, NULL, 'H'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *dir = NULL, *org = NULL, *host = NULL;
+	char dbp[600], hostname[256];
+	struct db db = {0};
+	struct rp_skey k;
+	struct rp_vkey v;
+	char *text;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:o:H:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'o': org = optarg; break;
+		case 'H': host = optarg; break;
+		case 'h':
+			printf("Usage: rampartd log-key --data DIR --org ORG [--host HOST]\n\n"
+			       "Prints the verifier key that signs ORG's transparency log checkpoints,\n"
+			       "making it on first use with the origin HOST/rampart/ORG (HOST: the\n"
+			       "name agents and auditors know this server by; default: this machine's\n"
+			       "host name). The administrators put it in the root policy's `log' line\n"
+			       "(rampart org init --log-key). It identifies the log; it authorises\n"
+			       "nothing: witnesses and agents check what it signs.\n");
+			return 0;
+		default: return 2;
+		}
+	}
+	if (!dir || !org) {
+		fprintf(stderr, "rampartd log-key: --data DIR and --org ORG are required\n");
+		return 2;
+	}
+	if (!rp_org_name_valid(org, strlen(org))) {
+		fprintf(stderr, "rampartd log-key: `%s' is not a valid organisation name\n", org);
+		return 2;
+	}
+	if (!host) {
+		if (gethostname(hostname, sizeof(hostname)) != 0)
+			snprintf(hostname, sizeof(hostname), "localhost");
+		hostname[sizeof(hostname) - 1] = '\0';
+		host = hostname;
+	}
+	if (data_path(dbp, sizeof(dbp), dir, SERVER_DB) < 0 || db_open(&db, dbp, false) < 0)
+		return 1;
+	r = db_log_key(&db, org, host, true, &k);
+	db_close(&db);
+	if (r < 0) {
+		fprintf(stderr, "rampartd log-key: %s%s\n", rp_strerror(r),
+			r == RP_E_INVAL ? ": the host name makes no valid key name" : "");
+		return 1;
+	}
+	rp_skey_vkey(&k, &v);
+	rp_skey_wipe(&k);
+	if (!(text = rp_vkey_format(&v)))
+		return 1;
+	printf("%s\n", text);
+	free(text);
+	return 0;
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *s = arg;
@@ -238,7 +306,7 @@ static int serve_main(int argc, char *argv[])
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (db_open(&s.db, dbp, false) < 0 || !(s.ssl = tls_server_ctx(key, cert)) ||
-	    !(s.base = event_base_new()) || api_init(&s) < 0)
+	    !(s.base = event_base_new()) || api_init(&s) < 0 || log_init(&s) < 0)
 		goto out;
 	if (!(s.listener = evhttp_bind_socket_with_handle(s.http, host, port))) {
 		fprintf(stderr, "rampartd: cannot listen on %s: %s\n", listen, strerror(errno));
@@ -255,6 +323,7 @@ static int serve_main(int argc, char *argv[])
 	rc = 0;
 out:
 	poll_release_all(&s);
+	log_release(&s);
 	if (sigterm)
 		event_free(sigterm);
 	if (sigint)
@@ -277,6 +346,7 @@ static const struct {
 	{"serve", serve_main, "serve the API"},
 	{"pin", pin_main, "print the server key's pin"},
 	{"bootstrap-token", bootstrap_main, "print a new one-time token for creating an org"},
+	{"log-key", logkey_main, "print (making it first) an org's log verifier key"},
 };
 
 int main(int argc, char *argv[])

@@ -35,6 +35,7 @@ struct waiter {
 	struct event *timer;
 	struct event *hangup; /* readability of the agent's socket */
 	char device[RP_ID_HEX + 1];
+	uint64_t have; /* the agent's checkpoint size */
 	double t0;
 };
 
@@ -71,11 +72,11 @@ static void waiter_answer(struct waiter *w, json_t *delivery)
 }
 
 /* A delivery for the device, or NULL (none, or the database failed: logged). */
-static json_t *lookup(struct server *s, const char *device)
+static json_t *lookup(struct server *s, const char *device, uint64_t have)
 {
 	json_t *j = NULL;
 
-	if (s->stopping || db_next_delivery(&s->db, device, &j) < 0)
+	if (s->stopping || log_next_delivery(s, device, have, &j) < 0)
 		return NULL;
 	return j;
 }
@@ -86,7 +87,7 @@ static void on_hold_end(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	waiter_answer(w, lookup(w->srv, w->device));
+	waiter_answer(w, lookup(w->srv, w->device, w->have));
 }
 
 static void on_agent_close(struct evhttp_connection *conn, void *arg)
@@ -108,7 +109,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (n > 0) { /* the agent said something: answer, then evhttp reads it */
-		waiter_answer(w, lookup(w->srv, w->device));
+		waiter_answer(w, lookup(w->srv, w->device, w->have));
 		return;
 	}
 	fprintf(stderr, "rampartd: device %s hung up its held poll after %.0f ms\n", w->device,
@@ -132,8 +133,8 @@ static int watch_hangup(struct server *s, struct waiter *w)
 	return 0;
 }
 
-int poll_hold(struct server *s, struct evhttp_request *r, const char *device, unsigned seconds,
-	      double t0)
+int poll_hold(struct server *s, struct evhttp_request *r, const char *device, uint64_t have,
+	      unsigned seconds, double t0)
 {
 	struct waiter *w = calloc(1, sizeof(*w));
 	struct timeval tv = {(time_t)seconds, 0};
@@ -142,6 +143,7 @@ int poll_hold(struct server *s, struct evhttp_request *r, const char *device, un
 		goto fail;
 	w->srv = s;
 	w->req = r;
+	w->have = have;
 	w->t0 = t0;
 	if (!(w->timer = evtimer_new(s->base, on_hold_end, w)) || evtimer_add(w->timer, &tv) < 0 ||
 	    watch_hangup(s, w) < 0)
@@ -169,7 +171,18 @@ void poll_wake(struct server *s, const char *device)
 
 	for (struct waiter *w = s->waiters, *next; w; w = next) {
 		next = w->next;
-		if (strcmp(w->device, device) == 0 && (j = lookup(s, device)))
+		if (strcmp(w->device, device) == 0 && (j = lookup(s, device, w->have)))
+			waiter_answer(w, j);
+	}
+}
+
+void poll_wake_all(struct server *s)
+{
+	json_t *j;
+
+	for (struct waiter *w = s->waiters, *next; w; w = next) {
+		next = w->next;
+		if ((j = lookup(s, w->device, w->have)))
 			waiter_answer(w, j);
 	}
 }

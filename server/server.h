@@ -14,6 +14,7 @@
 #define SERVER_CERT "tls.crt"
 
 struct waiter;
+struct wslot;
 
 struct server {
 	struct event_base *base;
@@ -24,6 +25,8 @@ struct server {
 	int poll_hold;           /* longest hold of a poll, seconds */
 	struct waiter *waiters;  /* held polls (poll.c) */
 	size_t nwaiters;
+	struct event *tick;      /* the log sequencer (log.c) */
+	struct wslot *wslots;    /* witnesses and requests in flight (log.c) */
 	bool stopping;
 };
 
@@ -40,10 +43,34 @@ void api_send(struct evhttp_request *r, int status, json_t *j, const char *metho
 	      const char *path, const char *who, double t0, const char *why);
 
 /* poll.c: agents' long polls held until work arrives or the hold ends. */
-/* Holds r for up to seconds; on failure the caller still owns r. */
-int poll_hold(struct server *s, struct evhttp_request *r, const char *device, unsigned seconds,
-	      double t0);
+/*
+ * Holds r for up to seconds; on failure the caller still owns r. have: the
+ * checkpoint size the agent holds (for its consistency proof).
+ */
+int poll_hold(struct server *s, struct evhttp_request *r, const char *device, uint64_t have,
+	      unsigned seconds, double t0);
 /* Answers the device's held polls now if the database has a delivery for it. */
 void poll_wake(struct server *s, const char *device);
+/* Answers every held poll that now has a delivery (a checkpoint was witnessed). */
+void poll_wake_all(struct server *s);
 /* Answers every held poll with 204 (shutdown). */
 void poll_release_all(struct server *s);
+
+/* log.c: the sequencer: checkpoints, witnesses, proofs for agents. */
+int log_init(struct server *s);
+/* Runs the sequencer now (an entry was appended). */
+void log_kick(struct server *s);
+void log_release(struct server *s);
+/*
+ * The device's next delivery with its inclusion proof, the served
+ * checkpoint and a consistency proof from size have; RP_E_NOTFOUND if none.
+ */
+int log_next_delivery(struct server *s, const char *device, uint64_t have, json_t **ret);
+/*
+ * Command id of org as agents get it, proofs included, with consistency
+ * from size have (for offline checks and audits).
+ */
+int log_command_delivery(struct server *s, const char *org, const char *id, uint64_t have,
+			 json_t **ret);
+/* Sets "checkpoint" (the served one) and "consistency" (from have) on j. */
+int log_checkpoint_json(struct server *s, int64_t log, uint64_t have, json_t *j);

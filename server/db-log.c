@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The transparency logs' storage: one Merkle log per organisation, in the
+ * server's SQLite (schema in db.c, migration 3).
+ *
+ *   logs (id, org, origin = log key name, skey = the log's signer key,
+ *       size: entries appended, signed_size/signed_note: the newest
+ *       checkpoint signed by the log key, served_size/served_note: the
+ *       newest checkpoint whose cosignatures meet the witness quorum,
+ *       which is what agents and auditors are given)
+ *   log_entries (log, idx, data): entry idx, the whole signed statement
+ *   log_hashes (log, level, idx, hash): the stored hashes of lib/merkle.h
+ *   log_witnesses (log, witness = its key name, size: the size it last
+ *       cosigned for us, cosig: that cosignature line, cosig_size, cosig_time)
+ *
+ * An append writes one entry and about two hashes, reading at most one
+ * stored hash per level: O(log n), never a walk over the leaves. Proofs
+ * and tiles are reads of stored hashes through one cached statement.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db-internal.h"
+#include "rp_err.h"
+
+struct reader {
+	struct db *db;
+	int64_t log;
+};
+
+static int read_hash(void *arg, unsigned level, uint64_t index, uint8_t out[RP_HASH_LEN])
+{
+	struct reader *rd = arg;
+	struct db *db = rd->db;
+	sqlite3_stmt *st = db->hash_read;
+	int rc;
+
+	if (!st && sqlite3_prepare_v3(db->h, "SELECT hash FROM log_hashes WHERE log = ? AND "
+					     "level = ? AND idx = ?",
+				      -1, SQLITE_PREPARE_PERSISTENT, &db->hash_read, NULL) != SQLITE_OK) {
+		fprintf(stderr, "rampartd: preparing the hash reader: %s\n", sqlite3_errmsg(db->h));
+		return RP_E_DB;
+	}
+	st = db->hash_read;
+	sqlite3_bind_int64(st, 1, rd->log);
+	sqlite3_bind_int64(st, 2, level);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)index);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == RP_HASH_LEN) {
+		memcpy(out, sqlite3_column_blob(st, 0), RP_HASH_LEN);
+		sqlite3_reset(st);
+		return 0;
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
+		fprintf(stderr, "rampartd: log %lld: stored hash (%u, %llu) is missing or damaged\n",
+			(long long)rd->log, level, (unsigned long long)index);
+		return RP_E_DB;
+	}
+	fprintf(stderr, "rampartd: reading a log hash: %s\n", sqlite3_errmsg(db->h));
+	return RP_E_DB;
+}
+
+static void db_log_row(sqlite3_stmt *st, struct db_log *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->id = sqlite3_column_int64(st, 0);
+	snprintf(ret->origin, sizeof(ret->origin), "%s", dbx_col_text(st, 1));
+	ret->size = (uint64_t)sqlite3_column_int64(st, 2);
+	ret->signed_size = sqlite3_column_int64(st, 3);
+	ret->served_size = (uint64_t)sqlite3_column_int64(st, 4);
+}
+
+int db_log_get(struct db *db, const char *org, struct db_log *ret)
+{
+	sqlite3_stmt *st = dbx_prep(db, "SELECT id, origin, size, signed_size, served_size "
+					"FROM logs WHERE org = ?", "t", org);
+	int r = dbx_step(db, st);
+
+	if (r == 1)
+		db_log_row(st, ret);
+	sqlite3_finalize(st);
+	return r == 1 ? 0 : r == 0 ? RP_E_NOTFOUND : r;
+}
+
+int db_log_get_by_id(struct db *db, int64_t log, struct db_log *ret)
+{
+	sqlite3_stmt *st = dbx_prep(db, "SELECT id, origin, size, signed_size, served_size "
+					"FROM logs WHERE id = ?", "i", log);
+	int r = dbx_step(db, st);
+
+	if (r == 1)
+		db_log_row(st, ret);
+	sqlite3_finalize(st);
+	return r == 1 ? 0 : r == 0 ? RP_E_NOTFOUND : r;
+}
+
+int db_log_orgs(struct db *db, char ***ret, size_t *ret_n)
+{
+	sqlite3_stmt *st = dbx_prep(db, "SELECT org FROM logs JOIN orgs ON orgs.name = logs.org "
+					"ORDER BY org", "");
+	char **v = NULL;
+	size_t n = 0;
+	int r;
+
+	while ((r = dbx_step(db, st)) == 1) {
+		char **nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv || !(nv[n] = strdup(dbx_col_text(st, 0)))) {
+			v = nv ? nv : v;
+			r = RP_E_NOMEM;
+			break;
+		}
+		v = nv;
+		n++;
+	}
+	sqlite3_finalize(st);
+	if (r < 0) {
+		while (n)
+			free(v[--n]);
+		free(v);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int db_log_key(struct db *db, const char *org, const char *host, bool create,
+	       struct rp_skey *ret)
+{
+	sqlite3_stmt *st;
+	char origin[RP_ORIGIN_MAX + 1];
+	struct rp_skey k;
+	char *text = NULL;
+	int r, n;
+
+	st = dbx_prep(db, "SELECT skey FROM logs WHERE org = ?", "t", org);
+	if ((r = dbx_step(db, st)) == 1) {
+		const char *s = dbx_col_text(st, 0);
+		r = rp_skey_parse(s, strlen(s), ret, NULL) < 0 ? RP_E_DB : 0;
+		sqlite3_finalize(st);
+		return r;
+	}
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+	if (!create)
+		return RP_E_NOTFOUND;
+	n = snprintf(origin, sizeof(origin), "%s/rampart/%s", host, org);
+	if (n < 0 || (size_t)n >= sizeof(origin) || !rp_key_name_valid(origin, (size_t)n))
+		return RP_E_INVAL;
+	if ((r = rp_skey_generate(origin, &k)) < 0)
+		return r;
+	if (!(text = rp_skey_format(&k))) {
+		rp_skey_wipe(&k);
+		return RP_E_NOMEM;
+	}
+	r = dbx_exec(db, "INSERT INTO logs (org, origin, skey, created) VALUES (?, ?, ?, ?)", "ttti",
+		     org, origin, text, rp_now());
+	sodium_memzero(text, strlen(text));
+	free(text);
+	if (r == 0)
+		*ret = k;
+	rp_skey_wipe(&k);
+	return r;
+}
+
+int db_log_append(struct db *db, int64_t log, const void *data, size_t len, uint64_t *ret_index)
+{
+	struct reader rd = {db, log};
+	struct rp_stored_hash h[64];
+	uint8_t leaf[RP_HASH_LEN];
+	sqlite3_stmt *st;
+	uint64_t n;
+	size_t nh;
+	int r;
+
+	if (len > RP_LOG_ENTRY_MAX)
+		return RP_E_TOOBIG;
+	st = dbx_prep(db, "SELECT size FROM logs WHERE id = ?", "i", log);
+	if ((r = dbx_step(db, st)) == 1)
+		n = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (r != 1)
+		return r == 0 ? RP_E_NOTFOUND : r;
+	rp_merkle_leaf_hash(data, len, leaf);
+	if ((r = rp_merkle_append(n, leaf, read_hash, &rd, h, &nh)) < 0)
+		return r;
+	r = dbx_exec(db, "INSERT INTO log_entries (log, idx, data) VALUES (?, ?, ?)", "iib", log,
+		     (int64_t)n, data, len);
+	for (size_t i = 0; r == 0 && i < nh; i++)
+		r = dbx_exec(db, "INSERT INTO log_hashes (log, level, idx, hash) VALUES (?, ?, ?, ?)",
+			     "iiib", log, (int64_t)h[i].level, (int64_t)h[i].index, h[i].hash,
+			     (size_t)RP_HASH_LEN);
+	if (r == 0)
+		r = dbx_exec(db, "UPDATE logs SET size = ? WHERE id = ?", "ii", (int64_t)n + 1, log);
+	if (r == 0)
+		*ret_index = n;
+	return r;
+}
+
+int db_log_append_batch(struct db *db, int64_t log, const void *const *data, const size_t *len,
+			size_t count)
+{
+	uint64_t idx;
+	int r;
+
+	if ((r = dbx_begin(db)) < 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < count; i++)
+		r = db_log_append(db, log, data[i], len[i], &idx);
+	return dbx_finish(db, r);
+}
+
+int db_log_tree_hash(struct db *db, int64_t log, uint64_t size, uint8_t out[RP_HASH_LEN])
+{
+	struct reader rd = {db, log};
+
+	return rp_merkle_tree_hash(size, read_hash, &rd, out);
+}
+
+int db_log_prove_inclusion(struct db *db, int64_t log, uint64_t index, uint64_t size,
+			   uint8_t (*out)[RP_HASH_LEN], size_t *ret_n)
+{
+	struct reader rd = {db, log};
+
+	return rp_merkle_prove_inclusion(index, size, read_hash, &rd, out, ret_n);
+}
+
+int db_log_prove_consistency(struct db *db, int64_t log, uint64_t size1, uint64_t size2,
+			     uint8_t (*out)[RP_HASH_LEN], size_t *ret_n)
+{
+	struct reader rd = {db, log};
+
+	if (size1 == 0 || size1 == size2) {
+		*ret_n = 0;
+		return 0;
+	}
+	return rp_merkle_prove_consistency(size1, size2, read_hash, &rd, out, ret_n);
+}
+
+int db_log_tile(struct db *db, int64_t log, const struct rp_tile *t, uint64_t size,
+		struct rp_sb *out)
+{
+	sqlite3_stmt *st;
+	uint64_t first = t->index * RP_TILE_WIDTH, count = 0;
+	int r;
+
+	if (t->level == RP_TILE_ENTRIES) {
+		if (first + t->width > size)
+			return RP_E_NOTFOUND;
+		st = dbx_prep(db, "SELECT data FROM log_entries WHERE log = ? AND idx >= ? "
+				  "ORDER BY idx LIMIT ?", "iii", log, (int64_t)first,
+			      (int64_t)t->width);
+	} else {
+		unsigned level = (unsigned)t->level * RP_TILE_HEIGHT;
+		/* the tile's hashes must all lie inside the tree of `size' leaves */
+		if (level >= 64 || (first + t->width) > (size >> level))
+			return RP_E_NOTFOUND;
+		st = dbx_prep(db, "SELECT hash FROM log_hashes WHERE log = ? AND level = ? AND "
+				  "idx >= ? ORDER BY idx LIMIT ?", "iiii", log, (int64_t)level,
+			      (int64_t)first, (int64_t)t->width);
+	}
+	while ((r = dbx_step(db, st)) == 1) {
+		const void *p = sqlite3_column_blob(st, 0);
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+		if (t->level == RP_TILE_ENTRIES) {
+			uint8_t be[2] = {(uint8_t)(n >> 8), (uint8_t)n};
+			rp_sb_put(out, be, 2);
+		}
+		rp_sb_put(out, p, n);
+		count++;
+	}
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+	if (count != t->width) {
+		fprintf(stderr, "rampartd: log %lld: tile has %llu of %u rows\n", (long long)log,
+			(unsigned long long)count, t->width);
+		return RP_E_DB;
+	}
+	return out->err ? RP_E_NOMEM : 0;
+}
+
+int db_log_entry(struct db *db, int64_t log, uint64_t index, char **ret, size_t *ret_len)
+{
+	sqlite3_stmt *st = dbx_prep(db, "SELECT data FROM log_entries WHERE log = ? AND idx = ?",
+				    "ii", log, (int64_t)index);
+	int r = dbx_step(db, st);
+
+	if (r == 1) {
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+		char *p = malloc(n + 1);
+		if (p) {
+			memcpy(p, sqlite3_column_blob(st, 0), n);
+			p[n] = '\0';
+			*ret = p;
+			*ret_len = n;
+		}
+		r = p ? 0 : RP_E_NOMEM;
+	} else if (r == 0) {
+		r = RP_E_NOTFOUND;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int db_log_set_signed(struct db *db, int64_t log, uint64_t size, const char *note)
+{
+	return dbx_exec(db, "UPDATE logs SET signed_size = ?, signed_note = ? WHERE id = ?", "iti",
+			(int64_t)size, note, log);
+}
+
+/* Copies a text column into a malloc'd string. */
+static int text_column(struct db *db, sqlite3_stmt *st, char **ret)
+{
+	int r = dbx_step(db, st);
+
+	if (r == 1) {
+		char *s = strdup(dbx_col_text(st, 0));
+		r = s ? 0 : RP_E_NOMEM;
+		if (s)
+			*ret = s;
+	} else if (r == 0) {
+		r = RP_E_NOTFOUND;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int db_log_signed_note(struct db *db, int64_t log, char **ret)
+{
+	return text_column(db, dbx_prep(db, "SELECT signed_note FROM logs WHERE id = ?", "i", log),
+			   ret);
+}
+
+int db_log_served_note(struct db *db, int64_t log, char **ret)
+{
+	return text_column(db, dbx_prep(db, "SELECT served_note FROM logs WHERE id = ?", "i", log),
+			   ret);
+}
+
+int db_log_set_served(struct db *db, int64_t log, uint64_t size, const char *note)
+{
+	return dbx_exec(db, "UPDATE logs SET served_size = ?, served_note = ? WHERE id = ? AND "
+			    "served_size <= ?", "itii", (int64_t)size, note, log, (int64_t)size);
+}
+
+int db_log_witness_get(struct db *db, int64_t log, const char *witness, uint64_t *ret_size,
+		       uint64_t *ret_cosig_size, int64_t *ret_cosig_time)
+{
+	sqlite3_stmt *st = dbx_prep(db, "SELECT size, cosig_size, cosig_time FROM log_witnesses "
+					"WHERE log = ? AND witness = ?", "it", log, witness);
+	int r = dbx_step(db, st);
+
+	*ret_size = r == 1 ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	*ret_cosig_size = r == 1 ? (uint64_t)sqlite3_column_int64(st, 1) : UINT64_MAX;
+	*ret_cosig_time = r == 1 ? sqlite3_column_int64(st, 2) : 0;
+	sqlite3_finalize(st);
+	return r < 0 ? r : 0;
+}
+
+int db_log_witness_set(struct db *db, int64_t log, const char *witness, uint64_t size,
+		       const char *cosig, int64_t cosig_time)
+{
+	if (!cosig)
+		return dbx_exec(db, "INSERT INTO log_witnesses (log, witness, size) VALUES (?, ?, ?) "
+				    "ON CONFLICT (log, witness) DO UPDATE SET size = excluded.size",
+				"iti", log, witness, (int64_t)size);
+	return dbx_exec(db, "INSERT INTO log_witnesses (log, witness, size, cosig, cosig_size, "
+			    "cosig_time) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (log, witness) DO "
+			    "UPDATE SET size = excluded.size, cosig = excluded.cosig, cosig_size = "
+			    "excluded.cosig_size, cosig_time = excluded.cosig_time",
+			"ititii", log, witness, (int64_t)size, cosig,
+			(int64_t)size, cosig_time);
+}
+
+int db_log_cosigs(struct db *db, int64_t log, uint64_t size, struct rp_sb *out)
+{
+	sqlite3_stmt *st = dbx_prep(db, "SELECT cosig FROM log_witnesses WHERE log = ? AND "
+					"cosig_size = ? ORDER BY witness", "ii", log, (int64_t)size);
+	int r;
+
+	while ((r = dbx_step(db, st)) == 1)
+		rp_sb_puts(out, dbx_col_text(st, 0));
+	sqlite3_finalize(st);
+	return r < 0 ? r : out->err ? RP_E_NOMEM : 0;
+}
+
+int db_log_newest_cosig(struct db *db, int64_t log, uint64_t size, int64_t *ret)
+{
+	sqlite3_stmt *st = dbx_prep(db, "SELECT ifnull(max(cosig_time), 0) FROM log_witnesses "
+					"WHERE log = ? AND cosig_size = ?", "ii", log, (int64_t)size);
+	int r = dbx_step(db, st);
+
+	*ret = r == 1 ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return r < 0 ? r : 0;
+}

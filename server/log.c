@@ -1,0 +1,530 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The sequencer: turns appended log entries into checkpoints that agents
+ * accept.
+ *
+ * Approvals append their statement to the org's log in the same
+ * transaction (db.c). The sequencer then, once per tick or at once after
+ * log_kick():
+ *   1. signs a checkpoint of the whole log with the org's log key when the
+ *      log grew (one checkpoint covers every entry added since the last);
+ *   2. asks every witness of the org's root policy to cosign it (C2SP
+ *      tlog-witness add-checkpoint, with a consistency proof from the size
+ *      that witness last cosigned), and asks again for a fresh cosignature
+ *      when the newest is older than a quarter of the policy's freshness;
+ *   3. when the cosignatures over the newest checkpoint meet the policy's
+ *      quorum, makes it the served checkpoint and wakes held polls: only
+ *      then are the entries it covers delivered.
+ * A witness that is down or refuses delays step 3 and is retried; nothing
+ * it says can change the log. Witness requests are asynchronous (libevent's
+ * HTTP client, plain HTTP: see docs/witness.md).
+ */
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "policy.h"
+#include "rp_err.h"
+#include "server.h"
+
+#define TICK_S 1
+#define WITNESS_TIMEOUT_S 10
+#define WITNESS_RESPONSE_MAX 16384
+
+/* One witness of one org's policy, and the request in flight to it. */
+struct wslot {
+	struct wslot *next;
+	struct server *srv;
+	char org[RP_ORG_NAME_MAX + 1];
+	struct rp_witness w;
+	char host[256];
+	int port;
+	char path[RP_URL_MAX + 1]; /* submission prefix + "/add-checkpoint" */
+	struct evhttp_connection *conn;
+	bool busy;
+	uint64_t size_sent;
+	int64_t last_try;
+};
+
+static struct rp_policy *policy_of(struct server *s, const char *org)
+{
+	struct rp_policy *p = NULL;
+	struct rp_diag d = {""};
+	char *text = NULL;
+
+	if (db_policy_text(&s->db, org, &text) < 0)
+		return NULL;
+	if (rp_policy_parse(text, strlen(text), &p, &d) < 0)
+		fprintf(stderr, "rampartd: stored policy of org %s does not parse: %s\n", org, d.msg);
+	free(text);
+	return p;
+}
+
+/* "http://host[:port][/prefix]" into the slot. */
+static int slot_url(struct wslot *ws, const char *url)
+{
+	struct evhttp_uri *u = evhttp_uri_parse(url);
+	const char *scheme, *host, *path;
+	int n;
+
+	if (!u)
+		return RP_E_INVAL;
+	scheme = evhttp_uri_get_scheme(u);
+	host = evhttp_uri_get_host(u);
+	path = evhttp_uri_get_path(u);
+	if (!scheme || strcmp(scheme, "http") != 0 || !host || strlen(host) >= sizeof(ws->host)) {
+		evhttp_uri_free(u);
+		return RP_E_INVAL;
+	}
+	snprintf(ws->host, sizeof(ws->host), "%s", host);
+	ws->port = evhttp_uri_get_port(u) > 0 ? evhttp_uri_get_port(u) : 80;
+	if (!path)
+		path = "";
+	n = snprintf(ws->path, sizeof(ws->path), "%.*s/add-checkpoint",
+		     (int)(strlen(path) && path[strlen(path) - 1] == '/' ? strlen(path) - 1
+									 : strlen(path)),
+		     path);
+	evhttp_uri_free(u);
+	return n > 0 && (size_t)n < sizeof(ws->path) ? 0 : RP_E_INVAL;
+}
+
+/* The slot of this org's witness (same key and URL), made when missing. */
+static struct wslot *slot_get(struct server *s, const char *org, const struct rp_witness *w)
+{
+	struct wslot *ws;
+
+	for (ws = s->wslots; ws; ws = ws->next)
+		if (!strcmp(ws->org, org) && !memcmp(&ws->w.key, &w->key, sizeof(w->key)) &&
+		    !strcmp(ws->w.url, w->url))
+			return ws;
+	if (!(ws = calloc(1, sizeof(*ws))))
+		return NULL;
+	ws->srv = s;
+	snprintf(ws->org, sizeof(ws->org), "%s", org);
+	ws->w = *w;
+	if (slot_url(ws, w->url) < 0) {
+		fprintf(stderr, "rampartd: org %s: witness %s has no usable http:// URL (`%s')\n", org,
+			w->name, w->url);
+		free(ws);
+		return NULL;
+	}
+	ws->next = s->wslots;
+	s->wslots = ws;
+	return ws;
+}
+
+/* Rebuilds the served checkpoint from the stored cosignatures over size. */
+static void update_served(struct server *s, const char *org, const struct rp_policy *p,
+			  const struct db_log *lg)
+{
+	struct rp_diag d = {""};
+	struct rp_sb sb;
+	char *signed_note = NULL, *note = NULL;
+	size_t len;
+	int r;
+
+	if (lg->signed_size < 0 || db_log_signed_note(&s->db, lg->id, &signed_note) < 0)
+		return;
+	rp_sb_init(&sb, RP_CHECKPOINT_MAX);
+	rp_sb_puts(&sb, signed_note);
+	if (p->wp.quorum >= 0 &&
+	    db_log_cosigs(&s->db, lg->id, (uint64_t)lg->signed_size, &sb) < 0) {
+		rp_sb_release(&sb);
+		free(signed_note);
+		return;
+	}
+	free(signed_note);
+	if (!(note = rp_sb_take(&sb, &len)))
+		return;
+	r = rp_checkpoint_verify(&p->wp, note, len, rp_now(), 0, RP_CLOCK_SKEW_S, NULL, NULL, &d);
+	if (r == 0) {
+		bool grew = (uint64_t)lg->signed_size > lg->served_size;
+		if (db_log_set_served(&s->db, lg->id, (uint64_t)lg->signed_size, note) == 0 && grew) {
+			fprintf(stderr, "rampartd: org %s: checkpoint %lld witnessed, delivering\n",
+				org, (long long)lg->signed_size);
+			poll_wake_all(s);
+		}
+	} else if (r != RP_E_WITNESS) {
+		fprintf(stderr, "rampartd: org %s: checkpoint %lld is not acceptable: %s\n", org,
+			(long long)lg->signed_size, d.msg);
+	}
+	free(note);
+}
+
+static void on_witness_reply(struct evhttp_request *req, void *arg);
+
+static void witness_send(struct server *s, struct wslot *ws, const struct db_log *lg,
+			 const char *note, uint64_t old)
+{
+	uint8_t proof[RP_PROOF_HASHES_MAX][RP_HASH_LEN];
+	struct evhttp_request *req;
+	size_t nproof = 0, blen;
+	char *body;
+	int r;
+
+	if (old > (uint64_t)lg->signed_size)
+		return; /* reported when the witness said so */
+	if ((r = db_log_prove_consistency(&s->db, lg->id, old, (uint64_t)lg->signed_size, proof,
+					  &nproof)) < 0) {
+		fprintf(stderr, "rampartd: org %s: consistency proof %llu -> %lld: %s\n", ws->org,
+			(unsigned long long)old, (long long)lg->signed_size, rp_strerror(r));
+		return;
+	}
+	if (!(body = rp_witness_req_format(old, (const uint8_t(*)[RP_HASH_LEN])proof, nproof, note,
+					   strlen(note), &blen)))
+		return;
+	if (!ws->conn) {
+		ws->conn = evhttp_connection_base_new(s->base, NULL, ws->host, (uint16_t)ws->port);
+		if (!ws->conn) {
+			free(body);
+			return;
+		}
+		evhttp_connection_set_timeout(ws->conn, WITNESS_TIMEOUT_S);
+	}
+	if (!(req = evhttp_request_new(on_witness_reply, ws))) {
+		free(body);
+		return;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Host", ws->host);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain");
+	evbuffer_add(evhttp_request_get_output_buffer(req), body, blen);
+	free(body);
+	if (evhttp_make_request(ws->conn, req, EVHTTP_REQ_POST, ws->path) < 0) {
+		fprintf(stderr, "rampartd: org %s: cannot reach witness %s\n", ws->org, ws->w.name);
+		return; /* libevent freed req */
+	}
+	ws->busy = true;
+	ws->size_sent = (uint64_t)lg->signed_size;
+	ws->last_try = rp_now();
+}
+
+/* Takes the witness's cosignature lines over the checkpoint note. */
+static int take_cosigs(struct server *s, struct wslot *ws, const struct db_log *lg,
+		       const char *note, const char *body, size_t blen)
+{
+	struct rp_diag d = {""};
+	struct rp_note *n = NULL;
+	struct rp_sb sb;
+	char *all;
+	size_t len;
+	int r, stored = 0;
+
+	rp_sb_init(&sb, RP_CHECKPOINT_MAX);
+	rp_sb_puts(&sb, note);
+	rp_sb_put(&sb, body, blen);
+	if (!(all = rp_sb_take(&sb, &len)))
+		return RP_E_TOOBIG;
+	if ((r = rp_note_parse(all, len, &n, &d)) < 0)
+		goto out;
+	for (size_t i = 0; i < n->nsigs; i++) {
+		uint64_t t;
+		char line[RP_NOTE_NAME_MAX + 256];
+		if ((size_t)(n->sigs[i].line - n->msg) < strlen(note)) /* the log's own signature */
+			continue;
+		if (rp_cosig_verify(&ws->w.key, n->msg, n->text_len, &n->sigs[i], &t, &d) < 0 ||
+		    n->sigs[i].line_len >= sizeof(line))
+			continue;
+		memcpy(line, n->sigs[i].line, n->sigs[i].line_len);
+		line[n->sigs[i].line_len] = '\0';
+		if ((r = db_log_witness_set(&s->db, lg->id, ws->w.key.name, ws->size_sent, line,
+					    (int64_t)t)) < 0)
+			goto out;
+		stored++;
+	}
+	r = stored ? 0 : RP_E_NOSIG;
+	if (!stored)
+		rp_diagf(&d, "no valid cosignature by %s in its answer", ws->w.key.name);
+out:
+	if (r < 0)
+		fprintf(stderr, "rampartd: org %s: witness %s: %s\n", ws->org, ws->w.name, d.msg);
+	rp_note_free(n);
+	free(all);
+	return r;
+}
+
+static void on_witness_reply(struct evhttp_request *req, void *arg)
+{
+	struct wslot *ws = arg;
+	struct server *s = ws->srv;
+	struct evbuffer *in = req ? evhttp_request_get_input_buffer(req) : NULL;
+	int code = req ? evhttp_request_get_response_code(req) : 0;
+	size_t blen = in ? evbuffer_get_length(in) : 0;
+	char body[WITNESS_RESPONSE_MAX + 1], q[200];
+	struct rp_policy *p = NULL;
+	char *note = NULL;
+	struct db_log lg;
+
+	ws->busy = false;
+	if (!req || code == 0) {
+		fprintf(stderr, "rampartd: org %s: witness %s (%s) unreachable; will retry\n", ws->org,
+			ws->w.name, ws->w.url);
+		return;
+	}
+	if (blen > WITNESS_RESPONSE_MAX)
+		blen = WITNESS_RESPONSE_MAX;
+	evbuffer_copyout(in, body, blen);
+	body[blen] = '\0';
+	if (db_log_get(&s->db, ws->org, &lg) < 0 || db_log_signed_note(&s->db, lg.id, &note) < 0)
+		return;
+	if (code == 200) {
+		if ((uint64_t)lg.signed_size == ws->size_sent &&
+		    take_cosigs(s, ws, &lg, note, body, blen) == 0 && (p = policy_of(s, ws->org)))
+			update_served(s, ws->org, p, &lg);
+	} else if (code == 409) {
+		const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req),
+						    "Content-Type");
+		uint64_t n;
+		size_t l = strlen(body);
+		if (ct && !strncmp(ct, "text/x.tlog.size", 16) && l > 1 && body[l - 1] == '\n' &&
+		    rp_parse_u64(body, l - 1, UINT64_MAX >> 1, &n) == 0) {
+			if (n <= (uint64_t)lg.signed_size) {
+				fprintf(stderr, "rampartd: org %s: witness %s last cosigned size %llu; "
+						"resending from there\n", ws->org, ws->w.name,
+					(unsigned long long)n);
+				db_log_witness_set(&s->db, lg.id, ws->w.key.name, n, NULL, 0);
+				witness_send(s, ws, &lg, note, n);
+			} else {
+				fprintf(stderr, "rampartd: SECURITY: org %s: witness %s has cosigned "
+						"size %llu of this log, which has only %lld entries: "
+						"this server's log was rolled back or forked\n",
+					ws->org, ws->w.name, (unsigned long long)n,
+					(long long)lg.signed_size);
+			}
+		} else {
+			fprintf(stderr, "rampartd: SECURITY: org %s: witness %s refuses checkpoint "
+					"%lld: it cosigned a different tree of that size (fork)\n",
+				ws->org, ws->w.name, (long long)ws->size_sent);
+		}
+	} else {
+		rp_quote(q, sizeof(q), body, blen);
+		fprintf(stderr, "rampartd: org %s: witness %s answered %d: %s\n", ws->org, ws->w.name,
+			code, q);
+	}
+	rp_policy_free(p);
+	free(note);
+}
+
+/* Signs a checkpoint of the whole log when it grew. */
+static int sign_checkpoint(struct server *s, const char *org, struct db_log *lg)
+{
+	struct rp_checkpoint cp = {0};
+	struct rp_skey k;
+	char *text = NULL, *line = NULL, *note = NULL;
+	size_t tlen;
+	int r;
+
+	if (lg->signed_size >= 0 && (uint64_t)lg->signed_size == lg->size)
+		return 0;
+	if ((r = db_log_key(&s->db, org, NULL, false, &k)) < 0)
+		return r;
+	snprintf(cp.origin, sizeof(cp.origin), "%s", lg->origin);
+	cp.size = lg->size;
+	if ((r = db_log_tree_hash(&s->db, lg->id, lg->size, cp.root)) < 0)
+		goto out;
+	r = RP_E_NOMEM;
+	if (!(text = rp_checkpoint_format(&cp, &tlen)) || !(line = rp_note_sign_line(text, tlen, &k)))
+		goto out;
+	if (asprintf(&note, "%s\n%s", text, line) < 0) {
+		note = NULL;
+		goto out;
+	}
+	if ((r = db_log_set_signed(&s->db, lg->id, lg->size, note)) == 0) {
+		lg->signed_size = (int64_t)lg->size;
+		fprintf(stderr, "rampartd: org %s: signed checkpoint %llu\n", org,
+			(unsigned long long)lg->size);
+	}
+out:
+	rp_skey_wipe(&k);
+	free(text);
+	free(line);
+	free(note);
+	return r;
+}
+
+static void sequence_org(struct server *s, const char *org)
+{
+	struct rp_policy *p = policy_of(s, org);
+	char *note = NULL;
+	struct db_log lg;
+	int64_t now = rp_now();
+
+	size_t nlogged = 0;
+
+	if (db_log_approved(&s->db, org, &nlogged) == 0 && nlogged > 0)
+		fprintf(stderr, "rampartd: org %s: logged %zu approved command%s found unlogged "
+				"(written by something other than this server's API)\n",
+			org, nlogged, nlogged == 1 ? "" : "s");
+	if (!p || db_log_get(&s->db, org, &lg) < 0 || sign_checkpoint(s, org, &lg) < 0 ||
+	    lg.signed_size < 0 || db_log_signed_note(&s->db, lg.id, &note) < 0)
+		goto out;
+	if (p->wp.quorum < 0) { /* `quorum none': the log signature is all there is */
+		update_served(s, org, p, &lg);
+		goto out;
+	}
+	for (size_t i = 0; i < p->wp.nwitnesses; i++) {
+		struct wslot *ws = slot_get(s, org, &p->wp.witnesses[i]);
+		uint64_t size, csize;
+		int64_t ctime;
+		if (!ws || ws->busy)
+			continue;
+		if (db_log_witness_get(&s->db, lg.id, ws->w.key.name, &size, &csize, &ctime) < 0)
+			continue;
+		/* fresh enough and current: nothing to ask */
+		if ((int64_t)csize == lg.signed_size && now - ctime < p->freshness / 4)
+			continue;
+		/* a witness that failed is asked again after a few ticks, not every one */
+		if (now - ws->last_try < 3 && (int64_t)ws->size_sent == lg.signed_size)
+			continue;
+		witness_send(s, ws, &lg, note, size);
+	}
+out:
+	rp_policy_free(p);
+	free(note);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+	char **orgs = NULL;
+	size_t n = 0;
+
+	(void)fd;
+	(void)what;
+	if (s->stopping || db_log_orgs(&s->db, &orgs, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		sequence_org(s, orgs[i]);
+		free(orgs[i]);
+	}
+	free(orgs);
+}
+
+int log_init(struct server *s)
+{
+	struct timeval tv = {TICK_S, 0};
+
+	if (!(s->tick = event_new(s->base, -1, EV_PERSIST, on_tick, s)) || event_add(s->tick, &tv) < 0)
+		return RP_E_NOMEM;
+	return 0;
+}
+
+void log_kick(struct server *s)
+{
+	if (s->tick)
+		event_active(s->tick, EV_TIMEOUT, 0);
+}
+
+void log_release(struct server *s)
+{
+	while (s->wslots) {
+		struct wslot *ws = s->wslots;
+		s->wslots = ws->next;
+		if (ws->conn)
+			evhttp_connection_free(ws->conn);
+		free(ws);
+	}
+	if (s->tick)
+		event_free(s->tick);
+	s->tick = NULL;
+}
+
+/* Base64 strings of the proof hashes. */
+static json_t *proof_json(const uint8_t (*proof)[RP_HASH_LEN], size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++) {
+		char *b = rp_b64_encode(proof[i], RP_HASH_LEN);
+		if (!b || json_array_append_new(a, json_string(b)) < 0) {
+			free(b);
+			json_decref(a);
+			return NULL;
+		}
+		free(b);
+	}
+	return a;
+}
+
+int log_checkpoint_json(struct server *s, int64_t log, uint64_t have, json_t *j)
+{
+	uint8_t proof[RP_PROOF_HASHES_MAX][RP_HASH_LEN];
+	struct db_log lg;
+	char *note = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = db_log_get_by_id(&s->db, log, &lg)) < 0 ||
+	    (r = db_log_served_note(&s->db, log, &note)) < 0)
+		return r;
+	if (have > 0 && have < lg.served_size &&
+	    (r = db_log_prove_consistency(&s->db, log, have, lg.served_size, proof, &n)) < 0)
+		goto out;
+	r = json_object_set_new(j, "checkpoint", json_string(note)) < 0 ||
+			    json_object_set_new(j, "consistency",
+						proof_json((const uint8_t(*)[RP_HASH_LEN])proof, n)) < 0
+		    ? RP_E_NOMEM
+		    : 0;
+out:
+	free(note);
+	return r;
+}
+
+/* Adds "proof", "checkpoint" and "consistency" to a delivery of db.c's form. */
+static int add_proofs(struct server *s, json_t *j, uint64_t have)
+{
+	uint8_t proof[RP_PROOF_HASHES_MAX][RP_HASH_LEN];
+	json_int_t index = json_integer_value(json_object_get(j, "index"));
+	json_int_t log = json_integer_value(json_object_get(j, "log"));
+	struct db_log lg;
+	size_t n;
+	int r;
+
+	json_object_del(j, "log");
+	if (index < 0)
+		return 0; /* never logged: served bare, and refused by agents */
+	if ((r = db_log_get_by_id(&s->db, log, &lg)) < 0 ||
+	    (r = db_log_prove_inclusion(&s->db, log, (uint64_t)index, lg.served_size, proof, &n)) <
+		    0 ||
+	    (r = log_checkpoint_json(s, log, have, j)) < 0)
+		return r;
+	return json_object_set_new(j, "proof", proof_json((const uint8_t(*)[RP_HASH_LEN])proof, n)) <
+			       0
+		       ? RP_E_NOMEM
+		       : 0;
+}
+
+int log_next_delivery(struct server *s, const char *device, uint64_t have, json_t **ret)
+{
+	json_t *j = NULL;
+	int r;
+
+	if ((r = db_next_delivery(&s->db, device, &j)) < 0)
+		return r;
+	if ((r = add_proofs(s, j, have)) < 0) {
+		fprintf(stderr, "rampartd: proofs for device %s: %s\n", device, rp_strerror(r));
+		json_decref(j);
+		return r;
+	}
+	*ret = j;
+	return 0;
+}
+
+int log_command_delivery(struct server *s, const char *org, const char *id, uint64_t have,
+			 json_t **ret)
+{
+	json_t *j = NULL;
+	int r;
+
+	if ((r = db_command_delivery(&s->db, org, id, &j)) < 0)
+		return r;
+	if ((r = add_proofs(s, j, have)) < 0) {
+		json_decref(j);
+		return r;
+	}
+	*ret = j;
+	return 0;
+}
