@@ -18,8 +18,11 @@ int agent_verify_file(const char *dir, const char *file, bool quiet);
 
 /*
  * The whole of DESIGN.md section 4 for this agent: its policy, its device
- * id, the clock with bounded skew and its durable executed record.
+ * id, the clock with bounded skew, its durable executed record and its
+ * view of the log. store: keep a newly verified checkpoint (false for
+ * offline checks, which change nothing). *ret_proved: the entry's index
+ * once the log checks passed, else left alone.
  */
-int agent_check(struct agent *a, const struct rp_delivery *dl,
-		struct rp_command **ret_cmd, char ret_id[RP_ID_HEX + 1],
+int agent_check(struct agent *a, const struct rp_delivery *dl, bool store,
+		struct rp_command **ret_cmd, char ret_id[RP_ID_HEX + 1], int64_t *ret_proved,
 		struct rp_diag *d);

@@ -36,9 +36,7 @@ static void logf_(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int agent_check(struct agent *a, const struct rp_delivery *dl,
-		struct rp_command **ret_cmd, char ret_id[RP_ID_HEX + 1],
-		struct rp_diag *d)
+static struct rp_verify_ctx check_ctx(struct agent *a, bool store, int64_t *ret_proved)
 {
 	struct rp_verify_ctx ctx = {
 		.policy = a->policy,
@@ -47,7 +45,20 @@ int agent_check(struct agent *a, const struct rp_delivery *dl,
 		.skew = RP_CLOCK_SKEW_S,
 		.seen = agent_seen,
 		.seen_arg = a,
+		.log = &a->log,
+		.store = store ? agent_log_store : NULL,
+		.store_arg = a,
+		.ret_proved = ret_proved,
 	};
+	return ctx;
+}
+
+int agent_check(struct agent *a, const struct rp_delivery *dl, bool store,
+		struct rp_command **ret_cmd, char ret_id[RP_ID_HEX + 1], int64_t *ret_proved,
+		struct rp_diag *d)
+{
+	struct rp_verify_ctx ctx = check_ctx(a, store, ret_proved);
+
 	return rp_verify_delivery(&ctx, dl, ret_cmd, ret_id, d);
 }
 
@@ -64,7 +75,12 @@ static const char *alert_code(int r)
 	case RP_E_REPLAY: return "replay";
 	case RP_E_PAYLOAD: return "payload-mismatch";
 	case RP_E_KIND: return "unknown-kind";
-	case RP_E_LOG: return "log-proof";
+	case RP_E_LOG: return "not-in-log";
+	case RP_E_PROOF: return "log-proof";
+	case RP_E_ROLLBACK: return "log-rollback";
+	case RP_E_FORK: return "log-fork";
+	case RP_E_WITNESS: return "witness-quorum";
+	case RP_E_STALE: return "stale-checkpoint";
 	default: return "malformed";
 	}
 }
@@ -228,13 +244,14 @@ static int handle_delivery(struct agent *a, const char *body, size_t len)
 	struct exec_result x = {0};
 	struct rp_diag d = {""};
 	char id[RP_ID_HEX + 1] = "";
+	int64_t proved = -1;
 	int r;
 
 	if ((r = rp_delivery_parse(body, len, &dl, &d)) < 0) {
 		send_alert(a, "", "malformed", d.msg);
 		return r;
 	}
-	r = agent_check(a, &dl, &c, id, &d);
+	r = agent_check(a, &dl, true, &c, id, &proved, &d);
 	if (r == RP_E_REPLAY && agent_mark_get(a, id) == MARK_STARTED) {
 		handle_known(a, id);
 		goto out;
@@ -243,11 +260,15 @@ static int handle_delivery(struct agent *a, const char *body, size_t len)
 		send_alert(a, id, alert_code(r), d.msg);
 		if (id[0] && r != RP_E_REPLAY)
 			agent_mark_set(a, id, MARK_REFUSED);
+		/* a proved entry refused for what it says is still consumed, in order */
+		if (proved >= 0 && r != RP_E_REPLAY)
+			agent_log_acted(a, proved);
 		goto out;
 	}
 
 	/* Durable before anything runs: a crash from here on never reruns it. */
-	if ((r = agent_mark_set(a, c->id, MARK_STARTED)) < 0) {
+	if ((r = agent_mark_set(a, c->id, MARK_STARTED)) < 0 ||
+	    (r = agent_log_acted(a, proved)) < 0) {
 		logf_("cannot record command %s before running it: %s; not running it", c->id,
 		      rp_strerror(r));
 		goto out;
@@ -270,6 +291,76 @@ out:
 	return r;
 }
 
+/*
+ * Keeps the device's checkpoint fresh when no work arrives: fetches the
+ * served checkpoint and its consistency proof once half the policy's
+ * freshness window has passed since the newest cosignature held, and
+ * raises the freeze alarm (local log and report) when the window has
+ * passed without a fresh cosigned checkpoint: the server, or every path
+ * to the witnesses, is withholding the log.
+ */
+static void keep_fresh(struct agent *a, int64_t started, int64_t *next_try, int64_t *alarmed)
+{
+	int64_t now = rp_now(), fresh = a->policy->freshness;
+	int64_t since = a->log_newest > started ? a->log_newest : started;
+	struct rp_http_resp resp = {0};
+	struct rp_diag d = {""};
+	char path[80], why[sizeof(d.msg) + 64] = "";
+	json_t *j = NULL;
+	int r;
+
+	if (now - a->log_newest < fresh / 2 || now < *next_try)
+		return;
+	*next_try = now + (fresh / 10 > 5 ? fresh / 10 : 5);
+	snprintf(path, sizeof(path), "/v1/agent/checkpoint?size=%llu",
+		 (unsigned long long)a->log.size);
+	r = rp_api_request(&a->api, "GET", path, NULL, 0, &resp, &d);
+	if (r == 0 && resp.status == 200) {
+		struct rp_delivery dl = {0};
+		json_t *cp, *cs;
+		json_error_t jerr;
+		j = json_loadb(resp.body, resp.body_len, JSON_REJECT_DUPLICATES, &jerr);
+		cp = json_object_get(j, "checkpoint");
+		cs = json_object_get(j, "consistency");
+		/* the delivery parser reads the same two fields, with their caps */
+		json_t *as = json_pack("{s:s, s:s, s:i, s:o, s:o, s:[]}", "statement", "",
+				       "payload", "", "index", 0, "checkpoint",
+				       cp ? json_incref(cp) : json_null(), "consistency",
+				       cs ? json_incref(cs) : json_array(), "proof");
+		char *txt = as ? json_dumps(as, JSON_COMPACT) : NULL;
+		json_decref(as);
+		if (txt && (r = rp_delivery_parse(txt, strlen(txt), &dl, &d)) == 0) {
+			struct rp_verify_ctx ctx = check_ctx(a, true, NULL);
+			r = rp_verify_checkpoint(&ctx, dl.checkpoint, dl.checkpoint_len,
+						 (const uint8_t(*)[RP_HASH_LEN])dl.consistency,
+						 dl.ncons, NULL, &d);
+			if (r < 0)
+				send_alert(a, "", alert_code(r), d.msg);
+		}
+		if (!txt)
+			r = RP_E_NOMEM;
+		if (r < 0)
+			snprintf(why, sizeof(why), "the served checkpoint was refused: %s", d.msg);
+		free(txt);
+		rp_delivery_release(&dl);
+	} else {
+		snprintf(why, sizeof(why), "no checkpoint from the server: %s",
+			 r < 0 ? d.msg : resp.body ? resp.body : "");
+	}
+	rp_http_resp_release(&resp);
+	json_decref(j);
+	since = a->log_newest > started ? a->log_newest : started;
+	if (rp_now() - since > fresh && rp_now() - *alarmed > fresh / 2) {
+		char msg[sizeof(why) + 128];
+		snprintf(msg, sizeof(msg), "no fresh cosigned checkpoint for %lld s (window %lld s); "
+			 "nothing new can run: %.300s", (long long)(rp_now() - since), (long long)fresh,
+			 why[0] ? why : "the checkpoint offered is not fresh");
+		logf_("FREEZE: %s", msg);
+		send_alert(a, "", "freeze", msg);
+		*alarmed = rp_now();
+	}
+}
+
 static void nap(int seconds_max, unsigned *attempt)
 {
 	/* Exponential backoff with full jitter, so a fleet that lost its
@@ -290,8 +381,9 @@ int agent_run(const char *dir, const struct run_opts *o)
 	struct agent a;
 	struct rp_diag d = {""};
 	struct sigaction sa = {.sa_handler = on_signal};
-	char path[64];
+	char path[96];
 	unsigned attempt = 0;
+	int64_t started = rp_now(), next_fresh = 0, alarmed = 0;
 	int r;
 
 	if ((r = agent_load(&a, dir, &d)) < 0) {
@@ -304,7 +396,6 @@ int agent_run(const char *dir, const struct run_opts *o)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	a.api.http.timeout_ms = (long)(o->poll_wait + 15) * 1000;
-	snprintf(path, sizeof(path), "/v1/agent/poll?wait=%d", o->poll_wait);
 	logf_("device %s of org %s polling %s", a.conf.device, a.conf.org, a.conf.server);
 
 	while (!stopping) {
@@ -314,6 +405,9 @@ int agent_run(const char *dir, const struct run_opts *o)
 			nap(o->max_backoff, &attempt);
 			continue;
 		}
+		keep_fresh(&a, started, &next_fresh, &alarmed);
+		snprintf(path, sizeof(path), "/v1/agent/poll?wait=%d&size=%llu", o->poll_wait,
+			 (unsigned long long)a.log.size);
 		r = rp_api_request(&a.api, "GET", path, NULL, 0, &resp, &d);
 		if (stopping) {
 			rp_http_resp_release(&resp);
@@ -366,7 +460,7 @@ int agent_verify_file(const char *dir, const char *file, bool quiet)
 	}
 	r = rp_delivery_parse(buf, len, &dl, &d);
 	if (r == 0)
-		r = agent_check(&a, &dl, &c, id, &d);
+		r = agent_check(&a, &dl, false, &c, id, NULL, &d);
 	if (r < 0) {
 		printf("REFUSED (%s): %s\n", alert_code(r), d.msg);
 	} else if (!quiet) {

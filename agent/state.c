@@ -117,6 +117,92 @@ static int records_load(struct agent *a, struct rp_diag *d)
 	return 0;
 }
 
+static int log_state_write(struct agent *a)
+{
+	char path[600], buf[256], *root = rp_b64_encode(a->log.root, RP_HASH_LEN);
+	int n;
+
+	if (!root)
+		return RP_E_NOMEM;
+	n = snprintf(buf, sizeof(buf), "size %llu\nroot %s\nnewest %lld\nlast-index %lld\n",
+		     (unsigned long long)a->log.size, root, (long long)a->log_newest,
+		     (long long)a->log.last_index);
+	free(root);
+	agent_path(a, path, sizeof(path), "log.state");
+	return rp_write_file_atomic(path, buf, (size_t)n, 0600);
+}
+
+static int log_state_load(struct agent *a, struct rp_diag *d)
+{
+	static const char *const names[] = {"size", "root", "newest", "last-index"};
+	char path[600], *buf = NULL;
+	struct rp_cursor cur;
+	const char *line, *w, *v;
+	size_t len, llen, wlen, vlen, n;
+	uint64_t u[4] = {0};
+	int r;
+
+	a->log.size = 0;
+	a->log.last_index = -1;
+	agent_path(a, path, sizeof(path), "log.state");
+	if ((r = rp_read_file(path, 4096, &buf, &len)) == RP_E_NOTFOUND)
+		return 0;
+	if (r < 0) {
+		rp_diagf(d, "reading %s: %s", path, rp_strerror(r));
+		return r;
+	}
+	cur.p = buf;
+	cur.n = len;
+	for (int i = 0; i < 4; i++) {
+		bool ok = rp_cursor_line(&cur, &line, &llen) == 1 &&
+			  rp_split_word(line, llen, &w, &wlen, &v, &vlen) && rp_memeq(w, wlen, names[i]);
+		if (ok && i == 1)
+			ok = rp_b64_decode(v, vlen, a->log.root, RP_HASH_LEN, &n) == 0 &&
+			     n == RP_HASH_LEN;
+		else if (ok && i == 3 && rp_memeq(v, vlen, "-1"))
+			u[i] = UINT64_MAX;
+		else if (ok)
+			ok = rp_parse_u64(v, vlen, INT64_MAX, &u[i]) == 0;
+		if (!ok) {
+			rp_diagf(d, "%s: missing or bad `%s' line (the file is written atomically: "
+				    "it was changed by hand or damaged)", path, names[i]);
+			free(buf);
+			return RP_E_MALFORMED;
+		}
+	}
+	free(buf);
+	a->log.size = u[0];
+	a->log_newest = (int64_t)u[2];
+	a->log.last_index = u[3] == UINT64_MAX ? -1 : (int64_t)u[3];
+	return 0;
+}
+
+int agent_log_store(void *arg, const struct rp_checkpoint *cp, const char *note, size_t len,
+		    int64_t newest)
+{
+	struct agent *a = arg;
+	char path[600];
+	int r;
+
+	if (cp->size == a->log.size && newest <= a->log_newest)
+		return 0; /* nothing new: no write */
+	agent_path(a, path, sizeof(path), "checkpoint.note");
+	if ((r = rp_write_file_atomic(path, note, len, 0600)) < 0)
+		return r;
+	a->log.size = cp->size;
+	memcpy(a->log.root, cp->root, RP_HASH_LEN);
+	a->log_newest = newest;
+	return log_state_write(a);
+}
+
+int agent_log_acted(struct agent *a, int64_t index)
+{
+	if (index <= a->log.last_index)
+		return 0;
+	a->log.last_index = index;
+	return log_state_write(a);
+}
+
 int agent_load(struct agent *a, const char *dir, struct rp_diag *d)
 {
 	char path[600], *buf = NULL;
@@ -173,6 +259,8 @@ int agent_load(struct agent *a, const char *dir, struct rp_diag *d)
 	a->api.key = &a->key;
 	a->api.conn = &a->conn;
 	a->api.http.timeout_ms = 15000;
+	if ((r = log_state_load(a, d)) < 0)
+		return r;
 	return records_load(a, d);
 }
 

@@ -7,6 +7,9 @@
  *   device.key   the device's Ed25519 signer key (0600)
  *   policy.note  the root policy accepted at enrolment
  *   executed     append-only record: "<statement id> <started|reported|refused> <unix>"
+ *   log.state    the transparency log as this device last verified it:
+ *                "size N\nroot <base64>\nnewest <unix>\nlast-index K\n" (atomic rewrite)
+ *   checkpoint.note  the cosigned checkpoint behind log.state, kept as evidence
  *   spool/       results not yet acknowledged by the server
  *   alerts.log   security alerts, one line each
  *   work/        scripts being run
@@ -18,6 +21,7 @@
 #include "note.h"
 #include "policy.h"
 #include "statement.h"
+#include "verify.h"
 
 struct agent_conf {
 	char server[256];
@@ -44,6 +48,8 @@ struct agent {
 	 * count of commands a device ever runs is modest. */
 	struct agent_record *recs;
 	size_t nrecs, caprecs;
+	struct rp_log_state log;
+	int64_t log_newest; /* newest cosignature time on the stored checkpoint */
 };
 
 int agent_path(const struct agent *a, char *out, size_t outlen, const char *name);
@@ -60,3 +66,9 @@ int agent_seen(void *arg, const char *id);
 
 void agent_alert_log(const struct agent *a, const char *id, const char *code,
 		     const char *reason);
+
+/* rp_verify_ctx.store: keeps a verified checkpoint (log.state, checkpoint.note). */
+int agent_log_store(void *arg, const struct rp_checkpoint *cp, const char *note, size_t len,
+		    int64_t newest);
+/* Records that log entry index was acted on (run or refused): entries go in order. */
+int agent_log_acted(struct agent *a, int64_t index);

@@ -8,10 +8,72 @@
 
 #include "rp_err.h"
 
+/* A JSON array of at most RP_PROOF_HASHES_MAX base64 hashes. */
+static int parse_hashes(json_t *a, const char *what, uint8_t (*out)[RP_HASH_LEN], size_t *ret_n,
+			struct rp_diag *d)
+{
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(a)) {
+		rp_diagf(d, "delivery field `%s' is not an array", what);
+		return RP_E_MALFORMED;
+	}
+	if (json_array_size(a) > RP_PROOF_HASHES_MAX) {
+		rp_diagf(d, "delivery %s has %zu hashes, more than %d", what, json_array_size(a),
+			 RP_PROOF_HASHES_MAX);
+		return RP_E_TOOBIG;
+	}
+	json_array_foreach (a, i, v) {
+		size_t n;
+		if (!json_is_string(v) ||
+		    rp_b64_decode(json_string_value(v), json_string_length(v), out[i], RP_HASH_LEN,
+				  &n) != 0 ||
+		    n != RP_HASH_LEN) {
+			rp_diagf(d, "delivery %s hash %zu is not base64 of 32 bytes", what, i);
+			return RP_E_MALFORMED;
+		}
+	}
+	*ret_n = json_array_size(a);
+	return 0;
+}
+
+/* "index", "proof", "checkpoint", "consistency": all four, or none. */
+static int parse_log_fields(json_t *root, struct rp_delivery *dl, struct rp_diag *d)
+{
+	json_t *ix = json_object_get(root, "index"), *pf = json_object_get(root, "proof"),
+	       *cp = json_object_get(root, "checkpoint"), *cs = json_object_get(root, "consistency");
+	int r;
+
+	dl->index = -1;
+	if (!ix && !pf && !cp && !cs)
+		return 0;
+	if (json_is_integer(ix) && json_integer_value(ix) == -1 && !pf && !cp && !cs)
+		return 0; /* a delivery the server could not log: refused later */
+	if (!json_is_integer(ix) || json_integer_value(ix) < 0 || !json_is_string(cp)) {
+		rp_diagf(d, "delivery log fields: `index' must be a non-negative integer and "
+			    "`checkpoint' a string");
+		return RP_E_MALFORMED;
+	}
+	if (json_string_length(cp) > RP_CHECKPOINT_MAX) {
+		rp_diagf(d, "delivery checkpoint is %zu bytes, more than %d", json_string_length(cp),
+			 RP_CHECKPOINT_MAX);
+		return RP_E_TOOBIG;
+	}
+	if ((r = parse_hashes(pf, "proof", dl->proof, &dl->nproof, d)) < 0 ||
+	    (cs && (r = parse_hashes(cs, "consistency", dl->consistency, &dl->ncons, d)) < 0))
+		return r;
+	if (!(dl->checkpoint = strdup(json_string_value(cp))))
+		return RP_E_NOMEM;
+	dl->checkpoint_len = json_string_length(cp);
+	dl->index = json_integer_value(ix);
+	return 0;
+}
+
 int rp_delivery_parse(const char *json, size_t len, struct rp_delivery *ret,
 		      struct rp_diag *d)
 {
-	struct rp_delivery dl = {0};
+	struct rp_delivery dl = {.index = -1};
 	json_error_t jerr;
 	json_t *root = NULL, *st, *pl;
 	const char *b64;
@@ -69,6 +131,8 @@ int rp_delivery_parse(const char *json, size_t len, struct rp_delivery *ret,
 		goto out;
 	}
 	dl.payload_len = plen;
+	if ((r = parse_log_fields(root, &dl, d)) < 0)
+		goto out;
 	*ret = dl;
 	memset(&dl, 0, sizeof(dl));
 	r = 0;
@@ -82,20 +146,87 @@ void rp_delivery_release(struct rp_delivery *dl)
 {
 	free(dl->statement);
 	free(dl->payload);
+	free(dl->checkpoint);
 	memset(dl, 0, sizeof(*dl));
+	dl->index = -1;
 }
 
-/*
- * Checks 1 and 2 of DESIGN.md section 4. Until the transparency log
- * lands (issue 3) there is nothing to check: the root policy names no
- * log key yet. When it does, a delivery without a proof is refused here.
- */
-static int verify_log(const struct rp_verify_ctx *ctx,
-		      const struct rp_delivery *dl, struct rp_diag *d)
+int rp_verify_checkpoint(const struct rp_verify_ctx *ctx, const char *note, size_t len,
+			 const uint8_t (*cons)[RP_HASH_LEN], size_t ncons,
+			 struct rp_checkpoint *ret_cp, struct rp_diag *d)
 {
-	(void)ctx;
-	(void)dl;
-	(void)d;
+	const struct rp_log_state *st = ctx->log;
+	const struct rp_policy *p = ctx->policy;
+	struct rp_checkpoint cp;
+	int64_t newest = 0;
+	int r;
+
+	/* 1a. Log signature and witness quorum, with fresh cosignatures. */
+	r = rp_checkpoint_verify(&p->wp, note, len, ctx->now, p->freshness, ctx->skew, &cp,
+				 &newest, d);
+	if (r < 0)
+		return r;
+	/* 1b. Never smaller than what was seen, and consistent with it. */
+	if (st && st->size > 0) {
+		if (cp.size < st->size) {
+			rp_diagf(d, "checkpoint of %llu entries is older than the %llu already seen "
+				    "(rollback)", (unsigned long long)cp.size,
+				 (unsigned long long)st->size);
+			return RP_E_ROLLBACK;
+		}
+		if (cp.size == st->size && sodium_memcmp(cp.root, st->root, RP_HASH_LEN) != 0) {
+			rp_diagf(d, "checkpoint of %llu entries has another root than the one already "
+				    "seen at that size (fork)", (unsigned long long)cp.size);
+			return RP_E_FORK;
+		}
+		if (cp.size > st->size &&
+		    rp_merkle_verify_consistency(st->size, cp.size, st->root, cp.root, cons, ncons,
+						 d) < 0) {
+			char m[sizeof(d->msg)];
+			snprintf(m, sizeof(m), "%s", d ? d->msg : "");
+			rp_diagf(d, "checkpoint of %llu entries is not consistent with the %llu "
+				    "already seen (fork): %s", (unsigned long long)cp.size,
+				 (unsigned long long)st->size, m);
+			return RP_E_FORK;
+		}
+	}
+	/* 1c. Stored before anything else is looked at. */
+	if (ctx->store && (r = ctx->store(ctx->store_arg, &cp, note, len, newest)) < 0) {
+		rp_diagf(d, "cannot store the checkpoint: %s", rp_strerror(r));
+		return r;
+	}
+	if (ret_cp)
+		*ret_cp = cp;
+	return 0;
+}
+
+/* Checks 1 and 2 of DESIGN.md section 4: checkpoint, then inclusion. */
+static int verify_log(const struct rp_verify_ctx *ctx, const struct rp_delivery *dl,
+		      struct rp_diag *d)
+{
+	struct rp_checkpoint cp;
+	uint8_t leaf[RP_HASH_LEN];
+	int r;
+
+	if (dl->index < 0 || !dl->checkpoint) {
+		rp_diagf(d, "delivery carries no transparency log proof: the statement was never "
+			    "shown to be in the log");
+		return RP_E_LOG;
+	}
+	if ((r = rp_verify_checkpoint(ctx, dl->checkpoint, dl->checkpoint_len,
+				      (const uint8_t(*)[RP_HASH_LEN])dl->consistency, dl->ncons, &cp,
+				      d)) < 0)
+		return r;
+	rp_merkle_leaf_hash(dl->statement, dl->statement_len, leaf);
+	if ((r = rp_merkle_verify_inclusion((uint64_t)dl->index, cp.size, leaf,
+					    (const uint8_t(*)[RP_HASH_LEN])dl->proof, dl->nproof,
+					    cp.root, d)) < 0) {
+		char m[sizeof(d->msg)];
+		snprintf(m, sizeof(m), "%s", d ? d->msg : "");
+		rp_diagf(d, "statement is not entry %lld of the checkpointed log: %s",
+			 (long long)dl->index, m);
+		return RP_E_PROOF;
+	}
 	return 0;
 }
 
@@ -111,6 +242,8 @@ int rp_verify_delivery(const struct rp_verify_ctx *ctx,
 	ret_id[0] = '\0';
 	if ((r = verify_log(ctx, dl, d)) < 0)
 		return r;
+	if (ctx->ret_proved)
+		*ctx->ret_proved = dl->index;
 
 	/* 3. The statement. */
 	if ((r = rp_command_parse(dl->statement, dl->statement_len, &c, d)) < 0)
@@ -143,7 +276,14 @@ int rp_verify_delivery(const struct rp_verify_ctx *ctx,
 		goto fail;
 	}
 
-	/* 4. Not already executed. */
+	/* 4. Not already executed, and in log order. */
+	if (ctx->log && dl->index <= ctx->log->last_index) {
+		rp_diagf(d, "statement %s is log entry %lld, not after entry %lld already acted on "
+			    "(replay or reorder)", c->id, (long long)dl->index,
+			 (long long)ctx->log->last_index);
+		r = RP_E_REPLAY;
+		goto fail;
+	}
 	if (ctx->seen) {
 		r = ctx->seen(ctx->seen_arg, c->id);
 		if (r < 0)

@@ -7,6 +7,7 @@
  * rp_verify_delivery().
  */
 
+#include "checkpoint.h"
 #include "policy.h"
 #include "statement.h"
 
@@ -15,15 +16,32 @@ struct rp_delivery {
 	size_t statement_len;
 	uint8_t *payload;
 	size_t payload_len;
-	/*
-	 * Seam for the transparency log (issue 3): the entry's index, its
-	 * inclusion proof and the cosigned checkpoint go here, and
-	 * verify_log() below checks them before anything else.
-	 */
+	/* The transparency log: the statement is entry `index' of the tree the
+	 * checkpoint commits to; -1 when the delivery carries no log data. */
+	int64_t index;
+	size_t nproof;
+	uint8_t proof[RP_PROOF_HASHES_MAX][RP_HASH_LEN];
+	char *checkpoint; /* the cosigned checkpoint note */
+	size_t checkpoint_len;
+	size_t ncons; /* consistency proof from the agent's stored checkpoint */
+	uint8_t consistency[RP_PROOF_HASHES_MAX][RP_HASH_LEN];
+};
+
+/* What a verifier keeps of the log between deliveries. */
+struct rp_log_state {
+	uint64_t size; /* of the last checkpoint accepted; 0: none yet */
+	uint8_t root[RP_HASH_LEN];
+	int64_t last_index; /* highest entry acted on; -1: none */
 };
 
 /* Replay check: returns 1 if the statement id was already acted on. */
 typedef int (*rp_seen_fn)(void *arg, const char *statement_id);
+/*
+ * Stores a checkpoint that passed check 1, durably, before any later check
+ * runs (DESIGN.md section 4, item 1). A negative return refuses the delivery.
+ */
+typedef int (*rp_store_checkpoint_fn)(void *arg, const struct rp_checkpoint *cp,
+				      const char *note, size_t len, int64_t newest_cosig);
 
 struct rp_verify_ctx {
 	const struct rp_policy *policy; /* the agent's current root policy */
@@ -32,11 +50,18 @@ struct rp_verify_ctx {
 	int64_t skew; /* tolerated clock skew, seconds */
 	rp_seen_fn seen;
 	void *seen_arg;
+	const struct rp_log_state *log; /* NULL: as if nothing was seen yet */
+	rp_store_checkpoint_fn store;   /* NULL: nothing is stored (offline checks) */
+	void *store_arg;
+	int64_t *ret_proved; /* when non-NULL: set to the index once checks 1 and 2 passed */
 };
 
 /*
  * Parses a delivery from its JSON transport form, checking every size
- * before decoding. {"statement": "...", "payload": "<base64>"}
+ * before decoding: {"statement": "...", "payload": "<base64>", and, from
+ * the log, "index": N, "proof": ["<base64 hash>"...], "checkpoint":
+ * "<note>", "consistency": ["<base64 hash>"...]}. The log fields are
+ * optional here; rp_verify_delivery refuses a delivery without them.
  */
 int rp_delivery_parse(const char *json, size_t len, struct rp_delivery *ret,
 		      struct rp_diag *d);
@@ -50,3 +75,13 @@ void rp_delivery_release(struct rp_delivery *dl);
 int rp_verify_delivery(const struct rp_verify_ctx *ctx,
 		       const struct rp_delivery *dl, struct rp_command **ret_cmd,
 		       char ret_id[RP_ID_HEX + 1], struct rp_diag *d);
+
+/*
+ * Check 1 alone, on a checkpoint fetched to stay fresh: signed by the
+ * policy's log key, witness quorum with fresh cosignatures, not smaller
+ * than the stored one, consistent with it through cons; then stored
+ * through ctx->store. ret_cp (may be NULL) receives it.
+ */
+int rp_verify_checkpoint(const struct rp_verify_ctx *ctx, const char *note, size_t len,
+			 const uint8_t (*cons)[RP_HASH_LEN], size_t ncons,
+			 struct rp_checkpoint *ret_cp, struct rp_diag *d);
