@@ -26,6 +26,7 @@ static const struct cli_cmd commands[] = {
 	{"alerts", cmd_alerts, "list security alerts raised by agents"},
 	{"token", cmd_token, "create, list or revoke API tokens"},
 	{"note", cmd_note, "sign or verify a signed note on stdin"},
+	{"audit", cmd_audit, "verify the transparency log and print what was authorised"},
 };
 
 void cli_err(const char *fmt, ...)

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "audit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rp_err.h"
+#include "statement.h"
+
+void rp_audit_init(struct rp_audit *a, const char *trusted_hash)
+{
+	memset(a, 0, sizeof(*a));
+	snprintf(a->trusted_hash, sizeof(a->trusted_hash), "%s", trusted_hash);
+}
+
+void rp_audit_release(struct rp_audit *a)
+{
+	rp_policy_free(a->policy);
+	a->policy = NULL;
+}
+
+/* rp_merkle_append's reader: the left siblings it asks for are on the right edge. */
+static int edge_read(void *arg, unsigned level, uint64_t index, uint8_t out[RP_HASH_LEN])
+{
+	const struct rp_audit *a = arg;
+
+	if (level >= 64 || index != (a->size >> level) - 1)
+		return RP_E_INVAL;
+	memcpy(out, a->edge[level], RP_HASH_LEN);
+	return 0;
+}
+
+/* rp_merkle_tree_hash's reader over the same edge, for the root of all a->size. */
+static int root_read(void *arg, unsigned level, uint64_t index, uint8_t out[RP_HASH_LEN])
+{
+	const struct rp_audit *a = arg;
+
+	(void)index;
+	if (level >= 64 || !((a->size >> level) & 1))
+		return RP_E_INVAL;
+	memcpy(out, a->edge[level], RP_HASH_LEN);
+	return 0;
+}
+
+void rp_audit_root(const struct rp_audit *a, uint8_t out[RP_HASH_LEN])
+{
+	if (a->size == 0 || rp_merkle_tree_hash(a->size, root_read, (void *)a, out) < 0)
+		rp_merkle_empty_root(out);
+}
+
+/* The signer names of a note that verify against keys of the policy, comma-separated. */
+static void signers(const struct rp_policy *p, const struct rp_note *n, char *out, size_t cap)
+{
+	bool ok[RP_POLICY_KEYS_MAX] = {false};
+	size_t used = 0;
+
+	out[0] = '\0';
+	if (rp_note_verify(n, p->keys, p->nkeys, ok, NULL) < 0)
+		return;
+	for (size_t i = 0; i < p->nkeys && used < cap; i++) {
+		if (!ok[i])
+			continue;
+		int k = snprintf(out + used, cap - used, "%s%s", used ? ", " : "", p->keys[i].name);
+		if (k < 0)
+			return;
+		used += (size_t)k;
+	}
+}
+
+static int check_policy(struct rp_audit *a, const char *data, size_t len, char *line, size_t cap)
+{
+	struct rp_policy *p = NULL;
+	struct rp_diag d = {""};
+	char who[512];
+	int r;
+
+	if ((r = rp_policy_parse(data, len, &p, &d)) < 0) {
+		snprintf(line, cap, "unparseable root policy: %s", d.msg);
+		return r;
+	}
+	if (!a->policy) {
+		if (strcmp(p->hash, a->trusted_hash) != 0) {
+			snprintf(line, cap, "entry 0 is root policy %s, not the trusted %s", p->hash,
+				 a->trusted_hash);
+			rp_policy_free(p);
+			return RP_E_POLICY;
+		}
+		r = rp_quorum_check(p, RP_ROLE_ROOT, p->note, NULL, &d);
+	} else {
+		r = rp_policy_verify_rotation(a->policy, p, &d);
+	}
+	if (r < 0) {
+		snprintf(line, cap, "root policy version %llu %s is not authorised: %s",
+			 (unsigned long long)p->version, p->hash, d.msg);
+		rp_policy_free(p);
+		return r;
+	}
+	signers(p, p->note, who, sizeof(who));
+	snprintf(line, cap, "root policy of %s version %llu %s, signed by %s", p->org,
+		 (unsigned long long)p->version, p->hash, who);
+	rp_policy_free(a->policy);
+	a->policy = p;
+	return 0;
+}
+
+static int check_command(struct rp_audit *a, const char *data, size_t len, char *line, size_t cap)
+{
+	struct rp_command *c = NULL;
+	struct rp_diag d = {""};
+	char who[512], nb[21], ex[21], q[80];
+	size_t used;
+	int r;
+
+	if ((r = rp_command_parse(data, len, &c, &d)) < 0) {
+		snprintf(line, cap, "unparseable command: %s", d.msg);
+		return r;
+	}
+	if (strcmp(c->org, a->policy->org) != 0) {
+		snprintf(line, cap, "command %s is for org `%s', this log is org `%s''s", c->id,
+			 c->org, a->policy->org);
+		rp_command_free(c);
+		return RP_E_ORG;
+	}
+	if ((r = rp_quorum_check(a->policy, rp_command_role(c), c->note, NULL, &d)) < 0) {
+		snprintf(line, cap, "command %s is not authorised: %s", c->id, d.msg);
+		rp_command_free(c);
+		return r;
+	}
+	signers(a->policy, c->note, who, sizeof(who));
+	rp_time_format(c->not_before, nb);
+	rp_time_format(c->expires, ex);
+	rp_quote(q, sizeof(q), c->comment, strlen(c->comment));
+	used = (size_t)snprintf(line, cap, "command %s run-as %s, %s to %s, signed by %s; %zu "
+					   "target%s:", c->id, c->run_as, nb, ex, who, c->ntargets,
+				c->ntargets == 1 ? "" : "s");
+	for (size_t i = 0; i < c->ntargets && used + RP_ID_HEX + 8 < cap; i++)
+		used += (size_t)snprintf(line + used, cap - used, " %s", c->targets[i]);
+	if (c->ntargets && used + RP_ID_HEX + 8 >= cap)
+		used += (size_t)snprintf(line + used, cap - used, " ...");
+	if (q[0] && used < cap)
+		snprintf(line + used, cap - used, " (%s)", q);
+	rp_command_free(c);
+	return 0;
+}
+
+int rp_audit_entry(struct rp_audit *a, const char *data, size_t len, rp_audit_report_fn report,
+		   void *arg)
+{
+	struct rp_stored_hash h[64];
+	uint8_t leaf[RP_HASH_LEN];
+	char line[8192];
+	size_t nh, first = 0;
+	int r, ok;
+
+	/* The tree first: every entry counts, authorised or not. */
+	rp_merkle_leaf_hash(data, len, leaf);
+	if ((r = rp_merkle_append(a->size, leaf, edge_read, a, h, &nh)) < 0)
+		return r;
+	for (size_t i = 0; i < nh; i++)
+		memcpy(a->edge[h[i].level], h[i].hash, RP_HASH_LEN);
+
+	while (first < len && data[first] != '\n')
+		first++;
+	if (a->size == 0 || (first == strlen("rampart/policy/v1") &&
+			     !memcmp(data, "rampart/policy/v1", first)))
+		ok = check_policy(a, data, len, line, sizeof(line));
+	else if (!a->policy)
+		ok = (snprintf(line, sizeof(line), "no root policy yet"), RP_E_POLICY);
+	else if (first == strlen("rampart/command/v1") && !memcmp(data, "rampart/command/v1", first))
+		ok = check_command(a, data, len, line, sizeof(line));
+	else {
+		char q[80];
+		rp_quote(q, sizeof(q), data, first);
+		ok = (snprintf(line, sizeof(line), "unknown kind of entry `%s'", q), RP_E_KIND);
+	}
+	if (ok < 0)
+		a->findings++;
+	report(arg, a->size, ok < 0, line);
+	a->size++;
+	return 0;
+}
+
+char *rp_audit_save(const struct rp_audit *a, size_t *ret_len)
+{
+	struct rp_sb sb;
+
+	rp_sb_init(&sb, RP_NOTE_MAX + 8192);
+	rp_sb_printf(&sb, "rampart/audit/v1\ntrusted %s\nsize %llu\n", a->trusted_hash,
+		     (unsigned long long)a->size);
+	for (int l = 63; l >= 0; l--) {
+		if (!((a->size >> l) & 1))
+			continue;
+		char *b = rp_b64_encode(a->edge[l], RP_HASH_LEN);
+		rp_sb_printf(&sb, "edge %d %s\n", l, b ? b : "");
+		if (!b)
+			sb.err = RP_E_NOMEM;
+		free(b);
+	}
+	if (a->policy && a->policy->note) {
+		rp_sb_puts(&sb, "\n");
+		rp_sb_put(&sb, a->policy->note->msg, a->policy->note->msg_len);
+	}
+	return rp_sb_take(&sb, ret_len);
+}
+
+int rp_audit_load(struct rp_audit *a, const char *text, size_t len, struct rp_diag *d)
+{
+	struct rp_cursor c = {text, len};
+	const char *line, *v;
+	size_t llen, vlen, n;
+	uint64_t size;
+	int r;
+
+	rp_audit_init(a, "");
+	if (rp_cursor_line(&c, &line, &llen) != 1 || !rp_memeq(line, llen, "rampart/audit/v1")) {
+		rp_diagf(d, "audit state: first line is not `rampart/audit/v1'");
+		return RP_E_MALFORMED;
+	}
+	if ((r = rp_expect_field(&c, "audit state", "trusted", &v, &vlen, d)) < 0)
+		return r;
+	if (vlen >= sizeof(a->trusted_hash)) {
+		rp_diagf(d, "audit state: trusted hash is too long");
+		return RP_E_MALFORMED;
+	}
+	memcpy(a->trusted_hash, v, vlen);
+	if ((r = rp_expect_field(&c, "audit state", "size", &v, &vlen, d)) < 0)
+		return r;
+	if (rp_parse_u64(v, vlen, INT64_MAX, &size) != 0) {
+		rp_diagf(d, "audit state: bad size");
+		return RP_E_MALFORMED;
+	}
+	for (int l = 63; l >= 0; l--) {
+		char want[8];
+		const char *sp;
+		if (!((size >> l) & 1))
+			continue;
+		snprintf(want, sizeof(want), "%d", l);
+		if ((r = rp_expect_field(&c, "audit state", "edge", &v, &vlen, d)) < 0)
+			return r;
+		sp = memchr(v, ' ', vlen);
+		if (!sp || !rp_memeq(v, (size_t)(sp - v), want) ||
+		    rp_b64_decode(sp + 1, vlen - (size_t)(sp + 1 - v), a->edge[l], RP_HASH_LEN,
+				  &n) != 0 ||
+		    n != RP_HASH_LEN) {
+			rp_diagf(d, "audit state: bad edge line for level %d", l);
+			return RP_E_MALFORMED;
+		}
+	}
+	a->size = size;
+	if (size == 0)
+		return 0;
+	if (rp_cursor_line(&c, &line, &llen) != 1 || llen != 0) {
+		rp_diagf(d, "audit state: no root policy after the edge");
+		return RP_E_MALFORMED;
+	}
+	if ((r = rp_policy_parse(c.p, c.n, &a->policy, d)) < 0)
+		return r;
+	return 0;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * The monitor behind `rampart audit`: replays an organisation's log entry
+ * by entry, recomputing the Merkle tree and checking that every entry is
+ * something the root policy chain authorised. It keeps only the tree's
+ * right edge (at most 64 hashes) and the current root policy, so an audit
+ * resumes where the last one stopped and costs O(1) memory per entry.
+ *
+ * What each entry must be:
+ *   entry 0      the root policy version 1 whose hash the auditor trusts,
+ *                signed by its own root quorum;
+ *   rampart/policy/v1   version N+1 of the policy, signed by a root quorum
+ *                of version N and of itself (TUF's rotation rule);
+ *   rampart/command/v1  a command of the policy's org signed by a quorum
+ *                of the role its kind needs.
+ * Anything else, or a failed check, is a finding; the replay goes on.
+ */
+
+#include <stdbool.h>
+
+#include "merkle.h"
+#include "policy.h"
+
+struct rp_audit {
+	char trusted_hash[72];  /* "sha256:<hex>" entry 0 must have */
+	struct rp_policy *policy; /* the chain's head; NULL before entry 0 */
+	uint64_t size;          /* entries replayed */
+	uint8_t edge[64][RP_HASH_LEN]; /* edge[l]: complete subtree at level l on the right edge */
+	size_t findings;        /* in this run */
+};
+
+/* What the replay says about one entry: a line of history, or a finding. */
+typedef void (*rp_audit_report_fn)(void *arg, uint64_t index, bool finding, const char *text);
+
+void rp_audit_init(struct rp_audit *a, const char *trusted_hash);
+void rp_audit_release(struct rp_audit *a);
+
+/* Replays the next entry (index a->size). Only allocation failures are errors. */
+int rp_audit_entry(struct rp_audit *a, const char *data, size_t len, rp_audit_report_fn report,
+		   void *arg);
+
+/* The root of the tree of the a->size entries replayed. */
+void rp_audit_root(const struct rp_audit *a, uint8_t out[RP_HASH_LEN]);
+
+/*
+ * State between runs, a text file:
+ *   rampart/audit/v1
+ *   trusted <hash>
+ *   size <N>
+ *   edge <level> <base64 hash>      one per set bit of N, high to low
+ *   <blank line>, then the current root policy note (when N > 0)
+ */
+char *rp_audit_save(const struct rp_audit *a, size_t *ret_len);
+int rp_audit_load(struct rp_audit *a, const char *text, size_t len, struct rp_diag *d);
