@@ -9,6 +9,8 @@ rp_init() {
 	RAMPARTD=$BIN/server/rampartd
 	AGENT=$BIN/agent/rampart-agent
 	CLI=$BIN/cli/rampart
+	WITNESS=$BIN/witness/rampart-witness
+	WITNESS_ARGS=()
 	T=$(mktemp -d "${TMPDIR:-/tmp}/rampart-test.XXXXXX")
 	chmod 0755 "$T"
 	PIDS=()
@@ -77,6 +79,39 @@ rp_server_stop() {
 	wait "$SERVER_PID" 2>/dev/null || true
 }
 
+# rp_witnesses N [QUORUM]: starts witnesses w1..wN (state in $T/wI); org init
+# then names them, with QUORUM cosignatures required (default N).
+rp_witnesses() {
+	local n=$1 q=${2:-$1} i port vkey
+	NWITNESSES=$n
+	WITNESS_ARGS=()
+	for i in $(seq 1 "$n"); do
+		"$WITNESS" init --data "$T/w$i" --name "witness$i.test" >/dev/null 2>"$T/w$i.init.log" \
+			|| die "rampart-witness init w$i"
+		vkey=$("$WITNESS" vkey --data "$T/w$i") || die "rampart-witness vkey w$i"
+		port=$(rp_free_port)
+		printf -v "WPORT_$i" '%s' "$port"
+		rp_witness_start "$i"
+		WITNESS_ARGS+=(--witness "w$i $vkey http://127.0.0.1:$port")
+	done
+	WITNESS_ARGS+=(--quorum "$q")
+}
+
+rp_witness_start() {
+	local i=$1 v="WPORT_$1"
+	"$WITNESS" serve --data "$T/w$i" --listen "127.0.0.1:${!v}" >>"$T/w$i.log" 2>&1 &
+	PIDS+=("$!")
+	printf -v "WPID_$i" '%s' "$!"
+	rp_wait_for 20 curl -s -o /dev/null "http://127.0.0.1:${!v}/" \
+		|| die "witness w$i did not come up"
+}
+
+rp_witness_stop() {
+	local v="WPID_$1"
+	kill "${2:--TERM}" "${!v}" 2>/dev/null || true
+	wait "${!v}" 2>/dev/null || true
+}
+
 # rp_admins N: admin1..adminN keys in $T/admin.
 rp_admins() {
 	local i
@@ -98,8 +133,15 @@ rp_org() {
 	ORG=$1
 	local n=$2 exec_t=$3 i args=()
 	for i in $(seq 1 "$n"); do args+=(--admin "$T/admin/admin$i.key.vkey"); done
+	# The server's log key for the org, trusted by every witness.
+	LOGKEY=$("$RAMPARTD" log-key --data "$DATA" --org "$ORG" --host 127.0.0.1) \
+		|| die "rampartd log-key"
+	for i in $(seq 1 "${NWITNESSES:-0}"); do
+		"$WITNESS" add-log --data "$T/w$i" --vkey "$LOGKEY" >/dev/null || die "add-log w$i"
+	done
 	"$CLI" org init --org "$ORG" "${args[@]}" --root 2 --exec "$exec_t" --query 1 \
-		--directory 2 --out "$T/admin/$ORG.policy" >/dev/null || die "org init"
+		--directory 2 --log-key "$LOGKEY" "${WITNESS_ARGS[@]}" ${FRESHNESS:+--freshness "$FRESHNESS"} \
+		--out "$T/admin/$ORG.policy" >/dev/null 2>"$T/orginit.log" || die "org init"
 	for i in 1 2; do
 		"$CLI" policy sign --yes --key "$T/admin/admin$i.key" "$T/admin/$ORG.policy" \
 			>/dev/null || die "policy sign $i"

@@ -10,6 +10,7 @@ rp_init "$1"
 
 ME=$(id -un)
 rp_server_init
+rp_witnesses 2
 rp_admins 4
 rp_org acme 3 2        # admin4 is not in the policy: an outsider's key
 for a in a1 a2 a3; do rp_enroll $a; done
@@ -158,6 +159,23 @@ test_payload_swapped() {
 	expect_refused payload "$(forge "$T/payload.note" "$T/payload.evil" $ALL)" payload-mismatch $ALL
 }
 
+test_audit_reports_forgeries() {
+	# Every forged row was delivered, so it is in the log: the audit names each
+	# unauthorised entry and exits 1.
+	local rc=0
+	rp_as 1 audit --quiet >"$T/audit.out" 2>&1 || rc=$?
+	[ "$rc" -eq 1 ] || { cat "$T/audit.out" >&2; die "audit exit status $rc, want 1"; }
+	for what in "forged" "onesig" "swapped" "narrow"; do
+		local id
+		id=$(awk '$1 == "id" {print $2}' "$T/$what.note")
+		grep -q "^FINDING: entry [0-9]*: command $id is not authorised" "$T/audit.out" \
+			|| { cat "$T/audit.out" >&2; die "audit did not report $what ($id)"; }
+	done
+	grep -q "^FINDING: entry [0-9]*: command .* is for org .globex." "$T/audit.out" \
+		|| die "audit did not report the other org's command"
+	echo "ok - rampart audit reports every forged entry as a finding"
+}
+
 export -f rp_status rp_as
 export T PORT PIN CLI ORG
 test_forged_unsigned_command
@@ -169,4 +187,5 @@ test_replay_executed_command
 test_expired_command
 test_other_org_command
 test_payload_swapped
+test_audit_reports_forgeries
 echo "all attack tests passed"
