@@ -50,5 +50,5 @@
 #define RP_TILE_HEIGHT         8             /* tlog-tiles: 256 hashes a tile */
 #define RP_TILE_WIDTH          256
 #define RP_FRESHNESS_DEFAULT_S 3600          /* cosigned checkpoint freshness window */
-#define RP_FRESHNESS_MIN_S     60
+#define RP_FRESHNESS_MIN_S     10
 #define RP_FRESHNESS_MAX_S     (7 * 24 * 3600)

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The transparency log with real binaries: rampartd, two witnesses (quorum
+# 2), two agents and `rampart audit`. Each attack is a named test; the
+# attacker is inside the server (database, log key) but not the witnesses.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+rp_init "$1"
+
+ME=$(id -un)
+export FRESHNESS=20 # seconds: short, so the freeze test is quick
+rp_server_init
+rp_witnesses 2
+rp_admins 3
+rp_org acme 3 2
+for a in a1 a2; do rp_enroll $a; done
+for a in a1 a2; do rp_agent_start $a; done
+BOTH="$DEV_a1 $DEV_a2"
+LOGURL="https://127.0.0.1:$PORT/v1/log/acme"
+
+# run_cmd NAME: signed by admins 1 and 2 for both agents; drops $T/canary.NAME.
+run_cmd() {
+	local id args=()
+	for d in $BOTH; do args+=(--to "$d"); done
+	id=$(rp_submit 1 "${args[@]}" --run-as "$ME" -- touch "$T/canary.$1")
+	rp_as 2 approve --yes "$id" >/dev/null
+	echo "$id"
+}
+
+ran() { [ -f "$T/canary.$1" ]; }
+log_size() { awk '$1 == "size" {print $2}' "$T/$1/log.state"; }
+alerted() { grep -q " $2 " "$T/$1/alerts.log" 2>/dev/null; }
+
+test_checkpoint_cosigned_and_tiles() {
+	local id
+	id=$(run_cmd first)
+	rp_wait_for 30 ran first || die "first command did not run"
+	curl -sk --tlsv1.3 -D "$T/cp.h" "$LOGURL/checkpoint" >"$T/cp.note"
+	head -1 "$T/cp.note" | grep -qx '127.0.0.1/rampart/acme' || die "checkpoint origin: $(head -1 "$T/cp.note")"
+	[ "$(grep -c '^— ' "$T/cp.note")" -eq 3 ] || die "checkpoint lacks log + 2 witness signatures"
+	grep -q '^— witness1.test ' "$T/cp.note" && grep -q '^— witness2.test ' "$T/cp.note" \
+		|| die "checkpoint not cosigned by both witnesses"
+	grep -qi '^cache-control: public, max-age=5' "$T/cp.h" || die "checkpoint cache header"
+	local size
+	size=$(sed -n 2p "$T/cp.note")
+	curl -sk --tlsv1.3 -D "$T/tile.h" "$LOGURL/tile/0/000.p/$size" >"$T/tile"
+	[ "$(stat -c %s "$T/tile")" -eq $((32 * size)) ] || die "hash tile is not $size hashes"
+	grep -qi 'cache-control: public, max-age=31536000, immutable' "$T/tile.h" || die "tile cache header"
+	curl -sk --tlsv1.3 "$LOGURL/tile/entries/000.p/$size" >"$T/bundle"
+	python3 - "$T/bundle" "$size" <<'PY' || die "entry bundle does not hold the entries"
+import sys
+b = open(sys.argv[1], "rb").read(); n = int(sys.argv[2]); off = 0; entries = []
+for _ in range(n):
+    l = int.from_bytes(b[off:off + 2], "big"); entries.append(b[off + 2:off + 2 + l]); off += 2 + l
+assert off == len(b), "trailing bytes"
+assert entries[0].startswith(b"rampart/policy/v1\n"), "entry 0 is not the root policy"
+assert entries[-1].startswith(b"rampart/command/v1\n"), "last entry is not a command"
+PY
+	[ "$(curl -sk -o /dev/null -w '%{http_code}' "$LOGURL/tile/0/000.p/$((size + 1))")" = 404 ] \
+		|| die "a tile beyond the witnessed tree was served"
+	[ "$(curl -sk -o /dev/null -w '%{http_code}' "$LOGURL/tile/0/0")" = 404 ] \
+		|| die "a malformed tile path was served"
+	[ "$(log_size a1)" = "$size" ] || die "a1 did not store checkpoint $size"
+	echo "ok - checkpoint cosigned by the witness quorum; tiles readable, cacheable, bounded"
+}
+
+test_witness_down_delays() {
+	rp_witness_stop 2
+	local id
+	id=$(run_cmd delayed)
+	sleep 4
+	! ran delayed || die "ran without the second witness's cosignature"
+	[ "$(rp_status "$id" "$DEV_a1")" = pending ] || die "delayed: not pending"
+	rp_witness_start 2
+	rp_wait_for 30 ran delayed || die "did not run once the witness was back"
+	echo "ok - a witness that is down delays, and nothing runs until the quorum cosigns"
+}
+
+test_freeze_alarm() {
+	# No witness answers: cosignatures age past the freshness window.
+	rp_witness_stop 1
+	rp_witness_stop 2
+	rp_wait_for 60 alerted a1 freeze || die "a1 raised no freeze alarm"
+	rp_wait_for 10 bash -c "rp_as 1 devices | grep '$DEV_a1' | grep -q freeze" \
+		|| die "rampart devices does not show the freeze"
+	rp_witness_start 1
+	rp_witness_start 2
+	echo "ok - freeze: no fresh cosigned checkpoint, the agent alarms and devices shows it"
+}
+
+test_rollback_and_fork() {
+	# The attacker restores an old database: the log shrinks, then grows
+	# into a different tree.
+	rp_as 1 audit --quiet >"$T/audit0.out" 2>&1 || { cat "$T/audit0.out" >&2; die "audit before the attack"; }
+	rp_server_stop
+	cp "$DATA/rampart.db" "$T/old.db"
+	rp_server_start
+	run_cmd second >/dev/null
+	rp_wait_for 30 ran second || die "second command did not run"
+	rp_wait_for 30 bash -c "[ \"\$(awk '\$1 == \"size\" {print \$2}' $T/a1/log.state)\" = \"\$(curl -sk $LOGURL/checkpoint | sed -n 2p)\" ]" \
+		|| die "a1 did not store the newest checkpoint"
+	local honest
+	honest=$(log_size a1)
+	rp_as 1 audit --quiet >"$T/audit1.out" 2>&1 || { cat "$T/audit1.out" >&2; die "audit after second"; }
+	rp_server_stop
+	rm -f "$DATA/rampart.db-wal" "$DATA/rampart.db-shm"
+	cp "$T/old.db" "$DATA/rampart.db"
+	rp_server_start
+
+	# Rollback: the agents hold a larger checkpoint than the one served now.
+	# Its cosignatures are older than the window by now, or not: either way refused.
+	rp_wait_for 60 bash -c "alerted a1 log-rollback || alerted a1 stale-checkpoint" \
+		|| die "a1 did not refuse the rolled-back checkpoint"
+	rp_wait_for 20 grep -q "rolled back or forked" "$T/server.log" \
+		|| die "the witnesses' 409 did not reveal the rollback"
+	echo "ok - attack: rollback to an older checkpoint: witnesses and agents refuse it"
+
+	# Fork: new entries make a tree of the honest size with another root.
+	local fork
+	fork=$(run_cmd forked)
+	while [ "$(rp_sql "SELECT size FROM logs WHERE org = 'acme'")" -lt "$honest" ]; do
+		run_cmd "filler$RANDOM" >/dev/null
+	done
+	rp_wait_for 30 bash -c "'$WITNESS' evidence --data '$T/w1' | grep -q ." \
+		|| die "witness 1 kept no evidence of the fork"
+	sleep 2
+	! ran forked || die "the forked command ran"
+	# The attacker serves the fork anyway, with the log signature only.
+	rp_sql "UPDATE logs SET served_size = signed_size, served_note = signed_note WHERE org = 'acme';"
+	rp_wait_for 40 alerted a1 witness-quorum || die "a1 did not refuse the unwitnessed fork"
+	sleep 1
+	! ran forked || die "the forked command ran"
+	local rc=0
+	rp_as 1 audit >"$T/audit2.out" 2>&1 || rc=$?
+	[ "$rc" -eq 1 ] || { cat "$T/audit2.out" >&2; die "audit exit $rc on a forked log, want 1"; }
+	grep -q '^FINDING: ' "$T/audit2.out" || die "audit reported no finding"
+	grep -q -- '---- last checkpoint verified ----' "$T/audit2.out" &&
+		grep -q -- '---- checkpoint served now ----' "$T/audit2.out" \
+		|| die "audit did not print both checkpoints as evidence"
+	echo "ok - attack: forked log: witnesses refuse it, agents refuse and alarm, audit reports both checkpoints"
+}
+
+test_crash_during_appends() {
+	# kill -9 while approvals append: after restart the log is whole, the
+	# witnesses follow it, and a fresh monitor's audit is clean.
+	local i
+	(for i in 1 2 3 4 5 6; do run_cmd "crash$i" >/dev/null 2>&1 || true; done) &
+	local bg=$!
+	sleep 0.7
+	rp_server_stop -KILL
+	wait "$bg" 2>/dev/null || true
+	rp_server_start
+	run_cmd aftercrash >/dev/null
+	rp_wait_for 40 ran aftercrash || die "nothing runs after the crash"
+	rp_as 1 audit --quiet --state "$T/fresh.state" --policy "$T/admin/acme.policy" \
+		>"$T/audit-crash.out" 2>&1 || { cat "$T/audit-crash.out" >&2; die "audit after the crash"; }
+	for i in 1 2; do
+		"$WITNESS" evidence --data "$T/w$i" | grep -q . && die "witness $i saw a fork after the crash"
+	done
+	echo "ok - kill -9 during appends: log, witnesses and agents carry on; a fresh audit is clean"
+}
+
+export -f rp_status rp_as alerted
+export T PORT PIN CLI ORG WITNESS
+test_checkpoint_cosigned_and_tiles
+test_witness_down_delays
+test_crash_during_appends
+test_freeze_alarm
+test_rollback_and_fork
+echo "all log tests passed"
