@@ -2,7 +2,8 @@
 /*
  * The agent's whole check path, rp_verify_delivery (DESIGN.md section 4),
  * as attacks: one named test per thing a breached server might try.
- * Policy: exec 2 of alice, bob, carol (the vector keys).
+ * Policy: exec 2 of alice, bob, carol (the vector keys); the log and
+ * witnesses of POLICY_LOG_TAIL (both witnesses, freshness 3600 s).
  */
 #include <jansson.h>
 #include <sodium.h>
@@ -81,6 +82,20 @@ static char *signed_cmd(struct cmd_spec s, const int *who)
 	return n;
 }
 
+/*
+ * Every delivery goes through the test log (helpers.h): FILL filler
+ * entries, the statement as entry AT, more fillers up to SIZE entries.
+ * The agent has stored the checkpoint of the first SEEN entries and acted
+ * on entry SEEN - 1; the delivery offers the checkpoint of SIZE entries
+ * cosigned by both witnesses at the verifier's `now', the statement's
+ * inclusion proof and the consistency proof from SEEN to SIZE.
+ */
+#define FILL 5
+#define AT 5
+#define SIZE 8
+#define SEEN 3
+#define UNSET (-7) /* *ret_proved before a run */
+
 struct seen_state {
 	int calls;
 	int answer;
@@ -96,51 +111,212 @@ static int seen_cb(void *arg, const char *id)
 	return st->answer;
 }
 
+/* The agent's durable checkpoint store: what it was last given. */
+struct store_state {
+	int calls;
+	int answer;
+	struct rp_checkpoint cp;
+	char *note;
+	int64_t newest;
+};
+
+static int store_cb(void *arg, const struct rp_checkpoint *cp, const char *note, size_t len,
+                    int64_t newest)
+{
+	struct store_state *s = arg;
+
+	s->calls++;
+	s->cp = *cp;
+	free(s->note);
+	s->note = strndup(note, len);
+	assert_non_null(s->note);
+	assert_int_equal(strlen(s->note), len);
+	s->newest = newest;
+	return s->answer;
+}
+
+struct env {
+	struct test_log lg;
+	struct rp_delivery dl;
+	struct rp_log_state st; /* what the agent stored */
+	struct seen_state seen;
+	struct store_state store;
+	int64_t proved;
+	struct rp_verify_ctx ctx;
+};
+
+/* The delivery offers note (consumed) as its checkpoint. */
+static void env_set_note(struct env *e, char *note)
+{
+	free(e->dl.checkpoint);
+	e->dl.checkpoint = note;
+	e->dl.checkpoint_len = note ? strlen(note) : 0;
+}
+
+/* The agent's stored checkpoint becomes that of the first size entries of l. */
+static void env_saw(struct env *e, const struct test_log *l, uint64_t size)
+{
+	struct rp_checkpoint cp;
+
+	test_log_head(l, size, &cp);
+	e->st.size = size;
+	memcpy(e->st.root, cp.root, RP_HASH_LEN);
+}
+
+/*
+ * The delivery offers the checkpoint of e->lg's first size entries
+ * cosigned at t, the inclusion proof of dl.index (none when it is not
+ * below size) and the consistency proof from the stored checkpoint (none
+ * unless that is smaller).
+ */
+static void env_offer(struct env *e, uint64_t size, unsigned witnesses, int64_t t)
+{
+	env_set_note(e, test_log_note(&e->lg, size, witnesses, t));
+	e->dl.nproof = (uint64_t)e->dl.index < size
+	                   ? test_log_inclusion(&e->lg, (uint64_t)e->dl.index, size, e->dl.proof)
+	                   : 0;
+	e->dl.ncons = e->st.size > 0 && e->st.size < size
+	                  ? test_log_consistency(&e->lg, e->st.size, size, e->dl.consistency)
+	                  : 0;
+}
+
+/* statement and pl are borrowed: they must outlive the env. */
+static struct env *env_new(const char *statement, const void *pl, size_t pl_len, int64_t now)
+{
+	struct env *e = calloc(1, sizeof(*e));
+
+	assert_non_null(e);
+	test_log_fill(&e->lg, FILL);
+	assert_int_equal(test_log_append(&e->lg, statement, strlen(statement)), AT);
+	test_log_fill(&e->lg, SIZE - AT - 1);
+	e->dl.statement = (char *)statement;
+	e->dl.statement_len = strlen(statement);
+	e->dl.payload = (uint8_t *)pl;
+	e->dl.payload_len = pl_len;
+	e->dl.index = AT;
+	e->st.last_index = SEEN - 1;
+	env_saw(e, &e->lg, SEEN);
+	env_offer(e, SIZE, TEST_WBOTH, now);
+	e->ctx = (struct rp_verify_ctx){.policy = policy,
+	                                .device_id = DEV,
+	                                .now = now,
+	                                .skew = SKEW,
+	                                .seen = seen_cb,
+	                                .seen_arg = &e->seen,
+	                                .log = &e->st,
+	                                .store = store_cb,
+	                                .store_arg = &e->store,
+	                                .ret_proved = &e->proved};
+	return e;
+}
+
+static void env_free(struct env *e)
+{
+	free(e->dl.checkpoint);
+	free(e->store.note);
+	free(e);
+}
+
 struct outcome {
 	int r;
 	char id[RP_ID_HEX + 1];
 	struct rp_diag d;
 	int seen_calls;
+	int store_calls;
+	int64_t proved;
 };
 
-static struct outcome run_full(const char *note, const void *pl, size_t pl_len, int64_t now,
-                               int seen_answer)
+/* One rp_verify_delivery, with the invariants every run must keep. */
+static struct outcome env_run(struct env *e)
 {
-	struct rp_delivery dl = {.statement = (char *)note,
-	                         .statement_len = strlen(note),
-	                         .payload = (uint8_t *)pl,
-	                         .payload_len = pl_len};
-	struct seen_state st = {.answer = seen_answer};
-	struct rp_verify_ctx ctx = {.policy = policy,
-	                            .device_id = DEV,
-	                            .now = now,
-	                            .skew = SKEW,
-	                            .seen = seen_cb,
-	                            .seen_arg = &st};
 	struct rp_command *c = NULL;
 	struct outcome o = {0};
 
 	memset(o.id, 'x', RP_ID_HEX);
-	o.r = rp_verify_delivery(&ctx, &dl, &c, o.id, &o.d);
-	o.seen_calls = st.calls;
+	e->seen.calls = 0;
+	e->store.calls = 0;
+	e->proved = UNSET;
+	o.r = rp_verify_delivery(&e->ctx, &e->dl, &c, o.id, &o.d);
+	o.seen_calls = e->seen.calls;
+	o.store_calls = e->store.calls;
+	o.proved = e->proved;
+	/* Stored at most once; proved only once stored; consulted only once proved. */
+	assert_true(o.store_calls <= 1);
+	if (o.store_calls == 0)
+		assert_int_equal(o.proved, UNSET);
+	if (o.proved != UNSET)
+		assert_int_equal(o.proved, e->dl.index);
+	if (o.seen_calls > 0)
+		assert_int_equal(o.proved, e->dl.index);
 	if (o.r == 0) {
 		assert_non_null(c);
 		assert_non_null(c->note);
 		assert_string_equal(c->id, o.id);
-		assert_int_equal(st.calls, 1);
-		assert_string_equal(st.last, c->id);
+		assert_int_equal(o.seen_calls, 1);
+		assert_string_equal(e->seen.last, c->id);
+		assert_int_equal(o.store_calls, 1);
+		assert_int_equal(o.proved, e->dl.index);
 		assert_true(rp_command_targets(c, DEV));
 		rp_command_free(c);
 	} else {
 		assert_null(c);
-		/* The replay store's own error is passed through as it is. */
-		if (o.r != seen_answer)
+		/* The replay store's and checkpoint store's own errors pass through as they are. */
+		if (o.r != e->seen.answer && o.r != e->store.answer)
 			assert_true(o.d.msg[0] != '\0');
 	}
 	return o;
 }
 
-/* Verifies note (consumed) with `payload' at NOW, nothing seen yet. */
+/* Check 1 refused: nothing stored, nothing proved, the statement not looked at. */
+static void refused_at_check1(struct env *e, int want, const char *word)
+{
+	struct outcome o = env_run(e);
+
+	assert_int_equal(o.r, want);
+	assert_diag_has(&o.d, word);
+	assert_int_equal(o.store_calls, 0);
+	assert_int_equal(o.proved, UNSET);
+	assert_int_equal(o.seen_calls, 0);
+	assert_string_equal(o.id, "");
+}
+
+/* Check 2 refused: the checkpoint was fine (stored), the entry is not proved. */
+static void refused_at_check2(struct env *e, const char *word)
+{
+	struct outcome o = env_run(e);
+
+	assert_int_equal(o.r, RP_E_PROOF);
+	assert_diag_has(&o.d, word);
+	assert_int_equal(o.store_calls, 1);
+	assert_int_equal(o.proved, UNSET);
+	assert_int_equal(o.seen_calls, 0);
+}
+
+static void accepted_now(struct env *e)
+{
+	assert_int_equal(env_run(e).r, 0);
+}
+
+/*
+ * The statement note delivered through the log at `now', nothing executed
+ * yet. Every statement test passes checks 1 and 2, so the checkpoint is
+ * stored once and the entry proved, whatever later check refuses.
+ */
+static struct outcome run_full(const char *note, const void *pl, size_t pl_len, int64_t now,
+                               int seen_answer)
+{
+	struct env *e = env_new(note, pl, pl_len, now);
+	struct outcome o;
+
+	e->seen.answer = seen_answer;
+	o = env_run(e);
+	assert_int_equal(o.store_calls, 1);
+	assert_int_equal(o.proved, AT);
+	env_free(e);
+	return o;
+}
+
+/* Verifies note (consumed) with `payload' at NOW, through the log, nothing executed yet. */
 static int run(char *note)
 {
 	struct outcome o = run_full(note, payload, strlen(payload), NOW, 0);
@@ -395,6 +571,531 @@ static void checks_in_design_order(void **state)
 	free(n);
 }
 
+/* ---- checks 1 and 2: the transparency log, as attacks ---- */
+
+/* A log that agrees with the env's on its first `same' entries, then differs. */
+static struct test_log *forked_log(uint64_t same, uint64_t size)
+{
+	struct test_log *l = calloc(1, sizeof(*l));
+
+	assert_non_null(l);
+	test_log_fill(l, (unsigned)same);
+	while (l->size < size)
+		test_log_append(l, "the server's other history\n", 27);
+	return l;
+}
+
+static void log_data_missing(void **state)
+{
+	char *n = signed_cmd(SPEC(), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), NOW);
+	char *note = e->dl.checkpoint;
+	(void)state;
+
+	/* None at all, as when the server never logged the statement. */
+	e->dl.checkpoint = NULL;
+	e->dl.index = -1;
+	e->dl.nproof = e->dl.ncons = 0;
+	refused_at_check1(e, RP_E_LOG, "no transparency log proof");
+	/* A checkpoint without an index. */
+	env_set_note(e, note);
+	refused_at_check1(e, RP_E_LOG, "no transparency log proof");
+	/* An index and a proof without a checkpoint. */
+	e->dl.index = AT;
+	e->dl.nproof = test_log_inclusion(&e->lg, AT, SIZE, e->dl.proof);
+	env_set_note(e, NULL);
+	refused_at_check1(e, RP_E_LOG, "no transparency log proof");
+	env_free(e);
+	free(n);
+}
+
+static void rollback_to_older_checkpoint(void **state)
+{
+	char *n = signed_cmd(SPEC(), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), NOW);
+	(void)state;
+
+	/* The agent has seen the log at 10 entries; the server shows it 8, freshly cosigned. */
+	test_log_fill(&e->lg, 2);
+	env_saw(e, &e->lg, SIZE + 2);
+	env_offer(e, SIZE, TEST_WBOTH, NOW);
+	refused_at_check1(e, RP_E_ROLLBACK, "older than the 10 already seen (rollback)");
+	/* Back to the very first entry. */
+	e->dl.index = 0;
+	env_offer(e, 1, TEST_WBOTH, NOW);
+	refused_at_check1(e, RP_E_ROLLBACK, "rollback");
+	env_free(e);
+	free(n);
+}
+
+static void fork_same_size(void **state)
+{
+	char *n = signed_cmd(SPEC(), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), NOW);
+	struct test_log *other = forked_log(FILL, SIZE);
+	(void)state;
+
+	/* The agent saw another tree of SIZE entries than the one offered now. */
+	env_saw(e, other, SIZE);
+	env_offer(e, SIZE, TEST_WBOTH, NOW);
+	assert_int_equal(e->dl.ncons, 0);
+	refused_at_check1(e, RP_E_FORK, "another root than the one already seen at that size");
+	free(other);
+	env_free(e);
+	free(n);
+}
+
+static void fork_larger_without_valid_consistency(void **state)
+{
+	char *n = signed_cmd(SPEC(), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), NOW);
+	struct test_log *other = forked_log(1, SEEN);
+	(void)state;
+
+	assert_true(e->dl.ncons > 0);
+	accepted_now(e);
+	/* No consistency proof. */
+	size_t ncons = e->dl.ncons;
+	e->dl.ncons = 0;
+	refused_at_check1(e, RP_E_FORK, "not consistent with the 3 already seen (fork)");
+	/* One hash of it altered. */
+	e->dl.ncons = ncons;
+	e->dl.consistency[ncons - 1][7] ^= 1;
+	refused_at_check1(e, RP_E_FORK, "not consistent");
+	/* A valid proof, but from 4 entries, not the 3 the agent holds. */
+	e->dl.ncons = test_log_consistency(&e->lg, SEEN + 1, SIZE, e->dl.consistency);
+	refused_at_check1(e, RP_E_FORK, "not consistent");
+	/* One hash too many. */
+	e->dl.ncons = test_log_consistency(&e->lg, SEEN, SIZE, e->dl.consistency);
+	memset(e->dl.consistency[e->dl.ncons++], 0, RP_HASH_LEN);
+	refused_at_check1(e, RP_E_FORK, "not consistent");
+	/* The agent's 3 entries are another history: the honest proof does not bridge it. */
+	env_saw(e, other, SEEN);
+	env_offer(e, SIZE, TEST_WBOTH, NOW);
+	refused_at_check1(e, RP_E_FORK, "not consistent");
+	free(other);
+	env_free(e);
+	free(n);
+}
+
+static void entry_not_in_checkpoint(void **state)
+{
+	char *n = signed_cmd(SPEC(), TWO);
+	char *unlogged = signed_cmd(SPEC(.id = "00000000000000000000000000000002"), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), NOW);
+	(void)state;
+
+	/* A statement that was never logged, with entry 5's proof. */
+	e->dl.statement = unlogged;
+	e->dl.statement_len = strlen(unlogged);
+	refused_at_check2(e, "statement is not entry 5 of the checkpointed log");
+	/* The statement logged after the checkpoint offered: entry 8 of a checkpoint of 8. */
+	memset(&e->lg, 0, sizeof(e->lg));
+	test_log_fill(&e->lg, SIZE);
+	assert_int_equal(test_log_append(&e->lg, unlogged, strlen(unlogged)), SIZE);
+	e->dl.index = SIZE;
+	env_offer(e, SIZE, TEST_WBOTH, NOW);
+	refused_at_check2(e, "not entry 8");
+	/* Once a checkpoint covers it, it is accepted. */
+	env_offer(e, SIZE + 1, TEST_WBOTH, NOW);
+	accepted_now(e);
+	env_free(e);
+	free(unlogged);
+	free(n);
+}
+
+static void proof_for_another_index(void **state)
+{
+	char *n = signed_cmd(SPEC(), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), NOW);
+	(void)state;
+
+	/* Entry 5's proof, claimed for its neighbours. */
+	e->dl.index = AT - 1;
+	refused_at_check2(e, "not entry 4");
+	e->dl.index = AT + 1;
+	refused_at_check2(e, "not entry 6");
+	e->dl.index = (int64_t)1 << 40;
+	refused_at_check2(e, "not entry 1099511627776");
+	/* Index 5 with entry 4's proof, then with entry 5's truncated. */
+	e->dl.index = AT;
+	e->dl.nproof = test_log_inclusion(&e->lg, AT - 1, SIZE, e->dl.proof);
+	refused_at_check2(e, "not entry 5");
+	e->dl.nproof = test_log_inclusion(&e->lg, AT, SIZE, e->dl.proof) - 1;
+	refused_at_check2(e, "not entry 5");
+	e->dl.nproof++;
+	accepted_now(e);
+	env_free(e);
+	free(n);
+}
+
+static void one_witness_only(void **state)
+{
+	char *n = signed_cmd(SPEC(), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), NOW);
+	(void)state;
+
+	/* The log key signed; the policy's quorum `both' wants both witnesses. */
+	env_offer(e, SIZE, TEST_W1, NOW);
+	refused_at_check1(e, RP_E_WITNESS, "do not reach the quorum both");
+	env_offer(e, SIZE, TEST_W2, NOW);
+	refused_at_check1(e, RP_E_WITNESS, "do not reach the quorum both");
+	env_offer(e, SIZE, 0, NOW);
+	refused_at_check1(e, RP_E_WITNESS, "do not reach the quorum both");
+	env_free(e);
+	free(n);
+}
+
+static void stale_checkpoint(void **state)
+{
+	char *n = signed_cmd(SPEC(), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), NOW);
+	struct rp_skey w2;
+	(void)state;
+
+	/* Cosigned 3601 s ago, freshness 3600: a server withholding newer checkpoints. */
+	env_offer(e, SIZE, TEST_WBOTH, NOW - 3601);
+	refused_at_check1(e, RP_E_STALE, "older than 3600 s");
+	/* One witness fresh, the other stale. */
+	test_witness_skey(2, &w2);
+	env_offer(e, SIZE, TEST_W1, NOW);
+	env_set_note(e, test_cosign(e->dl.checkpoint, &w2, NOW - 3601));
+	refused_at_check1(e, RP_E_STALE, "older than 3600 s");
+	/* At the edge of the window: fresh. */
+	env_offer(e, SIZE, TEST_WBOTH, NOW - 3600);
+	accepted_now(e);
+	assert_int_equal(e->store.newest, NOW - 3600);
+	env_free(e);
+	free(n);
+}
+
+static void cosignature_from_the_future(void **state)
+{
+	char *n = signed_cmd(SPEC(), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), NOW);
+	struct rp_skey w2;
+	(void)state;
+
+	/*
+	 * Beyond the skew a cosignature does not count at all, not even as a
+	 * stale one, so the quorum is simply not met: RP_E_WITNESS.
+	 */
+	env_offer(e, SIZE, TEST_WBOTH, NOW + SKEW + 1);
+	refused_at_check1(e, RP_E_WITNESS, "do not reach the quorum both");
+	test_witness_skey(2, &w2);
+	env_offer(e, SIZE, TEST_W1, NOW);
+	env_set_note(e, test_cosign(e->dl.checkpoint, &w2, NOW + SKEW + 1));
+	refused_at_check1(e, RP_E_WITNESS, "do not reach the quorum both");
+	/* Within the skew: counted. */
+	env_offer(e, SIZE, TEST_WBOTH, NOW + SKEW);
+	accepted_now(e);
+	assert_int_equal(e->store.newest, NOW + SKEW);
+	env_free(e);
+	free(n);
+}
+
+static void witness_outside_policy(void **state)
+{
+	char *n = signed_cmd(SPEC(), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), NOW);
+	struct rp_skey w3, fake1, w2;
+	(void)state;
+
+	test_skey("witness3.example", 0x77, &w3);
+	test_skey("witness1.example", 0x77, &fake1); /* witness 1's name, another key */
+	test_witness_skey(2, &w2);
+	/* Only an unknown witness cosigned. */
+	env_offer(e, SIZE, 0, NOW);
+	env_set_note(e, test_cosign(e->dl.checkpoint, &w3, NOW));
+	refused_at_check1(e, RP_E_WITNESS, "do not reach the quorum both");
+	/* Witness 2 and a key posing as witness 1 (ignored: its key id is not w1's). */
+	env_offer(e, SIZE, TEST_W2, NOW);
+	env_set_note(e, test_cosign(e->dl.checkpoint, &fake1, NOW));
+	refused_at_check1(e, RP_E_WITNESS, "do not reach the quorum both");
+	/* Extra cosignatures by unknown witnesses do no harm beside a quorum. */
+	env_offer(e, SIZE, TEST_WBOTH, NOW);
+	env_set_note(e, test_cosign(e->dl.checkpoint, &w3, NOW));
+	accepted_now(e);
+	env_free(e);
+	free(n);
+}
+
+static void cosignature_copied_from_other_checkpoint(void **state)
+{
+	char *n = signed_cmd(SPEC(), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), NOW);
+	char *old = test_log_note(&e->lg, SIZE, TEST_WBOTH, NOW), *line, *eol;
+	(void)state;
+
+	/*
+	 * Witness 2 cosigned the checkpoint of 8 entries; the server extends
+	 * the log to 9 and pastes witness 2's line under the new checkpoint.
+	 * The line names a policy witness and does not verify over this
+	 * text: rp_checkpoint_verify rejects the whole checkpoint
+	 * (RP_E_BADSIG), it does not merely skip the line.
+	 */
+	line = strstr(old, "\xe2\x80\x94 witness2.example ");
+	assert_non_null(line);
+	eol = strchr(line, '\n');
+	assert_non_null(eol);
+	eol[1] = '\0';
+	test_log_fill(&e->lg, 1);
+	env_offer(e, SIZE + 1, TEST_W1, NOW);
+	env_set_note(e, concat(e->dl.checkpoint, line));
+	refused_at_check1(e, RP_E_BADSIG,
+	                  "cosignature by witness2.example+574422a3 does not verify");
+	free(old);
+	env_free(e);
+	free(n);
+}
+
+static void checkpoint_not_signed_by_log_key(void **state)
+{
+	char *n = signed_cmd(SPEC(), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), NOW);
+	struct rp_skey fake, logk, globex, w1, w2;
+	struct rp_checkpoint cp;
+	char *text, *line, *note;
+	size_t len;
+	(void)state;
+
+	/*
+	 * Signed by another key named TEST_LOG_NAME, and cosigned by both
+	 * witnesses. The key id hashes the public key, so the signature line
+	 * carries another id than the policy's log key: rp_note_verify
+	 * ignores lines by unknown keys (Go's note.Open rule) and finds no
+	 * log signature, RP_E_NOSIG, rather than RP_E_BADSIG.
+	 */
+	test_skey(TEST_LOG_NAME, 0x77, &fake);
+	test_log_head(&e->lg, SIZE, &cp);
+	env_set_note(e, test_checkpoint_note(&cp, &fake, TEST_WBOTH, NOW));
+	refused_at_check1(e, RP_E_NOSIG, "no signature by a known key");
+	/*
+	 * A line with the log key's name and id whose signature is over
+	 * another text (the log's signature on the checkpoint of 7): the key
+	 * is known, so the bad signature is RP_E_BADSIG.
+	 */
+	test_log_skey(&logk);
+	test_log_head(&e->lg, SIZE - 1, &cp);
+	text = rp_checkpoint_format(&cp, &len);
+	line = rp_note_sign_line(text, len, &logk);
+	free(text);
+	test_log_head(&e->lg, SIZE, &cp);
+	text = rp_checkpoint_format(&cp, &len);
+	note = concat(text, "\n");
+	env_set_note(e, concat(note, line));
+	free(note);
+	free(text);
+	free(line);
+	test_witness_skey(1, &w1);
+	test_witness_skey(2, &w2);
+	env_set_note(e, test_cosign(e->dl.checkpoint, &w1, NOW));
+	env_set_note(e, test_cosign(e->dl.checkpoint, &w2, NOW));
+	refused_at_check1(e, RP_E_BADSIG,
+	                  "signature by " TEST_LOG_NAME "+d85341b6 does not verify");
+	/* A checkpoint of another log, properly signed by that log's own key. */
+	test_skey("example.com/rampart/globex", TEST_LOG_SEED, &globex);
+	test_log_head(&e->lg, SIZE, &cp);
+	snprintf(cp.origin, sizeof(cp.origin), "%s", globex.name);
+	env_set_note(e, test_checkpoint_note(&cp, &globex, TEST_WBOTH, NOW));
+	refused_at_check1(e, RP_E_NOSIG, "is not the log " TEST_LOG_NAME);
+	env_free(e);
+	free(n);
+}
+
+static void entry_at_or_below_last_index(void **state)
+{
+	char *n = signed_cmd(SPEC(), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), NOW);
+	struct outcome o;
+	(void)state;
+
+	/* Entry 5 again after the agent acted on it: refused before the replay store is asked. */
+	e->st.last_index = AT;
+	o = env_run(e);
+	assert_int_equal(o.r, RP_E_REPLAY);
+	assert_diag_has(&o.d, "log entry 5, not after entry 5 already acted on");
+	assert_string_equal(o.id, ID);
+	assert_int_equal(o.seen_calls, 0);
+	/* Checks 1 and 2 passed: the checkpoint is stored and the entry proved. */
+	assert_int_equal(o.store_calls, 1);
+	assert_int_equal(o.proved, AT);
+	e->st.last_index = AT - 1;
+	accepted_now(e);
+	env_free(e);
+	free(n);
+}
+
+static void entries_reordered(void **state)
+{
+	/* A is entry 5, B entry 6; the server delivers B first, then A. */
+	char *a = signed_cmd(SPEC(), TWO);
+	char *b = signed_cmd(SPEC(.id = "00000000000000000000000000000003"), TWO);
+	struct env *e = env_new(a, payload, strlen(payload), NOW);
+	struct rp_checkpoint cp;
+	struct outcome o;
+	(void)state;
+
+	memset(&e->lg, 0, sizeof(e->lg));
+	test_log_fill(&e->lg, FILL);
+	test_log_append(&e->lg, a, strlen(a));
+	test_log_append(&e->lg, b, strlen(b));
+	test_log_fill(&e->lg, 1);
+	e->dl.statement = b;
+	e->dl.statement_len = strlen(b);
+	e->dl.index = AT + 1;
+	env_offer(e, SIZE, TEST_WBOTH, NOW);
+	accepted_now(e);
+	/* The agent records what it stored and acted on. */
+	test_log_head(&e->lg, SIZE, &cp);
+	assert_memory_equal(e->store.cp.root, cp.root, RP_HASH_LEN);
+	e->st.size = e->store.cp.size;
+	memcpy(e->st.root, e->store.cp.root, RP_HASH_LEN);
+	e->st.last_index = e->proved;
+	/* Now A, with the same checkpoint and a valid proof. */
+	e->dl.statement = a;
+	e->dl.statement_len = strlen(a);
+	e->dl.index = AT;
+	env_offer(e, SIZE, TEST_WBOTH, NOW);
+	o = env_run(e);
+	assert_int_equal(o.r, RP_E_REPLAY);
+	assert_diag_has(&o.d,
+	                "log entry 5, not after entry 6 already acted on (replay or reorder)");
+	assert_int_equal(o.seen_calls, 0);
+	env_free(e);
+	free(a);
+	free(b);
+}
+
+static void accepted_stores_checkpoint_once(void **state)
+{
+	char *n = signed_cmd(SPEC(), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), NOW);
+	struct rp_skey w2;
+	struct rp_checkpoint cp;
+	struct outcome o;
+	(void)state;
+
+	/* Witness 1 cosigned 100 s ago, witness 2 10 s ago. */
+	test_witness_skey(2, &w2);
+	env_offer(e, SIZE, TEST_W1, NOW - 100);
+	env_set_note(e, test_cosign(e->dl.checkpoint, &w2, NOW - 10));
+	o = env_run(e);
+	assert_int_equal(o.r, 0);
+	assert_int_equal(o.store_calls, 1);
+	assert_int_equal(o.proved, AT);
+	test_log_head(&e->lg, SIZE, &cp);
+	assert_int_equal(e->store.cp.size, SIZE);
+	assert_memory_equal(e->store.cp.root, cp.root, RP_HASH_LEN);
+	assert_string_equal(e->store.cp.origin, TEST_LOG_NAME);
+	assert_int_equal(e->store.newest, NOW - 10);
+	assert_string_equal(e->store.note, e->dl.checkpoint);
+	env_free(e);
+	free(n);
+}
+
+static void checkpoint_alone(void **state)
+{
+	char *n = signed_cmd(SPEC(), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), NOW);
+	struct rp_checkpoint cp, want;
+	struct rp_diag d = {""};
+	struct rp_verify_ctx first;
+	(void)state;
+
+	/* A consistent larger checkpoint (3 -> 8), no delivery: stored. */
+	assert_int_equal(rp_verify_checkpoint(&e->ctx, e->dl.checkpoint, e->dl.checkpoint_len,
+	                                      (const uint8_t(*)[RP_HASH_LEN])e->dl.consistency,
+	                                      e->dl.ncons, &cp, &d),
+	                 0);
+	test_log_head(&e->lg, SIZE, &want);
+	assert_int_equal(cp.size, SIZE);
+	assert_memory_equal(cp.root, want.root, RP_HASH_LEN);
+	assert_int_equal(e->store.calls, 1);
+	assert_int_equal(e->store.cp.size, SIZE);
+	assert_memory_equal(e->store.cp.root, want.root, RP_HASH_LEN);
+	assert_int_equal(e->store.newest, NOW);
+	assert_string_equal(e->store.note, e->dl.checkpoint);
+	/* The same checkpoint again, once stored: no proof needed. */
+	env_saw(e, &e->lg, SIZE);
+	assert_int_equal(rp_verify_checkpoint(&e->ctx, e->dl.checkpoint, e->dl.checkpoint_len, NULL,
+	                                      0, NULL, &d),
+	                 0);
+	assert_int_equal(e->store.calls, 2);
+	/* Larger still, without the proof: a fork, not stored. */
+	test_log_fill(&e->lg, 3);
+	env_offer(e, SIZE + 3, TEST_WBOTH, NOW);
+	assert_true(e->dl.ncons > 0);
+	assert_int_equal(rp_verify_checkpoint(&e->ctx, e->dl.checkpoint, e->dl.checkpoint_len, NULL,
+	                                      0, NULL, &d),
+	                 RP_E_FORK);
+	assert_diag_has(&d, "not consistent with the 8 already seen");
+	assert_int_equal(e->store.calls, 2);
+	/* With it: stored. */
+	assert_int_equal(rp_verify_checkpoint(&e->ctx, e->dl.checkpoint, e->dl.checkpoint_len,
+	                                      (const uint8_t(*)[RP_HASH_LEN])e->dl.consistency,
+	                                      e->dl.ncons, NULL, &d),
+	                 0);
+	assert_int_equal(e->store.calls, 3);
+	assert_int_equal(e->store.cp.size, SIZE + 3);
+	/* An agent that stored nothing yet (log NULL) takes any well-cosigned checkpoint. */
+	first = e->ctx;
+	first.log = NULL;
+	assert_int_equal(
+	    rp_verify_checkpoint(&first, e->dl.checkpoint, e->dl.checkpoint_len, NULL, 0, NULL, &d),
+	    0);
+	assert_int_equal(e->store.calls, 4);
+	env_free(e);
+	free(n);
+}
+
+static void proved_only_after_checks_1_and_2(void **state)
+{
+	char *n = signed_cmd(SPEC(), TWO), *one = signed_cmd(SPEC(), ((int[]){0, -1}));
+	struct env *e = env_new(n, payload, strlen(payload), NOW);
+	struct env *q = env_new(one, payload, strlen(payload), NOW);
+	struct outcome o;
+	(void)state;
+
+	/* Check 1 fails: unset. */
+	env_offer(e, SIZE, TEST_W1, NOW);
+	assert_int_equal(env_run(e).proved, UNSET);
+	/* Check 2 fails: unset. */
+	env_offer(e, SIZE, TEST_WBOTH, NOW);
+	e->dl.index = AT + 1;
+	assert_int_equal(env_run(e).proved, UNSET);
+	/* Check 3 fails (one signature of two): set, the entry is proved in the log. */
+	o = env_run(q);
+	assert_int_equal(o.r, RP_E_QUORUM);
+	assert_int_equal(o.proved, AT);
+	/* All pass: set. */
+	e->dl.index = AT;
+	assert_int_equal(env_run(e).proved, AT);
+	env_free(q);
+	env_free(e);
+	free(one);
+	free(n);
+}
+
+static void checkpoint_store_fails(void **state)
+{
+	char *n = signed_cmd(SPEC(), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), NOW);
+	struct outcome o;
+	(void)state;
+
+	/* The checkpoint cannot be stored durably: refuse, nothing proved. */
+	e->store.answer = RP_E_DB;
+	o = env_run(e);
+	assert_int_equal(o.r, RP_E_DB);
+	assert_diag_has(&o.d, "cannot store the checkpoint");
+	assert_int_equal(o.store_calls, 1);
+	assert_int_equal(o.proved, UNSET);
+	assert_int_equal(o.seen_calls, 0);
+	env_free(e);
+	free(n);
+}
+
 /* ---- the JSON transport form ---- */
 
 static int delivery_rejects(const char *json, int want)
@@ -437,13 +1138,36 @@ static void delivery_empty_payload(void **state)
 	rp_delivery_release(&dl);
 }
 
+/* The JSON form of a delivery, log fields included, as the server builds it. */
+static char *delivery_json(const struct rp_delivery *dl)
+{
+	char *b64 = rp_b64_encode(dl->payload, dl->payload_len), *js;
+	json_t *proof = json_array(), *cons = json_array(), *o;
+
+	for (size_t i = 0; i < dl->nproof + dl->ncons; i++) {
+		bool p = i < dl->nproof;
+		char *h =
+		    rp_b64_encode(p ? dl->proof[i] : dl->consistency[i - dl->nproof], RP_HASH_LEN);
+		json_array_append_new(p ? proof : cons, json_string(h));
+		free(h);
+	}
+	o = json_pack("{s:s, s:s, s:I, s:o, s:s, s:o}", "statement", dl->statement, "payload", b64,
+	              "index", (json_int_t)dl->index, "proof", proof, "checkpoint", dl->checkpoint,
+	              "consistency", cons);
+	assert_non_null(o);
+	js = json_dumps(o, JSON_COMPACT);
+	assert_non_null(js);
+	json_decref(o);
+	free(b64);
+	return js;
+}
+
 static void delivery_end_to_end(void **state)
 {
 	/* JSON as the server would build it, then the agent's whole path. */
-	char *n = signed_cmd(SPEC(), TWO),
-	     *b64 = rp_b64_encode((const uint8_t *)payload, strlen(payload));
-	json_t *o = json_pack("{s:s, s:s}", "statement", n, "payload", b64);
-	char *js = json_dumps(o, JSON_COMPACT);
+	char *n = signed_cmd(SPEC(), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), NOW);
+	char *js = delivery_json(&e->dl);
 	struct rp_delivery dl;
 	struct rp_verify_ctx ctx = {.policy = policy, .device_id = DEV, .now = NOW, .skew = SKEW};
 	struct rp_command *c = NULL;
@@ -453,13 +1177,57 @@ static void delivery_end_to_end(void **state)
 	assert_int_equal(rp_delivery_parse(js, strlen(js), &dl, NULL), 0);
 	assert_int_equal(dl.statement_len, strlen(n));
 	assert_memory_equal(dl.statement, n, strlen(n));
+	assert_int_equal(dl.index, AT);
+	assert_int_equal(dl.nproof, e->dl.nproof);
+	assert_memory_equal(dl.proof, e->dl.proof, dl.nproof * RP_HASH_LEN);
+	assert_int_equal(dl.ncons, e->dl.ncons);
+	assert_true(dl.ncons > 0);
+	assert_memory_equal(dl.consistency, e->dl.consistency, dl.ncons * RP_HASH_LEN);
+	assert_int_equal(dl.checkpoint_len, e->dl.checkpoint_len);
+	assert_string_equal(dl.checkpoint, e->dl.checkpoint);
+	/* An agent with nothing stored yet, storing nothing (offline verify). */
 	assert_int_equal(rp_verify_delivery(&ctx, &dl, &c, id, NULL), 0);
 	assert_string_equal(id, ID);
 	rp_command_free(c);
+	/* The agent of the env, which stored SEEN entries. */
+	assert_int_equal(rp_verify_delivery(&e->ctx, &dl, &c, id, NULL), 0);
+	assert_int_equal(e->store.calls, 1);
+	assert_int_equal(e->proved, AT);
+	rp_command_free(c);
+	rp_delivery_release(&dl);
+	free(js);
+	env_free(e);
+	free(n);
+}
+
+static void delivery_without_log_refused(void **state)
+{
+	/* Parsing allows a delivery without log fields; verifying never does. */
+	char *n = signed_cmd(SPEC(), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), NOW);
+	char *b64 = rp_b64_encode((const uint8_t *)payload, strlen(payload));
+	json_t *o = json_pack("{s:s, s:s}", "statement", n, "payload", b64);
+	char *js = json_dumps(o, JSON_COMPACT);
+	struct rp_delivery dl;
+	struct rp_command *c = NULL;
+	struct rp_diag d = {""};
+	char id[RP_ID_HEX + 1];
+	(void)state;
+
+	assert_int_equal(rp_delivery_parse(js, strlen(js), &dl, NULL), 0);
+	assert_int_equal(dl.index, -1);
+	assert_null(dl.checkpoint);
+	e->proved = UNSET;
+	assert_int_equal(rp_verify_delivery(&e->ctx, &dl, &c, id, &d), RP_E_LOG);
+	assert_null(c);
+	assert_diag_has(&d, "log");
+	assert_int_equal(e->store.calls, 0);
+	assert_int_equal(e->proved, UNSET);
 	rp_delivery_release(&dl);
 	free(js);
 	json_decref(o);
 	free(b64);
+	env_free(e);
 	free(n);
 }
 
@@ -551,6 +1319,236 @@ static void delivery_payload_over_max(void **state)
 	}
 }
 
+/* ---- the log fields of the JSON transport form ---- */
+
+/* A JSON array of n base64 strings, each of len zero bytes. */
+static char *json_hashes(size_t n, size_t len)
+{
+	uint8_t h[RP_HASH_LEN + 8] = {0};
+	struct rp_sb sb;
+	char *out;
+
+	assert_true(len <= sizeof(h));
+	rp_sb_init(&sb, 1 << 20);
+	rp_sb_puts(&sb, "[");
+	for (size_t i = 0; i < n; i++) {
+		char *b64 = rp_b64_encode(h, len);
+		rp_sb_printf(&sb, "%s\"%s\"", i ? ", " : "", b64);
+		free(b64);
+	}
+	rp_sb_puts(&sb, "]");
+	out = rp_sb_take(&sb, NULL);
+	assert_non_null(out);
+	return out;
+}
+
+/* A delivery of "hi\n" with the given log fields (JSON members, comma-separated). */
+static char *log_delivery(const char *fields)
+{
+	char *a = concat("{\"statement\": \"hi\\n\", \"payload\": \"\", ", fields),
+	     *b = concat(a, "}");
+	free(a);
+	return b;
+}
+
+/* "index": <index>, "proof": <nproof hashes of hash_len bytes>, "checkpoint": <cp> */
+static char *log_fields(const char *index, size_t nproof, size_t hash_len, const char *cp)
+{
+	char *h = json_hashes(nproof, hash_len), *f, *js;
+	struct rp_sb sb;
+
+	rp_sb_init(&sb, 1 << 20);
+	rp_sb_printf(&sb, "\"index\": %s, \"proof\": %s, \"checkpoint\": %s", index, h, cp);
+	f = rp_sb_take(&sb, NULL);
+	assert_non_null(f);
+	js = log_delivery(f);
+	free(f);
+	free(h);
+	return js;
+}
+
+/* Refused with want, diagnostic naming word, dl untouched. */
+static void log_rejects(char *json, int want, const char *word)
+{
+	struct rp_delivery dl, before;
+	struct rp_diag d = {""};
+
+	memset(&before, 0x5a, sizeof(before));
+	dl = before;
+	assert_int_equal(rp_delivery_parse(json, strlen(json), &dl, &d), want);
+	assert_diag_has(&d, word);
+	assert_memory_equal(&dl, &before, sizeof(dl));
+	free(json);
+}
+
+static void delivery_log_fields_ok(void **state)
+{
+	char *h = json_hashes(2, RP_HASH_LEN), *f = concat("\"consistency\": ", h);
+	char *js = concat(
+	    f, ", \"index\": 7, \"proof\": [\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\"], "
+	       "\"checkpoint\": \"c\\n\"");
+	char *full = log_delivery(js);
+	struct rp_delivery dl;
+	uint8_t one[RP_HASH_LEN], zero[RP_HASH_LEN] = {0};
+	(void)state;
+
+	memset(one, 1, sizeof(one));
+	assert_int_equal(rp_delivery_parse(full, strlen(full), &dl, NULL), 0);
+	assert_int_equal(dl.index, 7);
+	assert_int_equal(dl.nproof, 1);
+	assert_memory_equal(dl.proof[0], one, RP_HASH_LEN);
+	assert_int_equal(dl.ncons, 2);
+	assert_memory_equal(dl.consistency[1], zero, RP_HASH_LEN);
+	assert_string_equal(dl.checkpoint, "c\n");
+	assert_int_equal(dl.checkpoint_len, 2);
+	rp_delivery_release(&dl);
+	assert_null(dl.checkpoint);
+	assert_int_equal(dl.index, -1);
+	free(full);
+	free(js);
+	free(f);
+	free(h);
+}
+
+static void delivery_log_index_minus_one(void **state)
+{
+	/* The server's way of saying "not logged": parsed, refused by verify (RP_E_LOG). */
+	char *js = log_delivery("\"index\": -1");
+	struct rp_delivery dl;
+	(void)state;
+
+	assert_int_equal(rp_delivery_parse(js, strlen(js), &dl, NULL), 0);
+	assert_int_equal(dl.index, -1);
+	assert_null(dl.checkpoint);
+	rp_delivery_release(&dl);
+	free(js);
+	/* ... but not with log data beside it. */
+	log_rejects(log_fields("-1", 0, 0, "\"c\\n\""), RP_E_MALFORMED, "index");
+}
+
+static void delivery_log_index_negative(void **state)
+{
+	(void)state;
+	log_rejects(log_fields("-2", 1, RP_HASH_LEN, "\"c\\n\""), RP_E_MALFORMED, "index");
+	log_rejects(log_fields("-9223372036854775808", 1, RP_HASH_LEN, "\"c\\n\""), RP_E_MALFORMED,
+	            "index");
+}
+
+static void delivery_log_index_not_integer(void **state)
+{
+	(void)state;
+	log_rejects(log_fields("\"5\"", 1, RP_HASH_LEN, "\"c\\n\""), RP_E_MALFORMED, "index");
+	log_rejects(log_fields("5.0", 1, RP_HASH_LEN, "\"c\\n\""), RP_E_MALFORMED, "index");
+	log_rejects(log_fields("null", 1, RP_HASH_LEN, "\"c\\n\""), RP_E_MALFORMED, "index");
+}
+
+static void delivery_log_index_missing(void **state)
+{
+	(void)state;
+	log_rejects(log_delivery("\"proof\": [], \"checkpoint\": \"c\\n\""), RP_E_MALFORMED,
+	            "index");
+}
+
+static void delivery_log_proof_too_long(void **state)
+{
+	struct rp_delivery dl;
+	char *js = log_fields("5", RP_PROOF_HASHES_MAX, RP_HASH_LEN, "\"c\\n\"");
+	(void)state;
+
+	/* 63 is the most. */
+	assert_int_equal(rp_delivery_parse(js, strlen(js), &dl, NULL), 0);
+	assert_int_equal(dl.nproof, RP_PROOF_HASHES_MAX);
+	rp_delivery_release(&dl);
+	free(js);
+	log_rejects(log_fields("5", RP_PROOF_HASHES_MAX + 1, RP_HASH_LEN, "\"c\\n\""), RP_E_TOOBIG,
+	            "proof has 64 hashes");
+}
+
+static void delivery_log_consistency_too_long(void **state)
+{
+	char *h = json_hashes(RP_PROOF_HASHES_MAX + 1, RP_HASH_LEN),
+	     *f = concat("\"index\": 5, \"proof\": [], \"checkpoint\": \"c\\n\", \"consistency\": ",
+	                 h);
+	(void)state;
+
+	log_rejects(log_delivery(f), RP_E_TOOBIG, "consistency has 64 hashes");
+	free(f);
+	free(h);
+}
+
+static void delivery_log_hash_not_32_bytes(void **state)
+{
+	char *h = json_hashes(1, RP_HASH_LEN - 1),
+	     *f = concat("\"index\": 5, \"proof\": [], \"checkpoint\": \"c\\n\", \"consistency\": ",
+	                 h);
+	(void)state;
+
+	log_rejects(log_fields("5", 1, RP_HASH_LEN - 1, "\"c\\n\""), RP_E_MALFORMED,
+	            "proof hash 0 is not base64 of 32 bytes");
+	log_rejects(log_fields("5", 1, RP_HASH_LEN + 1, "\"c\\n\""), RP_E_MALFORMED,
+	            "proof hash 0");
+	log_rejects(log_fields("5", 1, 0, "\"c\\n\""), RP_E_MALFORMED, "proof hash 0");
+	log_rejects(log_delivery(f), RP_E_MALFORMED, "consistency hash 0");
+	/* The 32-byte hash in other spellings: unpadded, a number. */
+	log_rejects(
+	    log_delivery("\"index\": 5, \"proof\": "
+	                 "[\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE\"], \"checkpoint\": "
+	                 "\"c\\n\""),
+	    RP_E_MALFORMED, "proof hash 0");
+	log_rejects(log_delivery("\"index\": 5, \"proof\": [5], \"checkpoint\": \"c\\n\""),
+	            RP_E_MALFORMED, "proof hash 0");
+	free(f);
+	free(h);
+}
+
+static void delivery_log_proof_not_array(void **state)
+{
+	(void)state;
+	log_rejects(log_delivery("\"index\": 5, \"checkpoint\": \"c\\n\""), RP_E_MALFORMED,
+	            "proof");
+	log_rejects(log_delivery("\"index\": 5, \"proof\": \"AA==\", \"checkpoint\": \"c\\n\""),
+	            RP_E_MALFORMED, "proof");
+}
+
+static void delivery_log_checkpoint_oversized(void **state)
+{
+	struct rp_delivery dl;
+	char *big = malloc(RP_CHECKPOINT_MAX + 4), *js;
+	(void)state;
+
+	/* Exactly the cap parses (its note is checked by verify)... */
+	big[0] = '"';
+	memset(big + 1, 'c', RP_CHECKPOINT_MAX);
+	memcpy(big + 1 + RP_CHECKPOINT_MAX, "\"", 2);
+	js = log_fields("5", 1, RP_HASH_LEN, big);
+	assert_int_equal(rp_delivery_parse(js, strlen(js), &dl, NULL), 0);
+	assert_int_equal(dl.checkpoint_len, RP_CHECKPOINT_MAX);
+	rp_delivery_release(&dl);
+	free(js);
+	/* ... one byte more does not. */
+	memcpy(big + 1 + RP_CHECKPOINT_MAX, "c\"", 3);
+	log_rejects(log_fields("5", 1, RP_HASH_LEN, big), RP_E_TOOBIG, "checkpoint is 16385 bytes");
+	free(big);
+}
+
+static void delivery_log_checkpoint_not_string(void **state)
+{
+	(void)state;
+	log_rejects(log_fields("5", 1, RP_HASH_LEN, "5"), RP_E_MALFORMED, "checkpoint");
+	log_rejects(log_fields("5", 1, RP_HASH_LEN, "null"), RP_E_MALFORMED, "checkpoint");
+	log_rejects(log_fields("5", 1, RP_HASH_LEN, "[\"c\\n\"]"), RP_E_MALFORMED, "checkpoint");
+	log_rejects(log_delivery("\"index\": 5, \"proof\": []"), RP_E_MALFORMED, "checkpoint");
+}
+
+static void delivery_log_duplicate_field(void **state)
+{
+	(void)state;
+	/* The second index would be the one acted on: refused outright. */
+	log_rejects(
+	    log_delivery("\"index\": 5, \"proof\": [], \"checkpoint\": \"c\\n\", \"index\": 9"),
+	    RP_E_MALFORMED, "duplicate");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -575,6 +1573,24 @@ int main(void)
 	    cmocka_unit_test(unsigned_statement),
 	    cmocka_unit_test(signed_garbage),
 	    cmocka_unit_test(checks_in_design_order),
+	    cmocka_unit_test(log_data_missing),
+	    cmocka_unit_test(rollback_to_older_checkpoint),
+	    cmocka_unit_test(fork_same_size),
+	    cmocka_unit_test(fork_larger_without_valid_consistency),
+	    cmocka_unit_test(entry_not_in_checkpoint),
+	    cmocka_unit_test(proof_for_another_index),
+	    cmocka_unit_test(one_witness_only),
+	    cmocka_unit_test(stale_checkpoint),
+	    cmocka_unit_test(cosignature_from_the_future),
+	    cmocka_unit_test(witness_outside_policy),
+	    cmocka_unit_test(cosignature_copied_from_other_checkpoint),
+	    cmocka_unit_test(checkpoint_not_signed_by_log_key),
+	    cmocka_unit_test(entry_at_or_below_last_index),
+	    cmocka_unit_test(entries_reordered),
+	    cmocka_unit_test(accepted_stores_checkpoint_once),
+	    cmocka_unit_test(checkpoint_alone),
+	    cmocka_unit_test(proved_only_after_checks_1_and_2),
+	    cmocka_unit_test(checkpoint_store_fails),
 	    cmocka_unit_test(delivery_ok),
 	    cmocka_unit_test(delivery_empty_payload),
 	    cmocka_unit_test(delivery_end_to_end),
@@ -597,6 +1613,19 @@ int main(void)
 	    cmocka_unit_test(delivery_statement_oversized),
 	    cmocka_unit_test(delivery_payload_at_max),
 	    cmocka_unit_test(delivery_payload_over_max),
+	    cmocka_unit_test(delivery_without_log_refused),
+	    cmocka_unit_test(delivery_log_fields_ok),
+	    cmocka_unit_test(delivery_log_index_minus_one),
+	    cmocka_unit_test(delivery_log_index_negative),
+	    cmocka_unit_test(delivery_log_index_not_integer),
+	    cmocka_unit_test(delivery_log_index_missing),
+	    cmocka_unit_test(delivery_log_proof_too_long),
+	    cmocka_unit_test(delivery_log_consistency_too_long),
+	    cmocka_unit_test(delivery_log_hash_not_32_bytes),
+	    cmocka_unit_test(delivery_log_proof_not_array),
+	    cmocka_unit_test(delivery_log_checkpoint_oversized),
+	    cmocka_unit_test(delivery_log_checkpoint_not_string),
+	    cmocka_unit_test(delivery_log_duplicate_field),
 	};
 	if (sodium_init() < 0)
 		return 1;
