@@ -17,11 +17,16 @@
  *      then are the entries it covers delivered.
  * A witness that is down or refuses delays step 3 and is retried; nothing
  * it says can change the log. Witness requests are asynchronous (libevent's
- * HTTP client, plain HTTP: see docs/witness.md).
+ * HTTP client), over http:// or https:// (the witness's certificate checked
+ * against the system's CAs, or --witness-ca, and its name or address).
  */
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <arpa/inet.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +49,9 @@ struct wslot {
 	char host[256];
 	int port;
 	char path[RP_URL_MAX + 1]; /* submission prefix + "/add-checkpoint" */
-	struct evhttp_connection *conn;
+	bool https;
+	struct evhttp_connection *conn;     /* kept for http:// */
+	struct evhttp_connection *tls_conn; /* https://: one per request, this one in flight */
 	bool busy;
 	uint64_t size_sent;
 	int64_t last_try;
@@ -76,12 +83,14 @@ static int slot_url(struct wslot *ws, const char *url)
 	scheme = evhttp_uri_get_scheme(u);
 	host = evhttp_uri_get_host(u);
 	path = evhttp_uri_get_path(u);
-	if (!scheme || strcmp(scheme, "http") != 0 || !host || strlen(host) >= sizeof(ws->host)) {
+	if (!scheme || (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) || !host ||
+	    !*host || strlen(host) >= sizeof(ws->host)) {
 		evhttp_uri_free(u);
 		return RP_E_INVAL;
 	}
+	ws->https = !strcmp(scheme, "https");
 	snprintf(ws->host, sizeof(ws->host), "%s", host);
-	ws->port = evhttp_uri_get_port(u) > 0 ? evhttp_uri_get_port(u) : 80;
+	ws->port = evhttp_uri_get_port(u) > 0 ? evhttp_uri_get_port(u) : ws->https ? 443 : 80;
 	if (!path)
 		path = "";
 	n = snprintf(ws->path, sizeof(ws->path), "%.*s/add-checkpoint",
@@ -107,7 +116,7 @@ static struct wslot *slot_get(struct server *s, const char *org, const struct rp
 	snprintf(ws->org, sizeof(ws->org), "%s", org);
 	ws->w = *w;
 	if (slot_url(ws, w->url) < 0) {
-		fprintf(stderr, "rampartd: org %s: witness %s has no usable http:// URL (`%s')\n", org,
+		fprintf(stderr, "rampartd: org %s: witness %s has no usable http(s):// URL (`%s')\n", org,
 			w->name, w->url);
 		free(ws);
 		return NULL;
@@ -157,6 +166,41 @@ static void update_served(struct server *s, const char *org, const struct rp_pol
 
 static void on_witness_reply(struct evhttp_request *req, void *arg);
 
+/* A connection to the witness: plain, or TLS checked against its host name or address. */
+static struct evhttp_connection *witness_conn(struct server *s, struct wslot *ws)
+{
+	struct evhttp_connection *conn;
+	struct bufferevent *bev;
+	unsigned char ip[16];
+	SSL *ssl;
+
+	if (!ws->https) {
+		conn = evhttp_connection_base_new(s->base, NULL, ws->host, (uint16_t)ws->port);
+	} else {
+		if (!s->wssl || !(ssl = SSL_new(s->wssl)))
+			return NULL;
+		X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+		bool is_ip = inet_pton(AF_INET, ws->host, ip) == 1 || inet_pton(AF_INET6, ws->host, ip) == 1;
+		if ((is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, ws->host)
+			   : X509_VERIFY_PARAM_set1_host(vp, ws->host, 0)) != 1 ||
+		    (!is_ip && SSL_set_tlsext_host_name(ssl, ws->host) != 1)) {
+			SSL_free(ssl);
+			return NULL;
+		}
+		bev = bufferevent_openssl_socket_new(s->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+						     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+		if (!bev) {
+			SSL_free(ssl);
+			return NULL;
+		}
+		conn = evhttp_connection_base_bufferevent_new(s->base, NULL, bev, ws->host,
+							      (uint16_t)ws->port);
+	}
+	if (conn)
+		evhttp_connection_set_timeout(conn, WITNESS_TIMEOUT_S);
+	return conn;
+}
+
 static void witness_send(struct server *s, struct wslot *ws, const struct db_log *lg,
 			 const char *note, uint64_t old)
 {
@@ -177,13 +221,11 @@ static void witness_send(struct server *s, struct wslot *ws, const struct db_log
 	if (!(body = rp_witness_req_format(old, (const uint8_t(*)[RP_HASH_LEN])proof, nproof, note,
 					   strlen(note), &blen)))
 		return;
-	if (!ws->conn) {
-		ws->conn = evhttp_connection_base_new(s->base, NULL, ws->host, (uint16_t)ws->port);
-		if (!ws->conn) {
-			free(body);
-			return;
-		}
-		evhttp_connection_set_timeout(ws->conn, WITNESS_TIMEOUT_S);
+	if (!ws->conn && !(ws->conn = witness_conn(s, ws))) {
+		fprintf(stderr, "rampartd: org %s: cannot set up a connection to witness %s\n",
+			ws->org, ws->w.name);
+		free(body);
+		return;
 	}
 	if (!(req = evhttp_request_new(on_witness_reply, ws))) {
 		free(body);
@@ -191,11 +233,18 @@ static void witness_send(struct server *s, struct wslot *ws, const struct db_log
 	}
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Host", ws->host);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain");
+	if (ws->https) /* one connection per request: libevent frees it once closed */
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
 	evbuffer_add(evhttp_request_get_output_buffer(req), body, blen);
 	free(body);
 	if (evhttp_make_request(ws->conn, req, EVHTTP_REQ_POST, ws->path) < 0) {
 		fprintf(stderr, "rampartd: org %s: cannot reach witness %s\n", ws->org, ws->w.name);
 		return; /* libevent freed req */
+	}
+	if (ws->https) { /* a TLS connection is not reopened by libevent: one per request */
+		evhttp_connection_free_on_completion(ws->conn);
+		ws->tls_conn = ws->conn;
+		ws->conn = NULL;
 	}
 	ws->busy = true;
 	ws->size_sent = (uint64_t)lg->signed_size;
@@ -259,6 +308,7 @@ static void on_witness_reply(struct evhttp_request *req, void *arg)
 	struct db_log lg;
 
 	ws->busy = false;
+	ws->tls_conn = NULL; /* libevent frees it after this callback */
 	if (!req || code == 0) {
 		fprintf(stderr, "rampartd: org %s: witness %s (%s) unreachable; will retry\n", ws->org,
 			ws->w.name, ws->w.url);
@@ -403,9 +453,21 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	free(orgs);
 }
 
-int log_init(struct server *s)
+int log_init(struct server *s, const char *witness_ca)
 {
 	struct timeval tv = {TICK_S, 0};
+
+	/* Witnesses over https://: TLS 1.2 or later, certificates verified. */
+	if (!(s->wssl = SSL_CTX_new(TLS_client_method())) ||
+	    SSL_CTX_set_min_proto_version(s->wssl, TLS1_2_VERSION) != 1)
+		return RP_E_TLS;
+	SSL_CTX_set_verify(s->wssl, SSL_VERIFY_PEER, NULL);
+	if (witness_ca ? SSL_CTX_load_verify_locations(s->wssl, witness_ca, NULL) != 1
+		       : SSL_CTX_set_default_verify_paths(s->wssl) != 1) {
+		fprintf(stderr, "rampartd: cannot load %s for witness certificates\n",
+			witness_ca ? witness_ca : "the system's CA store");
+		return RP_E_TLS;
+	}
 
 	if (!(s->tick = event_new(s->base, -1, EV_PERSIST, on_tick, s)) || event_add(s->tick, &tv) < 0)
 		return RP_E_NOMEM;
@@ -425,11 +487,15 @@ void log_release(struct server *s)
 		s->wslots = ws->next;
 		if (ws->conn)
 			evhttp_connection_free(ws->conn);
+		if (ws->tls_conn) /* a request still in flight at shutdown */
+			evhttp_connection_free(ws->tls_conn);
 		free(ws);
 	}
 	if (s->tick)
 		event_free(s->tick);
 	s->tick = NULL;
+	SSL_CTX_free(s->wssl);
+	s->wssl = NULL;
 }
 
 /* Base64 strings of the proof hashes. */

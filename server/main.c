@@ -253,11 +253,12 @@ static int serve_main(int argc, char *argv[])
 		{"data", required_argument, NULL, 'd'},
 		{"listen", required_argument, NULL, 'l'},
 		{"poll-hold", required_argument, NULL, 'p'},
+		{"witness-ca", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	struct server s = {.poll_hold = 30};
-	const char *dir = NULL, *listen = "127.0.0.1:8443";
+	const char *dir = NULL, *listen = "127.0.0.1:8443", *witness_ca = NULL;
 	char key[600], cert[600], dbp[600], host[256];
 	struct event *sigterm = NULL, *sigint = NULL;
 	struct rlimit rl;
@@ -266,10 +267,11 @@ static int serve_main(int argc, char *argv[])
 	int c, rc = 1;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:l:p:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:l:p:C:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'l': listen = optarg; break;
+		case 'C': witness_ca = optarg; break;
 		case 'p':
 			if (rp_parse_u64(optarg, strlen(optarg), 300, &v) != 0 || v == 0) {
 				fprintf(stderr, "rampartd: --poll-hold `%s' is not 1 to 300 seconds\n", optarg);
@@ -278,11 +280,16 @@ static int serve_main(int argc, char *argv[])
 			s.poll_hold = (int)v;
 			break;
 		case 'h':
-			printf("Usage: rampartd serve --data DIR [--listen ADDR:PORT] [--poll-hold S]\n\n"
+			printf("Usage: rampartd serve --data DIR [--listen ADDR:PORT] [--poll-hold S]\n"
+			       "                      [--witness-ca FILE]\n\n"
 			       "Serves the API over HTTPS (TLS 1.3 only) on one event-driven thread.\n"
 			       "Agents' long polls are held up to S seconds (default 30) and answered\n"
-			       "at once when work for them is approved. SIGTERM stops cleanly.\n\n"
-			       "  --listen ADDR:PORT   default 127.0.0.1:8443; [::]:8443 for IPv6\n");
+			       "at once when approved work is in a checkpoint the witnesses cosigned.\n"
+			       "Each org's log checkpoints go to the witnesses its root policy names.\n"
+			       "SIGTERM stops cleanly.\n\n"
+			       "  --listen ADDR:PORT   default 127.0.0.1:8443; [::]:8443 for IPv6\n"
+			       "  --witness-ca FILE    CA certificates (PEM) for https:// witnesses,\n"
+			       "                       instead of the system's\n");
 			return 0;
 		default: return 2;
 		}
@@ -306,7 +313,7 @@ static int serve_main(int argc, char *argv[])
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (db_open(&s.db, dbp, false) < 0 || !(s.ssl = tls_server_ctx(key, cert)) ||
-	    !(s.base = event_base_new()) || api_init(&s) < 0 || log_init(&s) < 0)
+	    !(s.base = event_base_new()) || api_init(&s) < 0 || log_init(&s, witness_ca) < 0)
 		goto out;
 	if (!(s.listener = evhttp_bind_socket_with_handle(s.http, host, port))) {
 		fprintf(stderr, "rampartd: cannot listen on %s: %s\n", listen, strerror(errno));

@@ -27,6 +27,7 @@ struct server {
 	size_t nwaiters;
 	struct event *tick;      /* the log sequencer (log.c) */
 	struct wslot *wslots;    /* witnesses and requests in flight (log.c) */
+	SSL_CTX *wssl;           /* TLS client context for https:// witnesses */
 	bool stopping;
 };
 
@@ -57,7 +58,7 @@ void poll_wake_all(struct server *s);
 void poll_release_all(struct server *s);
 
 /* log.c: the sequencer: checkpoints, witnesses, proofs for agents. */
-int log_init(struct server *s);
+int log_init(struct server *s, const char *witness_ca);
 /* Runs the sequencer now (an entry was appended). */
 void log_kick(struct server *s);
 void log_release(struct server *s);

@@ -34,7 +34,7 @@ rp_cleanup() {
 		echo "---- logs of the failed run ($T) ----" >&2
 		for f in "$T"/*.log; do [ -f "$f" ] && { echo "== $f" >&2; tail -n 40 "$f" >&2; }; done
 	fi
-	rm -rf "$T"
+	if [ -n "${RP_KEEP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi
 	exit $rc
 }
 
@@ -68,7 +68,7 @@ rp_server_init() {
 
 rp_server_start() {
 	"$RAMPARTD" serve --data "$DATA" --listen "127.0.0.1:$PORT" --poll-hold "${POLL_HOLD:-5}" \
-		>>"$T/server.log" 2>&1 &
+		${WITNESS_CA:+--witness-ca "$WITNESS_CA"} >>"$T/server.log" 2>&1 &
 	SERVER_PID=$!
 	PIDS+=("$SERVER_PID")
 	rp_wait_for 20 rp_health || die "rampartd did not come up on port $PORT"
@@ -79,10 +79,20 @@ rp_server_stop() {
 	wait "$SERVER_PID" 2>/dev/null || true
 }
 
+# rp_witness_tls I...: before rp_server_init, puts witnesses I... behind a
+# TLS proxy (tls-proxy.py) with a certificate rampartd trusts (--witness-ca).
+rp_witness_tls() {
+	WITNESS_TLS=" $* "
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+		-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+		-keyout "$T/wtls.key" -out "$T/wtls.crt" >/dev/null 2>&1 || die "openssl req"
+	WITNESS_CA=$T/wtls.crt
+}
+
 # rp_witnesses N [QUORUM]: starts witnesses w1..wN (state in $T/wI); org init
 # then names them, with QUORUM cosignatures required (default N).
 rp_witnesses() {
-	local n=$1 q=${2:-$1} i port vkey
+	local n=$1 q=${2:-$1} i port vkey url pport
 	NWITNESSES=$n
 	WITNESS_ARGS=()
 	for i in $(seq 1 "$n"); do
@@ -92,7 +102,17 @@ rp_witnesses() {
 		port=$(rp_free_port)
 		printf -v "WPORT_$i" '%s' "$port"
 		rp_witness_start "$i"
-		WITNESS_ARGS+=(--witness "w$i $vkey http://127.0.0.1:$port")
+		url="http://127.0.0.1:$port"
+		if [[ "${WITNESS_TLS:-}" == *" $i "* ]]; then
+			pport=$(rp_free_port)
+			python3 "$(dirname "${BASH_SOURCE[0]}")/tls-proxy.py" "$pport" "$T/wtls.crt" \
+				"$T/wtls.key" "$port" >>"$T/w$i.proxy.log" 2>&1 &
+			PIDS+=("$!")
+			rp_wait_for 20 curl -s -o /dev/null --cacert "$T/wtls.crt" "https://127.0.0.1:$pport/" \
+				|| die "TLS proxy of w$i did not come up"
+			url="https://127.0.0.1:$pport"
+		fi
+		WITNESS_ARGS+=(--witness "w$i $vkey $url")
 	done
 	WITNESS_ARGS+=(--quorum "$q")
 }

@@ -9,6 +9,7 @@ rp_init "$1"
 
 ME=$(id -un)
 export FRESHNESS=20 # seconds: short, so the freeze test is quick
+rp_witness_tls 2    # witness 2 behind an HTTPS reverse proxy, as docs/witness.md advises
 rp_server_init
 rp_witnesses 2
 rp_admins 3
@@ -39,7 +40,7 @@ test_checkpoint_cosigned_and_tiles() {
 	head -1 "$T/cp.note" | grep -qx '127.0.0.1/rampart/acme' || die "checkpoint origin: $(head -1 "$T/cp.note")"
 	[ "$(grep -c '^— ' "$T/cp.note")" -eq 3 ] || die "checkpoint lacks log + 2 witness signatures"
 	grep -q '^— witness1.test ' "$T/cp.note" && grep -q '^— witness2.test ' "$T/cp.note" \
-		|| die "checkpoint not cosigned by both witnesses"
+		|| die "checkpoint not cosigned by both witnesses (w2 over https)"
 	grep -qi '^cache-control: public, max-age=5' "$T/cp.h" || die "checkpoint cache header"
 	local size
 	size=$(sed -n 2p "$T/cp.note")
