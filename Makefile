@@ -2,14 +2,18 @@
 # The two commands of the README's Quickstart, and the rest.
 #   make demo    install what is missing, build, run the main story
 #   make check   install, build with ASan+UBSan and -Werror, run every test
-#   make bench   benchmarks (bench/), figures for docs/performance.md
+#   make bench   benchmarks (bench/), figures for docs/performance.md:
+#                the fan-out run, then `make bench-log`
+#   make bench-log  the transparency log alone (bench/logbench.c; its
+#                BENCH_LOG_* variables set the sizes, BENCH_LOG_BIG=10000000
+#                adds the 10M-entry log)
 #   make fuzz    every libFuzzer target for FUZZ_SECONDS (default 30) each
 
 BUILD ?= build
 CHECK_BUILD ?= build-check
 BENCH_BUILD ?= build-release
 
-.PHONY: all deps build demo check bench fuzz clean
+.PHONY: all deps build demo check bench bench-log bench-build fuzz clean
 
 all: build
 
@@ -26,10 +30,16 @@ demo: build
 check: deps
 	@scripts/check $(CHECK_BUILD) $(BUILD)
 
-bench: deps
+bench: bench-build
+	@bench/run $(BENCH_BUILD)
+	@$(BENCH_BUILD)/bench/logbench
+
+bench-log: bench-build
+	@$(BENCH_BUILD)/bench/logbench
+
+bench-build: deps
 	@test -f $(BENCH_BUILD)/build.ninja || meson setup $(BENCH_BUILD) --buildtype=release -Dtests=false >/dev/null
 	@ninja -C $(BENCH_BUILD) >/dev/null
-	@bench/run $(BENCH_BUILD)
 
 fuzz: deps
 	@scripts/fuzz

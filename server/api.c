@@ -765,7 +765,12 @@ static void h_cmd_sign(struct req *q)
 	row.statement = merged;
 	row.approved = ok == 1;
 	row.was_approved = was_approved;
-	if ((r = db_command_sign(&q->srv->db, &row)) < 0) {
+	if ((r = db_command_sign(&q->srv->db, &row)) == RP_E_TOOBIG) {
+		fail(q, 413, "command %s with its signatures is %zu bytes, more than a log entry "
+			     "may hold (%d)", c->id, mlen, RP_LOG_ENTRY_MAX);
+		goto out;
+	}
+	if (r < 0) {
 		fail(q, 500, "storing signatures of %s: %s", c->id, rp_strerror(r));
 		goto out;
 	}
