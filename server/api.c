@@ -237,7 +237,7 @@ static const char *hdr(struct req *q, const char *name)
 }
 
 /* The org's current root policy, parsed; NULL when there is none. */
-static struct rp_policy *load_policy(struct server *s, const char *org)
+struct rp_policy *server_policy(struct server *s, const char *org)
 {
 	struct rp_policy *p = NULL;
 	struct rp_diag d = {""};
@@ -266,7 +266,7 @@ static bool check_sig(struct req *q, const uint8_t pub[32])
 /* A request signed by any key of the org's current root policy. */
 static bool auth_signed(struct req *q, const char *key)
 {
-	struct rp_policy *p = load_policy(q->srv, q->org);
+	struct rp_policy *p = server_policy(q->srv, q->org);
 	int k = p ? rp_policy_key_index(p, key) : -1;
 	char qkey[RP_NOTE_NAME_MAX + 1];
 	bool ok = false;
@@ -585,7 +585,7 @@ static void h_devices(struct req *q)
 static int command_quorum(struct req *q, const struct rp_command *c, size_t *ret_count,
 			  uint32_t *ret_threshold)
 {
-	struct rp_policy *p = load_policy(q->srv, q->org);
+	struct rp_policy *p = server_policy(q->srv, q->org);
 	enum rp_role_id role = rp_command_role(c);
 	struct rp_diag d = {""};
 	size_t count = 0;

@@ -22,7 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db-internal.h"
+#include "db.h"
+#include "sql/sql.h"
 #include "rp_err.h"
 
 struct reader {
@@ -67,7 +68,7 @@ static void db_log_row(sqlite3_stmt *st, struct db_log *ret)
 {
 	memset(ret, 0, sizeof(*ret));
 	ret->id = sqlite3_column_int64(st, 0);
-	snprintf(ret->origin, sizeof(ret->origin), "%s", dbx_col_text(st, 1));
+	snprintf(ret->origin, sizeof(ret->origin), "%s", rp_sql_text(st, 1));
 	ret->size = (uint64_t)sqlite3_column_int64(st, 2);
 	ret->signed_size = sqlite3_column_int64(st, 3);
 	ret->served_size = (uint64_t)sqlite3_column_int64(st, 4);
@@ -75,9 +76,9 @@ static void db_log_row(sqlite3_stmt *st, struct db_log *ret)
 
 int db_log_get(struct db *db, const char *org, struct db_log *ret)
 {
-	sqlite3_stmt *st = dbx_prep(db, "SELECT id, origin, size, signed_size, served_size "
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT id, origin, size, signed_size, served_size "
 					"FROM logs WHERE org = ?", "t", org);
-	int r = dbx_step(db, st);
+	int r = rp_sql_step(db->h, st);
 
 	if (r == 1)
 		db_log_row(st, ret);
@@ -87,9 +88,9 @@ int db_log_get(struct db *db, const char *org, struct db_log *ret)
 
 int db_log_get_by_id(struct db *db, int64_t log, struct db_log *ret)
 {
-	sqlite3_stmt *st = dbx_prep(db, "SELECT id, origin, size, signed_size, served_size "
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT id, origin, size, signed_size, served_size "
 					"FROM logs WHERE id = ?", "i", log);
-	int r = dbx_step(db, st);
+	int r = rp_sql_step(db->h, st);
 
 	if (r == 1)
 		db_log_row(st, ret);
@@ -99,15 +100,15 @@ int db_log_get_by_id(struct db *db, int64_t log, struct db_log *ret)
 
 int db_log_orgs(struct db *db, char ***ret, size_t *ret_n)
 {
-	sqlite3_stmt *st = dbx_prep(db, "SELECT org FROM logs JOIN orgs ON orgs.name = logs.org "
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT org FROM logs JOIN orgs ON orgs.name = logs.org "
 					"ORDER BY org", "");
 	char **v = NULL;
 	size_t n = 0;
 	int r;
 
-	while ((r = dbx_step(db, st)) == 1) {
+	while ((r = rp_sql_step(db->h, st)) == 1) {
 		char **nv = realloc(v, (n + 1) * sizeof(*v));
-		if (!nv || !(nv[n] = strdup(dbx_col_text(st, 0)))) {
+		if (!nv || !(nv[n] = strdup(rp_sql_text(st, 0)))) {
 			v = nv ? nv : v;
 			r = RP_E_NOMEM;
 			break;
@@ -136,9 +137,9 @@ int db_log_key(struct db *db, const char *org, const char *host, bool create,
 	char *text = NULL;
 	int r, n;
 
-	st = dbx_prep(db, "SELECT skey FROM logs WHERE org = ?", "t", org);
-	if ((r = dbx_step(db, st)) == 1) {
-		const char *s = dbx_col_text(st, 0);
+	st = rp_sql_prep(db->h, "SELECT skey FROM logs WHERE org = ?", "t", org);
+	if ((r = rp_sql_step(db->h, st)) == 1) {
+		const char *s = rp_sql_text(st, 0);
 		r = rp_skey_parse(s, strlen(s), ret, NULL) < 0 ? RP_E_DB : 0;
 		sqlite3_finalize(st);
 		return r;
@@ -157,7 +158,7 @@ int db_log_key(struct db *db, const char *org, const char *host, bool create,
 		rp_skey_wipe(&k);
 		return RP_E_NOMEM;
 	}
-	r = dbx_exec(db, "INSERT INTO logs (org, origin, skey, created) VALUES (?, ?, ?, ?)", "ttti",
+	r = rp_sql_exec(db->h, "INSERT INTO logs (org, origin, skey, created) VALUES (?, ?, ?, ?)", "ttti",
 		     org, origin, text, rp_now());
 	sodium_memzero(text, strlen(text));
 	free(text);
@@ -179,8 +180,8 @@ int db_log_append(struct db *db, int64_t log, const void *data, size_t len, uint
 
 	if (len > RP_LOG_ENTRY_MAX)
 		return RP_E_TOOBIG;
-	st = dbx_prep(db, "SELECT size FROM logs WHERE id = ?", "i", log);
-	if ((r = dbx_step(db, st)) == 1)
+	st = rp_sql_prep(db->h, "SELECT size FROM logs WHERE id = ?", "i", log);
+	if ((r = rp_sql_step(db->h, st)) == 1)
 		n = (uint64_t)sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	if (r != 1)
@@ -188,14 +189,14 @@ int db_log_append(struct db *db, int64_t log, const void *data, size_t len, uint
 	rp_merkle_leaf_hash(data, len, leaf);
 	if ((r = rp_merkle_append(n, leaf, read_hash, &rd, h, &nh)) < 0)
 		return r;
-	r = dbx_exec(db, "INSERT INTO log_entries (log, idx, data) VALUES (?, ?, ?)", "iib", log,
+	r = rp_sql_exec(db->h, "INSERT INTO log_entries (log, idx, data) VALUES (?, ?, ?)", "iib", log,
 		     (int64_t)n, data, len);
 	for (size_t i = 0; r == 0 && i < nh; i++)
-		r = dbx_exec(db, "INSERT INTO log_hashes (log, level, idx, hash) VALUES (?, ?, ?, ?)",
+		r = rp_sql_exec(db->h, "INSERT INTO log_hashes (log, level, idx, hash) VALUES (?, ?, ?, ?)",
 			     "iiib", log, (int64_t)h[i].level, (int64_t)h[i].index, h[i].hash,
 			     (size_t)RP_HASH_LEN);
 	if (r == 0)
-		r = dbx_exec(db, "UPDATE logs SET size = ? WHERE id = ?", "ii", (int64_t)n + 1, log);
+		r = rp_sql_exec(db->h, "UPDATE logs SET size = ? WHERE id = ?", "ii", (int64_t)n + 1, log);
 	if (r == 0)
 		*ret_index = n;
 	return r;
@@ -207,11 +208,11 @@ int db_log_append_batch(struct db *db, int64_t log, const void *const *data, con
 	uint64_t idx;
 	int r;
 
-	if ((r = dbx_begin(db)) < 0)
+	if ((r = rp_sql_begin(db->h)) < 0)
 		return r;
 	for (size_t i = 0; r == 0 && i < count; i++)
 		r = db_log_append(db, log, data[i], len[i], &idx);
-	return dbx_finish(db, r);
+	return rp_sql_finish(db->h, r);
 }
 
 int db_log_tree_hash(struct db *db, int64_t log, uint64_t size, uint8_t out[RP_HASH_LEN])
@@ -251,7 +252,7 @@ int db_log_tile(struct db *db, int64_t log, const struct rp_tile *t, uint64_t si
 	if (t->level == RP_TILE_ENTRIES) {
 		if (first + t->width > size)
 			return RP_E_NOTFOUND;
-		st = dbx_prep(db, "SELECT data FROM log_entries WHERE log = ? AND idx >= ? "
+		st = rp_sql_prep(db->h, "SELECT data FROM log_entries WHERE log = ? AND idx >= ? "
 				  "ORDER BY idx LIMIT ?", "iii", log, (int64_t)first,
 			      (int64_t)t->width);
 	} else {
@@ -259,11 +260,11 @@ int db_log_tile(struct db *db, int64_t log, const struct rp_tile *t, uint64_t si
 		/* the tile's hashes must all lie inside the tree of `size' leaves */
 		if (level >= 64 || (first + t->width) > (size >> level))
 			return RP_E_NOTFOUND;
-		st = dbx_prep(db, "SELECT hash FROM log_hashes WHERE log = ? AND level = ? AND "
+		st = rp_sql_prep(db->h, "SELECT hash FROM log_hashes WHERE log = ? AND level = ? AND "
 				  "idx >= ? ORDER BY idx LIMIT ?", "iiii", log, (int64_t)level,
 			      (int64_t)first, (int64_t)t->width);
 	}
-	while ((r = dbx_step(db, st)) == 1) {
+	while ((r = rp_sql_step(db->h, st)) == 1) {
 		const void *p = sqlite3_column_blob(st, 0);
 		size_t n = (size_t)sqlite3_column_bytes(st, 0);
 		if (t->level == RP_TILE_ENTRIES) {
@@ -286,9 +287,9 @@ int db_log_tile(struct db *db, int64_t log, const struct rp_tile *t, uint64_t si
 
 int db_log_entry(struct db *db, int64_t log, uint64_t index, char **ret, size_t *ret_len)
 {
-	sqlite3_stmt *st = dbx_prep(db, "SELECT data FROM log_entries WHERE log = ? AND idx = ?",
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT data FROM log_entries WHERE log = ? AND idx = ?",
 				    "ii", log, (int64_t)index);
-	int r = dbx_step(db, st);
+	int r = rp_sql_step(db->h, st);
 
 	if (r == 1) {
 		size_t n = (size_t)sqlite3_column_bytes(st, 0);
@@ -309,17 +310,17 @@ int db_log_entry(struct db *db, int64_t log, uint64_t index, char **ret, size_t 
 
 int db_log_set_signed(struct db *db, int64_t log, uint64_t size, const char *note)
 {
-	return dbx_exec(db, "UPDATE logs SET signed_size = ?, signed_note = ? WHERE id = ?", "iti",
+	return rp_sql_exec(db->h, "UPDATE logs SET signed_size = ?, signed_note = ? WHERE id = ?", "iti",
 			(int64_t)size, note, log);
 }
 
 /* Copies a text column into a malloc'd string. */
 static int text_column(struct db *db, sqlite3_stmt *st, char **ret)
 {
-	int r = dbx_step(db, st);
+	int r = rp_sql_step(db->h, st);
 
 	if (r == 1) {
-		char *s = strdup(dbx_col_text(st, 0));
+		char *s = strdup(rp_sql_text(st, 0));
 		r = s ? 0 : RP_E_NOMEM;
 		if (s)
 			*ret = s;
@@ -332,28 +333,28 @@ static int text_column(struct db *db, sqlite3_stmt *st, char **ret)
 
 int db_log_signed_note(struct db *db, int64_t log, char **ret)
 {
-	return text_column(db, dbx_prep(db, "SELECT signed_note FROM logs WHERE id = ?", "i", log),
+	return text_column(db, rp_sql_prep(db->h, "SELECT signed_note FROM logs WHERE id = ?", "i", log),
 			   ret);
 }
 
 int db_log_served_note(struct db *db, int64_t log, char **ret)
 {
-	return text_column(db, dbx_prep(db, "SELECT served_note FROM logs WHERE id = ?", "i", log),
+	return text_column(db, rp_sql_prep(db->h, "SELECT served_note FROM logs WHERE id = ?", "i", log),
 			   ret);
 }
 
 int db_log_set_served(struct db *db, int64_t log, uint64_t size, const char *note)
 {
-	return dbx_exec(db, "UPDATE logs SET served_size = ?, served_note = ? WHERE id = ? AND "
+	return rp_sql_exec(db->h, "UPDATE logs SET served_size = ?, served_note = ? WHERE id = ? AND "
 			    "served_size <= ?", "itii", (int64_t)size, note, log, (int64_t)size);
 }
 
 int db_log_witness_get(struct db *db, int64_t log, const char *witness, uint64_t *ret_size,
 		       uint64_t *ret_cosig_size, int64_t *ret_cosig_time)
 {
-	sqlite3_stmt *st = dbx_prep(db, "SELECT size, cosig_size, cosig_time FROM log_witnesses "
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT size, cosig_size, cosig_time FROM log_witnesses "
 					"WHERE log = ? AND witness = ?", "it", log, witness);
-	int r = dbx_step(db, st);
+	int r = rp_sql_step(db->h, st);
 
 	*ret_size = r == 1 ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
 	*ret_cosig_size = r == 1 ? (uint64_t)sqlite3_column_int64(st, 1) : UINT64_MAX;
@@ -366,10 +367,10 @@ int db_log_witness_set(struct db *db, int64_t log, const char *witness, uint64_t
 		       const char *cosig, int64_t cosig_time)
 {
 	if (!cosig)
-		return dbx_exec(db, "INSERT INTO log_witnesses (log, witness, size) VALUES (?, ?, ?) "
+		return rp_sql_exec(db->h, "INSERT INTO log_witnesses (log, witness, size) VALUES (?, ?, ?) "
 				    "ON CONFLICT (log, witness) DO UPDATE SET size = excluded.size",
 				"iti", log, witness, (int64_t)size);
-	return dbx_exec(db, "INSERT INTO log_witnesses (log, witness, size, cosig, cosig_size, "
+	return rp_sql_exec(db->h, "INSERT INTO log_witnesses (log, witness, size, cosig, cosig_size, "
 			    "cosig_time) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (log, witness) DO "
 			    "UPDATE SET size = excluded.size, cosig = excluded.cosig, cosig_size = "
 			    "excluded.cosig_size, cosig_time = excluded.cosig_time",
@@ -379,21 +380,21 @@ int db_log_witness_set(struct db *db, int64_t log, const char *witness, uint64_t
 
 int db_log_cosigs(struct db *db, int64_t log, uint64_t size, struct rp_sb *out)
 {
-	sqlite3_stmt *st = dbx_prep(db, "SELECT cosig FROM log_witnesses WHERE log = ? AND "
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT cosig FROM log_witnesses WHERE log = ? AND "
 					"cosig_size = ? ORDER BY witness", "ii", log, (int64_t)size);
 	int r;
 
-	while ((r = dbx_step(db, st)) == 1)
-		rp_sb_puts(out, dbx_col_text(st, 0));
+	while ((r = rp_sql_step(db->h, st)) == 1)
+		rp_sb_puts(out, rp_sql_text(st, 0));
 	sqlite3_finalize(st);
 	return r < 0 ? r : out->err ? RP_E_NOMEM : 0;
 }
 
 int db_log_newest_cosig(struct db *db, int64_t log, uint64_t size, int64_t *ret)
 {
-	sqlite3_stmt *st = dbx_prep(db, "SELECT ifnull(max(cosig_time), 0) FROM log_witnesses "
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT ifnull(max(cosig_time), 0) FROM log_witnesses "
 					"WHERE log = ? AND cosig_size = ?", "ii", log, (int64_t)size);
-	int r = dbx_step(db, st);
+	int r = rp_sql_step(db->h, st);
 
 	*ret = r == 1 ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_finalize(st);

@@ -47,9 +47,9 @@
  * fsync, and nothing is cached that could hide a change made behind the
  * server's back.
  */
-#include "db-internal.h"
+#include "db.h"
+#include "sql/sql.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,130 +116,6 @@ static const char *const MIGRATIONS[] = {
 
 /* ---- helpers ---- */
 
-int dbx_begin(struct db *db)
-{
-	if (sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		fprintf(stderr, "rampartd: starting a transaction: %s\n", sqlite3_errmsg(db->h));
-		return RP_E_DB;
-	}
-	return 0;
-}
-
-static void dbx_rollback(struct db *db)
-{
-	if (!sqlite3_get_autocommit(db->h))
-		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
-}
-
-/* Commits when r is 0, rolls back otherwise; returns the outcome. */
-int dbx_finish(struct db *db, int r)
-{
-	if (r == 0 && sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		fprintf(stderr, "rampartd: commit failed: %s\n", sqlite3_errmsg(db->h));
-		r = RP_E_DB;
-	}
-	if (r < 0)
-		dbx_rollback(db);
-	return r;
-}
-
-static sqlite3_stmt *prep_v(struct db *db, const char *sql, const char *fmt, va_list ap)
-{
-	sqlite3_stmt *st = NULL;
-	int i = 1, rc = SQLITE_OK;
-
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
-		fprintf(stderr, "rampartd: preparing `%.60s': %s\n", sql, sqlite3_errmsg(db->h));
-		return NULL;
-	}
-	for (const char *f = fmt; *f && rc == SQLITE_OK; f++, i++) {
-		switch (*f) {
-		case 't':
-			rc = sqlite3_bind_text(st, i, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
-			break;
-		case 'b': {
-			const void *p = va_arg(ap, const void *);
-			size_t n = va_arg(ap, size_t);
-			rc = sqlite3_bind_blob64(st, i, p ? p : "", n, SQLITE_TRANSIENT);
-			break;
-		}
-		case 'i':
-			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
-			break;
-		default: /* a programming error: fail loudly, bind nothing */
-			rc = SQLITE_MISUSE;
-			break;
-		}
-	}
-	if (rc != SQLITE_OK) {
-		fprintf(stderr, "rampartd: binding `%.60s': %s\n", sql, sqlite3_errstr(rc));
-		sqlite3_finalize(st);
-		return NULL;
-	}
-	return st;
-}
-
-/*
- * Prepares sql and binds the arguments described by fmt ('t' text, 'b' blob
- * as pointer + size_t, 'i' int64); NULL after logging what failed.
- */
-sqlite3_stmt *dbx_prep(struct db *db, const char *sql, const char *fmt, ...)
-{
-	va_list ap;
-	sqlite3_stmt *st;
-
-	va_start(ap, fmt);
-	st = prep_v(db, sql, fmt, ap);
-	va_end(ap);
-	return st;
-}
-
-/* Runs a statement that returns no rows: 0, RP_E_EXISTS or RP_E_DB. */
-int dbx_exec(struct db *db, const char *sql, const char *fmt, ...)
-{
-	va_list ap;
-	sqlite3_stmt *st;
-	int rc;
-
-	va_start(ap, fmt);
-	st = prep_v(db, sql, fmt, ap);
-	va_end(ap);
-	if (!st)
-		return RP_E_DB;
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_CONSTRAINT)
-		return RP_E_EXISTS;
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		fprintf(stderr, "rampartd: `%.60s': %s\n", sql, sqlite3_errmsg(db->h));
-		return RP_E_DB;
-	}
-	return 0;
-}
-
-/* Steps once: 1 for a row, 0 for none, RP_E_DB after logging. */
-int dbx_step(struct db *db, sqlite3_stmt *st)
-{
-	int rc;
-
-	if (!st)
-		return RP_E_DB;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	fprintf(stderr, "rampartd: `%.60s': %s\n", sqlite3_sql(st), sqlite3_errmsg(db->h));
-	return RP_E_DB;
-}
-
-/* Text of column i, never NULL. */
-const char *dbx_col_text(sqlite3_stmt *st, int i)
-{
-	const unsigned char *s = sqlite3_column_text(st, i);
-	return s ? (const char *)s : "";
-}
-
 static json_int_t col_int(sqlite3_stmt *st, int i)
 {
 	return (json_int_t)sqlite3_column_int64(st, i);
@@ -270,7 +146,7 @@ static int collect(struct db *db, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt 
 	json_t *a = json_array();
 	int r = a ? 0 : RP_E_NOMEM;
 
-	while (r == 0 && (r = dbx_step(db, st)) == 1) {
+	while (r == 0 && (r = rp_sql_step(db->h, st)) == 1) {
 		json_t *o = row(st);
 		r = o && json_array_append_new(a, o) == 0 ? 0 : RP_E_NOMEM;
 	}
@@ -283,78 +159,12 @@ static int collect(struct db *db, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt 
 	return 0;
 }
 
-/* ---- opening and migrating ---- */
-
-static int schema_version(struct db *db, int *ret)
-{
-	sqlite3_stmt *st;
-	int r;
-
-	if (sqlite3_exec(db->h, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
-			 NULL, NULL, NULL) != SQLITE_OK)
-		return RP_E_DB;
-	st = dbx_prep(db, "SELECT ifnull(max(version), 0) FROM schema_version", "");
-	r = dbx_step(db, st);
-	if (r == 1)
-		*ret = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return r == 1 ? 0 : RP_E_DB;
-}
-
-static int migrate(struct db *db)
-{
-	int version = 0, r;
-
-	if ((r = schema_version(db, &version)) < 0)
-		return r;
-	if (version > NMIGRATIONS) {
-		fprintf(stderr, "rampartd: database schema version %d is newer than this rampartd (%d)\n",
-			version, NMIGRATIONS);
-		return RP_E_DB;
-	}
-	for (; version < NMIGRATIONS; version++) {
-		if ((r = dbx_begin(db)) < 0)
-			return r;
-		if (sqlite3_exec(db->h, MIGRATIONS[version], NULL, NULL, NULL) != SQLITE_OK) {
-			fprintf(stderr, "rampartd: migration %d failed: %s\n", version + 1,
-				sqlite3_errmsg(db->h));
-			r = RP_E_DB;
-		} else {
-			r = dbx_exec(db, "INSERT INTO schema_version (version) VALUES (?)", "i",
-				 (int64_t)version + 1);
-		}
-		if ((r = dbx_finish(db, r)) < 0)
-			return r;
-		fprintf(stderr, "rampartd: database schema migrated to version %d\n", version + 1);
-	}
-	return 0;
-}
+/* ---- opening ---- */
 
 int db_open(struct db *db, const char *path, bool create)
 {
-	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
-
-	if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK) {
-		fprintf(stderr, "rampartd: opening database %s: %s\n", path,
-			db->h ? sqlite3_errmsg(db->h) : "out of memory");
-		db_close(db);
-		return RP_E_DB;
-	}
-	sqlite3_busy_timeout(db->h, 5000);
-	/*
-	 * WAL with synchronous=FULL: every acknowledged state change (an
-	 * approval, a result) survives a power cut, not only a kill -9.
-	 * NORMAL would survive kill -9 too, but could lose the last
-	 * transactions on power loss after the client saw 200.
-	 */
-	if (sqlite3_exec(db->h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-				"PRAGMA foreign_keys=ON;", NULL, NULL, NULL) != SQLITE_OK ||
-	    migrate(db) < 0) {
-		fprintf(stderr, "rampartd: preparing database %s: %s\n", path, sqlite3_errmsg(db->h));
-		db_close(db);
-		return RP_E_DB;
-	}
-	return 0;
+	rp_sql_progname = "rampartd";
+	return rp_sql_open(&db->h, path, create, MIGRATIONS, NMIGRATIONS);
 }
 
 void db_close(struct db *db)
@@ -371,15 +181,15 @@ static int log_append_org(struct db *db, const char *org, const char *text, uint
 
 int db_bootstrap_add(struct db *db, const char *hash)
 {
-	return dbx_exec(db, "INSERT INTO bootstrap_tokens (hash, created) VALUES (?, ?)", "ti", hash,
+	return rp_sql_exec(db->h, "INSERT INTO bootstrap_tokens (hash, created) VALUES (?, ?)", "ti", hash,
 		    rp_now());
 }
 
 int db_bootstrap_check(struct db *db, const char *hash)
 {
-	sqlite3_stmt *st = dbx_prep(db, "SELECT 1 FROM bootstrap_tokens WHERE hash = ? AND used IS NULL",
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT 1 FROM bootstrap_tokens WHERE hash = ? AND used IS NULL",
 				"t", hash);
-	int r = dbx_step(db, st);
+	int r = rp_sql_step(db->h, st);
 
 	sqlite3_finalize(st);
 	return r < 0 ? r : r == 1 ? 0 : RP_E_NOTFOUND;
@@ -391,20 +201,20 @@ int db_org_create(struct db *db, const char *org, uint64_t version, const char *
 	int64_t now = rp_now();
 	int r;
 
-	if ((r = dbx_begin(db)) < 0)
+	if ((r = rp_sql_begin(db->h)) < 0)
 		return r;
-	r = dbx_exec(db, "UPDATE bootstrap_tokens SET used = ? WHERE hash = ? AND used IS NULL", "it",
+	r = rp_sql_exec(db->h, "UPDATE bootstrap_tokens SET used = ? WHERE hash = ? AND used IS NULL", "it",
 		 now, bootstrap_hash);
 	if (r == 0 && changed(db) != 1)
 		r = RP_E_NOTFOUND;
 	if (r == 0)
-		r = dbx_exec(db, "INSERT INTO orgs (name, created) VALUES (?, ?)", "ti", org, now);
+		r = rp_sql_exec(db->h, "INSERT INTO orgs (name, created) VALUES (?, ?)", "ti", org, now);
 	if (r == 0)
-		r = dbx_exec(db, "INSERT INTO policies (org, version, hash, policy, created) "
+		r = rp_sql_exec(db->h, "INSERT INTO policies (org, version, hash, policy, created) "
 			     "VALUES (?, ?, ?, ?, ?)", "titti", org, (int64_t)version, hash, policy, now);
 	if (r == 0) /* entry 0 of the org's log: the root of trust every later entry answers to */
 		r = log_append_org(db, org, policy, NULL);
-	return dbx_finish(db, r);
+	return rp_sql_finish(db->h, r);
 }
 
 static const char SQL_POLICY[] = "SELECT version, hash, policy FROM policies WHERE org = ? "
@@ -412,12 +222,12 @@ static const char SQL_POLICY[] = "SELECT version, hash, policy FROM policies WHE
 
 int db_policy_text(struct db *db, const char *org, char **ret)
 {
-	sqlite3_stmt *st = dbx_prep(db, SQL_POLICY, "t", org);
-	int r = dbx_step(db, st);
+	sqlite3_stmt *st = rp_sql_prep(db->h, SQL_POLICY, "t", org);
+	int r = rp_sql_step(db->h, st);
 	char *s = NULL;
 
 	if (r == 1) {
-		s = strdup(dbx_col_text(st, 2));
+		s = strdup(rp_sql_text(st, 2));
 		r = s ? 0 : RP_E_NOMEM;
 	} else if (r == 0) {
 		r = RP_E_NOTFOUND;
@@ -430,13 +240,13 @@ int db_policy_text(struct db *db, const char *org, char **ret)
 
 int db_policy_json(struct db *db, const char *org, json_t **ret)
 {
-	sqlite3_stmt *st = dbx_prep(db, SQL_POLICY, "t", org);
-	int r = dbx_step(db, st);
+	sqlite3_stmt *st = rp_sql_prep(db->h, SQL_POLICY, "t", org);
+	int r = rp_sql_step(db->h, st);
 	json_t *j = NULL;
 
 	if (r == 1) {
 		j = json_pack("{s:s, s:I, s:s, s:s}", "org", org, "version", col_int(st, 0), "hash",
-			      dbx_col_text(st, 1), "policy", dbx_col_text(st, 2));
+			      rp_sql_text(st, 1), "policy", rp_sql_text(st, 2));
 		r = j ? 0 : RP_E_NOMEM;
 	} else if (r == 0) {
 		r = RP_E_NOTFOUND;
@@ -452,7 +262,7 @@ int db_policy_json(struct db *db, const char *org, json_t **ret)
 int db_enroll_token_add(struct db *db, const char *id, const char *org, const char *secret_hash,
 			int64_t expires, const char *created_by)
 {
-	return dbx_exec(db, "INSERT INTO enroll_tokens (id, org, secret_hash, expires, created, created_by) "
+	return rp_sql_exec(db->h, "INSERT INTO enroll_tokens (id, org, secret_hash, expires, created, created_by) "
 			"VALUES (?, ?, ?, ?, ?, ?)", "tttiit", id, org, secret_hash, expires, rp_now(),
 		    created_by);
 }
@@ -462,27 +272,27 @@ int db_enroll(struct db *db, const char *secret_hash, const struct db_device *de
 	int64_t now = rp_now();
 	int r;
 
-	if ((r = dbx_begin(db)) < 0)
+	if ((r = rp_sql_begin(db->h)) < 0)
 		return r;
-	r = dbx_exec(db, "UPDATE enroll_tokens SET used = ?, device_id = ? WHERE org = ? AND "
+	r = rp_sql_exec(db->h, "UPDATE enroll_tokens SET used = ?, device_id = ? WHERE org = ? AND "
 		     "secret_hash = ? AND used IS NULL AND expires > ?", "ittti", now, dev->id,
 		 dev->org, secret_hash, now);
 	if (r == 0 && changed(db) != 1)
 		r = RP_E_NOTFOUND;
 	if (r == 0)
-		r = dbx_exec(db, "INSERT INTO devices (id, org, pubkey, hostname, os, agent_version, "
+		r = rp_sql_exec(db->h, "INSERT INTO devices (id, org, pubkey, hostname, os, agent_version, "
 			     "enrolled, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "ttbtttii",
 			 dev->id, dev->org, dev->pub, sizeof(dev->pub), dev->hostname, dev->os,
 			 dev->agent_version, now, now);
-	return dbx_finish(db, r);
+	return rp_sql_finish(db->h, r);
 }
 
 int db_device_get(struct db *db, const char *id, struct db_device *ret)
 {
-	sqlite3_stmt *st = dbx_prep(db, "SELECT pubkey, org FROM devices WHERE id = ?", "t", id);
-	int r = dbx_step(db, st);
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT pubkey, org FROM devices WHERE id = ?", "t", id);
+	int r = rp_sql_step(db->h, st);
 
-	if (r == 1 && (sqlite3_column_bytes(st, 0) != 32 || strlen(dbx_col_text(st, 1)) > RP_ORG_NAME_MAX ||
+	if (r == 1 && (sqlite3_column_bytes(st, 0) != 32 || strlen(rp_sql_text(st, 1)) > RP_ORG_NAME_MAX ||
 		       strlen(id) > RP_ID_HEX)) {
 		fprintf(stderr, "rampartd: device %s has a malformed row; refusing it\n", id);
 		r = RP_E_DB;
@@ -490,7 +300,7 @@ int db_device_get(struct db *db, const char *id, struct db_device *ret)
 	if (r == 1) {
 		memset(ret, 0, sizeof(*ret));
 		memcpy(ret->pub, sqlite3_column_blob(st, 0), 32);
-		memcpy(ret->org, dbx_col_text(st, 1), strlen(dbx_col_text(st, 1)) + 1);
+		memcpy(ret->org, rp_sql_text(st, 1), strlen(rp_sql_text(st, 1)) + 1);
 		memcpy(ret->id, id, strlen(id) + 1);
 		r = 0;
 	} else if (r == 0) {
@@ -502,8 +312,8 @@ int db_device_get(struct db *db, const char *id, struct db_device *ret)
 
 int db_device_in_org(struct db *db, const char *id, const char *org)
 {
-	sqlite3_stmt *st = dbx_prep(db, "SELECT 1 FROM devices WHERE id = ? AND org = ?", "tt", id, org);
-	int r = dbx_step(db, st);
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT 1 FROM devices WHERE id = ? AND org = ?", "tt", id, org);
+	int r = rp_sql_step(db->h, st);
 
 	sqlite3_finalize(st);
 	return r < 0 ? r : r == 1 ? 0 : RP_E_NOTFOUND;
@@ -513,21 +323,21 @@ int db_device_seen(struct db *db, const char *id)
 {
 	int64_t now = rp_now();
 
-	return dbx_exec(db, "UPDATE devices SET last_seen = ? WHERE id = ? AND last_seen < ?", "iti", now,
+	return rp_sql_exec(db->h, "UPDATE devices SET last_seen = ? WHERE id = ? AND last_seen < ?", "iti", now,
 		    id, now - 60);
 }
 
 static json_t *device_row(sqlite3_stmt *st)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "id", dbx_col_text(st, 0), "hostname",
-			 dbx_col_text(st, 1), "os", dbx_col_text(st, 2), "agent_version", dbx_col_text(st, 3),
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "id", rp_sql_text(st, 0), "hostname",
+			 rp_sql_text(st, 1), "os", rp_sql_text(st, 2), "agent_version", rp_sql_text(st, 3),
 			 "enrolled", col_int(st, 4), "last_seen", col_int(st, 5), "alarm",
-			 dbx_col_text(st, 6));
+			 rp_sql_text(st, 6));
 }
 
 int db_devices_json(struct db *db, const char *org, json_t **ret)
 {
-	return collect(db, dbx_prep(db, "SELECT id, hostname, os, agent_version, enrolled, last_seen, "
+	return collect(db, rp_sql_prep(db->h, "SELECT id, hostname, os, agent_version, enrolled, last_seen, "
 				    "alarm FROM devices WHERE org = ? ORDER BY hostname, id", "t", org),
 		       device_row, ret);
 }
@@ -536,15 +346,15 @@ int db_devices_json(struct db *db, const char *org, json_t **ret)
 
 int db_token_get(struct db *db, const char *id, const char *org, struct db_token *ret)
 {
-	sqlite3_stmt *st = dbx_prep(db, "SELECT name, scope, secret_hash, expires FROM api_tokens "
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT name, scope, secret_hash, expires FROM api_tokens "
 				    "WHERE id = ? AND org = ?", "tt", id, org);
-	int r = dbx_step(db, st);
+	int r = rp_sql_step(db->h, st);
 
 	if (r == 1) {
 		memset(ret, 0, sizeof(*ret));
-		snprintf(ret->name, sizeof(ret->name), "%s", dbx_col_text(st, 0));
-		snprintf(ret->scope, sizeof(ret->scope), "%s", dbx_col_text(st, 1));
-		snprintf(ret->secret_hash, sizeof(ret->secret_hash), "%s", dbx_col_text(st, 2));
+		snprintf(ret->name, sizeof(ret->name), "%s", rp_sql_text(st, 0));
+		snprintf(ret->scope, sizeof(ret->scope), "%s", rp_sql_text(st, 1));
+		snprintf(ret->secret_hash, sizeof(ret->secret_hash), "%s", rp_sql_text(st, 2));
 		ret->expires = sqlite3_column_int64(st, 3);
 		r = 0;
 	} else if (r == 0) {
@@ -558,28 +368,28 @@ int db_token_add(struct db *db, const char *id, const char *org, const char *nam
 		 const char *scope, const char *secret_hash, int64_t expires,
 		 const char *created_by)
 {
-	return dbx_exec(db, "INSERT INTO api_tokens (id, org, name, scope, secret_hash, expires, "
+	return rp_sql_exec(db->h, "INSERT INTO api_tokens (id, org, name, scope, secret_hash, expires, "
 			"created, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "tttttiit", id, org,
 		    name, scope, secret_hash, expires, rp_now(), created_by);
 }
 
 static json_t *token_row(sqlite3_stmt *st)
 {
-	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "id", dbx_col_text(st, 0), "name",
-			 dbx_col_text(st, 1), "scope", dbx_col_text(st, 2), "expires", col_int(st, 3),
-			 "created", col_int(st, 4), "created_by", dbx_col_text(st, 5));
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "id", rp_sql_text(st, 0), "name",
+			 rp_sql_text(st, 1), "scope", rp_sql_text(st, 2), "expires", col_int(st, 3),
+			 "created", col_int(st, 4), "created_by", rp_sql_text(st, 5));
 }
 
 int db_tokens_json(struct db *db, const char *org, json_t **ret)
 {
-	return collect(db, dbx_prep(db, "SELECT id, name, scope, expires, created, created_by "
+	return collect(db, rp_sql_prep(db->h, "SELECT id, name, scope, expires, created, created_by "
 				    "FROM api_tokens WHERE org = ? ORDER BY created, id", "t", org),
 		       token_row, ret);
 }
 
 int db_token_revoke(struct db *db, const char *id, const char *org)
 {
-	int r = dbx_exec(db, "DELETE FROM api_tokens WHERE id = ? AND org = ?", "tt", id, org);
+	int r = rp_sql_exec(db->h, "DELETE FROM api_tokens WHERE id = ? AND org = ?", "tt", id, org);
 
 	return r < 0 ? r : changed(db) == 0 ? RP_E_NOTFOUND : 0;
 }
@@ -613,7 +423,7 @@ static int log_command(struct db *db, const struct rp_command *c, const char *st
 	int r = log_append_org(db, c->org, statement, &idx);
 
 	if (r == 0)
-		r = dbx_exec(db, "UPDATE commands SET log_index = ? WHERE id = ? AND org = ? AND "
+		r = rp_sql_exec(db->h, "UPDATE commands SET log_index = ? WHERE id = ? AND org = ? AND "
 				 "log_index IS NULL", "itt", (int64_t)idx, c->id, c->org);
 	if (r == 0 && changed(db) != 1)
 		r = RP_E_EXISTS;
@@ -625,7 +435,7 @@ static int add_deliveries(struct db *db, const struct rp_command *c)
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < c->ntargets; i++)
-		r = dbx_exec(db, "INSERT OR IGNORE INTO deliveries (command_id, device_id, status, updated) "
+		r = rp_sql_exec(db->h, "INSERT OR IGNORE INTO deliveries (command_id, device_id, status, updated) "
 			     "VALUES (?, ?, 'pending', ?)", "tti", c->id, c->targets[i], rp_now());
 	return r;
 }
@@ -635,9 +445,9 @@ int db_command_insert(struct db *db, const struct db_command *c)
 	const struct rp_command *k = c->cmd;
 	int r;
 
-	if ((r = dbx_begin(db)) < 0)
+	if ((r = rp_sql_begin(db->h)) < 0)
 		return r;
-	r = dbx_exec(db, "INSERT INTO commands (id, org, statement, payload, state, signatures, "
+	r = rp_sql_exec(db->h, "INSERT INTO commands (id, org, statement, payload, state, signatures, "
 		     "threshold, targets, comment, expires, created) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
 		 "tttbtiiitii", k->id, k->org, c->statement, c->payload, c->payload_len,
 		 c->approved ? "approved" : "pending-approval", (int64_t)c->signatures,
@@ -646,22 +456,22 @@ int db_command_insert(struct db *db, const struct db_command *c)
 		r = add_deliveries(db, k);
 	if (r == 0 && c->approved)
 		r = log_command(db, k, c->statement);
-	return dbx_finish(db, r);
+	return rp_sql_finish(db->h, r);
 }
 
 int db_command_statement(struct db *db, const char *org, const char *id, char **ret,
 			 bool *ret_approved)
 {
-	sqlite3_stmt *st = dbx_prep(db, "SELECT statement, state FROM commands WHERE id = ? AND org = ?",
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT statement, state FROM commands WHERE id = ? AND org = ?",
 				"tt", id, org);
-	int r = dbx_step(db, st);
+	int r = rp_sql_step(db->h, st);
 	char *s = NULL;
 
 	if (r == 1) {
-		s = strdup(dbx_col_text(st, 0));
+		s = strdup(rp_sql_text(st, 0));
 		r = s ? 0 : RP_E_NOMEM;
 		if (r == 0) {
-			*ret_approved = strcmp(dbx_col_text(st, 1), "approved") == 0;
+			*ret_approved = strcmp(rp_sql_text(st, 1), "approved") == 0;
 			*ret = s;
 		}
 	} else if (r == 0) {
@@ -675,33 +485,33 @@ int db_command_sign(struct db *db, const struct db_command *c)
 {
 	int r;
 
-	if ((r = dbx_begin(db)) < 0)
+	if ((r = rp_sql_begin(db->h)) < 0)
 		return r;
-	r = dbx_exec(db, "UPDATE commands SET statement = ?, signatures = ?, threshold = ? "
+	r = rp_sql_exec(db->h, "UPDATE commands SET statement = ?, signatures = ?, threshold = ? "
 		     "WHERE id = ? AND org = ?", "tiitt", c->statement, (int64_t)c->signatures,
 		 (int64_t)c->threshold, c->cmd->id, c->cmd->org);
 	if (r == 0 && changed(db) != 1)
 		r = RP_E_NOTFOUND;
 	if (r == 0 && c->approved)
-		r = dbx_exec(db, "UPDATE commands SET state = 'approved' WHERE id = ? AND org = ?", "tt",
+		r = rp_sql_exec(db->h, "UPDATE commands SET state = 'approved' WHERE id = ? AND org = ?", "tt",
 			 c->cmd->id, c->cmd->org);
 	if (r == 0 && c->approved)
 		r = add_deliveries(db, c->cmd);
 	if (r == 0 && c->approved && !c->was_approved)
 		r = log_command(db, c->cmd, c->statement);
-	return dbx_finish(db, r);
+	return rp_sql_finish(db->h, r);
 }
 
 int db_command_json(struct db *db, const char *org, const char *id, json_t **ret)
 {
-	sqlite3_stmt *st = dbx_prep(db, "SELECT state, statement, payload, signatures, threshold "
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT state, statement, payload, signatures, threshold "
 				    "FROM commands WHERE id = ? AND org = ?", "tt", id, org);
-	int r = dbx_step(db, st);
+	int r = rp_sql_step(db->h, st);
 	json_t *j = NULL;
 
 	if (r == 1) {
-		j = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I}", "id", id, "state", dbx_col_text(st, 0),
-			      "statement", dbx_col_text(st, 1), "payload", col_b64(st, 2), "signatures",
+		j = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I}", "id", id, "state", rp_sql_text(st, 0),
+			      "statement", rp_sql_text(st, 1), "payload", col_b64(st, 2), "signatures",
 			      col_int(st, 3), "threshold", col_int(st, 4));
 		r = j ? 0 : RP_E_NOMEM;
 	} else if (r == 0) {
@@ -715,15 +525,15 @@ int db_command_json(struct db *db, const char *org, const char *id, json_t **ret
 
 static json_t *command_row(sqlite3_stmt *st)
 {
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "id", dbx_col_text(st, 0), "state",
-			 dbx_col_text(st, 1), "created", col_int(st, 2), "signatures", col_int(st, 3),
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "id", rp_sql_text(st, 0), "state",
+			 rp_sql_text(st, 1), "created", col_int(st, 2), "signatures", col_int(st, 3),
 			 "threshold", col_int(st, 4), "targets", col_int(st, 5), "comment",
-			 dbx_col_text(st, 6));
+			 rp_sql_text(st, 6));
 }
 
 int db_commands_json(struct db *db, const char *org, json_t **ret)
 {
-	return collect(db, dbx_prep(db, "SELECT id, state, created, signatures, threshold, targets, "
+	return collect(db, rp_sql_prep(db->h, "SELECT id, state, created, signatures, threshold, targets, "
 				    "comment FROM commands WHERE org = ? ORDER BY seq DESC LIMIT 500",
 				"t", org),
 		       command_row, ret);
@@ -731,7 +541,7 @@ int db_commands_json(struct db *db, const char *org, json_t **ret)
 
 static json_t *result_row(sqlite3_stmt *st)
 {
-	const char *status = dbx_col_text(st, 2);
+	const char *status = rp_sql_text(st, 2);
 	int64_t expires = sqlite3_column_int64(st, 8);
 	json_t *exit_code = sqlite3_column_type(st, 3) == SQLITE_NULL ? json_null()
 								       : json_integer(col_int(st, 3));
@@ -739,21 +549,21 @@ static json_t *result_row(sqlite3_stmt *st)
 	if ((!strcmp(status, "pending") || !strcmp(status, "running")) && expires &&
 	    rp_now() > expires)
 		status = "expired";
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:s}", "device", dbx_col_text(st, 0),
-			 "hostname", dbx_col_text(st, 1), "status", status, "exit_code", exit_code,
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:s}", "device", rp_sql_text(st, 0),
+			 "hostname", rp_sql_text(st, 1), "status", status, "exit_code", exit_code,
 			 "output", col_b64(st, 4), "duration_ms", col_int(st, 5), "updated",
-			 col_int(st, 6), "reason", dbx_col_text(st, 7));
+			 col_int(st, 6), "reason", rp_sql_text(st, 7));
 }
 
 int db_results_json(struct db *db, const char *org, const char *id, json_t **ret)
 {
-	sqlite3_stmt *st = dbx_prep(db, "SELECT 1 FROM commands WHERE id = ? AND org = ?", "tt", id, org);
-	int r = dbx_step(db, st);
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT 1 FROM commands WHERE id = ? AND org = ?", "tt", id, org);
+	int r = rp_sql_step(db->h, st);
 
 	sqlite3_finalize(st);
 	if (r <= 0)
 		return r < 0 ? r : RP_E_NOTFOUND;
-	return collect(db, dbx_prep(db, "SELECT d.device_id, ifnull(v.hostname, ''), d.status, "
+	return collect(db, rp_sql_prep(db->h, "SELECT d.device_id, ifnull(v.hostname, ''), d.status, "
 				    "d.exit_code, d.output, ifnull(d.duration_ms, 0), d.updated, "
 				    "d.reason, c.expires FROM commands c "
 				    "JOIN deliveries d ON d.command_id = c.id "
@@ -765,19 +575,39 @@ int db_results_json(struct db *db, const char *org, const char *id, json_t **ret
 
 static json_t *alert_row(sqlite3_stmt *st)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:I}", "device", dbx_col_text(st, 0), "command",
-			 dbx_col_text(st, 1), "code", dbx_col_text(st, 2), "reason", dbx_col_text(st, 3), "at",
+	return json_pack("{s:s, s:s, s:s, s:s, s:I}", "device", rp_sql_text(st, 0), "command",
+			 rp_sql_text(st, 1), "code", rp_sql_text(st, 2), "reason", rp_sql_text(st, 3), "at",
 			 col_int(st, 4));
 }
 
 int db_alerts_json(struct db *db, const char *org, json_t **ret)
 {
-	return collect(db, dbx_prep(db, "SELECT device_id, command_id, code, reason, at FROM alerts "
+	return collect(db, rp_sql_prep(db->h, "SELECT device_id, command_id, code, reason, at FROM alerts "
 				    "WHERE org = ? ORDER BY id DESC LIMIT 1000", "t", org),
 		       alert_row, ret);
 }
 
 /* ---- agents ---- */
+
+/* Columns id, statement, payload, log index, log id: a delivery of db.h's form. */
+static int delivery_row(struct db *db, sqlite3_stmt *st, json_t **ret)
+{
+	int r = rp_sql_step(db->h, st);
+	json_t *j = NULL;
+
+	if (r == 1) {
+		j = json_pack("{s:s, s:s, s:o, s:I, s:I}", "command", rp_sql_text(st, 0), "statement",
+			      rp_sql_text(st, 1), "payload", col_b64(st, 2), "index",
+			      col_int(st, 3), "log", col_int(st, 4));
+		r = j ? 0 : RP_E_NOMEM;
+	} else if (r == 0) {
+		r = RP_E_NOTFOUND;
+	}
+	sqlite3_finalize(st);
+	if (r == 0)
+		*ret = j;
+	return r;
+}
 
 int db_next_delivery(struct db *db, const char *device, json_t **ret)
 {
@@ -795,7 +625,7 @@ int db_next_delivery(struct db *db, const char *device, json_t **ret)
 	 * was written behind the server's back): it is served as it is, with
 	 * no proof, and the agent refuses it.
 	 */
-	sqlite3_stmt *st = dbx_prep(db, "SELECT c.id, coalesce(e.data, c.statement), c.payload, "
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT c.id, coalesce(e.data, c.statement), c.payload, "
 				    "ifnull(c.log_index, -1), l.id FROM deliveries d "
 				    "JOIN commands c ON c.id = d.command_id "
 				    "LEFT JOIN logs l ON l.org = c.org "
@@ -806,21 +636,7 @@ int db_next_delivery(struct db *db, const char *device, json_t **ret)
 				    "AND (c.log_index IS NULL OR c.log_index < l.served_size) "
 				    "ORDER BY ifnull(c.log_index, -1), c.seq LIMIT 1",
 				"ti", device, rp_now() - RP_CLOCK_SKEW_S);
-	int r = dbx_step(db, st);
-	json_t *j = NULL;
-
-	if (r == 1) {
-		j = json_pack("{s:s, s:s, s:o, s:I, s:I}", "command", dbx_col_text(st, 0), "statement",
-			      dbx_col_text(st, 1), "payload", col_b64(st, 2), "index",
-			      col_int(st, 3), "log", col_int(st, 4));
-		r = j ? 0 : RP_E_NOMEM;
-	} else if (r == 0) {
-		r = RP_E_NOTFOUND;
-	}
-	sqlite3_finalize(st);
-	if (r == 0)
-		*ret = j;
-	return r;
+	return delivery_row(db, st, ret);
 }
 
 int db_log_approved(struct db *db, const char *org, size_t *ret_n)
@@ -830,22 +646,22 @@ int db_log_approved(struct db *db, const char *org, size_t *ret_n)
 	size_t n = 0;
 	int r;
 
-	if ((r = dbx_begin(db)) < 0)
+	if ((r = rp_sql_begin(db->h)) < 0)
 		return r;
-	st = dbx_prep(db, "SELECT id, statement FROM commands WHERE org = ? AND state = 'approved' "
+	st = rp_sql_prep(db->h, "SELECT id, statement FROM commands WHERE org = ? AND state = 'approved' "
 			  "AND log_index IS NULL ORDER BY seq LIMIT 1000", "t", org);
-	while ((r = dbx_step(db, st)) == 1) {
+	while ((r = rp_sql_step(db->h, st)) == 1) {
 		char **ni = realloc(ids, (n + 1) * sizeof(*ids)), **nt;
 		if (ni)
 			ids = ni;
 		nt = ni ? realloc(texts, (n + 1) * sizeof(*texts)) : NULL;
 		if (nt)
 			texts = nt;
-		if (!ni || !nt || !(ids[n] = strdup(dbx_col_text(st, 0)))) {
+		if (!ni || !nt || !(ids[n] = strdup(rp_sql_text(st, 0)))) {
 			r = RP_E_NOMEM;
 			break;
 		}
-		if (!(texts[n] = strdup(dbx_col_text(st, 1)))) {
+		if (!(texts[n] = strdup(rp_sql_text(st, 1)))) {
 			free(ids[n]);
 			r = RP_E_NOMEM;
 			break;
@@ -861,7 +677,7 @@ int db_log_approved(struct db *db, const char *org, size_t *ret_n)
 		if (r == RP_E_TOOBIG) { /* cannot be an entry: never logged, so never accepted */
 			fprintf(stderr, "rampartd: org %s: command %s is too large for the log\n", org,
 				c.id);
-			r = dbx_exec(db, "UPDATE commands SET log_index = -1 WHERE id = ? AND org = ?",
+			r = rp_sql_exec(db->h, "UPDATE commands SET log_index = -1 WHERE id = ? AND org = ?",
 				     "tt", c.id, org);
 		}
 	}
@@ -871,45 +687,31 @@ int db_log_approved(struct db *db, const char *org, size_t *ret_n)
 	}
 	free(ids);
 	free(texts);
-	if ((r = dbx_finish(db, r)) == 0)
+	if ((r = rp_sql_finish(db->h, r)) == 0)
 		*ret_n = n;
 	return r;
 }
 
 int db_command_delivery(struct db *db, const char *org, const char *id, json_t **ret)
 {
-	sqlite3_stmt *st = dbx_prep(db, "SELECT c.id, e.data, c.payload, c.log_index, l.id "
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT c.id, e.data, c.payload, c.log_index, l.id "
 				    "FROM commands c JOIN logs l ON l.org = c.org "
 				    "JOIN log_entries e ON e.log = l.id AND e.idx = c.log_index "
 				    "WHERE c.org = ? AND c.id = ? AND c.log_index < l.served_size",
 				"tt", org, id);
-	int r = dbx_step(db, st);
-	json_t *j = NULL;
-
-	if (r == 1) {
-		j = json_pack("{s:s, s:s, s:o, s:I, s:I}", "command", dbx_col_text(st, 0), "statement",
-			      dbx_col_text(st, 1), "payload", col_b64(st, 2), "index",
-			      col_int(st, 3), "log", col_int(st, 4));
-		r = j ? 0 : RP_E_NOMEM;
-	} else if (r == 0) {
-		r = RP_E_NOTFOUND;
-	}
-	sqlite3_finalize(st);
-	if (r == 0)
-		*ret = j;
-	return r;
+	return delivery_row(db, st, ret);
 }
 
 int db_delivery_started(struct db *db, const char *command, const char *device)
 {
-	return dbx_exec(db, "UPDATE deliveries SET status = 'running', updated = ? "
+	return rp_sql_exec(db->h, "UPDATE deliveries SET status = 'running', updated = ? "
 			"WHERE command_id = ? AND device_id = ? AND status = 'pending'",
 		    "itt", rp_now(), command, device);
 }
 
 int db_result_store(struct db *db, const struct db_result *x)
 {
-	int r = dbx_exec(db, "UPDATE deliveries SET status = ?, exit_code = ?, output = ?, "
+	int r = rp_sql_exec(db->h, "UPDATE deliveries SET status = ?, exit_code = ?, output = ?, "
 			 "duration_ms = ?, reason = ?, result = ?, updated = ? "
 			 "WHERE command_id = ? AND device_id = ? AND status IN ('pending', 'running')",
 		     "tibittitt", x->status, x->exit_code, x->output, x->output_len, x->duration_ms,
@@ -924,15 +726,15 @@ int db_alert_store(struct db *db, const char *org, const char *device, const cha
 	int64_t now = rp_now();
 	int r;
 
-	if ((r = dbx_begin(db)) < 0)
+	if ((r = rp_sql_begin(db->h)) < 0)
 		return r;
-	r = dbx_exec(db, "INSERT INTO alerts (org, device_id, command_id, code, reason, at) "
+	r = rp_sql_exec(db->h, "INSERT INTO alerts (org, device_id, command_id, code, reason, at) "
 		     "VALUES (?, ?, ?, ?, ?, ?)", "ttttti", org, device, command, code, reason, now);
 	if (r == 0 && *command)
-		r = dbx_exec(db, "UPDATE deliveries SET status = ?, reason = ?, updated = ? WHERE "
+		r = rp_sql_exec(db->h, "UPDATE deliveries SET status = ?, reason = ?, updated = ? WHERE "
 			     "command_id = ? AND device_id = ? AND status IN ('pending', 'running')",
 			 "ttitt", status, reason, now, command, device);
 	if (r == 0 && alarm)
-		r = dbx_exec(db, "UPDATE devices SET alarm = ? WHERE id = ?", "tt", code, device);
-	return dbx_finish(db, r);
+		r = rp_sql_exec(db->h, "UPDATE devices SET alarm = ? WHERE id = ?", "tt", code, device);
+	return rp_sql_finish(db->h, r);
 }

@@ -57,20 +57,6 @@ struct wslot {
 	int64_t last_try;
 };
 
-static struct rp_policy *policy_of(struct server *s, const char *org)
-{
-	struct rp_policy *p = NULL;
-	struct rp_diag d = {""};
-	char *text = NULL;
-
-	if (db_policy_text(&s->db, org, &text) < 0)
-		return NULL;
-	if (rp_policy_parse(text, strlen(text), &p, &d) < 0)
-		fprintf(stderr, "rampartd: stored policy of org %s does not parse: %s\n", org, d.msg);
-	free(text);
-	return p;
-}
-
 /* "http://host[:port][/prefix]" into the slot. */
 static int slot_url(struct wslot *ws, const char *url)
 {
@@ -322,7 +308,7 @@ static void on_witness_reply(struct evhttp_request *req, void *arg)
 		return;
 	if (code == 200) {
 		if ((uint64_t)lg.signed_size == ws->size_sent &&
-		    take_cosigs(s, ws, &lg, note, body, blen) == 0 && (p = policy_of(s, ws->org)))
+		    take_cosigs(s, ws, &lg, note, body, blen) == 0 && (p = server_policy(s, ws->org)))
 			update_served(s, ws->org, p, &lg);
 	} else if (code == 409) {
 		const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req),
@@ -397,7 +383,7 @@ out:
 
 static void sequence_org(struct server *s, const char *org)
 {
-	struct rp_policy *p = policy_of(s, org);
+	struct rp_policy *p = server_policy(s, org);
 	char *note = NULL;
 	struct db_log lg;
 	int64_t now = rp_now();

@@ -7,6 +7,8 @@
 #include <openssl/ssl.h>
 #include <stdbool.h>
 
+#include "policy.h"
+
 #include "db.h"
 
 #define SERVER_DB "rampart.db"
@@ -33,6 +35,8 @@ struct server {
 
 /* api.c: the HTTP API of docs/api.md. */
 int api_init(struct server *s);
+/* The org's current root policy, or NULL (none, or it does not parse: logged). */
+struct rp_policy *server_policy(struct server *s, const char *org);
 /* Milliseconds of the wall clock, for request durations. */
 double api_now_ms(void);
 /*

@@ -30,8 +30,8 @@
  * (serve.c), committed with synchronous=FULL before the answer is sent.
  */
 #include "db.h"
+#include "sql/sql.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,120 +70,12 @@ static const char *const MIGRATIONS[] = {
 
 int wdb_begin(struct wdb *db)
 {
-	if (sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		fprintf(stderr, "rampart-witness: starting a transaction: %s\n",
-			sqlite3_errmsg(db->h));
-		return RP_E_DB;
-	}
-	return 0;
+	return rp_sql_begin(db->h);
 }
 
 int wdb_finish(struct wdb *db, int r)
 {
-	if (r == 0 && sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		fprintf(stderr, "rampart-witness: commit failed: %s\n", sqlite3_errmsg(db->h));
-		r = RP_E_DB;
-	}
-	if (r < 0 && !sqlite3_get_autocommit(db->h))
-		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
-	return r;
-}
-
-static sqlite3_stmt *prep_v(struct wdb *db, const char *sql, const char *fmt, va_list ap)
-{
-	sqlite3_stmt *st = NULL;
-	int i = 1, rc = SQLITE_OK;
-
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) {
-		fprintf(stderr, "rampart-witness: preparing `%.60s': %s\n", sql,
-			sqlite3_errmsg(db->h));
-		return NULL;
-	}
-	for (const char *f = fmt; *f && rc == SQLITE_OK; f++, i++) {
-		switch (*f) {
-		case 't':
-			rc = sqlite3_bind_text(st, i, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
-			break;
-		case 'b': {
-			const void *p = va_arg(ap, const void *);
-			size_t n = va_arg(ap, size_t);
-			rc = sqlite3_bind_blob64(st, i, p ? p : "", n, SQLITE_TRANSIENT);
-			break;
-		}
-		case 'i':
-			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
-			break;
-		default: /* a programming error: fail loudly, bind nothing */
-			rc = SQLITE_MISUSE;
-			break;
-		}
-	}
-	if (rc != SQLITE_OK) {
-		fprintf(stderr, "rampart-witness: binding `%.60s': %s\n", sql, sqlite3_errstr(rc));
-		sqlite3_finalize(st);
-		return NULL;
-	}
-	return st;
-}
-
-/*
- * Prepares sql and binds the arguments described by fmt ('t' text, 'b' blob
- * as pointer + size_t, 'i' int64); NULL after logging what failed.
- */
-static sqlite3_stmt *prep(struct wdb *db, const char *sql, const char *fmt, ...)
-{
-	va_list ap;
-	sqlite3_stmt *st;
-
-	va_start(ap, fmt);
-	st = prep_v(db, sql, fmt, ap);
-	va_end(ap);
-	return st;
-}
-
-/* Runs a statement that returns no rows: 0, RP_E_EXISTS or RP_E_DB. */
-static int exec(struct wdb *db, const char *sql, const char *fmt, ...)
-{
-	va_list ap;
-	sqlite3_stmt *st;
-	int rc;
-
-	va_start(ap, fmt);
-	st = prep_v(db, sql, fmt, ap);
-	va_end(ap);
-	if (!st)
-		return RP_E_DB;
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_CONSTRAINT)
-		return RP_E_EXISTS;
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		fprintf(stderr, "rampart-witness: `%.60s': %s\n", sql, sqlite3_errmsg(db->h));
-		return RP_E_DB;
-	}
-	return 0;
-}
-
-/* Steps once: 1 for a row, 0 for none, RP_E_DB after logging. */
-static int step(struct wdb *db, sqlite3_stmt *st)
-{
-	int rc;
-
-	if (!st)
-		return RP_E_DB;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	fprintf(stderr, "rampart-witness: `%.60s': %s\n", sqlite3_sql(st), sqlite3_errmsg(db->h));
-	return RP_E_DB;
-}
-
-static const char *col_text(sqlite3_stmt *st, int i)
-{
-	const unsigned char *s = sqlite3_column_text(st, i);
-	return s ? (const char *)s : "";
+	return rp_sql_finish(db->h, r);
 }
 
 static uint64_t col_u64(sqlite3_stmt *st, int i)
@@ -220,79 +112,18 @@ static void print_time(FILE *f, int64_t t)
 	fputs(buf, f);
 }
 
-/* ---- opening and migrating ---- */
-
-static int schema_version(struct wdb *db, int *ret)
-{
-	sqlite3_stmt *st;
-	int r;
-
-	if (sqlite3_exec(db->h, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
-			 NULL, NULL, NULL) != SQLITE_OK)
-		return RP_E_DB;
-	st = prep(db, "SELECT ifnull(max(version), 0) FROM schema_version", "");
-	r = step(db, st);
-	if (r == 1)
-		*ret = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return r == 1 ? 0 : RP_E_DB;
-}
-
-static int migrate(struct wdb *db)
-{
-	int version = 0, r;
-
-	if ((r = schema_version(db, &version)) < 0)
-		return r;
-	if (version > NMIGRATIONS) {
-		fprintf(stderr,
-			"rampart-witness: database schema version %d is newer than this binary (%d)\n",
-			version, NMIGRATIONS);
-		return RP_E_DB;
-	}
-	for (; version < NMIGRATIONS; version++) {
-		if ((r = wdb_begin(db)) < 0)
-			return r;
-		if (sqlite3_exec(db->h, MIGRATIONS[version], NULL, NULL, NULL) != SQLITE_OK) {
-			fprintf(stderr, "rampart-witness: migration %d failed: %s\n", version + 1,
-				sqlite3_errmsg(db->h));
-			r = RP_E_DB;
-		} else {
-			r = exec(db, "INSERT INTO schema_version (version) VALUES (?)", "i",
-				 (int64_t)version + 1);
-		}
-		if ((r = wdb_finish(db, r)) < 0)
-			return r;
-	}
-	return 0;
-}
+/* ---- opening ---- */
 
 int wdb_open(struct wdb *db, const char *path, bool create)
 {
-	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
-
-	if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK) {
-		fprintf(stderr, "rampart-witness: opening database %s: %s\n", path,
-			db->h ? sqlite3_errmsg(db->h) : "out of memory");
-		wdb_close(db);
-		return RP_E_DB;
-	}
-	sqlite3_busy_timeout(db->h, 5000);
 	/*
-	 * WAL with synchronous=FULL: a cosignature is sent only after the
-	 * state it commits to survives a power cut. Losing it would let the
-	 * witness cosign, after a reboot, a fork of what it already signed.
+	 * rp_sql_open: WAL with synchronous=FULL, so a cosignature is sent
+	 * only after the state it commits to survives a power cut. Losing it
+	 * would let the witness cosign, after a reboot, a fork of what it
+	 * already signed.
 	 */
-	if (sqlite3_exec(db->h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-				"PRAGMA foreign_keys=ON;",
-			 NULL, NULL, NULL) != SQLITE_OK ||
-	    migrate(db) < 0) {
-		fprintf(stderr, "rampart-witness: preparing database %s: %s\n", path,
-			sqlite3_errmsg(db->h));
-		wdb_close(db);
-		return RP_E_DB;
-	}
-	return 0;
+	rp_sql_progname = "rampart-witness";
+	return rp_sql_open(&db->h, path, create, MIGRATIONS, NMIGRATIONS);
 }
 
 void wdb_close(struct wdb *db)
@@ -310,25 +141,25 @@ int wdb_witness_set(struct wdb *db, const char *name, const char *vkey)
 
 	if ((r = wdb_begin(db)) < 0)
 		return r;
-	st = prep(db, "SELECT 1 FROM witness", "");
-	r = step(db, st);
+	st = rp_sql_prep(db->h, "SELECT 1 FROM witness", "");
+	r = rp_sql_step(db->h, st);
 	sqlite3_finalize(st);
 	if (r == 1)
 		r = RP_E_EXISTS;
 	if (r == 0)
-		r = exec(db, "INSERT INTO witness (name, vkey, created) VALUES (?, ?, ?)", "tti",
+		r = rp_sql_exec(db->h, "INSERT INTO witness (name, vkey, created) VALUES (?, ?, ?)", "tti",
 			 name, vkey, rp_now());
 	return wdb_finish(db, r);
 }
 
 int wdb_witness_get(struct wdb *db, char **ret_vkey)
 {
-	sqlite3_stmt *st = prep(db, "SELECT vkey FROM witness", "");
-	int r = step(db, st);
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT vkey FROM witness", "");
+	int r = rp_sql_step(db->h, st);
 	char *s = NULL;
 
 	if (r == 1) {
-		s = strdup(col_text(st, 0));
+		s = strdup(rp_sql_text(st, 0));
 		r = s ? 0 : RP_E_NOMEM;
 	} else if (r == 0) {
 		r = RP_E_NOTFOUND;
@@ -351,11 +182,11 @@ int wdb_log_add(struct wdb *db, const struct rp_vkey *k, const char *text)
 	rp_merkle_empty_root(empty);
 	if ((r = wdb_begin(db)) < 0)
 		return r;
-	r = exec(db, "INSERT OR IGNORE INTO logs (origin, size, root, added) VALUES (?, 0, ?, ?)",
+	r = rp_sql_exec(db->h, "INSERT OR IGNORE INTO logs (origin, size, root, added) VALUES (?, 0, ?, ?)",
 		 "tbi", k->name, empty, sizeof(empty), now);
 	if (r == 0) {
-		st = prep(db, "SELECT count(*) FROM log_keys WHERE origin = ?", "t", k->name);
-		r = step(db, st);
+		st = rp_sql_prep(db->h, "SELECT count(*) FROM log_keys WHERE origin = ?", "t", k->name);
+		r = rp_sql_step(db->h, st);
 		if (r == 1)
 			r = sqlite3_column_int64(st, 0) >= WITNESS_LOG_KEYS_MAX ? RP_E_TOOBIG : 0;
 		else if (r == 0)
@@ -363,7 +194,7 @@ int wdb_log_add(struct wdb *db, const struct rp_vkey *k, const char *text)
 		sqlite3_finalize(st);
 	}
 	if (r == 0)
-		r = exec(db, "INSERT INTO log_keys (origin, vkey, added) VALUES (?, ?, ?)", "tti",
+		r = rp_sql_exec(db->h, "INSERT INTO log_keys (origin, vkey, added) VALUES (?, ?, ?)", "tti",
 			 k->name, text, now);
 	return wdb_finish(db, r);
 }
@@ -373,10 +204,10 @@ int wdb_log_remove(struct wdb *db, const char *origin, const char *text, int *re
 	int r;
 
 	if (text)
-		r = exec(db, "DELETE FROM log_keys WHERE origin = ? AND vkey = ?", "tt", origin,
+		r = rp_sql_exec(db->h, "DELETE FROM log_keys WHERE origin = ? AND vkey = ?", "tt", origin,
 			 text);
 	else
-		r = exec(db, "DELETE FROM log_keys WHERE origin = ?", "t", origin);
+		r = rp_sql_exec(db->h, "DELETE FROM log_keys WHERE origin = ?", "t", origin);
 	if (r == 0)
 		*ret_n = sqlite3_changes(db->h);
 	return r;
@@ -384,14 +215,14 @@ int wdb_log_remove(struct wdb *db, const char *origin, const char *text, int *re
 
 int wdb_log_keys(struct wdb *db, const char *origin, struct rp_vkey *ret, size_t *ret_n)
 {
-	sqlite3_stmt *st = prep(db, "SELECT vkey FROM log_keys WHERE origin = ? ORDER BY added",
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT vkey FROM log_keys WHERE origin = ? ORDER BY added",
 				"t", origin);
 	struct rp_diag d;
 	size_t n = 0;
 	int r;
 
-	while ((r = step(db, st)) == 1 && n < WITNESS_LOG_KEYS_MAX) {
-		const char *s = col_text(st, 0);
+	while ((r = rp_sql_step(db->h, st)) == 1 && n < WITNESS_LOG_KEYS_MAX) {
+		const char *s = rp_sql_text(st, 0);
 		if (rp_vkey_parse(s, strlen(s), &ret[n], &d) < 0) {
 			/* Only add-log writes keys, and it parsed them: the file was edited. */
 			fprintf(stderr, "rampart-witness: stored key of %s does not parse: %s\n",
@@ -409,13 +240,13 @@ int wdb_log_keys(struct wdb *db, const char *origin, struct rp_vkey *ret, size_t
 
 int wdb_logs_print(struct wdb *db, FILE *f)
 {
-	sqlite3_stmt *st = prep(db, "SELECT k.origin, k.vkey, l.size FROM log_keys k "
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT k.origin, k.vkey, l.size FROM log_keys k "
 				    "JOIN logs l ON l.origin = k.origin ORDER BY k.origin, k.added",
 				"");
 	int r;
 
-	while ((r = step(db, st)) == 1)
-		fprintf(f, "%s %s %llu\n", col_text(st, 0), col_text(st, 1),
+	while ((r = rp_sql_step(db->h, st)) == 1)
+		fprintf(f, "%s %s %llu\n", rp_sql_text(st, 0), rp_sql_text(st, 1),
 			(unsigned long long)col_u64(st, 2));
 	sqlite3_finalize(st);
 	return r;
@@ -425,10 +256,10 @@ int wdb_logs_print(struct wdb *db, FILE *f)
 
 int wdb_state(struct wdb *db, const char *origin, struct wstate *ret)
 {
-	sqlite3_stmt *st = prep(db, "SELECT size, root, cosigned_at FROM logs WHERE origin = ?",
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT size, root, cosigned_at FROM logs WHERE origin = ?",
 				"t", origin);
 	struct wstate s;
-	int r = step(db, st);
+	int r = rp_sql_step(db->h, st);
 
 	if (r == 1) {
 		s.size = col_u64(st, 0);
@@ -456,14 +287,14 @@ int wdb_cosigned_add(struct wdb *db, const char *origin, uint64_t size,
 	int r;
 
 	rp_sha256(note, text_len, th);
-	r = exec(db, "INSERT INTO cosigned (origin, size, root, text_hash, first_cosigned,"
+	r = rp_sql_exec(db->h, "INSERT INTO cosigned (origin, size, root, text_hash, first_cosigned,"
 		     " last_cosigned, checkpoint) VALUES (?, ?, ?, ?, ?, ?, ?)"
 		     " ON CONFLICT (origin, size, text_hash) DO UPDATE"
 		     " SET last_cosigned = excluded.last_cosigned, times = times + 1",
 		 "tibbiib", origin, (int64_t)size, root, (size_t)RP_HASH_LEN, th, sizeof(th), t, t,
 		 note, note_len);
 	if (r == 0)
-		r = exec(db, "UPDATE logs SET size = ?, root = ?, cosigned_at = ? WHERE origin = ?",
+		r = rp_sql_exec(db->h, "UPDATE logs SET size = ?, root = ?, cosigned_at = ? WHERE origin = ?",
 			 "ibit", (int64_t)size, root, (size_t)RP_HASH_LEN, t, origin);
 	if (r == 0 && sqlite3_changes(db->h) != 1)
 		r = RP_E_NOTFOUND;
@@ -475,7 +306,7 @@ int wdb_evidence_add(struct wdb *db, const struct wevidence *e, int64_t now)
 	uint8_t th[RP_HASH_LEN];
 
 	rp_sha256(e->text, e->text_len, th);
-	return exec(db, "INSERT INTO evidence (origin, status, reason, old_size, size, root,"
+	return rp_sql_exec(db->h, "INSERT INTO evidence (origin, status, reason, old_size, size, root,"
 			" stored_size, stored_root, text_hash, body, first_seen, last_seen)"
 			" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 			" ON CONFLICT (text_hash) DO UPDATE"
@@ -506,11 +337,11 @@ int wdb_history_print(struct wdb *db, const char *origin, bool notes, FILE *f)
 	static const char sql[] = "SELECT origin, size, root, first_cosigned, last_cosigned, times,"
 				  " checkpoint FROM cosigned WHERE ?1 IS NULL OR origin = ?1"
 				  " ORDER BY id";
-	sqlite3_stmt *st = origin ? prep(db, sql, "t", origin) : prep(db, sql, "");
+	sqlite3_stmt *st = origin ? rp_sql_prep(db->h, sql, "t", origin) : rp_sql_prep(db->h, sql, "");
 	int r;
 
-	while ((r = step(db, st)) == 1) {
-		fprintf(f, "%s %llu ", col_text(st, 0), (unsigned long long)col_u64(st, 1));
+	while ((r = rp_sql_step(db->h, st)) == 1) {
+		fprintf(f, "%s %llu ", rp_sql_text(st, 0), (unsigned long long)col_u64(st, 1));
 		print_hash(f, st, 2);
 		fputc(' ', f);
 		print_time(f, sqlite3_column_int64(st, 3));
@@ -530,8 +361,8 @@ int wdb_history_print(struct wdb *db, const char *origin, bool notes, FILE *f)
 
 int wdb_evidence_print(struct wdb *db, FILE *f)
 {
-	sqlite3_stmt *st = prep(
-		db,
+	sqlite3_stmt *st = rp_sql_prep(
+		db->h,
 		"SELECT e.id, e.origin, e.status, e.old_size, e.size, e.root, e.stored_size,"
 		" e.stored_root, e.first_seen, e.times, e.reason, e.body,"
 		" EXISTS (SELECT 1 FROM cosigned c WHERE c.origin = e.origin"
@@ -540,9 +371,9 @@ int wdb_evidence_print(struct wdb *db, FILE *f)
 		"");
 	int r;
 
-	while ((r = step(db, st)) == 1) {
+	while ((r = rp_sql_step(db->h, st)) == 1) {
 		fprintf(f, "evidence %lld %s status %d old %llu size %llu root ",
-			(long long)sqlite3_column_int64(st, 0), col_text(st, 1),
+			(long long)sqlite3_column_int64(st, 0), rp_sql_text(st, 1),
 			sqlite3_column_int(st, 2), (unsigned long long)col_u64(st, 3),
 			(unsigned long long)col_u64(st, 4));
 		print_hash(f, st, 5);
@@ -551,7 +382,7 @@ int wdb_evidence_print(struct wdb *db, FILE *f)
 		fputs(" first ", f);
 		print_time(f, sqlite3_column_int64(st, 8));
 		fprintf(f, " seen %lld: %s%s\n", (long long)sqlite3_column_int64(st, 9),
-			col_text(st, 10),
+			rp_sql_text(st, 10),
 			sqlite3_column_int(st, 12)
 				? " (later cosigned with a valid proof: a bad proof, not a fork)"
 				: "");
