@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "cmd.h"
 
 static const char *state_dir(const char *opt)
 {
@@ -123,23 +124,11 @@ static int verify_main(int argc, char *argv[])
 	return agent_verify_file(state_dir(dir), argv[optind], false);
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(int, char *[]);
-	const char *help;
-} commands[] = {
+static const struct rp_cmd commands[] = {
 	{"enroll", enroll_main, "enrol this device with a token from an administrator"},
 	{"run", run_main, "poll the server, verify and execute signed commands"},
 	{"verify", verify_main, "check a saved delivery with the same code path as run"},
 };
-
-static void usage(FILE *f)
-{
-	fprintf(f, "Usage: rampart-agent COMMAND [OPTIONS]\n\nCommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
-	fprintf(f, "\n`rampart-agent COMMAND --help' for each; --version for the version.\n");
-}
 
 int main(int argc, char *argv[])
 {
@@ -147,22 +136,6 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "rampart-agent: libsodium failed to initialise\n");
 		return 1;
 	}
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-		usage(stdout);
-		return 0;
-	}
-	if (!strcmp(argv[1], "--version")) {
-		printf("rampart-agent %s\n", RP_VERSION);
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, "rampart-agent: unknown command `%s'\n", argv[1]);
-	usage(stderr);
-	return 2;
+	return rp_cmd_main("rampart-agent", NULL, commands, sizeof(commands) / sizeof(commands[0]), argc,
+			   argv);
 }

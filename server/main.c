@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "policy.h"
+#include "cmd.h"
 #include "rp_err.h"
 #include "server.h"
 #include "tls.h"
@@ -344,11 +345,7 @@ out:
 	return rc;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(int, char *[]);
-	const char *help;
-} commands[] = {
+static const struct rp_cmd commands[] = {
 	{"init", init_main, "create a data directory: database, TLS key, bootstrap token"},
 	{"serve", serve_main, "serve the API"},
 	{"pin", pin_main, "print the server key's pin"},
@@ -364,22 +361,6 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "rampartd: libsodium failed to initialise\n");
 		return 1;
 	}
-	if (argc >= 2 && (!strcmp(argv[1], "--version"))) {
-		printf("rampartd %s\n", RP_VERSION);
-		return 0;
-	}
-	if (argc >= 2) {
-		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-			if (!strcmp(argv[1], commands[i].name))
-				return commands[i].fn(argc - 1, argv + 1);
-	}
-	bool help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
-	FILE *f = help ? stdout : stderr;
-	if (argc >= 2 && !help)
-		fprintf(stderr, "rampartd: unknown command `%s'\n", argv[1]);
-	fprintf(f, "Usage: rampartd COMMAND [OPTIONS]\n\nCommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].help);
-	fprintf(f, "\n`rampartd COMMAND --help' for each; --version for the version.\n");
-	return help ? 0 : 2;
+	return rp_cmd_main("rampartd", NULL, commands, sizeof(commands) / sizeof(commands[0]), argc,
+			   argv);
 }

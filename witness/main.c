@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "cmd.h"
 #include "rp_err.h"
 #include "util.h"
 #include "witness.h"
@@ -579,11 +580,7 @@ out:
 	return rc;
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(int, char *[]);
-	const char *help;
-} commands[] = {
+static const struct rp_cmd commands[] = {
 	{"init", init_main, "create the data directory, database and cosignature key"},
 	{"vkey", vkey_main, "print the witness's cosignature verifier key"},
 	{"add-log", add_log_main, "trust a log's key (its name is the log's origin)"},
@@ -602,24 +599,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "rampart-witness: libsodium failed to initialise\n");
 		return 1;
 	}
-	if (argc >= 2 && !strcmp(argv[1], "--version")) {
-		printf("rampart-witness %s\n", RP_VERSION);
-		return 0;
-	}
-	if (argc >= 2) {
-		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-			if (!strcmp(argv[1], commands[i].name))
-				return commands[i].fn(argc - 1, argv + 1);
-	}
-	bool help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
-	FILE *f = help ? stdout : stderr;
-	if (argc >= 2 && !help)
-		fprintf(stderr, "rampart-witness: unknown command `%s'\n", argv[1]);
-	fprintf(f, "Usage: rampart-witness COMMAND [OPTIONS]\n\n"
-		   "Cosigns a transparency log's checkpoints only while the log stays\n"
-		   "append-only (C2SP tlog-witness). Commands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
-	fprintf(f, "\n`rampart-witness COMMAND --help' for each; --version for the version.\n");
-	return help ? 0 : 2;
+	return rp_cmd_main("rampart-witness", "Cosigns a transparency log's checkpoints only while the log stays\n"
+			       "append-only (C2SP tlog-witness).\n", commands, sizeof(commands) / sizeof(commands[0]), argc,
+			   argv);
 }
