@@ -765,9 +765,10 @@ int rp_checkpoint_verify(const struct rp_wpolicy *wp, const char *note, size_t l
                          int64_t *ret_newest, struct rp_diag *d)
 {
 	bool fresh[RP_POLICY_WITNESSES_MAX] = {false}, any[RP_POLICY_WITNESSES_MAX] = {false};
+	bool future[RP_POLICY_WITNESSES_MAX] = {false};
 	struct rp_note *n = NULL;
 	struct rp_checkpoint cp;
-	int64_t lo, hi, newest = 0;
+	int64_t lo, hi, newest = 0, ahead = 0;
 	bool ok;
 	int r;
 
@@ -808,8 +809,12 @@ int rp_checkpoint_verify(const struct rp_wpolicy *wp, const char *note, size_t l
 			if (r < 0)
 				goto out;
 			/* t <= INT64_MAX (rp_cosig_verify). */
-			if ((int64_t)t > hi)
-				break; /* from the future: not counted */
+			future[j] = true; /* any time at all: only for the diagnostic */
+			if ((int64_t)t > hi) { /* from the future: not counted */
+				if ((int64_t)t - now > ahead)
+					ahead = (int64_t)t - now;
+				break;
+			}
 			any[j] = true;
 			if ((int64_t)t >= lo) {
 				fresh[j] = true;
@@ -826,6 +831,13 @@ int rp_checkpoint_verify(const struct rp_wpolicy *wp, const char *note, size_t l
 			         "older than %lld s",
 			         (long long)freshness);
 			r = RP_E_STALE;
+		} else if (ahead > 0 && wp_quorum_met(wp, future)) {
+			rp_diagf(d,
+			         "checkpoint: the witness quorum is met only by cosignatures dated "
+			         "up to %lld s ahead of this clock (more than the %lld s of skew "
+			         "allowed): is this machine's clock right?",
+			         (long long)ahead, (long long)skew);
+			r = RP_E_WITNESS;
 		} else {
 			rp_diagf(d, "checkpoint: witness cosignatures do not reach the quorum %s",
 			         wp_member_name(wp, wp->quorum));

@@ -778,14 +778,15 @@ static void cosignature_from_the_future(void **state)
 
 	/*
 	 * Beyond the skew a cosignature does not count at all, not even as a
-	 * stale one, so the quorum is simply not met: RP_E_WITNESS.
+	 * stale one, so the quorum is not met: RP_E_WITNESS, with a diagnostic
+	 * that points at the clock.
 	 */
 	env_offer(e, SIZE, TEST_WBOTH, NOW + SKEW + 1);
-	refused_at_check1(e, RP_E_WITNESS, "do not reach the quorum both");
+	refused_at_check1(e, RP_E_WITNESS, "ahead of this clock");
 	test_witness_skey(2, &w2);
 	env_offer(e, SIZE, TEST_W1, NOW);
 	env_set_note(e, test_cosign(e->dl.checkpoint, &w2, NOW + SKEW + 1));
-	refused_at_check1(e, RP_E_WITNESS, "do not reach the quorum both");
+	refused_at_check1(e, RP_E_WITNESS, "ahead of this clock");
 	/* Within the skew: counted. */
 	env_offer(e, SIZE, TEST_WBOTH, NOW + SKEW);
 	accepted_now(e);
