@@ -48,14 +48,26 @@ test_checkpoint_cosigned_and_tiles() {
 	[ "$(stat -c %s "$T/tile")" -eq $((32 * size)) ] || die "hash tile is not $size hashes"
 	grep -qi 'cache-control: public, max-age=31536000, immutable' "$T/tile.h" || die "tile cache header"
 	curl -sk --tlsv1.3 "$LOGURL/tile/entries/000.p/$size" >"$T/bundle"
-	python3 - "$T/bundle" "$size" <<'PY' || die "entry bundle does not hold the entries"
-import sys
+	# Read as any tlog-tiles client would: entries, their leaf hashes in the
+	# level-0 tile, and the root in the checkpoint.
+	python3 - "$T/bundle" "$size" "$T/tile" "$T/cp.note" <<'PY' || die "tiles do not match the checkpoint"
+import base64, hashlib, sys
 b = open(sys.argv[1], "rb").read(); n = int(sys.argv[2]); off = 0; entries = []
 for _ in range(n):
     l = int.from_bytes(b[off:off + 2], "big"); entries.append(b[off + 2:off + 2 + l]); off += 2 + l
 assert off == len(b), "trailing bytes"
 assert entries[0].startswith(b"rampart/policy/v1\n"), "entry 0 is not the root policy"
 assert entries[-1].startswith(b"rampart/command/v1\n"), "last entry is not a command"
+leaves = [hashlib.sha256(b"\x00" + e).digest() for e in entries]
+tile = open(sys.argv[3], "rb").read()
+assert [tile[i:i + 32] for i in range(0, len(tile), 32)] == leaves, "hash tile != leaf hashes"
+def mth(h):
+    if len(h) == 1: return h[0]
+    k = 1
+    while k * 2 < len(h): k *= 2
+    return hashlib.sha256(b"\x01" + mth(h[:k]) + mth(h[k:])).digest()
+root = base64.b64decode(open(sys.argv[4]).read().split("\n")[2])
+assert mth(leaves) == root, "entries do not hash to the checkpoint's root"
 PY
 	[ "$(curl -sk -o /dev/null -w '%{http_code}' "$LOGURL/tile/0/000.p/$((size + 1))")" = 404 ] \
 		|| die "a tile beyond the witnessed tree was served"
