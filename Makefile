@@ -5,8 +5,8 @@
 #   make bench   benchmarks (bench/), figures for docs/performance.md:
 #                the fan-out run, then `make bench-log`
 #   make bench-log  the transparency log alone (bench/logbench.c; its
-#                BENCH_LOG_* variables set the sizes, BENCH_LOG_BIG=10000000
-#                adds the 10M-entry log)
+#                BENCH_LOG_* variables set the sizes, BENCH_LOG_BIG=0 skips
+#                the 10M-entry log)
 #   make fuzz    every libFuzzer target for FUZZ_SECONDS (default 30) each
 
 BUILD ?= build
