@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "checkpoint.h"
@@ -24,6 +25,7 @@ struct auditor {
 	struct cli *c;
 	struct rp_https_conn conn;
 	bool quiet; /* findings and the summary only */
+	unsigned threads; /* for checking signatures */
 	size_t findings;
 };
 
@@ -91,6 +93,8 @@ static int replay(struct auditor *au, struct rp_audit *a, uint64_t size)
 		rp_tile_path(&t, path);
 		if ((r = fetch(au, path, (size_t)t.width * (RP_LOG_ENTRY_MAX + 2), &resp)) < 0)
 			return r;
+		const char *data[RP_TILE_WIDTH];
+		size_t lens[RP_TILE_WIDTH], count = 0;
 		for (unsigned i = 0; i < t.width; i++) {
 			const uint8_t *p = (const uint8_t *)resp.body + off;
 			size_t n;
@@ -101,11 +105,15 @@ static int replay(struct auditor *au, struct rp_audit *a, uint64_t size)
 				rp_http_resp_release(&resp);
 				return RP_E_MALFORMED;
 			}
-			if (i >= skip && (r = rp_audit_entry(a, (const char *)p + 2, n, on_entry, au)) < 0) {
-				rp_http_resp_release(&resp);
-				return r;
+			if (i >= skip) {
+				data[count] = (const char *)p + 2;
+				lens[count++] = n;
 			}
 			off += 2 + n;
+		}
+		if ((r = rp_audit_entries(a, data, lens, count, au->threads, on_entry, au)) < 0) {
+			rp_http_resp_release(&resp);
+			return r;
 		}
 		if (off != resp.body_len)
 			finding(au, "entry bundle %s has %zu bytes after its %u entries", path,
@@ -130,6 +138,7 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 		{0},
 	};
 	struct auditor au = {.c = c};
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	struct rp_audit a;
 	struct rp_policy *anchor = NULL;
 	struct rp_checkpoint cp;
@@ -176,6 +185,7 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 		return 2;
 	}
 	c->api.http.timeout_ms = 30000;
+	au.threads = ncpu > 0 ? (unsigned)ncpu : 1;
 	if (state_file)
 		snprintf(state_path, sizeof(state_path), "%s", state_file);
 	else

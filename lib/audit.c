@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "audit.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,15 +50,13 @@ void rp_audit_root(const struct rp_audit *a, uint8_t out[RP_HASH_LEN])
 		rp_merkle_empty_root(out);
 }
 
-/* The signer names of a note that verify against keys of the policy, comma-separated. */
-static void signers(const struct rp_policy *p, const struct rp_note *n, char *out, size_t cap)
+/* The names of the keys that signed, comma-separated. */
+static void signers(const struct rp_policy *p, const bool ok[RP_POLICY_KEYS_MAX], char *out,
+		    size_t cap)
 {
-	bool ok[RP_POLICY_KEYS_MAX] = {false};
 	size_t used = 0;
 
 	out[0] = '\0';
-	if (rp_note_verify(n, p->keys, p->nkeys, ok, NULL) < 0)
-		return;
 	for (size_t i = 0; i < p->nkeys && used < cap; i++) {
 		if (!ok[i])
 			continue;
@@ -96,7 +95,10 @@ static int check_policy(struct rp_audit *a, const char *data, size_t len, char *
 		rp_policy_free(p);
 		return r;
 	}
-	signers(p, p->note, who, sizeof(who));
+	bool ok[RP_POLICY_KEYS_MAX];
+	if (rp_quorum_signers(p, RP_ROLE_ROOT, p->note, NULL, ok, NULL) < 0)
+		memset(ok, 0, sizeof(ok));
+	signers(p, ok, who, sizeof(who));
 	snprintf(line, cap, "root policy of %s version %llu %s, signed by %s", p->org,
 		 (unsigned long long)p->version, p->hash, who);
 	rp_policy_free(a->policy);
@@ -104,8 +106,10 @@ static int check_policy(struct rp_audit *a, const char *data, size_t len, char *
 	return 0;
 }
 
-static int check_command(struct rp_audit *a, const char *data, size_t len, char *line, size_t cap)
+static int check_command(const struct rp_audit *a, const char *data, size_t len, char *line,
+			 size_t cap)
 {
+	bool ok[RP_POLICY_KEYS_MAX];
 	struct rp_command *c = NULL;
 	struct rp_diag d = {""};
 	char who[512], nb[21], ex[21], q[80];
@@ -122,12 +126,12 @@ static int check_command(struct rp_audit *a, const char *data, size_t len, char 
 		rp_command_free(c);
 		return RP_E_ORG;
 	}
-	if ((r = rp_quorum_check(a->policy, rp_command_role(c), c->note, NULL, &d)) < 0) {
+	if ((r = rp_quorum_signers(a->policy, rp_command_role(c), c->note, NULL, ok, &d)) < 0) {
 		snprintf(line, cap, "command %s is not authorised: %s", c->id, d.msg);
 		rp_command_free(c);
 		return r;
 	}
-	signers(a->policy, c->note, who, sizeof(who));
+	signers(a->policy, ok, who, sizeof(who));
 	rp_time_format(c->not_before, nb);
 	rp_time_format(c->expires, ex);
 	rp_quote(q, sizeof(q), c->comment, strlen(c->comment));
@@ -144,41 +148,158 @@ static int check_command(struct rp_audit *a, const char *data, size_t len, char 
 	return 0;
 }
 
-int rp_audit_entry(struct rp_audit *a, const char *data, size_t len, rp_audit_report_fn report,
-		   void *arg)
+#define LINE_MAX 8192
+
+/* Adds the entry's leaf to the tree (every entry counts, authorised or not). */
+static int append_leaf(struct rp_audit *a, const char *data, size_t len)
 {
 	struct rp_stored_hash h[64];
 	uint8_t leaf[RP_HASH_LEN];
-	char line[8192];
-	size_t nh, first = 0;
-	int r, ok;
+	size_t nh;
+	int r;
 
-	/* The tree first: every entry counts, authorised or not. */
 	rp_merkle_leaf_hash(data, len, leaf);
 	if ((r = rp_merkle_append(a->size, leaf, edge_read, a, h, &nh)) < 0)
 		return r;
 	for (size_t i = 0; i < nh; i++)
 		memcpy(a->edge[h[i].level], h[i].hash, RP_HASH_LEN);
+	return 0;
+}
 
+static bool first_line_is(const char *data, size_t len, const char *want)
+{
+	size_t n = strlen(want);
+
+	return len > n && data[n] == '\n' && !memcmp(data, want, n);
+}
+
+/* Entries that change the chain (entry 0, policies) are checked one by one, in order. */
+static bool sequential(const struct rp_audit *a, const char *data, size_t len)
+{
+	return !a->policy || first_line_is(data, len, "rampart/policy/v1");
+}
+
+/* What an entry says under the current policy; changes nothing but, for a policy, a->policy. */
+static int check_entry(struct rp_audit *a, bool may_change, const char *data, size_t len,
+		       char *line, size_t cap)
+{
+	char q[80];
+	size_t first = 0;
+
+	if (may_change && sequential(a, data, len))
+		return check_policy(a, data, len, line, cap);
+	if (first_line_is(data, len, "rampart/command/v1"))
+		return check_command(a, data, len, line, cap);
 	while (first < len && data[first] != '\n')
 		first++;
-	if (a->size == 0 || (first == strlen("rampart/policy/v1") &&
-			     !memcmp(data, "rampart/policy/v1", first)))
-		ok = check_policy(a, data, len, line, sizeof(line));
-	else if (!a->policy)
-		ok = (snprintf(line, sizeof(line), "no root policy yet"), RP_E_POLICY);
-	else if (first == strlen("rampart/command/v1") && !memcmp(data, "rampart/command/v1", first))
-		ok = check_command(a, data, len, line, sizeof(line));
-	else {
-		char q[80];
-		rp_quote(q, sizeof(q), data, first);
-		ok = (snprintf(line, sizeof(line), "unknown kind of entry `%s'", q), RP_E_KIND);
-	}
+	rp_quote(q, sizeof(q), data, first);
+	snprintf(line, cap, "unknown kind of entry `%s'", q);
+	return RP_E_KIND;
+}
+
+static int finish_entry(struct rp_audit *a, const char *data, size_t len, int ok,
+			const char *line, rp_audit_report_fn report, void *arg)
+{
+	int r;
+
+	if ((r = append_leaf(a, data, len)) < 0)
+		return r;
 	if (ok < 0)
 		a->findings++;
 	report(arg, a->size, ok < 0, line);
 	a->size++;
 	return 0;
+}
+
+int rp_audit_entry(struct rp_audit *a, const char *data, size_t len, rp_audit_report_fn report,
+		   void *arg)
+{
+	char line[LINE_MAX];
+	int ok = check_entry(a, true, data, len, line, sizeof(line));
+
+	return finish_entry(a, data, len, ok, line, report, arg);
+}
+
+struct job {
+	const struct rp_audit *a;
+	const char *const *data;
+	const size_t *len;
+	size_t from, to, step;
+	char (*lines)[LINE_MAX];
+	int *ok;
+};
+
+static void *check_some(void *arg)
+{
+	struct job *j = arg;
+
+	for (size_t i = j->from; i < j->to; i += j->step)
+		j->ok[i] = check_entry((struct rp_audit *)j->a, false, j->data[i], j->len[i],
+				       j->lines[i], LINE_MAX);
+	return NULL;
+}
+
+/* Checks entries [from, to), none of which changes the policy, on up to nthreads threads. */
+static int check_run(const struct rp_audit *a, const char *const *data, const size_t *len,
+		     size_t from, size_t to, unsigned nthreads, char (*lines)[LINE_MAX], int *ok)
+{
+	pthread_t th[RP_AUDIT_THREADS_MAX];
+	struct job jobs[RP_AUDIT_THREADS_MAX];
+	unsigned started = 0;
+
+	if (nthreads > to - from)
+		nthreads = (unsigned)(to - from);
+	for (unsigned t = 0; t < nthreads; t++) {
+		jobs[t] = (struct job){a, data, len, from + t, to, nthreads, lines, ok};
+		if (t > 0 && pthread_create(&th[t], NULL, check_some, &jobs[t]) == 0)
+			started = t;
+		else if (t > 0)
+			break; /* no thread: this one does the rest below */
+	}
+	if (started + 1 < nthreads) { /* a thread failed to start: check all here */
+		for (unsigned t = 1; t <= started; t++)
+			pthread_join(th[t], NULL);
+		jobs[0] = (struct job){a, data, len, from, to, 1, lines, ok};
+		check_some(&jobs[0]);
+		return 0;
+	}
+	check_some(&jobs[0]);
+	for (unsigned t = 1; t < nthreads; t++)
+		pthread_join(th[t], NULL);
+	return 0;
+}
+
+int rp_audit_entries(struct rp_audit *a, const char *const *data, const size_t *len, size_t n,
+		     unsigned nthreads, rp_audit_report_fn report, void *arg)
+{
+	char(*lines)[LINE_MAX] = NULL;
+	int *ok = NULL, r = 0;
+	size_t i = 0;
+
+	if (nthreads < 1)
+		nthreads = 1;
+	if (nthreads > RP_AUDIT_THREADS_MAX)
+		nthreads = RP_AUDIT_THREADS_MAX;
+	if (n > 0 && (!(lines = malloc(n * LINE_MAX)) || !(ok = malloc(n * sizeof(*ok))))) {
+		free(lines);
+		return RP_E_NOMEM;
+	}
+	while (r == 0 && i < n) {
+		size_t j = i;
+		if (sequential(a, data[i], len[i])) {
+			r = rp_audit_entry(a, data[i], len[i], report, arg);
+			i++;
+			continue;
+		}
+		while (j < n && !first_line_is(data[j], len[j], "rampart/policy/v1"))
+			j++;
+		check_run(a, data, len, i, j, nthreads, lines, ok);
+		for (; r == 0 && i < j; i++)
+			r = finish_entry(a, data[i], len[i], ok[i], lines[i], report, arg);
+	}
+	free(lines);
+	free(ok);
+	return r;
 }
 
 char *rp_audit_save(const struct rp_audit *a, size_t *ret_len)

@@ -353,6 +353,12 @@ int rp_quorum_check(const struct rp_policy *p, enum rp_role_id role,
 		    const struct rp_note *note, size_t *ret_count,
 		    struct rp_diag *d)
 {
+	return rp_quorum_signers(p, role, note, ret_count, NULL, d);
+}
+
+int rp_quorum_signers(const struct rp_policy *p, enum rp_role_id role, const struct rp_note *note,
+		      size_t *ret_count, bool ret_signed[RP_POLICY_KEYS_MAX], struct rp_diag *d)
+{
 	const struct rp_role *rl;
 	struct rp_vkey keys[RP_POLICY_KEYS_MAX];
 	bool ok[RP_POLICY_KEYS_MAX];
@@ -383,6 +389,11 @@ int rp_quorum_check(const struct rp_policy *p, enum rp_role_id role,
 		count += ok[i];
 	if (ret_count)
 		*ret_count = count;
+	if (ret_signed) {
+		memset(ret_signed, 0, RP_POLICY_KEYS_MAX * sizeof(bool));
+		for (size_t i = 0; i < rl->nkeys; i++)
+			ret_signed[rl->keys[i]] = ok[i];
+	}
 	if (count < rl->threshold) {
 		rp_diagf(d, "%zu of %u required signatures of role %s", count,
 			 rl->threshold, role_names[role]);

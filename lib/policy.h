@@ -61,6 +61,14 @@ char *rp_policy_format(const struct rp_policy *p, size_t *ret_len);
 int rp_quorum_check(const struct rp_policy *p, enum rp_role_id role,
 		    const struct rp_note *note, size_t *ret_count,
 		    struct rp_diag *d);
+/*
+ * The same check, also telling which keys signed: ret_signed[i] for
+ * p->keys[i] (keys of the role only), set once the signatures were
+ * verified, whether or not the threshold is met. Each signature is
+ * verified once.
+ */
+int rp_quorum_signers(const struct rp_policy *p, enum rp_role_id role, const struct rp_note *note,
+		      size_t *ret_count, bool ret_signed[RP_POLICY_KEYS_MAX], struct rp_diag *d);
 
 /*
  * A first policy (version 1) as an agent accepts it at enrolment: its

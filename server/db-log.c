@@ -31,20 +31,149 @@ struct reader {
 	int64_t log;
 };
 
+static const char *const SQL[DB_LOG_NSTMT] = {
+	[DB_LOG_HASH_READ] = "SELECT hash FROM log_hashes WHERE log = ? AND level = ? AND idx = ?",
+	[DB_LOG_SIZE_READ] = "SELECT size FROM logs WHERE id = ?",
+	[DB_LOG_ENTRY_INSERT] = "INSERT INTO log_entries (log, idx, data) VALUES (?, ?, ?)",
+	[DB_LOG_HASH_INSERT] = "INSERT INTO log_hashes (log, level, idx, hash) VALUES (?, ?, ?, ?)",
+	[DB_LOG_SIZE_WRITE] = "UPDATE logs SET size = ? WHERE id = ?",
+};
+
+/* A kept statement, reset and ready to bind; NULL after logging. */
+static sqlite3_stmt *kept(struct db *db, enum db_log_stmt which)
+{
+	if (!db->st[which] && sqlite3_prepare_v3(db->h, SQL[which], -1, SQLITE_PREPARE_PERSISTENT,
+						 &db->st[which], NULL) != SQLITE_OK) {
+		fprintf(stderr, "rampartd: preparing `%s': %s\n", SQL[which], sqlite3_errmsg(db->h));
+		return NULL;
+	}
+	return db->st[which];
+}
+
+/* Steps a kept statement that returns no row, then resets it. */
+static int kept_done(struct db *db, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_CONSTRAINT)
+		return RP_E_EXISTS;
+	if (rc != SQLITE_DONE) {
+		fprintf(stderr, "rampartd: `%.60s': %s\n", sqlite3_sql(st), sqlite3_errmsg(db->h));
+		return RP_E_DB;
+	}
+	return 0;
+}
+
+/*
+ * Stored hashes never change once written, so those at level 8 and above
+ * (1/128 of them, but more than half the reads of a proof) are kept in
+ * memory once read: 2.5 MB for a log of 10 million entries.
+ */
+#define CACHE_LEVEL_MIN 8
+
+struct db_hcache {
+	int64_t log;
+	struct {
+		uint8_t (*h)[RP_HASH_LEN];
+		uint8_t *valid;
+		uint64_t cap;
+	} lv[64];
+};
+
+static struct db_hcache *hcache(struct db *db, int64_t log)
+{
+	struct db_hcache *c;
+
+	for (size_t i = 0; i < db->nhcache; i++)
+		if (db->hcache[i].log == log)
+			return &db->hcache[i];
+	if (!(c = realloc(db->hcache, (db->nhcache + 1) * sizeof(*c))))
+		return NULL;
+	db->hcache = c;
+	c = &db->hcache[db->nhcache++];
+	memset(c, 0, sizeof(*c));
+	c->log = log;
+	return c;
+}
+
+static bool cache_get(struct db *db, int64_t log, unsigned level, uint64_t index,
+		      uint8_t out[RP_HASH_LEN])
+{
+	struct db_hcache *c = level >= CACHE_LEVEL_MIN ? hcache(db, log) : NULL;
+
+	if (!c || index >= c->lv[level].cap || !c->lv[level].valid[index])
+		return false;
+	memcpy(out, c->lv[level].h[index], RP_HASH_LEN);
+	return true;
+}
+
+static void cache_put(struct db *db, int64_t log, unsigned level, uint64_t index,
+		      const uint8_t h[RP_HASH_LEN])
+{
+	struct db_hcache *c = level >= CACHE_LEVEL_MIN ? hcache(db, log) : NULL;
+
+	if (!c)
+		return;
+	if (index >= c->lv[level].cap) {
+		uint64_t cap = c->lv[level].cap ? c->lv[level].cap : 256;
+		while (cap <= index)
+			cap *= 2;
+		uint8_t(*nh)[RP_HASH_LEN] = realloc(c->lv[level].h, cap * RP_HASH_LEN);
+		if (nh)
+			c->lv[level].h = nh;
+		uint8_t *nv = nh ? realloc(c->lv[level].valid, cap) : NULL;
+		if (!nh || !nv)
+			return; /* no cache: reads go to SQLite */
+		memset(nv + c->lv[level].cap, 0, cap - c->lv[level].cap);
+		c->lv[level].valid = nv;
+		c->lv[level].cap = cap;
+	}
+	memcpy(c->lv[level].h[index], h, RP_HASH_LEN);
+	c->lv[level].valid[index] = 1;
+}
+
+void db_log_release(struct db *db)
+{
+	for (int i = 0; i < DB_LOG_NSTMT; i++) {
+		sqlite3_finalize(db->st[i]);
+		db->st[i] = NULL;
+	}
+	for (size_t i = 0; i < db->nhcache; i++) {
+		for (int l = 0; l < 64; l++) {
+			free(db->hcache[i].lv[l].h);
+			free(db->hcache[i].lv[l].valid);
+		}
+	}
+	free(db->hcache);
+	db->hcache = NULL;
+	db->nhcache = 0;
+}
+
+bool db_read_begin(struct db *db)
+{
+	return sqlite3_get_autocommit(db->h) &&
+	       sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+}
+
+void db_read_end(struct db *db, bool began)
+{
+	if (began)
+		sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
+}
+
 static int read_hash(void *arg, unsigned level, uint64_t index, uint8_t out[RP_HASH_LEN])
 {
 	struct reader *rd = arg;
 	struct db *db = rd->db;
-	sqlite3_stmt *st = db->hash_read;
+	sqlite3_stmt *st;
 	int rc;
 
-	if (!st && sqlite3_prepare_v3(db->h, "SELECT hash FROM log_hashes WHERE log = ? AND "
-					     "level = ? AND idx = ?",
-				      -1, SQLITE_PREPARE_PERSISTENT, &db->hash_read, NULL) != SQLITE_OK) {
-		fprintf(stderr, "rampartd: preparing the hash reader: %s\n", sqlite3_errmsg(db->h));
+	if (cache_get(db, rd->log, level, index, out))
+		return 0;
+	if (!(st = kept(db, DB_LOG_HASH_READ)))
 		return RP_E_DB;
-	}
-	st = db->hash_read;
 	sqlite3_bind_int64(st, 1, rd->log);
 	sqlite3_bind_int64(st, 2, level);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)index);
@@ -52,6 +181,7 @@ static int read_hash(void *arg, unsigned level, uint64_t index, uint8_t out[RP_H
 	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == RP_HASH_LEN) {
 		memcpy(out, sqlite3_column_blob(st, 0), RP_HASH_LEN);
 		sqlite3_reset(st);
+		cache_put(db, rd->log, level, index, out);
 		return 0;
 	}
 	sqlite3_reset(st);
@@ -174,29 +304,45 @@ int db_log_append(struct db *db, int64_t log, const void *data, size_t len, uint
 	struct rp_stored_hash h[64];
 	uint8_t leaf[RP_HASH_LEN];
 	sqlite3_stmt *st;
-	uint64_t n;
+	uint64_t n = 0;
 	size_t nh;
-	int r;
+	int r, rc;
 
 	if (len > RP_LOG_ENTRY_MAX)
 		return RP_E_TOOBIG;
-	st = rp_sql_prep(db->h, "SELECT size FROM logs WHERE id = ?", "i", log);
-	if ((r = rp_sql_step(db->h, st)) == 1)
+	if (!(st = kept(db, DB_LOG_SIZE_READ)))
+		return RP_E_DB;
+	sqlite3_bind_int64(st, 1, log);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		n = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (r != 1)
-		return r == 0 ? RP_E_NOTFOUND : r;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? RP_E_NOTFOUND : RP_E_DB;
 	rp_merkle_leaf_hash(data, len, leaf);
 	if ((r = rp_merkle_append(n, leaf, read_hash, &rd, h, &nh)) < 0)
 		return r;
-	r = rp_sql_exec(db->h, "INSERT INTO log_entries (log, idx, data) VALUES (?, ?, ?)", "iib", log,
-		     (int64_t)n, data, len);
-	for (size_t i = 0; r == 0 && i < nh; i++)
-		r = rp_sql_exec(db->h, "INSERT INTO log_hashes (log, level, idx, hash) VALUES (?, ?, ?, ?)",
-			     "iiib", log, (int64_t)h[i].level, (int64_t)h[i].index, h[i].hash,
-			     (size_t)RP_HASH_LEN);
-	if (r == 0)
-		r = rp_sql_exec(db->h, "UPDATE logs SET size = ? WHERE id = ?", "ii", (int64_t)n + 1, log);
+	if (!(st = kept(db, DB_LOG_ENTRY_INSERT)))
+		return RP_E_DB;
+	sqlite3_bind_int64(st, 1, log);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)n);
+	sqlite3_bind_blob64(st, 3, len ? data : "", len, SQLITE_STATIC);
+	r = kept_done(db, st);
+	for (size_t i = 0; r == 0 && i < nh; i++) {
+		if (!(st = kept(db, DB_LOG_HASH_INSERT)))
+			return RP_E_DB;
+		sqlite3_bind_int64(st, 1, log);
+		sqlite3_bind_int64(st, 2, h[i].level);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)h[i].index);
+		sqlite3_bind_blob(st, 4, h[i].hash, RP_HASH_LEN, SQLITE_STATIC);
+		r = kept_done(db, st);
+	}
+	if (r == 0 && (st = kept(db, DB_LOG_SIZE_WRITE))) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)n + 1);
+		sqlite3_bind_int64(st, 2, log);
+		r = kept_done(db, st);
+	} else if (r == 0) {
+		r = RP_E_DB;
+	}
 	if (r == 0)
 		*ret_index = n;
 	return r;
@@ -218,16 +364,22 @@ int db_log_append_batch(struct db *db, int64_t log, const void *const *data, con
 int db_log_tree_hash(struct db *db, int64_t log, uint64_t size, uint8_t out[RP_HASH_LEN])
 {
 	struct reader rd = {db, log};
+	bool began = db_read_begin(db);
+	int r = rp_merkle_tree_hash(size, read_hash, &rd, out);
 
-	return rp_merkle_tree_hash(size, read_hash, &rd, out);
+	db_read_end(db, began);
+	return r;
 }
 
 int db_log_prove_inclusion(struct db *db, int64_t log, uint64_t index, uint64_t size,
 			   uint8_t (*out)[RP_HASH_LEN], size_t *ret_n)
 {
 	struct reader rd = {db, log};
+	bool began = db_read_begin(db);
+	int r = rp_merkle_prove_inclusion(index, size, read_hash, &rd, out, ret_n);
 
-	return rp_merkle_prove_inclusion(index, size, read_hash, &rd, out, ret_n);
+	db_read_end(db, began);
+	return r;
 }
 
 int db_log_prove_consistency(struct db *db, int64_t log, uint64_t size1, uint64_t size2,
@@ -235,11 +387,17 @@ int db_log_prove_consistency(struct db *db, int64_t log, uint64_t size1, uint64_
 {
 	struct reader rd = {db, log};
 
+	bool began;
+	int r;
+
 	if (size1 == 0 || size1 == size2) {
 		*ret_n = 0;
 		return 0;
 	}
-	return rp_merkle_prove_consistency(size1, size2, read_hash, &rd, out, ret_n);
+	began = db_read_begin(db);
+	r = rp_merkle_prove_consistency(size1, size2, read_hash, &rd, out, ret_n);
+	db_read_end(db, began);
+	return r;
 }
 
 int db_log_tile(struct db *db, int64_t log, const struct rp_tile *t, uint64_t size,

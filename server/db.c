@@ -169,8 +169,7 @@ int db_open(struct db *db, const char *path, bool create)
 
 void db_close(struct db *db)
 {
-	sqlite3_finalize(db->hash_read);
-	db->hash_read = NULL;
+	db_log_release(db);
 	sqlite3_close(db->h);
 	db->h = NULL;
 }

@@ -24,9 +24,23 @@
 #include "rp_limits.h"
 #include "statement.h"
 
+struct db_hcache;
+
+/* db-log.c's hot statements, kept prepared. */
+enum db_log_stmt {
+	DB_LOG_HASH_READ,
+	DB_LOG_SIZE_READ,
+	DB_LOG_ENTRY_INSERT,
+	DB_LOG_HASH_INSERT,
+	DB_LOG_SIZE_WRITE,
+	DB_LOG_NSTMT
+};
+
 struct db {
 	sqlite3 *h;
-	sqlite3_stmt *hash_read; /* db-log.c: the one hot statement, kept prepared */
+	sqlite3_stmt *st[DB_LOG_NSTMT];
+	struct db_hcache *hcache; /* stored hashes at level >= 8, per log (db-log.c) */
+	size_t nhcache;
 };
 
 int db_open(struct db *db, const char *path, bool create);
@@ -175,6 +189,15 @@ int db_log_append(struct db *db, int64_t log, const void *data, size_t len, uint
 /* Appends count entries in one transaction (the sequencer's batch; benchmarks). */
 int db_log_append_batch(struct db *db, int64_t log, const void *const *data, const size_t *len,
 			size_t count);
+/*
+ * A read transaction around several reads (the proofs and checkpoint of one
+ * delivery: one snapshot, and one lock instead of one per stored hash).
+ * db_read_begin returns whether it began one; pass that to db_read_end.
+ */
+bool db_read_begin(struct db *db);
+void db_read_end(struct db *db, bool began);
+/* Frees db-log.c's kept statements and cache (db_close calls it). */
+void db_log_release(struct db *db);
 int db_log_tree_hash(struct db *db, int64_t log, uint64_t size, uint8_t out[RP_HASH_LEN]);
 int db_log_prove_inclusion(struct db *db, int64_t log, uint64_t index, uint64_t size,
 			   uint8_t (*out)[RP_HASH_LEN], size_t *ret_n);

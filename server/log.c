@@ -535,14 +535,20 @@ static int add_proofs(struct server *s, json_t *j, uint64_t have)
 	size_t n;
 	int r;
 
+	bool began;
+
 	json_object_del(j, "log");
 	if (index < 0)
 		return 0; /* never logged: served bare, and refused by agents */
+	began = db_read_begin(&s->db); /* one snapshot: size, proofs and checkpoint agree */
 	if ((r = db_log_get_by_id(&s->db, log, &lg)) < 0 ||
 	    (r = db_log_prove_inclusion(&s->db, log, (uint64_t)index, lg.served_size, proof, &n)) <
 		    0 ||
-	    (r = log_checkpoint_json(s, log, have, j)) < 0)
+	    (r = log_checkpoint_json(s, log, have, j)) < 0) {
+		db_read_end(&s->db, began);
 		return r;
+	}
+	db_read_end(&s->db, began);
 	return json_object_set_new(j, "proof", proof_json((const uint8_t(*)[RP_HASH_LEN])proof, n)) <
 			       0
 		       ? RP_E_NOMEM
