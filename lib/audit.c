@@ -2,6 +2,8 @@
 #include "audit.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,9 @@ void rp_audit_release(struct rp_audit *a)
 {
 	rp_policy_free(a->policy);
 	a->policy = NULL;
+	free(a->work);
+	a->work = NULL;
+	a->work_cap = 0;
 }
 
 /* rp_merkle_append's reader: the left siblings it asks for are on the right edge. */
@@ -151,14 +156,12 @@ static int check_command(const struct rp_audit *a, const char *data, size_t len,
 #define LINE_MAX 8192
 
 /* Adds the entry's leaf to the tree (every entry counts, authorised or not). */
-static int append_leaf(struct rp_audit *a, const char *data, size_t len)
+static int append_leaf(struct rp_audit *a, const uint8_t leaf[RP_HASH_LEN])
 {
 	struct rp_stored_hash h[64];
-	uint8_t leaf[RP_HASH_LEN];
 	size_t nh;
 	int r;
 
-	rp_merkle_leaf_hash(data, len, leaf);
 	if ((r = rp_merkle_append(a->size, leaf, edge_read, a, h, &nh)) < 0)
 		return r;
 	for (size_t i = 0; i < nh; i++)
@@ -197,12 +200,12 @@ static int check_entry(struct rp_audit *a, bool may_change, const char *data, si
 	return RP_E_KIND;
 }
 
-static int finish_entry(struct rp_audit *a, const char *data, size_t len, int ok,
+static int finish_entry(struct rp_audit *a, const uint8_t leaf[RP_HASH_LEN], int ok,
 			const char *line, rp_audit_report_fn report, void *arg)
 {
 	int r;
 
-	if ((r = append_leaf(a, data, len)) < 0)
+	if ((r = append_leaf(a, leaf)) < 0)
 		return r;
 	if (ok < 0)
 		a->findings++;
@@ -215,75 +218,107 @@ int rp_audit_entry(struct rp_audit *a, const char *data, size_t len, rp_audit_re
 		   void *arg)
 {
 	char line[LINE_MAX];
+	uint8_t leaf[RP_HASH_LEN];
 	int ok = check_entry(a, true, data, len, line, sizeof(line));
 
-	return finish_entry(a, data, len, ok, line, report, arg);
+	rp_merkle_leaf_hash(data, len, leaf);
+	return finish_entry(a, leaf, ok, line, report, arg);
 }
 
-struct job {
+/* One entry's results from whichever thread checked it. */
+struct checked {
+	atomic_int done; /* 1 once ok, leaf and line are written (release) */
+	int ok;
+	uint8_t leaf[RP_HASH_LEN];
+	char line[LINE_MAX];
+};
+
+/*
+ * A run of entries none of which changes the policy. Threads claim entries
+ * with an atomic counter and check them (leaf hash, parse, signatures);
+ * the caller's thread also checks, and in between appends finished
+ * entries to the tree and reports them, strictly in order. So every core
+ * verifies signatures and the in-order part never leaves one idle.
+ */
+struct run {
 	const struct rp_audit *a;
 	const char *const *data;
 	const size_t *len;
-	size_t from, to, step;
-	char (*lines)[LINE_MAX];
-	int *ok;
+	size_t to;
+	atomic_size_t next;
+	struct checked *out;
 };
 
-static void *check_some(void *arg)
+/* Checks one more entry of the run; false when none is left to claim. */
+static bool check_one(struct run *run)
 {
-	struct job *j = arg;
+	size_t i = atomic_fetch_add(&run->next, 1);
+	struct checked *c;
 
-	for (size_t i = j->from; i < j->to; i += j->step)
-		j->ok[i] = check_entry((struct rp_audit *)j->a, false, j->data[i], j->len[i],
-				       j->lines[i], LINE_MAX);
+	if (i >= run->to)
+		return false;
+	c = &run->out[i];
+	rp_merkle_leaf_hash(run->data[i], run->len[i], c->leaf);
+	c->ok = check_entry((struct rp_audit *)run->a, false, run->data[i], run->len[i], c->line,
+			    LINE_MAX);
+	atomic_store_explicit(&c->done, 1, memory_order_release);
+	return true;
+}
+
+static void *worker(void *arg)
+{
+	while (check_one(arg))
+		;
 	return NULL;
 }
 
-/* Checks entries [from, to), none of which changes the policy, on up to nthreads threads. */
-static int check_run(const struct rp_audit *a, const char *const *data, const size_t *len,
-		     size_t from, size_t to, unsigned nthreads, char (*lines)[LINE_MAX], int *ok)
+static int audit_run(struct rp_audit *a, const char *const *data, const size_t *len, size_t from,
+		     size_t to, unsigned nthreads, struct checked *out, rp_audit_report_fn report,
+		     void *arg)
 {
 	pthread_t th[RP_AUDIT_THREADS_MAX];
-	struct job jobs[RP_AUDIT_THREADS_MAX];
+	struct run run = {.a = a, .data = data, .len = len, .to = to, .out = out};
 	unsigned started = 0;
+	int r = 0;
 
-	if (nthreads > to - from)
-		nthreads = (unsigned)(to - from);
-	for (unsigned t = 0; t < nthreads; t++) {
-		jobs[t] = (struct job){a, data, len, from + t, to, nthreads, lines, ok};
-		if (t > 0 && pthread_create(&th[t], NULL, check_some, &jobs[t]) == 0)
-			started = t;
-		else if (t > 0)
-			break; /* no thread: this one does the rest below */
+	atomic_init(&run.next, from);
+	for (size_t i = from; i < to; i++)
+		atomic_init(&out[i].done, 0);
+	/* One thread per core besides this one, which also checks. */
+	while (started + 1 < nthreads && started < to - from &&
+	       pthread_create(&th[started], NULL, worker, &run) == 0)
+		started++;
+	for (size_t k = from; k < to; k++) {
+		while (!atomic_load_explicit(&out[k].done, memory_order_acquire))
+			if (!check_one(&run))
+				sched_yield(); /* entry k is being checked by another thread */
+		if (r == 0)
+			r = finish_entry(a, out[k].leaf, out[k].ok, out[k].line, report, arg);
 	}
-	if (started + 1 < nthreads) { /* a thread failed to start: check all here */
-		for (unsigned t = 1; t <= started; t++)
-			pthread_join(th[t], NULL);
-		jobs[0] = (struct job){a, data, len, from, to, 1, lines, ok};
-		check_some(&jobs[0]);
-		return 0;
-	}
-	check_some(&jobs[0]);
-	for (unsigned t = 1; t < nthreads; t++)
+	for (unsigned t = 0; t < started; t++)
 		pthread_join(th[t], NULL);
-	return 0;
+	return r;
 }
 
 int rp_audit_entries(struct rp_audit *a, const char *const *data, const size_t *len, size_t n,
 		     unsigned nthreads, rp_audit_report_fn report, void *arg)
 {
-	char(*lines)[LINE_MAX] = NULL;
-	int *ok = NULL, r = 0;
+	struct checked *out;
 	size_t i = 0;
+	int r = 0;
 
 	if (nthreads < 1)
 		nthreads = 1;
 	if (nthreads > RP_AUDIT_THREADS_MAX)
 		nthreads = RP_AUDIT_THREADS_MAX;
-	if (n > 0 && (!(lines = malloc(n * LINE_MAX)) || !(ok = malloc(n * sizeof(*ok))))) {
-		free(lines);
-		return RP_E_NOMEM;
+	if (n > a->work_cap) {
+		void *w = realloc(a->work, n * sizeof(struct checked));
+		if (!w)
+			return RP_E_NOMEM;
+		a->work = w;
+		a->work_cap = n;
 	}
+	out = a->work;
 	while (r == 0 && i < n) {
 		size_t j = i;
 		if (sequential(a, data[i], len[i])) {
@@ -293,12 +328,9 @@ int rp_audit_entries(struct rp_audit *a, const char *const *data, const size_t *
 		}
 		while (j < n && !first_line_is(data[j], len[j], "rampart/policy/v1"))
 			j++;
-		check_run(a, data, len, i, j, nthreads, lines, ok);
-		for (; r == 0 && i < j; i++)
-			r = finish_entry(a, data[i], len[i], ok[i], lines[i], report, arg);
+		r = audit_run(a, data, len, i, j, nthreads, out, report, arg);
+		i = j;
 	}
-	free(lines);
-	free(ok);
 	return r;
 }
 

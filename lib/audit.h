@@ -29,6 +29,9 @@ struct rp_audit {
 	uint64_t size;          /* entries replayed */
 	uint8_t edge[64][RP_HASH_LEN]; /* edge[l]: complete subtree at level l on the right edge */
 	size_t findings;        /* in this run */
+	/* rp_audit_entries' work space, kept from one call to the next */
+	void *work;
+	size_t work_cap;
 };
 
 /* What the replay says about one entry: a line of history, or a finding. */
