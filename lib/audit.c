@@ -401,8 +401,13 @@ int rp_audit_load(struct rp_audit *a, const char *text, size_t len, struct rp_di
 		}
 	}
 	a->size = size;
-	if (size == 0)
+	/* No policy: size 0, or entry 0 was not the trusted policy (rp_audit_save wrote none). */
+	if (c.n == 0)
 		return 0;
+	if (size == 0) {
+		rp_diagf(d, "audit state: data after size 0");
+		return RP_E_MALFORMED;
+	}
 	if (rp_cursor_line(&c, &line, &llen) != 1 || llen != 0) {
 		rp_diagf(d, "audit state: no root policy after the edge");
 		return RP_E_MALFORMED;

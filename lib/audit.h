@@ -62,7 +62,8 @@ void rp_audit_root(const struct rp_audit *a, uint8_t out[RP_HASH_LEN]);
  *   trusted <hash>
  *   size <N>
  *   edge <level> <base64 hash>      one per set bit of N, high to low
- *   <blank line>, then the current root policy note (when N > 0)
+ *   <blank line>, then the current root policy note (when N > 0 and a
+ *   policy was accepted; absent when entry 0 itself was a finding)
  */
 char *rp_audit_save(const struct rp_audit *a, size_t *ret_len);
 int rp_audit_load(struct rp_audit *a, const char *text, size_t len, struct rp_diag *d);

@@ -88,19 +88,15 @@ char *policy_text(unsigned root, unsigned exec, unsigned query, unsigned dir, in
 	return out;
 }
 
-char *sign_by(const char *text, size_t len, const int *who)
+char *sign_keys(const char *text, size_t len, const struct rp_skey *ks, size_t n)
 {
 	struct rp_note *note = NULL;
-	char *cur = NULL;
+	char *cur = NULL, *next;
 	size_t clen;
 
-	assert_true(*who >= 0);
-	for (; *who >= 0; who++) {
-		struct rp_skey k;
-		char *next;
-
-		vec_skey(*who, &k);
-		assert_int_equal(rp_note_sign(text, len, note, &k, &next, &clen), 0);
+	assert_true(n > 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(rp_note_sign(text, len, note, &ks[i], &next, &clen), 0);
 		rp_note_free(note);
 		note = NULL;
 		assert_int_equal(rp_note_parse(next, clen, &note, NULL), 0);
@@ -109,6 +105,18 @@ char *sign_by(const char *text, size_t len, const int *who)
 	}
 	rp_note_free(note);
 	return cur;
+}
+
+char *sign_by(const char *text, size_t len, const int *who)
+{
+	struct rp_skey ks[8];
+	size_t n = 0;
+
+	for (; *who >= 0; who++) {
+		assert_true(n < 8);
+		vec_skey(*who, &ks[n++]);
+	}
+	return sign_keys(text, len, ks, n);
 }
 
 char *replace(const char *s, const char *from, const char *to)

@@ -37,6 +37,8 @@ void test_skey(const char *name, uint8_t seed, struct rp_skey *ret);
 char *policy_text(unsigned root, unsigned exec, unsigned query, unsigned dir, int64_t expires);
 /* text signed by the listed vector keys (indexes, -1 ends), in that order. */
 char *sign_by(const char *text, size_t len, const int *who);
+/* Signed by each of the n keys in turn; malloc'd. */
+char *sign_keys(const char *text, size_t len, const struct rp_skey *ks, size_t n);
 /* Replaces the first occurrence of from with to in s (malloc'd); from must occur. */
 char *replace(const char *s, const char *from, const char *to);
 /* a followed by b, malloc'd. */
