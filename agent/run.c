@@ -302,7 +302,7 @@ out:
 static void keep_fresh(struct agent *a, int64_t started, int64_t *next_try, int64_t *alarmed)
 {
 	int64_t now = rp_now(), fresh = a->policy->freshness;
-	int64_t since = a->log_newest > started ? a->log_newest : started;
+	int64_t since = a->log.newest > started ? a->log.newest : started;
 	struct rp_http_resp resp = {0};
 	struct rp_diag d = {""};
 	char path[80], why[sizeof(d.msg) + 64] = "";
@@ -310,7 +310,7 @@ static void keep_fresh(struct agent *a, int64_t started, int64_t *next_try, int6
 	int r;
 
 	/* `quorum none': no cosignature times, so no freshness to judge (docs/witness.md) */
-	if (a->policy->wp.quorum < 0 || now - a->log_newest < fresh / 2 || now < *next_try)
+	if (a->policy->wp.quorum < 0 || now - a->log.newest < fresh / 2 || now < *next_try)
 		return;
 	*next_try = now + (fresh / 10 > 5 ? fresh / 10 : 5);
 	snprintf(path, sizeof(path), "/v1/agent/checkpoint?size=%llu",
@@ -350,7 +350,7 @@ static void keep_fresh(struct agent *a, int64_t started, int64_t *next_try, int6
 	}
 	rp_http_resp_release(&resp);
 	json_decref(j);
-	since = a->log_newest > started ? a->log_newest : started;
+	since = a->log.newest > started ? a->log.newest : started;
 	if (rp_now() - since > fresh && rp_now() - *alarmed > fresh / 2) {
 		char msg[sizeof(why) + 128];
 		snprintf(msg, sizeof(msg), "no fresh cosigned checkpoint for %lld s (window %lld s); "

@@ -119,30 +119,27 @@ static int records_load(struct agent *a, struct rp_diag *d)
 
 static int log_state_write(struct agent *a)
 {
-	char path[600], buf[256], *root = rp_b64_encode(a->log.root, RP_HASH_LEN);
-	int n;
+	char path[600], *text;
+	size_t len;
+	int r;
 
-	if (!root)
+	if (!(text = rp_log_state_format(&a->log, &len)))
 		return RP_E_NOMEM;
-	n = snprintf(buf, sizeof(buf), "size %llu\nroot %s\nnewest %lld\nlast-index %lld\n",
-		     (unsigned long long)a->log.size, root, (long long)a->log_newest,
-		     (long long)a->log.last_index);
-	free(root);
 	agent_path(a, path, sizeof(path), "log.state");
-	return rp_write_file_atomic(path, buf, (size_t)n, 0600);
+	r = rp_write_file_atomic(path, text, len, 0600);
+	free(text);
+	return r;
 }
 
 static int log_state_load(struct agent *a, struct rp_diag *d)
 {
-	static const char *const names[] = {"size", "root", "newest", "last-index"};
 	char path[600], *buf = NULL;
-	struct rp_cursor cur;
-	const char *line, *w, *v;
-	size_t len, llen, wlen, vlen, n;
-	uint64_t u[4] = {0};
+	struct rp_diag pd = {""};
+	size_t len;
 	int r;
 
 	a->log.size = 0;
+	a->log.newest = 0;
 	a->log.last_index = -1;
 	agent_path(a, path, sizeof(path), "log.state");
 	if ((r = rp_read_file(path, 4096, &buf, &len)) == RP_E_NOTFOUND)
@@ -151,30 +148,12 @@ static int log_state_load(struct agent *a, struct rp_diag *d)
 		rp_diagf(d, "reading %s: %s", path, rp_strerror(r));
 		return r;
 	}
-	cur.p = buf;
-	cur.n = len;
-	for (int i = 0; i < 4; i++) {
-		bool ok = rp_cursor_line(&cur, &line, &llen) == 1 &&
-			  rp_split_word(line, llen, &w, &wlen, &v, &vlen) && rp_memeq(w, wlen, names[i]);
-		if (ok && i == 1)
-			ok = rp_b64_decode(v, vlen, a->log.root, RP_HASH_LEN, &n) == 0 &&
-			     n == RP_HASH_LEN;
-		else if (ok && i == 3 && rp_memeq(v, vlen, "-1"))
-			u[i] = UINT64_MAX;
-		else if (ok)
-			ok = rp_parse_u64(v, vlen, INT64_MAX, &u[i]) == 0;
-		if (!ok) {
-			rp_diagf(d, "%s: missing or bad `%s' line (the file is written atomically: "
-				    "it was changed by hand or damaged)", path, names[i]);
-			free(buf);
-			return RP_E_MALFORMED;
-		}
-	}
+	r = rp_log_state_parse(buf, len, &a->log, &pd);
 	free(buf);
-	a->log.size = u[0];
-	a->log_newest = (int64_t)u[2];
-	a->log.last_index = u[3] == UINT64_MAX ? -1 : (int64_t)u[3];
-	return 0;
+	if (r < 0)
+		rp_diagf(d, "%s: %s (the file is written atomically: it was changed by hand or "
+			    "damaged)", path, pd.msg);
+	return r;
 }
 
 int agent_log_store(void *arg, const struct rp_checkpoint *cp, const char *note, size_t len,
@@ -184,14 +163,14 @@ int agent_log_store(void *arg, const struct rp_checkpoint *cp, const char *note,
 	char path[600];
 	int r;
 
-	if (cp->size == a->log.size && newest <= a->log_newest)
+	if (cp->size == a->log.size && newest <= a->log.newest)
 		return 0; /* nothing new: no write */
 	agent_path(a, path, sizeof(path), "checkpoint.note");
 	if ((r = rp_write_file_atomic(path, note, len, 0600)) < 0)
 		return r;
 	a->log.size = cp->size;
 	memcpy(a->log.root, cp->root, RP_HASH_LEN);
-	a->log_newest = newest;
+	a->log.newest = newest;
 	return log_state_write(a);
 }
 

@@ -7,7 +7,7 @@
  *   device.key   the device's Ed25519 signer key (0600)
  *   policy.note  the root policy accepted at enrolment
  *   executed     append-only record: "<statement id> <started|reported|refused> <unix>"
- *   log.state    the transparency log as this device last verified it:
+ *   log.state    the transparency log as this device last verified it (rp_log_state_parse):
  *                "size N\nroot <base64>\nnewest <unix>\nlast-index K\n" (atomic rewrite)
  *   checkpoint.note  the cosigned checkpoint behind log.state, kept as evidence
  *   spool/       results not yet acknowledged by the server
@@ -49,7 +49,6 @@ struct agent {
 	struct agent_record *recs;
 	size_t nrecs, caprecs;
 	struct rp_log_state log;
-	int64_t log_newest; /* newest cosignature time on the stored checkpoint */
 };
 
 int agent_path(const struct agent *a, char *out, size_t outlen, const char *name);

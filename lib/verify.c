@@ -314,3 +314,70 @@ fail:
 	rp_command_free(c);
 	return r;
 }
+
+#define LOG_STATE_MAX 4096
+
+int rp_log_state_parse(const char *text, size_t len, struct rp_log_state *ret,
+		       struct rp_diag *d)
+{
+	static const char *const names[] = {"size", "root", "newest", "last-index"};
+	struct rp_cursor cur = {text, len};
+	struct rp_log_state st = {0};
+	const char *line, *w, *v;
+	size_t llen, wlen, vlen, n;
+	uint64_t u = 0;
+	char q[80];
+
+	if (len > LOG_STATE_MAX) {
+		rp_diagf(d, "log state: %zu bytes, more than %d", len, LOG_STATE_MAX);
+		return RP_E_TOOBIG;
+	}
+	for (int i = 0; i < 4; i++) {
+		bool ok = rp_cursor_line(&cur, &line, &llen) == 1 &&
+			  rp_split_word(line, llen, &w, &wlen, &v, &vlen) && rp_memeq(w, wlen, names[i]);
+		if (ok && i == 1) {
+			ok = rp_b64_decode(v, vlen, st.root, RP_HASH_LEN, &n) == 0 && n == RP_HASH_LEN;
+		} else if (ok && i == 3 && rp_memeq(v, vlen, "-1")) {
+			st.last_index = -1;
+		} else if (ok) {
+			ok = rp_parse_u64(v, vlen, INT64_MAX, &u) == 0;
+			if (i == 0)
+				st.size = u;
+			else if (i == 2)
+				st.newest = (int64_t)u;
+			else
+				st.last_index = (int64_t)u;
+		}
+		if (!ok) {
+			rp_diagf(d, "log state: missing or bad `%s' line", names[i]);
+			return RP_E_MALFORMED;
+		}
+	}
+	if (cur.n != 0) {
+		rp_quote(q, sizeof(q), cur.p, cur.n);
+		rp_diagf(d, "log state: unexpected text after last-index: `%s'", q);
+		return RP_E_MALFORMED;
+	}
+	if (st.last_index >= 0 && (uint64_t)st.last_index >= st.size) {
+		rp_diagf(d, "log state: last-index %lld is not inside the checkpoint of %llu entries",
+			 (long long)st.last_index, (unsigned long long)st.size);
+		return RP_E_MALFORMED;
+	}
+	*ret = st;
+	return 0;
+}
+
+char *rp_log_state_format(const struct rp_log_state *st, size_t *ret_len)
+{
+	char *root = rp_b64_encode(st->root, RP_HASH_LEN);
+	struct rp_sb sb;
+
+	if (!root)
+		return NULL;
+	rp_sb_init(&sb, LOG_STATE_MAX);
+	rp_sb_printf(&sb, "size %llu\nroot %s\nnewest %lld\nlast-index %lld\n",
+		     (unsigned long long)st->size, root, (long long)st->newest,
+		     (long long)st->last_index);
+	free(root);
+	return rp_sb_take(&sb, ret_len);
+}

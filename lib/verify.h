@@ -31,8 +31,19 @@ struct rp_delivery {
 struct rp_log_state {
 	uint64_t size; /* of the last checkpoint accepted; 0: none yet */
 	uint8_t root[RP_HASH_LEN];
+	int64_t newest;     /* its newest counted cosignature time; 0: none */
 	int64_t last_index; /* highest entry acted on; -1: none */
 };
+
+/*
+ * The agent's log.state file, exactly:
+ *   size <N>\nroot <base64>\nnewest <unix>\nlast-index <K or -1>\n
+ * with last-index below size. Parse is strict (RP_E_MALFORMED naming the
+ * line; RP_E_TOOBIG over 4 KiB); format returns a malloc'd text.
+ */
+int rp_log_state_parse(const char *text, size_t len, struct rp_log_state *ret,
+		       struct rp_diag *d);
+char *rp_log_state_format(const struct rp_log_state *st, size_t *ret_len);
 
 /* Replay check: returns 1 if the statement id was already acted on. */
 typedef int (*rp_seen_fn)(void *arg, const char *statement_id);

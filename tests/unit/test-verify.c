@@ -1550,6 +1550,59 @@ static void delivery_log_duplicate_field(void **state)
 	    RP_E_MALFORMED, "duplicate");
 }
 
+/* ---- the agent's log.state file ---- */
+
+#define STATE_ROOT "XNNQiKrPMbNLMvZ2JYqe8WsB5g8hnmmB+6gSHLfbLYU="
+
+static void log_state_round_trip(void **state)
+{
+	const char *text = "size 7\nroot " STATE_ROOT "\nnewest 1795617747\nlast-index 5\n";
+	struct rp_log_state st;
+	size_t len;
+	char *out;
+	(void)state;
+
+	assert_int_equal(rp_log_state_parse(text, strlen(text), &st, NULL), 0);
+	assert_int_equal(st.size, 7);
+	assert_int_equal(st.newest, 1795617747);
+	assert_int_equal(st.last_index, 5);
+	out = rp_log_state_format(&st, &len);
+	assert_non_null(out);
+	assert_int_equal(len, strlen(text));
+	assert_string_equal(out, text);
+	free(out);
+	text = "size 0\nroot " STATE_ROOT "\nnewest 0\nlast-index -1\n";
+	assert_int_equal(rp_log_state_parse(text, strlen(text), &st, NULL), 0);
+	assert_int_equal(st.last_index, -1);
+}
+
+static void log_state_rejects(const char *text, const char *why)
+{
+	struct rp_log_state st;
+	struct rp_diag d = {""};
+
+	memset(&st, 0x5a, sizeof(st));
+	assert_int_equal(rp_log_state_parse(text, strlen(text), &st, &d), RP_E_MALFORMED);
+	if (!strstr(d.msg, why))
+		fail_msg("diagnostic `%s' does not mention `%s'", d.msg, why);
+}
+
+static void log_state_malformed(void **state)
+{
+	(void)state;
+	log_state_rejects("root " STATE_ROOT "\nsize 7\nnewest 1\nlast-index 5\n", "`size'");
+	log_state_rejects("size 07\nroot " STATE_ROOT "\nnewest 1\nlast-index 5\n", "`size'");
+	log_state_rejects("size 7\nroot AAAA\nnewest 1\nlast-index 5\n", "`root'");
+	log_state_rejects("size 7\nroot " STATE_ROOT "\nnewest -1\nlast-index 5\n", "`newest'");
+	log_state_rejects("size 7\nroot " STATE_ROOT "\nnewest 1\nlast-index -2\n", "`last-index'");
+	log_state_rejects("size 7\nroot " STATE_ROOT "\nnewest 1\n", "`last-index'");
+	log_state_rejects("size 7\nroot " STATE_ROOT "\nnewest 1\nlast-index 5", "`last-index'");
+	log_state_rejects("size 7\nroot " STATE_ROOT "\nnewest 1\nlast-index 5\nx\n",
+			  "after last-index");
+	/* an entry acted on must lie inside the checkpoint accepted */
+	log_state_rejects("size 7\nroot " STATE_ROOT "\nnewest 1\nlast-index 7\n", "not inside");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1627,6 +1680,8 @@ int main(void)
 	    cmocka_unit_test(delivery_log_checkpoint_oversized),
 	    cmocka_unit_test(delivery_log_checkpoint_not_string),
 	    cmocka_unit_test(delivery_log_duplicate_field),
+	    cmocka_unit_test(log_state_round_trip),
+	    cmocka_unit_test(log_state_malformed),
 	};
 	if (sodium_init() < 0)
 		return 1;
