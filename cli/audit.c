@@ -26,6 +26,7 @@ struct auditor {
 	struct rp_https_conn conn;
 	bool quiet; /* findings and the summary only */
 	unsigned threads; /* for checking signatures */
+	size_t errors;    /* checks that could not run */
 	size_t findings;
 };
 
@@ -41,6 +42,8 @@ static void finding(struct auditor *au, const char *fmt, ...)
 	va_end(ap);
 	putchar('\n');
 }
+
+static void print_evidence(const char *what, const char *note);
 
 static void on_entry(void *arg, uint64_t index, bool bad, const char *text)
 {
@@ -123,6 +126,113 @@ static int replay(struct auditor *au, struct rp_audit *a, uint64_t size)
 	return 0;
 }
 
+/*
+ * Stored hashes read from the hash tiles of a tree of `size' entries, as a
+ * tlog-tiles client does: level 8T is in tile T; a hash at level 8T + r is
+ * the root of 2^r consecutive hashes of that tile, recomputed here.
+ */
+struct tile_reader {
+	struct auditor *au;
+	uint64_t size;
+	struct rp_tile have; /* the tile held in buf */
+	uint8_t buf[RP_TILE_WIDTH][RP_HASH_LEN];
+	bool loaded;
+};
+
+static int tile_read(void *arg, unsigned level, uint64_t index, uint8_t out[RP_HASH_LEN])
+{
+	struct tile_reader *tr = arg;
+	unsigned t = level / RP_TILE_HEIGHT, r = level % RP_TILE_HEIGHT;
+	uint64_t first = index << r, count = (uint64_t)1 << r; /* hashes at level 8t */
+	uint64_t at_level = tr->size >> (t * RP_TILE_HEIGHT);  /* complete ones */
+	struct rp_tile want = {(int)t, first / RP_TILE_WIDTH, RP_TILE_WIDTH};
+	uint8_t h[128][RP_HASH_LEN];
+	int rc;
+
+	if (t * RP_TILE_HEIGHT >= 64 || first + count > at_level)
+		return RP_E_INVAL;
+	if (at_level < (want.index + 1) * RP_TILE_WIDTH)
+		want.width = (unsigned)(at_level - want.index * RP_TILE_WIDTH);
+	if (!tr->loaded || memcmp(&want, &tr->have, sizeof(want)) != 0) {
+		struct rp_http_resp resp = {0};
+		char path[64];
+		rp_tile_path(&want, path);
+		if ((rc = fetch(tr->au, path, (size_t)want.width * RP_HASH_LEN, &resp)) < 0)
+			return rc;
+		if (resp.body_len != (size_t)want.width * RP_HASH_LEN) {
+			rp_http_resp_release(&resp);
+			return RP_E_MALFORMED;
+		}
+		memcpy(tr->buf, resp.body, resp.body_len);
+		rp_http_resp_release(&resp);
+		tr->have = want;
+		tr->loaded = true;
+	}
+	/* fold 2^r hashes pairwise into one */
+	memcpy(h, tr->buf[first % RP_TILE_WIDTH], (size_t)count * RP_HASH_LEN);
+	for (uint64_t n = count; n > 1; n /= 2)
+		for (uint64_t i = 0; i < n / 2; i++)
+			rp_merkle_node_hash(h[2 * i], h[2 * i + 1], h[i]);
+	memcpy(out, h[0], RP_HASH_LEN);
+	return 0;
+}
+
+/*
+ * A checkpoint obtained elsewhere (an agent's checkpoint.note, another
+ * monitor's) against the tree just verified: a split view shows as a
+ * checkpoint that the log served to us cannot be consistent with.
+ */
+static void cross_check(struct auditor *au, const struct rp_policy *p, const char *file,
+			const struct rp_checkpoint *cp, const char *served)
+{
+	struct tile_reader *tr = calloc(1, sizeof(*tr));
+	struct rp_diag d = {""};
+	struct rp_checkpoint other;
+	uint8_t root[RP_HASH_LEN];
+	char *buf = NULL;
+	size_t len;
+
+	if (!tr || rp_read_file(file, RP_CHECKPOINT_MAX, &buf, &len) < 0) {
+		cli_err("audit: cannot read %s", file);
+		au->errors++;
+		goto out;
+	}
+	if (rp_checkpoint_verify(&p->wp, buf, len, rp_now(), 0, RP_CLOCK_SKEW_S, &other, NULL,
+				 &d) < 0) {
+		finding(au, "checkpoint %s is not acceptable under the root policy: %s", file, d.msg);
+		goto out;
+	}
+	if (other.size > cp->size) {
+		finding(au, "checkpoint %s has %llu entries, more than the %llu this server serves: "
+			    "it showed someone a longer log (split view)",
+			file, (unsigned long long)other.size, (unsigned long long)cp->size);
+	} else {
+		tr->au = au;
+		tr->size = cp->size;
+		if (other.size == 0)
+			rp_merkle_empty_root(root);
+		else if (rp_merkle_tree_hash(other.size, tile_read, tr, root) < 0) {
+			cli_err("audit: cannot read the hash tiles to check %s", file);
+			au->errors++;
+			goto out;
+		}
+		if (memcmp(root, other.root, RP_HASH_LEN) == 0) {
+			if (!au->quiet)
+				printf("checkpoint %s (%llu entries) is consistent with this log\n", file,
+				       (unsigned long long)other.size);
+			goto out;
+		}
+		finding(au, "checkpoint %s is not consistent with the log served now: at %llu "
+			    "entries the served tree has another root (split view or fork)",
+			file, (unsigned long long)other.size);
+	}
+	print_evidence("checkpoint given", buf);
+	print_evidence("checkpoint served now", served);
+out:
+	free(tr);
+	free(buf);
+}
+
 static void print_evidence(const char *what, const char *note)
 {
 	printf("---- %s ----\n%s----\n", what, note && *note ? note : "(none)\n");
@@ -134,6 +244,7 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 		{"policy", required_argument, NULL, 'p'},
 		{"state", required_argument, NULL, 's'},
 		{"quiet", no_argument, NULL, 'q'},
+		{"checkpoint", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -145,20 +256,29 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 	struct rp_diag d = {""};
 	struct rp_http_resp resp = {0};
 	char state_path[600], cp_path[640], anchor_path[600];
-	const char *policy_file = NULL, *state_file = NULL;
+	const char *policy_file = NULL, *state_file = NULL, *others[16];
+	size_t nothers = 0;
 	char *buf = NULL, *old_note = NULL, *saved = NULL;
 	uint8_t root[RP_HASH_LEN];
 	size_t len;
 	int ch, r, rc = 2;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "p:s:qh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:s:qc:h", opts, NULL)) != -1) {
 		switch (ch) {
+		case 'c':
+			if (nothers == sizeof(others) / sizeof(others[0])) {
+				cli_err("audit: at most 16 --checkpoint files");
+				return 2;
+			}
+			others[nothers++] = optarg;
+			break;
 		case 'p': policy_file = optarg; break;
 		case 's': state_file = optarg; break;
 		case 'q': au.quiet = true; break;
 		case 'h':
-			printf("Usage: rampart audit [--policy FILE] [--state FILE] [--quiet]\n\n"
+			printf("Usage: rampart audit [--policy FILE] [--state FILE] [--quiet]\n"
+			       "                     [--checkpoint FILE]...\n\n"
 			       "Audits the org's transparency log from the server's public tiles:\n"
 			       "checks the checkpoint's log signature and witness quorum against the\n"
 			       "root policy, replays every entry not audited before (recomputing the\n"
@@ -171,7 +291,10 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 			       "                 the copy `rampart policy upload' kept for this org)\n"
 			       "  --state FILE   where the audit remembers what it verified (default:\n"
 			       "                 audit-ORG.state in the config directory)\n"
-			       "  --quiet        findings and the summary only\n\n"
+			       "  --quiet        findings and the summary only\n"
+			       "  --checkpoint FILE  a checkpoint seen elsewhere (an agent's\n"
+			       "                 checkpoint.note, another monitor's) to check against\n"
+			       "                 this log: a split view is a finding\n\n"
 			       "Needs --server, --pin and --org, no key: anyone may audit.\n"
 			       "Exit status: 0 clean, 1 findings, 2 the audit could not run.\n");
 			return 0;
@@ -258,6 +381,8 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 		rc = 1;
 		goto out;
 	}
+	for (size_t i = 0; i < nothers; i++)
+		cross_check(&au, a.policy, others[i], &cp, resp.body);
 	/* Consistent: remember it. Findings about entries stay history, not state. */
 	if (!(saved = rp_audit_save(&a, &len)) ||
 	    rp_write_file_atomic(state_path, saved, len, 0600) < 0 ||
@@ -268,7 +393,7 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 	printf("audit: %s: %llu entries, tree recomputed and equal to the checkpoint signed by "
 	       "the log key with its witness quorum; %zu finding%s\n",
 	       cp.origin, (unsigned long long)cp.size, au.findings, au.findings == 1 ? "" : "s");
-	rc = au.findings ? 1 : 0;
+	rc = au.findings ? 1 : au.errors ? 2 : 0;
 out:
 	if (rc == 1 && au.findings)
 		printf("audit: %zu finding%s\n", au.findings, au.findings == 1 ? "" : "s");

@@ -74,6 +74,9 @@ PY
 	[ "$(curl -sk -o /dev/null -w '%{http_code}' "$LOGURL/tile/0/0")" = 404 ] \
 		|| die "a malformed tile path was served"
 	[ "$(log_size a1)" = "$size" ] || die "a1 did not store checkpoint $size"
+	# What a device saw, checked against the log (hash tiles) by a monitor.
+	rp_as 1 audit --quiet --checkpoint "$T/a1/checkpoint.note" >"$T/audit-cp.out" 2>&1 \
+		|| { cat "$T/audit-cp.out" >&2; die "audit --checkpoint of a consistent checkpoint"; }
 	echo "ok - checkpoint cosigned by the witness quorum; tiles readable, cacheable, bounded"
 }
 
@@ -119,6 +122,15 @@ test_rollback_and_fork() {
 	rm -f "$DATA/rampart.db-wal" "$DATA/rampart.db-shm"
 	cp "$T/old.db" "$DATA/rampart.db"
 	rp_server_start
+	cp "$T/a1/checkpoint.note" "$T/a1-honest.note"
+
+	# A monitor that never saw the longer log still catches it, from a
+	# device's checkpoint: the server showed that device a longer history.
+	local rc=0
+	rp_as 1 audit --quiet --state "$T/late.state" --policy "$T/admin/acme.policy" \
+		--checkpoint "$T/a1-honest.note" >"$T/audit-late.out" 2>&1 || rc=$?
+	[ "$rc" -eq 1 ] && grep -q 'split view' "$T/audit-late.out" \
+		|| { cat "$T/audit-late.out" >&2; die "audit --checkpoint missed the longer log ($rc)"; }
 
 	# Rollback: the agents hold a larger checkpoint than the one served now.
 	# Its cosignatures are older than the window by now, or not: either way refused.
@@ -143,7 +155,7 @@ test_rollback_and_fork() {
 	rp_wait_for 40 alerted a1 witness-quorum || die "a1 did not refuse the unwitnessed fork"
 	sleep 1
 	! ran forked || die "the forked command ran"
-	local rc=0
+	rc=0
 	rp_as 1 audit >"$T/audit2.out" 2>&1 || rc=$?
 	[ "$rc" -eq 1 ] || { cat "$T/audit2.out" >&2; die "audit exit $rc on a forked log, want 1"; }
 	grep -q '^FINDING: ' "$T/audit2.out" || die "audit reported no finding"
@@ -165,8 +177,13 @@ test_crash_during_appends() {
 	rp_server_start
 	run_cmd aftercrash >/dev/null
 	rp_wait_for 40 ran aftercrash || die "nothing runs after the crash"
-	rp_as 1 audit --quiet --state "$T/fresh.state" --policy "$T/admin/acme.policy" \
-		>"$T/audit-crash.out" 2>&1 || { cat "$T/audit-crash.out" >&2; die "audit after the crash"; }
+	# A fresh monitor: clean, and the first checkpoint of this test (a smaller
+	# tree) is consistent with the log read from its hash tiles.
+	rp_as 1 audit --state "$T/fresh.state" --policy "$T/admin/acme.policy" \
+		--checkpoint "$T/cp.note" >"$T/audit-crash.out" 2>&1 \
+		|| { cat "$T/audit-crash.out" >&2; die "audit after the crash"; }
+	grep -q "checkpoint $T/cp.note ($(sed -n 2p "$T/cp.note") entries) is consistent" \
+		"$T/audit-crash.out" || { cat "$T/audit-crash.out" >&2; die "older checkpoint not cross-checked"; }
 	for i in 1 2; do
 		"$WITNESS" evidence --data "$T/w$i" | grep -q . && die "witness $i saw a fork after the crash"
 	done
