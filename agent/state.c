@@ -19,19 +19,25 @@ int agent_path(const struct agent *a, char *out, size_t outlen, const char *name
 	return n < 0 || (size_t)n >= outlen ? RP_E_TOOBIG : 0;
 }
 
+int agent_conf_format(const struct agent_conf *c, char *buf, size_t n)
+{
+	int k = snprintf(buf, n, "server %s\npin %s\norg %s\ndevice %s\n", c->server, c->pin,
+			 c->org, c->device);
+	return k < 0 || (size_t)k >= n ? RP_E_TOOBIG : k;
+}
+
 int agent_conf_write(const char *dir, const struct agent_conf *c)
 {
 	char path[600], buf[1024];
 	int n;
 
 	snprintf(path, sizeof(path), "%s/agent.conf", dir);
-	n = snprintf(buf, sizeof(buf), "server %s\npin %s\norg %s\ndevice %s\n",
-		     c->server, c->pin, c->org, c->device);
+	if ((n = agent_conf_format(c, buf, sizeof(buf))) < 0)
+		return n;
 	return rp_write_file_atomic(path, buf, (size_t)n, 0600);
 }
 
-static int conf_parse(const char *text, size_t len, struct agent_conf *c,
-		      struct rp_diag *d)
+int agent_conf_parse(const char *text, size_t len, struct agent_conf *c, struct rp_diag *d)
 {
 	static const char *const names[] = {"server", "pin", "org", "device"};
 	char *dst[] = {c->server, c->pin, c->org, c->device};
@@ -48,9 +54,44 @@ static int conf_parse(const char *text, size_t len, struct agent_conf *c,
 			rp_diagf(d, "agent.conf: missing or bad `%s' line", names[i]);
 			return RP_E_MALFORMED;
 		}
+		for (size_t k = 0; k < vlen; k++) {
+			if (v[k] <= ' ' || v[k] > '~') {
+				rp_diagf(d, "agent.conf: `%s' holds a byte that is not printable ASCII",
+					 names[i]);
+				return RP_E_MALFORMED;
+			}
+		}
 		memcpy(dst[i], v, vlen);
 	}
+	if (cur.n != 0) {
+		rp_diagf(d, "agent.conf: unexpected text after the `device' line");
+		return RP_E_MALFORMED;
+	}
 	return 0;
+}
+
+int agent_record_parse(const char *line, size_t llen, char id[RP_ID_HEX + 1],
+		       enum exec_mark *ret)
+{
+	const char *m, *sp;
+	size_t mlen;
+
+	/* "<id> <mark> <time>" */
+	if (llen < RP_ID_HEX + 2 || line[RP_ID_HEX] != ' ' || !rp_id_valid(line, RP_ID_HEX))
+		return RP_E_MALFORMED;
+	m = line + RP_ID_HEX + 1;
+	mlen = llen - RP_ID_HEX - 1;
+	if ((sp = memchr(m, ' ', mlen)))
+		mlen = (size_t)(sp - m);
+	for (int k = MARK_STARTED; k <= MARK_REFUSED; k++) {
+		if (rp_memeq(m, mlen, mark_names[k])) {
+			memcpy(id, line, RP_ID_HEX);
+			id[RP_ID_HEX] = '\0';
+			*ret = (enum exec_mark)k;
+			return 0;
+		}
+	}
+	return RP_E_MALFORMED;
 }
 
 /* Sets id's mark in memory; later records win. */
@@ -96,21 +137,14 @@ static int records_load(struct agent *a, struct rp_diag *d)
 	cur.p = buf;
 	cur.n = len;
 	while (rp_cursor_line(&cur, &line, &llen) == 1) {
-		/* "<id> <mark> <time>"; a torn last line (crash mid-write) is skipped. */
-		if (llen < RP_ID_HEX + 2 || line[RP_ID_HEX] != ' ' || !rp_id_valid(line, RP_ID_HEX))
+		char id[RP_ID_HEX + 1];
+		enum exec_mark m;
+		/* A torn last line (crash mid-write) is skipped. */
+		if (agent_record_parse(line, llen, id, &m) < 0)
 			continue;
-		const char *m = line + RP_ID_HEX + 1;
-		size_t mlen = llen - RP_ID_HEX - 1;
-		const char *sp = memchr(m, ' ', mlen);
-		if (sp)
-			mlen = (size_t)(sp - m);
-		for (int k = MARK_STARTED; k <= MARK_REFUSED; k++) {
-			if (rp_memeq(m, mlen, mark_names[k])) {
-				if (rec_put(a, line, (enum exec_mark)k) < 0) {
-					free(buf);
-					return RP_E_NOMEM;
-				}
-			}
+		if (rec_put(a, id, m) < 0) {
+			free(buf);
+			return RP_E_NOMEM;
 		}
 	}
 	free(buf);
@@ -200,7 +234,7 @@ int agent_load(struct agent *a, const char *dir, struct rp_diag *d)
 		rp_diagf(d, "reading %s: %s (is this device enrolled?)", path, rp_strerror(r));
 		return r;
 	}
-	r = conf_parse(buf, len, &a->conf, d);
+	r = agent_conf_parse(buf, len, &a->conf, d);
 	free(buf);
 	buf = NULL;
 	if (r < 0)

@@ -53,6 +53,12 @@ struct agent {
 
 int agent_path(const struct agent *a, char *out, size_t outlen, const char *name);
 int agent_conf_write(const char *dir, const struct agent_conf *c);
+/* agent.conf's text: exactly the four lines agent_conf_format writes. */
+int agent_conf_parse(const char *text, size_t len, struct agent_conf *c, struct rp_diag *d);
+/* Writes the text into buf; its length, or RP_E_TOOBIG. */
+int agent_conf_format(const struct agent_conf *c, char *buf, size_t n);
+/* One line of the executed record (without '\n'): 0 and its id and mark, or RP_E_MALFORMED. */
+int agent_record_parse(const char *line, size_t len, char id[RP_ID_HEX + 1], enum exec_mark *ret);
 /* Loads conf, key, policy and the executed record; sets up the API client. */
 int agent_load(struct agent *a, const char *dir, struct rp_diag *d);
 void agent_release(struct agent *a);
