@@ -599,7 +599,8 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "rampart-witness: libsodium failed to initialise\n");
 		return 1;
 	}
-	return rp_cmd_main("rampart-witness", "Cosigns a transparency log's checkpoints only while the log stays\n"
-			       "append-only (C2SP tlog-witness).\n", commands, sizeof(commands) / sizeof(commands[0]), argc,
-			   argv);
+	return rp_cmd_main("rampart-witness",
+			   "Cosigns a transparency log's checkpoints only while the log stays\n"
+			   "append-only (C2SP tlog-witness).\n",
+			   commands, sizeof(commands) / sizeof(commands[0]), argc, argv);
 }
