@@ -301,12 +301,10 @@ out:
  */
 static void keep_fresh(struct agent *a, int64_t started, int64_t *next_try, int64_t *alarmed)
 {
-	int64_t now = rp_now(), fresh = a->policy->freshness;
-	int64_t since = a->log.newest > started ? a->log.newest : started;
+	int64_t now = rp_now(), fresh = a->policy->freshness, since;
 	struct rp_http_resp resp = {0};
 	struct rp_diag d = {""};
 	char path[80], why[sizeof(d.msg) + 64] = "";
-	json_t *j = NULL;
 	int r;
 
 	/* `quorum none': no cosignature times, so no freshness to judge (docs/witness.md) */
@@ -317,39 +315,23 @@ static void keep_fresh(struct agent *a, int64_t started, int64_t *next_try, int6
 		 (unsigned long long)a->log.size);
 	r = rp_api_request(&a->api, "GET", path, NULL, 0, &resp, &d);
 	if (r == 0 && resp.status == 200) {
-		struct rp_delivery dl = {0};
-		json_t *cp, *cs;
-		json_error_t jerr;
-		j = json_loadb(resp.body, resp.body_len, JSON_REJECT_DUPLICATES, &jerr);
-		cp = json_object_get(j, "checkpoint");
-		cs = json_object_get(j, "consistency");
-		/* the delivery parser reads the same two fields, with their caps */
-		json_t *as = json_pack("{s:s, s:s, s:i, s:o, s:o, s:[]}", "statement", "",
-				       "payload", "", "index", 0, "checkpoint",
-				       cp ? json_incref(cp) : json_null(), "consistency",
-				       cs ? json_incref(cs) : json_array(), "proof");
-		char *txt = as ? json_dumps(as, JSON_COMPACT) : NULL;
-		json_decref(as);
-		if (txt && (r = rp_delivery_parse(txt, strlen(txt), &dl, &d)) == 0) {
+		struct rp_delivery up = {0};
+		if ((r = rp_checkpoint_update_parse(resp.body, resp.body_len, &up, &d)) == 0) {
 			struct rp_verify_ctx ctx = check_ctx(a, true, NULL);
-			r = rp_verify_checkpoint(&ctx, dl.checkpoint, dl.checkpoint_len,
-						 (const uint8_t(*)[RP_HASH_LEN])dl.consistency,
-						 dl.ncons, NULL, &d);
+			r = rp_verify_checkpoint(&ctx, up.checkpoint, up.checkpoint_len,
+						 (const uint8_t(*)[RP_HASH_LEN])up.consistency,
+						 up.ncons, NULL, &d);
 			if (r < 0)
 				send_alert(a, "", alert_code(r), d.msg);
 		}
-		if (!txt)
-			r = RP_E_NOMEM;
 		if (r < 0)
 			snprintf(why, sizeof(why), "the served checkpoint was refused: %s", d.msg);
-		free(txt);
-		rp_delivery_release(&dl);
+		rp_delivery_release(&up);
 	} else {
 		snprintf(why, sizeof(why), "no checkpoint from the server: %s",
 			 r < 0 ? d.msg : resp.body ? resp.body : "");
 	}
 	rp_http_resp_release(&resp);
-	json_decref(j);
 	since = a->log.newest > started ? a->log.newest : started;
 	if (rp_now() - since > fresh && rp_now() - *alarmed > fresh / 2) {
 		char msg[sizeof(why) + 128];

@@ -55,6 +55,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char id[RP_ID_HEX + 1];
 	uint8_t h[32];
 
+	/* The agent's checkpoint refresh answer is the same JSON fields. */
+	if (rp_checkpoint_update_parse((const char *)data, size, &dl, &d) == 0) {
+		FUZZ_CHECK(dl.checkpoint && dl.checkpoint_len <= RP_CHECKPOINT_MAX &&
+		           dl.ncons <= RP_PROOF_HASHES_MAX && dl.index == -1);
+		rp_delivery_release(&dl);
+	}
 	if (rp_delivery_parse((const char *)data, size, &dl, &d) != 0)
 		return 0;
 	FUZZ_CHECK(dl.statement_len <= RP_LOG_ENTRY_MAX && dl.payload_len <= RP_PAYLOAD_MAX);

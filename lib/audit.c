@@ -182,15 +182,13 @@ static bool sequential(const struct rp_audit *a, const char *data, size_t len)
 	return !a->policy || first_line_is(data, len, "rampart/policy/v1");
 }
 
-/* What an entry says under the current policy; changes nothing but, for a policy, a->policy. */
-static int check_entry(struct rp_audit *a, bool may_change, const char *data, size_t len,
-		       char *line, size_t cap)
+/* An entry that does not change the chain, judged by the current policy (any thread). */
+static int check_other(const struct rp_audit *a, const char *data, size_t len, char *line,
+		       size_t cap)
 {
 	char q[80];
 	size_t first = 0;
 
-	if (may_change && sequential(a, data, len))
-		return check_policy(a, data, len, line, cap);
 	if (first_line_is(data, len, "rampart/command/v1"))
 		return check_command(a, data, len, line, cap);
 	while (first < len && data[first] != '\n')
@@ -219,7 +217,8 @@ int rp_audit_entry(struct rp_audit *a, const char *data, size_t len, rp_audit_re
 {
 	char line[LINE_MAX];
 	uint8_t leaf[RP_HASH_LEN];
-	int ok = check_entry(a, true, data, len, line, sizeof(line));
+	int ok = sequential(a, data, len) ? check_policy(a, data, len, line, sizeof(line))
+					  : check_other(a, data, len, line, sizeof(line));
 
 	rp_merkle_leaf_hash(data, len, leaf);
 	return finish_entry(a, leaf, ok, line, report, arg);
@@ -259,8 +258,7 @@ static bool check_one(struct run *run)
 		return false;
 	c = &run->out[i];
 	rp_merkle_leaf_hash(run->data[i], run->len[i], c->leaf);
-	c->ok = check_entry((struct rp_audit *)run->a, false, run->data[i], run->len[i], c->line,
-			    LINE_MAX);
+	c->ok = check_other(run->a, run->data[i], run->len[i], c->line, LINE_MAX);
 	atomic_store_explicit(&c->done, 1, memory_order_release);
 	return true;
 }

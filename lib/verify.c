@@ -38,6 +38,29 @@ static int parse_hashes(json_t *a, const char *what, uint8_t (*out)[RP_HASH_LEN]
 	return 0;
 }
 
+/* "checkpoint" (a note within RP_CHECKPOINT_MAX) and "consistency" (optional hashes). */
+static int parse_checkpoint_fields(json_t *cp, json_t *cs, struct rp_delivery *dl,
+				   struct rp_diag *d)
+{
+	int r;
+
+	if (!json_is_string(cp)) {
+		rp_diagf(d, "field `checkpoint' must be a string");
+		return RP_E_MALFORMED;
+	}
+	if (json_string_length(cp) > RP_CHECKPOINT_MAX) {
+		rp_diagf(d, "delivery checkpoint is %zu bytes, more than %d", json_string_length(cp),
+			 RP_CHECKPOINT_MAX);
+		return RP_E_TOOBIG;
+	}
+	if (cs && (r = parse_hashes(cs, "consistency", dl->consistency, &dl->ncons, d)) < 0)
+		return r;
+	if (!(dl->checkpoint = strdup(json_string_value(cp))))
+		return RP_E_NOMEM;
+	dl->checkpoint_len = json_string_length(cp);
+	return 0;
+}
+
 /* "index", "proof", "checkpoint", "consistency": all four, or none. */
 static int parse_log_fields(json_t *root, struct rp_delivery *dl, struct rp_diag *d)
 {
@@ -55,18 +78,39 @@ static int parse_log_fields(json_t *root, struct rp_delivery *dl, struct rp_diag
 			    "`checkpoint' a string");
 		return RP_E_MALFORMED;
 	}
-	if (json_string_length(cp) > RP_CHECKPOINT_MAX) {
-		rp_diagf(d, "delivery checkpoint is %zu bytes, more than %d", json_string_length(cp),
-			 RP_CHECKPOINT_MAX);
+	if ((r = parse_hashes(pf, "proof", dl->proof, &dl->nproof, d)) < 0 ||
+	    (r = parse_checkpoint_fields(cp, cs, dl, d)) < 0)
+		return r;
+	dl->index = json_integer_value(ix);
+	return 0;
+}
+
+int rp_checkpoint_update_parse(const char *json, size_t len, struct rp_delivery *ret,
+			       struct rp_diag *d)
+{
+	struct rp_delivery dl = {.index = -1};
+	json_error_t jerr;
+	json_t *root;
+	int r;
+
+	if (len > RP_CHECKPOINT_MAX + 4 * RP_PROOF_HASHES_MAX * 48) {
+		rp_diagf(d, "checkpoint answer is %zu bytes, too large", len);
 		return RP_E_TOOBIG;
 	}
-	if ((r = parse_hashes(pf, "proof", dl->proof, &dl->nproof, d)) < 0 ||
-	    (cs && (r = parse_hashes(cs, "consistency", dl->consistency, &dl->ncons, d)) < 0))
+	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(root)) {
+		rp_diagf(d, "checkpoint answer is not a JSON object: %s", root ? "wrong type" : jerr.text);
+		json_decref(root);
+		return RP_E_MALFORMED;
+	}
+	r = parse_checkpoint_fields(json_object_get(root, "checkpoint"),
+				    json_object_get(root, "consistency"), &dl, d);
+	json_decref(root);
+	if (r < 0) {
+		rp_delivery_release(&dl);
 		return r;
-	if (!(dl->checkpoint = strdup(json_string_value(cp))))
-		return RP_E_NOMEM;
-	dl->checkpoint_len = json_string_length(cp);
-	dl->index = json_integer_value(ix);
+	}
+	*ret = dl;
 	return 0;
 }
 

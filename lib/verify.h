@@ -77,6 +77,13 @@ struct rp_verify_ctx {
 int rp_delivery_parse(const char *json, size_t len, struct rp_delivery *ret,
 		      struct rp_diag *d);
 void rp_delivery_release(struct rp_delivery *dl);
+/*
+ * The answer to an agent's checkpoint refresh, {"checkpoint": "<note>",
+ * "consistency": ["<base64>"...]}, into ret's checkpoint and consistency
+ * (index stays -1), with a delivery's caps; release with rp_delivery_release.
+ */
+int rp_checkpoint_update_parse(const char *json, size_t len, struct rp_delivery *ret,
+			       struct rp_diag *d);
 
 /*
  * Runs every check in order, stopping at the first failure. On success

@@ -935,7 +935,6 @@ static void h_poll(struct req *q)
 /* The served checkpoint of the device's org, with consistency from ?size=. */
 static void h_agent_checkpoint(struct req *q)
 {
-	struct db_device dev;
 	struct db_log lg;
 	uint64_t have;
 	json_t *j;
@@ -943,16 +942,15 @@ static void h_agent_checkpoint(struct req *q)
 
 	if (!query_u64(q, "size", INT64_MAX, &have))
 		return;
-	if ((r = db_device_get(&q->srv->db, q->who, &dev)) < 0 ||
-	    (r = db_log_get(&q->srv->db, dev.org, &lg)) < 0) {
-		fail_db(q, r, "log for this device");
+	if ((r = db_log_get(&q->srv->db, q->org, &lg)) < 0) { /* q->org: the device's (auth_device) */
+		fail_db(q, r, "log");
 		return;
 	}
 	if (lg.served_size == 0) {
-		fail(q, 404, "org %s has no witnessed checkpoint yet", dev.org);
+		fail(q, 404, "org %s has no witnessed checkpoint yet", q->org);
 		return;
 	}
-	if (!(j = json_object()) || (r = log_checkpoint_json(q->srv, lg.id, have, j)) < 0) {
+	if (!(j = json_object()) || (r = log_checkpoint_json(q->srv, &lg, have, j)) < 0) {
 		json_decref(j);
 		fail(q, 500, "checkpoint: %s", rp_strerror(r));
 		return;

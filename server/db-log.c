@@ -443,29 +443,6 @@ int db_log_tile(struct db *db, int64_t log, const struct rp_tile *t, uint64_t si
 	return out->err ? RP_E_NOMEM : 0;
 }
 
-int db_log_entry(struct db *db, int64_t log, uint64_t index, char **ret, size_t *ret_len)
-{
-	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT data FROM log_entries WHERE log = ? AND idx = ?",
-				    "ii", log, (int64_t)index);
-	int r = rp_sql_step(db->h, st);
-
-	if (r == 1) {
-		size_t n = (size_t)sqlite3_column_bytes(st, 0);
-		char *p = malloc(n + 1);
-		if (p) {
-			memcpy(p, sqlite3_column_blob(st, 0), n);
-			p[n] = '\0';
-			*ret = p;
-			*ret_len = n;
-		}
-		r = p ? 0 : RP_E_NOMEM;
-	} else if (r == 0) {
-		r = RP_E_NOTFOUND;
-	}
-	sqlite3_finalize(st);
-	return r;
-}
-
 int db_log_set_signed(struct db *db, int64_t log, uint64_t size, const char *note)
 {
 	return rp_sql_exec(db->h, "UPDATE logs SET signed_size = ?, signed_note = ? WHERE id = ?", "iti",
@@ -546,15 +523,4 @@ int db_log_cosigs(struct db *db, int64_t log, uint64_t size, struct rp_sb *out)
 		rp_sb_puts(out, rp_sql_text(st, 0));
 	sqlite3_finalize(st);
 	return r < 0 ? r : out->err ? RP_E_NOMEM : 0;
-}
-
-int db_log_newest_cosig(struct db *db, int64_t log, uint64_t size, int64_t *ret)
-{
-	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT ifnull(max(cosig_time), 0) FROM log_witnesses "
-					"WHERE log = ? AND cosig_size = ?", "ii", log, (int64_t)size);
-	int r = rp_sql_step(db->h, st);
-
-	*ret = r == 1 ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
-	return r < 0 ? r : 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * rampartd's store: every SQL statement of the server is in this file.
+ * rampartd's store: every SQL statement of the server is in this file and
+ * in db-log.c (the transparency logs); the SQLite helpers are lib/sql.
  *
  * SCHEMA (after all MIGRATIONS below). Tests rely on these names: they write
  * forged rows with the sqlite3 CLI while rampartd runs, and rampartd must
@@ -28,24 +29,30 @@
  *       reason DEFAULT '', result NULL | the signed result note, updated)
  *   alerts (id PK AUTOINCREMENT, org, device_id, command_id ('' when none), code,
  *       reason, at)
+ *   commands.log_index NULL | the command's entry in its org's log (-1: too
+ *       large to log); logs, log_entries, log_hashes, log_witnesses: db-log.c
  *
  * A delivery row is made for every target when a command is submitted (so
  * that results list every target, and a command never approved shows as
  * 'expired'); approval flips commands.state and, in the same transaction,
- * makes sure every target's row exists. A device is offered, on every poll,
- * its delivery with the lowest commands.seq such that commands.state =
- * 'approved', deliveries.status IN ('pending', 'running') and commands.expires
- * is 0 or later than now - RP_CLOCK_SKEW_S. 'expired' is never stored: the
+ * makes sure every target's row exists, and appends the statement to the
+ * org's log. A device is offered, on every poll, its delivery lowest in log
+ * order (then commands.seq) such that commands.state = 'approved',
+ * deliveries.status IN ('pending', 'running'), commands.expires is 0 or
+ * later than now - RP_CLOCK_SKEW_S, and the entry is covered by the served
+ * (witnessed) checkpoint; see db_next_delivery. 'expired' is never stored: the
  * results endpoint shows it for a pending or running delivery past expires.
  * A forged delivery therefore needs only:
  *   INSERT INTO commands (id, org, statement, payload, state, created)
  *     VALUES (<id>, <org>, <note>, <payload>, 'approved', strftime('%s','now'));
  *   INSERT INTO deliveries (command_id, device_id, status, updated)
  *     VALUES (<id>, <device>, 'pending', strftime('%s','now'));
+ * and the sequencer logs such a row (db_log_approved) before it is delivered.
  *
- * Statements are prepared on each call: that costs microseconds next to an
- * fsync, and nothing is cached that could hide a change made behind the
- * server's back.
+ * Statements here are prepared on each call: that costs microseconds next to
+ * an fsync, and nothing is cached that could hide a change made behind the
+ * server's back. db-log.c keeps its hot statements prepared, and caches only
+ * stored hashes, which never change once written.
  */
 #include "db.h"
 #include "sql/sql.h"
@@ -109,7 +116,9 @@ static const char *const MIGRATIONS[] = {
 	"  size INTEGER NOT NULL DEFAULT 0, cosig TEXT NOT NULL DEFAULT '',"
 	"  cosig_size INTEGER NOT NULL DEFAULT -1, cosig_time INTEGER NOT NULL DEFAULT 0,"
 	"  PRIMARY KEY (log, witness));"
-	"ALTER TABLE commands ADD COLUMN log_index INTEGER;",
+	"ALTER TABLE commands ADD COLUMN log_index INTEGER;"
+	"CREATE INDEX commands_unlogged ON commands (org) WHERE state = 'approved' AND "
+	"  log_index IS NULL;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
@@ -645,6 +654,15 @@ int db_log_approved(struct db *db, const char *org, size_t *ret_n)
 	size_t n = 0;
 	int r;
 
+	/* Called every tick: a read on a partial index, and a write only when there is work. */
+	st = rp_sql_prep(db->h, "SELECT 1 FROM commands WHERE org = ? AND state = 'approved' AND "
+				"log_index IS NULL LIMIT 1", "t", org);
+	r = rp_sql_step(db->h, st);
+	sqlite3_finalize(st);
+	if (r <= 0) {
+		*ret_n = 0;
+		return r;
+	}
 	if ((r = rp_sql_begin(db->h)) < 0)
 		return r;
 	st = rp_sql_prep(db->h, "SELECT id, statement FROM commands WHERE org = ? AND state = 'approved' "

@@ -210,7 +210,6 @@ int db_log_prove_consistency(struct db *db, int64_t log, uint64_t size1, uint64_
  */
 int db_log_tile(struct db *db, int64_t log, const struct rp_tile *t, uint64_t size,
 		struct rp_sb *out);
-int db_log_entry(struct db *db, int64_t log, uint64_t index, char **ret, size_t *ret_len);
 int db_log_set_signed(struct db *db, int64_t log, uint64_t size, const char *note);
 int db_log_signed_note(struct db *db, int64_t log, char **ret);
 /* Never moves the served checkpoint backwards. */
@@ -228,5 +227,3 @@ int db_log_witness_set(struct db *db, int64_t log, const char *witness, uint64_t
 		       const char *cosig, int64_t cosig_time);
 /* Appends every stored cosignature line over the checkpoint of this size. */
 int db_log_cosigs(struct db *db, int64_t log, uint64_t size, struct rp_sb *out);
-/* The newest cosignature time over the checkpoint of this size; 0 when none. */
-int db_log_newest_cosig(struct db *db, int64_t log, uint64_t size, int64_t *ret);

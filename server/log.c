@@ -501,19 +501,17 @@ static json_t *proof_json(const uint8_t (*proof)[RP_HASH_LEN], size_t n)
 	return a;
 }
 
-int log_checkpoint_json(struct server *s, int64_t log, uint64_t have, json_t *j)
+int log_checkpoint_json(struct server *s, const struct db_log *lg, uint64_t have, json_t *j)
 {
 	uint8_t proof[RP_PROOF_HASHES_MAX][RP_HASH_LEN];
-	struct db_log lg;
 	char *note = NULL;
 	size_t n = 0;
 	int r;
 
-	if ((r = db_log_get_by_id(&s->db, log, &lg)) < 0 ||
-	    (r = db_log_served_note(&s->db, log, &note)) < 0)
+	if ((r = db_log_served_note(&s->db, lg->id, &note)) < 0)
 		return r;
-	if (have > 0 && have < lg.served_size &&
-	    (r = db_log_prove_consistency(&s->db, log, have, lg.served_size, proof, &n)) < 0)
+	if (have > 0 && have < lg->served_size &&
+	    (r = db_log_prove_consistency(&s->db, lg->id, have, lg->served_size, proof, &n)) < 0)
 		goto out;
 	r = json_object_set_new(j, "checkpoint", json_string(note)) < 0 ||
 			    json_object_set_new(j, "consistency",
@@ -544,7 +542,7 @@ static int add_proofs(struct server *s, json_t *j, uint64_t have)
 	if ((r = db_log_get_by_id(&s->db, log, &lg)) < 0 ||
 	    (r = db_log_prove_inclusion(&s->db, log, (uint64_t)index, lg.served_size, proof, &n)) <
 		    0 ||
-	    (r = log_checkpoint_json(s, log, have, j)) < 0) {
+	    (r = log_checkpoint_json(s, &lg, have, j)) < 0) {
 		db_read_end(&s->db, began);
 		return r;
 	}

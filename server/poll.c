@@ -165,17 +165,6 @@ fail:
 	return RP_E_NOMEM;
 }
 
-void poll_wake(struct server *s, const char *device)
-{
-	json_t *j;
-
-	for (struct waiter *w = s->waiters, *next; w; w = next) {
-		next = w->next;
-		if (strcmp(w->device, device) == 0 && (j = lookup(s, device, w->have)))
-			waiter_answer(w, j);
-	}
-}
-
 void poll_wake_all(struct server *s)
 {
 	json_t *j;

@@ -54,8 +54,6 @@ void api_send(struct evhttp_request *r, int status, json_t *j, const char *metho
  */
 int poll_hold(struct server *s, struct evhttp_request *r, const char *device, uint64_t have,
 	      unsigned seconds, double t0);
-/* Answers the device's held polls now if the database has a delivery for it. */
-void poll_wake(struct server *s, const char *device);
 /* Answers every held poll that now has a delivery (a checkpoint was witnessed). */
 void poll_wake_all(struct server *s);
 /* Answers every held poll with 204 (shutdown). */
@@ -78,4 +76,4 @@ int log_next_delivery(struct server *s, const char *device, uint64_t have, json_
 int log_command_delivery(struct server *s, const char *org, const char *id, uint64_t have,
 			 json_t **ret);
 /* Sets "checkpoint" (the served one) and "consistency" (from have) on j. */
-int log_checkpoint_json(struct server *s, int64_t log, uint64_t have, json_t *j);
+int log_checkpoint_json(struct server *s, const struct db_log *lg, uint64_t have, json_t *j);

@@ -1603,6 +1603,29 @@ static void log_state_malformed(void **state)
 	log_state_rejects("size 7\nroot " STATE_ROOT "\nnewest 1\nlast-index 7\n", "not inside");
 }
 
+/* ---- the agent's checkpoint refresh ---- */
+
+static void checkpoint_update_parse(void **state)
+{
+	const char *ok = "{\"checkpoint\": \"o\\n1\\nr\\n\", \"consistency\": "
+			 "[\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"]}";
+	struct rp_delivery up;
+	struct rp_diag d = {""};
+	(void)state;
+
+	assert_int_equal(rp_checkpoint_update_parse(ok, strlen(ok), &up, NULL), 0);
+	assert_string_equal(up.checkpoint, "o\n1\nr\n");
+	assert_int_equal(up.ncons, 1);
+	assert_int_equal(up.index, -1);
+	rp_delivery_release(&up);
+	assert_int_equal(rp_checkpoint_update_parse("{}", 2, &up, &d), RP_E_MALFORMED);
+	assert_non_null(strstr(d.msg, "checkpoint"));
+	assert_int_equal(rp_checkpoint_update_parse("[1]", 3, &up, &d), RP_E_MALFORMED);
+	const char *bad = "{\"checkpoint\": \"x\", \"consistency\": [\"AAAA\"]}";
+	assert_int_equal(rp_checkpoint_update_parse(bad, strlen(bad), &up, &d), RP_E_MALFORMED);
+	assert_non_null(strstr(d.msg, "consistency"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1681,6 +1704,7 @@ int main(void)
 	    cmocka_unit_test(delivery_log_checkpoint_not_string),
 	    cmocka_unit_test(delivery_log_duplicate_field),
 	    cmocka_unit_test(log_state_round_trip),
+	    cmocka_unit_test(checkpoint_update_parse),
 	    cmocka_unit_test(log_state_malformed),
 	};
 	if (sodium_init() < 0)
