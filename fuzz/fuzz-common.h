@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Shared by the fuzz targets: the public test keys of
- * shared/vectors/note/keys.txt, and a check that aborts (a crash libFuzzer
+ * tests/vectors/note/keys.txt, and a check that aborts (a crash libFuzzer
  * reports, with the input saved) when an invariant does not hold.
  */
 #pragma once

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Shared by the unit test binaries: the golden vectors of
- * ../shared/vectors (VECTORS_DIR, set by meson), the three vector keys,
+ * tests/vectors (VECTORS_DIR, set by meson), the three vector keys,
  * and small text builders. Everything here fails the current test rather
  * than returning errors.
  */
@@ -54,7 +54,7 @@ void assert_diag_has(const struct rp_diag *d, const char *word);
 /*
  * The log and witness lines every test policy ends with: log key seed
  * 0x55 x32 named example.com/rampart/acme; witness1.example (seed 0x44,
- * shared/vectors/note/witness1.vkey) and witness2.example (seed 0x66);
+ * tests/vectors/note/witness1.vkey) and witness2.example (seed 0x66);
  * both must cosign.
  */
 #define TEST_LOG_NAME "example.com/rampart/acme"

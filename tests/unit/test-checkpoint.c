@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Checkpoints and witnesses (lib/checkpoint.c): the Go vectors of
- * ../shared/vectors/note first (a real tlog-cosignature produced by Go must
+ * tests/vectors/note first (a real tlog-cosignature produced by Go must
  * verify, and ours over the same text with the same seed and time must be
  * the same bytes), then one named case per malformed checkpoint,
  * add-checkpoint request and tlog-policy line, then the witness quorum as

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Signed notes (C2SP signed-note v1.0.0) against the vectors that Go's
- * sumdb/note produced (../shared/vectors/note), so these check
+ * sumdb/note produced (tests/vectors/note), so these check
  * interoperability, not just self-consistency; then one named case per
  * malformed input.
  */
