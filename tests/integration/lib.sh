@@ -2,6 +2,22 @@
 # Shared by the integration tests and `make demo`: start the real binaries
 # on 127.0.0.1 in a temporary directory, and clean everything up on exit.
 # Source it, then call rp_init BUILD_DIR.
+#
+# Under meson (RP_TAP=1) every step is a TAP test point: rp_ok prints
+# "ok N - what passed", die prints "not ok N - why", and the plan comes
+# last, so `make check' counts steps, not scripts. A step is one claim a
+# test checked; a test function may check several.
+
+RP_TAP_N=0
+
+# rp_ok TEXT: one step passed.
+rp_ok() {
+	RP_TAP_N=$((RP_TAP_N + 1))
+	if [ -n "${RP_TAP:-}" ]; then echo "ok $RP_TAP_N - $*"; else echo "ok - $*"; fi
+}
+
+# rp_note TEXT: a line of commentary that is not a step.
+rp_note() { if [ -n "${RP_TAP:-}" ]; then echo "# $*"; else echo "$*"; fi; }
 
 rp_init() {
 	local build=$1
@@ -23,6 +39,11 @@ rp_init() {
 rp_cleanup() {
 	local rc=$?
 	set +e
+	if [ -n "${RP_TAP:-}" ]; then
+		# A failure that did not go through die (set -e, a signal) is a step too.
+		[ $rc -ne 0 ] && [ -z "${RP_DIED:-}" ] && echo "not ok $((RP_TAP_N += 1)) - exited with status $rc"
+		echo "1..$RP_TAP_N"
+	fi
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	# A sanitizer report from any daemon fails the test, even if it passed.
@@ -42,7 +63,12 @@ rp_free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-die() { echo "FAIL: $*" >&2; exit 1; }
+die() {
+	RP_DIED=1
+	[ -n "${RP_TAP:-}" ] && echo "not ok $((RP_TAP_N += 1)) - $*"
+	echo "FAIL: $*" >&2
+	exit 1
+}
 
 # rp_wait_for SECONDS CMD...: retries CMD until it succeeds.
 rp_wait_for() {

@@ -83,7 +83,7 @@ expect_refused() {
 	done
 	sleep 1
 	[ ! -e "$T/canary.$name" ] || die "$name: the canary exists: the forged command RAN"
-	echo "ok - $name: refused by $#, alerted, nothing ran"
+	rp_ok "$name: refused by $#, alerted, nothing ran"
 }
 
 test_forged_unsigned_command() {
@@ -137,7 +137,7 @@ test_replay_executed_command() {
 	rp_wait_for 30 grep -q "replay $id" "$T/a2/alerts.log" || die "replay: no replay alert"
 	sleep 1
 	[ "$(wc -l <"$T/replay.count")" -eq 1 ] || die "replay: the command ran again"
-	echo "ok - replay: executed command replayed is refused, alerted, ran once"
+	rp_ok "replay: executed command replayed is refused, alerted, ran once"
 }
 
 test_expired_command() {
@@ -173,7 +173,7 @@ test_audit_reports_forgeries() {
 	done
 	grep -q "^FINDING: entry [0-9]*: command .* is for org .globex." "$T/audit.out" \
 		|| die "audit did not report the other org's command"
-	echo "ok - rampart audit reports every forged entry as a finding"
+	rp_ok "rampart audit reports every forged entry as a finding"
 }
 
 export -f rp_status rp_as
@@ -188,4 +188,4 @@ test_expired_command
 test_other_org_command
 test_payload_swapped
 test_audit_reports_forgeries
-echo "all attack tests passed"
+rp_note "all attack tests passed"

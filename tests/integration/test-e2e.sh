@@ -32,7 +32,7 @@ test_audit_clean() {
 	rp_as 1 audit >"$T/audit2.out" 2>&1 || { cat "$T/audit2.out" >&2; die "incremental audit failed"; }
 	[ "$(grep -c '^#' "$T/audit2.out")" -eq 1 ] || die "incremental audit replayed more than the new entry"
 	grep -q "^#[0-9]* command $id" "$T/audit2.out" || die "incremental audit missed $id"
-	echo "ok - rampart audit: history of a clean log, then only what is new"
+	rp_ok "rampart audit: history of a clean log, then only what is new"
 }
 
 test_devices_listed() {
@@ -41,7 +41,7 @@ test_devices_listed() {
 	for d in "$DEV_a1" "$DEV_a2" "$DEV_a3"; do
 		grep -q "$d" <<<"$out" || die "device $d not listed"
 	done
-	echo "ok - devices listed"
+	rp_ok "devices listed"
 }
 
 test_one_signature_runs_nowhere() {
@@ -52,7 +52,7 @@ test_one_signature_runs_nowhere() {
 	sleep 3
 	[ ! -e "$T/ran.$ID" ] || die "command ran with 1 signature"
 	[ "$(rp_status "$ID" "$DEV_a1")" = pending ] || die "status not pending"
-	echo "ok - one signature of two runs nowhere"
+	rp_ok "one signature of two runs nowhere"
 }
 
 test_second_signature_runs_on_targets_only() {
@@ -70,7 +70,7 @@ test_second_signature_runs_on_targets_only() {
 	sleep 2
 	[ "$(wc -l < "$T/ran.$ID")" -eq 2 ] || die "ran $(wc -l < "$T/ran.$ID") times, expected 2"
 	! grep -q "$ID" "$T/a3/executed" 2>/dev/null || die "non-target a3 recorded the command"
-	echo "ok - second signature runs on exactly the two targets; third never"
+	rp_ok "second signature runs on exactly the two targets; third never"
 }
 
 test_timeout_kills_process_group() {
@@ -86,7 +86,7 @@ test_timeout_kills_process_group() {
 	if [ -e "/proc/$bg" ] && ! grep -q '^State:.*Z' "/proc/$bg/status" 2>/dev/null; then
 		die "background child $bg survived the timeout"
 	fi
-	echo "ok - timeout kills the whole process group"
+	rp_ok "timeout kills the whole process group"
 }
 
 test_restart_during_long_poll() {
@@ -103,7 +103,7 @@ test_restart_during_long_poll() {
 	rp_server_start
 	sleep 4
 	[ "$(wc -l < "$T/restart.ran")" -eq 1 ] || die "command ran twice across restarts"
-	echo "ok - server restarts lose nothing and run nothing twice"
+	rp_ok "server restarts lose nothing and run nothing twice"
 }
 
 test_agent_verify_offline() {
@@ -130,7 +130,7 @@ test_agent_verify_offline() {
 	bundle a2
 	! "$AGENT" verify --state-dir "$T/a2" "$T/delivery.json" >"$T/verify.out" || die "a2 accepted"
 	grep -q "not-a-target" "$T/verify.out" || die "verify a2: $(cat "$T/verify.out")"
-	echo "ok - rampart-agent verify: the same checks offline"
+	rp_ok "rampart-agent verify: the same checks offline"
 }
 
 test_api_tokens() {
@@ -146,7 +146,7 @@ test_api_tokens() {
 	rp_as 1 token revoke "$tid" >/dev/null
 	[ "$(curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $READ_TOKEN" "$url/devices")" = 401 ] \
 		|| die "revoked token still works"
-	echo "ok - API tokens: scoped, cannot manage tokens, revocable"
+	rp_ok "API tokens: scoped, cannot manage tokens, revocable"
 }
 
 test_encrypted_key() {
@@ -160,7 +160,7 @@ test_encrypted_key() {
 	if echo hello | RAMPART_PASSPHRASE="wrong" "$CLI" note sign --key "$T/enc.key" >/dev/null 2>&1; then
 		die "wrong passphrase accepted"
 	fi
-	echo "ok - passphrase-encrypted keys"
+	rp_ok "passphrase-encrypted keys"
 }
 
 test_script_output_cap_and_clean_env() {
@@ -184,7 +184,7 @@ assert out.rstrip().endswith("LAST-LINE"), "tail lost the last line"
 assert "RAMPART_COMMAND_ID=" in out and "PATH=/usr/local/sbin:" in out, "clean environment missing"
 assert "RP_LEAK_CANARY" not in out, "the agent leaked its environment into the command"
 ' || die "output cap or environment check failed"
-	echo "ok - --script runs; output tail capped at 64 KiB; clean environment"
+	rp_ok "--script runs; output tail capped at 64 KiB; clean environment"
 }
 
 test_unapproved_command_expires() {
@@ -192,7 +192,7 @@ test_unapproved_command_expires() {
 	id=$(rp_submit 1 --to "$DEV_a2" --run-as "$ME" --expires 2s -- true)
 	sleep 3
 	[ "$(rp_status "$id" "$DEV_a2")" = expired ] || die "status is $(rp_status "$id" "$DEV_a2"), want expired"
-	echo "ok - a command never approved shows as expired"
+	rp_ok "a command never approved shows as expired"
 }
 
 export -f rp_status rp_as
@@ -209,4 +209,4 @@ test_encrypted_key
 test_script_output_cap_and_clean_env
 test_unapproved_command_expires
 test_audit_clean
-echo "all e2e tests passed"
+rp_note "all e2e tests passed"

@@ -77,7 +77,7 @@ PY
 	# What a device saw, checked against the log (hash tiles) by a monitor.
 	rp_as 1 audit --quiet --checkpoint "$T/a1/checkpoint.note" >"$T/audit-cp.out" 2>&1 \
 		|| { cat "$T/audit-cp.out" >&2; die "audit --checkpoint of a consistent checkpoint"; }
-	echo "ok - checkpoint cosigned by the witness quorum; tiles readable, cacheable, bounded"
+	rp_ok "checkpoint cosigned by the witness quorum; tiles readable, cacheable, bounded"
 }
 
 test_witness_down_delays() {
@@ -89,7 +89,7 @@ test_witness_down_delays() {
 	[ "$(rp_status "$id" "$DEV_a1")" = pending ] || die "delayed: not pending"
 	rp_witness_start 2
 	rp_wait_for 30 ran delayed || die "did not run once the witness was back"
-	echo "ok - a witness that is down delays, and nothing runs until the quorum cosigns"
+	rp_ok "a witness that is down delays, and nothing runs until the quorum cosigns"
 }
 
 test_freeze_alarm() {
@@ -101,7 +101,7 @@ test_freeze_alarm() {
 		|| die "rampart devices does not show the freeze"
 	rp_witness_start 1
 	rp_witness_start 2
-	echo "ok - freeze: no fresh cosigned checkpoint, the agent alarms and devices shows it"
+	rp_ok "freeze: no fresh cosigned checkpoint, the agent alarms and devices shows it"
 }
 
 test_rollback_and_fork() {
@@ -138,7 +138,7 @@ test_rollback_and_fork() {
 		|| die "a1 did not refuse the rolled-back checkpoint"
 	rp_wait_for 20 grep -q "rolled back or forked" "$T/server.log" \
 		|| die "the witnesses' 409 did not reveal the rollback"
-	echo "ok - attack: rollback to an older checkpoint: witnesses and agents refuse it"
+	rp_ok "attack: rollback to an older checkpoint: witnesses and agents refuse it"
 
 	# Fork: new entries make a tree of the honest size with another root.
 	local fork
@@ -162,7 +162,7 @@ test_rollback_and_fork() {
 	grep -q -- '---- last checkpoint verified ----' "$T/audit2.out" &&
 		grep -q -- '---- checkpoint served now ----' "$T/audit2.out" \
 		|| die "audit did not print both checkpoints as evidence"
-	echo "ok - attack: forked log: witnesses refuse it, agents refuse and alarm, audit reports both checkpoints"
+	rp_ok "attack: forked log: witnesses refuse it, agents refuse and alarm, audit reports both checkpoints"
 }
 
 test_crash_during_appends() {
@@ -187,7 +187,7 @@ test_crash_during_appends() {
 	for i in 1 2; do
 		"$WITNESS" evidence --data "$T/w$i" | grep -q . && die "witness $i saw a fork after the crash"
 	done
-	echo "ok - kill -9 during appends: log, witnesses and agents carry on; a fresh audit is clean"
+	rp_ok "kill -9 during appends: log, witnesses and agents carry on; a fresh audit is clean"
 }
 
 export -f rp_status rp_as alerted
@@ -197,4 +197,4 @@ test_witness_down_delays
 test_crash_during_appends
 test_freeze_alarm
 test_rollback_and_fork
-echo "all log tests passed"
+rp_note "all log tests passed"

@@ -31,7 +31,7 @@ test_errors_are_json() {
 	expect 405 method_not_allowed -X DELETE "$URL/v1/health"
 	expect 405 method_not_allowed -X PUT "$URL/v1/orgs"
 	expect 404 not_found -X PATCH "$URL/nope"
-	echo "ok - unknown routes and methods: JSON 404/405"
+	rp_ok "unknown routes and methods: JSON 404/405"
 }
 
 test_malformed_bodies() {
@@ -39,7 +39,7 @@ test_malformed_bodies() {
 	expect 400 bad_request -X POST --data '[1,2]' "$URL/v1/enroll"
 	expect 400 bad_request -X POST --data '{"org":"acme","org":"x"}' "$URL/v1/enroll"
 	expect 400 bad_request -X POST --data '{"org":"acme","secret":"00","pubkey":"AAAA","hostname":"h","os":"o","agent_version":"1","proof":"AAAA"}' "$URL/v1/enroll"
-	echo "ok - malformed JSON bodies: 400 bad_request"
+	rp_ok "malformed JSON bodies: 400 bad_request"
 }
 
 test_oversized_bodies() {
@@ -50,7 +50,7 @@ test_oversized_bodies() {
 	local big
 	big=$(head -c 20000 /dev/zero | tr '\0' 'x')
 	expect 400 - -H "X-Big: $big" "$URL/v1/health"
-	echo "ok - oversized bodies and headers: 4xx before parsing"
+	rp_ok "oversized bodies and headers: 4xx before parsing"
 }
 
 test_unauthenticated() {
@@ -59,7 +59,7 @@ test_unauthenticated() {
 	expect 401 unauthorized -H 'X-Rampart-Key: 00112233445566778899aabbccddeeff' \
 		-H "X-Rampart-Time: $(date +%s)" -H 'X-Rampart-Signature: AAAA' "$URL/v1/agent/poll"
 	expect 401 unauthorized -H 'Authorization: Bearer rpt_00112233445566778899aabbccddeeff_00' "$URL/v1/orgs/acme/devices"
-	echo "ok - missing or bad credentials: 401"
+	rp_ok "missing or bad credentials: 401"
 }
 
 test_not_http_and_old_tls() {
@@ -75,13 +75,13 @@ s.sendall(sys.stdin.buffer.read()); s.recv(100)' "$PORT" >/dev/null 2>&1 || true
 	if curl -sk --tlsv1.2 --tls-max 1.2 -o /dev/null "$URL/v1/health"; then
 		die "a TLS 1.2 client was served"
 	fi
-	echo "ok - plain HTTP, garbage and TLS 1.2 are refused"
+	rp_ok "plain HTTP, garbage and TLS 1.2 are refused"
 }
 
 test_still_serving() {
 	expect 200 - "$URL/v1/health"
 	kill -0 "$SERVER_PID" || die "rampartd died"
-	echo "ok - still serving after all of the above"
+	rp_ok "still serving after all of the above"
 }
 
 test_init_data_dir() {
@@ -103,7 +103,7 @@ test_init_data_dir() {
 		|| die "--host IP is not an IP SAN"
 	out=$("$RAMPARTD" bootstrap-token --data "$DATA")
 	[[ $out =~ ^bootstrap\ [0-9a-f]{64}$ ]] || die "bootstrap-token printed: $out"
-	echo "ok - init: modes, pin, no overwrite, --host checked; bootstrap-token"
+	rp_ok "init: modes, pin, no overwrite, --host checked; bootstrap-token"
 }
 
 test_held_poll_hangup() {
@@ -116,7 +116,7 @@ test_held_poll_hangup() {
 	kill -9 "$APID_a1"; wait "$APID_a1" 2>/dev/null || true
 	rp_wait_for 3 grep -q "device $DEV_a1 hung up its held poll" "$T/server.log" \
 		|| die "a held poll of a dead agent was not dropped"
-	echo "ok - an agent that hangs up mid-poll is dropped at once"
+	rp_ok "an agent that hangs up mid-poll is dropped at once"
 }
 
 test_sigterm() {
@@ -125,7 +125,7 @@ test_sigterm() {
 	wait "$SERVER_PID" || rc=$?
 	[ "$rc" = 0 ] || die "rampartd exited $rc on SIGTERM"
 	grep -q "stopped" "$T/server.log" || die "no clean stop in the log"
-	echo "ok - SIGTERM: clean exit 0"
+	rp_ok "SIGTERM: clean exit 0"
 }
 
 test_help_everywhere() {
@@ -141,7 +141,7 @@ test_help_everywhere() {
 	for c in "key generate" "org init" "policy sign" "policy upload"; do
 		"$CLI" $c --help >/dev/null || die "rampart $c --help"
 	done
-	echo "ok - --help on every command"
+	rp_ok "--help on every command"
 }
 
 test_errors_are_json
@@ -154,4 +154,4 @@ test_init_data_dir
 test_help_everywhere
 test_held_poll_hangup
 test_sigterm
-echo "all server-http tests passed"
+rp_note "all server-http tests passed"

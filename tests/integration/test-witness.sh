@@ -102,7 +102,7 @@ PY
 	"$W" init --data "$WDATA" --name witness.test/w1 2>"$T/err" && die "init overwrote a witness"
 	grep -q "already holds a witness" "$T/err" || die "refusal does not say why"
 	[ "$(sha256sum "$WDATA/witness.key")" = "$key" ] || die "the refused init changed the key"
-	echo "ok - init: 0700 dir, 0600 key, type-0x04 vkey printed, never overwrites"
+	rp_ok "init: 0700 dir, 0600 key, type-0x04 vkey printed, never overwrites"
 }
 
 test_add_log() {
@@ -113,7 +113,7 @@ test_add_log() {
 	"$W" add-log --data "$WDATA" --vkey "$LVKEY" 2>>"$T/cli.log" || die "add-log"
 	"$W" add-log --data "$WDATA" --vkey "$LVKEY" 2>"$T/err" && die "added the same key twice"
 	[ "$("$W" logs --data "$WDATA")" = "$ORIGIN $LVKEY 0" ] || die "logs: $("$W" logs --data "$WDATA")"
-	echo "ok - add-log: origin is the key name, only Ed25519 log keys, once"
+	rp_ok "add-log: origin is the key name, only Ed25519 log keys, once"
 }
 
 test_first_checkpoint() {
@@ -128,7 +128,7 @@ test_first_checkpoint() {
 	other=$("$W" init --data "$T/other-witness" --name witness.test/w1 2>/dev/null)
 	"$L" verify --witness "$other" --request "$T/first.req" --cosig "$T/first.cosig" \
 		2>/dev/null && die "cosignature verified under another witness's key"
-	echo "ok - first checkpoint (old 0) cosigned; the cosignature verifies, only for this key"
+	rp_ok "first checkpoint (old 0) cosigned; the cosignature verifies, only for this key"
 }
 
 test_growth() {
@@ -137,7 +137,7 @@ test_growth() {
 	# Asked again for the same checkpoint: cosigned again, still 12.
 	req again --old 12 --size 12
 	expect_cosigned again 12
-	echo "ok - growth with a valid consistency proof cosigned; the same checkpoint again too"
+	rp_ok "growth with a valid consistency proof cosigned; the same checkpoint again too"
 }
 
 test_stale_old_size() {
@@ -146,7 +146,7 @@ test_stale_old_size() {
 	[ "$CTYPE" = text/x.tlog.size ] || die "409 Content-Type is $CTYPE"
 	[ "$(od -c "$T/resp" | head -1)" = "$(printf '12\n' | od -c | head -1)" ] ||
 		die "409 body is '$BODY', want '12\\n'"
-	echo "ok - stale old size: 409 text/x.tlog.size \"12\\n\"; state unchanged"
+	rp_ok "stale old size: 409 text/x.tlog.size \"12\\n\"; state unchanged"
 }
 
 test_fork_same_size() {
@@ -159,7 +159,7 @@ test_fork_same_size() {
 	"$W" evidence --data "$WDATA" | grep -A3 'status 409 old 12 size 12' | grep -x $'\told 12' >/dev/null ||
 		die "evidence does not carry the request body"
 	grep -q "EVIDENCE: log $ORIGIN" "$T/witness.log" || die "the fork was not logged"
-	echo "ok - attack: log rewrites entry 3 at the same size: 409, kept as evidence, logged"
+	rp_ok "attack: log rewrites entry 3 at the same size: 409, kept as evidence, logged"
 }
 
 test_fork_with_proof() {
@@ -172,7 +172,7 @@ test_fork_with_proof() {
 	# The same evidence again is counted, not stored twice.
 	expect_refused forkgrow 422 "forked log's consistency proof, again"
 	[ "$(evidence_count)" = $((n + 1)) ] || die "a replayed fork was stored twice"
-	echo "ok - attack: forked log with its own valid-looking proof: 422, evidence once"
+	rp_ok "attack: forked log with its own valid-looking proof: 422, evidence once"
 }
 
 test_bad_proof() {
@@ -181,14 +181,14 @@ test_bad_proof() {
 	# The cosigned checkpoint itself, with a proof where none belongs.
 	req badsame --old 12 --size 12 --bad-proof
 	expect_refused badsame 422 "equal sizes with a non-empty proof"
-	echo "ok - corrupted or spurious consistency proof: 422; state unchanged"
+	rp_ok "corrupted or spurious consistency proof: 422; state unchanged"
 }
 
 test_unknown_origin() {
 	"$L" keygen other.test/log "$T/other.key" >/dev/null
 	KEY=$T/other.key req unknown --old 0 --size 3
 	expect_refused unknown 404 "unknown origin"
-	echo "ok - unknown origin: 404"
+	rp_ok "unknown origin: 404"
 }
 
 test_untrusted_key() {
@@ -211,7 +211,7 @@ for i, l in enumerate(lines):
 open(p, "w", encoding="utf-8").write("\n".join(lines))
 PY
 	expect_refused forged 403 "trusted key id with a broken signature"
-	echo "ok - attack: checkpoint signed by another key of the same origin: 403; forged signature: 403"
+	rp_ok "attack: checkpoint signed by another key of the same origin: 403; forged signature: 403"
 }
 
 test_malformed() {
@@ -225,7 +225,7 @@ test_malformed() {
 	req oldbig --old 20 --size 13
 	expect_refused oldbig 400 "old size > checkpoint size"
 	grep -q "larger than the checkpoint size" <<<"$BODY" || die "old > size body: $BODY"
-	echo "ok - malformed bodies and old > size: 400; state unchanged"
+	rp_ok "malformed bodies and old > size: 400; state unchanged"
 }
 
 test_http() {
@@ -234,7 +234,7 @@ test_http() {
 	[ "$code" = 405 ] || die "GET add-checkpoint: $code, want 405"
 	code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data x "http://127.0.0.1:$WPORT/other")
 	[ "$code" = 404 ] || die "POST /other: $code, want 404"
-	echo "ok - other methods 405, other paths 404"
+	rp_ok "other methods 405, other paths 404"
 }
 
 test_oversized() {
@@ -249,7 +249,7 @@ test_oversized() {
 	[ "$(snapshot)" = "$before" ] || die "an oversized body changed the state"
 	req aftbig --old 12 --size 14
 	expect_cosigned aftbig 14
-	echo "ok - oversized bodies refused before buffering; the witness keeps serving"
+	rp_ok "oversized bodies refused before buffering; the witness keeps serving"
 }
 
 test_remove_readd_keeps_state() {
@@ -262,7 +262,7 @@ test_remove_readd_keeps_state() {
 	req zero --old 0 --size 15
 	expect_refused zero 409 "old 0 after re-adding"
 	[ "$BODY" = 14 ] || die "409 after re-adding says $BODY"
-	echo "ok - attack: remove and re-add a log does not reset it to size 0"
+	rp_ok "attack: remove and re-add a log does not reset it to size 0"
 }
 
 test_restart() {
@@ -275,7 +275,7 @@ test_restart() {
 	[ "$(stored_size)" = 14 ] || die "size after restart $(stored_size)"
 	req after --old 14 --size 16
 	expect_cosigned after 16
-	echo "ok - SIGTERM stops cleanly; state survives the restart"
+	rp_ok "SIGTERM stops cleanly; state survives the restart"
 }
 
 test_kill9_during_appends() {
@@ -312,7 +312,7 @@ test_kill9_during_appends() {
 		die "state $s is not a checkpoint the witness cosigned"
 	req resume --old "$s" --size $((s + 3))
 	expect_cosigned resume $((s + 3))
-	echo "ok - kill -9 during $((acked - start)) appends: state $s is a cosigned checkpoint (acknowledged $acked), and the witness continues"
+	rp_ok "kill -9 during $((acked - start)) appends: state $s is a cosigned checkpoint (acknowledged $acked), and the witness continues"
 }
 
 test_list_and_evidence() {
@@ -326,7 +326,7 @@ test_list_and_evidence() {
 		die "evidence of a bad proof for a cosigned checkpoint is not marked as such"
 	grep -q "POST /add-checkpoint 422 .* origin $ORIGIN old 12 size 20 stored 12" "$T/witness.log" ||
 		die "request log line lacks origin and sizes"
-	echo "ok - list shows the history with notes; evidence lists the refused forks"
+	rp_ok "list shows the history with notes; evidence lists the refused forks"
 }
 
 WPORT=$(rp_free_port)
@@ -348,4 +348,4 @@ test_remove_readd_keeps_state
 test_restart
 test_kill9_during_appends
 test_list_and_evidence
-echo "all witness tests passed"
+rp_note "all witness tests passed"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * RFC 9162 Merkle trees: the transparency-dev/merkle proof vectors
- * (../shared/vectors/merkle), with one named test per case where Rampart's
+ * (tests/vectors/merkle), with one named test per case where Rampart's
  * verifier deliberately differs from them; then proofs generated from
  * stored hashes against a naive recursive RFC 9162 MTH / PATH / PROOF over
  * every tree of 1 to 300 leaves; tampered proofs; tlog-tiles paths.
@@ -224,7 +224,7 @@ static void run_vectors(const char *dir, enum outcome (*run)(const char *, bool 
 		accepted += got == ACCEPTED;
 		free(found[i]);
 	}
-	print_message("%s: %zu vectors, %zu accepted\n", dir, nfound, accepted);
+	print_message("# %s: %zu vectors, %zu accepted\n", dir, nfound, accepted);
 }
 
 static void vectors_inclusion(void **state)
@@ -562,7 +562,7 @@ static void generated_matches_naive(void **state)
 			proofs++;
 		}
 	}
-	print_message("%lu proofs generated and verified\n", proofs);
+	print_message("# %lu proofs generated and verified\n", proofs);
 	free(s);
 }
 
