@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "rp_err.h"
+#include "tlog.h"
 
 /* A JSON array of at most RP_PROOF_HASHES_MAX base64 hashes. */
 static int parse_hashes(json_t *a, const char *what, uint8_t (*out)[RP_HASH_LEN], size_t *ret_n,
@@ -195,6 +196,41 @@ void rp_delivery_release(struct rp_delivery *dl)
 	dl->index = -1;
 }
 
+/*
+ * Check 1b: the checkpoint against the one stored, through the one
+ * append-only check (lib/tlog.c), its verdict turned into the agent's
+ * refusal: a smaller tree is a rollback, anything else that does not
+ * extend the stored tree a fork.
+ */
+static int append_only(const struct rp_log_state *st, const struct rp_checkpoint *cp,
+		       const uint8_t (*cons)[RP_HASH_LEN], size_t ncons, struct rp_diag *d)
+{
+	struct rp_tlog_head stored = {st->size}, next = {cp->size};
+	struct rp_diag why = {""};
+
+	memcpy(stored.root, st->root, RP_HASH_LEN);
+	memcpy(next.root, cp->root, RP_HASH_LEN);
+	switch (rp_tlog_advance(&stored, &next, cons, ncons, &why)) {
+	case RP_TLOG_SAME:
+	case RP_TLOG_EXTENDS:
+		return 0;
+	case RP_TLOG_ROLLBACK:
+		rp_diagf(d, "checkpoint of %llu entries is older than the %llu already seen "
+			    "(rollback)", (unsigned long long)cp->size, (unsigned long long)st->size);
+		return RP_E_ROLLBACK;
+	case RP_TLOG_FORK:
+		rp_diagf(d, "checkpoint of %llu entries has another root than the one already "
+			    "seen at that size (fork)", (unsigned long long)cp->size);
+		return RP_E_FORK;
+	case RP_TLOG_INCONSISTENT:
+		break;
+	}
+	rp_diagf(d, "checkpoint of %llu entries is not consistent with the %llu already seen "
+		    "(fork): %s", (unsigned long long)cp->size, (unsigned long long)st->size,
+		 why.msg);
+	return RP_E_FORK;
+}
+
 int rp_verify_checkpoint(const struct rp_verify_ctx *ctx, const char *note, size_t len,
 			 const uint8_t (*cons)[RP_HASH_LEN], size_t ncons,
 			 struct rp_checkpoint *ret_cp, struct rp_diag *d)
@@ -210,30 +246,9 @@ int rp_verify_checkpoint(const struct rp_verify_ctx *ctx, const char *note, size
 				 &newest, d);
 	if (r < 0)
 		return r;
-	/* 1b. Never smaller than what was seen, and consistent with it. */
-	if (st && st->size > 0) {
-		if (cp.size < st->size) {
-			rp_diagf(d, "checkpoint of %llu entries is older than the %llu already seen "
-				    "(rollback)", (unsigned long long)cp.size,
-				 (unsigned long long)st->size);
-			return RP_E_ROLLBACK;
-		}
-		if (cp.size == st->size && sodium_memcmp(cp.root, st->root, RP_HASH_LEN) != 0) {
-			rp_diagf(d, "checkpoint of %llu entries has another root than the one already "
-				    "seen at that size (fork)", (unsigned long long)cp.size);
-			return RP_E_FORK;
-		}
-		if (cp.size > st->size &&
-		    rp_merkle_verify_consistency(st->size, cp.size, st->root, cp.root, cons, ncons,
-						 d) < 0) {
-			char m[sizeof(d->msg)];
-			snprintf(m, sizeof(m), "%s", d ? d->msg : "");
-			rp_diagf(d, "checkpoint of %llu entries is not consistent with the %llu "
-				    "already seen (fork): %s", (unsigned long long)cp.size,
-				 (unsigned long long)st->size, m);
-			return RP_E_FORK;
-		}
-	}
+	/* 1b. Never smaller than what was seen, and consistent with it (lib/tlog.h). */
+	if (st && st->size > 0 && (r = append_only(st, &cp, cons, ncons, d)) < 0)
+		return r;
 	/* 1c. Stored before anything else is looked at. */
 	if (ctx->store && (r = ctx->store(ctx->store_arg, &cp, note, len, newest)) < 0) {
 		rp_diagf(d, "cannot store the checkpoint: %s", rp_strerror(r));

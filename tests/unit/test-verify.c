@@ -645,6 +645,28 @@ static void fork_same_size(void **state)
 	free(n);
 }
 
+/*
+ * The stored checkpoint offered again with a consistency proof: a proof
+ * between equal sizes must be empty (RFC 9162), so the agent refuses it
+ * as the witnesses do (422), through the same check (lib/tlog.c).
+ */
+static void same_size_with_a_spurious_proof(void **state)
+{
+	char *n = signed_cmd(SPEC(), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), NOW);
+	(void)state;
+
+	env_saw(e, &e->lg, SIZE);
+	env_offer(e, SIZE, TEST_WBOTH, NOW);
+	e->dl.ncons = test_log_consistency(&e->lg, SEEN, SIZE, e->dl.consistency);
+	refused_at_check1(e, RP_E_FORK, "not consistent with the 8 already seen (fork): "
+	                                "consistency proof between two trees of 8 leaves");
+	e->dl.ncons = 0;
+	accepted_now(e);
+	env_free(e);
+	free(n);
+}
+
 static void fork_larger_without_valid_consistency(void **state)
 {
 	char *n = signed_cmd(SPEC(), TWO);
@@ -1654,6 +1676,7 @@ int main(void)
 	    cmocka_unit_test(rollback_to_older_checkpoint),
 	    cmocka_unit_test(fork_same_size),
 	    cmocka_unit_test(fork_larger_without_valid_consistency),
+	    cmocka_unit_test(same_size_with_a_spurious_proof),
 	    cmocka_unit_test(entry_not_in_checkpoint),
 	    cmocka_unit_test(proof_for_another_index),
 	    cmocka_unit_test(one_witness_only),
