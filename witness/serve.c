@@ -18,6 +18,8 @@
  *   same size as the latest, different root      409, kept as evidence
  *   consistency proof does not verify            422, kept as evidence
  *   otherwise                                    200, one cosignature line
+ * The last three are the append-only check every verifier shares
+ * (lib/tlog.c), its verdicts mapped to these status codes.
  *
  * Bodies over RP_WITNESS_REQUEST_MAX are refused by libevent from the
  * Content-Length (or while chunks arrive) before they are buffered; those
@@ -36,6 +38,7 @@
 #include "checkpoint.h"
 #include "merkle.h"
 #include "rp_err.h"
+#include "tlog.h"
 #include "util.h"
 #include "witness.h"
 
@@ -183,6 +186,23 @@ static void evidence(struct areq *q, struct answer *a, const struct rp_witness_r
 		q->origin, (unsigned long long)st->size);
 }
 
+/*
+ * The append-only check every verifier shares (lib/tlog.c), from the
+ * latest cosigned checkpoint. The old size equals the stored one by now
+ * (else 409 with the size), so the tree cannot be smaller: what is left
+ * is a fork at the cosigned size (409) or a proof that does not bridge
+ * the two trees (422, for equal sizes too when the proof is not empty).
+ */
+static enum rp_tlog_verdict append_only(const struct wstate *st, const struct rp_witness_req *req,
+					struct rp_diag *d)
+{
+	struct rp_tlog_head stored = {st->size}, next = {req->cp.size};
+
+	memcpy(stored.root, st->root, RP_HASH_LEN);
+	memcpy(next.root, req->cp.root, RP_HASH_LEN);
+	return rp_tlog_advance(&stored, &next, req->proof, req->nproof, d);
+}
+
 static void check(struct areq *q, struct answer *a, const struct rp_witness_req *req,
 		  const char *body, size_t len)
 {
@@ -191,6 +211,7 @@ static void check(struct areq *q, struct answer *a, const struct rp_witness_req 
 	bool ok[WITNESS_LOG_KEYS_MAX];
 	struct rp_diag d = {{0}};
 	struct wstate st;
+	enum rp_tlog_verdict v;
 	size_t nkeys = 0;
 	char *line;
 	int64_t t;
@@ -235,7 +256,7 @@ static void check(struct areq *q, struct answer *a, const struct rp_witness_req 
 		a->len = strlen(sz);
 		return;
 	}
-	if (req->cp.size == st.size && memcmp(req->cp.root, st.root, RP_HASH_LEN) != 0) {
+	if ((v = append_only(&st, req, &d)) == RP_TLOG_FORK) {
 		answer_text(a, 409, TEXT_PLAIN,
 			    "checkpoint has the cosigned size %llu but a different root: "
 			    "the log forked",
@@ -243,11 +264,10 @@ static void check(struct areq *q, struct answer *a, const struct rp_witness_req 
 		evidence(q, a, req, &st, body, len);
 		return;
 	}
-	if ((r = rp_merkle_verify_consistency(st.size, req->cp.size, st.root, req->cp.root,
-					      req->proof, req->nproof, &d)) < 0) {
+	if (!rp_tlog_append_only(v)) {
 		answer_text(a, 422, TEXT_PLAIN,
 			    "consistency proof from the cosigned size %llu does not verify: %s",
-			    (unsigned long long)st.size, *d.msg ? d.msg : rp_strerror(r));
+			    (unsigned long long)st.size, *d.msg ? d.msg : rp_strerror(RP_E_PROOF));
 		evidence(q, a, req, &st, body, len);
 		return;
 	}
