@@ -25,6 +25,7 @@
 #include "db.h"
 #include "sql/sql.h"
 #include "rp_err.h"
+#include "tiles.h"
 
 struct reader {
 	struct db *db;
@@ -425,11 +426,17 @@ int db_log_tile(struct db *db, int64_t log, const struct rp_tile *t, uint64_t si
 	while ((r = rp_sql_step(db->h, st)) == 1) {
 		const void *p = sqlite3_column_blob(st, 0);
 		size_t n = (size_t)sqlite3_column_bytes(st, 0);
-		if (t->level == RP_TILE_ENTRIES) {
-			uint8_t be[2] = {(uint8_t)(n >> 8), (uint8_t)n};
-			rp_sb_put(out, be, 2);
+		if (t->level != RP_TILE_ENTRIES)
+			rp_sb_put(out, p, n);
+		else if (rp_bundle_put(out, p, n) == RP_E_TOOBIG) {
+			/* db_log_append refuses such an entry: the row was written behind our back. */
+			fprintf(stderr, "rampartd: log %lld: entry %llu is %zu bytes, more than an "
+					"entry bundle can carry\n",
+				(long long)log, (unsigned long long)(first + count), n);
+			r = RP_E_DB;
 		}
-		rp_sb_put(out, p, n);
+		if (r < 0)
+			break;
 		count++;
 	}
 	sqlite3_finalize(st);
