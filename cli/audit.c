@@ -20,6 +20,8 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "rp_err.h"
+#include "tiles.h"
+#include "tlog.h"
 
 struct auditor {
 	struct cli *c;
@@ -79,7 +81,7 @@ static int fetch(struct auditor *au, const char *rest, size_t max, struct rp_htt
 	return 0;
 }
 
-/* Replays entries [a->size, size) from the entry bundles. */
+/* Replays entries [a->size, size) from the entry bundles (lib/tiles.h). */
 static int replay(struct auditor *au, struct rp_audit *a, uint64_t size)
 {
 	while (a->size < size) {
@@ -87,8 +89,11 @@ static int replay(struct auditor *au, struct rp_audit *a, uint64_t size)
 		uint64_t end = (tile + 1) * RP_TILE_WIDTH;
 		struct rp_tile t = {RP_TILE_ENTRIES, tile, RP_TILE_WIDTH};
 		struct rp_http_resp resp = {0};
+		struct rp_diag d = {""};
+		struct rp_bundle b;
+		const char *data[RP_TILE_WIDTH];
+		size_t lens[RP_TILE_WIDTH], count = 0;
 		char path[64];
-		size_t off = 0;
 		int r;
 
 		if (end > size)
@@ -96,135 +101,124 @@ static int replay(struct auditor *au, struct rp_audit *a, uint64_t size)
 		rp_tile_path(&t, path);
 		if ((r = fetch(au, path, (size_t)t.width * (RP_LOG_ENTRY_MAX + 2), &resp)) < 0)
 			return r;
-		const char *data[RP_TILE_WIDTH];
-		size_t lens[RP_TILE_WIDTH], count = 0;
+		rp_bundle_init(&b, resp.body, resp.body_len);
 		for (unsigned i = 0; i < t.width; i++) {
-			const uint8_t *p = (const uint8_t *)resp.body + off;
+			const char *e;
 			size_t n;
-			if (resp.body_len - off < 2 ||
-			    (n = (size_t)p[0] << 8 | p[1]) > resp.body_len - off - 2) {
-				finding(au, "entry bundle %s is truncated at entry %llu", path,
-					(unsigned long long)(tile * RP_TILE_WIDTH + i));
+			if ((r = rp_bundle_next(&b, &e, &n, &d)) != 1) {
+				if (r == 0)
+					rp_diagf(&d, "it ends after %u of its %u entries", i, t.width);
+				finding(au, "entry bundle %s is truncated at entry %llu: %s", path,
+					(unsigned long long)(tile * RP_TILE_WIDTH + i), d.msg);
 				rp_http_resp_release(&resp);
 				return RP_E_MALFORMED;
 			}
 			if (i >= skip) {
-				data[count] = (const char *)p + 2;
+				data[count] = e;
 				lens[count++] = n;
 			}
-			off += 2 + n;
 		}
 		if ((r = rp_audit_entries(a, data, lens, count, au->threads, on_entry, au)) < 0) {
 			rp_http_resp_release(&resp);
 			return r;
 		}
-		if (off != resp.body_len)
-			finding(au, "entry bundle %s has %zu bytes after its %u entries", path,
-				resp.body_len - off, t.width);
+		if (b.n != 0)
+			finding(au, "entry bundle %s has %zu bytes after its %u entries", path, b.n,
+				t.width);
 		rp_http_resp_release(&resp);
 	}
 	return 0;
 }
 
-/*
- * Stored hashes read from the hash tiles of a tree of `size' entries, as a
- * tlog-tiles client does: level 8T is in tile T; a hash at level 8T + r is
- * the root of 2^r consecutive hashes of that tile, recomputed here.
- */
-struct tile_reader {
-	struct auditor *au;
-	uint64_t size;
-	struct rp_tile have; /* the tile held in buf */
-	uint8_t buf[RP_TILE_WIDTH][RP_HASH_LEN];
-	bool loaded;
-};
-
-static int tile_read(void *arg, unsigned level, uint64_t index, uint8_t out[RP_HASH_LEN])
+/* rp_tile_reader's fetch: a hash tile of the log, over the pinned connection. */
+static int fetch_tile(void *arg, const struct rp_tile *t, uint8_t *buf, size_t cap,
+		      size_t *ret_len)
 {
-	struct tile_reader *tr = arg;
-	unsigned t = level / RP_TILE_HEIGHT, r = level % RP_TILE_HEIGHT;
-	uint64_t first = index << r, count = (uint64_t)1 << r; /* hashes at level 8t */
-	uint64_t at_level = tr->size >> (t * RP_TILE_HEIGHT);  /* complete ones */
-	struct rp_tile want = {(int)t, first / RP_TILE_WIDTH, RP_TILE_WIDTH};
-	uint8_t h[128][RP_HASH_LEN];
-	int rc;
+	struct rp_http_resp resp = {0};
+	char path[64];
+	int r;
 
-	if (t * RP_TILE_HEIGHT >= 64 || first + count > at_level)
-		return RP_E_INVAL;
-	if (at_level < (want.index + 1) * RP_TILE_WIDTH)
-		want.width = (unsigned)(at_level - want.index * RP_TILE_WIDTH);
-	if (!tr->loaded || memcmp(&want, &tr->have, sizeof(want)) != 0) {
-		struct rp_http_resp resp = {0};
-		char path[64];
-		rp_tile_path(&want, path);
-		if ((rc = fetch(tr->au, path, (size_t)want.width * RP_HASH_LEN, &resp)) < 0)
-			return rc;
-		if (resp.body_len != (size_t)want.width * RP_HASH_LEN) {
-			rp_http_resp_release(&resp);
-			return RP_E_MALFORMED;
-		}
-		memcpy(tr->buf, resp.body, resp.body_len);
+	rp_tile_path(t, path);
+	if ((r = fetch(arg, path, cap, &resp)) < 0)
+		return r;
+	if (resp.body_len > cap) { /* fetch's cap should have refused it */
 		rp_http_resp_release(&resp);
-		tr->have = want;
-		tr->loaded = true;
+		return RP_E_TOOBIG;
 	}
-	/* fold 2^r hashes pairwise into one */
-	memcpy(h, tr->buf[first % RP_TILE_WIDTH], (size_t)count * RP_HASH_LEN);
-	for (uint64_t n = count; n > 1; n /= 2)
-		for (uint64_t i = 0; i < n / 2; i++)
-			rp_merkle_node_hash(h[2 * i], h[2 * i + 1], h[i]);
-	memcpy(out, h[0], RP_HASH_LEN);
+	memcpy(buf, resp.body, resp.body_len);
+	*ret_len = resp.body_len;
+	rp_http_resp_release(&resp);
 	return 0;
 }
 
 /*
  * A checkpoint obtained elsewhere (an agent's checkpoint.note, another
- * monitor's) against the tree just verified: a split view shows as a
- * checkpoint that the log served to us cannot be consistent with.
+ * monitor's) against the tree just verified, as a tlog client would: a
+ * consistency proof from it to the checkpoint served, built from the
+ * served hash tiles (lib/tiles.h), through the append-only check every
+ * verifier shares (lib/tlog.h). A split view shows as a checkpoint that
+ * the tree served to us does not extend.
  */
 static void cross_check(struct auditor *au, const struct rp_policy *p, const char *file,
 			const struct rp_checkpoint *cp, const char *served)
 {
-	struct tile_reader *tr = calloc(1, sizeof(*tr));
+	struct rp_tile_reader *tr = calloc(1, sizeof(*tr));
+	uint8_t proof[RP_PROOF_HASHES_MAX][RP_HASH_LEN];
+	struct rp_tlog_head other_head, served_head = {cp->size};
 	struct rp_diag d = {""};
 	struct rp_checkpoint other;
-	uint8_t root[RP_HASH_LEN];
+	size_t nproof = 0;
 	char *buf = NULL;
 	size_t len;
+	int r;
 
 	if (!tr || rp_read_file(file, RP_CHECKPOINT_MAX, &buf, &len) < 0) {
 		cli_err("audit: cannot read %s", file);
 		au->errors++;
 		goto out;
 	}
+	/* Freshness 0: a checkpoint kept elsewhere is old by nature; its history is what counts. */
 	if (rp_checkpoint_verify(&p->wp, buf, len, rp_now(), 0, RP_CLOCK_SKEW_S, &other, NULL,
 				 &d) < 0) {
 		finding(au, "checkpoint %s is not acceptable under the root policy: %s", file, d.msg);
 		goto out;
 	}
-	if (other.size > cp->size) {
+	other_head.size = other.size;
+	memcpy(other_head.root, other.root, RP_HASH_LEN);
+	memcpy(served_head.root, cp->root, RP_HASH_LEN);
+	rp_tile_reader_init(tr, cp->size, fetch_tile, au);
+	if (other.size > 0 && other.size < cp->size &&
+	    (r = rp_merkle_prove_consistency(other.size, cp->size, rp_tile_reader_read, tr, proof,
+					     &nproof)) < 0) {
+		if (r == RP_E_MALFORMED) { /* the server's own tiles contradict its tree */
+			finding(au, "the log serves a hash tile that cannot be right: %s",
+				tr->diag.msg);
+		} else {
+			cli_err("audit: cannot read the hash tiles to check %s: %s", file,
+				tr->diag.msg[0] ? tr->diag.msg : rp_strerror(r));
+			au->errors++;
+		}
+		goto out;
+	}
+	switch (rp_tlog_advance(&other_head, &served_head, (const uint8_t(*)[RP_HASH_LEN])proof,
+				nproof, &d)) {
+	case RP_TLOG_SAME:
+	case RP_TLOG_EXTENDS:
+		if (!au->quiet)
+			printf("checkpoint %s (%llu entries) is consistent with this log\n", file,
+			       (unsigned long long)other.size);
+		goto out;
+	case RP_TLOG_ROLLBACK:
 		finding(au, "checkpoint %s has %llu entries, more than the %llu this server serves: "
 			    "it showed someone a longer log (split view)",
 			file, (unsigned long long)other.size, (unsigned long long)cp->size);
-	} else {
-		tr->au = au;
-		tr->size = cp->size;
-		if (other.size == 0)
-			rp_merkle_empty_root(root);
-		else if (rp_merkle_tree_hash(other.size, tile_read, tr, root) < 0) {
-			cli_err("audit: cannot read the hash tiles to check %s", file);
-			au->errors++;
-			goto out;
-		}
-		if (memcmp(root, other.root, RP_HASH_LEN) == 0) {
-			if (!au->quiet)
-				printf("checkpoint %s (%llu entries) is consistent with this log\n", file,
-				       (unsigned long long)other.size);
-			goto out;
-		}
+		break;
+	case RP_TLOG_FORK:
+	case RP_TLOG_INCONSISTENT:
 		finding(au, "checkpoint %s is not consistent with the log served now: at %llu "
-			    "entries the served tree has another root (split view or fork)",
-			file, (unsigned long long)other.size);
+			    "entries the served tree has another root (split view or fork): %s",
+			file, (unsigned long long)other.size, d.msg);
+		break;
 	}
 	print_evidence("checkpoint given", buf);
 	print_evidence("checkpoint served now", served);
@@ -259,6 +253,8 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 	const char *policy_file = NULL, *state_file = NULL, *others[16];
 	size_t nothers = 0;
 	char *buf = NULL, *old_note = NULL, *saved = NULL;
+	struct rp_tlog_head before, now_head;
+	enum rp_tlog_verdict v;
 	uint8_t root[RP_HASH_LEN];
 	size_t len;
 	int ch, r, rc = 2;
@@ -358,24 +354,31 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 		rc = 1;
 		goto out;
 	}
-	if (cp.size < a.size) {
-		finding(&au, "the log shrank from %llu to %llu entries since the last audit "
-			     "(rollback or fork)", (unsigned long long)a.size,
-			(unsigned long long)cp.size);
-		print_evidence("last checkpoint verified", old_note);
-		print_evidence("checkpoint served now", resp.body);
-		rc = 1;
-		goto out;
-	}
+	/* What this audit verified before (the empty tree on a first run), then the new entries. */
+	before.size = a.size;
+	rp_audit_root(&a, before.root);
+	now_head.size = cp.size;
+	memcpy(now_head.root, cp.root, RP_HASH_LEN);
 	if ((r = replay(&au, &a, cp.size)) < 0) {
 		rc = au.findings ? 1 : 2;
 		goto out;
 	}
 	rp_audit_root(&a, root);
-	if (memcmp(root, cp.root, RP_HASH_LEN) != 0) {
+	/* Append-only since the last run (lib/tlog.h), with the tree rebuilt from the entries. */
+	v = rp_tlog_advance_rebuilt(&before, &now_head, root, &d);
+	if (v == RP_TLOG_ROLLBACK)
+		finding(&au, "the log shrank from %llu to %llu entries since the last audit "
+			     "(rollback or fork)", (unsigned long long)before.size,
+			(unsigned long long)cp.size);
+	else if (v == RP_TLOG_FORK)
+		finding(&au, "the log has the %llu entries of the last audit with another root: "
+			     "it was rewritten or forked since the last audit",
+			(unsigned long long)cp.size);
+	else if (v == RP_TLOG_INCONSISTENT)
 		finding(&au, "the %llu entries served do not hash to the checkpoint's root: the "
 			     "log was rewritten or forked since the last audit",
 			(unsigned long long)cp.size);
+	if (!rp_tlog_append_only(v)) {
 		print_evidence("last checkpoint verified", old_note);
 		print_evidence("checkpoint served now", resp.body);
 		rc = 1;
