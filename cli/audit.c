@@ -172,6 +172,11 @@ static void cross_check(struct auditor *au, const struct rp_policy *p, const cha
 	size_t len;
 	int r;
 
+	if (!p) { /* no policy to judge it by: the caller reported that as a finding */
+		cli_err("audit: cannot check %s without a root policy", file);
+		au->errors++;
+		goto out;
+	}
 	if (!tr || rp_read_file(file, RP_CHECKPOINT_MAX, &buf, &len) < 0) {
 		cli_err("audit: cannot read %s", file);
 		au->errors++;
@@ -255,6 +260,7 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 	char *buf = NULL, *old_note = NULL, *saved = NULL;
 	struct rp_tlog_head before, now_head;
 	enum rp_tlog_verdict v;
+	bool have_state = false, stale = false;
 	uint8_t root[RP_HASH_LEN];
 	size_t len;
 	int ch, r, rc = 2;
@@ -280,9 +286,18 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 			       "root policy, replays every entry not audited before (recomputing the\n"
 			       "Merkle tree and checking each entry's signatures against the root\n"
 			       "policy chain), and prints the history of everything ever authorised.\n"
-			       "Unauthorised or unparseable entries, a checkpoint without its quorum,\n"
-			       "a tree that shrank or forked since the last run: each is printed as a\n"
-			       "FINDING with its evidence, and the exit status is 1.\n\n"
+			       "Unauthorised or unparseable entries, a log whose entry 0 is not the\n"
+			       "trusted policy, a checkpoint without its quorum or a stale one, a tree\n"
+			       "that shrank or forked since the last run: each is printed as a FINDING\n"
+			       "with its evidence, and the exit status is 1.\n\n"
+			       "Stale: the checkpoint's witness quorum is met only by cosignatures\n"
+			       "older than the policy's freshness window. The server may be hiding\n"
+			       "newer entries (agents raise the freeze alarm past the same window), so\n"
+			       "a stale checkpoint is never a clean audit. A log with no new entries\n"
+			       "is not stale: rampartd has the witnesses cosign its checkpoint again\n"
+			       "every quarter of the window, so an idle, healthy log audits clean. The\n"
+			       "rest of the audit still runs on a stale checkpoint and its state is\n"
+			       "kept. Under `quorum none' nothing dates a checkpoint (a note says so).\n\n"
 			       "  --policy FILE  the signed root policy version 1 you trust (default:\n"
 			       "                 the copy `rampart policy upload' kept for this org)\n"
 			       "  --state FILE   where the audit remembers what it verified (default:\n"
@@ -311,49 +326,70 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 		snprintf(state_path, sizeof(state_path), "%s/audit-%s.state", c->config_dir, c->org);
 	snprintf(cp_path, sizeof(cp_path), "%s.checkpoint", state_path);
 
-	/* What we verified before, or the trusted root policy to start from. */
+	/* What we verified before, if anything. */
+	rp_audit_init(&a, "");
 	if (rp_read_file(state_path, 1 << 20, &buf, &len) == 0) {
 		r = rp_audit_load(&a, buf, len, &d);
 		free(buf);
 		buf = NULL;
 		if (r < 0) {
 			cli_err("audit: %s: %s", state_path, d.msg);
-			return 2;
+			goto out;
 		}
+		have_state = true;
 		rp_read_file(cp_path, RP_CHECKPOINT_MAX, &old_note, &len);
-	} else {
+	}
+	/*
+	 * The trusted root policy itself, whenever no entry has been accepted
+	 * as it yet: on a first run, and after runs whose log had no entry
+	 * that is it (the state then holds no policy, and the checkpoint can
+	 * only be judged by this one).
+	 */
+	if (!a.policy) {
 		if (!policy_file && cli_trusted_policy_path(c, c->org, anchor_path,
 							    sizeof(anchor_path)) == 0)
 			policy_file = anchor_path;
-		if (!policy_file || rp_read_file(policy_file, RP_NOTE_MAX, &buf, &len) < 0 ||
+		if (policy_file && rp_read_file(policy_file, RP_NOTE_MAX, &buf, &len) == 0 &&
 		    rp_policy_parse(buf, len, &anchor, &d) < 0) {
-			cli_err("audit: no trusted root policy (%s): pass --policy FILE",
-				policy_file ? policy_file : "none");
-			free(buf);
 			rp_policy_free(anchor);
-			return 2;
+			anchor = NULL;
 		}
 		free(buf);
 		buf = NULL;
-		rp_audit_init(&a, anchor->hash);
+		if (!have_state && !anchor) {
+			cli_err("audit: no trusted root policy (%s): pass --policy FILE",
+				policy_file ? policy_file : "none");
+			goto out;
+		}
+		if (!have_state) {
+			rp_audit_init(&a, anchor->hash);
+		} else if (anchor && strcmp(anchor->hash, a.trusted_hash) != 0) {
+			cli_err("audit: %s is root policy %s, but %s trusts %s", policy_file,
+				anchor->hash, state_path, a.trusted_hash);
+			goto out;
+		}
 	}
 
-	if (!a.policy && !anchor) {
-		cli_err("audit: %s holds no root policy", state_path);
-		goto out;
-	}
-	/* The checkpoint, judged by the policy we hold (or the anchor on a first run). */
+	/* The checkpoint, judged by the policy in force (lib/audit.h: rp_audit_checkpoint). */
 	if (fetch(&au, "checkpoint", RP_CHECKPOINT_MAX, &resp) < 0)
 		goto out;
-	r = rp_checkpoint_verify(a.policy ? &a.policy->wp : &anchor->wp, resp.body, resp.body_len,
-				 rp_now(), 0, RP_CLOCK_SKEW_S, &cp, NULL, &d);
-	if (r < 0) {
+	if (rp_audit_checkpoint(&a, anchor, resp.body, resp.body_len, rp_now(), &cp, &stale,
+				&d) < 0) {
 		finding(&au, "the server's checkpoint is not acceptable: %s", d.msg);
 		print_evidence("checkpoint served now", resp.body);
 		print_evidence("last checkpoint verified", old_note);
 		rc = 1;
 		goto out;
 	}
+	if (stale) {
+		finding(&au, "the server's checkpoint is stale: %s. The server may be withholding "
+			     "newer entries, or cannot reach its witnesses; agents are frozen too",
+			d.msg);
+		print_evidence("checkpoint served now", resp.body);
+	}
+	if (!au.quiet && rp_audit_judge(&a, anchor)->wp.quorum < 0)
+		printf("audit: note: the root policy has no witnesses (quorum none): nothing dates "
+		       "the checkpoint, so this audit cannot tell a current log from a frozen one\n");
 	/* What this audit verified before (the empty tree on a first run), then the new entries. */
 	before.size = a.size;
 	rp_audit_root(&a, before.root);
@@ -370,11 +406,7 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 		finding(&au, "the log shrank from %llu to %llu entries since the last audit "
 			     "(rollback or fork)", (unsigned long long)before.size,
 			(unsigned long long)cp.size);
-	else if (v == RP_TLOG_FORK)
-		finding(&au, "the log has the %llu entries of the last audit with another root: "
-			     "it was rewritten or forked since the last audit",
-			(unsigned long long)cp.size);
-	else if (v == RP_TLOG_INCONSISTENT)
+	else if (v == RP_TLOG_FORK || v == RP_TLOG_INCONSISTENT)
 		finding(&au, "the %llu entries served do not hash to the checkpoint's root: the "
 			     "log was rewritten or forked since the last audit",
 			(unsigned long long)cp.size);
@@ -384,8 +416,12 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 		rc = 1;
 		goto out;
 	}
+	/* A log whose chain never started authorises nothing, on every run until it does. */
+	if (!a.policy)
+		finding(&au, "no entry of this log is the trusted root policy %s: nothing in it is "
+			     "authorised (entry 0 must be that policy)", a.trusted_hash);
 	for (size_t i = 0; i < nothers; i++)
-		cross_check(&au, a.policy, others[i], &cp, resp.body);
+		cross_check(&au, rp_audit_judge(&a, anchor), others[i], &cp, resp.body);
 	/* Consistent: remember it. Findings about entries stay history, not state. */
 	if (!(saved = rp_audit_save(&a, &len)) ||
 	    rp_write_file_atomic(state_path, saved, len, 0600) < 0 ||

@@ -332,6 +332,49 @@ int rp_audit_entries(struct rp_audit *a, const char *const *data, const size_t *
 	return r;
 }
 
+const struct rp_policy *rp_audit_judge(const struct rp_audit *a, const struct rp_policy *anchor)
+{
+	if (a->policy)
+		return a->policy;
+	if (anchor && strcmp(anchor->hash, a->trusted_hash) == 0)
+		return anchor;
+	return NULL;
+}
+
+int rp_audit_checkpoint(const struct rp_audit *a, const struct rp_policy *anchor,
+			const char *note, size_t len, int64_t now, struct rp_checkpoint *ret_cp,
+			bool *ret_stale, struct rp_diag *d)
+{
+	const struct rp_policy *p = rp_audit_judge(a, anchor);
+	struct rp_checkpoint cp;
+	int64_t newest = 0;
+	char t[21];
+	int r;
+
+	if (!p) {
+		rp_diagf(d, "no root policy to judge it by: no entry of the log is the trusted "
+			    "policy %s, and that policy was not given", a->trusted_hash);
+		return RP_E_POLICY;
+	}
+	/* Freshness 0 first: signed and witnessed at all, and the newest cosignature. */
+	if ((r = rp_checkpoint_verify(&p->wp, note, len, now, 0, RP_CLOCK_SKEW_S, &cp, &newest,
+				      d)) < 0)
+		return r;
+	r = rp_checkpoint_verify(&p->wp, note, len, now, p->freshness, RP_CLOCK_SKEW_S, NULL, NULL,
+				 d);
+	if (r < 0 && r != RP_E_STALE)
+		return r; /* unreachable: only the window differs from the first call */
+	if (r == RP_E_STALE) {
+		rp_time_format(newest, t);
+		rp_diagf(d, "its witness quorum is met only by cosignatures older than the "
+			    "policy's freshness of %lld s (the newest is from %s)",
+			 (long long)p->freshness, t);
+	}
+	*ret_cp = cp;
+	*ret_stale = r == RP_E_STALE;
+	return 0;
+}
+
 char *rp_audit_save(const struct rp_audit *a, size_t *ret_len)
 {
 	struct rp_sb sb;

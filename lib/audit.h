@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 
+#include "checkpoint.h"
 #include "merkle.h"
 #include "policy.h"
 
@@ -55,6 +56,32 @@ int rp_audit_entries(struct rp_audit *a, const char *const *data, const size_t *
 
 /* The root of the tree of the a->size entries replayed. */
 void rp_audit_root(const struct rp_audit *a, uint8_t out[RP_HASH_LEN]);
+
+/*
+ * The policy that judges the log's checkpoints: the chain's head, or,
+ * while no entry has been accepted as the trusted policy, the trusted
+ * policy itself (anchor, used only if its hash is a->trusted_hash).
+ * NULL when there is neither: a log whose entry 0 is not the trusted
+ * policy, audited without the trusted policy at hand.
+ */
+const struct rp_policy *rp_audit_judge(const struct rp_audit *a, const struct rp_policy *anchor);
+
+/*
+ * The checkpoint the log serves now, judged by rp_audit_judge's policy:
+ * signed by its log key with its witness quorum (rp_checkpoint_verify),
+ * else that error; RP_E_POLICY when there is no policy to judge by. A
+ * checkpoint that passes is given in *ret_cp, and *ret_stale says whether
+ * its quorum is met only by cosignatures older than the policy's
+ * freshness (d then says how old): the server may be withholding newer
+ * entries, which is a finding. The audit does not ask for fresh
+ * cosignatures the way agents do, because an idle log stays fresh on its
+ * own: rampartd has its witnesses cosign the same checkpoint again every
+ * freshness/4. Under `quorum none' nothing dates a checkpoint, and it is
+ * never stale.
+ */
+int rp_audit_checkpoint(const struct rp_audit *a, const struct rp_policy *anchor,
+			const char *note, size_t len, int64_t now, struct rp_checkpoint *ret_cp,
+			bool *ret_stale, struct rp_diag *d);
 
 /*
  * State between runs, a text file:

@@ -99,9 +99,65 @@ test_freeze_alarm() {
 	rp_wait_for 60 alerted a1 freeze || die "a1 raised no freeze alarm"
 	rp_wait_for 10 bash -c "rp_as 1 devices | grep '$DEV_a1' | grep -q freeze" \
 		|| die "rampart devices does not show the freeze"
+	rp_ok "freeze: no fresh cosigned checkpoint, the agent alarms and devices shows it"
+}
+
+served_size() { curl -sk --tlsv1.3 "$LOGURL/checkpoint" | sed -n 2p; }
+
+test_audit_stale_checkpoint() {
+	# Still frozen (test_freeze_alarm): the checkpoint served is signed and
+	# witnessed, but its cosignatures are older than the window. A server
+	# hiding newer entries looks exactly like this: never a clean audit.
+	local rc=0 size
+	size=$(served_size)
+	rp_as 1 audit --quiet >"$T/audit-stale.out" 2>&1 || rc=$?
+	[ "$rc" -eq 1 ] && grep -q "^FINDING: the server's checkpoint is stale: " "$T/audit-stale.out" \
+		|| { cat "$T/audit-stale.out" >&2; die "audit of a stale checkpoint exited $rc without the finding"; }
+	grep -q "older than the policy's freshness of $FRESHNESS s" "$T/audit-stale.out" \
+		|| die "the stale finding does not say the window"
+	rp_ok "attack: stale checkpoint (the server may hide newer entries): audit finding, exit 1"
+	# Idle but healthy: no new entry, and once the witnesses are back the
+	# server has them cosign the same checkpoint again, so the audit is clean.
 	rp_witness_start 1
 	rp_witness_start 2
-	rp_ok "freeze: no fresh cosigned checkpoint, the agent alarms and devices shows it"
+	rp_wait_for 40 rp_as 1 audit --quiet || die "an idle log did not audit clean once cosigned again"
+	[ "$(served_size)" = "$size" ] || die "the log grew: this was not an idle log"
+	rp_ok "an idle log audits clean: its checkpoint is cosigned again without new entries"
+}
+
+test_audit_untrusted_root() {
+	# A log whose entry 0 is not the policy the auditor trusts (here: the
+	# auditor trusts another policy with the same log key and witnesses).
+	# rampart audit used to crash on it with --checkpoint, and to give up
+	# (exit 2) on the state it saved.
+	local i rc=0 args=()
+	for i in 1 2 3; do args+=(--admin "$T/admin/admin$i.key.vkey"); done
+	"$CLI" org init --org acme "${args[@]}" --root 2 --exec 1 --query 1 --directory 2 \
+		--log-key "$LOGKEY" "${WITNESS_ARGS[@]}" --freshness "$FRESHNESS" \
+		--out "$T/other.policy" >/dev/null 2>&1 || die "org init of the other policy"
+	for i in 1 2; do
+		"$CLI" policy sign --yes --key "$T/admin/admin$i.key" "$T/other.policy" >/dev/null \
+			|| die "policy sign $i"
+	done
+	rp_as 1 audit --quiet --state "$T/hostile.state" --policy "$T/other.policy" \
+		--checkpoint "$T/a1/checkpoint.note" >"$T/audit-hostile.out" 2>&1 || rc=$?
+	[ "$rc" -eq 1 ] && grep -q '^FINDING: entry 0: entry 0 is root policy' "$T/audit-hostile.out" &&
+		grep -q '^FINDING: no entry of this log is the trusted root policy' "$T/audit-hostile.out" \
+		|| { cat "$T/audit-hostile.out" >&2; die "audit of a log without the trusted root exited $rc"; }
+	rp_ok "attack: entry 0 is not the trusted policy: findings, exit 1, no crash (--checkpoint)"
+	# The state it kept holds no policy: the next run still reports it.
+	rc=0
+	rp_as 1 audit --quiet --state "$T/hostile.state" --policy "$T/other.policy" \
+		>"$T/audit-hostile2.out" 2>&1 || rc=$?
+	[ "$rc" -eq 1 ] && grep -q '^FINDING: no entry of this log is the trusted root policy' \
+		"$T/audit-hostile2.out" || { cat "$T/audit-hostile2.out" >&2; die "second audit exited $rc"; }
+	# Without the trusted policy at hand, nothing can judge the checkpoint: still a finding.
+	rc=0
+	rp_as 1 audit --quiet --state "$T/hostile.state" --policy "$T/none.policy" \
+		--checkpoint "$T/a1/checkpoint.note" >"$T/audit-hostile3.out" 2>&1 || rc=$?
+	[ "$rc" -eq 1 ] && grep -q "^FINDING: the server's checkpoint is not acceptable: no root policy" \
+		"$T/audit-hostile3.out" || { cat "$T/audit-hostile3.out" >&2; die "third audit exited $rc"; }
+	rp_ok "a saved state without a root policy: a finding on every run, exit 1, even without the policy file"
 }
 
 test_rollback_and_fork() {
@@ -193,8 +249,10 @@ test_crash_during_appends() {
 export -f rp_status rp_as alerted
 export T PORT PIN CLI ORG WITNESS
 test_checkpoint_cosigned_and_tiles
+test_audit_untrusted_root
 test_witness_down_delays
 test_crash_during_appends
 test_freeze_alarm
+test_audit_stale_checkpoint
 test_rollback_and_fork
 rp_note "all log tests passed"

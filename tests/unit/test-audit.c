@@ -666,6 +666,147 @@ static void audit_threads_before_any_policy(void **state)
 	entries_free(&l);
 }
 
+/* ---- the checkpoint served: judged, and its freshness ---- */
+
+/* The checkpoint of a clean log of n entries, cosigned by both witnesses at t. */
+static char *served(size_t n, int64_t t, const struct entries *l)
+{
+	struct test_log *tl = calloc(1, sizeof(*tl));
+	char *note;
+
+	assert_non_null(tl);
+	for (size_t i = 0; i < n; i++)
+		test_log_append(tl, l->e[i], strlen(l->e[i]));
+	note = test_log_note(tl, n, TEST_WBOTH, t);
+	free(tl);
+	return note;
+}
+
+static struct rp_policy *parsed(const char *note)
+{
+	struct rp_policy *p = NULL;
+
+	assert_int_equal(rp_policy_parse(note, strlen(note), &p, NULL), 0);
+	return p;
+}
+
+/* Both edges of the window (freshness 3600): fresh, then stale by one second. */
+static void audit_stale_checkpoint_is_reported(void **state)
+{
+	struct entries l = {0};
+	struct rp_checkpoint cp = {{0}};
+	struct rp_diag d = {""};
+	struct rp_audit a;
+	struct reports rs = {0};
+	char hash[72], *note;
+	bool stale = true;
+
+	(void)state;
+	clean_log(&l, hash, 4);
+	rp_audit_init(&a, hash);
+	replay(&a, &l, 0, l.n, &rs);
+	note = served(4, NOW - 3600, &l);
+	assert_int_equal(rp_audit_checkpoint(&a, NULL, note, strlen(note), NOW, &cp, &stale, &d), 0);
+	assert_false(stale);
+	assert_int_equal(cp.size, 4);
+	free(note);
+	note = served(4, NOW - 3601, &l);
+	assert_int_equal(rp_audit_checkpoint(&a, NULL, note, strlen(note), NOW, &cp, &stale, &d), 0);
+	assert_true(stale);
+	assert_int_equal(cp.size, 4);
+	assert_diag_has(&d, "older than the policy's freshness of 3600 s");
+	assert_diag_has(&d, "the newest is from 2026-11-18T10:06:39Z");
+	free(note);
+	reports_free(&rs);
+	rp_audit_release(&a);
+	entries_free(&l);
+}
+
+/* Before the chain starts the trusted policy judges; without it nothing does, and nothing crashes. */
+static void audit_checkpoint_judged_by_the_trusted_policy(void **state)
+{
+	struct entries l = {0};
+	struct rp_checkpoint cp = {{0}}, untouched;
+	struct rp_diag d = {""};
+	struct rp_policy *anchor, *other;
+	struct rp_audit a;
+	struct reports rs = {0};
+	char hash[72], *note, *t;
+	bool stale = true;
+
+	(void)state;
+	clean_log(&l, hash, 3);
+	anchor = parsed(l.e[0]);
+	t = policy_text(1, 2, 1, 2, EXPIRES);
+	note = sign_set(t, A | B);
+	other = parsed(note);
+	free(note);
+	free(t);
+	rp_audit_init(&a, hash);
+	assert_null(rp_audit_judge(&a, NULL));
+	assert_ptr_equal(rp_audit_judge(&a, anchor), anchor);
+	/* A policy file that is not the trusted one never judges. */
+	assert_null(rp_audit_judge(&a, other));
+	note = served(3, NOW, &l);
+	memset(&untouched, 0x5a, sizeof(untouched));
+	cp = untouched;
+	assert_int_equal(rp_audit_checkpoint(&a, NULL, note, strlen(note), NOW, &cp, &stale, &d),
+	                 RP_E_POLICY);
+	assert_diag_has(&d, "no root policy to judge it by");
+	assert_diag_has(&d, hash);
+	assert_int_equal(rp_audit_checkpoint(&a, other, note, strlen(note), NOW, &cp, &stale, &d),
+	                 RP_E_POLICY);
+	assert_memory_equal(&cp, &untouched, sizeof(cp));
+	assert_true(stale);
+	assert_int_equal(rp_audit_checkpoint(&a, anchor, note, strlen(note), NOW, &cp, &stale, &d), 0);
+	assert_false(stale);
+	/* Once entry 0 is accepted the chain's head judges, the anchor no longer matters. */
+	replay(&a, &l, 0, l.n, &rs);
+	assert_ptr_equal(rp_audit_judge(&a, NULL), a.policy);
+	assert_ptr_equal(rp_audit_judge(&a, other), a.policy);
+	assert_int_equal(rp_audit_checkpoint(&a, NULL, note, strlen(note), NOW, &cp, &stale, &d), 0);
+	free(note);
+	rp_policy_free(other);
+	rp_policy_free(anchor);
+	reports_free(&rs);
+	rp_audit_release(&a);
+	entries_free(&l);
+}
+
+/* Not witnessed, or not by the log key: not acceptable, whatever its age. */
+static void audit_checkpoint_without_quorum_is_refused(void **state)
+{
+	struct entries l = {0};
+	struct test_log *tl = calloc(1, sizeof(*tl));
+	struct rp_checkpoint cp;
+	struct rp_diag d = {""};
+	struct rp_audit a;
+	struct reports rs = {0};
+	char hash[72], *note;
+	bool stale = false;
+
+	(void)state;
+	assert_non_null(tl);
+	clean_log(&l, hash, 2);
+	rp_audit_init(&a, hash);
+	replay(&a, &l, 0, l.n, &rs);
+	for (size_t i = 0; i < l.n; i++)
+		test_log_append(tl, l.e[i], strlen(l.e[i]));
+	note = test_log_note(tl, 2, TEST_W1, NOW);
+	assert_int_equal(rp_audit_checkpoint(&a, NULL, note, strlen(note), NOW, &cp, &stale, &d),
+	                 RP_E_WITNESS);
+	free(note);
+	/* Stale and short of the quorum: the quorum is what is reported. */
+	note = test_log_note(tl, 2, TEST_W1, NOW - 7200);
+	assert_int_equal(rp_audit_checkpoint(&a, NULL, note, strlen(note), NOW, &cp, &stale, &d),
+	                 RP_E_WITNESS);
+	free(note);
+	free(tl);
+	reports_free(&rs);
+	rp_audit_release(&a);
+	entries_free(&l);
+}
+
 /* ---- state between runs ---- */
 
 static void save_load_continue(const struct entries *l, const char *hash, bool threads)
@@ -1029,6 +1170,9 @@ int main(void)
 	    cmocka_unit_test(audit_invalid_rotations_keep_the_head),
 	    cmocka_unit_test(audit_threads_match_one_by_one),
 	    cmocka_unit_test(audit_threads_before_any_policy),
+	    cmocka_unit_test(audit_stale_checkpoint_is_reported),
+	    cmocka_unit_test(audit_checkpoint_judged_by_the_trusted_policy),
+	    cmocka_unit_test(audit_checkpoint_without_quorum_is_refused),
 	    cmocka_unit_test(audit_save_load_round_trip),
 	    cmocka_unit_test(audit_save_load_without_chain),
 	    cmocka_unit_test(audit_saved_text_format),
