@@ -61,6 +61,7 @@
 #include "note.h"
 #include "policy.h"
 #include "rp_err.h"
+#include "sql/sql.h"
 #include "statement.h"
 #include "verify.h"
 
@@ -325,8 +326,8 @@ static void open_db(struct db *db, const char *path, int64_t *ret_log)
 	if (r < 0 && db_open(db, path, true) < 0) /* again, to show why */
 		die("cannot open %s", path);
 	if (getenv("BENCH_LOG_PRAGMA") && *getenv("BENCH_LOG_PRAGMA") &&
-	    sqlite3_exec(db->h, getenv("BENCH_LOG_PRAGMA"), NULL, NULL, NULL) != SQLITE_OK)
-		die("BENCH_LOG_PRAGMA: %s", sqlite3_errmsg(db->h));
+	    sqlite3_exec(db->h->db, getenv("BENCH_LOG_PRAGMA"), NULL, NULL, NULL) != SQLITE_OK)
+		die("BENCH_LOG_PRAGMA: %s", sqlite3_errmsg(db->h->db));
 	if (db_log_key(db, ORG, HOST, true, &k) < 0 || db_log_get(db, ORG, &lg) < 0)
 		die("cannot create the log in %s", path);
 	rp_skey_wipe(&k);
@@ -372,8 +373,8 @@ static double append_range(struct db *db, int64_t log, uint64_t from, uint64_t t
 
 static void wal_checkpoint(struct db *db)
 {
-	if (sqlite3_exec(db->h, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL) != SQLITE_OK)
-		die("wal_checkpoint: %s", sqlite3_errmsg(db->h));
+	if (sqlite3_exec(db->h->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL) != SQLITE_OK)
+		die("wal_checkpoint: %s", sqlite3_errmsg(db->h->db));
 }
 
 struct storage {
@@ -394,11 +395,11 @@ static struct storage storage(struct db *db, const char *path, uint64_t n)
 		die("stat %s: %s", path, strerror(errno));
 	s.file_bytes = (uint64_t)stt.st_size;
 	s.file = (double)stt.st_size / (double)n;
-	if (sqlite3_prepare_v2(db->h,
+	if (sqlite3_prepare_v2(db->h->db,
 	                       "SELECT name, sum(pgsize), sum(payload) FROM dbstat GROUP BY name",
 	                       -1, &st, NULL) != SQLITE_OK) {
 		fprintf(stderr, "logbench: no dbstat table (%s): per-table figures skipped\n",
-		        sqlite3_errmsg(db->h));
+		        sqlite3_errmsg(db->h->db));
 		return s;
 	}
 	s.dbstat = true;
@@ -445,14 +446,14 @@ struct proof_stats {
  */
 static void begin_read(struct db *db, bool txn)
 {
-	if (txn && sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-		die("BEGIN: %s", sqlite3_errmsg(db->h));
+	if (txn && sqlite3_exec(db->h->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		die("BEGIN: %s", sqlite3_errmsg(db->h->db));
 }
 
 static void end_read(struct db *db, bool txn)
 {
-	if (txn && sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		die("COMMIT: %s", sqlite3_errmsg(db->h));
+	if (txn && sqlite3_exec(db->h->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		die("COMMIT: %s", sqlite3_errmsg(db->h->db));
 }
 
 /* Random proofs; the same sequence whatever txn is. */
@@ -574,9 +575,9 @@ static struct proof_diag diagnose_proofs(struct db *db, int64_t log, uint64_t n,
 	size_t np;
 
 	if (sqlite3_prepare_v3(
-	        db->h, "SELECT hash FROM log_hashes WHERE log = ? AND level = ? AND idx = ?", -1,
+	        db->h->db, "SELECT hash FROM log_hashes WHERE log = ? AND level = ? AND idx = ?", -1,
 	        SQLITE_PREPARE_PERSISTENT, &cr.st, NULL) != SQLITE_OK)
-		die("prepare: %s", sqlite3_errmsg(db->h));
+		die("prepare: %s", sqlite3_errmsg(db->h->db));
 	for (int pass = 0; pass < 2; pass++) {
 		sqlite3_stmt *st = cr.st;
 		double t0;
@@ -640,9 +641,9 @@ static struct proof_stats time_proofs_cached(struct db *db, int64_t log, uint64_
 		*ret_bytes += (size_t)cr.upper_n[l] * RP_HASH_LEN;
 	}
 	if (sqlite3_prepare_v2(
-	        db->h, "SELECT level, idx, hash FROM log_hashes WHERE log = ? AND level >= 8", -1,
+	        db->h->db, "SELECT level, idx, hash FROM log_hashes WHERE log = ? AND level >= 8", -1,
 	        &st, NULL) != SQLITE_OK)
-		die("prepare: %s", sqlite3_errmsg(db->h));
+		die("prepare: %s", sqlite3_errmsg(db->h->db));
 	sqlite3_bind_int64(st, 1, log);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		uint64_t l = (uint64_t)sqlite3_column_int64(st, 0);
@@ -652,9 +653,9 @@ static struct proof_stats time_proofs_cached(struct db *db, int64_t log, uint64_
 	}
 	sqlite3_finalize(st);
 	if (sqlite3_prepare_v3(
-	        db->h, "SELECT hash FROM log_hashes WHERE log = ? AND level = ? AND idx = ?", -1,
+	        db->h->db, "SELECT hash FROM log_hashes WHERE log = ? AND level = ? AND idx = ?", -1,
 	        SQLITE_PREPARE_PERSISTENT, &cr.st, NULL) != SQLITE_OK)
-		die("prepare: %s", sqlite3_errmsg(db->h));
+		die("prepare: %s", sqlite3_errmsg(db->h->db));
 
 	rng_state = 0x2545f4914f6cdd1dull; /* as time_proofs, after its checks */
 	for (int i = 0; i < 50; i++)

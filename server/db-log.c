@@ -43,9 +43,9 @@ static const char *const SQL[DB_LOG_NSTMT] = {
 /* A kept statement, reset and ready to bind; NULL after logging. */
 static sqlite3_stmt *kept(struct db *db, enum db_log_stmt which)
 {
-	if (!db->st[which] && sqlite3_prepare_v3(db->h, SQL[which], -1, SQLITE_PREPARE_PERSISTENT,
+	if (!db->st[which] && sqlite3_prepare_v3(db->h->db, SQL[which], -1, SQLITE_PREPARE_PERSISTENT,
 						 &db->st[which], NULL) != SQLITE_OK) {
-		fprintf(stderr, "rampartd: preparing `%s': %s\n", SQL[which], sqlite3_errmsg(db->h));
+		fprintf(stderr, "rampartd: preparing `%s': %s\n", SQL[which], sqlite3_errmsg(db->h->db));
 		return NULL;
 	}
 	return db->st[which];
@@ -61,7 +61,7 @@ static int kept_done(struct db *db, sqlite3_stmt *st)
 	if (rc == SQLITE_CONSTRAINT)
 		return RP_E_EXISTS;
 	if (rc != SQLITE_DONE) {
-		fprintf(stderr, "rampartd: `%.60s': %s\n", sqlite3_sql(st), sqlite3_errmsg(db->h));
+		fprintf(stderr, "rampartd: `%.60s': %s\n", sqlite3_sql(st), sqlite3_errmsg(db->h->db));
 		return RP_E_DB;
 	}
 	return 0;
@@ -154,14 +154,14 @@ void db_log_release(struct db *db)
 
 bool db_read_begin(struct db *db)
 {
-	return sqlite3_get_autocommit(db->h) &&
-	       sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+	return sqlite3_get_autocommit(db->h->db) &&
+	       sqlite3_exec(db->h->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
 }
 
 void db_read_end(struct db *db, bool began)
 {
 	if (began)
-		sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
+		sqlite3_exec(db->h->db, "COMMIT", NULL, NULL, NULL);
 }
 
 static int read_hash(void *arg, unsigned level, uint64_t index, uint8_t out[RP_HASH_LEN])
@@ -191,7 +191,7 @@ static int read_hash(void *arg, unsigned level, uint64_t index, uint8_t out[RP_H
 			(long long)rd->log, level, (unsigned long long)index);
 		return RP_E_DB;
 	}
-	fprintf(stderr, "rampartd: reading a log hash: %s\n", sqlite3_errmsg(db->h));
+	fprintf(stderr, "rampartd: reading a log hash: %s\n", sqlite3_errmsg(db->h->db));
 	return RP_E_DB;
 }
 
@@ -214,7 +214,7 @@ int db_log_get(struct db *db, const char *org, struct db_log *ret)
 	if (r == 1)
 		db_log_row(st, ret);
 	sqlite3_finalize(st);
-	return r == 1 ? 0 : r == 0 ? RP_E_NOTFOUND : r;
+	return r == 1 ? 0 : r == 0 ? RP_E_NOTFOUND : db_ret(db, r, "reading the log of %s", org);
 }
 
 int db_log_get_by_id(struct db *db, int64_t log, struct db_log *ret)
@@ -226,7 +226,7 @@ int db_log_get_by_id(struct db *db, int64_t log, struct db_log *ret)
 	if (r == 1)
 		db_log_row(st, ret);
 	sqlite3_finalize(st);
-	return r == 1 ? 0 : r == 0 ? RP_E_NOTFOUND : r;
+	return r == 1 ? 0 : r == 0 ? RP_E_NOTFOUND : db_ret(db, r, "reading log %lld", (long long)log);
 }
 
 int db_log_orgs(struct db *db, char ***ret, size_t *ret_n)
@@ -252,7 +252,7 @@ int db_log_orgs(struct db *db, char ***ret, size_t *ret_n)
 		while (n)
 			free(v[--n]);
 		free(v);
-		return r;
+		return db_ret(db, r, "listing the logs");
 	}
 	*ret = v;
 	*ret_n = n;
@@ -277,7 +277,7 @@ int db_log_key(struct db *db, const char *org, const char *host, bool create,
 	}
 	sqlite3_finalize(st);
 	if (r < 0)
-		return r;
+		return db_ret(db, r, "reading the log key of %s", org);
 	if (!create)
 		return RP_E_NOTFOUND;
 	n = snprintf(origin, sizeof(origin), "%s/rampart/%s", host, org);
@@ -296,7 +296,7 @@ int db_log_key(struct db *db, const char *org, const char *host, bool create,
 	if (r == 0)
 		*ret = k;
 	rp_skey_wipe(&k);
-	return r;
+	return db_ret(db, r, "storing the log key of %s", org);
 }
 
 int db_log_append(struct db *db, int64_t log, const void *data, size_t len, uint64_t *ret_index)
@@ -356,10 +356,10 @@ int db_log_append_batch(struct db *db, int64_t log, const void *const *data, con
 	int r;
 
 	if ((r = rp_sql_begin(db->h)) < 0)
-		return r;
+		return db_ret(db, r, "appending to log %lld", (long long)log);
 	for (size_t i = 0; r == 0 && i < count; i++)
 		r = db_log_append(db, log, data[i], len[i], &idx);
-	return rp_sql_finish(db->h, r);
+	return db_ret(db, rp_sql_finish(db->h, r), "appending to log %lld", (long long)log);
 }
 
 int db_log_tree_hash(struct db *db, int64_t log, uint64_t size, uint8_t out[RP_HASH_LEN])
@@ -441,7 +441,7 @@ int db_log_tile(struct db *db, int64_t log, const struct rp_tile *t, uint64_t si
 	}
 	sqlite3_finalize(st);
 	if (r < 0)
-		return r;
+		return db_ret(db, r, "reading a tile of log %lld", (long long)log);
 	if (count != t->width) {
 		fprintf(stderr, "rampartd: log %lld: tile has %llu of %u rows\n", (long long)log,
 			(unsigned long long)count, t->width);
@@ -452,8 +452,10 @@ int db_log_tile(struct db *db, int64_t log, const struct rp_tile *t, uint64_t si
 
 int db_log_set_signed(struct db *db, int64_t log, uint64_t size, const char *note)
 {
-	return rp_sql_exec(db->h, "UPDATE logs SET signed_size = ?, signed_note = ? WHERE id = ?", "iti",
-			(int64_t)size, note, log);
+	int r = rp_sql_exec(db->h, "UPDATE logs SET signed_size = ?, signed_note = ? WHERE id = ?",
+			    "iti", (int64_t)size, note, log);
+
+	return db_ret(db, r, "storing the signed checkpoint of log %lld", (long long)log);
 }
 
 /* Copies a text column into a malloc'd string. */
@@ -470,7 +472,7 @@ static int text_column(struct db *db, sqlite3_stmt *st, char **ret)
 		r = RP_E_NOTFOUND;
 	}
 	sqlite3_finalize(st);
-	return r;
+	return db_ret(db, r, "reading a checkpoint");
 }
 
 int db_log_signed_note(struct db *db, int64_t log, char **ret)
@@ -487,8 +489,10 @@ int db_log_served_note(struct db *db, int64_t log, char **ret)
 
 int db_log_set_served(struct db *db, int64_t log, uint64_t size, const char *note)
 {
-	return rp_sql_exec(db->h, "UPDATE logs SET served_size = ?, served_note = ? WHERE id = ? AND "
+	int r = rp_sql_exec(db->h, "UPDATE logs SET served_size = ?, served_note = ? WHERE id = ? AND "
 			    "served_size <= ?", "itii", (int64_t)size, note, log, (int64_t)size);
+
+	return db_ret(db, r, "storing the served checkpoint of log %lld", (long long)log);
 }
 
 int db_log_witness_get(struct db *db, int64_t log, const char *witness, uint64_t *ret_size,
@@ -502,22 +506,26 @@ int db_log_witness_get(struct db *db, int64_t log, const char *witness, uint64_t
 	*ret_cosig_size = r == 1 ? (uint64_t)sqlite3_column_int64(st, 1) : UINT64_MAX;
 	*ret_cosig_time = r == 1 ? sqlite3_column_int64(st, 2) : 0;
 	sqlite3_finalize(st);
-	return r < 0 ? r : 0;
+	return r < 0 ? db_ret(db, r, "reading what witness %s cosigned", witness) : 0;
 }
 
 int db_log_witness_set(struct db *db, int64_t log, const char *witness, uint64_t size,
 		       const char *cosig, int64_t cosig_time)
 {
+	int r;
+
 	if (!cosig)
-		return rp_sql_exec(db->h, "INSERT INTO log_witnesses (log, witness, size) VALUES (?, ?, ?) "
+		r = rp_sql_exec(db->h, "INSERT INTO log_witnesses (log, witness, size) VALUES (?, ?, ?) "
 				    "ON CONFLICT (log, witness) DO UPDATE SET size = excluded.size",
 				"iti", log, witness, (int64_t)size);
-	return rp_sql_exec(db->h, "INSERT INTO log_witnesses (log, witness, size, cosig, cosig_size, "
+	else
+		r = rp_sql_exec(db->h, "INSERT INTO log_witnesses (log, witness, size, cosig, cosig_size, "
 			    "cosig_time) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (log, witness) DO "
 			    "UPDATE SET size = excluded.size, cosig = excluded.cosig, cosig_size = "
 			    "excluded.cosig_size, cosig_time = excluded.cosig_time",
 			"ititii", log, witness, (int64_t)size, cosig,
 			(int64_t)size, cosig_time);
+	return db_ret(db, r, "storing what witness %s cosigned", witness);
 }
 
 int db_log_cosigs(struct db *db, int64_t log, uint64_t size, struct rp_sb *out)
@@ -529,5 +537,6 @@ int db_log_cosigs(struct db *db, int64_t log, uint64_t size, struct rp_sb *out)
 	while ((r = rp_sql_step(db->h, st)) == 1)
 		rp_sb_puts(out, rp_sql_text(st, 0));
 	sqlite3_finalize(st);
-	return r < 0 ? r : out->err ? RP_E_NOMEM : 0;
+	return r < 0 ? db_ret(db, r, "reading the cosignatures of log %lld", (long long)log)
+		     : out->err ? RP_E_NOMEM : 0;
 }

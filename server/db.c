@@ -57,6 +57,7 @@
 #include "db.h"
 #include "sql/sql.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,7 +144,7 @@ static json_t *col_b64(sqlite3_stmt *st, int i)
 /* Number of rows the last statement changed. */
 static int changed(struct db *db)
 {
-	return sqlite3_changes(db->h);
+	return rp_sql_changes(db->h);
 }
 
 /*
@@ -162,7 +163,7 @@ static int collect(struct db *db, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt 
 	sqlite3_finalize(st);
 	if (r < 0) {
 		json_decref(a);
-		return r;
+		return db_ret(db, r, "reading a listing");
 	}
 	*ret = a;
 	return 0;
@@ -172,15 +173,39 @@ static int collect(struct db *db, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt 
 
 int db_open(struct db *db, const char *path, bool create)
 {
-	rp_sql_progname = "rampartd";
-	return rp_sql_open(&db->h, path, create, MIGRATIONS, NMIGRATIONS);
+	struct rp_diag d = {""};
+	int from = NMIGRATIONS, r;
+
+	if ((r = rp_sql_open(&db->h, path, create, MIGRATIONS, NMIGRATIONS, &from, &d)) < 0) {
+		fprintf(stderr, "rampartd: %s\n", d.msg);
+		return r;
+	}
+	if (from < NMIGRATIONS)
+		fprintf(stderr, "rampartd: database %s: schema migrated from version %d to %d\n",
+			path, from, NMIGRATIONS);
+	return 0;
 }
 
 void db_close(struct db *db)
 {
 	db_log_release(db);
-	sqlite3_close(db->h);
+	rp_sql_close(db->h);
 	db->h = NULL;
+}
+
+int db_ret(struct db *db, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r != RP_E_DB || !db->h || !rp_sql_errmsg(db->h)[0])
+		return r;
+	fputs("rampartd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", rp_sql_errmsg(db->h));
+	rp_sql_clear(db->h);
+	return r;
 }
 
 static int log_append_org(struct db *db, const char *org, const char *text, uint64_t *ret_index);
@@ -189,8 +214,8 @@ static int log_append_org(struct db *db, const char *org, const char *text, uint
 
 int db_bootstrap_add(struct db *db, const char *hash)
 {
-	return rp_sql_exec(db->h, "INSERT INTO bootstrap_tokens (hash, created) VALUES (?, ?)", "ti", hash,
-		    rp_now());
+	return db_ret(db, rp_sql_exec(db->h, "INSERT INTO bootstrap_tokens (hash, created) VALUES (?, ?)", "ti", hash,
+		    rp_now()), "storing a bootstrap token");
 }
 
 int db_bootstrap_check(struct db *db, const char *hash)
@@ -200,7 +225,7 @@ int db_bootstrap_check(struct db *db, const char *hash)
 	int r = rp_sql_step(db->h, st);
 
 	sqlite3_finalize(st);
-	return r < 0 ? r : r == 1 ? 0 : RP_E_NOTFOUND;
+	return r < 0 ? db_ret(db, r, "looking up a bootstrap token") : r == 1 ? 0 : RP_E_NOTFOUND;
 }
 
 int db_org_create(struct db *db, const char *org, uint64_t version, const char *hash,
@@ -210,7 +235,7 @@ int db_org_create(struct db *db, const char *org, uint64_t version, const char *
 	int r;
 
 	if ((r = rp_sql_begin(db->h)) < 0)
-		return r;
+		return db_ret(db, r, "creating org %s", org);
 	r = rp_sql_exec(db->h, "UPDATE bootstrap_tokens SET used = ? WHERE hash = ? AND used IS NULL", "it",
 		 now, bootstrap_hash);
 	if (r == 0 && changed(db) != 1)
@@ -222,7 +247,7 @@ int db_org_create(struct db *db, const char *org, uint64_t version, const char *
 			     "VALUES (?, ?, ?, ?, ?)", "titti", org, (int64_t)version, hash, policy, now);
 	if (r == 0) /* entry 0 of the org's log: the root of trust every later entry answers to */
 		r = log_append_org(db, org, policy, NULL);
-	return rp_sql_finish(db->h, r);
+	return db_ret(db, rp_sql_finish(db->h, r), "creating org %s", org);
 }
 
 static const char SQL_POLICY[] = "SELECT version, hash, policy FROM policies WHERE org = ? "
@@ -243,7 +268,7 @@ int db_policy_text(struct db *db, const char *org, char **ret)
 	sqlite3_finalize(st);
 	if (r == 0)
 		*ret = s;
-	return r;
+	return db_ret(db, r, "reading the root policy of %s", org);
 }
 
 int db_policy_json(struct db *db, const char *org, json_t **ret)
@@ -262,7 +287,7 @@ int db_policy_json(struct db *db, const char *org, json_t **ret)
 	sqlite3_finalize(st);
 	if (r == 0)
 		*ret = j;
-	return r;
+	return db_ret(db, r, "reading the root policy of %s", org);
 }
 
 /* ---- enrolment and devices ---- */
@@ -270,9 +295,11 @@ int db_policy_json(struct db *db, const char *org, json_t **ret)
 int db_enroll_token_add(struct db *db, const char *id, const char *org, const char *secret_hash,
 			int64_t expires, const char *created_by)
 {
-	return rp_sql_exec(db->h, "INSERT INTO enroll_tokens (id, org, secret_hash, expires, created, created_by) "
+	int r = rp_sql_exec(db->h, "INSERT INTO enroll_tokens (id, org, secret_hash, expires, created, created_by) "
 			"VALUES (?, ?, ?, ?, ?, ?)", "tttiit", id, org, secret_hash, expires, rp_now(),
 		    created_by);
+
+	return db_ret(db, r, "storing enrolment token %s of %s", id, org);
 }
 
 int db_enroll(struct db *db, const char *secret_hash, const struct db_device *dev)
@@ -281,7 +308,7 @@ int db_enroll(struct db *db, const char *secret_hash, const struct db_device *de
 	int r;
 
 	if ((r = rp_sql_begin(db->h)) < 0)
-		return r;
+		return db_ret(db, r, "enrolling device %s", dev->id);
 	r = rp_sql_exec(db->h, "UPDATE enroll_tokens SET used = ?, device_id = ? WHERE org = ? AND "
 		     "secret_hash = ? AND used IS NULL AND expires > ?", "ittti", now, dev->id,
 		 dev->org, secret_hash, now);
@@ -292,7 +319,7 @@ int db_enroll(struct db *db, const char *secret_hash, const struct db_device *de
 			     "enrolled, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "ttbtttii",
 			 dev->id, dev->org, dev->pub, sizeof(dev->pub), dev->hostname, dev->os,
 			 dev->agent_version, now, now);
-	return rp_sql_finish(db->h, r);
+	return db_ret(db, rp_sql_finish(db->h, r), "enrolling device %s", dev->id);
 }
 
 int db_device_get(struct db *db, const char *id, struct db_device *ret)
@@ -315,7 +342,7 @@ int db_device_get(struct db *db, const char *id, struct db_device *ret)
 		r = RP_E_NOTFOUND;
 	}
 	sqlite3_finalize(st);
-	return r;
+	return db_ret(db, r, "looking up device %s", id);
 }
 
 int db_device_in_org(struct db *db, const char *id, const char *org)
@@ -324,15 +351,15 @@ int db_device_in_org(struct db *db, const char *id, const char *org)
 	int r = rp_sql_step(db->h, st);
 
 	sqlite3_finalize(st);
-	return r < 0 ? r : r == 1 ? 0 : RP_E_NOTFOUND;
+	return r < 0 ? db_ret(db, r, "looking up device %s in %s", id, org) : r == 1 ? 0 : RP_E_NOTFOUND;
 }
 
 int db_device_seen(struct db *db, const char *id)
 {
 	int64_t now = rp_now();
 
-	return rp_sql_exec(db->h, "UPDATE devices SET last_seen = ? WHERE id = ? AND last_seen < ?", "iti", now,
-		    id, now - 60);
+	return db_ret(db, rp_sql_exec(db->h, "UPDATE devices SET last_seen = ? WHERE id = ? AND last_seen < ?", "iti", now,
+		    id, now - 60), "noting that device %s was seen", id);
 }
 
 static json_t *device_row(sqlite3_stmt *st)
@@ -369,16 +396,18 @@ int db_token_get(struct db *db, const char *id, const char *org, struct db_token
 		r = RP_E_NOTFOUND;
 	}
 	sqlite3_finalize(st);
-	return r;
+	return db_ret(db, r, "looking up API token %s of %s", id, org);
 }
 
 int db_token_add(struct db *db, const char *id, const char *org, const char *name,
 		 const char *scope, const char *secret_hash, int64_t expires,
 		 const char *created_by)
 {
-	return rp_sql_exec(db->h, "INSERT INTO api_tokens (id, org, name, scope, secret_hash, expires, "
+	int r = rp_sql_exec(db->h, "INSERT INTO api_tokens (id, org, name, scope, secret_hash, expires, "
 			"created, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "tttttiit", id, org,
 		    name, scope, secret_hash, expires, rp_now(), created_by);
+
+	return db_ret(db, r, "storing API token %s of %s", id, org);
 }
 
 static json_t *token_row(sqlite3_stmt *st)
@@ -399,7 +428,8 @@ int db_token_revoke(struct db *db, const char *id, const char *org)
 {
 	int r = rp_sql_exec(db->h, "DELETE FROM api_tokens WHERE id = ? AND org = ?", "tt", id, org);
 
-	return r < 0 ? r : changed(db) == 0 ? RP_E_NOTFOUND : 0;
+	return r < 0 ? db_ret(db, r, "revoking API token %s of %s", id, org)
+		     : changed(db) == 0 ? RP_E_NOTFOUND : 0;
 }
 
 /* ---- commands ---- */
@@ -454,7 +484,7 @@ int db_command_insert(struct db *db, const struct db_command *c)
 	int r;
 
 	if ((r = rp_sql_begin(db->h)) < 0)
-		return r;
+		return db_ret(db, r, "storing command %s", k->id);
 	r = rp_sql_exec(db->h, "INSERT INTO commands (id, org, statement, payload, state, signatures, "
 		     "threshold, targets, comment, expires, created) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
 		 "tttbtiiitii", k->id, k->org, c->statement, c->payload, c->payload_len,
@@ -464,7 +494,7 @@ int db_command_insert(struct db *db, const struct db_command *c)
 		r = add_deliveries(db, k);
 	if (r == 0 && c->approved)
 		r = log_command(db, k, c->statement);
-	return rp_sql_finish(db->h, r);
+	return db_ret(db, rp_sql_finish(db->h, r), "storing command %s", k->id);
 }
 
 int db_command_statement(struct db *db, const char *org, const char *id, char **ret,
@@ -486,7 +516,7 @@ int db_command_statement(struct db *db, const char *org, const char *id, char **
 		r = RP_E_NOTFOUND;
 	}
 	sqlite3_finalize(st);
-	return r;
+	return db_ret(db, r, "reading command %s", id);
 }
 
 int db_command_sign(struct db *db, const struct db_command *c)
@@ -494,7 +524,7 @@ int db_command_sign(struct db *db, const struct db_command *c)
 	int r;
 
 	if ((r = rp_sql_begin(db->h)) < 0)
-		return r;
+		return db_ret(db, r, "storing the signatures of command %s", c->cmd->id);
 	r = rp_sql_exec(db->h, "UPDATE commands SET statement = ?, signatures = ?, threshold = ? "
 		     "WHERE id = ? AND org = ?", "tiitt", c->statement, (int64_t)c->signatures,
 		 (int64_t)c->threshold, c->cmd->id, c->cmd->org);
@@ -507,7 +537,8 @@ int db_command_sign(struct db *db, const struct db_command *c)
 		r = add_deliveries(db, c->cmd);
 	if (r == 0 && c->approved && !c->was_approved)
 		r = log_command(db, c->cmd, c->statement);
-	return rp_sql_finish(db->h, r);
+	return db_ret(db, rp_sql_finish(db->h, r), "storing the signatures of command %s",
+		      c->cmd->id);
 }
 
 int db_command_json(struct db *db, const char *org, const char *id, json_t **ret)
@@ -528,7 +559,7 @@ int db_command_json(struct db *db, const char *org, const char *id, json_t **ret
 	sqlite3_finalize(st);
 	if (r == 0)
 		*ret = j;
-	return r;
+	return db_ret(db, r, "reading command %s", id);
 }
 
 static json_t *command_row(sqlite3_stmt *st)
@@ -570,7 +601,7 @@ int db_results_json(struct db *db, const char *org, const char *id, json_t **ret
 
 	sqlite3_finalize(st);
 	if (r <= 0)
-		return r < 0 ? r : RP_E_NOTFOUND;
+		return r < 0 ? db_ret(db, r, "reading command %s", id) : RP_E_NOTFOUND;
 	return collect(db, rp_sql_prep(db->h, "SELECT d.device_id, ifnull(v.hostname, ''), d.status, "
 				    "d.exit_code, d.output, ifnull(d.duration_ms, 0), d.updated, "
 				    "d.reason, c.expires FROM commands c "
@@ -614,7 +645,7 @@ static int delivery_row(struct db *db, sqlite3_stmt *st, json_t **ret)
 	sqlite3_finalize(st);
 	if (r == 0)
 		*ret = j;
-	return r;
+	return db_ret(db, r, "reading a delivery");
 }
 
 int db_next_delivery(struct db *db, const char *device, json_t **ret)
@@ -661,10 +692,10 @@ int db_log_approved(struct db *db, const char *org, size_t *ret_n)
 	sqlite3_finalize(st);
 	if (r <= 0) {
 		*ret_n = 0;
-		return r;
+		return db_ret(db, r, "looking for unlogged commands of %s", org);
 	}
 	if ((r = rp_sql_begin(db->h)) < 0)
-		return r;
+		return db_ret(db, r, "logging the approved commands of %s", org);
 	st = rp_sql_prep(db->h, "SELECT id, statement FROM commands WHERE org = ? AND state = 'approved' "
 			  "AND log_index IS NULL ORDER BY seq LIMIT 1000", "t", org);
 	while ((r = rp_sql_step(db->h, st)) == 1) {
@@ -706,7 +737,7 @@ int db_log_approved(struct db *db, const char *org, size_t *ret_n)
 	free(texts);
 	if ((r = rp_sql_finish(db->h, r)) == 0)
 		*ret_n = n;
-	return r;
+	return db_ret(db, r, "logging the approved commands of %s", org);
 }
 
 int db_command_delivery(struct db *db, const char *org, const char *id, json_t **ret)
@@ -721,9 +752,11 @@ int db_command_delivery(struct db *db, const char *org, const char *id, json_t *
 
 int db_delivery_started(struct db *db, const char *command, const char *device)
 {
-	return rp_sql_exec(db->h, "UPDATE deliveries SET status = 'running', updated = ? "
+	int r = rp_sql_exec(db->h, "UPDATE deliveries SET status = 'running', updated = ? "
 			"WHERE command_id = ? AND device_id = ? AND status = 'pending'",
 		    "itt", rp_now(), command, device);
+
+	return db_ret(db, r, "marking command %s running on %s", command, device);
 }
 
 int db_result_store(struct db *db, const struct db_result *x)
@@ -734,7 +767,9 @@ int db_result_store(struct db *db, const struct db_result *x)
 		     "tibittitt", x->status, x->exit_code, x->output, x->output_len, x->duration_ms,
 		     x->reason, x->note, rp_now(), x->command, x->device);
 
-	return r < 0 ? r : changed(db) == 0 ? RP_E_NOTFOUND : 0;
+	if (r < 0)
+		return db_ret(db, r, "storing the result of command %s on %s", x->command, x->device);
+	return changed(db) == 0 ? RP_E_NOTFOUND : 0;
 }
 
 int db_alert_store(struct db *db, const char *org, const char *device, const char *command,
@@ -744,7 +779,7 @@ int db_alert_store(struct db *db, const char *org, const char *device, const cha
 	int r;
 
 	if ((r = rp_sql_begin(db->h)) < 0)
-		return r;
+		return db_ret(db, r, "storing alert %s of device %s", code, device);
 	r = rp_sql_exec(db->h, "INSERT INTO alerts (org, device_id, command_id, code, reason, at) "
 		     "VALUES (?, ?, ?, ?, ?, ?)", "ttttti", org, device, command, code, reason, now);
 	if (r == 0 && *command)
@@ -753,5 +788,5 @@ int db_alert_store(struct db *db, const char *org, const char *device, const cha
 			 "ttitt", status, reason, now, command, device);
 	if (r == 0 && alarm)
 		r = rp_sql_exec(db->h, "UPDATE devices SET alarm = ? WHERE id = ?", "tt", code, device);
-	return rp_sql_finish(db->h, r);
+	return db_ret(db, rp_sql_finish(db->h, r), "storing alert %s of device %s", code, device);
 }

@@ -25,6 +25,7 @@
 #include "statement.h"
 
 struct db_hcache;
+struct rp_sql;
 
 /* db-log.c's hot statements, kept prepared. */
 enum db_log_stmt {
@@ -37,7 +38,7 @@ enum db_log_stmt {
 };
 
 struct db {
-	sqlite3 *h;
+	struct rp_sql *h; /* lib/sql: SQLite and the message of its last failure */
 	sqlite3_stmt *st[DB_LOG_NSTMT];
 	struct db_hcache *hcache; /* stored hashes at level >= 8, per log (db-log.c) */
 	size_t nhcache;
@@ -45,6 +46,12 @@ struct db {
 
 int db_open(struct db *db, const char *path, bool create);
 void db_close(struct db *db);
+/*
+ * What a store function returns: r, after logging, when r is RP_E_DB,
+ * what lib/sql left on the handle (the SQL and SQLite's message) with
+ * what the server was doing; once, so callers up the stack do not repeat it.
+ */
+int db_ret(struct db *db, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Bootstrap tokens, by "sha256:<hex>" of the token. */
 int db_bootstrap_add(struct db *db, const char *hash);

@@ -32,6 +32,7 @@
 #include "db.h"
 #include "sql/sql.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,14 +69,35 @@ static const char *const MIGRATIONS[] = {
 
 /* ---- helpers ---- */
 
+/*
+ * What a store function returns: r, after logging, when r is RP_E_DB,
+ * what lib/sql left on the handle (the SQL and SQLite's message) with
+ * what the witness was doing.
+ */
+static int logged(struct wdb *db, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int logged(struct wdb *db, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r != RP_E_DB || !db->h || !rp_sql_errmsg(db->h)[0])
+		return r;
+	fputs("rampart-witness: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, ": %s\n", rp_sql_errmsg(db->h));
+	rp_sql_clear(db->h);
+	return r;
+}
+
 int wdb_begin(struct wdb *db)
 {
-	return rp_sql_begin(db->h);
+	return logged(db, rp_sql_begin(db->h), "starting a transaction");
 }
 
 int wdb_finish(struct wdb *db, int r)
 {
-	return rp_sql_finish(db->h, r);
+	return logged(db, rp_sql_finish(db->h, r), "ending a transaction");
 }
 
 static uint64_t col_u64(sqlite3_stmt *st, int i)
@@ -122,13 +144,22 @@ int wdb_open(struct wdb *db, const char *path, bool create)
 	 * would let the witness cosign, after a reboot, a fork of what it
 	 * already signed.
 	 */
-	rp_sql_progname = "rampart-witness";
-	return rp_sql_open(&db->h, path, create, MIGRATIONS, NMIGRATIONS);
+	struct rp_diag d = {""};
+	int from = NMIGRATIONS, r;
+
+	if ((r = rp_sql_open(&db->h, path, create, MIGRATIONS, NMIGRATIONS, &from, &d)) < 0) {
+		fprintf(stderr, "rampart-witness: %s\n", d.msg);
+		return r;
+	}
+	if (from < NMIGRATIONS)
+		fprintf(stderr, "rampart-witness: database %s: schema migrated from version %d to %d\n",
+			path, from, NMIGRATIONS);
+	return 0;
 }
 
 void wdb_close(struct wdb *db)
 {
-	sqlite3_close(db->h);
+	rp_sql_close(db->h);
 	db->h = NULL;
 }
 
@@ -149,7 +180,7 @@ int wdb_witness_set(struct wdb *db, const char *name, const char *vkey)
 	if (r == 0)
 		r = rp_sql_exec(db->h, "INSERT INTO witness (name, vkey, created) VALUES (?, ?, ?)", "tti",
 			 name, vkey, rp_now());
-	return wdb_finish(db, r);
+	return wdb_finish(db, logged(db, r, "storing the witness's name"));
 }
 
 int wdb_witness_get(struct wdb *db, char **ret_vkey)
@@ -167,7 +198,7 @@ int wdb_witness_get(struct wdb *db, char **ret_vkey)
 	sqlite3_finalize(st);
 	if (r == 0)
 		*ret_vkey = s;
-	return r;
+	return logged(db, r, "reading the witness's key");
 }
 
 /* ---- logs ---- */
@@ -196,7 +227,7 @@ int wdb_log_add(struct wdb *db, const struct rp_vkey *k, const char *text)
 	if (r == 0)
 		r = rp_sql_exec(db->h, "INSERT INTO log_keys (origin, vkey, added) VALUES (?, ?, ?)", "tti",
 			 k->name, text, now);
-	return wdb_finish(db, r);
+	return wdb_finish(db, logged(db, r, "adding a key of log %s", k->name));
 }
 
 int wdb_log_remove(struct wdb *db, const char *origin, const char *text, int *ret_n)
@@ -209,8 +240,8 @@ int wdb_log_remove(struct wdb *db, const char *origin, const char *text, int *re
 	else
 		r = rp_sql_exec(db->h, "DELETE FROM log_keys WHERE origin = ?", "t", origin);
 	if (r == 0)
-		*ret_n = sqlite3_changes(db->h);
-	return r;
+		*ret_n = rp_sql_changes(db->h);
+	return logged(db, r, "removing keys of log %s", origin);
 }
 
 int wdb_log_keys(struct wdb *db, const char *origin, struct rp_vkey *ret, size_t *ret_n)
@@ -233,7 +264,7 @@ int wdb_log_keys(struct wdb *db, const char *origin, struct rp_vkey *ret, size_t
 	}
 	sqlite3_finalize(st);
 	if (r < 0)
-		return r;
+		return logged(db, r, "reading the keys of log %s", origin);
 	*ret_n = n;
 	return 0;
 }
@@ -249,7 +280,7 @@ int wdb_logs_print(struct wdb *db, FILE *f)
 		fprintf(f, "%s %s %llu\n", rp_sql_text(st, 0), rp_sql_text(st, 1),
 			(unsigned long long)col_u64(st, 2));
 	sqlite3_finalize(st);
-	return r;
+	return logged(db, r, "listing the logs");
 }
 
 /* ---- state, history, evidence ---- */
@@ -276,7 +307,7 @@ int wdb_state(struct wdb *db, const char *origin, struct wstate *ret)
 	sqlite3_finalize(st);
 	if (r == 0)
 		*ret = s;
-	return r;
+	return logged(db, r, "reading the state of log %s", origin);
 }
 
 int wdb_cosigned_add(struct wdb *db, const char *origin, uint64_t size,
@@ -296,9 +327,9 @@ int wdb_cosigned_add(struct wdb *db, const char *origin, uint64_t size,
 	if (r == 0)
 		r = rp_sql_exec(db->h, "UPDATE logs SET size = ?, root = ?, cosigned_at = ? WHERE origin = ?",
 			 "ibit", (int64_t)size, root, (size_t)RP_HASH_LEN, t, origin);
-	if (r == 0 && sqlite3_changes(db->h) != 1)
+	if (r == 0 && rp_sql_changes(db->h) != 1)
 		r = RP_E_NOTFOUND;
-	return r;
+	return logged(db, r, "storing a cosigned checkpoint of log %s", origin);
 }
 
 int wdb_evidence_add(struct wdb *db, const struct wevidence *e, int64_t now)
@@ -306,7 +337,7 @@ int wdb_evidence_add(struct wdb *db, const struct wevidence *e, int64_t now)
 	uint8_t th[RP_HASH_LEN];
 
 	rp_sha256(e->text, e->text_len, th);
-	return rp_sql_exec(db->h, "INSERT INTO evidence (origin, status, reason, old_size, size, root,"
+	int r = rp_sql_exec(db->h, "INSERT INTO evidence (origin, status, reason, old_size, size, root,"
 			" stored_size, stored_root, text_hash, body, first_seen, last_seen)"
 			" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 			" ON CONFLICT (text_hash) DO UPDATE"
@@ -315,6 +346,8 @@ int wdb_evidence_add(struct wdb *db, const struct wevidence *e, int64_t now)
 		    (int64_t)e->size, e->root, (size_t)RP_HASH_LEN, (int64_t)e->stored_size,
 		    e->stored_root, (size_t)RP_HASH_LEN, th, sizeof(th), e->body, e->body_len, now,
 		    now);
+
+	return logged(db, r, "storing evidence from log %s", e->origin);
 }
 
 /* Writes text with each line prefixed by a tab, so multi-line texts stay delimited. */
@@ -356,7 +389,7 @@ int wdb_history_print(struct wdb *db, const char *origin, bool notes, FILE *f)
 				       (size_t)sqlite3_column_bytes(st, 6));
 	}
 	sqlite3_finalize(st);
-	return r;
+	return logged(db, r, "reading the history");
 }
 
 int wdb_evidence_print(struct wdb *db, FILE *f)
@@ -389,5 +422,5 @@ int wdb_evidence_print(struct wdb *db, FILE *f)
 		print_indented(f, sqlite3_column_blob(st, 11), (size_t)sqlite3_column_bytes(st, 11));
 	}
 	sqlite3_finalize(st);
-	return r;
+	return logged(db, r, "reading the evidence");
 }

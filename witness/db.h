@@ -6,7 +6,8 @@
  * SQL statement in db.c, schema documented at its top. Functions return 0
  * or a negative RP_E_* code: RP_E_NOTFOUND when the row asked for is not
  * there, RP_E_EXISTS on a uniqueness conflict, RP_E_DB after logging what
- * SQLite said. Output parameters are written only on success.
+ * SQLite said (lib/sql leaves it on the handle; this store logs it).
+ * Output parameters are written only on success.
  */
 
 #include <sqlite3.h>
@@ -25,8 +26,9 @@
  */
 #define WITNESS_LOG_KEYS_MAX 8
 
+struct rp_sql;
 struct wdb {
-	sqlite3 *h;
+	struct rp_sql *h; /* lib/sql: SQLite and the message of its last failure */
 };
 
 int wdb_open(struct wdb *db, const char *path, bool create);

@@ -3,40 +3,60 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "rp_err.h"
 
-const char *rp_sql_progname = "rampart";
-
-int rp_sql_begin(sqlite3 *h)
+/* Records a failure's message on the handle; returns RP_E_DB. */
+static int fail(struct rp_sql *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct rp_sql *h, const char *fmt, ...)
 {
-	if (sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-		fprintf(stderr, "%s: starting a transaction: %s\n", rp_sql_progname,
-			sqlite3_errmsg(h));
-		return RP_E_DB;
-	}
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(h->err, sizeof(h->err), fmt, ap);
+	va_end(ap);
+	return RP_E_DB;
+}
+
+const char *rp_sql_errmsg(const struct rp_sql *h)
+{
+	return h->err;
+}
+
+void rp_sql_clear(struct rp_sql *h)
+{
+	h->err[0] = '\0';
+}
+
+int rp_sql_changes(const struct rp_sql *h)
+{
+	return sqlite3_changes(h->db);
+}
+
+int rp_sql_begin(struct rp_sql *h)
+{
+	if (sqlite3_exec(h->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return fail(h, "starting a transaction: %s", sqlite3_errmsg(h->db));
 	return 0;
 }
 
-int rp_sql_finish(sqlite3 *h, int r)
+int rp_sql_finish(struct rp_sql *h, int r)
 {
-	if (r == 0 && sqlite3_exec(h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		fprintf(stderr, "%s: commit failed: %s\n", rp_sql_progname, sqlite3_errmsg(h));
-		r = RP_E_DB;
-	}
-	if (r < 0 && !sqlite3_get_autocommit(h))
-		sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+	if (r == 0 && sqlite3_exec(h->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		r = fail(h, "commit failed: %s", sqlite3_errmsg(h->db));
+	if (r < 0 && !sqlite3_get_autocommit(h->db))
+		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
 	return r;
 }
 
-sqlite3_stmt *rp_sql_prep_v(sqlite3 *h, const char *sql, const char *fmt, va_list ap)
+sqlite3_stmt *rp_sql_prep_v(struct rp_sql *h, const char *sql, const char *fmt, va_list ap)
 {
 	sqlite3_stmt *st = NULL;
 	int i = 1, rc = SQLITE_OK;
 
-	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) {
-		fprintf(stderr, "%s: preparing `%.60s': %s\n", rp_sql_progname, sql,
-			sqlite3_errmsg(h));
+	if (sqlite3_prepare_v2(h->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		fail(h, "preparing `%.60s': %s", sql, sqlite3_errmsg(h->db));
 		return NULL;
 	}
 	for (const char *f = fmt; *f && rc == SQLITE_OK; f++, i++) {
@@ -59,14 +79,14 @@ sqlite3_stmt *rp_sql_prep_v(sqlite3 *h, const char *sql, const char *fmt, va_lis
 		}
 	}
 	if (rc != SQLITE_OK) {
-		fprintf(stderr, "%s: binding `%.60s': %s\n", rp_sql_progname, sql, sqlite3_errstr(rc));
+		fail(h, "binding `%.60s': %s", sql, sqlite3_errstr(rc));
 		sqlite3_finalize(st);
 		return NULL;
 	}
 	return st;
 }
 
-sqlite3_stmt *rp_sql_prep(sqlite3 *h, const char *sql, const char *fmt, ...)
+sqlite3_stmt *rp_sql_prep(struct rp_sql *h, const char *sql, const char *fmt, ...)
 {
 	va_list ap;
 	sqlite3_stmt *st;
@@ -77,7 +97,7 @@ sqlite3_stmt *rp_sql_prep(sqlite3 *h, const char *sql, const char *fmt, ...)
 	return st;
 }
 
-int rp_sql_exec(sqlite3 *h, const char *sql, const char *fmt, ...)
+int rp_sql_exec(struct rp_sql *h, const char *sql, const char *fmt, ...)
 {
 	va_list ap;
 	sqlite3_stmt *st;
@@ -92,14 +112,12 @@ int rp_sql_exec(sqlite3 *h, const char *sql, const char *fmt, ...)
 	sqlite3_finalize(st);
 	if (rc == SQLITE_CONSTRAINT)
 		return RP_E_EXISTS;
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		fprintf(stderr, "%s: `%.60s': %s\n", rp_sql_progname, sql, sqlite3_errmsg(h));
-		return RP_E_DB;
-	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return fail(h, "`%.60s': %s", sql, sqlite3_errmsg(h->db));
 	return 0;
 }
 
-int rp_sql_step(sqlite3 *h, sqlite3_stmt *st)
+int rp_sql_step(struct rp_sql *h, sqlite3_stmt *st)
 {
 	int rc;
 
@@ -110,8 +128,7 @@ int rp_sql_step(sqlite3 *h, sqlite3_stmt *st)
 		return 1;
 	if (rc == SQLITE_DONE)
 		return 0;
-	fprintf(stderr, "%s: `%.60s': %s\n", rp_sql_progname, sqlite3_sql(st), sqlite3_errmsg(h));
-	return RP_E_DB;
+	return fail(h, "`%.60s': %s", sqlite3_sql(st), sqlite3_errmsg(h->db));
 }
 
 const char *rp_sql_text(sqlite3_stmt *st, int i)
@@ -120,14 +137,14 @@ const char *rp_sql_text(sqlite3_stmt *st, int i)
 	return s ? (const char *)s : "";
 }
 
-static int schema_version(sqlite3 *h, int *ret)
+static int schema_version(struct rp_sql *h, int *ret)
 {
 	sqlite3_stmt *st;
 	int r;
 
-	if (sqlite3_exec(h, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
+	if (sqlite3_exec(h->db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
 			 NULL, NULL, NULL) != SQLITE_OK)
-		return RP_E_DB;
+		return fail(h, "creating schema_version: %s", sqlite3_errmsg(h->db));
 	st = rp_sql_prep(h, "SELECT ifnull(max(version), 0) FROM schema_version", "");
 	r = rp_sql_step(h, st);
 	if (r == 1)
@@ -136,62 +153,73 @@ static int schema_version(sqlite3 *h, int *ret)
 	return r == 1 ? 0 : RP_E_DB;
 }
 
-static int migrate(sqlite3 *h, const char *const *migrations, int n)
+static int migrate(struct rp_sql *h, const char *const *migrations, int n, int *ret_from)
 {
 	int version = 0, r;
 
 	if ((r = schema_version(h, &version)) < 0)
 		return r;
-	if (version > n) {
-		fprintf(stderr, "%s: database schema version %d is newer than this %s (%d)\n",
-			rp_sql_progname, version, rp_sql_progname, n);
-		return RP_E_DB;
-	}
+	if (version > n)
+		return fail(h, "database schema version %d is newer than this program's (%d)",
+			    version, n);
+	*ret_from = version;
 	for (; version < n; version++) {
 		if ((r = rp_sql_begin(h)) < 0)
 			return r;
-		if (sqlite3_exec(h, migrations[version], NULL, NULL, NULL) != SQLITE_OK) {
-			fprintf(stderr, "%s: migration %d failed: %s\n", rp_sql_progname, version + 1,
-				sqlite3_errmsg(h));
-			r = RP_E_DB;
-		} else {
+		if (sqlite3_exec(h->db, migrations[version], NULL, NULL, NULL) != SQLITE_OK)
+			r = fail(h, "migration %d failed: %s", version + 1, sqlite3_errmsg(h->db));
+		else
 			r = rp_sql_exec(h, "INSERT INTO schema_version (version) VALUES (?)", "i",
 					(int64_t)version + 1);
-		}
 		if ((r = rp_sql_finish(h, r)) < 0)
 			return r;
-		fprintf(stderr, "%s: database schema migrated to version %d\n", rp_sql_progname,
-			version + 1);
 	}
 	return 0;
 }
 
-int rp_sql_open(sqlite3 **ret, const char *path, bool create, const char *const *migrations,
-		int n)
+int rp_sql_open(struct rp_sql **ret, const char *path, bool create,
+		const char *const *migrations, int n, int *ret_from, struct rp_diag *d)
 {
 	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
-	sqlite3 *h = NULL;
+	struct rp_sql *h = calloc(1, sizeof(*h));
+	int from = 0, r;
 
-	if (sqlite3_open_v2(path, &h, flags, NULL) != SQLITE_OK) {
-		fprintf(stderr, "%s: opening database %s: %s\n", rp_sql_progname, path,
-			h ? sqlite3_errmsg(h) : "out of memory");
-		sqlite3_close(h);
+	if (!h) {
+		rp_diagf(d, "opening database %s: out of memory", path);
+		return RP_E_NOMEM;
+	}
+	if (sqlite3_open_v2(path, &h->db, flags, NULL) != SQLITE_OK) {
+		rp_diagf(d, "opening database %s: %s", path,
+			 h->db ? sqlite3_errmsg(h->db) : "out of memory");
+		rp_sql_close(h);
 		return RP_E_DB;
 	}
-	sqlite3_busy_timeout(h, 5000);
+	sqlite3_busy_timeout(h->db, 5000);
 	/*
 	 * WAL with synchronous=FULL: every acknowledged state change (an
 	 * approval, a log append, a cosignature) survives a power cut.
 	 */
-	if (sqlite3_exec(h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-			    "PRAGMA foreign_keys=ON;",
-			 NULL, NULL, NULL) != SQLITE_OK ||
-	    migrate(h, migrations, n) < 0) {
-		fprintf(stderr, "%s: preparing database %s: %s\n", rp_sql_progname, path,
-			sqlite3_errmsg(h));
-		sqlite3_close(h);
+	if (sqlite3_exec(h->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+				"PRAGMA foreign_keys=ON;",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		r = fail(h, "%s", sqlite3_errmsg(h->db));
+	else
+		r = migrate(h, migrations, n, &from);
+	if (r < 0) {
+		rp_diagf(d, "preparing database %s: %s", path, h->err);
+		rp_sql_close(h);
 		return RP_E_DB;
 	}
 	*ret = h;
+	if (ret_from)
+		*ret_from = from;
 	return 0;
+}
+
+void rp_sql_close(struct rp_sql *h)
+{
+	if (!h)
+		return;
+	sqlite3_close(h->db);
+	free(h);
 }
