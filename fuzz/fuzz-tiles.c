@@ -5,10 +5,10 @@
  * past it (ASan), stop only at the end or at an entry it cannot hold, and
  * the entries it returns, written again with rp_bundle_put, must give back
  * exactly the bytes it consumed.
- * First byte odd: a tree of (u16 size mod TREE_MAX + 1) entries whose hash
- * tiles are served from an in-memory tree, the bytes after the first seven
- * XORed into every tile and the length of every tile changed by the signed
- * byte 3. Stored hashes of every level, the tree hash and a consistency
+ * First byte odd: a tree of (u16 size mod FUZZ_TREE_MAX + 1) entries
+ * (fuzz-tree.h) whose hash tiles are served from memory, the bytes after
+ * the first seven XORed into every tile and the length of every tile
+ * changed by the signed byte 3. Stored hashes of every level, the tree hash and a consistency
  * proof (from size u16 at byte 4) are read through rp_tile_reader. When
  * nothing was changed they must equal the tree's; otherwise the reader
  * fails (RP_E_MALFORMED for a wrong length) or returns what it folded, and
@@ -18,45 +18,10 @@
 #include <string.h>
 
 #include "fuzz-common.h"
+#include "fuzz-tree.h"
 #include "rp_err.h"
 #include "tiles.h"
 
-#define TREE_MAX 600
-#define LEVELS 10
-
-typedef uint8_t hash_t[RP_HASH_LEN];
-
-static hash_t stored[LEVELS][TREE_MAX];
-static uint64_t nstored[LEVELS];
-
-static int mem_read(void *arg, unsigned level, uint64_t index, uint8_t out[RP_HASH_LEN])
-{
-	(void)arg;
-	if (level >= LEVELS || index >= nstored[level])
-		return RP_E_NOTFOUND;
-	memcpy(out, stored[level][index], RP_HASH_LEN);
-	return 0;
-}
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	struct rp_stored_hash out[64];
-	uint8_t leaf[RP_HASH_LEN];
-	size_t n;
-
-	(void)argc;
-	(void)argv;
-	FUZZ_CHECK(sodium_init() >= 0);
-	for (uint64_t i = 0; i < TREE_MAX; i++) {
-		rp_merkle_leaf_hash(&i, sizeof(i), leaf);
-		FUZZ_CHECK(rp_merkle_append(i, leaf, mem_read, NULL, out, &n) == 0);
-		for (size_t k = 0; k < n; k++) {
-			memcpy(stored[out[k].level][out[k].index], out[k].hash, RP_HASH_LEN);
-			nstored[out[k].level]++;
-		}
-	}
-	return 0;
-}
 
 static void bundle(const uint8_t *data, size_t size)
 {
@@ -103,12 +68,13 @@ static int serve(void *arg, const struct rp_tile *t, uint8_t *buf, size_t cap, s
 	unsigned level = (unsigned)t->level * RP_TILE_HEIGHT;
 	size_t len = (size_t)t->width * RP_HASH_LEN;
 
-	FUZZ_CHECK(t->level >= 0 && level < LEVELS && t->width >= 1 && t->width <= RP_TILE_WIDTH);
+	FUZZ_CHECK(t->level >= 0 && level < FUZZ_TREE_LEVELS && t->width >= 1 &&
+	           t->width <= RP_TILE_WIDTH);
 	FUZZ_CHECK(t->index * RP_TILE_WIDTH + t->width <= (s->size >> level));
 	FUZZ_CHECK(cap >= len);
 	for (unsigned i = 0; i < t->width; i++)
-		memcpy(buf + (size_t)i * RP_HASH_LEN, stored[level][t->index * RP_TILE_WIDTH + i],
-		       RP_HASH_LEN);
+		memcpy(buf + (size_t)i * RP_HASH_LEN,
+		       fuzz_stored[level][t->index * RP_TILE_WIDTH + i], RP_HASH_LEN);
 	for (size_t i = 0; s->nmix && i < len; i++) {
 		s->changed |= s->mix[i % s->nmix] != 0;
 		buf[i] ^= s->mix[i % s->nmix];
@@ -132,14 +98,14 @@ static void tiles(const uint8_t *data, size_t size)
 	size_t n1, n2;
 	int r;
 
-	s.size = (size > 2 ? (uint64_t)data[1] | (uint64_t)data[2] << 8 : 0) % TREE_MAX + 1;
+	s.size = (size > 2 ? (uint64_t)data[1] | (uint64_t)data[2] << 8 : 0) % FUZZ_TREE_MAX + 1;
 	s.delta = size > 3 ? (int8_t)data[3] : 0;
 	m = (size > 5 ? (uint64_t)data[4] | (uint64_t)data[5] << 8 : 0) % s.size;
 	s.mix = size > 7 ? data + 7 : NULL;
 	s.nmix = size > 7 ? size - 7 : 0;
 	rp_tile_reader_init(&tr, s.size, serve, &s);
 
-	for (unsigned level = 0; level < LEVELS; level++) {
+	for (unsigned level = 0; level < FUZZ_TREE_LEVELS; level++) {
 		for (uint64_t k = 0; k <= (s.size >> level); k++) {
 			size_t calls = s.calls;
 			r = rp_tile_reader_read(&tr, level, k, h);
@@ -154,12 +120,12 @@ static void tiles(const uint8_t *data, size_t size)
 			}
 			FUZZ_CHECK(r == 0);
 			if (!s.changed)
-				FUZZ_CHECK(memcmp(h, stored[level][k], RP_HASH_LEN) == 0);
+				FUZZ_CHECK(memcmp(h, fuzz_stored[level][k], RP_HASH_LEN) == 0);
 		}
 	}
 	r = rp_merkle_tree_hash(s.size, rp_tile_reader_read, &tr, h);
 	FUZZ_CHECK(r == 0 || (r == RP_E_MALFORMED && s.delta != 0));
-	FUZZ_CHECK(rp_merkle_tree_hash(s.size, mem_read, NULL, want) == 0);
+	FUZZ_CHECK(rp_merkle_tree_hash(s.size, fuzz_tree_read, NULL, want) == 0);
 	if (s.delta == 0)
 		FUZZ_CHECK(r == 0);
 	if (r == 0 && !s.changed)
@@ -167,7 +133,7 @@ static void tiles(const uint8_t *data, size_t size)
 	if (m > 0) {
 		r = rp_merkle_prove_consistency(m, s.size, rp_tile_reader_read, &tr, p2, &n2);
 		FUZZ_CHECK(r == 0 || (r == RP_E_MALFORMED && s.delta != 0));
-		FUZZ_CHECK(rp_merkle_prove_consistency(m, s.size, mem_read, NULL, p1, &n1) == 0);
+		FUZZ_CHECK(rp_merkle_prove_consistency(m, s.size, fuzz_tree_read, NULL, p1, &n1) == 0);
 		if (r == 0 && !s.changed)
 			FUZZ_CHECK(n1 == n2 && memcmp(p1, p2, n1 * RP_HASH_LEN) == 0);
 	}

@@ -3,7 +3,7 @@
  * The append-only check (lib/tlog.c) that the agent, the witness and the
  * audit share. The input is read as
  *   u8 mode || u16 a || u16 b || u8 k || rest    (little-endian, missing bytes are 0)
- * mode bit 0 clear: two heads of an in-memory tree of TREE_MAX leaves
+ * mode bit 0 clear: two heads of the in-memory tree of fuzz-tree.h
  *   (sizes a, b reduced into it), the real consistency proof between them,
  *   then, as the other mode bits say, the new root, the proof or its
  *   length changed with the bytes of rest. The verdict must be exactly
@@ -19,45 +19,10 @@
 #include <string.h>
 
 #include "fuzz-common.h"
+#include "fuzz-tree.h"
 #include "rp_err.h"
 #include "tlog.h"
 
-#define TREE_MAX 300
-#define LEVELS 10 /* 2^9 < TREE_MAX < 2^10 */
-
-typedef uint8_t hash_t[RP_HASH_LEN];
-
-static hash_t stored[LEVELS][TREE_MAX];
-static uint64_t nstored[LEVELS];
-
-static int mem_read(void *arg, unsigned level, uint64_t index, uint8_t out[RP_HASH_LEN])
-{
-	(void)arg;
-	FUZZ_CHECK(level < LEVELS && index < nstored[level]);
-	memcpy(out, stored[level][index], RP_HASH_LEN);
-	return 0;
-}
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	struct rp_stored_hash out[64];
-	uint8_t leaf[RP_HASH_LEN];
-	size_t n;
-
-	(void)argc;
-	(void)argv;
-	FUZZ_CHECK(sodium_init() >= 0);
-	for (uint64_t i = 0; i < TREE_MAX; i++) {
-		rp_merkle_leaf_hash(&i, sizeof(i), leaf);
-		FUZZ_CHECK(rp_merkle_append(i, leaf, mem_read, NULL, out, &n) == 0);
-		for (size_t k = 0; k < n; k++) {
-			FUZZ_CHECK(out[k].level < LEVELS && out[k].index == nstored[out[k].level]);
-			memcpy(stored[out[k].level][out[k].index], out[k].hash, RP_HASH_LEN);
-			nstored[out[k].level]++;
-		}
-	}
-	return 0;
-}
 
 static uint64_t get_le(const uint8_t *p, size_t n, size_t width)
 {
@@ -71,7 +36,7 @@ static uint64_t get_le(const uint8_t *p, size_t n, size_t width)
 static void head(uint64_t size, struct rp_tlog_head *ret)
 {
 	ret->size = size;
-	FUZZ_CHECK(rp_merkle_tree_hash(size, mem_read, NULL, ret->root) == 0);
+	FUZZ_CHECK(rp_merkle_tree_hash(size, fuzz_tree_read, NULL, ret->root) == 0);
 }
 
 /* XORs rest into buf (cycling through rest); true if that changed a byte. */
@@ -110,12 +75,12 @@ static void tree_mode(uint8_t mode, uint64_t a, uint64_t b, uint8_t k, const uin
 	size_t nproof = 0;
 	bool new_root = false, new_proof = false;
 
-	a %= TREE_MAX + 1;
-	b %= TREE_MAX + 1;
+	a %= FUZZ_TREE_MAX + 1;
+	b %= FUZZ_TREE_MAX + 1;
 	head(a, &old);
 	head(b, &new);
 	if (a > 0 && a < b)
-		FUZZ_CHECK(rp_merkle_prove_consistency(a, b, mem_read, NULL, proof, &nproof) == 0);
+		FUZZ_CHECK(rp_merkle_prove_consistency(a, b, fuzz_tree_read, NULL, proof, &nproof) == 0);
 	if (mode & 2)
 		new_root = mix(new.root, RP_HASH_LEN, rest, nrest);
 	if (mode & 4)
