@@ -22,7 +22,6 @@
 #include "rp_err.h"
 #include "tiles.h"
 
-
 static void bundle(const uint8_t *data, size_t size)
 {
 	struct rp_bundle b;
@@ -56,7 +55,7 @@ struct server {
 	uint64_t size;
 	const uint8_t *mix;
 	size_t nmix;
-	int delta; /* added to every tile's length */
+	int delta;    /* added to every tile's length */
 	bool changed; /* some byte of some tile was */
 	size_t calls;
 	bool last_wrong; /* the last tile served had another length than its width's */
@@ -133,7 +132,8 @@ static void tiles(const uint8_t *data, size_t size)
 	if (m > 0) {
 		r = rp_merkle_prove_consistency(m, s.size, rp_tile_reader_read, &tr, p2, &n2);
 		FUZZ_CHECK(r == 0 || (r == RP_E_MALFORMED && s.delta != 0));
-		FUZZ_CHECK(rp_merkle_prove_consistency(m, s.size, fuzz_tree_read, NULL, p1, &n1) == 0);
+		FUZZ_CHECK(rp_merkle_prove_consistency(m, s.size, fuzz_tree_read, NULL, p1, &n1) ==
+		           0);
 		if (r == 0 && !s.changed)
 			FUZZ_CHECK(n1 == n2 && memcmp(p1, p2, n1 * RP_HASH_LEN) == 0);
 	}

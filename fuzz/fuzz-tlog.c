@@ -23,7 +23,6 @@
 #include "rp_err.h"
 #include "tlog.h"
 
-
 static uint64_t get_le(const uint8_t *p, size_t n, size_t width)
 {
 	uint64_t v = 0;
@@ -80,7 +79,8 @@ static void tree_mode(uint8_t mode, uint64_t a, uint64_t b, uint8_t k, const uin
 	head(a, &old);
 	head(b, &new);
 	if (a > 0 && a < b)
-		FUZZ_CHECK(rp_merkle_prove_consistency(a, b, fuzz_tree_read, NULL, proof, &nproof) == 0);
+		FUZZ_CHECK(
+		    rp_merkle_prove_consistency(a, b, fuzz_tree_read, NULL, proof, &nproof) == 0);
 	if (mode & 2)
 		new_root = mix(new.root, RP_HASH_LEN, rest, nrest);
 	if (mode & 4)

@@ -73,7 +73,7 @@ struct rp_tile_reader {
 	uint64_t size;
 	rp_tile_fetch_fn fetch;
 	void *arg;
-	size_t fetches;    /* tiles fetched so far */
+	size_t fetches;      /* tiles fetched so far */
 	struct rp_diag diag; /* why the last read failed, when it did */
 	bool loaded;
 	struct rp_tile have; /* the tile in buf */

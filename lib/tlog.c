@@ -39,7 +39,8 @@ static bool judged_by_size(const struct rp_tlog_head *stored, const struct rp_tl
 	char a[17], b[17];
 
 	if (next->size < stored->size) {
-		rp_diagf(d, "tree of %" PRIu64 " entries is smaller than the %" PRIu64 " already seen",
+		rp_diagf(d,
+		         "tree of %" PRIu64 " entries is smaller than the %" PRIu64 " already seen",
 		         next->size, stored->size);
 		*ret = RP_TLOG_ROLLBACK;
 		return true;
@@ -76,8 +77,7 @@ enum rp_tlog_verdict rp_tlog_advance(const struct rp_tlog_head *stored,
 
 enum rp_tlog_verdict rp_tlog_advance_rebuilt(const struct rp_tlog_head *stored,
                                              const struct rp_tlog_head *next,
-                                             const uint8_t rebuilt[RP_HASH_LEN],
-                                             struct rp_diag *d)
+                                             const uint8_t rebuilt[RP_HASH_LEN], struct rp_diag *d)
 {
 	enum rp_tlog_verdict v;
 	char a[17], b[17];

@@ -72,5 +72,4 @@ enum rp_tlog_verdict rp_tlog_advance(const struct rp_tlog_head *stored,
  */
 enum rp_tlog_verdict rp_tlog_advance_rebuilt(const struct rp_tlog_head *stored,
                                              const struct rp_tlog_head *next,
-                                             const uint8_t rebuilt[RP_HASH_LEN],
-                                             struct rp_diag *d);
+                                             const uint8_t rebuilt[RP_HASH_LEN], struct rp_diag *d);

@@ -17,8 +17,8 @@
 #include "sql/sql.h"
 
 static const char *const MIGRATIONS[] = {
-	"CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL);",
-	"ALTER TABLE t ADD COLUMN note TEXT NOT NULL DEFAULT '';",
+    "CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL);",
+    "ALTER TABLE t ADD COLUMN note TEXT NOT NULL DEFAULT '';",
 };
 
 struct fixture {

@@ -19,7 +19,8 @@ typedef uint8_t hash_t[RP_HASH_LEN];
 
 static void bundle_round_trip(void **state)
 {
-	static const char *const entries[] = {"rampart/policy/v1\n", "", "x", "rampart/command/v1\n"};
+	static const char *const entries[] = {"rampart/policy/v1\n", "", "x",
+	                                      "rampart/command/v1\n"};
 	const char *e;
 	struct rp_bundle b;
 	struct rp_diag d = {""};
@@ -94,7 +95,10 @@ static void bundle_writer_errors_are_sticky(void **state)
 /* Whatever a hostile server cuts, the cursor never reads past the bytes. */
 static void bundle_truncated_anywhere(void **state)
 {
-	static const char good[] = "\x00\x03" "abc" "\x00\x00" "\x01\x00";
+	static const char good[] = "\x00\x03"
+	                           "abc"
+	                           "\x00\x00"
+	                           "\x01\x00";
 	struct rp_diag d = {""};
 	const char *e;
 	size_t n;
@@ -135,7 +139,10 @@ static void bundle_diagnostics(void **state)
 	assert_int_equal(rp_bundle_next(&b, &e, &n, &d), 1);
 	assert_int_equal(rp_bundle_next(&b, &e, &n, &d), RP_E_MALFORMED);
 	assert_diag_has(&d, "entry 1 of the bundle: 1 byte left, its length takes 2");
-	rp_bundle_init(&b, "\xff\xff" "abc", 5);
+	rp_bundle_init(&b,
+	               "\xff\xff"
+	               "abc",
+	               5);
 	assert_int_equal(rp_bundle_next(&b, &e, &n, &d), RP_E_MALFORMED);
 	assert_diag_has(&d, "entry 0 of the bundle announces 65535 bytes, 3 are left");
 	/* A NULL body (an empty HTTP answer) is an empty bundle. */
@@ -186,8 +193,8 @@ static int setup(void **state)
 struct server {
 	uint64_t size;
 	size_t calls;
-	int fail;          /* returned by every fetch when non-zero */
-	long cut;          /* bytes removed (< 0: added) from every tile */
+	int fail; /* returned by every fetch when non-zero */
+	long cut; /* bytes removed (< 0: added) from every tile */
 	struct rp_tile last;
 };
 
@@ -253,11 +260,11 @@ static void tiles_tree_hashes_and_proofs(void **state)
 		assert_int_equal(rp_merkle_tree_hash(size, rp_tile_reader_read, &tr, got), 0);
 		assert_memory_equal(got, want, RP_HASH_LEN);
 		for (uint64_t m = 1; m < size; m += 97) {
-			assert_int_equal(rp_merkle_prove_consistency(m, size, mem_read, NULL, p1, &n1),
-			                 0);
-			assert_int_equal(rp_merkle_prove_consistency(m, size, rp_tile_reader_read, &tr,
-			                                             p2, &n2),
-			                 0);
+			assert_int_equal(
+			    rp_merkle_prove_consistency(m, size, mem_read, NULL, p1, &n1), 0);
+			assert_int_equal(
+			    rp_merkle_prove_consistency(m, size, rp_tile_reader_read, &tr, p2, &n2),
+			    0);
 			assert_int_equal(n1, n2);
 			assert_memory_equal(p1, p2, n1 * RP_HASH_LEN);
 		}
@@ -352,7 +359,7 @@ static void tiles_refuse_hashes_outside_the_tree(void **state)
 	(void)state;
 	rp_tile_reader_init(&tr, 300, serve, &s);
 	assert_int_equal(rp_tile_reader_read(&tr, 64, 0, h), RP_E_INVAL);
-	assert_int_equal(rp_tile_reader_read(&tr, 9, 0, h), RP_E_INVAL);  /* 300 < 512 */
+	assert_int_equal(rp_tile_reader_read(&tr, 9, 0, h), RP_E_INVAL);   /* 300 < 512 */
 	assert_int_equal(rp_tile_reader_read(&tr, 1, 150, h), RP_E_INVAL); /* 300 >> 1 */
 	assert_int_equal(rp_tile_reader_read(&tr, 7, UINT64_MAX, h), RP_E_INVAL);
 	assert_int_equal(rp_tile_reader_read(&tr, 63, UINT64_MAX >> 63, h), RP_E_INVAL);

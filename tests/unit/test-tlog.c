@@ -176,8 +176,7 @@ static void tlog_bad_proofs_are_inconsistent(void **state)
 	memset(proof[k], 0, RP_HASH_LEN);
 	assert_int_equal(advance(&a, &b, proof, k + 1, &d), RP_TLOG_INCONSISTENT);
 	/* More hashes than any proof has: refused before it is read. */
-	assert_int_equal(advance(&a, &b, proof, RP_PROOF_HASHES_MAX + 1, &d),
-	                 RP_TLOG_INCONSISTENT);
+	assert_int_equal(advance(&a, &b, proof, RP_PROOF_HASHES_MAX + 1, &d), RP_TLOG_INCONSISTENT);
 	assert_diag_has(&d, "more than 63");
 	/* A valid proof of another tree (a fork that grew) does not bridge the stored one. */
 	test_log_fill(other, 17);
@@ -273,14 +272,16 @@ static void tlog_proof_and_rebuilt_agree(void **state)
 					memcpy(rebuilt, h.root, RP_HASH_LEN);
 				}
 				enum rp_tlog_verdict vp = advance(&a, &b, proof, k, &d);
-				enum rp_tlog_verdict vr = rp_tlog_advance_rebuilt(&a, &b, rebuilt, &d);
+				enum rp_tlog_verdict vr =
+				    rp_tlog_advance_rebuilt(&a, &b, rebuilt, &d);
 				assert_int_equal(vp, vr);
 				/* The truth: a prefix of the same history, or not. */
 				bool same_history = !t || m <= 7;
 				if (n < m)
 					assert_int_equal(vp, RP_TLOG_ROLLBACK);
 				else if (n == m)
-					assert_int_equal(vp, same_history ? RP_TLOG_SAME : RP_TLOG_FORK);
+					assert_int_equal(vp, same_history ? RP_TLOG_SAME
+					                                  : RP_TLOG_FORK);
 				else
 					assert_int_equal(vp, same_history ? RP_TLOG_EXTENDS
 					                                  : RP_TLOG_INCONSISTENT);
