@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rampart audit: a monitor any administrator or third party can run. It
- * reads the org's log through the public tlog-tiles endpoints, checks the
- * checkpoint against the root policy (log key, witness quorum), replays
- * every new entry (lib/audit.c: tree recomputed, each entry checked against
- * the policy chain), and compares the recomputed root with the checkpoint.
- * State between runs (the tree's right edge, the policy chain's head and
- * the last verified checkpoint) stays in the config directory, so a run
- * reads only what is new, and a log that shrank or forked since the last
- * run is reported with both checkpoints.
+ * reads the org's log through the public tlog-tiles endpoints (lib/tiles.c
+ * parses what they serve), checks the checkpoint against the root policy
+ * (log key, witness quorum, freshness: lib/audit.c), replays every new
+ * entry (lib/audit.c: tree recomputed, each entry checked against the
+ * policy chain), and judges the checkpoint against what it verified
+ * before with the append-only check every verifier shares (lib/tlog.c).
+ * This file fetches and reports. State between runs (the tree's right
+ * edge, the policy chain's head and the last verified checkpoint) stays in
+ * the config directory, so a run reads only what is new, and a log that
+ * shrank or forked since the last run is reported with both checkpoints.
  */
 #include <getopt.h>
 #include <stdio.h>
