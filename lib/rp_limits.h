@@ -52,3 +52,13 @@
 #define RP_FRESHNESS_DEFAULT_S 3600          /* cosigned checkpoint freshness window */
 #define RP_FRESHNESS_MIN_S     10
 #define RP_FRESHNESS_MAX_S     (7 * 24 * 3600)
+
+/*
+ * What the administrator's CLI shows (DESIGN.md section 4a). The listing
+ * of commands carries each signed statement, so that the CLI derives every
+ * state from what it verified; it stops before the client's response cap.
+ */
+#define RP_TEXT_MARKS_MAX      2             /* combining marks kept on one character */
+#define RP_COMMANDS_LIST_DEFAULT 100         /* commands a listing returns by default */
+#define RP_COMMANDS_LIST_MAX   500           /* ?limit= at most */
+#define RP_COMMANDS_LIST_BYTES (2 * 1024 * 1024) /* statements in one listing */
