@@ -392,6 +392,23 @@ void rp_note_free(struct rp_note *note)
 	free(note);
 }
 
+bool rp_note_sig_names(const struct rp_note_sig *s, const struct rp_vkey *k)
+{
+	return k->type == RP_KEY_ED25519 && k->id == s->id && strcmp(k->name, s->name) == 0;
+}
+
+bool rp_note_sig_valid(const struct rp_note *note, size_t i, const struct rp_vkey *k)
+{
+	const struct rp_note_sig *s;
+
+	if (i >= note->nsigs)
+		return false;
+	s = &note->sigs[i];
+	return rp_note_sig_names(s, k) && s->sig_len == crypto_sign_BYTES &&
+	       crypto_sign_verify_detached(s->sig, (const uint8_t *)note->msg, note->text_len,
+					   k->pub) == 0;
+}
+
 int rp_note_verify(const struct rp_note *note, const struct rp_vkey *keys,
 		   size_t nkeys, bool *ret_ok, struct rp_diag *d)
 {
@@ -404,14 +421,11 @@ int rp_note_verify(const struct rp_note *note, const struct rp_vkey *keys,
 		const struct rp_note_sig *s = &note->sigs[i];
 		for (size_t j = 0; j < nkeys; j++) {
 			const struct rp_vkey *k = &keys[j];
-			if (k->type != RP_KEY_ED25519 || k->id != s->id ||
-			    strcmp(k->name, s->name) != 0)
+			if (!rp_note_sig_names(s, k))
 				continue;
 			if (j < RP_NOTE_SIGS_MAX && seen[j])
 				break; /* a key counts once */
-			if (s->sig_len != crypto_sign_BYTES ||
-			    crypto_sign_verify_detached(s->sig, (const uint8_t *)note->msg,
-							note->text_len, k->pub) != 0) {
+			if (!rp_note_sig_valid(note, i, k)) {
 				rp_diagf(d, "signature by %s+%08x does not verify", s->name, s->id);
 				return RP_E_BADSIG;
 			}
@@ -519,6 +533,33 @@ int rp_note_merge(const struct rp_note *a, const struct rp_note *b, char **ret,
 			return r;
 		}
 		rp_note_free(chk);
+	}
+	*ret = rp_sb_take(&sb, ret_len);
+	return 0;
+}
+
+int rp_note_keep(const struct rp_note *note, const bool keep[], char **ret, size_t *ret_len)
+{
+	struct rp_sb sb;
+	size_t kept = 0;
+
+	rp_sb_init(&sb, RP_NOTE_MAX);
+	rp_sb_put(&sb, note->msg, note->text_len);
+	rp_sb_put(&sb, "\n", 1);
+	for (size_t i = 0; i < note->nsigs; i++) {
+		if (!keep[i])
+			continue;
+		rp_sb_put(&sb, note->sigs[i].line, note->sigs[i].line_len);
+		kept++;
+	}
+	if (kept == 0) {
+		rp_sb_release(&sb);
+		return RP_E_NOSIG; /* a note without signature lines is not a note */
+	}
+	if (sb.err) {
+		int r = sb.err;
+		rp_sb_release(&sb);
+		return r;
 	}
 	*ret = rp_sb_take(&sb, ret_len);
 	return 0;

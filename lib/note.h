@@ -83,6 +83,11 @@ void rp_note_free(struct rp_note *note);
 int rp_note_verify(const struct rp_note *note, const struct rp_vkey *keys,
 		   size_t nkeys, bool *ret_ok, struct rp_diag *d);
 
+/* True when signature line s names key k (its name, key id and type 0x01). */
+bool rp_note_sig_names(const struct rp_note_sig *s, const struct rp_vkey *k);
+/* True when signature line i names key k and its signature verifies. */
+bool rp_note_sig_valid(const struct rp_note *note, size_t i, const struct rp_vkey *k);
+
 /* Returns a malloc'd signature line "— name base64\n" over text. */
 char *rp_note_sign_line(const char *text, size_t len, const struct rp_skey *k);
 
@@ -101,3 +106,9 @@ int rp_note_merge(const struct rp_note *a, const struct rp_note *b, char **ret,
 		  size_t *ret_len);
 /* True when the text is acceptable as a note text. */
 bool rp_note_text_valid(const char *text, size_t len, struct rp_diag *d);
+
+/*
+ * The note with only the signature lines i for which keep[i] (in their
+ * order), malloc'd. RP_E_NOSIG when none is kept.
+ */
+int rp_note_keep(const struct rp_note *note, const bool keep[], char **ret, size_t *ret_len);

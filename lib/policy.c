@@ -402,6 +402,63 @@ int rp_quorum_signers(const struct rp_policy *p, enum rp_role_id role, const str
 	return 0;
 }
 
+static bool role_has(const struct rp_policy *p, enum rp_role_id role, size_t key)
+{
+	for (size_t i = 0; i < p->roles[role].nkeys; i++)
+		if (p->roles[role].keys[i] == key)
+			return true;
+	return false;
+}
+
+int rp_policy_classify(const struct rp_policy *p, enum rp_role_id role, const struct rp_note *note,
+		       struct rp_sig_check ret[RP_NOTE_SIGS_MAX], size_t *ret_count)
+{
+	struct rp_sig_check out[RP_NOTE_SIGS_MAX];
+	bool seen[RP_POLICY_KEYS_MAX] = {false};
+	size_t count = 0;
+
+	if (role >= RP_ROLE_COUNT || note->nsigs > RP_NOTE_SIGS_MAX)
+		return RP_E_INVAL;
+	for (size_t i = 0; i < note->nsigs; i++) {
+		const struct rp_note_sig *s = &note->sigs[i];
+		struct rp_sig_check v = {RP_SIG_UNKNOWN, -1, false};
+
+		for (size_t k = 0; k < p->nkeys; k++) {
+			if (strcmp(p->keys[k].name, s->name) != 0)
+				continue;
+			v.key = (int)k;
+			if (!rp_note_sig_names(s, &p->keys[k]))
+				v.verdict = RP_SIG_IMPOSTOR;
+			else if (!rp_note_sig_valid(note, i, &p->keys[k]))
+				v.verdict = RP_SIG_BAD;
+			else {
+				v.verdict = role_has(p, role, k) ? RP_SIG_ROLE : RP_SIG_OTHER;
+				v.first = !seen[k];
+				seen[k] = true;
+				count += v.first && v.verdict == RP_SIG_ROLE;
+			}
+			break; /* names are unique in a policy */
+		}
+		out[i] = v;
+	}
+	memcpy(ret, out, note->nsigs * sizeof(out[0]));
+	if (ret_count)
+		*ret_count = count;
+	return 0;
+}
+
+const char *rp_sig_verdict_name(enum rp_sig_verdict v)
+{
+	switch (v) {
+	case RP_SIG_ROLE: return "valid";
+	case RP_SIG_OTHER: return "valid (other role)";
+	case RP_SIG_BAD: return "INVALID";
+	case RP_SIG_IMPOSTOR: return "IMPOSTOR";
+	case RP_SIG_UNKNOWN: return "unknown key";
+	}
+	return "?";
+}
+
 int rp_policy_verify_initial(const struct rp_policy *p, const char *want_hash,
 			     int64_t now, struct rp_diag *d)
 {

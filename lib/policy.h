@@ -71,6 +71,41 @@ int rp_quorum_signers(const struct rp_policy *p, enum rp_role_id role, const str
 		      size_t *ret_count, bool ret_signed[RP_POLICY_KEYS_MAX], struct rp_diag *d);
 
 /*
+ * What one signature line of a note is, judged against the policy and a
+ * role. Agents need only the quorum (rp_quorum_check); whatever shows
+ * signatures to a person, or keeps them, needs every line's verdict.
+ */
+enum rp_sig_verdict {
+	RP_SIG_ROLE,     /* verifies with a key of the role */
+	RP_SIG_OTHER,    /* verifies with a policy key outside the role: does not count */
+	RP_SIG_BAD,      /* a policy key's name and key id, but it does not verify */
+	RP_SIG_IMPOSTOR, /* a policy key's name with another key id */
+	RP_SIG_UNKNOWN,  /* a name that no policy key has */
+};
+
+struct rp_sig_check {
+	enum rp_sig_verdict verdict;
+	/*
+	 * Index into p->keys: the key that verified (ROLE, OTHER), the key
+	 * whose name and id the line carries (BAD) or whose name it claims
+	 * (IMPOSTOR); -1 for UNKNOWN.
+	 */
+	int key;
+	bool first; /* ROLE, OTHER: the first valid line of that key (a key counts once) */
+};
+
+/*
+ * Verifies every signature line of note once and classifies it; ret[i] is
+ * the verdict on note->sigs[i]. ret_count (may be NULL): distinct keys of
+ * the role with a valid line. A line that does not verify is a verdict
+ * here, not an error: callers show it, or drop it, and never count it.
+ */
+int rp_policy_classify(const struct rp_policy *p, enum rp_role_id role, const struct rp_note *note,
+		       struct rp_sig_check ret[RP_NOTE_SIGS_MAX], size_t *ret_count);
+/* "valid", "valid (other role)", "INVALID", "IMPOSTOR", "unknown key". */
+const char *rp_sig_verdict_name(enum rp_sig_verdict v);
+
+/*
  * A first policy (version 1) as an agent accepts it at enrolment: its
  * text hash equals want_hash, it is signed by its own root quorum, and
  * it has not expired at now.

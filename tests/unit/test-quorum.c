@@ -291,6 +291,153 @@ static void role_out_of_range(void **state)
 	rp_policy_free(p);
 }
 
+/*
+ * rp_policy_classify: the verdict on every line, for what shows signatures
+ * to a person (rampart approve) or keeps them (rampartd's merge).
+ */
+static void classify(const struct rp_policy *p, enum rp_role_id role, const char *signed_note,
+                     struct rp_sig_check *v, size_t *count)
+{
+	struct rp_note *n;
+
+	assert_int_equal(rp_note_parse(signed_note, strlen(signed_note), &n, NULL), 0);
+	*count = 999;
+	assert_int_equal(rp_policy_classify(p, role, n, v, count), 0);
+	rp_note_free(n);
+}
+
+/* A line under alice's name and alice's key id whose signature is eve's bytes. */
+static char *forge_bad_line(const char *note_text)
+{
+	char *a = sign_by(note_text, strlen(note_text), (int[]){0, -1});
+	char *other = sign_by("rampart/command/v1\nother\n", 25, (int[]){0, -1});
+	char *mixed = concat(a, sig_block(other));
+
+	free(a);
+	free(other);
+	return mixed;
+}
+
+static void classify_every_verdict(void **state)
+{
+	/*
+	 * exec: alice and bob. Lines: alice (valid), carol (valid, other
+	 * role), eve (unknown), eve named bob (impostor), alice's key id
+	 * over other text (bad), alice again (valid, not first).
+	 */
+	struct rp_policy *p = policy_exec_ab();
+	char *ac = sign_by(TEXT, strlen(TEXT), (int[]){0, 2, -1});
+	char *ace = sign_with_eve(ac, "eve.example");
+	char *acee = sign_with_eve(ace, "bob.example");
+	char *bad = forge_bad_line(TEXT);
+	char *all = concat(acee, sig_block(bad));
+	char *again = concat(all, sig_block(ac));
+	struct rp_sig_check v[RP_NOTE_SIGS_MAX];
+	size_t count;
+	(void)state;
+
+	classify(p, RP_ROLE_EXEC, again, v, &count);
+	assert_int_equal(count, 1);
+	assert_int_equal(v[0].verdict, RP_SIG_ROLE);
+	assert_int_equal(v[0].key, 0);
+	assert_true(v[0].first);
+	assert_int_equal(v[1].verdict, RP_SIG_OTHER);
+	assert_int_equal(v[1].key, 2);
+	assert_int_equal(v[2].verdict, RP_SIG_UNKNOWN);
+	assert_int_equal(v[2].key, -1);
+	assert_int_equal(v[3].verdict, RP_SIG_IMPOSTOR);
+	assert_int_equal(v[3].key, 1);
+	/* sig_block(bad) is alice's valid line then alice's line over other text. */
+	assert_int_equal(v[4].verdict, RP_SIG_ROLE);
+	assert_false(v[4].first);
+	assert_int_equal(v[5].verdict, RP_SIG_BAD);
+	assert_int_equal(v[5].key, 0);
+	assert_int_equal(v[6].verdict, RP_SIG_ROLE);
+	assert_false(v[6].first);
+	assert_int_equal(v[7].verdict, RP_SIG_OTHER);
+	assert_false(v[7].first);
+	assert_string_equal(rp_sig_verdict_name(RP_SIG_BAD), "INVALID");
+	free(ac);
+	free(ace);
+	free(acee);
+	free(bad);
+	free(all);
+	free(again);
+	rp_policy_free(p);
+}
+
+static void classify_forged_line_not_counted(void **state)
+{
+	/*
+	 * The attack on `rampart approve': a pending command whose only line
+	 * claims bob, with a bogus key id or a bad signature. Nothing counts,
+	 * and the quorum check agrees that no role key signed.
+	 */
+	struct rp_policy *p = policy_all();
+	char *eve_as_bob;
+	char *bad = forge_bad_line(TEXT);
+	char *only_bad;
+	struct rp_sig_check v[RP_NOTE_SIGS_MAX];
+	struct rp_skey eve;
+	size_t count, len;
+	(void)state;
+
+	test_skey("bob.example", 0x66, &eve);
+	assert_int_equal(rp_note_sign(TEXT, strlen(TEXT), NULL, &eve, &eve_as_bob, &len), 0);
+	classify(p, RP_ROLE_EXEC, eve_as_bob, v, &count);
+	assert_int_equal(count, 0);
+	assert_int_equal(v[0].verdict, RP_SIG_IMPOSTOR);
+	assert_int_equal(check(p, RP_ROLE_EXEC, eve_as_bob, &count), RP_E_QUORUM);
+	/* alice's key id, a signature over another text: BAD, and the agent refuses it. */
+	only_bad = concat(TEXT "\n", strstr(sig_block(bad), "\n") + 1);
+	classify(p, RP_ROLE_EXEC, only_bad, v, &count);
+	assert_int_equal(count, 0);
+	assert_int_equal(v[0].verdict, RP_SIG_BAD);
+	assert_int_equal(check(p, RP_ROLE_EXEC, only_bad, &count), RP_E_BADSIG);
+	free(eve_as_bob);
+	free(bad);
+	free(only_bad);
+	rp_policy_free(p);
+}
+
+static void keep_only_valid_lines(void **state)
+{
+	/* rampartd keeps the lines that verify, first per key: the rebuilt note says so. */
+	struct rp_policy *p = policy_all();
+	char *a = sign_by(TEXT, strlen(TEXT), (int[]){0, -1});
+	char *ae = sign_with_eve(a, "bob.example");
+	char *bad = forge_bad_line(TEXT);
+	char *mixed = concat(ae, sig_block(bad));
+	struct rp_sig_check v[RP_NOTE_SIGS_MAX];
+	bool keep[RP_NOTE_SIGS_MAX];
+	struct rp_note *n, *kept;
+	char *out;
+	size_t len, count;
+	(void)state;
+
+	assert_int_equal(rp_note_parse(mixed, strlen(mixed), &n, NULL), 0);
+	assert_int_equal(rp_policy_classify(p, RP_ROLE_EXEC, n, v, &count), 0);
+	for (size_t i = 0; i < n->nsigs; i++)
+		keep[i] = (v[i].verdict == RP_SIG_ROLE || v[i].verdict == RP_SIG_OTHER) && v[i].first;
+	assert_int_equal(rp_note_keep(n, keep, &out, &len), 0);
+	assert_string_equal(out, a); /* alice's one line; eve, the copy and the bad line gone */
+	assert_int_equal(len, strlen(a));
+	assert_int_equal(rp_note_parse(out, len, &kept, NULL), 0);
+	assert_int_equal(kept->nsigs, 1);
+	memset(keep, 0, sizeof(keep));
+	out[0] = 'X'; /* untouched on failure */
+	assert_int_equal(rp_note_keep(n, keep, &out, &len), RP_E_NOSIG);
+	assert_int_equal(out[0], 'X');
+	rp_note_free(kept);
+	rp_note_free(n);
+	free(out);
+	free(a);
+	free(ae);
+	free(bad);
+	free(mixed);
+	rp_policy_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +454,9 @@ int main(void)
 	    cmocka_unit_test(bad_signature_outside_role_ignored),
 	    cmocka_unit_test(threshold_zero_hand_built),
 	    cmocka_unit_test(role_out_of_range),
+	    cmocka_unit_test(classify_every_verdict),
+	    cmocka_unit_test(classify_forged_line_not_counted),
+	    cmocka_unit_test(keep_only_valid_lines),
 	};
 	if (sodium_init() < 0)
 		return 1;
