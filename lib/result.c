@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "result.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "rp_err.h"
@@ -105,4 +106,29 @@ char *rp_result_format(const struct rp_result *r, size_t *ret_len)
 		     (unsigned long long)r->duration_ms, h,
 		     (unsigned long long)r->output_size);
 	return rp_sb_take(&sb, ret_len);
+}
+
+int rp_result_verify(const char *msg, size_t len, const uint8_t pub[32], struct rp_result *ret,
+		     struct rp_diag *d)
+{
+	struct rp_note *note = NULL;
+	struct rp_result res;
+	struct rp_vkey k;
+	bool ok = false;
+	int r;
+
+	rp_device_vkey(pub, &k);
+	if ((r = rp_note_parse(msg, len, &note, d)) < 0 ||
+	    (r = rp_note_verify(note, &k, 1, &ok, d)) < 0 ||
+	    (r = rp_result_parse_text(note->msg, note->text_len, &res, d)) < 0)
+		goto out;
+	if (strcmp(res.device, k.name) != 0) {
+		rp_diagf(d, "result of device %s signed by the key of %s", res.device, k.name);
+		r = RP_E_KEY;
+		goto out;
+	}
+	*ret = res;
+out:
+	rp_note_free(note);
+	return r;
 }

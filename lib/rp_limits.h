@@ -62,3 +62,8 @@
 #define RP_COMMANDS_LIST_DEFAULT 100         /* commands a listing returns by default */
 #define RP_COMMANDS_LIST_MAX   500           /* ?limit= at most */
 #define RP_COMMANDS_LIST_BYTES (2 * 1024 * 1024) /* statements in one listing */
+/* A device's signed facts (docs/formats.md "Device facts"). */
+#define RP_FACTS_HOSTNAME_MAX  255
+#define RP_FACTS_OS_MAX        128
+#define RP_FACTS_VERSION_MAX   32
+#define RP_FACTS_MAX           1024          /* the whole facts text */

@@ -44,6 +44,15 @@ void rp_device_id(const uint8_t pub[32], char out[RP_ID_HEX + 1])
 	rp_hex_encode(h, RP_ID_HEX / 2, out);
 }
 
+void rp_device_vkey(const uint8_t pub[32], struct rp_vkey *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	rp_device_id(pub, ret->name);
+	ret->type = RP_KEY_ED25519;
+	memcpy(ret->pub, pub, 32);
+	ret->id = rp_key_id(ret->name, RP_ID_HEX, RP_KEY_ED25519, pub);
+}
+
 static int bad(struct rp_diag *d, const char *fieldname, const char *v,
 	       size_t vlen, const char *why)
 {

@@ -47,3 +47,5 @@ bool rp_command_targets(const struct rp_command *c, const char *device_id);
 
 /* Device id: hex of the first 16 bytes of SHA-256(Ed25519 public key). */
 void rp_device_id(const uint8_t pub[32], char out[RP_ID_HEX + 1]);
+/* The device key as a note verifier: name = device id (results, facts). */
+void rp_device_vkey(const uint8_t pub[32], struct rp_vkey *ret);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "facts.h"
 #include "helpers.h"
 #include "result.h"
 
@@ -407,6 +408,147 @@ static void result_missing_trailing_newline(void **state)
 	                 RP_E_MALFORMED);
 }
 
+/* ---- signed by the device: rp_result_verify, rp_facts_verify ---- */
+
+/* A device key, the note key named after its id (as the agent makes it). */
+static void device_skey(uint8_t seed, struct rp_skey *ret, char id[RP_ID_HEX + 1])
+{
+	test_skey("device", seed, ret);
+	rp_device_id(ret->pub, id);
+	memset(ret->name, 0, sizeof(ret->name));
+	memcpy(ret->name, id, RP_ID_HEX);
+	ret->id = rp_key_id(ret->name, RP_ID_HEX, RP_KEY_ED25519, ret->pub);
+}
+
+static char *signed_by(const char *text, const struct rp_skey *k)
+{
+	char *out;
+	size_t len;
+
+	assert_int_equal(rp_note_sign(text, strlen(text), NULL, k, &out, &len), 0);
+	return out;
+}
+
+static void result_verify_by_device_key(void **state)
+{
+	struct rp_skey dev, other;
+	char id[RP_ID_HEX + 1], oid[RP_ID_HEX + 1], *text, *note, *wrong;
+	struct rp_result r;
+	struct rp_vkey vk;
+	struct rp_diag d = {""};
+	(void)state;
+
+	device_skey(0x21, &dev, id);
+	device_skey(0x22, &other, oid);
+	rp_device_vkey(dev.pub, &vk);
+	assert_string_equal(vk.name, id);
+	assert_int_equal(vk.id, dev.id);
+	text = replace(result_golden, T1, id);
+	note = signed_by(text, &dev);
+	assert_int_equal(rp_result_verify(note, strlen(note), dev.pub, &r, &d), 0);
+	assert_string_equal(r.device, id);
+	/* Another device's key: its note is not this device's. */
+	memset(&r, 0x5a, sizeof(r));
+	assert_int_equal(rp_result_verify(note, strlen(note), other.pub, &r, &d), RP_E_NOSIG);
+	assert_int_equal(r.org[0], 0x5a);
+	/* Signed by the right key, naming another device. */
+	free(note);
+	free(text);
+	text = replace(result_golden, T1, oid);
+	wrong = signed_by(text, &dev);
+	assert_int_equal(rp_result_verify(wrong, strlen(wrong), dev.pub, &r, &d), RP_E_KEY);
+	assert_diag_has(&d, oid);
+	free(wrong);
+	free(text);
+}
+
+static const char facts_golden[] = "rampart/facts/v1\n"
+                                   "org acme\n"
+                                   "device " T1 "\n"
+                                   "hostname web1.example.com\n"
+                                   "os Debian GNU/Linux 12 (bookworm)\n"
+                                   "agent-version 0.1.0\n";
+
+static void facts_round_trip(void **state)
+{
+	struct rp_facts f;
+	size_t len;
+	char *out;
+	(void)state;
+
+	assert_int_equal(rp_facts_parse_text(facts_golden, strlen(facts_golden), &f, NULL), 0);
+	assert_string_equal(f.org, "acme");
+	assert_string_equal(f.device, T1);
+	assert_string_equal(f.hostname, "web1.example.com");
+	assert_string_equal(f.os, "Debian GNU/Linux 12 (bookworm)");
+	assert_string_equal(f.agent_version, "0.1.0");
+	out = rp_facts_format(&f, &len);
+	assert_non_null(out);
+	assert_int_equal(len, strlen(facts_golden));
+	assert_memory_equal(out, facts_golden, len);
+	free(out);
+	/* A value that cannot be parsed back is never formatted (and so never signed). */
+	snprintf(f.hostname, sizeof(f.hostname), "web1\x1b[2J");
+	assert_null(rp_facts_format(&f, &len));
+	snprintf(f.hostname, sizeof(f.hostname), "web1 ");
+	assert_null(rp_facts_format(&f, &len));
+}
+
+static void facts_rejects(const char *from, const char *to, const char *why)
+{
+	char *bad = replace(facts_golden, from, to);
+	struct rp_facts f;
+	struct rp_diag d = {""};
+
+	memset(&f, 0x5a, sizeof(f));
+	assert_true(rp_facts_parse_text(bad, strlen(bad), &f, &d) < 0);
+	assert_int_equal(f.org[0], 0x5a); /* untouched */
+	assert_diag_has(&d, why);
+	free(bad);
+}
+
+#define FCASE(name, from, to, why)                                                                 \
+	static void name(void **state)                                                             \
+	{                                                                                          \
+		(void)state;                                                                       \
+		facts_rejects(from, to, why);                                                      \
+	}
+
+FCASE(facts_wrong_header, "rampart/facts/v1", "rampart/facts/v2", "first line")
+FCASE(facts_empty_hostname, "hostname web1.example.com", "hostname ", "bad value")
+FCASE(facts_hostname_escape, "web1.example.com", "web1\x1b[2J", "control character")
+FCASE(facts_hostname_carriage_return, "web1.example.com", "web1\rdone", "control character")
+FCASE(facts_out_of_order, "hostname web1.example.com\nos Debian GNU/Linux 12 (bookworm)\n",
+      "os Debian GNU/Linux 12 (bookworm)\nhostname web1.example.com\n", "hostname")
+FCASE(facts_version_space, "agent-version 0.1.0", "agent-version 0.1 .0", "bad value")
+FCASE(facts_extra_line, "agent-version 0.1.0\n", "agent-version 0.1.0\nuptime 5\n",
+      "after `agent-version'")
+FCASE(facts_device_not_id, "device " T1, "device web1", "web1")
+
+static void facts_verify_by_device_key(void **state)
+{
+	struct rp_skey dev, other;
+	char id[RP_ID_HEX + 1], oid[RP_ID_HEX + 1], *text, *note;
+	struct rp_facts f;
+	struct rp_diag d = {""};
+	(void)state;
+
+	device_skey(0x31, &dev, id);
+	device_skey(0x32, &other, oid);
+	text = replace(facts_golden, T1, id);
+	note = signed_by(text, &dev);
+	assert_int_equal(rp_facts_verify(note, strlen(note), dev.pub, &f, &d), 0);
+	assert_string_equal(f.hostname, "web1.example.com");
+	/* The server hands one device's facts to another. */
+	assert_int_equal(rp_facts_verify(note, strlen(note), other.pub, &f, &d), RP_E_NOSIG);
+	free(note);
+	/* Or signs facts of its own under a device's name. */
+	note = signed_by(text, &other);
+	assert_int_equal(rp_facts_verify(note, strlen(note), dev.pub, &f, &d), RP_E_NOSIG);
+	free(note);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -486,6 +628,17 @@ int main(void)
 	    cmocka_unit_test(result_output_bad_hash),
 	    cmocka_unit_test(result_extra_line),
 	    cmocka_unit_test(result_missing_trailing_newline),
+	    cmocka_unit_test(result_verify_by_device_key),
+	    cmocka_unit_test(facts_round_trip),
+	    cmocka_unit_test(facts_wrong_header),
+	    cmocka_unit_test(facts_empty_hostname),
+	    cmocka_unit_test(facts_hostname_escape),
+	    cmocka_unit_test(facts_hostname_carriage_return),
+	    cmocka_unit_test(facts_out_of_order),
+	    cmocka_unit_test(facts_version_space),
+	    cmocka_unit_test(facts_extra_line),
+	    cmocka_unit_test(facts_device_not_id),
+	    cmocka_unit_test(facts_verify_by_device_key),
 	};
 	if (sodium_init() < 0)
 		return 1;
