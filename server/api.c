@@ -19,6 +19,7 @@
 #include <sys/queue.h>
 #include <sys/time.h>
 
+#include "facts.h"
 #include "policy.h"
 #include "reqsig.h"
 #include "result.h"
@@ -504,6 +505,29 @@ static bool enroll_proof_ok(const char *org, const char *secret, const uint8_t p
 	       crypto_sign_verify_detached(proof, (const uint8_t *)msg, (size_t)n, pub) == 0;
 }
 
+/*
+ * The device's signed facts, when it sends them (older agents do not):
+ * they must verify with its key and say what the request says, so that
+ * the columns the server shows and the note the CLI verifies agree.
+ */
+static bool enroll_facts_ok(struct req *q, const struct db_device *dev, const char *org)
+{
+	struct rp_facts f;
+	struct rp_diag d = {""};
+
+	if (rp_facts_verify(dev->facts, strlen(dev->facts), dev->pub, &f, &d) < 0) {
+		fail(q, 400, "facts refused: %s", d.msg);
+		return false;
+	}
+	if (strcmp(f.org, org) != 0 || strcmp(f.hostname, dev->hostname) != 0 ||
+	    strcmp(f.os, dev->os) != 0 || strcmp(f.agent_version, dev->agent_version) != 0) {
+		fail(q, 400, "facts refused: the signed facts differ from hostname, os, "
+			     "agent_version or org");
+		return false;
+	}
+	return true;
+}
+
 static void h_enroll(struct req *q)
 {
 	json_t *j = body_json(q);
@@ -522,6 +546,9 @@ static void h_enroll(struct req *q)
 	    !(dev.agent_version = text_field(q, j, "agent_version", 32, false)) ||
 	    !(proof64 = field(q, j, "proof", 88, false)))
 		goto out;
+	if (json_object_get(j, "facts") &&
+	    !(dev.facts = field(q, j, "facts", RP_FACTS_MAX + RP_KEYTEXT_MAX, false)))
+		goto out;
 	if (!rp_org_name_valid(org, strlen(org)) || !hex_valid(secret)) {
 		fail(q, 400, "org must be an org name and secret lowercase hex");
 		goto out;
@@ -537,6 +564,8 @@ static void h_enroll(struct req *q)
 		fail(q, 400, "enrolment proof does not verify with the device key");
 		goto out;
 	}
+	if (dev.facts && !enroll_facts_ok(q, &dev, org))
+		goto out;
 	rp_sha256_text(secret, strlen(secret), hash);
 	rp_device_id(dev.pub, dev.id);
 	snprintf(dev.org, sizeof(dev.org), "%s", org);
@@ -577,45 +606,95 @@ static void h_devices(struct req *q)
 /* ---- commands ---- */
 
 /*
- * Checks the signatures of a command statement against its role (exec).
- * Returns 1 when the quorum is met, 0 when some but not enough valid
- * signatures are there (pending approval), or -1 after failing the request:
- * a bad signature by a role key, or no valid signature by one.
+ * The signed command text with only the signature lines that verify by a
+ * key of the org's root policy, the first line of each key; everything
+ * else is dropped: a bad signature, a key id that does not belong to the
+ * name, a key the policy does not hold. What is stored, logged and served
+ * to agents and administrators then carries no line that could pass for
+ * an approval. *ret_cmd is parsed from the kept text (*ret_text).
+ * Returns 1 when the quorum of the command's role is met, 0 when at least
+ * one key of the role signed, or -1 after failing the request.
  */
-static int command_quorum(struct req *q, const struct rp_command *c, size_t *ret_count,
-			  uint32_t *ret_threshold)
+struct signed_command {
+	struct rp_command *cmd;
+	char *text;
+	size_t len, dropped, count;
+	uint32_t threshold;
+};
+
+static void signed_command_release(struct signed_command *sc)
+{
+	rp_command_free(sc->cmd);
+	free(sc->text);
+	memset(sc, 0, sizeof(*sc));
+}
+
+static int command_keep_valid(struct req *q, const char *text, size_t len,
+			      struct signed_command *ret)
 {
 	struct rp_policy *p = server_policy(q->srv, q->org);
-	enum rp_role_id role = rp_command_role(c);
+	struct rp_sig_check v[RP_NOTE_SIGS_MAX];
+	bool keep[RP_NOTE_SIGS_MAX];
+	struct signed_command sc = {0};
+	struct rp_command *c = NULL;
 	struct rp_diag d = {""};
-	size_t count = 0;
-	int r;
+	enum rp_role_id role;
+	int r, ok = -1;
 
 	if (!p) {
 		fail(q, 404, "no root policy for org %s", q->org);
 		return -1;
 	}
-	r = rp_quorum_check(p, role, c->note, &count, &d);
-	*ret_threshold = p->roles[role].threshold;
-	rp_policy_free(p);
-	*ret_count = count;
-	if (r == 0)
-		return 1;
-	if (r == RP_E_QUORUM && count > 0)
-		return 0;
-	if (r == RP_E_QUORUM || r == RP_E_NOSIG)
+	if (rp_command_parse(text, len, &c, &d) < 0) {
+		fail(q, 400, "statement refused: %s", d.msg);
+		goto out;
+	}
+	role = rp_command_role(c);
+	if (rp_policy_classify(p, role, c->note, v, &sc.count) < 0) {
+		fail(q, 500, "classifying the signatures of %s", c->id);
+		goto out;
+	}
+	for (size_t i = 0; i < c->note->nsigs; i++) {
+		keep[i] = (v[i].verdict == RP_SIG_ROLE || v[i].verdict == RP_SIG_OTHER) && v[i].first;
+		sc.dropped += !keep[i];
+	}
+	sc.threshold = p->roles[role].threshold;
+	if (sc.count == 0) {
 		fail(q, 400, "statement has no valid signature by a key of the %s role",
 		     rp_role_name(role));
-	else
+		goto out;
+	}
+	if ((r = rp_note_keep(c->note, keep, &sc.text, &sc.len)) < 0 ||
+	    (r = rp_command_parse(sc.text, sc.len, &sc.cmd, &d)) < 0) {
+		fail(q, 500, "rebuilding the statement of %s: %s", c->id, rp_strerror(r));
+		goto out;
+	}
+	/* The agents' own rule on what is kept: approved exactly when they will accept it. */
+	r = rp_quorum_check(p, role, sc.cmd->note, &sc.count, &d);
+	if (r < 0 && r != RP_E_QUORUM) {
 		fail(q, 400, "statement signatures refused: %s", d.msg[0] ? d.msg : rp_strerror(r));
-	return -1;
+		goto out;
+	}
+	if (sc.dropped)
+		fprintf(stderr, "rampartd: command %s: dropped %zu signature line%s that do not "
+				"verify against the root policy of org %s\n",
+			c->id, sc.dropped, sc.dropped == 1 ? "" : "s", q->org);
+	ok = r == 0 ? 1 : 0;
+	*ret = sc;
+	memset(&sc, 0, sizeof(sc));
+out:
+	signed_command_release(&sc);
+	rp_command_free(c);
+	rp_policy_free(p);
+	return ok;
 }
 
-static json_t *command_state(const char *id, bool approved, size_t count, uint32_t threshold)
+static json_t *command_state(const char *id, bool approved, const struct signed_command *sc)
 {
-	return json_pack("{s:s, s:s, s:I, s:I}", "id", id, "state",
-			 approved ? "approved" : "pending-approval", "signatures", (json_int_t)count,
-			 "threshold", (json_int_t)threshold);
+	return json_pack("{s:s, s:s, s:I, s:I, s:I}", "id", id, "state",
+			 approved ? "approved" : "pending-approval", "signatures",
+			 (json_int_t)sc->count, "threshold", (json_int_t)sc->threshold, "dropped",
+			 (json_int_t)sc->dropped);
 }
 
 /* Every target must be a device of this org: the server never widens a target set. */
@@ -639,6 +718,7 @@ static void h_cmd_submit(struct req *q)
 {
 	json_t *j = body_json(q);
 	struct rp_command *c = NULL;
+	struct signed_command sc = {0};
 	struct rp_diag d = {""};
 	const char *text, *p64;
 	uint8_t *payload = NULL, h[32];
@@ -666,13 +746,14 @@ static void h_cmd_submit(struct req *q)
 		fail(q, 400, "payload does not match the statement's hash");
 		goto out;
 	}
-	if (!targets_known(q, c) ||
-	    (ok = command_quorum(q, c, &row.signatures, &row.threshold)) < 0)
+	if (!targets_known(q, c) || (ok = command_keep_valid(q, text, strlen(text), &sc)) < 0)
 		goto out;
-	row.cmd = c;
-	row.statement = text;
+	row.cmd = sc.cmd;
+	row.statement = sc.text;
 	row.payload = payload;
 	row.approved = ok == 1;
+	row.signatures = sc.count;
+	row.threshold = sc.threshold;
 	r = db_command_insert(&q->srv->db, &row);
 	if (r == RP_E_EXISTS) {
 		fail(q, 409, "command %s already exists", c->id);
@@ -685,21 +766,38 @@ static void h_cmd_submit(struct req *q)
 	fprintf(stderr, "rampartd: command %s submitted by %s to %zu targets: %zu of %u signatures%s\n",
 		c->id, q->who, c->ntargets, row.signatures, row.threshold,
 		row.approved ? ", approved" : "");
-	reply(q, 201, command_state(c->id, row.approved, row.signatures, row.threshold));
+	reply(q, 201, command_state(c->id, row.approved, &sc));
 	if (row.approved)
 		log_kick(q->srv);
 out:
 	free(payload);
+	signed_command_release(&sc);
 	rp_command_free(c);
 	json_decref(j);
 }
 
+static bool query_u64(struct req *q, const char *name, uint64_t max, uint64_t *ret);
+
+/*
+ * ?limit=N (default RP_COMMANDS_LIST_DEFAULT): the newest commands with
+ * their signed statements, so that the CLI derives every state from what
+ * it verifies; "truncated" when the statements would pass the cap.
+ */
 static void h_cmd_list(struct req *q)
 {
 	json_t *a = NULL;
-	int r = db_commands_json(&q->srv->db, q->org, &a);
+	uint64_t limit;
+	bool truncated = false;
+	int r;
 
-	reply_list(q, "commands", r, a);
+	if (!query_u64(q, "limit", RP_COMMANDS_LIST_MAX, &limit))
+		return;
+	r = db_commands_json(&q->srv->db, q->org, limit ? (size_t)limit : RP_COMMANDS_LIST_DEFAULT,
+			     RP_COMMANDS_LIST_BYTES, &a, &truncated);
+	if (r < 0)
+		fail_db(q, r, "commands");
+	else
+		reply(q, 200, json_pack("{s:o, s:b}", "commands", a, "truncated", truncated));
 }
 
 static void h_cmd_get(struct req *q)
@@ -738,8 +836,7 @@ static char *merge_signatures(struct req *q, const char *stored, const char *pos
 static void h_cmd_sign(struct req *q)
 {
 	json_t *j = body_json(q);
-	struct rp_command *c = NULL;
-	struct rp_diag d = {""};
+	struct signed_command sc = {0};
 	const char *text;
 	char *stored = NULL, *merged = NULL;
 	struct db_command row = {0};
@@ -753,42 +850,39 @@ static void h_cmd_sign(struct req *q)
 		fail_db(q, r, "such command");
 		goto out;
 	}
-	if (!(merged = merge_signatures(q, stored, text, &mlen)))
+	/* Merged, then only what verifies kept: a forged line stored earlier goes too. */
+	if (!(merged = merge_signatures(q, stored, text, &mlen)) ||
+	    (ok = command_keep_valid(q, merged, mlen, &sc)) < 0)
 		goto out;
-	if (rp_command_parse(merged, mlen, &c, &d) < 0) {
-		fail(q, 400, "statement refused: %s", d.msg);
-		goto out;
-	}
-	if ((ok = command_quorum(q, c, &row.signatures, &row.threshold)) < 0)
-		goto out;
-	row.cmd = c;
-	row.statement = merged;
+	row.cmd = sc.cmd;
+	row.statement = sc.text;
 	row.approved = ok == 1;
 	row.was_approved = was_approved;
+	row.signatures = sc.count;
+	row.threshold = sc.threshold;
 	if ((r = db_command_sign(&q->srv->db, &row)) == RP_E_TOOBIG) {
 		fail(q, 413, "command %s with its signatures is %zu bytes, more than a log entry "
-			     "may hold (%d)", c->id, mlen, RP_LOG_ENTRY_MAX);
+			     "may hold (%d)", sc.cmd->id, sc.len, RP_LOG_ENTRY_MAX);
 		goto out;
 	}
 	if (r < 0) {
-		fail(q, 500, "storing signatures of %s: %s", c->id, rp_strerror(r));
+		fail(q, 500, "storing signatures of %s: %s", sc.cmd->id, rp_strerror(r));
 		goto out;
 	}
-	fprintf(stderr, "rampartd: command %s signed by %s: %zu of %u signatures%s\n", c->id, q->who,
-		row.signatures, row.threshold, row.approved && !was_approved ? ", approved" : "");
-	reply(q, 200, command_state(c->id, row.approved || was_approved, row.signatures,
-				    row.threshold));
+	fprintf(stderr, "rampartd: command %s signed by %s: %zu of %u signatures%s\n", sc.cmd->id,
+		q->who, row.signatures, row.threshold,
+		row.approved && !was_approved ? ", approved" : "");
+	reply(q, 200, command_state(sc.cmd->id, row.approved || was_approved, &sc));
 	if (row.approved && !was_approved)
 		log_kick(q->srv); /* delivered once a witnessed checkpoint covers it */
 out:
-	rp_command_free(c);
+	signed_command_release(&sc);
 	free(merged);
 	free(stored);
 	json_decref(j);
 }
 
 /* The command exactly as agents receive it, with its log proofs. */
-static bool query_u64(struct req *q, const char *name, uint64_t max, uint64_t *ret);
 
 /* ?size=N: with a consistency proof from the checkpoint size a device holds. */
 static void h_cmd_delivery(struct req *q)
@@ -810,15 +904,27 @@ static void h_cmd_delivery(struct req *q)
 		reply(q, 200, j);
 }
 
+/*
+ * The results with what the CLI needs to verify them: the signed
+ * statement (its targets and window) and per target the device-signed
+ * result note and the device's public key.
+ */
 static void h_results(struct req *q)
 {
 	json_t *a = NULL;
-	int r = db_results_json(&q->srv->db, q->org, q->arg[1], &a);
+	char *statement = NULL;
+	bool approved;
+	int r = db_command_statement(&q->srv->db, q->org, q->arg[1], &statement, &approved);
 
+	if (r == 0)
+		r = db_results_json(&q->srv->db, q->org, q->arg[1], &a);
 	if (r == RP_E_NOTFOUND)
 		fail(q, 404, "no command %s in org %s", q->arg[1], q->org);
+	else if (r < 0)
+		fail_db(q, r, "results");
 	else
-		reply_list(q, "results", r, a);
+		reply(q, 200, json_pack("{s:s, s:o}", "statement", statement, "results", a));
+	free(statement);
 }
 
 static void h_alerts(struct req *q)
@@ -974,46 +1080,30 @@ out:
 	json_decref(j);
 }
 
-/* The device's key as a note verifier: name = device id. */
-static int device_vkey(struct req *q, struct rp_vkey *k)
-{
-	struct db_device dev;
-	int r = db_device_get(&q->srv->db, q->who, &dev);
-
-	if (r < 0)
-		return r;
-	memset(k, 0, sizeof(*k));
-	memcpy(k->name, dev.id, sizeof(dev.id));
-	k->type = RP_KEY_ED25519;
-	memcpy(k->pub, dev.pub, 32);
-	k->id = rp_key_id(k->name, strlen(k->name), RP_KEY_ED25519, k->pub);
-	return 0;
-}
-
 /* Parses and verifies the signed result note; fails the request otherwise. */
 static bool result_verify(struct req *q, const char *text, struct rp_result *res)
 {
-	struct rp_note *note = NULL;
+	struct db_device dev;
 	struct rp_diag d = {""};
-	struct rp_vkey k;
-	bool ok = false, verified = false;
 	int r;
 
-	if ((r = device_vkey(q, &k)) < 0)
+	if ((r = db_device_get(&q->srv->db, q->who, &dev)) < 0) {
 		fail(q, 500, "looking up device %s: %s", q->who, rp_strerror(r));
-	else if (rp_note_parse(text, strlen(text), &note, &d) < 0 ||
-		 rp_note_verify(note, &k, 1, &verified, &d) < 0 ||
-		 rp_result_parse_text(note->msg, note->text_len, res, &d) < 0)
-		fail(q, 400, "result refused: %s", d.msg);
-	else if (!verified)
-		fail(q, 400, "result refused: not signed by device %s", q->who);
-	else if (strcmp(res->device, q->who) != 0 || strcmp(res->org, q->org) != 0)
+		return false;
+	}
+	if ((r = rp_result_verify(text, strlen(text), dev.pub, res, &d)) < 0) {
+		if (r == RP_E_NOSIG)
+			fail(q, 400, "result refused: not signed by device %s", q->who);
+		else
+			fail(q, 400, "result refused: %s", d.msg);
+		return false;
+	}
+	if (strcmp(res->org, q->org) != 0) {
 		fail(q, 400, "result is for device %s of org %s, not %s of %s", res->device,
 		     res->org, q->who, q->org);
-	else
-		ok = true;
-	rp_note_free(note);
-	return ok;
+		return false;
+	}
+	return true;
 }
 
 static void h_result(struct req *q)

@@ -15,7 +15,8 @@
  *   enroll_tokens (id PK, org, secret_hash UNIQUE 'sha256:<hex>', expires, created,
  *       created_by, used NULL|time, device_id NULL|id)
  *   devices (id PK = rp_device_id(pubkey), org, pubkey BLOB 32 bytes UNIQUE, hostname,
- *       os, agent_version, enrolled, last_seen, alarm '' | code of the last alert)
+ *       os, agent_version, enrolled, last_seen, alarm '' | code of the last alert,
+ *       facts NULL | the device-signed facts note sent at enrolment)
  *   api_tokens (id PK, org, name, scope 'read'|'write', secret_hash 'sha256:<hex>',
  *       expires, created, created_by)
  *   commands (seq INTEGER PK AUTOINCREMENT: delivery order,
@@ -120,6 +121,8 @@ static const char *const MIGRATIONS[] = {
 	"ALTER TABLE commands ADD COLUMN log_index INTEGER;"
 	"CREATE INDEX commands_unlogged ON commands (org) WHERE state = 'approved' AND "
 	"  log_index IS NULL;",
+	/* 4: the device-signed facts note (hostname, OS) that administrators verify */
+	"ALTER TABLE devices ADD COLUMN facts TEXT;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
@@ -139,6 +142,19 @@ static json_t *col_b64(sqlite3_stmt *st, int i)
 
 	free(s);
 	return j;
+}
+
+/* A text column, or JSON null for SQL NULL. */
+static json_t *col_text_or_null(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null()
+							 : json_string(rp_sql_text(st, i));
+}
+
+/* Base64 of a blob column, or JSON null for SQL NULL. */
+static json_t *col_b64_or_null(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null() : col_b64(st, i);
 }
 
 /* Number of rows the last statement changed. */
@@ -316,9 +332,9 @@ int db_enroll(struct db *db, const char *secret_hash, const struct db_device *de
 		r = RP_E_NOTFOUND;
 	if (r == 0)
 		r = rp_sql_exec(db->h, "INSERT INTO devices (id, org, pubkey, hostname, os, agent_version, "
-			     "enrolled, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "ttbtttii",
+			     "enrolled, last_seen, facts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", "ttbtttiit",
 			 dev->id, dev->org, dev->pub, sizeof(dev->pub), dev->hostname, dev->os,
-			 dev->agent_version, now, now);
+			 dev->agent_version, now, now, dev->facts);
 	return db_ret(db, rp_sql_finish(db->h, r), "enrolling device %s", dev->id);
 }
 
@@ -364,16 +380,18 @@ int db_device_seen(struct db *db, const char *id)
 
 static json_t *device_row(sqlite3_stmt *st)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "id", rp_sql_text(st, 0), "hostname",
-			 rp_sql_text(st, 1), "os", rp_sql_text(st, 2), "agent_version", rp_sql_text(st, 3),
-			 "enrolled", col_int(st, 4), "last_seen", col_int(st, 5), "alarm",
-			 rp_sql_text(st, 6));
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:o, s:o}", "id", rp_sql_text(st, 0),
+			 "hostname", rp_sql_text(st, 1), "os", rp_sql_text(st, 2), "agent_version",
+			 rp_sql_text(st, 3), "enrolled", col_int(st, 4), "last_seen", col_int(st, 5),
+			 "alarm", rp_sql_text(st, 6), "pubkey", col_b64_or_null(st, 7), "facts",
+			 col_text_or_null(st, 8));
 }
 
 int db_devices_json(struct db *db, const char *org, json_t **ret)
 {
 	return collect(db, rp_sql_prep(db->h, "SELECT id, hostname, os, agent_version, enrolled, last_seen, "
-				    "alarm FROM devices WHERE org = ? ORDER BY hostname, id", "t", org),
+				    "alarm, pubkey, facts FROM devices WHERE org = ? ORDER BY hostname, id",
+				"t", org),
 		       device_row, ret);
 }
 
@@ -564,18 +582,44 @@ int db_command_json(struct db *db, const char *org, const char *id, json_t **ret
 
 static json_t *command_row(sqlite3_stmt *st)
 {
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s}", "id", rp_sql_text(st, 0), "state",
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:s}", "id", rp_sql_text(st, 0), "state",
 			 rp_sql_text(st, 1), "created", col_int(st, 2), "signatures", col_int(st, 3),
 			 "threshold", col_int(st, 4), "targets", col_int(st, 5), "comment",
-			 rp_sql_text(st, 6));
+			 rp_sql_text(st, 6), "statement", rp_sql_text(st, 7));
 }
 
-int db_commands_json(struct db *db, const char *org, json_t **ret)
+int db_commands_json(struct db *db, const char *org, size_t limit, size_t max_bytes, json_t **ret,
+		     bool *ret_truncated)
 {
-	return collect(db, rp_sql_prep(db->h, "SELECT id, state, created, signatures, threshold, targets, "
-				    "comment FROM commands WHERE org = ? ORDER BY seq DESC LIMIT 500",
-				"t", org),
-		       command_row, ret);
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT id, state, created, signatures, threshold, targets, "
+				    "comment, statement FROM commands WHERE org = ? ORDER BY seq DESC "
+				    "LIMIT ?", "ti", org, (int64_t)limit);
+	json_t *a = json_array();
+	size_t bytes = 0;
+	bool truncated = false;
+	int r = a ? 0 : RP_E_NOMEM;
+
+	/* Whole rows only: the newest first, until the statements fill max_bytes. */
+	while (r == 0 && (r = rp_sql_step(db->h, st)) == 1) {
+		size_t n = (size_t)sqlite3_column_bytes(st, 7);
+		json_t *o;
+		if (bytes + n > max_bytes) {
+			truncated = true;
+			r = 0;
+			break;
+		}
+		bytes += n;
+		o = command_row(st);
+		r = o && json_array_append_new(a, o) == 0 ? 0 : RP_E_NOMEM;
+	}
+	sqlite3_finalize(st);
+	if (r < 0) {
+		json_decref(a);
+		return db_ret(db, r, "listing the commands of %s", org);
+	}
+	*ret = a;
+	*ret_truncated = truncated;
+	return 0;
 }
 
 static json_t *result_row(sqlite3_stmt *st)
@@ -588,10 +632,12 @@ static json_t *result_row(sqlite3_stmt *st)
 	if ((!strcmp(status, "pending") || !strcmp(status, "running")) && expires &&
 	    rp_now() > expires)
 		status = "expired";
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:s}", "device", rp_sql_text(st, 0),
-			 "hostname", rp_sql_text(st, 1), "status", status, "exit_code", exit_code,
-			 "output", col_b64(st, 4), "duration_ms", col_int(st, 5), "updated",
-			 col_int(st, 6), "reason", rp_sql_text(st, 7));
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:s, s:o, s:o, s:o}", "device",
+			 rp_sql_text(st, 0), "hostname", rp_sql_text(st, 1), "status", status,
+			 "exit_code", exit_code, "output", col_b64(st, 4), "duration_ms",
+			 col_int(st, 5), "updated", col_int(st, 6), "reason", rp_sql_text(st, 7),
+			 "note", col_text_or_null(st, 9), "pubkey", col_b64_or_null(st, 10), "facts",
+			 col_text_or_null(st, 11));
 }
 
 int db_results_json(struct db *db, const char *org, const char *id, json_t **ret)
@@ -602,11 +648,12 @@ int db_results_json(struct db *db, const char *org, const char *id, json_t **ret
 	sqlite3_finalize(st);
 	if (r <= 0)
 		return r < 0 ? db_ret(db, r, "reading command %s", id) : RP_E_NOTFOUND;
+	/* The device's key and signed facts only from its own org. */
 	return collect(db, rp_sql_prep(db->h, "SELECT d.device_id, ifnull(v.hostname, ''), d.status, "
 				    "d.exit_code, d.output, ifnull(d.duration_ms, 0), d.updated, "
-				    "d.reason, c.expires FROM commands c "
+				    "d.reason, c.expires, d.result, v.pubkey, v.facts FROM commands c "
 				    "JOIN deliveries d ON d.command_id = c.id "
-				    "LEFT JOIN devices v ON v.id = d.device_id "
+				    "LEFT JOIN devices v ON v.id = d.device_id AND v.org = c.org "
 				    "WHERE c.id = ? AND c.org = ? ORDER BY v.hostname, d.device_id",
 				"tt", id, org),
 		       result_row, ret);

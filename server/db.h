@@ -78,6 +78,7 @@ struct db_device {
 	char org[RP_ORG_NAME_MAX + 1];
 	uint8_t pub[32];
 	const char *hostname, *os, *agent_version;
+	const char *facts; /* the device-signed facts note, or NULL */
 };
 /*
  * Uses up the org's unused, unexpired enrolment token with this secret
@@ -127,8 +128,18 @@ int db_command_statement(struct db *db, const char *org, const char *id, char **
  */
 int db_command_sign(struct db *db, const struct db_command *c);
 int db_command_json(struct db *db, const char *org, const char *id, json_t **ret);
-int db_commands_json(struct db *db, const char *org, json_t **ret);
-/* One entry per delivery; 'expired' computed here. RP_E_NOTFOUND: no command. */
+/*
+ * The newest limit commands, each with its signed statement, whole rows
+ * only while the statements stay within max_bytes (*ret_truncated then).
+ */
+int db_commands_json(struct db *db, const char *org, size_t limit, size_t max_bytes, json_t **ret,
+		     bool *ret_truncated);
+/*
+ * One entry per delivery; 'expired' computed here. Each carries the
+ * device-signed result note ("note", null before one), the target's
+ * public key and signed facts ("pubkey", "facts", null if unknown).
+ * RP_E_NOTFOUND: no command.
+ */
 int db_results_json(struct db *db, const char *org, const char *id, json_t **ret);
 int db_alerts_json(struct db *db, const char *org, json_t **ret);
 
