@@ -11,6 +11,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "facts.h"
 #include "rp_err.h"
 #include "token.h"
 
@@ -57,6 +58,32 @@ static int mkdirs(const char *dir)
 	return 0;
 }
 
+/*
+ * The facts administrators choose targets by, signed by the device key:
+ * the CLI shows them as the device's, not the server's word. NULL when a
+ * value cannot be stated in the format (the server's columns then stand
+ * alone, marked as its word).
+ */
+static char *facts_note(const struct rp_skey *key, const char *org, const char *devid,
+			const char *hostname, const char *os)
+{
+	struct rp_facts f = {0};
+	char *text, *note = NULL;
+	size_t len, nlen;
+
+	snprintf(f.org, sizeof(f.org), "%s", org);
+	snprintf(f.device, sizeof(f.device), "%s", devid);
+	snprintf(f.hostname, sizeof(f.hostname), "%s", hostname);
+	snprintf(f.os, sizeof(f.os), "%s", os);
+	snprintf(f.agent_version, sizeof(f.agent_version), "%s", RP_VERSION);
+	if (!(text = rp_facts_format(&f, &len)))
+		return NULL;
+	if (rp_note_sign(text, len, NULL, key, &note, &nlen) < 0)
+		note = NULL;
+	free(text);
+	return note;
+}
+
 int agent_enroll(const char *token_text, const char *dir)
 {
 	struct rp_enroll_token tok;
@@ -67,7 +94,7 @@ int agent_enroll(const char *token_text, const char *dir)
 	struct agent_conf conf = {0};
 	json_t *resp = NULL, *body = NULL;
 	char path[600], hostname[256] = "", os[128], *keytext = NULL, *proof_b64 = NULL;
-	char *pub_b64 = NULL, *msg = NULL;
+	char *pub_b64 = NULL, *msg = NULL, *facts = NULL;
 	uint8_t proof[crypto_sign_BYTES];
 	int r;
 
@@ -137,9 +164,16 @@ int agent_enroll(const char *token_text, const char *dir)
 	pub_b64 = rp_b64_encode(key.pub, 32);
 	gethostname(hostname, sizeof(hostname) - 1);
 	os_name(os, (int)sizeof(os));
+	if (!os[0])
+		snprintf(os, sizeof(os), "unknown");
+	facts = facts_note(&key, tok.org, devid, hostname, os);
 	body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "org", tok.org, "secret",
 			 tok.secret, "pubkey", pub_b64, "hostname", hostname, "os", os,
 			 "agent_version", RP_VERSION, "proof", proof_b64);
+	if (body && facts && json_object_set_new(body, "facts", json_string(facts)) < 0) {
+		json_decref(body);
+		body = NULL; /* out of memory, below */
+	}
 	json_decref(resp);
 	resp = NULL;
 	if (!body || !proof_b64 || !pub_b64) {
@@ -192,6 +226,7 @@ out:
 	sodium_memzero(&tok, sizeof(tok));
 	rp_skey_wipe(&key);
 	free(msg);
+	free(facts);
 	free(proof_b64);
 	free(pub_b64);
 	json_decref(body);
