@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Commands that talk to the server: config, enroll-token, devices, run,
- * approve, commands, results, alerts, token. */
+/*
+ * Commands that talk to the server: config, enroll-token, devices, run,
+ * approve, commands, results, alerts, token. The server is not trusted:
+ * what these show as true is verified first (trust.c), and every string
+ * the server sent is neutralised before it reaches the terminal (out.c).
+ */
 #include <getopt.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -14,7 +18,7 @@
 #include "statement.h"
 #include "token.h"
 
-/* GET path and print either the JSON or nothing (caller prints a table). */
+/* GET path; the caller prints what it verified. */
 static json_t *get(struct cli *c, const char *path)
 {
 	struct rp_diag d = {""};
@@ -23,10 +27,6 @@ static json_t *get(struct cli *c, const char *path)
 	if (rp_api_call(&c->api, "GET", path, NULL, &j, NULL, &d) < 0) {
 		cli_err("%s", d.msg);
 		return NULL;
-	}
-	if (c->json) {
-		json_dumpf(j, stdout, JSON_INDENT(2));
-		putchar('\n');
 	}
 	return j;
 }
@@ -196,26 +196,92 @@ static json_t *list_get(struct cli *c, int argc, char *argv[], const char *help,
 	return j;
 }
 
+/* The marker after a value that is the server's word, not the device's. */
+#define SERVERS_WORD "?"
+static const char servers_word_legend[] =
+	"? = the server's word: not in facts signed by the device (an agent older than signed facts, or forged)\n";
+
+/* Hostname and OS as the device signed them, or as the server says (marked). */
+static void device_names(json_t *v, const struct cli_facts *f, const char **host, const char **os)
+{
+	*host = f->verified ? f->facts.hostname : js(v, "hostname");
+	*os = f->verified ? f->facts.os : js(v, "os");
+}
+
+static json_t *device_json(json_t *v, const struct cli_facts *f)
+{
+	const char *host, *os;
+
+	device_names(v, f, &host, &os);
+	return json_pack("{s:s, s:b, s:b, s:s, s:s, s:s, s:s?, s:{s:s, s:s, s:s, s:I, s:I, s:s}}",
+			 "id", js(v, "id"), "key_matches_id", f->key_ok, "facts_verified",
+			 f->verified, "hostname", host, "os", os, "agent_version",
+			 f->verified ? f->facts.agent_version : js(v, "agent_version"), "problem",
+			 f->verified ? NULL : f->problem, "server", "hostname", js(v, "hostname"),
+			 "os", js(v, "os"), "agent_version", js(v, "agent_version"), "last_seen",
+			 json_integer_value(json_object_get(v, "last_seen")), "enrolled",
+			 json_integer_value(json_object_get(v, "enrolled")), "alarm", js(v, "alarm"));
+}
+
 int cmd_devices(struct cli *c, int argc, char *argv[])
 {
 	char a[32];
-	json_t *j, *v;
+	json_t *j, *v, *out = NULL;
 	size_t i;
+	bool marked = false;
 	int rc;
 
 	j = list_get(c, argc, argv,
 		     "Usage: rampart devices\n\nLists the org's enrolled devices: id, hostname, OS, last seen,\n"
-		     "agent version, and any alarm an agent raised.\n", "devices", &rc);
+		     "agent version, and any alarm an agent raised. Hostname and OS come from\n"
+		     "the facts each device signed at enrolment, checked against its key (whose\n"
+		     "hash is its id); otherwise they are marked `?', the server's word. LAST\n"
+		     "SEEN and ALARM are always the server's word. --json prints this view.\n",
+		     "devices", &rc);
 	if (!j)
 		return rc;
-	if (!c->json) {
-		printf("%-32s  %-20s  %-28s  %-10s  %-8s  %s\n", "ID", "HOSTNAME", "OS", "LAST SEEN",
+	if (c->json && !(out = json_array())) {
+		json_decref(j);
+		return 1;
+	}
+	if (!c->json)
+		printf("%-32s  %-21s  %-29s  %-10s  %-8s  %s\n", "ID", "HOSTNAME", "OS", "LAST SEEN",
 		       "AGENT", "ALARM");
-		json_array_foreach(json_object_get(j, "devices"), i, v)
-			printf("%-32s  %-20.20s  %-28.28s  %-10s  %-8s  %s\n", js(v, "id"),
-			       js(v, "hostname"), js(v, "os"),
-			       ago(json_integer_value(json_object_get(v, "last_seen")), a, sizeof(a)),
-			       js(v, "agent_version"), js(v, "alarm"));
+	json_array_foreach(json_object_get(j, "devices"), i, v) {
+		struct cli_facts f;
+		const char *host, *os;
+
+		cli_facts_check(c->org, js(v, "id"), json_object_get(v, "pubkey"),
+				json_object_get(v, "facts"), &f);
+		if (c->json) {
+			json_array_append_new(out, device_json(v, &f));
+			continue;
+		}
+		device_names(v, &f, &host, &os);
+		marked |= !f.verified;
+		cli_cell(stdout, js(v, "id"), 32);
+		fputs("  ", stdout);
+		cli_cell(stdout, host, 20);
+		fputs(f.verified ? " " : SERVERS_WORD, stdout);
+		fputs("  ", stdout);
+		cli_cell(stdout, os, 28);
+		fputs(f.verified ? " " : SERVERS_WORD, stdout);
+		fputs("  ", stdout);
+		cli_cell(stdout, ago(json_integer_value(json_object_get(v, "last_seen")), a, sizeof(a)), 10);
+		fputs("  ", stdout);
+		cli_cell(stdout, f.verified ? f.facts.agent_version : js(v, "agent_version"), 8);
+		fputs("  ", stdout);
+		if (!f.key_ok)
+			fputs("SECURITY: its key does not hash to its id ", stdout);
+		cli_last(stdout, js(v, "alarm"), 0);
+	}
+	if (c->json) {
+		json_t *o = json_pack("{s:o}", "devices", out);
+		if (o)
+			cli_json(stdout, o);
+		json_decref(o);
+	} else if (marked) {
+		fputs(servers_word_legend, stdout);
 	}
 	json_decref(j);
 	return 0;
@@ -255,6 +321,55 @@ static int submit_signatures(struct cli *c, const char *id, const char *note, js
 		cli_err("approve: %s", d.msg);
 	json_decref(b);
 	return r;
+}
+
+/*
+ * What a submitted note amounts to, from the note itself and the trusted
+ * policy (the server's answer is not evidence), then a check that the
+ * server stored it: the command is fetched back and verified.
+ */
+static void report_submitted(struct cli *c, const char *what, const char *id, const char *note,
+			     json_t *resp, bool json)
+{
+	struct rp_policy *p = cli_policy(c);
+	struct cli_view mine, stored;
+	char path[256];
+	json_t *j = NULL;
+	int64_t now = rp_now();
+
+	if (!p) {
+		printf("command %s %s (unverified: no trusted policy; the server says ", id, what);
+		cli_put(stdout, js(resp, "state"));
+		printf(")\n");
+		return;
+	}
+	cli_view_init(&mine, p, c->org, id, note);
+	memset(&stored, 0, sizeof(stored));
+	snprintf(path, sizeof(path), "/v1/orgs/%s/commands/%s", c->org, id);
+	if ((j = get(c, path)))
+		cli_view_init(&stored, p, c->org, id, js(j, "statement"));
+	if (json) {
+		json_t *o = json_pack("{s:s, s:o, s:o*}", "id", id, "submitted",
+				      cli_view_json(&mine, now), "stored",
+				      stored.cmd ? cli_view_json(&stored, now) : NULL);
+		if (o)
+			cli_json(stdout, o);
+		json_decref(o);
+	} else {
+		printf("command %s %s: %s (%zu of %u %s signatures verified)\n", id, what,
+		       cli_view_state(&mine, now), mine.count, mine.threshold,
+		       rp_role_name(mine.role));
+		if (!stored.cmd)
+			printf("WARNING: the server's copy of %s could not be verified: %s\n", id,
+			       j ? stored.problem : "not fetched");
+		else if (stored.count < mine.count)
+			printf("WARNING: the server's copy of %s carries only %zu of those %zu valid "
+			       "signatures: it did not store yours\n", id, stored.count, mine.count);
+	}
+	cli_view_release(&mine);
+	cli_view_release(&stored);
+	json_decref(j);
+	rp_policy_free(p);
 }
 
 int cmd_run(struct cli *c, int argc, char *argv[])
@@ -377,14 +492,7 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 		cli_err("run: %s", d.msg);
 		goto out;
 	}
-	if (c->json) {
-		json_dumpf(resp, stdout, JSON_INDENT(2));
-		putchar('\n');
-	} else {
-		printf("command %s submitted: %s (%lld of %lld signatures)\n", cmd.id,
-		       js(resp, "state"), json_integer_value(json_object_get(resp, "signatures")),
-		       json_integer_value(json_object_get(resp, "threshold")));
-	}
+	report_submitted(c, "submitted", cmd.id, note, resp, c->json);
 	r = 0;
 out:
 	free(cmd.targets);
@@ -397,24 +505,147 @@ out:
 	return r;
 }
 
-static bool printable(const char *p, size_t n)
+/*
+ * A payload is shown unless it holds a NUL (a binary, not a script); what
+ * a terminal would obey in it is escaped by cli_block, and announced.
+ */
+static bool showable(const uint8_t *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)p[i];
-		if (ch < 0x20 && ch != '\n' && ch != '\t')
-			return false;
-	}
-	return true;
+	return memchr(p, '\0', n) == NULL;
 }
+
+/* Each target of the statement with its hostname, as the device signed it or marked. */
+static void show_targets(struct cli *c, const struct rp_command *cmd)
+{
+	char path[256];
+	json_t *j, *devs;
+	bool marked = false;
+
+	snprintf(path, sizeof(path), "/v1/orgs/%s/devices", c->org);
+	j = get(c, path);
+	devs = j ? json_object_get(j, "devices") : NULL;
+	printf("---- targets (%zu) ----\n", cmd->ntargets);
+	for (size_t i = 0; i < cmd->ntargets; i++) {
+		json_t *v, *dev = NULL;
+		struct cli_facts f;
+		size_t k;
+
+		json_array_foreach(devs, k, v)
+			if (!strcmp(js(v, "id"), cmd->targets[i]))
+				dev = v;
+		printf("  %s  ", cmd->targets[i]);
+		if (!dev) {
+			printf("(not a device the server lists)\n");
+			continue;
+		}
+		cli_facts_check(c->org, cmd->targets[i], json_object_get(dev, "pubkey"),
+				json_object_get(dev, "facts"), &f);
+		if (f.verified) {
+			cli_put(stdout, f.facts.hostname);
+			printf(" (signed by the device)\n");
+		} else {
+			cli_put(stdout, js(dev, "hostname"));
+			printf(" " SERVERS_WORD "\n");
+			marked = true;
+		}
+	}
+	if (marked)
+		fputs(servers_word_legend, stdout);
+	json_decref(j);
+}
+
+static bool key_in_role(const struct rp_policy *p, enum rp_role_id role, const struct rp_skey *k)
+{
+	int i = rp_policy_key_index(p, k->name);
+
+	if (i < 0 || memcmp(p->keys[i].pub, k->pub, 32) != 0)
+		return false;
+	for (size_t j = 0; j < p->roles[role].nkeys; j++)
+		if (p->roles[role].keys[j] == i)
+			return true;
+	return false;
+}
+
+/* The statement, payload, targets and signatures, exactly as verified. */
+static void show_command(struct cli *c, const struct rp_policy *p, const struct cli_view *v,
+			 const uint8_t *payload, size_t plen)
+{
+	size_t e;
+
+	printf("---- statement (exactly what you sign) ----\n");
+	e = cli_block(stdout, v->cmd->note->msg, v->cmd->note->text_len);
+	if (e)
+		printf("WARNING: %zu characters of the statement that a terminal would not show "
+		       "as themselves are shown as \\u escapes\n", e);
+	printf("---- payload (%zu bytes, hash verified) ----\n", plen);
+	if (showable(payload, plen)) {
+		e = cli_block(stdout, (const char *)payload, plen);
+		if (e)
+			printf("WARNING: the payload holds %zu bytes or characters a terminal would "
+			       "not show as themselves, shown as \\x or \\u escapes\n", e);
+	} else {
+		printf("(binary payload, not shown)\n");
+	}
+	show_targets(c, v->cmd);
+	printf("---- signatures (verified against your trusted root policy, version %llu) ----\n",
+	       (unsigned long long)p->version);
+	cli_view_signatures(stdout, p, v);
+	if (v->count == 0)
+		printf("PROPOSED BY NO ADMINISTRATOR: no valid signature by a key of role %s.\n"
+		       "Whoever wrote this command, it was not one of your colleagues.\n",
+		       rp_role_name(v->role));
+	if (v->forged)
+		printf("SECURITY: %zu FORGED signature line%s: the server, or whoever wrote this "
+		       "command, is impersonating an administrator. Report it. Forged lines are "
+		       "never counted, and your approval does not carry them.\n",
+		       v->forged, v->forged == 1 ? "" : "s");
+	if (key_in_role(p, v->role, &c->key))
+		printf("---- %zu of %u %s signatures verified; with yours: %zu of %u ----\n",
+		       v->count, v->threshold, rp_role_name(v->role), v->count + 1, v->threshold);
+	else
+		printf("---- %zu of %u %s signatures verified; yours will not count: your key %s "
+		       "is not a key of role %s ----\n", v->count, v->threshold,
+		       rp_role_name(v->role), c->key.name, rp_role_name(v->role));
+}
+
+/*
+ * Your note: the text, the lines that verified (first per key), yours.
+ * Forged and unknown lines are not passed on as if they were fine.
+ */
+static int approval_note(const struct cli *c, const struct cli_view *v, char **ret, size_t *ret_len)
+{
+	struct rp_note *kept = NULL;
+	bool keep[RP_NOTE_SIGS_MAX];
+	char *text = NULL;
+	size_t len, n = 0;
+	int r;
+
+	for (size_t i = 0; i < v->cmd->note->nsigs; i++) {
+		keep[i] = (v->sig[i].verdict == RP_SIG_ROLE || v->sig[i].verdict == RP_SIG_OTHER) &&
+			  v->sig[i].first;
+		n += keep[i];
+	}
+	if (n > 0 && ((r = rp_note_keep(v->cmd->note, keep, &text, &len)) < 0 ||
+		      (r = rp_note_parse(text, len, &kept, NULL)) < 0))
+		goto out;
+	r = rp_note_sign(v->cmd->note->msg, v->cmd->note->text_len, kept, &c->key, ret, ret_len);
+out:
+	rp_note_free(kept);
+	free(text);
+	return r;
+}
+
+static const char unsigned_phrase[] = "sign it anyway";
 
 int cmd_approve(struct cli *c, int argc, char *argv[])
 {
-	struct rp_command *cmd = NULL;
+	struct rp_policy *p = NULL;
+	struct cli_view v = {0};
 	struct rp_diag d = {""};
 	char path[256], *note = NULL;
 	uint8_t *payload = NULL, h[32];
 	size_t plen = 0, nlen;
-	bool yes = false;
+	bool yes = false, unsigned_ok = false;
 	const char *id = NULL;
 	json_t *j = NULL, *resp = NULL;
 	int r = 1;
@@ -422,11 +653,22 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--yes") || !strcmp(argv[i], "-y"))
 			yes = true;
+		else if (!strcmp(argv[i], "--unsigned-ok"))
+			unsigned_ok = true;
 		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			printf("Usage: rampart approve [--yes] ID\n\n"
+			printf("Usage: rampart approve [--yes] [--unsigned-ok] ID\n\n"
 			       "Fetches command ID, checks its payload against the signed hash, prints\n"
-			       "the exact statement text and the payload, and asks before adding your\n"
-			       "signature (--yes: do not ask, for scripts; the text is still printed).\n");
+			       "the exact statement text, the payload, the targets (hostnames as the\n"
+			       "devices signed them, or marked as the server's word) and every signature\n"
+			       "line as verified against your trusted root policy, and asks before\n"
+			       "adding your signature (--yes: do not ask, for scripts; all of it is\n"
+			       "still printed).\n\n"
+			       "Only valid signatures by keys of the command's role count. A line that\n"
+			       "claims an administrator but does not verify is shown as FORGED and is\n"
+			       "not passed on: your approval carries the text, the valid lines and yours.\n"
+			       "A command with no valid signature by its role was proposed by no\n"
+			       "administrator: signing it needs you to type `%s', or, with --yes,\n"
+			       "--unsigned-ok as well.\n", unsigned_phrase);
 			return 0;
 		} else
 			id = argv[i];
@@ -435,22 +677,18 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 		cli_err("approve: expected a command ID (see `rampart commands')");
 		return 2;
 	}
-	if (cli_need_server(c, true) < 0)
+	if (cli_need_server(c, true) < 0 || !(p = cli_policy(c)))
 		return 1;
 	snprintf(path, sizeof(path), "/v1/orgs/%s/commands/%s", c->org, id);
 	if (rp_api_call(&c->api, "GET", path, NULL, &j, NULL, &d) < 0) {
 		cli_err("approve: %s", d.msg);
-		return 1;
-	}
-	const char *st = js(j, "statement"), *pb = js(j, "payload");
-	if (rp_command_parse(st, strlen(st), &cmd, &d) < 0) {
-		cli_err("approve: the server's statement does not parse: %s", d.msg);
 		goto out;
 	}
+	const char *pb = js(j, "payload");
 	/* The server is not trusted: check everything we are about to sign. */
-	if (strcmp(cmd->id, id) != 0 || strcmp(cmd->org, c->org) != 0) {
-		cli_err("approve: SECURITY: the server returned statement %s of org %s for %s",
-			cmd->id, cmd->org, id);
+	cli_view_init(&v, p, c->org, id, js(j, "statement"));
+	if (!v.cmd) {
+		cli_err("approve: %s", v.problem);
 		goto out;
 	}
 	payload = malloc(strlen(pb) / 4 * 3 + 1);
@@ -460,108 +698,289 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 		goto out;
 	}
 	rp_sha256(payload, plen, h);
-	if (plen != cmd->payload_size || sodium_memcmp(h, cmd->payload_hash, 32) != 0) {
+	if (plen != v.cmd->payload_size || sodium_memcmp(h, v.cmd->payload_hash, 32) != 0) {
 		cli_err("approve: SECURITY: the payload does not match the statement's hash");
 		goto out;
 	}
-	for (size_t i = 0; i < cmd->note->nsigs; i++)
-		if (!strcmp(cmd->note->sigs[i].name, c->key.name) && cmd->note->sigs[i].id == c->key.id) {
+	for (size_t i = 0; i < v.cmd->note->nsigs; i++) {
+		struct rp_vkey mine;
+		rp_skey_vkey(&c->key, &mine);
+		if (v.sig[i].verdict != RP_SIG_BAD && v.sig[i].verdict != RP_SIG_IMPOSTOR &&
+		    rp_note_sig_valid(v.cmd->note, i, &mine)) {
 			printf("command %s already carries your signature\n", id);
 			r = 0;
 			goto out;
 		}
-	{
-		/* Shown with --yes too, so scripted approvals leave a record. */
-		printf("---- statement (exactly what you sign) ----\n");
-		fwrite(cmd->note->msg, 1, cmd->note->text_len, stdout);
-		printf("---- payload (%zu bytes, hash verified) ----\n", plen);
-		if (printable((const char *)payload, plen))
-			fwrite(payload, 1, plen, stdout);
-		else
-			printf("(binary payload, not shown)\n");
-		printf("---- signed so far by:");
-		for (size_t i = 0; i < cmd->note->nsigs; i++)
-			printf(" %s", cmd->note->sigs[i].name);
-		printf("\n");
-		if (!yes && !cli_confirm("Sign this command?")) {
+	}
+	/* Shown with --yes too, so scripted approvals leave a record. */
+	show_command(c, p, &v, payload, plen);
+	if (v.count == 0) {
+		if (yes && !unsigned_ok) {
+			cli_err("approve: not signed: command %s was proposed by no administrator; "
+				"--yes alone does not sign it (add --unsigned-ok if you mean it)", id);
+			goto out;
+		}
+		if (!unsigned_ok && !cli_confirm_phrase("This command was proposed by no "
+							"administrator. To sign it anyway, type",
+							unsigned_phrase)) {
 			cli_err("approve: not signed");
 			goto out;
 		}
 	}
-	if (rp_note_sign(cmd->note->msg, cmd->note->text_len, cmd->note, &c->key, &note, &nlen) < 0)
+	if (!yes && !cli_confirm("Sign this command?")) {
+		cli_err("approve: not signed");
 		goto out;
+	}
+	if (approval_note(c, &v, &note, &nlen) < 0) {
+		cli_err("approve: could not sign the statement");
+		goto out;
+	}
 	if (submit_signatures(c, id, note, &resp) < 0)
 		goto out;
-	printf("command %s: %s (%lld of %lld signatures)\n", id, js(resp, "state"),
-	       json_integer_value(json_object_get(resp, "signatures")),
-	       json_integer_value(json_object_get(resp, "threshold")));
+	/* approve prints its review as text; --json does not change that. */
+	report_submitted(c, "signed", id, note, resp, false);
 	r = 0;
 out:
 	free(note);
 	free(payload);
-	rp_command_free(cmd);
+	cli_view_release(&v);
+	rp_policy_free(p);
 	json_decref(j);
 	json_decref(resp);
 	return r;
 }
 
+static const char states_legend[] =
+	"STATE and SIGS are derived from the signatures verified against your trusted root\n"
+	"policy: unsigned (proposed by no administrator), pending-approval, expired (never\n"
+	"approved), scheduled (approved, not-before to come), approved, ended (its window\n"
+	"closed). UNVERIFIED: the server's statement is not a valid one of this org.\n";
+
 int cmd_commands(struct cli *c, int argc, char *argv[])
 {
-	char t[21];
-	json_t *j, *v;
+	struct rp_policy *p = NULL;
+	char path[256], t[21];
+	uint64_t limit = 0;
+	json_t *j = NULL, *v, *out = NULL;
+	int64_t now = rp_now();
 	size_t i;
-	int rc;
+	int r = 1;
 
-	j = list_get(c, argc, argv,
-		     "Usage: rampart commands\n\nLists commands, newest first, with their approval state.\n",
-		     "commands", &rc);
-	if (!j)
-		return rc;
-	if (!c->json) {
-		printf("%-32s  %-16s  %-5s  %-7s  %-20s  %s\n", "ID", "STATE", "SIGS", "TARGETS",
-		       "CREATED", "COMMENT");
-		json_array_foreach(json_object_get(j, "commands"), i, v) {
-			char sigs[16];
-			rp_time_format(json_integer_value(json_object_get(v, "created")), t);
-			snprintf(sigs, sizeof(sigs), "%lld/%lld",
-				 json_integer_value(json_object_get(v, "signatures")),
-				 json_integer_value(json_object_get(v, "threshold")));
-			printf("%-32s  %-16s  %-5s  %-7lld  %-20s  %s\n", js(v, "id"), js(v, "state"),
-			       sigs, json_integer_value(json_object_get(v, "targets")), t,
-			       js(v, "comment"));
+	for (int k = 1; k < argc; k++) {
+		if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
+			printf("Usage: rampart commands [--limit N]\n\n"
+			       "Lists commands, newest first (N, default %d, at most %d). Each row\n"
+			       "is derived from the command's signed statement, verified against your\n"
+			       "trusted root policy, never from the server's state fields.\n\n%s"
+			       "SIGS: valid signatures of the role / threshold; FORGED: lines that\n"
+			       "claim an administrator and do not verify. --json prints this view,\n"
+			       "the server's claims under \"server\".\n",
+			       RP_COMMANDS_LIST_DEFAULT, RP_COMMANDS_LIST_MAX, states_legend);
+			return 0;
 		}
+		if (!strcmp(argv[k], "--limit") && k + 1 < argc &&
+		    rp_parse_u64(argv[k + 1], strlen(argv[k + 1]), RP_COMMANDS_LIST_MAX, &limit) == 0 &&
+		    limit > 0) {
+			k++;
+			continue;
+		}
+		cli_err("commands: unexpected `%s' (see --help)", argv[k]);
+		return 2;
 	}
+	if (cli_need_server(c, false) < 0 || !(p = cli_policy(c)))
+		return 1;
+	snprintf(path, sizeof(path), "/v1/orgs/%s/commands?limit=%llu", c->org,
+		 (unsigned long long)(limit ? limit : RP_COMMANDS_LIST_DEFAULT));
+	if (!(j = get(c, path)))
+		goto out;
+	if (c->json && !(out = json_array()))
+		goto out;
+	if (!c->json)
+		printf("%-32s  %-16s  %-6s  %-7s  %-20s  %s\n", "ID", "STATE", "SIGS", "TARGETS",
+		       "NOT BEFORE", "COMMENT");
+	json_array_foreach(json_object_get(j, "commands"), i, v) {
+		struct cli_view cv;
+		char sigs[48];
+
+		cli_view_init(&cv, p, c->org, NULL, js(v, "statement"));
+		if (cv.cmd && strcmp(cv.cmd->id, js(v, "id")) != 0) {
+			snprintf(cv.problem, sizeof(cv.problem), "SECURITY: the server lists "
+				 "statement %s as command %.32s", cv.cmd->id, js(v, "id"));
+			cli_view_release(&cv);
+		}
+		if (c->json) {
+			json_t *o = cli_view_json(&cv, now);
+			if (o) {
+				json_object_set_new(o, "id", json_string(cv.cmd ? cv.cmd->id : js(v, "id")));
+				json_object_set_new(o, "server", json_pack("{s:s, s:I, s:I, s:I, s:s}",
+					"state", js(v, "state"), "signatures",
+					json_integer_value(json_object_get(v, "signatures")), "threshold",
+					json_integer_value(json_object_get(v, "threshold")), "created",
+					json_integer_value(json_object_get(v, "created")), "comment",
+					js(v, "comment")));
+				json_array_append_new(out, o);
+			}
+			cli_view_release(&cv);
+			continue;
+		}
+		cli_cell(stdout, cv.cmd ? cv.cmd->id : js(v, "id"), 32);
+		fputs("  ", stdout);
+		cli_cell(stdout, cli_view_state(&cv, now), 16);
+		fputs("  ", stdout);
+		if (!cv.cmd) {
+			printf("%-6s  %-7s  %-20s  ", "-", "-", "-");
+			fputs("the server says: ", stdout);
+			cli_last(stdout, js(v, "comment"), 60);
+			continue;
+		}
+		snprintf(sigs, sizeof(sigs), "%zu/%u", cv.count, cv.threshold);
+		rp_time_format(cv.cmd->not_before, t);
+		printf("%-6s  %-7zu  %-20s  ", sigs, cv.cmd->ntargets, t);
+		if (cv.forged)
+			printf("%zu FORGED signature line%s! ", cv.forged, cv.forged == 1 ? "" : "s");
+		cli_last(stdout, cv.cmd->comment, 0);
+		cli_view_release(&cv);
+	}
+	if (c->json) {
+		json_t *o = json_pack("{s:o, s:b}", "commands", out, "truncated",
+				      json_is_true(json_object_get(j, "truncated")));
+		out = NULL;
+		if (o)
+			cli_json(stdout, o);
+		json_decref(o);
+	} else if (json_is_true(json_object_get(j, "truncated"))) {
+		printf("(the server stopped the list early: the statements fill its answer)\n");
+	}
+	r = 0;
+out:
+	json_decref(out);
 	json_decref(j);
-	return 0;
+	rp_policy_free(p);
+	return r;
 }
 
-static bool results_final(json_t *j)
+/* The last line of a verified output, for the table. */
+static void last_line(const uint8_t *out, size_t n, char *buf, size_t bufn)
 {
-	json_t *v;
-	size_t i;
+	size_t end = n, start;
 
-	json_array_foreach(json_object_get(j, "results"), i, v) {
-		const char *s = js(v, "status");
-		if (!strcmp(s, "pending") || !strcmp(s, "running"))
-			return false;
+	while (end && out[end - 1] == '\n')
+		end--;
+	start = end;
+	while (start && out[start - 1] != '\n')
+		start--;
+	snprintf(buf, bufn, "%.*s", (int)(end - start), (const char *)out + start);
+	/* A NUL inside the line ends it here; the filter shows the rest of what it was. */
+}
+
+static json_t *row_json(const struct cli_row *x)
+{
+	json_t *row = x->row;
+	char *o64 = x->verified ? rp_b64_encode(x->output, x->output_len) : NULL;
+	const char *host = x->facts.verified ? x->facts.facts.hostname : js(row, "hostname");
+	json_t *j = json_pack("{s:s, s:b, s:s, s:b, s:s?, s:o, s:o, s:s?, s:s, s:b, s:o}",
+		"device", x->device, "target", x->target, "status", x->status, "verified",
+		x->verified, "problem", x->verified ? NULL : x->problem,
+		"exit_code", x->verified && x->res.exit_code >= 0 ? json_integer(x->res.exit_code)
+								    : json_null(),
+		"duration_ms", x->verified ? json_integer((json_int_t)x->res.duration_ms)
+					   : json_null(),
+		"output", o64, "hostname", host, "hostname_verified", x->facts.verified,
+		"server", row ? json_pack("{s:s, s:O, s:s, s:s, s:I}", "status", js(row, "status"),
+					  "exit_code", json_object_get(row, "exit_code") ?
+						json_object_get(row, "exit_code") : json_null(),
+					  "reason", js(row, "reason"), "hostname", js(row, "hostname"),
+					  "updated", json_integer_value(json_object_get(row, "updated")))
+			      : json_null());
+
+	free(o64);
+	return j;
+}
+
+static void print_rows(const struct cli_row *x, size_t n)
+{
+	bool marked = false;
+
+	printf("%-32s  %-17s  %-10s  %-4s  %-8s  %s\n", "DEVICE", "HOSTNAME", "STATUS", "EXIT",
+	       "TIME", "OUTPUT (tail) / REASON");
+	for (size_t i = 0; i < n; i++) {
+		const char *host = x[i].facts.verified ? x[i].facts.facts.hostname
+							: js(x[i].row, "hostname");
+		char exs[8] = "-", ms[24] = "-", tail[RP_OUTPUT_KEEP + 1];
+
+		marked |= !x[i].facts.verified;
+		cli_cell(stdout, x[i].device, 32);
+		fputs("  ", stdout);
+		cli_cell(stdout, host, 16);
+		fputs(x[i].facts.verified ? " " : SERVERS_WORD, stdout);
+		fputs("  ", stdout);
+		cli_cell(stdout, x[i].status, 10);
+		fputs("  ", stdout);
+		if (x[i].verified) {
+			if (x[i].res.exit_code >= 0)
+				snprintf(exs, sizeof(exs), "%d", (int)x[i].res.exit_code);
+			snprintf(ms, sizeof(ms), "%.2fs", (double)x[i].res.duration_ms / 1000.0);
+			last_line(x[i].output, x[i].output_len, tail, sizeof(tail));
+			printf("%-4s  %-8s  ", exs, ms);
+			cli_last(stdout, tail, 60);
+			continue;
+		}
+		printf("%-4s  %-8s  ", exs, ms);
+		if (!x[i].problem[0]) { /* pending, scheduled, expired: nothing claimed */
+			if (x[i].row && strcmp(js(x[i].row, "status"), x[i].status) != 0) {
+				fputs("the server says: ", stdout);
+				cli_last(stdout, js(x[i].row, "status"), 40);
+			} else {
+				fputc('\n', stdout);
+			}
+			continue;
+		}
+		cli_put(stdout, x[i].problem);
+		if (x[i].row) {
+			fputs("; the server says: ", stdout);
+			cli_put(stdout, js(x[i].row, "status"));
+			if (json_is_integer(json_object_get(x[i].row, "exit_code")))
+				printf(", exit %lld",
+				       (long long)json_integer_value(json_object_get(x[i].row, "exit_code")));
+			if (js(x[i].row, "reason")[0]) {
+				fputs(": ", stdout);
+				cli_last(stdout, js(x[i].row, "reason"), 60);
+				continue;
+			}
+		}
+		fputc('\n', stdout);
 	}
-	return true;
+	if (marked)
+		fputs(servers_word_legend, stdout);
 }
 
 int cmd_results(struct cli *c, int argc, char *argv[])
 {
+	struct rp_policy *p = NULL;
+	struct cli_view v = {0};
+	struct cli_row *x = NULL;
 	const char *id = NULL;
 	uint64_t wait = 0;
 	char path[256];
-	json_t *j = NULL, *v;
-	size_t i;
+	json_t *j = NULL;
+	size_t n = 0;
+	int64_t now;
+	int r = 1;
 
 	for (int k = 1; k < argc; k++) {
 		if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
 			printf("Usage: rampart results [--wait S] ID\n\n"
-			       "Per target device: status (pending, running, done, refused, timed-out,\n"
-			       "failed, expired), exit code, duration and the tail of the output.\n"
-			       "--wait S polls up to S seconds until no device is pending or running.\n");
+			       "Per target of the command's signed statement: status, exit code,\n"
+			       "duration and the tail of the output, from the result note the device\n"
+			       "signed, checked: the device key hashes to the device id, the note\n"
+			       "verifies with it and names this org and command, and the output\n"
+			       "matches its signed hash. Status is done, timed-out, failed or refused\n"
+			       "as the device signed it; pending, scheduled (not-before to come) or\n"
+			       "expired (no signed result by the statement's expiry) while there is\n"
+			       "none; UNVERIFIED when the server claims what it cannot prove (shown\n"
+			       "after `the server says'). --wait S polls up to S seconds while a\n"
+			       "target is pending. --json prints this view (\"verified\" per row, the\n"
+			       "server's claims under \"server\").\n");
 			return 0;
 		}
 		if (!strcmp(argv[k], "--wait") && k + 1 < argc) {
@@ -578,54 +997,56 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 		cli_err("results: expected a command ID");
 		return 2;
 	}
-	if (cli_need_server(c, false) < 0)
+	if (cli_need_server(c, false) < 0 || !(p = cli_policy(c)))
 		return 1;
 	snprintf(path, sizeof(path), "/v1/orgs/%s/commands/%s/results", c->org, id);
-	bool json = c->json;
-	c->json = false;
 	for (int64_t until = rp_now() + (int64_t)wait;;) {
+		bool waiting = false;
 		json_decref(j);
+		cli_view_release(&v);
+		cli_rows_free(x, n);
+		x = NULL;
+		n = 0;
 		if (!(j = get(c, path)))
-			return 1;
-		if (results_final(j) || rp_now() >= until)
+			goto out;
+		now = rp_now();
+		cli_view_init(&v, p, c->org, id, js(j, "statement"));
+		if (cli_rows(c->org, &v, json_object_get(j, "results"), now, &x, &n) < 0)
+			goto out;
+		for (size_t i = 0; i < n; i++)
+			waiting |= cli_row_waiting(&x[i]);
+		if (!waiting || rp_now() >= until)
 			break;
 		usleep(250 * 1000);
 	}
-	c->json = json;
 	if (c->json) {
-		json_dumpf(j, stdout, JSON_INDENT(2));
-		putchar('\n');
-		json_decref(j);
-		return 0;
+		json_t *a = json_array(), *o;
+		for (size_t i = 0; a && i < n; i++)
+			json_array_append_new(a, row_json(&x[i]));
+		o = json_pack("{s:s, s:o, s:o}", "command", id, "statement", cli_view_json(&v, now),
+			      "results", a);
+		if (o)
+			cli_json(stdout, o);
+		json_decref(o);
+	} else {
+		printf("command %s: ", id);
+		if (v.cmd)
+			printf("%s (%zu of %u %s signatures verified)\n", cli_view_state(&v, now),
+			       v.count, v.threshold, rp_role_name(v.role));
+		else {
+			printf("UNVERIFIED: ");
+			cli_put(stdout, v.problem);
+			printf("\n");
+		}
+		print_rows(x, n);
 	}
-	printf("%-32s  %-16s  %-9s  %-4s  %-8s  %s\n", "DEVICE", "HOSTNAME", "STATUS", "EXIT",
-	       "TIME", "OUTPUT (tail) / REASON");
-	json_array_foreach(json_object_get(j, "results"), i, v) {
-		const char *out = js(v, "output");
-		size_t olen = 0, n = strlen(out);
-		char *txt = malloc(n / 4 * 3 + 1), ms[24];
-		if (txt && n && rp_b64_decode(out, n, (uint8_t *)txt, n / 4 * 3 + 1, &olen) < 0)
-			olen = 0;
-		if (txt)
-			txt[olen] = '\0';
-		/* The last line of output, for the table. */
-		while (olen && txt[olen - 1] == '\n')
-			txt[--olen] = '\0';
-		const char *last = txt ? strrchr(txt, '\n') : NULL;
-		last = last ? last + 1 : txt ? txt : "";
-		json_t *ex = json_object_get(v, "exit_code");
-		snprintf(ms, sizeof(ms), "%.2fs",
-			 (double)json_integer_value(json_object_get(v, "duration_ms")) / 1000.0);
-		char exs[8] = "-";
-		if (json_is_integer(ex) && json_integer_value(ex) >= 0)
-			snprintf(exs, sizeof(exs), "%lld", json_integer_value(ex));
-		printf("%-32s  %-16.16s  %-9s  %-4s  %-8s  %.60s%s\n", js(v, "device"),
-		       js(v, "hostname"), js(v, "status"), exs, ms,
-		       js(v, "reason")[0] ? js(v, "reason") : last, "");
-		free(txt);
-	}
+	r = 0;
+out:
+	cli_rows_free(x, n);
+	cli_view_release(&v);
 	json_decref(j);
-	return 0;
+	rp_policy_free(p);
+	return r;
 }
 
 int cmd_alerts(struct cli *c, int argc, char *argv[])
@@ -637,17 +1058,28 @@ int cmd_alerts(struct cli *c, int argc, char *argv[])
 
 	j = list_get(c, argc, argv,
 		     "Usage: rampart alerts\n\nSecurity alerts raised by agents that refused a delivery\n"
-		     "(bad or missing signatures, wrong org or target, replay, expiry...).\n",
+		     "(bad or missing signatures, wrong org or target, replay, expiry...), as the\n"
+		     "server reports them: alerts are not signed notes, so this list is the\n"
+		     "server's word (each agent's own alerts.log is the record).\n",
 		     "alerts", &rc);
 	if (!j)
 		return rc;
-	if (!c->json) {
+	if (c->json) {
+		cli_json(stdout, j);
+	} else {
 		printf("%-20s  %-32s  %-32s  %-16s  %s\n", "TIME", "DEVICE", "COMMAND", "CODE", "REASON");
 		json_array_foreach(json_object_get(j, "alerts"), i, v) {
 			rp_time_format(json_integer_value(json_object_get(v, "at")), t);
-			printf("%-20s  %-32s  %-32s  %-16s  %s\n", t, js(v, "device"), js(v, "command"),
-			       js(v, "code"), js(v, "reason"));
+			printf("%-20s  ", t);
+			cli_cell(stdout, js(v, "device"), 32);
+			fputs("  ", stdout);
+			cli_cell(stdout, js(v, "command"), 32);
+			fputs("  ", stdout);
+			cli_cell(stdout, js(v, "code"), 16);
+			fputs("  ", stdout);
+			cli_last(stdout, js(v, "reason"), 0);
 		}
+		printf("(as the server reports them)\n");
 	}
 	json_decref(j);
 	return 0;
@@ -697,8 +1129,12 @@ int cmd_token(struct cli *c, int argc, char *argv[])
 				      "expires", (json_int_t)exp, "secret_hash", hash);
 		snprintf(path, sizeof(path), "/v1/orgs/%s/tokens", c->org);
 		if (b && rp_api_call(&c->api, "POST", path, b, &j, NULL, &d) >= 0) {
-			printf("rpt_%s_%s\n", js(j, "id"), secret);
-			r = 0;
+			if (rp_id_valid(js(j, "id"), strlen(js(j, "id")))) {
+				printf("rpt_%s_%s\n", js(j, "id"), secret);
+				r = 0;
+			} else {
+				cli_err("token create: the server answered an id that is not 32 hex digits");
+			}
 		} else {
 			cli_err("token create: %s", d.msg);
 		}
@@ -707,12 +1143,18 @@ int cmd_token(struct cli *c, int argc, char *argv[])
 	} else if (!strcmp(argv[1], "list")) {
 		snprintf(path, sizeof(path), "/v1/orgs/%s/tokens", c->org);
 		if ((j = get(c, path))) {
-			if (!c->json) {
+			if (c->json) {
+				cli_json(stdout, j);
+			} else {
 				printf("%-32s  %-20s  %-6s  %s\n", "ID", "NAME", "SCOPE", "EXPIRES");
 				json_array_foreach(json_object_get(j, "tokens"), i, v) {
 					rp_time_format(json_integer_value(json_object_get(v, "expires")), t);
-					printf("%-32s  %-20s  %-6s  %s\n", js(v, "id"), js(v, "name"),
-					       js(v, "scope"), t);
+					cli_cell(stdout, js(v, "id"), 32);
+					fputs("  ", stdout);
+					cli_cell(stdout, js(v, "name"), 20);
+					fputs("  ", stdout);
+					cli_cell(stdout, js(v, "scope"), 6);
+					printf("  %s\n", t);
 				}
 			}
 			r = 0;

@@ -5,8 +5,11 @@
 #include <stdio.h>
 
 #include "client/api.h"
+#include "facts.h"
 #include "note.h"
 #include "policy.h"
+#include "result.h"
+#include "statement.h"
 
 /*
  * Settings, from (strongest first) command-line options, the environment
@@ -39,10 +42,78 @@ void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_need_server(struct cli *c, bool need_key);
 int cli_load_key(struct cli *c, const char *path, struct rp_skey *ret);
 int cli_confirm(const char *question);
+/* True only when the person types phrase exactly (not a y of habit). */
+int cli_confirm_phrase(const char *question, const char *phrase);
 /* "30s", "10m", "24h", "7d" or a YYYY-MM-DDTHH:MM:SSZ time. */
 int cli_parse_when(const char *s, int64_t now, int64_t *ret);
 int cli_trusted_policy_path(const struct cli *c, const char *org, char *out, size_t n);
 bool cli_is_help(int argc, char *argv[]);
+
+/*
+ * out.c: every string from the server reaches the terminal through these
+ * (lib/text.c): neutralised, in cells as wide as what they display.
+ */
+void cli_put(FILE *f, const char *s);                 /* a fragment of one line */
+void cli_cell(FILE *f, const char *s, size_t width);  /* exactly width columns */
+void cli_last(FILE *f, const char *s, size_t width);  /* a last column, cut at width, then \n */
+size_t cli_block(FILE *f, const char *s, size_t n);   /* lines as they are; returns escapes */
+void cli_json(FILE *f, const json_t *j);              /* ASCII-only JSON */
+
+/* trust.c: what the CLI verified (DESIGN.md section 4a). */
+/* The org's trusted root policy (<config dir>/<org>.policy); NULL after an error message. */
+struct rp_policy *cli_policy(struct cli *c);
+
+/* A command statement from the server, as verified against the trusted policy. */
+struct cli_view {
+	struct rp_command *cmd; /* NULL: not a valid statement of this org (and id) */
+	char problem[320];      /* why, when cmd is NULL */
+	enum rp_role_id role;
+	struct rp_sig_check sig[RP_NOTE_SIGS_MAX];
+	size_t count;           /* distinct valid signatures by keys of the role */
+	uint32_t threshold;
+	size_t forged;          /* lines claiming a policy key that do not verify */
+	size_t unknown;         /* lines by keys outside the policy */
+};
+/* id NULL: any id. */
+void cli_view_init(struct cli_view *v, const struct rp_policy *p, const char *org, const char *id,
+		   const char *statement);
+void cli_view_release(struct cli_view *v);
+bool cli_view_approved(const struct cli_view *v);
+/* UNVERIFIED, unsigned, pending-approval, expired, scheduled, approved or ended. */
+const char *cli_view_state(const struct cli_view *v, int64_t now);
+/* One line per signature line, each as verified; forged ones loudly. */
+void cli_view_signatures(FILE *f, const struct rp_policy *p, const struct cli_view *v);
+json_t *cli_view_json(const struct cli_view *v, int64_t now);
+
+/* A device's facts, verified against the key that hashes to its id. */
+struct cli_facts {
+	bool key_ok;   /* the server's key for it hashes to its id */
+	bool verified; /* facts signed by that key, for this org */
+	struct rp_facts facts;
+	char problem[320];
+};
+void cli_facts_check(const char *org, const char *id, json_t *pubkey, json_t *facts,
+		     struct cli_facts *ret);
+
+/* One target's result, as verified. */
+struct cli_row {
+	char device[RP_ID_HEX + 1];
+	bool target;           /* named by the signed statement */
+	bool verified;         /* a device-signed result, checked */
+	struct rp_result res;  /* when verified */
+	uint8_t *output;       /* when verified: the output, matching its signed hash */
+	size_t output_len;
+	const char *status;    /* derived: the result's status, or pending, scheduled, expired, UNVERIFIED */
+	char problem[320];     /* why UNVERIFIED */
+	json_t *row;           /* the server's row (borrowed), or NULL */
+	struct cli_facts facts;
+};
+/* Every target of the signed statement, then the server's other rows. */
+int cli_rows(const char *org, const struct cli_view *v, json_t *rows, int64_t now,
+	     struct cli_row **ret, size_t *ret_n);
+void cli_rows_free(struct cli_row *x, size_t n);
+/* True while a target may still report (pending or scheduled, nothing verified). */
+bool cli_row_waiting(const struct cli_row *x);
 
 int cmd_key(struct cli *c, int argc, char *argv[]);
 int cmd_org(struct cli *c, int argc, char *argv[]);

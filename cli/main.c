@@ -15,7 +15,7 @@
 static const struct cli_cmd commands[] = {
 	{"key", cmd_key, "generate an administrator's signing key"},
 	{"org", cmd_org, "build root policy version 1 for a new organisation"},
-	{"policy", cmd_policy, "sign, show or upload a root policy"},
+	{"policy", cmd_policy, "sign, show, upload or trust a root policy"},
 	{"config", cmd_config, "show or save the server, pin, org and key to use"},
 	{"enroll-token", cmd_enroll_token, "make a one-time token that enrols one device"},
 	{"devices", cmd_devices, "list enrolled devices"},
@@ -31,12 +31,20 @@ static const struct cli_cmd commands[] = {
 
 void cli_err(const char *fmt, ...)
 {
+	char msg[2048];
 	va_list ap;
 
-	fputs("rampart: ", stderr);
+	/*
+	 * Messages quote the server (its error messages, statement fields):
+	 * the whole line goes through the terminal filter, so none of it can
+	 * move the cursor or fake a second line.
+	 */
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	fflush(stdout); /* what was printed first reads first, in a log too */
+	fputs("rampart: ", stderr);
+	cli_put(stderr, msg);
 	fputc('\n', stderr);
 }
 
@@ -159,6 +167,23 @@ int cli_confirm(const char *question)
 	return buf[0] == 'y' || buf[0] == 'Y';
 }
 
+int cli_confirm_phrase(const char *question, const char *phrase)
+{
+	char buf[128];
+	FILE *tty = fopen("/dev/tty", "r+e");
+	FILE *in = tty ? tty : stdin;
+	size_t n;
+
+	fprintf(tty ? tty : stderr, "%s `%s': ", question, phrase);
+	fflush(tty ? tty : stderr);
+	if (!fgets(buf, sizeof(buf), in))
+		buf[0] = '\0';
+	if (tty)
+		fclose(tty);
+	n = strcspn(buf, "\r\n");
+	return n == strlen(phrase) && memcmp(buf, phrase, n) == 0;
+}
+
 int cli_parse_when(const char *s, int64_t now, int64_t *ret)
 {
 	size_t n = strlen(s);
@@ -196,7 +221,7 @@ static void usage(FILE *f)
 		   "  --key FILE      your signing key\n"
 		   "  --token TOKEN   API token for read-only commands instead of a key\n"
 		   "  --config FILE   config file (default ~/.config/rampart/config)\n"
-		   "  --json          print the server's JSON instead of tables\n"
+		   "  --json          print what the CLI verified as JSON instead of tables\n"
 		   "  --version\n\n"
 		   "`rampart COMMAND --help' describes each command.\n");
 }

@@ -463,8 +463,65 @@ out:
 	return r;
 }
 
+/*
+ * Installs FILE as this machine's trusted root policy of its org: what
+ * approve, commands, results and devices verify the server against, and
+ * enroll-token takes the hash from. `policy upload' does it for the
+ * administrator who uploads; the others run this with the same file.
+ */
+static int policy_trust(struct cli *c, int argc, char *argv[])
+{
+	struct rp_policy *p = NULL, *old = NULL;
+	struct rp_diag d = {""};
+	char *buf = NULL, *obuf = NULL, path[600];
+	size_t len, olen;
+	int r = 1;
+
+	if (cli_is_help(argc, argv) || argc != 2) {
+		printf("Usage: rampart policy trust POLICYFILE\n\n"
+		       "Keeps POLICYFILE, a root policy signed by its own root quorum, as your\n"
+		       "trusted copy for its org (beside your config). Everything the server\n"
+		       "shows is verified against it. Compare its hash with your colleagues'.\n"
+		       "An existing trusted copy with another hash is never replaced.\n");
+		return argc == 2 ? 0 : 2;
+	}
+	if (load_policy_file(argv[1], &p, &buf, &len) < 0)
+		return 1;
+	if (rp_policy_verify_initial(p, p->hash, rp_now(), &d) < 0) {
+		cli_err("policy trust: %s", d.msg);
+		goto out;
+	}
+	mkdir(c->config_dir, 0700);
+	cli_trusted_policy_path(c, p->org, path, sizeof(path));
+	if (rp_read_file(path, RP_NOTE_MAX, &obuf, &olen) == 0) {
+		if (rp_policy_parse(obuf, olen, &old, &d) == 0 && !strcmp(old->hash, p->hash)) {
+			printf("already trusted: root policy of %s %s\n", p->org, p->hash);
+			r = 0;
+		} else {
+			cli_err("policy trust: %s already holds another root policy; remove it "
+				"first if you mean to replace your trust anchor", path);
+		}
+		goto out;
+	}
+	if (rp_write_file_atomic(path, buf, len, 0644) < 0) {
+		cli_err("policy trust: cannot write %s", path);
+		goto out;
+	}
+	printf("trusting root policy of %s version %llu %s (kept at %s)\n", p->org,
+	       (unsigned long long)p->version, p->hash, path);
+	r = 0;
+out:
+	free(buf);
+	free(obuf);
+	rp_policy_free(p);
+	rp_policy_free(old);
+	return r;
+}
+
 int cmd_policy(struct cli *c, int argc, char *argv[])
 {
+	if (argc >= 2 && !strcmp(argv[1], "trust"))
+		return policy_trust(c, argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "sign"))
 		return policy_sign(c, argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "show"))
@@ -474,9 +531,10 @@ int cmd_policy(struct cli *c, int argc, char *argv[])
 	if (cli_is_help(argc, argv)) {
 		printf("Usage: rampart policy sign [--key FILE] [--yes] POLICYFILE\n"
 		       "       rampart policy show POLICYFILE\n"
-		       "       rampart policy upload --bootstrap TOKEN POLICYFILE\n");
+		       "       rampart policy upload --bootstrap TOKEN POLICYFILE\n"
+		       "       rampart policy trust POLICYFILE\n");
 		return 0;
 	}
-	cli_err("policy: expected sign, show or upload (see rampart policy --help)");
+	cli_err("policy: expected sign, show, upload or trust (see rampart policy --help)");
 	return 2;
 }

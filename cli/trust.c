@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What the CLI shows as true it verified first (DESIGN.md section 4a),
+ * against the org's trusted root policy, never the server's copy:
+ *  - a statement's signatures, line by line (rp_policy_classify): only
+ *    valid lines by keys of the role count, and a line that does not
+ *    verify is shown as an attack;
+ *  - a command's state, from those signatures and the statement's signed
+ *    window, never from the server's state, signatures or threshold;
+ *  - a result, from the device-signed result note: the device key must
+ *    hash to the device id, the device must be a target of the signed
+ *    statement, the note must name this org and command, and the output
+ *    must match its signed hash; otherwise it is UNVERIFIED and what the
+ *    server says is shown only as the server's word;
+ *  - a device's hostname and OS, from the facts note its key signed at
+ *    enrolment, else marked as the server's word.
+ */
+#include <sodium.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "facts.h"
+#include "result.h"
+#include "rp_err.h"
+
+struct rp_policy *cli_policy(struct cli *c)
+{
+	struct rp_policy *p = NULL;
+	struct rp_diag d = {""};
+	char path[600], *buf = NULL;
+	size_t len;
+	int r;
+
+	if (cli_trusted_policy_path(c, c->org, path, sizeof(path)) < 0 ||
+	    (r = rp_read_file(path, RP_NOTE_MAX, &buf, &len)) < 0) {
+		cli_err("no trusted root policy of org %s at %s: everything the server says is "
+			"checked against it (`rampart policy trust FILE' installs it)", c->org, path);
+		return NULL;
+	}
+	if (rp_policy_parse(buf, len, &p, &d) < 0 ||
+	    rp_quorum_check(p, RP_ROLE_ROOT, p->note, NULL, &d) < 0) {
+		cli_err("trusted root policy %s: %s", path, d.msg);
+		goto fail;
+	}
+	if (strcmp(p->org, c->org) != 0) {
+		cli_err("trusted root policy %s is for org %s, not %s", path, p->org, c->org);
+		goto fail;
+	}
+	free(buf);
+	return p;
+fail:
+	rp_policy_free(p);
+	free(buf);
+	return NULL;
+}
+
+void cli_view_init(struct cli_view *v, const struct rp_policy *p, const char *org, const char *id,
+		   const char *statement)
+{
+	struct rp_command *c = NULL;
+	struct rp_diag d = {""};
+
+	memset(v, 0, sizeof(*v));
+	if (!statement || rp_command_parse(statement, strlen(statement), &c, &d) < 0) {
+		snprintf(v->problem, sizeof(v->problem), "the server's statement %s",
+			 statement ? d.msg : "is missing");
+		return;
+	}
+	if (strcmp(c->org, org) != 0 || (id && strcmp(c->id, id) != 0)) {
+		snprintf(v->problem, sizeof(v->problem),
+			 "SECURITY: the server returned statement %s of org %s for %s", c->id,
+			 c->org, id ? id : "this command");
+		rp_command_free(c);
+		return;
+	}
+	v->role = rp_command_role(c);
+	v->threshold = p->roles[v->role].threshold;
+	if (rp_policy_classify(p, v->role, c->note, v->sig, &v->count) < 0) {
+		snprintf(v->problem, sizeof(v->problem), "its signatures cannot be classified");
+		rp_command_free(c);
+		return;
+	}
+	for (size_t i = 0; i < c->note->nsigs; i++) {
+		v->forged += v->sig[i].verdict == RP_SIG_BAD || v->sig[i].verdict == RP_SIG_IMPOSTOR;
+		v->unknown += v->sig[i].verdict == RP_SIG_UNKNOWN;
+	}
+	v->cmd = c;
+}
+
+void cli_view_release(struct cli_view *v)
+{
+	rp_command_free(v->cmd);
+	v->cmd = NULL;
+}
+
+bool cli_view_approved(const struct cli_view *v)
+{
+	return v->cmd && v->count >= v->threshold;
+}
+
+const char *cli_view_state(const struct cli_view *v, int64_t now)
+{
+	if (!v->cmd)
+		return "UNVERIFIED";
+	if (!cli_view_approved(v))
+		return now >= v->cmd->expires ? "expired" : v->count == 0 ? "unsigned"
+									 : "pending-approval";
+	if (now < v->cmd->not_before)
+		return "scheduled";
+	return now >= v->cmd->expires ? "ended" : "approved";
+}
+
+void cli_view_signatures(FILE *f, const struct rp_policy *p, const struct cli_view *v)
+{
+	const char *role = rp_role_name(v->role);
+
+	for (size_t i = 0; v->cmd && i < v->cmd->note->nsigs; i++) {
+		const struct rp_note_sig *s = &v->cmd->note->sigs[i];
+		const struct rp_sig_check *k = &v->sig[i];
+
+		/* Names are printable ASCII without spaces (rp_key_name_valid); cli_put anyway. */
+		switch (k->verdict) {
+		case RP_SIG_ROLE:
+			fputs(k->first ? "  signed by " : "  again by ", f);
+			cli_put(f, s->name);
+			fprintf(f, k->first ? " (valid, %s key)\n" : " (valid, counted once)\n", role);
+			break;
+		case RP_SIG_OTHER:
+			fputs("  signed by ", f);
+			cli_put(f, s->name);
+			fprintf(f, " (valid, but not a key of role %s: not counted)\n", role);
+			break;
+		case RP_SIG_BAD:
+			fputs("  FORGED signature line claiming ", f);
+			cli_put(f, s->name);
+			fputs(" (bad signature): NOT counted\n", f);
+			break;
+		case RP_SIG_IMPOSTOR:
+			fputs("  FORGED signature line claiming ", f);
+			cli_put(f, s->name);
+			fprintf(f, " (key id %08x is not its key %08x): NOT counted\n", s->id,
+				p->keys[k->key].id);
+			break;
+		case RP_SIG_UNKNOWN:
+			fputs("  signature by ", f);
+			cli_put(f, s->name);
+			fprintf(f, "+%08x, a key not in the root policy: not counted\n", s->id);
+			break;
+		}
+	}
+}
+
+json_t *cli_view_json(const struct cli_view *v, int64_t now)
+{
+	json_t *j = json_object(), *signers = json_array(), *forged = json_array();
+	char nb[21], ex[21];
+
+	if (!j || !signers || !forged)
+		goto fail;
+	json_object_set_new(j, "verified", json_boolean(v->cmd != NULL));
+	json_object_set_new(j, "state", json_string(cli_view_state(v, now)));
+	if (!v->cmd) {
+		json_object_set_new(j, "problem", json_string(v->problem));
+		json_decref(signers);
+		json_decref(forged);
+		return j;
+	}
+	for (size_t i = 0; i < v->cmd->note->nsigs; i++) {
+		const struct rp_sig_check *k = &v->sig[i];
+		if (k->verdict == RP_SIG_ROLE && k->first)
+			json_array_append_new(signers, json_string(v->cmd->note->sigs[i].name));
+		if (k->verdict == RP_SIG_BAD || k->verdict == RP_SIG_IMPOSTOR)
+			json_array_append_new(forged, json_pack("{s:s, s:s}", "claims",
+								 v->cmd->note->sigs[i].name, "why",
+								 rp_sig_verdict_name(k->verdict)));
+	}
+	rp_time_format(v->cmd->not_before, nb);
+	rp_time_format(v->cmd->expires, ex);
+	json_object_set_new(j, "approved", json_boolean(cli_view_approved(v)));
+	json_object_set_new(j, "signatures", json_integer((json_int_t)v->count));
+	json_object_set_new(j, "threshold", json_integer((json_int_t)v->threshold));
+	json_object_set_new(j, "signers", signers);
+	json_object_set_new(j, "forged", forged);
+	json_object_set_new(j, "unknown_keys", json_integer((json_int_t)v->unknown));
+	json_object_set_new(j, "not_before", json_string(nb));
+	json_object_set_new(j, "expires", json_string(ex));
+	json_object_set_new(j, "targets", json_integer((json_int_t)v->cmd->ntargets));
+	json_object_set_new(j, "comment", json_string(v->cmd->comment));
+	return j;
+fail:
+	json_decref(j);
+	json_decref(signers);
+	json_decref(forged);
+	return NULL;
+}
+
+/* The device's key from the server, if it hashes to the device id. */
+static bool device_key(json_t *b64, const char *id, uint8_t pub[32])
+{
+	const char *s = json_string_value(b64);
+	char got[RP_ID_HEX + 1];
+	size_t n;
+
+	if (!s || rp_b64_decode(s, strlen(s), pub, 32, &n) < 0 || n != 32)
+		return false;
+	rp_device_id(pub, got);
+	return strcmp(got, id) == 0;
+}
+
+void cli_facts_check(const char *org, const char *id, json_t *pubkey, json_t *facts,
+		     struct cli_facts *ret)
+{
+	struct rp_diag d = {""};
+	struct rp_facts f;
+	uint8_t pub[32];
+	const char *note = json_string_value(facts);
+
+	memset(ret, 0, sizeof(*ret));
+	ret->key_ok = device_key(pubkey, id, pub);
+	if (!ret->key_ok)
+		snprintf(ret->problem, sizeof(ret->problem), "the server's key for this device does "
+			 "not hash to its id");
+	else if (!note)
+		snprintf(ret->problem, sizeof(ret->problem), "no facts signed by the device");
+	else if (rp_facts_verify(note, strlen(note), pub, &f, &d) < 0)
+		snprintf(ret->problem, sizeof(ret->problem), "facts: %s", d.msg);
+	else if (strcmp(f.org, org) != 0)
+		snprintf(ret->problem, sizeof(ret->problem), "facts are for org %s", f.org);
+	else {
+		ret->verified = true;
+		ret->facts = f;
+	}
+}
+
+/* For a target without a verified result: what the signed window says. */
+static const char *waiting(const struct rp_command *c, int64_t now)
+{
+	if (now >= c->expires)
+		return "expired";
+	return now < c->not_before ? "scheduled" : "pending";
+}
+
+static bool server_final(const char *status)
+{
+	return strcmp(status, "pending") && strcmp(status, "running") && strcmp(status, "expired");
+}
+
+/* The server's row for device, or NULL. */
+static json_t *row_of(json_t *rows, const char *device)
+{
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(rows, i, r) {
+		const char *d = json_string_value(json_object_get(r, "device"));
+		if (d && !strcmp(d, device))
+			return r;
+	}
+	return NULL;
+}
+
+static void row_check(const char *org, const struct cli_view *v, struct cli_row *x, int64_t now)
+{
+	json_t *row = x->row;
+	const char *sstatus = row ? json_string_value(json_object_get(row, "status")) : NULL;
+	const char *note = row ? json_string_value(json_object_get(row, "note")) : NULL;
+	const char *o64 = row ? json_string_value(json_object_get(row, "output")) : NULL;
+	struct rp_diag d = {""};
+	uint8_t pub[32], h[32] = {0};
+	size_t n;
+
+	x->status = "UNVERIFIED";
+	cli_facts_check(org, x->device, row ? json_object_get(row, "pubkey") : NULL,
+			row ? json_object_get(row, "facts") : NULL, &x->facts);
+	if (!v->cmd) {
+		snprintf(x->problem, sizeof(x->problem), "the statement is not verified");
+		return;
+	}
+	if (!x->target) {
+		snprintf(x->problem, sizeof(x->problem), "not a target of the signed statement");
+		return;
+	}
+	if (!note) {
+		if (sstatus && server_final(sstatus))
+			snprintf(x->problem, sizeof(x->problem), "no signed result");
+		else
+			x->status = waiting(v->cmd, now);
+		return;
+	}
+	if (!device_key(json_object_get(row, "pubkey"), x->device, pub)) {
+		snprintf(x->problem, sizeof(x->problem), "the device key does not hash to its id");
+		return;
+	}
+	if (rp_result_verify(note, strlen(note), pub, &x->res, &d) < 0) {
+		snprintf(x->problem, sizeof(x->problem), "result does not verify: %s", d.msg);
+		return;
+	}
+	if (strcmp(x->res.org, org) != 0 || strcmp(x->res.command, v->cmd->id) != 0) {
+		snprintf(x->problem, sizeof(x->problem), "signed result is of command %s in org %s",
+			 x->res.command, x->res.org);
+		return;
+	}
+	n = o64 ? strlen(o64) : 0;
+	x->output = malloc(n / 4 * 3 + 1);
+	if (!x->output || (n && rp_b64_decode(o64, n, x->output, n / 4 * 3 + 1, &x->output_len) < 0))
+		x->output_len = SIZE_MAX;
+	if (x->output_len != SIZE_MAX)
+		rp_sha256(x->output, x->output_len, h);
+	if (x->output_len != x->res.output_size || sodium_memcmp(h, x->res.output_hash, 32) != 0) {
+		snprintf(x->problem, sizeof(x->problem), "output does not match the signed hash");
+		free(x->output);
+		x->output = NULL;
+		x->output_len = 0;
+		return;
+	}
+	x->verified = true;
+	x->status = rp_result_status_name(x->res.status);
+}
+
+int cli_rows(const char *org, const struct cli_view *v, json_t *rows, int64_t now,
+	     struct cli_row **ret, size_t *ret_n)
+{
+	size_t ntargets = v->cmd ? v->cmd->ntargets : 0, n = 0, i;
+	struct cli_row *x = calloc(ntargets + json_array_size(rows) + 1, sizeof(*x));
+	json_t *r;
+
+	if (!x)
+		return RP_E_NOMEM;
+	/* Every target of the signed statement, whatever rows the server lists. */
+	for (i = 0; i < ntargets; i++, n++) {
+		memcpy(x[n].device, v->cmd->targets[i], RP_ID_HEX + 1);
+		x[n].target = true;
+		x[n].row = row_of(rows, x[n].device);
+		row_check(org, v, &x[n], now);
+	}
+	/* Then the server's rows for anything else: never verified. */
+	json_array_foreach(rows, i, r) {
+		const char *d = json_string_value(json_object_get(r, "device"));
+		if (!d || (v->cmd && rp_command_targets(v->cmd, d)))
+			continue;
+		snprintf(x[n].device, sizeof(x[n].device), "%.32s", d);
+		x[n].row = r;
+		row_check(org, v, &x[n], now);
+		n++;
+	}
+	*ret = x;
+	*ret_n = n;
+	return 0;
+}
+
+void cli_rows_free(struct cli_row *x, size_t n)
+{
+	for (size_t i = 0; x && i < n; i++)
+		free(x[i].output);
+	free(x);
+}
+
+bool cli_row_waiting(const struct cli_row *x)
+{
+	return !x->verified && (!strcmp(x->status, "pending") || !strcmp(x->status, "scheduled"));
+}
