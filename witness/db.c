@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "rp_err.h"
+#include "text.h"
 #include "util.h"
 
 /*
@@ -124,6 +125,18 @@ static void print_hash(FILE *f, sqlite3_stmt *st, int i)
 
 	fputs(s ? s : "?", f);
 	free(s);
+}
+
+/* One line of text that may quote a client, neutralised. */
+static void print_safe(FILE *f, const char *text)
+{
+	struct rp_sb sb;
+
+	rp_sb_init(&sb, 10 * strlen(text) + 64);
+	rp_text_safe(&sb, text, strlen(text), RP_TEXT_LINE);
+	if (!sb.err && sb.s)
+		fputs(sb.s, f);
+	rp_sb_release(&sb);
 }
 
 static void print_time(FILE *f, int64_t t)
@@ -350,17 +363,29 @@ int wdb_evidence_add(struct wdb *db, const struct wevidence *e, int64_t now)
 	return logged(db, r, "storing evidence from log %s", e->origin);
 }
 
-/* Writes text with each line prefixed by a tab, so multi-line texts stay delimited. */
-static void print_indented(FILE *f, const char *s, size_t n)
+/*
+ * Writes text with each line prefixed by a tab, so multi-line texts stay
+ * delimited. Evidence bodies are whatever a client posted: neutralised
+ * (lib/text.c), so that listing them cannot drive the operator's terminal.
+ */
+static void print_indented(FILE *f, const char *text, size_t len)
 {
+	struct rp_sb sb;
+	const char *s;
+	size_t n;
 	bool bol = true;
 
+	rp_sb_init(&sb, 10 * len + 64);
+	rp_text_safe(&sb, text, len, RP_TEXT_BLOCK);
+	s = sb.err ? "(out of memory)\n" : sb.s ? sb.s : "";
+	n = strlen(s);
 	for (size_t i = 0; i < n; i++) {
 		if (bol)
 			fputc('\t', f);
 		fputc(s[i], f);
 		bol = s[i] == '\n';
 	}
+	rp_sb_release(&sb);
 	if (!bol)
 		fputc('\n', f);
 }
@@ -405,20 +430,21 @@ int wdb_evidence_print(struct wdb *db, FILE *f)
 	int r;
 
 	while ((r = rp_sql_step(db->h, st)) == 1) {
-		fprintf(f, "evidence %lld %s status %d old %llu size %llu root ",
-			(long long)sqlite3_column_int64(st, 0), rp_sql_text(st, 1),
-			sqlite3_column_int(st, 2), (unsigned long long)col_u64(st, 3),
+		fprintf(f, "evidence %lld ", (long long)sqlite3_column_int64(st, 0));
+		print_safe(f, rp_sql_text(st, 1));
+		fprintf(f, " status %d old %llu size %llu root ", sqlite3_column_int(st, 2),
+			(unsigned long long)col_u64(st, 3),
 			(unsigned long long)col_u64(st, 4));
 		print_hash(f, st, 5);
 		fprintf(f, " stored %llu ", (unsigned long long)col_u64(st, 6));
 		print_hash(f, st, 7);
 		fputs(" first ", f);
 		print_time(f, sqlite3_column_int64(st, 8));
-		fprintf(f, " seen %lld: %s%s\n", (long long)sqlite3_column_int64(st, 9),
-			rp_sql_text(st, 10),
-			sqlite3_column_int(st, 12)
-				? " (later cosigned with a valid proof: a bad proof, not a fork)"
-				: "");
+		fprintf(f, " seen %lld: ", (long long)sqlite3_column_int64(st, 9));
+		print_safe(f, rp_sql_text(st, 10));
+		fprintf(f, "%s\n", sqlite3_column_int(st, 12)
+					 ? " (later cosigned with a valid proof: a bad proof, not a fork)"
+					 : "");
 		print_indented(f, sqlite3_column_blob(st, 11), (size_t)sqlite3_column_bytes(st, 11));
 	}
 	sqlite3_finalize(st);
