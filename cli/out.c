@@ -35,27 +35,27 @@ void cli_put(FILE *f, const char *s)
 	sb_flush(f, &sb);
 }
 
-void cli_cell(FILE *f, const char *s, size_t width)
+/* The cell, without its padding when last (the cut stays). */
+static void cell(FILE *f, const char *s, size_t width, bool last)
 {
 	struct rp_sb sb;
 	size_t n = s ? strlen(s) : 0;
 
 	rp_sb_init(&sb, out_max(n) + width);
 	rp_text_cell(&sb, s ? s : "", n, width);
+	while (last && !sb.err && sb.len && sb.s[sb.len - 1] == ' ')
+		sb.s[--sb.len] = '\0';
 	sb_flush(f, &sb);
+}
+
+void cli_cell(FILE *f, const char *s, size_t width)
+{
+	cell(f, s, width, false);
 }
 
 void cli_last(FILE *f, const char *s, size_t width)
 {
-	struct rp_sb sb;
-	size_t n = s ? strlen(s) : 0;
-
-	rp_sb_init(&sb, out_max(n) + width);
-	rp_text_cell(&sb, s ? s : "", n, width);
-	/* A last column: the cut, without the padding. */
-	while (!sb.err && sb.len && sb.s[sb.len - 1] == ' ')
-		sb.s[--sb.len] = '\0';
-	sb_flush(f, &sb);
+	cell(f, s, width, true);
 	fputc('\n', f);
 }
 

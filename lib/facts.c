@@ -101,22 +101,18 @@ int rp_facts_verify(const char *msg, size_t len, const uint8_t pub[32], struct r
 {
 	struct rp_note *note = NULL;
 	struct rp_facts f;
-	struct rp_vkey k;
-	bool ok = false;
+	char id[RP_ID_HEX + 1];
 	int r;
 
-	rp_device_vkey(pub, &k);
-	if ((r = rp_note_parse(msg, len, &note, d)) < 0 ||
-	    (r = rp_note_verify(note, &k, 1, &ok, d)) < 0 ||
-	    (r = rp_facts_parse_text(note->msg, note->text_len, &f, d)) < 0)
-		goto out;
-	if (strcmp(f.device, k.name) != 0) {
-		rp_diagf(d, "facts of device %s signed by the key of %s", f.device, k.name);
+	if ((r = rp_device_note_open(msg, len, pub, &note, id, d)) < 0)
+		return r;
+	if ((r = rp_facts_parse_text(note->msg, note->text_len, &f, d)) == 0 &&
+	    strcmp(f.device, id) != 0) {
+		rp_diagf(d, "facts of device %s signed by the key of %s", f.device, id);
 		r = RP_E_KEY;
-		goto out;
 	}
-	*ret = f;
-out:
+	if (r == 0)
+		*ret = f;
 	rp_note_free(note);
 	return r;
 }

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "result.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "rp_err.h"
@@ -113,22 +112,18 @@ int rp_result_verify(const char *msg, size_t len, const uint8_t pub[32], struct 
 {
 	struct rp_note *note = NULL;
 	struct rp_result res;
-	struct rp_vkey k;
-	bool ok = false;
+	char id[RP_ID_HEX + 1];
 	int r;
 
-	rp_device_vkey(pub, &k);
-	if ((r = rp_note_parse(msg, len, &note, d)) < 0 ||
-	    (r = rp_note_verify(note, &k, 1, &ok, d)) < 0 ||
-	    (r = rp_result_parse_text(note->msg, note->text_len, &res, d)) < 0)
-		goto out;
-	if (strcmp(res.device, k.name) != 0) {
-		rp_diagf(d, "result of device %s signed by the key of %s", res.device, k.name);
+	if ((r = rp_device_note_open(msg, len, pub, &note, id, d)) < 0)
+		return r;
+	if ((r = rp_result_parse_text(note->msg, note->text_len, &res, d)) == 0 &&
+	    strcmp(res.device, id) != 0) {
+		rp_diagf(d, "result of device %s signed by the key of %s", res.device, id);
 		r = RP_E_KEY;
-		goto out;
 	}
-	*ret = res;
-out:
+	if (r == 0)
+		*ret = res;
 	rp_note_free(note);
 	return r;
 }

@@ -53,6 +53,26 @@ void rp_device_vkey(const uint8_t pub[32], struct rp_vkey *ret)
 	ret->id = rp_key_id(ret->name, RP_ID_HEX, RP_KEY_ED25519, pub);
 }
 
+int rp_device_note_open(const char *msg, size_t len, const uint8_t pub[32], struct rp_note **ret,
+			char ret_id[RP_ID_HEX + 1], struct rp_diag *d)
+{
+	struct rp_note *note = NULL;
+	struct rp_vkey k;
+	bool ok = false;
+	int r;
+
+	rp_device_vkey(pub, &k);
+	if ((r = rp_note_parse(msg, len, &note, d)) < 0)
+		return r;
+	if ((r = rp_note_verify(note, &k, 1, &ok, d)) < 0) {
+		rp_note_free(note);
+		return r;
+	}
+	memcpy(ret_id, k.name, RP_ID_HEX + 1);
+	*ret = note;
+	return 0;
+}
+
 static int bad(struct rp_diag *d, const char *fieldname, const char *v,
 	       size_t vlen, const char *why)
 {

@@ -166,14 +166,29 @@ static int changed(struct db *db)
 /*
  * Runs a query and collects one JSON object per row, built by row(); the
  * array becomes *ret. A json_pack failure (out of memory) is RP_E_NOMEM.
+ * With max_bytes, whole rows only while the bytes of column cap_col stay
+ * within it; *ret_truncated says whether rows were left.
  */
-static int collect(struct db *db, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *), json_t **ret)
+static int collect_capped(struct db *db, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *),
+			  int cap_col, size_t max_bytes, json_t **ret, bool *ret_truncated)
 {
 	json_t *a = json_array();
+	size_t bytes = 0;
+	bool truncated = false;
 	int r = a ? 0 : RP_E_NOMEM;
 
 	while (r == 0 && (r = rp_sql_step(db->h, st)) == 1) {
-		json_t *o = row(st);
+		json_t *o;
+		if (max_bytes) {
+			size_t n = (size_t)sqlite3_column_bytes(st, cap_col);
+			if (bytes + n > max_bytes) {
+				truncated = true;
+				r = 0;
+				break;
+			}
+			bytes += n;
+		}
+		o = row(st);
 		r = o && json_array_append_new(a, o) == 0 ? 0 : RP_E_NOMEM;
 	}
 	sqlite3_finalize(st);
@@ -182,7 +197,14 @@ static int collect(struct db *db, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt 
 		return db_ret(db, r, "reading a listing");
 	}
 	*ret = a;
+	if (ret_truncated)
+		*ret_truncated = truncated;
 	return 0;
+}
+
+static int collect(struct db *db, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *), json_t **ret)
+{
+	return collect_capped(db, st, row, 0, 0, ret, NULL);
 }
 
 /* ---- opening ---- */
@@ -591,35 +613,11 @@ static json_t *command_row(sqlite3_stmt *st)
 int db_commands_json(struct db *db, const char *org, size_t limit, size_t max_bytes, json_t **ret,
 		     bool *ret_truncated)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT id, state, created, signatures, threshold, targets, "
-				    "comment, statement FROM commands WHERE org = ? ORDER BY seq DESC "
-				    "LIMIT ?", "ti", org, (int64_t)limit);
-	json_t *a = json_array();
-	size_t bytes = 0;
-	bool truncated = false;
-	int r = a ? 0 : RP_E_NOMEM;
-
-	/* Whole rows only: the newest first, until the statements fill max_bytes. */
-	while (r == 0 && (r = rp_sql_step(db->h, st)) == 1) {
-		size_t n = (size_t)sqlite3_column_bytes(st, 7);
-		json_t *o;
-		if (bytes + n > max_bytes) {
-			truncated = true;
-			r = 0;
-			break;
-		}
-		bytes += n;
-		o = command_row(st);
-		r = o && json_array_append_new(a, o) == 0 ? 0 : RP_E_NOMEM;
-	}
-	sqlite3_finalize(st);
-	if (r < 0) {
-		json_decref(a);
-		return db_ret(db, r, "listing the commands of %s", org);
-	}
-	*ret = a;
-	*ret_truncated = truncated;
-	return 0;
+	/* Newest first; the statements (column 7) fill at most max_bytes. */
+	return collect_capped(db, rp_sql_prep(db->h, "SELECT id, state, created, signatures, threshold, "
+					   "targets, comment, statement FROM commands WHERE org = ? "
+					   "ORDER BY seq DESC LIMIT ?", "ti", org, (int64_t)limit),
+			      command_row, 7, max_bytes, ret, ret_truncated);
 }
 
 static json_t *result_row(sqlite3_stmt *st)

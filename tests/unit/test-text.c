@@ -197,44 +197,32 @@ static void output_is_safe_utf8(void **state)
 	}
 }
 
+#define CELL_EQ(in, width, want)                                          \
+	do {                                                              \
+		char *o_ = cell(in, width);                               \
+		assert_string_equal(o_, want);                            \
+		free(o_);                                                 \
+	} while (0)
+
 static void cell_pads_and_cuts_by_columns(void **state)
 {
-	char *o;
 	(void)state;
 
-	o = cell("web1", 8);
-	assert_string_equal(o, "web1    ");
-	free(o);
+	CELL_EQ("web1", 8, "web1    ");
 	/* Cut with a mark, never inside a UTF-8 sequence. */
-	o = cell("verylonghostname", 8);
-	assert_string_equal(o, "verylon~");
-	free(o);
+	CELL_EQ("verylonghostname", 8, "verylon~");
 	/* An escape counts as wide as its text. */
-	o = cell("a\x1b[2J", 12);
-	assert_string_equal(o, "a\\x1b[2J    ");
-	free(o);
+	CELL_EQ("a\x1b[2J", 12, "a\\x1b[2J    ");
 	/* An escape is never cut in half: a partial one could read as something else. */
-	o = cell("a\x1b[2J", 4);
-	assert_string_equal(o, "a~  ");
-	free(o);
+	CELL_EQ("a\x1b[2J", 4, "a~  ");
 	/* é is one column in two bytes; 日本 two columns each. */
-	o = cell("caf\xc3\xa9", 6);
-	assert_string_equal(o, "caf\xc3\xa9  ");
-	free(o);
-	o = cell("\xe6\x97\xa5\xe6\x9c\xac", 5);
-	assert_string_equal(o, "\xe6\x97\xa5\xe6\x9c\xac ");
-	free(o);
-	o = cell("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", 5);
-	assert_string_equal(o, "\xe6\x97\xa5\xe6\x9c\xac~");
-	free(o);
+	CELL_EQ("caf\xc3\xa9", 6, "caf\xc3\xa9  ");
+	CELL_EQ("\xe6\x97\xa5\xe6\x9c\xac", 5, "\xe6\x97\xa5\xe6\x9c\xac ");
+	CELL_EQ("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", 5, "\xe6\x97\xa5\xe6\x9c\xac~");
 	/* A bidi override cannot swallow the padding that follows it. */
-	o = cell("\xe2\x80\xae" "abc", 10);
-	assert_string_equal(o, "\\u202eabc ");
-	free(o);
+	CELL_EQ("\xe2\x80\xae" "abc", 10, "\\u202eabc ");
 	/* width 0: the whole text, neutralised. */
-	o = cell("tail\r", 0);
-	assert_string_equal(o, "tail\\r");
-	free(o);
+	CELL_EQ("tail\r", 0, "tail\\r");
 	assert_int_equal(rp_text_width("\xe6\x97\xa5\x1b", 4, RP_TEXT_LINE), 6);
 }
 
