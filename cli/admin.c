@@ -906,7 +906,7 @@ static void print_rows(const struct cli_row *x, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const char *host = x[i].facts.verified ? x[i].facts.facts.hostname
 							: js(x[i].row, "hostname");
-		char exs[8] = "-", ms[24] = "-", tail[RP_OUTPUT_KEEP + 1];
+		char exs[16] = "-", ms[24] = "-", tail[RP_OUTPUT_KEEP + 1];
 
 		marked |= !x[i].facts.verified;
 		cli_cell(stdout, x[i].device, 32);
