@@ -38,12 +38,15 @@ static void finding(struct auditor *au, const char *fmt, ...) __attribute__((for
 static void finding(struct auditor *au, const char *fmt, ...)
 {
 	va_list ap;
+	char buf[2048];
 
 	au->findings++;
-	printf("FINDING: ");
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	/* Findings quote the log's own text: the server's words, filtered like any. */
+	fputs("FINDING: ", stdout);
+	cli_put(stdout, buf);
 	putchar('\n');
 }
 
@@ -55,8 +58,11 @@ static void on_entry(void *arg, uint64_t index, bool bad, const char *text)
 
 	if (bad)
 		finding(au, "entry %llu: %s", (unsigned long long)index, text);
-	else if (!au->quiet)
-		printf("#%llu %s\n", (unsigned long long)index, text);
+	else if (!au->quiet) {
+		printf("#%llu ", (unsigned long long)index);
+		cli_put(stdout, text);
+		putchar('\n');
+	}
 }
 
 /* GET a log resource (public: no authentication) over the pinned connection. */
@@ -236,7 +242,12 @@ out:
 
 static void print_evidence(const char *what, const char *note)
 {
-	printf("---- %s ----\n%s----\n", what, note && *note ? note : "(none)\n");
+	printf("---- %s ----\n", what);
+	if (note && *note)
+		cli_block(stdout, note, strlen(note));
+	else
+		puts("(none)");
+	puts("----");
 }
 
 int cmd_audit(struct cli *c, int argc, char *argv[])
@@ -431,9 +442,11 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 		cli_err("audit: cannot write %s", state_path);
 		goto out;
 	}
-	printf("audit: %s: %llu entries, tree recomputed and equal to the checkpoint signed by "
+	fputs("audit: ", stdout);
+	cli_put(stdout, cp.origin);
+	printf(": %llu entries, tree recomputed and equal to the checkpoint signed by "
 	       "the log key with its witness quorum; %zu finding%s\n",
-	       cp.origin, (unsigned long long)cp.size, au.findings, au.findings == 1 ? "" : "s");
+	       (unsigned long long)cp.size, au.findings, au.findings == 1 ? "" : "s");
 	rc = au.findings ? 1 : au.errors ? 2 : 0;
 out:
 	if (rc == 1 && au.findings)

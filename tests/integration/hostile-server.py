@@ -4,7 +4,8 @@
 # sends what the real server's JSON encoder never would (C1 controls as
 # \u escapes, BEL, terminal sequences) in the places the CLI prints:
 #   hostile-server.py PORT CERT KEY   (127.0.0.1 only, TLS 1.3)
-# GET .../devices answers a device list; everything else a JSON error
+# GET .../devices answers a device list, .../checkpoint a text the audit
+# quotes as evidence; everything else a JSON error
 # whose message is the attack.
 import json
 import ssl
@@ -35,6 +36,14 @@ class Handler(BaseHTTPRequestHandler):
                 "id": "0123456789abcdef0123456789abcdef" + EVIL, "hostname": "web1" + EVIL,
                 "os": EVIL, "agent_version": EVIL, "enrolled": 1, "last_seen": 1,
                 "alarm": EVIL, "pubkey": None, "facts": None}]})
+        elif self.command == "GET" and self.path.endswith("/checkpoint"):
+            # a "checkpoint" for rampart audit, which prints it as evidence
+            data = ("127.0.0.1/rampart/acme\n1\n" + EVIL + "\n").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
         elif self.command == "GET" and self.path.endswith("/alerts"):
             self.answer(200, {"alerts": [{"device": EVIL, "command": EVIL, "code": EVIL,
                                           "reason": EVIL, "at": 1}]})

@@ -385,11 +385,15 @@ test_hostile_server_messages() {
 	evil approve --yes 0123456789abcdef0123456789abcdef >"$T/out2/approve" 2>&1 || true
 	evil run --to "$DEV_a1" -- true >"$T/out2/run" 2>&1 || true
 	evil token list >"$T/out2/tokens" 2>&1 || true
+	evil audit --policy "$T/admin/acme.policy" --state "$T/out2-audit.state" >"$T/out2/audit" 2>&1 &&
+		die "audit accepted the hostile server's checkpoint"
 	no_raw "$T"/out2/* || die "raw control bytes from the hostile server reached the terminal"
 	grep -q 'server answered 400 bad_request: \\x1b\[2J' "$T/out2/approve" \
 		|| { cat "$T/out2/approve" >&2; die "the server's error message is not shown escaped"; }
 	grep -q '\\u009b2Jok\\u202egnp.exe' "$T/out2/devices" || { cat "$T/out2/devices" >&2; die "listing not escaped"; }
-	rp_ok "a hostile server's error messages and listings reach the terminal neutralised"
+	grep -q '^FINDING: ' "$T/out2/audit" && grep -q '\\x1b\[2J' "$T/out2/audit" \
+		|| { cat "$T/out2/audit" >&2; die "audit evidence not shown escaped"; }
+	rp_ok "a hostile server's error messages, listings and audit evidence reach the terminal neutralised"
 }
 
 test_devices_hostname_facts() {
