@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -349,24 +348,68 @@ void rp_sha256_text(const void *p, size_t n, char out[72])
 
 int rp_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return rp_read_file_flags(path, max, 0, ret, ret_len, NULL);
+}
+
+/* The checks of flags, on what fd is: the file that will be read. */
+static int file_check(const char *path, const struct stat *st, unsigned flags, struct rp_diag *d)
+{
+	if (!S_ISREG(st->st_mode)) {
+		rp_diagf(d, "%s is not a regular file", path);
+		return RP_E_UNSAFE;
+	}
+	if (!(flags & RP_FILE_PRIVATE))
+		return 0;
+	if (st->st_uid != geteuid()) {
+		rp_diagf(d, "%s belongs to uid %u, not to this process (uid %u)", path,
+			 (unsigned)st->st_uid, (unsigned)geteuid());
+		return RP_E_UNSAFE;
+	}
+	if (st->st_mode & 077) {
+		rp_diagf(d, "%s is open to others (mode %03o); chmod 600 it", path,
+			 (unsigned)(st->st_mode & 0777));
+		return RP_E_UNSAFE;
+	}
+	return 0;
+}
+
+int rp_read_file_flags(const char *path, size_t max, unsigned flags, char **ret,
+		       size_t *ret_len, struct rp_diag *d)
+{
+	int oflags = O_RDONLY | O_CLOEXEC, fd, r;
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
-	int r;
 
-	if (fd < 0)
+	if (flags & RP_FILE_PRIVATE)
+		flags |= RP_FILE_NOFOLLOW;
+	if (flags & RP_FILE_NOFOLLOW)
+		oflags |= O_NOFOLLOW | O_NONBLOCK;
+	fd = open(path, oflags);
+	if (fd < 0) {
+		if (errno == ELOOP && (flags & RP_FILE_NOFOLLOW)) {
+			rp_diagf(d, "%s is a symbolic link", path);
+			return RP_E_UNSAFE;
+		}
+		rp_diagf(d, "%s: %s", path, strerror(errno));
 		return errno == ENOENT ? RP_E_NOTFOUND : RP_E_IO;
+	}
 	if (fstat(fd, &st) != 0) {
+		rp_diagf(d, "%s: %s", path, strerror(errno));
 		r = RP_E_IO;
 		goto out;
 	}
+	if (flags && (r = file_check(path, &st, flags, d)) < 0)
+		goto out;
 	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
+		rp_diagf(d, "%s is %llu bytes, more than %zu", path,
+			 (unsigned long long)st.st_size, max);
 		r = RP_E_TOOBIG;
 		goto out;
 	}
 	buf = malloc(max + 1);
 	if (!buf) {
+		rp_diagf(d, "%s: out of memory", path);
 		r = RP_E_NOMEM;
 		goto out;
 	}
@@ -375,6 +418,7 @@ int rp_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
+			rp_diagf(d, "%s: %s", path, strerror(errno));
 			r = RP_E_IO;
 			goto out;
 		}
@@ -382,6 +426,7 @@ int rp_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 			break;
 		len += (size_t)k;
 		if (len > max) {
+			rp_diagf(d, "%s is more than %zu bytes", path, max);
 			r = RP_E_TOOBIG;
 			goto out;
 		}
@@ -392,20 +437,69 @@ int rp_read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 	buf = NULL;
 	r = 0;
 out:
+	if (buf)
+		sodium_memzero(buf, len); /* it may hold part of a key */
 	free(buf);
 	close(fd);
 	return r;
 }
 
-int rp_write_file_atomic(const char *path, const void *p, size_t n, int mode)
+/*
+ * Opens path's directory and returns its last component in base. The
+ * temporary file, the rename and the fsync all go through this one
+ * descriptor, so they concern one directory even if its path is swapped.
+ */
+static int dir_open(const char *path, char base[NAME_MAX + 1], int *ret_dfd)
 {
-	char tmp[PATH_MAX], dir[PATH_MAX];
-	const char *c = p;
-	int fd, r = RP_E_IO;
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/'), *b = slash ? slash + 1 : path;
+	size_t dlen = slash ? (size_t)(slash - path) : 0, blen = strlen(b);
+	int dfd;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+	if (blen == 0 || blen > NAME_MAX || strcmp(b, ".") == 0 || strcmp(b, "..") == 0) {
+		errno = EINVAL;
+		return RP_E_INVAL;
+	}
+	if (dlen >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
 		return RP_E_TOOBIG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	}
+	if (!slash)
+		memcpy(dir, ".", 2);
+	else if (dlen == 0)
+		memcpy(dir, "/", 2);
+	else {
+		memcpy(dir, path, dlen);
+		dir[dlen] = '\0';
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return RP_E_IO;
+	memcpy(base, b, blen + 1);
+	*ret_dfd = dfd;
+	return 0;
+}
+
+/*
+ * Writes a whole new file in dfd under a unique name (returned in tmp),
+ * mode exactly mode, fsynced. On failure nothing is left behind.
+ */
+static int temp_write(int dfd, const char *base, const void *p, size_t n, int mode,
+		      char tmp[NAME_MAX + 1])
+{
+	const char *c = p;
+	int fd = -1, e;
+
+	/* Unpredictable and fresh: O_EXCL refuses anything already there. */
+	for (int tries = 0; fd < 0 && tries < 8; tries++) {
+		char rnd[17];
+
+		rp_random_hex(rnd, 8);
+		snprintf(tmp, NAME_MAX + 1, ".%.200s.%s.tmp", base, rnd);
+		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			return RP_E_IO;
+	}
 	if (fd < 0)
 		return RP_E_IO;
 	if (fchmod(fd, (mode_t)mode) != 0)
@@ -422,22 +516,63 @@ int rp_write_file_atomic(const char *path, const void *p, size_t n, int mode)
 	}
 	if (fsync(fd) != 0)
 		goto fail;
-	close(fd);
-	fd = -1;
-	if (rename(tmp, path) != 0)
+	if (close(fd) != 0) {
+		fd = -1;
 		goto fail;
-	snprintf(dir, sizeof(dir), "%s", path);
-	fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
 	}
 	return 0;
 fail:
+	e = errno;
 	if (fd >= 0)
 		close(fd);
-	unlink(tmp);
+	unlinkat(dfd, tmp, 0);
+	errno = e;
+	return RP_E_IO;
+}
+
+static int write_file(const char *path, const void *p, size_t n, int mode, bool replace)
+{
+	char base[NAME_MAX + 1], tmp[NAME_MAX + 1];
+	int dfd = -1, r, e;
+
+	if ((r = dir_open(path, base, &dfd)) < 0)
+		return r;
+	if ((r = temp_write(dfd, base, p, n, mode, tmp)) < 0)
+		goto out;
+	if (replace) {
+		if (renameat(dfd, tmp, dfd, base) != 0) {
+			r = RP_E_IO;
+			goto unlink;
+		}
+	} else {
+		/* link() publishes the whole file, and only where nothing is. */
+		if (linkat(dfd, tmp, dfd, base, 0) != 0) {
+			r = errno == EEXIST ? RP_E_EXISTS : RP_E_IO;
+			goto unlink;
+		}
+		unlinkat(dfd, tmp, 0);
+	}
+	r = fsync(dfd) != 0 ? RP_E_IO : 0;
+	goto out;
+unlink:
+	e = errno;
+	unlinkat(dfd, tmp, 0);
+	errno = e;
+out:
+	e = errno;
+	close(dfd);
+	errno = e;
 	return r;
+}
+
+int rp_write_file_atomic(const char *path, const void *p, size_t n, int mode)
+{
+	return write_file(path, p, n, mode, true);
+}
+
+int rp_write_file_new(const char *path, const void *p, size_t n, int mode)
+{
+	return write_file(path, p, n, mode, false);
 }
 
 void rp_random_hex(char *out, size_t nbytes)

@@ -78,10 +78,61 @@ void rp_sha256(const void *p, size_t n, uint8_t out[32]);
 /* "sha256:<hex>" form, out holds 72 bytes. */
 void rp_sha256_text(const void *p, size_t n, char out[72]);
 
-/* Files. read_file refuses anything larger than max. */
+/*
+ * Files. Every check is made on the open file descriptor, never on the
+ * path before opening it: a check on a path says nothing about the file
+ * a later open() gets, when someone can swap it in between.
+ *
+ * rp_read_file reads at most max bytes (RP_E_TOOBIG beyond) and follows
+ * symbolic links: it is for paths a person names (a --script FILE, a
+ * policy to sign, /etc/os-release, which is a link on Debian) and for
+ * files in the CLI's config directory, which belongs to the user who runs
+ * it (dotfile managers link those). Anything readable may be read: a
+ * pipe, /dev/stdin.
+ */
 int rp_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
-/* Writes to path.tmp, fsyncs, renames over path, fsyncs the directory. */
+
+/*
+ * What rp_read_file_flags refuses, with RP_E_UNSAFE and a diagnostic:
+ * RP_FILE_NOFOLLOW: a symbolic link as the last component, and anything
+ *   but a regular file (opened O_NONBLOCK, so a FIFO planted there cannot
+ *   block the reader). For a daemon's own state, in a directory only it
+ *   writes: it never makes links there, so a link is someone else's.
+ *   The agent's state files use it.
+ * RP_FILE_PRIVATE: RP_FILE_NOFOLLOW, and a file not owned by this
+ *   process's effective uid or open to its group or others (any of the
+ *   077 mode bits). For secret keys: rampart-witness's witness.key and
+ *   the agent's device.key.
+ */
+#define RP_FILE_NOFOLLOW 0x1u
+#define RP_FILE_PRIVATE 0x2u
+/*
+ * rp_read_file with the checks of flags made on the opened file. d (may be
+ * NULL) says what was wrong, naming path; every failure fills it.
+ */
+int rp_read_file_flags(const char *path, size_t max, unsigned flags, char **ret,
+		       size_t *ret_len, struct rp_diag *d);
+
+/*
+ * Replaces path with the n bytes at p, mode exactly mode (umask ignored),
+ * so that a reader or a crash sees the old content or the new, never a
+ * mix: writes a new file under a unique random name in path's directory
+ * (O_CREAT|O_EXCL|O_NOFOLLOW, so nothing planted there is followed or
+ * reused), fsyncs it, renames it over path, fsyncs the directory. Two
+ * writers at once each write their own temporary file, and the last
+ * rename wins. A symbolic link at path is replaced, never followed. On
+ * failure the temporary file is removed and errno says why (RP_E_IO); if
+ * only the directory's fsync failed, path may already hold the new bytes.
+ * A crash between the create and the rename leaves a `.<name>.<hex>.tmp'
+ * file behind, which nothing reads.
+ */
 int rp_write_file_atomic(const char *path, const void *p, size_t n, int mode);
+/*
+ * The same, but never replaces anything: RP_E_EXISTS if path exists (a
+ * dangling link included). The file appears whole or not at all. For
+ * files that must be created once, like a secret key.
+ */
+int rp_write_file_new(const char *path, const void *p, size_t n, int mode);
 
 /* Random hex identifier of nbytes bytes (2*nbytes chars + NUL). */
 void rp_random_hex(char *out, size_t nbytes);

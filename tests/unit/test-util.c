@@ -1,8 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Utilities every parser relies on: times, numbers, base64, bounded strings, request signatures. */
+/* Utilities every parser relies on: times, numbers, base64, bounded strings, request signatures, files. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "helpers.h"
 #include "reqsig.h"
@@ -398,6 +408,344 @@ static void strerror_table(void **state)
 	assert_string_equal(rp_strerror(-9999), "unknown error");
 }
 
+/* ---- files ---- */
+
+static char tdir[256];
+
+static int tdir_setup(void **state)
+{
+	const char *t = getenv("TMPDIR");
+
+	(void)state;
+	snprintf(tdir, sizeof(tdir), "%s/rampart-test-util.XXXXXX", t && *t ? t : "/tmp");
+	return mkdtemp(tdir) ? 0 : -1;
+}
+
+static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
+static int tdir_teardown(void **state)
+{
+	(void)state;
+	return nftw(tdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* tdir/name, in a static buffer of its own (up to four at once). */
+static const char *tpath(const char *name)
+{
+	static char bufs[4][320];
+	static int next;
+	char *b = bufs[next++ % 4];
+
+	snprintf(b, sizeof(bufs[0]), "%s/%s", tdir, name);
+	return b;
+}
+
+static void put(const char *name, const char *text, mode_t mode)
+{
+	int fd = open(tpath(name), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(fchmod(fd, mode), 0);
+	close(fd);
+}
+
+/* Fails unless tdir/name is a regular file (not a link) holding text. */
+static void assert_file(const char *name, const char *text)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len;
+
+	assert_int_equal(lstat(tpath(name), &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(rp_read_file(tpath(name), 1 << 20, &buf, &len), 0);
+	assert_int_equal(len, strlen(text));
+	assert_memory_equal(buf, text, len);
+	free(buf);
+}
+
+/* How many entries tdir holds (. and .. aside). */
+static int entries(void)
+{
+	DIR *d = opendir(tdir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * Attack: a link planted at the temporary name. The old code wrote
+ * through `<path>.tmp', so whoever could create that name chose which
+ * file the next write truncated and filled (here: victim), and then the
+ * link itself was renamed into place.
+ */
+static void atomic_write_symlink_at_temp_name(void **state)
+{
+	char tmp[340];
+	(void)state;
+
+	put("victim", "precious", 0600);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", tpath("state"));
+	assert_int_equal(symlink(tpath("victim"), tmp), 0);
+	assert_int_equal(rp_write_file_atomic(tpath("state"), "new\n", 4, 0600), 0);
+	assert_file("victim", "precious");
+	assert_file("state", "new\n");
+	assert_int_equal(entries(), 3); /* victim, state, the untouched link */
+}
+
+/* Attack: a link planted at the target is replaced, never written through. */
+static void atomic_write_symlink_at_target(void **state)
+{
+	(void)state;
+
+	put("victim", "precious", 0600);
+	assert_int_equal(symlink(tpath("victim"), tpath("state")), 0);
+	assert_int_equal(rp_write_file_atomic(tpath("state"), "new\n", 4, 0600), 0);
+	assert_file("victim", "precious");
+	assert_file("state", "new\n");
+	assert_int_equal(entries(), 2);
+	/* A dangling link: replaced too, nothing created where it points. */
+	assert_int_equal(unlink(tpath("state")), 0);
+	assert_int_equal(symlink(tpath("nowhere"), tpath("state")), 0);
+	assert_int_equal(rp_write_file_atomic(tpath("state"), "new\n", 4, 0600), 0);
+	assert_file("state", "new\n");
+	assert_int_equal(access(tpath("nowhere"), F_OK), -1);
+}
+
+#define WRITERS 2
+#define WRITES 300
+#define WRITE_LEN (32 * 1024)
+
+/* A whole write of writer w: WRITE_LEN bytes of one letter. */
+static bool whole(const char *buf, size_t len)
+{
+	if (len != WRITE_LEN || buf[0] < 'a' || buf[0] >= 'a' + WRITERS)
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if (buf[i] != buf[0])
+			return false;
+	return true;
+}
+
+/*
+ * Two processes replace the same file at once while a third reads it.
+ * With one fixed temporary name they wrote into the same file (a reader
+ * saw one writer's bytes mixed with the other's) and one writer's rename
+ * found its temporary file already gone.
+ */
+static void atomic_write_two_writers(void **state)
+{
+	static char buf[WRITE_LEN];
+	pid_t pids[WRITERS];
+	int bad_reads = 0, status;
+	(void)state;
+
+	memset(buf, 'a', sizeof(buf));
+	assert_int_equal(rp_write_file_atomic(tpath("state"), buf, sizeof(buf), 0600), 0);
+	for (int w = 0; w < WRITERS; w++) {
+		pids[w] = fork();
+		assert_true(pids[w] >= 0);
+		if (pids[w] == 0) {
+			memset(buf, 'a' + w, sizeof(buf));
+			for (int i = 0; i < WRITES; i++)
+				if (rp_write_file_atomic(tpath("state"), buf, sizeof(buf), 0600) != 0)
+					_exit(1);
+			_exit(0);
+		}
+	}
+	/* Read while they write, until both are done. */
+	for (int done = 0; done < WRITERS;) {
+		char *got = NULL;
+		size_t len = 0;
+
+		if (rp_read_file(tpath("state"), 2 * WRITE_LEN, &got, &len) != 0 || !whole(got, len))
+			bad_reads++;
+		free(got);
+		done = 0;
+		for (int w = 0; w < WRITERS; w++) {
+			if (pids[w] > 0 && waitpid(pids[w], &status, WNOHANG) == pids[w]) {
+				assert_true(WIFEXITED(status));
+				assert_int_equal(WEXITSTATUS(status), 0); /* every write succeeded */
+				pids[w] = 0;
+			}
+			done += pids[w] == 0;
+		}
+	}
+	assert_int_equal(bad_reads, 0);
+	assert_int_equal(entries(), 1); /* no temporary file left */
+}
+
+/* Every way a write can fail leaves the old file and no temporary file. */
+static void atomic_write_failure_leaves_nothing(void **state)
+{
+	static char big[64 * 1024];
+	int status;
+	pid_t pid;
+	(void)state;
+
+	put("state", "old\n", 0600);
+	/* The write itself fails: a file size limit below the content. */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit rl = {1024, 1024};
+
+		signal(SIGXFSZ, SIG_IGN);
+		if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+			_exit(2);
+		_exit(rp_write_file_atomic(tpath("state"), big, sizeof(big), 0600) == RP_E_IO &&
+				      errno == EFBIG
+			      ? 0
+			      : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_file("state", "old\n");
+	assert_int_equal(entries(), 1);
+	/* The rename fails: the target is a directory. */
+	assert_int_equal(mkdir(tpath("dir"), 0700), 0);
+	assert_int_equal(rp_write_file_atomic(tpath("dir"), "x", 1, 0600), RP_E_IO);
+	assert_int_equal(entries(), 2);
+	/* No directory to write in. */
+	assert_int_equal(rp_write_file_atomic(tpath("none/state"), "x", 1, 0600), RP_E_IO);
+	assert_int_equal(rp_write_file_atomic(tpath(""), "x", 1, 0600), RP_E_INVAL);
+	assert_int_equal(entries(), 2);
+}
+
+static void atomic_write_mode_and_relative_path(void **state)
+{
+	struct stat st;
+	char cwd[PATH_MAX];
+	mode_t old = umask(077);
+	(void)state;
+
+	assert_int_equal(rp_write_file_atomic(tpath("pub"), "x\n", 2, 0644), 0);
+	umask(old);
+	assert_int_equal(stat(tpath("pub"), &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644); /* exactly, whatever the umask */
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(tdir), 0);
+	assert_int_equal(rp_write_file_atomic("rel", "y\n", 2, 0600), 0);
+	assert_int_equal(chdir(cwd), 0);
+	assert_file("rel", "y\n");
+}
+
+static void write_new_never_replaces(void **state)
+{
+	struct stat st;
+	(void)state;
+
+	assert_int_equal(rp_write_file_new(tpath("key"), "secret\n", 7, 0600), 0);
+	assert_file("key", "secret\n");
+	assert_int_equal(stat(tpath("key"), &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(rp_write_file_new(tpath("key"), "other\n", 6, 0600), RP_E_EXISTS);
+	assert_file("key", "secret\n");
+	/* A dangling link counts as existing: nothing is made where it points. */
+	assert_int_equal(symlink(tpath("nowhere"), tpath("link")), 0);
+	assert_int_equal(rp_write_file_new(tpath("link"), "x", 1, 0600), RP_E_EXISTS);
+	assert_int_equal(access(tpath("nowhere"), F_OK), -1);
+	assert_int_equal(entries(), 2);
+}
+
+static void read_flags_refused(const char *name, unsigned flags, const char *why)
+{
+	struct rp_diag d = {""};
+	char *buf = (char *)"untouched";
+	size_t len = 99;
+
+	assert_int_equal(rp_read_file_flags(tpath(name), 4096, flags, &buf, &len, &d),
+			 RP_E_UNSAFE);
+	assert_string_equal(buf, "untouched");
+	assert_int_equal(len, 99);
+	assert_diag_has(&d, why);
+	assert_diag_has(&d, name);
+}
+
+static void read_flags_accepted(const char *name, unsigned flags, const char *text)
+{
+	struct rp_diag d = {""};
+	char *buf = NULL;
+	size_t len = 0;
+
+	assert_int_equal(rp_read_file_flags(tpath(name), 4096, flags, &buf, &len, &d), 0);
+	assert_int_equal(len, strlen(text));
+	assert_memory_equal(buf, text, len);
+	free(buf);
+}
+
+/* Attack: a link where a daemon keeps its own state or a key. */
+static void read_nofollow_refuses_links(void **state)
+{
+	(void)state;
+	put("real", "key\n", 0600);
+	assert_int_equal(symlink(tpath("real"), tpath("link")), 0);
+	read_flags_accepted("link", 0, "key\n"); /* a path a person names: followed */
+	read_flags_accepted("real", RP_FILE_NOFOLLOW, "key\n");
+	read_flags_refused("link", RP_FILE_NOFOLLOW, "symbolic link");
+	read_flags_refused("link", RP_FILE_PRIVATE, "symbolic link");
+}
+
+/* Attack: a FIFO planted as a state file would block the reader forever. */
+static void read_nofollow_refuses_fifos_and_dirs(void **state)
+{
+	(void)state;
+	assert_int_equal(mkfifo(tpath("fifo"), 0600), 0);
+	read_flags_refused("fifo", RP_FILE_NOFOLLOW, "not a regular file");
+	assert_int_equal(mkdir(tpath("dir"), 0700), 0);
+	read_flags_refused("dir", RP_FILE_PRIVATE, "not a regular file");
+}
+
+static void read_private_mode_and_owner(void **state)
+{
+	(void)state;
+	put("key", "key\n", 0600);
+	read_flags_accepted("key", RP_FILE_PRIVATE, "key\n");
+	put("key", "key\n", 0400);
+	read_flags_accepted("key", RP_FILE_PRIVATE, "key\n");
+	put("key", "key\n", 0640);
+	read_flags_refused("key", RP_FILE_PRIVATE, "mode 640");
+	put("key", "key\n", 0604);
+	read_flags_refused("key", RP_FILE_PRIVATE, "chmod 600");
+	read_flags_accepted("key", RP_FILE_NOFOLLOW, "key\n"); /* only PRIVATE looks at modes */
+	put("key", "key\n", 0600);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(tpath("key"), 65534, 65534), 0);
+		read_flags_refused("key", RP_FILE_PRIVATE, "uid 65534");
+	}
+}
+
+static void read_flags_errors_say_what(void **state)
+{
+	struct rp_diag d = {""};
+	char *buf = NULL;
+	size_t len;
+	(void)state;
+
+	assert_int_equal(rp_read_file_flags(tpath("none"), 16, RP_FILE_NOFOLLOW, &buf, &len, &d),
+			 RP_E_NOTFOUND);
+	assert_diag_has(&d, "none");
+	put("big", "0123456789abcdefX", 0600);
+	assert_int_equal(rp_read_file_flags(tpath("big"), 16, RP_FILE_PRIVATE, &buf, &len, &d),
+			 RP_E_TOOBIG);
+	assert_diag_has(&d, "more than 16");
+	assert_null(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -423,6 +771,16 @@ int main(void)
 	    cmocka_unit_test(request_signature_tampered),
 	    cmocka_unit_test(request_signature_malformed),
 	    cmocka_unit_test(strerror_table),
+	    cmocka_unit_test_setup_teardown(atomic_write_symlink_at_temp_name, tdir_setup, tdir_teardown),
+	    cmocka_unit_test_setup_teardown(atomic_write_symlink_at_target, tdir_setup, tdir_teardown),
+	    cmocka_unit_test_setup_teardown(atomic_write_two_writers, tdir_setup, tdir_teardown),
+	    cmocka_unit_test_setup_teardown(atomic_write_failure_leaves_nothing, tdir_setup, tdir_teardown),
+	    cmocka_unit_test_setup_teardown(atomic_write_mode_and_relative_path, tdir_setup, tdir_teardown),
+	    cmocka_unit_test_setup_teardown(write_new_never_replaces, tdir_setup, tdir_teardown),
+	    cmocka_unit_test_setup_teardown(read_nofollow_refuses_links, tdir_setup, tdir_teardown),
+	    cmocka_unit_test_setup_teardown(read_nofollow_refuses_fifos_and_dirs, tdir_setup, tdir_teardown),
+	    cmocka_unit_test_setup_teardown(read_private_mode_and_owner, tdir_setup, tdir_teardown),
+	    cmocka_unit_test_setup_teardown(read_flags_errors_say_what, tdir_setup, tdir_teardown),
 	};
 	if (sodium_init() < 0)
 		return 1;
