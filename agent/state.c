@@ -127,7 +127,7 @@ static int records_load(struct agent *a, struct rp_diag *d)
 	int r;
 
 	agent_path(a, path, sizeof(path), "executed");
-	r = rp_read_file(path, 64u << 20, &buf, &len);
+	r = rp_read_file_flags(path, 64u << 20, RP_FILE_NOFOLLOW, &buf, &len, NULL);
 	if (r == RP_E_NOTFOUND)
 		return 0;
 	if (r < 0) {
@@ -176,7 +176,7 @@ static int log_state_load(struct agent *a, struct rp_diag *d)
 	a->log.newest = 0;
 	a->log.last_index = -1;
 	agent_path(a, path, sizeof(path), "log.state");
-	if ((r = rp_read_file(path, 4096, &buf, &len)) == RP_E_NOTFOUND)
+	if ((r = rp_read_file_flags(path, 4096, RP_FILE_NOFOLLOW, &buf, &len, NULL)) == RP_E_NOTFOUND)
 		return 0;
 	if (r < 0) {
 		rp_diagf(d, "reading %s: %s", path, rp_strerror(r));
@@ -230,7 +230,7 @@ int agent_load(struct agent *a, const char *dir, struct rp_diag *d)
 	memcpy(a->dir, dir, strlen(dir) + 1);
 
 	agent_path(a, path, sizeof(path), "agent.conf");
-	if ((r = rp_read_file(path, 4096, &buf, &len)) < 0) {
+	if ((r = rp_read_file_flags(path, 4096, RP_FILE_NOFOLLOW, &buf, &len, NULL)) < 0) {
 		rp_diagf(d, "reading %s: %s (is this device enrolled?)", path, rp_strerror(r));
 		return r;
 	}
@@ -241,10 +241,8 @@ int agent_load(struct agent *a, const char *dir, struct rp_diag *d)
 		return r;
 
 	agent_path(a, path, sizeof(path), "device.key");
-	if ((r = rp_read_file(path, RP_KEYTEXT_MAX, &buf, &len)) < 0) {
-		rp_diagf(d, "reading %s: %s", path, rp_strerror(r));
-		return r;
-	}
+	if ((r = rp_read_file_flags(path, RP_KEYTEXT_MAX, RP_FILE_PRIVATE, &buf, &len, d)) < 0)
+		return r; /* d names the file and why */
 	r = rp_skey_parse(buf, len, &a->key, d);
 	sodium_memzero(buf, len);
 	free(buf);
@@ -253,7 +251,7 @@ int agent_load(struct agent *a, const char *dir, struct rp_diag *d)
 		return r;
 
 	agent_path(a, path, sizeof(path), "policy.note");
-	if ((r = rp_read_file(path, RP_NOTE_MAX, &buf, &len)) < 0) {
+	if ((r = rp_read_file_flags(path, RP_NOTE_MAX, RP_FILE_NOFOLLOW, &buf, &len, NULL)) < 0) {
 		rp_diagf(d, "reading %s: %s", path, rp_strerror(r));
 		return r;
 	}

@@ -148,7 +148,7 @@ static int key_generate(int argc, char *argv[])
 	struct rp_skey k;
 	struct rp_vkey v;
 	char *text = NULL, *vtext = NULL, *file = NULL;
-	int ch, r = 1, fd;
+	int ch, r = 1;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "o:eh", opts, NULL)) != -1) {
@@ -201,18 +201,11 @@ static int key_generate(int argc, char *argv[])
 	}
 	if (!file)
 		goto out;
-	/* O_EXCL: never overwrite someone's key. */
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
+	/* Never over someone's key, and never a half-written one after a crash. */
+	if (rp_write_file_new(path, file, strlen(file), 0600) < 0) {
 		cli_err("key generate: creating %s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (write(fd, file, strlen(file)) != (ssize_t)strlen(file) || fsync(fd) != 0) {
-		cli_err("key generate: writing %s: %s", path, strerror(errno));
-		close(fd);
-		goto out;
-	}
-	close(fd);
 	size_t vn = strlen(vtext);
 	vtext[vn] = '\n';
 	r = rp_write_file_atomic(vpath, vtext, vn + 1, 0644);

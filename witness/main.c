@@ -7,9 +7,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <sodium.h>
@@ -120,35 +118,6 @@ static int open_db(const char *dir, struct wdb *db)
 
 /* ---- init ---- */
 
-/* Writes a new file (never over an existing one), fsyncs it and its directory. */
-static int write_new_file(const char *path, const char *s, size_t n, mode_t mode)
-{
-	char dir[PATH_MAX];
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode), dfd, r = 0;
-
-	if (fd < 0)
-		return errno == EEXIST ? RP_E_EXISTS : RP_E_IO;
-	while (n > 0 && r == 0) {
-		ssize_t k = write(fd, s, n);
-		if (k < 0 && errno != EINTR)
-			r = RP_E_IO;
-		if (k > 0) {
-			s += k;
-			n -= (size_t)k;
-		}
-	}
-	if (r == 0 && (fchmod(fd, mode) != 0 || fsync(fd) != 0))
-		r = RP_E_IO;
-	close(fd);
-	snprintf(dir, sizeof(dir), "%s", path);
-	if (r == 0 && (dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		if (fsync(dfd) != 0)
-			r = RP_E_IO;
-		close(dfd);
-	}
-	return r;
-}
-
 static int init_main(int argc, char *argv[])
 {
 	static const char usage[] =
@@ -184,7 +153,12 @@ static int init_main(int argc, char *argv[])
 		fprintf(stderr, "rampart-witness: creating %s: %s\n", o.data, strerror(errno));
 		return 1;
 	}
-	/* An existing DIR is fine (a service manager may make it); a witness in it is not. */
+	/*
+	 * An existing DIR is fine (a service manager may make it); a witness in
+	 * it is not. This check only words the refusal early: what guarantees
+	 * it is the key being created with rp_write_file_new, before the
+	 * database, so of two inits at once the second fails there.
+	 */
 	if (access(kp, F_OK) == 0 || access(dp, F_OK) == 0) {
 		fprintf(stderr, "rampart-witness init: %s already holds a witness; refusing to "
 				"overwrite it (a witness that forgets what it cosigned can be made "
@@ -208,7 +182,7 @@ static int init_main(int argc, char *argv[])
 	}
 	stext = line;
 	memcpy(stext + slen, "\n", 2);
-	if ((r = write_new_file(kp, stext, slen + 1, 0600)) < 0) {
+	if ((r = rp_write_file_new(kp, stext, slen + 1, 0600)) < 0) {
 		fprintf(stderr, "rampart-witness: writing %s: %s\n", kp,
 			r == RP_E_EXISTS ? "already exists" : strerror(errno));
 		goto out;
@@ -237,8 +211,11 @@ out:
 /* ---- the key ---- */
 
 /*
- * Loads witness.key, refusing one others can read and one that is not the
- * key this database was made with.
+ * Loads witness.key, refusing one others can read, a link, and one that is
+ * not the key this database was made with. The mode, owner and type are
+ * checked on the opened file (RP_FILE_PRIVATE), so they are the checks of
+ * the bytes that are read: a file swapped in after a check on the path and
+ * before the open would otherwise be used unchecked.
  */
 static int load_key(const char *dir, struct wdb *db, struct rp_skey *ret)
 {
@@ -246,23 +223,13 @@ static int load_key(const char *dir, struct wdb *db, struct rp_skey *ret)
 	struct rp_diag d = {{0}};
 	struct rp_skey k;
 	struct rp_vkey vk;
-	struct stat st;
 	size_t n = 0;
 	int r;
 
 	if (data_path(p, sizeof(p), dir, WITNESS_KEY) < 0)
 		return RP_E_TOOBIG;
-	if (stat(p, &st) != 0) {
-		fprintf(stderr, "rampart-witness: %s: %s\n", p, strerror(errno));
-		return RP_E_IO;
-	}
-	if (st.st_mode & 077) {
-		fprintf(stderr, "rampart-witness: %s is readable by others (mode %03o); "
-				"chmod 600 it\n", p, (unsigned)(st.st_mode & 0777));
-		return RP_E_KEY;
-	}
-	if ((r = rp_read_file(p, RP_KEYTEXT_MAX, &s, &n)) < 0) {
-		fprintf(stderr, "rampart-witness: reading %s: %s\n", p, rp_strerror(r));
+	if ((r = rp_read_file_flags(p, RP_KEYTEXT_MAX, RP_FILE_PRIVATE, &s, &n, &d)) < 0) {
+		fprintf(stderr, "rampart-witness: loading the key: %s\n", d.msg);
 		return r;
 	}
 	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
