@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # The two commands of the README's Quickstart, and the rest.
 #   make demo    install what is missing, build, run the main story
-#   make check   install, build with ASan+UBSan and -Werror, run every test
+#   make check   install, lint, build with ASan+UBSan and -Werror, run every test
+#   make lint    banned functions and formatting alone (scripts/lint;
+#                RP_LINT_FORMAT=all checks every file's format)
 #   make bench   benchmarks (bench/), figures for docs/performance.md:
 #                the fan-out run, then `make bench-log`
 #   make bench-log  the transparency log alone (bench/logbench.c; its
@@ -13,7 +15,7 @@ BUILD ?= build
 CHECK_BUILD ?= build-check
 BENCH_BUILD ?= build-release
 
-.PHONY: all deps build demo check bench bench-log bench-build fuzz clean
+.PHONY: all deps build demo check lint bench bench-log bench-build fuzz clean
 
 all: build
 
@@ -29,6 +31,9 @@ demo: build
 
 check: deps
 	@scripts/check $(CHECK_BUILD) $(BUILD)
+
+lint: deps
+	@scripts/lint
 
 bench: bench-build
 	@bench/run $(BENCH_BUILD)
