@@ -176,7 +176,8 @@ static int log_state_load(struct agent *a, struct rp_diag *d)
 	a->log.newest = 0;
 	a->log.last_index = -1;
 	agent_path(a, path, sizeof(path), "log.state");
-	if ((r = rp_read_file_flags(path, 4096, RP_FILE_NOFOLLOW, &buf, &len, NULL)) == RP_E_NOTFOUND)
+	if ((r = rp_read_file_flags(path, 4096, RP_FILE_NOFOLLOW, &buf, &len, NULL)) ==
+	    RP_E_NOTFOUND)
 		return 0;
 	if (r < 0) {
 		rp_diagf(d, "reading %s: %s", path, rp_strerror(r));

@@ -373,8 +373,8 @@ static int file_check(const char *path, const struct stat *st, unsigned flags, s
 	return 0;
 }
 
-int rp_read_file_flags(const char *path, size_t max, unsigned flags, char **ret,
-		       size_t *ret_len, struct rp_diag *d)
+int rp_read_file_flags(const char *path, size_t max, unsigned flags, char **ret, size_t *ret_len,
+		       struct rp_diag *d)
 {
 	int oflags = O_RDONLY | O_CLOEXEC, fd, r;
 	struct stat st;
@@ -402,8 +402,8 @@ int rp_read_file_flags(const char *path, size_t max, unsigned flags, char **ret,
 	if (flags && (r = file_check(path, &st, flags, d)) < 0)
 		goto out;
 	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
-		rp_diagf(d, "%s is %llu bytes, more than %zu", path,
-			 (unsigned long long)st.st_size, max);
+		rp_diagf(d, "%s is %llu bytes, more than %zu", path, (unsigned long long)st.st_size,
+			 max);
 		r = RP_E_TOOBIG;
 		goto out;
 	}

@@ -105,13 +105,13 @@ int rp_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
  *   the agent's device.key.
  */
 #define RP_FILE_NOFOLLOW 0x1u
-#define RP_FILE_PRIVATE 0x2u
+#define RP_FILE_PRIVATE  0x2u
 /*
  * rp_read_file with the checks of flags made on the opened file. d (may be
  * NULL) says what was wrong, naming path; every failure fills it.
  */
-int rp_read_file_flags(const char *path, size_t max, unsigned flags, char **ret,
-		       size_t *ret_len, struct rp_diag *d);
+int rp_read_file_flags(const char *path, size_t max, unsigned flags, char **ret, size_t *ret_len,
+		       struct rp_diag *d);
 
 /*
  * Replaces path with the n bytes at p, mode exactly mode (umask ignored),

@@ -33,40 +33,44 @@ typedef int (*open_fn)(const char *, int, ...);
 typedef int (*openat_fn)(int, const char *, int, ...);
 
 /* Only a call that creates passes a mode. */
-#define HAS_MODE(flags) (((flags) & O_CREAT) || ((flags) & O_TMPFILE) == O_TMPFILE)
-#define SHIM_OPEN(name)                                                                    \
-	int name(const char *path, int flags, ...);                                        \
-	int name(const char *path, int flags, ...)                                         \
-	{                                                                                  \
-		static open_fn real;                                                       \
-		va_list ap;                                                                \
-		unsigned mode = 0;                                                         \
-		if (!real)                                                                 \
-			real = (open_fn)dlsym(RTLD_NEXT, #name);                           \
-		if (HAS_MODE(flags)) {                                                     \
-			va_start(ap, flags);                                               \
-			mode = va_arg(ap, unsigned);                                       \
-			va_end(ap);                                                        \
-		}                                                                          \
-		maybe_swap(path);                                                          \
-		return real(path, flags, mode);                                            \
+static int has_mode(int flags)
+{
+	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
+}
+
+#define SHIM_OPEN(name)                                          \
+	int name(const char *path, int flags, ...);              \
+	int name(const char *path, int flags, ...)               \
+	{                                                        \
+		static open_fn real;                             \
+		va_list ap;                                      \
+		unsigned mode = 0;                               \
+		if (!real)                                       \
+			real = (open_fn)dlsym(RTLD_NEXT, #name); \
+		if (has_mode(flags)) {                           \
+			va_start(ap, flags);                     \
+			mode = va_arg(ap, unsigned);             \
+			va_end(ap);                              \
+		}                                                \
+		maybe_swap(path);                                \
+		return real(path, flags, mode);                  \
 	}
-#define SHIM_OPENAT(name)                                                                  \
-	int name(int dfd, const char *path, int flags, ...);                               \
-	int name(int dfd, const char *path, int flags, ...)                                \
-	{                                                                                  \
-		static openat_fn real;                                                     \
-		va_list ap;                                                                \
-		unsigned mode = 0;                                                         \
-		if (!real)                                                                 \
-			real = (openat_fn)dlsym(RTLD_NEXT, #name);                         \
-		if (HAS_MODE(flags)) {                                                     \
-			va_start(ap, flags);                                               \
-			mode = va_arg(ap, unsigned);                                       \
-			va_end(ap);                                                        \
-		}                                                                          \
-		maybe_swap(path);                                                          \
-		return real(dfd, path, flags, mode);                                       \
+#define SHIM_OPENAT(name)                                          \
+	int name(int dfd, const char *path, int flags, ...);       \
+	int name(int dfd, const char *path, int flags, ...)        \
+	{                                                          \
+		static openat_fn real;                             \
+		va_list ap;                                        \
+		unsigned mode = 0;                                 \
+		if (!real)                                         \
+			real = (openat_fn)dlsym(RTLD_NEXT, #name); \
+		if (has_mode(flags)) {                             \
+			va_start(ap, flags);                       \
+			mode = va_arg(ap, unsigned);               \
+			va_end(ap);                                \
+		}                                                  \
+		maybe_swap(path);                                  \
+		return real(dfd, path, flags, mode);               \
 	}
 
 SHIM_OPEN(open)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Utilities every parser relies on: times, numbers, base64, bounded strings, request signatures, files. */
+/* What parsers rely on: times, numbers, base64, bounded strings, request signatures, files. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -525,8 +525,8 @@ static void atomic_write_symlink_at_target(void **state)
 	assert_int_equal(access(tpath("nowhere"), F_OK), -1);
 }
 
-#define WRITERS 2
-#define WRITES 300
+#define WRITERS   2
+#define WRITES    300
 #define WRITE_LEN (32 * 1024)
 
 /* A whole write of writer w: WRITE_LEN bytes of one letter. */
@@ -561,7 +561,7 @@ static void atomic_write_two_writers(void **state)
 		if (pids[w] == 0) {
 			memset(buf, 'a' + w, sizeof(buf));
 			for (int i = 0; i < WRITES; i++)
-				if (rp_write_file_atomic(tpath("state"), buf, sizeof(buf), 0600) != 0)
+				if (rp_write_file_atomic(tpath("state"), buf, WRITE_LEN, 0600) < 0)
 					_exit(1);
 			_exit(0);
 		}
@@ -571,14 +571,15 @@ static void atomic_write_two_writers(void **state)
 		char *got = NULL;
 		size_t len = 0;
 
-		if (rp_read_file(tpath("state"), 2 * WRITE_LEN, &got, &len) != 0 || !whole(got, len))
+		if (rp_read_file(tpath("state"), 2 * WRITE_LEN, &got, &len) < 0 || !whole(got, len))
 			bad_reads++;
 		free(got);
 		done = 0;
 		for (int w = 0; w < WRITERS; w++) {
 			if (pids[w] > 0 && waitpid(pids[w], &status, WNOHANG) == pids[w]) {
+				/* Every write succeeded. */
 				assert_true(WIFEXITED(status));
-				assert_int_equal(WEXITSTATUS(status), 0); /* every write succeeded */
+				assert_int_equal(WEXITSTATUS(status), 0);
 				pids[w] = 0;
 			}
 			done += pids[w] == 0;
@@ -668,8 +669,7 @@ static void read_flags_refused(const char *name, unsigned flags, const char *why
 	char *buf = (char *)"untouched";
 	size_t len = 99;
 
-	assert_int_equal(rp_read_file_flags(tpath(name), 4096, flags, &buf, &len, &d),
-			 RP_E_UNSAFE);
+	assert_int_equal(rp_read_file_flags(tpath(name), 4096, flags, &buf, &len, &d), RP_E_UNSAFE);
 	assert_string_equal(buf, "untouched");
 	assert_int_equal(len, 99);
 	assert_diag_has(&d, why);
@@ -746,6 +746,9 @@ static void read_flags_errors_say_what(void **state)
 	assert_null(buf);
 }
 
+/* A file test runs in a fresh directory of its own. */
+#define FILE_TEST(f) cmocka_unit_test_setup_teardown(f, tdir_setup, tdir_teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -771,16 +774,16 @@ int main(void)
 	    cmocka_unit_test(request_signature_tampered),
 	    cmocka_unit_test(request_signature_malformed),
 	    cmocka_unit_test(strerror_table),
-	    cmocka_unit_test_setup_teardown(atomic_write_symlink_at_temp_name, tdir_setup, tdir_teardown),
-	    cmocka_unit_test_setup_teardown(atomic_write_symlink_at_target, tdir_setup, tdir_teardown),
-	    cmocka_unit_test_setup_teardown(atomic_write_two_writers, tdir_setup, tdir_teardown),
-	    cmocka_unit_test_setup_teardown(atomic_write_failure_leaves_nothing, tdir_setup, tdir_teardown),
-	    cmocka_unit_test_setup_teardown(atomic_write_mode_and_relative_path, tdir_setup, tdir_teardown),
-	    cmocka_unit_test_setup_teardown(write_new_never_replaces, tdir_setup, tdir_teardown),
-	    cmocka_unit_test_setup_teardown(read_nofollow_refuses_links, tdir_setup, tdir_teardown),
-	    cmocka_unit_test_setup_teardown(read_nofollow_refuses_fifos_and_dirs, tdir_setup, tdir_teardown),
-	    cmocka_unit_test_setup_teardown(read_private_mode_and_owner, tdir_setup, tdir_teardown),
-	    cmocka_unit_test_setup_teardown(read_flags_errors_say_what, tdir_setup, tdir_teardown),
+	    FILE_TEST(atomic_write_symlink_at_temp_name),
+	    FILE_TEST(atomic_write_symlink_at_target),
+	    FILE_TEST(atomic_write_two_writers),
+	    FILE_TEST(atomic_write_failure_leaves_nothing),
+	    FILE_TEST(atomic_write_mode_and_relative_path),
+	    FILE_TEST(write_new_never_replaces),
+	    FILE_TEST(read_nofollow_refuses_links),
+	    FILE_TEST(read_nofollow_refuses_fifos_and_dirs),
+	    FILE_TEST(read_private_mode_and_owner),
+	    FILE_TEST(read_flags_errors_say_what),
 	};
 	if (sodium_init() < 0)
 		return 1;
