@@ -127,7 +127,7 @@ static int records_load(struct agent *a, struct rp_diag *d)
 	int r;
 
 	agent_path(a, path, sizeof(path), "executed");
-	r = rp_read_file_flags(path, 64u << 20, RP_FILE_NOFOLLOW, &buf, &len, NULL);
+	r = rp_read_file(path, 64u << 20, &buf, &len);
 	if (r == RP_E_NOTFOUND)
 		return 0;
 	if (r < 0) {
