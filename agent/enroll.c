@@ -22,7 +22,7 @@ static void os_name(char *out, int n)
 	struct utsname u;
 
 	/* PRETTY_NAME from os-release, else the kernel's name. */
-	if (rp_read_file("/etc/os-release", 16384, &buf, &len) == 0) {
+	if (rp_read_file("/etc/os-release", RP_OS_RELEASE_MAX, &buf, &len) == 0) {
 		char *p = strstr(buf, "PRETTY_NAME=");
 		if (p) {
 			p += 12;

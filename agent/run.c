@@ -114,8 +114,7 @@ static int spool_send(struct agent *a, const char *id)
 	int r, status = 0;
 
 	spool_path(a, id, path, sizeof(path));
-	if ((r = rp_read_file_flags(path, 2 * RP_OUTPUT_KEEP + 8192, RP_FILE_NOFOLLOW, &buf, &len,
-				    NULL)) < 0)
+	if ((r = rp_read_file_flags(path, RP_SPOOL_MAX, RP_FILE_NOFOLLOW, &buf, &len, NULL)) < 0)
 		return r;
 	j = json_loadb(buf, len, 0, NULL);
 	free(buf);

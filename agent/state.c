@@ -28,7 +28,7 @@ int agent_conf_format(const struct agent_conf *c, char *buf, size_t n)
 
 int agent_conf_write(const char *dir, const struct agent_conf *c)
 {
-	char path[600], buf[1024];
+	char path[600], buf[RP_AGENT_CONF_MAX];
 	int n;
 
 	snprintf(path, sizeof(path), "%s/agent.conf", dir);
@@ -176,7 +176,7 @@ static int log_state_load(struct agent *a, struct rp_diag *d)
 	a->log.newest = 0;
 	a->log.last_index = -1;
 	agent_path(a, path, sizeof(path), "log.state");
-	if ((r = rp_read_file_flags(path, 4096, RP_FILE_NOFOLLOW, &buf, &len, NULL)) ==
+	if ((r = rp_read_file_flags(path, RP_LOG_STATE_MAX, RP_FILE_NOFOLLOW, &buf, &len, NULL)) ==
 	    RP_E_NOTFOUND)
 		return 0;
 	if (r < 0) {
@@ -231,7 +231,8 @@ int agent_load(struct agent *a, const char *dir, struct rp_diag *d)
 	memcpy(a->dir, dir, strlen(dir) + 1);
 
 	agent_path(a, path, sizeof(path), "agent.conf");
-	if ((r = rp_read_file_flags(path, 4096, RP_FILE_NOFOLLOW, &buf, &len, NULL)) < 0) {
+	if ((r = rp_read_file_flags(path, RP_AGENT_CONF_MAX, RP_FILE_NOFOLLOW, &buf, &len,
+				    NULL)) < 0) {
 		rp_diagf(d, "reading %s: %s (is this device enrolled?)", path, rp_strerror(r));
 		return r;
 	}

@@ -64,7 +64,7 @@ int cmd_config(struct cli *c, int argc, char *argv[])
 		       "(%s) so later commands need no options.\n", c->config_path);
 		return 0;
 	}
-	rp_sb_init(&sb, 8192);
+	rp_sb_init(&sb, RP_CLI_CONFIG_MAX); /* what cli/main.c reads back */
 	rp_sb_printf(&sb, "server %s\npin %s\norg %s\nkey %s\n", c->server, c->pin, c->org,
 		     c->key_path);
 	if (c->token[0])

@@ -341,7 +341,7 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 
 	/* What we verified before, if anything. */
 	rp_audit_init(&a, "");
-	if (rp_read_file(state_path, 1 << 20, &buf, &len) == 0) {
+	if (rp_read_file(state_path, RP_AUDIT_STATE_MAX, &buf, &len) == 0) {
 		r = rp_audit_load(&a, buf, len, &d);
 		free(buf);
 		buf = NULL;

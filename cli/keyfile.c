@@ -88,13 +88,13 @@ static char *encrypt_key(const char *text, const char *pass)
 
 int cli_load_key(struct cli *c, const char *path, struct rp_skey *ret)
 {
-	char *buf = NULL, pass[512];
+	char *buf = NULL, pass[RP_PASSPHRASE_MAX + 1];
 	size_t len;
 	struct rp_diag d = {""};
 	int r;
 
 	(void)c;
-	if ((r = rp_read_file(path, 4096, &buf, &len)) < 0) {
+	if ((r = rp_read_file(path, RP_SKEY_FILE_MAX, &buf, &len)) < 0) {
 		cli_err("reading key %s: %s", path, rp_strerror(r));
 		return r;
 	}
@@ -144,7 +144,7 @@ static int key_generate(int argc, char *argv[])
 	};
 	const char *out = NULL;
 	bool encrypt = false;
-	char path[512], vpath[600], pass[512], pass2[512];
+	char path[512], vpath[600], pass[RP_PASSPHRASE_MAX + 1], pass2[RP_PASSPHRASE_MAX + 1];
 	struct rp_skey k;
 	struct rp_vkey v;
 	char *text = NULL, *vtext = NULL, *file = NULL;

@@ -75,7 +75,7 @@ static void config_load(struct cli *c)
 	const char *line, *w, *v;
 	size_t llen, wlen, vlen;
 
-	if (rp_read_file(c->config_path, 16384, &buf, &len) < 0)
+	if (rp_read_file(c->config_path, RP_CLI_CONFIG_MAX, &buf, &len) < 0)
 		return;
 	cur.p = buf;
 	cur.n = len;

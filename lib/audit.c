@@ -379,7 +379,7 @@ char *rp_audit_save(const struct rp_audit *a, size_t *ret_len)
 {
 	struct rp_sb sb;
 
-	rp_sb_init(&sb, RP_NOTE_MAX + 8192);
+	rp_sb_init(&sb, RP_AUDIT_STATE_MAX);
 	rp_sb_printf(&sb, "rampart/audit/v1\ntrusted %s\nsize %llu\n", a->trusted_hash,
 		     (unsigned long long)a->size);
 	for (int l = 63; l >= 0; l--) {

@@ -16,7 +16,7 @@ static char *message(const char *method, const char *path, int64_t ts,
 
 	rp_sha256(body ? body : "", body_len, h);
 	rp_hex_encode(h, 32, hex);
-	rp_sb_init(&sb, 8192);
+	rp_sb_init(&sb, RP_REQSIG_TEXT_MAX);
 	rp_sb_printf(&sb, "rampart-request/v1\n%s\n%s\n%lld\n%s\n", method, path,
 		     (long long)ts, hex);
 	return rp_sb_take(&sb, ret_len);

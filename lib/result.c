@@ -28,7 +28,7 @@ int rp_result_parse_text(const char *text, size_t len, struct rp_result *ret,
 	uint64_t u;
 	int e;
 
-	if (len > 4096 || !rp_note_text_valid(text, len, d))
+	if (len > RP_RESULT_TEXT_MAX || !rp_note_text_valid(text, len, d))
 		return RP_E_MALFORMED;
 	if (rp_cursor_line(&c, &line, &llen) != 1 || !rp_memeq(line, llen, result_header)) {
 		rp_diagf(d, "result: first line is not `%s'", result_header);
@@ -96,7 +96,7 @@ char *rp_result_format(const struct rp_result *r, size_t *ret_len)
 	char h[65];
 
 	rp_hex_encode(r->output_hash, 32, h);
-	rp_sb_init(&sb, 4096);
+	rp_sb_init(&sb, RP_RESULT_TEXT_MAX);
 	rp_sb_printf(&sb,
 		     "%s\norg %s\ndevice %s\ncommand %s\nstatus %s\nexit %d\n"
 		     "duration-ms %llu\noutput sha256:%s %llu\n",

@@ -67,3 +67,42 @@
 #define RP_FACTS_OS_MAX        128
 #define RP_FACTS_VERSION_MAX   32
 #define RP_FACTS_MAX           1024          /* the whole facts text */
+
+/*
+ * Caps that were bare numbers where they are checked (issue 7). Files are
+ * read whole, so a file's cap is what its reader may hold; fields are
+ * checked by the API before a handler sees them.
+ */
+/* Files, each rp_read_file's max. */
+#define RP_AGENT_CONF_MAX      4096          /* agent.conf: four lines, the longest a URL */
+#define RP_LOG_STATE_MAX       4096          /* log.state: size, root, newest time, last index */
+/* A spooled result: what POST /v1/agent/result sends (base64 output, note, reason). */
+#define RP_SPOOL_MAX           (2 * RP_OUTPUT_KEEP + 8192)
+#define RP_OS_RELEASE_MAX      (16 * 1024)   /* /etc/os-release (~400 bytes), for PRETTY_NAME */
+#define RP_CLI_CONFIG_MAX      (16 * 1024)   /* the CLI's config: five one-line settings */
+#define RP_SKEY_FILE_MAX       4096          /* a signer key file, plain or encrypted (base64) */
+/* rampart audit's saved state: 64 edge hashes and the policy in force. */
+#define RP_AUDIT_STATE_MAX     (RP_NOTE_MAX + 8192)
+/* What rampartd accepts in API fields and bodies (server/api.c). */
+#define RP_RESULT_TEXT_MAX     4096          /* rampart/result/v1 text: fixed fields, a hash */
+#define RP_RESULT_NOTE_MAX     (2 * RP_RESULT_TEXT_MAX) /* and its device signature */
+#define RP_RESULT_REASON_MAX   255           /* why a command failed to start */
+#define RP_ALERT_CODE_MAX      32            /* an agent's alert code: replay, freeze, ... */
+#define RP_ALERT_REASON_MAX    512           /* an agent's alert reason */
+#define RP_API_TOKEN_NAME_MAX  64            /* an API token's name, shown in listings */
+#define RP_BOOTSTRAP_AUTH_MAX  200           /* "Bootstrap <token>", before anything is known */
+#define RP_HTTP_BODY_SMALL_MAX 4096          /* bodies of a few short fields: tokens, alerts */
+#define RP_HTTP_ORG_BODY_MAX   (2 * RP_NOTE_MAX) /* a root policy note, JSON-escaped */
+/* POST /v1/agent/result: base64 output (4/3 of RP_OUTPUT_KEEP), the note, a reason. */
+#define RP_HTTP_RESULT_BODY_MAX (2 * RP_OUTPUT_KEEP + 16384)
+#define RP_ENROLL_TOKEN_TTL_MAX_S (30 * 24 * 3600) /* the longest an enrolment token lives */
+/* Texts built from input, capped as they are built. */
+#define RP_REQSIG_TEXT_MAX     8192          /* a request signature's text: method, path, hash */
+#define RP_TOKEN_TEXT_MAX      1024          /* an enrolment token's text, before base64 */
+#define RP_PASSPHRASE_MAX      511           /* a key file's passphrase (terminal or env) */
+/* Witnesses. What rampartd keeps of a witness's reply (cosignatures: ~150 bytes). */
+#define RP_WITNESS_RESPONSE_MAX (16 * 1024)
+/* Trusted keys per origin at a witness: a log rotating its key has two for a
+ * while. It bounds only the witness's own configuration, and is here because
+ * every cap is (DESIGN.md section 7). */
+#define RP_WITNESS_LOG_KEYS_MAX 8

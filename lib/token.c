@@ -21,7 +21,7 @@ int rp_enroll_token_parse(const char *s, size_t n, struct rp_enroll_token *ret,
 			  struct rp_diag *d)
 {
 	static const char *const fields[] = {"server", "pin", "org", "policy", "secret", "expires"};
-	char text[1024];
+	char text[RP_TOKEN_TEXT_MAX];
 	size_t tlen = 0;
 	struct rp_cursor c;
 	struct rp_enroll_token t = {0};
@@ -111,7 +111,7 @@ char *rp_enroll_token_format(const struct rp_enroll_token *t)
 	size_t len, olen;
 
 	rp_time_format(t->expires, exp);
-	rp_sb_init(&sb, 1024);
+	rp_sb_init(&sb, RP_TOKEN_TEXT_MAX);
 	rp_sb_printf(&sb, "%s\nserver %s\npin %s\norg %s\npolicy %s\nsecret %s\nexpires %s\n",
 		     header, t->server, t->pin, t->org, t->policy, t->secret, exp);
 	text = rp_sb_take(&sb, &len);

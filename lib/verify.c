@@ -374,7 +374,6 @@ fail:
 	return r;
 }
 
-#define LOG_STATE_MAX 4096
 
 int rp_log_state_parse(const char *text, size_t len, struct rp_log_state *ret,
 		       struct rp_diag *d)
@@ -387,8 +386,8 @@ int rp_log_state_parse(const char *text, size_t len, struct rp_log_state *ret,
 	uint64_t u = 0;
 	char q[80];
 
-	if (len > LOG_STATE_MAX) {
-		rp_diagf(d, "log state: %zu bytes, more than %d", len, LOG_STATE_MAX);
+	if (len > RP_LOG_STATE_MAX) {
+		rp_diagf(d, "log state: %zu bytes, more than %d", len, RP_LOG_STATE_MAX);
 		return RP_E_TOOBIG;
 	}
 	for (int i = 0; i < 4; i++) {
@@ -433,7 +432,7 @@ char *rp_log_state_format(const struct rp_log_state *st, size_t *ret_len)
 
 	if (!root)
 		return NULL;
-	rp_sb_init(&sb, LOG_STATE_MAX);
+	rp_sb_init(&sb, RP_LOG_STATE_MAX);
 	rp_sb_printf(&sb, "size %llu\nroot %s\nnewest %lld\nlast-index %lld\n",
 		     (unsigned long long)st->size, root, (long long)st->newest,
 		     (long long)st->last_index);

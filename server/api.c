@@ -355,7 +355,7 @@ static bool bootstrap_hash(struct req *q, char hash[72])
 {
 	const char *a = hdr(q, "Authorization");
 
-	if (!a || strncmp(a, "Bootstrap ", 10) != 0 || strlen(a) > 200)
+	if (!a || strncmp(a, "Bootstrap ", 10) != 0 || strlen(a) > RP_BOOTSTRAP_AUTH_MAX)
 		return false;
 	rp_sha256_text(a + 10, strlen(a + 10), hash);
 	return true;
@@ -478,7 +478,8 @@ static void h_enroll_token(struct req *q)
 	if (!j || !(hash = field(q, j, "secret_hash", 71, false)))
 		goto out;
 	exp = json_integer_value(json_object_get(j, "expires"));
-	if (!hash_text_valid(hash) || exp <= rp_now() || exp > rp_now() + 30 * 86400) {
+	if (!hash_text_valid(hash) || exp <= rp_now() ||
+	    exp > rp_now() + RP_ENROLL_TOKEN_TTL_MAX_S) {
 		fail(q, 400, "need secret_hash sha256:<hex> and expires within 30 days");
 		goto out;
 	}
@@ -541,9 +542,9 @@ static void h_enroll(struct req *q)
 	if (!j || !(org = field(q, j, "org", RP_ORG_NAME_MAX, false)) ||
 	    !(secret = field(q, j, "secret", 64, false)) ||
 	    !(pub64 = field(q, j, "pubkey", 44, false)) ||
-	    !(dev.hostname = text_field(q, j, "hostname", 255, false)) ||
-	    !(dev.os = text_field(q, j, "os", 128, true)) ||
-	    !(dev.agent_version = text_field(q, j, "agent_version", 32, false)) ||
+	    !(dev.hostname = text_field(q, j, "hostname", RP_FACTS_HOSTNAME_MAX, false)) ||
+	    !(dev.os = text_field(q, j, "os", RP_FACTS_OS_MAX, true)) ||
+	    !(dev.agent_version = text_field(q, j, "agent_version", RP_FACTS_VERSION_MAX, false)) ||
 	    !(proof64 = field(q, j, "proof", 88, false)))
 		goto out;
 	if (json_object_get(j, "facts") &&
@@ -945,7 +946,7 @@ static void h_token_create(struct req *q)
 	char id[RP_ID_HEX + 1];
 	int r;
 
-	if (!j || !(name = text_field(q, j, "name", 64, false)) ||
+	if (!j || !(name = text_field(q, j, "name", RP_API_TOKEN_NAME_MAX, false)) ||
 	    !(scope = field(q, j, "scope", 8, false)) ||
 	    !(hash = field(q, j, "secret_hash", 71, false)))
 		goto out;
@@ -1115,10 +1116,11 @@ static void h_result(struct req *q)
 	struct db_result row = {0};
 	int r;
 
-	if (!j || !(text = field(q, j, "result", 8192, false)) ||
+	if (!j || !(text = field(q, j, "result", RP_RESULT_NOTE_MAX, false)) ||
 	    !(o64 = field(q, j, "output", (RP_OUTPUT_KEEP + 2) / 3 * 4, true)))
 		goto out;
-	if (json_object_get(j, "reason") && !(reason = text_field(q, j, "reason", 255, true)))
+	if (json_object_get(j, "reason") &&
+	    !(reason = text_field(q, j, "reason", RP_RESULT_REASON_MAX, true)))
 		goto out;
 	if (!result_verify(q, text, &res))
 		goto out;
@@ -1167,8 +1169,8 @@ static void h_alert(struct req *q)
 	int r;
 
 	if (!j || !(id = field(q, j, "command", RP_ID_HEX, true)) ||
-	    !(code = text_field(q, j, "code", 32, false)) ||
-	    !(reason = text_field(q, j, "reason", 512, false)))
+	    !(code = text_field(q, j, "code", RP_ALERT_CODE_MAX, false)) ||
+	    !(reason = text_field(q, j, "reason", RP_ALERT_REASON_MAX, false)))
 		goto out;
 	if (*id && !rp_id_valid(id, strlen(id))) {
 		fail(q, 400, "field `command' must be a command id or empty");
@@ -1282,8 +1284,8 @@ static void h_log(struct req *q)
  * so its cap is above RP_HTTP_BODY_PREAUTH_MAX; its bootstrap token is
  * checked before the body is parsed.
  */
-#define ORG_BODY_MAX (2 * RP_NOTE_MAX)
-#define RESULT_BODY_MAX (2 * RP_OUTPUT_KEEP + 16384)
+#define ORG_BODY_MAX RP_HTTP_ORG_BODY_MAX
+#define RESULT_BODY_MAX RP_HTTP_RESULT_BODY_MAX
 
 static const struct route {
 	const char *method;
@@ -1295,7 +1297,7 @@ static const struct route {
 	{"GET", "/v1/health", AUTH_NONE, 0, h_health},
 	{"POST", "/v1/orgs", AUTH_BOOTSTRAP, ORG_BODY_MAX, h_org_create},
 	{"GET", "/v1/orgs/*/policy", AUTH_NONE, 0, h_policy},
-	{"POST", "/v1/orgs/*/enroll-tokens", AUTH_SIGNED, 4096, h_enroll_token},
+	{"POST", "/v1/orgs/*/enroll-tokens", AUTH_SIGNED, RP_HTTP_BODY_SMALL_MAX, h_enroll_token},
 	{"POST", "/v1/enroll", AUTH_NONE, RP_HTTP_BODY_PREAUTH_MAX, h_enroll},
 	{"GET", "/v1/orgs/*/devices", AUTH_READ, 0, h_devices},
 	{"POST", "/v1/orgs/*/commands", AUTH_WRITE, RP_HTTP_BODY_MAX, h_cmd_submit},
@@ -1305,14 +1307,14 @@ static const struct route {
 	{"GET", "/v1/orgs/*/commands/*/results", AUTH_READ, 0, h_results},
 	{"GET", "/v1/orgs/*/commands/*/delivery", AUTH_READ, 0, h_cmd_delivery},
 	{"GET", "/v1/orgs/*/alerts", AUTH_READ, 0, h_alerts},
-	{"POST", "/v1/orgs/*/tokens", AUTH_SIGNED, 4096, h_token_create},
+	{"POST", "/v1/orgs/*/tokens", AUTH_SIGNED, RP_HTTP_BODY_SMALL_MAX, h_token_create},
 	{"GET", "/v1/orgs/*/tokens", AUTH_SIGNED, 0, h_token_list},
 	{"DELETE", "/v1/orgs/*/tokens/*", AUTH_SIGNED, 0, h_token_revoke},
 	{"GET", "/v1/agent/poll", AUTH_DEVICE, 0, h_poll},
 	{"GET", "/v1/agent/checkpoint", AUTH_DEVICE, 0, h_agent_checkpoint},
-	{"POST", "/v1/agent/started", AUTH_DEVICE, 4096, h_started},
+	{"POST", "/v1/agent/started", AUTH_DEVICE, RP_HTTP_BODY_SMALL_MAX, h_started},
 	{"POST", "/v1/agent/result", AUTH_DEVICE, RESULT_BODY_MAX, h_result},
-	{"POST", "/v1/agent/alert", AUTH_DEVICE, 4096, h_alert},
+	{"POST", "/v1/agent/alert", AUTH_DEVICE, RP_HTTP_BODY_SMALL_MAX, h_alert},
 };
 
 /* Matches path against pattern, '*' being one non-empty segment; fills args. */

@@ -38,7 +38,7 @@
 
 #define TICK_S 1
 #define WITNESS_TIMEOUT_S 10
-#define WITNESS_RESPONSE_MAX 16384
+#define WITNESS_RESPONSE_MAX RP_WITNESS_RESPONSE_MAX
 
 /* One witness of one org's policy, and the request in flight to it. */
 struct wslot {

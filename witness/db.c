@@ -232,7 +232,8 @@ int wdb_log_add(struct wdb *db, const struct rp_vkey *k, const char *text)
 		st = rp_sql_prep(db->h, "SELECT count(*) FROM log_keys WHERE origin = ?", "t", k->name);
 		r = rp_sql_step(db->h, st);
 		if (r == 1)
-			r = sqlite3_column_int64(st, 0) >= WITNESS_LOG_KEYS_MAX ? RP_E_TOOBIG : 0;
+			r = sqlite3_column_int64(st, 0) >= RP_WITNESS_LOG_KEYS_MAX ? RP_E_TOOBIG
+										   : 0;
 		else if (r == 0)
 			r = RP_E_DB;
 		sqlite3_finalize(st);
@@ -265,7 +266,7 @@ int wdb_log_keys(struct wdb *db, const char *origin, struct rp_vkey *ret, size_t
 	size_t n = 0;
 	int r;
 
-	while ((r = rp_sql_step(db->h, st)) == 1 && n < WITNESS_LOG_KEYS_MAX) {
+	while ((r = rp_sql_step(db->h, st)) == 1 && n < RP_WITNESS_LOG_KEYS_MAX) {
 		const char *s = rp_sql_text(st, 0);
 		if (rp_vkey_parse(s, strlen(s), &ret[n], &d) < 0) {
 			/* Only add-log writes keys, and it parsed them: the file was edited. */

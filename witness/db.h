@@ -19,13 +19,6 @@
 #include "merkle.h"
 #include "note.h"
 
-/*
- * Trusted keys per origin (a log rotating its key has two for a while).
- * Kept here rather than in lib/rp_limits.h because only the witness's own
- * configuration is bounded by it.
- */
-#define WITNESS_LOG_KEYS_MAX 8
-
 struct rp_sql;
 struct wdb {
 	struct rp_sql *h; /* lib/sql: SQLite and the message of its last failure */
@@ -52,7 +45,7 @@ int wdb_witness_get(struct wdb *db, char **ret_vkey);
 int wdb_log_add(struct wdb *db, const struct rp_vkey *k, const char *text);
 /* Removes one key (text non-NULL) or every key of origin; *ret_n gets how many. */
 int wdb_log_remove(struct wdb *db, const char *origin, const char *text, int *ret_n);
-/* The trusted keys for origin (at most WITNESS_LOG_KEYS_MAX); *ret_n 0 when none. */
+/* The trusted keys for origin (at most RP_WITNESS_LOG_KEYS_MAX); *ret_n 0 when none. */
 int wdb_log_keys(struct wdb *db, const char *origin, struct rp_vkey *ret, size_t *ret_n);
 /* Prints "<origin> <vkey> <size>" per trusted key. */
 int wdb_logs_print(struct wdb *db, FILE *f);

@@ -328,7 +328,7 @@ static int add_log_main(int argc, char *argv[])
 		fprintf(stderr, "rampart-witness add-log: %s is already trusted\n", text);
 	} else if (r == RP_E_TOOBIG) {
 		fprintf(stderr, "rampart-witness add-log: log %s already has %d keys; remove one "
-				"first\n", k.name, WITNESS_LOG_KEYS_MAX);
+				"first\n", k.name, RP_WITNESS_LOG_KEYS_MAX);
 	} else if (r < 0) {
 		fprintf(stderr, "rampart-witness add-log: %s\n", rp_strerror(r));
 	} else {

@@ -207,8 +207,8 @@ static void check(struct areq *q, struct answer *a, const struct rp_witness_req 
 		  const char *body, size_t len)
 {
 	struct witness *w = q->w;
-	struct rp_vkey keys[WITNESS_LOG_KEYS_MAX];
-	bool ok[WITNESS_LOG_KEYS_MAX];
+	struct rp_vkey keys[RP_WITNESS_LOG_KEYS_MAX];
+	bool ok[RP_WITNESS_LOG_KEYS_MAX];
 	struct rp_diag d = {{0}};
 	struct wstate st;
 	enum rp_tlog_verdict v;
