@@ -29,8 +29,18 @@ static void maybe_swap(const char *path)
 		perror("swap-open: rename");
 }
 
-typedef int (*open_fn)(const char *, int, ...);
 typedef int (*openat_fn)(int, const char *, int, ...);
+
+/* Every wrapper ends here: open(path) is openat(AT_FDCWD, path). */
+static int swap_then_open(int dfd, const char *path, int flags, unsigned mode)
+{
+	static openat_fn real;
+
+	if (!real)
+		real = (openat_fn)dlsym(RTLD_NEXT, "openat");
+	maybe_swap(path);
+	return real(dfd, path, flags, mode);
+}
 
 /* Only a call that creates passes a mode. */
 static int has_mode(int flags)
@@ -38,42 +48,35 @@ static int has_mode(int flags)
 	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
 }
 
-#define SHIM_OPEN(name)                                          \
-	int name(const char *path, int flags, ...);              \
-	int name(const char *path, int flags, ...)               \
-	{                                                        \
-		static open_fn real;                             \
-		va_list ap;                                      \
-		unsigned mode = 0;                               \
-		if (!real)                                       \
-			real = (open_fn)dlsym(RTLD_NEXT, #name); \
-		if (has_mode(flags)) {                           \
-			va_start(ap, flags);                     \
-			mode = va_arg(ap, unsigned);             \
-			va_end(ap);                              \
-		}                                                \
-		maybe_swap(path);                                \
-		return real(path, flags, mode);                  \
-	}
-#define SHIM_OPENAT(name)                                          \
-	int name(int dfd, const char *path, int flags, ...);       \
-	int name(int dfd, const char *path, int flags, ...)        \
-	{                                                          \
-		static openat_fn real;                             \
-		va_list ap;                                        \
-		unsigned mode = 0;                                 \
-		if (!real)                                         \
-			real = (openat_fn)dlsym(RTLD_NEXT, #name); \
-		if (has_mode(flags)) {                             \
-			va_start(ap, flags);                       \
-			mode = va_arg(ap, unsigned);               \
-			va_end(ap);                                \
-		}                                                  \
-		maybe_swap(path);                                  \
-		return real(dfd, path, flags, mode);               \
-	}
+/* The mode argument after flags, or 0; a GNU statement expression. */
+#define MODE_ARG(flags)                            \
+	__extension__({                            \
+		unsigned m_ = 0;                   \
+		if (has_mode(flags)) {             \
+			va_list ap;                \
+			va_start(ap, flags);       \
+			m_ = va_arg(ap, unsigned); \
+			va_end(ap);                \
+		}                                  \
+		m_;                                \
+	})
 
-SHIM_OPEN(open)
-SHIM_OPEN(open64)
-SHIM_OPENAT(openat)
-SHIM_OPENAT(openat64)
+int open(const char *path, int flags, ...)
+{
+	return swap_then_open(AT_FDCWD, path, flags, MODE_ARG(flags));
+}
+
+int open64(const char *path, int flags, ...)
+{
+	return swap_then_open(AT_FDCWD, path, flags, MODE_ARG(flags));
+}
+
+int openat(int dfd, const char *path, int flags, ...)
+{
+	return swap_then_open(dfd, path, flags, MODE_ARG(flags));
+}
+
+int openat64(int dfd, const char *path, int flags, ...)
+{
+	return swap_then_open(dfd, path, flags, MODE_ARG(flags));
+}
