@@ -316,7 +316,15 @@ int rp_verify_delivery(const struct rp_verify_ctx *ctx,
 	}
 	if ((r = rp_quorum_check(ctx->policy, rp_command_role(c), c->note, NULL, d)) < 0)
 		goto fail;
-	if (ctx->now > c->expires + ctx->skew) {
+	/*
+	 * Expiry is exact on this device's clock: the skew allowance would let
+	 * a statement run for minutes after the server stopped offering it and
+	 * showed it as expired, so an administrator re-submitting it would get
+	 * it twice. The allowance only widens the start, for a device whose
+	 * clock is behind: a scheduled statement refused as not yet valid
+	 * would consume its log index for good (docs/operating.md, Clocks).
+	 */
+	if (ctx->now >= c->expires) {
 		rp_time_format(c->expires, t);
 		rp_diagf(d, "statement %s expired at %s", c->id, t);
 		r = RP_E_EXPIRED;

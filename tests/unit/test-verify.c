@@ -405,9 +405,31 @@ static void expired(void **state)
 	char *n = signed_cmd(SPEC(.nb = NOW - 7200, .ex = NOW - 3600), TWO);
 	int64_t ex = NOW - 3600;
 	(void)state;
-	/* now > expires + skew: refused; at the edge of the skew: accepted. */
+	/* Exact, with no skew allowance: accepted up to the last second before
+	 * expires, refused from expires on (and within what used to be the
+	 * 300 s allowance, where it ran after the server showed it expired). */
+	assert_int_equal(run_full(n, payload, strlen(payload), ex - 1, 0).r, 0);
+	assert_int_equal(run_full(n, payload, strlen(payload), ex, 0).r, RP_E_EXPIRED);
+	assert_int_equal(run_full(n, payload, strlen(payload), ex + SKEW, 0).r, RP_E_EXPIRED);
 	assert_int_equal(run_full(n, payload, strlen(payload), ex + SKEW + 1, 0).r, RP_E_EXPIRED);
-	assert_int_equal(run_full(n, payload, strlen(payload), ex + SKEW, 0).r, 0);
+	free(n);
+}
+
+static void expired_within_skew_never_runs(void **state)
+{
+	/* The attack of threat-model row 7: a server (or a slow delivery)
+	 * offers a statement that expired a minute ago, well inside the clock
+	 * skew. It is refused after checks 1 and 2 (so its index is consumed,
+	 * in order), naming the statement for the alert. */
+	int64_t ex = NOW - 60;
+	char *n = signed_cmd(SPEC(.nb = NOW - 3600, .ex = ex), TWO);
+	struct outcome o;
+	(void)state;
+	o = run_full(n, payload, strlen(payload), NOW, 1);
+	assert_int_equal(o.r, RP_E_EXPIRED);
+	assert_string_equal(o.id, ID);
+	assert_diag_has(&o.d, "expired");
+	assert_int_equal(o.seen_calls, 0); /* refused before the replay store is asked */
 	free(n);
 }
 
@@ -1660,6 +1682,7 @@ int main(void)
 	    cmocka_unit_test(signer_not_in_policy),
 	    cmocka_unit_test(not_a_target),
 	    cmocka_unit_test(expired),
+	    cmocka_unit_test(expired_within_skew_never_runs),
 	    cmocka_unit_test(not_yet_valid),
 	    cmocka_unit_test(replayed),
 	    cmocka_unit_test(replay_store_error),
