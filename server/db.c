@@ -27,7 +27,8 @@
  *   deliveries (command_id, device_id, PK (command_id, device_id),
  *       status 'pending' | 'running' | 'done' | 'refused' | 'timed-out' | 'failed',
  *       exit_code NULL|int, output BLOB NULL (kept tail), duration_ms NULL|int,
- *       reason DEFAULT '', result NULL | the signed result note, updated)
+ *       reason DEFAULT '', result NULL | the signed result note, updated,
+ *       offered NULL | when it was first handed to the device)
  *   alerts (id PK AUTOINCREMENT, org, device_id, command_id ('' when none), code,
  *       reason, at)
  *   commands.log_index NULL | the command's entry in its org's log (-1: too
@@ -40,9 +41,11 @@
  * org's log. A device is offered, on every poll, its delivery lowest in log
  * order (then commands.seq) such that commands.state = 'approved',
  * deliveries.status IN ('pending', 'running'), commands.expires is 0 or
- * later than now - RP_CLOCK_SKEW_S, and the entry is covered by the served
- * (witnessed) checkpoint; see db_next_delivery. 'expired' is never stored: the
- * results endpoint shows it for a pending or running delivery past expires.
+ * later than now, and the entry is covered by the served (witnessed)
+ * checkpoint; see db_next_delivery. 'expired' and 'delivered' are never
+ * stored: the results endpoint shows 'expired' for a pending delivery past
+ * expires that was never offered before it (so never for one a device may
+ * have started), 'delivered' for one offered but not reported started.
  * A forged delivery therefore needs only:
  *   INSERT INTO commands (id, org, statement, payload, state, created)
  *     VALUES (<id>, <org>, <note>, <payload>, 'approved', strftime('%s','now'));
@@ -123,6 +126,8 @@ static const char *const MIGRATIONS[] = {
 	"  log_index IS NULL;",
 	/* 4: the device-signed facts note (hostname, OS) that administrators verify */
 	"ALTER TABLE devices ADD COLUMN facts TEXT;",
+	/* 5: when a delivery was first handed to its device */
+	"ALTER TABLE deliveries ADD COLUMN offered INTEGER;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
@@ -620,6 +625,21 @@ int db_commands_json(struct db *db, const char *org, size_t limit, size_t max_by
 			      command_row, 7, max_bytes, ret, ret_truncated);
 }
 
+/*
+ * What a pending delivery is: 'expired' once expires has passed (this
+ * server's clock, the same second from which it stops offering it and
+ * agents refuse it) unless it was handed to the device before, which may
+ * have started it in time: that one is 'delivered' until the device
+ * reports. A running delivery stays 'running' whatever the time: it was
+ * started, so it is never shown expired.
+ */
+static const char *pending_status(int64_t expires, bool offered, int64_t offered_at)
+{
+	if (expires && rp_now() >= expires && (!offered || offered_at >= expires))
+		return "expired";
+	return offered ? "delivered" : "pending";
+}
+
 static json_t *result_row(sqlite3_stmt *st)
 {
 	const char *status = rp_sql_text(st, 2);
@@ -627,9 +647,9 @@ static json_t *result_row(sqlite3_stmt *st)
 	json_t *exit_code = sqlite3_column_type(st, 3) == SQLITE_NULL ? json_null()
 								       : json_integer(col_int(st, 3));
 
-	if ((!strcmp(status, "pending") || !strcmp(status, "running")) && expires &&
-	    rp_now() > expires)
-		status = "expired";
+	if (!strcmp(status, "pending"))
+		status = pending_status(expires, sqlite3_column_type(st, 12) != SQLITE_NULL,
+					sqlite3_column_int64(st, 12));
 	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:s, s:o, s:o, s:o}", "device",
 			 rp_sql_text(st, 0), "hostname", rp_sql_text(st, 1), "status", status,
 			 "exit_code", exit_code, "output", col_b64(st, 4), "duration_ms",
@@ -649,7 +669,8 @@ int db_results_json(struct db *db, const char *org, const char *id, json_t **ret
 	/* The device's key and signed facts only from its own org. */
 	return collect(db, rp_sql_prep(db->h, "SELECT d.device_id, ifnull(v.hostname, ''), d.status, "
 				    "d.exit_code, d.output, ifnull(d.duration_ms, 0), d.updated, "
-				    "d.reason, c.expires, d.result, v.pubkey, v.facts FROM commands c "
+				    "d.reason, c.expires, d.result, v.pubkey, v.facts, d.offered "
+				    "FROM commands c "
 				    "JOIN deliveries d ON d.command_id = c.id "
 				    "LEFT JOIN devices v ON v.id = d.device_id AND v.org = c.org "
 				    "WHERE c.id = ? AND c.org = ? ORDER BY v.hostname, d.device_id",
@@ -696,10 +717,11 @@ static int delivery_row(struct db *db, sqlite3_stmt *st, json_t **ret)
 int db_next_delivery(struct db *db, const char *device, json_t **ret)
 {
 	/*
-	 * Commands that expired (beyond the clock skew agents tolerate) are
-	 * not offered again: the agent would only refuse them, and their
-	 * results show 'expired'. Rows without an expiry (0) are delivered
-	 * and left to the agent to judge.
+	 * A command is offered until its expiry by this server's clock, and
+	 * never from then on: agents refuse it from expires on with no skew
+	 * allowance, and its results show 'expired' from the same second, so
+	 * what is shown expired never runs. Rows without an expiry (0) are
+	 * delivered and left to the agent to judge.
 	 */
 	/*
 	 * A logged command is offered once the served (witnessed) checkpoint
@@ -719,7 +741,7 @@ int db_next_delivery(struct db *db, const char *device, json_t **ret)
 				    "AND (c.expires = 0 OR c.expires > ?) "
 				    "AND (c.log_index IS NULL OR c.log_index < l.served_size) "
 				    "ORDER BY ifnull(c.log_index, -1), c.seq LIMIT 1",
-				"ti", device, rp_now() - RP_CLOCK_SKEW_S);
+				"ti", device, rp_now());
 	return delivery_row(db, st, ret);
 }
 
@@ -793,6 +815,15 @@ int db_command_delivery(struct db *db, const char *org, const char *id, json_t *
 				    "WHERE c.org = ? AND c.id = ? AND c.log_index < l.served_size",
 				"tt", org, id);
 	return delivery_row(db, st, ret);
+}
+
+int db_delivery_offered(struct db *db, const char *command, const char *device)
+{
+	int r = rp_sql_exec(db->h, "UPDATE deliveries SET offered = ? WHERE command_id = ? AND "
+			"device_id = ? AND status = 'pending' AND offered IS NULL",
+		    "itt", rp_now(), command, device);
+
+	return db_ret(db, r, "recording delivery of %s to %s", command, device);
 }
 
 int db_delivery_started(struct db *db, const char *command, const char *device)

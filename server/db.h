@@ -135,10 +135,10 @@ int db_command_json(struct db *db, const char *org, const char *id, json_t **ret
 int db_commands_json(struct db *db, const char *org, size_t limit, size_t max_bytes, json_t **ret,
 		     bool *ret_truncated);
 /*
- * One entry per delivery; 'expired' computed here. Each carries the
- * device-signed result note ("note", null before one), the target's
- * public key and signed facts ("pubkey", "facts", null if unknown).
- * RP_E_NOTFOUND: no command.
+ * One entry per delivery; 'expired' and 'delivered' computed here (db.c's
+ * header). Each carries the device-signed result note ("note", null
+ * before one), the target's public key and signed facts ("pubkey",
+ * "facts", null if unknown). RP_E_NOTFOUND: no command.
  */
 int db_results_json(struct db *db, const char *org, const char *id, json_t **ret);
 int db_alerts_json(struct db *db, const char *org, json_t **ret);
@@ -157,6 +157,8 @@ int db_next_delivery(struct db *db, const char *device, json_t **ret);
  * every auditor to see. *ret_n: how many.
  */
 int db_log_approved(struct db *db, const char *org, size_t *ret_n);
+/* Notes when the delivery was first handed to the device (for 'delivered'/'expired'). */
+int db_delivery_offered(struct db *db, const char *command, const char *device);
 /*
  * The command as agents get it, in the same form as db_next_delivery;
  * RP_E_NOTFOUND unless it is logged and covered by the served checkpoint.

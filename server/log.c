@@ -565,6 +565,11 @@ int log_next_delivery(struct server *s, const char *device, uint64_t have, json_
 		json_decref(j);
 		return r;
 	}
+	/*
+	 * Handed over: from now on the device may have started it, so it is
+	 * never shown expired. A failure (logged by db.c) only costs that.
+	 */
+	db_delivery_offered(&s->db, json_string_value(json_object_get(j, "command")), device);
 	*ret = j;
 	return 0;
 }

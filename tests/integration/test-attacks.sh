@@ -146,6 +146,15 @@ test_expired_command() {
 	expect_refused expired "$(forge "$T/expired.note" "$T/expired.payload" $ALL)" expired $ALL
 }
 
+test_expired_within_skew() {
+	# Expired a minute ago, well inside the 300 s of clock skew the agent
+	# used to allow after expires: the server shows it expired, so it must
+	# never run (an administrator would re-submit it and get it twice).
+	mkcmd lapsed acme "$(now -3600)" "$(now -60)" $ALL
+	sign lapsed 1 2
+	expect_refused lapsed "$(forge "$T/lapsed.note" "$T/lapsed.payload" $ALL)" expired $ALL
+}
+
 test_other_org_command() {
 	mkcmd otherorg globex "$(now -60)" "$(now 3600)" $ALL
 	sign otherorg 1 2
@@ -185,6 +194,7 @@ test_target_added
 test_delivered_to_non_target
 test_replay_executed_command
 test_expired_command
+test_expired_within_skew
 test_other_org_command
 test_payload_swapped
 test_audit_reports_forgeries
