@@ -690,12 +690,27 @@ out:
 	return ok;
 }
 
-static json_t *command_state(const char *id, bool approved, const struct signed_command *sc)
+static json_t *command_state(const char *id, bool approved, bool scheduled,
+			     const struct signed_command *sc)
 {
 	return json_pack("{s:s, s:s, s:I, s:I, s:I}", "id", id, "state",
-			 approved ? "approved" : "pending-approval", "signatures",
-			 (json_int_t)sc->count, "threshold", (json_int_t)sc->threshold, "dropped",
-			 (json_int_t)sc->dropped);
+			 !approved ? "pending-approval" : scheduled ? "scheduled" : "approved",
+			 "signatures", (json_int_t)sc->count, "threshold", (json_int_t)sc->threshold,
+			 "dropped", (json_int_t)sc->dropped);
+}
+
+/*
+ * An approval whose not-before is still ahead on this server's clock is
+ * held back, unlogged, until then (db.c): logged now, it would reach
+ * agents at once and be refused as not yet valid, which consumes its log
+ * index for good; logged at its time, it runs at its time, after
+ * everything logged before. An administrator's clock ahead of this one
+ * delays an immediate command by the difference, bounded by the signed
+ * request's RP_REQUEST_SKEW_S (docs/operating.md, Clocks).
+ */
+static bool held_back(const struct rp_command *c)
+{
+	return c->not_before > rp_now();
 }
 
 /* Every target must be a device of this org: the server never widens a target set. */
@@ -724,6 +739,7 @@ static void h_cmd_submit(struct req *q)
 	const char *text, *p64;
 	uint8_t *payload = NULL, h[32];
 	struct db_command row = {0};
+	char when[21];
 	int ok, r;
 
 	if (!j || !(text = field(q, j, "statement", RP_LOG_ENTRY_MAX, false)) ||
@@ -755,6 +771,7 @@ static void h_cmd_submit(struct req *q)
 	row.approved = ok == 1;
 	row.signatures = sc.count;
 	row.threshold = sc.threshold;
+	row.scheduled = row.approved && held_back(sc.cmd);
 	r = db_command_insert(&q->srv->db, &row);
 	if (r == RP_E_EXISTS) {
 		fail(q, 409, "command %s already exists", c->id);
@@ -764,10 +781,12 @@ static void h_cmd_submit(struct req *q)
 		fail(q, 500, "storing command %s: %s", c->id, rp_strerror(r));
 		goto out;
 	}
-	fprintf(stderr, "rampartd: command %s submitted by %s to %zu targets: %zu of %u signatures%s\n",
+	rp_time_format(c->not_before, when);
+	fprintf(stderr, "rampartd: command %s submitted by %s to %zu targets: %zu of %u signatures%s%s\n",
 		c->id, q->who, c->ntargets, row.signatures, row.threshold,
-		row.approved ? ", approved" : "");
-	reply(q, 201, command_state(c->id, row.approved, &sc));
+		row.scheduled ? ", approved, scheduled for " : row.approved ? ", approved" : "",
+		row.scheduled ? when : "");
+	reply(q, 201, command_state(c->id, row.approved, row.scheduled, &sc));
 	if (row.approved)
 		log_kick(q->srv);
 out:
@@ -839,7 +858,7 @@ static void h_cmd_sign(struct req *q)
 	json_t *j = body_json(q);
 	struct signed_command sc = {0};
 	const char *text;
-	char *stored = NULL, *merged = NULL;
+	char *stored = NULL, *merged = NULL, when[21];
 	struct db_command row = {0};
 	bool was_approved = false;
 	size_t mlen;
@@ -858,6 +877,7 @@ static void h_cmd_sign(struct req *q)
 	row.cmd = sc.cmd;
 	row.statement = sc.text;
 	row.approved = ok == 1;
+	row.scheduled = row.approved && held_back(sc.cmd);
 	row.was_approved = was_approved;
 	row.signatures = sc.count;
 	row.threshold = sc.threshold;
@@ -870,12 +890,15 @@ static void h_cmd_sign(struct req *q)
 		fail(q, 500, "storing signatures of %s: %s", sc.cmd->id, rp_strerror(r));
 		goto out;
 	}
-	fprintf(stderr, "rampartd: command %s signed by %s: %zu of %u signatures%s\n", sc.cmd->id,
+	rp_time_format(sc.cmd->not_before, when);
+	fprintf(stderr, "rampartd: command %s signed by %s: %zu of %u signatures%s%s\n", sc.cmd->id,
 		q->who, row.signatures, row.threshold,
-		row.approved && !was_approved ? ", approved" : "");
-	reply(q, 200, command_state(sc.cmd->id, row.approved || was_approved, &sc));
+		!row.approved || was_approved ? "" : row.scheduled ? ", approved, scheduled for "
+								   : ", approved",
+		row.approved && !was_approved && row.scheduled ? when : "");
+	reply(q, 200, command_state(sc.cmd->id, row.approved || was_approved, row.scheduled, &sc));
 	if (row.approved && !was_approved)
-		log_kick(q->srv); /* delivered once a witnessed checkpoint covers it */
+		log_kick(q->srv); /* logged (or its due time armed); delivered once witnessed */
 out:
 	signed_command_release(&sc);
 	free(merged);
@@ -898,7 +921,7 @@ static void h_cmd_delivery(struct req *q)
 
 	if (r == RP_E_NOTFOUND)
 		fail(q, 404, "command %s is not in a witnessed checkpoint of org %s (not approved, "
-			     "or not yet cosigned)", q->arg[1], q->org);
+			     "scheduled and not yet due, or not yet cosigned)", q->arg[1], q->org);
 	else if (r < 0)
 		fail(q, 500, "building the delivery: %s", rp_strerror(r));
 	else

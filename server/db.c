@@ -21,9 +21,10 @@
  *       expires, created, created_by)
  *   commands (seq INTEGER PK AUTOINCREMENT: delivery order,
  *       id UNIQUE: the statement id, org, statement: the signed note text,
- *       payload BLOB, state 'pending-approval' | 'approved',
+ *       payload BLOB, state 'pending-approval' | 'scheduled' | 'approved',
  *       signatures DEFAULT 0, threshold DEFAULT 0, targets DEFAULT 0, comment DEFAULT '',
- *       expires DEFAULT 0 (the statement's expiry; 0 = not known), created)
+ *       expires DEFAULT 0 (the statement's expiry; 0 = not known), created,
+ *       not_before DEFAULT 0 (the statement's start; 0 = not known))
  *   deliveries (command_id, device_id, PK (command_id, device_id),
  *       status 'pending' | 'running' | 'done' | 'refused' | 'timed-out' | 'failed',
  *       exit_code NULL|int, output BLOB NULL (kept tail), duration_ms NULL|int,
@@ -38,15 +39,20 @@
  * that results list every target, and a command never approved shows as
  * 'expired'); approval flips commands.state and, in the same transaction,
  * makes sure every target's row exists, and appends the statement to the
- * org's log. A device is offered, on every poll, its delivery lowest in log
- * order (then commands.seq) such that commands.state = 'approved',
- * deliveries.status IN ('pending', 'running'), commands.expires is 0 or
- * later than now, and the entry is covered by the served (witnessed)
- * checkpoint; see db_next_delivery. 'expired' and 'delivered' are never
- * stored: the results endpoint shows 'expired' for a pending delivery past
- * expires that was never offered before it (so never for one a device may
- * have started), 'delivered' for one offered but not reported started.
- * A forged delivery therefore needs only:
+ * org's log. An approval whose not-before is still ahead is 'scheduled'
+ * instead: not logged, not delivered, until the sequencer finds it due
+ * (db_log_approved, woken by an evtimer at db_next_scheduled) and logs it
+ * then, so that it takes its place in log order at its start, after
+ * everything approved before that. A device is offered, on every poll, its
+ * delivery lowest in log order (then commands.seq) such that
+ * commands.state = 'approved', deliveries.status IN ('pending', 'running'),
+ * commands.expires is 0 or later than now, and the entry is covered by the
+ * served (witnessed) checkpoint; see db_next_delivery. 'expired',
+ * 'scheduled' and 'delivered' are never stored: the results endpoint shows
+ * 'expired' for a pending delivery past expires that was never offered
+ * before it (so never for one a device may have started), 'scheduled' for
+ * one of a scheduled command, 'delivered' for one offered but not reported
+ * started. A forged delivery therefore needs only:
  *   INSERT INTO commands (id, org, statement, payload, state, created)
  *     VALUES (<id>, <org>, <note>, <payload>, 'approved', strftime('%s','now'));
  *   INSERT INTO deliveries (command_id, device_id, status, updated)
@@ -128,6 +134,9 @@ static const char *const MIGRATIONS[] = {
 	"ALTER TABLE devices ADD COLUMN facts TEXT;",
 	/* 5: when a delivery was first handed to its device */
 	"ALTER TABLE deliveries ADD COLUMN offered INTEGER;",
+	/* 6: approved statements held back until their not-before */
+	"ALTER TABLE commands ADD COLUMN not_before INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX commands_scheduled ON commands (not_before) WHERE state = 'scheduled';",
 };
 
 #define NMIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
@@ -523,6 +532,28 @@ static int add_deliveries(struct db *db, const struct rp_command *c)
 	return r;
 }
 
+static const char *command_state(const struct db_command *c)
+{
+	return !c->approved ? "pending-approval" : c->scheduled ? "scheduled" : "approved";
+}
+
+/*
+ * A scheduled command is logged later, by the sequencer, so what would
+ * refuse its append then is refused now, to the approving administrator:
+ * an org without a log, a statement too large for an entry.
+ */
+static int schedule_check(struct db *db, const struct rp_command *c, const char *statement)
+{
+	struct db_log lg;
+	int r;
+
+	if (strlen(statement) > RP_LOG_ENTRY_MAX)
+		return RP_E_TOOBIG;
+	if ((r = db_log_get(db, c->org, &lg)) == RP_E_NOTFOUND)
+		fprintf(stderr, "rampartd: org %s has no log key (rampartd log-key)\n", c->org);
+	return r;
+}
+
 int db_command_insert(struct db *db, const struct db_command *c)
 {
 	const struct rp_command *k = c->cmd;
@@ -531,14 +562,15 @@ int db_command_insert(struct db *db, const struct db_command *c)
 	if ((r = rp_sql_begin(db->h)) < 0)
 		return db_ret(db, r, "storing command %s", k->id);
 	r = rp_sql_exec(db->h, "INSERT INTO commands (id, org, statement, payload, state, signatures, "
-		     "threshold, targets, comment, expires, created) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-		 "tttbtiiitii", k->id, k->org, c->statement, c->payload, c->payload_len,
-		 c->approved ? "approved" : "pending-approval", (int64_t)c->signatures,
-		 (int64_t)c->threshold, (int64_t)k->ntargets, k->comment, k->expires, rp_now());
+		     "threshold, targets, comment, expires, created, not_before) "
+		     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+		 "tttbtiiitiii", k->id, k->org, c->statement, c->payload, c->payload_len,
+		 command_state(c), (int64_t)c->signatures, (int64_t)c->threshold,
+		 (int64_t)k->ntargets, k->comment, k->expires, rp_now(), k->not_before);
 	if (r == 0)
 		r = add_deliveries(db, k);
 	if (r == 0 && c->approved)
-		r = log_command(db, k, c->statement);
+		r = c->scheduled ? schedule_check(db, k, c->statement) : log_command(db, k, c->statement);
 	return db_ret(db, rp_sql_finish(db->h, r), "storing command %s", k->id);
 }
 
@@ -553,8 +585,9 @@ int db_command_statement(struct db *db, const char *org, const char *id, char **
 	if (r == 1) {
 		s = strdup(rp_sql_text(st, 0));
 		r = s ? 0 : RP_E_NOMEM;
-		if (r == 0) {
-			*ret_approved = strcmp(rp_sql_text(st, 1), "approved") == 0;
+		if (r == 0) { /* scheduled is approved, only held back */
+			*ret_approved = strcmp(rp_sql_text(st, 1), "approved") == 0 ||
+					strcmp(rp_sql_text(st, 1), "scheduled") == 0;
 			*ret = s;
 		}
 	} else if (r == 0) {
@@ -575,28 +608,34 @@ int db_command_sign(struct db *db, const struct db_command *c)
 		 (int64_t)c->threshold, c->cmd->id, c->cmd->org);
 	if (r == 0 && changed(db) != 1)
 		r = RP_E_NOTFOUND;
-	if (r == 0 && c->approved)
-		r = rp_sql_exec(db->h, "UPDATE commands SET state = 'approved' WHERE id = ? AND org = ?", "tt",
-			 c->cmd->id, c->cmd->org);
+	/* Only the approval itself moves the state: a later signature on a
+	 * scheduled command must not make it 'approved' (and so logged) early. */
+	if (r == 0 && c->approved && !c->was_approved)
+		r = rp_sql_exec(db->h, "UPDATE commands SET state = ?, not_before = ? WHERE id = ? AND "
+				 "org = ? AND state = 'pending-approval'", "titt", command_state(c),
+			 c->cmd->not_before, c->cmd->id, c->cmd->org);
 	if (r == 0 && c->approved)
 		r = add_deliveries(db, c->cmd);
-	if (r == 0 && c->approved && !c->was_approved)
-		r = log_command(db, c->cmd, c->statement);
+	if (r == 0 && c->approved && (!c->was_approved || c->scheduled))
+		r = c->scheduled ? schedule_check(db, c->cmd, c->statement)
+				 : log_command(db, c->cmd, c->statement);
 	return db_ret(db, rp_sql_finish(db->h, r), "storing the signatures of command %s",
 		      c->cmd->id);
 }
 
 int db_command_json(struct db *db, const char *org, const char *id, json_t **ret)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT state, statement, payload, signatures, threshold "
-				    "FROM commands WHERE id = ? AND org = ?", "tt", id, org);
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT state, statement, payload, signatures, threshold, "
+				    "not_before, expires FROM commands WHERE id = ? AND org = ?", "tt",
+				    id, org);
 	int r = rp_sql_step(db->h, st);
 	json_t *j = NULL;
 
 	if (r == 1) {
-		j = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I}", "id", id, "state", rp_sql_text(st, 0),
-			      "statement", rp_sql_text(st, 1), "payload", col_b64(st, 2), "signatures",
-			      col_int(st, 3), "threshold", col_int(st, 4));
+		j = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I}", "id", id, "state",
+			      rp_sql_text(st, 0), "statement", rp_sql_text(st, 1), "payload",
+			      col_b64(st, 2), "signatures", col_int(st, 3), "threshold",
+			      col_int(st, 4), "not_before", col_int(st, 5), "expires", col_int(st, 6));
 		r = j ? 0 : RP_E_NOMEM;
 	} else if (r == 0) {
 		r = RP_E_NOTFOUND;
@@ -609,10 +648,11 @@ int db_command_json(struct db *db, const char *org, const char *id, json_t **ret
 
 static json_t *command_row(sqlite3_stmt *st)
 {
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:s}", "id", rp_sql_text(st, 0), "state",
-			 rp_sql_text(st, 1), "created", col_int(st, 2), "signatures", col_int(st, 3),
-			 "threshold", col_int(st, 4), "targets", col_int(st, 5), "comment",
-			 rp_sql_text(st, 6), "statement", rp_sql_text(st, 7));
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:I}", "id",
+			 rp_sql_text(st, 0), "state", rp_sql_text(st, 1), "created", col_int(st, 2),
+			 "signatures", col_int(st, 3), "threshold", col_int(st, 4), "targets",
+			 col_int(st, 5), "comment", rp_sql_text(st, 6), "statement", rp_sql_text(st, 7),
+			 "not_before", col_int(st, 8), "expires", col_int(st, 9));
 }
 
 int db_commands_json(struct db *db, const char *org, size_t limit, size_t max_bytes, json_t **ret,
@@ -620,8 +660,9 @@ int db_commands_json(struct db *db, const char *org, size_t limit, size_t max_by
 {
 	/* Newest first; the statements (column 7) fill at most max_bytes. */
 	return collect_capped(db, rp_sql_prep(db->h, "SELECT id, state, created, signatures, threshold, "
-					   "targets, comment, statement FROM commands WHERE org = ? "
-					   "ORDER BY seq DESC LIMIT ?", "ti", org, (int64_t)limit),
+					   "targets, comment, statement, not_before, expires "
+					   "FROM commands WHERE org = ? ORDER BY seq DESC LIMIT ?",
+					   "ti", org, (int64_t)limit),
 			      command_row, 7, max_bytes, ret, ret_truncated);
 }
 
@@ -633,10 +674,13 @@ int db_commands_json(struct db *db, const char *org, size_t limit, size_t max_by
  * reports. A running delivery stays 'running' whatever the time: it was
  * started, so it is never shown expired.
  */
-static const char *pending_status(int64_t expires, bool offered, int64_t offered_at)
+static const char *pending_status(const char *cstate, int64_t expires, bool offered,
+				  int64_t offered_at)
 {
 	if (expires && rp_now() >= expires && (!offered || offered_at >= expires))
 		return "expired";
+	if (!strcmp(cstate, "scheduled"))
+		return "scheduled";
 	return offered ? "delivered" : "pending";
 }
 
@@ -648,7 +692,8 @@ static json_t *result_row(sqlite3_stmt *st)
 								       : json_integer(col_int(st, 3));
 
 	if (!strcmp(status, "pending"))
-		status = pending_status(expires, sqlite3_column_type(st, 12) != SQLITE_NULL,
+		status = pending_status(rp_sql_text(st, 13), expires,
+					sqlite3_column_type(st, 12) != SQLITE_NULL,
 					sqlite3_column_int64(st, 12));
 	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:s, s:o, s:o, s:o}", "device",
 			 rp_sql_text(st, 0), "hostname", rp_sql_text(st, 1), "status", status,
@@ -669,8 +714,8 @@ int db_results_json(struct db *db, const char *org, const char *id, json_t **ret
 	/* The device's key and signed facts only from its own org. */
 	return collect(db, rp_sql_prep(db->h, "SELECT d.device_id, ifnull(v.hostname, ''), d.status, "
 				    "d.exit_code, d.output, ifnull(d.duration_ms, 0), d.updated, "
-				    "d.reason, c.expires, d.result, v.pubkey, v.facts, d.offered "
-				    "FROM commands c "
+				    "d.reason, c.expires, d.result, v.pubkey, v.facts, d.offered, "
+				    "c.state FROM commands c "
 				    "JOIN deliveries d ON d.command_id = c.id "
 				    "LEFT JOIN devices v ON v.id = d.device_id AND v.org = c.org "
 				    "WHERE c.id = ? AND c.org = ? ORDER BY v.hostname, d.device_id",
@@ -745,39 +790,57 @@ int db_next_delivery(struct db *db, const char *device, json_t **ret)
 	return delivery_row(db, st, ret);
 }
 
-int db_log_approved(struct db *db, const char *org, size_t *ret_n)
+/*
+ * The rows db_log_approved appends: approved ones never logged (written
+ * behind the API's back), then scheduled ones now due, by not-before and
+ * then approval order, so that statements due at the same time, or all
+ * found due after a restart, enter the log in the order they were meant
+ * to run.
+ */
+static const char SQL_TO_LOG[] =
+	"SELECT id, statement, 0, seq, 0 FROM commands WHERE org = ?1 AND state = 'approved' AND "
+	"log_index IS NULL "
+	"UNION ALL SELECT id, statement, not_before, seq, 1 FROM commands WHERE state = 'scheduled' "
+	"AND not_before <= ?2 AND org = ?1 ";
+
+struct to_log {
+	char id[RP_ID_HEX + 1];
+	char *statement;
+	bool due; /* scheduled, now due */
+};
+
+int db_log_approved(struct db *db, const char *org, int64_t now, size_t *ret_unlogged,
+		    size_t *ret_due)
 {
+	char sql[sizeof(SQL_TO_LOG) + 64];
+	struct to_log *v = NULL;
 	sqlite3_stmt *st;
-	char **ids = NULL, **texts = NULL;
-	size_t n = 0;
+	size_t n = 0, due = 0;
 	int r;
 
-	/* Called every tick: a read on a partial index, and a write only when there is work. */
-	st = rp_sql_prep(db->h, "SELECT 1 FROM commands WHERE org = ? AND state = 'approved' AND "
-				"log_index IS NULL LIMIT 1", "t", org);
+	/* Called on every run of the sequencer: a read on partial indexes, and a write only when there is work. */
+	snprintf(sql, sizeof(sql), "%sLIMIT 1", SQL_TO_LOG);
+	st = rp_sql_prep(db->h, sql, "ti", org, now);
 	r = rp_sql_step(db->h, st);
 	sqlite3_finalize(st);
 	if (r <= 0) {
-		*ret_n = 0;
-		return db_ret(db, r, "looking for unlogged commands of %s", org);
+		*ret_unlogged = *ret_due = 0;
+		return db_ret(db, r, "looking for unlogged or due commands of %s", org);
 	}
 	if ((r = rp_sql_begin(db->h)) < 0)
 		return db_ret(db, r, "logging the approved commands of %s", org);
-	st = rp_sql_prep(db->h, "SELECT id, statement FROM commands WHERE org = ? AND state = 'approved' "
-			  "AND log_index IS NULL ORDER BY seq LIMIT 1000", "t", org);
+	snprintf(sql, sizeof(sql), "%sORDER BY 3, 4 LIMIT 1000", SQL_TO_LOG);
+	st = rp_sql_prep(db->h, sql, "ti", org, now);
 	while ((r = rp_sql_step(db->h, st)) == 1) {
-		char **ni = realloc(ids, (n + 1) * sizeof(*ids)), **nt;
-		if (ni)
-			ids = ni;
-		nt = ni ? realloc(texts, (n + 1) * sizeof(*texts)) : NULL;
-		if (nt)
-			texts = nt;
-		if (!ni || !nt || !(ids[n] = strdup(rp_sql_text(st, 0)))) {
+		struct to_log *nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv) {
 			r = RP_E_NOMEM;
 			break;
 		}
-		if (!(texts[n] = strdup(rp_sql_text(st, 1)))) {
-			free(ids[n]);
+		v = nv;
+		snprintf(v[n].id, sizeof(v[n].id), "%s", rp_sql_text(st, 0));
+		v[n].due = sqlite3_column_int(st, 4) == 1;
+		if (!(v[n].statement = strdup(rp_sql_text(st, 1)))) {
 			r = RP_E_NOMEM;
 			break;
 		}
@@ -786,25 +849,42 @@ int db_log_approved(struct db *db, const char *org, size_t *ret_n)
 	sqlite3_finalize(st);
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		struct rp_command c = {0};
-		snprintf(c.id, sizeof(c.id), "%s", ids[i]);
+		snprintf(c.id, sizeof(c.id), "%s", v[i].id);
 		snprintf(c.org, sizeof(c.org), "%s", org);
-		r = log_command(db, &c, texts[i]);
+		r = log_command(db, &c, v[i].statement);
 		if (r == RP_E_TOOBIG) { /* cannot be an entry: never logged, so never accepted */
 			fprintf(stderr, "rampartd: org %s: command %s is too large for the log\n", org,
 				c.id);
 			r = rp_sql_exec(db->h, "UPDATE commands SET log_index = -1 WHERE id = ? AND org = ?",
 				     "tt", c.id, org);
 		}
+		if (r == 0 && v[i].due)
+			r = rp_sql_exec(db->h, "UPDATE commands SET state = 'approved' WHERE id = ? AND "
+					 "org = ? AND state = 'scheduled'", "tt", c.id, org);
+		due += v[i].due;
 	}
-	for (size_t i = 0; i < n; i++) {
-		free(ids[i]);
-		free(texts[i]);
+	for (size_t i = 0; i < n; i++)
+		free(v[i].statement);
+	free(v);
+	if ((r = rp_sql_finish(db->h, r)) == 0) {
+		*ret_unlogged = n - due;
+		*ret_due = due;
 	}
-	free(ids);
-	free(texts);
-	if ((r = rp_sql_finish(db->h, r)) == 0)
-		*ret_n = n;
 	return db_ret(db, r, "logging the approved commands of %s", org);
+}
+
+int db_next_scheduled(struct db *db, int64_t *ret_not_before)
+{
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT min(c.not_before) FROM commands c JOIN logs l "
+					"ON l.org = c.org WHERE c.state = 'scheduled'", "");
+	int r = rp_sql_step(db->h, st);
+
+	if (r == 1 && sqlite3_column_type(st, 0) == SQLITE_NULL)
+		r = 0;
+	if (r == 1)
+		*ret_not_before = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return r == 1 ? 0 : r == 0 ? RP_E_NOTFOUND : db_ret(db, r, "finding the next scheduled command");
 }
 
 int db_command_delivery(struct db *db, const char *org, const char *id, json_t **ret)

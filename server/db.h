@@ -113,18 +113,24 @@ struct db_command {
 	const uint8_t *payload;
 	size_t payload_len;
 	bool approved;
-	bool was_approved; /* db_command_sign: approved before, so already logged */
+	bool scheduled;    /* approved, but its not-before is ahead: logged when due */
+	bool was_approved; /* db_command_sign: approved before (logged, or scheduled) */
 	size_t signatures;
 	uint32_t threshold;
 };
-/* The command and a 'pending' delivery per target, in one transaction. */
+/*
+ * The command and a 'pending' delivery per target, in one transaction;
+ * approved, it is logged at once, or when scheduled held back as
+ * 'scheduled' (RP_E_TOOBIG now if it could never be logged).
+ */
 int db_command_insert(struct db *db, const struct db_command *c);
-/* The stored signed statement (malloc'd) and whether it is approved. */
+/* The stored signed statement (malloc'd) and whether it is approved or scheduled. */
 int db_command_statement(struct db *db, const char *org, const char *id, char **ret,
 			 bool *ret_approved);
 /*
- * Stores the merged statement; when approved, also sets the state and makes
- * sure every target has its delivery row, in the same transaction.
+ * Stores the merged statement; when this approves it, also sets the state
+ * ('approved' and logged, or 'scheduled') and makes sure every target has
+ * its delivery row, in the same transaction.
  */
 int db_command_sign(struct db *db, const struct db_command *c);
 int db_command_json(struct db *db, const char *org, const char *id, json_t **ret);
@@ -135,10 +141,10 @@ int db_command_json(struct db *db, const char *org, const char *id, json_t **ret
 int db_commands_json(struct db *db, const char *org, size_t limit, size_t max_bytes, json_t **ret,
 		     bool *ret_truncated);
 /*
- * One entry per delivery; 'expired' and 'delivered' computed here (db.c's
- * header). Each carries the device-signed result note ("note", null
- * before one), the target's public key and signed facts ("pubkey",
- * "facts", null if unknown). RP_E_NOTFOUND: no command.
+ * One entry per delivery; 'expired', 'scheduled' and 'delivered' computed
+ * here (db.c's header). Each carries the device-signed result note
+ * ("note", null before one), the target's public key and signed facts
+ * ("pubkey", "facts", null if unknown). RP_E_NOTFOUND: no command.
  */
 int db_results_json(struct db *db, const char *org, const char *id, json_t **ret);
 int db_alerts_json(struct db *db, const char *org, json_t **ret);
@@ -153,10 +159,15 @@ int db_alerts_json(struct db *db, const char *org, json_t **ret);
 int db_next_delivery(struct db *db, const char *device, json_t **ret);
 /*
  * Appends to the org's log every approved command not yet in it, whatever
- * wrote the row (one transaction): what is delivered is in the log, for
- * every auditor to see. *ret_n: how many.
+ * wrote the row, and every scheduled one whose not-before is at or before
+ * now (those become 'approved'), in one transaction: what is delivered is
+ * in the log, for every auditor to see. *ret_unlogged: how many of the
+ * first kind; *ret_due: of the second.
  */
-int db_log_approved(struct db *db, const char *org, size_t *ret_n);
+int db_log_approved(struct db *db, const char *org, int64_t now, size_t *ret_unlogged,
+		    size_t *ret_due);
+/* The earliest not-before of a scheduled command of any org; RP_E_NOTFOUND: none. */
+int db_next_scheduled(struct db *db, int64_t *ret_not_before);
 /* Notes when the delivery was first handed to the device (for 'delivered'/'expired'). */
 int db_delivery_offered(struct db *db, const char *command, const char *device);
 /*

@@ -4,8 +4,13 @@
  * accept.
  *
  * Approvals append their statement to the org's log in the same
- * transaction (db.c). The sequencer then, once per tick or at once after
- * log_kick():
+ * transaction (db.c), or, when the statement's not-before is still ahead,
+ * leave it 'scheduled' for the sequencer to append when it is due. The
+ * sequencer runs once per tick, at once after log_kick(), and at the
+ * earliest not-before of a scheduled statement (an evtimer, re-armed after
+ * every run). Each run:
+ *   0. appends scheduled statements now due, and any approved row never
+ *      logged (db_log_approved);
  *   1. signs a checkpoint of the whole log with the org's log key when the
  *      log grew (one checkpoint covers every entry added since the last);
  *   2. asks every witness of the org's root policy to cosign it (C2SP
@@ -30,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "checkpoint.h"
 #include "policy.h"
@@ -388,12 +394,17 @@ static void sequence_org(struct server *s, const char *org)
 	struct db_log lg;
 	int64_t now = rp_now();
 
-	size_t nlogged = 0;
+	size_t nlogged = 0, ndue = 0;
 
-	if (db_log_approved(&s->db, org, &nlogged) == 0 && nlogged > 0)
-		fprintf(stderr, "rampartd: org %s: logged %zu approved command%s found unlogged "
-				"(written by something other than this server's API)\n",
-			org, nlogged, nlogged == 1 ? "" : "s");
+	if (db_log_approved(&s->db, org, now, &nlogged, &ndue) == 0) {
+		if (nlogged > 0)
+			fprintf(stderr, "rampartd: org %s: logged %zu approved command%s found unlogged "
+					"(written by something other than this server's API)\n",
+				org, nlogged, nlogged == 1 ? "" : "s");
+		if (ndue > 0)
+			fprintf(stderr, "rampartd: org %s: logged %zu scheduled command%s now due\n",
+				org, ndue, ndue == 1 ? "" : "s");
+	}
 	if (!p || db_log_get(&s->db, org, &lg) < 0 || sign_checkpoint(s, org, &lg) < 0 ||
 	    lg.signed_size < 0 || db_log_signed_note(&s->db, lg.id, &note) < 0)
 		goto out;
@@ -422,7 +433,39 @@ out:
 	free(note);
 }
 
-static void on_tick(evutil_socket_t fd, short what, void *arg)
+/*
+ * time(), by which a statement is found due (rp_now), follows the kernel's
+ * tick and can lag gettimeofday by one: a timer armed to the microsecond
+ * would wake a moment before the second has turned for it.
+ */
+#define DUE_MARGIN_US 20000
+
+/*
+ * Arms the evtimer for the earliest not-before still scheduled, on the
+ * wall clock that statements are written in. One that is already due was
+ * not logged by the run just made (a database error): retried a tick
+ * later, never in a loop.
+ */
+static void arm_due(struct server *s)
+{
+	struct timeval now, tv = {TICK_S, 0};
+	int64_t nb, us;
+
+	if (db_next_scheduled(&s->db, &nb) < 0) {
+		evtimer_del(s->due);
+		return;
+	}
+	if (nb > rp_now()) {
+		gettimeofday(&now, NULL);
+		us = (nb - (int64_t)now.tv_sec) * 1000000 - now.tv_usec;
+		us = (us > 0 ? us : 0) + DUE_MARGIN_US;
+		tv.tv_sec = (time_t)(us / 1000000);
+		tv.tv_usec = (suseconds_t)(us % 1000000);
+	}
+	evtimer_add(s->due, &tv);
+}
+
+static void on_run(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *s = arg;
 	char **orgs = NULL;
@@ -437,6 +480,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		free(orgs[i]);
 	}
 	free(orgs);
+	arm_due(s);
 }
 
 int log_init(struct server *s, const char *witness_ca)
@@ -455,8 +499,10 @@ int log_init(struct server *s, const char *witness_ca)
 		return RP_E_TLS;
 	}
 
-	if (!(s->tick = event_new(s->base, -1, EV_PERSIST, on_tick, s)) || event_add(s->tick, &tv) < 0)
+	if (!(s->tick = event_new(s->base, -1, EV_PERSIST, on_run, s)) ||
+	    event_add(s->tick, &tv) < 0 || !(s->due = evtimer_new(s->base, on_run, s)))
 		return RP_E_NOMEM;
+	log_kick(s); /* at start: what fell due while the server was down, and the due timer */
 	return 0;
 }
 
@@ -479,7 +525,9 @@ void log_release(struct server *s)
 	}
 	if (s->tick)
 		event_free(s->tick);
-	s->tick = NULL;
+	if (s->due)
+		event_free(s->due);
+	s->tick = s->due = NULL;
 	SSL_CTX_free(s->wssl);
 	s->wssl = NULL;
 }

@@ -155,6 +155,18 @@ test_expired_within_skew() {
 	expect_refused lapsed "$(forge "$T/lapsed.note" "$T/lapsed.payload" $ALL)" expired $ALL
 }
 
+test_scheduled_delivered_early() {
+	# A command approved for an hour from now is held back by the server;
+	# the attacker marks it approved, so the server logs and delivers it now.
+	local id
+	id=$(rp_submit 1 --to "${ALL// /,}" --run-as "$ME" --not-before 1h -- touch "$T/canary.early")
+	rp_as 2 approve --yes "$id" >/dev/null
+	[ "$(rp_sql "SELECT state FROM commands WHERE id = '$id'")" = scheduled ] \
+		|| die "early: the approved command is not held back as scheduled"
+	rp_sql "UPDATE commands SET state = 'approved' WHERE id = '$id';"
+	expect_refused early "$id" not-yet-valid $ALL
+}
+
 test_other_org_command() {
 	mkcmd otherorg globex "$(now -60)" "$(now 3600)" $ALL
 	sign otherorg 1 2
@@ -195,6 +207,7 @@ test_delivered_to_non_target
 test_replay_executed_command
 test_expired_command
 test_expired_within_skew
+test_scheduled_delivered_early
 test_other_org_command
 test_payload_swapped
 test_audit_reports_forgeries

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # When statements run, over real binaries: expiry means one thing for the
-# server, the agent and what results show.
+# server, the agent and what results show; a command scheduled with
+# --not-before is held back by the server, logged and delivered at its
+# time, and runs then, in the order of the times, across a restart.
 #
-# No timing is asserted: "not after its expiry" is correctness (the clocks
-# here are one clock), and everything else waits for a condition with a
-# deadline.
+# No timing is asserted: "not before its time" and "not after its expiry"
+# are correctness (the clocks here are one clock), and everything else
+# waits for a condition with a deadline. How late a scheduled command ran
+# is printed as a note; bench/burst measures the sequencer's timing.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 rp_init "$1"
@@ -91,6 +94,69 @@ test_started_before_expiry_is_done_not_expired() {
 	rp_ok "a command started before its expiry shows running past it, then done; never expired"
 }
 
+test_not_before_runs_at_its_time() {
+	local id nb t
+	id=$(submit_approved later --not-before 8s)
+	nb=$(stmt_time "$id" not-before)
+	[ "$(api "commands/$id" | field state)" = scheduled ] || die "later: state is not scheduled"
+	[ "$(api "commands/$id" | field not_before)" = "$nb" ] || die "later: API not_before differs"
+	[ "$(status "$id")" = scheduled ] || die "later: result status $(status "$id"), want scheduled"
+	[ -z "$(rp_sql "SELECT log_index FROM commands WHERE id = '$id'")" ] \
+		|| die "later: logged before its time"
+	rp_wait_for 40 test -e "$T/ran.later" || die "later: never ran"
+	t=$(ran_at later)
+	[ "$t" -ge "$((nb * 1000000000))" ] || die "later: ran $(((nb * 1000000000 - t) / 1000000)) ms before its not-before"
+	rp_wait_for 10 bash -c "[ \"\$(status $id)\" = done ]" || die "later: status $(status "$id"), want done"
+	rp_note "later: ran $(((t - nb * 1000000000) / 1000000)) ms after its not-before"
+	rp_ok "--not-before 8s: scheduled, not logged, runs at its time and not before"
+}
+
+test_due_earlier_runs_first() {
+	local a b nba nbb
+	a=$(submit_approved first --not-before 10s)
+	b=$(submit_approved second --not-before 4s)
+	nba=$(stmt_time "$a" not-before)
+	nbb=$(stmt_time "$b" not-before)
+	[ "$nbb" -lt "$nba" ] || die "order: second is not due first"
+	rp_wait_for 40 test -e "$T/ran.first" || die "order: first never ran"
+	rp_wait_for 10 test -e "$T/ran.second" || die "order: second never ran"
+	[ "$(ran_at second)" -lt "$(ran_at first)" ] || die "order: submitted-first ran first, not due-first"
+	[ "$(ran_at second)" -ge "$((nbb * 1000000000))" ] || die "order: second ran early"
+	[ "$(ran_at first)" -ge "$((nba * 1000000000))" ] || die "order: first ran early"
+	[ "$(rp_sql "SELECT log_index FROM commands WHERE id = '$b'")" -lt \
+	  "$(rp_sql "SELECT log_index FROM commands WHERE id = '$a'")" ] || die "order: log order is not due order"
+	rp_ok "a command submitted later but due earlier is logged and runs first"
+}
+
+test_restart_while_scheduled() {
+	# x2 is submitted before x1 but due a second later; both fall due while
+	# the server is down. y is still ahead when it comes back.
+	local x1 x2 y nb1 nb2 nby base=$(($(date +%s) + 10))
+	x2=$(submit_approved x2 --not-before "$(stamp_at $((base + 1)))")
+	x1=$(submit_approved x1 --not-before "$(stamp_at "$base")")
+	y=$(submit_approved y --not-before "$(stamp_at $((base + 14)))")
+	nb1=$(stmt_time "$x1" not-before)
+	nb2=$(stmt_time "$x2" not-before)
+	nby=$(stmt_time "$y" not-before)
+	[ "$nb1" -lt "$nb2" ] || die "restart: x1 is not due before x2"
+	clock_past "$((nb1 - 1))" && die "restart: x1 due before the server stopped (machine too slow to test)"
+	rp_server_stop
+	rp_wait_for 30 clock_past "$nb2" || die "restart: the clock never passed x2's start"
+	[ "$(date +%s)" -lt "$nby" ] || die "restart: y already due (machine too slow to test)"
+	rp_server_start
+	rp_wait_for 40 test -e "$T/ran.x2" || die "restart: x2, due while the server was down, never ran"
+	rp_wait_for 10 test -e "$T/ran.x1" || die "restart: x1 never ran"
+	[ "$(ran_at x1)" -lt "$(ran_at x2)" ] || die "restart: due together, not run in the order of their times"
+	[ ! -e "$T/ran.y" ] || die "restart: y ran before its time"
+	rp_wait_for 40 test -e "$T/ran.y" || die "restart: y never ran after the restart"
+	[ "$(ran_at y)" -ge "$((nby * 1000000000))" ] || die "restart: y ran early"
+	rp_note "restart: y ran $((($(ran_at y) - nby * 1000000000) / 1000000)) ms after its not-before"
+	rp_ok "restart: what fell due while down runs at start in time order; what is ahead runs at its time"
+}
+
 test_expired_while_agent_down_never_runs
 test_started_before_expiry_is_done_not_expired
+test_not_before_runs_at_its_time
+test_due_earlier_runs_first
+test_restart_while_scheduled
 rp_note "all schedule tests passed"
