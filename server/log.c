@@ -6,9 +6,11 @@
  * Approvals append their statement to the org's log in the same
  * transaction (db.c), or, when the statement's not-before is still ahead,
  * leave it 'scheduled' for the sequencer to append when it is due. The
- * sequencer runs once per tick, at once after log_kick(), and at the
- * earliest not-before of a scheduled statement (an evtimer, re-armed after
- * every run). Each run:
+ * sequencer runs at once after log_kick() (a one-shot event: a burst of
+ * approvals in one turn of the loop is one run, and the periodic tick is
+ * never re-armed by it, so it cannot slip), at the earliest not-before of
+ * a scheduled statement (an evtimer, re-armed after every run), and once
+ * per TICK_S for freshness and retries. Each run:
  *   0. appends scheduled statements now due, and any approved row never
  *      logged (db_log_approved);
  *   1. signs a checkpoint of the whole log with the org's log key when the
@@ -20,6 +22,10 @@
  *   3. when the cosignatures over the newest checkpoint meet the policy's
  *      quorum, makes it the served checkpoint and wakes held polls: only
  *      then are the entries it covers delivered.
+ * One request is in flight per witness. When its answer is about an older
+ * checkpoint than the newest (the log grew meanwhile), its cosignature is
+ * kept and the newest is sent to it at once, from the size it just
+ * cosigned, rather than at the next tick.
  * A witness that is down or refuses delays step 3 and is retried; nothing
  * it says can change the log. Witness requests are asynchronous (libevent's
  * HTTP client), over http:// or https:// (the witness's certificate checked
@@ -42,7 +48,7 @@
 #include "rp_err.h"
 #include "server.h"
 
-#define TICK_S 1
+#define TICK_S 1 /* freshness and retries; approvals and due statements do not wait for it */
 #define WITNESS_TIMEOUT_S 10
 #define WITNESS_RESPONSE_MAX RP_WITNESS_RESPONSE_MAX
 
@@ -60,6 +66,7 @@ struct wslot {
 	struct evhttp_connection *tls_conn; /* https://: one per request, this one in flight */
 	bool busy;
 	uint64_t size_sent;
+	char *note_sent; /* the checkpoint of size_sent, to take a late answer's cosignature */
 	int64_t last_try;
 };
 
@@ -240,6 +247,8 @@ static void witness_send(struct server *s, struct wslot *ws, const struct db_log
 	}
 	ws->busy = true;
 	ws->size_sent = (uint64_t)lg->signed_size;
+	free(ws->note_sent);
+	ws->note_sent = strdup(note); /* NULL: a late answer is dropped, as before */
 	ws->last_try = rp_now();
 }
 
@@ -312,10 +321,20 @@ static void on_witness_reply(struct evhttp_request *req, void *arg)
 	body[blen] = '\0';
 	if (db_log_get(&s->db, ws->org, &lg) < 0 || db_log_signed_note(&s->db, lg.id, &note) < 0)
 		return;
-	if (code == 200) {
-		if ((uint64_t)lg.signed_size == ws->size_sent &&
-		    take_cosigs(s, ws, &lg, note, body, blen) == 0 && (p = server_policy(s, ws->org)))
+	if (code == 200 && (uint64_t)lg.signed_size == ws->size_sent) {
+		if (take_cosigs(s, ws, &lg, note, body, blen) == 0 && (p = server_policy(s, ws->org)))
 			update_served(s, ws->org, p, &lg);
+	} else if (code == 200 && ws->size_sent < (uint64_t)lg.signed_size) {
+		/*
+		 * The log grew while the witness was answering: its cosignature
+		 * is for an older checkpoint, which no one is served any more.
+		 * Keep it (the witness is now at size_sent, so the next proof
+		 * starts there) and send the newest at once: after a burst of
+		 * approvals the last checkpoint must not wait for a tick.
+		 */
+		uint64_t from = ws->size_sent;
+		if (ws->note_sent && take_cosigs(s, ws, &lg, ws->note_sent, body, blen) == 0)
+			witness_send(s, ws, &lg, note, from);
 	} else if (code == 409) {
 		const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req),
 						    "Content-Type");
@@ -500,7 +519,8 @@ int log_init(struct server *s, const char *witness_ca)
 	}
 
 	if (!(s->tick = event_new(s->base, -1, EV_PERSIST, on_run, s)) ||
-	    event_add(s->tick, &tv) < 0 || !(s->due = evtimer_new(s->base, on_run, s)))
+	    event_add(s->tick, &tv) < 0 || !(s->kick = evtimer_new(s->base, on_run, s)) ||
+	    !(s->due = evtimer_new(s->base, on_run, s)))
 		return RP_E_NOMEM;
 	log_kick(s); /* at start: what fell due while the server was down, and the due timer */
 	return 0;
@@ -508,8 +528,9 @@ int log_init(struct server *s, const char *witness_ca)
 
 void log_kick(struct server *s)
 {
-	if (s->tick)
-		event_active(s->tick, EV_TIMEOUT, 0);
+	/* Activating an event that is already active adds nothing: one run per turn of the loop. */
+	if (s->kick)
+		event_active(s->kick, EV_TIMEOUT, 0);
 }
 
 void log_release(struct server *s)
@@ -521,13 +542,16 @@ void log_release(struct server *s)
 			evhttp_connection_free(ws->conn);
 		if (ws->tls_conn) /* a request still in flight at shutdown */
 			evhttp_connection_free(ws->tls_conn);
+		free(ws->note_sent);
 		free(ws);
 	}
 	if (s->tick)
 		event_free(s->tick);
+	if (s->kick)
+		event_free(s->kick);
 	if (s->due)
 		event_free(s->due);
-	s->tick = s->due = NULL;
+	s->tick = s->kick = s->due = NULL;
 	SSL_CTX_free(s->wssl);
 	s->wssl = NULL;
 }

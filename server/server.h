@@ -28,6 +28,7 @@ struct server {
 	struct waiter *waiters;  /* held polls (poll.c) */
 	size_t nwaiters;
 	struct event *tick;      /* the log sequencer (log.c): every second, */
+	struct event *kick;      /* at once after an approval, */
 	struct event *due;       /* and at the next scheduled statement's not-before */
 	struct wslot *wslots;    /* witnesses and requests in flight (log.c) */
 	SSL_CTX *wssl;           /* TLS client context for https:// witnesses */
@@ -62,7 +63,7 @@ void poll_release_all(struct server *s);
 
 /* log.c: the sequencer: checkpoints, witnesses, proofs for agents. */
 int log_init(struct server *s, const char *witness_ca);
-/* Runs the sequencer now (an approval: logged, or scheduled). */
+/* Runs the sequencer at once (an approval: logged, or scheduled); bursts coalesce. */
 void log_kick(struct server *s);
 void log_release(struct server *s);
 /*
