@@ -988,11 +988,12 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 			       "verifies with it and names this org and command, and the output\n"
 			       "matches its signed hash. Status is done, timed-out, failed or refused\n"
 			       "as the device signed it; pending, scheduled (not-before to come) or\n"
-			       "expired (no signed result by the statement's expiry) while there is\n"
-			       "none; UNVERIFIED when the server claims what it cannot prove (shown\n"
-			       "after `the server says'). --wait S polls up to S seconds while a\n"
-			       "target is pending. --json prints this view (\"verified\" per row, the\n"
-			       "server's claims under \"server\").\n");
+			       "expired (no signed result by the statement's expiry, and not handed\n"
+			       "to the device before it) while there is none; UNVERIFIED when the\n"
+			       "server claims what it cannot prove (shown after `the server says').\n"
+			       "--wait S polls up to S seconds while a target is pending. --json\n"
+			       "prints this view (\"verified\" per row, the server's claims under\n"
+			       "\"server\").\n");
 			return 0;
 		}
 		if (!strcmp(argv[k], "--wait") && k + 1 < argc) {

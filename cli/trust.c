@@ -234,17 +234,32 @@ void cli_facts_check(const char *org, const char *id, json_t *pubkey, json_t *fa
 	}
 }
 
-/* For a target without a verified result: what the signed window says. */
-static const char *waiting(const struct rp_command *c, int64_t now)
-{
-	if (now >= c->expires)
-		return "expired";
-	return now < c->not_before ? "scheduled" : "pending";
-}
-
+/*
+ * The server's statuses that claim no result: waiting, or handed over
+ * ('delivered') or started ('running') with the result still to come.
+ */
 static bool server_final(const char *status)
 {
-	return strcmp(status, "pending") && strcmp(status, "running") && strcmp(status, "expired");
+	return strcmp(status, "pending") && strcmp(status, "scheduled") &&
+	       strcmp(status, "delivered") && strcmp(status, "running") && strcmp(status, "expired");
+}
+
+/*
+ * For a target without a verified result: what the signed window says.
+ * Past expires, a delivery the server says it handed over or the device
+ * started stays pending: agents refuse from expires on, and the server
+ * offers nothing after it, so one handed over was handed over in time and
+ * may be running to its end; called expired, its result would then turn
+ * up and an administrator who re-submitted would get it twice. A server
+ * that lies here only keeps it pending (a delay).
+ */
+static const char *waiting(const struct rp_command *c, const char *sstatus, int64_t now)
+{
+	bool handed = sstatus && (!strcmp(sstatus, "delivered") || !strcmp(sstatus, "running"));
+
+	if (now >= c->expires && !handed)
+		return "expired";
+	return now < c->not_before ? "scheduled" : "pending";
 }
 
 /* The server's row for device, or NULL. */
@@ -286,7 +301,7 @@ static void row_check(const char *org, const struct cli_view *v, struct cli_row 
 		if (sstatus && server_final(sstatus))
 			snprintf(x->problem, sizeof(x->problem), "no signed result");
 		else
-			x->status = waiting(v->cmd, now);
+			x->status = waiting(v->cmd, sstatus, now);
 		return;
 	}
 	if (!device_key(json_object_get(row, "pubkey"), x->device, pub)) {

@@ -74,6 +74,7 @@ test_expired_while_agent_down_never_runs() {
 	barrier 1
 	[ ! -e "$T/ran.lapsed" ] || die "lapsed: ran after its expiry (within the old 300 s skew)"
 	[ "$(status "$id")" = expired ] || die "lapsed: status became $(status "$id"), want expired"
+	[ "$(rp_status "$id" "$DEV_a1")" = expired ] || die "lapsed: rampart results shows $(rp_status "$id" "$DEV_a1"), want expired"
 	! grep -q "$id" "$T/a1/executed" 2>/dev/null || die "lapsed: the agent was offered it after expiry"
 	rp_ok "a command whose expiry passed while its agent was down never runs and stays expired"
 }
@@ -89,9 +90,14 @@ test_started_before_expiry_is_done_not_expired() {
 	rp_wait_for 30 clock_past "$ex" || die "long: the clock never passed its expiry"
 	rp_wait_for 10 bash -c "[ \"\$(status $id)\" = running ]" \
 		|| die "long: status $(status "$id") past expiry while it runs, want running"
+	# The CLI derives its own state from what it verified: no result yet, so
+	# still pending (a result may come), not expired.
+	[ "$(rp_status "$id" "$DEV_a1")" = pending ] \
+		|| die "long: rampart results shows $(rp_status "$id" "$DEV_a1") past expiry while it runs, want pending"
 	touch "$T/long.release"
 	rp_wait_for 30 bash -c "[ \"\$(status $id)\" = done ]" || die "long: status $(status "$id"), want done"
-	rp_ok "a command started before its expiry shows running past it, then done; never expired"
+	[ "$(rp_status "$id" "$DEV_a1")" = done ] || die "long: rampart results shows $(rp_status "$id" "$DEV_a1"), want done"
+	rp_ok "a command started before its expiry shows running (rampart results: pending) past it, then done; never expired"
 }
 
 test_not_before_runs_at_its_time() {
