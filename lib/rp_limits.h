@@ -106,3 +106,22 @@
  * while. It bounds only the witness's own configuration, and is here because
  * every cap is (DESIGN.md section 7). */
 #define RP_WITNESS_LOG_KEYS_MAX 8
+
+/*
+ * The daemons' HTTP edge (lib/httpd): each connection's guard reads a
+ * request's line and headers before evhttp does, so a body over its
+ * route's cap is refused from Content-Length (or as chunks arrive) before
+ * it is buffered, and each phase of a request has a deadline of its own,
+ * a total for the phase rather than a per-read timeout. See
+ * docs/operating.md, "Limits and timeouts", for how to size them.
+ */
+#define RP_HTTP_TARGET_MAX     1024          /* request target: path and query */
+#define RP_HTTP_HEADERS_TIMEOUT_S 10         /* first byte of a request to the end of its headers */
+#define RP_HTTP_BODY_TIMEOUT_S 60            /* end of the headers to the end of the body */
+#define RP_HTTP_IDLE_TIMEOUT_S 30            /* keep-alive: answer sent (or accept) to the next request */
+#define RP_HTTP_WRITE_TIMEOUT_S 30           /* an answer the client stops reading: no progress */
+#define RP_HTTP_TIMEOUT_MAX_S  3600          /* largest value the options take */
+#define RP_HTTP_LINGER_S       2             /* input discarded after a refusal, so the answer is read */
+#define RP_HTTP_CONNS_DEFAULT  16384         /* rampartd: one held poll per agent, plus admins */
+#define RP_HTTP_CONNS_MAX      1000000
+#define RP_WITNESS_CONNS_DEFAULT 256         /* rampart-witness: a few logs, one request each */

@@ -19,12 +19,15 @@
 #include <sys/queue.h>
 #include <sys/time.h>
 
+#include "api.h"
 #include "facts.h"
+#include "httpd/httpd.h"
+#include "log.h"
 #include "policy.h"
+#include "poll.h"
 #include "reqsig.h"
 #include "result.h"
 #include "rp_err.h"
-#include "server.h"
 #include "statement.h"
 
 enum auth {
@@ -50,69 +53,19 @@ struct req {
 	double t0;
 };
 
-/* ---- replies ---- */
+/* ---- replies (lib/httpd) ---- */
 
-double api_now_ms(void)
+static struct rp_httpd_line line_of(const struct req *q)
 {
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (double)tv.tv_sec * 1000.0 + (double)tv.tv_usec / 1000.0;
-}
-
-static void log_request(struct evhttp_request *r, int status, const char *method,
-			const char *path, const char *who, double t0, const char *why)
-{
-	struct evhttp_connection *conn = evhttp_request_get_connection(r);
-	char *addr = NULL, qpath[128];
-	ev_uint16_t port = 0;
-
-	if (conn)
-		evhttp_connection_get_peer(conn, &addr, &port);
-	rp_quote(qpath, sizeof(qpath), path, strlen(path));
-	fprintf(stderr, "rampartd: %s %s %d %.1f ms from %s%s%s%s%s\n", method, qpath, status,
-		api_now_ms() - t0, addr ? addr : "?", *who ? " by " : "", who, why ? ": " : "",
-		why ? why : "");
-}
-
-void api_send(struct evhttp_request *r, int status, json_t *j, const char *method,
-	      const char *path, const char *who, double t0, const char *why)
-{
-	struct evkeyvalq *h = evhttp_request_get_output_headers(r);
-	struct evbuffer *b = evbuffer_new();
-	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-
-	if (j && !s)
-		status = 500; /* out of memory: an empty 500 rather than nothing */
-	if (s) {
-		evbuffer_add(b, s, strlen(s));
-		evhttp_add_header(h, "Content-Type", "application/json");
-	}
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	log_request(r, status, method, path, who, t0, why);
-	evhttp_send_reply(r, status, NULL, b);
-	evbuffer_free(b);
-	free(s);
-	json_decref(j);
+	return (struct rp_httpd_line){
+		.method = q->method, .path = q->path, .who = q->who, .t0 = q->t0};
 }
 
 static void reply(struct req *q, int status, json_t *j)
 {
-	api_send(q->r, status, j, q->method, q->path, q->who, q->t0, NULL);
-}
+	struct rp_httpd_line l = line_of(q);
 
-static const char *status_code(int status)
-{
-	switch (status) {
-	case 400: return "bad_request";
-	case 401: return "unauthorized";
-	case 403: return "forbidden";
-	case 404: return "not_found";
-	case 405: return "method_not_allowed";
-	case 409: return "conflict";
-	case 413: return "too_large";
-	default: return "internal";
-	}
+	rp_httpd_reply_json(&q->srv->httpd, q->r, status, j, &l, NULL);
 }
 
 /* Answers with the JSON error of docs/api.md; the message says what was wrong. */
@@ -120,15 +73,14 @@ static void fail(struct req *q, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void fail(struct req *q, int status, const char *fmt, ...)
 {
+	struct rp_httpd_line l = line_of(q);
 	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	api_send(q->r, status, json_pack("{s:{s:s, s:s}}", "error", "code", status_code(status),
-					 "message", msg),
-		 q->method, q->path, q->who, q->t0, msg);
+	rp_httpd_reply_error(&q->srv->httpd, q->r, status, msg, &l);
 }
 
 /* Answers a failed db_* call: 404 for RP_E_NOTFOUND, otherwise 500. */
@@ -237,21 +189,6 @@ static const char *hdr(struct req *q, const char *name)
 	return evhttp_find_header(evhttp_request_get_input_headers(q->r), name);
 }
 
-/* The org's current root policy, parsed; NULL when there is none. */
-struct rp_policy *server_policy(struct server *s, const char *org)
-{
-	struct rp_policy *p = NULL;
-	struct rp_diag d = {""};
-	char *text = NULL;
-
-	if (db_policy_text(&s->db, org, &text) < 0)
-		return NULL;
-	if (rp_policy_parse(text, strlen(text), &p, &d) < 0)
-		fprintf(stderr, "rampartd: stored policy of org %s does not parse: %s\n", org, d.msg);
-	free(text);
-	return p;
-}
-
 static bool check_sig(struct req *q, const uint8_t pub[32])
 {
 	struct rp_diag d = {""};
@@ -267,7 +204,7 @@ static bool check_sig(struct req *q, const uint8_t pub[32])
 /* A request signed by any key of the org's current root policy. */
 static bool auth_signed(struct req *q, const char *key)
 {
-	struct rp_policy *p = server_policy(q->srv, q->org);
+	struct rp_policy *p = db_policy(&q->srv->db, q->org);
 	int k = p ? rp_policy_key_index(p, key) : -1;
 	char qkey[RP_NOTE_NAME_MAX + 1];
 	bool ok = false;
@@ -633,7 +570,7 @@ static void signed_command_release(struct signed_command *sc)
 static int command_keep_valid(struct req *q, const char *text, size_t len,
 			      struct signed_command *ret)
 {
-	struct rp_policy *p = server_policy(q->srv, q->org);
+	struct rp_policy *p = db_policy(&q->srv->db, q->org);
 	struct rp_sig_check v[RP_NOTE_SIGS_MAX];
 	bool keep[RP_NOTE_SIGS_MAX];
 	struct signed_command sc = {0};
@@ -1223,19 +1160,11 @@ out:
 static void send_bytes(struct req *q, const char *type, const char *cache, const void *p, size_t n)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(q->r);
-	struct evbuffer *b = evbuffer_new();
+	struct rp_httpd_line l = line_of(q);
 
-	if (!b) {
-		fail(q, 500, "out of memory");
-		return;
-	}
-	evbuffer_add(b, p, n);
-	evhttp_add_header(h, "Content-Type", type);
 	evhttp_add_header(h, "Cache-Control", cache);
 	evhttp_add_header(h, "Access-Control-Allow-Origin", "*");
-	log_request(q->r, 200, q->method, q->path, q->who, q->t0, NULL);
-	evhttp_send_reply(q->r, 200, NULL, b);
-	evbuffer_free(b);
+	rp_httpd_reply(&q->srv->httpd, q->r, 200, type, p, n, &l, NULL);
 }
 
 /*
@@ -1301,11 +1230,13 @@ static void h_log(struct req *q)
 /* ---- routing ---- */
 
 /*
- * Body caps per route, checked before anything is parsed. evhttp itself
- * refuses bodies over RP_HTTP_BODY_MAX while reading them. /v1/orgs takes
- * a whole root policy note (up to RP_NOTE_MAX, longer once JSON-escaped),
- * so its cap is above RP_HTTP_BODY_PREAUTH_MAX; its bootstrap token is
- * checked before the body is parsed.
+ * Body caps per route. The connection guard (lib/httpd) asks route_cap()
+ * for them once a request's headers are in, and refuses a larger body
+ * before it is read; routes reached before any authentication (enrolment,
+ * org creation) take the smallest. /v1/orgs takes a whole root policy
+ * note (up to RP_NOTE_MAX, longer once JSON-escaped), so its cap is above
+ * RP_HTTP_BODY_PREAUTH_MAX; its bootstrap token is checked before the
+ * body is parsed.
  */
 #define ORG_BODY_MAX RP_HTTP_ORG_BODY_MAX
 #define RESULT_BODY_MAX RP_HTTP_RESULT_BODY_MAX
@@ -1363,20 +1294,22 @@ static bool match(const char *pattern, const char *path, const char *args[2], si
 	return *p == '\0' && *s == '\0';
 }
 
-static const char *method_name(enum evhttp_cmd_type t)
+/*
+ * The body cap of (method, path) for the connection guard. A request with
+ * no route (the log's GETs have none here either) may carry the
+ * pre-authentication cap, so that it gets its 404 or 405.
+ */
+static size_t route_cap(void *arg, const char *method, const char *path)
 {
-	switch (t) {
-	case EVHTTP_REQ_GET: return "GET";
-	case EVHTTP_REQ_POST: return "POST";
-	case EVHTTP_REQ_DELETE: return "DELETE";
-	case EVHTTP_REQ_HEAD: return "HEAD";
-	case EVHTTP_REQ_PUT: return "PUT";
-	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-	case EVHTTP_REQ_TRACE: return "TRACE";
-	case EVHTTP_REQ_CONNECT: return "CONNECT";
-	case EVHTTP_REQ_PATCH: return "PATCH";
-	default: return "OTHER";
+	(void)arg;
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const char *args[2] = {NULL, NULL};
+		size_t alen[2] = {0, 0};
+		if (!strcmp(routes[i].method, method) && match(routes[i].pattern, path, args, alen))
+			return routes[i].body_max;
 	}
+	return !strncmp(path, "/v1/log/", 8) && !strcmp(method, "GET") ? 0
+									: RP_HTTP_BODY_PREAUTH_MAX;
 }
 
 /* The route for q->path, with its segments copied into argbuf; 404/405 otherwise. */
@@ -1439,17 +1372,15 @@ static bool authenticate(struct req *q, enum auth a)
 
 static void dispatch(struct evhttp_request *r, void *arg)
 {
-	struct req q = {.srv = arg, .r = r, .t0 = api_now_ms()};
+	struct req q = {.srv = arg, .r = r, .t0 = rp_httpd_now_ms()};
 	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(r);
 	const char *path = u ? evhttp_uri_get_path(u) : NULL;
 	struct evbuffer *in = evhttp_request_get_input_buffer(r);
 	char argbuf[2][RP_ORG_NAME_MAX + 1];
 	const struct route *rt;
 
-	q.method = method_name(evhttp_request_get_command(r));
+	q.method = rp_httpd_method(evhttp_request_get_command(r));
 	q.uri = evhttp_request_get_uri(r);
-	if (q.srv->stopping) /* shutting down: no keep-alive */
-		evhttp_add_header(evhttp_request_get_output_headers(r), "Connection", "close");
 	snprintf(q.path, sizeof(q.path), "%s", path ? path : "?");
 	if (!path || strlen(path) >= sizeof(q.path) || strchr(path, '%')) {
 		fail(&q, 404, "no such resource");
@@ -1462,6 +1393,7 @@ static void dispatch(struct evhttp_request *r, void *arg)
 	if (!(rt = route_find(&q, argbuf)) || !args_valid(&q, rt))
 		return;
 	q.body_len = evbuffer_get_length(in);
+	/* The guard refused this before reading it; kept so the cap never depends on it. */
 	if (q.body_len > rt->body_max) {
 		fail(&q, 413, "body of %zu bytes exceeds this endpoint's %zu", q.body_len,
 		     rt->body_max);
@@ -1476,7 +1408,8 @@ static void dispatch(struct evhttp_request *r, void *arg)
 		rt->fn(&q);
 }
 
-static struct bufferevent *make_bev(struct event_base *base, void *arg)
+/* TLS under each connection; on failure lib/httpd closes it, never serving it in the clear. */
+static struct bufferevent *tls_bev(void *arg, struct event_base *base)
 {
 	struct server *s = arg;
 	SSL *ssl = SSL_new(s->ssl);
@@ -1494,21 +1427,19 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
 	return bev;
 }
 
-int api_init(struct server *s)
+int api_init(struct server *s, const struct rp_httpd_limits *lim)
 {
-	s->http = evhttp_new(s->base);
-	if (!s->http)
-		return RP_E_NOMEM;
-	evhttp_set_bevcb(s->http, make_bev, s);
-	evhttp_set_gencb(s->http, dispatch, s);
-	/* Every method reaches dispatch(), which answers a JSON 405 or 404. */
-	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
-						    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
-						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-						    EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-	evhttp_set_max_body_size(s->http, RP_HTTP_BODY_MAX);
-	evhttp_set_max_headers_size(s->http, RP_HTTP_HEADERS_MAX);
-	/* Reads and writes: a held poll plus a margin for slow links. */
-	evhttp_set_timeout(s->http, s->poll_hold + 30);
-	return 0;
+	const struct rp_httpd_config c = {
+		.name = "rampartd",
+		.log = stderr,
+		.lim = *lim,
+		.cap = route_cap,
+		.body_max = RP_HTTP_BODY_MAX,
+		.error = rp_httpd_error_json,
+		.bev = tls_bev,
+		.handle = dispatch,
+		.arg = s,
+	};
+
+	return rp_httpd_init(&s->httpd, s->base, &c);
 }

@@ -72,6 +72,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy.h"
 #include "rp_err.h"
 #include "util.h"
 
@@ -321,6 +322,20 @@ int db_policy_text(struct db *db, const char *org, char **ret)
 	if (r == 0)
 		*ret = s;
 	return db_ret(db, r, "reading the root policy of %s", org);
+}
+
+struct rp_policy *db_policy(struct db *db, const char *org)
+{
+	struct rp_policy *p = NULL;
+	struct rp_diag d = {""};
+	char *text = NULL;
+
+	if (db_policy_text(db, org, &text) < 0)
+		return NULL;
+	if (rp_policy_parse(text, strlen(text), &p, &d) < 0)
+		fprintf(stderr, "rampartd: stored policy of org %s does not parse: %s\n", org, d.msg);
+	free(text);
+	return p;
 }
 
 int db_policy_json(struct db *db, const char *org, json_t **ret)

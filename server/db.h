@@ -26,6 +26,7 @@
 
 struct db_hcache;
 struct rp_sql;
+struct rp_policy;
 
 /* db-log.c's hot statements, kept prepared. */
 enum db_log_stmt {
@@ -67,6 +68,11 @@ int db_org_create(struct db *db, const char *org, uint64_t version, const char *
 		  const char *policy, const char *bootstrap_hash);
 /* The signed note of the org's current (highest version) policy; malloc'd. */
 int db_policy_text(struct db *db, const char *org, char **ret);
+/*
+ * The org's current root policy, parsed: NULL when there is none, or when
+ * the stored text does not parse (logged: the server's store is damaged).
+ */
+struct rp_policy *db_policy(struct db *db, const char *org);
 /* {"org", "version", "hash", "policy"} */
 int db_policy_json(struct db *db, const char *org, json_t **ret);
 

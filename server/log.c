@@ -44,9 +44,9 @@
 #include <sys/time.h>
 
 #include "checkpoint.h"
+#include "log.h"
 #include "policy.h"
 #include "rp_err.h"
-#include "server.h"
 
 #define TICK_S 1 /* freshness and retries; approvals and due statements do not wait for it */
 #define WITNESS_TIMEOUT_S 10
@@ -154,7 +154,8 @@ static void update_served(struct server *s, const char *org, const struct rp_pol
 		if (db_log_set_served(&s->db, lg->id, (uint64_t)lg->signed_size, note) == 0 && grew) {
 			fprintf(stderr, "rampartd: org %s: checkpoint %lld witnessed, delivering\n",
 				org, (long long)lg->signed_size);
-			poll_wake_all(s);
+			if (s->on_witnessed)
+				s->on_witnessed(s);
 		}
 	} else if (r != RP_E_WITNESS) {
 		fprintf(stderr, "rampartd: org %s: checkpoint %lld is not acceptable: %s\n", org,
@@ -322,7 +323,7 @@ static void on_witness_reply(struct evhttp_request *req, void *arg)
 	if (db_log_get(&s->db, ws->org, &lg) < 0 || db_log_signed_note(&s->db, lg.id, &note) < 0)
 		return;
 	if (code == 200 && (uint64_t)lg.signed_size == ws->size_sent) {
-		if (take_cosigs(s, ws, &lg, note, body, blen) == 0 && (p = server_policy(s, ws->org)))
+		if (take_cosigs(s, ws, &lg, note, body, blen) == 0 && (p = db_policy(&s->db, ws->org)))
 			update_served(s, ws->org, p, &lg);
 	} else if (code == 200 && ws->size_sent < (uint64_t)lg.signed_size) {
 		/*
@@ -408,7 +409,7 @@ out:
 
 static void sequence_org(struct server *s, const char *org)
 {
-	struct rp_policy *p = server_policy(s, org);
+	struct rp_policy *p = db_policy(&s->db, org);
 	char *note = NULL;
 	struct db_log lg;
 	int64_t now = rp_now();

@@ -9,12 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "policy.h"
+#include "api.h"
 #include "cmd.h"
+#include "httpd/httpd.h"
+#include "log.h"
+#include "policy.h"
+#include "poll.h"
 #include "rp_err.h"
 #include "server.h"
 #include "tls.h"
@@ -220,32 +223,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	s->stopping = true;
 	fprintf(stderr, "rampartd: %s: answering %zu held polls and stopping\n",
 		sig == SIGTERM ? "SIGTERM" : "SIGINT", s->nwaiters);
-	if (s->listener) /* no new connections; requests in flight finish */
-		evhttp_del_accept_socket(s->http, s->listener);
-	s->listener = NULL;
+	rp_httpd_stop_accepting(&s->httpd); /* requests in flight finish, without keep-alive */
 	poll_release_all(s);
 	event_base_loopexit(s->base, &flush);
-}
-
-static int parse_listen(const char *s, char *host, size_t hn, uint16_t *port)
-{
-	const char *colon = strrchr(s, ':');
-	uint64_t p;
-
-	if (!colon || (size_t)(colon - s) >= hn || colon == s ||
-	    rp_parse_u64(colon + 1, strlen(colon + 1), 65535, &p) != 0 || p == 0)
-		return RP_E_INVAL;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
-	if (host[0] == '[') { /* [::1]:8443 */
-		size_t n = strlen(host);
-		if (host[n - 1] != ']')
-			return RP_E_INVAL;
-		memmove(host, host + 1, n - 2);
-		host[n - 2] = '\0';
-	}
-	*port = (uint16_t)p;
-	return 0;
 }
 
 static int serve_main(int argc, char *argv[])
@@ -255,20 +235,35 @@ static int serve_main(int argc, char *argv[])
 		{"listen", required_argument, NULL, 'l'},
 		{"poll-hold", required_argument, NULL, 'p'},
 		{"witness-ca", required_argument, NULL, 'C'},
+		{"max-connections", required_argument, NULL, 0x100 + RP_HTTPD_MAX_CONNS},
+		{"header-timeout", required_argument, NULL, 0x100 + RP_HTTPD_HEADERS_S},
+		{"body-timeout", required_argument, NULL, 0x100 + RP_HTTPD_BODY_S},
+		{"idle-timeout", required_argument, NULL, 0x100 + RP_HTTPD_IDLE_S},
+		{"write-timeout", required_argument, NULL, 0x100 + RP_HTTPD_WRITE_S},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	struct server s = {.poll_hold = 30};
 	const char *dir = NULL, *listen = "127.0.0.1:8443", *witness_ca = NULL;
-	char key[600], cert[600], dbp[600], host[256];
+	char key[600], cert[600], dbp[600];
 	struct event *sigterm = NULL, *sigint = NULL;
-	struct rlimit rl;
+	struct rp_httpd_limits lim;
+	struct rp_diag d = {""};
+	char host[256];
 	uint16_t port;
 	uint64_t v;
-	int c, rc = 1;
+	int c, idx, rc = 1;
 
+	rp_httpd_limits_init(&lim, RP_HTTP_CONNS_DEFAULT);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:l:p:C:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:l:p:C:h", opts, &idx)) != -1) {
+		if (c >= 0x100) {
+			if (rp_httpd_limit_set(&lim, (enum rp_httpd_limit)(c - 0x100), optarg, &d) < 0) {
+				fprintf(stderr, "rampartd serve: --%s %s\n", opts[idx].name, d.msg);
+				return 2;
+			}
+			continue;
+		}
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'l': listen = optarg; break;
@@ -282,7 +277,9 @@ static int serve_main(int argc, char *argv[])
 			break;
 		case 'h':
 			printf("Usage: rampartd serve --data DIR [--listen ADDR:PORT] [--poll-hold S]\n"
-			       "                      [--witness-ca FILE]\n\n"
+			       "                      [--witness-ca FILE] [--max-connections N]\n"
+			       "                      [--header-timeout S] [--body-timeout S]\n"
+			       "                      [--idle-timeout S] [--write-timeout S]\n\n"
 			       "Serves the API over HTTPS (TLS 1.3 only) on one event-driven thread.\n"
 			       "Agents' long polls are held up to S seconds (default 30) and answered\n"
 			       "at once when approved work is in a checkpoint the witnesses cosigned.\n"
@@ -291,6 +288,9 @@ static int serve_main(int argc, char *argv[])
 			       "  --listen ADDR:PORT   default 127.0.0.1:8443; [::]:8443 for IPv6\n"
 			       "  --witness-ca FILE    CA certificates (PEM) for https:// witnesses,\n"
 			       "                       instead of the system's\n");
+			fputs(RP_HTTPD_USAGE(RP_HTTP_CONNS_DEFAULT), stdout);
+			printf("A held poll waits for the server, not the client: no deadline cuts it.\n"
+			       "Size the limits with docs/operating.md, \"Limits and timeouts\".\n");
 			return 0;
 		default: return 2;
 		}
@@ -299,7 +299,7 @@ static int serve_main(int argc, char *argv[])
 		fprintf(stderr, "rampartd serve: --data DIR is required\n");
 		return 2;
 	}
-	if (parse_listen(listen, host, sizeof(host), &port) < 0) {
+	if (rp_httpd_parse_listen(listen, host, sizeof(host), &port) < 0) {
 		fprintf(stderr, "rampartd serve: --listen `%s' is not ADDR:PORT\n", listen);
 		return 2;
 	}
@@ -308,24 +308,24 @@ static int serve_main(int argc, char *argv[])
 	    data_path(dbp, sizeof(dbp), dir, SERVER_DB) < 0)
 		return 1;
 	/* One descriptor per agent: take all the kernel allows. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
+	if (rp_httpd_fit_descriptors(&lim, &d) > 0)
+		fprintf(stderr, "rampartd: --max-connections: %s\n", d.msg);
 	signal(SIGPIPE, SIG_IGN);
+	s.on_witnessed = poll_wake_all;
 	if (db_open(&s.db, dbp, false) < 0 || !(s.ssl = tls_server_ctx(key, cert)) ||
-	    !(s.base = event_base_new()) || api_init(&s) < 0 || log_init(&s, witness_ca) < 0)
+	    !(s.base = event_base_new()) || api_init(&s, &lim) < 0 ||
+	    log_init(&s, witness_ca) < 0)
 		goto out;
-	if (!(s.listener = evhttp_bind_socket_with_handle(s.http, host, port))) {
-		fprintf(stderr, "rampartd: cannot listen on %s: %s\n", listen, strerror(errno));
+	if (rp_httpd_listen(&s.httpd, listen, &d) < 0) {
+		fprintf(stderr, "rampartd: %s\n", d.msg);
 		goto out;
 	}
 	sigterm = evsignal_new(s.base, SIGTERM, on_signal, &s);
 	sigint = evsignal_new(s.base, SIGINT, on_signal, &s);
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
-	fprintf(stderr, "rampartd %s: serving https://%s (poll hold %d s, data %s)\n", RP_VERSION,
-		listen, s.poll_hold, dir);
+	fprintf(stderr, "rampartd %s: serving https://%s (poll hold %d s, at most %u connections, "
+			"data %s)\n", RP_VERSION, listen, s.poll_hold, lim.max_conns, dir);
 	event_base_dispatch(s.base);
 	fprintf(stderr, "rampartd: stopped\n");
 	rc = 0;
@@ -336,8 +336,7 @@ out:
 		event_free(sigterm);
 	if (sigint)
 		event_free(sigint);
-	if (s.http)
-		evhttp_free(s.http);
+	rp_httpd_release(&s.httpd);
 	if (s.base)
 		event_base_free(s.base);
 	SSL_CTX_free(s.ssl);

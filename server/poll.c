@@ -22,8 +22,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "httpd/httpd.h"
+#include "log.h"
+#include "poll.h"
 #include "rp_err.h"
-#include "server.h"
 #include "statement.h"
 
 #define POLL_PATH "/v1/agent/poll"
@@ -60,15 +62,15 @@ static void waiter_unlink_free(struct waiter *w)
 static void waiter_answer(struct waiter *w, json_t *delivery)
 {
 	struct evhttp_request *r = w->req;
+	struct server *s = w->srv;
 	char device[RP_ID_HEX + 1];
-	double t0 = w->t0;
+	struct rp_httpd_line l = {.method = "GET", .path = POLL_PATH, .who = device, .t0 = w->t0};
 
 	memcpy(device, w->device, sizeof(device));
-	if (w->srv->stopping) /* the agent reconnects elsewhere or later */
-		evhttp_add_header(evhttp_request_get_output_headers(r), "Connection", "close");
-	evhttp_connection_set_closecb(evhttp_request_get_connection(r), NULL, NULL);
+	rp_httpd_set_closecb(&s->httpd, evhttp_request_get_connection(r), NULL, NULL);
 	waiter_unlink_free(w);
-	api_send(r, delivery ? 200 : 204, delivery, "GET", POLL_PATH, device, t0, NULL);
+	/* When stopping, the answer says Connection: close: the agent reconnects later. */
+	rp_httpd_reply_json(&s->httpd, r, delivery ? 200 : 204, delivery, &l, NULL);
 }
 
 /* A delivery for the device, or NULL (none, or the database failed: logged). */
@@ -92,8 +94,18 @@ static void on_hold_end(evutil_socket_t fd, short what, void *arg)
 
 static void on_agent_close(struct evhttp_connection *conn, void *arg)
 {
+	struct waiter *w = arg;
+	struct evhttp_request *r = w->req;
+
 	(void)conn;
-	waiter_unlink_free(arg);
+	waiter_unlink_free(w);
+	/*
+	 * A connection that failed (the guard closed it, or a write failed)
+	 * leaves the held request to its owner, detached; one freed outright
+	 * (on_readable) still holds it and frees it.
+	 */
+	if (!evhttp_request_get_connection(r))
+		evhttp_request_free(r);
 }
 
 static void on_readable(evutil_socket_t fd, short what, void *arg)
@@ -113,8 +125,8 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	fprintf(stderr, "rampartd: device %s hung up its held poll after %.0f ms\n", w->device,
-		api_now_ms() - w->t0);
-	evhttp_connection_set_closecb(conn, NULL, NULL);
+		rp_httpd_now_ms() - w->t0);
+	rp_httpd_set_closecb(&w->srv->httpd, conn, NULL, NULL);
 	waiter_unlink_free(w);
 	evhttp_connection_free(conn); /* frees the request too */
 }
@@ -154,7 +166,11 @@ int poll_hold(struct server *s, struct evhttp_request *r, const char *device, ui
 		w->next->prev = w;
 	s->waiters = w;
 	s->nwaiters++;
-	evhttp_connection_set_closecb(evhttp_request_get_connection(r), on_agent_close, w);
+	if (rp_httpd_set_closecb(&s->httpd, evhttp_request_get_connection(r), on_agent_close, w) <
+	    0) {
+		waiter_unlink_free(w);
+		return RP_E_NOMEM;
+	}
 	return 0;
 fail:
 	if (w && w->hangup)

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <event2/event.h>
-#include <event2/http.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -28,7 +27,11 @@
 struct opts {
 	const char *data, *name, *vkey, *origin, *listen;
 	bool notes;
+	struct rp_httpd_limits lim; /* serve's connection limits */
 };
+
+/* serve's connection limits: getopt codes past any letter, one per rp_httpd_limit. */
+#define OPT_LIMIT 0x100
 
 /*
  * Parses the options of command cmd; allowed lists the short letters it
@@ -45,9 +48,15 @@ static int parse_opts(int argc, char *argv[], const char *cmd, const char *allow
 		{"origin", required_argument, NULL, 'o'},
 		{"listen", required_argument, NULL, 'l'},
 		{"notes", no_argument, NULL, 'N'},
+		{"max-connections", required_argument, NULL, OPT_LIMIT + RP_HTTPD_MAX_CONNS},
+		{"header-timeout", required_argument, NULL, OPT_LIMIT + RP_HTTPD_HEADERS_S},
+		{"body-timeout", required_argument, NULL, OPT_LIMIT + RP_HTTPD_BODY_S},
+		{"idle-timeout", required_argument, NULL, OPT_LIMIT + RP_HTTPD_IDLE_S},
+		{"write-timeout", required_argument, NULL, OPT_LIMIT + RP_HTTPD_WRITE_S},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
+	struct rp_diag d = {{0}};
 	int c, idx;
 
 	optind = 1;
@@ -62,6 +71,20 @@ static int parse_opts(int argc, char *argv[], const char *cmd, const char *allow
 				c == ':' ? "missing value for option" : "unknown option",
 				argv[optind - 1], usage);
 			return -1;
+		}
+		if (c >= OPT_LIMIT) { /* the limits belong to serve, which allows --listen */
+			if (!strchr(allowed, 'l')) {
+				fprintf(stderr, "rampart-witness %s: option --%s does not apply\n%s",
+					cmd, all[idx].name, usage);
+				return -1;
+			}
+			if (rp_httpd_limit_set(&o->lim, (enum rp_httpd_limit)(c - OPT_LIMIT), optarg,
+					       &d) < 0) {
+				fprintf(stderr, "rampart-witness %s: --%s %s\n", cmd, all[idx].name,
+					d.msg);
+				return -1;
+			}
+			continue;
 		}
 		if (!strchr(allowed, c)) {
 			fprintf(stderr, "rampart-witness %s: option --%s does not apply\n%s", cmd,
@@ -465,62 +488,46 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	 * No new connections. Every request is answered inside its callback,
 	 * so nothing is half done: the delay only lets replies drain.
 	 */
-	if (w->listener)
-		evhttp_del_accept_socket(w->http, w->listener);
-	w->listener = NULL;
+	rp_httpd_stop_accepting(&w->httpd);
 	event_base_loopexit(w->base, &flush);
-}
-
-static int parse_listen(const char *s, char *host, size_t hn, uint16_t *port)
-{
-	const char *colon = strrchr(s, ':');
-	uint64_t p;
-
-	if (!colon || (size_t)(colon - s) >= hn || colon == s ||
-	    rp_parse_u64(colon + 1, strlen(colon + 1), 65535, &p) != 0 || p == 0)
-		return RP_E_INVAL;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
-	if (host[0] == '[') { /* [::1]:8080 */
-		size_t n = strlen(host);
-		if (n < 2 || host[n - 1] != ']')
-			return RP_E_INVAL;
-		memmove(host, host + 1, n - 2);
-		host[n - 2] = '\0';
-	}
-	*port = (uint16_t)p;
-	return 0;
 }
 
 static int serve_main(int argc, char *argv[])
 {
 	static const char usage[] =
-		"Usage: rampart-witness serve --data DIR [--listen ADDR:PORT]\n\n"
+		"Usage: rampart-witness serve --data DIR [--listen ADDR:PORT] [--max-connections N]\n"
+		"                             [--header-timeout S] [--body-timeout S]\n"
+		"                             [--idle-timeout S] [--write-timeout S]\n\n"
 		"Serves C2SP tlog-witness `POST /add-checkpoint' over plain HTTP on one\n"
 		"event-driven thread; put an HTTPS reverse proxy in front of it for anything\n"
 		"but 127.0.0.1 (docs/witness.md). A cosignature is sent only after the\n"
 		"checkpoint it commits to is on disk. SIGTERM or SIGINT stops cleanly.\n\n"
-		"  --listen ADDR:PORT   default 127.0.0.1:8088; [::1]:8088 for IPv6\n";
+		"  --listen ADDR:PORT   default 127.0.0.1:8088; [::1]:8088 for IPv6\n"
+		RP_HTTPD_USAGE(RP_WITNESS_CONNS_DEFAULT);
 	struct opts o = {.listen = "127.0.0.1:8088"};
 	struct witness w = {0};
 	struct event *sigterm = NULL, *sigint = NULL;
+	struct rp_diag d = {{0}};
 	char host[256], *vk = NULL;
 	uint16_t port;
 	int r, rc = 1;
 
+	rp_httpd_limits_init(&o.lim, RP_WITNESS_CONNS_DEFAULT);
 	if ((r = parse_opts(argc, argv, "serve", "dl", usage, &o)) != 0)
 		return r > 0 ? 0 : 2;
-	if (parse_listen(o.listen, host, sizeof(host), &port) < 0) {
+	if (rp_httpd_parse_listen(o.listen, host, sizeof(host), &port) < 0) {
 		fprintf(stderr, "rampart-witness serve: --listen `%s' is not ADDR:PORT\n", o.listen);
 		return 2;
 	}
+	if (rp_httpd_fit_descriptors(&o.lim, &d) > 0)
+		fprintf(stderr, "rampart-witness: --max-connections: %s\n", d.msg);
 	signal(SIGPIPE, SIG_IGN);
 	if (open_db(o.data, &w.db) < 0 || load_key(o.data, &w.db, &w.key) < 0 ||
-	    wdb_witness_get(&w.db, &vk) < 0 || !(w.base = event_base_new()) || serve_init(&w) < 0)
+	    wdb_witness_get(&w.db, &vk) < 0 || !(w.base = event_base_new()) ||
+	    serve_init(&w, &o.lim) < 0)
 		goto out;
-	if (!(w.listener = evhttp_bind_socket_with_handle(w.http, host, port))) {
-		fprintf(stderr, "rampart-witness: cannot listen on %s: %s\n", o.listen,
-			strerror(errno));
+	if (rp_httpd_listen(&w.httpd, o.listen, &d) < 0) {
+		fprintf(stderr, "rampart-witness: %s\n", d.msg);
 		goto out;
 	}
 	sigterm = evsignal_new(w.base, SIGTERM, on_signal, &w);
@@ -537,8 +544,7 @@ out:
 		event_free(sigterm);
 	if (sigint)
 		event_free(sigint);
-	if (w.http)
-		evhttp_free(w.http);
+	rp_httpd_release(&w.httpd);
 	if (w.base)
 		event_base_free(w.base);
 	wdb_close(&w.db);

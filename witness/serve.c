@@ -21,10 +21,11 @@
  * The last three are the append-only check every verifier shares
  * (lib/tlog.c), its verdicts mapped to these status codes.
  *
- * Bodies over RP_WITNESS_REQUEST_MAX are refused by libevent from the
- * Content-Length (or while chunks arrive) before they are buffered; those
- * answers (413, or 400 for HTTP libevent cannot parse) never reach
- * dispatch() and so are not logged here.
+ * Bodies over RP_WITNESS_REQUEST_MAX are refused by the connection guard
+ * (lib/httpd) from the Content-Length, or as chunks arrive, before they
+ * are read: witness_cap() says which request may carry how much. The
+ * guard's answers (413, 408 for a request too slow, 400 for HTTP it
+ * cannot frame) are text like the ones here and logged the same way.
  */
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -33,9 +34,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "checkpoint.h"
+#include "httpd/httpd.h"
 #include "merkle.h"
 #include "rp_err.h"
 #include "tlog.h"
@@ -50,76 +51,31 @@ struct areq {
 	struct evhttp_request *r;
 	double t0;
 	const char *method;
-	char path[64];           /* quoted */
+	const char *path;
 	char origin[RP_ORIGIN_MAX + 1]; /* quoted, "" until parsed */
 	bool parsed, have_state; /* old/size known; stored known */
 	uint64_t old, size, stored;
 };
 
-static double now_ms(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (double)tv.tv_sec * 1000.0 + (double)tv.tv_usec / 1000.0;
-}
-
-static const char *method_name(enum evhttp_cmd_type c)
-{
-	switch (c) {
-	case EVHTTP_REQ_GET: return "GET";
-	case EVHTTP_REQ_POST: return "POST";
-	case EVHTTP_REQ_HEAD: return "HEAD";
-	case EVHTTP_REQ_PUT: return "PUT";
-	case EVHTTP_REQ_DELETE: return "DELETE";
-	case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-	case EVHTTP_REQ_TRACE: return "TRACE";
-	case EVHTTP_REQ_CONNECT: return "CONNECT";
-	case EVHTTP_REQ_PATCH: return "PATCH";
-	default: return "?";
-	}
-}
-
-/* One line per request: method, path, status, duration, peer, origin, sizes, why. */
-static void log_request(struct areq *q, int status, const char *why)
-{
-	struct evhttp_connection *conn = evhttp_request_get_connection(q->r);
-	char *addr = NULL, sizes[96] = "";
-	ev_uint16_t port = 0;
-
-	if (conn)
-		evhttp_connection_get_peer(conn, &addr, &port);
-	if (q->parsed && q->have_state)
-		snprintf(sizes, sizeof(sizes), " old %llu size %llu stored %llu",
-			 (unsigned long long)q->old, (unsigned long long)q->size,
-			 (unsigned long long)q->stored);
-	else if (q->parsed)
-		snprintf(sizes, sizeof(sizes), " old %llu size %llu", (unsigned long long)q->old,
-			 (unsigned long long)q->size);
-	fprintf(stderr, "rampart-witness: %s %s %d %.1f ms from %s%s%s%s%s%s\n", q->method, q->path,
-		status, now_ms() - q->t0, addr ? addr : "?", *q->origin ? " origin " : "",
-		q->origin, sizes, why ? ": " : "", why ? why : "");
-}
-
+/* Answers, logging one line: method, path, status, duration, peer, origin, sizes, why. */
 static void reply(struct areq *q, int status, const char *ctype, const char *body, size_t len,
-		 const char *why)
+		  const char *why)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(q->r);
-	struct evbuffer *b = evbuffer_new();
+	char detail[RP_ORIGIN_MAX + 96] = "";
+	struct rp_httpd_line l = {.method = q->method, .path = q->path, .t0 = q->t0};
+	int n = 0;
 
-	if (!b) {
-		log_request(q, 500, "out of memory");
-		evhttp_send_error(q->r, 500, NULL);
-		return;
-	}
-	evbuffer_add(b, body, len);
-	evhttp_add_header(h, "Content-Type", ctype);
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	if (q->w->stopping) /* shutting down: no keep-alive */
-		evhttp_add_header(h, "Connection", "close");
-	log_request(q, status, why);
-	evhttp_send_reply(q->r, status, NULL, b);
-	evbuffer_free(b);
+	if (*q->origin)
+		n = snprintf(detail, sizeof(detail), "origin %s", q->origin);
+	if (q->parsed && n >= 0 && (size_t)n < sizeof(detail))
+		n += snprintf(detail + n, sizeof(detail) - (size_t)n, "%sold %llu size %llu",
+			      n ? " " : "", (unsigned long long)q->old,
+			      (unsigned long long)q->size);
+	if (q->parsed && q->have_state && n >= 0 && (size_t)n < sizeof(detail))
+		snprintf(detail + n, sizeof(detail) - (size_t)n, " stored %llu",
+			 (unsigned long long)q->stored);
+	l.detail = *detail ? detail : NULL;
+	rp_httpd_reply(&q->w->httpd, q->r, status, ctype, body, len, &l, why);
 }
 
 /*
@@ -338,18 +294,16 @@ static void add_checkpoint(struct areq *q, const char *body, size_t len)
 out:
 	rp_witness_req_release(&req);
 done:
-	if (!a.body) {
-		log_request(q, 500, "out of memory");
-		evhttp_send_error(q->r, 500, NULL);
-		return;
-	}
-	reply(q, a.status, a.ctype, a.body, a.len, a.why);
+	if (!a.body)
+		reply(q, 500, NULL, NULL, 0, "out of memory");
+	else
+		reply(q, a.status, a.ctype, a.body, a.len, a.why);
 	free(a.body);
 }
 
 static void dispatch(struct evhttp_request *r, void *arg)
 {
-	struct areq q = {.w = arg, .r = r, .t0 = now_ms()};
+	struct areq q = {.w = arg, .r = r, .t0 = rp_httpd_now_ms()};
 	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(r);
 	const char *path = u ? evhttp_uri_get_path(u) : NULL;
 	struct evbuffer *in = evhttp_request_get_input_buffer(r);
@@ -357,11 +311,9 @@ static void dispatch(struct evhttp_request *r, void *arg)
 	const char *body;
 	size_t len;
 
-	q.method = method_name(evhttp_request_get_command(r));
-	if (!path)
-		path = "?";
-	rp_quote(q.path, sizeof(q.path), path, strlen(path));
-	if (strcmp(path, "/add-checkpoint") != 0) {
+	q.method = rp_httpd_method(evhttp_request_get_command(r));
+	q.path = path ? path : "?";
+	if (!path || strcmp(path, "/add-checkpoint") != 0) {
 		answer_text(&a, 404, TEXT_PLAIN, "no such resource (this witness serves "
 						 "POST /add-checkpoint only)");
 	} else if (evhttp_request_get_command(r) != EVHTTP_REQ_POST) {
@@ -369,7 +321,7 @@ static void dispatch(struct evhttp_request *r, void *arg)
 		answer_text(&a, 405, TEXT_PLAIN, "method %s not allowed: add-checkpoint is a POST",
 			    q.method);
 	} else if ((len = evbuffer_get_length(in)) > RP_WITNESS_REQUEST_MAX) {
-		/* libevent's cap already refused this; kept so the cap never depends on it. */
+		/* The guard refused this before reading it; kept so the cap never depends on it. */
 		answer_text(&a, 413, TEXT_PLAIN, "body of %zu bytes exceeds %d", len,
 			    RP_WITNESS_REQUEST_MAX);
 	} else if (!(body = len ? (const char *)evbuffer_pullup(in, -1) : "")) {
@@ -378,35 +330,38 @@ static void dispatch(struct evhttp_request *r, void *arg)
 		add_checkpoint(&q, body, len);
 		return;
 	}
-	if (!a.body) {
-		log_request(&q, 500, "out of memory");
-		evhttp_send_error(r, 500, NULL);
-		return;
-	}
-	reply(&q, a.status, a.ctype, a.body, a.len, a.why);
+	if (!a.body)
+		reply(&q, 500, NULL, NULL, 0, "out of memory");
+	else
+		reply(&q, a.status, a.ctype, a.body, a.len, a.why);
 	free(a.body);
 }
 
-int serve_init(struct witness *w)
+/*
+ * The body cap of each request, for the connection guard. Anything but
+ * add-checkpoint may carry the pre-authentication cap, so that it gets
+ * its 404 or 405.
+ */
+static size_t witness_cap(void *arg, const char *method, const char *path)
 {
-	w->http = evhttp_new(w->base);
-	if (!w->http)
-		return RP_E_NOMEM;
-	evhttp_set_gencb(w->http, dispatch, w);
-	/* Every method reaches dispatch(), which answers 405 or 404 itself. */
-	evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
-						    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
-						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-						    EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-	/*
-	 * The body cap is checked from Content-Length (or as chunks arrive)
-	 * before the body is buffered. Lingering close reads and discards an
-	 * oversized body before answering 413, so the client sees the 413
-	 * instead of a reset.
-	 */
-	evhttp_set_max_body_size(w->http, RP_WITNESS_REQUEST_MAX);
-	evhttp_set_max_headers_size(w->http, RP_HTTP_HEADERS_MAX);
-	evhttp_set_flags(w->http, EVHTTP_SERVER_LINGERING_CLOSE);
-	evhttp_set_timeout(w->http, 30);
-	return 0;
+	(void)arg;
+	return !strcmp(method, "POST") && !strcmp(path, "/add-checkpoint") ? RP_WITNESS_REQUEST_MAX
+									  : RP_HTTP_BODY_PREAUTH_MAX;
+}
+
+int serve_init(struct witness *w, const struct rp_httpd_limits *lim)
+{
+	const struct rp_httpd_config c = {
+		.name = "rampart-witness",
+		.log = stderr,
+		.lim = *lim,
+		.cap = witness_cap,
+		.body_max = RP_WITNESS_REQUEST_MAX,
+		.error = rp_httpd_error_text,
+		.bev = NULL, /* plain HTTP: TLS is a reverse proxy's job */
+		.handle = dispatch,
+		.arg = w,
+	};
+
+	return rp_httpd_init(&w->httpd, w->base, &c);
 }

@@ -8,10 +8,10 @@
  */
 
 #include <event2/event.h>
-#include <event2/http.h>
 #include <stdbool.h>
 
 #include "db.h"
+#include "httpd/httpd.h"
 #include "note.h"
 
 #define WITNESS_DB "witness.db"
@@ -19,12 +19,11 @@
 
 struct witness {
 	struct event_base *base;
-	struct evhttp *http;
-	struct evhttp_bound_socket *listener;
+	struct rp_httpd httpd; /* listener, connection guard, replies (lib/httpd) */
 	struct wdb db;
 	struct rp_skey key; /* the cosignature key (type 0x04), wiped on exit */
 	bool stopping;
 };
 
-/* serve.c: the HTTP side, POST /add-checkpoint. */
-int serve_init(struct witness *w);
+/* serve.c: the HTTP side, POST /add-checkpoint, with the connection limits lim. */
+int serve_init(struct witness *w, const struct rp_httpd_limits *lim);

@@ -82,6 +82,7 @@ rp_wait_for() {
 rp_health() { curl -skf --tlsv1.3 "https://127.0.0.1:$PORT/v1/health" >/dev/null; }
 
 # Starts rampartd on a fresh data dir; sets PORT, PIN, BOOT, DATA, SERVER_PID.
+# SERVER_ARGS: more `rampartd serve' options (limits and timeouts).
 rp_server_init() {
 	DATA=$T/server
 	PORT=$(rp_free_port)
@@ -93,7 +94,7 @@ rp_server_init() {
 }
 
 rp_server_start() {
-	"$RAMPARTD" serve --data "$DATA" --listen "127.0.0.1:$PORT" --poll-hold "${POLL_HOLD:-5}" \
+	"$RAMPARTD" serve --data "$DATA" --listen "127.0.0.1:$PORT" --poll-hold "${POLL_HOLD:-5}" ${SERVER_ARGS:-} \
 		${WITNESS_CA:+--witness-ca "$WITNESS_CA"} >>"$T/server.log" 2>&1 &
 	SERVER_PID=$!
 	PIDS+=("$SERVER_PID")

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Malformed, oversized and unauthenticated requests get a 4xx with a JSON
-# error, and the server keeps serving. Also: --help on every command.
+# error, and the server keeps serving. Also: --help on every command. Then
+# the connection guard (lib/httpd) against hostile clients over real
+# sockets (http-probe.py): bodies refused from their headers, phase
+# deadlines, the connection cap.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 rp_init "$1"
@@ -49,7 +52,7 @@ test_oversized_bodies() {
 	expect 413 - -X POST --data-binary @"$T/3m" "$URL/v1/enroll"
 	local big
 	big=$(head -c 20000 /dev/zero | tr '\0' 'x')
-	expect 400 - -H "X-Big: $big" "$URL/v1/health"
+	expect 431 too_large -H "X-Big: $big" "$URL/v1/health"
 	rp_ok "oversized bodies and headers: 4xx before parsing"
 }
 
@@ -119,6 +122,108 @@ test_held_poll_hangup() {
 	rp_ok "an agent that hangs up mid-poll is dropped at once"
 }
 
+PROBE=$(dirname "$0")/http-probe.py
+probe() { python3 "$PROBE" --tls "$PORT" "$@"; }
+# The server's peak RSS, kB.
+peak_kb() { awk '$1 == "VmHWM:" {print $2}' "/proc/$SERVER_PID/status"; }
+
+# restart_with SERVE-ARGS...: rampartd again, with these limits. ASan's
+# quarantine is off, so that the peak RSS counts what the server holds,
+# not what it has freed.
+restart_with() {
+	rp_server_stop
+	SERVER_ARGS="$*" ASAN_OPTIONS="${ASAN_OPTIONS:-}:quarantine_size_mb=0" rp_server_start
+}
+
+test_limits_restart() {
+	restart_with --header-timeout 2 --body-timeout 2 --idle-timeout 2
+	"$RAMPARTD" serve --help | grep -q -- '--max-connections N' || die "serve --help lacks the limits"
+	if "$RAMPARTD" serve --data "$DATA" --header-timeout 0 2>"$T/err"; then
+		die "serve took --header-timeout 0"
+	fi
+	grep -q "header-timeout.*not a whole number from 1" "$T/err" || die "bad timeout: $(cat "$T/err")"
+	rp_ok "serve takes --max-connections and the phase timeouts, and refuses 0"
+}
+
+test_preauth_body_refused_before_read() {
+	local got before after
+	# 50 clients send the headers of a 2 MiB enrolment, then wait for an answer.
+	got=$(probe refuse 50 POST /v1/enroll 2097152 10)
+	[ "$(tr ' ' '\n' <<<"$got" | sort -u)" = 413 ] ||
+		die "2 MiB enrolments that sent only their headers got: $got (want 50 x 413)"
+	# 50 more send the whole 2 MiB as fast as the server reads.
+	before=$(peak_kb)
+	probe blast 50 POST /v1/enroll 2097152 >/dev/null
+	after=$(peak_kb)
+	[ $((after - before)) -lt 25600 ] ||
+		die "50 x 2 MiB enrolments grew the server's peak RSS by $(((after - before) / 1024)) MB"
+	grep -q "POST /v1/enroll 413 .*body of 2097152 bytes exceeds the 16384 bytes" "$T/server.log" ||
+		die "the refusal is not logged"
+	rp_ok "attack: 50 parallel 2 MiB enrolments (pre-auth cap 16 KiB): 413 from the headers, before the body; 50 more grew the peak RSS by $(((after - before) / 1024)) MB"
+}
+
+test_slowloris_headers() {
+	local out
+	# 2 bytes a second: every read is on time, the headers never complete.
+	out=$(probe trickle 20 0.5 '' 'GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n')
+	[[ $out == "closed "*" 408" ]] || die "slowloris headers at 2 bytes/s: $out (want closed with 408)"
+	grep -q "408 .*request headers not complete within 2 s" "$T/server.log" || die "408 not logged"
+	rp_ok "attack: slowloris headers (2 bytes/s) closed at the headers deadline: $out"
+}
+
+test_slow_body() {
+	local out
+	out=$(probe trickle 20 0.5 'POST /v1/agent/alert HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n' \
+		'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa')
+	[[ $out == "closed "*" 408" ]] || die "a body at 2 bytes/s: $out (want closed with 408)"
+	grep -q "POST /v1/agent/alert 408 .*request body not complete within 2 s" "$T/server.log" ||
+		die "408 not logged"
+	rp_ok "attack: a body trickled at 2 bytes/s closed at the body deadline: $out"
+}
+
+test_idle_keepalive() {
+	local out
+	out=$(probe idle 20)
+	[[ $out == "closed "* ]] || die "an idle keep-alive connection: $out (want closed)"
+	rp_ok "attack: an idle keep-alive connection closed at the idle deadline: $out"
+}
+
+# A poll of the agent a1 held to the end of the server's hold (POLL_HOLD s).
+poll_held_to_the_end() {
+	awk -v dev="$DEV_a1" -v min=$(((${POLL_HOLD:-5} - 1) * 1000)) \
+		'/GET \/v1\/agent\/poll 204 / && $0 ~ ("by " dev "$") && $5 + 0 >= min {ok = 1}
+		 END {exit !ok}' "$T/server.log"
+}
+
+test_held_poll_not_cut() {
+	# The hold (5 s) outlasts every deadline (2 s): the client is not the one silent.
+	AGENT_WAIT=30 rp_agent_start a1
+	rp_wait_for 30 poll_held_to_the_end || die "no poll of a1 was held for its ${POLL_HOLD:-5} s"
+	rp_agent_stop a1
+	! grep -q "408 .* by $DEV_a1" "$T/server.log" || die "a held poll was cut"
+	rp_ok "a long poll held ${POLL_HOLD:-5} s is not cut by 2 s deadlines"
+}
+
+test_connection_cap() {
+	local code
+	restart_with --max-connections 4
+	probe hold 4 "$T/release" >"$T/hold.out" 2>&1 &
+	PIDS+=("$!")
+	rp_wait_for 20 grep -q "held 4" "$T/hold.out" || die "could not open 4 connections"
+	if curl -sk --tlsv1.3 -m 3 -o /dev/null "$URL/v1/health"; then
+		die "a fifth connection was served past --max-connections 4"
+	fi
+	curl -sk --tlsv1.3 -m 30 -o /dev/null -w '%{http_code}' "$URL/v1/health" >"$T/fifth.code" &
+	local fifth=$!
+	touch "$T/release" # one of the four asks; then all four close
+	rp_wait_for 20 grep -q "served 200" "$T/hold.out" ||
+		die "an open connection was not served at the cap: $(cat "$T/hold.out")"
+	wait "$fifth" || true
+	[ "$(cat "$T/fifth.code")" = 200 ] || die "the waiting connection got $(cat "$T/fifth.code") once the others closed"
+	grep -q "4 connections open, the cap" "$T/server.log" || die "the cap is not logged"
+	rp_ok "attack: connections past --max-connections wait; open ones are served; the waiting one once they close"
+}
+
 test_sigterm() {
 	local rc=0
 	kill -TERM "$SERVER_PID"
@@ -153,5 +258,12 @@ test_still_serving
 test_init_data_dir
 test_help_everywhere
 test_held_poll_hangup
+test_limits_restart
+test_preauth_body_refused_before_read
+test_slowloris_headers
+test_slow_body
+test_idle_keepalive
+test_held_poll_not_cut
+test_connection_cap
 test_sigterm
 rp_note "all server-http tests passed"

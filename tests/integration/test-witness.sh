@@ -15,8 +15,9 @@ WDATA=$T/witness
 ORIGIN=log.test/rampart/acme
 [ -x "$W" ] && [ -x "$L" ] || die "rampart-witness or logsim not built in $BIN"
 
+# WARGS: more `serve' options (limits and timeouts).
 w_start() {
-	"$W" serve --data "$WDATA" --listen "127.0.0.1:$WPORT" >>"$T/witness.log" 2>&1 &
+	"$W" serve --data "$WDATA" --listen "127.0.0.1:$WPORT" ${WARGS:-} >>"$T/witness.log" 2>&1 &
 	WPID=$!
 	PIDS+=("$WPID")
 	# Any HTTP answer (404 here) means it is up.
@@ -252,6 +253,46 @@ test_oversized() {
 	rp_ok "oversized bodies refused before buffering; the witness keeps serving"
 }
 
+PROBE=$(dirname "$0")/http-probe.py
+w_stop() {
+	kill -TERM "$WPID"
+	wait "$WPID" 2>/dev/null || true
+}
+
+test_connection_guard() {
+	local got out before
+	before=$(snapshot)
+	w_stop
+	WARGS="--header-timeout 2 --max-connections 3"
+	w_start
+	# Headers of a 2 MiB add-checkpoint, then silence: answered from the headers.
+	got=$(python3 "$PROBE" "$WPORT" refuse 20 POST /add-checkpoint 2097152 10)
+	[ "$(tr ' ' '\n' <<<"$got" | sort -u)" = 413 ] ||
+		die "2 MiB add-checkpoints that sent only their headers got: $got (want 20 x 413)"
+	grep -q "POST /add-checkpoint 413 .*exceeds the $((16384 + 64 * 64 + 32)) bytes" "$T/witness.log" ||
+		die "the 413 is not logged"
+	rp_ok "attack: 20 parallel 2 MiB add-checkpoints that send only their headers: 413 from the headers"
+	# Slowloris: 2 bytes a second.
+	out=$(python3 "$PROBE" "$WPORT" trickle 20 0.5 '' 'POST /add-checkpoint HTTP/1.1\r\nHost: w\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n')
+	[[ $out == "closed "*" 408" ]] || die "slowloris headers: $out (want closed with 408)"
+	rp_ok "attack: slowloris headers (2 bytes/s) closed at the headers deadline: $out"
+	# Three connections held open: a fourth waits, the three are served.
+	python3 "$PROBE" "$WPORT" hold 3 "$T/wrelease" >"$T/whold.out" 2>&1 &
+	PIDS+=("$!")
+	rp_wait_for 20 grep -q "held 3" "$T/whold.out" || die "could not open 3 connections"
+	if curl -s -m 3 -o /dev/null "http://127.0.0.1:$WPORT/"; then
+		die "a fourth connection was served past --max-connections 3"
+	fi
+	touch "$T/wrelease"
+	rp_wait_for 20 grep -q "served 404" "$T/whold.out" || die "an open connection was not served"
+	rp_wait_for 20 curl -s -o /dev/null "http://127.0.0.1:$WPORT/" || die "not served after the cap freed"
+	[ "$(snapshot)" = "$before" ] || die "the guard's refusals changed the state"
+	w_stop
+	WARGS=""
+	w_start
+	rp_ok "attack: connections past --max-connections wait, open ones are served; no refusal changed the state"
+}
+
 test_remove_readd_keeps_state() {
 	"$W" remove-log --data "$WDATA" --origin "$ORIGIN" 2>>"$T/cli.log" || die "remove-log"
 	[ -z "$("$W" logs --data "$WDATA")" ] || die "logs after remove-log"
@@ -344,6 +385,7 @@ test_untrusted_key
 test_malformed
 test_http
 test_oversized
+test_connection_guard
 test_remove_readd_keeps_state
 test_restart
 test_kill9_during_appends

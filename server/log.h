@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The sequencer: checkpoints, witnesses, proofs for agents. */
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "server.h"
+
+int log_init(struct server *s, const char *witness_ca);
+/* Runs the sequencer at once (an approval: logged, or scheduled); bursts coalesce. */
+void log_kick(struct server *s);
+void log_release(struct server *s);
+/*
+ * The device's next delivery with its inclusion proof, the served
+ * checkpoint and a consistency proof from size have; RP_E_NOTFOUND if none.
+ */
+int log_next_delivery(struct server *s, const char *device, uint64_t have, json_t **ret);
+/*
+ * Command id of org as agents get it, proofs included, with consistency
+ * from size have (for offline checks and audits).
+ */
+int log_command_delivery(struct server *s, const char *org, const char *id, uint64_t have,
+			 json_t **ret);
+/* Sets "checkpoint" (the served one) and "consistency" (from have) on j. */
+int log_checkpoint_json(struct server *s, const struct db_log *lg, uint64_t have, json_t *j);
