@@ -100,7 +100,10 @@
 #define RP_REQSIG_TEXT_MAX     8192          /* a request signature's text: method, path, hash */
 #define RP_TOKEN_TEXT_MAX      1024          /* an enrolment token's text, before base64 */
 #define RP_PASSPHRASE_MAX      511           /* a key file's passphrase (terminal or env) */
-/* Witnesses. What rampartd keeps of a witness's reply (cosignatures: ~150 bytes). */
+/*
+ * Witnesses. The most rampartd reads of a witness's reply: libevent stops
+ * at it (a cosignature is ~150 bytes, a 409 size a few).
+ */
 #define RP_WITNESS_RESPONSE_MAX (16 * 1024)
 /* Trusted keys per origin at a witness: a log rotating its key has two for a
  * while. It bounds only the witness's own configuration, and is here because

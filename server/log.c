@@ -50,7 +50,6 @@
 
 #define TICK_S 1 /* freshness and retries; approvals and due statements do not wait for it */
 #define WITNESS_TIMEOUT_S 10
-#define WITNESS_RESPONSE_MAX RP_WITNESS_RESPONSE_MAX
 
 /* One witness of one org's policy, and the request in flight to it. */
 struct wslot {
@@ -65,6 +64,7 @@ struct wslot {
 	struct evhttp_connection *conn;     /* kept for http:// */
 	struct evhttp_connection *tls_conn; /* https://: one per request, this one in flight */
 	bool busy;
+	int error; /* why libevent gave up on the answer in flight (on_witness_error) */
 	uint64_t size_sent;
 	char *note_sent; /* the checkpoint of size_sent, to take a late answer's cosignature */
 	int64_t last_try;
@@ -166,6 +166,14 @@ static void update_served(struct server *s, const char *org, const struct rp_pol
 
 static void on_witness_reply(struct evhttp_request *req, void *arg);
 
+/* libevent gave up on an answer: on_witness_reply(NULL) follows and says why. */
+static void on_witness_error(enum evhttp_request_error e, void *arg)
+{
+	struct wslot *ws = arg;
+
+	ws->error = (int)e;
+}
+
 /* A connection to the witness: plain, or TLS checked against its host name or address. */
 static struct evhttp_connection *witness_conn(struct server *s, struct wslot *ws)
 {
@@ -196,8 +204,17 @@ static struct evhttp_connection *witness_conn(struct server *s, struct wslot *ws
 		conn = evhttp_connection_base_bufferevent_new(s->base, NULL, bev, ws->host,
 							      (uint16_t)ws->port);
 	}
-	if (conn)
+	if (conn) {
 		evhttp_connection_set_timeout(conn, WITNESS_TIMEOUT_S);
+		/*
+		 * An answer is one cosignature line or a 409 size. libevent
+		 * stops reading one that is larger, from its Content-Length or
+		 * as it arrives, so a witness cannot make this process buffer
+		 * more than the cap.
+		 */
+		evhttp_connection_set_max_body_size(conn, RP_WITNESS_RESPONSE_MAX);
+		evhttp_connection_set_max_headers_size(conn, RP_HTTP_HEADERS_MAX);
+	}
 	return conn;
 }
 
@@ -231,6 +248,8 @@ static void witness_send(struct server *s, struct wslot *ws, const struct db_log
 		free(body);
 		return;
 	}
+	ws->error = 0;
+	evhttp_request_set_error_cb(req, on_witness_error);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Host", ws->host);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain");
 	if (ws->https) /* one connection per request: libevent frees it once closed */
@@ -304,20 +323,31 @@ static void on_witness_reply(struct evhttp_request *req, void *arg)
 	struct evbuffer *in = req ? evhttp_request_get_input_buffer(req) : NULL;
 	int code = req ? evhttp_request_get_response_code(req) : 0;
 	size_t blen = in ? evbuffer_get_length(in) : 0;
-	char body[WITNESS_RESPONSE_MAX + 1], q[200];
+	char body[RP_WITNESS_RESPONSE_MAX + 1], q[200];
 	struct rp_policy *p = NULL;
 	char *note = NULL;
 	struct db_log lg;
 
 	ws->busy = false;
 	ws->tls_conn = NULL; /* libevent frees it after this callback */
+	if (ws->error == EVREQ_HTTP_DATA_TOO_LONG || ws->error == EVREQ_HTTP_INVALID_HEADER) {
+		if (ws->error == EVREQ_HTTP_DATA_TOO_LONG)
+			fprintf(stderr, "rampartd: org %s: witness %s (%s): answer refused unread: "
+					"its body exceeds %d bytes; will retry\n", ws->org, ws->w.name,
+				ws->w.url, RP_WITNESS_RESPONSE_MAX);
+		else
+			fprintf(stderr, "rampartd: org %s: witness %s (%s): answer refused: its "
+					"headers are malformed or exceed %d bytes; will retry\n",
+				ws->org, ws->w.name, ws->w.url, RP_HTTP_HEADERS_MAX);
+		return;
+	}
 	if (!req || code == 0) {
 		fprintf(stderr, "rampartd: org %s: witness %s (%s) unreachable; will retry\n", ws->org,
 			ws->w.name, ws->w.url);
 		return;
 	}
-	if (blen > WITNESS_RESPONSE_MAX)
-		blen = WITNESS_RESPONSE_MAX;
+	if (blen > RP_WITNESS_RESPONSE_MAX) /* libevent's cap makes this impossible; kept anyway */
+		blen = RP_WITNESS_RESPONSE_MAX;
 	evbuffer_copyout(in, body, blen);
 	body[blen] = '\0';
 	if (db_log_get(&s->db, ws->org, &lg) < 0 || db_log_signed_note(&s->db, lg.id, &note) < 0)

@@ -4,7 +4,8 @@
 # error, and the server keeps serving. Also: --help on every command. Then
 # the connection guard (lib/httpd) against hostile clients over real
 # sockets (http-probe.py): bodies refused from their headers, phase
-# deadlines, the connection cap.
+# deadlines, the connection cap; a witness answering 100 MiB
+# (fake-witness.py).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 rp_init "$1"
@@ -204,6 +205,36 @@ test_held_poll_not_cut() {
 	rp_ok "a long poll held ${POLL_HOLD:-5} s is not cut by 2 s deadlines"
 }
 
+test_witness_reply_cap() {
+	local i port vkey args=() before after
+	# Two witnesses that answer 100 MiB: with a Content-Length, and without one.
+	for i in 1 2; do
+		vkey=$("$WITNESS" init --data "$T/fw$i" --name "fake$i.test" 2>/dev/null) ||
+			die "witness init fw$i"
+		port=$(rp_free_port)
+		python3 "$(dirname "$0")/fake-witness.py" "$port" "$([ $i = 1 ] && echo length || echo stream)" \
+			104857600 "$T/fw$i.out" >>"$T/fw$i.log" 2>&1 &
+		PIDS+=("$!")
+		args+=(--witness "fw$i $vkey http://127.0.0.1:$port")
+	done
+	before=$(peak_kb)
+	BOOT=$("$RAMPARTD" bootstrap-token --data "$DATA" | awk '{print $2}')
+	WITNESS_ARGS=("${args[@]}" --quorum 1)
+	NWITNESSES=0
+	rp_org huge 2 2
+	WITNESS_ARGS=()
+	ORG=acme
+	for i in 1 2; do
+		rp_wait_for 30 grep -q "org huge: witness fw$i .*answer refused unread: its body exceeds 16384 bytes" \
+			"$T/server.log" || die "fw$i's 100 MiB answer was not refused ($(tail -3 "$T/server.log"))"
+	done
+	after=$(peak_kb)
+	[ $((after - before)) -lt 25600 ] ||
+		die "100 MiB witness answers grew the server's peak RSS by $(((after - before) / 1024)) MB"
+	rp_health || die "rampartd stopped serving"
+	rp_ok "attack: witnesses answering 100 MiB (with and without a length) cut at 16 KiB; peak RSS +$(((after - before) / 1024)) MB"
+}
+
 test_connection_cap() {
 	local code
 	restart_with --max-connections 4
@@ -264,6 +295,7 @@ test_slowloris_headers
 test_slow_body
 test_idle_keepalive
 test_held_poll_not_cut
+test_witness_reply_cap
 test_connection_cap
 test_sigterm
 rp_note "all server-http tests passed"
