@@ -10,8 +10,11 @@
  *     indexes a, b reduced into it): each must verify, and must stop
  *     verifying once rest is XORed into it;
  *   - rp_tile_parse on rest: a path it accepts is written back byte for
- *     byte by rp_tile_path; and the tile (level from c, index a, width
- *     from b) written by rp_tile_path parses back to itself.
+ *     byte by rp_tile_path, and its first leaf lies inside a log of
+ *     RP_LOG_LEAVES_MAX leaves (index * 256^(level + 1) cannot wrap); and
+ *     the tile (level from c, index a, width from b) written by
+ *     rp_tile_path parses back to itself, or is written as "" exactly
+ *     when its first leaf would lie past that.
  */
 #include <stdint.h>
 #include <string.h>
@@ -153,6 +156,20 @@ static void generated_proofs(uint64_t a, uint64_t b, const uint8_t *rest, size_t
 	}
 }
 
+/* The tile's first leaf, index * 256^(level + 1), is below RP_LOG_LEAVES_MAX (counted apart). */
+static bool tile_fits(const struct rp_tile *t)
+{
+	unsigned shift = 8 * (unsigned)((t->level == RP_TILE_ENTRIES ? 0 : t->level) + 1);
+	uint64_t x = t->index;
+
+	for (unsigned i = 0; i < shift; i++) {
+		if (x >= RP_LOG_LEAVES_MAX / 2)
+			return false;
+		x *= 2;
+	}
+	return true;
+}
+
 static void tiles(uint64_t a, uint64_t b, uint8_t c, const uint8_t *rest, size_t nrest)
 {
 	struct rp_tile t, back;
@@ -162,11 +179,16 @@ static void tiles(uint64_t a, uint64_t b, uint8_t c, const uint8_t *rest, size_t
 	if (rp_tile_parse((const char *)rest, nrest, &t, &d) == 0) {
 		rp_tile_path(&t, buf);
 		FUZZ_CHECK(strlen(buf) == nrest && memcmp(buf, rest, nrest) == 0);
+		FUZZ_CHECK(tile_fits(&t));
 	}
 	t.level = c % 65 - 1; /* RP_TILE_ENTRIES or 0-63 */
 	t.index = a;
 	t.width = (unsigned)(b % RP_TILE_WIDTH) + 1;
 	rp_tile_path(&t, buf);
+	if (!tile_fits(&t)) {
+		FUZZ_CHECK(buf[0] == '\0');
+		return;
+	}
 	FUZZ_CHECK(rp_tile_parse(buf, strlen(buf), &back, &d) == 0);
 	FUZZ_CHECK(back.level == t.level && back.index == t.index && back.width == t.width);
 }

@@ -465,15 +465,28 @@ int rp_merkle_prove_consistency(uint64_t size1, uint64_t size2, rp_hash_read_fn 
 
 /* ---- tlog-tiles paths ---- */
 
+/*
+ * The tile's first leaf, index * 256^(level + 1) (entry bundles count as
+ * level 0), lies below RP_LOG_LEAVES_MAX. Larger indexes name nothing in
+ * any log, and multiplied out they wrap around to small ones: tile
+ * 2^56 of entries would be served as entries 0-255.
+ */
+static bool tile_in_range(const struct rp_tile *t)
+{
+	unsigned shift = RP_TILE_HEIGHT * (unsigned)((t->level == RP_TILE_ENTRIES ? 0 : t->level) + 1);
+
+	return shift >= 63 ? t->index == 0 : t->index < (RP_LOG_LEAVES_MAX >> shift);
+}
+
 static bool tile_valid(const struct rp_tile *t)
 {
 	return (t->level == RP_TILE_ENTRIES || (t->level >= 0 && t->level <= 63)) &&
-	       t->width >= 1 && t->width <= RP_TILE_WIDTH;
+	       t->width >= 1 && t->width <= RP_TILE_WIDTH && tile_in_range(t);
 }
 
 /*
- * A tile that cannot be written (level or width out of range) gives the
- * empty string, which names no resource and which rp_tile_parse rejects.
+ * A tile that cannot be written (level, width or index out of range) gives
+ * the empty string, which names no resource and which rp_tile_parse rejects.
  */
 void rp_tile_path(const struct rp_tile *t, char buf[64])
 {
@@ -580,6 +593,8 @@ int rp_tile_parse(const char *path, size_t len, struct rp_tile *ret, struct rp_d
 			return tile_bad(path, len, d, "index element `x' is not followed by `/'");
 		pos++;
 	}
+	if (!tile_in_range(&t))
+		return tile_bad(path, len, d, "index past the largest log (2^63 leaves)");
 
 	if (pos < len) {
 		if (len - pos < 3 || memcmp(path + pos, ".p/", 3) != 0)

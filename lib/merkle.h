@@ -106,5 +106,9 @@ struct rp_tile {
 };
 /* Writes the path into buf (at most 64 bytes with the NUL are needed). */
 void rp_tile_path(const struct rp_tile *t, char buf[64]);
-/* Strict: exactly the form rp_tile_path writes, else RP_E_MALFORMED. */
+/*
+ * Strict: exactly the form rp_tile_path writes, else RP_E_MALFORMED. The
+ * tile's first leaf must lie below RP_LOG_LEAVES_MAX, so index * 256 (and
+ * any leaf index computed from a parsed tile) cannot wrap around.
+ */
 int rp_tile_parse(const char *path, size_t len, struct rp_tile *ret, struct rp_diag *d);

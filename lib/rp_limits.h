@@ -5,6 +5,8 @@
  */
 #pragma once
 
+#include <stdint.h>
+
 /* Signed notes (C2SP signed-note). */
 #define RP_NOTE_MAX            (64 * 1024)   /* whole note: text + signatures */
 #define RP_NOTE_SIGS_MAX       64            /* signature lines per note */
@@ -128,3 +130,8 @@
 #define RP_HTTP_CONNS_DEFAULT  16384         /* rampartd: one held poll per agent, plus admins */
 #define RP_HTTP_CONNS_MAX      1000000
 #define RP_WITNESS_CONNS_DEFAULT 256         /* rampart-witness: a few logs, one request each */
+/*
+ * Leaves a log can hold: sizes are signed 64-bit in storage. A tile path
+ * whose first leaf would lie at or past it names nothing (rp_tile_parse).
+ */
+#define RP_LOG_LEAVES_MAX      (UINT64_C(1) << 63)

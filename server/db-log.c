@@ -408,6 +408,9 @@ int db_log_tile(struct db *db, int64_t log, const struct rp_tile *t, uint64_t si
 	uint64_t first = t->index * RP_TILE_WIDTH, count = 0;
 	int r;
 
+	/* rp_tile_parse refuses such an index; here too, first must not have wrapped around */
+	if (t->index >= RP_LOG_LEAVES_MAX / RP_TILE_WIDTH)
+		return RP_E_NOTFOUND;
 	if (t->level == RP_TILE_ENTRIES) {
 		if (first + t->width > size)
 			return RP_E_NOTFOUND;

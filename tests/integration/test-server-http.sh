@@ -5,7 +5,7 @@
 # the connection guard (lib/httpd) against hostile clients over real
 # sockets (http-probe.py): bodies refused from their headers, phase
 # deadlines, the connection cap; a witness answering 100 MiB
-# (fake-witness.py).
+# (fake-witness.py); a tile index that wraps around.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 rp_init "$1"
@@ -235,6 +235,20 @@ test_witness_reply_cap() {
 	rp_ok "attack: witnesses answering 100 MiB (with and without a length) cut at 16 KiB; peak RSS +$(((after - before) / 1024)) MB"
 }
 
+test_tile_index_overflow() {
+	local code
+	rp_wait_for 20 curl -skf --tlsv1.3 -o /dev/null "$URL/v1/log/acme/tile/entries/000.p/1" ||
+		die "acme's log is not served"
+	# 2^56 * 256 = 2^64: wraps around to entry 0, served as immutable.
+	code=$(curl -sk --tlsv1.3 -o "$T/tile" -w '%{http_code}' \
+		"$URL/v1/log/acme/tile/entries/x072/x057/x594/x037/x927/936.p/1")
+	[ "$code" = 404 ] || die "entry tile 2^56 answered $code ($(head -c 60 "$T/tile" | od -c | head -2))"
+	code=$(curl -sk --tlsv1.3 -o /dev/null -w '%{http_code}' \
+		"$URL/v1/log/acme/tile/0/x072/x057/x594/x037/x927/936.p/1")
+	[ "$code" = 404 ] || die "hash tile 2^56 answered $code"
+	rp_ok "attack: tile index 2^56 (x 256 wraps to entry 0) is 404, not entry 0"
+}
+
 test_connection_cap() {
 	local code
 	restart_with --max-connections 4
@@ -296,6 +310,7 @@ test_slow_body
 test_idle_keepalive
 test_held_poll_not_cut
 test_witness_reply_cap
+test_tile_index_overflow
 test_connection_cap
 test_sigterm
 rp_note "all server-http tests passed"

@@ -874,13 +874,15 @@ static void tile_paths(void **state)
 	tile_round_trip(0, 999, 256, "tile/0/999");
 	tile_round_trip(2, 1, 17, "tile/2/001.p/17");
 	tile_round_trip(1, 0, 1, "tile/1/000.p/1");
-	tile_round_trip(63, 5, 255, "tile/63/005.p/255");
+	tile_round_trip(63, 0, 255, "tile/63/000.p/255");
+	tile_round_trip(6, 127, 1, "tile/6/127.p/1");
 	tile_round_trip(RP_TILE_ENTRIES, 0, 256, "tile/entries/000");
 	tile_round_trip(RP_TILE_ENTRIES, 273, 112, "tile/entries/273.p/112");
 	tile_round_trip(RP_TILE_ENTRIES, 1234067, 3, "tile/entries/x001/x234/067.p/3");
-	tile_round_trip(10, UINT64_MAX, 255, "tile/10/x018/x446/x744/x073/x709/x551/615.p/255");
-	tile_round_trip(RP_TILE_ENTRIES, UINT64_MAX, 255,
-	                "tile/entries/x018/x446/x744/x073/x709/x551/615.p/255");
+	/* The largest indexes whose tiles start inside a log of 2^63 leaves. */
+	tile_round_trip(0, (UINT64_C(1) << 55) - 1, 255, "tile/0/x036/x028/x797/x018/x963/967.p/255");
+	tile_round_trip(RP_TILE_ENTRIES, (UINT64_C(1) << 55) - 1, 255,
+	                "tile/entries/x036/x028/x797/x018/x963/967.p/255");
 }
 
 static void tile_path_invalid_gives_empty(void **state)
@@ -890,6 +892,10 @@ static void tile_path_invalid_gives_empty(void **state)
 	    {.level = 0, .index = 0, .width = 257},
 	    {.level = 64, .index = 0, .width = 256},
 	    {.level = -2, .index = 0, .width = 256},
+	    {.level = 0, .index = UINT64_C(1) << 55, .width = 256}, /* starts at leaf 2^63 */
+	    {.level = RP_TILE_ENTRIES, .index = UINT64_MAX, .width = 255},
+	    {.level = 10, .index = UINT64_MAX, .width = 255},
+	    {.level = 7, .index = 1, .width = 1},
 	};
 	char buf[64];
 	(void)state;
@@ -951,6 +957,7 @@ static void tile_parse_rejects(void **state)
 	    "tile/0/000/",
 	    "tile/0/000 ",
 	    "tile/0/x018/x446/x744/x073/x709/x551/616", /* 2^64 */
+	    "tile/0/x018/x446/x744/x073/x709/x551/615", /* fits 64 bits, not a log */
 	    "tile/0/x999/x999/x999/x999/x999/x999/999",
 	    "tile/0/x001/x000/x000/x000/x000/x000/x000/000",
 	    "tile/8/1234067",
@@ -983,7 +990,18 @@ static void tile_parse_rejects(void **state)
 	assert_diag_has(&d, "longer");
 }
 
-/* Every level and every width, for a few indexes. */
+/*
+ * How many tile indexes a level has in a log of 2^63 leaves: tile K of
+ * level L starts at leaf K * 256^(L + 1) (entry bundles: as level 0).
+ */
+static uint64_t tile_indexes(int level)
+{
+	unsigned shift = 8 * (unsigned)((level == RP_TILE_ENTRIES ? 0 : level) + 1);
+
+	return shift >= 63 ? 1 : UINT64_C(1) << (63 - shift);
+}
+
+/* Every level and every width, for a few indexes, and each level's largest. */
 static void tile_all_levels_and_widths(void **state)
 {
 	static const uint64_t idx[] = {0, 1, 999, 1000, 1001, 999999, 1000000, UINT64_MAX};
@@ -993,16 +1011,76 @@ static void tile_all_levels_and_widths(void **state)
 
 	for (int level = RP_TILE_ENTRIES; level <= 63; level++) {
 		for (unsigned w = 1; w <= 256; w++) {
-			for (size_t i = 0; i < N_ELEMS(idx); i++) {
-				t = (struct rp_tile){.level = level, .index = idx[i], .width = w};
+			for (size_t i = 0; i <= N_ELEMS(idx); i++) {
+				uint64_t index = i < N_ELEMS(idx) ? idx[i] : tile_indexes(level) - 1;
+				t = (struct rp_tile){.level = level, .index = index, .width = w};
 				rp_tile_path(&t, buf);
 				assert_true(strlen(buf) < 64);
+				if (index >= tile_indexes(level)) {
+					assert_string_equal(buf, "");
+					continue;
+				}
 				assert_int_equal(rp_tile_parse(buf, strlen(buf), &back, NULL), 0);
 				assert_int_equal(back.level, level);
-				assert_int_equal(back.index, idx[i]);
+				assert_int_equal(back.index, index);
 				assert_int_equal(back.width, w);
 			}
 		}
+	}
+}
+
+/* An index in tlog-tiles' x-grouped form, whatever its range. */
+static void tile_index_text(uint64_t x, char *out, size_t n)
+{
+	unsigned groups[7];
+	size_t k = 0, o = 0;
+
+	do {
+		groups[k++] = (unsigned)(x % 1000);
+		x /= 1000;
+	} while (x);
+	while (k > 1)
+		o += (size_t)snprintf(out + o, n - o, "x%03u/", groups[--k]);
+	snprintf(out + o, n - o, "%03u", groups[0]);
+}
+
+/*
+ * Attack: a tile index so large that index * 256 wraps around. Tile 2^56
+ * of the entry bundles would be read as entries 0-255 and served as
+ * immutable under a path no log has; at every level the first index past
+ * the largest log is refused, and the last one inside it is not.
+ */
+static void tile_index_past_the_log_range_rejected(void **state)
+{
+	static const char wraps[] = "tile/entries/x072/x057/x594/x037/x927/936.p/1"; /* 2^56 */
+	static const char wraps0[] = "tile/0/x072/x057/x594/x037/x927/936.p/1";
+	struct rp_tile t = {.level = 7, .index = 7, .width = 7};
+	struct rp_diag d = {""};
+	char path[64], num[40];
+	(void)state;
+
+	assert_int_equal(rp_tile_parse(wraps, strlen(wraps), &t, &d), RP_E_MALFORMED);
+	assert_diag_has(&d, "index past the largest log");
+	assert_int_equal(t.index, 7); /* untouched */
+	assert_int_equal(rp_tile_parse(wraps0, strlen(wraps0), &t, &d), RP_E_MALFORMED);
+	for (int level = RP_TILE_ENTRIES; level <= 63; level++) {
+		const char *l = level == RP_TILE_ENTRIES ? "entries" : NULL;
+		char lv[8];
+		uint64_t n = tile_indexes(level);
+		unsigned shift = 8 * (unsigned)((level == RP_TILE_ENTRIES ? 0 : level) + 1);
+
+		snprintf(lv, sizeof(lv), "%d", level);
+		tile_index_text(n, num, sizeof(num));
+		snprintf(path, sizeof(path), "tile/%s/%s.p/1", l ? l : lv, num);
+		if (rp_tile_parse(path, strlen(path), &t, &d) != RP_E_MALFORMED)
+			fail_msg("tile path `%s' was accepted", path);
+		tile_index_text(n - 1, num, sizeof(num));
+		snprintf(path, sizeof(path), "tile/%s/%s.p/1", l ? l : lv, num);
+		if (rp_tile_parse(path, strlen(path), &t, &d) != 0)
+			fail_msg("%s: %s", path, d.msg);
+		/* the first leaf of every tile that parses lies inside the log */
+		assert_true(shift >= 63 ? t.index == 0 : t.index <= (UINT64_MAX >> shift));
+		assert_true(shift >= 63 || (t.index << shift) < RP_LOG_LEAVES_MAX);
 	}
 }
 
@@ -1035,6 +1113,7 @@ int main(void)
 	    cmocka_unit_test(tile_path_invalid_gives_empty),
 	    cmocka_unit_test(tile_parse_rejects),
 	    cmocka_unit_test(tile_all_levels_and_widths),
+	    cmocka_unit_test(tile_index_past_the_log_range_rejected),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
