@@ -57,7 +57,7 @@ static struct run feed(const uint8_t *p, size_t n, unsigned step)
 		FUZZ_CHECK(out.r == RP_E_MALFORMED || out.r == RP_E_TOOBIG);
 		FUZZ_CHECK((out.r == RP_E_MALFORMED) == (f.status == 400));
 		FUZZ_CHECK(f.status == 400 || f.status == 413 || f.status == 414 ||
-		           f.status == 431);
+			   f.status == 431);
 		FUZZ_CHECK(f.why[0] != '\0');
 		FUZZ_CHECK(rp_frame_feed(&f, "GET / HTTP/1.1\r\n\r\n", 18) == out.r);
 	} else {

@@ -130,6 +130,7 @@
 #define RP_HTTP_CONNS_DEFAULT  16384         /* rampartd: one held poll per agent, plus admins */
 #define RP_HTTP_CONNS_MAX      1000000
 #define RP_WITNESS_CONNS_DEFAULT 256         /* rampart-witness: a few logs, one request each */
+
 /*
  * Leaves a log can hold: sizes are signed 64-bit in storage. A tile path
  * whose first leaf would lie at or past it names nothing (rp_tile_parse).

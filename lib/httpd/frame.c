@@ -17,7 +17,7 @@ static struct rp_frame *frame_of(http_parser *p)
 }
 
 static void refuse(struct rp_frame *f, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 static void refuse(struct rp_frame *f, int status, const char *fmt, ...)
 {
 	va_list ap;
@@ -66,7 +66,7 @@ static void end_name(struct rp_frame *f)
 	static const char te[] = "transfer-encoding";
 
 	f->hdr = f->name_len == sizeof(te) - 1 && !memcmp(f->name, te, sizeof(te) - 1) ? HDR_TE
-	                                                                               : HDR_OTHER;
+										       : HDR_OTHER;
 	if (f->hdr == HDR_TE) {
 		f->n_te++;
 		f->te_len = 0;
@@ -204,13 +204,13 @@ static int on_message_complete(http_parser *p)
 }
 
 static const http_parser_settings settings = {
-    .on_message_begin = on_message_begin,
-    .on_url = on_url,
-    .on_header_field = on_header_field,
-    .on_header_value = on_header_value,
-    .on_headers_complete = on_headers_complete,
-    .on_body = on_body,
-    .on_message_complete = on_message_complete,
+	.on_message_begin = on_message_begin,
+	.on_url = on_url,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_message_complete = on_message_complete,
 };
 
 void rp_frame_init(struct rp_frame *f, rp_frame_cap_fn cap, void *arg)
@@ -260,7 +260,7 @@ int rp_frame_feed(struct rp_frame *f, const void *data, size_t len)
 				return refused(f);
 		}
 		k = http_parser_execute(&f->p, &settings, (const char *)p + off,
-		                        head ? 1 : len - off);
+					head ? 1 : len - off);
 		e = HTTP_PARSER_ERRNO(&f->p);
 		if (head && k > 0) {
 			f->last_lf = p[off] == '\n';

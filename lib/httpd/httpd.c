@@ -45,7 +45,7 @@ const char *rp_httpd_method(enum evhttp_cmd_type t)
 
 /* One line per request: method, quoted path, status, duration, peer, who, detail, why. */
 static void log_line(const struct rp_httpd *h, const char *peer, int status,
-                     const struct rp_httpd_line *l, const char *why)
+		     const struct rp_httpd_line *l, const char *why)
 {
 	char qpath[128];
 	const char *who = l->who ? l->who : "";
@@ -54,15 +54,15 @@ static void log_line(const struct rp_httpd *h, const char *peer, int status,
 		return;
 	rp_quote(qpath, sizeof(qpath), l->path ? l->path : "?", l->path ? strlen(l->path) : 1);
 	fprintf(h->c.log, "%s: %s %s %d %.1f ms from %s%s%s%s%s%s%s\n", h->c.name, l->method, qpath,
-	        status, rp_httpd_now_ms() - l->t0, peer && *peer ? peer : "?", *who ? " by " : "",
-	        who, l->detail ? " " : "", l->detail ? l->detail : "", why ? ": " : "",
-	        why ? why : "");
+		status, rp_httpd_now_ms() - l->t0, peer && *peer ? peer : "?", *who ? " by " : "",
+		who, l->detail ? " " : "", l->detail ? l->detail : "", why ? ": " : "",
+		why ? why : "");
 }
 
 /* ---- replies ---- */
 
 void rp_httpd_reply(struct rp_httpd *h, struct evhttp_request *r, int status, const char *ctype,
-                    const void *body, size_t len, const struct rp_httpd_line *l, const char *why)
+		    const void *body, size_t len, const struct rp_httpd_line *l, const char *why)
 {
 	struct evkeyvalq *out = evhttp_request_get_output_headers(r);
 	struct evhttp_connection *conn = evhttp_request_get_connection(r);
@@ -93,7 +93,7 @@ void rp_httpd_reply(struct rp_httpd *h, struct evhttp_request *r, int status, co
 }
 
 void rp_httpd_reply_json(struct rp_httpd *h, struct evhttp_request *r, int status, json_t *j,
-                         const struct rp_httpd_line *l, const char *why)
+			 const struct rp_httpd_line *l, const char *why)
 {
 	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 
@@ -101,7 +101,7 @@ void rp_httpd_reply_json(struct rp_httpd *h, struct evhttp_request *r, int statu
 		rp_httpd_reply(h, r, 500, NULL, NULL, 0, l, "out of memory");
 	} else {
 		rp_httpd_reply(h, r, status, s ? "application/json" : NULL, s, s ? strlen(s) : 0, l,
-		               why);
+			       why);
 	}
 	free(s);
 	json_decref(j);
@@ -127,7 +127,7 @@ const char *rp_httpd_error_code(int status)
 void rp_httpd_error_json(int status, const char *msg, struct rp_sb *out, const char **ret_ctype)
 {
 	json_t *j = json_pack("{s:{s:s, s:s}}", "error", "code", rp_httpd_error_code(status),
-	                      "message", msg);
+			      "message", msg);
 	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 
 	if (s)
@@ -147,7 +147,7 @@ void rp_httpd_error_text(int status, const char *msg, struct rp_sb *out, const c
 }
 
 void rp_httpd_reply_error(struct rp_httpd *h, struct evhttp_request *r, int status, const char *msg,
-                          const struct rp_httpd_line *l)
+			  const struct rp_httpd_line *l)
 {
 	const char *ctype = NULL;
 	struct rp_sb sb;
@@ -220,9 +220,9 @@ static void accept_update(struct rp_httpd *h)
 		if (h->c.log && now - h->paused_logged >= 60) { /* once a minute at most */
 			h->paused_logged = now;
 			fprintf(h->c.log,
-			        "%s: %zu connections open, the cap (--max-connections): "
-			        "new ones wait until one closes\n",
-			        h->c.name, h->nconns);
+				"%s: %zu connections open, the cap (--max-connections): "
+				"new ones wait until one closes\n",
+				h->c.name, h->nconns);
 		}
 	} else if (h->paused && h->nconns < h->c.lim.max_conns) {
 		evconnlistener_enable(l);
@@ -363,7 +363,7 @@ static void conn_refuse(struct conn *c, int status, const char *why)
 	struct rp_httpd *h = c->h;
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	const char *method =
-	    c->f.target_len == 0 ? "?" : http_method_str((enum http_method)c->f.p.method);
+		c->f.target_len == 0 ? "?" : http_method_str((enum http_method)c->f.p.method);
 	char path[RP_HTTP_TARGET_MAX + 1], peer[INET6_ADDRSTRLEN], msg[sizeof(c->f.why) + 64];
 	struct rp_httpd_line l = {.method = method, .path = path, .t0 = c->t_req};
 	const char *ctype = NULL, *reason;
@@ -389,7 +389,7 @@ static void conn_refuse(struct conn *c, int status, const char *why)
 	}
 	if (c->pending > 0 || !c->evcon) {
 		snprintf(msg, sizeof(msg), "%s (closed without an answer: an earlier one is owed)",
-		         why);
+			 why);
 		log_line(h, peer, status, &l, msg);
 		event_active(c->kick, EV_TIMEOUT, 0);
 		return;
@@ -399,9 +399,9 @@ static void conn_refuse(struct conn *c, int status, const char *why)
 	h->c.error(status, why, &sb, &ctype);
 	if (!sb.err &&
 	    evbuffer_add_printf(out,
-	                        "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-	                        "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-	                        status, reason, ctype, sb.len) >= 0 &&
+				"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+				"Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+				status, reason, ctype, sb.len) >= 0 &&
 	    evbuffer_add(out, sb.s ? sb.s : "", sb.len) >= 0) {
 		bufferevent_getcb(c->bev, NULL, NULL, &ecb, &cbarg);
 		bufferevent_setcb(c->bev, NULL, NULL, ecb, cbarg);
@@ -563,7 +563,7 @@ static void conn_deadline(evutil_socket_t fd, short what, void *arg)
 	case ARM_HEADERS:
 	case ARM_BODY:
 		snprintf(why, sizeof(why), "request %s not complete within %u s",
-		         a == ARM_HEADERS ? "headers" : "body", arm_seconds(c, a));
+			 a == ARM_HEADERS ? "headers" : "body", arm_seconds(c, a));
 		conn_refuse(c, 408, why);
 		break;
 	case ARM_IDLE:
@@ -574,7 +574,7 @@ static void conn_deadline(evutil_socket_t fd, short what, void *arg)
 
 /* A guard on bev (a dead one, on a new TCP bufferevent, when bev is NULL). NULL on failure. */
 static struct bufferevent *conn_new(struct rp_httpd *h, struct event_base *base,
-                                    struct bufferevent *bev)
+				    struct bufferevent *bev)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 
@@ -616,8 +616,8 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
 {
 	struct rp_httpd *h = arg;
 	struct bufferevent *bev = h->c.bev
-	                              ? h->c.bev(h->c.arg, base)
-	                              : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+					  ? h->c.bev(h->c.arg, base)
+					  : bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
 	struct bufferevent *guarded = conn_new(h, base, bev);
 
 	if (!guarded) /* conn_new freed bev, or there was none: a guard that passes nothing */
@@ -626,9 +626,9 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
 		/* NULL would make evhttp serve this connection unguarded, and in the clear. */
 		if (h->c.log)
 			fprintf(h->c.log,
-			        "%s: out of memory for a new connection's guard; "
-			        "aborting rather than serve it in the clear\n",
-			        h->c.name);
+				"%s: out of memory for a new connection's guard; "
+				"aborting rather than serve it in the clear\n",
+				h->c.name);
 		abort();
 	}
 	return guarded;
@@ -646,7 +646,7 @@ void rp_httpd_limits_init(struct rp_httpd_limits *l, unsigned max_conns)
 }
 
 int rp_httpd_limit_set(struct rp_httpd_limits *l, enum rp_httpd_limit which, const char *text,
-                       struct rp_diag *d)
+		       struct rp_diag *d)
 {
 	uint64_t max = which == RP_HTTPD_MAX_CONNS ? RP_HTTP_CONNS_MAX : RP_HTTP_TIMEOUT_MAX_S, v;
 	char q[40];
@@ -654,7 +654,7 @@ int rp_httpd_limit_set(struct rp_httpd_limits *l, enum rp_httpd_limit which, con
 	if (rp_parse_u64(text, strlen(text), max, &v) != 0 || v == 0) {
 		rp_quote(q, sizeof(q), text, strlen(text));
 		rp_diagf(d, "`%s' is not a whole number from 1 to %llu", q,
-		         (unsigned long long)max);
+			 (unsigned long long)max);
 		return RP_E_INVAL;
 	}
 	switch (which) {
@@ -682,10 +682,10 @@ int rp_httpd_fit_descriptors(struct rp_httpd_limits *l, struct rp_diag *d)
 	if (rl.rlim_cur == RLIM_INFINITY || (rlim_t)l->max_conns + reserve <= rl.rlim_cur)
 		return 0;
 	rp_diagf(d,
-	         "%u connections do not fit in the %llu file descriptors this process may "
-	         "open: at most %llu",
-	         l->max_conns, (unsigned long long)rl.rlim_cur,
-	         rl.rlim_cur > 2 * reserve ? (unsigned long long)(rl.rlim_cur - reserve) : 1ULL);
+		 "%u connections do not fit in the %llu file descriptors this process may "
+		 "open: at most %llu",
+		 l->max_conns, (unsigned long long)rl.rlim_cur,
+		 rl.rlim_cur > 2 * reserve ? (unsigned long long)(rl.rlim_cur - reserve) : 1ULL);
 	l->max_conns = rl.rlim_cur > 2 * reserve ? (unsigned)(rl.rlim_cur - reserve) : 1;
 	return 1;
 }
@@ -701,9 +701,9 @@ int rp_httpd_init(struct rp_httpd *h, struct event_base *base, const struct rp_h
 	evhttp_set_gencb(h->http, c->handle, c->arg);
 	/* Every method reaches the daemon, which answers 405 or 404 itself. */
 	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
-	                                        EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
-	                                        EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-	                                        EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+						    EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+						    EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
 	/* The guard refuses first; these only back it up. */
 	evhttp_set_max_body_size(h->http, (ev_ssize_t)c->body_max);
 	evhttp_set_max_headers_size(h->http, RP_HTTP_HEADERS_MAX);
@@ -770,7 +770,7 @@ void rp_httpd_release(struct rp_httpd *h)
 }
 
 int rp_httpd_set_closecb(struct rp_httpd *h, struct evhttp_connection *evcon,
-                         void (*cb)(struct evhttp_connection *, void *), void *arg)
+			 void (*cb)(struct evhttp_connection *, void *), void *arg)
 {
 	struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
 	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;

@@ -82,10 +82,10 @@ enum rp_httpd_limit {
 void rp_httpd_limits_init(struct rp_httpd_limits *l, unsigned max_conns);
 /* One limit from an option's text: a whole number from 1 to its maximum. RP_E_INVAL otherwise. */
 int rp_httpd_limit_set(struct rp_httpd_limits *l, enum rp_httpd_limit which, const char *text,
-                       struct rp_diag *d);
+		       struct rp_diag *d);
 /* The options' lines for a daemon's --help; conns: its default --max-connections. */
 #define RP_HTTPD_STR_(x) #x
-#define RP_HTTPD_STR(x) RP_HTTPD_STR_(x)
+#define RP_HTTPD_STR(x)  RP_HTTPD_STR_(x)
 /* One help line per source line: */
 /* clang-format off */
 #define RP_HTTPD_USAGE(conns)                                                                   \
@@ -113,7 +113,7 @@ int rp_httpd_fit_descriptors(struct rp_httpd_limits *l, struct rp_diag *d);
 typedef struct bufferevent *(*rp_httpd_bev_fn)(void *arg, struct event_base *base);
 /* Writes the body of an error answer in the daemon's format; sets its type. */
 typedef void (*rp_httpd_error_fn)(int status, const char *msg, struct rp_sb *out,
-                                  const char **ret_ctype);
+				  const char **ret_ctype);
 
 struct rp_httpd_config {
 	const char *name; /* the log line's prefix: "rampartd" */
@@ -163,7 +163,7 @@ void rp_httpd_release(struct rp_httpd *h);
  * RP_E_NOTFOUND for a connection that is not this server's.
  */
 int rp_httpd_set_closecb(struct rp_httpd *h, struct evhttp_connection *evcon,
-                         void (*cb)(struct evhttp_connection *, void *), void *arg);
+			 void (*cb)(struct evhttp_connection *, void *), void *arg);
 
 /* "ADDR:PORT" into host (brackets of an IPv6 address removed) and port. */
 int rp_httpd_parse_listen(const char *s, char *host, size_t hn, uint16_t *port);
@@ -183,13 +183,13 @@ struct rp_httpd_line {
  * header, and logs the line: why is the reason of a refusal, or NULL.
  */
 void rp_httpd_reply(struct rp_httpd *h, struct evhttp_request *r, int status, const char *ctype,
-                    const void *body, size_t len, const struct rp_httpd_line *l, const char *why);
+		    const void *body, size_t len, const struct rp_httpd_line *l, const char *why);
 /* The same with a JSON body j (a reference it takes; NULL for none). */
 void rp_httpd_reply_json(struct rp_httpd *h, struct evhttp_request *r, int status, json_t *j,
-                         const struct rp_httpd_line *l, const char *why);
+			 const struct rp_httpd_line *l, const char *why);
 /* An error answer in the daemon's format (its error function): msg is also the why. */
 void rp_httpd_reply_error(struct rp_httpd *h, struct evhttp_request *r, int status, const char *msg,
-                          const struct rp_httpd_line *l);
+			  const struct rp_httpd_line *l);
 
 /* Error formats: docs/api.md's JSON error object, or one line of text. */
 void rp_httpd_error_json(int status, const char *msg, struct rp_sb *out, const char **ret_ctype);

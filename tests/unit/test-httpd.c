@@ -76,11 +76,11 @@ static void refused_both(const char *text, int status, const char *why)
 static void pipelined_requests_framed(void **state)
 {
 	static const char text[] = "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"
-	                           "POST /small HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"
-	                           "POST /big?x=1 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-	                           "5\r\nhello\r\n3;ext=1\r\nabc\r\n0\r\nTrailer: t\r\n\r\n"
-	                           "PUT /big HTTP/1.1\r\nContent-Length: 0\r\n\r\n"
-	                           "GET / HTTP/1.0\r\n\r\n";
+				   "POST /small HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"
+				   "POST /big?x=1 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+				   "5\r\nhello\r\n3;ext=1\r\nabc\r\n0\r\nTrailer: t\r\n\r\n"
+				   "PUT /big HTTP/1.1\r\nContent-Length: 0\r\n\r\n"
+				   "GET / HTTP/1.0\r\n\r\n";
 	struct rp_frame f;
 	(void)state;
 
@@ -139,7 +139,7 @@ static void body_over_cap_refused_at_end_of_headers(void **state)
 static void chunked_body_refused_as_it_grows(void **state)
 {
 	static const char head[] = "POST /small HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-	                           "3c\r\n"; /* 60 bytes */
+				   "3c\r\n"; /* 60 bytes */
 	char text[512], sixty[61];
 	struct rp_frame f;
 	(void)state;
@@ -154,7 +154,7 @@ static void chunked_body_refused_as_it_grows(void **state)
 	assert_int_equal(f.messages, 1);
 	/* no body at all for an endpoint that takes none */
 	refused_both("POST /none HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 413,
-	             "takes no body");
+		     "takes no body");
 }
 
 /*
@@ -167,46 +167,46 @@ static void ambiguous_framing_refused(void **state)
 	(void)state;
 	/* evhttp reads no body for GET: the "body" would be its next request */
 	refused_both("GET /big HTTP/1.1\r\nContent-Length: 44\r\n\r\n"
-	             "POST /big HTTP/1.1\r\nContent-Length: 1\r\n\r\nx",
-	             400, "a GET request carries no body");
+		     "POST /big HTTP/1.1\r\nContent-Length: 1\r\n\r\nx",
+		     400, "a GET request carries no body");
 	refused_both("DELETE /big HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400,
-	             "carries no body");
+		     "carries no body");
 	/* chunked to http-parser, not to evhttp (which compares the whole value) */
 	refused_both("POST /big HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 400,
-	             "not exactly `chunked'");
+		     "not exactly `chunked'");
 	refused_both("POST /big HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
-	             400, "not exactly `chunked'");
+		     400, "not exactly `chunked'");
 	/* evhttp reads the first Transfer-Encoding header only */
 	refused_both(
-	    "POST /big HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n\r\n", 400,
-	    "more than one Transfer-Encoding");
+		"POST /big HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n\r\n",
+		400, "more than one Transfer-Encoding");
 	refused_both(
-	    "POST /big HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"
-	    "\r\n",
-	    400, "more than one Transfer-Encoding");
+		"POST /big HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"
+		"\r\n",
+		400, "more than one Transfer-Encoding");
 	/* folded: " chunked" to evhttp, "chunked" to http-parser */
 	refused_both("POST /big HTTP/1.1\r\nTransfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n", 400,
-	             "obsolete line folding");
+		     "obsolete line folding");
 	refused_both("POST /big HTTP/1.1\r\nX-A: a\r\n\tb\r\nContent-Length: 1\r\n\r\nx", 400,
-	             "obsolete line folding");
+		     "obsolete line folding");
 	/* refused by http-parser itself */
 	refused_both("POST /big HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
-	             400, "malformed HTTP request");
+		     400, "malformed HTTP request");
 	refused_both(
-	    "POST /big HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
-	    "malformed HTTP request");
+		"POST /big HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+		400, "malformed HTTP request");
 	refused_both("POST /big HTTP/1.1\r\nContent-Length: +5\r\n\r\nhello", 400, "malformed");
 	refused_both("POST /big HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n",
-	             400, "malformed");
+		     400, "malformed");
 	refused_both(
-	    "POST /big HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n\r\n0\r\n", 400,
-	    "malformed");
+		"POST /big HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n\r\n0\r\n",
+		400, "malformed");
 	refused_both("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 400, "malformed");
 	/* case and trailing space are as evhttp reads them: still chunked */
 	struct rp_frame f;
 	assert_int_equal(feed_both(&f, "POST /big HTTP/1.1\r\ntransfer-encoding: CHUNKED \r\n\r\n"
-	                               "0\r\n\r\n"),
-	                 0);
+				       "0\r\n\r\n"),
+			 0);
 	assert_int_equal(f.messages, 1);
 }
 
@@ -236,11 +236,11 @@ static void cap_sees_method_and_target(void **state)
 	(void)state;
 
 	assert_int_equal(feed_both(&f, "POST /big/x?y=1 HTTP/1.1\r\nContent-Length: 1\r\n\r\nz"),
-	                 0);
+			 0);
 	assert_string_equal(last_method, "POST");
 	assert_string_equal(last_target, "/big/x?y=1");
 	assert_int_equal(feed_both(&f, "PATCH http://h/big HTTP/1.1\r\nContent-Length: 1\r\n\r\n"),
-	                 RP_E_TOOBIG);
+			 RP_E_TOOBIG);
 	assert_string_equal(last_method, "PATCH");
 	assert_string_equal(last_target, "http://h/big");
 }
@@ -248,13 +248,13 @@ static void cap_sees_method_and_target(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(pipelined_requests_framed),
-	    cmocka_unit_test(phases_follow_the_request),
-	    cmocka_unit_test(body_over_cap_refused_at_end_of_headers),
-	    cmocka_unit_test(chunked_body_refused_as_it_grows),
-	    cmocka_unit_test(ambiguous_framing_refused),
-	    cmocka_unit_test(oversized_headers_and_target_refused),
-	    cmocka_unit_test(cap_sees_method_and_target),
+		cmocka_unit_test(pipelined_requests_framed),
+		cmocka_unit_test(phases_follow_the_request),
+		cmocka_unit_test(body_over_cap_refused_at_end_of_headers),
+		cmocka_unit_test(chunked_body_refused_as_it_grows),
+		cmocka_unit_test(ambiguous_framing_refused),
+		cmocka_unit_test(oversized_headers_and_target_refused),
+		cmocka_unit_test(cap_sees_method_and_target),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
