@@ -30,6 +30,19 @@
 #define RP_OUTPUT_KEEP         (64 * 1024)   /* tail of stdout+stderr kept */
 #define RP_CLOCK_SKEW_S        300           /* tolerated clock skew */
 
+/*
+ * Running commands (agent/exec.c, lib/account.c).
+ * Accounts come from /etc/passwd and /etc/group, read whole: a file past
+ * its cap refuses every run-as rather than matching half a file.
+ */
+#define RP_ACCOUNT_FILE_MAX    (8 * 1024 * 1024) /* /etc/passwd, /etc/group */
+#define RP_ACCOUNT_HOME_MAX    1024          /* home directory path bytes */
+#define RP_ACCOUNT_GROUPS_MAX  1024          /* groups of one account (setgroups) */
+#define RP_EXEC_STOP_GRACE_MS  3000          /* SIGTERM to SIGKILL when the agent stops */
+#define RP_EXEC_REAP_MS        5000          /* waiting for a killed subtree to be gone */
+#define RP_EXEC_DRAIN_MS       1000          /* reading output after the subtree is killed */
+#define RP_SIGNAL_MAX          64            /* SIGRTMAX on Linux: a result's `signal' */
+
 /* HTTP. */
 #define RP_HTTP_BODY_MAX       (2 * 1024 * 1024)  /* authenticated request body */
 #define RP_HTTP_BODY_PREAUTH_MAX (16 * 1024)      /* enrolment, before any key is known */
