@@ -11,7 +11,14 @@ static const char *const status_names[] = {
 	[RP_RESULT_TIMED_OUT] = "timed-out",
 	[RP_RESULT_FAILED] = "failed",
 	[RP_RESULT_REFUSED] = "refused",
+	[RP_RESULT_KILLED] = "killed",
 };
+
+/* The statuses of a command that a signal ended: they carry the signal. */
+static bool has_signal(enum rp_result_status s)
+{
+	return s == RP_RESULT_KILLED || s == RP_RESULT_TIMED_OUT;
+}
 
 const char *rp_result_status_name(enum rp_result_status s)
 {
@@ -66,6 +73,16 @@ int rp_result_parse_text(const char *text, size_t len, struct rp_result *ret,
 		r.exit_code = (int32_t)u;
 	else
 		goto bad;
+	/* done means it exited by itself, so it has an exit status. */
+	if (r.status == RP_RESULT_DONE && r.exit_code < 0)
+		goto bad;
+	if (has_signal(r.status)) {
+		if ((e = rp_expect_field(&c, "result", "signal", &v, &vlen, d)) < 0)
+			return e;
+		if (rp_parse_u64(v, vlen, RP_SIGNAL_MAX, &u) != 0 || u == 0)
+			goto bad;
+		r.signal = (int32_t)u;
+	}
 	if ((e = rp_expect_field(&c, "result", "duration-ms", &v, &vlen, d)) < 0)
 		return e;
 	if (rp_parse_u64(v, vlen, UINT32_MAX, &r.duration_ms) != 0)
@@ -97,13 +114,13 @@ char *rp_result_format(const struct rp_result *r, size_t *ret_len)
 
 	rp_hex_encode(r->output_hash, 32, h);
 	rp_sb_init(&sb, RP_RESULT_TEXT_MAX);
-	rp_sb_printf(&sb,
-		     "%s\norg %s\ndevice %s\ncommand %s\nstatus %s\nexit %d\n"
-		     "duration-ms %llu\noutput sha256:%s %llu\n",
+	rp_sb_printf(&sb, "%s\norg %s\ndevice %s\ncommand %s\nstatus %s\nexit %d\n",
 		     result_header, r->org, r->device, r->command,
-		     rp_result_status_name(r->status), (int)r->exit_code,
-		     (unsigned long long)r->duration_ms, h,
-		     (unsigned long long)r->output_size);
+		     rp_result_status_name(r->status), (int)r->exit_code);
+	if (has_signal(r->status))
+		rp_sb_printf(&sb, "signal %d\n", (int)r->signal);
+	rp_sb_printf(&sb, "duration-ms %llu\noutput sha256:%s %llu\n",
+		     (unsigned long long)r->duration_ms, h, (unsigned long long)r->output_size);
 	return rp_sb_take(&sb, ret_len);
 }
 

@@ -11,10 +11,13 @@
 #include "statement.h"
 
 enum rp_result_status {
-	RP_RESULT_DONE,      /* ran to completion; exit code is the program's */
-	RP_RESULT_TIMED_OUT, /* killed at its timeout */
+	RP_RESULT_DONE,      /* exited by itself; exit code is the program's */
+	RP_RESULT_TIMED_OUT, /* killed by the agent at its timeout; signal set */
 	RP_RESULT_FAILED,    /* could not be started (no such user, ...) */
 	RP_RESULT_REFUSED,   /* a check of DESIGN.md section 4 failed */
+	/* Ended by a signal it did not ask for (SIGSEGV, the OOM killer's
+	 * SIGKILL, ...) or by the agent stopping; signal set. */
+	RP_RESULT_KILLED,
 };
 
 struct rp_result {
@@ -23,6 +26,8 @@ struct rp_result {
 	char command[RP_ID_HEX + 1];
 	enum rp_result_status status;
 	int32_t exit_code; /* -1 when there is none */
+	/* killed, timed-out: the signal that ended it (1-64), else 0 */
+	int32_t signal;
 	uint64_t duration_ms;
 	uint8_t output_hash[32];
 	uint64_t output_size; /* the kept tail */

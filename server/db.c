@@ -26,7 +26,8 @@
  *       expires DEFAULT 0 (the statement's expiry; 0 = not known), created,
  *       not_before DEFAULT 0 (the statement's start; 0 = not known))
  *   deliveries (command_id, device_id, PK (command_id, device_id),
- *       status 'pending' | 'running' | 'done' | 'refused' | 'timed-out' | 'failed',
+ *       status 'pending' | 'running' | 'done' | 'refused' | 'killed' | 'timed-out' |
+ *       'failed' (rp_result_status_name() of a signed result, or an alert's),
  *       exit_code NULL|int, output BLOB NULL (kept tail), duration_ms NULL|int,
  *       reason DEFAULT '', result NULL | the signed result note, updated,
  *       offered NULL | when it was first handed to the device)

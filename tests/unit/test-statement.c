@@ -307,6 +307,7 @@ static const char result_golden[] = "rampart/result/v1\n"
                                     "command 5f0c8c1d2b7e4a90b1d8e3f4a6c7d8e9\n"
                                     "status timed-out\n"
                                     "exit -1\n"
+                                    "signal 9\n"
                                     "duration-ms 2001\n"
                                     "output sha256:" HASH0 " 5\n";
 
@@ -323,6 +324,7 @@ static void result_round_trip(void **state)
 	assert_string_equal(r.command, "5f0c8c1d2b7e4a90b1d8e3f4a6c7d8e9");
 	assert_int_equal(r.status, RP_RESULT_TIMED_OUT);
 	assert_int_equal(r.exit_code, -1);
+	assert_int_equal(r.signal, 9);
 	assert_int_equal(r.duration_ms, 2001);
 	assert_int_equal(r.output_size, 5);
 	out = rp_result_format(&r, &len);
@@ -333,9 +335,12 @@ static void result_round_trip(void **state)
 
 static void result_every_status(void **state)
 {
-	static const enum rp_result_status st[] = {RP_RESULT_DONE, RP_RESULT_TIMED_OUT,
-	                                           RP_RESULT_FAILED, RP_RESULT_REFUSED};
-	static const int32_t codes[] = {0, 255, -1, 7};
+	static const enum rp_result_status st[] = {RP_RESULT_DONE,   RP_RESULT_TIMED_OUT,
+	                                           RP_RESULT_FAILED, RP_RESULT_REFUSED,
+	                                           RP_RESULT_KILLED, RP_RESULT_KILLED};
+	static const int32_t codes[] = {0, 255, -1, 7, -1, 0};
+	/* killed with exit 0: it exited by itself on the agent's SIGTERM */
+	static const int32_t sigs[] = {0, 9, 0, 0, 11, 15};
 	(void)state;
 
 	for (size_t i = 0; i < N_ELEMS(st); i++) {
@@ -348,6 +353,7 @@ static void result_every_status(void **state)
 		memcpy(r.command, T2, RP_ID_HEX);
 		r.status = st[i];
 		r.exit_code = codes[i];
+		r.signal = sigs[i];
 		r.duration_ms = UINT32_MAX;
 		r.output_size = RP_OUTPUT_KEEP;
 		r.output_hash[31] = 0xab;
@@ -359,11 +365,46 @@ static void result_every_status(void **state)
 		assert_string_equal(back.command, r.command);
 		assert_int_equal(back.status, r.status);
 		assert_int_equal(back.exit_code, r.exit_code);
+		assert_int_equal(back.signal, r.signal);
 		assert_int_equal(back.duration_ms, r.duration_ms);
 		assert_memory_equal(back.output_hash, r.output_hash, 32);
 		assert_int_equal(back.output_size, r.output_size);
 		free(t);
 	}
+}
+
+/* docs/formats.md: the text of a command a SIGSEGV ended. */
+static void result_killed_text(void **state)
+{
+	static const char want[] = "rampart/result/v1\n"
+	                           "org acme\n"
+	                           "device " T1 "\n"
+	                           "command " T2 "\n"
+	                           "status killed\n"
+	                           "exit -1\n"
+	                           "signal 11\n"
+	                           "duration-ms 12\n"
+	                           "output sha256:" HASH0 " 0\n";
+	struct rp_result r = {0}, back;
+	size_t len;
+	char *t;
+	(void)state;
+
+	memcpy(r.org, "acme", 4);
+	memcpy(r.device, T1, RP_ID_HEX);
+	memcpy(r.command, T2, RP_ID_HEX);
+	r.status = RP_RESULT_KILLED;
+	r.exit_code = -1;
+	r.signal = 11;
+	r.duration_ms = 12;
+	assert_int_equal(rp_hex_decode(HASH0, 64, r.output_hash, 32), 0);
+	t = rp_result_format(&r, &len);
+	assert_string_equal(t, want);
+	assert_int_equal(rp_result_parse_text(t, len, &back, NULL), 0);
+	assert_int_equal(back.status, RP_RESULT_KILLED);
+	assert_string_equal(rp_result_status_name(back.status), "killed");
+	assert_int_equal(back.signal, 11);
+	free(t);
 }
 
 static void result_rejects(const char *from, const char *to, const char *why)
@@ -397,6 +438,19 @@ RCASE(result_fields_out_of_order, "status timed-out\nexit -1\n", "exit -1\nstatu
 RCASE(result_device_not_id, "device " T1, "device web1", "web1")
 RCASE(result_output_too_big, HASH0 " 5\n", HASH0 " 65537\n", "bad value")
 RCASE(result_output_bad_hash, "sha256:" HASH0, "sha1:" HASH0, "sha1")
+/* A signal is what killed and timed-out carry, and only they. */
+RCASE(result_timed_out_without_signal, "signal 9\n", "", "`signal'")
+RCASE(result_killed_without_signal, "status timed-out\nexit -1\nsignal 9\n",
+      "status killed\nexit -1\n", "`signal'")
+RCASE(result_signal_on_done, "status timed-out\nexit -1\n", "status done\nexit 0\n",
+      "duration-ms")
+RCASE(result_signal_on_failed, "status timed-out", "status failed", "duration-ms")
+RCASE(result_signal_zero, "signal 9", "signal 0", "`0'")
+RCASE(result_signal_65, "signal 9", "signal 65", "65")
+RCASE(result_signal_leading_zero, "signal 9", "signal 09", "09")
+RCASE(result_signal_name, "signal 9", "signal KILL", "KILL")
+RCASE(result_done_without_exit, "status timed-out\nexit -1\nsignal 9\n", "status done\nexit -1\n",
+      "`-1'")
 RCASE(result_extra_line, "output sha256:" HASH0 " 5\n", "output sha256:" HASH0 " 5\ncomment hi\n",
       "after `output'")
 
@@ -626,6 +680,16 @@ int main(void)
 	    cmocka_unit_test(result_device_not_id),
 	    cmocka_unit_test(result_output_too_big),
 	    cmocka_unit_test(result_output_bad_hash),
+	    cmocka_unit_test(result_killed_text),
+	    cmocka_unit_test(result_timed_out_without_signal),
+	    cmocka_unit_test(result_killed_without_signal),
+	    cmocka_unit_test(result_signal_on_done),
+	    cmocka_unit_test(result_signal_on_failed),
+	    cmocka_unit_test(result_signal_zero),
+	    cmocka_unit_test(result_signal_65),
+	    cmocka_unit_test(result_signal_leading_zero),
+	    cmocka_unit_test(result_signal_name),
+	    cmocka_unit_test(result_done_without_exit),
 	    cmocka_unit_test(result_extra_line),
 	    cmocka_unit_test(result_missing_trailing_newline),
 	    cmocka_unit_test(result_verify_by_device_key),
