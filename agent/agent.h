@@ -10,6 +10,7 @@ struct run_opts {
 	int poll_wait;   /* seconds the server may hold a poll */
 	int max_backoff; /* seconds */
 	bool once;       /* handle at most one delivery, then exit (tests) */
+	bool no_cgroup;  /* contain commands without a cgroup (agent/exec.c) */
 };
 
 int agent_enroll(const char *token, const char *dir);

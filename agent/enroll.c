@@ -44,13 +44,13 @@ static void os_name(char *out, int n)
 static int mkdirs(const char *dir)
 {
 	char p[600];
-	static const char *const subs[] = {"spool", "work"};
+	static const char *const subs[] = {"spool"};
 
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 		return RP_E_IO;
 	if (chmod(dir, 0700) != 0)
 		return RP_E_IO;
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		snprintf(p, sizeof(p), "%s/%s", dir, subs[i]);
 		if (mkdir(p, 0700) != 0 && errno != EEXIST)
 			return RP_E_IO;

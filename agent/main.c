@@ -57,6 +57,7 @@ static int run_main(int argc, char *argv[])
 		{"poll-wait", required_argument, NULL, 'w'},
 		{"max-backoff", required_argument, NULL, 'b'},
 		{"once", no_argument, NULL, '1'},
+		{"no-cgroup", no_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -77,8 +78,10 @@ static int run_main(int argc, char *argv[])
 			*(c == 'w' ? &o.poll_wait : &o.max_backoff) = (int)v;
 			break;
 		case '1': o.once = true; break;
+		case 'C': o.no_cgroup = true; break;
 		case 'h':
-			printf("Usage: rampart-agent run [--state-dir DIR] [--poll-wait S] [--max-backoff S] [--once]\n\n"
+			printf("Usage: rampart-agent run [--state-dir DIR] [--poll-wait S] [--max-backoff S] [--once]\n"
+			       "                         [--no-cgroup]\n\n"
 			       "Long-polls the server and, for every delivery, runs the checks of\n"
 			       "DESIGN.md section 4 (policy, quorum of the exec role, org, target, time\n"
 			       "window, never twice, payload hash and size) before executing anything.\n"
@@ -86,8 +89,15 @@ static int run_main(int argc, char *argv[])
 			       "  --state-dir DIR    state from `enroll' (default %s)\n"
 			       "  --poll-wait S      how long the server may hold a poll (default 30)\n"
 			       "  --max-backoff S    longest wait between retries when the server is down (default 60)\n"
-			       "  --once             exit after handling one delivery\n",
-			       AGENT_DEFAULT_DIR);
+			       "  --once             exit after handling one delivery\n"
+			       "  --no-cgroup        never put a command in a cgroup of its own; contain it as\n"
+			       "                     the subreaper of its processes instead (docs/operating.md)\n\n"
+			       "Commands run as their run-as account from /etc/passwd and /etc/group (not NSS:\n"
+			       "LDAP/sssd accounts are not visible), with a clean environment. Everything a\n"
+			       "command starts is killed when it ends, at its timeout, and on SIGTERM/SIGINT,\n"
+			       "which stop the agent: a running command gets SIGTERM, then SIGKILL after %d s,\n"
+			       "and is reported as killed.\n",
+			       AGENT_DEFAULT_DIR, RP_EXEC_STOP_GRACE_MS / 1000);
 			return 0;
 		default: return 2;
 		}

@@ -175,6 +175,7 @@ static int report(struct agent *a, const struct rp_command *c,
 	memcpy(res.command, c->id, sizeof(res.command));
 	res.status = x->status;
 	res.exit_code = x->exit_code;
+	res.signal = x->signal;
 	res.duration_ms = x->duration_ms;
 	rp_sha256(x->output, x->output_len, res.output_hash);
 	res.output_size = x->output_len;
@@ -237,8 +238,10 @@ static void handle_known(struct agent *a, const char *id)
 	}
 }
 
-static int handle_delivery(struct agent *a, const char *body, size_t len)
+static int handle_delivery(struct agent *a, const struct run_opts *o, const char *body,
+			   size_t len)
 {
+	struct exec_opts eo = {.no_cgroup = o->no_cgroup, .stop = &stopping};
 	struct rp_delivery dl = {0};
 	struct rp_command *c = NULL;
 	struct exec_result x = {0};
@@ -277,12 +280,13 @@ static int handle_delivery(struct agent *a, const char *body, size_t len)
 	rp_api_call(&a->api, "POST", "/v1/agent/started", b, NULL, NULL, &d);
 	json_decref(b);
 	logf_("running command %s as %s (timeout %u s)", c->id, c->run_as, c->timeout);
-	if ((r = agent_exec(a, c, dl.payload, dl.payload_len, &x)) < 0) {
+	if ((r = agent_exec(c, dl.payload, dl.payload_len, &eo, &x)) < 0) {
 		logf_("running command %s: %s", c->id, rp_strerror(r));
 		goto out;
 	}
-	logf_("command %s: %s, exit %d, %llu ms", c->id, rp_result_status_name(x.status),
-	      x.exit_code, (unsigned long long)x.duration_ms);
+	logf_("command %s: %s, exit %d, %llu ms%s%s%s%s", c->id, rp_result_status_name(x.status),
+	      x.exit_code, (unsigned long long)x.duration_ms, x.reason[0] ? ": " : "", x.reason,
+	      x.containment[0] ? "; contained by " : "", x.containment);
 	r = report(a, c, &x);
 out:
 	exec_result_release(&x);
@@ -374,7 +378,9 @@ int agent_run(const char *dir, const struct run_opts *o)
 		agent_release(&a);
 		return 1;
 	}
-	/* No SA_RESTART: a signal interrupts a held poll so we stop at once. */
+	/* No SA_RESTART: a signal interrupts a held poll so we stop at once;
+	 * a running command sees the flag too (agent_exec: SIGTERM to it,
+	 * SIGKILL after a grace, reported as killed). */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -407,7 +413,7 @@ int agent_run(const char *dir, const struct run_opts *o)
 			attempt = 0;
 		} else if (resp.status == 200) {
 			attempt = 0;
-			handle_delivery(&a, resp.body, resp.body_len);
+			handle_delivery(&a, o, resp.body, resp.body_len);
 			if (o->once)
 				stopping = 1;
 		} else {

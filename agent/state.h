@@ -12,7 +12,8 @@
  *   checkpoint.note  the cosigned checkpoint behind log.state, kept as evidence
  *   spool/       results not yet acknowledged by the server
  *   alerts.log   security alerts, one line each
- *   work/        scripts being run
+ * (Scripts are not written here: agent/exec.c hands each to its command
+ * in a sealed memfd, which a dropped run-as user can read.)
  */
 
 #include <stdbool.h>
