@@ -890,11 +890,12 @@ static json_t *row_json(const struct cli_row *x)
 	json_t *row = x->row;
 	char *o64 = x->verified ? rp_b64_encode(x->output, x->output_len) : NULL;
 	const char *host = x->facts.verified ? x->facts.facts.hostname : js(row, "hostname");
-	json_t *j = json_pack("{s:s, s:b, s:s, s:b, s:s?, s:o, s:o, s:s?, s:s, s:b, s:o}",
+	json_t *j = json_pack("{s:s, s:b, s:s, s:b, s:s?, s:o, s:o, s:o, s:s?, s:s, s:b, s:o}",
 		"device", x->device, "target", x->target, "status", x->status, "verified",
 		x->verified, "problem", x->verified ? NULL : x->problem,
 		"exit_code", x->verified && x->res.exit_code >= 0 ? json_integer(x->res.exit_code)
 								    : json_null(),
+		"signal", x->verified && x->res.signal ? json_integer(x->res.signal) : json_null(),
 		"duration_ms", x->verified ? json_integer((json_int_t)x->res.duration_ms)
 					   : json_null(),
 		"output", o64, "hostname", host, "hostname_verified", x->facts.verified,
@@ -929,7 +930,11 @@ static void print_rows(const struct cli_row *x, size_t n)
 		cli_cell(stdout, x[i].status, 10);
 		fputs("  ", stdout);
 		if (x[i].verified) {
-			if (x[i].res.exit_code >= 0)
+			/* killed, timed-out: the signal that ended it, signed */
+			if (x[i].res.signal)
+				snprintf(exs, sizeof(exs), "%s",
+					 sigabbrev_np(x[i].res.signal) ? sigabbrev_np(x[i].res.signal) : "SIG?");
+			else if (x[i].res.exit_code >= 0)
 				snprintf(exs, sizeof(exs), "%d", (int)x[i].res.exit_code);
 			snprintf(ms, sizeof(ms), "%.2fs", (double)x[i].res.duration_ms / 1000.0);
 			last_line(x[i].output, x[i].output_len, tail, sizeof(tail));
@@ -986,9 +991,9 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 			       "duration and the tail of the output, from the result note the device\n"
 			       "signed, checked: the device key hashes to the device id, the note\n"
 			       "verifies with it and names this org and command, and the output\n"
-			       "matches its signed hash. Status is done, killed or timed-out (by a\n"
-			       "signal), failed or refused as the device signed it; pending, scheduled\n"
-			       "(not-before to come) or\n"
+			       "matches its signed hash. Status is done, killed or timed-out (EXIT\n"
+			       "then shows the signal that ended it: KILL, SEGV...), failed or refused\n"
+			       "as the device signed it; pending, scheduled (not-before to come) or\n"
 			       "expired (no signed result by the statement's expiry, and not handed\n"
 			       "to the device before it) while there is none; UNVERIFIED when the\n"
 			       "server claims what it cannot prove (shown after `the server says').\n"

@@ -92,14 +92,18 @@ wait_final() {
 	rp_wait_for "${3:-40}" final "$1" "$2" ||
 		die "command $1 on $2 never finished (status: $(rp_status "$1" "$2"))"
 }
-# field ID DEVICE NAME: a field of the device's result (output decoded).
+# field ID DEVICE NAME: a field of the device's result as `rampart results
+# --json' shows it (output decoded; the reason is the server's word, unsigned).
 field() {
 	rp_as 1 --json results "$1" | python3 -c '
 import base64, json, sys
 for r in json.load(sys.stdin)["results"]:
     if r["device"] == sys.argv[1]:
-        v = r[sys.argv[2]]
-        print(base64.b64decode(v).decode(errors="replace") if sys.argv[2] == "output" else v)' "$2" "$3"
+        name = sys.argv[2]
+        v = (r.get("server") or {}).get(name) if name == "reason" else r.get(name)
+        if name == "output":
+            v = base64.b64decode(v or "").decode(errors="replace")
+        print("" if v is None else v)' "$2" "$3"
 }
 # field_has ID DEVICE NAME GREP-ARGS...: grep in a field (never in a pipe:
 # with pipefail, grep -q closing it early could fail the writer).
@@ -263,6 +267,11 @@ test_killed_by_signal_is_reported_as_killed() {
 	note_has "$id" "$DEV_x1" $'\nstatus killed\nexit -1\nsignal 11\n' ||
 		die "SIGSEGV: the signed result does not say killed by signal 11: $(note "$id" "$DEV_x1")"
 	field_has "$id" "$DEV_x1" reason -q SIGSEGV || die "SIGSEGV: reason $(field "$id" "$DEV_x1" reason)"
+	# rampart results shows the signed signal: SEGV in EXIT, "signal": 11 in --json.
+	local table
+	table=$(rp_as 1 results "$id")
+	grep -qE "^$DEV_x1 .* killed +SEGV " <<<"$table" || die "rampart results does not show SEGV: $table"
+	[ "$(field "$id" "$DEV_x1" signal)" = 11 ] || die "rampart results --json: signal $(field "$id" "$DEV_x1" signal)"
 	id=$(rp_submit 1 --to "$DEV_x1" --run-as root -- sh -c 'kill -9 $$')
 	wait_final "$id" "$DEV_x1"
 	expect "$id" "$DEV_x1" killed
