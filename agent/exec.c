@@ -136,7 +136,7 @@ struct plan {
 	bool shebang; /* exec the script itself, else /bin/sh runs it */
 	int script_fd;
 	char env_home[RP_ACCOUNT_HOME_MAX + 8], env_user[RP_USER_NAME_MAX + 8],
-		env_logname[RP_USER_NAME_MAX + 10], env_id[RP_ID_HEX + 24];
+	    env_logname[RP_USER_NAME_MAX + 10], env_id[RP_ID_HEX + 24];
 };
 
 static void plan_release(struct plan *p)
@@ -187,8 +187,8 @@ out:
 	return r;
 }
 
-static int prepare(const struct rp_command *c, const uint8_t *payload, size_t len,
-		   struct plan *ret, char *why, size_t n)
+static int prepare(const struct rp_command *c, const uint8_t *payload, size_t len, struct plan *ret,
+                   char *why, size_t n)
 {
 	struct plan p = {.script_fd = -1};
 	struct rp_diag d = {""};
@@ -202,7 +202,8 @@ static int prepare(const struct rp_command *c, const uint8_t *payload, size_t le
 	if (geteuid() == 0) {
 		p.drop = true;
 	} else if (p.acct.uid != geteuid()) {
-		snprintf(why, n, "the agent does not run as root, so it cannot run as `%s'", c->run_as);
+		snprintf(why, n, "the agent does not run as root, so it cannot run as `%s'",
+		         c->run_as);
 		r = RP_E_INVAL;
 		goto out;
 	}
@@ -228,7 +229,10 @@ struct cgroup {
 	char name[96];  /* under parent_fd */
 	char path[512]; /* as /proc/<pid>/cgroup shows it */
 };
-#define CGROUP_NONE {.parent_fd = -1, .dir_fd = -1, .procs_fd = -1}
+#define CGROUP_NONE                                                                                \
+	{                                                                                          \
+		.parent_fd = -1, .dir_fd = -1, .procs_fd = -1                                      \
+	}
 
 /* The "0::<path>" line of a /proc/<pid>/cgroup: the cgroup v2 path. */
 static int cgroup_of(const char *proc_file, char *out, size_t n)
@@ -292,7 +296,8 @@ static int cgroup_make(const char *id, struct cgroup *ret, char *why, size_t n)
 	else if (statfs("/sys/fs/cgroup/unified", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
 		mnt = "/sys/fs/cgroup/unified"; /* systemd's hybrid layout */
 	if (!mnt) {
-		snprintf(why, n, "no cgroup2 file system at /sys/fs/cgroup or /sys/fs/cgroup/unified");
+		snprintf(why, n,
+		         "no cgroup2 file system at /sys/fs/cgroup or /sys/fs/cgroup/unified");
 		goto out;
 	}
 	if (cgroup_of("/proc/self/cgroup", own, sizeof(own)) < 0) {
@@ -325,7 +330,8 @@ static int cgroup_make(const char *id, struct cgroup *ret, char *why, size_t n)
 		goto out;
 	}
 	if ((cg.procs_fd = openat(cg.dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC)) < 0) {
-		snprintf(why, n, "opening %.100s/%.60s/cgroup.procs: %s", where, cg.name, strerror(errno));
+		snprintf(why, n, "opening %.100s/%.60s/cgroup.procs: %s", where, cg.name,
+		         strerror(errno));
 		goto out;
 	}
 	*ret = cg;
@@ -465,7 +471,10 @@ struct proc {
 	bool reaped;
 	siginfo_t si; /* once reaped */
 };
-#define PROC_NONE {.pid = -1, .pidfd = -1, .out_fd = -1, .err_fd = -1, .cg = CGROUP_NONE}
+#define PROC_NONE                                                                                  \
+	{                                                                                          \
+		.pid = -1, .pidfd = -1, .out_fd = -1, .err_fd = -1, .cg = CGROUP_NONE              \
+	}
 
 static void proc_release(struct proc *p)
 {
@@ -493,16 +502,16 @@ enum child_step {
 };
 
 static const char *const step_names[] = {
-	[STEP_CGROUP] = "joining its cgroup",
-	[STEP_FDS] = "setting up its descriptors",
-	[STEP_SETSID] = "setsid",
-	[STEP_SETGROUPS] = "setgroups",
-	[STEP_SETGID] = "setgid",
-	[STEP_SETUID] = "setuid",
-	[STEP_UNDO] = "checking the drop of privileges (setuid(0) or setgid(0) still worked)",
-	[STEP_CHDIR] = "chdir",
-	[STEP_EXEC_SCRIPT] = "executing the script's #! interpreter",
-	[STEP_EXEC_SH] = "executing /bin/sh",
+    [STEP_CGROUP] = "joining its cgroup",
+    [STEP_FDS] = "setting up its descriptors",
+    [STEP_SETSID] = "setsid",
+    [STEP_SETGROUPS] = "setgroups",
+    [STEP_SETGID] = "setgid",
+    [STEP_SETUID] = "setuid",
+    [STEP_UNDO] = "checking the drop of privileges (setuid(0) or setgid(0) still worked)",
+    [STEP_CHDIR] = "chdir",
+    [STEP_EXEC_SCRIPT] = "executing the script's #! interpreter",
+    [STEP_EXEC_SH] = "executing /bin/sh",
 };
 
 struct child_error {
@@ -523,7 +532,7 @@ static _Noreturn void child_fail(int fd, enum child_step step)
  * EOF once exec succeeded) and the child exits.
  */
 static _Noreturn void child(const struct plan *pl, char *const envp[], const struct cgroup *cg,
-			    int out_fd, int err_fd, int null_fd)
+                            int out_fd, int err_fd, int null_fd)
 {
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	gid_t groups[RP_ACCOUNT_GROUPS_MAX];
@@ -606,14 +615,14 @@ static _Noreturn void child(const struct plan *pl, char *const envp[], const str
 }
 
 static int spawn(const struct plan *pl, const struct exec_opts *o, struct proc *ret, char *why,
-		 size_t n, char *cont, size_t cn)
+                 size_t n, char *cont, size_t cn)
 {
 	struct proc p = PROC_NONE;
 	int out[2] = {-1, -1}, err[2] = {-1, -1}, null_fd = -1, r = RP_E_IO;
 	char cwhy[200] = "--no-cgroup";
 	char *const envp[] = {
-		COMMAND_PATH, (char *)pl->env_home, (char *)pl->env_user, (char *)pl->env_logname,
-		"SHELL=/bin/sh", "LANG=C.UTF-8", (char *)pl->env_id, NULL,
+	    COMMAND_PATH,    (char *)pl->env_home, (char *)pl->env_user, (char *)pl->env_logname,
+	    "SHELL=/bin/sh", "LANG=C.UTF-8",       (char *)pl->env_id,   NULL,
 	};
 
 	if (!o->no_cgroup && cgroup_make(pl->id, &p.cg, cwhy, sizeof(cwhy)) == 0) {
@@ -621,8 +630,9 @@ static int spawn(const struct plan *pl, const struct exec_opts *o, struct proc *
 	} else {
 		/* Orphans of the subtree come to the agent, which kills them. */
 		if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
-			snprintf(cont, cn, "process group only (no cgroup: %.80s; no subreaper: %s)",
-				 cwhy, strerror(errno));
+			snprintf(cont, cn,
+			         "process group only (no cgroup: %.80s; no subreaper: %s)", cwhy,
+			         strerror(errno));
 		else
 			snprintf(cont, cn, "subreaper (no cgroup: %.150s)", cwhy);
 	}
@@ -639,8 +649,9 @@ static int spawn(const struct plan *pl, const struct exec_opts *o, struct proc *
 		child(pl, envp, &p.cg, out[1], err[1], null_fd);
 	/* Our child and not yet reaped, so the pid is still its own. */
 	if ((p.pidfd = pidfd_open(p.pid, 0)) < 0) {
-		snprintf(why, n, "could not watch it: pidfd_open: %s (Linux 5.3 or later is needed)",
-			 strerror(errno));
+		snprintf(why, n,
+		         "could not watch it: pidfd_open: %s (Linux 5.3 or later is needed)",
+		         strerror(errno));
 		kill(p.pid, SIGKILL);
 		waitpid(p.pid, NULL, 0);
 		if (p.cg.dir_fd >= 0)
@@ -695,7 +706,8 @@ static bool subtree_gone(struct proc *p, int64_t until)
 		bool empty = p->cg.dir_fd < 0 || cgroup_empty(&p->cg);
 		if (!empty)
 			cgroup_kill(&p->cg);
-		/* Orphans reparented to the agent (a subreaper, now or since an earlier command). */
+		/* Orphans reparented to the agent (a subreaper, now or since an earlier command).
+		 */
 		size_t left = children_signal(SIGKILL, p->reaped ? 0 : p->pid, true);
 		if (empty && left == 0)
 			return true;
@@ -734,7 +746,7 @@ static void drain(struct proc *p, struct tail *t, int64_t until)
 enum ended_by { BY_ITSELF, BY_TIMEOUT, BY_STOP };
 
 static void collect(struct proc *p, int64_t start, int64_t timeout_ms, const struct exec_opts *o,
-		    struct tail *t, struct exec_result *res)
+                    struct tail *t, struct exec_result *res)
 {
 	int64_t deadline = start + timeout_ms, kill_at = 0, give_up = 0;
 	enum ended_by by = BY_ITSELF;
@@ -791,10 +803,12 @@ static void collect(struct proc *p, int64_t start, int64_t timeout_ms, const str
 			if (f[i].fd == p->out_fd) {
 				read_output(p, t);
 			} else if (f[i].fd == p->err_fd) {
-				ssize_t m = read(p->err_fd, (char *)&ce + ce_len, sizeof(ce) - ce_len);
+				ssize_t m =
+				    read(p->err_fd, (char *)&ce + ce_len, sizeof(ce) - ce_len);
 				if (m > 0)
 					ce_len += (size_t)m;
-				if (m == 0 || ce_len == sizeof(ce) || (m < 0 && errno != EAGAIN && errno != EINTR)) {
+				if (m == 0 || ce_len == sizeof(ce) ||
+				    (m < 0 && errno != EAGAIN && errno != EINTR)) {
 					close(p->err_fd);
 					p->err_fd = -1;
 				}
@@ -813,43 +827,44 @@ static void collect(struct proc *p, int64_t start, int64_t timeout_ms, const str
 	if (!subtree_gone(p, mono_ms() + RP_EXEC_REAP_MS)) {
 		size_t l = strlen(res->containment);
 		snprintf(res->containment + l, sizeof(res->containment) - l,
-			 "; processes of it outlived SIGKILL (stuck in the kernel?)");
+		         "; processes of it outlived SIGKILL (stuck in the kernel?)");
 	}
 	drain(p, t, mono_ms() + RP_EXEC_DRAIN_MS);
 
 	code = p->reaped && p->si.si_code == CLD_EXITED ? p->si.si_status : -1;
 	died = p->reaped && (p->si.si_code == CLD_KILLED || p->si.si_code == CLD_DUMPED)
-		       ? p->si.si_status
-		       : 0;
+	           ? p->si.si_status
+	           : 0;
 	res->exit_code = code;
 	if (ce_len == sizeof(ce) && ce.step >= 0 && ce.step <= STEP_EXEC_SH) {
 		res->status = RP_RESULT_FAILED;
 		res->exit_code = -1;
 		snprintf(res->reason, sizeof(res->reason), "could not start: %s: %s",
-			 step_names[ce.step], strerror(ce.err));
+		         step_names[ce.step], strerror(ce.err));
 	} else if (by == BY_TIMEOUT) {
 		res->status = RP_RESULT_TIMED_OUT;
 		res->signal = died ? died : SIGKILL;
 		snprintf(res->reason, sizeof(res->reason), "timed out after %lld s; killed by %s",
-			 (long long)(timeout_ms / 1000), sig_name(res->signal, sn));
+		         (long long)(timeout_ms / 1000), sig_name(res->signal, sn));
 	} else if (by == BY_STOP) {
 		res->status = RP_RESULT_KILLED;
 		res->signal = died ? died : sent;
 		snprintf(res->reason, sizeof(res->reason),
-			 "the agent stopped while it ran: ended by %s", sig_name(res->signal, sn));
+		         "the agent stopped while it ran: ended by %s", sig_name(res->signal, sn));
 	} else if (code >= 0) {
 		res->status = RP_RESULT_DONE;
 	} else {
 		res->status = RP_RESULT_KILLED;
 		res->signal = died ? died : SIGKILL;
 		snprintf(res->reason, sizeof(res->reason), "%s %s",
-			 died ? "killed by" : "lost track of it (the agent's wait failed); killed by",
-			 sig_name(res->signal, sn));
+		         died ? "killed by"
+		              : "lost track of it (the agent's wait failed); killed by",
+		         sig_name(res->signal, sn));
 	}
 }
 
 int agent_exec(const struct rp_command *c, const uint8_t *payload, size_t len,
-	       const struct exec_opts *o, struct exec_result *ret)
+               const struct exec_opts *o, struct exec_result *ret)
 {
 	struct exec_result res = {.status = RP_RESULT_FAILED, .exit_code = -1};
 	struct plan pl = {.script_fd = -1};
@@ -864,7 +879,7 @@ int agent_exec(const struct rp_command *c, const uint8_t *payload, size_t len,
 	}
 	if (prepare(c, payload, len, &pl, res.reason, sizeof(res.reason)) == 0 &&
 	    spawn(&pl, o, &p, res.reason, sizeof(res.reason), res.containment,
-		  sizeof(res.containment)) == 0)
+	          sizeof(res.containment)) == 0)
 		collect(&p, start, (int64_t)c->timeout * 1000, o, &t, &res);
 	res.duration_ms = (uint64_t)(mono_ms() - start);
 	res.output_len = t.len;

@@ -45,5 +45,5 @@ struct exec_opts {
  * be built at all (out of memory).
  */
 int agent_exec(const struct rp_command *c, const uint8_t *payload, size_t len,
-	       const struct exec_opts *o, struct exec_result *ret);
+               const struct exec_opts *o, struct exec_result *ret);
 void exec_result_release(struct exec_result *r);

@@ -139,13 +139,16 @@ static void passwd_bad_home_of_the_user(void **state)
 	char *longhome = malloc(RP_ACCOUNT_HOME_MAX + 64);
 	(void)state;
 
-	assert_int_equal(rp_account_parse_passwd(rel, strlen(rel), "alice", &a, &d), RP_E_MALFORMED);
+	assert_int_equal(rp_account_parse_passwd(rel, strlen(rel), "alice", &a, &d),
+	                 RP_E_MALFORMED);
 	assert_diag_has(&d, "relative home");
-	assert_int_equal(rp_account_parse_passwd(ctl, strlen(ctl), "alice", &a, &d), RP_E_MALFORMED);
+	assert_int_equal(rp_account_parse_passwd(ctl, strlen(ctl), "alice", &a, &d),
+	                 RP_E_MALFORMED);
 	assert_diag_has(&d, "control byte");
 	int n = snprintf(longhome, RP_ACCOUNT_HOME_MAX + 64, "alice:x:1:1::/%0*d:/bin/sh\n",
 	                 RP_ACCOUNT_HOME_MAX, 0);
-	assert_int_equal(rp_account_parse_passwd(longhome, (size_t)n, "alice", &a, &d), RP_E_TOOBIG);
+	assert_int_equal(rp_account_parse_passwd(longhome, (size_t)n, "alice", &a, &d),
+	                 RP_E_TOOBIG);
 	assert_diag_has(&d, "home directory longer");
 	free(longhome);
 }
@@ -157,7 +160,8 @@ static void passwd_nul_byte(void **state)
 	struct rp_diag d = {""};
 	(void)state;
 
-	assert_int_equal(rp_account_parse_passwd(t, sizeof(t) - 1, "alice", &a, &d), RP_E_MALFORMED);
+	assert_int_equal(rp_account_parse_passwd(t, sizeof(t) - 1, "alice", &a, &d),
+	                 RP_E_MALFORMED);
 	assert_diag_has(&d, "NUL");
 }
 
