@@ -53,6 +53,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -534,7 +535,8 @@ static _Noreturn void child_fail(int fd, enum child_step step)
 static _Noreturn void child(const struct plan *pl, char *const envp[], const struct cgroup *cg,
                             int out_fd, int err_fd, int null_fd)
 {
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	/* The kernel's struct sigaction, all zero: SIG_DFL, no flags, empty mask. */
+	unsigned long dfl[4] = {0};
 	gid_t groups[RP_ACCOUNT_GROUPS_MAX];
 	sigset_t none;
 	int e, o, s, z;
@@ -543,11 +545,15 @@ static _Noreturn void child(const struct plan *pl, char *const envp[], const str
 	 * Dispositions and mask survive exec: the agent ignores SIGPIPE, blocks
 	 * SIGTERM/SIGINT while it waits, and may have inherited more from
 	 * whoever started it. A command starts with every signal at its default
-	 * and none blocked, as from a login.
+	 * and none blocked, as from a login. The raw system call, because
+	 * glibc's sigaction() refuses signals 32 and 33 (its own, for threads)
+	 * and an ignored one stays ignored across exec (meson's test runner
+	 * starts the agent with 32 ignored); safe here, single-threaded and
+	 * about to exec.
 	 */
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &dfl, NULL);
+			syscall(SYS_rt_sigaction, sig, dfl, NULL, (size_t)(NSIG / 8));
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if ((e = fcntl(err_fd, F_DUPFD_CLOEXEC, 10)) < 0)
