@@ -66,10 +66,10 @@
 #endif
 
 #define PASSWD_FILE "/etc/passwd"
-#define GROUP_FILE "/etc/group"
+#define GROUP_FILE  "/etc/group"
 /* In the child: the script is /dev/fd/3; 4 reports a failure before exec. */
-#define SCRIPT_FD 3
-#define ERROR_FD 4
+#define SCRIPT_FD    3
+#define ERROR_FD     4
 #define COMMAND_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static int64_t mono_ms(void)
@@ -137,7 +137,7 @@ struct plan {
 	bool shebang; /* exec the script itself, else /bin/sh runs it */
 	int script_fd;
 	char env_home[RP_ACCOUNT_HOME_MAX + 8], env_user[RP_USER_NAME_MAX + 8],
-	    env_logname[RP_USER_NAME_MAX + 10], env_id[RP_ID_HEX + 24];
+		env_logname[RP_USER_NAME_MAX + 10], env_id[RP_ID_HEX + 24];
 };
 
 static void plan_release(struct plan *p)
@@ -189,7 +189,7 @@ out:
 }
 
 static int prepare(const struct rp_command *c, const uint8_t *payload, size_t len, struct plan *ret,
-                   char *why, size_t n)
+		   char *why, size_t n)
 {
 	struct plan p = {.script_fd = -1};
 	struct rp_diag d = {""};
@@ -204,7 +204,7 @@ static int prepare(const struct rp_command *c, const uint8_t *payload, size_t le
 		p.drop = true;
 	} else if (p.acct.uid != geteuid()) {
 		snprintf(why, n, "the agent does not run as root, so it cannot run as `%s'",
-		         c->run_as);
+			 c->run_as);
 		r = RP_E_INVAL;
 		goto out;
 	}
@@ -230,9 +230,9 @@ struct cgroup {
 	char name[96];  /* under parent_fd */
 	char path[512]; /* as /proc/<pid>/cgroup shows it */
 };
-#define CGROUP_NONE                                                                                \
-	{                                                                                          \
-		.parent_fd = -1, .dir_fd = -1, .procs_fd = -1                                      \
+#define CGROUP_NONE                                           \
+	{                                                     \
+		.parent_fd = -1, .dir_fd = -1, .procs_fd = -1 \
 	}
 
 /* The "0::<path>" line of a /proc/<pid>/cgroup: the cgroup v2 path. */
@@ -244,7 +244,7 @@ static int cgroup_of(const char *proc_file, char *out, size_t n)
 	struct rp_cursor c;
 	int r;
 
-	if ((r = rp_read_file(proc_file, 64 * 1024, &buf, &len)) < 0)
+	if ((r = rp_read_file(proc_file, RP_EXEC_PROC_FILE_MAX, &buf, &len)) < 0)
 		return r;
 	c.p = buf;
 	c.n = len;
@@ -298,7 +298,7 @@ static int cgroup_make(const char *id, struct cgroup *ret, char *why, size_t n)
 		mnt = "/sys/fs/cgroup/unified"; /* systemd's hybrid layout */
 	if (!mnt) {
 		snprintf(why, n,
-		         "no cgroup2 file system at /sys/fs/cgroup or /sys/fs/cgroup/unified");
+			 "no cgroup2 file system at /sys/fs/cgroup or /sys/fs/cgroup/unified");
 		goto out;
 	}
 	if (cgroup_of("/proc/self/cgroup", own, sizeof(own)) < 0) {
@@ -332,7 +332,7 @@ static int cgroup_make(const char *id, struct cgroup *ret, char *why, size_t n)
 	}
 	if ((cg.procs_fd = openat(cg.dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC)) < 0) {
 		snprintf(why, n, "opening %.100s/%.60s/cgroup.procs: %s", where, cg.name,
-		         strerror(errno));
+			 strerror(errno));
 		goto out;
 	}
 	*ret = cg;
@@ -391,9 +391,9 @@ static void cgroup_kill(const struct cgroup *cg)
  */
 static void cgroup_signal(const struct cgroup *cg, int sig)
 {
-	char *buf = malloc(64 * 1024), *p, *end, path[48], in[sizeof(cg->path)];
+	char *buf = malloc(RP_EXEC_PROC_FILE_MAX), *p, *end, path[48], in[sizeof(cg->path)];
 
-	if (!buf || cgroup_read(cg, "cgroup.procs", buf, 64 * 1024) < 0)
+	if (!buf || cgroup_read(cg, "cgroup.procs", buf, RP_EXEC_PROC_FILE_MAX) < 0)
 		goto out;
 	for (p = buf; *p; p = end) {
 		long pid = strtol(p, &end, 10);
@@ -424,7 +424,7 @@ static size_t children_signal(int sig, pid_t keep, bool reap)
 {
 	DIR *dir = opendir("/proc/self/task");
 	struct dirent *e;
-	char path[64], *buf = malloc(64 * 1024), *p, *end;
+	char path[64], *buf = malloc(RP_EXEC_PROC_FILE_MAX), *p, *end;
 	size_t seen = 0;
 
 	if (!dir || !buf)
@@ -438,7 +438,7 @@ static size_t children_signal(int sig, pid_t keep, bool reap)
 		snprintf(path, sizeof(path), "/proc/self/task/%.20s/children", e->d_name);
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 			continue;
-		k = read(fd, buf, 64 * 1024 - 1);
+		k = read(fd, buf, RP_EXEC_PROC_FILE_MAX - 1);
 		close(fd);
 		buf[k > 0 ? k : 0] = '\0';
 		for (p = buf; *p; p = end) {
@@ -472,9 +472,9 @@ struct proc {
 	bool reaped;
 	siginfo_t si; /* once reaped */
 };
-#define PROC_NONE                                                                                  \
-	{                                                                                          \
-		.pid = -1, .pidfd = -1, .out_fd = -1, .err_fd = -1, .cg = CGROUP_NONE              \
+#define PROC_NONE                                                                     \
+	{                                                                             \
+		.pid = -1, .pidfd = -1, .out_fd = -1, .err_fd = -1, .cg = CGROUP_NONE \
 	}
 
 static void proc_release(struct proc *p)
@@ -503,16 +503,16 @@ enum child_step {
 };
 
 static const char *const step_names[] = {
-    [STEP_CGROUP] = "joining its cgroup",
-    [STEP_FDS] = "setting up its descriptors",
-    [STEP_SETSID] = "setsid",
-    [STEP_SETGROUPS] = "setgroups",
-    [STEP_SETGID] = "setgid",
-    [STEP_SETUID] = "setuid",
-    [STEP_UNDO] = "checking the drop of privileges (setuid(0) or setgid(0) still worked)",
-    [STEP_CHDIR] = "chdir",
-    [STEP_EXEC_SCRIPT] = "executing the script's #! interpreter",
-    [STEP_EXEC_SH] = "executing /bin/sh",
+	[STEP_CGROUP] = "joining its cgroup",
+	[STEP_FDS] = "setting up its descriptors",
+	[STEP_SETSID] = "setsid",
+	[STEP_SETGROUPS] = "setgroups",
+	[STEP_SETGID] = "setgid",
+	[STEP_SETUID] = "setuid",
+	[STEP_UNDO] = "checking the drop of privileges (setuid(0) or setgid(0) still worked)",
+	[STEP_CHDIR] = "chdir",
+	[STEP_EXEC_SCRIPT] = "executing the script's #! interpreter",
+	[STEP_EXEC_SH] = "executing /bin/sh",
 };
 
 struct child_error {
@@ -533,7 +533,7 @@ static _Noreturn void child_fail(int fd, enum child_step step)
  * EOF once exec succeeded) and the child exits.
  */
 static _Noreturn void child(const struct plan *pl, char *const envp[], const struct cgroup *cg,
-                            int out_fd, int err_fd, int null_fd)
+			    int out_fd, int err_fd, int null_fd)
 {
 	/* The kernel's struct sigaction, all zero: SIG_DFL, no flags, empty mask. */
 	unsigned long dfl[4] = {0};
@@ -621,14 +621,16 @@ static _Noreturn void child(const struct plan *pl, char *const envp[], const str
 }
 
 static int spawn(const struct plan *pl, const struct exec_opts *o, struct proc *ret, char *why,
-                 size_t n, char *cont, size_t cn)
+		 size_t n, char *cont, size_t cn)
 {
 	struct proc p = PROC_NONE;
 	int out[2] = {-1, -1}, err[2] = {-1, -1}, null_fd = -1, r = RP_E_IO;
 	char cwhy[200] = "--no-cgroup";
 	char *const envp[] = {
-	    COMMAND_PATH,    (char *)pl->env_home, (char *)pl->env_user, (char *)pl->env_logname,
-	    "SHELL=/bin/sh", "LANG=C.UTF-8",       (char *)pl->env_id,   NULL,
+		COMMAND_PATH,         (char *)pl->env_home,
+		(char *)pl->env_user, (char *)pl->env_logname,
+		"SHELL=/bin/sh",      "LANG=C.UTF-8",
+		(char *)pl->env_id,   NULL,
 	};
 
 	if (!o->no_cgroup && cgroup_make(pl->id, &p.cg, cwhy, sizeof(cwhy)) == 0) {
@@ -637,8 +639,8 @@ static int spawn(const struct plan *pl, const struct exec_opts *o, struct proc *
 		/* Orphans of the subtree come to the agent, which kills them. */
 		if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
 			snprintf(cont, cn,
-			         "process group only (no cgroup: %.80s; no subreaper: %s)", cwhy,
-			         strerror(errno));
+				 "process group only (no cgroup: %.80s; no subreaper: %s)", cwhy,
+				 strerror(errno));
 		else
 			snprintf(cont, cn, "subreaper (no cgroup: %.150s)", cwhy);
 	}
@@ -656,8 +658,8 @@ static int spawn(const struct plan *pl, const struct exec_opts *o, struct proc *
 	/* Our child and not yet reaped, so the pid is still its own. */
 	if ((p.pidfd = pidfd_open(p.pid, 0)) < 0) {
 		snprintf(why, n,
-		         "could not watch it: pidfd_open: %s (Linux 5.3 or later is needed)",
-		         strerror(errno));
+			 "could not watch it: pidfd_open: %s (Linux 5.3 or later is needed)",
+			 strerror(errno));
 		kill(p.pid, SIGKILL);
 		waitpid(p.pid, NULL, 0);
 		if (p.cg.dir_fd >= 0)
@@ -752,7 +754,7 @@ static void drain(struct proc *p, struct tail *t, int64_t until)
 enum ended_by { BY_ITSELF, BY_TIMEOUT, BY_STOP };
 
 static void collect(struct proc *p, int64_t start, int64_t timeout_ms, const struct exec_opts *o,
-                    struct tail *t, struct exec_result *res)
+		    struct tail *t, struct exec_result *res)
 {
 	int64_t deadline = start + timeout_ms, kill_at = 0, give_up = 0;
 	enum ended_by by = BY_ITSELF;
@@ -810,7 +812,7 @@ static void collect(struct proc *p, int64_t start, int64_t timeout_ms, const str
 				read_output(p, t);
 			} else if (f[i].fd == p->err_fd) {
 				ssize_t m =
-				    read(p->err_fd, (char *)&ce + ce_len, sizeof(ce) - ce_len);
+					read(p->err_fd, (char *)&ce + ce_len, sizeof(ce) - ce_len);
 				if (m > 0)
 					ce_len += (size_t)m;
 				if (m == 0 || ce_len == sizeof(ce) ||
@@ -833,44 +835,44 @@ static void collect(struct proc *p, int64_t start, int64_t timeout_ms, const str
 	if (!subtree_gone(p, mono_ms() + RP_EXEC_REAP_MS)) {
 		size_t l = strlen(res->containment);
 		snprintf(res->containment + l, sizeof(res->containment) - l,
-		         "; processes of it outlived SIGKILL (stuck in the kernel?)");
+			 "; processes of it outlived SIGKILL (stuck in the kernel?)");
 	}
 	drain(p, t, mono_ms() + RP_EXEC_DRAIN_MS);
 
 	code = p->reaped && p->si.si_code == CLD_EXITED ? p->si.si_status : -1;
 	died = p->reaped && (p->si.si_code == CLD_KILLED || p->si.si_code == CLD_DUMPED)
-	           ? p->si.si_status
-	           : 0;
+		       ? p->si.si_status
+		       : 0;
 	res->exit_code = code;
 	if (ce_len == sizeof(ce) && ce.step >= 0 && ce.step <= STEP_EXEC_SH) {
 		res->status = RP_RESULT_FAILED;
 		res->exit_code = -1;
 		snprintf(res->reason, sizeof(res->reason), "could not start: %s: %s",
-		         step_names[ce.step], strerror(ce.err));
+			 step_names[ce.step], strerror(ce.err));
 	} else if (by == BY_TIMEOUT) {
 		res->status = RP_RESULT_TIMED_OUT;
 		res->signal = died ? died : SIGKILL;
 		snprintf(res->reason, sizeof(res->reason), "timed out after %lld s; killed by %s",
-		         (long long)(timeout_ms / 1000), sig_name(res->signal, sn));
+			 (long long)(timeout_ms / 1000), sig_name(res->signal, sn));
 	} else if (by == BY_STOP) {
 		res->status = RP_RESULT_KILLED;
 		res->signal = died ? died : sent;
 		snprintf(res->reason, sizeof(res->reason),
-		         "the agent stopped while it ran: ended by %s", sig_name(res->signal, sn));
+			 "the agent stopped while it ran: ended by %s", sig_name(res->signal, sn));
 	} else if (code >= 0) {
 		res->status = RP_RESULT_DONE;
 	} else {
 		res->status = RP_RESULT_KILLED;
 		res->signal = died ? died : SIGKILL;
 		snprintf(res->reason, sizeof(res->reason), "%s %s",
-		         died ? "killed by"
-		              : "lost track of it (the agent's wait failed); killed by",
-		         sig_name(res->signal, sn));
+			 died ? "killed by"
+			      : "lost track of it (the agent's wait failed); killed by",
+			 sig_name(res->signal, sn));
 	}
 }
 
 int agent_exec(const struct rp_command *c, const uint8_t *payload, size_t len,
-               const struct exec_opts *o, struct exec_result *ret)
+	       const struct exec_opts *o, struct exec_result *ret)
 {
 	struct exec_result res = {.status = RP_RESULT_FAILED, .exit_code = -1};
 	struct plan pl = {.script_fd = -1};
@@ -885,7 +887,7 @@ int agent_exec(const struct rp_command *c, const uint8_t *payload, size_t len,
 	}
 	if (prepare(c, payload, len, &pl, res.reason, sizeof(res.reason)) == 0 &&
 	    spawn(&pl, o, &p, res.reason, sizeof(res.reason), res.containment,
-	          sizeof(res.containment)) == 0)
+		  sizeof(res.containment)) == 0)
 		collect(&p, start, (int64_t)c->timeout * 1000, o, &t, &res);
 	res.duration_ms = (uint64_t)(mono_ms() - start);
 	res.output_len = t.len;

@@ -13,7 +13,7 @@ struct exec_result {
 	uint64_t duration_ms;
 	char *output; /* the last RP_OUTPUT_KEEP bytes of stdout+stderr */
 	size_t output_len;
-	char reason[256]; /* why it failed to start, or what killed it */
+	char reason[RP_RESULT_REASON_MAX + 1]; /* why it failed to start, or what killed it */
 	/* For the agent's log: how the subtree was contained, and why the
 	 * fallback was used when it was. */
 	char containment[200];
@@ -45,5 +45,5 @@ struct exec_opts {
  * be built at all (out of memory).
  */
 int agent_exec(const struct rp_command *c, const uint8_t *payload, size_t len,
-               const struct exec_opts *o, struct exec_result *ret);
+	       const struct exec_opts *o, struct exec_result *ret);
 void exec_result_release(struct exec_result *r);

@@ -70,7 +70,7 @@ static bool parse_id(const struct field *f, uint32_t *ret)
 }
 
 static int bad_line(struct rp_diag *d, const char *file, size_t lineno, const char *why,
-                    const char *line, size_t len)
+		    const char *line, size_t len)
 {
 	char q[72];
 
@@ -80,7 +80,7 @@ static int bad_line(struct rp_diag *d, const char *file, size_t lineno, const ch
 }
 
 int rp_account_parse_passwd(const char *text, size_t len, const char *name, struct rp_account *ret,
-                            struct rp_diag *d)
+			    struct rp_diag *d)
 {
 	struct rp_cursor c = {text, len};
 	struct rp_account a = {{0}};
@@ -101,35 +101,35 @@ int rp_account_parse_passwd(const char *text, size_t len, const char *name, stru
 		/* name:password:uid:gid:gecos:home:shell */
 		if (!split_fields(line, llen, f, 7) || f[0].n == 0)
 			return bad_line(d, "passwd", lineno, "is not 7 fields with a name", line,
-			                llen);
+					llen);
 		if (!parse_id(&f[2], &uid) || !parse_id(&f[3], &gid))
 			return bad_line(d, "passwd", lineno, "has a bad uid or gid", line, llen);
 		if (!rp_memeq(f[0].p, f[0].n, name))
 			continue;
 		if (found) {
 			rp_diagf(d, "passwd names user `%.40s' twice (lines %zu and %zu)", name,
-			         found, lineno);
+				 found, lineno);
 			return RP_E_MALFORMED;
 		}
 		found = lineno;
 		if (nlen > RP_USER_NAME_MAX) {
 			rp_diagf(d, "user name `%.40s...' is longer than %d bytes", name,
-			         RP_USER_NAME_MAX);
+				 RP_USER_NAME_MAX);
 			return RP_E_TOOBIG;
 		}
 		if (f[5].n > RP_ACCOUNT_HOME_MAX) {
 			rp_diagf(d, "passwd line %zu: home directory longer than %d bytes", lineno,
-			         RP_ACCOUNT_HOME_MAX);
+				 RP_ACCOUNT_HOME_MAX);
 			return RP_E_TOOBIG;
 		}
 		/* The home becomes the working directory and $HOME: absolute, printable. */
 		for (size_t i = 0; i < f[5].n; i++)
 			if ((unsigned char)f[5].p[i] < 0x20 || f[5].p[i] == 0x7f)
 				return bad_line(d, "passwd", lineno,
-				                "has a control byte in its home", line, llen);
+						"has a control byte in its home", line, llen);
 		if (f[5].n > 0 && f[5].p[0] != '/')
 			return bad_line(d, "passwd", lineno, "has a relative home directory", line,
-			                llen);
+					llen);
 		memcpy(a.name, name, nlen);
 		a.uid = uid;
 		a.gid = gid;
@@ -193,7 +193,7 @@ int rp_account_parse_group(const char *text, size_t len, struct rp_account *acct
 		/* name:password:gid:member,member,... */
 		if (!split_fields(line, llen, f, 4) || f[0].n == 0)
 			return bad_line(d, "group", lineno, "is not 4 fields with a name", line,
-			                llen);
+					llen);
 		if (!parse_id(&f[2], &gid))
 			return bad_line(d, "group", lineno, "has a bad gid", line, llen);
 		if ((m = has_member(&f[3], acct->name, nlen)) < 0)
@@ -206,7 +206,7 @@ int rp_account_parse_group(const char *text, size_t len, struct rp_account *acct
 			continue;
 		if (n == RP_ACCOUNT_GROUPS_MAX) {
 			rp_diagf(d, "user `%.40s' is in more than %d groups", acct->name,
-			         RP_ACCOUNT_GROUPS_MAX);
+				 RP_ACCOUNT_GROUPS_MAX);
 			return RP_E_TOOBIG;
 		}
 		groups[n++] = gid;
@@ -217,7 +217,7 @@ int rp_account_parse_group(const char *text, size_t len, struct rp_account *acct
 }
 
 int rp_account_lookup(const char *passwd_path, const char *group_path, const char *name,
-                      struct rp_account *ret, struct rp_diag *d)
+		      struct rp_account *ret, struct rp_diag *d)
 {
 	struct rp_account a;
 	struct rp_diag pd = {""};

@@ -40,7 +40,7 @@ struct rp_account {
  * RP_E_TOOBIG (its home directory) with a diagnostic naming the line.
  */
 int rp_account_parse_passwd(const char *text, size_t len, const char *name, struct rp_account *ret,
-                            struct rp_diag *d);
+			    struct rp_diag *d);
 
 /*
  * Adds to acct the groups of a group file's text that list acct->name.
@@ -48,7 +48,7 @@ int rp_account_parse_passwd(const char *text, size_t len, const char *name, stru
  * RP_E_TOOBIG past RP_ACCOUNT_GROUPS_MAX groups.
  */
 int rp_account_parse_group(const char *text, size_t len, struct rp_account *acct,
-                           struct rp_diag *d);
+			   struct rp_diag *d);
 
 /*
  * Both files, read with their size cap (RP_ACCOUNT_FILE_MAX). An unknown
@@ -56,4 +56,4 @@ int rp_account_parse_group(const char *text, size_t len, struct rp_account *acct
  * device", which the agent reports as the command's failure.
  */
 int rp_account_lookup(const char *passwd_path, const char *group_path, const char *name,
-                      struct rp_account *ret, struct rp_diag *d);
+		      struct rp_account *ret, struct rp_diag *d);

@@ -42,6 +42,10 @@
 #define RP_EXEC_REAP_MS        5000          /* waiting for a killed subtree to be gone */
 #define RP_EXEC_DRAIN_MS       1000          /* reading output after the subtree is killed */
 #define RP_SIGNAL_MAX          64            /* SIGRTMAX on Linux: a result's `signal' */
+/* What is read of /proc/<pid>/cgroup, cgroup.procs and /proc/self/task/<tid>/children
+ * (about 9000 pids): a subtree larger still gets its SIGTERM from the main process's
+ * group and its SIGKILL from cgroup.kill. */
+#define RP_EXEC_PROC_FILE_MAX  (64 * 1024)
 
 /* HTTP. */
 #define RP_HTTP_BODY_MAX       (2 * 1024 * 1024)  /* authenticated request body */

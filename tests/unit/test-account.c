@@ -13,22 +13,22 @@
 #include "helpers.h"
 
 static const char passwd[] = "root:x:0:0:root:/root:/bin/bash\n"
-                             "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
-                             "# a comment\n"
-                             "\n"
-                             "alice:x:1000:1000:Alice Liddell,,,:/home/alice:/bin/sh\n"
-                             "bob:x:1001:100::/home/bob:/bin/sh\n"
-                             "nohome:x:1002:1002:::/bin/sh\n"
-                             "+nis::::::\n"
-                             "carol:x:4294967294:4294967294::/home/carol:"; /* no final newline */
+			     "daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+			     "# a comment\n"
+			     "\n"
+			     "alice:x:1000:1000:Alice Liddell,,,:/home/alice:/bin/sh\n"
+			     "bob:x:1001:100::/home/bob:/bin/sh\n"
+			     "nohome:x:1002:1002:::/bin/sh\n"
+			     "+nis::::::\n"
+			     "carol:x:4294967294:4294967294::/home/carol:"; /* no final newline */
 
 static const char group[] = "root:x:0:\n"
-                            "adm:x:4:alice,bob\n"
-                            "users:x:100:bob\n"
-                            "alice:x:1000:\n"
-                            "wheel:x:10:carol,alice\n"
-                            "alicia:x:11:alicia\n"
-                            "dup:x:4:alice\n"; /* gid 4 again: counted once */
+			    "adm:x:4:alice,bob\n"
+			    "users:x:100:bob\n"
+			    "alice:x:1000:\n"
+			    "wheel:x:10:carol,alice\n"
+			    "alicia:x:11:alicia\n"
+			    "dup:x:4:alice\n"; /* gid 4 again: counted once */
 
 static void find(const char *name, struct rp_account *a)
 {
@@ -84,14 +84,14 @@ static void unknown_user_is_notfound(void **state)
 
 	memset(&a, 0x5a, sizeof(a));
 	assert_int_equal(rp_account_parse_passwd(passwd, strlen(passwd), "mallory", &a, &d),
-	                 RP_E_NOTFOUND);
+			 RP_E_NOTFOUND);
 	assert_string_equal(d.msg, "no such user `mallory' on this device");
 	assert_int_equal((unsigned char)a.name[0], 0x5a); /* untouched */
 	/* Compat lines and comments are never names. */
 	assert_int_equal(rp_account_parse_passwd(passwd, strlen(passwd), "+nis", &a, NULL),
-	                 RP_E_NOTFOUND);
+			 RP_E_NOTFOUND);
 	assert_int_equal(rp_account_parse_passwd(passwd, strlen(passwd), "# a comment", &a, NULL),
-	                 RP_E_NOTFOUND);
+			 RP_E_NOTFOUND);
 	assert_int_equal(rp_account_parse_passwd("", 0, "root", &a, NULL), RP_E_NOTFOUND);
 }
 
@@ -104,18 +104,18 @@ static void passwd_rejects(const char *line, const char *why)
 	memset(&a, 0x5a, sizeof(a));
 	/* Whichever name is asked for: the file as a whole is refused. */
 	assert_int_equal(rp_account_parse_passwd(text, strlen(text), "alice", &a, &d),
-	                 RP_E_MALFORMED);
+			 RP_E_MALFORMED);
 	assert_diag_has(&d, why);
 	assert_int_equal((unsigned char)a.name[0], 0x5a);
 	free(text);
 }
 
 /* A case that appends line to a fixture and expects check() to refuse it with why. */
-#define REJECTS(name, check, line, why)                                                            \
-	static void name(void **state)                                                             \
-	{                                                                                          \
-		(void)state;                                                                       \
-		check(line, why);                                                                  \
+#define REJECTS(name, check, line, why) \
+	static void name(void **state)  \
+	{                               \
+		(void)state;            \
+		check(line, why);       \
 	}
 #define PCASE(name, line, why) REJECTS(name, passwd_rejects, line, why)
 
@@ -140,15 +140,15 @@ static void passwd_bad_home_of_the_user(void **state)
 	(void)state;
 
 	assert_int_equal(rp_account_parse_passwd(rel, strlen(rel), "alice", &a, &d),
-	                 RP_E_MALFORMED);
+			 RP_E_MALFORMED);
 	assert_diag_has(&d, "relative home");
 	assert_int_equal(rp_account_parse_passwd(ctl, strlen(ctl), "alice", &a, &d),
-	                 RP_E_MALFORMED);
+			 RP_E_MALFORMED);
 	assert_diag_has(&d, "control byte");
 	int n = snprintf(longhome, RP_ACCOUNT_HOME_MAX + 64, "alice:x:1:1::/%0*d:/bin/sh\n",
-	                 RP_ACCOUNT_HOME_MAX, 0);
+			 RP_ACCOUNT_HOME_MAX, 0);
 	assert_int_equal(rp_account_parse_passwd(longhome, (size_t)n, "alice", &a, &d),
-	                 RP_E_TOOBIG);
+			 RP_E_TOOBIG);
 	assert_diag_has(&d, "home directory longer");
 	free(longhome);
 }
@@ -161,7 +161,7 @@ static void passwd_nul_byte(void **state)
 	(void)state;
 
 	assert_int_equal(rp_account_parse_passwd(t, sizeof(t) - 1, "alice", &a, &d),
-	                 RP_E_MALFORMED);
+			 RP_E_MALFORMED);
 	assert_diag_has(&d, "NUL");
 }
 
@@ -247,27 +247,27 @@ static void lookup_reads_both_files(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(finds_user_and_groups),
-	    cmocka_unit_test(edges_of_the_file),
-	    cmocka_unit_test(unknown_user_is_notfound),
-	    cmocka_unit_test(passwd_six_fields),
-	    cmocka_unit_test(passwd_eight_fields),
-	    cmocka_unit_test(passwd_empty_name),
-	    cmocka_unit_test(passwd_uid_not_a_number),
-	    cmocka_unit_test(passwd_uid_leading_zero),
-	    cmocka_unit_test(passwd_uid_negative),
-	    cmocka_unit_test(passwd_uid_minus_one_unsigned),
-	    cmocka_unit_test(passwd_gid_empty),
-	    cmocka_unit_test(passwd_duplicate_of_asked),
-	    cmocka_unit_test(passwd_bad_home_of_the_user),
-	    cmocka_unit_test(passwd_nul_byte),
-	    cmocka_unit_test(group_three_fields),
-	    cmocka_unit_test(group_five_fields),
-	    cmocka_unit_test(group_bad_gid),
-	    cmocka_unit_test(group_empty_member),
-	    cmocka_unit_test(group_trailing_comma),
-	    cmocka_unit_test(group_too_many),
-	    cmocka_unit_test(lookup_reads_both_files),
+		cmocka_unit_test(finds_user_and_groups),
+		cmocka_unit_test(edges_of_the_file),
+		cmocka_unit_test(unknown_user_is_notfound),
+		cmocka_unit_test(passwd_six_fields),
+		cmocka_unit_test(passwd_eight_fields),
+		cmocka_unit_test(passwd_empty_name),
+		cmocka_unit_test(passwd_uid_not_a_number),
+		cmocka_unit_test(passwd_uid_leading_zero),
+		cmocka_unit_test(passwd_uid_negative),
+		cmocka_unit_test(passwd_uid_minus_one_unsigned),
+		cmocka_unit_test(passwd_gid_empty),
+		cmocka_unit_test(passwd_duplicate_of_asked),
+		cmocka_unit_test(passwd_bad_home_of_the_user),
+		cmocka_unit_test(passwd_nul_byte),
+		cmocka_unit_test(group_three_fields),
+		cmocka_unit_test(group_five_fields),
+		cmocka_unit_test(group_bad_gid),
+		cmocka_unit_test(group_empty_member),
+		cmocka_unit_test(group_trailing_comma),
+		cmocka_unit_test(group_too_many),
+		cmocka_unit_test(lookup_reads_both_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
