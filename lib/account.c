@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "account.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,67 +70,100 @@ static bool parse_id(const struct field *f, uint32_t *ret)
 	return true;
 }
 
-static int bad_line(struct rp_diag *d, const char *file, size_t lineno, const char *why,
-		    const char *line, size_t len)
+/* One file's entries, line by line: both files share the layout. */
+struct reader {
+	struct rp_cursor c;
+	const char *file; /* "passwd", "group": for diagnostics */
+	size_t lineno;
+	const char *line;
+	size_t llen;
+};
+
+static int bad_line(struct rp_diag *d, const struct reader *r, const char *why)
 {
 	char q[72];
 
-	rp_quote(q, sizeof(q), line, len);
-	rp_diagf(d, "%s line %zu %s: `%s'", file, lineno, why, q);
+	rp_quote(q, sizeof(q), r->line, r->llen);
+	rp_diagf(d, "%s line %zu %s: `%s'", r->file, r->lineno, why, q);
 	return RP_E_MALFORMED;
+}
+
+static int reader_init(struct reader *r, const char *file, const char *text, size_t len,
+		       struct rp_diag *d)
+{
+	*r = (struct reader){.c = {text, len}, .file = file};
+	if (memchr(text, '\0', len)) {
+		rp_diagf(d, "%s holds a NUL byte", file);
+		return RP_E_MALFORMED;
+	}
+	return 0;
+}
+
+/*
+ * The next entry: nf fields, a name first, field idf a valid id (named
+ * idname in the diagnostic). 1, 0 at the end, or RP_E_MALFORMED.
+ */
+static int next_entry(struct reader *r, struct field *f, size_t nf, size_t idf, const char *idname,
+		      uint32_t *ret_id, struct rp_diag *d)
+{
+	char why[48];
+
+	while (next_line(&r->c, &r->line, &r->llen) == 1) {
+		r->lineno++;
+		if (skipped(r->line, r->llen))
+			continue;
+		if (!split_fields(r->line, r->llen, f, nf) || f[0].n == 0) {
+			snprintf(why, sizeof(why), "is not %zu fields with a name", nf);
+			return bad_line(d, r, why);
+		}
+		if (!parse_id(&f[idf], ret_id)) {
+			snprintf(why, sizeof(why), "has a bad %s", idname);
+			return bad_line(d, r, why);
+		}
+		return 1;
+	}
+	return 0;
 }
 
 int rp_account_parse_passwd(const char *text, size_t len, const char *name, struct rp_account *ret,
 			    struct rp_diag *d)
 {
-	struct rp_cursor c = {text, len};
+	struct reader rd;
 	struct rp_account a = {{0}};
-	size_t nlen = strlen(name), lineno = 0, found = 0, llen;
-	const char *line;
+	struct field f[7]; /* name:password:uid:gid:gecos:home:shell */
+	size_t nlen = strlen(name), found = 0;
+	uint32_t uid, gid;
+	int k;
 
-	if (memchr(text, '\0', len)) {
-		rp_diagf(d, "passwd holds a NUL byte");
-		return RP_E_MALFORMED;
-	}
-	while (next_line(&c, &line, &llen) == 1) {
-		struct field f[7];
-		uint32_t uid, gid;
-
-		lineno++;
-		if (skipped(line, llen))
-			continue;
-		/* name:password:uid:gid:gecos:home:shell */
-		if (!split_fields(line, llen, f, 7) || f[0].n == 0)
-			return bad_line(d, "passwd", lineno, "is not 7 fields with a name", line,
-					llen);
-		if (!parse_id(&f[2], &uid) || !parse_id(&f[3], &gid))
-			return bad_line(d, "passwd", lineno, "has a bad uid or gid", line, llen);
+	if ((k = reader_init(&rd, "passwd", text, len, d)) < 0)
+		return k;
+	while ((k = next_entry(&rd, f, 7, 2, "uid or gid", &uid, d)) == 1) {
+		if (!parse_id(&f[3], &gid))
+			return bad_line(d, &rd, "has a bad uid or gid");
 		if (!rp_memeq(f[0].p, f[0].n, name))
 			continue;
 		if (found) {
 			rp_diagf(d, "passwd names user `%.40s' twice (lines %zu and %zu)", name,
-				 found, lineno);
+				 found, rd.lineno);
 			return RP_E_MALFORMED;
 		}
-		found = lineno;
+		found = rd.lineno;
 		if (nlen > RP_USER_NAME_MAX) {
 			rp_diagf(d, "user name `%.40s...' is longer than %d bytes", name,
 				 RP_USER_NAME_MAX);
 			return RP_E_TOOBIG;
 		}
 		if (f[5].n > RP_ACCOUNT_HOME_MAX) {
-			rp_diagf(d, "passwd line %zu: home directory longer than %d bytes", lineno,
-				 RP_ACCOUNT_HOME_MAX);
+			rp_diagf(d, "passwd line %zu: home directory longer than %d bytes",
+				 rd.lineno, RP_ACCOUNT_HOME_MAX);
 			return RP_E_TOOBIG;
 		}
 		/* The home becomes the working directory and $HOME: absolute, printable. */
 		for (size_t i = 0; i < f[5].n; i++)
 			if ((unsigned char)f[5].p[i] < 0x20 || f[5].p[i] == 0x7f)
-				return bad_line(d, "passwd", lineno,
-						"has a control byte in its home", line, llen);
+				return bad_line(d, &rd, "has a control byte in its home");
 		if (f[5].n > 0 && f[5].p[0] != '/')
-			return bad_line(d, "passwd", lineno, "has a relative home directory", line,
-					llen);
+			return bad_line(d, &rd, "has a relative home directory");
 		memcpy(a.name, name, nlen);
 		a.uid = uid;
 		a.gid = gid;
@@ -137,6 +171,8 @@ int rp_account_parse_passwd(const char *text, size_t len, const char *name, stru
 		a.groups[0] = gid;
 		a.ngroups = 1;
 	}
+	if (k < 0)
+		return k;
 	if (!found) {
 		char q[48];
 		rp_quote(q, sizeof(q), name, nlen);
@@ -169,35 +205,22 @@ static int has_member(const struct field *m, const char *name, size_t nlen)
 
 int rp_account_parse_group(const char *text, size_t len, struct rp_account *acct, struct rp_diag *d)
 {
-	struct rp_cursor c = {text, len};
-	uint32_t groups[RP_ACCOUNT_GROUPS_MAX];
-	size_t n = acct->ngroups, nlen = strlen(acct->name), lineno = 0, llen;
-	const char *line;
+	struct reader rd;
+	struct field f[4]; /* name:password:gid:member,member,... */
+	uint32_t groups[RP_ACCOUNT_GROUPS_MAX], gid;
+	size_t n = acct->ngroups, nlen = strlen(acct->name);
+	int k, m;
 
-	if (memchr(text, '\0', len)) {
-		rp_diagf(d, "group holds a NUL byte");
-		return RP_E_MALFORMED;
-	}
 	if (n > RP_ACCOUNT_GROUPS_MAX)
 		return RP_E_INVAL;
+	if ((k = reader_init(&rd, "group", text, len, d)) < 0)
+		return k;
 	memcpy(groups, acct->groups, n * sizeof(groups[0]));
-	while (next_line(&c, &line, &llen) == 1) {
-		struct field f[4];
-		uint32_t gid;
-		int m;
+	while ((k = next_entry(&rd, f, 4, 2, "gid", &gid, d)) == 1) {
 		bool dup = false;
 
-		lineno++;
-		if (skipped(line, llen))
-			continue;
-		/* name:password:gid:member,member,... */
-		if (!split_fields(line, llen, f, 4) || f[0].n == 0)
-			return bad_line(d, "group", lineno, "is not 4 fields with a name", line,
-					llen);
-		if (!parse_id(&f[2], &gid))
-			return bad_line(d, "group", lineno, "has a bad gid", line, llen);
 		if ((m = has_member(&f[3], acct->name, nlen)) < 0)
-			return bad_line(d, "group", lineno, "has an empty member name", line, llen);
+			return bad_line(d, &rd, "has an empty member name");
 		if (!m)
 			continue;
 		for (size_t i = 0; i < n; i++)
@@ -211,6 +234,8 @@ int rp_account_parse_group(const char *text, size_t len, struct rp_account *acct
 		}
 		groups[n++] = gid;
 	}
+	if (k < 0)
+		return k;
 	memcpy(acct->groups, groups, n * sizeof(groups[0]));
 	acct->ngroups = n;
 	return 0;
