@@ -153,3 +153,51 @@
  * whose first leaf would lie at or past it names nothing (rp_tile_parse).
  */
 #define RP_LOG_LEAVES_MAX      (UINT64_C(1) << 63)
+
+/*
+ * What a hostile server can make an agent (or the CLI) hold: time per
+ * request, memory per answer, disk per state file. Answer caps are derived
+ * from the caps of what the answer carries, so they move with them.
+ */
+#define RP_SHA256_LEN          32            /* RP_HASH_LEN, for the sizes below */
+#define RP_B64_LEN(n)          ((((n) + 2) / 3) * 4) /* padded base64 of n bytes */
+/* A JSON string of n bytes of note text: \n, \" and \\ double a byte, plus quotes. */
+#define RP_JSON_TEXT_LEN(n)    (2 * (n) + 2)
+/* A JSON array of proof hashes, each "<base64>" and a comma. */
+#define RP_JSON_HASHES_LEN     (RP_PROOF_HASHES_MAX * (RP_B64_LEN(RP_SHA256_LEN) + 3) + 2)
+/* Values (arrays, objects, strings, numbers, literals) in one JSON answer a
+ * client parses when it has no tighter cap: a device list of about 30,000. */
+#define RP_JSON_VALUES_MAX     (256 * 1024)
+/* A delivery (poll answer): payload in base64, statement, checkpoint, both proofs. */
+#define RP_DELIVERY_MAX        (RP_B64_LEN(RP_PAYLOAD_MAX) + 2 + RP_JSON_TEXT_LEN(RP_LOG_ENTRY_MAX) + \
+				RP_JSON_TEXT_LEN(RP_CHECKPOINT_MAX) + 2 * RP_JSON_HASHES_LEN + 256)
+#define RP_DELIVERY_VALUES_MAX (16 + 2 * RP_PROOF_HASHES_MAX)
+/* The answer to a checkpoint refresh: checkpoint and consistency proof. */
+#define RP_CHECKPOINT_ANSWER_MAX (RP_JSON_TEXT_LEN(RP_CHECKPOINT_MAX) + RP_JSON_HASHES_LEN + 128)
+#define RP_CHECKPOINT_ANSWER_VALUES_MAX (8 + RP_PROOF_HASHES_MAX)
+/* The root policy fetched at enrolment: {"policy": "<note>", ...}. */
+#define RP_POLICY_ANSWER_MAX   (RP_JSON_TEXT_LEN(RP_NOTE_MAX) + 1024)
+/* Any other answer the agent reads: {} or {"error": {...}}, an id. */
+#define RP_AGENT_ANSWER_MAX    (4 * 1024)
+#define RP_AGENT_ANSWER_VALUES_MAX 16
+/* One deadline per request (connect, TLS, sending, headers, body), not per read. */
+#define RP_AGENT_REQUEST_S     15            /* every agent request but the long poll */
+#define RP_AGENT_POLL_SLACK_S  15            /* a long poll: the hold it asks for, plus this */
+/* alerts.log: rotated to alerts.log.1 past this, so both hold 2 MiB at most. */
+#define RP_ALERTS_LOG_MAX      (1024 * 1024)
+#define RP_ALERT_LINE_MAX      2048          /* one alert line, reason escaped */
+/* The same alert (code and statement) at most once per window, locally and to
+ * the server; a count of the suppressed ones is written when it closes. */
+#define RP_ALERT_WINDOW_S      600
+#define RP_ALERT_KEYS_MAX      64            /* windows open at once; the oldest closes first */
+/* The executed record: one line per statement once compacted. Refused
+ * statements are dropped oldest first beyond this many (log order already
+ * refuses anything at or below last-index); started and reported never. */
+#define RP_EXECUTED_REFUSED_KEEP 1024
+#define RP_EXECUTED_LINE_MAX   128
+/* Rewritten (compacted) when larger than this and twice its compacted size. */
+#define RP_EXECUTED_COMPACT_MIN (64 * 1024)
+/* The root policy's expiry: the agent warns daily from 30 days before, hourly
+ * in the last 7; past it, nothing is acted on. */
+#define RP_POLICY_WARN_S       (30 * 24 * 3600)
+#define RP_POLICY_URGENT_S     (7 * 24 * 3600)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "rp_err.h"
 #include "tlog.h"
 
@@ -90,17 +91,22 @@ int rp_checkpoint_update_parse(const char *json, size_t len, struct rp_delivery 
 			       struct rp_diag *d)
 {
 	struct rp_delivery dl = {.index = -1};
-	json_error_t jerr;
-	json_t *root;
+	struct rp_diag jd = {""};
+	json_t *root = NULL;
 	int r;
 
-	if (len > RP_CHECKPOINT_MAX + 4 * RP_PROOF_HASHES_MAX * 48) {
-		rp_diagf(d, "checkpoint answer is %zu bytes, too large", len);
+	if (len > RP_CHECKPOINT_ANSWER_MAX) {
+		rp_diagf(d, "checkpoint answer is %zu bytes, more than %d", len,
+			 RP_CHECKPOINT_ANSWER_MAX);
 		return RP_E_TOOBIG;
 	}
-	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	if ((r = rp_json_load(json, len, RP_JSON_DEPTH_MAX, RP_CHECKPOINT_ANSWER_VALUES_MAX, &root,
+			      &jd)) < 0) {
+		rp_diagf(d, "checkpoint answer: %s", jd.msg);
+		return r;
+	}
 	if (!json_is_object(root)) {
-		rp_diagf(d, "checkpoint answer is not a JSON object: %s", root ? "wrong type" : jerr.text);
+		rp_diagf(d, "checkpoint answer is not a JSON object");
 		json_decref(root);
 		return RP_E_MALFORMED;
 	}
@@ -119,19 +125,22 @@ int rp_delivery_parse(const char *json, size_t len, struct rp_delivery *ret,
 		      struct rp_diag *d)
 {
 	struct rp_delivery dl = {.index = -1};
-	json_error_t jerr;
+	struct rp_diag jd = {""};
 	json_t *root = NULL, *st, *pl;
 	const char *b64;
 	size_t b64len, plen;
 	int r;
 
-	if (len > RP_HTTP_RESPONSE_MAX) {
-		rp_diagf(d, "delivery is %zu bytes, more than %d", len, RP_HTTP_RESPONSE_MAX);
+	if (len > RP_DELIVERY_MAX) {
+		rp_diagf(d, "delivery is %zu bytes, more than %d", len, RP_DELIVERY_MAX);
 		return RP_E_TOOBIG;
 	}
-	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root || !json_is_object(root)) {
-		rp_diagf(d, "delivery is not a JSON object: %s", root ? "wrong type" : jerr.text);
+	if ((r = rp_json_load(json, len, RP_JSON_DEPTH_MAX, RP_DELIVERY_VALUES_MAX, &root, &jd)) < 0) {
+		rp_diagf(d, "delivery: %s", jd.msg);
+		goto out;
+	}
+	if (!json_is_object(root)) {
+		rp_diagf(d, "delivery is not a JSON object");
 		r = RP_E_MALFORMED;
 		goto out;
 	}

@@ -73,6 +73,8 @@ struct rp_verify_ctx {
  * the log, "index": N, "proof": ["<base64 hash>"...], "checkpoint":
  * "<note>", "consistency": ["<base64 hash>"...]}. The log fields are
  * optional here; rp_verify_delivery refuses a delivery without them.
+ * Bounded before jansson sees it: RP_E_TOOBIG over RP_DELIVERY_MAX bytes,
+ * RP_JSON_DEPTH_MAX levels or RP_DELIVERY_VALUES_MAX values.
  */
 int rp_delivery_parse(const char *json, size_t len, struct rp_delivery *ret,
 		      struct rp_diag *d);
@@ -80,7 +82,8 @@ void rp_delivery_release(struct rp_delivery *dl);
 /*
  * The answer to an agent's checkpoint refresh, {"checkpoint": "<note>",
  * "consistency": ["<base64>"...]}, into ret's checkpoint and consistency
- * (index stays -1), with a delivery's caps; release with rp_delivery_release.
+ * (index stays -1), with a delivery's caps (RP_CHECKPOINT_ANSWER_MAX bytes,
+ * RP_CHECKPOINT_ANSWER_VALUES_MAX values); release with rp_delivery_release.
  */
 int rp_checkpoint_update_parse(const char *json, size_t len, struct rp_delivery *ret,
 			       struct rp_diag *d);

@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "reqsig.h"
 #include "rp_err.h"
+#include "rp_limits.h"
 
 int rp_api_request(const struct rp_api *a, const char *method, const char *path,
 		   const void *body, size_t body_len, struct rp_http_resp *ret,
@@ -49,6 +51,7 @@ int rp_api_call(const struct rp_api *a, const char *method, const char *path,
 		struct rp_diag *d)
 {
 	struct rp_http_resp resp = {0};
+	struct rp_diag jd = {""};
 	char *text = NULL;
 	json_t *j = NULL;
 	int r;
@@ -64,8 +67,8 @@ int rp_api_call(const struct rp_api *a, const char *method, const char *path,
 	if (ret_status)
 		*ret_status = resp.status;
 	if (resp.body_len > 0) {
-		json_error_t jerr;
-		j = json_loadb(resp.body, resp.body_len, JSON_REJECT_DUPLICATES, &jerr);
+		size_t vmax = a->json_values_max ? a->json_values_max : RP_JSON_VALUES_MAX;
+		r = rp_json_load(resp.body, resp.body_len, RP_JSON_DEPTH_MAX, vmax, &j, &jd);
 	}
 	if (resp.status < 200 || resp.status > 299) {
 		json_t *e = j ? json_object_get(j, "error") : NULL;
@@ -77,7 +80,8 @@ int rp_api_call(const struct rp_api *a, const char *method, const char *path,
 		goto out;
 	}
 	if (resp.body_len > 0 && !j) {
-		rp_diagf(d, "server answered %d with a body that is not JSON", resp.status);
+		rp_diagf(d, "server answered %d with a body that is not bounded JSON: %s", resp.status,
+			 jd.msg);
 		r = RP_E_HTTP;
 		goto out;
 	}

@@ -17,6 +17,9 @@ struct rp_api {
 	const char *bearer;        /* "Authorization: Bearer" otherwise */
 	const char *extra_auth;    /* a whole Authorization value, e.g. "Bootstrap x" */
 	struct rp_https_conn *conn; /* kept connection to reuse, or NULL */
+	/* rp_api_call's cap on the values of an answer (rp_json_load); 0 means
+	 * RP_JSON_VALUES_MAX. The byte cap is http.max_body. */
+	size_t json_values_max;
 };
 
 /* Sends an authenticated request and returns the raw response. */
@@ -26,9 +29,12 @@ int rp_api_request(const struct rp_api *a, const char *method, const char *path,
 
 /*
  * Sends the request; body may be NULL. On a 2xx response *ret_json is the
- * parsed body (or NULL for an empty one) and the status is returned. On
- * any other status the server's error message goes into d and RP_E_HTTP
- * is returned, with *ret_status set when ret_status is non-NULL.
+ * parsed body (or NULL for an empty one) and the status is returned; the
+ * body is bounded by rp_json_load (RP_JSON_DEPTH_MAX, a->json_values_max)
+ * before it is parsed. On any other status the server's error code and
+ * message go into d as the server wrote them (whoever shows d escapes it:
+ * the CLI's terminal filter, the agent's logs) and RP_E_HTTP is returned,
+ * with *ret_status set when ret_status is non-NULL.
  */
 int rp_api_call(const struct rp_api *a, const char *method, const char *path,
 		json_t *body, json_t **ret_json, int *ret_status,

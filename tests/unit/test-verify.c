@@ -1335,6 +1335,48 @@ static char *delivery_with(size_t statement_len, size_t payload_len)
 	return js;
 }
 
+/* n bytes of `unit' repeated inside a delivery's extra field "x": [...] */
+static char *delivery_padded(const char *unit, size_t n)
+{
+	static const char head[] = "{\"statement\": \"hi\\n\", \"payload\": \"\", \"x\": [";
+	size_t u = strlen(unit), k = sizeof(head) - 1;
+	char *s = malloc(k + n + u + 4);
+
+	assert_non_null(s);
+	memcpy(s, head, k);
+	for (size_t i = 0; i + u <= n; i += u, k += u)
+		memcpy(s + k, unit, u);
+	memcpy(s + k, "0]}", 4);
+	return s;
+}
+
+/*
+ * Attack: a poll answer of nested arrays within the body cap. jansson has no
+ * runtime depth limit (its compile-time one is 2048), so each group of
+ * nesting became a chain of json_t: refused by the bound, before a tree.
+ */
+static void delivery_nested_json_refused_before_parsing(void **state)
+{
+	char unit[2 * 1000 + 2];
+	char *js;
+	(void)state;
+	memset(unit, '[', 1000);
+	memset(unit + 1000, ']', 1000);
+	memcpy(unit + 2000, ",", 2);
+	js = delivery_padded(unit, RP_DELIVERY_MAX / 2);
+	delivery_rejects(js, RP_E_TOOBIG);
+	free(js);
+}
+
+/* Attack: the same size of tiny arrays, each shallow: refused by the value count. */
+static void delivery_tiny_arrays_refused_before_parsing(void **state)
+{
+	char *js = delivery_padded("[],", RP_DELIVERY_MAX / 2);
+	(void)state;
+	delivery_rejects(js, RP_E_TOOBIG);
+	free(js);
+}
+
 static void delivery_statement_oversized(void **state)
 {
 	char *js = delivery_with(RP_LOG_ENTRY_MAX + 1, 2);
@@ -1733,6 +1775,8 @@ int main(void)
 	    cmocka_unit_test(delivery_truncated),
 	    cmocka_unit_test(delivery_trailing_garbage),
 	    cmocka_unit_test(delivery_oversized),
+	    cmocka_unit_test(delivery_nested_json_refused_before_parsing),
+	    cmocka_unit_test(delivery_tiny_arrays_refused_before_parsing),
 	    cmocka_unit_test(delivery_statement_oversized),
 	    cmocka_unit_test(delivery_payload_at_max),
 	    cmocka_unit_test(delivery_payload_over_max),
