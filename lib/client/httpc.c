@@ -9,13 +9,13 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 #include <wolfssl/options.h>
@@ -143,6 +143,7 @@ struct parse_state {
 	bool head;      /* the request was HEAD: the response has no body */
 	bool eof_body;  /* the body ends only when the connection does */
 	bool done, toobig;
+	uint64_t announced; /* a Content-Length over the cap, refused at the headers */
 };
 
 static int count_header(struct parse_state *s, size_t len)
@@ -215,9 +216,16 @@ static int on_headers_complete(http_parser *p)
 {
 	struct parse_state *s = p->data;
 	unsigned st = p->status_code;
+	bool bodyless = s->head || st / 100 == 1 || st == 204 || st == 304;
 
-	s->eof_body = !s->head && !(p->flags & F_CHUNKED) && p->content_length == ULLONG_MAX &&
-		      st / 100 != 1 && st != 204 && st != 304;
+	/* A body announced over the cap is refused before one byte of it is read. */
+	if (!bodyless && !(p->flags & F_CHUNKED) && p->content_length != ULLONG_MAX &&
+	    p->content_length > s->body.max) {
+		s->announced = p->content_length;
+		s->toobig = true;
+		return -1;
+	}
+	s->eof_body = !bodyless && !(p->flags & F_CHUNKED) && p->content_length == ULLONG_MAX;
 	/* 1: http-parser's way to say "no body follows", which is what HEAD means. */
 	return s->head ? 1 : 0;
 }
@@ -292,6 +300,11 @@ static int rparser_feed(struct response_parser *rp, const char *buf, size_t len,
 		return 1;
 	}
 	n = http_parser_execute(&rp->p, &settings, buf, len);
+	if (rp->s.toobig && rp->s.announced) {
+		rp_diagf(d, "response announces a body of %llu bytes (Content-Length), more than %zu",
+			 (unsigned long long)rp->s.announced, rp->s.body.max);
+		return RP_E_TOOBIG;
+	}
 	if (rp->s.toobig) {
 		rp_diagf(d, "response body exceeds %zu bytes", rp->s.body.max);
 		return RP_E_TOOBIG;
@@ -379,45 +392,60 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Waits for a non-blocking connect; signals (SIGCHLD in the agent) do not cut it short. */
-static int wait_connected(int fd, long timeout_ms)
+/*
+ * Waits until fd is ready for events or the deadline passes: 1 ready, 0
+ * deadline, -1 error or cancelled. A signal (SIGCHLD in the agent) does not
+ * cut the wait short unless cancel says to stop.
+ */
+static int wait_fd(int fd, short events, int64_t deadline, const volatile sig_atomic_t *cancel)
 {
-	int64_t deadline = now_ms() + timeout_ms;
-	int soerr = 0;
-	socklen_t sl = sizeof(soerr);
-
 	for (;;) {
-		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		struct pollfd p = {.fd = fd, .events = events};
 		int64_t left = deadline - now_ms();
-		int k = poll(&p, 1, left > 0 ? (int)left : 0);
+		int k;
+
+		if (cancel && *cancel)
+			return -1;
+		if (left <= 0)
+			return 0;
+		k = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
 		if (k == 1)
-			break;
+			return 1;
 		if (k == 0)
-			return ETIMEDOUT;
+			return 0;
 		if (errno != EINTR)
-			return errno;
+			return -1;
 	}
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
-		return errno;
-	return soerr;
 }
 
 /*
- * Each address gets the whole timeout: a name with an unreachable IPv6
- * address and a working IPv4 one still connects.
+ * The socket stays non-blocking: every read and write goes through
+ * io_recv and io_send below, which wait with wait_fd until the request's
+ * one deadline. A per-read timeout (SO_RCVTIMEO) restarts with every byte,
+ * so a server trickling one byte every few seconds would never time out.
+ * The addresses of a name share the time left (each gets its part of it),
+ * so a name with an unreachable IPv6 address and a working IPv4 one still
+ * connects, and the whole connect never outlasts the deadline.
  */
-static int tcp_connect(const struct rp_url *u, long timeout_ms, struct rp_diag *d)
+static int tcp_connect(const struct rp_url *u, int64_t deadline,
+		       const volatile sig_atomic_t *cancel, struct rp_diag *d)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
 	struct addrinfo *res = NULL, *ai;
 	int fd = -1, e, err = 0;
+	size_t left = 0;
 
 	e = getaddrinfo(u->host, u->port, &hints, &res);
 	if (e != 0) {
 		rp_diagf(d, "resolving %s: %s", u->host, gai_strerror(e));
 		return RP_E_NET;
 	}
-	for (ai = res; ai; ai = ai->ai_next) {
+	for (ai = res; ai; ai = ai->ai_next)
+		left++;
+	for (ai = res; ai; ai = ai->ai_next, left--) {
+		int64_t now = now_ms(), mine = now + (deadline - now) / (int64_t)left;
+		int k;
+
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		if (fd < 0) {
 			err = errno;
@@ -426,8 +454,16 @@ static int tcp_connect(const struct rp_url *u, long timeout_ms, struct rp_diag *
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 			break;
 		err = errno;
-		if (err == EINPROGRESS && (err = wait_connected(fd, timeout_ms)) == 0)
-			break;
+		if (err == EINPROGRESS) {
+			socklen_t sl = sizeof(err);
+			k = wait_fd(fd, POLLOUT, mine, cancel);
+			if (k == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) == 0 && err == 0)
+				break;
+			if (k == 0)
+				err = ETIMEDOUT;
+			else if (k < 0)
+				err = cancel && *cancel ? ECANCELED : errno;
+		}
 		close(fd);
 		fd = -1;
 	}
@@ -436,40 +472,65 @@ static int tcp_connect(const struct rp_url *u, long timeout_ms, struct rp_diag *
 		rp_diagf(d, "connecting to %s: %s", u->base, strerror(err ? err : ENOENT));
 		return RP_E_NET;
 	}
-	/* Blocking from here on, with a deadline on every read and write. */
-	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0) {
-		/* Without the timeouts a silent server would hold us forever. */
-		rp_diagf(d, "setting socket timeouts for %s: %s", u->base, strerror(errno));
-		close(fd);
-		return RP_E_NET;
-	}
 	return fd;
 }
 
 /*
- * wolfSSL's own send would raise SIGPIPE on a closed peer, and a library
- * must not make every caller ignore SIGPIPE.
+ * wolfSSL reads and writes through these, with the connection (its
+ * deadline) as context. wolfSSL's own send would also raise SIGPIPE on a
+ * closed peer, and a library must not make every caller ignore SIGPIPE.
  */
+static int io_wait(struct rp_https_conn *cn, short events)
+{
+	int k = wait_fd(cn->fd, events, cn->deadline_ms, cn->cancel);
+
+	if (k == 1)
+		return 0;
+	if (k == 0)
+		cn->expired = true;
+	return k == 0 ? WOLFSSL_CBIO_ERR_TIMEOUT : WOLFSSL_CBIO_ERR_GENERAL;
+}
+
 static int io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 {
-	int fd = wolfSSL_get_fd(ssl);
+	struct rp_https_conn *cn = ctx;
 	ssize_t n;
+	int w;
 
-	(void)ctx;
-	n = send(fd, buf, (size_t)sz, MSG_NOSIGNAL);
-	if (n >= 0)
-		return (int)n;
-	if (errno == EAGAIN || errno == EWOULDBLOCK)
-		return WOLFSSL_CBIO_ERR_TIMEOUT;
-	if (errno == EINTR)
-		return WOLFSSL_CBIO_ERR_ISR;
-	if (errno == EPIPE || errno == ECONNRESET)
-		return WOLFSSL_CBIO_ERR_CONN_CLOSE;
-	return WOLFSSL_CBIO_ERR_GENERAL;
+	(void)ssl;
+	for (;;) {
+		n = send(cn->fd, buf, (size_t)sz, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n >= 0)
+			return (int)n;
+		if (errno == EPIPE || errno == ECONNRESET)
+			return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			return WOLFSSL_CBIO_ERR_GENERAL;
+		if ((w = io_wait(cn, POLLOUT)) != 0)
+			return w;
+	}
+}
+
+static int io_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
+{
+	struct rp_https_conn *cn = ctx;
+	ssize_t n;
+	int w;
+
+	(void)ssl;
+	for (;;) {
+		n = recv(cn->fd, buf, (size_t)sz, MSG_DONTWAIT);
+		if (n > 0)
+			return (int)n;
+		if (n == 0)
+			return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+		if (errno == ECONNRESET)
+			return WOLFSSL_CBIO_ERR_CONN_RST;
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			return WOLFSSL_CBIO_ERR_GENERAL;
+		if ((w = io_wait(cn, POLLIN)) != 0)
+			return w;
+	}
 }
 
 static pthread_once_t wolf_once = PTHREAD_ONCE_INIT;
@@ -480,13 +541,24 @@ static void wolf_init(void)
 	wolf_ok = wolfSSL_Init() == WOLFSSL_SUCCESS;
 }
 
+/* What a failed read, write or handshake on cn was: the deadline, a cancel, or the peer. */
+static const char *io_failure(const struct rp_https_conn *cn)
+{
+	if (cn->expired)
+		return "the request's deadline passed";
+	if (cn->cancel && *cn->cancel)
+		return "cancelled";
+	return "connection closed or reset";
+}
+
 /*
  * A context per connection, freed with it: the agent spends nearly all its
  * life waiting, and a process-wide context would keep wolfSSL's tables and
- * buffers resident for no gain (one handshake per long poll).
+ * buffers resident for no gain (one handshake per long poll). cn->fd is
+ * connected; on success cn->ctx and cn->ssl are set.
  */
-static int tls_open(int fd, const struct rp_url *u, WOLFSSL_CTX **ret_ctx, WOLFSSL **ret_ssl,
-		    uint8_t spki_hash[32], struct rp_diag *d)
+static int tls_open(struct rp_https_conn *cn, const struct rp_url *u, uint8_t spki_hash[32],
+		    struct rp_diag *d)
 {
 	WOLFSSL_CTX *ctx = NULL;
 	WOLFSSL *ssl = NULL;
@@ -509,18 +581,21 @@ static int tls_open(int fd, const struct rp_url *u, WOLFSSL_CTX **ret_ctx, WOLFS
 	/* Trust is the pin, checked below, not a certificate authority. */
 	wolfSSL_CTX_set_verify(ctx, WOLFSSL_VERIFY_NONE, NULL);
 	wolfSSL_CTX_SetIOSend(ctx, io_send);
+	wolfSSL_CTX_SetIORecv(ctx, io_recv);
 	/*
 	 * Debian's wolfSSL (OPENSSL_COMPATIBLE_DEFAULTS) retries a timed-out
-	 * handshake read ten more times, which would make timeout_ms eleven
-	 * times longer than asked; one SO_RCVTIMEO is the deadline.
+	 * handshake read ten more times; the request's deadline is the limit.
 	 */
 	wolfSSL_CTX_clear_mode(ctx, SSL_MODE_AUTO_RETRY);
 	ssl = wolfSSL_new(ctx);
-	if (!ssl || wolfSSL_set_fd(ssl, fd) != WOLFSSL_SUCCESS) {
+	if (!ssl || wolfSSL_set_fd(ssl, cn->fd) != WOLFSSL_SUCCESS) {
 		rp_diagf(d, "out of memory for a TLS session");
 		r = RP_E_NOMEM;
 		goto fail;
 	}
+	/* After set_fd, which points the I/O context at the fd. */
+	wolfSSL_SetIOReadCtx(ssl, cn);
+	wolfSSL_SetIOWriteCtx(ssl, cn);
 	/* X25519 for the key exchange: fast, and no P-256 point tables. */
 	wolfSSL_UseKeyShare(ssl, WOLFSSL_ECC_X25519);
 	/* SNI carries names only (RFC 6066 section 3), never address literals. */
@@ -531,12 +606,12 @@ static int tls_open(int fd, const struct rp_url *u, WOLFSSL_CTX **ret_ctx, WOLFS
 		char msg[WOLFSSL_MAX_ERROR_SZ];
 		int e = wolfSSL_get_error(ssl, k);
 		/*
-		 * A silent or vanished peer is a network failure: the header
-		 * promises RP_E_NET for timeouts. Alerts and bad messages are TLS.
+		 * A silent, trickling or vanished peer is a network failure: the
+		 * header promises RP_E_NET for timeouts. Alerts and bad messages are TLS.
 		 */
-		if (e == SOCKET_ERROR_E || e == SOCKET_PEER_CLOSED_E ||
+		if (cn->expired || e == SOCKET_ERROR_E || e == SOCKET_PEER_CLOSED_E ||
 		    e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE) {
-			rp_diagf(d, "TLS handshake with %s: connection timed out or closed", u->base);
+			rp_diagf(d, "TLS handshake with %s: %s", u->base, io_failure(cn));
 			r = RP_E_NET;
 		} else {
 			rp_diagf(d, "TLS 1.3 handshake with %s failed: %s", u->base,
@@ -559,8 +634,8 @@ static int tls_open(int fd, const struct rp_url *u, WOLFSSL_CTX **ret_ctx, WOLFS
 	}
 	rp_sha256(der, (size_t)derlen, spki_hash);
 	wolfSSL_X509_free(cert);
-	*ret_ctx = ctx;
-	*ret_ssl = ssl;
+	cn->ctx = ctx;
+	cn->ssl = ssl;
 	return 0;
 fail:
 	wolfSSL_X509_free(cert);
@@ -703,39 +778,49 @@ void rp_https_conn_close(struct rp_https_conn *conn)
 	memset(conn, 0, sizeof(*conn));
 }
 
-/* Connects, handshakes and checks the pin; conn is filled only on success. */
-static int conn_open(const struct rp_https_client *c, struct rp_https_conn *conn,
+/* The request about to run on cn has until deadline (CLOCK_MONOTONIC ms). */
+static void conn_arm(struct rp_https_conn *cn, const struct rp_https_client *c, int64_t deadline)
+{
+	cn->deadline_ms = deadline;
+	cn->expired = false;
+	cn->cancel = c->cancel;
+}
+
+/* Connects, handshakes and checks the pin, all before deadline; conn is filled only on success. */
+static int conn_open(const struct rp_https_client *c, struct rp_https_conn *conn, int64_t deadline,
 		     struct rp_diag *d)
 {
-	WOLFSSL_CTX *ctx = NULL;
-	WOLFSSL *ssl = NULL;
+	struct rp_https_conn cn = {0};
 	uint8_t spki[32];
-	int fd, r;
+	int r;
 
-	if ((fd = tcp_connect(&c->url, timeout_or_default(c->timeout_ms), d)) < 0)
-		return fd;
-	if ((r = tls_open(fd, &c->url, &ctx, &ssl, spki, d)) < 0) {
-		close(fd);
+	conn_arm(&cn, c, deadline);
+	if ((cn.fd = tcp_connect(&c->url, deadline, c->cancel, d)) < 0)
+		return cn.fd;
+	/* tls_open keeps &cn as wolfSSL's I/O context: moved to conn below. */
+	if ((r = tls_open(&cn, &c->url, spki, d)) < 0) {
+		close(cn.fd);
 		return r;
 	}
 	if (sodium_memcmp(spki, c->pin, 32) != 0) {
 		char hex[65];
 		rp_hex_encode(spki, 32, hex);
 		rp_diagf(d, "server %s presented key sha256:%s, not the pinned key", c->url.base, hex);
-		tls_close(ctx, ssl);
-		close(fd);
+		tls_close(cn.ctx, cn.ssl);
+		close(cn.fd);
 		return RP_E_PIN;
 	}
-	conn->fd = fd;
-	conn->ctx = ctx;
-	conn->ssl = ssl;
+	*conn = cn;
+	wolfSSL_SetIOReadCtx(conn->ssl, conn);
+	wolfSSL_SetIOWriteCtx(conn->ssl, conn);
 	return 0;
 }
 
 /*
- * Sends one request and reads its response on an open connection.
- * *ret_got tells whether any response byte arrived (a reused connection
- * that the server had already closed yields none, and may be retried).
+ * Sends one request and reads its response on an open connection, within
+ * its deadline. *ret_got tells whether any response byte arrived (a reused
+ * connection that the server had already closed yields none, and may be
+ * retried).
  */
 static int exchange(const struct rp_https_client *c, struct rp_https_conn *conn, const char *out,
 		    size_t olen, struct response_parser *rp, bool *ret_got, struct rp_diag *d)
@@ -748,8 +833,8 @@ static int exchange(const struct rp_https_client *c, struct rp_https_conn *conn,
 		int chunk = (int)(olen - off > 65536 ? 65536 : olen - off);
 		int k = wolfSSL_write(conn->ssl, out + off, chunk);
 		if (k <= 0) {
-			rp_diagf(d, "sending to %s failed (error %d)", c->url.base,
-				 wolfSSL_get_error(conn->ssl, k));
+			rp_diagf(d, "sending to %s failed: %s (error %d)", c->url.base,
+				 io_failure(conn), wolfSSL_get_error(conn->ssl, k));
 			return RP_E_NET;
 		}
 		off += (size_t)k;
@@ -759,9 +844,9 @@ static int exchange(const struct rp_https_client *c, struct rp_https_conn *conn,
 		if (k <= 0) {
 			int e = wolfSSL_get_error(conn->ssl, k);
 			bool clean = e == WOLFSSL_ERROR_ZERO_RETURN;
-			if (!clean && e != SOCKET_PEER_CLOSED_E) {
-				rp_diagf(d, "reading from %s failed: timeout or reset (error %d)",
-					 c->url.base, e);
+			if (conn->expired || (!clean && e != SOCKET_PEER_CLOSED_E)) {
+				rp_diagf(d, "reading from %s failed: %s (error %d)", c->url.base,
+					 io_failure(conn), e);
 				return RP_E_NET;
 			}
 			if (!*ret_got) {
@@ -796,6 +881,8 @@ int rp_https_do_conn(const struct rp_https_client *c, struct rp_https_conn *conn
 	struct rp_https_conn once = {0};
 	struct rp_https_conn *cn = conn ? conn : &once;
 	struct response_parser rp;
+	/* One deadline for the whole request, retry included: connect, TLS, send, receive. */
+	int64_t deadline = now_ms() + timeout_or_default(c->timeout_ms);
 	char *out = NULL;
 	size_t olen;
 	bool got = false, head;
@@ -806,20 +893,23 @@ int rp_https_do_conn(const struct rp_https_client *c, struct rp_https_conn *conn
 	head = strcmp(req->method, "HEAD") == 0;
 	rparser_init(&rp, &resp, c->max_body, head);
 	for (int attempt = 0; attempt < 2; attempt++) {
-		bool reused = cn->ssl != NULL;
+		bool reused = cn->ssl != NULL, expired;
 		if (attempt > 0) {
 			rp_sb_release(&rp.s.body);
 			rparser_init(&rp, &resp, c->max_body, head);
 		}
-		if (!reused && (r = conn_open(c, cn, d)) < 0)
+		if (reused)
+			conn_arm(cn, c, deadline);
+		else if ((r = conn_open(c, cn, deadline, d)) < 0)
 			break;
 		r = exchange(c, cn, out, olen, &rp, &got, d);
 		/* Bytes after the response are not ours to read as the next one. */
 		if (r == 0 && conn && rp.extra == 0 && http_should_keep_alive(&rp.p))
 			break;
+		expired = cn->expired;
 		rp_https_conn_close(cn);
 		/* The server closed a kept connection before answering: once more, afresh. */
-		if (r == RP_E_NET && reused && !got)
+		if (r == RP_E_NET && reused && !got && !expired)
 			continue;
 		break;
 	}
@@ -842,18 +932,19 @@ int rp_https_do(const struct rp_https_client *c, const struct rp_http_req *req,
 int rp_https_fetch_pin(const struct rp_url *url, long timeout_ms, uint8_t ret[32],
 		       struct rp_diag *d)
 {
-	WOLFSSL_CTX *ctx = NULL;
-	WOLFSSL *ssl = NULL;
+	struct rp_https_client c = {.url = *url, .timeout_ms = timeout_ms};
+	struct rp_https_conn cn = {0};
 	uint8_t spki[32];
-	int fd, r;
+	int r;
 
-	if ((fd = tcp_connect(url, timeout_or_default(timeout_ms), d)) < 0)
-		return fd;
-	r = tls_open(fd, url, &ctx, &ssl, spki, d);
+	conn_arm(&cn, &c, now_ms() + timeout_or_default(timeout_ms));
+	if ((cn.fd = tcp_connect(url, cn.deadline_ms, NULL, d)) < 0)
+		return cn.fd;
+	r = tls_open(&cn, url, spki, d);
 	if (r == 0) {
-		tls_close(ctx, ssl);
+		tls_close(cn.ctx, cn.ssl);
 		memcpy(ret, spki, 32);
 	}
-	close(fd);
+	close(cn.fd);
 	return r;
 }

@@ -10,6 +10,8 @@
  * so a delivery costs one TLS handshake, not three.
  */
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,8 +32,20 @@ int rp_pin_parse(const char *text, uint8_t ret[32], struct rp_diag *d);
 struct rp_https_client {
 	struct rp_url url;
 	uint8_t pin[32];
-	long timeout_ms;  /* connect, and each read/write; e.g. 40000 for a long poll */
-	size_t max_body;  /* response body cap; 0 means RP_HTTP_RESPONSE_MAX */
+	/*
+	 * The deadline of one whole request, measured on the monotonic clock
+	 * from its start: resolving, connecting, the TLS handshake, sending,
+	 * the headers and the body, a reconnect included. Not a per-read
+	 * timeout, so a server that trickles bytes cannot stretch it. 0 means
+	 * 30 s; e.g. the hold asked for plus some slack for a long poll.
+	 */
+	long timeout_ms;
+	/* Response body cap; 0 means RP_HTTP_RESPONSE_MAX. A Content-Length
+	 * over it is refused at the headers, a chunked body as it arrives. */
+	size_t max_body;
+	/* When set and non-zero (a signal handler's flag), a request waiting
+	 * for the network gives up at the next signal: RP_E_NET, "cancelled". */
+	const volatile sig_atomic_t *cancel;
 };
 
 struct rp_http_header {
@@ -66,9 +80,10 @@ struct rp_http_resp {
 /*
  * Connects, completes a TLS 1.3 handshake, checks the pin (RP_E_PIN on
  * mismatch, before any request byte is sent), sends the request, reads
- * and parses the whole response. Errors: RP_E_NET (resolve/connect/
- * timeout), RP_E_TLS, RP_E_PIN, RP_E_HTTP (malformed response),
- * RP_E_TOOBIG (body over max_body). d says what went wrong.
+ * and parses the whole response, all within timeout_ms. Errors: RP_E_NET
+ * (resolve/connect, the deadline, a cancel), RP_E_TLS, RP_E_PIN, RP_E_HTTP
+ * (malformed response), RP_E_TOOBIG (body over max_body, or announced
+ * over it). d says what went wrong.
  */
 int rp_https_do(const struct rp_https_client *c, const struct rp_http_req *req,
 		struct rp_http_resp *ret, struct rp_diag *d);
@@ -79,6 +94,11 @@ struct rp_https_conn {
 	int fd;
 	void *ctx; /* WOLFSSL_CTX */
 	void *ssl; /* WOLFSSL */
+	/* The request in progress (the client's own): its deadline
+	 * (CLOCK_MONOTONIC ms), whether it passed, the cancel flag. */
+	int64_t deadline_ms;
+	bool expired;
+	const volatile sig_atomic_t *cancel;
 };
 
 /*

@@ -147,6 +147,8 @@ struct script {
 	bool no_close_notify;
 	bool close_after_handshake;
 	bool silent; /* reads the request, never answers */
+	bool trickle;   /* resp[0] one byte every 50 ms, then headers that never end */
+	bool hold_open; /* after the responses, keeps the connection open and silent */
 };
 
 static bool read_request_head(WOLFSSL *ssl)
@@ -189,6 +191,20 @@ static void serve(int lfd, const struct script *sc)
 		read_request_head(ssl);
 		pause();
 	}
+	if (sc->trickle) {
+		const char *r = sc->resp[0];
+		if (!read_request_head(ssl))
+			_exit(4);
+		for (size_t j = 0;; j++) {
+			/* The status line, then an endless header: always one more byte. */
+			char c = r[j] ? r[j] : 'a';
+			if (!r[j])
+				j--;
+			if (wolfSSL_write(ssl, &c, 1) != 1)
+				_exit(0);
+			usleep(50000);
+		}
+	}
 	for (int i = 0; i < 2 && sc->resp[i]; i++) {
 		const char *r = sc->resp[i];
 		size_t len = strlen(r);
@@ -202,6 +218,8 @@ static void serve(int lfd, const struct script *sc)
 			_exit(5);
 		}
 	}
+	if (sc->hold_open)
+		pause();
 	if (!sc->no_close_notify)
 		wolfSSL_shutdown(ssl);
 	close(fd);
@@ -229,6 +247,12 @@ static void stop(pid_t pid)
 }
 
 /* ---- helpers ---- */
+
+static void assert_diag_has_word(const struct rp_diag *d, const char *word)
+{
+	if (!strstr(d->msg, word))
+		fail_msg("diagnostic `%s' lacks `%s'", d->msg, word);
+}
 
 static void client(struct rp_https_client *c, int port, const char *pin)
 {
@@ -355,6 +379,148 @@ static void read_timeout(void **s)
 	assert_int_equal(get(&c, &r, NULL), RP_E_NET);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	assert_true(t1.tv_sec - t0.tv_sec < 3);
+	stop(pid);
+}
+
+/*
+ * Runs fn(port) in a child and returns its exit status; fails the test if
+ * the child has not finished within limit_s (it hung), after killing it.
+ */
+static int in_child(int (*fn)(int), int port, int limit_s)
+{
+	pid_t kid = fork();
+	int st;
+
+	assert_true(kid >= 0);
+	if (kid == 0)
+		_exit(fn(port));
+	for (int i = 0; i < limit_s * 20; i++) {
+		pid_t w = waitpid(kid, &st, WNOHANG);
+		if (w == kid) {
+			if (WIFSIGNALED(st))
+				fail_msg("client killed by signal %d", WTERMSIG(st));
+			return WEXITSTATUS(st);
+		}
+		usleep(50000);
+	}
+	kill(kid, SIGKILL);
+	waitpid(kid, NULL, 0);
+	fail_msg("the client was still waiting after %d s: no deadline", limit_s);
+	return -1;
+}
+
+/* 0 when a GET with a 1 s deadline ends in RP_E_NET, naming the deadline. */
+static int get_with_deadline(int port)
+{
+	struct rp_https_client c;
+	struct rp_http_resp r = {0};
+	struct rp_diag d = {""};
+
+	client(&c, port, pin_text);
+	c.timeout_ms = 1000;
+	if (get(&c, &r, &d) != RP_E_NET)
+		return 1;
+	return strstr(d.msg, "deadline") ? 0 : 2;
+}
+
+/*
+ * Attack: a server that trickles its answer, one byte every 50 ms, forever.
+ * Every read gets a byte well within any per-read timeout; only a deadline
+ * for the whole request ends it.
+ */
+static void trickled_response_deadline(void **s)
+{
+	static const struct script sc = {.resp = {"HTTP/1.1 200 OK\r\nX-Slow: "}, .trickle = true};
+	int port;
+	pid_t pid = start_scripted(&sc, &port);
+	(void)s;
+	assert_int_equal(in_child(get_with_deadline, port, 20), 0);
+	stop(pid);
+}
+
+/* Attack: the same during the TLS handshake: a record header, then a byte every 50 ms. */
+static void trickled_handshake_deadline(void **s)
+{
+	int port, lfd = listener(&port);
+	pid_t pid;
+	(void)s;
+	assert_true(lfd >= 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = accept(lfd, NULL, NULL);
+		static const char hello[] = "\x16\x03\x03\x40\x00\x02";
+		for (size_t i = 0; fd >= 0; i++) {
+			if (send(fd, i < sizeof(hello) - 1 ? hello + i : "\x00", 1, MSG_NOSIGNAL) != 1)
+				_exit(0);
+			usleep(50000);
+		}
+		_exit(0);
+	}
+	close(lfd);
+	assert_int_equal(in_child(get_with_deadline, port, 20), 0);
+	stop(pid);
+}
+
+/*
+ * Attack: a body announced far over the cap. Refused at the headers
+ * (RP_E_TOOBIG, at once), not read until the deadline or the cap: this
+ * server sends the headers and nothing more.
+ */
+static void content_length_over_cap(void **s)
+{
+	static const struct script sc = {
+		.resp = {"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n{"},
+		.hold_open = true,
+	};
+	struct rp_https_client c;
+	struct rp_http_resp r = {0};
+	struct rp_diag d = {""};
+	int port;
+	pid_t pid = start_scripted(&sc, &port);
+	(void)s;
+	client(&c, port, pin_text);
+	c.max_body = 1000;
+	c.timeout_ms = 10000;
+	assert_int_equal(get(&c, &r, &d), RP_E_TOOBIG);
+	assert_diag_has_word(&d, "Content-Length");
+	assert_null(r.body);
+	stop(pid);
+}
+
+static volatile sig_atomic_t cancelled;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	cancelled = 1;
+}
+
+static int get_cancelled(int port)
+{
+	struct sigaction sa = {.sa_handler = on_alarm};
+	struct rp_https_client c;
+	struct rp_http_resp r = {0};
+	struct rp_diag d = {""};
+
+	sigaction(SIGALRM, &sa, NULL);
+	client(&c, port, pin_text);
+	c.timeout_ms = 60000;
+	c.cancel = &cancelled;
+	alarm(1);
+	if (get(&c, &r, &d) != RP_E_NET)
+		return 1;
+	return strstr(d.msg, "cancelled") ? 0 : 2;
+}
+
+/* A signal that sets the client's cancel flag ends a held request (the agent's SIGTERM). */
+static void cancel_flag_ends_request(void **s)
+{
+	static const struct script sc = {.silent = true};
+	int port;
+	pid_t pid = start_scripted(&sc, &port);
+	(void)s;
+	assert_int_equal(in_child(get_cancelled, port, 20), 0);
 	stop(pid);
 }
 
@@ -659,6 +825,10 @@ int main(void)
 		cmocka_unit_test(tls12_refused),
 		cmocka_unit_test(handshake_timeout),
 		cmocka_unit_test(read_timeout),
+		cmocka_unit_test(trickled_response_deadline),
+		cmocka_unit_test(trickled_handshake_deadline),
+		cmocka_unit_test(content_length_over_cap),
+		cmocka_unit_test(cancel_flag_ends_request),
 		cmocka_unit_test(header_injection),
 		cmocka_unit_test(split_records),
 		cmocka_unit_test(interim_response),
