@@ -32,7 +32,11 @@ void rp_quote(char *out, size_t outlen, const char *s, size_t n)
 		return;
 	for (i = 0; i < n && o + 5 < outlen; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c < 0x7f) {
+		if (c == '\\') {
+			/* Doubled, so that a literal "\x0a" cannot pass for an escaped byte. */
+			out[o++] = '\\';
+			out[o++] = '\\';
+		} else if (c >= 0x20 && c < 0x7f) {
 			out[o++] = (char)c;
 		} else {
 			snprintf(out + o, outlen - o, "\\x%02x", c);
@@ -78,6 +82,9 @@ static bool sb_reserve(struct rp_sb *sb, size_t more)
 	size_t cap = sb->cap ? sb->cap : 256;
 	while (cap < need)
 		cap *= 2;
+	/* Never more than the maximum allows: a body at its cap costs its cap, not twice. */
+	if (cap > sb->max + 1)
+		cap = sb->max + 1;
 	p = realloc(sb->s, cap);
 	if (!p) {
 		sb->err = RP_E_NOMEM;
@@ -573,6 +580,75 @@ int rp_write_file_atomic(const char *path, const void *p, size_t n, int mode)
 int rp_write_file_new(const char *path, const void *p, size_t n, int mode)
 {
 	return write_file(path, p, n, mode, false);
+}
+
+/*
+ * Cuts what follows the last '\n' of the first *end bytes of fd (a line a
+ * crash left half written), so that an append starts a line of its own.
+ */
+static int cut_torn_tail(int fd, off_t *end)
+{
+	char buf[4096];
+	off_t pos = *end;
+
+	if (pos == 0)
+		return 0;
+	if (pread(fd, buf, 1, pos - 1) != 1)
+		return RP_E_IO;
+	if (buf[0] == '\n')
+		return 0;
+	while (pos > 0) {
+		size_t k = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
+		if (pread(fd, buf, k, pos - (off_t)k) != (ssize_t)k)
+			return RP_E_IO;
+		for (size_t i = k; i > 0; i--) {
+			if (buf[i - 1] == '\n') {
+				pos = pos - (off_t)k + (off_t)i;
+				goto found;
+			}
+		}
+		pos -= (off_t)k;
+	}
+found:
+	if (ftruncate(fd, pos) != 0)
+		return RP_E_IO;
+	*end = pos;
+	return 0;
+}
+
+int rp_append_line(const char *path, const char *line, size_t n, int mode, uint64_t *ret_size)
+{
+	struct stat st;
+	off_t end;
+	int fd, r = RP_E_IO;
+
+	if (n == 0 || line[n - 1] != '\n' || memchr(line, '\n', n - 1))
+		return RP_E_INVAL;
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return RP_E_IO;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		goto out;
+	end = st.st_size;
+	if ((r = cut_torn_tail(fd, &end)) < 0)
+		goto out;
+	r = RP_E_IO;
+	for (size_t off = 0; off < n;) {
+		ssize_t k = write(fd, line + off, n - off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			goto out;
+		off += (size_t)k;
+	}
+	if (fsync(fd) != 0)
+		goto out;
+	if (ret_size)
+		*ret_size = (uint64_t)end + n;
+	r = 0;
+out:
+	close(fd);
+	return r;
 }
 
 void rp_random_hex(char *out, size_t nbytes)

@@ -16,7 +16,14 @@ struct rp_diag {
 };
 void rp_diagf(struct rp_diag *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Quote at most n bytes of untrusted text into out (printable ASCII only). */
+/*
+ * Quote at most n bytes of untrusted text into out: printable ASCII as it
+ * is, a backslash doubled, every other byte (controls, ESC, DEL, each byte
+ * of a UTF-8 character such as a bidi override) as \xHH. The result is one
+ * line with no control byte that reads back unambiguously; cut with "..."
+ * when out is too small. The one escaping function for untrusted text in
+ * diagnostics and logs (the agent's alerts.log and stderr use it).
+ */
 void rp_quote(char *out, size_t outlen, const char *s, size_t n);
 
 /*
@@ -133,6 +140,15 @@ int rp_write_file_atomic(const char *path, const void *p, size_t n, int mode);
  * files that must be created once, like a secret key.
  */
 int rp_write_file_new(const char *path, const void *p, size_t n, int mode);
+
+/*
+ * Appends one line (n bytes, ending in its only '\n') to path, created with
+ * mode, and fsyncs it. A line a crash left half written at the end of the
+ * file (no '\n') is cut first, so the new line never glues onto it and is
+ * never lost with it. *ret_size (may be NULL): the file's size after.
+ * RP_E_INVAL for a line that is not one line; symlinks are not followed.
+ */
+int rp_append_line(const char *path, const char *line, size_t n, int mode, uint64_t *ret_size);
 
 /* Random hex identifier of nbytes bytes (2*nbytes chars + NUL). */
 void rp_random_hex(char *out, size_t nbytes);

@@ -271,6 +271,25 @@ static void quote_escapes_and_truncates(void **state)
 	assert_non_null(strstr(out, "..."));
 }
 
+/*
+ * Attack: a server's text that would forge a log line: a newline and a
+ * line of its own, CR, ESC sequences, a bidi override (U+202E), a backslash
+ * that would make an escape ambiguous. One line, printable ASCII only.
+ */
+static void quote_hostile_text(void **state)
+{
+	static const char hostile[] = "bad\n1999-01-01T00:00:00Z freeze - forged\r\x1b[2J\x1b]0;t\x07"
+				      "\xe2\x80\xae evil \\x0a";
+	char out[512];
+	(void)state;
+	rp_quote(out, sizeof(out), hostile, sizeof(hostile) - 1);
+	for (const char *p = out; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			fail_msg("byte 0x%02x left in `%s'", (unsigned char)*p, out);
+	assert_string_equal(out, "bad\\x0a1999-01-01T00:00:00Z freeze - forged\\x0d\\x1b[2J\\x1b]0;t"
+				 "\\x07\\xe2\\x80\\xae evil \\\\x0a");
+}
+
 static void quote_exact_fit(void **state)
 {
 	/*
@@ -769,6 +788,7 @@ int main(void)
 	    cmocka_unit_test(sb_empty_take),
 	    cmocka_unit_test(quote_escapes_and_truncates),
 	    cmocka_unit_test(quote_exact_fit),
+	    cmocka_unit_test(quote_hostile_text),
 	    cmocka_unit_test(request_signature),
 	    cmocka_unit_test(request_signature_skew),
 	    cmocka_unit_test(request_signature_tampered),
