@@ -39,7 +39,8 @@
 	X(FORK, -30, "checkpoint conflicts with one already seen")            \
 	X(WITNESS, -31, "witness cosignatures do not reach the quorum")       \
 	X(STALE, -32, "no fresh cosigned checkpoint")                         \
-	X(UNSAFE, -33, "file refused: a link, not a regular file, or open to others")
+	X(UNSAFE, -33, "file refused: a link, not a regular file, or open to others") \
+	X(POLICY_EXPIRED, -34, "the root policy has expired")
 
 enum {
 #define RP_ERR_ENUM(name, val, text) RP_E_##name = (val),

@@ -240,6 +240,33 @@ static int append_only(const struct rp_log_state *st, const struct rp_checkpoint
 	return RP_E_FORK;
 }
 
+int rp_verify_policy_expiry(const struct rp_policy *p, int64_t now, struct rp_diag *d)
+{
+	int64_t left = p->expires - now;
+	char t[21];
+
+	rp_time_format(p->expires, t);
+	if (left <= 0) {
+		rp_diagf(d, "the root policy (version %llu) expired at %s: nothing is acted on until "
+			    "the administrators renew it", (unsigned long long)p->version, t);
+		return RP_E_POLICY_EXPIRED;
+	}
+	if (left > RP_POLICY_WARN_S)
+		return 0;
+	rp_diagf(d, "the root policy (version %llu) expires at %s, in %lld days %lld hours: "
+		    "after that nothing is acted on", (unsigned long long)p->version, t,
+		 (long long)(left / 86400), (long long)(left % 86400 / 3600));
+	return left <= RP_POLICY_URGENT_S ? RP_POLICY_URGENT : RP_POLICY_WARN;
+}
+
+/* The policy's expiry as a check: only an expired policy refuses, and only then is d written. */
+static int check_policy_expiry(const struct rp_verify_ctx *ctx, struct rp_diag *d)
+{
+	return rp_verify_policy_expiry(ctx->policy, ctx->now, NULL) < 0
+		       ? rp_verify_policy_expiry(ctx->policy, ctx->now, d)
+		       : 0;
+}
+
 int rp_verify_checkpoint(const struct rp_verify_ctx *ctx, const char *note, size_t len,
 			 const uint8_t (*cons)[RP_HASH_LEN], size_t ncons,
 			 struct rp_checkpoint *ret_cp, struct rp_diag *d)
@@ -250,6 +277,9 @@ int rp_verify_checkpoint(const struct rp_verify_ctx *ctx, const char *note, size
 	int64_t newest = 0;
 	int r;
 
+	/* 0. An expired root policy stops everything, a checkpoint refresh included. */
+	if ((r = check_policy_expiry(ctx, d)) < 0)
+		return r;
 	/* 1a. Log signature and witness quorum, with fresh cosignatures. */
 	r = rp_checkpoint_verify(&p->wp, note, len, ctx->now, p->freshness, ctx->skew, &cp,
 				 &newest, d);
@@ -308,6 +338,9 @@ int rp_verify_delivery(const struct rp_verify_ctx *ctx,
 	int r;
 
 	ret_id[0] = '\0';
+	/* 0. The root policy in force has not expired: checked first, before the log. */
+	if ((r = check_policy_expiry(ctx, d)) < 0)
+		return r;
 	if ((r = verify_log(ctx, dl, d)) < 0)
 		return r;
 	if (ctx->ret_proved)

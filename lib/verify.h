@@ -89,6 +89,18 @@ int rp_checkpoint_update_parse(const char *json, size_t len, struct rp_delivery 
 			       struct rp_diag *d);
 
 /*
+ * The root policy's expiry at now (DESIGN.md section 4: "its expiry is
+ * checked on every delivery"): RP_E_POLICY_EXPIRED from its `expires' on
+ * (the rule of enrolment, no skew: the administrators set it far ahead);
+ * before that, RP_POLICY_URGENT within RP_POLICY_URGENT_S, RP_POLICY_WARN
+ * within RP_POLICY_WARN_S, else 0. d (may be NULL) says when it expires
+ * whenever the result is not 0. rp_verify_delivery and rp_verify_checkpoint
+ * run it first and refuse when it has expired.
+ */
+enum { RP_POLICY_WARN = 1, RP_POLICY_URGENT = 2 };
+int rp_verify_policy_expiry(const struct rp_policy *p, int64_t now, struct rp_diag *d);
+
+/*
  * Runs every check in order, stopping at the first failure. On success
  * *ret_cmd is the parsed, verified command. On failure, *ret_id (when
  * the statement parsed far enough) names the statement for the alert.
@@ -98,7 +110,8 @@ int rp_verify_delivery(const struct rp_verify_ctx *ctx,
 		       char ret_id[RP_ID_HEX + 1], struct rp_diag *d);
 
 /*
- * Check 1 alone, on a checkpoint fetched to stay fresh: signed by the
+ * Check 1 alone, on a checkpoint fetched to stay fresh (after the policy's
+ * expiry, rp_verify_policy_expiry): signed by the
  * policy's log key, witness quorum with fresh cosignatures, not smaller
  * than the stored one, consistent with it through cons; then stored
  * through ctx->store. ret_cp (may be NULL) receives it.

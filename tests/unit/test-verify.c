@@ -1141,6 +1141,112 @@ static void checkpoint_store_fails(void **state)
 	free(n);
 }
 
+/* ---- the root policy's expiry: check 0, before the log ---- */
+
+/* The test policy, expiring at `expires'. */
+static struct rp_policy *policy_until(int64_t expires)
+{
+	char *t = policy_text(2, 2, 1, 2, expires);
+	struct rp_policy *p = NULL;
+
+	assert_int_equal(rp_policy_parse_text(t, strlen(t), &p, NULL), 0);
+	free(t);
+	return p;
+}
+
+/*
+ * Attack: the server keeps delivering after the root policy expired (the
+ * administrators stopped renewing it, e.g. because keys were lost). The
+ * expiry is checked on every delivery, not only at enrolment: at expires
+ * - 1 accepted, from expires on refused, first, with nothing stored.
+ */
+static void policy_expired_refuses_delivery(void **state)
+{
+	int64_t ex = NOW + 600;
+	struct rp_policy *p = policy_until(ex);
+	char *n = signed_cmd(SPEC(), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), ex - 1);
+	(void)state;
+
+	e->ctx.policy = p;
+	accepted_now(e);
+	e->ctx.now = ex;
+	env_offer(e, SIZE, TEST_WBOTH, ex);
+	refused_at_check1(e, RP_E_POLICY_EXPIRED, "expired at");
+	env_free(e);
+	free(n);
+	rp_policy_free(p);
+}
+
+/* Before anything the server sent is looked at: even a delivery without log data. */
+static void policy_expiry_checked_first(void **state)
+{
+	struct rp_policy *p = policy_until(NOW - 1);
+	char *n = signed_cmd(SPEC(.org = "globex"), ((int[]){0, -1}));
+	struct env *e = env_new(n, "x", 1, NOW);
+	(void)state;
+
+	e->ctx.policy = p;
+	refused_at_check1(e, RP_E_POLICY_EXPIRED, "expired at");
+	free(e->dl.checkpoint);
+	e->dl.checkpoint = NULL;
+	e->dl.index = -1;
+	refused_at_check1(e, RP_E_POLICY_EXPIRED, "expired at");
+	env_free(e);
+	free(n);
+	rp_policy_free(p);
+}
+
+/* A checkpoint refresh is refused too: an expired policy's log and witnesses vouch for nothing. */
+static void policy_expired_refuses_checkpoint_refresh(void **state)
+{
+	int64_t ex = NOW + 600;
+	struct rp_policy *p = policy_until(ex);
+	char *n = signed_cmd(SPEC(), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), ex);
+	struct rp_diag d = {""};
+	(void)state;
+
+	e->ctx.policy = p;
+	assert_int_equal(rp_verify_checkpoint(&e->ctx, e->dl.checkpoint, e->dl.checkpoint_len,
+					      (const uint8_t(*)[RP_HASH_LEN])e->dl.consistency,
+					      e->dl.ncons, NULL, &d),
+			 RP_E_POLICY_EXPIRED);
+	assert_diag_has(&d, "expired at");
+	assert_int_equal(e->store.calls, 0);
+	e->ctx.now = ex - 1;
+	env_offer(e, SIZE, TEST_WBOTH, ex - 1);
+	assert_int_equal(rp_verify_checkpoint(&e->ctx, e->dl.checkpoint, e->dl.checkpoint_len,
+					      (const uint8_t(*)[RP_HASH_LEN])e->dl.consistency,
+					      e->dl.ncons, NULL, &d),
+			 0);
+	assert_int_equal(e->store.calls, 1);
+	env_free(e);
+	free(n);
+	rp_policy_free(p);
+}
+
+/* The warnings before it: both edges of both windows. */
+static void policy_expiry_warnings(void **state)
+{
+	int64_t ex = NOW + 100 * 86400;
+	struct rp_policy *p = policy_until(ex);
+	struct rp_diag d = {""};
+	(void)state;
+
+	assert_int_equal(rp_verify_policy_expiry(p, ex - RP_POLICY_WARN_S - 1, &d), 0);
+	assert_string_equal(d.msg, "");
+	assert_int_equal(rp_verify_policy_expiry(p, ex - RP_POLICY_WARN_S, &d), RP_POLICY_WARN);
+	assert_diag_has(&d, "in 30 days 0 hours");
+	assert_int_equal(rp_verify_policy_expiry(p, ex - RP_POLICY_URGENT_S - 1, &d), RP_POLICY_WARN);
+	assert_int_equal(rp_verify_policy_expiry(p, ex - RP_POLICY_URGENT_S, &d), RP_POLICY_URGENT);
+	assert_diag_has(&d, "in 7 days");
+	assert_int_equal(rp_verify_policy_expiry(p, ex - 1, &d), RP_POLICY_URGENT);
+	assert_int_equal(rp_verify_policy_expiry(p, ex, &d), RP_E_POLICY_EXPIRED);
+	assert_diag_has(&d, "expired at");
+	rp_policy_free(p);
+}
+
 /* ---- the JSON transport form ---- */
 
 static int delivery_rejects(const char *json, int want)
@@ -1774,6 +1880,10 @@ int main(void)
 	    cmocka_unit_test(delivery_statement_nul),
 	    cmocka_unit_test(delivery_truncated),
 	    cmocka_unit_test(delivery_trailing_garbage),
+	    cmocka_unit_test(policy_expired_refuses_delivery),
+	    cmocka_unit_test(policy_expiry_checked_first),
+	    cmocka_unit_test(policy_expired_refuses_checkpoint_refresh),
+	    cmocka_unit_test(policy_expiry_warnings),
 	    cmocka_unit_test(delivery_oversized),
 	    cmocka_unit_test(delivery_nested_json_refused_before_parsing),
 	    cmocka_unit_test(delivery_tiny_arrays_refused_before_parsing),
