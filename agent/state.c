@@ -70,38 +70,133 @@ int agent_conf_parse(const char *text, size_t len, struct agent_conf *c, struct 
 	return 0;
 }
 
-int agent_record_parse(const char *line, size_t llen, char id[RP_ID_HEX + 1],
-		       enum exec_mark *ret)
+int agent_record_parse(const char *line, size_t llen, struct agent_record *ret)
 {
+	struct agent_record rec = {.mark = MARK_NONE};
 	const char *m, *sp;
 	size_t mlen;
+	uint64_t t;
 
 	/* "<id> <mark> <time>" */
-	if (llen < RP_ID_HEX + 2 || line[RP_ID_HEX] != ' ' || !rp_id_valid(line, RP_ID_HEX))
+	if (llen < RP_ID_HEX + 4 || line[RP_ID_HEX] != ' ' || !rp_id_valid(line, RP_ID_HEX))
 		return RP_E_MALFORMED;
 	m = line + RP_ID_HEX + 1;
 	mlen = llen - RP_ID_HEX - 1;
-	if ((sp = memchr(m, ' ', mlen)))
-		mlen = (size_t)(sp - m);
-	for (int k = MARK_STARTED; k <= MARK_REFUSED; k++) {
-		if (rp_memeq(m, mlen, mark_names[k])) {
-			memcpy(id, line, RP_ID_HEX);
-			id[RP_ID_HEX] = '\0';
-			*ret = (enum exec_mark)k;
-			return 0;
-		}
+	if (!(sp = memchr(m, ' ', mlen)))
+		return RP_E_MALFORMED;
+	if (rp_parse_u64(sp + 1, (size_t)(line + llen - sp - 1), INT64_MAX, &t) != 0)
+		return RP_E_MALFORMED;
+	mlen = (size_t)(sp - m);
+	for (int k = MARK_STARTED; k <= MARK_REFUSED; k++)
+		if (rp_memeq(m, mlen, mark_names[k]))
+			rec.mark = (enum exec_mark)k;
+	if (rec.mark == MARK_NONE)
+		return RP_E_MALFORMED;
+	memcpy(rec.id, line, RP_ID_HEX);
+	rec.t = (int64_t)t;
+	*ret = rec;
+	return 0;
+}
+
+int agent_record_format(const struct agent_record *r, char *buf, size_t n)
+{
+	int k = snprintf(buf, n, "%s %s %lld\n", r->id, mark_names[r->mark], (long long)r->t);
+	return k < 0 || (size_t)k >= n ? RP_E_TOOBIG : k;
+}
+
+/* FNV-1a of the id: ids are random hex, any spread will do. */
+static size_t id_slot(const char *id, size_t cap)
+{
+	uint64_t h = 1469598103934665603u;
+
+	for (size_t i = 0; i < RP_ID_HEX; i++)
+		h = (h ^ (unsigned char)id[i]) * 1099511628211u;
+	return (size_t)h & (cap - 1);
+}
+
+/* The record of id, or NULL. */
+static struct agent_record *rec_find(const struct agent *a, const char *id)
+{
+	if (!a->index_cap)
+		return NULL;
+	for (size_t i = id_slot(id, a->index_cap);; i = (i + 1) & (a->index_cap - 1)) {
+		uint32_t k = a->index[i];
+		if (k == 0)
+			return NULL;
+		if (memcmp(a->recs[k - 1].id, id, RP_ID_HEX) == 0)
+			return &a->recs[k - 1];
 	}
-	return RP_E_MALFORMED;
+}
+
+/* Rebuilds the index for nrecs records, at least twice as many slots. */
+static int index_rebuild(struct agent *a, size_t want)
+{
+	size_t cap = 64;
+	uint32_t *ix;
+
+	while (cap < 2 * want)
+		cap *= 2;
+	if (cap > UINT32_MAX || !(ix = calloc(cap, sizeof(*ix))))
+		return RP_E_NOMEM;
+	free(a->index);
+	a->index = ix;
+	a->index_cap = cap;
+	for (size_t r = 0; r < a->nrecs; r++) {
+		size_t i = id_slot(a->recs[r].id, cap);
+		while (ix[i])
+			i = (i + 1) & (cap - 1);
+		ix[i] = (uint32_t)(r + 1);
+	}
+	return 0;
+}
+
+static int by_seq(const void *x, const void *y)
+{
+	const struct agent_record *a = x, *b = y;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/*
+ * Keeps the newest refused_keep refused records and every other one, in
+ * the order they were marked. Dropping refused ones is safe: an entry at or
+ * below last-index is refused by log order, and a refusal was for what the
+ * statement says, so a new delivery of it is refused again.
+ */
+static int records_trim(struct agent *a)
+{
+	size_t drop, o = 0;
+
+	qsort(a->recs, a->nrecs, sizeof(*a->recs), by_seq);
+	drop = a->nrefused > a->refused_keep ? a->nrefused - a->refused_keep : 0;
+	for (size_t i = 0; i < a->nrecs; i++) {
+		if (drop > 0 && a->recs[i].mark == MARK_REFUSED) {
+			drop--;
+			a->nrefused--;
+			continue;
+		}
+		a->recs[o++] = a->recs[i];
+	}
+	/* The file still holds what memory no longer does: agent_records_compact is due. */
+	if (o < a->nrecs)
+		a->exec_stale = true;
+	a->nrecs = o;
+	return index_rebuild(a, a->nrecs);
 }
 
 /* Sets id's mark in memory; later records win. */
-static int rec_put(struct agent *a, const char *id, enum exec_mark m)
+static int rec_put(struct agent *a, const char *id, enum exec_mark m, int64_t t)
 {
-	for (size_t i = 0; i < a->nrecs; i++) {
-		if (strcmp(a->recs[i].id, id) == 0) {
-			a->recs[i].mark = m;
-			return 0;
-		}
+	struct agent_record *r = rec_find(a, id);
+
+	if (r) {
+		if (r->mark == MARK_REFUSED)
+			a->nrefused--;
+		if (m == MARK_REFUSED)
+			a->nrefused++;
+		r->mark = m;
+		r->t = t;
+		r->seq = ++a->seq;
+		return 0;
 	}
 	if (a->nrecs == a->caprecs) {
 		size_t nc = a->caprecs ? 2 * a->caprecs : 64;
@@ -111,44 +206,125 @@ static int rec_put(struct agent *a, const char *id, enum exec_mark m)
 		a->recs = p;
 		a->caprecs = nc;
 	}
-	memcpy(a->recs[a->nrecs].id, id, RP_ID_HEX);
-	a->recs[a->nrecs].id[RP_ID_HEX] = '\0';
-	a->recs[a->nrecs++].mark = m;
+	r = &a->recs[a->nrecs++];
+	memcpy(r->id, id, RP_ID_HEX);
+	r->id[RP_ID_HEX] = '\0';
+	r->mark = m;
+	r->t = t;
+	r->seq = ++a->seq;
+	a->nrefused += m == MARK_REFUSED;
+	/* Refused records beyond twice the keep: the oldest go, bounding memory. */
+	if (a->nrefused > 2 * a->refused_keep)
+		return records_trim(a);
+	if (2 * a->nrecs > a->index_cap)
+		return index_rebuild(a, a->nrecs);
+	size_t i = id_slot(r->id, a->index_cap);
+	while (a->index[i])
+		i = (i + 1) & (a->index_cap - 1);
+	a->index[i] = (uint32_t)a->nrecs;
 	return 0;
 }
 
-static int records_load(struct agent *a, struct rp_diag *d)
+int agent_records_compact(struct agent *a)
 {
-	char path[600], *buf = NULL;
+	char path[600], line[RP_EXECUTED_LINE_MAX], *text;
+	struct rp_sb sb;
 	size_t len;
-	struct rp_cursor cur;
-	const char *line;
-	size_t llen;
 	int r;
 
-	agent_path(a, path, sizeof(path), "executed");
-	r = rp_read_file(path, 64u << 20, &buf, &len);
-	if (r == RP_E_NOTFOUND)
-		return 0;
-	if (r < 0) {
-		rp_diagf(d, "reading %s: %s", path, rp_strerror(r));
+	if ((r = records_trim(a)) < 0)
 		return r;
+	rp_sb_init(&sb, (a->nrecs + 1) * RP_EXECUTED_LINE_MAX);
+	for (size_t i = 0; i < a->nrecs; i++) {
+		int n = agent_record_format(&a->recs[i], line, sizeof(line));
+		if (n > 0)
+			rp_sb_put(&sb, line, (size_t)n);
 	}
-	cur.p = buf;
-	cur.n = len;
-	while (rp_cursor_line(&cur, &line, &llen) == 1) {
-		char id[RP_ID_HEX + 1];
-		enum exec_mark m;
-		/* A torn last line (crash mid-write) is skipped. */
-		if (agent_record_parse(line, llen, id, &m) < 0)
+	if (!(text = rp_sb_take(&sb, &len)))
+		return RP_E_NOMEM;
+	agent_path(a, path, sizeof(path), "executed");
+	r = rp_write_file_atomic(path, text, len, 0600);
+	free(text);
+	if (r < 0)
+		return r;
+	a->exec_lines = a->nrecs;
+	a->exec_bytes = len;
+	a->exec_stale = false;
+	return 0;
+}
+
+/*
+ * Grown: holds records that were dropped from memory (more than twice
+ * refused_keep refusals), or twice the lines it needs (superseded marks,
+ * junk, a torn line) once past compact_min. So the file stays within about
+ * two lines per command run plus 2 * refused_keep refusals.
+ */
+static bool records_grown(const struct agent *a)
+{
+	return a->exec_stale || (a->exec_bytes > a->compact_min && a->exec_lines > 2 * a->nrecs);
+}
+
+/*
+ * Reads executed a block at a time: its size is not capped, what it holds
+ * in memory is (rec_put). A line longer than any record is junk up to its
+ * '\n'; the last line without '\n' (a crash mid-append) is skipped.
+ */
+static int records_load(struct agent *a, struct rp_diag *d)
+{
+	char path[600], line[RP_EXECUTED_LINE_MAX], *buf = NULL;
+	size_t llen = 0, bufsz = 64 * 1024;
+	bool junk = false;
+	int fd, r = 0;
+
+	agent_path(a, path, sizeof(path), "executed");
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0 || !(buf = malloc(bufsz))) {
+		r = fd < 0 ? RP_E_IO : RP_E_NOMEM;
+		rp_diagf(d, "reading %s: %s", path, rp_strerror(r));
+		goto out;
+	}
+	for (;;) {
+		ssize_t k = read(fd, buf, bufsz);
+		if (k < 0 && errno == EINTR)
 			continue;
-		if (rec_put(a, id, m) < 0) {
-			free(buf);
-			return RP_E_NOMEM;
+		if (k < 0) {
+			r = RP_E_IO;
+			rp_diagf(d, "reading %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (k == 0)
+			break;
+		a->exec_bytes += (uint64_t)k;
+		for (ssize_t i = 0; i < k; i++) {
+			struct agent_record rec;
+			if (buf[i] != '\n') {
+				if (llen < sizeof(line))
+					line[llen++] = buf[i];
+				else
+					junk = true;
+				continue;
+			}
+			a->exec_lines++;
+			if (!junk && agent_record_parse(line, llen, &rec) == 0 &&
+			    (r = rec_put(a, rec.id, rec.mark, rec.t)) < 0) {
+				rp_diagf(d, "reading %s: %s", path, rp_strerror(r));
+				goto out;
+			}
+			llen = 0;
+			junk = false;
 		}
 	}
+	if (llen > 0 || junk)
+		a->exec_lines++; /* the torn last line: counted as junk to compact away */
+	if (records_grown(a) && (r = agent_records_compact(a)) < 0)
+		rp_diagf(d, "compacting %s: %s", path, rp_strerror(r));
+out:
 	free(buf);
-	return 0;
+	if (fd >= 0)
+		close(fd);
+	return r;
 }
 
 static int log_state_write(struct agent *a)
@@ -224,6 +400,10 @@ int agent_load(struct agent *a, const char *dir, struct rp_diag *d)
 	int r;
 
 	memset(a, 0, sizeof(*a));
+	a->refused_keep = RP_EXECUTED_REFUSED_KEEP;
+	a->compact_min = RP_EXECUTED_COMPACT_MIN;
+	a->alerts_max = RP_ALERTS_LOG_MAX;
+	a->alert_window = RP_ALERT_WINDOW_S;
 	if (strlen(dir) >= sizeof(a->dir)) {
 		rp_diagf(d, "state directory path is too long");
 		return RP_E_TOOBIG;
@@ -271,7 +451,9 @@ int agent_load(struct agent *a, const char *dir, struct rp_diag *d)
 		return r;
 	a->api.key = &a->key;
 	a->api.conn = &a->conn;
-	a->api.http.timeout_ms = 15000;
+	a->api.http.timeout_ms = RP_AGENT_REQUEST_S * 1000L;
+	a->api.http.max_body = RP_AGENT_ANSWER_MAX;
+	a->api.json_values_max = RP_AGENT_ANSWER_VALUES_MAX;
 	if ((r = log_state_load(a, d)) < 0)
 		return r;
 	return records_load(a, d);
@@ -282,56 +464,44 @@ void agent_release(struct agent *a)
 	rp_https_conn_close(&a->conn);
 	rp_policy_free(a->policy);
 	free(a->recs);
+	free(a->index);
 	rp_skey_wipe(&a->key);
 	memset(a, 0, sizeof(*a));
 }
 
 enum exec_mark agent_mark_get(const struct agent *a, const char *id)
 {
-	for (size_t i = 0; i < a->nrecs; i++)
-		if (strcmp(a->recs[i].id, id) == 0)
-			return a->recs[i].mark;
-	return MARK_NONE;
+	const struct agent_record *r = strlen(id) == RP_ID_HEX ? rec_find(a, id) : NULL;
+
+	return r ? r->mark : MARK_NONE;
 }
 
 int agent_mark_set(struct agent *a, const char *id, enum exec_mark m)
 {
-	char path[600], line[128];
-	int fd, n, r = 0;
+	struct agent_record rec = {.mark = m, .t = rp_now()};
+	char path[600], line[RP_EXECUTED_LINE_MAX];
+	int n, r;
 
+	if (strlen(id) != RP_ID_HEX || !rp_id_valid(id, RP_ID_HEX) || m == MARK_NONE)
+		return RP_E_INVAL;
+	if (agent_mark_get(a, id) == m)
+		return 0; /* recorded once: a statement refused on every poll grows nothing */
+	memcpy(rec.id, id, RP_ID_HEX + 1);
+	if ((n = agent_record_format(&rec, line, sizeof(line))) < 0)
+		return n;
 	agent_path(a, path, sizeof(path), "executed");
-	n = snprintf(line, sizeof(line), "%s %s %lld\n", id, mark_names[m], (long long)rp_now());
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return RP_E_IO;
-	if (write(fd, line, (size_t)n) != n || fsync(fd) != 0)
-		r = RP_E_IO;
-	close(fd);
-	if (r < 0)
+	if ((r = rp_append_line(path, line, (size_t)n, 0600, &a->exec_bytes)) < 0)
 		return r;
-	return rec_put(a, id, m);
+	a->exec_lines++;
+	if ((r = rec_put(a, id, m, rec.t)) < 0)
+		return r;
+	/* Recorded durably above; a failed compaction only leaves the file longer. */
+	if (records_grown(a))
+		agent_records_compact(a);
+	return 0;
 }
 
 int agent_seen(void *arg, const char *id)
 {
 	return agent_mark_get(arg, id) != MARK_NONE;
-}
-
-void agent_alert_log(const struct agent *a, const char *id, const char *code,
-		     const char *reason)
-{
-	char path[600], t[21];
-	FILE *f;
-
-	rp_time_format(rp_now(), t);
-	fprintf(stderr, "rampart-agent: SECURITY ALERT: %s: command %s: %s\n", code,
-		id[0] ? id : "(unparsed)", reason);
-	agent_path(a, path, sizeof(path), "alerts.log");
-	f = fopen(path, "ae");
-	if (!f)
-		return;
-	fprintf(f, "%s %s %s %s\n", t, code, id[0] ? id : "-", reason);
-	fflush(f);
-	fsync(fileno(f));
-	fclose(f);
 }

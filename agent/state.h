@@ -6,21 +6,25 @@
  *   agent.conf   server URL, pin, org, device id (written at enrolment)
  *   device.key   the device's Ed25519 signer key (0600)
  *   policy.note  the root policy accepted at enrolment
- *   executed     append-only record: "<statement id> <started|reported|refused> <unix>"
+ *   executed     append-only record: "<statement id> <started|reported|refused> <unix>",
+ *                compacted to one line per statement (the latest) when it grows
  *   log.state    the transparency log as this device last verified it (rp_log_state_parse):
  *                "size N\nroot <base64>\nnewest <unix>\nlast-index K\n" (atomic rewrite)
  *   checkpoint.note  the cosigned checkpoint behind log.state, kept as evidence
  *   spool/       results not yet acknowledged by the server
- *   alerts.log   security alerts, one line each
+ *   alerts.log   security alerts, one line each, rate-limited, the server's text
+ *                escaped; rotated to alerts.log.1 past RP_ALERTS_LOG_MAX
  * (Scripts are not written here: agent/exec.c hands each to its command
  * in a sealed memfd, which a dropped run-as user can read.)
  */
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "client/api.h"
 #include "note.h"
 #include "policy.h"
+#include "rp_limits.h"
 #include "statement.h"
 #include "verify.h"
 
@@ -36,6 +40,23 @@ enum exec_mark { MARK_NONE, MARK_STARTED, MARK_REPORTED, MARK_REFUSED };
 struct agent_record {
 	char id[RP_ID_HEX + 1];
 	enum exec_mark mark;
+	int64_t t;    /* unix time of the mark */
+	uint64_t seq; /* order of the marks, for compaction and dropping oldest first */
+};
+
+/* One rate-limit window: the same code for the same statement (id may be ""). */
+struct agent_alert_window {
+	char id[RP_ID_HEX + 1];
+	char code[RP_ALERT_CODE_MAX + 1];
+	int64_t start;
+	uint64_t suppressed;
+};
+
+/* An alert (or a window's summary) for the caller to report to the server. */
+struct agent_alert_note {
+	char id[RP_ID_HEX + 1];
+	char code[RP_ALERT_CODE_MAX + 1];
+	char reason[RP_ALERT_REASON_MAX + 1];
 };
 
 struct agent {
@@ -45,11 +66,33 @@ struct agent {
 	struct rp_policy *policy;
 	struct rp_api api;
 	struct rp_https_conn conn; /* kept from one request to the next */
-	/* The executed record, in memory: small, sorted by nothing; the
-	 * count of commands a device ever runs is modest. */
+	/*
+	 * The executed record in memory, one entry per statement, with an
+	 * open-addressing index by id (slot: record index + 1, 0 free).
+	 * Started and reported records are as many as the commands this
+	 * device ran; refused ones are kept to refused_keep, newest first.
+	 */
 	struct agent_record *recs;
-	size_t nrecs, caprecs;
+	size_t nrecs, caprecs, nrefused;
+	uint32_t *index;
+	size_t index_cap; /* a power of two, at least twice nrecs */
+	uint64_t seq;
+	/* The executed file: its lines (records, superseded ones, junk) and
+	 * size; stale once records were dropped from memory and not yet from it. */
+	uint64_t exec_lines, exec_bytes;
+	bool exec_stale;
 	struct rp_log_state log;
+	/* Rate-limit windows of alerts (agent_alert). */
+	struct agent_alert_window alerts[RP_ALERT_KEYS_MAX];
+	size_t nalerts;
+	/* The run loop's clock: when the freeze alarm is next due (0: never),
+	 * which every request and nap ends before; the last expiry warning. */
+	int64_t freeze_due, policy_warned;
+	char fresh_why[400]; /* why the last checkpoint refresh failed, for the freeze alarm */
+	/* Caps, set by agent_load from rp_limits.h (tests lower them). */
+	size_t refused_keep;
+	uint64_t compact_min, alerts_max;
+	int64_t alert_window;
 };
 
 int agent_path(const struct agent *a, char *out, size_t outlen, const char *name);
@@ -58,20 +101,69 @@ int agent_conf_write(const char *dir, const struct agent_conf *c);
 int agent_conf_parse(const char *text, size_t len, struct agent_conf *c, struct rp_diag *d);
 /* Writes the text into buf; its length, or RP_E_TOOBIG. */
 int agent_conf_format(const struct agent_conf *c, char *buf, size_t n);
-/* One line of the executed record (without '\n'): 0 and its id and mark, or RP_E_MALFORMED. */
-int agent_record_parse(const char *line, size_t len, char id[RP_ID_HEX + 1], enum exec_mark *ret);
-/* Loads conf, key, policy and the executed record; sets up the API client. */
+/*
+ * One line of the executed record (without '\n'), exactly "<id> <mark>
+ * <unix>": 0 and the record (seq 0), or RP_E_MALFORMED.
+ */
+int agent_record_parse(const char *line, size_t len, struct agent_record *ret);
+/* The line (with '\n') into buf: its length, or RP_E_TOOBIG. */
+int agent_record_format(const struct agent_record *r, char *buf, size_t n);
+/*
+ * Loads conf, key, policy and the executed record; sets up the API client.
+ * The executed record is read a block at a time, whatever its size (lines
+ * that do not parse, such as a torn last line, are skipped), and compacted
+ * when it has grown: an agent never fails to start because it grew.
+ */
 int agent_load(struct agent *a, const char *dir, struct rp_diag *d);
 void agent_release(struct agent *a);
 
 enum exec_mark agent_mark_get(const struct agent *a, const char *id);
-/* Appends and fsyncs a record line before returning. */
+/*
+ * Appends and fsyncs a record line before returning (a torn last line is
+ * cut first: rp_append_line), then compacts the file when it has grown.
+ * Setting the mark a statement already has writes nothing.
+ */
 int agent_mark_set(struct agent *a, const char *id, enum exec_mark m);
+/* Rewrites executed as one line per statement, refused ones beyond refused_keep dropped. */
+int agent_records_compact(struct agent *a);
 /* The rp_verify_delivery replay hook: any record means "seen". */
 int agent_seen(void *arg, const char *id);
 
+/* agent/alert.c */
+
+/*
+ * A line on stderr, "<time> rampart-agent: <msg>", msg escaped with
+ * rp_quote: what the server sent cannot start a line of its own or send
+ * the terminal escape sequences.
+ */
+void agent_log_line(const char *msg);
+void agent_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Writes one alert, unconditionally, to stderr and alerts.log as
+ * "<time> <code> <id or -> <reason>", each field escaped (rp_quote), so a
+ * line is one alert; alerts.log is rotated to alerts.log.1 first when the
+ * line would take it past a->alerts_max.
+ */
 void agent_alert_log(const struct agent *a, const char *id, const char *code,
 		     const char *reason);
+
+/*
+ * The rate limiter in front of agent_alert_log: the same code for the same
+ * statement is written once per a->alert_window; the others are counted,
+ * and the count is written as one summary line when the window closes.
+ * Returns how many notes (0 to 2) in out the caller should report to the
+ * server: the alert itself unless suppressed, and the summary of a window
+ * this alert closed (its own key's past window, or the oldest evicted to
+ * make room).
+ */
+size_t agent_alert(struct agent *a, int64_t now, const char *id, const char *code,
+		   const char *reason, struct agent_alert_note out[2]);
+/*
+ * Closes every window that has passed: writes the summary of those that
+ * suppressed alerts and returns up to max of them in out, to report.
+ */
+size_t agent_alert_flush(struct agent *a, int64_t now, struct agent_alert_note *out, size_t max);
 
 /* rp_verify_ctx.store: keeps a verified checkpoint (log.state, checkpoint.note). */
 int agent_log_store(void *arg, const struct rp_checkpoint *cp, const char *note, size_t len,

@@ -2,7 +2,7 @@
 /*
  * The agent's own state files (agent/state.c): agent.conf must format back
  * to the bytes it parsed from; a line of the executed record that parses
- * names a well-formed id and mark, and parses again from its canonical form.
+ * names a well-formed id, mark and time, and formats back to its bytes.
  * The first byte chooses the parser.
  */
 #include <stdint.h>
@@ -19,8 +19,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	FUZZ_CHECK(sodium_init() >= 0);
 	return 0;
 }
-
-static const char *const marks[] = {"none", "started", "reported", "refused"};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -40,16 +38,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(agent_conf_parse(buf, (size_t)n, &back, NULL) == 0);
 		FUZZ_CHECK(memcmp(&c, &back, sizeof(c)) == 0);
 	} else {
-		char id[RP_ID_HEX + 1], id2[RP_ID_HEX + 1], line[128];
-		enum exec_mark m, m2;
+		struct agent_record rec, back;
+		char line[RP_EXECUTED_LINE_MAX];
 		int n;
-		if (agent_record_parse(text, len, id, &m) != 0)
+		if (agent_record_parse(text, len, &rec) != 0)
 			return 0;
-		FUZZ_CHECK(strlen(id) == RP_ID_HEX && rp_id_valid(id, RP_ID_HEX));
-		FUZZ_CHECK(m >= MARK_STARTED && m <= MARK_REFUSED);
-		n = snprintf(line, sizeof(line), "%s %s 0", id, marks[m]);
-		FUZZ_CHECK(agent_record_parse(line, (size_t)n, id2, &m2) == 0);
-		FUZZ_CHECK(strcmp(id, id2) == 0 && m == m2);
+		FUZZ_CHECK(strlen(rec.id) == RP_ID_HEX && rp_id_valid(rec.id, RP_ID_HEX));
+		FUZZ_CHECK(rec.mark >= MARK_STARTED && rec.mark <= MARK_REFUSED && rec.t >= 0);
+		/* One spelling: the line formats back to exactly its bytes. */
+		n = agent_record_format(&rec, line, sizeof(line));
+		FUZZ_CHECK(n > 0 && (size_t)n == len + 1 && memcmp(line, text, len) == 0);
+		FUZZ_CHECK(agent_record_parse(line, (size_t)n - 1, &back) == 0);
+		FUZZ_CHECK(strcmp(rec.id, back.id) == 0 && rec.mark == back.mark && rec.t == back.t);
 	}
 	return 0;
 }

@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The agent's state files under a server that repeats itself or writes
+ * hostile text (agent/state.c, agent/alert.c): the executed record stays
+ * bounded, loads whatever its size, survives a torn last line; alerts.log
+ * is one escaped line per alert, rate-limited and rotated. Each test runs
+ * on a fresh state directory in /tmp.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "state.h"
+
+static char dir[64];
+
+static char *path_of(const char *name)
+{
+	static char p[128];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return p;
+}
+
+static void write_text(const char *name, const char *text, size_t n)
+{
+	FILE *f = fopen(path_of(name), "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+}
+
+static char *read_text(const char *name, size_t *ret_len)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	if (rp_read_file(path_of(name), 256u << 20, &buf, &len) != 0)
+		return NULL;
+	if (ret_len)
+		*ret_len = len;
+	return buf;
+}
+
+static size_t count_lines(const char *name)
+{
+	char *t = read_text(name, NULL);
+	size_t n = 0;
+	for (char *p = t; p && *p; p++)
+		n += *p == '\n';
+	free(t);
+	return n;
+}
+
+/* An enrolled state directory: agent.conf, device.key, a policy signed by 2 of 3. */
+static int setup(void **state)
+{
+	struct agent_conf c = {0};
+	struct rp_skey k;
+	char *pol, *note, *key;
+	(void)state;
+
+	snprintf(dir, sizeof(dir), "/tmp/rampart-agent-state.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	pol = policy_text(2, 2, 1, 2, 4102444800);
+	note = sign_by(pol, strlen(pol), ((int[]){0, 1, -1}));
+	write_text("policy.note", note, strlen(note));
+	free(pol);
+	free(note);
+	test_skey("device", 7, &k);
+	rp_device_id(k.pub, c.device);
+	key = rp_skey_format(&k);
+	write_text("device.key", key, strlen(key));
+	free(key);
+	if (chmod(path_of("device.key"), 0600) != 0) /* the agent refuses a key open to others */
+		return -1;
+	snprintf(c.server, sizeof(c.server), "https://127.0.0.1:1");
+	snprintf(c.pin, sizeof(c.pin), "sha256:%064d", 0);
+	snprintf(c.org, sizeof(c.org), "acme");
+	return agent_conf_write(dir, &c);
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void load(struct agent *a)
+{
+	struct rp_diag d = {""};
+	if (agent_load(a, dir, &d) != 0)
+		fail_msg("agent_load: %s", d.msg);
+}
+
+/* The statement id number i. */
+static const char *sid(unsigned i)
+{
+	static char id[RP_ID_HEX + 1];
+	snprintf(id, sizeof(id), "%032x", i);
+	return id;
+}
+
+/*
+ * Attack (or a crash): a line the agent was writing when it died has no
+ * '\n'; the next record appended to it became part of that line and was
+ * lost, so a command that started was no longer known to have started.
+ */
+static void torn_line_does_not_swallow_next_record(void **s)
+{
+	struct agent a;
+	char line[200], *t;
+	int n;
+	(void)s;
+	n = snprintf(line, sizeof(line), "%s started 1795000000\n%s refu", sid(1), sid(2));
+	write_text("executed", line, (size_t)n);
+	load(&a);
+	assert_int_equal(agent_mark_get(&a, sid(1)), MARK_STARTED);
+	assert_int_equal(agent_mark_get(&a, sid(2)), MARK_NONE);
+	assert_int_equal(agent_mark_set(&a, sid(3), MARK_STARTED), 0);
+	agent_release(&a);
+	load(&a);
+	assert_int_equal(agent_mark_get(&a, sid(1)), MARK_STARTED);
+	assert_int_equal(agent_mark_get(&a, sid(3)), MARK_STARTED);
+	agent_release(&a);
+	t = read_text("executed", NULL);
+	assert_non_null(t);
+	assert_int_equal(count_lines("executed"), 2);
+	assert_null(strstr(t, "refu"));
+	free(t);
+	unlink(path_of("executed"));
+}
+
+/* Attack: the same refused statement on every poll wrote a line every time. */
+static void same_refusal_recorded_once(void **s)
+{
+	struct agent a;
+	(void)s;
+	load(&a);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(agent_mark_set(&a, sid(9), MARK_REFUSED), 0);
+	agent_release(&a);
+	assert_int_equal(count_lines("executed"), 1);
+	unlink(path_of("executed"));
+}
+
+/*
+ * Attack: a file grown past any cap (here 70 MiB of refusals, as a server
+ * refused on every poll for months could make it) stopped the agent from
+ * starting at all (a 64 MiB cap on reading it whole). It loads, in bounded
+ * memory, and is compacted; started and reported records are all kept.
+ */
+static void grown_executed_still_loads(void **s)
+{
+	struct agent a;
+	FILE *f = fopen(path_of("executed"), "w");
+	size_t size = 0, len;
+	unsigned i;
+	char *t;
+	(void)s;
+	assert_non_null(f);
+	for (i = 0; i < 100; i++)
+		fprintf(f, "%s started 1795000000\n", sid(0x80000000u + i));
+	for (i = 0; size < (70u << 20); i++) {
+		fprintf(f, "%s refused 1795000001\n", sid(i));
+		size += RP_ID_HEX + 20;
+		if (i % 50000 == 0)
+			for (unsigned k = 0; k < 100; k++)
+				fprintf(f, "%s %s 1795000002\n", sid(0x80000000u + k),
+					i == 0 ? "started" : "reported");
+	}
+	assert_int_equal(fclose(f), 0);
+	load(&a);
+	for (unsigned k = 0; k < 100; k++)
+		assert_int_equal(agent_mark_get(&a, sid(0x80000000u + k)), MARK_REPORTED);
+	assert_int_equal(agent_mark_get(&a, sid(i - 1)), MARK_REFUSED); /* the newest refusal */
+	assert_int_equal(agent_mark_get(&a, sid(0)), MARK_NONE);        /* the oldest: dropped */
+	assert_true(a.nrecs <= 100 + RP_EXECUTED_REFUSED_KEEP);
+	agent_release(&a);
+	t = read_text("executed", &len);
+	assert_non_null(t);
+	assert_true(len <= (100 + RP_EXECUTED_REFUSED_KEEP) * RP_EXECUTED_LINE_MAX);
+	assert_int_equal(count_lines("executed"), 100 + RP_EXECUTED_REFUSED_KEEP);
+	free(t);
+	/* And it loads again as it was written. */
+	load(&a);
+	assert_int_equal(agent_mark_get(&a, sid(0x80000000u + 99)), MARK_REPORTED);
+	agent_release(&a);
+	unlink(path_of("executed"));
+}
+
+/* Distinct refusals while running: the file stays within its keep, run records whole. */
+static void compaction_while_running(void **s)
+{
+	struct agent a;
+	(void)s;
+	load(&a);
+	a.refused_keep = 8;
+	a.compact_min = 0;
+	assert_int_equal(agent_mark_set(&a, sid(1000), MARK_STARTED), 0);
+	for (unsigned i = 0; i < 200; i++)
+		assert_int_equal(agent_mark_set(&a, sid(i), MARK_REFUSED), 0);
+	assert_int_equal(agent_mark_set(&a, sid(1000), MARK_REPORTED), 0);
+	assert_true(count_lines("executed") <= 2 * 8 + 3);
+	agent_release(&a);
+	load(&a);
+	assert_int_equal(agent_mark_get(&a, sid(1000)), MARK_REPORTED);
+	assert_int_equal(agent_mark_get(&a, sid(199)), MARK_REFUSED);
+	assert_int_equal(agent_mark_get(&a, sid(0)), MARK_NONE);
+	agent_release(&a);
+	unlink(path_of("executed"));
+}
+
+static void assert_one_clean_line_each(const char *name)
+{
+	char *t = read_text(name, NULL);
+	assert_non_null(t);
+	for (char *p = t; *p; p++)
+		if (*p != '\n' && ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f))
+			fail_msg("%s holds byte 0x%02x", name, (unsigned char)*p);
+	/* Every line is "<time> <code> <id or -> ...", none started by the server. */
+	for (char *l = t; *l; l = strchr(l, '\n') + 1) {
+		if (strncmp(l, "2", 1) != 0 || l[4] != '-' || l[19] != 'Z' || l[20] != ' ')
+			fail_msg("%s has a line that is not an alert: %.60s", name, l);
+		if (strncmp(l, "1999-", 5) == 0)
+			fail_msg("forged line in %s", name);
+	}
+	free(t);
+}
+
+/*
+ * Attack: a reason built from the server's text forges a line of its own
+ * ("\n1999-... freeze ..."), moves the cursor or clears the screen of
+ * whoever tails the log (ESC), or reverses what follows (U+202E).
+ */
+static void hostile_reason_cannot_forge_a_line(void **s)
+{
+	static const char hostile[] = "no checkpoint: x\n1999-01-01T00:00:00Z freeze - forged\r"
+				      "\x1b[2J\x1b]0;title\x07\xe2\x80\xae evil";
+	struct agent a;
+	(void)s;
+	load(&a);
+	agent_alert_log(&a, sid(5), "malformed", hostile);
+	agent_alert_log(&a, "", "freeze", hostile);
+	agent_release(&a);
+	assert_int_equal(count_lines("alerts.log"), 2);
+	assert_one_clean_line_each("alerts.log");
+	unlink(path_of("alerts.log"));
+}
+
+/* Attack: the same alert on every poll: one line per window, then one count. */
+static void alerts_rate_limited(void **s)
+{
+	struct agent_alert_note notes[4];
+	struct agent a;
+	int64_t t0 = 1795000000;
+	char *t;
+	(void)s;
+	load(&a);
+	assert_int_equal(agent_alert(&a, t0, sid(1), "no-quorum", "r", notes), 1);
+	assert_string_equal(notes[0].code, "no-quorum");
+	for (int i = 1; i < 50; i++)
+		assert_int_equal(agent_alert(&a, t0 + i, sid(1), "no-quorum", "r", notes), 0);
+	/* Another statement, or another code, is another alert. */
+	assert_int_equal(agent_alert(&a, t0 + 1, sid(2), "no-quorum", "r", notes), 1);
+	assert_int_equal(agent_alert(&a, t0 + 1, sid(1), "replay", "r", notes), 1);
+	assert_int_equal(count_lines("alerts.log"), 3);
+	/* Not yet closed at the last second of the window; closed at its end. */
+	assert_int_equal(agent_alert_flush(&a, t0 + a.alert_window - 1, notes, 4), 0);
+	assert_int_equal(agent_alert_flush(&a, t0 + a.alert_window + 1, notes, 4), 1);
+	assert_string_equal(notes[0].id, sid(1));
+	assert_non_null(strstr(notes[0].reason, "49 more alerts like this"));
+	assert_int_equal(count_lines("alerts.log"), 4);
+	/* After the window the same alert is written again. */
+	assert_int_equal(agent_alert(&a, t0 + a.alert_window + 2, sid(1), "no-quorum", "r", notes),
+			 1);
+	/* Suppressed again, then the next alert after the window carries the count. */
+	assert_int_equal(agent_alert(&a, t0 + a.alert_window + 3, sid(1), "no-quorum", "r", notes),
+			 0);
+	assert_int_equal(
+	    agent_alert(&a, t0 + 2 * a.alert_window + 2, sid(1), "no-quorum", "r", notes), 2);
+	assert_non_null(strstr(notes[0].reason, "1 more alerts like this"));
+	assert_string_equal(notes[1].reason, "r");
+	agent_release(&a);
+	t = read_text("alerts.log", NULL);
+	assert_non_null(strstr(t, "49 more alerts like this were suppressed"));
+	free(t);
+	assert_one_clean_line_each("alerts.log");
+	unlink(path_of("alerts.log"));
+}
+
+/* More keys than windows: the oldest closes early, its count not lost. */
+static void alert_windows_evicted_oldest_first(void **s)
+{
+	struct agent_alert_note notes[2];
+	struct agent a;
+	int64_t t0 = 1795000000;
+	(void)s;
+	load(&a);
+	assert_int_equal(agent_alert(&a, t0, sid(0), "no-quorum", "r", notes), 1);
+	assert_int_equal(agent_alert(&a, t0 + 1, sid(0), "no-quorum", "r", notes), 0);
+	for (unsigned i = 1; i < RP_ALERT_KEYS_MAX; i++)
+		assert_int_equal(agent_alert(&a, t0 + 2, sid(i), "no-quorum", "r", notes), 1);
+	assert_int_equal(agent_alert(&a, t0 + 3, sid(1000), "no-quorum", "r", notes), 2);
+	assert_string_equal(notes[0].id, sid(0));
+	assert_non_null(strstr(notes[0].reason, "1 more"));
+	assert_string_equal(notes[1].id, sid(1000));
+	assert_int_equal(a.nalerts, RP_ALERT_KEYS_MAX);
+	agent_release(&a);
+	unlink(path_of("alerts.log"));
+}
+
+/* alerts.log is rotated to alerts.log.1, so the two together stay within twice the cap. */
+static void alerts_log_rotated(void **s)
+{
+	struct agent a;
+	struct stat st, st1;
+	(void)s;
+	load(&a);
+	a.alerts_max = 4096;
+	for (unsigned i = 0; i < 500; i++)
+		agent_alert_log(&a, sid(i), "no-quorum", "statement was refused");
+	agent_release(&a);
+	assert_int_equal(stat(path_of("alerts.log"), &st), 0);
+	assert_int_equal(stat(path_of("alerts.log.1"), &st1), 0);
+	assert_true(st.st_size <= 4096 && st1.st_size <= 4096);
+	assert_one_clean_line_each("alerts.log");
+	assert_one_clean_line_each("alerts.log.1");
+	unlink(path_of("alerts.log"));
+	unlink(path_of("alerts.log.1"));
+}
+
+static void record_lines(void **s)
+{
+	struct agent_record r;
+	char line[RP_EXECUTED_LINE_MAX];
+	char ok[80];
+	(void)s;
+	snprintf(ok, sizeof(ok), "%s reported 1795000000", sid(3));
+	assert_int_equal(agent_record_parse(ok, strlen(ok), &r), 0);
+	assert_int_equal(r.mark, MARK_REPORTED);
+	assert_int_equal(r.t, 1795000000);
+	assert_int_equal(agent_record_format(&r, line, sizeof(line)), (int)strlen(ok) + 1);
+	assert_memory_equal(line, ok, strlen(ok));
+	static const char *const bad[] = {
+		"00000000000000000000000000000003 reported",
+		"00000000000000000000000000000003 reported 01",
+		"00000000000000000000000000000003 none 1",
+		"00000000000000000000000000000003 reported x",
+		"0000000000000000000000000000000G reported 1",
+		"00000000000000000000000000000003  reported 1",
+		"00000000000000000000000000000003 reported 1 ",
+	};
+	for (size_t i = 0; i < N_ELEMS(bad); i++)
+		if (agent_record_parse(bad[i], strlen(bad[i]), &r) != RP_E_MALFORMED)
+			fail_msg("accepted `%s'", bad[i]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(torn_line_does_not_swallow_next_record),
+		cmocka_unit_test(same_refusal_recorded_once),
+		cmocka_unit_test(grown_executed_still_loads),
+		cmocka_unit_test(compaction_while_running),
+		cmocka_unit_test(hostile_reason_cannot_forge_a_line),
+		cmocka_unit_test(alerts_rate_limited),
+		cmocka_unit_test(alert_windows_evicted_oldest_first),
+		cmocka_unit_test(alerts_log_rotated),
+		cmocka_unit_test(record_lines),
+	};
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests_name("agent-state", tests, setup, teardown);
+}
