@@ -35,8 +35,19 @@ void agent_logf(const char *fmt, ...)
 	agent_log_line(msg);
 }
 
-void agent_alert_log(const struct agent *a, const char *id, const char *code,
-		     const char *reason)
+void agent_errf(const char *fmt, ...)
+{
+	char msg[RP_ALERT_LINE_MAX], q[4 * RP_ALERT_LINE_MAX + 4];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	rp_quote(q, sizeof(q), msg, strlen(msg));
+	fprintf(stderr, "rampart-agent: %s\n", q);
+}
+
+void agent_alert_log(const struct agent *a, const char *id, const char *code, const char *reason)
 {
 	char path[600], old[608], t[21], line[RP_ALERT_LINE_MAX];
 	/* Sized so that the line always fits: 20 + 131 + 131 + 3 spaces + '\n' < 320. */

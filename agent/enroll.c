@@ -118,12 +118,15 @@ int agent_enroll(const char *token_text, const char *dir)
 		fprintf(stderr, "rampart-agent: enrolment token: %s\n", d.msg);
 		goto out;
 	}
-	api.http.timeout_ms = 15000;
+	api.http.timeout_ms = RP_AGENT_REQUEST_S * 1000L;
+	api.http.max_body = RP_POLICY_ANSWER_MAX;
+	api.json_values_max = RP_AGENT_ANSWER_VALUES_MAX;
 
 	/* The root policy: from the server, trusted only by the token's hash. */
 	snprintf(path, sizeof(path), "/v1/orgs/%s/policy", tok.org);
 	if ((r = rp_api_call(&api, "GET", path, NULL, &resp, NULL, &d)) < 0) {
-		fprintf(stderr, "rampart-agent: fetching the root policy from %s: %s\n", tok.server, d.msg);
+		/* d carries the server's own error message: escaped (agent_errf). */
+		agent_errf("fetching the root policy from %s: %s", tok.server, d.msg);
 		goto out;
 	}
 	const char *ptext = json_string_value(json_object_get(resp, "policy"));
@@ -181,13 +184,12 @@ int agent_enroll(const char *token_text, const char *dir)
 		goto out;
 	}
 	if ((r = rp_api_call(&api, "POST", "/v1/enroll", body, &resp, NULL, &d)) < 0) {
-		fprintf(stderr, "rampart-agent: enrolling with %s: %s\n", tok.server, d.msg);
+		agent_errf("enrolling with %s: %s", tok.server, d.msg);
 		goto out;
 	}
 	const char *sid = json_string_value(json_object_get(resp, "device_id"));
 	if (!sid || strcmp(sid, devid) != 0) {
-		fprintf(stderr, "rampart-agent: server answered device id %s, expected %s\n",
-			sid ? sid : "(none)", devid);
+		agent_errf("server answered device id %s, expected %s", sid ? sid : "(none)", devid);
 		r = RP_E_HTTP;
 		goto out;
 	}

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "exec.h"
+#include "json.h"
 #include "rp_err.h"
 
 static volatile sig_atomic_t stopping;
@@ -22,18 +23,45 @@ static void on_signal(int sig)
 	stopping = 1;
 }
 
+/* Every line escaped (agent_log_line): messages carry what the server sent. */
 static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void logf_(const char *fmt, ...)
 {
+	char msg[RP_ALERT_LINE_MAX];
 	va_list ap;
-	char t[21];
 
-	rp_time_format(rp_now(), t);
-	fprintf(stderr, "%s rampart-agent: ", t);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	agent_log_line(msg);
+}
+
+/*
+ * The API client for one request: a deadline of its own, cut so that it
+ * ends before the freeze alarm is due (a server that trickles or stalls
+ * must not make the alarm late), and the body caps of the answer it expects.
+ */
+static struct rp_api api_for(const struct agent *a, long ms, size_t max_body, size_t values)
+{
+	struct rp_api x = a->api;
+
+	if (a->freeze_due > 0) {
+		/* 2 s of grace: a poll held until just before the alarm still gets its answer. */
+		int64_t left = a->freeze_due - rp_now();
+		left = (left > 0 ? left : 0) * 1000 + 2000;
+		if (left < ms)
+			ms = (long)left;
+	}
+	x.http.timeout_ms = ms;
+	x.http.max_body = max_body;
+	x.json_values_max = values;
+	return x;
+}
+
+/* Requests whose answer is {} or an error. */
+static struct rp_api api_small(const struct agent *a)
+{
+	return api_for(a, RP_AGENT_REQUEST_S * 1000L, RP_AGENT_ANSWER_MAX, RP_AGENT_ANSWER_VALUES_MAX);
 }
 
 static struct rp_verify_ctx check_ctx(struct agent *a, bool store, int64_t *ret_proved)
@@ -81,21 +109,66 @@ static const char *alert_code(int r)
 	case RP_E_FORK: return "log-fork";
 	case RP_E_WITNESS: return "witness-quorum";
 	case RP_E_STALE: return "stale-checkpoint";
+	case RP_E_POLICY_EXPIRED: return "policy-expired";
 	default: return "malformed";
 	}
 }
 
+static void report_notes(struct agent *a, const struct agent_alert_note *notes, size_t n)
+{
+	struct rp_api api = api_small(a);
+
+	for (size_t i = 0; i < n; i++) {
+		struct rp_diag d = {""};
+		json_t *b = json_pack("{s:s, s:s, s:s}", "command", notes[i].id, "code", notes[i].code,
+				      "reason", notes[i].reason);
+		if (b && rp_api_call(&api, "POST", "/v1/agent/alert", b, NULL, NULL, &d) < 0)
+			logf_("could not report the alert to the server: %s", d.msg);
+		json_decref(b);
+	}
+}
+
+/*
+ * A security alert, rate-limited (agent_alert): the same code for the same
+ * statement is logged and reported once per window, the rest counted.
+ */
 static void send_alert(struct agent *a, const char *id, const char *code,
 		       const char *reason)
 {
-	struct rp_diag d = {""};
-	json_t *b;
+	struct agent_alert_note notes[2];
 
-	agent_alert_log(a, id, code, reason);
-	b = json_pack("{s:s, s:s, s:s}", "command", id, "code", code, "reason", reason);
-	if (b && rp_api_call(&a->api, "POST", "/v1/agent/alert", b, NULL, NULL, &d) < 0)
-		logf_("could not report the alert to the server: %s", d.msg);
-	json_decref(b);
+	report_notes(a, notes, agent_alert(a, rp_now(), id, code, reason, notes));
+}
+
+/* Windows that closed with alerts suppressed: their counts, logged and reported. */
+static void flush_alerts(struct agent *a)
+{
+	struct agent_alert_note notes[4];
+	size_t n;
+
+	while ((n = agent_alert_flush(a, rp_now(), notes, 4)) > 0)
+		report_notes(a, notes, n);
+}
+
+/*
+ * The root policy's expiry, each cycle: past it an alert (rate-limited like
+ * every alert, so a log line per window), before it a warning from 30 days
+ * out, daily, and hourly in the last 7 (RP_POLICY_WARN_S, RP_POLICY_URGENT_S).
+ * The refusal itself is rp_verify_delivery's, for every delivery.
+ */
+static void check_policy(struct agent *a)
+{
+	struct rp_diag d = {""};
+	int64_t now = rp_now();
+	int r = rp_verify_policy_expiry(a->policy, now, &d);
+
+	if (r < 0) {
+		send_alert(a, "", "policy-expired", d.msg);
+	} else if (r > 0 && now - a->policy_warned >= (r == RP_POLICY_URGENT ? 3600 : 86400)) {
+		logf_("WARNING: %s", d.msg);
+		send_alert(a, "", "policy-expiring", d.msg);
+		a->policy_warned = now;
+	}
 }
 
 /* Spooled results survive crashes: written before they are sent. */
@@ -116,14 +189,16 @@ static int spool_send(struct agent *a, const char *id)
 	spool_path(a, id, path, sizeof(path));
 	if ((r = rp_read_file_flags(path, RP_SPOOL_MAX, RP_FILE_NOFOLLOW, &buf, &len, NULL)) < 0)
 		return r;
-	j = json_loadb(buf, len, 0, NULL);
+	/* Our own file, but read like any JSON: three strings in one object. */
+	r = rp_json_load(buf, len, RP_JSON_DEPTH_MAX, RP_AGENT_ANSWER_VALUES_MAX, &j, NULL);
 	free(buf);
-	if (!j) {
+	if (r < 0) {
 		logf_("spooled result %s is unreadable; dropping it", path);
 		unlink(path);
 		return RP_E_MALFORMED;
 	}
-	r = rp_api_call(&a->api, "POST", "/v1/agent/result", j, NULL, &status, &d);
+	struct rp_api api = api_small(a);
+	r = rp_api_call(&api, "POST", "/v1/agent/result", j, NULL, &status, &d);
 	json_decref(j);
 	/* 409: the server already holds a final result for it. */
 	if (r >= 0 || status == 409) {
@@ -225,8 +300,9 @@ static void handle_known(struct agent *a, const char *id)
 					      "interrupted", "reason",
 					      "the agent stopped while this command ran; not run again");
 			struct rp_diag d;
+			struct rp_api api = api_small(a);
 			logf_("command %s was interrupted by an agent restart; not running it again", id);
-			rp_api_call(&a->api, "POST", "/v1/agent/alert", b, NULL, NULL, &d);
+			rp_api_call(&api, "POST", "/v1/agent/alert", b, NULL, NULL, &d);
 			json_decref(b);
 			agent_mark_set(a, id, MARK_REPORTED);
 		}
@@ -261,6 +337,7 @@ static int handle_delivery(struct agent *a, const struct run_opts *o, const char
 	}
 	if (r < 0) {
 		send_alert(a, id, alert_code(r), d.msg);
+		/* Once per statement: agent_mark_set writes nothing for a mark it already has. */
 		if (id[0] && r != RP_E_REPLAY)
 			agent_mark_set(a, id, MARK_REFUSED);
 		/* a proved entry refused for what it says is still consumed, in order */
@@ -277,7 +354,8 @@ static int handle_delivery(struct agent *a, const struct run_opts *o, const char
 		goto out;
 	}
 	json_t *b = json_pack("{s:s}", "command", c->id);
-	rp_api_call(&a->api, "POST", "/v1/agent/started", b, NULL, NULL, &d);
+	struct rp_api api = api_small(a);
+	rp_api_call(&api, "POST", "/v1/agent/started", b, NULL, NULL, &d);
 	json_decref(b);
 	logf_("running command %s as %s (timeout %u s)", c->id, c->run_as, c->timeout);
 	if ((r = agent_exec(c, dl.payload, dl.payload_len, &eo, &x)) < 0) {
@@ -295,68 +373,100 @@ out:
 	return r;
 }
 
+/* When the freeze alarm is next due (unix seconds), or 0 under `quorum none'. */
+static int64_t freeze_due(const struct agent *a, int64_t started, int64_t alarmed)
+{
+	int64_t fresh = a->policy->freshness, since, due;
+
+	if (a->policy->wp.quorum < 0)
+		return 0;
+	since = a->log.newest > started ? a->log.newest : started;
+	due = since + fresh + 1;
+	if (alarmed > 0 && alarmed + fresh / 2 + 1 > due)
+		due = alarmed + fresh / 2 + 1;
+	return due;
+}
+
 /*
  * Keeps the device's checkpoint fresh when no work arrives: fetches the
  * served checkpoint and its consistency proof once half the policy's
  * freshness window has passed since the newest cosignature held, and
  * raises the freeze alarm (local log and report) when the window has
  * passed without a fresh cosigned checkpoint: the server, or every path
- * to the witnesses, is withholding the log.
+ * to the witnesses, is withholding the log. On time whatever the server
+ * does: the fetch and every other request end before the alarm is due
+ * (api_for), and the alarm is judged after the fetch, each cycle.
  */
 static void keep_fresh(struct agent *a, int64_t started, int64_t *next_try, int64_t *alarmed)
 {
 	int64_t now = rp_now(), fresh = a->policy->freshness, since;
 	struct rp_http_resp resp = {0};
 	struct rp_diag d = {""};
-	char path[80], why[sizeof(d.msg) + 64] = "";
+	char path[80], *why = a->fresh_why;
+	size_t whylen = sizeof(a->fresh_why);
 	int r;
 
 	/* `quorum none': no cosignature times, so no freshness to judge (docs/witness.md) */
-	if (a->policy->wp.quorum < 0 || now - a->log.newest < fresh / 2 || now < *next_try)
+	if (a->policy->wp.quorum < 0)
 		return;
-	*next_try = now + (fresh / 10 > 5 ? fresh / 10 : 5);
-	snprintf(path, sizeof(path), "/v1/agent/checkpoint?size=%llu",
-		 (unsigned long long)a->log.size);
-	r = rp_api_request(&a->api, "GET", path, NULL, 0, &resp, &d);
-	if (r == 0 && resp.status == 200) {
-		struct rp_delivery up = {0};
-		if ((r = rp_checkpoint_update_parse(resp.body, resp.body_len, &up, &d)) == 0) {
-			struct rp_verify_ctx ctx = check_ctx(a, true, NULL);
-			r = rp_verify_checkpoint(&ctx, up.checkpoint, up.checkpoint_len,
-						 (const uint8_t(*)[RP_HASH_LEN])up.consistency,
-						 up.ncons, NULL, &d);
+	a->freeze_due = freeze_due(a, started, *alarmed);
+	if (now - a->log.newest >= fresh / 2 && now >= *next_try) {
+		struct rp_api api = api_for(a, RP_AGENT_REQUEST_S * 1000L, RP_CHECKPOINT_ANSWER_MAX,
+					    RP_CHECKPOINT_ANSWER_VALUES_MAX);
+		*next_try = now + (fresh / 10 > 5 ? fresh / 10 : 5);
+		snprintf(path, sizeof(path), "/v1/agent/checkpoint?size=%llu",
+			 (unsigned long long)a->log.size);
+		r = rp_api_request(&api, "GET", path, NULL, 0, &resp, &d);
+		if (r == 0 && resp.status == 200) {
+			struct rp_delivery up = {0};
+			if ((r = rp_checkpoint_update_parse(resp.body, resp.body_len, &up, &d)) == 0) {
+				struct rp_verify_ctx ctx = check_ctx(a, true, NULL);
+				r = rp_verify_checkpoint(&ctx, up.checkpoint, up.checkpoint_len,
+							 (const uint8_t(*)[RP_HASH_LEN])up.consistency,
+							 up.ncons, NULL, &d);
+				if (r < 0)
+					send_alert(a, "", alert_code(r), d.msg);
+			}
+			/* Why the last fetch failed, kept for the alarm of a later cycle. */
 			if (r < 0)
-				send_alert(a, "", alert_code(r), d.msg);
+				snprintf(why, whylen, "the served checkpoint was refused: %s", d.msg);
+			else
+				why[0] = '\0';
+			rp_delivery_release(&up);
+		} else {
+			snprintf(why, whylen, "no checkpoint from the server: %.300s",
+				 r < 0 ? d.msg : resp.body ? resp.body : "");
 		}
-		if (r < 0)
-			snprintf(why, sizeof(why), "the served checkpoint was refused: %s", d.msg);
-		rp_delivery_release(&up);
-	} else {
-		snprintf(why, sizeof(why), "no checkpoint from the server: %s",
-			 r < 0 ? d.msg : resp.body ? resp.body : "");
+		rp_http_resp_release(&resp);
 	}
-	rp_http_resp_release(&resp);
 	since = a->log.newest > started ? a->log.newest : started;
 	if (rp_now() - since > fresh && rp_now() - *alarmed > fresh / 2) {
-		char msg[sizeof(why) + 128];
+		char msg[sizeof(a->fresh_why) + 128];
 		snprintf(msg, sizeof(msg), "no fresh cosigned checkpoint for %lld s (window %lld s); "
 			 "nothing new can run: %.300s", (long long)(rp_now() - since), (long long)fresh,
 			 why[0] ? why : "the checkpoint offered is not fresh");
 		logf_("FREEZE: %s", msg);
-		send_alert(a, "", "freeze", msg);
 		*alarmed = rp_now();
+		a->freeze_due = freeze_due(a, started, *alarmed);
+		send_alert(a, "", "freeze", msg);
 	}
+	a->freeze_due = freeze_due(a, started, *alarmed);
 }
 
-static void nap(int seconds_max, unsigned *attempt)
+/* Exponential backoff with full jitter, never past the freeze alarm's time. */
+static void nap(const struct agent *a, int seconds_max, unsigned *attempt)
 {
-	/* Exponential backoff with full jitter, so a fleet that lost its
-	 * server does not come back in lockstep. */
+	/* Full jitter, so a fleet that lost its server does not come back in lockstep. */
 	unsigned shift = *attempt < 6 ? *attempt : 6;
 	uint32_t cap = (1u << shift) * 1000u;
 	if (cap > (uint32_t)seconds_max * 1000u)
 		cap = (uint32_t)seconds_max * 1000u;
 	uint32_t ms = 500 + randombytes_uniform(cap);
+	if (a->freeze_due > 0) {
+		int64_t left = (a->freeze_due - rp_now()) * 1000;
+		if (left < (int64_t)ms)
+			ms = left > 0 ? (uint32_t)left : 0;
+	}
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 	(*attempt)++;
 	while (!stopping && nanosleep(&ts, &ts) != 0 && errno == EINTR)
@@ -384,20 +494,30 @@ int agent_run(const char *dir, const struct run_opts *o)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	a.api.http.timeout_ms = (long)(o->poll_wait + 15) * 1000;
+	a.api.http.cancel = &stopping;
 	logf_("device %s of org %s polling %s", a.conf.device, a.conf.org, a.conf.server);
 
 	while (!stopping) {
 		struct rp_http_resp resp = {0};
+		struct rp_api api;
+		int wait = o->poll_wait;
 
+		check_policy(&a);
+		keep_fresh(&a, started, &next_fresh, &alarmed);
+		flush_alerts(&a);
 		if (spool_flush(&a) < 0) {
-			nap(o->max_backoff, &attempt);
+			nap(&a, o->max_backoff, &attempt);
 			continue;
 		}
-		keep_fresh(&a, started, &next_fresh, &alarmed);
-		snprintf(path, sizeof(path), "/v1/agent/poll?wait=%d&size=%llu", o->poll_wait,
+		/* A hold that ends before the freeze alarm is due, so a quiet server is not an error. */
+		if (a.freeze_due > 0 && a.freeze_due - rp_now() - 1 < wait)
+			wait = a.freeze_due - rp_now() - 1 > 1 ? (int)(a.freeze_due - rp_now() - 1) : 1;
+		api = api_for(&a, (long)(wait + RP_AGENT_POLL_SLACK_S) * 1000, RP_DELIVERY_MAX,
+			      RP_DELIVERY_VALUES_MAX);
+		snprintf(path, sizeof(path), "/v1/agent/poll?wait=%d&size=%llu", wait,
 			 (unsigned long long)a.log.size);
-		r = rp_api_request(&a.api, "GET", path, NULL, 0, &resp, &d);
+		int64_t polled = rp_now();
+		r = rp_api_request(&api, "GET", path, NULL, 0, &resp, &d);
 		if (stopping) {
 			rp_http_resp_release(&resp);
 			break;
@@ -406,19 +526,30 @@ int agent_run(const char *dir, const struct run_opts *o)
 			logf_("poll: %s", d.msg);
 			if (r == RP_E_PIN)
 				logf_("SECURITY: the server's key does not match the pinned key");
-			nap(o->max_backoff, &attempt);
+			nap(&a, o->max_backoff, &attempt);
 			continue;
 		}
 		if (resp.status == 204) {
 			attempt = 0;
+			/* Held for less than asked: at most a poll a second, whatever the server does. */
+			if (wait > 0 && rp_now() - polled < 1) {
+				struct timespec ts = {1, 0};
+				nanosleep(&ts, NULL);
+			}
 		} else if (resp.status == 200) {
-			attempt = 0;
-			handle_delivery(&a, o, resp.body, resp.body_len);
+			/*
+			 * A refused delivery backs off like an error: a server that
+			 * repeats it on every poll cannot make the agent spin.
+			 */
+			if (handle_delivery(&a, o, resp.body, resp.body_len) < 0)
+				nap(&a, o->max_backoff, &attempt);
+			else
+				attempt = 0;
 			if (o->once)
 				stopping = 1;
 		} else {
 			logf_("poll: server answered %d: %.200s", resp.status, resp.body);
-			nap(o->max_backoff, &attempt);
+			nap(&a, o->max_backoff, &attempt);
 		}
 		rp_http_resp_release(&resp);
 	}
@@ -442,7 +573,7 @@ int agent_verify_file(const char *dir, const char *file, bool quiet)
 		agent_release(&a);
 		return 2;
 	}
-	if ((r = rp_read_file(file, RP_HTTP_RESPONSE_MAX, &buf, &len)) < 0) {
+	if ((r = rp_read_file(file, RP_DELIVERY_MAX, &buf, &len)) < 0) {
 		fprintf(stderr, "rampart-agent: reading %s: %s\n", file, rp_strerror(r));
 		agent_release(&a);
 		return 2;
@@ -451,8 +582,13 @@ int agent_verify_file(const char *dir, const char *file, bool quiet)
 	if (r == 0)
 		r = agent_check(&a, &dl, false, &c, id, NULL, &d);
 	if (r < 0) {
-		printf("REFUSED (%s): %s\n", alert_code(r), d.msg);
+		char q[4 * sizeof(d.msg)];
+		rp_quote(q, sizeof(q), d.msg, strlen(d.msg));
+		printf("REFUSED (%s): %s\n", alert_code(r), q);
 	} else if (!quiet) {
+		struct rp_diag w = {""};
+		if (rp_verify_policy_expiry(a.policy, rp_now(), &w) > 0)
+			printf("WARNING: %s\n", w.msg);
 		printf("OK: command %s would run as %s on device %s (timeout %u s)\n", c->id,
 		       c->run_as, a.conf.device, c->timeout);
 	}

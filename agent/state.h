@@ -138,6 +138,8 @@ int agent_seen(void *arg, const char *id);
  */
 void agent_log_line(const char *msg);
 void agent_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same without the time, "rampart-agent: <msg>", for commands a person runs (enroll). */
+void agent_errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
  * Writes one alert, unconditionally, to stderr and alerts.log as
