@@ -5,9 +5,12 @@
 #   make lint    banned functions and formatting alone (scripts/lint;
 #                RP_LINT_FORMAT=all checks every file's format)
 #   make bench   benchmarks (bench/), figures for docs/performance.md:
-#                the fan-out run, `make bench-burst`, then `make bench-log`
+#                the fan-out run, `make bench-burst`, `make bench-agent-memory`,
+#                then `make bench-log`
 #   make bench-burst  the sequencer after a burst of approvals, and
 #                scheduled commands (bench/burst; BENCH_BURST_* variables)
+#   make bench-agent-memory  the agent's peak RSS under a hostile server's
+#                worst answers (bench/agent-memory)
 #   make bench-log  the transparency log alone (bench/logbench.c; its
 #                BENCH_LOG_* variables set the sizes, BENCH_LOG_BIG=0 skips
 #                the 10M-entry log)
@@ -17,7 +20,7 @@ BUILD ?= build
 CHECK_BUILD ?= build-check
 BENCH_BUILD ?= build-release
 
-.PHONY: all deps build demo check lint bench bench-burst bench-log bench-build fuzz clean
+.PHONY: all deps build demo check lint bench bench-burst bench-agent-memory bench-log bench-build fuzz clean
 
 all: build
 
@@ -40,10 +43,14 @@ lint: deps
 bench: bench-build
 	@bench/run $(BENCH_BUILD)
 	@bench/burst $(BENCH_BUILD)
+	@bench/agent-memory $(BENCH_BUILD)
 	@$(BENCH_BUILD)/bench/logbench
 
 bench-burst: bench-build
 	@bench/burst $(BENCH_BUILD)
+
+bench-agent-memory: bench-build
+	@bench/agent-memory $(BENCH_BUILD)
 
 bench-log: bench-build
 	@$(BENCH_BUILD)/bench/logbench
