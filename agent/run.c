@@ -23,19 +23,6 @@ static void on_signal(int sig)
 	stopping = 1;
 }
 
-/* Every line escaped (agent_log_line): messages carry what the server sent. */
-static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logf_(const char *fmt, ...)
-{
-	char msg[RP_ALERT_LINE_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	agent_log_line(msg);
-}
-
 /*
  * The API client for one request: a deadline of its own, cut so that it
  * ends before the freeze alarm is due (a server that trickles or stalls
@@ -123,7 +110,7 @@ static void report_notes(struct agent *a, const struct agent_alert_note *notes, 
 		json_t *b = json_pack("{s:s, s:s, s:s}", "command", notes[i].id, "code", notes[i].code,
 				      "reason", notes[i].reason);
 		if (b && rp_api_call(&api, "POST", "/v1/agent/alert", b, NULL, NULL, &d) < 0)
-			logf_("could not report the alert to the server: %s", d.msg);
+			agent_logf("could not report the alert to the server: %s", d.msg);
 		json_decref(b);
 	}
 }
@@ -165,7 +152,7 @@ static void check_policy(struct agent *a)
 	if (r < 0) {
 		send_alert(a, "", "policy-expired", d.msg);
 	} else if (r > 0 && now - a->policy_warned >= (r == RP_POLICY_URGENT ? 3600 : 86400)) {
-		logf_("WARNING: %s", d.msg);
+		agent_logf("WARNING: %s", d.msg);
 		send_alert(a, "", "policy-expiring", d.msg);
 		a->policy_warned = now;
 	}
@@ -193,7 +180,7 @@ static int spool_send(struct agent *a, const char *id)
 	r = rp_json_load(buf, len, RP_JSON_DEPTH_MAX, RP_AGENT_ANSWER_VALUES_MAX, &j, NULL);
 	free(buf);
 	if (r < 0) {
-		logf_("spooled result %s is unreadable; dropping it", path);
+		agent_logf("spooled result %s is unreadable; dropping it", path);
 		unlink(path);
 		return RP_E_MALFORMED;
 	}
@@ -207,7 +194,7 @@ static int spool_send(struct agent *a, const char *id)
 		unlink(path);
 		return 0;
 	}
-	logf_("reporting result of %s: %s (kept for retry)", id, d.msg);
+	agent_logf("reporting result of %s: %s (kept for retry)", id, d.msg);
 	return r;
 }
 
@@ -269,7 +256,7 @@ static int report(struct agent *a, const struct rp_command *c,
 	}
 	spool_path(a, c->id, path, sizeof(path));
 	if ((r = rp_write_file_atomic(path, dump, strlen(dump), 0600)) < 0) {
-		logf_("cannot spool the result of %s: %s", c->id, rp_strerror(r));
+		agent_logf("cannot spool the result of %s: %s", c->id, rp_strerror(r));
 		goto out;
 	}
 	r = spool_send(a, c->id);
@@ -301,7 +288,7 @@ static void handle_known(struct agent *a, const char *id)
 					      "the agent stopped while this command ran; not run again");
 			struct rp_diag d;
 			struct rp_api api = api_small(a);
-			logf_("command %s was interrupted by an agent restart; not running it again", id);
+			agent_logf("command %s was interrupted by an agent restart; not running it again", id);
 			rp_api_call(&api, "POST", "/v1/agent/alert", b, NULL, NULL, &d);
 			json_decref(b);
 			agent_mark_set(a, id, MARK_REPORTED);
@@ -349,7 +336,7 @@ static int handle_delivery(struct agent *a, const struct run_opts *o, const char
 	/* Durable before anything runs: a crash from here on never reruns it. */
 	if ((r = agent_mark_set(a, c->id, MARK_STARTED)) < 0 ||
 	    (r = agent_log_acted(a, proved)) < 0) {
-		logf_("cannot record command %s before running it: %s; not running it", c->id,
+		agent_logf("cannot record command %s before running it: %s; not running it", c->id,
 		      rp_strerror(r));
 		goto out;
 	}
@@ -357,14 +344,14 @@ static int handle_delivery(struct agent *a, const struct run_opts *o, const char
 	struct rp_api api = api_small(a);
 	rp_api_call(&api, "POST", "/v1/agent/started", b, NULL, NULL, &d);
 	json_decref(b);
-	logf_("running command %s as %s (timeout %u s)", c->id, c->run_as, c->timeout);
+	agent_logf("running command %s as %s (timeout %u s)", c->id, c->run_as, c->timeout);
 	if ((r = agent_exec(c, dl.payload, dl.payload_len, &eo, &x)) < 0) {
-		logf_("running command %s: %s", c->id, rp_strerror(r));
+		agent_logf("running command %s: %s", c->id, rp_strerror(r));
 		goto out;
 	}
-	logf_("command %s: %s, exit %d, %llu ms%s%s%s%s", c->id, rp_result_status_name(x.status),
-	      x.exit_code, (unsigned long long)x.duration_ms, x.reason[0] ? ": " : "", x.reason,
-	      x.containment[0] ? "; contained by " : "", x.containment);
+	agent_logf("command %s: %s, exit %d, %llu ms%s%s%s%s", c->id, rp_result_status_name(x.status),
+		   x.exit_code, (unsigned long long)x.duration_ms, x.reason[0] ? ": " : "", x.reason,
+		   x.containment[0] ? "; contained by " : "", x.containment);
 	r = report(a, c, &x);
 out:
 	exec_result_release(&x);
@@ -445,7 +432,7 @@ static void keep_fresh(struct agent *a, int64_t started, int64_t *next_try, int6
 		snprintf(msg, sizeof(msg), "no fresh cosigned checkpoint for %lld s (window %lld s); "
 			 "nothing new can run: %.300s", (long long)(rp_now() - since), (long long)fresh,
 			 why[0] ? why : "the checkpoint offered is not fresh");
-		logf_("FREEZE: %s", msg);
+		agent_logf("FREEZE: %s", msg);
 		*alarmed = rp_now();
 		a->freeze_due = freeze_due(a, started, *alarmed);
 		send_alert(a, "", "freeze", msg);
@@ -495,7 +482,7 @@ int agent_run(const char *dir, const struct run_opts *o)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	a.api.http.cancel = &stopping;
-	logf_("device %s of org %s polling %s", a.conf.device, a.conf.org, a.conf.server);
+	agent_logf("device %s of org %s polling %s", a.conf.device, a.conf.org, a.conf.server);
 
 	while (!stopping) {
 		struct rp_http_resp resp = {0};
@@ -523,9 +510,9 @@ int agent_run(const char *dir, const struct run_opts *o)
 			break;
 		}
 		if (r < 0) {
-			logf_("poll: %s", d.msg);
+			agent_logf("poll: %s", d.msg);
 			if (r == RP_E_PIN)
-				logf_("SECURITY: the server's key does not match the pinned key");
+				agent_logf("SECURITY: the server's key does not match the pinned key");
 			nap(&a, o->max_backoff, &attempt);
 			continue;
 		}
@@ -548,12 +535,12 @@ int agent_run(const char *dir, const struct run_opts *o)
 			if (o->once)
 				stopping = 1;
 		} else {
-			logf_("poll: server answered %d: %.200s", resp.status, resp.body);
+			agent_logf("poll: server answered %d: %.200s", resp.status, resp.body);
 			nap(&a, o->max_backoff, &attempt);
 		}
 		rp_http_resp_release(&resp);
 	}
-	logf_("stopping");
+	agent_logf("stopping");
 	agent_release(&a);
 	return 0;
 }

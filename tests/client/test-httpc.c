@@ -409,6 +409,16 @@ static int in_child(int (*fn)(int), int port, int limit_s)
 	return -1;
 }
 
+/* fn(port) against the scripted server sc, in a child that must end within 20 s with 0. */
+static void child_against(const struct script *sc, int (*fn)(int))
+{
+	int port;
+	pid_t pid = start_scripted(sc, &port);
+
+	assert_int_equal(in_child(fn, port, 20), 0);
+	stop(pid);
+}
+
 /* 0 when a GET with a 1 s deadline ends in RP_E_NET, naming the deadline. */
 static int get_with_deadline(int port)
 {
@@ -431,11 +441,8 @@ static int get_with_deadline(int port)
 static void trickled_response_deadline(void **s)
 {
 	static const struct script sc = {.resp = {"HTTP/1.1 200 OK\r\nX-Slow: "}, .trickle = true};
-	int port;
-	pid_t pid = start_scripted(&sc, &port);
 	(void)s;
-	assert_int_equal(in_child(get_with_deadline, port, 20), 0);
-	stop(pid);
+	child_against(&sc, get_with_deadline);
 }
 
 /* Attack: the same during the TLS handshake: a record header, then a byte every 50 ms. */
@@ -517,11 +524,8 @@ static int get_cancelled(int port)
 static void cancel_flag_ends_request(void **s)
 {
 	static const struct script sc = {.silent = true};
-	int port;
-	pid_t pid = start_scripted(&sc, &port);
 	(void)s;
-	assert_int_equal(in_child(get_cancelled, port, 20), 0);
-	stop(pid);
+	child_against(&sc, get_cancelled);
 }
 
 /* Attack: request splitting through a header value, name, method or path. */
