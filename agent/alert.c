@@ -90,7 +90,8 @@ static size_t window_close(struct agent *a, const struct agent_alert_window *w, 
 
 	if (w->suppressed == 0)
 		return 0;
-	snprintf(reason, sizeof(reason), "%llu more alerts like this were suppressed in the last %lld s",
+	snprintf(reason, sizeof(reason),
+		 "%llu more alerts like this were suppressed in the last %lld s",
 		 (unsigned long long)w->suppressed, (long long)(now - w->start));
 	agent_alert_log(a, w->id, w->code, reason);
 	note_set(out, w->id, w->code, reason);

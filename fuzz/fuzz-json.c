@@ -44,7 +44,9 @@ static void measure(json_t *j, size_t level, size_t *depth, size_t *values)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const size_t caps[][2] = {
-		{1, 4}, {3, 12}, {RP_JSON_DEPTH_MAX, RP_JSON_VALUES_MAX},
+		{1, 4},
+		{3, 12},
+		{RP_JSON_DEPTH_MAX, RP_JSON_VALUES_MAX},
 	};
 	const char *s = (const char *)data;
 	json_error_t e;

@@ -41,7 +41,8 @@ int rp_json_scan(const char *buf, size_t len, size_t max_depth, size_t max_value
 		case '{':
 			values++;
 			if (depth == max_depth) {
-				rp_diagf(d, "JSON nests deeper than %zu levels (at byte %zu)", max_depth, i);
+				rp_diagf(d, "JSON nests deeper than %zu levels (at byte %zu)",
+					 max_depth, i);
 				return RP_E_TOOBIG;
 			}
 			if (c == '{')
@@ -58,12 +59,8 @@ int rp_json_scan(const char *buf, size_t len, size_t max_depth, size_t max_value
 				depth--;
 			want_key = false;
 			break;
-		case ',':
-			want_key = depth > 0 && (in_object >> (depth - 1)) & 1;
-			break;
-		case ':':
-			want_key = false;
-			break;
+		case ',': want_key = depth > 0 && (in_object >> (depth - 1)) & 1; break;
+		case ':': want_key = false; break;
 		default:
 			if (is_scalar_byte(c)) {
 				/* One value for the whole number or literal. */
@@ -83,8 +80,8 @@ int rp_json_scan(const char *buf, size_t len, size_t max_depth, size_t max_value
 	return 0;
 }
 
-int rp_json_load(const char *buf, size_t len, size_t max_depth, size_t max_values,
-		 json_t **ret, struct rp_diag *d)
+int rp_json_load(const char *buf, size_t len, size_t max_depth, size_t max_values, json_t **ret,
+		 struct rp_diag *d)
 {
 	json_error_t jerr;
 	json_t *j;

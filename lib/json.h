@@ -37,5 +37,5 @@ int rp_json_scan(const char *buf, size_t len, size_t max_depth, size_t max_value
  * RP_E_MALFORMED when it is not JSON, with jansson's message quoted
  * (it repeats bytes of the input) in d.
  */
-int rp_json_load(const char *buf, size_t len, size_t max_depth, size_t max_values,
-		 json_t **ret, struct rp_diag *d);
+int rp_json_load(const char *buf, size_t len, size_t max_depth, size_t max_values, json_t **ret,
+		 struct rp_diag *d);

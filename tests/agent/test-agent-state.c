@@ -283,7 +283,7 @@ static void alerts_rate_limited(void **s)
 	assert_int_equal(agent_alert(&a, t0 + a.alert_window + 3, sid(1), "no-quorum", "r", notes),
 			 0);
 	assert_int_equal(
-	    agent_alert(&a, t0 + 2 * a.alert_window + 2, sid(1), "no-quorum", "r", notes), 2);
+		agent_alert(&a, t0 + 2 * a.alert_window + 2, sid(1), "no-quorum", "r", notes), 2);
 	assert_non_null(strstr(notes[0].reason, "1 more alerts like this"));
 	assert_string_equal(notes[1].reason, "r");
 	agent_release(&a);

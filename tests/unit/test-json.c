@@ -111,7 +111,8 @@ static void malformed_is_jansson_s_to_refuse(void **state)
 	assert_int_equal(rp_json_load("]]", 2, 8, 8, &j, &d), RP_E_MALFORMED);
 	assert_diag_has(&d, "not JSON");
 	assert_int_equal(rp_json_load("{\"a\":1,\"a\":2}", 13, 8, 8, &j, &d), RP_E_MALFORMED);
-	assert_int_equal(rp_json_load("1", 1, 8, 8, &j, &d), RP_E_MALFORMED); /* arrays, objects only */
+	assert_int_equal(rp_json_load("1", 1, 8, 8, &j, &d),
+			 RP_E_MALFORMED); /* arrays, objects only */
 	assert_int_equal(rp_json_load(hostile, strlen(hostile), 8, 8, &j, &d), RP_E_MALFORMED);
 	for (const char *p = d.msg; *p; p++)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
