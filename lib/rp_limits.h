@@ -111,6 +111,8 @@
 #define RP_API_TOKEN_NAME_MAX  64            /* an API token's name, shown in listings */
 #define RP_BOOTSTRAP_AUTH_MAX  200           /* "Bootstrap <token>", before anything is known */
 #define RP_HTTP_BODY_SMALL_MAX 4096          /* bodies of a few short fields: tokens, alerts */
+/* Values in an API request body: every body is one flat object of a few fields. */
+#define RP_HTTP_REQUEST_VALUES_MAX 32
 #define RP_HTTP_ORG_BODY_MAX   (2 * RP_NOTE_MAX) /* a root policy note, JSON-escaped */
 /* POST /v1/agent/result: base64 output (4/3 of RP_OUTPUT_KEEP), the note, a reason. */
 #define RP_HTTP_RESULT_BODY_MAX (2 * RP_OUTPUT_KEEP + 16384)

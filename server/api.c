@@ -21,6 +21,7 @@
 
 #include "api.h"
 #include "facts.h"
+#include "json.h"
 #include "httpd/httpd.h"
 #include "log.h"
 #include "policy.h"
@@ -94,13 +95,20 @@ static void fail_db(struct req *q, int r, const char *what)
 
 /* ---- request bodies ---- */
 
+/*
+ * Bounded before jansson builds a tree (rp_json_load): an authenticated
+ * body may be 2 MiB, and 2 MiB of tiny arrays is a hundred MB of json_t.
+ */
 static json_t *body_json(struct req *q)
 {
-	json_error_t e;
-	json_t *j = json_loadb(q->body, q->body_len, JSON_REJECT_DUPLICATES, &e);
+	struct rp_diag d = {""};
+	json_t *j = NULL;
+	int r = rp_json_load(q->body, q->body_len, RP_JSON_DEPTH_MAX, RP_HTTP_REQUEST_VALUES_MAX,
+			     &j, &d);
 
-	if (!j || !json_is_object(j)) {
-		fail(q, 400, "body is not a JSON object: %s", j ? "wrong type" : e.text);
+	if (r < 0 || !json_is_object(j)) {
+		fail(q, r == RP_E_TOOBIG ? 413 : 400, "body is not a JSON object of a few fields: %s",
+		     r < 0 ? d.msg : "wrong type");
 		json_decref(j);
 		return NULL;
 	}
