@@ -153,7 +153,7 @@ static int check_command(const struct rp_audit *a, const char *data, size_t len,
 	return 0;
 }
 
-#define LINE_MAX 8192
+#define AUDIT_LINE_MAX 8192 /* one history line; not POSIX LINE_MAX, which limits.h may define */
 
 /* Adds the entry's leaf to the tree (every entry counts, authorised or not). */
 static int append_leaf(struct rp_audit *a, const uint8_t leaf[RP_HASH_LEN])
@@ -215,7 +215,7 @@ static int finish_entry(struct rp_audit *a, const uint8_t leaf[RP_HASH_LEN], int
 int rp_audit_entry(struct rp_audit *a, const char *data, size_t len, rp_audit_report_fn report,
 		   void *arg)
 {
-	char line[LINE_MAX];
+	char line[AUDIT_LINE_MAX];
 	uint8_t leaf[RP_HASH_LEN];
 	int ok = sequential(a, data, len) ? check_policy(a, data, len, line, sizeof(line))
 					  : check_other(a, data, len, line, sizeof(line));
@@ -229,7 +229,7 @@ struct checked {
 	atomic_int done; /* 1 once ok, leaf and line are written (release) */
 	int ok;
 	uint8_t leaf[RP_HASH_LEN];
-	char line[LINE_MAX];
+	char line[AUDIT_LINE_MAX];
 };
 
 /*
@@ -258,7 +258,7 @@ static bool check_one(struct run *run)
 		return false;
 	c = &run->out[i];
 	rp_merkle_leaf_hash(run->data[i], run->len[i], c->leaf);
-	c->ok = check_other(run->a, run->data[i], run->len[i], c->line, LINE_MAX);
+	c->ok = check_other(run->a, run->data[i], run->len[i], c->line, AUDIT_LINE_MAX);
 	atomic_store_explicit(&c->done, 1, memory_order_release);
 	return true;
 }
