@@ -103,13 +103,16 @@ int agent_enroll(const char *token_text, const char *dir)
 		return 1;
 	}
 	if (rp_now() >= tok.expires) {
-		fprintf(stderr, "rampart-agent: enrolment token expired; ask an administrator for a new one\n");
+		fprintf(stderr,
+			"rampart-agent: enrolment token expired; ask an administrator for a new one\n");
 		r = RP_E_EXPIRED;
 		goto out;
 	}
 	snprintf(path, sizeof(path), "%s/agent.conf", dir);
 	if (access(path, F_OK) == 0) {
-		fprintf(stderr, "rampart-agent: %s is already enrolled (remove the state directory to enrol again)\n", dir);
+		fprintf(stderr,
+			"rampart-agent: %s is already enrolled (remove the state directory to enrol again)\n",
+			dir);
 		r = RP_E_EXISTS;
 		goto out;
 	}
@@ -138,7 +141,8 @@ int agent_enroll(const char *token_text, const char *dir)
 		goto out;
 	}
 	if (strcmp(pol->org, tok.org) != 0) {
-		fprintf(stderr, "rampart-agent: SECURITY: root policy is for org %s, token for %s\n",
+		fprintf(stderr,
+			"rampart-agent: SECURITY: root policy is for org %s, token for %s\n",
 			pol->org, tok.org);
 		r = RP_E_ORG;
 		goto out;
@@ -189,7 +193,8 @@ int agent_enroll(const char *token_text, const char *dir)
 	}
 	const char *sid = json_string_value(json_object_get(resp, "device_id"));
 	if (!sid || strcmp(sid, devid) != 0) {
-		agent_errf("server answered device id %s, expected %s", sid ? sid : "(none)", devid);
+		agent_errf("server answered device id %s, expected %s", sid ? sid : "(none)",
+			   devid);
 		r = RP_E_HTTP;
 		goto out;
 	}

@@ -72,7 +72,9 @@ static int run_main(int argc, char *argv[])
 		case 'w':
 		case 'b':
 			if (rp_parse_u64(optarg, strlen(optarg), 3600, &v) != 0 || v == 0) {
-				fprintf(stderr, "rampart-agent run: `%s' is not a number of seconds from 1 to 3600\n", optarg);
+				fprintf(stderr,
+					"rampart-agent run: `%s' is not a number of seconds from 1 to 3600\n",
+					optarg);
 				return 2;
 			}
 			*(c == 'w' ? &o.poll_wait : &o.max_backoff) = (int)v;
@@ -152,6 +154,6 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "rampart-agent: libsodium failed to initialise\n");
 		return 1;
 	}
-	return rp_cmd_main("rampart-agent", NULL, commands, sizeof(commands) / sizeof(commands[0]), argc,
-			   argv);
+	return rp_cmd_main("rampart-agent", NULL, commands, sizeof(commands) / sizeof(commands[0]),
+			   argc, argv);
 }

@@ -48,7 +48,8 @@ static struct rp_api api_for(const struct agent *a, long ms, size_t max_body, si
 /* Requests whose answer is {} or an error. */
 static struct rp_api api_small(const struct agent *a)
 {
-	return api_for(a, RP_AGENT_REQUEST_S * 1000L, RP_AGENT_ANSWER_MAX, RP_AGENT_ANSWER_VALUES_MAX);
+	return api_for(a, RP_AGENT_REQUEST_S * 1000L, RP_AGENT_ANSWER_MAX,
+		       RP_AGENT_ANSWER_VALUES_MAX);
 }
 
 static struct rp_verify_ctx check_ctx(struct agent *a, bool store, int64_t *ret_proved)
@@ -107,8 +108,8 @@ static void report_notes(struct agent *a, const struct agent_alert_note *notes, 
 
 	for (size_t i = 0; i < n; i++) {
 		struct rp_diag d = {""};
-		json_t *b = json_pack("{s:s, s:s, s:s}", "command", notes[i].id, "code", notes[i].code,
-				      "reason", notes[i].reason);
+		json_t *b = json_pack("{s:s, s:s, s:s}", "command", notes[i].id, "code",
+				      notes[i].code, "reason", notes[i].reason);
 		if (b && rp_api_call(&api, "POST", "/v1/agent/alert", b, NULL, NULL, &d) < 0)
 			agent_logf("could not report the alert to the server: %s", d.msg);
 		json_decref(b);
@@ -119,8 +120,7 @@ static void report_notes(struct agent *a, const struct agent_alert_note *notes, 
  * A security alert, rate-limited (agent_alert): the same code for the same
  * statement is logged and reported once per window, the rest counted.
  */
-static void send_alert(struct agent *a, const char *id, const char *code,
-		       const char *reason)
+static void send_alert(struct agent *a, const char *id, const char *code, const char *reason)
 {
 	struct agent_alert_note notes[2];
 
@@ -223,8 +223,7 @@ static int spool_flush(struct agent *a)
 	return r;
 }
 
-static int report(struct agent *a, const struct rp_command *c,
-		  const struct exec_result *x)
+static int report(struct agent *a, const struct rp_command *c, const struct exec_result *x)
 {
 	struct rp_result res = {0};
 	char *text = NULL, *note = NULL, *out_b64 = NULL, *dump = NULL, path[700];
@@ -247,8 +246,8 @@ static int report(struct agent *a, const struct rp_command *c,
 		goto out;
 	}
 	out_b64 = rp_b64_encode((const uint8_t *)x->output, x->output_len);
-	j = json_pack("{s:s, s:s, s:s}", "result", note, "output", out_b64 ? out_b64 : "",
-		      "reason", x->reason);
+	j = json_pack("{s:s, s:s, s:s}", "result", note, "output", out_b64 ? out_b64 : "", "reason",
+		      x->reason);
 	dump = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	if (!dump || !out_b64) {
 		r = RP_E_NOMEM;
@@ -283,12 +282,14 @@ static void handle_known(struct agent *a, const char *id)
 		if (access(path, F_OK) == 0) {
 			spool_send(a, id);
 		} else {
-			json_t *b = json_pack("{s:s, s:s, s:s}", "command", id, "code",
-					      "interrupted", "reason",
-					      "the agent stopped while this command ran; not run again");
+			json_t *b = json_pack(
+				"{s:s, s:s, s:s}", "command", id, "code", "interrupted", "reason",
+				"the agent stopped while this command ran; not run again");
 			struct rp_diag d;
 			struct rp_api api = api_small(a);
-			agent_logf("command %s was interrupted by an agent restart; not running it again", id);
+			agent_logf(
+				"command %s was interrupted by an agent restart; not running it again",
+				id);
 			rp_api_call(&api, "POST", "/v1/agent/alert", b, NULL, NULL, &d);
 			json_decref(b);
 			agent_mark_set(a, id, MARK_REPORTED);
@@ -301,8 +302,7 @@ static void handle_known(struct agent *a, const char *id)
 	}
 }
 
-static int handle_delivery(struct agent *a, const struct run_opts *o, const char *body,
-			   size_t len)
+static int handle_delivery(struct agent *a, const struct run_opts *o, const char *body, size_t len)
 {
 	struct exec_opts eo = {.no_cgroup = o->no_cgroup, .stop = &stopping};
 	struct rp_delivery dl = {0};
@@ -337,7 +337,7 @@ static int handle_delivery(struct agent *a, const struct run_opts *o, const char
 	if ((r = agent_mark_set(a, c->id, MARK_STARTED)) < 0 ||
 	    (r = agent_log_acted(a, proved)) < 0) {
 		agent_logf("cannot record command %s before running it: %s; not running it", c->id,
-		      rp_strerror(r));
+			   rp_strerror(r));
 		goto out;
 	}
 	json_t *b = json_pack("{s:s}", "command", c->id);
@@ -349,9 +349,10 @@ static int handle_delivery(struct agent *a, const struct run_opts *o, const char
 		agent_logf("running command %s: %s", c->id, rp_strerror(r));
 		goto out;
 	}
-	agent_logf("command %s: %s, exit %d, %llu ms%s%s%s%s", c->id, rp_result_status_name(x.status),
-		   x.exit_code, (unsigned long long)x.duration_ms, x.reason[0] ? ": " : "", x.reason,
-		   x.containment[0] ? "; contained by " : "", x.containment);
+	agent_logf("command %s: %s, exit %d, %llu ms%s%s%s%s", c->id,
+		   rp_result_status_name(x.status), x.exit_code, (unsigned long long)x.duration_ms,
+		   x.reason[0] ? ": " : "", x.reason, x.containment[0] ? "; contained by " : "",
+		   x.containment);
 	r = report(a, c, &x);
 out:
 	exec_result_release(&x);
@@ -406,31 +407,38 @@ static void keep_fresh(struct agent *a, int64_t started, int64_t *next_try, int6
 		r = rp_api_request(&api, "GET", path, NULL, 0, &resp, &d);
 		if (r == 0 && resp.status == 200) {
 			struct rp_delivery up = {0};
-			if ((r = rp_checkpoint_update_parse(resp.body, resp.body_len, &up, &d)) == 0) {
+			if ((r = rp_checkpoint_update_parse(resp.body, resp.body_len, &up, &d)) ==
+			    0) {
 				struct rp_verify_ctx ctx = check_ctx(a, true, NULL);
-				r = rp_verify_checkpoint(&ctx, up.checkpoint, up.checkpoint_len,
-							 (const uint8_t(*)[RP_HASH_LEN])up.consistency,
-							 up.ncons, NULL, &d);
+				r = rp_verify_checkpoint(
+					&ctx, up.checkpoint, up.checkpoint_len,
+					(const uint8_t(*)[RP_HASH_LEN])up.consistency, up.ncons,
+					NULL, &d);
 				if (r < 0)
 					send_alert(a, "", alert_code(r), d.msg);
 			}
 			/* Why the last fetch failed, kept for the alarm of a later cycle. */
 			if (r < 0)
-				snprintf(why, whylen, "the served checkpoint was refused: %s", d.msg);
+				snprintf(why, whylen, "the served checkpoint was refused: %s",
+					 d.msg);
 			else
 				why[0] = '\0';
 			rp_delivery_release(&up);
 		} else {
 			snprintf(why, whylen, "no checkpoint from the server: %.300s",
-				 r < 0 ? d.msg : resp.body ? resp.body : "");
+				 r < 0       ? d.msg
+				 : resp.body ? resp.body
+					     : "");
 		}
 		rp_http_resp_release(&resp);
 	}
 	since = a->log.newest > started ? a->log.newest : started;
 	if (rp_now() - since > fresh && rp_now() - *alarmed > fresh / 2) {
 		char msg[sizeof(a->fresh_why) + 128];
-		snprintf(msg, sizeof(msg), "no fresh cosigned checkpoint for %lld s (window %lld s); "
-			 "nothing new can run: %.300s", (long long)(rp_now() - since), (long long)fresh,
+		snprintf(msg, sizeof(msg),
+			 "no fresh cosigned checkpoint for %lld s (window %lld s); "
+			 "nothing new can run: %.300s",
+			 (long long)(rp_now() - since), (long long)fresh,
 			 why[0] ? why : "the checkpoint offered is not fresh");
 		agent_logf("FREEZE: %s", msg);
 		*alarmed = rp_now();
@@ -496,9 +504,11 @@ int agent_run(const char *dir, const struct run_opts *o)
 			nap(&a, o->max_backoff, &attempt);
 			continue;
 		}
-		/* A hold that ends before the freeze alarm is due, so a quiet server is not an error. */
+		/* A hold that ends before the freeze alarm is due, so a quiet server is not an
+		 * error. */
 		if (a.freeze_due > 0 && a.freeze_due - rp_now() - 1 < wait)
-			wait = a.freeze_due - rp_now() - 1 > 1 ? (int)(a.freeze_due - rp_now() - 1) : 1;
+			wait = a.freeze_due - rp_now() - 1 > 1 ? (int)(a.freeze_due - rp_now() - 1)
+							       : 1;
 		api = api_for(&a, (long)(wait + RP_AGENT_POLL_SLACK_S) * 1000, RP_DELIVERY_MAX,
 			      RP_DELIVERY_VALUES_MAX);
 		snprintf(path, sizeof(path), "/v1/agent/poll?wait=%d&size=%llu", wait,
@@ -512,13 +522,15 @@ int agent_run(const char *dir, const struct run_opts *o)
 		if (r < 0) {
 			agent_logf("poll: %s", d.msg);
 			if (r == RP_E_PIN)
-				agent_logf("SECURITY: the server's key does not match the pinned key");
+				agent_logf(
+					"SECURITY: the server's key does not match the pinned key");
 			nap(&a, o->max_backoff, &attempt);
 			continue;
 		}
 		if (resp.status == 204) {
 			attempt = 0;
-			/* Held for less than asked: at most a poll a second, whatever the server does. */
+			/* Held for less than asked: at most a poll a second, whatever the server
+			 * does. */
 			if (wait > 0 && rp_now() - polled < 1) {
 				struct timespec ts = {1, 0};
 				nanosleep(&ts, NULL);

@@ -56,8 +56,10 @@ int agent_conf_parse(const char *text, size_t len, struct agent_conf *c, struct 
 		}
 		for (size_t k = 0; k < vlen; k++) {
 			if (v[k] <= ' ' || v[k] > '~') {
-				rp_diagf(d, "agent.conf: `%s' holds a byte that is not printable ASCII",
-					 names[i]);
+				rp_diagf(
+					d,
+					"agent.conf: `%s' holds a byte that is not printable ASCII",
+					names[i]);
 				return RP_E_MALFORMED;
 			}
 		}
@@ -362,8 +364,10 @@ static int log_state_load(struct agent *a, struct rp_diag *d)
 	r = rp_log_state_parse(buf, len, &a->log, &pd);
 	free(buf);
 	if (r < 0)
-		rp_diagf(d, "%s: %s (the file is written atomically: it was changed by hand or "
-			    "damaged)", path, pd.msg);
+		rp_diagf(d,
+			 "%s: %s (the file is written atomically: it was changed by hand or "
+			 "damaged)",
+			 path, pd.msg);
 	return r;
 }
 
@@ -411,8 +415,8 @@ int agent_load(struct agent *a, const char *dir, struct rp_diag *d)
 	memcpy(a->dir, dir, strlen(dir) + 1);
 
 	agent_path(a, path, sizeof(path), "agent.conf");
-	if ((r = rp_read_file_flags(path, RP_AGENT_CONF_MAX, RP_FILE_NOFOLLOW, &buf, &len,
-				    NULL)) < 0) {
+	if ((r = rp_read_file_flags(path, RP_AGENT_CONF_MAX, RP_FILE_NOFOLLOW, &buf, &len, NULL)) <
+	    0) {
 		rp_diagf(d, "reading %s: %s (is this device enrolled?)", path, rp_strerror(r));
 		return r;
 	}

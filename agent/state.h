@@ -147,8 +147,7 @@ void agent_errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * line is one alert; alerts.log is rotated to alerts.log.1 first when the
  * line would take it past a->alerts_max.
  */
-void agent_alert_log(const struct agent *a, const char *id, const char *code,
-		     const char *reason);
+void agent_alert_log(const struct agent *a, const char *id, const char *code, const char *reason);
 
 /*
  * The rate limiter in front of agent_alert_log: the same code for the same

@@ -65,11 +65,11 @@
 #include "statement.h"
 #include "verify.h"
 
-#define NOW 1795000000 /* 2026-11-18T11:06:40Z: statements and cosignatures are fresh then */
-#define SKEW 300
-#define ORG "acme"
-#define HOST "example.com"
-#define DEV "00112233445566778899aabbccddeeff"
+#define NOW     1795000000 /* 2026-11-18T11:06:40Z: statements and cosignatures are fresh then */
+#define SKEW    300
+#define ORG     "acme"
+#define HOST    "example.com"
+#define DEV     "00112233445566778899aabbccddeeff"
 #define PAYLOAD "#!/bin/sh\nset -eu\nsystemctl reload nginx\ncurl -fsS http://127.0.0.1/healthz\n"
 
 /* ---- small helpers ---- */
@@ -219,7 +219,7 @@ static char *policy_note(size_t *ret_len)
 		free(s);
 	}
 	rp_sb_printf(&sb, "role root 2 %s\nrole exec 2 %s\nrole query 1 %s\nrole directory 2 %s\n",
-	             roles, roles, roles, roles);
+		     roles, roles, roles, roles);
 	rp_sb_puts(&sb, "freshness 3600\n");
 	rp_skey_vkey(&log_key, &vk);
 	s = rp_vkey_format(&vk);
@@ -267,8 +267,8 @@ static char *statement_note(uint64_t i, size_t *ret_len)
 	c.targets = targets;
 	c.ntargets = 2;
 	snprintf(c.comment, sizeof(c.comment),
-	         "reload nginx after the certificate renewal, change %llu",
-	         (unsigned long long)(10000 + i));
+		 "reload nginx after the certificate renewal, change %llu",
+		 (unsigned long long)(10000 + i));
 	if (!(text = rp_command_format(&c, &len)))
 		die("cannot format a statement");
 	note = sign2(text, len, pairs[i % 3][0], pairs[i % 3][1], ret_len);
@@ -373,7 +373,8 @@ static double append_range(struct db *db, int64_t log, uint64_t from, uint64_t t
 
 static void wal_checkpoint(struct db *db)
 {
-	if (sqlite3_exec(db->h->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(db->h->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL) !=
+	    SQLITE_OK)
 		die("wal_checkpoint: %s", sqlite3_errmsg(db->h->db));
 }
 
@@ -396,10 +397,10 @@ static struct storage storage(struct db *db, const char *path, uint64_t n)
 	s.file_bytes = (uint64_t)stt.st_size;
 	s.file = (double)stt.st_size / (double)n;
 	if (sqlite3_prepare_v2(db->h->db,
-	                       "SELECT name, sum(pgsize), sum(payload) FROM dbstat GROUP BY name",
-	                       -1, &st, NULL) != SQLITE_OK) {
+			       "SELECT name, sum(pgsize), sum(payload) FROM dbstat GROUP BY name",
+			       -1, &st, NULL) != SQLITE_OK) {
 		fprintf(stderr, "logbench: no dbstat table (%s): per-table figures skipped\n",
-		        sqlite3_errmsg(db->h->db));
+			sqlite3_errmsg(db->h->db));
 		return s;
 	}
 	s.dbstat = true;
@@ -458,7 +459,7 @@ static void end_read(struct db *db, bool txn)
 
 /* Random proofs; the same sequence whatever txn is. */
 static struct proof_stats time_proofs(struct db *db, int64_t log, uint64_t n, size_t count,
-                                      bool txn)
+				      bool txn)
 {
 	uint8_t proof[RP_PROOF_HASHES_MAX][RP_HASH_LEN];
 	uint8_t root1[RP_HASH_LEN], root2[RP_HASH_LEN], leaf[RP_HASH_LEN];
@@ -478,15 +479,16 @@ static struct proof_stats time_proofs(struct db *db, int64_t log, uint64_t n, si
 		rp_merkle_leaf_hash(p, len, leaf);
 		if (db_log_tree_hash(db, log, size, root2) < 0 ||
 		    db_log_prove_inclusion(db, log, idx, size, proof, &np) < 0 ||
-		    rp_merkle_verify_inclusion(
-		        idx, size, leaf, (const uint8_t(*)[RP_HASH_LEN])proof, np, root2, NULL) < 0)
+		    rp_merkle_verify_inclusion(idx, size, leaf,
+					       (const uint8_t(*)[RP_HASH_LEN])proof, np, root2,
+					       NULL) < 0)
 			die("inclusion proof of %llu in %llu does not verify",
 			    (unsigned long long)idx, (unsigned long long)size);
 		if (db_log_tree_hash(db, log, size1, root1) < 0 ||
 		    db_log_prove_consistency(db, log, size1, size, proof, &np) < 0 ||
 		    rp_merkle_verify_consistency(size1, size, root1, root2,
-		                                 (const uint8_t(*)[RP_HASH_LEN])proof, np,
-		                                 NULL) < 0)
+						 (const uint8_t(*)[RP_HASH_LEN])proof, np,
+						 NULL) < 0)
 			die("consistency proof %llu -> %llu does not verify",
 			    (unsigned long long)size1, (unsigned long long)size);
 	}
@@ -575,8 +577,9 @@ static struct proof_diag diagnose_proofs(struct db *db, int64_t log, uint64_t n,
 	size_t np;
 
 	if (sqlite3_prepare_v3(
-	        db->h->db, "SELECT hash FROM log_hashes WHERE log = ? AND level = ? AND idx = ?", -1,
-	        SQLITE_PREPARE_PERSISTENT, &cr.st, NULL) != SQLITE_OK)
+		    db->h->db,
+		    "SELECT hash FROM log_hashes WHERE log = ? AND level = ? AND idx = ?", -1,
+		    SQLITE_PREPARE_PERSISTENT, &cr.st, NULL) != SQLITE_OK)
 		die("prepare: %s", sqlite3_errmsg(db->h->db));
 	for (int pass = 0; pass < 2; pass++) {
 		sqlite3_stmt *st = cr.st;
@@ -588,8 +591,8 @@ static struct proof_diag diagnose_proofs(struct db *db, int64_t log, uint64_t n,
 		t0 = now_s();
 		for (size_t i = 0; i < count; i++) {
 			uint64_t size = 1 + rnd() % n, idx = rnd() % size;
-			int r =
-			    rp_merkle_prove_inclusion(idx, size, counting_read, &cr, proof, &np);
+			int r = rp_merkle_prove_inclusion(idx, size, counting_read, &cr, proof,
+							  &np);
 			if (r < 0)
 				die("inclusion proof failed");
 		}
@@ -598,7 +601,7 @@ static struct proof_diag diagnose_proofs(struct db *db, int64_t log, uint64_t n,
 		for (size_t i = 0; i < count; i++) {
 			uint64_t size2 = 2 + rnd() % (n - 1), size1 = 1 + rnd() % (size2 - 1);
 			if (rp_merkle_prove_consistency(size1, size2, counting_read, &cr, proof,
-			                                &np) < 0)
+							&np) < 0)
 				die("consistency proof failed");
 		}
 		if (pass == 0) {
@@ -625,7 +628,7 @@ static struct proof_diag diagnose_proofs(struct db *db, int64_t log, uint64_t n,
  * others are read as db-log.c reads them. *ret_bytes: the cache's size.
  */
 static struct proof_stats time_proofs_cached(struct db *db, int64_t log, uint64_t n, size_t count,
-                                             size_t *ret_bytes)
+					     size_t *ret_bytes)
 {
 	uint8_t proof[RP_PROOF_HASHES_MAX][RP_HASH_LEN], want[RP_PROOF_HASHES_MAX][RP_HASH_LEN];
 	struct counting_reader cr = {.log = log};
@@ -641,8 +644,9 @@ static struct proof_stats time_proofs_cached(struct db *db, int64_t log, uint64_
 		*ret_bytes += (size_t)cr.upper_n[l] * RP_HASH_LEN;
 	}
 	if (sqlite3_prepare_v2(
-	        db->h->db, "SELECT level, idx, hash FROM log_hashes WHERE log = ? AND level >= 8", -1,
-	        &st, NULL) != SQLITE_OK)
+		    db->h->db,
+		    "SELECT level, idx, hash FROM log_hashes WHERE log = ? AND level >= 8", -1, &st,
+		    NULL) != SQLITE_OK)
 		die("prepare: %s", sqlite3_errmsg(db->h->db));
 	sqlite3_bind_int64(st, 1, log);
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -653,8 +657,9 @@ static struct proof_stats time_proofs_cached(struct db *db, int64_t log, uint64_
 	}
 	sqlite3_finalize(st);
 	if (sqlite3_prepare_v3(
-	        db->h->db, "SELECT hash FROM log_hashes WHERE log = ? AND level = ? AND idx = ?", -1,
-	        SQLITE_PREPARE_PERSISTENT, &cr.st, NULL) != SQLITE_OK)
+		    db->h->db,
+		    "SELECT hash FROM log_hashes WHERE log = ? AND level = ? AND idx = ?", -1,
+		    SQLITE_PREPARE_PERSISTENT, &cr.st, NULL) != SQLITE_OK)
 		die("prepare: %s", sqlite3_errmsg(db->h->db));
 
 	rng_state = 0x2545f4914f6cdd1dull; /* as time_proofs, after its checks */
@@ -671,7 +676,7 @@ static struct proof_stats time_proofs_cached(struct db *db, int64_t log, uint64_
 		v[i] = (now_s() - t0) * 1e6;
 		total += np;
 		if (i < 100 && (db_log_prove_inclusion(db, log, idx, size, want, &nw) < 0 ||
-		                nw != np || memcmp(want, proof, np * RP_HASH_LEN) != 0))
+				nw != np || memcmp(want, proof, np * RP_HASH_LEN) != 0))
 			die("cached inclusion proof differs from db-log.c's");
 	}
 	ps.incl = stats_of(v, count);
@@ -687,7 +692,7 @@ static struct proof_stats time_proofs_cached(struct db *db, int64_t log, uint64_
 		v[i] = (now_s() - t0) * 1e6;
 		total += np;
 		if (i < 100 && (db_log_prove_consistency(db, log, size1, size2, want, &nw) < 0 ||
-		                nw != np || memcmp(want, proof, np * RP_HASH_LEN) != 0))
+				nw != np || memcmp(want, proof, np * RP_HASH_LEN) != 0))
 			die("cached consistency proof differs from db-log.c's");
 	}
 	ps.cons = stats_of(v, count);
@@ -726,7 +731,7 @@ static int seen_none(void *arg, const char *id)
 }
 
 static int store_keep(void *arg, const struct rp_checkpoint *cp, const char *note, size_t len,
-                      int64_t newest)
+		      int64_t newest)
 {
 	(void)note;
 	(void)len;
@@ -787,7 +792,7 @@ struct verify_result {
 };
 
 static struct verify_result time_verify(struct db *db, int64_t log, uint64_t n, size_t runs,
-                                        const struct rp_policy *policy)
+					const struct rp_policy *policy)
 {
 	struct verify_result vr = {0};
 	struct rp_delivery dl = {0};
@@ -818,23 +823,23 @@ static struct verify_result time_verify(struct db *db, int64_t log, uint64_t n, 
 	cpnote = checkpoint_note(db, log, n, root);
 	payload_b64 = rp_b64_encode((const uint8_t *)PAYLOAD, strlen(PAYLOAD));
 	o = json_pack("{s:s%, s:s, s:I, s:o, s:s, s:o}", "statement", (const char *)stmt, stmt_len,
-	              "payload", payload_b64, "index", (json_int_t)vr.index, "proof",
-	              b64_hashes((const uint8_t(*)[RP_HASH_LEN])proof, vr.nproof), "checkpoint",
-	              cpnote, "consistency",
-	              b64_hashes((const uint8_t(*)[RP_HASH_LEN])cons, vr.ncons));
+		      "payload", payload_b64, "index", (json_int_t)vr.index, "proof",
+		      b64_hashes((const uint8_t(*)[RP_HASH_LEN])proof, vr.nproof), "checkpoint",
+		      cpnote, "consistency",
+		      b64_hashes((const uint8_t(*)[RP_HASH_LEN])cons, vr.ncons));
 	if (!o || !(json = json_dumps(o, JSON_COMPACT)))
 		die("cannot build the delivery");
 	json_decref(o);
 	vr.json_len = strlen(json);
 
 	struct rp_verify_ctx ctx = {.policy = policy,
-	                            .device_id = DEV,
-	                            .now = NOW,
-	                            .skew = SKEW,
-	                            .seen = seen_none,
-	                            .log = &st,
-	                            .store = store_keep,
-	                            .store_arg = &stored};
+				    .device_id = DEV,
+				    .now = NOW,
+				    .skew = SKEW,
+				    .seen = seen_none,
+				    .log = &st,
+				    .store = store_keep,
+				    .store_arg = &stored};
 
 	if (rp_delivery_parse(json, vr.json_len, &dl, &d) < 0)
 		die("delivery does not parse: %s", d.msg);
@@ -895,7 +900,7 @@ static void on_entry(void *arg, uint64_t index, bool finding, const char *text)
 
 	if (finding && ac->findings++ == 0)
 		snprintf(ac->first, sizeof(ac->first), "entry %llu: %s", (unsigned long long)index,
-		         text);
+			 text);
 }
 
 struct audit_result {
@@ -918,7 +923,7 @@ static unsigned audit_threads(void)
 
 /* Reads entries [0, n) as the server serves entry bundles; with a, replays them. */
 static double read_entries(struct db *db, int64_t log, uint64_t n, struct rp_audit *a,
-                           struct audit_count *ac, uint64_t *ret_bytes)
+			   struct audit_count *ac, uint64_t *ret_bytes)
 {
 	struct rp_sb sb;
 	double t0 = now_s();
@@ -942,7 +947,8 @@ static double read_entries(struct db *db, int64_t log, uint64_t n, struct rp_aud
 			off += 2 + lens[i];
 		}
 		/* as `rampart audit' does: signatures checked on every core, in log order */
-		if (a && rp_audit_entries(a, data, lens, t.width, audit_threads(), on_entry, ac) < 0)
+		if (a &&
+		    rp_audit_entries(a, data, lens, t.width, audit_threads(), on_entry, ac) < 0)
 			die("audit: out of memory");
 		bytes += off;
 	}
@@ -1000,7 +1006,7 @@ static double par_audit(const struct rp_policy *policy, size_t count, unsigned t
 }
 
 static struct audit_result time_audit(struct db *db, int64_t log, uint64_t n,
-                                      const struct rp_policy *policy)
+				      const struct rp_policy *policy)
 {
 	struct audit_result ar = {0};
 	struct audit_count ac = {0};
@@ -1090,7 +1096,7 @@ static void print_machine(void)
 		     : sf.f_type == 0x01021994 ? "tmpfs"
 		     : sf.f_type == 0x58465342 ? "xfs"
 		     : sf.f_type == 0x9123683E ? "btrfs"
-		                               : "other";
+					       : "other";
 	printf("machine: %ld cores (%s), %.1f GiB RAM, %s %s; SQLite %s, libsodium %s\n",
 	       sysconf(_SC_NPROCESSORS_ONLN), model,
 	       (double)pages * (double)psz / (1024.0 * 1024 * 1024), u.sysname, u.release,
@@ -1103,7 +1109,7 @@ static void print_machine(void)
 int main(int argc, char **argv)
 {
 	uint64_t n = env_u64("BENCH_LOG_N", 1000000), b1 = env_u64("BENCH_LOG_B1", 2000),
-	         b100 = env_u64("BENCH_LOG_B100", 100000), big = env_u64("BENCH_LOG_BIG", 10000000);
+		 b100 = env_u64("BENCH_LOG_B100", 100000), big = env_u64("BENCH_LOG_BIG", 10000000);
 	size_t nproofs = (size_t)env_u64("BENCH_LOG_PROOFS", 20000),
 	       nverify = (size_t)env_u64("BENCH_LOG_VERIFY", 2000),
 	       npool = (size_t)env_u64("BENCH_LOG_POOL", 65536);
@@ -1117,7 +1123,7 @@ int main(int argc, char **argv)
 	double rate_b1 = 0, rate_b100 = 0, rate_b1000, rate_tail_b1 = 0, rate_tail_b100 = 0;
 	struct storage stor;
 	struct proof_stats ps, ps_txn, ps_cached, ps_big = {0}, ps_big_txn = {0},
-	                                          ps_big_cached = {0};
+						  ps_big_cached = {0};
 	size_t cache_bytes = 0, cache_bytes_big = 0;
 	struct verify_result vr;
 	struct audit_result ar = {0};
@@ -1205,13 +1211,13 @@ int main(int argc, char **argv)
 	print_proofs(what, &ps, nproofs);
 	print_diag(diagnose_proofs(&db, log, n, nproofs));
 	snprintf(what, sizeof(what), "%llu entries, each proof in one read transaction",
-	         (unsigned long long)n);
+		 (unsigned long long)n);
 	print_proofs(what, &ps_txn, nproofs);
 	ps_cached = time_proofs_cached(&db, log, n, nproofs, &cache_bytes);
 	snprintf(
-	    what, sizeof(what),
-	    "%llu entries, one read transaction, the %.0f KB of hashes at level >= 8 in memory",
-	    (unsigned long long)n, (double)cache_bytes / 1024);
+		what, sizeof(what),
+		"%llu entries, one read transaction, the %.0f KB of hashes at level >= 8 in memory",
+		(unsigned long long)n, (double)cache_bytes / 1024);
 	print_proofs(what, &ps_cached, nproofs);
 
 	/* 3. The agent's check. */
@@ -1255,9 +1261,8 @@ int main(int argc, char **argv)
 		uint64_t k = b1 < 1000 ? b1 : 1000;
 		t = append_range(&db, log, n, n + k, 1);
 		rate_tail_b1 = (double)k / t;
-		printf(
-		    "append, batch 1, at %llu entries: %llu entries in %.2f s = %.0f entries/s\n",
-		    (unsigned long long)n, (unsigned long long)k, t, rate_tail_b1);
+		printf("append, batch 1, at %llu entries: %llu entries in %.2f s = %.0f entries/s\n",
+		       (unsigned long long)n, (unsigned long long)k, t, rate_tail_b1);
 		n += k;
 	}
 	if (b100) {
@@ -1288,13 +1293,13 @@ int main(int argc, char **argv)
 		print_proofs(what, &ps_big, nproofs);
 		print_diag(diagnose_proofs(&db, log, big, nproofs));
 		snprintf(what, sizeof(what), "%llu entries, each proof in one read transaction",
-		         (unsigned long long)big);
+			 (unsigned long long)big);
 		print_proofs(what, &ps_big_txn, nproofs);
 		ps_big_cached = time_proofs_cached(&db, log, big, nproofs, &cache_bytes_big);
 		snprintf(what, sizeof(what),
-		         "%llu entries, one read transaction, the %.0f KB of hashes at level >= 8 "
-		         "in memory",
-		         (unsigned long long)big, (double)cache_bytes_big / 1024);
+			 "%llu entries, one read transaction, the %.0f KB of hashes at level >= 8 "
+			 "in memory",
+			 (unsigned long long)big, (double)cache_bytes_big / 1024);
 		print_proofs(what, &ps_big_cached, nproofs);
 		db_close(&db);
 		remove_db(path);
@@ -1333,23 +1338,21 @@ int main(int argc, char **argv)
 		       "consistency %.1f us (medians) | |\n",
 		       (unsigned long long)(big / 1000), ps_big_txn.incl.median,
 		       ps_big_txn.cons.median);
-		printf(
-		    "| both at %lluk, one read transaction and the hashes at level >= 8 (%.0f KB) "
-		    "in memory | inclusion %.1f us, consistency %.1f us (medians) | |\n",
-		    (unsigned long long)(big / 1000), (double)cache_bytes_big / 1024,
-		    ps_big_cached.incl.median, ps_big_cached.cons.median);
+		printf("| both at %lluk, one read transaction and the hashes at level >= 8 (%.0f KB) "
+		       "in memory | inclusion %.1f us, consistency %.1f us (medians) | |\n",
+		       (unsigned long long)(big / 1000), (double)cache_bytes_big / 1024,
+		       ps_big_cached.incl.median, ps_big_cached.cons.median);
 	}
 	printf("| agent check of one delivery (parse + rp_verify_delivery) | median %.0f us, p99 "
 	       "%.0f us | <= 1 ms: %s |\n",
 	       vr.whole.median, vr.whole.p99, vr.whole.median <= 1000 ? "met" : "MISSED");
 	if (naudit)
-		printf(
-		    "| audit of %lluk entries (read + rp_audit_entries) | %.1f s, %.0f entries/s | "
-		    "<= 60 s: %s |\n",
-		    (unsigned long long)(naudit / 1000), ar.audit_s, (double)naudit / ar.audit_s,
-		    naudit < 1000000   ? "n/a (fewer entries)"
-		    : ar.audit_s <= 60 ? "met"
-		                       : "MISSED");
+		printf("| audit of %lluk entries (read + rp_audit_entries) | %.1f s, %.0f entries/s | "
+		       "<= 60 s: %s |\n",
+		       (unsigned long long)(naudit / 1000), ar.audit_s, (double)naudit / ar.audit_s,
+		       naudit < 1000000   ? "n/a (fewer entries)"
+		       : ar.audit_s <= 60 ? "met"
+					  : "MISSED");
 	if (naudit)
 		printf("| audit, a bare loop of parse + quorum check on %u threads (for "
 		       "comparison: the floor of rp_audit_entries) | about %.0f s | |\n",

@@ -61,7 +61,8 @@ int cmd_config(struct cli *c, int argc, char *argv[])
 	if (cli_is_help(argc, argv)) {
 		printf("Usage: rampart [--server URL] [--pin PIN] [--org ORG] [--key FILE] config [--save]\n\n"
 		       "Shows the settings in force; with --save writes them to the config file\n"
-		       "(%s) so later commands need no options.\n", c->config_path);
+		       "(%s) so later commands need no options.\n",
+		       c->config_path);
 		return 0;
 	}
 	rp_sb_init(&sb, RP_CLI_CONFIG_MAX); /* what cli/main.c reads back */
@@ -175,8 +176,8 @@ out:
  * What every listing command shares: --help, the server, and a GET of
  * /v1/orgs/<org>/<what>. Returns the JSON, or NULL with *rc set.
  */
-static json_t *list_get(struct cli *c, int argc, char *argv[], const char *help,
-			const char *what, int *rc)
+static json_t *list_get(struct cli *c, int argc, char *argv[], const char *help, const char *what,
+			int *rc)
 {
 	char path[256];
 	json_t *j;
@@ -220,7 +221,8 @@ static json_t *device_json(json_t *v, const struct cli_facts *f)
 			 f->verified ? NULL : f->problem, "server", "hostname", js(v, "hostname"),
 			 "os", js(v, "os"), "agent_version", js(v, "agent_version"), "last_seen",
 			 json_integer_value(json_object_get(v, "last_seen")), "enrolled",
-			 json_integer_value(json_object_get(v, "enrolled")), "alarm", js(v, "alarm"));
+			 json_integer_value(json_object_get(v, "enrolled")), "alarm",
+			 js(v, "alarm"));
 }
 
 int cmd_devices(struct cli *c, int argc, char *argv[])
@@ -231,13 +233,14 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 	bool marked = false;
 	int rc;
 
-	j = list_get(c, argc, argv,
-		     "Usage: rampart devices\n\nLists the org's enrolled devices: id, hostname, OS, last seen,\n"
-		     "agent version, and any alarm an agent raised. Hostname and OS come from\n"
-		     "the facts each device signed at enrolment, checked against its key (whose\n"
-		     "hash is its id); otherwise they are marked `?', the server's word. LAST\n"
-		     "SEEN and ALARM are always the server's word. --json prints this view.\n",
-		     "devices", &rc);
+	j = list_get(
+		c, argc, argv,
+		"Usage: rampart devices\n\nLists the org's enrolled devices: id, hostname, OS, last seen,\n"
+		"agent version, and any alarm an agent raised. Hostname and OS come from\n"
+		"the facts each device signed at enrolment, checked against its key (whose\n"
+		"hash is its id); otherwise they are marked `?', the server's word. LAST\n"
+		"SEEN and ALARM are always the server's word. --json prints this view.\n",
+		"devices", &rc);
 	if (!j)
 		return rc;
 	if (c->json && !(out = json_array())) {
@@ -245,9 +248,9 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 		return 1;
 	}
 	if (!c->json)
-		printf("%-32s  %-21s  %-29s  %-10s  %-8s  %s\n", "ID", "HOSTNAME", "OS", "LAST SEEN",
-		       "AGENT", "ALARM");
-	json_array_foreach(json_object_get(j, "devices"), i, v) {
+		printf("%-32s  %-21s  %-29s  %-10s  %-8s  %s\n", "ID", "HOSTNAME", "OS",
+		       "LAST SEEN", "AGENT", "ALARM");
+	json_array_foreach (json_object_get(j, "devices"), i, v) {
 		struct cli_facts f;
 		const char *host, *os;
 
@@ -267,7 +270,9 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 		cli_cell(stdout, os, 28);
 		fputs(f.verified ? " " : SERVERS_WORD, stdout);
 		fputs("  ", stdout);
-		cli_cell(stdout, ago(json_integer_value(json_object_get(v, "last_seen")), a, sizeof(a)), 10);
+		cli_cell(stdout,
+			 ago(json_integer_value(json_object_get(v, "last_seen")), a, sizeof(a)),
+			 10);
 		fputs("  ", stdout);
 		cli_cell(stdout, f.verified ? f.facts.agent_version : js(v, "agent_version"), 8);
 		fputs("  ", stdout);
@@ -364,7 +369,8 @@ static void report_submitted(struct cli *c, const char *what, const char *id, co
 			       j ? stored.problem : "not fetched");
 		else if (stored.count < mine.count)
 			printf("WARNING: the server's copy of %s carries only %zu of those %zu valid "
-			       "signatures: it did not store yours\n", id, stored.count, mine.count);
+			       "signatures: it did not store yours\n",
+			       id, stored.count, mine.count);
 	}
 	cli_view_release(&mine);
 	cli_view_release(&stored);
@@ -405,7 +411,8 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 		case 't':
 			for (char *tok = optarg; *tok;) {
 				size_t n = strcspn(tok, ", ");
-				if (!rp_id_valid(tok, n) || cmd.ntargets == RP_STATEMENT_TARGETS_MAX) {
+				if (!rp_id_valid(tok, n) ||
+				    cmd.ntargets == RP_STATEMENT_TARGETS_MAX) {
 					cli_err("run: `%.*s' is not a device id (32 hex digits, see `rampart devices')",
 						(int)n, tok);
 					goto out;
@@ -416,8 +423,10 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 			}
 			break;
 		case 'T':
-			if (rp_parse_u64(optarg, strlen(optarg), RP_TIMEOUT_MAX_S, &v) != 0 || v == 0) {
-				cli_err("run: --timeout `%s' is not 1 to %d seconds", optarg, RP_TIMEOUT_MAX_S);
+			if (rp_parse_u64(optarg, strlen(optarg), RP_TIMEOUT_MAX_S, &v) != 0 ||
+			    v == 0) {
+				cli_err("run: --timeout `%s' is not 1 to %d seconds", optarg,
+					RP_TIMEOUT_MAX_S);
 				goto out;
 			}
 			cmd.timeout = (uint32_t)v;
@@ -542,7 +551,7 @@ static void show_targets(struct cli *c, const struct rp_command *cmd)
 		struct cli_facts f;
 		size_t k;
 
-		json_array_foreach(devs, k, v)
+		json_array_foreach (devs, k, v)
 			if (!strcmp(js(v, "id"), cmd->targets[i]))
 				dev = v;
 		printf("  %s  ", cmd->targets[i]);
@@ -588,13 +597,15 @@ static void show_command(struct cli *c, const struct rp_policy *p, const struct 
 	e = cli_block(stdout, v->cmd->note->msg, v->cmd->note->text_len);
 	if (e)
 		printf("WARNING: %zu characters of the statement that a terminal would not show "
-		       "as themselves are shown as \\u escapes\n", e);
+		       "as themselves are shown as \\u escapes\n",
+		       e);
 	printf("---- payload (%zu bytes, hash verified) ----\n", plen);
 	if (showable(payload, plen)) {
 		e = cli_block(stdout, (const char *)payload, plen);
 		if (e)
 			printf("WARNING: the payload holds %zu bytes or characters a terminal would "
-			       "not show as themselves, shown as \\x or \\u escapes\n", e);
+			       "not show as themselves, shown as \\x or \\u escapes\n",
+			       e);
 	} else {
 		printf("(binary payload, not shown)\n");
 	}
@@ -616,8 +627,9 @@ static void show_command(struct cli *c, const struct rp_policy *p, const struct 
 		       v->count, v->threshold, rp_role_name(v->role), v->count + 1, v->threshold);
 	else
 		printf("---- %zu of %u %s signatures verified; yours will not count: your key %s "
-		       "is not a key of role %s ----\n", v->count, v->threshold,
-		       rp_role_name(v->role), c->key.name, rp_role_name(v->role));
+		       "is not a key of role %s ----\n",
+		       v->count, v->threshold, rp_role_name(v->role), c->key.name,
+		       rp_role_name(v->role));
 }
 
 /*
@@ -680,7 +692,8 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 			       "not passed on: your approval carries the text, the valid lines and yours.\n"
 			       "A command with no valid signature by its role was proposed by no\n"
 			       "administrator: signing it needs you to type `%s', or, with --yes,\n"
-			       "--unsigned-ok as well.\n", unsigned_phrase);
+			       "--unsigned-ok as well.\n",
+			       unsigned_phrase);
 			return 0;
 		} else
 			id = argv[i];
@@ -704,8 +717,8 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 		goto out;
 	}
 	payload = malloc(strlen(pb) / 4 * 3 + 1);
-	if (!payload || (strlen(pb) > 0 &&
-			 rp_b64_decode(pb, strlen(pb), payload, strlen(pb) / 4 * 3 + 1, &plen) < 0)) {
+	if (!payload || (strlen(pb) > 0 && rp_b64_decode(pb, strlen(pb), payload,
+							 strlen(pb) / 4 * 3 + 1, &plen) < 0)) {
 		cli_err("approve: payload is not base64");
 		goto out;
 	}
@@ -729,7 +742,8 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 	if (v.count == 0) {
 		if (yes && !unsigned_ok) {
 			cli_err("approve: not signed: command %s was proposed by no administrator; "
-				"--yes alone does not sign it (add --unsigned-ok if you mean it)", id);
+				"--yes alone does not sign it (add --unsigned-ok if you mean it)",
+				id);
 			goto out;
 		}
 		if (!unsigned_ok && !cli_confirm_phrase("This command was proposed by no "
@@ -791,7 +805,8 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 			return 0;
 		}
 		if (!strcmp(argv[k], "--limit") && k + 1 < argc &&
-		    rp_parse_u64(argv[k + 1], strlen(argv[k + 1]), RP_COMMANDS_LIST_MAX, &limit) == 0 &&
+		    rp_parse_u64(argv[k + 1], strlen(argv[k + 1]), RP_COMMANDS_LIST_MAX, &limit) ==
+			    0 &&
 		    limit > 0) {
 			k++;
 			continue;
@@ -810,26 +825,35 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 	if (!c->json)
 		printf("%-32s  %-16s  %-6s  %-7s  %-20s  %s\n", "ID", "STATE", "SIGS", "TARGETS",
 		       "NOT BEFORE", "COMMENT");
-	json_array_foreach(json_object_get(j, "commands"), i, v) {
+	json_array_foreach (json_object_get(j, "commands"), i, v) {
 		struct cli_view cv;
 		char sigs[48];
 
 		cli_view_init(&cv, p, c->org, NULL, js(v, "statement"));
 		if (cv.cmd && strcmp(cv.cmd->id, js(v, "id")) != 0) {
-			snprintf(cv.problem, sizeof(cv.problem), "SECURITY: the server lists "
-				 "statement %s as command %.32s", cv.cmd->id, js(v, "id"));
+			snprintf(cv.problem, sizeof(cv.problem),
+				 "SECURITY: the server lists "
+				 "statement %s as command %.32s",
+				 cv.cmd->id, js(v, "id"));
 			cli_view_release(&cv);
 		}
 		if (c->json) {
 			json_t *o = cli_view_json(&cv, now);
 			if (o) {
-				json_object_set_new(o, "id", json_string(cv.cmd ? cv.cmd->id : js(v, "id")));
-				json_object_set_new(o, "server", json_pack("{s:s, s:I, s:I, s:I, s:s}",
-					"state", js(v, "state"), "signatures",
-					json_integer_value(json_object_get(v, "signatures")), "threshold",
-					json_integer_value(json_object_get(v, "threshold")), "created",
-					json_integer_value(json_object_get(v, "created")), "comment",
-					js(v, "comment")));
+				json_object_set_new(o, "id",
+						    json_string(cv.cmd ? cv.cmd->id : js(v, "id")));
+				json_object_set_new(
+					o, "server",
+					json_pack(
+						"{s:s, s:I, s:I, s:I, s:s}", "state",
+						js(v, "state"), "signatures",
+						json_integer_value(
+							json_object_get(v, "signatures")),
+						"threshold",
+						json_integer_value(json_object_get(v, "threshold")),
+						"created",
+						json_integer_value(json_object_get(v, "created")),
+						"comment", js(v, "comment")));
 				json_array_append_new(out, o);
 			}
 			cli_view_release(&cv);
@@ -849,7 +873,8 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 		rp_time_format(cv.cmd->not_before, t);
 		printf("%-6s  %-7zu  %-20s  ", sigs, cv.cmd->ntargets, t);
 		if (cv.forged)
-			printf("%zu FORGED signature line%s! ", cv.forged, cv.forged == 1 ? "" : "s");
+			printf("%zu FORGED signature line%s! ", cv.forged,
+			       cv.forged == 1 ? "" : "s");
 		cli_last(stdout, cv.cmd->comment, 0);
 		cli_view_release(&cv);
 	}
@@ -890,21 +915,22 @@ static json_t *row_json(const struct cli_row *x)
 	json_t *row = x->row;
 	char *o64 = x->verified ? rp_b64_encode(x->output, x->output_len) : NULL;
 	const char *host = x->facts.verified ? x->facts.facts.hostname : js(row, "hostname");
-	json_t *j = json_pack("{s:s, s:b, s:s, s:b, s:s?, s:o, s:o, s:o, s:s?, s:s, s:b, s:o}",
-		"device", x->device, "target", x->target, "status", x->status, "verified",
-		x->verified, "problem", x->verified ? NULL : x->problem,
-		"exit_code", x->verified && x->res.exit_code >= 0 ? json_integer(x->res.exit_code)
-								    : json_null(),
+	json_t *j = json_pack(
+		"{s:s, s:b, s:s, s:b, s:s?, s:o, s:o, s:o, s:s?, s:s, s:b, s:o}", "device",
+		x->device, "target", x->target, "status", x->status, "verified", x->verified,
+		"problem", x->verified ? NULL : x->problem, "exit_code",
+		x->verified && x->res.exit_code >= 0 ? json_integer(x->res.exit_code) : json_null(),
 		"signal", x->verified && x->res.signal ? json_integer(x->res.signal) : json_null(),
-		"duration_ms", x->verified ? json_integer((json_int_t)x->res.duration_ms)
-					   : json_null(),
-		"output", o64, "hostname", host, "hostname_verified", x->facts.verified,
-		"server", row ? json_pack("{s:s, s:O, s:s, s:s, s:I}", "status", js(row, "status"),
-					  "exit_code", json_object_get(row, "exit_code") ?
-						json_object_get(row, "exit_code") : json_null(),
-					  "reason", js(row, "reason"), "hostname", js(row, "hostname"),
-					  "updated", json_integer_value(json_object_get(row, "updated")))
-			      : json_null());
+		"duration_ms",
+		x->verified ? json_integer((json_int_t)x->res.duration_ms) : json_null(), "output",
+		o64, "hostname", host, "hostname_verified", x->facts.verified, "server",
+		row ? json_pack(
+			      "{s:s, s:O, s:s, s:s, s:I}", "status", js(row, "status"), "exit_code",
+			      json_object_get(row, "exit_code") ? json_object_get(row, "exit_code")
+								: json_null(),
+			      "reason", js(row, "reason"), "hostname", js(row, "hostname"),
+			      "updated", json_integer_value(json_object_get(row, "updated")))
+		    : json_null());
 
 	free(o64);
 	return j;
@@ -917,8 +943,8 @@ static void print_rows(const struct cli_row *x, size_t n)
 	printf("%-32s  %-17s  %-10s  %-4s  %-8s  %s\n", "DEVICE", "HOSTNAME", "STATUS", "EXIT",
 	       "TIME", "OUTPUT (tail) / REASON");
 	for (size_t i = 0; i < n; i++) {
-		const char *host = x[i].facts.verified ? x[i].facts.facts.hostname
-							: js(x[i].row, "hostname");
+		const char *host =
+			x[i].facts.verified ? x[i].facts.facts.hostname : js(x[i].row, "hostname");
 		char exs[16] = "-", ms[24] = "-", tail[RP_OUTPUT_KEEP + 1];
 
 		marked |= !x[i].facts.verified;
@@ -933,7 +959,9 @@ static void print_rows(const struct cli_row *x, size_t n)
 			/* killed, timed-out: the signal that ended it, signed */
 			if (x[i].res.signal)
 				snprintf(exs, sizeof(exs), "%s",
-					 sigabbrev_np(x[i].res.signal) ? sigabbrev_np(x[i].res.signal) : "SIG?");
+					 sigabbrev_np(x[i].res.signal)
+						 ? sigabbrev_np(x[i].res.signal)
+						 : "SIG?");
 			else if (x[i].res.exit_code >= 0)
 				snprintf(exs, sizeof(exs), "%d", (int)x[i].res.exit_code);
 			snprintf(ms, sizeof(ms), "%.2fs", (double)x[i].res.duration_ms / 1000.0);
@@ -957,8 +985,8 @@ static void print_rows(const struct cli_row *x, size_t n)
 			fputs("; the server says: ", stdout);
 			cli_put(stdout, js(x[i].row, "status"));
 			if (json_is_integer(json_object_get(x[i].row, "exit_code")))
-				printf(", exit %lld",
-				       (long long)json_integer_value(json_object_get(x[i].row, "exit_code")));
+				printf(", exit %lld", (long long)json_integer_value(json_object_get(
+							      x[i].row, "exit_code")));
 			if (js(x[i].row, "reason")[0]) {
 				fputs(": ", stdout);
 				cli_last(stdout, js(x[i].row, "reason"), 60);
@@ -1004,7 +1032,8 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 		}
 		if (!strcmp(argv[k], "--wait") && k + 1 < argc) {
 			if (rp_parse_u64(argv[k + 1], strlen(argv[k + 1]), 86400, &wait) != 0) {
-				cli_err("results: --wait `%s' is not a number of seconds", argv[k + 1]);
+				cli_err("results: --wait `%s' is not a number of seconds",
+					argv[k + 1]);
 				return 2;
 			}
 			k++;
@@ -1075,19 +1104,21 @@ int cmd_alerts(struct cli *c, int argc, char *argv[])
 	size_t i;
 	int rc;
 
-	j = list_get(c, argc, argv,
-		     "Usage: rampart alerts\n\nSecurity alerts raised by agents that refused a delivery\n"
-		     "(bad or missing signatures, wrong org or target, replay, expiry...), as the\n"
-		     "server reports them: alerts are not signed notes, so this list is the\n"
-		     "server's word (each agent's own alerts.log is the record).\n",
-		     "alerts", &rc);
+	j = list_get(
+		c, argc, argv,
+		"Usage: rampart alerts\n\nSecurity alerts raised by agents that refused a delivery\n"
+		"(bad or missing signatures, wrong org or target, replay, expiry...), as the\n"
+		"server reports them: alerts are not signed notes, so this list is the\n"
+		"server's word (each agent's own alerts.log is the record).\n",
+		"alerts", &rc);
 	if (!j)
 		return rc;
 	if (c->json) {
 		cli_json(stdout, j);
 	} else {
-		printf("%-20s  %-32s  %-32s  %-16s  %s\n", "TIME", "DEVICE", "COMMAND", "CODE", "REASON");
-		json_array_foreach(json_object_get(j, "alerts"), i, v) {
+		printf("%-20s  %-32s  %-32s  %-16s  %s\n", "TIME", "DEVICE", "COMMAND", "CODE",
+		       "REASON");
+		json_array_foreach (json_object_get(j, "alerts"), i, v) {
 			rp_time_format(json_integer_value(json_object_get(v, "at")), t);
 			printf("%-20s  ", t);
 			cli_cell(stdout, js(v, "device"), 32);
@@ -1165,9 +1196,12 @@ int cmd_token(struct cli *c, int argc, char *argv[])
 			if (c->json) {
 				cli_json(stdout, j);
 			} else {
-				printf("%-32s  %-20s  %-6s  %s\n", "ID", "NAME", "SCOPE", "EXPIRES");
-				json_array_foreach(json_object_get(j, "tokens"), i, v) {
-					rp_time_format(json_integer_value(json_object_get(v, "expires")), t);
+				printf("%-32s  %-20s  %-6s  %s\n", "ID", "NAME", "SCOPE",
+				       "EXPIRES");
+				json_array_foreach (json_object_get(j, "tokens"), i, v) {
+					rp_time_format(
+						json_integer_value(json_object_get(v, "expires")),
+						t);
 					cli_cell(stdout, js(v, "id"), 32);
 					fputs("  ", stdout);
 					cli_cell(stdout, js(v, "name"), 20);

@@ -28,7 +28,7 @@
 struct auditor {
 	struct cli *c;
 	struct rp_https_conn conn;
-	bool quiet; /* findings and the summary only */
+	bool quiet;       /* findings and the summary only */
 	unsigned threads; /* for checking signatures */
 	size_t errors;    /* checks that could not run */
 	size_t findings;
@@ -115,7 +115,8 @@ static int replay(struct auditor *au, struct rp_audit *a, uint64_t size)
 			size_t n;
 			if ((r = rp_bundle_next(&b, &e, &n, &d)) != 1) {
 				if (r == 0)
-					rp_diagf(&d, "it ends after %u of its %u entries", i, t.width);
+					rp_diagf(&d, "it ends after %u of its %u entries", i,
+						 t.width);
 				finding(au, "entry bundle %s is truncated at entry %llu: %s", path,
 					(unsigned long long)(tile * RP_TILE_WIDTH + i), d.msg);
 				rp_http_resp_release(&resp);
@@ -139,8 +140,7 @@ static int replay(struct auditor *au, struct rp_audit *a, uint64_t size)
 }
 
 /* rp_tile_reader's fetch: a hash tile of the log, over the pinned connection. */
-static int fetch_tile(void *arg, const struct rp_tile *t, uint8_t *buf, size_t cap,
-		      size_t *ret_len)
+static int fetch_tile(void *arg, const struct rp_tile *t, uint8_t *buf, size_t cap, size_t *ret_len)
 {
 	struct rp_http_resp resp = {0};
 	char path[64];
@@ -191,9 +191,10 @@ static void cross_check(struct auditor *au, const struct rp_policy *p, const cha
 		goto out;
 	}
 	/* Freshness 0: a checkpoint kept elsewhere is old by nature; its history is what counts. */
-	if (rp_checkpoint_verify(&p->wp, buf, len, rp_now(), 0, RP_CLOCK_SKEW_S, &other, NULL,
-				 &d) < 0) {
-		finding(au, "checkpoint %s is not acceptable under the root policy: %s", file, d.msg);
+	if (rp_checkpoint_verify(&p->wp, buf, len, rp_now(), 0, RP_CLOCK_SKEW_S, &other, NULL, &d) <
+	    0) {
+		finding(au, "checkpoint %s is not acceptable under the root policy: %s", file,
+			d.msg);
 		goto out;
 	}
 	other_head.size = other.size;
@@ -222,14 +223,16 @@ static void cross_check(struct auditor *au, const struct rp_policy *p, const cha
 			       (unsigned long long)other.size);
 		goto out;
 	case RP_TLOG_ROLLBACK:
-		finding(au, "checkpoint %s has %llu entries, more than the %llu this server serves: "
-			    "it showed someone a longer log (split view)",
+		finding(au,
+			"checkpoint %s has %llu entries, more than the %llu this server serves: "
+			"it showed someone a longer log (split view)",
 			file, (unsigned long long)other.size, (unsigned long long)cp->size);
 		break;
 	case RP_TLOG_FORK:
 	case RP_TLOG_INCONSISTENT:
-		finding(au, "checkpoint %s is not consistent with the log served now: at %llu "
-			    "entries the served tree has another root (split view or fork): %s",
+		finding(au,
+			"checkpoint %s is not consistent with the log served now: at %llu "
+			"entries the served tree has another root (split view or fork): %s",
 			file, (unsigned long long)other.size, d.msg);
 		break;
 	}
@@ -336,7 +339,8 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 	if (state_file)
 		snprintf(state_path, sizeof(state_path), "%s", state_file);
 	else
-		snprintf(state_path, sizeof(state_path), "%s/audit-%s.state", c->config_dir, c->org);
+		snprintf(state_path, sizeof(state_path), "%s/audit-%s.state", c->config_dir,
+			 c->org);
 	snprintf(cp_path, sizeof(cp_path), "%s.checkpoint", state_path);
 
 	/* What we verified before, if anything. */
@@ -359,8 +363,8 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 	 * only be judged by this one).
 	 */
 	if (!a.policy) {
-		if (!policy_file && cli_trusted_policy_path(c, c->org, anchor_path,
-							    sizeof(anchor_path)) == 0)
+		if (!policy_file &&
+		    cli_trusted_policy_path(c, c->org, anchor_path, sizeof(anchor_path)) == 0)
 			policy_file = anchor_path;
 		if (policy_file && rp_read_file(policy_file, RP_NOTE_MAX, &buf, &len) == 0 &&
 		    rp_policy_parse(buf, len, &anchor, &d) < 0) {
@@ -386,8 +390,8 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 	/* The checkpoint, judged by the policy in force (lib/audit.h: rp_audit_checkpoint). */
 	if (fetch(&au, "checkpoint", RP_CHECKPOINT_MAX, &resp) < 0)
 		goto out;
-	if (rp_audit_checkpoint(&a, anchor, resp.body, resp.body_len, rp_now(), &cp, &stale,
-				&d) < 0) {
+	if (rp_audit_checkpoint(&a, anchor, resp.body, resp.body_len, rp_now(), &cp, &stale, &d) <
+	    0) {
 		finding(&au, "the server's checkpoint is not acceptable: %s", d.msg);
 		print_evidence("checkpoint served now", resp.body);
 		print_evidence("last checkpoint verified", old_note);
@@ -395,8 +399,9 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 		goto out;
 	}
 	if (stale) {
-		finding(&au, "the server's checkpoint is stale: %s. The server may be withholding "
-			     "newer entries, or cannot reach its witnesses; agents are frozen too",
+		finding(&au,
+			"the server's checkpoint is stale: %s. The server may be withholding "
+			"newer entries, or cannot reach its witnesses; agents are frozen too",
 			d.msg);
 		print_evidence("checkpoint served now", resp.body);
 	}
@@ -416,12 +421,14 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 	/* Append-only since the last run (lib/tlog.h), with the tree rebuilt from the entries. */
 	v = rp_tlog_advance_rebuilt(&before, &now_head, root, &d);
 	if (v == RP_TLOG_ROLLBACK)
-		finding(&au, "the log shrank from %llu to %llu entries since the last audit "
-			     "(rollback or fork)", (unsigned long long)before.size,
-			(unsigned long long)cp.size);
+		finding(&au,
+			"the log shrank from %llu to %llu entries since the last audit "
+			"(rollback or fork)",
+			(unsigned long long)before.size, (unsigned long long)cp.size);
 	else if (v == RP_TLOG_FORK || v == RP_TLOG_INCONSISTENT)
-		finding(&au, "the %llu entries served do not hash to the checkpoint's root: the "
-			     "log was rewritten or forked since the last audit",
+		finding(&au,
+			"the %llu entries served do not hash to the checkpoint's root: the "
+			"log was rewritten or forked since the last audit",
 			(unsigned long long)cp.size);
 	if (!rp_tlog_append_only(v)) {
 		print_evidence("last checkpoint verified", old_note);
@@ -431,8 +438,10 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 	}
 	/* A log whose chain never started authorises nothing, on every run until it does. */
 	if (!a.policy)
-		finding(&au, "no entry of this log is the trusted root policy %s: nothing in it is "
-			     "authorised (entry 0 must be that policy)", a.trusted_hash);
+		finding(&au,
+			"no entry of this log is the trusted root policy %s: nothing in it is "
+			"authorised (entry 0 must be that policy)",
+			a.trusted_hash);
 	for (size_t i = 0; i < nothers; i++)
 		cross_check(&au, rp_audit_judge(&a, anchor), others[i], &cp, resp.body);
 	/* Consistent: remember it. Findings about entries stay history, not state. */

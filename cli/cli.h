@@ -53,11 +53,11 @@ bool cli_is_help(int argc, char *argv[]);
  * out.c: every string from the server reaches the terminal through these
  * (lib/text.c): neutralised, in cells as wide as what they display.
  */
-void cli_put(FILE *f, const char *s);                 /* a fragment of one line */
-void cli_cell(FILE *f, const char *s, size_t width);  /* exactly width columns */
-void cli_last(FILE *f, const char *s, size_t width);  /* a last column, cut at width, then \n */
-size_t cli_block(FILE *f, const char *s, size_t n);   /* lines as they are; returns escapes */
-void cli_json(FILE *f, const json_t *j);              /* ASCII-only JSON */
+void cli_put(FILE *f, const char *s);                /* a fragment of one line */
+void cli_cell(FILE *f, const char *s, size_t width); /* exactly width columns */
+void cli_last(FILE *f, const char *s, size_t width); /* a last column, cut at width, then \n */
+size_t cli_block(FILE *f, const char *s, size_t n);  /* lines as they are; returns escapes */
+void cli_json(FILE *f, const json_t *j);             /* ASCII-only JSON */
 
 /* trust.c: what the CLI verified (DESIGN.md section 4a). */
 /* The org's trusted root policy (<config dir>/<org>.policy); NULL after an error message. */
@@ -69,10 +69,10 @@ struct cli_view {
 	char problem[320];      /* why, when cmd is NULL */
 	enum rp_role_id role;
 	struct rp_sig_check sig[RP_NOTE_SIGS_MAX];
-	size_t count;           /* distinct valid signatures by keys of the role */
+	size_t count; /* distinct valid signatures by keys of the role */
 	uint32_t threshold;
-	size_t forged;          /* lines claiming a policy key that do not verify */
-	size_t unknown;         /* lines by keys outside the policy */
+	size_t forged;  /* lines claiming a policy key that do not verify */
+	size_t unknown; /* lines by keys outside the policy */
 };
 /* id NULL: any id. */
 void cli_view_init(struct cli_view *v, const struct rp_policy *p, const char *org, const char *id,
@@ -98,14 +98,15 @@ void cli_facts_check(const char *org, const char *id, json_t *pubkey, json_t *fa
 /* One target's result, as verified. */
 struct cli_row {
 	char device[RP_ID_HEX + 1];
-	bool target;           /* named by the signed statement */
-	bool verified;         /* a device-signed result, checked */
-	struct rp_result res;  /* when verified */
-	uint8_t *output;       /* when verified: the output, matching its signed hash */
+	bool target;          /* named by the signed statement */
+	bool verified;        /* a device-signed result, checked */
+	struct rp_result res; /* when verified */
+	uint8_t *output;      /* when verified: the output, matching its signed hash */
 	size_t output_len;
-	const char *status;    /* derived: the result's status, or pending, scheduled, expired, UNVERIFIED */
-	char problem[320];     /* why UNVERIFIED */
-	json_t *row;           /* the server's row (borrowed), or NULL */
+	const char *status; /* derived: the result's status, or pending, scheduled, expired,
+			       UNVERIFIED */
+	char problem[320];  /* why UNVERIFIED */
+	json_t *row;        /* the server's row (borrowed), or NULL */
 	struct cli_facts facts;
 };
 /* Every target of the signed statement, then the server's other rows. */

@@ -54,9 +54,8 @@ static int read_passphrase(const char *prompt, char *out, size_t n)
 
 static int box_key(const char *pass, const uint8_t salt[16], uint8_t key[32])
 {
-	if (crypto_pwhash(key, 32, pass, strlen(pass), salt,
-			  crypto_pwhash_OPSLIMIT_MODERATE, crypto_pwhash_MEMLIMIT_MODERATE,
-			  crypto_pwhash_ALG_ARGON2ID13) != 0)
+	if (crypto_pwhash(key, 32, pass, strlen(pass), salt, crypto_pwhash_OPSLIMIT_MODERATE,
+			  crypto_pwhash_MEMLIMIT_MODERATE, crypto_pwhash_ALG_ARGON2ID13) != 0)
 		return RP_E_NOMEM;
 	return 0;
 }
@@ -107,12 +106,13 @@ int cli_load_key(struct cli *c, const char *path, struct rp_skey *ret)
 		r = RP_E_KEY;
 		if (raw && rp_b64_decode(b, blen, raw, blen, &rawlen) == 0 &&
 		    rawlen > 40 + crypto_secretbox_MACBYTES &&
-		    (r = read_passphrase("Passphrase for signing key: ", pass, sizeof(pass))) == 0 &&
+		    (r = read_passphrase("Passphrase for signing key: ", pass, sizeof(pass))) ==
+			    0 &&
 		    (r = box_key(pass, raw, key)) == 0) {
 			size_t plen = rawlen - 40 - crypto_secretbox_MACBYTES;
 			plain = malloc(plen + 1);
-			if (plain && crypto_secretbox_open_easy((uint8_t *)plain, raw + 40, rawlen - 40,
-								raw + 16, key) == 0) {
+			if (plain && crypto_secretbox_open_easy((uint8_t *)plain, raw + 40,
+								rawlen - 40, raw + 16, key) == 0) {
 				plain[plen] = '\0';
 				r = rp_skey_parse(plain, plen, ret, &d);
 				sodium_memzero(plain, plen);
@@ -130,7 +130,8 @@ int cli_load_key(struct cli *c, const char *path, struct rp_skey *ret)
 	sodium_memzero(buf, len);
 	free(buf);
 	if (r < 0)
-		cli_err("loading key %s: %s%s%s", path, rp_strerror(r), d.msg[0] ? ": " : "", d.msg);
+		cli_err("loading key %s: %s%s%s", path, rp_strerror(r), d.msg[0] ? ": " : "",
+			d.msg);
 	return r;
 }
 
@@ -216,7 +217,8 @@ static int key_generate(int argc, char *argv[])
 		goto out;
 	}
 	printf("%s\n", vtext);
-	fprintf(stderr, "signer key written to %s (keep it secret), verifier key to %s\n", path, vpath);
+	fprintf(stderr, "signer key written to %s (keep it secret), verifier key to %s\n", path,
+		vpath);
 	r = 0;
 out:
 	sodium_memzero(pass, sizeof(pass));

@@ -214,16 +214,17 @@ static void usage(FILE *f)
 		   "server only stores and delivers it.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].help);
-	fprintf(f, "\nGlobal options (also RAMPART_* environment variables and the config file):\n"
-		   "  --server URL    https://host:port of rampartd\n"
-		   "  --pin PIN       sha256:<hex> of the server's public key (from `rampartd init')\n"
-		   "  --org ORG       organisation name\n"
-		   "  --key FILE      your signing key\n"
-		   "  --token TOKEN   API token for read-only commands instead of a key\n"
-		   "  --config FILE   config file (default ~/.config/rampart/config)\n"
-		   "  --json          print what the CLI verified as JSON instead of tables\n"
-		   "  --version\n\n"
-		   "`rampart COMMAND --help' describes each command.\n");
+	fprintf(f,
+		"\nGlobal options (also RAMPART_* environment variables and the config file):\n"
+		"  --server URL    https://host:port of rampartd\n"
+		"  --pin PIN       sha256:<hex> of the server's public key (from `rampartd init')\n"
+		"  --org ORG       organisation name\n"
+		"  --key FILE      your signing key\n"
+		"  --token TOKEN   API token for read-only commands instead of a key\n"
+		"  --config FILE   config file (default ~/.config/rampart/config)\n"
+		"  --json          print what the CLI verified as JSON instead of tables\n"
+		"  --version\n\n"
+		"`rampart COMMAND --help' describes each command.\n");
 }
 
 int main(int argc, char *argv[])

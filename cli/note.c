@@ -117,7 +117,8 @@ static int note_verify(int argc, char *argv[])
 	}
 	if (read_stdin(&in, &len) < 0)
 		return 1;
-	if (rp_note_parse(in, len, &note, &d) < 0 || rp_note_verify(note, keys, nkeys, ok, &d) < 0) {
+	if (rp_note_parse(in, len, &note, &d) < 0 ||
+	    rp_note_verify(note, keys, nkeys, ok, &d) < 0) {
 		cli_err("note verify: %s", d.msg);
 		goto out;
 	}

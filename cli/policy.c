@@ -43,8 +43,8 @@ static int witness_lines(struct rp_policy *p, const char *logkey, const char *co
 	if (read_vkey(logkey, &lk) < 0)
 		return RP_E_INVAL;
 	if (quorum && (n == 0 || rp_parse_u64(quorum, strlen(quorum), n, &k) != 0 || k < 1)) {
-		cli_err("org init: --quorum `%s' must be a number from 1 to the %zu witnesses", quorum,
-			n);
+		cli_err("org init: --quorum `%s' must be a number from 1 to the %zu witnesses",
+			quorum, n);
 		return RP_E_INVAL;
 	}
 	rp_sb_init(&sb, RP_NOTE_MAX);
@@ -110,14 +110,16 @@ static int org_init(int argc, char *argv[])
 		switch (ch) {
 		case 'o':
 			if (!rp_org_name_valid(optarg, strlen(optarg))) {
-				cli_err("org init: `%s' is not a valid org name (a-z, 0-9, '-')", optarg);
+				cli_err("org init: `%s' is not a valid org name (a-z, 0-9, '-')",
+					optarg);
 				goto out;
 			}
 			snprintf(p->org, sizeof(p->org), "%s", optarg);
 			break;
 		case 'a':
 			if (p->nkeys == RP_POLICY_KEYS_MAX) {
-				cli_err("org init: more than %d administrators", RP_POLICY_KEYS_MAX);
+				cli_err("org init: more than %d administrators",
+					RP_POLICY_KEYS_MAX);
 				goto out;
 			}
 			if (read_vkey(optarg, &p->keys[p->nkeys]) < 0)
@@ -128,7 +130,8 @@ static int org_init(int argc, char *argv[])
 		case RP_ROLE_EXEC + 1:
 		case RP_ROLE_QUERY + 1:
 		case RP_ROLE_DIRECTORY + 1:
-			if (rp_parse_u64(optarg, strlen(optarg), RP_POLICY_KEYS_MAX, &th[ch - 1]) != 0 ||
+			if (rp_parse_u64(optarg, strlen(optarg), RP_POLICY_KEYS_MAX, &th[ch - 1]) !=
+				    0 ||
 			    th[ch - 1] < 1) {
 				cli_err("org init: threshold `%s' for %s is not a number from 1 to %d",
 					optarg, rp_role_name(ch - 1), RP_POLICY_KEYS_MAX);
@@ -141,16 +144,18 @@ static int org_init(int argc, char *argv[])
 		case 'Q': quorum = optarg; break;
 		case 'W':
 			if (nwitnesses == RP_POLICY_WITNESSES_MAX) {
-				cli_err("org init: more than %d witnesses", RP_POLICY_WITNESSES_MAX);
+				cli_err("org init: more than %d witnesses",
+					RP_POLICY_WITNESSES_MAX);
 				goto out;
 			}
 			witnesses[nwitnesses++] = optarg;
 			break;
 		case 'F':
-			if (rp_parse_u64(optarg, strlen(optarg), RP_FRESHNESS_MAX_S, &freshness) != 0 ||
+			if (rp_parse_u64(optarg, strlen(optarg), RP_FRESHNESS_MAX_S, &freshness) !=
+				    0 ||
 			    freshness < RP_FRESHNESS_MIN_S) {
-				cli_err("org init: --freshness `%s' is not %d to %d seconds", optarg,
-					RP_FRESHNESS_MIN_S, RP_FRESHNESS_MAX_S);
+				cli_err("org init: --freshness `%s' is not %d to %d seconds",
+					optarg, RP_FRESHNESS_MIN_S, RP_FRESHNESS_MAX_S);
 				goto out;
 			}
 			break;
@@ -200,16 +205,18 @@ static int org_init(int argc, char *argv[])
 	}
 	if (!logkey) {
 		cli_err("org init: --log-key is required: the server operator gets it with "
-			"`rampartd log-key --org %s'", p->org);
+			"`rampartd log-key --org %s'",
+			p->org);
 		goto out;
 	}
 	p->freshness = (int64_t)freshness;
 	if (witness_lines(p, logkey, witnesses, nwitnesses, quorum) < 0)
 		goto out;
 	if (nwitnesses == 0)
-		fprintf(stderr, "rampart: warning: no witnesses: agents will trust checkpoints signed "
-				"by the server's log key alone, so a breached server could show them a "
-				"forked log (add --witness)\n");
+		fprintf(stderr,
+			"rampart: warning: no witnesses: agents will trust checkpoints signed "
+			"by the server's log key alone, so a breached server could show them a "
+			"forked log (add --witness)\n");
 	text = rp_policy_format(p, &len);
 	/* The parser is the judge: duplicates, thresholds above the key count. */
 	if (!text || rp_policy_parse_text(text, len, &check, &d) < 0) {
@@ -499,7 +506,8 @@ static int policy_trust(struct cli *c, int argc, char *argv[])
 			r = 0;
 		} else {
 			cli_err("policy trust: %s already holds another root policy; remove it "
-				"first if you mean to replace your trust anchor", path);
+				"first if you mean to replace your trust anchor",
+				path);
 		}
 		goto out;
 	}

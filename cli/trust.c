@@ -36,7 +36,8 @@ struct rp_policy *cli_policy(struct cli *c)
 	if (cli_trusted_policy_path(c, c->org, path, sizeof(path)) < 0 ||
 	    (r = rp_read_file(path, RP_NOTE_MAX, &buf, &len)) < 0) {
 		cli_err("no trusted root policy of org %s at %s: everything the server says is "
-			"checked against it (`rampart policy trust FILE' installs it)", c->org, path);
+			"checked against it (`rampart policy trust FILE' installs it)",
+			c->org, path);
 		return NULL;
 	}
 	if (rp_policy_parse(buf, len, &p, &d) < 0 ||
@@ -83,7 +84,8 @@ void cli_view_init(struct cli_view *v, const struct rp_policy *p, const char *or
 		return;
 	}
 	for (size_t i = 0; i < c->note->nsigs; i++) {
-		v->forged += v->sig[i].verdict == RP_SIG_BAD || v->sig[i].verdict == RP_SIG_IMPOSTOR;
+		v->forged +=
+			v->sig[i].verdict == RP_SIG_BAD || v->sig[i].verdict == RP_SIG_IMPOSTOR;
 		v->unknown += v->sig[i].verdict == RP_SIG_UNKNOWN;
 	}
 	v->cmd = c;
@@ -105,8 +107,9 @@ const char *cli_view_state(const struct cli_view *v, int64_t now)
 	if (!v->cmd)
 		return "UNVERIFIED";
 	if (!cli_view_approved(v))
-		return now >= v->cmd->expires ? "expired" : v->count == 0 ? "unsigned"
-									 : "pending-approval";
+		return now >= v->cmd->expires ? "expired"
+		       : v->count == 0        ? "unsigned"
+					      : "pending-approval";
 	if (now < v->cmd->not_before)
 		return "scheduled";
 	return now >= v->cmd->expires ? "ended" : "approved";
@@ -125,7 +128,8 @@ void cli_view_signatures(FILE *f, const struct rp_policy *p, const struct cli_vi
 		case RP_SIG_ROLE:
 			fputs(k->first ? "  signed by " : "  again by ", f);
 			cli_put(f, s->name);
-			fprintf(f, k->first ? " (valid, %s key)\n" : " (valid, counted once)\n", role);
+			fprintf(f, k->first ? " (valid, %s key)\n" : " (valid, counted once)\n",
+				role);
 			break;
 		case RP_SIG_OTHER:
 			fputs("  signed by ", f);
@@ -173,8 +177,8 @@ json_t *cli_view_json(const struct cli_view *v, int64_t now)
 			json_array_append_new(signers, json_string(v->cmd->note->sigs[i].name));
 		if (k->verdict == RP_SIG_BAD || k->verdict == RP_SIG_IMPOSTOR)
 			json_array_append_new(forged, json_pack("{s:s, s:s}", "claims",
-								 v->cmd->note->sigs[i].name, "why",
-								 rp_sig_verdict_name(k->verdict)));
+								v->cmd->note->sigs[i].name, "why",
+								rp_sig_verdict_name(k->verdict)));
 	}
 	rp_time_format(v->cmd->not_before, nb);
 	rp_time_format(v->cmd->expires, ex);
@@ -220,7 +224,8 @@ void cli_facts_check(const char *org, const char *id, json_t *pubkey, json_t *fa
 	memset(ret, 0, sizeof(*ret));
 	ret->key_ok = device_key(pubkey, id, pub);
 	if (!ret->key_ok)
-		snprintf(ret->problem, sizeof(ret->problem), "the server's key for this device does "
+		snprintf(ret->problem, sizeof(ret->problem),
+			 "the server's key for this device does "
 			 "not hash to its id");
 	else if (!note)
 		snprintf(ret->problem, sizeof(ret->problem), "no facts signed by the device");
@@ -241,7 +246,8 @@ void cli_facts_check(const char *org, const char *id, json_t *pubkey, json_t *fa
 static bool server_final(const char *status)
 {
 	return strcmp(status, "pending") && strcmp(status, "scheduled") &&
-	       strcmp(status, "delivered") && strcmp(status, "running") && strcmp(status, "expired");
+	       strcmp(status, "delivered") && strcmp(status, "running") &&
+	       strcmp(status, "expired");
 }
 
 /*
@@ -268,7 +274,7 @@ static json_t *row_of(json_t *rows, const char *device)
 	json_t *r;
 	size_t i;
 
-	json_array_foreach(rows, i, r) {
+	json_array_foreach (rows, i, r) {
 		const char *d = json_string_value(json_object_get(r, "device"));
 		if (d && !strcmp(d, device))
 			return r;
@@ -319,7 +325,8 @@ static void row_check(const char *org, const struct cli_view *v, struct cli_row 
 	}
 	n = o64 ? strlen(o64) : 0;
 	x->output = malloc(n / 4 * 3 + 1);
-	if (!x->output || (n && rp_b64_decode(o64, n, x->output, n / 4 * 3 + 1, &x->output_len) < 0))
+	if (!x->output ||
+	    (n && rp_b64_decode(o64, n, x->output, n / 4 * 3 + 1, &x->output_len) < 0))
 		x->output_len = SIZE_MAX;
 	if (x->output_len != SIZE_MAX)
 		rp_sha256(x->output, x->output_len, h);
@@ -351,7 +358,7 @@ int cli_rows(const char *org, const struct cli_view *v, json_t *rows, int64_t no
 		row_check(org, v, &x[n], now);
 	}
 	/* Then the server's rows for anything else: never verified. */
-	json_array_foreach(rows, i, r) {
+	json_array_foreach (rows, i, r) {
 		const char *d = json_string_value(json_object_get(r, "device"));
 		if (!d || (v->cmd && rp_command_targets(v->cmd, d)))
 			continue;

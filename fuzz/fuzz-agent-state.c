@@ -49,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n = agent_record_format(&rec, line, sizeof(line));
 		FUZZ_CHECK(n > 0 && (size_t)n == len + 1 && memcmp(line, text, len) == 0);
 		FUZZ_CHECK(agent_record_parse(line, (size_t)n - 1, &back) == 0);
-		FUZZ_CHECK(strcmp(rec.id, back.id) == 0 && rec.mark == back.mark && rec.t == back.t);
+		FUZZ_CHECK(strcmp(rec.id, back.id) == 0 && rec.mark == back.mark &&
+			   rec.t == back.t);
 	}
 	return 0;
 }

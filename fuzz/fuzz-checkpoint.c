@@ -22,9 +22,9 @@
 #include "fuzz-common.h"
 #include "rp_err.h"
 
-#define NOW 1700000000
+#define NOW   1700000000
 #define FRESH 3600
-#define SKEW 300
+#define SKEW  300
 
 static struct rp_wpolicy wp;
 static struct rp_skey wsk[2];
@@ -69,7 +69,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	FUZZ_CHECK(rp_wpolicy_line(&wp, "quorum g", 8, NULL) == 0);
 	FUZZ_CHECK(rp_wpolicy_finish(&wp, NULL) == 0);
 	FUZZ_CHECK(strcmp(FUZZ_WITNESS, "witness1.example+b4263706+"
-	                                "BNdZeTu8E6KBmoJ8dq22+6ikmu4Af0ny0JktmbglrSxI") == 0);
+					"BNdZeTu8E6KBmoJ8dq22+6ikmu4Af0ny0JktmbglrSxI") == 0);
 	rp_skey_wipe(&logk);
 	return 0;
 }
@@ -106,14 +106,14 @@ static void cosignatures(const char *s, size_t size)
 			rp_cosig_vkey(&wsk[j], &v);
 			r = rp_cosig_verify(&v, n->msg, n->text_len, &n->sigs[i], &t, NULL);
 			FUZZ_CHECK(r == 0 || r == RP_E_NOTFOUND || r == RP_E_BADSIG ||
-			           r == RP_E_NOMEM);
+				   r == RP_E_NOMEM);
 			if (r != 0)
 				continue;
 			FUZZ_CHECK(t <= INT64_MAX);
 			char *line = rp_cosig_sign_line(n->msg, n->text_len, &wsk[j], t);
 			FUZZ_CHECK(line != NULL);
 			FUZZ_CHECK(strlen(line) == n->sigs[i].line_len &&
-			           memcmp(line, n->sigs[i].line, n->sigs[i].line_len) == 0);
+				   memcmp(line, n->sigs[i].line, n->sigs[i].line_len) == 0);
 			free(line);
 		}
 	}
@@ -132,7 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cosignatures(s, size);
 	r = rp_checkpoint_verify(&wp, s, size, NOW, FRESH, SKEW, &c, &newest, &d);
 	FUZZ_CHECK(r == 0 || r == RP_E_TOOBIG || r == RP_E_MALFORMED || r == RP_E_NOSIG ||
-	           r == RP_E_BADSIG || r == RP_E_STALE || r == RP_E_WITNESS || r == RP_E_NOMEM);
+		   r == RP_E_BADSIG || r == RP_E_STALE || r == RP_E_WITNESS || r == RP_E_NOMEM);
 	if (r == 0) {
 		FUZZ_CHECK(strcmp(c.origin, wp.log.name) == 0);
 		FUZZ_CHECK(newest >= NOW - FRESH && newest <= NOW + SKEW);

@@ -20,13 +20,13 @@ static struct rp_policy *policy;
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static const char text[] =
-	    "rampart/policy/v1\norg acme\nversion 1\nexpires 2100-01-01T00:00:00Z\n"
-	    "key " FUZZ_ALICE "\nkey " FUZZ_BOB "\nkey " FUZZ_CAROL "\n"
-	    "role root 2 alice.example bob.example carol.example\n"
-	    "role exec 2 alice.example bob.example carol.example\n"
-	    "role query 1 alice.example bob.example carol.example\n"
-	    "role directory 2 alice.example bob.example carol.example\n"
-	    "freshness 3600\nlog " FUZZ_LOG "\nwitness w1 " FUZZ_WITNESS "\nquorum w1\n";
+		"rampart/policy/v1\norg acme\nversion 1\nexpires 2100-01-01T00:00:00Z\n"
+		"key " FUZZ_ALICE "\nkey " FUZZ_BOB "\nkey " FUZZ_CAROL "\n"
+		"role root 2 alice.example bob.example carol.example\n"
+		"role exec 2 alice.example bob.example carol.example\n"
+		"role query 1 alice.example bob.example carol.example\n"
+		"role directory 2 alice.example bob.example carol.example\n"
+		"freshness 3600\nlog " FUZZ_LOG "\nwitness w1 " FUZZ_WITNESS "\nquorum w1\n";
 
 	(void)argc;
 	(void)argv;
@@ -45,10 +45,10 @@ static int seen_none(void *arg, const char *id)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rp_verify_ctx ctx = {.policy = policy,
-	                            .device_id = DEV,
-	                            .now = NOW,
-	                            .skew = RP_CLOCK_SKEW_S,
-	                            .seen = seen_none};
+				    .device_id = DEV,
+				    .now = NOW,
+				    .skew = RP_CLOCK_SKEW_S,
+				    .seen = seen_none};
 	struct rp_delivery dl;
 	struct rp_command *c = NULL;
 	struct rp_diag d;
@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The agent's checkpoint refresh answer is the same JSON fields. */
 	if (rp_checkpoint_update_parse((const char *)data, size, &dl, &d) == 0) {
 		FUZZ_CHECK(dl.checkpoint && dl.checkpoint_len <= RP_CHECKPOINT_MAX &&
-		           dl.ncons <= RP_PROOF_HASHES_MAX && dl.index == -1);
+			   dl.ncons <= RP_PROOF_HASHES_MAX && dl.index == -1);
 		rp_delivery_release(&dl);
 	}
 	if (rp_delivery_parse((const char *)data, size, &dl, &d) != 0)
@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(strcmp(c->org, "acme") == 0);
 		FUZZ_CHECK(rp_command_targets(c, DEV));
 		FUZZ_CHECK(NOW <= c->expires + RP_CLOCK_SKEW_S &&
-		           NOW + RP_CLOCK_SKEW_S >= c->not_before);
+			   NOW + RP_CLOCK_SKEW_S >= c->not_before);
 		FUZZ_CHECK(c->payload_size == dl.payload_len);
 		rp_sha256(dl.payload, dl.payload_len, h);
 		FUZZ_CHECK(memcmp(h, c->payload_hash, 32) == 0);

@@ -24,7 +24,7 @@
 #include "rp_err.h"
 
 #define TREE_MAX 1024
-#define LEVELS 11 /* 2^10 = TREE_MAX */
+#define LEVELS   11 /* 2^10 = TREE_MAX */
 
 typedef uint8_t hash_t[RP_HASH_LEN];
 
@@ -139,19 +139,19 @@ static void generated_proofs(uint64_t a, uint64_t b, const uint8_t *rest, size_t
 
 	FUZZ_CHECK(rp_merkle_prove_inclusion(index, size2, mem_read, NULL, proof, &n) == 0);
 	FUZZ_CHECK(rp_merkle_verify_inclusion(index, size2, leaf, (const hash_t *)proof, n, root2,
-	                                      &d) == 0);
+					      &d) == 0);
 	if (tamper(proof, n, rest, nrest)) {
 		r = rp_merkle_verify_inclusion(index, size2, leaf, (const hash_t *)proof, n, root2,
-		                               &d);
+					       &d);
 		FUZZ_CHECK(r == RP_E_PROOF);
 	}
 
 	FUZZ_CHECK(rp_merkle_prove_consistency(size1, size2, mem_read, NULL, proof, &n) == 0);
 	FUZZ_CHECK(rp_merkle_verify_consistency(size1, size2, root1, root2, (const hash_t *)proof,
-	                                        n, &d) == 0);
+						n, &d) == 0);
 	if (tamper(proof, n, rest, nrest)) {
 		r = rp_merkle_verify_consistency(size1, size2, root1, root2, (const hash_t *)proof,
-		                                 n, &d);
+						 n, &d);
 		FUZZ_CHECK(r == RP_E_PROOF);
 	}
 }

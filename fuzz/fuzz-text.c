@@ -21,7 +21,8 @@ static void check_safe(const char *s, size_t n, unsigned mode)
 		size_t k;
 
 		if (c < 0x80) {
-			FUZZ_CHECK(c >= 0x20 || ((mode & RP_TEXT_BLOCK) && (c == '\n' || c == '\t')));
+			FUZZ_CHECK(c >= 0x20 ||
+				   ((mode & RP_TEXT_BLOCK) && (c == '\n' || c == '\t')));
 			FUZZ_CHECK(c != 0x7f);
 			i++;
 			continue;
@@ -65,7 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (mode == RP_TEXT_BLOCK) {
 			rp_sb_init(&again, 16 * len + 16);
 			FUZZ_CHECK(rp_text_safe(&again, out, len, RP_TEXT_BLOCK) == 0);
-			FUZZ_CHECK(again.len == len && memcmp(again.s ? again.s : "", out, len) == 0);
+			FUZZ_CHECK(again.len == len &&
+				   memcmp(again.s ? again.s : "", out, len) == 0);
 			rp_sb_release(&again);
 		}
 		free(out);

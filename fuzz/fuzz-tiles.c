@@ -43,7 +43,7 @@ static void bundle(const uint8_t *data, size_t size)
 		FUZZ_CHECK(b.n == 0);
 	else
 		FUZZ_CHECK(r == RP_E_MALFORMED && b.n > 0 && d.msg[0] != '\0' &&
-		           (b.n < 2 || ((size_t)b.p[0] << 8 | b.p[1]) > b.n - 2));
+			   (b.n < 2 || ((size_t)b.p[0] << 8 | b.p[1]) > b.n - 2));
 	FUZZ_CHECK(b.p == data + (size - b.n));
 	again = rp_sb_take(&sb, &len);
 	FUZZ_CHECK(again != NULL || size - b.n == 0);
@@ -68,7 +68,7 @@ static int serve(void *arg, const struct rp_tile *t, uint8_t *buf, size_t cap, s
 	size_t len = (size_t)t->width * RP_HASH_LEN;
 
 	FUZZ_CHECK(t->level >= 0 && level < FUZZ_TREE_LEVELS && t->width >= 1 &&
-	           t->width <= RP_TILE_WIDTH);
+		   t->width <= RP_TILE_WIDTH);
 	FUZZ_CHECK(t->index * RP_TILE_WIDTH + t->width <= (s->size >> level));
 	FUZZ_CHECK(cap >= len);
 	for (unsigned i = 0; i < t->width; i++)
@@ -133,7 +133,7 @@ static void tiles(const uint8_t *data, size_t size)
 		r = rp_merkle_prove_consistency(m, s.size, rp_tile_reader_read, &tr, p2, &n2);
 		FUZZ_CHECK(r == 0 || (r == RP_E_MALFORMED && s.delta != 0));
 		FUZZ_CHECK(rp_merkle_prove_consistency(m, s.size, fuzz_tree_read, NULL, p1, &n1) ==
-		           0);
+			   0);
 		if (r == 0 && !s.changed)
 			FUZZ_CHECK(n1 == n2 && memcmp(p1, p2, n1 * RP_HASH_LEN) == 0);
 	}

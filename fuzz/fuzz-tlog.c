@@ -51,7 +51,7 @@ static bool mix(uint8_t *buf, size_t len, const uint8_t *rest, size_t nrest)
 }
 
 static void size_rules(const struct rp_tlog_head *a, const struct rp_tlog_head *b,
-                       enum rp_tlog_verdict v, const struct rp_diag *d)
+		       enum rp_tlog_verdict v, const struct rp_diag *d)
 {
 	bool same_root = memcmp(a->root, b->root, RP_HASH_LEN) == 0;
 
@@ -66,7 +66,7 @@ static void size_rules(const struct rp_tlog_head *a, const struct rp_tlog_head *
 }
 
 static void tree_mode(uint8_t mode, uint64_t a, uint64_t b, uint8_t k, const uint8_t *rest,
-                      size_t nrest)
+		      size_t nrest)
 {
 	struct rp_tlog_head old, new;
 	hash_t proof[RP_PROOF_HASHES_MAX + 1] = {{0}};
@@ -79,8 +79,8 @@ static void tree_mode(uint8_t mode, uint64_t a, uint64_t b, uint8_t k, const uin
 	head(a, &old);
 	head(b, &new);
 	if (a > 0 && a < b)
-		FUZZ_CHECK(
-		    rp_merkle_prove_consistency(a, b, fuzz_tree_read, NULL, proof, &nproof) == 0);
+		FUZZ_CHECK(rp_merkle_prove_consistency(a, b, fuzz_tree_read, NULL, proof,
+						       &nproof) == 0);
 	if (mode & 2)
 		new_root = mix(new.root, RP_HASH_LEN, rest, nrest);
 	if (mode & 4)
@@ -98,7 +98,7 @@ static void tree_mode(uint8_t mode, uint64_t a, uint64_t b, uint8_t k, const uin
 		FUZZ_CHECK(!rp_tlog_append_only(v));
 	else /* any tree extends the empty one: from size 0 there is no root to bridge */
 		FUZZ_CHECK(v == (a == b && !new_root ? RP_TLOG_SAME : RP_TLOG_EXTENDS) ||
-		           (a == b && new_root && v == RP_TLOG_FORK));
+			   (a == b && new_root && v == RP_TLOG_FORK));
 
 	/* What an auditor rebuilt is the genuine root: the changed one never extends. */
 	struct rp_tlog_head genuine;
@@ -107,7 +107,7 @@ static void tree_mode(uint8_t mode, uint64_t a, uint64_t b, uint8_t k, const uin
 	size_rules(&old, &new, w, &d2);
 	if (b > a)
 		FUZZ_CHECK((w == RP_TLOG_EXTENDS) ==
-		           (memcmp(new.root, genuine.root, RP_HASH_LEN) == 0));
+			   (memcmp(new.root, genuine.root, RP_HASH_LEN) == 0));
 	else if (b == a)
 		FUZZ_CHECK(w == v || v == RP_TLOG_INCONSISTENT);
 }

@@ -27,8 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(rp_enroll_token_parse(s, strlen(s), &back, NULL) == 0);
 	/* Field by field: padding is not part of the value. */
 	FUZZ_CHECK(strcmp(t.server, back.server) == 0 && strcmp(t.pin, back.pin) == 0 &&
-	           strcmp(t.org, back.org) == 0 && strcmp(t.policy, back.policy) == 0 &&
-	           strcmp(t.secret, back.secret) == 0 && t.expires == back.expires);
+		   strcmp(t.org, back.org) == 0 && strcmp(t.policy, back.policy) == 0 &&
+		   strcmp(t.secret, back.secret) == 0 && t.expires == back.expires);
 	free(s);
 	return 0;
 }

@@ -15,7 +15,7 @@
 #include "fuzz-common.h"
 #include "merkle.h"
 
-#define FUZZ_TREE_MAX 600
+#define FUZZ_TREE_MAX    600
 #define FUZZ_TREE_LEVELS 10 /* 2^9 < FUZZ_TREE_MAX < 2^10 */
 
 static uint8_t fuzz_stored[FUZZ_TREE_LEVELS][FUZZ_TREE_MAX][RP_HASH_LEN];
@@ -45,7 +45,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		FUZZ_CHECK(rp_merkle_append(i, leaf, fuzz_tree_read, NULL, out, &n) == 0);
 		for (size_t k = 0; k < n; k++) {
 			FUZZ_CHECK(out[k].level < FUZZ_TREE_LEVELS &&
-			           out[k].index == fuzz_nstored[out[k].level]);
+				   out[k].index == fuzz_nstored[out[k].level]);
 			memcpy(fuzz_stored[out[k].level][out[k].index], out[k].hash, RP_HASH_LEN);
 			fuzz_nstored[out[k].level]++;
 		}

@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(rp_checkpoint_parse(req.note->msg, req.note->text_len, &c, NULL) == 0);
 	FUZZ_CHECK(memcmp(&c, &req.cp, sizeof(c)) == 0);
 	back = rp_witness_req_format(req.old_size, (const uint8_t(*)[RP_HASH_LEN])req.proof,
-	                             req.nproof, req.note->msg, req.note->msg_len, &blen);
+				     req.nproof, req.note->msg, req.note->msg_len, &blen);
 	FUZZ_CHECK(back != NULL);
 	FUZZ_CHECK(blen == size && memcmp(back, s, size) == 0);
 	free(back);

@@ -68,7 +68,7 @@ static void check_shape(const struct rp_wpolicy *wp)
 				FUZZ_CHECK(m < wp->nwitnesses);
 			else
 				FUZZ_CHECK(m - RP_POLICY_WITNESSES_MAX <
-				           i); /* earlier groups only */
+					   i); /* earlier groups only */
 		}
 	}
 	if (wp->have_quorum && wp->quorum >= 0) {
@@ -102,11 +102,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(wp2.groups[i].threshold == wp.groups[i].threshold);
 		FUZZ_CHECK(wp2.groups[i].nmembers == wp.groups[i].nmembers);
 		FUZZ_CHECK(memcmp(wp2.groups[i].members, wp.groups[i].members,
-		                  wp.groups[i].nmembers * sizeof(wp.groups[i].members[0])) == 0);
+				  wp.groups[i].nmembers * sizeof(wp.groups[i].members[0])) == 0);
 	}
 	for (size_t i = 0; i < wp.nwitnesses; i++)
 		FUZZ_CHECK(memcmp(&wp2.witnesses[i].key, &wp.witnesses[i].key,
-		                  sizeof(wp.witnesses[i].key)) == 0);
+				  sizeof(wp.witnesses[i].key)) == 0);
 
 	rp_sb_init(&sb2, 1 << 20);
 	rp_wpolicy_format(&wp2, &sb2);

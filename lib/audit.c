@@ -85,8 +85,8 @@ static int check_policy(struct rp_audit *a, const char *data, size_t len, char *
 	}
 	if (!a->policy) {
 		if (strcmp(p->hash, a->trusted_hash) != 0) {
-			snprintf(line, cap, "entry 0 is root policy %s, not the trusted %s", p->hash,
-				 a->trusted_hash);
+			snprintf(line, cap, "entry 0 is root policy %s, not the trusted %s",
+				 p->hash, a->trusted_hash);
 			rp_policy_free(p);
 			return RP_E_POLICY;
 		}
@@ -140,8 +140,10 @@ static int check_command(const struct rp_audit *a, const char *data, size_t len,
 	rp_time_format(c->not_before, nb);
 	rp_time_format(c->expires, ex);
 	rp_quote(q, sizeof(q), c->comment, strlen(c->comment));
-	used = (size_t)snprintf(line, cap, "command %s run-as %s, %s to %s, signed by %s; %zu "
-					   "target%s:", c->id, c->run_as, nb, ex, who, c->ntargets,
+	used = (size_t)snprintf(line, cap,
+				"command %s run-as %s, %s to %s, signed by %s; %zu "
+				"target%s:",
+				c->id, c->run_as, nb, ex, who, c->ntargets,
 				c->ntargets == 1 ? "" : "s");
 	for (size_t i = 0; i < c->ntargets && used + RP_ID_HEX + 8 < cap; i++)
 		used += (size_t)snprintf(line + used, cap - used, " %s", c->targets[i]);
@@ -341,9 +343,9 @@ const struct rp_policy *rp_audit_judge(const struct rp_audit *a, const struct rp
 	return NULL;
 }
 
-int rp_audit_checkpoint(const struct rp_audit *a, const struct rp_policy *anchor,
-			const char *note, size_t len, int64_t now, struct rp_checkpoint *ret_cp,
-			bool *ret_stale, struct rp_diag *d)
+int rp_audit_checkpoint(const struct rp_audit *a, const struct rp_policy *anchor, const char *note,
+			size_t len, int64_t now, struct rp_checkpoint *ret_cp, bool *ret_stale,
+			struct rp_diag *d)
 {
 	const struct rp_policy *p = rp_audit_judge(a, anchor);
 	struct rp_checkpoint cp;
@@ -352,8 +354,10 @@ int rp_audit_checkpoint(const struct rp_audit *a, const struct rp_policy *anchor
 	int r;
 
 	if (!p) {
-		rp_diagf(d, "no root policy to judge it by: no entry of the log is the trusted "
-			    "policy %s, and that policy was not given", a->trusted_hash);
+		rp_diagf(d,
+			 "no root policy to judge it by: no entry of the log is the trusted "
+			 "policy %s, and that policy was not given",
+			 a->trusted_hash);
 		return RP_E_POLICY;
 	}
 	/* Freshness 0 first: signed and witnessed at all, and the newest cosignature. */
@@ -366,8 +370,9 @@ int rp_audit_checkpoint(const struct rp_audit *a, const struct rp_policy *anchor
 		return r; /* unreachable: only the window differs from the first call */
 	if (r == RP_E_STALE) {
 		rp_time_format(newest, t);
-		rp_diagf(d, "its witness quorum is met only by cosignatures older than the "
-			    "policy's freshness of %lld s (the newest is from %s)",
+		rp_diagf(d,
+			 "its witness quorum is met only by cosignatures older than the "
+			 "policy's freshness of %lld s (the newest is from %s)",
 			 (long long)p->freshness, t);
 	}
 	*ret_cp = cp;

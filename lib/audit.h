@@ -25,11 +25,11 @@
 #include "policy.h"
 
 struct rp_audit {
-	char trusted_hash[72];  /* "sha256:<hex>" entry 0 must have */
-	struct rp_policy *policy; /* the chain's head; NULL before entry 0 */
-	uint64_t size;          /* entries replayed */
+	char trusted_hash[72];         /* "sha256:<hex>" entry 0 must have */
+	struct rp_policy *policy;      /* the chain's head; NULL before entry 0 */
+	uint64_t size;                 /* entries replayed */
 	uint8_t edge[64][RP_HASH_LEN]; /* edge[l]: complete subtree at level l on the right edge */
-	size_t findings;        /* in this run */
+	size_t findings;               /* in this run */
 	/* rp_audit_entries' work space, kept from one call to the next */
 	void *work;
 	size_t work_cap;
@@ -79,9 +79,9 @@ const struct rp_policy *rp_audit_judge(const struct rp_audit *a, const struct rp
  * freshness/4. Under `quorum none' nothing dates a checkpoint, and it is
  * never stale.
  */
-int rp_audit_checkpoint(const struct rp_audit *a, const struct rp_policy *anchor,
-			const char *note, size_t len, int64_t now, struct rp_checkpoint *ret_cp,
-			bool *ret_stale, struct rp_diag *d);
+int rp_audit_checkpoint(const struct rp_audit *a, const struct rp_policy *anchor, const char *note,
+			size_t len, int64_t now, struct rp_checkpoint *ret_cp, bool *ret_stale,
+			struct rp_diag *d);
 
 /*
  * State between runs, a text file:

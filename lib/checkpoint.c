@@ -40,8 +40,8 @@
 static const char em_dash[] = "\xe2\x80\x94 "; /* U+2014 and a space */
 static const char cosig_header[] = "cosignature/v1\n";
 
-#define COSIG_BYTES (8 + crypto_sign_BYTES) /* after the key id */
-#define B64_HASH_LEN 44                     /* base64 of 32 bytes, padded */
+#define COSIG_BYTES  (8 + crypto_sign_BYTES) /* after the key id */
+#define B64_HASH_LEN 44                      /* base64 of 32 bytes, padded */
 
 /* ---- checkpoints ---- */
 
@@ -120,7 +120,7 @@ int rp_checkpoint_parse(const char *text, size_t len, struct rp_checkpoint *ret,
 		}
 		if (cp.next == RP_CHECKPOINT_EXT_MAX) {
 			rp_diagf(d, "checkpoint: more than %d extension lines",
-			         RP_CHECKPOINT_EXT_MAX);
+				 RP_CHECKPOINT_EXT_MAX);
 			return RP_E_TOOBIG;
 		}
 		cp.next++;
@@ -209,7 +209,7 @@ char *rp_cosig_sign_line(const char *text, size_t len, const struct rp_skey *k, 
 }
 
 int rp_cosig_verify(const struct rp_vkey *k, const char *text, size_t len,
-                    const struct rp_note_sig *sig, uint64_t *ret_time, struct rp_diag *d)
+		    const struct rp_note_sig *sig, uint64_t *ret_time, struct rp_diag *d)
 {
 	uint8_t *msg;
 	size_t mlen;
@@ -224,14 +224,14 @@ int rp_cosig_verify(const struct rp_vkey *k, const char *text, size_t len,
 		return RP_E_NOTFOUND;
 	if (sig->sig_len != COSIG_BYTES) {
 		rp_diagf(d, "cosignature by %s+%08x is %zu bytes, not %d", sig->name, sig->id,
-		         sig->sig_len, COSIG_BYTES);
+			 sig->sig_len, COSIG_BYTES);
 		return RP_E_BADSIG;
 	}
 	for (int i = 0; i < 8; i++)
 		t = t << 8 | sig->sig[i];
 	if (t > INT64_MAX) {
 		rp_diagf(d, "cosignature by %s+%08x has time %llu, beyond 2^63 - 1", sig->name,
-		         sig->id, (unsigned long long)t);
+			 sig->id, (unsigned long long)t);
 		return RP_E_BADSIG;
 	}
 	msg = cosig_message(text, len, t, &mlen);
@@ -250,7 +250,7 @@ int rp_cosig_verify(const struct rp_vkey *k, const char *text, size_t len,
 /* ---- tlog-witness add-checkpoint request ---- */
 
 int rp_witness_req_parse(const char *body, size_t len, struct rp_witness_req *ret,
-                         struct rp_diag *d)
+			 struct rp_diag *d)
 {
 	struct rp_cursor c = {body, len};
 	struct rp_witness_req *req;
@@ -261,7 +261,7 @@ int rp_witness_req_parse(const char *body, size_t len, struct rp_witness_req *re
 
 	if (len > RP_WITNESS_REQUEST_MAX) {
 		rp_diagf(d, "witness request: %zu bytes, more than %d", len,
-		         RP_WITNESS_REQUEST_MAX);
+			 RP_WITNESS_REQUEST_MAX);
 		return RP_E_TOOBIG;
 	}
 	req = calloc(1, sizeof(*req));
@@ -283,9 +283,9 @@ int rp_witness_req_parse(const char *body, size_t len, struct rp_witness_req *re
 	if (rp_parse_u64(v, vlen, INT64_MAX, &req->old_size) != 0) {
 		rp_quote(q, sizeof(q), v, vlen);
 		rp_diagf(d,
-		         "witness request: line 1: old size `%s' is not a decimal without "
-		         "leading zeros",
-		         q);
+			 "witness request: line 1: old size `%s' is not a decimal without "
+			 "leading zeros",
+			 q);
 		r = RP_E_MALFORMED;
 		goto fail;
 	}
@@ -306,16 +306,16 @@ int rp_witness_req_parse(const char *body, size_t len, struct rp_witness_req *re
 			break;
 		if (req->nproof == RP_PROOF_HASHES_MAX) {
 			rp_diagf(d, "witness request: line %zu: more than %d proof lines", lineno,
-			         RP_PROOF_HASHES_MAX);
+				 RP_PROOF_HASHES_MAX);
 			r = RP_E_TOOBIG;
 			goto fail;
 		}
 		if (!hash_b64_decode(line, llen, req->proof[req->nproof])) {
 			rp_quote(q, sizeof(q), line, llen);
 			rp_diagf(d,
-			         "witness request: line %zu: proof line `%s' is not canonical "
-			         "base64 of 32 bytes",
-			         lineno, q);
+				 "witness request: line %zu: proof line `%s' is not canonical "
+				 "base64 of 32 bytes",
+				 lineno, q);
 			r = RP_E_MALFORMED;
 			goto fail;
 		}
@@ -323,7 +323,7 @@ int rp_witness_req_parse(const char *body, size_t len, struct rp_witness_req *re
 	}
 	if (c.n > RP_CHECKPOINT_MAX) {
 		rp_diagf(d, "witness request: checkpoint is %zu bytes, more than %d", c.n,
-		         RP_CHECKPOINT_MAX);
+			 RP_CHECKPOINT_MAX);
 		r = RP_E_TOOBIG;
 		goto fail;
 	}
@@ -356,7 +356,7 @@ void rp_witness_req_release(struct rp_witness_req *r)
 }
 
 char *rp_witness_req_format(uint64_t old_size, const uint8_t (*proof)[RP_HASH_LEN], size_t nproof,
-                            const char *note, size_t note_len, size_t *ret_len)
+			    const char *note, size_t note_len, size_t *ret_len)
 {
 	struct rp_sb sb;
 
@@ -391,7 +391,7 @@ struct word {
 
 /* Splits at single spaces; false on an empty field or too many words. */
 static int split_words(const char *line, size_t len, struct word *w, size_t *ret_n,
-                       struct rp_diag *d)
+		       struct rp_diag *d)
 {
 	size_t n = 0, start = 0;
 	char q[80];
@@ -402,9 +402,9 @@ static int split_words(const char *line, size_t len, struct word *w, size_t *ret
 		if (i == start) {
 			rp_quote(q, sizeof(q), line, len);
 			rp_diagf(d,
-			         "policy: line `%s' has an empty field (fields are separated "
-			         "by one space)",
-			         q);
+				 "policy: line `%s' has an empty field (fields are separated "
+				 "by one space)",
+				 q);
 			return RP_E_MALFORMED;
 		}
 		if (n == WP_WORDS_MAX) {
@@ -476,7 +476,7 @@ static int wp_url(const struct word *w, char out[RP_URL_MAX + 1], struct rp_diag
 }
 
 static int wp_vkey(const struct word *w, uint8_t type, const char *what, struct rp_vkey *ret,
-                   struct rp_diag *d)
+		   struct rp_diag *d)
 {
 	struct rp_diag kd = {""};
 	char q[80];
@@ -488,7 +488,7 @@ static int wp_vkey(const struct word *w, uint8_t type, const char *what, struct 
 	if (ret->type != type) {
 		rp_quote(q, sizeof(q), w->p, w->n);
 		rp_diagf(d, "policy: %s key `%s' has type 0x%02x, not 0x%02x", what, q, ret->type,
-		         type);
+			 type);
 		return RP_E_MALFORMED;
 	}
 	return 0;
@@ -513,7 +513,7 @@ static int wp_log(struct rp_wpolicy *wp, const struct word *w, size_t n, struct 
 	for (size_t i = 0; i < wp->nwitnesses; i++) {
 		if (memcmp(wp->witnesses[i].key.pub, key.pub, 32) == 0) {
 			rp_diagf(d, "policy: the log key is also the key of witness %s",
-			         wp->witnesses[i].name);
+				 wp->witnesses[i].name);
 			return RP_E_MALFORMED;
 		}
 	}
@@ -547,7 +547,7 @@ static int wp_witness(struct rp_wpolicy *wp, const struct word *w, size_t n, str
 	for (size_t i = 0; i < wp->nwitnesses; i++) {
 		if (memcmp(wp->witnesses[i].key.pub, wi.key.pub, 32) == 0) {
 			rp_diagf(d, "policy: witness %s has the same key as witness %s", wi.name,
-			         wp->witnesses[i].name);
+				 wp->witnesses[i].name);
 			return RP_E_MALFORMED;
 		}
 	}
@@ -591,8 +591,8 @@ static int wp_group(struct rp_wpolicy *wp, const struct word *w, size_t n, struc
 		m = wp_lookup(wp, &w[i]);
 		if (m < 0) {
 			rp_diagf(d,
-			         "policy: group %s: member `%s' is not defined on an earlier line",
-			         g.name, q);
+				 "policy: group %s: member `%s' is not defined on an earlier line",
+				 g.name, q);
 			return RP_E_MALFORMED;
 		}
 		for (size_t j = 0; j < g.nmembers; j++) {
@@ -611,9 +611,9 @@ static int wp_group(struct rp_wpolicy *wp, const struct word *w, size_t n, struc
 	} else if (rp_parse_u64(w[2].p, w[2].n, UINT32_MAX, &k) != 0 || k < 1 || k > g.nmembers) {
 		rp_quote(q, sizeof(q), w[2].p, w[2].n);
 		rp_diagf(d,
-		         "policy: group %s: threshold `%s' is not all, any or an integer from "
-		         "1 to %zu",
-		         g.name, q, g.nmembers);
+			 "policy: group %s: threshold `%s' is not all, any or an integer from "
+			 "1 to %zu",
+			 g.name, q, g.nmembers);
 		return RP_E_MALFORMED;
 	}
 	g.threshold = (uint32_t)k;
@@ -731,7 +731,7 @@ void rp_wpolicy_format(const struct rp_wpolicy *wp, struct rp_sb *sb)
 	}
 	if (wp->have_quorum)
 		rp_sb_printf(sb, "quorum %s\n",
-		             wp->quorum < 0 ? "none" : wp_member_name(wp, wp->quorum));
+			     wp->quorum < 0 ? "none" : wp_member_name(wp, wp->quorum));
 }
 
 /* ---- verification ---- */
@@ -751,18 +751,18 @@ static bool wp_quorum_met(const struct rp_wpolicy *wp, const bool have[RP_POLICY
 		for (size_t j = 0; j < g->nmembers; j++) {
 			unsigned m = g->members[j];
 			if (m < RP_POLICY_WITNESSES_MAX ? have[m]
-			                                : gmet[m - RP_POLICY_WITNESSES_MAX])
+							: gmet[m - RP_POLICY_WITNESSES_MAX])
 				count++;
 		}
 		gmet[i] = count >= g->threshold;
 	}
 	return wp->quorum < RP_POLICY_WITNESSES_MAX ? have[wp->quorum]
-	                                            : gmet[wp->quorum - RP_POLICY_WITNESSES_MAX];
+						    : gmet[wp->quorum - RP_POLICY_WITNESSES_MAX];
 }
 
 int rp_checkpoint_verify(const struct rp_wpolicy *wp, const char *note, size_t len, int64_t now,
-                         int64_t freshness, int64_t skew, struct rp_checkpoint *ret_cp,
-                         int64_t *ret_newest, struct rp_diag *d)
+			 int64_t freshness, int64_t skew, struct rp_checkpoint *ret_cp,
+			 int64_t *ret_newest, struct rp_diag *d)
 {
 	bool fresh[RP_POLICY_WITNESSES_MAX] = {false}, any[RP_POLICY_WITNESSES_MAX] = {false};
 	bool future[RP_POLICY_WITNESSES_MAX] = {false};
@@ -778,7 +778,7 @@ int rp_checkpoint_verify(const struct rp_wpolicy *wp, const char *note, size_t l
 	}
 	if (len > RP_CHECKPOINT_MAX) {
 		rp_diagf(d, "checkpoint: %zu bytes with its signatures, more than %d", len,
-		         RP_CHECKPOINT_MAX);
+			 RP_CHECKPOINT_MAX);
 		return RP_E_TOOBIG;
 	}
 	if ((r = rp_note_parse(note, len, &n, d)) < 0)
@@ -803,13 +803,13 @@ int rp_checkpoint_verify(const struct rp_wpolicy *wp, const char *note, size_t l
 		for (size_t j = 0; j < wp->nwitnesses; j++) {
 			uint64_t t;
 			r = rp_cosig_verify(&wp->witnesses[j].key, n->msg, n->text_len, &n->sigs[i],
-			                    &t, d);
+					    &t, d);
 			if (r == RP_E_NOTFOUND)
 				continue;
 			if (r < 0)
 				goto out;
 			/* t <= INT64_MAX (rp_cosig_verify). */
-			future[j] = true; /* any time at all: only for the diagnostic */
+			future[j] = true;      /* any time at all: only for the diagnostic */
 			if ((int64_t)t > hi) { /* from the future: not counted */
 				if ((int64_t)t - now > ahead)
 					ahead = (int64_t)t - now;
@@ -827,20 +827,20 @@ int rp_checkpoint_verify(const struct rp_wpolicy *wp, const char *note, size_t l
 	if (!wp_quorum_met(wp, fresh)) {
 		if (wp_quorum_met(wp, any)) {
 			rp_diagf(d,
-			         "checkpoint: the witness quorum is met only by cosignatures "
-			         "older than %lld s",
-			         (long long)freshness);
+				 "checkpoint: the witness quorum is met only by cosignatures "
+				 "older than %lld s",
+				 (long long)freshness);
 			r = RP_E_STALE;
 		} else if (ahead > 0 && wp_quorum_met(wp, future)) {
 			rp_diagf(d,
-			         "checkpoint: the witness quorum is met only by cosignatures dated "
-			         "up to %lld s ahead of this clock (more than the %lld s of skew "
-			         "allowed): is this machine's clock right?",
-			         (long long)ahead, (long long)skew);
+				 "checkpoint: the witness quorum is met only by cosignatures dated "
+				 "up to %lld s ahead of this clock (more than the %lld s of skew "
+				 "allowed): is this machine's clock right?",
+				 (long long)ahead, (long long)skew);
 			r = RP_E_WITNESS;
 		} else {
 			rp_diagf(d, "checkpoint: witness cosignatures do not reach the quorum %s",
-			         wp_member_name(wp, wp->quorum));
+				 wp_member_name(wp, wp->quorum));
 			r = RP_E_WITNESS;
 		}
 		goto out;

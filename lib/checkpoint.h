@@ -31,8 +31,7 @@ struct rp_checkpoint {
  * root canonical base64 of 32 bytes, at most RP_CHECKPOINT_EXT_MAX non-empty
  * extension lines.
  */
-int rp_checkpoint_parse(const char *text, size_t len, struct rp_checkpoint *ret,
-			struct rp_diag *d);
+int rp_checkpoint_parse(const char *text, size_t len, struct rp_checkpoint *ret, struct rp_diag *d);
 /* The text Rampart writes (no extension lines); malloc'd, NUL-terminated. */
 char *rp_checkpoint_format(const struct rp_checkpoint *c, size_t *ret_len);
 
@@ -72,8 +71,8 @@ int rp_witness_req_parse(const char *body, size_t len, struct rp_witness_req *re
 			 struct rp_diag *d);
 void rp_witness_req_release(struct rp_witness_req *r);
 /* The request body for a signed checkpoint note; malloc'd. */
-char *rp_witness_req_format(uint64_t old_size, const uint8_t (*proof)[RP_HASH_LEN],
-			    size_t nproof, const char *note, size_t note_len, size_t *ret_len);
+char *rp_witness_req_format(uint64_t old_size, const uint8_t (*proof)[RP_HASH_LEN], size_t nproof,
+			    const char *note, size_t note_len, size_t *ret_len);
 
 /*
  * The witness part of a root policy, in C2SP tlog-policy lines:

@@ -67,7 +67,7 @@ int rp_facts_parse_text(const char *text, size_t len, struct rp_facts *ret, stru
 	}
 	*ret = f;
 	return 0;
-bad: {
+bad : {
 	char q[80];
 	rp_quote(q, sizeof(q), v, vlen);
 	rp_diagf(d, "facts: bad value `%s'", q);

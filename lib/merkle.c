@@ -53,7 +53,7 @@ void rp_merkle_leaf_hash(const void *data, size_t len, uint8_t out[RP_HASH_LEN])
 }
 
 void rp_merkle_node_hash(const uint8_t left[RP_HASH_LEN], const uint8_t right[RP_HASH_LEN],
-                         uint8_t out[RP_HASH_LEN])
+			 uint8_t out[RP_HASH_LEN])
 {
 	uint8_t buf[1 + 2 * RP_HASH_LEN];
 
@@ -101,8 +101,8 @@ static size_t consistency_len(uint64_t size1, uint64_t size2)
 }
 
 int rp_merkle_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf[RP_HASH_LEN],
-                               const uint8_t (*proof)[RP_HASH_LEN], size_t nproof,
-                               const uint8_t root[RP_HASH_LEN], struct rp_diag *d)
+			       const uint8_t (*proof)[RP_HASH_LEN], size_t nproof,
+			       const uint8_t root[RP_HASH_LEN], struct rp_diag *d)
 {
 	uint8_t r[RP_HASH_LEN];
 	char got[17], want[17];
@@ -111,22 +111,22 @@ int rp_merkle_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf
 
 	if (nproof > RP_PROOF_HASHES_MAX) {
 		rp_diagf(d, "inclusion proof has %zu hashes, more than %d", nproof,
-		         RP_PROOF_HASHES_MAX);
+			 RP_PROOF_HASHES_MAX);
 		return RP_E_TOOBIG;
 	}
 	if (index >= size) {
 		rp_diagf(d,
-		         "inclusion proof for leaf %" PRIu64 " in a tree of %" PRIu64
-		         " leaves: the leaf is outside the tree",
-		         index, size);
+			 "inclusion proof for leaf %" PRIu64 " in a tree of %" PRIu64
+			 " leaves: the leaf is outside the tree",
+			 index, size);
 		return RP_E_PROOF;
 	}
 	need = inclusion_len(index, size);
 	if (nproof != need) {
 		rp_diagf(d,
-		         "inclusion proof for leaf %" PRIu64 " in a tree of %" PRIu64
-		         " leaves has %zu hashes, it needs %zu",
-		         index, size, nproof, need);
+			 "inclusion proof for leaf %" PRIu64 " in a tree of %" PRIu64
+			 " leaves has %zu hashes, it needs %zu",
+			 index, size, nproof, need);
 		return RP_E_PROOF;
 	}
 
@@ -137,7 +137,7 @@ int rp_merkle_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf
 	for (size_t i = 0; i < nproof; i++) {
 		if (sn == 0) {
 			rp_diagf(d, "inclusion proof for leaf %" PRIu64 " is longer than its path",
-			         index);
+				 index);
 			return RP_E_PROOF;
 		}
 		if ((fn & 1) || fn == sn) {
@@ -160,18 +160,18 @@ int rp_merkle_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf
 		short_hex(r, got);
 		short_hex(root, want);
 		rp_diagf(d,
-		         "inclusion proof for leaf %" PRIu64 " in a tree of %" PRIu64
-		         " leaves leads to root %s..., not to the tree's root %s...",
-		         index, size, got, want);
+			 "inclusion proof for leaf %" PRIu64 " in a tree of %" PRIu64
+			 " leaves leads to root %s..., not to the tree's root %s...",
+			 index, size, got, want);
 		return RP_E_PROOF;
 	}
 	return 0;
 }
 
 int rp_merkle_verify_consistency(uint64_t size1, uint64_t size2, const uint8_t root1[RP_HASH_LEN],
-                                 const uint8_t root2[RP_HASH_LEN],
-                                 const uint8_t (*proof)[RP_HASH_LEN], size_t nproof,
-                                 struct rp_diag *d)
+				 const uint8_t root2[RP_HASH_LEN],
+				 const uint8_t (*proof)[RP_HASH_LEN], size_t nproof,
+				 struct rp_diag *d)
 {
 	uint8_t empty[RP_HASH_LEN], fr[RP_HASH_LEN], sr[RP_HASH_LEN];
 	char got[17], want[17];
@@ -180,14 +180,14 @@ int rp_merkle_verify_consistency(uint64_t size1, uint64_t size2, const uint8_t r
 
 	if (nproof > RP_PROOF_HASHES_MAX) {
 		rp_diagf(d, "consistency proof has %zu hashes, more than %d", nproof,
-		         RP_PROOF_HASHES_MAX);
+			 RP_PROOF_HASHES_MAX);
 		return RP_E_TOOBIG;
 	}
 	if (size1 > size2) {
 		rp_diagf(d,
-		         "consistency proof from %" PRIu64 " to %" PRIu64
-		         " leaves: the old tree is larger than the new one",
-		         size1, size2);
+			 "consistency proof from %" PRIu64 " to %" PRIu64
+			 " leaves: the old tree is larger than the new one",
+			 size1, size2);
 		return RP_E_PROOF;
 	}
 	if (size1 == 0) {
@@ -200,15 +200,15 @@ int rp_merkle_verify_consistency(uint64_t size1, uint64_t size2, const uint8_t r
 		rp_merkle_empty_root(empty);
 		if (nproof != 0) {
 			rp_diagf(d,
-			         "consistency proof from the empty tree has %zu hashes, it "
-			         "must be empty",
-			         nproof);
+				 "consistency proof from the empty tree has %zu hashes, it "
+				 "must be empty",
+				 nproof);
 			return RP_E_PROOF;
 		}
 		if (memcmp(root1, empty, RP_HASH_LEN) != 0 ||
 		    (size2 == 0 && memcmp(root2, empty, RP_HASH_LEN) != 0)) {
 			rp_diagf(d, "consistency proof from the empty tree: a root of size 0 is "
-			            "not SHA-256 of nothing");
+				    "not SHA-256 of nothing");
 			return RP_E_PROOF;
 		}
 		return 0;
@@ -216,18 +216,18 @@ int rp_merkle_verify_consistency(uint64_t size1, uint64_t size2, const uint8_t r
 	if (size1 == size2) {
 		if (nproof != 0) {
 			rp_diagf(d,
-			         "consistency proof between two trees of %" PRIu64
-			         " leaves has %zu hashes, it must be empty",
-			         size1, nproof);
+				 "consistency proof between two trees of %" PRIu64
+				 " leaves has %zu hashes, it must be empty",
+				 size1, nproof);
 			return RP_E_PROOF;
 		}
 		if (memcmp(root1, root2, RP_HASH_LEN) != 0) {
 			short_hex(root1, got);
 			short_hex(root2, want);
 			rp_diagf(d,
-			         "two trees of %" PRIu64 " leaves have different roots %s... "
-			         "and %s...",
-			         size1, got, want);
+				 "two trees of %" PRIu64 " leaves have different roots %s... "
+				 "and %s...",
+				 size1, got, want);
 			return RP_E_PROOF;
 		}
 		return 0;
@@ -235,9 +235,9 @@ int rp_merkle_verify_consistency(uint64_t size1, uint64_t size2, const uint8_t r
 	need = consistency_len(size1, size2);
 	if (nproof != need) {
 		rp_diagf(d,
-		         "consistency proof from %" PRIu64 " to %" PRIu64
-		         " leaves has %zu hashes, it needs %zu",
-		         size1, size2, nproof, need);
+			 "consistency proof from %" PRIu64 " to %" PRIu64
+			 " leaves has %zu hashes, it needs %zu",
+			 size1, size2, nproof, need);
 		return RP_E_PROOF;
 	}
 
@@ -257,9 +257,9 @@ int rp_merkle_verify_consistency(uint64_t size1, uint64_t size2, const uint8_t r
 	for (; i < nproof; i++) {
 		if (sn == 0) {
 			rp_diagf(d,
-			         "consistency proof from %" PRIu64 " to %" PRIu64
-			         " leaves is longer than its path",
-			         size1, size2);
+				 "consistency proof from %" PRIu64 " to %" PRIu64
+				 " leaves is longer than its path",
+				 size1, size2);
 			return RP_E_PROOF;
 		}
 		if ((fn & 1) || fn == sn) {
@@ -277,27 +277,27 @@ int rp_merkle_verify_consistency(uint64_t size1, uint64_t size2, const uint8_t r
 	}
 	if (sn != 0) {
 		rp_diagf(d,
-		         "consistency proof from %" PRIu64 " to %" PRIu64
-		         " leaves is shorter than its path",
-		         size1, size2);
+			 "consistency proof from %" PRIu64 " to %" PRIu64
+			 " leaves is shorter than its path",
+			 size1, size2);
 		return RP_E_PROOF;
 	}
 	if (memcmp(fr, root1, RP_HASH_LEN) != 0) {
 		short_hex(fr, got);
 		short_hex(root1, want);
 		rp_diagf(d,
-		         "consistency proof from %" PRIu64 " to %" PRIu64
-		         " leaves leads to old root %s..., not to the old tree's root %s...",
-		         size1, size2, got, want);
+			 "consistency proof from %" PRIu64 " to %" PRIu64
+			 " leaves leads to old root %s..., not to the old tree's root %s...",
+			 size1, size2, got, want);
 		return RP_E_PROOF;
 	}
 	if (memcmp(sr, root2, RP_HASH_LEN) != 0) {
 		short_hex(sr, got);
 		short_hex(root2, want);
 		rp_diagf(d,
-		         "consistency proof from %" PRIu64 " to %" PRIu64
-		         " leaves leads to new root %s..., not to the new tree's root %s...",
-		         size1, size2, got, want);
+			 "consistency proof from %" PRIu64 " to %" PRIu64
+			 " leaves leads to new root %s..., not to the new tree's root %s...",
+			 size1, size2, got, want);
 		return RP_E_PROOF;
 	}
 	return 0;
@@ -310,7 +310,7 @@ int rp_merkle_verify_consistency(uint64_t size1, uint64_t size2, const uint8_t r
  * hashed together right to left: popcount(hi - lo) reads.
  */
 static int subtree_hash(uint64_t lo, uint64_t hi, rp_hash_read_fn read, void *arg,
-                        uint8_t out[RP_HASH_LEN])
+			uint8_t out[RP_HASH_LEN])
 {
 	uint8_t h[RP_HASH_LEN], part[RP_HASH_LEN];
 	uint64_t n = hi - lo, end = hi;
@@ -335,7 +335,7 @@ static int subtree_hash(uint64_t lo, uint64_t hi, rp_hash_read_fn read, void *ar
 }
 
 int rp_merkle_append(uint64_t n, const uint8_t leaf[RP_HASH_LEN], rp_hash_read_fn read, void *arg,
-                     struct rp_stored_hash out[64], size_t *ret_n)
+		     struct rp_stored_hash out[64], size_t *ret_n)
 {
 	uint8_t h[RP_HASH_LEN], left[RP_HASH_LEN];
 	unsigned m;
@@ -378,7 +378,7 @@ int rp_merkle_tree_hash(uint64_t size, rp_hash_read_fn read, void *arg, uint8_t 
  * goes to its final position, counted down from the known length.
  */
 int rp_merkle_prove_inclusion(uint64_t index, uint64_t size, rp_hash_read_fn read, void *arg,
-                              uint8_t (*out)[RP_HASH_LEN], size_t *ret_n)
+			      uint8_t (*out)[RP_HASH_LEN], size_t *ret_n)
 {
 	uint64_t lo = 0, hi = size;
 	size_t len, pos;
@@ -413,7 +413,7 @@ int rp_merkle_prove_inclusion(uint64_t index, uint64_t size, rp_hash_read_fn rea
 }
 
 int rp_merkle_prove_consistency(uint64_t size1, uint64_t size2, rp_hash_read_fn read, void *arg,
-                                uint8_t (*out)[RP_HASH_LEN], size_t *ret_n)
+				uint8_t (*out)[RP_HASH_LEN], size_t *ret_n)
 {
 	uint64_t lo = 0, hi = size2;
 	bool whole = true; /* SUBPROOF's b: still on the old tree's own path */
@@ -473,7 +473,8 @@ int rp_merkle_prove_consistency(uint64_t size1, uint64_t size2, rp_hash_read_fn 
  */
 static bool tile_in_range(const struct rp_tile *t)
 {
-	unsigned shift = RP_TILE_HEIGHT * (unsigned)((t->level == RP_TILE_ENTRIES ? 0 : t->level) + 1);
+	unsigned shift =
+		RP_TILE_HEIGHT * (unsigned)((t->level == RP_TILE_ENTRIES ? 0 : t->level) + 1);
 
 	return shift >= 63 ? t->index == 0 : t->index < (RP_LOG_LEAVES_MAX >> shift);
 }
@@ -563,7 +564,7 @@ int rp_tile_parse(const char *path, size_t len, struct rp_tile *ret, struct rp_d
 	} else {
 		if (!small_number(path, len, &pos, 63, &v) || pos >= len || path[pos] != '/')
 			return tile_bad(path, len, d,
-			                "level is not `entries' or 0-63 without leading zeros");
+					"level is not `entries' or 0-63 without leading zeros");
 		t.level = (int)v;
 		pos++;
 	}
@@ -602,7 +603,7 @@ int rp_tile_parse(const char *path, size_t len, struct rp_tile *ret, struct rp_d
 		pos += 3;
 		if (!small_number(path, len, &pos, RP_TILE_WIDTH - 1, &v) || v == 0)
 			return tile_bad(path, len, d,
-			                "partial width is not 1-255 without leading zeros");
+					"partial width is not 1-255 without leading zeros");
 		t.width = v;
 		if (pos != len)
 			return tile_bad(path, len, d, "unexpected text after the partial width");

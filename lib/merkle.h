@@ -57,8 +57,7 @@ int rp_merkle_verify_consistency(uint64_t size1, uint64_t size2, const uint8_t r
  * Reads the stored hash at (level, index) into out: 0, or a negative
  * RP_E_* code that the caller passes through unchanged.
  */
-typedef int (*rp_hash_read_fn)(void *arg, unsigned level, uint64_t index,
-			       uint8_t out[RP_HASH_LEN]);
+typedef int (*rp_hash_read_fn)(void *arg, unsigned level, uint64_t index, uint8_t out[RP_HASH_LEN]);
 
 struct rp_stored_hash {
 	unsigned level;

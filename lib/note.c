@@ -25,8 +25,7 @@ bool rp_key_name_valid(const char *name, size_t n)
 	return true;
 }
 
-uint32_t rp_key_id(const char *name, size_t namelen, uint8_t type,
-		   const uint8_t pub[32])
+uint32_t rp_key_id(const char *name, size_t namelen, uint8_t type, const uint8_t pub[32])
 {
 	crypto_hash_sha256_state st;
 	uint8_t h[32], nl = '\n';
@@ -41,9 +40,8 @@ uint32_t rp_key_id(const char *name, size_t namelen, uint8_t type,
 }
 
 /* Splits "name+hexid+b64" into its three parts and checks the first two. */
-static int key_fields(const char *s, size_t n, const char **name, size_t *nlen,
-		      uint32_t *id, const char **b64, size_t *blen,
-		      struct rp_diag *d)
+static int key_fields(const char *s, size_t n, const char **name, size_t *nlen, uint32_t *id,
+		      const char **b64, size_t *blen, struct rp_diag *d)
 {
 	const char *p1 = memchr(s, '+', n), *p2;
 	uint8_t idb[4];
@@ -78,8 +76,7 @@ static int key_fields(const char *s, size_t n, const char **name, size_t *nlen,
 	return 0;
 }
 
-int rp_vkey_parse(const char *s, size_t n, struct rp_vkey *ret,
-		  struct rp_diag *d)
+int rp_vkey_parse(const char *s, size_t n, struct rp_vkey *ret, struct rp_diag *d)
 {
 	const char *name, *b64;
 	size_t nlen, blen, klen;
@@ -95,18 +92,17 @@ int rp_vkey_parse(const char *s, size_t n, struct rp_vkey *ret,
 	if (r < 0)
 		return r;
 	if (rp_b64_decode(b64, blen, raw, sizeof(raw), &klen) != 0 || klen != 33) {
-		rp_diagf(d, "verifier key of `%.*s' is not base64 of 33 bytes",
-			 (int)nlen, name);
+		rp_diagf(d, "verifier key of `%.*s' is not base64 of 33 bytes", (int)nlen, name);
 		return RP_E_KEY;
 	}
 	if (raw[0] != RP_KEY_ED25519 && raw[0] != RP_KEY_COSIGNATURE) {
-		rp_diagf(d, "verifier key of `%.*s' has unsupported type 0x%02x",
-			 (int)nlen, name, raw[0]);
+		rp_diagf(d, "verifier key of `%.*s' has unsupported type 0x%02x", (int)nlen, name,
+			 raw[0]);
 		return RP_E_KEY;
 	}
 	if (rp_key_id(name, nlen, raw[0], raw + 1) != id) {
-		rp_diagf(d, "verifier key of `%.*s': key id does not match the key",
-			 (int)nlen, name);
+		rp_diagf(d, "verifier key of `%.*s': key id does not match the key", (int)nlen,
+			 name);
 		return RP_E_KEY;
 	}
 	memset(ret, 0, sizeof(*ret));
@@ -136,8 +132,7 @@ char *rp_vkey_format(const struct rp_vkey *k)
 
 static const char skey_prefix[] = "PRIVATE+KEY+";
 
-int rp_skey_parse(const char *s, size_t n, struct rp_skey *ret,
-		  struct rp_diag *d)
+int rp_skey_parse(const char *s, size_t n, struct rp_skey *ret, struct rp_diag *d)
 {
 	const char *name, *b64;
 	size_t nlen, blen, klen = 0;
@@ -173,8 +168,7 @@ int rp_skey_parse(const char *s, size_t n, struct rp_skey *ret,
 	k.id = rp_key_id(k.name, nlen, RP_KEY_ED25519, k.pub);
 	if (k.id != id) {
 		rp_skey_wipe(&k);
-		rp_diagf(d, "signer key of `%.*s': key id does not match the key",
-			 (int)nlen, name);
+		rp_diagf(d, "signer key of `%.*s': key id does not match the key", (int)nlen, name);
 		return RP_E_KEY;
 	}
 	*ret = k;
@@ -255,16 +249,24 @@ bool rp_note_text_valid(const char *text, size_t len, struct rp_diag *d)
 
 		if (c < 0x80) {
 			if ((c < 0x20 && c != '\n') || c == 0x7f) {
-				rp_diagf(d, "note text has control character 0x%02x at byte %zu", c, i);
+				rp_diagf(d, "note text has control character 0x%02x at byte %zu", c,
+					 i);
 				return false;
 			}
 			i++;
 			continue;
 		}
-		if ((c & 0xe0) == 0xc0) { k = 2; cp = c & 0x1f; }
-		else if ((c & 0xf0) == 0xe0) { k = 3; cp = c & 0x0f; }
-		else if ((c & 0xf8) == 0xf0) { k = 4; cp = c & 0x07; }
-		else goto bad;
+		if ((c & 0xe0) == 0xc0) {
+			k = 2;
+			cp = c & 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			k = 3;
+			cp = c & 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			k = 4;
+			cp = c & 0x07;
+		} else
+			goto bad;
 		if (i + k > len)
 			goto bad;
 		for (size_t j = 1; j < k; j++) {
@@ -273,8 +275,7 @@ bool rp_note_text_valid(const char *text, size_t len, struct rp_diag *d)
 			cp = cp << 6 | (p[i + j] & 0x3f);
 		}
 		if ((k == 2 && cp < 0x80) || (k == 3 && cp < 0x800) ||
-		    (k == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
+		    (k == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
 			goto bad;
 		if (cp >= 0x80 && cp <= 0x9f) {
 			rp_diagf(d, "note text has control character U+%04X at byte %zu", cp, i);
@@ -282,15 +283,14 @@ bool rp_note_text_valid(const char *text, size_t len, struct rp_diag *d)
 		}
 		i += k;
 		continue;
-bad:
+	bad:
 		rp_diagf(d, "note text is not valid UTF-8 at byte %zu", i);
 		return false;
 	}
 	return true;
 }
 
-int rp_note_parse(const char *msg, size_t n, struct rp_note **ret,
-		  struct rp_diag *d)
+int rp_note_parse(const char *msg, size_t n, struct rp_note **ret, struct rp_diag *d)
 {
 	struct rp_note *note = NULL;
 	const char *split = NULL;
@@ -366,7 +366,8 @@ int rp_note_parse(const char *msg, size_t n, struct rp_note **ret,
 		s = &note->sigs[note->nsigs++];
 		memcpy(s->name, name, nlen);
 		s->name[nlen] = '\0';
-		s->id = (uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 | (uint32_t)raw[2] << 8 | raw[3];
+		s->id = (uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 | (uint32_t)raw[2] << 8 |
+			raw[3];
 		s->sig_len = slen - 4;
 		memcpy(s->sig, raw + 4, s->sig_len);
 		s->line = line;
@@ -409,8 +410,8 @@ bool rp_note_sig_valid(const struct rp_note *note, size_t i, const struct rp_vke
 					   k->pub) == 0;
 }
 
-int rp_note_verify(const struct rp_note *note, const struct rp_vkey *keys,
-		   size_t nkeys, bool *ret_ok, struct rp_diag *d)
+int rp_note_verify(const struct rp_note *note, const struct rp_vkey *keys, size_t nkeys,
+		   bool *ret_ok, struct rp_diag *d)
 {
 	bool seen[RP_NOTE_SIGS_MAX] = {false};
 	bool any = false;
@@ -471,8 +472,7 @@ int rp_note_sign(const char *text, size_t len, const struct rp_note *existing,
 
 	if (!rp_note_text_valid(text, len, NULL))
 		return RP_E_MALFORMED;
-	if (existing && (existing->text_len != len ||
-			 memcmp(existing->msg, text, len) != 0))
+	if (existing && (existing->text_len != len || memcmp(existing->msg, text, len) != 0))
 		return RP_E_INVAL;
 	line = rp_note_sign_line(text, len, k);
 	if (!line)
@@ -499,8 +499,7 @@ int rp_note_sign(const char *text, size_t len, const struct rp_note *existing,
 	return 0;
 }
 
-int rp_note_merge(const struct rp_note *a, const struct rp_note *b, char **ret,
-		  size_t *ret_len)
+int rp_note_merge(const struct rp_note *a, const struct rp_note *b, char **ret, size_t *ret_len)
 {
 	struct rp_sb sb;
 

@@ -16,7 +16,7 @@
 #include "rp_limits.h"
 #include "util.h"
 
-#define RP_KEY_ED25519 0x01
+#define RP_KEY_ED25519     0x01
 #define RP_KEY_COSIGNATURE 0x04
 
 struct rp_vkey {
@@ -55,23 +55,19 @@ struct rp_note {
 };
 
 bool rp_key_name_valid(const char *name, size_t n);
-uint32_t rp_key_id(const char *name, size_t namelen, uint8_t type,
-		   const uint8_t pub[32]);
+uint32_t rp_key_id(const char *name, size_t namelen, uint8_t type, const uint8_t pub[32]);
 
-int rp_vkey_parse(const char *s, size_t n, struct rp_vkey *ret,
-		  struct rp_diag *d);
+int rp_vkey_parse(const char *s, size_t n, struct rp_vkey *ret, struct rp_diag *d);
 /* malloc'd text. */
 char *rp_vkey_format(const struct rp_vkey *k);
-int rp_skey_parse(const char *s, size_t n, struct rp_skey *ret,
-		  struct rp_diag *d);
+int rp_skey_parse(const char *s, size_t n, struct rp_skey *ret, struct rp_diag *d);
 char *rp_skey_format(const struct rp_skey *k);
 int rp_skey_generate(const char *name, struct rp_skey *ret);
 void rp_skey_vkey(const struct rp_skey *sk, struct rp_vkey *ret);
 void rp_skey_wipe(struct rp_skey *k);
 
 /* Parses the note's shape only; nothing is verified. */
-int rp_note_parse(const char *msg, size_t n, struct rp_note **ret,
-		  struct rp_diag *d);
+int rp_note_parse(const char *msg, size_t n, struct rp_note **ret, struct rp_diag *d);
 void rp_note_free(struct rp_note *note);
 
 /*
@@ -80,8 +76,8 @@ void rp_note_free(struct rp_note *note);
  * signatures by one key count once. ret_ok[i] is set for every key i that
  * verified. RP_E_NOSIG when none did. Only Ed25519 (0x01) keys are used.
  */
-int rp_note_verify(const struct rp_note *note, const struct rp_vkey *keys,
-		   size_t nkeys, bool *ret_ok, struct rp_diag *d);
+int rp_note_verify(const struct rp_note *note, const struct rp_vkey *keys, size_t nkeys,
+		   bool *ret_ok, struct rp_diag *d);
 
 /* True when signature line s names key k (its name, key id and type 0x01). */
 bool rp_note_sig_names(const struct rp_note_sig *s, const struct rp_vkey *k);
@@ -102,8 +98,7 @@ int rp_note_sign(const char *text, size_t len, const struct rp_note *existing,
  * Returns the note with text a and the union of both notes' signature
  * lines (a's first, identical lines once). RP_E_INVAL if the texts differ.
  */
-int rp_note_merge(const struct rp_note *a, const struct rp_note *b, char **ret,
-		  size_t *ret_len);
+int rp_note_merge(const struct rp_note *a, const struct rp_note *b, char **ret, size_t *ret_len);
 /* True when the text is acceptable as a note text. */
 bool rp_note_text_valid(const char *text, size_t len, struct rp_diag *d);
 

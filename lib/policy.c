@@ -34,8 +34,7 @@ bool rp_org_name_valid(const char *s, size_t n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			  (i > 0 && c == '-');
+		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && c == '-');
 		if (!ok)
 			return false;
 	}
@@ -50,8 +49,8 @@ int rp_policy_key_index(const struct rp_policy *p, const char *name)
 	return -1;
 }
 
-static int parse_role(struct rp_policy *p, enum rp_role_id role,
-		      const char *v, size_t vlen, struct rp_diag *d)
+static int parse_role(struct rp_policy *p, enum rp_role_id role, const char *v, size_t vlen,
+		      struct rp_diag *d)
 {
 	struct rp_role *r = &p->roles[role];
 	const char *w, *rest;
@@ -87,7 +86,8 @@ static int parse_role(struct rp_policy *p, enum rp_role_id role,
 		int k;
 
 		if (nlen == 0 || nlen > RP_NOTE_NAME_MAX) {
-			rp_diagf(d, "policy: role %s has an empty or overlong key name", role_names[role]);
+			rp_diagf(d, "policy: role %s has an empty or overlong key name",
+				 role_names[role]);
 			return RP_E_MALFORMED;
 		}
 		memcpy(nm, name, nlen);
@@ -101,7 +101,8 @@ static int parse_role(struct rp_policy *p, enum rp_role_id role,
 		}
 		for (size_t i = 0; i < r->nkeys; i++) {
 			if (r->keys[i] == k) {
-				rp_diagf(d, "policy: role %s names key `%s' twice", role_names[role], nm);
+				rp_diagf(d, "policy: role %s names key `%s' twice",
+					 role_names[role], nm);
 				return RP_E_MALFORMED;
 			}
 		}
@@ -116,15 +117,14 @@ static int parse_role(struct rp_policy *p, enum rp_role_id role,
 		}
 	}
 	if (r->threshold > r->nkeys) {
-		rp_diagf(d, "policy: role %s threshold %u exceeds its %zu keys",
-			 role_names[role], r->threshold, r->nkeys);
+		rp_diagf(d, "policy: role %s threshold %u exceeds its %zu keys", role_names[role],
+			 r->threshold, r->nkeys);
 		return RP_E_MALFORMED;
 	}
 	return 0;
 }
 
-int rp_policy_parse_text(const char *text, size_t len, struct rp_policy **ret,
-			 struct rp_diag *d)
+int rp_policy_parse_text(const char *text, size_t len, struct rp_policy **ret, struct rp_diag *d)
 {
 	struct rp_cursor c = {text, len};
 	struct rp_policy *p;
@@ -195,8 +195,10 @@ int rp_policy_parse_text(const char *text, size_t len, struct rp_policy **ret,
 			if (!rp_memeq(w, wlen, "log") && !rp_memeq(w, wlen, "witness") &&
 			    !rp_memeq(w, wlen, "group") && !rp_memeq(w, wlen, "quorum")) {
 				rp_quote(q, sizeof(q), w, wlen);
-				rp_diagf(d, "policy: unknown field `%s' (after freshness come log, "
-					    "witness, group and quorum lines)", q);
+				rp_diagf(d,
+					 "policy: unknown field `%s' (after freshness come log, "
+					 "witness, group and quorum lines)",
+					 q);
 				r = RP_E_MALFORMED;
 				goto fail;
 			}
@@ -205,15 +207,18 @@ int rp_policy_parse_text(const char *text, size_t len, struct rp_policy **ret,
 		} else if (rp_memeq(w, wlen, "freshness")) {
 			uint64_t f;
 			if (next_role != RP_ROLE_COUNT) {
-				rp_diagf(d, "policy: missing role `%s' before freshness", role_names[next_role]);
+				rp_diagf(d, "policy: missing role `%s' before freshness",
+					 role_names[next_role]);
 				r = RP_E_MALFORMED;
 				goto fail;
 			}
 			if (rp_parse_u64(v, vlen, RP_FRESHNESS_MAX_S, &f) != 0 ||
 			    f < RP_FRESHNESS_MIN_S) {
 				rp_quote(q, sizeof(q), v, vlen);
-				rp_diagf(d, "policy: freshness `%s' is not a number of seconds from %d to %d",
-					 q, RP_FRESHNESS_MIN_S, RP_FRESHNESS_MAX_S);
+				rp_diagf(
+					d,
+					"policy: freshness `%s' is not a number of seconds from %d to %d",
+					q, RP_FRESHNESS_MIN_S, RP_FRESHNESS_MAX_S);
 				r = RP_E_MALFORMED;
 				goto fail;
 			}
@@ -236,7 +241,8 @@ int rp_policy_parse_text(const char *text, size_t len, struct rp_policy **ret,
 				goto fail;
 			}
 			if (key.type != RP_KEY_ED25519) {
-				rp_diagf(d, "policy: key %s is not an Ed25519 signing key", key.name);
+				rp_diagf(d, "policy: key %s is not an Ed25519 signing key",
+					 key.name);
 				r = RP_E_MALFORMED;
 				goto fail;
 			}
@@ -245,7 +251,9 @@ int rp_policy_parse_text(const char *text, size_t len, struct rp_policy **ret,
 				    memcmp(p->keys[i].pub, key.pub, 32) == 0) {
 					rp_diagf(d, "policy: key %s appears twice (same %s as %s)",
 						 key.name,
-						 strcmp(p->keys[i].name, key.name) == 0 ? "name" : "public key",
+						 strcmp(p->keys[i].name, key.name) == 0
+							 ? "name"
+							 : "public key",
 						 p->keys[i].name);
 					r = RP_E_MALFORMED;
 					goto fail;
@@ -255,7 +263,9 @@ int rp_policy_parse_text(const char *text, size_t len, struct rp_policy **ret,
 		} else if (rp_memeq(w, wlen, "role")) {
 			if (next_role == RP_ROLE_COUNT) {
 				rp_quote(q, sizeof(q), line, llen);
-				rp_diagf(d, "policy: unexpected role line `%s' after role directory", q);
+				rp_diagf(d,
+					 "policy: unexpected role line `%s' after role directory",
+					 q);
 				r = RP_E_MALFORMED;
 				goto fail;
 			}
@@ -294,8 +304,7 @@ fail:
 	return r;
 }
 
-int rp_policy_parse(const char *msg, size_t len, struct rp_policy **ret,
-		    struct rp_diag *d)
+int rp_policy_parse(const char *msg, size_t len, struct rp_policy **ret, struct rp_diag *d)
 {
 	struct rp_note *note;
 	struct rp_policy *p;
@@ -327,8 +336,8 @@ char *rp_policy_format(const struct rp_policy *p, size_t *ret_len)
 
 	rp_sb_init(&sb, RP_NOTE_MAX);
 	rp_time_format(p->expires, t);
-	rp_sb_printf(&sb, "%s\norg %s\nversion %llu\nexpires %s\n", policy_header,
-		     p->org, (unsigned long long)p->version, t);
+	rp_sb_printf(&sb, "%s\norg %s\nversion %llu\nexpires %s\n", policy_header, p->org,
+		     (unsigned long long)p->version, t);
 	for (size_t i = 0; i < p->nkeys; i++) {
 		char *k = rp_vkey_format(&p->keys[i]);
 		if (!k) {
@@ -349,9 +358,8 @@ char *rp_policy_format(const struct rp_policy *p, size_t *ret_len)
 	return rp_sb_take(&sb, ret_len);
 }
 
-int rp_quorum_check(const struct rp_policy *p, enum rp_role_id role,
-		    const struct rp_note *note, size_t *ret_count,
-		    struct rp_diag *d)
+int rp_quorum_check(const struct rp_policy *p, enum rp_role_id role, const struct rp_note *note,
+		    size_t *ret_count, struct rp_diag *d)
 {
 	return rp_quorum_signers(p, role, note, ret_count, NULL, d);
 }
@@ -395,8 +403,8 @@ int rp_quorum_signers(const struct rp_policy *p, enum rp_role_id role, const str
 			ret_signed[rl->keys[i]] = ok[i];
 	}
 	if (count < rl->threshold) {
-		rp_diagf(d, "%zu of %u required signatures of role %s", count,
-			 rl->threshold, role_names[role]);
+		rp_diagf(d, "%zu of %u required signatures of role %s", count, rl->threshold,
+			 role_names[role]);
 		return RP_E_QUORUM;
 	}
 	return 0;
@@ -459,8 +467,8 @@ const char *rp_sig_verdict_name(enum rp_sig_verdict v)
 	return "?";
 }
 
-int rp_policy_verify_initial(const struct rp_policy *p, const char *want_hash,
-			     int64_t now, struct rp_diag *d)
+int rp_policy_verify_initial(const struct rp_policy *p, const char *want_hash, int64_t now,
+			     struct rp_diag *d)
 {
 	int r;
 
@@ -490,7 +498,8 @@ int rp_policy_verify_rotation(const struct rp_policy *cur, const struct rp_polic
 	int r;
 
 	if (strcmp(cur->org, next->org) != 0) {
-		rp_diagf(d, "root policy for org `%s' in the chain of org `%s'", next->org, cur->org);
+		rp_diagf(d, "root policy for org `%s' in the chain of org `%s'", next->org,
+			 cur->org);
 		return RP_E_ORG;
 	}
 	if (next->version != cur->version + 1) {

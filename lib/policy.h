@@ -11,13 +11,7 @@
 #include "checkpoint.h"
 #include "note.h"
 
-enum rp_role_id {
-	RP_ROLE_ROOT,
-	RP_ROLE_EXEC,
-	RP_ROLE_QUERY,
-	RP_ROLE_DIRECTORY,
-	RP_ROLE_COUNT
-};
+enum rp_role_id { RP_ROLE_ROOT, RP_ROLE_EXEC, RP_ROLE_QUERY, RP_ROLE_DIRECTORY, RP_ROLE_COUNT };
 
 struct rp_role {
 	uint32_t threshold;
@@ -32,10 +26,10 @@ struct rp_policy {
 	size_t nkeys;
 	struct rp_vkey keys[RP_POLICY_KEYS_MAX];
 	struct rp_role roles[RP_ROLE_COUNT];
-	int64_t freshness;        /* seconds a cosigned checkpoint stays fresh */
-	struct rp_wpolicy wp;     /* the log key, witnesses and their quorum */
-	char hash[72];         /* "sha256:<hex>" of the policy text */
-	struct rp_note *note;  /* the signed note, when parsed from one */
+	int64_t freshness;    /* seconds a cosigned checkpoint stays fresh */
+	struct rp_wpolicy wp; /* the log key, witnesses and their quorum */
+	char hash[72];        /* "sha256:<hex>" of the policy text */
+	struct rp_note *note; /* the signed note, when parsed from one */
 };
 
 const char *rp_role_name(enum rp_role_id role);
@@ -43,11 +37,9 @@ int rp_role_from_name(const char *s, size_t n);
 bool rp_org_name_valid(const char *s, size_t n);
 
 /* Parses the policy text (the note's body) strictly. */
-int rp_policy_parse_text(const char *text, size_t len, struct rp_policy **ret,
-			 struct rp_diag *d);
+int rp_policy_parse_text(const char *text, size_t len, struct rp_policy **ret, struct rp_diag *d);
 /* Parses a signed note holding a policy; signatures are not checked. */
-int rp_policy_parse(const char *msg, size_t len, struct rp_policy **ret,
-		    struct rp_diag *d);
+int rp_policy_parse(const char *msg, size_t len, struct rp_policy **ret, struct rp_diag *d);
 void rp_policy_free(struct rp_policy *p);
 /* Serialises to the one canonical text; parse(format(p)) == p. */
 char *rp_policy_format(const struct rp_policy *p, size_t *ret_len);
@@ -58,9 +50,8 @@ char *rp_policy_format(const struct rp_policy *p, size_t *ret_len);
  * rejects the note (RP_E_BADSIG); signatures by other keys do not count.
  * ret_count (may be NULL) receives the number of distinct valid signers.
  */
-int rp_quorum_check(const struct rp_policy *p, enum rp_role_id role,
-		    const struct rp_note *note, size_t *ret_count,
-		    struct rp_diag *d);
+int rp_quorum_check(const struct rp_policy *p, enum rp_role_id role, const struct rp_note *note,
+		    size_t *ret_count, struct rp_diag *d);
 /*
  * The same check, also telling which keys signed: ret_signed[i] for
  * p->keys[i] (keys of the role only), set once the signatures were
@@ -110,8 +101,8 @@ const char *rp_sig_verdict_name(enum rp_sig_verdict v);
  * text hash equals want_hash, it is signed by its own root quorum, and
  * it has not expired at now.
  */
-int rp_policy_verify_initial(const struct rp_policy *p, const char *want_hash,
-			     int64_t now, struct rp_diag *d);
+int rp_policy_verify_initial(const struct rp_policy *p, const char *want_hash, int64_t now,
+			     struct rp_diag *d);
 
 /*
  * Version N+1 after version N (TUF's rule): same org, version exactly one

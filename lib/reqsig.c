@@ -7,8 +7,8 @@
 
 #include "rp_err.h"
 
-static char *message(const char *method, const char *path, int64_t ts,
-		     const void *body, size_t body_len, size_t *ret_len)
+static char *message(const char *method, const char *path, int64_t ts, const void *body,
+		     size_t body_len, size_t *ret_len)
 {
 	uint8_t h[32];
 	char hex[65];
@@ -17,14 +17,13 @@ static char *message(const char *method, const char *path, int64_t ts,
 	rp_sha256(body ? body : "", body_len, h);
 	rp_hex_encode(h, 32, hex);
 	rp_sb_init(&sb, RP_REQSIG_TEXT_MAX);
-	rp_sb_printf(&sb, "rampart-request/v1\n%s\n%s\n%lld\n%s\n", method, path,
-		     (long long)ts, hex);
+	rp_sb_printf(&sb, "rampart-request/v1\n%s\n%s\n%lld\n%s\n", method, path, (long long)ts,
+		     hex);
 	return rp_sb_take(&sb, ret_len);
 }
 
-char *rp_reqsig_sign(const struct rp_skey *k, const char *method,
-		     const char *path, int64_t ts, const void *body,
-		     size_t body_len)
+char *rp_reqsig_sign(const struct rp_skey *k, const char *method, const char *path, int64_t ts,
+		     const void *body, size_t body_len)
 {
 	uint8_t sig[crypto_sign_BYTES];
 	size_t len;
@@ -37,10 +36,9 @@ char *rp_reqsig_sign(const struct rp_skey *k, const char *method,
 	return rp_b64_encode(sig, sizeof(sig));
 }
 
-int rp_reqsig_verify(const uint8_t pub[32], const char *method,
-		     const char *path, const char *ts_text, const void *body,
-		     size_t body_len, const char *sig_b64, int64_t now,
-		     struct rp_diag *d)
+int rp_reqsig_verify(const uint8_t pub[32], const char *method, const char *path,
+		     const char *ts_text, const void *body, size_t body_len, const char *sig_b64,
+		     int64_t now, struct rp_diag *d)
 {
 	uint8_t sig[crypto_sign_BYTES + 2];
 	size_t siglen, len;
@@ -48,8 +46,7 @@ int rp_reqsig_verify(const uint8_t pub[32], const char *method,
 	char *m;
 	int ok;
 
-	if (!ts_text || !sig_b64 ||
-	    rp_parse_u64(ts_text, strlen(ts_text), INT64_MAX, &ts) != 0) {
+	if (!ts_text || !sig_b64 || rp_parse_u64(ts_text, strlen(ts_text), INT64_MAX, &ts) != 0) {
 		rp_diagf(d, "request signature headers are missing or malformed");
 		return RP_E_MALFORMED;
 	}

@@ -13,20 +13,18 @@
 
 #include "note.h"
 
-#define RP_REQSIG_HDR_KEY "X-Rampart-Key"
+#define RP_REQSIG_HDR_KEY  "X-Rampart-Key"
 #define RP_REQSIG_HDR_TIME "X-Rampart-Time"
-#define RP_REQSIG_HDR_SIG "X-Rampart-Signature"
+#define RP_REQSIG_HDR_SIG  "X-Rampart-Signature"
 
 /* Returns the base64 signature (malloc'd). */
-char *rp_reqsig_sign(const struct rp_skey *k, const char *method,
-		     const char *path, int64_t ts, const void *body,
-		     size_t body_len);
+char *rp_reqsig_sign(const struct rp_skey *k, const char *method, const char *path, int64_t ts,
+		     const void *body, size_t body_len);
 
 /*
  * 0 when sig_b64 is a valid signature by pub over the request and ts is
  * within RP_REQUEST_SKEW_S of now.
  */
-int rp_reqsig_verify(const uint8_t pub[32], const char *method,
-		     const char *path, const char *ts_text, const void *body,
-		     size_t body_len, const char *sig_b64, int64_t now,
-		     struct rp_diag *d);
+int rp_reqsig_verify(const uint8_t pub[32], const char *method, const char *path,
+		     const char *ts_text, const void *body, size_t body_len, const char *sig_b64,
+		     int64_t now, struct rp_diag *d);

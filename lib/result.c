@@ -7,10 +7,8 @@
 
 static const char result_header[] = "rampart/result/v1";
 static const char *const status_names[] = {
-	[RP_RESULT_DONE] = "done",
-	[RP_RESULT_TIMED_OUT] = "timed-out",
-	[RP_RESULT_FAILED] = "failed",
-	[RP_RESULT_REFUSED] = "refused",
+	[RP_RESULT_DONE] = "done",     [RP_RESULT_TIMED_OUT] = "timed-out",
+	[RP_RESULT_FAILED] = "failed", [RP_RESULT_REFUSED] = "refused",
 	[RP_RESULT_KILLED] = "killed",
 };
 
@@ -25,8 +23,7 @@ const char *rp_result_status_name(enum rp_result_status s)
 	return (unsigned)s < sizeof(status_names) / sizeof(status_names[0]) ? status_names[s] : "?";
 }
 
-int rp_result_parse_text(const char *text, size_t len, struct rp_result *ret,
-			 struct rp_diag *d)
+int rp_result_parse_text(const char *text, size_t len, struct rp_result *ret, struct rp_diag *d)
 {
 	struct rp_cursor c = {text, len};
 	struct rp_result r = {0};
@@ -99,7 +96,7 @@ int rp_result_parse_text(const char *text, size_t len, struct rp_result *ret,
 	}
 	*ret = r;
 	return 0;
-bad: {
+bad : {
 	char q[80];
 	rp_quote(q, sizeof(q), v, vlen);
 	rp_diagf(d, "result: bad value `%s'", q);
@@ -114,9 +111,9 @@ char *rp_result_format(const struct rp_result *r, size_t *ret_len)
 
 	rp_hex_encode(r->output_hash, 32, h);
 	rp_sb_init(&sb, RP_RESULT_TEXT_MAX);
-	rp_sb_printf(&sb, "%s\norg %s\ndevice %s\ncommand %s\nstatus %s\nexit %d\n",
-		     result_header, r->org, r->device, r->command,
-		     rp_result_status_name(r->status), (int)r->exit_code);
+	rp_sb_printf(&sb, "%s\norg %s\ndevice %s\ncommand %s\nstatus %s\nexit %d\n", result_header,
+		     r->org, r->device, r->command, rp_result_status_name(r->status),
+		     (int)r->exit_code);
 	if (has_signal(r->status))
 		rp_sb_printf(&sb, "signal %d\n", (int)r->signal);
 	rp_sb_printf(&sb, "duration-ms %llu\noutput sha256:%s %llu\n",

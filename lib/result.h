@@ -34,8 +34,7 @@ struct rp_result {
 };
 
 const char *rp_result_status_name(enum rp_result_status s);
-int rp_result_parse_text(const char *text, size_t len, struct rp_result *ret,
-			 struct rp_diag *d);
+int rp_result_parse_text(const char *text, size_t len, struct rp_result *ret, struct rp_diag *d);
 char *rp_result_format(const struct rp_result *r, size_t *ret_len);
 /*
  * A result note of the device whose public key is pub: signed by that key

@@ -5,8 +5,7 @@ const char *rp_strerror(int r)
 {
 	switch (r) {
 #define RP_ERR_CASE(name, val, text) \
-	case (val):                  \
-		return (text);
+	case (val): return (text);
 		RP_ERRORS(RP_ERR_CASE)
 #undef RP_ERR_CASE
 	}

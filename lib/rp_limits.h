@@ -8,67 +8,67 @@
 #include <stdint.h>
 
 /* Signed notes (C2SP signed-note). */
-#define RP_NOTE_MAX            (64 * 1024)   /* whole note: text + signatures */
-#define RP_NOTE_SIGS_MAX       64            /* signature lines per note */
-#define RP_NOTE_NAME_MAX       128           /* key name bytes */
-#define RP_KEYTEXT_MAX         512           /* a verifier or signer key text */
+#define RP_NOTE_MAX      (64 * 1024) /* whole note: text + signatures */
+#define RP_NOTE_SIGS_MAX 64          /* signature lines per note */
+#define RP_NOTE_NAME_MAX 128         /* key name bytes */
+#define RP_KEYTEXT_MAX   512         /* a verifier or signer key text */
 
 /* Root policy. */
-#define RP_POLICY_KEYS_MAX     32            /* administrator keys */
+#define RP_POLICY_KEYS_MAX      32 /* administrator keys */
 #define RP_POLICY_WITNESSES_MAX 32
-#define RP_ORG_NAME_MAX        64
+#define RP_ORG_NAME_MAX         64
 
 /* Statements. */
-#define RP_STATEMENT_TARGETS_MAX 1000        /* entries are <= 65,535 bytes */
+#define RP_STATEMENT_TARGETS_MAX 1000 /* entries are <= 65,535 bytes */
 #define RP_STATEMENT_COMMENT_MAX 512
-#define RP_USER_NAME_MAX       32
-#define RP_TIMEOUT_MAX_S       (24 * 3600)
-#define RP_PAYLOAD_MAX         (1024 * 1024) /* script bytes */
-#define RP_LOG_ENTRY_MAX       65535         /* tlog-tiles entry bundle limit */
+#define RP_USER_NAME_MAX         32
+#define RP_TIMEOUT_MAX_S         (24 * 3600)
+#define RP_PAYLOAD_MAX           (1024 * 1024) /* script bytes */
+#define RP_LOG_ENTRY_MAX         65535         /* tlog-tiles entry bundle limit */
 
 /* Execution. */
-#define RP_OUTPUT_KEEP         (64 * 1024)   /* tail of stdout+stderr kept */
-#define RP_CLOCK_SKEW_S        300           /* tolerated clock skew */
+#define RP_OUTPUT_KEEP  (64 * 1024) /* tail of stdout+stderr kept */
+#define RP_CLOCK_SKEW_S 300         /* tolerated clock skew */
 
 /*
  * Running commands (agent/exec.c, lib/account.c).
  * Accounts come from /etc/passwd and /etc/group, read whole: a file past
  * its cap refuses every run-as rather than matching half a file.
  */
-#define RP_ACCOUNT_FILE_MAX    (8 * 1024 * 1024) /* /etc/passwd, /etc/group */
-#define RP_ACCOUNT_HOME_MAX    1024          /* home directory path bytes */
-#define RP_ACCOUNT_GROUPS_MAX  1024          /* groups of one account (setgroups) */
-#define RP_EXEC_STOP_GRACE_MS  3000          /* SIGTERM to SIGKILL when the agent stops */
-#define RP_EXEC_REAP_MS        5000          /* waiting for a killed subtree to be gone */
-#define RP_EXEC_DRAIN_MS       1000          /* reading output after the subtree is killed */
-#define RP_SIGNAL_MAX          64            /* SIGRTMAX on Linux: a result's `signal' */
+#define RP_ACCOUNT_FILE_MAX   (8 * 1024 * 1024) /* /etc/passwd, /etc/group */
+#define RP_ACCOUNT_HOME_MAX   1024              /* home directory path bytes */
+#define RP_ACCOUNT_GROUPS_MAX 1024              /* groups of one account (setgroups) */
+#define RP_EXEC_STOP_GRACE_MS 3000              /* SIGTERM to SIGKILL when the agent stops */
+#define RP_EXEC_REAP_MS       5000              /* waiting for a killed subtree to be gone */
+#define RP_EXEC_DRAIN_MS      1000              /* reading output after the subtree is killed */
+#define RP_SIGNAL_MAX         64                /* SIGRTMAX on Linux: a result's `signal' */
 /* What is read of /proc/<pid>/cgroup, cgroup.procs and /proc/self/task/<tid>/children
  * (about 9000 pids): a subtree larger still gets its SIGTERM from the main process's
  * group and its SIGKILL from cgroup.kill. */
-#define RP_EXEC_PROC_FILE_MAX  (64 * 1024)
+#define RP_EXEC_PROC_FILE_MAX (64 * 1024)
 
 /* HTTP. */
-#define RP_HTTP_BODY_MAX       (2 * 1024 * 1024)  /* authenticated request body */
-#define RP_HTTP_BODY_PREAUTH_MAX (16 * 1024)      /* enrolment, before any key is known */
-#define RP_HTTP_HEADERS_MAX    (16 * 1024)
-#define RP_HTTP_RESPONSE_MAX   (4 * 1024 * 1024)  /* what a client reads */
-#define RP_JSON_DEPTH_MAX      8
-#define RP_REQUEST_SKEW_S      300           /* signed-request timestamp window */
+#define RP_HTTP_BODY_MAX         (2 * 1024 * 1024) /* authenticated request body */
+#define RP_HTTP_BODY_PREAUTH_MAX (16 * 1024)       /* enrolment, before any key is known */
+#define RP_HTTP_HEADERS_MAX      (16 * 1024)
+#define RP_HTTP_RESPONSE_MAX     (4 * 1024 * 1024) /* what a client reads */
+#define RP_JSON_DEPTH_MAX        8
+#define RP_REQUEST_SKEW_S        300 /* signed-request timestamp window */
 
 /* Tokens. */
-#define RP_TOKEN_MAX           2048
+#define RP_TOKEN_MAX 2048
 
 /* Merkle log, checkpoints and witnesses (C2SP tlog-*). */
-#define RP_PROOF_HASHES_MAX    63            /* fixed by DESIGN.md and tlog-witness */
+#define RP_PROOF_HASHES_MAX    63               /* fixed by DESIGN.md and tlog-witness */
 #define RP_ORIGIN_MAX          RP_NOTE_NAME_MAX /* checkpoint origin = log key name */
-#define RP_CHECKPOINT_MAX      (16 * 1024)   /* a checkpoint with all its cosignatures */
-#define RP_CHECKPOINT_EXT_MAX  16            /* extension lines in a checkpoint */
+#define RP_CHECKPOINT_MAX      (16 * 1024)      /* a checkpoint with all its cosignatures */
+#define RP_CHECKPOINT_EXT_MAX  16               /* extension lines in a checkpoint */
 #define RP_WITNESS_REQUEST_MAX (RP_CHECKPOINT_MAX + 64 * 64 + 32) /* add-checkpoint body */
 #define RP_WITNESS_GROUPS_MAX  32
 #define RP_URL_MAX             512
-#define RP_TILE_HEIGHT         8             /* tlog-tiles: 256 hashes a tile */
+#define RP_TILE_HEIGHT         8 /* tlog-tiles: 256 hashes a tile */
 #define RP_TILE_WIDTH          256
-#define RP_FRESHNESS_DEFAULT_S 3600          /* cosigned checkpoint freshness window */
+#define RP_FRESHNESS_DEFAULT_S 3600 /* cosigned checkpoint freshness window */
 #define RP_FRESHNESS_MIN_S     10
 #define RP_FRESHNESS_MAX_S     (7 * 24 * 3600)
 
@@ -77,15 +77,15 @@
  * of commands carries each signed statement, so that the CLI derives every
  * state from what it verified; it stops before the client's response cap.
  */
-#define RP_TEXT_MARKS_MAX      2             /* combining marks kept on one character */
-#define RP_COMMANDS_LIST_DEFAULT 100         /* commands a listing returns by default */
-#define RP_COMMANDS_LIST_MAX   500           /* ?limit= at most */
-#define RP_COMMANDS_LIST_BYTES (2 * 1024 * 1024) /* statements in one listing */
+#define RP_TEXT_MARKS_MAX        2                 /* combining marks kept on one character */
+#define RP_COMMANDS_LIST_DEFAULT 100               /* commands a listing returns by default */
+#define RP_COMMANDS_LIST_MAX     500               /* ?limit= at most */
+#define RP_COMMANDS_LIST_BYTES   (2 * 1024 * 1024) /* statements in one listing */
 /* A device's signed facts (docs/formats.md "Device facts"). */
-#define RP_FACTS_HOSTNAME_MAX  255
-#define RP_FACTS_OS_MAX        128
-#define RP_FACTS_VERSION_MAX   32
-#define RP_FACTS_MAX           1024          /* the whole facts text */
+#define RP_FACTS_HOSTNAME_MAX 255
+#define RP_FACTS_OS_MAX       128
+#define RP_FACTS_VERSION_MAX  32
+#define RP_FACTS_MAX          1024 /* the whole facts text */
 
 /*
  * Caps that were bare numbers where they are checked (issue 7). Files are
@@ -93,34 +93,34 @@
  * checked by the API before a handler sees them.
  */
 /* Files, each rp_read_file's max. */
-#define RP_AGENT_CONF_MAX      4096          /* agent.conf: four lines, the longest a URL */
-#define RP_LOG_STATE_MAX       4096          /* log.state: size, root, newest time, last index */
+#define RP_AGENT_CONF_MAX 4096 /* agent.conf: four lines, the longest a URL */
+#define RP_LOG_STATE_MAX  4096 /* log.state: size, root, newest time, last index */
 /* A spooled result: what POST /v1/agent/result sends (base64 output, note, reason). */
-#define RP_SPOOL_MAX           (2 * RP_OUTPUT_KEEP + 8192)
-#define RP_OS_RELEASE_MAX      (16 * 1024)   /* /etc/os-release (~400 bytes), for PRETTY_NAME */
-#define RP_CLI_CONFIG_MAX      (16 * 1024)   /* the CLI's config: five one-line settings */
-#define RP_SKEY_FILE_MAX       4096          /* a signer key file, plain or encrypted (base64) */
+#define RP_SPOOL_MAX      (2 * RP_OUTPUT_KEEP + 8192)
+#define RP_OS_RELEASE_MAX (16 * 1024) /* /etc/os-release (~400 bytes), for PRETTY_NAME */
+#define RP_CLI_CONFIG_MAX (16 * 1024) /* the CLI's config: five one-line settings */
+#define RP_SKEY_FILE_MAX  4096        /* a signer key file, plain or encrypted (base64) */
 /* rampart audit's saved state: 64 edge hashes and the policy in force. */
-#define RP_AUDIT_STATE_MAX     (RP_NOTE_MAX + 8192)
+#define RP_AUDIT_STATE_MAX (RP_NOTE_MAX + 8192)
 /* What rampartd accepts in API fields and bodies (server/api.c). */
-#define RP_RESULT_TEXT_MAX     4096          /* rampart/result/v1 text: fixed fields, a hash */
+#define RP_RESULT_TEXT_MAX     4096 /* rampart/result/v1 text: fixed fields, a hash */
 #define RP_RESULT_NOTE_MAX     (2 * RP_RESULT_TEXT_MAX) /* and its device signature */
-#define RP_RESULT_REASON_MAX   255           /* why a command failed to start */
-#define RP_ALERT_CODE_MAX      32            /* an agent's alert code: replay, freeze, ... */
-#define RP_ALERT_REASON_MAX    512           /* an agent's alert reason */
-#define RP_API_TOKEN_NAME_MAX  64            /* an API token's name, shown in listings */
-#define RP_BOOTSTRAP_AUTH_MAX  200           /* "Bootstrap <token>", before anything is known */
-#define RP_HTTP_BODY_SMALL_MAX 4096          /* bodies of a few short fields: tokens, alerts */
+#define RP_RESULT_REASON_MAX   255                      /* why a command failed to start */
+#define RP_ALERT_CODE_MAX      32   /* an agent's alert code: replay, freeze, ... */
+#define RP_ALERT_REASON_MAX    512  /* an agent's alert reason */
+#define RP_API_TOKEN_NAME_MAX  64   /* an API token's name, shown in listings */
+#define RP_BOOTSTRAP_AUTH_MAX  200  /* "Bootstrap <token>", before anything is known */
+#define RP_HTTP_BODY_SMALL_MAX 4096 /* bodies of a few short fields: tokens, alerts */
 /* Values in an API request body: every body is one flat object of a few fields. */
 #define RP_HTTP_REQUEST_VALUES_MAX 32
-#define RP_HTTP_ORG_BODY_MAX   (2 * RP_NOTE_MAX) /* a root policy note, JSON-escaped */
+#define RP_HTTP_ORG_BODY_MAX       (2 * RP_NOTE_MAX) /* a root policy note, JSON-escaped */
 /* POST /v1/agent/result: base64 output (4/3 of RP_OUTPUT_KEEP), the note, a reason. */
-#define RP_HTTP_RESULT_BODY_MAX (2 * RP_OUTPUT_KEEP + 16384)
+#define RP_HTTP_RESULT_BODY_MAX   (2 * RP_OUTPUT_KEEP + 16384)
 #define RP_ENROLL_TOKEN_TTL_MAX_S (30 * 24 * 3600) /* the longest an enrolment token lives */
 /* Texts built from input, capped as they are built. */
-#define RP_REQSIG_TEXT_MAX     8192          /* a request signature's text: method, path, hash */
-#define RP_TOKEN_TEXT_MAX      1024          /* an enrolment token's text, before base64 */
-#define RP_PASSPHRASE_MAX      511           /* a key file's passphrase (terminal or env) */
+#define RP_REQSIG_TEXT_MAX 8192 /* a request signature's text: method, path, hash */
+#define RP_TOKEN_TEXT_MAX  1024 /* an enrolment token's text, before base64 */
+#define RP_PASSPHRASE_MAX  511  /* a key file's passphrase (terminal or env) */
 /*
  * Witnesses. The most rampartd reads of a witness's reply: libevent stops
  * at it (a cosignature is ~150 bytes, a 409 size a few).
@@ -139,67 +139,68 @@
  * a total for the phase rather than a per-read timeout. See
  * docs/operating.md, "Limits and timeouts", for how to size them.
  */
-#define RP_HTTP_TARGET_MAX     1024          /* request target: path and query */
-#define RP_HTTP_HEADERS_TIMEOUT_S 10         /* first byte of a request to the end of its headers */
-#define RP_HTTP_BODY_TIMEOUT_S 60            /* end of the headers to the end of the body */
-#define RP_HTTP_IDLE_TIMEOUT_S 30            /* keep-alive: answer sent (or accept) to the next request */
-#define RP_HTTP_WRITE_TIMEOUT_S 30           /* an answer the client stops reading: no progress */
-#define RP_HTTP_TIMEOUT_MAX_S  3600          /* largest value the options take */
-#define RP_HTTP_LINGER_S       2             /* input discarded after a refusal, so the answer is read */
-#define RP_HTTP_CONNS_DEFAULT  16384         /* rampartd: one held poll per agent, plus admins */
-#define RP_HTTP_CONNS_MAX      1000000
-#define RP_WITNESS_CONNS_DEFAULT 256         /* rampart-witness: a few logs, one request each */
+#define RP_HTTP_TARGET_MAX        1024 /* request target: path and query */
+#define RP_HTTP_HEADERS_TIMEOUT_S 10   /* first byte of a request to the end of its headers */
+#define RP_HTTP_BODY_TIMEOUT_S    60   /* end of the headers to the end of the body */
+#define RP_HTTP_IDLE_TIMEOUT_S    30   /* keep-alive: answer sent (or accept) to the next request */
+#define RP_HTTP_WRITE_TIMEOUT_S   30   /* an answer the client stops reading: no progress */
+#define RP_HTTP_TIMEOUT_MAX_S     3600 /* largest value the options take */
+#define RP_HTTP_LINGER_S          2    /* input discarded after a refusal, so the answer is read */
+#define RP_HTTP_CONNS_DEFAULT     16384 /* rampartd: one held poll per agent, plus admins */
+#define RP_HTTP_CONNS_MAX         1000000
+#define RP_WITNESS_CONNS_DEFAULT  256 /* rampart-witness: a few logs, one request each */
 
 /*
  * Leaves a log can hold: sizes are signed 64-bit in storage. A tile path
  * whose first leaf would lie at or past it names nothing (rp_tile_parse).
  */
-#define RP_LOG_LEAVES_MAX      (UINT64_C(1) << 63)
+#define RP_LOG_LEAVES_MAX (UINT64_C(1) << 63)
 
 /*
  * What a hostile server can make an agent (or the CLI) hold: time per
  * request, memory per answer, disk per state file. Answer caps are derived
  * from the caps of what the answer carries, so they move with them.
  */
-#define RP_SHA256_LEN          32            /* RP_HASH_LEN, for the sizes below */
-#define RP_B64_LEN(n)          ((((n) + 2) / 3) * 4) /* padded base64 of n bytes */
+#define RP_SHA256_LEN 32                    /* RP_HASH_LEN, for the sizes below */
+#define RP_B64_LEN(n) ((((n) + 2) / 3) * 4) /* padded base64 of n bytes */
 /* A JSON string of n bytes of note text: \n, \" and \\ double a byte, plus quotes. */
-#define RP_JSON_TEXT_LEN(n)    (2 * (n) + 2)
+#define RP_JSON_TEXT_LEN(n) (2 * (n) + 2)
 /* A JSON array of proof hashes, each "<base64>" and a comma. */
-#define RP_JSON_HASHES_LEN     (RP_PROOF_HASHES_MAX * (RP_B64_LEN(RP_SHA256_LEN) + 3) + 2)
+#define RP_JSON_HASHES_LEN (RP_PROOF_HASHES_MAX * (RP_B64_LEN(RP_SHA256_LEN) + 3) + 2)
 /* Values (arrays, objects, strings, numbers, literals) in one JSON answer a
  * client parses when it has no tighter cap: a device list of about 30,000. */
-#define RP_JSON_VALUES_MAX     (256 * 1024)
+#define RP_JSON_VALUES_MAX (256 * 1024)
 /* A delivery (poll answer): payload in base64, statement, checkpoint, both proofs. */
-#define RP_DELIVERY_MAX        (RP_B64_LEN(RP_PAYLOAD_MAX) + 2 + RP_JSON_TEXT_LEN(RP_LOG_ENTRY_MAX) + \
-				RP_JSON_TEXT_LEN(RP_CHECKPOINT_MAX) + 2 * RP_JSON_HASHES_LEN + 256)
+#define RP_DELIVERY_MAX                                                        \
+	(RP_B64_LEN(RP_PAYLOAD_MAX) + 2 + RP_JSON_TEXT_LEN(RP_LOG_ENTRY_MAX) + \
+	 RP_JSON_TEXT_LEN(RP_CHECKPOINT_MAX) + 2 * RP_JSON_HASHES_LEN + 256)
 #define RP_DELIVERY_VALUES_MAX (16 + 2 * RP_PROOF_HASHES_MAX)
 /* The answer to a checkpoint refresh: checkpoint and consistency proof. */
-#define RP_CHECKPOINT_ANSWER_MAX (RP_JSON_TEXT_LEN(RP_CHECKPOINT_MAX) + RP_JSON_HASHES_LEN + 128)
+#define RP_CHECKPOINT_ANSWER_MAX        (RP_JSON_TEXT_LEN(RP_CHECKPOINT_MAX) + RP_JSON_HASHES_LEN + 128)
 #define RP_CHECKPOINT_ANSWER_VALUES_MAX (8 + RP_PROOF_HASHES_MAX)
 /* The root policy fetched at enrolment: {"policy": "<note>", ...}. */
-#define RP_POLICY_ANSWER_MAX   (RP_JSON_TEXT_LEN(RP_NOTE_MAX) + 1024)
+#define RP_POLICY_ANSWER_MAX (RP_JSON_TEXT_LEN(RP_NOTE_MAX) + 1024)
 /* Any other answer the agent reads: {} or {"error": {...}}, an id. */
-#define RP_AGENT_ANSWER_MAX    (4 * 1024)
+#define RP_AGENT_ANSWER_MAX        (4 * 1024)
 #define RP_AGENT_ANSWER_VALUES_MAX 16
 /* One deadline per request (connect, TLS, sending, headers, body), not per read. */
-#define RP_AGENT_REQUEST_S     15            /* every agent request but the long poll */
-#define RP_AGENT_POLL_SLACK_S  15            /* a long poll: the hold it asks for, plus this */
+#define RP_AGENT_REQUEST_S    15 /* every agent request but the long poll */
+#define RP_AGENT_POLL_SLACK_S 15 /* a long poll: the hold it asks for, plus this */
 /* alerts.log: rotated to alerts.log.1 past this, so both hold 2 MiB at most. */
-#define RP_ALERTS_LOG_MAX      (1024 * 1024)
-#define RP_ALERT_LINE_MAX      2048          /* one alert line, reason escaped */
+#define RP_ALERTS_LOG_MAX (1024 * 1024)
+#define RP_ALERT_LINE_MAX 2048 /* one alert line, reason escaped */
 /* The same alert (code and statement) at most once per window, locally and to
  * the server; a count of the suppressed ones is written when it closes. */
-#define RP_ALERT_WINDOW_S      600
-#define RP_ALERT_KEYS_MAX      64            /* windows open at once; the oldest closes first */
+#define RP_ALERT_WINDOW_S 600
+#define RP_ALERT_KEYS_MAX 64 /* windows open at once; the oldest closes first */
 /* The executed record: one line per statement once compacted. Refused
  * statements are dropped oldest first beyond this many (log order already
  * refuses anything at or below last-index); started and reported never. */
 #define RP_EXECUTED_REFUSED_KEEP 1024
-#define RP_EXECUTED_LINE_MAX   128
+#define RP_EXECUTED_LINE_MAX     128
 /* Rewritten (compacted) when larger than this and twice its compacted size. */
 #define RP_EXECUTED_COMPACT_MIN (64 * 1024)
 /* The root policy's expiry: the agent warns daily from 30 days before, hourly
  * in the last 7; past it, nothing is acted on. */
-#define RP_POLICY_WARN_S       (30 * 24 * 3600)
-#define RP_POLICY_URGENT_S     (7 * 24 * 3600)
+#define RP_POLICY_WARN_S   (30 * 24 * 3600)
+#define RP_POLICY_URGENT_S (7 * 24 * 3600)

@@ -73,8 +73,8 @@ int rp_device_note_open(const char *msg, size_t len, const uint8_t pub[32], stru
 	return 0;
 }
 
-static int bad(struct rp_diag *d, const char *fieldname, const char *v,
-	       size_t vlen, const char *why)
+static int bad(struct rp_diag *d, const char *fieldname, const char *v, size_t vlen,
+	       const char *why)
 {
 	char q[80];
 
@@ -83,8 +83,7 @@ static int bad(struct rp_diag *d, const char *fieldname, const char *v,
 	return RP_E_MALFORMED;
 }
 
-int rp_command_parse_text(const char *text, size_t len,
-			  struct rp_command **ret, struct rp_diag *d)
+int rp_command_parse_text(const char *text, size_t len, struct rp_command **ret, struct rp_diag *d)
 {
 	struct rp_cursor cur = {text, len};
 	struct rp_command *c;
@@ -108,15 +107,15 @@ int rp_command_parse_text(const char *text, size_t len,
 		r = RP_E_MALFORMED;
 		goto fail;
 	}
-#define FIELD(name)                                            \
-	do {                                                   \
+#define FIELD(name)                                                                 \
+	do {                                                                        \
 		if ((r = rp_expect_field(&cur, "command", name, &v, &vlen, d)) < 0) \
-			goto fail;                             \
+			goto fail;                                                  \
 	} while (0)
-#define BAD(name, why)                            \
-	do {                                      \
-		r = bad(d, name, v, vlen, why);   \
-		goto fail;                        \
+#define BAD(name, why)                          \
+	do {                                    \
+		r = bad(d, name, v, vlen, why); \
+		goto fail;                      \
 	} while (0)
 
 	FIELD("org");
@@ -160,8 +159,7 @@ int rp_command_parse_text(const char *text, size_t len,
 
 	FIELD("payload");
 	if (!rp_split_word(v, vlen, &w, &wlen, &line, &llen) || wlen != 7 + 64 ||
-	    memcmp(w, "sha256:", 7) != 0 ||
-	    rp_hex_decode(w + 7, 64, c->payload_hash, 32) != 0)
+	    memcmp(w, "sha256:", 7) != 0 || rp_hex_decode(w + 7, 64, c->payload_hash, 32) != 0)
 		BAD("payload", "is not `sha256:<64 hex> <size>'");
 	if (rp_parse_u64(line, llen, RP_PAYLOAD_MAX, &c->payload_size) != 0)
 		BAD("payload", "size is not a number up to 1048576");
@@ -216,8 +214,7 @@ fail:
 	return r;
 }
 
-int rp_command_parse(const char *msg, size_t len, struct rp_command **ret,
-		     struct rp_diag *d)
+int rp_command_parse(const char *msg, size_t len, struct rp_command **ret, struct rp_diag *d)
 {
 	struct rp_note *note;
 	struct rp_command *c;

@@ -12,7 +12,7 @@
 #include "note.h"
 #include "policy.h"
 
-#define RP_ID_HEX 32        /* statement and device ids: 16 bytes, hex */
+#define RP_ID_HEX 32 /* statement and device ids: 16 bytes, hex */
 
 enum rp_command_kind {
 	RP_KIND_EXEC,
@@ -37,10 +37,8 @@ bool rp_id_valid(const char *s, size_t n);
 bool rp_user_name_valid(const char *s, size_t n);
 enum rp_role_id rp_command_role(const struct rp_command *c);
 
-int rp_command_parse_text(const char *text, size_t len,
-			  struct rp_command **ret, struct rp_diag *d);
-int rp_command_parse(const char *msg, size_t len, struct rp_command **ret,
-		     struct rp_diag *d);
+int rp_command_parse_text(const char *text, size_t len, struct rp_command **ret, struct rp_diag *d);
+int rp_command_parse(const char *msg, size_t len, struct rp_command **ret, struct rp_diag *d);
 void rp_command_free(struct rp_command *c);
 char *rp_command_format(const struct rp_command *c, size_t *ret_len);
 bool rp_command_targets(const struct rp_command *c, const char *device_id);

@@ -32,7 +32,7 @@
 
 #include "util.h"
 
-#define RP_TEXT_LINE 0u
+#define RP_TEXT_LINE  0u
 #define RP_TEXT_BLOCK 1u
 
 /* Appends s[0..n) to sb, neutralised; returns how many escapes it wrote. */

@@ -37,13 +37,13 @@ int rp_bundle_next(struct rp_bundle *b, const char **ret, size_t *ret_len, struc
 		return 0;
 	if (b->n < 2) {
 		rp_diagf(d, "entry %" PRIu64 " of the bundle: 1 byte left, its length takes 2",
-		         b->count);
+			 b->count);
 		return RP_E_MALFORMED;
 	}
 	len = (size_t)b->p[0] << 8 | b->p[1];
 	if (len > b->n - 2) {
 		rp_diagf(d, "entry %" PRIu64 " of the bundle announces %zu bytes, %zu are left",
-		         b->count, len, b->n - 2);
+			 b->count, len, b->n - 2);
 		return RP_E_MALFORMED;
 	}
 	*ret = (const char *)b->p + 2;
@@ -57,7 +57,7 @@ int rp_bundle_next(struct rp_bundle *b, const char **ret, size_t *ret_len, struc
 /* ---- hash tiles ---- */
 
 void rp_tile_reader_init(struct rp_tile_reader *tr, uint64_t size, rp_tile_fetch_fn fetch,
-                         void *arg)
+			 void *arg)
 {
 	memset(tr, 0, sizeof(*tr));
 	tr->size = size;
@@ -83,7 +83,7 @@ static int load(struct rp_tile_reader *tr, const struct rp_tile *want)
 	}
 	if (len != (size_t)want->width * RP_HASH_LEN) {
 		rp_diagf(&tr->diag, "hash tile %s is %zu bytes, a tile of %u hashes is %zu", path,
-		         len, want->width, (size_t)want->width * RP_HASH_LEN);
+			 len, want->width, (size_t)want->width * RP_HASH_LEN);
 		return RP_E_MALFORMED;
 	}
 	tr->have = *want;
@@ -105,9 +105,9 @@ int rp_tile_reader_read(void *arg, unsigned level, uint64_t index, uint8_t out[R
 	if (level >= 64 || index > (UINT64_MAX >> r) || (first = index << r) >= at_level ||
 	    count > at_level - first) {
 		rp_diagf(&tr->diag,
-		         "stored hash (%u, %" PRIu64 ") is not a complete subtree of the tree of "
-		         "%" PRIu64 " entries",
-		         level, index, tr->size);
+			 "stored hash (%u, %" PRIu64 ") is not a complete subtree of the tree of "
+			 "%" PRIu64 " entries",
+			 level, index, tr->size);
 		return RP_E_INVAL;
 	}
 	want.level = (int)t;

@@ -60,7 +60,7 @@ int rp_bundle_next(struct rp_bundle *b, const char **ret, size_t *ret_len, struc
  * unchanged. Fetching stays with the caller (rampart audit: HTTPS).
  */
 typedef int (*rp_tile_fetch_fn)(void *arg, const struct rp_tile *t, uint8_t *buf, size_t cap,
-                                size_t *ret_len);
+				size_t *ret_len);
 
 /*
  * Stored hashes of a tree of `size' entries, read from its hash tiles:
@@ -80,7 +80,7 @@ struct rp_tile_reader {
 	uint8_t buf[RP_TILE_WIDTH][RP_HASH_LEN];
 };
 void rp_tile_reader_init(struct rp_tile_reader *tr, uint64_t size, rp_tile_fetch_fn fetch,
-                         void *arg);
+			 void *arg);
 /*
  * An rp_hash_read_fn (lib/merkle.h) over the reader, arg being the
  * struct rp_tile_reader: RP_E_INVAL for a hash that is not a complete

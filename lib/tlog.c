@@ -34,14 +34,14 @@ static void short_hex(const uint8_t h[RP_HASH_LEN], char out[17])
  * another root. Returns true with *ret set when one decides.
  */
 static bool judged_by_size(const struct rp_tlog_head *stored, const struct rp_tlog_head *next,
-                           enum rp_tlog_verdict *ret, struct rp_diag *d)
+			   enum rp_tlog_verdict *ret, struct rp_diag *d)
 {
 	char a[17], b[17];
 
 	if (next->size < stored->size) {
 		rp_diagf(d,
-		         "tree of %" PRIu64 " entries is smaller than the %" PRIu64 " already seen",
-		         next->size, stored->size);
+			 "tree of %" PRIu64 " entries is smaller than the %" PRIu64 " already seen",
+			 next->size, stored->size);
 		*ret = RP_TLOG_ROLLBACK;
 		return true;
 	}
@@ -50,9 +50,9 @@ static bool judged_by_size(const struct rp_tlog_head *stored, const struct rp_tl
 		short_hex(next->root, a);
 		short_hex(stored->root, b);
 		rp_diagf(d,
-		         "tree of %" PRIu64 " entries has root %s..., not the root %s... already "
-		         "seen at that size",
-		         next->size, a, b);
+			 "tree of %" PRIu64 " entries has root %s..., not the root %s... already "
+			 "seen at that size",
+			 next->size, a, b);
 		*ret = RP_TLOG_FORK;
 		return true;
 	}
@@ -60,9 +60,9 @@ static bool judged_by_size(const struct rp_tlog_head *stored, const struct rp_tl
 }
 
 enum rp_tlog_verdict rp_tlog_advance(const struct rp_tlog_head *stored,
-                                     const struct rp_tlog_head *next,
-                                     const uint8_t (*proof)[RP_HASH_LEN], size_t nproof,
-                                     struct rp_diag *d)
+				     const struct rp_tlog_head *next,
+				     const uint8_t (*proof)[RP_HASH_LEN], size_t nproof,
+				     struct rp_diag *d)
 {
 	enum rp_tlog_verdict v;
 
@@ -70,14 +70,14 @@ enum rp_tlog_verdict rp_tlog_advance(const struct rp_tlog_head *stored,
 		return v;
 	/* Equal sizes too: the proof must then be empty (RFC 9162 2.1.4.2). */
 	if (rp_merkle_verify_consistency(stored->size, next->size, stored->root, next->root, proof,
-	                                 nproof, d) < 0)
+					 nproof, d) < 0)
 		return RP_TLOG_INCONSISTENT;
 	return next->size == stored->size ? RP_TLOG_SAME : RP_TLOG_EXTENDS;
 }
 
 enum rp_tlog_verdict rp_tlog_advance_rebuilt(const struct rp_tlog_head *stored,
-                                             const struct rp_tlog_head *next,
-                                             const uint8_t rebuilt[RP_HASH_LEN], struct rp_diag *d)
+					     const struct rp_tlog_head *next,
+					     const uint8_t rebuilt[RP_HASH_LEN], struct rp_diag *d)
 {
 	enum rp_tlog_verdict v;
 	char a[17], b[17];
@@ -90,9 +90,9 @@ enum rp_tlog_verdict rp_tlog_advance_rebuilt(const struct rp_tlog_head *stored,
 		short_hex(rebuilt, a);
 		short_hex(next->root, b);
 		rp_diagf(d,
-		         "tree of %" PRIu64 " entries rebuilt from the %" PRIu64
-		         " already seen has root %s..., not the root %s... given for it",
-		         next->size, stored->size, a, b);
+			 "tree of %" PRIu64 " entries rebuilt from the %" PRIu64
+			 " already seen has root %s..., not the root %s... given for it",
+			 next->size, stored->size, a, b);
 		return RP_TLOG_INCONSISTENT;
 	}
 	return RP_TLOG_EXTENDS;

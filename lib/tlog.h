@@ -60,9 +60,9 @@ const char *rp_tlog_verdict_name(enum rp_tlog_verdict v);
  * so a caller can quote it after words of its own.
  */
 enum rp_tlog_verdict rp_tlog_advance(const struct rp_tlog_head *stored,
-                                     const struct rp_tlog_head *next,
-                                     const uint8_t (*proof)[RP_HASH_LEN], size_t nproof,
-                                     struct rp_diag *d);
+				     const struct rp_tlog_head *next,
+				     const uint8_t (*proof)[RP_HASH_LEN], size_t nproof,
+				     struct rp_diag *d);
 
 /*
  * The same verdict when the verifier rebuilt the tree itself: rebuilt is
@@ -71,5 +71,5 @@ enum rp_tlog_verdict rp_tlog_advance(const struct rp_tlog_head *stored,
  * next->size > stored->size).
  */
 enum rp_tlog_verdict rp_tlog_advance_rebuilt(const struct rp_tlog_head *stored,
-                                             const struct rp_tlog_head *next,
-                                             const uint8_t rebuilt[RP_HASH_LEN], struct rp_diag *d);
+					     const struct rp_tlog_head *next,
+					     const uint8_t rebuilt[RP_HASH_LEN], struct rp_diag *d);

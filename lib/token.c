@@ -17,8 +17,7 @@ static bool sha256_text_valid(const char *v, size_t n)
 	return n == 71 && memcmp(v, "sha256:", 7) == 0 && rp_hex_decode(v + 7, 64, h, 32) == 0;
 }
 
-int rp_enroll_token_parse(const char *s, size_t n, struct rp_enroll_token *ret,
-			  struct rp_diag *d)
+int rp_enroll_token_parse(const char *s, size_t n, struct rp_enroll_token *ret, struct rp_diag *d)
 {
 	static const char *const fields[] = {"server", "pin", "org", "policy", "secret", "expires"};
 	char text[RP_TOKEN_TEXT_MAX];
@@ -35,8 +34,8 @@ int rp_enroll_token_parse(const char *s, size_t n, struct rp_enroll_token *ret,
 		rp_diagf(d, "enrolment token does not start with %s or is too long", prefix);
 		return RP_E_MALFORMED;
 	}
-	if (sodium_base642bin((uint8_t *)text, sizeof(text) - 1, s + 5, n - 5, NULL, &tlen,
-			      NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0) {
+	if (sodium_base642bin((uint8_t *)text, sizeof(text) - 1, s + 5, n - 5, NULL, &tlen, NULL,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0) {
 		rp_diagf(d, "enrolment token is not base64url");
 		return RP_E_MALFORMED;
 	}
@@ -82,9 +81,7 @@ int rp_enroll_token_parse(const char *s, size_t n, struct rp_enroll_token *ret,
 			if (ok)
 				memcpy(t.secret, v, vlen);
 			break;
-		default:
-			ok = rp_time_parse(v, vlen, &t.expires) == 0;
-			break;
+		default: ok = rp_time_parse(v, vlen, &t.expires) == 0; break;
 		}
 		if (!ok) {
 			char q[80];

@@ -29,6 +29,5 @@ struct rp_enroll_token {
 	int64_t expires;
 };
 
-int rp_enroll_token_parse(const char *s, size_t n, struct rp_enroll_token *ret,
-			  struct rp_diag *d);
+int rp_enroll_token_parse(const char *s, size_t n, struct rp_enroll_token *ret, struct rp_diag *d);
 char *rp_enroll_token_format(const struct rp_enroll_token *t);

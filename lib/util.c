@@ -168,8 +168,8 @@ int rp_cursor_line(struct rp_cursor *c, const char **ret_line, size_t *ret_len)
 	return 1;
 }
 
-bool rp_split_word(const char *line, size_t len, const char **ret_word,
-		   size_t *ret_wlen, const char **ret_rest, size_t *ret_rlen)
+bool rp_split_word(const char *line, size_t len, const char **ret_word, size_t *ret_wlen,
+		   const char **ret_rest, size_t *ret_rlen)
 {
 	const char *sp = memchr(line, ' ', len);
 
@@ -188,8 +188,8 @@ bool rp_memeq(const char *a, size_t alen, const char *lit)
 	return alen == n && memcmp(a, lit, n) == 0;
 }
 
-int rp_expect_field(struct rp_cursor *c, const char *what, const char *name,
-		    const char **ret_val, size_t *ret_vlen, struct rp_diag *d)
+int rp_expect_field(struct rp_cursor *c, const char *what, const char *name, const char **ret_val,
+		    size_t *ret_vlen, struct rp_diag *d)
 {
 	const char *line, *w;
 	size_t len, wlen;
@@ -226,8 +226,7 @@ void rp_hex_encode(const uint8_t *in, size_t n, char *out)
 	sodium_bin2hex(out, 2 * n + 1, in, n);
 }
 
-int rp_b64_decode(const char *s, size_t n, uint8_t *out, size_t outmax,
-		  size_t *ret_len)
+int rp_b64_decode(const char *s, size_t n, uint8_t *out, size_t outmax, size_t *ret_len)
 {
 	size_t len = 0;
 	const char *end = NULL;
@@ -314,8 +313,8 @@ int rp_time_parse(const char *s, size_t n, int64_t *ret)
 	v[5] = D2(17);
 #undef D2
 	static const unsigned mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	if (v[0] < 1970 || v[1] < 1 || v[1] > 12 || v[2] < 1 ||
-	    v[2] > mdays[v[1] - 1] || v[3] > 23 || v[4] > 59 || v[5] > 59)
+	if (v[0] < 1970 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > mdays[v[1] - 1] ||
+	    v[3] > 23 || v[4] > 59 || v[5] > 59)
 		return RP_E_MALFORMED;
 	bool leap = (v[0] % 4 == 0 && v[0] % 100 != 0) || v[0] % 400 == 0;
 	if (v[1] == 2 && v[2] == 29 && !leap)

@@ -14,8 +14,7 @@
 struct rp_diag {
 	char msg[256];
 };
-void rp_diagf(struct rp_diag *d, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void rp_diagf(struct rp_diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /*
  * Quote at most n bytes of untrusted text into out: printable ASCII as it
  * is, a backslash doubled, every other byte (controls, ESC, DEL, each byte
@@ -39,8 +38,7 @@ void rp_sb_init(struct rp_sb *sb, size_t max);
 void rp_sb_release(struct rp_sb *sb);
 void rp_sb_put(struct rp_sb *sb, const void *p, size_t n);
 void rp_sb_puts(struct rp_sb *sb, const char *s);
-void rp_sb_printf(struct rp_sb *sb, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void rp_sb_printf(struct rp_sb *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Hands the NUL-terminated string to the caller; returns NULL on error. */
 char *rp_sb_take(struct rp_sb *sb, size_t *ret_len);
 
@@ -53,22 +51,21 @@ struct rp_cursor {
 int rp_cursor_line(struct rp_cursor *c, const char **ret_line, size_t *ret_len);
 
 /* Splits "key rest" at the first space. Returns false when there is none. */
-bool rp_split_word(const char *line, size_t len, const char **ret_word,
-		   size_t *ret_wlen, const char **ret_rest, size_t *ret_rlen);
+bool rp_split_word(const char *line, size_t len, const char **ret_word, size_t *ret_wlen,
+		   const char **ret_rest, size_t *ret_rlen);
 bool rp_memeq(const char *a, size_t alen, const char *lit);
 /*
  * The next line must be "<name> <value>": returns 0 and the value, or
  * RP_E_MALFORMED with a diagnostic "<what>: missing field `name'" or
  * "<what>: expected field `name', found `<line>'".
  */
-int rp_expect_field(struct rp_cursor *c, const char *what, const char *name,
-		    const char **ret_val, size_t *ret_vlen, struct rp_diag *d);
+int rp_expect_field(struct rp_cursor *c, const char *what, const char *name, const char **ret_val,
+		    size_t *ret_vlen, struct rp_diag *d);
 
 int rp_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t outlen);
 void rp_hex_encode(const uint8_t *in, size_t n, char *out /* 2n+1 */);
 /* Strict standard base64 with padding; returns decoded length or < 0. */
-int rp_b64_decode(const char *s, size_t n, uint8_t *out, size_t outmax,
-		  size_t *ret_len);
+int rp_b64_decode(const char *s, size_t n, uint8_t *out, size_t outmax, size_t *ret_len);
 /* Returns a malloc'd NUL-terminated string. */
 char *rp_b64_encode(const uint8_t *in, size_t n);
 

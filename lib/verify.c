@@ -51,8 +51,8 @@ static int parse_checkpoint_fields(json_t *cp, json_t *cs, struct rp_delivery *d
 		return RP_E_MALFORMED;
 	}
 	if (json_string_length(cp) > RP_CHECKPOINT_MAX) {
-		rp_diagf(d, "delivery checkpoint is %zu bytes, more than %d", json_string_length(cp),
-			 RP_CHECKPOINT_MAX);
+		rp_diagf(d, "delivery checkpoint is %zu bytes, more than %d",
+			 json_string_length(cp), RP_CHECKPOINT_MAX);
 		return RP_E_TOOBIG;
 	}
 	if (cs && (r = parse_hashes(cs, "consistency", dl->consistency, &dl->ncons, d)) < 0)
@@ -67,7 +67,8 @@ static int parse_checkpoint_fields(json_t *cp, json_t *cs, struct rp_delivery *d
 static int parse_log_fields(json_t *root, struct rp_delivery *dl, struct rp_diag *d)
 {
 	json_t *ix = json_object_get(root, "index"), *pf = json_object_get(root, "proof"),
-	       *cp = json_object_get(root, "checkpoint"), *cs = json_object_get(root, "consistency");
+	       *cp = json_object_get(root, "checkpoint"),
+	       *cs = json_object_get(root, "consistency");
 	int r;
 
 	dl->index = -1;
@@ -121,8 +122,7 @@ int rp_checkpoint_update_parse(const char *json, size_t len, struct rp_delivery 
 	return 0;
 }
 
-int rp_delivery_parse(const char *json, size_t len, struct rp_delivery *ret,
-		      struct rp_diag *d)
+int rp_delivery_parse(const char *json, size_t len, struct rp_delivery *ret, struct rp_diag *d)
 {
 	struct rp_delivery dl = {.index = -1};
 	struct rp_diag jd = {""};
@@ -135,7 +135,8 @@ int rp_delivery_parse(const char *json, size_t len, struct rp_delivery *ret,
 		rp_diagf(d, "delivery is %zu bytes, more than %d", len, RP_DELIVERY_MAX);
 		return RP_E_TOOBIG;
 	}
-	if ((r = rp_json_load(json, len, RP_JSON_DEPTH_MAX, RP_DELIVERY_VALUES_MAX, &root, &jd)) < 0) {
+	if ((r = rp_json_load(json, len, RP_JSON_DEPTH_MAX, RP_DELIVERY_VALUES_MAX, &root, &jd)) <
+	    0) {
 		rp_diagf(d, "delivery: %s", jd.msg);
 		goto out;
 	}
@@ -152,8 +153,8 @@ int rp_delivery_parse(const char *json, size_t len, struct rp_delivery *ret,
 		goto out;
 	}
 	if (json_string_length(st) > RP_LOG_ENTRY_MAX) {
-		rp_diagf(d, "delivery statement is %zu bytes, more than %d",
-			 json_string_length(st), RP_LOG_ENTRY_MAX);
+		rp_diagf(d, "delivery statement is %zu bytes, more than %d", json_string_length(st),
+			 RP_LOG_ENTRY_MAX);
 		r = RP_E_TOOBIG;
 		goto out;
 	}
@@ -221,22 +222,25 @@ static int append_only(const struct rp_log_state *st, const struct rp_checkpoint
 	memcpy(next.root, cp->root, RP_HASH_LEN);
 	switch (rp_tlog_advance(&stored, &next, cons, ncons, &why)) {
 	case RP_TLOG_SAME:
-	case RP_TLOG_EXTENDS:
-		return 0;
+	case RP_TLOG_EXTENDS: return 0;
 	case RP_TLOG_ROLLBACK:
-		rp_diagf(d, "checkpoint of %llu entries is older than the %llu already seen "
-			    "(rollback)", (unsigned long long)cp->size, (unsigned long long)st->size);
+		rp_diagf(d,
+			 "checkpoint of %llu entries is older than the %llu already seen "
+			 "(rollback)",
+			 (unsigned long long)cp->size, (unsigned long long)st->size);
 		return RP_E_ROLLBACK;
 	case RP_TLOG_FORK:
-		rp_diagf(d, "checkpoint of %llu entries has another root than the one already "
-			    "seen at that size (fork)", (unsigned long long)cp->size);
+		rp_diagf(d,
+			 "checkpoint of %llu entries has another root than the one already "
+			 "seen at that size (fork)",
+			 (unsigned long long)cp->size);
 		return RP_E_FORK;
-	case RP_TLOG_INCONSISTENT:
-		break;
+	case RP_TLOG_INCONSISTENT: break;
 	}
-	rp_diagf(d, "checkpoint of %llu entries is not consistent with the %llu already seen "
-		    "(fork): %s", (unsigned long long)cp->size, (unsigned long long)st->size,
-		 why.msg);
+	rp_diagf(d,
+		 "checkpoint of %llu entries is not consistent with the %llu already seen "
+		 "(fork): %s",
+		 (unsigned long long)cp->size, (unsigned long long)st->size, why.msg);
 	return RP_E_FORK;
 }
 
@@ -247,15 +251,19 @@ int rp_verify_policy_expiry(const struct rp_policy *p, int64_t now, struct rp_di
 
 	rp_time_format(p->expires, t);
 	if (left <= 0) {
-		rp_diagf(d, "the root policy (version %llu) expired at %s: nothing is acted on until "
-			    "the administrators renew it", (unsigned long long)p->version, t);
+		rp_diagf(d,
+			 "the root policy (version %llu) expired at %s: nothing is acted on until "
+			 "the administrators renew it",
+			 (unsigned long long)p->version, t);
 		return RP_E_POLICY_EXPIRED;
 	}
 	if (left > RP_POLICY_WARN_S)
 		return 0;
-	rp_diagf(d, "the root policy (version %llu) expires at %s, in %lld days %lld hours: "
-		    "after that nothing is acted on", (unsigned long long)p->version, t,
-		 (long long)(left / 86400), (long long)(left % 86400 / 3600));
+	rp_diagf(d,
+		 "the root policy (version %llu) expires at %s, in %lld days %lld hours: "
+		 "after that nothing is acted on",
+		 (unsigned long long)p->version, t, (long long)(left / 86400),
+		 (long long)(left % 86400 / 3600));
 	return left <= RP_POLICY_URGENT_S ? RP_POLICY_URGENT : RP_POLICY_WARN;
 }
 
@@ -281,8 +289,8 @@ int rp_verify_checkpoint(const struct rp_verify_ctx *ctx, const char *note, size
 	if ((r = check_policy_expiry(ctx, d)) < 0)
 		return r;
 	/* 1a. Log signature and witness quorum, with fresh cosignatures. */
-	r = rp_checkpoint_verify(&p->wp, note, len, ctx->now, p->freshness, ctx->skew, &cp,
-				 &newest, d);
+	r = rp_checkpoint_verify(&p->wp, note, len, ctx->now, p->freshness, ctx->skew, &cp, &newest,
+				 d);
 	if (r < 0)
 		return r;
 	/* 1b. Never smaller than what was seen, and consistent with it (lib/tlog.h). */
@@ -312,8 +320,8 @@ static int verify_log(const struct rp_verify_ctx *ctx, const struct rp_delivery 
 		return RP_E_LOG;
 	}
 	if ((r = rp_verify_checkpoint(ctx, dl->checkpoint, dl->checkpoint_len,
-				      (const uint8_t(*)[RP_HASH_LEN])dl->consistency, dl->ncons, &cp,
-				      d)) < 0)
+				      (const uint8_t(*)[RP_HASH_LEN])dl->consistency, dl->ncons,
+				      &cp, d)) < 0)
 		return r;
 	rp_merkle_leaf_hash(dl->statement, dl->statement_len, leaf);
 	if ((r = rp_merkle_verify_inclusion((uint64_t)dl->index, cp.size, leaf,
@@ -328,9 +336,8 @@ static int verify_log(const struct rp_verify_ctx *ctx, const struct rp_delivery 
 	return 0;
 }
 
-int rp_verify_delivery(const struct rp_verify_ctx *ctx,
-		       const struct rp_delivery *dl, struct rp_command **ret_cmd,
-		       char ret_id[RP_ID_HEX + 1], struct rp_diag *d)
+int rp_verify_delivery(const struct rp_verify_ctx *ctx, const struct rp_delivery *dl,
+		       struct rp_command **ret_cmd, char ret_id[RP_ID_HEX + 1], struct rp_diag *d)
 {
 	struct rp_command *c = NULL;
 	uint8_t h[32];
@@ -351,8 +358,8 @@ int rp_verify_delivery(const struct rp_verify_ctx *ctx,
 		goto fail;
 	memcpy(ret_id, c->id, RP_ID_HEX + 1);
 	if (strcmp(c->org, ctx->policy->org) != 0) {
-		rp_diagf(d, "statement is for org `%s', this device belongs to `%s'",
-			 c->org, ctx->policy->org);
+		rp_diagf(d, "statement is for org `%s', this device belongs to `%s'", c->org,
+			 ctx->policy->org);
 		r = RP_E_ORG;
 		goto fail;
 	}
@@ -379,17 +386,18 @@ int rp_verify_delivery(const struct rp_verify_ctx *ctx,
 		goto fail;
 	}
 	if (!rp_command_targets(c, ctx->device_id)) {
-		rp_diagf(d, "statement %s does not name this device (%s) as a target",
-			 c->id, ctx->device_id);
+		rp_diagf(d, "statement %s does not name this device (%s) as a target", c->id,
+			 ctx->device_id);
 		r = RP_E_TARGET;
 		goto fail;
 	}
 
 	/* 4. Not already executed, and in log order. */
 	if (ctx->log && dl->index <= ctx->log->last_index) {
-		rp_diagf(d, "statement %s is log entry %lld, not after entry %lld already acted on "
-			    "(replay or reorder)", c->id, (long long)dl->index,
-			 (long long)ctx->log->last_index);
+		rp_diagf(d,
+			 "statement %s is log entry %lld, not after entry %lld already acted on "
+			 "(replay or reorder)",
+			 c->id, (long long)dl->index, (long long)ctx->log->last_index);
 		r = RP_E_REPLAY;
 		goto fail;
 	}
@@ -406,8 +414,8 @@ int rp_verify_delivery(const struct rp_verify_ctx *ctx,
 
 	/* 5. Payload: size first, then hash. */
 	if (dl->payload_len != c->payload_size) {
-		rp_diagf(d, "payload is %zu bytes, statement %s says %llu", dl->payload_len,
-			 c->id, (unsigned long long)c->payload_size);
+		rp_diagf(d, "payload is %zu bytes, statement %s says %llu", dl->payload_len, c->id,
+			 (unsigned long long)c->payload_size);
 		r = RP_E_PAYLOAD;
 		goto fail;
 	}
@@ -424,9 +432,7 @@ fail:
 	return r;
 }
 
-
-int rp_log_state_parse(const char *text, size_t len, struct rp_log_state *ret,
-		       struct rp_diag *d)
+int rp_log_state_parse(const char *text, size_t len, struct rp_log_state *ret, struct rp_diag *d)
 {
 	static const char *const names[] = {"size", "root", "newest", "last-index"};
 	struct rp_cursor cur = {text, len};
@@ -442,9 +448,11 @@ int rp_log_state_parse(const char *text, size_t len, struct rp_log_state *ret,
 	}
 	for (int i = 0; i < 4; i++) {
 		bool ok = rp_cursor_line(&cur, &line, &llen) == 1 &&
-			  rp_split_word(line, llen, &w, &wlen, &v, &vlen) && rp_memeq(w, wlen, names[i]);
+			  rp_split_word(line, llen, &w, &wlen, &v, &vlen) &&
+			  rp_memeq(w, wlen, names[i]);
 		if (ok && i == 1) {
-			ok = rp_b64_decode(v, vlen, st.root, RP_HASH_LEN, &n) == 0 && n == RP_HASH_LEN;
+			ok = rp_b64_decode(v, vlen, st.root, RP_HASH_LEN, &n) == 0 &&
+			     n == RP_HASH_LEN;
 		} else if (ok && i == 3 && rp_memeq(v, vlen, "-1")) {
 			st.last_index = -1;
 		} else if (ok) {
@@ -467,7 +475,8 @@ int rp_log_state_parse(const char *text, size_t len, struct rp_log_state *ret,
 		return RP_E_MALFORMED;
 	}
 	if (st.last_index >= 0 && (uint64_t)st.last_index >= st.size) {
-		rp_diagf(d, "log state: last-index %lld is not inside the checkpoint of %llu entries",
+		rp_diagf(d,
+			 "log state: last-index %lld is not inside the checkpoint of %llu entries",
 			 (long long)st.last_index, (unsigned long long)st.size);
 		return RP_E_MALFORMED;
 	}

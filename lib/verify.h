@@ -41,8 +41,7 @@ struct rp_log_state {
  * with last-index below size. Parse is strict (RP_E_MALFORMED naming the
  * line; RP_E_TOOBIG over 4 KiB); format returns a malloc'd text.
  */
-int rp_log_state_parse(const char *text, size_t len, struct rp_log_state *ret,
-		       struct rp_diag *d);
+int rp_log_state_parse(const char *text, size_t len, struct rp_log_state *ret, struct rp_diag *d);
 char *rp_log_state_format(const struct rp_log_state *st, size_t *ret_len);
 
 /* Replay check: returns 1 if the statement id was already acted on. */
@@ -51,8 +50,8 @@ typedef int (*rp_seen_fn)(void *arg, const char *statement_id);
  * Stores a checkpoint that passed check 1, durably, before any later check
  * runs (DESIGN.md section 4, item 1). A negative return refuses the delivery.
  */
-typedef int (*rp_store_checkpoint_fn)(void *arg, const struct rp_checkpoint *cp,
-				      const char *note, size_t len, int64_t newest_cosig);
+typedef int (*rp_store_checkpoint_fn)(void *arg, const struct rp_checkpoint *cp, const char *note,
+				      size_t len, int64_t newest_cosig);
 
 struct rp_verify_ctx {
 	const struct rp_policy *policy; /* the agent's current root policy */
@@ -76,8 +75,7 @@ struct rp_verify_ctx {
  * Bounded before jansson sees it: RP_E_TOOBIG over RP_DELIVERY_MAX bytes,
  * RP_JSON_DEPTH_MAX levels or RP_DELIVERY_VALUES_MAX values.
  */
-int rp_delivery_parse(const char *json, size_t len, struct rp_delivery *ret,
-		      struct rp_diag *d);
+int rp_delivery_parse(const char *json, size_t len, struct rp_delivery *ret, struct rp_diag *d);
 void rp_delivery_release(struct rp_delivery *dl);
 /*
  * The answer to an agent's checkpoint refresh, {"checkpoint": "<note>",
@@ -105,9 +103,8 @@ int rp_verify_policy_expiry(const struct rp_policy *p, int64_t now, struct rp_di
  * *ret_cmd is the parsed, verified command. On failure, *ret_id (when
  * the statement parsed far enough) names the statement for the alert.
  */
-int rp_verify_delivery(const struct rp_verify_ctx *ctx,
-		       const struct rp_delivery *dl, struct rp_command **ret_cmd,
-		       char ret_id[RP_ID_HEX + 1], struct rp_diag *d);
+int rp_verify_delivery(const struct rp_verify_ctx *ctx, const struct rp_delivery *dl,
+		       struct rp_command **ret_cmd, char ret_id[RP_ID_HEX + 1], struct rp_diag *d);
 
 /*
  * Check 1 alone, on a checkpoint fetched to stay fresh (after the policy's

@@ -107,8 +107,8 @@ static json_t *body_json(struct req *q)
 			     &j, &d);
 
 	if (r < 0 || !json_is_object(j)) {
-		fail(q, r == RP_E_TOOBIG ? 413 : 400, "body is not a JSON object of a few fields: %s",
-		     r < 0 ? d.msg : "wrong type");
+		fail(q, r == RP_E_TOOBIG ? 413 : 400,
+		     "body is not a JSON object of a few fields: %s", r < 0 ? d.msg : "wrong type");
 		json_decref(j);
 		return NULL;
 	}
@@ -142,8 +142,7 @@ static const char *field(struct req *q, json_t *j, const char *name, size_t max,
 }
 
 /* Like field(), and printable text only. */
-static const char *text_field(struct req *q, json_t *j, const char *name, size_t max,
-			      bool empty_ok)
+static const char *text_field(struct req *q, json_t *j, const char *name, size_t max, bool empty_ok)
 {
 	const char *s = field(q, j, name, max, empty_ok);
 
@@ -266,8 +265,9 @@ static bool auth_admin(struct req *q, enum auth need)
 		return auth_signed(q, key);
 	if (need != AUTH_SIGNED && authz && !strncmp(authz, "Bearer rpt_", 11))
 		return auth_token(q, authz + 11, need);
-	fail(q, 401, need == AUTH_SIGNED ? "this needs a request signed by an administrator's key"
-					 : "no credentials: sign the request or send an API token");
+	fail(q, 401,
+	     need == AUTH_SIGNED ? "this needs a request signed by an administrator's key"
+				 : "no credentials: sign the request or send an API token");
 	return false;
 }
 
@@ -338,8 +338,10 @@ static bool log_key_matches(struct req *q, const struct rp_policy *p)
 	int r = db_log_key(&q->srv->db, p->org, NULL, false, &k);
 
 	if (r == RP_E_NOTFOUND) {
-		fail(q, 400, "root policy refused: this server has no log key for org %s yet "
-			     "(the operator runs `rampartd log-key --org %s')", p->org, p->org);
+		fail(q, 400,
+		     "root policy refused: this server has no log key for org %s yet "
+		     "(the operator runs `rampartd log-key --org %s')",
+		     p->org, p->org);
 		return false;
 	}
 	if (r < 0) {
@@ -351,8 +353,10 @@ static bool log_key_matches(struct req *q, const struct rp_policy *p)
 	if (memcmp(&v, &p->wp.log, sizeof(v)) == 0)
 		return true;
 	want = rp_vkey_format(&v);
-	fail(q, 400, "root policy refused: its log key %s is not this server's log key for org "
-		     "%s, %s", p->wp.log.name, p->org, want ? want : "?");
+	fail(q, 400,
+	     "root policy refused: its log key %s is not this server's log key for org "
+	     "%s, %s",
+	     p->wp.log.name, p->org, want ? want : "?");
 	free(want);
 	return false;
 }
@@ -391,8 +395,9 @@ static void h_org_create(struct req *q)
 	} else {
 		fprintf(stderr, "rampartd: org %s created with root policy version %llu %s\n",
 			p->org, (unsigned long long)p->version, p->hash);
-		reply(q, 201, json_pack("{s:s, s:I, s:s}", "org", p->org, "version",
-					(json_int_t)p->version, "hash", p->hash));
+		reply(q, 201,
+		      json_pack("{s:s, s:I, s:s}", "org", p->org, "version", (json_int_t)p->version,
+				"hash", p->hash));
 	}
 out:
 	rp_policy_free(p);
@@ -467,8 +472,9 @@ static bool enroll_facts_ok(struct req *q, const struct db_device *dev, const ch
 	}
 	if (strcmp(f.org, org) != 0 || strcmp(f.hostname, dev->hostname) != 0 ||
 	    strcmp(f.os, dev->os) != 0 || strcmp(f.agent_version, dev->agent_version) != 0) {
-		fail(q, 400, "facts refused: the signed facts differ from hostname, os, "
-			     "agent_version or org");
+		fail(q, 400,
+		     "facts refused: the signed facts differ from hostname, os, "
+		     "agent_version or org");
 		return false;
 	}
 	return true;
@@ -601,7 +607,8 @@ static int command_keep_valid(struct req *q, const char *text, size_t len,
 		goto out;
 	}
 	for (size_t i = 0; i < c->note->nsigs; i++) {
-		keep[i] = (v[i].verdict == RP_SIG_ROLE || v[i].verdict == RP_SIG_OTHER) && v[i].first;
+		keep[i] =
+			(v[i].verdict == RP_SIG_ROLE || v[i].verdict == RP_SIG_OTHER) && v[i].first;
 		sc.dropped += !keep[i];
 	}
 	sc.threshold = p->roles[role].threshold;
@@ -622,8 +629,9 @@ static int command_keep_valid(struct req *q, const char *text, size_t len,
 		goto out;
 	}
 	if (sc.dropped)
-		fprintf(stderr, "rampartd: command %s: dropped %zu signature line%s that do not "
-				"verify against the root policy of org %s\n",
+		fprintf(stderr,
+			"rampartd: command %s: dropped %zu signature line%s that do not "
+			"verify against the root policy of org %s\n",
 			c->id, sc.dropped, sc.dropped == 1 ? "" : "s", q->org);
 	ok = r == 0 ? 1 : 0;
 	*ret = sc;
@@ -639,9 +647,11 @@ static json_t *command_state(const char *id, bool approved, bool scheduled,
 			     const struct signed_command *sc)
 {
 	return json_pack("{s:s, s:s, s:I, s:I, s:I}", "id", id, "state",
-			 !approved ? "pending-approval" : scheduled ? "scheduled" : "approved",
-			 "signatures", (json_int_t)sc->count, "threshold", (json_int_t)sc->threshold,
-			 "dropped", (json_int_t)sc->dropped);
+			 !approved   ? "pending-approval"
+			 : scheduled ? "scheduled"
+				     : "approved",
+			 "signatures", (json_int_t)sc->count, "threshold",
+			 (json_int_t)sc->threshold, "dropped", (json_int_t)sc->dropped);
 }
 
 /*
@@ -699,8 +709,10 @@ static void h_cmd_submit(struct req *q)
 		goto out;
 	}
 	if ((r = b64_exact(p64, c->payload_size, &payload, &row.payload_len)) < 0) {
-		fail(q, r == RP_E_NOMEM ? 500 : 400, "payload is not base64 of the statement's "
-			"%llu bytes", (unsigned long long)c->payload_size);
+		fail(q, r == RP_E_NOMEM ? 500 : 400,
+		     "payload is not base64 of the statement's "
+		     "%llu bytes",
+		     (unsigned long long)c->payload_size);
 		goto out;
 	}
 	rp_sha256(payload, row.payload_len, h);
@@ -727,9 +739,12 @@ static void h_cmd_submit(struct req *q)
 		goto out;
 	}
 	rp_time_format(c->not_before, when);
-	fprintf(stderr, "rampartd: command %s submitted by %s to %zu targets: %zu of %u signatures%s%s\n",
+	fprintf(stderr,
+		"rampartd: command %s submitted by %s to %zu targets: %zu of %u signatures%s%s\n",
 		c->id, q->who, c->ntargets, row.signatures, row.threshold,
-		row.scheduled ? ", approved, scheduled for " : row.approved ? ", approved" : "",
+		row.scheduled  ? ", approved, scheduled for "
+		: row.approved ? ", approved"
+			       : "",
 		row.scheduled ? when : "");
 	reply(q, 201, command_state(c->id, row.approved, row.scheduled, &sc));
 	if (row.approved)
@@ -811,7 +826,8 @@ static void h_cmd_sign(struct req *q)
 
 	if (!j || !(text = field(q, j, "statement", RP_LOG_ENTRY_MAX, false)))
 		goto out;
-	if ((r = db_command_statement(&q->srv->db, q->org, q->arg[1], &stored, &was_approved)) < 0) {
+	if ((r = db_command_statement(&q->srv->db, q->org, q->arg[1], &stored, &was_approved)) <
+	    0) {
 		fail_db(q, r, "such command");
 		goto out;
 	}
@@ -827,8 +843,10 @@ static void h_cmd_sign(struct req *q)
 	row.signatures = sc.count;
 	row.threshold = sc.threshold;
 	if ((r = db_command_sign(&q->srv->db, &row)) == RP_E_TOOBIG) {
-		fail(q, 413, "command %s with its signatures is %zu bytes, more than a log entry "
-			     "may hold (%d)", sc.cmd->id, sc.len, RP_LOG_ENTRY_MAX);
+		fail(q, 413,
+		     "command %s with its signatures is %zu bytes, more than a log entry "
+		     "may hold (%d)",
+		     sc.cmd->id, sc.len, RP_LOG_ENTRY_MAX);
 		goto out;
 	}
 	if (r < 0) {
@@ -838,8 +856,9 @@ static void h_cmd_sign(struct req *q)
 	rp_time_format(sc.cmd->not_before, when);
 	fprintf(stderr, "rampartd: command %s signed by %s: %zu of %u signatures%s%s\n", sc.cmd->id,
 		q->who, row.signatures, row.threshold,
-		!row.approved || was_approved ? "" : row.scheduled ? ", approved, scheduled for "
-								   : ", approved",
+		!row.approved || was_approved ? ""
+		: row.scheduled               ? ", approved, scheduled for "
+					      : ", approved",
 		row.approved && !was_approved && row.scheduled ? when : "");
 	reply(q, 200, command_state(sc.cmd->id, row.approved || was_approved, row.scheduled, &sc));
 	if (row.approved && !was_approved)
@@ -865,8 +884,10 @@ static void h_cmd_delivery(struct req *q)
 	r = log_command_delivery(q->srv, q->org, q->arg[1], have, &j);
 
 	if (r == RP_E_NOTFOUND)
-		fail(q, 404, "command %s is not in a witnessed checkpoint of org %s (not approved, "
-			     "scheduled and not yet due, or not yet cosigned)", q->arg[1], q->org);
+		fail(q, 404,
+		     "command %s is not in a witnessed checkpoint of org %s (not approved, "
+		     "scheduled and not yet due, or not yet cosigned)",
+		     q->arg[1], q->org);
 	else if (r < 0)
 		fail(q, 500, "building the delivery: %s", rp_strerror(r));
 	else
@@ -921,7 +942,8 @@ static void h_token_create(struct req *q)
 	exp = json_integer_value(json_object_get(j, "expires"));
 	if ((strcmp(scope, "read") && strcmp(scope, "write")) || !hash_text_valid(hash) ||
 	    exp <= rp_now() || exp > rp_now() + 366 * 86400) {
-		fail(q, 400, "need scope read|write, secret_hash sha256:<hex>, expires within a year");
+		fail(q, 400,
+		     "need scope read|write, secret_hash sha256:<hex>, expires within a year");
 		goto out;
 	}
 	rp_random_hex(id, 16);
@@ -1017,7 +1039,8 @@ static void h_agent_checkpoint(struct req *q)
 
 	if (!query_u64(q, "size", INT64_MAX, &have))
 		return;
-	if ((r = db_log_get(&q->srv->db, q->org, &lg)) < 0) { /* q->org: the device's (auth_device) */
+	if ((r = db_log_get(&q->srv->db, q->org, &lg)) <
+	    0) { /* q->org: the device's (auth_device) */
 		fail_db(q, r, "log");
 		return;
 	}
@@ -1246,7 +1269,7 @@ static void h_log(struct req *q)
  * RP_HTTP_BODY_PREAUTH_MAX; its bootstrap token is checked before the
  * body is parsed.
  */
-#define ORG_BODY_MAX RP_HTTP_ORG_BODY_MAX
+#define ORG_BODY_MAX    RP_HTTP_ORG_BODY_MAX
 #define RESULT_BODY_MAX RP_HTTP_RESULT_BODY_MAX
 
 static const struct route {
@@ -1317,7 +1340,7 @@ static size_t route_cap(void *arg, const char *method, const char *path)
 			return routes[i].body_max;
 	}
 	return !strncmp(path, "/v1/log/", 8) && !strcmp(method, "GET") ? 0
-									: RP_HTTP_BODY_PREAUTH_MAX;
+								       : RP_HTTP_BODY_PREAUTH_MAX;
 }
 
 /* The route for q->path, with its segments copied into argbuf; 404/405 otherwise. */

@@ -43,9 +43,11 @@ static const char *const SQL[DB_LOG_NSTMT] = {
 /* A kept statement, reset and ready to bind; NULL after logging. */
 static sqlite3_stmt *kept(struct db *db, enum db_log_stmt which)
 {
-	if (!db->st[which] && sqlite3_prepare_v3(db->h->db, SQL[which], -1, SQLITE_PREPARE_PERSISTENT,
-						 &db->st[which], NULL) != SQLITE_OK) {
-		fprintf(stderr, "rampartd: preparing `%s': %s\n", SQL[which], sqlite3_errmsg(db->h->db));
+	if (!db->st[which] &&
+	    sqlite3_prepare_v3(db->h->db, SQL[which], -1, SQLITE_PREPARE_PERSISTENT, &db->st[which],
+			       NULL) != SQLITE_OK) {
+		fprintf(stderr, "rampartd: preparing `%s': %s\n", SQL[which],
+			sqlite3_errmsg(db->h->db));
 		return NULL;
 	}
 	return db->st[which];
@@ -61,7 +63,8 @@ static int kept_done(struct db *db, sqlite3_stmt *st)
 	if (rc == SQLITE_CONSTRAINT)
 		return RP_E_EXISTS;
 	if (rc != SQLITE_DONE) {
-		fprintf(stderr, "rampartd: `%.60s': %s\n", sqlite3_sql(st), sqlite3_errmsg(db->h->db));
+		fprintf(stderr, "rampartd: `%.60s': %s\n", sqlite3_sql(st),
+			sqlite3_errmsg(db->h->db));
 		return RP_E_DB;
 	}
 	return 0;
@@ -187,7 +190,8 @@ static int read_hash(void *arg, unsigned level, uint64_t index, uint8_t out[RP_H
 	}
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
-		fprintf(stderr, "rampartd: log %lld: stored hash (%u, %llu) is missing or damaged\n",
+		fprintf(stderr,
+			"rampartd: log %lld: stored hash (%u, %llu) is missing or damaged\n",
 			(long long)rd->log, level, (unsigned long long)index);
 		return RP_E_DB;
 	}
@@ -207,8 +211,10 @@ static void db_log_row(sqlite3_stmt *st, struct db_log *ret)
 
 int db_log_get(struct db *db, const char *org, struct db_log *ret)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT id, origin, size, signed_size, served_size "
-					"FROM logs WHERE org = ?", "t", org);
+	sqlite3_stmt *st = rp_sql_prep(db->h,
+				       "SELECT id, origin, size, signed_size, served_size "
+				       "FROM logs WHERE org = ?",
+				       "t", org);
 	int r = rp_sql_step(db->h, st);
 
 	if (r == 1)
@@ -219,20 +225,26 @@ int db_log_get(struct db *db, const char *org, struct db_log *ret)
 
 int db_log_get_by_id(struct db *db, int64_t log, struct db_log *ret)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT id, origin, size, signed_size, served_size "
-					"FROM logs WHERE id = ?", "i", log);
+	sqlite3_stmt *st = rp_sql_prep(db->h,
+				       "SELECT id, origin, size, signed_size, served_size "
+				       "FROM logs WHERE id = ?",
+				       "i", log);
 	int r = rp_sql_step(db->h, st);
 
 	if (r == 1)
 		db_log_row(st, ret);
 	sqlite3_finalize(st);
-	return r == 1 ? 0 : r == 0 ? RP_E_NOTFOUND : db_ret(db, r, "reading log %lld", (long long)log);
+	return r == 1   ? 0
+	       : r == 0 ? RP_E_NOTFOUND
+			: db_ret(db, r, "reading log %lld", (long long)log);
 }
 
 int db_log_orgs(struct db *db, char ***ret, size_t *ret_n)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT org FROM logs JOIN orgs ON orgs.name = logs.org "
-					"ORDER BY org", "");
+	sqlite3_stmt *st = rp_sql_prep(db->h,
+				       "SELECT org FROM logs JOIN orgs ON orgs.name = logs.org "
+				       "ORDER BY org",
+				       "");
 	char **v = NULL;
 	size_t n = 0;
 	int r;
@@ -259,8 +271,7 @@ int db_log_orgs(struct db *db, char ***ret, size_t *ret_n)
 	return 0;
 }
 
-int db_log_key(struct db *db, const char *org, const char *host, bool create,
-	       struct rp_skey *ret)
+int db_log_key(struct db *db, const char *org, const char *host, bool create, struct rp_skey *ret)
 {
 	sqlite3_stmt *st;
 	char origin[RP_ORIGIN_MAX + 1];
@@ -289,8 +300,8 @@ int db_log_key(struct db *db, const char *org, const char *host, bool create,
 		rp_skey_wipe(&k);
 		return RP_E_NOMEM;
 	}
-	r = rp_sql_exec(db->h, "INSERT INTO logs (org, origin, skey, created) VALUES (?, ?, ?, ?)", "ttti",
-		     org, origin, text, rp_now());
+	r = rp_sql_exec(db->h, "INSERT INTO logs (org, origin, skey, created) VALUES (?, ?, ?, ?)",
+			"ttti", org, origin, text, rp_now());
 	sodium_memzero(text, strlen(text));
 	free(text);
 	if (r == 0)
@@ -414,17 +425,19 @@ int db_log_tile(struct db *db, int64_t log, const struct rp_tile *t, uint64_t si
 	if (t->level == RP_TILE_ENTRIES) {
 		if (first + t->width > size)
 			return RP_E_NOTFOUND;
-		st = rp_sql_prep(db->h, "SELECT data FROM log_entries WHERE log = ? AND idx >= ? "
-				  "ORDER BY idx LIMIT ?", "iii", log, (int64_t)first,
-			      (int64_t)t->width);
+		st = rp_sql_prep(db->h,
+				 "SELECT data FROM log_entries WHERE log = ? AND idx >= ? "
+				 "ORDER BY idx LIMIT ?",
+				 "iii", log, (int64_t)first, (int64_t)t->width);
 	} else {
 		unsigned level = (unsigned)t->level * RP_TILE_HEIGHT;
 		/* the tile's hashes must all lie inside the tree of `size' leaves */
 		if (level >= 64 || (first + t->width) > (size >> level))
 			return RP_E_NOTFOUND;
-		st = rp_sql_prep(db->h, "SELECT hash FROM log_hashes WHERE log = ? AND level = ? AND "
-				  "idx >= ? ORDER BY idx LIMIT ?", "iiii", log, (int64_t)level,
-			      (int64_t)first, (int64_t)t->width);
+		st = rp_sql_prep(db->h,
+				 "SELECT hash FROM log_hashes WHERE log = ? AND level = ? AND "
+				 "idx >= ? ORDER BY idx LIMIT ?",
+				 "iiii", log, (int64_t)level, (int64_t)first, (int64_t)t->width);
 	}
 	while ((r = rp_sql_step(db->h, st)) == 1) {
 		const void *p = sqlite3_column_blob(st, 0);
@@ -432,9 +445,11 @@ int db_log_tile(struct db *db, int64_t log, const struct rp_tile *t, uint64_t si
 		if (t->level != RP_TILE_ENTRIES)
 			rp_sb_put(out, p, n);
 		else if (rp_bundle_put(out, p, n) == RP_E_TOOBIG) {
-			/* db_log_append refuses such an entry: the row was written behind our back. */
-			fprintf(stderr, "rampartd: log %lld: entry %llu is %zu bytes, more than an "
-					"entry bundle can carry\n",
+			/* db_log_append refuses such an entry: the row was written behind our back.
+			 */
+			fprintf(stderr,
+				"rampartd: log %lld: entry %llu is %zu bytes, more than an "
+				"entry bundle can carry\n",
 				(long long)log, (unsigned long long)(first + count), n);
 			r = RP_E_DB;
 		}
@@ -480,20 +495,22 @@ static int text_column(struct db *db, sqlite3_stmt *st, char **ret)
 
 int db_log_signed_note(struct db *db, int64_t log, char **ret)
 {
-	return text_column(db, rp_sql_prep(db->h, "SELECT signed_note FROM logs WHERE id = ?", "i", log),
-			   ret);
+	return text_column(
+		db, rp_sql_prep(db->h, "SELECT signed_note FROM logs WHERE id = ?", "i", log), ret);
 }
 
 int db_log_served_note(struct db *db, int64_t log, char **ret)
 {
-	return text_column(db, rp_sql_prep(db->h, "SELECT served_note FROM logs WHERE id = ?", "i", log),
-			   ret);
+	return text_column(
+		db, rp_sql_prep(db->h, "SELECT served_note FROM logs WHERE id = ?", "i", log), ret);
 }
 
 int db_log_set_served(struct db *db, int64_t log, uint64_t size, const char *note)
 {
-	int r = rp_sql_exec(db->h, "UPDATE logs SET served_size = ?, served_note = ? WHERE id = ? AND "
-			    "served_size <= ?", "itii", (int64_t)size, note, log, (int64_t)size);
+	int r = rp_sql_exec(db->h,
+			    "UPDATE logs SET served_size = ?, served_note = ? WHERE id = ? AND "
+			    "served_size <= ?",
+			    "itii", (int64_t)size, note, log, (int64_t)size);
 
 	return db_ret(db, r, "storing the served checkpoint of log %lld", (long long)log);
 }
@@ -501,8 +518,10 @@ int db_log_set_served(struct db *db, int64_t log, uint64_t size, const char *not
 int db_log_witness_get(struct db *db, int64_t log, const char *witness, uint64_t *ret_size,
 		       uint64_t *ret_cosig_size, int64_t *ret_cosig_time)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT size, cosig_size, cosig_time FROM log_witnesses "
-					"WHERE log = ? AND witness = ?", "it", log, witness);
+	sqlite3_stmt *st = rp_sql_prep(db->h,
+				       "SELECT size, cosig_size, cosig_time FROM log_witnesses "
+				       "WHERE log = ? AND witness = ?",
+				       "it", log, witness);
 	int r = rp_sql_step(db->h, st);
 
 	*ret_size = r == 1 ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
@@ -518,28 +537,33 @@ int db_log_witness_set(struct db *db, int64_t log, const char *witness, uint64_t
 	int r;
 
 	if (!cosig)
-		r = rp_sql_exec(db->h, "INSERT INTO log_witnesses (log, witness, size) VALUES (?, ?, ?) "
-				    "ON CONFLICT (log, witness) DO UPDATE SET size = excluded.size",
+		r = rp_sql_exec(db->h,
+				"INSERT INTO log_witnesses (log, witness, size) VALUES (?, ?, ?) "
+				"ON CONFLICT (log, witness) DO UPDATE SET size = excluded.size",
 				"iti", log, witness, (int64_t)size);
 	else
-		r = rp_sql_exec(db->h, "INSERT INTO log_witnesses (log, witness, size, cosig, cosig_size, "
-			    "cosig_time) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (log, witness) DO "
-			    "UPDATE SET size = excluded.size, cosig = excluded.cosig, cosig_size = "
-			    "excluded.cosig_size, cosig_time = excluded.cosig_time",
-			"ititii", log, witness, (int64_t)size, cosig,
-			(int64_t)size, cosig_time);
+		r = rp_sql_exec(
+			db->h,
+			"INSERT INTO log_witnesses (log, witness, size, cosig, cosig_size, "
+			"cosig_time) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (log, witness) DO "
+			"UPDATE SET size = excluded.size, cosig = excluded.cosig, cosig_size = "
+			"excluded.cosig_size, cosig_time = excluded.cosig_time",
+			"ititii", log, witness, (int64_t)size, cosig, (int64_t)size, cosig_time);
 	return db_ret(db, r, "storing what witness %s cosigned", witness);
 }
 
 int db_log_cosigs(struct db *db, int64_t log, uint64_t size, struct rp_sb *out)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT cosig FROM log_witnesses WHERE log = ? AND "
-					"cosig_size = ? ORDER BY witness", "ii", log, (int64_t)size);
+	sqlite3_stmt *st = rp_sql_prep(db->h,
+				       "SELECT cosig FROM log_witnesses WHERE log = ? AND "
+				       "cosig_size = ? ORDER BY witness",
+				       "ii", log, (int64_t)size);
 	int r;
 
 	while ((r = rp_sql_step(db->h, st)) == 1)
 		rp_sb_puts(out, rp_sql_text(st, 0));
 	sqlite3_finalize(st);
-	return r < 0 ? db_ret(db, r, "reading the cosignatures of log %lld", (long long)log)
-		     : out->err ? RP_E_NOMEM : 0;
+	return r < 0      ? db_ret(db, r, "reading the cosignatures of log %lld", (long long)log)
+	       : out->err ? RP_E_NOMEM
+			  : 0;
 }

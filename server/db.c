@@ -268,14 +268,17 @@ static int log_append_org(struct db *db, const char *org, const char *text, uint
 
 int db_bootstrap_add(struct db *db, const char *hash)
 {
-	return db_ret(db, rp_sql_exec(db->h, "INSERT INTO bootstrap_tokens (hash, created) VALUES (?, ?)", "ti", hash,
-		    rp_now()), "storing a bootstrap token");
+	return db_ret(db,
+		      rp_sql_exec(db->h,
+				  "INSERT INTO bootstrap_tokens (hash, created) VALUES (?, ?)",
+				  "ti", hash, rp_now()),
+		      "storing a bootstrap token");
 }
 
 int db_bootstrap_check(struct db *db, const char *hash)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT 1 FROM bootstrap_tokens WHERE hash = ? AND used IS NULL",
-				"t", hash);
+	sqlite3_stmt *st = rp_sql_prep(
+		db->h, "SELECT 1 FROM bootstrap_tokens WHERE hash = ? AND used IS NULL", "t", hash);
 	int r = rp_sql_step(db->h, st);
 
 	sqlite3_finalize(st);
@@ -290,15 +293,19 @@ int db_org_create(struct db *db, const char *org, uint64_t version, const char *
 
 	if ((r = rp_sql_begin(db->h)) < 0)
 		return db_ret(db, r, "creating org %s", org);
-	r = rp_sql_exec(db->h, "UPDATE bootstrap_tokens SET used = ? WHERE hash = ? AND used IS NULL", "it",
-		 now, bootstrap_hash);
+	r = rp_sql_exec(db->h,
+			"UPDATE bootstrap_tokens SET used = ? WHERE hash = ? AND used IS NULL",
+			"it", now, bootstrap_hash);
 	if (r == 0 && changed(db) != 1)
 		r = RP_E_NOTFOUND;
 	if (r == 0)
-		r = rp_sql_exec(db->h, "INSERT INTO orgs (name, created) VALUES (?, ?)", "ti", org, now);
+		r = rp_sql_exec(db->h, "INSERT INTO orgs (name, created) VALUES (?, ?)", "ti", org,
+				now);
 	if (r == 0)
-		r = rp_sql_exec(db->h, "INSERT INTO policies (org, version, hash, policy, created) "
-			     "VALUES (?, ?, ?, ?, ?)", "titti", org, (int64_t)version, hash, policy, now);
+		r = rp_sql_exec(db->h,
+				"INSERT INTO policies (org, version, hash, policy, created) "
+				"VALUES (?, ?, ?, ?, ?)",
+				"titti", org, (int64_t)version, hash, policy, now);
 	if (r == 0) /* entry 0 of the org's log: the root of trust every later entry answers to */
 		r = log_append_org(db, org, policy, NULL);
 	return db_ret(db, rp_sql_finish(db->h, r), "creating org %s", org);
@@ -334,7 +341,8 @@ struct rp_policy *db_policy(struct db *db, const char *org)
 	if (db_policy_text(db, org, &text) < 0)
 		return NULL;
 	if (rp_policy_parse(text, strlen(text), &p, &d) < 0)
-		fprintf(stderr, "rampartd: stored policy of org %s does not parse: %s\n", org, d.msg);
+		fprintf(stderr, "rampartd: stored policy of org %s does not parse: %s\n", org,
+			d.msg);
 	free(text);
 	return p;
 }
@@ -363,9 +371,11 @@ int db_policy_json(struct db *db, const char *org, json_t **ret)
 int db_enroll_token_add(struct db *db, const char *id, const char *org, const char *secret_hash,
 			int64_t expires, const char *created_by)
 {
-	int r = rp_sql_exec(db->h, "INSERT INTO enroll_tokens (id, org, secret_hash, expires, created, created_by) "
-			"VALUES (?, ?, ?, ?, ?, ?)", "tttiit", id, org, secret_hash, expires, rp_now(),
-		    created_by);
+	int r = rp_sql_exec(
+		db->h,
+		"INSERT INTO enroll_tokens (id, org, secret_hash, expires, created, created_by) "
+		"VALUES (?, ?, ?, ?, ?, ?)",
+		"tttiit", id, org, secret_hash, expires, rp_now(), created_by);
 
 	return db_ret(db, r, "storing enrolment token %s of %s", id, org);
 }
@@ -377,26 +387,30 @@ int db_enroll(struct db *db, const char *secret_hash, const struct db_device *de
 
 	if ((r = rp_sql_begin(db->h)) < 0)
 		return db_ret(db, r, "enrolling device %s", dev->id);
-	r = rp_sql_exec(db->h, "UPDATE enroll_tokens SET used = ?, device_id = ? WHERE org = ? AND "
-		     "secret_hash = ? AND used IS NULL AND expires > ?", "ittti", now, dev->id,
-		 dev->org, secret_hash, now);
+	r = rp_sql_exec(db->h,
+			"UPDATE enroll_tokens SET used = ?, device_id = ? WHERE org = ? AND "
+			"secret_hash = ? AND used IS NULL AND expires > ?",
+			"ittti", now, dev->id, dev->org, secret_hash, now);
 	if (r == 0 && changed(db) != 1)
 		r = RP_E_NOTFOUND;
 	if (r == 0)
-		r = rp_sql_exec(db->h, "INSERT INTO devices (id, org, pubkey, hostname, os, agent_version, "
-			     "enrolled, last_seen, facts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", "ttbtttiit",
-			 dev->id, dev->org, dev->pub, sizeof(dev->pub), dev->hostname, dev->os,
-			 dev->agent_version, now, now, dev->facts);
+		r = rp_sql_exec(
+			db->h,
+			"INSERT INTO devices (id, org, pubkey, hostname, os, agent_version, "
+			"enrolled, last_seen, facts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			"ttbtttiit", dev->id, dev->org, dev->pub, sizeof(dev->pub), dev->hostname,
+			dev->os, dev->agent_version, now, now, dev->facts);
 	return db_ret(db, rp_sql_finish(db->h, r), "enrolling device %s", dev->id);
 }
 
 int db_device_get(struct db *db, const char *id, struct db_device *ret)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT pubkey, org FROM devices WHERE id = ?", "t", id);
+	sqlite3_stmt *st =
+		rp_sql_prep(db->h, "SELECT pubkey, org FROM devices WHERE id = ?", "t", id);
 	int r = rp_sql_step(db->h, st);
 
-	if (r == 1 && (sqlite3_column_bytes(st, 0) != 32 || strlen(rp_sql_text(st, 1)) > RP_ORG_NAME_MAX ||
-		       strlen(id) > RP_ID_HEX)) {
+	if (r == 1 && (sqlite3_column_bytes(st, 0) != 32 ||
+		       strlen(rp_sql_text(st, 1)) > RP_ORG_NAME_MAX || strlen(id) > RP_ID_HEX)) {
 		fprintf(stderr, "rampartd: device %s has a malformed row; refusing it\n", id);
 		r = RP_E_DB;
 	}
@@ -415,44 +429,55 @@ int db_device_get(struct db *db, const char *id, struct db_device *ret)
 
 int db_device_in_org(struct db *db, const char *id, const char *org)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT 1 FROM devices WHERE id = ? AND org = ?", "tt", id, org);
+	sqlite3_stmt *st =
+		rp_sql_prep(db->h, "SELECT 1 FROM devices WHERE id = ? AND org = ?", "tt", id, org);
 	int r = rp_sql_step(db->h, st);
 
 	sqlite3_finalize(st);
-	return r < 0 ? db_ret(db, r, "looking up device %s in %s", id, org) : r == 1 ? 0 : RP_E_NOTFOUND;
+	return r < 0    ? db_ret(db, r, "looking up device %s in %s", id, org)
+	       : r == 1 ? 0
+			: RP_E_NOTFOUND;
 }
 
 int db_device_seen(struct db *db, const char *id)
 {
 	int64_t now = rp_now();
 
-	return db_ret(db, rp_sql_exec(db->h, "UPDATE devices SET last_seen = ? WHERE id = ? AND last_seen < ?", "iti", now,
-		    id, now - 60), "noting that device %s was seen", id);
+	return db_ret(db,
+		      rp_sql_exec(db->h,
+				  "UPDATE devices SET last_seen = ? WHERE id = ? AND last_seen < ?",
+				  "iti", now, id, now - 60),
+		      "noting that device %s was seen", id);
 }
 
 static json_t *device_row(sqlite3_stmt *st)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:o, s:o}", "id", rp_sql_text(st, 0),
 			 "hostname", rp_sql_text(st, 1), "os", rp_sql_text(st, 2), "agent_version",
-			 rp_sql_text(st, 3), "enrolled", col_int(st, 4), "last_seen", col_int(st, 5),
-			 "alarm", rp_sql_text(st, 6), "pubkey", col_b64_or_null(st, 7), "facts",
-			 col_text_or_null(st, 8));
+			 rp_sql_text(st, 3), "enrolled", col_int(st, 4), "last_seen",
+			 col_int(st, 5), "alarm", rp_sql_text(st, 6), "pubkey",
+			 col_b64_or_null(st, 7), "facts", col_text_or_null(st, 8));
 }
 
 int db_devices_json(struct db *db, const char *org, json_t **ret)
 {
-	return collect(db, rp_sql_prep(db->h, "SELECT id, hostname, os, agent_version, enrolled, last_seen, "
-				    "alarm, pubkey, facts FROM devices WHERE org = ? ORDER BY hostname, id",
-				"t", org),
-		       device_row, ret);
+	return collect(
+		db,
+		rp_sql_prep(db->h,
+			    "SELECT id, hostname, os, agent_version, enrolled, last_seen, "
+			    "alarm, pubkey, facts FROM devices WHERE org = ? ORDER BY hostname, id",
+			    "t", org),
+		device_row, ret);
 }
 
 /* ---- API tokens ---- */
 
 int db_token_get(struct db *db, const char *id, const char *org, struct db_token *ret)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT name, scope, secret_hash, expires FROM api_tokens "
-				    "WHERE id = ? AND org = ?", "tt", id, org);
+	sqlite3_stmt *st = rp_sql_prep(db->h,
+				       "SELECT name, scope, secret_hash, expires FROM api_tokens "
+				       "WHERE id = ? AND org = ?",
+				       "tt", id, org);
 	int r = rp_sql_step(db->h, st);
 
 	if (r == 1) {
@@ -473,9 +498,11 @@ int db_token_add(struct db *db, const char *id, const char *org, const char *nam
 		 const char *scope, const char *secret_hash, int64_t expires,
 		 const char *created_by)
 {
-	int r = rp_sql_exec(db->h, "INSERT INTO api_tokens (id, org, name, scope, secret_hash, expires, "
-			"created, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", "tttttiit", id, org,
-		    name, scope, secret_hash, expires, rp_now(), created_by);
+	int r = rp_sql_exec(db->h,
+			    "INSERT INTO api_tokens (id, org, name, scope, secret_hash, expires, "
+			    "created, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			    "tttttiit", id, org, name, scope, secret_hash, expires, rp_now(),
+			    created_by);
 
 	return db_ret(db, r, "storing API token %s of %s", id, org);
 }
@@ -489,17 +516,22 @@ static json_t *token_row(sqlite3_stmt *st)
 
 int db_tokens_json(struct db *db, const char *org, json_t **ret)
 {
-	return collect(db, rp_sql_prep(db->h, "SELECT id, name, scope, expires, created, created_by "
-				    "FROM api_tokens WHERE org = ? ORDER BY created, id", "t", org),
+	return collect(db,
+		       rp_sql_prep(db->h,
+				   "SELECT id, name, scope, expires, created, created_by "
+				   "FROM api_tokens WHERE org = ? ORDER BY created, id",
+				   "t", org),
 		       token_row, ret);
 }
 
 int db_token_revoke(struct db *db, const char *id, const char *org)
 {
-	int r = rp_sql_exec(db->h, "DELETE FROM api_tokens WHERE id = ? AND org = ?", "tt", id, org);
+	int r = rp_sql_exec(db->h, "DELETE FROM api_tokens WHERE id = ? AND org = ?", "tt", id,
+			    org);
 
-	return r < 0 ? db_ret(db, r, "revoking API token %s of %s", id, org)
-		     : changed(db) == 0 ? RP_E_NOTFOUND : 0;
+	return r < 0              ? db_ret(db, r, "revoking API token %s of %s", id, org)
+	       : changed(db) == 0 ? RP_E_NOTFOUND
+				  : 0;
 }
 
 /* ---- commands ---- */
@@ -514,7 +546,8 @@ static int log_append_org(struct db *db, const char *org, const char *text, uint
 
 	if ((r = db_log_get(db, org, &lg)) < 0) {
 		if (r == RP_E_NOTFOUND)
-			fprintf(stderr, "rampartd: org %s has no log key (rampartd log-key)\n", org);
+			fprintf(stderr, "rampartd: org %s has no log key (rampartd log-key)\n",
+				org);
 		return r;
 	}
 	if ((r = db_log_append(db, lg.id, text, strlen(text), &idx)) < 0)
@@ -531,8 +564,10 @@ static int log_command(struct db *db, const struct rp_command *c, const char *st
 	int r = log_append_org(db, c->org, statement, &idx);
 
 	if (r == 0)
-		r = rp_sql_exec(db->h, "UPDATE commands SET log_index = ? WHERE id = ? AND org = ? AND "
-				 "log_index IS NULL", "itt", (int64_t)idx, c->id, c->org);
+		r = rp_sql_exec(db->h,
+				"UPDATE commands SET log_index = ? WHERE id = ? AND org = ? AND "
+				"log_index IS NULL",
+				"itt", (int64_t)idx, c->id, c->org);
 	if (r == 0 && changed(db) != 1)
 		r = RP_E_EXISTS;
 	return r;
@@ -543,8 +578,11 @@ static int add_deliveries(struct db *db, const struct rp_command *c)
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < c->ntargets; i++)
-		r = rp_sql_exec(db->h, "INSERT OR IGNORE INTO deliveries (command_id, device_id, status, updated) "
-			     "VALUES (?, ?, 'pending', ?)", "tti", c->id, c->targets[i], rp_now());
+		r = rp_sql_exec(
+			db->h,
+			"INSERT OR IGNORE INTO deliveries (command_id, device_id, status, updated) "
+			"VALUES (?, ?, 'pending', ?)",
+			"tti", c->id, c->targets[i], rp_now());
 	return r;
 }
 
@@ -577,24 +615,27 @@ int db_command_insert(struct db *db, const struct db_command *c)
 
 	if ((r = rp_sql_begin(db->h)) < 0)
 		return db_ret(db, r, "storing command %s", k->id);
-	r = rp_sql_exec(db->h, "INSERT INTO commands (id, org, statement, payload, state, signatures, "
-		     "threshold, targets, comment, expires, created, not_before) "
-		     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-		 "tttbtiiitiii", k->id, k->org, c->statement, c->payload, c->payload_len,
-		 command_state(c), (int64_t)c->signatures, (int64_t)c->threshold,
-		 (int64_t)k->ntargets, k->comment, k->expires, rp_now(), k->not_before);
+	r = rp_sql_exec(db->h,
+			"INSERT INTO commands (id, org, statement, payload, state, signatures, "
+			"threshold, targets, comment, expires, created, not_before) "
+			"VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+			"tttbtiiitiii", k->id, k->org, c->statement, c->payload, c->payload_len,
+			command_state(c), (int64_t)c->signatures, (int64_t)c->threshold,
+			(int64_t)k->ntargets, k->comment, k->expires, rp_now(), k->not_before);
 	if (r == 0)
 		r = add_deliveries(db, k);
 	if (r == 0 && c->approved)
-		r = c->scheduled ? schedule_check(db, k, c->statement) : log_command(db, k, c->statement);
+		r = c->scheduled ? schedule_check(db, k, c->statement)
+				 : log_command(db, k, c->statement);
 	return db_ret(db, rp_sql_finish(db->h, r), "storing command %s", k->id);
 }
 
 int db_command_statement(struct db *db, const char *org, const char *id, char **ret,
 			 bool *ret_approved)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT statement, state FROM commands WHERE id = ? AND org = ?",
-				"tt", id, org);
+	sqlite3_stmt *st =
+		rp_sql_prep(db->h, "SELECT statement, state FROM commands WHERE id = ? AND org = ?",
+			    "tt", id, org);
 	int r = rp_sql_step(db->h, st);
 	char *s = NULL;
 
@@ -619,17 +660,21 @@ int db_command_sign(struct db *db, const struct db_command *c)
 
 	if ((r = rp_sql_begin(db->h)) < 0)
 		return db_ret(db, r, "storing the signatures of command %s", c->cmd->id);
-	r = rp_sql_exec(db->h, "UPDATE commands SET statement = ?, signatures = ?, threshold = ? "
-		     "WHERE id = ? AND org = ?", "tiitt", c->statement, (int64_t)c->signatures,
-		 (int64_t)c->threshold, c->cmd->id, c->cmd->org);
+	r = rp_sql_exec(db->h,
+			"UPDATE commands SET statement = ?, signatures = ?, threshold = ? "
+			"WHERE id = ? AND org = ?",
+			"tiitt", c->statement, (int64_t)c->signatures, (int64_t)c->threshold,
+			c->cmd->id, c->cmd->org);
 	if (r == 0 && changed(db) != 1)
 		r = RP_E_NOTFOUND;
 	/* Only the approval itself moves the state: a later signature on a
 	 * scheduled command must not make it 'approved' (and so logged) early. */
 	if (r == 0 && c->approved && !c->was_approved)
-		r = rp_sql_exec(db->h, "UPDATE commands SET state = ?, not_before = ? WHERE id = ? AND "
-				 "org = ? AND state = 'pending-approval'", "titt", command_state(c),
-			 c->cmd->not_before, c->cmd->id, c->cmd->org);
+		r = rp_sql_exec(db->h,
+				"UPDATE commands SET state = ?, not_before = ? WHERE id = ? AND "
+				"org = ? AND state = 'pending-approval'",
+				"titt", command_state(c), c->cmd->not_before, c->cmd->id,
+				c->cmd->org);
 	if (r == 0 && c->approved)
 		r = add_deliveries(db, c->cmd);
 	if (r == 0 && c->approved && (!c->was_approved || c->scheduled))
@@ -641,9 +686,10 @@ int db_command_sign(struct db *db, const struct db_command *c)
 
 int db_command_json(struct db *db, const char *org, const char *id, json_t **ret)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT state, statement, payload, signatures, threshold, "
-				    "not_before, expires FROM commands WHERE id = ? AND org = ?", "tt",
-				    id, org);
+	sqlite3_stmt *st = rp_sql_prep(db->h,
+				       "SELECT state, statement, payload, signatures, threshold, "
+				       "not_before, expires FROM commands WHERE id = ? AND org = ?",
+				       "tt", id, org);
 	int r = rp_sql_step(db->h, st);
 	json_t *j = NULL;
 
@@ -651,7 +697,8 @@ int db_command_json(struct db *db, const char *org, const char *id, json_t **ret
 		j = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I}", "id", id, "state",
 			      rp_sql_text(st, 0), "statement", rp_sql_text(st, 1), "payload",
 			      col_b64(st, 2), "signatures", col_int(st, 3), "threshold",
-			      col_int(st, 4), "not_before", col_int(st, 5), "expires", col_int(st, 6));
+			      col_int(st, 4), "not_before", col_int(st, 5), "expires",
+			      col_int(st, 6));
 		r = j ? 0 : RP_E_NOMEM;
 	} else if (r == 0) {
 		r = RP_E_NOTFOUND;
@@ -667,18 +714,21 @@ static json_t *command_row(sqlite3_stmt *st)
 	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:I}", "id",
 			 rp_sql_text(st, 0), "state", rp_sql_text(st, 1), "created", col_int(st, 2),
 			 "signatures", col_int(st, 3), "threshold", col_int(st, 4), "targets",
-			 col_int(st, 5), "comment", rp_sql_text(st, 6), "statement", rp_sql_text(st, 7),
-			 "not_before", col_int(st, 8), "expires", col_int(st, 9));
+			 col_int(st, 5), "comment", rp_sql_text(st, 6), "statement",
+			 rp_sql_text(st, 7), "not_before", col_int(st, 8), "expires",
+			 col_int(st, 9));
 }
 
 int db_commands_json(struct db *db, const char *org, size_t limit, size_t max_bytes, json_t **ret,
 		     bool *ret_truncated)
 {
 	/* Newest first; the statements (column 7) fill at most max_bytes. */
-	return collect_capped(db, rp_sql_prep(db->h, "SELECT id, state, created, signatures, threshold, "
-					   "targets, comment, statement, not_before, expires "
-					   "FROM commands WHERE org = ? ORDER BY seq DESC LIMIT ?",
-					   "ti", org, (int64_t)limit),
+	return collect_capped(db,
+			      rp_sql_prep(db->h,
+					  "SELECT id, state, created, signatures, threshold, "
+					  "targets, comment, statement, not_before, expires "
+					  "FROM commands WHERE org = ? ORDER BY seq DESC LIMIT ?",
+					  "ti", org, (int64_t)limit),
 			      command_row, 7, max_bytes, ret, ret_truncated);
 }
 
@@ -704,8 +754,9 @@ static json_t *result_row(sqlite3_stmt *st)
 {
 	const char *status = rp_sql_text(st, 2);
 	int64_t expires = sqlite3_column_int64(st, 8);
-	json_t *exit_code = sqlite3_column_type(st, 3) == SQLITE_NULL ? json_null()
-								       : json_integer(col_int(st, 3));
+	json_t *exit_code = sqlite3_column_type(st, 3) == SQLITE_NULL
+				    ? json_null()
+				    : json_integer(col_int(st, 3));
 
 	if (!strcmp(status, "pending"))
 		status = pending_status(rp_sql_text(st, 13), expires,
@@ -715,41 +766,47 @@ static json_t *result_row(sqlite3_stmt *st)
 			 rp_sql_text(st, 0), "hostname", rp_sql_text(st, 1), "status", status,
 			 "exit_code", exit_code, "output", col_b64(st, 4), "duration_ms",
 			 col_int(st, 5), "updated", col_int(st, 6), "reason", rp_sql_text(st, 7),
-			 "note", col_text_or_null(st, 9), "pubkey", col_b64_or_null(st, 10), "facts",
-			 col_text_or_null(st, 11));
+			 "note", col_text_or_null(st, 9), "pubkey", col_b64_or_null(st, 10),
+			 "facts", col_text_or_null(st, 11));
 }
 
 int db_results_json(struct db *db, const char *org, const char *id, json_t **ret)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT 1 FROM commands WHERE id = ? AND org = ?", "tt", id, org);
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT 1 FROM commands WHERE id = ? AND org = ?",
+				       "tt", id, org);
 	int r = rp_sql_step(db->h, st);
 
 	sqlite3_finalize(st);
 	if (r <= 0)
 		return r < 0 ? db_ret(db, r, "reading command %s", id) : RP_E_NOTFOUND;
 	/* The device's key and signed facts only from its own org. */
-	return collect(db, rp_sql_prep(db->h, "SELECT d.device_id, ifnull(v.hostname, ''), d.status, "
-				    "d.exit_code, d.output, ifnull(d.duration_ms, 0), d.updated, "
-				    "d.reason, c.expires, d.result, v.pubkey, v.facts, d.offered, "
-				    "c.state FROM commands c "
-				    "JOIN deliveries d ON d.command_id = c.id "
-				    "LEFT JOIN devices v ON v.id = d.device_id AND v.org = c.org "
-				    "WHERE c.id = ? AND c.org = ? ORDER BY v.hostname, d.device_id",
-				"tt", id, org),
+	return collect(db,
+		       rp_sql_prep(db->h,
+				   "SELECT d.device_id, ifnull(v.hostname, ''), d.status, "
+				   "d.exit_code, d.output, ifnull(d.duration_ms, 0), d.updated, "
+				   "d.reason, c.expires, d.result, v.pubkey, v.facts, d.offered, "
+				   "c.state FROM commands c "
+				   "JOIN deliveries d ON d.command_id = c.id "
+				   "LEFT JOIN devices v ON v.id = d.device_id AND v.org = c.org "
+				   "WHERE c.id = ? AND c.org = ? ORDER BY v.hostname, d.device_id",
+				   "tt", id, org),
 		       result_row, ret);
 }
 
 static json_t *alert_row(sqlite3_stmt *st)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:I}", "device", rp_sql_text(st, 0), "command",
-			 rp_sql_text(st, 1), "code", rp_sql_text(st, 2), "reason", rp_sql_text(st, 3), "at",
-			 col_int(st, 4));
+			 rp_sql_text(st, 1), "code", rp_sql_text(st, 2), "reason",
+			 rp_sql_text(st, 3), "at", col_int(st, 4));
 }
 
 int db_alerts_json(struct db *db, const char *org, json_t **ret)
 {
-	return collect(db, rp_sql_prep(db->h, "SELECT device_id, command_id, code, reason, at FROM alerts "
-				    "WHERE org = ? ORDER BY id DESC LIMIT 1000", "t", org),
+	return collect(db,
+		       rp_sql_prep(db->h,
+				   "SELECT device_id, command_id, code, reason, at FROM alerts "
+				   "WHERE org = ? ORDER BY id DESC LIMIT 1000",
+				   "t", org),
 		       alert_row, ret);
 }
 
@@ -762,8 +819,8 @@ static int delivery_row(struct db *db, sqlite3_stmt *st, json_t **ret)
 	json_t *j = NULL;
 
 	if (r == 1) {
-		j = json_pack("{s:s, s:s, s:o, s:I, s:I}", "command", rp_sql_text(st, 0), "statement",
-			      rp_sql_text(st, 1), "payload", col_b64(st, 2), "index",
+		j = json_pack("{s:s, s:s, s:o, s:I, s:I}", "command", rp_sql_text(st, 0),
+			      "statement", rp_sql_text(st, 1), "payload", col_b64(st, 2), "index",
 			      col_int(st, 3), "log", col_int(st, 4));
 		r = j ? 0 : RP_E_NOMEM;
 	} else if (r == 0) {
@@ -792,17 +849,19 @@ int db_next_delivery(struct db *db, const char *device, json_t **ret)
 	 * was written behind the server's back): it is served as it is, with
 	 * no proof, and the agent refuses it.
 	 */
-	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT c.id, coalesce(e.data, c.statement), c.payload, "
-				    "ifnull(c.log_index, -1), l.id FROM deliveries d "
-				    "JOIN commands c ON c.id = d.command_id "
-				    "LEFT JOIN logs l ON l.org = c.org "
-				    "LEFT JOIN log_entries e ON e.log = l.id AND e.idx = c.log_index "
-				    "WHERE d.device_id = ? AND c.state = 'approved' "
-				    "AND d.status IN ('pending', 'running') "
-				    "AND (c.expires = 0 OR c.expires > ?) "
-				    "AND (c.log_index IS NULL OR c.log_index < l.served_size) "
-				    "ORDER BY ifnull(c.log_index, -1), c.seq LIMIT 1",
-				"ti", device, rp_now());
+	sqlite3_stmt *st =
+		rp_sql_prep(db->h,
+			    "SELECT c.id, coalesce(e.data, c.statement), c.payload, "
+			    "ifnull(c.log_index, -1), l.id FROM deliveries d "
+			    "JOIN commands c ON c.id = d.command_id "
+			    "LEFT JOIN logs l ON l.org = c.org "
+			    "LEFT JOIN log_entries e ON e.log = l.id AND e.idx = c.log_index "
+			    "WHERE d.device_id = ? AND c.state = 'approved' "
+			    "AND d.status IN ('pending', 'running') "
+			    "AND (c.expires = 0 OR c.expires > ?) "
+			    "AND (c.log_index IS NULL OR c.log_index < l.served_size) "
+			    "ORDER BY ifnull(c.log_index, -1), c.seq LIMIT 1",
+			    "ti", device, rp_now());
 	return delivery_row(db, st, ret);
 }
 
@@ -834,7 +893,8 @@ int db_log_approved(struct db *db, const char *org, int64_t now, size_t *ret_unl
 	size_t n = 0, due = 0;
 	int r;
 
-	/* Called on every run of the sequencer: a read on partial indexes, and a write only when there is work. */
+	/* Called on every run of the sequencer: a read on partial indexes, and a write only when
+	 * there is work. */
 	snprintf(sql, sizeof(sql), "%sLIMIT 1", SQL_TO_LOG);
 	st = rp_sql_prep(db->h, sql, "ti", org, now);
 	r = rp_sql_step(db->h, st);
@@ -869,14 +929,18 @@ int db_log_approved(struct db *db, const char *org, int64_t now, size_t *ret_unl
 		snprintf(c.org, sizeof(c.org), "%s", org);
 		r = log_command(db, &c, v[i].statement);
 		if (r == RP_E_TOOBIG) { /* cannot be an entry: never logged, so never accepted */
-			fprintf(stderr, "rampartd: org %s: command %s is too large for the log\n", org,
-				c.id);
-			r = rp_sql_exec(db->h, "UPDATE commands SET log_index = -1 WHERE id = ? AND org = ?",
-				     "tt", c.id, org);
+			fprintf(stderr, "rampartd: org %s: command %s is too large for the log\n",
+				org, c.id);
+			r = rp_sql_exec(
+				db->h,
+				"UPDATE commands SET log_index = -1 WHERE id = ? AND org = ?", "tt",
+				c.id, org);
 		}
 		if (r == 0 && v[i].due)
-			r = rp_sql_exec(db->h, "UPDATE commands SET state = 'approved' WHERE id = ? AND "
-					 "org = ? AND state = 'scheduled'", "tt", c.id, org);
+			r = rp_sql_exec(db->h,
+					"UPDATE commands SET state = 'approved' WHERE id = ? AND "
+					"org = ? AND state = 'scheduled'",
+					"tt", c.id, org);
 		due += v[i].due;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -891,8 +955,10 @@ int db_log_approved(struct db *db, const char *org, int64_t now, size_t *ret_unl
 
 int db_next_scheduled(struct db *db, int64_t *ret_not_before)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT min(c.not_before) FROM commands c JOIN logs l "
-					"ON l.org = c.org WHERE c.state = 'scheduled'", "");
+	sqlite3_stmt *st = rp_sql_prep(db->h,
+				       "SELECT min(c.not_before) FROM commands c JOIN logs l "
+				       "ON l.org = c.org WHERE c.state = 'scheduled'",
+				       "");
 	int r = rp_sql_step(db->h, st);
 
 	if (r == 1 && sqlite3_column_type(st, 0) == SQLITE_NULL)
@@ -900,47 +966,56 @@ int db_next_scheduled(struct db *db, int64_t *ret_not_before)
 	if (r == 1)
 		*ret_not_before = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	return r == 1 ? 0 : r == 0 ? RP_E_NOTFOUND : db_ret(db, r, "finding the next scheduled command");
+	return r == 1   ? 0
+	       : r == 0 ? RP_E_NOTFOUND
+			: db_ret(db, r, "finding the next scheduled command");
 }
 
 int db_command_delivery(struct db *db, const char *org, const char *id, json_t **ret)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT c.id, e.data, c.payload, c.log_index, l.id "
-				    "FROM commands c JOIN logs l ON l.org = c.org "
-				    "JOIN log_entries e ON e.log = l.id AND e.idx = c.log_index "
-				    "WHERE c.org = ? AND c.id = ? AND c.log_index < l.served_size",
-				"tt", org, id);
+	sqlite3_stmt *st =
+		rp_sql_prep(db->h,
+			    "SELECT c.id, e.data, c.payload, c.log_index, l.id "
+			    "FROM commands c JOIN logs l ON l.org = c.org "
+			    "JOIN log_entries e ON e.log = l.id AND e.idx = c.log_index "
+			    "WHERE c.org = ? AND c.id = ? AND c.log_index < l.served_size",
+			    "tt", org, id);
 	return delivery_row(db, st, ret);
 }
 
 int db_delivery_offered(struct db *db, const char *command, const char *device)
 {
-	int r = rp_sql_exec(db->h, "UPDATE deliveries SET offered = ? WHERE command_id = ? AND "
-			"device_id = ? AND status = 'pending' AND offered IS NULL",
-		    "itt", rp_now(), command, device);
+	int r = rp_sql_exec(db->h,
+			    "UPDATE deliveries SET offered = ? WHERE command_id = ? AND "
+			    "device_id = ? AND status = 'pending' AND offered IS NULL",
+			    "itt", rp_now(), command, device);
 
 	return db_ret(db, r, "recording delivery of %s to %s", command, device);
 }
 
 int db_delivery_started(struct db *db, const char *command, const char *device)
 {
-	int r = rp_sql_exec(db->h, "UPDATE deliveries SET status = 'running', updated = ? "
-			"WHERE command_id = ? AND device_id = ? AND status = 'pending'",
-		    "itt", rp_now(), command, device);
+	int r = rp_sql_exec(db->h,
+			    "UPDATE deliveries SET status = 'running', updated = ? "
+			    "WHERE command_id = ? AND device_id = ? AND status = 'pending'",
+			    "itt", rp_now(), command, device);
 
 	return db_ret(db, r, "marking command %s running on %s", command, device);
 }
 
 int db_result_store(struct db *db, const struct db_result *x)
 {
-	int r = rp_sql_exec(db->h, "UPDATE deliveries SET status = ?, exit_code = ?, output = ?, "
-			 "duration_ms = ?, reason = ?, result = ?, updated = ? "
-			 "WHERE command_id = ? AND device_id = ? AND status IN ('pending', 'running')",
-		     "tibittitt", x->status, x->exit_code, x->output, x->output_len, x->duration_ms,
-		     x->reason, x->note, rp_now(), x->command, x->device);
+	int r = rp_sql_exec(
+		db->h,
+		"UPDATE deliveries SET status = ?, exit_code = ?, output = ?, "
+		"duration_ms = ?, reason = ?, result = ?, updated = ? "
+		"WHERE command_id = ? AND device_id = ? AND status IN ('pending', 'running')",
+		"tibittitt", x->status, x->exit_code, x->output, x->output_len, x->duration_ms,
+		x->reason, x->note, rp_now(), x->command, x->device);
 
 	if (r < 0)
-		return db_ret(db, r, "storing the result of command %s on %s", x->command, x->device);
+		return db_ret(db, r, "storing the result of command %s on %s", x->command,
+			      x->device);
 	return changed(db) == 0 ? RP_E_NOTFOUND : 0;
 }
 
@@ -952,13 +1027,18 @@ int db_alert_store(struct db *db, const char *org, const char *device, const cha
 
 	if ((r = rp_sql_begin(db->h)) < 0)
 		return db_ret(db, r, "storing alert %s of device %s", code, device);
-	r = rp_sql_exec(db->h, "INSERT INTO alerts (org, device_id, command_id, code, reason, at) "
-		     "VALUES (?, ?, ?, ?, ?, ?)", "ttttti", org, device, command, code, reason, now);
+	r = rp_sql_exec(db->h,
+			"INSERT INTO alerts (org, device_id, command_id, code, reason, at) "
+			"VALUES (?, ?, ?, ?, ?, ?)",
+			"ttttti", org, device, command, code, reason, now);
 	if (r == 0 && *command)
-		r = rp_sql_exec(db->h, "UPDATE deliveries SET status = ?, reason = ?, updated = ? WHERE "
-			     "command_id = ? AND device_id = ? AND status IN ('pending', 'running')",
-			 "ttitt", status, reason, now, command, device);
+		r = rp_sql_exec(
+			db->h,
+			"UPDATE deliveries SET status = ?, reason = ?, updated = ? WHERE "
+			"command_id = ? AND device_id = ? AND status IN ('pending', 'running')",
+			"ttitt", status, reason, now, command, device);
 	if (r == 0 && alarm)
-		r = rp_sql_exec(db->h, "UPDATE devices SET alarm = ? WHERE id = ?", "tt", code, device);
+		r = rp_sql_exec(db->h, "UPDATE devices SET alarm = ? WHERE id = ?", "tt", code,
+				device);
 	return db_ret(db, rp_sql_finish(db->h, r), "storing alert %s of device %s", code, device);
 }

@@ -219,8 +219,7 @@ int db_log_orgs(struct db *db, char ***ret, size_t *ret_n);
  * The org's log signer key; with create, made (origin "<host>/rampart/<org>")
  * when the org has none. RP_E_NOTFOUND without create when there is none.
  */
-int db_log_key(struct db *db, const char *org, const char *host, bool create,
-	       struct rp_skey *ret);
+int db_log_key(struct db *db, const char *org, const char *host, bool create, struct rp_skey *ret);
 /* Appends one entry; must run inside a transaction of the caller. */
 int db_log_append(struct db *db, int64_t log, const void *data, size_t len, uint64_t *ret_index);
 /* Appends count entries in one transaction (the sequencer's batch; benchmarks). */

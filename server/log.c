@@ -48,7 +48,7 @@
 #include "policy.h"
 #include "rp_err.h"
 
-#define TICK_S 1 /* freshness and retries; approvals and due statements do not wait for it */
+#define TICK_S            1 /* freshness and retries; approvals and due statements do not wait for it */
 #define WITNESS_TIMEOUT_S 10
 
 /* One witness of one org's policy, and the request in flight to it. */
@@ -115,7 +115,8 @@ static struct wslot *slot_get(struct server *s, const char *org, const struct rp
 	snprintf(ws->org, sizeof(ws->org), "%s", org);
 	ws->w = *w;
 	if (slot_url(ws, w->url) < 0) {
-		fprintf(stderr, "rampartd: org %s: witness %s has no usable http(s):// URL (`%s')\n", org,
+		fprintf(stderr,
+			"rampartd: org %s: witness %s has no usable http(s):// URL (`%s')\n", org,
 			w->name, w->url);
 		free(ws);
 		return NULL;
@@ -151,7 +152,8 @@ static void update_served(struct server *s, const char *org, const struct rp_pol
 	r = rp_checkpoint_verify(&p->wp, note, len, rp_now(), 0, RP_CLOCK_SKEW_S, NULL, NULL, &d);
 	if (r == 0) {
 		bool grew = (uint64_t)lg->signed_size > lg->served_size;
-		if (db_log_set_served(&s->db, lg->id, (uint64_t)lg->signed_size, note) == 0 && grew) {
+		if (db_log_set_served(&s->db, lg->id, (uint64_t)lg->signed_size, note) == 0 &&
+		    grew) {
 			fprintf(stderr, "rampartd: org %s: checkpoint %lld witnessed, delivering\n",
 				org, (long long)lg->signed_size);
 			if (s->on_witnessed)
@@ -188,7 +190,8 @@ static struct evhttp_connection *witness_conn(struct server *s, struct wslot *ws
 		if (!s->wssl || !(ssl = SSL_new(s->wssl)))
 			return NULL;
 		X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
-		bool is_ip = inet_pton(AF_INET, ws->host, ip) == 1 || inet_pton(AF_INET6, ws->host, ip) == 1;
+		bool is_ip = inet_pton(AF_INET, ws->host, ip) == 1 ||
+			     inet_pton(AF_INET6, ws->host, ip) == 1;
 		if ((is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, ws->host)
 			   : X509_VERIFY_PARAM_set1_host(vp, ws->host, 0)) != 1 ||
 		    (!is_ip && SSL_set_tlsext_host_name(ssl, ws->host) != 1)) {
@@ -196,7 +199,8 @@ static struct evhttp_connection *witness_conn(struct server *s, struct wslot *ws
 			return NULL;
 		}
 		bev = bufferevent_openssl_socket_new(s->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-						     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+						     BEV_OPT_CLOSE_ON_FREE |
+							     BEV_OPT_DEFER_CALLBACKS);
 		if (!bev) {
 			SSL_free(ssl);
 			return NULL;
@@ -332,18 +336,20 @@ static void on_witness_reply(struct evhttp_request *req, void *arg)
 	ws->tls_conn = NULL; /* libevent frees it after this callback */
 	if (ws->error == EVREQ_HTTP_DATA_TOO_LONG || ws->error == EVREQ_HTTP_INVALID_HEADER) {
 		if (ws->error == EVREQ_HTTP_DATA_TOO_LONG)
-			fprintf(stderr, "rampartd: org %s: witness %s (%s): answer refused unread: "
-					"its body exceeds %d bytes; will retry\n", ws->org, ws->w.name,
-				ws->w.url, RP_WITNESS_RESPONSE_MAX);
+			fprintf(stderr,
+				"rampartd: org %s: witness %s (%s): answer refused unread: "
+				"its body exceeds %d bytes; will retry\n",
+				ws->org, ws->w.name, ws->w.url, RP_WITNESS_RESPONSE_MAX);
 		else
-			fprintf(stderr, "rampartd: org %s: witness %s (%s): answer refused: its "
-					"headers are malformed or exceed %d bytes; will retry\n",
+			fprintf(stderr,
+				"rampartd: org %s: witness %s (%s): answer refused: its "
+				"headers are malformed or exceed %d bytes; will retry\n",
 				ws->org, ws->w.name, ws->w.url, RP_HTTP_HEADERS_MAX);
 		return;
 	}
 	if (!req || code == 0) {
-		fprintf(stderr, "rampartd: org %s: witness %s (%s) unreachable; will retry\n", ws->org,
-			ws->w.name, ws->w.url);
+		fprintf(stderr, "rampartd: org %s: witness %s (%s) unreachable; will retry\n",
+			ws->org, ws->w.name, ws->w.url);
 		return;
 	}
 	if (blen > RP_WITNESS_RESPONSE_MAX) /* libevent's cap makes this impossible; kept anyway */
@@ -353,7 +359,8 @@ static void on_witness_reply(struct evhttp_request *req, void *arg)
 	if (db_log_get(&s->db, ws->org, &lg) < 0 || db_log_signed_note(&s->db, lg.id, &note) < 0)
 		return;
 	if (code == 200 && (uint64_t)lg.signed_size == ws->size_sent) {
-		if (take_cosigs(s, ws, &lg, note, body, blen) == 0 && (p = db_policy(&s->db, ws->org)))
+		if (take_cosigs(s, ws, &lg, note, body, blen) == 0 &&
+		    (p = db_policy(&s->db, ws->org)))
 			update_served(s, ws->org, p, &lg);
 	} else if (code == 200 && ws->size_sent < (uint64_t)lg.signed_size) {
 		/*
@@ -367,34 +374,37 @@ static void on_witness_reply(struct evhttp_request *req, void *arg)
 		if (ws->note_sent && take_cosigs(s, ws, &lg, ws->note_sent, body, blen) == 0)
 			witness_send(s, ws, &lg, note, from);
 	} else if (code == 409) {
-		const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req),
-						    "Content-Type");
+		const char *ct =
+			evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
 		uint64_t n;
 		size_t l = strlen(body);
 		if (ct && !strncmp(ct, "text/x.tlog.size", 16) && l > 1 && body[l - 1] == '\n' &&
 		    rp_parse_u64(body, l - 1, UINT64_MAX >> 1, &n) == 0) {
 			if (n <= (uint64_t)lg.signed_size) {
-				fprintf(stderr, "rampartd: org %s: witness %s last cosigned size %llu; "
-						"resending from there\n", ws->org, ws->w.name,
-					(unsigned long long)n);
+				fprintf(stderr,
+					"rampartd: org %s: witness %s last cosigned size %llu; "
+					"resending from there\n",
+					ws->org, ws->w.name, (unsigned long long)n);
 				db_log_witness_set(&s->db, lg.id, ws->w.key.name, n, NULL, 0);
 				witness_send(s, ws, &lg, note, n);
 			} else {
-				fprintf(stderr, "rampartd: SECURITY: org %s: witness %s has cosigned "
-						"size %llu of this log, which has only %lld entries: "
-						"this server's log was rolled back or forked\n",
+				fprintf(stderr,
+					"rampartd: SECURITY: org %s: witness %s has cosigned "
+					"size %llu of this log, which has only %lld entries: "
+					"this server's log was rolled back or forked\n",
 					ws->org, ws->w.name, (unsigned long long)n,
 					(long long)lg.signed_size);
 			}
 		} else {
-			fprintf(stderr, "rampartd: SECURITY: org %s: witness %s refuses checkpoint "
-					"%lld: it cosigned a different tree of that size (fork)\n",
+			fprintf(stderr,
+				"rampartd: SECURITY: org %s: witness %s refuses checkpoint "
+				"%lld: it cosigned a different tree of that size (fork)\n",
 				ws->org, ws->w.name, (long long)ws->size_sent);
 		}
 	} else {
 		rp_quote(q, sizeof(q), body, blen);
-		fprintf(stderr, "rampartd: org %s: witness %s answered %d: %s\n", ws->org, ws->w.name,
-			code, q);
+		fprintf(stderr, "rampartd: org %s: witness %s answered %d: %s\n", ws->org,
+			ws->w.name, code, q);
 	}
 	rp_policy_free(p);
 	free(note);
@@ -418,7 +428,8 @@ static int sign_checkpoint(struct server *s, const char *org, struct db_log *lg)
 	if ((r = db_log_tree_hash(&s->db, lg->id, lg->size, cp.root)) < 0)
 		goto out;
 	r = RP_E_NOMEM;
-	if (!(text = rp_checkpoint_format(&cp, &tlen)) || !(line = rp_note_sign_line(text, tlen, &k)))
+	if (!(text = rp_checkpoint_format(&cp, &tlen)) ||
+	    !(line = rp_note_sign_line(text, tlen, &k)))
 		goto out;
 	if (asprintf(&note, "%s\n%s", text, line) < 0) {
 		note = NULL;
@@ -448,12 +459,14 @@ static void sequence_org(struct server *s, const char *org)
 
 	if (db_log_approved(&s->db, org, now, &nlogged, &ndue) == 0) {
 		if (nlogged > 0)
-			fprintf(stderr, "rampartd: org %s: logged %zu approved command%s found unlogged "
-					"(written by something other than this server's API)\n",
+			fprintf(stderr,
+				"rampartd: org %s: logged %zu approved command%s found unlogged "
+				"(written by something other than this server's API)\n",
 				org, nlogged, nlogged == 1 ? "" : "s");
 		if (ndue > 0)
-			fprintf(stderr, "rampartd: org %s: logged %zu scheduled command%s now due\n",
-				org, ndue, ndue == 1 ? "" : "s");
+			fprintf(stderr,
+				"rampartd: org %s: logged %zu scheduled command%s now due\n", org,
+				ndue, ndue == 1 ? "" : "s");
 	}
 	if (!p || db_log_get(&s->db, org, &lg) < 0 || sign_checkpoint(s, org, &lg) < 0 ||
 	    lg.signed_size < 0 || db_log_signed_note(&s->db, lg.id, &note) < 0)
@@ -617,8 +630,9 @@ int log_checkpoint_json(struct server *s, const struct db_log *lg, uint64_t have
 	    (r = db_log_prove_consistency(&s->db, lg->id, have, lg->served_size, proof, &n)) < 0)
 		goto out;
 	r = json_object_set_new(j, "checkpoint", json_string(note)) < 0 ||
-			    json_object_set_new(j, "consistency",
-						proof_json((const uint8_t(*)[RP_HASH_LEN])proof, n)) < 0
+			    json_object_set_new(
+				    j, "consistency",
+				    proof_json((const uint8_t(*)[RP_HASH_LEN])proof, n)) < 0
 		    ? RP_E_NOMEM
 		    : 0;
 out:
@@ -640,7 +654,7 @@ static int add_proofs(struct server *s, json_t *j, uint64_t have)
 
 	json_object_del(j, "log");
 	if (index < 0)
-		return 0; /* never logged: served bare, and refused by agents */
+		return 0;              /* never logged: served bare, and refused by agents */
 	began = db_read_begin(&s->db); /* one snapshot: size, proofs and checkpoint agree */
 	if ((r = db_log_get_by_id(&s->db, log, &lg)) < 0 ||
 	    (r = db_log_prove_inclusion(&s->db, log, (uint64_t)index, lg.served_size, proof, &n)) <
@@ -650,8 +664,8 @@ static int add_proofs(struct server *s, json_t *j, uint64_t have)
 		return r;
 	}
 	db_read_end(&s->db, began);
-	return json_object_set_new(j, "proof", proof_json((const uint8_t(*)[RP_HASH_LEN])proof, n)) <
-			       0
+	return json_object_set_new(j, "proof",
+				   proof_json((const uint8_t(*)[RP_HASH_LEN])proof, n)) < 0
 		       ? RP_E_NOMEM
 		       : 0;
 }

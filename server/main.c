@@ -89,7 +89,8 @@ static int init_main(int argc, char *argv[])
 	if (!dir)
 		return 2;
 	if (host && !tls_host_valid(host)) {
-		fprintf(stderr, "rampartd init: --host `%s' is neither a DNS name nor an IP address\n",
+		fprintf(stderr,
+			"rampartd init: --host `%s' is neither a DNS name nor an IP address\n",
 			host);
 		return 2;
 	}
@@ -101,7 +102,8 @@ static int init_main(int argc, char *argv[])
 	    data_path(cert, sizeof(cert), dir, SERVER_CERT) < 0 ||
 	    data_path(dbp, sizeof(dbp), dir, SERVER_DB) < 0)
 		return 1;
-	if (tls_generate(key, cert, host) < 0 || tls_pin(cert, pin) < 0 || db_open(&db, dbp, true) < 0)
+	if (tls_generate(key, cert, host) < 0 || tls_pin(cert, pin) < 0 ||
+	    db_open(&db, dbp, true) < 0)
 		return 1;
 	if (new_bootstrap(&db, boot) < 0) {
 		db_close(&db);
@@ -109,15 +111,19 @@ static int init_main(int argc, char *argv[])
 	}
 	db_close(&db);
 	printf("pin %s\nbootstrap %s\n", pin, boot);
-	fprintf(stderr, "rampartd: initialised %s; give the pin to administrators and agents, "
-			"the bootstrap token to whoever creates the organisation\n", dir);
+	fprintf(stderr,
+		"rampartd: initialised %s; give the pin to administrators and agents, "
+		"the bootstrap token to whoever creates the organisation\n",
+		dir);
 	return 0;
 }
 
 static int pin_main(int argc, char *argv[])
 {
-	const char *dir = opt_data(argc, argv, "Usage: rampartd pin --data DIR\n\n"
-					       "Prints the server key's pin, sha256:<hex>.\n", NULL);
+	const char *dir = opt_data(argc, argv,
+				   "Usage: rampartd pin --data DIR\n\n"
+				   "Prints the server key's pin, sha256:<hex>.\n",
+				   NULL);
 	char cert[600], pin[72];
 
 	if (!dir || data_path(cert, sizeof(cert), dir, SERVER_CERT) < 0 || tls_pin(cert, pin) < 0)
@@ -128,9 +134,11 @@ static int pin_main(int argc, char *argv[])
 
 static int bootstrap_main(int argc, char *argv[])
 {
-	const char *dir = opt_data(argc, argv, "Usage: rampartd bootstrap-token --data DIR\n\n"
-					       "Prints a new one-time token for creating an organisation\n"
-					       "(rampart policy upload --bootstrap).\n", NULL);
+	const char *dir = opt_data(argc, argv,
+				   "Usage: rampartd bootstrap-token --data DIR\n\n"
+				   "Prints a new one-time token for creating an organisation\n"
+				   "(rampart policy upload --bootstrap).\n",
+				   NULL);
 	char dbp[600], boot[65];
 	struct db db = {0};
 	int r;
@@ -258,7 +266,8 @@ static int serve_main(int argc, char *argv[])
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "d:l:p:C:h", opts, &idx)) != -1) {
 		if (c >= 0x100) {
-			if (rp_httpd_limit_set(&lim, (enum rp_httpd_limit)(c - 0x100), optarg, &d) < 0) {
+			if (rp_httpd_limit_set(&lim, (enum rp_httpd_limit)(c - 0x100), optarg, &d) <
+			    0) {
 				fprintf(stderr, "rampartd serve: --%s %s\n", opts[idx].name, d.msg);
 				return 2;
 			}
@@ -270,7 +279,9 @@ static int serve_main(int argc, char *argv[])
 		case 'C': witness_ca = optarg; break;
 		case 'p':
 			if (rp_parse_u64(optarg, strlen(optarg), 300, &v) != 0 || v == 0) {
-				fprintf(stderr, "rampartd: --poll-hold `%s' is not 1 to 300 seconds\n", optarg);
+				fprintf(stderr,
+					"rampartd: --poll-hold `%s' is not 1 to 300 seconds\n",
+					optarg);
 				return 2;
 			}
 			s.poll_hold = (int)v;
@@ -313,8 +324,7 @@ static int serve_main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	s.on_witnessed = poll_wake_all;
 	if (db_open(&s.db, dbp, false) < 0 || !(s.ssl = tls_server_ctx(key, cert)) ||
-	    !(s.base = event_base_new()) || api_init(&s, &lim) < 0 ||
-	    log_init(&s, witness_ca) < 0)
+	    !(s.base = event_base_new()) || api_init(&s, &lim) < 0 || log_init(&s, witness_ca) < 0)
 		goto out;
 	if (rp_httpd_listen(&s.httpd, listen, &d) < 0) {
 		fprintf(stderr, "rampartd: %s\n", d.msg);
@@ -324,8 +334,10 @@ static int serve_main(int argc, char *argv[])
 	sigint = evsignal_new(s.base, SIGINT, on_signal, &s);
 	evsignal_add(sigterm, NULL);
 	evsignal_add(sigint, NULL);
-	fprintf(stderr, "rampartd %s: serving https://%s (poll hold %d s, at most %u connections, "
-			"data %s)\n", RP_VERSION, listen, s.poll_hold, lim.max_conns, dir);
+	fprintf(stderr,
+		"rampartd %s: serving https://%s (poll hold %d s, at most %u connections, "
+		"data %s)\n",
+		RP_VERSION, listen, s.poll_hold, lim.max_conns, dir);
 	event_base_dispatch(s.base);
 	fprintf(stderr, "rampartd: stopped\n");
 	rc = 0;

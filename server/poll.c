@@ -134,7 +134,8 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 /* Watches the connection's socket while the request is held. */
 static int watch_hangup(struct server *s, struct waiter *w)
 {
-	struct bufferevent *bev = evhttp_connection_get_bufferevent(evhttp_request_get_connection(w->req));
+	struct bufferevent *bev =
+		evhttp_connection_get_bufferevent(evhttp_request_get_connection(w->req));
 	evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
 
 	if (fd < 0)

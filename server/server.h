@@ -17,8 +17,8 @@
 
 #include "db.h"
 
-#define SERVER_DB "rampart.db"
-#define SERVER_KEY "tls.key"
+#define SERVER_DB   "rampart.db"
+#define SERVER_KEY  "tls.key"
 #define SERVER_CERT "tls.crt"
 
 struct waiter;
@@ -29,14 +29,14 @@ struct server {
 	struct rp_httpd httpd; /* listener, connection guard, replies (lib/httpd) */
 	SSL_CTX *ssl;
 	struct db db;
-	int poll_hold;           /* longest hold of a poll, seconds */
-	struct waiter *waiters;  /* held polls (poll.c) */
+	int poll_hold;          /* longest hold of a poll, seconds */
+	struct waiter *waiters; /* held polls (poll.c) */
 	size_t nwaiters;
-	struct event *tick;      /* the log sequencer (log.c): every second, */
-	struct event *kick;      /* at once after an approval, */
-	struct event *due;       /* and at the next scheduled statement's not-before */
-	struct wslot *wslots;    /* witnesses and requests in flight (log.c) */
-	SSL_CTX *wssl;           /* TLS client context for https:// witnesses */
+	struct event *tick;   /* the log sequencer (log.c): every second, */
+	struct event *kick;   /* at once after an approval, */
+	struct event *due;    /* and at the next scheduled statement's not-before */
+	struct wslot *wslots; /* witnesses and requests in flight (log.c) */
+	SSL_CTX *wssl;        /* TLS client context for https:// witnesses */
 	/* A checkpoint became the served one: held polls may have deliveries now. */
 	void (*on_witnessed)(struct server *s);
 	bool stopping;

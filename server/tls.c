@@ -100,15 +100,19 @@ int tls_generate(const char *key_path, const char *cert_path, const char *host)
 		goto out;
 	}
 	snprintf(san, sizeof(san), "DNS:localhost,IP:127.0.0.1,IP:::1%s%s",
-		 !host ? "" : host_is_ip(host) ? ",IP:" : ",DNS:", host ? host : "");
+		 !host              ? ""
+		 : host_is_ip(host) ? ",IP:"
+				    : ",DNS:",
+		 host ? host : "");
 	if (add_ext(cert, NID_subject_alt_name, san) < 0 ||
 	    add_ext(cert, NID_basic_constraints, "critical,CA:FALSE") < 0 ||
 	    !X509_sign(cert, key, EVP_sha256())) {
 		log_ssl("making the TLS certificate");
 		goto out;
 	}
-	if (!(f = open_private(key_path)) || !PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) ||
-	    fflush(f) != 0 || fsync(fileno(f)) != 0) {
+	if (!(f = open_private(key_path)) ||
+	    !PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) || fflush(f) != 0 ||
+	    fsync(fileno(f)) != 0) {
 		fprintf(stderr, "rampartd: writing %s failed\n", key_path);
 		r = RP_E_IO;
 		goto out;

@@ -75,7 +75,8 @@ static const char *const MIGRATIONS[] = {
  * what lib/sql left on the handle (the SQL and SQLite's message) with
  * what the witness was doing.
  */
-static int logged(struct wdb *db, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int logged(struct wdb *db, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static int logged(struct wdb *db, int r, const char *fmt, ...)
 {
 	va_list ap;
@@ -165,7 +166,8 @@ int wdb_open(struct wdb *db, const char *path, bool create)
 		return r;
 	}
 	if (from < NMIGRATIONS)
-		fprintf(stderr, "rampart-witness: database %s: schema migrated from version %d to %d\n",
+		fprintf(stderr,
+			"rampart-witness: database %s: schema migrated from version %d to %d\n",
 			path, from, NMIGRATIONS);
 	return 0;
 }
@@ -191,8 +193,8 @@ int wdb_witness_set(struct wdb *db, const char *name, const char *vkey)
 	if (r == 1)
 		r = RP_E_EXISTS;
 	if (r == 0)
-		r = rp_sql_exec(db->h, "INSERT INTO witness (name, vkey, created) VALUES (?, ?, ?)", "tti",
-			 name, vkey, rp_now());
+		r = rp_sql_exec(db->h, "INSERT INTO witness (name, vkey, created) VALUES (?, ?, ?)",
+				"tti", name, vkey, rp_now());
 	return wdb_finish(db, logged(db, r, "storing the witness's name"));
 }
 
@@ -226,10 +228,12 @@ int wdb_log_add(struct wdb *db, const struct rp_vkey *k, const char *text)
 	rp_merkle_empty_root(empty);
 	if ((r = wdb_begin(db)) < 0)
 		return r;
-	r = rp_sql_exec(db->h, "INSERT OR IGNORE INTO logs (origin, size, root, added) VALUES (?, 0, ?, ?)",
-		 "tbi", k->name, empty, sizeof(empty), now);
+	r = rp_sql_exec(
+		db->h, "INSERT OR IGNORE INTO logs (origin, size, root, added) VALUES (?, 0, ?, ?)",
+		"tbi", k->name, empty, sizeof(empty), now);
 	if (r == 0) {
-		st = rp_sql_prep(db->h, "SELECT count(*) FROM log_keys WHERE origin = ?", "t", k->name);
+		st = rp_sql_prep(db->h, "SELECT count(*) FROM log_keys WHERE origin = ?", "t",
+				 k->name);
 		r = rp_sql_step(db->h, st);
 		if (r == 1)
 			r = sqlite3_column_int64(st, 0) >= RP_WITNESS_LOG_KEYS_MAX ? RP_E_TOOBIG
@@ -239,8 +243,9 @@ int wdb_log_add(struct wdb *db, const struct rp_vkey *k, const char *text)
 		sqlite3_finalize(st);
 	}
 	if (r == 0)
-		r = rp_sql_exec(db->h, "INSERT INTO log_keys (origin, vkey, added) VALUES (?, ?, ?)", "tti",
-			 k->name, text, now);
+		r = rp_sql_exec(db->h,
+				"INSERT INTO log_keys (origin, vkey, added) VALUES (?, ?, ?)",
+				"tti", k->name, text, now);
 	return wdb_finish(db, logged(db, r, "adding a key of log %s", k->name));
 }
 
@@ -249,8 +254,8 @@ int wdb_log_remove(struct wdb *db, const char *origin, const char *text, int *re
 	int r;
 
 	if (text)
-		r = rp_sql_exec(db->h, "DELETE FROM log_keys WHERE origin = ? AND vkey = ?", "tt", origin,
-			 text);
+		r = rp_sql_exec(db->h, "DELETE FROM log_keys WHERE origin = ? AND vkey = ?", "tt",
+				origin, text);
 	else
 		r = rp_sql_exec(db->h, "DELETE FROM log_keys WHERE origin = ?", "t", origin);
 	if (r == 0)
@@ -260,8 +265,8 @@ int wdb_log_remove(struct wdb *db, const char *origin, const char *text, int *re
 
 int wdb_log_keys(struct wdb *db, const char *origin, struct rp_vkey *ret, size_t *ret_n)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT vkey FROM log_keys WHERE origin = ? ORDER BY added",
-				"t", origin);
+	sqlite3_stmt *st = rp_sql_prep(
+		db->h, "SELECT vkey FROM log_keys WHERE origin = ? ORDER BY added", "t", origin);
 	struct rp_diag d;
 	size_t n = 0;
 	int r;
@@ -285,9 +290,11 @@ int wdb_log_keys(struct wdb *db, const char *origin, struct rp_vkey *ret, size_t
 
 int wdb_logs_print(struct wdb *db, FILE *f)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT k.origin, k.vkey, l.size FROM log_keys k "
-				    "JOIN logs l ON l.origin = k.origin ORDER BY k.origin, k.added",
-				"");
+	sqlite3_stmt *st =
+		rp_sql_prep(db->h,
+			    "SELECT k.origin, k.vkey, l.size FROM log_keys k "
+			    "JOIN logs l ON l.origin = k.origin ORDER BY k.origin, k.added",
+			    "");
 	int r;
 
 	while ((r = rp_sql_step(db->h, st)) == 1)
@@ -301,8 +308,8 @@ int wdb_logs_print(struct wdb *db, FILE *f)
 
 int wdb_state(struct wdb *db, const char *origin, struct wstate *ret)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT size, root, cosigned_at FROM logs WHERE origin = ?",
-				"t", origin);
+	sqlite3_stmt *st = rp_sql_prep(
+		db->h, "SELECT size, root, cosigned_at FROM logs WHERE origin = ?", "t", origin);
 	struct wstate s;
 	int r = rp_sql_step(db->h, st);
 
@@ -310,7 +317,8 @@ int wdb_state(struct wdb *db, const char *origin, struct wstate *ret)
 		s.size = col_u64(st, 0);
 		s.cosigned_at = sqlite3_column_int64(st, 2);
 		if (!col_hash(st, 1, s.root)) {
-			fprintf(stderr, "rampart-witness: stored root of %s is not 32 bytes\n", origin);
+			fprintf(stderr, "rampart-witness: stored root of %s is not 32 bytes\n",
+				origin);
 			r = RP_E_DB;
 		} else {
 			r = 0;
@@ -332,15 +340,18 @@ int wdb_cosigned_add(struct wdb *db, const char *origin, uint64_t size,
 	int r;
 
 	rp_sha256(note, text_len, th);
-	r = rp_sql_exec(db->h, "INSERT INTO cosigned (origin, size, root, text_hash, first_cosigned,"
-		     " last_cosigned, checkpoint) VALUES (?, ?, ?, ?, ?, ?, ?)"
-		     " ON CONFLICT (origin, size, text_hash) DO UPDATE"
-		     " SET last_cosigned = excluded.last_cosigned, times = times + 1",
-		 "tibbiib", origin, (int64_t)size, root, (size_t)RP_HASH_LEN, th, sizeof(th), t, t,
-		 note, note_len);
+	r = rp_sql_exec(db->h,
+			"INSERT INTO cosigned (origin, size, root, text_hash, first_cosigned,"
+			" last_cosigned, checkpoint) VALUES (?, ?, ?, ?, ?, ?, ?)"
+			" ON CONFLICT (origin, size, text_hash) DO UPDATE"
+			" SET last_cosigned = excluded.last_cosigned, times = times + 1",
+			"tibbiib", origin, (int64_t)size, root, (size_t)RP_HASH_LEN, th, sizeof(th),
+			t, t, note, note_len);
 	if (r == 0)
-		r = rp_sql_exec(db->h, "UPDATE logs SET size = ?, root = ?, cosigned_at = ? WHERE origin = ?",
-			 "ibit", (int64_t)size, root, (size_t)RP_HASH_LEN, t, origin);
+		r = rp_sql_exec(
+			db->h,
+			"UPDATE logs SET size = ?, root = ?, cosigned_at = ? WHERE origin = ?",
+			"ibit", (int64_t)size, root, (size_t)RP_HASH_LEN, t, origin);
 	if (r == 0 && rp_sql_changes(db->h) != 1)
 		r = RP_E_NOTFOUND;
 	return logged(db, r, "storing a cosigned checkpoint of log %s", origin);
@@ -351,15 +362,16 @@ int wdb_evidence_add(struct wdb *db, const struct wevidence *e, int64_t now)
 	uint8_t th[RP_HASH_LEN];
 
 	rp_sha256(e->text, e->text_len, th);
-	int r = rp_sql_exec(db->h, "INSERT INTO evidence (origin, status, reason, old_size, size, root,"
-			" stored_size, stored_root, text_hash, body, first_seen, last_seen)"
-			" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-			" ON CONFLICT (text_hash) DO UPDATE"
-			" SET last_seen = excluded.last_seen, times = times + 1",
-		    "titiibibbbii", e->origin, (int64_t)e->status, e->reason, (int64_t)e->old_size,
-		    (int64_t)e->size, e->root, (size_t)RP_HASH_LEN, (int64_t)e->stored_size,
-		    e->stored_root, (size_t)RP_HASH_LEN, th, sizeof(th), e->body, e->body_len, now,
-		    now);
+	int r = rp_sql_exec(db->h,
+			    "INSERT INTO evidence (origin, status, reason, old_size, size, root,"
+			    " stored_size, stored_root, text_hash, body, first_seen, last_seen)"
+			    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			    " ON CONFLICT (text_hash) DO UPDATE"
+			    " SET last_seen = excluded.last_seen, times = times + 1",
+			    "titiibibbbii", e->origin, (int64_t)e->status, e->reason,
+			    (int64_t)e->old_size, (int64_t)e->size, e->root, (size_t)RP_HASH_LEN,
+			    (int64_t)e->stored_size, e->stored_root, (size_t)RP_HASH_LEN, th,
+			    sizeof(th), e->body, e->body_len, now, now);
 
 	return logged(db, r, "storing evidence from log %s", e->origin);
 }
@@ -396,7 +408,8 @@ int wdb_history_print(struct wdb *db, const char *origin, bool notes, FILE *f)
 	static const char sql[] = "SELECT origin, size, root, first_cosigned, last_cosigned, times,"
 				  " checkpoint FROM cosigned WHERE ?1 IS NULL OR origin = ?1"
 				  " ORDER BY id";
-	sqlite3_stmt *st = origin ? rp_sql_prep(db->h, sql, "t", origin) : rp_sql_prep(db->h, sql, "");
+	sqlite3_stmt *st =
+		origin ? rp_sql_prep(db->h, sql, "t", origin) : rp_sql_prep(db->h, sql, "");
 	int r;
 
 	while ((r = rp_sql_step(db->h, st)) == 1) {
@@ -434,8 +447,7 @@ int wdb_evidence_print(struct wdb *db, FILE *f)
 		fprintf(f, "evidence %lld ", (long long)sqlite3_column_int64(st, 0));
 		print_safe(f, rp_sql_text(st, 1));
 		fprintf(f, " status %d old %llu size %llu root ", sqlite3_column_int(st, 2),
-			(unsigned long long)col_u64(st, 3),
-			(unsigned long long)col_u64(st, 4));
+			(unsigned long long)col_u64(st, 3), (unsigned long long)col_u64(st, 4));
 		print_hash(f, st, 5);
 		fprintf(f, " stored %llu ", (unsigned long long)col_u64(st, 6));
 		print_hash(f, st, 7);
@@ -443,10 +455,12 @@ int wdb_evidence_print(struct wdb *db, FILE *f)
 		print_time(f, sqlite3_column_int64(st, 8));
 		fprintf(f, " seen %lld: ", (long long)sqlite3_column_int64(st, 9));
 		print_safe(f, rp_sql_text(st, 10));
-		fprintf(f, "%s\n", sqlite3_column_int(st, 12)
-					 ? " (later cosigned with a valid proof: a bad proof, not a fork)"
-					 : "");
-		print_indented(f, sqlite3_column_blob(st, 11), (size_t)sqlite3_column_bytes(st, 11));
+		fprintf(f, "%s\n",
+			sqlite3_column_int(st, 12)
+				? " (later cosigned with a valid proof: a bad proof, not a fork)"
+				: "");
+		print_indented(f, sqlite3_column_blob(st, 11),
+			       (size_t)sqlite3_column_bytes(st, 11));
 	}
 	sqlite3_finalize(st);
 	return logged(db, r, "reading the evidence");

@@ -74,12 +74,13 @@ static int parse_opts(int argc, char *argv[], const char *cmd, const char *allow
 		}
 		if (c >= OPT_LIMIT) { /* the limits belong to serve, which allows --listen */
 			if (!strchr(allowed, 'l')) {
-				fprintf(stderr, "rampart-witness %s: option --%s does not apply\n%s",
-					cmd, all[idx].name, usage);
+				fprintf(stderr,
+					"rampart-witness %s: option --%s does not apply\n%s", cmd,
+					all[idx].name, usage);
 				return -1;
 			}
-			if (rp_httpd_limit_set(&o->lim, (enum rp_httpd_limit)(c - OPT_LIMIT), optarg,
-					       &d) < 0) {
+			if (rp_httpd_limit_set(&o->lim, (enum rp_httpd_limit)(c - OPT_LIMIT),
+					       optarg, &d) < 0) {
 				fprintf(stderr, "rampart-witness %s: --%s %s\n", cmd, all[idx].name,
 					d.msg);
 				return -1;
@@ -101,8 +102,8 @@ static int parse_opts(int argc, char *argv[], const char *cmd, const char *allow
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "rampart-witness %s: unexpected argument `%s'\n%s", cmd, argv[optind],
-			usage);
+		fprintf(stderr, "rampart-witness %s: unexpected argument `%s'\n%s", cmd,
+			argv[optind], usage);
 		return -1;
 	}
 	if (!o->data) {
@@ -165,8 +166,10 @@ static int init_main(int argc, char *argv[])
 		return 2;
 	}
 	if (!rp_key_name_valid(o.name, strlen(o.name))) {
-		fprintf(stderr, "rampart-witness init: --name `%s' is not a valid key name "
-				"(printable, no spaces, no `+')\n", o.name);
+		fprintf(stderr,
+			"rampart-witness init: --name `%s' is not a valid key name "
+			"(printable, no spaces, no `+')\n",
+			o.name);
 		return 2;
 	}
 	if (data_path(kp, sizeof(kp), o.data, WITNESS_KEY) < 0 ||
@@ -183,9 +186,11 @@ static int init_main(int argc, char *argv[])
 	 * database, so of two inits at once the second fails there.
 	 */
 	if (access(kp, F_OK) == 0 || access(dp, F_OK) == 0) {
-		fprintf(stderr, "rampart-witness init: %s already holds a witness; refusing to "
-				"overwrite it (a witness that forgets what it cosigned can be made "
-				"to cosign a fork)\n", o.data);
+		fprintf(stderr,
+			"rampart-witness init: %s already holds a witness; refusing to "
+			"overwrite it (a witness that forgets what it cosigned can be made "
+			"to cosign a fork)\n",
+			o.data);
 		return 1;
 	}
 	if ((r = rp_skey_generate(o.name, &k)) < 0) {
@@ -218,8 +223,10 @@ static int init_main(int argc, char *argv[])
 		goto out;
 	}
 	printf("%s\n", vtext);
-	fprintf(stderr, "rampart-witness: initialised %s; give the verifier key above to the "
-			"log's administrators, then `rampart-witness add-log' each log\n", o.data);
+	fprintf(stderr,
+		"rampart-witness: initialised %s; give the verifier key above to the "
+		"log's administrators, then `rampart-witness add-log' each log\n",
+		o.data);
 	rc = 0;
 out:
 	wdb_close(&db);
@@ -270,8 +277,10 @@ static int load_key(const char *dir, struct wdb *db, struct rp_skey *ret)
 			rp_strerror(r < 0 ? r : RP_E_NOMEM));
 		r = r < 0 ? r : RP_E_NOMEM;
 	} else if (strcmp(want, have) != 0) {
-		fprintf(stderr, "rampart-witness: %s is the key %s, but this database belongs to "
-				"%s\n", p, have, want);
+		fprintf(stderr,
+			"rampart-witness: %s is the key %s, but this database belongs to "
+			"%s\n",
+			p, have, want);
 		r = RP_E_KEY;
 	}
 	free(want);
@@ -338,8 +347,10 @@ static int add_log_main(int argc, char *argv[])
 		return 2;
 	}
 	if (k.type != RP_KEY_ED25519) {
-		fprintf(stderr, "rampart-witness add-log: --vkey has key type 0x%02x; a log signs "
-				"checkpoints with an Ed25519 key (type 0x01)\n", k.type);
+		fprintf(stderr,
+			"rampart-witness add-log: --vkey has key type 0x%02x; a log signs "
+			"checkpoints with an Ed25519 key (type 0x01)\n",
+			k.type);
 		return 2;
 	}
 	if (open_db(o.data, &db) < 0)
@@ -350,8 +361,10 @@ static int add_log_main(int argc, char *argv[])
 	} else if ((r = wdb_log_add(&db, &k, text)) == RP_E_EXISTS) {
 		fprintf(stderr, "rampart-witness add-log: %s is already trusted\n", text);
 	} else if (r == RP_E_TOOBIG) {
-		fprintf(stderr, "rampart-witness add-log: log %s already has %d keys; remove one "
-				"first\n", k.name, RP_WITNESS_LOG_KEYS_MAX);
+		fprintf(stderr,
+			"rampart-witness add-log: log %s already has %d keys; remove one "
+			"first\n",
+			k.name, RP_WITNESS_LOG_KEYS_MAX);
 	} else if (r < 0) {
 		fprintf(stderr, "rampart-witness add-log: %s\n", rp_strerror(r));
 	} else {
@@ -379,14 +392,17 @@ static int remove_log_main(int argc, char *argv[])
 	if ((r = parse_opts(argc, argv, "remove-log", "dko", usage, &o)) != 0)
 		return r > 0 ? 0 : 2;
 	if (!o.origin == !o.vkey) {
-		fprintf(stderr, "rampart-witness remove-log: give exactly one of --origin, --vkey\n%s",
+		fprintf(stderr,
+			"rampart-witness remove-log: give exactly one of --origin, --vkey\n%s",
 			usage);
 		return 2;
 	}
 	if (o.vkey) {
 		if ((r = rp_vkey_parse(o.vkey, strlen(o.vkey), &k, &d)) < 0) {
-			fprintf(stderr, "rampart-witness remove-log: --vkey `%s' is not a verifier "
-					"key: %s\n", o.vkey, *d.msg ? d.msg : rp_strerror(r));
+			fprintf(stderr,
+				"rampart-witness remove-log: --vkey `%s' is not a verifier "
+				"key: %s\n",
+				o.vkey, *d.msg ? d.msg : rp_strerror(r));
 			return 2;
 		}
 		if (!(text = rp_vkey_format(&k)))
@@ -502,8 +518,8 @@ static int serve_main(int argc, char *argv[])
 		"event-driven thread; put an HTTPS reverse proxy in front of it for anything\n"
 		"but 127.0.0.1 (docs/witness.md). A cosignature is sent only after the\n"
 		"checkpoint it commits to is on disk. SIGTERM or SIGINT stops cleanly.\n\n"
-		"  --listen ADDR:PORT   default 127.0.0.1:8088; [::1]:8088 for IPv6\n"
-		RP_HTTPD_USAGE(RP_WITNESS_CONNS_DEFAULT);
+		"  --listen ADDR:PORT   default 127.0.0.1:8088; [::1]:8088 for IPv6\n" RP_HTTPD_USAGE(
+			RP_WITNESS_CONNS_DEFAULT);
 	struct opts o = {.listen = "127.0.0.1:8088"};
 	struct witness w = {0};
 	struct event *sigterm = NULL, *sigint = NULL;
@@ -516,7 +532,8 @@ static int serve_main(int argc, char *argv[])
 	if ((r = parse_opts(argc, argv, "serve", "dl", usage, &o)) != 0)
 		return r > 0 ? 0 : 2;
 	if (rp_httpd_parse_listen(o.listen, host, sizeof(host), &port) < 0) {
-		fprintf(stderr, "rampart-witness serve: --listen `%s' is not ADDR:PORT\n", o.listen);
+		fprintf(stderr, "rampart-witness serve: --listen `%s' is not ADDR:PORT\n",
+			o.listen);
 		return 2;
 	}
 	if (rp_httpd_fit_descriptors(&o.lim, &d) > 0)
@@ -532,7 +549,8 @@ static int serve_main(int argc, char *argv[])
 	}
 	sigterm = evsignal_new(w.base, SIGTERM, on_signal, &w);
 	sigint = evsignal_new(w.base, SIGINT, on_signal, &w);
-	if (!sigterm || !sigint || evsignal_add(sigterm, NULL) < 0 || evsignal_add(sigint, NULL) < 0)
+	if (!sigterm || !sigint || evsignal_add(sigterm, NULL) < 0 ||
+	    evsignal_add(sigint, NULL) < 0)
 		goto out;
 	fprintf(stderr, "rampart-witness %s: serving http://%s/add-checkpoint as %s (data %s)\n",
 		RP_VERSION, o.listen, vk, o.data);

@@ -53,7 +53,7 @@ struct areq {
 	const char *method;
 	const char *path;
 	char origin[RP_ORIGIN_MAX + 1]; /* quoted, "" until parsed */
-	bool parsed, have_state; /* old/size known; stored known */
+	bool parsed, have_state;        /* old/size known; stored known */
 	uint64_t old, size, stored;
 };
 
@@ -136,9 +136,10 @@ static void evidence(struct areq *q, struct answer *a, const struct rp_witness_r
 		return;
 	}
 	a->commit = true;
-	fprintf(stderr, "rampart-witness: EVIDENCE: log %s signed a checkpoint inconsistent with "
-			"the one this witness cosigned (size %llu); kept, see `rampart-witness "
-			"evidence'\n",
+	fprintf(stderr,
+		"rampart-witness: EVIDENCE: log %s signed a checkpoint inconsistent with "
+		"the one this witness cosigned (size %llu); kept, see `rampart-witness "
+		"evidence'\n",
 		q->origin, (unsigned long long)st->size);
 }
 
@@ -174,8 +175,7 @@ static void check(struct areq *q, struct answer *a, const struct rp_witness_req 
 	int r;
 
 	if ((r = wdb_log_keys(&w->db, req->cp.origin, keys, &nkeys)) < 0) {
-		answer_text(a, 500, TEXT_PLAIN, "reading the log's keys: %s",
-			    rp_strerror(r));
+		answer_text(a, 500, TEXT_PLAIN, "reading the log's keys: %s", rp_strerror(r));
 		return;
 	}
 	if (nkeys == 0) {
@@ -195,8 +195,7 @@ static void check(struct areq *q, struct answer *a, const struct rp_witness_req 
 		return;
 	}
 	if ((r = wdb_state(&w->db, req->cp.origin, &st)) < 0) {
-		answer_text(a, 500, TEXT_PLAIN, "reading the log's state: %s",
-			    rp_strerror(r));
+		answer_text(a, 500, TEXT_PLAIN, "reading the log's state: %s", rp_strerror(r));
 		return;
 	}
 	q->have_state = true;
@@ -243,8 +242,7 @@ static void check(struct areq *q, struct answer *a, const struct rp_witness_req 
 			     req->note->msg_len, req->note->text_len, t);
 	if (r < 0) {
 		free(line);
-		answer_text(a, 500, TEXT_PLAIN, "storing the checkpoint: %s",
-			    rp_strerror(r));
+		answer_text(a, 500, TEXT_PLAIN, "storing the checkpoint: %s", rp_strerror(r));
 		return;
 	}
 	a->status = 200;
@@ -314,8 +312,9 @@ static void dispatch(struct evhttp_request *r, void *arg)
 	q.method = rp_httpd_method(evhttp_request_get_command(r));
 	q.path = path ? path : "?";
 	if (!path || strcmp(path, "/add-checkpoint") != 0) {
-		answer_text(&a, 404, TEXT_PLAIN, "no such resource (this witness serves "
-						 "POST /add-checkpoint only)");
+		answer_text(&a, 404, TEXT_PLAIN,
+			    "no such resource (this witness serves "
+			    "POST /add-checkpoint only)");
 	} else if (evhttp_request_get_command(r) != EVHTTP_REQ_POST) {
 		evhttp_add_header(evhttp_request_get_output_headers(r), "Allow", "POST");
 		answer_text(&a, 405, TEXT_PLAIN, "method %s not allowed: add-checkpoint is a POST",
@@ -345,8 +344,9 @@ static void dispatch(struct evhttp_request *r, void *arg)
 static size_t witness_cap(void *arg, const char *method, const char *path)
 {
 	(void)arg;
-	return !strcmp(method, "POST") && !strcmp(path, "/add-checkpoint") ? RP_WITNESS_REQUEST_MAX
-									  : RP_HTTP_BODY_PREAUTH_MAX;
+	return !strcmp(method, "POST") && !strcmp(path, "/add-checkpoint")
+		       ? RP_WITNESS_REQUEST_MAX
+		       : RP_HTTP_BODY_PREAUTH_MAX;
 }
 
 int serve_init(struct witness *w, const struct rp_httpd_limits *lim)

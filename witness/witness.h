@@ -14,7 +14,7 @@
 #include "httpd/httpd.h"
 #include "note.h"
 
-#define WITNESS_DB "witness.db"
+#define WITNESS_DB  "witness.db"
 #define WITNESS_KEY "witness.key"
 
 struct witness {

@@ -10,13 +10,12 @@
 #include "rp_err.h"
 #include "rp_limits.h"
 
-int rp_api_request(const struct rp_api *a, const char *method, const char *path,
-		   const void *body, size_t body_len, struct rp_http_resp *ret,
-		   struct rp_diag *d)
+int rp_api_request(const struct rp_api *a, const char *method, const char *path, const void *body,
+		   size_t body_len, struct rp_http_resp *ret, struct rp_diag *d)
 {
 	struct rp_http_header h[3];
-	struct rp_http_req req = {.method = method, .path = path, .headers = h,
-				  .body = body, .body_len = body_len};
+	struct rp_http_req req = {
+		.method = method, .path = path, .headers = h, .body = body, .body_len = body_len};
 	char *sig = NULL, *auth = NULL, ts[24];
 	int r;
 
@@ -46,9 +45,8 @@ int rp_api_request(const struct rp_api *a, const char *method, const char *path,
 	return r;
 }
 
-int rp_api_call(const struct rp_api *a, const char *method, const char *path,
-		json_t *body, json_t **ret_json, int *ret_status,
-		struct rp_diag *d)
+int rp_api_call(const struct rp_api *a, const char *method, const char *path, json_t *body,
+		json_t **ret_json, int *ret_status, struct rp_diag *d)
 {
 	struct rp_http_resp resp = {0};
 	struct rp_diag jd = {""};
@@ -80,8 +78,8 @@ int rp_api_call(const struct rp_api *a, const char *method, const char *path,
 		goto out;
 	}
 	if (resp.body_len > 0 && !j) {
-		rp_diagf(d, "server answered %d with a body that is not bounded JSON: %s", resp.status,
-			 jd.msg);
+		rp_diagf(d, "server answered %d with a body that is not bounded JSON: %s",
+			 resp.status, jd.msg);
 		r = RP_E_HTTP;
 		goto out;
 	}

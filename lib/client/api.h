@@ -13,9 +13,9 @@
 
 struct rp_api {
 	struct rp_https_client http;
-	const struct rp_skey *key; /* signs requests when set */
-	const char *bearer;        /* "Authorization: Bearer" otherwise */
-	const char *extra_auth;    /* a whole Authorization value, e.g. "Bootstrap x" */
+	const struct rp_skey *key;  /* signs requests when set */
+	const char *bearer;         /* "Authorization: Bearer" otherwise */
+	const char *extra_auth;     /* a whole Authorization value, e.g. "Bootstrap x" */
 	struct rp_https_conn *conn; /* kept connection to reuse, or NULL */
 	/* rp_api_call's cap on the values of an answer (rp_json_load); 0 means
 	 * RP_JSON_VALUES_MAX. The byte cap is http.max_body. */
@@ -23,9 +23,8 @@ struct rp_api {
 };
 
 /* Sends an authenticated request and returns the raw response. */
-int rp_api_request(const struct rp_api *a, const char *method, const char *path,
-		   const void *body, size_t body_len, struct rp_http_resp *ret,
-		   struct rp_diag *d);
+int rp_api_request(const struct rp_api *a, const char *method, const char *path, const void *body,
+		   size_t body_len, struct rp_http_resp *ret, struct rp_diag *d);
 
 /*
  * Sends the request; body may be NULL. On a 2xx response *ret_json is the
@@ -36,6 +35,5 @@ int rp_api_request(const struct rp_api *a, const char *method, const char *path,
  * the CLI's terminal filter, the agent's logs) and RP_E_HTTP is returned,
  * with *ret_status set when ret_status is non-NULL.
  */
-int rp_api_call(const struct rp_api *a, const char *method, const char *path,
-		json_t *body, json_t **ret_json, int *ret_status,
-		struct rp_diag *d);
+int rp_api_call(const struct rp_api *a, const char *method, const char *path, json_t *body,
+		json_t **ret_json, int *ret_status, struct rp_diag *d);

@@ -68,7 +68,8 @@ int rp_url_parse(const char *text, struct rp_url *ret, struct rp_diag *d)
 		return RP_E_INVAL;
 	}
 	if (hlen >= sizeof(u.host)) {
-		rp_diagf(d, "server URL `%s' has a host longer than %zu bytes", q, sizeof(u.host) - 1);
+		rp_diagf(d, "server URL `%s' has a host longer than %zu bytes", q,
+			 sizeof(u.host) - 1);
 		return RP_E_INVAL;
 	}
 	memcpy(u.host, host, hlen);
@@ -116,7 +117,8 @@ int rp_pin_parse(const char *text, uint8_t ret[32], struct rp_diag *d)
 	size_t n = strlen(text);
 	uint8_t pin[32];
 
-	if (n != 71 || strncmp(text, "sha256:", 7) != 0 || rp_hex_decode(text + 7, 64, pin, 32) != 0) {
+	if (n != 71 || strncmp(text, "sha256:", 7) != 0 ||
+	    rp_hex_decode(text + 7, 64, pin, 32) != 0) {
 		char q[80];
 		rp_quote(q, sizeof(q), text, n);
 		rp_diagf(d, "pin `%s' is not sha256:<64 lowercase hex>", q);
@@ -140,8 +142,8 @@ struct parse_state {
 	size_t field_len;
 	size_t ctype_len;
 	bool in_value, in_ctype;
-	bool head;      /* the request was HEAD: the response has no body */
-	bool eof_body;  /* the body ends only when the connection does */
+	bool head;     /* the request was HEAD: the response has no body */
+	bool eof_body; /* the body ends only when the connection does */
 	bool done, toobig;
 	uint64_t announced; /* a Content-Length over the cap, refused at the headers */
 };
@@ -290,8 +292,7 @@ static void rparser_init(struct response_parser *rp, struct rp_http_resp *resp, 
  * complete, 0 when more is needed, < 0 on error. The client and
  * rp_http_parse_response (hence the fuzz target) both parse through here.
  */
-static int rparser_feed(struct response_parser *rp, const char *buf, size_t len,
-			struct rp_diag *d)
+static int rparser_feed(struct response_parser *rp, const char *buf, size_t len, struct rp_diag *d)
 {
 	size_t n;
 
@@ -301,7 +302,8 @@ static int rparser_feed(struct response_parser *rp, const char *buf, size_t len,
 	}
 	n = http_parser_execute(&rp->p, &settings, buf, len);
 	if (rp->s.toobig && rp->s.announced) {
-		rp_diagf(d, "response announces a body of %llu bytes (Content-Length), more than %zu",
+		rp_diagf(d,
+			 "response announces a body of %llu bytes (Content-Length), more than %zu",
 			 (unsigned long long)rp->s.announced, rp->s.body.max);
 		return RP_E_TOOBIG;
 	}
@@ -343,8 +345,8 @@ static int rparser_finish(struct response_parser *rp, struct rp_http_resp *ret)
 	return 0;
 }
 
-int rp_http_parse_response(const char *buf, size_t len, size_t max_body,
-			   struct rp_http_resp *ret, struct rp_diag *d)
+int rp_http_parse_response(const char *buf, size_t len, size_t max_body, struct rp_http_resp *ret,
+			   struct rp_diag *d)
 {
 	struct rp_http_resp resp = {0};
 	struct response_parser rp;
@@ -457,7 +459,8 @@ static int tcp_connect(const struct rp_url *u, int64_t deadline,
 		if (err == EINPROGRESS) {
 			socklen_t sl = sizeof(err);
 			k = wait_fd(fd, POLLOUT, mine, cancel);
-			if (k == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) == 0 && err == 0)
+			if (k == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) == 0 &&
+			    err == 0)
 				break;
 			if (k == 0)
 				err = ETIMEDOUT;
@@ -600,7 +603,8 @@ static int tls_open(struct rp_https_conn *cn, const struct rp_url *u, uint8_t sp
 	wolfSSL_UseKeyShare(ssl, WOLFSSL_ECC_X25519);
 	/* SNI carries names only (RFC 6066 section 3), never address literals. */
 	if (!strchr(u->host, ':') && strspn(u->host, "0123456789.") != strlen(u->host))
-		wolfSSL_UseSNI(ssl, WOLFSSL_SNI_HOST_NAME, u->host, (unsigned short)strlen(u->host));
+		wolfSSL_UseSNI(ssl, WOLFSSL_SNI_HOST_NAME, u->host,
+			       (unsigned short)strlen(u->host));
 	k = wolfSSL_connect(ssl);
 	if (k != WOLFSSL_SUCCESS) {
 		char msg[WOLFSSL_MAX_ERROR_SZ];
@@ -713,12 +717,14 @@ static int build_request(const struct rp_https_client *c, const struct rp_http_r
 	int r;
 
 	if (!req->method || !is_token(req->method)) {
-		rp_quote(q, sizeof(q), req->method ? req->method : "", req->method ? strlen(req->method) : 0);
+		rp_quote(q, sizeof(q), req->method ? req->method : "",
+			 req->method ? strlen(req->method) : 0);
 		rp_diagf(d, "request method `%s' is not an HTTP token", q);
 		return RP_E_INVAL;
 	}
 	if (!req->path || !is_target(req->path)) {
-		rp_quote(q, sizeof(q), req->path ? req->path : "", req->path ? strlen(req->path) : 0);
+		rp_quote(q, sizeof(q), req->path ? req->path : "",
+			 req->path ? strlen(req->path) : 0);
 		rp_diagf(d, "request path `%s' must start with / and hold no space or control", q);
 		return RP_E_INVAL;
 	}
@@ -735,7 +741,9 @@ static int build_request(const struct rp_https_client *c, const struct rp_http_r
 		const char *name = req->headers[i].name, *value = req->headers[i].value;
 		if (!name || !value || !is_token(name) || !is_value(value)) {
 			rp_quote(q, sizeof(q), name ? name : "", name ? strlen(name) : 0);
-			rp_diagf(d, "header `%s' has a bad name, or CR, LF or a control in its value", q);
+			rp_diagf(d,
+				 "header `%s' has a bad name, or CR, LF or a control in its value",
+				 q);
 			return RP_E_INVAL;
 		}
 		if (is_framing_header(name)) {
@@ -744,8 +752,9 @@ static int build_request(const struct rp_https_client *c, const struct rp_http_r
 		}
 	}
 	rp_sb_init(&sb, RP_HTTP_BODY_MAX + RP_HTTP_HEADERS_MAX);
-	rp_sb_printf(&sb, "%s %s HTTP/1.1\r\nHost: %s%s%s:%s\r\nUser-Agent: rampart/%s\r\n"
-			  "Connection: %s\r\nContent-Length: %zu\r\n",
+	rp_sb_printf(&sb,
+		     "%s %s HTTP/1.1\r\nHost: %s%s%s:%s\r\nUser-Agent: rampart/%s\r\n"
+		     "Connection: %s\r\nContent-Length: %zu\r\n",
 		     req->method, req->path, strchr(c->url.host, ':') ? "[" : "", c->url.host,
 		     strchr(c->url.host, ':') ? "]" : "", c->url.port, RP_VERSION,
 		     keep_alive ? "keep-alive" : "close", req->body_len);
@@ -760,7 +769,8 @@ static int build_request(const struct rp_https_client *c, const struct rp_http_r
 	if (sb.err) {
 		r = sb.err;
 		rp_sb_release(&sb);
-		rp_diagf(d, "request is larger than %d bytes", RP_HTTP_BODY_MAX + RP_HTTP_HEADERS_MAX);
+		rp_diagf(d, "request is larger than %d bytes",
+			 RP_HTTP_BODY_MAX + RP_HTTP_HEADERS_MAX);
 		return r;
 	}
 	*ret = rp_sb_take(&sb, ret_len);
@@ -805,7 +815,8 @@ static int conn_open(const struct rp_https_client *c, struct rp_https_conn *conn
 	if (sodium_memcmp(spki, c->pin, 32) != 0) {
 		char hex[65];
 		rp_hex_encode(spki, 32, hex);
-		rp_diagf(d, "server %s presented key sha256:%s, not the pinned key", c->url.base, hex);
+		rp_diagf(d, "server %s presented key sha256:%s, not the pinned key", c->url.base,
+			 hex);
 		tls_close(cn.ctx, cn.ssl);
 		close(cn.fd);
 		return RP_E_PIN;
@@ -858,8 +869,10 @@ static int exchange(const struct rp_https_client *c, struct rp_https_conn *conn,
 			 * of the connection is whole; a forged FIN could cut it.
 			 */
 			if (!clean && rp->s.eof_body) {
-				rp_diagf(d, "%s closed the connection without TLS close_notify: "
-					    "the response may be truncated", c->url.base);
+				rp_diagf(d,
+					 "%s closed the connection without TLS close_notify: "
+					 "the response may be truncated",
+					 c->url.base);
 				return RP_E_HTTP;
 			}
 			k = 0; /* end of stream */

@@ -107,8 +107,7 @@ struct rp_https_conn {
  * before answering. Requests sent this way must be safe to repeat.
  */
 int rp_https_do_conn(const struct rp_https_client *c, struct rp_https_conn *conn,
-		     const struct rp_http_req *req, struct rp_http_resp *ret,
-		     struct rp_diag *d);
+		     const struct rp_http_req *req, struct rp_http_resp *ret, struct rp_diag *d);
 void rp_https_conn_close(struct rp_https_conn *conn);
 
 /*
@@ -117,10 +116,10 @@ void rp_https_conn_close(struct rp_https_conn *conn);
  * followed by more bytes, RP_E_TOOBIG over max_body (0: RP_HTTP_RESPONSE_MAX)
  * or RP_HTTP_HEADERS_MAX. Interim 1xx responses are skipped.
  */
-int rp_http_parse_response(const char *buf, size_t len, size_t max_body,
-			   struct rp_http_resp *ret, struct rp_diag *d);
+int rp_http_parse_response(const char *buf, size_t len, size_t max_body, struct rp_http_resp *ret,
+			   struct rp_diag *d);
 
 /* Fetches the server's public key pin without trusting it (for `rampart
  * pin`-style bootstrap tools and tests). */
-int rp_https_fetch_pin(const struct rp_url *url, long timeout_ms,
-		       uint8_t ret[32], struct rp_diag *d);
+int rp_https_fetch_pin(const struct rp_url *url, long timeout_ms, uint8_t ret[32],
+		       struct rp_diag *d);

@@ -62,7 +62,8 @@ sqlite3_stmt *rp_sql_prep_v(struct rp_sql *h, const char *sql, const char *fmt, 
 	for (const char *f = fmt; *f && rc == SQLITE_OK; f++, i++) {
 		switch (*f) {
 		case 't':
-			rc = sqlite3_bind_text(st, i, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
+			rc = sqlite3_bind_text(st, i, va_arg(ap, const char *), -1,
+					       SQLITE_TRANSIENT);
 			break;
 		case 'b': {
 			const void *p = va_arg(ap, const void *);
@@ -70,9 +71,7 @@ sqlite3_stmt *rp_sql_prep_v(struct rp_sql *h, const char *sql, const char *fmt, 
 			rc = sqlite3_bind_blob64(st, i, p ? p : "", n, SQLITE_TRANSIENT);
 			break;
 		}
-		case 'i':
-			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
-			break;
+		case 'i': rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t)); break;
 		default: /* a programming error: fail loudly, bind nothing */
 			rc = SQLITE_MISUSE;
 			break;
@@ -142,7 +141,8 @@ static int schema_version(struct rp_sql *h, int *ret)
 	sqlite3_stmt *st;
 	int r;
 
-	if (sqlite3_exec(h->db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
+	if (sqlite3_exec(h->db,
+			 "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);",
 			 NULL, NULL, NULL) != SQLITE_OK)
 		return fail(h, "creating schema_version: %s", sqlite3_errmsg(h->db));
 	st = rp_sql_prep(h, "SELECT ifnull(max(version), 0) FROM schema_version", "");
@@ -177,8 +177,8 @@ static int migrate(struct rp_sql *h, const char *const *migrations, int n, int *
 	return 0;
 }
 
-int rp_sql_open(struct rp_sql **ret, const char *path, bool create,
-		const char *const *migrations, int n, int *ret_from, struct rp_diag *d)
+int rp_sql_open(struct rp_sql **ret, const char *path, bool create, const char *const *migrations,
+		int n, int *ret_from, struct rp_diag *d)
 {
 	int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
 	struct rp_sql *h = calloc(1, sizeof(*h));
@@ -199,8 +199,9 @@ int rp_sql_open(struct rp_sql **ret, const char *path, bool create,
 	 * WAL with synchronous=FULL: every acknowledged state change (an
 	 * approval, a log append, a cosignature) survives a power cut.
 	 */
-	if (sqlite3_exec(h->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-				"PRAGMA foreign_keys=ON;",
+	if (sqlite3_exec(h->db,
+			 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+			 "PRAGMA foreign_keys=ON;",
 			 NULL, NULL, NULL) != SQLITE_OK)
 		r = fail(h, "%s", sqlite3_errmsg(h->db));
 	else

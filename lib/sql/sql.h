@@ -31,8 +31,8 @@ struct rp_sql {
  * gets v, so the caller can say what was migrated. A database newer than
  * the n migrations is refused. RP_E_DB (or RP_E_NOMEM) with d saying why.
  */
-int rp_sql_open(struct rp_sql **ret, const char *path, bool create,
-		const char *const *migrations, int n, int *ret_from, struct rp_diag *d);
+int rp_sql_open(struct rp_sql **ret, const char *path, bool create, const char *const *migrations,
+		int n, int *ret_from, struct rp_diag *d);
 /* Closes and frees; NULL is fine. */
 void rp_sql_close(struct rp_sql *h);
 

@@ -78,7 +78,8 @@ static pid_t start_s_server(int port, const char *version)
 	}
 	/* Ready when it accepts; give up after 10 s. */
 	for (int i = 0; i < 200 && pid > 0; i++) {
-		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+		struct sockaddr_in a = {.sin_family = AF_INET,
+					.sin_port = htons((uint16_t)port),
 					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 		int ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
@@ -103,14 +104,18 @@ static int setup(void **s)
 		return -1;
 	snprintf(key_path, sizeof(key_path), "%s/k.pem", dir);
 	snprintf(cert_path, sizeof(cert_path), "%s/c.pem", dir);
-	snprintf(cmd, sizeof(cmd),
-		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost "
-		 "-days 1 -keyout %s -out %s 2>/dev/null", key_path, cert_path);
+	snprintf(
+		cmd, sizeof(cmd),
+		"openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost "
+		"-days 1 -keyout %s -out %s 2>/dev/null",
+		key_path, cert_path);
 	if (system(cmd) != 0)
 		return -1;
 	/* The pin as the server computes it: OpenSSL's i2d_PUBKEY, hashed. */
-	snprintf(cmd, sizeof(cmd), "openssl x509 -in %s -pubkey -noout | "
-				   "openssl pkey -pubin -outform DER | sha256sum", cert_path);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl x509 -in %s -pubkey -noout | "
+		 "openssl pkey -pubin -outform DER | sha256sum",
+		 cert_path);
 	f = popen(cmd, "r");
 	if (!f)
 		return -1;
@@ -146,7 +151,7 @@ struct script {
 	bool bytewise;       /* one TLS record per byte: split every callback */
 	bool no_close_notify;
 	bool close_after_handshake;
-	bool silent; /* reads the request, never answers */
+	bool silent;    /* reads the request, never answers */
 	bool trickle;   /* resp[0] one byte every 50 ms, then headers that never end */
 	bool hold_open; /* after the responses, keeps the connection open and silent */
 };
@@ -458,7 +463,8 @@ static void trickled_handshake_deadline(void **s)
 		int fd = accept(lfd, NULL, NULL);
 		static const char hello[] = "\x16\x03\x03\x40\x00\x02";
 		for (size_t i = 0; fd >= 0; i++) {
-			if (send(fd, i < sizeof(hello) - 1 ? hello + i : "\x00", 1, MSG_NOSIGNAL) != 1)
+			if (send(fd, i < sizeof(hello) - 1 ? hello + i : "\x00", 1, MSG_NOSIGNAL) !=
+			    1)
 				_exit(0);
 			usleep(50000);
 		}
@@ -534,14 +540,20 @@ static void header_injection(void **s)
 	struct rp_https_client c;
 	struct rp_http_resp r = {0};
 	struct rp_http_header bad[] = {
-		{"X-Evil", "a\r\nHost: other"}, {"X-Evil", "a\nb"}, {"X-Evil\r\nA", "b"},
-		{"X Evil", "b"}, {"", "b"}, {"Content-Length", "5"}, {"transfer-encoding", "chunked"},
+		{"X-Evil", "a\r\nHost: other"},
+		{"X-Evil", "a\nb"},
+		{"X-Evil\r\nA", "b"},
+		{"X Evil", "b"},
+		{"", "b"},
+		{"Content-Length", "5"},
+		{"transfer-encoding", "chunked"},
 		{"Host", "other"},
 	};
 	(void)s;
 	client(&c, port13, pin_text);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct rp_http_req q = {.method = "GET", .path = "/", .headers = &bad[i], .nheaders = 1};
+		struct rp_http_req q = {
+			.method = "GET", .path = "/", .headers = &bad[i], .nheaders = 1};
 		if (rp_https_do(&c, &q, &r, NULL) != RP_E_INVAL)
 			fail_msg("header %zu not refused", i);
 	}
@@ -710,11 +722,30 @@ static void urls(void **s)
 	assert_string_equal(u.port, "8443");
 	assert_string_equal(u.base, "https://[::1]:8443");
 	static const char *const bad[] = {
-		"http://example.com", "HTTPS://h", "https://", "https:///", "https://:80",
-		"https://h:0", "https://h:70000", "https://h:", "https://h:08443", "https://h:-1",
-		"https://h/path", "https://h:8443/x", "https://h//", "https://h?x=1", "https://h#f",
-		"https://user@h", "https://[::1", "https://[]", "https://[example.com]",
-		"https://[::1]x", "https://h h", "https://h\r\n", "ftp://h", "https:/h",
+		"http://example.com",
+		"HTTPS://h",
+		"https://",
+		"https:///",
+		"https://:80",
+		"https://h:0",
+		"https://h:70000",
+		"https://h:",
+		"https://h:08443",
+		"https://h:-1",
+		"https://h/path",
+		"https://h:8443/x",
+		"https://h//",
+		"https://h?x=1",
+		"https://h#f",
+		"https://user@h",
+		"https://[::1",
+		"https://[]",
+		"https://[example.com]",
+		"https://[::1]x",
+		"https://h h",
+		"https://h\r\n",
+		"ftp://h",
+		"https:/h",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (rp_url_parse(bad[i], &u, NULL) != RP_E_INVAL)
@@ -737,7 +768,10 @@ static void pins(void **s)
 	assert_int_equal(p[1], 0x11);
 	assert_int_equal(p[31], 0xff);
 	static const char *const bad[] = {
-		"sha1:00", "", "sha256:", "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+		"sha1:00",
+		"",
+		"sha256:",
+		"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
 		"sha256:00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff",
 		"sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeef",
 		"sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff0",
@@ -759,13 +793,17 @@ static void pins(void **s)
 static void parse_response(void **s)
 {
 	struct rp_http_resp r = {0};
-	const char *ok = "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
-	const char *chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n";
+	const char *ok =
+		"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+	const char *chunked =
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n";
 	const char *eof = "HTTP/1.1 200 OK\r\n\r\nuntil the end";
 	const char *trailing = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}x";
-	const char *interim = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nz";
+	const char *interim =
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nz";
 	const char *only_interim = "HTTP/1.1 100 Continue\r\n\r\n";
-	const char *both = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n";
+	const char *both =
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n";
 	(void)s;
 	assert_int_equal(rp_http_parse_response(ok, strlen(ok), 100, &r, NULL), 0);
 	assert_int_equal(r.status, 201);
@@ -787,12 +825,14 @@ static void parse_response(void **s)
 	assert_int_equal(rp_http_parse_response(ok, strlen(ok), 2, &r, NULL), 0);
 	rp_http_resp_release(&r);
 	assert_int_equal(rp_http_parse_response(ok, strlen(ok), 1, &r, NULL), RP_E_TOOBIG);
-	assert_int_equal(rp_http_parse_response(chunked, strlen(chunked), 1, &r, NULL), RP_E_TOOBIG);
+	assert_int_equal(rp_http_parse_response(chunked, strlen(chunked), 1, &r, NULL),
+			 RP_E_TOOBIG);
 	/* Malformed, incomplete, ambiguous, or followed by more. */
 	assert_int_equal(rp_http_parse_response("HTTP/1.1 2", 10, 100, &r, NULL), RP_E_HTTP);
 	assert_int_equal(rp_http_parse_response("garbage\r\n\r\n", 11, 100, &r, NULL), RP_E_HTTP);
 	assert_int_equal(rp_http_parse_response("", 0, 100, &r, NULL), RP_E_HTTP);
-	assert_int_equal(rp_http_parse_response(trailing, strlen(trailing), 100, &r, NULL), RP_E_HTTP);
+	assert_int_equal(rp_http_parse_response(trailing, strlen(trailing), 100, &r, NULL),
+			 RP_E_HTTP);
 	assert_int_equal(rp_http_parse_response(only_interim, strlen(only_interim), 100, &r, NULL),
 			 RP_E_HTTP);
 	assert_int_equal(rp_http_parse_response(both, strlen(both), 100, &r, NULL), RP_E_HTTP);

@@ -80,8 +80,8 @@ char *policy_text(unsigned root, unsigned exec, unsigned query, unsigned dir, in
 		free(k);
 	}
 	rp_sb_printf(&sb,
-	             "role root %u %s\nrole exec %u %s\nrole query %u %s\nrole directory %u %s\n",
-	             root, names, exec, names, query, names, dir, names);
+		     "role root %u %s\nrole exec %u %s\nrole query %u %s\nrole directory %u %s\n",
+		     root, names, exec, names, query, names, dir, names);
 	rp_sb_puts(&sb, POLICY_LOG_TAIL);
 	out = rp_sb_take(&sb, NULL);
 	assert_non_null(out);
@@ -187,7 +187,7 @@ static int test_log_read(void *arg, unsigned level, uint64_t index, uint8_t out[
 
 	if (level >= TEST_LOG_LEVELS || index >= TEST_LOG_MAX || (index + 1) << level > l->size)
 		fail_msg("test log: read of (%u, %llu), which is not stored", level,
-		         (unsigned long long)index);
+			 (unsigned long long)index);
 	memcpy(out, l->h[level][index], RP_HASH_LEN);
 	return 0;
 }
@@ -241,7 +241,7 @@ char *test_cosign(const char *note, const struct rp_skey *w, int64_t t)
 }
 
 char *test_checkpoint_note(const struct rp_checkpoint *cp, const struct rp_skey *log,
-                           unsigned witnesses, int64_t t)
+			   unsigned witnesses, int64_t t)
 {
 	size_t len, nlen;
 	char *text = rp_checkpoint_format(cp, &len), *note;
@@ -273,23 +273,23 @@ char *test_log_note(const struct test_log *l, uint64_t size, unsigned witnesses,
 }
 
 size_t test_log_inclusion(const struct test_log *l, uint64_t index, uint64_t size,
-                          uint8_t (*out)[RP_HASH_LEN])
+			  uint8_t (*out)[RP_HASH_LEN])
 {
 	size_t n = 0;
 
 	assert_true(size <= l->size);
 	assert_int_equal(rp_merkle_prove_inclusion(index, size, test_log_read, (void *)l, out, &n),
-	                 0);
+			 0);
 	return n;
 }
 
 size_t test_log_consistency(const struct test_log *l, uint64_t size1, uint64_t size2,
-                            uint8_t (*out)[RP_HASH_LEN])
+			    uint8_t (*out)[RP_HASH_LEN])
 {
 	size_t n = 0;
 
 	assert_true(size2 <= l->size);
 	assert_int_equal(
-	    rp_merkle_prove_consistency(size1, size2, test_log_read, (void *)l, out, &n), 0);
+		rp_merkle_prove_consistency(size1, size2, test_log_read, (void *)l, out, &n), 0);
 	return n;
 }

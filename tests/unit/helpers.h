@@ -59,14 +59,14 @@ void assert_diag_has(const struct rp_diag *d, const char *word);
  */
 #define TEST_LOG_NAME "example.com/rampart/acme"
 #define TEST_LOG_SEED 0x55
-#define TEST_W1_SEED 0x44
-#define TEST_W2_SEED 0x66
-#define POLICY_LOG_TAIL \
-	"freshness 3600\n" \
+#define TEST_W1_SEED  0x44
+#define TEST_W2_SEED  0x66
+#define POLICY_LOG_TAIL                                                                        \
+	"freshness 3600\n"                                                                     \
 	"log example.com/rampart/acme+d85341b6+AcaCJjfH0xDsV2J74AuiWdJTdJ9Kr2REcM/75To19zJC\n" \
-	"witness w1 witness1.example+b4263706+BNdZeTu8E6KBmoJ8dq22+6ikmu4Af0ny0JktmbglrSxI\n" \
-	"witness w2 witness2.example+574422a3+BDS02QQxVsttzwvrCilJt1WclA0ry22+jFOpswJ446dG\n" \
-	"group both all w1 w2\n" \
+	"witness w1 witness1.example+b4263706+BNdZeTu8E6KBmoJ8dq22+6ikmu4Af0ny0JktmbglrSxI\n"  \
+	"witness w2 witness2.example+574422a3+BDS02QQxVsttzwvrCilJt1WclA0ry22+jFOpswJ446dG\n"  \
+	"group both all w1 w2\n"                                                               \
 	"quorum both\n"
 
 /*
@@ -74,11 +74,11 @@ void assert_diag_has(const struct rp_diag *d, const char *word);
  * entries, hashes stored as rp_merkle_append lays them out, checkpoints
  * signed by the test log key and cosigned by the policy's witnesses.
  */
-#define TEST_LOG_MAX 64
-#define TEST_LOG_LEVELS 7 /* 2^6 = TEST_LOG_MAX */
-#define TEST_W1 1u        /* witness1.example */
-#define TEST_W2 2u        /* witness2.example */
-#define TEST_WBOTH (TEST_W1 | TEST_W2)
+#define TEST_LOG_MAX    64
+#define TEST_LOG_LEVELS 7  /* 2^6 = TEST_LOG_MAX */
+#define TEST_W1         1u /* witness1.example */
+#define TEST_W2         2u /* witness2.example */
+#define TEST_WBOTH      (TEST_W1 | TEST_W2)
 
 struct test_log {
 	uint64_t size;
@@ -102,12 +102,12 @@ void test_log_head(const struct test_log *l, uint64_t size, struct rp_checkpoint
 char *test_log_note(const struct test_log *l, uint64_t size, unsigned witnesses, int64_t t);
 /* The same for any checkpoint and log key. */
 char *test_checkpoint_note(const struct rp_checkpoint *cp, const struct rp_skey *log,
-                           unsigned witnesses, int64_t t);
+			   unsigned witnesses, int64_t t);
 /* note (a signed checkpoint) with one more cosignature line by w at t; malloc'd. */
 char *test_cosign(const char *note, const struct rp_skey *w, int64_t t);
 /* Inclusion proof of index in the first size entries; returns the count. */
 size_t test_log_inclusion(const struct test_log *l, uint64_t index, uint64_t size,
-                          uint8_t (*out)[RP_HASH_LEN]);
+			  uint8_t (*out)[RP_HASH_LEN]);
 /* Consistency proof from size1 to size2 entries (1 <= size1 <= size2). */
 size_t test_log_consistency(const struct test_log *l, uint64_t size1, uint64_t size2,
-                            uint8_t (*out)[RP_HASH_LEN]);
+			    uint8_t (*out)[RP_HASH_LEN]);

@@ -16,8 +16,8 @@
 #include "helpers.h"
 
 #define EXPIRES 4102444800 /* 2100-01-01 */
-#define NOW 1795000000
-#define DEV "00112233445566778899aabbccddeeff"
+#define NOW     1795000000
+#define DEV     "00112233445566778899aabbccddeeff"
 
 static const char payload[] = "echo hello\n";
 
@@ -81,8 +81,8 @@ static char *policy_v(unsigned version, bool dave, unsigned root, unsigned exec)
 		free(k);
 	}
 	rp_sb_printf(&sb,
-	             "role root %u %s\nrole exec %u %s\nrole query 1 %s\nrole directory 2 %s\n",
-	             root, names, exec, names, names, names);
+		     "role root %u %s\nrole exec %u %s\nrole query 1 %s\nrole directory 2 %s\n",
+		     root, names, exec, names, names, names);
 	rp_sb_puts(&sb, POLICY_LOG_TAIL);
 	out = rp_sb_take(&sb, NULL);
 	assert_non_null(out);
@@ -235,7 +235,7 @@ static size_t count_findings(const struct reports *rs)
 
 /* Replays l->e[from..to) one by one. */
 static void replay(struct rp_audit *a, const struct entries *l, size_t from, size_t to,
-                   struct reports *rs)
+		   struct reports *rs)
 {
 	for (size_t i = from; i < to; i++)
 		assert_int_equal(rp_audit_entry(a, l->e[i], strlen(l->e[i]), on_report, rs), 0);
@@ -243,7 +243,7 @@ static void replay(struct rp_audit *a, const struct entries *l, size_t from, siz
 
 /* Replays l->e[from..to) with rp_audit_entries, in batches of `batch'. */
 static void replay_threads(struct rp_audit *a, const struct entries *l, size_t from, size_t to,
-                           size_t batch, unsigned nthreads, struct reports *rs)
+			   size_t batch, unsigned nthreads, struct reports *rs)
 {
 	const char *data[64];
 	size_t len[64];
@@ -255,7 +255,7 @@ static void replay_threads(struct rp_audit *a, const struct entries *l, size_t f
 	for (size_t i = from; i < to; i += batch) {
 		size_t k = to - i < batch ? to - i : batch;
 		assert_int_equal(rp_audit_entries(a, data + i, len + i, k, nthreads, on_report, rs),
-		                 0);
+				 0);
 	}
 }
 
@@ -435,9 +435,9 @@ static void audit_bad_entries_are_findings_and_replay_goes_on(void **state)
 
 	(void)state;
 	add(&l, v1_signed(hash));
-	add(&l, cmd("acme", 1, A | B));               /* 1 fine */
+	add(&l, cmd("acme", 1, A | B)); /* 1 fine */
 	t = cmd("acme", 2, A);
-	add(&l, dup(t));                              /* 2 one signature */
+	add(&l, dup(t)); /* 2 one signature */
 	free(t);
 	{
 		/* 3 unsigned: the bare command text */
@@ -448,12 +448,12 @@ static void audit_bad_entries_are_findings_and_replay_goes_on(void **state)
 		rp_command_free(c);
 		free(s);
 	}
-	add(&l, cmd("globex", 4, A | B));             /* 4 another org */
-	add(&l, dup("rampart/command/v1\nnonsense\n")); /* 5 unparseable */
+	add(&l, cmd("globex", 4, A | B));                     /* 4 another org */
+	add(&l, dup("rampart/command/v1\nnonsense\n"));       /* 5 unparseable */
 	add(&l, dup("rampart/result/v1\nwhatever\n\n— x\n")); /* 6 unknown kind */
-	add(&l, dup(""));                             /* 7 empty */
-	add(&l, cmd("acme", 8, B | C));               /* 8 fine */
-	add(&l, cmd("acme", 9, C | D));               /* 9 dave not in v1: one signature */
+	add(&l, dup(""));                                     /* 7 empty */
+	add(&l, cmd("acme", 8, B | C));                       /* 8 fine */
+	add(&l, cmd("acme", 9, C | D));                       /* 9 dave not in v1: one signature */
 	rp_audit_init(&a, hash);
 	replay(&a, &l, 0, l.n, &rs);
 	assert_int_equal(rs.n, l.n);
@@ -497,7 +497,7 @@ static void audit_valid_rotation_then_commands_under_v2(void **state)
 	add(&l, cmd("acme", 1, A | C)); /* 1 fine under v1 */
 	t = policy_v(2, true, 2, 2);
 	text_hash(t, h2);
-	add(&l, sign_set(t, A | B));    /* 2 rotation: v1 root (a, b) and v2 root (a, b) */
+	add(&l, sign_set(t, A | B)); /* 2 rotation: v1 root (a, b) and v2 root (a, b) */
 	free(t);
 	add(&l, cmd("acme", 3, A | D)); /* 3 dave only in v2: counts */
 	add(&l, cmd("acme", 4, A | C)); /* 4 carol removed: one signature */
@@ -544,8 +544,8 @@ static void audit_invalid_rotations_keep_the_head(void **state)
 	add(&l, sign_set(t, A | B)); /* 3 v1's quorum, not v2's own (3 of 3) */
 	free(t);
 	add(&l, dup("rampart/policy/v1\nbroken\n")); /* 4 unparseable policy */
-	add(&l, cmd("acme", 5, A | C)); /* 5 still v1: carol counts */
-	add(&l, cmd("acme", 6, A | D)); /* 6 still v1: dave does not */
+	add(&l, cmd("acme", 5, A | C));              /* 5 still v1: carol counts */
+	add(&l, cmd("acme", 6, A | D));              /* 6 still v1: dave does not */
 	rp_audit_init(&a, hash);
 	replay(&a, &l, 0, l.n, &rs);
 	assert_int_equal(rs.n, 7);
@@ -706,12 +706,14 @@ static void audit_stale_checkpoint_is_reported(void **state)
 	rp_audit_init(&a, hash);
 	replay(&a, &l, 0, l.n, &rs);
 	note = served(4, NOW - 3600, &l);
-	assert_int_equal(rp_audit_checkpoint(&a, NULL, note, strlen(note), NOW, &cp, &stale, &d), 0);
+	assert_int_equal(rp_audit_checkpoint(&a, NULL, note, strlen(note), NOW, &cp, &stale, &d),
+			 0);
 	assert_false(stale);
 	assert_int_equal(cp.size, 4);
 	free(note);
 	note = served(4, NOW - 3601, &l);
-	assert_int_equal(rp_audit_checkpoint(&a, NULL, note, strlen(note), NOW, &cp, &stale, &d), 0);
+	assert_int_equal(rp_audit_checkpoint(&a, NULL, note, strlen(note), NOW, &cp, &stale, &d),
+			 0);
 	assert_true(stale);
 	assert_int_equal(cp.size, 4);
 	assert_diag_has(&d, "older than the policy's freshness of 3600 s");
@@ -722,7 +724,8 @@ static void audit_stale_checkpoint_is_reported(void **state)
 	entries_free(&l);
 }
 
-/* Before the chain starts the trusted policy judges; without it nothing does, and nothing crashes. */
+/* Before the chain starts the trusted policy judges; without it nothing does, and nothing crashes.
+ */
 static void audit_checkpoint_judged_by_the_trusted_policy(void **state)
 {
 	struct entries l = {0};
@@ -751,20 +754,22 @@ static void audit_checkpoint_judged_by_the_trusted_policy(void **state)
 	memset(&untouched, 0x5a, sizeof(untouched));
 	cp = untouched;
 	assert_int_equal(rp_audit_checkpoint(&a, NULL, note, strlen(note), NOW, &cp, &stale, &d),
-	                 RP_E_POLICY);
+			 RP_E_POLICY);
 	assert_diag_has(&d, "no root policy to judge it by");
 	assert_diag_has(&d, hash);
 	assert_int_equal(rp_audit_checkpoint(&a, other, note, strlen(note), NOW, &cp, &stale, &d),
-	                 RP_E_POLICY);
+			 RP_E_POLICY);
 	assert_memory_equal(&cp, &untouched, sizeof(cp));
 	assert_true(stale);
-	assert_int_equal(rp_audit_checkpoint(&a, anchor, note, strlen(note), NOW, &cp, &stale, &d), 0);
+	assert_int_equal(rp_audit_checkpoint(&a, anchor, note, strlen(note), NOW, &cp, &stale, &d),
+			 0);
 	assert_false(stale);
 	/* Once entry 0 is accepted the chain's head judges, the anchor no longer matters. */
 	replay(&a, &l, 0, l.n, &rs);
 	assert_ptr_equal(rp_audit_judge(&a, NULL), a.policy);
 	assert_ptr_equal(rp_audit_judge(&a, other), a.policy);
-	assert_int_equal(rp_audit_checkpoint(&a, NULL, note, strlen(note), NOW, &cp, &stale, &d), 0);
+	assert_int_equal(rp_audit_checkpoint(&a, NULL, note, strlen(note), NOW, &cp, &stale, &d),
+			 0);
 	free(note);
 	rp_policy_free(other);
 	rp_policy_free(anchor);
@@ -794,12 +799,12 @@ static void audit_checkpoint_without_quorum_is_refused(void **state)
 		test_log_append(tl, l.e[i], strlen(l.e[i]));
 	note = test_log_note(tl, 2, TEST_W1, NOW);
 	assert_int_equal(rp_audit_checkpoint(&a, NULL, note, strlen(note), NOW, &cp, &stale, &d),
-	                 RP_E_WITNESS);
+			 RP_E_WITNESS);
 	free(note);
 	/* Stale and short of the quorum: the quorum is what is reported. */
 	note = test_log_note(tl, 2, TEST_W1, NOW - 7200);
 	assert_int_equal(rp_audit_checkpoint(&a, NULL, note, strlen(note), NOW, &cp, &stale, &d),
-	                 RP_E_WITNESS);
+			 RP_E_WITNESS);
 	free(note);
 	free(tl);
 	reports_free(&rs);
@@ -1014,8 +1019,9 @@ static void audit_load_rejects_missing_fields(void **state)
 	free(t);
 	assert_load_fails("rampart/audit/v1\n", "missing field `trusted'");
 	assert_load_fails("rampart/audit/v1\ntrusted x\n", "missing field `size'");
-	t = edit_line(s, 1, "trusted sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
-	                    "abcdef0123456789");
+	t = edit_line(s, 1,
+		      "trusted sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789"
+		      "abcdef0123456789");
 	assert_load_fails(t, "too long");
 	free(t);
 	free(s);
@@ -1137,8 +1143,8 @@ static void audit_load_rejects_data_after_size_0(void **state)
 	(void)state;
 	assert_load_fails("rampart/audit/v1\ntrusted x\nsize 0\n\n", "after size 0");
 	assert_load_fails("rampart/audit/v1\ntrusted x\nsize 0\nedge 0 "
-	                  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
-	                  "after size 0");
+			  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+			  "after size 0");
 }
 
 static void audit_load_rejects_trailing_garbage(void **state)
@@ -1161,30 +1167,30 @@ static void audit_load_rejects_trailing_garbage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(audit_clean_log_has_no_findings),
-	    cmocka_unit_test(audit_root_matches_test_log_every_size),
-	    cmocka_unit_test(audit_entry0_not_trusted_policy),
-	    cmocka_unit_test(audit_entry0_not_signed_by_its_quorum),
-	    cmocka_unit_test(audit_bad_entries_are_findings_and_replay_goes_on),
-	    cmocka_unit_test(audit_valid_rotation_then_commands_under_v2),
-	    cmocka_unit_test(audit_invalid_rotations_keep_the_head),
-	    cmocka_unit_test(audit_threads_match_one_by_one),
-	    cmocka_unit_test(audit_threads_before_any_policy),
-	    cmocka_unit_test(audit_stale_checkpoint_is_reported),
-	    cmocka_unit_test(audit_checkpoint_judged_by_the_trusted_policy),
-	    cmocka_unit_test(audit_checkpoint_without_quorum_is_refused),
-	    cmocka_unit_test(audit_save_load_round_trip),
-	    cmocka_unit_test(audit_save_load_without_chain),
-	    cmocka_unit_test(audit_saved_text_format),
-	    cmocka_unit_test(audit_load_accepts_saved_state),
-	    cmocka_unit_test(audit_load_rejects_first_line),
-	    cmocka_unit_test(audit_load_rejects_missing_fields),
-	    cmocka_unit_test(audit_load_rejects_bad_size),
-	    cmocka_unit_test(audit_load_rejects_bad_edges),
-	    cmocka_unit_test(audit_load_rejects_missing_policy),
-	    cmocka_unit_test(audit_load_state_without_policy),
-	    cmocka_unit_test(audit_load_rejects_data_after_size_0),
-	    cmocka_unit_test(audit_load_rejects_trailing_garbage),
+		cmocka_unit_test(audit_clean_log_has_no_findings),
+		cmocka_unit_test(audit_root_matches_test_log_every_size),
+		cmocka_unit_test(audit_entry0_not_trusted_policy),
+		cmocka_unit_test(audit_entry0_not_signed_by_its_quorum),
+		cmocka_unit_test(audit_bad_entries_are_findings_and_replay_goes_on),
+		cmocka_unit_test(audit_valid_rotation_then_commands_under_v2),
+		cmocka_unit_test(audit_invalid_rotations_keep_the_head),
+		cmocka_unit_test(audit_threads_match_one_by_one),
+		cmocka_unit_test(audit_threads_before_any_policy),
+		cmocka_unit_test(audit_stale_checkpoint_is_reported),
+		cmocka_unit_test(audit_checkpoint_judged_by_the_trusted_policy),
+		cmocka_unit_test(audit_checkpoint_without_quorum_is_refused),
+		cmocka_unit_test(audit_save_load_round_trip),
+		cmocka_unit_test(audit_save_load_without_chain),
+		cmocka_unit_test(audit_saved_text_format),
+		cmocka_unit_test(audit_load_accepts_saved_state),
+		cmocka_unit_test(audit_load_rejects_first_line),
+		cmocka_unit_test(audit_load_rejects_missing_fields),
+		cmocka_unit_test(audit_load_rejects_bad_size),
+		cmocka_unit_test(audit_load_rejects_bad_edges),
+		cmocka_unit_test(audit_load_rejects_missing_policy),
+		cmocka_unit_test(audit_load_state_without_policy),
+		cmocka_unit_test(audit_load_rejects_data_after_size_0),
+		cmocka_unit_test(audit_load_rejects_trailing_garbage),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

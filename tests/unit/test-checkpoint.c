@@ -15,11 +15,11 @@
 #include "checkpoint.h"
 #include "helpers.h"
 
-#define EM_DASH "\xe2\x80\x94"
-#define NOW 1700000000
-#define FRESH 3600
-#define SKEW 300
-#define ORIGIN "example.com/log"
+#define EM_DASH  "\xe2\x80\x94"
+#define NOW      1700000000
+#define FRESH    3600
+#define SKEW     300
+#define ORIGIN   "example.com/log"
 #define VEC_ROOT "Q0QkLjlvrHKBsoDqjDGh2a09Ef3uMrKuSCXXZ1OmjD4="
 #define VEC_TEXT ORIGIN "\n5\n" VEC_ROOT "\n"
 
@@ -171,18 +171,18 @@ static void wp_rejects(const char *tmpl, int want, const char *word)
 
 /* Two levels: top = all of (X = 2 of w1 w2 w3) and (Y = any of w4 w5). */
 static const char nested_policy[] = "log $L\n"
-                                    "witness w1 $1\n"
-                                    "witness w2 $2\n"
-                                    "witness w3 $3\n"
-                                    "group X 2 w1 w2 w3\n"
-                                    "witness w4 $4\n"
-                                    "witness w5 $5\n"
-                                    "group Y any w4 w5\n"
-                                    "group top all X Y\n"
-                                    "quorum top\n";
+				    "witness w1 $1\n"
+				    "witness w2 $2\n"
+				    "witness w3 $3\n"
+				    "group X 2 w1 w2 w3\n"
+				    "witness w4 $4\n"
+				    "witness w5 $5\n"
+				    "group Y any w4 w5\n"
+				    "group top all X Y\n"
+				    "quorum top\n";
 
 static int verify_with(const char *tmpl, const struct cs *c, size_t nc, int64_t now,
-                       int64_t freshness, int64_t *ret_newest)
+		       int64_t freshness, int64_t *ret_newest)
 {
 	struct rp_wpolicy wp;
 	struct rp_diag d = {""};
@@ -191,7 +191,7 @@ static int verify_with(const char *tmpl, const struct cs *c, size_t nc, int64_t 
 
 	wp_ok(tmpl, &wp);
 	r = rp_checkpoint_verify(&wp, note, strlen(note), now, freshness, SKEW, NULL, ret_newest,
-	                         &d);
+				 &d);
 	if (r != 0)
 		assert_true(d.msg[0] != '\0');
 	free(note);
@@ -249,11 +249,11 @@ static void vector_go_cosignature_verifies(void **state)
 	assert_int_equal(t, 1700000000);
 	/* carol's line is not by the witness. */
 	assert_int_equal(rp_cosig_verify(&w, note->msg, note->text_len, &note->sigs[0], &t, NULL),
-	                 RP_E_NOTFOUND);
+			 RP_E_NOTFOUND);
 	/* Over another text it fails. */
 	assert_int_equal(rp_cosig_verify(&w, "x\n1\n" VEC_ROOT "\n", strlen("x\n1\n" VEC_ROOT "\n"),
-	                                 &note->sigs[1], &t, &d),
-	                 RP_E_BADSIG);
+					 &note->sigs[1], &t, &d),
+			 RP_E_BADSIG);
 	rp_note_free(note);
 	free(buf);
 	free(wt);
@@ -314,16 +314,17 @@ static void vector_checkpoint_verify_with_go_cosignature(void **state)
 	n2 = concat(n1, sig_block(buf) + note->sigs[0].line_len);
 	wp_ok("log $L\nwitness w1 $1\nquorum w1\n", &wp);
 	assert_int_equal(
-	    rp_checkpoint_verify(&wp, n2, strlen(n2), NOW + 10, FRESH, SKEW, &c, &newest, &d), 0);
+		rp_checkpoint_verify(&wp, n2, strlen(n2), NOW + 10, FRESH, SKEW, &c, &newest, &d),
+		0);
 	assert_int_equal(newest, 1700000000);
 	assert_int_equal(c.size, 5);
 	/* An hour and a bit later it is stale. */
-	assert_int_equal(
-	    rp_checkpoint_verify(&wp, n2, strlen(n2), NOW + FRESH + 1, FRESH, SKEW, NULL, NULL, &d),
-	    RP_E_STALE);
+	assert_int_equal(rp_checkpoint_verify(&wp, n2, strlen(n2), NOW + FRESH + 1, FRESH, SKEW,
+					      NULL, NULL, &d),
+			 RP_E_STALE);
 	/* carol's note as is: carol is not the log key, so no log signature. */
 	assert_int_equal(rp_checkpoint_verify(&wp, buf, len, NOW, FRESH, SKEW, NULL, NULL, &d),
-	                 RP_E_NOSIG);
+			 RP_E_NOSIG);
 	free(n1);
 	free(n2);
 	free(logline);
@@ -412,14 +413,14 @@ static void cp_root_31_bytes(void **state)
 {
 	(void)state;
 	CP_REJECTS(ORIGIN "\n5\nQ0QkLjlvrHKBsoDqjDGh2a09Ef3uMrKuSCXXZ1OmjA==\n", RP_E_MALFORMED,
-	           "root hash");
+		   "root hash");
 }
 
 static void cp_root_33_bytes(void **state)
 {
 	(void)state;
 	CP_REJECTS(ORIGIN "\n5\nQ0QkLjlvrHKBsoDqjDGh2a09Ef3uMrKuSCXXZ1OmjD4A\n", RP_E_MALFORMED,
-	           "root hash");
+		   "root hash");
 }
 
 /* Padding bits set: decodes to the same bytes under a lax decoder. */
@@ -427,14 +428,14 @@ static void cp_root_noncanonical_base64(void **state)
 {
 	(void)state;
 	CP_REJECTS(ORIGIN "\n5\nQ0QkLjlvrHKBsoDqjDGh2a09Ef3uMrKuSCXXZ1OmjD5=\n", RP_E_MALFORMED,
-	           "canonical");
+		   "canonical");
 }
 
 static void cp_root_unpadded(void **state)
 {
 	(void)state;
 	CP_REJECTS(ORIGIN "\n5\nQ0QkLjlvrHKBsoDqjDGh2a09Ef3uMrKuSCXXZ1OmjD4\n", RP_E_MALFORMED,
-	           "root hash");
+		   "root hash");
 }
 
 static void cp_root_url_safe_alphabet(void **state)
@@ -442,7 +443,7 @@ static void cp_root_url_safe_alphabet(void **state)
 	(void)state;
 	/* 32 bytes of 0xfb are "+/v7..." in standard base64. */
 	CP_REJECTS(ORIGIN "\n5\n-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_s=\n", RP_E_MALFORMED,
-	           "root hash");
+		   "root hash");
 }
 
 static void cp_empty_origin(void **state)
@@ -624,7 +625,7 @@ static void cosig_sign_refuses_time_beyond_int64(void **state)
 {
 	(void)state;
 	assert_null(
-	    rp_cosig_sign_line(VEC_TEXT, strlen(VEC_TEXT), &wk[0], (uint64_t)INT64_MAX + 1));
+		rp_cosig_sign_line(VEC_TEXT, strlen(VEC_TEXT), &wk[0], (uint64_t)INT64_MAX + 1));
 }
 
 /* A hand-made line by witness1 whose time field says 2^63: rejected. */
@@ -642,7 +643,7 @@ static void cosig_verify_time_beyond_int64(void **state)
 	s.sig_len = 72;
 	s.sig[0] = 0x80;
 	assert_int_equal(rp_cosig_verify(&v, VEC_TEXT, strlen(VEC_TEXT), &s, &t, NULL),
-	                 RP_E_BADSIG);
+			 RP_E_BADSIG);
 }
 
 static void cosig_verify_not_by_key(void **state)
@@ -658,17 +659,17 @@ static void cosig_verify_not_by_key(void **state)
 	/* Other key: other name and id. */
 	rp_cosig_vkey(&wk[1], &v);
 	assert_int_equal(rp_cosig_verify(&v, note->msg, note->text_len, &note->sigs[0], &t, NULL),
-	                 RP_E_NOTFOUND);
+			 RP_E_NOTFOUND);
 	/* Same key, other name (so other id too). */
 	rp_cosig_vkey(&wk[0], &v);
 	strcpy(v.name, "witness1.other");
 	assert_int_equal(rp_cosig_verify(&v, note->msg, note->text_len, &note->sigs[0], &t, NULL),
-	                 RP_E_NOTFOUND);
+			 RP_E_NOTFOUND);
 	/* Same name, other id. */
 	rp_cosig_vkey(&wk[0], &v);
 	v.id ^= 1;
 	assert_int_equal(rp_cosig_verify(&v, note->msg, note->text_len, &note->sigs[0], &t, NULL),
-	                 RP_E_NOTFOUND);
+			 RP_E_NOTFOUND);
 	assert_int_equal(t, 7); /* untouched */
 	rp_note_free(note);
 	free(m);
@@ -707,7 +708,7 @@ static void cosig_verify_time_changed(void **state)
 	note->sigs[0].sig[7] ^= 1;
 	rp_cosig_vkey(&wk[0], &v);
 	assert_int_equal(rp_cosig_verify(&v, note->msg, note->text_len, &note->sigs[0], &t, NULL),
-	                 RP_E_BADSIG);
+			 RP_E_BADSIG);
 	rp_note_free(note);
 	free(m);
 	free(line);
@@ -729,7 +730,7 @@ static void cosig_is_not_a_note_signature(void **state)
 	assert_int_equal(rp_note_verify(note, &v, 1, &ok, NULL), RP_E_NOSIG);
 	/* And an Ed25519 note key is refused as a cosigner key. */
 	assert_int_equal(rp_cosig_verify(&v, note->msg, note->text_len, &note->sigs[0], &t, NULL),
-	                 RP_E_INVAL);
+			 RP_E_INVAL);
 	rp_note_free(note);
 	free(m);
 	free(line);
@@ -751,19 +752,19 @@ static void wreq_rejects(const char *body, size_t len, int want, const char *wor
 #define WREQ_REJECTS(lit, want, word) wreq_rejects(lit, sizeof(lit) - 1, want, word)
 
 /* The example body of tlog-witness.md, verbatim (signatures not checked). */
-#define SPEC_CP                                                                                    \
-	"example.com/behind-the-sofa\n"                                                            \
-	"20852163\n"                                                                               \
-	"CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"                                           \
-	"\n" EM_DASH " example.com/behind-the-sofa "                                               \
-	"Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/"                                \
-	"Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n" EM_DASH " example.com/behind-the-sofa "            \
-	"opLqBQsREYCgu6xQkYQwJr9fo45a62DN9EdmHXnZdXNqlcVGlCum2Wks+49/"                             \
+#define SPEC_CP                                                                         \
+	"example.com/behind-the-sofa\n"                                                 \
+	"20852163\n"                                                                    \
+	"CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"                                \
+	"\n" EM_DASH " example.com/behind-the-sofa "                                    \
+	"Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/"                     \
+	"Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n" EM_DASH " example.com/behind-the-sofa " \
+	"opLqBQsREYCgu6xQkYQwJr9fo45a62DN9EdmHXnZdXNqlcVGlCum2Wks+49/"                  \
 	"V6267UEjw6QUXTS5Rovnzv++qbSzm9Q=\n"
-#define SPEC_PROOF                                                                                 \
-	"PlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw=\n"                                           \
-	"jrJZDmY8Y7SyJE0MWLpLozkIVMSMZcD5kvuKxPC3swk=\n"                                           \
-	"5+pKlUdi2LeF/BcMHBn+Ku6yhPGNCswZZD1X/6QgPd8=\n"                                           \
+#define SPEC_PROOF                                       \
+	"PlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw=\n" \
+	"jrJZDmY8Y7SyJE0MWLpLozkIVMSMZcD5kvuKxPC3swk=\n" \
+	"5+pKlUdi2LeF/BcMHBn+Ku6yhPGNCswZZD1X/6QgPd8=\n" \
 	"/6WVhPs2CwSsb5rYBH5cjHV/wSmA79abXAwhXw3Kj/0=\n"
 #define SPEC_BODY "old 20852014\n" SPEC_PROOF "\n" SPEC_CP
 
@@ -781,16 +782,16 @@ static void wreq_spec_example(void **state)
 	assert_int_equal(rp_witness_req_parse(body, sizeof(body) - 1, &r, &d), 0);
 	assert_int_equal(r.old_size, 20852014);
 	assert_int_equal(r.nproof, 4);
-	assert_int_equal(
-	    rp_b64_decode("/6WVhPs2CwSsb5rYBH5cjHV/wSmA79abXAwhXw3Kj/0=", 44, h, sizeof(h), &hl),
-	    0);
+	assert_int_equal(rp_b64_decode("/6WVhPs2CwSsb5rYBH5cjHV/wSmA79abXAwhXw3Kj/0=", 44, h,
+				       sizeof(h), &hl),
+			 0);
 	assert_memory_equal(r.proof[3], h, 32);
 	assert_non_null(r.note);
 	assert_int_equal(r.note->nsigs, 2);
 	assert_string_equal(r.cp.origin, "example.com/behind-the-sofa");
 	assert_int_equal(r.cp.size, 20852163);
 	back = rp_witness_req_format(r.old_size, (const uint8_t(*)[32])r.proof, r.nproof,
-	                             r.note->msg, r.note->msg_len, &blen);
+				     r.note->msg, r.note->msg_len, &blen);
 	assert_non_null(back);
 	assert_int_equal(blen, sizeof(body) - 1);
 	assert_memory_equal(back, body, blen);
@@ -908,23 +909,23 @@ static void wreq_bad_base64_line(void **state)
 {
 	(void)state;
 	WREQ_REJECTS("old 1\nPlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw=\nnot base64!\n\n" SPEC_CP,
-	             RP_E_MALFORMED, "line 3");
+		     RP_E_MALFORMED, "line 3");
 }
 
 static void wreq_proof_noncanonical(void **state)
 {
 	(void)state;
 	WREQ_REJECTS("old 1\nPlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkax=\n\n" SPEC_CP,
-	             RP_E_MALFORMED, "canonical");
+		     RP_E_MALFORMED, "canonical");
 }
 
 static void wreq_proof_not_32_bytes(void **state)
 {
 	(void)state;
 	WREQ_REJECTS("old 1\nPlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkQ==\n\n" SPEC_CP,
-	             RP_E_MALFORMED, "32 bytes");
+		     RP_E_MALFORMED, "32 bytes");
 	WREQ_REJECTS("old 1\nPlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw= \n\n" SPEC_CP,
-	             RP_E_MALFORMED, "line 2");
+		     RP_E_MALFORMED, "line 2");
 }
 
 /* Without the empty line the checkpoint's origin is read as a proof line. */
@@ -939,7 +940,7 @@ static void wreq_unterminated_line(void **state)
 {
 	(void)state;
 	WREQ_REJECTS("old 1\nPlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw=", RP_E_MALFORMED,
-	             "newline");
+		     "newline");
 	WREQ_REJECTS("old 1", RP_E_MALFORMED, "missing");
 }
 
@@ -960,7 +961,7 @@ static void wreq_not_a_checkpoint(void **state)
 {
 	(void)state;
 	WREQ_REJECTS("old 1\n\nexample.com/log\n05\n" VEC_ROOT "\n\n" EM_DASH " x AAAAAAAA\n",
-	             RP_E_MALFORMED, "tree size");
+		     RP_E_MALFORMED, "tree size");
 }
 
 static void wreq_oversize(void **state)
@@ -993,7 +994,7 @@ static void wreq_format_too_many_proofs(void **state)
 	(void)state;
 
 	assert_null(rp_witness_req_format(1, (const uint8_t(*)[32])proof, 64, SPEC_CP,
-	                                  strlen(SPEC_CP), NULL));
+					  strlen(SPEC_CP), NULL));
 }
 
 /* ---- tlog-policy lines ---- */
@@ -1047,8 +1048,8 @@ static void wp_urls(void **state)
 	rp_sb_init(&sb, 1 << 16);
 	rp_wpolicy_format(&wp, &sb);
 	want = expand("log $L https://rampart.example/log/acme\n"
-	              "witness w1 $1 https://w1.example/\n"
-	              "quorum w1\n");
+		      "witness w1 $1 https://w1.example/\n"
+		      "quorum w1\n");
 	assert_string_equal(sb.s, want);
 	free(want);
 	rp_sb_release(&sb);
@@ -1097,7 +1098,7 @@ static void wp_duplicate_witness_key(void **state)
 {
 	(void)state;
 	wp_rejects("log $L\nwitness w1 $1\nwitness w2 $1\nquorum w1\n", RP_E_MALFORMED,
-	           "same key as witness w1");
+		   "same key as witness w1");
 }
 
 /* tlog-policy: duplicates wrap the same public key, whatever name the vkey gives. */
@@ -1120,65 +1121,65 @@ static void wp_duplicate_name(void **state)
 {
 	(void)state;
 	wp_rejects("log $L\nwitness w1 $1\nwitness w1 $2\nquorum w1\n", RP_E_MALFORMED,
-	           "`w1' is defined twice");
+		   "`w1' is defined twice");
 }
 
 static void wp_group_name_is_witness_name(void **state)
 {
 	(void)state;
 	wp_rejects("log $L\nwitness w1 $1\ngroup w1 any w1\nquorum w1\n", RP_E_MALFORMED,
-	           "defined twice");
+		   "defined twice");
 }
 
 static void wp_group_undefined_member(void **state)
 {
 	(void)state;
 	wp_rejects("log $L\nwitness w1 $1\ngroup g any w1 w9\nquorum g\n", RP_E_MALFORMED,
-	           "`w9' is not defined");
+		   "`w9' is not defined");
 }
 
 static void wp_group_later_name(void **state)
 {
 	(void)state;
 	wp_rejects("log $L\nwitness w1 $1\ngroup g any w1 w2\nwitness w2 $2\nquorum g\n",
-	           RP_E_MALFORMED, "`w2' is not defined on an earlier line");
+		   RP_E_MALFORMED, "`w2' is not defined on an earlier line");
 }
 
 static void wp_group_references_itself(void **state)
 {
 	(void)state;
 	wp_rejects("log $L\nwitness w1 $1\ngroup g any w1 g\nquorum g\n", RP_E_MALFORMED,
-	           "`g' is not defined");
+		   "`g' is not defined");
 }
 
 static void wp_group_member_twice(void **state)
 {
 	(void)state;
 	wp_rejects("log $L\nwitness w1 $1\nwitness w2 $2\ngroup g 2 w1 w2 w1\nquorum g\n",
-	           RP_E_MALFORMED, "lists `w1' twice");
+		   RP_E_MALFORMED, "lists `w1' twice");
 }
 
 static void wp_group_k_zero(void **state)
 {
 	(void)state;
 	wp_rejects("log $L\nwitness w1 $1\ngroup g 0 w1\nquorum g\n", RP_E_MALFORMED,
-	           "threshold `0'");
+		   "threshold `0'");
 }
 
 static void wp_group_k_above_n(void **state)
 {
 	(void)state;
 	wp_rejects("log $L\nwitness w1 $1\nwitness w2 $2\ngroup g 3 w1 w2\nquorum g\n",
-	           RP_E_MALFORMED, "threshold `3'");
+		   RP_E_MALFORMED, "threshold `3'");
 }
 
 static void wp_group_k_malformed(void **state)
 {
 	(void)state;
 	wp_rejects("log $L\nwitness w1 $1\ngroup g 01 w1\nquorum g\n", RP_E_MALFORMED,
-	           "threshold `01'");
+		   "threshold `01'");
 	wp_rejects("log $L\nwitness w1 $1\ngroup g ALL w1\nquorum g\n", RP_E_MALFORMED,
-	           "threshold `ALL'");
+		   "threshold `ALL'");
 	wp_rejects("log $L\nwitness w1 $1\ngroup g -1 w1\nquorum g\n", RP_E_MALFORMED, "threshold");
 }
 
@@ -1192,7 +1193,7 @@ static void wp_none_as_member(void **state)
 {
 	(void)state;
 	wp_rejects("log $L\nwitness w1 $1\ngroup g any w1 none\nquorum g\n", RP_E_MALFORMED,
-	           "`none' cannot be a group member");
+		   "`none' cannot be a group member");
 }
 
 static void wp_none_as_name(void **state)
@@ -1200,7 +1201,7 @@ static void wp_none_as_name(void **state)
 	(void)state;
 	wp_rejects("log $L\nwitness none $1\nquorum none\n", RP_E_MALFORMED, "reserved");
 	wp_rejects("log $L\nwitness w1 $1\ngroup none any w1\nquorum none\n", RP_E_MALFORMED,
-	           "reserved");
+		   "reserved");
 }
 
 static void wp_quorum_missing(void **state)
@@ -1213,21 +1214,21 @@ static void wp_two_quorum_lines(void **state)
 {
 	(void)state;
 	wp_rejects("log $L\nwitness w1 $1\nquorum w1\nquorum w1\n", RP_E_MALFORMED,
-	           "after the quorum line");
+		   "after the quorum line");
 }
 
 static void wp_line_after_quorum(void **state)
 {
 	(void)state;
 	wp_rejects("log $L\nwitness w1 $1\nquorum w1\nwitness w2 $2\n", RP_E_MALFORMED,
-	           "after the quorum line");
+		   "after the quorum line");
 }
 
 static void wp_quorum_undefined(void **state)
 {
 	(void)state;
 	wp_rejects("log $L\nquorum w1\nwitness w1 $1\n", RP_E_MALFORMED,
-	           "`w1' is not defined on an earlier line");
+		   "`w1' is not defined on an earlier line");
 }
 
 static void wp_quorum_extra_field(void **state)
@@ -1282,7 +1283,7 @@ static void wp_bad_vkey(void **state)
 {
 	(void)state;
 	wp_rejects("log $L\nwitness w1 witness1.example+00000000+BAAA\nquorum w1\n", RP_E_MALFORMED,
-	           "witness key");
+		   "witness key");
 }
 
 static void wp_bad_name(void **state)
@@ -1306,7 +1307,7 @@ static void wp_unknown_keyword(void **state)
 {
 	(void)state;
 	wp_rejects("log $L\nwitnesses w1 $1\nquorum none\n", RP_E_MALFORMED,
-	           "`witnesses' is not log, witness, group or quorum");
+		   "`witnesses' is not log, witness, group or quorum");
 }
 
 static void wp_too_many_witnesses(void **state)
@@ -1348,7 +1349,7 @@ static void wp_failure_changes_nothing(void **state)
 	(void)state;
 
 	assert_int_equal(wp_parse("log $L\nwitness w1 $1\nwitness w2 $2\nquorum none\n", &wp, NULL),
-	                 0);
+			 0);
 	wp.have_quorum = false; /* reopen for more lines */
 	before = wp;
 	assert_int_equal(rp_wpolicy_line(&wp, bad, strlen(bad), &d), RP_E_MALFORMED);
@@ -1406,17 +1407,17 @@ static void q_single_witness(void **state)
 	const struct cs c2[] = {{0, NOW}};
 	(void)state;
 	assert_int_equal(verify_with("log $L\nwitness w1 $1\nwitness w2 $2\nquorum w2\n", c, 1, NOW,
-	                             FRESH, NULL),
-	                 0);
+				     FRESH, NULL),
+			 0);
 	assert_int_equal(verify_with("log $L\nwitness w1 $1\nwitness w2 $2\nquorum w2\n", c2, 1,
-	                             NOW, FRESH, NULL),
-	                 RP_E_WITNESS);
+				     NOW, FRESH, NULL),
+			 RP_E_WITNESS);
 }
 
 static void q_all(void **state)
 {
 	static const char p[] = "log $L\nwitness a $1\nwitness b $2\nwitness c $3\n"
-	                        "group g all a b c\nquorum g\n";
+				"group g all a b c\nquorum g\n";
 	const struct cs all3[] = {{0, NOW}, {1, NOW}, {2, NOW}};
 	(void)state;
 	assert_int_equal(verify_with(p, all3, 3, NOW, FRESH, NULL), 0);
@@ -1426,7 +1427,7 @@ static void q_all(void **state)
 static void q_any(void **state)
 {
 	static const char p[] = "log $L\nwitness a $1\nwitness b $2\nwitness c $3\n"
-	                        "group g any a b c\nquorum g\n";
+				"group g any a b c\nquorum g\n";
 	const struct cs one[] = {{2, NOW}};
 	(void)state;
 	assert_int_equal(verify_with(p, one, 1, NOW, FRESH, NULL), 0);
@@ -1467,13 +1468,13 @@ static void q_unlisted_bad_cosignature_ignored(void **state)
 	char *text = cp_text(42), *note = make_note(text, true, c, 3);
 	/* 72 zero bytes: the shape of a cosignature, verifying nothing. */
 	char *m = concat(note, EM_DASH " stranger.example "
-	                               "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-	                               "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n");
+				       "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+				       "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n");
 	(void)state;
 
 	wp_ok(nested_policy, &wp);
 	assert_int_equal(
-	    rp_checkpoint_verify(&wp, m, strlen(m), NOW, FRESH, SKEW, NULL, NULL, NULL), 0);
+		rp_checkpoint_verify(&wp, m, strlen(m), NOW, FRESH, SKEW, NULL, NULL, NULL), 0);
 	free(m);
 	free(note);
 	free(text);
@@ -1496,8 +1497,8 @@ static void q_bad_cosignature_by_listed_witness_rejects(void **state)
 	bad[off] = bad[off] == 'A' ? 'B' : 'A';
 	wp_ok(nested_policy, &wp);
 	assert_int_equal(
-	    rp_checkpoint_verify(&wp, bad, strlen(bad), NOW, FRESH, SKEW, NULL, NULL, &d),
-	    RP_E_BADSIG);
+		rp_checkpoint_verify(&wp, bad, strlen(bad), NOW, FRESH, SKEW, NULL, NULL, &d),
+		RP_E_BADSIG);
 	assert_diag_has(&d, "witness5.example");
 	rp_note_free(n);
 	free(bad);
@@ -1519,7 +1520,7 @@ static void q_listed_name_other_keyid_ignored(void **state)
 	m = concat(note, line);
 	wp_ok(nested_policy, &wp);
 	assert_int_equal(
-	    rp_checkpoint_verify(&wp, m, strlen(m), NOW, FRESH, SKEW, NULL, NULL, NULL), 0);
+		rp_checkpoint_verify(&wp, m, strlen(m), NOW, FRESH, SKEW, NULL, NULL, NULL), 0);
 	free(m);
 	free(line);
 	free(note);
@@ -1540,7 +1541,7 @@ static void q_cosignature_over_other_checkpoint(void **state)
 
 	wp_ok(nested_policy, &wp);
 	assert_int_equal(rp_checkpoint_verify(&wp, m, strlen(m), NOW, FRESH, SKEW, NULL, NULL, &d),
-	                 RP_E_BADSIG);
+			 RP_E_BADSIG);
 	assert_diag_has(&d, "witness1.example");
 	free(m);
 	free(line);
@@ -1632,8 +1633,8 @@ static void q_log_signature_missing(void **state)
 
 	wp_ok(nested_policy, &wp);
 	assert_int_equal(
-	    rp_checkpoint_verify(&wp, note, strlen(note), NOW, FRESH, SKEW, NULL, NULL, &d),
-	    RP_E_NOSIG);
+		rp_checkpoint_verify(&wp, note, strlen(note), NOW, FRESH, SKEW, NULL, NULL, &d),
+		RP_E_NOSIG);
 	free(note);
 	free(text);
 }
@@ -1651,8 +1652,8 @@ static void q_log_signature_bad(void **state)
 	note[off] = note[off] == 'A' ? 'B' : 'A';
 	wp_ok(nested_policy, &wp);
 	assert_int_equal(
-	    rp_checkpoint_verify(&wp, note, strlen(note), NOW, FRESH, SKEW, NULL, NULL, NULL),
-	    RP_E_BADSIG);
+		rp_checkpoint_verify(&wp, note, strlen(note), NOW, FRESH, SKEW, NULL, NULL, NULL),
+		RP_E_BADSIG);
 	rp_note_free(n);
 	free(note);
 	free(text);
@@ -1672,8 +1673,8 @@ static void q_log_signature_by_other_key(void **state)
 	note = concat(n1, line);
 	wp_ok("log $L\nquorum none\n", &wp);
 	assert_int_equal(
-	    rp_checkpoint_verify(&wp, note, strlen(note), NOW, FRESH, SKEW, NULL, NULL, NULL),
-	    RP_E_NOSIG);
+		rp_checkpoint_verify(&wp, note, strlen(note), NOW, FRESH, SKEW, NULL, NULL, NULL),
+		RP_E_NOSIG);
 	free(n1);
 	free(note);
 	free(line);
@@ -1691,8 +1692,8 @@ static void q_origin_mismatch(void **state)
 
 	wp_ok("log $L\nquorum none\n", &wp);
 	assert_int_equal(
-	    rp_checkpoint_verify(&wp, note, strlen(note), NOW, FRESH, SKEW, NULL, NULL, &d),
-	    RP_E_NOSIG);
+		rp_checkpoint_verify(&wp, note, strlen(note), NOW, FRESH, SKEW, NULL, NULL, &d),
+		RP_E_NOSIG);
 	assert_diag_has(&d, "origin");
 	free(note);
 }
@@ -1706,8 +1707,8 @@ static void q_not_a_checkpoint(void **state)
 
 	wp_ok("log $L\nquorum none\n", &wp);
 	assert_int_equal(
-	    rp_checkpoint_verify(&wp, note, strlen(note), NOW, FRESH, SKEW, NULL, NULL, NULL),
-	    RP_E_MALFORMED);
+		rp_checkpoint_verify(&wp, note, strlen(note), NOW, FRESH, SKEW, NULL, NULL, NULL),
+		RP_E_MALFORMED);
 	free(note);
 }
 
@@ -1720,7 +1721,7 @@ static void q_oversize(void **state)
 
 	wp_ok("log $L\nquorum none\n", &wp);
 	assert_int_equal(rp_checkpoint_verify(&wp, b, n, NOW, FRESH, SKEW, NULL, NULL, NULL),
-	                 RP_E_TOOBIG);
+			 RP_E_TOOBIG);
 	free(b);
 }
 
@@ -1736,7 +1737,7 @@ static void q_extension_lines_and_ret_cp(void **state)
 
 	wp_ok("log $L\nwitness w1 $1\nquorum w1\n", &wp);
 	assert_int_equal(
-	    rp_checkpoint_verify(&wp, note, strlen(note), NOW, FRESH, SKEW, &c, NULL, NULL), 0);
+		rp_checkpoint_verify(&wp, note, strlen(note), NOW, FRESH, SKEW, &c, NULL, NULL), 0);
 	assert_string_equal(c.origin, ORIGIN);
 	assert_int_equal(c.size, 5);
 	assert_int_equal(c.next, 1);
@@ -1751,8 +1752,8 @@ static void q_incomplete_policy(void **state)
 
 	memset(&wp, 0, sizeof(wp));
 	assert_int_equal(
-	    rp_checkpoint_verify(&wp, note, strlen(note), NOW, FRESH, SKEW, NULL, NULL, NULL),
-	    RP_E_INVAL);
+		rp_checkpoint_verify(&wp, note, strlen(note), NOW, FRESH, SKEW, NULL, NULL, NULL),
+		RP_E_INVAL);
 	free(note);
 	free(text);
 }
@@ -1760,128 +1761,128 @@ static void q_incomplete_policy(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(vector_checkpoint_parses),
-	    cmocka_unit_test(vector_go_cosignature_verifies),
-	    cmocka_unit_test(vector_cosignature_byte_identical),
-	    cmocka_unit_test(vector_checkpoint_verify_with_go_cosignature),
-	    cmocka_unit_test(cp_missing_size),
-	    cmocka_unit_test(cp_missing_root),
-	    cmocka_unit_test(cp_size_leading_zero),
-	    cmocka_unit_test(cp_size_empty),
-	    cmocka_unit_test(cp_size_signed),
-	    cmocka_unit_test(cp_size_with_space),
-	    cmocka_unit_test(cp_size_beyond_int64),
-	    cmocka_unit_test(cp_size_zero),
-	    cmocka_unit_test(cp_root_31_bytes),
-	    cmocka_unit_test(cp_root_33_bytes),
-	    cmocka_unit_test(cp_root_noncanonical_base64),
-	    cmocka_unit_test(cp_root_unpadded),
-	    cmocka_unit_test(cp_root_url_safe_alphabet),
-	    cmocka_unit_test(cp_empty_origin),
-	    cmocka_unit_test(cp_origin_non_ascii),
-	    cmocka_unit_test(cp_origin_too_long),
-	    cmocka_unit_test(cp_carriage_return),
-	    cmocka_unit_test(cp_no_trailing_newline),
-	    cmocka_unit_test(cp_empty_extension_line),
-	    cmocka_unit_test(cp_extension_lines_counted),
-	    cmocka_unit_test(cp_too_many_extension_lines),
-	    cmocka_unit_test(cp_oversize),
-	    cmocka_unit_test(cp_format_round_trip),
-	    cmocka_unit_test(cp_format_refuses_unparsable),
-	    cmocka_unit_test(cosig_vkey_type_and_id),
-	    cmocka_unit_test(cosig_round_trip_times),
-	    cmocka_unit_test(cosig_sign_refuses_time_beyond_int64),
-	    cmocka_unit_test(cosig_verify_time_beyond_int64),
-	    cmocka_unit_test(cosig_verify_not_by_key),
-	    cmocka_unit_test(cosig_verify_wrong_length),
-	    cmocka_unit_test(cosig_verify_time_changed),
-	    cmocka_unit_test(cosig_is_not_a_note_signature),
-	    cmocka_unit_test(wreq_spec_example),
-	    cmocka_unit_test(wreq_round_trip_signed),
-	    cmocka_unit_test(wreq_old_zero_empty_proof),
-	    cmocka_unit_test(wreq_missing_old_line),
-	    cmocka_unit_test(wreq_empty_body),
-	    cmocka_unit_test(wreq_old_leading_zero),
-	    cmocka_unit_test(wreq_old_malformed),
-	    cmocka_unit_test(wreq_63_proof_lines),
-	    cmocka_unit_test(wreq_64_proof_lines),
-	    cmocka_unit_test(wreq_bad_base64_line),
-	    cmocka_unit_test(wreq_proof_noncanonical),
-	    cmocka_unit_test(wreq_proof_not_32_bytes),
-	    cmocka_unit_test(wreq_no_blank_line),
-	    cmocka_unit_test(wreq_unterminated_line),
-	    cmocka_unit_test(wreq_no_checkpoint),
-	    cmocka_unit_test(wreq_checkpoint_unsigned),
-	    cmocka_unit_test(wreq_not_a_checkpoint),
-	    cmocka_unit_test(wreq_oversize),
-	    cmocka_unit_test(wreq_checkpoint_oversize),
-	    cmocka_unit_test(wreq_format_too_many_proofs),
-	    cmocka_unit_test(wp_spec_example),
-	    cmocka_unit_test(wp_urls),
-	    cmocka_unit_test(wp_url_too_long),
-	    cmocka_unit_test(wp_quorum_none),
-	    cmocka_unit_test(wp_canonical_thresholds),
-	    cmocka_unit_test(wp_duplicate_witness_key),
-	    cmocka_unit_test(wp_duplicate_witness_key_other_vkey_name),
-	    cmocka_unit_test(wp_duplicate_name),
-	    cmocka_unit_test(wp_group_name_is_witness_name),
-	    cmocka_unit_test(wp_group_undefined_member),
-	    cmocka_unit_test(wp_group_later_name),
-	    cmocka_unit_test(wp_group_references_itself),
-	    cmocka_unit_test(wp_group_member_twice),
-	    cmocka_unit_test(wp_group_k_zero),
-	    cmocka_unit_test(wp_group_k_above_n),
-	    cmocka_unit_test(wp_group_k_malformed),
-	    cmocka_unit_test(wp_group_no_members),
-	    cmocka_unit_test(wp_none_as_member),
-	    cmocka_unit_test(wp_none_as_name),
-	    cmocka_unit_test(wp_quorum_missing),
-	    cmocka_unit_test(wp_two_quorum_lines),
-	    cmocka_unit_test(wp_line_after_quorum),
-	    cmocka_unit_test(wp_quorum_undefined),
-	    cmocka_unit_test(wp_quorum_extra_field),
-	    cmocka_unit_test(wp_log_missing),
-	    cmocka_unit_test(wp_two_logs),
-	    cmocka_unit_test(wp_log_key_type_04),
-	    cmocka_unit_test(wp_witness_key_type_01),
-	    cmocka_unit_test(wp_witness_key_is_log_key),
-	    cmocka_unit_test(wp_bad_vkey),
-	    cmocka_unit_test(wp_bad_name),
-	    cmocka_unit_test(wp_whitespace_not_canonical),
-	    cmocka_unit_test(wp_unknown_keyword),
-	    cmocka_unit_test(wp_too_many_witnesses),
-	    cmocka_unit_test(wp_failure_changes_nothing),
-	    cmocka_unit_test(q_nested_met),
-	    cmocka_unit_test(q_nested_inner_k_short),
-	    cmocka_unit_test(q_nested_other_branch_missing),
-	    cmocka_unit_test(q_nested_any_member),
-	    cmocka_unit_test(q_no_cosignatures),
-	    cmocka_unit_test(q_single_witness),
-	    cmocka_unit_test(q_all),
-	    cmocka_unit_test(q_any),
-	    cmocka_unit_test(q_quorum_none),
-	    cmocka_unit_test(q_duplicate_cosignature_counts_once),
-	    cmocka_unit_test(q_unlisted_witness_ignored),
-	    cmocka_unit_test(q_unlisted_bad_cosignature_ignored),
-	    cmocka_unit_test(q_bad_cosignature_by_listed_witness_rejects),
-	    cmocka_unit_test(q_listed_name_other_keyid_ignored),
-	    cmocka_unit_test(q_cosignature_over_other_checkpoint),
-	    cmocka_unit_test(q_all_stale),
-	    cmocka_unit_test(q_partly_stale),
-	    cmocka_unit_test(q_stale_and_short),
-	    cmocka_unit_test(q_fresh_and_stale_same_witness),
-	    cmocka_unit_test(q_freshness_boundary),
-	    cmocka_unit_test(q_freshness_zero_any_time),
-	    cmocka_unit_test(q_future_beyond_skew),
-	    cmocka_unit_test(q_future_within_skew),
-	    cmocka_unit_test(q_log_signature_missing),
-	    cmocka_unit_test(q_log_signature_bad),
-	    cmocka_unit_test(q_log_signature_by_other_key),
-	    cmocka_unit_test(q_origin_mismatch),
-	    cmocka_unit_test(q_not_a_checkpoint),
-	    cmocka_unit_test(q_oversize),
-	    cmocka_unit_test(q_extension_lines_and_ret_cp),
-	    cmocka_unit_test(q_incomplete_policy),
+		cmocka_unit_test(vector_checkpoint_parses),
+		cmocka_unit_test(vector_go_cosignature_verifies),
+		cmocka_unit_test(vector_cosignature_byte_identical),
+		cmocka_unit_test(vector_checkpoint_verify_with_go_cosignature),
+		cmocka_unit_test(cp_missing_size),
+		cmocka_unit_test(cp_missing_root),
+		cmocka_unit_test(cp_size_leading_zero),
+		cmocka_unit_test(cp_size_empty),
+		cmocka_unit_test(cp_size_signed),
+		cmocka_unit_test(cp_size_with_space),
+		cmocka_unit_test(cp_size_beyond_int64),
+		cmocka_unit_test(cp_size_zero),
+		cmocka_unit_test(cp_root_31_bytes),
+		cmocka_unit_test(cp_root_33_bytes),
+		cmocka_unit_test(cp_root_noncanonical_base64),
+		cmocka_unit_test(cp_root_unpadded),
+		cmocka_unit_test(cp_root_url_safe_alphabet),
+		cmocka_unit_test(cp_empty_origin),
+		cmocka_unit_test(cp_origin_non_ascii),
+		cmocka_unit_test(cp_origin_too_long),
+		cmocka_unit_test(cp_carriage_return),
+		cmocka_unit_test(cp_no_trailing_newline),
+		cmocka_unit_test(cp_empty_extension_line),
+		cmocka_unit_test(cp_extension_lines_counted),
+		cmocka_unit_test(cp_too_many_extension_lines),
+		cmocka_unit_test(cp_oversize),
+		cmocka_unit_test(cp_format_round_trip),
+		cmocka_unit_test(cp_format_refuses_unparsable),
+		cmocka_unit_test(cosig_vkey_type_and_id),
+		cmocka_unit_test(cosig_round_trip_times),
+		cmocka_unit_test(cosig_sign_refuses_time_beyond_int64),
+		cmocka_unit_test(cosig_verify_time_beyond_int64),
+		cmocka_unit_test(cosig_verify_not_by_key),
+		cmocka_unit_test(cosig_verify_wrong_length),
+		cmocka_unit_test(cosig_verify_time_changed),
+		cmocka_unit_test(cosig_is_not_a_note_signature),
+		cmocka_unit_test(wreq_spec_example),
+		cmocka_unit_test(wreq_round_trip_signed),
+		cmocka_unit_test(wreq_old_zero_empty_proof),
+		cmocka_unit_test(wreq_missing_old_line),
+		cmocka_unit_test(wreq_empty_body),
+		cmocka_unit_test(wreq_old_leading_zero),
+		cmocka_unit_test(wreq_old_malformed),
+		cmocka_unit_test(wreq_63_proof_lines),
+		cmocka_unit_test(wreq_64_proof_lines),
+		cmocka_unit_test(wreq_bad_base64_line),
+		cmocka_unit_test(wreq_proof_noncanonical),
+		cmocka_unit_test(wreq_proof_not_32_bytes),
+		cmocka_unit_test(wreq_no_blank_line),
+		cmocka_unit_test(wreq_unterminated_line),
+		cmocka_unit_test(wreq_no_checkpoint),
+		cmocka_unit_test(wreq_checkpoint_unsigned),
+		cmocka_unit_test(wreq_not_a_checkpoint),
+		cmocka_unit_test(wreq_oversize),
+		cmocka_unit_test(wreq_checkpoint_oversize),
+		cmocka_unit_test(wreq_format_too_many_proofs),
+		cmocka_unit_test(wp_spec_example),
+		cmocka_unit_test(wp_urls),
+		cmocka_unit_test(wp_url_too_long),
+		cmocka_unit_test(wp_quorum_none),
+		cmocka_unit_test(wp_canonical_thresholds),
+		cmocka_unit_test(wp_duplicate_witness_key),
+		cmocka_unit_test(wp_duplicate_witness_key_other_vkey_name),
+		cmocka_unit_test(wp_duplicate_name),
+		cmocka_unit_test(wp_group_name_is_witness_name),
+		cmocka_unit_test(wp_group_undefined_member),
+		cmocka_unit_test(wp_group_later_name),
+		cmocka_unit_test(wp_group_references_itself),
+		cmocka_unit_test(wp_group_member_twice),
+		cmocka_unit_test(wp_group_k_zero),
+		cmocka_unit_test(wp_group_k_above_n),
+		cmocka_unit_test(wp_group_k_malformed),
+		cmocka_unit_test(wp_group_no_members),
+		cmocka_unit_test(wp_none_as_member),
+		cmocka_unit_test(wp_none_as_name),
+		cmocka_unit_test(wp_quorum_missing),
+		cmocka_unit_test(wp_two_quorum_lines),
+		cmocka_unit_test(wp_line_after_quorum),
+		cmocka_unit_test(wp_quorum_undefined),
+		cmocka_unit_test(wp_quorum_extra_field),
+		cmocka_unit_test(wp_log_missing),
+		cmocka_unit_test(wp_two_logs),
+		cmocka_unit_test(wp_log_key_type_04),
+		cmocka_unit_test(wp_witness_key_type_01),
+		cmocka_unit_test(wp_witness_key_is_log_key),
+		cmocka_unit_test(wp_bad_vkey),
+		cmocka_unit_test(wp_bad_name),
+		cmocka_unit_test(wp_whitespace_not_canonical),
+		cmocka_unit_test(wp_unknown_keyword),
+		cmocka_unit_test(wp_too_many_witnesses),
+		cmocka_unit_test(wp_failure_changes_nothing),
+		cmocka_unit_test(q_nested_met),
+		cmocka_unit_test(q_nested_inner_k_short),
+		cmocka_unit_test(q_nested_other_branch_missing),
+		cmocka_unit_test(q_nested_any_member),
+		cmocka_unit_test(q_no_cosignatures),
+		cmocka_unit_test(q_single_witness),
+		cmocka_unit_test(q_all),
+		cmocka_unit_test(q_any),
+		cmocka_unit_test(q_quorum_none),
+		cmocka_unit_test(q_duplicate_cosignature_counts_once),
+		cmocka_unit_test(q_unlisted_witness_ignored),
+		cmocka_unit_test(q_unlisted_bad_cosignature_ignored),
+		cmocka_unit_test(q_bad_cosignature_by_listed_witness_rejects),
+		cmocka_unit_test(q_listed_name_other_keyid_ignored),
+		cmocka_unit_test(q_cosignature_over_other_checkpoint),
+		cmocka_unit_test(q_all_stale),
+		cmocka_unit_test(q_partly_stale),
+		cmocka_unit_test(q_stale_and_short),
+		cmocka_unit_test(q_fresh_and_stale_same_witness),
+		cmocka_unit_test(q_freshness_boundary),
+		cmocka_unit_test(q_freshness_zero_any_time),
+		cmocka_unit_test(q_future_beyond_skew),
+		cmocka_unit_test(q_future_within_skew),
+		cmocka_unit_test(q_log_signature_missing),
+		cmocka_unit_test(q_log_signature_bad),
+		cmocka_unit_test(q_log_signature_by_other_key),
+		cmocka_unit_test(q_origin_mismatch),
+		cmocka_unit_test(q_not_a_checkpoint),
+		cmocka_unit_test(q_oversize),
+		cmocka_unit_test(q_extension_lines_and_ret_cp),
+		cmocka_unit_test(q_incomplete_policy),
 	};
 	if (sodium_init() < 0)
 		return 1;

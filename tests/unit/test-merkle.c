@@ -99,8 +99,7 @@ static bool vcase_proof(const struct vcase *c, hash_t *proof, size_t max, size_t
 		return true;
 	assert_true(json_is_array(a));
 	assert_true(json_array_size(a) <= max);
-	json_array_foreach(a, i, e)
-	{
+	json_array_foreach (a, i, e) {
 		ok = b64_hash(e, proof[i]) && ok;
 	}
 	*ret_n = json_array_size(a);
@@ -126,7 +125,7 @@ static enum outcome run_inclusion(const char *path, bool *ret_want_err)
 		return NOT_32_BYTES;
 	}
 	r = rp_merkle_verify_inclusion(vcase_u64(&c, "leafIdx"), vcase_u64(&c, "treeSize"), leaf,
-	                               (const hash_t *)proof, n, root, &d);
+				       (const hash_t *)proof, n, root, &d);
 	vcase_free(&c);
 	if (r == 0)
 		return ACCEPTED;
@@ -155,7 +154,7 @@ static enum outcome run_consistency(const char *path, bool *ret_want_err)
 		return NOT_32_BYTES;
 	}
 	r = rp_merkle_verify_consistency(vcase_u64(&c, "size1"), vcase_u64(&c, "size2"), root1,
-	                                 root2, (const hash_t *)proof, n, &d);
+					 root2, (const hash_t *)proof, n, &d);
 	vcase_free(&c);
 	if (r == 0)
 		return ACCEPTED;
@@ -173,8 +172,8 @@ static const struct {
 	const char *path;
 	enum outcome ours;
 } deviations[] = {
-    /* test vector_equal_sizes_with_short_hashes */
-    {"merkle/consistency/additional/sizes-are-equal-one-and-proof-is-empty.json", NOT_32_BYTES},
+	/* test vector_equal_sizes_with_short_hashes */
+	{"merkle/consistency/additional/sizes-are-equal-one-and-proof-is-empty.json", NOT_32_BYTES},
 };
 
 static char *found[256];
@@ -196,7 +195,7 @@ static int collect(const char *fpath, const struct stat *sb, int type, struct FT
 }
 
 static void run_vectors(const char *dir, enum outcome (*run)(const char *, bool *),
-                        size_t want_files)
+			size_t want_files)
 {
 	char root[1024];
 	size_t accepted = 0;
@@ -214,13 +213,13 @@ static void run_vectors(const char *dir, enum outcome (*run)(const char *, bool 
 				deviates = true;
 				if (got != deviations[k].ours)
 					fail_msg("%s: outcome %d, the named test expects %d",
-					         found[i], got, deviations[k].ours);
+						 found[i], got, deviations[k].ours);
 			}
 		}
 		if (!deviates && (got == ACCEPTED) == want_err)
 			fail_msg("%s: %s, the vector wants %s", found[i],
-			         got == ACCEPTED ? "accepted" : "rejected",
-			         want_err ? "an error" : "success");
+				 got == ACCEPTED ? "accepted" : "rejected",
+				 want_err ? "an error" : "success");
 		accepted += got == ACCEPTED;
 		free(found[i]);
 	}
@@ -247,7 +246,7 @@ static void hash_of(const char *b64, uint8_t out[RP_HASH_LEN])
 }
 
 #define EMPTY_ROOT_B64 "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
-#define LEAF0_B64 "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0="
+#define LEAF0_B64      "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0="
 
 /*
  * sizes-are-equal-one-and-proof-is-empty wants success for two equal
@@ -305,8 +304,8 @@ static void consistency_from_empty_tree_strict(void **state)
 	hash_of(LEAF0_B64, other);
 	memcpy(proof[0], empty, RP_HASH_LEN);
 	assert_int_equal(
-	    rp_merkle_verify_consistency(0, 1, empty, other, (const hash_t *)proof, 1, &d),
-	    RP_E_PROOF);
+		rp_merkle_verify_consistency(0, 1, empty, other, (const hash_t *)proof, 1, &d),
+		RP_E_PROOF);
 	assert_diag_has(&d, "must be empty");
 	assert_int_equal(rp_merkle_verify_consistency(0, 1, other, other, NULL, 0, &d), RP_E_PROOF);
 	assert_diag_has(&d, "size 0");
@@ -387,7 +386,7 @@ static const uint8_t *naive_mth(uint64_t lo, uint64_t hi)
 		} else {
 			k = pow2_below(n);
 			rp_merkle_node_hash(naive_mth(lo, lo + k), naive_mth(lo + k, hi),
-			                    memo[lo][hi]);
+					    memo[lo][hi]);
 		}
 		have[lo][hi] = true;
 	}
@@ -455,7 +454,7 @@ static int store_read(void *arg, unsigned level, uint64_t index, uint8_t out[RP_
 		return s->fail;
 	if (level >= MAXL || index >= s->n[level])
 		fail_msg("read of (%u, %llu), which is not stored", level,
-		         (unsigned long long)index);
+			 (unsigned long long)index);
 	memcpy(out, s->h[level][index], RP_HASH_LEN);
 	return 0;
 }
@@ -504,7 +503,7 @@ static void stored_hashes_are_subtree_roots(void **state)
 		assert_int_equal(s->n[l], MAXN >> l);
 		for (uint64_t i = 0; i < s->n[l]; i++)
 			assert_memory_equal(s->h[l][i], naive_mth(i << l, (i + 1) << l),
-			                    RP_HASH_LEN);
+					    RP_HASH_LEN);
 	}
 	free(s);
 }
@@ -534,31 +533,31 @@ static void generated_matches_naive(void **state)
 		for (uint64_t i = 0; i < size; i++) {
 			s->reads = 0;
 			assert_int_equal(
-			    rp_merkle_prove_inclusion(i, size, store_read, s, got, &ngot), 0);
+				rp_merkle_prove_inclusion(i, size, store_read, s, got, &ngot), 0);
 			assert_true(s->reads <= 2 * bits(size));
 			nwant = 0;
 			naive_path(i, 0, size, want, &nwant);
 			assert_int_equal(ngot, nwant);
 			assert_memory_equal(got, want, ngot * RP_HASH_LEN);
 			assert_int_equal(rp_merkle_verify_inclusion(i, size, leaves[i],
-			                                            (const hash_t *)got, ngot, root,
-			                                            &d),
-			                 0);
+								    (const hash_t *)got, ngot, root,
+								    &d),
+					 0);
 			proofs++;
 		}
 		for (uint64_t m = 1; m <= size; m++) {
 			s->reads = 0;
 			assert_int_equal(
-			    rp_merkle_prove_consistency(m, size, store_read, s, got, &ngot), 0);
+				rp_merkle_prove_consistency(m, size, store_read, s, got, &ngot), 0);
 			assert_true(s->reads <= 2 * bits(size));
 			nwant = 0;
 			naive_subproof(m, 0, size, true, want, &nwant);
 			assert_int_equal(ngot, nwant);
 			assert_memory_equal(got, want, ngot * RP_HASH_LEN);
 			assert_int_equal(rp_merkle_verify_consistency(m, size, naive_mth(0, m),
-			                                              root, (const hash_t *)got,
-			                                              ngot, &d),
-			                 0);
+								      root, (const hash_t *)got,
+								      ngot, &d),
+					 0);
 			proofs++;
 		}
 	}
@@ -569,24 +568,24 @@ static void generated_matches_naive(void **state)
 /* ---- attacks on proofs: each must fail with a diagnostic ---- */
 
 static void expect_incl_fails(uint64_t i, uint64_t size, const uint8_t *leaf, const hash_t *p,
-                              size_t n, const uint8_t *root)
+			      size_t n, const uint8_t *root)
 {
 	struct rp_diag d = {""};
 
 	if (rp_merkle_verify_inclusion(i, size, leaf, p, n, root, &d) != RP_E_PROOF)
 		fail_msg("tampered inclusion proof (%llu of %llu, %zu hashes) verified",
-		         (unsigned long long)i, (unsigned long long)size, n);
+			 (unsigned long long)i, (unsigned long long)size, n);
 	assert_true(d.msg[0] != '\0');
 }
 
 static void expect_cons_fails(uint64_t m, uint64_t size, const uint8_t *r1, const uint8_t *r2,
-                              const hash_t *p, size_t n)
+			      const hash_t *p, size_t n)
 {
 	struct rp_diag d = {""};
 
 	if (rp_merkle_verify_consistency(m, size, r1, r2, p, n, &d) != RP_E_PROOF)
 		fail_msg("tampered consistency proof (%llu to %llu, %zu hashes) verified",
-		         (unsigned long long)m, (unsigned long long)size, n);
+			 (unsigned long long)m, (unsigned long long)size, n);
 	assert_true(d.msg[0] != '\0');
 }
 
@@ -602,7 +601,7 @@ static void tampered_inclusion_fails(void **state)
 
 		for (uint64_t i = 0; i < size; i++) {
 			assert_int_equal(rp_merkle_prove_inclusion(i, size, store_read, s, p, &n),
-			                 0);
+					 0);
 			/* A bit flip anywhere in any hash. */
 			for (size_t k = 0; k < n; k++) {
 				uint8_t bit = (uint8_t)(1u << (k % 8));
@@ -620,7 +619,7 @@ static void tampered_inclusion_fails(void **state)
 			/* Truncated, extended by a hash, or with its last hash dropped. */
 			if (n > 0)
 				expect_incl_fails(i, size, leaves[i], (const hash_t *)p, n - 1,
-				                  root);
+						  root);
 			memcpy(p[n], root, RP_HASH_LEN);
 			expect_incl_fails(i, size, leaves[i], (const hash_t *)p, n + 1, root);
 			/* The leaf's data instead of its hash does not verify either. */
@@ -646,7 +645,7 @@ static void tampered_consistency_fails(void **state)
 			const uint8_t *r1 = naive_mth(0, m);
 
 			assert_int_equal(rp_merkle_prove_consistency(m, size, store_read, s, p, &n),
-			                 0);
+					 0);
 			assert_true(n > 0);
 			for (size_t k = 0; k < n; k++) {
 				uint8_t bit = (uint8_t)(1u << ((k + m) % 8));
@@ -679,8 +678,8 @@ static void consistency_fork_rejected(void **state)
 	(void)state;
 
 	assert_int_equal(
-	    rp_merkle_verify_consistency(5, 5, naive_mth(0, 5), naive_mth(1, 6), NULL, 0, &d),
-	    RP_E_PROOF);
+		rp_merkle_verify_consistency(5, 5, naive_mth(0, 5), naive_mth(1, 6), NULL, 0, &d),
+		RP_E_PROOF);
 	assert_diag_has(&d, "different roots");
 }
 
@@ -691,43 +690,43 @@ static void verify_diagnostics(void **state)
 	(void)state;
 
 	memset(p, 0, sizeof(p));
-	assert_int_equal(
-	    rp_merkle_verify_inclusion(5, 5, leaves[0], (const hash_t *)p, 3, naive_mth(0, 5), &d),
-	    RP_E_PROOF);
+	assert_int_equal(rp_merkle_verify_inclusion(5, 5, leaves[0], (const hash_t *)p, 3,
+						    naive_mth(0, 5), &d),
+			 RP_E_PROOF);
 	assert_diag_has(&d, "outside the tree");
-	assert_int_equal(
-	    rp_merkle_verify_inclusion(0, 5, leaves[0], (const hash_t *)p, 2, naive_mth(0, 5), &d),
-	    RP_E_PROOF);
+	assert_int_equal(rp_merkle_verify_inclusion(0, 5, leaves[0], (const hash_t *)p, 2,
+						    naive_mth(0, 5), &d),
+			 RP_E_PROOF);
 	assert_diag_has(&d, "needs 3");
-	assert_int_equal(
-	    rp_merkle_verify_inclusion(0, 5, leaves[0], (const hash_t *)p, 3, naive_mth(0, 5), &d),
-	    RP_E_PROOF);
+	assert_int_equal(rp_merkle_verify_inclusion(0, 5, leaves[0], (const hash_t *)p, 3,
+						    naive_mth(0, 5), &d),
+			 RP_E_PROOF);
 	assert_diag_has(&d, "not to the tree's root");
 	assert_int_equal(rp_merkle_verify_inclusion(0, 5, leaves[0], (const hash_t *)p,
-	                                            RP_PROOF_HASHES_MAX + 1, naive_mth(0, 5), &d),
-	                 RP_E_TOOBIG);
+						    RP_PROOF_HASHES_MAX + 1, naive_mth(0, 5), &d),
+			 RP_E_TOOBIG);
 	assert_int_equal(rp_merkle_verify_consistency(3, 5, naive_mth(0, 3), naive_mth(0, 5),
-	                                              (const hash_t *)p, RP_PROOF_HASHES_MAX + 1,
-	                                              &d),
-	                 RP_E_TOOBIG);
+						      (const hash_t *)p, RP_PROOF_HASHES_MAX + 1,
+						      &d),
+			 RP_E_TOOBIG);
 	assert_int_equal(
-	    rp_merkle_verify_consistency(6, 5, naive_mth(0, 6), naive_mth(0, 5), NULL, 0, &d),
-	    RP_E_PROOF);
+		rp_merkle_verify_consistency(6, 5, naive_mth(0, 6), naive_mth(0, 5), NULL, 0, &d),
+		RP_E_PROOF);
 	assert_diag_has(&d, "larger than the new one");
 	assert_int_equal(rp_merkle_verify_consistency(3, 5, naive_mth(0, 3), naive_mth(0, 5),
-	                                              (const hash_t *)p, 4, &d),
-	                 RP_E_PROOF);
+						      (const hash_t *)p, 4, &d),
+			 RP_E_PROOF);
 	assert_diag_has(&d, "old root");
 	/* The old root right, the new one wrong: the proof of 4 -> 5 is one hash. */
 	memcpy(p[0], naive_mth(4, 5), RP_HASH_LEN);
 	assert_int_equal(rp_merkle_verify_consistency(4, 5, naive_mth(0, 4), naive_mth(0, 6),
-	                                              (const hash_t *)p, 1, &d),
-	                 RP_E_PROOF);
+						      (const hash_t *)p, 1, &d),
+			 RP_E_PROOF);
 	assert_diag_has(&d, "new root");
 	/* NULL diagnostics are fine. */
 	assert_int_equal(rp_merkle_verify_consistency(4, 5, naive_mth(0, 4), naive_mth(0, 5),
-	                                              (const hash_t *)p, 1, NULL),
-	                 0);
+						      (const hash_t *)p, 1, NULL),
+			 0);
 }
 
 /* ---- storage edge cases ---- */
@@ -765,7 +764,7 @@ static void prove_arguments(void **state)
 	assert_int_equal(rp_merkle_prove_consistency(5, 5, fake_read, &reads, p, &n), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(rp_merkle_append(UINT64_MAX, leaves[0], fake_read, &reads, st, &n),
-	                 RP_E_INVAL);
+			 RP_E_INVAL);
 	/* The empty tree's hash reads nothing. */
 	assert_int_equal(rp_merkle_tree_hash(0, fake_read, &reads, h), 0);
 	assert_int_equal(reads, 0);
@@ -784,7 +783,7 @@ static void prove_huge_trees(void **state)
 
 	/* Leaf 2^63 - 1 completes 63 subtrees: 64 hashes to store. */
 	assert_int_equal(
-	    rp_merkle_append(((uint64_t)1 << 63) - 1, leaves[0], fake_read, &reads, st, &n), 0);
+		rp_merkle_append(((uint64_t)1 << 63) - 1, leaves[0], fake_read, &reads, st, &n), 0);
 	assert_int_equal(n, 64);
 	assert_int_equal(reads, 63);
 	assert_int_equal(st[63].level, 63);
@@ -809,7 +808,7 @@ static void prove_huge_trees(void **state)
 	 */
 	reads = 0;
 	assert_int_equal(rp_merkle_prove_consistency(3, big, fake_read, &reads, p, &n),
-	                 RP_E_TOOBIG);
+			 RP_E_TOOBIG);
 	assert_int_equal(reads, 0);
 	uint64_t big2 = ((uint64_t)1 << 62) - 12345;
 	assert_int_equal(rp_merkle_prove_consistency(3, big2, fake_read, &reads, p, &n), 0);
@@ -817,15 +816,15 @@ static void prove_huge_trees(void **state)
 	assert_true(reads <= 2 * 63);
 	reads = 0;
 	assert_int_equal(
-	    rp_merkle_prove_consistency(3, (uint64_t)1 << 62, fake_read, &reads, p, &n), 0);
+		rp_merkle_prove_consistency(3, (uint64_t)1 << 62, fake_read, &reads, p, &n), 0);
 	assert_int_equal(n, 63);
 
 	/* 64 hashes would be needed: more than the cap, refused before reading. */
 	reads = 0;
 	assert_int_equal(rp_merkle_prove_inclusion(0, UINT64_MAX, fake_read, &reads, p, &n),
-	                 RP_E_TOOBIG);
+			 RP_E_TOOBIG);
 	assert_int_equal(rp_merkle_prove_consistency(3, UINT64_MAX, fake_read, &reads, p, &n),
-	                 RP_E_TOOBIG);
+			 RP_E_TOOBIG);
 	assert_int_equal(reads, 0);
 }
 
@@ -880,22 +879,23 @@ static void tile_paths(void **state)
 	tile_round_trip(RP_TILE_ENTRIES, 273, 112, "tile/entries/273.p/112");
 	tile_round_trip(RP_TILE_ENTRIES, 1234067, 3, "tile/entries/x001/x234/067.p/3");
 	/* The largest indexes whose tiles start inside a log of 2^63 leaves. */
-	tile_round_trip(0, (UINT64_C(1) << 55) - 1, 255, "tile/0/x036/x028/x797/x018/x963/967.p/255");
+	tile_round_trip(0, (UINT64_C(1) << 55) - 1, 255,
+			"tile/0/x036/x028/x797/x018/x963/967.p/255");
 	tile_round_trip(RP_TILE_ENTRIES, (UINT64_C(1) << 55) - 1, 255,
-	                "tile/entries/x036/x028/x797/x018/x963/967.p/255");
+			"tile/entries/x036/x028/x797/x018/x963/967.p/255");
 }
 
 static void tile_path_invalid_gives_empty(void **state)
 {
 	static const struct rp_tile bad[] = {
-	    {.level = 0, .index = 0, .width = 0},
-	    {.level = 0, .index = 0, .width = 257},
-	    {.level = 64, .index = 0, .width = 256},
-	    {.level = -2, .index = 0, .width = 256},
-	    {.level = 0, .index = UINT64_C(1) << 55, .width = 256}, /* starts at leaf 2^63 */
-	    {.level = RP_TILE_ENTRIES, .index = UINT64_MAX, .width = 255},
-	    {.level = 10, .index = UINT64_MAX, .width = 255},
-	    {.level = 7, .index = 1, .width = 1},
+		{.level = 0, .index = 0, .width = 0},
+		{.level = 0, .index = 0, .width = 257},
+		{.level = 64, .index = 0, .width = 256},
+		{.level = -2, .index = 0, .width = 256},
+		{.level = 0, .index = UINT64_C(1) << 55, .width = 256}, /* starts at leaf 2^63 */
+		{.level = RP_TILE_ENTRIES, .index = UINT64_MAX, .width = 255},
+		{.level = 10, .index = UINT64_MAX, .width = 255},
+		{.level = 7, .index = 1, .width = 1},
 	};
 	char buf[64];
 	(void)state;
@@ -910,58 +910,58 @@ static void tile_path_invalid_gives_empty(void **state)
 static void tile_parse_rejects(void **state)
 {
 	static const char *const bad[] = {
-	    "",
-	    "tile",
-	    "tile/",
-	    "tile/0",
-	    "tile/0/",
-	    "/tile/0/000",
-	    "tiles/0/000",
-	    "tile/0/000/",
-	    "tile/0/0",
-	    "tile/0/00",
-	    "tile/0/0000",
-	    "tile/0/x000/001",      /* leading zero element */
-	    "tile/0/x000/x001/234", /* leading zero element */
-	    "tile/0/001/234",       /* missing x */
-	    "tile/0/x001",          /* x on the last element */
-	    "tile/0/x001/",         /* no last element */
-	    "tile/0/x1/234",        /* element not three digits */
-	    "tile/0/x0001/234",     /* element of four digits */
-	    "tile/0/X001/234",      /* capital X */
-	    "tile/0/x001//234",
-	    "tile/0/x001/x234/67",
-	    "tile/0/-01",
-	    "tile/0/+01",
-	    "tile/0/ 01",
-	    "tile/00/000", /* level with a leading zero */
-	    "tile/01/000",
-	    "tile/64/000", /* level 64 */
-	    "tile/100/000",
-	    "tile/-1/000",
-	    "tile//000",
-	    "tile/a/000",
-	    "tile/entries",
-	    "tile/entries/",
-	    "tile/entry/000",
-	    "tile/ENTRIES/000",
-	    "tile/0/000.p/0",   /* W = 0 */
-	    "tile/0/000.p/256", /* a full tile has no suffix */
-	    "tile/0/000.p/300",
-	    "tile/0/000.p/012", /* W with a leading zero */
-	    "tile/0/000.p/",
-	    "tile/0/000.p",
-	    "tile/0/000.q/1",
-	    "tile/0/000.p/1/",
-	    "tile/0/000.p/1x",
-	    "tile/0/000/",
-	    "tile/0/000 ",
-	    "tile/0/x018/x446/x744/x073/x709/x551/616", /* 2^64 */
-	    "tile/0/x018/x446/x744/x073/x709/x551/615", /* fits 64 bits, not a log */
-	    "tile/0/x999/x999/x999/x999/x999/x999/999",
-	    "tile/0/x001/x000/x000/x000/x000/x000/x000/000",
-	    "tile/8/1234067",
-	    "tile/0/000\n",
+		"",
+		"tile",
+		"tile/",
+		"tile/0",
+		"tile/0/",
+		"/tile/0/000",
+		"tiles/0/000",
+		"tile/0/000/",
+		"tile/0/0",
+		"tile/0/00",
+		"tile/0/0000",
+		"tile/0/x000/001",      /* leading zero element */
+		"tile/0/x000/x001/234", /* leading zero element */
+		"tile/0/001/234",       /* missing x */
+		"tile/0/x001",          /* x on the last element */
+		"tile/0/x001/",         /* no last element */
+		"tile/0/x1/234",        /* element not three digits */
+		"tile/0/x0001/234",     /* element of four digits */
+		"tile/0/X001/234",      /* capital X */
+		"tile/0/x001//234",
+		"tile/0/x001/x234/67",
+		"tile/0/-01",
+		"tile/0/+01",
+		"tile/0/ 01",
+		"tile/00/000", /* level with a leading zero */
+		"tile/01/000",
+		"tile/64/000", /* level 64 */
+		"tile/100/000",
+		"tile/-1/000",
+		"tile//000",
+		"tile/a/000",
+		"tile/entries",
+		"tile/entries/",
+		"tile/entry/000",
+		"tile/ENTRIES/000",
+		"tile/0/000.p/0",   /* W = 0 */
+		"tile/0/000.p/256", /* a full tile has no suffix */
+		"tile/0/000.p/300",
+		"tile/0/000.p/012", /* W with a leading zero */
+		"tile/0/000.p/",
+		"tile/0/000.p",
+		"tile/0/000.q/1",
+		"tile/0/000.p/1/",
+		"tile/0/000.p/1x",
+		"tile/0/000/",
+		"tile/0/000 ",
+		"tile/0/x018/x446/x744/x073/x709/x551/616", /* 2^64 */
+		"tile/0/x018/x446/x744/x073/x709/x551/615", /* fits 64 bits, not a log */
+		"tile/0/x999/x999/x999/x999/x999/x999/999",
+		"tile/0/x001/x000/x000/x000/x000/x000/x000/000",
+		"tile/8/1234067",
+		"tile/0/000\n",
 	};
 	struct rp_tile t = {.level = 7, .index = 7, .width = 7};
 	struct rp_diag d;
@@ -1012,7 +1012,8 @@ static void tile_all_levels_and_widths(void **state)
 	for (int level = RP_TILE_ENTRIES; level <= 63; level++) {
 		for (unsigned w = 1; w <= 256; w++) {
 			for (size_t i = 0; i <= N_ELEMS(idx); i++) {
-				uint64_t index = i < N_ELEMS(idx) ? idx[i] : tile_indexes(level) - 1;
+				uint64_t index =
+					i < N_ELEMS(idx) ? idx[i] : tile_indexes(level) - 1;
 				t = (struct rp_tile){.level = level, .index = index, .width = w};
 				rp_tile_path(&t, buf);
 				assert_true(strlen(buf) < 64);
@@ -1094,26 +1095,26 @@ static int setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(vectors_inclusion),
-	    cmocka_unit_test(vectors_consistency),
-	    cmocka_unit_test(vector_equal_sizes_with_short_hashes),
-	    cmocka_unit_test(consistency_from_empty_tree_accepted),
-	    cmocka_unit_test(consistency_from_empty_tree_strict),
-	    cmocka_unit_test(hash_rfc9162_basics),
-	    cmocka_unit_test(stored_hashes_are_subtree_roots),
-	    cmocka_unit_test(generated_matches_naive),
-	    cmocka_unit_test(tampered_inclusion_fails),
-	    cmocka_unit_test(tampered_consistency_fails),
-	    cmocka_unit_test(consistency_fork_rejected),
-	    cmocka_unit_test(verify_diagnostics),
-	    cmocka_unit_test(prove_arguments),
-	    cmocka_unit_test(prove_huge_trees),
-	    cmocka_unit_test(read_errors_pass_through),
-	    cmocka_unit_test(tile_paths),
-	    cmocka_unit_test(tile_path_invalid_gives_empty),
-	    cmocka_unit_test(tile_parse_rejects),
-	    cmocka_unit_test(tile_all_levels_and_widths),
-	    cmocka_unit_test(tile_index_past_the_log_range_rejected),
+		cmocka_unit_test(vectors_inclusion),
+		cmocka_unit_test(vectors_consistency),
+		cmocka_unit_test(vector_equal_sizes_with_short_hashes),
+		cmocka_unit_test(consistency_from_empty_tree_accepted),
+		cmocka_unit_test(consistency_from_empty_tree_strict),
+		cmocka_unit_test(hash_rfc9162_basics),
+		cmocka_unit_test(stored_hashes_are_subtree_roots),
+		cmocka_unit_test(generated_matches_naive),
+		cmocka_unit_test(tampered_inclusion_fails),
+		cmocka_unit_test(tampered_consistency_fails),
+		cmocka_unit_test(consistency_fork_rejected),
+		cmocka_unit_test(verify_diagnostics),
+		cmocka_unit_test(prove_arguments),
+		cmocka_unit_test(prove_huge_trees),
+		cmocka_unit_test(read_errors_pass_through),
+		cmocka_unit_test(tile_paths),
+		cmocka_unit_test(tile_path_invalid_gives_empty),
+		cmocka_unit_test(tile_parse_rejects),
+		cmocka_unit_test(tile_all_levels_and_widths),
+		cmocka_unit_test(tile_index_past_the_log_range_rejected),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -15,8 +15,8 @@
 /* A syntactically valid signature line by an unknown key "x" (66 zero bytes). */
 #define DUMMY_SIG                                                                                  \
 	EM_DASH " x "                                                                              \
-	        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" \
-	        "AAAA\n"
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" \
+		"AAAA\n"
 
 static void three_vkeys(struct rp_vkey keys[3])
 {
@@ -144,7 +144,8 @@ static void vector_cosignature_verifies(void **state)
 	assert_int_equal(t, 1700000000);
 	char *msg = concat("cosignature/v1\ntime 1700000000\n", body);
 	assert_int_equal(
-	    crypto_sign_verify_detached(s->sig + 8, (const uint8_t *)msg, strlen(msg), w.pub), 0);
+		crypto_sign_verify_detached(s->sig + 8, (const uint8_t *)msg, strlen(msg), w.pub),
+		0);
 	free(msg);
 	rp_note_free(note);
 	free(buf);
@@ -344,7 +345,7 @@ static void vkey_bad_base64(void **state)
 {
 	(void)state;
 	vkey_rejects("alice.example+7a006fab+AdBKsjJ0K7SrOhNovUYV5ObQIkq3GgFrr4Ugoz!Jd4c3",
-	             RP_E_KEY);
+		     RP_E_KEY);
 }
 
 static void vkey_base64_wrong_length(void **state)
@@ -352,14 +353,14 @@ static void vkey_base64_wrong_length(void **state)
 	(void)state;
 	/* 32 bytes: the type byte is missing. */
 	vkey_rejects("alice.example+7a006fab+0EqyMnQrtKs6E2i9RhXk5tAiSrcaAWuvhSCjMsl3hzc=",
-	             RP_E_KEY);
+		     RP_E_KEY);
 }
 
 static void vkey_base64_unpadded(void **state)
 {
 	(void)state;
 	vkey_rejects("alice.example+7a006fab+AdBKsjJ0K7SrOhNovUYV5ObQIkq3GgFrr4UgozLJd4c",
-	             RP_E_KEY);
+		     RP_E_KEY);
 }
 
 static void vkey_unsupported_type(void **state)
@@ -374,7 +375,7 @@ static void vkey_unsupported_type(void **state)
 	memcpy(raw + 1, a.pub, 32);
 	b64 = rp_b64_encode(raw, sizeof(raw));
 	snprintf(text, sizeof(text), "alice.example+%08x+%s",
-	         rp_key_id("alice.example", 13, 0x02, a.pub), b64);
+		 rp_key_id("alice.example", 13, 0x02, a.pub), b64);
 	vkey_rejects(text, RP_E_KEY);
 	free(b64);
 }
@@ -433,7 +434,7 @@ static void skey_keyid_mismatch(void **state)
 {
 	(void)state;
 	skey_rejects(
-	    "PRIVATE+KEY+alice.example+7a006fac+ARERERERERERERERERERERERERERERERERERERERERER");
+		"PRIVATE+KEY+alice.example+7a006fac+ARERERERERERERERERERERERERERERERERERERERERER");
 }
 
 static void skey_wrong_type(void **state)
@@ -441,7 +442,7 @@ static void skey_wrong_type(void **state)
 	/* 0x04||seed: a cosigner key cannot sign notes. */
 	(void)state;
 	skey_rejects(
-	    "PRIVATE+KEY+alice.example+7a006fab+BBERERERERERERERERERERERERERERERERERERERERER");
+		"PRIVATE+KEY+alice.example+7a006fab+BBERERERERERERERERERERERERERERERERERERERERER");
 }
 
 static void key_name_rules(void **state)
@@ -599,7 +600,7 @@ static void merge_different_texts(void **state)
 static void sig_noncanonical_base64(void **state)
 {
 	static const char alphabet[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t len;
 	char *buf = vec_read("note/ok-alice.note", &len);
 	bool ok[3];
@@ -807,11 +808,11 @@ static void text_rejected(const char *text, size_t len)
 	free(s);
 }
 
-#define TEXT_CASE(name, lit)                                                                       \
-	static void name(void **state)                                                             \
-	{                                                                                          \
-		(void)state;                                                                       \
-		text_rejected(lit, sizeof(lit) - 1);                                               \
+#define TEXT_CASE(name, lit)                         \
+	static void name(void **state)               \
+	{                                            \
+		(void)state;                         \
+		text_rejected(lit, sizeof(lit) - 1); \
 	}
 
 TEXT_CASE(text_utf8_truncated, "caf\xc3\n")
@@ -955,78 +956,78 @@ static void unknown_signer_beside_good(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(vector_ok_alice),
-	    cmocka_unit_test(vector_ok_alice_bob),
-	    cmocka_unit_test(vector_checkpoint),
-	    cmocka_unit_test(vector_checkpoint_cosigned),
-	    cmocka_unit_test(vector_cosignature_verifies),
-	    cmocka_unit_test(vector_bad_modified_text),
-	    cmocka_unit_test(vector_bad_signature_bitflip),
-	    cmocka_unit_test(vector_unknown_keyid),
-	    cmocka_unit_test(vector_bad_no_blank_line),
-	    cmocka_unit_test(vector_bad_no_trailing_newline),
-	    cmocka_unit_test(vector_bad_control_char),
-	    cmocka_unit_test(vector_bad_ascii_dash),
-	    cmocka_unit_test(skey_round_trip),
-	    cmocka_unit_test(skey_with_trailing_newline),
-	    cmocka_unit_test(vkey_round_trip),
-	    cmocka_unit_test(skey_derives_listed_vkey),
-	    cmocka_unit_test(witness_vkey_is_cosignature_type),
-	    cmocka_unit_test(vkey_keyid_mismatch),
-	    cmocka_unit_test(vkey_keyid_of_other_name),
-	    cmocka_unit_test(vkey_keyid_uppercase),
-	    cmocka_unit_test(vkey_keyid_short),
-	    cmocka_unit_test(vkey_bad_base64),
-	    cmocka_unit_test(vkey_base64_wrong_length),
-	    cmocka_unit_test(vkey_base64_unpadded),
-	    cmocka_unit_test(vkey_unsupported_type),
-	    cmocka_unit_test(vkey_name_with_space),
-	    cmocka_unit_test(vkey_empty_name),
-	    cmocka_unit_test(vkey_no_separator),
-	    cmocka_unit_test(vkey_missing_key),
-	    cmocka_unit_test(vkey_too_long),
-	    cmocka_unit_test(skey_verifier_text_rejected),
-	    cmocka_unit_test(skey_keyid_mismatch),
-	    cmocka_unit_test(skey_wrong_type),
-	    cmocka_unit_test(key_name_rules),
-	    cmocka_unit_test(sign_matches_go),
-	    cmocka_unit_test(sign_checkpoint_matches_go),
-	    cmocka_unit_test(sign_onto_existing_matches_go),
-	    cmocka_unit_test(sign_rejects_other_text),
-	    cmocka_unit_test(sign_rejects_invalid_text),
-	    cmocka_unit_test(merge_matches_go),
-	    cmocka_unit_test(merge_different_texts),
-	    cmocka_unit_test(sig_noncanonical_base64),
-	    cmocka_unit_test(sig_bad_base64),
-	    cmocka_unit_test(sig_name_with_plus),
-	    cmocka_unit_test(sig_name_with_space),
-	    cmocka_unit_test(sig_missing_name),
-	    cmocka_unit_test(sig_too_short),
-	    cmocka_unit_test(sig_trailing_space),
-	    cmocka_unit_test(no_signature_lines),
-	    cmocka_unit_test(signature_keyid_mismatch),
-	    cmocka_unit_test(sigs_at_max),
-	    cmocka_unit_test(too_many_signatures),
-	    cmocka_unit_test(note_at_max),
-	    cmocka_unit_test(note_over_max),
-	    cmocka_unit_test(text_utf8_truncated),
-	    cmocka_unit_test(text_utf8_lone_continuation),
-	    cmocka_unit_test(text_utf8_overlong),
-	    cmocka_unit_test(text_utf8_overlong_3byte),
-	    cmocka_unit_test(text_utf8_surrogate),
-	    cmocka_unit_test(text_utf8_above_max),
-	    cmocka_unit_test(text_utf8_invalid_byte),
-	    cmocka_unit_test(text_c1_control),
-	    cmocka_unit_test(text_carriage_return),
-	    cmocka_unit_test(text_tab),
-	    cmocka_unit_test(text_delete),
-	    cmocka_unit_test(text_nul),
-	    cmocka_unit_test(text_utf8_accepted),
-	    cmocka_unit_test(duplicate_signature_counts_once),
-	    cmocka_unit_test(repeated_key_later_lines_ignored),
-	    cmocka_unit_test(bad_known_signature_beside_good),
-	    cmocka_unit_test(bad_known_signature_first),
-	    cmocka_unit_test(unknown_signer_beside_good),
+		cmocka_unit_test(vector_ok_alice),
+		cmocka_unit_test(vector_ok_alice_bob),
+		cmocka_unit_test(vector_checkpoint),
+		cmocka_unit_test(vector_checkpoint_cosigned),
+		cmocka_unit_test(vector_cosignature_verifies),
+		cmocka_unit_test(vector_bad_modified_text),
+		cmocka_unit_test(vector_bad_signature_bitflip),
+		cmocka_unit_test(vector_unknown_keyid),
+		cmocka_unit_test(vector_bad_no_blank_line),
+		cmocka_unit_test(vector_bad_no_trailing_newline),
+		cmocka_unit_test(vector_bad_control_char),
+		cmocka_unit_test(vector_bad_ascii_dash),
+		cmocka_unit_test(skey_round_trip),
+		cmocka_unit_test(skey_with_trailing_newline),
+		cmocka_unit_test(vkey_round_trip),
+		cmocka_unit_test(skey_derives_listed_vkey),
+		cmocka_unit_test(witness_vkey_is_cosignature_type),
+		cmocka_unit_test(vkey_keyid_mismatch),
+		cmocka_unit_test(vkey_keyid_of_other_name),
+		cmocka_unit_test(vkey_keyid_uppercase),
+		cmocka_unit_test(vkey_keyid_short),
+		cmocka_unit_test(vkey_bad_base64),
+		cmocka_unit_test(vkey_base64_wrong_length),
+		cmocka_unit_test(vkey_base64_unpadded),
+		cmocka_unit_test(vkey_unsupported_type),
+		cmocka_unit_test(vkey_name_with_space),
+		cmocka_unit_test(vkey_empty_name),
+		cmocka_unit_test(vkey_no_separator),
+		cmocka_unit_test(vkey_missing_key),
+		cmocka_unit_test(vkey_too_long),
+		cmocka_unit_test(skey_verifier_text_rejected),
+		cmocka_unit_test(skey_keyid_mismatch),
+		cmocka_unit_test(skey_wrong_type),
+		cmocka_unit_test(key_name_rules),
+		cmocka_unit_test(sign_matches_go),
+		cmocka_unit_test(sign_checkpoint_matches_go),
+		cmocka_unit_test(sign_onto_existing_matches_go),
+		cmocka_unit_test(sign_rejects_other_text),
+		cmocka_unit_test(sign_rejects_invalid_text),
+		cmocka_unit_test(merge_matches_go),
+		cmocka_unit_test(merge_different_texts),
+		cmocka_unit_test(sig_noncanonical_base64),
+		cmocka_unit_test(sig_bad_base64),
+		cmocka_unit_test(sig_name_with_plus),
+		cmocka_unit_test(sig_name_with_space),
+		cmocka_unit_test(sig_missing_name),
+		cmocka_unit_test(sig_too_short),
+		cmocka_unit_test(sig_trailing_space),
+		cmocka_unit_test(no_signature_lines),
+		cmocka_unit_test(signature_keyid_mismatch),
+		cmocka_unit_test(sigs_at_max),
+		cmocka_unit_test(too_many_signatures),
+		cmocka_unit_test(note_at_max),
+		cmocka_unit_test(note_over_max),
+		cmocka_unit_test(text_utf8_truncated),
+		cmocka_unit_test(text_utf8_lone_continuation),
+		cmocka_unit_test(text_utf8_overlong),
+		cmocka_unit_test(text_utf8_overlong_3byte),
+		cmocka_unit_test(text_utf8_surrogate),
+		cmocka_unit_test(text_utf8_above_max),
+		cmocka_unit_test(text_utf8_invalid_byte),
+		cmocka_unit_test(text_c1_control),
+		cmocka_unit_test(text_carriage_return),
+		cmocka_unit_test(text_tab),
+		cmocka_unit_test(text_delete),
+		cmocka_unit_test(text_nul),
+		cmocka_unit_test(text_utf8_accepted),
+		cmocka_unit_test(duplicate_signature_counts_once),
+		cmocka_unit_test(repeated_key_later_lines_ignored),
+		cmocka_unit_test(bad_known_signature_beside_good),
+		cmocka_unit_test(bad_known_signature_first),
+		cmocka_unit_test(unknown_signer_beside_good),
 	};
 	if (sodium_init() < 0)
 		return 1;

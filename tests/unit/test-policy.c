@@ -13,25 +13,25 @@
 #include "helpers.h"
 
 #define FUTURE 4102444800 /* 2100-01-01T00:00:00Z */
-#define NOW 1795000000    /* 2026-11-18 */
+#define NOW    1795000000 /* 2026-11-18 */
 
 #define K_ALICE "alice.example+7a006fab+AdBKsjJ0K7SrOhNovUYV5ObQIkq3GgFrr4UgozLJd4c3"
-#define K_BOB "bob.example+cf055346+AaCapfR6Z1mAL/lV+NwtKhSlyZ0jvpf4ZBJ/+Tg0VaTw"
+#define K_BOB   "bob.example+cf055346+AaCapfR6Z1mAL/lV+NwtKhSlyZ0jvpf4ZBJ/+Tg0VaTw"
 #define K_CAROL "carol.example+49c530a3+ARfLefsrQSDysexl5BmNbgiyjoE/6wHkpACDm4XhgIDO"
 
 /* Written by hand from docs/formats.md and note/keys.txt. */
-static const char golden[] = "rampart/policy/v1\n"
-                             "org acme\n"
-                             "version 1\n"
-                             "expires 2100-01-01T00:00:00Z\n"
-                             "key " K_ALICE "\n"
-                             "key " K_BOB "\n"
-                             "key " K_CAROL "\n"
-                             "role root 2 alice.example bob.example carol.example\n"
-                             "role exec 2 alice.example bob.example carol.example\n"
-                             "role query 1 alice.example bob.example carol.example\n"
-                             "role directory 2 alice.example bob.example carol.example\n"
-                             POLICY_LOG_TAIL;
+static const char golden[] =
+	"rampart/policy/v1\n"
+	"org acme\n"
+	"version 1\n"
+	"expires 2100-01-01T00:00:00Z\n"
+	"key " K_ALICE "\n"
+	"key " K_BOB "\n"
+	"key " K_CAROL "\n"
+	"role root 2 alice.example bob.example carol.example\n"
+	"role exec 2 alice.example bob.example carol.example\n"
+	"role query 1 alice.example bob.example carol.example\n"
+	"role directory 2 alice.example bob.example carol.example\n" POLICY_LOG_TAIL;
 
 static void round_trip(void **state)
 {
@@ -128,11 +128,11 @@ static void rejects(const char *from, const char *to, const char *why)
 	rejects_as(from, to, RP_E_MALFORMED, why);
 }
 
-#define CASE(name, from, to, why)                                                                  \
-	static void name(void **state)                                                             \
-	{                                                                                          \
-		(void)state;                                                                       \
-		rejects(from, to, why);                                                            \
+#define CASE(name, from, to, why)       \
+	static void name(void **state)  \
+	{                               \
+		(void)state;            \
+		rejects(from, to, why); \
 	}
 
 CASE(wrong_header, "rampart/policy/v1\n", "rampart/policy/v2\n", "first line")
@@ -351,57 +351,57 @@ static void signed_malformed_note(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(round_trip),
-	    cmocka_unit_test(hash_is_sha256_of_text),
-	    cmocka_unit_test(signed_round_trip),
-	    cmocka_unit_test(helper_policy_is_canonical),
-	    cmocka_unit_test(wrong_header),
-	    cmocka_unit_test(missing_header),
-	    cmocka_unit_test(missing_org),
-	    cmocka_unit_test(bad_org_name),
-	    cmocka_unit_test(org_leading_dash),
-	    cmocka_unit_test(org_empty),
-	    cmocka_unit_test(missing_version),
-	    cmocka_unit_test(version_zero),
-	    cmocka_unit_test(version_leading_zero),
-	    cmocka_unit_test(version_negative),
-	    cmocka_unit_test(missing_expires),
-	    cmocka_unit_test(bad_expires),
-	    cmocka_unit_test(expires_feb_30),
-	    cmocka_unit_test(fields_out_of_order),
-	    cmocka_unit_test(unknown_field),
-	    cmocka_unit_test(line_without_value),
-	    cmocka_unit_test(key_after_role),
-	    cmocka_unit_test(duplicate_key_name),
-	    cmocka_unit_test(key_bad_text),
-	    cmocka_unit_test(no_keys),
-	    cmocka_unit_test(same_pubkey_two_names),
-	    cmocka_unit_test(cosigner_key_as_admin),
-	    cmocka_unit_test(keys_at_max),
-	    cmocka_unit_test(too_many_keys),
-	    cmocka_unit_test(role_undeclared_key),
-	    cmocka_unit_test(role_key_twice),
-	    cmocka_unit_test(role_no_keys),
-	    cmocka_unit_test(threshold_zero),
-	    cmocka_unit_test(threshold_above_keys),
-	    cmocka_unit_test(threshold_leading_zero),
-	    cmocka_unit_test(threshold_not_a_number),
-	    cmocka_unit_test(missing_role),
-	    cmocka_unit_test(roles_out_of_order),
-	    cmocka_unit_test(unknown_role),
-	    cmocka_unit_test(extra_role_line),
-	    cmocka_unit_test(trailing_space),
-	    cmocka_unit_test(double_space),
-	    cmocka_unit_test(crlf_line_ending),
-	    cmocka_unit_test(blank_line),
-	    cmocka_unit_test(missing_trailing_newline),
-	    cmocka_unit_test(initial_ok),
-	    cmocka_unit_test(initial_one_root_signature),
-	    cmocka_unit_test(initial_wrong_hash),
-	    cmocka_unit_test(initial_expired),
-	    cmocka_unit_test(initial_unsigned),
-	    cmocka_unit_test(initial_bad_root_signature),
-	    cmocka_unit_test(signed_malformed_note),
+		cmocka_unit_test(round_trip),
+		cmocka_unit_test(hash_is_sha256_of_text),
+		cmocka_unit_test(signed_round_trip),
+		cmocka_unit_test(helper_policy_is_canonical),
+		cmocka_unit_test(wrong_header),
+		cmocka_unit_test(missing_header),
+		cmocka_unit_test(missing_org),
+		cmocka_unit_test(bad_org_name),
+		cmocka_unit_test(org_leading_dash),
+		cmocka_unit_test(org_empty),
+		cmocka_unit_test(missing_version),
+		cmocka_unit_test(version_zero),
+		cmocka_unit_test(version_leading_zero),
+		cmocka_unit_test(version_negative),
+		cmocka_unit_test(missing_expires),
+		cmocka_unit_test(bad_expires),
+		cmocka_unit_test(expires_feb_30),
+		cmocka_unit_test(fields_out_of_order),
+		cmocka_unit_test(unknown_field),
+		cmocka_unit_test(line_without_value),
+		cmocka_unit_test(key_after_role),
+		cmocka_unit_test(duplicate_key_name),
+		cmocka_unit_test(key_bad_text),
+		cmocka_unit_test(no_keys),
+		cmocka_unit_test(same_pubkey_two_names),
+		cmocka_unit_test(cosigner_key_as_admin),
+		cmocka_unit_test(keys_at_max),
+		cmocka_unit_test(too_many_keys),
+		cmocka_unit_test(role_undeclared_key),
+		cmocka_unit_test(role_key_twice),
+		cmocka_unit_test(role_no_keys),
+		cmocka_unit_test(threshold_zero),
+		cmocka_unit_test(threshold_above_keys),
+		cmocka_unit_test(threshold_leading_zero),
+		cmocka_unit_test(threshold_not_a_number),
+		cmocka_unit_test(missing_role),
+		cmocka_unit_test(roles_out_of_order),
+		cmocka_unit_test(unknown_role),
+		cmocka_unit_test(extra_role_line),
+		cmocka_unit_test(trailing_space),
+		cmocka_unit_test(double_space),
+		cmocka_unit_test(crlf_line_ending),
+		cmocka_unit_test(blank_line),
+		cmocka_unit_test(missing_trailing_newline),
+		cmocka_unit_test(initial_ok),
+		cmocka_unit_test(initial_one_root_signature),
+		cmocka_unit_test(initial_wrong_hash),
+		cmocka_unit_test(initial_expired),
+		cmocka_unit_test(initial_unsigned),
+		cmocka_unit_test(initial_bad_root_signature),
+		cmocka_unit_test(signed_malformed_note),
 	};
 	if (sodium_init() < 0)
 		return 1;

@@ -11,14 +11,14 @@
 #include "helpers.h"
 
 #define FUTURE 4102444800
-#define TEXT "rampart/command/v1\nhello\n"
+#define TEXT   "rampart/command/v1\nhello\n"
 
 /* exec 2 of alice and bob only; carol is an administrator outside exec. */
 static struct rp_policy *policy_exec_ab(void)
 {
 	char *t = policy_text(2, 2, 1, 2, FUTURE);
 	char *t2 = replace(t, "role exec 2 alice.example bob.example carol.example",
-	                   "role exec 2 alice.example bob.example");
+			   "role exec 2 alice.example bob.example");
 	struct rp_policy *p;
 
 	assert_int_equal(rp_policy_parse_text(t2, strlen(t2), &p, NULL), 0);
@@ -40,7 +40,7 @@ static struct rp_policy *policy_all(void)
 
 /* Runs the check; count is set to a sentinel first so that it must be written. */
 static int check(const struct rp_policy *p, enum rp_role_id role, const char *signed_note,
-                 size_t *count)
+		 size_t *count)
 {
 	struct rp_note *n;
 	struct rp_diag d = {""};
@@ -296,7 +296,7 @@ static void role_out_of_range(void **state)
  * to a person (rampart approve) or keeps them (rampartd's merge).
  */
 static void classify(const struct rp_policy *p, enum rp_role_id role, const char *signed_note,
-                     struct rp_sig_check *v, size_t *count)
+		     struct rp_sig_check *v, size_t *count)
 {
 	struct rp_note *n;
 
@@ -418,7 +418,8 @@ static void keep_only_valid_lines(void **state)
 	assert_int_equal(rp_note_parse(mixed, strlen(mixed), &n, NULL), 0);
 	assert_int_equal(rp_policy_classify(p, RP_ROLE_EXEC, n, v, &count), 0);
 	for (size_t i = 0; i < n->nsigs; i++)
-		keep[i] = (v[i].verdict == RP_SIG_ROLE || v[i].verdict == RP_SIG_OTHER) && v[i].first;
+		keep[i] =
+			(v[i].verdict == RP_SIG_ROLE || v[i].verdict == RP_SIG_OTHER) && v[i].first;
 	assert_int_equal(rp_note_keep(n, keep, &out, &len), 0);
 	assert_string_equal(out, a); /* alice's one line; eve, the copy and the bad line gone */
 	assert_int_equal(len, strlen(a));
@@ -441,22 +442,22 @@ static void keep_only_valid_lines(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(threshold_met),
-	    cmocka_unit_test(below_threshold),
-	    cmocka_unit_test(duplicate_signer),
-	    cmocka_unit_test(duplicate_signer_relabelled),
-	    cmocka_unit_test(signer_outside_role),
-	    cmocka_unit_test(unknown_key),
-	    cmocka_unit_test(unknown_key_with_member_name),
-	    cmocka_unit_test(only_unknown_keys),
-	    cmocka_unit_test(bad_signature_by_role_key),
-	    cmocka_unit_test(bad_signature_among_valid_quorum),
-	    cmocka_unit_test(bad_signature_outside_role_ignored),
-	    cmocka_unit_test(threshold_zero_hand_built),
-	    cmocka_unit_test(role_out_of_range),
-	    cmocka_unit_test(classify_every_verdict),
-	    cmocka_unit_test(classify_forged_line_not_counted),
-	    cmocka_unit_test(keep_only_valid_lines),
+		cmocka_unit_test(threshold_met),
+		cmocka_unit_test(below_threshold),
+		cmocka_unit_test(duplicate_signer),
+		cmocka_unit_test(duplicate_signer_relabelled),
+		cmocka_unit_test(signer_outside_role),
+		cmocka_unit_test(unknown_key),
+		cmocka_unit_test(unknown_key_with_member_name),
+		cmocka_unit_test(only_unknown_keys),
+		cmocka_unit_test(bad_signature_by_role_key),
+		cmocka_unit_test(bad_signature_among_valid_quorum),
+		cmocka_unit_test(bad_signature_outside_role_ignored),
+		cmocka_unit_test(threshold_zero_hand_built),
+		cmocka_unit_test(role_out_of_range),
+		cmocka_unit_test(classify_every_verdict),
+		cmocka_unit_test(classify_forged_line_not_counted),
+		cmocka_unit_test(keep_only_valid_lines),
 	};
 	if (sodium_init() < 0)
 		return 1;

@@ -17,8 +17,8 @@
 #include "sql/sql.h"
 
 static const char *const MIGRATIONS[] = {
-    "CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL);",
-    "ALTER TABLE t ADD COLUMN note TEXT NOT NULL DEFAULT '';",
+	"CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL);",
+	"ALTER TABLE t ADD COLUMN note TEXT NOT NULL DEFAULT '';",
 };
 
 struct fixture {
@@ -97,8 +97,8 @@ static void sql_migrations_applied_and_counted(void **state)
 	h = open_db(f->path, 2, &from);
 	assert_int_equal(from, 1);
 	assert_int_equal(rp_sql_exec(h, "INSERT INTO t (k, v, note) VALUES (?, ?, ?)", "tit", "a",
-	                             (int64_t)1, "x"),
-	                 0);
+				     (int64_t)1, "x"),
+			 0);
 	assert_int_equal(rp_sql_changes(h), 1);
 	rp_sql_close(h);
 	h = open_db(f->path, 2, &from);
@@ -203,11 +203,12 @@ static void sql_transactions(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(sql_migrations_applied_and_counted, setup, teardown),
-	    cmocka_unit_test_setup_teardown(sql_open_failures_say_why, setup, teardown),
-	    cmocka_unit_test_setup_teardown(sql_failed_migration_says_which, setup, teardown),
-	    cmocka_unit_test_setup_teardown(sql_failures_leave_their_message, setup, teardown),
-	    cmocka_unit_test_setup_teardown(sql_transactions, setup, teardown),
+		cmocka_unit_test_setup_teardown(sql_migrations_applied_and_counted, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(sql_open_failures_say_why, setup, teardown),
+		cmocka_unit_test_setup_teardown(sql_failed_migration_says_which, setup, teardown),
+		cmocka_unit_test_setup_teardown(sql_failures_leave_their_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(sql_transactions, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,21 +14,21 @@
 #include "result.h"
 
 #define HASH0 "0000000000000000000000000000000000000000000000000000000000000000"
-#define T1 "00112233445566778899aabbccddeeff"
-#define T2 "00112233445566778899aabbccddeef0"
+#define T1    "00112233445566778899aabbccddeeff"
+#define T2    "00112233445566778899aabbccddeef0"
 
 static const char good[] = "rampart/command/v1\n"
-                           "org acme\n"
-                           "id 5f0c8c1d2b7e4a90b1d8e3f4a6c7d8e9\n"
-                           "kind exec\n"
-                           "not-before 2026-11-24T10:00:00Z\n"
-                           "expires 2026-11-24T11:00:00Z\n"
-                           "run-as root\n"
-                           "timeout 60\n"
-                           "payload sha256:" HASH0 " 12\n"
-                           "target " T1 "\n"
-                           "target " T2 "\n"
-                           "comment restart nginx\n";
+			   "org acme\n"
+			   "id 5f0c8c1d2b7e4a90b1d8e3f4a6c7d8e9\n"
+			   "kind exec\n"
+			   "not-before 2026-11-24T10:00:00Z\n"
+			   "expires 2026-11-24T11:00:00Z\n"
+			   "run-as root\n"
+			   "timeout 60\n"
+			   "payload sha256:" HASH0 " 12\n"
+			   "target " T1 "\n"
+			   "target " T2 "\n"
+			   "comment restart nginx\n";
 
 static void round_trip(void **state)
 {
@@ -111,11 +111,11 @@ static void rejects_as(const char *from, const char *to, int want, const char *f
 	free(bad);
 }
 
-#define CASE(name, from, to, field)                                                                \
-	static void name(void **state)                                                             \
-	{                                                                                          \
-		(void)state;                                                                       \
-		rejects_as(from, to, RP_E_MALFORMED, field);                                       \
+#define CASE(name, from, to, field)                          \
+	static void name(void **state)                       \
+	{                                                    \
+		(void)state;                                 \
+		rejects_as(from, to, RP_E_MALFORMED, field); \
 	}
 
 CASE(wrong_header, "rampart/command/v1\n", "rampart/command/v2\n", "first line")
@@ -302,14 +302,14 @@ static void device_id(void **state)
 /* ---- result notes ---- */
 
 static const char result_golden[] = "rampart/result/v1\n"
-                                    "org acme\n"
-                                    "device " T1 "\n"
-                                    "command 5f0c8c1d2b7e4a90b1d8e3f4a6c7d8e9\n"
-                                    "status timed-out\n"
-                                    "exit -1\n"
-                                    "signal 9\n"
-                                    "duration-ms 2001\n"
-                                    "output sha256:" HASH0 " 5\n";
+				    "org acme\n"
+				    "device " T1 "\n"
+				    "command 5f0c8c1d2b7e4a90b1d8e3f4a6c7d8e9\n"
+				    "status timed-out\n"
+				    "exit -1\n"
+				    "signal 9\n"
+				    "duration-ms 2001\n"
+				    "output sha256:" HASH0 " 5\n";
 
 static void result_round_trip(void **state)
 {
@@ -336,8 +336,8 @@ static void result_round_trip(void **state)
 static void result_every_status(void **state)
 {
 	static const enum rp_result_status st[] = {RP_RESULT_DONE,   RP_RESULT_TIMED_OUT,
-	                                           RP_RESULT_FAILED, RP_RESULT_REFUSED,
-	                                           RP_RESULT_KILLED, RP_RESULT_KILLED};
+						   RP_RESULT_FAILED, RP_RESULT_REFUSED,
+						   RP_RESULT_KILLED, RP_RESULT_KILLED};
 	static const int32_t codes[] = {0, 255, -1, 7, -1, 0};
 	/* killed with exit 0: it exited by itself on the agent's SIGTERM */
 	static const int32_t sigs[] = {0, 9, 0, 0, 11, 15};
@@ -377,14 +377,14 @@ static void result_every_status(void **state)
 static void result_killed_text(void **state)
 {
 	static const char want[] = "rampart/result/v1\n"
-	                           "org acme\n"
-	                           "device " T1 "\n"
-	                           "command " T2 "\n"
-	                           "status killed\n"
-	                           "exit -1\n"
-	                           "signal 11\n"
-	                           "duration-ms 12\n"
-	                           "output sha256:" HASH0 " 0\n";
+				   "org acme\n"
+				   "device " T1 "\n"
+				   "command " T2 "\n"
+				   "status killed\n"
+				   "exit -1\n"
+				   "signal 11\n"
+				   "duration-ms 12\n"
+				   "output sha256:" HASH0 " 0\n";
 	struct rp_result r = {0}, back;
 	size_t len;
 	char *t;
@@ -420,11 +420,11 @@ static void result_rejects(const char *from, const char *to, const char *why)
 	free(bad);
 }
 
-#define RCASE(name, from, to, why)                                                                 \
-	static void name(void **state)                                                             \
-	{                                                                                          \
-		(void)state;                                                                       \
-		result_rejects(from, to, why);                                                     \
+#define RCASE(name, from, to, why)             \
+	static void name(void **state)         \
+	{                                      \
+		(void)state;                   \
+		result_rejects(from, to, why); \
 	}
 
 RCASE(result_wrong_header, "rampart/result/v1", "rampart/result/v0", "first line")
@@ -442,8 +442,7 @@ RCASE(result_output_bad_hash, "sha256:" HASH0, "sha1:" HASH0, "sha1")
 RCASE(result_timed_out_without_signal, "signal 9\n", "", "`signal'")
 RCASE(result_killed_without_signal, "status timed-out\nexit -1\nsignal 9\n",
       "status killed\nexit -1\n", "`signal'")
-RCASE(result_signal_on_done, "status timed-out\nexit -1\n", "status done\nexit 0\n",
-      "duration-ms")
+RCASE(result_signal_on_done, "status timed-out\nexit -1\n", "status done\nexit 0\n", "duration-ms")
 RCASE(result_signal_on_failed, "status timed-out", "status failed", "duration-ms")
 RCASE(result_signal_zero, "signal 9", "signal 0", "`0'")
 RCASE(result_signal_65, "signal 9", "signal 65", "65")
@@ -459,7 +458,7 @@ static void result_missing_trailing_newline(void **state)
 	struct rp_result r;
 	(void)state;
 	assert_int_equal(rp_result_parse_text(result_golden, strlen(result_golden) - 1, &r, NULL),
-	                 RP_E_MALFORMED);
+			 RP_E_MALFORMED);
 }
 
 /* ---- signed by the device: rp_result_verify, rp_facts_verify ---- */
@@ -517,11 +516,11 @@ static void result_verify_by_device_key(void **state)
 }
 
 static const char facts_golden[] = "rampart/facts/v1\n"
-                                   "org acme\n"
-                                   "device " T1 "\n"
-                                   "hostname web1.example.com\n"
-                                   "os Debian GNU/Linux 12 (bookworm)\n"
-                                   "agent-version 0.1.0\n";
+				   "org acme\n"
+				   "device " T1 "\n"
+				   "hostname web1.example.com\n"
+				   "os Debian GNU/Linux 12 (bookworm)\n"
+				   "agent-version 0.1.0\n";
 
 static void facts_round_trip(void **state)
 {
@@ -561,11 +560,11 @@ static void facts_rejects(const char *from, const char *to, const char *why)
 	free(bad);
 }
 
-#define FCASE(name, from, to, why)                                                                 \
-	static void name(void **state)                                                             \
-	{                                                                                          \
-		(void)state;                                                                       \
-		facts_rejects(from, to, why);                                                      \
+#define FCASE(name, from, to, why)            \
+	static void name(void **state)        \
+	{                                     \
+		(void)state;                  \
+		facts_rejects(from, to, why); \
 	}
 
 FCASE(facts_wrong_header, "rampart/facts/v1", "rampart/facts/v2", "first line")
@@ -606,103 +605,103 @@ static void facts_verify_by_device_key(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(round_trip),
-	    cmocka_unit_test(round_trip_without_comment),
-	    cmocka_unit_test(parse_signed),
-	    cmocka_unit_test(parse_signed_needs_signature),
-	    cmocka_unit_test(wrong_header),
-	    cmocka_unit_test(missing_org),
-	    cmocka_unit_test(missing_id),
-	    cmocka_unit_test(missing_kind),
-	    cmocka_unit_test(missing_not_before),
-	    cmocka_unit_test(missing_expires),
-	    cmocka_unit_test(missing_run_as),
-	    cmocka_unit_test(missing_timeout),
-	    cmocka_unit_test(missing_payload),
-	    cmocka_unit_test(missing_target),
-	    cmocka_unit_test(unknown_field),
-	    cmocka_unit_test(unknown_field_in_header_block),
-	    cmocka_unit_test(line_without_value),
-	    cmocka_unit_test(duplicated_org),
-	    cmocka_unit_test(duplicated_kind),
-	    cmocka_unit_test(duplicated_comment),
-	    cmocka_unit_test(duplicated_target),
-	    cmocka_unit_test(fields_out_of_order),
-	    cmocka_unit_test(times_out_of_order),
-	    cmocka_unit_test(bad_org),
-	    cmocka_unit_test(id_uppercase),
-	    cmocka_unit_test(id_31_chars),
-	    cmocka_unit_test(id_33_chars),
-	    cmocka_unit_test(id_not_hex),
-	    cmocka_unit_test(unknown_kind),
-	    cmocka_unit_test(not_before_bad_time),
-	    cmocka_unit_test(expires_bad_time),
-	    cmocka_unit_test(expires_equals_not_before),
-	    cmocka_unit_test(expires_before_not_before),
-	    cmocka_unit_test(window_over_31_days),
-	    cmocka_unit_test(window_exactly_31_days),
-	    cmocka_unit_test(run_as_invalid),
-	    cmocka_unit_test(run_as_uppercase),
-	    cmocka_unit_test(run_as_leading_digit),
-	    cmocka_unit_test(run_as_too_long),
-	    cmocka_unit_test(timeout_zero),
-	    cmocka_unit_test(timeout_too_long),
-	    cmocka_unit_test(timeout_leading_zero),
-	    cmocka_unit_test(timeout_negative),
-	    cmocka_unit_test(timeout_trailing_space),
-	    cmocka_unit_test(payload_bad_hash),
-	    cmocka_unit_test(payload_short_hash),
-	    cmocka_unit_test(payload_uppercase_hash),
-	    cmocka_unit_test(payload_not_sha256),
-	    cmocka_unit_test(payload_missing_size),
-	    cmocka_unit_test(payload_too_big),
-	    cmocka_unit_test(payload_size_leading_zero),
-	    cmocka_unit_test(limits_accepted),
-	    cmocka_unit_test(target_after_comment),
-	    cmocka_unit_test(target_not_an_id),
-	    cmocka_unit_test(target_uppercase),
-	    cmocka_unit_test(comment_empty),
-	    cmocka_unit_test(comment_too_long),
-	    cmocka_unit_test(crlf_line_endings),
-	    cmocka_unit_test(targets_at_max),
-	    cmocka_unit_test(too_many_targets),
-	    cmocka_unit_test(over_log_entry_max),
-	    cmocka_unit_test(device_id),
-	    cmocka_unit_test(result_round_trip),
-	    cmocka_unit_test(result_every_status),
-	    cmocka_unit_test(result_wrong_header),
-	    cmocka_unit_test(result_bad_status),
-	    cmocka_unit_test(result_exit_256),
-	    cmocka_unit_test(result_exit_minus_2),
-	    cmocka_unit_test(result_exit_leading_zero),
-	    cmocka_unit_test(result_missing_duration),
-	    cmocka_unit_test(result_fields_out_of_order),
-	    cmocka_unit_test(result_device_not_id),
-	    cmocka_unit_test(result_output_too_big),
-	    cmocka_unit_test(result_output_bad_hash),
-	    cmocka_unit_test(result_killed_text),
-	    cmocka_unit_test(result_timed_out_without_signal),
-	    cmocka_unit_test(result_killed_without_signal),
-	    cmocka_unit_test(result_signal_on_done),
-	    cmocka_unit_test(result_signal_on_failed),
-	    cmocka_unit_test(result_signal_zero),
-	    cmocka_unit_test(result_signal_65),
-	    cmocka_unit_test(result_signal_leading_zero),
-	    cmocka_unit_test(result_signal_name),
-	    cmocka_unit_test(result_done_without_exit),
-	    cmocka_unit_test(result_extra_line),
-	    cmocka_unit_test(result_missing_trailing_newline),
-	    cmocka_unit_test(result_verify_by_device_key),
-	    cmocka_unit_test(facts_round_trip),
-	    cmocka_unit_test(facts_wrong_header),
-	    cmocka_unit_test(facts_empty_hostname),
-	    cmocka_unit_test(facts_hostname_escape),
-	    cmocka_unit_test(facts_hostname_carriage_return),
-	    cmocka_unit_test(facts_out_of_order),
-	    cmocka_unit_test(facts_version_space),
-	    cmocka_unit_test(facts_extra_line),
-	    cmocka_unit_test(facts_device_not_id),
-	    cmocka_unit_test(facts_verify_by_device_key),
+		cmocka_unit_test(round_trip),
+		cmocka_unit_test(round_trip_without_comment),
+		cmocka_unit_test(parse_signed),
+		cmocka_unit_test(parse_signed_needs_signature),
+		cmocka_unit_test(wrong_header),
+		cmocka_unit_test(missing_org),
+		cmocka_unit_test(missing_id),
+		cmocka_unit_test(missing_kind),
+		cmocka_unit_test(missing_not_before),
+		cmocka_unit_test(missing_expires),
+		cmocka_unit_test(missing_run_as),
+		cmocka_unit_test(missing_timeout),
+		cmocka_unit_test(missing_payload),
+		cmocka_unit_test(missing_target),
+		cmocka_unit_test(unknown_field),
+		cmocka_unit_test(unknown_field_in_header_block),
+		cmocka_unit_test(line_without_value),
+		cmocka_unit_test(duplicated_org),
+		cmocka_unit_test(duplicated_kind),
+		cmocka_unit_test(duplicated_comment),
+		cmocka_unit_test(duplicated_target),
+		cmocka_unit_test(fields_out_of_order),
+		cmocka_unit_test(times_out_of_order),
+		cmocka_unit_test(bad_org),
+		cmocka_unit_test(id_uppercase),
+		cmocka_unit_test(id_31_chars),
+		cmocka_unit_test(id_33_chars),
+		cmocka_unit_test(id_not_hex),
+		cmocka_unit_test(unknown_kind),
+		cmocka_unit_test(not_before_bad_time),
+		cmocka_unit_test(expires_bad_time),
+		cmocka_unit_test(expires_equals_not_before),
+		cmocka_unit_test(expires_before_not_before),
+		cmocka_unit_test(window_over_31_days),
+		cmocka_unit_test(window_exactly_31_days),
+		cmocka_unit_test(run_as_invalid),
+		cmocka_unit_test(run_as_uppercase),
+		cmocka_unit_test(run_as_leading_digit),
+		cmocka_unit_test(run_as_too_long),
+		cmocka_unit_test(timeout_zero),
+		cmocka_unit_test(timeout_too_long),
+		cmocka_unit_test(timeout_leading_zero),
+		cmocka_unit_test(timeout_negative),
+		cmocka_unit_test(timeout_trailing_space),
+		cmocka_unit_test(payload_bad_hash),
+		cmocka_unit_test(payload_short_hash),
+		cmocka_unit_test(payload_uppercase_hash),
+		cmocka_unit_test(payload_not_sha256),
+		cmocka_unit_test(payload_missing_size),
+		cmocka_unit_test(payload_too_big),
+		cmocka_unit_test(payload_size_leading_zero),
+		cmocka_unit_test(limits_accepted),
+		cmocka_unit_test(target_after_comment),
+		cmocka_unit_test(target_not_an_id),
+		cmocka_unit_test(target_uppercase),
+		cmocka_unit_test(comment_empty),
+		cmocka_unit_test(comment_too_long),
+		cmocka_unit_test(crlf_line_endings),
+		cmocka_unit_test(targets_at_max),
+		cmocka_unit_test(too_many_targets),
+		cmocka_unit_test(over_log_entry_max),
+		cmocka_unit_test(device_id),
+		cmocka_unit_test(result_round_trip),
+		cmocka_unit_test(result_every_status),
+		cmocka_unit_test(result_wrong_header),
+		cmocka_unit_test(result_bad_status),
+		cmocka_unit_test(result_exit_256),
+		cmocka_unit_test(result_exit_minus_2),
+		cmocka_unit_test(result_exit_leading_zero),
+		cmocka_unit_test(result_missing_duration),
+		cmocka_unit_test(result_fields_out_of_order),
+		cmocka_unit_test(result_device_not_id),
+		cmocka_unit_test(result_output_too_big),
+		cmocka_unit_test(result_output_bad_hash),
+		cmocka_unit_test(result_killed_text),
+		cmocka_unit_test(result_timed_out_without_signal),
+		cmocka_unit_test(result_killed_without_signal),
+		cmocka_unit_test(result_signal_on_done),
+		cmocka_unit_test(result_signal_on_failed),
+		cmocka_unit_test(result_signal_zero),
+		cmocka_unit_test(result_signal_65),
+		cmocka_unit_test(result_signal_leading_zero),
+		cmocka_unit_test(result_signal_name),
+		cmocka_unit_test(result_done_without_exit),
+		cmocka_unit_test(result_extra_line),
+		cmocka_unit_test(result_missing_trailing_newline),
+		cmocka_unit_test(result_verify_by_device_key),
+		cmocka_unit_test(facts_round_trip),
+		cmocka_unit_test(facts_wrong_header),
+		cmocka_unit_test(facts_empty_hostname),
+		cmocka_unit_test(facts_hostname_escape),
+		cmocka_unit_test(facts_hostname_carriage_return),
+		cmocka_unit_test(facts_out_of_order),
+		cmocka_unit_test(facts_version_space),
+		cmocka_unit_test(facts_extra_line),
+		cmocka_unit_test(facts_device_not_id),
+		cmocka_unit_test(facts_verify_by_device_key),
 	};
 	if (sodium_init() < 0)
 		return 1;

@@ -20,7 +20,7 @@ typedef uint8_t hash_t[RP_HASH_LEN];
 static void bundle_round_trip(void **state)
 {
 	static const char *const entries[] = {"rampart/policy/v1\n", "", "x",
-	                                      "rampart/command/v1\n"};
+					      "rampart/command/v1\n"};
 	const char *e;
 	struct rp_bundle b;
 	struct rp_diag d = {""};
@@ -96,9 +96,9 @@ static void bundle_writer_errors_are_sticky(void **state)
 static void bundle_truncated_anywhere(void **state)
 {
 	static const char good[] = "\x00\x03"
-	                           "abc"
-	                           "\x00\x00"
-	                           "\x01\x00";
+				   "abc"
+				   "\x00\x00"
+				   "\x01\x00";
 	struct rp_diag d = {""};
 	const char *e;
 	size_t n;
@@ -140,9 +140,9 @@ static void bundle_diagnostics(void **state)
 	assert_int_equal(rp_bundle_next(&b, &e, &n, &d), RP_E_MALFORMED);
 	assert_diag_has(&d, "entry 1 of the bundle: 1 byte left, its length takes 2");
 	rp_bundle_init(&b,
-	               "\xff\xff"
-	               "abc",
-	               5);
+		       "\xff\xff"
+		       "abc",
+		       5);
 	assert_int_equal(rp_bundle_next(&b, &e, &n, &d), RP_E_MALFORMED);
 	assert_diag_has(&d, "entry 0 of the bundle announces 65535 bytes, 3 are left");
 	/* A NULL body (an empty HTTP answer) is an empty bundle. */
@@ -153,7 +153,7 @@ static void bundle_diagnostics(void **state)
 /* ---- hash tiles ---- */
 
 /* A tree whose every stored hash is kept: the reference the tiles are read against. */
-#define TREE 1100 /* more than four level-0 tiles, and level-1 tiles of 4 hashes */
+#define TREE   1100 /* more than four level-0 tiles, and level-1 tiles of 4 hashes */
 #define LEVELS 11
 
 static hash_t stored[LEVELS][TREE];
@@ -239,7 +239,7 @@ static void tiles_read_every_stored_hash(void **state)
 			/* The first hash past the tree's complete subtrees is refused. */
 			hash_t h;
 			assert_int_equal(rp_tile_reader_read(&tr, level, size >> level, h),
-			                 RP_E_INVAL);
+					 RP_E_INVAL);
 			assert_diag_has(&tr.diag, "is not a complete subtree");
 		}
 	}
@@ -261,10 +261,10 @@ static void tiles_tree_hashes_and_proofs(void **state)
 		assert_memory_equal(got, want, RP_HASH_LEN);
 		for (uint64_t m = 1; m < size; m += 97) {
 			assert_int_equal(
-			    rp_merkle_prove_consistency(m, size, mem_read, NULL, p1, &n1), 0);
-			assert_int_equal(
-			    rp_merkle_prove_consistency(m, size, rp_tile_reader_read, &tr, p2, &n2),
-			    0);
+				rp_merkle_prove_consistency(m, size, mem_read, NULL, p1, &n1), 0);
+			assert_int_equal(rp_merkle_prove_consistency(m, size, rp_tile_reader_read,
+								     &tr, p2, &n2),
+					 0);
 			assert_int_equal(n1, n2);
 			assert_memory_equal(p1, p2, n1 * RP_HASH_LEN);
 		}
@@ -372,18 +372,18 @@ static void tiles_refuse_hashes_outside_the_tree(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(bundle_round_trip),
-	    cmocka_unit_test(bundle_entry_sizes_at_the_limit),
-	    cmocka_unit_test(bundle_writer_errors_are_sticky),
-	    cmocka_unit_test(bundle_truncated_anywhere),
-	    cmocka_unit_test(bundle_diagnostics),
-	    cmocka_unit_test(tiles_read_every_stored_hash),
-	    cmocka_unit_test(tiles_tree_hashes_and_proofs),
-	    cmocka_unit_test(tiles_partial_tile_widths),
-	    cmocka_unit_test(tiles_kept_between_reads),
-	    cmocka_unit_test(tiles_of_the_wrong_length),
-	    cmocka_unit_test(tiles_fetch_errors_pass_through),
-	    cmocka_unit_test(tiles_refuse_hashes_outside_the_tree),
+		cmocka_unit_test(bundle_round_trip),
+		cmocka_unit_test(bundle_entry_sizes_at_the_limit),
+		cmocka_unit_test(bundle_writer_errors_are_sticky),
+		cmocka_unit_test(bundle_truncated_anywhere),
+		cmocka_unit_test(bundle_diagnostics),
+		cmocka_unit_test(tiles_read_every_stored_hash),
+		cmocka_unit_test(tiles_tree_hashes_and_proofs),
+		cmocka_unit_test(tiles_partial_tile_widths),
+		cmocka_unit_test(tiles_kept_between_reads),
+		cmocka_unit_test(tiles_of_the_wrong_length),
+		cmocka_unit_test(tiles_fetch_errors_pass_through),
+		cmocka_unit_test(tiles_refuse_hashes_outside_the_tree),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -43,7 +43,7 @@ static void empty_head(struct rp_tlog_head *ret)
 }
 
 static enum rp_tlog_verdict advance(const struct rp_tlog_head *a, const struct rp_tlog_head *b,
-                                    hash_t *proof, size_t n, struct rp_diag *d)
+				    hash_t *proof, size_t n, struct rp_diag *d)
 {
 	return rp_tlog_advance(a, b, (const hash_t *)proof, n, d);
 }
@@ -273,7 +273,7 @@ static void tlog_proof_and_rebuilt_agree(void **state)
 				}
 				enum rp_tlog_verdict vp = advance(&a, &b, proof, k, &d);
 				enum rp_tlog_verdict vr =
-				    rp_tlog_advance_rebuilt(&a, &b, rebuilt, &d);
+					rp_tlog_advance_rebuilt(&a, &b, rebuilt, &d);
 				assert_int_equal(vp, vr);
 				/* The truth: a prefix of the same history, or not. */
 				bool same_history = !t || m <= 7;
@@ -281,10 +281,10 @@ static void tlog_proof_and_rebuilt_agree(void **state)
 					assert_int_equal(vp, RP_TLOG_ROLLBACK);
 				else if (n == m)
 					assert_int_equal(vp, same_history ? RP_TLOG_SAME
-					                                  : RP_TLOG_FORK);
+									  : RP_TLOG_FORK);
 				else
 					assert_int_equal(vp, same_history ? RP_TLOG_EXTENDS
-					                                  : RP_TLOG_INCONSISTENT);
+									  : RP_TLOG_INCONSISTENT);
 			}
 		}
 	}
@@ -306,17 +306,17 @@ static void tlog_verdict_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(tlog_same_head_is_same),
-	    cmocka_unit_test(tlog_every_real_proof_extends),
-	    cmocka_unit_test(tlog_empty_tree_is_extended_by_any),
-	    cmocka_unit_test(tlog_rollback),
-	    cmocka_unit_test(tlog_fork_same_size),
-	    cmocka_unit_test(tlog_same_size_with_a_proof_is_inconsistent),
-	    cmocka_unit_test(tlog_bad_proofs_are_inconsistent),
-	    cmocka_unit_test(tlog_checks_in_order),
-	    cmocka_unit_test(tlog_rebuilt_root),
-	    cmocka_unit_test(tlog_proof_and_rebuilt_agree),
-	    cmocka_unit_test(tlog_verdict_names),
+		cmocka_unit_test(tlog_same_head_is_same),
+		cmocka_unit_test(tlog_every_real_proof_extends),
+		cmocka_unit_test(tlog_empty_tree_is_extended_by_any),
+		cmocka_unit_test(tlog_rollback),
+		cmocka_unit_test(tlog_fork_same_size),
+		cmocka_unit_test(tlog_same_size_with_a_proof_is_inconsistent),
+		cmocka_unit_test(tlog_bad_proofs_are_inconsistent),
+		cmocka_unit_test(tlog_checks_in_order),
+		cmocka_unit_test(tlog_rebuilt_root),
+		cmocka_unit_test(tlog_proof_and_rebuilt_agree),
+		cmocka_unit_test(tlog_verdict_names),
 	};
 
 	if (sodium_init() < 0)

@@ -53,8 +53,8 @@ static void rejects(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(round_trip),
-	    cmocka_unit_test(rejects),
+		cmocka_unit_test(round_trip),
+		cmocka_unit_test(rejects),
 	};
 	if (sodium_init() < 0)
 		return 1;

@@ -278,16 +278,18 @@ static void quote_escapes_and_truncates(void **state)
  */
 static void quote_hostile_text(void **state)
 {
-	static const char hostile[] = "bad\n1999-01-01T00:00:00Z freeze - forged\r\x1b[2J\x1b]0;t\x07"
-				      "\xe2\x80\xae evil \\x0a";
+	static const char hostile[] =
+		"bad\n1999-01-01T00:00:00Z freeze - forged\r\x1b[2J\x1b]0;t\x07"
+		"\xe2\x80\xae evil \\x0a";
 	char out[512];
 	(void)state;
 	rp_quote(out, sizeof(out), hostile, sizeof(hostile) - 1);
 	for (const char *p = out; *p; p++)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 			fail_msg("byte 0x%02x left in `%s'", (unsigned char)*p, out);
-	assert_string_equal(out, "bad\\x0a1999-01-01T00:00:00Z freeze - forged\\x0d\\x1b[2J\\x1b]0;t"
-				 "\\x07\\xe2\\x80\\xae evil \\\\x0a");
+	assert_string_equal(out,
+			    "bad\\x0a1999-01-01T00:00:00Z freeze - forged\\x0d\\x1b[2J\\x1b]0;t"
+			    "\\x07\\xe2\\x80\\xae evil \\\\x0a");
 }
 
 static void quote_exact_fit(void **state)
@@ -324,13 +326,14 @@ static void request_signature(void **state)
 	vec_skey(0, &k);
 	sig = rp_reqsig_sign(&k, "POST", "/v1/x?y=1", 1000000, "body", 4);
 	assert_non_null(sig);
-	assert_int_equal(
-	    rp_reqsig_verify(k.pub, "POST", "/v1/x?y=1", "1000000", "body", 4, sig, 1000100, NULL),
-	    0);
+	assert_int_equal(rp_reqsig_verify(k.pub, "POST", "/v1/x?y=1", "1000000", "body", 4, sig,
+					  1000100, NULL),
+			 0);
 	/* Body-less requests sign the hash of the empty body. */
 	char *sig2 = rp_reqsig_sign(&k, "GET", "/v1/poll", 1000000, NULL, 0);
 	assert_int_equal(
-	    rp_reqsig_verify(k.pub, "GET", "/v1/poll", "1000000", "", 0, sig2, 1000000, NULL), 0);
+		rp_reqsig_verify(k.pub, "GET", "/v1/poll", "1000000", "", 0, sig2, 1000000, NULL),
+		0);
 	free(sig2);
 	free(sig);
 }
@@ -346,19 +349,19 @@ static void request_signature_skew(void **state)
 	sig = rp_reqsig_sign(&k, "POST", "/v1/x", 1000000, "body", 4);
 	/* Exactly at the window's edges: accepted. */
 	assert_int_equal(rp_reqsig_verify(k.pub, "POST", "/v1/x", "1000000", "body", 4, sig,
-	                                  1000000 + RP_REQUEST_SKEW_S, NULL),
-	                 0);
+					  1000000 + RP_REQUEST_SKEW_S, NULL),
+			 0);
 	assert_int_equal(rp_reqsig_verify(k.pub, "POST", "/v1/x", "1000000", "body", 4, sig,
-	                                  1000000 - RP_REQUEST_SKEW_S, NULL),
-	                 0);
+					  1000000 - RP_REQUEST_SKEW_S, NULL),
+			 0);
 	/* One second beyond, either way: refused. */
 	assert_int_equal(rp_reqsig_verify(k.pub, "POST", "/v1/x", "1000000", "body", 4, sig,
-	                                  1000000 + RP_REQUEST_SKEW_S + 1, &d),
-	                 RP_E_EXPIRED);
+					  1000000 + RP_REQUEST_SKEW_S + 1, &d),
+			 RP_E_EXPIRED);
 	assert_diag_has(&d, "clock");
 	assert_int_equal(rp_reqsig_verify(k.pub, "POST", "/v1/x", "1000000", "body", 4, sig,
-	                                  1000000 - RP_REQUEST_SKEW_S - 1, NULL),
-	                 RP_E_EXPIRED);
+					  1000000 - RP_REQUEST_SKEW_S - 1, NULL),
+			 RP_E_EXPIRED);
 	free(sig);
 }
 
@@ -371,24 +374,24 @@ static void request_signature_tampered(void **state)
 	vec_skey(0, &k);
 	vec_skey(1, &bob);
 	sig = rp_reqsig_sign(&k, "POST", "/v1/x?y=1", 1000000, "body", 4);
-	assert_int_equal(
-	    rp_reqsig_verify(k.pub, "POST", "/v1/x?y=1", "1000000", "bodY", 4, sig, 1000000, NULL),
-	    RP_E_BADSIG);
-	assert_int_equal(
-	    rp_reqsig_verify(k.pub, "POST", "/v1/x?y=1", "1000000", "bod", 3, sig, 1000000, NULL),
-	    RP_E_BADSIG);
-	assert_int_equal(
-	    rp_reqsig_verify(k.pub, "GET", "/v1/x?y=1", "1000000", "body", 4, sig, 1000000, NULL),
-	    RP_E_BADSIG);
-	assert_int_equal(
-	    rp_reqsig_verify(k.pub, "POST", "/v1/x?y=2", "1000000", "body", 4, sig, 1000000, NULL),
-	    RP_E_BADSIG);
-	assert_int_equal(
-	    rp_reqsig_verify(k.pub, "POST", "/v1/x?y=1", "1000001", "body", 4, sig, 1000000, NULL),
-	    RP_E_BADSIG);
+	assert_int_equal(rp_reqsig_verify(k.pub, "POST", "/v1/x?y=1", "1000000", "bodY", 4, sig,
+					  1000000, NULL),
+			 RP_E_BADSIG);
+	assert_int_equal(rp_reqsig_verify(k.pub, "POST", "/v1/x?y=1", "1000000", "bod", 3, sig,
+					  1000000, NULL),
+			 RP_E_BADSIG);
+	assert_int_equal(rp_reqsig_verify(k.pub, "GET", "/v1/x?y=1", "1000000", "body", 4, sig,
+					  1000000, NULL),
+			 RP_E_BADSIG);
+	assert_int_equal(rp_reqsig_verify(k.pub, "POST", "/v1/x?y=2", "1000000", "body", 4, sig,
+					  1000000, NULL),
+			 RP_E_BADSIG);
+	assert_int_equal(rp_reqsig_verify(k.pub, "POST", "/v1/x?y=1", "1000001", "body", 4, sig,
+					  1000000, NULL),
+			 RP_E_BADSIG);
 	assert_int_equal(rp_reqsig_verify(bob.pub, "POST", "/v1/x?y=1", "1000000", "body", 4, sig,
-	                                  1000000, NULL),
-	                 RP_E_BADSIG);
+					  1000000, NULL),
+			 RP_E_BADSIG);
 	free(sig);
 }
 
@@ -401,20 +404,20 @@ static void request_signature_malformed(void **state)
 	vec_skey(0, &k);
 	sig = rp_reqsig_sign(&k, "POST", "/v1/x", 1000000, "body", 4);
 	assert_int_equal(
-	    rp_reqsig_verify(k.pub, "POST", "/v1/x", "01000000", "body", 4, sig, 1000000, NULL),
-	    RP_E_MALFORMED);
+		rp_reqsig_verify(k.pub, "POST", "/v1/x", "01000000", "body", 4, sig, 1000000, NULL),
+		RP_E_MALFORMED);
 	assert_int_equal(
-	    rp_reqsig_verify(k.pub, "POST", "/v1/x", "-1000000", "body", 4, sig, 1000000, NULL),
-	    RP_E_MALFORMED);
+		rp_reqsig_verify(k.pub, "POST", "/v1/x", "-1000000", "body", 4, sig, 1000000, NULL),
+		RP_E_MALFORMED);
 	assert_int_equal(
-	    rp_reqsig_verify(k.pub, "POST", "/v1/x", NULL, "body", 4, sig, 1000000, NULL),
-	    RP_E_MALFORMED);
+		rp_reqsig_verify(k.pub, "POST", "/v1/x", NULL, "body", 4, sig, 1000000, NULL),
+		RP_E_MALFORMED);
 	assert_int_equal(
-	    rp_reqsig_verify(k.pub, "POST", "/v1/x", "1000000", "body", 4, NULL, 1000000, NULL),
-	    RP_E_MALFORMED);
-	assert_int_equal(
-	    rp_reqsig_verify(k.pub, "POST", "/v1/x", "1000000", "body", 4, "aGk=", 1000000, NULL),
-	    RP_E_MALFORMED);
+		rp_reqsig_verify(k.pub, "POST", "/v1/x", "1000000", "body", 4, NULL, 1000000, NULL),
+		RP_E_MALFORMED);
+	assert_int_equal(rp_reqsig_verify(k.pub, "POST", "/v1/x", "1000000", "body", 4,
+					  "aGk=", 1000000, NULL),
+			 RP_E_MALFORMED);
 	free(sig);
 }
 
@@ -423,7 +426,7 @@ static void strerror_table(void **state)
 	(void)state;
 	assert_string_equal(rp_strerror(0), "success");
 	assert_string_equal(rp_strerror(RP_E_QUORUM),
-	                    "signatures do not reach the role's threshold");
+			    "signatures do not reach the role's threshold");
 	assert_string_equal(rp_strerror(-9999), "unknown error");
 }
 
@@ -771,39 +774,39 @@ static void read_flags_errors_say_what(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(time_epoch_and_known_instants),
-	    cmocka_unit_test(time_leap_years),
-	    cmocka_unit_test(time_feb29_1900_invalid),
-	    cmocka_unit_test(time_out_of_range_fields),
-	    cmocka_unit_test(time_bad_shapes),
-	    cmocka_unit_test(u64_accepts),
-	    cmocka_unit_test(u64_leading_zeros),
-	    cmocka_unit_test(u64_overflow),
-	    cmocka_unit_test(u64_bad_shapes),
-	    cmocka_unit_test(base64_canonical),
-	    cmocka_unit_test(base64_noncanonical_rejected),
-	    cmocka_unit_test(base64_output_cap),
-	    cmocka_unit_test(hex_lowercase_only),
-	    cmocka_unit_test(sb_max),
-	    cmocka_unit_test(sb_empty_take),
-	    cmocka_unit_test(quote_escapes_and_truncates),
-	    cmocka_unit_test(quote_exact_fit),
-	    cmocka_unit_test(quote_hostile_text),
-	    cmocka_unit_test(request_signature),
-	    cmocka_unit_test(request_signature_skew),
-	    cmocka_unit_test(request_signature_tampered),
-	    cmocka_unit_test(request_signature_malformed),
-	    cmocka_unit_test(strerror_table),
-	    FILE_TEST(atomic_write_symlink_at_temp_name),
-	    FILE_TEST(atomic_write_symlink_at_target),
-	    FILE_TEST(atomic_write_two_writers),
-	    FILE_TEST(atomic_write_failure_leaves_nothing),
-	    FILE_TEST(atomic_write_mode_and_relative_path),
-	    FILE_TEST(write_new_never_replaces),
-	    FILE_TEST(read_nofollow_refuses_links),
-	    FILE_TEST(read_nofollow_refuses_fifos_and_dirs),
-	    FILE_TEST(read_private_mode_and_owner),
-	    FILE_TEST(read_flags_errors_say_what),
+		cmocka_unit_test(time_epoch_and_known_instants),
+		cmocka_unit_test(time_leap_years),
+		cmocka_unit_test(time_feb29_1900_invalid),
+		cmocka_unit_test(time_out_of_range_fields),
+		cmocka_unit_test(time_bad_shapes),
+		cmocka_unit_test(u64_accepts),
+		cmocka_unit_test(u64_leading_zeros),
+		cmocka_unit_test(u64_overflow),
+		cmocka_unit_test(u64_bad_shapes),
+		cmocka_unit_test(base64_canonical),
+		cmocka_unit_test(base64_noncanonical_rejected),
+		cmocka_unit_test(base64_output_cap),
+		cmocka_unit_test(hex_lowercase_only),
+		cmocka_unit_test(sb_max),
+		cmocka_unit_test(sb_empty_take),
+		cmocka_unit_test(quote_escapes_and_truncates),
+		cmocka_unit_test(quote_exact_fit),
+		cmocka_unit_test(quote_hostile_text),
+		cmocka_unit_test(request_signature),
+		cmocka_unit_test(request_signature_skew),
+		cmocka_unit_test(request_signature_tampered),
+		cmocka_unit_test(request_signature_malformed),
+		cmocka_unit_test(strerror_table),
+		FILE_TEST(atomic_write_symlink_at_temp_name),
+		FILE_TEST(atomic_write_symlink_at_target),
+		FILE_TEST(atomic_write_two_writers),
+		FILE_TEST(atomic_write_failure_leaves_nothing),
+		FILE_TEST(atomic_write_mode_and_relative_path),
+		FILE_TEST(write_new_never_replaces),
+		FILE_TEST(read_nofollow_refuses_links),
+		FILE_TEST(read_nofollow_refuses_fifos_and_dirs),
+		FILE_TEST(read_private_mode_and_owner),
+		FILE_TEST(read_flags_errors_say_what),
 	};
 	if (sodium_init() < 0)
 		return 1;

@@ -13,11 +13,11 @@
 #include "helpers.h"
 #include "verify.h"
 
-#define DEV "00112233445566778899aabbccddeeff"
+#define DEV   "00112233445566778899aabbccddeeff"
 #define OTHER "ffeeddccbbaa99887766554433221100"
-#define ID "5f0c8c1d2b7e4a90b1d8e3f4a6c7d8e9"
-#define NOW 1795000000 /* 2026-11-18T11:06:40Z */
-#define SKEW 300
+#define ID    "5f0c8c1d2b7e4a90b1d8e3f4a6c7d8e9"
+#define NOW   1795000000 /* 2026-11-18T11:06:40Z */
+#define SKEW  300
 
 static const char payload[] = "echo hello\n";
 static struct rp_policy *policy;
@@ -90,10 +90,10 @@ static char *signed_cmd(struct cmd_spec s, const int *who)
  * cosigned by both witnesses at the verifier's `now', the statement's
  * inclusion proof and the consistency proof from SEEN to SIZE.
  */
-#define FILL 5
-#define AT 5
-#define SIZE 8
-#define SEEN 3
+#define FILL  5
+#define AT    5
+#define SIZE  8
+#define SEEN  3
 #define UNSET (-7) /* *ret_proved before a run */
 
 struct seen_state {
@@ -121,7 +121,7 @@ struct store_state {
 };
 
 static int store_cb(void *arg, const struct rp_checkpoint *cp, const char *note, size_t len,
-                    int64_t newest)
+		    int64_t newest)
 {
 	struct store_state *s = arg;
 
@@ -172,12 +172,13 @@ static void env_saw(struct env *e, const struct test_log *l, uint64_t size)
 static void env_offer(struct env *e, uint64_t size, unsigned witnesses, int64_t t)
 {
 	env_set_note(e, test_log_note(&e->lg, size, witnesses, t));
-	e->dl.nproof = (uint64_t)e->dl.index < size
-	                   ? test_log_inclusion(&e->lg, (uint64_t)e->dl.index, size, e->dl.proof)
-	                   : 0;
+	e->dl.nproof =
+		(uint64_t)e->dl.index < size
+			? test_log_inclusion(&e->lg, (uint64_t)e->dl.index, size, e->dl.proof)
+			: 0;
 	e->dl.ncons = e->st.size > 0 && e->st.size < size
-	                  ? test_log_consistency(&e->lg, e->st.size, size, e->dl.consistency)
-	                  : 0;
+			      ? test_log_consistency(&e->lg, e->st.size, size, e->dl.consistency)
+			      : 0;
 }
 
 /* statement and pl are borrowed: they must outlive the env. */
@@ -198,15 +199,15 @@ static struct env *env_new(const char *statement, const void *pl, size_t pl_len,
 	env_saw(e, &e->lg, SEEN);
 	env_offer(e, SIZE, TEST_WBOTH, now);
 	e->ctx = (struct rp_verify_ctx){.policy = policy,
-	                                .device_id = DEV,
-	                                .now = now,
-	                                .skew = SKEW,
-	                                .seen = seen_cb,
-	                                .seen_arg = &e->seen,
-	                                .log = &e->st,
-	                                .store = store_cb,
-	                                .store_arg = &e->store,
-	                                .ret_proved = &e->proved};
+					.device_id = DEV,
+					.now = now,
+					.skew = SKEW,
+					.seen = seen_cb,
+					.seen_arg = &e->seen,
+					.log = &e->st,
+					.store = store_cb,
+					.store_arg = &e->store,
+					.ret_proved = &e->proved};
 	return e;
 }
 
@@ -303,7 +304,7 @@ static void accepted_now(struct env *e)
  * stored once and the entry proved, whatever later check refuses.
  */
 static struct outcome run_full(const char *note, const void *pl, size_t pl_len, int64_t now,
-                               int seen_answer)
+			       int seen_answer)
 {
 	struct env *e = env_new(note, pl, pl_len, now);
 	struct outcome o;
@@ -502,8 +503,9 @@ static void signature_swapped(void **state)
 	 * (another id, another device). Together they name two role keys.
 	 */
 	char *mine = signed_cmd(SPEC(), ((int[]){1, -1}));
-	char *theirs = signed_cmd(
-	    SPEC(.id = "00000000000000000000000000000001", .targets = {OTHER}), ((int[]){0, -1}));
+	char *theirs =
+		signed_cmd(SPEC(.id = "00000000000000000000000000000001", .targets = {OTHER}),
+			   ((int[]){0, -1}));
 	char *n = concat(mine, sig_block(theirs));
 	(void)state;
 	assert_int_equal(run(n), RP_E_BADSIG);
@@ -681,8 +683,9 @@ static void same_size_with_a_spurious_proof(void **state)
 	env_saw(e, &e->lg, SIZE);
 	env_offer(e, SIZE, TEST_WBOTH, NOW);
 	e->dl.ncons = test_log_consistency(&e->lg, SEEN, SIZE, e->dl.consistency);
-	refused_at_check1(e, RP_E_FORK, "not consistent with the 8 already seen (fork): "
-	                                "consistency proof between two trees of 8 leaves");
+	refused_at_check1(e, RP_E_FORK,
+			  "not consistent with the 8 already seen (fork): "
+			  "consistency proof between two trees of 8 leaves");
 	e->dl.ncons = 0;
 	accepted_now(e);
 	env_free(e);
@@ -888,7 +891,7 @@ static void cosignature_copied_from_other_checkpoint(void **state)
 	env_offer(e, SIZE + 1, TEST_W1, NOW);
 	env_set_note(e, concat(e->dl.checkpoint, line));
 	refused_at_check1(e, RP_E_BADSIG,
-	                  "cosignature by witness2.example+574422a3 does not verify");
+			  "cosignature by witness2.example+574422a3 does not verify");
 	free(old);
 	env_free(e);
 	free(n);
@@ -937,7 +940,7 @@ static void checkpoint_not_signed_by_log_key(void **state)
 	env_set_note(e, test_cosign(e->dl.checkpoint, &w1, NOW));
 	env_set_note(e, test_cosign(e->dl.checkpoint, &w2, NOW));
 	refused_at_check1(e, RP_E_BADSIG,
-	                  "signature by " TEST_LOG_NAME "+d85341b6 does not verify");
+			  "signature by " TEST_LOG_NAME "+d85341b6 does not verify");
 	/* A checkpoint of another log, properly signed by that log's own key. */
 	test_skey("example.com/rampart/globex", TEST_LOG_SEED, &globex);
 	test_log_head(&e->lg, SIZE, &cp);
@@ -1005,7 +1008,7 @@ static void entries_reordered(void **state)
 	o = env_run(e);
 	assert_int_equal(o.r, RP_E_REPLAY);
 	assert_diag_has(&o.d,
-	                "log entry 5, not after entry 6 already acted on (replay or reorder)");
+			"log entry 5, not after entry 6 already acted on (replay or reorder)");
 	assert_int_equal(o.seen_calls, 0);
 	env_free(e);
 	free(a);
@@ -1050,9 +1053,9 @@ static void checkpoint_alone(void **state)
 
 	/* A consistent larger checkpoint (3 -> 8), no delivery: stored. */
 	assert_int_equal(rp_verify_checkpoint(&e->ctx, e->dl.checkpoint, e->dl.checkpoint_len,
-	                                      (const uint8_t(*)[RP_HASH_LEN])e->dl.consistency,
-	                                      e->dl.ncons, &cp, &d),
-	                 0);
+					      (const uint8_t(*)[RP_HASH_LEN])e->dl.consistency,
+					      e->dl.ncons, &cp, &d),
+			 0);
 	test_log_head(&e->lg, SIZE, &want);
 	assert_int_equal(cp.size, SIZE);
 	assert_memory_equal(cp.root, want.root, RP_HASH_LEN);
@@ -1064,31 +1067,31 @@ static void checkpoint_alone(void **state)
 	/* The same checkpoint again, once stored: no proof needed. */
 	env_saw(e, &e->lg, SIZE);
 	assert_int_equal(rp_verify_checkpoint(&e->ctx, e->dl.checkpoint, e->dl.checkpoint_len, NULL,
-	                                      0, NULL, &d),
-	                 0);
+					      0, NULL, &d),
+			 0);
 	assert_int_equal(e->store.calls, 2);
 	/* Larger still, without the proof: a fork, not stored. */
 	test_log_fill(&e->lg, 3);
 	env_offer(e, SIZE + 3, TEST_WBOTH, NOW);
 	assert_true(e->dl.ncons > 0);
 	assert_int_equal(rp_verify_checkpoint(&e->ctx, e->dl.checkpoint, e->dl.checkpoint_len, NULL,
-	                                      0, NULL, &d),
-	                 RP_E_FORK);
+					      0, NULL, &d),
+			 RP_E_FORK);
 	assert_diag_has(&d, "not consistent with the 8 already seen");
 	assert_int_equal(e->store.calls, 2);
 	/* With it: stored. */
 	assert_int_equal(rp_verify_checkpoint(&e->ctx, e->dl.checkpoint, e->dl.checkpoint_len,
-	                                      (const uint8_t(*)[RP_HASH_LEN])e->dl.consistency,
-	                                      e->dl.ncons, NULL, &d),
-	                 0);
+					      (const uint8_t(*)[RP_HASH_LEN])e->dl.consistency,
+					      e->dl.ncons, NULL, &d),
+			 0);
 	assert_int_equal(e->store.calls, 3);
 	assert_int_equal(e->store.cp.size, SIZE + 3);
 	/* An agent that stored nothing yet (log NULL) takes any well-cosigned checkpoint. */
 	first = e->ctx;
 	first.log = NULL;
-	assert_int_equal(
-	    rp_verify_checkpoint(&first, e->dl.checkpoint, e->dl.checkpoint_len, NULL, 0, NULL, &d),
-	    0);
+	assert_int_equal(rp_verify_checkpoint(&first, e->dl.checkpoint, e->dl.checkpoint_len, NULL,
+					      0, NULL, &d),
+			 0);
 	assert_int_equal(e->store.calls, 4);
 	env_free(e);
 	free(n);
@@ -1238,7 +1241,8 @@ static void policy_expiry_warnings(void **state)
 	assert_string_equal(d.msg, "");
 	assert_int_equal(rp_verify_policy_expiry(p, ex - RP_POLICY_WARN_S, &d), RP_POLICY_WARN);
 	assert_diag_has(&d, "in 30 days 0 hours");
-	assert_int_equal(rp_verify_policy_expiry(p, ex - RP_POLICY_URGENT_S - 1, &d), RP_POLICY_WARN);
+	assert_int_equal(rp_verify_policy_expiry(p, ex - RP_POLICY_URGENT_S - 1, &d),
+			 RP_POLICY_WARN);
 	assert_int_equal(rp_verify_policy_expiry(p, ex - RP_POLICY_URGENT_S, &d), RP_POLICY_URGENT);
 	assert_diag_has(&d, "in 7 days");
 	assert_int_equal(rp_verify_policy_expiry(p, ex - 1, &d), RP_POLICY_URGENT);
@@ -1297,14 +1301,14 @@ static char *delivery_json(const struct rp_delivery *dl)
 
 	for (size_t i = 0; i < dl->nproof + dl->ncons; i++) {
 		bool p = i < dl->nproof;
-		char *h =
-		    rp_b64_encode(p ? dl->proof[i] : dl->consistency[i - dl->nproof], RP_HASH_LEN);
+		char *h = rp_b64_encode(p ? dl->proof[i] : dl->consistency[i - dl->nproof],
+					RP_HASH_LEN);
 		json_array_append_new(p ? proof : cons, json_string(h));
 		free(h);
 	}
 	o = json_pack("{s:s, s:s, s:I, s:o, s:s, s:o}", "statement", dl->statement, "payload", b64,
-	              "index", (json_int_t)dl->index, "proof", proof, "checkpoint", dl->checkpoint,
-	              "consistency", cons);
+		      "index", (json_int_t)dl->index, "proof", proof, "checkpoint", dl->checkpoint,
+		      "consistency", cons);
 	assert_non_null(o);
 	js = json_dumps(o, JSON_COMPACT);
 	assert_non_null(js);
@@ -1382,11 +1386,11 @@ static void delivery_without_log_refused(void **state)
 	free(n);
 }
 
-#define DCASE(name, json, want)                                                                    \
-	static void name(void **state)                                                             \
-	{                                                                                          \
-		(void)state;                                                                       \
-		delivery_rejects(json, want);                                                      \
+#define DCASE(name, json, want)               \
+	static void name(void **state)        \
+	{                                     \
+		(void)state;                  \
+		delivery_rejects(json, want); \
 	}
 
 DCASE(delivery_not_json, "statement=hi", RP_E_MALFORMED)
@@ -1578,8 +1582,8 @@ static void delivery_log_fields_ok(void **state)
 {
 	char *h = json_hashes(2, RP_HASH_LEN), *f = concat("\"consistency\": ", h);
 	char *js = concat(
-	    f, ", \"index\": 7, \"proof\": [\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\"], "
-	       "\"checkpoint\": \"c\\n\"");
+		f, ", \"index\": 7, \"proof\": [\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\"], "
+		   "\"checkpoint\": \"c\\n\"");
 	char *full = log_delivery(js);
 	struct rp_delivery dl;
 	uint8_t one[RP_HASH_LEN], zero[RP_HASH_LEN] = {0};
@@ -1624,7 +1628,7 @@ static void delivery_log_index_negative(void **state)
 	(void)state;
 	log_rejects(log_fields("-2", 1, RP_HASH_LEN, "\"c\\n\""), RP_E_MALFORMED, "index");
 	log_rejects(log_fields("-9223372036854775808", 1, RP_HASH_LEN, "\"c\\n\""), RP_E_MALFORMED,
-	            "index");
+		    "index");
 }
 
 static void delivery_log_index_not_integer(void **state)
@@ -1639,7 +1643,7 @@ static void delivery_log_index_missing(void **state)
 {
 	(void)state;
 	log_rejects(log_delivery("\"proof\": [], \"checkpoint\": \"c\\n\""), RP_E_MALFORMED,
-	            "index");
+		    "index");
 }
 
 static void delivery_log_proof_too_long(void **state)
@@ -1654,14 +1658,14 @@ static void delivery_log_proof_too_long(void **state)
 	rp_delivery_release(&dl);
 	free(js);
 	log_rejects(log_fields("5", RP_PROOF_HASHES_MAX + 1, RP_HASH_LEN, "\"c\\n\""), RP_E_TOOBIG,
-	            "proof has 64 hashes");
+		    "proof has 64 hashes");
 }
 
 static void delivery_log_consistency_too_long(void **state)
 {
 	char *h = json_hashes(RP_PROOF_HASHES_MAX + 1, RP_HASH_LEN),
 	     *f = concat("\"index\": 5, \"proof\": [], \"checkpoint\": \"c\\n\", \"consistency\": ",
-	                 h);
+			 h);
 	(void)state;
 
 	log_rejects(log_delivery(f), RP_E_TOOBIG, "consistency has 64 hashes");
@@ -1673,23 +1677,23 @@ static void delivery_log_hash_not_32_bytes(void **state)
 {
 	char *h = json_hashes(1, RP_HASH_LEN - 1),
 	     *f = concat("\"index\": 5, \"proof\": [], \"checkpoint\": \"c\\n\", \"consistency\": ",
-	                 h);
+			 h);
 	(void)state;
 
 	log_rejects(log_fields("5", 1, RP_HASH_LEN - 1, "\"c\\n\""), RP_E_MALFORMED,
-	            "proof hash 0 is not base64 of 32 bytes");
+		    "proof hash 0 is not base64 of 32 bytes");
 	log_rejects(log_fields("5", 1, RP_HASH_LEN + 1, "\"c\\n\""), RP_E_MALFORMED,
-	            "proof hash 0");
+		    "proof hash 0");
 	log_rejects(log_fields("5", 1, 0, "\"c\\n\""), RP_E_MALFORMED, "proof hash 0");
 	log_rejects(log_delivery(f), RP_E_MALFORMED, "consistency hash 0");
 	/* The 32-byte hash in other spellings: unpadded, a number. */
 	log_rejects(
-	    log_delivery("\"index\": 5, \"proof\": "
-	                 "[\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE\"], \"checkpoint\": "
-	                 "\"c\\n\""),
-	    RP_E_MALFORMED, "proof hash 0");
+		log_delivery("\"index\": 5, \"proof\": "
+			     "[\"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE\"], \"checkpoint\": "
+			     "\"c\\n\""),
+		RP_E_MALFORMED, "proof hash 0");
 	log_rejects(log_delivery("\"index\": 5, \"proof\": [5], \"checkpoint\": \"c\\n\""),
-	            RP_E_MALFORMED, "proof hash 0");
+		    RP_E_MALFORMED, "proof hash 0");
 	free(f);
 	free(h);
 }
@@ -1698,9 +1702,9 @@ static void delivery_log_proof_not_array(void **state)
 {
 	(void)state;
 	log_rejects(log_delivery("\"index\": 5, \"checkpoint\": \"c\\n\""), RP_E_MALFORMED,
-	            "proof");
+		    "proof");
 	log_rejects(log_delivery("\"index\": 5, \"proof\": \"AA==\", \"checkpoint\": \"c\\n\""),
-	            RP_E_MALFORMED, "proof");
+		    RP_E_MALFORMED, "proof");
 }
 
 static void delivery_log_checkpoint_oversized(void **state)
@@ -1738,8 +1742,8 @@ static void delivery_log_duplicate_field(void **state)
 	(void)state;
 	/* The second index would be the one acted on: refused outright. */
 	log_rejects(
-	    log_delivery("\"index\": 5, \"proof\": [], \"checkpoint\": \"c\\n\", \"index\": 9"),
-	    RP_E_MALFORMED, "duplicate");
+		log_delivery("\"index\": 5, \"proof\": [], \"checkpoint\": \"c\\n\", \"index\": 9"),
+		RP_E_MALFORMED, "duplicate");
 }
 
 /* ---- the agent's log.state file ---- */
@@ -1821,91 +1825,91 @@ static void checkpoint_update_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(accepted),
-	    cmocka_unit_test(accepted_any_two_of_three),
-	    cmocka_unit_test(accepted_among_several_targets),
-	    cmocka_unit_test(org_mismatch),
-	    cmocka_unit_test(only_one_signature),
-	    cmocka_unit_test(same_key_signs_twice),
-	    cmocka_unit_test(signer_not_in_policy),
-	    cmocka_unit_test(not_a_target),
-	    cmocka_unit_test(expired),
-	    cmocka_unit_test(expired_within_skew_never_runs),
-	    cmocka_unit_test(not_yet_valid),
-	    cmocka_unit_test(replayed),
-	    cmocka_unit_test(replay_store_error),
-	    cmocka_unit_test(payload_altered),
-	    cmocka_unit_test(payload_size_differs),
-	    cmocka_unit_test(signature_swapped),
-	    cmocka_unit_test(all_signatures_from_other_statement),
-	    cmocka_unit_test(target_added_after_signing),
-	    cmocka_unit_test(expiry_extended_after_signing),
-	    cmocka_unit_test(unsigned_statement),
-	    cmocka_unit_test(signed_garbage),
-	    cmocka_unit_test(checks_in_design_order),
-	    cmocka_unit_test(log_data_missing),
-	    cmocka_unit_test(rollback_to_older_checkpoint),
-	    cmocka_unit_test(fork_same_size),
-	    cmocka_unit_test(fork_larger_without_valid_consistency),
-	    cmocka_unit_test(same_size_with_a_spurious_proof),
-	    cmocka_unit_test(entry_not_in_checkpoint),
-	    cmocka_unit_test(proof_for_another_index),
-	    cmocka_unit_test(one_witness_only),
-	    cmocka_unit_test(stale_checkpoint),
-	    cmocka_unit_test(cosignature_from_the_future),
-	    cmocka_unit_test(witness_outside_policy),
-	    cmocka_unit_test(cosignature_copied_from_other_checkpoint),
-	    cmocka_unit_test(checkpoint_not_signed_by_log_key),
-	    cmocka_unit_test(entry_at_or_below_last_index),
-	    cmocka_unit_test(entries_reordered),
-	    cmocka_unit_test(accepted_stores_checkpoint_once),
-	    cmocka_unit_test(checkpoint_alone),
-	    cmocka_unit_test(proved_only_after_checks_1_and_2),
-	    cmocka_unit_test(checkpoint_store_fails),
-	    cmocka_unit_test(delivery_ok),
-	    cmocka_unit_test(delivery_empty_payload),
-	    cmocka_unit_test(delivery_end_to_end),
-	    cmocka_unit_test(delivery_not_json),
-	    cmocka_unit_test(delivery_not_object),
-	    cmocka_unit_test(delivery_missing_statement),
-	    cmocka_unit_test(delivery_missing_payload),
-	    cmocka_unit_test(delivery_statement_not_string),
-	    cmocka_unit_test(delivery_payload_not_string),
-	    cmocka_unit_test(delivery_duplicate_statement),
-	    cmocka_unit_test(delivery_duplicate_payload),
-	    cmocka_unit_test(delivery_payload_unpadded),
-	    cmocka_unit_test(delivery_payload_noncanonical),
-	    cmocka_unit_test(delivery_payload_urlsafe),
-	    cmocka_unit_test(delivery_payload_whitespace),
-	    cmocka_unit_test(delivery_statement_nul),
-	    cmocka_unit_test(delivery_truncated),
-	    cmocka_unit_test(delivery_trailing_garbage),
-	    cmocka_unit_test(policy_expired_refuses_delivery),
-	    cmocka_unit_test(policy_expiry_checked_first),
-	    cmocka_unit_test(policy_expired_refuses_checkpoint_refresh),
-	    cmocka_unit_test(policy_expiry_warnings),
-	    cmocka_unit_test(delivery_oversized),
-	    cmocka_unit_test(delivery_nested_json_refused_before_parsing),
-	    cmocka_unit_test(delivery_tiny_arrays_refused_before_parsing),
-	    cmocka_unit_test(delivery_statement_oversized),
-	    cmocka_unit_test(delivery_payload_at_max),
-	    cmocka_unit_test(delivery_payload_over_max),
-	    cmocka_unit_test(delivery_without_log_refused),
-	    cmocka_unit_test(delivery_log_fields_ok),
-	    cmocka_unit_test(delivery_log_index_minus_one),
-	    cmocka_unit_test(delivery_log_index_negative),
-	    cmocka_unit_test(delivery_log_index_not_integer),
-	    cmocka_unit_test(delivery_log_index_missing),
-	    cmocka_unit_test(delivery_log_proof_too_long),
-	    cmocka_unit_test(delivery_log_consistency_too_long),
-	    cmocka_unit_test(delivery_log_hash_not_32_bytes),
-	    cmocka_unit_test(delivery_log_proof_not_array),
-	    cmocka_unit_test(delivery_log_checkpoint_oversized),
-	    cmocka_unit_test(delivery_log_checkpoint_not_string),
-	    cmocka_unit_test(delivery_log_duplicate_field),
-	    cmocka_unit_test(log_state_round_trip),
-	    cmocka_unit_test(checkpoint_update_parse),
-	    cmocka_unit_test(log_state_malformed),
+		cmocka_unit_test(accepted),
+		cmocka_unit_test(accepted_any_two_of_three),
+		cmocka_unit_test(accepted_among_several_targets),
+		cmocka_unit_test(org_mismatch),
+		cmocka_unit_test(only_one_signature),
+		cmocka_unit_test(same_key_signs_twice),
+		cmocka_unit_test(signer_not_in_policy),
+		cmocka_unit_test(not_a_target),
+		cmocka_unit_test(expired),
+		cmocka_unit_test(expired_within_skew_never_runs),
+		cmocka_unit_test(not_yet_valid),
+		cmocka_unit_test(replayed),
+		cmocka_unit_test(replay_store_error),
+		cmocka_unit_test(payload_altered),
+		cmocka_unit_test(payload_size_differs),
+		cmocka_unit_test(signature_swapped),
+		cmocka_unit_test(all_signatures_from_other_statement),
+		cmocka_unit_test(target_added_after_signing),
+		cmocka_unit_test(expiry_extended_after_signing),
+		cmocka_unit_test(unsigned_statement),
+		cmocka_unit_test(signed_garbage),
+		cmocka_unit_test(checks_in_design_order),
+		cmocka_unit_test(log_data_missing),
+		cmocka_unit_test(rollback_to_older_checkpoint),
+		cmocka_unit_test(fork_same_size),
+		cmocka_unit_test(fork_larger_without_valid_consistency),
+		cmocka_unit_test(same_size_with_a_spurious_proof),
+		cmocka_unit_test(entry_not_in_checkpoint),
+		cmocka_unit_test(proof_for_another_index),
+		cmocka_unit_test(one_witness_only),
+		cmocka_unit_test(stale_checkpoint),
+		cmocka_unit_test(cosignature_from_the_future),
+		cmocka_unit_test(witness_outside_policy),
+		cmocka_unit_test(cosignature_copied_from_other_checkpoint),
+		cmocka_unit_test(checkpoint_not_signed_by_log_key),
+		cmocka_unit_test(entry_at_or_below_last_index),
+		cmocka_unit_test(entries_reordered),
+		cmocka_unit_test(accepted_stores_checkpoint_once),
+		cmocka_unit_test(checkpoint_alone),
+		cmocka_unit_test(proved_only_after_checks_1_and_2),
+		cmocka_unit_test(checkpoint_store_fails),
+		cmocka_unit_test(delivery_ok),
+		cmocka_unit_test(delivery_empty_payload),
+		cmocka_unit_test(delivery_end_to_end),
+		cmocka_unit_test(delivery_not_json),
+		cmocka_unit_test(delivery_not_object),
+		cmocka_unit_test(delivery_missing_statement),
+		cmocka_unit_test(delivery_missing_payload),
+		cmocka_unit_test(delivery_statement_not_string),
+		cmocka_unit_test(delivery_payload_not_string),
+		cmocka_unit_test(delivery_duplicate_statement),
+		cmocka_unit_test(delivery_duplicate_payload),
+		cmocka_unit_test(delivery_payload_unpadded),
+		cmocka_unit_test(delivery_payload_noncanonical),
+		cmocka_unit_test(delivery_payload_urlsafe),
+		cmocka_unit_test(delivery_payload_whitespace),
+		cmocka_unit_test(delivery_statement_nul),
+		cmocka_unit_test(delivery_truncated),
+		cmocka_unit_test(delivery_trailing_garbage),
+		cmocka_unit_test(policy_expired_refuses_delivery),
+		cmocka_unit_test(policy_expiry_checked_first),
+		cmocka_unit_test(policy_expired_refuses_checkpoint_refresh),
+		cmocka_unit_test(policy_expiry_warnings),
+		cmocka_unit_test(delivery_oversized),
+		cmocka_unit_test(delivery_nested_json_refused_before_parsing),
+		cmocka_unit_test(delivery_tiny_arrays_refused_before_parsing),
+		cmocka_unit_test(delivery_statement_oversized),
+		cmocka_unit_test(delivery_payload_at_max),
+		cmocka_unit_test(delivery_payload_over_max),
+		cmocka_unit_test(delivery_without_log_refused),
+		cmocka_unit_test(delivery_log_fields_ok),
+		cmocka_unit_test(delivery_log_index_minus_one),
+		cmocka_unit_test(delivery_log_index_negative),
+		cmocka_unit_test(delivery_log_index_not_integer),
+		cmocka_unit_test(delivery_log_index_missing),
+		cmocka_unit_test(delivery_log_proof_too_long),
+		cmocka_unit_test(delivery_log_consistency_too_long),
+		cmocka_unit_test(delivery_log_hash_not_32_bytes),
+		cmocka_unit_test(delivery_log_proof_not_array),
+		cmocka_unit_test(delivery_log_checkpoint_oversized),
+		cmocka_unit_test(delivery_log_checkpoint_not_string),
+		cmocka_unit_test(delivery_log_duplicate_field),
+		cmocka_unit_test(log_state_round_trip),
+		cmocka_unit_test(checkpoint_update_parse),
+		cmocka_unit_test(log_state_malformed),
 	};
 	if (sodium_init() < 0)
 		return 1;

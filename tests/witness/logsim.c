@@ -345,7 +345,8 @@ static int verify_main(int argc, char *argv[])
 		die("usage: logsim verify --witness VKEY (--note FILE | --request FILE) --cosig FILE");
 	if ((r = rp_vkey_parse(o.witness, strlen(o.witness), &wk, &d)) < 0)
 		die("--witness: %s", d.msg);
-	if ((r = rp_read_file(o.note ? o.note : o.request, RP_WITNESS_REQUEST_MAX, &cp, &cplen)) < 0)
+	if ((r = rp_read_file(o.note ? o.note : o.request, RP_WITNESS_REQUEST_MAX, &cp, &cplen)) <
+	    0)
 		die("reading the checkpoint: %s", rp_strerror(r));
 	start = cp;
 	if (o.request) { /* the note follows the first empty line */
