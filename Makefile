@@ -3,7 +3,7 @@
 #   make demo    install what is missing, build, run the main story
 #   make check   install, lint, build with ASan+UBSan and -Werror, run every test
 #   make lint    banned functions and formatting alone (scripts/lint;
-#                RP_LINT_FORMAT=all checks every file's format)
+#                RP_LINT_FORMAT=0 skips the format)
 #   make bench   benchmarks (bench/), figures for docs/performance.md:
 #                the fan-out run, `make bench-burst`, `make bench-agent-memory`,
 #                then `make bench-log`
