@@ -161,8 +161,9 @@ static int by_seq(const void *x, const void *y)
 /*
  * Keeps the newest refused_keep refused records and every other one, in
  * the order they were marked. Dropping refused ones is safe: an entry at or
- * below last-index is refused by log order, and a refusal was for what the
- * statement says, so a new delivery of it is refused again.
+ * below last-index is refused by log order, a refusal was for what the
+ * statement says, so a new delivery of it is refused again, and a refused
+ * record never stands for a command that started (marks only move forward).
  */
 static int records_trim(struct agent *a)
 {
@@ -480,6 +481,16 @@ enum exec_mark agent_mark_get(const struct agent *a, const char *id)
 	return r ? r->mark : MARK_NONE;
 }
 
+static int mark_rank(enum exec_mark m)
+{
+	switch (m) {
+	case MARK_REFUSED: return 1;
+	case MARK_STARTED: return 2;
+	case MARK_REPORTED: return 3;
+	default: return 0;
+	}
+}
+
 int agent_mark_set(struct agent *a, const char *id, enum exec_mark m)
 {
 	struct agent_record rec = {.mark = m, .t = rp_now()};
@@ -488,8 +499,16 @@ int agent_mark_set(struct agent *a, const char *id, enum exec_mark m)
 
 	if (strlen(id) != RP_ID_HEX || !rp_id_valid(id, RP_ID_HEX) || m == MARK_NONE)
 		return RP_E_INVAL;
-	if (agent_mark_get(a, id) == m)
-		return 0; /* recorded once: a statement refused on every poll grows nothing */
+	/*
+	 * Marks only move forward: none, refused, started, reported. The id of
+	 * a refused statement is whatever its unverified text says, so a
+	 * refusal must never replace the record of a command that ran (the
+	 * server would log junk under that id, have it refused, flood
+	 * refusals until it is trimmed, then deliver the real one again).
+	 * Recorded once: a statement refused on every poll grows nothing.
+	 */
+	if (mark_rank(m) <= mark_rank(agent_mark_get(a, id)))
+		return 0;
 	memcpy(rec.id, id, RP_ID_HEX + 1);
 	if ((n = agent_record_format(&rec, line, sizeof(line))) < 0)
 		return n;
@@ -507,5 +526,7 @@ int agent_mark_set(struct agent *a, const char *id, enum exec_mark m)
 
 int agent_seen(void *arg, const char *id)
 {
-	return agent_mark_get(arg, id) != MARK_NONE;
+	enum exec_mark m = agent_mark_get(arg, id);
+
+	return m == MARK_STARTED || m == MARK_REPORTED;
 }

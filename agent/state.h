@@ -121,12 +121,18 @@ enum exec_mark agent_mark_get(const struct agent *a, const char *id);
 /*
  * Appends and fsyncs a record line before returning (a torn last line is
  * cut first: rp_append_line), then compacts the file when it has grown.
- * Setting the mark a statement already has writes nothing.
+ * Marks only move forward (none, refused, started, reported): setting
+ * the mark a statement already has, or an earlier one, writes nothing.
  */
 int agent_mark_set(struct agent *a, const char *id, enum exec_mark m);
 /* Rewrites executed as one line per statement, refused ones beyond refused_keep dropped. */
 int agent_records_compact(struct agent *a);
-/* The rp_verify_delivery replay hook: any record means "seen". */
+/*
+ * The rp_verify_delivery replay hook: a statement that started or ran is
+ * "seen". A refusal is not: it was for what the statement says (refused
+ * again on a new delivery) or for an unverified text under that id, which
+ * must not block the genuine statement.
+ */
 int agent_seen(void *arg, const char *id);
 
 /* agent/alert.c */

@@ -216,6 +216,58 @@ static void compaction_while_running(void **s)
 	unlink(path_of("executed"));
 }
 
+/*
+ * Attack: the server logs a junk statement under the id of a command that
+ * already ran here, so that its refusal replaces the run's record; floods
+ * refusals until that record is trimmed; then delivers the genuine
+ * statement again at a new log index. The run's record must hold.
+ */
+static void refusal_never_erases_a_run(void **s)
+{
+	struct agent a;
+	(void)s;
+	load(&a);
+	a.refused_keep = 2;
+	a.compact_min = 0;
+	assert_int_equal(agent_mark_set(&a, sid(7), MARK_STARTED), 0);
+	assert_int_equal(agent_mark_set(&a, sid(7), MARK_REPORTED), 0);
+	assert_int_equal(agent_mark_set(&a, sid(7), MARK_REFUSED), 0);
+	assert_int_equal(agent_mark_get(&a, sid(7)), MARK_REPORTED);
+	for (unsigned i = 100; i < 140; i++)
+		assert_int_equal(agent_mark_set(&a, sid(i), MARK_REFUSED), 0);
+	assert_int_equal(agent_records_compact(&a), 0);
+	assert_int_equal(agent_seen(&a, sid(7)), 1);
+	/* a started one is not turned back either */
+	assert_int_equal(agent_mark_set(&a, sid(8), MARK_STARTED), 0);
+	assert_int_equal(agent_mark_set(&a, sid(8), MARK_REFUSED), 0);
+	assert_int_equal(agent_mark_get(&a, sid(8)), MARK_STARTED);
+	agent_release(&a);
+	load(&a);
+	assert_int_equal(agent_mark_get(&a, sid(7)), MARK_REPORTED);
+	assert_int_equal(agent_seen(&a, sid(7)), 1);
+	assert_int_equal(agent_mark_get(&a, sid(8)), MARK_STARTED);
+	agent_release(&a);
+	unlink(path_of("executed"));
+}
+
+/*
+ * Attack: the server logs a junk statement under the id of a genuine
+ * command not yet delivered. Its refusal must not make the genuine one a
+ * "replay": refused ids are not seen, and may still start.
+ */
+static void refusal_does_not_block_the_genuine_statement(void **s)
+{
+	struct agent a;
+	(void)s;
+	load(&a);
+	assert_int_equal(agent_mark_set(&a, sid(9), MARK_REFUSED), 0);
+	assert_int_equal(agent_seen(&a, sid(9)), 0);
+	assert_int_equal(agent_mark_set(&a, sid(9), MARK_STARTED), 0);
+	assert_int_equal(agent_seen(&a, sid(9)), 1);
+	agent_release(&a);
+	unlink(path_of("executed"));
+}
+
 static void assert_one_clean_line_each(const char *name)
 {
 	char *t = read_text(name, NULL);
@@ -368,6 +420,8 @@ int main(void)
 		cmocka_unit_test(same_refusal_recorded_once),
 		cmocka_unit_test(grown_executed_still_loads),
 		cmocka_unit_test(compaction_while_running),
+		cmocka_unit_test(refusal_never_erases_a_run),
+		cmocka_unit_test(refusal_does_not_block_the_genuine_statement),
 		cmocka_unit_test(hostile_reason_cannot_forge_a_line),
 		cmocka_unit_test(alerts_rate_limited),
 		cmocka_unit_test(alert_windows_evicted_oldest_first),
