@@ -155,6 +155,16 @@
  * whose first leaf would lie at or past it names nothing (rp_tile_parse).
  */
 #define RP_LOG_LEAVES_MAX (UINT64_C(1) << 63)
+/*
+ * How much a log may grow from one stored checkpoint to the next one a
+ * verifier accepts (agent, witness, audit: rp_tlog_advance). Without it a
+ * breached server could have an invented tree of 2^63 - 1 entries
+ * cosigned, deliver one junk entry at its end and leave every agent and
+ * witness unable to move on; with it, using up the index space takes 2^39
+ * witnessed steps. Sixteen million statements between two checkpoints a
+ * device sees is far beyond any fleet's pace.
+ */
+#define RP_LOG_GROWTH_MAX (UINT64_C(1) << 24)
 
 /*
  * What a hostile server can make an agent (or the CLI) hold: time per

@@ -6,6 +6,8 @@
  */
 #include "tlog.h"
 
+#include "rp_limits.h"
+
 #include <inttypes.h>
 #include <sodium.h>
 
@@ -68,6 +70,18 @@ enum rp_tlog_verdict rp_tlog_advance(const struct rp_tlog_head *stored,
 
 	if (judged_by_size(stored, next, &v, d))
 		return v;
+	/*
+	 * A bounded step: a log that leaps to the end of the index space (one
+	 * junk entry at 2^63 - 2 of an invented tree) would leave every
+	 * verifier that follows it unable to accept any later checkpoint.
+	 */
+	if (stored->size > 0 && next->size - stored->size > RP_LOG_GROWTH_MAX) {
+		rp_diagf(d,
+			 "tree of %" PRIu64 " entries grows by more than %" PRIu64
+			 " from the %" PRIu64 " already seen",
+			 next->size, (uint64_t)RP_LOG_GROWTH_MAX, stored->size);
+		return RP_TLOG_INCONSISTENT;
+	}
 	/* Equal sizes too: the proof must then be empty (RFC 9162 2.1.4.2). */
 	if (rp_merkle_verify_consistency(stored->size, next->size, stored->root, next->root, proof,
 					 nproof, d) < 0)

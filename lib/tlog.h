@@ -13,7 +13,8 @@
  * accepted). The new head is judged in this order:
  *   smaller than the stored one              RP_TLOG_ROLLBACK
  *   the stored size with another root        RP_TLOG_FORK
- *   the evidence does not hold               RP_TLOG_INCONSISTENT
+ *   the evidence does not hold, or the tree
+ *   grew by more than RP_LOG_GROWTH_MAX      RP_TLOG_INCONSISTENT
  *   the stored head itself                   RP_TLOG_SAME
  *   larger, and the evidence holds           RP_TLOG_EXTENDS
  * The evidence is either an RFC 9162 consistency proof from the stored

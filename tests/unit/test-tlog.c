@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "rp_limits.h"
 #include "tlog.h"
 
 typedef uint8_t hash_t[RP_HASH_LEN];
@@ -292,6 +293,36 @@ static void tlog_proof_and_rebuilt_agree(void **state)
 	free(l);
 }
 
+/*
+ * Attack: a log leaps to an invented tree of 2^63 - 1 entries (the real
+ * ones its left edge) so that one junk entry at its end, once acted on,
+ * leaves the verifier unable to accept any later checkpoint. The step is
+ * refused by its size, before any proof is looked at.
+ */
+static void tlog_leap_to_the_end_refused(void **state)
+{
+	struct test_log *l = log_of(3, NULL);
+	struct rp_tlog_head a, b;
+	struct rp_diag d = {""};
+	hash_t proof[62];
+
+	(void)state;
+	head(l, 3, &a);
+	b = a;
+	b.size = (UINT64_C(1) << 63) - 1;
+	memset(proof, 0x42, sizeof(proof));
+	assert_int_equal(advance(&a, &b, proof, 62, &d), RP_TLOG_INCONSISTENT);
+	assert_non_null(strstr(d.msg, "grows by more than"));
+	b.size = 3 + RP_LOG_GROWTH_MAX + 1;
+	assert_int_equal(advance(&a, &b, proof, 20, &d), RP_TLOG_INCONSISTENT);
+	assert_non_null(strstr(d.msg, "grows by more than"));
+	/* within the bound, it is the proof that decides */
+	b.size = 3 + RP_LOG_GROWTH_MAX;
+	assert_int_equal(advance(&a, &b, proof, 20, &d), RP_TLOG_INCONSISTENT);
+	assert_null(strstr(d.msg, "grows by more than"));
+	free(l);
+}
+
 static void tlog_verdict_names(void **state)
 {
 	(void)state;
@@ -316,6 +347,7 @@ int main(void)
 		cmocka_unit_test(tlog_checks_in_order),
 		cmocka_unit_test(tlog_rebuilt_root),
 		cmocka_unit_test(tlog_proof_and_rebuilt_agree),
+		cmocka_unit_test(tlog_leap_to_the_end_refused),
 		cmocka_unit_test(tlog_verdict_names),
 	};
 
