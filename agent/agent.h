@@ -7,15 +7,19 @@
 #define AGENT_DEFAULT_DIR "/var/lib/rampart-agent"
 
 struct run_opts {
-	int poll_wait;   /* seconds the server may hold a poll */
-	int max_backoff; /* seconds */
-	bool once;       /* handle at most one delivery, then exit (tests) */
-	bool no_cgroup;  /* contain commands without a cgroup (agent/exec.c) */
+	int poll_wait;           /* seconds the server may hold a poll */
+	int max_backoff;         /* seconds */
+	bool once;               /* handle at most one delivery, then exit (tests) */
+	bool no_cgroup;          /* contain commands without a cgroup (agent/exec.c) */
+	const char *net_user;    /* the network process's account (NULL: the default) */
+	const char *net_program; /* a stand-in for the network process (tests) */
 };
 
 int agent_enroll(const char *token, const char *dir);
 int agent_run(const char *dir, const struct run_opts *o);
 int agent_verify_file(const char *dir, const char *file, bool quiet);
+/* The network process's whole life (agent/net.c), on the channel fd. */
+int agent_net_main(int fd);
 
 /*
  * The whole of DESIGN.md section 4 for this agent: its policy, its device

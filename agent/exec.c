@@ -416,11 +416,11 @@ out:
 /* ---- the fallback: the agent's own children ---- */
 
 /*
- * sig to every child of the agent but keep, read from every thread's
+ * sig to every child of the agent but keep and spare, read from every thread's
  * /proc/self/task/<tid>/children; with reap, each is then reaped if it
  * has exited. Returns how many children were seen.
  */
-static size_t children_signal(int sig, pid_t keep, bool reap)
+static size_t children_signal(int sig, pid_t keep, pid_t spare, bool reap)
 {
 	DIR *dir = opendir("/proc/self/task");
 	struct dirent *e;
@@ -445,7 +445,7 @@ static size_t children_signal(int sig, pid_t keep, bool reap)
 			long pid = strtol(p, &end, 10);
 			if (end == p)
 				break;
-			if (pid <= 0 || pid == keep)
+			if (pid <= 0 || pid == keep || (spare > 0 && pid == spare))
 				continue;
 			seen++;
 			/* A child of ours: its pid stays ours until we reap it. */
@@ -471,6 +471,7 @@ struct proc {
 	struct cgroup cg;
 	bool reaped;
 	siginfo_t si; /* once reaped */
+	pid_t spare;  /* exec_opts.spare: never signalled */
 };
 #define PROC_NONE                                                                     \
 	{                                                                             \
@@ -633,6 +634,8 @@ static int spawn(const struct plan *pl, const struct exec_opts *o, struct proc *
 		(char *)pl->env_id,   NULL,
 	};
 
+	p.spare = o->spare;
+
 	if (!o->no_cgroup && cgroup_make(pl->id, &p.cg, cwhy, sizeof(cwhy)) == 0) {
 		snprintf(cont, cn, "cgroup %.180s", p.cg.path);
 	} else {
@@ -704,7 +707,7 @@ static void subtree_signal(struct proc *p, int sig)
 	/* Its process group is pinned while the main process is unreaped. */
 	if (!p->reaped)
 		kill(-p->pid, sig);
-	children_signal(sig, p->reaped ? 0 : p->pid, false);
+	children_signal(sig, p->reaped ? 0 : p->pid, p->spare, false);
 }
 
 /* SIGKILL until nothing of the subtree is left, or until; true if none is. */
@@ -716,7 +719,7 @@ static bool subtree_gone(struct proc *p, int64_t until)
 			cgroup_kill(&p->cg);
 		/* Orphans reparented to the agent (a subreaper, now or since an earlier command).
 		 */
-		size_t left = children_signal(SIGKILL, p->reaped ? 0 : p->pid, true);
+		size_t left = children_signal(SIGKILL, p->reaped ? 0 : p->pid, p->spare, true);
 		if (empty && left == 0)
 			return true;
 		if (mono_ms() >= until)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/types.h>
 
 #include "result.h"
 #include "state.h"
@@ -27,6 +28,9 @@ struct exec_opts {
 	 * only inside ppoll(), so a stop is never missed between a check of
 	 * the flag and the wait. */
 	const volatile sig_atomic_t *stop;
+	/* A child of the agent that is not the command's: the network
+	 * process, spared when the agent's orphans are killed (0: none). */
+	pid_t spare;
 };
 
 /*

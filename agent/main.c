@@ -8,6 +8,7 @@
 
 #include "agent.h"
 #include "cmd.h"
+#include "sandbox.h"
 
 static const char *state_dir(const char *opt)
 {
@@ -58,10 +59,13 @@ static int run_main(int argc, char *argv[])
 		{"max-backoff", required_argument, NULL, 'b'},
 		{"once", no_argument, NULL, '1'},
 		{"no-cgroup", no_argument, NULL, 'C'},
+		{"net-user", required_argument, NULL, 'u'},
+		{"net-program", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	struct run_opts o = {.poll_wait = 30, .max_backoff = 60};
+	struct run_opts o = {
+		.poll_wait = 30, .max_backoff = 60, .net_user = getenv("RAMPART_AGENT_NET_USER")};
 	const char *dir = NULL;
 	uint64_t v;
 	int c;
@@ -81,9 +85,11 @@ static int run_main(int argc, char *argv[])
 			break;
 		case '1': o.once = true; break;
 		case 'C': o.no_cgroup = true; break;
+		case 'u': o.net_user = optarg; break;
+		case 'P': o.net_program = optarg; break;
 		case 'h':
 			printf("Usage: rampart-agent run [--state-dir DIR] [--poll-wait S] [--max-backoff S] [--once]\n"
-			       "                         [--no-cgroup]\n\n"
+			       "                         [--no-cgroup] [--net-user USER]\n\n"
 			       "Long-polls the server and, for every delivery, runs the checks of\n"
 			       "DESIGN.md section 4 (policy, quorum of the exec role, org, target, time\n"
 			       "window, never twice, payload hash and size) before executing anything.\n"
@@ -97,7 +103,18 @@ static int run_main(int argc, char *argv[])
 			       "  --max-backoff S    longest wait between retries when the server is down (default 60)\n"
 			       "  --once             exit after handling one delivery\n"
 			       "  --no-cgroup        never put a command in a cgroup of its own; contain it as\n"
-			       "                     the subreaper of its processes instead (docs/operating.md)\n\n"
+			       "                     the subreaper of its processes instead (docs/operating.md)\n"
+			       "  --net-user USER    the account of the network process (default %s,\n"
+			       "                     or $RAMPART_AGENT_NET_USER); see below\n"
+			       "  --net-program PATH run PATH as the network process, confined the same way\n"
+			       "                     (tests of the split; never needed otherwise)\n\n"
+			       "Two processes (docs/privsep.md): this one, root, keeps the device key and the\n"
+			       "state, verifies and executes; a network process it starts, as USER with no\n"
+			       "privilege, no_new_privs, a seccomp filter, and (where the kernel allows) a\n"
+			       "read-only view of the filesystem in which DIR is empty, does all TLS, HTTP and\n"
+			       "JSON. It passes on the raw signed bytes, checked here again; if it dies, hangs\n"
+			       "or breaks the protocol, the agent stops with status 3 (alerts.log says why)\n"
+			       "and the service manager restarts both.\n\n"
 			       "Commands run as their run-as account from /etc/passwd and /etc/group (not NSS:\n"
 			       "LDAP/sssd accounts are not visible), with a clean environment. Everything a\n"
 			       "command starts is killed when it ends, at its timeout, and on SIGTERM/SIGINT,\n"
@@ -105,7 +122,7 @@ static int run_main(int argc, char *argv[])
 			       "and is reported as killed.\n",
 			       RP_ALERT_WINDOW_S / 60, RP_ALERTS_LOG_MAX / 1024, RP_AGENT_REQUEST_S,
 			       RP_AGENT_POLL_SLACK_S, RP_POLICY_WARN_S / 86400, AGENT_DEFAULT_DIR,
-			       RP_EXEC_STOP_GRACE_MS / 1000);
+			       AGENT_NET_USER_DEFAULT, RP_EXEC_STOP_GRACE_MS / 1000);
 			return 0;
 		default: return 2;
 		}
@@ -154,6 +171,9 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "rampart-agent: libsodium failed to initialise\n");
 		return 1;
 	}
+	/* The network process, as `run' starts it (agent/sandbox.c): not for people. */
+	if (argc == 2 && strcmp(argv[1], AGENT_NET_ARG) == 0)
+		return agent_net_main(AGENT_NET_FD);
 	return rp_cmd_main("rampart-agent", NULL, commands, sizeof(commands) / sizeof(commands[0]),
 			   argc, argv);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "exec.h"
+#include "privsep.h"
 #include "json.h"
 #include "rp_err.h"
 
@@ -24,13 +25,19 @@ static void on_signal(int sig)
 }
 
 /*
- * The API client for one request: a deadline of its own, cut so that it
- * ends before the freeze alarm is due (a server that trickles or stalls
- * must not make the alarm late), and the body caps of the answer it expects.
+ * One request through the network process: a deadline of its own, cut so
+ * that it ends before the freeze alarm is due (a server that trickles or
+ * stalls must not make the alarm late), and the body caps of the answer
+ * it expects.
  */
-static struct rp_api api_for(const struct agent *a, long ms, size_t max_body, size_t values)
+static struct agent_call call_for(const struct agent *a, const char *method, const char *path,
+				  long ms, size_t max_body, size_t values, enum agent_ans_kind kind)
 {
-	struct rp_api x = a->api;
+	struct agent_call c = {.method = method,
+			       .path = path,
+			       .max_body = max_body,
+			       .values_max = values,
+			       .kind = kind};
 
 	if (a->freeze_due > 0) {
 		/* 2 s of grace: a poll held until just before the alarm still gets its answer. */
@@ -39,17 +46,33 @@ static struct rp_api api_for(const struct agent *a, long ms, size_t max_body, si
 		if (left < ms)
 			ms = (long)left;
 	}
-	x.http.timeout_ms = ms;
-	x.http.max_body = max_body;
-	x.json_values_max = values;
-	return x;
+	c.timeout_ms = ms;
+	return c;
 }
 
-/* Requests whose answer is {} or an error. */
-static struct rp_api api_small(const struct agent *a)
+/* A POST whose answer is {} or an error: the status, or the failure (d says why). */
+static int post_json(struct agent *a, const char *path, json_t *body, int *ret_status,
+		     struct rp_diag *d)
 {
-	return api_for(a, RP_AGENT_REQUEST_S * 1000L, RP_AGENT_ANSWER_MAX,
-		       RP_AGENT_ANSWER_VALUES_MAX);
+	struct agent_call c =
+		call_for(a, "POST", path, RP_AGENT_REQUEST_S * 1000L, RP_AGENT_ANSWER_MAX,
+			 RP_AGENT_ANSWER_VALUES_MAX, AGENT_ANS_STATUS);
+	struct agent_answer ans;
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	int r;
+
+	if (!text) {
+		rp_diagf(d, "out of memory");
+		return RP_E_NOMEM;
+	}
+	c.body = text;
+	c.body_len = strlen(text);
+	r = agent_net_call(a, &c, &ans, d);
+	if (ret_status)
+		*ret_status = ans.status;
+	agent_answer_release(&ans);
+	free(text);
+	return r;
 }
 
 static struct rp_verify_ctx check_ctx(struct agent *a, bool store, int64_t *ret_proved)
@@ -104,13 +127,11 @@ static const char *alert_code(int r)
 
 static void report_notes(struct agent *a, const struct agent_alert_note *notes, size_t n)
 {
-	struct rp_api api = api_small(a);
-
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !a->net_broken; i++) {
 		struct rp_diag d = {""};
 		json_t *b = json_pack("{s:s, s:s, s:s}", "command", notes[i].id, "code",
 				      notes[i].code, "reason", notes[i].reason);
-		if (b && rp_api_call(&api, "POST", "/v1/agent/alert", b, NULL, NULL, &d) < 0)
+		if (b && post_json(a, "/v1/agent/alert", b, NULL, &d) < 0)
 			agent_logf("could not report the alert to the server: %s", d.msg);
 		json_decref(b);
 	}
@@ -184,8 +205,7 @@ static int spool_send(struct agent *a, const char *id)
 		unlink(path);
 		return RP_E_MALFORMED;
 	}
-	struct rp_api api = api_small(a);
-	r = rp_api_call(&api, "POST", "/v1/agent/result", j, NULL, &status, &d);
+	r = post_json(a, "/v1/agent/result", j, &status, &d);
 	json_decref(j);
 	/* 409: the server already holds a final result for it. */
 	if (r >= 0 || status == 409) {
@@ -218,6 +238,8 @@ static int spool_flush(struct agent *a)
 		id[RP_ID_HEX] = '\0';
 		if (spool_send(a, id) < 0)
 			r = RP_E_NET;
+		if (a->net_broken)
+			break;
 	}
 	closedir(dir);
 	return r;
@@ -286,11 +308,10 @@ static void handle_known(struct agent *a, const char *id)
 				"{s:s, s:s, s:s}", "command", id, "code", "interrupted", "reason",
 				"the agent stopped while this command ran; not run again");
 			struct rp_diag d;
-			struct rp_api api = api_small(a);
 			agent_logf(
 				"command %s was interrupted by an agent restart; not running it again",
 				id);
-			rp_api_call(&api, "POST", "/v1/agent/alert", b, NULL, NULL, &d);
+			post_json(a, "/v1/agent/alert", b, NULL, &d);
 			json_decref(b);
 			agent_mark_set(a, id, MARK_REPORTED);
 		}
@@ -302,10 +323,13 @@ static void handle_known(struct agent *a, const char *id)
 	}
 }
 
-static int handle_delivery(struct agent *a, const struct run_opts *o, const char *body, size_t len)
+/*
+ * A delivery as the network process passed it on: the raw signed bytes,
+ * verified here from scratch, as if they came straight from the server.
+ */
+static int handle_delivery(struct agent *a, const struct run_opts *o, const struct rp_delivery *dl)
 {
-	struct exec_opts eo = {.no_cgroup = o->no_cgroup, .stop = &stopping};
-	struct rp_delivery dl = {0};
+	struct exec_opts eo = {.no_cgroup = o->no_cgroup, .stop = &stopping, .spare = a->net.pid};
 	struct rp_command *c = NULL;
 	struct exec_result x = {0};
 	struct rp_diag d = {""};
@@ -313,11 +337,7 @@ static int handle_delivery(struct agent *a, const struct run_opts *o, const char
 	int64_t proved = -1;
 	int r;
 
-	if ((r = rp_delivery_parse(body, len, &dl, &d)) < 0) {
-		send_alert(a, "", "malformed", d.msg);
-		return r;
-	}
-	r = agent_check(a, &dl, true, &c, id, &proved, &d);
+	r = agent_check(a, dl, true, &c, id, &proved, &d);
 	if (r == RP_E_REPLAY && agent_mark_get(a, id) == MARK_STARTED) {
 		handle_known(a, id);
 		goto out;
@@ -341,11 +361,10 @@ static int handle_delivery(struct agent *a, const struct run_opts *o, const char
 		goto out;
 	}
 	json_t *b = json_pack("{s:s}", "command", c->id);
-	struct rp_api api = api_small(a);
-	rp_api_call(&api, "POST", "/v1/agent/started", b, NULL, NULL, &d);
+	post_json(a, "/v1/agent/started", b, NULL, &d);
 	json_decref(b);
 	agent_logf("running command %s as %s (timeout %u s)", c->id, c->run_as, c->timeout);
-	if ((r = agent_exec(c, dl.payload, dl.payload_len, &eo, &x)) < 0) {
+	if ((r = agent_exec(c, dl->payload, dl->payload_len, &eo, &x)) < 0) {
 		agent_logf("running command %s: %s", c->id, rp_strerror(r));
 		goto out;
 	}
@@ -357,7 +376,6 @@ static int handle_delivery(struct agent *a, const struct run_opts *o, const char
 out:
 	exec_result_release(&x);
 	rp_command_free(c);
-	rp_delivery_release(&dl);
 	return r;
 }
 
@@ -388,7 +406,6 @@ static int64_t freeze_due(const struct agent *a, int64_t started, int64_t alarme
 static void keep_fresh(struct agent *a, int64_t started, int64_t *next_try, int64_t *alarmed)
 {
 	int64_t now = rp_now(), fresh = a->policy->freshness, since;
-	struct rp_http_resp resp = {0};
 	struct rp_diag d = {""};
 	char path[80], *why = a->fresh_why;
 	size_t whylen = sizeof(a->fresh_why);
@@ -399,38 +416,36 @@ static void keep_fresh(struct agent *a, int64_t started, int64_t *next_try, int6
 		return;
 	a->freeze_due = freeze_due(a, started, *alarmed);
 	if (now - a->log.newest >= fresh / 2 && now >= *next_try) {
-		struct rp_api api = api_for(a, RP_AGENT_REQUEST_S * 1000L, RP_CHECKPOINT_ANSWER_MAX,
-					    RP_CHECKPOINT_ANSWER_VALUES_MAX);
+		struct agent_answer ans;
+		struct agent_call c;
 		*next_try = now + (fresh / 10 > 5 ? fresh / 10 : 5);
 		snprintf(path, sizeof(path), "/v1/agent/checkpoint?size=%llu",
 			 (unsigned long long)a->log.size);
-		r = rp_api_request(&api, "GET", path, NULL, 0, &resp, &d);
-		if (r == 0 && resp.status == 200) {
-			struct rp_delivery up = {0};
-			if ((r = rp_checkpoint_update_parse(resp.body, resp.body_len, &up, &d)) ==
-			    0) {
-				struct rp_verify_ctx ctx = check_ctx(a, true, NULL);
-				r = rp_verify_checkpoint(
-					&ctx, up.checkpoint, up.checkpoint_len,
-					(const uint8_t(*)[RP_HASH_LEN])up.consistency, up.ncons,
-					NULL, &d);
-				if (r < 0)
-					send_alert(a, "", alert_code(r), d.msg);
-			}
+		c = call_for(a, "GET", path, RP_AGENT_REQUEST_S * 1000L, RP_CHECKPOINT_ANSWER_MAX,
+			     RP_CHECKPOINT_ANSWER_VALUES_MAX, AGENT_ANS_CHECKPOINT);
+		r = agent_net_call(a, &c, &ans, &d);
+		if (r == 200 && ans.kind == AGENT_ANS_CHECKPOINT) {
+			/* checked here from its raw bytes, whatever the network process made of it
+			 */
+			struct rp_verify_ctx ctx = check_ctx(a, true, NULL);
+			r = rp_verify_checkpoint(&ctx, ans.dl.checkpoint, ans.dl.checkpoint_len,
+						 (const uint8_t(*)[RP_HASH_LEN])ans.dl.consistency,
+						 ans.dl.ncons, NULL, &d);
+			if (r < 0)
+				send_alert(a, "", alert_code(r), d.msg);
 			/* Why the last fetch failed, kept for the alarm of a later cycle. */
 			if (r < 0)
 				snprintf(why, whylen, "the served checkpoint was refused: %s",
 					 d.msg);
 			else
 				why[0] = '\0';
-			rp_delivery_release(&up);
+		} else if (ans.status == 200 && r < 0) {
+			snprintf(why, whylen, "the served checkpoint was refused: %s", d.msg);
 		} else {
 			snprintf(why, whylen, "no checkpoint from the server: %.300s",
-				 r < 0       ? d.msg
-				 : resp.body ? resp.body
-					     : "");
+				 r < 0 ? d.msg : "an answer without one");
 		}
-		rp_http_resp_release(&resp);
+		agent_answer_release(&ans);
 	}
 	since = a->log.newest > started ? a->log.newest : started;
 	if (rp_now() - since > fresh && rp_now() - *alarmed > fresh / 2) {
@@ -468,6 +483,16 @@ static void nap(const struct agent *a, int seconds_max, unsigned *attempt)
 		;
 }
 
+/* The network process failed or broke the protocol: recorded where the server cannot reach. */
+static void net_failed(struct agent *a, const char *why)
+{
+	struct agent_alert_note notes[2];
+
+	agent_logf("SECURITY: stopping: %s", why);
+	/* local only: the network process is the one way to the server */
+	agent_alert(a, rp_now(), "", "network-process", why, notes);
+}
+
 int agent_run(const char *dir, const struct run_opts *o)
 {
 	struct agent a;
@@ -489,19 +514,32 @@ int agent_run(const char *dir, const struct run_opts *o)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	a.api.http.cancel = &stopping;
+	a.cancel = &stopping;
+	struct agent_net_spawn spawn = {
+		.user = o->net_user ? o->net_user : AGENT_NET_USER_DEFAULT,
+		.hide = a.dir,
+		.program = o->net_program,
+	};
+	if ((r = agent_net_start(&a, &spawn, &d)) < 0) {
+		fprintf(stderr, "rampart-agent: %s\n", d.msg);
+		agent_release(&a);
+		return 1;
+	}
+	agent_logf("network process %d runs as uid %u%s%s", (int)a.net.pid, a.net.uid,
+		   a.net.why_not[0] ? ": " : "", a.net.why_not);
 	agent_logf("device %s of org %s polling %s", a.conf.device, a.conf.org, a.conf.server);
 
-	while (!stopping) {
-		struct rp_http_resp resp = {0};
-		struct rp_api api;
+	while (!stopping && !a.net_broken) {
+		struct agent_answer ans;
+		struct agent_call c;
 		int wait = o->poll_wait;
 
 		check_policy(&a);
 		keep_fresh(&a, started, &next_fresh, &alarmed);
 		flush_alerts(&a);
 		if (spool_flush(&a) < 0) {
-			nap(&a, o->max_backoff, &attempt);
+			if (!a.net_broken)
+				nap(&a, o->max_backoff, &attempt);
 			continue;
 		}
 		/* A hold that ends before the freeze alarm is due, so a quiet server is not an
@@ -509,25 +547,28 @@ int agent_run(const char *dir, const struct run_opts *o)
 		if (a.freeze_due > 0 && a.freeze_due - rp_now() - 1 < wait)
 			wait = a.freeze_due - rp_now() - 1 > 1 ? (int)(a.freeze_due - rp_now() - 1)
 							       : 1;
-		api = api_for(&a, (long)(wait + RP_AGENT_POLL_SLACK_S) * 1000, RP_DELIVERY_MAX,
-			      RP_DELIVERY_VALUES_MAX);
 		snprintf(path, sizeof(path), "/v1/agent/poll?wait=%d&size=%llu", wait,
 			 (unsigned long long)a.log.size);
+		c = call_for(&a, "GET", path, (long)(wait + RP_AGENT_POLL_SLACK_S) * 1000,
+			     RP_DELIVERY_MAX, RP_DELIVERY_VALUES_MAX, AGENT_ANS_DELIVERY);
 		int64_t polled = rp_now();
-		r = rp_api_request(&api, "GET", path, NULL, 0, &resp, &d);
-		if (stopping) {
-			rp_http_resp_release(&resp);
+		r = agent_net_call(&a, &c, &ans, &d);
+		if (stopping || a.net_broken) {
+			agent_answer_release(&ans);
 			break;
 		}
-		if (r < 0) {
-			agent_logf("poll: %s", d.msg);
-			if (r == RP_E_PIN)
-				agent_logf(
-					"SECURITY: the server's key does not match the pinned key");
-			nap(&a, o->max_backoff, &attempt);
-			continue;
-		}
-		if (resp.status == 204) {
+		if (r == 200 && ans.kind == AGENT_ANS_DELIVERY) {
+			/*
+			 * A refused delivery backs off like an error: a server that
+			 * repeats it on every poll cannot make the agent spin.
+			 */
+			if (handle_delivery(&a, o, &ans.dl) < 0 && !a.net_broken)
+				nap(&a, o->max_backoff, &attempt);
+			else
+				attempt = 0;
+			if (o->once)
+				stopping = 1;
+		} else if (r == 204) {
 			attempt = 0;
 			/* Held for less than asked: at most a poll a second, whatever the server
 			 * does. */
@@ -535,26 +576,28 @@ int agent_run(const char *dir, const struct run_opts *o)
 				struct timespec ts = {1, 0};
 				nanosleep(&ts, NULL);
 			}
-		} else if (resp.status == 200) {
-			/*
-			 * A refused delivery backs off like an error: a server that
-			 * repeats it on every poll cannot make the agent spin.
-			 */
-			if (handle_delivery(&a, o, resp.body, resp.body_len) < 0)
-				nap(&a, o->max_backoff, &attempt);
-			else
-				attempt = 0;
-			if (o->once)
-				stopping = 1;
+		} else if (r < 0 && ans.status == 200) {
+			/* the server's answer did not parse as a delivery */
+			send_alert(&a, "", "malformed", d.msg);
+			nap(&a, o->max_backoff, &attempt);
 		} else {
-			agent_logf("poll: server answered %d: %.200s", resp.status, resp.body);
+			agent_logf("poll: %s", r < 0 ? d.msg : "an answer without a delivery");
+			if (r == RP_E_PIN)
+				agent_logf(
+					"SECURITY: the server's key does not match the pinned key");
 			nap(&a, o->max_backoff, &attempt);
 		}
-		rp_http_resp_release(&resp);
+		agent_answer_release(&ans);
 	}
+	r = 0;
+	if (a.net_broken && !stopping) {
+		net_failed(&a, a.net_why);
+		r = 3;
+	}
+	agent_net_stop(&a);
 	agent_logf("stopping");
 	agent_release(&a);
-	return 0;
+	return r;
 }
 
 int agent_verify_file(const char *dir, const char *file, bool quiet)

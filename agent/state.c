@@ -405,6 +405,7 @@ int agent_load(struct agent *a, const char *dir, struct rp_diag *d)
 	int r;
 
 	memset(a, 0, sizeof(*a));
+	a->net.fd = -1;
 	a->refused_keep = RP_EXECUTED_REFUSED_KEEP;
 	a->compact_min = RP_EXECUTED_COMPACT_MIN;
 	a->alerts_max = RP_ALERTS_LOG_MAX;

@@ -18,6 +18,7 @@
  * in a sealed memfd, which a dropped run-as user can read.)
  */
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,6 +26,7 @@
 #include "note.h"
 #include "policy.h"
 #include "rp_limits.h"
+#include "sandbox.h"
 #include "statement.h"
 #include "verify.h"
 
@@ -64,8 +66,14 @@ struct agent {
 	struct agent_conf conf;
 	struct rp_skey key;
 	struct rp_policy *policy;
-	struct rp_api api;
-	struct rp_https_conn conn; /* kept from one request to the next */
+	struct rp_api api;         /* the server's URL and pin, handed to the network process */
+	struct rp_https_conn conn; /* kept from one request to the next (enrolment) */
+	/* The network process (agent/privsep.h): every request goes through it. */
+	struct agent_net_info net;
+	uint32_t net_seq;
+	bool net_broken;                     /* gone, late or off-protocol: stop */
+	char net_why[256];                   /* how it broke */
+	const volatile sig_atomic_t *cancel; /* the stop flag of the run loop */
 	/*
 	 * The executed record in memory, one entry per statement, with an
 	 * open-addressing index by id (slot: record index + 1, 0 free).

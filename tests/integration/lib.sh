@@ -32,6 +32,9 @@ rp_init() {
 	PIDS=()
 	trap rp_cleanup EXIT
 	export RAMPART_CONFIG=$T/admin/config
+	# The agent's network process runs as this account (docs/privsep.md); a
+	# real install has a dedicated one, a test must not add it to the host.
+	export RAMPART_AGENT_NET_USER=${RAMPART_AGENT_NET_USER:-nobody}
 	unset RAMPART_SERVER RAMPART_PIN RAMPART_ORG RAMPART_KEY RAMPART_TOKEN
 	mkdir -p "$T/admin"
 }

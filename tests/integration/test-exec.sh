@@ -34,11 +34,13 @@ chmod 0700 "$T/home/rpuser"
 cat >"$T/etc/passwd" <<EOF
 root:x:0:0:root:/root:/bin/sh
 rpuser:x:$IN_UID:$IN_UID:Rampart test user:$T/home/rpuser:/bin/sh
+rpnet:x:$((IN_UID + 5)):$((IN_UID + 5)):the agent's network process:/:/usr/sbin/nologin
 EOF
 cat >"$T/etc/group" <<EOF
 root:x:0:
 rpuser:x:$IN_UID:
 rpextra:x:$((IN_UID + 1)):root,rpuser
+rpnet:x:$((IN_UID + 5)):
 EOF
 
 # What mess.py leaves the agent with: SIGUSR2 blocked and signal 32 (glibc's
@@ -69,7 +71,8 @@ x1_start() {
 		exec unshare ${USERNS:+--user} --mount --propagation private -- sh -c '
 			read go <"$1" && mount --bind "$2/passwd" /etc/passwd &&
 			mount --bind "$2/group" /etc/group &&
-			exec python3 "$5" "$3" run --state-dir "$4" --poll-wait 5 --max-backoff 2' \
+			exec python3 "$5" "$3" run --state-dir "$4" --poll-wait 5 --max-backoff 2 \
+				--net-user rpnet' \
 			sh "$fifo" "$T/etc" "$AGENT" "$T/x1" "$T/mess.py"
 	) >>"$T/x1.log" 2>&1 &
 	pid=$!

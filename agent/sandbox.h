@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/*
+ * The agent's privilege separation (docs/privsep.md). The root process
+ * starts the network process with agent_net_spawn; the network process
+ * confines itself further with agent_sandbox_net_enter once it runs.
+ */
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+#define AGENT_NET_USER_DEFAULT "rampart-agent"
+#define AGENT_NET_FD           3 /* the network process's end of the socketpair */
+#define AGENT_NET_ARG          "network-process"
+
+struct agent_net_spawn {
+	const char *user;    /* the account it runs as when the agent is root */
+	const char *hide;    /* the state directory: not in its view of the filesystem */
+	const char *program; /* NULL: this binary; else a stand-in (tests) */
+};
+
+/* What the network process was given, for the agent's log and the tests. */
+struct agent_net_info {
+	pid_t pid;
+	int fd; /* the root process's end */
+	unsigned uid, gid;
+	bool mount_ns; /* a mount namespace of its own: read-only, state hidden */
+	char why_not[160];
+};
+
+/*
+ * In the root process: looks the account up in /etc/passwd (not NSS),
+ * then forks the network process: its end of a socketpair as fd 3 and
+ * nothing else but stdin (/dev/null), stdout and stderr; a mount
+ * namespace of its own when the kernel allows, where every mount is
+ * read-only and the state directory is an empty read-only tmpfs, its
+ * working directory; the account's uid and gid with no supplementary
+ * groups, the drop checked; no_new_privs; SIGKILL when the root process
+ * dies. Then it executes this binary again (a fresh image: nothing of the
+ * root process's memory, key included) as `rampart-agent network-process'.
+ * An agent that is not root keeps its uid (logged: the state directory is
+ * then hidden only when a user namespace can be made).
+ */
+int agent_net_spawn(const struct agent_net_spawn *s, struct agent_net_info *ret, struct rp_diag *d);
+
+/*
+ * In the network process, first thing: not dumpable (no ptrace, no core),
+ * every fd closed but 0-2 and fd, then a seccomp filter that allows the
+ * system calls of TLS, HTTP, DNS and this channel only and kills the
+ * process on any other (execve, ptrace, open for writing, ...).
+ */
+int agent_sandbox_net_enter(int fd, struct rp_diag *d);
