@@ -15,7 +15,7 @@ struct run_opts {
 	const char *net_program; /* a stand-in for the network process (tests) */
 };
 
-int agent_enroll(const char *token, const char *dir);
+int agent_enroll(const char *token, const char *dir, const char *net_user);
 int agent_run(const char *dir, const struct run_opts *o);
 int agent_verify_file(const char *dir, const char *file, bool quiet);
 /* The network process's whole life (agent/net.c), on the channel fd. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "agent.h"
+#include "privsep.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -84,19 +85,35 @@ static char *facts_note(const struct rp_skey *key, const char *org, const char *
 	return note;
 }
 
-int agent_enroll(const char *token_text, const char *dir)
+int agent_enroll(const char *token_text, const char *dir, const char *net_user)
 {
 	struct rp_enroll_token tok;
 	struct rp_diag d = {""};
-	struct rp_api api = {0};
+	struct rp_url url;
 	struct rp_policy *pol = NULL;
 	struct rp_skey key = {0};
 	struct agent_conf conf = {0};
-	json_t *resp = NULL, *body = NULL;
+	struct agent_answer ans;
+	json_t *body = NULL;
 	char path[600], hostname[256] = "", os[128], *keytext = NULL, *proof_b64 = NULL;
-	char *pub_b64 = NULL, *msg = NULL, *facts = NULL;
+	char *pub_b64 = NULL, *msg = NULL, *facts = NULL, *text = NULL;
 	uint8_t proof[crypto_sign_BYTES];
 	int r;
+	/* Its requests go through a network process too (docs/privsep.md): the
+	 * server's answers are parsed there, not here. It signs nothing: the
+	 * proof of the secret is in the body. */
+	struct agent *net = calloc(1, sizeof(*net));
+	struct agent_net_spawn spawn = {
+		.user = net_user ? net_user : AGENT_NET_USER_DEFAULT,
+		.hide = NULL, /* nothing to hide yet: the state directory comes last */
+	};
+
+	agent_answer_init(&ans);
+	if (!net) {
+		fprintf(stderr, "rampart-agent: out of memory\n");
+		return 1;
+	}
+	net->net.fd = -1;
 
 	if ((r = rp_enroll_token_parse(token_text, strlen(token_text), &tok, &d)) < 0) {
 		fprintf(stderr, "rampart-agent: enrolment token rejected: %s\n", d.msg);
@@ -116,24 +133,42 @@ int agent_enroll(const char *token_text, const char *dir)
 		r = RP_E_EXISTS;
 		goto out;
 	}
-	if ((r = rp_url_parse(tok.server, &api.http.url, &d)) < 0 ||
-	    (r = rp_pin_parse(tok.pin, api.http.pin, &d)) < 0) {
+	if ((r = rp_url_parse(tok.server, &url, &d)) < 0 ||
+	    (r = rp_pin_parse(tok.pin, net->api.http.pin, &d)) < 0) {
 		fprintf(stderr, "rampart-agent: enrolment token: %s\n", d.msg);
 		goto out;
 	}
-	api.http.timeout_ms = RP_AGENT_REQUEST_S * 1000L;
-	api.http.max_body = RP_POLICY_ANSWER_MAX;
-	api.json_values_max = RP_AGENT_ANSWER_VALUES_MAX;
+	if (strlen(url.base) >= sizeof(net->conf.server)) {
+		fprintf(stderr,
+			"rampart-agent: enrolment token: the server URL is over %zu bytes\n",
+			sizeof(net->conf.server) - 1);
+		r = RP_E_TOOBIG;
+		goto out;
+	}
+	memcpy(net->conf.server, url.base, strlen(url.base) + 1);
+	if ((r = agent_net_start(net, &spawn, &d)) < 0) {
+		fprintf(stderr, "rampart-agent: %s\n", d.msg);
+		goto out;
+	}
 
 	/* The root policy: from the server, trusted only by the token's hash. */
 	snprintf(path, sizeof(path), "/v1/orgs/%s/policy", tok.org);
-	if ((r = rp_api_call(&api, "GET", path, NULL, &resp, NULL, &d)) < 0) {
+	struct agent_call get = {.method = "GET",
+				 .path = path,
+				 .timeout_ms = RP_AGENT_REQUEST_S * 1000L,
+				 .max_body = RP_POLICY_ANSWER_MAX,
+				 .values_max = RP_AGENT_ANSWER_VALUES_MAX,
+				 .kind = AGENT_ANS_FIELDS,
+				 .fields = {"policy", NULL}};
+	if ((r = agent_net_call(net, &get, &ans, &d)) < 0 || ans.kind != AGENT_ANS_FIELDS) {
 		/* d carries the server's own error message: escaped (agent_errf). */
-		agent_errf("fetching the root policy from %s: %s", tok.server, d.msg);
+		agent_errf("fetching the root policy from %s: %s", tok.server,
+			   r < 0 ? d.msg : "an answer that is not a JSON object");
+		r = r < 0 ? r : RP_E_HTTP;
 		goto out;
 	}
-	const char *ptext = json_string_value(json_object_get(resp, "policy"));
-	if (!ptext || (r = rp_policy_parse(ptext, strlen(ptext), &pol, &d)) < 0 ||
+	const char *ptext = ans.field[0];
+	if (!ptext || (r = rp_policy_parse(ptext, ans.field_len[0], &pol, &d)) < 0 ||
 	    (r = rp_policy_verify_initial(pol, tok.policy, rp_now(), &d)) < 0) {
 		fprintf(stderr, "rampart-agent: SECURITY: refusing the server's root policy: %s\n",
 			ptext ? d.msg : "no policy in the answer");
@@ -181,17 +216,26 @@ int agent_enroll(const char *token_text, const char *dir)
 		json_decref(body);
 		body = NULL; /* out of memory, below */
 	}
-	json_decref(resp);
-	resp = NULL;
-	if (!body || !proof_b64 || !pub_b64) {
+	agent_answer_release(&ans);
+	text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	if (!text || !proof_b64 || !pub_b64) {
 		r = RP_E_NOMEM;
 		goto out;
 	}
-	if ((r = rp_api_call(&api, "POST", "/v1/enroll", body, &resp, NULL, &d)) < 0) {
+	struct agent_call post = {.method = "POST",
+				  .path = "/v1/enroll",
+				  .body = text,
+				  .body_len = strlen(text),
+				  .timeout_ms = RP_AGENT_REQUEST_S * 1000L,
+				  .max_body = RP_AGENT_ANSWER_MAX,
+				  .values_max = RP_AGENT_ANSWER_VALUES_MAX,
+				  .kind = AGENT_ANS_FIELDS,
+				  .fields = {"device_id", NULL}};
+	if ((r = agent_net_call(net, &post, &ans, &d)) < 0) {
 		agent_errf("enrolling with %s: %s", tok.server, d.msg);
 		goto out;
 	}
-	const char *sid = json_string_value(json_object_get(resp, "device_id"));
+	const char *sid = ans.kind == AGENT_ANS_FIELDS ? ans.field[0] : NULL;
 	if (!sid || strcmp(sid, devid) != 0) {
 		agent_errf("server answered device id %s, expected %s", sid ? sid : "(none)",
 			   devid);
@@ -212,7 +256,7 @@ int agent_enroll(const char *token_text, const char *dir)
 	snprintf(path, sizeof(path), "%s/policy.note", dir);
 	if ((r = rp_write_file_atomic(path, pol->note->msg, pol->note->msg_len, 0600)) < 0)
 		goto io;
-	memcpy(conf.server, api.http.url.base, strlen(api.http.url.base) + 1);
+	memcpy(conf.server, url.base, strlen(url.base) + 1);
 	memcpy(conf.pin, tok.pin, sizeof(conf.pin));
 	memcpy(conf.org, tok.org, sizeof(conf.org));
 	memcpy(conf.device, devid, sizeof(conf.device));
@@ -236,8 +280,11 @@ out:
 	free(facts);
 	free(proof_b64);
 	free(pub_b64);
+	free(text);
 	json_decref(body);
-	json_decref(resp);
+	agent_answer_release(&ans);
+	agent_net_stop(net);
+	free(net);
 	rp_policy_free(pol);
 	return r < 0 ? 1 : 0;
 }

@@ -21,25 +21,29 @@ static int enroll_main(int argc, char *argv[])
 	static const struct option opts[] = {
 		{"token", required_argument, NULL, 't'},
 		{"state-dir", required_argument, NULL, 's'},
+		{"net-user", required_argument, NULL, 'u'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	const char *token = NULL, *dir = NULL;
+	const char *token = NULL, *dir = NULL, *net_user = getenv("RAMPART_AGENT_NET_USER");
 	int c;
 
 	while ((c = getopt_long(argc, argv, "t:s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't': token = optarg; break;
 		case 's': dir = optarg; break;
+		case 'u': net_user = optarg; break;
 		case 'h':
-			printf("Usage: rampart-agent enroll --token TOKEN [--state-dir DIR]\n\n"
+			printf("Usage: rampart-agent enroll --token TOKEN [--state-dir DIR] [--net-user USER]\n\n"
 			       "Enrols this device: checks the token, fetches the organisation's root\n"
 			       "policy over TLS pinned to the server key named in the token, refuses it\n"
 			       "unless its hash matches the token and its root signatures reach quorum,\n"
 			       "makes the device's Ed25519 key and registers it with the one-time secret.\n\n"
 			       "  --token TOKEN      RPE1.… token from `rampart enroll-token'\n"
-			       "  --state-dir DIR    where state is kept (default %s, or $RAMPART_AGENT_DIR)\n",
-			       AGENT_DEFAULT_DIR);
+			       "  --state-dir DIR    where state is kept (default %s, or $RAMPART_AGENT_DIR)\n"
+			       "  --net-user USER    the account of the process that talks to the server\n"
+			       "                     (default %s, or $RAMPART_AGENT_NET_USER; as for `run')\n",
+			       AGENT_DEFAULT_DIR, AGENT_NET_USER_DEFAULT);
 			return 0;
 		default: return 2;
 		}
@@ -48,7 +52,7 @@ static int enroll_main(int argc, char *argv[])
 		fprintf(stderr, "rampart-agent enroll: --token is required (see --help)\n");
 		return 2;
 	}
-	return agent_enroll(token, state_dir(dir));
+	return agent_enroll(token, state_dir(dir), net_user);
 }
 
 static int run_main(int argc, char *argv[])

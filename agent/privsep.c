@@ -108,6 +108,9 @@ int agent_net_call(struct agent *a, const struct agent_call *c, struct agent_ans
 	snprintf(q.method, sizeof(q.method), "%s", c->method);
 	if ((size_t)snprintf(q.path, sizeof(q.path), "%s", c->path) >= sizeof(q.path))
 		return RP_E_TOOBIG;
+	/* Enrolment has no device key yet: its proof is in the body. */
+	if (a->key.name[0] == '\0')
+		goto unsigned_;
 	snprintf(ts, sizeof(ts), "%lld", (long long)now);
 	if (!(sig = rp_reqsig_sign(&a->key, c->method, c->path, now, c->body, c->body_len)))
 		return RP_E_NOMEM;
@@ -119,6 +122,7 @@ int agent_net_call(struct agent *a, const struct agent_call *c, struct agent_ans
 	snprintf(q.headers[2].name, sizeof(q.headers[2].name), "%s", RP_REQSIG_HDR_SIG);
 	snprintf(q.headers[2].value, sizeof(q.headers[2].value), "%s", sig);
 	free(sig);
+unsigned_:
 	q.timeout_ms = (uint32_t)c->timeout_ms;
 	q.max_body = (uint32_t)c->max_body;
 	q.values_max = (uint32_t)c->values_max;

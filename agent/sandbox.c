@@ -61,8 +61,9 @@ static bool private_view(const char *hide, char *why, size_t whylen)
 		return false;
 	}
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
-	    mount("rampart-net", hide, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
-		  "size=4k,nr_inodes=1,mode=0555") != 0) {
+	    (hide &&
+	     mount("rampart-net", hide, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
+		   "size=4k,nr_inodes=1,mode=0555") != 0)) {
 		snprintf(why, whylen, "cannot hide the state directory (%s)", strerror(errno));
 		return false;
 	}
@@ -94,7 +95,7 @@ static void child(const struct child_args *c)
 	for (int fd = AGENT_NET_FD + 1; fd < 1024; fd++)
 		if (fd != c->err_fd)
 			close(fd);
-	if (c->root && private_view(c->s->hide, why, sizeof(why))) {
+	if (c->root && private_view(c->s->hide, why, sizeof(why)) && c->s->hide) {
 		if (chdir(c->s->hide) != 0)
 			child_fail(c->err_fd, "entering its empty directory");
 	} else if (chdir("/") != 0) {
