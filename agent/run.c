@@ -245,7 +245,8 @@ static int spool_flush(struct agent *a)
 	return r;
 }
 
-static int report(struct agent *a, const struct rp_command *c, const struct exec_result *x)
+/* The device-signed result of statement id, spooled (kept until the server has it), then sent. */
+static int report(struct agent *a, const char *id, const struct exec_result *x)
 {
 	struct rp_result res = {0};
 	char *text = NULL, *note = NULL, *out_b64 = NULL, *dump = NULL, path[700];
@@ -255,7 +256,7 @@ static int report(struct agent *a, const struct rp_command *c, const struct exec
 
 	memcpy(res.org, a->conf.org, sizeof(res.org));
 	memcpy(res.device, a->conf.device, sizeof(res.device));
-	memcpy(res.command, c->id, sizeof(res.command));
+	memcpy(res.command, id, sizeof(res.command));
 	res.status = x->status;
 	res.exit_code = x->exit_code;
 	res.signal = x->signal;
@@ -275,12 +276,12 @@ static int report(struct agent *a, const struct rp_command *c, const struct exec
 		r = RP_E_NOMEM;
 		goto out;
 	}
-	spool_path(a, c->id, path, sizeof(path));
+	spool_path(a, id, path, sizeof(path));
 	if ((r = rp_write_file_atomic(path, dump, strlen(dump), 0600)) < 0) {
-		agent_logf("cannot spool the result of %s: %s", c->id, rp_strerror(r));
+		agent_logf("cannot spool the result of %s: %s", id, rp_strerror(r));
 		goto out;
 	}
-	r = spool_send(a, c->id);
+	r = spool_send(a, id);
 out:
 	free(text);
 	free(note);
@@ -299,21 +300,23 @@ static void handle_known(struct agent *a, const char *id)
 	case MARK_STARTED:
 		/* Started but never reported: the agent died while it ran.
 		 * It is not run again (at most once); its result is resent if
-		 * spooled, else reported as failed. */
+		 * spooled, else reported as failed: a result signed by the
+		 * device like any other, spooled until the server has it. */
 		spool_path(a, id, path, sizeof(path));
 		if (access(path, F_OK) == 0) {
 			spool_send(a, id);
 		} else {
-			json_t *b = json_pack(
-				"{s:s, s:s, s:s}", "command", id, "code", "interrupted", "reason",
-				"the agent stopped while this command ran; not run again");
-			struct rp_diag d;
+			struct exec_result x = {.status = RP_RESULT_FAILED, .exit_code = -1};
+			snprintf(x.reason, sizeof(x.reason),
+				 "interrupted: the agent stopped while it ran (crash or kill -9); "
+				 "not run again, its end unknown");
+			/* the reason is the server's to show; the output is signed */
+			x.output = x.reason;
+			x.output_len = strlen(x.reason);
 			agent_logf(
 				"command %s was interrupted by an agent restart; not running it again",
 				id);
-			post_json(a, "/v1/agent/alert", b, NULL, &d);
-			json_decref(b);
-			agent_mark_set(a, id, MARK_REPORTED);
+			report(a, id, &x);
 		}
 		break;
 	default:
@@ -372,7 +375,7 @@ static int handle_delivery(struct agent *a, const struct run_opts *o, const stru
 		   rp_result_status_name(x.status), x.exit_code, (unsigned long long)x.duration_ms,
 		   x.reason[0] ? ": " : "", x.reason, x.containment[0] ? "; contained by " : "",
 		   x.containment);
-	r = report(a, c, &x);
+	r = report(a, c->id, &x);
 out:
 	exec_result_release(&x);
 	rp_command_free(c);

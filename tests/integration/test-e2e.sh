@@ -89,6 +89,28 @@ test_timeout_kills_process_group() {
 	rp_ok "timeout kills the whole process group"
 }
 
+# The agent killed while a command runs (kill -9, an OOM kill): restarted,
+# it does not run the command again, and reports it failed in a result it
+# signs, through its spool, so the server cannot lose the report.
+test_agent_killed_mid_command() {
+	local id marker=$T/mid.$$.started
+	id=$(rp_submit 1 --to "$DEV_a2" --run-as "$ME" -- sh -c "echo x >> $marker; exec sleep 307")
+	rp_as 2 approve --yes "$id" >/dev/null
+	rp_wait_for 30 test -e "$marker" || die "the command never started"
+	kill -9 "$APID_a2"
+	wait "$APID_a2" 2>/dev/null || true
+	pkill -f 'sleep 307' || true # a command outlives kill -9 of its agent (docs/operating.md)
+	rp_agent_start a2
+	rp_wait_for 40 bash -c "[ \"\$(rp_status $id $DEV_a2)\" = failed ]" ||
+		die "status is $(rp_status "$id" "$DEV_a2"), expected failed"
+	rp_as 1 results "$id" >"$T/mid.results" 2>&1 || true
+	grep "${DEV_a2:0:12}" "$T/mid.results" | grep -v UNVERIFIED | grep -q interrupted ||
+		die "the interrupted result is not one the CLI verified: $(cat "$T/mid.results")"
+	grep -q "$id reported" "$T/a2/executed" || die "a2 did not record the report"
+	[ "$(wc -l <"$marker")" -eq 1 ] || die "the command ran twice"
+	rp_ok "an agent killed mid-command reports it failed (signed, spooled) after its restart, and never runs it again"
+}
+
 test_restart_during_long_poll() {
 	rp_server_stop -KILL
 	local id
@@ -202,6 +224,7 @@ test_devices_listed
 test_one_signature_runs_nowhere
 test_second_signature_runs_on_targets_only
 test_timeout_kills_process_group
+test_agent_killed_mid_command
 test_restart_during_long_poll
 test_agent_verify_offline
 test_api_tokens
