@@ -39,8 +39,19 @@ static void server_error(const struct rp_http_resp *resp, size_t values, struct 
 		code = json_string_value(json_object_get(e, "code"));
 		msg = json_string_value(json_object_get(e, "message"));
 	}
-	snprintf(a->msg, sizeof(a->msg), "server answered %d %s%s%s", resp->status,
-		 code ? code : "", msg ? ": " : "", msg ? msg : "");
+	if (code || msg) {
+		snprintf(a->msg, sizeof(a->msg), "server answered %d %s%s%s", resp->status,
+			 code ? code : "", msg ? ": " : "", msg ? msg : "");
+	} else {
+		/* Not our error format: the start of what it said, as text (the
+		 * root process quotes it wherever it writes it). */
+		int n = snprintf(a->msg, sizeof(a->msg), "server answered %d: ", resp->status);
+		for (size_t i = 0; n > 0 && (size_t)n + 1 < sizeof(a->msg) && i < resp->body_len;
+		     i++)
+			a->msg[n++] = resp->body[i] ? resp->body[i] : '?';
+		if (n > 0)
+			a->msg[(size_t)n < sizeof(a->msg) ? n : (int)sizeof(a->msg) - 1] = '\0';
+	}
 	json_decref(j);
 	a->r = RP_E_HTTP;
 }

@@ -152,8 +152,22 @@ test_oversized_content_length() {
 	rp_ok "Content-Length of 2 GB refused at the headers ($sent bytes sent before the hang-up)"
 }
 
-hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$APID_a1/status"; }
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$APID_a1/status"; }
+# The agent's two processes (docs/privsep.md): the root one and its
+# network process, which parses what the server sends; both are summed.
+agent_pids() {
+	echo "$APID_a1"
+	cat "/proc/$APID_a1/task/"*/children 2>/dev/null
+}
+status_sum() {
+	local p t=0 v
+	for p in $(agent_pids); do
+		v=$(awk -v k="$1:" '$1 == k {print $2}' "/proc/$p/status" 2>/dev/null)
+		t=$((t + ${v:-0}))
+	done
+	echo "$t"
+}
+hwm_kb() { status_sum VmHWM; }
+rss_kb() { status_sum VmRSS; }
 
 # attack_memory MODE N WHAT: a fresh agent is sent 3 such polls; it refuses
 # each (WHAT in its log) and its peak RSS stays within 32 MB of idle.
