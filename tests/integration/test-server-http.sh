@@ -4,8 +4,8 @@
 # error, and the server keeps serving. Also: --help on every command. Then
 # the connection guard (lib/httpd) against hostile clients over real
 # sockets (http-probe.py): bodies refused from their headers, phase
-# deadlines, the connection caps (all, per address, new ones); a witness
-# answering 100 MiB
+# deadlines, the connection caps (all, per address, new ones); one held
+# poll per device (signed-poll.py); a witness answering 100 MiB
 # (fake-witness.py); a tile index that wraps around.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -346,6 +346,29 @@ print(f"{time.monotonic() - t0:.1f}")' "$PORT")
 	rp_ok "attack: a new connection that does not finish TLS and a first request is closed $out s after accepting (--first-request-timeout 2)"
 }
 
+test_one_poll_per_device() {
+	local id
+	# A host replays its device's signed poll: two held at once with one key.
+	POLL_HOLD=60 restart_with
+	python3 "$(dirname "$0")/signed-poll.py" "$PORT" "$T/a1/device.key" 60 "$T/poll1" 2>>"$T/poll.log" &
+	PIDS+=("$!")
+	sleep 1.5 # the first poll is held now
+	[ ! -s "$T/poll1" ] || die "the first poll was answered before a second came: $(cat "$T/poll1")"
+	python3 "$(dirname "$0")/signed-poll.py" "$PORT" "$T/a1/device.key" 60 "$T/poll2" 2>>"$T/poll.log" &
+	PIDS+=("$!")
+	rp_wait_for 5 grep -q "^then" "$T/poll1" || die "the first poll was not answered when the second came: $(cat "$T/poll1" 2>&1)"
+	grep -q "^status 204" "$T/poll1" || die "the first poll got $(cat "$T/poll1"), want 204"
+	grep -q "^then 200" "$T/poll1" || die "the first poll's connection did not carry on: $(cat "$T/poll1")"
+	grep -q "GET /v1/agent/poll 204 .* by $DEV_a1: a newer poll from the same device took its place" \
+		"$T/server.log" || die "the superseded poll is not logged"
+	[ ! -s "$T/poll2" ] || die "the second poll was answered early: $(cat "$T/poll2")"
+	id=$(rp_submit 1 --to "$DEV_a1" --run-as "$(id -un)" -- true)
+	rp_as 2 approve --yes "$id" >/dev/null
+	rp_wait_for 30 grep -q "^status" "$T/poll2" || die "the newest poll got no delivery"
+	grep -q "^status 200 .*$id" "$T/poll2" || die "the newest poll got $(head -c 200 "$T/poll2"), want the delivery of $id"
+	rp_ok "attack: two polls held with one device key: the older answered 204 at once (its connection carries on), the delivery to the newest"
+}
+
 test_sigterm() {
 	local rc=0
 	kill -TERM "$SERVER_PID"
@@ -391,5 +414,6 @@ test_tile_index_overflow
 test_connection_cap
 test_one_address_cannot_fill_the_pool
 test_first_request_deadline
+test_one_poll_per_device
 test_sigterm
 rp_note "all server-http tests passed"
