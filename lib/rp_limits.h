@@ -142,6 +142,7 @@
 #define RP_HTTP_TARGET_MAX        1024 /* request target: path and query */
 #define RP_HTTP_HEADERS_TIMEOUT_S 10   /* first byte of a request to the end of its headers */
 #define RP_HTTP_BODY_TIMEOUT_S    60   /* end of the headers to the end of the body */
+#define RP_HTTP_FIRST_TIMEOUT_S   10   /* accept to the end of a connection's first request */
 #define RP_HTTP_IDLE_TIMEOUT_S    30   /* keep-alive: answer sent (or accept) to the next request */
 #define RP_HTTP_WRITE_TIMEOUT_S   30   /* an answer the client stops reading: no progress */
 #define RP_HTTP_TIMEOUT_MAX_S     3600 /* largest value the options take */

@@ -248,6 +248,8 @@ static int serve_main(int argc, char *argv[])
 		{"body-timeout", required_argument, NULL, 0x100 + RP_HTTPD_BODY_S},
 		{"idle-timeout", required_argument, NULL, 0x100 + RP_HTTPD_IDLE_S},
 		{"write-timeout", required_argument, NULL, 0x100 + RP_HTTPD_WRITE_S},
+		{"first-request-timeout", required_argument, NULL, 0x100 + RP_HTTPD_FIRST_S},
+		{"max-connections-per-address", required_argument, NULL, 0x100 + RP_HTTPD_PER_ADDR},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -290,7 +292,9 @@ static int serve_main(int argc, char *argv[])
 			printf("Usage: rampartd serve --data DIR [--listen ADDR:PORT] [--poll-hold S]\n"
 			       "                      [--witness-ca FILE] [--max-connections N]\n"
 			       "                      [--header-timeout S] [--body-timeout S]\n"
-			       "                      [--idle-timeout S] [--write-timeout S]\n\n"
+			       "                      [--idle-timeout S] [--write-timeout S]\n"
+			       "                      [--max-connections-per-address N]\n"
+			       "                      [--first-request-timeout S]\n\n"
 			       "Serves the API over HTTPS (TLS 1.3 only) on one event-driven thread.\n"
 			       "Agents' long polls are held up to S seconds (default 30) and answered\n"
 			       "at once when approved work is in a checkpoint the witnesses cosigned.\n"
@@ -336,8 +340,9 @@ static int serve_main(int argc, char *argv[])
 	evsignal_add(sigint, NULL);
 	fprintf(stderr,
 		"rampartd %s: serving https://%s (poll hold %d s, at most %u connections, "
-		"data %s)\n",
-		RP_VERSION, listen, s.poll_hold, lim.max_conns, dir);
+		"%u per address, data %s)\n",
+		RP_VERSION, listen, s.poll_hold, s.httpd.c.lim.max_conns, s.httpd.c.lim.per_addr,
+		dir);
 	event_base_dispatch(s.base);
 	fprintf(stderr, "rampartd: stopped\n");
 	rc = 0;

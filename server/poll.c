@@ -11,12 +11,20 @@
  * waiter therefore also watches its socket: end of file or an error frees
  * the connection at once; bytes (a TLS alert, say) end the hold early.
  *
+ * A device holds one poll at most: a newer poll from the same device key
+ * answers the held one with 204 (its connection carries on) and takes its
+ * place. Otherwise one signed poll, replayed on a thousand connections,
+ * would cost a database query per connection on every witnessed
+ * checkpoint. Waiters are found by device in a hash table keyed with
+ * SipHash.
+ *
  * The database is the only truth: a waking approval and the end of a hold
  * both query it, so rows written behind the server's back are delivered at
  * the latest when the hold ends, and agents poll again right away.
  */
 #include <errno.h>
 #include <event2/bufferevent.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +40,7 @@
 
 struct waiter {
 	struct waiter *next, *prev;
+	struct waiter *dnext; /* in its device's bucket */
 	struct server *srv;
 	struct evhttp_request *req;
 	struct event *timer;
@@ -41,10 +50,43 @@ struct waiter {
 	double t0;
 };
 
+/* The bucket of the device's waiter. */
+static struct waiter **bucket(struct server *s, const char *device)
+{
+	unsigned char out[crypto_shorthash_BYTES];
+	uint64_t v = 0;
+
+	crypto_shorthash(out, (const unsigned char *)device, strlen(device), s->waiter_key);
+	for (size_t i = 0; i < sizeof(v); i++)
+		v = v << 8 | out[i];
+	return &s->bydevice[v & (s->nbydevice - 1)];
+}
+
+/* The table of waiters by device, sized for every connection to hold one. */
+static int bydevice_init(struct server *s)
+{
+	size_t n = 64;
+
+	if (s->bydevice)
+		return 0;
+	while (n < s->httpd.c.lim.max_conns && n < 65536)
+		n *= 2;
+	if (sodium_init() < 0 || !(s->bydevice = calloc(n, sizeof(*s->bydevice))))
+		return RP_E_NOMEM;
+	s->nbydevice = n;
+	randombytes_buf(s->waiter_key, sizeof(s->waiter_key));
+	return 0;
+}
+
 static void waiter_unlink_free(struct waiter *w)
 {
 	struct server *s = w->srv;
+	struct waiter **b = bucket(s, w->device);
 
+	while (*b && *b != w)
+		b = &(*b)->dnext;
+	if (*b)
+		*b = w->dnext;
 	if (w->prev)
 		w->prev->next = w->next;
 	else
@@ -58,8 +100,8 @@ static void waiter_unlink_free(struct waiter *w)
 	free(w);
 }
 
-/* Sends the delivery (or 204 when NULL) and forgets the waiter. */
-static void waiter_answer(struct waiter *w, json_t *delivery)
+/* Sends the delivery (or 204 when NULL; why says why, or NULL) and forgets the waiter. */
+static void waiter_answer(struct waiter *w, json_t *delivery, const char *why)
 {
 	struct evhttp_request *r = w->req;
 	struct server *s = w->srv;
@@ -70,7 +112,7 @@ static void waiter_answer(struct waiter *w, json_t *delivery)
 	rp_httpd_set_closecb(&s->httpd, evhttp_request_get_connection(r), NULL, NULL);
 	waiter_unlink_free(w);
 	/* When stopping, the answer says Connection: close: the agent reconnects later. */
-	rp_httpd_reply_json(&s->httpd, r, delivery ? 200 : 204, delivery, &l, NULL);
+	rp_httpd_reply_json(&s->httpd, r, delivery ? 200 : 204, delivery, &l, why);
 }
 
 /* A delivery for the device, or NULL (none, or the database failed: logged). */
@@ -89,7 +131,7 @@ static void on_hold_end(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	waiter_answer(w, lookup(w->srv, w->device, w->have));
+	waiter_answer(w, lookup(w->srv, w->device, w->have), NULL);
 }
 
 static void on_agent_close(struct evhttp_connection *conn, void *arg)
@@ -121,7 +163,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (n > 0) { /* the agent said something: answer, then evhttp reads it */
-		waiter_answer(w, lookup(w->srv, w->device, w->have));
+		waiter_answer(w, lookup(w->srv, w->device, w->have), NULL);
 		return;
 	}
 	fprintf(stderr, "rampartd: device %s hung up its held poll after %.0f ms\n", w->device,
@@ -149,10 +191,10 @@ static int watch_hangup(struct server *s, struct waiter *w)
 int poll_hold(struct server *s, struct evhttp_request *r, const char *device, uint64_t have,
 	      unsigned seconds, double t0)
 {
-	struct waiter *w = calloc(1, sizeof(*w));
+	struct waiter *w = calloc(1, sizeof(*w)), **b, *old;
 	struct timeval tv = {(time_t)seconds, 0};
 
-	if (!w || strlen(device) > RP_ID_HEX)
+	if (!w || strlen(device) > RP_ID_HEX || bydevice_init(s) < 0)
 		goto fail;
 	w->srv = s;
 	w->req = r;
@@ -162,6 +204,13 @@ int poll_hold(struct server *s, struct evhttp_request *r, const char *device, ui
 	    watch_hangup(s, w) < 0)
 		goto fail;
 	memcpy(w->device, device, strlen(device) + 1);
+	b = bucket(s, device);
+	for (old = *b; old && strcmp(old->device, device) != 0; old = old->dnext)
+		;
+	if (old) /* unlinks it from b before w goes in */
+		waiter_answer(old, NULL, "a newer poll from the same device took its place");
+	w->dnext = *b;
+	*b = w;
 	w->next = s->waiters;
 	if (w->next)
 		w->next->prev = w;
@@ -189,12 +238,15 @@ void poll_wake_all(struct server *s)
 	for (struct waiter *w = s->waiters, *next; w; w = next) {
 		next = w->next;
 		if ((j = lookup(s, w->device, w->have)))
-			waiter_answer(w, j);
+			waiter_answer(w, j, NULL);
 	}
 }
 
 void poll_release_all(struct server *s)
 {
 	while (s->waiters)
-		waiter_answer(s->waiters, NULL);
+		waiter_answer(s->waiters, NULL, NULL);
+	free(s->bydevice);
+	s->bydevice = NULL;
+	s->nbydevice = 0;
 }

@@ -32,11 +32,14 @@ struct server {
 	int poll_hold;          /* longest hold of a poll, seconds */
 	struct waiter *waiters; /* held polls (poll.c) */
 	size_t nwaiters;
-	struct event *tick;   /* the log sequencer (log.c): every second, */
-	struct event *kick;   /* at once after an approval, */
-	struct event *due;    /* and at the next scheduled statement's not-before */
-	struct wslot *wslots; /* witnesses and requests in flight (log.c) */
-	SSL_CTX *wssl;        /* TLS client context for https:// witnesses */
+	struct waiter **bydevice; /* the same, by device: a hash table of nbydevice buckets */
+	size_t nbydevice;
+	unsigned char waiter_key[16]; /* its SipHash key */
+	struct event *tick;           /* the log sequencer (log.c): every second, */
+	struct event *kick;           /* at once after an approval, */
+	struct event *due;            /* and at the next scheduled statement's not-before */
+	struct wslot *wslots;         /* witnesses and requests in flight (log.c) */
+	SSL_CTX *wssl;                /* TLS client context for https:// witnesses */
 	/* A checkpoint became the served one: held polls may have deliveries now. */
 	void (*on_witnessed)(struct server *s);
 	bool stopping;

@@ -53,6 +53,9 @@ static int parse_opts(int argc, char *argv[], const char *cmd, const char *allow
 		{"body-timeout", required_argument, NULL, OPT_LIMIT + RP_HTTPD_BODY_S},
 		{"idle-timeout", required_argument, NULL, OPT_LIMIT + RP_HTTPD_IDLE_S},
 		{"write-timeout", required_argument, NULL, OPT_LIMIT + RP_HTTPD_WRITE_S},
+		{"first-request-timeout", required_argument, NULL, OPT_LIMIT + RP_HTTPD_FIRST_S},
+		{"max-connections-per-address", required_argument, NULL,
+		 OPT_LIMIT + RP_HTTPD_PER_ADDR},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -513,7 +516,9 @@ static int serve_main(int argc, char *argv[])
 	static const char usage[] =
 		"Usage: rampart-witness serve --data DIR [--listen ADDR:PORT] [--max-connections N]\n"
 		"                             [--header-timeout S] [--body-timeout S]\n"
-		"                             [--idle-timeout S] [--write-timeout S]\n\n"
+		"                             [--idle-timeout S] [--write-timeout S]\n"
+		"                             [--max-connections-per-address N]\n"
+		"                             [--first-request-timeout S]\n\n"
 		"Serves C2SP tlog-witness `POST /add-checkpoint' over plain HTTP on one\n"
 		"event-driven thread; put an HTTPS reverse proxy in front of it for anything\n"
 		"but 127.0.0.1 (docs/witness.md). A cosignature is sent only after the\n"

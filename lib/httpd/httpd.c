@@ -8,6 +8,7 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -188,6 +189,12 @@ struct conn {
 	bool in_cb_busy;  /* conn_on_input is running: its own drains come back to it */
 	int fd;
 	double t_req; /* when the request being read began */
+	/* its address's count (--max-connections-per-address), once admitted */
+	struct rp_httpd_peer *peer;
+	/* new: no first request yet; in h's list of them, oldest first, with a deadline */
+	bool fresh;
+	struct conn *fresh_prev, *fresh_next;
+	struct event *first;
 	/* the daemon's close callback, called from the guard's (rp_httpd_set_closecb) */
 	void (*closecb)(struct evhttp_connection *, void *);
 	void *closecb_arg;
@@ -205,6 +212,163 @@ static void conn_peer(const struct conn *c, char *out, size_t n)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)n);
 	else if (ss.ss_family == AF_INET6)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)n);
+}
+
+/* ---- connections by peer address, and new connections ---- */
+
+_Static_assert(sizeof(((struct rp_httpd *)0)->peer_key) == crypto_shorthash_KEYBYTES,
+	       "the peer table's key is a SipHash key");
+
+/* Connections open from one address (--max-connections-per-address). */
+struct rp_httpd_peer {
+	struct rp_httpd_peer *next; /* in its bucket */
+	unsigned char key[16];      /* the IPv4 address as ::ffff:a.b.c.d, or an IPv6 /64 */
+	unsigned n;
+};
+
+/*
+ * The peer's address as a key: IPv4 and IPv4-mapped IPv6 both as
+ * ::ffff:a.b.c.d, other IPv6 addresses cut to their /64 (a host is given
+ * a /64 at least, and picks any address in it). -1 if the socket has no
+ * peer address of either family.
+ */
+static int peer_key(int fd, unsigned char key[16], char *text, size_t tn)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ss;
+
+	memset(key, 0, 16);
+	snprintf(text, tn, "?");
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+		return -1;
+	if (ss.ss_family == AF_INET) {
+		key[10] = key[11] = 0xff;
+		memcpy(key + 12, &s4->sin_addr, 4);
+		inet_ntop(AF_INET, &s4->sin_addr, text, (socklen_t)tn);
+	} else if (ss.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		memcpy(key, &s6->sin6_addr, 16);
+		inet_ntop(AF_INET, key + 12, text, (socklen_t)tn);
+	} else if (ss.ss_family == AF_INET6) {
+		char a[INET6_ADDRSTRLEN];
+		memcpy(key, &s6->sin6_addr, 8);
+		inet_ntop(AF_INET6, key, a, sizeof(a));
+		snprintf(text, tn, "%s/64", a);
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* The bucket of key: SipHash under a per-process key, so that peers cannot aim at one. */
+static struct rp_httpd_peer **peer_bucket(struct rp_httpd *h, const unsigned char key[16])
+{
+	unsigned char out[crypto_shorthash_BYTES];
+	uint64_t v = 0;
+
+	crypto_shorthash(out, key, 16, h->peer_key);
+	for (size_t i = 0; i < sizeof(v); i++)
+		v = v << 8 | out[i];
+	return &h->peers[v & (h->npeers - 1)];
+}
+
+/*
+ * Counts c against its address's cap: 0, or -1 when that address has
+ * per_addr connections open already (or the count cannot be allocated)
+ * and c must be closed.
+ */
+static int peer_admit(struct conn *c, char *text, size_t tn)
+{
+	struct rp_httpd *h = c->h;
+	unsigned char key[16];
+	struct rp_httpd_peer **b, *p;
+
+	if (peer_key(c->fd, key, text, tn) < 0)
+		return 0; /* not IP (tests over a socketpair): nothing to count by */
+	b = peer_bucket(h, key);
+	for (p = *b; p && memcmp(p->key, key, 16) != 0; p = p->next)
+		;
+	if (p && p->n >= h->c.lim.per_addr)
+		return -1;
+	if (!p) {
+		if (!(p = calloc(1, sizeof(*p))))
+			return -1;
+		memcpy(p->key, key, 16);
+		p->next = *b;
+		*b = p;
+	}
+	p->n++;
+	c->peer = p;
+	return 0;
+}
+
+static void peer_release(struct conn *c)
+{
+	struct rp_httpd_peer *p = c->peer, **b;
+
+	if (!p)
+		return;
+	c->peer = NULL;
+	if (--p->n > 0)
+		return;
+	for (b = peer_bucket(c->h, p->key); *b != p; b = &(*b)->next)
+		;
+	*b = p->next;
+	free(p);
+}
+
+/* c has finished its first request, or is going: it leaves the new connections. */
+static void fresh_end(struct conn *c)
+{
+	struct rp_httpd *h = c->h;
+
+	if (!c->fresh)
+		return;
+	c->fresh = false;
+	if (c->fresh_prev)
+		c->fresh_prev->fresh_next = c->fresh_next;
+	else
+		h->fresh_head = c->fresh_next;
+	if (c->fresh_next)
+		c->fresh_next->fresh_prev = c->fresh_prev;
+	else
+		h->fresh_tail = c->fresh_prev;
+	c->fresh_prev = c->fresh_next = NULL;
+	h->nfresh--;
+	if (c->first)
+		evtimer_del(c->first);
+}
+
+static void fresh_begin(struct conn *c)
+{
+	struct rp_httpd *h = c->h;
+
+	c->fresh = true;
+	c->fresh_prev = h->fresh_tail;
+	if (c->fresh_prev)
+		c->fresh_prev->fresh_next = c;
+	else
+		h->fresh_head = c;
+	h->fresh_tail = c;
+	h->nfresh++;
+}
+
+/*
+ * A cap closed a connection: one log line a minute at most, which says
+ * how many it has closed since the line before.
+ */
+static void log_closed(struct rp_httpd *h, uint64_t *count, int64_t *logged, const char *what)
+{
+	int64_t now = rp_now();
+
+	++*count;
+	if (!h->c.log || now - *logged < 60)
+		return;
+	fprintf(h->c.log, "%s: closed %llu connection%s since the last such line: %s\n", h->c.name,
+		(unsigned long long)*count, *count == 1 ? "" : "s", what);
+	*logged = now;
+	*count = 0;
 }
 
 static void accept_update(struct rp_httpd *h)
@@ -263,6 +427,10 @@ static void conn_free(struct conn *c)
 		event_free(c->kick);
 	if (c->timer)
 		event_free(c->timer);
+	fresh_end(c);
+	if (c->first)
+		event_free(c->first);
+	peer_release(c);
 	if (c->fd >= 0 && (size_t)c->fd < h->nbyfd && h->byfd[c->fd] == c)
 		h->byfd[c->fd] = NULL;
 	free(c);
@@ -374,6 +542,7 @@ static void conn_refuse(struct conn *c, int status, const char *why)
 	if (c->mode != CONN_OPEN)
 		return;
 	c->mode = CONN_CLOSE;
+	fresh_end(c); /* going: its write timeout and the linger bound it now */
 	conn_discard(c);
 	snprintf(path, sizeof(path), "%.*s", (int)strcspn(c->f.target, "?#"), c->f.target);
 	conn_peer(c, peer, sizeof(peer));
@@ -473,6 +642,8 @@ static void conn_on_input(struct evbuffer *in, const struct evbuffer_cb_info *in
 		}
 	}
 	c->pending += (unsigned)(c->f.messages - before);
+	if (c->f.messages > 0)
+		fresh_end(c); /* a first complete request: established */
 	if (r < 0)
 		conn_refuse(c, c->f.status, c->f.why);
 	c->in_cb_busy = false;
@@ -508,6 +679,57 @@ static void conn_on_output(struct evbuffer *b, const struct evbuffer_cb_info *in
 }
 
 /*
+ * The connection was just accepted, and nothing has been read from it or
+ * written to it yet: over its address's cap it is closed now; within it,
+ * it is counted, and if new connections are past their budget the oldest
+ * of them is closed.
+ */
+static void conn_admit(struct conn *c)
+{
+	struct rp_httpd *h = c->h;
+	char peer[INET6_ADDRSTRLEN + 8], what[160];
+	struct conn *old;
+
+	if (peer_admit(c, peer, sizeof(peer)) < 0) {
+		snprintf(what, sizeof(what),
+			 "the last from %s, which had %u open (--max-connections-per-address)",
+			 peer, h->c.lim.per_addr);
+		log_closed(h, &h->addr_closed, &h->addr_logged, what);
+		fresh_end(c);
+		c->mode = CONN_CLOSE;
+		return;
+	}
+	while (h->nfresh > h->fresh_max && (old = h->fresh_head) && old != c) {
+		conn_peer(old, peer, sizeof(peer));
+		snprintf(what, sizeof(what),
+			 "the oldest of %zu new connections (a quarter of --max-connections), "
+			 "the last from %s",
+			 h->nfresh, peer);
+		log_closed(h, &h->fresh_closed, &h->fresh_logged, what);
+		fresh_end(old);
+		conn_close(old);
+	}
+}
+
+/* The first request's deadline, from accepting the connection. */
+static void conn_first_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	char why[96];
+
+	(void)fd;
+	(void)what;
+	fresh_end(c);
+	if (c->mode == CONN_OPEN && c->f.phase != RP_FRAME_IDLE) {
+		snprintf(why, sizeof(why), "first request not complete within %u s of connecting",
+			 c->h->c.lim.first_s);
+		conn_refuse(c, 408, why);
+	} else if (c->mode == CONN_OPEN) {
+		conn_close(c); /* TLS not done, or not a byte of a request: nothing to answer */
+	}
+}
+
+/*
  * Runs on a fresh stack: after the connection was made (evhttp has set it
  * up by now), after an answer left, or to close.
  */
@@ -537,6 +759,8 @@ static void conn_check(evutil_socket_t fd, short what, void *arg)
 		if (byfd_set(c->h, c->fd, c) < 0)
 			c->mode = CONN_CLOSE;
 		evhttp_connection_set_closecb(c->evcon, conn_on_close, c);
+		if (c->mode == CONN_OPEN)
+			conn_admit(c);
 		/*
 		 * No read timeout: the phase deadlines are the guard's. The
 		 * write timeout cuts an answer the client stops reading.
@@ -589,14 +813,19 @@ static struct bufferevent *conn_new(struct rp_httpd *h, struct event_base *base,
 	c->bev = bev;
 	if (!(c->kick = event_new(base, -1, 0, conn_check, c)) ||
 	    !(c->timer = evtimer_new(base, conn_deadline, c)) ||
+	    !(c->first = evtimer_new(base, conn_first_deadline, c)) ||
 	    !(c->in_cb = evbuffer_add_cb(bufferevent_get_input(bev), conn_on_input, c)) ||
 	    !(c->out_cb = evbuffer_add_cb(bufferevent_get_output(bev), conn_on_output, c)))
 		goto fail;
 	h->nconns++;
 	/* Runs before any I/O on the connection: evhttp sets it up first, in this callback. */
 	event_active(c->kick, EV_TIMEOUT, 0);
-	if (c->mode == CONN_OPEN)
+	if (c->mode == CONN_OPEN) {
+		struct timeval tv = {(time_t)h->c.lim.first_s, 0};
+		fresh_begin(c);
+		evtimer_add(c->first, &tv);
 		conn_rearm(c); /* idle until the first request begins */
+	}
 	accept_update(h);
 	return bev;
 fail:
@@ -608,6 +837,8 @@ fail:
 		event_free(c->kick);
 	if (c && c->timer)
 		event_free(c->timer);
+	if (c && c->first)
+		event_free(c->first);
 	free(c);
 	return NULL;
 }
@@ -642,13 +873,18 @@ void rp_httpd_limits_init(struct rp_httpd_limits *l, unsigned max_conns)
 	l->body_s = RP_HTTP_BODY_TIMEOUT_S;
 	l->idle_s = RP_HTTP_IDLE_TIMEOUT_S;
 	l->write_s = RP_HTTP_WRITE_TIMEOUT_S;
+	l->first_s = RP_HTTP_FIRST_TIMEOUT_S;
 	l->max_conns = max_conns;
+	l->per_addr = 0; /* max_conns / 8 once max_conns is known (rp_httpd_init) */
 }
 
 int rp_httpd_limit_set(struct rp_httpd_limits *l, enum rp_httpd_limit which, const char *text,
 		       struct rp_diag *d)
 {
-	uint64_t max = which == RP_HTTPD_MAX_CONNS ? RP_HTTP_CONNS_MAX : RP_HTTP_TIMEOUT_MAX_S, v;
+	uint64_t max = which == RP_HTTPD_MAX_CONNS || which == RP_HTTPD_PER_ADDR
+			       ? RP_HTTP_CONNS_MAX
+			       : RP_HTTP_TIMEOUT_MAX_S,
+		 v;
 	char q[40];
 
 	if (rp_parse_u64(text, strlen(text), max, &v) != 0 || v == 0) {
@@ -663,6 +899,8 @@ int rp_httpd_limit_set(struct rp_httpd_limits *l, enum rp_httpd_limit which, con
 	case RP_HTTPD_BODY_S: l->body_s = (unsigned)v; break;
 	case RP_HTTPD_IDLE_S: l->idle_s = (unsigned)v; break;
 	case RP_HTTPD_WRITE_S: l->write_s = (unsigned)v; break;
+	case RP_HTTPD_FIRST_S: l->first_s = (unsigned)v; break;
+	case RP_HTTPD_PER_ADDR: l->per_addr = (unsigned)v; break;
 	}
 	return 0;
 }
@@ -692,9 +930,22 @@ int rp_httpd_fit_descriptors(struct rp_httpd_limits *l, struct rp_diag *d)
 
 int rp_httpd_init(struct rp_httpd *h, struct event_base *base, const struct rp_httpd_config *c)
 {
+	size_t buckets = 64;
+
 	memset(h, 0, sizeof(*h));
 	h->c = *c;
 	h->base = base;
+	if (h->c.lim.max_conns == 0)
+		h->c.lim.max_conns = 1;
+	if (h->c.lim.per_addr == 0)
+		h->c.lim.per_addr = h->c.lim.max_conns / 8 > 0 ? h->c.lim.max_conns / 8 : 1;
+	h->fresh_max = h->c.lim.max_conns / 4 > 0 ? h->c.lim.max_conns / 4 : 1;
+	while (buckets < h->c.lim.max_conns && buckets < 65536)
+		buckets *= 2;
+	if (sodium_init() < 0 || !(h->peers = calloc(buckets, sizeof(*h->peers))))
+		return RP_E_NOMEM;
+	h->npeers = buckets;
+	randombytes_buf(h->peer_key, sizeof(h->peer_key));
 	if (!(h->http = evhttp_new(base)))
 		return RP_E_NOMEM;
 	evhttp_set_bevcb(h->http, make_bev, h);
@@ -767,6 +1018,15 @@ void rp_httpd_release(struct rp_httpd *h)
 	free(h->byfd);
 	h->byfd = NULL;
 	h->nbyfd = 0;
+	for (size_t i = 0; i < h->npeers; i++) { /* empty once every connection is freed */
+		for (struct rp_httpd_peer *p = h->peers[i], *next; p; p = next) {
+			next = p->next;
+			free(p);
+		}
+	}
+	free(h->peers);
+	h->peers = NULL;
+	h->npeers = 0;
 }
 
 int rp_httpd_set_closecb(struct rp_httpd *h, struct evhttp_connection *evcon,

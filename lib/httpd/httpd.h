@@ -30,7 +30,20 @@
  *     progress;
  *   - counts connections: at max_conns the listener stops accepting (new
  *     connections wait in the kernel's backlog) until one closes, and the
- *     connections already open are served as before.
+ *     connections already open are served as before;
+ *   - counts them by peer address (an IPv4 address, IPv4-mapped ones
+ *     included, or an IPv6 /64): one over per_addr from the same address
+ *     is closed as soon as it is accepted, before a byte is read, so that
+ *     one client cannot hold the pool that agents, administrators and
+ *     rampartd's witness calls share;
+ *   - gives new connections, those that have not yet finished TLS and
+ *     sent a first complete request, a budget of their own, a quarter of
+ *     max_conns, and a deadline from accepting (first_s): past the budget
+ *     the oldest new connection is closed, so new connections never hold
+ *     more than a quarter of the pool and never crowd out established
+ *     ones (held polls). The oldest, not the newest, goes: closing the
+ *     newest would let whoever fills the budget refuse every client that
+ *     comes after, while the oldest has had the longest to finish.
  * (A bufferevent filter between evhttp and the daemon's bufferevent would
  * also see every byte first, but evhttp takes an answer as sent once the
  * filter has passed it on, and on Connection: close then shuts the socket
@@ -64,10 +77,13 @@
 #include "util.h"
 
 struct bufferevent;
+struct rp_httpd_peer;
 
 struct rp_httpd_limits {
 	unsigned headers_s, body_s, idle_s, write_s; /* phase deadlines, seconds */
-	unsigned max_conns;                          /* open connections */
+	unsigned first_s;   /* from accepting to the end of the first request */
+	unsigned max_conns; /* open connections */
+	unsigned per_addr;  /* open connections from one peer address; 0: max_conns / 8 */
 };
 
 /* The limits the daemons' `serve' options set (--max-connections, --header-timeout, ...). */
@@ -77,6 +93,8 @@ enum rp_httpd_limit {
 	RP_HTTPD_BODY_S,
 	RP_HTTPD_IDLE_S,
 	RP_HTTPD_WRITE_S,
+	RP_HTTPD_FIRST_S,
+	RP_HTTPD_PER_ADDR,
 };
 /* The defaults of rp_limits.h, with max_conns connections. */
 void rp_httpd_limits_init(struct rp_httpd_limits *l, unsigned max_conns);
@@ -91,6 +109,14 @@ int rp_httpd_limit_set(struct rp_httpd_limits *l, enum rp_httpd_limit which, con
 #define RP_HTTPD_USAGE(conns)                                                                   \
 	"  --max-connections N  open connections at most (default " RP_HTTPD_STR(conns) "); more\n" \
 	"                       wait to be accepted until one closes\n"                           \
+	"  --max-connections-per-address N\n"                                                     \
+	"                       open connections from one address or IPv6 /64 (default\n"        \
+	"                       an eighth of --max-connections); more are closed at once.\n"     \
+	"                       Clients behind one NAT or proxy share its address\n"             \
+	"  --first-request-timeout S\n"                                                           \
+	"                       a new connection's TLS handshake and first request, from\n"      \
+	"                       accepting it (default " RP_HTTPD_STR(RP_HTTP_FIRST_TIMEOUT_S) " s). New connections have a\n"   \
+	"                       quarter of --max-connections; past it the oldest is closed\n"    \
 	"  --header-timeout S   a request's line and headers, from its first byte (default\n"     \
 	"                       " RP_HTTPD_STR(RP_HTTP_HEADERS_TIMEOUT_S) " s)\n"                  \
 	"  --body-timeout S     a request's body, from the end of its headers (default\n"         \
@@ -143,6 +169,15 @@ struct rp_httpd {
 	int64_t paused_logged;
 	void **byfd; /* each connection's guard, by descriptor */
 	size_t nbyfd;
+	/* connections by peer address (--max-connections-per-address) */
+	struct rp_httpd_peer **peers; /* a hash table of npeers buckets, a power of 2 */
+	size_t npeers;
+	unsigned char peer_key[16]; /* the table's SipHash key, random per process */
+	/* new connections (no first request yet), oldest first */
+	void *fresh_head, *fresh_tail;
+	size_t nfresh, fresh_max;
+	uint64_t addr_closed, fresh_closed; /* closed past a cap since the last log line */
+	int64_t addr_logged, fresh_logged;
 };
 
 /* Sets up evhttp with the guard on every connection. 0 or RP_E_NOMEM. */

@@ -18,9 +18,16 @@
       One GET /v1/health with keep-alive, then silence: prints "closed S"
       when the server closed the idle connection, or "open S" at WAIT.
   http-probe.py [--tls] PORT hold N FILE
-      Opens N connections (TLS handshakes done), prints "held N", and keeps
-      them open, silent, until FILE exists. Then one of them sends
-      GET /v1/health and "served STATUS" is printed.
+      Opens N connections (TLS handshakes done), each asks GET /v1/health
+      once (so none is a new connection to the server any more), prints
+      "held N", and keeps them open, silent, until FILE exists. Then one of
+      them asks again and "served STATUS" is printed.
+  http-probe.py [--tls] PORT flood N SRC FILE [silent]
+      Opens N connections at once from the address SRC (127.0.0.2: the
+      loopback network is 127/8); every other one asks GET /v1/health once
+      and then stays silent, the rest (with silent: all) say nothing at all. Prints "held K of
+      N" for the K still open a second later, and keeps them open until
+      FILE exists.
 FAST and SLOW take \\r and \\n escapes.
 """
 import socket
@@ -32,8 +39,9 @@ import time
 TLS = False
 
 
-def connect(port, timeout=10):
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+def connect(port, timeout=10, src=None):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                 source_address=(src, 0) if src else None)
     if TLS:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False
@@ -190,7 +198,12 @@ def idle(port, wait):
 
 def hold(port, n, path):
     import os
-    socks = [connect(port) for _ in range(n)]
+    socks = []
+    for _ in range(n):  # one by one: each is done being new before the next
+        s = connect(port)
+        s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        read_answer(s, time.monotonic() + 10)
+        socks.append(s)
     print(f"held {n}", flush=True)
     while not os.path.exists(path):
         time.sleep(0.05)
@@ -199,6 +212,34 @@ def hold(port, n, path):
     print("served " + status_of(read_answer(s, time.monotonic() + 10)), flush=True)
     for s in socks:
         s.close()
+
+
+def flood(port, n, src, path, silent):
+    import os
+    socks = [None] * n
+
+    def one(i):
+        try:
+            s = connect(port, timeout=3, src=src)
+            if i % 2 and not silent:
+                s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                read_answer(s, time.monotonic() + 3)
+            socks[i] = s
+        except (OSError, ssl.SSLError):
+            pass  # closed at once, or never accepted
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    time.sleep(1)
+    held = [s for s in socks if s is not None and not closed(s)[0]]
+    print(f"held {len(held)} of {n}", flush=True)
+    while not os.path.exists(path):
+        time.sleep(0.05)
+    for s in socks:
+        if s is not None:
+            s.close()
 
 
 def main(argv):
@@ -217,6 +258,8 @@ def main(argv):
         idle(port, float(args[0]))
     elif cmd == "hold":
         hold(port, int(args[0]), args[1])
+    elif cmd == "flood":
+        flood(port, int(args[0]), args[1], args[2], args[3:] == ["silent"])
     else:
         sys.exit(__doc__)
 

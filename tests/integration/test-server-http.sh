@@ -4,7 +4,8 @@
 # error, and the server keeps serving. Also: --help on every command. Then
 # the connection guard (lib/httpd) against hostile clients over real
 # sockets (http-probe.py): bodies refused from their headers, phase
-# deadlines, the connection cap; a witness answering 100 MiB
+# deadlines, the connection caps (all, per address, new ones); one held
+# poll per device (signed-poll.py); a witness answering 100 MiB
 # (fake-witness.py); a tile index that wraps around.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -255,7 +256,7 @@ test_tile_index_overflow() {
 
 test_connection_cap() {
 	local code
-	restart_with --max-connections 4
+	restart_with --max-connections 4 --max-connections-per-address 4
 	probe hold 4 "$T/release" >"$T/hold.out" 2>&1 &
 	PIDS+=("$!")
 	rp_wait_for 20 grep -q "held 4" "$T/hold.out" || die "could not open 4 connections"
@@ -271,6 +272,101 @@ test_connection_cap() {
 	[ "$(cat "$T/fifth.code")" = 200 ] || die "the waiting connection got $(cat "$T/fifth.code") once the others closed"
 	grep -q "4 connections open, the cap" "$T/server.log" || die "the cap is not logged"
 	rp_ok "attack: connections past --max-connections wait; open ones are served; the waiting one once they close"
+}
+
+# flood_then_health NAME PORT PROBE-ARGS -- HEALTH-CURL-ARGS...: one address
+# (127.0.0.2) opens 40 connections, half of them silent, half idle after
+# one request; five more (127.0.0.3-7) open 6 silent ones each: new
+# connections, which hold no more than a quarter of the pool. A client on
+# 127.0.0.1 must still be answered within 5 s (the cap is 12 connections, 3
+# per address: without the caps the listener stops at 12 and the client
+# waits for the idle deadline, 30 s).
+flood_then_health() {
+	local name=$1 port=$2 i code out; shift 2
+	local pargs=() cargs=()
+	while [ "$1" != -- ]; do pargs+=("$1"); shift; done
+	shift
+	cargs=("$@")
+	rm -f "$T/$name.release"
+	python3 "$PROBE" "${pargs[@]}" "$port" flood 40 127.0.0.2 "$T/$name.release" >"$T/$name.flood2" 2>&1 &
+	PIDS+=("$!")
+	for i in 3 4 5 6 7; do
+		python3 "$PROBE" "${pargs[@]}" "$port" flood 6 "127.0.0.$i" "$T/$name.release" silent \
+			>"$T/$name.flood$i" 2>&1 &
+		PIDS+=("$!")
+	done
+	for i in 2 3 4 5 6 7; do
+		rp_wait_for 30 grep -q "^held" "$T/$name.flood$i" || die "$name: flood from 127.0.0.$i did not finish"
+	done
+	out=$(cat "$T/$name.flood2")
+	[[ $out =~ ^held\ ([0-9]+)\ of\ 40$ ]] && [ "${BASH_REMATCH[1]}" -le 3 ] ||
+		die "$name: one address kept more than 3 connections: $out"
+	code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' "${cargs[@]}") || true
+	touch "$T/$name.release"
+	[ "$code" = "${WANT_CODE:-200}" ] ||
+		die "$name: a client on another address got '$code' within 5 s while 127.0.0.2-7 held connections"
+	rp_ok "attack: $name: 40 connections from one address (it kept ${BASH_REMATCH[1]}) and 30 new ones from five more; another client still answered within 5 s"
+}
+
+test_one_address_cannot_fill_the_pool() {
+	local wport
+	restart_with --max-connections 12 --max-connections-per-address 3
+	flood_then_health rampartd "$PORT" --tls -- -k --tlsv1.3 "$URL/v1/health"
+	grep -q "closed [0-9]* connections* since the last such line: the last from 127.0.0.[2-7], which had 3 open (--max-connections-per-address)" \
+		"$T/server.log" || die "rampartd did not log the per-address closes"
+	grep -q "the oldest of [0-9]* new connections (a quarter of --max-connections)" "$T/server.log" ||
+		die "rampartd did not log closing the oldest new connection"
+	rp_health || die "rampartd stopped serving"
+	# The witness: the same guard, over plain HTTP.
+	"$WITNESS" init --data "$T/wflood" --name flood.test >/dev/null 2>&1 || die "witness init"
+	wport=$(rp_free_port)
+	"$WITNESS" serve --data "$T/wflood" --listen "127.0.0.1:$wport" --max-connections 12 \
+		--max-connections-per-address 3 >>"$T/wflood.log" 2>&1 &
+	PIDS+=("$!")
+	rp_wait_for 20 curl -s -o /dev/null "http://127.0.0.1:$wport/" || die "witness did not come up"
+	WANT_CODE=404 flood_then_health rampart-witness "$wport" -- "http://127.0.0.1:$wport/"
+	grep -q "(--max-connections-per-address)" "$T/wflood.log" || die "the witness did not log the per-address closes"
+}
+
+test_first_request_deadline() {
+	local out
+	# Headers at 2 bytes a second, within --header-timeout (30 s), not within 2 s of connecting.
+	restart_with --first-request-timeout 2 --header-timeout 30
+	out=$(probe trickle 20 0.5 '' 'GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n')
+	[[ $out == "closed "*" 408" ]] || die "a first request at 2 bytes/s: $out (want closed with 408)"
+	grep -q "408 .*first request not complete within 2 s of connecting" "$T/server.log" || die "408 not logged"
+	# A connection that never finishes TLS: closed at the same deadline.
+	out=$(python3 -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+t0 = time.monotonic()
+s.recv(1)
+print(f"{time.monotonic() - t0:.1f}")' "$PORT")
+	awk -v t="$out" 'BEGIN {exit !(t < 5)}' || die "a silent new connection stayed $out s (want about 2)"
+	rp_ok "attack: a new connection that does not finish TLS and a first request is closed $out s after accepting (--first-request-timeout 2)"
+}
+
+test_one_poll_per_device() {
+	local id
+	# A host replays its device's signed poll: two held at once with one key.
+	POLL_HOLD=60 restart_with
+	python3 "$(dirname "$0")/signed-poll.py" "$PORT" "$T/a1/device.key" 60 "$T/poll1" 2>>"$T/poll.log" &
+	PIDS+=("$!")
+	sleep 1.5 # the first poll is held now
+	[ ! -s "$T/poll1" ] || die "the first poll was answered before a second came: $(cat "$T/poll1")"
+	python3 "$(dirname "$0")/signed-poll.py" "$PORT" "$T/a1/device.key" 60 "$T/poll2" 2>>"$T/poll.log" &
+	PIDS+=("$!")
+	rp_wait_for 5 grep -q "^then" "$T/poll1" || die "the first poll was not answered when the second came: $(cat "$T/poll1" 2>&1)"
+	grep -q "^status 204" "$T/poll1" || die "the first poll got $(cat "$T/poll1"), want 204"
+	grep -q "^then 200" "$T/poll1" || die "the first poll's connection did not carry on: $(cat "$T/poll1")"
+	grep -q "GET /v1/agent/poll 204 .* by $DEV_a1: a newer poll from the same device took its place" \
+		"$T/server.log" || die "the superseded poll is not logged"
+	[ ! -s "$T/poll2" ] || die "the second poll was answered early: $(cat "$T/poll2")"
+	id=$(rp_submit 1 --to "$DEV_a1" --run-as "$(id -un)" -- true)
+	rp_as 2 approve --yes "$id" >/dev/null
+	rp_wait_for 30 grep -q "^status" "$T/poll2" || die "the newest poll got no delivery"
+	grep -q "^status 200 .*$id" "$T/poll2" || die "the newest poll got $(head -c 200 "$T/poll2"), want the delivery of $id"
+	rp_ok "attack: two polls held with one device key: the older answered 204 at once (its connection carries on), the delivery to the newest"
 }
 
 test_sigterm() {
@@ -316,5 +412,8 @@ test_held_poll_not_cut
 test_witness_reply_cap
 test_tile_index_overflow
 test_connection_cap
+test_one_address_cannot_fill_the_pool
+test_first_request_deadline
+test_one_poll_per_device
 test_sigterm
 rp_note "all server-http tests passed"

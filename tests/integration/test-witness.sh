@@ -263,7 +263,7 @@ test_connection_guard() {
 	local got out before
 	before=$(snapshot)
 	w_stop
-	WARGS="--header-timeout 2 --max-connections 3"
+	WARGS="--header-timeout 2"
 	w_start
 	# Headers of a 2 MiB add-checkpoint, then silence: answered from the headers.
 	got=$(python3 "$PROBE" "$WPORT" refuse 20 POST /add-checkpoint 2097152 10)
@@ -277,6 +277,9 @@ test_connection_guard() {
 	[[ $out == "closed "*" 408" ]] || die "slowloris headers: $out (want closed with 408)"
 	rp_ok "attack: slowloris headers (2 bytes/s) closed at the headers deadline: $out"
 	# Three connections held open: a fourth waits, the three are served.
+	w_stop
+	WARGS="--max-connections 3 --max-connections-per-address 3"
+	w_start
 	python3 "$PROBE" "$WPORT" hold 3 "$T/wrelease" >"$T/whold.out" 2>&1 &
 	PIDS+=("$!")
 	rp_wait_for 20 grep -q "held 3" "$T/whold.out" || die "could not open 3 connections"
