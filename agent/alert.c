@@ -4,9 +4,13 @@
  * sent (reasons built from its answers, bodies, error messages) reaches
  * stderr and alerts.log only through rp_quote: one line per alert, no
  * control bytes. Alerts are rate-limited so that a server repeating the
- * same refused delivery cannot fill the disk, and alerts.log is rotated.
+ * same refused delivery, or logging junk under ever new ids, cannot fill
+ * the disk or rotate the history away; alerts.log is rotated, and the
+ * alerts about the log and the root of trust are kept in security.log,
+ * which no flood of other alerts rotates.
  */
 #include <errno.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -47,12 +51,54 @@ void agent_errf(const char *fmt, ...)
 	fprintf(stderr, "rampart-agent: %s\n", q);
 }
 
+bool agent_alert_security(const char *code)
+{
+	/* What agent/run.c alert_code() maps the log's and the policy's
+	 * refusals to, and its own freeze and expiry alerts. Refusals of one
+	 * statement (signatures, org, target, time, replay, payload, kind,
+	 * malformed) are junk a breached server makes at will: not here. */
+	static const char *const security[] = {
+		"not-in-log",
+		"log-proof",
+		"log-rollback",
+		"log-fork",
+		"witness-quorum",
+		"stale-checkpoint",
+		"freeze",
+		"policy-expired",
+		"policy-expiring",
+		/* the agent's network process died, hung or broke its protocol */
+		"network-process",
+	};
+
+	for (size_t i = 0; i < sizeof(security) / sizeof(security[0]); i++)
+		if (strcmp(code, security[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Appends line to the state file name, rotated to name.1 first past a->alerts_max. */
+static void append_rotated(const struct agent *a, const char *name, const char *line, size_t n)
+{
+	char path[600], old[608];
+	struct stat st;
+
+	agent_path(a, path, sizeof(path), name);
+	/* Rotated, never truncated: the previous alerts stay in <name>.1. */
+	if (lstat(path, &st) == 0 && (uint64_t)st.st_size + (uint64_t)n > a->alerts_max) {
+		snprintf(old, sizeof(old), "%s.1", path);
+		if (rename(path, old) != 0)
+			agent_logf("rotating %s: %s", path, strerror(errno));
+	}
+	if (rp_append_line(path, line, n, 0600, NULL) < 0)
+		agent_logf("cannot write to %s", path);
+}
+
 void agent_alert_log(const struct agent *a, const char *id, const char *code, const char *reason)
 {
-	char path[600], old[608], t[21], line[RP_ALERT_LINE_MAX];
+	char t[21], line[RP_ALERT_LINE_MAX];
 	/* Sized so that the line always fits: 20 + 131 + 131 + 3 spaces + '\n' < 320. */
 	char qcode[4 * 32 + 4], qid[4 * 32 + 4], qr[RP_ALERT_LINE_MAX - 320];
-	struct stat st;
 	int n;
 
 	rp_time_format(rp_now(), t);
@@ -63,15 +109,9 @@ void agent_alert_log(const struct agent *a, const char *id, const char *code, co
 	n = snprintf(line, sizeof(line), "%s %s %s %s\n", t, qcode, qid, qr);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return; /* cannot happen: the fields are sized to fit */
-	agent_path(a, path, sizeof(path), "alerts.log");
-	/* Rotated, never truncated: the previous alerts stay in alerts.log.1. */
-	if (lstat(path, &st) == 0 && (uint64_t)st.st_size + (uint64_t)n > a->alerts_max) {
-		snprintf(old, sizeof(old), "%s.1", path);
-		if (rename(path, old) != 0)
-			agent_logf("rotating %s: %s", path, strerror(errno));
-	}
-	if (rp_append_line(path, line, (size_t)n, 0600, NULL) < 0)
-		agent_logf("cannot write to %s", path);
+	append_rotated(a, "alerts.log", line, (size_t)n);
+	if (agent_alert_security(code))
+		append_rotated(a, "security.log", line, (size_t)n);
 }
 
 static void note_set(struct agent_alert_note *n, const char *id, const char *code,
@@ -98,10 +138,91 @@ static size_t window_close(struct agent *a, const struct agent_alert_window *w, 
 	return 1;
 }
 
+/*
+ * The bit of id in a code's flood count, by a hash keyed once per process
+ * (the agent is one thread): the server, which chooses the ids, cannot aim
+ * them at one bit to make a flood look like few statements.
+ */
+static unsigned seen_bit(const char *id)
+{
+	static unsigned char key[crypto_shorthash_KEYBYTES];
+	static bool keyed;
+	unsigned char h[crypto_shorthash_BYTES];
+
+	if (!keyed) {
+		randombytes_buf(key, sizeof(key));
+		keyed = true;
+	}
+	crypto_shorthash(h, (const unsigned char *)id, strlen(id), key);
+	return ((unsigned)h[0] | (unsigned)h[1] << 8) % RP_ALERT_SEEN_BITS;
+}
+
+/*
+ * code's window across statements at now: the open one, a passed one that
+ * counted a flood (agent_alert_flush closes it), or a new one; NULL when
+ * RP_ALERT_CODES_MAX codes have one (the statement's own window still
+ * limits its alerts).
+ */
+static struct agent_alert_code *code_window(struct agent *a, int64_t now, const char *code)
+{
+	struct agent_alert_code *c = NULL;
+
+	for (size_t i = 0; i < a->ncodes && !c; i++)
+		if (strcmp(a->alert_codes[i].code, code) == 0)
+			c = &a->alert_codes[i];
+	if (c && (now - c->start < c->span || c->suppressed > 0))
+		return c;
+	if (!c) {
+		if (a->ncodes == RP_ALERT_CODES_MAX)
+			return NULL;
+		c = &a->alert_codes[a->ncodes++];
+		snprintf(c->code, sizeof(c->code), "%s", code);
+	}
+	c->start = now;
+	c->span = a->alert_window;
+	c->keys = 0;
+	c->suppressed = 0;
+	memset(c->seen, 0, sizeof(c->seen));
+	return c;
+}
+
+/*
+ * Writes the count of a code's flood (c->suppressed > 0) and returns its
+ * note in out. The flood is taken to go on: the next window is twice as
+ * long (up to RP_ALERT_FLOOD_SPAN_MAX) and writes one statement's alert
+ * before it counts, so a flood that lasts writes fewer lines each day.
+ */
+static size_t code_close(struct agent *a, struct agent_alert_code *c, int64_t now,
+			 struct agent_alert_note *out)
+{
+	char reason[256];
+	unsigned distinct = 0;
+	int64_t max = a->alert_window > RP_ALERT_FLOOD_SPAN_MAX ? a->alert_window
+								: RP_ALERT_FLOOD_SPAN_MAX;
+
+	for (size_t i = 0; i < RP_ALERT_SEEN_BITS / 64; i++)
+		distinct += (unsigned)__builtin_popcountll(c->seen[i]);
+	snprintf(reason, sizeof(reason),
+		 "%llu more alerts with this code, for at least %u distinct statements, were "
+		 "suppressed in the last %lld s (more statements than %d in one window: "
+		 "counted, not written one by one)",
+		 (unsigned long long)c->suppressed, distinct, (long long)(now - c->start),
+		 RP_ALERT_CODE_KEYS);
+	agent_alert_log(a, "", c->code, reason);
+	note_set(out, "", c->code, reason);
+	c->start = now;
+	c->span = c->span > max / 2 ? max : 2 * c->span;
+	c->keys = RP_ALERT_CODE_KEYS - 1;
+	c->suppressed = 0;
+	memset(c->seen, 0, sizeof(c->seen));
+	return 1;
+}
+
 size_t agent_alert(struct agent *a, int64_t now, const char *id, const char *code,
 		   const char *reason, struct agent_alert_note out[2])
 {
 	struct agent_alert_window *w = NULL;
+	struct agent_alert_code *c;
 	size_t n = 0;
 
 	for (size_t i = 0; i < a->nalerts; i++) {
@@ -114,9 +235,21 @@ size_t agent_alert(struct agent *a, int64_t now, const char *id, const char *cod
 		w->suppressed++;
 		return 0;
 	}
-	if (w) {
+	c = code_window(a, now, code);
+	if (w)
 		n += window_close(a, w, now, &out[n]);
-	} else {
+	if (c && c->keys >= RP_ALERT_CODE_KEYS) {
+		/* A flood of statements: the code is the key; none gets a window of its own. */
+		unsigned bit = seen_bit(id);
+		if (w)
+			*w = a->alerts[--a->nalerts];
+		c->suppressed++;
+		c->seen[bit / 64] |= 1ull << (bit % 64);
+		return n;
+	}
+	if (c)
+		c->keys++;
+	if (!w) {
 		if (a->nalerts == RP_ALERT_KEYS_MAX) {
 			/* Room for a new key: the window that opened first closes early. */
 			size_t old = 0;
@@ -149,6 +282,17 @@ size_t agent_alert_flush(struct agent *a, int64_t now, struct agent_alert_note *
 		}
 		n += window_close(a, w, now, &out[n]);
 		*w = a->alerts[--a->nalerts];
+	}
+	for (size_t i = 0; i < a->ncodes;) {
+		struct agent_alert_code *c = &a->alert_codes[i];
+		if (now - c->start < c->span || n == max) {
+			i++;
+		} else if (c->suppressed > 0) {
+			n += code_close(a, c, now, &out[n]);
+			i++;
+		} else {
+			*c = a->alert_codes[--a->ncodes];
+		}
 	}
 	return n;
 }

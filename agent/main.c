@@ -98,8 +98,12 @@ static int run_main(int argc, char *argv[])
 			       "DESIGN.md section 4 (policy, quorum of the exec role, org, target, time\n"
 			       "window, never twice, payload hash and size) before executing anything.\n"
 			       "A failed check is a security alert: logged to DIR/alerts.log and reported,\n"
-			       "the same alert once per %d minutes (then a count), every field escaped;\n"
-			       "alerts.log is rotated to alerts.log.1 at %d KiB. Every request has one\n"
+			       "the same alert once per %d minutes (then a count), a code at most %d\n"
+			       "statements' alerts per window (then a count), every field escaped.\n"
+			       "The alerts about the log and the root of trust (log-fork, log-rollback,\n"
+			       "witness-quorum, stale-checkpoint, freeze, policy-expired, ...) also go to\n"
+			       "DIR/security.log, which no other alert fills. Each file is rotated to\n"
+			       "FILE.1 at %d KiB (docs/operating.md). Every request has one\n"
 			       "deadline (%d s, a poll its hold + %d s) and a size cap. The root policy's\n"
 			       "expiry is enforced on every delivery, with warnings from %d days before.\n\n"
 			       "  --state-dir DIR    state from `enroll' (default %s)\n"
@@ -124,9 +128,10 @@ static int run_main(int argc, char *argv[])
 			       "command starts is killed when it ends, at its timeout, and on SIGTERM/SIGINT,\n"
 			       "which stop the agent: a running command gets SIGTERM, then SIGKILL after %d s,\n"
 			       "and is reported as killed.\n",
-			       RP_ALERT_WINDOW_S / 60, RP_ALERTS_LOG_MAX / 1024, RP_AGENT_REQUEST_S,
-			       RP_AGENT_POLL_SLACK_S, RP_POLICY_WARN_S / 86400, AGENT_DEFAULT_DIR,
-			       AGENT_NET_USER_DEFAULT, RP_EXEC_STOP_GRACE_MS / 1000);
+			       RP_ALERT_WINDOW_S / 60, RP_ALERT_CODE_KEYS, RP_ALERTS_LOG_MAX / 1024,
+			       RP_AGENT_REQUEST_S, RP_AGENT_POLL_SLACK_S, RP_POLICY_WARN_S / 86400,
+			       AGENT_DEFAULT_DIR, AGENT_NET_USER_DEFAULT,
+			       RP_EXEC_STOP_GRACE_MS / 1000);
 			return 0;
 		default: return 2;
 		}

@@ -12,8 +12,11 @@
  *                "size N\nroot <base64>\nnewest <unix>\nlast-index K\n" (atomic rewrite)
  *   checkpoint.note  the cosigned checkpoint behind log.state, kept as evidence
  *   spool/       results not yet acknowledged by the server
- *   alerts.log   security alerts, one line each, rate-limited, the server's text
- *                escaped; rotated to alerts.log.1 past RP_ALERTS_LOG_MAX
+ *   alerts.log   alerts, one line each, rate-limited, the server's text escaped;
+ *                rotated to alerts.log.1 past RP_ALERTS_LOG_MAX
+ *   security.log the alerts about the log and the root of trust (agent_alert_security),
+ *                also in alerts.log; rotated to security.log.1 on its own, so that a
+ *                flood of other alerts never rotates them away
  * (Scripts are not written here: agent/exec.c hands each to its command
  * in a sealed memfd, which a dropped run-as user can read.)
  */
@@ -44,6 +47,28 @@ struct agent_record {
 	enum exec_mark mark;
 	int64_t t;    /* unix time of the mark */
 	uint64_t seq; /* order of the marks, for compaction and dropping oldest first */
+};
+
+/*
+ * Alerts across statements (agent_alert). In one window a code writes the
+ * alerts of RP_ALERT_CODE_KEYS statements; past that (a flood of new ids)
+ * the code is the key: the rest are counted, and a flood's next window is
+ * twice as long, up to RP_ALERT_FLOOD_SPAN_MAX, and writes one line before
+ * it counts. Codes come from the agent's own list (agent/run.c alert_code),
+ * not from the server: RP_ALERT_CODES_MAX is never reached.
+ * (Agent-only caps, kept beside the struct they size.)
+ */
+#define RP_ALERT_CODE_KEYS      4
+#define RP_ALERT_CODES_MAX      32
+#define RP_ALERT_SEEN_BITS      2048 /* how many statements a flood had, a lower bound */
+#define RP_ALERT_FLOOD_SPAN_MAX (24 * 3600)
+
+struct agent_alert_code {
+	char code[RP_ALERT_CODE_MAX + 1];
+	int64_t start, span;
+	uint32_t keys;       /* statements that opened a window of their own in this one */
+	uint64_t suppressed; /* alerts of the other statements, counted */
+	uint64_t seen[RP_ALERT_SEEN_BITS / 64]; /* their ids, one keyed-hash bit each */
 };
 
 /* One rate-limit window: the same code for the same statement (id may be ""). */
@@ -93,6 +118,8 @@ struct agent {
 	/* Rate-limit windows of alerts (agent_alert). */
 	struct agent_alert_window alerts[RP_ALERT_KEYS_MAX];
 	size_t nalerts;
+	struct agent_alert_code alert_codes[RP_ALERT_CODES_MAX];
+	size_t ncodes;
 	/* The run loop's clock: when the freeze alarm is next due (0: never),
 	 * which every request and nap ends before; the last expiry warning. */
 	int64_t freeze_due, policy_warned;
@@ -158,15 +185,26 @@ void agent_errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /*
  * Writes one alert, unconditionally, to stderr and alerts.log as
  * "<time> <code> <id or -> <reason>", each field escaped (rp_quote), so a
- * line is one alert; alerts.log is rotated to alerts.log.1 first when the
- * line would take it past a->alerts_max.
+ * line is one alert, and a security alert to security.log too; each file
+ * is rotated to <file>.1 first when the line would take it past
+ * a->alerts_max.
  */
 void agent_alert_log(const struct agent *a, const char *id, const char *code, const char *reason);
+
+/*
+ * Whether code speaks of the log or the root of trust (fork, rollback,
+ * proofs, witnesses, freshness, the root policy's expiry): kept in
+ * security.log as well, which other alerts never rotate.
+ */
+bool agent_alert_security(const char *code);
 
 /*
  * The rate limiter in front of agent_alert_log: the same code for the same
  * statement is written once per a->alert_window; the others are counted,
  * and the count is written as one summary line when the window closes.
+ * A code writes at most RP_ALERT_CODE_KEYS statements' alerts per window
+ * (struct agent_alert_code); the others are counted for the code, and
+ * agent_alert_flush writes the count.
  * Returns how many notes (0 to 2) in out the caller should report to the
  * server: the alert itself unless suppressed, and the summary of a window
  * this alert closed (its own key's past window, or the oldest evicted to
@@ -176,7 +214,9 @@ size_t agent_alert(struct agent *a, int64_t now, const char *id, const char *cod
 		   const char *reason, struct agent_alert_note out[2]);
 /*
  * Closes every window that has passed: writes the summary of those that
- * suppressed alerts and returns up to max of them in out, to report.
+ * suppressed alerts and returns up to max of them in out, to report. A
+ * code's flood is counted until this closes its window (the run loop
+ * calls it every cycle), so that agent_alert has no third note to return.
  */
 size_t agent_alert_flush(struct agent *a, int64_t now, struct agent_alert_note *out, size_t max);
 

@@ -3,10 +3,13 @@
  * The agent's state files under a server that repeats itself or writes
  * hostile text (agent/state.c, agent/alert.c): the executed record stays
  * bounded, loads whatever its size, survives a torn last line; alerts.log
- * is one escaped line per alert, rate-limited and rotated. Each test runs
+ * is one escaped line per alert, rate-limited per statement and, under a
+ * flood of new ids, per code, and rotated; security.log keeps the alerts
+ * about the log and the root of trust through any flood. Each test runs
  * on a fresh state directory in /tmp.
  */
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,6 +349,14 @@ static void alerts_rate_limited(void **s)
 	unlink(path_of("alerts.log"));
 }
 
+/* The code of alert i: RP_ALERT_CODE_KEYS statements per code. */
+static const char *code_of(unsigned i)
+{
+	static char c[16];
+	snprintf(c, sizeof(c), "c%u", i / RP_ALERT_CODE_KEYS);
+	return c;
+}
+
 /* More keys than windows: the oldest closes early, its count not lost. */
 static void alert_windows_evicted_oldest_first(void **s)
 {
@@ -354,17 +365,147 @@ static void alert_windows_evicted_oldest_first(void **s)
 	int64_t t0 = 1795000000;
 	(void)s;
 	load(&a);
-	assert_int_equal(agent_alert(&a, t0, sid(0), "no-quorum", "r", notes), 1);
-	assert_int_equal(agent_alert(&a, t0 + 1, sid(0), "no-quorum", "r", notes), 0);
+	assert_int_equal(agent_alert(&a, t0, sid(0), code_of(0), "r", notes), 1);
+	assert_int_equal(agent_alert(&a, t0 + 1, sid(0), code_of(0), "r", notes), 0);
 	for (unsigned i = 1; i < RP_ALERT_KEYS_MAX; i++)
-		assert_int_equal(agent_alert(&a, t0 + 2, sid(i), "no-quorum", "r", notes), 1);
-	assert_int_equal(agent_alert(&a, t0 + 3, sid(1000), "no-quorum", "r", notes), 2);
+		assert_int_equal(agent_alert(&a, t0 + 2, sid(i), code_of(i), "r", notes), 1);
+	assert_int_equal(agent_alert(&a, t0 + 3, sid(1000), code_of(1000), "r", notes), 2);
 	assert_string_equal(notes[0].id, sid(0));
 	assert_non_null(strstr(notes[0].reason, "1 more"));
 	assert_string_equal(notes[1].id, sid(1000));
 	assert_int_equal(a.nalerts, RP_ALERT_KEYS_MAX);
 	agent_release(&a);
 	unlink(path_of("alerts.log"));
+}
+
+/* Whether file name (or name.1, the rotated one) holds text. */
+static bool log_holds(const char *name, const char *text)
+{
+	char old[64];
+	char *t = read_text(name, NULL);
+	bool found = t && strstr(t, text);
+	free(t);
+	snprintf(old, sizeof(old), "%s.1", name);
+	t = read_text(old, NULL);
+	found = found || (t && strstr(t, text));
+	free(t);
+	return found;
+}
+
+static void unlink_logs(void)
+{
+	static const char *const names[] = {"alerts.log", "alerts.log.1", "security.log",
+					    "security.log.1"};
+	for (size_t i = 0; i < N_ELEMS(names); i++)
+		unlink(path_of(names[i]));
+}
+
+/*
+ * Attack: a breached server logs junk statements, each with a new id, and
+ * delivers one per poll. Each new id opened a rate-limit key of its own
+ * (code and statement), so each wrote a line: the flood rotated the
+ * agent's alert history away within days. Past RP_ALERT_CODE_KEYS
+ * statements in a window the code is the key: one line per window, and a
+ * count naming how many statements were suppressed.
+ */
+static void junk_ids_bounded_per_window(void **s)
+{
+	struct agent_alert_note notes[4];
+	struct agent a;
+	int64_t t0 = 1795000000, now = t0;
+	unsigned windows = 3, per = 1000, reported = 0;
+	char *t;
+	(void)s;
+	load(&a);
+	for (unsigned i = 0; i < windows * per; i++) {
+		now = t0 + (int64_t)i * a.alert_window / per;
+		reported += (unsigned)agent_alert(&a, now, sid(i), "no-quorum", "junk", notes);
+		reported += (unsigned)agent_alert_flush(&a, now, notes, 4); /* the run loop's */
+	}
+	while (agent_alert_flush(&a, now + 100 * a.alert_window, notes, 4) > 0)
+		reported++;
+	agent_release(&a);
+	/* One line per window, the first RP_ALERT_CODE_KEYS statements, the counts. */
+	assert_true(count_lines("alerts.log") <= RP_ALERT_CODE_KEYS + 2 * windows);
+	assert_int_equal(count_lines("alerts.log"), reported);
+	t = read_text("alerts.log", NULL);
+	assert_non_null(strstr(t, "more alerts with this code, for at least "));
+	assert_non_null(strstr(t, " distinct statements, were suppressed"));
+	free(t);
+	assert_one_clean_line_each("alerts.log");
+	unlink_logs();
+}
+
+/* A few statements refused with one code are still each an alert of their own. */
+static void few_ids_each_alerted(void **s)
+{
+	struct agent_alert_note notes[2];
+	struct agent a;
+	int64_t t0 = 1795000000;
+	(void)s;
+	load(&a);
+	for (unsigned i = 0; i < RP_ALERT_CODE_KEYS; i++)
+		assert_int_equal(agent_alert(&a, t0, sid(i), "no-quorum", "r", notes), 1);
+	assert_int_equal(agent_alert(&a, t0, sid(99), "no-quorum", "r", notes), 0);
+	/* another code is counted on its own */
+	assert_int_equal(agent_alert(&a, t0, sid(99), "bad-signature", "r", notes), 1);
+	agent_release(&a);
+	assert_int_equal(count_lines("alerts.log"), RP_ALERT_CODE_KEYS + 1);
+	unlink_logs();
+}
+
+/*
+ * Attack: after a fork the server floods the agent with 100k junk alerts
+ * (new ids, many codes, for more than a day) so that alerts.log and
+ * alerts.log.1 rotate the log-fork alert away. It is in security.log,
+ * which only security alerts fill, themselves rate-limited per code.
+ */
+static void security_alert_survives_junk_flood(void **s)
+{
+	static const char *const junk[] = {"no-quorum",    "bad-signature", "malformed",
+					   "not-a-target", "expired",       "not-in-log"};
+	struct agent_alert_note notes[4];
+	struct agent a;
+	int64_t t0 = 1795000000, now = t0;
+	(void)s;
+	load(&a);
+	a.alerts_max = 4096;
+	assert_int_equal(
+		agent_alert(&a, t0, "", "log-fork", "checkpoint forks from log.state", notes), 1);
+	for (unsigned i = 0; i < 100000; i++) {
+		now = t0 + 1 + i;
+		agent_alert(&a, now, sid(i), junk[i % N_ELEMS(junk)], "junk statement", notes);
+		agent_alert_flush(&a, now, notes, 4);
+	}
+	agent_release(&a);
+	/* The flood did rotate alerts.log: the fork is no longer there... */
+	assert_false(log_holds("alerts.log", "log-fork"));
+	/* ...but security.log still has it, and only security alerts. */
+	assert_true(log_holds("security.log", "log-fork"));
+	assert_true(log_holds("security.log", "not-in-log"));
+	assert_false(log_holds("security.log", "no-quorum"));
+	assert_one_clean_line_each("security.log");
+	unlink_logs();
+}
+
+/* The codes of agent/run.c alert_code() about the log and the root of trust, and no other. */
+static void security_codes(void **s)
+{
+	static const char *const yes[] = {"not-in-log",     "log-proof",      "log-rollback",
+					  "log-fork",       "witness-quorum", "stale-checkpoint",
+					  "freeze",         "policy-expired", "policy-expiring",
+					  "network-process"};
+	static const char *const no[] = {"wrong-org",    "no-quorum", "bad-signature",
+					 "no-signature", "expired",   "not-yet-valid",
+					 "not-a-target", "replay",    "payload-mismatch",
+					 "unknown-kind", "malformed", "log-fork "};
+	(void)s;
+	for (size_t i = 0; i < N_ELEMS(yes); i++)
+		if (!agent_alert_security(yes[i]))
+			fail_msg("%s is not a security alert", yes[i]);
+	for (size_t i = 0; i < N_ELEMS(no); i++)
+		if (agent_alert_security(no[i]))
+			fail_msg("%s is a security alert", no[i]);
 }
 
 /* alerts.log is rotated to alerts.log.1, so the two together stay within twice the cap. */
@@ -426,6 +567,10 @@ int main(void)
 		cmocka_unit_test(alerts_rate_limited),
 		cmocka_unit_test(alert_windows_evicted_oldest_first),
 		cmocka_unit_test(alerts_log_rotated),
+		cmocka_unit_test(junk_ids_bounded_per_window),
+		cmocka_unit_test(few_ids_each_alerted),
+		cmocka_unit_test(security_alert_survives_junk_flood),
+		cmocka_unit_test(security_codes),
 		cmocka_unit_test(record_lines),
 	};
 	if (sodium_init() < 0)

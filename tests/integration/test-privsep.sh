@@ -160,6 +160,8 @@ test_protocol_abuse_stops_the_agent() {
 		[ "$rc" = 3 ] || die "$mode: status $rc, expected 3 (stopped on a broken channel): $(tail -3 "$T/e1.$mode.log")"
 		grep -q 'SECURITY ALERT: network-process' "$T/e1.$mode.log" ||
 			die "$mode: no alert: $(tail -3 "$T/e1.$mode.log")"
+		grep -q ' network-process ' "$T/e1/security.log" ||
+			die "$mode: the alert is not in security.log"
 		ran_nothing "$mode"
 	done
 	grep -q 'inside a message' "$T/e1.truncated.log" || die "truncated: not named"
