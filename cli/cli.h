@@ -95,6 +95,31 @@ struct cli_facts {
 void cli_facts_check(const char *org, const char *id, json_t *pubkey, json_t *facts,
 		     struct cli_facts *ret);
 
+/*
+ * The hostnames the org's devices signed, to find the ones claimed by more
+ * than one device key. A signed hostname is the device's own claim, made
+ * at enrolment, not a verified identity: a compromised device (or a
+ * breached server with a key of its own) can sign another host's name.
+ * Two keys claiming one name are shown as conflicting wherever the name is
+ * shown. Names compare as DNS does: ASCII case and a trailing dot aside.
+ */
+struct cli_hosts {
+	size_t n;
+	struct cli_host {
+		char id[RP_ID_HEX + 1];
+		char host[RP_FACTS_HOSTNAME_MAX + 1];
+	} * v;
+};
+/* From the server's device list (GET .../devices "devices"); only verified facts count. */
+void cli_hosts_init(struct cli_hosts *h, const char *org, json_t *devices);
+void cli_hosts_release(struct cli_hosts *h);
+/*
+ * How many other device keys signed host (which device id claims), the
+ * first max of their ids in ret_ids (may be NULL).
+ */
+size_t cli_hosts_others(const struct cli_hosts *h, const char *id, const char *host,
+			const char **ret_ids, size_t max);
+
 /* One target's result, as verified. */
 struct cli_row {
 	char device[RP_ID_HEX + 1];
