@@ -589,7 +589,7 @@ out:
 
 /*
  * A payload is shown unless it holds a NUL (a binary, not a script); what
- * a terminal would obey in it is escaped by cli_block, and announced.
+ * a terminal would obey in it is escaped by cli_fenced, and announced.
  */
 static bool showable(const uint8_t *p, size_t n)
 {
@@ -674,15 +674,17 @@ static void show_command(struct cli *c, const struct rp_policy *p, const struct 
 {
 	size_t e;
 
-	printf("---- statement (exactly what you sign) ----\n");
-	e = cli_block(stdout, v->cmd->note->msg, v->cmd->note->text_len);
+	/* What others wrote goes inside the gutter (cli_fenced), the CLI's own words outside. */
+	printf("---- statement (exactly what you sign, each line after \"" CLI_GUTTER "\") ----\n");
+	e = cli_fenced(stdout, v->cmd->note->msg, v->cmd->note->text_len);
 	if (e)
 		printf("WARNING: %zu characters of the statement that a terminal would not show "
 		       "as themselves are shown as \\u escapes\n",
 		       e);
-	printf("---- payload (%zu bytes, hash verified) ----\n", plen);
+	printf("---- payload (%zu bytes, hash verified, each line after \"" CLI_GUTTER "\") ----\n",
+	       plen);
 	if (showable(payload, plen)) {
-		e = cli_block(stdout, (const char *)payload, plen);
+		e = cli_fenced(stdout, (const char *)payload, plen);
 		if (e)
 			printf("WARNING: the payload holds %zu bytes or characters a terminal would "
 			       "not show as themselves, shown as \\x or \\u escapes\n",

@@ -412,7 +412,7 @@ static void print_evidence(const char *what, const char *note)
 {
 	printf("---- %s ----\n", what);
 	if (note && *note)
-		cli_block(stdout, note, strlen(note));
+		cli_fenced(stdout, note, strlen(note));
 	else
 		puts("(none)");
 	puts("----");

@@ -56,8 +56,14 @@ bool cli_is_help(int argc, char *argv[]);
 void cli_put(FILE *f, const char *s);                /* a fragment of one line */
 void cli_cell(FILE *f, const char *s, size_t width); /* exactly width columns */
 void cli_last(FILE *f, const char *s, size_t width); /* a last column, cut at width, then \n */
-size_t cli_block(FILE *f, const char *s, size_t n);  /* lines as they are; returns escapes */
-void cli_json(FILE *f, const json_t *j);             /* ASCII-only JSON */
+/*
+ * Lines as they are, each after CLI_GUTTER (returns escapes): a text
+ * someone else wrote (a statement, a payload, evidence), fenced, so that a
+ * line in it can never pass for one of the CLI's own ("---- signatures").
+ */
+#define CLI_GUTTER "| "
+size_t cli_fenced(FILE *f, const char *s, size_t n);
+void cli_json(FILE *f, const json_t *j); /* ASCII-only JSON */
 
 /* trust.c: what the CLI verified (DESIGN.md section 4a). */
 /* The org's trusted root policy (<config dir>/<org>.policy); NULL after an error message. */

@@ -479,6 +479,35 @@ test_devices_hostname_conflict() {
 	rp_ok "attack: a compromised device signs another host's name: both flagged as CONFLICT in devices, approve and results (and --json)"
 }
 
+test_approve_payload_fenced() {
+	# A payload written to look like the end of approve's own output: a
+	# signatures section with a valid admin1 line and a met quorum.
+	local id fake
+	mkcmd fence "$DEV_a1"
+	fake="---- signatures (verified against your trusted root policy, version 1) ----"
+	printf 'true\n%s\nadmin1@acme.example: valid signature (exec)\n---- 2 of 2 exec signatures verified ----\n' \
+		"$fake" >"$T/fence.payload"
+	sed -i "s/^payload .*/payload sha256:$(sha256sum <"$T/fence.payload" | cut -d' ' -f1) $(wc -c <"$T/fence.payload")/" "$T/fence.txt"
+	signk fence "$T/admin/admin1.key"
+	id=$(pending fence)
+	rp_as 2 approve "$id" </dev/null >"$T/fence.out" 2>"$T/fence.err" && die "approve signed without an answer"
+	# Every line of the statement and the payload is behind the gutter, the CLI's headers are not.
+	python3 - "$T/fence.out" <<'PY' || { cat "$T/fence.out" >&2; die "approve: a payload line is not fenced"; }
+import sys
+lines = open(sys.argv[1]).read().split("\n")
+def section(head):
+    i = next(k for k, l in enumerate(lines) if l.startswith(head))
+    j = next(k for k in range(i + 1, len(lines)) if lines[k].startswith("---- "))
+    return lines[i + 1:j]
+st, pl = section("---- statement "), section("---- payload ")
+assert st and all(l.startswith("| ") for l in st), st
+assert pl == ["| true", "| ---- signatures (verified against your trusted root policy, version 1) ----",
+              "| admin1@acme.example: valid signature (exec)", "| ---- 2 of 2 exec signatures verified ----"], pl
+assert sum(l.startswith("---- signatures ") for l in lines) == 1, "two signature sections"
+PY
+	rp_ok "attack: a payload imitating approve's section headers and a valid signature shows only behind the | gutter"
+}
+
 test_policy_trust() {
 	# Another administrator's machine: nothing is shown until it trusts a policy.
 	local cfg=$T/other/config i
@@ -510,6 +539,7 @@ run test_results_unverified
 run test_commands_state_forced
 run test_devices_hostname_facts
 run test_devices_hostname_conflict
+run test_approve_payload_fenced
 run test_hostile_strings
 run test_hostile_server_messages
 run test_policy_trust
