@@ -258,6 +258,10 @@ static int replay(struct auditor *au, struct rp_audit *a, uint64_t size)
 			finding(au, "entry bundle %s has %zu bytes after its %u entries", path, b.n,
 				t.width);
 		rp_http_resp_release(&resp);
+		if (!au->stopped && au->findings >= RP_AUDIT_FINDINGS_MAX) { /* the bundle's own */
+			au->stopped = true;
+			au->unreported = a->size;
+		}
 		if (au->findings == found && a->size < size) {
 			progress_keep(au, a);
 			if (rp_now() - au->last_save >= RP_AUDIT_SAVE_S)
