@@ -201,6 +201,53 @@ static json_t *list_get(struct cli *c, int argc, char *argv[], const char *help,
 #define SERVERS_WORD "?"
 static const char servers_word_legend[] =
 	"? = the server's word: not in facts signed by the device (an agent older than signed facts, or forged)\n";
+/* The marker after a hostname that another device key signed too. */
+#define CONFLICT_MARK "!"
+static const char conflict_legend[] =
+	"! = CONFLICT: more than one device key signed this hostname. A signed hostname is the\n"
+	"    device's own claim, not a verified identity: one of them may be posing as the\n"
+	"    other. Tell them apart by ID\n";
+
+/* How many other device keys signed the hostname f shows for device id. */
+static size_t conflicts(const struct cli_hosts *h, const char *id, const struct cli_facts *f)
+{
+	return f->verified ? cli_hosts_others(h, id, f->facts.hostname, NULL, 0) : 0;
+}
+
+/* The marker after a hostname: nothing, SERVERS_WORD or CONFLICT_MARK. */
+static const char *host_mark(const struct cli_hosts *h, const char *id, const struct cli_facts *f)
+{
+	return !f->verified ? SERVERS_WORD : conflicts(h, id, f) ? CONFLICT_MARK : " ";
+}
+
+/* The ids of the other device keys that signed the same hostname, for --json. */
+static json_t *conflict_json(const struct cli_hosts *h, const char *id, const struct cli_facts *f)
+{
+	const char *ids[16];
+	size_t n = f->verified ? cli_hosts_others(h, id, f->facts.hostname, ids, 16) : 0;
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n && i < 16; i++)
+		json_array_append_new(a, json_string(ids[i]));
+	return a;
+}
+
+/*
+ * The org's devices, to find hostnames signed by more than one key; an
+ * empty list when the server will not say (then nothing can be flagged,
+ * and the caller says so).
+ */
+static void hosts_get(struct cli *c, struct cli_hosts *h, bool *ret_ok)
+{
+	char path[256];
+	json_t *j;
+
+	snprintf(path, sizeof(path), "/v1/orgs/%s/devices", c->org);
+	j = get(c, path);
+	cli_hosts_init(h, c->org, j ? json_object_get(j, "devices") : NULL);
+	*ret_ok = j != NULL;
+	json_decref(j);
+}
 
 /* Hostname and OS as the device signed them, or as the server says (marked). */
 static void device_names(json_t *v, const struct cli_facts *f, const char **host, const char **os)
@@ -209,28 +256,31 @@ static void device_names(json_t *v, const struct cli_facts *f, const char **host
 	*os = f->verified ? f->facts.os : js(v, "os");
 }
 
-static json_t *device_json(json_t *v, const struct cli_facts *f)
+static json_t *device_json(json_t *v, const struct cli_facts *f, const struct cli_hosts *h)
 {
 	const char *host, *os;
 
 	device_names(v, f, &host, &os);
-	return json_pack("{s:s, s:b, s:b, s:s, s:s, s:s, s:s?, s:{s:s, s:s, s:s, s:I, s:I, s:s}}",
-			 "id", js(v, "id"), "key_matches_id", f->key_ok, "facts_verified",
-			 f->verified, "hostname", host, "os", os, "agent_version",
-			 f->verified ? f->facts.agent_version : js(v, "agent_version"), "problem",
-			 f->verified ? NULL : f->problem, "server", "hostname", js(v, "hostname"),
-			 "os", js(v, "os"), "agent_version", js(v, "agent_version"), "last_seen",
-			 json_integer_value(json_object_get(v, "last_seen")), "enrolled",
-			 json_integer_value(json_object_get(v, "enrolled")), "alarm",
-			 js(v, "alarm"));
+	return json_pack(
+		"{s:s, s:b, s:b, s:s, s:b, s:o, s:s, s:s, s:s?, s:{s:s, s:s, s:s, s:I, "
+		"s:I, s:s}}",
+		"id", js(v, "id"), "key_matches_id", f->key_ok, "facts_verified", f->verified,
+		"hostname", host, "hostname_conflict", conflicts(h, js(v, "id"), f) > 0,
+		"hostname_also_signed_by", conflict_json(h, js(v, "id"), f), "os", os,
+		"agent_version", f->verified ? f->facts.agent_version : js(v, "agent_version"),
+		"problem", f->verified ? NULL : f->problem, "server", "hostname", js(v, "hostname"),
+		"os", js(v, "os"), "agent_version", js(v, "agent_version"), "last_seen",
+		json_integer_value(json_object_get(v, "last_seen")), "enrolled",
+		json_integer_value(json_object_get(v, "enrolled")), "alarm", js(v, "alarm"));
 }
 
 int cmd_devices(struct cli *c, int argc, char *argv[])
 {
+	struct cli_hosts hosts;
 	char a[32];
 	json_t *j, *v, *out = NULL;
 	size_t i;
-	bool marked = false;
+	bool marked = false, conflict = false;
 	int rc;
 
 	j = list_get(
@@ -238,12 +288,18 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 		"Usage: rampart devices\n\nLists the org's enrolled devices: id, hostname, OS, last seen,\n"
 		"agent version, and any alarm an agent raised. Hostname and OS come from\n"
 		"the facts each device signed at enrolment, checked against its key (whose\n"
-		"hash is its id); otherwise they are marked `?', the server's word. LAST\n"
-		"SEEN and ALARM are always the server's word. --json prints this view.\n",
+		"hash is its id); otherwise they are marked `?', the server's word. A signed\n"
+		"hostname is the device's own claim, not a verified identity: a compromised\n"
+		"device can sign any name. A hostname signed by more than one device key\n"
+		"is marked `!' (CONFLICT); the ID is what tells devices apart. LAST SEEN\n"
+		"and ALARM are always the server's word. --json prints this view\n"
+		"(\"hostname_conflict\", with the other ids in \"hostname_also_signed_by\").\n",
 		"devices", &rc);
 	if (!j)
 		return rc;
+	cli_hosts_init(&hosts, c->org, json_object_get(j, "devices"));
 	if (c->json && !(out = json_array())) {
+		cli_hosts_release(&hosts);
 		json_decref(j);
 		return 1;
 	}
@@ -257,15 +313,16 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 		cli_facts_check(c->org, js(v, "id"), json_object_get(v, "pubkey"),
 				json_object_get(v, "facts"), &f);
 		if (c->json) {
-			json_array_append_new(out, device_json(v, &f));
+			json_array_append_new(out, device_json(v, &f, &hosts));
 			continue;
 		}
 		device_names(v, &f, &host, &os);
 		marked |= !f.verified;
+		conflict |= conflicts(&hosts, js(v, "id"), &f) > 0;
 		cli_cell(stdout, js(v, "id"), 32);
 		fputs("  ", stdout);
 		cli_cell(stdout, host, 20);
-		fputs(f.verified ? " " : SERVERS_WORD, stdout);
+		fputs(host_mark(&hosts, js(v, "id"), &f), stdout);
 		fputs("  ", stdout);
 		cli_cell(stdout, os, 28);
 		fputs(f.verified ? " " : SERVERS_WORD, stdout);
@@ -285,9 +342,13 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 		if (o)
 			cli_json(stdout, o);
 		json_decref(o);
-	} else if (marked) {
-		fputs(servers_word_legend, stdout);
+	} else {
+		if (marked)
+			fputs(servers_word_legend, stdout);
+		if (conflict)
+			fputs(conflict_legend, stdout);
 	}
+	cli_hosts_release(&hosts);
 	json_decref(j);
 	return 0;
 }
@@ -528,7 +589,7 @@ out:
 
 /*
  * A payload is shown unless it holds a NUL (a binary, not a script); what
- * a terminal would obey in it is escaped by cli_block, and announced.
+ * a terminal would obey in it is escaped by cli_fenced, and announced.
  */
 static bool showable(const uint8_t *p, size_t n)
 {
@@ -538,13 +599,15 @@ static bool showable(const uint8_t *p, size_t n)
 /* Each target of the statement with its hostname, as the device signed it or marked. */
 static void show_targets(struct cli *c, const struct rp_command *cmd)
 {
+	struct cli_hosts hosts;
 	char path[256];
 	json_t *j, *devs;
-	bool marked = false;
+	bool marked = false, conflict = false;
 
 	snprintf(path, sizeof(path), "/v1/orgs/%s/devices", c->org);
 	j = get(c, path);
 	devs = j ? json_object_get(j, "devices") : NULL;
+	cli_hosts_init(&hosts, c->org, devs);
 	printf("---- targets (%zu) ----\n", cmd->ntargets);
 	for (size_t i = 0; i < cmd->ntargets; i++) {
 		json_t *v, *dev = NULL;
@@ -562,8 +625,23 @@ static void show_targets(struct cli *c, const struct rp_command *cmd)
 		cli_facts_check(c->org, cmd->targets[i], json_object_get(dev, "pubkey"),
 				json_object_get(dev, "facts"), &f);
 		if (f.verified) {
+			const char *ids[4];
+			size_t n =
+				cli_hosts_others(&hosts, cmd->targets[i], f.facts.hostname, ids, 4);
 			cli_put(stdout, f.facts.hostname);
-			printf(" (signed by the device)\n");
+			printf(" (signed by the device)");
+			if (n) {
+				printf(" " CONFLICT_MARK
+				       " CONFLICT: also signed by %zu other device%s:",
+				       n, n == 1 ? "" : "s");
+				for (size_t m = 0; m < n && m < 4; m++) {
+					putchar(' ');
+					cli_put(stdout, ids[m]);
+				}
+				printf("%s", n > 4 ? " ..." : "");
+				conflict = true;
+			}
+			putchar('\n');
 		} else {
 			cli_put(stdout, js(dev, "hostname"));
 			printf(" " SERVERS_WORD "\n");
@@ -572,6 +650,9 @@ static void show_targets(struct cli *c, const struct rp_command *cmd)
 	}
 	if (marked)
 		fputs(servers_word_legend, stdout);
+	if (conflict)
+		fputs(conflict_legend, stdout);
+	cli_hosts_release(&hosts);
 	json_decref(j);
 }
 
@@ -593,15 +674,17 @@ static void show_command(struct cli *c, const struct rp_policy *p, const struct 
 {
 	size_t e;
 
-	printf("---- statement (exactly what you sign) ----\n");
-	e = cli_block(stdout, v->cmd->note->msg, v->cmd->note->text_len);
+	/* What others wrote goes inside the gutter (cli_fenced), the CLI's own words outside. */
+	printf("---- statement (exactly what you sign, each line after \"" CLI_GUTTER "\") ----\n");
+	e = cli_fenced(stdout, v->cmd->note->msg, v->cmd->note->text_len);
 	if (e)
 		printf("WARNING: %zu characters of the statement that a terminal would not show "
 		       "as themselves are shown as \\u escapes\n",
 		       e);
-	printf("---- payload (%zu bytes, hash verified) ----\n", plen);
+	printf("---- payload (%zu bytes, hash verified, each line after \"" CLI_GUTTER "\") ----\n",
+	       plen);
 	if (showable(payload, plen)) {
-		e = cli_block(stdout, (const char *)payload, plen);
+		e = cli_fenced(stdout, (const char *)payload, plen);
 		if (e)
 			printf("WARNING: the payload holds %zu bytes or characters a terminal would "
 			       "not show as themselves, shown as \\x or \\u escapes\n",
@@ -686,7 +769,9 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 			       "devices signed them, or marked as the server's word) and every signature\n"
 			       "line as verified against your trusted root policy, and asks before\n"
 			       "adding your signature (--yes: do not ask, for scripts; all of it is\n"
-			       "still printed).\n\n"
+			       "still printed). A signed hostname is the device's own claim, not a\n"
+			       "verified identity; one signed by more than one device key is flagged\n"
+			       "CONFLICT with the other devices' ids. The statement signs device ids.\n\n"
 			       "Only valid signatures by keys of the command's role count. A line that\n"
 			       "claims an administrator but does not verify is shown as FORGED and is\n"
 			       "not passed on: your approval carries the text, the valid lines and yours.\n"
@@ -910,20 +995,22 @@ static void last_line(const uint8_t *out, size_t n, char *buf, size_t bufn)
 	/* A NUL inside the line ends it here; the filter shows the rest of what it was. */
 }
 
-static json_t *row_json(const struct cli_row *x)
+static json_t *row_json(const struct cli_row *x, const struct cli_hosts *h)
 {
 	json_t *row = x->row;
 	char *o64 = x->verified ? rp_b64_encode(x->output, x->output_len) : NULL;
 	const char *host = x->facts.verified ? x->facts.facts.hostname : js(row, "hostname");
 	json_t *j = json_pack(
-		"{s:s, s:b, s:s, s:b, s:s?, s:o, s:o, s:o, s:s?, s:s, s:b, s:o}", "device",
-		x->device, "target", x->target, "status", x->status, "verified", x->verified,
-		"problem", x->verified ? NULL : x->problem, "exit_code",
+		"{s:s, s:b, s:s, s:b, s:s?, s:o, s:o, s:o, s:s?, s:s, s:b, s:b, s:o, s:o}",
+		"device", x->device, "target", x->target, "status", x->status, "verified",
+		x->verified, "problem", x->verified ? NULL : x->problem, "exit_code",
 		x->verified && x->res.exit_code >= 0 ? json_integer(x->res.exit_code) : json_null(),
 		"signal", x->verified && x->res.signal ? json_integer(x->res.signal) : json_null(),
 		"duration_ms",
 		x->verified ? json_integer((json_int_t)x->res.duration_ms) : json_null(), "output",
-		o64, "hostname", host, "hostname_verified", x->facts.verified, "server",
+		o64, "hostname", host, "hostname_verified", x->facts.verified, "hostname_conflict",
+		conflicts(h, x->device, &x->facts) > 0, "hostname_also_signed_by",
+		conflict_json(h, x->device, &x->facts), "server",
 		row ? json_pack(
 			      "{s:s, s:O, s:s, s:s, s:I}", "status", js(row, "status"), "exit_code",
 			      json_object_get(row, "exit_code") ? json_object_get(row, "exit_code")
@@ -936,9 +1023,9 @@ static json_t *row_json(const struct cli_row *x)
 	return j;
 }
 
-static void print_rows(const struct cli_row *x, size_t n)
+static void print_rows(const struct cli_row *x, size_t n, const struct cli_hosts *h)
 {
-	bool marked = false;
+	bool marked = false, conflict = false;
 
 	printf("%-32s  %-17s  %-10s  %-4s  %-8s  %s\n", "DEVICE", "HOSTNAME", "STATUS", "EXIT",
 	       "TIME", "OUTPUT (tail) / REASON");
@@ -948,10 +1035,11 @@ static void print_rows(const struct cli_row *x, size_t n)
 		char exs[16] = "-", ms[24] = "-", tail[RP_OUTPUT_KEEP + 1];
 
 		marked |= !x[i].facts.verified;
+		conflict |= conflicts(h, x[i].device, &x[i].facts) > 0;
 		cli_cell(stdout, x[i].device, 32);
 		fputs("  ", stdout);
 		cli_cell(stdout, host, 16);
-		fputs(x[i].facts.verified ? " " : SERVERS_WORD, stdout);
+		fputs(host_mark(h, x[i].device, &x[i].facts), stdout);
 		fputs("  ", stdout);
 		cli_cell(stdout, x[i].status, 10);
 		fputs("  ", stdout);
@@ -997,6 +1085,8 @@ static void print_rows(const struct cli_row *x, size_t n)
 	}
 	if (marked)
 		fputs(servers_word_legend, stdout);
+	if (conflict)
+		fputs(conflict_legend, stdout);
 }
 
 int cmd_results(struct cli *c, int argc, char *argv[])
@@ -1004,6 +1094,8 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 	struct rp_policy *p = NULL;
 	struct cli_view v = {0};
 	struct cli_row *x = NULL;
+	struct cli_hosts hosts = {0};
+	bool hosts_ok = false;
 	const char *id = NULL;
 	uint64_t wait = 0;
 	char path[256];
@@ -1025,9 +1117,12 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 			       "expired (no signed result by the statement's expiry, and not handed\n"
 			       "to the device before it) while there is none; UNVERIFIED when the\n"
 			       "server claims what it cannot prove (shown after `the server says').\n"
-			       "--wait S polls up to S seconds while a target is pending. --json\n"
-			       "prints this view (\"verified\" per row, the server's claims under\n"
-			       "\"server\").\n");
+			       "--wait S polls up to S seconds while a target is pending. HOSTNAME\n"
+			       "is the one the device signed at enrolment (its own claim, not a\n"
+			       "verified identity), `?' when it is the server's word, and `!' when\n"
+			       "more than one device key signed it (CONFLICT: tell them apart by\n"
+			       "DEVICE). --json prints this view (\"verified\" per row,\n"
+			       "\"hostname_conflict\", the server's claims under \"server\").\n");
 			return 0;
 		}
 		if (!strcmp(argv[k], "--wait") && k + 1 < argc) {
@@ -1067,10 +1162,14 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 			break;
 		usleep(250 * 1000);
 	}
+	hosts_get(c, &hosts, &hosts_ok);
+	if (!hosts_ok)
+		cli_err("results: cannot list the org's devices, so hostnames signed by more than "
+			"one device are not flagged");
 	if (c->json) {
 		json_t *a = json_array(), *o;
 		for (size_t i = 0; a && i < n; i++)
-			json_array_append_new(a, row_json(&x[i]));
+			json_array_append_new(a, row_json(&x[i], &hosts));
 		o = json_pack("{s:s, s:o, s:o}", "command", id, "statement", cli_view_json(&v, now),
 			      "results", a);
 		if (o)
@@ -1086,10 +1185,11 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 			cli_put(stdout, v.problem);
 			printf("\n");
 		}
-		print_rows(x, n);
+		print_rows(x, n, &hosts);
 	}
 	r = 0;
 out:
+	cli_hosts_release(&hosts);
 	cli_rows_free(x, n);
 	cli_view_release(&v);
 	json_decref(j);

@@ -11,6 +11,35 @@
  * edge, the policy chain's head and the last verified checkpoint) stays in
  * the config directory, so a run reads only what is new, and a log that
  * shrank or forked since the last run is reported with both checkpoints.
+ *
+ * A run is bounded and resumable, for a log a breached server padded with
+ * junk (2^k cheap entries, valid proofs, cosigned by honest witnesses):
+ *
+ * - After RP_AUDIT_FINDINGS_MAX findings the replay stops, says how many
+ *   entries it left unchecked, and exits 1.
+ *
+ * - Progress is saved as the replay goes, but only verified progress, and
+ *   never past a finding. The state written mid-run is the tree after the
+ *   last bundle of this run that had no finding, and only once a
+ *   consistency proof (built from the served hash tiles) shows that tree
+ *   is a prefix of the checkpoint's, which the log key and the witness
+ *   quorum signed: entries the checkpoint does not cover are never saved.
+ *   It is written every RP_AUDIT_SAVE_S seconds of the replay (a proof
+ *   and two fsyncs per 256-entry bundle would add several round trips
+ *   each), and when the run stops early: at the findings bound, or when a
+ *   fetch fails. A finding printed before the run ended may never have
+ *   reached anyone (the run was killed with it in a buffer, its output
+ *   went to a pipe that closed), so the state stays before it and the next
+ *   run reports it again; only a run that reaches its end, with its
+ *   summary line and exit 1, saves past its findings (they are history
+ *   then, not state, as before). A run stopped at the bound therefore
+ *   reports the same findings again on every rerun until the log is dealt
+ *   with: the bound hides neither them nor the entries after them.
+ *
+ * - The checkpoint saved with a mid-run state is the one its prefix was
+ *   proven against, larger than the state. The next run holds the log to
+ *   it: a checkpoint now served that does not extend it (smaller, or
+ *   another tree) is a finding, as for a completed run.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -32,6 +61,20 @@ struct auditor {
 	unsigned threads; /* for checking signatures */
 	size_t errors;    /* checks that could not run */
 	size_t findings;
+	/* The findings bound: once hit, nothing more is reported from unreported on. */
+	bool stopped;
+	uint64_t unreported;
+	/* Progress of this run (see the top of this file). */
+	const char *state_path, *cp_path;
+	const struct rp_checkpoint *cp; /* the checkpoint served, verified */
+	const char *note;               /* its signed note */
+	size_t note_len;
+	uint64_t saved;    /* size of the state on disk */
+	int64_t last_save; /* when it was written (or the run started) */
+	char *snap;        /* rp_audit_save of the last clean bundle */
+	size_t snap_len;
+	uint64_t snap_size;
+	uint8_t snap_root[RP_HASH_LEN];
 };
 
 static void finding(struct auditor *au, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -40,6 +83,8 @@ static void finding(struct auditor *au, const char *fmt, ...)
 	va_list ap;
 	char buf[2048];
 
+	if (au->stopped)
+		return;
 	au->findings++;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
@@ -56,9 +101,15 @@ static void on_entry(void *arg, uint64_t index, bool bad, const char *text)
 {
 	struct auditor *au = arg;
 
-	if (bad)
+	if (au->stopped)
+		return;
+	if (bad) {
 		finding(au, "entry %llu: %s", (unsigned long long)index, text);
-	else if (!au->quiet) {
+		if (au->findings >= RP_AUDIT_FINDINGS_MAX) {
+			au->stopped = true;
+			au->unreported = index + 1;
+		}
+	} else if (!au->quiet) {
 		printf("#%llu ", (unsigned long long)index);
 		cli_put(stdout, text);
 		putchar('\n');
@@ -89,10 +140,82 @@ static int fetch(struct auditor *au, const char *rest, size_t max, struct rp_htt
 	return 0;
 }
 
-/* Replays entries [a->size, size) from the entry bundles (lib/tiles.h). */
+static int fetch_tile(void *arg, const struct rp_tile *t, uint8_t *buf, size_t cap,
+		      size_t *ret_len);
+
+/* The tree replayed so far, kept in memory while this run has found nothing. */
+static void progress_keep(struct auditor *au, const struct rp_audit *a)
+{
+	char *t;
+	size_t n;
+
+	if (!(t = rp_audit_save(a, &n)))
+		return; /* out of memory: the last snapshot stands */
+	free(au->snap);
+	au->snap = t;
+	au->snap_len = n;
+	au->snap_size = a->size;
+	rp_audit_root(a, au->snap_root);
+}
+
+/*
+ * Writes the last clean snapshot, once a consistency proof from the
+ * served hash tiles shows its tree is a prefix of the checkpoint's: only
+ * verified progress is saved. The tree of the whole checkpoint is saved
+ * by cmd_audit, after it compared the roots itself.
+ */
+static void progress_save(struct auditor *au)
+{
+	uint8_t proof[RP_PROOF_HASHES_MAX][RP_HASH_LEN];
+	struct rp_tlog_head part = {au->snap_size}, all = {au->cp->size};
+	struct rp_tile_reader *tr;
+	struct rp_diag d = {""};
+	size_t nproof = 0;
+	int r;
+
+	if (!au->snap || au->snap_size <= au->saved || au->snap_size >= au->cp->size)
+		return;
+	if (!(tr = calloc(1, sizeof(*tr))))
+		return;
+	memcpy(part.root, au->snap_root, RP_HASH_LEN);
+	memcpy(all.root, au->cp->root, RP_HASH_LEN);
+	rp_tile_reader_init(tr, au->cp->size, fetch_tile, au);
+	if ((r = rp_merkle_prove_consistency(part.size, all.size, rp_tile_reader_read, tr, proof,
+					     &nproof)) < 0) {
+		cli_err("audit: cannot read the hash tiles to prove the %llu entries replayed are "
+			"in the checkpoint's tree, so the progress is not saved: %s",
+			(unsigned long long)part.size,
+			tr->diag.msg[0] ? tr->diag.msg : rp_strerror(r));
+	} else if (rp_tlog_advance(&part, &all, (const uint8_t(*)[RP_HASH_LEN])proof, nproof, &d) !=
+		   RP_TLOG_EXTENDS) {
+		finding(au,
+			"the first %llu entries served are not in the tree of the checkpoint, "
+			"by the log's own hash tiles: %s",
+			(unsigned long long)part.size, d.msg);
+	} else if (fflush(stdout) == 0 && /* what was reported is out before the state moves */
+		   rp_write_file_atomic(au->state_path, au->snap, au->snap_len, 0600) == 0 &&
+		   rp_write_file_atomic(au->cp_path, au->note, au->note_len, 0600) == 0) {
+		au->saved = part.size;
+		au->last_save = rp_now();
+	} else {
+		cli_err("audit: cannot write %s", au->state_path);
+	}
+	free(tr);
+	/* Whatever happened, this snapshot is done with: a failure is not retried each bundle. */
+	free(au->snap);
+	au->snap = NULL;
+}
+
+/*
+ * Replays entries [a->size, size) from the entry bundles (lib/tiles.h),
+ * keeping the progress of the bundles before this run's first finding
+ * about them (progress_save writes it).
+ */
 static int replay(struct auditor *au, struct rp_audit *a, uint64_t size)
 {
-	while (a->size < size) {
+	size_t found = au->findings; /* the checkpoint's (stale) is judged anew each run */
+
+	while (a->size < size && !au->stopped) {
 		uint64_t tile = a->size / RP_TILE_WIDTH, skip = a->size % RP_TILE_WIDTH;
 		uint64_t end = (tile + 1) * RP_TILE_WIDTH;
 		struct rp_tile t = {RP_TILE_ENTRIES, tile, RP_TILE_WIDTH};
@@ -135,6 +258,15 @@ static int replay(struct auditor *au, struct rp_audit *a, uint64_t size)
 			finding(au, "entry bundle %s has %zu bytes after its %u entries", path, b.n,
 				t.width);
 		rp_http_resp_release(&resp);
+		if (!au->stopped && au->findings >= RP_AUDIT_FINDINGS_MAX) { /* the bundle's own */
+			au->stopped = true;
+			au->unreported = a->size;
+		}
+		if (au->findings == found && a->size < size) {
+			progress_keep(au, a);
+			if (rp_now() - au->last_save >= RP_AUDIT_SAVE_S)
+				progress_save(au);
+		}
 	}
 	return 0;
 }
@@ -160,49 +292,33 @@ static int fetch_tile(void *arg, const struct rp_tile *t, uint8_t *buf, size_t c
 }
 
 /*
- * A checkpoint obtained elsewhere (an agent's checkpoint.note, another
- * monitor's) against the tree just verified, as a tlog client would: a
- * consistency proof from it to the checkpoint served, built from the
- * served hash tiles (lib/tiles.h), through the append-only check every
- * verifier shares (lib/tlog.h). A split view shows as a checkpoint that
- * the tree served to us does not extend.
+ * Another head of this log (a checkpoint obtained elsewhere, or the one
+ * the last run proved its saved prefix against) against the tree served
+ * now, as a tlog client would: a consistency proof from it to the
+ * checkpoint served, built from the served hash tiles (lib/tiles.h),
+ * through the append-only check every verifier shares (lib/tlog.h). A
+ * split view shows as a checkpoint that the tree served to us does not
+ * extend. other_note is printed as evidence.
  */
-static void cross_check(struct auditor *au, const struct rp_policy *p, const char *file,
-			const struct rp_checkpoint *cp, const char *served)
+static void judge_other(struct auditor *au, const char *file, const struct rp_tlog_head *other,
+			const struct rp_checkpoint *cp, const char *other_note, const char *served)
 {
 	struct rp_tile_reader *tr = calloc(1, sizeof(*tr));
 	uint8_t proof[RP_PROOF_HASHES_MAX][RP_HASH_LEN];
-	struct rp_tlog_head other_head, served_head = {cp->size};
+	struct rp_tlog_head served_head = {cp->size};
 	struct rp_diag d = {""};
-	struct rp_checkpoint other;
 	size_t nproof = 0;
-	char *buf = NULL;
-	size_t len;
 	int r;
 
-	if (!p) { /* no policy to judge it by: the caller reported that as a finding */
-		cli_err("audit: cannot check %s without a root policy", file);
+	if (!tr) {
+		cli_err("audit: out of memory checking %s", file);
 		au->errors++;
-		goto out;
+		return;
 	}
-	if (!tr || rp_read_file(file, RP_CHECKPOINT_MAX, &buf, &len) < 0) {
-		cli_err("audit: cannot read %s", file);
-		au->errors++;
-		goto out;
-	}
-	/* Freshness 0: a checkpoint kept elsewhere is old by nature; its history is what counts. */
-	if (rp_checkpoint_verify(&p->wp, buf, len, rp_now(), 0, RP_CLOCK_SKEW_S, &other, NULL, &d) <
-	    0) {
-		finding(au, "checkpoint %s is not acceptable under the root policy: %s", file,
-			d.msg);
-		goto out;
-	}
-	other_head.size = other.size;
-	memcpy(other_head.root, other.root, RP_HASH_LEN);
 	memcpy(served_head.root, cp->root, RP_HASH_LEN);
 	rp_tile_reader_init(tr, cp->size, fetch_tile, au);
-	if (other.size > 0 && other.size < cp->size &&
-	    (r = rp_merkle_prove_consistency(other.size, cp->size, rp_tile_reader_read, tr, proof,
+	if (other->size > 0 && other->size < cp->size &&
+	    (r = rp_merkle_prove_consistency(other->size, cp->size, rp_tile_reader_read, tr, proof,
 					     &nproof)) < 0) {
 		if (r == RP_E_MALFORMED) { /* the server's own tiles contradict its tree */
 			finding(au, "the log serves a hash tile that cannot be right: %s",
@@ -214,40 +330,93 @@ static void cross_check(struct auditor *au, const struct rp_policy *p, const cha
 		}
 		goto out;
 	}
-	switch (rp_tlog_advance(&other_head, &served_head, (const uint8_t(*)[RP_HASH_LEN])proof,
-				nproof, &d)) {
+	switch (rp_tlog_advance(other, &served_head, (const uint8_t(*)[RP_HASH_LEN])proof, nproof,
+				&d)) {
 	case RP_TLOG_SAME:
 	case RP_TLOG_EXTENDS:
 		if (!au->quiet)
 			printf("checkpoint %s (%llu entries) is consistent with this log\n", file,
-			       (unsigned long long)other.size);
+			       (unsigned long long)other->size);
 		goto out;
 	case RP_TLOG_ROLLBACK:
 		finding(au,
 			"checkpoint %s has %llu entries, more than the %llu this server serves: "
 			"it showed someone a longer log (split view)",
-			file, (unsigned long long)other.size, (unsigned long long)cp->size);
+			file, (unsigned long long)other->size, (unsigned long long)cp->size);
 		break;
 	case RP_TLOG_FORK:
 	case RP_TLOG_INCONSISTENT:
 		finding(au,
 			"checkpoint %s is not consistent with the log served now: at %llu "
 			"entries the served tree has another root (split view or fork): %s",
-			file, (unsigned long long)other.size, d.msg);
+			file, (unsigned long long)other->size, d.msg);
 		break;
 	}
-	print_evidence("checkpoint given", buf);
+	print_evidence("checkpoint given", other_note);
 	print_evidence("checkpoint served now", served);
 out:
 	free(tr);
+}
+
+/* A checkpoint file from elsewhere (an agent's checkpoint.note, another monitor's). */
+static void cross_check(struct auditor *au, const struct rp_policy *p, const char *file,
+			const struct rp_checkpoint *cp, const char *served)
+{
+	struct rp_tlog_head other_head;
+	struct rp_diag d = {""};
+	struct rp_checkpoint other;
+	char *buf = NULL;
+	size_t len;
+
+	if (!p) { /* no policy to judge it by: the caller reported that as a finding */
+		cli_err("audit: cannot check %s without a root policy", file);
+		au->errors++;
+		return;
+	}
+	if (rp_read_file(file, RP_CHECKPOINT_MAX, &buf, &len) < 0) {
+		cli_err("audit: cannot read %s", file);
+		au->errors++;
+		return;
+	}
+	/* Freshness 0: a checkpoint kept elsewhere is old by nature; its history is what counts. */
+	if (rp_checkpoint_verify(&p->wp, buf, len, rp_now(), 0, RP_CLOCK_SKEW_S, &other, NULL, &d) <
+	    0) {
+		finding(au, "checkpoint %s is not acceptable under the root policy: %s", file,
+			d.msg);
+	} else {
+		other_head.size = other.size;
+		memcpy(other_head.root, other.root, RP_HASH_LEN);
+		judge_other(au, file, &other_head, cp, buf, served);
+	}
 	free(buf);
+}
+
+/*
+ * The head of the checkpoint saved beside the state, when it is larger
+ * than the state: the last run stopped early, after proving its prefix
+ * against it. It was verified when saved, so only its text is read.
+ */
+static bool saved_head(const char *note, uint64_t state_size, struct rp_tlog_head *ret)
+{
+	struct rp_note *n = NULL;
+	struct rp_checkpoint c;
+	bool larger = false;
+
+	if (note && rp_note_parse(note, strlen(note), &n, NULL) == 0 &&
+	    rp_checkpoint_parse(n->msg, n->text_len, &c, NULL) == 0 && c.size > state_size) {
+		ret->size = c.size;
+		memcpy(ret->root, c.root, RP_HASH_LEN);
+		larger = true;
+	}
+	rp_note_free(n);
+	return larger;
 }
 
 static void print_evidence(const char *what, const char *note)
 {
 	printf("---- %s ----\n", what);
 	if (note && *note)
-		cli_block(stdout, note, strlen(note));
+		cli_fenced(stdout, note, strlen(note));
 	else
 		puts("(none)");
 	puts("----");
@@ -274,7 +443,7 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 	const char *policy_file = NULL, *state_file = NULL, *others[16];
 	size_t nothers = 0;
 	char *buf = NULL, *old_note = NULL, *saved = NULL;
-	struct rp_tlog_head before, now_head;
+	struct rp_tlog_head before, now_head, last;
 	enum rp_tlog_verdict v;
 	bool have_state = false, stale = false;
 	uint8_t root[RP_HASH_LEN];
@@ -306,6 +475,13 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 			       "trusted policy, a checkpoint without its quorum or a stale one, a tree\n"
 			       "that shrank or forked since the last run: each is printed as a FINDING\n"
 			       "with its evidence, and the exit status is 1.\n\n"
+			       "After 100 findings the replay stops and says how many entries it\n"
+			       "left unchecked (exit 1): a log padded with junk cannot keep it\n"
+			       "printing. Progress is saved as the replay goes (every 10 s, and when\n"
+			       "it stops early), only up to the entries proven to be in the signed\n"
+			       "checkpoint's tree and never past a finding, so a rerun resumes where\n"
+			       "the verified part ended and reports an unfinished run's findings\n"
+			       "again. Only a run that reaches its summary saves past its findings.\n\n"
 			       "Stale: the checkpoint's witness quorum is met only by cosignatures\n"
 			       "older than the policy's freshness window. The server may be hiding\n"
 			       "newer entries (agents raise the freeze alarm past the same window), so\n"
@@ -342,6 +518,9 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 		snprintf(state_path, sizeof(state_path), "%s/audit-%s.state", c->config_dir,
 			 c->org);
 	snprintf(cp_path, sizeof(cp_path), "%s.checkpoint", state_path);
+	au.state_path = state_path;
+	au.cp_path = cp_path;
+	au.last_save = rp_now();
 
 	/* What we verified before, if anything. */
 	rp_audit_init(&a, "");
@@ -411,9 +590,25 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 	/* What this audit verified before (the empty tree on a first run), then the new entries. */
 	before.size = a.size;
 	rp_audit_root(&a, before.root);
+	au.saved = a.size;
 	now_head.size = cp.size;
 	memcpy(now_head.root, cp.root, RP_HASH_LEN);
-	if ((r = replay(&au, &a, cp.size)) < 0) {
+	au.cp = &cp;
+	au.note = resp.body;
+	au.note_len = resp.body_len;
+	r = replay(&au, &a, cp.size);
+	if (r == 0 && au.stopped && au.unreported == cp.size)
+		au.stopped = false; /* the bound hit at the last entry: everything was reported */
+	if (r < 0 || au.stopped) {
+		progress_save(&au); /* what was verified before the first finding, if anything */
+		if (au.stopped)
+			printf("audit: stopped after %d findings: the %llu entries from %llu to %llu "
+			       "are left unchecked, and the tree was not compared with the "
+			       "checkpoint; the state is saved at %llu entries, so a rerun reports "
+			       "the same findings again\n",
+			       RP_AUDIT_FINDINGS_MAX, (unsigned long long)(cp.size - au.unreported),
+			       (unsigned long long)au.unreported, (unsigned long long)(cp.size - 1),
+			       (unsigned long long)au.saved);
 		rc = au.findings ? 1 : 2;
 		goto out;
 	}
@@ -442,6 +637,10 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 			"no entry of this log is the trusted root policy %s: nothing in it is "
 			"authorised (entry 0 must be that policy)",
 			a.trusted_hash);
+	/* A run that stopped early proved its prefix against a larger checkpoint: hold the log to
+	 * it. */
+	if (saved_head(old_note, before.size, &last))
+		judge_other(&au, cp_path, &last, &cp, old_note, resp.body);
 	for (size_t i = 0; i < nothers; i++)
 		cross_check(&au, rp_audit_judge(&a, anchor), others[i], &cp, resp.body);
 	/* Consistent: remember it. Findings about entries stay history, not state. */
@@ -466,5 +665,6 @@ out:
 	rp_policy_free(anchor);
 	free(old_note);
 	free(saved);
+	free(au.snap);
 	return rc;
 }

@@ -56,8 +56,14 @@ bool cli_is_help(int argc, char *argv[]);
 void cli_put(FILE *f, const char *s);                /* a fragment of one line */
 void cli_cell(FILE *f, const char *s, size_t width); /* exactly width columns */
 void cli_last(FILE *f, const char *s, size_t width); /* a last column, cut at width, then \n */
-size_t cli_block(FILE *f, const char *s, size_t n);  /* lines as they are; returns escapes */
-void cli_json(FILE *f, const json_t *j);             /* ASCII-only JSON */
+/*
+ * Lines as they are, each after CLI_GUTTER (returns escapes): a text
+ * someone else wrote (a statement, a payload, evidence), fenced, so that a
+ * line in it can never pass for one of the CLI's own ("---- signatures").
+ */
+#define CLI_GUTTER "| "
+size_t cli_fenced(FILE *f, const char *s, size_t n);
+void cli_json(FILE *f, const json_t *j); /* ASCII-only JSON */
 
 /* trust.c: what the CLI verified (DESIGN.md section 4a). */
 /* The org's trusted root policy (<config dir>/<org>.policy); NULL after an error message. */
@@ -94,6 +100,31 @@ struct cli_facts {
 };
 void cli_facts_check(const char *org, const char *id, json_t *pubkey, json_t *facts,
 		     struct cli_facts *ret);
+
+/*
+ * The hostnames the org's devices signed, to find the ones claimed by more
+ * than one device key. A signed hostname is the device's own claim, made
+ * at enrolment, not a verified identity: a compromised device (or a
+ * breached server with a key of its own) can sign another host's name.
+ * Two keys claiming one name are shown as conflicting wherever the name is
+ * shown. Names compare as DNS does: ASCII case and a trailing dot aside.
+ */
+struct cli_hosts {
+	size_t n;
+	struct cli_host {
+		char id[RP_ID_HEX + 1];
+		char host[RP_FACTS_HOSTNAME_MAX + 1];
+	} * v;
+};
+/* From the server's device list (GET .../devices "devices"); only verified facts count. */
+void cli_hosts_init(struct cli_hosts *h, const char *org, json_t *devices);
+void cli_hosts_release(struct cli_hosts *h);
+/*
+ * How many other device keys signed host (which device id claims), the
+ * first max of their ids in ret_ids (may be NULL).
+ */
+size_t cli_hosts_others(const struct cli_hosts *h, const char *id, const char *host,
+			const char **ret_ids, size_t max);
 
 /* One target's result, as verified. */
 struct cli_row {

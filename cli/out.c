@@ -59,16 +59,30 @@ void cli_last(FILE *f, const char *s, size_t width)
 	fputc('\n', f);
 }
 
-size_t cli_block(FILE *f, const char *s, size_t n)
+size_t cli_fenced(FILE *f, const char *s, size_t n)
 {
 	struct rp_sb sb;
+	const char *p, *end;
 	size_t e;
 
 	rp_sb_init(&sb, out_max(n));
 	e = rp_text_safe(&sb, s, n, RP_TEXT_BLOCK);
-	sb_flush(f, &sb);
-	if (n && s[n - 1] != '\n')
+	if (sb.err) {
+		fputs(CLI_GUTTER "(out of memory)\n", f);
+		rp_sb_release(&sb);
+		return e;
+	}
+	/* Only \n and \t are left to move the cursor: every line starts with the gutter. */
+	for (p = sb.s, end = sb.s ? sb.s + sb.len : NULL; p && p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		fputs(CLI_GUTTER, f);
+		fwrite(p, 1, len, f);
 		fputc('\n', f);
+		p += len + (nl != NULL);
+	}
+	rp_sb_release(&sb);
 	return e;
 }
 

@@ -13,7 +13,9 @@
  *    must match its signed hash; otherwise it is UNVERIFIED and what the
  *    server says is shown only as the server's word;
  *  - a device's hostname and OS, from the facts note its key signed at
- *    enrolment, else marked as the server's word.
+ *    enrolment, else marked as the server's word; a hostname signed by
+ *    more than one device key is marked as conflicting (cli_hosts), as a
+ *    signed hostname is only what that device claims to be.
  */
 #include <sodium.h>
 #include <stdint.h>
@@ -237,6 +239,82 @@ void cli_facts_check(const char *org, const char *id, json_t *pubkey, json_t *fa
 		ret->verified = true;
 		ret->facts = f;
 	}
+}
+
+void cli_hosts_init(struct cli_hosts *h, const char *org, json_t *devices)
+{
+	json_t *v;
+	size_t i;
+
+	memset(h, 0, sizeof(*h));
+	if (!json_array_size(devices) || !(h->v = calloc(json_array_size(devices), sizeof(*h->v))))
+		return;
+	json_array_foreach (devices, i, v) {
+		struct cli_facts f;
+		const char *id = json_string_value(json_object_get(v, "id"));
+
+		if (!id)
+			continue;
+		cli_facts_check(org, id, json_object_get(v, "pubkey"), json_object_get(v, "facts"),
+				&f);
+		if (!f.verified)
+			continue;
+		/* The facts name the device (rp_facts_verify), so the id is the key's. */
+		snprintf(h->v[h->n].id, sizeof(h->v[h->n].id), "%s", f.facts.device);
+		snprintf(h->v[h->n].host, sizeof(h->v[h->n].host), "%s", f.facts.hostname);
+		h->n++;
+	}
+}
+
+void cli_hosts_release(struct cli_hosts *h)
+{
+	free(h->v);
+	h->v = NULL;
+	h->n = 0;
+}
+
+/* Equal as DNS names: ASCII case-insensitive, a trailing dot aside. */
+static bool same_host(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+
+	if (na && a[na - 1] == '.')
+		na--;
+	if (nb && b[nb - 1] == '.')
+		nb--;
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char)(y - 'A' + 'a');
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+size_t cli_hosts_others(const struct cli_hosts *h, const char *id, const char *host,
+			const char **ret_ids, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < h->n; i++) {
+		if (!strcmp(h->v[i].id, id) || !same_host(h->v[i].host, host))
+			continue;
+		/* The same key listed twice is one claim. */
+		bool dup = false;
+		for (size_t k = 0; k < i && !dup; k++)
+			dup = !strcmp(h->v[k].id, h->v[i].id) && same_host(h->v[k].host, host);
+		if (dup)
+			continue;
+		if (ret_ids && n < max)
+			ret_ids[n] = h->v[i].id;
+		n++;
+	}
+	return n;
 }
 
 /*

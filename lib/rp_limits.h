@@ -102,6 +102,14 @@
 #define RP_SKEY_FILE_MAX  4096        /* a signer key file, plain or encrypted (base64) */
 /* rampart audit's saved state: 64 edge hashes and the policy in force. */
 #define RP_AUDIT_STATE_MAX (RP_NOTE_MAX + 8192)
+/*
+ * rampart audit stops its replay after this many findings in one run: a
+ * log padded with junk would otherwise print a finding per entry for as
+ * long as the server cares to append (cli/audit.c).
+ */
+#define RP_AUDIT_FINDINGS_MAX 100
+/* ... and saves the progress of a clean replay at most this often (cli/audit.c). */
+#define RP_AUDIT_SAVE_S 10
 /* What rampartd accepts in API fields and bodies (server/api.c). */
 #define RP_RESULT_TEXT_MAX     4096 /* rampart/result/v1 text: fixed fields, a hash */
 #define RP_RESULT_NOTE_MAX     (2 * RP_RESULT_TEXT_MAX) /* and its device signature */

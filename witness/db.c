@@ -23,8 +23,11 @@
  *   evidence (id PK AUTOINCREMENT, origin, status 409|422, reason, old_size, size,
  *       root, stored_size, stored_root, text_hash UNIQUE, body = the whole request,
  *       first_seen, last_seen, times)
- *       validly signed checkpoints refused for inconsistency: one row per
- *       checkpoint text, so replaying one cannot fill the disk
+ *       forks: validly signed checkpoints of the cosigned size with another
+ *       root. One row per checkpoint text, so replaying one cannot fill the
+ *       disk. Rows of status 422 (a consistency proof that did not verify)
+ *       come from witnesses before 2026-12: a proof is the client's, not
+ *       the log's, so it no longer counts as evidence (serve.c).
  *
  * The state check and its update happen in one BEGIN IMMEDIATE transaction
  * (serve.c), committed with synchronous=FULL before the answer is sent.
@@ -357,22 +360,32 @@ int wdb_cosigned_add(struct wdb *db, const char *origin, uint64_t size,
 	return logged(db, r, "storing a cosigned checkpoint of log %s", origin);
 }
 
-int wdb_evidence_add(struct wdb *db, const struct wevidence *e, int64_t now)
+int wdb_evidence_add(struct wdb *db, const struct wevidence *e, int64_t now, bool *ret_new)
 {
 	uint8_t th[RP_HASH_LEN];
+	sqlite3_stmt *st;
+	bool seen;
+	int r;
 
 	rp_sha256(e->text, e->text_len, th);
-	int r = rp_sql_exec(db->h,
-			    "INSERT INTO evidence (origin, status, reason, old_size, size, root,"
-			    " stored_size, stored_root, text_hash, body, first_seen, last_seen)"
-			    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-			    " ON CONFLICT (text_hash) DO UPDATE"
-			    " SET last_seen = excluded.last_seen, times = times + 1",
-			    "titiibibbbii", e->origin, (int64_t)e->status, e->reason,
-			    (int64_t)e->old_size, (int64_t)e->size, e->root, (size_t)RP_HASH_LEN,
-			    (int64_t)e->stored_size, e->stored_root, (size_t)RP_HASH_LEN, th,
-			    sizeof(th), e->body, e->body_len, now, now);
-
+	st = rp_sql_prep(db->h, "SELECT 1 FROM evidence WHERE text_hash = ?", "b", th, sizeof(th));
+	r = rp_sql_step(db->h, st);
+	sqlite3_finalize(st);
+	if (r < 0)
+		return logged(db, r, "reading the evidence from log %s", e->origin);
+	seen = r == 1;
+	r = rp_sql_exec(db->h,
+			"INSERT INTO evidence (origin, status, reason, old_size, size, root,"
+			" stored_size, stored_root, text_hash, body, first_seen, last_seen)"
+			" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+			" ON CONFLICT (text_hash) DO UPDATE"
+			" SET last_seen = excluded.last_seen, times = times + 1",
+			"titiibibbbii", e->origin, (int64_t)e->status, e->reason,
+			(int64_t)e->old_size, (int64_t)e->size, e->root, (size_t)RP_HASH_LEN,
+			(int64_t)e->stored_size, e->stored_root, (size_t)RP_HASH_LEN, th,
+			sizeof(th), e->body, e->body_len, now, now);
+	if (r == 0)
+		*ret_new = !seen;
 	return logged(db, r, "storing evidence from log %s", e->origin);
 }
 

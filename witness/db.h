@@ -71,7 +71,7 @@ int wdb_cosigned_add(struct wdb *db, const char *origin, uint64_t size,
 /* A refused, validly signed checkpoint: possible proof that the log misbehaved. */
 struct wevidence {
 	const char *origin;
-	int status; /* 409 or 422 */
+	int status; /* 409 (422 only in rows stored before 2026-12) */
 	const char *reason;
 	uint64_t old_size, size, stored_size;
 	const uint8_t *root, *stored_root;
@@ -80,8 +80,11 @@ struct wevidence {
 	const char *body; /* the whole request */
 	size_t body_len;
 };
-/* Inside a transaction. The same checkpoint text seen again only counts. */
-int wdb_evidence_add(struct wdb *db, const struct wevidence *e, int64_t now);
+/*
+ * Inside a transaction. The same checkpoint text seen again only counts;
+ * *ret_new says whether this was its first sighting.
+ */
+int wdb_evidence_add(struct wdb *db, const struct wevidence *e, int64_t now, bool *ret_new);
 
 /* History of cosigned checkpoints, oldest first; origin NULL for all logs. */
 int wdb_history_print(struct wdb *db, const char *origin, bool notes, FILE *f);

@@ -474,10 +474,12 @@ static int evidence_main(int argc, char *argv[])
 {
 	static const char usage[] =
 		"Usage: rampart-witness evidence --data DIR\n\n"
-		"Prints the validly signed checkpoints this witness refused as inconsistent\n"
-		"with what it had cosigned (409: same size, different root; 422: the\n"
-		"consistency proof failed), each followed by the whole request, indented by\n"
-		"a tab. A 409 row is proof that the log forked; see docs/witness.md.\n";
+		"Prints the validly signed checkpoints this witness refused as a fork of\n"
+		"what it had cosigned (409: same size, different root), each followed by\n"
+		"the whole request, indented by a tab. Each is proof that the log forked.\n"
+		"A failed consistency proof (422) is the client's, not the log's, and is\n"
+		"not kept (rows of status 422 come from older witnesses); see\n"
+		"docs/witness.md.\n";
 	struct opts o = {0};
 	struct wdb db = {0};
 	int r;
@@ -584,7 +586,7 @@ static const struct rp_cmd commands[] = {
 	{"logs", logs_main, "list the trusted logs with their latest cosigned size"},
 	{"serve", serve_main, "serve POST /add-checkpoint"},
 	{"list", list_main, "print the history of cosigned checkpoints"},
-	{"evidence", evidence_main, "print refused, validly signed checkpoints"},
+	{"evidence", evidence_main, "print the forks (log-signed second roots) it refused"},
 };
 
 int main(int argc, char *argv[])

@@ -16,10 +16,18 @@
  *   old size > checkpoint size                   400
  *   old size != latest cosigned size             409, text/x.tlog.size "<size>\n"
  *   same size as the latest, different root      409, kept as evidence
- *   consistency proof does not verify            422, kept as evidence
+ *   consistency proof does not verify            422
  *   otherwise                                    200, one cosignature line
  * The last three are the append-only check every verifier shares
  * (lib/tlog.c), its verdicts mapped to these status codes.
+ *
+ * Only a fork is evidence: two roots the log signed for one size, which
+ * no one but the log's key holder can produce. A consistency proof is
+ * the client's: anyone can post the log's public checkpoint with a junk
+ * proof, so a 422 says nothing about the log and is answered and logged
+ * like any other refusal (one request line), with no evidence row and no
+ * alarm. The EVIDENCE line is printed on a fork's first sighting only: a
+ * leaked forked checkpoint replayed is counted, not announced again.
  *
  * Bodies over RP_WITNESS_REQUEST_MAX are refused by the connection guard
  * (lib/httpd) from the Content-Length, or as chunks arrive, before they
@@ -127,7 +135,8 @@ static void evidence(struct areq *q, struct answer *a, const struct rp_witness_r
 		.body = body,
 		.body_len = len,
 	};
-	int r = wdb_evidence_add(&q->w->db, &e, rp_now());
+	bool first = false;
+	int r = wdb_evidence_add(&q->w->db, &e, rp_now(), &first);
 
 	if (r < 0) {
 		/* The refusal stands; only the record of it is missing. */
@@ -136,11 +145,11 @@ static void evidence(struct areq *q, struct answer *a, const struct rp_witness_r
 		return;
 	}
 	a->commit = true;
-	fprintf(stderr,
-		"rampart-witness: EVIDENCE: log %s signed a checkpoint inconsistent with "
-		"the one this witness cosigned (size %llu); kept, see `rampart-witness "
-		"evidence'\n",
-		q->origin, (unsigned long long)st->size);
+	if (first)
+		fprintf(stderr,
+			"rampart-witness: EVIDENCE: log %s signed a second root for the size "
+			"%llu this witness cosigned; kept, see `rampart-witness evidence'\n",
+			q->origin, (unsigned long long)st->size);
 }
 
 /*
@@ -223,7 +232,6 @@ static void check(struct areq *q, struct answer *a, const struct rp_witness_req 
 		answer_text(a, 422, TEXT_PLAIN,
 			    "consistency proof from the cosigned size %llu does not verify: %s",
 			    (unsigned long long)st.size, *d.msg ? d.msg : rp_strerror(RP_E_PROOF));
-		evidence(q, a, req, &st, body, len);
 		return;
 	}
 	/*

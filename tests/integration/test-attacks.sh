@@ -197,6 +197,58 @@ test_audit_reports_forgeries() {
 	rp_ok "rampart audit reports every forged entry as a finding"
 }
 
+# rows N FROM: N approved rows never logged, all with the statement and
+# payload of files FROM.note and FROM.payload; rampartd's sequencer logs
+# them (as it logs any approved row written behind its API).
+rows() {
+	rp_sql "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+		INSERT INTO commands (id, org, statement, payload, state, created)
+		SELECT lower(hex(randomblob(16))), 'acme', readfile('$2.note'), readfile('$2.payload'),
+			'approved', strftime('%s','now') FROM n;"
+}
+
+served_size() {
+	curl -sk --tlsv1.3 "https://127.0.0.1:$PORT/v1/log/acme/checkpoint" | sed -n 2p
+}
+
+test_audit_bounded_on_junk() {
+	# A breached server pads the log with junk entries (cheap, append-only,
+	# cosigned by honest witnesses): the audit must stop after a bounded
+	# number of findings, say what it left unchecked, and keep only the
+	# verified progress made before its first finding.
+	local rc=0 s0 size out
+	rp_as 1 audit --quiet --state "$T/junk.state" >"$T/junk0.out" 2>&1 || true
+	s0=$(awk '$1 == "size" {print $2; exit}' "$T/junk.state")
+	[ -n "$s0" ] && [ "$s0" -lt 256 ] || die "junk: first audit saved size '$s0'"
+	# 300 authorised entries (the same signed command again: a whole clean
+	# bundle, entries $s0 to 255), then 300 junk entries.
+	mkcmd clean acme "$(now -60)" "$(now 3600)" $ALL
+	sign clean 1 2
+	rows 300 "$T/clean"
+	printf 'junk\n' >"$T/junk.note"
+	: >"$T/junk.payload"
+	rows 300 "$T/junk"
+	rp_wait_for 60 bash -c "[ \"\$(curl -sk --tlsv1.3 https://127.0.0.1:$PORT/v1/log/acme/checkpoint | sed -n 2p)\" -ge $((s0 + 600)) ]" ||
+		die "junk: the log did not grow to $((s0 + 600)) entries (served $(served_size))"
+	size=$(served_size)
+	for run in 1 2; do
+		rc=0
+		rp_as 1 audit --quiet --state "$T/junk.state" >"$T/junk$run.out" 2>&1 || rc=$?
+		[ "$rc" -eq 1 ] || { cat "$T/junk$run.out" >&2; die "junk: audit run $run exited $rc, want 1"; }
+		[ "$(grep -c '^FINDING: ' "$T/junk$run.out")" -eq 100 ] ||
+			die "junk: run $run printed $(grep -c '^FINDING: ' "$T/junk$run.out") findings, want 100"
+		grep -q "^FINDING: entry $((s0 + 300)): unknown kind of entry .junk." "$T/junk$run.out" ||
+			{ cat "$T/junk$run.out" >&2; die "junk: run $run does not report the first junk entry"; }
+		out="audit: stopped after 100 findings: the $((size - s0 - 400)) entries from $((s0 + 400)) to $((size - 1)) are left unchecked"
+		grep -qF "$out" "$T/junk$run.out" || { cat "$T/junk$run.out" >&2; die "junk: run $run lacks '$out'"; }
+		# Saved: the clean bundle, proven in the checkpoint's tree; nothing past the first finding.
+		[ "$(awk '$1 == "size" {print $2; exit}' "$T/junk.state")" = 256 ] ||
+			die "junk: run $run saved size $(awk '$1 == "size" {print $2; exit}' "$T/junk.state"), want 256"
+	done
+	grep -q "^FINDING: entry $((s0 + 299))" "$T/junk2.out" && die "junk: an authorised entry was a finding"
+	rp_ok "attack: log padded with junk: audit stops after 100 findings (exit 1), saves only the verified clean prefix, and a rerun reports them again"
+}
+
 export -f rp_status rp_as
 export T PORT PIN CLI ORG
 test_forged_unsigned_command
@@ -211,4 +263,5 @@ test_scheduled_delivered_early
 test_other_org_command
 test_payload_swapped
 test_audit_reports_forgeries
+test_audit_bounded_on_junk
 rp_note "all attack tests passed"

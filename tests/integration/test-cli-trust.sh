@@ -400,13 +400,15 @@ test_devices_hostname_facts() {
 	local host out
 	host=$(hostname)
 	rp_as 1 devices >"$T/dev.txt"
-	grep "^$DEV_a1" "$T/dev.txt" | grep -q "^$DEV_a1  $host  " || { cat "$T/dev.txt" >&2; die "a1's signed hostname not shown unmarked"; }
+	# Every agent here runs on this machine, so each signed this hostname: shown, as signed,
+	# and marked as claimed by more than one key (test_devices_hostname_conflict).
+	grep "^$DEV_a1" "$T/dev.txt" | grep -q "^$DEV_a1  $host *!  " || { cat "$T/dev.txt" >&2; die "a1's signed hostname not shown as signed"; }
 	# The server renames a1, and gives a3 the facts a1 signed.
 	rp_sql "UPDATE devices SET hostname = 'db-primary' WHERE id = '$DEV_a1';"
 	rp_sql "UPDATE devices SET hostname = 'db-primary', facts = (SELECT facts FROM devices WHERE id = '$DEV_a1')
 		WHERE id = '$DEV_a3';"
 	rp_as 1 devices >"$T/dev2.txt"
-	grep "^$DEV_a1" "$T/dev2.txt" | grep -q "^$DEV_a1  $host  " || die "the server's rename of a1 was believed"
+	grep "^$DEV_a1" "$T/dev2.txt" | grep -q "^$DEV_a1  $host *!  " || die "the server's rename of a1 was believed"
 	grep "^$DEV_a3" "$T/dev2.txt" | grep -q "db-primary *?" || { cat "$T/dev2.txt" >&2; die "a3 with a1's facts not marked"; }
 	rp_as 1 --json devices >"$T/dev.json"
 	out=$(python3 -c 'import json, sys
@@ -421,6 +423,89 @@ for d in json.load(open(sys.argv[1]))["devices"]:
 	grep -q "  $DEV_a1  $host (signed by the device)" "$T/targets.out" || { cat "$T/targets.out" >&2; die "approve: a1 not signed"; }
 	grep -q "  $DEV_a3  db-primary ?" "$T/targets.out" || die "approve: a3's hostname not marked"
 	rp_ok "devices and approve: hostnames from signed facts, else marked as the server's word"
+}
+
+# refacts AGENT HOSTNAME: facts claiming HOSTNAME, signed by that device's own
+# key (as a compromised device would sign them at enrolment), put in the server.
+refacts() {
+	local dev
+	dev=$(awk '$1 == "device" {print $2}' "$T/$1/agent.conf")
+	printf 'rampart/facts/v1\norg acme\ndevice %s\nhostname %s\nos Debian GNU/Linux 12 (bookworm)\nagent-version 0.1.0\n' \
+		"$dev" "$2" | "$CLI" note sign --key "$T/$1/device.key" >"$T/$1.facts" || die "refacts $1"
+	rp_sql "UPDATE devices SET hostname = '$2', facts = CAST(readfile('$T/$1.facts') AS TEXT) WHERE id = '$dev';"
+}
+
+# conflict FILE ID: that device's hostname_conflict and hostname_also_signed_by in devices --json.
+conflict() {
+	python3 -c 'import json, sys
+for d in json.load(open(sys.argv[1]))["devices"]:
+    if d["id"] == sys.argv[2]: print(d["facts_verified"], d["hostname"], d["hostname_conflict"], *d["hostname_also_signed_by"])' "$@"
+}
+
+test_devices_hostname_conflict() {
+	local host id
+	host=$(hostname)
+	# a3 claims a name of its own: verified, unmarked, no conflict.
+	refacts a3 db-prod-1
+	rp_as 1 devices >"$T/conf1.txt"
+	grep -q "^$DEV_a3  db-prod-1  " "$T/conf1.txt" || { cat "$T/conf1.txt" >&2; die "a3's unique signed hostname is marked"; }
+	# The attack: compromised device a2 signs db-prod-1's name (in another case, with a dot).
+	refacts a2 DB-Prod-1.
+	rp_as 1 devices >"$T/conf2.txt"
+	grep -q "^$DEV_a2  DB-Prod-1\. *!  " "$T/conf2.txt" || { cat "$T/conf2.txt" >&2; die "devices: the impostor a2 is not marked"; }
+	grep -q "^$DEV_a3  db-prod-1 *!  " "$T/conf2.txt" || { cat "$T/conf2.txt" >&2; die "devices: the real db-prod-1 is not marked"; }
+	grep -q "^$DEV_a1  $host   " "$T/conf2.txt" || { cat "$T/conf2.txt" >&2; die "devices: a1, alone with its name now, is marked"; }
+	grep -q '^! = CONFLICT: more than one device key signed this hostname' "$T/conf2.txt" || die "devices: no conflict legend"
+	rp_as 1 --json devices >"$T/conf.json"
+	[ "$(conflict "$T/conf.json" "$DEV_a2")" = "True DB-Prod-1. True $DEV_a3" ] || die "devices --json a2: $(conflict "$T/conf.json" "$DEV_a2")"
+	[ "$(conflict "$T/conf.json" "$DEV_a3")" = "True db-prod-1 True $DEV_a2" ] || die "devices --json a3: $(conflict "$T/conf.json" "$DEV_a3")"
+	[ "$(conflict "$T/conf.json" "$DEV_a1")" = "True $host False" ] || die "devices --json a1: $(conflict "$T/conf.json" "$DEV_a1")"
+	# approve's targets name the other claimant; results mark it too.
+	mkcmd conflict "$DEV_a2" "$DEV_a3"
+	signk conflict "$T/admin/admin1.key"
+	id=$(pending conflict)
+	rp_as 2 approve "$id" </dev/null >"$T/conf-approve.out" 2>&1 || true
+	grep -qF "  $DEV_a2  DB-Prod-1. (signed by the device) ! CONFLICT: also signed by 1 other device: $DEV_a3" "$T/conf-approve.out" ||
+		{ cat "$T/conf-approve.out" >&2; die "approve: the impostor target is not flagged"; }
+	grep -qF "  $DEV_a3  db-prod-1 (signed by the device) ! CONFLICT: also signed by 1 other device: $DEV_a2" "$T/conf-approve.out" ||
+		die "approve: the real db-prod-1 is not flagged"
+	rp_as 1 results "$id" >"$T/conf-results.txt"
+	grep -q "^$DEV_a2  DB-Prod-1\. *!  " "$T/conf-results.txt" || { cat "$T/conf-results.txt" >&2; die "results: a2 not marked"; }
+	grep -q '^! = CONFLICT' "$T/conf-results.txt" || die "results: no conflict legend"
+	rp_as 1 --json results "$id" >"$T/conf-results.json"
+	[ "$(json_row "$T/conf-results.json" "$DEV_a2" hostname_conflict)" = True ] || die "results --json: a2 not in conflict"
+	[ "$(json_row "$T/conf-results.json" "$DEV_a2" hostname_also_signed_by)" = "['$DEV_a3']" ] || die "results --json: a2's other claimant"
+	rp_as 1 devices --help | grep -q "the device's own claim, not a verified identity" || die "devices --help does not say what a signed hostname is"
+	rp_ok "attack: a compromised device signs another host's name: both flagged as CONFLICT in devices, approve and results (and --json)"
+}
+
+test_approve_payload_fenced() {
+	# A payload written to look like the end of approve's own output: a
+	# signatures section with a valid admin1 line and a met quorum.
+	local id fake
+	mkcmd fence "$DEV_a1"
+	fake="---- signatures (verified against your trusted root policy, version 1) ----"
+	printf 'true\n%s\nadmin1@acme.example: valid signature (exec)\n---- 2 of 2 exec signatures verified ----\n' \
+		"$fake" >"$T/fence.payload"
+	sed -i "s/^payload .*/payload sha256:$(sha256sum <"$T/fence.payload" | cut -d' ' -f1) $(wc -c <"$T/fence.payload")/" "$T/fence.txt"
+	signk fence "$T/admin/admin1.key"
+	id=$(pending fence)
+	rp_as 2 approve "$id" </dev/null >"$T/fence.out" 2>"$T/fence.err" && die "approve signed without an answer"
+	# Every line of the statement and the payload is behind the gutter, the CLI's headers are not.
+	python3 - "$T/fence.out" <<'PY' || { cat "$T/fence.out" >&2; die "approve: a payload line is not fenced"; }
+import sys
+lines = open(sys.argv[1]).read().split("\n")
+def section(head):
+    i = next(k for k, l in enumerate(lines) if l.startswith(head))
+    j = next(k for k in range(i + 1, len(lines)) if lines[k].startswith("---- "))
+    return lines[i + 1:j]
+st, pl = section("---- statement "), section("---- payload ")
+assert st and all(l.startswith("| ") for l in st), st
+assert pl == ["| true", "| ---- signatures (verified against your trusted root policy, version 1) ----",
+              "| admin1@acme.example: valid signature (exec)", "| ---- 2 of 2 exec signatures verified ----"], pl
+assert sum(l.startswith("---- signatures ") for l in lines) == 1, "two signature sections"
+PY
+	rp_ok "attack: a payload imitating approve's section headers and a valid signature shows only behind the | gutter"
 }
 
 test_policy_trust() {
@@ -453,6 +538,8 @@ run test_server_drops_unverified_lines
 run test_results_unverified
 run test_commands_state_forced
 run test_devices_hostname_facts
+run test_devices_hostname_conflict
+run test_approve_payload_fenced
 run test_hostile_strings
 run test_hostile_server_messages
 run test_policy_trust

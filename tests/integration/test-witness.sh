@@ -3,7 +3,7 @@
 # rampart-witness over real sockets (C2SP tlog-witness add-checkpoint): a
 # log simulated by tests/witness/logsim asks for cosignatures; every status
 # code of the spec is reached, every refusal leaves the stored state as it
-# was, forks are kept as evidence, and a kill -9 in the middle of a stream
+# was, forks (and only forks) are kept as evidence, and a kill -9 in the middle of a stream
 # of appends leaves the witness on a checkpoint it really cosigned.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -150,6 +150,8 @@ test_stale_old_size() {
 	rp_ok "stale old size: 409 text/x.tlog.size \"12\\n\"; state unchanged"
 }
 
+evidence_lines() { grep -c "EVIDENCE: log $ORIGIN" "$T/witness.log" || true; }
+
 test_fork_same_size() {
 	local n
 	n=$(evidence_count)
@@ -159,21 +161,27 @@ test_fork_same_size() {
 	[ "$(evidence_count)" = $((n + 1)) ] || die "the fork was not kept as evidence"
 	"$W" evidence --data "$WDATA" | grep -A3 'status 409 old 12 size 12' | grep -x $'\told 12' >/dev/null ||
 		die "evidence does not carry the request body"
-	grep -q "EVIDENCE: log $ORIGIN" "$T/witness.log" || die "the fork was not logged"
-	rp_ok "attack: log rewrites entry 3 at the same size: 409, kept as evidence, logged"
+	[ "$(evidence_lines)" = 1 ] || die "the fork was not logged once: $(evidence_lines) EVIDENCE lines"
+	# The same fork again is counted, not stored twice nor announced again.
+	expect_refused fork 409 "same fork, again"
+	[ "$(evidence_count)" = $((n + 1)) ] || die "a replayed fork was stored twice"
+	[ "$(evidence_lines)" = 1 ] || die "a replayed fork was announced again"
+	"$W" evidence --data "$WDATA" | grep 'status 409 old 12 size 12 .* seen 2: ' >/dev/null ||
+		die "the replayed fork was not counted"
+	rp_ok "attack: log rewrites entry 3 at the same size: 409, kept as evidence, logged once"
 }
 
 test_fork_with_proof() {
-	local n
+	local n l
 	n=$(evidence_count)
-	# A forked log (entry 2 rewritten) proves its own history from 12 to 20.
+	l=$(evidence_lines)
+	# A forked log (entry 2 rewritten) proves its own history from 12 to 20:
+	# refused, but a proof is the client's word, so not evidence.
 	req forkgrow --old 12 --size 20 --fork 2
 	expect_refused forkgrow 422 "forked log's consistency proof"
-	[ "$(evidence_count)" = $((n + 1)) ] || die "the forked checkpoint was not kept as evidence"
-	# The same evidence again is counted, not stored twice.
-	expect_refused forkgrow 422 "forked log's consistency proof, again"
-	[ "$(evidence_count)" = $((n + 1)) ] || die "a replayed fork was stored twice"
-	rp_ok "attack: forked log with its own valid-looking proof: 422, evidence once"
+	[ "$(evidence_count)" = "$n" ] || die "a failed proof was kept as evidence"
+	[ "$(evidence_lines)" = "$l" ] || die "a failed proof raised EVIDENCE"
+	rp_ok "forked log with its own valid-looking proof: 422, no cosignature, not evidence"
 }
 
 test_bad_proof() {
@@ -183,6 +191,27 @@ test_bad_proof() {
 	req badsame --old 12 --size 12 --bad-proof
 	expect_refused badsame 422 "equal sizes with a non-empty proof"
 	rp_ok "corrupted or spurious consistency proof: 422; state unchanged"
+}
+
+# Anyone can fetch the log's public checkpoint: posted again with the stored
+# size as old and one junk proof hash, over and over, it must not make an
+# honest log look forked, fill the evidence table or flood the log with alarms.
+test_junk_proof_is_not_evidence() {
+	local n l lines i
+	n=$(evidence_count)
+	l=$(evidence_lines)
+	lines=$(wc -l <"$T/witness.log")
+	req junk --old 12 --size 12 --bad-proof
+	for i in $(seq 20); do
+		expect_refused junk 422 "public checkpoint with a junk proof ($i)"
+	done
+	[ "$(evidence_count)" = "$n" ] || die "junk proofs stored evidence against an honest log"
+	[ "$(evidence_lines)" = "$l" ] || die "junk proofs raised EVIDENCE against an honest log"
+	# One ordinary request line per request, nothing more.
+	[ $(($(wc -l <"$T/witness.log") - lines)) = 20 ] ||
+		die "20 junk requests wrote $(($(wc -l <"$T/witness.log") - lines)) log lines, want 20"
+	"$W" evidence --data "$WDATA" | grep 'status 422' >/dev/null && die "a 422 is listed as evidence"
+	rp_ok "attack: public checkpoint replayed with a junk proof: plain 422, no evidence, no alarm"
 }
 
 test_unknown_origin() {
@@ -364,10 +393,8 @@ test_list_and_evidence() {
 		die "list --notes does not show the signed notes"
 	"$W" list --data "$WDATA" | grep "^$ORIGIN 12 .* cosigned 2 times" >/dev/null ||
 		die "a checkpoint cosigned twice is not counted"
-	# fork, forkgrow, badproof, badsame; the last one is of a checkpoint it cosigned.
-	[ "$(evidence_count)" = 4 ] || die "evidence rows: $(evidence_count), want 4"
-	"$W" evidence --data "$WDATA" | grep '^evidence .* old 12 size 12 .*later cosigned' >/dev/null ||
-		die "evidence of a bad proof for a cosigned checkpoint is not marked as such"
+	# The fork only: failed proofs are not evidence.
+	[ "$(evidence_count)" = 1 ] || die "evidence rows: $(evidence_count), want 1"
 	grep -q "POST /add-checkpoint 422 .* origin $ORIGIN old 12 size 20 stored 12" "$T/witness.log" ||
 		die "request log line lacks origin and sizes"
 	rp_ok "list shows the history with notes; evidence lists the refused forks"
@@ -383,6 +410,7 @@ test_stale_old_size
 test_fork_same_size
 test_fork_with_proof
 test_bad_proof
+test_junk_proof_is_not_evidence
 test_unknown_origin
 test_untrusted_key
 test_malformed
