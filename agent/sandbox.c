@@ -211,11 +211,11 @@ int agent_net_spawn(const struct agent_net_spawn *s, struct agent_net_info *ret,
 
 /* ---- the network process: confining itself ---- */
 
-static int allow(scmp_filter_ctx f, const char *name)
+static int rule(scmp_filter_ctx f, uint32_t action, const char *name)
 {
 	int nr = seccomp_syscall_resolve_name(name);
 	/* a call this architecture does not have needs no rule */
-	return nr == __NR_SCMP_ERROR ? 0 : seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 0);
+	return nr == __NR_SCMP_ERROR ? 0 : seccomp_rule_add(f, action, nr, 0);
 }
 
 static int filter_load(struct rp_diag *d)
@@ -305,11 +305,69 @@ static int filter_load(struct rp_diag *d)
 		"getcwd",
 #endif
 	};
-	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	/* What only an attacker in this process would call: it dies at once. */
+	static const char *const fatal[] = {
+		"execve",
+		"execveat",
+		"process_vm_readv",
+		"process_vm_writev",
+		"mount",
+		"umount2",
+		"pivot_root",
+		"chroot",
+		"unshare",
+		"setns",
+		"init_module",
+		"finit_module",
+		"delete_module",
+		"kexec_load",
+		"kexec_file_load",
+		"bpf",
+		"perf_event_open",
+		"userfaultfd",
+		"open_by_handle_at",
+		"name_to_handle_at",
+		"keyctl",
+		"add_key",
+		"request_key",
+		"setuid",
+		"setgid",
+		"setreuid",
+		"setregid",
+		"setresuid",
+		"setresgid",
+		"setgroups",
+		"capset",
+		"personality",
+		"fork",
+		"vfork",
+		"memfd_create",
+		"pidfd_open",
+		"pidfd_getfd",
+		"pidfd_send_signal",
+		"io_uring_setup",
+		"fanotify_init",
+		"tkill",
+#ifndef SANITIZED
+		"clone",
+		"clone3",
+		"kill",
+		"tgkill",
+		"ptrace",
+#endif
+	};
+	/*
+	 * Anything else not allowed fails with EPERM rather than killing: a
+	 * module glibc loads for name resolution (nsswitch.conf) may try a
+	 * call this list does not foresee, and should fail, not stop the agent.
+	 */
+	scmp_filter_ctx f = seccomp_init(SCMP_ACT_ERRNO(EPERM));
 	int r = f ? 0 : -ENOMEM;
 
 	for (size_t i = 0; r == 0 && i < sizeof(calls) / sizeof(calls[0]); i++)
-		r = allow(f, calls[i]);
+		r = rule(f, SCMP_ACT_ALLOW, calls[i]);
+	for (size_t i = 0; r == 0 && i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		r = rule(f, SCMP_ACT_KILL_PROCESS, fatal[i]);
 	/* Sockets: the internet, and netlink for getaddrinfo; a local socket
 	 * (nscd) fails as if it were absent. */
 	if (r == 0)

@@ -49,7 +49,9 @@ int agent_net_spawn(const struct agent_net_spawn *s, struct agent_net_info *ret,
 /*
  * In the network process, first thing: not dumpable (no ptrace, no core),
  * every fd closed but 0-2 and fd, then a seccomp filter that allows the
- * system calls of TLS, HTTP, DNS and this channel only and kills the
- * process on any other (execve, ptrace, open for writing, ...).
+ * system calls of TLS, HTTP, DNS and this channel only: it kills the
+ * process on those only an attacker would make (execve, ptrace, mount,
+ * setuid, fork, kill, ...) and fails any other with EPERM (open for
+ * writing, a local socket is EACCES).
  */
 int agent_sandbox_net_enter(int fd, struct rp_diag *d);
