@@ -32,6 +32,8 @@ net_pid() {
 	done
 	return 1
 }
+# gone PID: no such process, or a zombie waiting to be reaped.
+gone() { [ ! -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 status_field() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 # tcp_to_server PID: the process holds a TCP socket connected to the server's port.
 tcp_to_server() { ss -tnpH state established "( dport = :$PORT )" 2>/dev/null | grep -q "pid=$1,"; }
@@ -80,8 +82,17 @@ test_killing_the_network_process_stops_the_agent() {
 	local id
 	id=$(rp_submit 1 --to "$DEV_a1" -- sh -c 'echo after-restart')
 	rp_wait_for 60 grep -q "$id reported" "$T/a1/executed" || die "after a restart, a command did not run"
-	rp_agent_stop a1
 	rp_ok "kill -9 of the network process stops the agent (alert, non-zero status); restarted, it carries on"
+	# The other way round: the root process killed, its network process goes too.
+	root=$APID_a1
+	rp_wait_for 20 net_pid "$root" || die "no network process after the restart"
+	net=$(net_pid "$root")
+	kill -9 "$root"
+	wait "$root" 2>/dev/null || true
+	rp_wait_for 10 gone "$net" || die "the network process outlived its root process"
+	rp_agent_start a1
+	rp_ok "kill -9 of the root process takes its network process with it"
+	rp_agent_stop a1
 }
 
 test_enrol_and_names_through_the_split() {
