@@ -36,13 +36,24 @@ extern char **environ;
 
 /* ---- the root process: spawning ---- */
 
-/* What the child writes back when a step before exec fails. */
-static void child_fail(int fd, const char *step)
+/*
+ * What the child tells the root process before exec, on a close-on-exec
+ * pipe: "E<why>" when a step failed (and it exits), "N<what>\n" for a
+ * confinement the kernel did not allow (and it goes on).
+ */
+static void child_say(int fd, char kind, const char *text)
 {
 	char msg[200];
-	int n = snprintf(msg, sizeof(msg), "%s: %s", step, strerror(errno));
+	int n = snprintf(msg, sizeof(msg), "%c%s%s", kind, text, kind == 'N' ? "\n" : "");
 	if (n > 0 && write(fd, msg, (size_t)n) < 0)
 		_exit(126);
+}
+
+static void child_fail(int fd, const char *step)
+{
+	char msg[190];
+	snprintf(msg, sizeof(msg), "%s: %s", step, strerror(errno));
+	child_say(fd, 'E', msg);
 	_exit(126);
 }
 
@@ -89,13 +100,19 @@ static void child(const struct child_args *c)
 	char why[160] = "";
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
-	/* fd 3 is the channel; the error pipe and this binary are close-on-exec. */
-	if (null < 0 || dup2(null, 0) < 0 || dup2(c->sock, AGENT_NET_FD) < 0)
+	/* fd 3 is the channel (dup2 onto itself would keep close-on-exec); the
+	 * error pipe is close-on-exec; nothing else stays open. */
+	if (null < 0 || dup2(null, 0) < 0 ||
+	    (c->sock == AGENT_NET_FD ? fcntl(c->sock, F_SETFD, 0) : dup2(c->sock, AGENT_NET_FD)) <
+		    0)
 		child_fail(c->err_fd, "setting up descriptors");
-	for (int fd = AGENT_NET_FD + 1; fd < 1024; fd++)
-		if (fd != c->err_fd)
-			close(fd);
-	if (c->root && private_view(c->s->hide, why, sizeof(why)) && c->s->hide) {
+	if (c->err_fd > AGENT_NET_FD + 1)
+		close_range(AGENT_NET_FD + 1, (unsigned)c->err_fd - 1, 0);
+	close_range((unsigned)c->err_fd + 1, ~0U, 0);
+	bool viewed = c->root && private_view(c->s->hide, why, sizeof(why));
+	if (why[0])
+		child_say(c->err_fd, 'N', why);
+	if (viewed && c->s->hide) {
 		if (chdir(c->s->hide) != 0)
 			child_fail(c->err_fd, "entering its empty directory");
 	} else if (chdir("/") != 0) {
@@ -146,7 +163,7 @@ int agent_net_spawn(const struct agent_net_spawn *s, struct agent_net_info *ret,
 {
 	struct rp_account acct = {.uid = (uint32_t)getuid(), .gid = (uint32_t)getgid()};
 	struct child_args c = {.s = s, .acct = &acct, .root = geteuid() == 0, .parent = getpid()};
-	char *envp[8], msg[200];
+	char *envp[8], msg[400];
 	int sv[2], ep[2];
 	ssize_t n;
 	pid_t pid;
@@ -190,13 +207,26 @@ int agent_net_spawn(const struct agent_net_spawn *s, struct agent_net_info *ret,
 		child(&c);
 	close(sv[1]);
 	close(ep[1]);
-	/* The error pipe closes at exec (nothing read) or carries why not. */
-	while ((n = read(ep[0], msg, sizeof(msg) - 1)) < 0 && errno == EINTR)
-		;
+	/* The pipe closes at exec, after any notes, or carries why not. */
+	size_t got = 0;
+	while (got < sizeof(msg) - 1 && ((n = read(ep[0], msg + got, sizeof(msg) - 1 - got)) > 0 ||
+					 (n < 0 && errno == EINTR)))
+		got += n > 0 ? (size_t)n : 0;
+	msg[got] = '\0';
 	close(ep[0]);
-	if (n > 0) {
-		msg[n] = '\0';
-		rp_diagf(d, "starting the network process: %s", msg);
+	/* Notes, each "N<note>\n", then on failure "E<why>". */
+	char *l = msg;
+	while (l < msg + got && *l == 'N') {
+		char *end = memchr(l, '\n', (size_t)(msg + got - l));
+		if (!end)
+			break;
+		*end = '\0';
+		if (!ret->why_not[0])
+			snprintf(ret->why_not, sizeof(ret->why_not), "%s", l + 1);
+		l = end + 1;
+	}
+	if (l < msg + got) {
+		rp_diagf(d, "starting the network process: %s", *l == 'E' ? l + 1 : l);
 		close(sv[0]);
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);

@@ -27,8 +27,7 @@ struct agent_net_info {
 	pid_t pid;
 	int fd; /* the root process's end */
 	unsigned uid, gid;
-	bool mount_ns; /* a mount namespace of its own: read-only, state hidden */
-	char why_not[160];
+	char why_not[160]; /* a confinement the kernel did not allow, or "" */
 };
 
 /*
