@@ -11,6 +11,9 @@
 #                scheduled commands (bench/burst; BENCH_BURST_* variables)
 #   make bench-agent-memory  the agent's peak RSS under a hostile server's
 #                worst answers (bench/agent-memory)
+#   make bench-agent-idle  the idle agent's Pss and RSS, root and network
+#                process and their sum (bench/agent-idle; BENCH_RUNS,
+#                BENCH_IDLE_WAIT)
 #   make bench-log  the transparency log alone (bench/logbench.c; its
 #                BENCH_LOG_* variables set the sizes, BENCH_LOG_BIG=0 skips
 #                the 10M-entry log)
@@ -20,7 +23,7 @@ BUILD ?= build
 CHECK_BUILD ?= build-check
 BENCH_BUILD ?= build-release
 
-.PHONY: all deps build demo check lint bench bench-burst bench-agent-memory bench-log bench-build fuzz clean
+.PHONY: all deps build demo check lint bench bench-burst bench-agent-memory bench-agent-idle bench-log bench-build fuzz clean
 
 all: build
 
@@ -51,6 +54,9 @@ bench-burst: bench-build
 
 bench-agent-memory: bench-build
 	@bench/agent-memory $(BENCH_BUILD)
+
+bench-agent-idle: bench-build
+	@bench/agent-idle $(BENCH_BUILD)
 
 bench-log: bench-build
 	@$(BENCH_BUILD)/bench/logbench
