@@ -176,13 +176,16 @@ static const struct rp_cmd commands[] = {
 
 int main(int argc, char *argv[])
 {
+	/* The network process, as `run' starts it (agent/sandbox.c): not for
+	 * people. It signs and verifies nothing, so it never initialises
+	 * libsodium (whose self-tests and choice of implementations would
+	 * touch pages it does not need). */
+	if (argc == 2 && strcmp(argv[1], AGENT_NET_ARG) == 0)
+		return agent_net_main(AGENT_NET_FD);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "rampart-agent: libsodium failed to initialise\n");
 		return 1;
 	}
-	/* The network process, as `run' starts it (agent/sandbox.c): not for people. */
-	if (argc == 2 && strcmp(argv[1], AGENT_NET_ARG) == 0)
-		return agent_net_main(AGENT_NET_FD);
 	return rp_cmd_main("rampart-agent", NULL, commands, sizeof(commands) / sizeof(commands[0]),
 			   argc, argv);
 }
