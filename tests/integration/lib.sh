@@ -221,8 +221,15 @@ rp_agent_start() {
 }
 
 rp_agent_stop() {
-	local v="APID_$1"
+	local v="APID_$1" i
 	kill "${!v}" 2>/dev/null || true
+	# A signal that reaches the background job before it has executed the
+	# agent can be lost in bash's child: repeat it every 2 s until it ends.
+	for i in $(seq 1 150); do
+		kill -0 "${!v}" 2>/dev/null || break
+		sleep 0.1
+		[ $((i % 20)) -ne 0 ] || kill "${!v}" 2>/dev/null || true
+	done
 	wait "${!v}" 2>/dev/null || true
 }
 

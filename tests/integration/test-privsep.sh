@@ -91,6 +91,7 @@ test_killing_the_network_process_stops_the_agent() {
 	wait "$root" 2>/dev/null || true
 	rp_wait_for 10 gone "$net" || die "the network process outlived its root process"
 	rp_agent_start a1
+	rp_wait_for 20 net_pid "$APID_a1" || die "the agent did not start again"
 	rp_ok "kill -9 of the root process takes its network process with it"
 	rp_agent_stop a1
 }
