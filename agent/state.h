@@ -49,19 +49,7 @@ struct agent_record {
 	uint64_t seq; /* order of the marks, for compaction and dropping oldest first */
 };
 
-/*
- * Alerts across statements (agent_alert). In one window a code writes the
- * alerts of RP_ALERT_CODE_KEYS statements; past that (a flood of new ids)
- * the code is the key: the rest are counted, and a flood's next window is
- * twice as long, up to RP_ALERT_FLOOD_SPAN_MAX, and writes one line before
- * it counts. Codes come from the agent's own list (agent/run.c alert_code),
- * not from the server: RP_ALERT_CODES_MAX is never reached.
- * (Agent-only caps, kept beside the struct they size.)
- */
-#define RP_ALERT_CODE_KEYS      4
-#define RP_ALERT_CODES_MAX      32
-#define RP_ALERT_SEEN_BITS      2048 /* how many statements a flood had, a lower bound */
-#define RP_ALERT_FLOOD_SPAN_MAX (24 * 3600)
+/* Alerts across statements (agent_alert): the caps are in lib/rp_limits.h. */
 
 struct agent_alert_code {
 	char code[RP_ALERT_CODE_MAX + 1];

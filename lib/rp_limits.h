@@ -212,6 +212,18 @@
  * the server; a count of the suppressed ones is written when it closes. */
 #define RP_ALERT_WINDOW_S 600
 #define RP_ALERT_KEYS_MAX 64 /* windows open at once; the oldest closes first */
+/*
+ * Alerts across statements (agent/alert.c). In one window a code writes the
+ * alerts of RP_ALERT_CODE_KEYS statements; past that (a flood of new ids)
+ * the code is the key: the rest are counted, and a flood's next window is
+ * twice as long, up to RP_ALERT_FLOOD_SPAN_MAX, and writes one line before
+ * it counts. Codes come from the agent's own list (agent/run.c alert_code),
+ * not from the server: RP_ALERT_CODES_MAX is never reached.
+ */
+#define RP_ALERT_CODE_KEYS      4
+#define RP_ALERT_CODES_MAX      32
+#define RP_ALERT_SEEN_BITS      2048 /* how many statements a flood had, a lower bound */
+#define RP_ALERT_FLOOD_SPAN_MAX (24 * 3600)
 /* The executed record: one line per statement once compacted. Refused
  * statements are dropped oldest first beyond this many (log order already
  * refuses anything at or below last-index); started and reported never. */
