@@ -19,7 +19,7 @@ int agent_enroll(const char *token, const char *dir, const char *net_user);
 int agent_run(const char *dir, const struct run_opts *o);
 int agent_verify_file(const char *dir, const char *file, bool quiet);
 /* The network process's whole life (agent/net.c), on the channel fd. */
-int agent_net_main(int fd);
+int agent_net_main(int fd, unsigned uid, unsigned gid, pid_t parent);
 
 /*
  * The whole of DESIGN.md section 4 for this agent: its policy, its device

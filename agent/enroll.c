@@ -114,6 +114,7 @@ int agent_enroll(const char *token_text, const char *dir, const char *net_user)
 		return 1;
 	}
 	net->net.fd = -1;
+	net->net.log_fd = -1;
 
 	if ((r = rp_enroll_token_parse(token_text, strlen(token_text), &tok, &d)) < 0) {
 		fprintf(stderr, "rampart-agent: enrolment token rejected: %s\n", d.msg);

@@ -464,12 +464,30 @@ int64_t agent_ipc_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int agent_ipc_send(int fd, const uint8_t *m, size_t n, struct rp_diag *d)
+int agent_ipc_send(int fd, const uint8_t *m, size_t n, int64_t deadline_ms,
+		   const volatile sig_atomic_t *cancel, struct rp_diag *d)
 {
 	while (n > 0) {
-		ssize_t k = send(fd, m, n, MSG_NOSIGNAL);
-		if (k < 0 && errno == EINTR)
+		ssize_t k = send(fd, m, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k < 0 && (errno == EINTR || errno == EAGAIN)) {
+			/* a peer that does not read: bounded by the deadline, and a stop */
+			struct pollfd pfd = {fd, POLLOUT, 0};
+			int64_t left = deadline_ms > 0 ? deadline_ms - agent_ipc_now_ms() : 60000;
+			if (cancel && *cancel) {
+				rp_diagf(d, "cancelled");
+				return RP_E_NET;
+			}
+			if (left <= 0) {
+				rp_diagf(d, "the other process does not read its channel");
+				return RP_E_IO;
+			}
+			if (poll(&pfd, 1, left > 60000 ? 60000 : (int)left) < 0 && errno != EINTR) {
+				rp_diagf(d, "waiting to write to the other process: %s",
+					 strerror(errno));
+				return RP_E_IO;
+			}
 			continue;
+		}
 		if (k <= 0) {
 			rp_diagf(d, "writing to the other process: %s",
 				 k < 0 ? strerror(errno) : "?");

@@ -106,8 +106,13 @@ int agent_ipc_request_decode(const uint8_t *m, size_t n, struct agent_request *r
 int agent_ipc_answer_decode(const uint8_t *m, size_t n, const struct agent_request *asked,
 			    struct agent_answer *ret, struct rp_diag *d);
 
-/* Writes a whole message (MSG_NOSIGNAL): 0, or RP_E_IO. */
-int agent_ipc_send(int fd, const uint8_t *m, size_t n, struct rp_diag *d);
+/*
+ * Writes a whole message (MSG_NOSIGNAL) by deadline_ms on the monotonic
+ * clock (0: none): 0, RP_E_NET when cancel is set, else RP_E_IO (a peer
+ * gone, or one that stopped reading).
+ */
+int agent_ipc_send(int fd, const uint8_t *m, size_t n, int64_t deadline_ms,
+		   const volatile sig_atomic_t *cancel, struct rp_diag *d);
 /*
  * Reads one message: its length (refused over AGENT_IPC_MSG_MAX before
  * anything else is read), then its bytes, by deadline_ms on the monotonic

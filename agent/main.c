@@ -180,8 +180,14 @@ int main(int argc, char *argv[])
 	 * people. It signs and verifies nothing, so it never initialises
 	 * libsodium (whose self-tests and choice of implementations would
 	 * touch pages it does not need). */
-	if (argc == 2 && strcmp(argv[1], AGENT_NET_ARG) == 0)
-		return agent_net_main(AGENT_NET_FD);
+	if (argc == 5 && strcmp(argv[1], AGENT_NET_ARG) == 0) {
+		uint64_t u, g, p;
+		if (rp_parse_u64(argv[2], strlen(argv[2]), UINT32_MAX, &u) != 0 ||
+		    rp_parse_u64(argv[3], strlen(argv[3]), UINT32_MAX, &g) != 0 ||
+		    rp_parse_u64(argv[4], strlen(argv[4]), INT32_MAX, &p) != 0)
+			return 2;
+		return agent_net_main(AGENT_NET_FD, (unsigned)u, (unsigned)g, (pid_t)p);
+	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "rampart-agent: libsodium failed to initialise\n");
 		return 1;

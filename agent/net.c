@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -144,7 +145,7 @@ out:
 	rp_http_resp_release(&resp);
 }
 
-int agent_net_main(int fd)
+int agent_net_main(int fd, unsigned uid, unsigned gid, pid_t parent)
 {
 	struct agent_hello hello;
 	struct net n;
@@ -160,6 +161,18 @@ int agent_net_main(int fd)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Its account, taken here and not before exec: the change of
+	 * credentials leaves it non-dumpable, with no moment in which a
+	 * process of that account could ptrace it. The parent's death signal
+	 * does not survive the change: armed again, then checked.
+	 */
+	if (getuid() == 0 && uid != 0 && agent_sandbox_drop(uid, gid) != 0) {
+		agent_logf("network process: cannot drop to uid %u: %s", uid, strerror(errno));
+		return 1;
+	}
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != parent)
+		return 1;
 	if ((r = agent_sandbox_net_enter(fd, &d)) < 0) {
 		agent_logf("network process: %s", d.msg);
 		return 1;
@@ -197,7 +210,7 @@ int agent_net_main(int fd)
 			agent_logf("network process: cannot answer: %s", rp_strerror(r));
 			break;
 		}
-		r = agent_ipc_send(fd, out, olen, &d);
+		r = agent_ipc_send(fd, out, olen, 0, NULL, &d);
 		free(out);
 		if (r < 0)
 			break;

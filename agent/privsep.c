@@ -34,15 +34,39 @@ int agent_net_start(struct agent *a, const struct agent_net_spawn *s, struct rp_
 	a->net_broken = false;
 	snprintf(h.url, sizeof(h.url), "%s", a->conf.server);
 	memcpy(h.pin, a->api.http.pin, sizeof(h.pin));
-	if ((r = agent_ipc_hello_encode(&h, &m, &n)) < 0 ||
-	    (r = agent_ipc_send(a->net.fd, m, n, d)) < 0) {
+	if ((r = agent_ipc_hello_encode(&h, &m, &n)) == 0) {
+		r = agent_ipc_send(a->net.fd, m, n, agent_ipc_now_ms() + AGENT_NET_GRACE_MS, NULL,
+				   d);
+		free(m);
+	}
+	if (r < 0) {
 		if (r != RP_E_IO)
 			rp_diagf(d, "cannot greet the network process: %s", rp_strerror(r));
 		agent_net_stop(a);
 		return r;
 	}
-	free(m);
 	return 0;
+}
+
+/*
+ * What the network process wrote on its stderr, a line at a time, into
+ * the agent's log, each quoted (agent_logf): at most 16 KiB a call, so a
+ * chatty one stalls itself on a full pipe, never the root process.
+ */
+static void relay_log(struct agent *a)
+{
+	char buf[16384 + 1];
+	ssize_t n;
+
+	if (a->net.log_fd < 0 || (n = read(a->net.log_fd, buf, sizeof(buf) - 1)) <= 0)
+		return;
+	buf[n] = '\0';
+	for (char *l = buf, *e; l < buf + n; l = e + 1) {
+		if (!(e = memchr(l, '\n', (size_t)(buf + n - l))))
+			e = buf + n;
+		if (e > l)
+			agent_logf("network process said: %.*s", (int)(e - l), l);
+	}
 }
 
 void agent_net_stop(struct agent *a)
@@ -50,6 +74,7 @@ void agent_net_stop(struct agent *a)
 	int st = 0;
 	pid_t w = 0;
 
+	relay_log(a);
 	if (a->net.fd >= 0)
 		close(a->net.fd);
 	a->net.fd = -1;
@@ -72,6 +97,10 @@ void agent_net_stop(struct agent *a)
 	} else if (w > 0 && WIFEXITED(st) && WEXITSTATUS(st) != 0) {
 		agent_logf("the network process exited with status %d", WEXITSTATUS(st));
 	}
+	relay_log(a);
+	if (a->net.log_fd >= 0)
+		close(a->net.log_fd);
+	a->net.log_fd = -1;
 	a->net.pid = 0;
 }
 
@@ -81,6 +110,7 @@ static int broken(struct agent *a, struct rp_diag *d, const char *what, const ch
 	char m[sizeof(d->msg)];
 
 	snprintf(m, sizeof(m), "%s", why);
+	relay_log(a); /* what it said before it broke */
 	rp_diagf(d, "the network process %s: %s", what, m);
 	snprintf(a->net_why, sizeof(a->net_why), "%s", d->msg);
 	a->net_broken = true;
@@ -132,13 +162,15 @@ unsigned_:
 	q.body_len = c->body_len;
 	if ((r = agent_ipc_request_encode(&q, &m, &n)) < 0)
 		return r;
-	r = agent_ipc_send(a->net.fd, m, n, d);
+	deadline = agent_ipc_now_ms() + c->timeout_ms + AGENT_NET_GRACE_MS;
+	r = agent_ipc_send(a->net.fd, m, n, deadline, a->cancel, d);
 	free(m);
+	if (r == RP_E_NET && a->cancel && *a->cancel)
+		return RP_E_NET; /* stopping */
 	if (r < 0)
 		return broken(a, d, "cannot be written to", d->msg);
 
 	/* Its answer is due by the request's own deadline, and a little more. */
-	deadline = agent_ipc_now_ms() + c->timeout_ms + AGENT_NET_GRACE_MS;
 	if ((r = agent_ipc_recv(a->net.fd, deadline, a->cancel, &m, &n, d)) < 0) {
 		if (r == RP_E_NET && a->cancel && *a->cancel)
 			return RP_E_NET; /* stopping: the answer no longer matters */
@@ -146,11 +178,17 @@ unsigned_:
 	}
 	r = agent_ipc_answer_decode(m, n, &q, ans, d);
 	free(m);
+	relay_log(a);
 	if (r < 0)
 		return broken(a, d, "broke the protocol", d->msg);
 	if (ans->r < 0) {
 		rp_diagf(d, "%s", ans->msg);
 		return ans->r;
+	}
+	/* Success is a 2xx status, whatever else the answer claims. */
+	if (ans->status < 200 || ans->status > 299) {
+		rp_diagf(d, "server answered %d: %s", ans->status, ans->msg);
+		return RP_E_HTTP;
 	}
 	return ans->status;
 }

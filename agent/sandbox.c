@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -89,20 +90,40 @@ struct child_args {
 	const struct agent_net_spawn *s;
 	const struct rp_account *acct;
 	bool root;
-	int sock, err_fd;
+	int sock, err_fd, log_fd;
 	pid_t parent;
 	char **envp;
 };
 
+int agent_sandbox_drop(unsigned uid, unsigned gid)
+{
+	gid_t g = (gid_t)gid;
+	uid_t u = (uid_t)uid;
+
+	if (setgroups(0, NULL) != 0 || setresgid(g, g, g) != 0 || setresuid(u, u, u) != 0)
+		return -1;
+	/* Final: root cannot be had back. */
+	if (u != 0 && (setuid(0) != -1 || setgid(0) != -1 || geteuid() != u || getegid() != g))
+		return -1;
+	return 0;
+}
+
 static void child(const struct child_args *c)
 {
-	char *argv[] = {"rampart-agent", AGENT_NET_ARG, NULL};
+	/* The real network process drops to its account itself, after exec:
+	 * a process is made non-dumpable by a change of credentials, and exec
+	 * would make it dumpable again, open to ptrace by that account until
+	 * its first instructions ran (agent_net_main). */
+	char uid[16], gid[16], ppid[16];
+	char *argv[] = {"rampart-agent", AGENT_NET_ARG, uid, gid, ppid, NULL};
 	char why[160] = "";
-	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	/* fd 3 is the channel (dup2 onto itself would keep close-on-exec); the
-	 * error pipe is close-on-exec; nothing else stays open. */
-	if (null < 0 || dup2(null, 0) < 0 ||
+	 * error pipe is close-on-exec; stdout goes nowhere, stderr to a pipe
+	 * the root process relays (quoted: the agent's own log cannot be
+	 * forged or shut through it); nothing else stays open. */
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(c->log_fd, 2) < 0 ||
 	    (c->sock == AGENT_NET_FD ? fcntl(c->sock, F_SETFD, 0) : dup2(c->sock, AGENT_NET_FD)) <
 		    0)
 		child_fail(c->err_fd, "setting up descriptors");
@@ -123,15 +144,19 @@ static void child(const struct child_args *c)
 	int exe = c->s->program ? -1 : open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	if (!c->s->program && exe < 0)
 		child_fail(c->err_fd, "opening /proc/self/exe");
-	if (c->root) {
-		gid_t g = (gid_t)c->acct->gid;
-		uid_t u = (uid_t)c->acct->uid;
-		if (setgroups(0, NULL) != 0 || setresgid(g, g, g) != 0 || setresuid(u, u, u) != 0)
-			child_fail(c->err_fd, "dropping to its account");
-		/* Final: root cannot be had back. */
-		if (u != 0 && (setuid(0) != -1 || setgid(0) != -1 || geteuid() != u))
-			child_fail(c->err_fd, "checking the drop of privileges");
-	}
+	snprintf(uid, sizeof(uid), "%u", c->root ? c->acct->uid : (unsigned)getuid());
+	snprintf(gid, sizeof(gid), "%u", c->root ? c->acct->gid : (unsigned)getgid());
+	snprintf(ppid, sizeof(ppid), "%d", (int)c->parent);
+	/* A stand-in (tests) cannot drop by itself: it is dropped here. */
+	if (c->root && c->s->program && agent_sandbox_drop(c->acct->uid, c->acct->gid) != 0)
+		child_fail(c->err_fd, "dropping to its account");
+#ifndef SANITIZED
+	/* Its heap and private mappings: far above what it parses (a
+	 * delivery's few MB), far below what would trouble the host. */
+	struct rlimit data = {AGENT_NET_DATA_MAX, AGENT_NET_DATA_MAX};
+	if (setrlimit(RLIMIT_DATA, &data) != 0)
+		child_fail(c->err_fd, "setrlimit");
+#endif
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
 	    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		child_fail(c->err_fd, "prctl");
@@ -171,6 +196,7 @@ int agent_net_spawn(const struct agent_net_spawn *s, struct agent_net_info *ret,
 
 	memset(ret, 0, sizeof(*ret));
 	ret->fd = -1;
+	ret->log_fd = -1;
 	if (c.root) {
 		if ((r = rp_account_lookup("/etc/passwd", "/etc/group", s->user, &acct, d)) < 0) {
 			char m[sizeof(d->msg)];
@@ -190,23 +216,28 @@ int agent_net_spawn(const struct agent_net_spawn *s, struct agent_net_info *ret,
 		snprintf(ret->why_not, sizeof(ret->why_not),
 			 "the agent is not root: the network process keeps uid %u", acct.uid);
 	}
+	int lp[2] = {-1, -1};
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 ||
-	    pipe2(ep, O_CLOEXEC) != 0) {
+	    pipe2(ep, O_CLOEXEC) != 0 || pipe2(lp, O_CLOEXEC) != 0) {
 		rp_diagf(d, "socketpair: %s", strerror(errno));
 		return RP_E_IO;
 	}
+	c.log_fd = lp[1];
 	c.sock = sv[1];
 	c.err_fd = ep[1];
 	c.envp = net_env(envp, sizeof(envp) / sizeof(envp[0]));
 	if ((pid = fork()) < 0) {
 		rp_diagf(d, "fork: %s", strerror(errno));
 		close(sv[0]), close(sv[1]), close(ep[0]), close(ep[1]);
+		close(lp[0]), close(lp[1]);
 		return RP_E_IO;
 	}
 	if (pid == 0)
 		child(&c);
 	close(sv[1]);
 	close(ep[1]);
+	close(lp[1]);
+	fcntl(lp[0], F_SETFL, O_NONBLOCK);
 	/* The pipe closes at exec, after any notes, or carries why not. */
 	size_t got = 0;
 	while (got < sizeof(msg) - 1 && ((n = read(ep[0], msg + got, sizeof(msg) - 1 - got)) > 0 ||
@@ -228,12 +259,14 @@ int agent_net_spawn(const struct agent_net_spawn *s, struct agent_net_info *ret,
 	if (l < msg + got) {
 		rp_diagf(d, "starting the network process: %s", *l == 'E' ? l + 1 : l);
 		close(sv[0]);
+		close(lp[0]);
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		return RP_E_IO;
 	}
 	ret->pid = pid;
 	ret->fd = sv[0];
+	ret->log_fd = lp[0];
 	ret->uid = acct.uid;
 	ret->gid = acct.gid;
 	return 0;

@@ -15,6 +15,7 @@
 #define AGENT_NET_USER_DEFAULT "rampart-agent"
 #define AGENT_NET_FD           3 /* the network process's end of the socketpair */
 #define AGENT_NET_ARG          "network-process"
+#define AGENT_NET_DATA_MAX     (64UL << 20) /* its RLIMIT_DATA (not in sanitizer builds) */
 
 struct agent_net_spawn {
 	const char *user;    /* the account it runs as when the agent is root */
@@ -25,7 +26,8 @@ struct agent_net_spawn {
 /* What the network process was given, for the agent's log and the tests. */
 struct agent_net_info {
 	pid_t pid;
-	int fd; /* the root process's end */
+	int fd;     /* the root process's end */
+	int log_fd; /* its stderr, a pipe the root process reads and relays quoted */
 	unsigned uid, gid;
 	char why_not[160]; /* a confinement the kernel did not allow, or "" */
 };
@@ -36,14 +38,19 @@ struct agent_net_info {
  * nothing else but stdin (/dev/null), stdout and stderr; a mount
  * namespace of its own when the kernel allows, where every mount is
  * read-only and the state directory is an empty read-only tmpfs, its
- * working directory; the account's uid and gid with no supplementary
- * groups, the drop checked; no_new_privs; SIGKILL when the root process
- * dies. Then it executes this binary again (a fresh image: nothing of the
- * root process's memory, key included) as `rampart-agent network-process'.
- * An agent that is not root keeps its uid (logged: the state directory is
- * then hidden only when a user namespace can be made).
+ * working directory; no_new_privs; SIGKILL when the root process dies;
+ * RLIMIT_DATA. Then it executes this binary again (a fresh image: nothing
+ * of the root process's memory, key included) as `rampart-agent
+ * network-process UID GID PPID', which drops to the account itself
+ * (agent_net_main), so that it is never dumpable as that account. An
+ * agent that is not root keeps its uid and has no mount namespace: the
+ * network process can then read what that uid can (logged at start).
  */
 int agent_net_spawn(const struct agent_net_spawn *s, struct agent_net_info *ret, struct rp_diag *d);
+
+/* setgroups, setresgid, setresuid to the account, and the check that root
+ * cannot be had back: 0, or -1 with errno. */
+int agent_sandbox_drop(unsigned uid, unsigned gid);
 
 /*
  * In the network process, first thing: not dumpable (no ptrace, no core),

@@ -406,6 +406,7 @@ int agent_load(struct agent *a, const char *dir, struct rp_diag *d)
 
 	memset(a, 0, sizeof(*a));
 	a->net.fd = -1;
+	a->net.log_fd = -1;
 	a->refused_keep = RP_EXECUTED_REFUSED_KEEP;
 	a->compact_min = RP_EXECUTED_COMPACT_MIN;
 	a->alerts_max = RP_ALERTS_LOG_MAX;

@@ -74,9 +74,12 @@ if MODE == "peek":
         seen.append("WROTE " + REPORT)
     except OSError as e:
         seen.append("refused writing: %s" % e.strerror)
-    # its stderr is the agent's log
+    # its stderr reaches the agent's log only relayed by the root process,
+    # quoted: a forged line, a terminal escape and a bare CR come out inert
     for line in seen:
         print("evil-net: " + line, file=sys.stderr, flush=True)
+    print("\x1b[2J\r1999-01-01T00:00:00Z rampart-agent: command 0123 reported ok",
+          file=sys.stderr, flush=True)
     MODE = "forged"
 
 read_msg()  # hello

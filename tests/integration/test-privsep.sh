@@ -158,11 +158,17 @@ test_peek_at_state() {
 	grep -q 'evil-net: refused device.key' "$T/e1.peek.log" || die "peek: $(grep evil-net "$T/e1.peek.log")"
 	! grep -q 'evil-net: OPENED' "$T/e1.peek.log" || die "peek: it opened state: $(grep OPENED "$T/e1.peek.log")"
 	grep -q "evil-net: uid $NET_UID euid $NET_UID" "$T/e1.peek.log" || die "peek: $(grep 'evil-net: uid' "$T/e1.peek.log")"
+	# What it writes on stderr is relayed, quoted: no line of its own, no escape.
+	grep -q 'network process said: evil-net: refused device.key' "$T/e1.peek.log" ||
+		die "peek: its stderr was not relayed as its own: $(grep -m1 'evil-net' "$T/e1.peek.log")"
+	! grep -q '^1999-' "$T/e1.peek.log" || die "peek: it forged a line of the agent's log"
+	! LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$T/e1.peek.log" ||
+		die "peek: a control byte reached the agent's log"
 	if grep -q 'evil-net: WROTE' "$T/e1.peek.log"; then
 		rp_note "no read-only view here: it could write outside the state directory"
 	fi
 	ran_nothing peek
-	rp_ok "code running as the network process cannot open the key, executed, log.state, agent.conf or the policy"
+	rp_ok "code running as the network process cannot open the key, executed, log.state, agent.conf or the policy, nor forge the agent's log"
 }
 
 test_protocol_abuse_stops_the_agent() {
