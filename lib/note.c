@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rp_err.h"
+#include "text.h"
 
 static const char em_dash[] = "\xe2\x80\x94 "; /* U+2014 and a space */
 
@@ -245,7 +246,7 @@ bool rp_note_text_valid(const char *text, size_t len, struct rp_diag *d)
 	for (size_t i = 0; i < len;) {
 		unsigned c = p[i];
 		size_t k;
-		uint32_t cp;
+		unsigned cp;
 
 		if (c < 0x80) {
 			if ((c < 0x20 && c != '\n') || c == 0x7f) {
@@ -256,36 +257,15 @@ bool rp_note_text_valid(const char *text, size_t len, struct rp_diag *d)
 			i++;
 			continue;
 		}
-		if ((c & 0xe0) == 0xc0) {
-			k = 2;
-			cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			k = 3;
-			cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			k = 4;
-			cp = c & 0x07;
-		} else
-			goto bad;
-		if (i + k > len)
-			goto bad;
-		for (size_t j = 1; j < k; j++) {
-			if ((p[i + j] & 0xc0) != 0x80)
-				goto bad;
-			cp = cp << 6 | (p[i + j] & 0x3f);
+		if ((k = rp_utf8_decode(p + i, len - i, &cp)) == 0) {
+			rp_diagf(d, "note text is not valid UTF-8 at byte %zu", i);
+			return false;
 		}
-		if ((k == 2 && cp < 0x80) || (k == 3 && cp < 0x800) ||
-		    (k == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-			goto bad;
 		if (cp >= 0x80 && cp <= 0x9f) {
 			rp_diagf(d, "note text has control character U+%04X at byte %zu", cp, i);
 			return false;
 		}
 		i += k;
-		continue;
-	bad:
-		rp_diagf(d, "note text is not valid UTF-8 at byte %zu", i);
-		return false;
 	}
 	return true;
 }

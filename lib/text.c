@@ -77,8 +77,7 @@ bool rp_text_cp_hidden(unsigned cp)
 	return in(hidden, N(hidden), cp) || (cp & 0xfffe) == 0xfffe;
 }
 
-/* The length (1-4) of the valid UTF-8 sequence at s and its code point; 0 if invalid. */
-static size_t utf8_decode(const unsigned char *s, size_t n, unsigned *ret_cp)
+size_t rp_utf8_decode(const unsigned char *s, size_t n, unsigned *ret_cp)
 {
 	unsigned c = s[0], cp;
 	size_t k;
@@ -160,7 +159,7 @@ static bool next_unit(struct scan *sc, struct unit *u)
 	if (n == 0)
 		return false;
 	memset(u, 0, sizeof(*u));
-	k = utf8_decode(s, n, &cp);
+	k = rp_utf8_decode(s, n, &cp);
 	if (k == 0) {
 		set_escape(u, NULL, s[0], true);
 		sc->i++;

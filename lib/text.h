@@ -52,3 +52,10 @@ void rp_text_cell(struct rp_sb *sb, const char *s, size_t n, size_t width);
 
 /* True when the character is one rp_text_safe escapes (format, bidi, C1...). */
 bool rp_text_cp_hidden(unsigned cp);
+/*
+ * The length (1-4) of the valid UTF-8 sequence at s (n > 0 bytes left) and
+ * its code point; 0 if it is not one (bad lead or continuation byte,
+ * truncated, overlong, a surrogate, past U+10FFFF). Notes and the
+ * terminal filter both decode with it.
+ */
+size_t rp_utf8_decode(const unsigned char *s, size_t n, unsigned *ret_cp);
