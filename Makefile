@@ -29,6 +29,7 @@ all: build
 
 deps:
 	@scripts/install-deps
+	@scripts/build-wolfssl
 
 build: deps
 	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) --buildtype=debugoptimized >/dev/null

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/error-ssl.h>
 #include <wolfssl/wolfcrypt/ecc.h>
 
 #include "rp_err.h"
@@ -588,8 +589,11 @@ static int tls_open(struct rp_https_conn *cn, const struct rp_url *u, uint8_t sp
 	/*
 	 * Debian's wolfSSL (OPENSSL_COMPATIBLE_DEFAULTS) retries a timed-out
 	 * handshake read ten more times; the request's deadline is the limit.
+	 * The agent's own build (scripts/build-wolfssl) has no such mode.
 	 */
+#ifdef SSL_MODE_AUTO_RETRY
 	wolfSSL_CTX_clear_mode(ctx, SSL_MODE_AUTO_RETRY);
+#endif
 	ssl = wolfSSL_new(ctx);
 	if (!ssl || wolfSSL_set_fd(ssl, cn->fd) != WOLFSSL_SUCCESS) {
 		rp_diagf(d, "out of memory for a TLS session");
