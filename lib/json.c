@@ -100,3 +100,32 @@ int rp_json_load(const char *buf, size_t len, size_t max_depth, size_t max_value
 	*ret = j;
 	return 0;
 }
+
+int rp_json_hashes(json_t *a, const char *what, uint8_t (*out)[RP_HASH_LEN], size_t *ret_n,
+		   struct rp_diag *d)
+{
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(a)) {
+		rp_diagf(d, "delivery field `%s' is not an array", what);
+		return RP_E_MALFORMED;
+	}
+	if (json_array_size(a) > RP_PROOF_HASHES_MAX) {
+		rp_diagf(d, "delivery %s has %zu hashes, more than %d", what, json_array_size(a),
+			 RP_PROOF_HASHES_MAX);
+		return RP_E_TOOBIG;
+	}
+	json_array_foreach (a, i, v) {
+		size_t n;
+		if (!json_is_string(v) ||
+		    rp_b64_decode(json_string_value(v), json_string_length(v), out[i], RP_HASH_LEN,
+				  &n) != 0 ||
+		    n != RP_HASH_LEN) {
+			rp_diagf(d, "delivery %s hash %zu is not base64 of 32 bytes", what, i);
+			return RP_E_MALFORMED;
+		}
+	}
+	*ret_n = json_array_size(a);
+	return 0;
+}

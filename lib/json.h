@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "merkle.h"
 #include "util.h"
 
 /* rp_json_scan refuses a max_depth above this (its nesting is a 64-bit mask). */
@@ -39,3 +40,10 @@ int rp_json_scan(const char *buf, size_t len, size_t max_depth, size_t max_value
  */
 int rp_json_load(const char *buf, size_t len, size_t max_depth, size_t max_values, json_t **ret,
 		 struct rp_diag *d);
+
+/*
+ * A JSON array of at most RP_PROOF_HASHES_MAX base64 hashes (a proof) into
+ * out; `what' names it in the diagnostic. RP_E_MALFORMED, RP_E_TOOBIG.
+ */
+int rp_json_hashes(json_t *a, const char *what, uint8_t (*out)[RP_HASH_LEN], size_t *ret_n,
+		   struct rp_diag *d);

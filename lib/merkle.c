@@ -69,6 +69,40 @@ void rp_merkle_empty_root(uint8_t out[RP_HASH_LEN])
 	rp_sha256("", 0, out);
 }
 
+unsigned rp_frontier_count(uint64_t size)
+{
+	return (unsigned)__builtin_popcountll(size);
+}
+
+int rp_frontier_append(struct rp_frontier *f, const uint8_t leaf[RP_HASH_LEN])
+{
+	unsigned n = rp_frontier_count(f->size);
+
+	if (f->size >= RP_LOG_LEAVES_MAX)
+		return RP_E_TOOBIG;
+	/* A binary counter: each carry merges the two smallest subtrees. */
+	memcpy(f->hash[n], leaf, RP_HASH_LEN);
+	for (uint64_t s = f->size; s & 1; s >>= 1, n--)
+		rp_merkle_node_hash(f->hash[n - 1], f->hash[n], f->hash[n - 1]);
+	f->size++;
+	return 0;
+}
+
+void rp_frontier_root(const struct rp_frontier *f, uint8_t out[RP_HASH_LEN])
+{
+	unsigned n = rp_frontier_count(f->size);
+	uint8_t acc[RP_HASH_LEN];
+
+	if (n == 0) {
+		rp_merkle_empty_root(out);
+		return;
+	}
+	memcpy(acc, f->hash[n - 1], RP_HASH_LEN);
+	for (unsigned j = n - 1; j-- > 0;)
+		rp_merkle_node_hash(f->hash[j], acc, acc);
+	memcpy(out, acc, RP_HASH_LEN);
+}
+
 /* The first bytes of a hash in hex, enough to tell two apart in a message. */
 static void short_hex(const uint8_t h[RP_HASH_LEN], char out[17])
 {

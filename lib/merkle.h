@@ -90,6 +90,25 @@ int rp_merkle_prove_consistency(uint64_t size1, uint64_t size2, rp_hash_read_fn 
 				uint8_t (*out)[RP_HASH_LEN], size_t *ret_n);
 
 /*
+ * A log follower's running tree: the roots of the complete subtrees that
+ * tile [0, size), largest first, one for each bit set in size (what RFC
+ * 9162 verifiers call a compact range starting at 0). Appending every
+ * entry read, in order, and comparing rp_frontier_root with a verified
+ * tree root proves that the entries read are exactly the log's first size
+ * entries, none left out, none added; 64 hashes at most, whatever the size.
+ */
+struct rp_frontier {
+	uint64_t size;
+	uint8_t hash[64][RP_HASH_LEN]; /* popcount(size) used */
+};
+/* Number of hashes a frontier of this size holds. */
+unsigned rp_frontier_count(uint64_t size);
+/* RP_E_TOOBIG when the frontier already holds RP_LOG_LEAVES_MAX leaves. */
+int rp_frontier_append(struct rp_frontier *f, const uint8_t leaf[RP_HASH_LEN]);
+/* The RFC 9162 root of the first f->size leaves (SHA-256 of nothing for 0). */
+void rp_frontier_root(const struct rp_frontier *f, uint8_t out[RP_HASH_LEN]);
+
+/*
  * tlog-tiles v0.1.0 paths, relative to the log's prefix:
  *   tile/<L>/<N>[.p/<W>]   hash tiles, level 0-63
  *   tile/entries/<N>[.p/<W>]   entry bundles (level RP_TILE_ENTRIES)

@@ -40,7 +40,8 @@
 	X(WITNESS, -31, "witness cosignatures do not reach the quorum")               \
 	X(STALE, -32, "no fresh cosigned checkpoint")                                 \
 	X(UNSAFE, -33, "file refused: a link, not a regular file, or open to others") \
-	X(POLICY_EXPIRED, -34, "the root policy has expired")
+	X(POLICY_EXPIRED, -34, "the root policy has expired")                         \
+	X(UNSCANNED, -35, "the log entry is past the entries read so far")
 
 enum {
 #define RP_ERR_ENUM(name, val, text) RP_E_##name = (val),

@@ -197,6 +197,29 @@
 /* The answer to a checkpoint refresh: checkpoint and consistency proof. */
 #define RP_CHECKPOINT_ANSWER_MAX        (RP_JSON_TEXT_LEN(RP_CHECKPOINT_MAX) + RP_JSON_HASHES_LEN + 128)
 #define RP_CHECKPOINT_ANSWER_VALUES_MAX (8 + RP_PROOF_HASHES_MAX)
+/*
+ * The agent reads every entry of its org's log, in order, to know every
+ * root policy in force (lib/scan.h): one answer of GET /v1/agent/entries
+ * carries at most RP_SCAN_ENTRIES_MAX entries and RP_SCAN_BYTES_MAX bytes of
+ * them (the server stops before the entry that would pass it, but always
+ * sends one), in base64, with a consistency proof.
+ */
+#define RP_SCAN_ENTRIES_MAX 256
+#define RP_SCAN_BYTES_MAX   (512 * 1024)
+#define RP_SCAN_ANSWER_MAX \
+	(RP_B64_LEN(RP_SCAN_BYTES_MAX) + RP_SCAN_ENTRIES_MAX * 4 + RP_JSON_HASHES_LEN + 256)
+#define RP_SCAN_ANSWER_VALUES_MAX (8 + RP_SCAN_ENTRIES_MAX + RP_PROOF_HASHES_MAX)
+/* Requests of entries in one cycle of the agent's loop before it polls again. */
+#define RP_SCAN_STEPS_PER_CYCLE 64
+/*
+ * Root policies an agent keeps: the newest, and older ones only while an
+ * entry logged under them may still be acted on. Past it the oldest is
+ * dropped, and entries before its successor are judged by the successor.
+ */
+#define RP_POLICY_KEEP_MAX 8
+/* The agent's scan.state file: its walk through the log (64 hashes at most). */
+#define RP_SCAN_STATE_MAX 8192
+
 /* The root policy fetched at enrolment: {"policy": "<note>", ...}. */
 #define RP_POLICY_ANSWER_MAX (RP_JSON_TEXT_LEN(RP_NOTE_MAX) + 1024)
 /* Any other answer the agent reads: {} or {"error": {...}}, an id. */

@@ -10,36 +10,6 @@
 #include "rp_err.h"
 #include "tlog.h"
 
-/* A JSON array of at most RP_PROOF_HASHES_MAX base64 hashes. */
-static int parse_hashes(json_t *a, const char *what, uint8_t (*out)[RP_HASH_LEN], size_t *ret_n,
-			struct rp_diag *d)
-{
-	size_t i;
-	json_t *v;
-
-	if (!json_is_array(a)) {
-		rp_diagf(d, "delivery field `%s' is not an array", what);
-		return RP_E_MALFORMED;
-	}
-	if (json_array_size(a) > RP_PROOF_HASHES_MAX) {
-		rp_diagf(d, "delivery %s has %zu hashes, more than %d", what, json_array_size(a),
-			 RP_PROOF_HASHES_MAX);
-		return RP_E_TOOBIG;
-	}
-	json_array_foreach (a, i, v) {
-		size_t n;
-		if (!json_is_string(v) ||
-		    rp_b64_decode(json_string_value(v), json_string_length(v), out[i], RP_HASH_LEN,
-				  &n) != 0 ||
-		    n != RP_HASH_LEN) {
-			rp_diagf(d, "delivery %s hash %zu is not base64 of 32 bytes", what, i);
-			return RP_E_MALFORMED;
-		}
-	}
-	*ret_n = json_array_size(a);
-	return 0;
-}
-
 /* "checkpoint" (a note within RP_CHECKPOINT_MAX) and "consistency" (optional hashes). */
 static int parse_checkpoint_fields(json_t *cp, json_t *cs, struct rp_delivery *dl,
 				   struct rp_diag *d)
@@ -55,7 +25,7 @@ static int parse_checkpoint_fields(json_t *cp, json_t *cs, struct rp_delivery *d
 			 json_string_length(cp), RP_CHECKPOINT_MAX);
 		return RP_E_TOOBIG;
 	}
-	if (cs && (r = parse_hashes(cs, "consistency", dl->consistency, &dl->ncons, d)) < 0)
+	if (cs && (r = rp_json_hashes(cs, "consistency", dl->consistency, &dl->ncons, d)) < 0)
 		return r;
 	if (!(dl->checkpoint = strdup(json_string_value(cp))))
 		return RP_E_NOMEM;
@@ -81,7 +51,7 @@ static int parse_log_fields(json_t *root, struct rp_delivery *dl, struct rp_diag
 			    "`checkpoint' a string");
 		return RP_E_MALFORMED;
 	}
-	if ((r = parse_hashes(pf, "proof", dl->proof, &dl->nproof, d)) < 0 ||
+	if ((r = rp_json_hashes(pf, "proof", dl->proof, &dl->nproof, d)) < 0 ||
 	    (r = parse_checkpoint_fields(cp, cs, dl, d)) < 0)
 		return r;
 	dl->index = json_integer_value(ix);
@@ -339,6 +309,7 @@ static int verify_log(const struct rp_verify_ctx *ctx, const struct rp_delivery 
 int rp_verify_delivery(const struct rp_verify_ctx *ctx, const struct rp_delivery *dl,
 		       struct rp_command **ret_cmd, char ret_id[RP_ID_HEX + 1], struct rp_diag *d)
 {
+	const struct rp_policy *sp;
 	struct rp_command *c = NULL;
 	uint8_t h[32];
 	char t[21];
@@ -350,6 +321,14 @@ int rp_verify_delivery(const struct rp_verify_ctx *ctx, const struct rp_delivery
 		return r;
 	if ((r = verify_log(ctx, dl, d)) < 0)
 		return r;
+	if (ctx->policy_at && (uint64_t)dl->index >= ctx->scanned) {
+		rp_diagf(d,
+			 "entry %lld is past the %llu entries of the log read so far: not judged "
+			 "until every root policy before it is known",
+			 (long long)dl->index, (unsigned long long)ctx->scanned);
+		return RP_E_UNSCANNED;
+	}
+	sp = ctx->policy_at ? ctx->policy_at(ctx->policy_at_arg, (uint64_t)dl->index) : ctx->policy;
 	if (ctx->ret_proved)
 		*ctx->ret_proved = dl->index;
 
@@ -357,13 +336,13 @@ int rp_verify_delivery(const struct rp_verify_ctx *ctx, const struct rp_delivery
 	if ((r = rp_command_parse(dl->statement, dl->statement_len, &c, d)) < 0)
 		goto fail;
 	memcpy(ret_id, c->id, RP_ID_HEX + 1);
-	if (strcmp(c->org, ctx->policy->org) != 0) {
+	if (strcmp(c->org, sp->org) != 0) {
 		rp_diagf(d, "statement is for org `%s', this device belongs to `%s'", c->org,
-			 ctx->policy->org);
+			 sp->org);
 		r = RP_E_ORG;
 		goto fail;
 	}
-	if ((r = rp_quorum_check(ctx->policy, rp_command_role(c), c->note, NULL, d)) < 0)
+	if ((r = rp_quorum_check(sp, rp_command_role(c), c->note, NULL, d)) < 0)
 		goto fail;
 	/*
 	 * Expiry is exact on this device's clock: the skew allowance would let

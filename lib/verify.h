@@ -64,6 +64,16 @@ struct rp_verify_ctx {
 	rp_store_checkpoint_fn store;   /* NULL: nothing is stored (offline checks) */
 	void *store_arg;
 	int64_t *ret_proved; /* when non-NULL: set to the index once checks 1 and 2 passed */
+	/*
+	 * The walk through the log (lib/scan.h), when policy_at is set: an
+	 * entry at or past `scanned' is not judged yet (RP_E_UNSCANNED, before
+	 * ret_proved is set: nothing is consumed), and a statement is judged
+	 * by policy_at(policy_at_arg, index), the root policy in force at its
+	 * entry. policy (the newest) still judges checkpoints and expiry.
+	 */
+	uint64_t scanned;
+	const struct rp_policy *(*policy_at)(const void *arg, uint64_t index);
+	const void *policy_at_arg;
 };
 
 /*

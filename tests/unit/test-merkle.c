@@ -14,6 +14,8 @@
 
 #include "helpers.h"
 #include "merkle.h"
+#include "rp_err.h"
+#include "scan.h"
 
 typedef uint8_t hash_t[RP_HASH_LEN];
 
@@ -1085,6 +1087,237 @@ static void tile_index_past_the_log_range_rejected(void **state)
 	}
 }
 
+/* ---- the agent's walk (lib/scan.h): frontier, scan step, scan.state ---- */
+
+/* For every size 0..300 the frontier's root is the RFC's MTH, built leaf by leaf. */
+static void frontier_matches_naive(void **state)
+{
+	struct rp_frontier f = {0};
+	hash_t root, empty;
+	(void)state;
+
+	rp_frontier_root(&f, root);
+	rp_merkle_empty_root(empty);
+	assert_memory_equal(root, empty, RP_HASH_LEN);
+	for (uint64_t n = 1; n <= MAXN; n++) {
+		assert_int_equal(rp_frontier_append(&f, leaves[n - 1]), 0);
+		assert_int_equal(f.size, n);
+		rp_frontier_root(&f, root);
+		assert_memory_equal(root, naive_mth(0, n), RP_HASH_LEN);
+	}
+}
+
+/* Entries "leaf i" for i in [from, from + n), as the server's answer carries them. */
+static void entries_of(struct rp_entries *e, uint64_t from, size_t n)
+{
+	size_t used = 0;
+
+	memset(e, 0, sizeof(*e));
+	e->buf = malloc(n * 16);
+	assert_non_null(e->buf);
+	e->from = from;
+	e->n = n;
+	for (size_t i = 0; i < n; i++) {
+		int k = snprintf((char *)e->buf + used, 16, "leaf %d", (int)(from + i));
+		e->off[i] = used;
+		e->len[i] = (size_t)k;
+		used += (size_t)k;
+	}
+}
+
+/* Walks a tree of `size' leaves in steps of `step', each with its true proof. */
+static void walk(struct store *s, struct rp_frontier *f, uint64_t size, size_t step)
+{
+	struct rp_diag d = {""};
+	hash_t root;
+
+	assert_int_equal(rp_merkle_tree_hash(size, store_read, s, root), 0);
+	while (f->size < size) {
+		struct rp_entries e;
+		size_t n = size - f->size < step ? (size_t)(size - f->size) : step;
+		entries_of(&e, f->size, n);
+		assert_int_equal(rp_merkle_prove_consistency(f->size + n, size, store_read, s,
+							     e.consistency, &e.ncons),
+				 0);
+		assert_int_equal(rp_scan_verify(f, &e, size, root, &d), 0);
+		rp_entries_release(&e);
+	}
+}
+
+static void scan_walks_every_tree(void **state)
+{
+	struct store *s = store_new(MAXN);
+	(void)state;
+
+	for (uint64_t size = 1; size <= 70; size++) {
+		for (size_t step = 1; step <= 9; step += 4) {
+			struct rp_frontier f = {0};
+			walk(s, &f, size, step);
+			assert_int_equal(f.size, size);
+		}
+	}
+	/* and on from a walk already made, as the log grows */
+	struct rp_frontier f = {0};
+	walk(s, &f, 100, 7);
+	walk(s, &f, MAXN, 50);
+	free(s);
+}
+
+/* A server that leaves out, changes, adds or reorders an entry is caught, and f is untouched. */
+static void scan_refuses_what_is_not_the_log(void **state)
+{
+	struct store *s = store_new(MAXN);
+	struct rp_diag d = {""};
+	struct rp_frontier f = {0}, before;
+	struct rp_entries e;
+	hash_t root;
+	(void)state;
+
+	walk(s, &f, 40, 8);
+	before = f;
+	assert_int_equal(rp_merkle_tree_hash(100, store_read, s, root), 0);
+	/* one entry changed */
+	entries_of(&e, 40, 10);
+	assert_int_equal(
+		rp_merkle_prove_consistency(50, 100, store_read, s, e.consistency, &e.ncons), 0);
+	e.buf[e.off[3]] ^= 1;
+	assert_int_equal(rp_scan_verify(&f, &e, 100, root, &d), RP_E_PROOF);
+	assert_non_null(strstr(d.msg, "not those of the witnessed tree"));
+	assert_memory_equal(&f, &before, sizeof(f));
+	/* two swapped */
+	e.buf[e.off[3]] ^= 1;
+	size_t o = e.off[3];
+	e.off[3] = e.off[4];
+	e.off[4] = o;
+	assert_int_equal(rp_scan_verify(&f, &e, 100, root, &d), RP_E_PROOF);
+	rp_entries_release(&e);
+	/* one left out: entries 41-49 offered as 40-48 */
+	entries_of(&e, 41, 9);
+	e.from = 40;
+	assert_int_equal(
+		rp_merkle_prove_consistency(49, 100, store_read, s, e.consistency, &e.ncons), 0);
+	assert_int_equal(rp_scan_verify(&f, &e, 100, root, &d), RP_E_PROOF);
+	rp_entries_release(&e);
+	/* not where the walk is, or past the tree */
+	entries_of(&e, 41, 9);
+	assert_int_equal(rp_scan_verify(&f, &e, 100, root, &d), RP_E_MALFORMED);
+	rp_entries_release(&e);
+	entries_of(&e, 40, 61);
+	assert_int_equal(rp_scan_verify(&f, &e, 100, root, &d), RP_E_MALFORMED);
+	rp_entries_release(&e);
+	assert_memory_equal(&f, &before, sizeof(f));
+	free(s);
+}
+
+static void scan_state_round_trip(void **state)
+{
+	struct rp_scan_state st = {0}, got;
+	struct rp_diag d = {""};
+	size_t len;
+	(void)state;
+
+	for (uint64_t n = 0; n < 40; n++) {
+		st.npol = 2;
+		st.pol[0] = (struct rp_scan_policy){1, 0};
+		st.pol[1] = (struct rp_scan_policy){2, n ? n - 1 : 0};
+		if (n < 2)
+			st.npol = 1;
+		char *text = rp_scan_state_format(&st, &len);
+		assert_non_null(text);
+		assert_int_equal(rp_scan_state_parse(text, len, &got, &d), 0);
+		assert_int_equal(got.f.size, n);
+		assert_memory_equal(got.f.hash, st.f.hash, rp_frontier_count(n) * RP_HASH_LEN);
+		assert_int_equal(got.npol, st.npol);
+		free(text);
+		rp_frontier_append(&st.f, leaves[n]);
+	}
+}
+
+static void scan_state_strict(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"scanned 0\n",                               /* no policy */
+		"scanned 1\npolicy 1 0\n",                   /* a hash missing */
+		"scanned 01\nhash AAAA\npolicy 1 0\n",       /* leading zero */
+		"scanned 0\npolicy 1 0",                     /* no final newline */
+		"scanned 0\npolicy 0 0\n",                   /* version 0 */
+		"scanned 0\npolicy 2 0\npolicy 2 1\n",       /* versions not rising */
+		"scanned 0\npolicy 1 1\npolicy 2 1\n",       /* indexes not rising */
+		"scanned 0\npolicy 1 0\nhash x\n",           /* junk after */
+		"scanned 0\npolicy 1 0 \n",                  /* trailing space */
+		"scanned 9223372036854775808\npolicy 1 0\n", /* past the log's range */
+	};
+	struct rp_scan_state st;
+	struct rp_diag d = {""};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		d.msg[0] = '\0';
+		assert_int_equal(rp_scan_state_parse(bad[i], strlen(bad[i]), &st, &d),
+				 RP_E_MALFORMED);
+		assert_non_null(strstr(d.msg, "scan state line"));
+	}
+	char big[RP_SCAN_STATE_MAX + 2];
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(rp_scan_state_parse(big, sizeof(big), &st, &d), RP_E_TOOBIG);
+	const char *ok = "scanned 0\npolicy 3 0\n";
+	assert_int_equal(rp_scan_state_parse(ok, strlen(ok), &st, &d), 0);
+	assert_int_equal(st.pol[0].version, 3);
+}
+
+static void entries_answer_strict(void **state)
+{
+	struct rp_entries e;
+	struct rp_diag d = {""};
+	const char *ok =
+		"{\"from\": 5, \"entries\": [\"bGVhZiA1\", \"bGVhZiA2\"], \"consistency\": []}";
+	(void)state;
+
+	assert_int_equal(rp_entries_parse(ok, strlen(ok), &e, &d), 0);
+	assert_int_equal(e.from, 5);
+	assert_int_equal(e.n, 2);
+	assert_memory_equal(e.buf + e.off[1], "leaf 6", 6);
+	rp_entries_release(&e);
+	static const char *const bad[] = {
+		"{\"from\": 5, \"entries\": [], \"consistency\": []}",
+		"{\"from\": -1, \"entries\": [\"bGVhZiA1\"], \"consistency\": []}",
+		"{\"entries\": [\"bGVhZiA1\"], \"consistency\": []}",
+		"{\"from\": 5, \"entries\": [\"not base64!\"], \"consistency\": []}",
+		"{\"from\": 5, \"entries\": [\"\"], \"consistency\": []}",
+		"{\"from\": 5, \"entries\": [7], \"consistency\": []}",
+		"{\"from\": 5, \"entries\": [\"bGVhZiA1\"], \"consistency\": [\"AA==\"]}",
+		"[1, 2]",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_true(rp_entries_parse(bad[i], strlen(bad[i]), &e, &d) < 0);
+	/* more entries than one answer may carry */
+	struct rp_sb sb;
+	rp_sb_init(&sb, 1 << 20);
+	rp_sb_printf(&sb, "{\"from\": 0, \"consistency\": [], \"entries\": [");
+	for (int i = 0; i <= RP_SCAN_ENTRIES_MAX; i++)
+		rp_sb_printf(&sb, "%s\"eA==\"", i ? "," : "");
+	rp_sb_printf(&sb, "]}");
+	size_t len;
+	char *big = rp_sb_take(&sb, &len);
+	assert_int_equal(rp_entries_parse(big, len, &e, &d), RP_E_TOOBIG);
+	free(big);
+}
+
+static bool is_policy(const char *s)
+{
+	return rp_entry_is_policy((const uint8_t *)s, strlen(s));
+}
+
+static void entry_kinds(void **state)
+{
+	(void)state;
+	assert_true(is_policy("rampart/policy/v1\norg acme\n"));
+	assert_false(is_policy("rampart/policy/v1"));
+	assert_false(is_policy("rampart/command/v1\n"));
+	assert_false(is_policy("junk\n"));
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -1115,6 +1348,13 @@ int main(void)
 		cmocka_unit_test(tile_parse_rejects),
 		cmocka_unit_test(tile_all_levels_and_widths),
 		cmocka_unit_test(tile_index_past_the_log_range_rejected),
+		cmocka_unit_test(frontier_matches_naive),
+		cmocka_unit_test(scan_walks_every_tree),
+		cmocka_unit_test(scan_refuses_what_is_not_the_log),
+		cmocka_unit_test(scan_state_round_trip),
+		cmocka_unit_test(scan_state_strict),
+		cmocka_unit_test(entries_answer_strict),
+		cmocka_unit_test(entry_kinds),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
