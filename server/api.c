@@ -1056,6 +1056,40 @@ static void h_agent_checkpoint(struct req *q)
 	reply(q, 200, j);
 }
 
+/*
+ * The agent's walk through the log (lib/scan.h): entries from `from' of the
+ * served tree of `size' entries, which must be the device's stored
+ * checkpoint, so no more than the witnessed log is ever handed out.
+ */
+static void h_agent_entries(struct req *q)
+{
+	struct db_log lg;
+	uint64_t from, size;
+	json_t *j;
+	int r;
+
+	if (!query_u64(q, "from", INT64_MAX, &from) || !query_u64(q, "size", INT64_MAX, &size))
+		return;
+	if ((r = db_log_get(&q->srv->db, q->org, &lg)) < 0) {
+		fail_db(q, r, "log");
+		return;
+	}
+	if (size > lg.served_size || from >= size) {
+		fail(q, 404,
+		     "no entries from %llu in a tree of %llu: the witnessed log of org %s has "
+		     "%llu",
+		     (unsigned long long)from, (unsigned long long)size, q->org,
+		     (unsigned long long)lg.served_size);
+		return;
+	}
+	if (!(j = json_object()) || (r = log_entries_json(q->srv, &lg, from, size, j)) < 0) {
+		json_decref(j);
+		fail(q, 500, "entries: %s", rp_strerror(r));
+		return;
+	}
+	reply(q, 200, j);
+}
+
 static void h_started(struct req *q)
 {
 	json_t *j = body_json(q);
@@ -1297,6 +1331,7 @@ static const struct route {
 	{"DELETE", "/v1/orgs/*/tokens/*", AUTH_SIGNED, 0, h_token_revoke},
 	{"GET", "/v1/agent/poll", AUTH_DEVICE, 0, h_poll},
 	{"GET", "/v1/agent/checkpoint", AUTH_DEVICE, 0, h_agent_checkpoint},
+	{"GET", "/v1/agent/entries", AUTH_DEVICE, 0, h_agent_entries},
 	{"POST", "/v1/agent/started", AUTH_DEVICE, RP_HTTP_BODY_SMALL_MAX, h_started},
 	{"POST", "/v1/agent/result", AUTH_DEVICE, RESULT_BODY_MAX, h_result},
 	{"POST", "/v1/agent/alert", AUTH_DEVICE, RP_HTTP_BODY_SMALL_MAX, h_alert},

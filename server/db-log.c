@@ -567,3 +567,39 @@ int db_log_cosigs(struct db *db, int64_t log, uint64_t size, struct rp_sb *out)
 	       : out->err ? RP_E_NOMEM
 			  : 0;
 }
+
+int db_log_entries(struct db *db, int64_t log, uint64_t from, uint64_t to, size_t max_bytes,
+		   size_t max_n, db_entry_fn fn, void *arg, uint64_t *ret_end)
+{
+	sqlite3_stmt *st;
+	uint64_t next = from;
+	size_t bytes = 0;
+	int r;
+
+	st = rp_sql_prep(db->h,
+			 "SELECT idx, data FROM log_entries WHERE log = ? AND idx >= ? AND idx < ? "
+			 "ORDER BY idx LIMIT ?",
+			 "iiii", log, (int64_t)from, (int64_t)to, (int64_t)max_n);
+	while ((r = rp_sql_step(db->h, st)) == 1) {
+		const void *p = sqlite3_column_blob(st, 1);
+		size_t n = (size_t)sqlite3_column_bytes(st, 1);
+		if ((uint64_t)sqlite3_column_int64(st, 0) != next) {
+			fprintf(stderr, "rampartd: log %lld: entry %llu is missing\n",
+				(long long)log, (unsigned long long)next);
+			r = RP_E_DB;
+			break;
+		}
+		/* at least one entry, then only while the next fits */
+		if (next > from && bytes + n > max_bytes)
+			break;
+		if ((r = fn(arg, p, n)) < 0)
+			break;
+		bytes += n;
+		next++;
+	}
+	sqlite3_finalize(st);
+	if (r < 0)
+		return db_ret(db, r, "reading entries of log %lld", (long long)log);
+	*ret_end = next;
+	return 0;
+}

@@ -246,6 +246,14 @@ int db_log_prove_consistency(struct db *db, int64_t log, uint64_t size1, uint64_
  */
 int db_log_tile(struct db *db, int64_t log, const struct rp_tile *t, uint64_t size,
 		struct rp_sb *out);
+/*
+ * Calls fn on entries from, from + 1, ... below to, in order: at most max_n,
+ * and after the first only while their bytes stay within max_bytes.
+ * *ret_end: the index after the last one given.
+ */
+typedef int (*db_entry_fn)(void *arg, const void *data, size_t len);
+int db_log_entries(struct db *db, int64_t log, uint64_t from, uint64_t to, size_t max_bytes,
+		   size_t max_n, db_entry_fn fn, void *arg, uint64_t *ret_end);
 int db_log_set_signed(struct db *db, int64_t log, uint64_t size, const char *note);
 int db_log_signed_note(struct db *db, int64_t log, char **ret);
 /* Never moves the served checkpoint backwards. */

@@ -640,6 +640,46 @@ out:
 	return r;
 }
 
+static int entry_json(void *arg, const void *data, size_t len)
+{
+	char *b = rp_b64_encode(data, len);
+	int r = b && json_array_append_new(arg, json_string(b)) == 0 ? 0 : RP_E_NOMEM;
+
+	free(b);
+	return r;
+}
+
+int log_entries_json(struct server *s, const struct db_log *lg, uint64_t from, uint64_t size,
+		     json_t *j)
+{
+	uint8_t proof[RP_PROOF_HASHES_MAX][RP_HASH_LEN];
+	json_t *a = json_array();
+	uint64_t end = from;
+	size_t n = 0;
+	bool began;
+	int r;
+
+	if (!a)
+		return RP_E_NOMEM;
+	began = db_read_begin(&s->db);
+	r = db_log_entries(&s->db, lg->id, from, size, RP_SCAN_BYTES_MAX, RP_SCAN_ENTRIES_MAX,
+			   entry_json, a, &end);
+	if (r == 0 && end == from)
+		r = RP_E_NOTFOUND;
+	if (r == 0 && end < size)
+		r = db_log_prove_consistency(&s->db, lg->id, end, size, proof, &n);
+	db_read_end(&s->db, began);
+	if (r == 0 &&
+	    (json_object_set_new(j, "from", json_integer((json_int_t)from)) < 0 ||
+	     json_object_set_new(j, "entries", a) < 0 ||
+	     json_object_set_new(j, "consistency",
+				 proof_json((const uint8_t(*)[RP_HASH_LEN])proof, n)) < 0))
+		return RP_E_NOMEM;
+	if (r < 0)
+		json_decref(a);
+	return r;
+}
+
 /* Adds "proof", "checkpoint" and "consistency" to a delivery of db.c's form. */
 static int add_proofs(struct server *s, json_t *j, uint64_t have)
 {

@@ -25,3 +25,10 @@ int log_command_delivery(struct server *s, const char *org, const char *id, uint
 			 json_t **ret);
 /* Sets "checkpoint" (the served one) and "consistency" (from have) on j. */
 int log_checkpoint_json(struct server *s, const struct db_log *lg, uint64_t have, json_t *j);
+/*
+ * The answer of GET /v1/agent/entries (lib/scan.h): entries from `from' of
+ * the tree of size entries, as many as RP_SCAN_* allow, and the consistency
+ * proof from after the last one to size. RP_E_NOTFOUND when none.
+ */
+int log_entries_json(struct server *s, const struct db_log *lg, uint64_t from, uint64_t size,
+		     json_t *j);
