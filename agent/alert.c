@@ -67,6 +67,12 @@ bool agent_alert_security(const char *code)
 		"freeze",
 		"policy-expired",
 		"policy-expiring",
+		/* the walk through the log (agent/walk.c): entries withheld or not the
+		 * log's, and root policies in it that do not count */
+		"log-walk",
+		"policy-refused",
+		"policy-skipped",
+		"policy-replayed",
 		/* the agent's network process died, hung or broke its protocol */
 		"network-process",
 	};

@@ -148,6 +148,13 @@ int agent_ipc_answer_encode(const struct agent_answer *a, uint8_t **ret, size_t 
 		w_bytes(&sb, dl->checkpoint, dl->checkpoint ? dl->checkpoint_len : 0);
 		w_hashes(&sb, (const uint8_t(*)[RP_HASH_LEN])dl->consistency, dl->ncons);
 		break;
+	case AGENT_ANS_ENTRIES:
+		w_u64(&sb, a->ents.from);
+		w_u32(&sb, (uint32_t)a->ents.n);
+		for (size_t i = 0; i < a->ents.n; i++)
+			w_bytes(&sb, a->ents.buf + a->ents.off[i], a->ents.len[i]);
+		w_hashes(&sb, (const uint8_t(*)[RP_HASH_LEN])a->ents.consistency, a->ents.ncons);
+		break;
 	default: break;
 	}
 	return w_finish(&sb, ret, ret_len);
@@ -340,7 +347,7 @@ int agent_ipc_request_decode(const uint8_t *m, size_t n, struct agent_request *r
 		return r.err;
 	q.seq = rd_u32(&r, "seq");
 	q.kind = rd_u8(&r, "kind");
-	if (!r.err && q.kind > AGENT_ANS_CHECKPOINT)
+	if (!r.err && q.kind > AGENT_ANS_ENTRIES)
 		rd_fail(&r, RP_E_MALFORMED, "field `kind' is %u, not a kind of answer", q.kind);
 	rd_str(&r, q.method, sizeof(q.method), "method");
 	rd_str(&r, q.path, sizeof(q.path), "path");
@@ -379,7 +386,40 @@ void agent_answer_release(struct agent_answer *a)
 	for (size_t i = 0; i < AGENT_IPC_FIELDS_MAX; i++)
 		free(a->field[i]);
 	rp_delivery_release(&a->dl);
+	rp_entries_release(&a->ents);
 	agent_answer_init(a);
+}
+
+/* The walk's entries: 1 to RP_SCAN_ENTRIES_MAX, each 1 to RP_LOG_ENTRY_MAX, RP_SCAN_BYTES_MAX in
+ * all. */
+static void rd_entries(struct rd *r, struct rp_entries *e)
+{
+	size_t used = 0;
+
+	e->from = rd_u64(r, "from");
+	e->n = rd_u32(r, "entries");
+	if (!r->err && (e->n == 0 || e->n > RP_SCAN_ENTRIES_MAX))
+		rd_fail(r, e->n ? RP_E_TOOBIG : RP_E_MALFORMED,
+			"field `entries' counts %zu, not 1 to %d", e->n, RP_SCAN_ENTRIES_MAX);
+	if (!r->err && !(e->buf = malloc(RP_SCAN_BYTES_MAX)))
+		r->err = RP_E_NOMEM;
+	for (size_t i = 0; i < e->n && !r->err; i++) {
+		size_t k;
+		const uint8_t *p = rd_bytes(r, RP_LOG_ENTRY_MAX, &k, "entry");
+		if (!p)
+			break;
+		if (k == 0 || k > RP_SCAN_BYTES_MAX - used) {
+			rd_fail(r, k ? RP_E_TOOBIG : RP_E_MALFORMED,
+				"entry %zu is %zu bytes: empty, or past %d bytes in all", i, k,
+				RP_SCAN_BYTES_MAX);
+			break;
+		}
+		memcpy(e->buf + used, p, k);
+		e->off[i] = used;
+		e->len[i] = k;
+		used += k;
+	}
+	e->ncons = rd_hashes(r, e->consistency, "consistency");
 }
 
 int agent_ipc_answer_decode(const uint8_t *m, size_t n, const struct agent_request *asked,
@@ -445,6 +485,7 @@ int agent_ipc_answer_decode(const uint8_t *m, size_t n, const struct agent_reque
 		       "checkpoint");
 		dl->ncons = rd_hashes(&r, dl->consistency, "consistency");
 		break;
+	case AGENT_ANS_ENTRIES: rd_entries(&r, &a.ents); break;
 	default: break;
 	}
 	if (rd_end(&r) < 0) {

@@ -22,6 +22,7 @@
 
 #include "rp_limits.h"
 #include "util.h"
+#include "scan.h"
 #include "verify.h"
 
 enum { AGENT_IPC_HELLO = 1, AGENT_IPC_REQUEST = 2, AGENT_IPC_ANSWER = 3 };
@@ -32,6 +33,7 @@ enum agent_ans_kind {
 	AGENT_ANS_FIELDS = 1,     /* named string fields of a JSON object */
 	AGENT_ANS_DELIVERY = 2,   /* a poll's delivery: the raw signed bytes */
 	AGENT_ANS_CHECKPOINT = 3, /* a checkpoint refresh: checkpoint and consistency proof */
+	AGENT_ANS_ENTRIES = 4,    /* log entries for the walk (lib/scan.h), and a proof */
 };
 
 #define AGENT_IPC_URL_MAX         511
@@ -84,6 +86,8 @@ struct agent_answer {
 	size_t field_len[AGENT_IPC_FIELDS_MAX];
 	/* AGENT_ANS_DELIVERY, AGENT_ANS_CHECKPOINT: statement, payload, proofs */
 	struct rp_delivery dl;
+	/* AGENT_ANS_ENTRIES: the entries, raw, and the consistency proof */
+	struct rp_entries ents;
 };
 
 void agent_answer_init(struct agent_answer *a);

@@ -130,11 +130,17 @@ static void do_request(struct net *n, const struct agent_request *q, struct agen
 		if (resp.status != 200)
 			break;
 		r = rp_checkpoint_update_parse(resp.body, resp.body_len, &a->dl, &d);
+		goto parsed;
+	case AGENT_ANS_ENTRIES:
+		if (resp.status != 200)
+			break;
+		r = rp_entries_parse(resp.body, resp.body_len, &a->ents, &d);
 	parsed:
 		if (r < 0) {
 			a->r = r;
 			snprintf(a->msg, sizeof(a->msg), "%s", d.msg);
 			rp_delivery_release(&a->dl);
+			rp_entries_release(&a->ents);
 		} else {
 			a->kind = q->kind;
 		}

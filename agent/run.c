@@ -75,6 +75,11 @@ static int post_json(struct agent *a, const char *path, json_t *body, int *ret_s
 	return r;
 }
 
+static const struct rp_policy *policy_at(const void *arg, uint64_t index)
+{
+	return agent_policy_at(arg, index);
+}
+
 static struct rp_verify_ctx check_ctx(struct agent *a, bool store, int64_t *ret_proved)
 {
 	struct rp_verify_ctx ctx = {
@@ -89,6 +94,13 @@ static struct rp_verify_ctx check_ctx(struct agent *a, bool store, int64_t *ret_
 		.store_arg = a,
 		.ret_proved = ret_proved,
 	};
+	/* Online, a statement is judged only once the walk passed it, by the
+	 * policy in force at its entry; offline (verify) by the newest. */
+	if (store) {
+		ctx.scanned = a->scan.f.size;
+		ctx.policy_at = policy_at;
+		ctx.policy_at_arg = a;
+	}
 	return ctx;
 }
 
@@ -121,6 +133,7 @@ static const char *alert_code(int r)
 	case RP_E_WITNESS: return "witness-quorum";
 	case RP_E_STALE: return "stale-checkpoint";
 	case RP_E_POLICY_EXPIRED: return "policy-expired";
+	case RP_E_UNSCANNED: return "log-walk";
 	default: return "malformed";
 	}
 }
@@ -330,6 +343,53 @@ static void handle_known(struct agent *a, const char *id)
  * A delivery as the network process passed it on: the raw signed bytes,
  * verified here from scratch, as if they came straight from the server.
  */
+/*
+ * The walk through the log (agent/walk.c) up to the stored checkpoint: the
+ * entries not read yet, a bounded number of requests per call. 0 when the
+ * walk reached the checkpoint; a server that does not hand the entries out
+ * only delays what comes after them (logged, and alerted once they prove
+ * not to be the log's).
+ */
+static int catch_up(struct agent *a)
+{
+	for (int step = 0; step < RP_SCAN_STEPS_PER_CYCLE && a->scan.f.size < a->log.size &&
+			   !a->net_broken && !stopping;
+	     step++) {
+		struct agent_walk_alert al[4];
+		struct agent_answer ans;
+		struct agent_call c;
+		struct rp_diag d = {""};
+		char path[96];
+		size_t nal = 0;
+		int r;
+
+		snprintf(path, sizeof(path), "/v1/agent/entries?from=%llu&size=%llu",
+			 (unsigned long long)a->scan.f.size, (unsigned long long)a->log.size);
+		c = call_for(a, "GET", path, RP_AGENT_REQUEST_S * 1000L, RP_SCAN_ANSWER_MAX,
+			     RP_SCAN_ANSWER_VALUES_MAX, AGENT_ANS_ENTRIES);
+		r = agent_net_call(a, &c, &ans, &d);
+		if (r == 200 && ans.kind == AGENT_ANS_ENTRIES) {
+			r = agent_walk(a, &ans.ents, al, 4, &nal, &d);
+			for (size_t i = 0; i < nal; i++)
+				send_alert(a, "", al[i].code, al[i].reason);
+			if (r < 0)
+				send_alert(a, "", r == RP_E_PROOF ? "log-proof" : "log-walk",
+					   d.msg);
+		} else {
+			agent_logf("reading the log's entries from %llu: %s",
+				   (unsigned long long)a->scan.f.size,
+				   r < 0 ? d.msg : "an answer without entries");
+			if (r >= 0 || ans.status == 200)
+				send_alert(a, "", "log-walk", r < 0 ? d.msg : "no entries");
+			r = -1;
+		}
+		agent_answer_release(&ans);
+		if (r < 0)
+			return r;
+	}
+	return a->scan.f.size >= a->log.size ? 0 : -1;
+}
+
 static int handle_delivery(struct agent *a, const struct run_opts *o, const struct rp_delivery *dl)
 {
 	struct exec_opts eo = {.no_cgroup = o->no_cgroup, .stop = &stopping, .spare = a->net.pid};
@@ -341,6 +401,18 @@ static int handle_delivery(struct agent *a, const struct run_opts *o, const stru
 	int r;
 
 	r = agent_check(a, dl, true, &c, id, &proved, &d);
+	if (r == RP_E_UNSCANNED) {
+		/* its checkpoint is stored by now: read the log up to it, then judge */
+		catch_up(a);
+		d.msg[0] = '\0';
+		r = agent_check(a, dl, true, &c, id, &proved, &d);
+	}
+	if (r == RP_E_UNSCANNED) {
+		/* not refused: nothing is recorded, and the server offers it again */
+		agent_logf("waiting: %s", d.msg);
+		r = -1;
+		goto out;
+	}
 	if (r == RP_E_REPLAY && agent_mark_get(a, id) == MARK_STARTED) {
 		handle_known(a, id);
 		goto out;
@@ -539,6 +611,8 @@ int agent_run(const char *dir, const struct run_opts *o)
 
 		check_policy(&a);
 		keep_fresh(&a, started, &next_fresh, &alarmed);
+		if (a.scan.f.size < a.log.size)
+			catch_up(&a);
 		flush_alerts(&a);
 		if (spool_flush(&a) < 0) {
 			if (!a.net_broken)
@@ -632,6 +706,11 @@ int agent_verify_file(const char *dir, const char *file, bool quiet)
 		printf("REFUSED (%s): %s\n", alert_code(r), q);
 	} else if (!quiet) {
 		struct rp_diag w = {""};
+		if ((uint64_t)dl.index >= a.scan.f.size)
+			printf("NOTE: entry %lld is past the %llu entries this device has read: "
+			       "judged by root policy version %llu, the newest it knows\n",
+			       (long long)dl.index, (unsigned long long)a.scan.f.size,
+			       (unsigned long long)a.policy->version);
 		if (rp_verify_policy_expiry(a.policy, rp_now(), &w) > 0)
 			printf("WARNING: %s\n", w.msg);
 		printf("OK: command %s would run as %s on device %s (timeout %u s)\n", c->id,

@@ -392,10 +392,14 @@ int agent_log_store(void *arg, const struct rp_checkpoint *cp, const char *note,
 
 int agent_log_acted(struct agent *a, int64_t index)
 {
+	int r;
+
 	if (index <= a->log.last_index)
 		return 0;
 	a->log.last_index = index;
-	return log_state_write(a);
+	if ((r = log_state_write(a)) == 0)
+		agent_walk_prune(a); /* policies no entry still to come can need */
+	return r;
 }
 
 int agent_load(struct agent *a, const char *dir, struct rp_diag *d)
@@ -461,7 +465,7 @@ int agent_load(struct agent *a, const char *dir, struct rp_diag *d)
 	a->api.http.timeout_ms = RP_AGENT_REQUEST_S * 1000L;
 	a->api.http.max_body = RP_AGENT_ANSWER_MAX;
 	a->api.json_values_max = RP_AGENT_ANSWER_VALUES_MAX;
-	if ((r = log_state_load(a, d)) < 0)
+	if ((r = log_state_load(a, d)) < 0 || (r = agent_walk_load(a, d)) < 0)
 		return r;
 	return records_load(a, d);
 }
@@ -469,6 +473,7 @@ int agent_load(struct agent *a, const char *dir, struct rp_diag *d)
 void agent_release(struct agent *a)
 {
 	rp_https_conn_close(&a->conn);
+	agent_walk_release(a); /* the kept policies, the newest among them */
 	rp_policy_free(a->policy);
 	free(a->recs);
 	free(a->index);

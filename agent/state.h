@@ -5,7 +5,12 @@
  * The agent's state directory (default /var/lib/rampart-agent, mode 0700):
  *   agent.conf   server URL, pin, org, device id (written at enrolment)
  *   device.key   the device's Ed25519 signer key (0600)
- *   policy.note  the root policy accepted at enrolment
+ *   policy.note  the root policy accepted at enrolment (never rewritten)
+ *   policy.v<N>.note  version N of the root policy, found in the log by the
+ *                walk and verified by the rotation rule (agent/walk.c)
+ *   scan.state   the walk through the log (rp_scan_state_parse): every entry read
+ *                so far hashed into a frontier, and the root policies kept with
+ *                the entry from which each is in force (atomic rewrite)
  *   executed     append-only record: "<statement id> <started|reported|refused> <unix>",
  *                compacted to one line per statement (the latest) when it grows
  *   log.state    the transparency log as this device last verified it (rp_log_state_parse):
@@ -30,6 +35,7 @@
 #include "policy.h"
 #include "rp_limits.h"
 #include "sandbox.h"
+#include "scan.h"
 #include "statement.h"
 #include "verify.h"
 
@@ -78,7 +84,11 @@ struct agent {
 	char dir[512];
 	struct agent_conf conf;
 	struct rp_skey key;
-	struct rp_policy *policy;
+	struct rp_policy *policy; /* the newest root policy: pols[scan.npol - 1] */
+	/* The walk through the log (agent/walk.c), and the policies it keeps, as
+	 * scan.pol lists them: pols[i] is in force from entry scan.pol[i].index. */
+	struct rp_scan_state scan;
+	struct rp_policy *pols[RP_POLICY_KEEP_MAX];
 	struct rp_api api;         /* the server's URL and pin, handed to the network process */
 	struct rp_https_conn conn; /* kept from one request to the next (enrolment) */
 	/* The network process (agent/privsep.h): every request goes through it. */
@@ -157,6 +167,34 @@ int agent_records_compact(struct agent *a);
  * must not block the genuine statement.
  */
 int agent_seen(void *arg, const char *id);
+
+/* agent/walk.c */
+
+/*
+ * Loads scan.state and the policies it keeps (each quorum-checked again), or
+ * starts the walk at entry 0 with policy.note, the enrolment's, in force from
+ * there. Called by agent_load once policy.note is loaded into a->policy.
+ */
+int agent_walk_load(struct agent *a, struct rp_diag *d);
+/*
+ * One step of the walk: entries that continue it, checked against the
+ * stored checkpoint (rp_scan_verify), then each root policy among them
+ * judged in log order (the next version by the rotation rule, anything else
+ * refused with an alert in ret_alerts: code and reason), kept durably, and
+ * scan.state written. RP_E_PROOF (nothing kept) when the entries are not
+ * the log's.
+ */
+struct agent_walk_alert {
+	char code[RP_ALERT_CODE_MAX + 1];
+	char reason[RP_ALERT_REASON_MAX + 1];
+};
+int agent_walk(struct agent *a, const struct rp_entries *e, struct agent_walk_alert *ret_alerts,
+	       size_t max_alerts, size_t *ret_nalerts, struct rp_diag *d);
+/* The root policy in force at entry index: the newest kept at or before it. */
+const struct rp_policy *agent_policy_at(const struct agent *a, uint64_t index);
+/* Drops kept policies no entry still to be acted on can need (after last-index moved). */
+void agent_walk_prune(struct agent *a);
+void agent_walk_release(struct agent *a);
 
 /* agent/alert.c */
 

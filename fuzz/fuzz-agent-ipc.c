@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(q.nheaders <= AGENT_IPC_HEADERS_MAX);
 			FUZZ_CHECK(q.nfields <= AGENT_IPC_FIELDS_MAX);
 			FUZZ_CHECK(q.body_len <= AGENT_IPC_BODY_MAX);
-			FUZZ_CHECK(q.kind <= AGENT_ANS_CHECKPOINT);
+			FUZZ_CHECK(q.kind <= AGENT_ANS_ENTRIES);
 			FUZZ_CHECK(agent_ipc_request_encode(&q, &enc, &enclen) == 0);
 			same_bytes(enc, enclen, m, n);
 		}
@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct agent_request asked = {
 			.seq = (uint32_t)data[1] << 24 | (uint32_t)data[2] << 16 |
 			       (uint32_t)data[3] << 8 | data[4],
-			.kind = (uint8_t)(data[5] % 4),
+			.kind = (uint8_t)(data[5] % 5),
 			.nfields = data[5] >> 4 > AGENT_IPC_FIELDS_MAX ? AGENT_IPC_FIELDS_MAX
 								       : data[5] >> 4,
 		};
@@ -82,6 +82,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(dl->payload_len <= RP_PAYLOAD_MAX);
 			FUZZ_CHECK(dl->checkpoint_len <= RP_CHECKPOINT_MAX);
 			FUZZ_CHECK(!dl->statement || strlen(dl->statement) == dl->statement_len);
+			size_t total = 0;
+			FUZZ_CHECK(a.ents.n <= RP_SCAN_ENTRIES_MAX &&
+				   a.ents.ncons <= RP_PROOF_HASHES_MAX);
+			for (size_t i = 0; i < a.ents.n; i++) {
+				FUZZ_CHECK(a.ents.off[i] == total && a.ents.len[i] >= 1);
+				total += a.ents.len[i];
+			}
+			FUZZ_CHECK(total <= RP_SCAN_BYTES_MAX);
 			for (size_t i = 0; i < AGENT_IPC_FIELDS_MAX; i++)
 				FUZZ_CHECK(!a.field[i] || (i < asked.nfields &&
 							   strlen(a.field[i]) == a.field_len[i]));
@@ -90,6 +98,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				   0);
 			FUZZ_CHECK(b.r == a.r && b.status == a.status && b.kind == a.kind);
 			FUZZ_CHECK(b.dl.index == a.dl.index && b.dl.nproof == a.dl.nproof);
+			FUZZ_CHECK(b.ents.n == a.ents.n && b.ents.from == a.ents.from &&
+				   (a.ents.n == 0 || memcmp(b.ents.buf, a.ents.buf, total) == 0));
 			agent_answer_release(&b);
 			agent_answer_release(&a);
 		}

@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The agent's walk through its org's log (lib/scan.h): every entry read in
+ * order and proved to be the log's, so that no root policy the
+ * administrators published can be kept from this device, and each entry
+ * is judged by the policy in force at its place in the log.
+ *
+ * The policies found are judged here, by the rotation rule against the
+ * newest one kept: version N+1 signed by a root quorum of N and of its own
+ * (rp_policy_verify_rotation). Anything else that calls itself a root
+ * policy (another org's, a version skipped, an old one logged again, one
+ * that does not verify) changes nothing and raises an alert: the log is
+ * the server's to write, and a breached server can append anything it
+ * likes, but only the administrators can make a policy that counts.
+ *
+ * Durability: a policy accepted is written to policy.v<N>.note before
+ * scan.state lists it; a crash in between only makes the next start read
+ * the same entries again and accept the same policy again.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "rp_err.h"
+#include "state.h"
+
+static void policy_path(const struct agent *a, uint64_t version, char *out, size_t n)
+{
+	char name[48];
+
+	snprintf(name, sizeof(name), "policy.v%llu.note", (unsigned long long)version);
+	agent_path(a, out, n, name);
+}
+
+static int scan_write(struct agent *a)
+{
+	char path[600], *text;
+	size_t len;
+	int r;
+
+	if (!(text = rp_scan_state_format(&a->scan, &len)))
+		return RP_E_NOMEM;
+	agent_path(a, path, sizeof(path), "scan.state");
+	r = rp_write_file_atomic(path, text, len, 0600);
+	free(text);
+	return r;
+}
+
+/* Reads and checks a kept policy file: its version, its org, its own root quorum. */
+static int load_kept(struct agent *a, uint64_t version, struct rp_policy **ret, struct rp_diag *d)
+{
+	char path[600], *buf = NULL;
+	struct rp_policy *p = NULL;
+	struct rp_diag pd = {""};
+	size_t len;
+	int r;
+
+	policy_path(a, version, path, sizeof(path));
+	if ((r = rp_read_file_flags(path, RP_NOTE_MAX, RP_FILE_NOFOLLOW, &buf, &len, NULL)) < 0) {
+		rp_diagf(d, "reading %s: %s", path, rp_strerror(r));
+		return r;
+	}
+	r = rp_policy_parse(buf, len, &p, &pd);
+	free(buf);
+	if (r == 0 && (p->version != version || strcmp(p->org, a->conf.org) != 0))
+		r = RP_E_POLICY;
+	if (r == 0)
+		r = rp_quorum_check(p, RP_ROLE_ROOT, p->note, NULL, &pd);
+	if (r < 0) {
+		rp_diagf(d, "%s: %s (written atomically by the agent: changed by hand or damaged)",
+			 path, pd.msg[0] ? pd.msg : "not the policy its name says");
+		rp_policy_free(p);
+		return r;
+	}
+	*ret = p;
+	return 0;
+}
+
+int agent_walk_load(struct agent *a, struct rp_diag *d)
+{
+	char path[600], *buf = NULL;
+	struct rp_diag pd = {""};
+	size_t len;
+	int r;
+
+	memset(&a->scan, 0, sizeof(a->scan));
+	agent_path(a, path, sizeof(path), "scan.state");
+	r = rp_read_file_flags(path, RP_SCAN_STATE_MAX, RP_FILE_NOFOLLOW, &buf, &len, NULL);
+	if (r == RP_E_NOTFOUND) {
+		/* Not walked yet: the enrolment's policy, in force from the first entry. */
+		a->scan.npol = 1;
+		a->scan.pol[0].version = a->policy->version;
+		a->pols[0] = a->policy;
+		return 0;
+	}
+	if (r < 0) {
+		rp_diagf(d, "reading %s: %s", path, rp_strerror(r));
+		return r;
+	}
+	r = rp_scan_state_parse(buf, len, &a->scan, &pd);
+	free(buf);
+	if (r < 0) {
+		rp_diagf(d, "%s: %s (written atomically: changed by hand or damaged)", path,
+			 pd.msg);
+		return r;
+	}
+	if (a->scan.pol[0].version > a->policy->version) {
+		/* the enrolment's policy was pruned: policy.note is only the anchor now */
+	} else if (a->scan.pol[a->scan.npol - 1].version < a->policy->version) {
+		rp_diagf(d,
+			 "%s keeps root policies up to version %llu, older than policy.note's %llu",
+			 path, (unsigned long long)a->scan.pol[a->scan.npol - 1].version,
+			 (unsigned long long)a->policy->version);
+		return RP_E_MALFORMED;
+	}
+	for (size_t i = 0; i < a->scan.npol; i++) {
+		if (a->scan.pol[i].version == a->policy->version) {
+			a->pols[i] = a->policy;
+			continue;
+		}
+		if ((r = load_kept(a, a->scan.pol[i].version, &a->pols[i], d)) < 0)
+			return r;
+	}
+	/* the newest is the one everything else (checkpoints, expiry) is judged by */
+	if (a->pols[a->scan.npol - 1] != a->policy) {
+		bool kept = false;
+		for (size_t i = 0; i < a->scan.npol; i++)
+			kept |= a->pols[i] == a->policy;
+		if (!kept)
+			rp_policy_free(a->policy);
+		a->policy = a->pols[a->scan.npol - 1];
+	}
+	return 0;
+}
+
+void agent_walk_release(struct agent *a)
+{
+	bool freed_newest = false;
+
+	for (size_t i = 0; i < a->scan.npol; i++) {
+		freed_newest |= a->pols[i] == a->policy;
+		rp_policy_free(a->pols[i]);
+		a->pols[i] = NULL;
+	}
+	if (freed_newest)
+		a->policy = NULL;
+	a->scan.npol = 0;
+}
+
+const struct rp_policy *agent_policy_at(const struct agent *a, uint64_t index)
+{
+	size_t i = a->scan.npol;
+
+	while (i > 1 && a->scan.pol[i - 1].index > index)
+		i--;
+	return a->pols[i - 1];
+}
+
+/* Drops pols[0] and its file (policy.note, the enrolment's, stays). */
+static void drop_oldest(struct agent *a)
+{
+	char path[600];
+
+	policy_path(a, a->pols[0]->version, path, sizeof(path));
+	unlink(path);
+	rp_policy_free(a->pols[0]);
+	memmove(&a->pols[0], &a->pols[1], (a->scan.npol - 1) * sizeof(a->pols[0]));
+	memmove(&a->scan.pol[0], &a->scan.pol[1], (a->scan.npol - 1) * sizeof(a->scan.pol[0]));
+	a->scan.npol--;
+	a->pols[a->scan.npol] = NULL;
+}
+
+void agent_walk_prune(struct agent *a)
+{
+	bool changed = false;
+
+	/* entries are acted on in log order: none before last-index + 1 can come again */
+	while (a->scan.npol > 1 && a->log.last_index >= 0 &&
+	       (uint64_t)a->log.last_index + 1 >= a->scan.pol[1].index) {
+		drop_oldest(a);
+		changed = true;
+	}
+	if (changed)
+		scan_write(a);
+}
+
+static void walk_alert(struct agent_walk_alert *out, size_t max, size_t *n, const char *code,
+		       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void walk_alert(struct agent_walk_alert *out, size_t max, size_t *n, const char *code,
+		       const char *fmt, ...)
+{
+	va_list ap;
+
+	agent_logf("SECURITY: %s", code);
+	if (*n >= max)
+		return;
+	snprintf(out[*n].code, sizeof(out[*n].code), "%s", code);
+	va_start(ap, fmt);
+	vsnprintf(out[*n].reason, sizeof(out[*n].reason), fmt, ap);
+	va_end(ap);
+	(*n)++;
+}
+
+/* Entry index is a root policy: judged against the newest kept, and kept if it is the next. */
+static int walk_policy(struct agent *a, uint64_t index, const uint8_t *entry, size_t len,
+		       struct agent_walk_alert *al, size_t max, size_t *nal)
+{
+	const struct rp_policy *cur = a->policy;
+	struct rp_policy *p = NULL;
+	struct rp_diag pd = {""};
+	char path[600];
+	int r;
+
+	if ((r = rp_policy_parse((const char *)entry, len, &p, &pd)) < 0) {
+		walk_alert(al, max, nal, "policy-refused",
+			   "log entry %llu calls itself a root policy but does not parse: %s",
+			   (unsigned long long)index, pd.msg);
+		return 0;
+	}
+	if (strcmp(p->org, a->conf.org) != 0) {
+		walk_alert(al, max, nal, "policy-refused",
+			   "log entry %llu is a root policy of org %s, not %s",
+			   (unsigned long long)index, p->org, a->conf.org);
+	} else if (p->version <= cur->version) {
+		/*
+		 * Before the walk has passed the entry of the policy it started
+		 * with (enrolment's, in force from 0), older versions are the
+		 * log's history; after a rotation it accepted, an old version
+		 * logged again is a replay, and changes nothing either way.
+		 */
+		if (a->scan.pol[a->scan.npol - 1].index > 0 && strcmp(p->hash, cur->hash) != 0)
+			walk_alert(al, max, nal, "policy-replayed",
+				   "log entry %llu is root policy version %llu, logged again "
+				   "after version %llu: ignored",
+				   (unsigned long long)index, (unsigned long long)p->version,
+				   (unsigned long long)cur->version);
+	} else if (p->version != cur->version + 1) {
+		walk_alert(al, max, nal, "policy-skipped",
+			   "log entry %llu is root policy version %llu after version %llu: a "
+			   "version is missing, so it does not count",
+			   (unsigned long long)index, (unsigned long long)p->version,
+			   (unsigned long long)cur->version);
+	} else if ((r = rp_policy_verify_rotation(cur, p, &pd)) < 0) {
+		walk_alert(al, max, nal, "policy-refused",
+			   "log entry %llu, root policy version %llu, is refused: %s",
+			   (unsigned long long)index, (unsigned long long)p->version, pd.msg);
+	} else {
+		/* The next version: kept durably before scan.state names it. */
+		policy_path(a, p->version, path, sizeof(path));
+		if ((r = rp_write_file_atomic(path, entry, len, 0600)) < 0) {
+			rp_policy_free(p);
+			return r;
+		}
+		if (a->scan.npol == RP_POLICY_KEEP_MAX)
+			drop_oldest(a);
+		a->scan.pol[a->scan.npol].version = p->version;
+		a->scan.pol[a->scan.npol].index = index;
+		a->pols[a->scan.npol++] = p;
+		a->policy = p;
+		agent_logf("root policy version %llu %s is in force from log entry %llu",
+			   (unsigned long long)p->version, p->hash, (unsigned long long)index);
+		return 0;
+	}
+	rp_policy_free(p);
+	return 0;
+}
+
+int agent_walk(struct agent *a, const struct rp_entries *e, struct agent_walk_alert *ret_alerts,
+	       size_t max_alerts, size_t *ret_nalerts, struct rp_diag *d)
+{
+	struct rp_frontier f = a->scan.f;
+	int r;
+
+	*ret_nalerts = 0;
+	if ((r = rp_scan_verify(&f, e, a->log.size, a->log.root, d)) < 0)
+		return r;
+	for (size_t i = 0; i < e->n; i++) {
+		const uint8_t *entry = e->buf + e->off[i];
+		if (rp_entry_is_policy(entry, e->len[i]) &&
+		    (r = walk_policy(a, e->from + i, entry, e->len[i], ret_alerts, max_alerts,
+				     ret_nalerts)) < 0) {
+			rp_diagf(d, "keeping a root policy: %s", rp_strerror(r));
+			return r;
+		}
+	}
+	a->scan.f = f;
+	if ((r = scan_write(a)) < 0)
+		rp_diagf(d, "writing scan.state: %s", rp_strerror(r));
+	return r;
+}

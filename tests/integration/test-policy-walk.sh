@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The agent's walk through the log (agent/walk.c, lib/scan.h): it reads
+# every entry in order, proves them to be the witnessed log's, follows a
+# root policy rotation it finds there, and judges every statement by the
+# policy in force at its entry. Root policies are put into the log the way a
+# breached server can put anything there: a row written straight into the
+# database, which the sequencer logs (the real publication route checks
+# the same rule before it appends; the agent trusts neither).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+rp_init "$1"
+
+ME=$(id -un)
+rp_server_init
+rp_witnesses 2
+rp_admins 5
+rp_org acme 3 2 # admin1-3; admin4 and admin5 are outsiders
+rp_enroll a1
+rp_agent_start a1
+
+now() { date -u -d "@$(( $(date +%s) + ${1:-0} ))" +%Y-%m-%dT%H:%M:%SZ; }
+newid() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
+served_size() { curl -sk --tlsv1.3 "https://127.0.0.1:$PORT/v1/log/acme/checkpoint" | sed -n 2p; }
+
+# The text of the policy in force (the signed v1 file without its signatures).
+sed '/^$/,$d' "$T/admin/acme.policy" >"$T/v1.txt"
+
+# policy NAME VERSION SED-SCRIPT ADMIN...: $T/NAME.policy, v1's text edited
+# and signed by those admins (rampart policy sign refuses keys not in it).
+policy() {
+	local name=$1 v=$2 script=$3 n; shift 3
+	sed -e "s/^version 1\$/version $v/" -e "$script" "$T/v1.txt" >"$T/$name.policy"
+	for n in "$@"; do
+		"$CLI" policy sign --yes --key "$T/admin/admin$n.key" "$T/$name.policy" >/dev/null ||
+			die "policy sign $name admin$n"
+	done
+}
+
+# logged NOTEFILE: appended to the org's log as a breached server would.
+logged() {
+	local before
+	before=$(served_size)
+	rp_sql "INSERT INTO commands (id, org, statement, payload, state, created)
+		VALUES ('$(newid)', 'acme', readfile('$1'), x'', 'approved', strftime('%s','now'));"
+	rp_wait_for 60 bash -c "[ \"\$(curl -sk --tlsv1.3 https://127.0.0.1:$PORT/v1/log/acme/checkpoint | sed -n 2p)\" -gt $before ]" ||
+		die "$1 was not logged"
+}
+
+# cmd_to_a1 NAME ADMIN...: a command to a1 that drops $T/canary.NAME, signed by
+# those admins and forged into the database as approved.
+cmd_to_a1() {
+	local name=$1 id n h size; shift
+	id=$(newid)
+	printf 'touch %s/canary.%s\n' "$T" "$name" >"$T/$name.payload"
+	h=$(sha256sum <"$T/$name.payload" | cut -d' ' -f1)
+	size=$(wc -c <"$T/$name.payload")
+	{
+		printf 'rampart/command/v1\norg acme\nid %s\nkind exec\n' "$id"
+		printf 'not-before %s\nexpires %s\nrun-as %s\ntimeout 10\n' "$(now -60)" "$(now 3600)" "$ME"
+		printf 'payload sha256:%s %s\ntarget %s\n' "$h" "$size" "$DEV_a1"
+	} >"$T/$name.note"
+	for n in "$@"; do
+		"$CLI" note sign --key "$T/admin/admin$n.key" <"$T/$name.note" >"$T/$name.tmp"
+		mv "$T/$name.tmp" "$T/$name.note"
+	done
+	rp_sql "INSERT INTO commands (id, org, statement, payload, state, created)
+		VALUES ('$id', 'acme', readfile('$T/$name.note'), readfile('$T/$name.payload'), 'approved', strftime('%s','now'));
+		INSERT INTO deliveries (command_id, device_id, status, updated)
+		VALUES ('$id', '$DEV_a1', 'pending', strftime('%s','now'));"
+	echo "$id"
+}
+
+expect_ran() {
+	rp_wait_for 30 test -e "$T/canary.$1" || die "$1: the command did not run"
+}
+expect_refused() {
+	local name=$1 id=$2 code=$3
+	rp_wait_for 30 grep -q "$code $id" "$T/a1/alerts.log" ||
+		die "$name: no '$code' alert for $id"
+	sleep 1
+	[ ! -e "$T/canary.$name" ] || die "$name: the canary exists: the command RAN"
+}
+
+test_walk_reads_the_whole_log() {
+	local id
+	id=$(cmd_to_a1 before 1 2)
+	expect_ran before
+	rp_wait_for 30 bash -c "awk '\$1 == \"scanned\" {exit !(\$2 > 1)}' '$T/a1/scan.state'" ||
+		die "the agent has not walked the log (scan.state: $(head -1 "$T/a1/scan.state" 2>/dev/null))"
+	grep -q '^policy 1 0$' "$T/a1/scan.state" || die "scan.state does not keep version 1 from entry 0"
+	rp_ok "walk: the agent reads the log's entries, proved, before acting (command $id ran)"
+}
+
+test_rotation_followed() {
+	# Version 2 revokes admin3: signed by admin1 and admin2, a root quorum of
+	# version 1 and of version 2 itself.
+	policy v2 2 '/^key admin3@/d; s/ admin3@acme.example//g' 1 2
+	logged "$T/v2.policy"
+	# The agent reads on when it has something to act on past its walk (or
+	# refreshes its checkpoint, every half freshness window): a command.
+	cmd_to_a1 after 1 2 >/dev/null
+	expect_ran after
+	grep -q 'root policy version 2 .* is in force from log entry' "$T/a1.log" ||
+		die "the agent did not take version 2 into force before running a later command"
+	[ -f "$T/a1/policy.v2.note" ] || die "policy.v2.note was not kept"
+	rp_ok "rotation: version 2, signed by version 1's root quorum and its own, is in force on the agent"
+}
+
+test_revoked_key_after_rotation() {
+	# admin1 + admin3 meet version 1's exec threshold; admin3 is revoked in 2.
+	local id
+	id=$(cmd_to_a1 revoked 1 3)
+	expect_refused revoked "$id" no-quorum
+	rp_ok "attack: a statement acted on under a policy that was rotated away: refused, and one signed under version 2 runs"
+}
+
+test_rotation_not_signed_by_old_quorum() {
+	# "Version 3" handing the org to the outsiders admin4 and admin5, signed
+	# by them only: its own root quorum, none of version 2's.
+	local k4 k5
+	k4=$(cat "$T/admin/admin4.key.vkey")
+	k5=$(cat "$T/admin/admin5.key.vkey")
+	# v1's text with the keys and roles replaced, in the fields' order
+	python3 - "$T/v1.txt" "$T/v3bad.policy" "$k4" "$k5" <<'EOF'
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+out = []
+for l in lines:
+    w = l.split(" ")
+    if w[0] == "version":
+        out.append("version 3")
+    elif w[0] == "key":
+        if not any(o.startswith("key ") for o in out):
+            out += ["key " + sys.argv[3], "key " + sys.argv[4]]
+    elif w[0] == "role":
+        out.append("role %s 1 admin4@acme.example admin5@acme.example" % w[1])
+    else:
+        out.append(l)
+open(sys.argv[2], "w").write("\n".join(out) + "\n")
+EOF
+	for n in 4 5; do
+		"$CLI" policy sign --yes --key "$T/admin/admin$n.key" "$T/v3bad.policy" >/dev/null ||
+			die "policy sign v3bad admin$n"
+	done
+	logged "$T/v3bad.policy"
+	local id
+	id=$(cmd_to_a1 takeover 4 5)
+	expect_refused takeover "$id" no-quorum
+	grep -q 'policy-refused' "$T/a1/alerts.log" ||
+		die "no policy-refused alert for a version 3 without version 2's root quorum"
+	grep -q 'policy-refused' "$T/a1/security.log" || die "policy-refused is not in security.log"
+	rp_ok "attack: root policy N+1 not signed by version N's threshold: refused with an alert, the outsiders' command refused"
+}
+
+test_skipped_version() {
+	policy v4 4 '/^key admin3@/d; s/ admin3@acme.example//g' 1 2
+	logged "$T/v4.policy"
+	cmd_to_a1 skip 1 2 >/dev/null
+	expect_ran skip
+	grep -q 'policy-skipped' "$T/a1/alerts.log" ||
+		die "no policy-skipped alert for version 4 after version 2"
+	grep -q '^policy 4 ' "$T/a1/scan.state" && die "version 4 was kept"
+	rp_ok "attack: a skipped root version: refused with an alert, version 2 stays in force"
+}
+
+test_replayed_old_policy() {
+	# Version 1 itself, logged again: it would give admin3 back its vote.
+	logged "$T/admin/acme.policy"
+	local id
+	id=$(cmd_to_a1 replayed 1 3)
+	expect_refused replayed "$id" no-quorum
+	grep -q 'policy-replayed' "$T/a1/alerts.log" ||
+		die "no policy-replayed alert for version 1 logged again"
+	rp_ok "attack: a replayed old root policy changes nothing: alerted, admin3's vote stays revoked"
+}
+
+test_restart_keeps_the_walk() {
+	rp_agent_stop a1
+	rp_agent_start a1
+	local id
+	id=$(cmd_to_a1 restart 1 3)
+	expect_refused restart "$id" no-quorum
+	id=$(cmd_to_a1 restart2 1 2)
+	expect_ran restart2
+	rp_ok "restart: the walk and version 2 are loaded from the state directory"
+}
+
+test_walk_reads_the_whole_log
+test_rotation_followed
+test_revoked_key_after_rotation
+test_rotation_not_signed_by_old_quorum
+test_skipped_version
+test_replayed_old_policy
+test_restart_keeps_the_walk
+rp_note "all policy walk tests passed"
