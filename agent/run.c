@@ -390,6 +390,30 @@ static int catch_up(struct agent *a)
 	return a->scan.f.size >= a->log.size ? 0 : -1;
 }
 
+/*
+ * The usual case needs no request: the delivered statement is the one entry
+ * the walk lacks, and the last of the checkpoint's tree. Walked with it
+ * (the frontier and the leaf must make the checkpoint's root), else left to
+ * catch_up.
+ */
+static void walk_delivered(struct agent *a, const struct rp_delivery *dl)
+{
+	struct agent_walk_alert al[4];
+	struct rp_entries e = {.from = (uint64_t)dl->index, .n = 1};
+	struct rp_diag d = {""};
+	size_t nal = 0;
+
+	if ((uint64_t)dl->index != a->scan.f.size || a->log.size != a->scan.f.size + 1 ||
+	    dl->statement_len == 0 || dl->statement_len > RP_LOG_ENTRY_MAX)
+		return;
+	e.buf = (uint8_t *)dl->statement;
+	e.len[0] = dl->statement_len;
+	if (agent_walk(a, &e, al, 4, &nal, &d) == 0)
+		for (size_t i = 0; i < nal; i++)
+			send_alert(a, "", al[i].code, al[i].reason);
+	/* a failure here is the inclusion check's to report, on the judgement that follows */
+}
+
 static int handle_delivery(struct agent *a, const struct run_opts *o, const struct rp_delivery *dl)
 {
 	struct exec_opts eo = {.no_cgroup = o->no_cgroup, .stop = &stopping, .spare = a->net.pid};
@@ -403,6 +427,7 @@ static int handle_delivery(struct agent *a, const struct run_opts *o, const stru
 	r = agent_check(a, dl, true, &c, id, &proved, &d);
 	if (r == RP_E_UNSCANNED) {
 		/* its checkpoint is stored by now: read the log up to it, then judge */
+		walk_delivered(a, dl);
 		catch_up(a);
 		d.msg[0] = '\0';
 		r = agent_check(a, dl, true, &c, id, &proved, &d);
