@@ -75,6 +75,10 @@ struct auditor {
 	size_t snap_len;
 	uint64_t snap_size;
 	uint8_t snap_root[RP_HASH_LEN];
+	/* --signed-by: the key watched, the entries it signed; nothing is saved */
+	struct rp_vkey watch;
+	bool watching;
+	size_t nsigned;
 };
 
 static void finding(struct auditor *au, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -114,6 +118,17 @@ static void on_entry(void *arg, uint64_t index, bool bad, const char *text)
 		cli_put(stdout, text);
 		putchar('\n');
 	}
+}
+
+/* An entry the watched key signed, authorised or not (lib/audit.h). */
+static void on_signed(void *arg, uint64_t index, const char *text)
+{
+	struct auditor *au = arg;
+
+	au->nsigned++;
+	printf("SIGNED #%llu ", (unsigned long long)index);
+	cli_put(stdout, text);
+	putchar('\n');
 }
 
 /* GET a log resource (public: no authentication) over the pinned connection. */
@@ -166,6 +181,8 @@ static void progress_keep(struct auditor *au, const struct rp_audit *a)
  */
 static void progress_save(struct auditor *au)
 {
+	if (au->watching)
+		return; /* a --signed-by run replays from 0 and leaves the state alone */
 	uint8_t proof[RP_PROOF_HASHES_MAX][RP_HASH_LEN];
 	struct rp_tlog_head part = {au->snap_size}, all = {au->cp->size};
 	struct rp_tile_reader *tr;
@@ -422,6 +439,27 @@ static void print_evidence(const char *what, const char *note)
 	puts("----");
 }
 
+/* --signed-by: a verifier key, or the name of a key of the trusted policy. */
+static int watch_key(struct auditor *au, const struct rp_policy *anchor, const char *arg)
+{
+	struct rp_diag d = {""};
+	int k;
+
+	if (strchr(arg, '+') && rp_vkey_parse(arg, strlen(arg), &au->watch, &d) == 0) {
+		au->watching = true;
+		return 0;
+	}
+	if (anchor && (k = rp_policy_key_index(anchor, arg)) >= 0) {
+		au->watch = anchor->keys[k];
+		au->watching = true;
+		return 0;
+	}
+	cli_err("audit: --signed-by %s: neither a verifier key nor a key of the trusted root "
+		"policy%s%s",
+		arg, d.msg[0] ? ": " : "", d.msg);
+	return -1;
+}
+
 int cmd_audit(struct cli *c, int argc, char *argv[])
 {
 	static const struct option opts[] = {
@@ -429,6 +467,7 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 		{"state", required_argument, NULL, 's'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"checkpoint", required_argument, NULL, 'c'},
+		{"signed-by", required_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -440,7 +479,7 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 	struct rp_diag d = {""};
 	struct rp_http_resp resp = {0};
 	char state_path[600], cp_path[640], anchor_path[600];
-	const char *policy_file = NULL, *state_file = NULL, *others[16];
+	const char *policy_file = NULL, *state_file = NULL, *others[16], *signed_by = NULL;
 	size_t nothers = 0;
 	char *buf = NULL, *old_note = NULL, *saved = NULL;
 	struct rp_tlog_head before, now_head, last;
@@ -451,8 +490,9 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 	int ch, r, rc = 2;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "p:s:qc:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:s:qc:S:h", opts, NULL)) != -1) {
 		switch (ch) {
+		case 'S': signed_by = optarg; break;
 		case 'c':
 			if (nothers == sizeof(others) / sizeof(others[0])) {
 				cli_err("audit: at most 16 --checkpoint files");
@@ -465,7 +505,7 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 		case 'q': au.quiet = true; break;
 		case 'h':
 			printf("Usage: rampart audit [--policy FILE] [--state FILE] [--quiet]\n"
-			       "                     [--checkpoint FILE]...\n\n"
+			       "                     [--checkpoint FILE]... [--signed-by KEY]\n\n"
 			       "Audits the org's transparency log from the server's public tiles:\n"
 			       "checks the checkpoint's log signature and witness quorum against the\n"
 			       "root policy, replays every entry not audited before (recomputing the\n"
@@ -497,7 +537,12 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 			       "  --quiet        findings and the summary only\n"
 			       "  --checkpoint FILE  a checkpoint seen elsewhere (an agent's\n"
 			       "                 checkpoint.note, another monitor's) to check against\n"
-			       "                 this log: a split view is a finding\n\n"
+			       "                 this log: a split view is a finding\n"
+			       "  --signed-by KEY  also list, as SIGNED lines, every entry that carries\n"
+			       "                 a valid signature by KEY (a verifier key, or a key name\n"
+			       "                 of the trusted root policy), authorised or not, under\n"
+			       "                 any version of the policy: what a lost or stolen key\n"
+			       "                 ever signed. Replays the whole log and saves no state.\n\n"
 			       "Needs --server, --pin and --org, no key: anyone may audit.\n"
 			       "Exit status: 0 clean, 1 findings, 2 the audit could not run.\n");
 			return 0;
@@ -522,9 +567,9 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 	au.cp_path = cp_path;
 	au.last_save = rp_now();
 
-	/* What we verified before, if anything. */
+	/* What we verified before, if anything (a --signed-by run starts from 0). */
 	rp_audit_init(&a, "");
-	if (rp_read_file(state_path, RP_AUDIT_STATE_MAX, &buf, &len) == 0) {
+	if (!signed_by && rp_read_file(state_path, RP_AUDIT_STATE_MAX, &buf, &len) == 0) {
 		r = rp_audit_load(&a, buf, len, &d);
 		free(buf);
 		buf = NULL;
@@ -564,6 +609,13 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 				anchor->hash, state_path, a.trusted_hash);
 			goto out;
 		}
+	}
+
+	if (signed_by && watch_key(&au, anchor, signed_by) < 0)
+		goto out;
+	if (au.watching) {
+		a.watch = &au.watch;
+		a.watched = on_signed;
 	}
 
 	/* The checkpoint, judged by the policy in force (lib/audit.h: rp_audit_checkpoint). */
@@ -643,6 +695,15 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 		judge_other(&au, cp_path, &last, &cp, old_note, resp.body);
 	for (size_t i = 0; i < nothers; i++)
 		cross_check(&au, rp_audit_judge(&a, anchor), others[i], &cp, resp.body);
+	if (au.watching) {
+		fputs("audit: key ", stdout);
+		cli_put(stdout, au.watch.name);
+		printf(" signed %zu of the %llu entries (SIGNED lines above); the state is left as "
+		       "it was\n",
+		       au.nsigned, (unsigned long long)cp.size);
+		rc = au.findings ? 1 : au.errors ? 2 : 0;
+		goto out;
+	}
 	/* Consistent: remember it. Findings about entries stay history, not state. */
 	if (!(saved = rp_audit_save(&a, &len)) ||
 	    rp_write_file_atomic(state_path, saved, len, 0600) < 0 ||

@@ -200,8 +200,22 @@ static int check_other(const struct rp_audit *a, const char *data, size_t len, c
 	return RP_E_KIND;
 }
 
+/* Whether the entry is a note with a valid signature line by k. */
+static bool signed_by(const char *data, size_t len, const struct rp_vkey *k)
+{
+	struct rp_note *note = NULL;
+	bool yes = false;
+
+	if (!k || rp_note_parse(data, len, &note, NULL) < 0)
+		return false;
+	for (size_t i = 0; i < note->nsigs && !yes; i++)
+		yes = rp_note_sig_names(&note->sigs[i], k) && rp_note_sig_valid(note, i, k);
+	rp_note_free(note);
+	return yes;
+}
+
 static int finish_entry(struct rp_audit *a, const uint8_t leaf[RP_HASH_LEN], int ok,
-			const char *line, rp_audit_report_fn report, void *arg)
+			const char *line, bool watched, rp_audit_report_fn report, void *arg)
 {
 	int r;
 
@@ -210,6 +224,8 @@ static int finish_entry(struct rp_audit *a, const uint8_t leaf[RP_HASH_LEN], int
 	if (ok < 0)
 		a->findings++;
 	report(arg, a->size, ok < 0, line);
+	if (watched && a->watched)
+		a->watched(arg, a->size, line);
 	a->size++;
 	return 0;
 }
@@ -223,13 +239,14 @@ int rp_audit_entry(struct rp_audit *a, const char *data, size_t len, rp_audit_re
 					  : check_other(a, data, len, line, sizeof(line));
 
 	rp_merkle_leaf_hash(data, len, leaf);
-	return finish_entry(a, leaf, ok, line, report, arg);
+	return finish_entry(a, leaf, ok, line, signed_by(data, len, a->watch), report, arg);
 }
 
 /* One entry's results from whichever thread checked it. */
 struct checked {
 	atomic_int done; /* 1 once ok, leaf and line are written (release) */
 	int ok;
+	bool watched; /* signed by a->watch */
 	uint8_t leaf[RP_HASH_LEN];
 	char line[AUDIT_LINE_MAX];
 };
@@ -261,6 +278,7 @@ static bool check_one(struct run *run)
 	c = &run->out[i];
 	rp_merkle_leaf_hash(run->data[i], run->len[i], c->leaf);
 	c->ok = check_other(run->a, run->data[i], run->len[i], c->line, AUDIT_LINE_MAX);
+	c->watched = signed_by(run->data[i], run->len[i], run->a->watch);
 	atomic_store_explicit(&c->done, 1, memory_order_release);
 	return true;
 }
@@ -293,7 +311,8 @@ static int audit_run(struct rp_audit *a, const char *const *data, const size_t *
 			if (!check_one(&run))
 				sched_yield(); /* entry k is being checked by another thread */
 		if (r == 0)
-			r = finish_entry(a, out[k].leaf, out[k].ok, out[k].line, report, arg);
+			r = finish_entry(a, out[k].leaf, out[k].ok, out[k].line, out[k].watched,
+					 report, arg);
 	}
 	for (unsigned t = 0; t < started; t++)
 		pthread_join(th[t], NULL);

@@ -33,6 +33,14 @@ struct rp_audit {
 	/* rp_audit_entries' work space, kept from one call to the next */
 	void *work;
 	size_t work_cap;
+	/*
+	 * When set, every entry that carries a valid signature by this key,
+	 * authorised or not, under whatever policy, is also told to watched
+	 * (with the same line as the report): what a lost or stolen key ever
+	 * signed, even after a rotation removed it from the policy.
+	 */
+	const struct rp_vkey *watch;
+	void (*watched)(void *arg, uint64_t index, const char *line);
 };
 
 /* What the replay says about one entry: a line of history, or a finding. */

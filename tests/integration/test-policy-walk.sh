@@ -68,6 +68,7 @@ cmd_to_a1() {
 		VALUES ('$id', 'acme', readfile('$T/$name.note'), readfile('$T/$name.payload'), 'approved', strftime('%s','now'));
 		INSERT INTO deliveries (command_id, device_id, status, updated)
 		VALUES ('$id', '$DEV_a1', 'pending', strftime('%s','now'));"
+	echo "$name $id $*" >>"$T/commands"
 	echo "$id"
 }
 
@@ -186,6 +187,22 @@ test_restart_keeps_the_walk() {
 	rp_ok "restart: the walk and version 2 are loaded from the state directory"
 }
 
+test_audit_lists_what_the_stolen_key_signed() {
+	local rc=0 want got
+	rp_as 1 audit --quiet --policy "$T/admin/acme.policy" --signed-by admin3@acme.example \
+		--state "$T/audit.state" >"$T/signed.out" 2>&1 || rc=$?
+	# the log holds junk policies and commands signed with a revoked key: findings
+	[ "$rc" -eq 1 ] || { cat "$T/signed.out" >&2; die "audit --signed-by exited $rc, want 1"; }
+	want=$(awk '/ 3$| 3 / {print $2}' "$T/commands" | sort)
+	got=$(grep '^SIGNED #' "$T/signed.out" | grep -o 'command [0-9a-f]\{32\}' | cut -d' ' -f2 | sort)
+	[ -n "$want" ] && [ "$want" = "$got" ] ||
+		{ cat "$T/signed.out" >&2; die "SIGNED lines name '$got', want exactly '$want'"; }
+	grep -q "audit: key admin3@acme.example signed $(echo "$want" | wc -l) of the" "$T/signed.out" ||
+		die "no summary of what admin3 signed"
+	[ ! -e "$T/audit.state" ] || die "audit --signed-by saved a state"
+	rp_ok "audit --signed-by lists exactly what the revoked key ever signed ($(echo "$want" | wc -l) commands), under any policy"
+}
+
 test_walk_reads_the_whole_log
 test_rotation_followed
 test_revoked_key_after_rotation
@@ -193,4 +210,5 @@ test_rotation_not_signed_by_old_quorum
 test_skipped_version
 test_replayed_old_policy
 test_restart_keeps_the_walk
+test_audit_lists_what_the_stolen_key_signed
 rp_note "all policy walk tests passed"
