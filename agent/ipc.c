@@ -90,6 +90,9 @@ int agent_ipc_hello_encode(const struct agent_hello *h, uint8_t **ret, size_t *r
 	w_start(&sb, AGENT_IPC_HELLO);
 	w_str(&sb, h->url);
 	rp_sb_put(&sb, h->pin, sizeof(h->pin));
+	w_u8(&sb, h->npins);
+	for (size_t i = 0; i < h->npins && i < RP_POLICY_PINS_MAX; i++)
+		rp_sb_put(&sb, h->pins[i], 32);
 	return w_finish(&sb, ret, ret_len);
 }
 
@@ -330,6 +333,13 @@ int agent_ipc_hello_decode(const uint8_t *m, size_t n, struct agent_hello *ret, 
 	rd_str(&r, h.url, sizeof(h.url), "url");
 	if ((pin = rd_take(&r, sizeof(h.pin), "pin")))
 		memcpy(h.pin, pin, sizeof(h.pin));
+	h.npins = rd_u8(&r, "pins");
+	if (!r.err && h.npins > RP_POLICY_PINS_MAX)
+		rd_fail(&r, RP_E_TOOBIG, "field `pins' counts %u, more than %d", h.npins,
+			RP_POLICY_PINS_MAX);
+	for (size_t i = 0; i < h.npins && !r.err; i++)
+		if ((pin = rd_take(&r, 32, "pins")))
+			memcpy(h.pins[i], pin, 32);
 	if (rd_end(&r) < 0)
 		return r.err;
 	*ret = h;

@@ -54,6 +54,9 @@ enum agent_ans_kind {
 struct agent_hello {
 	char url[AGENT_IPC_URL_MAX + 1];
 	uint8_t pin[32];
+	/* the newest root policy's server-pin lines, when it has any */
+	uint8_t npins;
+	uint8_t pins[RP_POLICY_PINS_MAX][32];
 };
 
 struct agent_ipc_header {

@@ -34,6 +34,13 @@ int agent_net_start(struct agent *a, const struct agent_net_spawn *s, struct rp_
 	a->net_broken = false;
 	snprintf(h.url, sizeof(h.url), "%s", a->conf.server);
 	memcpy(h.pin, a->api.http.pin, sizeof(h.pin));
+	/* The newest root policy's server keys, when it names any, replace the enrolment's. */
+	if (a->policy) {
+		h.npins = (uint8_t)a->policy->npins;
+		memcpy(h.pins, a->policy->pins, sizeof(h.pins));
+	}
+	a->net_npins = h.npins;
+	memcpy(a->net_pins, h.pins, sizeof(a->net_pins));
 	if ((r = agent_ipc_hello_encode(&h, &m, &n)) == 0) {
 		r = agent_ipc_send(a->net.fd, m, n, agent_ipc_now_ms() + AGENT_NET_GRACE_MS, NULL,
 				   d);

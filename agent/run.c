@@ -583,6 +583,13 @@ static void nap(const struct agent *a, int seconds_max, unsigned *attempt)
 		;
 }
 
+/* Whether the newest policy's server keys differ from the network process's. */
+static bool pins_changed(const struct agent *a)
+{
+	return a->policy->npins != a->net_npins ||
+	       memcmp(a->policy->pins, a->net_pins, a->net_npins * 32) != 0;
+}
+
 /* The network process failed or broke the protocol: recorded where the server cannot reach. */
 static void net_failed(struct agent *a, const char *why)
 {
@@ -638,6 +645,21 @@ int agent_run(const char *dir, const struct run_opts *o)
 		keep_fresh(&a, started, &next_fresh, &alarmed);
 		if (a.scan.f.size < a.log.size)
 			catch_up(&a);
+		if (pins_changed(&a)) {
+			/*
+			 * A root policy the walk accepted names other server keys (a TLS
+			 * key rotation): the network process starts again with them.
+			 */
+			agent_logf("the root policy in force names other server keys: restarting "
+				   "the network process with them");
+			agent_net_stop(&a);
+			if ((r = agent_net_start(&a, &spawn, &d)) < 0) {
+				snprintf(a.net_why, sizeof(a.net_why), "restarting it: %s", d.msg);
+				a.net_broken = true;
+				break;
+			}
+			continue;
+		}
 		flush_alerts(&a);
 		if (spool_flush(&a) < 0) {
 			if (!a.net_broken)

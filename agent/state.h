@@ -93,6 +93,10 @@ struct agent {
 	struct rp_https_conn conn; /* kept from one request to the next (enrolment) */
 	/* The network process (agent/privsep.h): every request goes through it. */
 	struct agent_net_info net;
+	/* the server keys it was started with (agent_net_start): a policy that
+	 * names others restarts it (agent/run.c) */
+	size_t net_npins;
+	uint8_t net_pins[RP_POLICY_PINS_MAX][32];
 	uint32_t net_seq;
 	bool net_broken;                     /* gone, late or off-protocol: stop */
 	char net_why[256];                   /* how it broke */

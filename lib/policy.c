@@ -172,9 +172,10 @@ int rp_policy_parse_text(const char *text, size_t len, struct rp_policy **ret, s
 		r = RP_E_MALFORMED;
 		goto fail;
 	}
-	/* key lines, role lines in the fixed order, freshness, tlog-policy lines. */
+	/* key lines, role lines in the fixed order, freshness, server-pin lines, tlog-policy lines.
+	 */
 	enum rp_role_id next_role = RP_ROLE_ROOT;
-	bool have_freshness = false;
+	bool have_freshness = false, saw_tlog = false;
 	while ((k = rp_cursor_line(&c, &line, &llen)) == 1) {
 		const char *w;
 		size_t wlen;
@@ -185,7 +186,35 @@ int rp_policy_parse_text(const char *text, size_t len, struct rp_policy **ret, s
 			r = RP_E_MALFORMED;
 			goto fail;
 		}
-		if (have_freshness) {
+		if (have_freshness && rp_memeq(w, wlen, "server-pin")) {
+			uint8_t pin[32];
+			if (saw_tlog) {
+				rp_diagf(
+					d,
+					"policy: a server-pin line after the log and witness lines");
+				r = RP_E_MALFORMED;
+				goto fail;
+			}
+			if (p->npins == RP_POLICY_PINS_MAX) {
+				rp_diagf(d, "policy: more than %d server-pin lines",
+					 RP_POLICY_PINS_MAX);
+				r = RP_E_TOOBIG;
+				goto fail;
+			}
+			if ((r = rp_pin_parse_n(v, vlen, pin, d)) < 0) {
+				r = RP_E_MALFORMED;
+				goto fail;
+			}
+			for (size_t i = 0; i < p->npins; i++)
+				if (!memcmp(p->pins[i], pin, 32)) {
+					rp_diagf(d, "policy: server-pin %.*s appears twice",
+						 (int)vlen, v);
+					r = RP_E_MALFORMED;
+					goto fail;
+				}
+			memcpy(p->pins[p->npins++], pin, 32);
+		} else if (have_freshness) {
+			saw_tlog = true;
 			if (p->wp.have_quorum) {
 				rp_quote(q, sizeof(q), line, llen);
 				rp_diagf(d, "policy: line `%s' after the quorum line", q);
@@ -354,6 +383,11 @@ char *rp_policy_format(const struct rp_policy *p, size_t *ret_len)
 		rp_sb_puts(&sb, "\n");
 	}
 	rp_sb_printf(&sb, "freshness %lld\n", (long long)p->freshness);
+	for (size_t i = 0; i < p->npins; i++) {
+		char hex[65];
+		rp_hex_encode(p->pins[i], 32, hex);
+		rp_sb_printf(&sb, "server-pin sha256:%s\n", hex);
+	}
 	rp_wpolicy_format(&p->wp, &sb);
 	return rp_sb_take(&sb, ret_len);
 }

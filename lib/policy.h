@@ -27,6 +27,10 @@ struct rp_policy {
 	struct rp_vkey keys[RP_POLICY_KEYS_MAX];
 	struct rp_role roles[RP_ROLE_COUNT];
 	int64_t freshness;    /* seconds a cosigned checkpoint stays fresh */
+	/* server-pin lines: when any, the TLS keys of the server agents accept
+	 * (instead of the enrolment token's pin); how a key rotation reaches them */
+	size_t npins;
+	uint8_t pins[RP_POLICY_PINS_MAX][32];
 	struct rp_wpolicy wp; /* the log key, witnesses and their quorum */
 	char hash[72];        /* "sha256:<hex>" of the policy text */
 	struct rp_note *note; /* the signed note, when parsed from one */

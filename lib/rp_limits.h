@@ -16,6 +16,7 @@
 /* Root policy. */
 #define RP_POLICY_KEYS_MAX      32 /* administrator keys */
 #define RP_POLICY_WITNESSES_MAX 32
+#define RP_POLICY_PINS_MAX      4 /* server-pin lines: the server keys agents accept */
 #define RP_ORG_NAME_MAX         64
 
 /* Statements. */

@@ -659,3 +659,23 @@ void rp_random_hex(char *out, size_t nbytes)
 	randombytes_buf(b, nbytes);
 	rp_hex_encode(b, nbytes, out);
 }
+
+int rp_pin_parse_n(const char *text, size_t n, uint8_t ret[32], struct rp_diag *d)
+{
+	uint8_t pin[32];
+
+	if (n != 71 || strncmp(text, "sha256:", 7) != 0 ||
+	    rp_hex_decode(text + 7, 64, pin, 32) != 0) {
+		char q[80];
+		rp_quote(q, sizeof(q), text, n);
+		rp_diagf(d, "pin `%s' is not sha256:<64 lowercase hex>", q);
+		return RP_E_INVAL;
+	}
+	memcpy(ret, pin, 32);
+	return 0;
+}
+
+int rp_pin_parse(const char *text, uint8_t ret[32], struct rp_diag *d)
+{
+	return rp_pin_parse_n(text, strlen(text), ret, d);
+}

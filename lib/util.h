@@ -149,3 +149,11 @@ int rp_append_line(const char *path, const char *line, size_t n, int mode, uint6
 
 /* Random hex identifier of nbytes bytes (2*nbytes chars + NUL). */
 void rp_random_hex(char *out, size_t nbytes);
+
+/*
+ * A server key pin, "sha256:<64 lowercase hex>" (SHA-256 of the key's
+ * SubjectPublicKeyInfo): RP_E_INVAL with d naming the text otherwise.
+ */
+int rp_pin_parse(const char *text, uint8_t ret[32], struct rp_diag *d);
+int rp_pin_parse_n(const char *text, size_t n, uint8_t ret[32], struct rp_diag *d);
+

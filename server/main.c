@@ -20,6 +20,7 @@
 #include "poll.h"
 #include "rp_err.h"
 #include "server.h"
+#include "rotate-tls.h"
 #include "tls.h"
 #include "util.h"
 
@@ -361,12 +362,23 @@ out:
 	return rc;
 }
 
+static int rotate_main(int argc, char *argv[])
+{
+	if (argc >= 2 && !strcmp(argv[1], "tls"))
+		return rotate_tls_main(argc - 1, argv + 1);
+	printf("Usage: rampartd rotate tls --data DIR [--host NAME | --activate | --status]\n\n"
+	       "  tls   the server's TLS key; agents follow only a root policy naming it\n"
+	       "        (see rampartd rotate tls --help)\n");
+	return argc >= 2 && strcmp(argv[1], "--help") != 0 && strcmp(argv[1], "-h") != 0 ? 2 : 0;
+}
+
 static const struct rp_cmd commands[] = {
 	{"init", init_main, "create a data directory: database, TLS key, bootstrap token"},
 	{"serve", serve_main, "serve the API"},
 	{"pin", pin_main, "print the server key's pin"},
 	{"bootstrap-token", bootstrap_main, "print a new one-time token for creating an org"},
 	{"log-key", logkey_main, "print (making it first) an org's log verifier key"},
+	{"rotate", rotate_main, "rotate a credential: tls (the server's TLS key)"},
 };
 
 int main(int argc, char *argv[])

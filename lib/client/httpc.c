@@ -113,22 +113,6 @@ int rp_url_parse(const char *text, struct rp_url *ret, struct rp_diag *d)
 	return 0;
 }
 
-int rp_pin_parse(const char *text, uint8_t ret[32], struct rp_diag *d)
-{
-	size_t n = strlen(text);
-	uint8_t pin[32];
-
-	if (n != 71 || strncmp(text, "sha256:", 7) != 0 ||
-	    rp_hex_decode(text + 7, 64, pin, 32) != 0) {
-		char q[80];
-		rp_quote(q, sizeof(q), text, n);
-		rp_diagf(d, "pin `%s' is not sha256:<64 lowercase hex>", q);
-		return RP_E_INVAL;
-	}
-	memcpy(ret, pin, 32);
-	return 0;
-}
-
 /* ---- response parsing (http-parser) ---- */
 
 /*
@@ -800,6 +784,18 @@ static void conn_arm(struct rp_https_conn *cn, const struct rp_https_client *c, 
 	cn->cancel = c->cancel;
 }
 
+/* The key is the pin, or with a policy's pins one of them (each compared in constant time). */
+static bool pinned(const struct rp_https_client *c, const uint8_t spki[32])
+{
+	bool ok = false;
+
+	if (c->npins == 0)
+		return sodium_memcmp(spki, c->pin, 32) == 0;
+	for (size_t i = 0; i < c->npins && i < RP_POLICY_PINS_MAX; i++)
+		ok |= sodium_memcmp(spki, c->pins[i], 32) == 0;
+	return ok;
+}
+
 /* Connects, handshakes and checks the pin, all before deadline; conn is filled only on success. */
 static int conn_open(const struct rp_https_client *c, struct rp_https_conn *conn, int64_t deadline,
 		     struct rp_diag *d)
@@ -816,11 +812,11 @@ static int conn_open(const struct rp_https_client *c, struct rp_https_conn *conn
 		close(cn.fd);
 		return r;
 	}
-	if (sodium_memcmp(spki, c->pin, 32) != 0) {
+	if (!pinned(c, spki)) {
 		char hex[65];
 		rp_hex_encode(spki, 32, hex);
-		rp_diagf(d, "server %s presented key sha256:%s, not the pinned key", c->url.base,
-			 hex);
+		rp_diagf(d, "server %s presented key sha256:%s, not %s", c->url.base, hex,
+			 c->npins ? "one the root policy names (server-pin)" : "the pinned key");
 		tls_close(cn.ctx, cn.ssl);
 		close(cn.fd);
 		return RP_E_PIN;

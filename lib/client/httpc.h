@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rp_limits.h"
 #include "util.h"
 
 struct rp_url {
@@ -26,12 +27,13 @@ struct rp_url {
 /* Accepts only https://host[:port][/] (port defaults to 443). */
 int rp_url_parse(const char *text, struct rp_url *ret, struct rp_diag *d);
 
-/* Parses "sha256:<64 hex>". */
-int rp_pin_parse(const char *text, uint8_t ret[32], struct rp_diag *d);
-
 struct rp_https_client {
 	struct rp_url url;
 	uint8_t pin[32];
+	/* When npins > 0, the server keys accepted instead of pin (a root
+	 * policy's server-pin lines: how agents follow a TLS key rotation). */
+	size_t npins;
+	uint8_t pins[RP_POLICY_PINS_MAX][32];
 	/*
 	 * The deadline of one whole request, measured on the monotonic clock
 	 * from its start: resolving, connecting, the TLS handshake, sending,

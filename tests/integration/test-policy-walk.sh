@@ -203,6 +203,52 @@ test_audit_lists_what_the_stolen_key_signed() {
 	rp_ok "audit --signed-by lists exactly what the revoked key ever signed ($(echo "$want" | wc -l) commands), under any policy"
 }
 
+test_tls_rotation_followed() {
+	local cur next
+	"$RAMPARTD" rotate tls --data "$DATA" >"$T/rotate.out" 2>"$T/rotate.log" || die "rampartd rotate tls"
+	cur=$(awk '$1 == "current" {print $2}' "$T/rotate.out")
+	next=$(awk '$1 == "next" {print $2}' "$T/rotate.out")
+	[ "$cur" = "$PIN" ] && [ -n "$next" ] && [ "$next" != "$PIN" ] || die "rotate tls printed '$cur' '$next'"
+	# Version 3 (version 2 plus both server keys), signed by admin1 and admin2.
+	policy v3 3 "/^key admin3@/d; s/ admin3@acme.example//g; /^freshness /a server-pin $cur\\nserver-pin $next" 1 2
+	grep -q "^server-pin $next\$" "$T/v3.policy" || die "v3 does not name the next key"
+	logged "$T/v3.policy"
+	cmd_to_a1 tls1 1 2 >/dev/null
+	expect_ran tls1
+	rp_wait_for 20 grep -q 'names other server keys: restarting the network process' "$T/a1.log" ||
+		die "the agent did not take the policy's server keys"
+	"$RAMPARTD" rotate tls --data "$DATA" --activate >"$T/activate.out" 2>>"$T/rotate.log" ||
+		die "rampartd rotate tls --activate"
+	rp_server_stop
+	rp_server_start
+	PIN=$next # the CLI is told the new key by hand (it pins it too)
+	cmd_to_a1 tls2 1 2 >/dev/null
+	expect_ran tls2
+	rp_ok "TLS key rotation: the agent moves to the new key through a signed, logged policy and keeps working"
+}
+
+test_pin_change_without_statement() {
+	# The breached server swaps in a key of its own that no policy names.
+	"$RAMPARTD" rotate tls --data "$DATA" >"$T/rotate2.out" 2>>"$T/rotate.log" || die "rotate tls (rogue)"
+	"$RAMPARTD" rotate tls --data "$DATA" --activate >/dev/null 2>>"$T/rotate.log" || die "activate (rogue)"
+	rp_server_stop
+	rp_server_start
+	cmd_to_a1 rogue 1 2 >/dev/null
+	rp_wait_for 30 grep -q 'not one the root policy names (server-pin)' "$T/a1.log" ||
+		die "the agent did not refuse the rogue key"
+	sleep 2
+	[ ! -e "$T/canary.rogue" ] || die "a command ran over the rogue key"
+	# The operator puts the policy's key back (the rename --activate made, undone).
+	rp_server_stop
+	mv "$DATA/tls.key" "$DATA/tls.next.key"
+	mv "$DATA/tls.crt" "$DATA/tls.next.crt"
+	mv "$DATA/tls.prev.key" "$DATA/tls.key"
+	mv "$DATA/tls.prev.crt" "$DATA/tls.crt"
+	rp_server_start
+	expect_ran rogue
+	rp_ok "attack: a TLS pin change without a signed statement: the agent refuses the server's new key and runs nothing until the policy's key is back"
+}
+
 test_walk_reads_the_whole_log
 test_rotation_followed
 test_revoked_key_after_rotation
@@ -210,5 +256,7 @@ test_rotation_not_signed_by_old_quorum
 test_skipped_version
 test_replayed_old_policy
 test_restart_keeps_the_walk
+test_tls_rotation_followed
+test_pin_change_without_statement
 test_audit_lists_what_the_stolen_key_signed
 rp_note "all policy walk tests passed"

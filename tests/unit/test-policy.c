@@ -176,6 +176,55 @@ CASE(double_space, "role exec 2 alice.example bob.example",
 CASE(crlf_line_ending, "org acme\n", "org acme\r\n", "control")
 CASE(blank_line, "version 1\n", "version 1\n\n", "expires")
 
+#define PIN_A                \
+	"server-pin sha256:" \
+	"1111111111111111111111111111111111111111111111111111111111111111\n"
+#define PIN_B                \
+	"server-pin sha256:" \
+	"2222222222222222222222222222222222222222222222222222222222222222\n"
+CASE(server_pin_after_log, "group both", PIN_A "group both", "after the log")
+CASE(server_pin_not_hex, "freshness 3600\n", "freshness 3600\nserver-pin sha256:xyz\n", "pin")
+CASE(server_pin_twice, "freshness 3600\n", "freshness 3600\n" PIN_A PIN_A, "twice")
+
+/* server-pin lines: parsed in order between freshness and log, formatted back. */
+static void server_pins_round_trip(void **state)
+{
+	char *text = replace(golden, "freshness 3600\n", "freshness 3600\n" PIN_A PIN_B);
+	struct rp_policy *p = NULL;
+	size_t len;
+	char *out;
+	(void)state;
+
+	assert_int_equal(rp_policy_parse_text(text, strlen(text), &p, NULL), 0);
+	assert_int_equal(p->npins, 2);
+	assert_int_equal(p->pins[0][0], 0x11);
+	assert_int_equal(p->pins[1][31], 0x22);
+	out = rp_policy_format(p, &len);
+	assert_non_null(out);
+	assert_int_equal(len, strlen(text));
+	assert_memory_equal(out, text, len);
+	free(out);
+	rp_policy_free(p);
+	free(text);
+	/* the golden policy has none: agents keep their enrolment pin */
+	assert_int_equal(rp_policy_parse_text(golden, strlen(golden), &p, NULL), 0);
+	assert_int_equal(p->npins, 0);
+	rp_policy_free(p);
+}
+
+static void server_pins_at_most_four(void **state)
+{
+	char many[512] = "freshness 3600\n";
+	(void)state;
+
+	for (int i = 0; i < RP_POLICY_PINS_MAX + 1; i++) {
+		char line[96];
+		snprintf(line, sizeof(line), "server-pin sha256:%064d\n", i);
+		strcat(many, line);
+	}
+	rejects_as("freshness 3600\n", many, RP_E_TOOBIG, "server-pin");
+}
+
 static void missing_trailing_newline(void **state)
 {
 	struct rp_policy *p = NULL;
@@ -394,6 +443,11 @@ int main(void)
 		cmocka_unit_test(double_space),
 		cmocka_unit_test(crlf_line_ending),
 		cmocka_unit_test(blank_line),
+		cmocka_unit_test(server_pin_after_log),
+		cmocka_unit_test(server_pin_not_hex),
+		cmocka_unit_test(server_pin_twice),
+		cmocka_unit_test(server_pins_round_trip),
+		cmocka_unit_test(server_pins_at_most_four),
 		cmocka_unit_test(missing_trailing_newline),
 		cmocka_unit_test(initial_ok),
 		cmocka_unit_test(initial_one_root_signature),
