@@ -26,7 +26,7 @@ struct rp_policy {
 	size_t nkeys;
 	struct rp_vkey keys[RP_POLICY_KEYS_MAX];
 	struct rp_role roles[RP_ROLE_COUNT];
-	int64_t freshness;    /* seconds a cosigned checkpoint stays fresh */
+	int64_t freshness; /* seconds a cosigned checkpoint stays fresh */
 	/* server-pin lines: when any, the TLS keys of the server agents accept
 	 * (instead of the enrolment token's pin); how a key rotation reaches them */
 	size_t npins;

@@ -156,4 +156,3 @@ void rp_random_hex(char *out, size_t nbytes);
  */
 int rp_pin_parse(const char *text, uint8_t ret[32], struct rp_diag *d);
 int rp_pin_parse_n(const char *text, size_t n, uint8_t ret[32], struct rp_diag *d);
-
