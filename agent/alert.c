@@ -73,6 +73,8 @@ bool agent_alert_security(const char *code)
 		"policy-refused",
 		"policy-skipped",
 		"policy-replayed",
+		/* a server TLS key that no pin and no root policy names */
+		"server-key",
 		/* the agent's network process died, hung or broke its protocol */
 		"network-process",
 	};

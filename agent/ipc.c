@@ -93,6 +93,7 @@ int agent_ipc_hello_encode(const struct agent_hello *h, uint8_t **ret, size_t *r
 	w_u8(&sb, h->npins);
 	for (size_t i = 0; i < h->npins && i < RP_POLICY_PINS_MAX; i++)
 		rp_sb_put(&sb, h->pins[i], 32);
+	w_u8(&sb, h->unpinned);
 	return w_finish(&sb, ret, ret_len);
 }
 
@@ -340,6 +341,9 @@ int agent_ipc_hello_decode(const uint8_t *m, size_t n, struct agent_hello *ret, 
 	for (size_t i = 0; i < h.npins && !r.err; i++)
 		if ((pin = rd_take(&r, 32, "pins")))
 			memcpy(h.pins[i], pin, 32);
+	h.unpinned = rd_u8(&r, "unpinned");
+	if (!r.err && h.unpinned > 1)
+		rd_fail(&r, RP_E_MALFORMED, "field `unpinned' is %u, not 0 or 1", h.unpinned);
 	if (rd_end(&r) < 0)
 		return r.err;
 	*ret = h;

@@ -57,6 +57,9 @@ struct agent_hello {
 	/* the newest root policy's server-pin lines, when it has any */
 	uint8_t npins;
 	uint8_t pins[RP_POLICY_PINS_MAX][32];
+	/* 1: accept any server key (the root process then asks only for the
+	 * checkpoint and the log's entries, which it verifies itself) */
+	uint8_t unpinned;
 };
 
 struct agent_ipc_header {

@@ -193,6 +193,7 @@ int agent_net_main(int fd, unsigned uid, unsigned gid, pid_t parent)
 	free(m);
 	memcpy(n.http.pin, hello.pin, sizeof(n.http.pin));
 	n.http.npins = hello.npins;
+	n.http.any_key = hello.unpinned;
 	memcpy(n.http.pins, hello.pins, sizeof(n.http.pins));
 
 	for (;;) {

@@ -39,6 +39,7 @@ int agent_net_start(struct agent *a, const struct agent_net_spawn *s, struct rp_
 		h.npins = (uint8_t)a->policy->npins;
 		memcpy(h.pins, a->policy->pins, sizeof(h.pins));
 	}
+	h.unpinned = a->net_unpinned;
 	a->net_npins = h.npins;
 	memcpy(a->net_pins, h.pins, sizeof(a->net_pins));
 	if ((r = agent_ipc_hello_encode(&h, &m, &n)) == 0) {
@@ -138,6 +139,11 @@ int agent_net_call(struct agent *a, const struct agent_call *c, struct agent_ans
 	if (a->net_broken || a->net.fd < 0) {
 		rp_diagf(d, "the network process is gone");
 		return RP_E_IO;
+	}
+	/* Trusting no key, it only reads what the root process verifies whoever sends it. */
+	if (a->net_unpinned && c->kind != AGENT_ANS_CHECKPOINT && c->kind != AGENT_ANS_ENTRIES) {
+		rp_diagf(d, "not asked over an unpinned connection: %s %s", c->method, c->path);
+		return RP_E_PIN;
 	}
 	memset(&q, 0, sizeof(q));
 	q.seq = ++a->net_seq;

@@ -494,6 +494,50 @@ static int64_t freeze_due(const struct agent *a, int64_t started, int64_t alarme
 }
 
 /*
+ * Fetches the served checkpoint and its consistency proof, and keeps it
+ * once rp_verify_checkpoint accepts it (its raw bytes, whatever the network
+ * process made of them). a->fresh_why says why the last fetch failed, for
+ * the freeze alarm of a later cycle. The status of the fetch (200), or < 0.
+ */
+static int fetch_checkpoint(struct agent *a)
+{
+	char path[80], *why = a->fresh_why;
+	size_t whylen = sizeof(a->fresh_why);
+	struct rp_diag d = {""};
+	struct agent_answer ans;
+	struct agent_call c;
+	int r;
+
+	snprintf(path, sizeof(path), "/v1/agent/checkpoint?size=%llu",
+		 (unsigned long long)a->log.size);
+	c = call_for(a, "GET", path, RP_AGENT_REQUEST_S * 1000L, RP_CHECKPOINT_ANSWER_MAX,
+		     RP_CHECKPOINT_ANSWER_VALUES_MAX, AGENT_ANS_CHECKPOINT);
+	r = agent_net_call(a, &c, &ans, &d);
+	if (r == 200 && ans.kind == AGENT_ANS_CHECKPOINT) {
+		struct rp_verify_ctx ctx = check_ctx(a, true, NULL);
+		r = rp_verify_checkpoint(&ctx, ans.dl.checkpoint, ans.dl.checkpoint_len,
+					 (const uint8_t(*)[RP_HASH_LEN])ans.dl.consistency,
+					 ans.dl.ncons, NULL, &d);
+		if (r < 0) {
+			send_alert(a, "", alert_code(r), d.msg);
+			snprintf(why, whylen, "the served checkpoint was refused: %s", d.msg);
+		} else {
+			why[0] = '\0';
+			r = 200;
+		}
+	} else if (ans.status == 200 && r < 0) {
+		snprintf(why, whylen, "the served checkpoint was refused: %s", d.msg);
+	} else {
+		snprintf(why, whylen, "no checkpoint from the server: %.300s",
+			 r < 0 ? d.msg : "an answer without one");
+		if (r >= 0)
+			r = RP_E_HTTP;
+	}
+	agent_answer_release(&ans);
+	return r;
+}
+
+/*
  * Keeps the device's checkpoint fresh when no work arrives: fetches the
  * served checkpoint and its consistency proof once half the policy's
  * freshness window has passed since the newest cosignature held, and
@@ -506,46 +550,14 @@ static int64_t freeze_due(const struct agent *a, int64_t started, int64_t alarme
 static void keep_fresh(struct agent *a, int64_t started, int64_t *next_try, int64_t *alarmed)
 {
 	int64_t now = rp_now(), fresh = a->policy->freshness, since;
-	struct rp_diag d = {""};
-	char path[80], *why = a->fresh_why;
-	size_t whylen = sizeof(a->fresh_why);
-	int r;
 
 	/* `quorum none': no cosignature times, so no freshness to judge (docs/witness.md) */
 	if (a->policy->wp.quorum < 0)
 		return;
 	a->freeze_due = freeze_due(a, started, *alarmed);
 	if (now - a->log.newest >= fresh / 2 && now >= *next_try) {
-		struct agent_answer ans;
-		struct agent_call c;
 		*next_try = now + (fresh / 10 > 5 ? fresh / 10 : 5);
-		snprintf(path, sizeof(path), "/v1/agent/checkpoint?size=%llu",
-			 (unsigned long long)a->log.size);
-		c = call_for(a, "GET", path, RP_AGENT_REQUEST_S * 1000L, RP_CHECKPOINT_ANSWER_MAX,
-			     RP_CHECKPOINT_ANSWER_VALUES_MAX, AGENT_ANS_CHECKPOINT);
-		r = agent_net_call(a, &c, &ans, &d);
-		if (r == 200 && ans.kind == AGENT_ANS_CHECKPOINT) {
-			/* checked here from its raw bytes, whatever the network process made of it
-			 */
-			struct rp_verify_ctx ctx = check_ctx(a, true, NULL);
-			r = rp_verify_checkpoint(&ctx, ans.dl.checkpoint, ans.dl.checkpoint_len,
-						 (const uint8_t(*)[RP_HASH_LEN])ans.dl.consistency,
-						 ans.dl.ncons, NULL, &d);
-			if (r < 0)
-				send_alert(a, "", alert_code(r), d.msg);
-			/* Why the last fetch failed, kept for the alarm of a later cycle. */
-			if (r < 0)
-				snprintf(why, whylen, "the served checkpoint was refused: %s",
-					 d.msg);
-			else
-				why[0] = '\0';
-		} else if (ans.status == 200 && r < 0) {
-			snprintf(why, whylen, "the served checkpoint was refused: %s", d.msg);
-		} else {
-			snprintf(why, whylen, "no checkpoint from the server: %.300s",
-				 r < 0 ? d.msg : "an answer without one");
-		}
-		agent_answer_release(&ans);
+		fetch_checkpoint(a);
 	}
 	since = a->log.newest > started ? a->log.newest : started;
 	if (rp_now() - since > fresh && rp_now() - *alarmed > fresh / 2) {
@@ -554,7 +566,7 @@ static void keep_fresh(struct agent *a, int64_t started, int64_t *next_try, int6
 			 "no fresh cosigned checkpoint for %lld s (window %lld s); "
 			 "nothing new can run: %.300s",
 			 (long long)(rp_now() - since), (long long)fresh,
-			 why[0] ? why : "the checkpoint offered is not fresh");
+			 a->fresh_why[0] ? a->fresh_why : "the checkpoint offered is not fresh");
 		agent_logf("FREEZE: %s", msg);
 		*alarmed = rp_now();
 		a->freeze_due = freeze_due(a, started, *alarmed);
@@ -583,6 +595,51 @@ static void nap(const struct agent *a, int seconds_max, unsigned *attempt)
 		;
 }
 
+/*
+ * The server presents a key no pin names. The administrators may have
+ * rotated it while this device was away, naming the new key in a root
+ * policy this device has not read: over a connection that trusts no key,
+ * it reads the checkpoint and the log (everything in them is verified
+ * against its own state, the witnesses and the policy chain, whoever sends
+ * it), then starts again pinned to the keys of the newest policy it
+ * accepted. Unpinned, the network process asks for nothing else
+ * (agent_net_call). At most every 5 minutes; a key no policy names stays
+ * refused, with a local security alert.
+ */
+static void follow_server_key(struct agent *a, const struct agent_net_spawn *spawn,
+			      int64_t *next_try)
+{
+	struct agent_alert_note notes[2];
+	struct rp_diag d = {""};
+	uint64_t before = a->policy->version;
+
+	if (rp_now() < *next_try)
+		return;
+	*next_try = rp_now() + 300;
+	agent_logf("the server presents a key no pin names: reading the log over an unpinned "
+		   "connection for a root policy that names it");
+	agent_net_stop(a);
+	a->net_unpinned = true;
+	if (agent_net_start(a, spawn, &d) == 0 && fetch_checkpoint(a) == 200)
+		catch_up(a);
+	agent_net_stop(a);
+	a->net_unpinned = false;
+	if (agent_net_start(a, spawn, &d) < 0) {
+		snprintf(a->net_why, sizeof(a->net_why), "restarting it: %s", d.msg);
+		a->net_broken = true;
+		return;
+	}
+	if (a->policy->version != before)
+		agent_logf("root policy version %llu read over the unpinned connection; pinned "
+			   "again to the keys it names",
+			   (unsigned long long)a->policy->version);
+	else
+		agent_alert(a, rp_now(), "", "server-key",
+			    "the server presents a TLS key that neither the enrolment pin nor "
+			    "any root policy this device accepted names: refused",
+			    notes);
+}
+
 /* Whether the newest policy's server keys differ from the network process's. */
 static bool pins_changed(const struct agent *a)
 {
@@ -607,7 +664,7 @@ int agent_run(const char *dir, const struct run_opts *o)
 	struct sigaction sa = {.sa_handler = on_signal};
 	char path[96];
 	unsigned attempt = 0;
-	int64_t started = rp_now(), next_fresh = 0, alarmed = 0;
+	int64_t started = rp_now(), next_fresh = 0, alarmed = 0, next_unpinned = 0;
 	int r;
 
 	if ((r = agent_load(&a, dir, &d)) < 0) {
@@ -706,9 +763,11 @@ int agent_run(const char *dir, const struct run_opts *o)
 			nap(&a, o->max_backoff, &attempt);
 		} else {
 			agent_logf("poll: %s", r < 0 ? d.msg : "an answer without a delivery");
-			if (r == RP_E_PIN)
+			if (r == RP_E_PIN) {
 				agent_logf(
 					"SECURITY: the server's key does not match the pinned key");
+				follow_server_key(&a, &spawn, &next_unpinned);
+			}
 			nap(&a, o->max_backoff, &attempt);
 		}
 		agent_answer_release(&ans);

@@ -97,6 +97,8 @@ struct agent {
 	 * names others restarts it (agent/run.c) */
 	size_t net_npins;
 	uint8_t net_pins[RP_POLICY_PINS_MAX][32];
+	/* started trusting any server key, to read the log only (agent/run.c) */
+	bool net_unpinned;
 	uint32_t net_seq;
 	bool net_broken;                     /* gone, late or off-protocol: stop */
 	char net_why[256];                   /* how it broke */

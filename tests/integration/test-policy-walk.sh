@@ -17,6 +17,7 @@ rp_witnesses 2
 rp_admins 5
 rp_org acme 3 2 # admin1-3; admin4 and admin5 are outsiders
 rp_enroll a1
+rp_enroll a2 # offline until test_offline_agent_catches_up
 rp_agent_start a1
 
 now() { date -u -d "@$(( $(date +%s) + ${1:-0} ))" +%Y-%m-%dT%H:%M:%SZ; }
@@ -58,7 +59,7 @@ cmd_to_a1() {
 	{
 		printf 'rampart/command/v1\norg acme\nid %s\nkind exec\n' "$id"
 		printf 'not-before %s\nexpires %s\nrun-as %s\ntimeout 10\n' "$(now -60)" "$(now 3600)" "$ME"
-		printf 'payload sha256:%s %s\ntarget %s\n' "$h" "$size" "$DEV_a1"
+		printf 'payload sha256:%s %s\ntarget %s\n' "$h" "$size" "${TO:-$DEV_a1}"
 	} >"$T/$name.note"
 	for n in "$@"; do
 		"$CLI" note sign --key "$T/admin/admin$n.key" <"$T/$name.note" >"$T/$name.tmp"
@@ -67,7 +68,7 @@ cmd_to_a1() {
 	rp_sql "INSERT INTO commands (id, org, statement, payload, state, created)
 		VALUES ('$id', 'acme', readfile('$T/$name.note'), readfile('$T/$name.payload'), 'approved', strftime('%s','now'));
 		INSERT INTO deliveries (command_id, device_id, status, updated)
-		VALUES ('$id', '$DEV_a1', 'pending', strftime('%s','now'));"
+		VALUES ('$id', '${TO:-$DEV_a1}', 'pending', strftime('%s','now'));"
 	echo "$name $id $*" >>"$T/commands"
 	echo "$id"
 }
@@ -77,7 +78,7 @@ expect_ran() {
 }
 expect_refused() {
 	local name=$1 id=$2 code=$3
-	rp_wait_for 30 grep -q "$code $id" "$T/a1/alerts.log" ||
+	rp_wait_for 30 grep -q "$code $id" "$T/${AG:-a1}/alerts.log" ||
 		die "$name: no '$code' alert for $id"
 	sleep 1
 	[ ! -e "$T/canary.$name" ] || die "$name: the canary exists: the command RAN"
@@ -236,7 +237,8 @@ test_pin_change_without_statement() {
 	cmd_to_a1 rogue 1 2 >/dev/null
 	rp_wait_for 30 grep -q 'not one the root policy names (server-pin)' "$T/a1.log" ||
 		die "the agent did not refuse the rogue key"
-	sleep 2
+	rp_wait_for 30 grep -q 'server-key' "$T/a1/security.log" ||
+		die "no server-key alert after reading the log for a policy naming the rogue key"
 	[ ! -e "$T/canary.rogue" ] || die "a command ran over the rogue key"
 	# The operator puts the policy's key back (the rename --activate made, undone).
 	rp_server_stop
@@ -249,6 +251,22 @@ test_pin_change_without_statement() {
 	rp_ok "attack: a TLS pin change without a signed statement: the agent refuses the server's new key and runs nothing until the policy's key is back"
 }
 
+test_offline_agent_catches_up() {
+	# a2 enrolled under version 1 with the first server key; since then
+	# versions 2 and 3 were published and the server's key rotated.
+	rp_agent_start a2
+	local id
+	TO=$DEV_a2 AG=a2 cmd_to_a1 offline 1 2 >/dev/null
+	expect_ran offline
+	grep -q 'reading the log over an unpinned connection' "$T/a2.log" ||
+		die "a2 did not read the log over an unpinned connection"
+	grep -q 'root policy version 3 .* is in force' "$T/a2.log" || die "a2 did not reach version 3"
+	grep -q 'root policy version 2 .* is in force' "$T/a2.log" || die "a2 did not walk version 2"
+	id=$(TO=$DEV_a2 AG=a2 cmd_to_a1 offline-revoked 1 3)
+	AG=a2 expect_refused offline-revoked "$id" no-quorum
+	rp_ok "an agent offline across two root rotations and a TLS key rotation catches up: it walks both over an unpinned connection, pins the new key, refuses the revoked one"
+}
+
 test_walk_reads_the_whole_log
 test_rotation_followed
 test_revoked_key_after_rotation
@@ -258,5 +276,6 @@ test_replayed_old_policy
 test_restart_keeps_the_walk
 test_tls_rotation_followed
 test_pin_change_without_statement
+test_offline_agent_catches_up
 test_audit_lists_what_the_stolen_key_signed
 rp_note "all policy walk tests passed"
