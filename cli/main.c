@@ -120,6 +120,32 @@ int cli_trusted_policy_path(const struct cli *c, const char *org, char *out, siz
 	return k < 0 || (size_t)k >= n ? RP_E_TOOBIG : 0;
 }
 
+/*
+ * The server keys the trusted root policy names (server-pin lines) are
+ * accepted besides the configured pin, so that the CLI follows a TLS key
+ * rotation the administrators signed as agents do (docs/operating.md).
+ */
+static void trusted_pins(struct cli *c)
+{
+	struct rp_https_client *h = &c->api.http;
+	struct rp_policy *p = NULL;
+	char path[600], *buf = NULL;
+	size_t len;
+
+	if (cli_trusted_policy_path(c, c->org, path, sizeof(path)) < 0 ||
+	    rp_read_file(path, RP_NOTE_MAX, &buf, &len) < 0)
+		return;
+	if (rp_policy_parse(buf, len, &p, NULL) == 0 && p->npins > 0) {
+		memcpy(h->pins[0], h->pin, 32);
+		h->npins = 1;
+		for (size_t i = 0; i < p->npins && h->npins < RP_POLICY_PINS_MAX; i++)
+			if (memcmp(p->pins[i], h->pin, 32) != 0)
+				memcpy(h->pins[h->npins++], p->pins[i], 32);
+	}
+	rp_policy_free(p);
+	free(buf);
+}
+
 int cli_need_server(struct cli *c, bool need_key)
 {
 	struct rp_diag d = {""};
@@ -135,6 +161,7 @@ int cli_need_server(struct cli *c, bool need_key)
 		return RP_E_INVAL;
 	}
 	c->api.http.timeout_ms = 30000;
+	trusted_pins(c);
 	if (need_key || !c->token[0]) {
 		if (!c->key_path[0]) {
 			cli_err("no signing key configured: use --key, RAMPART_KEY or `rampart config --key'");
