@@ -625,7 +625,7 @@ static void follow_server_key(struct agent *a, const struct agent_net_spawn *spa
 	agent_net_stop(a);
 	a->net_unpinned = false;
 	if (agent_net_start(a, spawn, &d) < 0) {
-		snprintf(a->net_why, sizeof(a->net_why), "restarting it: %s", d.msg);
+		snprintf(a->net_why, sizeof(a->net_why), "restarting it: %.200s", d.msg);
 		a->net_broken = true;
 		return;
 	}
@@ -711,7 +711,7 @@ int agent_run(const char *dir, const struct run_opts *o)
 				   "the network process with them");
 			agent_net_stop(&a);
 			if ((r = agent_net_start(&a, &spawn, &d)) < 0) {
-				snprintf(a.net_why, sizeof(a.net_why), "restarting it: %s", d.msg);
+				snprintf(a.net_why, sizeof(a.net_why), "restarting it: %.200s", d.msg);
 				a.net_broken = true;
 				break;
 			}

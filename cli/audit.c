@@ -169,7 +169,7 @@ static void progress_keep(struct auditor *au, const struct rp_audit *a)
 	free(au->snap);
 	au->snap = t;
 	au->snap_len = n;
-	au->snap_size = a->size;
+	au->snap_size = a->tree.size;
 	rp_audit_root(a, au->snap_root);
 }
 
@@ -224,7 +224,7 @@ static void progress_save(struct auditor *au)
 }
 
 /*
- * Replays entries [a->size, size) from the entry bundles (lib/tiles.h),
+ * Replays entries [a->tree.size, size) from the entry bundles (lib/tiles.h),
  * keeping the progress of the bundles before this run's first finding
  * about them (progress_save writes it).
  */
@@ -232,8 +232,8 @@ static int replay(struct auditor *au, struct rp_audit *a, uint64_t size)
 {
 	size_t found = au->findings; /* the checkpoint's (stale) is judged anew each run */
 
-	while (a->size < size && !au->stopped) {
-		uint64_t tile = a->size / RP_TILE_WIDTH, skip = a->size % RP_TILE_WIDTH;
+	while (a->tree.size < size && !au->stopped) {
+		uint64_t tile = a->tree.size / RP_TILE_WIDTH, skip = a->tree.size % RP_TILE_WIDTH;
 		uint64_t end = (tile + 1) * RP_TILE_WIDTH;
 		struct rp_tile t = {RP_TILE_ENTRIES, tile, RP_TILE_WIDTH};
 		struct rp_http_resp resp = {0};
@@ -277,9 +277,9 @@ static int replay(struct auditor *au, struct rp_audit *a, uint64_t size)
 		rp_http_resp_release(&resp);
 		if (!au->stopped && au->findings >= RP_AUDIT_FINDINGS_MAX) { /* the bundle's own */
 			au->stopped = true;
-			au->unreported = a->size;
+			au->unreported = a->tree.size;
 		}
-		if (au->findings == found && a->size < size) {
+		if (au->findings == found && a->tree.size < size) {
 			progress_keep(au, a);
 			if (rp_now() - au->last_save >= RP_AUDIT_SAVE_S)
 				progress_save(au);
@@ -640,9 +640,9 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 		printf("audit: note: the root policy has no witnesses (quorum none): nothing dates "
 		       "the checkpoint, so this audit cannot tell a current log from a frozen one\n");
 	/* What this audit verified before (the empty tree on a first run), then the new entries. */
-	before.size = a.size;
+	before.size = a.tree.size;
 	rp_audit_root(&a, before.root);
-	au.saved = a.size;
+	au.saved = a.tree.size;
 	now_head.size = cp.size;
 	memcpy(now_head.root, cp.root, RP_HASH_LEN);
 	au.cp = &cp;

@@ -26,33 +26,9 @@ void rp_audit_release(struct rp_audit *a)
 	a->work_cap = 0;
 }
 
-/* rp_merkle_append's reader: the left siblings it asks for are on the right edge. */
-static int edge_read(void *arg, unsigned level, uint64_t index, uint8_t out[RP_HASH_LEN])
-{
-	const struct rp_audit *a = arg;
-
-	if (level >= 64 || index != (a->size >> level) - 1)
-		return RP_E_INVAL;
-	memcpy(out, a->edge[level], RP_HASH_LEN);
-	return 0;
-}
-
-/* rp_merkle_tree_hash's reader over the same edge, for the root of all a->size. */
-static int root_read(void *arg, unsigned level, uint64_t index, uint8_t out[RP_HASH_LEN])
-{
-	const struct rp_audit *a = arg;
-
-	(void)index;
-	if (level >= 64 || !((a->size >> level) & 1))
-		return RP_E_INVAL;
-	memcpy(out, a->edge[level], RP_HASH_LEN);
-	return 0;
-}
-
 void rp_audit_root(const struct rp_audit *a, uint8_t out[RP_HASH_LEN])
 {
-	if (a->size == 0 || rp_merkle_tree_hash(a->size, root_read, (void *)a, out) < 0)
-		rp_merkle_empty_root(out);
+	rp_frontier_root(&a->tree, out);
 }
 
 /* The names of the keys that signed, comma-separated. */
@@ -160,15 +136,7 @@ static int check_command(const struct rp_audit *a, const char *data, size_t len,
 /* Adds the entry's leaf to the tree (every entry counts, authorised or not). */
 static int append_leaf(struct rp_audit *a, const uint8_t leaf[RP_HASH_LEN])
 {
-	struct rp_stored_hash h[64];
-	size_t nh;
-	int r;
-
-	if ((r = rp_merkle_append(a->size, leaf, edge_read, a, h, &nh)) < 0)
-		return r;
-	for (size_t i = 0; i < nh; i++)
-		memcpy(a->edge[h[i].level], h[i].hash, RP_HASH_LEN);
-	return 0;
+	return rp_frontier_append(&a->tree, leaf);
 }
 
 static bool first_line_is(const char *data, size_t len, const char *want)
@@ -217,16 +185,16 @@ static bool signed_by(const char *data, size_t len, const struct rp_vkey *k)
 static int finish_entry(struct rp_audit *a, const uint8_t leaf[RP_HASH_LEN], int ok,
 			const char *line, bool watched, rp_audit_report_fn report, void *arg)
 {
+	uint64_t index = a->tree.size;
 	int r;
 
 	if ((r = append_leaf(a, leaf)) < 0)
 		return r;
 	if (ok < 0)
 		a->findings++;
-	report(arg, a->size, ok < 0, line);
+	report(arg, index, ok < 0, line);
 	if (watched && a->watched)
-		a->watched(arg, a->size, line);
-	a->size++;
+		a->watched(arg, index, line);
 	return 0;
 }
 
@@ -405,11 +373,11 @@ char *rp_audit_save(const struct rp_audit *a, size_t *ret_len)
 
 	rp_sb_init(&sb, RP_AUDIT_STATE_MAX);
 	rp_sb_printf(&sb, "rampart/audit/v1\ntrusted %s\nsize %llu\n", a->trusted_hash,
-		     (unsigned long long)a->size);
+		     (unsigned long long)a->tree.size);
 	for (int l = 63; l >= 0; l--) {
-		if (!((a->size >> l) & 1))
+		if (!((a->tree.size >> l) & 1))
 			continue;
-		char *b = rp_b64_encode(a->edge[l], RP_HASH_LEN);
+		char *b = rp_b64_encode(a->tree.hash[l], RP_HASH_LEN);
 		rp_sb_printf(&sb, "edge %d %s\n", l, b ? b : "");
 		if (!b)
 			sb.err = RP_E_NOMEM;
@@ -458,14 +426,14 @@ int rp_audit_load(struct rp_audit *a, const char *text, size_t len, struct rp_di
 			return r;
 		sp = memchr(v, ' ', vlen);
 		if (!sp || !rp_memeq(v, (size_t)(sp - v), want) ||
-		    rp_b64_decode(sp + 1, vlen - (size_t)(sp + 1 - v), a->edge[l], RP_HASH_LEN,
+		    rp_b64_decode(sp + 1, vlen - (size_t)(sp + 1 - v), a->tree.hash[l], RP_HASH_LEN,
 				  &n) != 0 ||
 		    n != RP_HASH_LEN) {
 			rp_diagf(d, "audit state: bad edge line for level %d", l);
 			return RP_E_MALFORMED;
 		}
 	}
-	a->size = size;
+	a->tree.size = size;
 	/* No policy: size 0, or entry 0 was not the trusted policy (rp_audit_save wrote none). */
 	if (c.n == 0)
 		return 0;

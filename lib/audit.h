@@ -27,8 +27,7 @@
 struct rp_audit {
 	char trusted_hash[72];         /* "sha256:<hex>" entry 0 must have */
 	struct rp_policy *policy;      /* the chain's head; NULL before entry 0 */
-	uint64_t size;                 /* entries replayed */
-	uint8_t edge[64][RP_HASH_LEN]; /* edge[l]: complete subtree at level l on the right edge */
+	struct rp_frontier tree;       /* every entry replayed: tree.size of them */
 	size_t findings;               /* in this run */
 	/* rp_audit_entries' work space, kept from one call to the next */
 	void *work;
@@ -49,7 +48,7 @@ typedef void (*rp_audit_report_fn)(void *arg, uint64_t index, bool finding, cons
 void rp_audit_init(struct rp_audit *a, const char *trusted_hash);
 void rp_audit_release(struct rp_audit *a);
 
-/* Replays the next entry (index a->size). Only allocation failures are errors. */
+/* Replays the next entry (index a->tree.size). Only allocation failures are errors. */
 int rp_audit_entry(struct rp_audit *a, const char *data, size_t len, rp_audit_report_fn report,
 		   void *arg);
 
@@ -62,7 +61,7 @@ int rp_audit_entry(struct rp_audit *a, const char *data, size_t len, rp_audit_re
 int rp_audit_entries(struct rp_audit *a, const char *const *data, const size_t *len, size_t n,
 		     unsigned nthreads, rp_audit_report_fn report, void *arg);
 
-/* The root of the tree of the a->size entries replayed. */
+/* The root of the tree of the a->tree.size entries replayed. */
 void rp_audit_root(const struct rp_audit *a, uint8_t out[RP_HASH_LEN]);
 
 /*

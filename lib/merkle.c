@@ -69,37 +69,49 @@ void rp_merkle_empty_root(uint8_t out[RP_HASH_LEN])
 	rp_sha256("", 0, out);
 }
 
-unsigned rp_frontier_count(uint64_t size)
+bool rp_frontier_equal(const struct rp_frontier *a, const struct rp_frontier *b)
 {
-	return (unsigned)__builtin_popcountll(size);
+	if (a->size != b->size)
+		return false;
+	for (unsigned l = 0; l < 64; l++)
+		if (((a->size >> l) & 1) && memcmp(a->hash[l], b->hash[l], RP_HASH_LEN) != 0)
+			return false;
+	return true;
 }
 
 int rp_frontier_append(struct rp_frontier *f, const uint8_t leaf[RP_HASH_LEN])
 {
-	unsigned n = rp_frontier_count(f->size);
+	uint8_t h[RP_HASH_LEN];
+	unsigned l = 0;
 
 	if (f->size >= RP_LOG_LEAVES_MAX)
 		return RP_E_TOOBIG;
-	/* A binary counter: each carry merges the two smallest subtrees. */
-	memcpy(f->hash[n], leaf, RP_HASH_LEN);
-	for (uint64_t s = f->size; s & 1; s >>= 1, n--)
-		rp_merkle_node_hash(f->hash[n - 1], f->hash[n], f->hash[n - 1]);
+	/* A binary counter: each carry merges two subtrees of level l into one of l + 1. */
+	memcpy(h, leaf, RP_HASH_LEN);
+	for (; (f->size >> l) & 1; l++)
+		rp_merkle_node_hash(f->hash[l], h, h);
+	memcpy(f->hash[l], h, RP_HASH_LEN);
 	f->size++;
 	return 0;
 }
 
 void rp_frontier_root(const struct rp_frontier *f, uint8_t out[RP_HASH_LEN])
 {
-	unsigned n = rp_frontier_count(f->size);
 	uint8_t acc[RP_HASH_LEN];
+	bool any = false;
 
-	if (n == 0) {
-		rp_merkle_empty_root(out);
-		return;
+	/* From the smallest subtree up: each larger one is a left sibling of the rest. */
+	for (unsigned l = 0; l < 64; l++) {
+		if (!((f->size >> l) & 1))
+			continue;
+		if (any)
+			rp_merkle_node_hash(f->hash[l], acc, acc);
+		else
+			memcpy(acc, f->hash[l], RP_HASH_LEN);
+		any = true;
 	}
-	memcpy(acc, f->hash[n - 1], RP_HASH_LEN);
-	for (unsigned j = n - 1; j-- > 0;)
-		rp_merkle_node_hash(f->hash[j], acc, acc);
+	if (!any)
+		rp_merkle_empty_root(acc);
 	memcpy(out, acc, RP_HASH_LEN);
 }
 

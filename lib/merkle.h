@@ -91,7 +91,7 @@ int rp_merkle_prove_consistency(uint64_t size1, uint64_t size2, rp_hash_read_fn 
 
 /*
  * A log follower's running tree: the roots of the complete subtrees that
- * tile [0, size), largest first, one for each bit set in size (what RFC
+ * tile [0, size), one for each bit set in size (what RFC
  * 9162 verifiers call a compact range starting at 0). Appending every
  * entry read, in order, and comparing rp_frontier_root with a verified
  * tree root proves that the entries read are exactly the log's first size
@@ -99,10 +99,12 @@ int rp_merkle_prove_consistency(uint64_t size1, uint64_t size2, rp_hash_read_fn 
  */
 struct rp_frontier {
 	uint64_t size;
-	uint8_t hash[64][RP_HASH_LEN]; /* popcount(size) used */
+	/* hash[l]: the complete subtree over 2^l leaves on the right edge, for
+	 * each bit l set in size (the others are not used) */
+	uint8_t hash[64][RP_HASH_LEN];
 };
-/* Number of hashes a frontier of this size holds. */
-unsigned rp_frontier_count(uint64_t size);
+/* Same size and the same hash at every level in use. */
+bool rp_frontier_equal(const struct rp_frontier *a, const struct rp_frontier *b);
 /* RP_E_TOOBIG when the frontier already holds RP_LOG_LEAVES_MAX leaves. */
 int rp_frontier_append(struct rp_frontier *f, const uint8_t leaf[RP_HASH_LEN]);
 /* The RFC 9162 root of the first f->size leaves (SHA-256 of nothing for 0). */

@@ -182,7 +182,7 @@ int rp_scan_state_parse(const char *text, size_t len, struct rp_scan_state *ret,
 	const char *p = text, *end = text + len;
 	struct rp_scan_state st;
 	char line[128];
-	unsigned lineno = 0, nh;
+	unsigned lineno = 0;
 	int r;
 
 	memset(&st, 0, sizeof(st));
@@ -194,12 +194,13 @@ int rp_scan_state_parse(const char *text, size_t len, struct rp_scan_state *ret,
 	if (next_line(&p, end, line, sizeof(line)) != 1 || strncmp(line, "scanned ", 8) != 0 ||
 	    !parse_u64(line + 8, &st.f.size) || st.f.size >= RP_LOG_LEAVES_MAX)
 		goto bad;
-	nh = rp_frontier_count(st.f.size);
-	for (unsigned i = 0; i < nh; i++) {
+	for (int l = 63; l >= 0; l--) {
 		size_t n;
+		if (!((st.f.size >> l) & 1))
+			continue;
 		lineno++;
 		if (next_line(&p, end, line, sizeof(line)) != 1 || strncmp(line, "hash ", 5) != 0 ||
-		    rp_b64_decode(line + 5, strlen(line + 5), st.f.hash[i], RP_HASH_LEN, &n) != 0 ||
+		    rp_b64_decode(line + 5, strlen(line + 5), st.f.hash[l], RP_HASH_LEN, &n) != 0 ||
 		    n != RP_HASH_LEN)
 			goto bad;
 	}
@@ -235,8 +236,10 @@ char *rp_scan_state_format(const struct rp_scan_state *st, size_t *ret_len)
 
 	rp_sb_init(&sb, RP_SCAN_STATE_MAX);
 	rp_sb_printf(&sb, "scanned %" PRIu64 "\n", st->f.size);
-	for (unsigned i = 0; i < rp_frontier_count(st->f.size); i++) {
-		char *b64 = rp_b64_encode(st->f.hash[i], RP_HASH_LEN);
+	for (int l = 63; l >= 0; l--) {
+		if (!((st->f.size >> l) & 1))
+			continue;
+		char *b64 = rp_b64_encode(st->f.hash[l], RP_HASH_LEN);
 		if (!b64) {
 			free(sb.s);
 			return NULL;

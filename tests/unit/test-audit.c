@@ -280,13 +280,13 @@ static void assert_root_is(const struct rp_audit *a, const struct entries *l)
 {
 	uint8_t leaves[64][RP_HASH_LEN], want[RP_HASH_LEN], got[RP_HASH_LEN];
 
-	assert_true(a->size <= l->n);
-	for (size_t i = 0; i < a->size; i++)
+	assert_true(a->tree.size <= l->n);
+	for (size_t i = 0; i < a->tree.size; i++)
 		rp_merkle_leaf_hash(l->e[i], strlen(l->e[i]), leaves[i]);
-	if (a->size == 0)
+	if (a->tree.size == 0)
 		rp_merkle_empty_root(want);
 	else
-		mth(leaves, a->size, want);
+		mth(leaves, a->tree.size, want);
 	rp_audit_root(a, got);
 	assert_memory_equal(got, want, RP_HASH_LEN);
 }
@@ -313,7 +313,7 @@ static void audit_clean_log_has_no_findings(void **state)
 	clean_log(&l, hash, 9);
 	rp_audit_init(&a, hash);
 	replay(&a, &l, 0, l.n, &rs);
-	assert_int_equal(a.size, l.n);
+	assert_int_equal(a.tree.size, l.n);
 	assert_int_equal(a.findings, 0);
 	assert_int_equal(rs.n, l.n);
 	assert_in_order(&rs, 0);
@@ -395,7 +395,7 @@ static void audit_entry0_not_trusted_policy(void **state)
 	/* With no chain, the next entry is still judged as a candidate entry 0. */
 	assert_true(rs.r[1].finding);
 	assert_int_equal(a.findings, 2);
-	assert_int_equal(a.size, 2);
+	assert_int_equal(a.tree.size, 2);
 	assert_root_is(&a, &l);
 	reports_free(&rs);
 	rp_audit_release(&a);
@@ -458,7 +458,7 @@ static void audit_bad_entries_are_findings_and_replay_goes_on(void **state)
 	replay(&a, &l, 0, l.n, &rs);
 	assert_int_equal(rs.n, l.n);
 	assert_in_order(&rs, 0);
-	assert_int_equal(a.size, l.n);
+	assert_int_equal(a.tree.size, l.n);
 	assert_false(rs.r[0].finding);
 	assert_false(rs.r[1].finding);
 	for (size_t i = 2; i <= 7; i++)
@@ -630,7 +630,7 @@ static void audit_threads_match_one_by_one(void **state)
 			replay_threads(&a, &l, 0, l.n, batches[b], threads[t], &rs);
 			assert_reports_equal(&rs, &ref);
 			assert_int_equal(a.findings, findings_ref);
-			assert_int_equal(a.size, l.n);
+			assert_int_equal(a.tree.size, l.n);
 			assert_int_equal(a.policy->version, 2);
 			rp_audit_root(&a, root);
 			assert_memory_equal(root, root_ref, RP_HASH_LEN);
@@ -843,7 +843,7 @@ static void save_load_continue(const struct entries *l, const char *hash, bool t
 		memset(&b, 0xa5, sizeof(b));
 		if (rp_audit_load(&b, saved, len, &d) != 0)
 			fail_msg("state after %zu entries does not load: %s\n%s", k, d.msg, saved);
-		assert_int_equal(b.size, k);
+		assert_int_equal(b.tree.size, k);
 		assert_string_equal(b.trusted_hash, hash);
 		assert_int_equal(b.findings, 0);
 		if (threads)
@@ -985,7 +985,7 @@ static void audit_load_accepts_saved_state(void **state)
 
 	(void)state;
 	assert_int_equal(rp_audit_load(&a, s, strlen(s), &d), 0);
-	assert_int_equal(a.size, 3);
+	assert_int_equal(a.tree.size, 3);
 	assert_non_null(a.policy);
 	assert_int_equal(a.policy->version, 1);
 	assert_string_equal(a.trusted_hash, a.policy->hash);
@@ -1132,7 +1132,7 @@ static void audit_load_state_without_policy(void **state)
 	assert_non_null(p);
 	p[1] = '\0';
 	assert_int_equal(rp_audit_load(&a, s, strlen(s), &d), 0);
-	assert_int_equal(a.size, 3);
+	assert_int_equal(a.tree.size, 3);
 	assert_null(a.policy);
 	rp_audit_release(&a);
 	free(s);
