@@ -711,7 +711,8 @@ int agent_run(const char *dir, const struct run_opts *o)
 				   "the network process with them");
 			agent_net_stop(&a);
 			if ((r = agent_net_start(&a, &spawn, &d)) < 0) {
-				snprintf(a.net_why, sizeof(a.net_why), "restarting it: %.200s", d.msg);
+				snprintf(a.net_why, sizeof(a.net_why), "restarting it: %.200s",
+					 d.msg);
 				a.net_broken = true;
 				break;
 			}

@@ -25,10 +25,10 @@
 #include "policy.h"
 
 struct rp_audit {
-	char trusted_hash[72];         /* "sha256:<hex>" entry 0 must have */
-	struct rp_policy *policy;      /* the chain's head; NULL before entry 0 */
-	struct rp_frontier tree;       /* every entry replayed: tree.size of them */
-	size_t findings;               /* in this run */
+	char trusted_hash[72];    /* "sha256:<hex>" entry 0 must have */
+	struct rp_policy *policy; /* the chain's head; NULL before entry 0 */
+	struct rp_frontier tree;  /* every entry replayed: tree.size of them */
+	size_t findings;          /* in this run */
 	/* rp_audit_entries' work space, kept from one call to the next */
 	void *work;
 	size_t work_cap;
