@@ -34,6 +34,9 @@ struct rp_https_client {
 	 * policy's server-pin lines: how agents follow a TLS key rotation). */
 	size_t npins;
 	uint8_t pins[RP_POLICY_PINS_MAX][32];
+	/* Accept any server key: only for what is verified end to end whoever
+	 * sends it (the agent reading the log after a key rotation it missed). */
+	bool any_key;
 	/*
 	 * The deadline of one whole request, measured on the monotonic clock
 	 * from its start: resolving, connecting, the TLS handshake, sending,
