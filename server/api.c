@@ -332,10 +332,9 @@ static void h_health(struct req *q)
 /* The policy's `log' line must name the key this server signs the org's checkpoints with. */
 static bool log_key_matches(struct req *q, const struct rp_policy *p)
 {
-	struct rp_skey k;
 	struct rp_vkey v;
 	char *want;
-	int r = db_log_key(&q->srv->db, p->org, NULL, false, &k);
+	int r = db_log_vkey(&q->srv->db, p->org, &v);
 
 	if (r == RP_E_NOTFOUND) {
 		fail(q, 400,
@@ -348,8 +347,6 @@ static bool log_key_matches(struct req *q, const struct rp_policy *p)
 		fail(q, 500, "reading the log key of %s: %s", p->org, rp_strerror(r));
 		return false;
 	}
-	rp_skey_vkey(&k, &v);
-	rp_skey_wipe(&k);
 	if (memcmp(&v, &p->wp.log, sizeof(v)) == 0)
 		return true;
 	want = rp_vkey_format(&v);

@@ -3,7 +3,9 @@
  * The transparency logs' storage: one Merkle log per organisation, in the
  * server's SQLite (schema in db.c, migration 3).
  *
- *   logs (id, org, origin = log key name, skey = the log's signer key,
+ *   logs (id, org, origin = log key name, vkey = its verifier key (the
+ *       signer key is in its own file, server/logkey.c), skey = '' (until
+ *       migration 7 the signer key; moved out by logkey_migrate at start),
  *       size: entries appended, signed_size/signed_note: the newest
  *       checkpoint signed by the log key, served_size/served_note: the
  *       newest checkpoint whose cosignatures meet the witness quorum,
@@ -271,43 +273,171 @@ int db_log_orgs(struct db *db, char ***ret, size_t *ret_n)
 	return 0;
 }
 
-int db_log_key(struct db *db, const char *org, const char *host, bool create, struct rp_skey *ret)
+int db_log_vkey(struct db *db, const char *org, struct rp_vkey *ret)
 {
-	sqlite3_stmt *st;
-	char origin[RP_ORIGIN_MAX + 1];
-	struct rp_skey k;
-	char *text = NULL;
-	int r, n;
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT vkey FROM logs WHERE org = ?", "t", org);
+	struct rp_diag d = {""};
+	struct rp_vkey v;
+	int r = rp_sql_step(db->h, st);
 
-	st = rp_sql_prep(db->h, "SELECT skey FROM logs WHERE org = ?", "t", org);
-	if ((r = rp_sql_step(db->h, st)) == 1) {
+	if (r == 1) {
 		const char *s = rp_sql_text(st, 0);
-		r = rp_skey_parse(s, strlen(s), ret, NULL) < 0 ? RP_E_DB : 0;
-		sqlite3_finalize(st);
-		return r;
+		r = rp_vkey_parse(s, strlen(s), &v, &d);
+		if (r == 0 && v.type != RP_KEY_ED25519) {
+			rp_diagf(&d, "not an Ed25519 signer's key");
+			r = RP_E_KEY;
+		}
+		if (r < 0) {
+			char q[RP_KEYTEXT_MAX + 1];
+			rp_quote(q, sizeof(q), s, strlen(s));
+			fprintf(stderr,
+				"rampartd: the log of %s has no usable verifier key in the database "
+				"(logs.vkey `%s': %s)\n",
+				org, q, *s ? d.msg : "empty");
+			r = RP_E_DB;
+		} else {
+			r = 1;
+		}
+	}
+	sqlite3_finalize(st);
+	if (r == 1)
+		*ret = v;
+	return r == 1   ? 0
+	       : r == 0 ? RP_E_NOTFOUND
+			: db_ret(db, r, "reading the log key of %s", org);
+}
+
+int db_log_create(struct db *db, const char *org, const struct rp_vkey *v)
+{
+	char *text = rp_vkey_format(v);
+	int r;
+
+	if (!text)
+		return RP_E_NOMEM;
+	r = rp_sql_exec(
+		db->h,
+		"INSERT INTO logs (org, origin, vkey, skey, created) VALUES (?, ?, ?, '', ?)",
+		"ttti", org, v->name, text, rp_now());
+	free(text);
+	return db_ret(db, r, "storing the log of %s", org);
+}
+
+void db_log_skeys_free(struct db_log_skey *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		if (v[i].skey)
+			sodium_memzero(v[i].skey, strlen(v[i].skey));
+		free(v[i].skey);
+	}
+	free(v);
+}
+
+int db_log_skeys(struct db *db, struct db_log_skey **ret, size_t *ret_n)
+{
+	sqlite3_stmt *st = rp_sql_prep(
+		db->h, "SELECT id, org, origin, skey FROM logs WHERE skey != '' ORDER BY id", "");
+	struct db_log_skey *v = NULL;
+	size_t n = 0;
+	int r;
+
+	while ((r = rp_sql_step(db->h, st)) == 1) {
+		struct db_log_skey *nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv) {
+			r = RP_E_NOMEM;
+			break;
+		}
+		v = nv;
+		memset(&v[n], 0, sizeof(v[n]));
+		v[n].id = sqlite3_column_int64(st, 0);
+		snprintf(v[n].org, sizeof(v[n].org), "%s", rp_sql_text(st, 1));
+		snprintf(v[n].origin, sizeof(v[n].origin), "%s", rp_sql_text(st, 2));
+		if (!(v[n++].skey = strdup(rp_sql_text(st, 3)))) {
+			r = RP_E_NOMEM;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	if (r < 0) {
+		db_log_skeys_free(v, n);
+		return db_ret(db, r, "reading the log keys kept in the database");
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/*
+ * SQLite keeps what an UPDATE replaced in the page's free space, and every
+ * earlier version of a logs row (it is rewritten on each append) too:
+ * secure_delete zeroes what this transaction replaces, and db_scrub's
+ * VACUUM rebuilds every page, so that no copy is left in the file.
+ */
+int db_log_skeys_forget(struct db *db, const struct db_log_skey *v, const struct rp_vkey *vkeys,
+			size_t n)
+{
+	int r;
+
+	if (sqlite3_exec(db->h->db, "PRAGMA secure_delete = ON", NULL, NULL, NULL) != SQLITE_OK) {
+		fprintf(stderr, "rampartd: PRAGMA secure_delete: %s\n", sqlite3_errmsg(db->h->db));
+		return RP_E_DB;
+	}
+	if ((r = rp_sql_begin(db->h)) < 0)
+		goto out;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		char *text = rp_vkey_format(&vkeys[i]);
+		r = text ? rp_sql_exec(
+				   db->h,
+				   "UPDATE logs SET vkey = ?, skey = '' WHERE id = ? AND skey = ?",
+				   "tit", text, v[i].id, v[i].skey)
+			 : RP_E_NOMEM;
+		free(text);
+		if (r == 0 && rp_sql_changes(db->h) != 1) {
+			fprintf(stderr, "rampartd: the log key of %s changed while it was moved\n",
+				v[i].org);
+			r = RP_E_EXISTS;
+		}
+	}
+	if (r == 0)
+		r = rp_sql_exec(db->h, "INSERT INTO scrub_pending (since) VALUES (?)", "i",
+				rp_now());
+	r = rp_sql_finish(db->h, r);
+out:
+	sqlite3_exec(db->h->db, "PRAGMA secure_delete = OFF", NULL, NULL, NULL);
+	return db_ret(db, r, "clearing the log keys from the database");
+}
+
+int db_scrub(struct db *db, bool *ret_scrubbed)
+{
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT 1 FROM scrub_pending LIMIT 1", "");
+	int r = rp_sql_step(db->h, st), busy;
+
+	sqlite3_finalize(st);
+	if (r <= 0) {
+		if (r == 0)
+			*ret_scrubbed = false;
+		return db_ret(db, r, "reading scrub_pending");
+	}
+	/* Every page rebuilt (through the WAL), then the WAL emptied into the file. */
+	if ((r = rp_sql_exec(db->h, "VACUUM", "")) < 0)
+		return db_ret(db, r, "rewriting the database without deleted secrets (VACUUM)");
+	st = rp_sql_prep(db->h, "PRAGMA wal_checkpoint(TRUNCATE)", "");
+	if ((r = rp_sql_step(db->h, st)) == 1) {
+		busy = sqlite3_column_int(st, 0);
+		r = busy ? RP_E_DB : 0;
+		if (busy)
+			fprintf(stderr,
+				"rampartd: the WAL still holds deleted secrets: another process "
+				"has the database open; stop it and start rampartd again\n");
+	} else if (r == 0) {
+		r = RP_E_DB;
 	}
 	sqlite3_finalize(st);
 	if (r < 0)
-		return db_ret(db, r, "reading the log key of %s", org);
-	if (!create)
-		return RP_E_NOTFOUND;
-	n = snprintf(origin, sizeof(origin), "%s/rampart/%s", host, org);
-	if (n < 0 || (size_t)n >= sizeof(origin) || !rp_key_name_valid(origin, (size_t)n))
-		return RP_E_INVAL;
-	if ((r = rp_skey_generate(origin, &k)) < 0)
-		return r;
-	if (!(text = rp_skey_format(&k))) {
-		rp_skey_wipe(&k);
-		return RP_E_NOMEM;
-	}
-	r = rp_sql_exec(db->h, "INSERT INTO logs (org, origin, skey, created) VALUES (?, ?, ?, ?)",
-			"ttti", org, origin, text, rp_now());
-	sodium_memzero(text, strlen(text));
-	free(text);
-	if (r == 0)
-		*ret = k;
-	rp_skey_wipe(&k);
-	return db_ret(db, r, "storing the log key of %s", org);
+		return db_ret(db, r, "checkpointing the WAL");
+	if ((r = rp_sql_exec(db->h, "DELETE FROM scrub_pending", "")) < 0)
+		return db_ret(db, r, "clearing scrub_pending");
+	*ret_scrubbed = true;
+	return 0;
 }
 
 int db_log_append(struct db *db, int64_t log, const void *data, size_t len, uint64_t *ret_index)

@@ -35,6 +35,8 @@
  *       reason, at)
  *   commands.log_index NULL | the command's entry in its org's log (-1: too
  *       large to log); logs, log_entries, log_hashes, log_witnesses: db-log.c
+ *   scrub_pending (since): a row while deleted secrets may still lie in the
+ *       database's free space or WAL (db_scrub removes them, then the row)
  *
  * A delivery row is made for every target when a command is submitted (so
  * that results list every target, and a command never approved shows as
@@ -139,6 +141,13 @@ static const char *const MIGRATIONS[] = {
 	/* 6: approved statements held back until their not-before */
 	"ALTER TABLE commands ADD COLUMN not_before INTEGER NOT NULL DEFAULT 0;"
 	"CREATE INDEX commands_scheduled ON commands (not_before) WHERE state = 'scheduled';",
+	/*
+	 * 7: the log keys leave the database for their files (server/logkey.c);
+	 * the rows keep the verifier key. Rows still holding skey are moved at
+	 * start (logkey_migrate), which marks the database for db_scrub.
+	 */
+	"ALTER TABLE logs ADD COLUMN vkey TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE scrub_pending (since INTEGER NOT NULL);",
 };
 
 #define NMIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))

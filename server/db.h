@@ -216,10 +216,36 @@ int db_log_get_by_id(struct db *db, int64_t log, struct db_log *ret);
 /* The orgs that have a log, as a malloc'd array of malloc'd names. */
 int db_log_orgs(struct db *db, char ***ret, size_t *ret_n);
 /*
- * The org's log signer key; with create, made (origin "<host>/rampart/<org>")
- * when the org has none. RP_E_NOTFOUND without create when there is none.
+ * The verifier key of the org's log (its name is the origin); the signer
+ * key is in its own file (server/logkey.c). RP_E_NOTFOUND: the org has no
+ * log; RP_E_DB: the stored key does not parse (logged).
  */
-int db_log_key(struct db *db, const char *org, const char *host, bool create, struct rp_skey *ret);
+int db_log_vkey(struct db *db, const char *org, struct rp_vkey *ret);
+/* Makes the org's log, named by v (origin = v->name). RP_E_EXISTS: it has one. */
+int db_log_create(struct db *db, const char *org, const struct rp_vkey *v);
+/* A log whose signer key is still in logs.skey (a database from before migration 7). */
+struct db_log_skey {
+	int64_t id;
+	char org[RP_ORG_NAME_MAX + 1];
+	char origin[RP_ORIGIN_MAX + 1];
+	char *skey; /* the key text; wiped by db_log_skeys_free */
+};
+int db_log_skeys(struct db *db, struct db_log_skey **ret, size_t *ret_n);
+void db_log_skeys_free(struct db_log_skey *v, size_t n);
+/*
+ * In one transaction: each log's skey cleared (secure_delete on) and its
+ * verifier key vkeys[i] stored, and the database marked for db_scrub.
+ * RP_E_EXISTS: a row changed meanwhile (nothing is cleared).
+ */
+int db_log_skeys_forget(struct db *db, const struct db_log_skey *v, const struct rp_vkey *vkeys,
+			size_t n);
+/*
+ * When the database is marked (scrub_pending): VACUUM, so that no page
+ * keeps a deleted secret, then a WAL checkpoint that empties the WAL, then
+ * the mark is removed; *ret_scrubbed says whether it ran. Needs the only
+ * connection: run at start. RP_E_DB when the WAL could not be emptied.
+ */
+int db_scrub(struct db *db, bool *ret_scrubbed);
 /* Appends one entry; must run inside a transaction of the caller. */
 int db_log_append(struct db *db, int64_t log, const void *data, size_t len, uint64_t *ret_index);
 /* Appends count entries in one transaction (the sequencer's batch; benchmarks). */

@@ -45,6 +45,7 @@
 
 #include "checkpoint.h"
 #include "log.h"
+#include "logkey.h"
 #include "policy.h"
 #include "rp_err.h"
 
@@ -410,6 +411,61 @@ static void on_witness_reply(struct evhttp_request *req, void *arg)
 	free(note);
 }
 
+/* What was last said about an org's log key, so that a refusal is said once, not every tick. */
+struct keywarn {
+	struct keywarn *next;
+	char org[RP_ORG_NAME_MAX + 1];
+	char msg[sizeof(((struct rp_diag *)0)->msg)];
+};
+
+static void key_said(struct server *s, const char *org, const char *msg)
+{
+	struct keywarn *w;
+
+	for (w = s->keywarns; w && strcmp(w->org, org) != 0; w = w->next)
+		;
+	if (!w && !msg)
+		return;
+	if (w && msg && strcmp(w->msg, msg) == 0)
+		return;
+	if (!w && !(w = calloc(1, sizeof(*w))))
+		return;
+	if (!w->org[0]) {
+		snprintf(w->org, sizeof(w->org), "%s", org);
+		w->next = s->keywarns;
+		s->keywarns = w;
+	}
+	if (msg)
+		fprintf(stderr,
+			"rampartd: org %s: not signing checkpoints with its log key: %s; the "
+			"org's new entries wait until the key file is fixed (docs/operating.md, "
+			"\"Log keys\")\n",
+			org, msg);
+	else if (w->msg[0])
+		fprintf(stderr, "rampartd: org %s: its log key file is usable again\n", org);
+	snprintf(w->msg, sizeof(w->msg), "%s", msg ? msg : "");
+}
+
+/*
+ * The org's signer key from its file, checked against the verifier key in
+ * the database; a refusal is logged (once) and nothing is signed.
+ */
+static int load_key(struct server *s, const char *org, struct rp_skey *ret)
+{
+	struct rp_diag d = {""};
+	struct rp_vkey v;
+	int r;
+
+	if ((r = db_log_vkey(&s->db, org, &v)) < 0)
+		return r;
+	if ((r = logkey_load(s->data, NULL, &v, ret, &d)) < 0) {
+		key_said(s, org, d.msg);
+		return r;
+	}
+	key_said(s, org, NULL);
+	return 0;
+}
+
 /* Signs a checkpoint of the whole log when it grew. */
 static int sign_checkpoint(struct server *s, const char *org, struct db_log *lg)
 {
@@ -421,7 +477,7 @@ static int sign_checkpoint(struct server *s, const char *org, struct db_log *lg)
 
 	if (lg->signed_size >= 0 && (uint64_t)lg->signed_size == lg->size)
 		return 0;
-	if ((r = db_log_key(&s->db, org, NULL, false, &k)) < 0)
+	if ((r = load_key(s, org, &k)) < 0)
 		return r;
 	snprintf(cp.origin, sizeof(cp.origin), "%s", lg->origin);
 	cp.size = lg->size;
@@ -546,6 +602,23 @@ static void on_run(evutil_socket_t fd, short what, void *arg)
 	arm_due(s);
 }
 
+/* At start, so that a key file that cannot be used is reported before the log grows. */
+static void check_keys(struct server *s)
+{
+	struct rp_skey k;
+	char **orgs = NULL;
+	size_t n = 0;
+
+	if (db_log_orgs(&s->db, &orgs, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (load_key(s, orgs[i], &k) == 0)
+			rp_skey_wipe(&k);
+		free(orgs[i]);
+	}
+	free(orgs);
+}
+
 int log_init(struct server *s, const char *witness_ca)
 {
 	struct timeval tv = {TICK_S, 0};
@@ -567,6 +640,7 @@ int log_init(struct server *s, const char *witness_ca)
 	    !(s->due = evtimer_new(s->base, on_run, s)))
 		return RP_E_NOMEM;
 	log_kick(s); /* at start: what fell due while the server was down, and the due timer */
+	check_keys(s);
 	return 0;
 }
 
@@ -598,6 +672,11 @@ void log_release(struct server *s)
 	s->tick = s->kick = s->due = NULL;
 	SSL_CTX_free(s->wssl);
 	s->wssl = NULL;
+	while (s->keywarns) {
+		struct keywarn *w = s->keywarns;
+		s->keywarns = w->next;
+		free(w);
+	}
 }
 
 /* Base64 strings of the proof hashes. */

@@ -16,6 +16,7 @@
 #include "cmd.h"
 #include "httpd/httpd.h"
 #include "log.h"
+#include "logkey.h"
 #include "policy.h"
 #include "poll.h"
 #include "rp_err.h"
@@ -28,6 +29,28 @@ static int data_path(char *out, size_t n, const char *dir, const char *name)
 {
 	int k = snprintf(out, n, "%s/%s", dir, name);
 	return k < 0 || (size_t)k >= n ? RP_E_TOOBIG : 0;
+}
+
+/*
+ * Opens DIR's database, first moving any log key still in it to its own
+ * file (logkey_migrate): every command that opens a data directory does,
+ * so none runs on a database that still holds a key.
+ */
+static int open_data(const char *dir, struct db *db)
+{
+	char dbp[600];
+
+	if (data_path(dbp, sizeof(dbp), dir, SERVER_DB) < 0 || db_open(db, dbp, false) < 0)
+		return -1;
+	if (logkey_migrate(db, dir) < 0) {
+		fprintf(stderr,
+			"rampartd: %s: the log keys could not be moved out of the "
+			"database (above); stopping\n",
+			dir);
+		db_close(db);
+		return -1;
+	}
+	return 0;
 }
 
 /* A new one-time bootstrap token into out; only its hash is stored. */
@@ -82,7 +105,8 @@ static int init_main(int argc, char *argv[])
 		"Creates DIR (0700) with the SQLite database, a TLS key (ECDSA P-256) and a\n"
 		"self-signed certificate for localhost, 127.0.0.1 and NAME. Prints the key's\n"
 		"pin (`pin sha256:...') and a one-time bootstrap token (`bootstrap ...') that\n"
-		"creates the first organisation. Refuses an existing DIR.\n";
+		"creates the first organisation. Refuses an existing DIR. Each org's log\n"
+		"signer key is made later by `rampartd log-key', in DIR/log-keys/.\n";
 	const char *host = NULL, *dir = opt_data(argc, argv, usage, &host);
 	char key[600], cert[600], dbp[600], pin[72], boot[65];
 	struct db db = {0};
@@ -140,11 +164,11 @@ static int bootstrap_main(int argc, char *argv[])
 				   "Prints a new one-time token for creating an organisation\n"
 				   "(rampart policy upload --bootstrap).\n",
 				   NULL);
-	char dbp[600], boot[65];
+	char boot[65];
 	struct db db = {0};
 	int r;
 
-	if (!dir || data_path(dbp, sizeof(dbp), dir, SERVER_DB) < 0 || db_open(&db, dbp, false) < 0)
+	if (!dir || open_data(dir, &db) < 0)
 		return 1;
 	r = new_bootstrap(&db, boot);
 	db_close(&db);
@@ -164,12 +188,14 @@ static int logkey_main(int argc, char *argv[])
 		{0},
 	};
 	const char *dir = NULL, *org = NULL, *host = NULL;
-	char dbp[600], hostname[256];
+	char hostname[256];
+	struct rp_diag d = {""};
 	struct db db = {0};
 	struct rp_skey k;
 	struct rp_vkey v;
+	bool made = false;
 	char *text;
-	int c, r;
+	int c, r, rc = 0;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "d:o:H:h", opts, NULL)) != -1) {
@@ -184,7 +210,12 @@ static int logkey_main(int argc, char *argv[])
 			       "name agents and auditors know this server by; default: this machine's\n"
 			       "host name). The administrators put it in the root policy's `log' line\n"
 			       "(rampart org init --log-key). It identifies the log; it authorises\n"
-			       "nothing: witnesses and agents check what it signs.\n");
+			       "nothing: witnesses and agents check what it signs.\n\n"
+			       "The signer key is written to DIR/log-keys/<origin>.key (mode 0600, the\n"
+			       "origin's '/' as %%2F) before the database names it; the database keeps\n"
+			       "only the verifier key. Back the key files up apart from the database and\n"
+			       "keep them as secret as the TLS key. Exit status 1 when the key file of an\n"
+			       "existing log cannot be used (said on stderr; the key is still printed).\n");
 			return 0;
 		default: return 2;
 		}
@@ -203,22 +234,26 @@ static int logkey_main(int argc, char *argv[])
 		hostname[sizeof(hostname) - 1] = '\0';
 		host = hostname;
 	}
-	if (data_path(dbp, sizeof(dbp), dir, SERVER_DB) < 0 || db_open(&db, dbp, false) < 0)
+	if (open_data(dir, &db) < 0)
 		return 1;
-	r = db_log_key(&db, org, host, true, &k);
+	r = logkey_create(&db, dir, org, host, &v, &made, &d);
 	db_close(&db);
 	if (r < 0) {
-		fprintf(stderr, "rampartd log-key: %s%s\n", rp_strerror(r),
-			r == RP_E_INVAL ? ": the host name makes no valid key name" : "");
+		fprintf(stderr, "rampartd log-key: %s\n", d.msg[0] ? d.msg : rp_strerror(r));
 		return 1;
 	}
-	rp_skey_vkey(&k, &v);
+	/* An existing log: say so when its key file would not sign. */
+	if (!made && logkey_load(dir, NULL, &v, &k, &d) < 0) {
+		fprintf(stderr, "rampartd log-key: org %s cannot sign checkpoints: %s\n", org,
+			d.msg);
+		rc = 1;
+	}
 	rp_skey_wipe(&k);
 	if (!(text = rp_vkey_format(&v)))
 		return 1;
 	printf("%s\n", text);
 	free(text);
-	return 0;
+	return rc;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -256,7 +291,7 @@ static int serve_main(int argc, char *argv[])
 	};
 	struct server s = {.poll_hold = 30};
 	const char *dir = NULL, *listen = "127.0.0.1:8443", *witness_ca = NULL;
-	char key[600], cert[600], dbp[600];
+	char key[600], cert[600];
 	struct event *sigterm = NULL, *sigint = NULL;
 	struct rp_httpd_limits lim;
 	struct rp_diag d = {""};
@@ -300,6 +335,9 @@ static int serve_main(int argc, char *argv[])
 			       "Agents' long polls are held up to S seconds (default 30) and answered\n"
 			       "at once when approved work is in a checkpoint the witnesses cosigned.\n"
 			       "Each org's log checkpoints go to the witnesses its root policy names.\n"
+			       "They are signed with the org's key file in DIR/log-keys/ (rampartd\n"
+			       "log-key --help); one that is missing, open to others or not the key the\n"
+			       "database names is refused and logged, and that org's log waits for it.\n"
 			       "SIGTERM stops cleanly.\n\n"
 			       "  --listen ADDR:PORT   default 127.0.0.1:8443; [::]:8443 for IPv6\n"
 			       "  --witness-ca FILE    CA certificates (PEM) for https:// witnesses,\n"
@@ -320,15 +358,15 @@ static int serve_main(int argc, char *argv[])
 		return 2;
 	}
 	if (data_path(key, sizeof(key), dir, SERVER_KEY) < 0 ||
-	    data_path(cert, sizeof(cert), dir, SERVER_CERT) < 0 ||
-	    data_path(dbp, sizeof(dbp), dir, SERVER_DB) < 0)
+	    data_path(cert, sizeof(cert), dir, SERVER_CERT) < 0)
 		return 1;
+	s.data = dir;
 	/* One descriptor per agent: take all the kernel allows. */
 	if (rp_httpd_fit_descriptors(&lim, &d) > 0)
 		fprintf(stderr, "rampartd: --max-connections: %s\n", d.msg);
 	signal(SIGPIPE, SIG_IGN);
 	s.on_witnessed = poll_wake_all;
-	if (db_open(&s.db, dbp, false) < 0 || !(s.ssl = tls_server_ctx(key, cert)) ||
+	if (open_data(dir, &s.db) < 0 || !(s.ssl = tls_server_ctx(key, cert)) ||
 	    !(s.base = event_base_new()) || api_init(&s, &lim) < 0 || log_init(&s, witness_ca) < 0)
 		goto out;
 	if (rp_httpd_listen(&s.httpd, listen, &d) < 0) {

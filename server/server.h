@@ -23,6 +23,7 @@
 
 struct waiter;
 struct wslot;
+struct keywarn;
 
 struct server {
 	struct event_base *base;
@@ -40,6 +41,8 @@ struct server {
 	struct event *due;            /* and at the next scheduled statement's not-before */
 	struct wslot *wslots;         /* witnesses and requests in flight (log.c) */
 	SSL_CTX *wssl;                /* TLS client context for https:// witnesses */
+	const char *data;             /* the data directory: the log keys' files (logkey.c) */
+	struct keywarn *keywarns;     /* the last refusal said of each org's log key (log.c) */
 	/* A checkpoint became the served one: held polls may have deliveries now. */
 	void (*on_witnessed)(struct server *s);
 	bool stopping;
