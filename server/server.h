@@ -42,5 +42,6 @@ struct server {
 	SSL_CTX *wssl;                /* TLS client context for https:// witnesses */
 	/* A checkpoint became the served one: held polls may have deliveries now. */
 	void (*on_witnessed)(struct server *s);
+	int64_t policy_warned; /* when the root policies' expiry was last checked (log.c) */
 	bool stopping;
 };
