@@ -10,6 +10,7 @@
 #   test_rotation_below_old_quorum  N+1 signed only by N+1's new keys
 #   test_replayed_old_policy        a version <= the current one again
 #   test_skipped_version            N+2 while N is current
+#   test_forged_signature_line      a proposal line claiming a key, not by it
 #   test_chain_walk_two_versions    a CLI two versions behind catches up
 #   test_server_forged_next_policy  a policies row written by hand
 #   RP_ONLY is not supported: each test builds on the versions before it.
@@ -114,6 +115,15 @@ served=$(curl -skf --tlsv1.3 "https://127.0.0.1:$PORT/v1/log/acme/checkpoint")
 grep -q '^— witness2.test ' <<<"$served" || die "the served checkpoint carries no w2 cosignature"
 rp_ok "w2 (added by v2) cosigns; the served checkpoint carries it; a command runs after v2"
 
+# Version 2 is a log entry, and the audit walks the chain from the v1 it trusts.
+# (Run before v3: the audit judges the served checkpoint by the policy it has
+# reached so far, v1 on a first run, and v3 drops the witness v1 requires.)
+rp_as 1 audit --policy "$T/v1.policy" --state "$T/audit.state" >"$T/audit.out" 2>&1 ||
+	{ cat "$T/audit.out" >&2; die "the audit of a log with version 2 failed"; }
+grep -q '^#1 root policy of acme version 2' "$T/audit.out" && ! grep -q FINDING "$T/audit.out" ||
+	{ cat "$T/audit.out" >&2; die "the audit does not show version 2 cleanly"; }
+rp_ok "rampart audit: version 2 is log entry 1 and follows version 1, no finding"
+
 test_revoked_key() {
 	out=$(rp_as 3 devices 2>&1) && die "the revoked admin3 still signs requests"
 	grep -q "key .admin3@acme.example' is not in the root policy" <<<"$out" ||
@@ -150,6 +160,22 @@ test_skipped_version() {
 	rp_ok "test_skipped_version: N+2 signed by N's root quorum is refused (409)"
 }
 test_skipped_version
+
+test_forged_signature_line() {
+	# A proposal of v3 by admin1 with a line claiming admin2 over another text.
+	text "$T/v2.note" | sed -e 's/^version 2$/version 3/' -e 's/^freshness .*/freshness 600/' >"$T/policy.txt"
+	signas "$T/forged3.note" 1
+	printf 'rampart/policy/v1\nsomething else\n' | "$CLI" note sign --key "$A/admin2.key" | tail -n 1 >>"$T/forged3.note"
+	out=$(python3 "$POST" "$PORT" "$A/admin1.key" acme "$T/forged3.note")
+	case $out in
+	"400 "*"signature line of \`admin2@acme.example' does not verify"*) ;;
+	*) die "a proposal with a forged admin2 line was not refused: $out" ;;
+	esac
+	[ "$(rp_sql "SELECT COUNT(*) FROM policy_proposals WHERE org = 'acme';")" = 0 ] ||
+		die "the proposal with a forged line was stored"
+	rp_ok "test_forged_signature_line: a proposal line claiming admin2 that does not verify is refused (400)"
+}
+test_forged_signature_line
 
 # ---- version 3: w1 removed, expiry in 20 days; the revoked key's signature does not count ----
 served_all() { test "$(rp_sql "SELECT served_size = size FROM logs WHERE org = 'acme';")" = 1; }
@@ -223,3 +249,14 @@ rp_server_start
 rp_wait_for 10 grep -q 'rampartd: warning: org acme: the root policy (version 3) expires at' "$T/server.log" ||
 	die "rampartd did not warn at start that the current policy expires within 30 days"
 rp_ok "a current policy expiring within 30 days: the CLI warns on every command, rampartd at start"
+
+# Signatures gathered offline: propose --out, `policy sign' on the file (as a
+# key kept in a safe would sign it), `policy submit'.
+rp_as 1 policy propose --yes --expires 300d --out "$T/v4.offline" >"$T/propose4.out" 2>&1 ||
+	{ cat "$T/propose4.out" >&2; die "policy propose --out v4"; }
+"$CLI" policy sign --yes --key "$A/admin2.key" "$T/v4.offline" >/dev/null || die "policy sign v4 offline"
+rp_as 1 policy submit "$T/v4.offline" >"$T/submit4.out" 2>&1 || { cat "$T/submit4.out" >&2; die "policy submit v4"; }
+grep -q 'of version 3 (trusted): 2 of 2; of version 4 (its own): 2 of 2' "$T/submit4.out" &&
+	grep -q 'server: published' "$T/submit4.out" && [ "$(maxversion)" = 4 ] ||
+	{ cat "$T/submit4.out" >&2; die "v4 signed offline was not published"; }
+rp_ok "propose --out, policy sign offline, policy submit: v4 published"
