@@ -85,12 +85,13 @@ size_t cli_policy_diff(FILE *f, const char *a, size_t alen, const char *b, size_
 		if (i < x->n && j < y->n && line_eq(x, i, y, j)) {
 			diff_line(f, "  ", x->p[i], x->len[i]);
 			i++, j++;
-		} else if (j < y->n && (i == x->n || t[i * w + j + 1] >= t[(i + 1) * w + j])) {
-			diff_line(f, "+ ", y->p[j], y->len[j]);
-			j++, changes++;
-		} else {
+		} else if (i < x->n && (j == y->n || t[(i + 1) * w + j] >= t[i * w + j + 1])) {
+			/* removed lines before the added ones that replace them */
 			diff_line(f, "- ", x->p[i], x->len[i]);
 			i++, changes++;
+		} else {
+			diff_line(f, "+ ", y->p[j], y->len[j]);
+			j++, changes++;
 		}
 	}
 out:
@@ -505,6 +506,10 @@ static int edit_witnesses(struct rp_policy *p, const char *const *add, size_t na
 		rp_sb_puts(&sb, "\nquorum witnesses\n");
 	} else {
 		rp_sb_puts(&sb, "quorum none\n");
+		fprintf(stderr,
+			"rampart: warning: no witnesses left: agents will trust checkpoints signed "
+			"by the server's log key alone, so a breached server could show them a "
+			"forked log\n");
 	}
 	if (!(text = rp_sb_take(&sb, NULL)))
 		return RP_E_NOMEM;
