@@ -28,6 +28,8 @@ struct cli {
 	struct rp_skey key;
 	bool key_loaded;
 	struct rp_api api;
+	/* The trusted policy followed the server's chain and its expiry was checked (rotate.c). */
+	bool policy_checked;
 };
 
 struct cli_cmd {

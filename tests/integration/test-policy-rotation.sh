@@ -107,10 +107,13 @@ rp_ok "the CLI's trusted copy follows to version 2"
 
 # The witness added by v2 is asked on the next round, and the served
 # checkpoint needs its cosignature (quorum 2): deliveries go on.
-rp_wait_for 20 test "$(cosigns 2)" -gt 0 || die "witness w2, added by version 2, was never asked to cosign"
+w2_asked() { test "$(cosigns 2)" -gt 0; }
+rp_wait_for 20 w2_asked || die "witness w2, added by version 2, was never asked to cosign"
 id=$(rp_submit 1 --to "$DEV_a1" -- true)
 rp_as 2 approve --yes "$id" >/dev/null 2>&1 || die "approve a command after v2"
-rp_wait_for 30 test "$(rp_status "$id" "$DEV_a1")" = done || die "a command after v2 did not run"
+ran() { test "$(rp_status "$id" "$DEV_a1")" = done; }
+rp_wait_for 60 ran ||
+	die "a command after v2 did not run: $(rp_status "$id" "$DEV_a1" 2>&1); agent: $(tail -n 3 "$T/a1.log")"
 served=$(curl -skf --tlsv1.3 "https://127.0.0.1:$PORT/v1/log/acme/checkpoint")
 grep -q '^— witness2.test ' <<<"$served" || die "the served checkpoint carries no w2 cosignature"
 rp_ok "w2 (added by v2) cosigns; the served checkpoint carries it; a command runs after v2"
