@@ -220,20 +220,9 @@ void cli_policy_warn_expiry(const struct rp_policy *p)
 
 struct proposal {
 	struct rp_policy *next;
-	struct rp_sig_check old[RP_NOTE_SIGS_MAX], new[RP_NOTE_SIGS_MAX];
-	size_t have_old, have_new, forged;
+	struct rp_rotation_sigs v; /* every line against N's root role and N+1's */
 	char problem[512];
 };
-
-static bool valid(const struct rp_sig_check *v)
-{
-	return v->verdict == RP_SIG_ROLE || v->verdict == RP_SIG_OTHER;
-}
-
-static bool forged(const struct rp_sig_check *v)
-{
-	return v->verdict == RP_SIG_BAD || v->verdict == RP_SIG_IMPOSTOR;
-}
 
 /* 0 with x filled, or an error with x->problem saying what. */
 static int proposal_check(const struct rp_policy *cur, const char *note, struct proposal *x)
@@ -252,11 +241,10 @@ static int proposal_check(const struct rp_policy *cur, const char *note, struct 
 			 (unsigned long long)cur->version + 1, cur->org);
 		return RP_E_POLICY;
 	}
-	rp_policy_classify(cur, RP_ROLE_ROOT, x->next->note, x->old, &x->have_old);
-	rp_policy_classify(x->next, RP_ROLE_ROOT, x->next->note, x->new, &x->have_new);
-	for (size_t i = 0; i < x->next->note->nsigs; i++)
-		x->forged += !valid(&x->old[i]) && !valid(&x->new[i]) &&
-			     (forged(&x->old[i]) || forged(&x->new[i]));
+	if (rp_policy_rotation_sigs(cur, x->next, &x->v) < 0) {
+		snprintf(x->problem, sizeof(x->problem), "its signatures cannot be classified");
+		return RP_E_POLICY;
+	}
 	return 0;
 }
 
@@ -267,10 +255,10 @@ static void proposal_release(struct proposal *x)
 }
 
 /* One line per signature line: valid for which quorum, or forged, or nobody's. */
-static void proposal_signatures(FILE *f, const struct rp_policy *cur, const struct proposal *x)
+static void proposal_signatures(FILE *f, const struct proposal *x)
 {
 	for (size_t i = 0; i < x->next->note->nsigs; i++) {
-		const struct rp_sig_check *o = &x->old[i], *n = &x->new[i];
+		const struct rp_sig_check *o = &x->v.old[i], *n = &x->v.new[i];
 		bool ro = o->verdict == RP_SIG_ROLE && o->first,
 		     rn = n->verdict == RP_SIG_ROLE && n->first;
 
@@ -282,22 +270,25 @@ static void proposal_signatures(FILE *f, const struct rp_policy *cur, const stru
 				ro && rn ? "both versions"
 				: ro     ? "the trusted version only"
 					 : "the new version only");
-		} else if (valid(o) || valid(n)) {
+		} else if (x->v.keep[i]) {
 			fputs("signed by ", f);
 			cli_put(f, x->next->note->sigs[i].name);
-			fputs(" (valid, but not a root key, or again: not counted)\n", f);
-		} else if (forged(o) || forged(n)) {
+			fputs(" (valid, but not a root key: not counted)\n", f);
+		} else if (x->v.forged[i]) {
 			fputs("FORGED signature line claiming ", f);
 			cli_put(f, x->next->note->sigs[i].name);
 			fputs(" (does not verify with that key of either version): NOT counted\n",
 			      f);
-		} else {
+		} else if (o->verdict == RP_SIG_UNKNOWN && n->verdict == RP_SIG_UNKNOWN) {
 			fputs("signature by ", f);
 			cli_put(f, x->next->note->sigs[i].name);
 			fputs(", a key of neither version: not counted\n", f);
+		} else {
+			fputs("again by ", f);
+			cli_put(f, x->next->note->sigs[i].name);
+			fputs(" (valid, counted once)\n", f);
 		}
 	}
-	(void)cur;
 }
 
 static void proposal_quorums(FILE *f, const struct rp_policy *cur, const struct proposal *x)
@@ -305,8 +296,8 @@ static void proposal_quorums(FILE *f, const struct rp_policy *cur, const struct 
 	fprintf(f,
 		"---- root quorum of version %llu (trusted): %zu of %u; of version %llu (its own): "
 		"%zu of %u ----\n",
-		(unsigned long long)cur->version, x->have_old, cur->roles[RP_ROLE_ROOT].threshold,
-		(unsigned long long)x->next->version, x->have_new,
+		(unsigned long long)cur->version, x->v.have_old, cur->roles[RP_ROLE_ROOT].threshold,
+		(unsigned long long)x->next->version, x->v.have_new,
 		x->next->roles[RP_ROLE_ROOT].threshold);
 }
 
@@ -343,13 +334,13 @@ static void proposal_review(FILE *f, const struct rp_policy *cur, const struct p
 		"---- signatures (verified against your trusted version %llu and the proposal) "
 		"----\n",
 		(unsigned long long)cur->version);
-	proposal_signatures(f, cur, x);
-	if (x->forged)
+	proposal_signatures(f, x);
+	if (x->v.nforged)
 		fprintf(f,
 			"SECURITY: %zu FORGED signature line%s: the server, or whoever wrote this "
 			"proposal, is impersonating an administrator. Report it; your signature "
 			"does not carry them.\n",
-			x->forged, x->forged == 1 ? "" : "s");
+			x->v.nforged, x->v.nforged == 1 ? "" : "s");
 	proposal_quorums(f, cur, x);
 }
 
@@ -939,8 +930,7 @@ int cli_approve_policy(struct cli *c, const char *hash, bool yes)
 	for (i = 0; i < pick.next->note->nsigs; i++) {
 		struct rp_vkey mine;
 		rp_skey_vkey(&c->key, &mine);
-		if (!forged(&pick.old[i]) && !forged(&pick.new[i]) &&
-		    rp_note_sig_valid(pick.next->note, i, &mine)) {
+		if (!pick.v.forged[i] && rp_note_sig_valid(pick.next->note, i, &mine)) {
 			printf("root policy %s already carries your signature\n", pick.next->hash);
 			r = 0;
 			goto out;

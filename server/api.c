@@ -419,22 +419,6 @@ static void h_policy(struct req *q)
 
 /* ---- root policy N+1 (docs/api.md, "Root policy versions") ---- */
 
-/*
- * One signature line of a proposal, judged against version N's root role
- * and N+1's: a line counts for each role its key verifies in. A line that
- * verifies in neither but claims a key of one of them is forged; one by a
- * key neither names is nobody's.
- */
-static bool sig_valid(const struct rp_sig_check *v)
-{
-	return v->verdict == RP_SIG_ROLE || v->verdict == RP_SIG_OTHER;
-}
-
-static bool sig_forged(const struct rp_sig_check *v)
-{
-	return v->verdict == RP_SIG_BAD || v->verdict == RP_SIG_IMPOSTOR;
-}
-
 struct proposal_count {
 	size_t have_old, have_new, dropped;
 };
@@ -450,21 +434,16 @@ static int proposal_keep_valid(struct req *q, const struct rp_policy *cur,
 			       const struct rp_policy *next, bool refuse_forged, char **ret,
 			       struct proposal_count *ret_count)
 {
-	struct rp_sig_check vc[RP_NOTE_SIGS_MAX], vn[RP_NOTE_SIGS_MAX];
+	struct rp_rotation_sigs v;
 	const struct rp_note *note = next->note;
-	bool keep[RP_NOTE_SIGS_MAX];
-	struct proposal_count k = {0};
-	size_t len, nkept = 0;
+	size_t len;
 
-	if (rp_policy_classify(cur, RP_ROLE_ROOT, note, vc, &k.have_old) < 0 ||
-	    rp_policy_classify(next, RP_ROLE_ROOT, note, vn, &k.have_new) < 0) {
+	if (rp_policy_rotation_sigs(cur, next, &v) < 0) {
 		fail(q, 500, "classifying the signatures of root policy %s", next->hash);
 		return -1;
 	}
-	for (size_t i = 0; i < note->nsigs; i++) {
-		bool ok = (sig_valid(&vc[i]) && vc[i].first) || (sig_valid(&vn[i]) && vn[i].first);
-		if (refuse_forged && !sig_valid(&vc[i]) && !sig_valid(&vn[i]) &&
-		    (sig_forged(&vc[i]) || sig_forged(&vn[i]))) {
+	for (size_t i = 0; refuse_forged && i < note->nsigs; i++) {
+		if (v.forged[i]) {
 			char qn[RP_NOTE_NAME_MAX + 1];
 			rp_quote(qn, sizeof(qn), note->sigs[i].name, strlen(note->sigs[i].name));
 			fail(q, 400,
@@ -474,21 +453,18 @@ static int proposal_keep_valid(struct req *q, const struct rp_policy *cur,
 			     (unsigned long long)next->version);
 			return -1;
 		}
-		keep[i] = ok;
-		nkept += ok;
-		k.dropped += !ok;
 	}
-	if (nkept == 0) {
+	if (v.nkept == 0) {
 		fail(q, 400,
 		     "root policy refused: no valid signature by a key of version %llu or %llu",
 		     (unsigned long long)cur->version, (unsigned long long)next->version);
 		return -1;
 	}
-	if (rp_note_keep(note, keep, ret, &len) < 0) {
+	if (rp_note_keep(note, v.keep, ret, &len) < 0) {
 		fail(q, 500, "rebuilding root policy %s", next->hash);
 		return -1;
 	}
-	*ret_count = k;
+	*ret_count = (struct proposal_count){v.have_old, v.have_new, note->nsigs - v.nkept};
 	return 0;
 }
 
