@@ -895,7 +895,8 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 			       "trusted root policy, never from the server's state fields.\n\n%s"
 			       "SIGS: valid signatures of the role / threshold; FORGED: lines that\n"
 			       "claim an administrator and do not verify. --json prints this view,\n"
-			       "the server's claims under \"server\".\n",
+			       "the server's claims under \"server\". Pending root policy proposals\n"
+			       "that verify follow, with both root quorums (rampart approve --policy).\n",
 			       RP_COMMANDS_LIST_DEFAULT, RP_COMMANDS_LIST_MAX, states_legend);
 			return 0;
 		}
@@ -974,8 +975,9 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 		cli_view_release(&cv);
 	}
 	if (c->json) {
-		json_t *o = json_pack("{s:o, s:b}", "commands", out, "truncated",
-				      json_is_true(json_object_get(j, "truncated")));
+		json_t *o = json_pack("{s:o, s:b, s:o}", "commands", out, "truncated",
+				      json_is_true(json_object_get(j, "truncated")),
+				      "policy_proposals", cli_policy_pending(c, p, NULL));
 		out = NULL;
 		if (o)
 			cli_json(stdout, o);
@@ -983,6 +985,8 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 	} else if (json_is_true(json_object_get(j, "truncated"))) {
 		printf("(the server stopped the list early: the statements fill its answer)\n");
 	}
+	if (!c->json)
+		json_decref(cli_policy_pending(c, p, stdout));
 	r = 0;
 out:
 	json_decref(out);

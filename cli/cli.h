@@ -85,6 +85,13 @@ void cli_policy_warn_expiry(const struct rp_policy *p);
 size_t cli_policy_diff(FILE *f, const char *a, size_t alen, const char *b, size_t blen);
 /* `rampart approve --policy [HASH]': review and sign a pending proposal. */
 int cli_approve_policy(struct cli *c, const char *hash, bool yes);
+/*
+ * The pending proposals of version N+1 that verify against p, one line each
+ * to f when f is set, for listings of what awaits signatures; the same as a
+ * JSON array (never NULL but out of memory). Nothing when the server does
+ * not answer.
+ */
+json_t *cli_policy_pending(struct cli *c, const struct rp_policy *p, FILE *f);
 /* `rampart policy propose|status|submit', argv[0] being the word. */
 int cli_policy_rotation(struct cli *c, int argc, char *argv[]);
 /* Feeds each line of text (tlog-policy lines, each ending in \n) to wp, then finishes it. */

@@ -967,6 +967,54 @@ out:
 	return r;
 }
 
+json_t *cli_policy_pending(struct cli *c, const struct rp_policy *p, FILE *f)
+{
+	struct rp_diag d = {""};
+	char path[256];
+	json_t *j = NULL, *v, *out = json_array();
+	size_t i, bad = 0;
+
+	snprintf(path, sizeof(path), "/v1/orgs/%s/policies", c->org);
+	if (!out || rp_api_call(&c->api, "GET", path, NULL, &j, NULL, &d) < 0)
+		return out; /* the listing it follows is what was asked for */
+	json_array_foreach (json_object_get(j, "proposals"), i, v) {
+		const char *note = json_string_value(v);
+		struct proposal x;
+
+		if (!note || proposal_check(p, note, &x) < 0) {
+			bad++;
+			proposal_release(&x);
+			continue;
+		}
+		json_array_append_new(
+			out, json_pack("{s:I, s:s, s:{s:I, s:I}, s:{s:I, s:I}, s:I}", "version",
+				       (json_int_t)x.next->version, "hash", x.next->hash, "old",
+				       "have", (json_int_t)x.v.have_old, "need",
+				       (json_int_t)p->roles[RP_ROLE_ROOT].threshold, "new", "have",
+				       (json_int_t)x.v.have_new, "need",
+				       (json_int_t)x.next->roles[RP_ROLE_ROOT].threshold, "forged",
+				       (json_int_t)x.v.nforged));
+		if (f)
+			fprintf(f,
+				"root policy version %llu %s pending: root quorum of version %llu "
+				"%zu of %u, of its own %zu of %u%s (rampart approve --policy %s)\n",
+				(unsigned long long)x.next->version, x.next->hash,
+				(unsigned long long)p->version, x.v.have_old,
+				p->roles[RP_ROLE_ROOT].threshold, x.v.have_new,
+				x.next->roles[RP_ROLE_ROOT].threshold,
+				x.v.nforged ? ", FORGED lines" : "", x.next->hash);
+		proposal_release(&x);
+	}
+	if (f && bad)
+		fprintf(f,
+			"%zu root policy proposal%s from the server do%s not verify against your "
+			"trusted version %llu (rampart policy status)\n",
+			bad, bad == 1 ? "" : "s", bad == 1 ? "es" : "",
+			(unsigned long long)p->version);
+	json_decref(j);
+	return out;
+}
+
 /* A proposal file (signed offline, e.g. by a key kept in a safe) to the server. */
 static int policy_submit(struct cli *c, int argc, char *argv[])
 {

@@ -196,6 +196,16 @@ case $out in
 esac
 [ "$(maxversion)" = 2 ] || die "v3 was published with the revoked key's signature"
 rp_ok "revoked key: admin3's signature on v3 is dropped and counts for neither quorum"
+# Pending proposals show beside the pending commands, verified.
+rp_as 2 commands >"$T/commands.out" 2>&1 || die "commands"
+grep -q "^root policy version 3 $H3 pending: root quorum of version 2 1 of 2, of its own 1 of 2 (rampart approve --policy $H3)" "$T/commands.out" ||
+	{ cat "$T/commands.out" >&2; die "rampart commands does not list the pending v3"; }
+rp_as 2 --json commands | python3 -c '
+import json, sys
+p = json.load(sys.stdin)["policy_proposals"]
+assert len(p) == 1 and p[0]["version"] == 3 and p[0]["old"] == {"have": 1, "need": 2}, p' ||
+	die "rampart --json commands does not carry the pending v3"
+rp_ok "rampart commands lists the pending v3 with both quorums, verified"
 rp_as 2 approve --policy --yes >"$T/approve3.out" 2>&1 || { cat "$T/approve3.out" >&2; die "approve v3"; }
 [ "$(maxversion)" = 3 ] || die "version 3 is not published"
 # The v3 entry made the log grow: the round that follows asks w2 alone.
