@@ -417,7 +417,7 @@ static void h_policy(struct req *q)
 		reply(q, 200, j);
 }
 
-/* ---- root policy N+1 (docs/api.md, "Root policy versions") ---- */
+/* ---- root policy N+1 (docs/api.md, POST and GET /v1/orgs/<org>/policies) ---- */
 
 struct proposal_count {
 	size_t have_old, have_new, dropped;
