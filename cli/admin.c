@@ -656,7 +656,7 @@ static void show_targets(struct cli *c, const struct rp_command *cmd)
 	json_decref(j);
 }
 
-static bool key_in_role(const struct rp_policy *p, enum rp_role_id role, const struct rp_skey *k)
+bool cli_key_in_role(const struct rp_policy *p, enum rp_role_id role, const struct rp_skey *k)
 {
 	int i = rp_policy_key_index(p, k->name);
 
@@ -705,7 +705,7 @@ static void show_command(struct cli *c, const struct rp_policy *p, const struct 
 		       "command, is impersonating an administrator. Report it. Forged lines are "
 		       "never counted, and your approval does not carry them.\n",
 		       v->forged, v->forged == 1 ? "" : "s");
-	if (key_in_role(p, v->role, &c->key))
+	if (cli_key_in_role(p, v->role, &c->key))
 		printf("---- %zu of %u %s signatures verified; with yours: %zu of %u ----\n",
 		       v->count, v->threshold, rp_role_name(v->role), v->count + 1, v->threshold);
 	else
@@ -752,7 +752,7 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 	char path[256], *note = NULL;
 	uint8_t *payload = NULL, h[32];
 	size_t plen = 0, nlen;
-	bool yes = false, unsigned_ok = false;
+	bool yes = false, unsigned_ok = false, policy = false;
 	const char *id = NULL;
 	json_t *j = NULL, *resp = NULL;
 	int r = 1;
@@ -760,10 +760,13 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--yes") || !strcmp(argv[i], "-y"))
 			yes = true;
+		else if (!strcmp(argv[i], "--policy"))
+			policy = true;
 		else if (!strcmp(argv[i], "--unsigned-ok"))
 			unsigned_ok = true;
 		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			printf("Usage: rampart approve [--yes] [--unsigned-ok] ID\n\n"
+			printf("Usage: rampart approve [--yes] [--unsigned-ok] ID\n"
+			       "       rampart approve --policy [--yes] [HASH]\n\n"
 			       "Fetches command ID, checks its payload against the signed hash, prints\n"
 			       "the exact statement text, the payload, the targets (hostnames as the\n"
 			       "devices signed them, or marked as the server's word) and every signature\n"
@@ -777,14 +780,21 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 			       "not passed on: your approval carries the text, the valid lines and yours.\n"
 			       "A command with no valid signature by its role was proposed by no\n"
 			       "administrator: signing it needs you to type `%s', or, with --yes,\n"
-			       "--unsigned-ok as well.\n",
+			       "--unsigned-ok as well.\n\n"
+			       "--policy: a pending proposal of root policy version N+1 (HASH, its\n"
+			       "sha256:<hex>, when several are pending), shown as the diff against your\n"
+			       "trusted version N with every signature line as verified and both root\n"
+			       "quorums (N's and N+1's own), then signed and uploaded. The server\n"
+			       "publishes it once both are met.\n",
 			       unsigned_phrase);
 			return 0;
 		} else
 			id = argv[i];
 	}
+	if (policy || (id && !strncmp(id, "sha256:", 7)))
+		return cli_approve_policy(c, id, yes);
 	if (!id || !rp_id_valid(id, strlen(id))) {
-		cli_err("approve: expected a command ID (see `rampart commands')");
+		cli_err("approve: expected a command ID (see `rampart commands') or --policy");
 		return 2;
 	}
 	if (cli_need_server(c, true) < 0 || !(p = cli_policy(c)))
@@ -885,7 +895,8 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 			       "trusted root policy, never from the server's state fields.\n\n%s"
 			       "SIGS: valid signatures of the role / threshold; FORGED: lines that\n"
 			       "claim an administrator and do not verify. --json prints this view,\n"
-			       "the server's claims under \"server\".\n",
+			       "the server's claims under \"server\". Pending root policy proposals\n"
+			       "that verify follow, with both root quorums (rampart approve --policy).\n",
 			       RP_COMMANDS_LIST_DEFAULT, RP_COMMANDS_LIST_MAX, states_legend);
 			return 0;
 		}
@@ -964,8 +975,9 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 		cli_view_release(&cv);
 	}
 	if (c->json) {
-		json_t *o = json_pack("{s:o, s:b}", "commands", out, "truncated",
-				      json_is_true(json_object_get(j, "truncated")));
+		json_t *o = json_pack("{s:o, s:b, s:o}", "commands", out, "truncated",
+				      json_is_true(json_object_get(j, "truncated")),
+				      "policy_proposals", cli_policy_pending(c, p, NULL));
 		out = NULL;
 		if (o)
 			cli_json(stdout, o);
@@ -973,6 +985,8 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 	} else if (json_is_true(json_object_get(j, "truncated"))) {
 		printf("(the server stopped the list early: the statements fill its answer)\n");
 	}
+	if (!c->json)
+		json_decref(cli_policy_pending(c, p, stdout));
 	r = 0;
 out:
 	json_decref(out);

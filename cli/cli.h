@@ -28,6 +28,8 @@ struct cli {
 	struct rp_skey key;
 	bool key_loaded;
 	struct rp_api api;
+	/* The trusted policy followed the server's chain and its expiry was checked (rotate.c). */
+	bool policy_checked;
 };
 
 struct cli_cmd {
@@ -68,6 +70,36 @@ void cli_json(FILE *f, const json_t *j); /* ASCII-only JSON */
 /* trust.c: what the CLI verified (DESIGN.md section 4a). */
 /* The org's trusted root policy (<config dir>/<org>.policy); NULL after an error message. */
 struct rp_policy *cli_policy(struct cli *c);
+
+/*
+ * rotate.c: root policy N+1. cli_policy_follow moves the trusted copy p (kept
+ * at path) forward along the server's published versions, each verified by
+ * rp_policy_verify_rotation after the one before, never backwards; a version
+ * that does not verify is a SECURITY error (RP_E_POLICY) and nothing beyond
+ * the last good one is trusted. *pp is then the newest verified version.
+ */
+int cli_policy_follow(struct cli *c, struct rp_policy **pp, const char *path);
+/* A warning on stderr when p expires within RP_POLICY_WARN_S (or has expired). */
+void cli_policy_warn_expiry(const struct rp_policy *p);
+/* Line-based diff of two texts, each line after "  ", "- " or "+ " and the gutter. */
+size_t cli_policy_diff(FILE *f, const char *a, size_t alen, const char *b, size_t blen);
+/* `rampart approve --policy [HASH]': review and sign a pending proposal. */
+int cli_approve_policy(struct cli *c, const char *hash, bool yes);
+/*
+ * The pending proposals of version N+1 that verify against p, one line each
+ * to f when f is set, for listings of what awaits signatures; the same as a
+ * JSON array (never NULL but out of memory). Nothing when the server does
+ * not answer.
+ */
+json_t *cli_policy_pending(struct cli *c, const struct rp_policy *p, FILE *f);
+/* `rampart policy propose|status|submit', argv[0] being the word. */
+int cli_policy_rotation(struct cli *c, int argc, char *argv[]);
+/* Feeds each line of text (tlog-policy lines, each ending in \n) to wp, then finishes it. */
+int cli_wpolicy_lines(struct rp_wpolicy *wp, const char *text, struct rp_diag *d);
+/* True when k is the key of that name in p, and a key of the role. */
+bool cli_key_in_role(const struct rp_policy *p, enum rp_role_id role, const struct rp_skey *k);
+/* A verifier key from a .vkey file or the key text; an error message otherwise. */
+int cli_read_vkey(const char *arg, struct rp_vkey *ret);
 
 /* A command statement from the server, as verified against the trusted policy. */
 struct cli_view {

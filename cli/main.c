@@ -176,6 +176,19 @@ int cli_need_server(struct cli *c, bool need_key)
 	} else {
 		c->api.bearer = c->token;
 	}
+	/*
+	 * Every command that talks to the server brings the trusted root policy
+	 * up to the server's verified chain first, and warns of its expiry
+	 * (trust.c, rotate.c); a version that does not verify stops it.
+	 */
+	char path[600];
+	if (!c->policy_checked && cli_trusted_policy_path(c, c->org, path, sizeof(path)) == 0 &&
+	    access(path, F_OK) == 0) {
+		struct rp_policy *p = cli_policy(c);
+		if (!p)
+			return RP_E_POLICY;
+		rp_policy_free(p);
+	}
 	return 0;
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* rampart org init, rampart policy sign|show|upload. */
+/* rampart org init, rampart policy sign|show|upload|trust (N+1: rotate.c). */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +8,7 @@
 #include "cli.h"
 #include "rp_err.h"
 
-static int read_vkey(const char *arg, struct rp_vkey *ret)
+int cli_read_vkey(const char *arg, struct rp_vkey *ret)
 {
 	struct rp_diag d = {""};
 	char *buf = NULL;
@@ -29,6 +29,15 @@ static int read_vkey(const char *arg, struct rp_vkey *ret)
 	return r;
 }
 
+int cli_wpolicy_lines(struct rp_wpolicy *wp, const char *text, struct rp_diag *d)
+{
+	int r = 0;
+
+	for (const char *l = text, *nl; r == 0 && (nl = strchr(l, '\n')); l = nl + 1)
+		r = rp_wpolicy_line(wp, l, (size_t)(nl - l), d);
+	return r < 0 ? r : rp_wpolicy_finish(wp, d);
+}
+
 /* The policy's tlog-policy lines: the log, each witness, one group of all of them, the quorum. */
 static int witness_lines(struct rp_policy *p, const char *logkey, const char *const *w, size_t n,
 			 const char *quorum)
@@ -40,7 +49,7 @@ static int witness_lines(struct rp_policy *p, const char *logkey, const char *co
 	uint64_t k = n;
 	int r = 0;
 
-	if (read_vkey(logkey, &lk) < 0)
+	if (cli_read_vkey(logkey, &lk) < 0)
 		return RP_E_INVAL;
 	if (quorum && (n == 0 || rp_parse_u64(quorum, strlen(quorum), n, &k) != 0 || k < 1)) {
 		cli_err("org init: --quorum `%s' must be a number from 1 to the %zu witnesses",
@@ -63,11 +72,7 @@ static int witness_lines(struct rp_policy *p, const char *logkey, const char *co
 	}
 	if (!(line = rp_sb_take(&sb, NULL)))
 		return RP_E_NOMEM;
-	for (char *l = line, *nl; r == 0 && (nl = strchr(l, '\n')); l = nl + 1)
-		r = rp_wpolicy_line(&p->wp, l, (size_t)(nl - l), &d);
-	if (r == 0)
-		r = rp_wpolicy_finish(&p->wp, &d);
-	if (r < 0)
+	if ((r = cli_wpolicy_lines(&p->wp, line, &d)) < 0)
 		cli_err("org init: %s", d.msg);
 	free(line);
 	return r;
@@ -122,7 +127,7 @@ static int org_init(int argc, char *argv[])
 					RP_POLICY_KEYS_MAX);
 				goto out;
 			}
-			if (read_vkey(optarg, &p->keys[p->nkeys]) < 0)
+			if (cli_read_vkey(optarg, &p->keys[p->nkeys]) < 0)
 				goto out;
 			p->nkeys++;
 			break;
@@ -536,13 +541,20 @@ int cmd_policy(struct cli *c, int argc, char *argv[])
 		return policy_show(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "upload"))
 		return policy_upload(c, argc - 1, argv + 1);
+	if (argc >= 2 && (!strcmp(argv[1], "propose") || !strcmp(argv[1], "status") ||
+			  !strcmp(argv[1], "submit")))
+		return cli_policy_rotation(c, argc - 1, argv + 1);
 	if (cli_is_help(argc, argv)) {
 		printf("Usage: rampart policy sign [--key FILE] [--yes] POLICYFILE\n"
 		       "       rampart policy show POLICYFILE\n"
 		       "       rampart policy upload --bootstrap TOKEN POLICYFILE\n"
-		       "       rampart policy trust POLICYFILE\n");
+		       "       rampart policy trust POLICYFILE\n"
+		       "       rampart policy propose CHANGES   (version N+1; see --help)\n"
+		       "       rampart policy status\n"
+		       "       rampart policy submit FILE\n");
 		return 0;
 	}
-	cli_err("policy: expected sign, show, upload or trust (see rampart policy --help)");
+	cli_err("policy: expected sign, show, upload, trust, propose, status or submit (see "
+		"rampart policy --help)");
 	return 2;
 }

@@ -51,6 +51,13 @@ struct rp_policy *cli_policy(struct cli *c)
 		cli_err("trusted root policy %s is for org %s, not %s", path, p->org, c->org);
 		goto fail;
 	}
+	/* With a server to ask, follow its published versions first (rotate.c), once a run. */
+	if (!c->policy_checked) {
+		if (c->api.http.url.base[0] && cli_policy_follow(c, &p, path) < 0)
+			goto fail;
+		cli_policy_warn_expiry(p);
+		c->policy_checked = c->api.http.url.base[0] != '\0';
+	}
 	free(buf);
 	return p;
 fail:

@@ -489,6 +489,40 @@ int rp_policy_classify(const struct rp_policy *p, enum rp_role_id role, const st
 	return 0;
 }
 
+static bool sig_valid(const struct rp_sig_check *v)
+{
+	return v->verdict == RP_SIG_ROLE || v->verdict == RP_SIG_OTHER;
+}
+
+static bool sig_forged(const struct rp_sig_check *v)
+{
+	return v->verdict == RP_SIG_BAD || v->verdict == RP_SIG_IMPOSTOR;
+}
+
+int rp_policy_rotation_sigs(const struct rp_policy *cur, const struct rp_policy *next,
+			    struct rp_rotation_sigs *ret)
+{
+	struct rp_rotation_sigs v = {0}, *x = &v;
+	const struct rp_note *note = next->note;
+	int r;
+
+	if (!note)
+		return RP_E_NOSIG;
+	if ((r = rp_policy_classify(cur, RP_ROLE_ROOT, note, x->old, &x->have_old)) < 0 ||
+	    (r = rp_policy_classify(next, RP_ROLE_ROOT, note, x->new, &x->have_new)) < 0)
+		return r;
+	for (size_t i = 0; i < note->nsigs; i++) {
+		const struct rp_sig_check *o = &x->old[i], *n = &x->new[i];
+
+		x->keep[i] = (sig_valid(o) && o->first) || (sig_valid(n) && n->first);
+		x->forged[i] = !sig_valid(o) && !sig_valid(n) && (sig_forged(o) || sig_forged(n));
+		x->nkept += x->keep[i];
+		x->nforged += x->forged[i];
+	}
+	*ret = v;
+	return 0;
+}
+
 const char *rp_sig_verdict_name(enum rp_sig_verdict v)
 {
 	switch (v) {

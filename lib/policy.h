@@ -115,5 +115,26 @@ int rp_policy_verify_initial(const struct rp_policy *p, const char *want_hash, i
 int rp_policy_verify_rotation(const struct rp_policy *cur, const struct rp_policy *next,
 			      struct rp_diag *d);
 
+/*
+ * The signature lines of a proposed version next (its note) judged for the
+ * rotation after cur: each line against cur's root role (old[i]) and next's
+ * (new[i]). A line is kept when it verifies with a key of either version
+ * and is that key's first valid line there; it is forged when it verifies
+ * with neither but claims a key of one of them (a bad signature, another
+ * key id under that name: it may verify under the other version, where the
+ * name has a new key, and is then not forged); any other line is nobody's.
+ * have_old and have_new are the distinct root keys of each version with a
+ * valid line, the counts rp_policy_verify_rotation holds to the thresholds.
+ * rampartd keeps only the kept lines and refuses a forged one; the CLI shows
+ * every verdict.
+ */
+struct rp_rotation_sigs {
+	struct rp_sig_check old[RP_NOTE_SIGS_MAX], new[RP_NOTE_SIGS_MAX];
+	bool keep[RP_NOTE_SIGS_MAX], forged[RP_NOTE_SIGS_MAX];
+	size_t have_old, have_new, nkept, nforged;
+};
+int rp_policy_rotation_sigs(const struct rp_policy *cur, const struct rp_policy *next,
+			    struct rp_rotation_sigs *ret);
+
 /* Index of the key with this name, or -1. */
 int rp_policy_key_index(const struct rp_policy *p, const char *name);

@@ -259,3 +259,14 @@
  * in the last 7; past it, nothing is acted on. */
 #define RP_POLICY_WARN_S   (30 * 24 * 3600)
 #define RP_POLICY_URGENT_S (7 * 24 * 3600)
+/*
+ * Root policy N+1 (issue 9). Proposals of the next version kept per org
+ * (more are refused until one is published); versions and bytes the CLI
+ * walks in one run to bring its trusted copy up to the server's current
+ * version (each answer is at most RP_POLICY_ANSWER_MAX); lines of a policy
+ * text the CLI's diff compares.
+ */
+#define RP_POLICY_PROPOSALS_MAX  16
+#define RP_POLICY_CHAIN_MAX      64
+#define RP_POLICY_CHAIN_BYTES    (4 * 1024 * 1024)
+#define RP_POLICY_DIFF_LINES_MAX 256

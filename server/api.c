@@ -414,6 +414,296 @@ static void h_policy(struct req *q)
 		reply(q, 200, j);
 }
 
+/* ---- root policy N+1 (docs/api.md, POST and GET /v1/orgs/<org>/policies) ---- */
+
+struct proposal_count {
+	size_t have_old, have_new, dropped;
+};
+
+/*
+ * The proposal's note with only the lines that verify by a key of N or of
+ * N+1 (the first of each key), in *ret (malloc'd). With refuse_forged, a
+ * forged line fails the request (400) naming it: the posted lines; the
+ * stored ones were checked when they came and are only filtered again.
+ * Returns 0, or -1 after failing the request.
+ */
+static int proposal_keep_valid(struct req *q, const struct rp_policy *cur,
+			       const struct rp_policy *next, bool refuse_forged, char **ret,
+			       struct proposal_count *ret_count)
+{
+	struct rp_rotation_sigs v;
+	const struct rp_note *note = next->note;
+	size_t len;
+
+	if (rp_policy_rotation_sigs(cur, next, &v) < 0) {
+		fail(q, 500, "classifying the signatures of root policy %s", next->hash);
+		return -1;
+	}
+	for (size_t i = 0; refuse_forged && i < note->nsigs; i++) {
+		if (v.forged[i]) {
+			char qn[RP_NOTE_NAME_MAX + 1];
+			rp_quote(qn, sizeof(qn), note->sigs[i].name, strlen(note->sigs[i].name));
+			fail(q, 400,
+			     "root policy refused: the signature line of `%s' does not verify "
+			     "with that key of version %llu or %llu",
+			     qn, (unsigned long long)cur->version,
+			     (unsigned long long)next->version);
+			return -1;
+		}
+	}
+	if (v.nkept == 0) {
+		fail(q, 400,
+		     "root policy refused: no valid signature by a key of version %llu or %llu",
+		     (unsigned long long)cur->version, (unsigned long long)next->version);
+		return -1;
+	}
+	if (rp_note_keep(note, v.keep, ret, &len) < 0) {
+		fail(q, 500, "rebuilding root policy %s", next->hash);
+		return -1;
+	}
+	*ret_count = (struct proposal_count){v.have_old, v.have_new, note->nsigs - v.nkept};
+	return 0;
+}
+
+/* {"state": "pending", "version", "hash", "old": {have, need}, "new": {have, need}}. */
+static json_t *proposal_state(const struct rp_policy *cur, const struct rp_policy *next,
+			      const struct proposal_count *k)
+{
+	return json_pack("{s:s, s:I, s:s, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I}, s:I}", "state",
+			 "pending", "version", (json_int_t)next->version, "hash", next->hash, "old",
+			 "version", (json_int_t)cur->version, "have", (json_int_t)k->have_old,
+			 "need", (json_int_t)cur->roles[RP_ROLE_ROOT].threshold, "new", "version",
+			 (json_int_t)next->version, "have", (json_int_t)k->have_new, "need",
+			 (json_int_t)next->roles[RP_ROLE_ROOT].threshold, "dropped",
+			 (json_int_t)k->dropped);
+}
+
+/* The stored proposal's lines, then the posted ones (same text: same hash). */
+static int proposal_merge(const char *stored, const char *posted, char **ret, size_t *ret_len)
+{
+	struct rp_note *have = NULL, *add = NULL;
+	int r;
+
+	if ((r = rp_note_parse(stored, strlen(stored), &have, NULL)) == 0 &&
+	    (r = rp_note_parse(posted, strlen(posted), &add, NULL)) == 0)
+		r = rp_note_merge(have, add, ret, ret_len);
+	rp_note_free(have);
+	rp_note_free(add);
+	return r;
+}
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Room for a new proposal of this version, or the hash already stored. */
+static bool proposal_room(struct req *q, const struct rp_policy *next)
+{
+	char **v = NULL;
+	size_t n = 0;
+	int r = db_policy_proposals(&q->srv->db, q->org, next->version, &v, &n);
+	bool ok = r == 0 && n < RP_POLICY_PROPOSALS_MAX;
+
+	strv_free(v, n);
+	if (r < 0)
+		fail(q, 500, "listing root policy proposals: %s", rp_strerror(r));
+	else if (!ok)
+		fail(q, 409,
+		     "root policy refused: %d proposals of version %llu are pending already; "
+		     "sign one of them (`rampart policy status')",
+		     RP_POLICY_PROPOSALS_MAX, (unsigned long long)next->version);
+	return ok;
+}
+
+static void h_policy_propose(struct req *q)
+{
+	struct rp_policy *cur = NULL, *next = NULL, *merged_p = NULL;
+	struct proposal_count k = {0};
+	struct rp_diag d = {""};
+	const char *text;
+	char *kept = NULL, *stored = NULL, *merged = NULL, *final = NULL;
+	size_t mlen;
+	uint64_t idx;
+	json_t *j = body_json(q);
+	int r;
+
+	if (!j || !(text = field(q, j, "policy", RP_NOTE_MAX, false)))
+		goto out;
+	if (!(cur = db_policy(&q->srv->db, q->org))) {
+		fail(q, 404, "no root policy for org %s", q->org);
+		goto out;
+	}
+	if (rp_policy_parse(text, strlen(text), &next, &d) < 0) {
+		fail(q, 400, "root policy refused: %s", d.msg);
+		goto out;
+	}
+	if (strcmp(next->org, q->org) != 0) {
+		fail(q, 400, "root policy refused: it is for org %s, not %s", next->org, q->org);
+		goto out;
+	}
+	if (next->version != cur->version + 1) {
+		fail(q, 409,
+		     "root policy refused: version %llu; the current version is %llu, so only "
+		     "version %llu can be proposed",
+		     (unsigned long long)next->version, (unsigned long long)cur->version,
+		     (unsigned long long)cur->version + 1);
+		goto out;
+	}
+	if (next->expires <= rp_now()) {
+		fail(q, 400, "root policy refused: version %llu has already expired",
+		     (unsigned long long)next->version);
+		goto out;
+	}
+	if (!log_key_matches(q, next))
+		goto out;
+	if (proposal_keep_valid(q, cur, next, true, &kept, &k) < 0)
+		goto out;
+	/* Merged with what was collected for the same text, then filtered again. */
+	r = db_policy_proposal(&q->srv->db, q->org, next->hash, &stored);
+	if (r == RP_E_NOTFOUND) {
+		if (!proposal_room(q, next))
+			goto out;
+		merged = kept;
+		kept = NULL;
+	} else if (r < 0) {
+		fail(q, 500, "reading root policy proposal %s: %s", next->hash, rp_strerror(r));
+		goto out;
+	} else if ((r = proposal_merge(stored, kept, &merged, &mlen)) < 0) {
+		fail(q, 500, "merging with stored root policy proposal %s: %s", next->hash,
+		     rp_strerror(r));
+		goto out;
+	}
+	if (rp_policy_parse(merged, strlen(merged), &merged_p, &d) < 0) {
+		fail(q, 500, "merged root policy %s does not parse: %s", next->hash, d.msg);
+		goto out;
+	}
+	size_t dropped = k.dropped; /* the posted lines dropped; the stored ones were clean */
+	if (proposal_keep_valid(q, cur, merged_p, false, &final, &k) < 0)
+		goto out;
+	k.dropped += dropped;
+	rp_policy_free(merged_p);
+	merged_p = NULL;
+	if (rp_policy_parse(final, strlen(final), &merged_p, &d) < 0) {
+		fail(q, 500, "kept root policy %s does not parse: %s", next->hash, d.msg);
+		goto out;
+	}
+	/* The agents' own rule: published exactly when they will accept it. */
+	if (rp_policy_verify_rotation(cur, merged_p, &d) < 0) {
+		if ((r = db_policy_propose(&q->srv->db, q->org, next->version, next->hash, final)) <
+		    0) {
+			fail(q, 500, "storing root policy proposal %s: %s", next->hash,
+			     rp_strerror(r));
+			goto out;
+		}
+		fprintf(stderr,
+			"rampartd: org %s: root policy version %llu %s signed by %s: %zu of %u "
+			"of version %llu, %zu of %u of its own\n",
+			q->org, (unsigned long long)next->version, next->hash, q->who, k.have_old,
+			cur->roles[RP_ROLE_ROOT].threshold, (unsigned long long)cur->version,
+			k.have_new, next->roles[RP_ROLE_ROOT].threshold);
+		reply(q, 200, proposal_state(cur, merged_p, &k));
+		goto out;
+	}
+	r = db_policy_publish(&q->srv->db, q->org, next->version, next->hash, final, &idx);
+	if (r == RP_E_EXISTS) {
+		fail(q, 409, "root policy refused: version %llu was published meanwhile (stale)",
+		     (unsigned long long)next->version);
+		goto out;
+	}
+	if (r == RP_E_TOOBIG) {
+		fail(q, 413,
+		     "root policy %s with its signatures is more than a log entry holds (%d)",
+		     next->hash, RP_LOG_ENTRY_MAX);
+		goto out;
+	}
+	if (r < 0) {
+		fail(q, 500, "publishing root policy %s: %s", next->hash, rp_strerror(r));
+		goto out;
+	}
+	fprintf(stderr,
+		"rampartd: org %s: root policy version %llu %s published at log index %llu "
+		"(signed by %s)\n",
+		q->org, (unsigned long long)next->version, next->hash, (unsigned long long)idx,
+		q->who);
+	reply(q, 201,
+	      json_pack("{s:s, s:I, s:s, s:I}", "state", "published", "version",
+			(json_int_t)next->version, "hash", next->hash, "index", (json_int_t)idx));
+	log_kick(q->srv);
+out:
+	free(kept);
+	free(stored);
+	free(merged);
+	free(final);
+	rp_policy_free(cur);
+	rp_policy_free(next);
+	rp_policy_free(merged_p);
+	json_decref(j);
+}
+
+/* The current version, and the proposals of the next one with the signatures collected. */
+static void h_policies(struct req *q)
+{
+	struct rp_policy *cur = db_policy(&q->srv->db, q->org);
+	json_t *a = json_array(), *o;
+	char **v = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!cur) {
+		fail(q, 404, "no root policy for org %s", q->org);
+		json_decref(a);
+		return;
+	}
+	if ((r = db_policy_proposals(&q->srv->db, q->org, cur->version + 1, &v, &n)) < 0) {
+		fail_db(q, r, "policy proposals");
+		json_decref(a);
+		rp_policy_free(cur);
+		return;
+	}
+	for (size_t i = 0; a && i < n; i++)
+		if (json_array_append_new(a, json_string(v[i])) < 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	o = a ? json_pack("{s:I, s:s, s:o}", "version", (json_int_t)cur->version, "hash", cur->hash,
+			  "proposals", a)
+	      : NULL;
+	if (o)
+		reply(q, 200, o);
+	else
+		fail(q, 500, "out of memory listing root policy proposals");
+	strv_free(v, n);
+	rp_policy_free(cur);
+}
+
+/* Version N's signed note, as logged, and its log index. */
+static void h_policy_version(struct req *q)
+{
+	char *note = NULL;
+	int64_t idx;
+	uint64_t version;
+	int r;
+
+	if (rp_parse_u64(q->arg[1], strlen(q->arg[1]), UINT32_MAX, &version) != 0 || version < 1) {
+		fail(q, 404, "`%s' is not a policy version", q->arg[1]);
+		return;
+	}
+	r = db_policy_version(&q->srv->db, q->org, version, &note, &idx);
+	if (r == RP_E_NOTFOUND)
+		fail(q, 404, "org %s has no root policy version %llu", q->org,
+		     (unsigned long long)version);
+	else if (r < 0)
+		fail_db(q, r, "policy");
+	else
+		reply(q, 200,
+		      json_pack("{s:s, s:I, s:s, s:I}", "org", q->org, "version",
+				(json_int_t)version, "policy", note, "index", (json_int_t)idx));
+	free(note);
+}
+
 static void h_enroll_token(struct req *q)
 {
 	json_t *j = body_json(q);
@@ -1313,6 +1603,9 @@ static const struct route {
 	{"GET", "/v1/health", AUTH_NONE, 0, h_health},
 	{"POST", "/v1/orgs", AUTH_BOOTSTRAP, ORG_BODY_MAX, h_org_create},
 	{"GET", "/v1/orgs/*/policy", AUTH_NONE, 0, h_policy},
+	{"POST", "/v1/orgs/*/policies", AUTH_SIGNED, RP_HTTP_ORG_BODY_MAX, h_policy_propose},
+	{"GET", "/v1/orgs/*/policies", AUTH_READ, 0, h_policies},
+	{"GET", "/v1/orgs/*/policies/*", AUTH_NONE, 0, h_policy_version},
 	{"POST", "/v1/orgs/*/enroll-tokens", AUTH_SIGNED, RP_HTTP_BODY_SMALL_MAX, h_enroll_token},
 	{"POST", "/v1/enroll", AUTH_NONE, RP_HTTP_BODY_PREAUTH_MAX, h_enroll},
 	{"GET", "/v1/orgs/*/devices", AUTH_READ, 0, h_devices},
@@ -1416,7 +1709,9 @@ static bool args_valid(struct req *q, const struct route *rt)
 		}
 		snprintf(q->org, sizeof(q->org), "%s", q->arg[0]);
 	}
-	if (q->arg[1] && !rp_id_valid(q->arg[1], strlen(q->arg[1]))) {
+	/* A policy version is a number (h_policy_version parses it); anything else is an id. */
+	if (q->arg[1] && !strstr(rt->pattern, "/policies/") &&
+	    !rp_id_valid(q->arg[1], strlen(q->arg[1]))) {
 		fail(q, 404, "`%s' is not an id", q->arg[1]);
 		return false;
 	}

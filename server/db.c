@@ -9,8 +9,15 @@
  *
  *   schema_version (version)                      one row per applied migration
  *   orgs (name PK, created)
- *   policies (org, version, hash 'sha256:<hex>', policy = the signed note, created)
- *       PK (org, version); an org's current policy is its highest version
+ *   policies (org, version, hash 'sha256:<hex>', policy = the signed note, created,
+ *       log_index NULL | its entry in the org's log)
+ *       PK (org, version); an org's current policy is its highest version. Version 1
+ *       is entry 0; version N+1 is stored and logged in one transaction once it
+ *       carries a root quorum of N and one of its own (db_policy_publish)
+ *   policy_proposals (org, version, hash 'sha256:<hex>' of the text, policy = the
+ *       signed note with the signatures collected so far, created, updated)
+ *       PK (org, hash): proposals of the next version, several may coexist; those of
+ *       a published version are deleted when it is published
  *   bootstrap_tokens (hash PK 'sha256:<hex>' of the token, created, used NULL|time)
  *   enroll_tokens (id PK, org, secret_hash UNIQUE 'sha256:<hex>', expires, created,
  *       created_by, used NULL|time, device_id NULL|id)
@@ -148,6 +155,13 @@ static const char *const MIGRATIONS[] = {
 	 */
 	"ALTER TABLE logs ADD COLUMN vkey TEXT NOT NULL DEFAULT '';"
 	"CREATE TABLE scrub_pending (since INTEGER NOT NULL);",
+	/* 8: root policy N+1 (issue 9): proposals collecting signatures, and each
+	 * version's log entry (version 1 has always been entry 0) */
+	"CREATE TABLE policy_proposals (org TEXT NOT NULL REFERENCES orgs(name),"
+	"  version INTEGER NOT NULL, hash TEXT NOT NULL, policy TEXT NOT NULL,"
+	"  created INTEGER NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY (org, hash));"
+	"ALTER TABLE policies ADD COLUMN log_index INTEGER;"
+	"UPDATE policies SET log_index = 0 WHERE version = 1;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
@@ -317,20 +331,27 @@ int db_org_create(struct db *db, const char *org, uint64_t version, const char *
 				"titti", org, (int64_t)version, hash, policy, now);
 	if (r == 0) /* entry 0 of the org's log: the root of trust every later entry answers to */
 		r = log_append_org(db, org, policy, NULL);
+	if (r == 0)
+		r = rp_sql_exec(db->h,
+				"UPDATE policies SET log_index = 0 WHERE org = ? AND version = 1",
+				"t", org);
 	return db_ret(db, rp_sql_finish(db->h, r), "creating org %s", org);
 }
 
 static const char SQL_POLICY[] = "SELECT version, hash, policy FROM policies WHERE org = ? "
 				 "ORDER BY version DESC LIMIT 1";
 
-int db_policy_text(struct db *db, const char *org, char **ret)
+/*
+ * Steps st once and finalises it: column col of its row, malloc'd, in *ret;
+ * RP_E_NOTFOUND when there is no row.
+ */
+static int one_text(struct db *db, sqlite3_stmt *st, int col, char **ret)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h, SQL_POLICY, "t", org);
 	int r = rp_sql_step(db->h, st);
 	char *s = NULL;
 
 	if (r == 1) {
-		s = strdup(rp_sql_text(st, 2));
+		s = strdup(rp_sql_text(st, col));
 		r = s ? 0 : RP_E_NOMEM;
 	} else if (r == 0) {
 		r = RP_E_NOTFOUND;
@@ -338,7 +359,13 @@ int db_policy_text(struct db *db, const char *org, char **ret)
 	sqlite3_finalize(st);
 	if (r == 0)
 		*ret = s;
-	return db_ret(db, r, "reading the root policy of %s", org);
+	return r;
+}
+
+int db_policy_text(struct db *db, const char *org, char **ret)
+{
+	return db_ret(db, one_text(db, rp_sql_prep(db->h, SQL_POLICY, "t", org), 2, ret),
+		      "reading the root policy of %s", org);
 }
 
 struct rp_policy *db_policy(struct db *db, const char *org)
@@ -373,6 +400,128 @@ int db_policy_json(struct db *db, const char *org, json_t **ret)
 	if (r == 0)
 		*ret = j;
 	return db_ret(db, r, "reading the root policy of %s", org);
+}
+
+int db_policy_version(struct db *db, const char *org, uint64_t version, char **ret,
+		      int64_t *ret_index)
+{
+	sqlite3_stmt *st = rp_sql_prep(db->h,
+				       "SELECT policy, log_index FROM policies WHERE org = ? AND "
+				       "version = ?",
+				       "ti", org, (int64_t)version);
+	int r = rp_sql_step(db->h, st);
+	char *s = NULL;
+
+	if (r == 1) {
+		s = strdup(rp_sql_text(st, 0));
+		r = s ? 0 : RP_E_NOMEM;
+		if (r == 0) {
+			*ret_index = sqlite3_column_type(st, 1) == SQLITE_NULL
+					     ? -1
+					     : sqlite3_column_int64(st, 1);
+			*ret = s;
+		}
+	} else if (r == 0) {
+		r = RP_E_NOTFOUND;
+	}
+	sqlite3_finalize(st);
+	return db_ret(db, r, "reading version %llu of the root policy of %s",
+		      (unsigned long long)version, org);
+}
+
+int db_policy_proposal(struct db *db, const char *org, const char *hash, char **ret)
+{
+	sqlite3_stmt *st =
+		rp_sql_prep(db->h, "SELECT policy FROM policy_proposals WHERE org = ? AND hash = ?",
+			    "tt", org, hash);
+
+	return db_ret(db, one_text(db, st, 0, ret), "reading root policy proposal %s of %s", hash,
+		      org);
+}
+
+int db_policy_propose(struct db *db, const char *org, uint64_t version, const char *hash,
+		      const char *note)
+{
+	int64_t now = rp_now();
+	int r = rp_sql_exec(db->h,
+			    "INSERT INTO policy_proposals (org, version, hash, policy, created, "
+			    "updated) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (org, hash) DO UPDATE "
+			    "SET policy = excluded.policy, updated = excluded.updated",
+			    "tittii", org, (int64_t)version, hash, note, now, now);
+
+	return db_ret(db, r, "storing root policy proposal %s of %s", hash, org);
+}
+
+int db_policy_publish(struct db *db, const char *org, uint64_t version, const char *hash,
+		      const char *note, uint64_t *ret_index)
+{
+	uint64_t idx = 0;
+	int r;
+
+	if (strlen(note) > RP_LOG_ENTRY_MAX)
+		return RP_E_TOOBIG;
+	if ((r = rp_sql_begin(db->h)) < 0)
+		return db_ret(db, r, "publishing root policy version %llu of %s",
+			      (unsigned long long)version, org);
+	/* The version must still be the next one: another proposal may have won meanwhile. */
+	sqlite3_stmt *st =
+		rp_sql_prep(db->h, "SELECT MAX(version) FROM policies WHERE org = ?", "t", org);
+	r = rp_sql_step(db->h, st);
+	if (r == 1)
+		r = (uint64_t)sqlite3_column_int64(st, 0) + 1 == version ? 0 : RP_E_EXISTS;
+	else if (r == 0)
+		r = RP_E_NOTFOUND;
+	sqlite3_finalize(st);
+	if (r == 0)
+		r = rp_sql_exec(db->h,
+				"INSERT INTO policies (org, version, hash, policy, created) "
+				"VALUES (?, ?, ?, ?, ?)",
+				"titti", org, (int64_t)version, hash, note, rp_now());
+	if (r == 0)
+		r = log_append_org(db, org, note, &idx);
+	if (r == 0)
+		r = rp_sql_exec(db->h,
+				"UPDATE policies SET log_index = ? WHERE org = ? AND version = ?",
+				"iti", (int64_t)idx, org, (int64_t)version);
+	if (r == 0)
+		r = rp_sql_exec(db->h,
+				"DELETE FROM policy_proposals WHERE org = ? AND version <= ?", "ti",
+				org, (int64_t)version);
+	r = rp_sql_finish(db->h, r);
+	if (r == 0)
+		*ret_index = idx;
+	return db_ret(db, r, "publishing root policy version %llu of %s",
+		      (unsigned long long)version, org);
+}
+
+int db_policy_proposals(struct db *db, const char *org, uint64_t version, char ***ret,
+			size_t *ret_n)
+{
+	sqlite3_stmt *st =
+		rp_sql_prep(db->h,
+			    "SELECT policy FROM policy_proposals WHERE org = ? AND "
+			    "version = ? ORDER BY created, hash LIMIT ?",
+			    "tii", org, (int64_t)version, (int64_t)RP_POLICY_PROPOSALS_MAX);
+	char **v = calloc(RP_POLICY_PROPOSALS_MAX, sizeof(*v));
+	size_t n = 0;
+	int r = v ? 0 : RP_E_NOMEM;
+
+	while (r == 0 && (r = rp_sql_step(db->h, st)) == 1) {
+		if (!(v[n] = strdup(rp_sql_text(st, 0))))
+			r = RP_E_NOMEM;
+		else
+			n++, r = 0;
+	}
+	sqlite3_finalize(st);
+	if (r < 0) {
+		for (size_t i = 0; v && i < n; i++)
+			free(v[i]);
+		free(v);
+		return db_ret(db, r, "listing root policy proposals of %s", org);
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
 }
 
 /* ---- enrolment and devices ---- */

@@ -76,6 +76,32 @@ struct rp_policy *db_policy(struct db *db, const char *org);
 /* {"org", "version", "hash", "policy"} */
 int db_policy_json(struct db *db, const char *org, json_t **ret);
 
+/*
+ * Version `version' of the org's root policy: its signed note (malloc'd)
+ * and its log index (-1 when not recorded). RP_E_NOTFOUND: no such version.
+ */
+int db_policy_version(struct db *db, const char *org, uint64_t version, char **ret,
+		      int64_t *ret_index);
+/* The stored proposal with this text hash (its signed note, malloc'd). */
+int db_policy_proposal(struct db *db, const char *org, const char *hash, char **ret);
+/* Stores (or replaces the note of) the proposal of this hash. */
+int db_policy_propose(struct db *db, const char *org, uint64_t version, const char *hash,
+		      const char *note);
+/*
+ * In one transaction: stores version `version' (which must still follow the
+ * org's highest, else RP_E_EXISTS: another proposal won), appends the note
+ * to the org's log and deletes the proposals of that version and below.
+ * RP_E_TOOBIG: the note is larger than a log entry.
+ */
+int db_policy_publish(struct db *db, const char *org, uint64_t version, const char *hash,
+		      const char *note, uint64_t *ret_index);
+/*
+ * The signed notes of the stored proposals of this version, at most
+ * RP_POLICY_PROPOSALS_MAX, oldest first: a malloc'd array of malloc'd texts.
+ */
+int db_policy_proposals(struct db *db, const char *org, uint64_t version, char ***ret,
+			size_t *ret_n);
+
 int db_enroll_token_add(struct db *db, const char *id, const char *org, const char *secret_hash,
 			int64_t expires, const char *created_by);
 

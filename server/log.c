@@ -47,6 +47,7 @@
 #include "log.h"
 #include "logkey.h"
 #include "policy.h"
+#include "verify.h"
 #include "rp_err.h"
 
 #define TICK_S            1 /* freshness and retries; approvals and due statements do not wait for it */
@@ -584,6 +585,32 @@ static void arm_due(struct server *s)
 	evtimer_add(s->due, &tv);
 }
 
+/*
+ * At start (the first run) and daily: a warning for each org whose current
+ * root policy expires within RP_POLICY_WARN_S, the agents' own rule
+ * (rp_verify_policy_expiry); past it agents act on nothing, so the
+ * administrators must publish version N+1 with a later expiry before then.
+ */
+static void warn_policy_expiry(struct server *s, char **orgs, size_t n)
+{
+	int64_t now = rp_now();
+
+	if (s->policy_warned && now - s->policy_warned < 86400)
+		return;
+	s->policy_warned = now;
+	for (size_t i = 0; i < n; i++) {
+		struct rp_policy *p = db_policy(&s->db, orgs[i]);
+		struct rp_diag d = {""};
+
+		if (p && rp_verify_policy_expiry(p, now, &d) != 0)
+			fprintf(stderr,
+				"rampartd: warning: org %s: %s (`rampart policy propose "
+				"--expires' makes the next version)\n",
+				orgs[i], d.msg);
+		rp_policy_free(p);
+	}
+}
+
 static void on_run(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *s = arg;
@@ -594,6 +621,7 @@ static void on_run(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (s->stopping || db_log_orgs(&s->db, &orgs, &n) < 0)
 		return;
+	warn_policy_expiry(s, orgs, n);
 	for (size_t i = 0; i < n; i++) {
 		sequence_org(s, orgs[i]);
 		free(orgs[i]);

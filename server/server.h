@@ -45,5 +45,6 @@ struct server {
 	struct keywarn *keywarns;     /* the last refusal said of each org's log key (log.c) */
 	/* A checkpoint became the served one: held polls may have deliveries now. */
 	void (*on_witnessed)(struct server *s);
+	int64_t policy_warned; /* when the root policies' expiry was last checked (log.c) */
 	bool stopping;
 };

@@ -439,6 +439,143 @@ static void keep_only_valid_lines(void **state)
 	rp_policy_free(p);
 }
 
+/* ---- root policy N+1: every line against N's root role and N+1's ---- */
+
+/* Version 2 from policy_text's version 1: root as given, bob's key replaced by new_bob. */
+static struct rp_policy *next_policy(const char *root_line, const struct rp_skey *new_bob,
+				     struct rp_policy **ret_cur)
+{
+	char *t1 = policy_text(2, 2, 1, 2, FUTURE), *t2, *t3, *t4;
+	struct rp_policy *cur, *next;
+
+	assert_int_equal(rp_policy_parse_text(t1, strlen(t1), &cur, NULL), 0);
+	t2 = replace(t1, "version 1", "version 2");
+	t3 = replace(t2, "role root 2 alice.example bob.example carol.example", root_line);
+	if (new_bob) {
+		struct rp_vkey vk;
+		char *old = rp_vkey_format(&cur->keys[1]), *nk;
+		rp_skey_vkey(new_bob, &vk);
+		nk = rp_vkey_format(&vk);
+		t4 = replace(t3, old, nk);
+		free(old);
+		free(nk);
+	} else {
+		t4 = strdup(t3);
+	}
+	assert_int_equal(rp_policy_parse_text(t4, strlen(t4), &next, NULL), 0);
+	free(t1);
+	free(t2);
+	free(t3);
+	free(t4);
+	*ret_cur = cur;
+	return next;
+}
+
+/* next's text signed by the vector keys who, then the extra keys; parsed with its note. */
+static struct rp_policy *signed_next(const struct rp_policy *next, const int *who,
+				     const struct rp_skey *extra, size_t nextra)
+{
+	size_t len;
+	char *text = rp_policy_format(next, &len), *a = sign_by(text, len, who), *all = a;
+	struct rp_policy *p;
+
+	for (size_t i = 0; i < nextra; i++) {
+		struct rp_note *n;
+		char *out;
+		size_t olen;
+		assert_int_equal(rp_note_parse(all, strlen(all), &n, NULL), 0);
+		assert_int_equal(rp_note_sign(n->msg, n->text_len, n, &extra[i], &out, &olen), 0);
+		rp_note_free(n);
+		free(all);
+		all = out;
+	}
+	assert_int_equal(rp_policy_parse(all, strlen(all), &p, NULL), 0);
+	free(text);
+	free(all);
+	return p;
+}
+
+static void rotation_sigs_count_each_version(void **state)
+{
+	/* Carol leaves root in v2: her line counts for v1's quorum only. */
+	struct rp_policy *cur,
+		*next = next_policy("role root 2 alice.example bob.example", NULL, &cur);
+	struct rp_policy *p = signed_next(next, (int[]){0, 2, -1}, NULL, 0);
+	struct rp_rotation_sigs v;
+	(void)state;
+
+	assert_int_equal(rp_policy_rotation_sigs(cur, p, &v), 0);
+	assert_int_equal(v.have_old, 2);
+	assert_int_equal(v.have_new, 1);
+	assert_true(v.keep[0] && v.keep[1]);
+	assert_int_equal(v.nkept, 2);
+	assert_int_equal(v.nforged, 0);
+	assert_int_equal(v.new[1].verdict, RP_SIG_OTHER);
+	/* The rule the server publishes by: N's quorum met, N+1's not. */
+	assert_int_equal(rp_policy_verify_rotation(cur, p, NULL), RP_E_QUORUM);
+	rp_policy_free(cur);
+	rp_policy_free(next);
+	rp_policy_free(p);
+}
+
+static void rotation_sigs_forged_line_refused(void **state)
+{
+	/* alice's name and key id over another text: forged in both versions. */
+	struct rp_policy *cur,
+		*next = next_policy("role root 2 alice.example bob.example", NULL, &cur);
+	size_t len;
+	char *text = rp_policy_format(next, &len), *mixed = forge_bad_line(text);
+	struct rp_policy *p;
+	struct rp_rotation_sigs v;
+	(void)state;
+
+	assert_int_equal(rp_policy_parse(mixed, strlen(mixed), &p, NULL), 0);
+	assert_int_equal(rp_policy_rotation_sigs(cur, p, &v), 0);
+	assert_true(v.keep[0]);
+	assert_false(v.forged[0]);
+	assert_false(v.keep[1]);
+	assert_true(v.forged[1]);
+	assert_int_equal(v.nforged, 1);
+	assert_int_equal(v.have_old, 1);
+	free(text);
+	free(mixed);
+	rp_policy_free(cur);
+	rp_policy_free(next);
+	rp_policy_free(p);
+}
+
+static void rotation_sigs_new_key_under_old_name(void **state)
+{
+	/*
+	 * bob.example gets a new key in v2: a line by it is an impostor to v1
+	 * and valid in v2, one by the old key the reverse. Neither is forged;
+	 * each counts for its own version only. Eve is nobody's.
+	 */
+	struct rp_skey bob2, eve;
+	struct rp_policy *cur, *next, *p;
+	struct rp_rotation_sigs v;
+	(void)state;
+
+	test_skey("bob.example", 0x42, &bob2);
+	test_skey("eve.example", 0x66, &eve);
+	next = next_policy("role root 2 alice.example bob.example carol.example", &bob2, &cur);
+	p = signed_next(next, (int[]){1, -1}, (struct rp_skey[]){bob2, eve}, 2);
+	assert_int_equal(rp_policy_rotation_sigs(cur, p, &v), 0);
+	assert_int_equal(v.old[0].verdict, RP_SIG_ROLE);
+	assert_int_equal(v.new[0].verdict, RP_SIG_IMPOSTOR);
+	assert_int_equal(v.old[1].verdict, RP_SIG_IMPOSTOR);
+	assert_int_equal(v.new[1].verdict, RP_SIG_ROLE);
+	assert_true(v.keep[0] && v.keep[1]);
+	assert_false(v.forged[0] || v.forged[1]);
+	assert_false(v.keep[2] || v.forged[2]);
+	assert_int_equal(v.have_old, 1);
+	assert_int_equal(v.have_new, 1);
+	assert_int_equal(v.nkept, 2);
+	rp_policy_free(cur);
+	rp_policy_free(next);
+	rp_policy_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -458,6 +595,9 @@ int main(void)
 		cmocka_unit_test(classify_every_verdict),
 		cmocka_unit_test(classify_forged_line_not_counted),
 		cmocka_unit_test(keep_only_valid_lines),
+		cmocka_unit_test(rotation_sigs_count_each_version),
+		cmocka_unit_test(rotation_sigs_forged_line_refused),
+		cmocka_unit_test(rotation_sigs_new_key_under_old_name),
 	};
 	if (sodium_init() < 0)
 		return 1;
