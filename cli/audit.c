@@ -531,7 +531,8 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 			       "rest of the audit still runs on a stale checkpoint and its state is\n"
 			       "kept. Under `quorum none' nothing dates a checkpoint (a note says so).\n\n"
 			       "  --policy FILE  the signed root policy version 1 you trust (default:\n"
-			       "                 the copy `rampart policy upload' kept for this org)\n"
+			       "                 the copy `rampart policy upload' kept for this org, or\n"
+			       "                 ORG.v1.policy beside it once the trusted copy moved on)\n"
 			       "  --state FILE   where the audit remembers what it verified (default:\n"
 			       "                 audit-ORG.state in the config directory)\n"
 			       "  --quiet        findings and the summary only\n"
@@ -587,6 +588,11 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 	 * only be judged by this one).
 	 */
 	if (!a.policy) {
+		/* entry 0 is version 1: kept aside once the trusted copy moved past it */
+		if (!policy_file &&
+		    cli_genesis_policy_path(c, c->org, anchor_path, sizeof(anchor_path)) == 0 &&
+		    access(anchor_path, R_OK) == 0)
+			policy_file = anchor_path;
 		if (!policy_file &&
 		    cli_trusted_policy_path(c, c->org, anchor_path, sizeof(anchor_path)) == 0)
 			policy_file = anchor_path;

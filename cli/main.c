@@ -120,6 +120,12 @@ int cli_trusted_policy_path(const struct cli *c, const char *org, char *out, siz
 	return k < 0 || (size_t)k >= n ? RP_E_TOOBIG : 0;
 }
 
+int cli_genesis_policy_path(const struct cli *c, const char *org, char *out, size_t n)
+{
+	int k = snprintf(out, n, "%s/%s.v1.policy", c->config_dir, org);
+	return k < 0 || (size_t)k >= n ? RP_E_TOOBIG : 0;
+}
+
 /*
  * The server keys the trusted root policy names (server-pin lines) are
  * accepted besides the configured pin, so that the CLI follows a TLS key

@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "cli.h"
@@ -187,6 +188,14 @@ int cli_policy_follow(struct cli *c, struct rp_policy **pp, const char *path)
 	}
 	/* Forward only, and atomically: the file holds one whole verified version. */
 	if (good && good->version > have) {
+		char genesis[600];
+		/* Version 1 is kept aside first: `rampart audit' starts its chain there. */
+		if (p->version == 1 && p->note &&
+		    cli_genesis_policy_path(c, c->org, genesis, sizeof(genesis)) == 0 &&
+		    access(genesis, F_OK) != 0 &&
+		    rp_write_file_atomic(genesis, p->note->msg, p->note->msg_len, 0644) < 0)
+			cli_err("warning: cannot keep root policy version 1 at %s for the audit",
+				genesis);
 		if (rp_write_file_atomic(path, good_text, strlen(good_text), 0644) < 0) {
 			cli_err("cannot update the trusted root policy %s", path);
 			r = r < 0 ? r : RP_E_IO;
