@@ -59,9 +59,10 @@ int cmd_config(struct cli *c, int argc, char *argv[])
 	size_t len;
 
 	if (cli_is_help(argc, argv)) {
-		printf("Usage: rampart [--server URL] [--pin PIN] [--org ORG] [--key FILE] config [--save]\n\n"
+		printf("Usage: rampart [--server URL] [--pin PIN] [--org ORG] [--key FILE|ssh-agent:VKEY] config [--save]\n\n"
 		       "Shows the settings in force; with --save writes them to the config file\n"
-		       "(%s) so later commands need no options.\n",
+		       "(%s) so later commands need no options.\n"
+		       "A key kept in ssh-agent is saved as the line `key ssh-agent:VKEY'.\n",
 		       c->config_path);
 		return 0;
 	}

@@ -262,8 +262,7 @@ int cmd_key(struct cli *c, int argc, char *argv[])
 		printf("Usage: rampart key generate NAME [--out FILE] [--encrypt]\n"
 		       "       rampart [--ssh-agent SOCKET] key from-ssh-agent NAME\n\n"
 		       "`generate' makes a key file; `from-ssh-agent' prints the verifier key of\n"
-		       "each Ed25519 key in ssh-agent, to sign with --key " CLI_AGENT_PREFIX
-		       "VKEY.\n");
+		       "each Ed25519 key in ssh-agent, to sign with --key ssh-agent:VKEY.\n");
 		return 0;
 	}
 	cli_err("key: expected `generate' or `from-ssh-agent' (see rampart key --help)");

@@ -244,8 +244,7 @@ static void usage(FILE *f)
 		"  --pin PIN       sha256:<hex> of the server's public key (from `rampartd init')\n"
 		"  --org ORG       organisation name\n"
 		"  --key FILE      your signing key: a key file (`rampart key generate'), or\n"
-		"                  " CLI_AGENT_PREFIX
-		"VKEY for an Ed25519 key kept in ssh-agent, named by\n"
+		"                  ssh-agent:VKEY for an Ed25519 key kept in ssh-agent, named by\n"
 		"                  its verifier key (`rampart key from-ssh-agent')\n"
 		"  --ssh-agent SOCKET\n"
 		"                  the agent that holds it (default $SSH_AUTH_SOCK)\n"

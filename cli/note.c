@@ -47,7 +47,7 @@ static int note_sign(struct cli *c, int argc, char *argv[])
 		keypath = optarg;
 	}
 	if (!keypath) {
-		cli_err("note sign: --key FILE (or --key " CLI_AGENT_PREFIX "VKEY) is required");
+		cli_err("note sign: --key FILE (or --key ssh-agent:VKEY) is required");
 		return 2;
 	}
 	if (read_stdin(&in, &len) < 0)
@@ -92,20 +92,9 @@ static int note_verify(int argc, char *argv[])
 			return 2;
 		}
 		const char *v = argv[++i];
-		char *buf = NULL;
-		size_t blen;
-		int k;
 		if (nkeys == RP_NOTE_SIGS_MAX)
 			return 2;
-		if (rp_read_file(v, RP_KEYTEXT_MAX + 2, &buf, &blen) == 0) {
-			while (blen && (buf[blen - 1] == '\n' || buf[blen - 1] == ' '))
-				blen--;
-			k = rp_vkey_parse(buf, blen, &keys[nkeys], &d);
-			free(buf);
-		} else {
-			k = rp_vkey_parse(v, strlen(v), &keys[nkeys], &d);
-		}
-		if (k < 0) {
+		if (cli_read_vkey(v, &keys[nkeys], &d) < 0) {
 			cli_err("note verify: key `%s': %s", v, d.msg);
 			return 2;
 		}
@@ -135,8 +124,7 @@ out:
 int cmd_note(struct cli *c, int argc, char *argv[])
 {
 	if (cli_is_help(argc, argv) || argc < 2) {
-		printf("Usage: rampart note sign --key FILE|" CLI_AGENT_PREFIX
-		       "VKEY < text-or-note > note\n"
+		printf("Usage: rampart note sign --key FILE|ssh-agent:VKEY < text-or-note > note\n"
 		       "       rampart note verify --vkey VKEY [--vkey VKEY...] < note\n\n"
 		       "C2SP signed notes (Go sumdb/note compatible). `sign' adds a signature\n"
 		       "to a note, or signs plain text. `verify' prints each key that verified\n"

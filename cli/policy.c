@@ -320,12 +320,10 @@ static int policy_sign(struct cli *c, int argc, char *argv[])
 		case 'k': keypath = optarg; break;
 		case 'y': yes = true; break;
 		case 'h':
-			printf("Usage: rampart policy sign [--key FILE|" CLI_AGENT_PREFIX
-			       "VKEY] [--yes] POLICYFILE\n\n"
+			printf("Usage: rampart policy sign [--key FILE|ssh-agent:VKEY] [--yes] POLICYFILE\n\n"
 			       "Shows the policy text and, once you confirm, adds your signature to\n"
 			       "POLICYFILE (in place). Only keys named in the policy may sign it.\n"
-			       "--key " CLI_AGENT_PREFIX
-			       "VKEY signs with that Ed25519 key in ssh-agent.\n");
+			       "--key ssh-agent:VKEY signs with that Ed25519 key in ssh-agent.\n");
 			return 0;
 		default: return 2;
 		}

@@ -84,11 +84,11 @@ static int open_agent(struct cli *c, const char *vkey, struct cli_signer *ret)
 	int r;
 
 	if ((r = cli_read_vkey(vkey, &ret->s.vkey, &d)) < 0) {
-		cli_err("key " CLI_AGENT_PREFIX "%s: %s", vkey, d.msg);
+		cli_err("key ssh-agent:%s: %s", vkey, d.msg);
 		return r;
 	}
 	if (ret->s.vkey.type != RP_KEY_ED25519) {
-		cli_err("key " CLI_AGENT_PREFIX "%s: not an Ed25519 signing key (type 0x01)", vkey);
+		cli_err("key ssh-agent:%s: not an Ed25519 signing key (type 0x01)", vkey);
 		return RP_E_KEY;
 	}
 	if ((r = agent_keys(c, "key " CLI_AGENT_PREFIX, &ret->conn, &ids, &n)) < 0)
@@ -175,8 +175,7 @@ int cli_key_from_agent(struct cli *c, int argc, char *argv[])
 		       "ssh-agent holds (the agent at --ssh-agent SOCKET, else $SSH_AUTH_SOCK),\n"
 		       "one a line in the agent's order, and on stderr which key each line is.\n"
 		       "Give the line to whoever builds the root policy (`rampart org init\n"
-		       "--admin'), and sign with --key " CLI_AGENT_PREFIX
-		       "VKEY: the private key stays\n"
+		       "--admin'), and sign with --key ssh-agent:VKEY: the private key stays\n"
 		       "in the agent. NAME is your key's name in notes (e.g. alice@example.com).\n"
 		       "Keys of other types are listed as refused: RSA and ECDSA because Rampart\n"
 		       "signs with Ed25519 only, FIDO " RP_SSH_SK_ED25519 " keys because their\n"

@@ -184,11 +184,13 @@ rp_vkey() {
 	if [[ "$k" == ssh-agent:* ]]; then echo "${k#ssh-agent:}"; else echo "$k.vkey"; fi
 }
 
-# As admin N: rp_as N rampart-args...
+# As admin N: rp_as N rampart-args... (scripts export -f it for bash -c: it
+# calls no other function of this file).
 rp_as() {
-	local n=$1; shift
+	local n=$1 key=$T/admin/admin$1.key; shift
+	[ ! -f "$T/admin/admin$n.keyspec" ] || key=$(cat "$T/admin/admin$n.keyspec")
 	"$CLI" --server "https://127.0.0.1:$PORT" --pin "$PIN" --org "${ORG:-acme}" \
-		--key "$(rp_key "$n")" "$@"
+		--key "$key" "$@"
 }
 
 # rp_org ORG NADMINS EXEC_THRESHOLD: root policy signed by a root quorum, uploaded.
