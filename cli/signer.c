@@ -114,6 +114,8 @@ static int open_agent(struct cli *c, const char *vkey, struct cli_signer *ret)
 		if (other)
 			snprintf(others, sizeof(others), ", %zu of them of other types: %s", other,
 				 other_why);
+		if (n == 0)
+			snprintf(others, sizeof(others), "; a locked agent lists none: ssh-add -X");
 		cli_err("%s holds no " RP_SSH_ED25519 " key for %s+%08x (it holds %zu key%s%s); "
 			"add it with ssh-add, or check the verifier key with `rampart key "
 			"from-ssh-agent'",

@@ -320,6 +320,7 @@ int rp_sshagent_connect(const char *path, struct rp_sshagent *ret, struct rp_dia
 		return RP_E_NET;
 	}
 	ret->fd = fd;
+	ret->timeout_ms = RP_SSHAGENT_TIMEOUT_S * 1000;
 	memcpy(ret->path, path, n + 1);
 	return 0;
 }
@@ -364,8 +365,8 @@ static int wait_fd(int fd, short events, int64_t deadline)
 static int io_fail(struct rp_sshagent *a, int w, const char *doing, struct rp_diag *d)
 {
 	if (w == 0)
-		rp_diagf(d, "ssh-agent at %s did not %s within %d s", a->path, doing,
-			 RP_SSHAGENT_TIMEOUT_S);
+		rp_diagf(d, "ssh-agent at %s did not %s within %d.%d s", a->path, doing,
+			 a->timeout_ms / 1000, a->timeout_ms % 1000 / 100);
 	else if (w == 1)
 		rp_diagf(d, "ssh-agent at %s closed the connection before it %s", a->path,
 			 strcmp(doing, "answer") == 0 ? "answered" : "took the request");
@@ -380,7 +381,7 @@ static int read_full(struct rp_sshagent *a, uint8_t *p, size_t n, int64_t deadli
 		     struct rp_diag *d)
 {
 	while (n > 0) {
-		ssize_t k = recv(a->fd, p, n, 0);
+		ssize_t k = recv(a->fd, p, n, MSG_DONTWAIT);
 		int w;
 
 		if (k > 0) {
@@ -400,11 +401,15 @@ static int read_full(struct rp_sshagent *a, uint8_t *p, size_t n, int64_t deadli
 	return 0;
 }
 
-/* Sends one request and reads its answer (type byte onwards, malloc'd), all before one deadline. */
+/*
+ * Sends one request and reads its answer (type byte onwards, malloc'd), all
+ * before one deadline. MSG_DONTWAIT on every call, whatever the
+ * descriptor's mode, so that only poll() waits, and never past the deadline.
+ */
 static int exchange(struct rp_sshagent *a, const uint8_t *req, size_t len, uint8_t **ret,
 		    size_t *ret_len, struct rp_diag *d)
 {
-	int64_t deadline = mono_ms() + (int64_t)RP_SSHAGENT_TIMEOUT_S * 1000;
+	int64_t deadline = mono_ms() + a->timeout_ms;
 	uint8_t hdr[4], *body;
 	uint32_t n;
 	int r;
@@ -414,7 +419,7 @@ static int exchange(struct rp_sshagent *a, const uint8_t *req, size_t len, uint8
 		return RP_E_NET;
 	}
 	while (len > 0) {
-		ssize_t k = send(a->fd, req, len, MSG_NOSIGNAL);
+		ssize_t k = send(a->fd, req, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		int w;
 
 		if (k > 0) {

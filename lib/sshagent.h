@@ -86,6 +86,7 @@ int rp_sshagent_parse_sig(const uint8_t *msg, size_t n, uint8_t ret_sig[64], str
 /* A connection to an agent's socket. */
 struct rp_sshagent {
 	int fd;
+	int timeout_ms; /* per exchange: RP_SSHAGENT_TIMEOUT_S from rp_sshagent_connect */
 	char path[108]; /* sizeof(sun_path) */
 };
 /*
@@ -95,12 +96,17 @@ struct rp_sshagent {
  */
 int rp_sshagent_connect(const char *path, struct rp_sshagent *ret, struct rp_diag *d);
 void rp_sshagent_close(struct rp_sshagent *a);
-/* Lists the agent's keys (rp_sshagent_parse_ids), within RP_SSHAGENT_TIMEOUT_S. */
+/*
+ * Lists the agent's keys (rp_sshagent_parse_ids), within a->timeout_ms from
+ * the request's first byte to the answer's last. After a failure in the
+ * middle of an exchange the connection is closed (fd -1): the stream is out
+ * of step, and nothing more is read from it.
+ */
 int rp_sshagent_list(struct rp_sshagent *a, struct rp_sshagent_id **ret, size_t *ret_n,
 		     struct rp_diag *d);
 /*
  * Asks the agent to sign data with its ssh-ed25519 key pub, within
- * RP_SSHAGENT_TIMEOUT_S. The signature is the agent's word: not verified.
+ * a->timeout_ms. The signature is the agent's word: not verified.
  */
 int rp_sshagent_sign(struct rp_sshagent *a, const uint8_t pub[32], const void *data, size_t len,
 		     uint8_t ret_sig[64], struct rp_diag *d);

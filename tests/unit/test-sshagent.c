@@ -365,6 +365,7 @@ static void agent_pair(struct rp_sshagent *a, int *peer)
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	a->fd = sv[0];
+	a->timeout_ms = 200;
 	snprintf(a->path, sizeof(a->path), "test-pair");
 	*peer = sv[1];
 }
@@ -412,6 +413,17 @@ static void over_socket(void **s)
 	assert_diag_has(&d, "closed the connection");
 	close(peer);
 	rp_sshagent_close(&a);
+
+	/* An agent that takes the request and never answers: the deadline, then closed. */
+	agent_pair(&a, &peer);
+	framed.n = 0;
+	put_u32(&framed, 100);
+	put_u8(&framed, RP_SSH_AGENT_IDENTITIES_ANSWER);
+	assert_int_equal(write(peer, framed.b, framed.n), 5);
+	assert_int_equal(rp_sshagent_list(&a, &v, &n, &d), RP_E_NET);
+	assert_diag_has(&d, "did not answer within 0.2 s");
+	assert_int_equal(a.fd, -1);
+	close(peer);
 }
 
 /* A backend standing for a hostile agent: a valid signature by the right key, of other bytes. */
