@@ -143,8 +143,10 @@ int cli_signer_open(struct cli *c, const char *spec, struct cli_signer *ret)
 	ret->conn.fd = -1;
 	if (strncmp(spec, CLI_AGENT_PREFIX, pn) == 0)
 		return open_agent(c, spec + pn, ret);
-	if ((r = cli_load_key(c, spec, &ret->key)) < 0)
+	if ((r = cli_load_key(c, spec, &ret->key)) < 0) {
+		rp_skey_wipe(&ret->key); /* whatever a failed parse left there */
 		return r;
+	}
 	rp_signer_skey(&ret->s, &ret->key);
 	snprintf(ret->what, sizeof(ret->what), "key file %s", spec);
 	ret->s.what = ret->what;
