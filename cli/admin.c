@@ -59,9 +59,10 @@ int cmd_config(struct cli *c, int argc, char *argv[])
 	size_t len;
 
 	if (cli_is_help(argc, argv)) {
-		printf("Usage: rampart [--server URL] [--pin PIN] [--org ORG] [--key FILE] config [--save]\n\n"
+		printf("Usage: rampart [--server URL] [--pin PIN] [--org ORG] [--key FILE|ssh-agent:VKEY] config [--save]\n\n"
 		       "Shows the settings in force; with --save writes them to the config file\n"
-		       "(%s) so later commands need no options.\n",
+		       "(%s) so later commands need no options.\n"
+		       "A key kept in ssh-agent is saved as the line `key ssh-agent:VKEY'.\n",
 		       c->config_path);
 		return 0;
 	}
@@ -565,8 +566,11 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 		goto out;
 	}
 	rp_command_free(chk);
-	if (rp_note_sign(text, tlen, NULL, &c->key, &note, &nlen) < 0 ||
-	    !(b64 = rp_b64_encode((const uint8_t *)payload, plen)))
+	if (rp_note_sign_by(text, tlen, NULL, &c->signer.s, &note, &nlen, &d) < 0) {
+		cli_err("run: not signed, nothing submitted: %s", d.msg);
+		goto out;
+	}
+	if (!(b64 = rp_b64_encode((const uint8_t *)payload, plen)))
 		goto out;
 	body = json_pack("{s:s, s:s}", "statement", note, "payload", b64);
 	snprintf(path, sizeof(path), "/v1/orgs/%s/commands", c->org);
@@ -656,7 +660,7 @@ static void show_targets(struct cli *c, const struct rp_command *cmd)
 	json_decref(j);
 }
 
-bool cli_key_in_role(const struct rp_policy *p, enum rp_role_id role, const struct rp_skey *k)
+bool cli_key_in_role(const struct rp_policy *p, enum rp_role_id role, const struct rp_vkey *k)
 {
 	int i = rp_policy_key_index(p, k->name);
 
@@ -705,13 +709,13 @@ static void show_command(struct cli *c, const struct rp_policy *p, const struct 
 		       "command, is impersonating an administrator. Report it. Forged lines are "
 		       "never counted, and your approval does not carry them.\n",
 		       v->forged, v->forged == 1 ? "" : "s");
-	if (cli_key_in_role(p, v->role, &c->key))
+	if (cli_key_in_role(p, v->role, &c->signer.s.vkey))
 		printf("---- %zu of %u %s signatures verified; with yours: %zu of %u ----\n",
 		       v->count, v->threshold, rp_role_name(v->role), v->count + 1, v->threshold);
 	else
 		printf("---- %zu of %u %s signatures verified; yours will not count: your key %s "
 		       "is not a key of role %s ----\n",
-		       v->count, v->threshold, rp_role_name(v->role), c->key.name,
+		       v->count, v->threshold, rp_role_name(v->role), c->signer.s.vkey.name,
 		       rp_role_name(v->role));
 }
 
@@ -719,7 +723,8 @@ static void show_command(struct cli *c, const struct rp_policy *p, const struct 
  * Your note: the text, the lines that verified (first per key), yours.
  * Forged and unknown lines are not passed on as if they were fine.
  */
-static int approval_note(const struct cli *c, const struct cli_view *v, char **ret, size_t *ret_len)
+static int approval_note(const struct cli *c, const struct cli_view *v, char **ret, size_t *ret_len,
+			 struct rp_diag *d)
 {
 	struct rp_note *kept = NULL;
 	bool keep[RP_NOTE_SIGS_MAX];
@@ -735,7 +740,8 @@ static int approval_note(const struct cli *c, const struct cli_view *v, char **r
 	if (n > 0 && ((r = rp_note_keep(v->cmd->note, keep, &text, &len)) < 0 ||
 		      (r = rp_note_parse(text, len, &kept, NULL)) < 0))
 		goto out;
-	r = rp_note_sign(v->cmd->note->msg, v->cmd->note->text_len, kept, &c->key, ret, ret_len);
+	r = rp_note_sign_by(v->cmd->note->msg, v->cmd->note->text_len, kept, &c->signer.s, ret,
+			    ret_len, d);
 out:
 	rp_note_free(kept);
 	free(text);
@@ -823,10 +829,8 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 		goto out;
 	}
 	for (size_t i = 0; i < v.cmd->note->nsigs; i++) {
-		struct rp_vkey mine;
-		rp_skey_vkey(&c->key, &mine);
 		if (v.sig[i].verdict != RP_SIG_BAD && v.sig[i].verdict != RP_SIG_IMPOSTOR &&
-		    rp_note_sig_valid(v.cmd->note, i, &mine)) {
+		    rp_note_sig_valid(v.cmd->note, i, &c->signer.s.vkey)) {
 			printf("command %s already carries your signature\n", id);
 			r = 0;
 			goto out;
@@ -852,8 +856,10 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 		cli_err("approve: not signed");
 		goto out;
 	}
-	if (approval_note(c, &v, &note, &nlen) < 0) {
-		cli_err("approve: could not sign the statement");
+	d.msg[0] = '\0';
+	if (approval_note(c, &v, &note, &nlen, &d) < 0) {
+		cli_err("approve: not signed, nothing submitted: %s",
+			d.msg[0] ? d.msg : "out of memory");
 		goto out;
 	}
 	if (submit_signatures(c, id, note, &resp) < 0)

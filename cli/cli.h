@@ -9,7 +9,25 @@
 #include "note.h"
 #include "policy.h"
 #include "result.h"
+#include "signer.h"
+#include "sshagent.h"
 #include "statement.h"
+
+/*
+ * signer.c: what signs for the administrator. --key (RAMPART_KEY, config
+ * `key') names a key file, or "ssh-agent:" and a verifier key (the text
+ * name+hexid+base64, or a .vkey file holding it) for an Ed25519 key held
+ * by ssh-agent: the agent at --ssh-agent SOCKET, else $SSH_AUTH_SOCK.
+ */
+#define CLI_AGENT_PREFIX "ssh-agent:"
+struct cli_signer {
+	struct rp_signer s; /* what signs; s.vkey names the key */
+	bool open;
+	bool agent;              /* the key is in an ssh-agent */
+	struct rp_skey key;      /* a key file's key */
+	struct rp_sshagent conn; /* an agent's connection */
+	char what[160];          /* "ssh-agent at PATH" */
+};
 
 /*
  * Settings, from (strongest first) command-line options, the environment
@@ -24,9 +42,9 @@ struct cli {
 	char org[RP_ORG_NAME_MAX + 1];
 	char key_path[512];
 	char token[256];
+	char ssh_agent[108]; /* --ssh-agent SOCKET */
 	bool json;
-	struct rp_skey key;
-	bool key_loaded;
+	struct cli_signer signer; /* the --key signer, once cli_need_server opened it */
 	struct rp_api api;
 	/* The trusted policy followed the server's chain and its expiry was checked (rotate.c). */
 	bool policy_checked;
@@ -43,6 +61,16 @@ void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int cli_need_server(struct cli *c, bool need_key);
 int cli_load_key(struct cli *c, const char *path, struct rp_skey *ret);
+/* A verifier key: the text, or a file holding it; d says what was wrong. */
+int cli_read_vkey(const char *arg, struct rp_vkey *ret, struct rp_diag *d);
+/*
+ * The signer spec names (a key file, or ssh-agent:VKEY); an error message
+ * printed on failure. ret must stay where it is until cli_signer_close.
+ */
+int cli_signer_open(struct cli *c, const char *spec, struct cli_signer *ret);
+void cli_signer_close(struct cli_signer *s); /* a zeroed one, or one that failed, too */
+/* rampart key from-ssh-agent NAME */
+int cli_key_from_agent(struct cli *c, int argc, char *argv[]);
 int cli_confirm(const char *question);
 /* True only when the person types phrase exactly (not a y of habit). */
 int cli_confirm_phrase(const char *question, const char *phrase);
@@ -99,9 +127,9 @@ int cli_policy_rotation(struct cli *c, int argc, char *argv[]);
 /* Feeds each line of text (tlog-policy lines, each ending in \n) to wp, then finishes it. */
 int cli_wpolicy_lines(struct rp_wpolicy *wp, const char *text, struct rp_diag *d);
 /* True when k is the key of that name in p, and a key of the role. */
-bool cli_key_in_role(const struct rp_policy *p, enum rp_role_id role, const struct rp_skey *k);
-/* A verifier key from a .vkey file or the key text; an error message otherwise. */
-int cli_read_vkey(const char *arg, struct rp_vkey *ret);
+bool cli_key_in_role(const struct rp_policy *p, enum rp_role_id role, const struct rp_vkey *k);
+/* cli_read_vkey for an administrator's key: the error message printed. */
+int cli_admin_vkey(const char *arg, struct rp_vkey *ret);
 
 /* A command statement from the server, as verified against the trusted policy. */
 struct cli_view {

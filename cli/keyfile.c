@@ -135,6 +135,24 @@ int cli_load_key(struct cli *c, const char *path, struct rp_skey *ret)
 	return r;
 }
 
+int cli_read_vkey(const char *arg, struct rp_vkey *ret, struct rp_diag *d)
+{
+	char *buf = NULL;
+	size_t len;
+	int r;
+
+	/* A path to a .vkey file, or the key text itself. */
+	if (rp_read_file(arg, RP_KEYTEXT_MAX + 2, &buf, &len) == 0) {
+		while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+			len--;
+		r = rp_vkey_parse(buf, len, ret, d);
+		free(buf);
+	} else {
+		r = rp_vkey_parse(arg, strlen(arg), ret, d);
+	}
+	return r;
+}
+
 static int key_generate(int argc, char *argv[])
 {
 	static const struct option opts[] = {
@@ -236,13 +254,17 @@ out:
 
 int cmd_key(struct cli *c, int argc, char *argv[])
 {
-	(void)c;
 	if (argc >= 2 && !strcmp(argv[1], "generate"))
 		return key_generate(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "from-ssh-agent"))
+		return cli_key_from_agent(c, argc - 1, argv + 1);
 	if (cli_is_help(argc, argv)) {
-		printf("Usage: rampart key generate NAME [--out FILE] [--encrypt]\n");
+		printf("Usage: rampart key generate NAME [--out FILE] [--encrypt]\n"
+		       "       rampart [--ssh-agent SOCKET] key from-ssh-agent NAME\n\n"
+		       "`generate' makes a key file; `from-ssh-agent' prints the verifier key of\n"
+		       "each Ed25519 key in ssh-agent, to sign with --key ssh-agent:VKEY.\n");
 		return 0;
 	}
-	cli_err("key: expected `generate' (see rampart key --help)");
+	cli_err("key: expected `generate' or `from-ssh-agent' (see rampart key --help)");
 	return 2;
 }

@@ -173,12 +173,9 @@ int cli_need_server(struct cli *c, bool need_key)
 			cli_err("no signing key configured: use --key, RAMPART_KEY or `rampart config --key'");
 			return RP_E_INVAL;
 		}
-		if (!c->key_loaded) {
-			if (cli_load_key(c, c->key_path, &c->key) < 0)
-				return RP_E_KEY;
-			c->key_loaded = true;
-		}
-		c->api.key = &c->key;
+		if (!c->signer.open && cli_signer_open(c, c->key_path, &c->signer) < 0)
+			return RP_E_KEY;
+		c->api.signer = &c->signer.s;
 	} else {
 		c->api.bearer = c->token;
 	}
@@ -265,7 +262,11 @@ static void usage(FILE *f)
 		"  --server URL    https://host:port of rampartd\n"
 		"  --pin PIN       sha256:<hex> of the server's public key (from `rampartd init')\n"
 		"  --org ORG       organisation name\n"
-		"  --key FILE      your signing key\n"
+		"  --key FILE      your signing key: a key file (`rampart key generate'), or\n"
+		"                  ssh-agent:VKEY for an Ed25519 key kept in ssh-agent, named by\n"
+		"                  its verifier key (`rampart key from-ssh-agent')\n"
+		"  --ssh-agent SOCKET\n"
+		"                  the agent that holds it (default $SSH_AUTH_SOCK)\n"
 		"  --token TOKEN   API token for read-only commands instead of a key\n"
 		"  --config FILE   config file (default ~/.config/rampart/config)\n"
 		"  --json          print what the CLI verified as JSON instead of tables\n"
@@ -331,6 +332,8 @@ int main(int argc, char *argv[])
 			set(c.key_path, sizeof(c.key_path), v);
 		else if (!strcmp(o, "--token"))
 			set(c.token, sizeof(c.token), v);
+		else if (!strcmp(o, "--ssh-agent"))
+			set(c.ssh_agent, sizeof(c.ssh_agent), v);
 		else if (strcmp(o, "--config") != 0) {
 			cli_err("unknown option %s (see rampart --help)", o);
 			return 2;
@@ -348,6 +351,6 @@ int main(int argc, char *argv[])
 		cli_err("unknown command `%s' (see rampart --help)", argv[i]);
 		r = 2;
 	}
-	rp_skey_wipe(&c.key);
+	cli_signer_close(&c.signer);
 	return r;
 }

@@ -30,7 +30,7 @@ static int note_sign(struct cli *c, int argc, char *argv[])
 {
 	const char *keypath = c->key_path[0] ? c->key_path : NULL;
 	struct rp_note *existing = NULL;
-	struct rp_skey k = {0};
+	struct cli_signer k = {0};
 	struct rp_diag d = {""};
 	char *in = NULL, *out = NULL;
 	size_t len, olen;
@@ -47,7 +47,7 @@ static int note_sign(struct cli *c, int argc, char *argv[])
 		keypath = optarg;
 	}
 	if (!keypath) {
-		cli_err("note sign: --key FILE is required");
+		cli_err("note sign: --key FILE (or --key ssh-agent:VKEY) is required");
 		return 2;
 	}
 	if (read_stdin(&in, &len) < 0)
@@ -59,17 +59,17 @@ static int note_sign(struct cli *c, int argc, char *argv[])
 		cli_err("note sign: %s", d.msg);
 		goto out;
 	}
-	if (cli_load_key(c, keypath, &k) < 0)
+	if (cli_signer_open(c, keypath, &k) < 0)
 		goto out;
-	if (rp_note_sign(existing ? existing->msg : in, existing ? existing->text_len : len,
-			 existing, &k, &out, &olen) < 0) {
-		cli_err("note sign: signing failed");
+	if (rp_note_sign_by(existing ? existing->msg : in, existing ? existing->text_len : len,
+			    existing, &k.s, &out, &olen, &d) < 0) {
+		cli_err("note sign: not signed: %s", d.msg);
 		goto out;
 	}
 	fwrite(out, 1, olen, stdout);
 	r = 0;
 out:
-	rp_skey_wipe(&k);
+	cli_signer_close(&k);
 	rp_note_free(existing);
 	free(in);
 	free(out);
@@ -92,20 +92,9 @@ static int note_verify(int argc, char *argv[])
 			return 2;
 		}
 		const char *v = argv[++i];
-		char *buf = NULL;
-		size_t blen;
-		int k;
 		if (nkeys == RP_NOTE_SIGS_MAX)
 			return 2;
-		if (rp_read_file(v, RP_KEYTEXT_MAX + 2, &buf, &blen) == 0) {
-			while (blen && (buf[blen - 1] == '\n' || buf[blen - 1] == ' '))
-				blen--;
-			k = rp_vkey_parse(buf, blen, &keys[nkeys], &d);
-			free(buf);
-		} else {
-			k = rp_vkey_parse(v, strlen(v), &keys[nkeys], &d);
-		}
-		if (k < 0) {
+		if (cli_read_vkey(v, &keys[nkeys], &d) < 0) {
 			cli_err("note verify: key `%s': %s", v, d.msg);
 			return 2;
 		}
@@ -135,7 +124,7 @@ out:
 int cmd_note(struct cli *c, int argc, char *argv[])
 {
 	if (cli_is_help(argc, argv) || argc < 2) {
-		printf("Usage: rampart note sign --key FILE < text-or-note > note\n"
+		printf("Usage: rampart note sign --key FILE|ssh-agent:VKEY < text-or-note > note\n"
 		       "       rampart note verify --vkey VKEY [--vkey VKEY...] < note\n\n"
 		       "C2SP signed notes (Go sumdb/note compatible). `sign' adds a signature\n"
 		       "to a note, or signs plain text. `verify' prints each key that verified\n"

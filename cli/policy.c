@@ -8,22 +8,11 @@
 #include "cli.h"
 #include "rp_err.h"
 
-int cli_read_vkey(const char *arg, struct rp_vkey *ret)
+int cli_admin_vkey(const char *arg, struct rp_vkey *ret)
 {
 	struct rp_diag d = {""};
-	char *buf = NULL;
-	size_t len;
-	int r;
+	int r = cli_read_vkey(arg, ret, &d);
 
-	/* A path to a .vkey file, or the key text itself. */
-	if (rp_read_file(arg, RP_KEYTEXT_MAX + 2, &buf, &len) == 0) {
-		while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
-			len--;
-		r = rp_vkey_parse(buf, len, ret, &d);
-		free(buf);
-	} else {
-		r = rp_vkey_parse(arg, strlen(arg), ret, &d);
-	}
 	if (r < 0)
 		cli_err("administrator key `%s': %s", arg, d.msg);
 	return r;
@@ -49,7 +38,7 @@ static int witness_lines(struct rp_policy *p, const char *logkey, const char *co
 	uint64_t k = n;
 	int r = 0;
 
-	if (cli_read_vkey(logkey, &lk) < 0)
+	if (cli_admin_vkey(logkey, &lk) < 0)
 		return RP_E_INVAL;
 	if (quorum && (n == 0 || rp_parse_u64(quorum, strlen(quorum), n, &k) != 0 || k < 1)) {
 		cli_err("org init: --quorum `%s' must be a number from 1 to the %zu witnesses",
@@ -127,7 +116,7 @@ static int org_init(int argc, char *argv[])
 					RP_POLICY_KEYS_MAX);
 				goto out;
 			}
-			if (cli_read_vkey(optarg, &p->keys[p->nkeys]) < 0)
+			if (cli_admin_vkey(optarg, &p->keys[p->nkeys]) < 0)
 				goto out;
 			p->nkeys++;
 			break;
@@ -323,7 +312,8 @@ static int policy_sign(struct cli *c, int argc, char *argv[])
 	};
 	const char *keypath = c->key_path[0] ? c->key_path : NULL;
 	struct rp_policy *p = NULL;
-	struct rp_skey k;
+	struct cli_signer k = {0};
+	struct rp_diag d = {""};
 	char *buf = NULL, *out = NULL;
 	size_t len, olen;
 	bool yes = false;
@@ -335,9 +325,10 @@ static int policy_sign(struct cli *c, int argc, char *argv[])
 		case 'k': keypath = optarg; break;
 		case 'y': yes = true; break;
 		case 'h':
-			printf("Usage: rampart policy sign [--key FILE] [--yes] POLICYFILE\n\n"
+			printf("Usage: rampart policy sign [--key FILE|ssh-agent:VKEY] [--yes] POLICYFILE\n\n"
 			       "Shows the policy text and, once you confirm, adds your signature to\n"
-			       "POLICYFILE (in place). Only keys named in the policy may sign it.\n");
+			       "POLICYFILE (in place). Only keys named in the policy may sign it.\n"
+			       "--key ssh-agent:VKEY signs with that Ed25519 key in ssh-agent.\n");
 			return 0;
 		default: return 2;
 		}
@@ -348,10 +339,10 @@ static int policy_sign(struct cli *c, int argc, char *argv[])
 	}
 	if (load_policy_file(argv[optind], &p, &buf, &len) < 0)
 		return 1;
-	if (cli_load_key(c, keypath, &k) < 0)
+	if (cli_signer_open(c, keypath, &k) < 0)
 		goto out;
-	if (rp_policy_key_index(p, k.name) < 0) {
-		cli_err("policy sign: your key %s is not one of this policy's keys", k.name);
+	if (rp_policy_key_index(p, k.s.vkey.name) < 0) {
+		cli_err("policy sign: your key %s is not one of this policy's keys", k.s.vkey.name);
 		goto out;
 	}
 	const char *text = p->note ? p->note->msg : buf;
@@ -364,15 +355,18 @@ static int policy_sign(struct cli *c, int argc, char *argv[])
 			goto out;
 		}
 	}
-	if (rp_note_sign(text, tlen, p->note, &k, &out, &olen) < 0 ||
-	    rp_write_file_atomic(argv[optind], out, olen, 0644) < 0) {
-		cli_err("policy sign: cannot sign or write %s", argv[optind]);
+	if (rp_note_sign_by(text, tlen, p->note, &k.s, &out, &olen, &d) < 0) {
+		cli_err("policy sign: not signed: %s", d.msg);
 		goto out;
 	}
-	printf("signed %s as %s\n", argv[optind], k.name);
+	if (rp_write_file_atomic(argv[optind], out, olen, 0644) < 0) {
+		cli_err("policy sign: cannot write %s", argv[optind]);
+		goto out;
+	}
+	printf("signed %s as %s\n", argv[optind], k.s.vkey.name);
 	r = 0;
 out:
-	rp_skey_wipe(&k);
+	cli_signer_close(&k);
 	free(out);
 	free(buf);
 	rp_policy_free(p);

@@ -655,7 +655,7 @@ static int policy_propose(struct cli *c, int argc, char *argv[])
 				cli_err("policy propose: more than %d keys", RP_POLICY_KEYS_MAX);
 				goto out;
 			}
-			if (cli_read_vkey(optarg, &next->keys[next->nkeys]) < 0)
+			if (cli_admin_vkey(optarg, &next->keys[next->nkeys]) < 0)
 				goto out;
 			last_added = (int)next->nkeys++;
 			changed = true;
@@ -795,11 +795,11 @@ static int policy_propose(struct cli *c, int argc, char *argv[])
 			(unsigned long long)check->version);
 		goto out;
 	}
-	if (!cli_key_in_role(cur, RP_ROLE_ROOT, &c->key) &&
-	    !cli_key_in_role(check, RP_ROLE_ROOT, &c->key)) {
+	if (!cli_key_in_role(cur, RP_ROLE_ROOT, &c->signer.s.vkey) &&
+	    !cli_key_in_role(check, RP_ROLE_ROOT, &c->signer.s.vkey)) {
 		cli_err("policy propose: your key %s is a root key of neither version %llu nor "
 			"%llu, so your signature would not count",
-			c->key.name, (unsigned long long)cur->version,
+			c->signer.s.vkey.name, (unsigned long long)cur->version,
 			(unsigned long long)check->version);
 		goto out;
 	}
@@ -808,8 +808,8 @@ static int policy_propose(struct cli *c, int argc, char *argv[])
 		cli_err("policy propose: not signed");
 		goto out;
 	}
-	if (rp_note_sign(text, len, NULL, &c->key, &note, &len) < 0) {
-		cli_err("policy propose: could not sign");
+	if (rp_note_sign_by(text, len, NULL, &c->signer.s, &note, &len, &d) < 0) {
+		cli_err("policy propose: could not sign: %s", d.msg);
 		goto out;
 	}
 	if (out && rp_write_file_atomic(out, note, len, 0644) < 0) {
@@ -817,7 +817,7 @@ static int policy_propose(struct cli *c, int argc, char *argv[])
 		goto out;
 	}
 	printf("proposed root policy version %llu %s signed as %s\n",
-	       (unsigned long long)check->version, check->hash, c->key.name);
+	       (unsigned long long)check->version, check->hash, c->signer.s.vkey.name);
 	if (upload(c, note) < 0)
 		goto out;
 	r = 0;
@@ -903,6 +903,7 @@ int cli_approve_policy(struct cli *c, const char *hash, bool yes)
 {
 	struct rp_policy *p = NULL;
 	struct proposal x = {0}, pick = {0};
+	struct rp_diag d = {""};
 	uint64_t server = 0;
 	json_t *j = NULL, *v;
 	char *note = NULL;
@@ -937,19 +938,17 @@ int cli_approve_policy(struct cli *c, const char *hash, bool yes)
 		goto out;
 	}
 	for (i = 0; i < pick.next->note->nsigs; i++) {
-		struct rp_vkey mine;
-		rp_skey_vkey(&c->key, &mine);
-		if (!pick.v.forged[i] && rp_note_sig_valid(pick.next->note, i, &mine)) {
+		if (!pick.v.forged[i] && rp_note_sig_valid(pick.next->note, i, &c->signer.s.vkey)) {
 			printf("root policy %s already carries your signature\n", pick.next->hash);
 			r = 0;
 			goto out;
 		}
 	}
 	proposal_review(stdout, p, &pick);
-	if (!cli_key_in_role(p, RP_ROLE_ROOT, &c->key) &&
-	    !cli_key_in_role(pick.next, RP_ROLE_ROOT, &c->key)) {
+	if (!cli_key_in_role(p, RP_ROLE_ROOT, &c->signer.s.vkey) &&
+	    !cli_key_in_role(pick.next, RP_ROLE_ROOT, &c->signer.s.vkey)) {
 		cli_err("approve: your key %s is a root key of neither version; not signed",
-			c->key.name);
+			c->signer.s.vkey.name);
 		goto out;
 	}
 	if (!yes && !cli_confirm("Sign this root policy?")) {
@@ -957,13 +956,13 @@ int cli_approve_policy(struct cli *c, const char *hash, bool yes)
 		goto out;
 	}
 	/* Your signature alone: the server merges it with what it kept. */
-	if (rp_note_sign(pick.next->note->msg, pick.next->note->text_len, NULL, &c->key, &note,
-			 &nlen) < 0) {
-		cli_err("approve: could not sign");
+	if (rp_note_sign_by(pick.next->note->msg, pick.next->note->text_len, NULL, &c->signer.s,
+			    &note, &nlen, &d) < 0) {
+		cli_err("approve: could not sign: %s", d.msg);
 		goto out;
 	}
 	printf("signed root policy version %llu %s as %s\n", (unsigned long long)pick.next->version,
-	       pick.next->hash, c->key.name);
+	       pick.next->hash, c->signer.s.vkey.name);
 	if (upload(c, note) < 0)
 		goto out;
 	r = 0;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rp_err.h"
+#include "signer.h"
 #include "text.h"
 
 static const char em_dash[] = "\xe2\x80\x94 "; /* U+2014 and a space */
@@ -424,39 +425,41 @@ int rp_note_verify(const struct rp_note *note, const struct rp_vkey *keys, size_
 	return 0;
 }
 
-char *rp_note_sign_line(const char *text, size_t len, const struct rp_skey *k)
+/* "— name base64(keyid || sig)\n", malloc'd. */
+static char *sig_line(const char *name, uint32_t id, const uint8_t sig[crypto_sign_BYTES])
 {
 	uint8_t raw[4 + crypto_sign_BYTES];
 	struct rp_sb sb;
 	char *b64;
 
-	raw[0] = (uint8_t)(k->id >> 24);
-	raw[1] = (uint8_t)(k->id >> 16);
-	raw[2] = (uint8_t)(k->id >> 8);
-	raw[3] = (uint8_t)k->id;
-	crypto_sign_detached(raw + 4, NULL, (const uint8_t *)text, len, k->sk);
+	raw[0] = (uint8_t)(id >> 24);
+	raw[1] = (uint8_t)(id >> 16);
+	raw[2] = (uint8_t)(id >> 8);
+	raw[3] = (uint8_t)id;
+	memcpy(raw + 4, sig, crypto_sign_BYTES);
 	b64 = rp_b64_encode(raw, sizeof(raw));
 	if (!b64)
 		return NULL;
 	rp_sb_init(&sb, RP_KEYTEXT_MAX);
-	rp_sb_printf(&sb, "%s%s %s\n", em_dash, k->name, b64);
+	rp_sb_printf(&sb, "%s%s %s\n", em_dash, name, b64);
 	free(b64);
 	return rp_sb_take(&sb, NULL);
 }
 
-int rp_note_sign(const char *text, size_t len, const struct rp_note *existing,
-		 const struct rp_skey *k, char **ret, size_t *ret_len)
+char *rp_note_sign_line(const char *text, size_t len, const struct rp_skey *k)
+{
+	uint8_t sig[crypto_sign_BYTES];
+
+	crypto_sign_detached(sig, NULL, (const uint8_t *)text, len, k->sk);
+	return sig_line(k->name, k->id, sig);
+}
+
+/* The note: text, existing's lines (but one identical to line), then line. */
+static int note_with_line(const char *text, size_t len, const struct rp_note *existing,
+			  const char *line, char **ret, size_t *ret_len)
 {
 	struct rp_sb sb;
-	char *line;
 
-	if (!rp_note_text_valid(text, len, NULL))
-		return RP_E_MALFORMED;
-	if (existing && (existing->text_len != len || memcmp(existing->msg, text, len) != 0))
-		return RP_E_INVAL;
-	line = rp_note_sign_line(text, len, k);
-	if (!line)
-		return RP_E_NOMEM;
 	rp_sb_init(&sb, RP_NOTE_MAX);
 	rp_sb_put(&sb, text, len);
 	rp_sb_put(&sb, "\n", 1);
@@ -469,7 +472,6 @@ int rp_note_sign(const char *text, size_t len, const struct rp_note *existing,
 		}
 	}
 	rp_sb_puts(&sb, line);
-	free(line);
 	if (sb.err) {
 		int r = sb.err;
 		rp_sb_release(&sb);
@@ -477,6 +479,48 @@ int rp_note_sign(const char *text, size_t len, const struct rp_note *existing,
 	}
 	*ret = rp_sb_take(&sb, ret_len);
 	return 0;
+}
+
+int rp_note_sign(const char *text, size_t len, const struct rp_note *existing,
+		 const struct rp_skey *k, char **ret, size_t *ret_len)
+{
+	char *line;
+	int r;
+
+	if (!rp_note_text_valid(text, len, NULL))
+		return RP_E_MALFORMED;
+	if (existing && (existing->text_len != len || memcmp(existing->msg, text, len) != 0))
+		return RP_E_INVAL;
+	line = rp_note_sign_line(text, len, k);
+	if (!line)
+		return RP_E_NOMEM;
+	r = note_with_line(text, len, existing, line, ret, ret_len);
+	free(line);
+	return r;
+}
+
+int rp_note_sign_by(const char *text, size_t len, const struct rp_note *existing,
+		    const struct rp_signer *s, char **ret, size_t *ret_len, struct rp_diag *d)
+{
+	uint8_t sig[crypto_sign_BYTES];
+	char *line;
+	int r;
+
+	if (!rp_note_text_valid(text, len, d))
+		return RP_E_MALFORMED;
+	if (existing && (existing->text_len != len || memcmp(existing->msg, text, len) != 0)) {
+		rp_diagf(d, "the note to add a signature to has another text");
+		return RP_E_INVAL;
+	}
+	if ((r = rp_signer_sign(s, (const uint8_t *)text, len, sig, d)) < 0)
+		return r;
+	if (!(line = sig_line(s->vkey.name, s->vkey.id, sig)))
+		return RP_E_NOMEM;
+	r = note_with_line(text, len, existing, line, ret, ret_len);
+	free(line);
+	if (r == RP_E_TOOBIG)
+		rp_diagf(d, "the signed note would be larger than %d bytes", RP_NOTE_MAX);
+	return r;
 }
 
 int rp_note_merge(const struct rp_note *a, const struct rp_note *b, char **ret, size_t *ret_len)

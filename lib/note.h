@@ -93,6 +93,13 @@ char *rp_note_sign_line(const char *text, size_t len, const struct rp_skey *k);
  */
 int rp_note_sign(const char *text, size_t len, const struct rp_note *existing,
 		 const struct rp_skey *k, char **ret, size_t *ret_len);
+/*
+ * The same with any signer (lib/signer.h: a key file, an ssh-agent), whose
+ * signature is verified before it goes into the note; d says what failed.
+ */
+struct rp_signer;
+int rp_note_sign_by(const char *text, size_t len, const struct rp_note *existing,
+		    const struct rp_signer *s, char **ret, size_t *ret_len, struct rp_diag *d);
 
 /*
  * Returns the note with text a and the union of both notes' signature

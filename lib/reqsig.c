@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rp_err.h"
+#include "signer.h"
 
 static char *message(const char *method, const char *path, int64_t ts, const void *body,
 		     size_t body_len, size_t *ret_len)
@@ -34,6 +35,29 @@ char *rp_reqsig_sign(const struct rp_skey *k, const char *method, const char *pa
 	crypto_sign_detached(sig, NULL, (const uint8_t *)m, len, k->sk);
 	free(m);
 	return rp_b64_encode(sig, sizeof(sig));
+}
+
+int rp_reqsig_sign_by(const struct rp_signer *s, const char *method, const char *path, int64_t ts,
+		      const void *body, size_t body_len, char **ret, struct rp_diag *d)
+{
+	uint8_t sig[crypto_sign_BYTES];
+	size_t len;
+	char *m = message(method, path, ts, body, body_len, &len), *b64;
+	int r;
+
+	if (!m) {
+		rp_diagf(d, "request text for %s %.64s is over %d bytes", method, path,
+			 RP_REQSIG_TEXT_MAX);
+		return RP_E_TOOBIG;
+	}
+	r = rp_signer_sign(s, (const uint8_t *)m, len, sig, d);
+	free(m);
+	if (r < 0)
+		return r;
+	if (!(b64 = rp_b64_encode(sig, sizeof(sig))))
+		return RP_E_NOMEM;
+	*ret = b64;
+	return 0;
 }
 
 int rp_reqsig_verify(const uint8_t pub[32], const char *method, const char *path,

@@ -20,6 +20,13 @@
 /* Returns the base64 signature (malloc'd). */
 char *rp_reqsig_sign(const struct rp_skey *k, const char *method, const char *path, int64_t ts,
 		     const void *body, size_t body_len);
+/*
+ * The same with any signer (lib/signer.h), its signature verified first:
+ * the base64 signature in *ret (malloc'd), or an error with d saying why.
+ */
+struct rp_signer;
+int rp_reqsig_sign_by(const struct rp_signer *s, const char *method, const char *path, int64_t ts,
+		      const void *body, size_t body_len, char **ret, struct rp_diag *d);
 
 /*
  * 0 when sig_b64 is a valid signature by pub over the request and ts is

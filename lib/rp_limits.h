@@ -161,6 +161,20 @@
 #define RP_WITNESS_CONNS_DEFAULT  256 /* rampart-witness: a few logs, one request each */
 
 /*
+ * The CLI's ssh-agent client (lib/sshagent.c): what it reads of an agent's
+ * answer and holds of its keys. An agent is local, but it is another
+ * program, possibly forwarded from another machine: its answers are parsed
+ * like any other input. OpenSSH's agent itself refuses messages over 256 KiB.
+ */
+#define RP_SSHAGENT_ANSWER_MAX     (256 * 1024) /* one answer, after its length */
+#define RP_SSHAGENT_IDENTITIES_MAX 256          /* keys in one identities answer */
+#define RP_SSHAGENT_KEYTYPE_MAX    64           /* a key type name, kept to name it */
+#define RP_SSHAGENT_COMMENT_MAX    256          /* a key's comment bytes kept to show; cut after */
+#define RP_SSHAGENT_DATA_MAX       RP_NOTE_MAX  /* bytes it is asked to sign: a note's text */
+/* One exchange, write to last byte read: a hardware key may wait for a touch or a PIN. */
+#define RP_SSHAGENT_TIMEOUT_S 60
+
+/*
  * Leaves a log can hold: sizes are signed 64-bit in storage. A tile path
  * whose first leaf would lie at or past it names nothing (rp_tile_parse).
  */

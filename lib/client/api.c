@@ -19,13 +19,18 @@ int rp_api_request(const struct rp_api *a, const char *method, const char *path,
 	char *sig = NULL, *auth = NULL, ts[24];
 	int r;
 
-	if (a->key) {
+	if (a->key || a->signer) {
 		int64_t now = rp_now();
 		snprintf(ts, sizeof(ts), "%lld", (long long)now);
-		sig = rp_reqsig_sign(a->key, method, path, now, body, body_len);
-		if (!sig)
+		if (a->signer) {
+			if ((r = rp_reqsig_sign_by(a->signer, method, path, now, body, body_len,
+						   &sig, d)) < 0)
+				return r;
+		} else if (!(sig = rp_reqsig_sign(a->key, method, path, now, body, body_len))) {
 			return RP_E_NOMEM;
-		h[0] = (struct rp_http_header){RP_REQSIG_HDR_KEY, a->key->name};
+		}
+		h[0] = (struct rp_http_header){RP_REQSIG_HDR_KEY,
+					       a->signer ? a->signer->vkey.name : a->key->name};
 		h[1] = (struct rp_http_header){RP_REQSIG_HDR_TIME, ts};
 		h[2] = (struct rp_http_header){RP_REQSIG_HDR_SIG, sig};
 		req.nheaders = 3;

@@ -10,10 +10,13 @@
 
 #include "client/httpc.h"
 #include "note.h"
+#include "signer.h"
 
 struct rp_api {
 	struct rp_https_client http;
-	const struct rp_skey *key;  /* signs requests when set */
+	const struct rp_skey *key; /* signs requests when set */
+	/* or this signer (lib/signer.h: the CLI's key file or ssh-agent key) */
+	const struct rp_signer *signer;
 	const char *bearer;         /* "Authorization: Bearer" otherwise */
 	const char *extra_auth;     /* a whole Authorization value, e.g. "Bootstrap x" */
 	struct rp_https_conn *conn; /* kept connection to reuse, or NULL */

@@ -171,18 +171,33 @@ rp_admins() {
 	done
 }
 
-# As admin N: rp_as N rampart-args...
+# rp_key N: admin N's --key: $T/admin/adminN.key, or what $T/admin/adminN.keyspec
+# holds (ssh-agent:VKEY for a key kept in ssh-agent, test-sshagent.sh).
+rp_key() {
+	if [ -f "$T/admin/admin$1.keyspec" ]; then cat "$T/admin/admin$1.keyspec"; else echo "$T/admin/admin$1.key"; fi
+}
+
+# rp_vkey N: admin N's verifier key (a .vkey file, or the text of its keyspec).
+rp_vkey() {
+	local k
+	k=$(rp_key "$1")
+	if [[ "$k" == ssh-agent:* ]]; then echo "${k#ssh-agent:}"; else echo "$k.vkey"; fi
+}
+
+# As admin N: rp_as N rampart-args... (scripts export -f it for bash -c: it
+# calls no other function of this file).
 rp_as() {
-	local n=$1; shift
+	local n=$1 key=$T/admin/admin$1.key; shift
+	[ ! -f "$T/admin/admin$n.keyspec" ] || key=$(cat "$T/admin/admin$n.keyspec")
 	"$CLI" --server "https://127.0.0.1:$PORT" --pin "$PIN" --org "${ORG:-acme}" \
-		--key "$T/admin/admin$n.key" "$@"
+		--key "$key" "$@"
 }
 
 # rp_org ORG NADMINS EXEC_THRESHOLD: root policy signed by a root quorum, uploaded.
 rp_org() {
 	ORG=$1
 	local n=$2 exec_t=$3 i args=()
-	for i in $(seq 1 "$n"); do args+=(--admin "$T/admin/admin$i.key.vkey"); done
+	for i in $(seq 1 "$n"); do args+=(--admin "$(rp_vkey "$i")"); done
 	# The server's log key for the org, trusted by every witness.
 	LOGKEY=$("$RAMPARTD" log-key --data "$DATA" --org "$ORG" --host 127.0.0.1) \
 		|| die "rampartd log-key"
@@ -193,7 +208,7 @@ rp_org() {
 		--directory 2 --log-key "$LOGKEY" "${WITNESS_ARGS[@]}" ${FRESHNESS:+--freshness "$FRESHNESS"} \
 		--out "$T/admin/$ORG.policy" >/dev/null 2>"$T/orginit.log" || die "org init"
 	for i in 1 2; do
-		"$CLI" policy sign --yes --key "$T/admin/admin$i.key" "$T/admin/$ORG.policy" \
+		"$CLI" policy sign --yes --key "$(rp_key "$i")" "$T/admin/$ORG.policy" \
 			>/dev/null || die "policy sign $i"
 	done
 	rp_as 1 policy upload --bootstrap "$BOOT" "$T/admin/$ORG.policy" >"$T/upload.out" \
