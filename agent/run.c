@@ -426,11 +426,18 @@ static int handle_delivery(struct agent *a, const struct run_opts *o, const stru
 
 	r = agent_check(a, dl, true, &c, id, &proved, &d);
 	if (r == RP_E_UNSCANNED) {
-		/* its checkpoint is stored by now: read the log up to it, then judge */
+		/*
+		 * Its checkpoint is stored by now: read the log up to it, then
+		 * judge it again. Its consistency proof led from the tree held
+		 * before to this one, which is now the one held: the same tree
+		 * needs none.
+		 */
+		struct rp_delivery again = *dl;
 		walk_delivered(a, dl);
 		catch_up(a);
 		d.msg[0] = '\0';
-		r = agent_check(a, dl, true, &c, id, &proved, &d);
+		again.ncons = 0;
+		r = agent_check(a, &again, true, &c, id, &proved, &d);
 	}
 	if (r == RP_E_UNSCANNED) {
 		/* not refused: nothing is recorded, and the server offers it again */

@@ -557,6 +557,7 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 		return 2;
 	}
 	c->api.http.timeout_ms = 30000;
+	cli_trusted_pins(c);
 	au.threads = ncpu > 0 ? (unsigned)ncpu : 1;
 	if (state_file)
 		snprintf(state_path, sizeof(state_path), "%s", state_file);

@@ -131,7 +131,7 @@ int cli_genesis_policy_path(const struct cli *c, const char *org, char *out, siz
  * accepted besides the configured pin, so that the CLI follows a TLS key
  * rotation the administrators signed as agents do (docs/operating.md).
  */
-static void trusted_pins(struct cli *c)
+void cli_trusted_pins(struct cli *c)
 {
 	struct rp_https_client *h = &c->api.http;
 	struct rp_policy *p = NULL;
@@ -167,7 +167,7 @@ int cli_need_server(struct cli *c, bool need_key)
 		return RP_E_INVAL;
 	}
 	c->api.http.timeout_ms = 30000;
-	trusted_pins(c);
+	cli_trusted_pins(c);
 	if (need_key || !c->token[0]) {
 		if (!c->key_path[0]) {
 			cli_err("no signing key configured: use --key, RAMPART_KEY or `rampart config --key'");

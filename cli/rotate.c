@@ -600,6 +600,9 @@ static const char propose_help[] =
 	"  --quorum K          witness cosignatures agents require\n"
 	"  --expires WHEN      365d, 24h, ... or YYYY-MM-DDTHH:MM:SSZ (default: kept)\n"
 	"  --freshness S       seconds a cosigned checkpoint stays fresh\n"
+	"  --server-pin PIN    a server TLS key agents accept (sha256:..., from `rampartd\n"
+	"                      rotate tls'); the first replaces the list, up to 4\n"
+	"  --no-server-pins    none: agents go back to their enrolment token's pin\n"
 	"  --from FILE         the whole text of N+1, edited by hand (version N+1)\n"
 	"  --out FILE          also write the signed proposal to FILE, for keys kept\n"
 	"                      offline (`rampart policy sign', then `policy submit')\n";
@@ -618,6 +621,8 @@ static int policy_propose(struct cli *c, int argc, char *argv[])
 		{"quorum", required_argument, NULL, 'Q'},
 		{"expires", required_argument, NULL, 'x'},
 		{"freshness", required_argument, NULL, 'F'},
+		{"server-pin", required_argument, NULL, 'P'},
+		{"no-server-pins", no_argument, NULL, 'N'},
 		{"from", required_argument, NULL, 'f'},
 		{"out", required_argument, NULL, 'O'},
 		{"yes", no_argument, NULL, 'y'},
@@ -633,6 +638,7 @@ static int policy_propose(struct cli *c, int argc, char *argv[])
 	char *text = NULL, *note = NULL, *buf = NULL;
 	int ch, r = 1, last_added = -1;
 	uint64_t freshness = 0;
+	bool pins_set = false;
 
 	if (cli_is_help(argc, argv)) {
 		fputs(propose_help, stdout);
@@ -705,6 +711,25 @@ static int policy_propose(struct cli *c, int argc, char *argv[])
 			if ((role = role_arg(optarg, &v)) < 0 || set_members(next, role, v) < 0)
 				goto out;
 			changed = true;
+			break;
+		case 'P':
+		case 'N':
+			/* the first one replaces the list: the new version names exactly these */
+			if (!pins_set)
+				next->npins = 0;
+			pins_set = changed = true;
+			if (ch == 'N')
+				break;
+			if (next->npins == RP_POLICY_PINS_MAX) {
+				cli_err("policy propose: more than %d --server-pin",
+					RP_POLICY_PINS_MAX);
+				goto out;
+			}
+			if (rp_pin_parse(optarg, next->pins[next->npins], &d) < 0) {
+				cli_err("policy propose: --server-pin: %s", d.msg);
+				goto out;
+			}
+			next->npins++;
 			break;
 		case 'W':
 		case 'w':

@@ -25,7 +25,9 @@ newid() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
 served_size() { curl -sk --tlsv1.3 "https://127.0.0.1:$PORT/v1/log/acme/checkpoint" | sed -n 2p; }
 
 # The text of the policy in force (the signed v1 file without its signatures).
-sed '/^$/,$d' "$T/admin/acme.policy" >"$T/v1.txt"
+# ($T/admin/acme.policy is the CLI's trusted copy: it follows the chain.)
+cp "$T/admin/acme.policy" "$T/v1.policy"
+sed '/^$/,$d' "$T/v1.policy" >"$T/v1.txt"
 
 # policy NAME VERSION SED-SCRIPT ADMIN...: $T/NAME.policy, v1's text edited
 # and signed by those admins (rampart policy sign refuses keys not in it).
@@ -97,8 +99,11 @@ test_walk_reads_the_whole_log() {
 test_rotation_followed() {
 	# Version 2 revokes admin3: signed by admin1 and admin2, a root quorum of
 	# version 1 and of version 2 itself.
-	policy v2 2 '/^key admin3@/d; s/ admin3@acme.example//g' 1 2
-	logged "$T/v2.policy"
+	# Published the administrators' way: proposed by admin1, approved by admin2.
+	rp_as 1 policy propose --yes --revoke admin3@acme.example >"$T/propose2.out" 2>&1 ||
+		{ cat "$T/propose2.out" >&2; die "policy propose v2"; }
+	rp_as 2 approve --policy --yes >"$T/approve2.out" 2>&1 ||
+		{ cat "$T/approve2.out" >&2; die "approve --policy v2"; }
 	# The agent reads on when it has something to act on past its walk (or
 	# refreshes its checkpoint, every half freshness window): a command.
 	cmd_to_a1 after 1 2 >/dev/null
@@ -168,7 +173,7 @@ test_skipped_version() {
 
 test_replayed_old_policy() {
 	# Version 1 itself, logged again: it would give admin3 back its vote.
-	logged "$T/admin/acme.policy"
+	logged "$T/v1.policy"
 	local id
 	id=$(cmd_to_a1 replayed 1 3)
 	expect_refused replayed "$id" no-quorum
@@ -190,7 +195,10 @@ test_restart_keeps_the_walk() {
 
 test_audit_lists_what_the_stolen_key_signed() {
 	local rc=0 want got
-	rp_as 1 audit --quiet --policy "$T/admin/acme.policy" --signed-by admin3@acme.example \
+	cmp -s "$T/admin/acme.v1.policy" "$T/v1.policy" ||
+		die "the CLI did not keep version 1 aside when its trusted copy moved on"
+	# The audit's default anchor: that version 1 (acme.v1.policy).
+	rp_as 1 audit --quiet --signed-by admin3@acme.example \
 		--state "$T/audit.state" >"$T/signed.out" 2>&1 || rc=$?
 	# the log holds junk policies and commands signed with a revoked key: findings
 	[ "$rc" -eq 1 ] || { cat "$T/signed.out" >&2; die "audit --signed-by exited $rc, want 1"; }
@@ -210,10 +218,13 @@ test_tls_rotation_followed() {
 	cur=$(awk '$1 == "current" {print $2}' "$T/rotate.out")
 	next=$(awk '$1 == "next" {print $2}' "$T/rotate.out")
 	[ "$cur" = "$PIN" ] && [ -n "$next" ] && [ "$next" != "$PIN" ] || die "rotate tls printed '$cur' '$next'"
-	# Version 3 (version 2 plus both server keys), signed by admin1 and admin2.
-	policy v3 3 "/^key admin3@/d; s/ admin3@acme.example//g; /^freshness /a server-pin $cur\\nserver-pin $next" 1 2
-	grep -q "^server-pin $next\$" "$T/v3.policy" || die "v3 does not name the next key"
-	logged "$T/v3.policy"
+	# Version 3: version 2 naming both server keys, proposed and approved.
+	rp_as 1 policy propose --yes --server-pin "$cur" --server-pin "$next" >"$T/propose3.out" 2>&1 ||
+		{ cat "$T/propose3.out" >&2; die "policy propose v3"; }
+	grep -q "^+server-pin $next\$\|server-pin $next" "$T/propose3.out" || die "the diff does not show the next key"
+	rp_as 2 approve --policy --yes >"$T/approve3.out" 2>&1 ||
+		{ cat "$T/approve3.out" >&2; die "approve --policy v3"; }
+	rp_as 1 policy status >"$T/status3.out" 2>&1 || die "policy status"
 	cmd_to_a1 tls1 1 2 >/dev/null
 	expect_ran tls1
 	rp_wait_for 20 grep -q 'names other server keys: restarting the network process' "$T/a1.log" ||
@@ -222,7 +233,9 @@ test_tls_rotation_followed() {
 		die "rampartd rotate tls --activate"
 	rp_server_stop
 	rp_server_start
-	PIN=$next # the CLI is told the new key by hand (it pins it too)
+	# The CLI follows too: its trusted policy (version 3 now) names the new key.
+	rp_as 1 devices >/dev/null 2>"$T/devices.err" ||
+		{ cat "$T/devices.err" >&2; die "the CLI does not accept the key its trusted policy names"; }
 	cmd_to_a1 tls2 1 2 >/dev/null
 	expect_ran tls2
 	rp_ok "TLS key rotation: the agent moves to the new key through a signed, logged policy and keeps working"
@@ -267,6 +280,17 @@ test_offline_agent_catches_up() {
 	rp_ok "an agent offline across two root rotations and a TLS key rotation catches up: it walks both over an unpinned connection, pins the new key, refuses the revoked one"
 }
 
+test_no_false_alarm() {
+	# Everything above was an honest log (forged rows are refused or logged,
+	# never forked): no alert may speak of a fork, a rollback or a bad proof.
+	local a
+	for a in a1 a2; do
+		! grep -E ' (log-fork|log-proof|log-rollback) ' "$T/$a/alerts.log" ||
+			die "agent $a raised a log alarm on an honest log"
+	done
+	rp_ok "no log alarm on the honest log through rotations, deferred entries and key changes"
+}
+
 test_walk_reads_the_whole_log
 test_rotation_followed
 test_revoked_key_after_rotation
@@ -278,4 +302,5 @@ test_tls_rotation_followed
 test_pin_change_without_statement
 test_offline_agent_catches_up
 test_audit_lists_what_the_stolen_key_signed
+test_no_false_alarm
 rp_note "all policy walk tests passed"
