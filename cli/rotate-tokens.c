@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * rampart rotate (cli/rotate-tokens.c): revoke credentials the server checks, all at once
+ * rampart rotate: revoke credentials the server checks, all at once
  * (issue 9). API tokens and enrolment tokens authorise nothing an agent
  * acts on, but a stolen one reads the org or enrols a device into it;
  * after a breach every one of them goes in one signed request, as
@@ -224,8 +224,10 @@ static int rotate_api(struct cli *c, int argc, char *argv[])
 	if (cli_need_server(c, true) < 0)
 		return 1;
 	if (!yes && !cli_confirm(reissue ? "Revoke and reissue every API token of this org?"
-					 : "Revoke every API token of this org?"))
+					 : "Revoke every API token of this org?")) {
+		cli_err("rotate api-tokens: nothing revoked");
 		return 1;
+	}
 	snprintf(path, sizeof(path), "/v1/orgs/%s/tokens/rotate", c->org);
 	for (int attempt = 0; attempt < 3; attempt++) {
 		status = 0;
@@ -317,8 +319,10 @@ static int rotate_enroll(struct cli *c, int argc, char *argv[])
 	if (cli_need_server(c, true) < 0)
 		return 1;
 	if (!yes && !cli_confirm(id ? "Revoke this enrolment token?"
-				    : "Revoke every unused enrolment token of this org?"))
+				    : "Revoke every unused enrolment token of this org?")) {
+		cli_err("rotate enroll-tokens: nothing revoked");
 		return 1;
+	}
 	snprintf(path, sizeof(path), "/v1/orgs/%s/enroll-tokens/revoke", c->org);
 	b = id ? json_pack("{s:s}", "id", id) : json_object();
 	if (!b || rp_api_call(&c->api, "POST", path, b, &j, NULL, &d) < 0) {
