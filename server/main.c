@@ -387,8 +387,11 @@ static int rotate_api_main(int argc, char *argv[])
 	}
 	for (size_t i = 0; i < n; i++) {
 		rp_time_format(v[i].expires, t);
-		printf("revoked %s %s %s%s ", v[i].id, v[i].scope, t,
-		       v[i].expires <= rp_now() ? "(expired)" : "");
+		fputs("revoked ", stdout);
+		put_safe(v[i].id); /* all three as the database holds them: rows can be forged */
+		fputc(' ', stdout);
+		put_safe(v[i].scope);
+		printf(" %s%s ", t, v[i].expires <= rp_now() ? "(expired)" : "");
 		put_safe(v[i].name);
 		fputc('\n', stdout);
 	}
@@ -397,8 +400,9 @@ static int rotate_api_main(int argc, char *argv[])
 		if (!v[i].new_id[0] || !secret)
 			continue;
 		rp_time_format(v[i].new_expires, t);
-		printf("reissued %s %s %s rpt_%s_%s ", v[i].new_id, v[i].scope, t, v[i].new_id,
-		       secret);
+		printf("reissued %s ", v[i].new_id);
+		put_safe(v[i].scope);
+		printf(" %s rpt_%s_%s ", t, v[i].new_id, secret);
 		put_safe(v[i].name);
 		fputc('\n', stdout);
 	}
@@ -466,7 +470,9 @@ static int rotate_enroll_main(int argc, char *argv[])
 	}
 	for (size_t i = 0; i < n; i++) {
 		rp_time_format(v[i].expires, t);
-		printf("revoked %s %s%s ", v[i].id, t, v[i].expires <= rp_now() ? "(expired)" : "");
+		fputs("revoked ", stdout);
+		put_safe(v[i].id);
+		printf(" %s%s ", t, v[i].expires <= rp_now() ? "(expired)" : "");
 		put_safe(v[i].created_by);
 		fputc('\n', stdout);
 	}
