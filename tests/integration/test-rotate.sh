@@ -53,6 +53,7 @@ test_help() {
 	"$RAMPARTD" --help | grep -q rotate || die "rampartd --help lists no rotate"
 	"$RAMPARTD" rotate --help | grep -q api-tokens || die "rampartd rotate --help lists no api-tokens"
 	"$RAMPARTD" rotate --help | grep -q enroll-tokens || die "rampartd rotate --help lists no enroll-tokens"
+	"$RAMPARTD" rotate --help | grep -q "tls " || die "rampartd rotate --help lists no tls"
 	"$RAMPARTD" rotate api-tokens --help | grep -q -- --reissue || die "rampartd rotate api-tokens --help"
 	"$RAMPARTD" rotate enroll-tokens --help | grep -q -- --id || die "rampartd rotate enroll-tokens --help"
 	rp_ok "--help of rampart rotate and rampartd rotate lists every subcommand"
