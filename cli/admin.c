@@ -104,7 +104,7 @@ int cmd_enroll_token(struct cli *c, int argc, char *argv[])
 	char path[600], *buf = NULL, *tok = NULL, hash[72], tpath[256];
 	uint8_t secret[32];
 	size_t len;
-	json_t *body = NULL;
+	json_t *body = NULL, *resp = NULL;
 	int ch, r = 1;
 
 	optind = 1;
@@ -118,7 +118,8 @@ int cmd_enroll_token(struct cli *c, int argc, char *argv[])
 			       "the server URL, the server key pin, the org, the hash of the root policy\n"
 			       "(from your trusted copy, or FILE), a secret and an expiry (default 24h).\n"
 			       "The server receives only the secret's hash. Treat the token as a secret\n"
-			       "until it is used.\n");
+			       "until it is used. Its id goes to stderr: `rampart rotate enroll-tokens\n"
+			       "--id ID' revokes it before use.\n");
 			return 0;
 		default: return 2;
 		}
@@ -153,10 +154,14 @@ int cmd_enroll_token(struct cli *c, int argc, char *argv[])
 	rp_sha256_text(t.secret, strlen(t.secret), hash);
 	body = json_pack("{s:s, s:I}", "secret_hash", hash, "expires", (json_int_t)t.expires);
 	snprintf(tpath, sizeof(tpath), "/v1/orgs/%s/enroll-tokens", c->org);
-	if (!body || rp_api_call(&c->api, "POST", tpath, body, NULL, NULL, &d) < 0) {
+	if (!body || rp_api_call(&c->api, "POST", tpath, body, &resp, NULL, &d) < 0) {
 		cli_err("enroll-token: %s", d.msg);
 		goto out;
 	}
+	/* On stderr, so that $(rampart enroll-token) is the token alone. */
+	fputs("rampart: enrolment token ", stderr);
+	cli_put(stderr, js(resp, "id"));
+	fputs(" (`rampart rotate enroll-tokens --id ID' revokes it)\n", stderr);
 	tok = rp_enroll_token_format(&t);
 	if (!tok)
 		goto out;
@@ -169,6 +174,7 @@ out:
 	free(tok);
 	free(buf);
 	json_decref(body);
+	json_decref(resp);
 	rp_policy_free(p);
 	return r;
 }
@@ -1269,7 +1275,8 @@ int cmd_token(struct cli *c, int argc, char *argv[])
 		       "       rampart token revoke ID\n\n"
 		       "API tokens let scripts read (or submit, with scope write) without a\n"
 		       "signing key. A token never authorises a command by itself: commands\n"
-		       "still need administrators' signatures. The server stores only a hash.\n");
+		       "still need administrators' signatures. The server stores only a hash.\n"
+		       "`rampart rotate api-tokens [--reissue]' revokes them all at once.\n");
 		return argc < 2 ? 2 : 0;
 	}
 	if (cli_need_server(c, true) < 0)

@@ -223,5 +223,6 @@ int cmd_results(struct cli *c, int argc, char *argv[]);
 int cmd_alerts(struct cli *c, int argc, char *argv[]);
 int cmd_note(struct cli *c, int argc, char *argv[]);
 int cmd_token(struct cli *c, int argc, char *argv[]);
+int cmd_rotate(struct cli *c, int argc, char *argv[]);
 int cmd_config(struct cli *c, int argc, char *argv[]);
 int cmd_audit(struct cli *c, int argc, char *argv[]);

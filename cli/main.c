@@ -25,6 +25,7 @@ static const struct cli_cmd commands[] = {
 	{"results", cmd_results, "show a command's results per device"},
 	{"alerts", cmd_alerts, "list security alerts raised by agents"},
 	{"token", cmd_token, "create, list or revoke API tokens"},
+	{"rotate", cmd_rotate, "revoke every API token or unused enrolment token at once"},
 	{"note", cmd_note, "sign or verify a signed note on stdin"},
 	{"audit", cmd_audit, "verify the transparency log and print what was authorised"},
 };

@@ -126,6 +126,18 @@
 /* POST /v1/agent/result: base64 output (4/3 of RP_OUTPUT_KEEP), the note, a reason. */
 #define RP_HTTP_RESULT_BODY_MAX   (2 * RP_OUTPUT_KEEP + 16384)
 #define RP_ENROLL_TOKEN_TTL_MAX_S (30 * 24 * 3600) /* the longest an enrolment token lives */
+
+/* The longest an API token lives (created, or reissued with its old lifetime). */
+#define RP_API_TOKEN_TTL_MAX_S (366 * 86400)
+/*
+ * The most API tokens one `rotate api-tokens --reissue' request replaces
+ * (its body names each with a new hash); an org with more rotates
+ * without --reissue and creates what it still needs.
+ */
+#define RP_API_TOKENS_REISSUE_MAX 256
+/* That request's body: {"reissue": {"<id>": "sha256:<hex>", ...}}, ~110 bytes a token. */
+#define RP_HTTP_ROTATE_BODY_MAX (RP_API_TOKENS_REISSUE_MAX * 128 + 256)
+
 /* Texts built from input, capped as they are built. */
 #define RP_REQSIG_TEXT_MAX 8192 /* a request signature's text: method, path, hash */
 #define RP_TOKEN_TEXT_MAX  1024 /* an enrolment token's text, before base64 */

@@ -99,12 +99,11 @@ static void fail_db(struct req *q, int r, const char *what)
  * Bounded before jansson builds a tree (rp_json_load): an authenticated
  * body may be 2 MiB, and 2 MiB of tiny arrays is a hundred MB of json_t.
  */
-static json_t *body_json(struct req *q)
+static json_t *body_json_values(struct req *q, size_t max_values)
 {
 	struct rp_diag d = {""};
 	json_t *j = NULL;
-	int r = rp_json_load(q->body, q->body_len, RP_JSON_DEPTH_MAX, RP_HTTP_REQUEST_VALUES_MAX,
-			     &j, &d);
+	int r = rp_json_load(q->body, q->body_len, RP_JSON_DEPTH_MAX, max_values, &j, &d);
 
 	if (r < 0 || !json_is_object(j)) {
 		fail(q, r == RP_E_TOOBIG ? 413 : 400,
@@ -113,6 +112,11 @@ static json_t *body_json(struct req *q)
 		return NULL;
 	}
 	return j;
+}
+
+static json_t *body_json(struct req *q)
+{
+	return body_json_values(q, RP_HTTP_REQUEST_VALUES_MAX);
 }
 
 static bool text_printable(const char *s)
@@ -1228,7 +1232,7 @@ static void h_token_create(struct req *q)
 		goto out;
 	exp = json_integer_value(json_object_get(j, "expires"));
 	if ((strcmp(scope, "read") && strcmp(scope, "write")) || !hash_text_valid(hash) ||
-	    exp <= rp_now() || exp > rp_now() + 366 * 86400) {
+	    exp <= rp_now() || exp > rp_now() + RP_API_TOKEN_TTL_MAX_S) {
 		fail(q, 400,
 		     "need scope read|write, secret_hash sha256:<hex>, expires within a year");
 		goto out;
@@ -1262,6 +1266,159 @@ static void h_token_revoke(struct req *q)
 	}
 	fprintf(stderr, "rampartd: API token %s revoked by %s\n", q->arg[1], q->who);
 	reply(q, 200, json_object());
+}
+
+/* The hash the rotation request names for row's replacement (db_reissue_fn). */
+static int reissue_from_body(void *arg, const struct db_token_row *row, char hash[72])
+{
+	const char *h = json_string_value(json_object_get(arg, row->id));
+
+	if (!h)
+		return RP_E_EXISTS; /* created after the CLI listed the tokens */
+	memcpy(hash, h, 72);
+	return 0;
+}
+
+/* {"reissue": {"<id>": "sha256:<hex>", ...}}: every id a token id, every hash well-formed. */
+static bool reissue_valid(struct req *q, json_t *m)
+{
+	const char *id;
+	json_t *h;
+
+	if (!json_is_object(m) || json_object_size(m) > RP_API_TOKENS_REISSUE_MAX) {
+		fail(q, 400,
+		     "field `reissue' must be an object of at most %d \"<token id>\": "
+		     "\"sha256:<hex>\" pairs",
+		     RP_API_TOKENS_REISSUE_MAX);
+		return false;
+	}
+	json_object_foreach (m, id, h) {
+		if (!rp_id_valid(id, strlen(id)) || !json_is_string(h) ||
+		    !hash_text_valid(json_string_value(h))) {
+			fail(q, 400,
+			     "field `reissue': each name must be a token id, each value "
+			     "sha256:<hex> of the new secret");
+			return false;
+		}
+	}
+	return true;
+}
+
+static json_t *token_row_json(const struct db_token_row *t)
+{
+	return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s?, s:I}", "id", t->id, "name", t->name,
+			 "scope", t->scope, "expires", (json_int_t)t->expires, "created",
+			 (json_int_t)t->created, "created_by", t->created_by, "replaced_by",
+			 t->new_id[0] ? t->new_id : NULL, "new_expires",
+			 (json_int_t)t->new_expires);
+}
+
+/*
+ * Every API token of the org revoked at once; with "reissue", each
+ * unexpired one replaced by a token with the hash the administrator's
+ * CLI made (the server never sees a new secret). The map must name every
+ * token the server finds unexpired, so that none is silently dropped.
+ */
+static void h_tokens_rotate(struct req *q)
+{
+	json_t *j = body_json_values(q, 2 * RP_API_TOKENS_REISSUE_MAX + 4), *m, *a = NULL;
+	struct db_token_row *v = NULL;
+	size_t n = 0, reissued = 0;
+	int r;
+
+	if (!j)
+		return;
+	m = json_object_get(j, "reissue");
+	if (json_is_null(m))
+		m = NULL;
+	if (m && !reissue_valid(q, m))
+		goto out;
+	r = db_tokens_rotate(&q->srv->db, q->org, rp_now(), m ? reissue_from_body : NULL, m, q->who,
+			     &v, &n);
+	if (r == RP_E_EXISTS) {
+		fail(q, 409,
+		     "an API token of org %s is missing from `reissue' (created since you listed "
+		     "them?): nothing was revoked; list and rotate again",
+		     q->org);
+		goto out;
+	}
+	if (r < 0) {
+		fail(q, 500, "rotating the API tokens: %s", rp_strerror(r));
+		goto out;
+	}
+	if (!(a = json_array()))
+		goto nomem;
+	for (size_t i = 0; i < n; i++) {
+		reissued += v[i].new_id[0] != '\0';
+		if (json_array_append_new(a, token_row_json(&v[i])) < 0)
+			goto nomem;
+	}
+	fprintf(stderr, "rampartd: API tokens of org %s rotated by %s: %zu revoked, %zu reissued\n",
+		q->org, q->who, n, reissued);
+	reply(q, 200, json_pack("{s:s, s:o}", "org", q->org, "revoked", a));
+	a = NULL;
+	goto out;
+nomem:
+	fail(q, 500, "API tokens of org %s rotated (%zu revoked), but the answer ran out of memory",
+	     q->org, n);
+out:
+	json_decref(a);
+	free(v);
+	json_decref(j);
+}
+
+/* The org's unused enrolment tokens revoked, or only {"id"}'s. */
+static void h_enroll_tokens_revoke(struct req *q)
+{
+	json_t *j = body_json(q), *a = NULL;
+	struct db_enroll_row *v = NULL;
+	const char *id = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!j)
+		return;
+	if (json_object_get(j, "id") && !json_is_null(json_object_get(j, "id"))) {
+		if (!(id = field(q, j, "id", RP_ID_HEX, false)))
+			goto out;
+		if (!rp_id_valid(id, strlen(id))) {
+			fail(q, 400, "field `id' must be an enrolment token id (32 hex digits)");
+			goto out;
+		}
+	}
+	r = db_enroll_tokens_revoke(&q->srv->db, q->org, id, &v, &n);
+	if (r == RP_E_NOTFOUND) {
+		fail(q, 404, "no enrolment token %s in org %s", id, q->org);
+		goto out;
+	}
+	if (r == RP_E_EXISTS) {
+		fail(q, 409, "enrolment token %s was already used: it cannot enrol again", id);
+		goto out;
+	}
+	if (r < 0) {
+		fail(q, 500, "revoking enrolment tokens: %s", rp_strerror(r));
+		goto out;
+	}
+	fprintf(stderr, "rampartd: %zu unused enrolment token%s of org %s revoked by %s\n", n,
+		n == 1 ? "" : "s", q->org, q->who);
+	if (!(a = json_array()))
+		goto nomem;
+	for (size_t i = 0; i < n; i++)
+		if (json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:I}", "id", v[i].id,
+						       "created_by", v[i].created_by, "expires",
+						       (json_int_t)v[i].expires, "created",
+						       (json_int_t)v[i].created)) < 0)
+			goto nomem;
+	reply(q, 200, json_pack("{s:s, s:o}", "org", q->org, "revoked", a));
+	a = NULL;
+	goto out;
+nomem:
+	fail(q, 500, "%zu enrolment tokens of org %s revoked, but the answer ran out of memory", n,
+	     q->org);
+out:
+	json_decref(a);
+	free(v);
+	json_decref(j);
 }
 
 /* ---- agents ---- */
@@ -1607,6 +1764,8 @@ static const struct route {
 	{"GET", "/v1/orgs/*/policies", AUTH_READ, 0, h_policies},
 	{"GET", "/v1/orgs/*/policies/*", AUTH_NONE, 0, h_policy_version},
 	{"POST", "/v1/orgs/*/enroll-tokens", AUTH_SIGNED, RP_HTTP_BODY_SMALL_MAX, h_enroll_token},
+	{"POST", "/v1/orgs/*/enroll-tokens/revoke", AUTH_SIGNED, RP_HTTP_BODY_SMALL_MAX,
+	 h_enroll_tokens_revoke},
 	{"POST", "/v1/enroll", AUTH_NONE, RP_HTTP_BODY_PREAUTH_MAX, h_enroll},
 	{"GET", "/v1/orgs/*/devices", AUTH_READ, 0, h_devices},
 	{"POST", "/v1/orgs/*/commands", AUTH_WRITE, RP_HTTP_BODY_MAX, h_cmd_submit},
@@ -1618,6 +1777,7 @@ static const struct route {
 	{"GET", "/v1/orgs/*/alerts", AUTH_READ, 0, h_alerts},
 	{"POST", "/v1/orgs/*/tokens", AUTH_SIGNED, RP_HTTP_BODY_SMALL_MAX, h_token_create},
 	{"GET", "/v1/orgs/*/tokens", AUTH_SIGNED, 0, h_token_list},
+	{"POST", "/v1/orgs/*/tokens/rotate", AUTH_SIGNED, RP_HTTP_ROTATE_BODY_MAX, h_tokens_rotate},
 	{"DELETE", "/v1/orgs/*/tokens/*", AUTH_SIGNED, 0, h_token_revoke},
 	{"GET", "/v1/agent/poll", AUTH_DEVICE, 0, h_poll},
 	{"GET", "/v1/agent/checkpoint", AUTH_DEVICE, 0, h_agent_checkpoint},

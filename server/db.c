@@ -692,6 +692,150 @@ int db_token_revoke(struct db *db, const char *id, const char *org)
 				  : 0;
 }
 
+/* The malloc'd array v of n elements of size grown by a zeroed one; NULL when out of memory. */
+static void *row_grow(void *v, size_t n, size_t size)
+{
+	char *nv = realloc(v, (n + 1) * size);
+
+	if (nv)
+		memset(nv + n * size, 0, size);
+	return nv;
+}
+
+/* The org's API tokens, oldest first, into a malloc'd array (inside the caller's transaction). */
+static int token_rows(struct db *db, const char *org, struct db_token_row **ret, size_t *ret_n)
+{
+	sqlite3_stmt *st = rp_sql_prep(db->h,
+				       "SELECT id, name, scope, created_by, expires, created "
+				       "FROM api_tokens WHERE org = ? ORDER BY created, id",
+				       "t", org);
+	struct db_token_row *v = NULL, *nv, *t;
+	size_t n = 0;
+	int r;
+
+	while ((r = rp_sql_step(db->h, st)) == 1) {
+		if (!(nv = row_grow(v, n, sizeof(*v)))) {
+			r = RP_E_NOMEM;
+			break;
+		}
+		v = nv;
+		t = &v[n++];
+		snprintf(t->id, sizeof(t->id), "%s", rp_sql_text(st, 0));
+		snprintf(t->name, sizeof(t->name), "%s", rp_sql_text(st, 1));
+		snprintf(t->scope, sizeof(t->scope), "%s", rp_sql_text(st, 2));
+		snprintf(t->created_by, sizeof(t->created_by), "%s", rp_sql_text(st, 3));
+		t->expires = sqlite3_column_int64(st, 4);
+		t->created = sqlite3_column_int64(st, 5);
+	}
+	sqlite3_finalize(st);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* Inserts row's replacement when reissue gives it a hash (inside the caller's transaction). */
+static int token_reissue(struct db *db, const char *org, int64_t now, db_reissue_fn reissue,
+			 void *arg, const char *by, struct db_token_row *row)
+{
+	int64_t life = row->expires - row->created;
+	char hash[72] = "", id[RP_ID_HEX + 1];
+	int r;
+
+	if (row->expires <= now || life <= 0)
+		return 0; /* expired or malformed: revoked, never brought back */
+	if ((r = reissue(arg, row, hash)) < 0 || !hash[0])
+		return r;
+	if (life > RP_API_TOKEN_TTL_MAX_S)
+		life = RP_API_TOKEN_TTL_MAX_S;
+	rp_random_hex(id, RP_ID_HEX / 2);
+	r = rp_sql_exec(db->h,
+			"INSERT INTO api_tokens (id, org, name, scope, secret_hash, expires, "
+			"created, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			"tttttiit", id, org, row->name, row->scope, hash, now + life, now, by);
+	if (r == 0) {
+		memcpy(row->new_id, id, sizeof(id));
+		row->new_expires = now + life;
+	}
+	return r;
+}
+
+int db_tokens_rotate(struct db *db, const char *org, int64_t now, db_reissue_fn reissue, void *arg,
+		     const char *by, struct db_token_row **ret, size_t *ret_n)
+{
+	struct db_token_row *v = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = rp_sql_begin(db->h)) < 0)
+		return db_ret(db, r, "rotating the API tokens of %s", org);
+	/* BEGIN IMMEDIATE: no other writer between the read and the delete. */
+	if ((r = token_rows(db, org, &v, &n)) == 0)
+		r = rp_sql_exec(db->h, "DELETE FROM api_tokens WHERE org = ?", "t", org);
+	for (size_t i = 0; r == 0 && reissue && i < n; i++)
+		r = token_reissue(db, org, now, reissue, arg, by, &v[i]);
+	if ((r = rp_sql_finish(db->h, r)) < 0) {
+		free(v);
+		return db_ret(db, r, "rotating the API tokens of %s", org);
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int db_enroll_tokens_revoke(struct db *db, const char *org, const char *id,
+			    struct db_enroll_row **ret, size_t *ret_n)
+{
+	static const char sql[] =
+		"SELECT id, created_by, expires, created, used FROM enroll_tokens "
+		"WHERE org = ? AND (used IS NULL OR id = ?) ORDER BY created, id";
+	struct db_enroll_row *v = NULL, *nv, *e;
+	sqlite3_stmt *st;
+	size_t n = 0;
+	int r;
+
+	if ((r = rp_sql_begin(db->h)) < 0)
+		return db_ret(db, r, "revoking the enrolment tokens of %s", org);
+	st = rp_sql_prep(db->h, sql, "tt", org, id ? id : "");
+	while ((r = rp_sql_step(db->h, st)) == 1) {
+		if (id && strcmp(rp_sql_text(st, 0), id) != 0)
+			continue;
+		if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+			r = RP_E_EXISTS; /* only id's row can be a used one */
+			break;
+		}
+		if (!(nv = row_grow(v, n, sizeof(*v)))) {
+			r = RP_E_NOMEM;
+			break;
+		}
+		v = nv;
+		e = &v[n++];
+		snprintf(e->id, sizeof(e->id), "%s", rp_sql_text(st, 0));
+		snprintf(e->created_by, sizeof(e->created_by), "%s", rp_sql_text(st, 1));
+		e->expires = sqlite3_column_int64(st, 2);
+		e->created = sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+	if (r == 0 && id && n == 0)
+		r = RP_E_NOTFOUND;
+	if (r == 0)
+		r = rp_sql_exec(db->h,
+				id ? "DELETE FROM enroll_tokens WHERE org = ? AND used IS NULL AND "
+				     "id = ?"
+				   : "DELETE FROM enroll_tokens WHERE org = ? AND used IS NULL",
+				id ? "tt" : "t", org, id);
+	if ((r = rp_sql_finish(db->h, r)) < 0) {
+		free(v);
+		return db_ret(db, r, "revoking the enrolment tokens of %s", org);
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
 /* ---- commands ---- */
 
 /* A 'pending' delivery for every target that has none yet. */

@@ -138,6 +138,48 @@ int db_token_add(struct db *db, const char *id, const char *org, const char *nam
 int db_tokens_json(struct db *db, const char *org, json_t **ret);
 int db_token_revoke(struct db *db, const char *id, const char *org);
 
+/* An API token as a rotation found it (db_tokens_rotate). */
+struct db_token_row {
+	char id[RP_ID_HEX + 1];
+	char name[RP_API_TOKEN_NAME_MAX + 1];
+	char scope[8];
+	char created_by[RP_NOTE_NAME_MAX + 8];
+	int64_t expires, created;
+	char new_id[RP_ID_HEX + 1]; /* its replacement, "" when none */
+	int64_t new_expires;
+};
+/*
+ * The secret hash ("sha256:<hex>") of row's replacement into hash, or ""
+ * for none; a negative RP_E_* aborts the rotation with nothing changed.
+ */
+typedef int (*db_reissue_fn)(void *arg, const struct db_token_row *row, char hash[72]);
+/*
+ * Revokes every API token of org at once, in one transaction. With
+ * reissue, each one unexpired at now whose lifetime (expires - created)
+ * is positive gets a replacement: a new id, the same name and scope, that
+ * lifetime from now (at most RP_API_TOKEN_TTL_MAX_S), created_by by, and
+ * the hash reissue gives. *ret: every token revoked, oldest first, with
+ * its replacement's id (malloc'd, *ret_n may be 0).
+ */
+int db_tokens_rotate(struct db *db, const char *org, int64_t now, db_reissue_fn reissue, void *arg,
+		     const char *by, struct db_token_row **ret, size_t *ret_n);
+
+/* An enrolment token as a revocation found it (db_enroll_tokens_revoke). */
+struct db_enroll_row {
+	char id[RP_ID_HEX + 1];
+	char created_by[RP_NOTE_NAME_MAX + 8];
+	int64_t expires, created;
+};
+/*
+ * Deletes the org's enrolment tokens not yet used (only the one with this
+ * id when id is not NULL) in one transaction, so none of them enrols a
+ * device any more; used ones stay as the record of who enrolled what.
+ * *ret: what was revoked, oldest first (malloc'd, *ret_n may be 0).
+ * RP_E_NOTFOUND: id is no enrolment token of org; RP_E_EXISTS: it was used.
+ */
+int db_enroll_tokens_revoke(struct db *db, const char *org, const char *id,
+			    struct db_enroll_row **ret, size_t *ret_n);
+
 /* A command as submitted; the statement text is stored as received. */
 struct db_command {
 	const struct rp_command *cmd; /* id, org, targets, comment, expires */

@@ -22,6 +22,7 @@
 #include "rp_err.h"
 #include "server.h"
 #include "rotate-tls.h"
+#include "text.h"
 #include "tls.h"
 #include "util.h"
 
@@ -256,6 +257,248 @@ static int logkey_main(int argc, char *argv[])
 	return rc;
 }
 
+/* A string from the database, neutralised for the operator's terminal (lib/text.c). */
+static void put_safe(const char *s)
+{
+	struct rp_sb sb;
+
+	rp_sb_init(&sb, 10 * strlen(s) + 16);
+	rp_text_safe(&sb, s, strlen(s), RP_TEXT_LINE);
+	if (!sb.err && sb.len)
+		fwrite(sb.s, 1, sb.len, stdout);
+	rp_sb_release(&sb);
+}
+
+/* --data DIR --org ORG [more]: the database opened, the org known to it. */
+static int rotate_open(const char *what, const char *dir, const char *org, struct db *db)
+{
+	char dbp[600], *policy = NULL;
+	int r;
+
+	if (!dir || !org) {
+		fprintf(stderr, "rampartd rotate %s: --data DIR and --org ORG are required\n",
+			what);
+		return 2;
+	}
+	if (!rp_org_name_valid(org, strlen(org))) {
+		fprintf(stderr, "rampartd rotate %s: `%s' is not a valid organisation name\n", what,
+			org);
+		return 2;
+	}
+	if (data_path(dbp, sizeof(dbp), dir, SERVER_DB) < 0 || db_open(db, dbp, false) < 0)
+		return 1;
+	if ((r = db_policy_text(db, org, &policy)) < 0) {
+		fprintf(stderr, "rampartd rotate %s: %s%s\n", what,
+			r == RP_E_NOTFOUND ? "no such org in " : rp_strerror(r),
+			r == RP_E_NOTFOUND ? dbp : "");
+		db_close(db);
+		return 1;
+	}
+	free(policy);
+	return 0;
+}
+
+/* The new secrets of an offline reissue, by old token id (db_reissue_fn). */
+struct offline_reissue {
+	size_t n;
+	struct {
+		char old_id[RP_ID_HEX + 1];
+		char secret[65];
+	} v[RP_API_TOKENS_REISSUE_MAX];
+};
+
+static int reissue_here(void *arg, const struct db_token_row *row, char hash[72])
+{
+	struct offline_reissue *o = arg;
+
+	if (o->n == RP_API_TOKENS_REISSUE_MAX)
+		return RP_E_TOOBIG;
+	memcpy(o->v[o->n].old_id, row->id, sizeof(row->id));
+	rp_random_hex(o->v[o->n].secret, 32);
+	rp_sha256_text(o->v[o->n].secret, 64, hash);
+	o->n++;
+	return 0;
+}
+
+static const char *offline_secret(const struct offline_reissue *o, const char *old_id)
+{
+	for (size_t i = 0; i < o->n; i++)
+		if (!strcmp(o->v[i].old_id, old_id))
+			return o->v[i].secret;
+	return NULL;
+}
+
+static int rotate_api_main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{"data", required_argument, NULL, 'd'},
+		{"org", required_argument, NULL, 'o'},
+		{"reissue", no_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *dir = NULL, *org = NULL;
+	struct offline_reissue *o = NULL;
+	struct db_token_row *v = NULL;
+	struct db db = {0};
+	bool reissue = false;
+	char t[21];
+	size_t n = 0;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:o:rh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'o': org = optarg; break;
+		case 'r': reissue = true; break;
+		case 'h':
+			printf("Usage: rampartd rotate api-tokens --data DIR --org ORG [--reissue]\n\n"
+			       "Revokes every API token of ORG at once, in one transaction on the\n"
+			       "server's own database: the next request with any of them gets 401.\n"
+			       "For the server's operator, when the administrators' CLI cannot be\n"
+			       "used or the database may have been copied; safe while rampartd runs.\n"
+			       "Prints each token revoked: `revoked ID SCOPE EXPIRES NAME'.\n\n"
+			       "  --reissue  replace each unexpired one: same name and scope, its old\n"
+			       "             lifetime from now, a new id and secret, printed once as\n"
+			       "             `reissued NEW-ID SCOPE EXPIRES rpt_... NAME' (the database\n"
+			       "             keeps only its hash). Hand them over as secrets.\n\n"
+			       "Agents are not affected: they authenticate with their device keys.\n"
+			       "The administrators' way is `rampart rotate api-tokens'.\n");
+			return 0;
+		default: return 2;
+		}
+	}
+	if ((r = rotate_open("api-tokens", dir, org, &db)) != 0)
+		return r;
+	if (reissue && !(o = calloc(1, sizeof(*o)))) {
+		db_close(&db);
+		return 1;
+	}
+	r = db_tokens_rotate(&db, org, rp_now(), reissue ? reissue_here : NULL, o,
+			     "rampartd rotate (operator)", &v, &n);
+	db_close(&db);
+	if (r < 0) {
+		fprintf(stderr, "rampartd rotate api-tokens: %s%s\n", rp_strerror(r),
+			r == RP_E_TOOBIG ? ": too many tokens to reissue at once; rotate without "
+					   "--reissue and create what is still needed"
+					 : "");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		rp_time_format(v[i].expires, t);
+		fputs("revoked ", stdout);
+		put_safe(v[i].id); /* all three as the database holds them: rows can be forged */
+		fputc(' ', stdout);
+		put_safe(v[i].scope);
+		printf(" %s%s ", t, v[i].expires <= rp_now() ? "(expired)" : "");
+		put_safe(v[i].name);
+		fputc('\n', stdout);
+	}
+	for (size_t i = 0; o && i < n; i++) {
+		const char *secret = offline_secret(o, v[i].id);
+		if (!v[i].new_id[0] || !secret)
+			continue;
+		rp_time_format(v[i].new_expires, t);
+		printf("reissued %s ", v[i].new_id);
+		put_safe(v[i].scope);
+		printf(" %s rpt_%s_%s ", t, v[i].new_id, secret);
+		put_safe(v[i].name);
+		fputc('\n', stdout);
+	}
+	fprintf(stderr, "rampartd: %zu API token%s of org %s revoked%s\n", n, n == 1 ? "" : "s",
+		org, reissue ? ", the unexpired ones reissued" : "");
+	r = 0;
+out:
+	if (o)
+		sodium_memzero(o, sizeof(*o));
+	free(o);
+	free(v);
+	return r < 0 ? 1 : 0;
+}
+
+static int rotate_enroll_main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{"data", required_argument, NULL, 'd'},
+		{"org", required_argument, NULL, 'o'},
+		{"id", required_argument, NULL, 'i'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *dir = NULL, *org = NULL, *id = NULL;
+	struct db_enroll_row *v = NULL;
+	struct db db = {0};
+	char t[21];
+	size_t n = 0;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:o:i:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'o': org = optarg; break;
+		case 'i': id = optarg; break;
+		case 'h':
+			printf("Usage: rampartd rotate enroll-tokens --data DIR --org ORG [--id ID]\n\n"
+			       "Revokes every enrolment token of ORG not yet used (or only token ID),\n"
+			       "in one transaction on the server's own database: none of them enrols\n"
+			       "a device any more. Enrolled devices are not affected. Used tokens stay\n"
+			       "as the record of who enrolled what. Safe while rampartd runs. Prints\n"
+			       "each one revoked: `revoked ID EXPIRES CREATED-BY'.\n"
+			       "The administrators' way is `rampart rotate enroll-tokens'.\n");
+			return 0;
+		default: return 2;
+		}
+	}
+	if (id && !rp_id_valid(id, strlen(id))) {
+		fprintf(stderr, "rampartd rotate enroll-tokens: --id `%s' is not 32 hex digits\n",
+			id);
+		return 2;
+	}
+	if ((r = rotate_open("enroll-tokens", dir, org, &db)) != 0)
+		return r;
+	r = db_enroll_tokens_revoke(&db, org, id, &v, &n);
+	db_close(&db);
+	if (r < 0) {
+		fprintf(stderr, "rampartd rotate enroll-tokens: %s\n",
+			r == RP_E_NOTFOUND ? "no such enrolment token in the org"
+			: r == RP_E_EXISTS
+				? "that enrolment token was already used; it cannot enrol again"
+				: rp_strerror(r));
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		rp_time_format(v[i].expires, t);
+		fputs("revoked ", stdout);
+		put_safe(v[i].id);
+		printf(" %s%s ", t, v[i].expires <= rp_now() ? "(expired)" : "");
+		put_safe(v[i].created_by);
+		fputc('\n', stdout);
+	}
+	fprintf(stderr, "rampartd: %zu unused enrolment token%s of org %s revoked\n", n,
+		n == 1 ? "" : "s", org);
+	free(v);
+	return 0;
+}
+
+static int rotate_main(int argc, char *argv[])
+{
+	static const struct rp_cmd sub[] = {
+		{"tls", rotate_tls_main,
+		 "the server's TLS key; agents follow only a root policy naming it"},
+		{"api-tokens", rotate_api_main, "revoke (--reissue: and replace) every API token"},
+		{"enroll-tokens", rotate_enroll_main, "revoke every enrolment token not yet used"},
+	};
+
+	return rp_cmd_main(
+		"rampartd rotate",
+		"Rotates a credential on the server's own data directory (--data DIR).\n"
+		"api-tokens and enroll-tokens revoke at once, while rampartd runs or not;\n"
+		"agents keep working: they authenticate with their device keys.\n",
+		sub, sizeof(sub) / sizeof(sub[0]), argc, argv);
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *s = arg;
@@ -400,23 +643,13 @@ out:
 	return rc;
 }
 
-static int rotate_main(int argc, char *argv[])
-{
-	if (argc >= 2 && !strcmp(argv[1], "tls"))
-		return rotate_tls_main(argc - 1, argv + 1);
-	printf("Usage: rampartd rotate tls --data DIR [--host NAME | --activate | --status]\n\n"
-	       "  tls   the server's TLS key; agents follow only a root policy naming it\n"
-	       "        (see rampartd rotate tls --help)\n");
-	return argc >= 2 && strcmp(argv[1], "--help") != 0 && strcmp(argv[1], "-h") != 0 ? 2 : 0;
-}
-
 static const struct rp_cmd commands[] = {
 	{"init", init_main, "create a data directory: database, TLS key, bootstrap token"},
 	{"serve", serve_main, "serve the API"},
 	{"pin", pin_main, "print the server key's pin"},
 	{"bootstrap-token", bootstrap_main, "print a new one-time token for creating an org"},
 	{"log-key", logkey_main, "print (making it first) an org's log verifier key"},
-	{"rotate", rotate_main, "rotate a credential: tls (the server's TLS key)"},
+	{"rotate", rotate_main, "rotate a credential: tls, api-tokens, enroll-tokens"},
 };
 
 int main(int argc, char *argv[])
