@@ -30,7 +30,7 @@ HOSTILE=$(dirname "$0")/hostile-agent-server.py
 H=$T/breach # the attacker's workshop
 S=$T/serve  # what the stand-in serves (hostile-agent-server.py, files)
 mkdir -p "$H" "$S"
-SECURITY_CODES=" not-in-log log-proof log-rollback log-fork witness-quorum stale-checkpoint freeze "
+SECURITY_CODES=" not-in-log log-proof log-rollback log-fork witness-quorum stale-checkpoint bad-checkpoint freeze "
 
 rp_server_init
 rp_witnesses 2
@@ -387,12 +387,12 @@ test_split_view() {
 	refused split witness-quorum - "witness cosignatures do not reach the quorum"
 	# The same view under the honest checkpoint's cosignature lines.
 	{ cat "$H/cp.split"; grep '^— witness' "$H/cp.note"; } >"$H/cp.pasted"
-	attack bad-signature -
+	attack bad-checkpoint -
 	offer --swap $((k + 1))="$H/split.note" --index $((k + 1)) --checkpoint "$H/cp.pasted" \
 		--payload "$H/split.payload"
-	refused split bad-signature - "cosignature by witness1.test\+[0-9a-f]+ does not verify"
+	refused split bad-checkpoint - "cosignature by witness1.test\+[0-9a-f]+ does not verify"
 	still_works split
-	rp_ok "attack: split view: the witnesses refuse to cosign it (evidence kept); served with the log signature only (witness-quorum) or the other view's cosignatures (bad-signature), refused"
+	rp_ok "attack: split view: the witnesses refuse to cosign it (evidence kept); served with the log signature only (witness-quorum) or the other view's cosignatures (bad-checkpoint), refused"
 }
 
 test_forged_consistency_proof() {
@@ -514,22 +514,23 @@ test_malformed_checkpoints() {
 	cosign "$H/cp.note"
 	# Not a note.
 	printf 'not a checkpoint\n' >"$H/cp.junk"
-	attack malformed -
+	attack bad-checkpoint -
 	offer --index "$i" --checkpoint "$H/cp.junk" --payload "$H/cpjunk.payload"
-	refused cpjunk malformed - "note has no blank line before its signatures"
+	refused cpjunk bad-checkpoint - "note has no blank line before its signatures"
 	# Signed by the log key, but not in the checkpoint format (a size with leading zeros).
 	sed -n '1,3p' "$H/cp.note" | sed '2s/^/00/' >"$H/cp.format.txt"
 	breach sign "$H/cp.format.txt" >"$H/cp.format"
-	attack malformed -
+	attack bad-checkpoint -
 	offer --index $((i + 1)) --checkpoint "$H/cp.format" --payload "$H/cpformat.payload"
-	refused cpformat malformed - "tree size .00[0-9]+. is not a decimal without leading zeros"
-	# Larger than a checkpoint with all its cosignatures may be.
+	refused cpformat bad-checkpoint - "tree size .00[0-9]+. is not a decimal without leading zeros"
+	# Larger than a checkpoint with all its cosignatures may be: the delivery
+	# does not parse, so it is malformed like any answer that does not.
 	{ cat "$H/cp.note"; for c in $(seq 1 300); do grep '^— witness1' "$H/cp.note"; done; } >"$H/cp.big"
 	attack malformed -
 	offer --index $((i + 2)) --checkpoint "$H/cp.big" --payload "$H/cpbig.payload"
 	refused cpbig malformed - "delivery checkpoint is [0-9]+ bytes, more than 16384"
 	still_works checkpoints
-	rp_ok "attack: malformed checkpoints (not a note, signed by the log key but malformed, over 16 KiB): refused (malformed), nothing ran"
+	rp_ok "attack: malformed checkpoints (not a note, signed by the log key but malformed: bad-checkpoint; over 16 KiB: malformed): refused, nothing ran"
 }
 
 test_malformed_json() {
