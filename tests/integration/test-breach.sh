@@ -12,6 +12,12 @@
 # (their keys in $T/admin), which the attacker may log, reorder, cut and
 # replay, but not make.
 #
+# The stand-in is Python and breach only makes bytes: the TLS server with
+# rampartd's key is the one test-hostile.sh already runs, a server of our
+# own in C would be code of its own to trust, and everything the agent
+# verifies (notes, checkpoints, proofs, deliveries) is still made by the
+# library's code, in breach.
+#
 # One test per attack. Each asserts that the agent refuses (its log), raises
 # a security alert with the attack's code (alerts.log, security.log for the
 # codes about the log, and the report to the server), that the canary the
