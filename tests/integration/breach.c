@@ -157,15 +157,18 @@ static void load_db(struct blog *l, const char *data, const char *org)
 	if (sqlite3_open_v2(path, &h.db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
 		die("opening %s: %s", path, sqlite3_errmsg(h.db));
 	sqlite3_busy_timeout(h.db, 5000);
-	st = rp_sql_prep(&h, "SELECT id, origin, skey, size FROM logs WHERE org = ?", "t", org);
+	st = rp_sql_prep(&h, "SELECT id, origin, size FROM logs WHERE org = ?", "t", org);
 	if ((r = rp_sql_step(&h, st)) != 1)
 		die("%s has no log for org %s%s%s", path, org, r < 0 ? ": " : "",
 		    rp_sql_errmsg(&h));
 	id = sqlite3_column_int64(st, 0);
 	snprintf(l->origin, sizeof(l->origin), "%s", rp_sql_text(st, 1));
-	size = sqlite3_column_int64(st, 3);
-	if (rp_sql_text(st, 2)[0]) {
-		const char *k = rp_sql_text(st, 2);
+	size = sqlite3_column_int64(st, 2);
+	sqlite3_finalize(st);
+	/* The key in the database (its skey column, while there is one), else in its file. */
+	st = rp_sql_prep(&h, "SELECT skey FROM logs WHERE id = ?", "i", id);
+	if (st && rp_sql_step(&h, st) == 1 && rp_sql_text(st, 0)[0]) {
+		const char *k = rp_sql_text(st, 0);
 		if (rp_skey_parse(k, strlen(k), &l->key, NULL) < 0)
 			die("the log key of %s in %s does not parse", org, path);
 	} else if (!key_from_dir(l, data)) {
