@@ -90,13 +90,13 @@ attack() {
 	mark
 }
 
-# stmt NAME [ORG]: $H/NAME.txt, an exec statement for a1 whose payload
+# stmt NAME: $H/NAME.txt, an exec statement for a1 whose payload
 # $H/NAME.payload ($PAYLOAD, by default one that creates $T/canary.NAME).
 stmt() {
-	local name=$1 org=${2:-acme}
+	local name=$1
 	printf '%s\n' "${PAYLOAD:-touch $T/canary.$name}" >"$H/$name.payload"
 	{
-		printf 'rampart/command/v1\norg %s\nid %s\nkind exec\n' "$org" "$(newid)"
+		printf 'rampart/command/v1\norg acme\nid %s\nkind exec\n' "$(newid)"
 		printf 'not-before %s\nexpires %s\nrun-as %s\ntimeout 10\n' "$(now -60)" \
 			"$(now 3600)" "$ME"
 		printf 'payload sha256:%s %s\n' "$(sha256sum <"$H/$name.payload" | cut -d' ' -f1)" \
