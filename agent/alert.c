@@ -53,7 +53,7 @@ void agent_errf(const char *fmt, ...)
 
 bool agent_alert_security(const char *code)
 {
-	/* What agent/run.c alert_code() maps the log's and the policy's
+	/* What agent/run.c refusal_code() maps the log's and the policy's
 	 * refusals to, and its own freeze and expiry alerts. Refusals of one
 	 * statement (signatures, org, target, time, replay, payload, kind,
 	 * malformed) are junk a breached server makes at will: not here. */
@@ -64,6 +64,7 @@ bool agent_alert_security(const char *code)
 		"log-fork",
 		"witness-quorum",
 		"stale-checkpoint",
+		"bad-checkpoint",
 		"freeze",
 		"policy-expired",
 		"policy-expiring",

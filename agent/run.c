@@ -138,6 +138,22 @@ static const char *alert_code(int r)
 	}
 }
 
+/*
+ * The alert code of a refused delivery or checkpoint. A checkpoint refused
+ * for its signatures or its form (check 1, before any entry was proved:
+ * proved < 0) is `bad-checkpoint', a code about the log: under a
+ * statement's codes (bad-signature, malformed) it would be filed with the
+ * junk a breached server makes at will, in alerts.log only, where a flood
+ * of junk rotates it away (docs/threat-model.md, rows 78 and 111).
+ */
+static const char *refusal_code(int r, int64_t proved)
+{
+	if (proved < 0 &&
+	    (r == RP_E_BADSIG || r == RP_E_NOSIG || r == RP_E_MALFORMED || r == RP_E_TOOBIG))
+		return "bad-checkpoint";
+	return alert_code(r);
+}
+
 static void report_notes(struct agent *a, const struct agent_alert_note *notes, size_t n)
 {
 	for (size_t i = 0; i < n && !a->net_broken; i++) {
@@ -450,7 +466,7 @@ static int handle_delivery(struct agent *a, const struct run_opts *o, const stru
 		goto out;
 	}
 	if (r < 0) {
-		send_alert(a, id, alert_code(r), d.msg);
+		send_alert(a, id, refusal_code(r, proved), d.msg);
 		/* Once per statement: agent_mark_set writes nothing for a mark it already has. */
 		if (id[0] && r != RP_E_REPLAY)
 			agent_mark_set(a, id, MARK_REFUSED);
@@ -526,7 +542,7 @@ static int fetch_checkpoint(struct agent *a)
 					 (const uint8_t(*)[RP_HASH_LEN])ans.dl.consistency,
 					 ans.dl.ncons, NULL, &d);
 		if (r < 0) {
-			send_alert(a, "", alert_code(r), d.msg);
+			send_alert(a, "", refusal_code(r, -1), d.msg);
 			snprintf(why, whylen, "the served checkpoint was refused: %s", d.msg);
 		} else {
 			why[0] = '\0';
@@ -798,7 +814,9 @@ int agent_verify_file(const char *dir, const char *file, bool quiet)
 	struct rp_command *c = NULL;
 	struct rp_diag d = {""};
 	char *buf = NULL, id[RP_ID_HEX + 1];
+	int64_t proved = -1;
 	size_t len;
+	bool parsed;
 	int r;
 
 	if ((r = agent_load(&a, dir, &d)) < 0) {
@@ -812,12 +830,14 @@ int agent_verify_file(const char *dir, const char *file, bool quiet)
 		return 2;
 	}
 	r = rp_delivery_parse(buf, len, &dl, &d);
-	if (r == 0)
-		r = agent_check(&a, &dl, false, &c, id, NULL, &d);
+	parsed = r == 0;
+	if (parsed)
+		r = agent_check(&a, &dl, false, &c, id, &proved, &d);
 	if (r < 0) {
 		char q[4 * sizeof(d.msg)];
 		rp_quote(q, sizeof(q), d.msg, strlen(d.msg));
-		printf("REFUSED (%s): %s\n", alert_code(r), q);
+		/* a delivery that does not parse is malformed, whatever it carries */
+		printf("REFUSED (%s): %s\n", parsed ? refusal_code(r, proved) : alert_code(r), q);
 	} else if (!quiet) {
 		struct rp_diag w = {""};
 		if ((uint64_t)dl.index >= a.scan.f.size)

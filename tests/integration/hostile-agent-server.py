@@ -16,13 +16,30 @@
 #                    an alerts.log line; polls: malformed JSON with ESC and
 #                    a bidi override; alert reports: 500 with the same text
 #   quiet            every poll 204 after a second, every other request 404
+#   files DIR        a breached server that answers what the test made
+#                    (test-breach.sh, with tests/integration/breach.c):
+#                    DIR/poll, a shell command, answers the next poll with
+#                    its output (200, once: it is then moved to DIR/done/);
+#                    DIR/poll.raw is sent as the whole answer to the next
+#                    poll (malformed HTTP), once; a poll finding neither is
+#                    held until one appears or its wait ends (204).
+#                    DIR/checkpoint, a shell command, answers every
+#                    checkpoint refresh (404 without it); DIR/entries every
+#                    request of the agent's walk through the log, with FROM
+#                    set to its ?from=. The commands run
+#                    with HAVE set to the agent's ?size=. Every POST is
+#                    logged as "post PATH BODY" and answered 200 {}.
 # Every request is logged to LOG as "req METHOD PATH", and every attack
 # answer as "served MODE" before it is sent.
+import os
+import select
 import socket
 import ssl
+import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 
 FORGED = (b"x\n1999-01-01T00:00:00Z freeze - FORGED line\r\x1b[2J\x1b]0;pwned\x07"
           b"\xe2\x80\xae reversed")
@@ -77,6 +94,70 @@ def tiny(n):
     return body
 
 
+def run_answer(path, have, logf, what, extra=None):
+    """The output of the shell command in path, run with HAVE=have: (status, body)."""
+    env = dict(os.environ, HAVE=str(have), **(extra or {}))
+    p = subprocess.run(["bash", "-c", open(path).read()], env=env, capture_output=True)
+    if p.returncode != 0:
+        log(logf, "%s: command failed (%d): %s" % (what, p.returncode,
+                                                  p.stderr.decode("latin-1").replace("\n", " | ")))
+        return 500, b'{"error": {"code": "internal", "message": "the attack failed"}}'
+    log(logf, "served " + what)
+    return 200, p.stdout
+
+
+def take(path, done, logf):
+    """Moves path into done/ before it is answered: served once."""
+    os.makedirs(done, exist_ok=True)
+    with lock:
+        n = len(os.listdir(done))
+        target = os.path.join(done, "%04d.%s" % (n, os.path.basename(path)))
+        os.rename(path, target)
+    return target
+
+
+def serve_files(tls, line, body, d, logf):
+    method, target = line.split(" ")[:2]
+    url = urllib.parse.urlsplit(target)
+    q = urllib.parse.parse_qs(url.query)
+    have = int(q.get("size", ["0"])[0])
+    done = os.path.join(d, "done")
+    if method == "POST":
+        log(logf, "post %s %s" % (url.path, body.decode("latin-1").replace("\n", " ")))
+        tls.sendall(answer(200, b"{}"))
+    elif url.path == "/v1/agent/poll":
+        until = time.monotonic() + min(int(q.get("wait", ["0"])[0]), 30)
+        while True:
+            # A held poll sends nothing more: readable means its agent hung
+            # up (stopped), and what the test made is kept for the next one.
+            if select.select([tls], [], [], 0)[0]:
+                log(logf, "poll: the client hung up")
+                return
+            if os.path.exists(os.path.join(d, "poll.raw")):
+                raw = take(os.path.join(d, "poll.raw"), done, logf)
+                log(logf, "served poll.raw")
+                tls.sendall(open(raw, "rb").read())
+                return
+            if os.path.exists(os.path.join(d, "poll")):
+                cmd = take(os.path.join(d, "poll"), done, logf)
+                status, out = run_answer(cmd, have, logf, "poll")
+                tls.sendall(answer(status, out))
+                return
+            if time.monotonic() >= until:
+                tls.sendall(answer(204, b""))
+                return
+            time.sleep(0.05)
+    elif url.path == "/v1/agent/checkpoint" and os.path.exists(os.path.join(d, "checkpoint")):
+        status, out = run_answer(os.path.join(d, "checkpoint"), have, logf, "checkpoint")
+        tls.sendall(answer(status, out))
+    elif url.path == "/v1/agent/entries" and os.path.exists(os.path.join(d, "entries")):
+        status, out = run_answer(os.path.join(d, "entries"), have, logf, "entries",
+                                 {"FROM": q.get("from", ["0"])[0]})
+        tls.sendall(answer(status, out))
+    else:
+        tls.sendall(answer(404, b'{"error": {"code": "not_found", "message": "no"}}'))
+
+
 def serve(client, ctx, mode_file, logf):
     try:
         tls = ctx.wrap_socket(client, server_side=True)
@@ -84,14 +165,16 @@ def serve(client, ctx, mode_file, logf):
         client.close()
         return
     try:
-        line, _ = read_head(tls)
+        line, body = read_head(tls)
         if line is None:
             return
         log(logf, "req " + " ".join(line.split(" ")[:2]))
         mode = open(mode_file).read().split()
         path = line.split(" ")[1]
         poll = path.startswith("/v1/agent/poll")
-        if mode[0] == "trickle":
+        if mode[0] == "files":
+            serve_files(tls, line, body, mode[1], logf)
+        elif mode[0] == "trickle":
             for b in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100000:
                 tls.sendall(bytes([b]))
                 time.sleep(0.5)

@@ -194,6 +194,8 @@ rp_as() {
 }
 
 # rp_org ORG NADMINS EXEC_THRESHOLD: root policy signed by a root quorum, uploaded.
+# POLICY_EDIT: a sed script applied to the policy text before it is signed
+# (a role that not every administrator holds).
 rp_org() {
 	ORG=$1
 	local n=$2 exec_t=$3 i args=()
@@ -207,6 +209,7 @@ rp_org() {
 	"$CLI" org init --org "$ORG" "${args[@]}" --root 2 --exec "$exec_t" --query 1 \
 		--directory 2 --log-key "$LOGKEY" "${WITNESS_ARGS[@]}" ${FRESHNESS:+--freshness "$FRESHNESS"} \
 		--out "$T/admin/$ORG.policy" >/dev/null 2>"$T/orginit.log" || die "org init"
+	[ -z "${POLICY_EDIT:-}" ] || sed -i "$POLICY_EDIT" "$T/admin/$ORG.policy"
 	for i in 1 2; do
 		"$CLI" policy sign --yes --key "$(rp_key "$i")" "$T/admin/$ORG.policy" \
 			>/dev/null || die "policy sign $i"
@@ -246,6 +249,20 @@ rp_agent_stop() {
 		[ $((i % 20)) -ne 0 ] || kill "${!v}" 2>/dev/null || true
 	done
 	wait "${!v}" 2>/dev/null || true
+}
+
+# rp_sign TEXT NOTE ADMIN...: NOTE is the text (or note) in TEXT signed by
+# those administrators in turn, with `rampart note sign'.
+rp_sign() {
+	local text=$1 note=$2 n
+	shift 2
+	cp "$text" "$note.signing"
+	for n in "$@"; do
+		"$CLI" note sign --key "$T/admin/admin$n.key" <"$note.signing" >"$note.tmp" ||
+			die "note sign by admin$n"
+		mv "$note.tmp" "$note.signing"
+	done
+	mv "$note.signing" "$note"
 }
 
 # rp_submit N ARGS...: `rampart run' as admin N; prints the command id.

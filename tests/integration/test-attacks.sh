@@ -38,12 +38,8 @@ mkcmd() {
 
 # sign NAME ADMIN...: $T/NAME.note signed by those admins.
 sign() {
-	local name=$1 n; shift
-	cp "$T/$name.txt" "$T/$name.note"
-	for n in "$@"; do
-		"$CLI" note sign --key "$T/admin/admin$n.key" <"$T/$name.note" >"$T/$name.tmp"
-		mv "$T/$name.tmp" "$T/$name.note"
-	done
+	local name=$1; shift
+	rp_sign "$T/$name.txt" "$T/$name.note" "$@"
 }
 
 stmt_id() { awk '$1 == "id" {print $2; exit}' "$1"; }

@@ -146,7 +146,7 @@ test_forged_delivery_refused() {
 	local rc
 	rc=$(evil forged)
 	[ "$rc" = 124 ] || die "forged: the agent stopped (status $rc), it should refuse and carry on"
-	grep -qE 'SECURITY ALERT: (not-in-log|malformed|log-proof|witness-quorum|no-signature|bad-signature|no-quorum)' "$T/e1.forged.log" ||
+	grep -qE 'SECURITY ALERT: (not-in-log|malformed|log-proof|witness-quorum|bad-checkpoint|no-signature|bad-signature|no-quorum)' "$T/e1.forged.log" ||
 		die "forged: no refusal alert: $(tail -5 "$T/e1.forged.log")"
 	ran_nothing forged
 	rp_ok "a compromised network process passes on a forged delivery: re-verified, refused, alerted, nothing runs"

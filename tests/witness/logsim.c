@@ -32,29 +32,13 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "memtree.h"
 #include "merkle.h"
 #include "note.h"
 #include "rp_err.h"
 #include "util.h"
 
 #define LOGSIM_ENTRIES_MAX (1u << 20)
-
-/* The stored hashes, level by level: level L holds the complete subtrees of 2^L leaves. */
-struct tree {
-	uint64_t n;
-	uint8_t (*lvl[64])[RP_HASH_LEN];
-	uint64_t cap[64];
-};
-
-static int tree_read(void *arg, unsigned level, uint64_t index, uint8_t out[RP_HASH_LEN])
-{
-	struct tree *t = arg;
-
-	if (level >= 64 || index >= t->cap[level] || index >= (t->n >> level))
-		return RP_E_NOTFOUND;
-	memcpy(out, t->lvl[level][index], RP_HASH_LEN);
-	return 0;
-}
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
@@ -108,47 +92,25 @@ static void entry_hash(const struct entries *e, uint64_t i, int64_t fork, uint8_
 	rp_merkle_leaf_hash(buf, (size_t)k, out);
 }
 
-static void tree_build(struct tree *t, uint64_t size, const struct entries *e, int64_t fork)
+static void tree_build(struct memtree *t, uint64_t size, const struct entries *e, int64_t fork)
 {
-	struct rp_stored_hash out[64];
 	uint8_t leaf[RP_HASH_LEN];
-	size_t k;
 	int r;
 
-	for (unsigned l = 0; l < 64; l++) {
-		t->cap[l] = (size >> l) + 1;
-		if (!(t->lvl[l] = calloc(t->cap[l], RP_HASH_LEN)))
-			die("out of memory");
-	}
+	if (memtree_init(t, size) < 0)
+		die("out of memory");
 	for (uint64_t i = 0; i < size; i++) {
 		entry_hash(e, i, fork, leaf);
-		if ((r = rp_merkle_append(i, leaf, tree_read, t, out, &k)) < 0)
+		if ((r = memtree_append(t, leaf)) < 0)
 			die("appending entry %llu: %s", (unsigned long long)i, rp_strerror(r));
-		for (size_t j = 0; j < k; j++) {
-			if (out[j].level >= 64 || out[j].index >= t->cap[out[j].level])
-				die("rp_merkle_append stored (%u, %llu) out of range", out[j].level,
-				    (unsigned long long)out[j].index);
-			memcpy(t->lvl[out[j].level][out[j].index], out[j].hash, RP_HASH_LEN);
-		}
-		t->n = i + 1;
 	}
 }
 
-static void tree_free(struct tree *t)
-{
-	for (unsigned l = 0; l < 64; l++)
-		free(t->lvl[l]);
-}
-
-static void tree_root(struct tree *t, uint64_t size, uint8_t out[RP_HASH_LEN])
+static void tree_root(struct memtree *t, uint64_t size, uint8_t out[RP_HASH_LEN])
 {
 	int r;
 
-	if (size == 0) {
-		rp_merkle_empty_root(out);
-		return;
-	}
-	if ((r = rp_merkle_tree_hash(size, tree_read, t, out)) < 0)
+	if ((r = memtree_root(t, size, out)) < 0)
 		die("root of size %llu: %s", (unsigned long long)size, rp_strerror(r));
 }
 
@@ -169,7 +131,7 @@ static void load_skey(const char *path, struct rp_skey *k)
 }
 
 /* The signed checkpoint note of the tree's first size entries; malloc'd. */
-static char *signed_checkpoint(struct tree *t, uint64_t size, const struct rp_skey *k,
+static char *signed_checkpoint(struct memtree *t, uint64_t size, const struct rp_skey *k,
 			       size_t *ret_len)
 {
 	struct rp_checkpoint c = {0};
@@ -270,7 +232,7 @@ static int tree_main(const char *cmd, int argc, char *argv[])
 {
 	struct opts o = {0};
 	struct entries e = {0};
-	struct tree t = {0};
+	struct memtree t = {0};
 	struct rp_skey k;
 	uint8_t proof[RP_PROOF_HASHES_MAX][RP_HASH_LEN], root[RP_HASH_LEN];
 	size_t nproof = 0, len;
@@ -305,7 +267,7 @@ static int tree_main(const char *cmd, int argc, char *argv[])
 	if (!o.have_old)
 		die("request: --old M is required");
 	if (o.old > 0 && o.old < o.size &&
-	    (r = rp_merkle_prove_consistency(o.old, o.size, tree_read, &t, proof, &nproof)) < 0)
+	    (r = rp_merkle_prove_consistency(o.old, o.size, memtree_read, &t, proof, &nproof)) < 0)
 		die("consistency proof %llu -> %llu: %s", (unsigned long long)o.old,
 		    (unsigned long long)o.size, rp_strerror(r));
 	if (o.bad_proof) {
@@ -321,7 +283,7 @@ static int tree_main(const char *cmd, int argc, char *argv[])
 	free(body);
 	free(note);
 out:
-	tree_free(&t);
+	memtree_release(&t);
 	free(e.line);
 	free(e.buf);
 	return 0;
