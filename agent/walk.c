@@ -91,9 +91,15 @@ int agent_walk_load(struct agent *a, struct rp_diag *d)
 	agent_path(a, path, sizeof(path), "scan.state");
 	r = rp_read_file_flags(path, RP_SCAN_STATE_MAX, RP_FILE_NOFOLLOW, &buf, &len, NULL);
 	if (r == RP_E_NOTFOUND) {
-		/* Not walked yet: the enrolment's policy, in force from the first entry. */
+		/*
+		 * Not walked yet: the enrolment's policy, in force from the first
+		 * entry. Version 1 is entry 0 (rampartd logs it when the org is
+		 * made); a later version's entry is found by the walk, and the
+		 * policy entries before it are history (scan.pending).
+		 */
 		a->scan.npol = 1;
 		a->scan.pol[0].version = a->policy->version;
+		a->scan.pending = a->policy->version > 1;
 		a->pols[0] = a->policy;
 		return 0;
 	}
@@ -215,6 +221,24 @@ static int walk_policy(struct agent *a, uint64_t index, const uint8_t *entry, si
 	char path[600];
 	int r;
 
+	if (a->scan.pending) {
+		/*
+		 * Before the entry of the policy this device was enrolled with,
+		 * policy entries are the log's history: only that one counts, and
+		 * from it on the rotation rule.
+		 */
+		if (rp_policy_parse((const char *)entry, len, &p, NULL) == 0 &&
+		    !strcmp(p->hash, cur->hash)) {
+			a->scan.pending = false;
+			a->scan.pol[0].index = index;
+			agent_logf(
+				"the root policy this device was enrolled with (version %llu) is "
+				"log entry %llu",
+				(unsigned long long)p->version, (unsigned long long)index);
+		}
+		rp_policy_free(p);
+		return 0;
+	}
 	if ((r = rp_policy_parse((const char *)entry, len, &p, &pd)) < 0) {
 		walk_alert(al, max, nal, "policy-refused",
 			   "log entry %llu calls itself a root policy but does not parse: %s",
@@ -226,13 +250,8 @@ static int walk_policy(struct agent *a, uint64_t index, const uint8_t *entry, si
 			   "log entry %llu is a root policy of org %s, not %s",
 			   (unsigned long long)index, p->org, a->conf.org);
 	} else if (p->version <= cur->version) {
-		/*
-		 * Before the walk has passed the entry of the policy it started
-		 * with (enrolment's, in force from 0), older versions are the
-		 * log's history; after a rotation it accepted, an old version
-		 * logged again is a replay, and changes nothing either way.
-		 */
-		if (a->scan.pol[a->scan.npol - 1].index > 0 && strcmp(p->hash, cur->hash) != 0)
+		/* An old version logged again (or the current one, elsewhere) changes nothing. */
+		if (strcmp(p->hash, cur->hash) != 0 || index != a->scan.pol[a->scan.npol - 1].index)
 			walk_alert(al, max, nal, "policy-replayed",
 				   "log entry %llu is root policy version %llu, logged again "
 				   "after version %llu: ignored",

@@ -69,13 +69,14 @@ static void state(const uint8_t *data, size_t size)
 	if (rp_scan_state_parse((const char *)data, size, &st, &d) != 0)
 		return;
 	FUZZ_CHECK(st.npol >= 1 && st.npol <= RP_POLICY_KEEP_MAX);
+	FUZZ_CHECK(!st.pending || st.npol == 1);
 	for (size_t i = 1; i < st.npol; i++)
 		FUZZ_CHECK(st.pol[i].version > st.pol[i - 1].version &&
 			   st.pol[i].index > st.pol[i - 1].index);
 	s = rp_scan_state_format(&st, &len);
 	FUZZ_CHECK(s != NULL);
 	FUZZ_CHECK(rp_scan_state_parse(s, len, &back, NULL) == 0);
-	FUZZ_CHECK(back.f.size == st.f.size && back.npol == st.npol);
+	FUZZ_CHECK(back.f.size == st.f.size && back.npol == st.npol && back.pending == st.pending);
 	FUZZ_CHECK(rp_frontier_equal(&back.f, &st.f));
 	FUZZ_CHECK(memcmp(back.pol, st.pol, st.npol * sizeof(st.pol[0])) == 0);
 	free(s);

@@ -208,6 +208,14 @@ int rp_scan_state_parse(const char *text, size_t len, struct rp_scan_state *ret,
 		struct rp_scan_policy *sp = &st.pol[st.npol];
 		char *sp1;
 		lineno++;
+		if (st.pending)
+			goto bad; /* nothing after it */
+		if (!strcmp(line, "pending")) {
+			if (st.npol != 1)
+				goto bad;
+			st.pending = true;
+			continue;
+		}
 		if (st.npol == RP_POLICY_KEEP_MAX || strncmp(line, "policy ", 7) != 0 ||
 		    !(sp1 = strchr(line + 7, ' ')))
 			goto bad;
@@ -250,5 +258,7 @@ char *rp_scan_state_format(const struct rp_scan_state *st, size_t *ret_len)
 	for (size_t i = 0; i < st->npol; i++)
 		rp_sb_printf(&sb, "policy %" PRIu64 " %" PRIu64 "\n", st->pol[i].version,
 			     st->pol[i].index);
+	if (st->pending && st->npol == 1)
+		rp_sb_puts(&sb, "pending\n");
 	return rp_sb_take(&sb, ret_len);
 }

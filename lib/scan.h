@@ -54,6 +54,13 @@ struct rp_scan_state {
 	struct rp_frontier f;
 	size_t npol;
 	struct rp_scan_policy pol[RP_POLICY_KEEP_MAX];
+	/*
+	 * The enrolment's policy is a version after 1 and the walk has not
+	 * reached its entry yet: policy entries before it are the log's history,
+	 * not rotations from it (pol[0] is that policy; its index is set when
+	 * the walk finds it).
+	 */
+	bool pending;
 };
 
 /*
@@ -61,6 +68,7 @@ struct rp_scan_state {
  *   scanned <N>\n  hash <base64>\n (one per bit set in N, largest subtree first)
  *   policy <version> <index>\n (1 to RP_POLICY_KEEP_MAX, versions and indexes
  *   strictly rising, indexes below N unless N is 0)
+ *   pending\n (optional, last, with a single policy line: see `pending')
  * Parse is strict (RP_E_MALFORMED naming the line; RP_E_TOOBIG over
  * RP_SCAN_STATE_MAX); format returns a malloc'd text.
  */

@@ -280,11 +280,31 @@ test_offline_agent_catches_up() {
 	rp_ok "an agent offline across two root rotations and a TLS key rotation catches up: it walks both over an unpinned connection, pins the new key, refuses the revoked one"
 }
 
+test_enrolled_after_rotations() {
+	# A token made now names the newest version the CLI verified (3): the new
+	# device trusts it from the start, and reads the older versions as history.
+	rp_enroll a3
+	grep -q 'root policy version 3' "$T/a3.enroll" || die "a3 was not enrolled under version 3"
+	rp_agent_start a3
+	local id
+	TO=$DEV_a3 AG=a3 cmd_to_a1 late 1 2 >/dev/null
+	expect_ran late
+	id=$(TO=$DEV_a3 AG=a3 cmd_to_a1 late-revoked 1 3)
+	AG=a3 expect_refused late-revoked "$id" no-quorum
+	# The forged "version 4" logged before version 3 (test_skipped_version) is
+	# history to a3, not a rotation from the version it was enrolled with.
+	grep -q 'the root policy this device was enrolled with (version 3) is log entry' "$T/a3.log" ||
+		die "a3 did not find its enrolment's policy in the log"
+	! grep -q 'root policy version 4 .* is in force' "$T/a3.log" ||
+		die "a3 took the version 4 logged before its enrolment's version 3"
+	rp_ok "a device enrolled after two rotations trusts version 3 from its token and walks the older ones as history"
+}
+
 test_no_false_alarm() {
 	# Everything above was an honest log (forged rows are refused or logged,
 	# never forked): no alert may speak of a fork, a rollback or a bad proof.
 	local a
-	for a in a1 a2; do
+	for a in a1 a2 a3; do
 		! grep -E ' (log-fork|log-proof|log-rollback) ' "$T/$a/alerts.log" ||
 			die "agent $a raised a log alarm on an honest log"
 	done
@@ -302,5 +322,6 @@ test_tls_rotation_followed
 test_pin_change_without_statement
 test_offline_agent_catches_up
 test_audit_lists_what_the_stolen_key_signed
+test_enrolled_after_rotations
 test_no_false_alarm
 rp_note "all policy walk tests passed"

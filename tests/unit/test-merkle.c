@@ -1237,16 +1237,18 @@ static void scan_state_strict(void **state)
 {
 	static const char *const bad[] = {
 		"",
-		"scanned 0\n",                               /* no policy */
-		"scanned 1\npolicy 1 0\n",                   /* a hash missing */
-		"scanned 01\nhash AAAA\npolicy 1 0\n",       /* leading zero */
-		"scanned 0\npolicy 1 0",                     /* no final newline */
-		"scanned 0\npolicy 0 0\n",                   /* version 0 */
-		"scanned 0\npolicy 2 0\npolicy 2 1\n",       /* versions not rising */
-		"scanned 0\npolicy 1 1\npolicy 2 1\n",       /* indexes not rising */
-		"scanned 0\npolicy 1 0\nhash x\n",           /* junk after */
-		"scanned 0\npolicy 1 0 \n",                  /* trailing space */
-		"scanned 9223372036854775808\npolicy 1 0\n", /* past the log's range */
+		"scanned 0\n",                                  /* no policy */
+		"scanned 1\npolicy 1 0\n",                      /* a hash missing */
+		"scanned 01\nhash AAAA\npolicy 1 0\n",          /* leading zero */
+		"scanned 0\npolicy 1 0",                        /* no final newline */
+		"scanned 0\npolicy 0 0\n",                      /* version 0 */
+		"scanned 0\npolicy 2 0\npolicy 2 1\n",          /* versions not rising */
+		"scanned 0\npolicy 1 1\npolicy 2 1\n",          /* indexes not rising */
+		"scanned 0\npolicy 1 0\nhash x\n",              /* junk after */
+		"scanned 0\npolicy 1 0 \n",                     /* trailing space */
+		"scanned 9223372036854775808\npolicy 1 0\n",    /* past the log's range */
+		"scanned 0\npolicy 1 0\npolicy 2 1\npending\n", /* pending: one policy only */
+		"scanned 0\npolicy 3 0\npending\npending\n",    /* nothing after pending */
 	};
 	struct rp_scan_state st;
 	struct rp_diag d = {""};
@@ -1264,6 +1266,10 @@ static void scan_state_strict(void **state)
 	const char *ok = "scanned 0\npolicy 3 0\n";
 	assert_int_equal(rp_scan_state_parse(ok, strlen(ok), &st, &d), 0);
 	assert_int_equal(st.pol[0].version, 3);
+	assert_false(st.pending);
+	ok = "scanned 0\npolicy 3 0\npending\n";
+	assert_int_equal(rp_scan_state_parse(ok, strlen(ok), &st, &d), 0);
+	assert_true(st.pending);
 }
 
 static void entries_answer_strict(void **state)
