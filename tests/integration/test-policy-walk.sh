@@ -304,7 +304,7 @@ test_no_false_alarm() {
 	# Everything above was an honest log (forged rows are refused or logged,
 	# never forked): no alert may speak of a fork, a rollback or a bad proof.
 	local a
-	for a in a1 a2; do
+	for a in a1 a2 a3; do
 		! grep -E ' (log-fork|log-proof|log-rollback) ' "$T/$a/alerts.log" ||
 			die "agent $a raised a log alarm on an honest log"
 	done
@@ -322,5 +322,6 @@ test_tls_rotation_followed
 test_pin_change_without_statement
 test_offline_agent_catches_up
 test_audit_lists_what_the_stolen_key_signed
+test_enrolled_after_rotations
 test_no_false_alarm
 rp_note "all policy walk tests passed"
