@@ -148,14 +148,29 @@ int cmd_enroll_token(struct cli *c, int argc, char *argv[])
 		goto out;
 	}
 	memcpy(t.server, c->api.http.url.base, strlen(c->api.http.url.base) + 1);
-	snprintf(t.pin, sizeof(t.pin), "%s", c->pin);
 	snprintf(t.org, sizeof(t.org), "%s", c->org);
 	memcpy(t.policy, p->hash, sizeof(t.policy));
 	rp_sha256_text(t.secret, strlen(t.secret), hash);
 	body = json_pack("{s:s, s:I}", "secret_hash", hash, "expires", (json_int_t)t.expires);
 	snprintf(tpath, sizeof(tpath), "/v1/orgs/%s/enroll-tokens", c->org);
-	if (!body || rp_api_call(&c->api, "POST", tpath, body, &resp, NULL, &d) < 0) {
-		cli_err("enroll-token: %s", d.msg);
+	/*
+	 * The token names the key the server presented: one the configured pin
+	 * or the trusted policy's server-pin lines accept, so a token made after
+	 * a TLS key rotation names the new key, not the configured one.
+	 */
+	struct rp_https_conn conn = {0};
+	c->api.conn = &conn;
+	r = body ? rp_api_call(&c->api, "POST", tpath, body, &resp, NULL, &d) : RP_E_NOMEM;
+	c->api.conn = NULL;
+	rp_https_conn_close(&conn);
+	if (r >= 0) {
+		char hex[65];
+		rp_hex_encode(conn.key, 32, hex);
+		snprintf(t.pin, sizeof(t.pin), "sha256:%s", hex);
+	}
+	if (r < 0) {
+		cli_err("enroll-token: %s", d.msg[0] ? d.msg : rp_strerror(r));
+		r = 1;
 		goto out;
 	}
 	/* On stderr, so that $(rampart enroll-token) is the token alone. */

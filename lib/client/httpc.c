@@ -769,11 +769,15 @@ void rp_https_conn_close(struct rp_https_conn *conn)
 {
 	if (!conn)
 		return;
+	uint8_t key[32];
+
 	if (conn->ssl) {
 		tls_close(conn->ctx, conn->ssl);
 		close(conn->fd);
 	}
+	memcpy(key, conn->key, sizeof(key)); /* the last server's key outlives its connection */
 	memset(conn, 0, sizeof(*conn));
+	memcpy(conn->key, key, sizeof(key));
 }
 
 /* The request about to run on cn has until deadline (CLOCK_MONOTONIC ms). */
@@ -823,6 +827,7 @@ static int conn_open(const struct rp_https_client *c, struct rp_https_conn *conn
 		close(cn.fd);
 		return RP_E_PIN;
 	}
+	memcpy(cn.key, spki, 32);
 	*conn = cn;
 	wolfSSL_SetIOReadCtx(conn->ssl, conn);
 	wolfSSL_SetIOWriteCtx(conn->ssl, conn);

@@ -104,6 +104,9 @@ struct rp_https_conn {
 	int64_t deadline_ms;
 	bool expired;
 	const volatile sig_atomic_t *cancel;
+	/* SHA-256 of the key the server presented on the last connection opened
+	 * (one the pins accepted); kept when it is closed. All zero before. */
+	uint8_t key[32];
 };
 
 /*
