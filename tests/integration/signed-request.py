@@ -2,17 +2,20 @@
 # SPDX-License-Identifier: Apache-2.0
 """One API request signed with an administrator's key, body as given.
 
-  signed-request.py PORT KEYFILE METHOD PATH [BODY]
+  signed-request.py [--sort-json] PORT KEYFILE METHOD PATH [BODY]
 
 For requests the CLI never sends (a rotation whose reissue map leaves a
 token out). KEYFILE is an unencrypted key of `rampart key generate`
-(PRIVATE+KEY+name+id+base64). Prints "STATUS BODY". The signature is
+(PRIVATE+KEY+name+id+base64). Prints "STATUS BODY" on one line; with
+--sort-json a JSON body is printed with its keys sorted, so that tests
+can match it as text. The signature is
 lib/reqsig.c's:
   "rampart-request/v1\\n" METHOD "\\n" PATH "\\n" TIME "\\n" hex(SHA-256(body)) "\\n"
 """
 import base64
 import hashlib
 import http.client
+import json
 import ssl
 import sys
 import time
@@ -20,7 +23,7 @@ import time
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 
-def main(port, keyfile, method, path, body=""):
+def main(port, keyfile, method, path, body="", sort_json=False):
     text = open(keyfile).read().strip()
     assert text.startswith("PRIVATE+KEY+"), "an unencrypted signer key"
     name, _, b64 = text[len("PRIVATE+KEY+"):].split("+", 2)
@@ -39,8 +42,18 @@ def main(port, keyfile, method, path, body=""):
         "X-Rampart-Signature": base64.b64encode(key.sign(msg.encode())).decode(),
     })
     r = c.getresponse()
-    print(r.status, r.read().decode("utf-8", "replace"))
+    out = r.read().decode("utf-8", "replace")
+    if sort_json:
+        try:
+            out = json.dumps(json.loads(out), sort_keys=True)
+        except ValueError:
+            out = out.replace("\n", " ")
+    print(r.status, out)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), *sys.argv[2:])
+    args = sys.argv[1:]
+    sort = bool(args) and args[0] == "--sort-json"
+    if sort:
+        args = args[1:]
+    main(int(args[0]), *args[1:], sort_json=sort)

@@ -18,7 +18,13 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 rp_init "$1"
 
-POST=$(dirname "$0")/signed-post.py
+# post_policy KEYFILE NOTEFILE: POST /v1/orgs/acme/policies {"policy": NOTE}
+# signed with KEYFILE, without the CLI's checks (the attacks send what the
+# CLI refuses to); "STATUS BODY", the body's keys sorted.
+post_policy() {
+	python3 "$(dirname "$0")/signed-request.py" --sort-json "$PORT" "$1" POST \
+		/v1/orgs/acme/policies "$(python3 -c 'import json, sys; print(json.dumps({"policy": open(sys.argv[1]).read()}))' "$2")"
+}
 rp_server_init
 rp_witnesses 2
 # Version 1 names w1 alone; w2 runs, trusts the log key, and joins in version 2.
@@ -68,7 +74,7 @@ test_rotation_below_old_quorum() {
 		-e "/^role root /i key $(cat "$A/admin4.key.vkey")" \
 		-e 's/^role root .*/role root 1 admin4@acme.example/' >"$T/policy.txt"
 	signas "$T/takeover.note" 4
-	out=$(python3 "$POST" "$PORT" "$A/admin1.key" acme "$T/takeover.note")
+	out=$(post_policy "$A/admin1.key" "$T/takeover.note")
 	case $out in
 	"200 "*'"old": {"have": 0, "need": 2'*'"state": "pending"'*) ;;
 	*) die "a v2 signed only by its new key was not left pending: $out" ;;
@@ -136,13 +142,13 @@ test_revoked_key() {
 test_revoked_key
 
 test_replayed_old_policy() {
-	out=$(python3 "$POST" "$PORT" "$A/admin1.key" acme "$T/v1.policy")
+	out=$(post_policy "$A/admin1.key" "$T/v1.policy")
 	case $out in
 	"409 "*"current version is 2"*) ;;
 	*) die "version 1 replayed was not refused naming the current version: $out" ;;
 	esac
 	rp_sql "SELECT writefile('$T/v2.note', policy) FROM policies WHERE org = 'acme' AND version = 2;" >/dev/null
-	out=$(python3 "$POST" "$PORT" "$A/admin1.key" acme "$T/v2.note")
+	out=$(post_policy "$A/admin1.key" "$T/v2.note")
 	case $out in
 	"409 "*"current version is 2"*) ;;
 	*) die "version 2 posted again was not refused: $out" ;;
@@ -154,7 +160,7 @@ test_replayed_old_policy
 test_skipped_version() {
 	text "$T/v2.note" | sed -e 's/^version 2$/version 4/' >"$T/policy.txt"
 	signas "$T/v4.note" 1 2
-	out=$(python3 "$POST" "$PORT" "$A/admin1.key" acme "$T/v4.note")
+	out=$(post_policy "$A/admin1.key" "$T/v4.note")
 	case $out in
 	"409 "*"current version is 2, so only version 3"*) ;;
 	*) die "version 4 after version 2 was not refused: $out" ;;
@@ -169,7 +175,7 @@ test_forged_signature_line() {
 	text "$T/v2.note" | sed -e 's/^version 2$/version 3/' -e 's/^freshness .*/freshness 600/' >"$T/policy.txt"
 	signas "$T/forged3.note" 1
 	printf 'rampart/policy/v1\nsomething else\n' | "$CLI" note sign --key "$A/admin2.key" | tail -n 1 >>"$T/forged3.note"
-	out=$(python3 "$POST" "$PORT" "$A/admin1.key" acme "$T/forged3.note")
+	out=$(post_policy "$A/admin1.key" "$T/forged3.note")
 	case $out in
 	"400 "*"signature line of \`admin2@acme.example' does not verify"*) ;;
 	*) die "a proposal with a forged admin2 line was not refused: $out" ;;
@@ -189,7 +195,7 @@ rp_as 1 policy propose --yes --remove-witness w1 --quorum 1 --expires 20d >"$T/p
 H3=$(awk '$1 == "proposed" {print $6}' "$T/propose3.out")
 rp_sql "SELECT writefile('$T/v3.pending', policy) FROM policy_proposals WHERE org = 'acme' AND hash = '$H3';" >/dev/null
 "$CLI" note sign --key "$A/admin3.key" <"$T/v3.pending" >"$T/v3.admin3"
-out=$(python3 "$POST" "$PORT" "$A/admin1.key" acme "$T/v3.admin3")
+out=$(post_policy "$A/admin1.key" "$T/v3.admin3")
 case $out in
 "200 "*'"dropped": 1'*'"old": {"have": 1, "need": 2'*) ;;
 *) die "admin3's signature on v3 was not dropped uncounted: $out" ;;
