@@ -77,7 +77,9 @@ int cli_confirm_phrase(const char *question, const char *phrase);
 /* "30s", "10m", "24h", "7d" or a YYYY-MM-DDTHH:MM:SSZ time. */
 int cli_parse_when(const char *s, int64_t now, int64_t *ret);
 int cli_trusted_policy_path(const struct cli *c, const char *org, char *out, size_t n);
-/* Adds the server keys the trusted root policy names to those the connection accepts. */
+/* Adds the server keys p names to those the connection accepts (cli_policy does). */
+void cli_policy_pins(struct cli *c, const struct rp_policy *p);
+/* The same from the trusted copy on disk, for commands that do not follow the chain (audit). */
 void cli_trusted_pins(struct cli *c);
 /* Version 1 of the org's root policy, kept when the trusted copy first moves past it (audit). */
 int cli_genesis_policy_path(const struct cli *c, const char *org, char *out, size_t n);

@@ -128,13 +128,25 @@ int cli_genesis_policy_path(const struct cli *c, const char *org, char *out, siz
 }
 
 /*
- * The server keys the trusted root policy names (server-pin lines) are
+ * The server keys a trusted root policy names (server-pin lines) are
  * accepted besides the configured pin, so that the CLI follows a TLS key
  * rotation the administrators signed as agents do (docs/operating.md).
  */
-void cli_trusted_pins(struct cli *c)
+void cli_policy_pins(struct cli *c, const struct rp_policy *p)
 {
 	struct rp_https_client *h = &c->api.http;
+
+	h->npins = 0;
+	if (p->npins == 0)
+		return;
+	memcpy(h->pins[h->npins++], h->pin, 32);
+	for (size_t i = 0; i < p->npins && h->npins < RP_POLICY_PINS_MAX; i++)
+		if (memcmp(p->pins[i], h->pin, 32) != 0)
+			memcpy(h->pins[h->npins++], p->pins[i], 32);
+}
+
+void cli_trusted_pins(struct cli *c)
+{
 	struct rp_policy *p = NULL;
 	char path[600], *buf = NULL;
 	size_t len;
@@ -142,13 +154,9 @@ void cli_trusted_pins(struct cli *c)
 	if (cli_trusted_policy_path(c, c->org, path, sizeof(path)) < 0 ||
 	    rp_read_file(path, RP_NOTE_MAX, &buf, &len) < 0)
 		return;
-	if (rp_policy_parse(buf, len, &p, NULL) == 0 && p->npins > 0) {
-		memcpy(h->pins[0], h->pin, 32);
-		h->npins = 1;
-		for (size_t i = 0; i < p->npins && h->npins < RP_POLICY_PINS_MAX; i++)
-			if (memcmp(p->pins[i], h->pin, 32) != 0)
-				memcpy(h->pins[h->npins++], p->pins[i], 32);
-	}
+	if (rp_policy_parse(buf, len, &p, NULL) == 0 &&
+	    rp_quorum_check(p, RP_ROLE_ROOT, p->note, NULL, NULL) == 0)
+		cli_policy_pins(c, p);
 	rp_policy_free(p);
 	free(buf);
 }
@@ -168,7 +176,6 @@ int cli_need_server(struct cli *c, bool need_key)
 		return RP_E_INVAL;
 	}
 	c->api.http.timeout_ms = 30000;
-	cli_trusted_pins(c);
 	if (need_key || !c->token[0]) {
 		if (!c->key_path[0]) {
 			cli_err("no signing key configured: use --key, RAMPART_KEY or `rampart config --key'");

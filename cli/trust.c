@@ -53,8 +53,11 @@ struct rp_policy *cli_policy(struct cli *c)
 	}
 	/* With a server to ask, follow its published versions first (rotate.c), once a run. */
 	if (!c->policy_checked) {
+		/* the server's key may be one only the policy names; then its successor's */
+		cli_policy_pins(c, p);
 		if (c->api.http.url.base[0] && cli_policy_follow(c, &p, path) < 0)
 			goto fail;
+		cli_policy_pins(c, p);
 		cli_policy_warn_expiry(p);
 		c->policy_checked = c->api.http.url.base[0] != '\0';
 	}

@@ -26,12 +26,6 @@
 #include "tls.h"
 #include "util.h"
 
-static int data_path(char *out, size_t n, const char *dir, const char *name)
-{
-	int k = snprintf(out, n, "%s/%s", dir, name);
-	return k < 0 || (size_t)k >= n ? RP_E_TOOBIG : 0;
-}
-
 /*
  * Opens DIR's database, first moving any log key still in it to its own
  * file (logkey_migrate): every command that opens a data directory does,

@@ -51,17 +51,6 @@ static const char usage[] =
 	"(SECURITY: the server's key does not match), executing nothing.\n"
 	"--status prints the pins of the current and next keys.\n";
 
-static int path(char *out, size_t n, const char *dir, const char *name)
-{
-	int k = snprintf(out, n, "%s/%s", dir, name);
-
-	if (k < 0 || (size_t)k >= n) {
-		fprintf(stderr, "rampartd: data directory path too long\n");
-		return -1;
-	}
-	return 0;
-}
-
 static bool exists(const char *p)
 {
 	return access(p, F_OK) == 0;
@@ -110,13 +99,15 @@ int rotate_tls_main(int argc, char *argv[])
 			host);
 		return 2;
 	}
-	if (path(key, sizeof(key), dir, SERVER_KEY) < 0 ||
-	    path(cert, sizeof(cert), dir, SERVER_CERT) < 0 ||
-	    path(nkey, sizeof(nkey), dir, SERVER_NEXT_KEY) < 0 ||
-	    path(ncert, sizeof(ncert), dir, SERVER_NEXT_CERT) < 0 ||
-	    path(pkey, sizeof(pkey), dir, SERVER_PREV_KEY) < 0 ||
-	    path(pcert, sizeof(pcert), dir, SERVER_PREV_CERT) < 0)
+	if (data_path(key, sizeof(key), dir, SERVER_KEY) < 0 ||
+	    data_path(cert, sizeof(cert), dir, SERVER_CERT) < 0 ||
+	    data_path(nkey, sizeof(nkey), dir, SERVER_NEXT_KEY) < 0 ||
+	    data_path(ncert, sizeof(ncert), dir, SERVER_NEXT_CERT) < 0 ||
+	    data_path(pkey, sizeof(pkey), dir, SERVER_PREV_KEY) < 0 ||
+	    data_path(pcert, sizeof(pcert), dir, SERVER_PREV_CERT) < 0) {
+		fprintf(stderr, "rampartd rotate tls: data directory path too long\n");
 		return 1;
+	}
 	if (tls_pin(cert, pin) < 0) {
 		fprintf(stderr, "rampartd rotate tls: %s is not a data directory with a key\n",
 			dir);

@@ -12,14 +12,23 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "httpd/httpd.h"
+#include "rp_err.h"
 
 #include "db.h"
 
 #define SERVER_DB   "rampart.db"
 #define SERVER_KEY  "tls.key"
 #define SERVER_CERT "tls.crt"
+
+/* DIR/NAME into out: 0, or RP_E_TOOBIG when it does not fit. */
+static inline int data_path(char *out, size_t n, const char *dir, const char *name)
+{
+	int k = snprintf(out, n, "%s/%s", dir, name);
+	return k < 0 || (size_t)k >= n ? RP_E_TOOBIG : 0;
+}
 
 struct waiter;
 struct wslot;
