@@ -153,36 +153,23 @@ int rp_scan_verify(struct rp_frontier *f, const struct rp_entries *e, uint64_t s
 
 /* ---- scan.state ---- */
 
-/* The next line of text into line (NUL-terminated, without '\n'); 0 at the end. */
-static int next_line(const char **p, const char *end, char *line, size_t max)
+/* A line "<word> <rest>" whose word is name: the rest, else false. */
+static bool field(const char *line, size_t len, const char *name, const char **ret_v,
+		  size_t *ret_vlen)
 {
-	const char *nl;
-	size_t n;
+	const char *w;
+	size_t wlen;
 
-	if (*p >= end)
-		return 0;
-	if (!(nl = memchr(*p, '\n', (size_t)(end - *p))))
-		return RP_E_MALFORMED;
-	n = (size_t)(nl - *p);
-	if (n >= max || memchr(*p, '\0', n))
-		return RP_E_MALFORMED;
-	memcpy(line, *p, n);
-	line[n] = '\0';
-	*p = nl + 1;
-	return 1;
-}
-
-static bool parse_u64(const char *s, uint64_t *ret)
-{
-	return rp_parse_u64(s, strlen(s), UINT64_MAX, ret) == 0;
+	return rp_split_word(line, len, &w, &wlen, ret_v, ret_vlen) && rp_memeq(w, wlen, name);
 }
 
 int rp_scan_state_parse(const char *text, size_t len, struct rp_scan_state *ret, struct rp_diag *d)
 {
-	const char *p = text, *end = text + len;
+	struct rp_cursor c = {text, len};
 	struct rp_scan_state st;
-	char line[128];
-	unsigned lineno = 0;
+	const char *line, *v, *v2;
+	size_t llen, vlen, v2len, n;
+	unsigned lineno = 1;
 	int r;
 
 	memset(&st, 0, sizeof(st));
@@ -190,38 +177,33 @@ int rp_scan_state_parse(const char *text, size_t len, struct rp_scan_state *ret,
 		rp_diagf(d, "scan state is %zu bytes, more than %d", len, RP_SCAN_STATE_MAX);
 		return RP_E_TOOBIG;
 	}
-	lineno++;
-	if (next_line(&p, end, line, sizeof(line)) != 1 || strncmp(line, "scanned ", 8) != 0 ||
-	    !parse_u64(line + 8, &st.f.size) || st.f.size >= RP_LOG_LEAVES_MAX)
+	if (rp_cursor_line(&c, &line, &llen) != 1 || !field(line, llen, "scanned", &v, &vlen) ||
+	    rp_parse_u64(v, vlen, RP_LOG_LEAVES_MAX - 1, &st.f.size) != 0)
 		goto bad;
 	for (int l = 63; l >= 0; l--) {
-		size_t n;
 		if (!((st.f.size >> l) & 1))
 			continue;
 		lineno++;
-		if (next_line(&p, end, line, sizeof(line)) != 1 || strncmp(line, "hash ", 5) != 0 ||
-		    rp_b64_decode(line + 5, strlen(line + 5), st.f.hash[l], RP_HASH_LEN, &n) != 0 ||
-		    n != RP_HASH_LEN)
+		if (rp_cursor_line(&c, &line, &llen) != 1 || !field(line, llen, "hash", &v, &vlen) ||
+		    rp_b64_decode(v, vlen, st.f.hash[l], RP_HASH_LEN, &n) != 0 || n != RP_HASH_LEN)
 			goto bad;
 	}
-	while ((r = next_line(&p, end, line, sizeof(line))) == 1) {
+	while ((r = rp_cursor_line(&c, &line, &llen)) == 1) {
 		struct rp_scan_policy *sp = &st.pol[st.npol];
-		char *sp1;
 		lineno++;
 		if (st.pending)
 			goto bad; /* nothing after it */
-		if (!strcmp(line, "pending")) {
+		if (rp_memeq(line, llen, "pending")) {
 			if (st.npol != 1)
 				goto bad;
 			st.pending = true;
 			continue;
 		}
-		if (st.npol == RP_POLICY_KEEP_MAX || strncmp(line, "policy ", 7) != 0 ||
-		    !(sp1 = strchr(line + 7, ' ')))
-			goto bad;
-		*sp1 = '\0';
-		if (!parse_u64(line + 7, &sp->version) || !parse_u64(sp1 + 1, &sp->index) ||
-		    sp->version == 0 || (st.f.size > 0 && sp->index >= st.f.size) ||
+		if (st.npol == RP_POLICY_KEEP_MAX || !field(line, llen, "policy", &v, &vlen) ||
+		    !rp_split_word(v, vlen, &v, &vlen, &v2, &v2len) ||
+		    rp_parse_u64(v, vlen, UINT64_MAX, &sp->version) != 0 ||
+		    rp_parse_u64(v2, v2len, UINT64_MAX, &sp->index) != 0 || sp->version == 0 ||
+		    (st.f.size > 0 && sp->index >= st.f.size) ||
 		    (st.npol > 0 && (sp->version <= st.pol[st.npol - 1].version ||
 				     sp->index <= st.pol[st.npol - 1].index)))
 			goto bad;
