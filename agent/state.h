@@ -179,7 +179,9 @@ int agent_seen(void *arg, const char *id);
 /*
  * Loads scan.state and the policies it keeps (each quorum-checked again), or
  * starts the walk at entry 0 with policy.note, the enrolment's, in force from
- * there. Called by agent_load once policy.note is loaded into a->policy.
+ * there. Called by agent_load once policy.note is loaded into a->policy,
+ * which the walk then owns (a->policy is the newest policy kept; a failed
+ * load leaves it NULL). agent_walk_release frees them all.
  */
 int agent_walk_load(struct agent *a, struct rp_diag *d);
 /*

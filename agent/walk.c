@@ -82,11 +82,15 @@ static int load_kept(struct agent *a, uint64_t version, struct rp_policy **ret, 
 
 int agent_walk_load(struct agent *a, struct rp_diag *d)
 {
+	/* The walk owns every policy it keeps; a->policy is the newest of them. */
+	struct rp_policy *anchor = a->policy;
 	char path[600], *buf = NULL;
 	struct rp_diag pd = {""};
+	bool kept = false;
 	size_t len;
 	int r;
 
+	a->policy = NULL;
 	memset(&a->scan, 0, sizeof(a->scan));
 	agent_path(a, path, sizeof(path), "scan.state");
 	r = rp_read_file_flags(path, RP_SCAN_STATE_MAX, RP_FILE_NOFOLLOW, &buf, &len, NULL);
@@ -98,63 +102,57 @@ int agent_walk_load(struct agent *a, struct rp_diag *d)
 		 * policy entries before it are history (scan.pending).
 		 */
 		a->scan.npol = 1;
-		a->scan.pol[0].version = a->policy->version;
-		a->scan.pending = a->policy->version > 1;
-		a->pols[0] = a->policy;
+		a->scan.pol[0].version = anchor->version;
+		a->scan.pending = anchor->version > 1;
+		a->pols[0] = a->policy = anchor;
 		return 0;
 	}
 	if (r < 0) {
 		rp_diagf(d, "reading %s: %s", path, rp_strerror(r));
-		return r;
+		goto fail;
 	}
 	r = rp_scan_state_parse(buf, len, &a->scan, &pd);
 	free(buf);
 	if (r < 0) {
 		rp_diagf(d, "%s: %s (written atomically: changed by hand or damaged)", path,
 			 pd.msg);
-		return r;
+		goto fail;
 	}
-	if (a->scan.pol[0].version > a->policy->version) {
-		/* the enrolment's policy was pruned: policy.note is only the anchor now */
-	} else if (a->scan.pol[a->scan.npol - 1].version < a->policy->version) {
+	/* policy.note may be older than every policy kept (pruned), never newer */
+	if (a->scan.pol[a->scan.npol - 1].version < anchor->version) {
 		rp_diagf(d,
 			 "%s keeps root policies up to version %llu, older than policy.note's %llu",
 			 path, (unsigned long long)a->scan.pol[a->scan.npol - 1].version,
-			 (unsigned long long)a->policy->version);
-		return RP_E_MALFORMED;
+			 (unsigned long long)anchor->version);
+		r = RP_E_MALFORMED;
+		goto fail;
 	}
 	for (size_t i = 0; i < a->scan.npol; i++) {
-		if (a->scan.pol[i].version == a->policy->version) {
-			a->pols[i] = a->policy;
-			continue;
+		if (a->scan.pol[i].version == anchor->version) {
+			a->pols[i] = anchor;
+			kept = true;
+		} else if ((r = load_kept(a, a->scan.pol[i].version, &a->pols[i], d)) < 0) {
+			goto fail;
 		}
-		if ((r = load_kept(a, a->scan.pol[i].version, &a->pols[i], d)) < 0)
-			return r;
 	}
-	/* the newest is the one everything else (checkpoints, expiry) is judged by */
-	if (a->pols[a->scan.npol - 1] != a->policy) {
-		bool kept = false;
-		for (size_t i = 0; i < a->scan.npol; i++)
-			kept |= a->pols[i] == a->policy;
-		if (!kept)
-			rp_policy_free(a->policy);
-		a->policy = a->pols[a->scan.npol - 1];
-	}
+	if (!kept)
+		rp_policy_free(anchor);
+	a->policy = a->pols[a->scan.npol - 1];
 	return 0;
+fail:
+	if (!kept)
+		rp_policy_free(anchor);
+	return r;
 }
 
 void agent_walk_release(struct agent *a)
 {
-	bool freed_newest = false;
-
 	for (size_t i = 0; i < a->scan.npol; i++) {
-		freed_newest |= a->pols[i] == a->policy;
 		rp_policy_free(a->pols[i]);
 		a->pols[i] = NULL;
 	}
-	if (freed_newest)
-		a->policy = NULL;
 	a->scan.npol = 0;
+	a->policy = NULL;
 }
 
 const struct rp_policy *agent_policy_at(const struct agent *a, uint64_t index)

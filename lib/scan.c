@@ -184,7 +184,8 @@ int rp_scan_state_parse(const char *text, size_t len, struct rp_scan_state *ret,
 		if (!((st.f.size >> l) & 1))
 			continue;
 		lineno++;
-		if (rp_cursor_line(&c, &line, &llen) != 1 || !field(line, llen, "hash", &v, &vlen) ||
+		if (rp_cursor_line(&c, &line, &llen) != 1 ||
+		    !field(line, llen, "hash", &v, &vlen) ||
 		    rp_b64_decode(v, vlen, st.f.hash[l], RP_HASH_LEN, &n) != 0 || n != RP_HASH_LEN)
 			goto bad;
 	}
