@@ -190,7 +190,8 @@ alerted() {
 	new_line "$T/a1.log" "SECURITY ALERT: $code: command ${shown//[()]/.}: " ||
 		die "$what: the agent's log does not show the refusal"
 	if [[ $SECURITY_CODES == *" $code "* ]]; then
-		new_line "$T/a1/security.log" "^[^ ]+ $code $id " ||
+		# written just after alerts.log's line: waited for, not raced
+		rp_wait_for 10 new_line "$T/a1/security.log" "^[^ ]+ $code $id " ||
 			die "$what: the '$code' alert is not in security.log"
 	fi
 	local cid=$id
