@@ -61,13 +61,13 @@ int agent_net_start(struct agent *a, const struct agent_net_spawn *s, struct rp_
  * the agent's log, each quoted (agent_logf): at most 16 KiB a call, so a
  * chatty one stalls itself on a full pipe, never the root process.
  */
-static void relay_log(struct agent *a)
+static ssize_t relay_log(struct agent *a)
 {
 	char buf[16384 + 1];
 	ssize_t n;
 
 	if (a->net.log_fd < 0 || (n = read(a->net.log_fd, buf, sizeof(buf) - 1)) <= 0)
-		return;
+		return 0;
 	buf[n] = '\0';
 	for (char *l = buf, *e; l < buf + n; l = e + 1) {
 		if (!(e = memchr(l, '\n', (size_t)(buf + n - l))))
@@ -75,6 +75,7 @@ static void relay_log(struct agent *a)
 		if (e > l)
 			agent_logf("network process said: %.*s", (int)(e - l), l);
 	}
+	return n;
 }
 
 void agent_net_stop(struct agent *a)
@@ -105,7 +106,9 @@ void agent_net_stop(struct agent *a)
 	} else if (w > 0 && WIFEXITED(st) && WEXITSTATUS(st) != 0) {
 		agent_logf("the network process exited with status %d", WEXITSTATUS(st));
 	}
-	relay_log(a);
+	/* It is gone: the rest of what it said (a sanitizer's report, say), 64 KiB at most. */
+	for (int i = 0; i < 4 && relay_log(a) > 0; i++)
+		;
 	if (a->net.log_fd >= 0)
 		close(a->net.log_fd);
 	a->net.log_fd = -1;

@@ -119,7 +119,16 @@ test_enrol_and_names_through_the_split() {
 		die "through https://localhost: nothing ran: $(tail -3 "$T/l1.log")"
 	kill "$lpid"
 	wait "$lpid" 2>/dev/null || true
-	! grep -q 'killed by signal' "$T/l1.log" || die "the network process was killed: $(grep 'killed by' "$T/l1.log")"
+	if grep -q 'killed by signal' "$T/l1.log"; then
+		# LeakSanitizer's own stop-the-world at exit can fail (ASan build
+		# only); it says so, and that is the runtime's failure, not ours.
+		if grep -q 'killed by signal 6' "$T/l1.log" &&
+			grep -q 'LeakSanitizer has encountered a fatal error' "$T/l1.log"; then
+			rp_note "LeakSanitizer failed in the network process at its exit: $(grep -m3 'network process said' "$T/l1.log")"
+		else
+			die "the network process was killed: $(grep -A30 'killed by' "$T/l1.log")"
+		fi
+	fi
 	rp_ok "enrolment goes through the split and refuses a missing account; a host name resolves inside the sandbox"
 }
 
