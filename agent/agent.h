@@ -16,6 +16,8 @@ struct run_opts {
 };
 
 int agent_enroll(const char *token, const char *dir, const char *net_user);
+/* A new device key, bound to the current one (agent/rekey.c). */
+int agent_rekey(const char *dir, const char *net_user);
 int agent_run(const char *dir, const struct run_opts *o);
 int agent_verify_file(const char *dir, const char *file, bool quiet);
 /* The network process's whole life (agent/net.c), on the channel fd. */

@@ -168,8 +168,49 @@ static int verify_main(int argc, char *argv[])
 	return agent_verify_file(state_dir(dir), argv[optind], false);
 }
 
+static int rekey_main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{"state-dir", required_argument, NULL, 's'},
+		{"net-user", required_argument, NULL, 'u'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *dir = NULL, *net_user = getenv("RAMPART_AGENT_NET_USER");
+	int c;
+
+	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': dir = optarg; break;
+		case 'u': net_user = optarg; break;
+		case 'h':
+			printf("Usage: rampart-agent rekey [--state-dir DIR] [--net-user USER]\n\n"
+			       "Gives this device a new Ed25519 key. The new key is bound to the\n"
+			       "current one by a note both keys sign; the server takes it and\n"
+			       "refuses the old key from then on. The device id stays (it is the\n"
+			       "hash of the first key), and administrators' CLIs verify the chain\n"
+			       "of bindings back to it. A running agent carries on with the new\n"
+			       "key at its next request. Interrupted, run it again: it finishes\n"
+			       "with the same key.\n\n"
+			       "  --state-dir DIR    the agent's state (default %s, or $RAMPART_AGENT_DIR)\n"
+			       "  --net-user USER    the account of the process that talks to the server\n"
+			       "                     (default %s, or $RAMPART_AGENT_NET_USER; as for `run')\n",
+			       AGENT_DEFAULT_DIR, AGENT_NET_USER_DEFAULT);
+			return 0;
+		default: return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "rampart-agent rekey: unexpected argument `%s' (see --help)\n",
+			argv[optind]);
+		return 2;
+	}
+	return agent_rekey(state_dir(dir), net_user);
+}
+
 static const struct rp_cmd commands[] = {
 	{"enroll", enroll_main, "enrol this device with a token from an administrator"},
+	{"rekey", rekey_main, "give this device a new key, bound to the current one"},
 	{"run", run_main, "poll the server, verify and execute signed commands"},
 	{"verify", verify_main, "check a saved delivery with the same code path as run"},
 };

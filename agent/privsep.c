@@ -197,6 +197,9 @@ unsigned_:
 	relay_log(a);
 	if (r < 0)
 		return broken(a, d, "broke the protocol", d->msg);
+	/* The key refused: `rampart-agent rekey' may have replaced it. */
+	if (ans->status == 401)
+		agent_key_reload(a);
 	if (ans->r < 0) {
 		rp_diagf(d, "%s", ans->msg);
 		return ans->r;

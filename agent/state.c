@@ -402,6 +402,44 @@ int agent_log_acted(struct agent *a, int64_t index)
 	return r;
 }
 
+int agent_key_read(const char *path, struct rp_skey *ret, struct rp_diag *d)
+{
+	char *buf = NULL;
+	size_t len;
+	int r = rp_read_file_flags(path, RP_KEYTEXT_MAX, RP_FILE_PRIVATE, &buf, &len, d);
+
+	if (r < 0)
+		return r; /* d names the file and why */
+	r = rp_skey_parse(buf, len, ret, d);
+	sodium_memzero(buf, len);
+	free(buf);
+	return r;
+}
+
+int agent_key_reload(struct agent *a)
+{
+	struct rp_diag d = {""};
+	struct rp_skey k;
+	char path[600];
+	int r;
+
+	if (!a->dir[0] || a->key.name[0] == '\0' || a->key_fixed)
+		return 0;
+	agent_path(a, path, sizeof(path), "device.key");
+	if ((r = agent_key_read(path, &k, &d)) < 0)
+		return r;
+	if (strcmp(k.name, a->conf.device) != 0 || sodium_memcmp(k.pub, a->key.pub, 32) == 0) {
+		rp_skey_wipe(&k);
+		return 0;
+	}
+	rp_skey_wipe(&a->key);
+	a->key = k;
+	agent_logf(
+		"device.key was replaced (rampart-agent rekey): signing with key %08x from now on",
+		k.id);
+	return 1;
+}
+
 int agent_load(struct agent *a, const char *dir, struct rp_diag *d)
 {
 	char path[600], *buf = NULL;
@@ -434,13 +472,7 @@ int agent_load(struct agent *a, const char *dir, struct rp_diag *d)
 		return r;
 
 	agent_path(a, path, sizeof(path), "device.key");
-	if ((r = rp_read_file_flags(path, RP_KEYTEXT_MAX, RP_FILE_PRIVATE, &buf, &len, d)) < 0)
-		return r; /* d names the file and why */
-	r = rp_skey_parse(buf, len, &a->key, d);
-	sodium_memzero(buf, len);
-	free(buf);
-	buf = NULL;
-	if (r < 0)
+	if ((r = agent_key_read(path, &a->key, d)) < 0)
 		return r;
 
 	agent_path(a, path, sizeof(path), "policy.note");

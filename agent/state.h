@@ -84,6 +84,7 @@ struct agent {
 	char dir[512];
 	struct agent_conf conf;
 	struct rp_skey key;
+	bool key_fixed;           /* `rekey' chooses the key it signs with: no agent_key_reload */
 	struct rp_policy *policy; /* the newest root policy: pols[scan.npol - 1] */
 	/* The walk through the log (agent/walk.c), and the policies it keeps, as
 	 * scan.pol lists them: pols[i] is in force from entry scan.pol[i].index. */
@@ -155,6 +156,14 @@ int agent_record_format(const struct agent_record *r, char *buf, size_t n);
  */
 int agent_load(struct agent *a, const char *dir, struct rp_diag *d);
 void agent_release(struct agent *a);
+/*
+ * After the server refused the device's key: device.key read again, and
+ * taken when `rampart-agent rekey' replaced it (a valid key under this
+ * device's id). 1 when the key changed, 0 when not, < 0 when unreadable.
+ */
+int agent_key_reload(struct agent *a);
+/* A device key file: the owner's alone (RP_FILE_PRIVATE), parsed, its text wiped. */
+int agent_key_read(const char *path, struct rp_skey *ret, struct rp_diag *d);
 
 enum exec_mark agent_mark_get(const struct agent *a, const char *id);
 /*

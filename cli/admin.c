@@ -284,10 +284,11 @@ static json_t *device_json(json_t *v, const struct cli_facts *f, const struct cl
 
 	device_names(v, f, &host, &os);
 	return json_pack(
-		"{s:s, s:b, s:b, s:s, s:b, s:o, s:s, s:s, s:s?, s:{s:s, s:s, s:s, s:I, "
+		"{s:s, s:b, s:I, s:b, s:s, s:b, s:o, s:s, s:s, s:s?, s:{s:s, s:s, s:s, s:I, "
 		"s:I, s:s}}",
-		"id", js(v, "id"), "key_matches_id", f->key_ok, "facts_verified", f->verified,
-		"hostname", host, "hostname_conflict", conflicts(h, js(v, "id"), f) > 0,
+		"id", js(v, "id"), "key_matches_id", f->key_ok, "keys",
+		(json_int_t)(f->key_ok ? f->nkeys : 0), "facts_verified", f->verified, "hostname",
+		host, "hostname_conflict", conflicts(h, js(v, "id"), f) > 0,
 		"hostname_also_signed_by", conflict_json(h, js(v, "id"), f), "os", os,
 		"agent_version", f->verified ? f->facts.agent_version : js(v, "agent_version"),
 		"problem", f->verified ? NULL : f->problem, "server", "hostname", js(v, "hostname"),
@@ -333,7 +334,7 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 		const char *host, *os;
 
 		cli_facts_check(c->org, js(v, "id"), json_object_get(v, "pubkey"),
-				json_object_get(v, "facts"), &f);
+				json_object_get(v, "keys"), json_object_get(v, "facts"), &f);
 		if (c->json) {
 			json_array_append_new(out, device_json(v, &f, &hosts));
 			continue;
@@ -355,8 +356,11 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 		fputs("  ", stdout);
 		cli_cell(stdout, f.verified ? f.facts.agent_version : js(v, "agent_version"), 8);
 		fputs("  ", stdout);
-		if (!f.key_ok)
-			fputs("SECURITY: its key does not hash to its id ", stdout);
+		if (!f.key_ok) {
+			fputs("SECURITY: ", stdout);
+			cli_put(stdout, f.problem);
+			fputc(' ', stdout);
+		}
 		cli_last(stdout, js(v, "alarm"), 0);
 	}
 	if (c->json) {
@@ -648,7 +652,7 @@ static void show_targets(struct cli *c, const struct rp_command *cmd)
 			continue;
 		}
 		cli_facts_check(c->org, cmd->targets[i], json_object_get(dev, "pubkey"),
-				json_object_get(dev, "facts"), &f);
+				json_object_get(dev, "keys"), json_object_get(dev, "facts"), &f);
 		if (f.verified) {
 			const char *ids[4];
 			size_t n =
@@ -1042,9 +1046,13 @@ static json_t *row_json(const struct cli_row *x, const struct cli_hosts *h)
 	char *o64 = x->verified ? rp_b64_encode(x->output, x->output_len) : NULL;
 	const char *host = x->facts.verified ? x->facts.facts.hostname : js(row, "hostname");
 	json_t *j = json_pack(
-		"{s:s, s:b, s:s, s:b, s:s?, s:o, s:o, s:o, s:s?, s:s, s:b, s:b, s:o, s:o}",
+		"{s:s, s:b, s:s, s:b, s:s?, s:o, s:o, s:o, s:o, s:s?, s:s, s:b, s:b, s:o, s:o}",
 		"device", x->device, "target", x->target, "status", x->status, "verified",
-		x->verified, "problem", x->verified ? NULL : x->problem, "exit_code",
+		x->verified, "problem", x->verified ? NULL : x->problem, "device_key",
+		x->verified ? json_pack("{s:I, s:b}", "number", (json_int_t)x->key_no, "retired",
+					x->key_no < x->facts.nkeys)
+			    : json_null(),
+		"exit_code",
 		x->verified && x->res.exit_code >= 0 ? json_integer(x->res.exit_code) : json_null(),
 		"signal", x->verified && x->res.signal ? json_integer(x->res.signal) : json_null(),
 		"duration_ms",
@@ -1096,6 +1104,10 @@ static void print_rows(const struct cli_row *x, size_t n, const struct cli_hosts
 			snprintf(ms, sizeof(ms), "%.2fs", (double)x[i].res.duration_ms / 1000.0);
 			last_line(x[i].output, x[i].output_len, tail, sizeof(tail));
 			printf("%-4s  %-8s  ", exs, ms);
+			/* signed by a key the device has since replaced */
+			if (x[i].key_no < x[i].facts.nkeys)
+				printf("(by retired key %zu of %zu) ", x[i].key_no,
+				       x[i].facts.nkeys);
 			cli_last(stdout, tail, 60);
 			continue;
 		}

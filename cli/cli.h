@@ -159,12 +159,16 @@ json_t *cli_view_json(const struct cli_view *v, int64_t now);
 
 /* A device's facts, verified against the key that hashes to its id. */
 struct cli_facts {
-	bool key_ok;   /* the server's key for it hashes to its id */
-	bool verified; /* facts signed by that key, for this org */
+	bool key_ok;   /* the server's first key for it hashes to its id, and every
+			  binding of its later keys verifies (lib/devkey.h) */
+	bool verified; /* facts signed by the first key, for this org */
 	struct rp_facts facts;
+	uint8_t cur[32]; /* when key_ok: its current key */
+	size_t nkeys;    /* when key_ok: how many keys it has had, the first included */
 	char problem[320];
 };
-void cli_facts_check(const char *org, const char *id, json_t *pubkey, json_t *facts,
+/* keys: the server's "keys", the device's key bindings (NULL: none). */
+void cli_facts_check(const char *org, const char *id, json_t *pubkey, json_t *keys, json_t *facts,
 		     struct cli_facts *ret);
 
 /*
@@ -197,6 +201,7 @@ struct cli_row {
 	char device[RP_ID_HEX + 1];
 	bool target;          /* named by the signed statement */
 	bool verified;        /* a device-signed result, checked */
+	size_t key_no;        /* when verified: by the device's key number key_no (1: its first) */
 	struct rp_result res; /* when verified */
 	uint8_t *output;      /* when verified: the output, matching its signed hash */
 	size_t output_len;

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "devkey.h"
 #include "facts.h"
 #include "result.h"
 #include "rp_err.h"
@@ -225,7 +226,51 @@ static bool device_key(json_t *b64, const char *id, uint8_t pub[32])
 	return strcmp(got, id) == 0;
 }
 
-void cli_facts_check(const char *org, const char *id, json_t *pubkey, json_t *facts,
+/*
+ * The device's keys, oldest first, from its first key and the server's
+ * list of bindings (each verified by lib/devkey.h): at most n_max of them
+ * in ret (NULL: only the count and cur). 0, or < 0 with problem set.
+ */
+static int device_keys(const char *org, const char *id, json_t *pubkey, json_t *keys,
+		       uint8_t cur[32], uint8_t (*ret)[32], size_t *ret_n, char *problem,
+		       size_t plen)
+{
+	const char *v[RP_DEVKEY_CHAIN_MAX];
+	size_t lens[RP_DEVKEY_CHAIN_MAX], n = 0, i;
+	struct rp_diag d = {""};
+	uint8_t pub[32];
+	json_t *b;
+
+	if (!device_key(pubkey, id, pub)) {
+		snprintf(problem, plen, "the server's key for this device does not hash to its id");
+		return RP_E_KEY;
+	}
+	if (keys && !json_is_array(keys)) {
+		snprintf(problem, plen, "the server's key bindings are not a list");
+		return RP_E_MALFORMED;
+	}
+	if (json_array_size(keys) > RP_DEVKEY_CHAIN_MAX) {
+		snprintf(problem, plen, "the server lists %zu key bindings, more than %d",
+			 json_array_size(keys), RP_DEVKEY_CHAIN_MAX);
+		return RP_E_TOOBIG;
+	}
+	json_array_foreach (keys, i, b) {
+		if (!(v[n] = json_string_value(b))) {
+			snprintf(problem, plen, "key binding %zu is not a string", i + 1);
+			return RP_E_MALFORMED;
+		}
+		lens[n] = strlen(v[n]);
+		n++;
+	}
+	if (rp_devkey_chain(org, id, pub, v, lens, n, cur, ret, NULL, &d) < 0) {
+		snprintf(problem, plen, "its key bindings do not verify: %s", d.msg);
+		return RP_E_KEY;
+	}
+	*ret_n = n + 1;
+	return 0;
+}
+
+void cli_facts_check(const char *org, const char *id, json_t *pubkey, json_t *keys, json_t *facts,
 		     struct cli_facts *ret)
 {
 	struct rp_diag d = {""};
@@ -234,12 +279,12 @@ void cli_facts_check(const char *org, const char *id, json_t *pubkey, json_t *fa
 	const char *note = json_string_value(facts);
 
 	memset(ret, 0, sizeof(*ret));
-	ret->key_ok = device_key(pubkey, id, pub);
-	if (!ret->key_ok)
-		snprintf(ret->problem, sizeof(ret->problem),
-			 "the server's key for this device does "
-			 "not hash to its id");
-	else if (!note)
+	ret->key_ok = device_keys(org, id, pubkey, keys, ret->cur, NULL, &ret->nkeys, ret->problem,
+				  sizeof(ret->problem)) == 0;
+	/* the facts were signed at enrolment, by the first key */
+	if (!ret->key_ok || !device_key(pubkey, id, pub))
+		return;
+	if (!note)
 		snprintf(ret->problem, sizeof(ret->problem), "no facts signed by the device");
 	else if (rp_facts_verify(note, strlen(note), pub, &f, &d) < 0)
 		snprintf(ret->problem, sizeof(ret->problem), "facts: %s", d.msg);
@@ -265,8 +310,8 @@ void cli_hosts_init(struct cli_hosts *h, const char *org, json_t *devices)
 
 		if (!id)
 			continue;
-		cli_facts_check(org, id, json_object_get(v, "pubkey"), json_object_get(v, "facts"),
-				&f);
+		cli_facts_check(org, id, json_object_get(v, "pubkey"), json_object_get(v, "keys"),
+				json_object_get(v, "facts"), &f);
 		if (!f.verified)
 			continue;
 		/* The facts name the device (rp_facts_verify), so the id is the key's. */
@@ -382,6 +427,7 @@ static void row_check(const char *org, const struct cli_view *v, struct cli_row 
 
 	x->status = "UNVERIFIED";
 	cli_facts_check(org, x->device, row ? json_object_get(row, "pubkey") : NULL,
+			row ? json_object_get(row, "keys") : NULL,
 			row ? json_object_get(row, "facts") : NULL, &x->facts);
 	if (!v->cmd) {
 		snprintf(x->problem, sizeof(x->problem), "the statement is not verified");
@@ -398,13 +444,31 @@ static void row_check(const char *org, const struct cli_view *v, struct cli_row 
 			x->status = waiting(v->cmd, sstatus, now);
 		return;
 	}
-	if (!device_key(json_object_get(row, "pubkey"), x->device, pub)) {
-		snprintf(x->problem, sizeof(x->problem), "the device key does not hash to its id");
+	if (!x->facts.key_ok) {
+		snprintf(x->problem, sizeof(x->problem), "%s", x->facts.problem);
 		return;
 	}
-	if (rp_result_verify(note, strlen(note), pub, &x->res, &d) < 0) {
-		snprintf(x->problem, sizeof(x->problem), "result does not verify: %s", d.msg);
-		return;
+	/* By its current key; or by one it had before, for results it signed then. */
+	x->key_no = x->facts.nkeys;
+	if (rp_result_verify(note, strlen(note), x->facts.cur, x->device, &x->res, &d) < 0) {
+		uint8_t(*keys)[32] = calloc(x->facts.nkeys, sizeof(*keys));
+		size_t nk = 0;
+		char why[sizeof(d.msg)];
+
+		snprintf(why, sizeof(why), "%s", d.msg);
+		x->key_no = 0;
+		if (keys && device_keys(org, x->device, json_object_get(row, "pubkey"),
+					json_object_get(row, "keys"), pub, keys, &nk, x->problem,
+					sizeof(x->problem)) == 0)
+			for (size_t k = nk - 1; k-- > 0 && !x->key_no;)
+				if (rp_result_verify(note, strlen(note), keys[k], x->device,
+						     &x->res, NULL) == 0)
+					x->key_no = k + 1;
+		free(keys);
+		if (!x->key_no) {
+			snprintf(x->problem, sizeof(x->problem), "result does not verify: %s", why);
+			return;
+		}
 	}
 	if (strcmp(x->res.org, org) != 0 || strcmp(x->res.command, v->cmd->id) != 0) {
 		snprintf(x->problem, sizeof(x->problem), "signed result is of command %s in org %s",

@@ -104,7 +104,7 @@ int rp_facts_verify(const char *msg, size_t len, const uint8_t pub[32], struct r
 	char id[RP_ID_HEX + 1];
 	int r;
 
-	if ((r = rp_device_note_open(msg, len, pub, &note, id, d)) < 0)
+	if ((r = rp_device_note_open(msg, len, pub, NULL, &note, id, d)) < 0)
 		return r;
 	if ((r = rp_facts_parse_text(note->msg, note->text_len, &f, d)) == 0 &&
 	    strcmp(f.device, id) != 0) {

@@ -121,15 +121,15 @@ char *rp_result_format(const struct rp_result *r, size_t *ret_len)
 	return rp_sb_take(&sb, ret_len);
 }
 
-int rp_result_verify(const char *msg, size_t len, const uint8_t pub[32], struct rp_result *ret,
-		     struct rp_diag *d)
+int rp_result_verify(const char *msg, size_t len, const uint8_t pub[32], const char *devid,
+		     struct rp_result *ret, struct rp_diag *d)
 {
 	struct rp_note *note = NULL;
 	struct rp_result res;
 	char id[RP_ID_HEX + 1];
 	int r;
 
-	if ((r = rp_device_note_open(msg, len, pub, &note, id, d)) < 0)
+	if ((r = rp_device_note_open(msg, len, pub, devid, &note, id, d)) < 0)
 		return r;
 	if ((r = rp_result_parse_text(note->msg, note->text_len, &res, d)) == 0 &&
 	    strcmp(res.device, id) != 0) {

@@ -37,10 +37,10 @@ const char *rp_result_status_name(enum rp_result_status s);
 int rp_result_parse_text(const char *text, size_t len, struct rp_result *ret, struct rp_diag *d);
 char *rp_result_format(const struct rp_result *r, size_t *ret_len);
 /*
- * A result note of the device whose public key is pub: signed by that key
- * under the device id (rp_device_vkey), and naming that device. The
+ * A result note of device id (NULL: the hash of pub) signed by its key
+ * pub under the device id (rp_device_vkey), and naming that device. The
  * caller checks org and command. RP_E_MALFORMED, RP_E_BADSIG / RP_E_NOSIG,
  * or RP_E_KEY when it names another device.
  */
-int rp_result_verify(const char *msg, size_t len, const uint8_t pub[32], struct rp_result *ret,
-		     struct rp_diag *d);
+int rp_result_verify(const char *msg, size_t len, const uint8_t pub[32], const char *id,
+		     struct rp_result *ret, struct rp_diag *d);

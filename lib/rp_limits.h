@@ -88,6 +88,11 @@
 #define RP_FACTS_VERSION_MAX  32
 #define RP_FACTS_MAX          1024 /* the whole facts text */
 
+/* Device key bindings (lib/devkey.h, docs/formats.md "Device key bindings"). */
+#define RP_DEVKEY_TEXT_MAX  512  /* the binding text */
+#define RP_DEVKEY_NOTE_MAX  1024 /* the signed note: the text and two signature lines */
+#define RP_DEVKEY_CHAIN_MAX 256  /* re-keyings of one device */
+
 /*
  * Caps that were bare numbers where they are checked (issue 7). Files are
  * read whole, so a file's cap is what its reader may hold; fields are

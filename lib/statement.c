@@ -44,24 +44,27 @@ void rp_device_id(const uint8_t pub[32], char out[RP_ID_HEX + 1])
 	rp_hex_encode(h, RP_ID_HEX / 2, out);
 }
 
-void rp_device_vkey(const uint8_t pub[32], struct rp_vkey *ret)
+void rp_device_vkey(const uint8_t pub[32], const char *id, struct rp_vkey *ret)
 {
 	memset(ret, 0, sizeof(*ret));
-	rp_device_id(pub, ret->name);
+	if (id && strlen(id) == RP_ID_HEX)
+		memcpy(ret->name, id, RP_ID_HEX + 1);
+	else
+		rp_device_id(pub, ret->name);
 	ret->type = RP_KEY_ED25519;
 	memcpy(ret->pub, pub, 32);
 	ret->id = rp_key_id(ret->name, RP_ID_HEX, RP_KEY_ED25519, pub);
 }
 
-int rp_device_note_open(const char *msg, size_t len, const uint8_t pub[32], struct rp_note **ret,
-			char ret_id[RP_ID_HEX + 1], struct rp_diag *d)
+int rp_device_note_open(const char *msg, size_t len, const uint8_t pub[32], const char *id,
+			struct rp_note **ret, char ret_id[RP_ID_HEX + 1], struct rp_diag *d)
 {
 	struct rp_note *note = NULL;
 	struct rp_vkey k;
 	bool ok = false;
 	int r;
 
-	rp_device_vkey(pub, &k);
+	rp_device_vkey(pub, id, &k);
 	if ((r = rp_note_parse(msg, len, &note, d)) < 0)
 		return r;
 	if ((r = rp_note_verify(note, &k, 1, &ok, d)) < 0) {

@@ -45,13 +45,18 @@ bool rp_command_targets(const struct rp_command *c, const char *device_id);
 
 /* Device id: hex of the first 16 bytes of SHA-256(Ed25519 public key). */
 void rp_device_id(const uint8_t pub[32], char out[RP_ID_HEX + 1]);
-/* The device key as a note verifier: name = device id (results, facts). */
-void rp_device_vkey(const uint8_t pub[32], struct rp_vkey *ret);
 /*
- * A note signed by the device whose public key is pub (rp_device_vkey):
- * parsed and verified, with that device's id. RP_E_BADSIG / RP_E_NOSIG
- * when that key did not sign it. The caller parses the text and checks
- * that it names ret_id (rp_result_verify, rp_facts_verify).
+ * A device key as a note verifier: its name is the device id, which is
+ * the hash of the device's first key (id NULL: this key is that one) and
+ * stays the name of every key it re-keys to (lib/devkey.h).
  */
-int rp_device_note_open(const char *msg, size_t len, const uint8_t pub[32], struct rp_note **ret,
-			char ret_id[RP_ID_HEX + 1], struct rp_diag *d);
+void rp_device_vkey(const uint8_t pub[32], const char *id, struct rp_vkey *ret);
+/*
+ * A note signed by the device key pub under the device id id (NULL: the
+ * hash of pub; rp_device_vkey): parsed and verified, with that id.
+ * RP_E_BADSIG / RP_E_NOSIG when that key did not sign it. The caller
+ * parses the text and checks that it names ret_id (rp_result_verify,
+ * rp_facts_verify).
+ */
+int rp_device_note_open(const char *msg, size_t len, const uint8_t pub[32], const char *id,
+			struct rp_note **ret, char ret_id[RP_ID_HEX + 1], struct rp_diag *d);

@@ -20,6 +20,7 @@
 #include <sys/time.h>
 
 #include "api.h"
+#include "devkey.h"
 #include "facts.h"
 #include "json.h"
 #include "httpd/httpd.h"
@@ -1561,7 +1562,7 @@ static bool result_verify(struct req *q, const char *text, struct rp_result *res
 		fail(q, 500, "looking up device %s: %s", q->who, rp_strerror(r));
 		return false;
 	}
-	if ((r = rp_result_verify(text, strlen(text), dev.pub, res, &d)) < 0) {
+	if ((r = rp_result_verify(text, strlen(text), dev.pub, dev.id, res, &d)) < 0) {
 		if (r == RP_E_NOSIG)
 			fail(q, 400, "result refused: not signed by device %s", q->who);
 		else
@@ -1574,6 +1575,57 @@ static bool result_verify(struct req *q, const char *text, struct rp_result *res
 		return false;
 	}
 	return true;
+}
+
+/*
+ * POST /v1/agent/rekey {"binding": note}, signed by the device's current
+ * key: the note binds it to a new key and both keys signed it
+ * (lib/devkey.h). From the commit on, only the new key authenticates the
+ * device. Sent again signed by the new key (an agent that stopped before
+ * it saw the answer), the same binding is answered as the first time.
+ */
+static void h_rekey(struct req *q)
+{
+	json_t *j = body_json(q);
+	struct rp_devkey_binding b;
+	struct rp_diag d = {""};
+	struct db_device dev;
+	const char *note;
+	char *stored = NULL;
+	int r;
+
+	if (!j || !(note = field(q, j, "binding", RP_DEVKEY_NOTE_MAX, false)))
+		goto out;
+	if ((r = db_device_get(&q->srv->db, q->who, &dev)) < 0) {
+		fail_db(q, r, "device");
+		goto out;
+	}
+	if (rp_devkey_verify(note, strlen(note), dev.org, dev.id, dev.pub, &b, &d) == 0) {
+		r = db_device_rekey(&q->srv->db, &dev, b.new_pub, note);
+		if (r == RP_E_EXISTS) {
+			fail(q, 409, "the new key is, or was, a device's key");
+		} else if (r < 0) {
+			fail_db(q, r, "device key");
+		} else {
+			fprintf(stderr, "rampartd: device %s of org %s re-keyed (its key %lld)\n",
+				dev.id, dev.org, (long long)dev.key_seq + 1);
+			reply(q, 200,
+			      json_pack("{s:s, s:I}", "device_id", dev.id, "key",
+					(json_int_t)dev.key_seq + 1));
+		}
+		goto out;
+	}
+	/* the retry of the binding that made the current key */
+	if (dev.key_seq > 1 && db_device_binding(&q->srv->db, dev.id, dev.key_seq, &stored) == 0 &&
+	    strcmp(stored, note) == 0) {
+		reply(q, 200,
+		      json_pack("{s:s, s:I}", "device_id", dev.id, "key", (json_int_t)dev.key_seq));
+		goto out;
+	}
+	fail(q, 400, "%s", d.msg);
+out:
+	free(stored);
+	json_decref(j);
 }
 
 static void h_result(struct req *q)
@@ -1785,6 +1837,7 @@ static const struct route {
 	{"POST", "/v1/agent/started", AUTH_DEVICE, RP_HTTP_BODY_SMALL_MAX, h_started},
 	{"POST", "/v1/agent/result", AUTH_DEVICE, RESULT_BODY_MAX, h_result},
 	{"POST", "/v1/agent/alert", AUTH_DEVICE, RP_HTTP_BODY_SMALL_MAX, h_alert},
+	{"POST", "/v1/agent/rekey", AUTH_DEVICE, RP_HTTP_BODY_SMALL_MAX, h_rekey},
 };
 
 /* Matches path against pattern, '*' being one non-empty segment; fills args. */

@@ -21,9 +21,12 @@
  *   bootstrap_tokens (hash PK 'sha256:<hex>' of the token, created, used NULL|time)
  *   enroll_tokens (id PK, org, secret_hash UNIQUE 'sha256:<hex>', expires, created,
  *       created_by, used NULL|time, device_id NULL|id)
- *   devices (id PK = rp_device_id(pubkey), org, pubkey BLOB 32 bytes UNIQUE, hostname,
- *       os, agent_version, enrolled, last_seen, alarm '' | code of the last alert,
- *       facts NULL | the device-signed facts note sent at enrolment)
+ *   devices (id PK = rp_device_id(pubkey), org, pubkey BLOB 32 bytes UNIQUE: its first
+ *       key, hostname, os, agent_version, enrolled, last_seen, alarm '' | code of the
+ *       last alert, facts NULL | the device-signed facts note sent at enrolment,
+ *       cur_key NULL (= pubkey) | its current key, key_seq: how many keys it has had)
+ *   device_keys (device, seq 2.., pubkey UNIQUE: the key it re-keyed to, binding: the
+ *       note both keys signed (lib/devkey.h), created) PK (device, seq)
  *   api_tokens (id PK, org, name, scope 'read'|'write', secret_hash 'sha256:<hex>',
  *       expires, created, created_by)
  *   commands (seq INTEGER PK AUTOINCREMENT: delivery order,
@@ -162,6 +165,12 @@ static const char *const MIGRATIONS[] = {
 	"  created INTEGER NOT NULL, updated INTEGER NOT NULL, PRIMARY KEY (org, hash));"
 	"ALTER TABLE policies ADD COLUMN log_index INTEGER;"
 	"UPDATE policies SET log_index = 0 WHERE version = 1;",
+	/* 9: device re-keying (issue 9): the current key, and every binding */
+	"ALTER TABLE devices ADD COLUMN cur_key BLOB;"
+	"ALTER TABLE devices ADD COLUMN key_seq INTEGER NOT NULL DEFAULT 1;"
+	"CREATE TABLE device_keys (device TEXT NOT NULL REFERENCES devices(id),"
+	"  seq INTEGER NOT NULL, pubkey BLOB NOT NULL UNIQUE, binding TEXT NOT NULL,"
+	"  created INTEGER NOT NULL, PRIMARY KEY (device, seq));",
 };
 
 #define NMIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
@@ -563,8 +572,9 @@ int db_enroll(struct db *db, const char *secret_hash, const struct db_device *de
 
 int db_device_get(struct db *db, const char *id, struct db_device *ret)
 {
-	sqlite3_stmt *st =
-		rp_sql_prep(db->h, "SELECT pubkey, org FROM devices WHERE id = ?", "t", id);
+	sqlite3_stmt *st = rp_sql_prep(
+		db->h, "SELECT ifnull(cur_key, pubkey), org, key_seq FROM devices WHERE id = ?",
+		"t", id);
 	int r = rp_sql_step(db->h, st);
 
 	if (r == 1 && (sqlite3_column_bytes(st, 0) != 32 ||
@@ -577,6 +587,7 @@ int db_device_get(struct db *db, const char *id, struct db_device *ret)
 		memcpy(ret->pub, sqlite3_column_blob(st, 0), 32);
 		memcpy(ret->org, rp_sql_text(st, 1), strlen(rp_sql_text(st, 1)) + 1);
 		memcpy(ret->id, id, strlen(id) + 1);
+		ret->key_seq = sqlite3_column_int64(st, 2);
 		r = 0;
 	} else if (r == 0) {
 		r = RP_E_NOTFOUND;
@@ -608,24 +619,90 @@ int db_device_seen(struct db *db, const char *id)
 		      "noting that device %s was seen", id);
 }
 
+int db_device_rekey(struct db *db, const struct db_device *dev, const uint8_t pub[32],
+		    const char *binding)
+{
+	int r;
+
+	if ((r = rp_sql_begin(db->h)) < 0)
+		return db_ret(db, r, "re-keying device %s", dev->id);
+	/* no key of another device, first or later, and only from the key it has now */
+	r = rp_sql_exec(db->h,
+			"UPDATE devices SET cur_key = ?, key_seq = key_seq + 1 WHERE id = ? AND "
+			"key_seq = ? AND NOT EXISTS (SELECT 1 FROM devices WHERE pubkey = ?)",
+			"btib", pub, (size_t)32, dev->id, dev->key_seq, pub, (size_t)32);
+	if (r == 0 && changed(db) != 1)
+		r = RP_E_EXISTS;
+	if (r == 0)
+		r = rp_sql_exec(db->h,
+				"INSERT INTO device_keys (device, seq, pubkey, binding, created) "
+				"VALUES (?, ?, ?, ?, ?)",
+				"tibti", dev->id, dev->key_seq + 1, pub, (size_t)32, binding,
+				rp_now());
+	r = rp_sql_finish(db->h, r);
+	return r == RP_E_EXISTS ? r : db_ret(db, r, "re-keying device %s", dev->id);
+}
+
+int db_device_binding(struct db *db, const char *id, int64_t seq, char **ret)
+{
+	sqlite3_stmt *st =
+		rp_sql_prep(db->h, "SELECT binding FROM device_keys WHERE device = ? AND seq = ?",
+			    "ti", id, seq);
+	int r = rp_sql_step(db->h, st);
+
+	if (r == 1)
+		r = (*ret = strdup(rp_sql_text(st, 0))) ? 0 : RP_E_NOMEM;
+	else if (r == 0)
+		r = RP_E_NOTFOUND;
+	sqlite3_finalize(st);
+	return r == RP_E_NOTFOUND ? r : db_ret(db, r, "reading a key binding of %s", id);
+}
+
+/*
+ * The device's key bindings, oldest first: the column KEYS_COL, whose
+ * notes are apart by a byte no note holds (0x1e; rp_note_text_valid).
+ */
+#define KEYS_COL                                                                           \
+	"(SELECT group_concat(binding, char(30)) FROM (SELECT binding FROM device_keys k " \
+	"WHERE k.device = v.id ORDER BY seq))"
+
+static json_t *col_keys(sqlite3_stmt *st, int i)
+{
+	const char *s = sqlite3_column_type(st, i) == SQLITE_NULL ? "" : rp_sql_text(st, i);
+	json_t *a = json_array();
+
+	while (a && *s) {
+		const char *e = strchr(s, 0x1e);
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+		if (json_array_append_new(a, json_stringn(s, n)) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+		s += n + (e ? 1 : 0);
+	}
+	return a;
+}
+
 static json_t *device_row(sqlite3_stmt *st)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:o, s:o}", "id", rp_sql_text(st, 0),
-			 "hostname", rp_sql_text(st, 1), "os", rp_sql_text(st, 2), "agent_version",
-			 rp_sql_text(st, 3), "enrolled", col_int(st, 4), "last_seen",
-			 col_int(st, 5), "alarm", rp_sql_text(st, 6), "pubkey",
-			 col_b64_or_null(st, 7), "facts", col_text_or_null(st, 8));
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:o, s:o, s:o}", "id",
+			 rp_sql_text(st, 0), "hostname", rp_sql_text(st, 1), "os",
+			 rp_sql_text(st, 2), "agent_version", rp_sql_text(st, 3), "enrolled",
+			 col_int(st, 4), "last_seen", col_int(st, 5), "alarm", rp_sql_text(st, 6),
+			 "pubkey", col_b64_or_null(st, 7), "facts", col_text_or_null(st, 8), "keys",
+			 col_keys(st, 9));
 }
 
 int db_devices_json(struct db *db, const char *org, json_t **ret)
 {
-	return collect(
-		db,
-		rp_sql_prep(db->h,
-			    "SELECT id, hostname, os, agent_version, enrolled, last_seen, "
-			    "alarm, pubkey, facts FROM devices WHERE org = ? ORDER BY hostname, id",
-			    "t", org),
-		device_row, ret);
+	return collect(db,
+		       rp_sql_prep(db->h,
+				   "SELECT id, hostname, os, agent_version, enrolled, last_seen, "
+				   "alarm, pubkey, facts, " KEYS_COL
+				   " FROM devices v WHERE org = ? "
+				   "ORDER BY hostname, id",
+				   "t", org),
+		       device_row, ret);
 }
 
 /* ---- API tokens ---- */
@@ -1064,12 +1141,12 @@ static json_t *result_row(sqlite3_stmt *st)
 		status = pending_status(rp_sql_text(st, 13), expires,
 					sqlite3_column_type(st, 12) != SQLITE_NULL,
 					sqlite3_column_int64(st, 12));
-	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:s, s:o, s:o, s:o}", "device",
+	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:s, s:o, s:o, s:o, s:o}", "device",
 			 rp_sql_text(st, 0), "hostname", rp_sql_text(st, 1), "status", status,
 			 "exit_code", exit_code, "output", col_b64(st, 4), "duration_ms",
 			 col_int(st, 5), "updated", col_int(st, 6), "reason", rp_sql_text(st, 7),
 			 "note", col_text_or_null(st, 9), "pubkey", col_b64_or_null(st, 10),
-			 "facts", col_text_or_null(st, 11));
+			 "facts", col_text_or_null(st, 11), "keys", col_keys(st, 14));
 }
 
 int db_results_json(struct db *db, const char *org, const char *id, json_t **ret)
@@ -1087,7 +1164,7 @@ int db_results_json(struct db *db, const char *org, const char *id, json_t **ret
 				   "SELECT d.device_id, ifnull(v.hostname, ''), d.status, "
 				   "d.exit_code, d.output, ifnull(d.duration_ms, 0), d.updated, "
 				   "d.reason, c.expires, d.result, v.pubkey, v.facts, d.offered, "
-				   "c.state FROM commands c "
+				   "c.state, " KEYS_COL " FROM commands c "
 				   "JOIN deliveries d ON d.command_id = c.id "
 				   "LEFT JOIN devices v ON v.id = d.device_id AND v.org = c.org "
 				   "WHERE c.id = ? AND c.org = ? ORDER BY v.hostname, d.device_id",

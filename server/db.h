@@ -111,6 +111,7 @@ struct db_device {
 	uint8_t pub[32];
 	const char *hostname, *os, *agent_version;
 	const char *facts; /* the device-signed facts note, or NULL */
+	int64_t key_seq;   /* db_device_get: how many keys it has had (pub: the current one) */
 };
 /*
  * Uses up the org's unused, unexpired enrolment token with this secret
@@ -121,6 +122,15 @@ int db_enroll(struct db *db, const char *secret_hash, const struct db_device *de
 /* The device's public key and org (ret->hostname etc. stay NULL). */
 int db_device_get(struct db *db, const char *id, struct db_device *ret);
 int db_device_in_org(struct db *db, const char *id, const char *org);
+/*
+ * The device's key becomes pub, bound to dev->pub (dev from db_device_get)
+ * by binding, verified by the caller. RP_E_EXISTS when pub is a key some
+ * device has or had, or dev's key changed meanwhile.
+ */
+int db_device_rekey(struct db *db, const struct db_device *dev, const uint8_t pub[32],
+		    const char *binding);
+/* The binding that made key number seq (2..) of device id current. */
+int db_device_binding(struct db *db, const char *id, int64_t seq, char **ret);
 /* Writes last_seen at most once a minute: polls are frequent, fsyncs are not free. */
 int db_device_seen(struct db *db, const char *id);
 int db_devices_json(struct db *db, const char *org, json_t **ret);

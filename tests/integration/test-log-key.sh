@@ -178,7 +178,7 @@ org acme
 }
 
 # to_schema_6 DIR: the database as rampartd before migration 7 left it: the
-# signer key in logs.skey, and no migration 7 (nor 8, which comes after it). Old copies of the key are
+# signer key in logs.skey, and no migration 7 (nor 8 and 9, which come after it). Old copies of the key are
 # left where SQLite leaves deleted bytes: a freed page (a dropped table)
 # and the free space of the logs row's page (the row grown and shrunk, as
 # appends and checkpoints rewrote it), with secure_delete off, as SQLite is
@@ -187,6 +187,7 @@ org acme
 to_schema_6() {
 	sqlite3 "$1/rampart.db" "PRAGMA secure_delete = OFF; ALTER TABLE logs DROP COLUMN vkey; DROP TABLE scrub_pending;
 		DROP TABLE policy_proposals; ALTER TABLE policies DROP COLUMN log_index;
+		DROP TABLE device_keys; ALTER TABLE devices DROP COLUMN cur_key; ALTER TABLE devices DROP COLUMN key_seq;
 		DELETE FROM schema_version WHERE version >= 7;
 		UPDATE logs SET skey = '$KEYTEXT' WHERE org = 'acme';
 		UPDATE logs SET skey = '$(cat "$1/log-keys/127.0.0.1%2Frampart%2Fbeta.key")' WHERE org = 'beta';

@@ -493,23 +493,23 @@ static void result_verify_by_device_key(void **state)
 
 	device_skey(0x21, &dev, id);
 	device_skey(0x22, &other, oid);
-	rp_device_vkey(dev.pub, &vk);
+	rp_device_vkey(dev.pub, NULL, &vk);
 	assert_string_equal(vk.name, id);
 	assert_int_equal(vk.id, dev.id);
 	text = replace(result_golden, T1, id);
 	note = signed_by(text, &dev);
-	assert_int_equal(rp_result_verify(note, strlen(note), dev.pub, &r, &d), 0);
+	assert_int_equal(rp_result_verify(note, strlen(note), dev.pub, NULL, &r, &d), 0);
 	assert_string_equal(r.device, id);
 	/* Another device's key: its note is not this device's. */
 	memset(&r, 0x5a, sizeof(r));
-	assert_int_equal(rp_result_verify(note, strlen(note), other.pub, &r, &d), RP_E_NOSIG);
+	assert_int_equal(rp_result_verify(note, strlen(note), other.pub, NULL, &r, &d), RP_E_NOSIG);
 	assert_int_equal(r.org[0], 0x5a);
 	/* Signed by the right key, naming another device. */
 	free(note);
 	free(text);
 	text = replace(result_golden, T1, oid);
 	wrong = signed_by(text, &dev);
-	assert_int_equal(rp_result_verify(wrong, strlen(wrong), dev.pub, &r, &d), RP_E_KEY);
+	assert_int_equal(rp_result_verify(wrong, strlen(wrong), dev.pub, NULL, &r, &d), RP_E_KEY);
 	assert_diag_has(&d, oid);
 	free(wrong);
 	free(text);
