@@ -192,11 +192,11 @@ to_schema_6() {
 		UPDATE logs SET skey = '$KEYTEXT' WHERE org = 'acme';
 		UPDATE logs SET skey = '$(cat "$1/log-keys/127.0.0.1%2Frampart%2Fbeta.key")' WHERE org = 'beta';
 		CREATE TABLE old_copy AS SELECT skey || printf('%.*c', 2000, ' ') AS k FROM logs;
-		DROP TABLE old_copy;" || die "to schema 6"
+		DROP TABLE old_copy;" >/dev/null || die "to schema 6" # the PRAGMA prints its value
 	local i
 	for i in 1 5 20; do
 		sqlite3 "$1/rampart.db" "PRAGMA secure_delete = OFF; UPDATE logs SET signed_note = signed_note || printf('%.*c', $i * 40, 'x') WHERE org = 'acme';
-			UPDATE logs SET signed_note = substr(signed_note, 1, length(signed_note) - $i * 40) WHERE org = 'acme';"
+			UPDATE logs SET signed_note = substr(signed_note, 1, length(signed_note) - $i * 40) WHERE org = 'acme';" >/dev/null
 	done
 }
 
