@@ -118,7 +118,7 @@ int agent_enroll(const char *token_text, const char *dir, const char *net_user)
 
 	if ((r = rp_enroll_token_parse(token_text, strlen(token_text), &tok, &d)) < 0) {
 		fprintf(stderr, "rampart-agent: enrolment token rejected: %s\n", d.msg);
-		return 1;
+		goto out; /* what it parsed of the token is wiped there too */
 	}
 	if (rp_now() >= tok.expires) {
 		fprintf(stderr,
