@@ -11,6 +11,7 @@
 #   oversized  a poll answer announced as 2 GiB
 #   reordered  a poll answered with the sequence number of another request
 #   bigfield   a delivery whose statement is over its cap
+#   deaf       reads every request and answers none
 #   peek       says on stderr (the agent's log) what it could open of the
 #              agent's state and whether it could write, then as forged
 import os, re, struct, sys, time
@@ -89,6 +90,8 @@ while True:
     if m[0] != 2:
         sys.exit(1)
     seq, kind = struct.unpack(">IB", m[1:6])
+    if MODE == "deaf":
+        continue
     if kind == 2:  # a poll
         polls += 1
         if MODE == "forged":

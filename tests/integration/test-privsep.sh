@@ -132,9 +132,10 @@ test_enrol_and_names_through_the_split() {
 	rp_ok "enrolment goes through the split and refuses a missing account; a host name resolves inside the sandbox"
 }
 
-# evil MODE: runs e1 with the stand-in for its network process until it stops or 25 s pass.
+# evil MODE [SECONDS]: runs e1 with the stand-in for its network process until it
+# stops or SECONDS (25) pass.
 evil() {
-	local mode=$1 prog="$T/evil/evil-net-$1.py"
+	local mode=$1 secs=${2:-25} prog="$T/evil/evil-net-$1.py"
 	mkdir -p "$T/evil"
 	chmod 0755 "$T/evil"
 	cp "$HERE/evil-net.py" "$prog"
@@ -142,7 +143,7 @@ evil() {
 	echo "$T/e1" >"$T/evil/evil-net-report.state"
 	: >"$T/e1.$mode.log"
 	local rc=0
-	timeout 25 "$AGENT" run --state-dir "$T/e1" --poll-wait 2 --max-backoff 1 \
+	timeout "$secs" "$AGENT" run --state-dir "$T/e1" --poll-wait 2 --max-backoff 1 \
 		--net-program "$prog" >>"$T/e1.$mode.log" 2>&1 || rc=$?
 	echo "$rc"
 }
@@ -182,8 +183,9 @@ test_peek_at_state() {
 
 test_protocol_abuse_stops_the_agent() {
 	local mode rc
-	for mode in truncated oversized reordered bigfield; do
-		rc=$(evil "$mode")
+	for mode in truncated oversized reordered bigfield deaf; do
+		# deaf: the poll's deadline (2 s hold + 15 s slack + 5 s grace) must pass
+		rc=$(evil "$mode" 45)
 		[ "$rc" = 3 ] || die "$mode: status $rc, expected 3 (stopped on a broken channel): $(tail -3 "$T/e1.$mode.log")"
 		grep -q 'SECURITY ALERT: network-process' "$T/e1.$mode.log" ||
 			die "$mode: no alert: $(tail -3 "$T/e1.$mode.log")"
@@ -195,7 +197,8 @@ test_protocol_abuse_stops_the_agent() {
 	grep -q 'announced' "$T/e1.oversized.log" || die "oversized: not named"
 	grep -q 'where .* is due' "$T/e1.reordered.log" || die "reordered: not named"
 	grep -q 'more than' "$T/e1.bigfield.log" || die "bigfield: not named"
-	rp_ok "truncated, oversized, reordered and over-cap messages: refused, alerted, the agent stops (status 3), nothing runs"
+	grep -q 'did not answer' "$T/e1.deaf.log" || die "deaf: not named: $(tail -3 "$T/e1.deaf.log")"
+	rp_ok "truncated, oversized, reordered, over-cap and unanswered messages: refused, alerted, the agent stops (status 3), nothing runs"
 }
 
 test_network_process_is_not_root
