@@ -232,8 +232,8 @@ static bool device_key(json_t *b64, const char *id, uint8_t pub[32])
  * in ret (NULL: only the count and cur). 0, or < 0 with problem set.
  */
 static int device_keys(const char *org, const char *id, json_t *pubkey, json_t *keys,
-		       uint8_t cur[32], uint8_t (*ret)[32], size_t *ret_n, char *problem,
-		       size_t plen)
+		       uint8_t cur[32], uint8_t (*ret)[32], int64_t *ret_times, size_t *ret_n,
+		       char *problem, size_t plen)
 {
 	const char *v[RP_DEVKEY_CHAIN_MAX];
 	size_t lens[RP_DEVKEY_CHAIN_MAX], n = 0, i;
@@ -262,7 +262,7 @@ static int device_keys(const char *org, const char *id, json_t *pubkey, json_t *
 		lens[n] = strlen(v[n]);
 		n++;
 	}
-	if (rp_devkey_chain(org, id, pub, v, lens, n, cur, ret, NULL, &d) < 0) {
+	if (rp_devkey_chain(org, id, pub, v, lens, n, cur, ret, ret_times, &d) < 0) {
 		snprintf(problem, plen, "its key bindings do not verify: %s", d.msg);
 		return RP_E_KEY;
 	}
@@ -279,8 +279,8 @@ void cli_facts_check(const char *org, const char *id, json_t *pubkey, json_t *ke
 	const char *note = json_string_value(facts);
 
 	memset(ret, 0, sizeof(*ret));
-	ret->key_ok = device_keys(org, id, pubkey, keys, ret->cur, NULL, &ret->nkeys, ret->problem,
-				  sizeof(ret->problem)) == 0;
+	ret->key_ok = device_keys(org, id, pubkey, keys, ret->cur, NULL, NULL, &ret->nkeys,
+				  ret->problem, sizeof(ret->problem)) == 0;
 	/* the facts were signed at enrolment, by the first key */
 	if (!ret->key_ok || !device_key(pubkey, id, pub))
 		return;
@@ -448,23 +448,43 @@ static void row_check(const char *org, const struct cli_view *v, struct cli_row 
 		snprintf(x->problem, sizeof(x->problem), "%s", x->facts.problem);
 		return;
 	}
-	/* By its current key; or by one it had before, for results it signed then. */
+	/*
+	 * By its current key; or by one it had before, for a command that could
+	 * start before that key was retired: the binding that retired it is
+	 * signed by the next key too, so its time is not a thief's to choose.
+	 */
 	x->key_no = x->facts.nkeys;
 	if (rp_result_verify(note, strlen(note), x->facts.cur, x->device, &x->res, &d) < 0) {
 		uint8_t(*keys)[32] = calloc(x->facts.nkeys, sizeof(*keys));
-		size_t nk = 0;
+		int64_t *times = calloc(x->facts.nkeys, sizeof(*times));
+		size_t nk = 0, late = 0;
 		char why[sizeof(d.msg)];
 
 		snprintf(why, sizeof(why), "%s", d.msg);
 		x->key_no = 0;
-		if (keys && device_keys(org, x->device, json_object_get(row, "pubkey"),
-					json_object_get(row, "keys"), pub, keys, &nk, x->problem,
-					sizeof(x->problem)) == 0)
-			for (size_t k = nk - 1; k-- > 0 && !x->key_no;)
+		if (keys && times &&
+		    device_keys(org, x->device, json_object_get(row, "pubkey"),
+				json_object_get(row, "keys"), pub, keys, times, &nk, x->problem,
+				sizeof(x->problem)) == 0)
+			for (size_t k = nk - 1; k-- > 0 && !x->key_no;) {
 				if (rp_result_verify(note, strlen(note), keys[k], x->device,
-						     &x->res, NULL) == 0)
+						     &x->res, NULL) < 0)
+					continue;
+				if (v->cmd->not_before >= times[k + 1] + RP_CLOCK_SKEW_S)
+					late = k + 1;
+				else
 					x->key_no = k + 1;
+			}
 		free(keys);
+		free(times);
+		if (late && !x->key_no) {
+			snprintf(
+				x->problem, sizeof(x->problem),
+				"signed by the device's key %zu, retired before this command could "
+				"start",
+				late);
+			return;
+		}
 		if (!x->key_no) {
 			snprintf(x->problem, sizeof(x->problem), "result does not verify: %s", why);
 			return;

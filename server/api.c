@@ -1552,6 +1552,37 @@ out:
 }
 
 /* Parses and verifies the signed result note; fails the request otherwise. */
+/*
+ * A result signed by a key the device has since replaced (spooled while
+ * the server was away, reported after a rekey): taken when the command
+ * could start before the server took the key that replaced it, as the
+ * CLI judges it (cli/trust.c row_check). 1 when taken, 0 when no retired
+ * key signed it, -1 after failing the request (a key retired too early).
+ */
+static int retired_key_signed(struct req *q, const struct db_device *dev, const char *text,
+			      struct rp_result *res)
+{
+	struct db_retired_key k[RP_DEVKEY_CHAIN_MAX];
+	size_t n = 0;
+	int64_t nb = 0;
+
+	if (db_device_retired_keys(&q->srv->db, dev->id, k, RP_DEVKEY_CHAIN_MAX, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (rp_result_verify(text, strlen(text), k[i].pub, dev->id, res, NULL) < 0)
+			continue;
+		if (db_command_not_before(&q->srv->db, q->org, res->command, &nb) == 0 &&
+		    nb < k[i].retired + RP_CLOCK_SKEW_S)
+			return 1;
+		fail(q, 400,
+		     "result refused: signed by a key device %s replaced before command %s "
+		     "could start",
+		     dev->id, res->command);
+		return -1;
+	}
+	return 0;
+}
+
 static bool result_verify(struct req *q, const char *text, struct rp_result *res)
 {
 	struct db_device dev;
@@ -1562,7 +1593,15 @@ static bool result_verify(struct req *q, const char *text, struct rp_result *res
 		fail(q, 500, "looking up device %s: %s", q->who, rp_strerror(r));
 		return false;
 	}
-	if ((r = rp_result_verify(text, strlen(text), dev.pub, dev.id, res, &d)) < 0) {
+	r = rp_result_verify(text, strlen(text), dev.pub, dev.id, res, &d);
+	if (r < 0 && dev.key_seq > 1) {
+		int k = retired_key_signed(q, &dev, text, res);
+		if (k < 0)
+			return false;
+		if (k > 0)
+			r = 0; /* by a key it had when the command could start */
+	}
+	if (r < 0) {
 		if (r == RP_E_NOSIG)
 			fail(q, 400, "result refused: not signed by device %s", q->who);
 		else

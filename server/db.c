@@ -643,6 +643,43 @@ int db_device_rekey(struct db *db, const struct db_device *dev, const uint8_t pu
 	return r == RP_E_EXISTS ? r : db_ret(db, r, "re-keying device %s", dev->id);
 }
 
+int db_device_retired_keys(struct db *db, const char *id, struct db_retired_key *v, size_t max,
+			   size_t *ret_n)
+{
+	sqlite3_stmt *st = rp_sql_prep(
+		db->h,
+		"SELECT k.pubkey, n.created FROM (SELECT 1 AS seq, pubkey FROM devices WHERE id = ? "
+		"UNION ALL SELECT seq, pubkey FROM device_keys WHERE device = ?) k "
+		"JOIN device_keys n ON n.device = ? AND n.seq = k.seq + 1 ORDER BY k.seq DESC",
+		"ttt", id, id, id);
+	size_t n = 0;
+	int r;
+
+	while (n < max && (r = rp_sql_step(db->h, st)) == 1) {
+		if (sqlite3_column_bytes(st, 0) != 32)
+			continue;
+		memcpy(v[n].pub, sqlite3_column_blob(st, 0), 32);
+		v[n].retired = sqlite3_column_int64(st, 1);
+		n++;
+	}
+	if (n == max)
+		r = 0;
+	sqlite3_finalize(st);
+	*ret_n = n;
+	return db_ret(db, r < 0 ? r : 0, "reading the retired keys of %s", id);
+}
+
+int db_command_not_before(struct db *db, const char *org, const char *id, int64_t *ret)
+{
+	sqlite3_stmt *st = rp_sql_prep(
+		db->h, "SELECT not_before FROM commands WHERE org = ? AND id = ?", "tt", org, id);
+	int r = rp_sql_step(db->h, st);
+
+	*ret = r == 1 ? sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return r < 0 ? db_ret(db, r, "reading command %s", id) : r == 1 ? 0 : RP_E_NOTFOUND;
+}
+
 int db_device_binding(struct db *db, const char *id, int64_t seq, char **ret)
 {
 	sqlite3_stmt *st =

@@ -3,6 +3,7 @@
 """A device key binding (lib/devkey.h) made as an attacker would.
 
   devkey-binding.py ORG DEVICE OLDKEY NEWKEY SIGNERS [OUT_NEWKEY]
+  devkey-binding.py sign KEYFILE <TEXT     any text as a note signed by that key
 
 OLDKEY and NEWKEY are key files (PRIVATE+KEY+<device id>+<id>+base64), or
 `new' for NEWKEY: a fresh key, written to OUT_NEWKEY. SIGNERS says which
@@ -55,5 +56,16 @@ def main(org, device, oldkey, newkey, signers, out=None):
     sys.stdout.write(text + "\n" + lines)
 
 
+def sign(keyfile):
+    name = open(keyfile).read().strip().split("+", 4)[2]
+    k = load(keyfile)
+    text = sys.stdin.read()
+    sig = keyid(name, pub(k)) + k.sign(text.encode())
+    sys.stdout.write(text + "\n" + f"\u2014 {name} {base64.b64encode(sig).decode()}\n")
+
+
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    if sys.argv[1] == "sign":
+        sign(sys.argv[2])
+    else:
+        main(*sys.argv[1:])

@@ -51,7 +51,11 @@ test_rekey_while_running() {
 	out=$("$AGENT" rekey --state-dir "$T/a1" 2>&1) || die "rekey: $out"
 	grep -q "re-keyed" <<<"$out" || die "rekey said: $out"
 	! cmp -s "$T/a1/device.key" "$T/key1" || die "device.key is the old key"
-	[ ! -e "$T/a1/device.key.next" ] && [ ! -e "$T/a1/rekey.binding" ] || die "rekey left files behind"
+	[ ! -e "$T/a1/device.key.next" ] || die "rekey left device.key.next behind"
+	# kept until the next rekey confirms it: a forged answer must not lock the device out
+	cmp -s "$T/a1/device.key.prev" "$T/key1" || die "the old key is not kept in device.key.prev"
+	[ "$(stat -c %a "$T/a1/device.key.prev")" = 600 ] || die "device.key.prev is not 0600"
+	[ -e "$T/a1/rekey.binding" ] || die "the binding is not kept"
 	[ "$(stat -c %a "$T/a1/device.key")" = 600 ] || die "the new device.key is not 0600"
 	grep -q "PRIVATE+KEY+$DEV_a1+" "$T/a1/device.key" || die "the new key is not named by the device id"
 	out=$(req "$T/key1" GET /v1/agent/checkpoint)
@@ -110,6 +114,69 @@ test_interrupted_rekey() {
 	rp_agent_start a1
 	run_ok resumed >/dev/null
 	rp_ok "a rekey the server took but the agent did not save is finished by the next run"
+	# the next rekey first confirms that one (the server knows the current key), then makes a new key
+	cp "$T/a1/device.key" "$T/keyC"
+	out=$("$AGENT" rekey --state-dir "$T/a1" 2>&1) || die "the rekey after: $out"
+	grep -q "re-keyed" <<<"$out" || die "the rekey after said: $out"
+	cmp -s "$T/a1/device.key.prev" "$T/keyC" || die "device.key.prev is not the key before"
+	run_ok after-confirmed >/dev/null
+	rp_ok "the next rekey confirms the last one and makes a new key"
+}
+
+test_forged_answer_does_not_lock_out() {
+	local out
+	# The network process said the server took the last rekey, but it did not:
+	# rampartd's rows put back as they were before it.
+	local seq prev
+	seq=$(rp_sql "SELECT key_seq FROM devices WHERE id = '$DEV_a1'")
+	prev=$(rp_sql "SELECT hex(pubkey) FROM device_keys WHERE device = '$DEV_a1' AND seq = $((seq - 1))")
+	rp_sql "DELETE FROM device_keys WHERE device = '$DEV_a1' AND seq = $seq;
+		UPDATE devices SET cur_key = X'$prev', key_seq = $((seq - 1)) WHERE id = '$DEV_a1';"
+	out=$(req "$T/a1/device.key" GET /v1/agent/checkpoint)
+	[ "${out%% *}" = 401 ] || die "the server still knows the key: $out"
+	out=$("$AGENT" rekey --state-dir "$T/a1" 2>&1) || die "rekey after a forged answer: $out"
+	grep -q "had not taken the last rekey; it has now" <<<"$out" || die "rekey said: $out"
+	out=$(req "$T/a1/device.key" GET /v1/agent/checkpoint)
+	[ "${out%% *}" = 200 ] || die "the device is still locked out: $out"
+	[ ! -e "$T/a1/device.key.prev" ] && [ ! -e "$T/a1/rekey.binding" ] || die "the confirmed rekey left its files"
+	run_ok after-forged >/dev/null
+	rp_ok "a forged 'key taken' answer does not lock the device out: the next rekey tells the server again with the previous key"
+}
+
+# A result signed before a rekey and reported after it (spooled while the
+# server was away) is taken by the server and verified by the CLI.
+test_spooled_result_across_rekey() {
+	local id out
+	id=$(rp_submit 1 --to "$DEV_a1" --run-as "$ME" -- sh -c "sleep 3; echo spooled")
+	rp_wait_for 30 grep -q "running command $id" "$T/a1.log" || die "the command did not start"
+	rp_server_stop
+	rp_wait_for 30 grep -q "reporting result of $id: .*(kept for retry)" "$T/a1.log" || die "the result was not spooled"
+	rp_agent_stop a1
+	rp_server_start
+	out=$("$AGENT" rekey --state-dir "$T/a1" 2>&1) || die "rekey: $out"
+	rp_agent_start a1
+	rp_wait_for 60 bash -c "[ \"\$(rp_status $id $DEV_a1)\" = done ]" ||
+		die "the spooled result was not taken: $(grep "$id" "$T/a1.log" | tail -2)"
+	out=$(rp_as 1 --json results "$id")
+	[ "$(py "j['results'][0]['device_key']['retired']" <<<"$out")" = True ] || die "not by the retired key: $out"
+	rp_ok "a result spooled before a rekey is taken after it, verified as signed by the retired key"
+}
+
+# The thief of a retired key signs a result for a command that starts after
+# the rekey; the breached server shows it. The CLI refuses it.
+test_retired_key_after_the_rekey() {
+	local id h out
+	id=$(rp_submit 1 --to "$DEV_a1" --run-as "$ME" --not-before 20m -- sh -c "echo later")
+	[ -n "$id" ] || die "no command"
+	h=$(printf '' | sha256sum | cut -d' ' -f1)
+	printf 'rampart/result/v1\norg acme\ndevice %s\ncommand %s\nstatus done\nexit 0\nduration-ms 1\noutput sha256:%s 0\n' \
+		"$DEV_a1" "$id" "$h" | python3 "$HERE/devkey-binding.py" sign "$T/a1/device.key.prev" >"$T/forged.result"
+	rp_sql "UPDATE deliveries SET status = 'done', exit_code = 0, output = x'', result = readfile('$T/forged.result')
+		WHERE command_id = '$id' AND device_id = '$DEV_a1';"
+	out=$(rp_as 1 --json results "$id")
+	[ "$(py "j['results'][0]['verified']" <<<"$out")" = False ] || die "a retired key's result for a later command is verified: $out"
+	grep -q "retired before this command could start" <<<"$out" || die "the CLI does not say why: $out"
+	rp_ok "a result signed by a retired key for a command that starts after the rekey is UNVERIFIED"
 }
 
 test_server_cannot_bind_its_own_key() {
@@ -163,16 +230,20 @@ test_retired_key_cannot_come_back() {
 	[ "${out%% *}" = 400 ] || die "an old binding replayed was taken: $out"
 	grep -q "not the device's current one" <<<"$out" || die "the replay's refusal does not say why: $out"
 	# the binding that made the current key, sent again: the agent's retry, answered as before
-	out=$(req "$T/a1/device.key" POST /v1/agent/rekey \
-		"$(body "$T/bindingB")")
+	local keys
+	keys=$(rp_as 1 --json devices | py "j['devices'][0]['keys']")
+	out=$(req "$T/a1/device.key" POST /v1/agent/rekey "$(body "$T/a1/rekey.binding")")
 	[ "${out%% *}" = 200 ] || die "the retry of the current binding was refused: $out"
-	[ "$(rp_as 1 --json devices | py "j['devices'][0]['keys']")" = 5 ] || die "the retry added a key"
+	[ "$(rp_as 1 --json devices | py "j['devices'][0]['keys']")" = "$keys" ] || die "the retry added a key"
 	rp_ok "a retired key cannot be made current again; an old binding replayed is refused; a retry changes nothing"
 }
 
 test_help
 test_rekey_while_running
+test_forged_answer_does_not_lock_out
 test_interrupted_rekey
+test_spooled_result_across_rekey
+test_retired_key_after_the_rekey
 test_server_cannot_bind_its_own_key
 test_retired_key_cannot_come_back
 rp_agent_stop a1
