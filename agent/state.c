@@ -430,6 +430,13 @@ int agent_key_reload(struct agent *a)
 		return r;
 	if (strcmp(k.name, a->conf.device) != 0 || sodium_memcmp(k.pub, a->key.pub, 32) == 0) {
 		rp_skey_wipe(&k);
+		/* refused with the key a rekey made: it may never have reached the server */
+		agent_path(a, path, sizeof(path), "device.key.prev");
+		if (!a->key_hinted && access(path, F_OK) == 0) {
+			a->key_hinted = true;
+			agent_logf("the server refuses the device key that the last rekey made; "
+				   "`rampart-agent rekey' tells it again if it never took it");
+		}
 		return 0;
 	}
 	rp_skey_wipe(&a->key);

@@ -85,6 +85,7 @@ struct agent {
 	struct agent_conf conf;
 	struct rp_skey key;
 	bool key_fixed;           /* `rekey' chooses the key it signs with: no agent_key_reload */
+	bool key_hinted;          /* agent_key_reload said how to finish an unconfirmed rekey */
 	struct rp_policy *policy; /* the newest root policy: pols[scan.npol - 1] */
 	/* The walk through the log (agent/walk.c), and the policies it keeps, as
 	 * scan.pol lists them: pols[i] is in force from entry scan.pol[i].index. */

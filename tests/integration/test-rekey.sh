@@ -134,6 +134,8 @@ test_forged_answer_does_not_lock_out() {
 		UPDATE devices SET cur_key = X'$prev', key_seq = $((seq - 1)) WHERE id = '$DEV_a1';"
 	out=$(req "$T/a1/device.key" GET /v1/agent/checkpoint)
 	[ "${out%% *}" = 401 ] || die "the server still knows the key: $out"
+	# the running agent, refused, says what to do
+	rp_wait_for 30 grep -q "tells it again if it never took it" "$T/a1.log" || die "the agent did not say how to recover"
 	out=$("$AGENT" rekey --state-dir "$T/a1" 2>&1) || die "rekey after a forged answer: $out"
 	grep -q "had not taken the last rekey; it has now" <<<"$out" || die "rekey said: $out"
 	out=$(req "$T/a1/device.key" GET /v1/agent/checkpoint)
