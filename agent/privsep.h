@@ -36,3 +36,10 @@ void agent_net_stop(struct agent *a);
  */
 int agent_net_call(struct agent *a, const struct agent_call *c, struct agent_answer *ans,
 		   struct rp_diag *d);
+/*
+ * A POST of body (agent/run.c), whose answer's body is not read: the
+ * status in *ret_status (if not NULL), agent_net_call's result returned
+ * (RP_E_HTTP for a status that is not 2xx, d says what the server said).
+ */
+int agent_post_json(struct agent *a, const char *path, json_t *body, int *ret_status,
+		    struct rp_diag *d);

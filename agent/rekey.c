@@ -38,40 +38,36 @@
 static int send_binding(struct agent *a, const char *binding, struct rp_diag *d)
 {
 	json_t *body = json_pack("{s:s}", "binding", binding);
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	struct agent_answer ans;
-	int r;
+	int status = 0,
+	    r = body ? agent_post_json(a, "/v1/agent/rekey", body, &status, d) : RP_E_NOMEM;
 
 	json_decref(body);
-	if (!text)
-		return RP_E_NOMEM;
-	struct agent_call c = {.method = "POST",
-			       .path = "/v1/agent/rekey",
-			       .body = text,
-			       .body_len = strlen(text),
-			       .timeout_ms = RP_AGENT_REQUEST_S * 1000L,
-			       .max_body = RP_AGENT_ANSWER_MAX,
-			       .values_max = RP_AGENT_ANSWER_VALUES_MAX,
-			       .kind = AGENT_ANS_FIELDS,
-			       .fields = {"device_id", NULL}};
-	r = agent_net_call(a, &c, &ans, d);
-	if (r == RP_E_HTTP)
-		r = ans.status; /* d says what the server said */
-	agent_answer_release(&ans);
-	free(text);
-	return r;
+	return r == RP_E_HTTP ? status : r;
 }
 
-/* The binding in path, read; it must bind old to new (NULL: any new) for this device. */
+/* send_binding signed by key k, a->key as it was after. */
+static int send_as(struct agent *a, const struct rp_skey *k, const char *binding, struct rp_diag *d)
+{
+	struct rp_skey was = a->key;
+	int st;
+
+	a->key = *k;
+	st = send_binding(a, binding, d);
+	a->key = was;
+	rp_skey_wipe(&was);
+	return st;
+}
+
+/* The binding in path, read; it must bind old to new_pub for this device. */
 static int binding_read(const struct agent *a, const char *path, const uint8_t old[32],
-			const uint8_t *new_pub, char **ret, size_t *ret_len, struct rp_diag *d)
+			const uint8_t new_pub[32], char **ret, size_t *ret_len, struct rp_diag *d)
 {
 	struct rp_devkey_binding b;
 	int r = rp_read_file_flags(path, RP_DEVKEY_NOTE_MAX, RP_FILE_PRIVATE, ret, ret_len, d);
 
 	if (r == 0 &&
 	    (r = rp_devkey_verify(*ret, *ret_len, a->conf.org, a->conf.device, old, &b, d)) == 0 &&
-	    new_pub && sodium_memcmp(b.new_pub, new_pub, 32) != 0) {
+	    sodium_memcmp(b.new_pub, new_pub, 32) != 0) {
 		rp_diagf(d, "it binds another key");
 		r = RP_E_KEY;
 	}
@@ -94,13 +90,13 @@ static int binding_read(const struct agent *a, const char *path, const uint8_t o
 static int confirm_last(struct agent *a, const char *prev_path, const char *bind_path,
 			struct rp_diag *d)
 {
-	struct rp_skey prev, cur = a->key;
+	struct rp_skey prev;
 	char *binding = NULL;
 	size_t blen = 0;
 	int st, r;
 
 	if ((r = agent_key_read(prev_path, &prev, d)) < 0 ||
-	    (r = binding_read(a, bind_path, prev.pub, cur.pub, &binding, &blen, d)) < 0) {
+	    (r = binding_read(a, bind_path, prev.pub, a->key.pub, &binding, &blen, d)) < 0) {
 		/* not a pair this agent left: nothing to confirm */
 		rp_skey_wipe(&prev);
 		unlink(prev_path);
@@ -109,9 +105,7 @@ static int confirm_last(struct agent *a, const char *prev_path, const char *bind
 	}
 	st = send_binding(a, binding, d);
 	if (st == 401) {
-		a->key = prev;
-		st = send_binding(a, binding, d);
-		a->key = cur;
+		st = send_as(a, &prev, binding, d);
 		r = st == 200 ? 1 : st < 0 ? st : RP_E_HTTP;
 	} else {
 		r = st == 200 ? 0 : st < 0 ? st : RP_E_HTTP;
@@ -121,7 +115,6 @@ static int confirm_last(struct agent *a, const char *prev_path, const char *bind
 		unlink(bind_path);
 	}
 	rp_skey_wipe(&prev);
-	rp_skey_wipe(&cur);
 	free(binding);
 	return r;
 }
@@ -219,12 +212,8 @@ int agent_rekey(const char *dir, const char *net_user)
 	}
 
 	st = RP_E_NOTFOUND;
-	if (resumed) {
-		/* the server may hold the new key already: ask as it */
-		a.key = next;
-		st = send_binding(&a, binding, &d);
-		a.key = old;
-	}
+	if (resumed) /* the server may hold the new key already: ask as it */
+		st = send_as(&a, &next, binding, &d);
 	if (st != 200)
 		st = send_binding(&a, binding, &d);
 	if (st != 200) {

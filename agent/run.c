@@ -50,9 +50,8 @@ static struct agent_call call_for(const struct agent *a, const char *method, con
 	return c;
 }
 
-/* A POST whose answer is {} or an error: the status, or the failure (d says why). */
-static int post_json(struct agent *a, const char *path, json_t *body, int *ret_status,
-		     struct rp_diag *d)
+int agent_post_json(struct agent *a, const char *path, json_t *body, int *ret_status,
+		    struct rp_diag *d)
 {
 	struct agent_call c =
 		call_for(a, "POST", path, RP_AGENT_REQUEST_S * 1000L, RP_AGENT_ANSWER_MAX,
@@ -160,7 +159,7 @@ static void report_notes(struct agent *a, const struct agent_alert_note *notes, 
 		struct rp_diag d = {""};
 		json_t *b = json_pack("{s:s, s:s, s:s}", "command", notes[i].id, "code",
 				      notes[i].code, "reason", notes[i].reason);
-		if (b && post_json(a, "/v1/agent/alert", b, NULL, &d) < 0)
+		if (b && agent_post_json(a, "/v1/agent/alert", b, NULL, &d) < 0)
 			agent_logf("could not report the alert to the server: %s", d.msg);
 		json_decref(b);
 	}
@@ -234,7 +233,7 @@ static int spool_send(struct agent *a, const char *id)
 		unlink(path);
 		return RP_E_MALFORMED;
 	}
-	r = post_json(a, "/v1/agent/result", j, &status, &d);
+	r = agent_post_json(a, "/v1/agent/result", j, &status, &d);
 	json_decref(j);
 	/* 409: the server already holds a final result for it. */
 	if (r >= 0 || status == 409) {
@@ -484,7 +483,7 @@ static int handle_delivery(struct agent *a, const struct run_opts *o, const stru
 		goto out;
 	}
 	json_t *b = json_pack("{s:s}", "command", c->id);
-	post_json(a, "/v1/agent/started", b, NULL, &d);
+	agent_post_json(a, "/v1/agent/started", b, NULL, &d);
 	json_decref(b);
 	agent_logf("running command %s as %s (timeout %u s)", c->id, c->run_as, c->timeout);
 	if ((r = agent_exec(c, dl->payload, dl->payload_len, &eo, &x)) < 0) {

@@ -227,21 +227,22 @@ static bool device_key(json_t *b64, const char *id, uint8_t pub[32])
 }
 
 /*
- * The device's keys, oldest first, from its first key and the server's
- * list of bindings (each verified by lib/devkey.h): at most n_max of them
- * in ret (NULL: only the count and cur). 0, or < 0 with problem set.
+ * The device's keys from its first key (which must hash to id) and the
+ * server's list of bindings, each verified (lib/devkey.h): the current one
+ * in cur, how many in *ret_n, the first in first; and when ret is not
+ * NULL (room for json_array_size(keys) + 1) every one, oldest first, with
+ * since[i] when key i became current. 0, or < 0 with problem set.
  */
 static int device_keys(const char *org, const char *id, json_t *pubkey, json_t *keys,
-		       uint8_t cur[32], uint8_t (*ret)[32], int64_t *ret_times, size_t *ret_n,
-		       char *problem, size_t plen)
+		       uint8_t first[32], uint8_t cur[32], uint8_t (*ret)[32], int64_t *since,
+		       size_t *ret_n, char *problem, size_t plen)
 {
 	const char *v[RP_DEVKEY_CHAIN_MAX];
 	size_t lens[RP_DEVKEY_CHAIN_MAX], n = 0, i;
 	struct rp_diag d = {""};
-	uint8_t pub[32];
 	json_t *b;
 
-	if (!device_key(pubkey, id, pub)) {
+	if (!device_key(pubkey, id, first)) {
 		snprintf(problem, plen, "the server's key for this device does not hash to its id");
 		return RP_E_KEY;
 	}
@@ -262,7 +263,7 @@ static int device_keys(const char *org, const char *id, json_t *pubkey, json_t *
 		lens[n] = strlen(v[n]);
 		n++;
 	}
-	if (rp_devkey_chain(org, id, pub, v, lens, n, cur, ret, ret_times, &d) < 0) {
+	if (rp_devkey_chain(org, id, first, v, lens, n, cur, ret, since, &d) < 0) {
 		snprintf(problem, plen, "its key bindings do not verify: %s", d.msg);
 		return RP_E_KEY;
 	}
@@ -270,23 +271,25 @@ static int device_keys(const char *org, const char *id, json_t *pubkey, json_t *
 	return 0;
 }
 
-void cli_facts_check(const char *org, const char *id, json_t *pubkey, json_t *keys, json_t *facts,
-		     struct cli_facts *ret)
+/* cli_facts_check, and the device's keys as device_keys gives them. */
+static void facts_check(const char *org, const char *id, json_t *pubkey, json_t *keys,
+			json_t *facts, struct cli_facts *ret, uint8_t (*ret_keys)[32],
+			int64_t *since)
 {
 	struct rp_diag d = {""};
 	struct rp_facts f;
-	uint8_t pub[32];
+	uint8_t first[32];
 	const char *note = json_string_value(facts);
 
 	memset(ret, 0, sizeof(*ret));
-	ret->key_ok = device_keys(org, id, pubkey, keys, ret->cur, NULL, NULL, &ret->nkeys,
-				  ret->problem, sizeof(ret->problem)) == 0;
-	/* the facts were signed at enrolment, by the first key */
-	if (!ret->key_ok || !device_key(pubkey, id, pub))
+	ret->key_ok = device_keys(org, id, pubkey, keys, first, ret->cur, ret_keys, since,
+				  &ret->nkeys, ret->problem, sizeof(ret->problem)) == 0;
+	if (!ret->key_ok)
 		return;
+	/* the facts were signed at enrolment, by the first key */
 	if (!note)
 		snprintf(ret->problem, sizeof(ret->problem), "no facts signed by the device");
-	else if (rp_facts_verify(note, strlen(note), pub, &f, &d) < 0)
+	else if (rp_facts_verify(note, strlen(note), first, &f, &d) < 0)
 		snprintf(ret->problem, sizeof(ret->problem), "facts: %s", d.msg);
 	else if (strcmp(f.org, org) != 0)
 		snprintf(ret->problem, sizeof(ret->problem), "facts are for org %s", f.org);
@@ -294,6 +297,12 @@ void cli_facts_check(const char *org, const char *id, json_t *pubkey, json_t *ke
 		ret->verified = true;
 		ret->facts = f;
 	}
+}
+
+void cli_facts_check(const char *org, const char *id, json_t *pubkey, json_t *keys, json_t *facts,
+		     struct cli_facts *ret)
+{
+	facts_check(org, id, pubkey, keys, facts, ret, NULL, NULL);
 }
 
 void cli_hosts_init(struct cli_hosts *h, const char *org, json_t *devices)
@@ -415,20 +424,22 @@ static json_t *row_of(json_t *rows, const char *device)
 	return NULL;
 }
 
-static void row_check(const char *org, const struct cli_view *v, struct cli_row *x, int64_t now)
+/* row_check, with room for every key the device had (NULL: it never re-keyed). */
+static void row_judge(const char *org, const struct cli_view *v, struct cli_row *x, int64_t now,
+		      uint8_t (*keys)[32], int64_t *since)
 {
 	json_t *row = x->row;
 	const char *sstatus = row ? json_string_value(json_object_get(row, "status")) : NULL;
 	const char *note = row ? json_string_value(json_object_get(row, "note")) : NULL;
 	const char *o64 = row ? json_string_value(json_object_get(row, "output")) : NULL;
 	struct rp_diag d = {""};
-	uint8_t pub[32], h[32] = {0};
-	size_t n;
+	uint8_t h[32] = {0};
+	size_t n, k = 0;
 
 	x->status = "UNVERIFIED";
-	cli_facts_check(org, x->device, row ? json_object_get(row, "pubkey") : NULL,
-			row ? json_object_get(row, "keys") : NULL,
-			row ? json_object_get(row, "facts") : NULL, &x->facts);
+	facts_check(org, x->device, row ? json_object_get(row, "pubkey") : NULL,
+		    row ? json_object_get(row, "keys") : NULL,
+		    row ? json_object_get(row, "facts") : NULL, &x->facts, keys, since);
 	if (!v->cmd) {
 		snprintf(x->problem, sizeof(x->problem), "the statement is not verified");
 		return;
@@ -448,48 +459,24 @@ static void row_check(const char *org, const struct cli_view *v, struct cli_row 
 		snprintf(x->problem, sizeof(x->problem), "%s", x->facts.problem);
 		return;
 	}
-	/*
-	 * By its current key; or by one it had before, for a command that could
-	 * start before that key was retired: the binding that retired it is
-	 * signed by the next key too, so its time is not a thief's to choose.
-	 */
-	x->key_no = x->facts.nkeys;
-	if (rp_result_verify(note, strlen(note), x->facts.cur, x->device, &x->res, &d) < 0) {
-		uint8_t(*keys)[32] = calloc(x->facts.nkeys, sizeof(*keys));
-		int64_t *times = calloc(x->facts.nkeys, sizeof(*times));
-		size_t nk = 0, late = 0;
-		char why[sizeof(d.msg)];
-
-		snprintf(why, sizeof(why), "%s", d.msg);
-		x->key_no = 0;
-		if (keys && times &&
-		    device_keys(org, x->device, json_object_get(row, "pubkey"),
-				json_object_get(row, "keys"), pub, keys, times, &nk, x->problem,
-				sizeof(x->problem)) == 0)
-			for (size_t k = nk - 1; k-- > 0 && !x->key_no;) {
-				if (rp_result_verify(note, strlen(note), keys[k], x->device,
-						     &x->res, NULL) < 0)
-					continue;
-				if (v->cmd->not_before >= times[k + 1] + RP_CLOCK_SKEW_S)
-					late = k + 1;
-				else
-					x->key_no = k + 1;
-			}
-		free(keys);
-		free(times);
-		if (late && !x->key_no) {
-			snprintf(
-				x->problem, sizeof(x->problem),
-				"signed by the device's key %zu, retired before this command could "
-				"start",
-				late);
-			return;
-		}
-		if (!x->key_no) {
-			snprintf(x->problem, sizeof(x->problem), "result does not verify: %s", why);
-			return;
-		}
+	if (x->facts.nkeys > 1 && !keys) {
+		snprintf(x->problem, sizeof(x->problem), "out of memory");
+		return;
 	}
+	/* By its current key, or by one it had when the command could start. */
+	if (rp_devkey_result_verify(note, strlen(note), x->device,
+				    keys ? (const uint8_t(*)[32])keys : &x->facts.cur,
+				    x->facts.nkeys, &x->res, &k, &d) < 0) {
+		snprintf(x->problem, sizeof(x->problem), "result does not verify: %s", d.msg);
+		return;
+	}
+	if (!rp_devkey_may_sign(since, x->facts.nkeys, k, v->cmd->not_before)) {
+		snprintf(x->problem, sizeof(x->problem),
+			 "signed by the device's key %zu, retired before this command could start",
+			 k + 1);
+		return;
+	}
+	x->key_no = k + 1;
 	if (strcmp(x->res.org, org) != 0 || strcmp(x->res.command, v->cmd->id) != 0) {
 		snprintf(x->problem, sizeof(x->problem), "signed result is of command %s in org %s",
 			 x->res.command, x->res.org);
@@ -511,6 +498,18 @@ static void row_check(const char *org, const struct cli_view *v, struct cli_row 
 	}
 	x->verified = true;
 	x->status = rp_result_status_name(x->res.status);
+}
+
+static void row_check(const char *org, const struct cli_view *v, struct cli_row *x, int64_t now)
+{
+	size_t nb = json_array_size(x->row ? json_object_get(x->row, "keys") : NULL) + 1;
+	/* every key it had, for results signed before it re-keyed */
+	uint8_t(*keys)[32] = nb > 1 && nb <= RP_DEVKEY_CHAIN_MAX + 1 ? calloc(nb, 32) : NULL;
+	int64_t *since = keys ? calloc(nb, sizeof(*since)) : NULL;
+
+	row_judge(org, v, x, now, since ? keys : NULL, since);
+	free(keys);
+	free(since);
 }
 
 int cli_rows(const char *org, const struct cli_view *v, json_t *rows, int64_t now,

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "note.h"
+#include "result.h"
 #include "rp_limits.h"
 #include "statement.h"
 #include "util.h"
@@ -60,5 +61,25 @@ int rp_devkey_verify(const char *msg, size_t len, const char *org, const char *d
 int rp_devkey_chain(const char *org, const char *device, const uint8_t pub0[32],
 		    const char *const *bindings, const size_t *lens, size_t n, uint8_t ret_cur[32],
 		    uint8_t (*ret_keys)[32], int64_t *ret_times, struct rp_diag *d);
+
+/*
+ * A result note of device, signed by one of its keys keys[0..n), oldest
+ * first, the last its current one (the chain rp_devkey_chain verified, or
+ * the server's own rows): the current key is tried first. ret_key: the
+ * index of the key that signed it. Else the current key's error.
+ */
+int rp_devkey_result_verify(const char *msg, size_t len, const char *device,
+			    const uint8_t (*keys)[32], size_t n, struct rp_result *ret,
+			    size_t *ret_key, struct rp_diag *d);
+/*
+ * Whether key k of the n, since[i] being when key i became current (as
+ * rp_devkey_chain's ret_times), counts for a command that starts at
+ * not_before: the current key always; a retired one only when the command
+ * could start before it was retired (RP_CLOCK_SKEW_S allowed). The time of
+ * the binding that retired it is signed by the key after it too, so the
+ * thief of a retired key cannot move it. The one rule of the CLI and
+ * rampartd.
+ */
+bool rp_devkey_may_sign(const int64_t *since, size_t n, size_t k, int64_t not_before);
 
 #endif

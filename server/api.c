@@ -52,6 +52,7 @@ struct req {
 	size_t body_len;
 	char org[RP_ORG_NAME_MAX + 1];
 	char who[RP_NOTE_NAME_MAX + 8]; /* key name, token:<name> or device id */
+	struct db_device dev;           /* AUTH_DEVICE: the device, its key the one that signed */
 	double t0;
 };
 
@@ -279,23 +280,23 @@ static bool auth_admin(struct req *q, enum auth need)
 static bool auth_device(struct req *q)
 {
 	const char *id = hdr(q, RP_REQSIG_HDR_KEY);
-	struct db_device dev;
+	struct db_device *dev = &q->dev;
 	int r;
 
 	if (!id || !rp_id_valid(id, strlen(id))) {
 		fail(q, 401, "no device id in %s", RP_REQSIG_HDR_KEY);
 		return false;
 	}
-	if ((r = db_device_get(&q->srv->db, id, &dev)) < 0) {
+	if ((r = db_device_get(&q->srv->db, id, dev)) < 0) {
 		if (r == RP_E_NOTFOUND)
 			fail(q, 401, "unknown device %s", id);
 		else
 			fail(q, 500, "looking up device %s: %s", id, rp_strerror(r));
 		return false;
 	}
-	if (!check_sig(q, dev.pub))
+	if (!check_sig(q, dev->pub))
 		return false;
-	memcpy(q->org, dev.org, sizeof(q->org));
+	memcpy(q->org, dev->org, sizeof(q->org));
 	snprintf(q->who, sizeof(q->who), "%s", id);
 	return true;
 }
@@ -1551,61 +1552,41 @@ out:
 	json_decref(j);
 }
 
-/* Parses and verifies the signed result note; fails the request otherwise. */
 /*
- * A result signed by a key the device has since replaced (spooled while
- * the server was away, reported after a rekey): taken when the command
- * could start before the server took the key that replaced it, as the
- * CLI judges it (cli/trust.c row_check). 1 when taken, 0 when no retired
- * key signed it, -1 after failing the request (a key retired too early).
+ * Parses and verifies the signed result note; fails the request otherwise.
+ * A device that re-keyed may report a result its earlier key signed (kept
+ * for retry while the server was away): taken under the rule the CLI
+ * judges it by (rp_devkey_may_sign).
  */
-static int retired_key_signed(struct req *q, const struct db_device *dev, const char *text,
-			      struct rp_result *res)
-{
-	struct db_retired_key k[RP_DEVKEY_CHAIN_MAX];
-	size_t n = 0;
-	int64_t nb = 0;
-
-	if (db_device_retired_keys(&q->srv->db, dev->id, k, RP_DEVKEY_CHAIN_MAX, &n) < 0)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (rp_result_verify(text, strlen(text), k[i].pub, dev->id, res, NULL) < 0)
-			continue;
-		if (db_command_not_before(&q->srv->db, q->org, res->command, &nb) == 0 &&
-		    nb < k[i].retired + RP_CLOCK_SKEW_S)
-			return 1;
-		fail(q, 400,
-		     "result refused: signed by a key device %s replaced before command %s "
-		     "could start",
-		     dev->id, res->command);
-		return -1;
-	}
-	return 0;
-}
-
 static bool result_verify(struct req *q, const char *text, struct rp_result *res)
 {
-	struct db_device dev;
+	uint8_t keys[RP_DEVKEY_CHAIN_MAX + 1][32];
+	int64_t since[RP_DEVKEY_CHAIN_MAX + 1], nb = 0;
 	struct rp_diag d = {""};
+	size_t n = 1, k = 0;
 	int r;
 
-	if ((r = db_device_get(&q->srv->db, q->who, &dev)) < 0) {
-		fail(q, 500, "looking up device %s: %s", q->who, rp_strerror(r));
+	memcpy(keys[0], q->dev.pub, 32);
+	since[0] = 0;
+	if (q->dev.key_seq > 1 && (r = db_device_keys(&q->srv->db, q->dev.id, keys, since,
+						      RP_DEVKEY_CHAIN_MAX + 1, &n)) < 0) {
+		fail(q, 500, "reading the keys of device %s: %s", q->who, rp_strerror(r));
 		return false;
 	}
-	r = rp_result_verify(text, strlen(text), dev.pub, dev.id, res, &d);
-	if (r < 0 && dev.key_seq > 1) {
-		int k = retired_key_signed(q, &dev, text, res);
-		if (k < 0)
-			return false;
-		if (k > 0)
-			r = 0; /* by a key it had when the command could start */
-	}
-	if (r < 0) {
+	if ((r = rp_devkey_result_verify(text, strlen(text), q->dev.id, keys, n, res, &k, &d)) <
+	    0) {
 		if (r == RP_E_NOSIG)
 			fail(q, 400, "result refused: not signed by device %s", q->who);
 		else
 			fail(q, 400, "result refused: %s", d.msg);
+		return false;
+	}
+	if (k + 1 < n && (db_command_not_before(&q->srv->db, q->org, res->command, &nb) < 0 ||
+			  !rp_devkey_may_sign(since, n, k, nb))) {
+		fail(q, 400,
+		     "result refused: signed by a key device %s replaced before command %s could "
+		     "start",
+		     q->who, res->command);
 		return false;
 	}
 	if (strcmp(res->org, q->org) != 0) {
@@ -1628,37 +1609,35 @@ static void h_rekey(struct req *q)
 	json_t *j = body_json(q);
 	struct rp_devkey_binding b;
 	struct rp_diag d = {""};
-	struct db_device dev;
+	const struct db_device *dev = &q->dev;
 	const char *note;
 	char *stored = NULL;
 	int r;
 
 	if (!j || !(note = field(q, j, "binding", RP_DEVKEY_NOTE_MAX, false)))
 		goto out;
-	if ((r = db_device_get(&q->srv->db, q->who, &dev)) < 0) {
-		fail_db(q, r, "device");
-		goto out;
-	}
-	if (rp_devkey_verify(note, strlen(note), dev.org, dev.id, dev.pub, &b, &d) == 0) {
-		r = db_device_rekey(&q->srv->db, &dev, b.new_pub, note);
+	if (rp_devkey_verify(note, strlen(note), dev->org, dev->id, dev->pub, &b, &d) == 0) {
+		r = db_device_rekey(&q->srv->db, dev, b.new_pub, note);
 		if (r == RP_E_EXISTS) {
 			fail(q, 409, "the new key is, or was, a device's key");
 		} else if (r < 0) {
 			fail_db(q, r, "device key");
 		} else {
 			fprintf(stderr, "rampartd: device %s of org %s re-keyed (its key %lld)\n",
-				dev.id, dev.org, (long long)dev.key_seq + 1);
+				dev->id, dev->org, (long long)dev->key_seq + 1);
 			reply(q, 200,
-			      json_pack("{s:s, s:I}", "device_id", dev.id, "key",
-					(json_int_t)dev.key_seq + 1));
+			      json_pack("{s:s, s:I}", "device_id", dev->id, "key",
+					(json_int_t)dev->key_seq + 1));
 		}
 		goto out;
 	}
 	/* the retry of the binding that made the current key */
-	if (dev.key_seq > 1 && db_device_binding(&q->srv->db, dev.id, dev.key_seq, &stored) == 0 &&
+	if (dev->key_seq > 1 &&
+	    db_device_binding(&q->srv->db, dev->id, dev->key_seq, &stored) == 0 &&
 	    strcmp(stored, note) == 0) {
 		reply(q, 200,
-		      json_pack("{s:s, s:I}", "device_id", dev.id, "key", (json_int_t)dev.key_seq));
+		      json_pack("{s:s, s:I}", "device_id", dev->id, "key",
+				(json_int_t)dev->key_seq));
 		goto out;
 	}
 	fail(q, 400, "%s", d.msg);

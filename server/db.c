@@ -643,30 +643,30 @@ int db_device_rekey(struct db *db, const struct db_device *dev, const uint8_t pu
 	return r == RP_E_EXISTS ? r : db_ret(db, r, "re-keying device %s", dev->id);
 }
 
-int db_device_retired_keys(struct db *db, const char *id, struct db_retired_key *v, size_t max,
-			   size_t *ret_n)
+int db_device_keys(struct db *db, const char *id, uint8_t (*keys)[32], int64_t *since, size_t max,
+		   size_t *ret_n)
 {
-	sqlite3_stmt *st = rp_sql_prep(
-		db->h,
-		"SELECT k.pubkey, n.created FROM (SELECT 1 AS seq, pubkey FROM devices WHERE id = ? "
-		"UNION ALL SELECT seq, pubkey FROM device_keys WHERE device = ?) k "
-		"JOIN device_keys n ON n.device = ? AND n.seq = k.seq + 1 ORDER BY k.seq DESC",
-		"ttt", id, id, id);
+	sqlite3_stmt *st = rp_sql_prep(db->h,
+				       "SELECT 1 AS seq, pubkey, 0 FROM devices WHERE id = ?1 "
+				       "UNION ALL SELECT seq, pubkey, created FROM device_keys "
+				       "WHERE device = ?1 ORDER BY seq",
+				       "t", id);
 	size_t n = 0;
 	int r;
 
-	while (n < max && (r = rp_sql_step(db->h, st)) == 1) {
-		if (sqlite3_column_bytes(st, 0) != 32)
-			continue;
-		memcpy(v[n].pub, sqlite3_column_blob(st, 0), 32);
-		v[n].retired = sqlite3_column_int64(st, 1);
-		n++;
+	while ((r = rp_sql_step(db->h, st)) == 1) {
+		if (n == max || sqlite3_column_bytes(st, 1) != 32) {
+			fprintf(stderr,
+				"rampartd: device %s has malformed key rows; refusing them\n", id);
+			r = RP_E_DB;
+			break;
+		}
+		memcpy(keys[n], sqlite3_column_blob(st, 1), 32);
+		since[n++] = sqlite3_column_int64(st, 2);
 	}
-	if (n == max)
-		r = 0;
 	sqlite3_finalize(st);
 	*ret_n = n;
-	return db_ret(db, r < 0 ? r : 0, "reading the retired keys of %s", id);
+	return db_ret(db, r, "reading the keys of device %s", id);
 }
 
 int db_command_not_before(struct db *db, const char *org, const char *id, int64_t *ret)

@@ -130,16 +130,12 @@ int db_device_in_org(struct db *db, const char *id, const char *org);
 int db_device_rekey(struct db *db, const struct db_device *dev, const uint8_t pub[32],
 		    const char *binding);
 /*
- * The keys device id had before its current one, newest first, each with
- * when the server took the key that replaced it, for results a device
- * signed before it re-keyed and reported after: at most max.
+ * Every key device id has had, oldest first, the current one last, and
+ * since[i] when the server took key i (0 for the first): at most max, for
+ * rp_devkey_result_verify and rp_devkey_may_sign.
  */
-struct db_retired_key {
-	uint8_t pub[32];
-	int64_t retired;
-};
-int db_device_retired_keys(struct db *db, const char *id, struct db_retired_key *v, size_t max,
-			   size_t *ret_n);
+int db_device_keys(struct db *db, const char *id, uint8_t (*keys)[32], int64_t *since, size_t max,
+		   size_t *ret_n);
 /* The start (not-before) of command id of org; 0 when not known. */
 int db_command_not_before(struct db *db, const char *org, const char *id, int64_t *ret);
 /* The binding that made key number seq (2..) of device id current. */
