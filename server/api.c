@@ -1616,6 +1616,14 @@ static void h_rekey(struct req *q)
 
 	if (!j || !(note = field(q, j, "binding", RP_DEVKEY_NOTE_MAX, false)))
 		goto out;
+	/* a longer chain than a CLI verifies would leave the device unverifiable */
+	if (dev->key_seq > RP_DEVKEY_CHAIN_MAX) {
+		fail(q, 409,
+		     "device %s has had %lld keys, the most a chain of bindings holds; "
+		     "enrol the host again",
+		     dev->id, (long long)dev->key_seq);
+		goto out;
+	}
 	if (rp_devkey_verify(note, strlen(note), dev->org, dev->id, dev->pub, &b, &d) == 0) {
 		r = db_device_rekey(&q->srv->db, dev, b.new_pub, note);
 		if (r == RP_E_EXISTS) {

@@ -237,7 +237,15 @@ test_retired_key_cannot_come_back() {
 	out=$(req "$T/a1/device.key" POST /v1/agent/rekey "$(body "$T/a1/rekey.binding")")
 	[ "${out%% *}" = 200 ] || die "the retry of the current binding was refused: $out"
 	[ "$(rp_as 1 --json devices | py "j['devices'][0]['keys']")" = "$keys" ] || die "the retry added a key"
-	rp_ok "a retired key cannot be made current again; an old binding replayed is refused; a retry changes nothing"
+	# no chain longer than the CLI verifies (256 bindings)
+	local seq
+	seq=$(rp_sql "SELECT key_seq FROM devices WHERE id = '$DEV_a1'")
+	rp_sql "UPDATE devices SET key_seq = 257 WHERE id = '$DEV_a1';"
+	out=$(req "$T/a1/device.key" POST /v1/agent/rekey "$(body "$T/back.binding")")
+	rp_sql "UPDATE devices SET key_seq = $seq WHERE id = '$DEV_a1';"
+	[ "${out%% *}" = 409 ] && grep -q "the most a chain of bindings holds" <<<"$out" ||
+		die "a 257th binding was not refused: $out"
+	rp_ok "a retired key cannot be made current again; an old binding replayed is refused; a retry changes nothing; no chain past 256 bindings"
 }
 
 test_help
