@@ -42,18 +42,21 @@ rp_init() {
 rp_cleanup() {
 	local rc=$?
 	set +e
-	if [ -n "${RP_TAP:-}" ]; then
-		# A failure that did not go through die (set -e, a signal) is a step too.
-		[ $rc -ne 0 ] && [ -z "${RP_DIED:-}" ] && echo "not ok $((RP_TAP_N += 1)) - exited with status $rc"
-		echo "1..$RP_TAP_N"
-	fi
+	# A failure that did not go through die (set -e, a signal) is a step too.
+	[ -n "${RP_TAP:-}" ] && [ $rc -ne 0 ] && [ -z "${RP_DIED:-}" ] &&
+		echo "not ok $((RP_TAP_N += 1)) - exited with status $rc"
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	# A sanitizer report from any daemon fails the test, even if it passed.
-	if grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T"/*.log 2>/dev/null; then
-		echo "FAIL: sanitizer report in the logs above" >&2
+	# A sanitizer report from any daemon fails the test, even if every step
+	# passed; it is a step of its own, naming the log and the report's line.
+	local f what
+	for f in $(grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T"/*.log 2>/dev/null); do
+		what=$(grep -m1 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" | cut -c1-200)
+		[ -n "${RP_TAP:-}" ] && echo "not ok $((RP_TAP_N += 1)) - sanitizer report in ${f##*/}: $what"
+		echo "FAIL: sanitizer report in $f" >&2
 		[ $rc -ne 0 ] || rc=1
-	fi
+	done
+	[ -n "${RP_TAP:-}" ] && echo "1..$RP_TAP_N"
 	if [ $rc -ne 0 ] && [ -z "${RP_QUIET_FAIL:-}" ]; then
 		echo "---- logs of the failed run ($T) ----" >&2
 		for f in "$T"/*.log; do [ -f "$f" ] && { echo "== $f" >&2; tail -n 40 "$f" >&2; }; done
