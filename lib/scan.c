@@ -192,12 +192,18 @@ int rp_scan_state_parse(const char *text, size_t len, struct rp_scan_state *ret,
 	while ((r = rp_cursor_line(&c, &line, &llen)) == 1) {
 		struct rp_scan_policy *sp = &st.pol[st.npol];
 		lineno++;
-		if (st.pending)
-			goto bad; /* nothing after it */
+		if (st.pending || st.retired)
+			goto bad; /* nothing after either */
 		if (rp_memeq(line, llen, "pending")) {
 			if (st.npol != 1)
 				goto bad;
 			st.pending = true;
+			continue;
+		}
+		if (rp_memeq(line, llen, "retired")) {
+			if (st.npol < 2)
+				goto bad;
+			st.retired = true;
 			continue;
 		}
 		if (st.npol == RP_POLICY_KEEP_MAX || !field(line, llen, "policy", &v, &vlen) ||
@@ -243,5 +249,7 @@ char *rp_scan_state_format(const struct rp_scan_state *st, size_t *ret_len)
 			     st->pol[i].index);
 	if (st->pending && st->npol == 1)
 		rp_sb_puts(&sb, "pending\n");
+	else if (st->retired && st->npol >= 2)
+		rp_sb_puts(&sb, "retired\n");
 	return rp_sb_take(&sb, ret_len);
 }

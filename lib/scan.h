@@ -61,6 +61,13 @@ struct rp_scan_state {
 	 * the walk finds it).
 	 */
 	bool pending;
+	/*
+	 * The newest policy kept names another log key (a log key rotation):
+	 * its entry ends the log read so far. Nothing after it in this log is
+	 * read or acted on; entries before it still are, under the policies
+	 * before it, until the agent moves to the new log (agent/walk.c).
+	 */
+	bool retired;
 };
 
 /*
@@ -69,6 +76,7 @@ struct rp_scan_state {
  *   policy <version> <index>\n (1 to RP_POLICY_KEEP_MAX, versions and indexes
  *   strictly rising, indexes below N unless N is 0)
  *   pending\n (optional, last, with a single policy line: see `pending')
+ *   retired\n (optional, last, with two policy lines or more: see `retired')
  * Parse is strict (RP_E_MALFORMED naming the line; RP_E_TOOBIG over
  * RP_SCAN_STATE_MAX); format returns a malloc'd text.
  */

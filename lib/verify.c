@@ -250,7 +250,7 @@ int rp_verify_checkpoint(const struct rp_verify_ctx *ctx, const char *note, size
 			 struct rp_checkpoint *ret_cp, struct rp_diag *d)
 {
 	const struct rp_log_state *st = ctx->log;
-	const struct rp_policy *p = ctx->policy;
+	const struct rp_policy *p = ctx->log_policy ? ctx->log_policy : ctx->policy;
 	struct rp_checkpoint cp;
 	int64_t newest = 0;
 	int r;
@@ -321,6 +321,13 @@ int rp_verify_delivery(const struct rp_verify_ctx *ctx, const struct rp_delivery
 		return r;
 	if ((r = verify_log(ctx, dl, d)) < 0)
 		return r;
+	if (ctx->log_end && (uint64_t)dl->index >= ctx->log_end) {
+		rp_diagf(d,
+			 "entry %lld is past entry %llu, the root policy that ended this log (its "
+			 "key was rotated): a retired log takes no entries after it",
+			 (long long)dl->index, (unsigned long long)ctx->log_end - 1);
+		return RP_E_LOG;
+	}
 	if (ctx->policy_at && (uint64_t)dl->index >= ctx->scanned) {
 		rp_diagf(d,
 			 "entry %lld is past the %llu entries of the log read so far: not judged "
@@ -449,9 +456,22 @@ int rp_log_state_parse(const char *text, size_t len, struct rp_log_state *ret, s
 		}
 	}
 	if (cur.n != 0) {
-		rp_quote(q, sizeof(q), cur.p, cur.n);
-		rp_diagf(d, "log state: unexpected text after last-index: `%s'", q);
-		return RP_E_MALFORMED;
+		const char *rest = cur.p;
+		size_t nrest = cur.n;
+		bool ok = rp_cursor_line(&cur, &line, &llen) == 1 &&
+			  rp_split_word(line, llen, &w, &wlen, &v, &vlen) &&
+			  rp_memeq(w, wlen, "origin") && vlen <= RP_ORIGIN_MAX &&
+			  rp_key_name_valid(v, vlen);
+		if (ok) {
+			memcpy(st.origin, v, vlen);
+			st.origin[vlen] = '\0';
+		}
+		if (!ok || cur.n != 0) {
+			rp_quote(q, sizeof(q), ok ? cur.p : rest, ok ? cur.n : nrest);
+			rp_diagf(d, "log state: unexpected text after %s: `%s'",
+				 ok ? "origin" : "last-index", q);
+			return RP_E_MALFORMED;
+		}
 	}
 	if (st.last_index >= 0 && (uint64_t)st.last_index >= st.size) {
 		rp_diagf(d,
@@ -474,6 +494,8 @@ char *rp_log_state_format(const struct rp_log_state *st, size_t *ret_len)
 	rp_sb_printf(&sb, "size %llu\nroot %s\nnewest %lld\nlast-index %lld\n",
 		     (unsigned long long)st->size, root, (long long)st->newest,
 		     (long long)st->last_index);
+	if (st->origin[0])
+		rp_sb_printf(&sb, "origin %s\n", st->origin);
 	free(root);
 	return rp_sb_take(&sb, ret_len);
 }

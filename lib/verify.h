@@ -33,11 +33,14 @@ struct rp_log_state {
 	uint8_t root[RP_HASH_LEN];
 	int64_t newest;     /* its newest counted cosignature time; 0: none */
 	int64_t last_index; /* highest entry acted on; -1: none */
+	/* the log these are of (its checkpoints' origin); "": the one the policy names */
+	char origin[RP_ORIGIN_MAX + 1];
 };
 
 /*
  * The agent's log.state file, exactly:
  *   size <N>\nroot <base64>\nnewest <unix>\nlast-index <K or -1>\n
+ *   [origin <log origin>\n]
  * with last-index below size. Parse is strict (RP_E_MALFORMED naming the
  * line; RP_E_TOOBIG over 4 KiB); format returns a malloc'd text.
  */
@@ -55,6 +58,15 @@ typedef int (*rp_store_checkpoint_fn)(void *arg, const struct rp_checkpoint *cp,
 
 struct rp_verify_ctx {
 	const struct rp_policy *policy; /* the agent's current root policy */
+	/*
+	 * The root policy whose log line, witnesses and freshness judge
+	 * checkpoints of the log being read; NULL: policy. They differ after
+	 * a log key rotation, while the agent still reads the old log.
+	 */
+	const struct rp_policy *log_policy;
+	/* When non-zero: the log ends at this many entries (retired); entries past it are refused.
+	 */
+	uint64_t log_end;
 	const char *device_id;
 	int64_t now;
 	int64_t skew; /* tolerated clock skew, seconds */
