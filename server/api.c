@@ -335,10 +335,16 @@ static void h_health(struct req *q)
 	reply(q, 200, json_pack("{s:s, s:s}", "status", "ok", "version", RP_VERSION));
 }
 
-/* The policy's `log' line must name the key this server signs the org's checkpoints with. */
-static bool log_key_matches(struct req *q, const struct rp_policy *p)
+/*
+ * The policy's `log' line must name the key this server signs the org's
+ * checkpoints with, or, when ret_new is given (a version after 1), the key
+ * of the org's next log (`rampartd rotate log-key'): then *ret_new is set,
+ * and publishing the policy moves the org to that log.
+ */
+static bool log_key_matches(struct req *q, const struct rp_policy *p, bool *ret_new)
 {
-	struct rp_vkey v;
+	struct db_log next;
+	struct rp_vkey v, nv;
 	char *want;
 	int r = db_log_vkey(&q->srv->db, p->org, &v);
 
@@ -355,11 +361,17 @@ static bool log_key_matches(struct req *q, const struct rp_policy *p)
 	}
 	if (memcmp(&v, &p->wp.log, sizeof(v)) == 0)
 		return true;
+	if (ret_new && db_log_get_next(&q->srv->db, p->org, &next) == 0 &&
+	    db_log_vkey_by_id(&q->srv->db, next.id, &nv) == 0 &&
+	    memcmp(&nv, &p->wp.log, sizeof(nv)) == 0) {
+		*ret_new = true;
+		return true;
+	}
 	want = rp_vkey_format(&v);
 	fail(q, 400,
-	     "root policy refused: its log key %s is not this server's log key for org "
-	     "%s, %s",
-	     p->wp.log.name, p->org, want ? want : "?");
+	     "root policy refused: its log key %s is neither this server's log key for org "
+	     "%s, %s, nor the key of a next log (`rampartd rotate log-key --org %s' makes one)",
+	     p->wp.log.name, p->org, want ? want : "?", p->org);
 	free(want);
 	return false;
 }
@@ -385,7 +397,7 @@ static void h_org_create(struct req *q)
 		     (unsigned long long)p->version);
 		goto out;
 	}
-	if (!log_key_matches(q, p))
+	if (!log_key_matches(q, p, NULL))
 		goto out;
 	bootstrap_hash(q, hash); /* present: auth_bootstrap checked it */
 	r = db_org_create(&q->srv->db, p->org, p->version, p->hash, text, hash);
@@ -533,6 +545,7 @@ static void h_policy_propose(struct req *q)
 	char *kept = NULL, *stored = NULL, *merged = NULL, *final = NULL;
 	size_t mlen;
 	uint64_t idx;
+	bool new_log = false;
 	json_t *j = body_json(q);
 	int r;
 
@@ -563,7 +576,7 @@ static void h_policy_propose(struct req *q)
 		     (unsigned long long)next->version);
 		goto out;
 	}
-	if (!log_key_matches(q, next))
+	if (!log_key_matches(q, next, &new_log))
 		goto out;
 	if (proposal_keep_valid(q, cur, next, true, &kept, &k) < 0)
 		goto out;
@@ -613,7 +626,7 @@ static void h_policy_propose(struct req *q)
 		reply(q, 200, proposal_state(cur, merged_p, &k));
 		goto out;
 	}
-	r = db_policy_publish(&q->srv->db, q->org, next->version, next->hash, final, &idx);
+	r = db_policy_publish(&q->srv->db, q->org, next->version, next->hash, final, new_log, &idx);
 	if (r == RP_E_EXISTS) {
 		fail(q, 409, "root policy refused: version %llu was published meanwhile (stale)",
 		     (unsigned long long)next->version);
@@ -634,6 +647,11 @@ static void h_policy_propose(struct req *q)
 		"(signed by %s)\n",
 		q->org, (unsigned long long)next->version, next->hash, (unsigned long long)idx,
 		q->who);
+	if (new_log)
+		fprintf(stderr,
+			"rampartd: org %s: its log ends at entry %llu; new entries go to log %s, "
+			"which starts with this policy\n",
+			q->org, (unsigned long long)idx, next->wp.log.name);
 	reply(q, 201,
 	      json_pack("{s:s, s:I, s:s, s:I}", "state", "published", "version",
 			(json_int_t)next->version, "hash", next->hash, "index", (json_int_t)idx));
@@ -1445,18 +1463,52 @@ static bool query_u64(struct req *q, const char *name, uint64_t max, uint64_t *r
 	return ok;
 }
 
-/* ?wait=<seconds to hold>&size=<the agent's checkpoint size> */
+/*
+ * The log the device reads: ?origin=<its origin> (an agent names the log
+ * its root policy's `log' line names: after a log key rotation, one that
+ * has not read to the policy naming the new log is still on the old one),
+ * else the org's active log. False after failing q.
+ */
+static bool device_log(struct req *q, struct db_log *ret)
+{
+	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(q->r));
+	struct evkeyvalq params;
+	const char *origin = NULL;
+	int r;
+
+	TAILQ_INIT(&params);
+	if (query && evhttp_parse_query_str(query, &params) == 0)
+		origin = evhttp_find_header(&params, "origin");
+	if (origin && strlen(origin) > RP_ORIGIN_MAX)
+		r = RP_E_NOTFOUND;
+	else
+		r = origin ? db_log_get_origin(&q->srv->db, q->org, origin, ret)
+			   : db_log_get(&q->srv->db, q->org, ret);
+	if (r == RP_E_NOTFOUND && origin) {
+		char o[RP_ORIGIN_MAX + 1];
+		rp_quote(o, sizeof(o), origin, strlen(origin));
+		fail(q, 404, "org %s has no log of origin %s", q->org, o);
+	} else if (r < 0) {
+		fail_db(q, r, "log");
+	}
+	evhttp_clear_headers(&params);
+	return r == 0;
+}
+
+/* ?wait=<seconds to hold>&size=<the agent's checkpoint size>[&origin=<its log>] */
 static void h_poll(struct req *q)
 {
 	struct server *s = q->srv;
 	uint64_t wait, have;
+	struct db_log lg;
 	json_t *j = NULL;
 	int r;
 
-	if (!query_u64(q, "wait", 3600, &wait) || !query_u64(q, "size", INT64_MAX, &have))
+	if (!query_u64(q, "wait", 3600, &wait) || !query_u64(q, "size", INT64_MAX, &have) ||
+	    !device_log(q, &lg))
 		return;
 	db_device_seen(&s->db, q->who); /* best effort; logged by db.c */
-	r = log_next_delivery(s, q->who, have, &j);
+	r = log_next_delivery(s, q->who, lg.id, have, &j);
 	if (r == 0) {
 		reply(q, 200, j);
 		return;
@@ -1465,13 +1517,25 @@ static void h_poll(struct req *q)
 		fail(q, 500, "looking up deliveries: %s", rp_strerror(r));
 		return;
 	}
+	if (lg.state == DB_LOG_RETIRED) {
+		/*
+		 * Nothing left for the device in a log that no longer grows: it
+		 * should read the log to its end, where the policy naming the
+		 * next log is. The agent believes none of this; it only reads.
+		 */
+		fail(q, 409,
+		     "log %s is retired and holds nothing more for this device: read it to its "
+		     "end, where the root policy naming the next log is",
+		     lg.origin);
+		return;
+	}
 	if (wait == 0 || s->stopping) {
 		reply(q, 204, NULL);
 		return;
 	}
 	if (wait > (uint64_t)s->poll_hold)
 		wait = (uint64_t)s->poll_hold;
-	if (poll_hold(s, q->r, q->who, have, (unsigned)wait, q->t0) < 0)
+	if (poll_hold(s, q->r, q->who, lg.id, have, (unsigned)wait, q->t0) < 0)
 		fail(q, 500, "out of memory holding a poll");
 }
 
@@ -1481,15 +1545,11 @@ static void h_agent_checkpoint(struct req *q)
 	struct db_log lg;
 	uint64_t have;
 	json_t *j;
-	int r;
+	int r = RP_E_NOMEM;
 
-	if (!query_u64(q, "size", INT64_MAX, &have))
+	/* q->org: the device's (auth_device) */
+	if (!query_u64(q, "size", INT64_MAX, &have) || !device_log(q, &lg))
 		return;
-	if ((r = db_log_get(&q->srv->db, q->org, &lg)) <
-	    0) { /* q->org: the device's (auth_device) */
-		fail_db(q, r, "log");
-		return;
-	}
 	if (lg.served_size == 0) {
 		fail(q, 404, "org %s has no witnessed checkpoint yet", q->org);
 		return;
@@ -1512,14 +1572,11 @@ static void h_agent_entries(struct req *q)
 	struct db_log lg;
 	uint64_t from, size;
 	json_t *j;
-	int r;
+	int r = RP_E_NOMEM;
 
-	if (!query_u64(q, "from", INT64_MAX, &from) || !query_u64(q, "size", INT64_MAX, &size))
+	if (!query_u64(q, "from", INT64_MAX, &from) || !query_u64(q, "size", INT64_MAX, &size) ||
+	    !device_log(q, &lg))
 		return;
-	if ((r = db_log_get(&q->srv->db, q->org, &lg)) < 0) {
-		fail_db(q, r, "log");
-		return;
-	}
 	if (size > lg.served_size || from >= size) {
 		fail(q, 404,
 		     "no entries from %llu in a tree of %llu: the witnessed log of org %s has "
@@ -1782,9 +1839,21 @@ static void h_log(struct req *q)
 	}
 	memcpy(q->org, rest, (size_t)(slash - rest));
 	q->org[slash - rest] = '\0';
-	if ((r = db_log_get(&q->srv->db, q->org, &lg)) < 0 || lg.served_size == 0) {
-		fail(q, r == 0 || r == RP_E_NOTFOUND ? 404 : 500, "no witnessed log for org %s",
-		     q->org);
+	/* /v1/log/<org>/<gen>/...: one of the org's logs; /v1/log/<org>/...: its active one */
+	const char *g = slash + 1, *gend = strchr(g, '/');
+	uint64_t gen = 0;
+	if (gend && gend > g && strspn(g, "0123456789") == (size_t)(gend - g)) {
+		if (rp_parse_u64(g, (size_t)(gend - g), INT64_MAX, &gen) < 0 || gen == 0) {
+			fail(q, 404, "no such log");
+			return;
+		}
+		slash = gend;
+	}
+	r = gen ? db_log_get_gen(&q->srv->db, q->org, (int64_t)gen, &lg)
+		: db_log_get(&q->srv->db, q->org, &lg);
+	if (r < 0 || lg.served_size == 0) {
+		fail(q, r == 0 || r == RP_E_NOTFOUND ? 404 : 500, "no witnessed log for org %s%s",
+		     q->org, gen ? " of that generation" : "");
 		return;
 	}
 	if (!strcmp(slash + 1, "checkpoint")) {

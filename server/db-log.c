@@ -201,51 +201,118 @@ static int read_hash(void *arg, unsigned level, uint64_t index, uint8_t out[RP_H
 	return RP_E_DB;
 }
 
+#define LOG_COLS \
+	"id, origin, size, signed_size, served_size, org, gen, state, ifnull(final_policy, 0)"
+
 static void db_log_row(sqlite3_stmt *st, struct db_log *ret)
 {
+	const char *state = rp_sql_text(st, 7);
+
 	memset(ret, 0, sizeof(*ret));
 	ret->id = sqlite3_column_int64(st, 0);
 	snprintf(ret->origin, sizeof(ret->origin), "%s", rp_sql_text(st, 1));
 	ret->size = (uint64_t)sqlite3_column_int64(st, 2);
 	ret->signed_size = sqlite3_column_int64(st, 3);
 	ret->served_size = (uint64_t)sqlite3_column_int64(st, 4);
+	snprintf(ret->org, sizeof(ret->org), "%s", rp_sql_text(st, 5));
+	ret->gen = sqlite3_column_int64(st, 6);
+	ret->state = !strcmp(state, "active")    ? DB_LOG_ACTIVE
+		     : !strcmp(state, "retired") ? DB_LOG_RETIRED
+						 : DB_LOG_NEXT;
+	ret->final_policy = (uint64_t)sqlite3_column_int64(st, 8);
+}
+
+/* The one row st selects (LOG_COLS), finalized; RP_E_NOTFOUND when none. */
+static int log_one(struct db *db, sqlite3_stmt *st, struct db_log *ret, const char *what)
+{
+	int r = rp_sql_step(db->h, st);
+
+	if (r == 1)
+		db_log_row(st, ret);
+	sqlite3_finalize(st);
+	return r == 1 ? 0 : r == 0 ? RP_E_NOTFOUND : db_ret(db, r, "reading %s", what);
 }
 
 int db_log_get(struct db *db, const char *org, struct db_log *ret)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h,
-				       "SELECT id, origin, size, signed_size, served_size "
-				       "FROM logs WHERE org = ?",
-				       "t", org);
-	int r = rp_sql_step(db->h, st);
-
-	if (r == 1)
-		db_log_row(st, ret);
-	sqlite3_finalize(st);
-	return r == 1 ? 0 : r == 0 ? RP_E_NOTFOUND : db_ret(db, r, "reading the log of %s", org);
+	return log_one(db,
+		       rp_sql_prep(db->h,
+				   "SELECT " LOG_COLS
+				   " FROM logs WHERE org = ? AND state = 'active'",
+				   "t", org),
+		       ret, "an org's log");
 }
 
 int db_log_get_by_id(struct db *db, int64_t log, struct db_log *ret)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h,
-				       "SELECT id, origin, size, signed_size, served_size "
-				       "FROM logs WHERE id = ?",
-				       "i", log);
-	int r = rp_sql_step(db->h, st);
+	return log_one(db,
+		       rp_sql_prep(db->h, "SELECT " LOG_COLS " FROM logs WHERE id = ?", "i", log),
+		       ret, "a log");
+}
 
-	if (r == 1)
-		db_log_row(st, ret);
+int db_log_get_origin(struct db *db, const char *org, const char *origin, struct db_log *ret)
+{
+	return log_one(db,
+		       rp_sql_prep(db->h,
+				   "SELECT " LOG_COLS " FROM logs WHERE org = ? AND origin = ? AND "
+				   "state != 'next'",
+				   "tt", org, origin),
+		       ret, "a log by its origin");
+}
+
+int db_log_get_gen(struct db *db, const char *org, int64_t gen, struct db_log *ret)
+{
+	return log_one(db,
+		       rp_sql_prep(db->h,
+				   "SELECT " LOG_COLS " FROM logs WHERE org = ? AND gen = ? AND "
+				   "state != 'next'",
+				   "ti", org, gen),
+		       ret, "a log by its generation");
+}
+
+int db_log_get_next(struct db *db, const char *org, struct db_log *ret)
+{
+	return log_one(db,
+		       rp_sql_prep(db->h,
+				   "SELECT " LOG_COLS " FROM logs WHERE org = ? AND state = 'next'",
+				   "t", org),
+		       ret, "an org's next log");
+}
+
+int db_log_list(struct db *db, const char *org, struct db_log **ret, size_t *ret_n)
+{
+	sqlite3_stmt *st = rp_sql_prep(db->h,
+				       "SELECT " LOG_COLS " FROM logs WHERE org = ? AND "
+				       "state != 'next' ORDER BY gen",
+				       "t", org);
+	struct db_log *v = NULL;
+	size_t n = 0;
+	int r;
+
+	while ((r = rp_sql_step(db->h, st)) == 1) {
+		struct db_log *nv = realloc(v, (n + 1) * sizeof(*v));
+		if (!nv) {
+			r = RP_E_NOMEM;
+			break;
+		}
+		v = nv;
+		db_log_row(st, &v[n++]);
+	}
 	sqlite3_finalize(st);
-	return r == 1   ? 0
-	       : r == 0 ? RP_E_NOTFOUND
-			: db_ret(db, r, "reading log %lld", (long long)log);
+	if (r < 0) {
+		free(v);
+		return db_ret(db, r, "listing the logs of %s", org);
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
 }
 
 int db_log_orgs(struct db *db, char ***ret, size_t *ret_n)
 {
 	sqlite3_stmt *st = rp_sql_prep(db->h,
 				       "SELECT org FROM logs JOIN orgs ON orgs.name = logs.org "
-				       "ORDER BY org",
+				       "WHERE state = 'active' ORDER BY org",
 				       "");
 	char **v = NULL;
 	size_t n = 0;
@@ -273,9 +340,9 @@ int db_log_orgs(struct db *db, char ***ret, size_t *ret_n)
 	return 0;
 }
 
-int db_log_vkey(struct db *db, const char *org, struct rp_vkey *ret)
+/* The verifier key in the row st selects, checked to be an Ed25519 signer's. */
+static int log_vkey(struct db *db, sqlite3_stmt *st, const char *what, struct rp_vkey *ret)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT vkey FROM logs WHERE org = ?", "t", org);
 	struct rp_diag d = {""};
 	struct rp_vkey v;
 	int r = rp_sql_step(db->h, st);
@@ -291,9 +358,9 @@ int db_log_vkey(struct db *db, const char *org, struct rp_vkey *ret)
 			char q[RP_KEYTEXT_MAX + 1];
 			rp_quote(q, sizeof(q), s, strlen(s));
 			fprintf(stderr,
-				"rampartd: the log of %s has no usable verifier key in the database "
+				"rampartd: %s has no usable verifier key in the database "
 				"(logs.vkey `%s': %s)\n",
-				org, q, *s ? d.msg : "empty");
+				what, q, *s ? d.msg : "empty");
 			r = RP_E_DB;
 		} else {
 			r = 1;
@@ -302,9 +369,28 @@ int db_log_vkey(struct db *db, const char *org, struct rp_vkey *ret)
 	sqlite3_finalize(st);
 	if (r == 1)
 		*ret = v;
-	return r == 1   ? 0
-	       : r == 0 ? RP_E_NOTFOUND
-			: db_ret(db, r, "reading the log key of %s", org);
+	return r == 1 ? 0 : r == 0 ? RP_E_NOTFOUND : db_ret(db, r, "reading the key of %s", what);
+}
+
+int db_log_vkey(struct db *db, const char *org, struct rp_vkey *ret)
+{
+	char what[RP_ORG_NAME_MAX + 16];
+
+	snprintf(what, sizeof(what), "the log of %s", org);
+	return log_vkey(db,
+			rp_sql_prep(db->h,
+				    "SELECT vkey FROM logs WHERE org = ? AND state = 'active'", "t",
+				    org),
+			what, ret);
+}
+
+int db_log_vkey_by_id(struct db *db, int64_t log, struct rp_vkey *ret)
+{
+	char what[48];
+
+	snprintf(what, sizeof(what), "log %lld", (long long)log);
+	return log_vkey(db, rp_sql_prep(db->h, "SELECT vkey FROM logs WHERE id = ?", "i", log),
+			what, ret);
 }
 
 int db_log_create(struct db *db, const char *org, const struct rp_vkey *v)
@@ -314,12 +400,45 @@ int db_log_create(struct db *db, const char *org, const struct rp_vkey *v)
 
 	if (!text)
 		return RP_E_NOMEM;
-	r = rp_sql_exec(
-		db->h,
-		"INSERT INTO logs (org, origin, vkey, skey, created) VALUES (?, ?, ?, '', ?)",
-		"ttti", org, v->name, text, rp_now());
+	r = rp_sql_exec(db->h,
+			"INSERT INTO logs (org, gen, state, origin, vkey, skey, created) "
+			"VALUES (?, 1, 'active', ?, ?, '', ?)",
+			"ttti", org, v->name, text, rp_now());
 	free(text);
 	return db_ret(db, r, "storing the log of %s", org);
+}
+
+int db_log_create_next(struct db *db, const char *org, int64_t gen, const struct rp_vkey *v)
+{
+	char *text = rp_vkey_format(v);
+	int r;
+
+	if (!text)
+		return RP_E_NOMEM;
+	r = rp_sql_exec(db->h,
+			"INSERT INTO logs (org, gen, state, origin, vkey, skey, created) "
+			"VALUES (?, ?, 'next', ?, ?, '', ?)",
+			"titti", org, gen, v->name, text, rp_now());
+	free(text);
+	return db_ret(db, r, "storing the next log of %s", org);
+}
+
+int db_log_switch(struct db *db, const char *org, uint64_t final_policy, int64_t *ret_log)
+{
+	struct db_log next;
+	int r;
+
+	if ((r = db_log_get_next(db, org, &next)) < 0)
+		return r;
+	if ((r = rp_sql_exec(db->h,
+			     "UPDATE logs SET state = 'retired', final_policy = ? WHERE org = ? "
+			     "AND state = 'active'",
+			     "it", (int64_t)final_policy, org)) < 0 ||
+	    (r = rp_sql_exec(db->h, "UPDATE logs SET state = 'active' WHERE id = ?", "i",
+			     next.id)) < 0)
+		return db_ret(db, r, "moving org %s to its next log", org);
+	*ret_log = next.id;
+	return 0;
 }
 
 void db_log_skeys_free(struct db_log_skey *v, size_t n)

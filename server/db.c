@@ -171,6 +171,29 @@ static const char *const MIGRATIONS[] = {
 	"CREATE TABLE device_keys (device TEXT NOT NULL REFERENCES devices(id),"
 	"  seq INTEGER NOT NULL, pubkey BLOB NOT NULL UNIQUE, binding TEXT NOT NULL,"
 	"  created INTEGER NOT NULL, PRIMARY KEY (device, seq));",
+	/*
+	 * 10: log key rotation (issue 9): an org has logs, one per generation:
+	 * the 'active' one takes new entries, a 'next' one waits for the root
+	 * policy that names its key, a 'retired' one (ended by the policy that
+	 * named its successor, version final_policy + 1) stays served and
+	 * witnessed, never grows. A logged command names its log.
+	 */
+	"CREATE TABLE logs_v10 (id INTEGER PRIMARY KEY, org TEXT NOT NULL, gen INTEGER NOT NULL,"
+	"  state TEXT NOT NULL, final_policy INTEGER, origin TEXT NOT NULL UNIQUE,"
+	"  skey TEXT NOT NULL, size INTEGER NOT NULL DEFAULT 0,"
+	"  signed_size INTEGER NOT NULL DEFAULT -1, signed_note TEXT NOT NULL DEFAULT '',"
+	"  served_size INTEGER NOT NULL DEFAULT 0, served_note TEXT NOT NULL DEFAULT '',"
+	"  created INTEGER NOT NULL, vkey TEXT NOT NULL DEFAULT '', UNIQUE (org, gen));"
+	"INSERT INTO logs_v10 (id, org, gen, state, origin, skey, size, signed_size, signed_note,"
+	"  served_size, served_note, created, vkey) SELECT id, org, 1, 'active', origin, skey, size,"
+	"  signed_size, signed_note, served_size, served_note, created, vkey FROM logs;"
+	"DROP TABLE logs;"
+	"ALTER TABLE logs_v10 RENAME TO logs;"
+	"CREATE UNIQUE INDEX logs_active ON logs (org) WHERE state = 'active';"
+	"CREATE UNIQUE INDEX logs_next ON logs (org) WHERE state = 'next';"
+	"ALTER TABLE commands ADD COLUMN log INTEGER;"
+	"UPDATE commands SET log = (SELECT id FROM logs WHERE logs.org = commands.org) "
+	"  WHERE log_index IS NOT NULL;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
@@ -294,7 +317,8 @@ int db_ret(struct db *db, int r, const char *fmt, ...)
 	return r;
 }
 
-static int log_append_org(struct db *db, const char *org, const char *text, uint64_t *ret_index);
+static int log_append_org(struct db *db, const char *org, const char *text, uint64_t *ret_index,
+			  int64_t *ret_log);
 
 /* ---- bootstrap tokens and orgs ---- */
 
@@ -339,7 +363,7 @@ int db_org_create(struct db *db, const char *org, uint64_t version, const char *
 				"VALUES (?, ?, ?, ?, ?)",
 				"titti", org, (int64_t)version, hash, policy, now);
 	if (r == 0) /* entry 0 of the org's log: the root of trust every later entry answers to */
-		r = log_append_org(db, org, policy, NULL);
+		r = log_append_org(db, org, policy, NULL, NULL);
 	if (r == 0)
 		r = rp_sql_exec(db->h,
 				"UPDATE policies SET log_index = 0 WHERE org = ? AND version = 1",
@@ -462,7 +486,7 @@ int db_policy_propose(struct db *db, const char *org, uint64_t version, const ch
 }
 
 int db_policy_publish(struct db *db, const char *org, uint64_t version, const char *hash,
-		      const char *note, uint64_t *ret_index)
+		      const char *note, bool new_log, uint64_t *ret_index)
 {
 	uint64_t idx = 0;
 	int r;
@@ -487,11 +511,24 @@ int db_policy_publish(struct db *db, const char *org, uint64_t version, const ch
 				"VALUES (?, ?, ?, ?, ?)",
 				"titti", org, (int64_t)version, hash, note, rp_now());
 	if (r == 0)
-		r = log_append_org(db, org, note, &idx);
+		r = log_append_org(db, org, note, &idx, NULL);
 	if (r == 0)
 		r = rp_sql_exec(db->h,
 				"UPDATE policies SET log_index = ? WHERE org = ? AND version = ?",
 				"iti", (int64_t)idx, org, (int64_t)version);
+	/*
+	 * A version naming another log key ends the log: it is the old log's
+	 * last entry and the new log's first, so that each log is read whole
+	 * under the policies it names (docs/formats.md, "Log key rotation").
+	 */
+	if (r == 0 && new_log) {
+		int64_t log;
+		uint64_t first;
+		if ((r = db_log_switch(db, org, version - 1, &log)) == 0)
+			r = db_log_append(db, log, note, strlen(note), &first);
+		if (r == 0 && first != 0)
+			r = RP_E_DB; /* the next log took an entry before its policy */
+	}
 	if (r == 0)
 		r = rp_sql_exec(db->h,
 				"DELETE FROM policy_proposals WHERE org = ? AND version <= ?", "ti",
@@ -954,7 +991,8 @@ int db_enroll_tokens_revoke(struct db *db, const char *org, const char *id,
 
 /* A 'pending' delivery for every target that has none yet. */
 /* Appends text to the org's log (inside the caller's transaction). */
-static int log_append_org(struct db *db, const char *org, const char *text, uint64_t *ret_index)
+static int log_append_org(struct db *db, const char *org, const char *text, uint64_t *ret_index,
+			  int64_t *ret_log)
 {
 	struct db_log lg;
 	uint64_t idx;
@@ -970,20 +1008,24 @@ static int log_append_org(struct db *db, const char *org, const char *text, uint
 		return r;
 	if (ret_index)
 		*ret_index = idx;
+	if (ret_log)
+		*ret_log = lg.id;
 	return 0;
 }
 
-/* An approved command goes into the log, once: its entry is what agents run. */
+/* An approved command goes into the org's active log, once: its entry is what agents run. */
 static int log_command(struct db *db, const struct rp_command *c, const char *statement)
 {
 	uint64_t idx;
-	int r = log_append_org(db, c->org, statement, &idx);
+	int64_t log = 0;
+	int r = log_append_org(db, c->org, statement, &idx, &log);
 
 	if (r == 0)
-		r = rp_sql_exec(db->h,
-				"UPDATE commands SET log_index = ? WHERE id = ? AND org = ? AND "
-				"log_index IS NULL",
-				"itt", (int64_t)idx, c->id, c->org);
+		r = rp_sql_exec(
+			db->h,
+			"UPDATE commands SET log_index = ?, log = ? WHERE id = ? AND org = ? "
+			"AND log_index IS NULL",
+			"iitt", (int64_t)idx, log, c->id, c->org);
 	if (r == 0 && changed(db) != 1)
 		r = RP_E_EXISTS;
 	return r;
@@ -1248,7 +1290,7 @@ static int delivery_row(struct db *db, sqlite3_stmt *st, json_t **ret)
 	return db_ret(db, r, "reading a delivery");
 }
 
-int db_next_delivery(struct db *db, const char *device, json_t **ret)
+int db_next_delivery(struct db *db, const char *device, int64_t log, json_t **ret)
 {
 	/*
 	 * A command is offered until its expiry by this server's clock, and
@@ -1265,19 +1307,19 @@ int db_next_delivery(struct db *db, const char *device, json_t **ret)
 	 * was written behind the server's back): it is served as it is, with
 	 * no proof, and the agent refuses it.
 	 */
-	sqlite3_stmt *st =
-		rp_sql_prep(db->h,
-			    "SELECT c.id, coalesce(e.data, c.statement), c.payload, "
-			    "ifnull(c.log_index, -1), l.id FROM deliveries d "
-			    "JOIN commands c ON c.id = d.command_id "
-			    "LEFT JOIN logs l ON l.org = c.org "
-			    "LEFT JOIN log_entries e ON e.log = l.id AND e.idx = c.log_index "
-			    "WHERE d.device_id = ? AND c.state = 'approved' "
-			    "AND d.status IN ('pending', 'running') "
-			    "AND (c.expires = 0 OR c.expires > ?) "
-			    "AND (c.log_index IS NULL OR c.log_index < l.served_size) "
-			    "ORDER BY ifnull(c.log_index, -1), c.seq LIMIT 1",
-			    "ti", device, rp_now());
+	sqlite3_stmt *st = rp_sql_prep(
+		db->h,
+		"SELECT c.id, coalesce(e.data, c.statement), c.payload, "
+		"ifnull(c.log_index, -1), l.id FROM deliveries d "
+		"JOIN commands c ON c.id = d.command_id "
+		"LEFT JOIN logs l ON l.id = c.log "
+		"LEFT JOIN log_entries e ON e.log = l.id AND e.idx = c.log_index "
+		"WHERE d.device_id = ? AND c.state = 'approved' "
+		"AND d.status IN ('pending', 'running') "
+		"AND (c.expires = 0 OR c.expires > ?) "
+		"AND (c.log_index IS NULL OR (c.log = ? AND c.log_index < l.served_size)) "
+		"ORDER BY ifnull(c.log_index, -1), c.seq LIMIT 1",
+		"tii", device, rp_now(), log);
 	return delivery_row(db, st, ret);
 }
 
@@ -1373,7 +1415,8 @@ int db_next_scheduled(struct db *db, int64_t *ret_not_before)
 {
 	sqlite3_stmt *st = rp_sql_prep(db->h,
 				       "SELECT min(c.not_before) FROM commands c JOIN logs l "
-				       "ON l.org = c.org WHERE c.state = 'scheduled'",
+				       "ON l.org = c.org AND l.state = 'active' WHERE c.state = "
+				       "'scheduled'",
 				       "");
 	int r = rp_sql_step(db->h, st);
 
@@ -1392,7 +1435,7 @@ int db_command_delivery(struct db *db, const char *org, const char *id, json_t *
 	sqlite3_stmt *st =
 		rp_sql_prep(db->h,
 			    "SELECT c.id, e.data, c.payload, c.log_index, l.id "
-			    "FROM commands c JOIN logs l ON l.org = c.org "
+			    "FROM commands c JOIN logs l ON l.id = c.log "
 			    "JOIN log_entries e ON e.log = l.id AND e.idx = c.log_index "
 			    "WHERE c.org = ? AND c.id = ? AND c.log_index < l.served_size",
 			    "tt", org, id);

@@ -91,10 +91,12 @@ int db_policy_propose(struct db *db, const char *org, uint64_t version, const ch
  * In one transaction: stores version `version' (which must still follow the
  * org's highest, else RP_E_EXISTS: another proposal won), appends the note
  * to the org's log and deletes the proposals of that version and below.
- * RP_E_TOOBIG: the note is larger than a log entry.
+ * With new_log (the version names the key of the org's next log), that log
+ * becomes the active one and the note is its entry 0 as well: the old log
+ * ends with it. RP_E_TOOBIG: the note is larger than a log entry.
  */
 int db_policy_publish(struct db *db, const char *org, uint64_t version, const char *hash,
-		      const char *note, uint64_t *ret_index);
+		      const char *note, bool new_log, uint64_t *ret_index);
 /*
  * The signed notes of the stored proposals of this version, at most
  * RP_POLICY_PROPOSALS_MAX, oldest first: a malloc'd array of malloc'd texts.
@@ -244,12 +246,13 @@ int db_alerts_json(struct db *db, const char *org, json_t **ret);
 
 /*
  * The device's next approved command whose delivery is pending or running,
- * as {"command", "statement", "payload", "index" (-1: not logged), "log"
+ * logged in log (the one the device reads) or not logged at all, as
+ * {"command", "statement", "payload", "index" (-1: not logged), "log"
  * (the log's id)}; RP_E_NOTFOUND when
  * there is none. Reads the database every time: rows written behind the
  * server's back are served (and the agent refuses them).
  */
-int db_next_delivery(struct db *db, const char *device, json_t **ret);
+int db_next_delivery(struct db *db, const char *device, int64_t log, json_t **ret);
 /*
  * Appends to the org's log every approved command not yet in it, whatever
  * wrote the row, and every scheduled one whose not-before is at or before
@@ -291,25 +294,56 @@ int db_alert_store(struct db *db, const char *org, const char *device, const cha
 
 /* ---- the transparency logs (db-log.c) ---- */
 
+/*
+ * An org's logs, one per generation (migration 10): the active one takes
+ * new entries; a next one (`rampartd rotate log-key') waits for the root
+ * policy that names its key; a retired one ended with the policy that named
+ * its successor (its last entry), stays served and witnessed (agents and
+ * auditors still read it to that policy), and never grows.
+ */
+enum db_log_state { DB_LOG_ACTIVE, DB_LOG_NEXT, DB_LOG_RETIRED };
+
 struct db_log {
 	int64_t id;
+	char org[RP_ORG_NAME_MAX + 1];
 	char origin[RP_ORIGIN_MAX + 1];
-	uint64_t size;        /* entries appended */
-	int64_t signed_size;  /* newest checkpoint signed by the log key, -1: none */
-	uint64_t served_size; /* newest checkpoint meeting the witness quorum */
+	int64_t gen; /* 1, 2, ...: the origin of gen g > 1 ends in "/<g>" */
+	enum db_log_state state;
+	uint64_t final_policy; /* retired: the last root policy version it was under */
+	uint64_t size;         /* entries appended */
+	int64_t signed_size;   /* newest checkpoint signed by the log key, -1: none */
+	uint64_t served_size;  /* newest checkpoint meeting the witness quorum */
 };
+/* The org's active log. */
 int db_log_get(struct db *db, const char *org, struct db_log *ret);
 int db_log_get_by_id(struct db *db, int64_t log, struct db_log *ret);
+/* An active or retired log of the org, by origin or generation. */
+int db_log_get_origin(struct db *db, const char *org, const char *origin, struct db_log *ret);
+int db_log_get_gen(struct db *db, const char *org, int64_t gen, struct db_log *ret);
+/* The org's next log, made by `rampartd rotate log-key', not named by a policy yet. */
+int db_log_get_next(struct db *db, const char *org, struct db_log *ret);
+/* The org's active and retired logs, oldest first (malloc'd). */
+int db_log_list(struct db *db, const char *org, struct db_log **ret, size_t *ret_n);
 /* The orgs that have a log, as a malloc'd array of malloc'd names. */
 int db_log_orgs(struct db *db, char ***ret, size_t *ret_n);
 /*
- * The verifier key of the org's log (its name is the origin); the signer
- * key is in its own file (server/logkey.c). RP_E_NOTFOUND: the org has no
- * log; RP_E_DB: the stored key does not parse (logged).
+ * The verifier key of the org's active log (its name is the origin), or of
+ * one log by id; the signer key is in its own file (server/logkey.c).
+ * RP_E_NOTFOUND: no such log; RP_E_DB: the stored key does not parse
+ * (logged).
  */
 int db_log_vkey(struct db *db, const char *org, struct rp_vkey *ret);
-/* Makes the org's log, named by v (origin = v->name). RP_E_EXISTS: it has one. */
+int db_log_vkey_by_id(struct db *db, int64_t log, struct rp_vkey *ret);
+/* Makes the org's first log, named by v (origin = v->name). RP_E_EXISTS: it has one. */
 int db_log_create(struct db *db, const char *org, const struct rp_vkey *v);
+/* Makes the org's next log, generation gen. RP_E_EXISTS: it has one (or the origin is taken). */
+int db_log_create_next(struct db *db, const char *org, int64_t gen, const struct rp_vkey *v);
+/*
+ * Inside the caller's transaction: the active log retires under policy
+ * version final_policy and the next log becomes the active one (its id in
+ * *ret_log). RP_E_NOTFOUND: the org has no next log.
+ */
+int db_log_switch(struct db *db, const char *org, uint64_t final_policy, int64_t *ret_log);
 /* A log whose signer key is still in logs.skey (a database from before migration 7). */
 struct db_log_skey {
 	int64_t id;

@@ -58,6 +58,7 @@ struct wslot {
 	struct wslot *next;
 	struct server *srv;
 	char org[RP_ORG_NAME_MAX + 1];
+	int64_t log; /* the log it cosigns for us: each of an org's logs has its own slots */
 	struct rp_witness w;
 	char host[256];
 	int port;
@@ -102,18 +103,20 @@ static int slot_url(struct wslot *ws, const char *url)
 	return n > 0 && (size_t)n < sizeof(ws->path) ? 0 : RP_E_INVAL;
 }
 
-/* The slot of this org's witness (same key and URL), made when missing. */
-static struct wslot *slot_get(struct server *s, const char *org, const struct rp_witness *w)
+/* The slot of this log's witness (same key and URL), made when missing. */
+static struct wslot *slot_get(struct server *s, const struct db_log *lg, const struct rp_witness *w)
 {
+	const char *org = lg->org;
 	struct wslot *ws;
 
 	for (ws = s->wslots; ws; ws = ws->next)
-		if (!strcmp(ws->org, org) && !memcmp(&ws->w.key, &w->key, sizeof(w->key)) &&
+		if (ws->log == lg->id && !memcmp(&ws->w.key, &w->key, sizeof(w->key)) &&
 		    !strcmp(ws->w.url, w->url))
 			return ws;
 	if (!(ws = calloc(1, sizeof(*ws))))
 		return NULL;
 	ws->srv = s;
+	ws->log = lg->id;
 	snprintf(ws->org, sizeof(ws->org), "%s", org);
 	ws->w = *w;
 	if (slot_url(ws, w->url) < 0) {
@@ -126,6 +129,32 @@ static struct wslot *slot_get(struct server *s, const char *org, const struct rp
 	ws->next = s->wslots;
 	s->wslots = ws;
 	return ws;
+}
+
+/*
+ * The root policy whose log line names this log, which judges its
+ * checkpoints: the org's current one for the active log; for a retired
+ * log, the last version it was under (its successor named the next log),
+ * whose witnesses keep cosigning it for the agents and auditors still
+ * reading it. NULL (logged by db.c) when it cannot be read.
+ */
+static struct rp_policy *log_policy(struct server *s, const struct db_log *lg)
+{
+	struct rp_policy *p = NULL;
+	struct rp_diag d = {""};
+	char *text = NULL;
+	int64_t idx;
+
+	if (lg->state != DB_LOG_RETIRED)
+		return db_policy(&s->db, lg->org);
+	if (db_policy_version(&s->db, lg->org, lg->final_policy, &text, &idx) < 0)
+		return NULL;
+	if (rp_policy_parse(text, strlen(text), &p, &d) < 0)
+		fprintf(stderr,
+			"rampartd: org %s: stored root policy version %llu does not parse: %s\n",
+			lg->org, (unsigned long long)lg->final_policy, d.msg);
+	free(text);
+	return p;
 }
 
 /* Rebuilds the served checkpoint from the stored cosignatures over size. */
@@ -156,8 +185,9 @@ static void update_served(struct server *s, const char *org, const struct rp_pol
 		bool grew = (uint64_t)lg->signed_size > lg->served_size;
 		if (db_log_set_served(&s->db, lg->id, (uint64_t)lg->signed_size, note) == 0 &&
 		    grew) {
-			fprintf(stderr, "rampartd: org %s: checkpoint %lld witnessed, delivering\n",
-				org, (long long)lg->signed_size);
+			fprintf(stderr, "rampartd: org %s: checkpoint %lld of %s witnessed%s\n",
+				org, (long long)lg->signed_size, lg->origin,
+				lg->state == DB_LOG_RETIRED ? " (retired log)" : ", delivering");
 			if (s->on_witnessed)
 				s->on_witnessed(s);
 		}
@@ -358,11 +388,11 @@ static void on_witness_reply(struct evhttp_request *req, void *arg)
 		blen = RP_WITNESS_RESPONSE_MAX;
 	evbuffer_copyout(in, body, blen);
 	body[blen] = '\0';
-	if (db_log_get(&s->db, ws->org, &lg) < 0 || db_log_signed_note(&s->db, lg.id, &note) < 0)
+	if (db_log_get_by_id(&s->db, ws->log, &lg) < 0 ||
+	    db_log_signed_note(&s->db, lg.id, &note) < 0)
 		return;
 	if (code == 200 && (uint64_t)lg.signed_size == ws->size_sent) {
-		if (take_cosigs(s, ws, &lg, note, body, blen) == 0 &&
-		    (p = db_policy(&s->db, ws->org)))
+		if (take_cosigs(s, ws, &lg, note, body, blen) == 0 && (p = log_policy(s, &lg)))
 			update_served(s, ws->org, p, &lg);
 	} else if (code == 200 && ws->size_sent < (uint64_t)lg.signed_size) {
 		/*
@@ -412,18 +442,19 @@ static void on_witness_reply(struct evhttp_request *req, void *arg)
 	free(note);
 }
 
-/* What was last said about an org's log key, so that a refusal is said once, not every tick. */
+/* What was last said about a log's key, so that a refusal is said once, not every tick. */
 struct keywarn {
 	struct keywarn *next;
-	char org[RP_ORG_NAME_MAX + 1];
+	char org[RP_ORIGIN_MAX + 1]; /* the log's origin */
 	char msg[sizeof(((struct rp_diag *)0)->msg)];
 };
 
-static void key_said(struct server *s, const char *org, const char *msg)
+static void key_said(struct server *s, const struct db_log *lg, const char *msg)
 {
+	const char *org = lg->org;
 	struct keywarn *w;
 
-	for (w = s->keywarns; w && strcmp(w->org, org) != 0; w = w->next)
+	for (w = s->keywarns; w && strcmp(w->org, lg->origin) != 0; w = w->next)
 		;
 	if (!w && !msg)
 		return;
@@ -432,7 +463,7 @@ static void key_said(struct server *s, const char *org, const char *msg)
 	if (!w && !(w = calloc(1, sizeof(*w))))
 		return;
 	if (!w->org[0]) {
-		snprintf(w->org, sizeof(w->org), "%s", org);
+		snprintf(w->org, sizeof(w->org), "%s", lg->origin);
 		w->next = s->keywarns;
 		s->keywarns = w;
 	}
@@ -443,7 +474,8 @@ static void key_said(struct server *s, const char *org, const char *msg)
 			"\"Log keys\")\n",
 			org, msg);
 	else if (w->msg[0])
-		fprintf(stderr, "rampartd: org %s: its log key file is usable again\n", org);
+		fprintf(stderr, "rampartd: org %s: its log key file is usable again (%s)\n", org,
+			lg->origin);
 	snprintf(w->msg, sizeof(w->msg), "%s", msg ? msg : "");
 }
 
@@ -451,25 +483,26 @@ static void key_said(struct server *s, const char *org, const char *msg)
  * The org's signer key from its file, checked against the verifier key in
  * the database; a refusal is logged (once) and nothing is signed.
  */
-static int load_key(struct server *s, const char *org, struct rp_skey *ret)
+static int load_key(struct server *s, const struct db_log *lg, struct rp_skey *ret)
 {
 	struct rp_diag d = {""};
 	struct rp_vkey v;
 	int r;
 
-	if ((r = db_log_vkey(&s->db, org, &v)) < 0)
+	if ((r = db_log_vkey_by_id(&s->db, lg->id, &v)) < 0)
 		return r;
 	if ((r = logkey_load(s->data, NULL, &v, ret, &d)) < 0) {
-		key_said(s, org, d.msg);
+		key_said(s, lg, d.msg);
 		return r;
 	}
-	key_said(s, org, NULL);
+	key_said(s, lg, NULL);
 	return 0;
 }
 
 /* Signs a checkpoint of the whole log when it grew. */
-static int sign_checkpoint(struct server *s, const char *org, struct db_log *lg)
+static int sign_checkpoint(struct server *s, struct db_log *lg)
 {
+	const char *org = lg->org;
 	struct rp_checkpoint cp = {0};
 	struct rp_skey k;
 	char *text = NULL, *line = NULL, *note = NULL;
@@ -478,7 +511,7 @@ static int sign_checkpoint(struct server *s, const char *org, struct db_log *lg)
 
 	if (lg->signed_size >= 0 && (uint64_t)lg->signed_size == lg->size)
 		return 0;
-	if ((r = load_key(s, org, &k)) < 0)
+	if ((r = load_key(s, lg, &k)) < 0)
 		return r;
 	snprintf(cp.origin, sizeof(cp.origin), "%s", lg->origin);
 	cp.size = lg->size;
@@ -494,8 +527,8 @@ static int sign_checkpoint(struct server *s, const char *org, struct db_log *lg)
 	}
 	if ((r = db_log_set_signed(&s->db, lg->id, lg->size, note)) == 0) {
 		lg->signed_size = (int64_t)lg->size;
-		fprintf(stderr, "rampartd: org %s: signed checkpoint %llu\n", org,
-			(unsigned long long)lg->size);
+		fprintf(stderr, "rampartd: org %s: signed checkpoint %llu of %s\n", org,
+			(unsigned long long)lg->size, lg->origin);
 	}
 out:
 	rp_skey_wipe(&k);
@@ -505,14 +538,53 @@ out:
 	return r;
 }
 
-static void sequence_org(struct server *s, const char *org)
+/* Signs the log's new checkpoint and asks its witnesses to cosign it, or to cosign again. */
+static void sequence_log(struct server *s, struct db_log *lg)
 {
-	struct rp_policy *p = db_policy(&s->db, org);
+	struct rp_policy *p = log_policy(s, lg);
+	const char *org = lg->org;
 	char *note = NULL;
-	struct db_log lg;
 	int64_t now = rp_now();
 
-	size_t nlogged = 0, ndue = 0;
+	if (!p || sign_checkpoint(s, lg) < 0 || lg->signed_size < 0 ||
+	    db_log_signed_note(&s->db, lg->id, &note) < 0)
+		goto out;
+	if (p->wp.quorum < 0) { /* `quorum none': the log signature is all there is */
+		update_served(s, org, p, lg);
+		goto out;
+	}
+	for (size_t i = 0; i < p->wp.nwitnesses; i++) {
+		struct wslot *ws = slot_get(s, lg, &p->wp.witnesses[i]);
+		uint64_t size, csize;
+		int64_t ctime;
+		if (!ws || ws->busy)
+			continue;
+		if (db_log_witness_get(&s->db, lg->id, ws->w.key.name, &size, &csize, &ctime) < 0)
+			continue;
+		/* fresh enough and current: nothing to ask */
+		if ((int64_t)csize == lg->signed_size && now - ctime < p->freshness / 4)
+			continue;
+		/* a witness that failed is asked again after a few ticks, not every one */
+		if (now - ws->last_try < 3 && (int64_t)ws->size_sent == lg->signed_size)
+			continue;
+		witness_send(s, ws, lg, note, size);
+	}
+out:
+	rp_policy_free(p);
+	free(note);
+}
+
+/*
+ * Logs what is due, then sequences each of the org's logs: the active one,
+ * and the retired ones, which never grow but are cosigned again for
+ * freshness, so that an agent that was away when the log key rotated can
+ * still read its old log to the policy that moved it.
+ */
+static void sequence_org(struct server *s, const char *org)
+{
+	struct db_log *logs = NULL;
+	int64_t now = rp_now();
+	size_t nlogged = 0, ndue = 0, n = 0;
 
 	if (db_log_approved(&s->db, org, now, &nlogged, &ndue) == 0) {
 		if (nlogged > 0)
@@ -525,32 +597,11 @@ static void sequence_org(struct server *s, const char *org)
 				"rampartd: org %s: logged %zu scheduled command%s now due\n", org,
 				ndue, ndue == 1 ? "" : "s");
 	}
-	if (!p || db_log_get(&s->db, org, &lg) < 0 || sign_checkpoint(s, org, &lg) < 0 ||
-	    lg.signed_size < 0 || db_log_signed_note(&s->db, lg.id, &note) < 0)
-		goto out;
-	if (p->wp.quorum < 0) { /* `quorum none': the log signature is all there is */
-		update_served(s, org, p, &lg);
-		goto out;
-	}
-	for (size_t i = 0; i < p->wp.nwitnesses; i++) {
-		struct wslot *ws = slot_get(s, org, &p->wp.witnesses[i]);
-		uint64_t size, csize;
-		int64_t ctime;
-		if (!ws || ws->busy)
-			continue;
-		if (db_log_witness_get(&s->db, lg.id, ws->w.key.name, &size, &csize, &ctime) < 0)
-			continue;
-		/* fresh enough and current: nothing to ask */
-		if ((int64_t)csize == lg.signed_size && now - ctime < p->freshness / 4)
-			continue;
-		/* a witness that failed is asked again after a few ticks, not every one */
-		if (now - ws->last_try < 3 && (int64_t)ws->size_sent == lg.signed_size)
-			continue;
-		witness_send(s, ws, &lg, note, size);
-	}
-out:
-	rp_policy_free(p);
-	free(note);
+	if (db_log_list(&s->db, org, &logs, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		sequence_log(s, &logs[i]);
+	free(logs);
 }
 
 /*
@@ -640,8 +691,13 @@ static void check_keys(struct server *s)
 	if (db_log_orgs(&s->db, &orgs, &n) < 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		if (load_key(s, orgs[i], &k) == 0)
-			rp_skey_wipe(&k);
+		struct db_log *logs = NULL;
+		size_t nl = 0;
+		if (db_log_list(&s->db, orgs[i], &logs, &nl) == 0)
+			for (size_t j = 0; j < nl; j++)
+				if (load_key(s, &logs[j], &k) == 0)
+					rp_skey_wipe(&k);
+		free(logs);
 		free(orgs[i]);
 	}
 	free(orgs);
@@ -817,12 +873,13 @@ static int add_proofs(struct server *s, json_t *j, uint64_t have)
 		       : 0;
 }
 
-int log_next_delivery(struct server *s, const char *device, uint64_t have, json_t **ret)
+int log_next_delivery(struct server *s, const char *device, int64_t log, uint64_t have,
+		      json_t **ret)
 {
 	json_t *j = NULL;
 	int r;
 
-	if ((r = db_next_delivery(&s->db, device, &j)) < 0)
+	if ((r = db_next_delivery(&s->db, device, log, &j)) < 0)
 		return r;
 	if ((r = add_proofs(s, j, have)) < 0) {
 		fprintf(stderr, "rampartd: proofs for device %s: %s\n", device, rp_strerror(r));

@@ -13,10 +13,12 @@ int log_init(struct server *s, const char *witness_ca);
 void log_kick(struct server *s);
 void log_release(struct server *s);
 /*
- * The device's next delivery with its inclusion proof, the served
- * checkpoint and a consistency proof from size have; RP_E_NOTFOUND if none.
+ * The device's next delivery from log (or never logged) with its inclusion
+ * proof, the served checkpoint and a consistency proof from size have;
+ * RP_E_NOTFOUND if none.
  */
-int log_next_delivery(struct server *s, const char *device, uint64_t have, json_t **ret);
+int log_next_delivery(struct server *s, const char *device, int64_t log, uint64_t have,
+		      json_t **ret);
 /*
  * Command id of org as agents get it, proofs included, with consistency
  * from size have (for offline checks and audits).

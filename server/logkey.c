@@ -196,31 +196,16 @@ out:
 	return r;
 }
 
-int logkey_create(struct db *db, const char *dir, const char *org, const char *host,
-		  struct rp_vkey *ret, bool *ret_made, struct rp_diag *d)
+/* The signer key of origin: the one already in its file (a run that stopped before its row), or a
+ * new one. */
+static int origin_key(const char *dir, const char *origin, struct rp_vkey *ret, struct rp_diag *d)
 {
-	char origin[RP_ORIGIN_MAX + 1], path[PATH_MAX];
+	char path[PATH_MAX];
 	struct rp_skey k;
-	struct rp_vkey v;
-	int r, n;
+	int r;
 
-	if ((r = db_log_vkey(db, org, &v)) != RP_E_NOTFOUND) {
-		if (r < 0)
-			rp_diagf(d, "reading the log key of %s: %s", org, rp_strerror(r));
-		if (r == 0) {
-			*ret = v;
-			*ret_made = false;
-		}
-		return r;
-	}
-	n = snprintf(origin, sizeof(origin), "%s/rampart/%s", host, org);
-	if (n < 0 || (size_t)n >= sizeof(origin) || !rp_key_name_valid(origin, (size_t)n)) {
-		rp_diagf(d, "the host name makes no valid key name (%s/rampart/%s)", host, org);
-		return RP_E_INVAL;
-	}
 	if ((r = logkey_path(dir, origin, path, sizeof(path), d)) < 0)
 		return r;
-	/* A key written by a run that stopped before its row: the row is what was missing. */
 	r = logkey_load(dir, origin, NULL, &k, d);
 	if (r == 0) {
 		fprintf(stderr, "rampartd: taking the log key already in %s\n", path);
@@ -235,10 +220,105 @@ int logkey_create(struct db *db, const char *dir, const char *org, const char *h
 		rp_skey_wipe(&k);
 		return r;
 	}
-	rp_skey_vkey(&k, &v);
+	rp_skey_vkey(&k, ret);
 	rp_skey_wipe(&k);
+	return 0;
+}
+
+/* "<host>/rampart/<org>" plus "/<gen>" after the first generation, checked to be a key name. */
+static int make_origin(char out[RP_ORIGIN_MAX + 1], const char *host, const char *org, int64_t gen,
+		       struct rp_diag *d)
+{
+	int n = gen > 1 ? snprintf(out, RP_ORIGIN_MAX + 1, "%s/rampart/%s/%lld", host, org,
+				   (long long)gen)
+			: snprintf(out, RP_ORIGIN_MAX + 1, "%s/rampart/%s", host, org);
+
+	if (n < 0 || n > RP_ORIGIN_MAX || !rp_key_name_valid(out, (size_t)n)) {
+		rp_diagf(d, "the host name makes no valid key name (%s/rampart/%s)", host, org);
+		return RP_E_INVAL;
+	}
+	return 0;
+}
+
+int logkey_create(struct db *db, const char *dir, const char *org, const char *host,
+		  struct rp_vkey *ret, bool *ret_made, struct rp_diag *d)
+{
+	char origin[RP_ORIGIN_MAX + 1];
+	struct rp_vkey v;
+	int r;
+
+	if ((r = db_log_vkey(db, org, &v)) != RP_E_NOTFOUND) {
+		if (r < 0)
+			rp_diagf(d, "reading the log key of %s: %s", org, rp_strerror(r));
+		if (r == 0) {
+			*ret = v;
+			*ret_made = false;
+		}
+		return r;
+	}
+	if ((r = make_origin(origin, host, org, 1, d)) < 0 ||
+	    (r = origin_key(dir, origin, &v, d)) < 0)
+		return r;
 	if ((r = db_log_create(db, org, &v)) < 0) {
 		rp_diagf(d, "storing the log of %s: %s", org, rp_strerror(r));
+		return r;
+	}
+	*ret = v;
+	*ret_made = true;
+	return 0;
+}
+
+int logkey_next(struct db *db, const char *dir, const char *org, const char *host,
+		struct rp_vkey *ret, bool *ret_made, struct rp_diag *d)
+{
+	char origin[RP_ORIGIN_MAX + 1], from[RP_ORIGIN_MAX + 1], tail[RP_ORG_NAME_MAX + 16];
+	struct db_log *logs = NULL, next;
+	struct rp_vkey v;
+	int64_t gen = 0;
+	size_t n = 0;
+	int r;
+
+	if ((r = db_log_get_next(db, org, &next)) == 0) {
+		if ((r = db_log_vkey_by_id(db, next.id, &v)) < 0) {
+			rp_diagf(d, "reading the next log key of %s: %s", org, rp_strerror(r));
+			return r;
+		}
+		*ret = v;
+		*ret_made = false;
+		return 0;
+	}
+	if (r != RP_E_NOTFOUND || (r = db_log_list(db, org, &logs, &n)) < 0) {
+		rp_diagf(d, "reading the logs of %s: %s", org, rp_strerror(r));
+		return r;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (logs[i].gen > gen)
+			gen = logs[i].gen;
+		if (logs[i].state == DB_LOG_ACTIVE)
+			snprintf(from, sizeof(from), "%s", logs[i].origin);
+	}
+	free(logs);
+	if (gen == 0) {
+		rp_diagf(d, "org %s has no log yet: `rampartd log-key' makes its first", org);
+		return RP_E_NOTFOUND;
+	}
+	if (!host) { /* the host of the active log's origin */
+		char *at;
+		snprintf(tail, sizeof(tail), "/rampart/%s", org);
+		if (!(at = strstr(from, tail))) {
+			rp_diagf(d,
+				 "the active log's origin %s has no host part to keep: give --host",
+				 from);
+			return RP_E_INVAL;
+		}
+		*at = '\0';
+		host = from;
+	}
+	if ((r = make_origin(origin, host, org, gen + 1, d)) < 0 ||
+	    (r = origin_key(dir, origin, &v, d)) < 0)
+		return r;
+	if ((r = db_log_create_next(db, org, gen + 1, &v)) < 0) {
+		rp_diagf(d, "storing the next log of %s: %s", org, rp_strerror(r));
 		return r;
 	}
 	*ret = v;

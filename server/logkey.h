@@ -56,6 +56,14 @@ int logkey_store(const char *dir, const struct rp_skey *k, struct rp_diag *d);
 int logkey_create(struct db *db, const char *dir, const char *org, const char *host,
 		  struct rp_vkey *ret, bool *ret_made, struct rp_diag *d);
 /*
+ * The org's next log (log key rotation): its verifier key when one is
+ * waiting for its root policy; otherwise a new key of origin
+ * "<host>/rampart/<org>/<gen>" (gen: one more than the org's newest; host:
+ * the active log's when NULL), its file written before its row, as above.
+ */
+int logkey_next(struct db *db, const char *dir, const char *org, const char *host,
+		struct rp_vkey *ret, bool *ret_made, struct rp_diag *d);
+/*
  * At start: every log whose signer key is still in the database gets its
  * file (durably), then the keys are cleared from the rows in one
  * transaction, then the database is scrubbed (db_scrub). Each step is

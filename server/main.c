@@ -476,9 +476,72 @@ static int rotate_enroll_main(int argc, char *argv[])
 	return 0;
 }
 
+static int rotate_logkey_main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{"data", required_argument, NULL, 'd'},
+		{"org", required_argument, NULL, 'o'},
+		{"host", required_argument, NULL, 'H'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *dir = NULL, *org = NULL, *host = NULL;
+	struct rp_diag d = {""};
+	struct db db = {0};
+	struct rp_vkey v;
+	bool made = false;
+	char *text;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:o:H:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'o': org = optarg; break;
+		case 'H': host = optarg; break;
+		case 'h':
+			printf("Usage: rampartd rotate log-key --data DIR --org ORG [--host HOST]\n\n"
+			       "Makes the key of ORG's next transparency log and prints its verifier\n"
+			       "key (again, when one is already waiting). The new log's origin is\n"
+			       "HOST/rampart/ORG/<generation> (HOST: the current log's by default).\n"
+			       "Nothing changes for agents yet. Then, in this order:\n"
+			       "  1. each witness operator: rampart-witness add-log --vkey <that key>;\n"
+			       "  2. the administrators: rampart policy propose --log-key <that key>,\n"
+			       "     rampart policy approve, submit.\n"
+			       "When that root policy is published it is the current log's last entry\n"
+			       "and the new log's first; new entries go to the new log. The old log is\n"
+			       "kept, served (/v1/log/ORG/<generation>/) and cosigned for freshness,\n"
+			       "so agents that were away read it to its end and follow, and `rampart\n"
+			       "audit' replays one log after the other. Safe while rampartd runs.\n"
+			       "The key file is written to DIR/log-keys/ as `rampartd log-key' does.\n");
+			return 0;
+		default: return 2;
+		}
+	}
+	if ((r = rotate_open("log-key", dir, org, &db)) != 0)
+		return r;
+	r = logkey_next(&db, dir, org, host, &v, &made, &d);
+	db_close(&db);
+	if (r < 0) {
+		fprintf(stderr, "rampartd rotate log-key: %s\n", d.msg[0] ? d.msg : rp_strerror(r));
+		return 1;
+	}
+	if (!(text = rp_vkey_format(&v)))
+		return 1;
+	printf("%s\n", text);
+	fprintf(stderr,
+		"rampartd: org %s: %s log key %s; next: each witness `rampart-witness add-log "
+		"--vkey' it, then the administrators `rampart policy propose --log-key' it\n",
+		org, made ? "new" : "the next", v.name);
+	free(text);
+	return 0;
+}
+
 static int rotate_main(int argc, char *argv[])
 {
 	static const struct rp_cmd sub[] = {
+		{"log-key", rotate_logkey_main,
+		 "a new log key and origin; agents follow a root policy naming it"},
 		{"tls", rotate_tls_main,
 		 "the server's TLS key; agents follow only a root policy naming it"},
 		{"api-tokens", rotate_api_main, "revoke (--reissue: and replace) every API token"},
@@ -489,6 +552,7 @@ static int rotate_main(int argc, char *argv[])
 		"rampartd rotate",
 		"Rotates a credential on the server's own data directory (--data DIR).\n"
 		"api-tokens and enroll-tokens revoke at once, while rampartd runs or not;\n"
+		"tls and log-key make a new key that counts once a root policy names it;\n"
 		"agents keep working: they authenticate with their device keys.\n",
 		sub, sizeof(sub) / sizeof(sub[0]), argc, argv);
 }
@@ -643,7 +707,7 @@ static const struct rp_cmd commands[] = {
 	{"pin", pin_main, "print the server key's pin"},
 	{"bootstrap-token", bootstrap_main, "print a new one-time token for creating an org"},
 	{"log-key", logkey_main, "print (making it first) an org's log verifier key"},
-	{"rotate", rotate_main, "rotate a credential: tls, api-tokens, enroll-tokens"},
+	{"rotate", rotate_main, "rotate a credential: tls, log-key, api-tokens, enroll-tokens"},
 };
 
 int main(int argc, char *argv[])

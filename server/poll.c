@@ -46,7 +46,8 @@ struct waiter {
 	struct event *timer;
 	struct event *hangup; /* readability of the agent's socket */
 	char device[RP_ID_HEX + 1];
-	uint64_t have; /* the agent's checkpoint size */
+	int64_t log;   /* the log the agent reads (an org can have several: db.h) */
+	uint64_t have; /* the agent's checkpoint size in it */
 	double t0;
 };
 
@@ -116,11 +117,11 @@ static void waiter_answer(struct waiter *w, json_t *delivery, const char *why)
 }
 
 /* A delivery for the device, or NULL (none, or the database failed: logged). */
-static json_t *lookup(struct server *s, const char *device, uint64_t have)
+static json_t *lookup(struct server *s, const char *device, int64_t log, uint64_t have)
 {
 	json_t *j = NULL;
 
-	if (s->stopping || log_next_delivery(s, device, have, &j) < 0)
+	if (s->stopping || log_next_delivery(s, device, log, have, &j) < 0)
 		return NULL;
 	return j;
 }
@@ -131,7 +132,7 @@ static void on_hold_end(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	waiter_answer(w, lookup(w->srv, w->device, w->have), NULL);
+	waiter_answer(w, lookup(w->srv, w->device, w->log, w->have), NULL);
 }
 
 static void on_agent_close(struct evhttp_connection *conn, void *arg)
@@ -163,7 +164,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (n > 0) { /* the agent said something: answer, then evhttp reads it */
-		waiter_answer(w, lookup(w->srv, w->device, w->have), NULL);
+		waiter_answer(w, lookup(w->srv, w->device, w->log, w->have), NULL);
 		return;
 	}
 	fprintf(stderr, "rampartd: device %s hung up its held poll after %.0f ms\n", w->device,
@@ -188,8 +189,8 @@ static int watch_hangup(struct server *s, struct waiter *w)
 	return 0;
 }
 
-int poll_hold(struct server *s, struct evhttp_request *r, const char *device, uint64_t have,
-	      unsigned seconds, double t0)
+int poll_hold(struct server *s, struct evhttp_request *r, const char *device, int64_t log,
+	      uint64_t have, unsigned seconds, double t0)
 {
 	struct waiter *w = calloc(1, sizeof(*w)), **b, *old;
 	struct timeval tv = {(time_t)seconds, 0};
@@ -198,6 +199,7 @@ int poll_hold(struct server *s, struct evhttp_request *r, const char *device, ui
 		goto fail;
 	w->srv = s;
 	w->req = r;
+	w->log = log;
 	w->have = have;
 	w->t0 = t0;
 	if (!(w->timer = evtimer_new(s->base, on_hold_end, w)) || evtimer_add(w->timer, &tv) < 0 ||
@@ -237,7 +239,7 @@ void poll_wake_all(struct server *s)
 
 	for (struct waiter *w = s->waiters, *next; w; w = next) {
 		next = w->next;
-		if ((j = lookup(s, w->device, w->have)))
+		if ((j = lookup(s, w->device, w->log, w->have)))
 			waiter_answer(w, j, NULL);
 	}
 }
