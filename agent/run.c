@@ -83,6 +83,8 @@ static struct rp_verify_ctx check_ctx(struct agent *a, bool store, int64_t *ret_
 {
 	struct rp_verify_ctx ctx = {
 		.policy = a->policy,
+		.log_policy = agent_log_policy(a),
+		.log_end = a->scan.retired ? a->scan.pol[a->scan.npol - 1].index + 1 : 0,
 		.device_id = a->conf.device,
 		.now = rp_now(),
 		.skew = RP_CLOCK_SKEW_S,
@@ -359,6 +361,31 @@ static void handle_known(struct agent *a, const char *id)
  * verified here from scratch, as if they came straight from the server.
  */
 /*
+ * "&origin=<the log this device reads>", percent-encoded: the server has
+ * an org's logs side by side after a log key rotation, and answers for the
+ * one named (what it answers is verified against that log's key anyway).
+ */
+static void origin_param(const struct agent *a, char *out, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const char *o = agent_log_policy(a)->wp.log.name;
+	size_t k = (size_t)snprintf(out, n, "&origin=");
+
+	for (; *o && k + 4 < n; o++) {
+		unsigned char ch = (unsigned char)*o;
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+			out[k++] = (char)ch;
+		} else {
+			out[k++] = '%';
+			out[k++] = hex[ch >> 4];
+			out[k++] = hex[ch & 15];
+		}
+	}
+	out[k] = '\0';
+}
+
+/*
  * The walk through the log (agent/walk.c) up to the stored checkpoint: the
  * entries not read yet, a bounded number of requests per call. 0 when the
  * walk reached the checkpoint; a server that does not hand the entries out
@@ -368,18 +395,20 @@ static void handle_known(struct agent *a, const char *id)
 static int catch_up(struct agent *a)
 {
 	for (int step = 0; step < RP_SCAN_STEPS_PER_CYCLE && a->scan.f.size < a->log.size &&
-			   !a->net_broken && !stopping;
+			   !a->scan.retired && !a->net_broken && !stopping;
 	     step++) {
 		struct agent_walk_alert al[4];
 		struct agent_answer ans;
 		struct agent_call c;
 		struct rp_diag d = {""};
-		char path[96];
+		char path[AGENT_IPC_PATH_MAX + 1], origin[AGENT_IPC_PATH_MAX - 64];
 		size_t nal = 0;
 		int r;
 
-		snprintf(path, sizeof(path), "/v1/agent/entries?from=%llu&size=%llu",
-			 (unsigned long long)a->scan.f.size, (unsigned long long)a->log.size);
+		origin_param(a, origin, sizeof(origin));
+		snprintf(path, sizeof(path), "/v1/agent/entries?from=%llu&size=%llu%s",
+			 (unsigned long long)a->scan.f.size, (unsigned long long)a->log.size,
+			 origin);
 		c = call_for(a, "GET", path, RP_AGENT_REQUEST_S * 1000L, RP_SCAN_ANSWER_MAX,
 			     RP_SCAN_ANSWER_VALUES_MAX, AGENT_ANS_ENTRIES);
 		r = agent_net_call(a, &c, &ans, &d);
@@ -402,7 +431,7 @@ static int catch_up(struct agent *a)
 		if (r < 0)
 			return r;
 	}
-	return a->scan.f.size >= a->log.size ? 0 : -1;
+	return a->scan.f.size >= a->log.size || a->scan.retired ? 0 : -1;
 }
 
 /*
@@ -418,8 +447,9 @@ static void walk_delivered(struct agent *a, const struct rp_delivery *dl)
 	struct rp_diag d = {""};
 	size_t nal = 0;
 
-	if ((uint64_t)dl->index != a->scan.f.size || a->log.size != a->scan.f.size + 1 ||
-	    dl->statement_len == 0 || dl->statement_len > RP_LOG_ENTRY_MAX)
+	if (a->scan.retired || (uint64_t)dl->index != a->scan.f.size ||
+	    a->log.size != a->scan.f.size + 1 || dl->statement_len == 0 ||
+	    dl->statement_len > RP_LOG_ENTRY_MAX)
 		return;
 	e.buf = (uint8_t *)dl->statement;
 	e.len[0] = dl->statement_len;
@@ -504,9 +534,10 @@ out:
 /* When the freeze alarm is next due (unix seconds), or 0 under `quorum none'. */
 static int64_t freeze_due(const struct agent *a, int64_t started, int64_t alarmed)
 {
-	int64_t fresh = a->policy->freshness, since, due;
+	const struct rp_policy *lp = agent_log_policy(a);
+	int64_t fresh = lp->freshness, since, due;
 
-	if (a->policy->wp.quorum < 0)
+	if (lp->wp.quorum < 0)
 		return 0;
 	since = a->log.newest > started ? a->log.newest : started;
 	due = since + fresh + 1;
@@ -523,15 +554,16 @@ static int64_t freeze_due(const struct agent *a, int64_t started, int64_t alarme
  */
 static int fetch_checkpoint(struct agent *a)
 {
-	char path[80], *why = a->fresh_why;
+	char path[AGENT_IPC_PATH_MAX + 1], origin[AGENT_IPC_PATH_MAX - 64], *why = a->fresh_why;
 	size_t whylen = sizeof(a->fresh_why);
 	struct rp_diag d = {""};
 	struct agent_answer ans;
 	struct agent_call c;
 	int r;
 
-	snprintf(path, sizeof(path), "/v1/agent/checkpoint?size=%llu",
-		 (unsigned long long)a->log.size);
+	origin_param(a, origin, sizeof(origin));
+	snprintf(path, sizeof(path), "/v1/agent/checkpoint?size=%llu%s",
+		 (unsigned long long)a->log.size, origin);
 	c = call_for(a, "GET", path, RP_AGENT_REQUEST_S * 1000L, RP_CHECKPOINT_ANSWER_MAX,
 		     RP_CHECKPOINT_ANSWER_VALUES_MAX, AGENT_ANS_CHECKPOINT);
 	r = agent_net_call(a, &c, &ans, &d);
@@ -571,13 +603,15 @@ static int fetch_checkpoint(struct agent *a)
  */
 static void keep_fresh(struct agent *a, int64_t started, int64_t *next_try, int64_t *alarmed)
 {
-	int64_t now = rp_now(), fresh = a->policy->freshness, since;
+	const struct rp_policy *lp = agent_log_policy(a);
+	int64_t now = rp_now(), fresh = lp->freshness, since;
 
 	/* `quorum none': no cosignature times, so no freshness to judge (docs/witness.md) */
-	if (a->policy->wp.quorum < 0)
+	if (lp->wp.quorum < 0)
 		return;
 	a->freeze_due = freeze_due(a, started, *alarmed);
-	if (now - a->log.newest >= fresh / 2 && now >= *next_try) {
+	/* a log not read yet (just moved to) is fetched at once, not after half a window */
+	if ((now - a->log.newest >= fresh / 2 || a->log.size == 0) && now >= *next_try) {
 		*next_try = now + (fresh / 10 > 5 ? fresh / 10 : 5);
 		fetch_checkpoint(a);
 	}
@@ -662,6 +696,35 @@ static void follow_server_key(struct agent *a, const struct agent_net_spawn *spa
 			    notes);
 }
 
+/*
+ * The server says the log this device reads is retired and holds nothing
+ * more for it (poll: 409). Believed only as far as this device can check:
+ * it reads its log to the checkpoint the witnesses cosigned, and moves to
+ * the next log only once it found there, itself, the root policy that
+ * ended this one (scan.retired). A server that says so falsely costs a
+ * checkpoint fetch, at most every few seconds (next_try, keep_fresh's).
+ * 0 when the device moved.
+ */
+static int follow_log(struct agent *a, int64_t *next_try, int64_t *next_fresh)
+{
+	int r;
+
+	if (!a->scan.retired && rp_now() >= *next_try) {
+		*next_try = rp_now() + 5;
+		if (fetch_checkpoint(a) == 200)
+			catch_up(a);
+	}
+	if (!a->scan.retired)
+		return -1;
+	if ((r = agent_log_move(a)) < 0) {
+		agent_logf("moving to the next log: %s", rp_strerror(r));
+		return r;
+	}
+	*next_try = 0;
+	*next_fresh = 0; /* the new log's checkpoint at once */
+	return 0;
+}
+
 /* Whether the newest policy's server keys differ from the network process's. */
 static bool pins_changed(const struct agent *a)
 {
@@ -684,9 +747,9 @@ int agent_run(const char *dir, const struct run_opts *o)
 	struct agent a;
 	struct rp_diag d = {""};
 	struct sigaction sa = {.sa_handler = on_signal};
-	char path[96];
+	char path[AGENT_IPC_PATH_MAX + 1], origin[AGENT_IPC_PATH_MAX - 64];
 	unsigned attempt = 0;
-	int64_t started = rp_now(), next_fresh = 0, alarmed = 0, next_unpinned = 0;
+	int64_t started = rp_now(), next_fresh = 0, alarmed = 0, next_unpinned = 0, next_follow = 0;
 	int r;
 
 	if ((r = agent_load(&a, dir, &d)) < 0) {
@@ -751,8 +814,9 @@ int agent_run(const char *dir, const struct run_opts *o)
 		if (a.freeze_due > 0 && a.freeze_due - rp_now() - 1 < wait)
 			wait = a.freeze_due - rp_now() - 1 > 1 ? (int)(a.freeze_due - rp_now() - 1)
 							       : 1;
-		snprintf(path, sizeof(path), "/v1/agent/poll?wait=%d&size=%llu", wait,
-			 (unsigned long long)a.log.size);
+		origin_param(&a, origin, sizeof(origin));
+		snprintf(path, sizeof(path), "/v1/agent/poll?wait=%d&size=%llu%s", wait,
+			 (unsigned long long)a.log.size, origin);
 		c = call_for(&a, "GET", path, (long)(wait + RP_AGENT_POLL_SLACK_S) * 1000,
 			     RP_DELIVERY_MAX, RP_DELIVERY_VALUES_MAX, AGENT_ANS_DELIVERY);
 		int64_t polled = rp_now();
@@ -766,10 +830,17 @@ int agent_run(const char *dir, const struct run_opts *o)
 			 * A refused delivery backs off like an error: a server that
 			 * repeats it on every poll cannot make the agent spin.
 			 */
-			if (handle_delivery(&a, o, &ans.dl) < 0 && !a.net_broken)
-				nap(&a, o->max_backoff, &attempt);
-			else
+			if (handle_delivery(&a, o, &ans.dl) >= 0 || a.net_broken)
 				attempt = 0;
+			else if (a.scan.retired &&
+				 (uint64_t)ans.dl.index > a.scan.pol[a.scan.npol - 1].index &&
+				 follow_log(&a, &next_follow, &next_fresh) == 0)
+				/* Offered an entry past the policy that ended this log (and
+				 * refused it): deliveries come in log order, so nothing
+				 * before the end is left for this device. */
+				attempt = 0;
+			else
+				nap(&a, o->max_backoff, &attempt);
 			if (o->once)
 				stopping = 1;
 		} else if (r == 204) {
@@ -784,6 +855,12 @@ int agent_run(const char *dir, const struct run_opts *o)
 			/* the server's answer did not parse as a delivery */
 			send_alert(&a, "", "malformed", d.msg);
 			nap(&a, o->max_backoff, &attempt);
+		} else if (r == RP_E_HTTP && ans.status == 409) {
+			/* the server says the log this device reads is retired */
+			if (follow_log(&a, &next_follow, &next_fresh) == 0)
+				attempt = 0;
+			else
+				nap(&a, o->max_backoff, &attempt);
 		} else {
 			agent_logf("poll: %s", r < 0 ? d.msg : "an answer without a delivery");
 			if (r == RP_E_PIN) {

@@ -387,6 +387,16 @@ int agent_log_store(void *arg, const struct rp_checkpoint *cp, const char *note,
 	a->log.size = cp->size;
 	memcpy(a->log.root, cp->root, RP_HASH_LEN);
 	a->log.newest = newest;
+	snprintf(a->log.origin, sizeof(a->log.origin), "%s", cp->origin);
+	return log_state_write(a);
+}
+
+int agent_log_begin(struct agent *a, const char *origin)
+{
+	a->log.size = 0;
+	memset(a->log.root, 0, sizeof(a->log.root));
+	a->log.last_index = -1;
+	snprintf(a->log.origin, sizeof(a->log.origin), "%s", origin);
 	return log_state_write(a);
 }
 
@@ -506,6 +516,21 @@ int agent_load(struct agent *a, const char *dir, struct rp_diag *d)
 	a->api.json_values_max = RP_AGENT_ANSWER_VALUES_MAX;
 	if ((r = log_state_load(a, d)) < 0 || (r = agent_walk_load(a, d)) < 0)
 		return r;
+	/*
+	 * A move to a new log writes scan.state, then log.state: a stop in
+	 * between leaves log.state of the old log, which the new one starts
+	 * from scratch instead (agent_log_begin).
+	 */
+	const char *origin = agent_log_policy(a)->wp.log.name;
+	if (a->log.origin[0] && strcmp(a->log.origin, origin) != 0) {
+		agent_logf("log.state is of log %s, not %s, the log this device reads now: "
+			   "starting that log's state",
+			   a->log.origin, origin);
+		if ((r = agent_log_begin(a, origin)) < 0) {
+			rp_diagf(d, "writing log.state: %s", rp_strerror(r));
+			return r;
+		}
+	}
 	return records_load(a, d);
 }
 

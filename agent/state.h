@@ -210,6 +210,20 @@ int agent_walk(struct agent *a, const struct rp_entries *e, struct agent_walk_al
 	       size_t max_alerts, size_t *ret_nalerts, struct rp_diag *d);
 /* The root policy in force at entry index: the newest kept at or before it. */
 const struct rp_policy *agent_policy_at(const struct agent *a, uint64_t index);
+/*
+ * The policy whose log line names the log this device reads (its
+ * checkpoints' key, witnesses, freshness): the newest, except while the
+ * newest has retired this log (scan.retired) and the device has not moved.
+ */
+const struct rp_policy *agent_log_policy(const struct agent *a);
+/*
+ * The move to the log the newest policy names, once this one is retired
+ * and nothing more is to come from it: the walk starts again at its entry
+ * 0 under that policy alone, and the log state starts empty (the newest
+ * cosignature time is kept for the freeze alarm). Entries of the old log
+ * are never acted on after this. Durable: scan.state, then log.state.
+ */
+int agent_log_move(struct agent *a);
 /* Drops kept policies no entry still to be acted on can need (after last-index moved). */
 void agent_walk_prune(struct agent *a);
 void agent_walk_release(struct agent *a);
@@ -267,5 +281,7 @@ size_t agent_alert_flush(struct agent *a, int64_t now, struct agent_alert_note *
 /* rp_verify_ctx.store: keeps a verified checkpoint (log.state, checkpoint.note). */
 int agent_log_store(void *arg, const struct rp_checkpoint *cp, const char *note, size_t len,
 		    int64_t newest);
+/* Empties log.state for a log of that origin (the move to a new log), durably. */
+int agent_log_begin(struct agent *a, const char *origin);
 /* Records that log entry index was acted on (run or refused): entries go in order. */
 int agent_log_acted(struct agent *a, int64_t index);

@@ -164,6 +164,11 @@ const struct rp_policy *agent_policy_at(const struct agent *a, uint64_t index)
 	return a->pols[i - 1];
 }
 
+const struct rp_policy *agent_log_policy(const struct agent *a)
+{
+	return a->scan.retired && a->scan.npol >= 2 ? a->pols[a->scan.npol - 2] : a->policy;
+}
+
 /* Drops pols[0] and its file (policy.note, the enrolment's, stays). */
 static void drop_oldest(struct agent *a)
 {
@@ -182,8 +187,9 @@ void agent_walk_prune(struct agent *a)
 {
 	bool changed = false;
 
-	/* entries are acted on in log order: none before last-index + 1 can come again */
-	while (a->scan.npol > 1 && a->log.last_index >= 0 &&
+	/* entries are acted on in log order: none before last-index + 1 can come again
+	 * (a retired log keeps its policies: the one before the last judges its checkpoints) */
+	while (a->scan.npol > 1 && !a->scan.retired && a->log.last_index >= 0 &&
 	       (uint64_t)a->log.last_index + 1 >= a->scan.pol[1].index) {
 		drop_oldest(a);
 		changed = true;
@@ -280,6 +286,14 @@ static int walk_policy(struct agent *a, uint64_t index, const uint8_t *entry, si
 		a->policy = p;
 		agent_logf("root policy version %llu %s is in force from log entry %llu",
 			   (unsigned long long)p->version, p->hash, (unsigned long long)index);
+		if (memcmp(&p->wp.log, &cur->wp.log, sizeof(p->wp.log)) != 0) {
+			/* A log key rotation: this log ends here; its successor starts with p. */
+			a->scan.retired = true;
+			agent_logf("root policy version %llu names log %s: log %s ends at entry "
+				   "%llu; this device moves once nothing more is to come from it",
+				   (unsigned long long)p->version, p->wp.log.name, cur->wp.log.name,
+				   (unsigned long long)index);
+		}
 		return 0;
 	}
 	rp_policy_free(p);
@@ -293,10 +307,21 @@ int agent_walk(struct agent *a, const struct rp_entries *e, struct agent_walk_al
 	int r;
 
 	*ret_nalerts = 0;
+	if (a->scan.retired)
+		return 0; /* nothing after the entry that ended the log is read */
 	if ((r = rp_scan_verify(&f, e, a->log.size, a->log.root, d)) < 0)
 		return r;
 	for (size_t i = 0; i < e->n; i++) {
 		const uint8_t *entry = e->buf + e->off[i];
+		if (a->scan.retired) {
+			walk_alert(ret_alerts, max_alerts, ret_nalerts, "log-retired",
+				   "log %s has entries after entry %llu, the root policy that "
+				   "ended it: %llu of them read here, none acted on",
+				   agent_log_policy(a)->wp.log.name,
+				   (unsigned long long)a->scan.pol[a->scan.npol - 1].index,
+				   (unsigned long long)(e->n - i));
+			break;
+		}
 		if (rp_entry_is_policy(entry, e->len[i]) &&
 		    (r = walk_policy(a, e->from + i, entry, e->len[i], ret_alerts, max_alerts,
 				     ret_nalerts)) < 0) {
@@ -308,4 +333,26 @@ int agent_walk(struct agent *a, const struct rp_entries *e, struct agent_walk_al
 	if ((r = scan_write(a)) < 0)
 		rp_diagf(d, "writing scan.state: %s", rp_strerror(r));
 	return r;
+}
+
+int agent_log_move(struct agent *a)
+{
+	const char *from = agent_log_policy(a)->wp.log.name;
+	char old[RP_ORIGIN_MAX + 1];
+	int r;
+
+	if (!a->scan.retired)
+		return 0;
+	snprintf(old, sizeof(old), "%s", from);
+	while (a->scan.npol > 1)
+		drop_oldest(a);
+	memset(&a->scan.f, 0, sizeof(a->scan.f));
+	a->scan.pol[0].index = 0; /* the new log's entry 0 is the policy that names it */
+	a->scan.retired = false;
+	a->scan.pending = false;
+	if ((r = scan_write(a)) < 0 || (r = agent_log_begin(a, a->policy->wp.log.name)) < 0)
+		return r;
+	agent_logf("moved from log %s to log %s, under root policy version %llu", old,
+		   a->policy->wp.log.name, (unsigned long long)a->policy->version);
+	return 0;
 }
