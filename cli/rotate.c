@@ -333,6 +333,15 @@ static void proposal_show(FILE *f, const struct rp_policy *cur, const struct rp_
 			cli_put(f, next->keys[i].name);
 			fputs(" (compare its key id with its holder before you sign)\n", f);
 		}
+	if (memcmp(&cur->wp.log, &next->wp.log, sizeof(cur->wp.log)) != 0) {
+		fputs("NEW LOG: the log key becomes ", f);
+		cli_put(f, next->wp.log.name);
+		fputs(". This version is the last entry of the current log and the first of the new\n"
+		      "one; agents move to it. Compare the key with the one `rampartd rotate log-key'\n"
+		      "printed on the server, and sign only once every witness has added it\n"
+		      "(`rampart-witness add-log'): a new log no witness cosigns delivers nothing.\n",
+		      f);
+	}
 }
 
 /* The diff, every signature line as verified, both quorums. */
@@ -603,6 +612,10 @@ static const char propose_help[] =
 	"  --server-pin PIN    a server TLS key agents accept (sha256:..., from `rampartd\n"
 	"                      rotate tls'); the first replaces the list, up to 4\n"
 	"  --no-server-pins    none: agents go back to their enrolment token's pin\n"
+	"  --log-key VKEY      a new log key (log key rotation: the key `rampartd rotate\n"
+	"                      log-key' printed); the current log ends with this version\n"
+	"  --log-url URL       the address the `log' line gives (default: none for a new\n"
+	"                      log key, else kept)\n"
 	"  --from FILE         the whole text of N+1, edited by hand (version N+1)\n"
 	"  --out FILE          also write the signed proposal to FILE, for keys kept\n"
 	"                      offline (`rampart policy sign', then `policy submit')\n";
@@ -623,6 +636,8 @@ static int policy_propose(struct cli *c, int argc, char *argv[])
 		{"freshness", required_argument, NULL, 'F'},
 		{"server-pin", required_argument, NULL, 'P'},
 		{"no-server-pins", no_argument, NULL, 'N'},
+		{"log-key", required_argument, NULL, 'L'},
+		{"log-url", required_argument, NULL, 'U'},
 		{"from", required_argument, NULL, 'f'},
 		{"out", required_argument, NULL, 'O'},
 		{"yes", no_argument, NULL, 'y'},
@@ -632,7 +647,7 @@ static int policy_propose(struct cli *c, int argc, char *argv[])
 	struct rp_policy *cur = NULL, *next = NULL, *check = NULL;
 	struct rp_diag d = {""};
 	const char *wadd[RP_POLICY_WITNESSES_MAX], *wdel[RP_POLICY_WITNESSES_MAX];
-	const char *quorum = NULL, *from = NULL, *out = NULL, *expires = NULL;
+	const char *quorum = NULL, *from = NULL, *out = NULL, *expires = NULL, *log_url = NULL;
 	size_t nwadd = 0, nwdel = 0, len;
 	bool yes = false, changed = false, witness_change = false;
 	char *text = NULL, *note = NULL, *buf = NULL;
@@ -761,6 +776,29 @@ static int policy_propose(struct cli *c, int argc, char *argv[])
 				goto out;
 			}
 			next->freshness = (int64_t)freshness;
+			changed = true;
+			break;
+		case 'L':
+			if (rp_vkey_parse(optarg, strlen(optarg), &next->wp.log, &d) < 0 ||
+			    next->wp.log.type != RP_KEY_ED25519) {
+				cli_err("policy propose: --log-key: %s",
+					d.msg[0] ? d.msg : "not an Ed25519 verifier key");
+				goto out;
+			}
+			if (!log_url)
+				next->wp.log_url[0] =
+					'\0'; /* the old log's address is not the new one's */
+			changed = true;
+			break;
+		case 'U':
+			if (strlen(optarg) > RP_URL_MAX || strspn(optarg, " \t\n") != 0 ||
+			    strpbrk(optarg, " \t\n")) {
+				cli_err("policy propose: --log-url `%s' is not a URL without spaces",
+					optarg);
+				goto out;
+			}
+			snprintf(next->wp.log_url, sizeof(next->wp.log_url), "%s", optarg);
+			log_url = optarg;
 			changed = true;
 			break;
 		case 'f': from = optarg; break;
