@@ -178,14 +178,24 @@ org acme
 }
 
 # to_schema_6 DIR: the database as rampartd before migration 7 left it: the
-# signer key in logs.skey, and no migration 7 (nor 8 and 9, which come after it). Old copies of the key are
+# signer key in logs.skey, and no migration 7 (nor 8 to 10, which come after it: 10's
+# logs table is rebuilt as migration 3 made it). Old copies of the key are
 # left where SQLite leaves deleted bytes: a freed page (a dropped table)
 # and the free space of the logs row's page (the row grown and shrunk, as
 # appends and checkpoints rewrote it), with secure_delete off, as SQLite is
 # built upstream (Debian builds it on: there deleted bytes are zeroed in the
 # file, but not in the WAL's older frames).
 to_schema_6() {
-	sqlite3 "$1/rampart.db" "PRAGMA secure_delete = OFF; ALTER TABLE logs DROP COLUMN vkey; DROP TABLE scrub_pending;
+	sqlite3 "$1/rampart.db" "PRAGMA secure_delete = OFF;
+		CREATE TABLE logs_v3 (id INTEGER PRIMARY KEY, org TEXT NOT NULL UNIQUE,
+		  origin TEXT NOT NULL, skey TEXT NOT NULL, size INTEGER NOT NULL DEFAULT 0,
+		  signed_size INTEGER NOT NULL DEFAULT -1, signed_note TEXT NOT NULL DEFAULT '',
+		  served_size INTEGER NOT NULL DEFAULT 0, served_note TEXT NOT NULL DEFAULT '',
+		  created INTEGER NOT NULL);
+		INSERT INTO logs_v3 SELECT id, org, origin, skey, size, signed_size, signed_note,
+		  served_size, served_note, created FROM logs;
+		DROP TABLE logs; ALTER TABLE logs_v3 RENAME TO logs; ALTER TABLE commands DROP COLUMN log;
+		DROP TABLE scrub_pending;
 		DROP TABLE policy_proposals; ALTER TABLE policies DROP COLUMN log_index;
 		DROP TABLE device_keys; ALTER TABLE devices DROP COLUMN cur_key; ALTER TABLE devices DROP COLUMN key_seq;
 		DELETE FROM schema_version WHERE version >= 7;

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Log key rotation (issue 9): `rampartd rotate log-key' makes the key of a
+# new log, the witnesses add it, and a root policy naming it ends the old
+# log (its last entry) and starts the new one (its entry 0). Agents follow
+# without being touched: a running one moves at once, one that was away
+# first runs what the old log still held for it, then moves. The old log
+# stays served and cosigned, so it stays auditable; and a breached server
+# that still holds the old log key and appends to the retired log makes
+# no agent act on it.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+rp_init "$1"
+
+ME=$(id -un)
+rp_server_init
+rp_witnesses 1
+rp_admins 2
+rp_org acme 2 1
+for a in a1 a2 a3; do rp_enroll "$a"; done
+rp_agent_start a1
+rp_agent_start a2
+
+# waits until command ID ended STATUS on the agent NAME
+ended() {
+	local v="DEV_$2"
+	rp_wait_for "${4:-40}" bash -c "[ \"\$(rp_status $1 ${!v})\" = $3 ]" ||
+		die "command $1 on $2: $(rp_status "$1" "${!v}"), not $3"
+}
+# witnessed GEN: waits until every entry of that log is in its served checkpoint
+witnessed() {
+	rp_wait_for 20 bash -c "[ \"\$(rp_sql 'SELECT served_size FROM logs WHERE gen = $1')\" = \"\$(rp_sql 'SELECT size FROM logs WHERE gen = $1')\" ]"
+}
+export -f rp_status rp_as rp_sql
+export DATA
+export CLI PORT PIN T
+
+test_rotation_makes_a_next_log() {
+	local id
+	id=$(rp_submit 1 --to "$DEV_a1" --to "$DEV_a2" --run-as "$ME" -- sh -c 'echo before') ||
+		die "run before"
+	ended "$id" a1 done
+	ended "$id" a2 done
+	"$RAMPARTD" rotate log-key --data "$DATA" --org acme >"$T/lk2" 2>"$T/lk2.log" ||
+		die "rotate log-key: $(cat "$T/lk2.log")"
+	LK2=$(cat "$T/lk2")
+	[[ "$LK2" == 127.0.0.1/rampart/acme/2+* ]] || die "the next log key is $LK2"
+	[ -f "$DATA/log-keys/127.0.0.1%2Frampart%2Facme%2F2.key" ] || die "no key file for the next log"
+	[ "$("$RAMPARTD" rotate log-key --data "$DATA" --org acme 2>/dev/null)" = "$LK2" ] ||
+		die "a second rotate log-key made another key"
+	[ "$(rp_sql "SELECT gen || state FROM logs ORDER BY gen")" = "$(printf '1active\n2next')" ] ||
+		die "logs after rotate log-key: $(rp_sql "SELECT gen, state FROM logs")"
+	rp_ok "rotate log-key makes one next log (origin …/acme/2, its own key file), and says it again when asked again"
+
+	# a policy naming a key the server does not hold is refused before anyone signs twice
+	"$CLI" key generate "stray@acme.example" --out "$T/stray.key" >/dev/null 2>&1
+	rp_as 1 policy propose --yes --log-key "$(cat "$T/stray.key.vkey" | sed 's/^stray@acme.example/127.0.0.1\/rampart\/acme\/9/')" \
+		>"$T/pstray.out" 2>&1 && die "a policy naming an unknown log key was proposed"
+	grep -q "nor the key of a next log" "$T/pstray.out" ||
+		grep -q "not an Ed25519 verifier key\|--log-key" "$T/pstray.out" || die "stray key: $(cat "$T/pstray.out")"
+	rp_ok "a root policy naming a log key the server holds no next log for is refused"
+}
+
+# a3 is away during the rotation, with a command waiting for it in the old log
+test_policy_moves_the_log() {
+	OLDCMD=$(rp_submit 1 --to "$DEV_a3" --run-as "$ME" -- sh -c "echo old-log >$T/a3.old") ||
+		die "run for a3"
+	witnessed 1 || die "the command for a3 was not witnessed"
+	"$WITNESS" add-log --data "$T/w1" --vkey "$LK2" >/dev/null || die "add-log on w1"
+	rp_as 1 policy propose --yes --log-key "$LK2" >"$T/p2.out" 2>&1 || { cat "$T/p2.out" >&2; die "propose"; }
+	grep -q "NEW LOG: the log key becomes 127.0.0.1/rampart/acme/2" "$T/p2.out" ||
+		die "propose did not say the log moves: $(cat "$T/p2.out")"
+	rp_as 2 approve --policy --yes >"$T/a2.out" 2>&1 || { cat "$T/a2.out" >&2; die "approve"; }
+	grep -q "its log ends at entry" "$T/server.log" || die "rampartd did not say the log ended"
+	[ "$(rp_sql "SELECT gen || state FROM logs ORDER BY gen")" = "$(printf '1retired\n2active')" ] ||
+		die "logs after the policy: $(rp_sql "SELECT gen, state FROM logs")"
+	local last first
+	last=$(rp_sql "SELECT hex(data) FROM log_entries e JOIN logs l ON l.id = e.log WHERE l.gen = 1 ORDER BY idx DESC LIMIT 1")
+	first=$(rp_sql "SELECT hex(data) FROM log_entries e JOIN logs l ON l.id = e.log WHERE l.gen = 2 AND idx = 0")
+	[ -n "$last" ] && [ "$last" = "$first" ] || die "the policy is not both the old log's last entry and the new log's first"
+	rp_ok "the policy naming the next key is published: the last entry of log 1 and entry 0 of log 2"
+
+	for a in a1 a2; do
+		rp_wait_for 40 grep -q "moved from log 127.0.0.1/rampart/acme to log 127.0.0.1/rampart/acme/2" "$T/$a.log" ||
+			die "$a did not move to the new log: $(tail -5 "$T/$a.log")"
+	done
+	local id
+	id=$(rp_submit 1 --to "$DEV_a1" --to "$DEV_a2" --to "$DEV_a3" --run-as "$ME" -- sh -c "echo after >>$T/after.\$(hostname)") ||
+		die "run after"
+	NEWCMD=$id
+	ended "$id" a1 done
+	ended "$id" a2 done
+	[ "$(grep -o 'origin [^ ]*' "$T/a1/log.state")" = "origin 127.0.0.1/rampart/acme/2" ] ||
+		die "a1's log.state: $(cat "$T/a1/log.state")"
+	rp_ok "running agents move to the new log without being touched, and run its commands"
+}
+
+test_agent_away_follows() {
+	# The breached server still holds the old key: it appends to the retired log
+	# (here by making it the active one again for one command), the witness
+	# cosigns (the log only grew), and it serves that entry to an agent still
+	# reading the old log.
+	# (the witness is down meanwhile, so that rampartd asks it once log 1 is
+	# retired again and serves what it cosigns)
+	rp_witness_stop 1
+	rp_sql "UPDATE logs SET state = 'next' WHERE gen = 2; UPDATE logs SET state = 'active' WHERE gen = 1"
+	EVIL=$(rp_submit 1 --to "$DEV_a3" --run-as "$ME" -- sh -c "echo evil >$T/a3.evil") || die "run evil"
+	rp_sql "UPDATE logs SET state = 'retired' WHERE gen = 1; UPDATE logs SET state = 'active' WHERE gen = 2"
+	rp_witness_start 1
+	witnessed 1 || die "the entry after the end of log 1 was not witnessed"
+	rp_ok "a breached server appended a command to the retired log with the old key, and the witness cosigned it"
+
+	rp_agent_start a3
+	ended "$OLDCMD" a3 done 60
+	[ "$(cat "$T/a3.old")" = old-log ] || die "a3 did not run the old log's command"
+	ended "$NEWCMD" a3 done 60
+	grep -q "moved from log 127.0.0.1/rampart/acme to log 127.0.0.1/rampart/acme/2" "$T/a3.log" ||
+		die "a3 did not move"
+	rp_ok "an agent away during the rotation runs what the old log held for it, moves, and runs the new log's commands"
+
+	[ ! -e "$T/a3.evil" ] || die "a3 ran the command appended to the retired log"
+	grep -q "log-retired" "$T/a3/alerts.log" || die "a3 raised no log-retired alert: $(cat "$T/a3/alerts.log" 2>/dev/null)"
+	[ "$(rp_status "$EVIL" "$DEV_a3")" != done ] || die "the evil command shows done on a3"
+	rp_ok "the entry appended to the retired log ran nowhere: a3 read past the policy that ended it, alerted log-retired, refused it"
+}
+
+test_new_enrolment_and_restart() {
+	# a new device after the rotation reads the new log from its entry 0
+	rp_enroll a4
+	rp_agent_start a4
+	local id
+	id=$(rp_submit 1 --to "$DEV_a4" --to "$DEV_a1" --run-as "$ME" -- true) || die "run a4"
+	ended "$id" a4 done
+	# a restart of rampartd and of an agent keeps everyone on the new log
+	rp_agent_stop a1
+	rp_server_stop
+	rp_server_start
+	rp_agent_start a1
+	ended "$id" a1 done
+	id=$(rp_submit 1 --to "$DEV_a1" --to "$DEV_a4" --run-as "$ME" -- true) || die "run after restart"
+	ended "$id" a1 done
+	ended "$id" a4 done
+	rp_ok "a device enrolled after the rotation, and restarts of rampartd and an agent, work on the new log"
+
+	# both logs stay served: the old one at /v1/log/acme/1/, the new one at /v1/log/acme/
+	curl -skf "https://127.0.0.1:$PORT/v1/log/acme/1/checkpoint" | head -1 | grep -qx "127.0.0.1/rampart/acme" ||
+		die "log 1's checkpoint is not served"
+	curl -skf "https://127.0.0.1:$PORT/v1/log/acme/checkpoint" | head -1 | grep -qx "127.0.0.1/rampart/acme/2" ||
+		die "the active log's checkpoint is not log 2's"
+	curl -skf "https://127.0.0.1:$PORT/v1/log/acme/2/checkpoint" | head -1 | grep -qx "127.0.0.1/rampart/acme/2" ||
+		die "log 2's checkpoint is not served by generation"
+	rp_ok "the retired log stays served (/v1/log/acme/1/), beside the new one"
+	for a in a1 a2 a4; do
+		[ ! -s "$T/$a/alerts.log" ] || die "$a raised alerts: $(cat "$T/$a/alerts.log")"
+	done
+	rp_ok "no agent that read only the genuine logs raised an alert"
+}
+
+test_rotation_makes_a_next_log
+test_policy_moves_the_log
+test_agent_away_follows
+test_new_enrolment_and_restart
+for a in a1 a2 a3 a4; do rp_agent_stop "$a"; done
