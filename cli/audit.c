@@ -79,6 +79,7 @@ struct auditor {
 	struct rp_vkey watch;
 	bool watching;
 	size_t nsigned;
+	uint64_t gen; /* the log read: its generation (lib/audit.h) */
 };
 
 static void finding(struct auditor *au, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -105,16 +106,21 @@ static void on_entry(void *arg, uint64_t index, bool bad, const char *text)
 {
 	struct auditor *au = arg;
 
+	char at[48] = "";
+
 	if (au->stopped)
 		return;
+	/* entries of the logs after a log key rotation are numbered GEN/INDEX */
+	if (au->gen > 1)
+		snprintf(at, sizeof(at), "%llu/", (unsigned long long)au->gen);
 	if (bad) {
-		finding(au, "entry %llu: %s", (unsigned long long)index, text);
+		finding(au, "entry %s%llu: %s", at, (unsigned long long)index, text);
 		if (au->findings >= RP_AUDIT_FINDINGS_MAX) {
 			au->stopped = true;
 			au->unreported = index + 1;
 		}
 	} else if (!au->quiet) {
-		printf("#%llu ", (unsigned long long)index);
+		printf("#%s%llu ", at, (unsigned long long)index);
 		cli_put(stdout, text);
 		putchar('\n');
 	}
@@ -126,7 +132,11 @@ static void on_signed(void *arg, uint64_t index, const char *text)
 	struct auditor *au = arg;
 
 	au->nsigned++;
-	printf("SIGNED #%llu ", (unsigned long long)index);
+	if (au->gen > 1)
+		printf("SIGNED #%llu/%llu ", (unsigned long long)au->gen,
+		       (unsigned long long)index);
+	else
+		printf("SIGNED #%llu ", (unsigned long long)index);
 	cli_put(stdout, text);
 	putchar('\n');
 }
@@ -140,7 +150,9 @@ static int fetch(struct auditor *au, const char *rest, size_t max, struct rp_htt
 	char path[256];
 	int r;
 
-	snprintf(path, sizeof(path), "/v1/log/%s/%s", au->c->org, rest);
+	/* by generation: after a log key rotation, /v1/log/<org>/ is the newest log only */
+	snprintf(path, sizeof(path), "/v1/log/%s/%llu/%s", au->c->org, (unsigned long long)au->gen,
+		 rest);
 	req.path = path;
 	hc.max_body = max;
 	if ((r = rp_https_do_conn(&hc, &au->conn, &req, ret, &d)) < 0) {
@@ -515,6 +527,10 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 			       "trusted policy, a checkpoint without its quorum or a stale one, a tree\n"
 			       "that shrank or forked since the last run: each is printed as a FINDING\n"
 			       "with its evidence, and the exit status is 1.\n\n"
+			       "After a log key rotation the org has several logs: each is replayed\n"
+			       "to the root policy that ended it (an entry after it is a finding),\n"
+			       "then the next from its entry 0, which must be that policy; their\n"
+			       "entries are shown as #GEN/INDEX. The state follows the newest log.\n\n"
 			       "After 100 findings the replay stops and says how many entries it\n"
 			       "left unchecked (exit 1): a log padded with junk cannot keep it\n"
 			       "printing. Progress is saved as the replay goes (every 10 s, and when\n"
@@ -625,7 +641,10 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 		a.watched = on_signed;
 	}
 
+next_log:
 	/* The checkpoint, judged by the policy in force (lib/audit.h: rp_audit_checkpoint). */
+	au.gen = a.gen;
+	rp_http_resp_release(&resp);
 	if (fetch(&au, "checkpoint", RP_CHECKPOINT_MAX, &resp) < 0)
 		goto out;
 	if (rp_audit_checkpoint(&a, anchor, resp.body, resp.body_len, rp_now(), &cp, &stale, &d) <
@@ -700,6 +719,26 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 	 * it. */
 	if (saved_head(old_note, before.size, &last))
 		judge_other(&au, cp_path, &last, &cp, old_note, resp.body);
+	/*
+	 * A log key rotation: this log ended at a root policy naming the next
+	 * log's key (entries after it were findings), and the next log, whose
+	 * entry 0 must be that policy, is read the same way.
+	 */
+	if (a.end) {
+		if (!au.quiet) {
+			fputs("audit: log ", stdout);
+			cli_put(stdout, cp.origin);
+			printf(" (generation %llu): %llu entries, tree recomputed and equal to its "
+			       "checkpoint; it ended at entry %llu, a log key rotation: reading log "
+			       "generation %llu\n",
+			       (unsigned long long)a.gen, (unsigned long long)cp.size,
+			       (unsigned long long)(a.end - 1), (unsigned long long)a.gen + 1);
+		}
+		rp_audit_next_log(&a);
+		free(old_note);
+		old_note = NULL;
+		goto next_log;
+	}
 	for (size_t i = 0; i < nothers; i++)
 		cross_check(&au, rp_audit_judge(&a, anchor), others[i], &cp, resp.body);
 	if (au.watching) {

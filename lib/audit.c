@@ -15,12 +15,15 @@ void rp_audit_init(struct rp_audit *a, const char *trusted_hash)
 {
 	memset(a, 0, sizeof(*a));
 	snprintf(a->trusted_hash, sizeof(a->trusted_hash), "%s", trusted_hash);
+	a->gen = 1;
 }
 
 void rp_audit_release(struct rp_audit *a)
 {
 	rp_policy_free(a->policy);
 	a->policy = NULL;
+	rp_policy_free(a->ended);
+	a->ended = NULL;
 	free(a->work);
 	a->work = NULL;
 	a->work_cap = 0;
@@ -59,6 +62,24 @@ static int check_policy(struct rp_audit *a, const char *data, size_t len, char *
 		snprintf(line, cap, "unparseable root policy: %s", d.msg);
 		return r;
 	}
+	if (a->policy && a->tree.size == 0) {
+		/* entry 0 of a log after a log key rotation: the policy that ended the last one */
+		r = strcmp(p->hash, a->policy->hash) == 0 ? 0 : RP_E_POLICY;
+		if (r == 0)
+			snprintf(line, cap,
+				 "root policy of %s version %llu %s starts log %s (generation "
+				 "%llu), as the last entry of the log before it",
+				 p->org, (unsigned long long)p->version, p->hash, p->wp.log.name,
+				 (unsigned long long)a->gen);
+		else
+			snprintf(line, cap,
+				 "entry 0 of log generation %llu is root policy version %llu %s, "
+				 "not version %llu %s, which ended the log before it",
+				 (unsigned long long)a->gen, (unsigned long long)p->version,
+				 p->hash, (unsigned long long)a->policy->version, a->policy->hash);
+		rp_policy_free(p);
+		return r;
+	}
 	if (!a->policy) {
 		if (strcmp(p->hash, a->trusted_hash) != 0) {
 			snprintf(line, cap, "entry 0 is root policy %s, not the trusted %s",
@@ -80,10 +101,32 @@ static int check_policy(struct rp_audit *a, const char *data, size_t len, char *
 	if (rp_quorum_signers(p, RP_ROLE_ROOT, p->note, NULL, ok, NULL) < 0)
 		memset(ok, 0, sizeof(ok));
 	signers(p, ok, who, sizeof(who));
-	snprintf(line, cap, "root policy of %s version %llu %s, signed by %s", p->org,
-		 (unsigned long long)p->version, p->hash, who);
-	rp_policy_free(a->policy);
+	int k = snprintf(line, cap, "root policy of %s version %llu %s, signed by %s", p->org,
+			 (unsigned long long)p->version, p->hash, who);
+	if (a->policy && memcmp(&p->wp.log, &a->policy->wp.log, sizeof(p->wp.log)) != 0) {
+		/* a log key rotation: this log ends here (docs/formats.md, "Log key rotation") */
+		if (k > 0 && (size_t)k < cap)
+			snprintf(line + k, cap - (size_t)k,
+				 "; it names log %s, so log %s ends with this entry",
+				 p->wp.log.name, a->policy->wp.log.name);
+		a->ended = a->policy;
+		a->end = a->tree.size + 1;
+	} else {
+		rp_policy_free(a->policy);
+	}
 	a->policy = p;
+	return 0;
+}
+
+int rp_audit_next_log(struct rp_audit *a)
+{
+	if (!a->end)
+		return RP_E_POLICY;
+	rp_policy_free(a->ended);
+	a->ended = NULL;
+	a->end = 0;
+	memset(&a->tree, 0, sizeof(a->tree));
+	a->gen++;
 	return 0;
 }
 
@@ -149,7 +192,7 @@ static bool first_line_is(const char *data, size_t len, const char *want)
 /* Entries that change the chain (entry 0, policies) are checked one by one, in order. */
 static bool sequential(const struct rp_audit *a, const char *data, size_t len)
 {
-	return !a->policy || first_line_is(data, len, "rampart/policy/v1");
+	return !a->policy || a->end || first_line_is(data, len, "rampart/policy/v1");
 }
 
 /* An entry that does not change the chain, judged by the current policy (any thread). */
@@ -203,8 +246,20 @@ int rp_audit_entry(struct rp_audit *a, const char *data, size_t len, rp_audit_re
 {
 	char line[AUDIT_LINE_MAX];
 	uint8_t leaf[RP_HASH_LEN];
-	int ok = sequential(a, data, len) ? check_policy(a, data, len, line, sizeof(line))
-					  : check_other(a, data, len, line, sizeof(line));
+	int ok;
+
+	if (a->end) {
+		snprintf(
+			line, sizeof(line),
+			"log %s has an entry after entry %llu, the root policy that ended it "
+			"(log key rotation): nothing after it is authorised, and no agent acts on it",
+			a->ended->wp.log.name, (unsigned long long)(a->end - 1));
+		ok = RP_E_LOG;
+	} else if (!a->policy || first_line_is(data, len, "rampart/policy/v1")) {
+		ok = check_policy(a, data, len, line, sizeof(line));
+	} else {
+		ok = check_other(a, data, len, line, sizeof(line));
+	}
 
 	rp_merkle_leaf_hash(data, len, leaf);
 	return finish_entry(a, leaf, ok, line, signed_by(data, len, a->watch), report, arg);
@@ -323,6 +378,8 @@ int rp_audit_entries(struct rp_audit *a, const char *const *data, const size_t *
 
 const struct rp_policy *rp_audit_judge(const struct rp_audit *a, const struct rp_policy *anchor)
 {
+	if (a->ended)
+		return a->ended;
 	if (a->policy)
 		return a->policy;
 	if (anchor && strcmp(anchor->hash, a->trusted_hash) == 0)
@@ -371,9 +428,13 @@ char *rp_audit_save(const struct rp_audit *a, size_t *ret_len)
 {
 	struct rp_sb sb;
 
+	if (a->end)
+		return NULL; /* rp_audit_next_log first (audit.h) */
 	rp_sb_init(&sb, RP_AUDIT_STATE_MAX);
-	rp_sb_printf(&sb, "rampart/audit/v1\ntrusted %s\nsize %llu\n", a->trusted_hash,
-		     (unsigned long long)a->tree.size);
+	rp_sb_printf(&sb, "rampart/audit/v1\ntrusted %s\n", a->trusted_hash);
+	if (a->gen > 1)
+		rp_sb_printf(&sb, "log %llu\n", (unsigned long long)a->gen);
+	rp_sb_printf(&sb, "size %llu\n", (unsigned long long)a->tree.size);
 	for (int l = 63; l >= 0; l--) {
 		if (!((a->tree.size >> l) & 1))
 			continue;
@@ -410,6 +471,16 @@ int rp_audit_load(struct rp_audit *a, const char *text, size_t len, struct rp_di
 		return RP_E_MALFORMED;
 	}
 	memcpy(a->trusted_hash, v, vlen);
+	if (c.n > 4 && !memcmp(c.p, "log ", 4)) {
+		uint64_t gen;
+		if ((r = rp_expect_field(&c, "audit state", "log", &v, &vlen, d)) < 0)
+			return r;
+		if (rp_parse_u64(v, vlen, INT64_MAX, &gen) != 0 || gen < 2) {
+			rp_diagf(d, "audit state: bad log generation (2 or more)");
+			return RP_E_MALFORMED;
+		}
+		a->gen = gen;
+	}
 	if ((r = rp_expect_field(&c, "audit state", "size", &v, &vlen, d)) < 0)
 		return r;
 	if (rp_parse_u64(v, vlen, INT64_MAX, &size) != 0) {
@@ -437,7 +508,7 @@ int rp_audit_load(struct rp_audit *a, const char *text, size_t len, struct rp_di
 	/* No policy: size 0, or entry 0 was not the trusted policy (rp_audit_save wrote none). */
 	if (c.n == 0)
 		return 0;
-	if (size == 0) {
+	if (size == 0 && a->gen == 1) {
 		rp_diagf(d, "audit state: data after size 0");
 		return RP_E_MALFORMED;
 	}

@@ -16,6 +16,11 @@
  *   rampart/command/v1  a command of the policy's org signed by a quorum
  *                of the role its kind needs.
  * Anything else, or a failed check, is a finding; the replay goes on.
+ *
+ * A log key rotation: a policy naming another log key is its log's last
+ * entry (any entry after it is a finding) and the next log's entry 0,
+ * byte for byte. The old log's checkpoints stay judged by the version
+ * before it; rp_audit_next_log then starts the next log's tree.
  */
 
 #include <stdbool.h>
@@ -40,6 +45,15 @@ struct rp_audit {
 	 */
 	const struct rp_vkey *watch;
 	void (*watched)(void *arg, uint64_t index, const char *line);
+	/* The log replayed: generation 1, then one more per log key rotation. */
+	uint64_t gen;
+	/*
+	 * Non-zero once entry end - 1 of this log was a policy naming another
+	 * log key: the log ends there. ended is the version before it, which
+	 * still judges this log's checkpoints.
+	 */
+	uint64_t end;
+	struct rp_policy *ended;
 };
 
 /* What the replay says about one entry: a line of history, or a finding. */
@@ -61,11 +75,19 @@ int rp_audit_entry(struct rp_audit *a, const char *data, size_t len, rp_audit_re
 int rp_audit_entries(struct rp_audit *a, const char *const *data, const size_t *len, size_t n,
 		     unsigned nthreads, rp_audit_report_fn report, void *arg);
 
+/*
+ * After a log key rotation (a->end set), starts the next log: an empty
+ * tree whose entry 0 must be the policy that ended this one. RP_E_POLICY
+ * when this log did not end.
+ */
+int rp_audit_next_log(struct rp_audit *a);
+
 /* The root of the tree of the a->tree.size entries replayed. */
 void rp_audit_root(const struct rp_audit *a, uint8_t out[RP_HASH_LEN]);
 
 /*
- * The policy that judges the log's checkpoints: the chain's head, or,
+ * The policy that judges the log's checkpoints: the chain's head (for a
+ * log that ended, the version before the one that ended it), or,
  * while no entry has been accepted as the trusted policy, the trusted
  * policy itself (anchor, used only if its hash is a->trusted_hash).
  * NULL when there is neither: a log whose entry 0 is not the trusted
@@ -94,10 +116,14 @@ int rp_audit_checkpoint(const struct rp_audit *a, const struct rp_policy *anchor
  * State between runs, a text file:
  *   rampart/audit/v1
  *   trusted <hash>
+ *   log <generation>                when not 1 (after a log key rotation)
  *   size <N>
  *   edge <level> <base64 hash>      one per set bit of N, high to low
  *   <blank line>, then the current root policy note (when N > 0 and a
- *   policy was accepted; absent when entry 0 itself was a finding)
+ *   policy was accepted; absent when entry 0 itself was a finding; for
+ *   a log after the first, present from size 0: its entry 0 must be it)
+ * A log that ended (a->end) is not saved (NULL): the next log is started
+ * first, and saved then.
  */
 char *rp_audit_save(const struct rp_audit *a, size_t *ret_len);
 int rp_audit_load(struct rp_audit *a, const char *text, size_t len, struct rp_diag *d);

@@ -1878,8 +1878,11 @@ static void h_log(struct req *q)
 	else if (r < 0)
 		fail(q, 500, "reading tile %s: %s", slash + 1, rp_strerror(r));
 	else
-		send_bytes(q, "application/octet-stream", "public, max-age=31536000, immutable",
-			   sb.s, sb.len);
+		/* a tile of a numbered log never changes; /v1/log/<org>/ names another log
+		 * after a log key rotation, so its tiles are not cached for long */
+		send_bytes(q, "application/octet-stream",
+			   gen ? "public, max-age=31536000, immutable" : "public, max-age=5", sb.s,
+			   sb.len);
 	rp_sb_release(&sb);
 }
 
