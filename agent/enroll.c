@@ -85,6 +85,105 @@ static char *facts_note(const struct rp_skey *key, const char *org, const char *
 	return note;
 }
 
+/* Version v of the org's root policy as the server logged it (parsed, not yet trusted). */
+static int fetch_policy_version(struct agent *net, const struct rp_enroll_token *tok, uint64_t v,
+				struct rp_policy **ret, struct rp_diag *d)
+{
+	struct agent_answer ans;
+	char path[160];
+	int r;
+
+	agent_answer_init(&ans);
+	snprintf(path, sizeof(path), "/v1/orgs/%s/policies/%llu", tok->org, (unsigned long long)v);
+	struct agent_call get = {.method = "GET",
+				 .path = path,
+				 .timeout_ms = RP_AGENT_REQUEST_S * 1000L,
+				 .max_body = RP_POLICY_ANSWER_MAX,
+				 .values_max = RP_AGENT_ANSWER_VALUES_MAX,
+				 .kind = AGENT_ANS_FIELDS,
+				 .fields = {"policy", NULL}};
+	if ((r = agent_net_call(net, &get, &ans, d)) < 0 || ans.kind != AGENT_ANS_FIELDS ||
+	    !ans.field[0]) {
+		if (r >= 0)
+			rp_diagf(d, "no policy in the answer for version %llu",
+				 (unsigned long long)v);
+		r = r < 0 ? r : RP_E_HTTP;
+	} else if ((r = rp_policy_parse(ans.field[0], ans.field_len[0], ret, d)) == 0 &&
+		   (*ret)->version != v) {
+		rp_diagf(d, "asked for root policy version %llu, got version %llu",
+			 (unsigned long long)v, (unsigned long long)(*ret)->version);
+		r = RP_E_POLICY;
+	}
+	agent_answer_release(&ans);
+	return r;
+}
+
+/*
+ * The token names an older version than the server's current one (the
+ * root policy was rotated after the token was made): the versions before
+ * the current are fetched, newest first, down to the one whose hash the
+ * token names (at most RP_POLICY_CHAIN_MAX back), and the chain from it up
+ * to the current verified rotation by rotation (rp_policy_verify_rotation,
+ * TUF's rule, as the CLI and the agent's walk do). Trust comes from the
+ * token's hash alone; expiry is judged on the current version only.
+ */
+static int verify_from_token(struct agent *net, const struct rp_enroll_token *tok,
+			     const struct rp_policy *cur, struct rp_diag *d)
+{
+	struct rp_policy *chain[RP_POLICY_CHAIN_MAX + 1] = {NULL};
+	size_t n = 0;
+	int r = RP_E_POLICY;
+
+	chain[n++] = (struct rp_policy *)cur; /* not freed below */
+	while (cur->version > n && n <= RP_POLICY_CHAIN_MAX) {
+		if ((r = fetch_policy_version(net, tok, cur->version - n, &chain[n], d)) < 0)
+			goto out;
+		n++;
+		if (!strcmp(chain[n - 1]->hash, tok->policy))
+			break;
+	}
+	if (strcmp(chain[n - 1]->hash, tok->policy) != 0) {
+		rp_diagf(d,
+			 "none of root policy versions %llu to %llu is the one the enrolment "
+			 "token names (%s)",
+			 (unsigned long long)(cur->version - n + 1),
+			 (unsigned long long)cur->version, tok->policy);
+		r = RP_E_POLICY;
+		goto out;
+	}
+	if (!chain[n - 1]->note ||
+	    (r = rp_quorum_check(chain[n - 1], RP_ROLE_ROOT, chain[n - 1]->note, NULL, d)) < 0)
+		goto out;
+	for (size_t i = n - 1; i > 0; i--) {
+		if ((r = rp_policy_verify_rotation(chain[i], chain[i - 1], d)) < 0) {
+			char why[sizeof(d->msg)];
+			snprintf(why, sizeof(why), "%s", d->msg);
+			rp_diagf(d, "version %llu does not follow from version %llu: %s",
+				 (unsigned long long)chain[i - 1]->version,
+				 (unsigned long long)chain[i]->version, why);
+			goto out;
+		}
+	}
+	if (rp_now() >= cur->expires) {
+		char t[21];
+		rp_time_format(cur->expires, t);
+		rp_diagf(d, "root policy version %llu expired at %s",
+			 (unsigned long long)cur->version, t);
+		r = RP_E_EXPIRED;
+		goto out;
+	}
+	fprintf(stderr,
+		"rampart-agent: the enrolment token names root policy version %llu; the server's "
+		"current version %llu follows from it by %zu verified rotation%s\n",
+		(unsigned long long)chain[n - 1]->version, (unsigned long long)cur->version, n - 1,
+		n == 2 ? "" : "s");
+	r = 0;
+out:
+	for (size_t i = 1; i < n; i++)
+		rp_policy_free(chain[i]);
+	return r;
+}
+
 int agent_enroll(const char *token_text, const char *dir, const char *net_user)
 {
 	struct rp_enroll_token tok;
@@ -170,7 +269,9 @@ int agent_enroll(const char *token_text, const char *dir, const char *net_user)
 	}
 	const char *ptext = ans.field[0];
 	if (!ptext || (r = rp_policy_parse(ptext, ans.field_len[0], &pol, &d)) < 0 ||
-	    (r = rp_policy_verify_initial(pol, tok.policy, rp_now(), &d)) < 0) {
+	    (strcmp(pol->hash, tok.policy) == 0
+		     ? (r = rp_policy_verify_initial(pol, tok.policy, rp_now(), &d))
+		     : (r = verify_from_token(net, &tok, pol, &d))) < 0) {
 		fprintf(stderr, "rampart-agent: SECURITY: refusing the server's root policy: %s\n",
 			ptext ? d.msg : "no policy in the answer");
 		r = r < 0 ? r : RP_E_POLICY;
