@@ -51,6 +51,10 @@ test_rotation_makes_a_next_log() {
 	[ "$(rp_sql "SELECT gen || state FROM logs ORDER BY gen")" = "$(printf '1active\n2next')" ] ||
 		die "logs after rotate log-key: $(rp_sql "SELECT gen, state FROM logs")"
 	rp_ok "rotate log-key makes one next log (origin …/acme/2, its own key file), and says it again when asked again"
+	rp_as 1 audit --state "$T/audit.state" >"$T/audit0.out" 2>&1 || { cat "$T/audit0.out" >&2; die "audit before the rotation"; }
+	# an enrolment token made before the rotation, used after it (test_new_enrolment_and_restart)
+	OLDTOK=$(rp_as 1 enroll-token --expires 10m) || die "enroll-token"
+	OLDTOK2=$(rp_as 1 enroll-token --expires 10m) || die "enroll-token"
 
 	# a policy naming a key the server does not hold is refused before anyone signs twice
 	"$CLI" key generate "stray@acme.example" --out "$T/stray.key" >/dev/null 2>&1
@@ -93,6 +97,19 @@ test_policy_moves_the_log() {
 	[ "$(grep -o 'origin [^ ]*' "$T/a1/log.state")" = "origin 127.0.0.1/rampart/acme/2" ] ||
 		die "a1's log.state: $(cat "$T/a1/log.state")"
 	rp_ok "running agents move to the new log without being touched, and run its commands"
+
+	# the audit that stopped at log 1 goes on into log 2, and remembers it
+	rp_as 1 audit --state "$T/audit.state" >"$T/audit1.out" 2>&1 || { cat "$T/audit1.out" >&2; die "audit across the rotation"; }
+	grep -q "it ended at entry 3, a log key rotation: reading log generation 2" "$T/audit1.out" ||
+		die "the audit did not follow the rotation: $(cat "$T/audit1.out")"
+	grep -q "^#2/0 root policy of acme version 2 .* starts log 127.0.0.1/rampart/acme/2 (generation 2)" "$T/audit1.out" ||
+		die "the audit did not check log 2's entry 0: $(cat "$T/audit1.out")"
+	grep -q "^audit: 127.0.0.1/rampart/acme/2: 2 entries, .*; 0 findings" "$T/audit1.out" ||
+		die "audit summary: $(tail -2 "$T/audit1.out")"
+	grep -qx "log 2" "$T/audit.state" || die "the audit state does not say log 2: $(head -3 "$T/audit.state")"
+	rp_as 1 audit --quiet --state "$T/audit.state" >"$T/audit2.out" 2>&1 || { cat "$T/audit2.out" >&2; die "audit rerun"; }
+	rp_as 2 audit --quiet --state "$T/audit-new.state" >"$T/audit3.out" 2>&1 || { cat "$T/audit3.out" >&2; die "audit from scratch"; }
+	rp_ok "rampart audit replays log 1 to the policy that ended it, then log 2 from that policy; incremental and from scratch"
 }
 
 test_agent_away_follows() {
@@ -122,15 +139,28 @@ test_agent_away_follows() {
 	grep -q "log-retired" "$T/a3/alerts.log" || die "a3 raised no log-retired alert: $(cat "$T/a3/alerts.log" 2>/dev/null)"
 	[ "$(rp_status "$EVIL" "$DEV_a3")" != done ] || die "the evil command shows done on a3"
 	rp_ok "the entry appended to the retired log ran nowhere: a3 read past the policy that ended it, alerted log-retired, refused it"
+
+	local rc=0
+	rp_as 2 audit --quiet --state "$T/audit-evil.state" >"$T/audit4.out" 2>&1 || rc=$?
+	[ "$rc" = 1 ] || { cat "$T/audit4.out" >&2; die "audit of the grown retired log: exit $rc, want 1"; }
+	grep -q "^FINDING: entry 4: log 127.0.0.1/rampart/acme has an entry after entry 3, the root policy that ended it" "$T/audit4.out" ||
+		die "the audit did not report the entry after the end: $(cat "$T/audit4.out")"
+	rp_ok "attack: rampart audit reports the entry appended to the retired log as a finding"
 }
 
 test_new_enrolment_and_restart() {
 	# a new device after the rotation reads the new log from its entry 0
 	rp_enroll a4
 	rp_agent_start a4
+	# and one enrolled with a token made before it trusts what that token names, follows
+	"$AGENT" enroll --token "$OLDTOK" --state-dir "$T/a5" >"$T/a5.enroll" 2>&1 ||
+		{ cat "$T/a5.enroll" >&2; die "enroll a5 with a token made before the rotation"; }
+	DEV_a5=$(awk '$1 == "device" {print $2}' "$T/a5/agent.conf")
+	rp_agent_start a5
 	local id
-	id=$(rp_submit 1 --to "$DEV_a4" --to "$DEV_a1" --run-as "$ME" -- true) || die "run a4"
+	id=$(rp_submit 1 --to "$DEV_a4" --to "$DEV_a1" --to "$DEV_a5" --run-as "$ME" -- true) || die "run a4"
 	ended "$id" a4 done
+	ended "$id" a5 done 60
 	# a restart of rampartd and of an agent keeps everyone on the new log
 	rp_agent_stop a1
 	rp_server_stop
@@ -140,7 +170,7 @@ test_new_enrolment_and_restart() {
 	id=$(rp_submit 1 --to "$DEV_a1" --to "$DEV_a4" --run-as "$ME" -- true) || die "run after restart"
 	ended "$id" a1 done
 	ended "$id" a4 done
-	rp_ok "a device enrolled after the rotation, and restarts of rampartd and an agent, work on the new log"
+	rp_ok "devices enrolled after the rotation (with a token made before it, too), and restarts of rampartd and an agent, work on the new log"
 
 	# both logs stay served: the old one at /v1/log/acme/1/, the new one at /v1/log/acme/
 	curl -skf "https://127.0.0.1:$PORT/v1/log/acme/1/checkpoint" | head -1 | grep -qx "127.0.0.1/rampart/acme" ||
@@ -150,14 +180,31 @@ test_new_enrolment_and_restart() {
 	curl -skf "https://127.0.0.1:$PORT/v1/log/acme/2/checkpoint" | head -1 | grep -qx "127.0.0.1/rampart/acme/2" ||
 		die "log 2's checkpoint is not served by generation"
 	rp_ok "the retired log stays served (/v1/log/acme/1/), beside the new one"
-	for a in a1 a2 a4; do
+	for a in a1 a2 a4 a5; do
 		[ ! -s "$T/$a/alerts.log" ] || die "$a raised alerts: $(cat "$T/$a/alerts.log")"
 	done
 	rp_ok "no agent that read only the genuine logs raised an alert"
+}
+
+# The breached server promotes a proposal only one root key signed to be
+# the current version, and serves it to a device enrolling with a token
+# made before the rotation: the chain from the token's version breaks at it.
+test_enrolment_refuses_a_forged_chain() {
+	rp_as 1 policy propose --yes --freshness 700 >"$T/p3.out" 2>&1 || { cat "$T/p3.out" >&2; die "propose v3"; }
+	rp_sql "INSERT INTO policies (org, version, hash, policy, created) SELECT org, version, hash, policy, created FROM policy_proposals WHERE version = 3"
+	[ "$(curl -skf "https://127.0.0.1:$PORT/v1/orgs/acme/policy" | grep -o '"version": *[0-9]*' | grep -o '[0-9]*$')" = 3 ] ||
+		die "the server does not serve the forged version 3 (test broken)"
+	"$AGENT" enroll --token "$OLDTOK2" --state-dir "$T/a6" >"$T/a6.enroll" 2>&1 &&
+		die "a device enrolled under a root policy only one root key signed"
+	grep -q "SECURITY: refusing the server's root policy: version 3 does not follow from version 2: 1 of 2 required signatures of role root" "$T/a6.enroll" ||
+		die "enrolment: $(cat "$T/a6.enroll")"
+	[ ! -e "$T/a6/agent.conf" ] || die "a6 was left enrolled"
+	rp_ok "attack: a device enrolling with a token older than the rotation refuses a current version that does not follow from the token's by verified rotations"
 }
 
 test_rotation_makes_a_next_log
 test_policy_moves_the_log
 test_agent_away_follows
 test_new_enrolment_and_restart
-for a in a1 a2 a3 a4; do rp_agent_stop "$a"; done
+test_enrolment_refuses_a_forged_chain
+for a in a1 a2 a3 a4 a5; do rp_agent_stop "$a"; done

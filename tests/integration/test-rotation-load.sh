@@ -3,7 +3,8 @@
 # A rotation under load (issue 9): commands keep flowing to three agents
 # while the root policy is rotated (a key revoked, a threshold changed),
 # the server's TLS key is rotated through a signed policy and rampartd
-# restarted on it, a device re-keys and every API token is rotated; and
+# restarted on it, a device re-keys, every API token is rotated and the
+# log key is rotated to a new log; and
 # nothing that should run is refused: every command the CLI submitted ran
 # on every target, and no agent raised an alert.
 set -euo pipefail
@@ -79,6 +80,20 @@ test_rotations_under_load() {
 	rp_as 1 rotate api-tokens --yes >/dev/null 2>&1 || die "rotate api-tokens"
 	rp_as 1 rotate enroll-tokens --yes >/dev/null 2>&1 || die "rotate enroll-tokens"
 	more 3
+	# 5. the log key: a new log, added by both witnesses, started by version 4
+	local lk i
+	lk=$("$RAMPARTD" rotate log-key --data "$DATA" --org acme 2>>"$T/rotate.log") || die "rotate log-key"
+	for i in 1 2; do
+		"$WITNESS" add-log --data "$T/w$i" --vkey "$lk" >/dev/null 2>>"$T/rotate.log" || die "add-log on w$i"
+	done
+	rp_as 1 policy propose --yes --log-key "$lk" >"$T/p4.out" 2>&1 ||
+		{ cat "$T/p4.out" >&2; die "policy propose v4"; }
+	rp_as 2 approve --policy --yes >"$T/a4.out" 2>&1 || { cat "$T/a4.out" >&2; die "approve v4"; }
+	for a in a1 a2 a3; do
+		rp_wait_for 60 grep -q "moved from log .* to log 127.0.0.1/rampart/acme/2" "$T/$a.log" ||
+			die "$a did not move to the new log"
+	done
+	more 3
 	touch "$T/stop"
 	wait "$LOAD" || true
 	local n f
@@ -86,7 +101,7 @@ test_rotations_under_load() {
 	f=$(wc -l <"$T/failed")
 	rp_note "$n commands submitted during the rotations, $f submissions refused while rampartd restarted"
 	[ "$n" -ge 15 ] || die "only $n commands went in"
-	rp_ok "$n commands submitted to three agents while the policy, the TLS key, a device key and the tokens were rotated"
+	rp_ok "$n commands submitted to three agents while the policy, the TLS key, a device key, the tokens and the log key were rotated"
 
 	# every one ran on every target; no alert anywhere
 	local id a s bad=0
