@@ -147,6 +147,12 @@ fail:
 
 void agent_walk_release(struct agent *a)
 {
+	bool kept = false; /* a->policy is one of pols, or (a load that failed early) alone */
+
+	for (size_t i = 0; i < a->scan.npol; i++)
+		kept = kept || a->pols[i] == a->policy;
+	if (!kept)
+		rp_policy_free(a->policy);
 	for (size_t i = 0; i < a->scan.npol; i++) {
 		rp_policy_free(a->pols[i]);
 		a->pols[i] = NULL;
@@ -286,7 +292,7 @@ static int walk_policy(struct agent *a, uint64_t index, const uint8_t *entry, si
 		a->policy = p;
 		agent_logf("root policy version %llu %s is in force from log entry %llu",
 			   (unsigned long long)p->version, p->hash, (unsigned long long)index);
-		if (memcmp(&p->wp.log, &cur->wp.log, sizeof(p->wp.log)) != 0) {
+		if (!rp_vkey_equal(&p->wp.log, &cur->wp.log)) {
 			/* A log key rotation: this log ends here; its successor starts with p. */
 			a->scan.retired = true;
 			agent_logf("root policy version %llu names log %s: log %s ends at entry "

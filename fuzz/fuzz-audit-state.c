@@ -28,6 +28,7 @@ static void same_state(const struct rp_audit *x, const struct rp_audit *y)
 
 	FUZZ_CHECK(rp_frontier_equal(&x->tree, &y->tree));
 	FUZZ_CHECK(strcmp(x->trusted_hash, y->trusted_hash) == 0);
+	FUZZ_CHECK(x->gen == y->gen);
 	FUZZ_CHECK(!x->policy == !y->policy);
 	if (x->policy)
 		FUZZ_CHECK(strcmp(x->policy->hash, y->policy->hash) == 0 &&

@@ -51,6 +51,31 @@ static void signers(const struct rp_policy *p, const bool ok[RP_POLICY_KEYS_MAX]
 	}
 }
 
+/*
+ * Entry 0 of a log after a log key rotation: the policy that ended the
+ * log before it, byte for byte (signatures included), and nothing else.
+ */
+static int check_log_start(const struct rp_audit *a, const char *data, size_t len, char *line,
+			   size_t cap)
+{
+	const struct rp_policy *p = a->policy;
+
+	if (p->note && len == p->note->msg_len && !memcmp(data, p->note->msg, len)) {
+		snprintf(line, cap,
+			 "root policy of %s version %llu %s starts log %s (generation %llu), as "
+			 "the last entry of the log before it",
+			 p->org, (unsigned long long)p->version, p->hash, p->wp.log.name,
+			 (unsigned long long)a->gen);
+		return 0;
+	}
+	snprintf(line, cap,
+		 "entry 0 of log %s (generation %llu) is not, byte for byte, root policy version "
+		 "%llu %s, which ended the log before it",
+		 p->wp.log.name, (unsigned long long)a->gen, (unsigned long long)p->version,
+		 p->hash);
+	return RP_E_POLICY;
+}
+
 static int check_policy(struct rp_audit *a, const char *data, size_t len, char *line, size_t cap)
 {
 	struct rp_policy *p = NULL;
@@ -60,24 +85,6 @@ static int check_policy(struct rp_audit *a, const char *data, size_t len, char *
 
 	if ((r = rp_policy_parse(data, len, &p, &d)) < 0) {
 		snprintf(line, cap, "unparseable root policy: %s", d.msg);
-		return r;
-	}
-	if (a->policy && a->tree.size == 0) {
-		/* entry 0 of a log after a log key rotation: the policy that ended the last one */
-		r = strcmp(p->hash, a->policy->hash) == 0 ? 0 : RP_E_POLICY;
-		if (r == 0)
-			snprintf(line, cap,
-				 "root policy of %s version %llu %s starts log %s (generation "
-				 "%llu), as the last entry of the log before it",
-				 p->org, (unsigned long long)p->version, p->hash, p->wp.log.name,
-				 (unsigned long long)a->gen);
-		else
-			snprintf(line, cap,
-				 "entry 0 of log generation %llu is root policy version %llu %s, "
-				 "not version %llu %s, which ended the log before it",
-				 (unsigned long long)a->gen, (unsigned long long)p->version,
-				 p->hash, (unsigned long long)a->policy->version, a->policy->hash);
-		rp_policy_free(p);
 		return r;
 	}
 	if (!a->policy) {
@@ -103,7 +110,7 @@ static int check_policy(struct rp_audit *a, const char *data, size_t len, char *
 	signers(p, ok, who, sizeof(who));
 	int k = snprintf(line, cap, "root policy of %s version %llu %s, signed by %s", p->org,
 			 (unsigned long long)p->version, p->hash, who);
-	if (a->policy && memcmp(&p->wp.log, &a->policy->wp.log, sizeof(p->wp.log)) != 0) {
+	if (a->policy && !rp_vkey_equal(&p->wp.log, &a->policy->wp.log)) {
 		/* a log key rotation: this log ends here (docs/formats.md, "Log key rotation") */
 		if (k > 0 && (size_t)k < cap)
 			snprintf(line + k, cap - (size_t)k,
@@ -192,7 +199,8 @@ static bool first_line_is(const char *data, size_t len, const char *want)
 /* Entries that change the chain (entry 0, policies) are checked one by one, in order. */
 static bool sequential(const struct rp_audit *a, const char *data, size_t len)
 {
-	return !a->policy || a->end || first_line_is(data, len, "rampart/policy/v1");
+	return !a->policy || a->end || a->tree.size == 0 ||
+	       first_line_is(data, len, "rampart/policy/v1");
 }
 
 /* An entry that does not change the chain, judged by the current policy (any thread). */
@@ -255,6 +263,8 @@ int rp_audit_entry(struct rp_audit *a, const char *data, size_t len, rp_audit_re
 			"(log key rotation): nothing after it is authorised, and no agent acts on it",
 			a->ended->wp.log.name, (unsigned long long)(a->end - 1));
 		ok = RP_E_LOG;
+	} else if (a->policy && a->tree.size == 0) {
+		ok = check_log_start(a, data, len, line, sizeof(line));
 	} else if (!a->policy || first_line_is(data, len, "rampart/policy/v1")) {
 		ok = check_policy(a, data, len, line, sizeof(line));
 	} else {
@@ -506,6 +516,11 @@ int rp_audit_load(struct rp_audit *a, const char *text, size_t len, struct rp_di
 	}
 	a->tree.size = size;
 	/* No policy: size 0, or entry 0 was not the trusted policy (rp_audit_save wrote none). */
+	if (c.n == 0 && a->gen > 1) {
+		rp_diagf(d, "audit state: log %llu has no root policy (the one that started it)",
+			 (unsigned long long)a->gen);
+		return RP_E_MALFORMED;
+	}
 	if (c.n == 0)
 		return 0;
 	if (size == 0 && a->gen == 1) {

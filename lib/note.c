@@ -78,6 +78,12 @@ static int key_fields(const char *s, size_t n, const char **name, size_t *nlen, 
 	return 0;
 }
 
+bool rp_vkey_equal(const struct rp_vkey *a, const struct rp_vkey *b)
+{
+	return !strcmp(a->name, b->name) && a->id == b->id && a->type == b->type &&
+	       !memcmp(a->pub, b->pub, sizeof(a->pub));
+}
+
 int rp_vkey_parse(const char *s, size_t n, struct rp_vkey *ret, struct rp_diag *d)
 {
 	const char *name, *b64;

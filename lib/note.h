@@ -58,6 +58,8 @@ bool rp_key_name_valid(const char *name, size_t n);
 uint32_t rp_key_id(const char *name, size_t namelen, uint8_t type, const uint8_t pub[32]);
 
 int rp_vkey_parse(const char *s, size_t n, struct rp_vkey *ret, struct rp_diag *d);
+/* The same key: name, id, type and public key (not the struct's padding). */
+bool rp_vkey_equal(const struct rp_vkey *a, const struct rp_vkey *b);
 /* malloc'd text. */
 char *rp_vkey_format(const struct rp_vkey *k);
 int rp_skey_parse(const char *s, size_t n, struct rp_skey *ret, struct rp_diag *d);

@@ -81,7 +81,8 @@ struct rp_verify_ctx {
 	 * entry at or past `scanned' is not judged yet (RP_E_UNSCANNED, before
 	 * ret_proved is set: nothing is consumed), and a statement is judged
 	 * by policy_at(policy_at_arg, index), the root policy in force at its
-	 * entry. policy (the newest) still judges checkpoints and expiry.
+	 * entry. policy (the newest) judges expiry, and checkpoints unless
+	 * log_policy is set.
 	 */
 	uint64_t scanned;
 	const struct rp_policy *(*policy_at)(const void *arg, uint64_t index);

@@ -554,6 +554,153 @@ static void record_lines(void **s)
 			fail_msg("accepted `%s'", bad[i]);
 }
 
+/* ---- log.state's origin after a log key rotation ---- */
+
+#define LOG2_NAME  "example.com/rampart/acme/2"
+#define STATE_ROOT "XNNQiKrPMbNLMvZ2JYqe8WsB5g8hnmmB+6gSHLfbLYU="
+#define LOG_STATE7 "size 7\nroot " STATE_ROOT "\nnewest 1795617747\nlast-index 5\n"
+
+/* Root policy version 2 naming the next log's key, signed by alice and bob: policy.v2.note. */
+static void write_policy_v2_log2(void)
+{
+	struct rp_vkey v = {{0}};
+	struct rp_skey k;
+	char line[256], *key, *t, *u, *w, *note;
+
+	test_skey(LOG2_NAME, 0x58, &k);
+	memcpy(v.name, k.name, sizeof(v.name));
+	v.id = k.id;
+	v.type = RP_KEY_ED25519;
+	memcpy(v.pub, k.pub, sizeof(v.pub));
+	key = rp_vkey_format(&v);
+	assert_non_null(key);
+	snprintf(line, sizeof(line), "\nlog %s\n", key);
+	t = policy_text(2, 2, 1, 2, 4102444800);
+	u = replace(t, "\nversion 1\n", "\nversion 2\n");
+	w = replace(u,
+		    "\nlog " TEST_LOG_NAME
+		    "+d85341b6+AcaCJjfH0xDsV2J74AuiWdJTdJ9Kr2REcM/75To19zJC\n",
+		    line);
+	note = sign_by(w, strlen(w), ((int[]){0, 1, -1}));
+	write_text("policy.v2.note", note, strlen(note));
+	free(note);
+	free(w);
+	free(u);
+	free(t);
+	free(key);
+}
+
+static void assert_file_is(const char *name, const char *want)
+{
+	char *t = read_text(name, NULL);
+	assert_non_null(t);
+	assert_string_equal(t, want);
+	free(t);
+}
+
+/*
+ * log.state of another log than the one this device reads (a stop between
+ * the move's scan.state and log.state writes): started afresh for this
+ * log, the newest cosignature time kept, and written so.
+ */
+static void log_state_of_another_log_starts_afresh(void **s)
+{
+	struct agent a;
+	uint8_t zero[RP_HASH_LEN] = {0};
+	(void)s;
+
+	write_text("log.state", LOG_STATE7 "origin example.com/rampart/acme/0\n",
+		   strlen(LOG_STATE7 "origin example.com/rampart/acme/0\n"));
+	load(&a);
+	assert_int_equal(a.log.size, 0);
+	assert_int_equal(a.log.last_index, -1);
+	assert_int_equal(a.log.newest, 1795617747);
+	assert_memory_equal(a.log.root, zero, RP_HASH_LEN);
+	assert_string_equal(a.log.origin, TEST_LOG_NAME);
+	agent_release(&a);
+	assert_file_is("log.state", "size 0\nroot AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+				    "newest 1795617747\nlast-index -1\norigin " TEST_LOG_NAME "\n");
+	/* And loads as that from then on. */
+	load(&a);
+	assert_int_equal(a.log.size, 0);
+	assert_string_equal(a.log.origin, TEST_LOG_NAME);
+	agent_release(&a);
+	unlink(path_of("log.state"));
+}
+
+/* log.state of this log, or from before origins were written: kept as it is. */
+static void log_state_of_this_log_is_kept(void **s)
+{
+	static const char *const texts[] = {LOG_STATE7 "origin " TEST_LOG_NAME "\n", LOG_STATE7};
+	struct agent a;
+	(void)s;
+
+	for (size_t i = 0; i < N_ELEMS(texts); i++) {
+		write_text("log.state", texts[i], strlen(texts[i]));
+		load(&a);
+		assert_int_equal(a.log.size, 7);
+		assert_int_equal(a.log.last_index, 5);
+		assert_string_equal(a.log.origin, i == 0 ? TEST_LOG_NAME : "");
+		agent_release(&a);
+		assert_file_is("log.state", texts[i]);
+	}
+	/* A damaged origin line: the agent refuses to start. */
+	{
+		struct rp_diag d = {""};
+		const char *bad = LOG_STATE7 "origin a b\n";
+		write_text("log.state", bad, strlen(bad));
+		assert_int_equal(agent_load(&a, dir, &d), RP_E_MALFORMED);
+		assert_diag_has(&d, "log.state");
+		/* policy.note was loaded before log.state and the walk never
+		 * started: agent_release frees it all the same (LSan checks) */
+		agent_release(&a);
+	}
+	unlink(path_of("log.state"));
+}
+
+/*
+ * While scan.state says retired, the log read is still the old one (the
+ * version before the newest judges it): its log.state is kept. Once the
+ * walk moved (scan.state under version 2 alone), the old log's log.state
+ * is started afresh for the new log.
+ */
+static void retired_log_keeps_its_log_state_until_the_move(void **s)
+{
+	const char *retired = "scanned 0\npolicy 1 0\npolicy 2 6\nretired\n";
+	const char *moved = "scanned 0\npolicy 2 0\n";
+	const char *state = LOG_STATE7 "origin " TEST_LOG_NAME "\n";
+	struct agent a;
+	(void)s;
+
+	write_policy_v2_log2();
+	write_text("scan.state", retired, strlen(retired));
+	write_text("log.state", state, strlen(state));
+	load(&a);
+	assert_true(a.scan.retired);
+	assert_int_equal(a.policy->version, 2);
+	assert_string_equal(a.policy->wp.log.name, LOG2_NAME);
+	assert_int_equal(agent_log_policy(&a)->version, 1);
+	assert_string_equal(agent_log_policy(&a)->wp.log.name, TEST_LOG_NAME);
+	assert_int_equal(a.log.size, 7);
+	assert_int_equal(a.log.last_index, 5);
+	agent_release(&a);
+	assert_file_is("log.state", state);
+	/* Moved: scan.state written, log.state not yet. */
+	write_text("scan.state", moved, strlen(moved));
+	load(&a);
+	assert_false(a.scan.retired);
+	assert_ptr_equal(agent_log_policy(&a), a.policy);
+	assert_int_equal(a.log.size, 0);
+	assert_int_equal(a.log.last_index, -1);
+	assert_string_equal(a.log.origin, LOG2_NAME);
+	agent_release(&a);
+	assert_file_is("log.state", "size 0\nroot AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+				    "newest 1795617747\nlast-index -1\norigin " LOG2_NAME "\n");
+	unlink(path_of("log.state"));
+	unlink(path_of("scan.state"));
+	unlink(path_of("policy.v2.note"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -572,6 +719,9 @@ int main(void)
 		cmocka_unit_test(security_alert_survives_junk_flood),
 		cmocka_unit_test(security_codes),
 		cmocka_unit_test(record_lines),
+		cmocka_unit_test(log_state_of_another_log_starts_afresh),
+		cmocka_unit_test(log_state_of_this_log_is_kept),
+		cmocka_unit_test(retired_log_keeps_its_log_state_until_the_move),
 	};
 	if (sodium_init() < 0)
 		return 1;

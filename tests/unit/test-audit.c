@@ -7,6 +7,8 @@
  * Policy v1: policy_text(2, 2, 1, 2): root and exec 2 of alice, bob, carol.
  * Policy v2 (policy_v): alice, bob and dave (a key not in the vectors),
  * carol removed; root and exec 2 of those three.
+ * Log key rotation: v2 with its log line naming LOG2_NAME (with_log2)
+ * ends log 1 and is entry 0 of log 2.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -1164,6 +1166,604 @@ static void audit_load_rejects_trailing_garbage(void **state)
 	free(s);
 }
 
+/* ---- log key rotation ---- */
+
+/* The key of the org's second log (generation 2), not the POLICY_LOG_TAIL one. */
+#define LOG2_NAME "example.com/rampart/acme/2"
+
+static void log2_skey(struct rp_skey *k)
+{
+	test_skey(LOG2_NAME, 0x58, k);
+}
+
+/* text with its `log' line naming the second log's key instead. */
+static char *with_log2(const char *text)
+{
+	const char *from = strstr(text, "\nlog "), *to;
+	struct rp_vkey v = {{0}};
+	struct rp_skey s;
+	struct rp_sb sb;
+	char *k, *out;
+
+	assert_non_null(from);
+	to = strchr(from + 1, '\n');
+	assert_non_null(to);
+	log2_skey(&s);
+	memcpy(v.name, s.name, sizeof(v.name));
+	v.id = s.id;
+	v.type = RP_KEY_ED25519;
+	memcpy(v.pub, s.pub, sizeof(v.pub));
+	k = rp_vkey_format(&v);
+	assert_non_null(k);
+	rp_sb_init(&sb, 8192);
+	rp_sb_put(&sb, text, (size_t)(from - text));
+	rp_sb_printf(&sb, "\nlog %s", k);
+	rp_sb_puts(&sb, to);
+	out = rp_sb_take(&sb, NULL);
+	assert_non_null(out);
+	free(k);
+	return out;
+}
+
+/* Policy v2 (policy_v(2, true, 2, 2)) naming the second log, signed by who; its hash. */
+static char *v2_log2_signed(unsigned who, char hash[72])
+{
+	char *t = policy_v(2, true, 2, 2), *u = with_log2(t), *n = sign_set(u, who);
+
+	if (hash)
+		text_hash(u, hash);
+	free(t);
+	free(u);
+	return n;
+}
+
+/* v1, a command, v2 naming the second log (entry 2 ends log 1). */
+static void rotated_log(struct entries *l, char hash[72], char h2[72])
+{
+	add(l, v1_signed(hash));
+	add(l, cmd("acme", 1, A | C));
+	add(l, v2_log2_signed(A | B, h2));
+}
+
+/* The checkpoint of the second log's first n entries of l (from index `from'), cosigned at t. */
+static char *served_log2(const struct entries *l, size_t from, size_t n, int64_t t)
+{
+	struct test_log *tl = calloc(1, sizeof(*tl));
+	struct rp_checkpoint cp;
+	struct rp_skey k;
+	char *note;
+
+	assert_non_null(tl);
+	for (size_t i = 0; i < n; i++)
+		test_log_append(tl, l->e[from + i], strlen(l->e[from + i]));
+	test_log_head(tl, n, &cp);
+	snprintf(cp.origin, sizeof(cp.origin), "%s", LOG2_NAME);
+	log2_skey(&k);
+	note = test_checkpoint_note(&cp, &k, TEST_WBOTH, t);
+	free(tl);
+	return note;
+}
+
+static void audit_log_key_rotation_ends_the_log(void **state)
+{
+	struct entries l = {0};
+	struct reports rs = {0};
+	struct rp_checkpoint cp;
+	struct rp_diag d = {""};
+	struct rp_audit a;
+	char hash[72], h2[72], *note;
+	bool stale = true;
+
+	(void)state;
+	rotated_log(&l, hash, h2);
+	rp_audit_init(&a, hash);
+	assert_int_equal(a.gen, 1);
+	replay(&a, &l, 0, l.n, &rs);
+	assert_int_equal(rs.n, 3);
+	assert_in_order(&rs, 0);
+	assert_int_equal(count_findings(&rs), 0);
+	assert_int_equal(a.findings, 0);
+	assert_text_has(rs.r[2].text, "root policy of acme version 2");
+	assert_text_has(rs.r[2].text, h2);
+	assert_text_has(rs.r[2].text, "it names log " LOG2_NAME);
+	assert_text_has(rs.r[2].text, "so log " TEST_LOG_NAME " ends with this entry");
+	/* The log ends with entry 2: three entries. */
+	assert_int_equal(a.end, 3);
+	assert_int_equal(a.gen, 1);
+	assert_int_equal(a.tree.size, 3);
+	assert_root_is(&a, &l);
+	/* The head is v2; the old log's checkpoints are still v1's to judge. */
+	assert_int_equal(a.policy->version, 2);
+	assert_string_equal(a.policy->hash, h2);
+	assert_non_null(a.ended);
+	assert_int_equal(a.ended->version, 1);
+	assert_string_equal(a.ended->hash, hash);
+	assert_ptr_equal(rp_audit_judge(&a, NULL), a.ended);
+	assert_int_equal(rp_audit_judge(&a, NULL)->version, 1);
+	note = served(3, NOW, &l);
+	assert_int_equal(rp_audit_checkpoint(&a, NULL, note, strlen(note), NOW, &cp, &stale, &d),
+			 0);
+	assert_false(stale);
+	assert_int_equal(cp.size, 3);
+	assert_string_equal(cp.origin, TEST_LOG_NAME);
+	free(note);
+	/* A checkpoint of the new log is not the old log's. */
+	note = served_log2(&l, 2, 1, NOW);
+	assert_int_equal(rp_audit_checkpoint(&a, NULL, note, strlen(note), NOW, &cp, &stale, &d),
+			 RP_E_NOSIG);
+	free(note);
+	reports_free(&rs);
+	rp_audit_release(&a);
+	entries_free(&l);
+}
+
+/* A rotation that keeps the log key, or one that is not authorised, ends nothing. */
+static void audit_only_an_authorised_log_key_rotation_ends_the_log(void **state)
+{
+	struct entries l = {0};
+	struct reports rs = {0};
+	struct rp_audit a;
+	char hash[72];
+	char *t;
+
+	(void)state;
+	add(&l, v1_signed(hash));
+	add(&l, v2_log2_signed(A | D, NULL)); /* 1 only alice of v1's root: not authorised */
+	t = policy_v(3, true, 2, 2);
+	add(&l, with_log2(t)); /* 2 version 3 naming log 2, unsigned: unparseable */
+	free(t);
+	t = policy_v(2, true, 2, 2);
+	add(&l, sign_set(t, A | B)); /* 3 v2, same log key */
+	free(t);
+	add(&l, cmd("acme", 4, A | D)); /* 4 under v2 */
+	rp_audit_init(&a, hash);
+	replay(&a, &l, 0, l.n, &rs);
+	assert_int_equal(rs.n, 5);
+	assert_true(rs.r[1].finding);
+	assert_text_has(rs.r[1].text, "not authorised");
+	assert_true(rs.r[2].finding);
+	assert_text_has(rs.r[2].text, "unparseable root policy");
+	assert_false(rs.r[3].finding);
+	assert_null(strstr(rs.r[3].text, "ends with this entry"));
+	assert_false(rs.r[4].finding);
+	assert_int_equal(a.findings, 2);
+	assert_int_equal(a.end, 0);
+	assert_null(a.ended);
+	assert_int_equal(a.policy->version, 2);
+	assert_ptr_equal(rp_audit_judge(&a, NULL), a.policy);
+	assert_int_equal(rp_audit_next_log(&a), RP_E_POLICY);
+	assert_int_equal(a.gen, 1);
+	assert_int_equal(a.tree.size, 5);
+	reports_free(&rs);
+	rp_audit_release(&a);
+	entries_free(&l);
+}
+
+/* After the ending policy: every entry, however well signed, is a finding. */
+static void ended_log(struct entries *l, char hash[72], char h2[72])
+{
+	char *t, *u;
+
+	rotated_log(l, hash, h2);
+	add(l, cmd("acme", 3, A | D)); /* 3 would be fine under v2 */
+	add(l, cmd("acme", 4, A | B));
+	t = policy_v(3, true, 2, 2);
+	u = with_log2(t);
+	add(l, sign_set(u, A | B)); /* 5 a valid v3 under v2, had the log not ended */
+	free(u);
+	free(t);
+	add(l, cmd("acme", 6, A | D));
+	add(l, dup("rampart/result/v1\nx\n")); /* 7 */
+	add(l, cmd("acme", 8, B | D));
+	add(l, cmd("acme", 9, A | B | D));
+}
+
+static void audit_entry_after_the_log_end_is_a_finding(void **state)
+{
+	struct entries l = {0};
+	struct reports rs = {0};
+	struct rp_audit a;
+	char hash[72], h2[72];
+
+	(void)state;
+	ended_log(&l, hash, h2);
+	rp_audit_init(&a, hash);
+	replay(&a, &l, 0, l.n, &rs);
+	assert_int_equal(rs.n, l.n);
+	assert_in_order(&rs, 0);
+	for (size_t i = 0; i < 3; i++)
+		assert_false(rs.r[i].finding);
+	for (size_t i = 3; i < l.n; i++) {
+		assert_true(rs.r[i].finding);
+		assert_text_has(rs.r[i].text, "log " TEST_LOG_NAME " has an entry after entry 2");
+		assert_text_has(rs.r[i].text, "the root policy that ended it");
+	}
+	assert_int_equal(a.findings, l.n - 3);
+	assert_int_equal(count_findings(&rs), l.n - 3);
+	/* Nothing after the end moves the chain, or the end. */
+	assert_int_equal(a.end, 3);
+	assert_int_equal(a.policy->version, 2);
+	assert_int_equal(a.ended->version, 1);
+	assert_int_equal(a.tree.size, l.n);
+	assert_root_is(&a, &l);
+	reports_free(&rs);
+	rp_audit_release(&a);
+	entries_free(&l);
+}
+
+static void audit_threads_entries_after_the_log_end_are_findings(void **state)
+{
+	static const unsigned threads[] = {1, 2, 4};
+	static const size_t batches[] = {64, 1, 2, 3, 4};
+	struct entries l = {0};
+	struct reports ref = {0};
+	uint8_t root_ref[RP_HASH_LEN], root[RP_HASH_LEN];
+	struct rp_audit a;
+	char hash[72], h2[72];
+
+	(void)state;
+	ended_log(&l, hash, h2);
+	rp_audit_init(&a, hash);
+	replay(&a, &l, 0, l.n, &ref);
+	rp_audit_root(&a, root_ref);
+	assert_int_equal(a.findings, l.n - 3);
+	rp_audit_release(&a);
+	for (size_t t = 0; t < N_ELEMS(threads); t++) {
+		for (size_t b = 0; b < N_ELEMS(batches); b++) {
+			struct reports rs = {0};
+			rp_audit_init(&a, hash);
+			replay_threads(&a, &l, 0, l.n, batches[b], threads[t], &rs);
+			assert_reports_equal(&rs, &ref);
+			assert_int_equal(count_findings(&rs), l.n - 3);
+			assert_int_equal(a.findings, l.n - 3);
+			assert_int_equal(a.end, 3);
+			assert_int_equal(a.policy->version, 2);
+			assert_int_equal(a.tree.size, l.n);
+			rp_audit_root(&a, root);
+			assert_memory_equal(root, root_ref, RP_HASH_LEN);
+			reports_free(&rs);
+			rp_audit_release(&a);
+		}
+	}
+	reports_free(&ref);
+	entries_free(&l);
+}
+
+/* Log 1 replayed to its end and the next log started: a fresh tree under v2. */
+static void start_log2(struct rp_audit *a, struct entries *l, char hash[72], char h2[72])
+{
+	struct reports rs = {0};
+
+	rotated_log(l, hash, h2);
+	rp_audit_init(a, hash);
+	replay(a, l, 0, l->n, &rs);
+	assert_int_equal(a->findings, 0);
+	assert_int_equal(a->end, 3);
+	assert_int_equal(rp_audit_next_log(a), 0);
+	reports_free(&rs);
+}
+
+static void audit_next_log_starts_with_the_ending_policy(void **state)
+{
+	struct entries l = {0}, l2 = {0};
+	struct reports rs = {0};
+	struct rp_checkpoint cp;
+	struct rp_diag d = {""};
+	struct rp_audit a;
+	char hash[72], h2[72], *note;
+	bool stale = true;
+
+	(void)state;
+	start_log2(&a, &l, hash, h2);
+	assert_int_equal(a.gen, 2);
+	assert_int_equal(a.end, 0);
+	assert_null(a.ended);
+	assert_int_equal(a.tree.size, 0);
+	assert_root_is(&a, &l2); /* the empty tree */
+	assert_int_equal(a.policy->version, 2);
+	/* The new log's checkpoints are v2's: its own key. */
+	assert_ptr_equal(rp_audit_judge(&a, NULL), a.policy);
+	assert_int_equal(rp_audit_judge(&a, NULL)->version, 2);
+	/* A second call: this log did not end. */
+	assert_int_equal(rp_audit_next_log(&a), RP_E_POLICY);
+	assert_int_equal(a.gen, 2);
+	/* Entry 0: the ending policy, the same note; then commands under v2. */
+	add(&l2, dup(l.e[2]));
+	add(&l2, cmd("acme", 11, A | D));
+	add(&l2, cmd("acme", 12, A | C)); /* carol is not in v2 */
+	replay(&a, &l2, 0, l2.n, &rs);
+	assert_int_equal(rs.n, 3);
+	assert_in_order(&rs, 0);
+	assert_false(rs.r[0].finding);
+	assert_text_has(rs.r[0].text, "root policy of acme version 2");
+	assert_text_has(rs.r[0].text, h2);
+	assert_text_has(rs.r[0].text, "starts log " LOG2_NAME " (generation 2)");
+	assert_false(rs.r[1].finding);
+	assert_text_has(rs.r[1].text, "signed by alice.example, dave.example");
+	assert_true(rs.r[2].finding);
+	assert_int_equal(a.findings, 1);
+	assert_int_equal(a.end, 0);
+	assert_int_equal(a.policy->version, 2);
+	assert_string_equal(a.policy->hash, h2);
+	assert_int_equal(a.tree.size, 3);
+	assert_root_is(&a, &l2);
+	note = served_log2(&l2, 0, 3, NOW);
+	assert_int_equal(rp_audit_checkpoint(&a, NULL, note, strlen(note), NOW, &cp, &stale, &d),
+			 0);
+	assert_int_equal(cp.size, 3);
+	assert_string_equal(cp.origin, LOG2_NAME);
+	free(note);
+	/* The old log's checkpoints are no longer the ones judged. */
+	note = served(3, NOW, &l);
+	assert_int_equal(rp_audit_checkpoint(&a, NULL, note, strlen(note), NOW, &cp, &stale, &d),
+			 RP_E_NOSIG);
+	free(note);
+	reports_free(&rs);
+	rp_audit_release(&a);
+	entries_free(&l2);
+	entries_free(&l);
+}
+
+static void audit_next_log_entry0_other_policy_is_a_finding(void **state)
+{
+	struct entries l = {0}, l2 = {0};
+	struct reports rs = {0};
+	struct rp_audit a;
+	char hash[72], h2[72];
+	char *t, *u;
+
+	(void)state;
+	start_log2(&a, &l, hash, h2);
+	add(&l2, dup(l.e[0])); /* version 1, the trusted policy */
+	replay(&a, &l2, 0, 1, &rs);
+	assert_int_equal(rs.n, 1);
+	assert_true(rs.r[0].finding);
+	assert_text_has(rs.r[0].text,
+			"(generation 2) is not, byte for byte, root policy version 2");
+	assert_text_has(rs.r[0].text, h2);
+	assert_int_equal(a.findings, 1);
+	assert_int_equal(a.policy->version, 2);
+	assert_int_equal(a.tree.size, 1);
+	rp_audit_release(&a);
+	reports_free(&rs);
+	entries_free(&l);
+	/* Version 3 naming log 2, validly signed by v2's root: still not entry 0. */
+	start_log2(&a, &l, hash, h2);
+	entries_free(&l2);
+	t = policy_v(3, true, 2, 2);
+	u = with_log2(t);
+	add(&l2, sign_set(u, A | B));
+	free(u);
+	free(t);
+	replay(&a, &l2, 0, 1, &rs);
+	assert_int_equal(rs.n, 1);
+	assert_true(rs.r[0].finding);
+	assert_text_has(rs.r[0].text, "is not, byte for byte, root policy version 2");
+	assert_int_equal(a.findings, 1);
+	assert_int_equal(a.policy->version, 2);
+	rp_audit_release(&a);
+	reports_free(&rs);
+	entries_free(&l);
+	/* Version 2 itself, the same text, signed by another valid quorum: not byte for byte. */
+	start_log2(&a, &l, hash, h2);
+	entries_free(&l2);
+	add(&l2, v2_log2_signed(A | B | D, h2));
+	replay(&a, &l2, 0, 1, &rs);
+	assert_int_equal(rs.n, 1);
+	assert_true(rs.r[0].finding);
+	assert_text_has(rs.r[0].text, "is not, byte for byte");
+	assert_int_equal(a.findings, 1);
+	rp_audit_release(&a);
+	reports_free(&rs);
+	entries_free(&l);
+	entries_free(&l2);
+}
+
+/* A command where the ending policy must be: a finding, one by one and on threads. */
+static void audit_next_log_entry0_command_is_a_finding(void **state)
+{
+	struct entries l = {0}, l2 = {0};
+	struct rp_audit a;
+	char hash[72], h2[72];
+
+	(void)state;
+	add(&l2, cmd("acme", 11, A | B)); /* authorised under v2 */
+	add(&l2, cmd("acme", 12, A | B));
+	for (int threads = 0; threads < 2; threads++) {
+		struct reports rs = {0};
+		start_log2(&a, &l, hash, h2);
+		if (threads)
+			replay_threads(&a, &l2, 0, l2.n, 64, 4, &rs);
+		else
+			replay(&a, &l2, 0, l2.n, &rs);
+		assert_int_equal(rs.n, 2);
+		assert_true(rs.r[0].finding);
+		assert_int_equal(a.findings, 1);
+		assert_int_equal(a.tree.size, 2);
+		rp_audit_release(&a);
+		reports_free(&rs);
+		entries_free(&l);
+	}
+	entries_free(&l2);
+}
+
+static void audit_save_refused_while_the_log_ended(void **state)
+{
+	struct entries l = {0};
+	struct reports rs = {0};
+	struct rp_audit a;
+	char hash[72], h2[72];
+	size_t len = 12345;
+
+	(void)state;
+	rotated_log(&l, hash, h2);
+	rp_audit_init(&a, hash);
+	replay(&a, &l, 0, 2, &rs);
+	char *saved = rp_audit_save(&a, &len);
+	assert_non_null(saved); /* before the end */
+	free(saved);
+	replay(&a, &l, 2, 3, &rs);
+	assert_int_equal(a.end, 3);
+	len = 12345;
+	assert_null(rp_audit_save(&a, &len));
+	assert_null(rp_audit_save(&a, NULL));
+	reports_free(&rs);
+	rp_audit_release(&a);
+	entries_free(&l);
+}
+
+static void audit_save_load_next_log(void **state)
+{
+	struct entries l = {0}, l2 = {0};
+	struct reports rs = {0}, rs2 = {0};
+	struct rp_diag d = {""};
+	struct rp_audit a, b;
+	uint8_t ra[RP_HASH_LEN], rb[RP_HASH_LEN];
+	char hash[72], h2[72], head[256], *saved, *again, *want;
+	size_t len, len2;
+
+	(void)state;
+	start_log2(&a, &l, hash, h2);
+	saved = rp_audit_save(&a, &len);
+	assert_non_null(saved);
+	assert_int_equal(strlen(saved), len);
+	/* log 2, size 0, then the ending policy, signatures too: entry 0 must be it. */
+	snprintf(head, sizeof(head), "rampart/audit/v1\ntrusted %s\nlog 2\nsize 0\n\n", hash);
+	want = concat(head, l.e[2]);
+	assert_string_equal(saved, want);
+	free(want);
+	memset(&b, 0xa5, sizeof(b));
+	if (rp_audit_load(&b, saved, len, &d) != 0)
+		fail_msg("does not load: %s\n%s", d.msg, saved);
+	assert_int_equal(b.gen, 2);
+	assert_int_equal(b.tree.size, 0);
+	assert_int_equal(b.end, 0);
+	assert_null(b.ended);
+	assert_int_equal(b.findings, 0);
+	assert_string_equal(b.trusted_hash, hash);
+	assert_non_null(b.policy);
+	assert_int_equal(b.policy->version, 2);
+	assert_string_equal(b.policy->hash, h2);
+	assert_ptr_equal(rp_audit_judge(&b, NULL), b.policy);
+	again = rp_audit_save(&b, &len2);
+	assert_non_null(again);
+	assert_int_equal(len2, len);
+	assert_string_equal(again, saved);
+	free(again);
+	/* Both go on the same: entry 0 the ending policy, then commands. */
+	add(&l2, dup(l.e[2]));
+	for (unsigned i = 1; i < 6; i++)
+		add(&l2, cmd("acme", 20 + i, i == 3 ? A | C : A | D));
+	replay(&a, &l2, 0, l2.n, &rs);
+	replay(&b, &l2, 0, l2.n, &rs2);
+	assert_reports_equal(&rs, &rs2);
+	assert_false(rs2.r[0].finding);
+	assert_int_equal(b.findings, 1);
+	rp_audit_root(&a, ra);
+	rp_audit_root(&b, rb);
+	assert_memory_equal(ra, rb, RP_HASH_LEN);
+	assert_root_is(&b, &l2);
+	free(saved);
+	/* Later in log 2: log 2, size 6, its edges and the policy; loads back to the same. */
+	saved = rp_audit_save(&b, &len);
+	assert_non_null(saved);
+	snprintf(head, sizeof(head), "rampart/audit/v1\ntrusted %s\nlog 2\nsize 6\nedge 2 ", hash);
+	assert_memory_equal(saved, head, strlen(head));
+	rp_audit_release(&b);
+	assert_int_equal(rp_audit_load(&b, saved, len, &d), 0);
+	assert_int_equal(b.gen, 2);
+	assert_int_equal(b.tree.size, 6);
+	assert_int_equal(b.policy->version, 2);
+	rp_audit_root(&b, rb);
+	assert_memory_equal(ra, rb, RP_HASH_LEN);
+	free(saved);
+	rp_audit_release(&b);
+	rp_audit_release(&a);
+	reports_free(&rs);
+	reports_free(&rs2);
+	entries_free(&l);
+	entries_free(&l2);
+}
+
+/* The state after log 2 started (log 2, size 0, the policy). */
+static char *state_log2(void)
+{
+	struct entries l = {0};
+	struct rp_audit a;
+	char hash[72], h2[72], *saved;
+
+	start_log2(&a, &l, hash, h2);
+	saved = rp_audit_save(&a, NULL);
+	assert_non_null(saved);
+	rp_audit_release(&a);
+	entries_free(&l);
+	return saved;
+}
+
+static void audit_load_rejects_bad_log_generation(void **state)
+{
+	static const char *const bad[] = {"log 1",  "log 0",  "log x",  "log ",
+					  "log 02", "log -2", "log 2 ", "log 9223372036854775808"};
+	char *s = state_log2(), *t;
+
+	(void)state;
+	for (size_t i = 0; i < N_ELEMS(bad); i++) {
+		t = edit_line(s, 2, bad[i]);
+		assert_load_fails(t, "bad log generation");
+		free(t);
+	}
+	/* After size, or twice: not where it goes. */
+	t = replace(s, "log 2\nsize 0\n", "size 0\nlog 2\n");
+	assert_load_fails(t, "after size 0");
+	free(t);
+	t = replace(s, "log 2\n", "log 2\nlog 2\n");
+	assert_load_fails(t, "size");
+	free(t);
+	/* Without the log line this is a log 1 state: nothing may follow size 0. */
+	t = edit_line(s, 2, NULL);
+	assert_load_fails(t, "after size 0");
+	free(t);
+	/* The largest generation loads. */
+	t = edit_line(s, 2, "log 9223372036854775807");
+	{
+		struct rp_audit a;
+		assert_int_equal(rp_audit_load(&a, t, strlen(t), NULL), 0);
+		assert_int_equal(a.gen, INT64_MAX);
+		rp_audit_release(&a);
+	}
+	free(t);
+	free(s);
+}
+
+/* States written before log key rotation have no log line: log 1. */
+static void audit_load_state_without_log_line_is_log_1(void **state)
+{
+	char *s = state3(), *again;
+	struct rp_audit a;
+	struct rp_diag d = {""};
+	size_t len;
+
+	(void)state;
+	/* rampart/audit/v1, trusted, then size: no log line */
+	assert_memory_equal(strchr(strchr(s, '\n') + 1, '\n') + 1, "size 3\n", 7);
+	memset(&a, 0xa5, sizeof(a));
+	assert_int_equal(rp_audit_load(&a, s, strlen(s), &d), 0);
+	assert_int_equal(a.gen, 1);
+	assert_int_equal(a.end, 0);
+	assert_null(a.ended);
+	assert_int_equal(a.tree.size, 3);
+	again = rp_audit_save(&a, &len);
+	assert_non_null(again);
+	assert_string_equal(again, s);
+	free(again);
+	rp_audit_release(&a);
+	assert_int_equal(rp_audit_load(&a, "rampart/audit/v1\ntrusted x\nsize 0\n", 34, &d), 0);
+	assert_int_equal(a.gen, 1);
+	assert_null(a.policy);
+	rp_audit_release(&a);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1191,6 +1791,17 @@ int main(void)
 		cmocka_unit_test(audit_load_state_without_policy),
 		cmocka_unit_test(audit_load_rejects_data_after_size_0),
 		cmocka_unit_test(audit_load_rejects_trailing_garbage),
+		cmocka_unit_test(audit_log_key_rotation_ends_the_log),
+		cmocka_unit_test(audit_only_an_authorised_log_key_rotation_ends_the_log),
+		cmocka_unit_test(audit_entry_after_the_log_end_is_a_finding),
+		cmocka_unit_test(audit_threads_entries_after_the_log_end_are_findings),
+		cmocka_unit_test(audit_next_log_starts_with_the_ending_policy),
+		cmocka_unit_test(audit_next_log_entry0_other_policy_is_a_finding),
+		cmocka_unit_test(audit_next_log_entry0_command_is_a_finding),
+		cmocka_unit_test(audit_save_refused_while_the_log_ended),
+		cmocka_unit_test(audit_save_load_next_log),
+		cmocka_unit_test(audit_load_rejects_bad_log_generation),
+		cmocka_unit_test(audit_load_state_without_log_line_is_log_1),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1272,6 +1272,90 @@ static void scan_state_strict(void **state)
 	assert_true(st.pending);
 }
 
+/* After a log key rotation: `retired' names the newest policy kept as the log's end. */
+static void scan_state_retired_round_trip(void **state)
+{
+	struct rp_scan_state st = {0}, got;
+	struct rp_diag d = {""};
+	size_t len;
+	char *text;
+	(void)state;
+
+	for (uint64_t i = 0; i < 5; i++)
+		rp_frontier_append(&st.f, leaves[i]);
+	st.npol = 3;
+	st.pol[0] = (struct rp_scan_policy){1, 0};
+	st.pol[1] = (struct rp_scan_policy){2, 2};
+	st.pol[2] = (struct rp_scan_policy){3, 4}; /* the ending policy, the last entry read */
+	st.retired = true;
+	text = rp_scan_state_format(&st, &len);
+	assert_non_null(text);
+	assert_int_equal(strlen(text), len);
+	assert_non_null(strstr(text, "\npolicy 3 4\nretired\n"));
+	assert_int_equal(strcmp(text + len - strlen("retired\n"), "retired\n"), 0);
+	memset(&got, 0x5a, sizeof(got));
+	assert_int_equal(rp_scan_state_parse(text, len, &got, &d), 0);
+	assert_true(got.retired);
+	assert_false(got.pending);
+	assert_int_equal(got.npol, 3);
+	assert_int_equal(got.pol[2].version, 3);
+	assert_int_equal(got.pol[2].index, 4);
+	assert_true(rp_frontier_equal(&got.f, &st.f));
+	free(text);
+	/* Two policies are enough; without the line, not retired. */
+	const char *ok = "scanned 0\npolicy 4 0\npolicy 5 9\nretired\n";
+	assert_int_equal(rp_scan_state_parse(ok, strlen(ok), &got, &d), 0);
+	assert_true(got.retired);
+	assert_int_equal(got.npol, 2);
+	text = rp_scan_state_format(&got, &len);
+	assert_non_null(text);
+	assert_string_equal(text, ok);
+	free(text);
+	ok = "scanned 0\npolicy 4 0\npolicy 5 9\n";
+	assert_int_equal(rp_scan_state_parse(ok, strlen(ok), &got, &d), 0);
+	assert_false(got.retired);
+	text = rp_scan_state_format(&got, &len);
+	assert_string_equal(text, ok);
+	free(text);
+	/* The format never writes what parse refuses: retired with one policy. */
+	got.npol = 1;
+	got.retired = true;
+	text = rp_scan_state_format(&got, &len);
+	assert_string_equal(text, "scanned 0\npolicy 4 0\n");
+	free(text);
+}
+
+static void scan_state_retired_strict(void **state)
+{
+	static const char *const bad[] = {
+		"scanned 0\npolicy 1 0\nretired\n",                      /* one policy */
+		"scanned 0\nretired\n",                                  /* none */
+		"scanned 0\nretired\npolicy 1 0\npolicy 2 1\n",          /* before the policies */
+		"scanned 0\npolicy 1 0\nretired\npolicy 2 1\n",          /* between */
+		"scanned 0\npolicy 1 0\npolicy 2 1\nretired\nretired\n", /* nothing after it */
+		"scanned 0\npolicy 1 0\npolicy 2 1\nretired\npolicy 3 2\n",
+		"scanned 0\npolicy 1 0\npolicy 2 1\nretired\npending\n",
+		"scanned 0\npolicy 3 0\npending\nretired\n",
+		"scanned 0\npolicy 1 0\npolicy 2 1\nretired \n",
+		"scanned 0\npolicy 1 0\npolicy 2 1\nretired", /* no final newline */
+		"scanned 0\npolicy 1 0\npolicy 2 1\nRetired\n",
+		"scanned 0\npolicy 1 0\npolicy 2 1\nretired yes\n",
+	};
+	struct rp_scan_state st;
+	struct rp_diag d = {""};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		d.msg[0] = '\0';
+		if (rp_scan_state_parse(bad[i], strlen(bad[i]), &st, &d) != RP_E_MALFORMED)
+			fail_msg("scan state accepted:\n%s", bad[i]);
+		assert_non_null(strstr(d.msg, "scan state line"));
+	}
+	/* The line named: the third, retired after one policy. */
+	assert_int_equal(rp_scan_state_parse(bad[0], strlen(bad[0]), &st, &d), RP_E_MALFORMED);
+	assert_non_null(strstr(d.msg, "line 3 "));
+}
+
 static void entries_answer_strict(void **state)
 {
 	struct rp_entries e;
@@ -1359,6 +1443,8 @@ int main(void)
 		cmocka_unit_test(scan_refuses_what_is_not_the_log),
 		cmocka_unit_test(scan_state_round_trip),
 		cmocka_unit_test(scan_state_strict),
+		cmocka_unit_test(scan_state_retired_round_trip),
+		cmocka_unit_test(scan_state_retired_strict),
 		cmocka_unit_test(entries_answer_strict),
 		cmocka_unit_test(entry_kinds),
 	};

@@ -1746,6 +1746,180 @@ static void delivery_log_duplicate_field(void **state)
 		RP_E_MALFORMED, "duplicate");
 }
 
+/* ---- after a log key rotation: the log's own policy, and a retired log's end ---- */
+
+#define LOG_LINE "log " TEST_LOG_NAME "+d85341b6+AcaCJjfH0xDsV2J74AuiWdJTdJ9Kr2REcM/75To19zJC\n"
+
+/*
+ * The test policy with `log' naming another key (the next log's, seed
+ * 0x58) and `freshness' at fresh seconds: what version N+1 of a log key
+ * rotation looks like next to version N (`policy').
+ */
+static struct rp_policy *policy_next_log(int64_t fresh)
+{
+	struct rp_vkey v = {{0}};
+	struct rp_policy *p = NULL;
+	struct rp_skey k;
+	char line[256], f[64], *key, *t, *u, *w;
+
+	test_skey("example.com/rampart/acme/2", 0x58, &k);
+	memcpy(v.name, k.name, sizeof(v.name));
+	v.id = k.id;
+	v.type = RP_KEY_ED25519;
+	memcpy(v.pub, k.pub, sizeof(v.pub));
+	key = rp_vkey_format(&v);
+	assert_non_null(key);
+	snprintf(line, sizeof(line), "log %s\n", key);
+	snprintf(f, sizeof(f), "freshness %lld\n", (long long)fresh);
+	t = policy_text(2, 2, 1, 2, 4102444800);
+	u = replace(t, LOG_LINE, line);
+	w = replace(u, "freshness 3600\n", f);
+	assert_int_equal(rp_policy_parse_text(w, strlen(w), &p, NULL), 0);
+	free(w);
+	free(u);
+	free(t);
+	free(key);
+	return p;
+}
+
+/* The old log's checkpoints are judged by log_policy (its key), the rest by policy. */
+static void checkpoint_judged_by_log_policy(void **state)
+{
+	struct rp_policy *next = policy_next_log(3600);
+	char *n = signed_cmd(SPEC(), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), NOW);
+	struct outcome o;
+	(void)state;
+
+	/* The newest policy names the next log: this log's checkpoint is not its log's. */
+	e->ctx.policy = next;
+	refused_at_check1(e, RP_E_NOSIG, "is not the log example.com/rampart/acme/2");
+	/* Judged by the policy that names this log: accepted, stored once. */
+	e->ctx.log_policy = policy;
+	o = env_run(e);
+	assert_int_equal(o.r, 0);
+	assert_int_equal(o.store_calls, 1);
+	assert_string_equal(e->store.cp.origin, TEST_LOG_NAME);
+	/* The other way round: the log policy wins over the newest. */
+	e->ctx.policy = policy;
+	e->ctx.log_policy = next;
+	refused_at_check1(e, RP_E_NOSIG, "is not the log example.com/rampart/acme/2");
+	/* A checkpoint refresh alone goes by the same rule. */
+	assert_int_equal(rp_verify_checkpoint(&e->ctx, e->dl.checkpoint, e->dl.checkpoint_len,
+					      (const uint8_t(*)[RP_HASH_LEN])e->dl.consistency,
+					      e->dl.ncons, NULL, &o.d),
+			 RP_E_NOSIG);
+	e->ctx.policy = next;
+	e->ctx.log_policy = policy;
+	e->store.calls = 0;
+	assert_int_equal(rp_verify_checkpoint(&e->ctx, e->dl.checkpoint, e->dl.checkpoint_len,
+					      (const uint8_t(*)[RP_HASH_LEN])e->dl.consistency,
+					      e->dl.ncons, NULL, &o.d),
+			 0);
+	assert_int_equal(e->store.calls, 1);
+	env_free(e);
+	free(n);
+	rp_policy_free(next);
+}
+
+/* Freshness too is the log policy's; expiry stays the newest policy's. */
+static void log_policy_freshness_and_policy_expiry(void **state)
+{
+	struct rp_policy *next = policy_next_log(60), *old = policy_until(NOW - 1);
+	struct rp_policy *ending = policy_until(NOW + 600);
+	char *n = signed_cmd(SPEC(), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), NOW);
+	(void)state;
+
+	/* Cosigned 10 minutes ago: stale under the next log's 60 s, fresh under 3600 s. */
+	env_offer(e, SIZE, TEST_WBOTH, NOW - 600);
+	e->ctx.policy = next;
+	e->ctx.log_policy = policy;
+	accepted_now(e);
+	{
+		/* the same checkpoint, with `next' naming this log's key at 60 s: stale */
+		struct rp_policy *short_fresh = NULL;
+		char *t = policy_text(2, 2, 1, 2, 4102444800);
+		char *u = replace(t, "freshness 3600\n", "freshness 60\n");
+		assert_int_equal(rp_policy_parse_text(u, strlen(u), &short_fresh, NULL), 0);
+		e->ctx.log_policy = short_fresh;
+		refused_at_check1(e, RP_E_STALE, "");
+		e->ctx.log_policy = policy;
+		rp_policy_free(short_fresh);
+		free(u);
+		free(t);
+	}
+	/* The log policy expired (it was superseded): the newest has not, accepted. */
+	env_offer(e, SIZE, TEST_WBOTH, NOW);
+	e->ctx.log_policy = old;
+	e->ctx.policy = policy;
+	accepted_now(e);
+	/* The newest expired: refused first, whatever the log policy. */
+	e->ctx.policy = old;
+	e->ctx.log_policy = ending;
+	refused_at_check1(e, RP_E_POLICY_EXPIRED, "expired at");
+	env_free(e);
+	free(n);
+	rp_policy_free(ending);
+	rp_policy_free(old);
+	rp_policy_free(next);
+}
+
+static const struct rp_policy *policy_at_arg(const void *arg, uint64_t index)
+{
+	(void)index;
+	return arg;
+}
+
+/*
+ * A retired log (log_end: the ending policy is entry log_end - 1): an
+ * entry after it is refused, once its checkpoint and inclusion are proved
+ * (the checkpoint is stored: it is the old log's, and genuine) but before
+ * the entry is consumed or even parsed.
+ */
+static void retired_log_refuses_entries_past_its_end(void **state)
+{
+	char *n = signed_cmd(SPEC(), TWO);
+	struct env *e = env_new(n, payload, strlen(payload), NOW);
+	struct outcome o;
+	(void)state;
+
+	/* The statement is entry AT (5). Ending at 6 entries: entry 5 is the last, taken. */
+	e->ctx.log_end = AT + 1;
+	accepted_now(e);
+	/* Ending at 5: entry 5 is past the end. */
+	e->ctx.log_end = AT;
+	o = env_run(e);
+	assert_int_equal(o.r, RP_E_LOG);
+	assert_diag_has(&o.d, "entry 5 is past entry 4, the root policy that ended this log");
+	assert_int_equal(o.store_calls, 1);
+	assert_int_equal(o.proved, UNSET);
+	assert_int_equal(o.seen_calls, 0);
+	assert_string_equal(o.id, "");
+	e->ctx.log_end = 1;
+	o = env_run(e);
+	assert_int_equal(o.r, RP_E_LOG);
+	assert_diag_has(&o.d, "past entry 0");
+	/* Before the walk's own limit: past the end is what is said, not unscanned. */
+	e->ctx.policy_at = policy_at_arg;
+	e->ctx.policy_at_arg = policy;
+	e->ctx.scanned = 1;
+	o = env_run(e);
+	assert_int_equal(o.r, RP_E_LOG);
+	assert_int_equal(o.proved, UNSET);
+	/* 0: no end. */
+	e->ctx.log_end = 0;
+	assert_int_equal(env_run(e).r, RP_E_UNSCANNED);
+	e->ctx.scanned = SIZE;
+	accepted_now(e);
+	/* The end does not excuse a bad proof: check 2 still comes first. */
+	e->ctx.log_end = AT;
+	e->dl.index = AT + 1;
+	refused_at_check2(e, "not entry 6");
+	env_free(e);
+	free(n);
+}
+
 /* ---- the agent's log.state file ---- */
 
 #define STATE_ROOT "XNNQiKrPMbNLMvZ2JYqe8WsB5g8hnmmB+6gSHLfbLYU="
@@ -1800,6 +1974,92 @@ static void log_state_malformed(void **state)
 }
 
 /* ---- the agent's checkpoint refresh ---- */
+
+/* After a log key rotation the file names its log; files from before have no origin line. */
+static void log_state_origin_round_trip(void **state)
+{
+	const char *base = "size 7\nroot " STATE_ROOT "\nnewest 1795617747\nlast-index 5\n";
+	char name[RP_ORIGIN_MAX + 1], *text, *out;
+	struct rp_log_state st;
+	size_t len;
+	(void)state;
+
+	memset(&st, 0x5a, sizeof(st));
+	assert_int_equal(rp_log_state_parse(base, strlen(base), &st, NULL), 0);
+	assert_string_equal(st.origin, "");
+	text = concat(base, "origin example.com/rampart/acme/2\n");
+	memset(&st, 0x5a, sizeof(st));
+	assert_int_equal(rp_log_state_parse(text, strlen(text), &st, NULL), 0);
+	assert_string_equal(st.origin, "example.com/rampart/acme/2");
+	assert_int_equal(st.size, 7);
+	assert_int_equal(st.last_index, 5);
+	out = rp_log_state_format(&st, &len);
+	assert_non_null(out);
+	assert_int_equal(len, strlen(text));
+	assert_string_equal(out, text);
+	free(out);
+	free(text);
+	/* The longest a key name may be. */
+	memset(name, 'o', RP_ORIGIN_MAX);
+	name[RP_ORIGIN_MAX] = '\0';
+	text = concat("size 0\nroot " STATE_ROOT "\nnewest 0\nlast-index -1\norigin ", name);
+	out = concat(text, "\n");
+	free(text);
+	text = out;
+	assert_int_equal(rp_log_state_parse(text, strlen(text), &st, NULL), 0);
+	assert_string_equal(st.origin, name);
+	out = rp_log_state_format(&st, &len);
+	assert_string_equal(out, text);
+	free(out);
+	free(text);
+}
+
+static void log_state_origin_malformed(void **state)
+{
+	const char *base = "size 7\nroot " STATE_ROOT "\nnewest 1\nlast-index 5\n";
+	char name[RP_ORIGIN_MAX + 2], *t, *u;
+	(void)state;
+
+	/* One byte longer than a key name may be. */
+	memset(name, 'o', RP_ORIGIN_MAX + 1);
+	name[RP_ORIGIN_MAX + 1] = '\0';
+	t = concat(base, "origin ");
+	u = concat(t, name);
+	free(t);
+	t = concat(u, "\n");
+	log_state_rejects(t, "after last-index");
+	free(t);
+	free(u);
+	static const char *const bad[] = {
+		"origin \n",            /* empty */
+		"origin\n",             /* no value */
+		"origin a b\n",         /* a space */
+		"origin a+b\n",         /* not a key name */
+		"origin caf\xc3\xa9\n", /* not ASCII */
+		"origin a\tb\n",
+		"origins a\n",
+		"Origin a\n",
+		"origin example.com/rampart/acme", /* no final newline */
+		"\norigin a\n",
+	};
+	for (size_t i = 0; i < N_ELEMS(bad); i++) {
+		t = concat(base, bad[i]);
+		log_state_rejects(t, "after last-index");
+		free(t);
+	}
+	/* Once, and last. */
+	t = concat(base, "origin a\norigin b\n");
+	log_state_rejects(t, "unexpected text after origin: `origin b");
+	free(t);
+	t = concat(base, "origin a\nx\n");
+	log_state_rejects(t, "after origin");
+	free(t);
+	log_state_rejects("size 7\nroot " STATE_ROOT "\nnewest 1\norigin a\nlast-index 5\n",
+			  "`last-index'");
+	/* The other lines' rules still hold with it. */
+	log_state_rejects("size 7\nroot " STATE_ROOT "\nnewest 1\nlast-index 7\norigin a\n",
+			  "not inside");
+}
 
 static void checkpoint_update_parse(void **state)
 {
@@ -1910,6 +2170,11 @@ int main(void)
 		cmocka_unit_test(log_state_round_trip),
 		cmocka_unit_test(checkpoint_update_parse),
 		cmocka_unit_test(log_state_malformed),
+		cmocka_unit_test(log_state_origin_round_trip),
+		cmocka_unit_test(log_state_origin_malformed),
+		cmocka_unit_test(checkpoint_judged_by_log_policy),
+		cmocka_unit_test(log_policy_freshness_and_policy_expiry),
+		cmocka_unit_test(retired_log_refuses_entries_past_its_end),
 	};
 	if (sodium_init() < 0)
 		return 1;
