@@ -17,7 +17,7 @@ rp_server_init
 rp_witnesses 1
 rp_admins 2
 rp_org acme 2 1
-for a in a1 a2 a3; do rp_enroll "$a"; done
+for a in a1 a2 a3 a7; do rp_enroll "$a"; done
 rp_agent_start a1
 rp_agent_start a2
 
@@ -37,8 +37,9 @@ export CLI PORT PIN T
 
 test_rotation_makes_a_next_log() {
 	local id
-	id=$(rp_submit 1 --to "$DEV_a1" --to "$DEV_a2" --run-as "$ME" -- sh -c 'echo before') ||
+	id=$(rp_submit 1 --to "$DEV_a1" --to "$DEV_a2" --to "$DEV_a7" --run-as "$ME" -- sh -c "echo before >>$T/before.\$(hostname)") ||
 		die "run before"
+	A7CMD=$id # a7 is away until after two rotations (test_agent_away_across_two_rotations)
 	ended "$id" a1 done
 	ended "$id" a2 done
 	"$RAMPARTD" rotate log-key --data "$DATA" --org acme >"$T/lk2" 2>"$T/lk2.log" ||
@@ -186,17 +187,41 @@ test_new_enrolment_and_restart() {
 	rp_ok "no agent that read only the genuine logs raised an alert"
 }
 
+# a7 was enrolled before the first rotation and starts only after a second:
+# it reads log 1 to its end, log 2 to its end, and goes on in log 3.
+test_agent_away_across_two_rotations() {
+	"$RAMPARTD" rotate log-key --data "$DATA" --org acme >"$T/lk3" 2>>"$T/lk2.log" || die "rotate log-key again"
+	LK3=$(cat "$T/lk3")
+	[[ "$LK3" == 127.0.0.1/rampart/acme/3+* ]] || die "the third log key is $LK3"
+	"$WITNESS" add-log --data "$T/w1" --vkey "$LK3" >/dev/null || die "add-log log 3"
+	rp_as 1 policy propose --yes --log-key "$LK3" >"$T/p3l.out" 2>&1 || { cat "$T/p3l.out" >&2; die "propose v3"; }
+	rp_as 2 approve --policy --yes >"$T/a3l.out" 2>&1 || { cat "$T/a3l.out" >&2; die "approve v3"; }
+	for a in a1 a2 a4; do
+		rp_wait_for 40 grep -q "moved from log 127.0.0.1/rampart/acme/2 to log 127.0.0.1/rampart/acme/3" "$T/$a.log" ||
+			die "$a did not move to log 3: $(tail -3 "$T/$a.log")"
+	done
+	local id
+	id=$(rp_submit 1 --to "$DEV_a7" --to "$DEV_a1" --run-as "$ME" -- true) || die "run in log 3"
+	ended "$id" a1 done
+	rp_agent_start a7
+	ended "$A7CMD" a7 done 60
+	ended "$id" a7 done 60
+	[ "$(grep -c "moved from log" "$T/a7.log")" = 2 ] || die "a7 moved $(grep -c "moved from log" "$T/a7.log") times, not 2"
+	grep -q "origin 127.0.0.1/rampart/acme/3" "$T/a7/log.state" || die "a7's log.state: $(cat "$T/a7/log.state")"
+	rp_ok "an agent away across two log key rotations runs the first log's command, moves twice, and runs the third log's"
+}
+
 # The breached server promotes a proposal only one root key signed to be
 # the current version, and serves it to a device enrolling with a token
 # made before the rotation: the chain from the token's version breaks at it.
 test_enrolment_refuses_a_forged_chain() {
-	rp_as 1 policy propose --yes --freshness 700 >"$T/p3.out" 2>&1 || { cat "$T/p3.out" >&2; die "propose v3"; }
-	rp_sql "INSERT INTO policies (org, version, hash, policy, created) SELECT org, version, hash, policy, created FROM policy_proposals WHERE version = 3"
-	[ "$(curl -skf "https://127.0.0.1:$PORT/v1/orgs/acme/policy" | grep -o '"version": *[0-9]*' | grep -o '[0-9]*$')" = 3 ] ||
-		die "the server does not serve the forged version 3 (test broken)"
+	rp_as 1 policy propose --yes --freshness 700 >"$T/p4.out" 2>&1 || { cat "$T/p4.out" >&2; die "propose v4"; }
+	rp_sql "INSERT INTO policies (org, version, hash, policy, created) SELECT org, version, hash, policy, created FROM policy_proposals WHERE version = 4"
+	[ "$(curl -skf "https://127.0.0.1:$PORT/v1/orgs/acme/policy" | grep -o '"version": *[0-9]*' | grep -o '[0-9]*$')" = 4 ] ||
+		die "the server does not serve the forged version 4 (test broken)"
 	"$AGENT" enroll --token "$OLDTOK2" --state-dir "$T/a6" >"$T/a6.enroll" 2>&1 &&
 		die "a device enrolled under a root policy only one root key signed"
-	grep -q "SECURITY: refusing the server's root policy: version 3 does not follow from version 2: 1 of 2 required signatures of role root" "$T/a6.enroll" ||
+	grep -q "SECURITY: refusing the server's root policy: version 4 does not follow from version 3: 1 of 2 required signatures of role root" "$T/a6.enroll" ||
 		die "enrolment: $(cat "$T/a6.enroll")"
 	[ ! -e "$T/a6/agent.conf" ] || die "a6 was left enrolled"
 	rp_ok "attack: a device enrolling with a token older than the rotation refuses a current version that does not follow from the token's by verified rotations"
@@ -206,5 +231,6 @@ test_rotation_makes_a_next_log
 test_policy_moves_the_log
 test_agent_away_follows
 test_new_enrolment_and_restart
+test_agent_away_across_two_rotations
 test_enrolment_refuses_a_forged_chain
-for a in a1 a2 a3 a4 a5; do rp_agent_stop "$a"; done
+for a in a1 a2 a3 a4 a5 a7; do rp_agent_stop "$a"; done
