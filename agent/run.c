@@ -531,6 +531,26 @@ out:
 	return r;
 }
 
+/*
+ * Since when this device has known its log to be current: its newest
+ * cosignature, or the start of the run. Once its log is retired (a log key
+ * rotation), the old log's checkpoints stay fresh (its witnesses cosign it
+ * again) but nothing new can come from it: from the moment the device found
+ * it retired, the clock runs until it moves to the next log, so a server
+ * that never hands it over (no 409, nothing past the end) raises the
+ * freeze alarm like any other withholding.
+ */
+static int64_t fresh_since(const struct agent *a, int64_t started)
+{
+	int64_t since = a->log.newest > started ? a->log.newest : started;
+
+	if (a->scan.retired) {
+		int64_t r = a->retired_since > started ? a->retired_since : started;
+		since = r < since ? r : since;
+	}
+	return since;
+}
+
 /* When the freeze alarm is next due (unix seconds), or 0 under `quorum none'. */
 static int64_t freeze_due(const struct agent *a, int64_t started, int64_t alarmed)
 {
@@ -539,7 +559,7 @@ static int64_t freeze_due(const struct agent *a, int64_t started, int64_t alarme
 
 	if (lp->wp.quorum < 0)
 		return 0;
-	since = a->log.newest > started ? a->log.newest : started;
+	since = fresh_since(a, started);
 	due = since + fresh + 1;
 	if (alarmed > 0 && alarmed + fresh / 2 + 1 > due)
 		due = alarmed + fresh / 2 + 1;
@@ -615,14 +635,23 @@ static void keep_fresh(struct agent *a, int64_t started, int64_t *next_try, int6
 		*next_try = now + (fresh / 10 > 5 ? fresh / 10 : 5);
 		fetch_checkpoint(a);
 	}
-	since = a->log.newest > started ? a->log.newest : started;
+	since = fresh_since(a, started);
 	if (rp_now() - since > fresh && rp_now() - *alarmed > fresh / 2) {
-		char msg[sizeof(a->fresh_why) + 128];
-		snprintf(msg, sizeof(msg),
-			 "no fresh cosigned checkpoint for %lld s (window %lld s); "
-			 "nothing new can run: %.300s",
-			 (long long)(rp_now() - since), (long long)fresh,
-			 a->fresh_why[0] ? a->fresh_why : "the checkpoint offered is not fresh");
+		char msg[sizeof(a->fresh_why) + 256];
+		if (a->scan.retired)
+			snprintf(msg, sizeof(msg),
+				 "log %s ended (a log key rotation) %lld s ago (window %lld s) and "
+				 "the server has not handed this device over to log %s: nothing "
+				 "new can run",
+				 lp->wp.log.name, (long long)(rp_now() - since), (long long)fresh,
+				 a->policy->wp.log.name);
+		else
+			snprintf(msg, sizeof(msg),
+				 "no fresh cosigned checkpoint for %lld s (window %lld s); "
+				 "nothing new can run: %.300s",
+				 (long long)(rp_now() - since), (long long)fresh,
+				 a->fresh_why[0] ? a->fresh_why
+						 : "the checkpoint offered is not fresh");
 		agent_logf("FREEZE: %s", msg);
 		*alarmed = rp_now();
 		a->freeze_due = freeze_due(a, started, *alarmed);
@@ -832,7 +861,7 @@ int agent_run(const char *dir, const struct run_opts *o)
 			 */
 			if (handle_delivery(&a, o, &ans.dl) >= 0 || a.net_broken)
 				attempt = 0;
-			else if (a.scan.retired &&
+			else if (a.scan.retired && ans.dl.index >= 0 &&
 				 (uint64_t)ans.dl.index > a.scan.pol[a.scan.npol - 1].index &&
 				 follow_log(&a, &next_follow, &next_fresh) == 0)
 				/* Offered an entry past the policy that ended this log (and

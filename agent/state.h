@@ -129,6 +129,12 @@ struct agent {
 	/* The run loop's clock: when the freeze alarm is next due (0: never),
 	 * which every request and nap ends before; the last expiry warning. */
 	int64_t freeze_due, policy_warned;
+	/* When this run found its log retired (scan.retired), 0 when not: from then on the
+	 * old log's fresh checkpoints no longer count against the freeze alarm */
+	int64_t retired_since;
+	/* Versions dropped from scan.state whose files go once it no longer names them */
+	uint64_t unkept[RP_POLICY_KEEP_MAX];
+	size_t nunkept;
 	char fresh_why[400]; /* why the last checkpoint refresh failed, for the freeze alarm */
 	/* Caps, set by agent_load from rp_limits.h (tests lower them). */
 	size_t refused_keep;
