@@ -47,6 +47,14 @@ static int scan_write(struct agent *a)
 	agent_path(a, path, sizeof(path), "scan.state");
 	r = rp_write_file_atomic(path, text, len, 0600);
 	free(text);
+	/* only now the dropped policies' files: a scan.state naming a missing one stops the agent
+	 */
+	for (size_t i = 0; r == 0 && i < a->nunkept; i++) {
+		policy_path(a, a->unkept[i], path, sizeof(path));
+		unlink(path);
+	}
+	if (r == 0)
+		a->nunkept = 0;
 	return r;
 }
 
@@ -138,6 +146,28 @@ int agent_walk_load(struct agent *a, struct rp_diag *d)
 	if (!kept)
 		rp_policy_free(anchor);
 	a->policy = a->pols[a->scan.npol - 1];
+	/*
+	 * An agent from before log key rotation kept a policy naming another log
+	 * key as an ordinary rotation (and froze on the old log's checkpoints):
+	 * it read that log to its end all the same, so it is retired, and moves.
+	 */
+	size_t np = a->scan.npol;
+	if (!a->scan.retired && np >= 2 &&
+	    !rp_vkey_equal(&a->pols[np - 1]->wp.log, &a->pols[np - 2]->wp.log) &&
+	    strcmp(a->log.origin, a->pols[np - 1]->wp.log.name) != 0) {
+		a->scan.retired = true;
+		agent_logf(
+			"root policy version %llu names log %s, and this device still reads log "
+			"%s: that log ended at entry %llu; it moves once nothing more is to come "
+			"from it",
+			(unsigned long long)a->policy->version, a->policy->wp.log.name,
+			a->pols[np - 2]->wp.log.name,
+			(unsigned long long)a->scan.pol[np - 1].index);
+		if ((r = scan_write(a)) < 0) {
+			rp_diagf(d, "writing scan.state: %s", rp_strerror(r));
+			return r;
+		}
+	}
 	return 0;
 fail:
 	if (!kept)
@@ -175,13 +205,15 @@ const struct rp_policy *agent_log_policy(const struct agent *a)
 	return a->scan.retired && a->scan.npol >= 2 ? a->pols[a->scan.npol - 2] : a->policy;
 }
 
-/* Drops pols[0] and its file (policy.note, the enrolment's, stays). */
+/*
+ * Drops pols[0]; its file goes at the next scan_write (policy.note, the
+ * enrolment's, stays). Past the list's room a file is left behind, which
+ * is harmless.
+ */
 static void drop_oldest(struct agent *a)
 {
-	char path[600];
-
-	policy_path(a, a->pols[0]->version, path, sizeof(path));
-	unlink(path);
+	if (a->nunkept < sizeof(a->unkept) / sizeof(a->unkept[0]))
+		a->unkept[a->nunkept++] = a->pols[0]->version;
 	rp_policy_free(a->pols[0]);
 	memmove(&a->pols[0], &a->pols[1], (a->scan.npol - 1) * sizeof(a->pols[0]));
 	memmove(&a->scan.pol[0], &a->scan.pol[1], (a->scan.npol - 1) * sizeof(a->scan.pol[0]));
@@ -295,6 +327,7 @@ static int walk_policy(struct agent *a, uint64_t index, const uint8_t *entry, si
 		if (!rp_vkey_equal(&p->wp.log, &cur->wp.log)) {
 			/* A log key rotation: this log ends here; its successor starts with p. */
 			a->scan.retired = true;
+			a->retired_since = rp_now();
 			agent_logf("root policy version %llu names log %s: log %s ends at entry "
 				   "%llu; this device moves once nothing more is to come from it",
 				   (unsigned long long)p->version, p->wp.log.name, cur->wp.log.name,
@@ -355,6 +388,7 @@ int agent_log_move(struct agent *a)
 	memset(&a->scan.f, 0, sizeof(a->scan.f));
 	a->scan.pol[0].index = 0; /* the new log's entry 0 is the policy that names it */
 	a->scan.retired = false;
+	a->retired_since = 0;
 	a->scan.pending = false;
 	if ((r = scan_write(a)) < 0 || (r = agent_log_begin(a, a->policy->wp.log.name)) < 0)
 		return r;
