@@ -134,11 +134,28 @@ static int verify_from_token(struct agent *net, const struct rp_enroll_token *to
 	size_t n = 0;
 	int r = RP_E_POLICY;
 
+	/* as the CLI's walk: versions and bytes capped, and the whole of it bounded in time */
+	int64_t deadline = rp_now() + 4 * RP_AGENT_REQUEST_S;
+	size_t bytes = 0;
+
 	chain[n++] = (struct rp_policy *)cur; /* not freed below */
 	while (cur->version > n && n <= RP_POLICY_CHAIN_MAX) {
+		if (rp_now() > deadline) {
+			rp_diagf(d, "fetching the root policy versions took over %d s",
+				 4 * RP_AGENT_REQUEST_S);
+			r = RP_E_NET;
+			goto out;
+		}
 		if ((r = fetch_policy_version(net, tok, cur->version - n, &chain[n], d)) < 0)
 			goto out;
+		bytes += chain[n]->note ? chain[n]->note->msg_len : 0;
 		n++;
+		if (bytes > RP_POLICY_CHAIN_BYTES) {
+			rp_diagf(d, "the root policy versions after the token's exceed %d bytes",
+				 RP_POLICY_CHAIN_BYTES);
+			r = RP_E_TOOBIG;
+			goto out;
+		}
 		if (!strcmp(chain[n - 1]->hash, tok->policy))
 			break;
 	}
