@@ -53,6 +53,7 @@
 #include "rp_err.h"
 #include "tiles.h"
 #include "tlog.h"
+#include "json.h"
 
 struct auditor {
 	struct cli *c;
@@ -141,18 +142,14 @@ static void on_signed(void *arg, uint64_t index, const char *text)
 	putchar('\n');
 }
 
-/* GET a log resource (public: no authentication) over the pinned connection. */
-static int fetch(struct auditor *au, const char *rest, size_t max, struct rp_http_resp *ret)
+/* GET a public resource (no authentication) over the pinned connection. */
+static int fetch_path(struct auditor *au, const char *path, size_t max, struct rp_http_resp *ret)
 {
 	struct rp_http_req req = {.method = "GET"};
 	struct rp_https_client hc = au->c->api.http;
 	struct rp_diag d = {""};
-	char path[256];
 	int r;
 
-	/* by generation: after a log key rotation, /v1/log/<org>/ is the newest log only */
-	snprintf(path, sizeof(path), "/v1/log/%s/%llu/%s", au->c->org, (unsigned long long)au->gen,
-		 rest);
 	req.path = path;
 	hc.max_body = max;
 	if ((r = rp_https_do_conn(&hc, &au->conn, &req, ret, &d)) < 0) {
@@ -165,6 +162,17 @@ static int fetch(struct auditor *au, const char *rest, size_t max, struct rp_htt
 		return RP_E_HTTP;
 	}
 	return 0;
+}
+
+/* GET a resource of the log being read (au->gen). */
+static int fetch(struct auditor *au, const char *rest, size_t max, struct rp_http_resp *ret)
+{
+	char path[256];
+
+	/* by generation: after a log key rotation, /v1/log/<org>/ is the newest log only */
+	snprintf(path, sizeof(path), "/v1/log/%s/%llu/%s", au->c->org, (unsigned long long)au->gen,
+		 rest);
+	return fetch_path(au, path, max, ret);
 }
 
 static int fetch_tile(void *arg, const struct rp_tile *t, uint8_t *buf, size_t cap,
@@ -472,6 +480,76 @@ static int watch_key(struct auditor *au, const struct rp_policy *anchor, const c
 	return -1;
 }
 
+/*
+ * A log an earlier run saw end (a log key rotation), as it left it: its
+ * checkpoint now, judged by the root policy version that named its key
+ * (fetched, and held to the hash the state keeps), must be exactly the
+ * tree that run replayed. More entries are entries after the policy that
+ * ended it, which nothing authorises; another tree is a fork.
+ */
+static void watch_retired(struct auditor *au, const struct rp_audit_retired *t)
+{
+	struct rp_http_resp resp = {0}, presp = {0};
+	struct rp_policy *p = NULL;
+	struct rp_checkpoint cp;
+	struct rp_diag d = {""};
+	json_t *j = NULL;
+	const char *text;
+	char path[256];
+
+	au->gen = t->gen;
+	snprintf(path, sizeof(path), "/v1/orgs/%s/policies/%llu", au->c->org,
+		 (unsigned long long)t->version);
+	if (fetch_path(au, path, RP_POLICY_ANSWER_MAX, &presp) < 0 ||
+	    rp_json_load(presp.body, presp.body_len, RP_JSON_DEPTH_MAX, 64, &j, &d) < 0 ||
+	    !(text = json_string_value(json_object_get(j, "policy"))) ||
+	    rp_policy_parse(text, strlen(text), &p, &d) < 0 || strcmp(p->hash, t->hash) != 0) {
+		finding(au,
+			"root policy version %llu, which judges retired log generation %llu, is "
+			"not served as the %s this audit verified: %s",
+			(unsigned long long)t->version, (unsigned long long)t->gen, t->hash,
+			p          ? p->hash
+			: d.msg[0] ? d.msg
+				   : "no policy in the answer");
+		goto out;
+	}
+	if (fetch(au, "checkpoint", RP_CHECKPOINT_MAX, &resp) < 0) {
+		au->errors++;
+		goto out;
+	}
+	if (rp_checkpoint_verify(&p->wp, resp.body, resp.body_len, rp_now(), 0, RP_CLOCK_SKEW_S,
+				 &cp, NULL, &d) < 0) {
+		finding(au, "the checkpoint of retired log generation %llu is not acceptable: %s",
+			(unsigned long long)t->gen, d.msg);
+		print_evidence("checkpoint served now", resp.body);
+	} else if (cp.size > t->size) {
+		finding(au,
+			"retired log %s (generation %llu) grew from %llu to %llu entries after the "
+			"root policy that ended it: entries nothing authorises, appended with its "
+			"old key",
+			cp.origin, (unsigned long long)t->gen, (unsigned long long)t->size,
+			(unsigned long long)cp.size);
+		print_evidence("checkpoint served now", resp.body);
+	} else if (cp.size < t->size || memcmp(cp.root, t->root, RP_HASH_LEN) != 0) {
+		finding(au,
+			"retired log %s (generation %llu) now serves %llu entries with another tree "
+			"than the %llu this audit replayed (rollback or fork)",
+			cp.origin, (unsigned long long)t->gen, (unsigned long long)cp.size,
+			(unsigned long long)t->size);
+		print_evidence("checkpoint served now", resp.body);
+	} else if (!au->quiet) {
+		fputs("audit: retired log ", stdout);
+		cli_put(stdout, cp.origin);
+		printf(" (generation %llu): still the %llu entries replayed\n",
+		       (unsigned long long)t->gen, (unsigned long long)t->size);
+	}
+out:
+	json_decref(j);
+	rp_policy_free(p);
+	rp_http_resp_release(&resp);
+	rp_http_resp_release(&presp);
+}
+
 int cmd_audit(struct cli *c, int argc, char *argv[])
 {
 	static const struct option opts[] = {
@@ -492,7 +570,7 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 	struct rp_http_resp resp = {0};
 	char state_path[600], cp_path[640], anchor_path[600];
 	const char *policy_file = NULL, *state_file = NULL, *others[16], *signed_by = NULL;
-	size_t nothers = 0;
+	size_t nothers = 0, nloaded = 0;
 	char *buf = NULL, *old_note = NULL, *saved = NULL;
 	struct rp_tlog_head before, now_head, last;
 	enum rp_tlog_verdict v;
@@ -596,6 +674,7 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 			goto out;
 		}
 		have_state = true;
+		nloaded = a.nretired;
 		rp_read_file(cp_path, RP_CHECKPOINT_MAX, &old_note, &len);
 	}
 	/*
@@ -725,6 +804,11 @@ next_log:
 	 * entry 0 must be that policy, is read the same way.
 	 */
 	if (a.end) {
+		if (a.after_end > 1)
+			finding(&au,
+				"log %s has %llu more entries after the root policy that ended it "
+				"(the first is reported above); none is authorised",
+				a.ended->wp.log.name, (unsigned long long)(a.after_end - 1));
 		if (!au.quiet) {
 			fputs("audit: log ", stdout);
 			cli_put(stdout, cp.origin);
@@ -734,11 +818,29 @@ next_log:
 			       (unsigned long long)a.gen, (unsigned long long)cp.size,
 			       (unsigned long long)(a.end - 1), (unsigned long long)a.gen + 1);
 		}
-		rp_audit_next_log(&a);
+		if (rp_audit_next_log(&a) < 0) {
+			cli_err("audit: over %d logs (log key rotations): the audit stops at log "
+				"generation %llu",
+				RP_AUDIT_LOGS_MAX, (unsigned long long)a.gen);
+			goto out;
+		}
 		free(old_note);
 		old_note = NULL;
+		free(au.snap); /* the last log's progress: nothing to prove against the next */
+		au.snap = NULL;
+		/* The next log starts empty: remember that much, so a failure from here
+		 * keeps the logs verified (the new log has no checkpoint verified yet). */
+		if (!au.watching && au.findings == 0 && (saved = rp_audit_save(&a, &len)) &&
+		    fflush(stdout) == 0 && rp_write_file_atomic(state_path, saved, len, 0600) == 0)
+			unlink(cp_path);
+		free(saved);
+		saved = NULL;
 		goto next_log;
 	}
+	/* The logs earlier runs saw end: nothing may have been added to them since. */
+	for (size_t i = 0; i < nloaded; i++)
+		watch_retired(&au, &a.retired[i]);
+	au.gen = a.gen;
 	for (size_t i = 0; i < nothers; i++)
 		cross_check(&au, rp_audit_judge(&a, anchor), others[i], &cp, resp.body);
 	if (au.watching) {

@@ -28,7 +28,13 @@ static void same_state(const struct rp_audit *x, const struct rp_audit *y)
 
 	FUZZ_CHECK(rp_frontier_equal(&x->tree, &y->tree));
 	FUZZ_CHECK(strcmp(x->trusted_hash, y->trusted_hash) == 0);
-	FUZZ_CHECK(x->gen == y->gen);
+	FUZZ_CHECK(x->gen == y->gen && x->nretired == y->nretired);
+	for (size_t i = 0; i < x->nretired; i++)
+		FUZZ_CHECK(x->retired[i].gen == y->retired[i].gen &&
+			   x->retired[i].size == y->retired[i].size &&
+			   x->retired[i].version == y->retired[i].version &&
+			   !memcmp(x->retired[i].root, y->retired[i].root, RP_HASH_LEN) &&
+			   !strcmp(x->retired[i].hash, y->retired[i].hash));
 	FUZZ_CHECK(!x->policy == !y->policy);
 	if (x->policy)
 		FUZZ_CHECK(strcmp(x->policy->hash, y->policy->hash) == 0 &&

@@ -129,6 +129,15 @@ int rp_audit_next_log(struct rp_audit *a)
 {
 	if (!a->end)
 		return RP_E_POLICY;
+	if (a->nretired >= RP_AUDIT_LOGS_MAX)
+		return RP_E_TOOBIG;
+	struct rp_audit_retired *t = &a->retired[a->nretired++];
+	t->gen = a->gen;
+	t->size = a->tree.size;
+	rp_frontier_root(&a->tree, t->root);
+	t->version = a->ended->version;
+	snprintf(t->hash, sizeof(t->hash), "%s", a->ended->hash);
+	a->after_end = 0;
 	rp_policy_free(a->ended);
 	a->ended = NULL;
 	a->end = 0;
@@ -256,6 +265,13 @@ int rp_audit_entry(struct rp_audit *a, const char *data, size_t len, rp_audit_re
 	uint8_t leaf[RP_HASH_LEN];
 	int ok;
 
+	if (a->end && a->after_end++ > 0) {
+		/* one finding for them all (rp_audit.after_end): junk after the end cannot
+		 * fill the findings bound and keep the audit from the next log */
+		a->findings++;
+		rp_merkle_leaf_hash(data, len, leaf);
+		return append_leaf(a, leaf);
+	}
 	if (a->end) {
 		snprintf(
 			line, sizeof(line),
@@ -444,6 +460,16 @@ char *rp_audit_save(const struct rp_audit *a, size_t *ret_len)
 	rp_sb_printf(&sb, "rampart/audit/v1\ntrusted %s\n", a->trusted_hash);
 	if (a->gen > 1)
 		rp_sb_printf(&sb, "log %llu\n", (unsigned long long)a->gen);
+	for (size_t i = 0; i < a->nretired; i++) {
+		const struct rp_audit_retired *t = &a->retired[i];
+		char *b = rp_b64_encode(t->root, RP_HASH_LEN);
+		rp_sb_printf(&sb, "retired %llu %llu %s %llu %s\n", (unsigned long long)t->gen,
+			     (unsigned long long)t->size, b ? b : "",
+			     (unsigned long long)t->version, t->hash);
+		if (!b)
+			sb.err = RP_E_NOMEM;
+		free(b);
+	}
 	rp_sb_printf(&sb, "size %llu\n", (unsigned long long)a->tree.size);
 	for (int l = 63; l >= 0; l--) {
 		if (!((a->tree.size >> l) & 1))
@@ -459,6 +485,40 @@ char *rp_audit_save(const struct rp_audit *a, size_t *ret_len)
 		rp_sb_put(&sb, a->policy->note->msg, a->policy->note->msg_len);
 	}
 	return rp_sb_take(&sb, ret_len);
+}
+
+/* `retired <gen> <size> <base64 root> <version> <hash>', after the ones before it. */
+static int retired_parse(struct rp_audit *a, const char *v, size_t vlen, struct rp_diag *d)
+{
+	struct rp_audit_retired t = {0};
+	const char *f[5];
+	size_t fl[5], k = 0, n;
+	const char *p = v, *end = v + vlen;
+
+	while (k < 5 && p < end) {
+		const char *sp = memchr(p, ' ', (size_t)(end - p));
+		f[k] = p;
+		fl[k++] = (size_t)((sp ? sp : end) - p);
+		p = sp ? sp + 1 : end;
+	}
+	if (k != 5 || p != end || rp_parse_u64(f[0], fl[0], INT64_MAX, &t.gen) != 0 || t.gen < 1 ||
+	    rp_parse_u64(f[1], fl[1], INT64_MAX, &t.size) != 0 ||
+	    rp_b64_decode(f[2], fl[2], t.root, RP_HASH_LEN, &n) != 0 || n != RP_HASH_LEN ||
+	    rp_parse_u64(f[3], fl[3], INT64_MAX, &t.version) != 0 || t.version < 1 || fl[4] == 0 ||
+	    fl[4] >= sizeof(t.hash)) {
+		rp_diagf(d, "audit state: bad retired line (want `retired GEN SIZE ROOT VERSION "
+			    "HASH')");
+		return RP_E_MALFORMED;
+	}
+	memcpy(t.hash, f[4], fl[4]);
+	if (a->nretired >= RP_AUDIT_LOGS_MAX ||
+	    (a->nretired && a->retired[a->nretired - 1].gen >= t.gen)) {
+		rp_diagf(d, "audit state: retired lines out of order or over %d",
+			 RP_AUDIT_LOGS_MAX);
+		return RP_E_MALFORMED;
+	}
+	a->retired[a->nretired++] = t;
+	return 0;
 }
 
 int rp_audit_load(struct rp_audit *a, const char *text, size_t len, struct rp_diag *d)
@@ -490,6 +550,18 @@ int rp_audit_load(struct rp_audit *a, const char *text, size_t len, struct rp_di
 			return RP_E_MALFORMED;
 		}
 		a->gen = gen;
+	}
+	while (c.n > 8 && !memcmp(c.p, "retired ", 8)) {
+		if ((r = rp_expect_field(&c, "audit state", "retired", &v, &vlen, d)) < 0)
+			return r;
+		if ((r = retired_parse(a, v, vlen, d)) < 0)
+			return r;
+	}
+	if (a->nretired && a->retired[a->nretired - 1].gen >= a->gen) {
+		rp_diagf(d, "audit state: a retired log of generation %llu, not before log %llu",
+			 (unsigned long long)a->retired[a->nretired - 1].gen,
+			 (unsigned long long)a->gen);
+		return RP_E_MALFORMED;
 	}
 	if ((r = rp_expect_field(&c, "audit state", "size", &v, &vlen, d)) < 0)
 		return r;

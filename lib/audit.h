@@ -29,6 +29,14 @@
 #include "merkle.h"
 #include "policy.h"
 
+/* A log a key rotation ended, as the audit left it: watched on every later run. */
+struct rp_audit_retired {
+	uint64_t gen, size;        /* its generation, and the entries it had when replayed */
+	uint8_t root[RP_HASH_LEN]; /* their tree's root */
+	uint64_t version;          /* the root policy that judges its checkpoints */
+	char hash[72];             /* and its hash */
+};
+
 struct rp_audit {
 	char trusted_hash[72];    /* "sha256:<hex>" entry 0 must have */
 	struct rp_policy *policy; /* the chain's head; NULL before entry 0 */
@@ -54,6 +62,11 @@ struct rp_audit {
 	 */
 	uint64_t end;
 	struct rp_policy *ended;
+	/* Entries replayed after end: the first is a finding, the rest only counted. */
+	uint64_t after_end;
+	/* The logs before this one, oldest first (rp_audit_next_log adds them). */
+	struct rp_audit_retired retired[RP_AUDIT_LOGS_MAX];
+	size_t nretired;
 };
 
 /* What the replay says about one entry: a line of history, or a finding. */
@@ -77,8 +90,9 @@ int rp_audit_entries(struct rp_audit *a, const char *const *data, const size_t *
 
 /*
  * After a log key rotation (a->end set), starts the next log: an empty
- * tree whose entry 0 must be the policy that ended this one. RP_E_POLICY
- * when this log did not end.
+ * tree whose entry 0 must be the policy that ended this one; this log is
+ * added to a->retired. RP_E_POLICY when this log did not end, RP_E_TOOBIG
+ * past RP_AUDIT_LOGS_MAX logs.
  */
 int rp_audit_next_log(struct rp_audit *a);
 
@@ -117,6 +131,8 @@ int rp_audit_checkpoint(const struct rp_audit *a, const struct rp_policy *anchor
  *   rampart/audit/v1
  *   trusted <hash>
  *   log <generation>                when not 1 (after a log key rotation)
+ *   retired <gen> <size> <base64 root> <version> <hash>
+ *                                   one per log before it, oldest first
  *   size <N>
  *   edge <level> <base64 hash>      one per set bit of N, high to low
  *   <blank line>, then the current root policy note (when N > 0 and a

@@ -106,8 +106,12 @@
 #define RP_OS_RELEASE_MAX (16 * 1024) /* /etc/os-release (~400 bytes), for PRETTY_NAME */
 #define RP_CLI_CONFIG_MAX (16 * 1024) /* the CLI's config: five one-line settings */
 #define RP_SKEY_FILE_MAX  4096        /* a signer key file, plain or encrypted (base64) */
-/* rampart audit's saved state: 64 edge hashes and the policy in force. */
-#define RP_AUDIT_STATE_MAX (RP_NOTE_MAX + 8192)
+/*
+ * rampart audit's saved state: 64 edge hashes, a line per retired log (at
+ * most RP_AUDIT_LOGS_MAX, one per log key rotation) and the policy in force.
+ */
+#define RP_AUDIT_LOGS_MAX  64
+#define RP_AUDIT_STATE_MAX (RP_NOTE_MAX + 8192 + RP_AUDIT_LOGS_MAX * 256)
 /*
  * rampart audit stops its replay after this many findings in one run: a
  * log padded with junk would otherwise print a finding per entry for as

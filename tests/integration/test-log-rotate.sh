@@ -108,6 +108,7 @@ test_policy_moves_the_log() {
 	grep -q "^audit: 127.0.0.1/rampart/acme/2: 2 entries, .*; 0 findings" "$T/audit1.out" ||
 		die "audit summary: $(tail -2 "$T/audit1.out")"
 	grep -qx "log 2" "$T/audit.state" || die "the audit state does not say log 2: $(head -3 "$T/audit.state")"
+	grep -q "^retired 1 4 [^ ]* 1 sha256:" "$T/audit.state" || die "the audit state does not keep log 1: $(head -4 "$T/audit.state")"
 	rp_as 1 audit --quiet --state "$T/audit.state" >"$T/audit2.out" 2>&1 || { cat "$T/audit2.out" >&2; die "audit rerun"; }
 	rp_as 2 audit --quiet --state "$T/audit-new.state" >"$T/audit3.out" 2>&1 || { cat "$T/audit3.out" >&2; die "audit from scratch"; }
 	rp_ok "rampart audit replays log 1 to the policy that ended it, then log 2 from that policy; incremental and from scratch"
@@ -146,7 +147,12 @@ test_agent_away_follows() {
 	[ "$rc" = 1 ] || { cat "$T/audit4.out" >&2; die "audit of the grown retired log: exit $rc, want 1"; }
 	grep -q "^FINDING: entry 4: log 127.0.0.1/rampart/acme has an entry after entry 3, the root policy that ended it" "$T/audit4.out" ||
 		die "the audit did not report the entry after the end: $(cat "$T/audit4.out")"
-	rp_ok "attack: rampart audit reports the entry appended to the retired log as a finding"
+	rc=0
+	rp_as 1 audit --quiet --state "$T/audit.state" >"$T/audit5.out" 2>&1 || rc=$?
+	[ "$rc" = 1 ] || { cat "$T/audit5.out" >&2; die "incremental audit after the append: exit $rc, want 1"; }
+	grep -q "^FINDING: retired log 127.0.0.1/rampart/acme (generation 1) grew from 4 to 5 entries" "$T/audit5.out" ||
+		die "the incremental audit did not see the retired log grow: $(cat "$T/audit5.out")"
+	rp_ok "attack: rampart audit reports the entry appended to the retired log as a finding, from scratch and in an audit that had moved past it"
 }
 
 test_new_enrolment_and_restart() {

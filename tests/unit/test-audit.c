@@ -1369,17 +1369,18 @@ static void audit_entry_after_the_log_end_is_a_finding(void **state)
 	ended_log(&l, hash, h2);
 	rp_audit_init(&a, hash);
 	replay(&a, &l, 0, l.n, &rs);
-	assert_int_equal(rs.n, l.n);
+	/* The first entry after the end is reported; the rest are counted, not reported:
+	 * junk after a log's end cannot fill the findings bound. */
+	assert_int_equal(rs.n, 4);
 	assert_in_order(&rs, 0);
 	for (size_t i = 0; i < 3; i++)
 		assert_false(rs.r[i].finding);
-	for (size_t i = 3; i < l.n; i++) {
-		assert_true(rs.r[i].finding);
-		assert_text_has(rs.r[i].text, "log " TEST_LOG_NAME " has an entry after entry 2");
-		assert_text_has(rs.r[i].text, "the root policy that ended it");
-	}
+	assert_true(rs.r[3].finding);
+	assert_text_has(rs.r[3].text, "log " TEST_LOG_NAME " has an entry after entry 2");
+	assert_text_has(rs.r[3].text, "the root policy that ended it");
+	assert_int_equal(a.after_end, l.n - 3);
 	assert_int_equal(a.findings, l.n - 3);
-	assert_int_equal(count_findings(&rs), l.n - 3);
+	assert_int_equal(count_findings(&rs), 1);
 	/* Nothing after the end moves the chain, or the end. */
 	assert_int_equal(a.end, 3);
 	assert_int_equal(a.policy->version, 2);
@@ -1414,7 +1415,8 @@ static void audit_threads_entries_after_the_log_end_are_findings(void **state)
 			rp_audit_init(&a, hash);
 			replay_threads(&a, &l, 0, l.n, batches[b], threads[t], &rs);
 			assert_reports_equal(&rs, &ref);
-			assert_int_equal(count_findings(&rs), l.n - 3);
+			assert_int_equal(count_findings(&rs), 1);
+			assert_int_equal(a.after_end, l.n - 3);
 			assert_int_equal(a.findings, l.n - 3);
 			assert_int_equal(a.end, 3);
 			assert_int_equal(a.policy->version, 2);
@@ -1627,8 +1629,20 @@ static void audit_save_load_next_log(void **state)
 	saved = rp_audit_save(&a, &len);
 	assert_non_null(saved);
 	assert_int_equal(strlen(saved), len);
-	/* log 2, size 0, then the ending policy, signatures too: entry 0 must be it. */
-	snprintf(head, sizeof(head), "rampart/audit/v1\ntrusted %s\nlog 2\nsize 0\n\n", hash);
+	/* log 2, log 1 as replayed (3 entries, its root, judged by version 1), size 0,
+	 * then the ending policy, signatures too: entry 0 must be it. */
+	{
+		uint8_t leaves[3][RP_HASH_LEN], r1[RP_HASH_LEN];
+		char *b64;
+		for (size_t i = 0; i < 3; i++)
+			rp_merkle_leaf_hash(l.e[i], strlen(l.e[i]), leaves[i]);
+		mth(leaves, 3, r1);
+		b64 = rp_b64_encode(r1, RP_HASH_LEN);
+		snprintf(head, sizeof(head),
+			 "rampart/audit/v1\ntrusted %s\nlog 2\nretired 1 3 %s 1 %s\nsize 0\n\n",
+			 hash, b64, hash);
+		free(b64);
+	}
 	want = concat(head, l.e[2]);
 	assert_string_equal(saved, want);
 	free(want);
@@ -1636,6 +1650,11 @@ static void audit_save_load_next_log(void **state)
 	if (rp_audit_load(&b, saved, len, &d) != 0)
 		fail_msg("does not load: %s\n%s", d.msg, saved);
 	assert_int_equal(b.gen, 2);
+	assert_int_equal(b.nretired, 1);
+	assert_int_equal(b.retired[0].gen, 1);
+	assert_int_equal(b.retired[0].size, 3);
+	assert_int_equal(b.retired[0].version, 1);
+	assert_string_equal(b.retired[0].hash, hash);
 	assert_int_equal(b.tree.size, 0);
 	assert_int_equal(b.end, 0);
 	assert_null(b.ended);
@@ -1667,8 +1686,9 @@ static void audit_save_load_next_log(void **state)
 	/* Later in log 2: log 2, size 6, its edges and the policy; loads back to the same. */
 	saved = rp_audit_save(&b, &len);
 	assert_non_null(saved);
-	snprintf(head, sizeof(head), "rampart/audit/v1\ntrusted %s\nlog 2\nsize 6\nedge 2 ", hash);
+	snprintf(head, sizeof(head), "rampart/audit/v1\ntrusted %s\nlog 2\nretired 1 3 ", hash);
 	assert_memory_equal(saved, head, strlen(head));
+	assert_text_has(saved, "\nsize 6\nedge 2 ");
 	rp_audit_release(&b);
 	assert_int_equal(rp_audit_load(&b, saved, len, &d), 0);
 	assert_int_equal(b.gen, 2);
@@ -1685,19 +1705,62 @@ static void audit_save_load_next_log(void **state)
 	entries_free(&l2);
 }
 
-/* The state after log 2 started (log 2, size 0, the policy). */
-static char *state_log2(void)
+/* The state after log 2 started (log 2, size 0, the policy), with its retired line or not. */
+static char *state_log2_retired(bool retired)
 {
 	struct entries l = {0};
 	struct rp_audit a;
-	char hash[72], h2[72], *saved;
+	char hash[72], h2[72], *saved, *t;
 
 	start_log2(&a, &l, hash, h2);
 	saved = rp_audit_save(&a, NULL);
 	assert_non_null(saved);
 	rp_audit_release(&a);
 	entries_free(&l);
-	return saved;
+	if (retired)
+		return saved;
+	t = edit_line(saved, 3, NULL); /* `retired 1 3 ...': zero such lines load too */
+	free(saved);
+	return t;
+}
+
+static char *state_log2(void)
+{
+	return state_log2_retired(false);
+}
+
+static void audit_load_rejects_bad_retired_lines(void **state)
+{
+	static const char *const bad[] = {
+		"retired 1 3",
+		"retired 1 3 AAAA 1 sha256:x",
+		"retired 0 3 xaXjZrE1cAbNabZj+SOSnXPTFK5ZbCz8nnXhPb7MM+g= 1 sha256:x",
+		"retired 1 3 xaXjZrE1cAbNabZj+SOSnXPTFK5ZbCz8nnXhPb7MM+g= 0 sha256:x",
+		"retired 1 3 xaXjZrE1cAbNabZj+SOSnXPTFK5ZbCz8nnXhPb7MM+g= 1 sha256:x extra",
+		"retired 1 x xaXjZrE1cAbNabZj+SOSnXPTFK5ZbCz8nnXhPb7MM+g= 1 sha256:x",
+	};
+	char *s = state_log2_retired(true), *t;
+	struct rp_audit a;
+
+	(void)state;
+	assert_int_equal(rp_audit_load(&a, s, strlen(s), NULL), 0);
+	assert_int_equal(a.nretired, 1);
+	rp_audit_release(&a);
+	for (size_t i = 0; i < N_ELEMS(bad); i++) {
+		t = edit_line(s, 3, bad[i]);
+		assert_load_fails(t, "bad retired line");
+		free(t);
+	}
+	/* a retired log that is not before the state's own, or two out of order */
+	t = edit_line(s, 3, "retired 2 3 xaXjZrE1cAbNabZj+SOSnXPTFK5ZbCz8nnXhPb7MM+g= 1 sha256:x");
+	assert_load_fails(t, "not before log 2");
+	free(t);
+	t = replace(
+		s, "\nretired 1 ",
+		"\nretired 1 3 xaXjZrE1cAbNabZj+SOSnXPTFK5ZbCz8nnXhPb7MM+g= 1 sha256:x\nretired 1 ");
+	assert_load_fails(t, "out of order");
+	free(t);
+	free(s);
 }
 
 static void audit_load_rejects_bad_log_generation(void **state)
@@ -1800,6 +1863,7 @@ int main(void)
 		cmocka_unit_test(audit_next_log_entry0_command_is_a_finding),
 		cmocka_unit_test(audit_save_refused_while_the_log_ended),
 		cmocka_unit_test(audit_save_load_next_log),
+		cmocka_unit_test(audit_load_rejects_bad_retired_lines),
 		cmocka_unit_test(audit_load_rejects_bad_log_generation),
 		cmocka_unit_test(audit_load_state_without_log_line_is_log_1),
 	};
