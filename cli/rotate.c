@@ -333,7 +333,7 @@ static void proposal_show(FILE *f, const struct rp_policy *cur, const struct rp_
 			cli_put(f, next->keys[i].name);
 			fputs(" (compare its key id with its holder before you sign)\n", f);
 		}
-	if (memcmp(&cur->wp.log, &next->wp.log, sizeof(cur->wp.log)) != 0) {
+	if (!rp_vkey_equal(&cur->wp.log, &next->wp.log)) {
 		fputs("NEW LOG: the log key becomes ", f);
 		cli_put(f, next->wp.log.name);
 		fputs(". This version is the last entry of the current log and the first of the new\n"

@@ -359,11 +359,10 @@ static bool log_key_matches(struct req *q, const struct rp_policy *p, bool *ret_
 		fail(q, 500, "reading the log key of %s: %s", p->org, rp_strerror(r));
 		return false;
 	}
-	if (memcmp(&v, &p->wp.log, sizeof(v)) == 0)
+	if (rp_vkey_equal(&v, &p->wp.log))
 		return true;
 	if (ret_new && db_log_get_next(&q->srv->db, p->org, &next) == 0 &&
-	    db_log_vkey_by_id(&q->srv->db, next.id, &nv) == 0 &&
-	    memcmp(&nv, &p->wp.log, sizeof(nv)) == 0) {
+	    db_log_vkey_by_id(&q->srv->db, next.id, &nv) == 0 && rp_vkey_equal(&nv, &p->wp.log)) {
 		*ret_new = true;
 		return true;
 	}
@@ -1477,7 +1476,13 @@ static bool device_log(struct req *q, struct db_log *ret)
 	int r;
 
 	TAILQ_INIT(&params);
-	if (query && evhttp_parse_query_str(query, &params) == 0)
+	if (query && evhttp_parse_query_str(query, &params) != 0) {
+		/* not the active log by default: a query that says something unreadable */
+		evhttp_clear_headers(&params);
+		fail(q, 400, "the query string does not parse");
+		return false;
+	}
+	if (query)
 		origin = evhttp_find_header(&params, "origin");
 	if (origin && strlen(origin) > RP_ORIGIN_MAX)
 		r = RP_E_NOTFOUND;
