@@ -701,6 +701,44 @@ static void retired_log_keeps_its_log_state_until_the_move(void **s)
 	unlink(path_of("policy.v2.note"));
 }
 
+/*
+ * An agent from before log key rotation kept version 2, which names another
+ * log key, as an ordinary rotation (no `retired'), and its log.state has no
+ * origin, or the old log's: at start it finds it still reads the old log.
+ */
+static void pre_rotation_agent_finds_its_log_retired(void **s)
+{
+	const char *plain = "scanned 0\npolicy 1 0\npolicy 2 6\n";
+	const char *states[] = {LOG_STATE7, LOG_STATE7 "origin " TEST_LOG_NAME "\n"};
+	struct agent a;
+	(void)s;
+
+	write_policy_v2_log2();
+	for (size_t i = 0; i < 2; i++) {
+		write_text("scan.state", plain, strlen(plain));
+		write_text("log.state", states[i], strlen(states[i]));
+		load(&a);
+		assert_true(a.scan.retired);
+		assert_int_equal(agent_log_policy(&a)->version, 1);
+		assert_int_equal(a.log.size, 7); /* the old log's state, kept */
+		agent_release(&a);
+		assert_file_is("scan.state", "scanned 0\npolicy 1 0\npolicy 2 6\nretired\n");
+	}
+	/* Already reading log 2 (origin says so): not retired. */
+	{
+		const char *st = LOG_STATE7 "origin " LOG2_NAME "\n";
+		write_text("scan.state", plain, strlen(plain));
+		write_text("log.state", st, strlen(st));
+		load(&a);
+		assert_false(a.scan.retired);
+		agent_release(&a);
+		assert_file_is("scan.state", plain);
+	}
+	unlink(path_of("log.state"));
+	unlink(path_of("scan.state"));
+	unlink(path_of("policy.v2.note"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -722,6 +760,7 @@ int main(void)
 		cmocka_unit_test(log_state_of_another_log_starts_afresh),
 		cmocka_unit_test(log_state_of_this_log_is_kept),
 		cmocka_unit_test(retired_log_keeps_its_log_state_until_the_move),
+		cmocka_unit_test(pre_rotation_agent_finds_its_log_retired),
 	};
 	if (sodium_init() < 0)
 		return 1;
