@@ -74,6 +74,10 @@ bool agent_alert_security(const char *code)
 		"policy-refused",
 		"policy-skipped",
 		"policy-replayed",
+		/* a log key rotation: entries after the policy that ended a log, and a
+		 * server that says a retired log is done while it owes this device */
+		"log-retired",
+		"log-withheld",
 		/* a server TLS key that no pin and no root policy names */
 		"server-key",
 		/* the agent's network process died, hung or broke its protocol */

@@ -745,6 +745,28 @@ static int follow_log(struct agent *a, int64_t *next_try, int64_t *next_fresh)
 	}
 	if (!a->scan.retired)
 		return -1;
+	if (agent_owes(a)) {
+		/*
+		 * The server says nothing more is to come, but the walk read a
+		 * command for this device that it has not run: stay until it runs
+		 * or expires (the freeze alarm counts meanwhile).
+		 */
+		if (a->withheld_alerted != a->scan.owed + 1) {
+			char msg[512], t[21];
+			rp_time_format(a->scan.owed_until, t);
+			snprintf(
+				msg, sizeof(msg),
+				"the server says log %s holds nothing more for this device, but "
+				"its entry %llu is a command for it, signed by its quorum, not run "
+				"yet: staying on that log until it runs or %s",
+				agent_log_policy(a)->wp.log.name, (unsigned long long)a->scan.owed,
+				t);
+			agent_logf("SECURITY: log-withheld: %s", msg);
+			send_alert(a, "", "log-withheld", msg);
+			a->withheld_alerted = a->scan.owed + 1;
+		}
+		return -1;
+	}
 	if ((r = agent_log_move(a)) < 0) {
 		agent_logf("moving to the next log: %s", rp_strerror(r));
 		return r;

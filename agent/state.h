@@ -135,6 +135,8 @@ struct agent {
 	/* Versions dropped from scan.state whose files go once it no longer names them */
 	uint64_t unkept[RP_POLICY_KEEP_MAX];
 	size_t nunkept;
+	/* The owed entry last alerted `log-withheld' for (+1; 0: none) */
+	uint64_t withheld_alerted;
 	char fresh_why[400]; /* why the last checkpoint refresh failed, for the freeze alarm */
 	/* Caps, set by agent_load from rp_limits.h (tests lower them). */
 	size_t refused_keep;
@@ -222,6 +224,12 @@ const struct rp_policy *agent_policy_at(const struct agent *a, uint64_t index);
  * newest has retired this log (scan.retired) and the device has not moved.
  */
 const struct rp_policy *agent_log_policy(const struct agent *a);
+/*
+ * Whether the walk read a command for this device (signed by its quorum)
+ * that it has not acted on and that has not expired (scan.owed): a
+ * retired log is not left while it is owed.
+ */
+bool agent_owes(const struct agent *a);
 /*
  * The move to the log the newest policy names, once this one is retired
  * and nothing more is to come from it: the walk starts again at its entry

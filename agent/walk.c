@@ -42,6 +42,8 @@ static int scan_write(struct agent *a)
 	size_t len;
 	int r;
 
+	if (a->scan.owed_until && !agent_owes(a))
+		a->scan.owed_until = 0; /* acted past it, or it expired */
 	if (!(text = rp_scan_state_format(&a->scan, &len)))
 		return RP_E_NOMEM;
 	agent_path(a, path, sizeof(path), "scan.state");
@@ -339,6 +341,39 @@ static int walk_policy(struct agent *a, uint64_t index, const uint8_t *entry, si
 	return 0;
 }
 
+/*
+ * A command for this device, signed by its quorum under the policy in force
+ * at its entry, not yet acted on and not expired: owed to it (scan.owed),
+ * whatever the server later says. The signatures are checked only for the
+ * commands that name this device.
+ */
+static void walk_owed(struct agent *a, uint64_t index, const uint8_t *entry, size_t len)
+{
+	static const char kind[] = "rampart/command/v1\n";
+	const struct rp_policy *p;
+	struct rp_command *c = NULL;
+
+	if ((a->log.last_index >= 0 && index <= (uint64_t)a->log.last_index) ||
+	    len < sizeof(kind) - 1 || memcmp(entry, kind, sizeof(kind) - 1) != 0 ||
+	    rp_command_parse((const char *)entry, len, &c, NULL) < 0)
+		return;
+	if (!strcmp(c->org, a->conf.org) && rp_command_targets(c, a->conf.device) &&
+	    c->expires > rp_now() && (p = agent_policy_at(a, index)) && c->note &&
+	    rp_quorum_check(p, rp_command_role(c), c->note, NULL, NULL) == 0) {
+		if (a->scan.owed_until == 0 || index > a->scan.owed)
+			a->scan.owed = index;
+		if (c->expires > a->scan.owed_until)
+			a->scan.owed_until = c->expires;
+	}
+	rp_command_free(c);
+}
+
+bool agent_owes(const struct agent *a)
+{
+	return a->scan.owed_until > rp_now() &&
+	       (a->log.last_index < 0 || (uint64_t)a->log.last_index < a->scan.owed);
+}
+
 int agent_walk(struct agent *a, const struct rp_entries *e, struct agent_walk_alert *ret_alerts,
 	       size_t max_alerts, size_t *ret_nalerts, struct rp_diag *d)
 {
@@ -361,11 +396,14 @@ int agent_walk(struct agent *a, const struct rp_entries *e, struct agent_walk_al
 				   (unsigned long long)(e->n - i));
 			break;
 		}
-		if (rp_entry_is_policy(entry, e->len[i]) &&
-		    (r = walk_policy(a, e->from + i, entry, e->len[i], ret_alerts, max_alerts,
-				     ret_nalerts)) < 0) {
-			rp_diagf(d, "keeping a root policy: %s", rp_strerror(r));
-			return r;
+		if (rp_entry_is_policy(entry, e->len[i])) {
+			if ((r = walk_policy(a, e->from + i, entry, e->len[i], ret_alerts,
+					     max_alerts, ret_nalerts)) < 0) {
+				rp_diagf(d, "keeping a root policy: %s", rp_strerror(r));
+				return r;
+			}
+		} else {
+			walk_owed(a, e->from + i, entry, e->len[i]);
 		}
 	}
 	a->scan.f = f;
@@ -389,6 +427,7 @@ int agent_log_move(struct agent *a)
 	a->scan.pol[0].index = 0; /* the new log's entry 0 is the policy that names it */
 	a->scan.retired = false;
 	a->retired_since = 0;
+	a->scan.owed_until = 0;
 	a->scan.pending = false;
 	if ((r = scan_write(a)) < 0 || (r = agent_log_begin(a, a->policy->wp.log.name)) < 0)
 		return r;

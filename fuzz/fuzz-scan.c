@@ -77,7 +77,8 @@ static void state(const uint8_t *data, size_t size)
 	FUZZ_CHECK(s != NULL);
 	FUZZ_CHECK(rp_scan_state_parse(s, len, &back, NULL) == 0);
 	FUZZ_CHECK(back.f.size == st.f.size && back.npol == st.npol && back.pending == st.pending &&
-		   back.retired == st.retired);
+		   back.retired == st.retired && back.owed == st.owed &&
+		   back.owed_until == st.owed_until);
 	FUZZ_CHECK(rp_frontier_equal(&back.f, &st.f));
 	FUZZ_CHECK(memcmp(back.pol, st.pol, st.npol * sizeof(st.pol[0])) == 0);
 	free(s);

@@ -206,6 +206,19 @@ int rp_scan_state_parse(const char *text, size_t len, struct rp_scan_state *ret,
 			st.retired = true;
 			continue;
 		}
+		if (field(line, llen, "owed", &v, &vlen)) {
+			uint64_t until;
+			if (st.npol == 0 || st.owed_until ||
+			    !rp_split_word(v, vlen, &v, &vlen, &v2, &v2len) ||
+			    rp_parse_u64(v, vlen, UINT64_MAX, &st.owed) != 0 ||
+			    rp_parse_u64(v2, v2len, INT64_MAX, &until) != 0 || until == 0 ||
+			    (st.f.size > 0 && st.owed >= st.f.size))
+				goto bad;
+			st.owed_until = (int64_t)until;
+			continue;
+		}
+		if (st.owed_until)
+			goto bad; /* no policy line after it */
 		if (st.npol == RP_POLICY_KEEP_MAX || !field(line, llen, "policy", &v, &vlen) ||
 		    !rp_split_word(v, vlen, &v, &vlen, &v2, &v2len) ||
 		    rp_parse_u64(v, vlen, UINT64_MAX, &sp->version) != 0 ||
@@ -247,6 +260,8 @@ char *rp_scan_state_format(const struct rp_scan_state *st, size_t *ret_len)
 	for (size_t i = 0; i < st->npol; i++)
 		rp_sb_printf(&sb, "policy %" PRIu64 " %" PRIu64 "\n", st->pol[i].version,
 			     st->pol[i].index);
+	if (st->owed_until > 0)
+		rp_sb_printf(&sb, "owed %" PRIu64 " %" PRId64 "\n", st->owed, st->owed_until);
 	if (st->pending && st->npol == 1)
 		rp_sb_puts(&sb, "pending\n");
 	else if (st->retired && st->npol >= 2)

@@ -68,6 +68,15 @@ struct rp_scan_state {
 	 * before it, until the agent moves to the new log (agent/walk.c).
 	 */
 	bool retired;
+	/*
+	 * The newest entry the walk read that is a command for this device,
+	 * signed by its quorum, not yet acted on (owed), and the latest
+	 * expiry among such commands (owed_until; 0: none). A device leaves a
+	 * retired log only once it acted past owed or owed_until passed: the
+	 * server's word that nothing more is to come is not enough.
+	 */
+	uint64_t owed;
+	int64_t owed_until;
 };
 
 /*
@@ -75,6 +84,7 @@ struct rp_scan_state {
  *   scanned <N>\n  hash <base64>\n (one per bit set in N, largest subtree first)
  *   policy <version> <index>\n (1 to RP_POLICY_KEEP_MAX, versions and indexes
  *   strictly rising, indexes below N unless N is 0)
+ *   owed <index> <unix time>\n (optional, after the policy lines: see `owed')
  *   pending\n (optional, last, with a single policy line: see `pending')
  *   retired\n (optional, last, with two policy lines or more: see `retired')
  * Parse is strict (RP_E_MALFORMED naming the line; RP_E_TOOBIG over

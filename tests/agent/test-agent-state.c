@@ -491,10 +491,11 @@ static void security_alert_survives_junk_flood(void **s)
 /* The codes of agent/run.c refusal_code() about the log and the root of trust, and no other. */
 static void security_codes(void **s)
 {
-	static const char *const yes[] = {"not-in-log",      "log-proof",      "log-rollback",
-					  "log-fork",        "witness-quorum", "stale-checkpoint",
-					  "bad-checkpoint",  "freeze",         "policy-expired",
-					  "policy-expiring", "network-process"};
+	static const char *const yes[] = {"not-in-log",      "log-proof",       "log-rollback",
+					  "log-fork",        "witness-quorum",  "stale-checkpoint",
+					  "bad-checkpoint",  "freeze",          "policy-expired",
+					  "policy-expiring", "network-process", "log-retired",
+					  "log-withheld"};
 	static const char *const no[] = {"wrong-org",    "no-quorum", "bad-signature",
 					 "no-signature", "expired",   "not-yet-valid",
 					 "not-a-target", "replay",    "payload-mismatch",

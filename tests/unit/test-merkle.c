@@ -1356,6 +1356,62 @@ static void scan_state_retired_strict(void **state)
 	assert_non_null(strstr(d.msg, "line 3 "));
 }
 
+static void scan_state_owed_round_trip_and_strict(void **state)
+{
+	static const char *const good[] = {
+		"scanned 5\nhash AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+		"hash AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\npolicy 1 0\npolicy 2 4\n"
+		"owed 3 1800000000\nretired\n",
+		"scanned 0\npolicy 1 0\nowed 7 1\n",
+	};
+	static const char *const bad[] = {
+		"scanned 0\nowed 3 5\npolicy 1 0\n",             /* before the policies */
+		"scanned 0\npolicy 1 0\nowed 3 5\npolicy 2 4\n", /* a policy after it */
+		"scanned 0\npolicy 1 0\nowed 3 5\nowed 4 5\n",   /* twice */
+		"scanned 0\npolicy 1 0\nowed 3 0\n",             /* no expiry */
+		"scanned 0\npolicy 1 0\nowed 3\n",               /* a field missing */
+		"scanned 0\npolicy 1 0\nowed 3 5 6\n",           /* one too many */
+		"scanned 0\npolicy 1 0\nowed x 5\n",
+		"scanned 0\npolicy 1 0\nowed 3 9223372036854775808\n", /* past INT64_MAX */
+		"scanned 1\nhash AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\npolicy 1 0\nowed 1 5\n",
+		"scanned 0\npolicy 1 0\nretired\nowed 3 5\n", /* nothing after retired */
+	};
+	struct rp_scan_state st, back;
+	struct rp_diag d = {""};
+	char *text;
+	size_t len;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		if (rp_scan_state_parse(good[i], strlen(good[i]), &st, &d) != 0)
+			fail_msg("scan state refused: %s\n%s", d.msg, good[i]);
+		assert_true(st.owed_until > 0);
+		text = rp_scan_state_format(&st, &len);
+		assert_non_null(text);
+		assert_string_equal(text, good[i]);
+		assert_int_equal(rp_scan_state_parse(text, len, &back, &d), 0);
+		assert_int_equal(back.owed, st.owed);
+		assert_int_equal(back.owed_until, st.owed_until);
+		free(text);
+	}
+	assert_int_equal(rp_scan_state_parse(good[0], strlen(good[0]), &st, &d), 0);
+	assert_int_equal(st.owed, 3);
+	assert_int_equal(st.owed_until, 1800000000);
+	assert_true(st.retired);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		d.msg[0] = '\0';
+		if (rp_scan_state_parse(bad[i], strlen(bad[i]), &st, &d) != RP_E_MALFORMED)
+			fail_msg("scan state accepted:\n%s", bad[i]);
+		assert_non_null(strstr(d.msg, "scan state line"));
+	}
+	/* none owed: no line */
+	assert_int_equal(rp_scan_state_parse("scanned 0\npolicy 1 0\n", 21, &st, &d), 0);
+	assert_int_equal(st.owed_until, 0);
+	text = rp_scan_state_format(&st, &len);
+	assert_string_equal(text, "scanned 0\npolicy 1 0\n");
+	free(text);
+}
+
 static void entries_answer_strict(void **state)
 {
 	struct rp_entries e;
@@ -1445,6 +1501,7 @@ int main(void)
 		cmocka_unit_test(scan_state_strict),
 		cmocka_unit_test(scan_state_retired_round_trip),
 		cmocka_unit_test(scan_state_retired_strict),
+		cmocka_unit_test(scan_state_owed_round_trip_and_strict),
 		cmocka_unit_test(entries_answer_strict),
 		cmocka_unit_test(entry_kinds),
 	};
