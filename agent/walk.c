@@ -385,6 +385,23 @@ int agent_walk(struct agent *a, const struct rp_entries *e, struct agent_walk_al
 		return 0; /* nothing after the entry that ended the log is read */
 	if ((r = rp_scan_verify(&f, e, a->log.size, a->log.root, d)) < 0)
 		return r;
+	/*
+	 * Entry 0 of the log this device reads is, byte for byte, the policy it
+	 * trusts from the start (enrolled with, or moved to by a log key
+	 * rotation: the next log starts with the policy that ended the last),
+	 * unless that policy is a later version still to be found (pending).
+	 */
+	const struct rp_note *n0 = a->pols[0]->note;
+	if (e->from == 0 && e->n > 0 && !a->scan.pending && a->scan.pol[0].index == 0 &&
+	    (!n0 || e->len[0] != n0->msg_len || memcmp(e->buf + e->off[0], n0->msg, e->len[0]))) {
+		walk_alert(ret_alerts, max_alerts, ret_nalerts, "log-walk",
+			   "entry 0 of log %s is not root policy version %llu %s, which this "
+			   "device trusts as its start; nothing of this answer is kept",
+			   agent_log_policy(a)->wp.log.name,
+			   (unsigned long long)a->pols[0]->version, a->pols[0]->hash);
+		rp_diagf(d, "entry 0 of the log is not the root policy this device starts from");
+		return RP_E_LOG;
+	}
 	for (size_t i = 0; i < e->n; i++) {
 		const uint8_t *entry = e->buf + e->off[i];
 		if (a->scan.retired) {
