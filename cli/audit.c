@@ -395,14 +395,96 @@ out:
 	free(tr);
 }
 
+/*
+ * The root policy version that judges a retired log's checkpoints, fetched
+ * and held to the hash the state keeps; NULL (d says why) otherwise.
+ */
+static struct rp_policy *retired_policy(struct auditor *au, const struct rp_audit_retired *t,
+					struct rp_diag *d)
+{
+	struct rp_http_resp presp = {0};
+	struct rp_policy *p = NULL;
+	json_t *j = NULL;
+	const char *text;
+	char path[256];
+
+	snprintf(path, sizeof(path), "/v1/orgs/%s/policies/%llu", au->c->org,
+		 (unsigned long long)t->version);
+	if (fetch_path(au, path, RP_POLICY_ANSWER_MAX, &presp) < 0) {
+		rp_diagf(d, "it could not be fetched");
+	} else if (rp_json_load(presp.body, presp.body_len, RP_JSON_DEPTH_MAX, 64, &j, d) < 0 ||
+		   !(text = json_string_value(json_object_get(j, "policy")))) {
+		if (!d->msg[0])
+			rp_diagf(d, "no policy in the answer");
+	} else if (rp_policy_parse(text, strlen(text), &p, d) == 0 &&
+		   strcmp(p->hash, t->hash) != 0) {
+		rp_diagf(d, "the server serves %s", p->hash);
+		rp_policy_free(p);
+		p = NULL;
+	}
+	json_decref(j);
+	rp_http_resp_release(&presp);
+	return p;
+}
+
+/*
+ * A checkpoint file of a retired log (an agent's checkpoint.note kept from
+ * before it moved): judged by that log's policy against that log as served
+ * now. False when origin is none of the retired logs'.
+ */
+static bool cross_check_retired(struct auditor *au, const struct rp_audit *a, const char *file,
+				const char *buf, size_t len, const char *origin)
+{
+	bool found = false;
+
+	for (size_t i = 0; i < a->nretired && !found; i++) {
+		const struct rp_audit_retired *t = &a->retired[i];
+		struct rp_http_resp resp = {0};
+		struct rp_checkpoint other, served;
+		struct rp_tlog_head other_head;
+		struct rp_diag d = {""};
+		struct rp_policy *p = retired_policy(au, t, &d);
+
+		if (!p || strcmp(p->wp.log.name, origin) != 0) {
+			rp_policy_free(p);
+			continue;
+		}
+		found = true;
+		au->gen = t->gen;
+		if (rp_checkpoint_verify(&p->wp, buf, len, rp_now(), 0, RP_CLOCK_SKEW_S, &other,
+					 NULL, &d) < 0) {
+			finding(au,
+				"checkpoint %s is not acceptable under the root policy of its log: %s",
+				file, d.msg);
+		} else if (fetch(au, "checkpoint", RP_CHECKPOINT_MAX, &resp) < 0 ||
+			   rp_checkpoint_verify(&p->wp, resp.body, resp.body_len, rp_now(), 0,
+						RP_CLOCK_SKEW_S, &served, NULL, &d) < 0) {
+			cli_err("audit: cannot check %s: the checkpoint of its log (generation %llu) "
+				"%s%s",
+				file, (unsigned long long)t->gen,
+				d.msg[0] ? "is not acceptable: " : "",
+				d.msg[0] ? d.msg : "could not be fetched");
+			au->errors++;
+		} else {
+			other_head.size = other.size;
+			memcpy(other_head.root, other.root, RP_HASH_LEN);
+			judge_other(au, file, &other_head, &served, buf, resp.body);
+		}
+		rp_http_resp_release(&resp);
+		rp_policy_free(p);
+		au->gen = a->gen;
+	}
+	return found;
+}
+
 /* A checkpoint file from elsewhere (an agent's checkpoint.note, another monitor's). */
-static void cross_check(struct auditor *au, const struct rp_policy *p, const char *file,
-			const struct rp_checkpoint *cp, const char *served)
+static void cross_check(struct auditor *au, const struct rp_audit *a, const struct rp_policy *p,
+			const char *file, const struct rp_checkpoint *cp, const char *served)
 {
 	struct rp_tlog_head other_head;
 	struct rp_diag d = {""};
 	struct rp_checkpoint other;
-	char *buf = NULL;
+	char *buf = NULL, origin[RP_ORIGIN_MAX + 1] = "";
 	size_t len;
 
 	if (!p) { /* no policy to judge it by: the caller reported that as a finding */
@@ -413,6 +495,17 @@ static void cross_check(struct auditor *au, const struct rp_policy *p, const cha
 	if (rp_read_file(file, RP_CHECKPOINT_MAX, &buf, &len) < 0) {
 		cli_err("audit: cannot read %s", file);
 		au->errors++;
+		return;
+	}
+	/* Of a log before this one (a log key rotation): judged against that log. */
+	size_t ol = strcspn(buf, "\n");
+	if (ol < sizeof(origin)) {
+		memcpy(origin, buf, ol);
+		origin[ol] = '\0';
+	}
+	if (strcmp(origin, p->wp.log.name) != 0 &&
+	    cross_check_retired(au, a, file, buf, len, origin)) {
+		free(buf);
 		return;
 	}
 	/* Freshness 0: a checkpoint kept elsewhere is old by nature; its history is what counts. */
@@ -489,28 +582,17 @@ static int watch_key(struct auditor *au, const struct rp_policy *anchor, const c
  */
 static void watch_retired(struct auditor *au, const struct rp_audit_retired *t)
 {
-	struct rp_http_resp resp = {0}, presp = {0};
+	struct rp_http_resp resp = {0};
 	struct rp_policy *p = NULL;
 	struct rp_checkpoint cp;
 	struct rp_diag d = {""};
-	json_t *j = NULL;
-	const char *text;
-	char path[256];
 
 	au->gen = t->gen;
-	snprintf(path, sizeof(path), "/v1/orgs/%s/policies/%llu", au->c->org,
-		 (unsigned long long)t->version);
-	if (fetch_path(au, path, RP_POLICY_ANSWER_MAX, &presp) < 0 ||
-	    rp_json_load(presp.body, presp.body_len, RP_JSON_DEPTH_MAX, 64, &j, &d) < 0 ||
-	    !(text = json_string_value(json_object_get(j, "policy"))) ||
-	    rp_policy_parse(text, strlen(text), &p, &d) < 0 || strcmp(p->hash, t->hash) != 0) {
+	if (!(p = retired_policy(au, t, &d))) {
 		finding(au,
 			"root policy version %llu, which judges retired log generation %llu, is "
 			"not served as the %s this audit verified: %s",
-			(unsigned long long)t->version, (unsigned long long)t->gen, t->hash,
-			p          ? p->hash
-			: d.msg[0] ? d.msg
-				   : "no policy in the answer");
+			(unsigned long long)t->version, (unsigned long long)t->gen, t->hash, d.msg);
 		goto out;
 	}
 	if (fetch(au, "checkpoint", RP_CHECKPOINT_MAX, &resp) < 0) {
@@ -544,10 +626,8 @@ static void watch_retired(struct auditor *au, const struct rp_audit_retired *t)
 		       (unsigned long long)t->gen, (unsigned long long)t->size);
 	}
 out:
-	json_decref(j);
 	rp_policy_free(p);
 	rp_http_resp_release(&resp);
-	rp_http_resp_release(&presp);
 }
 
 int cmd_audit(struct cli *c, int argc, char *argv[])
@@ -632,7 +712,7 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 			       "  --quiet        findings and the summary only\n"
 			       "  --checkpoint FILE  a checkpoint seen elsewhere (an agent's\n"
 			       "                 checkpoint.note, another monitor's) to check against\n"
-			       "                 this log: a split view is a finding\n"
+			       "                 its log (a retired one's too): a split view is a finding\n"
 			       "  --signed-by KEY  also list, as SIGNED lines, every entry that carries\n"
 			       "                 a valid signature by KEY (a verifier key, or a key name\n"
 			       "                 of the trusted root policy), authorised or not, under\n"
@@ -842,7 +922,7 @@ next_log:
 		watch_retired(&au, &a.retired[i]);
 	au.gen = a.gen;
 	for (size_t i = 0; i < nothers; i++)
-		cross_check(&au, rp_audit_judge(&a, anchor), others[i], &cp, resp.body);
+		cross_check(&au, &a, rp_audit_judge(&a, anchor), others[i], &cp, resp.body);
 	if (au.watching) {
 		fputs("audit: key ", stdout);
 		cli_put(stdout, au.watch.name);

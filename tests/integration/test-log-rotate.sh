@@ -53,6 +53,7 @@ test_rotation_makes_a_next_log() {
 		die "logs after rotate log-key: $(rp_sql "SELECT gen, state FROM logs")"
 	rp_ok "rotate log-key makes one next log (origin …/acme/2, its own key file), and says it again when asked again"
 	rp_as 1 audit --state "$T/audit.state" >"$T/audit0.out" 2>&1 || { cat "$T/audit0.out" >&2; die "audit before the rotation"; }
+	cp "$T/a1/checkpoint.note" "$T/a1-log1.note" # a device's checkpoint of log 1, for --checkpoint later
 	# an enrolment token made before the rotation, used after it (test_new_enrolment_and_restart)
 	OLDTOK=$(rp_as 1 enroll-token --expires 10m) || die "enroll-token"
 	OLDTOK2=$(rp_as 1 enroll-token --expires 10m) || die "enroll-token"
@@ -109,9 +110,14 @@ test_policy_moves_the_log() {
 		die "audit summary: $(tail -2 "$T/audit1.out")"
 	grep -qx "log 2" "$T/audit.state" || die "the audit state does not say log 2: $(head -3 "$T/audit.state")"
 	grep -q "^retired 1 4 [^ ]* 1 sha256:" "$T/audit.state" || die "the audit state does not keep log 1: $(head -4 "$T/audit.state")"
-	rp_as 1 audit --quiet --state "$T/audit.state" >"$T/audit2.out" 2>&1 || { cat "$T/audit2.out" >&2; die "audit rerun"; }
+	rp_as 1 audit --state "$T/audit.state" --checkpoint "$T/a1-log1.note" --checkpoint "$T/a1/checkpoint.note" \
+		>"$T/audit2.out" 2>&1 || { cat "$T/audit2.out" >&2; die "audit rerun with the devices' checkpoints"; }
+	[ "$(grep -c "is consistent with this log" "$T/audit2.out")" = 2 ] ||
+		die "a checkpoint of log 1 and one of log 2 were not both checked against their logs: $(cat "$T/audit2.out")"
+	grep -q "^audit: retired log 127.0.0.1/rampart/acme (generation 1): still the 4 entries replayed" "$T/audit2.out" ||
+		die "the rerun did not check the retired log: $(cat "$T/audit2.out")"
 	rp_as 2 audit --quiet --state "$T/audit-new.state" >"$T/audit3.out" 2>&1 || { cat "$T/audit3.out" >&2; die "audit from scratch"; }
-	rp_ok "rampart audit replays log 1 to the policy that ended it, then log 2 from that policy; incremental and from scratch"
+	rp_ok "rampart audit replays log 1 to the policy that ended it, then log 2 from that policy; incremental and from scratch; devices' checkpoints of either log checked against their own log"
 }
 
 test_agent_away_follows() {
