@@ -85,16 +85,16 @@ static char *facts_note(const struct rp_skey *key, const char *org, const char *
 	return note;
 }
 
-/* Version v of the org's root policy as the server logged it (parsed, not yet trusted). */
-static int fetch_policy_version(struct agent *net, const struct rp_enroll_token *tok, uint64_t v,
-				struct rp_policy **ret, struct rp_diag *d)
+/*
+ * The root policy the server serves at path, parsed, not yet trusted (v:
+ * the version asked for, 0: any). < 0 with d saying why, and *ret_answered
+ * telling an answer that holds no such policy (true) from a request that
+ * failed or an answer that is not a JSON object (false).
+ */
+static int fetch_policy(struct agent *net, const char *path, uint64_t v, struct rp_policy **ret,
+			bool *ret_answered, struct rp_diag *d)
 {
 	struct agent_answer ans;
-	char path[160];
-	int r;
-
-	agent_answer_init(&ans);
-	snprintf(path, sizeof(path), "/v1/orgs/%s/policies/%llu", tok->org, (unsigned long long)v);
 	struct agent_call get = {.method = "GET",
 				 .path = path,
 				 .timeout_ms = RP_AGENT_REQUEST_S * 1000L,
@@ -102,20 +102,40 @@ static int fetch_policy_version(struct agent *net, const struct rp_enroll_token 
 				 .values_max = RP_AGENT_ANSWER_VALUES_MAX,
 				 .kind = AGENT_ANS_FIELDS,
 				 .fields = {"policy", NULL}};
-	if ((r = agent_net_call(net, &get, &ans, d)) < 0 || ans.kind != AGENT_ANS_FIELDS ||
-	    !ans.field[0]) {
+	int r;
+
+	agent_answer_init(&ans);
+	*ret_answered = false;
+	if ((r = agent_net_call(net, &get, &ans, d)) < 0 || ans.kind != AGENT_ANS_FIELDS) {
 		if (r >= 0)
-			rp_diagf(d, "no policy in the answer for version %llu",
-				 (unsigned long long)v);
+			rp_diagf(d, "an answer that is not a JSON object");
 		r = r < 0 ? r : RP_E_HTTP;
-	} else if ((r = rp_policy_parse(ans.field[0], ans.field_len[0], ret, d)) == 0 &&
+		goto out;
+	}
+	*ret_answered = true;
+	if (!ans.field[0]) {
+		rp_diagf(d, "no policy in the answer");
+		r = RP_E_POLICY;
+	} else if ((r = rp_policy_parse(ans.field[0], ans.field_len[0], ret, d)) == 0 && v &&
 		   (*ret)->version != v) {
 		rp_diagf(d, "asked for root policy version %llu, got version %llu",
 			 (unsigned long long)v, (unsigned long long)(*ret)->version);
 		r = RP_E_POLICY;
 	}
+out:
 	agent_answer_release(&ans);
 	return r;
+}
+
+/* Version v of the org's root policy as the server logged it (parsed, not yet trusted). */
+static int fetch_policy_version(struct agent *net, const struct rp_enroll_token *tok, uint64_t v,
+				struct rp_policy **ret, struct rp_diag *d)
+{
+	char path[160];
+	bool answered;
+
+	snprintf(path, sizeof(path), "/v1/orgs/%s/policies/%llu", tok->org, (unsigned long long)v);
+	return fetch_policy(net, path, v, ret, &answered, d);
 }
 
 /*
@@ -181,14 +201,9 @@ static int verify_from_token(struct agent *net, const struct rp_enroll_token *to
 			goto out;
 		}
 	}
-	if (rp_now() >= cur->expires) {
-		char t[21];
-		rp_time_format(cur->expires, t);
-		rp_diagf(d, "root policy version %llu expired at %s",
-			 (unsigned long long)cur->version, t);
-		r = RP_E_EXPIRED;
+	/* the current version's own quorum (implied by its rotation) and its expiry */
+	if ((r = rp_policy_verify_initial(cur, cur->hash, rp_now(), d)) < 0)
 		goto out;
-	}
 	fprintf(stderr,
 		"rampart-agent: the enrolment token names root policy version %llu; the server's "
 		"current version %llu follows from it by %zu verified rotation%s\n",
@@ -270,28 +285,17 @@ int agent_enroll(const char *token_text, const char *dir, const char *net_user)
 
 	/* The root policy: from the server, trusted only by the token's hash. */
 	snprintf(path, sizeof(path), "/v1/orgs/%s/policy", tok.org);
-	struct agent_call get = {.method = "GET",
-				 .path = path,
-				 .timeout_ms = RP_AGENT_REQUEST_S * 1000L,
-				 .max_body = RP_POLICY_ANSWER_MAX,
-				 .values_max = RP_AGENT_ANSWER_VALUES_MAX,
-				 .kind = AGENT_ANS_FIELDS,
-				 .fields = {"policy", NULL}};
-	if ((r = agent_net_call(net, &get, &ans, &d)) < 0 || ans.kind != AGENT_ANS_FIELDS) {
+	bool answered;
+	if ((r = fetch_policy(net, path, 0, &pol, &answered, &d)) < 0 && !answered) {
 		/* d carries the server's own error message: escaped (agent_errf). */
-		agent_errf("fetching the root policy from %s: %s", tok.server,
-			   r < 0 ? d.msg : "an answer that is not a JSON object");
-		r = r < 0 ? r : RP_E_HTTP;
+		agent_errf("fetching the root policy from %s: %s", tok.server, d.msg);
 		goto out;
 	}
-	const char *ptext = ans.field[0];
-	if (!ptext || (r = rp_policy_parse(ptext, ans.field_len[0], &pol, &d)) < 0 ||
-	    (strcmp(pol->hash, tok.policy) == 0
-		     ? (r = rp_policy_verify_initial(pol, tok.policy, rp_now(), &d))
-		     : (r = verify_from_token(net, &tok, pol, &d))) < 0) {
+	if (r < 0 || (strcmp(pol->hash, tok.policy) == 0
+			      ? (r = rp_policy_verify_initial(pol, tok.policy, rp_now(), &d))
+			      : (r = verify_from_token(net, &tok, pol, &d))) < 0) {
 		fprintf(stderr, "rampart-agent: SECURITY: refusing the server's root policy: %s\n",
-			ptext ? d.msg : "no policy in the answer");
-		r = r < 0 ? r : RP_E_POLICY;
+			d.msg);
 		goto out;
 	}
 	if (strcmp(pol->org, tok.org) != 0) {

@@ -84,7 +84,7 @@ static struct rp_verify_ctx check_ctx(struct agent *a, bool store, int64_t *ret_
 	struct rp_verify_ctx ctx = {
 		.policy = a->policy,
 		.log_policy = agent_log_policy(a),
-		.log_end = a->scan.retired ? a->scan.pol[a->scan.npol - 1].index + 1 : 0,
+		.log_end = agent_log_end(a),
 		.device_id = a->conf.device,
 		.now = rp_now(),
 		.skew = RP_CLOCK_SKEW_S,
@@ -356,35 +356,34 @@ static void handle_known(struct agent *a, const char *id)
 	}
 }
 
+/* RFC 3986's unreserved characters: the rest of an origin is percent-encoded. */
+static bool url_plain(unsigned char c, size_t i)
+{
+	(void)i;
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+/*
+ * Appends "&origin=<the log this device reads>" to the request path: the
+ * server has an org's logs side by side after a log key rotation, and
+ * answers for the one named (what it answers is verified against that
+ * log's key anyway).
+ */
+static void add_origin(const struct agent *a, char *path, size_t n)
+{
+	size_t k = strlen(path);
+	int w = snprintf(path + k, n - k, "&origin=");
+
+	if (w > 0 && (size_t)w < n - k)
+		rp_percent_encode(agent_log_policy(a)->wp.log.name, url_plain, path + k + (size_t)w,
+				  n - k - (size_t)w);
+}
+
 /*
  * A delivery as the network process passed it on: the raw signed bytes,
  * verified here from scratch, as if they came straight from the server.
  */
-/*
- * "&origin=<the log this device reads>", percent-encoded: the server has
- * an org's logs side by side after a log key rotation, and answers for the
- * one named (what it answers is verified against that log's key anyway).
- */
-static void origin_param(const struct agent *a, char *out, size_t n)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const char *o = agent_log_policy(a)->wp.log.name;
-	size_t k = (size_t)snprintf(out, n, "&origin=");
-
-	for (; *o && k + 4 < n; o++) {
-		unsigned char ch = (unsigned char)*o;
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
-			out[k++] = (char)ch;
-		} else {
-			out[k++] = '%';
-			out[k++] = hex[ch >> 4];
-			out[k++] = hex[ch & 15];
-		}
-	}
-	out[k] = '\0';
-}
-
 /*
  * The walk through the log (agent/walk.c) up to the stored checkpoint: the
  * entries not read yet, a bounded number of requests per call. 0 when the
@@ -401,14 +400,13 @@ static int catch_up(struct agent *a)
 		struct agent_answer ans;
 		struct agent_call c;
 		struct rp_diag d = {""};
-		char path[AGENT_IPC_PATH_MAX + 1], origin[AGENT_IPC_PATH_MAX - 64];
+		char path[AGENT_IPC_PATH_MAX + 1];
 		size_t nal = 0;
 		int r;
 
-		origin_param(a, origin, sizeof(origin));
-		snprintf(path, sizeof(path), "/v1/agent/entries?from=%llu&size=%llu%s",
-			 (unsigned long long)a->scan.f.size, (unsigned long long)a->log.size,
-			 origin);
+		snprintf(path, sizeof(path), "/v1/agent/entries?from=%llu&size=%llu",
+			 (unsigned long long)a->scan.f.size, (unsigned long long)a->log.size);
+		add_origin(a, path, sizeof(path));
 		c = call_for(a, "GET", path, RP_AGENT_REQUEST_S * 1000L, RP_SCAN_ANSWER_MAX,
 			     RP_SCAN_ANSWER_VALUES_MAX, AGENT_ANS_ENTRIES);
 		r = agent_net_call(a, &c, &ans, &d);
@@ -574,16 +572,16 @@ static int64_t freeze_due(const struct agent *a, int64_t started, int64_t alarme
  */
 static int fetch_checkpoint(struct agent *a)
 {
-	char path[AGENT_IPC_PATH_MAX + 1], origin[AGENT_IPC_PATH_MAX - 64], *why = a->fresh_why;
+	char path[AGENT_IPC_PATH_MAX + 1], *why = a->fresh_why;
 	size_t whylen = sizeof(a->fresh_why);
 	struct rp_diag d = {""};
 	struct agent_answer ans;
 	struct agent_call c;
 	int r;
 
-	origin_param(a, origin, sizeof(origin));
-	snprintf(path, sizeof(path), "/v1/agent/checkpoint?size=%llu%s",
-		 (unsigned long long)a->log.size, origin);
+	snprintf(path, sizeof(path), "/v1/agent/checkpoint?size=%llu",
+		 (unsigned long long)a->log.size);
+	add_origin(a, path, sizeof(path));
 	c = call_for(a, "GET", path, RP_AGENT_REQUEST_S * 1000L, RP_CHECKPOINT_ANSWER_MAX,
 		     RP_CHECKPOINT_ANSWER_VALUES_MAX, AGENT_ANS_CHECKPOINT);
 	r = agent_net_call(a, &c, &ans, &d);
@@ -798,7 +796,7 @@ int agent_run(const char *dir, const struct run_opts *o)
 	struct agent a;
 	struct rp_diag d = {""};
 	struct sigaction sa = {.sa_handler = on_signal};
-	char path[AGENT_IPC_PATH_MAX + 1], origin[AGENT_IPC_PATH_MAX - 64];
+	char path[AGENT_IPC_PATH_MAX + 1];
 	unsigned attempt = 0;
 	int64_t started = rp_now(), next_fresh = 0, alarmed = 0, next_unpinned = 0, next_follow = 0;
 	int r;
@@ -865,9 +863,9 @@ int agent_run(const char *dir, const struct run_opts *o)
 		if (a.freeze_due > 0 && a.freeze_due - rp_now() - 1 < wait)
 			wait = a.freeze_due - rp_now() - 1 > 1 ? (int)(a.freeze_due - rp_now() - 1)
 							       : 1;
-		origin_param(&a, origin, sizeof(origin));
-		snprintf(path, sizeof(path), "/v1/agent/poll?wait=%d&size=%llu%s", wait,
-			 (unsigned long long)a.log.size, origin);
+		snprintf(path, sizeof(path), "/v1/agent/poll?wait=%d&size=%llu", wait,
+			 (unsigned long long)a.log.size);
+		add_origin(&a, path, sizeof(path));
 		c = call_for(&a, "GET", path, (long)(wait + RP_AGENT_POLL_SLACK_S) * 1000,
 			     RP_DELIVERY_MAX, RP_DELIVERY_VALUES_MAX, AGENT_ANS_DELIVERY);
 		int64_t polled = rp_now();
@@ -883,8 +881,8 @@ int agent_run(const char *dir, const struct run_opts *o)
 			 */
 			if (handle_delivery(&a, o, &ans.dl) >= 0 || a.net_broken)
 				attempt = 0;
-			else if (a.scan.retired && ans.dl.index >= 0 &&
-				 (uint64_t)ans.dl.index > a.scan.pol[a.scan.npol - 1].index &&
+			else if (agent_log_end(&a) && ans.dl.index >= 0 &&
+				 (uint64_t)ans.dl.index >= agent_log_end(&a) &&
 				 follow_log(&a, &next_follow, &next_fresh) == 0)
 				/* Offered an entry past the policy that ended this log (and
 				 * refused it): deliveries come in log order, so nothing

@@ -224,6 +224,9 @@ const struct rp_policy *agent_policy_at(const struct agent *a, uint64_t index);
  * newest has retired this log (scan.retired) and the device has not moved.
  */
 const struct rp_policy *agent_log_policy(const struct agent *a);
+/* While the log is retired, its size at its end (the policy that ended it is the last entry); else
+ * 0. */
+uint64_t agent_log_end(const struct agent *a);
 /*
  * Whether the walk read a command for this device (signed by its quorum)
  * that it has not acted on and that has not expired (scan.owed): a

@@ -207,6 +207,11 @@ const struct rp_policy *agent_log_policy(const struct agent *a)
 	return a->scan.retired && a->scan.npol >= 2 ? a->pols[a->scan.npol - 2] : a->policy;
 }
 
+uint64_t agent_log_end(const struct agent *a)
+{
+	return a->scan.retired ? a->scan.pol[a->scan.npol - 1].index + 1 : 0;
+}
+
 /*
  * Drops pols[0]; its file goes at the next scan_write (policy.note, the
  * enrolment's, stays). Past the list's room a file is left behind, which
@@ -344,8 +349,9 @@ static int walk_policy(struct agent *a, uint64_t index, const uint8_t *entry, si
 /*
  * A command for this device, signed by its quorum under the policy in force
  * at its entry, not yet acted on and not expired: owed to it (scan.owed),
- * whatever the server later says. The signatures are checked only for the
- * commands that name this device.
+ * whatever the server later says. Only an entry that holds this device's id
+ * is parsed at all (the walk reads every entry of the org's log), and the
+ * signatures are checked only for the commands that name it.
  */
 static void walk_owed(struct agent *a, uint64_t index, const uint8_t *entry, size_t len)
 {
@@ -355,6 +361,7 @@ static void walk_owed(struct agent *a, uint64_t index, const uint8_t *entry, siz
 
 	if ((a->log.last_index >= 0 && index <= (uint64_t)a->log.last_index) ||
 	    len < sizeof(kind) - 1 || memcmp(entry, kind, sizeof(kind) - 1) != 0 ||
+	    !memmem(entry, len, a->conf.device, strlen(a->conf.device)) ||
 	    rp_command_parse((const char *)entry, len, &c, NULL) < 0)
 		return;
 	if (!strcmp(c->org, a->conf.org) && rp_command_targets(c, a->conf.device) &&
@@ -409,7 +416,7 @@ int agent_walk(struct agent *a, const struct rp_entries *e, struct agent_walk_al
 				   "log %s has entries after entry %llu, the root policy that "
 				   "ended it: %llu of them read here, none acted on",
 				   agent_log_policy(a)->wp.log.name,
-				   (unsigned long long)a->scan.pol[a->scan.npol - 1].index,
+				   (unsigned long long)(agent_log_end(a) - 1),
 				   (unsigned long long)(e->n - i));
 			break;
 		}

@@ -103,25 +103,32 @@ static void finding(struct auditor *au, const char *fmt, ...)
 
 static void print_evidence(const char *what, const char *note);
 
+/* An entry's number: INDEX, or GEN/INDEX in the logs after a log key rotation. */
+static void entry_at(const struct auditor *au, uint64_t index, char out[48])
+{
+	if (au->gen > 1)
+		snprintf(out, 48, "%llu/%llu", (unsigned long long)au->gen,
+			 (unsigned long long)index);
+	else
+		snprintf(out, 48, "%llu", (unsigned long long)index);
+}
+
 static void on_entry(void *arg, uint64_t index, bool bad, const char *text)
 {
 	struct auditor *au = arg;
-
-	char at[48] = "";
+	char at[48];
 
 	if (au->stopped)
 		return;
-	/* entries of the logs after a log key rotation are numbered GEN/INDEX */
-	if (au->gen > 1)
-		snprintf(at, sizeof(at), "%llu/", (unsigned long long)au->gen);
+	entry_at(au, index, at);
 	if (bad) {
-		finding(au, "entry %s%llu: %s", at, (unsigned long long)index, text);
+		finding(au, "entry %s: %s", at, text);
 		if (au->findings >= RP_AUDIT_FINDINGS_MAX) {
 			au->stopped = true;
 			au->unreported = index + 1;
 		}
 	} else if (!au->quiet) {
-		printf("#%s%llu ", at, (unsigned long long)index);
+		printf("#%s ", at);
 		cli_put(stdout, text);
 		putchar('\n');
 	}
@@ -131,13 +138,11 @@ static void on_entry(void *arg, uint64_t index, bool bad, const char *text)
 static void on_signed(void *arg, uint64_t index, const char *text)
 {
 	struct auditor *au = arg;
+	char at[48];
 
 	au->nsigned++;
-	if (au->gen > 1)
-		printf("SIGNED #%llu/%llu ", (unsigned long long)au->gen,
-		       (unsigned long long)index);
-	else
-		printf("SIGNED #%llu ", (unsigned long long)index);
+	entry_at(au, index, at);
+	printf("SIGNED #%s ", at);
 	cli_put(stdout, text);
 	putchar('\n');
 }
@@ -428,58 +433,87 @@ static struct rp_policy *retired_policy(struct auditor *au, const struct rp_audi
 }
 
 /*
+ * A retired log as served now, read once per run: the root policy that
+ * judges it (fetched, held to the state's hash) and its checkpoint, judged
+ * by it. Both the watch over it and --checkpoint files of it use this.
+ */
+struct retired_view {
+	const struct rp_audit_retired *t;
+	enum { VIEW_OK, VIEW_NO_POLICY, VIEW_NO_CHECKPOINT, VIEW_BAD_CHECKPOINT } state;
+	struct rp_policy *p;
+	struct rp_http_resp resp; /* its checkpoint as served */
+	struct rp_checkpoint cp;  /* verified, when VIEW_OK */
+	struct rp_diag d;         /* why not */
+};
+
+static void retired_view_load(struct auditor *au, const struct rp_audit_retired *t,
+			      struct retired_view *v)
+{
+	uint64_t gen = au->gen;
+
+	v->t = t;
+	au->gen = t->gen;
+	if (!(v->p = retired_policy(au, t, &v->d)))
+		v->state = VIEW_NO_POLICY;
+	else if (fetch(au, "checkpoint", RP_CHECKPOINT_MAX, &v->resp) < 0)
+		v->state = VIEW_NO_CHECKPOINT;
+	else if (rp_checkpoint_verify(&v->p->wp, v->resp.body, v->resp.body_len, rp_now(), 0,
+				      RP_CLOCK_SKEW_S, &v->cp, NULL, &v->d) < 0)
+		v->state = VIEW_BAD_CHECKPOINT;
+	else
+		v->state = VIEW_OK;
+	au->gen = gen;
+}
+
+static void retired_view_release(struct retired_view *v)
+{
+	rp_policy_free(v->p);
+	rp_http_resp_release(&v->resp);
+}
+
+/*
  * A checkpoint file of a retired log (an agent's checkpoint.note kept from
  * before it moved): judged by that log's policy against that log as served
  * now. False when origin is none of the retired logs'.
  */
-static bool cross_check_retired(struct auditor *au, const struct rp_audit *a, const char *file,
-				const char *buf, size_t len, const char *origin)
+static bool cross_check_retired(struct auditor *au, const struct retired_view *views, size_t n,
+				const char *file, const char *buf, size_t len, const char *origin)
 {
-	bool found = false;
+	const struct retired_view *v = NULL;
+	struct rp_tlog_head other_head;
+	struct rp_checkpoint other;
+	struct rp_diag d = {""};
+	uint64_t gen = au->gen;
 
-	for (size_t i = 0; i < a->nretired && !found; i++) {
-		const struct rp_audit_retired *t = &a->retired[i];
-		struct rp_http_resp resp = {0};
-		struct rp_checkpoint other, served;
-		struct rp_tlog_head other_head;
-		struct rp_diag d = {""};
-		struct rp_policy *p = retired_policy(au, t, &d);
-
-		if (!p || strcmp(p->wp.log.name, origin) != 0) {
-			rp_policy_free(p);
-			continue;
-		}
-		found = true;
-		au->gen = t->gen;
-		if (rp_checkpoint_verify(&p->wp, buf, len, rp_now(), 0, RP_CLOCK_SKEW_S, &other,
-					 NULL, &d) < 0) {
-			finding(au,
-				"checkpoint %s is not acceptable under the root policy of its log: %s",
-				file, d.msg);
-		} else if (fetch(au, "checkpoint", RP_CHECKPOINT_MAX, &resp) < 0 ||
-			   rp_checkpoint_verify(&p->wp, resp.body, resp.body_len, rp_now(), 0,
-						RP_CLOCK_SKEW_S, &served, NULL, &d) < 0) {
-			cli_err("audit: cannot check %s: the checkpoint of its log (generation %llu) "
-				"%s%s",
-				file, (unsigned long long)t->gen,
-				d.msg[0] ? "is not acceptable: " : "",
-				d.msg[0] ? d.msg : "could not be fetched");
-			au->errors++;
-		} else {
-			other_head.size = other.size;
-			memcpy(other_head.root, other.root, RP_HASH_LEN);
-			judge_other(au, file, &other_head, &served, buf, resp.body);
-		}
-		rp_http_resp_release(&resp);
-		rp_policy_free(p);
-		au->gen = a->gen;
+	for (size_t i = 0; i < n && !v; i++)
+		if (views[i].p && !strcmp(views[i].p->wp.log.name, origin))
+			v = &views[i];
+	if (!v)
+		return false;
+	if (rp_checkpoint_verify(&v->p->wp, buf, len, rp_now(), 0, RP_CLOCK_SKEW_S, &other, NULL,
+				 &d) < 0) {
+		finding(au, "checkpoint %s is not acceptable under the root policy of its log: %s",
+			file, d.msg);
+	} else if (v->state != VIEW_OK) {
+		cli_err("audit: cannot check %s: the checkpoint of its log (generation %llu) %s%s",
+			file, (unsigned long long)v->t->gen,
+			v->state == VIEW_BAD_CHECKPOINT ? "is not acceptable: " : "",
+			v->state == VIEW_BAD_CHECKPOINT ? v->d.msg : "could not be fetched");
+		au->errors++;
+	} else {
+		other_head.size = other.size;
+		memcpy(other_head.root, other.root, RP_HASH_LEN);
+		au->gen = v->t->gen; /* judge_other reads that log's tiles */
+		judge_other(au, file, &other_head, &v->cp, buf, v->resp.body);
+		au->gen = gen;
 	}
-	return found;
+	return true;
 }
 
 /* A checkpoint file from elsewhere (an agent's checkpoint.note, another monitor's). */
-static void cross_check(struct auditor *au, const struct rp_audit *a, const struct rp_policy *p,
-			const char *file, const struct rp_checkpoint *cp, const char *served)
+static void cross_check(struct auditor *au, const struct retired_view *views, size_t nviews,
+			const struct rp_policy *p, const char *file, const struct rp_checkpoint *cp,
+			const char *served)
 {
 	struct rp_tlog_head other_head;
 	struct rp_diag d = {""};
@@ -504,7 +538,7 @@ static void cross_check(struct auditor *au, const struct rp_audit *a, const stru
 		origin[ol] = '\0';
 	}
 	if (strcmp(origin, p->wp.log.name) != 0 &&
-	    cross_check_retired(au, a, file, buf, len, origin)) {
+	    cross_check_retired(au, views, nviews, file, buf, len, origin)) {
 		free(buf);
 		return;
 	}
@@ -580,54 +614,47 @@ static int watch_key(struct auditor *au, const struct rp_policy *anchor, const c
  * tree that run replayed. More entries are entries after the policy that
  * ended it, which nothing authorises; another tree is a fork.
  */
-static void watch_retired(struct auditor *au, const struct rp_audit_retired *t)
+static void watch_retired(struct auditor *au, const struct retired_view *v)
 {
-	struct rp_http_resp resp = {0};
-	struct rp_policy *p = NULL;
-	struct rp_checkpoint cp;
-	struct rp_diag d = {""};
+	const struct rp_audit_retired *t = v->t;
 
-	au->gen = t->gen;
-	if (!(p = retired_policy(au, t, &d))) {
+	switch (v->state) {
+	case VIEW_NO_POLICY:
 		finding(au,
 			"root policy version %llu, which judges retired log generation %llu, is "
 			"not served as the %s this audit verified: %s",
-			(unsigned long long)t->version, (unsigned long long)t->gen, t->hash, d.msg);
-		goto out;
-	}
-	if (fetch(au, "checkpoint", RP_CHECKPOINT_MAX, &resp) < 0) {
-		au->errors++;
-		goto out;
-	}
-	if (rp_checkpoint_verify(&p->wp, resp.body, resp.body_len, rp_now(), 0, RP_CLOCK_SKEW_S,
-				 &cp, NULL, &d) < 0) {
+			(unsigned long long)t->version, (unsigned long long)t->gen, t->hash,
+			v->d.msg);
+		return;
+	case VIEW_NO_CHECKPOINT: au->errors++; return;
+	case VIEW_BAD_CHECKPOINT:
 		finding(au, "the checkpoint of retired log generation %llu is not acceptable: %s",
-			(unsigned long long)t->gen, d.msg);
-		print_evidence("checkpoint served now", resp.body);
-	} else if (cp.size > t->size) {
+			(unsigned long long)t->gen, v->d.msg);
+		print_evidence("checkpoint served now", v->resp.body);
+		return;
+	case VIEW_OK: break;
+	}
+	if (v->cp.size > t->size) {
 		finding(au,
 			"retired log %s (generation %llu) grew from %llu to %llu entries after the "
 			"root policy that ended it: entries nothing authorises, appended with its "
 			"old key",
-			cp.origin, (unsigned long long)t->gen, (unsigned long long)t->size,
-			(unsigned long long)cp.size);
-		print_evidence("checkpoint served now", resp.body);
-	} else if (cp.size < t->size || memcmp(cp.root, t->root, RP_HASH_LEN) != 0) {
+			v->cp.origin, (unsigned long long)t->gen, (unsigned long long)t->size,
+			(unsigned long long)v->cp.size);
+		print_evidence("checkpoint served now", v->resp.body);
+	} else if (v->cp.size < t->size || memcmp(v->cp.root, t->root, RP_HASH_LEN) != 0) {
 		finding(au,
 			"retired log %s (generation %llu) now serves %llu entries with another tree "
 			"than the %llu this audit replayed (rollback or fork)",
-			cp.origin, (unsigned long long)t->gen, (unsigned long long)cp.size,
+			v->cp.origin, (unsigned long long)t->gen, (unsigned long long)v->cp.size,
 			(unsigned long long)t->size);
-		print_evidence("checkpoint served now", resp.body);
+		print_evidence("checkpoint served now", v->resp.body);
 	} else if (!au->quiet) {
 		fputs("audit: retired log ", stdout);
-		cli_put(stdout, cp.origin);
+		cli_put(stdout, v->cp.origin);
 		printf(" (generation %llu): still the %llu entries replayed\n",
 		       (unsigned long long)t->gen, (unsigned long long)t->size);
 	}
-out:
-	rp_policy_free(p);
-	rp_http_resp_release(&resp);
 }
 
 int cmd_audit(struct cli *c, int argc, char *argv[])
@@ -650,7 +677,8 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 	struct rp_http_resp resp = {0};
 	char state_path[600], cp_path[640], anchor_path[600];
 	const char *policy_file = NULL, *state_file = NULL, *others[16], *signed_by = NULL;
-	size_t nothers = 0, nloaded = 0;
+	size_t nothers = 0, nloaded = 0, nviews = 0;
+	struct retired_view *views = NULL;
 	char *buf = NULL, *old_note = NULL, *saved = NULL;
 	struct rp_tlog_head before, now_head, last;
 	enum rp_tlog_verdict v;
@@ -917,12 +945,20 @@ next_log:
 		saved = NULL;
 		goto next_log;
 	}
+	/* The logs before this one, as served now (read once), for the watch and --checkpoint. */
+	nviews = nloaded || nothers ? a.nretired : 0;
+	if (nviews && !(views = calloc(nviews, sizeof(*views)))) {
+		cli_err("audit: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < nviews; i++)
+		retired_view_load(&au, &a.retired[i], &views[i]);
 	/* The logs earlier runs saw end: nothing may have been added to them since. */
 	for (size_t i = 0; i < nloaded; i++)
-		watch_retired(&au, &a.retired[i]);
-	au.gen = a.gen;
+		watch_retired(&au, &views[i]);
 	for (size_t i = 0; i < nothers; i++)
-		cross_check(&au, &a, rp_audit_judge(&a, anchor), others[i], &cp, resp.body);
+		cross_check(&au, views, nviews, rp_audit_judge(&a, anchor), others[i], &cp,
+			    resp.body);
 	if (au.watching) {
 		fputs("audit: key ", stdout);
 		cli_put(stdout, au.watch.name);
@@ -948,6 +984,9 @@ next_log:
 out:
 	if (rc == 1 && au.findings)
 		printf("audit: %zu finding%s\n", au.findings, au.findings == 1 ? "" : "s");
+	for (size_t i = 0; i < nviews && views; i++)
+		retired_view_release(&views[i]);
+	free(views);
 	rp_http_resp_release(&resp);
 	rp_https_conn_close(&au.conn);
 	rp_audit_release(&a);

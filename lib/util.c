@@ -207,6 +207,33 @@ int rp_expect_field(struct rp_cursor *c, const char *what, const char *name, con
 	return 0;
 }
 
+int rp_percent_encode(const char *s, bool (*plain)(unsigned char c, size_t i), char *out,
+		      size_t cap)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t k = 0;
+
+	for (size_t i = 0; s[i]; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (k + 3 >= cap) {
+			if (cap)
+				out[0] = '\0';
+			return -1;
+		}
+		if (plain(c, i)) {
+			out[k++] = (char)c;
+		} else {
+			out[k++] = '%';
+			out[k++] = hex[c >> 4];
+			out[k++] = hex[c & 15];
+		}
+	}
+	if (k >= cap)
+		return -1;
+	out[k] = '\0';
+	return (int)k;
+}
+
 int rp_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t outlen)
 {
 	if (hexlen != 2 * outlen)

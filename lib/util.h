@@ -63,6 +63,13 @@ int rp_expect_field(struct rp_cursor *c, const char *what, const char *name, con
 		    size_t *ret_vlen, struct rp_diag *d);
 
 int rp_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t outlen);
+/*
+ * s percent-encoded into out (NUL-terminated): every byte for which
+ * plain(byte, its index) is false becomes %XX (upper-case hex). The length
+ * written, or -1 when it does not fit in cap (out is then "").
+ */
+int rp_percent_encode(const char *s, bool (*plain)(unsigned char c, size_t i), char *out,
+		      size_t cap);
 void rp_hex_encode(const uint8_t *in, size_t n, char *out /* 2n+1 */);
 /* Strict standard base64 with padding; returns decoded length or < 0. */
 int rp_b64_decode(const char *s, size_t n, uint8_t *out, size_t outmax, size_t *ret_len);

@@ -1442,24 +1442,41 @@ out:
 
 /* ---- agents ---- */
 
-/* Query parameter name as an integer up to max; 0 when absent. False after failing q. */
-static bool query_u64(struct req *q, const char *name, uint64_t max, uint64_t *ret)
+/*
+ * Query parameter name, decoded, into out (at most cap - 1 bytes): 1, or 0
+ * when absent, -1 when the query string does not parse, -2 when the value
+ * is longer.
+ */
+static int query_value(struct req *q, const char *name, char *out, size_t cap)
 {
 	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(q->r));
 	struct evkeyvalq params;
-	const char *w = NULL;
-	bool ok = true;
+	const char *w;
+	int r = 0;
+
+	TAILQ_INIT(&params);
+	if (query && evhttp_parse_query_str(query, &params) != 0)
+		r = -1;
+	else if (query && (w = evhttp_find_header(&params, name)))
+		r = strlen(w) < cap ? 1 : -2;
+	if (r == 1)
+		snprintf(out, cap, "%s", w);
+	evhttp_clear_headers(&params);
+	return r;
+}
+
+/* Query parameter name as an integer up to max; 0 when absent. False after failing q. */
+static bool query_u64(struct req *q, const char *name, uint64_t max, uint64_t *ret)
+{
+	char w[32];
+	int r = query_value(q, name, w, sizeof(w));
 
 	*ret = 0;
-	TAILQ_INIT(&params);
-	if (query && evhttp_parse_query_str(query, &params) == 0)
-		w = evhttp_find_header(&params, name);
-	if (w && rp_parse_u64(w, strlen(w), max, ret) != 0) {
+	if (r == -2 || (r == 1 && rp_parse_u64(w, strlen(w), max, ret) != 0)) {
 		fail(q, 400, "%s must be an integer from 0 to %llu", name, (unsigned long long)max);
-		ok = false;
+		return false;
 	}
-	evhttp_clear_headers(&params);
-	return ok;
+	return true;
 }
 
 /*
@@ -1470,33 +1487,24 @@ static bool query_u64(struct req *q, const char *name, uint64_t max, uint64_t *r
  */
 static bool device_log(struct req *q, struct db_log *ret)
 {
-	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(q->r));
-	struct evkeyvalq params;
-	const char *origin = NULL;
-	int r;
+	char origin[RP_ORIGIN_MAX + 1], o[RP_ORIGIN_MAX + 1];
+	int has = query_value(q, "origin", origin, sizeof(origin)), r;
 
-	TAILQ_INIT(&params);
-	if (query && evhttp_parse_query_str(query, &params) != 0) {
+	if (has == -1) {
 		/* not the active log by default: a query that says something unreadable */
-		evhttp_clear_headers(&params);
 		fail(q, 400, "the query string does not parse");
 		return false;
 	}
-	if (query)
-		origin = evhttp_find_header(&params, "origin");
-	if (origin && strlen(origin) > RP_ORIGIN_MAX)
-		r = RP_E_NOTFOUND;
-	else
-		r = origin ? db_log_get_origin(&q->srv->db, q->org, origin, ret)
-			   : db_log_get(&q->srv->db, q->org, ret);
-	if (r == RP_E_NOTFOUND && origin) {
-		char o[RP_ORIGIN_MAX + 1];
-		rp_quote(o, sizeof(o), origin, strlen(origin));
+	r = has == -2  ? RP_E_NOTFOUND
+	    : has == 1 ? db_log_get_origin(&q->srv->db, q->org, origin, ret)
+		       : db_log_get(&q->srv->db, q->org, ret);
+	if (r == RP_E_NOTFOUND && has) {
+		rp_quote(o, sizeof(o), has == 1 ? origin : "(over-long)",
+			 has == 1 ? strlen(origin) : 11);
 		fail(q, 404, "org %s has no log of origin %s", q->org, o);
 	} else if (r < 0) {
 		fail_db(q, r, "log");
 	}
-	evhttp_clear_headers(&params);
 	return r == 0;
 }
 

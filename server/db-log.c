@@ -393,7 +393,9 @@ int db_log_vkey_by_id(struct db *db, int64_t log, struct rp_vkey *ret)
 			what, ret);
 }
 
-int db_log_create(struct db *db, const char *org, const struct rp_vkey *v)
+/* A log row of the org: generation gen, in state ('active' or 'next'), named by v. */
+static int log_insert(struct db *db, const char *org, int64_t gen, const char *state,
+		      const struct rp_vkey *v, const char *what)
 {
 	char *text = rp_vkey_format(v);
 	int r;
@@ -402,25 +404,20 @@ int db_log_create(struct db *db, const char *org, const struct rp_vkey *v)
 		return RP_E_NOMEM;
 	r = rp_sql_exec(db->h,
 			"INSERT INTO logs (org, gen, state, origin, vkey, skey, created) "
-			"VALUES (?, 1, 'active', ?, ?, '', ?)",
-			"ttti", org, v->name, text, rp_now());
+			"VALUES (?, ?, ?, ?, ?, '', ?)",
+			"tittti", org, gen, state, v->name, text, rp_now());
 	free(text);
-	return db_ret(db, r, "storing the log of %s", org);
+	return db_ret(db, r, "storing the %s of %s", what, org);
+}
+
+int db_log_create(struct db *db, const char *org, const struct rp_vkey *v)
+{
+	return log_insert(db, org, 1, "active", v, "log");
 }
 
 int db_log_create_next(struct db *db, const char *org, int64_t gen, const struct rp_vkey *v)
 {
-	char *text = rp_vkey_format(v);
-	int r;
-
-	if (!text)
-		return RP_E_NOMEM;
-	r = rp_sql_exec(db->h,
-			"INSERT INTO logs (org, gen, state, origin, vkey, skey, created) "
-			"VALUES (?, ?, 'next', ?, ?, '', ?)",
-			"titti", org, gen, v->name, text, rp_now());
-	free(text);
-	return db_ret(db, r, "storing the next log of %s", org);
+	return log_insert(db, org, gen, "next", v, "next log");
 }
 
 int db_log_switch(struct db *db, const char *org, uint64_t final_policy, int64_t *ret_log)

@@ -445,7 +445,7 @@ static void on_witness_reply(struct evhttp_request *req, void *arg)
 /* What was last said about a log's key, so that a refusal is said once, not every tick. */
 struct keywarn {
 	struct keywarn *next;
-	char org[RP_ORIGIN_MAX + 1]; /* the log's origin */
+	char origin[RP_ORIGIN_MAX + 1]; /* the log's */
 	char msg[sizeof(((struct rp_diag *)0)->msg)];
 };
 
@@ -454,7 +454,7 @@ static void key_said(struct server *s, const struct db_log *lg, const char *msg)
 	const char *org = lg->org;
 	struct keywarn *w;
 
-	for (w = s->keywarns; w && strcmp(w->org, lg->origin) != 0; w = w->next)
+	for (w = s->keywarns; w && strcmp(w->origin, lg->origin) != 0; w = w->next)
 		;
 	if (!w && !msg)
 		return;
@@ -462,8 +462,8 @@ static void key_said(struct server *s, const struct db_log *lg, const char *msg)
 		return;
 	if (!w && !(w = calloc(1, sizeof(*w))))
 		return;
-	if (!w->org[0]) {
-		snprintf(w->org, sizeof(w->org), "%s", lg->origin);
+	if (!w->origin[0]) {
+		snprintf(w->origin, sizeof(w->origin), "%s", lg->origin);
 		w->next = s->keywarns;
 		s->keywarns = w;
 	}

@@ -21,23 +21,12 @@ static bool plain_byte(unsigned char c, size_t i)
 
 int logkey_path(const char *dir, const char *origin, char *out, size_t n, struct rp_diag *d)
 {
-	static const char hex[] = "0123456789ABCDEF";
 	char name[NAME_MAX + 1];
-	size_t len = 0, olen = strlen(origin);
+	int len = rp_percent_encode(origin, plain_byte, name, sizeof(name) - strlen(".key"));
 	int k;
 
-	for (size_t i = 0; i < olen; i++) {
-		unsigned char c = (unsigned char)origin[i];
-		if (len + 3 + sizeof(".key") > sizeof(name))
-			goto too_long;
-		if (plain_byte(c, i)) {
-			name[len++] = (char)c;
-		} else {
-			name[len++] = '%';
-			name[len++] = hex[c >> 4];
-			name[len++] = hex[c & 15];
-		}
-	}
+	if (len < 0)
+		goto too_long;
 	memcpy(name + len, ".key", sizeof(".key"));
 	k = snprintf(out, n, "%s/%s/%s", dir, LOGKEY_DIR, name);
 	if (k < 0 || (size_t)k >= n) {
@@ -272,10 +261,8 @@ int logkey_next(struct db *db, const char *dir, const char *org, const char *hos
 		struct rp_vkey *ret, bool *ret_made, struct rp_diag *d)
 {
 	char origin[RP_ORIGIN_MAX + 1], from[RP_ORIGIN_MAX + 1], tail[RP_ORG_NAME_MAX + 16];
-	struct db_log *logs = NULL, next;
+	struct db_log active, next;
 	struct rp_vkey v;
-	int64_t gen = 0;
-	size_t n = 0;
 	int r;
 
 	if ((r = db_log_get_next(db, org, &next)) == 0) {
@@ -287,21 +274,16 @@ int logkey_next(struct db *db, const char *dir, const char *org, const char *hos
 		*ret_made = false;
 		return 0;
 	}
-	if (r != RP_E_NOTFOUND || (r = db_log_list(db, org, &logs, &n)) < 0) {
-		rp_diagf(d, "reading the logs of %s: %s", org, rp_strerror(r));
+	/* the active log is the newest: retired ones are older, and there is no next */
+	if (r != RP_E_NOTFOUND || (r = db_log_get(db, org, &active)) < 0) {
+		if (r == RP_E_NOTFOUND)
+			rp_diagf(d, "org %s has no log yet: `rampartd log-key' makes its first",
+				 org);
+		else
+			rp_diagf(d, "reading the logs of %s: %s", org, rp_strerror(r));
 		return r;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (logs[i].gen > gen)
-			gen = logs[i].gen;
-		if (logs[i].state == DB_LOG_ACTIVE)
-			snprintf(from, sizeof(from), "%s", logs[i].origin);
-	}
-	free(logs);
-	if (gen == 0) {
-		rp_diagf(d, "org %s has no log yet: `rampartd log-key' makes its first", org);
-		return RP_E_NOTFOUND;
-	}
+	snprintf(from, sizeof(from), "%s", active.origin);
 	if (!host) { /* the host of the active log's origin */
 		char *at;
 		snprintf(tail, sizeof(tail), "/rampart/%s", org);
@@ -314,10 +296,10 @@ int logkey_next(struct db *db, const char *dir, const char *org, const char *hos
 		*at = '\0';
 		host = from;
 	}
-	if ((r = make_origin(origin, host, org, gen + 1, d)) < 0 ||
+	if ((r = make_origin(origin, host, org, active.gen + 1, d)) < 0 ||
 	    (r = origin_key(dir, origin, &v, d)) < 0)
 		return r;
-	if ((r = db_log_create_next(db, org, gen + 1, &v)) < 0) {
+	if ((r = db_log_create_next(db, org, active.gen + 1, &v)) < 0) {
 		rp_diagf(d, "storing the next log of %s: %s", org, rp_strerror(r));
 		return r;
 	}
