@@ -66,6 +66,13 @@ struct wslot {
 	bool https;
 	struct evhttp_connection *conn;     /* kept for http:// */
 	struct evhttp_connection *tls_conn; /* https://: one per request, this one in flight */
+	/*
+	 * The https:// connection of the last answered request, freed outside
+	 * its callbacks (next tick, next answer, shutdown). Not libevent's
+	 * free_on_completion: libevent 2.1 never frees a connection that
+	 * failed to connect, so a witness down leaked one per retry.
+	 */
+	struct evhttp_connection *done_conn;
 	bool busy;
 	int error; /* why libevent gave up on the answer in flight (on_witness_error) */
 	uint64_t size_sent;
@@ -297,7 +304,6 @@ static void witness_send(struct server *s, struct wslot *ws, const struct db_log
 		return; /* libevent freed req */
 	}
 	if (ws->https) { /* a TLS connection is not reopened by libevent: one per request */
-		evhttp_connection_free_on_completion(ws->conn);
 		ws->tls_conn = ws->conn;
 		ws->conn = NULL;
 	}
@@ -365,7 +371,11 @@ static void on_witness_reply(struct evhttp_request *req, void *arg)
 	struct db_log lg;
 
 	ws->busy = false;
-	ws->tls_conn = NULL; /* libevent frees it after this callback */
+	/* this callback's connection is freed later; an earlier one's callback is done */
+	if (ws->done_conn)
+		evhttp_connection_free(ws->done_conn);
+	ws->done_conn = ws->tls_conn;
+	ws->tls_conn = NULL;
 	if (ws->error == EVREQ_HTTP_DATA_TOO_LONG || ws->error == EVREQ_HTTP_INVALID_HEADER) {
 		if (ws->error == EVREQ_HTTP_DATA_TOO_LONG)
 			fprintf(stderr,
@@ -559,6 +569,10 @@ static void sequence_log(struct server *s, struct db_log *lg)
 		int64_t ctime;
 		if (!ws || ws->busy)
 			continue;
+		if (ws->done_conn) { /* outside every callback of it */
+			evhttp_connection_free(ws->done_conn);
+			ws->done_conn = NULL;
+		}
 		if (db_log_witness_get(&s->db, lg->id, ws->w.key.name, &size, &csize, &ctime) < 0)
 			continue;
 		/* fresh enough and current: nothing to ask */
@@ -744,6 +758,8 @@ void log_release(struct server *s)
 			evhttp_connection_free(ws->conn);
 		if (ws->tls_conn) /* a request still in flight at shutdown */
 			evhttp_connection_free(ws->tls_conn);
+		if (ws->done_conn)
+			evhttp_connection_free(ws->done_conn);
 		free(ws->note_sent);
 		free(ws);
 	}
