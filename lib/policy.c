@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "rp_err.h"
+#include "statement.h"
 
 static const char *const role_names[RP_ROLE_COUNT] = {
 	[RP_ROLE_ROOT] = "root",
@@ -124,6 +125,65 @@ static int parse_role(struct rp_policy *p, enum rp_role_id role, const char *v, 
 	return 0;
 }
 
+/* `device-group-threshold <group> <role> <k>', after the roles, in (group, role) order. */
+static int parse_gthreshold(struct rp_policy *p, const char *line, size_t llen, struct rp_diag *d)
+{
+	const char *f[4], *e = line + llen;
+	size_t fl[4], n = 0;
+	uint64_t k;
+	int role;
+	char q[96];
+
+	for (const char *s = line; s <= e && n < 4;) {
+		const char *t = memchr(s, ' ', (size_t)(e - s));
+		if (!t || n == 3)
+			t = e;
+		f[n] = s;
+		fl[n++] = (size_t)(t - s);
+		s = t + 1;
+	}
+	rp_quote(q, sizeof(q), line, llen);
+	if (n != 4 || !rp_user_name_valid(f[1], fl[1]) ||
+	    (role = rp_role_from_name(f[2], fl[2])) < 0 || role == RP_ROLE_ROOT ||
+	    rp_parse_u64(f[3], fl[3], RP_POLICY_KEYS_MAX, &k) != 0) {
+		rp_diagf(d,
+			 "policy: `%s' is not `device-group-threshold <device group> "
+			 "exec|query|directory <signatures>'",
+			 q);
+		return RP_E_MALFORMED;
+	}
+	if (k <= p->roles[role].threshold || k > p->roles[role].nkeys) {
+		rp_diagf(d,
+			 "policy: `%s': the threshold must be above role %s's (%u) and at most "
+			 "its %zu keys",
+			 q, role_names[role], p->roles[role].threshold, p->roles[role].nkeys);
+		return RP_E_MALFORMED;
+	}
+	if (p->ngthresholds == RP_POLICY_GROUP_THRESHOLDS_MAX) {
+		rp_diagf(d, "policy: more than %d device-group-threshold lines",
+			 RP_POLICY_GROUP_THRESHOLDS_MAX);
+		return RP_E_TOOBIG;
+	}
+	struct rp_group_threshold *g = &p->gthresholds[p->ngthresholds];
+	memset(g, 0, sizeof(*g));
+	memcpy(g->dgroup, f[1], fl[1]);
+	g->role = (enum rp_role_id)role;
+	g->threshold = (uint32_t)k;
+	if (p->ngthresholds) {
+		const struct rp_group_threshold *prev = g - 1;
+		int c = strcmp(prev->dgroup, g->dgroup);
+		if (c > 0 || (c == 0 && prev->role >= g->role)) {
+			rp_diagf(d,
+				 "policy: `%s' is out of order: device-group-threshold lines go "
+				 "by group, then role (exec, query, directory), each pair once",
+				 q);
+			return RP_E_MALFORMED;
+		}
+	}
+	p->ngthresholds++;
+	return 0;
+}
+
 int rp_policy_parse_text(const char *text, size_t len, struct rp_policy **ret, struct rp_diag *d)
 {
 	struct rp_cursor c = {text, len};
@@ -232,6 +292,10 @@ int rp_policy_parse_text(const char *text, size_t len, struct rp_policy **ret, s
 				goto fail;
 			}
 			if ((r = rp_wpolicy_line(&p->wp, line, llen, d)) < 0)
+				goto fail;
+		} else if (rp_memeq(w, wlen, "device-group-threshold") &&
+			   next_role == RP_ROLE_COUNT) {
+			if ((r = parse_gthreshold(p, line, llen, d)) < 0)
 				goto fail;
 		} else if (rp_memeq(w, wlen, "freshness")) {
 			uint64_t f;
@@ -382,6 +446,9 @@ char *rp_policy_format(const struct rp_policy *p, size_t *ret_len)
 			rp_sb_printf(&sb, " %s", p->keys[p->roles[r].keys[i]].name);
 		rp_sb_puts(&sb, "\n");
 	}
+	for (size_t i = 0; i < p->ngthresholds; i++)
+		rp_sb_printf(&sb, "device-group-threshold %s %s %u\n", p->gthresholds[i].dgroup,
+			     role_names[p->gthresholds[i].role], p->gthresholds[i].threshold);
 	rp_sb_printf(&sb, "freshness %lld\n", (long long)p->freshness);
 	for (size_t i = 0; i < p->npins; i++) {
 		char hex[65];
@@ -398,9 +465,42 @@ int rp_quorum_check(const struct rp_policy *p, enum rp_role_id role, const struc
 	return rp_quorum_signers(p, role, note, ret_count, NULL, d);
 }
 
+uint32_t rp_policy_threshold(const struct rp_policy *p, enum rp_role_id role,
+			     const char (*groups)[RP_USER_NAME_MAX + 1], size_t ngroups)
+{
+	uint32_t t = role < RP_ROLE_COUNT ? p->roles[role].threshold : 0;
+
+	for (size_t i = 0; i < p->ngthresholds; i++) {
+		if (p->gthresholds[i].role != role || p->gthresholds[i].threshold <= t)
+			continue;
+		for (size_t j = 0; j < ngroups; j++)
+			if (!strcmp(p->gthresholds[i].dgroup, groups[j]))
+				t = p->gthresholds[i].threshold;
+	}
+	return t;
+}
+
+static int quorum(const struct rp_policy *p, enum rp_role_id role, uint32_t min,
+		  const struct rp_note *note, size_t *ret_count,
+		  bool ret_signed[RP_POLICY_KEYS_MAX], struct rp_diag *d);
+
+int rp_quorum_check_min(const struct rp_policy *p, enum rp_role_id role, uint32_t min,
+			const struct rp_note *note, size_t *ret_count, struct rp_diag *d)
+{
+	return quorum(p, role, min, note, ret_count, NULL, d);
+}
+
 int rp_quorum_signers(const struct rp_policy *p, enum rp_role_id role, const struct rp_note *note,
 		      size_t *ret_count, bool ret_signed[RP_POLICY_KEYS_MAX], struct rp_diag *d)
 {
+	return quorum(p, role, 0, note, ret_count, ret_signed, d);
+}
+
+static int quorum(const struct rp_policy *p, enum rp_role_id role, uint32_t min,
+		  const struct rp_note *note, size_t *ret_count,
+		  bool ret_signed[RP_POLICY_KEYS_MAX], struct rp_diag *d)
+{
+	uint32_t threshold;
 	const struct rp_role *rl;
 	struct rp_vkey keys[RP_POLICY_KEYS_MAX];
 	bool ok[RP_POLICY_KEYS_MAX];
@@ -436,9 +536,10 @@ int rp_quorum_signers(const struct rp_policy *p, enum rp_role_id role, const str
 		for (size_t i = 0; i < rl->nkeys; i++)
 			ret_signed[rl->keys[i]] = ok[i];
 	}
-	if (count < rl->threshold) {
-		rp_diagf(d, "%zu of %u required signatures of role %s", count, rl->threshold,
-			 role_names[role]);
+	threshold = rl->threshold > min ? rl->threshold : min;
+	if (count < threshold) {
+		rp_diagf(d, "%zu of %u required signatures of role %s%s", count, threshold,
+			 role_names[role], threshold > rl->threshold ? " (a device group's)" : "");
 		return RP_E_QUORUM;
 	}
 	return 0;

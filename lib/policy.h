@@ -19,6 +19,18 @@ struct rp_role {
 	uint8_t keys[RP_POLICY_KEYS_MAX]; /* indexes into rp_policy.keys */
 };
 
+/*
+ * `device-group-threshold <device group> <role> <k>': statements of the
+ * role that reach a device of that group need k signatures of the role's
+ * keys, more than its threshold (DESIGN.md section 6). A device applies
+ * the strictest among the groups it belongs to (rp_policy_threshold).
+ */
+struct rp_group_threshold {
+	char dgroup[RP_USER_NAME_MAX + 1];
+	enum rp_role_id role; /* exec, query or directory */
+	uint32_t threshold;
+};
+
 struct rp_policy {
 	char org[RP_ORG_NAME_MAX + 1];
 	uint64_t version;
@@ -26,6 +38,8 @@ struct rp_policy {
 	size_t nkeys;
 	struct rp_vkey keys[RP_POLICY_KEYS_MAX];
 	struct rp_role roles[RP_ROLE_COUNT];
+	size_t ngthresholds; /* sorted by group, then role; each pair once */
+	struct rp_group_threshold gthresholds[RP_POLICY_GROUP_THRESHOLDS_MAX];
 	int64_t freshness; /* seconds a cosigned checkpoint stays fresh */
 	/* server-pin lines: when any, the TLS keys of the server agents accept
 	 * (instead of the enrolment token's pin); how a key rotation reaches them */
@@ -56,6 +70,15 @@ char *rp_policy_format(const struct rp_policy *p, size_t *ret_len);
  */
 int rp_quorum_check(const struct rp_policy *p, enum rp_role_id role, const struct rp_note *note,
 		    size_t *ret_count, struct rp_diag *d);
+/*
+ * The threshold of role for a device in the given device groups: the
+ * role's own, or the largest device-group-threshold among those groups.
+ */
+uint32_t rp_policy_threshold(const struct rp_policy *p, enum rp_role_id role,
+			     const char (*groups)[RP_USER_NAME_MAX + 1], size_t ngroups);
+/* rp_quorum_check against a threshold of at least min (rp_policy_threshold). */
+int rp_quorum_check_min(const struct rp_policy *p, enum rp_role_id role, uint32_t min,
+			const struct rp_note *note, size_t *ret_count, struct rp_diag *d);
 /*
  * The same check, also telling which keys signed: ret_signed[i] for
  * p->keys[i] (keys of the role only), set once the signatures were

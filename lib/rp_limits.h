@@ -14,10 +14,11 @@
 #define RP_KEYTEXT_MAX   512         /* a verifier or signer key text */
 
 /* Root policy. */
-#define RP_POLICY_KEYS_MAX      32 /* administrator keys */
-#define RP_POLICY_WITNESSES_MAX 32
-#define RP_POLICY_PINS_MAX      4 /* server-pin lines: the server keys agents accept */
-#define RP_ORG_NAME_MAX         64
+#define RP_POLICY_KEYS_MAX             32 /* administrator keys */
+#define RP_POLICY_WITNESSES_MAX        32
+#define RP_POLICY_PINS_MAX             4  /* server-pin lines: the server keys agents accept */
+#define RP_POLICY_GROUP_THRESHOLDS_MAX 32 /* device-group-threshold lines */
+#define RP_ORG_NAME_MAX                64
 
 /* Statements. */
 #define RP_STATEMENT_TARGETS_MAX 1000 /* entries are <= 65,535 bytes */
@@ -26,6 +27,20 @@
 #define RP_TIMEOUT_MAX_S         (24 * 3600)
 #define RP_PAYLOAD_MAX           (1024 * 1024) /* script bytes */
 #define RP_LOG_ENTRY_MAX         65535         /* tlog-tiles entry bundle limit */
+
+/*
+ * The directory (lib/directory.h). A statement is one log entry
+ * (RP_LOG_ENTRY_MAX); the state folded from all of them has its own caps.
+ */
+#define RP_DIR_SHELL_MAX         128                /* login shell: an absolute path */
+#define RP_DIR_GECOS_MAX         64                 /* a user's full name */
+#define RP_DIR_KEYS_MAX          32                 /* SSH keys of one user */
+#define RP_DIR_MEMBERS_MAX       2000               /* members of one user group */
+#define RP_DIR_DEVICE_GROUPS_MAX 32                 /* device groups of one device */
+#define RP_DIR_TAGS_MAX          32                 /* tags of one device */
+#define RP_DIR_COMMANDS_MAX      64                 /* sudo commands of one binding */
+#define RP_DIR_OBJECTS_MAX       200000             /* objects in the folded directory */
+#define RP_DIR_STATE_MAX         (64 * 1024 * 1024) /* its text (directory.state) */
 
 /* Execution. */
 #define RP_OUTPUT_KEEP  (64 * 1024) /* tail of stdout+stderr kept */
@@ -305,3 +320,27 @@
 #define RP_POLICY_CHAIN_MAX      64
 #define RP_POLICY_CHAIN_BYTES    (4 * 1024 * 1024)
 #define RP_POLICY_DIFF_LINES_MAX 256
+
+/*
+ * Account convergence (agent/converge.c, lib/sshkey.c): what a plan may
+ * hold, what is read of the machine, how long it waits for others.
+ */
+#define RP_SSH_KEY_LINE_MAX    8192 /* an authorized_keys line: type, base64, comment */
+#define RP_SSH_KEY_COMMENT_MAX 256  /* its comment */
+#define RP_SUDO_COMMAND_MAX    512  /* one sudo command: absolute path and arguments */
+#define RP_CONV_USERS_MAX      10000
+#define RP_CONV_GROUPS_MAX     10000 /* the plan's groups; personal groups come on top */
+#define RP_CONV_KEYS_MAX       64    /* authorised keys of one user */
+#define RP_CONV_COMMANDS_MAX   64    /* sudo commands of one user */
+#define RP_CONV_MEMBERS_MAX    RP_CONV_USERS_MAX
+#define RP_CONV_ITEMS_MAX      (8 * RP_CONV_USERS_MAX) /* report items of one run */
+/* converge.state: a line per managed account (~260 bytes) and per group (~190). */
+#define RP_CONVERGE_STATE_MAX    (16 * 1024 * 1024)
+#define RP_AUTHORIZED_KEYS_MAX   (1024 * 1024) /* a user's ~/.ssh/authorized_keys, read for drift */
+#define RP_SUDOERS_DROPIN_MAX    (64 * 1024)   /* a sudoers.d file read back or quarantined */
+#define RP_CONV_LOCK_WAIT_S      15            /* lckpwdf()'s own wait for /etc/.pwd.lock */
+#define RP_CONV_LOCKFILE_WAIT_S  5             /* for a live process's <file>.lock */
+#define RP_CONV_VISUDO_S         10            /* visudo -c, killed past it */
+#define RP_CONV_KILL_WAIT_MS     2000          /* ending the sessions of locked accounts */
+#define RP_CONV_SKEL_DEPTH_MAX   8             /* directories deep, copying /etc/skel */
+#define RP_CONV_SKEL_ENTRIES_MAX 4096          /* entries copied from /etc/skel */

@@ -176,6 +176,50 @@ CASE(double_space, "role exec 2 alice.example bob.example",
 CASE(crlf_line_ending, "org acme\n", "org acme\r\n", "control")
 CASE(blank_line, "version 1\n", "version 1\n\n", "expires")
 
+/* device-group-threshold lines: after the roles, before freshness. */
+#define GT_WALLET_EXEC "device-group-threshold wallet exec 3\n"
+#define GT_WALLET_DIR  "device-group-threshold wallet directory 3\n"
+#define ROLES_END      "role directory 2 alice.example bob.example carol.example\n"
+CASE(gthreshold_root, ROLES_END, ROLES_END "device-group-threshold wallet root 3\n",
+     "exec|query|directory")
+CASE(gthreshold_not_stricter, ROLES_END, ROLES_END "device-group-threshold wallet exec 2\n",
+     "above role exec's")
+CASE(gthreshold_above_keys, ROLES_END, ROLES_END "device-group-threshold wallet exec 4\n",
+     "at most")
+CASE(gthreshold_bad_group, ROLES_END, ROLES_END "device-group-threshold Wallet exec 3\n",
+     "is not `device-group-threshold")
+CASE(gthreshold_out_of_order, ROLES_END, ROLES_END GT_WALLET_DIR GT_WALLET_EXEC, "out of order")
+CASE(gthreshold_twice, ROLES_END, ROLES_END GT_WALLET_EXEC GT_WALLET_EXEC, "out of order")
+CASE(gthreshold_after_freshness, "freshness 3600\n", "freshness 3600\n" GT_WALLET_EXEC,
+     "unknown field")
+CASE(gthreshold_before_roles, "role root", GT_WALLET_EXEC "role root", "unknown field")
+
+static void gthresholds(void **state)
+{
+	char *text = replace(
+		golden, ROLES_END,
+		ROLES_END "device-group-threshold db directory 3\n" GT_WALLET_EXEC GT_WALLET_DIR);
+	static const char wallet[][RP_USER_NAME_MAX + 1] = {"web", "wallet"};
+	static const char db[][RP_USER_NAME_MAX + 1] = {"db"};
+	struct rp_policy *p = NULL;
+	struct rp_diag d = {""};
+	char *out;
+	(void)state;
+
+	assert_int_equal(rp_policy_parse_text(text, strlen(text), &p, &d), 0);
+	assert_int_equal(p->ngthresholds, 3);
+	out = rp_policy_format(p, NULL);
+	assert_string_equal(out, text);
+	assert_int_equal(rp_policy_threshold(p, RP_ROLE_EXEC, NULL, 0), 2);
+	assert_int_equal(rp_policy_threshold(p, RP_ROLE_EXEC, wallet, 2), 3);
+	assert_int_equal(rp_policy_threshold(p, RP_ROLE_EXEC, db, 1), 2);
+	assert_int_equal(rp_policy_threshold(p, RP_ROLE_DIRECTORY, db, 1), 3);
+	assert_int_equal(rp_policy_threshold(p, RP_ROLE_QUERY, wallet, 2), 1);
+	free(out);
+	rp_policy_free(p);
+	free(text);
+}
+
 #define PIN_A                \
 	"server-pin sha256:" \
 	"1111111111111111111111111111111111111111111111111111111111111111\n"
@@ -401,6 +445,15 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(round_trip),
+		cmocka_unit_test(gthresholds),
+		cmocka_unit_test(gthreshold_root),
+		cmocka_unit_test(gthreshold_not_stricter),
+		cmocka_unit_test(gthreshold_above_keys),
+		cmocka_unit_test(gthreshold_bad_group),
+		cmocka_unit_test(gthreshold_out_of_order),
+		cmocka_unit_test(gthreshold_twice),
+		cmocka_unit_test(gthreshold_after_freshness),
+		cmocka_unit_test(gthreshold_before_roles),
 		cmocka_unit_test(hash_is_sha256_of_text),
 		cmocka_unit_test(signed_round_trip),
 		cmocka_unit_test(helper_policy_is_canonical),
