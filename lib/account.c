@@ -10,17 +10,12 @@
 /* uid_t and gid_t are 32 bits; (uint32_t)-1 means "no change" to setuid(). */
 #define ID_MAX 4294967294u
 
-struct field {
-	const char *p;
-	size_t n;
-};
-
 /*
  * Lines of a passwd or group file. The last line may lack its '\n'
  * (editors leave files that way and glibc reads them). Returns 1 and the
  * line, 0 at the end.
  */
-static int next_line(struct rp_cursor *c, const char **ret, size_t *ret_len)
+static int next_line(struct rp_cursor *c, const char **ret, size_t *ret_len, bool *ret_nl)
 {
 	const char *nl;
 	size_t n;
@@ -31,13 +26,14 @@ static int next_line(struct rp_cursor *c, const char **ret, size_t *ret_len)
 	n = nl ? (size_t)(nl - c->p) : c->n;
 	*ret = c->p;
 	*ret_len = n;
+	*ret_nl = nl != NULL;
 	c->p += nl ? n + 1 : n;
 	c->n -= nl ? n + 1 : n;
 	return 1;
 }
 
 /* Exactly nf fields separated by ':'. */
-static bool split_fields(const char *line, size_t len, struct field *f, size_t nf)
+static bool split_fields(const char *line, size_t len, struct rp_account_field *f, size_t nf)
 {
 	size_t k = 0, start = 0;
 
@@ -60,7 +56,7 @@ static bool skipped(const char *line, size_t len)
 	return len == 0 || line[0] == '#' || line[0] == '+' || line[0] == '-';
 }
 
-static bool parse_id(const struct field *f, uint32_t *ret)
+static bool parse_id(const struct rp_account_field *f, uint32_t *ret)
 {
 	uint64_t v;
 
@@ -70,16 +66,7 @@ static bool parse_id(const struct field *f, uint32_t *ret)
 	return true;
 }
 
-/* One file's entries, line by line: both files share the layout. */
-struct reader {
-	struct rp_cursor c;
-	const char *file; /* "passwd", "group": for diagnostics */
-	size_t lineno;
-	const char *line;
-	size_t llen;
-};
-
-static int bad_line(struct rp_diag *d, const struct reader *r, const char *why)
+int rp_account_bad_line(const struct rp_account_reader *r, const char *why, struct rp_diag *d)
 {
 	char q[72];
 
@@ -88,10 +75,10 @@ static int bad_line(struct rp_diag *d, const struct reader *r, const char *why)
 	return RP_E_MALFORMED;
 }
 
-static int reader_init(struct reader *r, const char *file, const char *text, size_t len,
-		       struct rp_diag *d)
+int rp_account_reader_init(struct rp_account_reader *r, const char *file, const char *text,
+			   size_t len, struct rp_diag *d)
 {
-	*r = (struct reader){.c = {text, len}, .file = file};
+	*r = (struct rp_account_reader){.c = {text, len}, .file = file};
 	if (memchr(text, '\0', len)) {
 		rp_diagf(d, "%s holds a NUL byte", file);
 		return RP_E_MALFORMED;
@@ -99,47 +86,58 @@ static int reader_init(struct reader *r, const char *file, const char *text, siz
 	return 0;
 }
 
-/*
- * The next entry: nf fields, a name first, field idf a valid id (named
- * idname in the diagnostic). 1, 0 at the end, or RP_E_MALFORMED.
- */
-static int next_entry(struct reader *r, struct field *f, size_t nf, size_t idf, const char *idname,
-		      uint32_t *ret_id, struct rp_diag *d)
+int rp_account_read(struct rp_account_reader *r, struct rp_account_field *f, size_t nf, size_t idf,
+		    const char *idname, bool *ret_entry, uint32_t *ret_id, struct rp_diag *d)
 {
 	char why[48];
 
-	while (next_line(&r->c, &r->line, &r->llen) == 1) {
-		r->lineno++;
-		if (skipped(r->line, r->llen))
-			continue;
-		if (!split_fields(r->line, r->llen, f, nf) || f[0].n == 0) {
-			snprintf(why, sizeof(why), "is not %zu fields with a name", nf);
-			return bad_line(d, r, why);
-		}
-		if (!parse_id(&f[idf], ret_id)) {
-			snprintf(why, sizeof(why), "has a bad %s", idname);
-			return bad_line(d, r, why);
-		}
+	if (next_line(&r->c, &r->line, &r->llen, &r->nl) != 1)
+		return 0;
+	r->lineno++;
+	if (skipped(r->line, r->llen)) {
+		*ret_entry = false;
 		return 1;
 	}
-	return 0;
+	if (!split_fields(r->line, r->llen, f, nf) || f[0].n == 0) {
+		snprintf(why, sizeof(why), "is not %zu fields with a name", nf);
+		return rp_account_bad_line(r, why, d);
+	}
+	if (idf < nf && !parse_id(&f[idf], ret_id)) {
+		snprintf(why, sizeof(why), "has a bad %s", idname);
+		return rp_account_bad_line(r, why, d);
+	}
+	*ret_entry = true;
+	return 1;
+}
+
+/* The next entry, skipping the lines that are not: 1, 0 at the end, or RP_E_MALFORMED. */
+static int next_entry(struct rp_account_reader *r, struct rp_account_field *f, size_t nf,
+		      size_t idf, const char *idname, uint32_t *ret_id, struct rp_diag *d)
+{
+	bool entry = false;
+	int k;
+
+	while ((k = rp_account_read(r, f, nf, idf, idname, &entry, ret_id, d)) == 1)
+		if (entry)
+			return 1;
+	return k;
 }
 
 int rp_account_parse_passwd(const char *text, size_t len, const char *name, struct rp_account *ret,
 			    struct rp_diag *d)
 {
-	struct reader rd;
+	struct rp_account_reader rd;
 	struct rp_account a = {{0}};
-	struct field f[7]; /* name:password:uid:gid:gecos:home:shell */
+	struct rp_account_field f[7]; /* name:password:uid:gid:gecos:home:shell */
 	size_t nlen = strlen(name), found = 0;
 	uint32_t uid, gid;
 	int k;
 
-	if ((k = reader_init(&rd, "passwd", text, len, d)) < 0)
+	if ((k = rp_account_reader_init(&rd, "passwd", text, len, d)) < 0)
 		return k;
 	while ((k = next_entry(&rd, f, 7, 2, "uid or gid", &uid, d)) == 1) {
 		if (!parse_id(&f[3], &gid))
-			return bad_line(d, &rd, "has a bad uid or gid");
+			return rp_account_bad_line(&rd, "has a bad uid or gid", d);
 		if (!rp_memeq(f[0].p, f[0].n, name))
 			continue;
 		if (found) {
@@ -161,9 +159,10 @@ int rp_account_parse_passwd(const char *text, size_t len, const char *name, stru
 		/* The home becomes the working directory and $HOME: absolute, printable. */
 		for (size_t i = 0; i < f[5].n; i++)
 			if ((unsigned char)f[5].p[i] < 0x20 || f[5].p[i] == 0x7f)
-				return bad_line(d, &rd, "has a control byte in its home");
+				return rp_account_bad_line(&rd, "has a control byte in its home",
+							   d);
 		if (f[5].n > 0 && f[5].p[0] != '/')
-			return bad_line(d, &rd, "has a relative home directory");
+			return rp_account_bad_line(&rd, "has a relative home directory", d);
 		memcpy(a.name, name, nlen);
 		a.uid = uid;
 		a.gid = gid;
@@ -184,7 +183,7 @@ int rp_account_parse_passwd(const char *text, size_t len, const char *name, stru
 }
 
 /* Is name one of the comma-separated members? Empty members are malformed. */
-static int has_member(const struct field *m, const char *name, size_t nlen)
+static int has_member(const struct rp_account_field *m, const char *name, size_t nlen)
 {
 	size_t start = 0;
 	bool hit = false;
@@ -205,22 +204,22 @@ static int has_member(const struct field *m, const char *name, size_t nlen)
 
 int rp_account_parse_group(const char *text, size_t len, struct rp_account *acct, struct rp_diag *d)
 {
-	struct reader rd;
-	struct field f[4]; /* name:password:gid:member,member,... */
+	struct rp_account_reader rd;
+	struct rp_account_field f[4]; /* name:password:gid:member,member,... */
 	uint32_t groups[RP_ACCOUNT_GROUPS_MAX], gid;
 	size_t n = acct->ngroups, nlen = strlen(acct->name);
 	int k, m;
 
 	if (n > RP_ACCOUNT_GROUPS_MAX)
 		return RP_E_INVAL;
-	if ((k = reader_init(&rd, "group", text, len, d)) < 0)
+	if ((k = rp_account_reader_init(&rd, "group", text, len, d)) < 0)
 		return k;
 	memcpy(groups, acct->groups, n * sizeof(groups[0]));
 	while ((k = next_entry(&rd, f, 4, 2, "gid", &gid, d)) == 1) {
 		bool dup = false;
 
 		if ((m = has_member(&f[3], acct->name, nlen)) < 0)
-			return bad_line(d, &rd, "has an empty member name");
+			return rp_account_bad_line(&rd, "has an empty member name", d);
 		if (!m)
 			continue;
 		for (size_t i = 0; i < n; i++)

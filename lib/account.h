@@ -17,6 +17,7 @@
  * whoever a broken line happened to parse into.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,3 +58,36 @@ int rp_account_parse_group(const char *text, size_t len, struct rp_account *acct
  */
 int rp_account_lookup(const char *passwd_path, const char *group_path, const char *name,
 		      struct rp_account *ret, struct rp_diag *d);
+
+/*
+ * Every line of an account file (passwd, shadow, group, gshadow), for a
+ * caller that rewrites one (agent/converge.c) and keeps each line it does
+ * not own as it is: the same rules as the parsers above, one line at a
+ * time. The last line may lack its '\n' (r->nl says).
+ */
+struct rp_account_field {
+	const char *p;
+	size_t n;
+};
+struct rp_account_reader {
+	struct rp_cursor c;
+	const char *file; /* "passwd", "shadow", ...: for diagnostics */
+	size_t lineno;
+	const char *line; /* the line last read, without its '\n' */
+	size_t llen;
+	bool nl; /* a '\n' ended it */
+};
+/* RP_E_MALFORMED for a text holding a NUL byte. */
+int rp_account_reader_init(struct rp_account_reader *r, const char *file, const char *text,
+			   size_t len, struct rp_diag *d);
+/*
+ * The next line: 1 with r->line and *ret_entry, false for a line that is
+ * no entry (blank, a `#' comment, NIS compat `+...' or `-...'), true for
+ * an entry of exactly nf ':'-separated fields, a name first, split into f,
+ * field idf (none when idf >= nf) a uid or gid in *ret_id. 0 at the end;
+ * RP_E_MALFORMED with d naming the file, the line's number and the line.
+ */
+int rp_account_read(struct rp_account_reader *r, struct rp_account_field *f, size_t nf, size_t idf,
+		    const char *idname, bool *ret_entry, uint32_t *ret_id, struct rp_diag *d);
+/* RP_E_MALFORMED, d "<file> line <n> <why>: `<the line, quoted>'". */
+int rp_account_bad_line(const struct rp_account_reader *r, const char *why, struct rp_diag *d);
