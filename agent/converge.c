@@ -139,9 +139,10 @@ static bool word_opt_hash(const struct rp_account_field *w, bool *ret_has, uint8
 	return word_hash(w, out);
 }
 
+/* A login or group name; never root's, which no plan may manage. */
 static bool word_name(const struct rp_account_field *w, char out[RP_USER_NAME_MAX + 1])
 {
-	if (!rp_user_name_valid(w->p, w->n))
+	if (!rp_user_name_valid(w->p, w->n) || rp_memeq(w->p, w->n, "root"))
 		return false;
 	memcpy(out, w->p, w->n);
 	out[w->n] = '\0';
@@ -1610,23 +1611,39 @@ static int kill_add(struct conv *c, uint32_t uid)
 	return 0;
 }
 
-/* A managed account the plan no longer has: its lines go, its home stays. */
+static int lock_foreign(struct conv *c, size_t pi, bool *ret_changed);
+
+/*
+ * A managed account the plan no longer has: its lines go, its home stays.
+ * One whose passwd line now has an id Rampart never writes (made uid 0 or
+ * a system uid by hand) is not Rampart's line to delete: it is locked and
+ * reported, and is no longer managed.
+ */
 static int plan_gone_user(struct conv *c, const struct conv_state_user *st)
 {
-	ptrdiff_t i;
+	ptrdiff_t i = afile_find(&c->f[F_PASSWD], st->login);
+	bool changed;
 	int r;
 
-	if ((i = afile_find(&c->f[F_PASSWD], st->login)) >= 0) {
-		uint32_t uid = c->f[F_PASSWD].l[i].id;
+	if ((r = kill_add(c, st->uid)) < 0)
+		return r;
+	c->dirty = true;
+	if (i >= 0 && !id_managed(c->f[F_PASSWD].l[i].id)) {
+		if ((r = lock_foreign(c, (size_t)i, &changed)) < 0)
+			return r;
+		note(c, "conflict", st->login,
+		     "removed from the plan, but its passwd line has uid %u now, which Rampart "
+		     "never writes: locked, not removed",
+		     c->f[F_PASSWD].l[i].id);
+		return 0;
+	}
+	if (i >= 0) {
 		afile_drop(&c->f[F_PASSWD], (size_t)i);
-		if (id_managed(uid) && (r = kill_add(c, uid)) < 0)
+		if ((r = kill_add(c, c->f[F_PASSWD].l[i].id)) < 0)
 			return r;
 	}
 	if ((i = afile_find(&c->f[F_SHADOW], st->login)) >= 0)
 		afile_drop(&c->f[F_SHADOW], (size_t)i);
-	if ((r = kill_add(c, st->uid)) < 0)
-		return r;
-	c->dirty = true;
 	note(c, "removed", st->login, "uid %u: its account, keys and sudo", st->uid);
 	note(c, "home-kept", st->login, HOME_DIR "/%s is never deleted", st->login);
 	return 0;
@@ -1634,13 +1651,20 @@ static int plan_gone_user(struct conv *c, const struct conv_state_user *st)
 
 static void plan_gone_group(struct conv *c, const struct conv_state_group *st)
 {
-	ptrdiff_t i;
+	ptrdiff_t i = afile_find(&c->f[F_GROUP], st->name);
 
-	if ((i = afile_find(&c->f[F_GROUP], st->name)) >= 0)
+	c->dirty = true;
+	if (i >= 0 && !id_managed(c->f[F_GROUP].l[i].id)) {
+		note(c, "conflict", st->name,
+		     "removed from the plan, but its group line has gid %u now, which Rampart "
+		     "never writes: left as it is",
+		     c->f[F_GROUP].l[i].id);
+		return;
+	}
+	if (i >= 0)
 		afile_drop(&c->f[F_GROUP], (size_t)i);
 	if ((i = afile_find(&c->f[F_GSHADOW], st->name)) >= 0)
 		afile_drop(&c->f[F_GSHADOW], (size_t)i);
-	c->dirty = true;
 	note(c, "group", st->name, "removed (gid %u)", st->gid);
 }
 

@@ -158,9 +158,9 @@ int conv_drift(const struct conv_env *env, const struct conv_plan *p, struct con
  * REFUSED: of the sudo rule visudo last refused, `-' when none (not tried
  * again until the rule changes). LASTCHG: the shadow line's day of the
  * last password change (days since 1970), fixed when the account was made.
- * Users, then groups, each sorted by name (strcmp), each name once; every
- * id in the managed range (1000 to 65533). Nothing else: one text per
- * state.
+ * Users, then groups, each sorted by name (strcmp), each name once and
+ * never `root'; every id in the managed range (1000 to 65533). Nothing
+ * else: one text per state.
  */
 struct conv_state_user {
 	char login[RP_USER_NAME_MAX + 1];

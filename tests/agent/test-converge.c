@@ -540,6 +540,26 @@ static void removal_keeps_home(void **s)
 	assert_false(exists("etc/sudoers.d/rampart-bob"));
 	assert_true(has_text("home/bob/notes.txt", "bob's work"));
 	assert_non_null(line_of("etc/passwd", "carol"));
+
+	/* Attack: a managed account made uid 0 by hand, then removed: locked, not deleted */
+	{
+		char *pw = get("etc/passwd"), *p = strstr(pw, "alice:x:2001:3000");
+		assert_non_null(p);
+		memmove(p + 11, p + 17, strlen(p + 17) + 1); /* alice:x:0:0:... */
+		memcpy(p + 6, "x:0:0", 5);
+		put("etc/passwd", pw, 0644);
+		free(pw);
+	}
+	t.p.nusers = 0;
+	t.p.ngroups = 0;
+	apply_ok(&t.p, &rep);
+	must_have(&rep, "conflict", "alice");
+	assert_null(item(&rep, "removed", "alice"));
+	conv_report_release(&rep);
+	t.p.nusers = 3;
+	t.p.ngroups = 1;
+	assert_non_null(strstr(line_of("etc/passwd", "alice"), "alice:x:0:0:"));
+	assert_int_equal(strncmp(line_of("etc/shadow", "alice"), "alice:!*:", 9), 0);
 	tp_free(&t);
 }
 
