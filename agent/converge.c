@@ -52,6 +52,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,8 +150,9 @@ static bool word_name(const struct rp_account_field *w, char out[RP_USER_NAME_MA
 	return true;
 }
 
-static int state_user(const struct rp_account_field *w, struct conv_state_user *u)
+static int state_user(const struct rp_account_field *w, void *out)
 {
+	struct conv_state_user *u = out;
 	uint64_t days;
 
 	memset(u, 0, sizeof(*u));
@@ -164,8 +166,10 @@ static int state_user(const struct rp_account_field *w, struct conv_state_user *
 	return 0;
 }
 
-static int state_group(const struct rp_account_field *w, struct conv_state_group *g)
+static int state_group(const struct rp_account_field *w, void *out)
 {
+	struct conv_state_group *g = out;
+
 	memset(g, 0, sizeof(*g));
 	if (!word_name(&w[1], g->name) || !word_id(&w[2], &g->gid) || !word_hash(&w[4], g->group) ||
 	    !word_hash(&w[5], g->gshadow))
@@ -201,15 +205,56 @@ static int state_bad(struct rp_diag *d, size_t lineno, const char *line, size_t 
 	return RP_E_MALFORMED;
 }
 
+/* The users or the groups of a state as they are parsed. */
+struct state_list {
+	const char *what; /* "user", "group" */
+	size_t nwords, sz, max;
+	int (*fill)(const struct rp_account_field *w, void *out);
+	void *a;
+	size_t n, cap;
+};
+
+/* Both kinds of entry begin with their name: the order is checked on it. */
+_Static_assert(offsetof(struct conv_state_user, login) == 0, "the name first");
+_Static_assert(offsetof(struct conv_state_group, name) == 0, "the name first");
+
+/* One more entry: within its cap, valid, after the one before it. */
+static int state_push(struct state_list *l, const struct rp_account_field *w, size_t lineno,
+		      const char *line, size_t llen, struct rp_diag *d)
+{
+	char why[48], *e;
+
+	if (l->n == l->max) {
+		rp_diagf(d, "converge.state has more than %zu %s lines", l->max, l->what);
+		return RP_E_TOOBIG;
+	}
+	if (!(e = grow(l->a, &l->cap, l->n, l->sz)))
+		return RP_E_NOMEM;
+	l->a = e;
+	e += l->n * l->sz;
+	if (l->fill(w, e) != 0) {
+		snprintf(why, sizeof(why), "is not a valid %s line", l->what);
+		return state_bad(d, lineno, line, llen, why);
+	}
+	if (l->n > 0 && strcmp(e - l->sz, e) >= 0)
+		return state_bad(d, lineno, line, llen, "is out of order or repeated");
+	l->n++;
+	return 0;
+}
+
 int conv_state_parse(const char *text, size_t len, struct conv_state *ret, struct rp_diag *d)
 {
-	struct conv_state s = {0};
+	struct state_list users = {"user", 10, sizeof(struct conv_state_user), RP_CONV_USERS_MAX,
+				   state_user},
+			  groups = {"group", 6, sizeof(struct conv_state_group),
+				    RP_CONV_USERS_MAX + RP_CONV_GROUPS_MAX, state_group};
 	struct rp_cursor c = {text, len};
 	struct rp_account_field w[10];
-	size_t lineno = 0, ucap = 0, gcap = 0;
+	size_t lineno = 0;
 	const char *line;
 	size_t llen;
 	int k, r = RP_E_MALFORMED;
+	bool pending = false;
 
 	if (len > RP_CONVERGE_STATE_MAX) {
 		rp_diagf(d, "converge.state is %zu bytes, more than %d", len,
@@ -218,79 +263,39 @@ int conv_state_parse(const char *text, size_t len, struct conv_state *ret, struc
 	}
 	while ((k = rp_cursor_line(&c, &line, &llen)) == 1) {
 		lineno++;
-		if (lineno == 1) {
-			if (!rp_memeq(line, llen, STATE_MAGIC)) {
-				r = state_bad(d, lineno, line, llen, "is not `" STATE_MAGIC "'");
-				goto fail;
-			}
+		if (lineno == 1 && !rp_memeq(line, llen, STATE_MAGIC)) {
+			r = state_bad(d, lineno, line, llen, "is not `" STATE_MAGIC "'");
+			goto fail;
+		} else if (lineno == 1) {
+			continue;
 		} else if (lineno == 2 && rp_memeq(line, llen, "pending")) {
-			s.pending = true;
-		} else if (words(line, llen, w, 10) && rp_memeq(w[0].p, w[0].n, "user")) {
-			struct conv_state_user *u;
-			if (s.ngroups > 0) {
+			pending = true;
+		} else if (words(line, llen, w, users.nwords) && rp_memeq(w[0].p, w[0].n, "user")) {
+			if (groups.n > 0) {
 				r = state_bad(d, lineno, line, llen, "comes after the groups");
 				goto fail;
 			}
-			if (s.nusers == RP_CONV_USERS_MAX) {
-				rp_diagf(d, "converge.state has more than %d users",
-					 RP_CONV_USERS_MAX);
-				r = RP_E_TOOBIG;
+			if ((r = state_push(&users, w, lineno, line, llen, d)) < 0)
 				goto fail;
-			}
-			if (!(u = grow(s.users, &ucap, s.nusers, sizeof(*u)))) {
-				r = RP_E_NOMEM;
+		} else if (words(line, llen, w, groups.nwords) &&
+			   rp_memeq(w[0].p, w[0].n, "group")) {
+			if ((r = state_push(&groups, w, lineno, line, llen, d)) < 0)
 				goto fail;
-			}
-			s.users = u;
-			if (state_user(w, &s.users[s.nusers]) != 0) {
-				r = state_bad(d, lineno, line, llen, "is not a valid user line");
-				goto fail;
-			}
-			if (s.nusers > 0 &&
-			    strcmp(s.users[s.nusers - 1].login, s.users[s.nusers].login) >= 0) {
-				r = state_bad(d, lineno, line, llen, "is out of order or repeated");
-				goto fail;
-			}
-			s.nusers++;
-		} else if (words(line, llen, w, 6) && rp_memeq(w[0].p, w[0].n, "group")) {
-			struct conv_state_group *g;
-			if (s.ngroups == RP_CONV_USERS_MAX + RP_CONV_GROUPS_MAX) {
-				rp_diagf(d, "converge.state has too many groups");
-				r = RP_E_TOOBIG;
-				goto fail;
-			}
-			if (!(g = grow(s.groups, &gcap, s.ngroups, sizeof(*g)))) {
-				r = RP_E_NOMEM;
-				goto fail;
-			}
-			s.groups = g;
-			if (state_group(w, &s.groups[s.ngroups]) != 0) {
-				r = state_bad(d, lineno, line, llen, "is not a valid group line");
-				goto fail;
-			}
-			if (s.ngroups > 0 &&
-			    strcmp(s.groups[s.ngroups - 1].name, s.groups[s.ngroups].name) >= 0) {
-				r = state_bad(d, lineno, line, llen, "is out of order or repeated");
-				goto fail;
-			}
-			s.ngroups++;
 		} else {
 			r = state_bad(d, lineno, line, llen, "is not a state line");
 			goto fail;
 		}
 	}
-	if (k < 0) {
-		rp_diagf(d, "converge.state: the last line has no newline");
+	if (k < 0 || lineno == 0) {
+		rp_diagf(d, "converge.state: %s", k < 0 ? "the last line has no newline" : "empty");
+		r = RP_E_MALFORMED;
 		goto fail;
 	}
-	if (lineno == 0) {
-		rp_diagf(d, "converge.state is empty");
-		goto fail;
-	}
-	*ret = s;
+	*ret = (struct conv_state){pending, users.n, groups.n, users.a, groups.a};
 	return 0;
 fail:
-	conv_state_release(&s);
+	free(users.a);
+	free(groups.a);
 	return r;
 }
 
@@ -2279,45 +2284,14 @@ static int plan_files(struct conv *c)
 
 /* ---- writing ---- */
 
-/*
- * A new file tmp in dfd (a stale one of that name removed first), exactly
- * mode and owner, fsynced; removed again on failure. errno says why.
- */
+/* A new file tmp in dfd (a stale one of that name removed first), exactly mode and owner. */
 static int tmp_write(int dfd, const char *tmp, const void *p, size_t n, mode_t mode, uid_t uid,
 		     gid_t gid)
 {
-	const char *b = p;
-	int fd, e;
-
 	if (unlinkat(dfd, tmp, 0) != 0 && errno != ENOENT)
 		return RP_E_IO;
-	if ((fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
-		return RP_E_IO;
-	if (fchown(fd, uid, gid) != 0 || fchmod(fd, mode) != 0)
-		goto fail;
-	while (n > 0) {
-		ssize_t k = write(fd, b, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			goto fail;
-		b += k;
-		n -= (size_t)k;
-	}
-	if (fsync(fd) != 0)
-		goto fail;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	return 0;
-fail:
-	e = errno;
-	if (fd >= 0)
-		close(fd);
-	unlinkat(dfd, tmp, 0);
-	errno = e;
-	return RP_E_IO;
+	return rp_file_create_at(dfd, tmp, p, n, (int)mode, (long)uid, (long)gid) == 0 ? 0
+										       : RP_E_IO;
 }
 
 /* A random name in dfd that sudo and sshd both ignore (it has a '.'). */
@@ -2791,22 +2765,6 @@ static int write_keys(struct conv *c)
 	return r;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 /* In the child, between fork and exec: only async-signal-safe calls. */
 static void visudo_exec(const char *visudo, const char *file, int errfd)
 {
@@ -2848,7 +2806,7 @@ static int visudo_check(const struct conv *c, const char *file, char *why, size_
 	char err[256];
 	size_t elen = 0;
 	int pfd[2], status = 0;
-	int64_t deadline = mono_ms() + RP_CONV_VISUDO_S * 1000;
+	int64_t deadline = rp_mono_ms() + RP_CONV_VISUDO_S * 1000;
 	bool late = false;
 	pid_t pid;
 
@@ -2865,7 +2823,7 @@ static int visudo_check(const struct conv *c, const char *file, char *why, size_
 	close(pfd[1]);
 	for (;;) {
 		struct pollfd p = {pfd[0], POLLIN, 0};
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - rp_mono_ms();
 		char buf[512];
 		ssize_t k;
 
@@ -3079,7 +3037,7 @@ static bool uid_listed(const struct conv *c, uint32_t uid, size_t *ret)
 static int kill_sessions(struct conv *c)
 {
 	const char *proc = c->env->proc ? c->env->proc : "/proc";
-	int64_t deadline = mono_ms() + RP_CONV_KILL_WAIT_MS;
+	int64_t deadline = rp_mono_ms() + RP_CONV_KILL_WAIT_MS;
 	size_t *count = NULL, left = 0, nseen = 0, seencap = 0;
 	pid_t *seen = NULL;
 	pid_t self = getpid();
@@ -3144,9 +3102,9 @@ static int kill_sessions(struct conv *c)
 			}
 		}
 		closedir(dir);
-		if (left == 0 || mono_ms() >= deadline)
+		if (left == 0 || rp_mono_ms() >= deadline)
 			break;
-		sleep_ms(20);
+		rp_sleep_ms(20);
 	}
 	close(procfd);
 	for (size_t k = 0; k < c->nkill; k++) {
@@ -3276,7 +3234,7 @@ struct locks {
 static int lock_pwd(struct conv *c, struct locks *lk)
 {
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-	int64_t deadline = mono_ms() + RP_CONV_LOCK_WAIT_S * 1000;
+	int64_t deadline = rp_mono_ms() + RP_CONV_LOCK_WAIT_S * 1000;
 
 	lk->pwfd = openat(c->etc, ".pwd.lock", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (lk->pwfd < 0)
@@ -3284,14 +3242,14 @@ static int lock_pwd(struct conv *c, struct locks *lk)
 	while (fcntl(lk->pwfd, F_SETLK, &fl) != 0) {
 		if (errno != EACCES && errno != EAGAIN && errno != EINTR)
 			return io_fail(c, "locking", ".pwd.lock");
-		if (mono_ms() >= deadline) {
+		if (rp_mono_ms() >= deadline) {
 			rp_diagf(c->d,
 				 "%s/etc/.pwd.lock stayed locked for %d s: another program "
 				 "(useradd, passwd, vipw...) is changing the accounts",
 				 c->root, RP_CONV_LOCK_WAIT_S);
 			return RP_E_EXISTS;
 		}
-		sleep_ms(50);
+		rp_sleep_ms(50);
 	}
 	return 0;
 }
@@ -3304,7 +3262,7 @@ static int lock_pwd(struct conv *c, struct locks *lk)
 static int lock_file(struct conv *c, const char *name)
 {
 	char tmp[64], lock[64], pidtext[24], *held = NULL;
-	int64_t deadline = mono_ms() + RP_CONV_LOCKFILE_WAIT_S * 1000;
+	int64_t deadline = rp_mono_ms() + RP_CONV_LOCKFILE_WAIT_S * 1000;
 	size_t len;
 	int n, r;
 
@@ -3349,7 +3307,7 @@ static int lock_file(struct conv *c, const char *name)
 		held = NULL;
 		if (r == RP_E_NOTFOUND)
 			continue; /* released meanwhile */
-		if (mono_ms() >= deadline) {
+		if (rp_mono_ms() >= deadline) {
 			if (pid > 0)
 				rp_diagf(c->d,
 					 "%s/etc/%s is held by process %llu, which is running: "
@@ -3363,7 +3321,7 @@ static int lock_file(struct conv *c, const char *name)
 			r = RP_E_EXISTS;
 			break;
 		}
-		sleep_ms(100);
+		rp_sleep_ms(100);
 	}
 	unlinkat(c->etc, tmp, 0);
 	return r;

@@ -72,22 +72,6 @@
 #define ERROR_FD     4
 #define COMMAND_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 static const char *sig_name(int sig, char buf[16])
 {
 	const char *a = sigabbrev_np(sig);
@@ -722,9 +706,9 @@ static bool subtree_gone(struct proc *p, int64_t until)
 		size_t left = children_signal(SIGKILL, p->reaped ? 0 : p->pid, p->spare, true);
 		if (empty && left == 0)
 			return true;
-		if (mono_ms() >= until)
+		if (rp_mono_ms() >= until)
 			return false;
-		sleep_ms(10);
+		rp_sleep_ms(10);
 	}
 }
 
@@ -745,7 +729,7 @@ static void read_output(struct proc *p, struct tail *t)
 static void drain(struct proc *p, struct tail *t, int64_t until)
 {
 	while (p->out_fd >= 0) {
-		int64_t now = mono_ms();
+		int64_t now = rp_mono_ms();
 		struct pollfd f = {.fd = p->out_fd, .events = POLLIN};
 
 		if (now >= until || poll(&f, 1, (int)(until - now)) == 0)
@@ -773,7 +757,7 @@ static void collect(struct proc *p, int64_t start, int64_t timeout_ms, const str
 	sigaddset(&block, SIGINT);
 	sigprocmask(SIG_BLOCK, &block, &old);
 	while (!p->reaped) {
-		int64_t now = mono_ms(), until;
+		int64_t now = rp_mono_ms(), until;
 		struct pollfd f[3];
 		nfds_t nf = 0;
 		int k;
@@ -835,12 +819,12 @@ static void collect(struct proc *p, int64_t start, int64_t timeout_ms, const str
 	if (!p->reaped && waitid(P_PIDFD, (id_t)p->pidfd, &p->si, WEXITED | WNOHANG) == 0 &&
 	    p->si.si_pid != 0)
 		p->reaped = true;
-	if (!subtree_gone(p, mono_ms() + RP_EXEC_REAP_MS)) {
+	if (!subtree_gone(p, rp_mono_ms() + RP_EXEC_REAP_MS)) {
 		size_t l = strlen(res->containment);
 		snprintf(res->containment + l, sizeof(res->containment) - l,
 			 "; processes of it outlived SIGKILL (stuck in the kernel?)");
 	}
-	drain(p, t, mono_ms() + RP_EXEC_DRAIN_MS);
+	drain(p, t, rp_mono_ms() + RP_EXEC_DRAIN_MS);
 
 	code = p->reaped && p->si.si_code == CLD_EXITED ? p->si.si_status : -1;
 	died = p->reaped && (p->si.si_code == CLD_KILLED || p->si.si_code == CLD_DUMPED)
@@ -881,7 +865,7 @@ int agent_exec(const struct rp_command *c, const uint8_t *payload, size_t len,
 	struct plan pl = {.script_fd = -1};
 	struct proc p = PROC_NONE;
 	struct tail t = {0};
-	int64_t start = mono_ms();
+	int64_t start = rp_mono_ms();
 	int r;
 
 	if (!(t.buf = malloc(RP_OUTPUT_KEEP))) {
@@ -892,7 +876,7 @@ int agent_exec(const struct rp_command *c, const uint8_t *payload, size_t len,
 	    spawn(&pl, o, &p, res.reason, sizeof(res.reason), res.containment,
 		  sizeof(res.containment)) == 0)
 		collect(&p, start, (int64_t)c->timeout * 1000, o, &t, &res);
-	res.duration_ms = (uint64_t)(mono_ms() - start);
+	res.duration_ms = (uint64_t)(rp_mono_ms() - start);
 	res.output_len = t.len;
 	if (!(res.output = tail_take(&t))) {
 		r = RP_E_NOMEM;

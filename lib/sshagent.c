@@ -333,20 +333,12 @@ void rp_sshagent_close(struct rp_sshagent *a)
 	}
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* 1 when fd is ready before the deadline, 0 when it passed, -1 on error. */
 static int wait_fd(int fd, short events, int64_t deadline)
 {
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = events};
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - rp_mono_ms();
 		int k;
 
 		if (left <= 0)
@@ -409,7 +401,7 @@ static int read_full(struct rp_sshagent *a, uint8_t *p, size_t n, int64_t deadli
 static int exchange(struct rp_sshagent *a, const uint8_t *req, size_t len, uint8_t **ret,
 		    size_t *ret_len, struct rp_diag *d)
 {
-	int64_t deadline = mono_ms() + a->timeout_ms;
+	int64_t deadline = rp_mono_ms() + a->timeout_ms;
 	uint8_t hdr[4], *body;
 	uint32_t n;
 	int r;

@@ -365,6 +365,22 @@ int64_t rp_now(void)
 	return (int64_t)time(NULL);
 }
 
+int64_t rp_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void rp_sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
 void rp_sha256(const void *p, size_t n, uint8_t out[32])
 {
 	crypto_hash_sha256(out, p, n);
@@ -513,28 +529,17 @@ static int dir_open(const char *path, char base[NAME_MAX + 1], int *ret_dfd)
 	return 0;
 }
 
-/*
- * Writes a whole new file in dfd under a unique name (returned in tmp),
- * mode exactly mode, fsynced. On failure nothing is left behind.
- */
-static int temp_write(int dfd, const char *base, const void *p, size_t n, int mode,
-		      char tmp[NAME_MAX + 1])
+int rp_file_create_at(int dfd, const char *name, const void *p, size_t n, int mode, long uid,
+		      long gid)
 {
 	const char *c = p;
-	int fd = -1, e;
+	int fd, e;
 
-	/* Unpredictable and fresh: O_EXCL refuses anything already there. */
-	for (int tries = 0; fd < 0 && tries < 8; tries++) {
-		char rnd[17];
-
-		rp_random_hex(rnd, 8);
-		snprintf(tmp, NAME_MAX + 1, ".%.200s.%s.tmp", base, rnd);
-		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0 && errno != EEXIST)
-			return RP_E_IO;
-	}
+	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return RP_E_IO;
+		return errno == EEXIST ? RP_E_EXISTS : RP_E_IO;
+	if ((uid >= 0 || gid >= 0) && fchown(fd, (uid_t)uid, (gid_t)gid) != 0)
+		goto fail;
 	if (fchmod(fd, (mode_t)mode) != 0)
 		goto fail;
 	while (n > 0) {
@@ -558,8 +563,28 @@ fail:
 	e = errno;
 	if (fd >= 0)
 		close(fd);
-	unlinkat(dfd, tmp, 0);
+	unlinkat(dfd, name, 0);
 	errno = e;
+	return RP_E_IO;
+}
+
+/*
+ * Writes a whole new file in dfd under a unique name (returned in tmp),
+ * mode exactly mode, fsynced. On failure nothing is left behind.
+ */
+static int temp_write(int dfd, const char *base, const void *p, size_t n, int mode,
+		      char tmp[NAME_MAX + 1])
+{
+	/* Unpredictable and fresh: O_EXCL refuses anything already there. */
+	for (int tries = 0; tries < 8; tries++) {
+		char rnd[17];
+		int r;
+
+		rp_random_hex(rnd, 8);
+		snprintf(tmp, NAME_MAX + 1, ".%.200s.%s.tmp", base, rnd);
+		if ((r = rp_file_create_at(dfd, tmp, p, n, mode, -1, -1)) != RP_E_EXISTS)
+			return r;
+	}
 	return RP_E_IO;
 }
 

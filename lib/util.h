@@ -83,6 +83,9 @@ int rp_parse_u64(const char *s, size_t n, uint64_t max, uint64_t *ret);
 int rp_time_parse(const char *s, size_t n, int64_t *ret);
 void rp_time_format(int64_t t, char out[21]);
 int64_t rp_now(void);
+/* Milliseconds of CLOCK_MONOTONIC, for deadlines; a sleep that EINTR does not cut short. */
+int64_t rp_mono_ms(void);
+void rp_sleep_ms(long ms);
 
 /* SHA-256 through libsodium. */
 void rp_sha256(const void *p, size_t n, uint8_t out[32]);
@@ -144,6 +147,16 @@ int rp_write_file_atomic(const char *path, const void *p, size_t n, int mode);
  * files that must be created once, like a secret key.
  */
 int rp_write_file_new(const char *path, const void *p, size_t n, int mode);
+/*
+ * A new file name in the directory dfd (never an existing one, never
+ * through a link: O_EXCL, O_NOFOLLOW) holding the n bytes at p, mode
+ * exactly mode, owned by uid:gid (-1 and -1: the caller's), fsynced and
+ * closed; RP_E_EXISTS if name exists, else RP_E_IO with errno, and nothing
+ * left behind. The building block of the functions above, for a caller
+ * that renames it itself (agent/converge.c: /etc/passwd+).
+ */
+int rp_file_create_at(int dfd, const char *name, const void *p, size_t n, int mode, long uid,
+		      long gid);
 
 /*
  * Appends one line (n bytes, ending in its only '\n') to path, created with

@@ -398,6 +398,16 @@ static uint32_t today(void)
 	return (uint32_t)(time(NULL) / 86400);
 }
 
+/* three_users, applied once. */
+static void converged(struct tplan *t)
+{
+	struct conv_report rep;
+
+	three_users(t);
+	apply_ok(&t->p, &rep);
+	conv_report_release(&rep);
+}
+
 /* ---- the tests ---- */
 
 static void creates_users_and_group_then_writes_nothing(void **s)
@@ -484,9 +494,7 @@ static void suspension_locks_and_takes_keys_and_sudo(void **s)
 	char want[256];
 	(void)s;
 
-	three_users(&t);
-	apply_ok(&t.p, &rep);
-	conv_report_release(&rep);
+	converged(&t);
 	t.u[0].access = false; /* alice */
 	apply_ok(&t.p, &rep);
 	must_have(&rep, "locked", "alice");
@@ -519,9 +527,7 @@ static void removal_keeps_home(void **s)
 	struct conv_report rep;
 	(void)s;
 
-	three_users(&t);
-	apply_ok(&t.p, &rep);
-	conv_report_release(&rep);
+	converged(&t);
 	put("home/bob/notes.txt", "bob's work\n", 0600);
 	t.p.nusers = 1; /* bob and dave leave; devs keeps alice only */
 	t.g[0].nmembers = 1;
@@ -646,9 +652,7 @@ static void unmanaged_lines_kept_byte_for_byte(void **s)
 	char *pw, *gr;
 	(void)s;
 
-	three_users(&t);
-	apply_ok(&t.p, &rep);
-	conv_report_release(&rep);
+	converged(&t);
 	pw = get("etc/passwd");
 	/* the original text, its unterminated last line now ended, then the new lines */
 	assert_memory_equal(pw, passwd0, strlen(passwd0));
@@ -863,9 +867,7 @@ static void drift_found_and_left_alone(void **s)
 	struct snap a, b;
 	(void)s;
 
-	three_users(&t);
-	apply_ok(&t.p, &rep);
-	conv_report_release(&rep);
+	converged(&t);
 	make_drift();
 
 	snap_take(&a);
@@ -914,9 +916,7 @@ static void repair_restores(void **s)
 	const char *sh;
 	(void)s;
 
-	three_users(&t);
-	apply_ok(&t.p, &rep);
-	conv_report_release(&rep);
+	converged(&t);
 	make_drift();
 	t.p.repair = true;
 	apply_ok(&t.p, &rep);
@@ -1174,9 +1174,7 @@ static void interrupted_apply_is_finished(void **s)
 	struct rp_sb sb;
 	(void)s;
 
-	three_users(&t);
-	apply_ok(&t.p, &rep);
-	conv_report_release(&rep);
+	converged(&t);
 	/* as if an apply changing alice's name had died between the state and passwd */
 	p = get("etc/passwd");
 	memcpy(strstr(p, "Alice Liddell"), "Alice Half-Do", 13);
@@ -1213,9 +1211,7 @@ static void key_directory_secured(void **s)
 	struct conv_report rep;
 	(void)s;
 
-	three_users(&t);
-	apply_ok(&t.p, &rep);
-	conv_report_release(&rep);
+	converged(&t);
 	assert_int_equal(chmod(at("etc/ssh/rampart/authorized_keys"), 0777), 0);
 	tp_keys(&t.u[2], KEY_B " dave", NULL);
 	apply_ok(&t.p, &rep);
