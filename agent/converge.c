@@ -2976,46 +2976,82 @@ out:
 
 /* ---- sessions ---- */
 
-/* Real and effective uid of a process, unless it is a zombie (nothing to kill). */
-static bool proc_uids(int procfd, const char *pid, uint32_t *ret_real, uint32_t *ret_eff)
+/* What /proc says of one process. */
+struct pinfo {
+	uint32_t real, eff;
+	uint32_t loginuid; /* the login it descends from (pam_loginuid); UINT32_MAX: none */
+	bool alive;
+};
+
+static bool proc_number(int procfd, const char *path, uint32_t *ret)
+{
+	char *text = NULL;
+	size_t len;
+	uint64_t v;
+	bool ok;
+
+	if (read_at(procfd, path, 32, &text, &len, NULL) != 0)
+		return false;
+	ok = rp_parse_u64(text, len, UINT32_MAX, &v) == 0;
+	free(text);
+	if (ok)
+		*ret = (uint32_t)v;
+	return ok;
+}
+
+/* Tab-separated field k (0: the first after the name) of a status line. */
+static bool status_field(const char *line, size_t ll, size_t k, uint32_t *ret)
+{
+	size_t s = 0, e;
+	uint64_t v;
+
+	for (size_t i = 0;; i++, s = e + 1) {
+		for (e = s; e < ll && line[e] != '\t'; e++)
+			;
+		if (i == k + 1)
+			break;
+		if (e >= ll)
+			return false;
+	}
+	if (rp_parse_u64(line + s, e - s, UINT32_MAX, &v) != 0)
+		return false;
+	*ret = (uint32_t)v;
+	return true;
+}
+
+/*
+ * Real and effective uid, loginuid, and whether anything of the process
+ * still runs: a zombie is dead, unless it is a thread group leader that
+ * exited with its other threads still running (pthread_exit in main).
+ */
+static bool proc_info(int procfd, const char *pid, struct pinfo *ret)
 {
 	char path[64], *text = NULL;
 	struct rp_cursor cur;
 	const char *line;
 	size_t len, ll;
-	bool uids = false, alive = true;
+	uint32_t threads = 1;
+	bool uids = false, zombie = false;
 
 	snprintf(path, sizeof(path), "%s/status", pid);
 	if (read_at(procfd, path, 16384, &text, &len, NULL) != 0)
 		return false;
 	cur = (struct rp_cursor){text, len};
 	while (rp_cursor_line(&cur, &line, &ll) == 1) {
-		struct rp_account_field w[4];
-		if (ll > 7 && memcmp(line, "State:\t", 7) == 0 &&
-		    (line[7] == 'Z' || line[7] == 'X'))
-			alive = false;
-		if (ll < 5 || memcmp(line, "Uid:\t", 5) != 0)
-			continue;
-		line += 5;
-		ll -= 5;
-		for (size_t k = 0, s = 0; k < 2; k++) {
-			size_t e = s;
-			while (e < ll && line[e] != '\t')
-				e++;
-			w[k].p = line + s;
-			w[k].n = e - s;
-			s = e + 1;
-		}
-		uint64_t r, e;
-		if (rp_parse_u64(w[0].p, w[0].n, UINT32_MAX, &r) == 0 &&
-		    rp_parse_u64(w[1].p, w[1].n, UINT32_MAX, &e) == 0) {
-			*ret_real = (uint32_t)r;
-			*ret_eff = (uint32_t)e;
-			uids = true;
-		}
+		if (ll > 7 && memcmp(line, "State:\t", 7) == 0)
+			zombie = line[7] == 'Z' || line[7] == 'X';
+		else if (ll > 8 && memcmp(line, "Threads:", 8) == 0)
+			status_field(line, ll, 0, &threads);
+		else if (ll > 4 && memcmp(line, "Uid:", 4) == 0)
+			uids = status_field(line, ll, 0, &ret->real) &&
+			       status_field(line, ll, 1, &ret->eff);
 	}
 	free(text);
-	return uids && alive;
+	ret->alive = !zombie || threads > 1;
+	snprintf(path, sizeof(path), "%s/loginuid", pid);
+	if (!proc_number(procfd, path, &ret->loginuid))
+		ret->loginuid = UINT32_MAX;
+	return uids;
 }
 
 static bool uid_listed(const struct conv *c, uint32_t uid, size_t *ret)
@@ -3029,6 +3065,26 @@ static bool uid_listed(const struct conv *c, uint32_t uid, size_t *ret)
 }
 
 /*
+ * On the machine itself (no root prefix, the real /proc), logind's slice
+ * of the user first: cgroup.kill takes every process in it at once, so
+ * a session that forks faster than /proc is read still ends. Best effort:
+ * no slice (no logind, cgroup v1, no session) is nothing to do.
+ */
+static void cgroup_kill(uint32_t uid)
+{
+	char path[96];
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/user.slice/user-%u.slice/cgroup.kill", uid);
+	if ((fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return;
+	if (write(fd, "1", 1) != 1) {
+		/* before Linux 5.14 there is no cgroup.kill: the /proc walk does it all */
+	}
+	close(fd);
+}
+
+/*
  * SIGKILL to every process whose real or effective uid is a locked or
  * removed account's, through a pidfd (its uid read again once the pidfd
  * pins it, so a reused pid is never hit), until none is left or
@@ -3038,7 +3094,7 @@ static int kill_sessions(struct conv *c)
 {
 	const char *proc = c->env->proc ? c->env->proc : "/proc";
 	int64_t deadline = rp_mono_ms() + RP_CONV_KILL_WAIT_MS;
-	size_t *count = NULL, left = 0, nseen = 0, seencap = 0;
+	size_t *count = NULL, *others = NULL, left = 0, nseen = 0, seencap = 0;
 	pid_t *seen = NULL;
 	pid_t self = getpid();
 	int procfd;
@@ -3047,11 +3103,16 @@ static int kill_sessions(struct conv *c)
 		return 0;
 	if ((procfd = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return io_fail(c, "opening", proc);
-	if (!(count = calloc(c->nkill, sizeof(*count)))) {
+	if (!(count = calloc(c->nkill, sizeof(*count))) ||
+	    !(others = calloc(c->nkill, sizeof(*others)))) {
+		free(count);
 		close(procfd);
 		return RP_E_NOMEM;
 	}
-	for (;;) {
+	if (!c->env->proc && c->root[0] == '\0')
+		for (size_t k = 0; k < c->nkill; k++)
+			cgroup_kill(c->kill[k]);
+	for (unsigned rounds = 0;; rounds++) {
 		struct dirent *e;
 		DIR *dir;
 		int dfd = dup(procfd);
@@ -3063,17 +3124,24 @@ static int kill_sessions(struct conv *c)
 		}
 		left = 0;
 		while ((e = readdir(dir))) {
-			uint32_t ru, eu, ru2, eu2;
+			struct pinfo pi, again;
+			bool seen_before = false;
 			uint64_t pid;
 			size_t k;
 			int pfd;
 
 			if (rp_parse_u64(e->d_name, strlen(e->d_name), INT32_MAX, &pid) != 0 ||
-			    pid <= 1 || (pid_t)pid == self ||
-			    !proc_uids(procfd, e->d_name, &ru, &eu))
+			    pid <= 1 || (pid_t)pid == self || !proc_info(procfd, e->d_name, &pi) ||
+			    !pi.alive)
 				continue;
-			if (!uid_listed(c, ru, &k) && !uid_listed(c, eu, &k))
+			if (!uid_listed(c, pi.real, &k) && !uid_listed(c, pi.eff, &k)) {
+				/* root shells of its sudo: reported, not killed (their uid is not
+				 * its) */
+				if (rounds == 0 && pi.loginuid != UINT32_MAX &&
+				    uid_listed(c, pi.loginuid, &k))
+					others[k]++;
 				continue;
+			}
 			left++;
 #ifdef SYS_pidfd_open
 			pfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
@@ -3082,17 +3150,17 @@ static int kill_sessions(struct conv *c)
 			errno = ENOSYS;
 #endif
 			if (pfd >= 0) {
-				if (proc_uids(procfd, e->d_name, &ru2, &eu2) && ru2 == ru &&
-				    eu2 == eu)
+				/* the pidfd pins the process: its uids read again are its own */
+				if (proc_info(procfd, e->d_name, &again) && again.real == pi.real &&
+				    again.eff == pi.eff)
 					syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
 				close(pfd);
 			} else if (errno == ENOSYS) {
 				kill((pid_t)pid, SIGKILL);
 			}
-			bool again = false;
 			for (size_t j = 0; j < nseen; j++)
-				again = again || seen[j] == (pid_t)pid;
-			if (!again) {
+				seen_before = seen_before || seen[j] == (pid_t)pid;
+			if (!seen_before) {
 				pid_t *sp = grow(seen, &seencap, nseen, sizeof(*sp));
 				if (sp) {
 					seen = sp;
@@ -3119,8 +3187,14 @@ static int kill_sessions(struct conv *c)
 			note(c, "sessions-ended", who ? who : "?",
 			     "%zu processes of uid %u killed%s", count[k], c->kill[k],
 			     left ? "; some still ran after 2 s" : "");
+		if (others[k])
+			note(c, "sessions-ended", who ? who : "?",
+			     "%zu processes of other accounts started in its sessions (sudo, su: "
+			     "loginuid %u) still run",
+			     others[k], c->kill[k]);
 	}
 	free(count);
+	free(others);
 	free(seen);
 	return 0;
 }

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -1108,6 +1109,55 @@ static void thousand_users_fifty_groups(void **s)
 
 #define TEST_UID 61234
 
+static void *thread_pause(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/*
+ * A child under TEST_UID that says so on fd and waits to be killed; with
+ * leader_exits, its main thread exits and another thread runs on (its
+ * /proc status then says zombie: the process is not dead).
+ */
+static pid_t session_child(int fd, bool leader_exits)
+{
+	pid_t child = fork();
+	pthread_t t;
+
+	assert_true(child >= 0);
+	if (child > 0)
+		return child;
+	if (setgid(TEST_UID) != 0 || setuid(TEST_UID) != 0)
+		_exit(2);
+	if (leader_exits && pthread_create(&t, NULL, thread_pause, NULL) != 0)
+		_exit(4);
+	if (write(fd, "x", 1) != 1)
+		_exit(3);
+	if (leader_exits)
+		pthread_exit(NULL);
+	for (;;)
+		pause();
+}
+
+/* pid is gone within 3 s, by SIGKILL; if not, it is killed here and false. */
+static bool killed_by_sigkill(pid_t pid)
+{
+	int status;
+
+	for (int i = 0; i < 300; i++) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return false;
+}
+
 /* Suspension ends the sessions: a child of uid 61234 is killed, and reported. */
 static void locked_account_sessions_ended(void **s)
 {
@@ -1117,7 +1167,7 @@ static void locked_account_sessions_ended(void **s)
 	struct rp_diag d = {""};
 	int sync[2], status;
 	char *host, c;
-	pid_t child;
+	pid_t child, child2;
 	(void)s;
 
 	/* the host must not have that uid: its processes would be killed */
@@ -1135,17 +1185,10 @@ static void locked_account_sessions_ended(void **s)
 	conv_report_release(&rep);
 
 	assert_int_equal(pipe(sync), 0);
-	child = fork();
-	if (child == 0) {
-		close(sync[0]);
-		if (setgid(TEST_UID) != 0 || setuid(TEST_UID) != 0)
-			_exit(2);
-		if (write(sync[1], "x", 1) != 1)
-			_exit(3);
-		for (;;)
-			pause();
-	}
+	child = session_child(sync[1], false);
+	child2 = session_child(sync[1], true);
 	close(sync[1]);
+	assert_int_equal(read(sync[0], &c, 1), 1);
 	assert_int_equal(read(sync[0], &c, 1), 1);
 	close(sync[0]);
 
@@ -1153,15 +1196,15 @@ static void locked_account_sessions_ended(void **s)
 	assert_int_equal(conv_apply(&env, &t.p, &rep, &d), 0);
 	conv_report_release(&rep);
 	assert_int_equal(waitpid(child, &status, WNOHANG), 0);
+	assert_int_equal(waitpid(child2, &status, WNOHANG), 0);
 
 	t.u[0].access = false;
 	assert_int_equal(conv_apply(&env, &t.p, &rep, &d), 0);
 	must_have(&rep, "locked", "sess");
 	must_have(&rep, "sessions-ended", "sess");
 	conv_report_release(&rep);
-	assert_int_equal(waitpid(child, &status, 0), child);
-	assert_true(WIFSIGNALED(status));
-	assert_int_equal(WTERMSIG(status), SIGKILL);
+	assert_true(killed_by_sigkill(child));
+	assert_true(killed_by_sigkill(child2));
 	tp_free(&t);
 }
 
