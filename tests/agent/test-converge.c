@@ -645,6 +645,39 @@ static void takeover_of_the_same_uid(void **s)
 	tp_free(&t);
 }
 
+/* A plan that moves ids: groups made and dropped, a uid taken by a local account kept. */
+static void plan_changes_ids(void **s)
+{
+	struct tplan t;
+	struct conv_report rep;
+	(void)s;
+
+	converged(&t);
+	t.u[0].gid = 2001; /* alice: from devs to a group of her own */
+	t.u[1].gid = 3000; /* bob: from his own to devs */
+	t.u[2].uid = 2100; /* dave: a free uid */
+	apply_ok(&t.p, &rep);
+	must_have(&rep, "updated", "alice");
+	must_have(&rep, "group", "alice");
+	must_have(&rep, "group", "bob"); /* removed */
+	conv_report_release(&rep);
+	assert_string_equal(line_of("etc/group", "alice"), "alice:x:2001:");
+	assert_null(line_of("etc/group", "bob"));
+	assert_null(line_of("etc/gshadow", "bob"));
+	assert_string_equal(line_of("etc/passwd", "bob"), "bob:x:2002:3000::/home/bob:/bin/bash");
+	assert_string_equal(line_of("etc/passwd", "dave"), "dave:x:2100:2003::/home/dave:/bin/sh");
+
+	t.u[2].uid = 1500; /* carol's, a local account's: dave keeps 2100 */
+	apply_ok(&t.p, &rep);
+	must_have(&rep, "conflict", "dave");
+	conv_report_release(&rep);
+	assert_string_equal(line_of("etc/passwd", "dave"), "dave:x:2100:2003::/home/dave:/bin/sh");
+	apply_ok(&t.p, &rep); /* and stays so, quietly but for the conflict */
+	assert_int_equal(rep.writes, 0);
+	conv_report_release(&rep);
+	tp_free(&t);
+}
+
 /* Every line Rampart does not manage survives byte for byte and in order. */
 static void unmanaged_lines_kept_byte_for_byte(void **s)
 {
@@ -1371,6 +1404,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(removal_keeps_home, setup, teardown),
 		cmocka_unit_test_setup_teardown(local_accounts_conflict, setup, teardown),
 		cmocka_unit_test_setup_teardown(takeover_of_the_same_uid, setup, teardown),
+		cmocka_unit_test_setup_teardown(plan_changes_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(unmanaged_lines_kept_byte_for_byte, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(malformed_file_refused_whole, setup, teardown),
