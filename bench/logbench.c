@@ -246,7 +246,7 @@ static char *policy_note(size_t *ret_len)
 static char *statement_note(uint64_t i, size_t *ret_len)
 {
 	static const int pairs[3][2] = {{0, 1}, {1, 2}, {0, 2}};
-	char targets[2][RP_ID_HEX + 1];
+	char targets[2][RP_TARGET_MAX + 1];
 	struct rp_command c = {0};
 	uint8_t h[32];
 	char seed[64], *text, *note;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Command statements: a text that parses is in its one canonical form,
+ * Command statements (and directory statements, which parse as commands of
+ * kind directory): a text that parses is in its one canonical form,
  * format(parse(x)) == x byte for byte; the same for the text of a signed
  * statement.
  */
@@ -25,8 +26,12 @@ static void canonical(const struct rp_command *c, const char *text, size_t len)
 
 	FUZZ_CHECK(t != NULL);
 	FUZZ_CHECK(olen == len && memcmp(t, text, len) == 0);
-	FUZZ_CHECK(c->ntargets >= 1 && c->ntargets <= RP_STATEMENT_TARGETS_MAX);
-	FUZZ_CHECK(c->expires > c->not_before);
+	if (c->kind == RP_KIND_DIRECTORY) { /* a directory statement: fuzz-directory's */
+		FUZZ_CHECK(c->dir != NULL && c->all_devices && c->ntargets == 0);
+	} else {
+		FUZZ_CHECK(c->ntargets >= 1 && c->ntargets <= RP_STATEMENT_TARGETS_MAX);
+		FUZZ_CHECK(c->expires > c->not_before);
+	}
 	free(t);
 }
 

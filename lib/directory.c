@@ -276,6 +276,29 @@ bool rp_dir_targets(const struct rp_dir *s, const char *target, const char *devi
 	return false;
 }
 
+bool rp_dir_command_targets(const struct rp_dir *dir, const struct rp_command *c,
+			    const char *device_id)
+{
+	if (rp_command_targets(c, device_id))
+		return true;
+	if (!dir || !c->by_directory)
+		return false;
+	for (size_t i = 0; i < c->ntargets; i++)
+		if (rp_dir_targets(dir, c->targets[i], device_id))
+			return true;
+	return false;
+}
+
+uint32_t rp_dir_threshold(const struct rp_policy *p, const struct rp_dir *dir, enum rp_role_id role,
+			  const char *device_id)
+{
+	const struct rp_dir_device *v = dir ? rp_dir_device_get(dir, device_id) : NULL;
+
+	return rp_policy_threshold(p, role,
+				   v ? (const char(*)[RP_USER_NAME_MAX + 1]) v->groups : NULL,
+				   v ? v->ngroups : 0);
+}
+
 /* ---- formatting ---- */
 
 static void names_format(struct rp_sb *sb, const char *word,
@@ -1369,6 +1392,51 @@ int rp_dir_apply(struct rp_dir_state *s, const struct rp_dir_stmt *st, const uin
 	s->version = st->version;
 	rp_sha256(entry, len, s->head);
 	return 0;
+}
+
+/* ---- building ---- */
+
+int rp_dir_insert(struct rp_dir *d, enum rp_dir_kind k, void *o)
+{
+	size_t *n, at = 0;
+	void ***a = arr(d, (enum kind)k, &n);
+	ssize_t i = find(d, (enum kind)k, o, &at);
+	int r;
+
+	if (i >= 0) {
+		obj_free((enum kind)k, (*a)[i]);
+		(*a)[i] = o;
+		return 0;
+	}
+	if ((r = push(d, (enum kind)k, o)) < 0)
+		return r;
+	memmove(&(*a)[at + 1], &(*a)[at], (*n - 1 - at) * sizeof(**a));
+	(*a)[at] = o;
+	return 0;
+}
+
+void *rp_dir_find(const struct rp_dir *d, enum rp_dir_kind k, const void *key)
+{
+	size_t *n;
+	void ***a = arr((struct rp_dir *)d, (enum kind)k, &n);
+	ssize_t i = find(d, (enum kind)k, key, NULL);
+
+	return i < 0 ? NULL : (*a)[i];
+}
+
+void *rp_dir_obj_dup(enum rp_dir_kind k, const void *o)
+{
+	return obj_dup((enum kind)k, o);
+}
+
+void rp_dir_obj_free(enum rp_dir_kind k, void *o)
+{
+	obj_free((enum kind)k, o);
+}
+
+void rp_dir_release(struct rp_dir *d)
+{
+	dir_release(d);
 }
 
 /* ---- diff ---- */

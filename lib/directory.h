@@ -111,6 +111,16 @@ struct rp_dir_state {
 
 bool rp_dir_name_valid(const char *s, size_t n);
 
+/* Building statements (rampart's directory commands): objects by kind. */
+enum rp_dir_kind { RP_DIR_USER, RP_DIR_GROUP, RP_DIR_DGROUP, RP_DIR_DEVICE, RP_DIR_BIND };
+/* Inserts o (owned from then on) in d's sorted set, replacing an object of the same key. */
+int rp_dir_insert(struct rp_dir *d, enum rp_dir_kind k, void *o);
+/* The object of d with the key of key (an object of kind k, only its key set), or NULL. */
+void *rp_dir_find(const struct rp_dir *d, enum rp_dir_kind k, const void *key);
+void *rp_dir_obj_dup(enum rp_dir_kind k, const void *o);
+void rp_dir_obj_free(enum rp_dir_kind k, void *o);
+void rp_dir_release(struct rp_dir *d);
+
 /* Strict parse (docs/formats.md "Directory"); RP_E_MALFORMED/TOOBIG naming the line. */
 int rp_dir_stmt_parse_text(const char *text, size_t len, struct rp_dir_stmt **ret,
 			   struct rp_diag *d);
@@ -153,6 +163,16 @@ bool rp_dir_dgroup_exists(const struct rp_dir *d, const char *name);
  * or `all'.
  */
 bool rp_dir_targets(const struct rp_dir *s, const char *target, const char *device_id);
+
+/* rp_command_targets, then its group and tag targets resolved against dir (may be NULL). */
+bool rp_dir_command_targets(const struct rp_dir *dir, const struct rp_command *c,
+			    const char *device_id);
+/*
+ * The threshold of role for the device under policy p: the strictest
+ * device-group-threshold among the groups the directory dir puts it in.
+ */
+uint32_t rp_dir_threshold(const struct rp_policy *p, const struct rp_dir *dir, enum rp_role_id role,
+			  const char *device_id);
 
 /*
  * The difference between two states, one line per object added (+),

@@ -41,7 +41,8 @@
 	X(STALE, -32, "no fresh cosigned checkpoint")                                 \
 	X(UNSAFE, -33, "file refused: a link, not a regular file, or open to others") \
 	X(POLICY_EXPIRED, -34, "the root policy has expired")                         \
-	X(UNSCANNED, -35, "the log entry is past the entries read so far")
+	X(UNSCANNED, -35, "the log entry is past the entries read so far")            \
+	X(CONFLICT, -36, "does not follow the current state")
 
 enum {
 #define RP_ERR_ENUM(name, val, text) RP_E_##name = (val),

@@ -32,14 +32,16 @@
  * The directory (lib/directory.h). A statement is one log entry
  * (RP_LOG_ENTRY_MAX); the state folded from all of them has its own caps.
  */
-#define RP_DIR_SHELL_MAX         128                /* login shell: an absolute path */
-#define RP_DIR_GECOS_MAX         64                 /* a user's full name */
-#define RP_DIR_KEYS_MAX          32                 /* SSH keys of one user */
-#define RP_DIR_MEMBERS_MAX       2000               /* members of one user group */
-#define RP_DIR_DEVICE_GROUPS_MAX 32                 /* device groups of one device */
-#define RP_DIR_TAGS_MAX          32                 /* tags of one device */
-#define RP_DIR_COMMANDS_MAX      64                 /* sudo commands of one binding */
-#define RP_DIR_OBJECTS_MAX       200000             /* objects in the folded directory */
+#define RP_DIR_SHELL_MAX         128    /* login shell: an absolute path */
+#define RP_DIR_GECOS_MAX         64     /* a user's full name */
+#define RP_DIR_KEYS_MAX          32     /* SSH keys of one user */
+#define RP_DIR_MEMBERS_MAX       2000   /* members of one user group */
+#define RP_DIR_DEVICE_GROUPS_MAX 32     /* device groups of one device */
+#define RP_DIR_TAGS_MAX          32     /* tags of one device */
+#define RP_DIR_COMMANDS_MAX      64     /* sudo commands of one binding */
+#define RP_DIR_OBJECTS_MAX       200000 /* objects in the folded directory */
+#define RP_DIR_ANSWER_ENTRIES    64     /* entries per GET /v1/orgs/ORG/directory */
+#define RP_DIR_ANSWER_BYTES      (2 * 1024 * 1024)
 #define RP_DIR_STATE_MAX         (64 * 1024 * 1024) /* its text (directory.state) */
 
 /* Execution. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "directory.h"
 #include "rp_err.h"
 
 static const char command_header[] = "rampart/command/v1";
@@ -32,8 +33,43 @@ bool rp_user_name_valid(const char *s, size_t n)
 
 enum rp_role_id rp_command_role(const struct rp_command *c)
 {
-	(void)c; /* every command kind so far is exec */
-	return RP_ROLE_EXEC;
+	return c->kind == RP_KIND_DIRECTORY ? RP_ROLE_DIRECTORY : RP_ROLE_EXEC;
+}
+
+bool rp_target_valid(const char *s, size_t n)
+{
+	if (rp_id_valid(s, n) || rp_memeq(s, n, "all"))
+		return true;
+	if (n > 6 && !memcmp(s, "group:", 6))
+		return rp_user_name_valid(s + 6, n - 6);
+	if (n > 4 && !memcmp(s, "tag:", 4))
+		return rp_user_name_valid(s + 4, n - 4);
+	return false;
+}
+
+/* A directory statement as the command pipeline sees one (rp_command_parse_text). */
+static int directory_command(const char *text, size_t len, struct rp_command **ret,
+			     struct rp_diag *d)
+{
+	struct rp_command *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return RP_E_NOMEM;
+	if ((r = rp_dir_stmt_parse_text(text, len, &c->dir, d)) < 0) {
+		free(c);
+		return r;
+	}
+	c->kind = RP_KIND_DIRECTORY;
+	memcpy(c->org, c->dir->org, sizeof(c->org));
+	memcpy(c->id, c->dir->id, sizeof(c->id));
+	c->expires = c->dir->expires;
+	c->not_before = 0;
+	rp_sha256("", 0, c->payload_hash);
+	c->all_devices = true;
+	memcpy(c->comment, c->dir->comment, sizeof(c->comment));
+	*ret = c;
+	return 0;
 }
 
 void rp_device_id(const uint8_t pub[32], char out[RP_ID_HEX + 1])
@@ -101,6 +137,8 @@ int rp_command_parse_text(const char *text, size_t len, struct rp_command **ret,
 	}
 	if (!rp_note_text_valid(text, len, d))
 		return RP_E_MALFORMED;
+	if (rp_entry_is_directory((const uint8_t *)text, len))
+		return directory_command(text, len, ret, d);
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return RP_E_NOMEM;
@@ -187,12 +225,21 @@ int rp_command_parse_text(const char *text, size_t len, struct rp_command **ret,
 				r = RP_E_TOOBIG;
 				goto fail;
 			}
-			if (!rp_id_valid(v, vlen))
-				BAD("target", "is not a device id (32 lowercase hex digits)");
+			if (!rp_target_valid(v, vlen))
+				BAD("target", "is not a device id (32 lowercase hex digits), "
+					      "`all', `group:NAME' or `tag:NAME'");
 			for (size_t i = 0; i < c->ntargets; i++)
-				if (memcmp(c->targets[i], v, vlen) == 0)
+				if (strlen(c->targets[i]) == vlen &&
+				    memcmp(c->targets[i], v, vlen) == 0)
 					BAD("target", "is listed twice");
+			if (rp_memeq(v, vlen, "all") && c->ntargets)
+				BAD("target", "`all' is the only target when it is one");
+			if (c->all_devices)
+				BAD("target", "follows `target all'");
 			memcpy(c->targets[c->ntargets++], v, vlen);
+			c->all_devices = rp_memeq(v, vlen, "all");
+			c->by_directory =
+				c->by_directory || (!c->all_devices && !rp_id_valid(v, vlen));
 		} else if (rp_memeq(w, wlen, "comment")) {
 			if (c->comment[0])
 				BAD("comment", "is a second comment");
@@ -239,6 +286,7 @@ void rp_command_free(struct rp_command *c)
 	if (!c)
 		return;
 	rp_note_free(c->note);
+	rp_dir_stmt_free(c->dir);
 	free(c->targets);
 	free(c);
 }
@@ -248,6 +296,8 @@ char *rp_command_format(const struct rp_command *c, size_t *ret_len)
 	struct rp_sb sb;
 	char nb[21], ex[21], h[65];
 
+	if (c->kind == RP_KIND_DIRECTORY)
+		return rp_dir_stmt_format(c->dir, ret_len);
 	rp_time_format(c->not_before, nb);
 	rp_time_format(c->expires, ex);
 	rp_hex_encode(c->payload_hash, 32, h);
@@ -266,6 +316,8 @@ char *rp_command_format(const struct rp_command *c, size_t *ret_len)
 
 bool rp_command_targets(const struct rp_command *c, const char *device_id)
 {
+	if (c->all_devices)
+		return true;
 	for (size_t i = 0; i < c->ntargets; i++)
 		if (strcmp(c->targets[i], device_id) == 0)
 			return true;

@@ -13,10 +13,15 @@
 #include "policy.h"
 
 #define RP_ID_HEX 32 /* statement and device ids: 16 bytes, hex */
+/* a `target' value: a device id, `all', `group:<device group>' or `tag:<tag>' */
+#define RP_TARGET_MAX (6 + RP_USER_NAME_MAX)
 
 enum rp_command_kind {
 	RP_KIND_EXEC,
+	RP_KIND_DIRECTORY, /* a rampart/directory/v1 statement (lib/directory.h): c->dir */
 };
+
+struct rp_dir_stmt;
 
 struct rp_command {
 	char org[RP_ORG_NAME_MAX + 1];
@@ -28,20 +33,37 @@ struct rp_command {
 	uint8_t payload_hash[32];
 	uint64_t payload_size;
 	size_t ntargets;
-	char (*targets)[RP_ID_HEX + 1];
+	char (*targets)[RP_TARGET_MAX + 1];
+	/* Reaches every device of the org: a directory statement, or `target all'. */
+	bool all_devices;
+	/* Some target names a device group or a tag: only the directory resolves it. */
+	bool by_directory;
 	char comment[RP_STATEMENT_COMMENT_MAX + 1];
-	struct rp_note *note; /* when parsed from a signed note */
+	struct rp_note *note;    /* when parsed from a signed note */
+	struct rp_dir_stmt *dir; /* RP_KIND_DIRECTORY: the statement itself (owned) */
 };
 
 bool rp_id_valid(const char *s, size_t n);
 bool rp_user_name_valid(const char *s, size_t n);
 enum rp_role_id rp_command_role(const struct rp_command *c);
 
+/*
+ * A command, or (RP_KIND_DIRECTORY) a directory statement seen as one by
+ * what stores, orders, delivers and reports statements: its org, id and
+ * expiry, no payload (the hash of nothing), no run-as, every device a
+ * target (all_devices), the `directory' role.
+ */
 int rp_command_parse_text(const char *text, size_t len, struct rp_command **ret, struct rp_diag *d);
 int rp_command_parse(const char *msg, size_t len, struct rp_command **ret, struct rp_diag *d);
 void rp_command_free(struct rp_command *c);
 char *rp_command_format(const struct rp_command *c, size_t *ret_len);
+/*
+ * Whether c names device_id: among its device ids, or every device. A
+ * target by device group or tag is not resolved here (lib/directory.h:
+ * rp_dir_command_targets resolves it against the signed directory).
+ */
 bool rp_command_targets(const struct rp_command *c, const char *device_id);
+bool rp_target_valid(const char *s, size_t n);
 
 /* Device id: hex of the first 16 bytes of SHA-256(Ed25519 public key). */
 void rp_device_id(const uint8_t pub[32], char out[RP_ID_HEX + 1]);

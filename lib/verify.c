@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "verify.h"
 
+#include "directory.h"
+
 #include <jansson.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -349,7 +351,10 @@ int rp_verify_delivery(const struct rp_verify_ctx *ctx, const struct rp_delivery
 		r = RP_E_ORG;
 		goto fail;
 	}
-	if ((r = rp_quorum_check(sp, rp_command_role(c), c->note, NULL, d)) < 0)
+	if ((r = rp_quorum_check_min(
+		     sp, rp_command_role(c),
+		     rp_dir_threshold(sp, ctx->dir, rp_command_role(c), ctx->device_id), c->note,
+		     NULL, d)) < 0)
 		goto fail;
 	/*
 	 * Expiry is exact on this device's clock: the skew allowance would let
@@ -359,7 +364,8 @@ int rp_verify_delivery(const struct rp_verify_ctx *ctx, const struct rp_delivery
 	 * clock is behind: a scheduled statement refused as not yet valid
 	 * would consume its log index for good (docs/operating.md, Clocks).
 	 */
-	if (ctx->now >= c->expires) {
+	/* a directory statement's expiry bounds its logging, which the walk judged */
+	if (c->kind != RP_KIND_DIRECTORY && ctx->now >= c->expires) {
 		rp_time_format(c->expires, t);
 		rp_diagf(d, "statement %s expired at %s", c->id, t);
 		r = RP_E_EXPIRED;
@@ -371,7 +377,7 @@ int rp_verify_delivery(const struct rp_verify_ctx *ctx, const struct rp_delivery
 		r = RP_E_NOTYET;
 		goto fail;
 	}
-	if (!rp_command_targets(c, ctx->device_id)) {
+	if (!rp_dir_command_targets(ctx->dir, c, ctx->device_id)) {
 		rp_diagf(d, "statement %s does not name this device (%s) as a target", c->id,
 			 ctx->device_id);
 		r = RP_E_TARGET;

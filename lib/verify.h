@@ -87,6 +87,12 @@ struct rp_verify_ctx {
 	uint64_t scanned;
 	const struct rp_policy *(*policy_at)(const void *arg, uint64_t index);
 	const void *policy_at_arg;
+	/*
+	 * The signed directory as this device folded it (NULL: none): it
+	 * resolves targets by device group and tag, and the device groups it
+	 * puts this device in set the threshold (device-group-threshold).
+	 */
+	const struct rp_dir *dir;
 };
 
 /*

@@ -119,7 +119,7 @@ static char *v1_signed(char hash[72])
 /* A command of org with id number `id', signed by who. */
 static char *cmd(const char *org, unsigned id, unsigned who)
 {
-	char targets[1][RP_ID_HEX + 1];
+	char targets[1][RP_TARGET_MAX + 1];
 	struct rp_command c = {0};
 	char *t, *n;
 

@@ -181,6 +181,78 @@ CASE(target_uppercase, "target " T1, "target 00112233445566778899AABBCCDDEEFF", 
 CASE(comment_empty, "comment restart nginx\n", "comment \n", "comment")
 CASE(crlf_line_endings, "org acme\n", "org acme\r\n", "control")
 
+/* Targets by device group, tag, or every device: resolved by the directory, not here. */
+static void directory_targets(void **state)
+{
+	char *t = replace(good, "target " T2 "\n", "target group:db\ntarget tag:prod\n");
+	struct rp_command *c = NULL;
+	struct rp_diag d = {""};
+	char *out;
+	(void)state;
+
+	assert_int_equal(rp_command_parse_text(t, strlen(t), &c, &d), 0);
+	assert_int_equal(c->ntargets, 3);
+	assert_true(c->by_directory);
+	assert_false(c->all_devices);
+	assert_string_equal(c->targets[1], "group:db");
+	assert_true(rp_command_targets(c, T1));
+	assert_false(rp_command_targets(c, T2));
+	out = rp_command_format(c, NULL);
+	assert_string_equal(out, t);
+	free(out);
+	rp_command_free(c);
+	free(t);
+
+	t = replace(good, "target " T1 "\ntarget " T2 "\n", "target all\n");
+	assert_int_equal(rp_command_parse_text(t, strlen(t), &c, &d), 0);
+	assert_true(c->all_devices);
+	assert_true(rp_command_targets(c, T2));
+	rp_command_free(c);
+	free(t);
+
+	static const char *const bad[] = {"target all\n", "target group:Db\n", "target tag:\n",
+					  "target host:x\n", "target group:db\ntarget group:db\n"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char rep[128];
+		snprintf(rep, sizeof(rep), "target " T1 "\n%s", bad[i]);
+		t = replace(good, "target " T1 "\ntarget " T2 "\n", rep);
+		d.msg[0] = '\0';
+		assert_int_equal(rp_command_parse_text(t, strlen(t), &c, &d), RP_E_MALFORMED);
+		assert_non_null(strstr(d.msg, "target"));
+		free(t);
+	}
+	t = replace(good, "target " T1 "\ntarget " T2 "\n", "target all\ntarget " T1 "\n");
+	assert_int_equal(rp_command_parse_text(t, strlen(t), &c, &d), RP_E_MALFORMED);
+	assert_non_null(strstr(d.msg, "follows `target all'"));
+	free(t);
+}
+
+/* A directory statement through the command pipeline: its role, its id, every device. */
+static void directory_as_command(void **state)
+{
+	static const char text[] = "rampart/directory/v1\norg acme\n"
+				   "id 5f0c8c1d2b7e4a90b1d8e3f4a6c7d8e9\nversion 1\n"
+				   "previous none\nexpires 2026-12-10T00:00:00Z\n"
+				   "device-group db\n";
+	struct rp_command *c = NULL;
+	struct rp_diag d = {""};
+	char *out;
+	(void)state;
+
+	assert_int_equal(rp_command_parse_text(text, strlen(text), &c, &d), 0);
+	assert_int_equal(c->kind, RP_KIND_DIRECTORY);
+	assert_int_equal(rp_command_role(c), RP_ROLE_DIRECTORY);
+	assert_string_equal(c->id, "5f0c8c1d2b7e4a90b1d8e3f4a6c7d8e9");
+	assert_int_equal(c->expires, 1796860800);
+	assert_int_equal(c->payload_size, 0);
+	assert_true(rp_command_targets(c, T1));
+	assert_non_null(c->dir);
+	out = rp_command_format(c, NULL);
+	assert_string_equal(out, text);
+	free(out);
+	rp_command_free(c);
+}
+
 static void unknown_kind(void **state)
 {
 	(void)state;
@@ -606,6 +678,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(round_trip),
+		cmocka_unit_test(directory_targets),
+		cmocka_unit_test(directory_as_command),
 		cmocka_unit_test(round_trip_without_comment),
 		cmocka_unit_test(parse_signed),
 		cmocka_unit_test(parse_signed_needs_signature),

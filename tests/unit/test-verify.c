@@ -53,7 +53,7 @@ struct cmd_spec {
 /* The command text for spec, bound to `payload'. */
 static char *command(struct cmd_spec s)
 {
-	char targets[3][RP_ID_HEX + 1];
+	char targets[3][RP_TARGET_MAX + 1];
 	struct rp_command c = {0};
 	char *t;
 
