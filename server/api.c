@@ -978,10 +978,29 @@ static bool held_back(const struct rp_command *c)
 	return c->not_before > rp_now();
 }
 
-/* Every target must be a device of this org: the server never widens a target set. */
-static bool targets_known(struct req *q, const struct rp_command *c)
+/*
+ * Every device id target must be a device of this org: the server never
+ * widens a target set. A device group or tag is the directory's to
+ * resolve, on each device; a directory statement must be the next version
+ * of the directory (409 otherwise: it was made against an older one).
+ */
+static bool targets_known(struct req *q, const struct rp_command *c, const char *text)
 {
+	if (c->kind == RP_KIND_DIRECTORY) {
+		int r = db_directory_next(&q->srv->db, q->org, text);
+		if (r == RP_E_CONFLICT)
+			fail(q, 409,
+			     "directory statement %s is not the next version of the directory "
+			     "(made against an older one, or expired): rebuild the change",
+			     c->id);
+		else if (r < 0)
+			fail(q, r == RP_E_MALFORMED ? 400 : 500,
+			     "checking directory statement %s: %s", c->id, rp_strerror(r));
+		return r == 0;
+	}
 	for (size_t i = 0; i < c->ntargets; i++) {
+		if (!rp_id_valid(c->targets[i], strlen(c->targets[i])))
+			continue;
 		int r = db_device_in_org(&q->srv->db, c->targets[i], q->org);
 		if (r == RP_E_NOTFOUND) {
 			fail(q, 400, "target %s is not a device of org %s", c->targets[i], q->org);
@@ -1030,7 +1049,7 @@ static void h_cmd_submit(struct req *q)
 		fail(q, 400, "payload does not match the statement's hash");
 		goto out;
 	}
-	if (!targets_known(q, c) || (ok = command_keep_valid(q, text, strlen(text), &sc)) < 0)
+	if (!targets_known(q, c, text) || (ok = command_keep_valid(q, text, strlen(text), &sc)) < 0)
 		goto out;
 	row.cmd = sc.cmd;
 	row.statement = sc.text;
@@ -1042,6 +1061,11 @@ static void h_cmd_submit(struct req *q)
 	r = db_command_insert(&q->srv->db, &row);
 	if (r == RP_E_EXISTS) {
 		fail(q, 409, "command %s already exists", c->id);
+		goto out;
+	}
+	if (r == RP_E_CONFLICT) {
+		fail(q, 409, "directory statement %s is not the next version of the directory",
+		     c->id);
 		goto out;
 	}
 	if (r < 0) {
@@ -1159,6 +1183,14 @@ static void h_cmd_sign(struct req *q)
 		     sc.cmd->id, sc.len, RP_LOG_ENTRY_MAX);
 		goto out;
 	}
+	if (r == RP_E_CONFLICT) {
+		/* approved now, but another change of the directory was logged first */
+		fail(q, 409,
+		     "directory statement %s is no longer the next version of the directory "
+		     "(another change was logged first, or it expired): rebuild the change",
+		     sc.cmd->id);
+		goto out;
+	}
 	if (r < 0) {
 		fail(q, 500, "storing signatures of %s: %s", sc.cmd->id, rp_strerror(r));
 		goto out;
@@ -1225,6 +1257,29 @@ static void h_results(struct req *q)
 	else
 		reply(q, 200, json_pack("{s:s, s:o}", "statement", statement, "results", a));
 	free(statement);
+}
+
+/*
+ * ?from=N: the logged directory statements from the N-th on, as logged
+ * (signatures included), for the CLI's own fold: it verifies each, and
+ * the chain between them, before it shows or builds on any.
+ */
+static void h_directory(struct req *q)
+{
+	json_t *a = NULL;
+	uint64_t from;
+	bool more;
+	int r;
+
+	if (!query_u64(q, "from", INT64_MAX, &from))
+		return;
+	r = db_directory_json(&q->srv->db, q->org, from, RP_DIR_ANSWER_BYTES, &a, &more);
+	if (r < 0)
+		fail_db(q, r, "directory");
+	else
+		reply(q, 200,
+		      json_pack("{s:I, s:o, s:b}", "from", (json_int_t)from, "entries", a, "more",
+				more));
 }
 
 static void h_alerts(struct req *q)
@@ -1938,6 +1993,7 @@ static const struct route {
 	{"GET", "/v1/orgs/*/commands/*/results", AUTH_READ, 0, h_results},
 	{"GET", "/v1/orgs/*/commands/*/delivery", AUTH_READ, 0, h_cmd_delivery},
 	{"GET", "/v1/orgs/*/alerts", AUTH_READ, 0, h_alerts},
+	{"GET", "/v1/orgs/*/directory", AUTH_READ, 0, h_directory},
 	{"POST", "/v1/orgs/*/tokens", AUTH_SIGNED, RP_HTTP_BODY_SMALL_MAX, h_token_create},
 	{"GET", "/v1/orgs/*/tokens", AUTH_SIGNED, 0, h_token_list},
 	{"POST", "/v1/orgs/*/tokens/rotate", AUTH_SIGNED, RP_HTTP_ROTATE_BODY_MAX, h_tokens_rotate},

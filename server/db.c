@@ -85,6 +85,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "directory.h"
 #include "policy.h"
 #include "rp_err.h"
 #include "util.h"
@@ -1014,11 +1015,105 @@ static int log_append_org(struct db *db, const char *org, const char *text, uint
 }
 
 /* An approved command goes into the org's active log, once: its entry is what agents run. */
+/* The logged directory entries of org, in log order: each row's column 0 is the entry. */
+static sqlite3_stmt *directory_entries(struct db *db, const char *org, bool newest_first)
+{
+	return rp_sql_prep(
+		db->h,
+		newest_first
+			? "SELECT e.data FROM commands c JOIN log_entries e ON e.log = c.log "
+			  "AND e.idx = c.log_index WHERE c.org = ? AND c.log_index >= 0 AND "
+			  "substr(CAST(c.statement AS TEXT), 1, 21) = 'rampart/directory/v1' || char(10) "
+			  "ORDER BY c.log DESC, c.log_index DESC LIMIT 1"
+			: "SELECT e.data FROM commands c JOIN log_entries e ON e.log = c.log "
+			  "AND e.idx = c.log_index WHERE c.org = ? AND c.log_index >= 0 AND "
+			  "substr(CAST(c.statement AS TEXT), 1, 21) = 'rampart/directory/v1' || char(10) "
+			  "ORDER BY c.log, c.log_index",
+		"t", org);
+}
+
+int db_directory_state(struct db *db, const char *org, struct rp_dir_state *ret)
+{
+	sqlite3_stmt *st = directory_entries(db, org, false);
+	int r;
+
+	rp_dir_state_init(ret, org);
+	while ((r = rp_sql_step(db->h, st)) == 1) {
+		const void *e = sqlite3_column_blob(st, 0);
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+		struct rp_dir_stmt *ds = NULL;
+		/* what was logged passed these checks when it was: a row that does not is skipped
+		 */
+		if (rp_dir_stmt_parse(e, n, &ds, NULL) == 0)
+			rp_dir_apply(ret, ds, e, n, true, NULL);
+		rp_dir_stmt_free(ds);
+	}
+	sqlite3_finalize(st);
+	if (r < 0)
+		rp_dir_state_release(ret);
+	return db_ret(db, r, "folding the directory of %s", org);
+}
+
+/*
+ * A directory statement is logged only as the next version, chained to
+ * the last directory entry, and before its expiry: agents fold every
+ * directory entry, so one signed against an older directory, or held back
+ * past its time, must never enter the log (RP_E_CONFLICT).
+ */
+static int directory_check(struct db *db, const char *org, const char *statement)
+{
+	struct rp_dir_stmt *ds = NULL, *last = NULL;
+	sqlite3_stmt *st;
+	uint8_t head[32] = {0};
+	uint64_t version = 0;
+	int r;
+
+	if (!rp_entry_is_directory((const uint8_t *)statement, strlen(statement)))
+		return 0;
+	if (rp_dir_stmt_parse(statement, strlen(statement), &ds, NULL) < 0)
+		return RP_E_MALFORMED;
+	st = directory_entries(db, org, true);
+	if ((r = rp_sql_step(db->h, st)) == 1) {
+		const void *e = sqlite3_column_blob(st, 0);
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+		rp_sha256(e, n, head);
+		if (rp_dir_stmt_parse(e, n, &last, NULL) == 0)
+			version = last->version;
+		r = 0;
+	}
+	sqlite3_finalize(st);
+	if (r == 0 &&
+	    (ds->version != version + 1 || (!ds->first && memcmp(ds->previous, head, 32)))) {
+		fprintf(stderr,
+			"rampartd: org %s: directory statement %s makes version %llu, but the "
+			"directory is at version %llu%s: not logged\n",
+			org, ds->id, (unsigned long long)ds->version, (unsigned long long)version,
+			ds->version == version + 1 ? " with another last entry" : "");
+		r = RP_E_CONFLICT;
+	} else if (r == 0 && ds->expires <= rp_now()) {
+		fprintf(stderr, "rampartd: org %s: directory statement %s expired: not logged\n",
+			org, ds->id);
+		r = RP_E_CONFLICT;
+	}
+	rp_dir_stmt_free(ds);
+	rp_dir_stmt_free(last);
+	return r;
+}
+
+int db_directory_next(struct db *db, const char *org, const char *statement)
+{
+	return db_ret(db, directory_check(db, org, statement),
+		      "checking a directory statement of %s", org);
+}
+
 static int log_command(struct db *db, const struct rp_command *c, const char *statement)
 {
 	uint64_t idx;
 	int64_t log = 0;
-	int r = log_append_org(db, c->org, statement, &idx, &log);
+	int r = directory_check(db, c->org, statement);
+
+	if (r == 0)
+		r = log_append_org(db, c->org, statement, &idx, &log);
 
 	if (r == 0)
 		r = rp_sql_exec(
@@ -1031,16 +1126,43 @@ static int log_command(struct db *db, const struct rp_command *c, const char *st
 	return r;
 }
 
+/*
+ * A delivery row per target: each device id; every device of the org for
+ * a directory statement or `target all'; for a device group or a tag, the
+ * devices this server's fold of the directory puts there. That fold is
+ * only where to deliver: each agent resolves the target against the
+ * directory it verified itself, and runs nothing the signed membership
+ * does not give it.
+ */
 static int add_deliveries(struct db *db, const struct rp_command *c)
 {
+	struct rp_dir_state ds;
 	int r = 0;
 
-	for (size_t i = 0; r == 0 && i < c->ntargets; i++)
-		r = rp_sql_exec(
+	if (c->all_devices)
+		return rp_sql_exec(
 			db->h,
-			"INSERT OR IGNORE INTO deliveries (command_id, device_id, status, updated) "
-			"VALUES (?, ?, 'pending', ?)",
-			"tti", c->id, c->targets[i], rp_now());
+			"INSERT OR IGNORE INTO deliveries (command_id, device_id, status, "
+			"updated) SELECT ?, id, 'pending', ? FROM devices WHERE org = ?",
+			"tit", c->id, rp_now(), c->org);
+	for (size_t i = 0; r == 0 && i < c->ntargets; i++)
+		if (rp_id_valid(c->targets[i], strlen(c->targets[i])))
+			r = rp_sql_exec(db->h,
+					"INSERT OR IGNORE INTO deliveries (command_id, device_id, "
+					"status, updated) VALUES (?, ?, 'pending', ?)",
+					"tti", c->id, c->targets[i], rp_now());
+	if (r < 0 || !c->by_directory)
+		return r;
+	if ((r = db_directory_state(db, c->org, &ds)) < 0)
+		return r;
+	for (size_t k = 0; r == 0 && k < ds.dir.ndevices; k++)
+		if (rp_dir_command_targets(&ds.dir, c, ds.dir.devices[k]->id))
+			r = rp_sql_exec(db->h,
+					"INSERT OR IGNORE INTO deliveries (command_id, device_id, "
+					"status, updated) SELECT ?, id, 'pending', ? FROM devices "
+					"WHERE id = ? AND org = ?",
+					"titt", c->id, rp_now(), ds.dir.devices[k]->id, c->org);
+	rp_dir_state_release(&ds);
 	return r;
 }
 
@@ -1258,6 +1380,41 @@ static json_t *alert_row(sqlite3_stmt *st)
 			 rp_sql_text(st, 3), "at", col_int(st, 4));
 }
 
+int db_directory_json(struct db *db, const char *org, uint64_t from, size_t max_bytes, json_t **ret,
+		      bool *ret_more)
+{
+	sqlite3_stmt *st = rp_sql_prep(
+		db->h,
+		"SELECT e.data FROM commands c JOIN log_entries e ON e.log = c.log AND e.idx = "
+		"c.log_index WHERE c.org = ? AND c.log_index >= 0 AND substr(CAST(c.statement AS TEXT), 1, 21) = "
+		"'rampart/directory/v1' || char(10) ORDER BY c.log, c.log_index LIMIT -1 OFFSET ?",
+		"ti", org, (int64_t)from);
+	json_t *a = json_array();
+	size_t bytes = 0;
+	int r;
+
+	*ret_more = false;
+	while (a && (r = rp_sql_step(db->h, st)) == 1) {
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+		if (bytes + n > max_bytes || json_array_size(a) == RP_DIR_ANSWER_ENTRIES) {
+			*ret_more = true;
+			break;
+		}
+		bytes += n;
+		if (json_array_append_new(a, json_stringn(sqlite3_column_blob(st, 0), n)) < 0)
+			r = RP_E_NOMEM;
+	}
+	if (!a)
+		r = RP_E_NOMEM;
+	sqlite3_finalize(st);
+	if (r < 0) {
+		json_decref(a);
+		return db_ret(db, r, "listing the directory of %s", org);
+	}
+	*ret = a;
+	return 0;
+}
+
 int db_alerts_json(struct db *db, const char *org, json_t **ret)
 {
 	return collect(db,
@@ -1386,9 +1543,13 @@ int db_log_approved(struct db *db, const char *org, int64_t now, size_t *ret_unl
 		snprintf(c.id, sizeof(c.id), "%s", v[i].id);
 		snprintf(c.org, sizeof(c.org), "%s", org);
 		r = log_command(db, &c, v[i].statement);
-		if (r == RP_E_TOOBIG) { /* cannot be an entry: never logged, so never accepted */
-			fprintf(stderr, "rampartd: org %s: command %s is too large for the log\n",
-				org, c.id);
+		if (r == RP_E_TOOBIG || r == RP_E_CONFLICT) {
+			/* cannot be an entry (too large, or a directory statement out of its
+			 * chain or time): never logged, so never accepted */
+			if (r == RP_E_TOOBIG)
+				fprintf(stderr,
+					"rampartd: org %s: command %s is too large for the log\n",
+					org, c.id);
 			r = rp_sql_exec(
 				db->h,
 				"UPDATE commands SET log_index = -1 WHERE id = ? AND org = ?", "tt",

@@ -22,6 +22,7 @@
 #include "checkpoint.h"
 #include "merkle.h"
 #include "rp_limits.h"
+#include "directory.h"
 #include "statement.h"
 
 struct db_hcache;
@@ -219,6 +220,26 @@ struct db_command {
  * 'scheduled' (RP_E_TOOBIG now if it could never be logged).
  */
 int db_command_insert(struct db *db, const struct db_command *c);
+/*
+ * The directory as this server's log makes it: every logged directory
+ * entry of org folded in log order (lib/directory.h). The server's view,
+ * for where to deliver; agents fold and verify their own.
+ */
+int db_directory_state(struct db *db, const char *org, struct rp_dir_state *ret);
+/*
+ * Whether the directory statement (a signed note's text) is the next one:
+ * the version after the last logged, chained to it, not expired.
+ * RP_E_CONFLICT when not (the administrators must rebuild the change);
+ * 0 for a statement that is not a directory statement.
+ */
+int db_directory_next(struct db *db, const char *org, const char *statement);
+/*
+ * The logged directory entries of org from the from-th on (0: the first),
+ * in log order, as JSON strings: at most RP_DIR_ANSWER_ENTRIES and
+ * max_bytes of them (*ret_more then).
+ */
+int db_directory_json(struct db *db, const char *org, uint64_t from, size_t max_bytes, json_t **ret,
+		      bool *ret_more);
 /* The stored signed statement (malloc'd) and whether it is approved or scheduled. */
 int db_command_statement(struct db *db, const char *org, const char *id, char **ret,
 			 bool *ret_approved);
