@@ -7,12 +7,13 @@
 #define AGENT_DEFAULT_DIR "/var/lib/rampart-agent"
 
 struct run_opts {
-	int poll_wait;           /* seconds the server may hold a poll */
-	int max_backoff;         /* seconds */
-	bool once;               /* handle at most one delivery, then exit (tests) */
-	bool no_cgroup;          /* contain commands without a cgroup (agent/exec.c) */
-	const char *net_user;    /* the network process's account (NULL: the default) */
-	const char *net_program; /* a stand-in for the network process (tests) */
+	int poll_wait;             /* seconds the server may hold a poll */
+	int max_backoff;           /* seconds */
+	bool once;                 /* handle at most one delivery, then exit (tests) */
+	bool no_cgroup;            /* contain commands without a cgroup (agent/exec.c) */
+	const char *net_user;      /* the network process's account (NULL: the default) */
+	const char *net_program;   /* a stand-in for the network process (tests) */
+	const char *accounts_root; /* prefix of the /etc and /home converged (NULL: /) */
 };
 
 int agent_enroll(const char *token, const char *dir, const char *net_user);

@@ -68,6 +68,7 @@ static int run_main(int argc, char *argv[])
 		{"no-cgroup", no_argument, NULL, 'C'},
 		{"net-user", required_argument, NULL, 'u'},
 		{"net-program", required_argument, NULL, 'P'},
+		{"accounts-root", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -94,9 +95,10 @@ static int run_main(int argc, char *argv[])
 		case 'C': o.no_cgroup = true; break;
 		case 'u': o.net_user = optarg; break;
 		case 'P': o.net_program = optarg; break;
+		case 'R': o.accounts_root = optarg; break;
 		case 'h':
 			printf("Usage: rampart-agent run [--state-dir DIR] [--poll-wait S] [--max-backoff S] [--once]\n"
-			       "                         [--no-cgroup] [--net-user USER]\n\n"
+			       "                         [--no-cgroup] [--net-user USER] [--accounts-root DIR]\n\n"
 			       "Long-polls the server and, for every delivery, runs the checks of\n"
 			       "DESIGN.md section 4 (policy, quorum of the exec role, org, target, time\n"
 			       "window, never twice, payload hash and size) before executing anything.\n"
@@ -118,7 +120,18 @@ static int run_main(int argc, char *argv[])
 			       "  --net-user USER    the account of the network process (default %s,\n"
 			       "                     or $RAMPART_AGENT_NET_USER); see below\n"
 			       "  --net-program PATH run PATH as the network process, confined the same way\n"
-			       "                     (tests of the split; never needed otherwise)\n\n"
+			       "                     (tests of the split; never needed otherwise)\n"
+			       "  --accounts-root DIR  converge the accounts of DIR/etc and DIR/home instead\n"
+			       "                     of the machine's (tests; never needed otherwise)\n\n"
+			       "The signed directory (docs/directory.md): every directory statement in the\n"
+			       "log that reaches this device's quorum is folded into DIR/directory.state,\n"
+			       "and the machine is converged to what it grants here: accounts in /etc/passwd,\n"
+			       "/etc/shadow, /etc/group and /etc/gshadow (locked like shadow-utils, written\n"
+			       "atomically, a backup kept as FILE-), SSH keys in\n"
+			       "/etc/ssh/rampart/authorized_keys/LOGIN, sudo in /etc/sudoers.d/rampart-LOGIN\n"
+			       "(checked by visudo first). A grant with an end is revoked at its end by this\n"
+			       "device's clock, whether or not the server answers. Accounts the directory\n"
+			       "does not manage are never touched; home directories are never deleted.\n\n"
 			       "Two processes (docs/privsep.md): this one, root, keeps the device key and the\n"
 			       "state, verifies and executes; a network process it starts, as USER with no\n"
 			       "privilege, no_new_privs, a seccomp filter, and (where the kernel allows) a\n"

@@ -94,6 +94,7 @@ static struct rp_verify_ctx check_ctx(struct agent *a, bool store, int64_t *ret_
 		.store = store ? agent_log_store : NULL,
 		.store_arg = a,
 		.ret_proved = ret_proved,
+		.dir = &a->dirst.dir,
 	};
 	/* Online, a statement is judged only once the walk passed it, by the
 	 * policy in force at its entry; offline (verify) by the newest. */
@@ -457,6 +458,108 @@ static void walk_delivered(struct agent *a, const struct rp_delivery *dl)
 	/* a failure here is the inclusion check's to report, on the judgement that follows */
 }
 
+/*
+ * The machine made what the signed directory grants this device
+ * (agent/converge.c). Nothing at all is read or written on a device the
+ * directory never granted anything and that manages nothing yet. The
+ * report's lines go to the agent's log and, for a directory delivery,
+ * into its signed result (out, when non-NULL).
+ */
+static int converge(struct agent *a, const struct run_opts *o, bool repair, struct rp_sb *out)
+{
+	struct conv_env env = {.root = o->accounts_root ? o->accounts_root : "",
+			       .state = a->dir,
+			       .kill_sessions = true};
+	struct conv_report rep = {0};
+	struct conv_plan p;
+	struct rp_diag d = {""};
+	char path[600];
+	int64_t due;
+	int r;
+
+	if ((r = agent_dir_plan(&a->dirst.dir, a->conf.device, rp_now(), &p, &due)) < 0) {
+		agent_logf("directory: planning version %llu: %s",
+			   (unsigned long long)a->dirst.version, rp_strerror(r));
+		return r;
+	}
+	agent_path(a, path, sizeof(path), "converge.state");
+	if (p.nusers == 0 && p.ngroups == 0 && !repair && access(path, F_OK) != 0) {
+		a->dir_changed = false;
+		a->dir_due = 0;
+		agent_dir_plan_release(&p);
+		if (out)
+			rp_sb_puts(out, "nothing granted on this device\n");
+		return 0;
+	}
+	p.repair = repair;
+	r = conv_apply(&env, &p, &rep, &d);
+	agent_dir_plan_release(&p);
+	if (r < 0) {
+		agent_logf("directory: converging to version %llu: %s",
+			   (unsigned long long)a->dirst.version, d.msg);
+		if (out)
+			rp_sb_printf(out, "failed: %s\n", d.msg);
+		conv_report_release(&rep);
+		return r;
+	}
+	for (size_t i = 0; i < rep.n; i++) {
+		char subj[96], det[420];
+		rp_quote(subj, sizeof(subj), rep.items[i].subject, strlen(rep.items[i].subject));
+		rp_quote(det, sizeof(det), rep.items[i].detail, strlen(rep.items[i].detail));
+		agent_logf("directory: %s %s%s%s", rep.items[i].code, subj, det[0] ? ": " : "",
+			   det);
+		if (out)
+			rp_sb_printf(out, "%s %s%s%s\n", rep.items[i].code, subj,
+				     det[0] ? ": " : "", det);
+	}
+	agent_logf("directory version %llu converged: %zu item%s, %u file%s written",
+		   (unsigned long long)a->dirst.version, rep.n, rep.n == 1 ? "" : "s", rep.writes,
+		   rep.writes == 1 ? "" : "s");
+	if (out)
+		rp_sb_printf(out, "directory version %llu: %u file%s written\n",
+			     (unsigned long long)a->dirst.version, rep.writes,
+			     rep.writes == 1 ? "" : "s");
+	conv_report_release(&rep);
+	a->dir_changed = false;
+	a->dir_due = due;
+	return 0;
+}
+
+/* A directory statement delivered: the walk folded it; the machine converges, and says so. */
+static int handle_directory(struct agent *a, const struct run_opts *o, const struct rp_command *c,
+			    int64_t proved)
+{
+	struct exec_result x = {.status = RP_RESULT_DONE};
+	bool repair = c->dir && c->dir->repair_all;
+	struct rp_sb out;
+	int64_t t0 = rp_mono_ms();
+	int r;
+
+	for (size_t i = 0; c->dir && i < c->dir->nrepair; i++)
+		repair = repair || !strcmp(c->dir->repair[i], a->conf.device);
+	if ((r = agent_mark_set(a, c->id, MARK_STARTED)) < 0 ||
+	    (r = agent_log_acted(a, proved)) < 0) {
+		agent_logf("cannot record directory statement %s: %s", c->id, rp_strerror(r));
+		return r;
+	}
+	rp_sb_init(&out, RP_OUTPUT_KEEP);
+	if (converge(a, o, repair, &out) < 0) {
+		x.status = RP_RESULT_FAILED;
+		x.exit_code = 1;
+		snprintf(x.reason, sizeof(x.reason), "the machine could not be converged");
+	}
+	if (out.err) {
+		rp_sb_release(&out);
+		rp_sb_init(&out, 64);
+		rp_sb_puts(&out, "(report over its cap)\n");
+	}
+	x.output = rp_sb_take(&out, &x.output_len);
+	x.duration_ms = (uint64_t)(rp_mono_ms() - t0);
+	r = report(a, c->id, &x);
+	exec_result_release(&x);
+	return r;
+}
+
 static int handle_delivery(struct agent *a, const struct run_opts *o, const struct rp_delivery *dl)
 {
 	struct exec_opts eo = {.no_cgroup = o->no_cgroup, .stop = &stopping, .spare = a->net.pid};
@@ -500,6 +603,11 @@ static int handle_delivery(struct agent *a, const struct run_opts *o, const stru
 		/* a proved entry refused for what it says is still consumed, in order */
 		if (proved >= 0 && r != RP_E_REPLAY)
 			agent_log_acted(a, proved);
+		goto out;
+	}
+
+	if (c->kind == RP_KIND_DIRECTORY) {
+		r = handle_directory(a, o, c, proved);
 		goto out;
 	}
 
@@ -826,6 +934,7 @@ int agent_run(const char *dir, const struct run_opts *o)
 	agent_logf("network process %d runs as uid %u%s%s", (int)a.net.pid, a.net.uid,
 		   a.net.why_not[0] ? ": " : "", a.net.why_not);
 	agent_logf("device %s of org %s polling %s", a.conf.device, a.conf.org, a.conf.server);
+	a.dir_changed = true; /* converged at start: grants may have ended while it was stopped */
 
 	while (!stopping && !a.net_broken) {
 		struct agent_answer ans;
@@ -836,6 +945,11 @@ int agent_run(const char *dir, const struct run_opts *o)
 		keep_fresh(&a, started, &next_fresh, &alarmed);
 		if (a.scan.f.size < a.log.size)
 			catch_up(&a);
+		/* the directory: folded by the walk, or a grant ended (on this clock) */
+		if (a.dir_changed || (a.dir_due > 0 && rp_now() >= a.dir_due))
+			converge(&a, o, false, NULL);
+		if (a.dir_due > 0 && (a.freeze_due <= 0 || a.dir_due < a.freeze_due))
+			a.freeze_due = a.dir_due; /* every wait ends by then */
 		if (pins_changed(&a)) {
 			/*
 			 * A root policy the walk accepted names other server keys (a TLS

@@ -31,12 +31,16 @@
 #include <stdint.h>
 
 #include "client/api.h"
+#include "converge.h"
+#include "directory.h"
 #include "note.h"
 #include "policy.h"
 #include "rp_limits.h"
 #include "sandbox.h"
 #include "scan.h"
 #include "statement.h"
+#include "converge.h"
+#include "directory.h"
 #include "verify.h"
 
 struct agent_conf {
@@ -138,6 +142,15 @@ struct agent {
 	/* The owed entry last alerted `log-withheld' for (+1; 0: none) */
 	uint64_t withheld_alerted;
 	char fresh_why[400]; /* why the last checkpoint refresh failed, for the freeze alarm */
+	/*
+	 * The signed directory as this device folded it (agent/directory.c):
+	 * dir_dirty until directory.state holds it, dir_changed until the
+	 * machine was converged to it; dir_due, when a grant on this device
+	 * next ends (0: none), converged then, server or no server.
+	 */
+	struct rp_dir_state dirst;
+	bool dir_dirty, dir_changed;
+	int64_t dir_due;
 	/* Caps, set by agent_load from rp_limits.h (tests lower them). */
 	size_t refused_keep;
 	uint64_t compact_min, alerts_max;
@@ -191,6 +204,32 @@ int agent_records_compact(struct agent *a);
  * must not block the genuine statement.
  */
 int agent_seen(void *arg, const char *id);
+
+/* agent/directory.c */
+
+/* directory.state, or an empty directory (none yet). */
+int agent_dir_load(struct agent *a, struct rp_diag *d);
+void agent_dir_release(struct agent *a);
+/* Writes directory.state when the fold changed it (atomically). */
+int agent_dir_save(struct agent *a);
+/*
+ * The walk's judgement of a directory entry (p: the policy in force at
+ * it): folded into a->dirst, or not, with code and reason set ("" when
+ * nothing is to be alerted).
+ */
+void agent_dir_walk(struct agent *a, uint64_t index, const uint8_t *entry, size_t len,
+		    const struct rp_policy *p, char code[RP_ALERT_CODE_MAX + 1],
+		    char reason[RP_ALERT_REASON_MAX + 1]);
+/*
+ * What the directory dir grants on device at now, as agent/converge.c
+ * takes it: the users of every user group bound to one of the device's
+ * groups (locked when suspended or their grants ended), those groups,
+ * each user's sudo. Keys and commands are borrowed from dir, which must
+ * outlive the plan. *ret_due: when the next grant in it ends (0: none).
+ */
+int agent_dir_plan(const struct rp_dir *dir, const char *device, int64_t now, struct conv_plan *ret,
+		   int64_t *ret_due);
+void agent_dir_plan_release(struct conv_plan *p);
 
 /* agent/walk.c */
 

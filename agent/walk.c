@@ -426,9 +426,20 @@ int agent_walk(struct agent *a, const struct rp_entries *e, struct agent_walk_al
 				rp_diagf(d, "keeping a root policy: %s", rp_strerror(r));
 				return r;
 			}
+		} else if (rp_entry_is_directory(entry, e->len[i])) {
+			char code[RP_ALERT_CODE_MAX + 1], reason[RP_ALERT_REASON_MAX + 1];
+			agent_dir_walk(a, e->from + i, entry, e->len[i],
+				       agent_policy_at(a, e->from + i), code, reason);
+			if (code[0])
+				walk_alert(ret_alerts, max_alerts, ret_nalerts, code, "%s", reason);
 		} else {
 			walk_owed(a, e->from + i, entry, e->len[i]);
 		}
+	}
+	/* what the entries did to the directory is kept before the walk moves past them */
+	if ((r = agent_dir_save(a)) < 0) {
+		rp_diagf(d, "writing directory.state: %s", rp_strerror(r));
+		return r;
 	}
 	a->scan.f = f;
 	if ((r = scan_write(a)) < 0)

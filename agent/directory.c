@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The signed directory on the device (DESIGN.md section 6): folded by the
+ * walk, entry by entry in log order, from the directory statements that
+ * reach this device's quorum, kept in directory.state, and turned into the
+ * plan agent/converge.c makes the machine match.
+ *
+ * Each directory entry is judged by the root policy in force at its place
+ * in the log, with the strictest device-group-threshold among the groups
+ * the directory puts this device in before the entry. One below it (or
+ * forged, or another org's) changes nothing here and raises an alert; the
+ * chain still moves past it (rp_dir_apply with apply false), so that the
+ * next statement, chained to it, is judged on its own. One that does not
+ * follow the chain (a version skipped, a fork, a statement held back and
+ * logged after a newer one) changes nothing and raises an alert; an entry
+ * of a version already folded (the walk reading the same entries again
+ * after a stop, or an old statement logged again) is passed over.
+ *
+ * Durability: directory.state is written before scan.state moves past the
+ * entries that changed it (agent_walk); a stop in between makes the next
+ * start read them again, and pass over what was folded.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "directory.h"
+#include "rp_err.h"
+#include "state.h"
+
+#define STATE_FILE "directory.state"
+
+int agent_dir_load(struct agent *a, struct rp_diag *d)
+{
+	char path[600], *buf = NULL;
+	struct rp_diag pd = {""};
+	size_t len;
+	int r;
+
+	rp_dir_state_init(&a->dirst, a->conf.org);
+	agent_path(a, path, sizeof(path), STATE_FILE);
+	r = rp_read_file_flags(path, RP_DIR_STATE_MAX, RP_FILE_NOFOLLOW, &buf, &len, NULL);
+	if (r == RP_E_NOTFOUND)
+		return 0;
+	if (r < 0) {
+		rp_diagf(d, "reading %s: %s", path, rp_strerror(r));
+		return r;
+	}
+	r = rp_dir_state_parse(buf, len, &a->dirst, &pd);
+	free(buf);
+	if (r == 0 && strcmp(a->dirst.org, a->conf.org) != 0) {
+		snprintf(pd.msg, sizeof(pd.msg), "it is of org %s", a->dirst.org);
+		rp_dir_state_release(&a->dirst);
+		rp_dir_state_init(&a->dirst, a->conf.org);
+		r = RP_E_ORG;
+	}
+	if (r < 0)
+		rp_diagf(d, "%s: %s (written atomically by the agent: changed by hand or damaged)",
+			 path, pd.msg);
+	return r;
+}
+
+void agent_dir_release(struct agent *a)
+{
+	rp_dir_state_release(&a->dirst);
+}
+
+int agent_dir_save(struct agent *a)
+{
+	char path[600], *text;
+	size_t len;
+	int r;
+
+	if (!a->dir_dirty)
+		return 0;
+	if (!(text = rp_dir_state_format(&a->dirst, &len)))
+		return RP_E_NOMEM;
+	agent_path(a, path, sizeof(path), STATE_FILE);
+	r = rp_write_file_atomic(path, text, len, 0600);
+	free(text);
+	if (r == 0)
+		a->dir_dirty = false;
+	return r;
+}
+
+void agent_dir_walk(struct agent *a, uint64_t index, const uint8_t *entry, size_t len,
+		    const struct rp_policy *p, char code[RP_ALERT_CODE_MAX + 1],
+		    char reason[RP_ALERT_REASON_MAX + 1])
+{
+	struct rp_dir_stmt *st = NULL;
+	struct rp_diag pd = {""};
+	uint32_t need;
+	bool ok;
+	int r;
+
+	code[0] = reason[0] = '\0';
+	if ((r = rp_dir_stmt_parse((const char *)entry, len, &st, &pd)) < 0) {
+		snprintf(code, RP_ALERT_CODE_MAX + 1, "directory-refused");
+		snprintf(reason, RP_ALERT_REASON_MAX + 1,
+			 "log entry %llu calls itself a directory statement but does not parse: "
+			 "%s",
+			 (unsigned long long)index, pd.msg);
+		return;
+	}
+	if (strcmp(st->org, a->conf.org) != 0) {
+		snprintf(code, RP_ALERT_CODE_MAX + 1, "directory-refused");
+		snprintf(reason, RP_ALERT_REASON_MAX + 1,
+			 "log entry %llu is a directory statement of org %s, not %s",
+			 (unsigned long long)index, st->org, a->conf.org);
+		goto out;
+	}
+	if (st->version <= a->dirst.version) {
+		uint8_t h[32];
+		rp_sha256(entry, len, h);
+		/* read again after a stop (the same entry), or logged again: nothing changes */
+		if (st->version == a->dirst.version && memcmp(h, a->dirst.head, 32) != 0) {
+			snprintf(code, RP_ALERT_CODE_MAX + 1, "directory-fork");
+			snprintf(reason, RP_ALERT_REASON_MAX + 1,
+				 "log entry %llu is another directory version %llu than the one "
+				 "this device folded: ignored",
+				 (unsigned long long)index, (unsigned long long)st->version);
+		}
+		goto out;
+	}
+	/* the quorum: the role's, or the strictest of this device's groups before the entry */
+	need = rp_dir_threshold(p, &a->dirst.dir, RP_ROLE_DIRECTORY, a->conf.device);
+	ok = st->note && rp_quorum_check_min(p, RP_ROLE_DIRECTORY, need, st->note, NULL, &pd) == 0;
+	if ((r = rp_dir_apply(&a->dirst, st, entry, len, ok, ok ? &pd : NULL)) < 0) {
+		snprintf(code, RP_ALERT_CODE_MAX + 1, "directory-chain");
+		snprintf(reason, RP_ALERT_REASON_MAX + 1, "log entry %llu: %s",
+			 (unsigned long long)index, pd.msg);
+		goto out;
+	}
+	a->dir_dirty = true;
+	if (!ok) {
+		snprintf(code, RP_ALERT_CODE_MAX + 1, "directory-refused");
+		snprintf(reason, RP_ALERT_REASON_MAX + 1,
+			 "log entry %llu, directory version %llu (%s), changes nothing on this "
+			 "device: %s",
+			 (unsigned long long)index, (unsigned long long)st->version, st->id,
+			 pd.msg[0] ? pd.msg : "it is not a signed note");
+		goto out;
+	}
+	a->dir_changed = true;
+	agent_logf("directory version %llu (%s, log entry %llu) folded",
+		   (unsigned long long)st->version, st->id, (unsigned long long)index);
+out:
+	rp_dir_stmt_free(st);
+}
+
+/* ---- the plan for this device ---- */
+
+static bool has_name(const char (*names)[RP_DIR_NAME_MAX + 1], size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return true;
+	return false;
+}
+
+static struct conv_user *plan_user(struct conv_plan *p, const struct rp_dir_user *u, int *err)
+{
+	struct conv_user *c;
+
+	for (size_t i = 0; i < p->nusers; i++)
+		if (!strcmp(p->users[i].login, u->login))
+			return &p->users[i];
+	c = &p->users[p->nusers];
+	memset(c, 0, sizeof(*c));
+	snprintf(c->login, sizeof(c->login), "%s", u->login);
+	c->uid = u->uid;
+	c->gid = u->gid;
+	snprintf(c->gecos, sizeof(c->gecos), "%s", u->gecos);
+	snprintf(c->shell, sizeof(c->shell), "%s", u->shell);
+	c->takeover = u->takeover;
+	c->keys = u->keys; /* borrowed from the state */
+	c->nkeys = u->nkeys;
+	if (u->nkeys == 0)
+		c->keys = NULL;
+	p->nusers++;
+	(void)err;
+	return c;
+}
+
+static int add_command(struct conv_user *c, char *cmd)
+{
+	char **n;
+
+	for (size_t i = 0; i < c->ncommands; i++)
+		if (!strcmp(c->commands[i], cmd))
+			return 0;
+	if (!(n = realloc(c->commands, (c->ncommands + 1) * sizeof(*n))))
+		return RP_E_NOMEM;
+	c->commands = n;
+	c->commands[c->ncommands++] = cmd; /* borrowed */
+	return 0;
+}
+
+int agent_dir_plan(const struct rp_dir *dir, const char *device, int64_t now, struct conv_plan *ret,
+		   int64_t *ret_due)
+{
+	const struct rp_dir_device *v = rp_dir_device_get(dir, device);
+	struct conv_plan p = {0};
+	int64_t due = 0;
+	int r = 0;
+
+	*ret_due = 0;
+	memset(ret, 0, sizeof(*ret));
+	if (!v || v->ngroups == 0)
+		return 0;
+	/* at most every user once, every group once */
+	if (!(p.users = calloc(dir->nusers ? dir->nusers : 1, sizeof(*p.users))) ||
+	    !(p.groups = calloc(dir->ngroups ? dir->ngroups : 1, sizeof(*p.groups)))) {
+		r = RP_E_NOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < dir->nbinds; i++) {
+		const struct rp_dir_bind *b = dir->binds[i];
+		const struct rp_dir_group *g;
+		bool active;
+
+		if (!has_name((const char(*)[RP_DIR_NAME_MAX + 1]) v->groups, v->ngroups,
+			      b->dgroup) ||
+		    !(g = rp_dir_group_get(dir, b->ugroup)))
+			continue;
+		active = b->until == 0 || now < b->until;
+		if (active && b->until && (due == 0 || b->until < due))
+			due = b->until;
+		/* the unix group: its members among the planned users */
+		struct conv_group *cg = NULL;
+		for (size_t k = 0; k < p.ngroups && !cg; k++)
+			if (!strcmp(p.groups[k].name, g->name))
+				cg = &p.groups[k];
+		if (!cg) {
+			cg = &p.groups[p.ngroups++];
+			snprintf(cg->name, sizeof(cg->name), "%s", g->name);
+			cg->gid = g->gid;
+			if (g->nmembers &&
+			    !(cg->members = calloc(g->nmembers, sizeof(*cg->members)))) {
+				r = RP_E_NOMEM;
+				goto fail;
+			}
+		}
+		for (size_t m = 0; m < g->nmembers; m++) {
+			const struct rp_dir_user *u = rp_dir_user_get(dir, g->members[m]);
+			struct conv_user *c;
+			if (!u)
+				continue; /* a member the directory does not hold (a device's view)
+					   */
+			c = plan_user(&p, u, &r);
+			if (!has_name((const char(*)[RP_DIR_NAME_MAX + 1]) cg->members,
+				      cg->nmembers, u->login))
+				memcpy(cg->members[cg->nmembers++], u->login,
+				       sizeof(cg->members[0]));
+			if (!active || u->suspended)
+				continue;
+			c->access = true;
+			if (b->access == RP_ACCESS_SUDO_ALL) {
+				c->sudo = CONV_SUDO_ALL;
+			} else if (b->access == RP_ACCESS_SUDO) {
+				if (c->sudo == CONV_SUDO_NONE)
+					c->sudo = CONV_SUDO_COMMANDS;
+				for (size_t k = 0; k < b->ncommands && r == 0; k++)
+					r = add_command(c, b->commands[k]);
+				if (r < 0)
+					goto fail;
+			}
+		}
+	}
+	/* full sudo includes every command: the list goes */
+	for (size_t i = 0; i < p.nusers; i++)
+		if (p.users[i].sudo != CONV_SUDO_COMMANDS) {
+			free(p.users[i].commands);
+			p.users[i].commands = NULL;
+			p.users[i].ncommands = 0;
+		}
+	*ret = p;
+	*ret_due = due;
+	return 0;
+fail:
+	agent_dir_plan_release(&p);
+	return r;
+}
+
+void agent_dir_plan_release(struct conv_plan *p)
+{
+	for (size_t i = 0; i < p->nusers; i++)
+		free(p->users[i].commands);
+	for (size_t i = 0; i < p->ngroups; i++)
+		free(p->groups[i].members);
+	free(p->users);
+	free(p->groups);
+	memset(p, 0, sizeof(*p));
+}
