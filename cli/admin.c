@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "directory.h"
 #include "rp_err.h"
 #include "statement.h"
 #include "token.h"
@@ -420,8 +421,8 @@ static int submit_signatures(struct cli *c, const char *id, const char *note, js
  * policy (the server's answer is not evidence), then a check that the
  * server stored it: the command is fetched back and verified.
  */
-static void report_submitted(struct cli *c, const char *what, const char *id, const char *note,
-			     json_t *resp, bool json)
+void cli_report_submitted(struct cli *c, const char *what, const char *id, const char *note,
+			  json_t *resp, bool json)
 {
 	struct rp_policy *p = cli_policy(c);
 	struct cli_view mine, stored;
@@ -469,6 +470,7 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 {
 	static const struct option opts[] = {
 		{"to", required_argument, NULL, 't'},
+		{"all", no_argument, NULL, 'A'},
 		{"timeout", required_argument, NULL, 'T'},
 		{"run-as", required_argument, NULL, 'u'},
 		{"expires", required_argument, NULL, 'x'},
@@ -498,9 +500,10 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 		case 't':
 			for (char *tok = optarg; *tok;) {
 				size_t n = strcspn(tok, ", ");
-				if (!rp_id_valid(tok, n) ||
+				if (!rp_target_valid(tok, n) ||
 				    cmd.ntargets == RP_STATEMENT_TARGETS_MAX) {
-					cli_err("run: `%.*s' is not a device id (32 hex digits, see `rampart devices')",
+					cli_err("run: `%.*s' is not a device id (32 hex digits, see `rampart "
+						"devices'), group:DEVICE-GROUP, tag:TAG or all",
 						(int)n, tok);
 					goto out;
 				}
@@ -508,6 +511,11 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 				tok += n;
 				tok += strspn(tok, ", ");
 			}
+			break;
+		case 'A':
+			if (cmd.ntargets == RP_STATEMENT_TARGETS_MAX)
+				goto out;
+			snprintf(cmd.targets[cmd.ntargets++], RP_TARGET_MAX + 1, "all");
 			break;
 		case 'T':
 			if (rp_parse_u64(optarg, strlen(optarg), RP_TIMEOUT_MAX_S, &v) != 0 ||
@@ -530,11 +538,14 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 		case 'c': snprintf(cmd.comment, sizeof(cmd.comment), "%s", optarg); break;
 		case 's': script = optarg; break;
 		case 'h':
-			printf("Usage: rampart run --to DEVICE... [--timeout S] [--run-as USER] [--expires WHEN]\n"
+			printf("Usage: rampart run --to DEVICE...|--all [--timeout S] [--run-as USER] [--expires WHEN]\n"
 			       "                   [--not-before WHEN] [--comment TEXT] (--script FILE | -- CMD...)\n\n"
 			       "Builds a command statement, signs it with your key and submits it. Agents\n"
 			       "run it only once enough `exec' administrators have signed (see `approve').\n\n"
-			       "  --to DEVICE     device id; repeat or separate with commas\n"
+			       "  --to DEVICE     device id, group:DEVICE-GROUP, tag:TAG or all; repeat or\n"
+			       "                  separate with commas. Groups and tags are the signed\n"
+			       "                  directory's, resolved by each device (not the server)\n"
+			       "  --all           every device of the org (--to all)\n"
 			       "  --timeout S     seconds before the agent kills it and all it started (default 60)\n"
 			       "  --run-as USER   local account (/etc/passwd) it runs as (default root)\n"
 			       "  --not-before WHEN\n"
@@ -603,7 +614,7 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 		cli_err("run: %s", d.msg);
 		goto out;
 	}
-	report_submitted(c, "submitted", cmd.id, note, resp, c->json);
+	cli_report_submitted(c, "submitted", cmd.id, note, resp, c->json);
 	r = 0;
 out:
 	free(cmd.targets);
@@ -637,26 +648,67 @@ static void show_targets(struct cli *c, const struct rp_command *cmd)
 	j = get(c, path);
 	devs = j ? json_object_get(j, "devices") : NULL;
 	cli_hosts_init(&hosts, c->org, devs);
-	printf("---- targets (%zu) ----\n", cmd->ntargets);
-	for (size_t i = 0; i < cmd->ntargets; i++) {
+	/*
+	 * A device group, a tag or `all' is resolved here as each device will
+	 * resolve it: against the directory this CLI verified (every device the
+	 * server lists, for `all'), so the hostnames shown are where it runs.
+	 */
+	size_t nids = 0;
+	char(*ids)[RP_TARGET_MAX + 1] = NULL;
+	struct rp_dir_state ds;
+	bool have_dir = false;
+	if (cmd->by_directory || cmd->all_devices) {
+		struct rp_policy *p = cli_policy(c);
+		have_dir = p && cli_directory(c, p, &ds, true) == 0;
+		rp_policy_free(p);
+		for (size_t i = 0; i < cmd->ntargets; i++)
+			printf("  %s\n", cmd->targets[i]);
+		if (!have_dir)
+			printf("WARNING: the directory could not be verified: the devices these "
+			       "targets reach are not shown\n");
+	}
+	size_t cap = cmd->ntargets + (have_dir ? ds.dir.ndevices : 0) + json_array_size(devs);
+	ids = calloc(cap ? cap : 1, sizeof(*ids));
+	for (size_t i = 0; ids && i < cmd->ntargets; i++)
+		if (rp_id_valid(cmd->targets[i], strlen(cmd->targets[i])))
+			memcpy(ids[nids++], cmd->targets[i], sizeof(ids[0]));
+	if (ids && have_dir && cmd->all_devices) {
+		json_t *v;
+		size_t k;
+		json_array_foreach (devs, k, v)
+			if (rp_id_valid(js(v, "id"), strlen(js(v, "id"))))
+				snprintf(ids[nids++], sizeof(ids[0]), "%s", js(v, "id"));
+	} else if (ids && have_dir) {
+		for (size_t k = 0; k < ds.dir.ndevices; k++) {
+			const char *id = ds.dir.devices[k]->id;
+			bool dup = false;
+			for (size_t m = 0; m < nids && !dup; m++)
+				dup = !strcmp(ids[m], id);
+			if (!dup && rp_dir_command_targets(&ds.dir, cmd, id))
+				snprintf(ids[nids++], sizeof(ids[0]), "%s", id);
+		}
+	}
+	if (have_dir)
+		rp_dir_state_release(&ds);
+	printf("---- target devices (%zu) ----\n", nids);
+	for (size_t i = 0; i < nids; i++) {
 		json_t *v, *dev = NULL;
 		struct cli_facts f;
 		size_t k;
 
 		json_array_foreach (devs, k, v)
-			if (!strcmp(js(v, "id"), cmd->targets[i]))
+			if (!strcmp(js(v, "id"), ids[i]))
 				dev = v;
-		printf("  %s  ", cmd->targets[i]);
+		printf("  %s  ", ids[i]);
 		if (!dev) {
 			printf("(not a device the server lists)\n");
 			continue;
 		}
-		cli_facts_check(c->org, cmd->targets[i], json_object_get(dev, "pubkey"),
+		cli_facts_check(c->org, ids[i], json_object_get(dev, "pubkey"),
 				json_object_get(dev, "keys"), json_object_get(dev, "facts"), &f);
 		if (f.verified) {
-			const char *ids[4];
-			size_t n =
-				cli_hosts_others(&hosts, cmd->targets[i], f.facts.hostname, ids, 4);
+			const char *others[4];
+			size_t n = cli_hosts_others(&hosts, ids[i], f.facts.hostname, others, 4);
 			cli_put(stdout, f.facts.hostname);
 			printf(" (signed by the device)");
 			if (n) {
@@ -665,7 +717,7 @@ static void show_targets(struct cli *c, const struct rp_command *cmd)
 				       n, n == 1 ? "" : "s");
 				for (size_t m = 0; m < n && m < 4; m++) {
 					putchar(' ');
-					cli_put(stdout, ids[m]);
+					cli_put(stdout, others[m]);
 				}
 				printf("%s", n > 4 ? " ..." : "");
 				conflict = true;
@@ -682,6 +734,7 @@ static void show_targets(struct cli *c, const struct rp_command *cmd)
 	if (conflict)
 		fputs(conflict_legend, stdout);
 	cli_hosts_release(&hosts);
+	free(ids);
 	json_decref(j);
 }
 
@@ -710,6 +763,23 @@ static void show_command(struct cli *c, const struct rp_policy *p, const struct 
 		printf("WARNING: %zu characters of the statement that a terminal would not show "
 		       "as themselves are shown as \\u escapes\n",
 		       e);
+	if (v->cmd->kind == RP_KIND_DIRECTORY) {
+		/* no payload: the change is the statement, shown against the directory verified */
+		struct rp_dir_state s;
+		if (cli_directory(c, p, &s, true) == 0) {
+			cli_directory_diff(stdout, &s, v->cmd->dir,
+					   (const uint8_t *)v->cmd->note->msg,
+					   v->cmd->note->msg_len);
+			rp_dir_state_release(&s);
+		} else {
+			printf("WARNING: the directory could not be verified, so the change cannot "
+			       "be shown against it: do not sign what you cannot see\n");
+		}
+		printf("---- targets: every device of org %s; each applies what its signed "
+		       "device groups grant ----\n",
+		       c->org);
+		goto signatures;
+	}
 	printf("---- payload (%zu bytes, hash verified, each line after \"" CLI_GUTTER "\") ----\n",
 	       plen);
 	if (showable(payload, plen)) {
@@ -722,6 +792,7 @@ static void show_command(struct cli *c, const struct rp_policy *p, const struct 
 		printf("(binary payload, not shown)\n");
 	}
 	show_targets(c, v->cmd);
+signatures:
 	printf("---- signatures (verified against your trusted root policy, version %llu) ----\n",
 	       (unsigned long long)p->version);
 	cli_view_signatures(stdout, p, v);
@@ -890,7 +961,7 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 	if (submit_signatures(c, id, note, &resp) < 0)
 		goto out;
 	/* approve prints its review as text; --json does not change that. */
-	report_submitted(c, "signed", id, note, resp, false);
+	cli_report_submitted(c, "signed", id, note, resp, false);
 	r = 0;
 out:
 	free(note);

@@ -233,3 +233,24 @@ int cmd_token(struct cli *c, int argc, char *argv[]);
 int cmd_rotate(struct cli *c, int argc, char *argv[]);
 int cmd_config(struct cli *c, int argc, char *argv[]);
 int cmd_audit(struct cli *c, int argc, char *argv[]);
+
+/* directory.c */
+int cmd_directory(struct cli *c, int argc, char *argv[]);
+int cmd_user(struct cli *c, int argc, char *argv[]);
+int cmd_group(struct cli *c, int argc, char *argv[]);
+int cmd_device_group(struct cli *c, int argc, char *argv[]);
+int cmd_bind(struct cli *c, int argc, char *argv[]);
+struct rp_dir_state;
+struct rp_dir_stmt;
+/*
+ * The org's directory as this CLI verified it: the logged directory
+ * statements, each checked against the trusted policy p and chained to
+ * the one before, from the verified copy kept in the config directory on.
+ * quiet: no word on statements that do not reach the quorum.
+ */
+int cli_directory(struct cli *c, const struct rp_policy *p, struct rp_dir_state *ret, bool quiet);
+/* The change st (logged as entry) makes to s, fenced: what approvers and proposers see. */
+int cli_directory_diff(FILE *f, const struct rp_dir_state *s, const struct rp_dir_stmt *st,
+		       const uint8_t *entry, size_t len);
+void cli_report_submitted(struct cli *c, const char *what, const char *id, const char *note,
+			  json_t *resp, bool json);

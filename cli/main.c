@@ -28,6 +28,12 @@ static const struct cli_cmd commands[] = {
 	{"rotate", cmd_rotate, "revoke every API token or unused enrolment token at once"},
 	{"note", cmd_note, "sign or verify a signed note on stdin"},
 	{"audit", cmd_audit, "verify the transparency log and print what was authorised"},
+	{"directory", cmd_directory, "show the signed directory, or the change a statement makes"},
+	{"user", cmd_user, "add, edit, suspend or remove a user of the directory"},
+	{"group", cmd_group, "add, edit or remove a user group"},
+	{"device-group", cmd_device_group, "manage device groups, their devices and tags"},
+	{"bind", cmd_bind, "grant a user group login or sudo on a device group"},
+	{"unbind", cmd_bind, "end a user group's grant on a device group"},
 };
 
 void cli_err(const char *fmt, ...)

@@ -521,20 +521,33 @@ int cli_rows(const char *org, const struct cli_view *v, json_t *rows, int64_t no
 
 	if (!x)
 		return RP_E_NOMEM;
-	/* Every target of the signed statement, whatever rows the server lists. */
-	for (i = 0; i < ntargets; i++, n++) {
+	/* Every device id target of the signed statement, whatever rows the server lists. */
+	for (i = 0; i < ntargets; i++) {
+		if (!rp_id_valid(v->cmd->targets[i], strlen(v->cmd->targets[i])))
+			continue;
 		memcpy(x[n].device, v->cmd->targets[i], RP_ID_HEX + 1);
 		x[n].target = true;
 		x[n].row = row_of(rows, x[n].device);
 		row_check(org, v, &x[n], now);
+		n++;
 	}
-	/* Then the server's rows for anything else: never verified. */
+	/*
+	 * Then the server's rows for anything else. A statement for every
+	 * device, a device group or a tag reaches devices the statement does
+	 * not list: their rows count as targets, verified by the result each
+	 * device signed (a device reports only what it verified reaches it);
+	 * any other row is never verified.
+	 */
 	json_array_foreach (rows, i, r) {
 		const char *d = json_string_value(json_object_get(r, "device"));
-		if (!d || (v->cmd && rp_command_targets(v->cmd, d)))
+		bool listed = false;
+		for (size_t k = 0; d && v->cmd && k < ntargets; k++)
+			listed = listed || !strcmp(v->cmd->targets[k], d);
+		if (!d || listed)
 			continue;
 		snprintf(x[n].device, sizeof(x[n].device), "%.32s", d);
 		x[n].row = r;
+		x[n].target = v->cmd && (v->cmd->all_devices || v->cmd->by_directory);
 		row_check(org, v, &x[n], now);
 		n++;
 	}

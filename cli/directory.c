@@ -1,0 +1,1211 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The directory, from the administrator's side (docs/directory.md):
+ * `rampart directory show|diff', and the commands that change it (user,
+ * group, device-group, bind, unbind). Each change is a directory
+ * statement built on the directory this CLI verified, shown as the exact
+ * difference it makes before it is signed, then submitted like a command:
+ * it takes effect once the `directory' role's quorum signed it
+ * (`rampart approve').
+ *
+ * The directory this CLI trusts is its own fold of the logged directory
+ * statements the server lists: each verified against the trusted root
+ * policy, each chained to the one before (rp_dir_apply), kept in
+ * <config dir>/<org>.directory so that later runs fetch only what is new,
+ * and so that a server that shows an older or another directory than the
+ * one already verified is caught (SECURITY). A statement that does not
+ * reach the quorum under the trusted policy is shown and not applied, as
+ * agents do.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "directory.h"
+#include "rp_err.h"
+#include "sshkey.h"
+
+#define DIR_EXPIRES_DEFAULT "7d"
+
+static int cache_path(const struct cli *c, char *out, size_t n)
+{
+	int w = snprintf(out, n, "%s/%s.directory", c->config_dir, c->org);
+
+	return w > 0 && (size_t)w < n ? 0 : RP_E_TOOBIG;
+}
+
+/* The cached fold, or an empty directory; a damaged cache is said and not used. */
+static void cache_load(const struct cli *c, struct rp_dir_state *s)
+{
+	char path[600], *buf = NULL;
+	struct rp_diag d = {""};
+	size_t len;
+
+	rp_dir_state_init(s, c->org);
+	if (cache_path(c, path, sizeof(path)) < 0 ||
+	    rp_read_file_flags(path, RP_DIR_STATE_MAX, RP_FILE_NOFOLLOW, &buf, &len, NULL) < 0)
+		return;
+	if (rp_dir_state_parse(buf, len, s, &d) < 0 || strcmp(s->org, c->org) != 0) {
+		fprintf(stderr,
+			"rampart: %s is not a directory of org %s (%s): verifying from the "
+			"start\n",
+			path, c->org, d.msg[0] ? d.msg : "another org");
+		rp_dir_state_release(s);
+		rp_dir_state_init(s, c->org);
+	}
+	free(buf);
+}
+
+static void cache_save(const struct cli *c, const struct rp_dir_state *s)
+{
+	char path[600], *text;
+	size_t len;
+
+	if (cache_path(c, path, sizeof(path)) < 0 || !(text = rp_dir_state_format(s, &len)))
+		return;
+	if (rp_write_file_atomic(path, text, len, 0600) < 0)
+		fprintf(stderr, "rampart: could not keep the verified directory in %s\n", path);
+	free(text);
+}
+
+/* One page of logged directory entries from position from; NULL after an error. */
+static json_t *fetch(struct cli *c, uint64_t from, bool *ret_more)
+{
+	struct rp_diag d = {""};
+	char path[256];
+	json_t *j = NULL, *a;
+
+	snprintf(path, sizeof(path), "/v1/orgs/%s/directory?from=%llu", c->org,
+		 (unsigned long long)from);
+	if (rp_api_call(&c->api, "GET", path, NULL, &j, NULL, &d) < 0) {
+		cli_err("directory: %s", d.msg);
+		return NULL;
+	}
+	a = json_object_get(j, "entries");
+	if (!json_is_array(a) || json_array_size(a) > RP_DIR_ANSWER_ENTRIES) {
+		cli_err("directory: the server's answer is not a list of entries");
+		json_decref(j);
+		return NULL;
+	}
+	*ret_more = json_is_true(json_object_get(j, "more"));
+	return j;
+}
+
+int cli_directory(struct cli *c, const struct rp_policy *p, struct rp_dir_state *ret, bool quiet)
+{
+	struct rp_dir_state s;
+	uint64_t from;
+	bool more = true, first = true;
+	size_t refused = 0;
+	int r = 0;
+
+	cache_load(c, &s);
+	/* the last entry verified comes again: the server must still show the same one */
+	from = s.version ? s.version - 1 : 0;
+	while (more && r == 0) {
+		json_t *j = fetch(c, from, &more), *e;
+		size_t i;
+
+		if (!j) {
+			r = RP_E_NET;
+			break;
+		}
+		json_array_foreach (json_object_get(j, "entries"), i, e) {
+			const char *text = json_string_value(e);
+			size_t len = text ? json_string_length(e) : 0;
+			struct rp_dir_stmt *st = NULL;
+			struct rp_diag d = {""};
+			uint8_t h[32];
+
+			if (!text || len > RP_LOG_ENTRY_MAX) {
+				cli_err("directory: entry %llu from the server is not a text",
+					(unsigned long long)(from + i));
+				r = RP_E_MALFORMED;
+				break;
+			}
+			if (first && s.version) {
+				first = false;
+				rp_sha256(text, len, h);
+				if (memcmp(h, s.head, 32) != 0) {
+					cli_err("SECURITY: the server's directory entry %llu is not the "
+						"one this CLI verified before (version %llu): the server "
+						"shows another history, or rolled the directory back",
+						(unsigned long long)from,
+						(unsigned long long)s.version);
+					r = RP_E_FORK;
+					break;
+				}
+				continue;
+			}
+			first = false;
+			if ((r = rp_dir_stmt_parse(text, len, &st, &d)) < 0) {
+				cli_err("SECURITY: logged directory entry %llu does not parse: %s",
+					(unsigned long long)(from + i), d.msg);
+				break;
+			}
+			bool ok = rp_quorum_check(p, RP_ROLE_DIRECTORY, st->note, NULL, &d) == 0;
+			if (!ok) {
+				refused++;
+				if (!quiet)
+					fprintf(stderr,
+						"rampart: directory version %llu (%s) is not signed by "
+						"a directory quorum under your root policy version "
+						"%llu: not applied (%s)\n",
+						(unsigned long long)st->version, st->id,
+						(unsigned long long)p->version, d.msg);
+			}
+			if ((r = rp_dir_apply(&s, st, (const uint8_t *)text, len, ok, &d)) < 0)
+				cli_err("SECURITY: the server's directory entries do not chain: %s",
+					d.msg);
+			rp_dir_stmt_free(st);
+			if (r < 0)
+				break;
+		}
+		if (first && s.version && r == 0) {
+			cli_err("SECURITY: the server no longer shows directory version %llu, which "
+				"this CLI verified: the directory was rolled back",
+				(unsigned long long)s.version);
+			r = RP_E_ROLLBACK;
+		}
+		from += json_array_size(json_object_get(j, "entries"));
+		json_decref(j);
+		if (json_array_size(json_object_get(j, "entries")) == 0)
+			more = false;
+	}
+	if (r < 0) {
+		rp_dir_state_release(&s);
+		return r;
+	}
+	cache_save(c, &s);
+	if (refused && !quiet)
+		fprintf(stderr, "rampart: %zu directory statement%s not applied (see above)\n",
+			refused, refused == 1 ? "" : "s");
+	*ret = s;
+	return 0;
+}
+
+/* A copy of s (its text read back). */
+static int state_copy(const struct rp_dir_state *s, struct rp_dir_state *ret)
+{
+	size_t len;
+	char *t = rp_dir_state_format(s, &len);
+	int r;
+
+	if (!t)
+		return RP_E_NOMEM;
+	r = rp_dir_state_parse(t, len, ret, NULL);
+	free(t);
+	return r;
+}
+
+int cli_directory_diff(FILE *f, const struct rp_dir_state *s, const struct rp_dir_stmt *st,
+		       const uint8_t *entry, size_t len)
+{
+	struct rp_dir_state after;
+	struct rp_diag d = {""};
+	char *diff;
+	size_t dlen;
+	int r;
+
+	if ((r = state_copy(s, &after)) < 0)
+		return r;
+	if ((r = rp_dir_apply(&after, st, entry, len, true, &d)) < 0) {
+		fprintf(f, "NOT THE NEXT VERSION: %s\n", d.msg);
+		rp_dir_state_release(&after);
+		return r;
+	}
+	if (!(diff = rp_dir_diff(&s->dir, &after.dir, &dlen))) {
+		rp_dir_state_release(&after);
+		return RP_E_NOMEM;
+	}
+	fprintf(f,
+		"---- the change, against directory version %llu as you verified it (\"+ \" "
+		"added, \"- \" removed, \"~\" changed) ----\n",
+		(unsigned long long)s->version);
+	if (dlen == 0)
+		fprintf(f, "(no object changes)\n");
+	else
+		cli_fenced(f, diff, dlen);
+	if (st->repair_all)
+		fprintf(f, "REPAIR: every device undoes its drift (docs/directory.md)\n");
+	for (size_t i = 0; i < st->nrepair; i++)
+		fprintf(f, "REPAIR: device %s undoes its drift\n", st->repair[i]);
+	free(diff);
+	rp_dir_state_release(&after);
+	return 0;
+}
+
+/* ---- show ---- */
+
+static json_t *names_json(const char (*names)[RP_DIR_NAME_MAX + 1], size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_string(names[i]));
+	return a;
+}
+
+static json_t *strings_json(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static json_t *state_json(const struct rp_dir_state *s)
+{
+	json_t *users = json_array(), *groups = json_array(), *dgroups = json_array(),
+	       *devices = json_array(), *binds = json_array();
+	char t[21];
+
+	for (size_t i = 0; i < s->dir.nusers; i++) {
+		const struct rp_dir_user *u = s->dir.users[i];
+		json_array_append_new(
+			users, json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:b, s:o}", "login",
+					 u->login, "uid", (json_int_t)u->uid, "gid",
+					 (json_int_t)u->gid, "shell", u->shell, "name", u->gecos,
+					 "state", u->suspended ? "suspended" : "active", "takeover",
+					 u->takeover, "keys", strings_json(u->keys, u->nkeys)));
+	}
+	for (size_t i = 0; i < s->dir.ngroups; i++) {
+		const struct rp_dir_group *g = s->dir.groups[i];
+		json_array_append_new(
+			groups,
+			json_pack("{s:s, s:I, s:o}", "name", g->name, "gid", (json_int_t)g->gid,
+				  "members",
+				  names_json((const char(*)[RP_DIR_NAME_MAX + 1]) g->members,
+					     g->nmembers)));
+	}
+	for (size_t i = 0; i < s->dir.ndgroups; i++)
+		json_array_append_new(dgroups, json_string(s->dir.dgroups[i]->name));
+	for (size_t i = 0; i < s->dir.ndevices; i++) {
+		const struct rp_dir_device *v = s->dir.devices[i];
+		json_array_append_new(
+			devices,
+			json_pack("{s:s, s:o, s:o}", "id", v->id, "groups",
+				  names_json((const char(*)[RP_DIR_NAME_MAX + 1]) v->groups,
+					     v->ngroups),
+				  "tags",
+				  names_json((const char(*)[RP_DIR_NAME_MAX + 1]) v->tags,
+					     v->ntags)));
+	}
+	for (size_t i = 0; i < s->dir.nbinds; i++) {
+		const struct rp_dir_bind *b = s->dir.binds[i];
+		rp_time_format(b->until, t);
+		json_array_append_new(binds,
+				      json_pack("{s:s, s:s, s:s, s:s?, s:o}", "user_group",
+						b->ugroup, "device_group", b->dgroup, "access",
+						b->access == RP_ACCESS_SUDO_ALL ? "sudo-all"
+						: b->access == RP_ACCESS_SUDO   ? "sudo"
+										: "login",
+						"until", b->until ? t : NULL, "commands",
+						strings_json(b->commands, b->ncommands)));
+	}
+	return json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:o}", "org", s->org, "version",
+			 (json_int_t)s->version, "users", users, "groups", groups, "device_groups",
+			 dgroups, "devices", devices, "bindings", binds);
+}
+
+static int dir_show(struct cli *c, int argc, char *argv[])
+{
+	struct rp_dir_state s;
+	struct rp_policy *p;
+	char *text;
+	size_t len;
+	int r;
+
+	if (cli_is_help(argc, argv)) {
+		printf("Usage: rampart directory show [--json]\n\n"
+		       "Prints the org's directory as this CLI verified it: every logged\n"
+		       "directory statement checked against your trusted root policy and chained\n"
+		       "to the one before, from version 1 (kept in <config dir>/<org>.directory,\n"
+		       "so that a server showing an older or another directory is caught).\n");
+		return 0;
+	}
+	if (argc > 1) {
+		cli_err("directory show: unexpected argument `%s'", argv[1]);
+		return 2;
+	}
+	if (cli_need_server(c, false) < 0 || !(p = cli_policy(c)))
+		return 1;
+	r = cli_directory(c, p, &s, false);
+	rp_policy_free(p);
+	if (r < 0)
+		return 1;
+	if (c->json) {
+		json_t *j = state_json(&s);
+		if (j)
+			cli_json(stdout, j);
+		json_decref(j);
+	} else {
+		printf("---- directory of org %s, version %llu (verified; each line after \"" CLI_GUTTER
+		       "\") ----\n",
+		       s.org, (unsigned long long)s.version);
+		text = rp_dir_state_format(&s, &len);
+		if (text) {
+			/* the objects only: the header lines are said above */
+			const char *o = text;
+			for (int k = 0; k < 4 && o; k++)
+				o = strchr(o, '\n') ? strchr(o, '\n') + 1 : NULL;
+			if (o && *o)
+				cli_fenced(stdout, o, len - (size_t)(o - text));
+			else
+				printf("(empty)\n");
+		}
+		free(text);
+	}
+	rp_dir_state_release(&s);
+	return 0;
+}
+
+/* `rampart directory diff ID': the change a pending (or logged) directory statement makes. */
+static int dir_diff(struct cli *c, int argc, char *argv[])
+{
+	struct rp_dir_state s;
+	struct rp_policy *p;
+	struct rp_dir_stmt *st = NULL;
+	struct rp_diag d = {""};
+	char path[256];
+	json_t *j = NULL;
+	const char *text;
+	int r = 1;
+
+	if (cli_is_help(argc, argv)) {
+		printf("Usage: rampart directory diff ID\n\n"
+		       "Shows the change directory statement ID (see `rampart commands') makes\n"
+		       "to the directory as this CLI verified it.\n");
+		return 0;
+	}
+	if (argc != 2 || !rp_id_valid(argv[1], strlen(argv[1]))) {
+		cli_err("directory diff: need one statement id (32 hex digits)");
+		return 2;
+	}
+	if (cli_need_server(c, false) < 0 || !(p = cli_policy(c)))
+		return 1;
+	if (cli_directory(c, p, &s, true) < 0) {
+		rp_policy_free(p);
+		return 1;
+	}
+	snprintf(path, sizeof(path), "/v1/orgs/%s/commands/%s", c->org, argv[1]);
+	if (rp_api_call(&c->api, "GET", path, NULL, &j, NULL, &d) < 0) {
+		cli_err("directory diff: %s", d.msg);
+	} else if (!(text = json_string_value(json_object_get(j, "statement"))) ||
+		   rp_dir_stmt_parse(text, strlen(text), &st, &d) < 0 || strcmp(st->id, argv[1])) {
+		cli_err("directory diff: %s is not a directory statement%s%s", argv[1],
+			d.msg[0] ? ": " : "", d.msg);
+	} else if (cli_directory_diff(stdout, &s, st, (const uint8_t *)text, strlen(text)) == 0) {
+		r = 0;
+	}
+	rp_dir_stmt_free(st);
+	json_decref(j);
+	rp_dir_state_release(&s);
+	rp_policy_free(p);
+	return r;
+}
+
+int cmd_directory(struct cli *c, int argc, char *argv[])
+{
+	if (argc < 2 || cli_is_help(argc, argv)) {
+		printf("Usage: rampart directory show|diff ...\n\n"
+		       "  show [--json]  the directory as this CLI verified it\n"
+		       "  diff ID        the change a directory statement makes\n\n"
+		       "Changes: rampart user|group|device-group|bind|unbind (each --help).\n");
+		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "show"))
+		return dir_show(c, argc - 1, argv + 1);
+	if (!strcmp(argv[1], "diff"))
+		return dir_diff(c, argc - 1, argv + 1);
+	cli_err("directory: unknown subcommand `%s' (show, diff)", argv[1]);
+	return 2;
+}
+
+/* ---- changes ---- */
+
+/* What every change command shares: the statement being built and how it goes out. */
+struct change {
+	struct cli *c;
+	struct rp_policy *p;
+	struct rp_dir_state s; /* as verified */
+	struct rp_dir_stmt st;
+	const char *expires, *comment;
+	bool dry_run;
+	const char *what; /* "user add", for messages */
+};
+
+static const char change_opts_help[] =
+	"  --expires WHEN  the change must be approved and logged by then (default 7d); it\n"
+	"                  is then refused, as is one made against an older directory\n"
+	"  --comment TEXT  free text kept in the signed statement\n"
+	"  --dry-run       show the change, sign nothing\n";
+
+static int change_begin(struct change *ch, struct cli *c, const char *what)
+{
+	memset(ch, 0, sizeof(*ch));
+	ch->c = c;
+	ch->what = what;
+	ch->expires = DIR_EXPIRES_DEFAULT;
+	if (cli_need_server(c, true) < 0 || !(ch->p = cli_policy(c)))
+		return -1;
+	if (cli_directory(c, ch->p, &ch->s, true) < 0) {
+		rp_policy_free(ch->p);
+		ch->p = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void change_end(struct change *ch)
+{
+	rp_dir_release(&ch->st.put);
+	rp_dir_release(&ch->st.del);
+	free(ch->st.repair);
+	if (ch->p)
+		rp_dir_state_release(&ch->s);
+	rp_policy_free(ch->p);
+}
+
+/* Signs and submits the statement built in ch; shows the change first. 0, or 1 after an error. */
+static int change_submit(struct change *ch)
+{
+	struct cli *c = ch->c;
+	struct rp_dir_stmt *chk = NULL;
+	struct rp_diag d = {""};
+	char *text = NULL, *note = NULL, path[256];
+	json_t *body = NULL, *resp = NULL;
+	size_t tlen, nlen;
+	int64_t now = rp_now();
+	int r = 1;
+
+	snprintf(ch->st.org, sizeof(ch->st.org), "%s", c->org);
+	rp_random_hex(ch->st.id, RP_ID_HEX / 2);
+	ch->st.version = ch->s.version + 1;
+	ch->st.first = ch->s.version == 0;
+	memcpy(ch->st.previous, ch->s.head, 32);
+	if (cli_parse_when(ch->expires, now, &ch->st.expires) < 0 || ch->st.expires <= now) {
+		cli_err("%s: --expires `%s' is not a duration (1h, 7d) or a time to come", ch->what,
+			ch->expires);
+		return 1;
+	}
+	if (ch->comment)
+		snprintf(ch->st.comment, sizeof(ch->st.comment), "%s", ch->comment);
+	if (!(text = rp_dir_stmt_format(&ch->st, &tlen))) {
+		cli_err("%s: the change is larger than one log entry (%d bytes): split it",
+			ch->what, RP_LOG_ENTRY_MAX);
+		return 1;
+	}
+	/* what is signed is what parses, exactly */
+	if (rp_dir_stmt_parse_text(text, tlen, &chk, &d) < 0) {
+		cli_err("%s: %s", ch->what, d.msg);
+		goto out;
+	}
+	if (cli_directory_diff(stdout, &ch->s, chk, (const uint8_t *)text, tlen) < 0)
+		goto out;
+	if (ch->dry_run) {
+		printf("---- dry run: nothing signed ----\n");
+		r = 0;
+		goto out;
+	}
+	if (rp_note_sign_by(text, tlen, NULL, &c->signer.s, &note, &nlen, &d) < 0) {
+		cli_err("%s: not signed, nothing submitted: %s", ch->what, d.msg);
+		goto out;
+	}
+	body = json_pack("{s:s, s:s}", "statement", note, "payload", "");
+	snprintf(path, sizeof(path), "/v1/orgs/%s/commands", c->org);
+	if (!body || rp_api_call(&c->api, "POST", path, body, &resp, NULL, &d) < 0) {
+		cli_err("%s: %s", ch->what, d.msg);
+		goto out;
+	}
+	cli_report_submitted(c, "submitted", ch->st.id, note, resp, c->json);
+	r = 0;
+out:
+	rp_dir_stmt_free(chk);
+	free(text);
+	free(note);
+	json_decref(body);
+	json_decref(resp);
+	return r;
+}
+
+/* The common options; 1 when ch took the option, 0 when not, -1 on a bad value. */
+static int change_opt(struct change *ch, int opt)
+{
+	switch (opt) {
+	case 'x': ch->expires = optarg; return 1;
+	case 'c': ch->comment = optarg; return 1;
+	case 'n': ch->dry_run = true; return 1;
+	default: return 0;
+	}
+}
+
+#define CHANGE_OPTS                                                                           \
+	{"expires", required_argument, NULL, 'x'}, {"comment", required_argument, NULL, 'c'}, \
+		{"dry-run", no_argument, NULL, 'n'},                                          \
+	{                                                                                     \
+		"help", no_argument, NULL, 'h'                                                \
+	}
+
+static bool parse_id(const char *s, uint32_t *ret)
+{
+	uint64_t v;
+
+	if (rp_parse_u64(s, strlen(s), 65533, &v) != 0 || v < 1000)
+		return false;
+	*ret = (uint32_t)v;
+	return true;
+}
+
+/* A key: a line of text, or a .pub file holding one (the first line). */
+static char *read_key(const char *arg, struct rp_diag *d)
+{
+	char *buf = NULL;
+	size_t len;
+
+	if (rp_ssh_key_valid(arg, strlen(arg)))
+		return strdup(arg);
+	if (rp_read_file(arg, RP_SSH_KEY_LINE_MAX + 2, &buf, &len) < 0) {
+		rp_diagf(d, "`%.60s' is neither an SSH public key line nor a readable .pub file",
+			 arg);
+		return NULL;
+	}
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		buf[--len] = '\0';
+	if (memchr(buf, '\n', len) || !rp_ssh_key_valid(buf, len)) {
+		rp_diagf(d,
+			 "%.60s does not hold one SSH public key line (TYPE BASE64 [COMMENT], no "
+			 "options)",
+			 arg);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static int add_key(struct rp_dir_user *u, const char *arg, struct rp_diag *d)
+{
+	char *k = read_key(arg, d), **nk;
+
+	if (!k)
+		return RP_E_MALFORMED;
+	if (u->nkeys == RP_DIR_KEYS_MAX) {
+		rp_diagf(d, "a user holds at most %d keys", RP_DIR_KEYS_MAX);
+		free(k);
+		return RP_E_TOOBIG;
+	}
+	if (!(nk = realloc(u->keys, (u->nkeys + 1) * sizeof(*nk)))) {
+		free(k);
+		return RP_E_NOMEM;
+	}
+	u->keys = nk;
+	u->keys[u->nkeys++] = k;
+	return 0;
+}
+
+/* Removes the key whose base64 (or whole line) is arg, or the N-th (1-based). */
+static bool remove_key(struct rp_dir_user *u, const char *arg)
+{
+	uint64_t n = 0;
+	bool by_number = rp_parse_u64(arg, strlen(arg), RP_DIR_KEYS_MAX, &n) == 0 && n >= 1;
+
+	for (size_t i = 0; i < u->nkeys; i++) {
+		const char *b = strchr(u->keys[i], ' ');
+		size_t bl = b ? strcspn(b + 1, " ") : 0;
+		if ((by_number && i + 1 == n) || !strcmp(u->keys[i], arg) ||
+		    (b && strlen(arg) == bl && !memcmp(b + 1, arg, bl))) {
+			free(u->keys[i]);
+			memmove(&u->keys[i], &u->keys[i + 1], (u->nkeys - i - 1) * sizeof(char *));
+			u->nkeys--;
+			return true;
+		}
+	}
+	return false;
+}
+
+static const struct rp_dir_user *user_get(const struct change *ch, const char *login)
+{
+	return rp_dir_user_get(&ch->s.dir, login);
+}
+
+int cmd_user(struct cli *c, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{"uid", required_argument, NULL, 'u'},
+		{"gid", required_argument, NULL, 'g'},
+		{"shell", required_argument, NULL, 's'},
+		{"name", required_argument, NULL, 'N'},
+		{"key", required_argument, NULL, 'k'},
+		{"add-key", required_argument, NULL, 'k'},
+		{"remove-key", required_argument, NULL, 'K'},
+		{"takeover", no_argument, NULL, 'T'},
+		{"no-takeover", no_argument, NULL, 't'},
+		CHANGE_OPTS,
+		{0},
+	};
+	const char *sub = argc > 1 ? argv[1] : "";
+	struct change ch;
+	struct rp_dir_user *u = NULL;
+	struct rp_diag d = {""};
+	bool add = !strcmp(sub, "add"), edit = !strcmp(sub, "edit");
+	int opt, r = 1, k;
+
+	if (argc < 2 || cli_is_help(argc, argv)) {
+		printf("Usage: rampart user add LOGIN --uid N [--gid N] [--shell PATH] [--name TEXT]\n"
+		       "                          [--key KEY|FILE.pub]... [--takeover] [OPTIONS]\n"
+		       "       rampart user edit LOGIN [--shell PATH] [--name TEXT] [--add-key KEY]...\n"
+		       "                          [--remove-key KEY|N]... [--[no-]takeover] [OPTIONS]\n"
+		       "       rampart user suspend|activate|remove LOGIN [OPTIONS]\n\n"
+		       "Changes a user of the directory: a signed directory statement, shown as the\n"
+		       "change it makes before you sign it, in force once the `directory' role's\n"
+		       "quorum signed it (`rampart approve'). A user reaches the devices of the\n"
+		       "device groups their user groups are bound to (`rampart bind').\n\n"
+		       "  --uid N, --gid N  1000 to 65533; --gid defaults to the uid (a group of the\n"
+		       "                  user's own name is made where no directory group has it)\n"
+		       "  --shell PATH    login shell (default /bin/bash)\n"
+		       "  --name TEXT     full name (no `:' or `,')\n"
+		       "  --key KEY       an SSH public key line, or a .pub file; repeat (at most %d)\n"
+		       "  --remove-key K  a key's base64, its whole line, or its number (1 is the first)\n"
+		       "  --takeover      a local account of this login with the same uid, on a\n"
+		       "                  device, becomes managed; without it that account is a\n"
+		       "                  conflict, reported and left alone\n"
+		       "  suspend         locks the account, removes its keys and sudo and ends its\n"
+		       "                  sessions on every device, within one poll interval\n"
+		       "  remove          deletes the account on every device; home directories stay\n"
+		       "%s",
+		       RP_DIR_KEYS_MAX, change_opts_help);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!add && !edit && strcmp(sub, "suspend") && strcmp(sub, "activate") &&
+	    strcmp(sub, "remove")) {
+		cli_err("user: unknown subcommand `%s' (add, edit, suspend, activate, remove)",
+			sub);
+		return 2;
+	}
+	if (argc < 3 || !rp_dir_name_valid(argv[2], strlen(argv[2]))) {
+		cli_err("user %s: need a LOGIN ([a-z_][a-z0-9_-]*, at most 32)", sub);
+		return 2;
+	}
+	const char *login = argv[2];
+	/* parse the options once to know them, before anything reaches the server */
+	if (change_begin(&ch, c, add ? "user add" : "user change") < 0)
+		return 1;
+	if (add) {
+		if (user_get(&ch, login)) {
+			cli_err("user add: %s is already a user of the directory (user edit)",
+				login);
+			goto out;
+		}
+		if (!(u = calloc(1, sizeof(*u))))
+			goto out;
+		snprintf(u->login, sizeof(u->login), "%s", login);
+		snprintf(u->shell, sizeof(u->shell), "/bin/bash");
+	} else {
+		const struct rp_dir_user *cur = user_get(&ch, login);
+		if (!cur) {
+			cli_err("user %s: %s is not a user of the directory", sub, login);
+			goto out;
+		}
+		if (!(u = rp_dir_obj_dup(RP_DIR_USER, cur)))
+			goto out;
+	}
+	optind = 2;
+	while ((opt = getopt_long(argc - 1, argv + 1, "+h", opts, NULL)) != -1) {
+		if ((k = change_opt(&ch, opt)) != 0)
+			continue;
+		if ((!add && !edit) && opt != '?') {
+			cli_err("user %s: takes no such option (see --help)", sub);
+			r = 2;
+			goto out;
+		}
+		switch (opt) {
+		case 'u':
+			if (!add || !parse_id(optarg, &u->uid)) {
+				cli_err("user: --uid `%s' is not 1000 to 65533%s", optarg,
+					add ? "" : " (a uid is not changed: remove and add)");
+				r = 2;
+				goto out;
+			}
+			break;
+		case 'g':
+			if (!parse_id(optarg, &u->gid)) {
+				cli_err("user: --gid `%s' is not 1000 to 65533", optarg);
+				r = 2;
+				goto out;
+			}
+			break;
+		case 's':
+			if (optarg[0] != '/' || strlen(optarg) > RP_DIR_SHELL_MAX ||
+			    strpbrk(optarg, ": \t\n")) {
+				cli_err("user: --shell `%s' is not an absolute path", optarg);
+				r = 2;
+				goto out;
+			}
+			snprintf(u->shell, sizeof(u->shell), "%s", optarg);
+			break;
+		case 'N':
+			if (strlen(optarg) > RP_DIR_GECOS_MAX) {
+				cli_err("user: --name is longer than %d bytes", RP_DIR_GECOS_MAX);
+				r = 2;
+				goto out;
+			}
+			snprintf(u->gecos, sizeof(u->gecos), "%s", optarg);
+			break;
+		case 'k':
+			if (add_key(u, optarg, &d) < 0) {
+				cli_err("user: --key: %s", d.msg);
+				r = 2;
+				goto out;
+			}
+			break;
+		case 'K':
+			if (!remove_key(u, optarg)) {
+				cli_err("user: --remove-key: %s holds no such key (see `rampart "
+					"directory show')",
+					login);
+				r = 2;
+				goto out;
+			}
+			break;
+		case 'T': u->takeover = true; break;
+		case 't': u->takeover = false; break;
+		default: r = 2; goto out;
+		}
+	}
+	if (optind + 1 < argc) {
+		cli_err("user %s: unexpected argument `%s'", sub, argv[optind + 1]);
+		r = 2;
+		goto out;
+	}
+	if (add && u->uid == 0) {
+		cli_err("user add: --uid is required");
+		r = 2;
+		goto out;
+	}
+	if (add && u->gid == 0)
+		u->gid = u->uid;
+	for (size_t i = 0; add && i < ch.s.dir.nusers; i++)
+		if (ch.s.dir.users[i]->uid == u->uid) {
+			cli_err("user add: uid %u is %s's already", u->uid,
+				ch.s.dir.users[i]->login);
+			goto out;
+		}
+	if (!strcmp(sub, "suspend") || !strcmp(sub, "activate"))
+		u->suspended = !strcmp(sub, "suspend");
+	if (!strcmp(sub, "remove")) {
+		/* a removal names the object only */
+		for (size_t i = 0; i < u->nkeys; i++)
+			free(u->keys[i]);
+		free(u->keys);
+		u->keys = NULL;
+		u->nkeys = 0;
+	}
+	if (rp_dir_insert(!strcmp(sub, "remove") ? &ch.st.del : &ch.st.put, RP_DIR_USER, u) < 0)
+		goto out;
+	u = NULL;
+	r = change_submit(&ch);
+out:
+	rp_dir_obj_free(RP_DIR_USER, u);
+	change_end(&ch);
+	return r;
+}
+
+static int add_name(char (**names)[RP_DIR_NAME_MAX + 1], size_t *n, size_t max, const char *name)
+{
+	char(*nn)[RP_DIR_NAME_MAX + 1];
+	size_t at = 0;
+
+	while (at < *n && strcmp((*names)[at], name) < 0)
+		at++;
+	if (at < *n && !strcmp((*names)[at], name))
+		return 0;
+	if (*n == max)
+		return RP_E_TOOBIG;
+	if (!(nn = realloc(*names, (*n + 1) * sizeof(*nn))))
+		return RP_E_NOMEM;
+	*names = nn;
+	memmove(&nn[at + 1], &nn[at], (*n - at) * sizeof(*nn));
+	memset(nn[at], 0, sizeof(nn[at]));
+	memcpy(nn[at], name, strlen(name));
+	(*n)++;
+	return 0;
+}
+
+static bool del_name(char (*names)[RP_DIR_NAME_MAX + 1], size_t *n, const char *name)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp(names[i], name)) {
+			memmove(&names[i], &names[i + 1], (*n - i - 1) * sizeof(names[0]));
+			(*n)--;
+			return true;
+		}
+	return false;
+}
+
+int cmd_group(struct cli *c, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{"gid", required_argument, NULL, 'g'},
+		{"member", required_argument, NULL, 'm'},
+		{"add-member", required_argument, NULL, 'm'},
+		{"remove-member", required_argument, NULL, 'M'},
+		CHANGE_OPTS,
+		{0},
+	};
+	const char *sub = argc > 1 ? argv[1] : "";
+	struct change ch;
+	struct rp_dir_group *g = NULL;
+	bool add = !strcmp(sub, "add");
+	int opt, r = 1;
+
+	if (argc < 2 || cli_is_help(argc, argv)) {
+		printf("Usage: rampart group add NAME --gid N [--member LOGIN]... [OPTIONS]\n"
+		       "       rampart group edit NAME [--add-member LOGIN]... [--remove-member LOGIN]...\n"
+		       "       rampart group remove NAME [OPTIONS]\n\n"
+		       "Changes a user group of the directory (a signed directory statement, like\n"
+		       "`rampart user'). Bound to a device group (`rampart bind'), its members get\n"
+		       "accounts on those devices, in this group (gid N).\n\n%s",
+		       change_opts_help);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!add && strcmp(sub, "edit") && strcmp(sub, "remove")) {
+		cli_err("group: unknown subcommand `%s' (add, edit, remove)", sub);
+		return 2;
+	}
+	if (argc < 3 || !rp_dir_name_valid(argv[2], strlen(argv[2]))) {
+		cli_err("group %s: need a NAME ([a-z_][a-z0-9_-]*, at most 32)", sub);
+		return 2;
+	}
+	if (change_begin(&ch, c, add ? "group add" : "group change") < 0)
+		return 1;
+	const struct rp_dir_group *cur = rp_dir_group_get(&ch.s.dir, argv[2]);
+	if (add == (cur != NULL)) {
+		cli_err(add ? "group add: %s is already a group (group edit)"
+			    : "group %s: %s is not a group of the directory",
+			add ? argv[2] : sub, argv[2]);
+		goto out;
+	}
+	if (!(g = cur ? rp_dir_obj_dup(RP_DIR_GROUP, cur) : calloc(1, sizeof(*g))))
+		goto out;
+	snprintf(g->name, sizeof(g->name), "%s", argv[2]);
+	optind = 2;
+	while ((opt = getopt_long(argc - 1, argv + 1, "+h", opts, NULL)) != -1) {
+		if (change_opt(&ch, opt))
+			continue;
+		switch (opt) {
+		case 'g':
+			if (!add || !parse_id(optarg, &g->gid)) {
+				cli_err("group: --gid `%s' is not 1000 to 65533%s", optarg,
+					add ? "" : " (a gid is not changed)");
+				r = 2;
+				goto out;
+			}
+			break;
+		case 'm':
+			if (!user_get(&ch, optarg)) {
+				cli_err("group: %s is not a user of the directory", optarg);
+				r = 2;
+				goto out;
+			}
+			if (add_name(&g->members, &g->nmembers, RP_DIR_MEMBERS_MAX, optarg) < 0)
+				goto out;
+			break;
+		case 'M':
+			if (!del_name(g->members, &g->nmembers, optarg)) {
+				cli_err("group: %s is not a member of %s", optarg, g->name);
+				r = 2;
+				goto out;
+			}
+			break;
+		default: r = 2; goto out;
+		}
+	}
+	if (optind + 1 < argc) {
+		cli_err("group %s: unexpected argument `%s'", sub, argv[optind + 1]);
+		r = 2;
+		goto out;
+	}
+	if (add && g->gid == 0) {
+		cli_err("group add: --gid is required");
+		r = 2;
+		goto out;
+	}
+	if (!strcmp(sub, "remove")) {
+		g->nmembers = 0;
+		r = rp_dir_insert(&ch.st.del, RP_DIR_GROUP, g);
+	} else {
+		r = rp_dir_insert(&ch.st.put, RP_DIR_GROUP, g);
+	}
+	g = NULL;
+	r = r < 0 ? 1 : change_submit(&ch);
+out:
+	rp_dir_obj_free(RP_DIR_GROUP, g);
+	change_end(&ch);
+	return r;
+}
+
+/* The device record of id as it will be: the verified one, or an empty one. */
+static struct rp_dir_device *device_for(struct change *ch, const char *id)
+{
+	struct rp_dir_device key, *v;
+
+	memset(&key, 0, sizeof(key));
+	snprintf(key.id, sizeof(key.id), "%s", id);
+	if ((v = rp_dir_find(&ch->st.put, RP_DIR_DEVICE, &key)))
+		return v;
+	const struct rp_dir_device *cur = rp_dir_device_get(&ch->s.dir, id);
+	v = cur ? rp_dir_obj_dup(RP_DIR_DEVICE, cur) : calloc(1, sizeof(*v));
+	if (!v)
+		return NULL;
+	snprintf(v->id, sizeof(v->id), "%s", id);
+	if (rp_dir_insert(&ch->st.put, RP_DIR_DEVICE, v) < 0) {
+		rp_dir_obj_free(RP_DIR_DEVICE, v);
+		return NULL;
+	}
+	return v;
+}
+
+int cmd_device_group(struct cli *c, int argc, char *argv[])
+{
+	static const struct option opts[] = {CHANGE_OPTS, {0}};
+	const char *sub = argc > 1 ? argv[1] : "";
+	bool create = !strcmp(sub, "add"), drop = !strcmp(sub, "remove"),
+	     join = !strcmp(sub, "join"), leave = !strcmp(sub, "leave"), tag = !strcmp(sub, "tag"),
+	     untag = !strcmp(sub, "untag");
+	struct change ch = {0};
+	int opt, r = 1;
+
+	if (argc < 2 || cli_is_help(argc, argv)) {
+		printf("Usage: rampart device-group add|remove NAME [OPTIONS]\n"
+		       "       rampart device-group join|leave NAME DEVICE... [OPTIONS]\n"
+		       "       rampart device-group tag|untag DEVICE TAG... [OPTIONS]\n\n"
+		       "Device groups are the directory's, signed like every change: a server\n"
+		       "cannot put a device in a group, so it cannot widen who reaches it, nor what\n"
+		       "`rampart run --to group:NAME' or `--to tag:TAG' runs on (each device\n"
+		       "resolves them against the membership it verified).\n\n%s",
+		       change_opts_help);
+		return argc < 2 ? 2 : 0;
+	}
+	if (!create && !drop && !join && !leave && !tag && !untag) {
+		cli_err("device-group: unknown subcommand `%s' (add, remove, join, leave, tag, untag)",
+			sub);
+		return 2;
+	}
+	optind = 1;
+	while ((opt = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1)
+		if (opt == '?' || opt == 'h')
+			return 2;
+		else
+			change_opt(&ch, opt);
+	/* operands after the options: name, then devices or tags */
+	int first = optind + 1;
+	if (first >= argc || ((join || leave || tag || untag) && first + 1 >= argc) ||
+	    ((create || drop) && first + 1 != argc)) {
+		cli_err("device-group %s: missing or extra operands (see --help)", sub);
+		return 2;
+	}
+	const char *name = argv[first];
+	if ((tag || untag) ? !rp_id_valid(name, strlen(name))
+			   : !rp_dir_name_valid(name, strlen(name))) {
+		cli_err("device-group %s: `%s' is not a %s", sub, name,
+			(tag || untag) ? "device id" : "device group name");
+		return 2;
+	}
+	/* the options were parsed into a scratch change: parse them again into the real one */
+	struct change opts_seen = ch;
+	if (change_begin(&ch, c, "device-group") < 0)
+		return 1;
+	ch.expires = opts_seen.expires ? opts_seen.expires : DIR_EXPIRES_DEFAULT;
+	ch.comment = opts_seen.comment;
+	ch.dry_run = opts_seen.dry_run;
+	if (create || drop) {
+		struct rp_dir_dgroup *g = calloc(1, sizeof(*g));
+		if (!g)
+			goto out;
+		snprintf(g->name, sizeof(g->name), "%s", name);
+		if (create == rp_dir_dgroup_exists(&ch.s.dir, name)) {
+			cli_err(create ? "device-group add: %s exists"
+				       : "device-group remove: no %s",
+				name);
+			free(g);
+			goto out;
+		}
+		if (rp_dir_insert(create ? &ch.st.put : &ch.st.del, RP_DIR_DGROUP, g) < 0) {
+			free(g);
+			goto out;
+		}
+	} else {
+		for (int i = first + 1; i < argc; i++) {
+			const char *dev = (tag || untag) ? name : argv[i];
+			const char *what = (tag || untag) ? argv[i] : name;
+			struct rp_dir_device *v;
+			if (!rp_id_valid(dev, strlen(dev)) ||
+			    !rp_dir_name_valid(what, strlen(what))) {
+				cli_err("device-group %s: `%s' is not a %s", sub, argv[i],
+					(tag || untag) ? "tag name" : "device id");
+				r = 2;
+				goto out;
+			}
+			if ((join || leave) && !rp_dir_dgroup_exists(&ch.s.dir, name)) {
+				cli_err("device-group %s: %s is not a device group (device-group add)",
+					sub, name);
+				goto out;
+			}
+			if (!(v = device_for(&ch, dev)))
+				goto out;
+			if (join || tag) {
+				if ((r = add_name(join ? &v->groups : &v->tags,
+						  join ? &v->ngroups : &v->ntags,
+						  join ? RP_DIR_DEVICE_GROUPS_MAX : RP_DIR_TAGS_MAX,
+						  what)) < 0) {
+					cli_err("device-group %s: device %s has too many", sub,
+						dev);
+					r = 1;
+					goto out;
+				}
+			} else if (!del_name(leave ? v->groups : v->tags,
+					     leave ? &v->ngroups : &v->ntags, what)) {
+				cli_err("device-group %s: device %s has no %s %s", sub, dev,
+					leave ? "group" : "tag", what);
+				goto out;
+			}
+		}
+	}
+	r = change_submit(&ch);
+out:
+	change_end(&ch);
+	return r;
+}
+
+int cmd_bind(struct cli *c, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{"access", required_argument, NULL, 'a'},
+		{"command", required_argument, NULL, 'C'},
+		{"for", required_argument, NULL, 'f'},
+		{"until", required_argument, NULL, 'f'},
+		CHANGE_OPTS,
+		{0},
+	};
+	bool unbind = !strcmp(argv[0], "unbind");
+	struct change ch = {0};
+	struct rp_dir_bind *b = calloc(1, sizeof(*b));
+	const char *until = NULL, *access = NULL;
+	int opt, r = 1;
+
+	if (!b)
+		return 1;
+	if (cli_is_help(argc, argv)) {
+		printf("Usage: rampart bind USER-GROUP DEVICE-GROUP --access login|sudo|sudo-all\n"
+		       "                   [--command CMD]... [--for DURATION|--until TIME] [OPTIONS]\n"
+		       "       rampart unbind USER-GROUP DEVICE-GROUP [OPTIONS]\n\n"
+		       "Grants the members of a user group access to the devices of a device group:\n"
+		       "log in (login), sudo for the listed commands as root (sudo, each --command\n"
+		       "an absolute path and its arguments), or sudo for everything (sudo-all).\n"
+		       "With --for or --until the grant ends then: every device revokes it by its\n"
+		       "own clock, whether or not the server answers (\"bob gets sudo on the\n"
+		       "database servers for two hours\" is one signed statement). unbind ends a\n"
+		       "grant now; accounts that no grant reaches any more are removed from those\n"
+		       "devices (home directories stay).\n\n%s",
+		       change_opts_help);
+		free(b);
+		return 0;
+	}
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (change_opt(&ch, opt))
+			continue;
+		switch (opt) {
+		case 'a': access = optarg; break;
+		case 'f': until = optarg; break;
+		case 'C': {
+			char **nc;
+			if (!rp_sudo_command_valid(optarg, strlen(optarg))) {
+				cli_err("bind: --command `%s' is not an absolute path and arguments "
+					"without \\ , : = ( ) ! # %% \" '",
+					optarg);
+				free(b);
+				return 2;
+			}
+			if (b->ncommands == RP_DIR_COMMANDS_MAX ||
+			    !(nc = realloc(b->commands, (b->ncommands + 1) * sizeof(*nc)))) {
+				rp_dir_obj_free(RP_DIR_BIND, b);
+				return 2;
+			}
+			b->commands = nc;
+			if (!(b->commands[b->ncommands] = strdup(optarg))) {
+				rp_dir_obj_free(RP_DIR_BIND, b);
+				return 1;
+			}
+			b->ncommands++;
+			break;
+		}
+		default: rp_dir_obj_free(RP_DIR_BIND, b); return 2;
+		}
+	}
+	if (argc - optind != 2 || !rp_dir_name_valid(argv[optind], strlen(argv[optind])) ||
+	    !rp_dir_name_valid(argv[optind + 1], strlen(argv[optind + 1]))) {
+		cli_err("%s: need USER-GROUP DEVICE-GROUP (see --help)", argv[0]);
+		rp_dir_obj_free(RP_DIR_BIND, b);
+		return 2;
+	}
+	snprintf(b->ugroup, sizeof(b->ugroup), "%s", argv[optind]);
+	snprintf(b->dgroup, sizeof(b->dgroup), "%s", argv[optind + 1]);
+	if (!unbind) {
+		if (!access || (strcmp(access, "login") && strcmp(access, "sudo") &&
+				strcmp(access, "sudo-all"))) {
+			cli_err("bind: --access login|sudo|sudo-all is required");
+			rp_dir_obj_free(RP_DIR_BIND, b);
+			return 2;
+		}
+		b->access = !strcmp(access, "sudo-all") ? RP_ACCESS_SUDO_ALL
+			    : !strcmp(access, "sudo")   ? RP_ACCESS_SUDO
+							: RP_ACCESS_LOGIN;
+		if ((b->access == RP_ACCESS_SUDO) != (b->ncommands > 0)) {
+			cli_err("bind: --command goes with --access sudo, which needs one at least");
+			rp_dir_obj_free(RP_DIR_BIND, b);
+			return 2;
+		}
+		if (until &&
+		    (cli_parse_when(until, rp_now(), &b->until) < 0 || b->until <= rp_now())) {
+			cli_err("bind: --for/--until `%s' is not a duration (2h) or a time to come",
+				until);
+			rp_dir_obj_free(RP_DIR_BIND, b);
+			return 2;
+		}
+	} else if (access || until || b->ncommands) {
+		cli_err("unbind: takes no --access, --command, --for or --until");
+		rp_dir_obj_free(RP_DIR_BIND, b);
+		return 2;
+	}
+	struct change seen = ch;
+	if (change_begin(&ch, c, argv[0]) < 0) {
+		rp_dir_obj_free(RP_DIR_BIND, b);
+		return 1;
+	}
+	ch.expires = seen.expires ? seen.expires : DIR_EXPIRES_DEFAULT;
+	ch.comment = seen.comment;
+	ch.dry_run = seen.dry_run;
+	if (!rp_dir_group_get(&ch.s.dir, b->ugroup) && !unbind)
+		fprintf(stderr, "rampart: warning: %s is not a user group of the directory (yet)\n",
+			b->ugroup);
+	if (!rp_dir_dgroup_exists(&ch.s.dir, b->dgroup) && !unbind)
+		fprintf(stderr,
+			"rampart: warning: %s is not a device group of the directory (yet)\n",
+			b->dgroup);
+	if (unbind && !rp_dir_find(&ch.s.dir, RP_DIR_BIND, b)) {
+		cli_err("unbind: %s is not bound to %s", b->ugroup, b->dgroup);
+		goto out;
+	}
+	if (rp_dir_insert(unbind ? &ch.st.del : &ch.st.put, RP_DIR_BIND, b) < 0)
+		goto out;
+	b = NULL;
+	r = change_submit(&ch);
+out:
+	rp_dir_obj_free(RP_DIR_BIND, b);
+	change_end(&ch);
+	return r;
+}
