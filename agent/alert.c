@@ -78,6 +78,10 @@ bool agent_alert_security(const char *code)
 		 * server that says a retired log is done while it owes this device */
 		"log-retired",
 		"log-withheld",
+		/* directory statements signed by a quorum that fork or break the directory's
+		 * chain (agent/directory.c); one below quorum is directory-refused, like junk */
+		"directory-fork",
+		"directory-chain",
 		/* a server TLS key that no pin and no root policy names */
 		"server-key",
 		/* the agent's network process died, hung or broke its protocol */

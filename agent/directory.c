@@ -109,11 +109,19 @@ void agent_dir_walk(struct agent *a, uint64_t index, const uint8_t *entry, size_
 			 (unsigned long long)index, st->org, a->conf.org);
 		goto out;
 	}
+	/*
+	 * The quorum first: the role's, or the strictest of this device's
+	 * groups before the entry. Only a statement that carries it can be a
+	 * fork or break the chain (security alerts); anything else a server
+	 * logs is refused, like junk (directory-refused).
+	 */
+	need = rp_dir_threshold(p, &a->dirst.dir, RP_ROLE_DIRECTORY, a->conf.device);
+	ok = st->note && rp_quorum_check_min(p, RP_ROLE_DIRECTORY, need, st->note, NULL, &pd) == 0;
 	if (st->version <= a->dirst.version) {
 		uint8_t h[32];
 		rp_sha256(entry, len, h);
 		/* read again after a stop (the same entry), or logged again: nothing changes */
-		if (st->version == a->dirst.version && memcmp(h, a->dirst.head, 32) != 0) {
+		if (ok && st->version == a->dirst.version && memcmp(h, a->dirst.head, 32) != 0) {
 			snprintf(code, RP_ALERT_CODE_MAX + 1, "directory-fork");
 			snprintf(reason, RP_ALERT_REASON_MAX + 1,
 				 "log entry %llu is another directory version %llu than the one "
@@ -122,13 +130,11 @@ void agent_dir_walk(struct agent *a, uint64_t index, const uint8_t *entry, size_
 		}
 		goto out;
 	}
-	/* the quorum: the role's, or the strictest of this device's groups before the entry */
-	need = rp_dir_threshold(p, &a->dirst.dir, RP_ROLE_DIRECTORY, a->conf.device);
-	ok = st->note && rp_quorum_check_min(p, RP_ROLE_DIRECTORY, need, st->note, NULL, &pd) == 0;
-	if ((r = rp_dir_apply(&a->dirst, st, entry, len, ok, ok ? &pd : NULL)) < 0) {
-		snprintf(code, RP_ALERT_CODE_MAX + 1, "directory-chain");
-		snprintf(reason, RP_ALERT_REASON_MAX + 1, "log entry %llu: %s",
-			 (unsigned long long)index, pd.msg);
+	struct rp_diag cd = {""};
+	if ((r = rp_dir_apply(&a->dirst, st, entry, len, ok, &cd)) < 0) {
+		snprintf(code, RP_ALERT_CODE_MAX + 1, ok ? "directory-chain" : "directory-refused");
+		snprintf(reason, RP_ALERT_REASON_MAX + 1, "log entry %llu: %s%s%s",
+			 (unsigned long long)index, cd.msg, ok ? "" : "; and ", ok ? "" : pd.msg);
 		goto out;
 	}
 	a->dir_dirty = true;

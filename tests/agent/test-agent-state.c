@@ -495,11 +495,12 @@ static void security_codes(void **s)
 					  "log-fork",        "witness-quorum",  "stale-checkpoint",
 					  "bad-checkpoint",  "freeze",          "policy-expired",
 					  "policy-expiring", "network-process", "log-retired",
-					  "log-withheld"};
-	static const char *const no[] = {"wrong-org",    "no-quorum", "bad-signature",
-					 "no-signature", "expired",   "not-yet-valid",
-					 "not-a-target", "replay",    "payload-mismatch",
-					 "unknown-kind", "malformed", "log-fork "};
+					  "log-withheld",    "directory-fork",  "directory-chain"};
+	static const char *const no[] = {"wrong-org",        "no-quorum", "bad-signature",
+					 "no-signature",     "expired",   "not-yet-valid",
+					 "not-a-target",     "replay",    "payload-mismatch",
+					 "unknown-kind",     "malformed", "log-fork ",
+					 "directory-refused"};
 	(void)s;
 	for (size_t i = 0; i < N_ELEMS(yes); i++)
 		if (!agent_alert_security(yes[i]))
