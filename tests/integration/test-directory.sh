@@ -1,0 +1,285 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The directory, proved with a real OpenSSH sshd and sudo in namespaces of
+# the test's own (sshd-ns.sh): 3 administrators, directory 2 of 3, two
+# agents. Agent a1 is in device group db and converges the namespace's
+# /etc, which the sshd reads; agent a2 is not, and converges a root prefix
+# of its own. A user added to the directory and bound to db logs in on a1
+# with her key and gets sudo exactly as granted, and nothing on a2; a
+# suspension locks her out within a poll interval and ends her session; a
+# grant with an end ends at its end with the server stopped; a directory
+# statement below quorum, forged, widening a group or not in the log
+# changes nothing and raises an alert. On the host, after it: the host's
+# accounts and sudoers are byte-identical and nothing of it runs.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sshd-ns.sh"
+rp_ns_init "$@"
+# From here on this runs in the namespaces, as root.
+
+# Test ids above any a Debian host hands out, below systemd's dynamic users.
+ALICE_UID=61101
+BOB_UID=61102
+DBA_GID=61201
+ONCALL_GID=61202
+
+rp_server_init
+rp_witnesses 2
+rp_admins 3
+rp_org acme 3 2
+rp_enroll a1
+rp_enroll a2
+rp_agent_start a1
+# a2's accounts live under a root prefix of its own: two agents must not share one /etc
+R2=$T/root2
+mkdir -p "$R2/etc/sudoers.d" "$R2/etc/skel" "$R2/home"
+cp -a /etc/passwd /etc/shadow /etc/group /etc/gshadow "$R2/etc/"
+"$AGENT" run --state-dir "$T/a2" --poll-wait "${AGENT_WAIT:-5}" --max-backoff 2 \
+	--accounts-root "$R2" >>"$T/a2.log" 2>&1 &
+PIDS+=("$!")
+APID_a2=$!
+rp_sshd_start sshd
+rp_ns_keygen alice
+rp_ns_keygen bob
+rp_ns_keygen intruder
+
+# dir_change ARGS...: admin 1 proposes the change, admin 2 approves it; prints its id.
+dir_change() {
+	local id
+	id=$(rp_as 1 "$@" | awk '$1 == "command" {print $2}')
+	[ -n "$id" ] || die "no statement id from: rampart $*"
+	rp_as 2 approve --yes "$id" >"$T/approve.$id" 2>&1 || { cat "$T/approve.$id" >&2; die "approve $id"; }
+	echo "$id"
+}
+
+# dir_done ID DEVICE: waits for the device's result of directory statement ID.
+dir_done() {
+	rp_wait_for 30 bash -c "[ \"\$(rp_status_ '$1' '$2')\" = done ]" ||
+		die "directory statement $1 not done on $2: $(rp_as 1 results "$1" 2>&1 | tail -n 5)"
+}
+rp_status_() { rp_status "$@"; }
+export -f rp_status_ rp_status rp_as
+export CLI PORT PIN ORG T
+
+test_show_empty() {
+	local out
+	out=$(rp_as 1 directory show) || die "directory show: $out"
+	grep -q 'version 0' <<<"$out" && grep -q '(empty)' <<<"$out" || die "an empty directory shows as: $out"
+	rp_ok "directory show: an empty directory, version 0"
+}
+
+test_user_login_and_sudo() {
+	local out id
+	getent passwd alice >/dev/null && die "alice exists before the directory made her"
+	# the diff is shown before anything is signed
+	out=$(rp_as 1 user add alice --uid $ALICE_UID --name "Alice Liddell" --key "$T/keys/alice.pub" --dry-run)
+	grep -q "^| + user alice uid $ALICE_UID gid $ALICE_UID shell /bin/bash state active name Alice Liddell" <<<"$out" &&
+		grep -q '^| + key ssh-ed25519 ' <<<"$out" && grep -q 'dry run: nothing signed' <<<"$out" ||
+		die "user add --dry-run shows: $out"
+	dir_change user add alice --uid $ALICE_UID --name "Alice Liddell" --key "$T/keys/alice.pub" >/dev/null
+	dir_change group add dba --gid $DBA_GID --member alice >/dev/null
+	dir_change device-group add db >/dev/null
+	dir_change device-group join db "$DEV_a1" >/dev/null
+	id=$(dir_change bind dba db --access sudo --command /usr/bin/id)
+	dir_done "$id" "$DEV_a1"
+	dir_done "$id" "$DEV_a2"
+	getent passwd alice | grep -q "^alice:x:$ALICE_UID:$ALICE_UID:Alice Liddell:/home/alice:/bin/bash$" ||
+		die "alice's account: $(getent passwd alice)"
+	rp_ssh_login "$T/keys/alice" alice || die "alice cannot log in: $(cat "$T/ssh.err")"
+	! rp_ssh_login "$T/keys/intruder" alice || die "a key the directory does not hold logs in as alice"
+	out=$(rp_ssh "$T/keys/alice" alice sudo -n /usr/bin/id -u) || die "sudo -n /usr/bin/id: $(cat "$T/ssh.err")"
+	[ "$out" = 0 ] || die "sudo /usr/bin/id -u printed $out"
+	! rp_ssh "$T/keys/alice" alice sudo -n /bin/cat /etc/shadow >/dev/null 2>&1 ||
+		die "sudo grants alice more than /usr/bin/id"
+	id -nG alice | grep -qw dba || die "alice is not in group dba: $(id -nG alice)"
+	# a2 is in no group bound to anything: none of it there
+	! grep -q '^alice:' "$R2/etc/passwd" || die "alice was made on a2, which is not in db"
+	[ ! -e "$R2/etc/ssh/rampart/authorized_keys/alice" ] || die "a2 holds alice's keys"
+	rp_ok "a user bound to the device's group logs in by key, with exactly the sudo granted; not on the other device"
+}
+
+test_show_verified() {
+	local out
+	out=$(rp_as 3 directory show) || die "directory show: $out"
+	grep -q 'version 5' <<<"$out" && grep -q "^| device $DEV_a1 groups db$" <<<"$out" &&
+		grep -q '^| bind dba db sudo$' <<<"$out" && grep -q '^| command /usr/bin/id$' <<<"$out" ||
+		die "directory show: $out"
+	rp_ok "directory show: version 5, as verified by another administrator's CLI"
+}
+
+test_stale_change_refused() {
+	# A change made against version 5, approved after another one was logged: never logged.
+	local a b out
+	a=$(rp_as 1 user add bob --uid $BOB_UID --key "$T/keys/bob.pub" | awk '$1 == "command" {print $2}')
+	# version 6 is now someone else's change: a second proposal built on 5 as well
+	b=$(rp_as 3 group add oncall --gid $ONCALL_GID | awk '$1 == "command" {print $2}')
+	rp_as 2 approve --yes "$a" >/dev/null || die "approving $a"
+	out=$(rp_as 2 approve --yes "$b" 2>&1) && die "a change made against an older directory was approved: $out"
+	grep -q 'no longer the next version' <<<"$out" || die "the refusal says: $out"
+	rp_as 1 directory show | grep -q "^| user bob " || die "bob's change is not in the directory"
+	! rp_as 1 directory show | grep -q "^| group oncall " || die "the stale change was applied"
+	rp_ok "a change made against an older directory is refused once another was logged (409)"
+}
+
+test_suspend_ends_login_and_session() {
+	local id
+	# a session that runs while she is suspended
+	rp_ssh "$T/keys/alice" alice 'sleep 300' >/dev/null 2>&1 &
+	local sess=$!
+	rp_wait_for 10 pgrep -u alice -x sleep >/dev/null || die "alice's session did not start"
+	id=$(dir_change user suspend alice)
+	dir_done "$id" "$DEV_a1"
+	! rp_ssh_login "$T/keys/alice" alice || die "a suspended user logs in"
+	rp_ssh_refused "$T/keys/alice" alice || die "the refusal is not sshd's: $(cat "$T/ssh.err")"
+	[ ! -e /etc/ssh/rampart/authorized_keys/alice ] || die "a suspended user keeps her keys"
+	[ ! -e /etc/sudoers.d/rampart-alice ] || die "a suspended user keeps her sudo"
+	rp_wait_for 10 bash -c '! pgrep -u alice >/dev/null' || die "alice's processes survive her suspension"
+	wait "$sess" 2>/dev/null || true
+	[ -d /home/alice ] || die "suspension deleted alice's home"
+	id=$(dir_change user activate alice)
+	dir_done "$id" "$DEV_a1"
+	rp_ssh_login "$T/keys/alice" alice || die "alice cannot log in once active again"
+	rp_ok "suspension locks the account, removes keys and sudo, ends the session; activation restores"
+}
+
+test_grant_ends_with_server_stopped() {
+	local id until
+	dir_change group add oncall --gid $ONCALL_GID --member alice >/dev/null
+	id=$(dir_change bind oncall db --access sudo-all --for 25s)
+	dir_done "$id" "$DEV_a1"
+	rp_ssh "$T/keys/alice" alice sudo -n /bin/true || die "the temporary sudo-all does not work"
+	rp_server_stop
+	# with the server down, the agent's own clock ends the grant
+	rp_wait_for 45 bash -c '[ ! -e /etc/sudoers.d/rampart-alice ] || ! grep -q "NOPASSWD: ALL" /etc/sudoers.d/rampart-alice' ||
+		die "the grant did not end at its end with the server stopped: $(cat /etc/sudoers.d/rampart-alice)"
+	! rp_ssh "$T/keys/alice" alice sudo -n /bin/true 2>/dev/null || die "sudo-all still works after its end"
+	rp_ssh "$T/keys/alice" alice sudo -n /usr/bin/id -u >/dev/null || die "the lasting grant went with it"
+	rp_server_start
+	rp_ok "a grant with an end ends at its end by the device's clock, the server stopped"
+}
+
+# Directory statements that never went through the API: signed by whom the
+# attacker chooses, inserted as approved rows, which the sequencer logs.
+forge() { # forge FILE ADMIN...: a directory statement chained to the current one, signed
+	local text=$1 note=$2
+	shift 2
+	rp_sign "$text" "$note" "$@"
+}
+
+next_text() { # next_text OUT LINES...: the next version's text, made from the verified state
+	local out=$1 ver head
+	shift
+	ver=$(rp_as 1 --json directory show | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"])')
+	head=$(sed -n 's/^head //p' "$T/admin/acme.directory")
+	{
+		printf 'rampart/directory/v1\norg acme\nid %s\nversion %d\nprevious %s\nexpires %s\n' \
+			"$(openssl rand -hex 16)" $((ver + 1)) "$head" "$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)"
+		printf '%s\n' "$@"
+	} >"$out"
+}
+
+inject() { # inject NOTE: stored as an approved statement behind the API's back
+	local id
+	id=$(sed -n 's/^id //p' "$1")
+	rp_sql "INSERT INTO commands (id, org, statement, payload, state, created) VALUES
+		('$id', 'acme', readfile('$1'), x'', 'approved', strftime('%s','now'));
+		INSERT INTO deliveries (command_id, device_id, status, updated)
+		SELECT '$id', id, 'pending', strftime('%s','now') FROM devices;"
+	echo "$id"
+}
+
+test_below_quorum_and_widening_refused() {
+	local id
+	# a1's keys as they are
+	local keys_before
+	keys_before=$(sha256sum /etc/ssh/rampart/authorized_keys/alice)
+	next_text "$T/widen.txt" "device $DEV_a2 groups db" "user alice uid $ALICE_UID gid $ALICE_UID shell /bin/bash state active name Alice Liddell" \
+		"key $(cut -d' ' -f1,2 "$T/keys/intruder.pub")"
+	# sorted: users come before devices
+	python3 - "$T/widen.txt" <<'EOF'
+import sys
+p = sys.argv[1]
+lines = open(p).read().splitlines()
+head, body = lines[:6], lines[6:]
+order = {"user": 0, "key": 0, "group": 1, "device-group": 2, "device": 3, "bind": 4}
+users = [l for l in body if l.split()[0] in ("user", "key")]
+rest = [l for l in body if l.split()[0] not in ("user", "key")]
+open(p, "w").write("\n".join(head + users + rest) + "\n")
+EOF
+	forge "$T/widen.txt" "$T/widen.note" 1
+	id=$(inject "$T/widen.note")
+	rp_wait_for 30 bash -c "rp_as 1 --json alerts | grep -q directory-refused" ||
+		die "no directory-refused alert for a statement below quorum"
+	sleep 3
+	[ "$(sha256sum /etc/ssh/rampart/authorized_keys/alice)" = "$keys_before" ] || die "a statement below quorum changed alice's keys"
+	! rp_ssh_login "$T/keys/intruder" alice || die "the intruder's key logs in"
+	! grep -q '^alice:' "$R2/etc/passwd" || die "a statement below quorum widened db to a2"
+	rp_ok "a directory statement below quorum (adding a key, widening a group) changes nothing, with an alert"
+}
+
+test_forged_signature_refused() {
+	local id
+	next_text "$T/forged.txt" "user alice uid $ALICE_UID gid $ALICE_UID shell /bin/bash state active name Alice Liddell" \
+		"key $(cut -d' ' -f1,2 "$T/keys/intruder.pub")"
+	forge "$T/forged.txt" "$T/forged.note" 1 3
+	# admin 3's signature line corrupted: a forgery under a real administrator's name
+	python3 - "$T/forged.note" <<'EOF'
+import base64, sys
+p = sys.argv[1]
+lines = open(p, encoding="utf-8").read().split("\n")
+for i, l in enumerate(lines):
+    if l.startswith("\u2014 admin3@"):
+        name, sig = l.rsplit(" ", 1)
+        raw = bytearray(base64.b64decode(sig))
+        raw[-1] ^= 1
+        lines[i] = name + " " + base64.b64encode(bytes(raw)).decode()
+open(p, "w", encoding="utf-8").write("\n".join(lines))
+EOF
+	id=$(inject "$T/forged.note")
+	rp_wait_for 30 bash -c "rp_as 1 --json alerts | grep -q '$id'" || die "no alert names the forged statement $id"
+	! rp_ssh_login "$T/keys/intruder" alice || die "a forged directory statement added a key"
+	rp_ok "a directory statement with a forged signature changes nothing"
+}
+
+test_not_in_log_refused() {
+	# A statement signed by a quorum but never logged: log_index -1 (the sequencer
+	# skips it) in the active log (the server offers it, without a proof)
+	local id
+	next_text "$T/unlogged.txt" "user alice uid $ALICE_UID gid $ALICE_UID shell /bin/bash state active name Alice Liddell" \
+		"key $(cut -d' ' -f1,2 "$T/keys/intruder.pub")"
+	forge "$T/unlogged.txt" "$T/unlogged.note" 1 2
+	id=$(sed -n 's/^id //p' "$T/unlogged.note")
+	rp_sql "INSERT INTO commands (id, org, statement, payload, state, created, log_index, log) VALUES
+		('$id', 'acme', readfile('$T/unlogged.note'), x'', 'approved', strftime('%s','now'), -1,
+		 (SELECT id FROM logs WHERE org = 'acme' AND state = 'active'));
+		INSERT INTO deliveries (command_id, device_id, status, updated)
+		SELECT '$id', id, 'pending', strftime('%s','now') FROM devices;"
+	# refused before its text is judged: the alert cannot name it, only say what it lacks
+	rp_wait_for 30 bash -c "rp_as 1 --json alerts | grep -q 'not-in-log'" || die "no alert for a statement not in the log"
+	[ "$(rp_status "$id" "$DEV_a1")" != done ] || die "a statement not in the log was applied"
+	# the server stops offering it (one it offers again and again delays what follows)
+	rp_sql "DELETE FROM deliveries WHERE command_id = '$id'"
+	! rp_ssh_login "$T/keys/intruder" alice || die "a statement not in the log added a key"
+	rp_ok "a signed directory statement not in the log changes nothing, with an alert"
+}
+
+test_removal_keeps_home() {
+	local id
+	id=$(dir_change user remove alice)
+	dir_done "$id" "$DEV_a1"
+	! getent passwd alice >/dev/null || die "a removed user keeps her account"
+	[ -d /home/alice ] || die "removal deleted the home directory"
+	! rp_ssh_login "$T/keys/alice" alice || die "a removed user logs in"
+	rp_ok "removal deletes the account, keeps its home"
+}
+
+test_show_empty
+test_user_login_and_sudo
+test_show_verified
+test_stale_change_refused
+test_suspend_ends_login_and_session
+test_grant_ends_with_server_stopped
+test_not_in_log_refused
+test_below_quorum_and_widening_refused
+test_forged_signature_refused
+test_removal_keeps_home
