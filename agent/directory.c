@@ -133,7 +133,7 @@ void agent_dir_walk(struct agent *a, uint64_t index, const uint8_t *entry, size_
 	struct rp_diag cd = {""};
 	if ((r = rp_dir_apply(&a->dirst, st, entry, len, ok, &cd)) < 0) {
 		snprintf(code, RP_ALERT_CODE_MAX + 1, ok ? "directory-chain" : "directory-refused");
-		snprintf(reason, RP_ALERT_REASON_MAX + 1, "log entry %llu: %s%s%s",
+		snprintf(reason, RP_ALERT_REASON_MAX + 1, "log entry %llu: %.240s%s%.240s",
 			 (unsigned long long)index, cd.msg, ok ? "" : "; and ", ok ? "" : pd.msg);
 		goto out;
 	}
