@@ -69,11 +69,14 @@ static int run_main(int argc, char *argv[])
 		{"net-user", required_argument, NULL, 'u'},
 		{"net-program", required_argument, NULL, 'P'},
 		{"accounts-root", required_argument, NULL, 'R'},
+		{"drift-interval", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	struct run_opts o = {
-		.poll_wait = 30, .max_backoff = 60, .net_user = getenv("RAMPART_AGENT_NET_USER")};
+	struct run_opts o = {.poll_wait = 30,
+			     .max_backoff = 60,
+			     .net_user = getenv("RAMPART_AGENT_NET_USER"),
+			     .drift_interval = RP_DRIFT_INTERVAL_S};
 	const char *dir = NULL;
 	uint64_t v;
 	int c;
@@ -83,13 +86,16 @@ static int run_main(int argc, char *argv[])
 		case 's': dir = optarg; break;
 		case 'w':
 		case 'b':
+		case 'D':
 			if (rp_parse_u64(optarg, strlen(optarg), 3600, &v) != 0 || v == 0) {
 				fprintf(stderr,
 					"rampart-agent run: `%s' is not a number of seconds from 1 to 3600\n",
 					optarg);
 				return 2;
 			}
-			*(c == 'w' ? &o.poll_wait : &o.max_backoff) = (int)v;
+			*(c == 'w'   ? &o.poll_wait
+			  : c == 'b' ? &o.max_backoff
+				     : &o.drift_interval) = (int)v;
 			break;
 		case '1': o.once = true; break;
 		case 'C': o.no_cgroup = true; break;
@@ -98,7 +104,8 @@ static int run_main(int argc, char *argv[])
 		case 'R': o.accounts_root = optarg; break;
 		case 'h':
 			printf("Usage: rampart-agent run [--state-dir DIR] [--poll-wait S] [--max-backoff S] [--once]\n"
-			       "                         [--no-cgroup] [--net-user USER] [--accounts-root DIR]\n\n"
+			       "                         [--no-cgroup] [--net-user USER] [--accounts-root DIR]\n"
+			       "                         [--drift-interval S]\n\n"
 			       "Long-polls the server and, for every delivery, runs the checks of\n"
 			       "DESIGN.md section 4 (policy, quorum of the exec role, org, target, time\n"
 			       "window, never twice, payload hash and size) before executing anything.\n"
@@ -122,7 +129,10 @@ static int run_main(int argc, char *argv[])
 			       "  --net-program PATH run PATH as the network process, confined the same way\n"
 			       "                     (tests of the split; never needed otherwise)\n"
 			       "  --accounts-root DIR  converge the accounts of DIR/etc and DIR/home instead\n"
-			       "                     of the machine's (tests; never needed otherwise)\n\n"
+			       "                     of the machine's (tests; never needed otherwise)\n"
+			       "  --drift-interval S how often the machine is looked at for drift from the\n"
+			       "                     directory, and a changed drift report signed and sent\n"
+			       "                     (default %d)\n\n"
 			       "The signed directory (docs/directory.md): every directory statement in the\n"
 			       "log that reaches this device's quorum is folded into DIR/directory.state,\n"
 			       "and the machine is converged to what it grants here: accounts in /etc/passwd,\n"
@@ -146,7 +156,7 @@ static int run_main(int argc, char *argv[])
 			       "and is reported as killed.\n",
 			       RP_ALERT_WINDOW_S / 60, RP_ALERT_CODE_KEYS, RP_ALERTS_LOG_MAX / 1024,
 			       RP_AGENT_REQUEST_S, RP_AGENT_POLL_SLACK_S, RP_POLICY_WARN_S / 86400,
-			       AGENT_DEFAULT_DIR, AGENT_NET_USER_DEFAULT,
+			       AGENT_DEFAULT_DIR, AGENT_NET_USER_DEFAULT, RP_DRIFT_INTERVAL_S,
 			       RP_EXEC_STOP_GRACE_MS / 1000);
 			return 0;
 		default: return 2;

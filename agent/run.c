@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "drift.h"
 #include "exec.h"
 #include "privsep.h"
 #include "json.h"
@@ -465,11 +466,116 @@ static void walk_delivered(struct agent *a, const struct rp_delivery *dl)
  * report's lines go to the agent's log and, for a directory delivery,
  * into its signed result (out, when non-NULL).
  */
-static int converge(struct agent *a, const struct run_opts *o, bool repair, struct rp_sb *out)
+static struct conv_env conv_env_of(const struct agent *a, const struct run_opts *o)
 {
+	/* under a root prefix (tests), the processes of /proc are not its accounts' */
 	struct conv_env env = {.root = o->accounts_root ? o->accounts_root : "",
 			       .state = a->dir,
-			       .kill_sessions = true};
+			       .kill_sessions = !o->accounts_root};
+	return env;
+}
+
+/*
+ * What differs on the machine from the plan (conv_drift), signed as the
+ * device's drift report and sent when it is not what the server last
+ * acknowledged; the machine is looked at again every RP_DRIFT_INTERVAL_S.
+ */
+static void report_drift(struct agent *a, const struct conv_env *env, const struct conv_plan *p)
+{
+	struct conv_report rep = {0};
+	struct rp_drift *dr = calloc(1, sizeof(*dr));
+	struct rp_diag d = {""};
+	char *text = NULL, *note = NULL;
+	size_t len, nlen, more = 0;
+	uint8_t h[32];
+	json_t *b = NULL;
+	int status = 0;
+
+	a->drift_due = rp_now() + a->drift_interval;
+	if (!dr)
+		return;
+	if (conv_drift(env, p, &rep, &d) < 0) {
+		agent_logf("directory: looking for drift: %s", d.msg);
+		goto out;
+	}
+	memcpy(dr->org, a->conf.org, sizeof(dr->org));
+	memcpy(dr->device, a->conf.device, sizeof(dr->device));
+	dr->version = a->dirst.version;
+	for (size_t i = 0; i < rep.n; i++) {
+		const struct conv_item *it = &rep.items[i];
+		if (strncmp(it->code, "drift-", 6) != 0 && strcmp(it->code, "conflict") != 0)
+			continue;
+		if (dr->n == RP_DRIFT_ITEMS_MAX - 1) {
+			more++;
+			continue;
+		}
+		struct rp_drift_item *o = &dr->items[dr->n++];
+		snprintf(o->code, sizeof(o->code), "%s", it->code);
+		rp_drift_word(o->subject, sizeof(o->subject), it->subject);
+		rp_quote(o->detail, sizeof(o->detail), it->detail, strlen(it->detail));
+		/* one spelling: no space at either end */
+		while (o->detail[0] && o->detail[strlen(o->detail) - 1] == ' ')
+			o->detail[strlen(o->detail) - 1] = '\0';
+		if (o->detail[0] == ' ')
+			memmove(o->detail, o->detail + strspn(o->detail, " "),
+				strlen(o->detail + strspn(o->detail, " ")) + 1);
+	}
+	if (more) {
+		struct rp_drift_item *o = &dr->items[dr->n++];
+		snprintf(o->code, sizeof(o->code), "more");
+		snprintf(o->subject, sizeof(o->subject), "%zu", more);
+		snprintf(o->detail, sizeof(o->detail), "items not listed");
+	}
+	/* the same items as last acknowledged: nothing to send (the time is left out) */
+	if (!(text = rp_drift_format(dr, &len))) {
+		agent_logf("directory: the drift report does not format");
+		goto out;
+	}
+	rp_sha256(text, len, h);
+	if (a->drift_sent_ok && !memcmp(h, a->drift_sent, 32))
+		goto out;
+	free(text);
+	dr->at = rp_now();
+	if (!(text = rp_drift_format(dr, &len)) ||
+	    rp_note_sign(text, len, NULL, &a->key, &note, &nlen) < 0)
+		goto out;
+	if (!(b = json_pack("{s:s}", "report", note)))
+		goto out;
+	if (agent_post_json(a, "/v1/agent/drift", b, &status, &d) == 0 && status == 200) {
+		memcpy(a->drift_sent, h, 32);
+		a->drift_sent_ok = true;
+		if (dr->n)
+			agent_logf("directory: %zu drift item%s reported", dr->n,
+				   dr->n == 1 ? "" : "s");
+	}
+out:
+	conv_report_release(&rep);
+	json_decref(b);
+	free(note);
+	free(text);
+	free(dr);
+}
+
+/* The machine looked at for drift alone, where the directory manages something. */
+static void drift_check(struct agent *a, const struct run_opts *o)
+{
+	struct conv_env env = conv_env_of(a, o);
+	struct conv_plan p;
+	char path[600];
+	int64_t due;
+
+	a->drift_due = rp_now() + a->drift_interval;
+	agent_path(a, path, sizeof(path), "converge.state");
+	if (agent_dir_plan(&a->dirst.dir, a->conf.device, rp_now(), &p, &due) < 0)
+		return;
+	if (p.nusers || p.ngroups || access(path, F_OK) == 0)
+		report_drift(a, &env, &p);
+	agent_dir_plan_release(&p);
+}
+
+static int converge(struct agent *a, const struct run_opts *o, bool repair, struct rp_sb *out)
+{
+	struct conv_env env = conv_env_of(a, o);
 	struct conv_report rep = {0};
 	struct conv_plan p;
 	struct rp_diag d = {""};
@@ -493,6 +599,8 @@ static int converge(struct agent *a, const struct run_opts *o, bool repair, stru
 	}
 	p.repair = repair;
 	r = conv_apply(&env, &p, &rep, &d);
+	if (r == 0)
+		report_drift(a, &env, &p);
 	agent_dir_plan_release(&p);
 	if (r < 0) {
 		agent_logf("directory: converging to version %llu: %s",
@@ -935,6 +1043,7 @@ int agent_run(const char *dir, const struct run_opts *o)
 		   a.net.why_not[0] ? ": " : "", a.net.why_not);
 	agent_logf("device %s of org %s polling %s", a.conf.device, a.conf.org, a.conf.server);
 	a.dir_changed = true; /* converged at start: grants may have ended while it was stopped */
+	a.drift_interval = o->drift_interval > 0 ? o->drift_interval : RP_DRIFT_INTERVAL_S;
 
 	while (!stopping && !a.net_broken) {
 		struct agent_answer ans;
@@ -948,6 +1057,8 @@ int agent_run(const char *dir, const struct run_opts *o)
 		/* the directory: folded by the walk, or a grant ended (on this clock) */
 		if (a.dir_changed || (a.dir_due > 0 && rp_now() >= a.dir_due))
 			converge(&a, o, false, NULL);
+		else if (rp_now() >= a.drift_due)
+			drift_check(&a, o);
 		if (a.dir_due > 0 && (a.freeze_due <= 0 || a.dir_due < a.freeze_due))
 			a.freeze_due = a.dir_due; /* every wait ends by then */
 		if (pins_changed(&a)) {

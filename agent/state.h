@@ -151,6 +151,11 @@ struct agent {
 	struct rp_dir_state dirst;
 	bool dir_dirty, dir_changed;
 	int64_t dir_due;
+	/* The drift report last acknowledged by the server (its items' hash), and
+	 * when the machine is next looked at for drift (agent/run.c). */
+	uint8_t drift_sent[32];
+	bool drift_sent_ok;
+	int64_t drift_due, drift_interval;
 	/* Caps, set by agent_load from rp_limits.h (tests lower them). */
 	size_t refused_keep;
 	uint64_t compact_min, alerts_max;

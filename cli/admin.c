@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "directory.h"
+#include "drift.h"
 #include "rp_err.h"
 #include "statement.h"
 #include "token.h"
@@ -304,12 +305,23 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 	char a[32];
 	json_t *j, *v, *out = NULL;
 	size_t i;
-	bool marked = false, conflict = false;
+	bool marked = false, conflict = false, drift = false;
+	struct rp_drift *dr = NULL;
 	int rc;
 
+	for (int k = 1; k < argc; k++) {
+		if (!strcmp(argv[k], "--drift"))
+			drift = true;
+		else if (strcmp(argv[k], "--help") && strcmp(argv[k], "-h")) {
+			cli_err("devices: unknown argument `%s' (--drift, --help)", argv[k]);
+			return 2;
+		}
+	}
+	if (drift && !(dr = malloc(sizeof(*dr))))
+		return 1;
 	j = list_get(
 		c, argc, argv,
-		"Usage: rampart devices\n\nLists the org's enrolled devices: id, hostname, OS, last seen,\n"
+		"Usage: rampart devices [--drift]\n\nLists the org's enrolled devices: id, hostname, OS, last seen,\n"
 		"agent version, and any alarm an agent raised. Hostname and OS come from\n"
 		"the facts each device signed at enrolment, checked against its key (whose\n"
 		"hash is its id); otherwise they are marked `?', the server's word. A signed\n"
@@ -317,10 +329,15 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 		"device can sign any name. A hostname signed by more than one device key\n"
 		"is marked `!' (CONFLICT); the ID is what tells devices apart. LAST SEEN\n"
 		"and ALARM are always the server's word. --json prints this view\n"
-		"(\"hostname_conflict\", with the other ids in \"hostname_also_signed_by\").\n",
+		"(\"hostname_conflict\", with the other ids in \"hostname_also_signed_by\").\n\n"
+		"  --drift  a DRIFT column: the items of each device's signed drift report\n"
+		"           (`rampart drift DEVICE' lists them), `-' for none sent, `?' for one\n"
+		"           that does not verify; --json adds \"drift\" (its count, or null)\n",
 		"devices", &rc);
-	if (!j)
+	if (!j) {
+		free(dr);
 		return rc;
+	}
 	cli_hosts_init(&hosts, c->org, json_object_get(j, "devices"));
 	if (c->json && !(out = json_array())) {
 		cli_hosts_release(&hosts);
@@ -328,16 +345,34 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 		return 1;
 	}
 	if (!c->json)
-		printf("%-32s  %-21s  %-29s  %-10s  %-8s  %s\n", "ID", "HOSTNAME", "OS",
-		       "LAST SEEN", "AGENT", "ALARM");
+		printf("%-32s  %-21s  %-29s  %-10s  %-8s  %s%s\n", "ID", "HOSTNAME", "OS",
+		       "LAST SEEN", "AGENT", drift ? "DRIFT  " : "", "ALARM");
 	json_array_foreach (json_object_get(j, "devices"), i, v) {
 		struct cli_facts f;
 		const char *host, *os;
 
 		cli_facts_check(c->org, js(v, "id"), json_object_get(v, "pubkey"),
 				json_object_get(v, "keys"), json_object_get(v, "facts"), &f);
+		char dcell[16] = "";
+		int dres = RP_E_NOTFOUND;
+		if (drift) {
+			char problem[400];
+			dres = cli_drift_check(c->org, js(v, "id"), &f, json_object_get(v, "drift"),
+					       dr, problem, sizeof(problem));
+			snprintf(dcell, sizeof(dcell), "%s",
+				 dres == RP_E_NOTFOUND ? "-"
+				 : dres < 0            ? "?"
+						       : "");
+			if (dres == 0)
+				snprintf(dcell, sizeof(dcell), "%zu", dr->n);
+		}
 		if (c->json) {
-			json_array_append_new(out, device_json(v, &f, &hosts));
+			json_t *o = device_json(v, &f, &hosts);
+			if (o && drift)
+				json_object_set_new(o, "drift",
+						    dres == 0 ? json_integer((json_int_t)dr->n)
+							      : json_null());
+			json_array_append_new(out, o);
 			continue;
 		}
 		device_names(v, &f, &host, &os);
@@ -357,6 +392,10 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 		fputs("  ", stdout);
 		cli_cell(stdout, f.verified ? f.facts.agent_version : js(v, "agent_version"), 8);
 		fputs("  ", stdout);
+		if (drift) {
+			cli_cell(stdout, dcell, 5);
+			fputs("  ", stdout);
+		}
 		if (!f.key_ok) {
 			fputs("SECURITY: ", stdout);
 			cli_put(stdout, f.problem);
@@ -377,6 +416,7 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 	}
 	cli_hosts_release(&hosts);
 	json_decref(j);
+	free(dr);
 	return 0;
 }
 

@@ -240,6 +240,15 @@ int cmd_user(struct cli *c, int argc, char *argv[]);
 int cmd_group(struct cli *c, int argc, char *argv[]);
 int cmd_device_group(struct cli *c, int argc, char *argv[]);
 int cmd_bind(struct cli *c, int argc, char *argv[]);
+int cmd_drift(struct cli *c, int argc, char *argv[]);
+struct rp_drift;
+/*
+ * A device's drift report note (the server's "drift"), verified by the
+ * device's current key (f, from cli_facts_check): 0, RP_E_NOTFOUND for
+ * none, or < 0 with problem saying why it does not verify.
+ */
+int cli_drift_check(const char *org, const char *id, const struct cli_facts *f, json_t *note,
+		    struct rp_drift *ret, char *problem, size_t n);
 struct rp_dir_state;
 struct rp_dir_stmt;
 /*

@@ -24,6 +24,7 @@
 
 #include "cli.h"
 #include "directory.h"
+#include "drift.h"
 #include "rp_err.h"
 #include "sshkey.h"
 
@@ -1206,6 +1207,196 @@ int cmd_bind(struct cli *c, int argc, char *argv[])
 	r = change_submit(&ch);
 out:
 	rp_dir_obj_free(RP_DIR_BIND, b);
+	change_end(&ch);
+	return r;
+}
+
+/* ---- drift ---- */
+
+int cli_drift_check(const char *org, const char *id, const struct cli_facts *f, json_t *note,
+		    struct rp_drift *ret, char *problem, size_t n)
+{
+	struct rp_diag d = {""};
+	const char *text = json_string_value(note);
+
+	problem[0] = '\0';
+	if (!text)
+		return RP_E_NOTFOUND;
+	if (!f->key_ok) {
+		snprintf(problem, n, "the device's key does not verify: %s", f->problem);
+		return RP_E_KEY;
+	}
+	if (rp_drift_verify(text, strlen(text), f->cur, id, ret, &d) < 0 ||
+	    strcmp(ret->org, org) != 0) {
+		snprintf(problem, n, "the drift report does not verify: %s",
+			 d.msg[0] ? d.msg : "another org's");
+		return RP_E_BADSIG;
+	}
+	return 0;
+}
+
+static json_t *drift_json(const struct rp_drift *dr)
+{
+	json_t *items = json_array();
+	char t[21];
+
+	for (size_t i = 0; items && i < dr->n; i++)
+		json_array_append_new(items, json_pack("{s:s, s:s, s:s}", "code", dr->items[i].code,
+						       "subject", dr->items[i].subject, "detail",
+						       dr->items[i].detail));
+	rp_time_format(dr->at, t);
+	return json_pack("{s:s, s:I, s:s, s:o}", "device", dr->device, "directory_version",
+			 (json_int_t)dr->version, "at", t, "items", items);
+}
+
+/* `rampart drift DEVICE': the device's signed drift report. */
+static int drift_show(struct cli *c, const char *id)
+{
+	struct rp_diag d = {""};
+	struct rp_drift *dr = malloc(sizeof(*dr));
+	struct cli_facts f;
+	char path[256], problem[400], t[21];
+	json_t *j = NULL, *v, *dev = NULL;
+	size_t i;
+	int r = 1;
+
+	if (!dr)
+		return 1;
+	snprintf(path, sizeof(path), "/v1/orgs/%s/devices", c->org);
+	if (rp_api_call(&c->api, "GET", path, NULL, &j, NULL, &d) < 0) {
+		cli_err("drift: %s", d.msg);
+		goto out;
+	}
+	json_array_foreach (json_object_get(j, "devices"), i, v)
+		if (json_string_value(json_object_get(v, "id")) &&
+		    !strcmp(json_string_value(json_object_get(v, "id")), id))
+			dev = v;
+	if (!dev) {
+		cli_err("drift: %s is not a device of org %s", id, c->org);
+		goto out;
+	}
+	cli_facts_check(c->org, id, json_object_get(dev, "pubkey"), json_object_get(dev, "keys"),
+			json_object_get(dev, "facts"), &f);
+	r = cli_drift_check(c->org, id, &f, json_object_get(dev, "drift"), dr, problem,
+			    sizeof(problem));
+	if (r == RP_E_NOTFOUND) {
+		printf("device %s has sent no drift report (it manages nothing, or runs an agent "
+		       "from before drift reports)\n",
+		       id);
+		r = 0;
+		goto out;
+	}
+	if (r < 0) {
+		cli_err("drift: SECURITY: %s", problem);
+		r = 1;
+		goto out;
+	}
+	if (c->json) {
+		json_t *o = drift_json(dr);
+		if (o)
+			cli_json(stdout, o);
+		json_decref(o);
+		goto out;
+	}
+	rp_time_format(dr->at, t);
+	printf("device %s: %zu drift item%s at %s, against directory version %llu (signed by the "
+	       "device)\n",
+	       id, dr->n, dr->n == 1 ? "" : "s", t, (unsigned long long)dr->version);
+	for (i = 0; i < dr->n; i++) {
+		printf("  ");
+		cli_cell(stdout, dr->items[i].code, 16);
+		printf("  ");
+		cli_put(stdout, dr->items[i].subject);
+		if (dr->items[i].detail[0]) {
+			printf(": ");
+			cli_put(stdout, dr->items[i].detail);
+		}
+		putchar('\n');
+	}
+	if (dr->n)
+		printf("`rampart drift repair %s' has the device restore the signed state "
+		       "(docs/directory.md, \"Drift\")\n",
+		       id);
+out:
+	json_decref(j);
+	free(dr);
+	return r;
+}
+
+int cmd_drift(struct cli *c, int argc, char *argv[])
+{
+	static const struct option opts[] = {{"all", no_argument, NULL, 'A'}, CHANGE_OPTS, {0}};
+	struct change ch = {0}, seen = {0};
+	bool all = false;
+	int opt, r = 1;
+
+	if (argc < 2 || cli_is_help(argc, argv)) {
+		printf("Usage: rampart drift DEVICE\n"
+		       "       rampart drift repair DEVICE...|--all [OPTIONS]\n\n"
+		       "Shows what differs on a device from what the signed directory grants it, as\n"
+		       "the device found and signed it: an extra key for a managed user, a uid 0\n"
+		       "account other than root, a sudo drop-in Rampart did not write, a managed\n"
+		       "file or account changed by hand, a local account in the way (conflict).\n"
+		       "Agents look every %d s and after each change. `rampart devices --drift'\n"
+		       "counts them for every device.\n\n"
+		       "repair: a directory statement (signed, approved like any change) telling\n"
+		       "those devices to restore the signed state: managed files and lines\n"
+		       "rewritten, extra keys taken out of managed users' ~/.ssh/authorized_keys,\n"
+		       "an unknown uid 0 account locked, a foreign sudo drop-in moved aside into\n"
+		       "the agent's state directory. Nothing is deleted.\n\n%s",
+		       RP_DRIFT_INTERVAL_S, change_opts_help);
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "repair") != 0) {
+		if (argc != 2 || !rp_id_valid(argv[1], strlen(argv[1]))) {
+			cli_err("drift: need a DEVICE id (32 hex digits), or `repair'");
+			return 2;
+		}
+		if (cli_need_server(c, false) < 0)
+			return 1;
+		return drift_show(c, argv[1]);
+	}
+	optind = 1;
+	while ((opt = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
+		if (opt == 'A')
+			all = true;
+		else if (!change_opt(&seen, opt))
+			return 2;
+	}
+	int first = optind + 1;
+	if (all == (first < argc)) {
+		cli_err("drift repair: name the devices, or --all");
+		return 2;
+	}
+	for (int i = first; i < argc; i++)
+		if (!rp_id_valid(argv[i], strlen(argv[i]))) {
+			cli_err("drift repair: `%s' is not a device id", argv[i]);
+			return 2;
+		}
+	if (change_begin(&ch, c, "drift repair") < 0)
+		return 1;
+	ch.expires = seen.expires ? seen.expires : DIR_EXPIRES_DEFAULT;
+	ch.comment = seen.comment;
+	ch.dry_run = seen.dry_run;
+	ch.st.repair_all = all;
+	if (!all) {
+		/* ascending, each once */
+		if (!(ch.st.repair = calloc((size_t)(argc - first), sizeof(*ch.st.repair))))
+			goto out;
+		for (int i = first; i < argc; i++) {
+			size_t at = 0;
+			while (at < ch.st.nrepair && strcmp(ch.st.repair[at], argv[i]) < 0)
+				at++;
+			if (at < ch.st.nrepair && !strcmp(ch.st.repair[at], argv[i]))
+				continue;
+			memmove(&ch.st.repair[at + 1], &ch.st.repair[at],
+				(ch.st.nrepair - at) * sizeof(ch.st.repair[0]));
+			snprintf(ch.st.repair[at], sizeof(ch.st.repair[0]), "%s", argv[i]);
+			ch.st.nrepair++;
+		}
+	}
+	r = change_submit(&ch);
+out:
 	change_end(&ch);
 	return r;
 }

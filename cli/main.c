@@ -34,6 +34,7 @@ static const struct cli_cmd commands[] = {
 	{"device-group", cmd_device_group, "manage device groups, their devices and tags"},
 	{"bind", cmd_bind, "grant a user group login or sudo on a device group"},
 	{"unbind", cmd_bind, "end a user group's grant on a device group"},
+	{"drift", cmd_drift, "show a device's drift from the directory, or have it repaired"},
 };
 
 void cli_err(const char *fmt, ...)

@@ -40,7 +40,13 @@
 #define RP_DIR_TAGS_MAX          32     /* tags of one device */
 #define RP_DIR_COMMANDS_MAX      64     /* sudo commands of one binding */
 #define RP_DIR_OBJECTS_MAX       200000 /* objects in the folded directory */
-#define RP_DIR_ANSWER_ENTRIES    64     /* entries per GET /v1/orgs/ORG/directory */
+#define RP_DRIFT_ITEMS_MAX       128 /* items of one drift report (the last may count the rest) */
+#define RP_DRIFT_CODE_MAX        24
+#define RP_DRIFT_SUBJECT_MAX     96
+#define RP_DRIFT_DETAIL_MAX      200
+#define RP_DRIFT_MAX             (60 * 1024) /* a drift report's text: a note within RP_NOTE_MAX */
+#define RP_DRIFT_INTERVAL_S      300         /* how often the agent looks for drift */
+#define RP_DIR_ANSWER_ENTRIES    64          /* entries per GET /v1/orgs/ORG/directory */
 #define RP_DIR_ANSWER_BYTES      (2 * 1024 * 1024)
 #define RP_DIR_STATE_MAX         (64 * 1024 * 1024) /* its text (directory.state) */
 

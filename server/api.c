@@ -26,6 +26,7 @@
 #include "httpd/httpd.h"
 #include "log.h"
 #include "policy.h"
+#include "drift.h"
 #include "poll.h"
 #include "reqsig.h"
 #include "result.h"
@@ -1779,6 +1780,45 @@ out:
 	json_decref(j);
 }
 
+/*
+ * {"report": "<drift report note>"}: kept as the device's latest, once it
+ * verifies by the device's current key and names this device and org. The
+ * CLI verifies it again; the server only keeps what the device signed.
+ */
+static void h_drift(struct req *q)
+{
+	json_t *j = body_json(q);
+	struct rp_drift *dr = malloc(sizeof(*dr));
+	struct rp_diag d = {""};
+	const char *text;
+	int r;
+
+	if (!dr) {
+		fail(q, 500, "out of memory");
+		goto out;
+	}
+	if (!j || !(text = field(q, j, "report", RP_NOTE_MAX, false)))
+		goto out;
+	if ((r = rp_drift_verify(text, strlen(text), q->dev.pub, q->dev.id, dr, &d)) < 0) {
+		fail(q, 400, "drift report refused: %s", d.msg);
+		goto out;
+	}
+	if (strcmp(dr->org, q->org) != 0) {
+		fail(q, 400, "drift report is for org %s, not %s", dr->org, q->org);
+		goto out;
+	}
+	if ((r = db_device_drift(&q->srv->db, q->who, text)) < 0) {
+		fail(q, 500, "storing the drift report: %s", rp_strerror(r));
+		goto out;
+	}
+	fprintf(stderr, "rampartd: device %s reports %zu drift item%s (directory version %llu)\n",
+		q->who, dr->n, dr->n == 1 ? "" : "s", (unsigned long long)dr->version);
+	reply(q, 200, json_object());
+out:
+	free(dr);
+	json_decref(j);
+}
+
 static void h_result(struct req *q)
 {
 	json_t *j = body_json(q);
@@ -2003,6 +2043,7 @@ static const struct route {
 	{"GET", "/v1/agent/entries", AUTH_DEVICE, 0, h_agent_entries},
 	{"POST", "/v1/agent/started", AUTH_DEVICE, RP_HTTP_BODY_SMALL_MAX, h_started},
 	{"POST", "/v1/agent/result", AUTH_DEVICE, RESULT_BODY_MAX, h_result},
+	{"POST", "/v1/agent/drift", AUTH_DEVICE, 2 * RP_NOTE_MAX, h_drift},
 	{"POST", "/v1/agent/alert", AUTH_DEVICE, RP_HTTP_BODY_SMALL_MAX, h_alert},
 	{"POST", "/v1/agent/rekey", AUTH_DEVICE, RP_HTTP_BODY_SMALL_MAX, h_rekey},
 };

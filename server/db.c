@@ -195,6 +195,9 @@ static const char *const MIGRATIONS[] = {
 	"ALTER TABLE commands ADD COLUMN log INTEGER;"
 	"UPDATE commands SET log = (SELECT id FROM logs WHERE logs.org = commands.org) "
 	"  WHERE log_index IS NOT NULL;",
+	/* 11: each device's latest signed drift report (docs/directory.md) */
+	"ALTER TABLE devices ADD COLUMN drift TEXT;"
+	"ALTER TABLE devices ADD COLUMN drift_at INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
@@ -760,12 +763,22 @@ static json_t *col_keys(sqlite3_stmt *st, int i)
 
 static json_t *device_row(sqlite3_stmt *st)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:o, s:o, s:o}", "id",
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:o, s:o, s:o, s:o}", "id",
 			 rp_sql_text(st, 0), "hostname", rp_sql_text(st, 1), "os",
 			 rp_sql_text(st, 2), "agent_version", rp_sql_text(st, 3), "enrolled",
 			 col_int(st, 4), "last_seen", col_int(st, 5), "alarm", rp_sql_text(st, 6),
 			 "pubkey", col_b64_or_null(st, 7), "facts", col_text_or_null(st, 8), "keys",
-			 col_keys(st, 9));
+			 col_keys(st, 9), "drift", col_text_or_null(st, 10));
+}
+
+int db_device_drift(struct db *db, const char *id, const char *note)
+{
+	int r = rp_sql_exec(db->h, "UPDATE devices SET drift = ?, drift_at = ? WHERE id = ?", "tit",
+			    note, rp_now(), id);
+
+	if (r == 0 && changed(db) != 1)
+		r = RP_E_NOTFOUND;
+	return db_ret(db, r, "storing the drift report of %s", id);
 }
 
 int db_devices_json(struct db *db, const char *org, json_t **ret)
@@ -774,7 +787,7 @@ int db_devices_json(struct db *db, const char *org, json_t **ret)
 		       rp_sql_prep(db->h,
 				   "SELECT id, hostname, os, agent_version, enrolled, last_seen, "
 				   "alarm, pubkey, facts, " KEYS_COL
-				   " FROM devices v WHERE org = ? "
+				   ", drift FROM devices v WHERE org = ? "
 				   "ORDER BY hostname, id",
 				   "t", org),
 		       device_row, ret);

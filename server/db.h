@@ -146,6 +146,8 @@ int db_device_binding(struct db *db, const char *id, int64_t seq, char **ret);
 /* Writes last_seen at most once a minute: polls are frequent, fsyncs are not free. */
 int db_device_seen(struct db *db, const char *id);
 int db_devices_json(struct db *db, const char *org, json_t **ret);
+/* The device's latest drift report (a note it signed: the CLI verifies it). */
+int db_device_drift(struct db *db, const char *id, const char *note);
 
 struct db_token {
 	char name[65];

@@ -29,7 +29,11 @@ rp_admins 3
 rp_org acme 3 2
 rp_enroll a1
 rp_enroll a2
-rp_agent_start a1
+# a1 looks for drift every 3 s (the default is 300)
+"$AGENT" run --state-dir "$T/a1" --poll-wait "${AGENT_WAIT:-5}" --max-backoff 2 --drift-interval 3 \
+	>>"$T/a1.log" 2>&1 &
+PIDS+=("$!")
+APID_a1=$!
 # a2's accounts live under a root prefix of its own: two agents must not share one /etc
 R2=$T/root2
 mkdir -p "$R2/etc/sudoers.d" "$R2/etc/skel" "$R2/home"
@@ -140,6 +144,36 @@ test_suspend_ends_login_and_session() {
 	dir_done "$id" "$DEV_a1"
 	rp_ssh_login "$T/keys/alice" alice || die "alice cannot log in once active again"
 	rp_ok "suspension locks the account, removes keys and sudo, ends the session; activation restores"
+}
+
+test_drift_reported_and_repaired() {
+	local id out
+	# by hand, behind the directory's back: a key for alice, a second uid 0 account
+	cat "$T/keys/intruder.pub" >>/etc/ssh/rampart/authorized_keys/alice
+	echo 'toor:x:0:0::/root:/bin/sh' >>/etc/passwd
+	echo 'toor:*:20000:0:99999:7:::' >>/etc/shadow
+	rp_ssh_login "$T/keys/intruder" alice || die "the hand-made key does not even work"
+	rp_wait_for 30 bash -c "rp_as 1 drift '$DEV_a1' | grep -q 'drift-uid0 *toor'" ||
+		die "no drift-uid0 for toor: $(rp_as 1 drift "$DEV_a1" 2>&1)"
+	out=$(rp_as 1 drift "$DEV_a1")
+	grep -q 'signed by the device' <<<"$out" && grep -Eq 'drift-(file|key) .*alice' <<<"$out" ||
+		die "the changed key file is not reported: $out"
+	# not fought: the hand-made key still works until the administrators say so
+	rp_ssh_login "$T/keys/intruder" alice || die "drift was undone without a repair"
+	out=$(rp_as 1 devices --drift)
+	grep "$DEV_a1" <<<"$out" | grep -Eq '  [2-9][0-9]* ' || die "devices --drift does not count a1's drift: $out"
+	grep "$DEV_a2" <<<"$out" | grep -q '  -  ' || die "devices --drift shows drift for a2: $out"
+	id=$(dir_change drift repair "$DEV_a1")
+	dir_done "$id" "$DEV_a1"
+	! rp_ssh_login "$T/keys/intruder" alice || die "the repair left the hand-made key"
+	rp_ssh_login "$T/keys/alice" alice || die "the repair took alice's own key"
+	grep -q '^toor:!' /etc/shadow || die "the repair did not lock the unknown uid 0 account: $(grep ^toor: /etc/shadow)"
+	grep -q '^toor:x:0:0:' /etc/passwd || die "the repair deleted the uid 0 account (it locks, never deletes)"
+	rp_wait_for 30 bash -c "! rp_as 1 drift '$DEV_a1' | grep -Eq 'drift-(file|key) .*alice'" ||
+		die "the repaired key file is still reported"
+	# the host's copy: leave no uid 0 account behind for the tests that follow
+	sed -i '/^toor:/d' /etc/passwd /etc/shadow
+	rp_ok "drift (a key added by hand, a uid 0 account) is reported, signed, not fought, then repaired"
 }
 
 test_grant_ends_with_server_stopped() {
@@ -278,6 +312,7 @@ test_user_login_and_sudo
 test_show_verified
 test_stale_change_refused
 test_suspend_ends_login_and_session
+test_drift_reported_and_repaired
 test_grant_ends_with_server_stopped
 test_not_in_log_refused
 test_below_quorum_and_widening_refused
