@@ -713,7 +713,7 @@ struct conv {
 	size_t items_cap;
 	struct rp_diag *d;
 	bool apply;      /* writes (under the locks) */
-	bool drift_only; /* conv_drift: only drift-* items */
+	bool drift_only; /* conv_drift: only drift-* and conflict items */
 	bool dirty;      /* something is to be written */
 	int err;         /* sticky: the report ran out of memory */
 	char root[PATH_MAX];
@@ -766,7 +766,8 @@ static void note(struct conv *c, const char *code, const char *subject, const ch
 
 	if (c->err || r->n >= RP_CONV_ITEMS_MAX)
 		return;
-	if (c->drift_only && strncmp(code, "drift-", 6) != 0)
+	/* a conflict is what is in the directory's way: the drift report says it too */
+	if (c->drift_only && strncmp(code, "drift-", 6) != 0 && strcmp(code, "conflict") != 0)
 		return;
 	if (!(it = grow(r->items, &c->items_cap, r->n, sizeof(*it)))) {
 		c->err = RP_E_NOMEM;

@@ -134,7 +134,7 @@ void conv_report_release(struct conv_report *r);
 int conv_apply(const struct conv_env *env, const struct conv_plan *p, struct conv_report *rep,
 	       struct rp_diag *d);
 
-/* Finds drift only; writes nothing. */
+/* Finds drift (drift-* items) and conflicts only; writes nothing. */
 int conv_drift(const struct conv_env *env, const struct conv_plan *p, struct conv_report *rep,
 	       struct rp_diag *d);
 

@@ -119,7 +119,7 @@ void agent_dir_walk(struct agent *a, uint64_t index, const uint8_t *entry, size_
 	ok = st->note && rp_quorum_check_min(p, RP_ROLE_DIRECTORY, need, st->note, NULL, &pd) == 0;
 	if (st->version <= a->dirst.version) {
 		uint8_t h[32];
-		rp_sha256(entry, len, h);
+		rp_dir_stmt_hash(st, entry, len, h);
 		/* read again after a stop (the same entry), or logged again: nothing changes */
 		if (ok && st->version == a->dirst.version && memcmp(h, a->dirst.head, 32) != 0) {
 			snprintf(code, RP_ALERT_CODE_MAX + 1, "directory-fork");

@@ -23,12 +23,15 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "account.h"
 #include "directory.h"
 #include "drift.h"
 #include "rp_err.h"
 #include "sshkey.h"
 
 #define DIR_EXPIRES_DEFAULT "7d"
+
+int cmd_directory_import(struct cli *c, int argc, char *argv[]);
 
 static int cache_path(const struct cli *c, char *out, size_t n)
 {
@@ -127,8 +130,12 @@ int cli_directory(struct cli *c, const struct rp_policy *p, struct rp_dir_state 
 				break;
 			}
 			if (first && s.version) {
+				struct rp_dir_stmt *prev = NULL;
 				first = false;
-				rp_sha256(text, len, h);
+				memset(h, 0, sizeof(h));
+				if (rp_dir_stmt_parse(text, len, &prev, NULL) == 0)
+					rp_dir_stmt_hash(prev, (const uint8_t *)text, len, h);
+				rp_dir_stmt_free(prev);
 				if (memcmp(h, s.head, 32) != 0) {
 					cli_err("SECURITY: the server's directory entry %llu is not the "
 						"one this CLI verified before (version %llu): the server "
@@ -414,7 +421,9 @@ int cmd_directory(struct cli *c, int argc, char *argv[])
 	if (argc < 2 || cli_is_help(argc, argv)) {
 		printf("Usage: rampart directory show|diff ...\n\n"
 		       "  show [--json]  the directory as this CLI verified it\n"
-		       "  diff ID        the change a directory statement makes\n\n"
+		       "  diff ID        the change a directory statement makes\n"
+		       "  import ...     users and groups from a CSV, or a server's passwd, group\n"
+		       "                 and authorized_keys\n\n"
 		       "Changes: rampart user|group|device-group|bind|unbind (each --help).\n");
 		return argc < 2 ? 2 : 0;
 	}
@@ -422,7 +431,9 @@ int cmd_directory(struct cli *c, int argc, char *argv[])
 		return dir_show(c, argc - 1, argv + 1);
 	if (!strcmp(argv[1], "diff"))
 		return dir_diff(c, argc - 1, argv + 1);
-	cli_err("directory: unknown subcommand `%s' (show, diff)", argv[1]);
+	if (!strcmp(argv[1], "import"))
+		return cmd_directory_import(c, argc - 1, argv + 1);
+	cli_err("directory: unknown subcommand `%s' (show, diff, import)", argv[1]);
 	return 2;
 }
 
@@ -471,15 +482,42 @@ static void change_end(struct change *ch)
 	rp_policy_free(ch->p);
 }
 
+/* Signs the statement text with the administrator's key and submits it; says what was stored. */
+static int sign_submit(struct cli *c, const char *what, const char *id, const char *text,
+		       size_t len)
+{
+	struct rp_diag d = {""};
+	char *note = NULL, path[256];
+	json_t *body = NULL, *resp = NULL;
+	size_t nlen;
+	int r = -1;
+
+	if (rp_note_sign_by(text, len, NULL, &c->signer.s, &note, &nlen, &d) < 0) {
+		cli_err("%s: not signed, nothing submitted: %s", what, d.msg);
+		return -1;
+	}
+	body = json_pack("{s:s, s:s}", "statement", note, "payload", "");
+	snprintf(path, sizeof(path), "/v1/orgs/%s/commands", c->org);
+	if (!body || rp_api_call(&c->api, "POST", path, body, &resp, NULL, &d) < 0) {
+		cli_err("%s: %s", what, d.msg);
+	} else {
+		cli_report_submitted(c, "submitted", id, note, resp, c->json);
+		r = 0;
+	}
+	free(note);
+	json_decref(body);
+	json_decref(resp);
+	return r;
+}
+
 /* Signs and submits the statement built in ch; shows the change first. 0, or 1 after an error. */
 static int change_submit(struct change *ch)
 {
 	struct cli *c = ch->c;
 	struct rp_dir_stmt *chk = NULL;
 	struct rp_diag d = {""};
-	char *text = NULL, *note = NULL, path[256];
-	json_t *body = NULL, *resp = NULL;
-	size_t tlen, nlen;
+	char *text = NULL;
+	size_t tlen;
 	int64_t now = rp_now();
 	int r = 1;
 
@@ -512,24 +550,10 @@ static int change_submit(struct change *ch)
 		r = 0;
 		goto out;
 	}
-	if (rp_note_sign_by(text, tlen, NULL, &c->signer.s, &note, &nlen, &d) < 0) {
-		cli_err("%s: not signed, nothing submitted: %s", ch->what, d.msg);
-		goto out;
-	}
-	body = json_pack("{s:s, s:s}", "statement", note, "payload", "");
-	snprintf(path, sizeof(path), "/v1/orgs/%s/commands", c->org);
-	if (!body || rp_api_call(&c->api, "POST", path, body, &resp, NULL, &d) < 0) {
-		cli_err("%s: %s", ch->what, d.msg);
-		goto out;
-	}
-	cli_report_submitted(c, "submitted", ch->st.id, note, resp, c->json);
-	r = 0;
+	r = sign_submit(c, ch->what, ch->st.id, text, tlen) < 0 ? 1 : 0;
 out:
 	rp_dir_stmt_free(chk);
 	free(text);
-	free(note);
-	json_decref(body);
-	json_decref(resp);
 	return r;
 }
 
@@ -1397,6 +1421,568 @@ int cmd_drift(struct cli *c, int argc, char *argv[])
 	}
 	r = change_submit(&ch);
 out:
+	change_end(&ch);
+	return r;
+}
+
+/* ---- import ---- */
+
+/* What an import adds, before it is split into statements. */
+struct import {
+	struct change *ch;
+	struct rp_dir add; /* users and groups put */
+	bool takeover, update;
+	size_t skipped, outside; /* already in the directory; accounts outside the uid range */
+	uint32_t min_uid, max_uid;
+};
+
+/* A user read from a file: put unless the directory has one (then kept, unless --update). */
+static int import_user(struct import *im, struct rp_dir_user *u)
+{
+	const struct rp_dir_user *cur = rp_dir_user_get(&im->ch->s.dir, u->login);
+
+	u->takeover = im->takeover;
+	if (cur && !im->update) {
+		im->skipped++;
+		rp_dir_obj_free(RP_DIR_USER, u);
+		return 0;
+	}
+	for (size_t i = 0; i < im->ch->s.dir.nusers; i++)
+		if (im->ch->s.dir.users[i]->uid == u->uid &&
+		    strcmp(im->ch->s.dir.users[i]->login, u->login)) {
+			cli_err("import: %s's uid %u is %s's in the directory", u->login, u->uid,
+				im->ch->s.dir.users[i]->login);
+			rp_dir_obj_free(RP_DIR_USER, u);
+			return RP_E_CONFLICT;
+		}
+	if (rp_dir_find(&im->add, RP_DIR_USER, u)) {
+		cli_err("import: %s is listed twice", u->login);
+		rp_dir_obj_free(RP_DIR_USER, u);
+		return RP_E_MALFORMED;
+	}
+	return rp_dir_insert(&im->add, RP_DIR_USER, u);
+}
+
+/* login joins group (the directory's, or one this import defines). */
+static int import_member(struct import *im, const char *group, uint32_t gid, const char *login)
+{
+	struct rp_dir_group key, *g;
+
+	memset(&key, 0, sizeof(key));
+	snprintf(key.name, sizeof(key.name), "%s", group);
+	if (!(g = rp_dir_find(&im->add, RP_DIR_GROUP, &key))) {
+		const struct rp_dir_group *cur = rp_dir_group_get(&im->ch->s.dir, group);
+		if (!cur && !gid) {
+			cli_err("import: group %s is neither in the directory nor given a gid "
+				"(--new-group %s=GID)",
+				group, group);
+			return RP_E_NOTFOUND;
+		}
+		g = cur ? rp_dir_obj_dup(RP_DIR_GROUP, cur) : calloc(1, sizeof(*g));
+		if (!g)
+			return RP_E_NOMEM;
+		snprintf(g->name, sizeof(g->name), "%s", group);
+		if (!cur)
+			g->gid = gid;
+		if (rp_dir_insert(&im->add, RP_DIR_GROUP, g) < 0) {
+			rp_dir_obj_free(RP_DIR_GROUP, g);
+			return RP_E_NOMEM;
+		}
+	}
+	return login ? add_name(&g->members, &g->nmembers, RP_DIR_MEMBERS_MAX, login) : 0;
+}
+
+/* ';'-separated parts of a field, each handed to fn. */
+static int each_part(char *field, int (*fn)(void *arg, const char *part), void *arg)
+{
+	int r = 0;
+
+	for (char *p = field; r == 0 && p && *p;) {
+		char *e = strchr(p, ';');
+		if (e)
+			*e = '\0';
+		if (*p)
+			r = fn(arg, p);
+		p = e ? e + 1 : NULL;
+	}
+	return r;
+}
+
+struct csv_row {
+	struct import *im;
+	struct rp_dir_user *u;
+	const char *(*newgroup)(void *, const char *, uint32_t *);
+	void *ng;
+	int lineno;
+};
+
+static int csv_key(void *arg, const char *k)
+{
+	struct csv_row *row = arg;
+	struct rp_diag d = {""};
+
+	if (!rp_ssh_key_valid(k, strlen(k))) {
+		cli_err("import: line %d: `%.40s...' is not an SSH public key line", row->lineno,
+			k);
+		return RP_E_MALFORMED;
+	}
+	return add_key(row->u, k, &d);
+}
+
+/* --new-group NAME=GID options, as given. */
+struct new_groups {
+	size_t n;
+	char *v[RP_DIR_OBJECTS_MAX > 256 ? 256 : RP_DIR_OBJECTS_MAX];
+};
+
+static uint32_t new_group_gid(const struct new_groups *ng, const char *name)
+{
+	for (size_t i = 0; i < ng->n; i++) {
+		const char *eq = strchr(ng->v[i], '=');
+		uint32_t gid;
+		if (eq && (size_t)(eq - ng->v[i]) == strlen(name) &&
+		    !strncmp(ng->v[i], name, strlen(name)) && parse_id(eq + 1, &gid))
+			return gid;
+	}
+	return 0;
+}
+
+struct csv_groups {
+	struct import *im;
+	const struct new_groups *ng;
+	const char *login;
+};
+
+static int csv_group(void *arg, const char *g)
+{
+	struct csv_groups *cg = arg;
+
+	if (!rp_dir_name_valid(g, strlen(g))) {
+		cli_err("import: `%s' is not a group name", g);
+		return RP_E_MALFORMED;
+	}
+	return import_member(cg->im, g, new_group_gid(cg->ng, g), cg->login);
+}
+
+/*
+ * CSV: login,uid[,gid[,shell[,name[,groups[,keys]]]]], one user a line;
+ * groups and keys separated by `;'; no field holds a comma; a first line
+ * starting `login,' and lines starting `#' are skipped.
+ */
+static int import_csv(struct import *im, const char *path, const struct new_groups *ng)
+{
+	char *buf = NULL, *line, *save = NULL;
+	size_t len;
+	int r = 0, lineno = 0;
+
+	if ((r = rp_read_file(path, RP_ACCOUNT_FILE_MAX, &buf, &len)) < 0) {
+		cli_err("import: reading %s: %s", path, rp_strerror(r));
+		return r;
+	}
+	if (memchr(buf, '\0', len)) {
+		cli_err("import: %s holds a NUL byte", path);
+		free(buf);
+		return RP_E_MALFORMED;
+	}
+	for (line = strtok_r(buf, "\n", &save); r == 0 && line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *f[8] = {0}, *p = line;
+		size_t nf = 0;
+		lineno++;
+		line[strcspn(line, "\r")] = '\0';
+		if (!*line || *line == '#' || (lineno == 1 && !strncmp(line, "login,", 6)))
+			continue;
+		while (p && nf < 8) {
+			f[nf++] = p;
+			if ((p = strchr(p, ',')))
+				*p++ = '\0';
+		}
+		if (p || nf < 2) {
+			cli_err("import: %s line %d: not `login,uid[,gid[,shell[,name[,groups[,keys]]]]]'",
+				path, lineno);
+			r = RP_E_MALFORMED;
+			break;
+		}
+		struct rp_dir_user *u = calloc(1, sizeof(*u));
+		if (!u) {
+			r = RP_E_NOMEM;
+			break;
+		}
+		snprintf(u->shell, sizeof(u->shell), "/bin/bash");
+		if (!rp_dir_name_valid(f[0], strlen(f[0])) || !parse_id(f[1], &u->uid) ||
+		    (nf > 2 && *f[2] && !parse_id(f[2], &u->gid)) ||
+		    (nf > 3 && *f[3] && (f[3][0] != '/' || strlen(f[3]) > RP_DIR_SHELL_MAX)) ||
+		    (nf > 4 && strlen(f[4]) > RP_DIR_GECOS_MAX)) {
+			cli_err("import: %s line %d: a bad login, uid, gid (1000-65533), shell or name",
+				path, lineno);
+			free(u);
+			r = RP_E_MALFORMED;
+			break;
+		}
+		snprintf(u->login, sizeof(u->login), "%s", f[0]);
+		if (!u->gid)
+			u->gid = u->uid;
+		if (nf > 3 && *f[3])
+			snprintf(u->shell, sizeof(u->shell), "%s", f[3]);
+		if (nf > 4)
+			snprintf(u->gecos, sizeof(u->gecos), "%s", f[4]);
+		struct csv_row row = {.im = im, .u = u, .lineno = lineno};
+		if (nf > 6 && (r = each_part(f[6], csv_key, &row)) < 0) {
+			rp_dir_obj_free(RP_DIR_USER, u);
+			break;
+		}
+		char login[RP_DIR_NAME_MAX + 1];
+		snprintf(login, sizeof(login), "%s", u->login);
+		if ((r = import_user(im, u)) < 0)
+			break;
+		struct csv_groups cg = {im, ng, login};
+		if (nf > 5)
+			r = each_part(f[5], csv_group, &cg);
+	}
+	free(buf);
+	return r;
+}
+
+/* The valid key lines of an authorized_keys file (others, with options say, are skipped). */
+static int import_keys(struct rp_dir_user *u, const char *dir)
+{
+	char path[1024], *buf = NULL, *line, *save = NULL;
+	size_t len;
+	int skipped = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, u->login);
+	if (rp_read_file(path, RP_AUTHORIZED_KEYS_MAX, &buf, &len) < 0) {
+		snprintf(path, sizeof(path), "%s/%s/.ssh/authorized_keys", dir, u->login);
+		if (rp_read_file(path, RP_AUTHORIZED_KEYS_MAX, &buf, &len) < 0)
+			return 0;
+	}
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct rp_diag d = {""};
+		line[strcspn(line, "\r")] = '\0';
+		if (!*line || *line == '#')
+			continue;
+		if (!rp_ssh_key_valid(line, strlen(line)) || add_key(u, line, &d) < 0)
+			skipped++;
+	}
+	if (skipped)
+		fprintf(stderr,
+			"rampart: import: %s: %d line%s skipped (options, an unknown type, or "
+			"more than %d keys): only plain keys are imported\n",
+			path, skipped, skipped == 1 ? "" : "s", RP_DIR_KEYS_MAX);
+	free(buf);
+	return 0;
+}
+
+/* passwd and group files of a reference server: accounts in [min-uid, max-uid]. */
+static int import_files(struct import *im, const char *passwd, const char *group, const char *keys)
+{
+	char *pw = NULL, *gr = NULL;
+	size_t pwlen, grlen;
+	struct rp_account_reader rd;
+	struct rp_account_field f[7];
+	struct rp_diag d = {""};
+	bool entry;
+	uint32_t id;
+	int r, k;
+
+	if ((r = rp_read_file(passwd, RP_ACCOUNT_FILE_MAX, &pw, &pwlen)) < 0 ||
+	    (group && (r = rp_read_file(group, RP_ACCOUNT_FILE_MAX, &gr, &grlen)) < 0)) {
+		cli_err("import: reading %s: %s", pw ? group : passwd, rp_strerror(r));
+		goto out;
+	}
+	if ((r = rp_account_reader_init(&rd, "passwd", pw, pwlen, &d)) < 0)
+		goto bad;
+	while ((k = rp_account_read(&rd, f, 7, 2, "uid", &entry, &id, &d)) == 1) {
+		if (!entry)
+			continue;
+		if (id < im->min_uid || id > im->max_uid) {
+			im->outside++;
+			continue;
+		}
+		struct rp_dir_user *u = calloc(1, sizeof(*u));
+		uint64_t gid;
+		if (!u) {
+			r = RP_E_NOMEM;
+			goto out;
+		}
+		if (!rp_dir_name_valid(f[0].p, f[0].n) ||
+		    rp_parse_u64(f[3].p, f[3].n, 65533, &gid) != 0 || gid < 1000 || f[6].n < 2 ||
+		    f[6].n > RP_DIR_SHELL_MAX || f[6].p[0] != '/') {
+			fprintf(stderr,
+				"rampart: import: passwd line %zu skipped: a login, gid (1000-65533) or "
+				"shell Rampart does not take\n",
+				rd.lineno);
+			free(u);
+			continue;
+		}
+		memcpy(u->login, f[0].p, f[0].n);
+		u->uid = id;
+		u->gid = (uint32_t)gid;
+		memcpy(u->shell, f[6].p, f[6].n);
+		/* the full name: gecos up to its first comma */
+		size_t gl = strcspn(f[4].p, ",:");
+		if (gl > f[4].n)
+			gl = f[4].n;
+		if (gl > RP_DIR_GECOS_MAX)
+			gl = RP_DIR_GECOS_MAX;
+		memcpy(u->gecos, f[4].p, gl);
+		while (gl && u->gecos[gl - 1] == ' ')
+			u->gecos[--gl] = '\0';
+		if (keys)
+			import_keys(u, keys);
+		if ((r = import_user(im, u)) < 0)
+			goto out;
+	}
+	if (k < 0)
+		goto bad;
+	if (gr) {
+		if ((r = rp_account_reader_init(&rd, "group", gr, grlen, &d)) < 0)
+			goto bad;
+		while ((k = rp_account_read(&rd, f, 4, 2, "gid", &entry, &id, &d)) == 1) {
+			char name[RP_DIR_NAME_MAX + 1] = "";
+			if (!entry || id < 1000 || id > 65533 || !rp_dir_name_valid(f[0].p, f[0].n))
+				continue;
+			memcpy(name, f[0].p, f[0].n);
+			/* a user's own group is made on each device from the user's gid */
+			struct rp_dir_user ukey;
+			memset(&ukey, 0, sizeof(ukey));
+			memcpy(ukey.login, name, sizeof(ukey.login));
+			struct rp_dir_user *own = rp_dir_find(&im->add, RP_DIR_USER, &ukey);
+			if (own && own->gid == id)
+				continue;
+			/* members among the imported users; a group with none is not imported */
+			char members[4096];
+			size_t ml = f[3].n < sizeof(members) - 1 ? f[3].n : sizeof(members) - 1;
+			memcpy(members, f[3].p, ml);
+			members[ml] = '\0';
+			for (char *m = strtok(members, ","); m; m = strtok(NULL, ",")) {
+				memset(&ukey, 0, sizeof(ukey));
+				snprintf(ukey.login, sizeof(ukey.login), "%s", m);
+				if (rp_dir_find(&im->add, RP_DIR_USER, &ukey) &&
+				    (r = import_member(im, name, id, m)) < 0)
+					goto out;
+			}
+		}
+		if (k < 0)
+			goto bad;
+	}
+	r = 0;
+	goto out;
+bad:
+	cli_err("import: %s", d.msg);
+	r = RP_E_MALFORMED;
+out:
+	free(pw);
+	free(gr);
+	return r;
+}
+
+/* The import split into chained statements of at most budget bytes of objects each. */
+#define IMPORT_PART_BYTES (48 * 1024)
+
+int cmd_directory_import(struct cli *c, int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{"csv", required_argument, NULL, 'C'},
+		{"passwd", required_argument, NULL, 'P'},
+		{"group", required_argument, NULL, 'G'},
+		{"keys", required_argument, NULL, 'K'},
+		{"new-group", required_argument, NULL, 'N'},
+		{"min-uid", required_argument, NULL, 'm'},
+		{"max-uid", required_argument, NULL, 'M'},
+		{"takeover", no_argument, NULL, 'T'},
+		{"update", no_argument, NULL, 'U'},
+		CHANGE_OPTS,
+		{0},
+	};
+	const char *csv = NULL, *passwd = NULL, *group = NULL, *keys = NULL;
+	struct change ch = {0}, seen = {0};
+	struct new_groups ng = {0};
+	struct import im = {.min_uid = 1000, .max_uid = 60000};
+	struct rp_dir_stmt *parts = NULL;
+	size_t nparts = 0;
+	int opt, r = 1;
+
+	if (cli_is_help(argc, argv)) {
+		printf("Usage: rampart directory import --csv FILE [--new-group NAME=GID]...\n"
+		       "       rampart directory import --passwd FILE [--group FILE] [--keys DIR]\n"
+		       "                                [--min-uid N] [--max-uid N]\n"
+		       "       ... [--takeover] [--update] [OPTIONS]\n\n"
+		       "Adds users (and their groups) from what exists, as directory statements,\n"
+		       "shown as one difference before anything is signed; a large import is\n"
+		       "split into several statements, chained, each approved in turn (the ids\n"
+		       "are printed in order).\n\n"
+		       "  --csv FILE      login,uid[,gid[,shell[,name[,groups[,keys]]]]] a line; groups\n"
+		       "                  and keys separated by `;' (no field holds a comma); a first\n"
+		       "                  line `login,...' and `#' lines are skipped\n"
+		       "  --new-group NAME=GID  a group the CSV names that the directory has not\n"
+		       "  --passwd FILE, --group FILE  a reference server's files: accounts with a\n"
+		       "                  uid from --min-uid (1000) to --max-uid (60000), the groups\n"
+		       "                  (gid 1000 or more) they are in, not their own groups\n"
+		       "  --keys DIR      each user's keys from DIR/LOGIN or DIR/LOGIN/.ssh/authorized_keys\n"
+		       "                  (a copy of /home): plain key lines only, others reported\n"
+		       "  --takeover      the imported users take over the local accounts of their\n"
+		       "                  login and uid on the devices (docs/directory.md); without\n"
+		       "                  it those accounts are conflicts, reported and left alone\n"
+		       "  --update        users already in the directory are replaced (default: kept)\n"
+		       "%s",
+		       change_opts_help);
+		return 0;
+	}
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		uint32_t v;
+		if (change_opt(&seen, opt))
+			continue;
+		switch (opt) {
+		case 'C': csv = optarg; break;
+		case 'P': passwd = optarg; break;
+		case 'G': group = optarg; break;
+		case 'K': keys = optarg; break;
+		case 'N':
+			if (ng.n == sizeof(ng.v) / sizeof(ng.v[0]) || !strchr(optarg, '=')) {
+				cli_err("import: --new-group takes NAME=GID");
+				return 2;
+			}
+			ng.v[ng.n++] = optarg;
+			break;
+		case 'm':
+		case 'M':
+			if (rp_parse_u64(optarg, strlen(optarg), 65533, &(uint64_t){0}) != 0 ||
+			    !parse_id(optarg, &v)) {
+				cli_err("import: --min-uid/--max-uid `%s' is not 1000 to 65533",
+					optarg);
+				return 2;
+			}
+			*(opt == 'm' ? &im.min_uid : &im.max_uid) = v;
+			break;
+		case 'T': im.takeover = true; break;
+		case 'U': im.update = true; break;
+		default: return 2;
+		}
+	}
+	if (optind < argc || !csv == !passwd || (csv && (group || keys)) || (passwd && ng.n)) {
+		cli_err("import: need --csv FILE, or --passwd FILE [--group FILE] [--keys DIR]");
+		return 2;
+	}
+	if (change_begin(&ch, c, "directory import") < 0)
+		return 1;
+	im.ch = &ch;
+	if ((csv ? import_csv(&im, csv, &ng) : import_files(&im, passwd, group, keys)) < 0)
+		goto out;
+	if (im.add.nusers == 0 && im.add.ngroups == 0) {
+		printf("nothing to import: %zu user%s already in the directory, %zu account%s "
+		       "outside uids %u to %u (--min-uid, --max-uid)\n",
+		       im.skipped, im.skipped == 1 ? "" : "s", im.outside,
+		       im.outside == 1 ? "" : "s", im.min_uid, im.max_uid);
+		r = 0;
+		goto out;
+	}
+	/* the parts: objects in their one order, each part under the budget */
+	size_t total = im.add.nusers + im.add.ngroups;
+	if (!(parts = calloc(total, sizeof(*parts))))
+		goto out;
+	size_t used = 0;
+	for (int kind = RP_DIR_USER; kind <= RP_DIR_GROUP; kind++) {
+		size_t n = kind == RP_DIR_USER ? im.add.nusers : im.add.ngroups;
+		for (size_t i = 0; i < n; i++) {
+			void *o = kind == RP_DIR_USER ? (void *)im.add.users[i]
+						      : (void *)im.add.groups[i];
+			size_t len = rp_dir_obj_len((enum rp_dir_kind)kind, o);
+			if (nparts == 0 || used + len > IMPORT_PART_BYTES) {
+				nparts++;
+				used = 0;
+			}
+			void *dup = rp_dir_obj_dup((enum rp_dir_kind)kind, o);
+			if (!dup || rp_dir_insert(&parts[nparts - 1].put, (enum rp_dir_kind)kind,
+						  dup) < 0) {
+				rp_dir_obj_free((enum rp_dir_kind)kind, dup);
+				goto out;
+			}
+			used += len;
+		}
+	}
+	/* chained: each names the text of the part before it */
+	struct rp_dir_state after;
+	if (state_copy(&ch.s, &after) < 0)
+		goto out;
+	int64_t now = rp_now(), expires;
+	if (cli_parse_when(seen.expires ? seen.expires : DIR_EXPIRES_DEFAULT, now, &expires) < 0 ||
+	    expires <= now) {
+		cli_err("import: --expires is not a duration or a time to come");
+		rp_dir_state_release(&after);
+		goto out;
+	}
+	char *texts[1024] = {0};
+	size_t lens[1024];
+	if (nparts > 1024) {
+		cli_err("import: more than 1024 statements: import in pieces");
+		rp_dir_state_release(&after);
+		goto out;
+	}
+	for (size_t k = 0; k < nparts; k++) {
+		struct rp_dir_stmt *p = &parts[k];
+		snprintf(p->org, sizeof(p->org), "%s", c->org);
+		rp_random_hex(p->id, RP_ID_HEX / 2);
+		p->version = after.version + 1;
+		p->first = after.version == 0;
+		memcpy(p->previous, after.head, 32);
+		p->expires = expires;
+		if (seen.comment)
+			snprintf(p->comment, sizeof(p->comment), "%s", seen.comment);
+		struct rp_dir_stmt *chk = NULL;
+		struct rp_diag pd = {""};
+		/* what is signed is what parses, exactly */
+		if (!(texts[k] = rp_dir_stmt_format(p, &lens[k])) ||
+		    rp_dir_stmt_parse_text(texts[k], lens[k], &chk, &pd) < 0 ||
+		    rp_dir_apply(&after, p, (const uint8_t *)texts[k], lens[k], true, NULL) < 0) {
+			rp_dir_stmt_free(chk);
+			cli_err("import: part %zu: %s", k + 1,
+				pd.msg[0] ? pd.msg : "does not format");
+			rp_dir_state_release(&after);
+			goto free_texts;
+		}
+		rp_dir_stmt_free(chk);
+	}
+	char *diff;
+	size_t dlen;
+	if ((diff = rp_dir_diff(&ch.s.dir, &after.dir, &dlen))) {
+		printf("---- the import, against directory version %llu as you verified it, in %zu "
+		       "statement%s ----\n",
+		       (unsigned long long)ch.s.version, nparts, nparts == 1 ? "" : "s");
+		cli_fenced(stdout, diff, dlen);
+		free(diff);
+	}
+	if (im.skipped)
+		printf("(%zu user%s already in the directory kept as they are: --update replaces "
+		       "them)\n",
+		       im.skipped, im.skipped == 1 ? "" : "s");
+	rp_dir_state_release(&after);
+	if (seen.dry_run) {
+		printf("---- dry run: nothing signed ----\n");
+		r = 0;
+		goto free_texts;
+	}
+	r = 0;
+	for (size_t k = 0; k < nparts && r == 0; k++) {
+		char what[48];
+		snprintf(what, sizeof(what), "import: part %zu of %zu", k + 1, nparts);
+		r = sign_submit(c, what, parts[k].id, texts[k], lens[k]) < 0 ? 1 : 0;
+	}
+	if (r == 0 && nparts > 1)
+		printf("approve the %zu parts in this order: each is logged only after the one "
+		       "before it\n",
+		       nparts);
+free_texts:
+	for (size_t k = 0; k < nparts; k++)
+		free(texts[k]);
+out:
+	for (size_t k = 0; parts && k < nparts; k++) {
+		rp_dir_release(&parts[k].put);
+		rp_dir_release(&parts[k].del);
+	}
+	free(parts);
+	rp_dir_release(&im.add);
 	change_end(&ch);
 	return r;
 }

@@ -1390,8 +1390,17 @@ int rp_dir_apply(struct rp_dir_state *s, const struct rp_dir_stmt *st, const uin
 		s->dir = next;
 	}
 	s->version = st->version;
-	rp_sha256(entry, len, s->head);
+	rp_dir_stmt_hash(st, entry, len, s->head);
 	return 0;
+}
+
+void rp_dir_stmt_hash(const struct rp_dir_stmt *st, const uint8_t *entry, size_t len,
+		      uint8_t out[32])
+{
+	if (st->note)
+		rp_sha256(st->note->msg, st->note->text_len, out);
+	else
+		rp_sha256(entry, len, out);
 }
 
 /* ---- building ---- */
@@ -1437,6 +1446,18 @@ void rp_dir_obj_free(enum rp_dir_kind k, void *o)
 void rp_dir_release(struct rp_dir *d)
 {
 	dir_release(d);
+}
+
+size_t rp_dir_obj_len(enum rp_dir_kind k, const void *o)
+{
+	struct rp_sb sb;
+	size_t n;
+
+	rp_sb_init(&sb, RP_DIR_STATE_MAX);
+	obj_format(&sb, (enum kind)k, o, "");
+	n = sb.err ? RP_DIR_STATE_MAX : sb.len;
+	rp_sb_release(&sb);
+	return n;
 }
 
 /* ---- diff ---- */

@@ -90,7 +90,7 @@ struct rp_dir_stmt {
 	char id[RP_ID_HEX + 1];
 	uint64_t version;     /* the directory version it makes: 1, 2, ... */
 	bool first;           /* version 1: `previous none' */
-	uint8_t previous[32]; /* SHA-256 of the directory entry before it, signatures included */
+	uint8_t previous[32]; /* rp_dir_stmt_hash of the directory statement before it */
 	int64_t expires;      /* it may be logged before this second only */
 	struct rp_dir put;    /* objects put whole */
 	struct rp_dir del;    /* objects removed: only their keys are set */
@@ -105,7 +105,7 @@ struct rp_dir_stmt {
 struct rp_dir_state {
 	char org[RP_ORG_NAME_MAX + 1];
 	uint64_t version;  /* of the last directory entry; 0: none yet */
-	uint8_t head[32];  /* SHA-256 of that entry (what the next one names as previous) */
+	uint8_t head[32];  /* rp_dir_stmt_hash of it (what the next one names as previous) */
 	struct rp_dir dir; /* sorted by key */
 };
 
@@ -120,6 +120,8 @@ void *rp_dir_find(const struct rp_dir *d, enum rp_dir_kind k, const void *key);
 void *rp_dir_obj_dup(enum rp_dir_kind k, const void *o);
 void rp_dir_obj_free(enum rp_dir_kind k, void *o);
 void rp_dir_release(struct rp_dir *d);
+/* The bytes object o takes in a statement (its lines, its keys or commands included). */
+size_t rp_dir_obj_len(enum rp_dir_kind k, const void *o);
 
 /* Strict parse (docs/formats.md "Directory"); RP_E_MALFORMED/TOOBIG naming the line. */
 int rp_dir_stmt_parse_text(const char *text, size_t len, struct rp_dir_stmt **ret,
@@ -140,6 +142,14 @@ bool rp_entry_is_directory(const uint8_t *entry, size_t len);
  */
 int rp_dir_apply(struct rp_dir_state *s, const struct rp_dir_stmt *st, const uint8_t *entry,
 		 size_t len, bool apply, struct rp_diag *d);
+/*
+ * What the next statement names as previous: SHA-256 of st's text, its
+ * signatures excluded (stable while they are collected, so that a change
+ * in several parts is chained before any is signed); of entry when st was
+ * parsed from a bare text.
+ */
+void rp_dir_stmt_hash(const struct rp_dir_stmt *st, const uint8_t *entry, size_t len,
+		      uint8_t out[32]);
 
 void rp_dir_state_init(struct rp_dir_state *s, const char *org);
 void rp_dir_state_release(struct rp_dir_state *s);

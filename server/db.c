@@ -1073,7 +1073,7 @@ int db_directory_state(struct db *db, const char *org, struct rp_dir_state *ret)
  * directory entry, so one signed against an older directory, or held back
  * past its time, must never enter the log (RP_E_CONFLICT).
  */
-static int directory_check(struct db *db, const char *org, const char *statement)
+static int directory_check(struct db *db, const char *org, const char *statement, bool later_ok)
 {
 	struct rp_dir_stmt *ds = NULL, *last = NULL;
 	sqlite3_stmt *st;
@@ -1089,12 +1089,16 @@ static int directory_check(struct db *db, const char *org, const char *statement
 	if ((r = rp_sql_step(db->h, st)) == 1) {
 		const void *e = sqlite3_column_blob(st, 0);
 		size_t n = (size_t)sqlite3_column_bytes(st, 0);
-		rp_sha256(e, n, head);
-		if (rp_dir_stmt_parse(e, n, &last, NULL) == 0)
+		if (rp_dir_stmt_parse(e, n, &last, NULL) == 0) {
 			version = last->version;
+			rp_dir_stmt_hash(last, e, n, head);
+		}
 		r = 0;
 	}
 	sqlite3_finalize(st);
+	/* a later part of a change, waiting for the parts before it: judged when they are logged */
+	if (r == 0 && later_ok && ds->version > version + 1 && ds->expires > rp_now())
+		goto out;
 	if (r == 0 &&
 	    (ds->version != version + 1 || (!ds->first && memcmp(ds->previous, head, 32)))) {
 		fprintf(stderr,
@@ -1108,6 +1112,7 @@ static int directory_check(struct db *db, const char *org, const char *statement
 			org, ds->id);
 		r = RP_E_CONFLICT;
 	}
+out:
 	rp_dir_stmt_free(ds);
 	rp_dir_stmt_free(last);
 	return r;
@@ -1115,7 +1120,7 @@ static int directory_check(struct db *db, const char *org, const char *statement
 
 int db_directory_next(struct db *db, const char *org, const char *statement)
 {
-	return db_ret(db, directory_check(db, org, statement),
+	return db_ret(db, directory_check(db, org, statement, true),
 		      "checking a directory statement of %s", org);
 }
 
@@ -1123,7 +1128,7 @@ static int log_command(struct db *db, const struct rp_command *c, const char *st
 {
 	uint64_t idx;
 	int64_t log = 0;
-	int r = directory_check(db, c->org, statement);
+	int r = directory_check(db, c->org, statement, false);
 
 	if (r == 0)
 		r = log_append_org(db, c->org, statement, &idx, &log);

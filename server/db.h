@@ -229,8 +229,10 @@ int db_command_insert(struct db *db, const struct db_command *c);
  */
 int db_directory_state(struct db *db, const char *org, struct rp_dir_state *ret);
 /*
- * Whether the directory statement (a signed note's text) is the next one:
- * the version after the last logged, chained to it, not expired.
+ * Whether the directory statement (a signed note's text) may wait to be
+ * logged: the version after the last logged, chained to it, or a later
+ * version (a later part of a change, judged when the parts before it are
+ * logged), and not expired.
  * RP_E_CONFLICT when not (the administrators must rebuild the change);
  * 0 for a statement that is not a directory statement.
  */

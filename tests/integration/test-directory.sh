@@ -307,6 +307,70 @@ test_removal_keeps_home() {
 	rp_ok "removal deletes the account, keeps its home"
 }
 
+test_import_in_parts() {
+	local ids n i out
+	mkdir -p "$T/ref/keys/imp0002/.ssh"
+	: >"$T/ref/passwd"
+	for i in $(seq 1 300); do
+		printf 'imp%04d:x:%d:%d:Imported %d,,,:/home/imp%04d:/bin/bash\n' "$i" $((62000 + i)) $((62000 + i)) "$i" "$i" >>"$T/ref/passwd"
+	done
+	printf 'daemon:x:1:1::/:/usr/sbin/nologin\n' >>"$T/ref/passwd"
+	printf 'imp0001:x:62001:\nstaff2:x:63000:imp0001,imp0002,nobody-here\n' >"$T/ref/group"
+	{
+		cut -d' ' -f1,2 "$T/keys/bob.pub"
+		echo "command=\"/bin/sh\" $(cut -d' ' -f1,2 "$T/keys/intruder.pub")"
+	} >"$T/ref/keys/imp0002/.ssh/authorized_keys"
+	# keys of 300 users: more than one log entry takes, so several chained statements
+	for i in $(seq 3 300); do
+		cut -d' ' -f1,2 "$T/keys/bob.pub" >"$T/ref/keys/$(printf 'imp%04d' "$i")"
+	done
+	out=$(rp_as 1 directory import --passwd "$T/ref/passwd" --group "$T/ref/group" --keys "$T/ref/keys" \
+		--max-uid 62999 2>&1) ||
+		die "import: $out"
+	grep -q '1 line skipped (options' <<<"$out" || die "the key line with options was not reported: $out"
+	grep -q '^| + user imp0300 uid 62300 gid 62300 shell /bin/bash state active name Imported 300$' <<<"$out" &&
+		grep -q '^| + group staff2 gid 63000 members imp0001,imp0002$' <<<"$out" &&
+		! grep -q 'daemon\|group imp0001' <<<"$out" || die "the import shows: $(grep '^| ' <<<"$out" | head -n 5)"
+	ids=$(awk '$1 == "command" {print $2}' <<<"$out")
+	n=$(wc -w <<<"$ids")
+	[ "$n" -ge 2 ] || die "300 users with keys fit one statement?"
+	for i in $ids; do
+		rp_as 2 approve --yes "$i" >/dev/null || die "approving part $i"
+	done
+	out=$(rp_as 3 directory show)
+	[ "$(grep -c '^| user imp' <<<"$out")" = 300 ] || die "not every imported user is in the directory"
+	[ "$(grep -A2 '^| user imp0002 ' <<<"$out" | grep -c '^| key ')" = 1 ] || die "imp0002's keys: $(grep -A2 '^| user imp0002 ' <<<"$out")"
+	# a CSV: a group it names must exist or be given a gid; nothing is signed on --dry-run
+	printf 'login,uid,gid,shell,name,groups,keys\ncsv1,62501,,,CSV One,ops;staff2,%s\ncsv2,62502,62501,/bin/sh,,ops,\n' \
+		"$(cut -d' ' -f1,2 "$T/keys/bob.pub")" >"$T/ref/users.csv"
+	out=$(rp_as 1 directory import --csv "$T/ref/users.csv" --dry-run 2>&1) && die "a CSV naming an unknown group was taken: $out"
+	grep -q 'group ops is neither in the directory nor given a gid' <<<"$out" || die "the CSV refusal says: $out"
+	out=$(rp_as 1 directory import --csv "$T/ref/users.csv" --new-group ops=63001 --dry-run 2>&1) || die "CSV import: $out"
+	grep -q '^| + user csv1 uid 62501 gid 62501 shell /bin/bash state active name CSV One$' <<<"$out" &&
+		grep -q '^| + group ops gid 63001 members csv1,csv2$' <<<"$out" &&
+		grep -q '^| ~ + group staff2 gid 63000 members csv1,imp0001,imp0002$' <<<"$out" &&
+		grep -q 'dry run: nothing signed' <<<"$out" || die "the CSV import shows: $out"
+	rp_ok "a reference server's passwd, group and keys imported in $n chained statements, approved in turn; a CSV too"
+}
+
+test_takeover_explicit() {
+	local id out
+	# a local account the directory also names: a conflict until takeover is said
+	rp_ns_add_user carl 61150
+	echo "carl-was-here" >/home/carl/note
+	dir_change user add carl --uid 61150 --key "$T/keys/bob.pub" >/dev/null
+	id=$(dir_change group edit dba --add-member carl)
+	dir_done "$id" "$DEV_a1"
+	[ ! -e /etc/ssh/rampart/authorized_keys/carl ] || die "a local account was taken over without --takeover"
+	rp_wait_for 30 bash -c "rp_as 1 drift '$DEV_a1' | grep -q 'conflict *carl'" ||
+		die "no conflict reported for carl: $(rp_as 1 drift "$DEV_a1")"
+	id=$(dir_change user edit carl --takeover)
+	dir_done "$id" "$DEV_a1"
+	rp_ssh_login "$T/keys/bob" carl || die "carl was not taken over: $(cat "$T/ssh.err")"
+	[ "$(cat /home/carl/note)" = carl-was-here ] || die "the takeover touched carl's home"
+	rp_ok "a local account of the same login and uid is a conflict, left alone, until taken over explicitly"
+}
+
 test_show_empty
 test_user_login_and_sudo
 test_show_verified
@@ -318,3 +382,5 @@ test_not_in_log_refused
 test_below_quorum_and_widening_refused
 test_forged_signature_refused
 test_removal_keeps_home
+test_takeover_explicit
+test_import_in_parts
