@@ -84,16 +84,16 @@ int agent_dir_save(struct agent *a)
 }
 
 void agent_dir_walk(struct agent *a, uint64_t index, const uint8_t *entry, size_t len,
-		    const struct rp_policy *p, char code[RP_ALERT_CODE_MAX + 1],
-		    char reason[RP_ALERT_REASON_MAX + 1])
+		    const struct rp_policy *p, struct agent_walk_alert *ret)
 {
+	char *code = ret->code, *reason = ret->reason;
 	struct rp_dir_stmt *st = NULL;
 	struct rp_diag pd = {""};
 	uint32_t need;
 	bool ok;
 	int r;
 
-	code[0] = reason[0] = '\0';
+	code[0] = reason[0] = ret->id[0] = '\0';
 	if ((r = rp_dir_stmt_parse((const char *)entry, len, &st, &pd)) < 0) {
 		snprintf(code, RP_ALERT_CODE_MAX + 1, "directory-refused");
 		snprintf(reason, RP_ALERT_REASON_MAX + 1,
@@ -102,6 +102,7 @@ void agent_dir_walk(struct agent *a, uint64_t index, const uint8_t *entry, size_
 			 (unsigned long long)index, pd.msg);
 		return;
 	}
+	memcpy(ret->id, st->id, sizeof(ret->id));
 	if (strcmp(st->org, a->conf.org) != 0) {
 		snprintf(code, RP_ALERT_CODE_MAX + 1, "directory-refused");
 		snprintf(reason, RP_ALERT_REASON_MAX + 1,
@@ -131,14 +132,18 @@ void agent_dir_walk(struct agent *a, uint64_t index, const uint8_t *entry, size_
 		goto out;
 	}
 	struct rp_diag cd = {""};
-	if ((r = rp_dir_apply(&a->dirst, st, entry, len, ok, &cd)) < 0) {
+	bool applied = false;
+	size_t dropped = 0;
+	if ((r = rp_dir_fold(&a->dirst, st, entry, len, p, need, &applied, &dropped, &cd)) < 0) {
 		snprintf(code, RP_ALERT_CODE_MAX + 1, ok ? "directory-chain" : "directory-refused");
 		snprintf(reason, RP_ALERT_REASON_MAX + 1, "log entry %llu: %.240s%s%.240s",
 			 (unsigned long long)index, cd.msg, ok ? "" : "; and ", ok ? "" : pd.msg);
 		goto out;
 	}
 	a->dir_dirty = true;
-	if (!ok) {
+	if (!applied) {
+		/* its delivery is reported refused (agent/run.c), whatever the directory is then */
+		agent_mark_set(a, st->id, MARK_REFUSED);
 		snprintf(code, RP_ALERT_CODE_MAX + 1, "directory-refused");
 		snprintf(reason, RP_ALERT_REASON_MAX + 1,
 			 "log entry %llu, directory version %llu (%s), changes nothing on this "
@@ -148,8 +153,9 @@ void agent_dir_walk(struct agent *a, uint64_t index, const uint8_t *entry, size_
 		goto out;
 	}
 	a->dir_changed = true;
-	agent_logf("directory version %llu (%s, log entry %llu) folded",
-		   (unsigned long long)st->version, st->id, (unsigned long long)index);
+	agent_logf("directory version %llu (%s, log entry %llu) folded%s",
+		   (unsigned long long)st->version, st->id, (unsigned long long)index,
+		   dropped ? ", without the device records it lacks the signatures for" : "");
 out:
 	rp_dir_stmt_free(st);
 }

@@ -415,7 +415,7 @@ static int catch_up(struct agent *a)
 		if (r == 200 && ans.kind == AGENT_ANS_ENTRIES) {
 			r = agent_walk(a, &ans.ents, al, 4, &nal, &d);
 			for (size_t i = 0; i < nal; i++)
-				send_alert(a, "", al[i].code, al[i].reason);
+				send_alert(a, al[i].id, al[i].code, al[i].reason);
 			if (r < 0)
 				send_alert(a, "", r == RP_E_PROOF ? "log-proof" : "log-walk",
 					   d.msg);
@@ -455,7 +455,7 @@ static void walk_delivered(struct agent *a, const struct rp_delivery *dl)
 	e.len[0] = dl->statement_len;
 	if (agent_walk(a, &e, al, 4, &nal, &d) == 0)
 		for (size_t i = 0; i < nal; i++)
-			send_alert(a, "", al[i].code, al[i].reason);
+			send_alert(a, al[i].id, al[i].code, al[i].reason);
 	/* a failure here is the inclusion check's to report, on the judgement that follows */
 }
 
@@ -645,6 +645,19 @@ static int handle_directory(struct agent *a, const struct run_opts *o, const str
 
 	for (size_t i = 0; c->dir && i < c->dir->nrepair; i++)
 		repair = repair || !strcmp(c->dir->repair[i], a->conf.device);
+	if (agent_mark_get(a, c->id) == MARK_REFUSED) {
+		/* the walk refused it (this device's quorum, judged before the entry) */
+		x.status = RP_RESULT_REFUSED;
+		x.exit_code = -1;
+		snprintf(x.reason, sizeof(x.reason),
+			 "below this device's quorum (its device groups'): nothing changed here");
+		x.output = strdup(x.reason);
+		x.output_len = x.output ? strlen(x.output) : 0;
+		agent_log_acted(a, proved);
+		r = report(a, c->id, &x);
+		exec_result_release(&x);
+		return r;
+	}
 	if ((r = agent_mark_set(a, c->id, MARK_STARTED)) < 0 ||
 	    (r = agent_log_acted(a, proved)) < 0) {
 		agent_logf("cannot record directory statement %s: %s", c->id, rp_strerror(r));

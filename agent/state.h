@@ -219,12 +219,12 @@ void agent_dir_release(struct agent *a);
 int agent_dir_save(struct agent *a);
 /*
  * The walk's judgement of a directory entry (p: the policy in force at
- * it): folded into a->dirst, or not, with code and reason set ("" when
- * nothing is to be alerted).
+ * it): folded into a->dirst, or not, with ret's code, reason and the
+ * statement's id set (code "" when nothing is to be alerted).
  */
+struct agent_walk_alert;
 void agent_dir_walk(struct agent *a, uint64_t index, const uint8_t *entry, size_t len,
-		    const struct rp_policy *p, char code[RP_ALERT_CODE_MAX + 1],
-		    char reason[RP_ALERT_REASON_MAX + 1]);
+		    const struct rp_policy *p, struct agent_walk_alert *ret);
 /*
  * What the directory dir grants on device at now, as agent/converge.c
  * takes it: the users of every user group bound to one of the device's
@@ -257,6 +257,7 @@ int agent_walk_load(struct agent *a, struct rp_diag *d);
 struct agent_walk_alert {
 	char code[RP_ALERT_CODE_MAX + 1];
 	char reason[RP_ALERT_REASON_MAX + 1];
+	char id[RP_ID_HEX + 1]; /* the statement it is about, or "" */
 };
 int agent_walk(struct agent *a, const struct rp_entries *e, struct agent_walk_alert *ret_alerts,
 	       size_t max_alerts, size_t *ret_nalerts, struct rp_diag *d);

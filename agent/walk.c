@@ -254,6 +254,7 @@ static void walk_alert(struct agent_walk_alert *out, size_t max, size_t *n, cons
 	if (*n >= max)
 		return;
 	snprintf(out[*n].code, sizeof(out[*n].code), "%s", code);
+	out[*n].id[0] = '\0';
 	va_start(ap, fmt);
 	vsnprintf(out[*n].reason, sizeof(out[*n].reason), fmt, ap);
 	va_end(ap);
@@ -427,11 +428,14 @@ int agent_walk(struct agent *a, const struct rp_entries *e, struct agent_walk_al
 				return r;
 			}
 		} else if (rp_entry_is_directory(entry, e->len[i])) {
-			char code[RP_ALERT_CODE_MAX + 1], reason[RP_ALERT_REASON_MAX + 1];
+			struct agent_walk_alert al;
 			agent_dir_walk(a, e->from + i, entry, e->len[i],
-				       agent_policy_at(a, e->from + i), code, reason);
-			if (code[0])
-				walk_alert(ret_alerts, max_alerts, ret_nalerts, code, "%s", reason);
+				       agent_policy_at(a, e->from + i), &al);
+			if (al.code[0]) {
+				agent_logf("SECURITY: %s", al.code);
+				if (*ret_nalerts < max_alerts)
+					ret_alerts[(*ret_nalerts)++] = al;
+			}
 		} else {
 			walk_owed(a, e->from + i, entry, e->len[i]);
 		}

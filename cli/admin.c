@@ -477,10 +477,13 @@ void cli_report_submitted(struct cli *c, const char *what, const char *id, const
 		return;
 	}
 	cli_view_init(&mine, p, c->org, id, note);
+	cli_view_strict(c, p, &mine);
 	memset(&stored, 0, sizeof(stored));
 	snprintf(path, sizeof(path), "/v1/orgs/%s/commands/%s", c->org, id);
-	if ((j = get(c, path)))
+	if ((j = get(c, path))) {
 		cli_view_init(&stored, p, c->org, id, js(j, "statement"));
+		cli_view_strict(c, p, &stored);
+	}
 	if (json) {
 		json_t *o = json_pack("{s:s, s:o, s:o*}", "id", id, "submitted",
 				      cli_view_json(&mine, now), "stored",
@@ -949,6 +952,7 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 	const char *pb = js(j, "payload");
 	/* The server is not trusted: check everything we are about to sign. */
 	cli_view_init(&v, p, c->org, id, js(j, "statement"));
+	cli_view_strict(c, p, &v);
 	if (!v.cmd) {
 		cli_err("approve: %s", v.problem);
 		goto out;
@@ -1068,6 +1072,7 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 		char sigs[48];
 
 		cli_view_init(&cv, p, c->org, NULL, js(v, "statement"));
+		cli_view_strict(c, p, &cv);
 		if (cv.cmd && strcmp(cv.cmd->id, js(v, "id")) != 0) {
 			snprintf(cv.problem, sizeof(cv.problem),
 				 "SECURITY: the server lists "
@@ -1318,6 +1323,7 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 			goto out;
 		now = rp_now();
 		cli_view_init(&v, p, c->org, id, js(j, "statement"));
+		cli_view_strict(c, p, &v);
 		if (cli_rows(c->org, &v, json_object_get(j, "results"), now, &x, &n) < 0)
 			goto out;
 		for (size_t i = 0; i < n; i++)

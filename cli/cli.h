@@ -241,6 +241,11 @@ int cmd_group(struct cli *c, int argc, char *argv[]);
 int cmd_device_group(struct cli *c, int argc, char *argv[]);
 int cmd_bind(struct cli *c, int argc, char *argv[]);
 int cmd_drift(struct cli *c, int argc, char *argv[]);
+/*
+ * v's threshold raised to what the devices it reaches require
+ * (device-group-threshold), judged on the directory this CLI verified.
+ */
+void cli_view_strict(struct cli *c, const struct rp_policy *p, struct cli_view *v);
 struct rp_drift;
 /*
  * A device's drift report note (the server's "drift"), verified by the

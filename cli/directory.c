@@ -153,8 +153,14 @@ int cli_directory(struct cli *c, const struct rp_policy *p, struct rp_dir_state 
 					(unsigned long long)(from + i), d.msg);
 				break;
 			}
-			bool ok = rp_quorum_check(p, RP_ROLE_DIRECTORY, st->note, NULL, &d) == 0;
-			if (!ok) {
+			bool ok = false;
+			size_t dropped = 0;
+			struct rp_diag cd = {""};
+			if ((r = rp_dir_fold(&s, st, (const uint8_t *)text, len, p, 0, &ok,
+					     &dropped, &cd)) < 0)
+				cli_err("SECURITY: the server's directory entries do not chain: %s",
+					cd.msg);
+			else if (!ok) {
 				refused++;
 				if (!quiet)
 					fprintf(stderr,
@@ -162,11 +168,15 @@ int cli_directory(struct cli *c, const struct rp_policy *p, struct rp_dir_state 
 						"a directory quorum under your root policy version "
 						"%llu: not applied (%s)\n",
 						(unsigned long long)st->version, st->id,
-						(unsigned long long)p->version, d.msg);
+						(unsigned long long)p->version, cd.msg);
+			} else if (dropped && !quiet) {
+				fprintf(stderr,
+					"rampart: directory version %llu (%s) changes %zu device "
+					"record%s without the signatures those devices' groups "
+					"require: not applied to them\n",
+					(unsigned long long)st->version, st->id, dropped,
+					dropped == 1 ? "" : "s");
 			}
-			if ((r = rp_dir_apply(&s, st, (const uint8_t *)text, len, ok, &d)) < 0)
-				cli_err("SECURITY: the server's directory entries do not chain: %s",
-					d.msg);
 			rp_dir_stmt_free(st);
 			if (r < 0)
 				break;
@@ -177,9 +187,10 @@ int cli_directory(struct cli *c, const struct rp_policy *p, struct rp_dir_state 
 				(unsigned long long)s.version);
 			r = RP_E_ROLLBACK;
 		}
-		from += json_array_size(json_object_get(j, "entries"));
+		size_t got = json_array_size(json_object_get(j, "entries"));
+		from += got;
 		json_decref(j);
-		if (json_array_size(json_object_get(j, "entries")) == 0)
+		if (got == 0)
 			more = false;
 	}
 	if (r < 0) {
@@ -1571,7 +1582,7 @@ static int csv_group(void *arg, const char *g)
  */
 static int import_csv(struct import *im, const char *path, const struct new_groups *ng)
 {
-	char *buf = NULL, *line, *save = NULL;
+	char *buf = NULL, *line, *rest;
 	size_t len;
 	int r = 0, lineno = 0;
 
@@ -1584,8 +1595,7 @@ static int import_csv(struct import *im, const char *path, const struct new_grou
 		free(buf);
 		return RP_E_MALFORMED;
 	}
-	for (line = strtok_r(buf, "\n", &save); r == 0 && line;
-	     line = strtok_r(NULL, "\n", &save)) {
+	for (rest = buf; r == 0 && (line = strsep(&rest, "\n"));) {
 		char *f[8] = {0}, *p = line;
 		size_t nf = 0;
 		lineno++;
@@ -1646,7 +1656,7 @@ static int import_csv(struct import *im, const char *path, const struct new_grou
 /* The valid key lines of an authorized_keys file (others, with options say, are skipped). */
 static int import_keys(struct rp_dir_user *u, const char *dir)
 {
-	char path[1024], *buf = NULL, *line, *save = NULL;
+	char path[1024], *buf = NULL, *line, *rest;
 	size_t len;
 	int skipped = 0;
 
@@ -1656,7 +1666,7 @@ static int import_keys(struct rp_dir_user *u, const char *dir)
 		if (rp_read_file(path, RP_AUTHORIZED_KEYS_MAX, &buf, &len) < 0)
 			return 0;
 	}
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	for (rest = buf; (line = strsep(&rest, "\n"));) {
 		struct rp_diag d = {""};
 		line[strcspn(line, "\r")] = '\0';
 		if (!*line || *line == '#')
@@ -1755,7 +1765,9 @@ static int import_files(struct import *im, const char *passwd, const char *group
 			size_t ml = f[3].n < sizeof(members) - 1 ? f[3].n : sizeof(members) - 1;
 			memcpy(members, f[3].p, ml);
 			members[ml] = '\0';
-			for (char *m = strtok(members, ","); m; m = strtok(NULL, ",")) {
+			for (char *mrest = members, *m; (m = strsep(&mrest, ","));) {
+				if (!*m)
+					continue;
 				memset(&ukey, 0, sizeof(ukey));
 				snprintf(ukey.login, sizeof(ukey.login), "%s", m);
 				if (rp_dir_find(&im->add, RP_DIR_USER, &ukey) &&
@@ -1985,4 +1997,22 @@ out:
 	rp_dir_release(&im.add);
 	change_end(&ch);
 	return r;
+}
+
+/* ---- thresholds ---- */
+
+void cli_view_strict(struct cli *c, const struct rp_policy *p, struct cli_view *v)
+{
+	/* one fold per run: `rampart commands' judges many statements */
+	static struct rp_dir_state s;
+	static bool tried, have;
+
+	if (!v->cmd || p->ngthresholds == 0)
+		return;
+	if (!tried) {
+		tried = true;
+		have = cli_directory(c, p, &s, true) == 0;
+	}
+	if (have)
+		v->threshold = rp_dir_statement_threshold(p, &s.dir, v->cmd);
 }

@@ -299,6 +299,27 @@ uint32_t rp_dir_threshold(const struct rp_policy *p, const struct rp_dir *dir, e
 				   v ? v->ngroups : 0);
 }
 
+uint32_t rp_dir_statement_threshold(const struct rp_policy *p, const struct rp_dir *dir,
+				    const struct rp_command *c)
+{
+	enum rp_role_id role = rp_command_role(c);
+	uint32_t t = p->roles[role].threshold;
+
+	if (p->ngthresholds == 0 || !dir)
+		return t;
+	for (size_t i = 0; i < dir->ndevices; i++) {
+		const struct rp_dir_device *v = dir->devices[i];
+		uint32_t k;
+		if (!rp_dir_command_targets(dir, c, v->id))
+			continue;
+		k = rp_policy_threshold(p, role, (const char(*)[RP_USER_NAME_MAX + 1]) v->groups,
+					v->ngroups);
+		if (k > t)
+			t = k;
+	}
+	return t;
+}
+
 /* ---- formatting ---- */
 
 static void names_format(struct rp_sb *sb, const char *word,
@@ -1401,6 +1422,49 @@ void rp_dir_stmt_hash(const struct rp_dir_stmt *st, const uint8_t *entry, size_t
 		rp_sha256(st->note->msg, st->note->text_len, out);
 	else
 		rp_sha256(entry, len, out);
+}
+
+/* Drops from a the device records needing more than count signatures under s's groups. */
+static size_t drop_devices(struct rp_dir *a, const struct rp_dir_state *s,
+			   const struct rp_policy *p, size_t count)
+{
+	size_t k = 0, dropped = 0;
+
+	for (size_t i = 0; i < a->ndevices; i++) {
+		struct rp_dir_device *v = a->devices[i];
+		if (rp_dir_threshold(p, &s->dir, RP_ROLE_DIRECTORY, v->id) > count) {
+			device_free(v);
+			dropped++;
+		} else {
+			a->devices[k++] = v;
+		}
+	}
+	a->ndevices = k;
+	return dropped;
+}
+
+int rp_dir_fold(struct rp_dir_state *s, struct rp_dir_stmt *st, const uint8_t *entry, size_t len,
+		const struct rp_policy *p, uint32_t min, bool *ret_applied, size_t *ret_dropped,
+		struct rp_diag *d)
+{
+	struct rp_diag qd = {""};
+	size_t count = 0, dropped = 0;
+	bool ok = st->note &&
+		  rp_quorum_check_min(p, RP_ROLE_DIRECTORY, min, st->note, &count, &qd) == 0;
+	int r;
+
+	if (ok && p->ngthresholds) {
+		dropped = drop_devices(&st->put, s, p, count);
+		dropped += drop_devices(&st->del, s, p, count);
+	}
+	if ((r = rp_dir_apply(s, st, entry, len, ok, d)) < 0)
+		return r;
+	if (!ok)
+		rp_diagf(d, "%s", qd.msg[0] ? qd.msg : "it is not a signed note");
+	*ret_applied = ok;
+	if (ret_dropped)
+		*ret_dropped = dropped;
+	return 0;
 }
 
 /* ---- building ---- */

@@ -143,6 +143,23 @@ bool rp_entry_is_directory(const uint8_t *entry, size_t len);
 int rp_dir_apply(struct rp_dir_state *s, const struct rp_dir_stmt *st, const uint8_t *entry,
 		 size_t len, bool apply, struct rp_diag *d);
 /*
+ * The statement, logged as entry, judged and folded into s under policy p
+ * by an observer that requires min signatures (0: the role's threshold;
+ * a device: the strictest of its groups, rp_dir_threshold): applied when
+ * its `directory' signatures reach that (*ret_applied), else only the
+ * chain moves. Applied, it changes the record of a device only where it
+ * carries the signatures that device's groups require (by s, before it):
+ * so every observer, whatever it requires itself, agrees on every
+ * device's groups and tags, and a statement below the wallet servers'
+ * threshold cannot take one out of `wallet' in anyone's view.
+ * *ret_dropped: the device records so left out. d: why not applied, or
+ * why the chain is broken (the return value).
+ */
+int rp_dir_fold(struct rp_dir_state *s, struct rp_dir_stmt *st, const uint8_t *entry, size_t len,
+		const struct rp_policy *p, uint32_t min, bool *ret_applied, size_t *ret_dropped,
+		struct rp_diag *d);
+
+/*
  * What the next statement names as previous: SHA-256 of st's text, its
  * signatures excluded (stable while they are collected, so that a change
  * in several parts is chained before any is signed); of entry when st was
@@ -183,6 +200,16 @@ bool rp_dir_command_targets(const struct rp_dir *dir, const struct rp_command *c
  */
 uint32_t rp_dir_threshold(const struct rp_policy *p, const struct rp_dir *dir, enum rp_role_id role,
 			  const char *device_id);
+
+/*
+ * The signatures statement c needs before it is logged, under policy p and
+ * directory dir: its role's threshold, or the strictest
+ * device-group-threshold among the devices it reaches (every device for a
+ * directory statement or `target all', else its targets, by id, group or
+ * tag), so that every device it reaches accepts it.
+ */
+uint32_t rp_dir_statement_threshold(const struct rp_policy *p, const struct rp_dir *dir,
+				    const struct rp_command *c);
 
 /*
  * The difference between two states, one line per object added (+),

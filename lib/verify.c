@@ -351,10 +351,16 @@ int rp_verify_delivery(const struct rp_verify_ctx *ctx, const struct rp_delivery
 		r = RP_E_ORG;
 		goto fail;
 	}
-	if ((r = rp_quorum_check_min(
-		     sp, rp_command_role(c),
-		     rp_dir_threshold(sp, ctx->dir, rp_command_role(c), ctx->device_id), c->note,
-		     NULL, d)) < 0)
+	/*
+	 * The device groups' thresholds, by the directory this device folded;
+	 * a directory statement's own were judged by the walk, on the
+	 * directory before it (which it may change).
+	 */
+	uint32_t need =
+		c->kind == RP_KIND_DIRECTORY
+			? 0
+			: rp_dir_threshold(sp, ctx->dir, rp_command_role(c), ctx->device_id);
+	if ((r = rp_quorum_check_min(sp, rp_command_role(c), need, c->note, NULL, d)) < 0)
 		goto fail;
 	/*
 	 * Expiry is exact on this device's clock: the skew allowance would let

@@ -922,7 +922,22 @@ static int command_keep_valid(struct req *q, const char *text, size_t len,
 			(v[i].verdict == RP_SIG_ROLE || v[i].verdict == RP_SIG_OTHER) && v[i].first;
 		sc.dropped += !keep[i];
 	}
+	/*
+	 * Where the root policy asks more of some device groups, the statement
+	 * waits for the strictest among the devices it reaches (this server's
+	 * fold of the directory): logged at the role's own threshold, those
+	 * devices would refuse it, and no later signature could reach them.
+	 */
 	sc.threshold = p->roles[role].threshold;
+	if (p->ngthresholds) {
+		struct rp_dir_state ds;
+		if ((r = db_directory_state(&q->srv->db, q->org, &ds)) < 0) {
+			fail_db(q, r, "directory");
+			goto out;
+		}
+		sc.threshold = rp_dir_statement_threshold(p, &ds.dir, c);
+		rp_dir_state_release(&ds);
+	}
 	if (sc.count == 0) {
 		fail(q, 400, "statement has no valid signature by a key of the %s role",
 		     rp_role_name(role));
@@ -934,7 +949,7 @@ static int command_keep_valid(struct req *q, const char *text, size_t len,
 		goto out;
 	}
 	/* The agents' own rule on what is kept: approved exactly when they will accept it. */
-	r = rp_quorum_check(p, role, sc.cmd->note, &sc.count, &d);
+	r = rp_quorum_check_min(p, role, sc.threshold, sc.cmd->note, &sc.count, &d);
 	if (r < 0 && r != RP_E_QUORUM) {
 		fail(q, 400, "statement signatures refused: %s", d.msg[0] ? d.msg : rp_strerror(r));
 		goto out;

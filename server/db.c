@@ -1047,6 +1047,7 @@ static sqlite3_stmt *directory_entries(struct db *db, const char *org, bool newe
 
 int db_directory_state(struct db *db, const char *org, struct rp_dir_state *ret)
 {
+	struct rp_policy *p = db_policy(db, org);
 	sqlite3_stmt *st = directory_entries(db, org, false);
 	int r;
 
@@ -1057,11 +1058,17 @@ int db_directory_state(struct db *db, const char *org, struct rp_dir_state *ret)
 		struct rp_dir_stmt *ds = NULL;
 		/* what was logged passed these checks when it was: a row that does not is skipped
 		 */
-		if (rp_dir_stmt_parse(e, n, &ds, NULL) == 0)
-			rp_dir_apply(ret, ds, e, n, true, NULL);
+		bool applied;
+		if (rp_dir_stmt_parse(e, n, &ds, NULL) == 0) {
+			if (p)
+				rp_dir_fold(ret, ds, e, n, p, 0, &applied, NULL, NULL);
+			else
+				rp_dir_apply(ret, ds, e, n, true, NULL);
+		}
 		rp_dir_stmt_free(ds);
 	}
 	sqlite3_finalize(st);
+	rp_policy_free(p);
 	if (r < 0)
 		rp_dir_state_release(ret);
 	return db_ret(db, r, "folding the directory of %s", org);

@@ -224,8 +224,10 @@ struct db_command {
 int db_command_insert(struct db *db, const struct db_command *c);
 /*
  * The directory as this server's log makes it: every logged directory
- * entry of org folded in log order (lib/directory.h). The server's view,
- * for where to deliver; agents fold and verify their own.
+ * entry of org folded in log order as an observer that is no device
+ * folds it (rp_dir_fold under the org's current policy): every device's
+ * groups and tags as every device agrees on them. Where to deliver and
+ * how many signatures to wait for; agents fold and verify their own.
  */
 int db_directory_state(struct db *db, const char *org, struct rp_dir_state *ret);
 /*
