@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "audit.h"
 
+#include "directory.h"
+
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -172,6 +174,18 @@ static int check_command(const struct rp_audit *a, const char *data, size_t len,
 		return r;
 	}
 	signers(a->policy, ok, who, sizeof(who));
+	if (c->kind == RP_KIND_DIRECTORY) {
+		const struct rp_dir *p = &c->dir->put, *x = &c->dir->del;
+		snprintf(line, cap,
+			 "directory version %llu %s, signed by %s; puts %zu users, %zu groups, %zu "
+			 "device groups, %zu devices, %zu bindings; removes %zu objects%s",
+			 (unsigned long long)c->dir->version, c->id, who, p->nusers, p->ngroups,
+			 p->ndgroups, p->ndevices, p->nbinds,
+			 x->nusers + x->ngroups + x->ndgroups + x->ndevices + x->nbinds,
+			 c->dir->repair_all || c->dir->nrepair ? "; repairs" : "");
+		rp_command_free(c);
+		return 0;
+	}
 	rp_time_format(c->not_before, nb);
 	rp_time_format(c->expires, ex);
 	rp_quote(q, sizeof(q), c->comment, strlen(c->comment));
@@ -219,7 +233,8 @@ static int check_other(const struct rp_audit *a, const char *data, size_t len, c
 	char q[80];
 	size_t first = 0;
 
-	if (first_line_is(data, len, "rampart/command/v1"))
+	if (first_line_is(data, len, "rampart/command/v1") ||
+	    first_line_is(data, len, "rampart/directory/v1"))
 		return check_command(a, data, len, line, cap);
 	while (first < len && data[first] != '\n')
 		first++;

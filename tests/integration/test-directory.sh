@@ -327,6 +327,16 @@ test_takeover_explicit() {
 	rp_ok "a local account of the same login and uid is a conflict, left alone, until taken over explicitly"
 }
 
+test_audit_sees_directory() {
+	local out
+	out=$(rp_as 3 audit 2>&1) && die "an audit of a log holding forged directory statements found nothing: $out"
+	grep -q '^#[0-9]* directory version 1 [0-9a-f]*, signed by admin1@acme.example, admin2@acme.example; puts 1 users' <<<"$out" ||
+		die "the audit does not show directory version 1: $(grep directory <<<"$out" | head -n 3)"
+	[ "$(grep -c 'FINDING.*is not authorised' <<<"$out")" -ge 2 ] ||
+		die "the audit does not find the statements below quorum and forged: $(grep FINDING <<<"$out")"
+	rp_ok "rampart audit shows every directory statement and who signed it, and finds the forged ones"
+}
+
 test_show_empty
 test_user_login_and_sudo
 test_show_verified
@@ -340,3 +350,4 @@ test_forged_signature_refused
 test_removal_keeps_home
 test_takeover_explicit
 test_import_in_parts
+test_audit_sees_directory
