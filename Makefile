@@ -6,7 +6,7 @@
 #                RP_LINT_FORMAT=0 skips the format)
 #   make bench   benchmarks (bench/), figures for docs/performance.md:
 #                the fan-out run, `make bench-burst`, `make bench-agent-memory`,
-#                then `make bench-log`
+#                `make bench-log`, then `make bench-directory`
 #   make bench-burst  the sequencer after a burst of approvals, and
 #                scheduled commands (bench/burst; BENCH_BURST_* variables)
 #   make bench-agent-memory  the agent's peak RSS under a hostile server's
@@ -17,13 +17,16 @@
 #   make bench-log  the transparency log alone (bench/logbench.c; its
 #                BENCH_LOG_* variables set the sizes, BENCH_LOG_BIG=0 skips
 #                the 10M-entry log)
+#   make bench-directory  issue 10: 1,000 users and 50 groups converged under
+#                a temporary root prefix, an unchanged directory's writes
+#                (bench/directory.c; BENCH_RUNS, BENCH_DIR, BENCH_KEEP)
 #   make fuzz    every libFuzzer target for FUZZ_SECONDS (default 30) each
 
 BUILD ?= build
 CHECK_BUILD ?= build-check
 BENCH_BUILD ?= build-release
 
-.PHONY: all deps build demo check lint bench bench-burst bench-agent-memory bench-agent-idle bench-log bench-build fuzz clean
+.PHONY: all deps build demo check lint bench bench-burst bench-agent-memory bench-agent-idle bench-log bench-directory bench-build fuzz clean
 
 all: build
 
@@ -49,6 +52,7 @@ bench: bench-build
 	@bench/burst $(BENCH_BUILD)
 	@bench/agent-memory $(BENCH_BUILD)
 	@$(BENCH_BUILD)/bench/logbench
+	@$(BENCH_BUILD)/bench/directory
 
 bench-burst: bench-build
 	@bench/burst $(BENCH_BUILD)
@@ -61,6 +65,9 @@ bench-agent-idle: bench-build
 
 bench-log: bench-build
 	@$(BENCH_BUILD)/bench/logbench
+
+bench-directory: bench-build
+	@$(BENCH_BUILD)/bench/directory
 
 bench-build: deps
 	@test -f $(BENCH_BUILD)/build.ninja || meson setup $(BENCH_BUILD) --buildtype=release -Dtests=false >/dev/null

@@ -50,7 +50,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,6 +57,7 @@
 #include "audit.h"
 #include "checkpoint.h"
 #include "db.h"
+#include "machine.h"
 #include "note.h"
 #include "policy.h"
 #include "rp_err.h"
@@ -1078,30 +1078,12 @@ static struct audit_result time_audit(struct db *db, int64_t log, uint64_t n,
 static void print_machine(void)
 {
 	struct utsname u;
-	struct statfs sf;
-	const char *fs = "?";
+	const char *fs = bench_fs_type(tmpdir);
 	long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
-	char model[256] = "?", line[512];
-	FILE *f = fopen("/proc/cpuinfo", "r");
+	char model[256];
 
-	while (f && fgets(line, sizeof(line), f))
-		if (strncmp(line, "model name", 10) == 0) {
-			char *p = strchr(line, ':');
-			if (p) {
-				snprintf(model, sizeof(model), "%s", p + 2);
-				model[strcspn(model, "\n")] = '\0';
-			}
-			break;
-		}
-	if (f)
-		fclose(f);
+	bench_cpu_model(model, sizeof(model));
 	uname(&u);
-	if (statfs(tmpdir, &sf) == 0)
-		fs = sf.f_type == 0xEF53       ? "ext4"
-		     : sf.f_type == 0x01021994 ? "tmpfs"
-		     : sf.f_type == 0x58465342 ? "xfs"
-		     : sf.f_type == 0x9123683E ? "btrfs"
-					       : "other";
 	printf("machine: %ld cores (%s), %.1f GiB RAM, %s %s; SQLite %s, libsodium %s\n",
 	       sysconf(_SC_NPROCESSORS_ONLN), model,
 	       (double)pages * (double)psz / (1024.0 * 1024 * 1024), u.sysname, u.release,
