@@ -28,7 +28,174 @@
 #include "rp_err.h"
 #include "state.h"
 
-#define STATE_FILE "directory.state"
+#define STATE_FILE  "directory.state"
+#define MEMBER_FILE "membership.state"
+#define MEMBER_MAX  (64 * 1024)
+
+/* ---- this device's membership along the log ---- */
+
+static void member_of(const struct rp_dir_device *v, uint64_t index, struct agent_member *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->index = index;
+	if (!v)
+		return;
+	m->ngroups = v->ngroups;
+	m->ntags = v->ntags;
+	memcpy(m->groups, v->groups, v->ngroups * sizeof(m->groups[0]));
+	memcpy(m->tags, v->tags, v->ntags * sizeof(m->tags[0]));
+}
+
+static bool member_same(const struct agent_member *x, const struct agent_member *y)
+{
+	return x->ngroups == y->ngroups && x->ntags == y->ntags &&
+	       !memcmp(x->groups, y->groups, x->ngroups * sizeof(x->groups[0])) &&
+	       !memcmp(x->tags, y->tags, x->ntags * sizeof(x->tags[0]));
+}
+
+/* m in force after its entry; an entry folded again after a stop replaces itself. */
+static void member_push(struct agent *a, const struct agent_member *m)
+{
+	if (a->nmember && a->member[a->nmember - 1].index == m->index) {
+		a->member[a->nmember - 1] = *m;
+		a->member_dirty = true;
+		return;
+	}
+	/* a record no command still to act on can be judged by goes first */
+	while (a->nmember == AGENT_MEMBER_MAX && a->nmember >= 2 && a->log.last_index >= 0 &&
+	       a->member[1].index <= (uint64_t)a->log.last_index) {
+		memmove(&a->member[0], &a->member[1], (a->nmember - 1) * sizeof(a->member[0]));
+		a->nmember--;
+	}
+	if (a->nmember == AGENT_MEMBER_MAX) {
+		/* the oldest goes all the same: what it judged is then judged as in no group */
+		memmove(&a->member[0], &a->member[1], (a->nmember - 1) * sizeof(a->member[0]));
+		a->nmember--;
+	}
+	a->member[a->nmember++] = *m;
+	a->member_dirty = true;
+}
+
+const struct rp_dir_device *agent_dir_device_at(struct agent *a, uint64_t index)
+{
+	size_t i = a->nmember;
+
+	while (i > 0 && a->member[i - 1].index >= index)
+		i--;
+	if (i == 0)
+		return NULL;
+	const struct agent_member *m = &a->member[i - 1];
+	memset(&a->member_view, 0, sizeof(a->member_view));
+	memcpy(a->member_view.id, a->conf.device, sizeof(a->member_view.id));
+	a->member_view.ngroups = m->ngroups;
+	a->member_view.ntags = m->ntags;
+	a->member_view.groups = (char(*)[RP_DIR_NAME_MAX + 1]) m->groups;
+	a->member_view.tags = (char(*)[RP_DIR_NAME_MAX + 1]) m->tags;
+	return &a->member_view;
+}
+
+void agent_dir_log_moved(struct agent *a)
+{
+	struct agent_member m;
+	const struct rp_dir_device *v = rp_dir_device_get(&a->dirst.dir, a->conf.device);
+
+	a->nmember = 0;
+	a->member_dirty = true;
+	if (v) {
+		member_of(v, 0, &m);
+		a->member[a->nmember++] = m;
+	}
+}
+
+static void names_put(struct rp_sb *sb, const char (*n)[RP_DIR_NAME_MAX + 1], size_t k)
+{
+	rp_sb_puts(sb, " ");
+	if (k == 0)
+		rp_sb_puts(sb, "-");
+	for (size_t i = 0; i < k; i++)
+		rp_sb_printf(sb, "%s%s", i ? "," : "", n[i]);
+}
+
+char *agent_member_format(const struct agent *a, size_t *ret_len)
+{
+	struct rp_sb sb;
+
+	rp_sb_init(&sb, MEMBER_MAX);
+	for (size_t i = 0; i < a->nmember; i++) {
+		const struct agent_member *m = &a->member[i];
+		rp_sb_printf(&sb, "%llu", (unsigned long long)m->index);
+		names_put(&sb, (const char(*)[RP_DIR_NAME_MAX + 1]) m->groups, m->ngroups);
+		names_put(&sb, (const char(*)[RP_DIR_NAME_MAX + 1]) m->tags, m->ntags);
+		rp_sb_puts(&sb, "\n");
+	}
+	return rp_sb_take(&sb, ret_len);
+}
+
+/* "-" or names separated by commas, each valid, at most max. */
+static bool names_get(const char *s, size_t n, size_t max, char (*out)[RP_DIR_NAME_MAX + 1],
+		      size_t *ret_n)
+{
+	size_t k = 0, i = 0;
+
+	*ret_n = 0;
+	if (rp_memeq(s, n, "-"))
+		return true;
+	while (i <= n) {
+		size_t j = i;
+		while (j < n && s[j] != ',')
+			j++;
+		if (k == max || !rp_dir_name_valid(s + i, j - i))
+			return false;
+		memset(out[k], 0, sizeof(out[k]));
+		memcpy(out[k++], s + i, j - i);
+		i = j + 1;
+	}
+	*ret_n = k;
+	return true;
+}
+
+/* Lines `<index> <groups|-> <tags|->', indexes strictly rising, at most AGENT_MEMBER_MAX. */
+int agent_member_parse(const char *text, size_t len, struct agent *a, struct rp_diag *d)
+{
+	struct rp_cursor c = {text, len};
+	const char *line;
+	size_t llen, n = 0;
+	int k;
+
+	if (len > MEMBER_MAX) {
+		rp_diagf(d, "membership.state: %zu bytes, more than %d", len, MEMBER_MAX);
+		return RP_E_TOOBIG;
+	}
+	while ((k = rp_cursor_line(&c, &line, &llen)) == 1) {
+		const char *w, *rest, *g, *t;
+		size_t wl, rl, gl, tl;
+		uint64_t idx;
+		struct agent_member m;
+		memset(&m, 0, sizeof(m));
+		if (n == AGENT_MEMBER_MAX || !rp_split_word(line, llen, &w, &wl, &rest, &rl) ||
+		    rp_parse_u64(w, wl, INT64_MAX, &idx) != 0 ||
+		    !rp_split_word(rest, rl, &g, &gl, &t, &tl) ||
+		    !names_get(g, gl, RP_DIR_DEVICE_GROUPS_MAX, m.groups, &m.ngroups) ||
+		    !names_get(t, tl, RP_DIR_TAGS_MAX, m.tags, &m.ntags) ||
+		    (n && idx <= a->member[n - 1].index)) {
+			rp_diagf(d,
+				 "membership.state: line %zu is not `INDEX GROUPS TAGS' after the "
+				 "line before it",
+				 n + 1);
+			a->nmember = 0;
+			return RP_E_MALFORMED;
+		}
+		m.index = idx;
+		a->member[n++] = m;
+	}
+	if (k < 0) {
+		rp_diagf(d, "membership.state: the last line does not end in a newline");
+		a->nmember = 0;
+		return RP_E_MALFORMED;
+	}
+	a->nmember = n;
+	return 0;
+}
 
 int agent_dir_load(struct agent *a, struct rp_diag *d)
 {
@@ -38,6 +205,24 @@ int agent_dir_load(struct agent *a, struct rp_diag *d)
 	int r;
 
 	rp_dir_state_init(&a->dirst, a->conf.org);
+	a->nmember = 0;
+	agent_path(a, path, sizeof(path), MEMBER_FILE);
+	r = rp_read_file_flags(path, MEMBER_MAX, RP_FILE_NOFOLLOW, &buf, &len, NULL);
+	if (r == 0) {
+		r = agent_member_parse(buf, len, a, &pd);
+		free(buf);
+		buf = NULL;
+		if (r < 0) {
+			rp_diagf(d,
+				 "%s: %s (written atomically by the agent: changed by hand or "
+				 "damaged)",
+				 path, pd.msg);
+			return r;
+		}
+	} else if (r != RP_E_NOTFOUND) {
+		rp_diagf(d, "reading %s: %s", path, rp_strerror(r));
+		return r;
+	}
 	agent_path(a, path, sizeof(path), STATE_FILE);
 	r = rp_read_file_flags(path, RP_DIR_STATE_MAX, RP_FILE_NOFOLLOW, &buf, &len, NULL);
 	if (r == RP_E_NOTFOUND)
@@ -71,6 +256,17 @@ int agent_dir_save(struct agent *a)
 	size_t len;
 	int r;
 
+	/* membership first: an entry folded again after a stop records its change again */
+	if (a->member_dirty) {
+		if (!(text = agent_member_format(a, &len)))
+			return RP_E_NOMEM;
+		agent_path(a, path, sizeof(path), MEMBER_FILE);
+		r = rp_write_file_atomic(path, text, len, 0600);
+		free(text);
+		if (r < 0)
+			return r;
+		a->member_dirty = false;
+	}
 	if (!a->dir_dirty)
 		return 0;
 	if (!(text = rp_dir_state_format(&a->dirst, &len)))
@@ -134,6 +330,8 @@ void agent_dir_walk(struct agent *a, uint64_t index, const uint8_t *entry, size_
 	struct rp_diag cd = {""};
 	bool applied = false;
 	size_t dropped = 0;
+	struct agent_member before, after;
+	member_of(rp_dir_device_get(&a->dirst.dir, a->conf.device), index, &before);
 	if ((r = rp_dir_fold(&a->dirst, st, entry, len, p, need, &applied, &dropped, &cd)) < 0) {
 		snprintf(code, RP_ALERT_CODE_MAX + 1, ok ? "directory-chain" : "directory-refused");
 		snprintf(reason, RP_ALERT_REASON_MAX + 1, "log entry %llu: %.240s%s%.240s",
@@ -153,6 +351,9 @@ void agent_dir_walk(struct agent *a, uint64_t index, const uint8_t *entry, size_
 		goto out;
 	}
 	a->dir_changed = true;
+	member_of(rp_dir_device_get(&a->dirst.dir, a->conf.device), index, &after);
+	if (!member_same(&before, &after))
+		member_push(a, &after);
 	agent_logf("directory version %llu (%s, log entry %llu) folded%s",
 		   (unsigned long long)st->version, st->id, (unsigned long long)index,
 		   dropped ? ", without the device records it lacks the signatures for" : "");

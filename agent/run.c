@@ -80,6 +80,11 @@ static const struct rp_policy *policy_at(const void *arg, uint64_t index)
 	return agent_policy_at(arg, index);
 }
 
+static const struct rp_dir_device *device_at(const void *arg, uint64_t index)
+{
+	return agent_dir_device_at((struct agent *)arg, index);
+}
+
 static struct rp_verify_ctx check_ctx(struct agent *a, bool store, int64_t *ret_proved)
 {
 	struct rp_verify_ctx ctx = {
@@ -103,6 +108,9 @@ static struct rp_verify_ctx check_ctx(struct agent *a, bool store, int64_t *ret_
 		ctx.scanned = a->scan.f.size;
 		ctx.policy_at = policy_at;
 		ctx.policy_at_arg = a;
+		/* groups and tags as they were at the entry, not as a later change made them */
+		ctx.device_at = device_at;
+		ctx.device_at_arg = a;
 	}
 	return ctx;
 }

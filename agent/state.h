@@ -84,6 +84,8 @@ struct agent_alert_note {
 	char reason[RP_ALERT_REASON_MAX + 1];
 };
 
+#define AGENT_MEMBER_MAX 32 /* membership changes kept (membership.state) */
+
 struct agent {
 	char dir[512];
 	struct agent_conf conf;
@@ -149,6 +151,22 @@ struct agent {
 	 * next ends (0: none), converged then, server or no server.
 	 */
 	struct rp_dir_state dirst;
+	/*
+	 * This device's record (groups, tags) as it changed along the log it
+	 * reads: member[i] is in force after entry member[i].index (oldest
+	 * first; none: in no group). A command is judged by the record in
+	 * force at its entry, never by one a later change made
+	 * (membership.state, agent/directory.c).
+	 */
+	size_t nmember;
+	struct agent_member {
+		uint64_t index;
+		size_t ngroups, ntags;
+		char groups[RP_DIR_DEVICE_GROUPS_MAX][RP_DIR_NAME_MAX + 1];
+		char tags[RP_DIR_TAGS_MAX][RP_DIR_NAME_MAX + 1];
+	} member[AGENT_MEMBER_MAX];
+	struct rp_dir_device member_view; /* what agent_dir_device_at returns */
+	bool member_dirty;
 	bool dir_dirty, dir_changed;
 	int64_t dir_due;
 	/* The drift report last acknowledged by the server (its items' hash), and
@@ -215,8 +233,15 @@ int agent_seen(void *arg, const char *id);
 /* directory.state, or an empty directory (none yet). */
 int agent_dir_load(struct agent *a, struct rp_diag *d);
 void agent_dir_release(struct agent *a);
-/* Writes directory.state when the fold changed it (atomically). */
+/* Writes directory.state and membership.state when the fold changed them (atomically). */
 int agent_dir_save(struct agent *a);
+/* This device's record in force at log entry index (NULL: in no group). */
+const struct rp_dir_device *agent_dir_device_at(struct agent *a, uint64_t index);
+/* A move to a new log: its record from the new log's entry 0 on is the current one. */
+void agent_dir_log_moved(struct agent *a);
+/* membership.state's text; parse is strict (RP_E_MALFORMED naming the line). */
+int agent_member_parse(const char *text, size_t len, struct agent *a, struct rp_diag *d);
+char *agent_member_format(const struct agent *a, size_t *ret_len);
 /*
  * The walk's judgement of a directory entry (p: the policy in force at
  * it): folded into a->dirst, or not, with ret's code, reason and the

@@ -468,7 +468,9 @@ int agent_log_move(struct agent *a)
 	a->retired_since = 0;
 	a->scan.owed_until = 0;
 	a->scan.pending = false;
-	if ((r = scan_write(a)) < 0 || (r = agent_log_begin(a, a->policy->wp.log.name)) < 0)
+	agent_dir_log_moved(a);
+	if ((r = agent_dir_save(a)) < 0 || (r = scan_write(a)) < 0 ||
+	    (r = agent_log_begin(a, a->policy->wp.log.name)) < 0)
 		return r;
 	agent_logf("moved from log %s to log %s, under root policy version %llu", old,
 		   a->policy->wp.log.name, (unsigned long long)a->policy->version);

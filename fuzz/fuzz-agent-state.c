@@ -27,6 +27,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
+	if ((data[0] & 3) == 2) {
+		/* membership.state: parses, and formats back to exactly its bytes */
+		static struct agent a;
+		size_t olen;
+		char *t;
+		if (agent_member_parse(text, len, &a, NULL) != 0)
+			return 0;
+		FUZZ_CHECK(a.nmember <= AGENT_MEMBER_MAX);
+		t = agent_member_format(&a, &olen);
+		FUZZ_CHECK(t && olen == len && memcmp(t, text, len) == 0);
+		free(t);
+		return 0;
+	}
 	if (data[0] & 1) {
 		struct agent_conf c, back;
 		char buf[1024];

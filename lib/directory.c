@@ -276,6 +276,24 @@ bool rp_dir_targets(const struct rp_dir *s, const char *target, const char *devi
 	return false;
 }
 
+bool rp_dir_device_targets(const struct rp_dir_device *v, const struct rp_command *c,
+			   const char *device_id)
+{
+	if (rp_command_targets(c, device_id))
+		return true;
+	if (!v || !c->by_directory)
+		return false;
+	for (size_t i = 0; i < c->ntargets; i++) {
+		const char *t = c->targets[i];
+		if ((!strncmp(t, "group:", 6) &&
+		     in_names((const char(*)[RP_DIR_NAME_MAX + 1]) v->groups, v->ngroups, t + 6)) ||
+		    (!strncmp(t, "tag:", 4) &&
+		     in_names((const char(*)[RP_DIR_NAME_MAX + 1]) v->tags, v->ntags, t + 4)))
+			return true;
+	}
+	return false;
+}
+
 bool rp_dir_command_targets(const struct rp_dir *dir, const struct rp_command *c,
 			    const char *device_id)
 {

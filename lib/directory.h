@@ -191,6 +191,10 @@ bool rp_dir_dgroup_exists(const struct rp_dir *d, const char *name);
  */
 bool rp_dir_targets(const struct rp_dir *s, const char *target, const char *device_id);
 
+/* rp_command_targets, then its group and tag targets against the device's record v (may be NULL).
+ */
+bool rp_dir_device_targets(const struct rp_dir_device *v, const struct rp_command *c,
+			   const char *device_id);
 /* rp_command_targets, then its group and tag targets resolved against dir (may be NULL). */
 bool rp_dir_command_targets(const struct rp_dir *dir, const struct rp_command *c,
 			    const char *device_id);

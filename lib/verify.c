@@ -356,10 +356,16 @@ int rp_verify_delivery(const struct rp_verify_ctx *ctx, const struct rp_delivery
 	 * a directory statement's own were judged by the walk, on the
 	 * directory before it (which it may change).
 	 */
+	const struct rp_dir_device *me =
+		ctx->device_at ? ctx->device_at(ctx->device_at_arg, (uint64_t)dl->index)
+		: ctx->dir     ? rp_dir_device_get(ctx->dir, ctx->device_id)
+			       : NULL;
 	uint32_t need =
-		c->kind == RP_KIND_DIRECTORY
+		c->kind == RP_KIND_DIRECTORY || !me
 			? 0
-			: rp_dir_threshold(sp, ctx->dir, rp_command_role(c), ctx->device_id);
+			: rp_policy_threshold(sp, rp_command_role(c),
+					      (const char(*)[RP_USER_NAME_MAX + 1]) me->groups,
+					      me->ngroups);
 	if ((r = rp_quorum_check_min(sp, rp_command_role(c), need, c->note, NULL, d)) < 0)
 		goto fail;
 	/*
@@ -383,7 +389,7 @@ int rp_verify_delivery(const struct rp_verify_ctx *ctx, const struct rp_delivery
 		r = RP_E_NOTYET;
 		goto fail;
 	}
-	if (!rp_dir_command_targets(ctx->dir, c, ctx->device_id)) {
+	if (!rp_dir_device_targets(me, c, ctx->device_id)) {
 		rp_diagf(d, "statement %s does not name this device (%s) as a target", c->id,
 			 ctx->device_id);
 		r = RP_E_TARGET;

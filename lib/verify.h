@@ -93,6 +93,14 @@ struct rp_verify_ctx {
 	 * puts this device in set the threshold (device-group-threshold).
 	 */
 	const struct rp_dir *dir;
+	/*
+	 * When set, instead of dir: this device's record (groups, tags) in
+	 * force at a log index, as the walk folded it, so that a statement is
+	 * judged by the membership it was logged under, not one that came
+	 * after (NULL: in no group).
+	 */
+	const struct rp_dir_device *(*device_at)(const void *arg, uint64_t index);
+	const void *device_at_arg;
 };
 
 /*

@@ -107,8 +107,33 @@ test_approve_lists_group_devices() {
 	rp_ok "approve lists the devices a group target resolves to in the verified directory"
 }
 
+test_membership_at_the_entry() {
+	local early id
+	# approved for group:web while web has no device: logged, delivered nowhere
+	early=$(rp_submit 1 --to group:web --run-as "$ME" -- sh -c "echo ran >> $T/ran.\$RAMPART_COMMAND_ID")
+	rp_as 2 approve --yes "$early" | grep -q approved || die "approving $early"
+	# wallet has a device: every directory change needs its 3
+	id=$(dir_change device-group add web)
+	rp_as 3 approve --yes "$id" >/dev/null || die "approving $id"
+	id=$(dir_change device-group join web "$DEV_a2")
+	rp_as 3 approve --yes "$id" >/dev/null || die "approving $id"
+	dir_done "$id" "$DEV_a2"
+	# a breached server hands the earlier command to the device that joined since
+	rp_sql "INSERT INTO deliveries (command_id, device_id, status, updated)
+		VALUES ('$early', '$DEV_a2', 'pending', strftime('%s','now'))"
+	rp_wait_for 30 grep -q "not-a-target $early" "$T/a2/alerts.log" ||
+		die "a2 did not refuse a command logged before it joined web: $(tail -n 3 "$T/a2/alerts.log")"
+	[ ! -e "$T/ran.$early" ] || die "a command approved for web before a2 joined it ran on a2"
+	# one logged after it joined does run there
+	id=$(rp_submit 1 --to group:web --run-as "$ME" -- sh -c "echo ran >> $T/ran.\$RAMPART_COMMAND_ID")
+	rp_as 2 approve --yes "$id" >/dev/null
+	rp_wait_for 30 test -e "$T/ran.$id" || die "a command for web logged after a2 joined did not run on it"
+	rp_ok "a group target is judged by the membership at its entry: joining a group later does not add a device to commands approved before"
+}
+
 test_wallet_made_with_two
 test_directory_waits_for_three
 test_below_group_quorum_refused_on_wallet
 test_exec_group_target_needs_three
 test_approve_lists_group_devices
+test_membership_at_the_entry
