@@ -1017,55 +1017,9 @@ static int path_join(char *out, size_t cap, const char *a, const char *b)
 static int read_at(int dfd, const char *name, size_t max, char **ret, size_t *ret_len,
 		   struct stat *ret_st)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0;
-	int fd, r = RP_E_IO;
-
 	if (dfd < 0)
 		return RP_E_NOTFOUND;
-	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? RP_E_NOTFOUND : errno == ELOOP ? RP_E_UNSAFE : RP_E_IO;
-	if (fstat(fd, &st) != 0)
-		goto out;
-	if (!S_ISREG(st.st_mode)) {
-		r = RP_E_UNSAFE;
-		goto out;
-	}
-	if ((uint64_t)st.st_size > max) {
-		r = RP_E_TOOBIG;
-		goto out;
-	}
-	if (!(buf = malloc(max + 1))) {
-		r = RP_E_NOMEM;
-		goto out;
-	}
-	for (;;) {
-		ssize_t k = read(fd, buf + len, max + 1 - len);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			goto out;
-		if (k == 0)
-			break;
-		len += (size_t)k;
-		if (len > max) {
-			r = RP_E_TOOBIG;
-			goto out;
-		}
-	}
-	buf[len] = '\0';
-	*ret = buf;
-	*ret_len = len;
-	if (ret_st)
-		*ret_st = st;
-	buf = NULL;
-	r = 0;
-out:
-	free(buf);
-	close(fd);
-	return r;
+	return rp_read_file_at(dfd, name, max, RP_FILE_NOFOLLOW, ret, ret_len, ret_st, NULL);
 }
 
 /*

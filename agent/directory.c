@@ -313,12 +313,13 @@ void agent_dir_walk(struct agent *a, uint64_t index, const uint8_t *entry, size_
 	 * logs is refused, like junk (directory-refused).
 	 */
 	need = rp_dir_threshold(p, &a->dirst.dir, RP_ROLE_DIRECTORY, a->conf.device);
-	ok = st->note && rp_quorum_check_min(p, RP_ROLE_DIRECTORY, need, st->note, NULL, &pd) == 0;
 	if (st->version <= a->dirst.version) {
 		uint8_t h[32];
 		rp_dir_stmt_hash(st, entry, len, h);
 		/* read again after a stop (the same entry), or logged again: nothing changes */
-		if (ok && st->version == a->dirst.version && memcmp(h, a->dirst.head, 32) != 0) {
+		if (st->version == a->dirst.version && memcmp(h, a->dirst.head, 32) != 0 &&
+		    st->note &&
+		    rp_quorum_check_min(p, RP_ROLE_DIRECTORY, need, st->note, NULL, NULL) == 0) {
 			snprintf(code, RP_ALERT_CODE_MAX + 1, "directory-fork");
 			snprintf(reason, RP_ALERT_REASON_MAX + 1,
 				 "log entry %llu is another directory version %llu than the one "
@@ -327,19 +328,17 @@ void agent_dir_walk(struct agent *a, uint64_t index, const uint8_t *entry, size_
 		}
 		goto out;
 	}
-	struct rp_diag cd = {""};
-	bool applied = false;
 	size_t dropped = 0;
 	struct agent_member before, after;
 	member_of(rp_dir_device_get(&a->dirst.dir, a->conf.device), index, &before);
-	if ((r = rp_dir_fold(&a->dirst, st, entry, len, p, need, &applied, &dropped, &cd)) < 0) {
+	if ((r = rp_dir_fold(&a->dirst, st, entry, len, p, need, &ok, &dropped, &pd)) < 0) {
 		snprintf(code, RP_ALERT_CODE_MAX + 1, ok ? "directory-chain" : "directory-refused");
-		snprintf(reason, RP_ALERT_REASON_MAX + 1, "log entry %llu: %.240s%s%.240s",
-			 (unsigned long long)index, cd.msg, ok ? "" : "; and ", ok ? "" : pd.msg);
+		snprintf(reason, RP_ALERT_REASON_MAX + 1, "log entry %llu: %s",
+			 (unsigned long long)index, pd.msg);
 		goto out;
 	}
 	a->dir_dirty = true;
-	if (!applied) {
+	if (!ok) {
 		/* its delivery is reported refused (agent/run.c), whatever the directory is then */
 		agent_mark_set(a, st->id, MARK_REFUSED);
 		snprintf(code, RP_ALERT_CODE_MAX + 1, "directory-refused");
@@ -371,7 +370,7 @@ static bool has_name(const char (*names)[RP_DIR_NAME_MAX + 1], size_t n, const c
 	return false;
 }
 
-static struct conv_user *plan_user(struct conv_plan *p, const struct rp_dir_user *u, int *err)
+static struct conv_user *plan_user(struct conv_plan *p, const struct rp_dir_user *u)
 {
 	struct conv_user *c;
 
@@ -391,7 +390,6 @@ static struct conv_user *plan_user(struct conv_plan *p, const struct rp_dir_user
 	if (u->nkeys == 0)
 		c->keys = NULL;
 	p->nusers++;
-	(void)err;
 	return c;
 }
 
@@ -460,7 +458,7 @@ int agent_dir_plan(const struct rp_dir *dir, const char *device, int64_t now, st
 			if (!u)
 				continue; /* a member the directory does not hold (a device's view)
 					   */
-			c = plan_user(&p, u, &r);
+			c = plan_user(&p, u);
 			if (!has_name((const char(*)[RP_DIR_NAME_MAX + 1]) cg->members,
 				      cg->nmembers, u->login))
 				memcpy(cg->members[cg->nmembers++], u->login,

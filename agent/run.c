@@ -484,13 +484,13 @@ static struct conv_env conv_env_of(const struct agent *a, const struct run_opts 
 }
 
 /*
- * What differs on the machine from the plan (conv_drift), signed as the
- * device's drift report and sent when it is not what the server last
- * acknowledged; the machine is looked at again every RP_DRIFT_INTERVAL_S.
+ * The drift and conflicts of a report (a convergence's, which found them
+ * already, or conv_drift's), signed as the device's drift report and sent
+ * when it is not what the server last acknowledged; the machine is looked
+ * at again every drift interval.
  */
-static void report_drift(struct agent *a, const struct conv_env *env, const struct conv_plan *p)
+static void send_drift(struct agent *a, const struct conv_report *rep)
 {
-	struct conv_report rep = {0};
 	struct rp_drift *dr = calloc(1, sizeof(*dr));
 	struct rp_diag d = {""};
 	char *text = NULL, *note = NULL;
@@ -502,15 +502,11 @@ static void report_drift(struct agent *a, const struct conv_env *env, const stru
 	a->drift_due = rp_now() + a->drift_interval;
 	if (!dr)
 		return;
-	if (conv_drift(env, p, &rep, &d) < 0) {
-		agent_logf("directory: looking for drift: %s", d.msg);
-		goto out;
-	}
 	memcpy(dr->org, a->conf.org, sizeof(dr->org));
 	memcpy(dr->device, a->conf.device, sizeof(dr->device));
 	dr->version = a->dirst.version;
-	for (size_t i = 0; i < rep.n; i++) {
-		const struct conv_item *it = &rep.items[i];
+	for (size_t i = 0; i < rep->n; i++) {
+		const struct conv_item *it = &rep->items[i];
 		if (strncmp(it->code, "drift-", 6) != 0 && strcmp(it->code, "conflict") != 0)
 			continue;
 		if (dr->n == RP_DRIFT_ITEMS_MAX - 1) {
@@ -557,11 +553,25 @@ static void report_drift(struct agent *a, const struct conv_env *env, const stru
 				   dr->n == 1 ? "" : "s");
 	}
 out:
-	conv_report_release(&rep);
 	json_decref(b);
 	free(note);
 	free(text);
 	free(dr);
+}
+
+/* What conv_drift finds, sent as send_drift does. */
+static void report_drift(struct agent *a, const struct conv_env *env, const struct conv_plan *p)
+{
+	struct conv_report rep = {0};
+	struct rp_diag d = {""};
+
+	if (conv_drift(env, p, &rep, &d) < 0) {
+		a->drift_due = rp_now() + a->drift_interval;
+		agent_logf("directory: looking for drift: %s", d.msg);
+	} else {
+		send_drift(a, &rep);
+	}
+	conv_report_release(&rep);
 }
 
 /* The machine looked at for drift alone, where the directory manages something. */
@@ -608,7 +618,7 @@ static int converge(struct agent *a, const struct run_opts *o, bool repair, stru
 	p.repair = repair;
 	r = conv_apply(&env, &p, &rep, &d);
 	if (r == 0)
-		report_drift(a, &env, &p);
+		send_drift(a, &rep); /* what it left alone and what stood in its way: the drift */
 	agent_dir_plan_release(&p);
 	if (r < 0) {
 		agent_logf("directory: converging to version %llu: %s",

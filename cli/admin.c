@@ -698,41 +698,38 @@ static void show_targets(struct cli *c, const struct rp_command *cmd)
 	 */
 	size_t nids = 0;
 	char(*ids)[RP_TARGET_MAX + 1] = NULL;
-	struct rp_dir_state ds;
-	bool have_dir = false;
+	const struct rp_dir_state *ds = NULL;
 	if (cmd->by_directory || cmd->all_devices) {
 		struct rp_policy *p = cli_policy(c);
-		have_dir = p && cli_directory(c, p, &ds, true) == 0;
+		ds = p ? cli_directory_once(c, p) : NULL;
 		rp_policy_free(p);
 		for (size_t i = 0; i < cmd->ntargets; i++)
 			printf("  %s\n", cmd->targets[i]);
-		if (!have_dir)
+		if (!ds)
 			printf("WARNING: the directory could not be verified: the devices these "
 			       "targets reach are not shown\n");
 	}
-	size_t cap = cmd->ntargets + (have_dir ? ds.dir.ndevices : 0) + json_array_size(devs);
+	size_t cap = cmd->ntargets + (ds ? ds->dir.ndevices : 0) + json_array_size(devs);
 	ids = calloc(cap ? cap : 1, sizeof(*ids));
 	for (size_t i = 0; ids && i < cmd->ntargets; i++)
 		if (rp_id_valid(cmd->targets[i], strlen(cmd->targets[i])))
 			memcpy(ids[nids++], cmd->targets[i], sizeof(ids[0]));
-	if (ids && have_dir && cmd->all_devices) {
+	if (ids && ds && cmd->all_devices) {
 		json_t *v;
 		size_t k;
 		json_array_foreach (devs, k, v)
 			if (rp_id_valid(js(v, "id"), strlen(js(v, "id"))))
 				snprintf(ids[nids++], sizeof(ids[0]), "%s", js(v, "id"));
-	} else if (ids && have_dir) {
-		for (size_t k = 0; k < ds.dir.ndevices; k++) {
-			const char *id = ds.dir.devices[k]->id;
+	} else if (ids && ds) {
+		for (size_t k = 0; k < ds->dir.ndevices; k++) {
+			const char *id = ds->dir.devices[k]->id;
 			bool dup = false;
 			for (size_t m = 0; m < nids && !dup; m++)
 				dup = !strcmp(ids[m], id);
-			if (!dup && rp_dir_command_targets(&ds.dir, cmd, id))
+			if (!dup && rp_dir_command_targets(&ds->dir, cmd, id))
 				snprintf(ids[nids++], sizeof(ids[0]), "%s", id);
 		}
 	}
-	if (have_dir)
-		rp_dir_state_release(&ds);
 	printf("---- target devices (%zu) ----\n", nids);
 	for (size_t i = 0; i < nids; i++) {
 		json_t *v, *dev = NULL;
@@ -808,12 +805,11 @@ static void show_command(struct cli *c, const struct rp_policy *p, const struct 
 		       e);
 	if (v->cmd->kind == RP_KIND_DIRECTORY) {
 		/* no payload: the change is the statement, shown against the directory verified */
-		struct rp_dir_state s;
-		if (cli_directory(c, p, &s, true) == 0) {
-			cli_directory_diff(stdout, &s, v->cmd->dir,
+		const struct rp_dir_state *s = cli_directory_once(c, p);
+		if (s) {
+			cli_directory_diff(stdout, s, v->cmd->dir,
 					   (const uint8_t *)v->cmd->note->msg,
 					   v->cmd->note->msg_len);
-			rp_dir_state_release(&s);
 		} else {
 			printf("WARNING: the directory could not be verified, so the change cannot "
 			       "be shown against it: do not sign what you cannot see\n");

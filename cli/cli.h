@@ -263,6 +263,8 @@ struct rp_dir_stmt;
  * quiet: no word on statements that do not reach the quorum.
  */
 int cli_directory(struct cli *c, const struct rp_policy *p, struct rp_dir_state *ret, bool quiet);
+/* cli_directory, quiet, once per run and kept (NULL when it failed). */
+const struct rp_dir_state *cli_directory_once(struct cli *c, const struct rp_policy *p);
 /* The change st (logged as entry) makes to s, fenced: what approvers and proposers see. */
 int cli_directory_diff(FILE *f, const struct rp_dir_state *s, const struct rp_dir_stmt *st,
 		       const uint8_t *entry, size_t len);

@@ -2001,18 +2001,23 @@ out:
 
 /* ---- thresholds ---- */
 
-void cli_view_strict(struct cli *c, const struct rp_policy *p, struct cli_view *v)
+const struct rp_dir_state *cli_directory_once(struct cli *c, const struct rp_policy *p)
 {
-	/* one fold per run: `rampart commands' judges many statements */
+	/* one fold per run: `rampart approve' and `commands' ask for it several times */
 	static struct rp_dir_state s;
 	static bool tried, have;
 
-	if (!v->cmd || p->ngthresholds == 0)
-		return;
 	if (!tried) {
 		tried = true;
 		have = cli_directory(c, p, &s, true) == 0;
 	}
-	if (have)
-		v->threshold = rp_dir_statement_threshold(p, &s.dir, v->cmd);
+	return have ? &s : NULL;
+}
+
+void cli_view_strict(struct cli *c, const struct rp_policy *p, struct cli_view *v)
+{
+	const struct rp_dir_state *s;
+
+	if (v->cmd && p->ngthresholds && (s = cli_directory_once(c, p)))
+		v->threshold = rp_dir_statement_threshold(p, &s->dir, v->cmd);
 }

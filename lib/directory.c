@@ -212,42 +212,44 @@ static ssize_t find(const struct rp_dir *d, enum kind k, const void *o, size_t *
 	return -1;
 }
 
-const struct rp_dir_user *rp_dir_user_get(const struct rp_dir *d, const char *login)
+/* The object of kind k whose key's first field is name (a login, a name, an id). */
+static const void *get(const struct rp_dir *d, enum kind k, const char *name)
 {
-	struct rp_dir_user key;
+	/* every kind's key starts its struct: a zeroed object of the largest kind carries it */
+	union {
+		struct rp_dir_user u;
+		struct rp_dir_group g;
+		struct rp_dir_dgroup dg;
+		struct rp_dir_device v;
+	} key;
+	size_t *n;
+	void ***a = arr((struct rp_dir *)d, k, &n);
 	ssize_t i;
 
-	snprintf(key.login, sizeof(key.login), "%s", login);
-	i = find(d, K_USER, &key, NULL);
-	return i < 0 ? NULL : d->users[i];
+	memset(&key, 0, sizeof(key));
+	snprintf((char *)&key, RP_DIR_NAME_MAX + 1, "%s", name);
+	i = find(d, k, &key, NULL);
+	return i < 0 ? NULL : (*a)[i];
+}
+
+const struct rp_dir_user *rp_dir_user_get(const struct rp_dir *d, const char *login)
+{
+	return get(d, K_USER, login);
 }
 
 const struct rp_dir_group *rp_dir_group_get(const struct rp_dir *d, const char *name)
 {
-	struct rp_dir_group key;
-	ssize_t i;
-
-	snprintf(key.name, sizeof(key.name), "%s", name);
-	i = find(d, K_GROUP, &key, NULL);
-	return i < 0 ? NULL : d->groups[i];
+	return get(d, K_GROUP, name);
 }
 
 const struct rp_dir_device *rp_dir_device_get(const struct rp_dir *d, const char *id)
 {
-	struct rp_dir_device key;
-	ssize_t i;
-
-	snprintf(key.id, sizeof(key.id), "%s", id);
-	i = find(d, K_DEVICE, &key, NULL);
-	return i < 0 ? NULL : d->devices[i];
+	return get(d, K_DEVICE, id);
 }
 
 bool rp_dir_dgroup_exists(const struct rp_dir *d, const char *name)
 {
-	struct rp_dir_dgroup key;
-
-	snprintf(key.name, sizeof(key.name), "%s", name);
-	return find(d, K_DGROUP, &key, NULL) >= 0;
+	return get(d, K_DGROUP, name) != NULL;
 }
 
 static bool in_names(const char (*names)[RP_DIR_NAME_MAX + 1], size_t n, const char *name)
@@ -1471,6 +1473,7 @@ int rp_dir_fold(struct rp_dir_state *s, struct rp_dir_stmt *st, const uint8_t *e
 		  rp_quorum_check_min(p, RP_ROLE_DIRECTORY, min, st->note, &count, &qd) == 0;
 	int r;
 
+	*ret_applied = ok;
 	if (ok && p->ngthresholds) {
 		dropped = drop_devices(&st->put, s, p, count);
 		dropped += drop_devices(&st->del, s, p, count);
@@ -1479,7 +1482,6 @@ int rp_dir_fold(struct rp_dir_state *s, struct rp_dir_stmt *st, const uint8_t *e
 		return r;
 	if (!ok)
 		rp_diagf(d, "%s", qd.msg[0] ? qd.msg : "it is not a signed note");
-	*ret_applied = ok;
 	if (ret_dropped)
 		*ret_dropped = dropped;
 	return 0;

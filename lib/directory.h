@@ -146,12 +146,11 @@ int rp_dir_apply(struct rp_dir_state *s, const struct rp_dir_stmt *st, const uin
  * The statement, logged as entry, judged and folded into s under policy p
  * by an observer that requires min signatures (0: the role's threshold;
  * a device: the strictest of its groups, rp_dir_threshold): applied when
- * its `directory' signatures reach that (*ret_applied), else only the
- * chain moves. Applied, it changes the record of a device only where it
- * carries the signatures that device's groups require (by s, before it):
- * so every observer, whatever it requires itself, agrees on every
- * device's groups and tags, and a statement below the wallet servers'
- * threshold cannot take one out of `wallet' in anyone's view.
+ * its `directory' signatures reach that (*ret_applied, set even when the
+ * chain then refuses it), else only the chain moves. Applied, it changes the record of a device
+ * only where it carries the signatures that device's groups require (by s, before it): so every
+ * observer, whatever it requires itself, agrees on every device's groups and tags, and a statement
+ * below the wallet servers' threshold cannot take one out of `wallet' in anyone's view.
  * *ret_dropped: the device records so left out. d: why not applied, or
  * why the chain is broken (the return value).
  */

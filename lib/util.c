@@ -425,6 +425,12 @@ static int file_check(const char *path, const struct stat *st, unsigned flags, s
 int rp_read_file_flags(const char *path, size_t max, unsigned flags, char **ret, size_t *ret_len,
 		       struct rp_diag *d)
 {
+	return rp_read_file_at(AT_FDCWD, path, max, flags, ret, ret_len, NULL, d);
+}
+
+int rp_read_file_at(int dfd, const char *path, size_t max, unsigned flags, char **ret,
+		    size_t *ret_len, struct stat *ret_st, struct rp_diag *d)
+{
 	int oflags = O_RDONLY | O_CLOEXEC, fd, r;
 	struct stat st;
 	char *buf = NULL;
@@ -434,7 +440,7 @@ int rp_read_file_flags(const char *path, size_t max, unsigned flags, char **ret,
 		flags |= RP_FILE_NOFOLLOW;
 	if (flags & RP_FILE_NOFOLLOW)
 		oflags |= O_NOFOLLOW | O_NONBLOCK;
-	fd = open(path, oflags);
+	fd = openat(dfd, path, oflags);
 	if (fd < 0) {
 		if (errno == ELOOP && (flags & RP_FILE_NOFOLLOW)) {
 			rp_diagf(d, "%s is a symbolic link", path);
@@ -483,6 +489,8 @@ int rp_read_file_flags(const char *path, size_t max, unsigned flags, char **ret,
 	buf[len] = '\0';
 	*ret = buf;
 	*ret_len = len;
+	if (ret_st)
+		*ret_st = st;
 	buf = NULL;
 	r = 0;
 out:

@@ -126,6 +126,14 @@ int rp_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
  */
 int rp_read_file_flags(const char *path, size_t max, unsigned flags, char **ret, size_t *ret_len,
 		       struct rp_diag *d);
+/*
+ * The same, for path relative to the directory dfd (AT_FDCWD: as
+ * rp_read_file_flags), with the opened file's stat in *ret_st (may be
+ * NULL): for a tree walked by directory descriptors (agent/converge.c).
+ */
+struct stat;
+int rp_read_file_at(int dfd, const char *path, size_t max, unsigned flags, char **ret,
+		    size_t *ret_len, struct stat *ret_st, struct rp_diag *d);
 
 /*
  * Replaces path with the n bytes at p, mode exactly mode (umask ignored),
