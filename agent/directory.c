@@ -42,8 +42,11 @@ static void member_of(const struct rp_dir_device *v, uint64_t index, struct agen
 		return;
 	m->ngroups = v->ngroups;
 	m->ntags = v->ntags;
-	memcpy(m->groups, v->groups, v->ngroups * sizeof(m->groups[0]));
-	memcpy(m->tags, v->tags, v->ntags * sizeof(m->tags[0]));
+	/* a record with no groups (or tags) has no array for them */
+	if (v->ngroups)
+		memcpy(m->groups, v->groups, v->ngroups * sizeof(m->groups[0]));
+	if (v->ntags)
+		memcpy(m->tags, v->tags, v->ntags * sizeof(m->tags[0]));
 }
 
 static bool member_same(const struct agent_member *x, const struct agent_member *y)
