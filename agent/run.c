@@ -875,9 +875,12 @@ static void keep_fresh(struct agent *a, int64_t started, int64_t *next_try, int6
 	if (lp->wp.quorum < 0)
 		return;
 	a->freeze_due = freeze_due(a, started, *alarmed);
-	/* a log not read yet (just moved to) is fetched at once, not after half a window */
-	if ((now - a->log.newest >= fresh / 2 || a->log.size == 0) && now >= *next_try) {
-		*next_try = now + (fresh / 10 > 5 ? fresh / 10 : 5);
+	/* a log not read yet (just moved to) is fetched at once, not after half a window;
+	 * nor is one that has yet to show this device's own enrolment (agent/enroll-walk.c) */
+	bool enrolling = agent_enrol_pending(a);
+	if ((now - a->log.newest >= fresh / 2 || a->log.size == 0 || enrolling) &&
+	    now >= *next_try) {
+		*next_try = now + (enrolling ? 2 : fresh / 10 > 5 ? fresh / 10 : 5);
 		fetch_checkpoint(a);
 	}
 	since = fresh_since(a, started);
@@ -1074,6 +1077,7 @@ int agent_run(const char *dir, const struct run_opts *o)
 		   a.net.why_not[0] ? ": " : "", a.net.why_not);
 	agent_logf("device %s of org %s polling %s", a.conf.device, a.conf.org, a.conf.server);
 	a.dir_changed = true; /* converged at start: grants may have ended while it was stopped */
+	agent_enrol_load(&a);
 	a.drift_interval = o->drift_interval > 0 ? o->drift_interval : RP_DRIFT_INTERVAL_S;
 
 	while (!stopping && !a.net_broken) {
@@ -1083,6 +1087,8 @@ int agent_run(const char *dir, const struct run_opts *o)
 
 		check_policy(&a);
 		keep_fresh(&a, started, &next_fresh, &alarmed);
+		if (agent_enrol_pending(&a) && wait > 2)
+			wait = 2; /* its own enrolment is still to be read (keep_fresh) */
 		if (a.scan.f.size < a.log.size)
 			catch_up(&a);
 		/* the directory: folded by the walk, or a grant ended (on this clock) */

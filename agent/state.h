@@ -174,6 +174,13 @@ struct agent {
 	uint8_t drift_sent[32];
 	bool drift_sent_ok;
 	int64_t drift_due, drift_interval;
+	/*
+	 * Enrolled by a reusable token: the log index of its enrolment note
+	 * (enrolment.index), -1 otherwise. Until the walk passed it, the
+	 * checkpoint is fetched every few seconds, not every half freshness
+	 * window: the device's groups come from that entry (lib/enroll.h).
+	 */
+	int64_t enrol_index;
 	/* Caps, set by agent_load from rp_limits.h (tests lower them). */
 	size_t refused_keep;
 	uint64_t compact_min, alerts_max;
@@ -250,6 +257,15 @@ char *agent_member_format(const struct agent *a, size_t *ret_len);
 struct agent_walk_alert;
 void agent_dir_walk(struct agent *a, uint64_t index, const uint8_t *entry, size_t len,
 		    const struct rp_policy *p, struct agent_walk_alert *ret);
+/*
+ * A logged enrolment note (lib/enroll.h) folded into the directory: the
+ * device it enrols gets the token's groups and tags, in every agent's view
+ * alike (rp_dir_enrol_fold); this device's membership moves when it is the one.
+ */
+void agent_dir_enrol_walk(struct agent *a, uint64_t index, const uint8_t *entry, size_t len);
+/* enrolment.index: read at start; pending while the walk has not passed it. */
+void agent_enrol_load(struct agent *a);
+bool agent_enrol_pending(struct agent *a);
 /*
  * What the directory dir grants on device at now, as agent/converge.c
  * takes it: the users of every user group bound to one of the device's

@@ -109,6 +109,8 @@ int cmd_enroll_token(struct cli *c, int argc, char *argv[])
 	json_t *body = NULL, *resp = NULL;
 	int ch, r = 1;
 
+	if (cli_enroll_is_reusable(argc, argv))
+		return cli_enroll_reusable(c, argc, argv); /* cli/enroll.c */
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "x:p:h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -121,7 +123,8 @@ int cmd_enroll_token(struct cli *c, int argc, char *argv[])
 			       "(from your trusted copy, or FILE), a secret and an expiry (default 24h).\n"
 			       "The server receives only the secret's hash. Treat the token as a secret\n"
 			       "until it is used. Its id goes to stderr: `rampart rotate enroll-tokens\n"
-			       "--id ID' revokes it before use.\n");
+			       "--id ID' revokes it before use.\n\n"
+			       "Reusable tokens, for a fleet: rampart enroll-token --reusable --help.\n");
 			return 0;
 		default: return 2;
 		}
