@@ -361,6 +361,9 @@ void agent_dir_walk(struct agent *a, uint64_t index, const uint8_t *entry, size_
 	agent_logf("directory version %llu (%s, log entry %llu) folded%s",
 		   (unsigned long long)st->version, st->id, (unsigned long long)index,
 		   dropped ? ", without the device records it lacks the signatures for" : "");
+	const struct rp_dir_device *me = rp_dir_device_get(&a->dirst.dir, a->conf.device);
+	if (me && me->decommissioned && !a->decommissioned)
+		agent_decommission(a, index, st->id);
 out:
 	rp_dir_stmt_free(st);
 }
@@ -394,7 +397,38 @@ void agent_dir_enrol_walk(struct agent *a, uint64_t index, const uint8_t *entry,
 		   e.device, e.hostname, e.token);
 }
 
-#define ENROL_FILE "enrolment.index"
+#define ENROL_FILE  "enrolment.index"
+#define DECOMM_FILE "decommissioned"
+
+/*
+ * This device's own record says `decommissioned': written down before
+ * anything else, so that it stops for good (agent_run exits with
+ * AGENT_EXIT_DECOMMISSIONED, and at every start after); the accounts it
+ * manages stay as they are (docs/directory.md).
+ */
+void agent_decommission(struct agent *a, uint64_t index, const char *id)
+{
+	char path[600], text[128];
+	int n = snprintf(text, sizeof(text), "log entry %llu, directory statement %s\n",
+			 (unsigned long long)index, id);
+
+	a->decommissioned = true;
+	a->dir_changed = false;
+	agent_path(a, path, sizeof(path), DECOMM_FILE);
+	if (rp_write_file_atomic(path, text, (size_t)n, 0600) < 0)
+		agent_logf("writing %s failed: this device stops now, but not for good", path);
+	agent_logf("DECOMMISSIONED by log entry %llu (directory statement %s): this device stops "
+		   "acting for good, its accounts left as they are",
+		   (unsigned long long)index, id);
+}
+
+bool agent_decommissioned_before(struct agent *a)
+{
+	char path[600];
+
+	agent_path(a, path, sizeof(path), DECOMM_FILE);
+	return access(path, F_OK) == 0;
+}
 
 void agent_enrol_load(struct agent *a)
 {

@@ -593,6 +593,8 @@ static void drift_check(struct agent *a, const struct run_opts *o)
 
 static int converge(struct agent *a, const struct run_opts *o, bool repair, struct rp_sb *out)
 {
+	if (a->decommissioned)
+		return 0; /* its accounts stay as they are */
 	struct conv_env env = conv_env_of(a, o);
 	struct conv_report rep = {0};
 	struct conv_plan p;
@@ -710,6 +712,11 @@ static int handle_delivery(struct agent *a, const struct run_opts *o, const stru
 	int r;
 
 	r = agent_check(a, dl, true, &c, id, &proved, &d);
+	if (a->decommissioned) {
+		/* the walk of this very delivery read this device's decommission */
+		rp_command_free(c);
+		return 0;
+	}
 	if (r == RP_E_UNSCANNED) {
 		/*
 		 * Its checkpoint is stored by now: read the log up to it, then
@@ -1056,6 +1063,14 @@ int agent_run(const char *dir, const struct run_opts *o)
 		agent_release(&a);
 		return 1;
 	}
+	if (agent_decommissioned_before(&a)) {
+		fprintf(stderr,
+			"rampart-agent: device %s was decommissioned (%s/decommissioned): not "
+			"starting\n",
+			a.conf.device, dir);
+		agent_release(&a);
+		return AGENT_EXIT_DECOMMISSIONED;
+	}
 	/* No SA_RESTART: a signal interrupts a held poll so we stop at once;
 	 * a running command sees the flag too (agent_exec: SIGTERM to it,
 	 * SIGKILL after a grace, reported as killed). */
@@ -1091,6 +1106,8 @@ int agent_run(const char *dir, const struct run_opts *o)
 			wait = 2; /* its own enrolment is still to be read (keep_fresh) */
 		if (a.scan.f.size < a.log.size)
 			catch_up(&a);
+		if (a.decommissioned)
+			break;
 		/* the directory: folded by the walk, or a grant ended (on this clock) */
 		if (a.dir_changed || (a.dir_due > 0 && rp_now() >= a.dir_due))
 			converge(&a, o, false, NULL);
@@ -1184,7 +1201,9 @@ int agent_run(const char *dir, const struct run_opts *o)
 		agent_answer_release(&ans);
 	}
 	r = 0;
-	if (a.net_broken && !stopping) {
+	if (a.decommissioned) {
+		r = AGENT_EXIT_DECOMMISSIONED;
+	} else if (a.net_broken && !stopping) {
 		net_failed(&a, a.net_why);
 		r = 3;
 	}

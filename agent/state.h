@@ -181,6 +181,7 @@ struct agent {
 	 * window: the device's groups come from that entry (lib/enroll.h).
 	 */
 	int64_t enrol_index;
+	bool decommissioned; /* its own record says so (agent_decommission) */
 	/* Caps, set by agent_load from rp_limits.h (tests lower them). */
 	size_t refused_keep;
 	uint64_t compact_min, alerts_max;
@@ -266,6 +267,11 @@ void agent_dir_enrol_walk(struct agent *a, uint64_t index, const uint8_t *entry,
 /* enrolment.index: read at start; pending while the walk has not passed it. */
 void agent_enrol_load(struct agent *a);
 bool agent_enrol_pending(struct agent *a);
+/* The exit status of a decommissioned agent: its service must not restart it. */
+#define AGENT_EXIT_DECOMMISSIONED 10
+void agent_decommission(struct agent *a, uint64_t index, const char *id);
+/* Whether a `decommissioned' file says this device was decommissioned. */
+bool agent_decommissioned_before(struct agent *a);
 /*
  * What the directory dir grants on device at now, as agent/converge.c
  * takes it: the users of every user group bound to one of the device's

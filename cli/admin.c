@@ -312,6 +312,8 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 	struct rp_drift *dr = NULL;
 	int rc;
 
+	if (argc > 1 && !strcmp(argv[1], "remove"))
+		return cli_devices_remove(c, argc - 1, argv + 1); /* cli/enroll.c */
 	for (int k = 1; k < argc; k++) {
 		if (!strcmp(argv[k], "--drift"))
 			drift = true;
@@ -333,6 +335,8 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 		"is marked `!' (CONFLICT); the ID is what tells devices apart. LAST SEEN\n"
 		"and ALARM are always the server's word. --json prints this view\n"
 		"(\"hostname_conflict\", with the other ids in \"hostname_also_signed_by\").\n\n"
+		"A device decommissioned in the directory this CLI verified is marked\n"
+		"DECOMMISSIONED (`rampart devices remove DEVICE --help').\n\n"
 		"  --drift  a DRIFT column: the items of each device's signed drift report\n"
 		"           (`rampart drift DEVICE' lists them), `-' for none sent, `?' for one\n"
 		"           that does not verify; --json adds \"drift\" (its count, or null)\n",
@@ -369,8 +373,11 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 			if (dres == 0)
 				snprintf(dcell, sizeof(dcell), "%zu", dr->n);
 		}
+		bool gone = cli_device_decommissioned(c, js(v, "id"));
 		if (c->json) {
 			json_t *o = device_json(v, &f, &hosts);
+			if (o)
+				json_object_set_new(o, "decommissioned", json_boolean(gone));
 			if (o && drift)
 				json_object_set_new(o, "drift",
 						    dres == 0 ? json_integer((json_int_t)dr->n)
@@ -399,6 +406,8 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 			cli_cell(stdout, dcell, 5);
 			fputs("  ", stdout);
 		}
+		if (gone)
+			fputs("DECOMMISSIONED ", stdout);
 		if (!f.key_ok) {
 			fputs("SECURITY: ", stdout);
 			cli_put(stdout, f.problem);
@@ -554,6 +563,13 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 					goto out;
 				}
 				memcpy(cmd.targets[cmd.ntargets++], tok, n);
+				if (rp_id_valid(tok, n) &&
+				    cli_device_decommissioned(c, cmd.targets[cmd.ntargets - 1])) {
+					cli_err("run: device %s is decommissioned (the verified "
+						"directory says so): not a target",
+						cmd.targets[cmd.ntargets - 1]);
+					goto out;
+				}
 				tok += n;
 				tok += strspn(tok, ", ");
 			}

@@ -276,6 +276,10 @@ int cli_dir_add_name(char (**names)[RP_USER_NAME_MAX + 1], size_t *n, size_t max
 /* enroll.c: `rampart enroll-token --reusable|list|print|revoke'. */
 int cli_enroll_reusable(struct cli *c, int argc, char *argv[]);
 bool cli_enroll_is_reusable(int argc, char *argv[]);
+/* `rampart devices remove DEVICE': a signed, logged decommission. */
+int cli_devices_remove(struct cli *c, int argc, char *argv[]);
+/* Whether the directory this CLI verified marks device id decommissioned. */
+bool cli_device_decommissioned(struct cli *c, const char *id);
 /* cli_directory, quiet, once per run and kept (NULL when it failed). */
 const struct rp_dir_state *cli_directory_once(struct cli *c, const struct rp_policy *p);
 /* The change st (logged as entry) makes to s, fenced: what approvers and proposers see. */

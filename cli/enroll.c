@@ -393,20 +393,28 @@ static int reusable_list(struct cli *c)
 	return 0;
 }
 
+/* The directory this CLI verified, before a change is built on it. */
+static int verified_dir(struct cli *c, struct rp_dir_state *s)
+{
+	struct rp_policy *p;
+	int r;
+
+	if (cli_need_server(c, true) < 0 || !(p = cli_policy(c)))
+		return -1;
+	r = cli_directory(c, p, s, true);
+	rp_policy_free(p);
+	return r < 0 ? -1 : 0;
+}
+
 static int reusable_revoke(struct cli *c, const char *id)
 {
 	struct rp_dir put = {0}, del = {0};
 	struct rp_dir_token *t;
-	struct rp_policy *p;
 	struct rp_dir_state s;
 	char sid[RP_ID_HEX + 1];
 	int r;
 
-	if (cli_need_server(c, true) < 0 || !(p = cli_policy(c)))
-		return 1;
-	r = cli_directory(c, p, &s, true);
-	rp_policy_free(p);
-	if (r < 0)
+	if (verified_dir(c, &s) < 0)
 		return 1;
 	r = rp_dir_token_get(&s.dir, id) ? 0 : 1;
 	rp_dir_state_release(&s);
@@ -454,4 +462,68 @@ int cli_enroll_reusable(struct cli *c, int argc, char *argv[])
 		return r == 0 ? 0 : 1;
 	}
 	return reusable_create(c, argc, argv);
+}
+
+/* ---- decommissioning ---- */
+
+int cli_devices_remove(struct cli *c, int argc, char *argv[])
+{
+	struct rp_dir put = {0}, del = {0};
+	struct rp_dir_device *v;
+	struct rp_dir_state s;
+	const struct rp_dir_device *cur;
+	char sid[RP_ID_HEX + 1];
+	int r;
+
+	if (cli_is_help(argc, argv)) {
+		printf("Usage: rampart devices remove DEVICE\n\n"
+		       "Decommissions a device, for good: a signed directory change (the directory\n"
+		       "quorum, and the stricter one of the device's groups) that takes it out of\n"
+		       "every group and tag and marks it `decommissioned'. Once logged, its agent\n"
+		       "stops acting and exits with status 10 at every start (its service must not\n"
+		       "restart it: RestartPreventExitStatus=10); the accounts it manages stay as\n"
+		       "they are (take the device out of its groups first to have them removed).\n"
+		       "`rampart devices' shows it DECOMMISSIONED from the verified directory\n"
+		       "whatever the server's rows say, and `rampart run' refuses to target it.\n");
+		return 0;
+	}
+	if (argc != 2 || !rp_id_valid(argv[1], strlen(argv[1]))) {
+		cli_err("devices remove: need one device id (32 hex digits)");
+		return 2;
+	}
+	if (verified_dir(c, &s) < 0)
+		return 1;
+	cur = rp_dir_device_get(&s.dir, argv[1]);
+	r = cur && cur->decommissioned;
+	rp_dir_state_release(&s);
+	if (r) {
+		cli_err("devices remove: %s is decommissioned already", argv[1]);
+		return 1;
+	}
+	if (!(v = calloc(1, sizeof(*v))))
+		return 1;
+	memcpy(v->id, argv[1], RP_ID_HEX);
+	v->decommissioned = true;
+	if (rp_dir_insert(&put, RP_DIR_DEVICE, v) < 0) {
+		rp_dir_obj_free(RP_DIR_DEVICE, v);
+		return 1;
+	}
+	return cli_directory_change(c, "devices remove", &put, &del, sid);
+}
+
+bool cli_device_decommissioned(struct cli *c, const char *id)
+{
+	/* one policy and one fold per run (cli_directory_once), whatever asks */
+	static struct rp_policy *p;
+	static bool tried;
+	const struct rp_dir_state *s;
+	const struct rp_dir_device *v;
+
+	if (!tried) {
+		tried = true;
+		p = cli_policy(c); /* kept for the run */
+	}
+	s = p ? cli_directory_once(c, p) : NULL;
+	v = s ? rp_dir_device_get(&s->dir, id) : NULL;
+	return v && v->decommissioned;
 }

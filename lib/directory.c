@@ -421,7 +421,7 @@ static void obj_format(struct rp_sb *sb, enum kind k, const void *o, const char 
 		names_format(sb, "groups", (const char(*)[RP_DIR_NAME_MAX + 1]) v->groups,
 			     v->ngroups);
 		names_format(sb, "tags", (const char(*)[RP_DIR_NAME_MAX + 1]) v->tags, v->ntags);
-		rp_sb_puts(sb, "\n");
+		rp_sb_puts(sb, v->decommissioned ? " decommissioned\n" : "\n");
 		break;
 	}
 	case K_TOKEN: {
@@ -842,13 +842,20 @@ static int parse_device(struct parser *p, const struct words *w, struct rp_dir_d
 		goto fail;
 	}
 	memcpy(v->id, w->w[1], w->l[1]);
-	r = parse_membership(w, &i, &v->groups, &v->ngroups, &v->tags, &v->ntags);
+	/* `decommissioned' last, and alone: the device leaves every group and tag */
+	struct words m = *w;
+	if (m.n == 3 && word_is(&m, 2, "decommissioned")) {
+		v->decommissioned = true;
+		m.n--;
+	}
+	r = parse_membership(&m, &i, &v->groups, &v->ngroups, &v->tags, &v->ntags);
 	if (r == RP_E_NOMEM)
 		goto fail;
 	if (r < 0) {
 		r = bad(p, r == RP_E_TOOBIG ? "more than 32 groups or tags"
 					    : "is not `device ID [groups NAME,...] [tags "
-					      "NAME,...]', names in ascending order, each once");
+					      "NAME,...] | decommissioned', names in ascending "
+					      "order, each once");
 		goto fail;
 	}
 	*ret = v;
@@ -1496,6 +1503,7 @@ static void *obj_dup(enum kind k, const void *o)
 		}
 		c->ngroups = v->ngroups;
 		c->ntags = v->ntags;
+		c->decommissioned = v->decommissioned;
 		if (v->ngroups)
 			memcpy(c->groups, v->groups, v->ngroups * sizeof(*c->groups));
 		if (v->ntags)
@@ -1564,6 +1572,11 @@ int rp_dir_token_enlist(struct rp_dir_token *t, const char *device)
 	return 0;
 }
 
+static bool final_record(enum kind k, const void *o)
+{
+	return k == K_DEVICE && ((const struct rp_dir_device *)o)->decommissioned;
+}
+
 static int token_keep_enrolled(struct rp_dir_token *t, const struct rp_dir_token *old)
 {
 	free(t->enrolled);
@@ -1623,9 +1636,14 @@ int rp_dir_apply(struct rp_dir_state *s, const struct rp_dir_stmt *st, const uin
 				if (c < 0) {
 					o = (*sa)[i++];
 					if (find((struct rp_dir *)&st->del, (enum kind)k, o,
-						 NULL) >= 0)
+						 NULL) >= 0 &&
+					    !final_record(k, o))
 						continue;
 					o = obj_dup((enum kind)k, o);
+				} else if (c == 0 && final_record(k, (*sa)[i])) {
+					/* decommissioned for good: the put changes nothing */
+					o = obj_dup((enum kind)k, (*sa)[i++]);
+					j++;
 				} else {
 					if (c == 0)
 						old = (*sa)[i++];

@@ -64,6 +64,12 @@ struct rp_dir_device {
 	size_t ngroups, ntags;
 	char (*groups)[RP_DIR_NAME_MAX + 1]; /* device groups, sorted, unique */
 	char (*tags)[RP_DIR_NAME_MAX + 1];   /* sorted, unique */
+	/*
+	 * `decommissioned' (rampart devices remove): in no group, with no tag, and
+	 * for good: no later statement or enrolment changes the record, and the
+	 * device's agent, seeing it, stops acting (docs/directory.md).
+	 */
+	bool decommissioned;
 };
 
 struct rp_dir_bind {

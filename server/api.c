@@ -1101,20 +1101,36 @@ static bool targets_known(struct req *q, const struct rp_command *c, const char 
 			     "checking directory statement %s: %s", c->id, rp_strerror(r));
 		return r == 0;
 	}
-	for (size_t i = 0; i < c->ntargets; i++) {
+	struct rp_dir_state ds;
+	bool folded = false, ok = true;
+	for (size_t i = 0; ok && i < c->ntargets; i++) {
 		if (!rp_id_valid(c->targets[i], strlen(c->targets[i])))
 			continue;
 		int r = db_device_in_org(&q->srv->db, c->targets[i], q->org);
 		if (r == RP_E_NOTFOUND) {
 			fail(q, 400, "target %s is not a device of org %s", c->targets[i], q->org);
-			return false;
-		}
-		if (r < 0) {
+			ok = false;
+		} else if (r < 0) {
 			fail(q, 500, "looking up target %s: %s", c->targets[i], rp_strerror(r));
-			return false;
+			ok = false;
+		} else if (!folded && (r = db_directory_state(&q->srv->db, q->org, &ds)) < 0) {
+			fail_db(q, r, "directory");
+			ok = false;
+		} else {
+			/* decommissioned in the signed directory: never served again */
+			const struct rp_dir_device *v;
+			folded = true;
+			if ((v = rp_dir_device_get(&ds.dir, c->targets[i])) && v->decommissioned) {
+				fail(q, 400,
+				     "target %s is decommissioned (the signed directory says so)",
+				     c->targets[i]);
+				ok = false;
+			}
 		}
 	}
-	return true;
+	if (folded)
+		rp_dir_state_release(&ds);
+	return ok;
 }
 
 static void h_cmd_submit(struct req *q)

@@ -9,7 +9,10 @@
 # by rampartd; a breached rampartd that logs it anyway (with the token's
 # seed, as a leaked token would give it) gets it folded by no one; one
 # without the seed cannot enrol at all; an expired and a revoked token
-# enrol nothing. Agents converge root prefixes of their own.
+# enrol nothing. A device decommissioned by a signed statement stops for
+# good (exit 10), keeps its accounts, and stays decommissioned in the CLI's
+# view whatever the server's rows say. Agents converge root prefixes of
+# their own.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/directory-lib.sh"
@@ -33,6 +36,7 @@ agent_run() {
 	"$AGENT" run --state-dir "$T/$1" --poll-wait "${AGENT_WAIT:-5}" --max-backoff 2 \
 		--accounts-root "$T/root-$1" >>"$T/$1.log" 2>&1 &
 	PIDS+=("$!")
+	printf -v "APID_$1" '%s' "$!"
 }
 agent_run a0
 
@@ -181,9 +185,41 @@ test_revoked_token() {
 	rp_ok "a revoked token enrols nothing: refused by rampartd, and not folded when logged after the revocation"
 }
 
+test_decommission() {
+	local id out rc
+	# an account that web grants, on both enrolled devices
+	dir_change user add dora --uid 61401 >/dev/null
+	dir_change group add webops --gid 61402 --member dora >/dev/null
+	id=$(dir_change bind webops web --access login)
+	dir_done "$id" "$DEV_e2"
+	rp_wait_for 30 grep -q '^dora:' "$T/root-e2/etc/passwd" || die "dora was not made on e2"
+	id=$(dir_change devices remove "$DEV_e2")
+	rp_wait_for 30 bash -c "! kill -0 $APID_e2 2>/dev/null" || die "e2's agent did not stop once decommissioned"
+	rc=0
+	wait "$APID_e2" || rc=$?
+	[ "$rc" = 10 ] || die "the decommissioned agent exited with $rc, not 10"
+	grep -q "DECOMMISSIONED by log entry" "$T/e2.log" && [ -e "$T/e2/decommissioned" ] ||
+		die "e2 did not record its decommission: $(tail -n 3 "$T/e2.log")"
+	grep -q '^dora:' "$T/root-e2/etc/passwd" || die "decommissioning removed the accounts e2 manages"
+	rc=0
+	"$AGENT" run --state-dir "$T/e2" --poll-wait 2 --accounts-root "$T/root-e2" >"$T/e2.again" 2>&1 || rc=$?
+	[ "$rc" = 10 ] && grep -q 'was decommissioned' "$T/e2.again" || die "e2 started again ($rc): $(cat "$T/e2.again")"
+	rp_ok "a decommissioned agent stops for good (exit 10, at every start), its accounts untouched"
+	# a breached server brings its row back to life: the CLI still says decommissioned
+	rp_sql "UPDATE devices SET last_seen = strftime('%s','now'), hostname = 'web-2' WHERE id = '$DEV_e2'"
+	rp_as 3 devices | grep "^$DEV_e2 " | grep -q DECOMMISSIONED || die "devices: $(rp_as 3 devices)"
+	[ "$(rp_as 3 --json devices | python3 -c 'import json,sys; print([d["decommissioned"] for d in json.load(sys.stdin)["devices"] if d["id"] == sys.argv[1]][0])' "$DEV_e2")" = True ] ||
+		die "devices --json does not mark e2 decommissioned"
+	out=$(rp_as 1 run --to "$DEV_e2" -- true 2>&1) && die "a command for a decommissioned device was submitted: $out"
+	grep -q decommissioned <<<"$out" || die "the refusal says: $out"
+	[ -z "$(cli_groups "$DEV_e2")" ] || die "a decommissioned device is still in $(cli_groups "$DEV_e2")"
+	rp_ok "a decommissioned device stays decommissioned in the CLI's view, its row resurrected or not; run refuses it"
+}
+
 test_token_enrols_into_group
 test_group_command_reaches_them
 test_max_refused
 test_forged_refused
 test_revoked_token
+test_decommission
 test_expired_token

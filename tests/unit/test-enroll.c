@@ -479,6 +479,60 @@ static void token_needs_group_threshold(void **st)
 	rp_policy_free(p);
 }
 
+/* `device ID decommissioned': alone on its line, and final in every fold. */
+static void decommissioned_is_final(void **st)
+{
+	struct rp_dir_state s;
+	struct rp_dir_stmt *x = NULL;
+	struct rp_diag d = {""};
+	struct fixture a;
+	bool folded;
+	size_t len;
+	char *line, *n;
+	(void)st;
+
+	state_with_token(&s, 5, 1795000000);
+	make(&a, 1, "web-1", 1794000000);
+	assert_true(asprintf(&line, "device %s decommissioned\n", a.e.device) > 0);
+	apply_v2(&s, line);
+	free(line);
+	assert_true(rp_dir_device_get(&s.dir, a.e.device)->decommissioned);
+	/* an enrolment cannot bring it back into web */
+	n = signed_note(&a, &len);
+	assert_int_equal(fold_one(&s, n, &folded, &d), RP_E_EXISTS);
+	free(n);
+	/* nor a later statement putting or removing it (a server replaying an old one) */
+	char h[65], *text;
+	for (int k = 0; k < 2; k++) {
+		rp_hex_encode(s.head, 32, h);
+		assert_true(asprintf(&text,
+				     "rampart/directory/v1\norg acme\nid "
+				     "8f0c8c1d2b7e4a90b1d8e3f4a6c7d8e9\nversion %d\nprevious "
+				     "sha256:%s\nexpires 2026-12-10T00:00:00Z\n%s %s%s\n",
+				     3 + k, h, k ? "remove device" : "device", a.e.device,
+				     k ? "" : " groups web") > 0);
+		assert_int_equal(rp_dir_stmt_parse_text(text, strlen(text), &x, &d), 0);
+		assert_int_equal(rp_dir_apply(&s, x, (const uint8_t *)text, strlen(text), true, &d),
+				 0);
+		const struct rp_dir_device *v = rp_dir_device_get(&s.dir, a.e.device);
+		assert_non_null(v);
+		assert_true(v->decommissioned);
+		assert_int_equal(v->ngroups, 0);
+		rp_dir_stmt_free(x);
+		free(text);
+	}
+	/* never with groups or tags */
+	assert_true(asprintf(&text,
+			     "rampart/directory/v1\norg acme\nid 5f0c8c1d2b7e4a90b1d8e3f4a6c7d8e9\n"
+			     "version 1\nprevious none\nexpires 2026-12-10T00:00:00Z\n"
+			     "device %s groups web decommissioned\n",
+			     a.e.device) > 0);
+	assert_int_equal(rp_dir_stmt_parse_text(text, strlen(text), &x, &d), RP_E_MALFORMED);
+	assert_diag_has(&d, "decommissioned");
+	free(text);
+	rp_dir_state_release(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -492,6 +546,7 @@ int main(void)
 		cmocka_unit_test(token_put_again_keeps_list),
 		cmocka_unit_test(statement_rejects_token_lines),
 		cmocka_unit_test(token_needs_group_threshold),
+		cmocka_unit_test(decommissioned_is_final),
 	};
 	if (sodium_init() < 0)
 		return 1;
