@@ -17,7 +17,7 @@
 #include "enroll.h"
 #include "token.h"
 
-static void os_name(char *out, int n)
+void agent_os_name(char *out, int n)
 {
 	char *buf = NULL;
 	size_t len;
@@ -381,7 +381,7 @@ int agent_enroll(const char *token_text, const char *dir, const char *net_user)
 	proof_b64 = rp_b64_encode(proof, sizeof(proof));
 	pub_b64 = rp_b64_encode(key.pub, 32);
 	gethostname(hostname, sizeof(hostname) - 1);
-	os_name(os, (int)sizeof(os));
+	agent_os_name(os, (int)sizeof(os));
 	if (!os[0])
 		snprintf(os, sizeof(os), "unknown");
 	facts = facts_note(&key, tok.org, devid, hostname, os);

@@ -1108,6 +1108,7 @@ int agent_run(const char *dir, const struct run_opts *o)
 			catch_up(&a);
 		if (a.decommissioned)
 			break;
+		agent_facts_refresh(&a);
 		/* the directory: folded by the walk, or a grant ended (on this clock) */
 		if (a.dir_changed || (a.dir_due > 0 && rp_now() >= a.dir_due))
 			converge(&a, o, false, NULL);

@@ -182,6 +182,7 @@ struct agent {
 	 */
 	int64_t enrol_index;
 	bool decommissioned; /* its own record says so (agent_decommission) */
+	int64_t facts_due;   /* the next look at its facts (agent/facts.c) */
 	/* Caps, set by agent_load from rp_limits.h (tests lower them). */
 	size_t refused_keep;
 	uint64_t compact_min, alerts_max;
@@ -267,6 +268,11 @@ void agent_dir_enrol_walk(struct agent *a, uint64_t index, const uint8_t *entry,
 /* enrolment.index: read at start; pending while the walk has not passed it. */
 void agent_enrol_load(struct agent *a);
 bool agent_enrol_pending(struct agent *a);
+/* agent/facts.c: facts re-sent, signed, when they change; looked at this often. */
+#define AGENT_FACTS_INTERVAL_S 60
+void agent_facts_refresh(struct agent *a);
+/* PRETTY_NAME of os-release, else the kernel's name and release. */
+void agent_os_name(char *out, int n);
 /* The exit status of a decommissioned agent: its service must not restart it. */
 #define AGENT_EXIT_DECOMMISSIONED 10
 void agent_decommission(struct agent *a, uint64_t index, const char *id);

@@ -335,6 +335,8 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 		"is marked `!' (CONFLICT); the ID is what tells devices apart. LAST SEEN\n"
 		"and ALARM are always the server's word. --json prints this view\n"
 		"(\"hostname_conflict\", with the other ids in \"hostname_also_signed_by\").\n\n"
+		"LAST SEEN says `online' for a device seen within 90 s (an agent holds a\n"
+		"poll, 30 s by default, and is seen at each; the server's word).\n"
 		"A device decommissioned in the directory this CLI verified is marked\n"
 		"DECOMMISSIONED (`rampart devices remove DEVICE --help').\n\n"
 		"  --drift  a DRIFT column: the items of each device's signed drift report\n"
@@ -374,10 +376,23 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 				snprintf(dcell, sizeof(dcell), "%zu", dr->n);
 		}
 		bool gone = cli_device_decommissioned(c, js(v, "id"));
+		json_int_t seen = json_integer_value(json_object_get(v, "last_seen"));
+		bool online = seen > 0 && rp_now() - (int64_t)seen <= CLI_ONLINE_WINDOW_S;
 		if (c->json) {
 			json_t *o = device_json(v, &f, &hosts);
-			if (o)
+			char tb[21];
+			if (o) {
 				json_object_set_new(o, "decommissioned", json_boolean(gone));
+				json_object_set_new(o, "online", json_boolean(online && !gone));
+				json_object_set_new(o, "kernel",
+						    f.verified && f.facts.kernel[0]
+							    ? json_string(f.facts.kernel)
+							    : json_null());
+				rp_time_format(f.facts.booted, tb);
+				json_object_set_new(o, "booted",
+						    f.verified && f.facts.booted ? json_string(tb)
+										 : json_null());
+			}
 			if (o && drift)
 				json_object_set_new(o, "drift",
 						    dres == 0 ? json_integer((json_int_t)dr->n)
@@ -396,9 +411,7 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 		cli_cell(stdout, os, 28);
 		fputs(f.verified ? " " : SERVERS_WORD, stdout);
 		fputs("  ", stdout);
-		cli_cell(stdout,
-			 ago(json_integer_value(json_object_get(v, "last_seen")), a, sizeof(a)),
-			 10);
+		cli_cell(stdout, online && !gone ? "online" : ago(seen, a, sizeof(a)), 10);
 		fputs("  ", stdout);
 		cli_cell(stdout, f.verified ? f.facts.agent_version : js(v, "agent_version"), 8);
 		fputs("  ", stdout);

@@ -276,6 +276,8 @@ int cli_dir_add_name(char (**names)[RP_USER_NAME_MAX + 1], size_t *n, size_t max
 /* enroll.c: `rampart enroll-token --reusable|list|print|revoke'. */
 int cli_enroll_reusable(struct cli *c, int argc, char *argv[]);
 bool cli_enroll_is_reusable(int argc, char *argv[]);
+/* `rampart devices': seen this recently, a device is shown online (3 default polls). */
+#define CLI_ONLINE_WINDOW_S 90
 /* `rampart devices remove DEVICE': a signed, logged decommission. */
 int cli_devices_remove(struct cli *c, int argc, char *argv[]);
 /* Whether the directory this CLI verified marks device id decommissioned. */

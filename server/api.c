@@ -1937,6 +1937,38 @@ out:
 	json_decref(j);
 }
 
+/*
+ * The device's facts as they are now (agent/facts.c), signed by its current
+ * key: the newest is kept in place of the one before, with the columns the
+ * server shows beside it.
+ */
+static void h_facts(struct req *q)
+{
+	json_t *j = body_json(q);
+	struct rp_diag d = {""};
+	struct rp_facts f;
+	const char *note;
+	int r;
+
+	if (!j || !(note = field(q, j, "facts", RP_FACTS_MAX + RP_KEYTEXT_MAX, false)))
+		goto out;
+	if ((r = rp_facts_verify_as(note, strlen(note), q->dev.pub, q->dev.id, &f, &d)) < 0) {
+		fail(q, 400, "facts refused: %s", d.msg);
+		goto out;
+	}
+	if (strcmp(f.org, q->org) != 0 || !f.time) {
+		fail(q, 400, "facts refused: of org %s, or without their time", f.org);
+		goto out;
+	}
+	if ((r = db_device_facts(&q->srv->db, q->dev.id, note, &f)) < 0) {
+		fail(q, r == RP_E_CONFLICT ? 409 : 500, "storing the facts: %s", rp_strerror(r));
+		goto out;
+	}
+	reply(q, 200, json_object());
+out:
+	json_decref(j);
+}
+
 static void h_result(struct req *q)
 {
 	json_t *j = body_json(q);
@@ -2162,6 +2194,7 @@ static const struct route {
 	{"POST", "/v1/agent/started", AUTH_DEVICE, RP_HTTP_BODY_SMALL_MAX, h_started},
 	{"POST", "/v1/agent/result", AUTH_DEVICE, RESULT_BODY_MAX, h_result},
 	{"POST", "/v1/agent/drift", AUTH_DEVICE, 2 * RP_NOTE_MAX, h_drift},
+	{"POST", "/v1/agent/facts", AUTH_DEVICE, RP_HTTP_BODY_SMALL_MAX, h_facts},
 	{"POST", "/v1/agent/alert", AUTH_DEVICE, RP_HTTP_BODY_SMALL_MAX, h_alert},
 	{"POST", "/v1/agent/rekey", AUTH_DEVICE, RP_HTTP_BODY_SMALL_MAX, h_rekey},
 };

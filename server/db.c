@@ -87,6 +87,8 @@
 
 #include "directory.h"
 #include "enroll.h"
+#include "facts.h"
+#include "note.h"
 #include "policy.h"
 #include "rp_err.h"
 #include "util.h"
@@ -610,6 +612,29 @@ int db_enroll(struct db *db, const char *secret_hash, const struct db_device *de
 			"ttbtttiit", dev->id, dev->org, dev->pub, sizeof(dev->pub), dev->hostname,
 			dev->os, dev->agent_version, now, now, dev->facts);
 	return db_ret(db, rp_sql_finish(db->h, r), "enrolling device %s", dev->id);
+}
+
+int db_device_facts(struct db *db, const char *id, const char *note, const struct rp_facts *f)
+{
+	struct rp_facts old;
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT facts FROM devices WHERE id = ?", "t", id);
+	int r = rp_sql_step(db->h, st);
+	const char *prev = r == 1 ? rp_sql_text(st, 0) : NULL;
+
+	/* never an older note over a newer one (a replay of the device's own) */
+	struct rp_note *n = NULL;
+	if (prev && *prev && rp_note_parse(prev, strlen(prev), &n, NULL) == 0 &&
+	    rp_facts_parse_text(n->msg, n->text_len, &old, NULL) == 0 && old.time >= f->time)
+		r = RP_E_CONFLICT;
+	rp_note_free(n);
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r == RP_E_CONFLICT ? r : db_ret(db, r, "reading the facts of %s", id);
+	r = rp_sql_exec(db->h,
+			"UPDATE devices SET facts = ?, hostname = ?, os = ?, agent_version = ? "
+			"WHERE id = ?",
+			"ttttt", note, f->hostname, f->os, f->agent_version, id);
+	return db_ret(db, r, "storing the facts of %s", id);
 }
 
 int db_enrol_logged(struct db *db, const struct db_device *dev, const char *note,

@@ -127,6 +127,12 @@ int db_enroll(struct db *db, const char *secret_hash, const struct db_device *de
  * enrolment note (lib/enroll.h) to the org's log, in one transaction:
  * the note is what every fold reads. RP_E_EXISTS: the device is enrolled.
  */
+struct rp_facts;
+/*
+ * The device's newer facts note f (verified): stored with its hostname, OS
+ * and agent version. RP_E_CONFLICT when the stored one is as new or newer.
+ */
+int db_device_facts(struct db *db, const char *id, const char *note, const struct rp_facts *f);
 int db_enrol_logged(struct db *db, const struct db_device *dev, const char *note,
 		    uint64_t *ret_index);
 /* The device's public key and org (ret->hostname etc. stay NULL). */

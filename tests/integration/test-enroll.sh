@@ -185,6 +185,38 @@ test_revoked_token() {
 	rp_ok "a revoked token enrols nothing: refused by rampartd, and not folded when logged after the revocation"
 }
 
+# dev_json DEVICE FIELD: that field of the device in admin 3's `devices --json'
+dev_json() {
+	rp_as 3 --json devices | python3 -c '
+import json, sys
+for d in json.load(sys.stdin)["devices"]:
+    if d["id"] == sys.argv[1]:
+        print(d.get(sys.argv[2]))' "$1" "$2"
+}
+
+test_facts_kept_current() {
+	[ "$(dev_json "$DEV_e1" online)" = True ] || die "e1 is not shown online: $(rp_as 3 devices)"
+	[ -n "$(dev_json "$DEV_e1" kernel)" ] && [ "$(dev_json "$DEV_e1" kernel)" != None ] ||
+		die "e1's signed facts carry no kernel: $(rp_as 3 --json devices)"
+	# the machine is renamed (the agent's test-only override): at its next look, new signed facts
+	rp_agent_stop e1
+	RAMPART_AGENT_FACTS_HOSTNAME=renamed-e1 "$AGENT" run --state-dir "$T/e1" --poll-wait 5 \
+		--max-backoff 2 --accounts-root "$T/root-e1" >>"$T/e1.log" 2>&1 &
+	PIDS+=("$!")
+	APID_e1=$!
+	rp_wait_for 30 bash -c "rp_as 3 devices | grep '^$DEV_e1 ' | grep -q 'renamed-e1 '" ||
+		die "e1's new hostname is not shown: $(rp_as 3 devices)"
+	[ "$(dev_json "$DEV_e1" facts_verified)" = True ] && [ "$(dev_json "$DEV_e1" hostname)" = renamed-e1 ] ||
+		die "the new hostname is not the device's signed word: $(rp_as 3 --json devices)"
+	# a breached server puts back the old hostname without a signature: shown as its word
+	rp_sql "UPDATE devices SET facts = NULL, hostname = 'evil' WHERE id = '$DEV_e1'"
+	rp_as 3 devices | grep "^$DEV_e1 " | grep -q 'evil *?' || die "unsigned facts shown as the device's: $(rp_as 3 devices)"
+	# seen long ago: offline
+	rp_sql "UPDATE devices SET last_seen = strftime('%s','now') - 1000 WHERE id = '$DEV_a0'"
+	[ "$(dev_json "$DEV_a0" online)" = False ] || die "a device seen 1000 s ago is shown online"
+	rp_ok "devices shows who is online, and facts the agent re-signed when its hostname changed"
+}
+
 test_decommission() {
 	local id out rc
 	# an account that web grants, on both enrolled devices
@@ -221,5 +253,6 @@ test_group_command_reaches_them
 test_max_refused
 test_forged_refused
 test_revoked_token
+test_facts_kept_current
 test_decommission
 test_expired_token

@@ -13,6 +13,7 @@
 
 #include "directory.h"
 #include "enroll.h"
+#include "facts.h"
 #include "helpers.h"
 #include "policy.h"
 #include "rp_err.h"
@@ -533,6 +534,44 @@ static void decommissioned_is_final(void **st)
 	rp_dir_state_release(&s);
 }
 
+/* Facts kept current (agent/facts.c): kernel, booted, time, optional and in order. */
+static void facts_optional_fields(void **st)
+{
+	static const char base[] = "rampart/facts/v1\norg acme\ndevice "
+				   "00112233445566778899aabbccddeeff\nhostname web-1\nos Debian\n"
+				   "agent-version 0.1.0\n";
+	struct rp_facts f;
+	struct rp_diag d = {""};
+	char *t, *back;
+	size_t len;
+	(void)st;
+	/* a note from before them */
+	assert_int_equal(rp_facts_parse_text(base, strlen(base), &f, &d), 0);
+	assert_string_equal(f.kernel, "");
+	assert_int_equal(f.booted, 0);
+	t = concat(base, "kernel 6.1.0-27-amd64\nbooted 2026-12-01T08:00:00Z\n"
+			 "time 2026-12-03T10:00:00Z\n");
+	assert_int_equal(rp_facts_parse_text(t, strlen(t), &f, &d), 0);
+	assert_string_equal(f.kernel, "6.1.0-27-amd64");
+	assert_int_equal(f.time - f.booted, 2 * 86400 + 2 * 3600);
+	back = rp_facts_format(&f, &len);
+	assert_string_equal(back, t);
+	free(back);
+	free(t);
+	/* out of order, or twice */
+	t = concat(base, "time 2026-12-03T10:00:00Z\nkernel 6.1\n");
+	assert_int_equal(rp_facts_parse_text(t, strlen(t), &f, &d), RP_E_MALFORMED);
+	assert_diag_has(&d, "in that order");
+	free(t);
+	t = concat(base, "kernel 6.1\nkernel 6.2\n");
+	assert_int_equal(rp_facts_parse_text(t, strlen(t), &f, &d), RP_E_MALFORMED);
+	free(t);
+	t = concat(base, "booted yesterday\n");
+	assert_int_equal(rp_facts_parse_text(t, strlen(t), &f, &d), RP_E_MALFORMED);
+	assert_diag_has(&d, "yesterday");
+	free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -547,6 +586,7 @@ int main(void)
 		cmocka_unit_test(statement_rejects_token_lines),
 		cmocka_unit_test(token_needs_group_threshold),
 		cmocka_unit_test(decommissioned_is_final),
+		cmocka_unit_test(facts_optional_fields),
 	};
 	if (sodium_init() < 0)
 		return 1;
