@@ -246,6 +246,18 @@ test_decommission() {
 	grep -q decommissioned <<<"$out" || die "the refusal says: $out"
 	[ -z "$(cli_groups "$DEV_e2")" ] || die "a decommissioned device is still in $(cli_groups "$DEV_e2")"
 	rp_ok "a decommissioned device stays decommissioned in the CLI's view, its row resurrected or not; run refuses it"
+	# a command signed outside this CLI (another administrator's tool): rampartd refuses it too
+	local now exp resp
+	now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	exp=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)
+	printf 'rampart/command/v1\norg acme\nid %s\nkind exec\nnot-before %s\nexpires %s\nrun-as root\ntimeout 60\npayload sha256:%s 0\ntarget %s\n' \
+		"$(openssl rand -hex 16)" "$now" "$exp" "$(printf '' | sha256sum | cut -d' ' -f1)" "$DEV_e2" >"$T/to-e2.txt"
+	rp_sign "$T/to-e2.txt" "$T/to-e2.note" 1
+	python3 -c 'import json,sys; print(json.dumps({"statement": open(sys.argv[1]).read(), "payload": ""}))' \
+		"$T/to-e2.note" >"$T/to-e2.json"
+	resp=$(python3 "$HERE/signed-request.py" "$PORT" "$T/admin/admin1.key" POST /v1/orgs/acme/commands "$(cat "$T/to-e2.json")")
+	[ "${resp%% *}" = 400 ] && grep -q decommissioned <<<"$resp" || die "rampartd took a command for a decommissioned device: $resp"
+	rp_ok "rampartd refuses a command naming a decommissioned device, whoever built it"
 }
 
 test_token_enrols_into_group
