@@ -1392,6 +1392,7 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 	bool hosts_ok = false;
 	const char *id = NULL;
 	uint64_t wait = 0;
+	bool judge = false; /* --wait: exit by the outcome */
 	char path[256];
 	json_t *j = NULL, *devs = NULL;
 	size_t n = 0;
@@ -1422,10 +1423,13 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 			       "DEVICE). --json prints this view (\"verified\" per row,\n"
 			       "\"hostname_conflict\", the server's claims under \"server\"; docs/cli.md).\n"
 			       "`rampart output ID DEVICE' prints a result's whole output.\n\n"
-			       "Exit status: 0 every target done with exit 0; 1 every target failed\n"
-			       "(failed, refused, killed, timed-out, a non-zero exit, expired); 6 some\n"
-			       "did and others did not; 5 none failed but some never answered (still\n"
-			       "pending when the wait ended); 3 something did not verify.\n");
+			       "Exit status, with --wait (--wait 0 judges at once, without waiting):\n"
+			       "0 every target done with exit 0; 1 every target failed (failed,\n"
+			       "refused, killed, timed-out, a non-zero exit, expired); 6 some did and\n"
+			       "others did not; 5 none failed but some never answered (still pending\n"
+			       "when the wait ended); 3 something did not verify. Without --wait it\n"
+			       "shows and exits 0 (1 or 3 when it cannot); --json's \"exit\" is the\n"
+			       "status --wait would exit with.\n");
 			return 0;
 		}
 		if (!strcmp(argv[k], "--wait")) {
@@ -1435,6 +1439,7 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 					k + 1 < argc ? argv[k + 1] : "");
 				return CLI_USAGE;
 			}
+			judge = true;
 			k++;
 		} else if (argv[k][0] == '-') {
 			cli_err("results: unknown option `%s' (see rampart results --help)",
@@ -1493,7 +1498,8 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 		cli_err("results: cannot list the org's devices, so hostnames signed by more than "
 			"one device are not flagged");
 	cli_rows_why(c, &v, x, n, devs ? json_object_get(devs, "devices") : NULL);
-	r = cli_results_exit(&v, x, n);
+	int outcome = cli_results_exit(&v, x, n);
+	r = judge ? outcome : CLI_OK;
 	if (c->json) {
 		json_t *a = json_array(), *o;
 		for (size_t i = 0; a && i < n; i++) {
@@ -1507,7 +1513,7 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 			json_array_append_new(a, row);
 		}
 		o = json_pack("{s:s, s:o, s:o, s:i}", "command", id, "statement",
-			      cli_view_json(&v, now), "results", a, "exit", r);
+			      cli_view_json(&v, now), "results", a, "exit", outcome);
 		if (o)
 			cli_json(stdout, o);
 		json_decref(o);
