@@ -94,6 +94,17 @@ int cli_read_vkey(const char *arg, struct rp_vkey *ret, struct rp_diag *d);
  */
 int cli_signer_open(struct cli *c, const char *spec, struct cli_signer *ret);
 void cli_signer_close(struct cli_signer *s); /* a zeroed one, or one that failed, too */
+/* $SSH_AUTH_SOCK, or --ssh-agent SOCKET; NULL for none. */
+const char *cli_agent_path(const struct cli *c);
+/* True when the key file is an encrypted one (keyfile.c). */
+bool cli_key_encrypted(const char *path);
+/*
+ * unlock.c: the signer of an encrypted key file whose key ssh-agent holds
+ * (`rampart key unlock'), named by FILE.vkey; RP_E_NOTFOUND otherwise.
+ */
+int cli_signer_unlocked(struct cli *c, const char *path, struct cli_signer *ret);
+int cli_key_unlock(struct cli *c, int argc, char *argv[]);
+int cli_key_lock(struct cli *c, int argc, char *argv[]);
 /* rampart key from-ssh-agent NAME */
 int cli_key_from_agent(struct cli *c, int argc, char *argv[]);
 int cli_confirm(const char *question);

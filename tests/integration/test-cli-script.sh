@@ -99,13 +99,14 @@ test_wait_reasons_and_timeout() {
 	# not yet its start time
 	id=$(rp_submit 1 --to "$DEV_a1" --run-as "$ME" --not-before 1h -- true)
 	rp_as 2 approve --yes "$id" >/dev/null
-	want 5 "a scheduled command" rp_as 1 results "$id"
+	want 5 "a scheduled command" rp_as 1 results --wait 0 "$id"
+	want 0 "results without --wait shows and exits 0" rp_as 1 results "$id"
 	grep -q "scheduled .* not before .* (in [0-9]*s)" "$T/rc.out" || die "no start-time reason: $(cat "$T/rc.out")"
 	# device offline: a3 never polls; its last poll is made old
 	rp_sql "UPDATE devices SET last_seen = last_seen - 3600 WHERE id = '$DEV_a3'"
 	id=$(approved --to "$DEV_a3" --run-as "$ME" -- true)
 	rp_wait_for 20 bash -c "$CLI --server https://127.0.0.1:$PORT --pin $PIN --org acme --key $T/admin/admin1.key results $id | grep -q 'device offline'" || true
-	want 5 "a device that is offline" rp_as 1 results "$id"
+	want 5 "a device that is offline" rp_as 1 results --wait 0 "$id"
 	grep -q "the server says: device offline (last seen [0-9]*s ago)" "$T/rc.out" \
 		|| die "no offline reason: $(cat "$T/rc.out")"
 	rp_ok "a wait says why (approvals awaited and who signed, start time, device offline) and exits 5 when it runs out"
@@ -115,7 +116,7 @@ test_witness_reason() {
 	local id
 	rp_witness_stop 1
 	id=$(approved --to "$DEV_a1" --run-as "$ME" -- true)
-	want 5 "a command the witness has not cosigned" rp_as 1 results "$id"
+	want 5 "a command the witness has not cosigned" rp_as 1 results --wait 0 "$id"
 	grep -q "not yet in a checkpoint the witnesses cosigned" "$T/rc.out" \
 		|| die "no witness reason: $(cat "$T/rc.out")"
 	rp_witness_start 1
@@ -186,7 +187,7 @@ test_output_full_and_neutralised() {
 	want 3 "a forged output" rp_as 1 output "$id" "$DEV_a2"
 	grep -q "SECURITY: the result of $DEV_a2 is not shown: output does not match the signed hash" "$T/rc.err" \
 		|| die "forgery not named: $(cat "$T/rc.err")"
-	want 3 "results with a forged output" rp_as 1 results "$id"
+	want 3 "results with a forged output" rp_as 1 results --wait 0 "$id"
 	rp_ok "rampart output: the whole signed output, raw off a terminal, neutralised on one or with --safe; a forged one refused (exit 3)"
 }
 
@@ -257,6 +258,8 @@ test_help_everywhere() {
 	key
 	key generate
 	key from-ssh-agent
+	key unlock
+	key lock
 	org
 	org init
 	policy
@@ -371,8 +374,42 @@ test_first_day() {
 	rp_ok "first day: config --save makes ~/.config/rampart with an absolute key; policy trust --fetch HASH (another hash: exit 3); rampartd init into an empty dir"
 }
 
+test_key_unlock() {
+	# an encrypted copy of admin3's key, and a real ssh-agent of the test's own
+	mkdir -p "$T/ssh"
+	ssh-agent -D -a "$T/ssh/agent.sock" >"$T/ssh-agent.log" 2>&1 &
+	PIDS+=("$!")
+	rp_wait_for 10 test -S "$T/ssh/agent.sock" || die "ssh-agent did not come up"
+	RAMPART_PASSPHRASE=unlock-pass "$CLI" key generate carol@acme.example --encrypt --out "$T/ssh/carol.key" \
+		>/dev/null 2>&1 || die "key generate --encrypt"
+	local ask=(env -u RAMPART_PASSPHRASE SSH_AUTH_SOCK="$T/ssh/agent.sock" setsid "$CLI" --key "$T/ssh/carol.key")
+	printf 'text\n' >"$T/ssh/t.txt"
+	# locked: a command needs the passphrase (and has no terminal to ask on)
+	"${ask[@]}" note sign --key "$T/ssh/carol.key" <"$T/ssh/t.txt" >/dev/null 2>"$T/ssh/err" \
+		&& die "an encrypted key signed without its passphrase"
+	grep -q "passphrase" "$T/ssh/err" || die "locked: $(cat "$T/ssh/err")"
+	want 0 "key unlock" env RAMPART_PASSPHRASE=unlock-pass SSH_AUTH_SOCK="$T/ssh/agent.sock" "$CLI" \
+		--key "$T/ssh/carol.key" key unlock --for 3s
+	SSH_AUTH_SOCK="$T/ssh/agent.sock" ssh-add -l | grep -q "rampart:carol@acme.example" || die "the agent does not hold the key"
+	# unlocked: no passphrase, and the signature verifies with the key's vkey
+	"${ask[@]}" note sign --key "$T/ssh/carol.key" <"$T/ssh/t.txt" >"$T/ssh/t.note" 2>"$T/ssh/err" \
+		|| die "unlocked, the key did not sign: $(cat "$T/ssh/err")"
+	"$CLI" note verify --vkey "$T/ssh/carol.key.vkey" <"$T/ssh/t.note" >/dev/null || die "the agent's signature does not verify"
+	# the agent forgets it at the lifetime
+	sleep 4
+	! SSH_AUTH_SOCK="$T/ssh/agent.sock" ssh-add -l 2>/dev/null | grep -q carol || die "the key outlived --for"
+	"${ask[@]}" note sign --key "$T/ssh/carol.key" <"$T/ssh/t.txt" >/dev/null 2>&1 && die "signed after the lifetime"
+	# lock ends it at once
+	env RAMPART_PASSPHRASE=unlock-pass SSH_AUTH_SOCK="$T/ssh/agent.sock" "$CLI" --key "$T/ssh/carol.key" key unlock >/dev/null \
+		|| die "unlock again"
+	want 0 "key lock" env SSH_AUTH_SOCK="$T/ssh/agent.sock" "$CLI" --key "$T/ssh/carol.key" key lock
+	! SSH_AUTH_SOCK="$T/ssh/agent.sock" ssh-add -l 2>/dev/null | grep -q carol || die "key lock left the key in the agent"
+	want 2 "key unlock of a plain key file" env SSH_AUTH_SOCK="$T/ssh/agent.sock" "$CLI" --key "$T/admin/admin1.key" key unlock
+	rp_ok "key unlock: the passphrase once, the key in ssh-agent for --for (the agent forgets it), lock ends it"
+}
+
 ALL="test_help_everywhere test_usage_errors test_exit_success test_exit_failure_partial
 test_killed_is_never_done test_wait_reasons_and_timeout test_approve_refused
 test_output_full_and_neutralised test_pending test_alerts_ack test_json_shapes test_first_day
-test_witness_reason"
+test_witness_reason test_key_unlock"
 for t in ${RP_ONLY:-$ALL}; do "$t"; done
