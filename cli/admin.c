@@ -339,6 +339,19 @@ static json_t *device_json(json_t *v, const struct cli_facts *f, const struct cl
 		json_integer_value(json_object_get(v, "enrolled")), "alarm", cli_js(v, "alarm"));
 }
 
+/* A column as wide as its widest cell (at least min); cut only to fit a terminal. */
+static size_t col_width(size_t widest, size_t min, size_t others)
+{
+	size_t w = cli_width(), cap;
+
+	if (widest < min)
+		widest = min;
+	if (w == 0 || others + widest <= w)
+		return widest;
+	cap = w > others + min ? w - others : min;
+	return widest < cap ? widest : cap;
+}
+
 int cmd_devices(struct cli *c, int argc, char *argv[])
 {
 	struct cli_hosts hosts;
@@ -379,14 +392,28 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 		return rc;
 	}
 	cli_hosts_init(&hosts, c->org, json_object_get(j, "devices"));
+	/* HOSTNAME and OS as wide as their longest (the device's word if signed), cut only to fit
+	 */
+	size_t hw = 8, ow = 8;
+	json_array_foreach (json_object_get(j, "devices"), i, v) {
+		struct cli_facts f;
+		const char *host, *os;
+		cli_facts_check(c->org, cli_js(v, "id"), json_object_get(v, "pubkey"),
+				json_object_get(v, "keys"), json_object_get(v, "facts"), &f);
+		device_names(v, &f, &host, &os);
+		hw = strlen(host) > hw ? strlen(host) : hw;
+		ow = strlen(os) > ow ? strlen(os) : ow;
+	}
+	hw = col_width(hw, 8, 32 + 2 + 10 + 8 + 2 * 6 + ow / 2 + 12);
+	ow = col_width(ow, 8, 32 + 2 + 10 + 8 + 2 * 6 + hw + 12);
 	if (c->json && !(out = json_array())) {
 		cli_hosts_release(&hosts);
 		json_decref(j);
 		return 1;
 	}
 	if (!c->json)
-		printf("%-32s  %-21s  %-29s  %-10s  %-8s  %s%s\n", "ID", "HOSTNAME", "OS",
-		       "LAST SEEN", "AGENT", drift ? "DRIFT  " : "", "ALARM");
+		printf("%-32s  %-*s  %-*s  %-10s  %-8s  %s%s\n", "ID", (int)hw + 1, "HOSTNAME",
+		       (int)ow + 1, "OS", "LAST SEEN", "AGENT", drift ? "DRIFT  " : "", "ALARM");
 	json_array_foreach (json_object_get(j, "devices"), i, v) {
 		struct cli_facts f;
 		const char *host, *os;
@@ -421,10 +448,10 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 		conflict |= conflicts(&hosts, cli_js(v, "id"), &f) > 0;
 		cli_cell(stdout, cli_js(v, "id"), 32);
 		fputs("  ", stdout);
-		cli_cell(stdout, host, 20);
+		cli_cell(stdout, host, hw);
 		fputs(host_mark(&hosts, cli_js(v, "id"), &f), stdout);
 		fputs("  ", stdout);
-		cli_cell(stdout, os, 28);
+		cli_cell(stdout, os, ow);
 		fputs(f.verified ? " " : SERVERS_WORD, stdout);
 		fputs("  ", stdout);
 		cli_cell(stdout,
@@ -1273,19 +1300,6 @@ static json_t *row_json(const struct cli_row *x, const struct cli_hosts *h)
 
 	free(o64);
 	return j;
-}
-
-/* A column as wide as its widest cell (at least min); cut only to fit a terminal. */
-static size_t col_width(size_t widest, size_t min, size_t others)
-{
-	size_t w = cli_width(), cap;
-
-	if (widest < min)
-		widest = min;
-	if (w == 0 || others + widest <= w)
-		return widest;
-	cap = w > others + min ? w - others : min;
-	return widest < cap ? widest : cap;
 }
 
 /* "(128+KILL) " for a shell's exit status that reports a signal, else "". */

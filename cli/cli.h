@@ -69,8 +69,7 @@ enum cli_exit {
 	CLI_USAGE = 2,    /* a wrong option, argument or command: nothing was done */
 	CLI_SECURITY = 3, /* something did not verify: a forged or foreign statement, a
 			     policy chain, a hash, an audit finding */
-	CLI_REFUSED = 4,  /* refused for the state it is in: approved already, expired,
-			     your key cannot sign it */
+	CLI_REFUSED = 4,  /* refused for the state it is in: approved already, expired */
 	CLI_TIMEOUT = 5,  /* a wait ran out with targets that never answered */
 	CLI_PARTIAL = 6,  /* some targets succeeded, others failed */
 };

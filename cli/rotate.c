@@ -926,7 +926,8 @@ static int policy_status(struct cli *c, int argc, char *argv[])
 		       "published chain, each version verified), the server's current version\n"
 		       "and the pending proposals of the next one, each verified against your\n"
 		       "trusted version: its diff and both root quorums. Sign one with\n"
-		       "`rampart approve --policy HASH'.\n");
+		       "`rampart approve --policy HASH'. --json: {\"trusted\": {\"org\", \"version\",\n"
+		       "\"hash\"}, \"server_version\", \"proposals\": [PROPOSAL] (docs/cli.md)}.\n");
 		return cli_is_help(argc, argv) ? 0 : 2;
 	}
 	if (cli_need_server(c, false) < 0 || !(p = cli_policy(c)))
@@ -934,6 +935,18 @@ static int policy_status(struct cli *c, int argc, char *argv[])
 	if (!(j = proposals_get(c, &server))) {
 		rp_policy_free(p);
 		return 1;
+	}
+	if (c->json) { /* the proposals as cli_policy_pending verified them */
+		json_t *o = json_pack("{s:{s:s, s:I, s:s}, s:I, s:o}", "trusted", "org", p->org,
+				      "version", (json_int_t)p->version, "hash", p->hash,
+				      "server_version", (json_int_t)server, "proposals",
+				      cli_policy_pending(c, p, NULL));
+		if (o)
+			cli_json(stdout, o);
+		json_decref(o);
+		json_decref(j);
+		rp_policy_free(p);
+		return o ? 0 : 1;
 	}
 	printf("trusted: root policy of %s version %llu %s\n", p->org,
 	       (unsigned long long)p->version, p->hash);

@@ -225,6 +225,8 @@ test_alerts_ack() {
 }
 
 test_json_shapes() {
+	local id
+	id=$(rp_submit 1 --to "$DEV_a1" --run-as "$ME" -- true)
 	want 0 "devices --json" rp_as 1 --json devices
 	jq 'd = j["devices"]; assert len(d) == 3; assert all(set(["id", "key_matches_id", "facts_verified", "hostname", "os", "server"]) <= set(x) for x in d)'
 	want 0 "commands --json" rp_as 1 --json commands
@@ -233,11 +235,11 @@ test_json_shapes() {
 	jq "assert j['org'] == 'acme' and j['key'] == '$T/admin/admin1.key' and j['token_set'] is False and j['server'].startswith('https://')"
 	want 0 "policy show --json" "$CLI" --json policy show "$T/admin/acme.policy"
 	jq "assert j['org'] == 'acme' and j['version'] == 1 and j['hash'] == '$HASH' and j['signatures'] == 'valid' and len(j['signed_by']) == 2 and j['root_threshold'] == 2"
+	want 0 "policy status --json" rp_as 1 --json policy status
+	jq "assert j['trusted']['version'] == 1 and j['trusted']['hash'] == '$HASH' and j['server_version'] == 1 and j['proposals'] == []"
 	want 0 "audit --json" rp_as 1 --json audit --state "$T/json-audit.state"
 	jq 'assert j["clean"] is True and j["findings"] == [] and j["size"] >= 1 and j["exit"] == 0'
 	grep -q "^#0 root policy" "$T/rc.err" || die "audit --json: no history on stderr"
-	local id
-	id=$(rp_submit 1 --to "$DEV_a1" --run-as "$ME" -- true)
 	want 0 "approve --json" rp_as 2 --json approve --yes "$id"
 	jq "assert j['id'] == '$id' and j['submitted']['approved'] is True and j['stored']['signatures'] == 2"
 	grep -q -- "---- signatures" "$T/rc.err" || die "approve --json: the review is not on stderr"
