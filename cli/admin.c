@@ -1495,11 +1495,11 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 		if (v.cmd && !cli_view_approved(&v)) {
 			char why[240];
 			cli_view_awaiting(&v, why, sizeof(why));
-			cli_progress("results: %zu of %zu answered; %s; %llds left", n - nwait, n,
-				     why, (long long)(until - rp_now()));
+			cli_progress("results: %llds left, %zu of %zu answered; %s",
+				     (long long)(until - rp_now()), n - nwait, n, why);
 		} else {
-			cli_progress("results: %zu of %zu answered; %llds left", n - nwait, n,
-				     (long long)(until - rp_now()));
+			cli_progress("results: %llds left, %zu of %zu answered",
+				     (long long)(until - rp_now()), n - nwait, n);
 		}
 		usleep(250 * 1000);
 	}
@@ -1573,18 +1573,17 @@ int cmd_alerts(struct cli *c, int argc, char *argv[])
 			return CLI_USAGE;
 		}
 	}
-	j = list_get(
-		c, argc, argv,
-		"Usage: rampart alerts [--unacked]\n"
-		"       rampart alerts ack ID|--all\n\n"
-		"Security alerts raised by agents that refused a delivery\n"
-		"(bad or missing signatures, wrong org or target, replay, expiry...), as the\n"
-		"server reports them: alerts are not signed notes, so this list is the\n"
-		"server's word (each agent's own alerts.log is the record). ACK names who\n"
-		"acknowledged one and when (`rampart alerts ack'); --unacked: only the others.\n"
-		"--json: {\"alerts\": [{\"id\", \"at\", \"device\", \"command\", \"code\",\n"
-		"\"reason\", \"acked_by\", \"acked_at\"}], \"source\": \"server\"}.\n",
-		"alerts", &rc);
+	j = list_get(c, argc, argv,
+		     "Usage: rampart alerts [--unacked]\n"
+		     "       rampart alerts ack ID|--all\n\n"
+		     "Security alerts raised by agents that refused a delivery\n"
+		     "(bad or missing signatures, wrong org or target, replay, expiry...), as the\n"
+		     "server reports them: alerts are not signed notes, so this list is the\n"
+		     "server's word (each agent's own alerts.log is the record). An acknowledged\n"
+		     "one names who and when (`rampart alerts ack'); --unacked: only the others.\n"
+		     "--json: {\"alerts\": [{\"id\", \"at\", \"device\", \"command\", \"code\",\n"
+		     "\"reason\", \"acked_by\", \"acked_at\"}], \"source\": \"server\"}.\n",
+		     "alerts", &rc);
 	if (!j)
 		return rc;
 	json_t *out = json_array();
@@ -1607,28 +1606,37 @@ int cmd_alerts(struct cli *c, int argc, char *argv[])
 			cli_json(stdout, o);
 		json_decref(o);
 	} else {
-		printf("%-6s  %-20s  %-32s  %-32s  %-16s  %-24s  %s\n", "ID", "TIME", "DEVICE",
-		       "COMMAND", "CODE", "ACK", "REASON");
+		size_t cw = 4, rest;
+		json_array_foreach (out, i, v)
+			cw = strlen(cli_js(v, "code")) > cw ? strlen(cli_js(v, "code")) : cw;
+		cw = col_width(cw, 4, 6 + 20 + 32 + 8 + 30);
+		rest = cli_rest(6 + 20 + 32 + cw + 8, 30);
+		printf("%-6s  %-20s  %-32s  %-*s  ", "ID", "TIME", "DEVICE", (int)cw, "CODE");
+		cli_last(stdout, "REASON [COMMAND] [ACKNOWLEDGED BY, AT]", rest);
 		json_array_foreach (out, i, v) {
-			char ack[96] = "-", at[21];
+			char reason[1200], at[21];
+			size_t l;
+			snprintf(reason, sizeof(reason), "%s", cli_js(v, "reason"));
+			if (cli_js(v, "command")[0]) {
+				l = strlen(reason);
+				snprintf(reason + l, sizeof(reason) - l, " [command %s]",
+					 cli_js(v, "command"));
+			}
 			if (json_integer_value(json_object_get(v, "acked_at")) > 0) {
+				l = strlen(reason);
 				rp_time_format(json_integer_value(json_object_get(v, "acked_at")),
 					       at);
-				snprintf(ack, sizeof(ack), "%s %s", cli_js(v, "acked_by"), at);
+				snprintf(reason + l, sizeof(reason) - l,
+					 " [acknowledged by %s, %s]", cli_js(v, "acked_by"), at);
 			}
 			rp_time_format(json_integer_value(json_object_get(v, "at")), t);
 			printf("%-6lld  %-20s  ",
 			       (long long)json_integer_value(json_object_get(v, "id")), t);
 			cli_cell(stdout, cli_js(v, "device"), 32);
 			fputs("  ", stdout);
-			cli_cell(stdout, cli_js(v, "command"), 32);
+			cli_cell(stdout, cli_js(v, "code"), cw);
 			fputs("  ", stdout);
-			cli_cell(stdout, cli_js(v, "code"), 16);
-			fputs("  ", stdout);
-			cli_cell(stdout, ack, 24);
-			fputs("  ", stdout);
-			cli_last(stdout, cli_js(v, "reason"),
-				 cli_rest(6 + 20 + 32 + 32 + 16 + 24 + 12, 20));
+			cli_last(stdout, reason, rest);
 		}
 		printf("(as the server reports them)\n");
 	}

@@ -163,8 +163,11 @@ void cli_progress(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* One terminal line, never wrapped: \r\033[K can clear only the line it is on. */
+	struct winsize ws;
+	size_t w = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 ? ws.ws_col : 80;
 	fputs("\r\033[K", stderr); /* the CLI's own escapes; msg through the filter */
-	cli_put(stderr, msg);
+	cli_cell(stderr, msg, w - 1);
 	fflush(stderr);
 	progress_shown = true;
 }

@@ -217,6 +217,9 @@ test_alerts_ack() {
 	grep -q "1 alert acknowledged by admin2@acme.example" "$T/rc.out" || die "ack: $(cat "$T/rc.out")"
 	want 0 "alerts --json after ack" rp_as 1 --json alerts
 	jq "a = [x for x in j['alerts'] if x['id'] == $n][0]; assert a['acked_by'] == 'admin2@acme.example' and a['acked_at'] > 0"
+	want 0 "alerts" rp_as 1 alerts
+	grep -q "raised by the test \[acknowledged by admin2@acme.example, 20[0-9-]*T" "$T/rc.out" \
+		|| die "alerts does not say who acknowledged: $(cat "$T/rc.out")"
 	want 0 "alerts --unacked" rp_as 1 --json alerts --unacked
 	jq "assert all(x['id'] != $n for x in j['alerts'])"
 	want 1 "a second ack of the same alert" rp_as 3 alerts ack "$n"
