@@ -182,6 +182,11 @@ int cmd_enroll_token(struct cli *c, int argc, char *argv[])
 		default: return 2;
 		}
 	}
+	if (optind < argc) {
+		cli_err("enroll-token: unexpected `%s' (see rampart enroll-token --help)",
+			argv[optind]);
+		return CLI_USAGE;
+	}
 	if (cli_need_server(c, true) < 0)
 		return 1;
 	if (ppath)
@@ -601,7 +606,7 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 	size_t plen = 0, tlen, nlen;
 	uint64_t v;
 	json_t *body = NULL, *resp = NULL;
-	int ch, r = 1;
+	int ch, r = CLI_USAGE; /* until the options are judged */
 
 	cmd.timeout = 60;
 	snprintf(cmd.run_as, sizeof(cmd.run_as), "root");
@@ -686,6 +691,7 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 		cli_err("run: need --to DEVICE and either --script FILE or -- CMD... (see --help)");
 		goto out;
 	}
+	r = CLI_FAIL;
 	if (cli_need_server(c, true) < 0)
 		goto out;
 	if (script) {
@@ -1147,7 +1153,8 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 
 	for (int k = 1; k < argc; k++) {
 		if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
-			printf("Usage: rampart commands [--limit N]\n\n"
+			printf("Usage: rampart commands [--limit N]\n"
+			       "       rampart commands --awaiting-me   (the same as `rampart pending')\n\n"
 			       "Lists commands, newest first (N, default %d, at most %d). Each row\n"
 			       "is derived from the command's signed statement, verified against your\n"
 			       "trusted root policy, never from the server's state fields.\n\n%s"
@@ -1158,6 +1165,8 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 			       RP_COMMANDS_LIST_DEFAULT, RP_COMMANDS_LIST_MAX, states_legend);
 			return 0;
 		}
+		if (!strcmp(argv[k], "--awaiting-me") && argc == 2)
+			return cmd_pending(c, 1, argv); /* the same as `rampart pending' */
 		if (!strcmp(argv[k], "--limit") && k + 1 < argc &&
 		    rp_parse_u64(argv[k + 1], strlen(argv[k + 1]), RP_COMMANDS_LIST_MAX, &limit) ==
 			    0 &&

@@ -763,6 +763,10 @@ static int audit_run(struct cli *c, int argc, char *argv[])
 		default: return 2;
 		}
 	}
+	if (optind < argc) {
+		cli_err("audit: unexpected `%s' (see rampart audit --help)", argv[optind]);
+		return CLI_USAGE;
+	}
 	if (!c->server[0] || !c->pin[0] || !c->org[0] ||
 	    rp_url_parse(c->server, &c->api.http.url, &d) < 0 ||
 	    rp_pin_parse(c->pin, c->api.http.pin, &d) < 0) {

@@ -40,6 +40,8 @@ static const struct cli_cmd commands[] = {
 };
 
 bool cli_security_seen;
+/* An error message pointed at --help already (main adds the hint otherwise). */
+static bool cli_hinted;
 
 void cli_err(const char *fmt, ...)
 {
@@ -56,6 +58,8 @@ void cli_err(const char *fmt, ...)
 	va_end(ap);
 	if (strstr(msg, "SECURITY"))
 		cli_security_seen = true;
+	if (strstr(msg, "--help"))
+		cli_hinted = true;
 	fflush(stdout); /* what was printed first reads first, in a log too */
 	fputs("rampart: ", stderr);
 	cli_put(stderr, msg);
@@ -395,5 +399,11 @@ int main(int argc, char *argv[])
 		r = CLI_SECURITY;
 	else if (r == CLI_FAIL && c.usage_error)
 		r = CLI_USAGE;
+	/* getopt's own "unrecognized option" names no way out: the hint is added here */
+	if (r == CLI_USAGE && !cli_hinted && !c.usage_error && i < argc) {
+		fputs("rampart: see `rampart ", stderr);
+		cli_put(stderr, argv[i]);
+		fputs(" --help'\n", stderr);
+	}
 	return r;
 }

@@ -197,6 +197,8 @@ test_pending() {
 	want 0 "pending as admin2" rp_as 2 pending
 	grep -q "$id .*awaiting approvals: 1 of 2 exec signatures (signed by admin1@acme.example); 1 more of role exec" \
 		"$T/rc.out" || die "admin2's pending misses $id: $(cat "$T/rc.out")"
+	want 0 "commands --awaiting-me as admin2" rp_as 2 commands --awaiting-me
+	grep -q "$id .*awaiting approvals: 1 of 2" "$T/rc.out" || die "commands --awaiting-me misses $id"
 	want 0 "pending as admin1" rp_as 1 pending
 	! grep -q "$id" "$T/rc.out" || die "admin1 is asked to sign what it signed"
 	want 0 "pending --json" rp_as 3 --json pending
@@ -328,6 +330,11 @@ test_usage_errors() {
 	want 2 "results with an extra argument" rp_as 1 results 0123456789abcdef0123456789abcdef extra
 	grep -q "extra" "$T/rc.err" || die "no hint: $(cat "$T/rc.err")"
 	want 2 "results --wait without a number" rp_as 1 results --wait x 0123456789abcdef0123456789abcdef
+	want 2 "run without --to" rp_as 1 run -- true
+	want 2 "run with an unknown option" rp_as 1 run --bogus
+	grep -q "see \`rampart run --help'" "$T/rc.err" || die "getopt's error has no hint: $(cat "$T/rc.err")"
+	want 2 "audit with an extra argument" rp_as 1 audit extra
+	want 2 "enroll-token with an extra argument" rp_as 1 enroll-token extra
 	want 2 "output without an ID" rp_as 1 output
 	want 2 "pending with an argument" rp_as 1 pending x
 	want 2 "alerts with an unknown option" rp_as 1 alerts --bogus
