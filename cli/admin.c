@@ -1231,7 +1231,8 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 		if (!cv.cmd) {
 			printf("%-6s  %-7s  %-20s  ", "-", "-", "-");
 			fputs("the server says: ", stdout);
-			cli_last(stdout, cli_js(v, "comment"), 60);
+			cli_last(stdout, cli_js(v, "comment"),
+				 cli_rest(32 + 16 + 6 + 7 + 20 + 10 + 17, 20));
 			continue;
 		}
 		snprintf(sigs, sizeof(sigs), "%zu/%u", cv.count, cv.threshold);
@@ -1240,7 +1241,7 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 		if (cv.forged)
 			printf("%zu FORGED signature line%s! ", cv.forged,
 			       cv.forged == 1 ? "" : "s");
-		cli_last(stdout, cv.cmd->comment, 0);
+		cli_last(stdout, cv.cmd->comment, cli_rest(32 + 16 + 6 + 7 + 20 + 10, 20));
 		cli_view_release(&cv);
 	}
 	if (c->json) {
