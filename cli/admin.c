@@ -5,6 +5,7 @@
  * what these show as true is verified first (trust.c), and every string
  * the server sent is neutralised before it reaches the terminal (out.c).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@
 #include "token.h"
 
 /* GET path; the caller prints what it verified. */
-static json_t *get(struct cli *c, const char *path)
+json_t *cli_get(struct cli *c, const char *path)
 {
 	struct rp_diag d = {""};
 	json_t *j = NULL;
@@ -48,47 +49,102 @@ static const char *ago(json_int_t t, char *buf, size_t n)
 	return buf;
 }
 
-static const char *js(json_t *o, const char *k)
+const char *cli_js(json_t *o, const char *k)
 {
 	const char *s = json_string_value(json_object_get(o, k));
 	return s ? s : "";
 }
 
+/* mkdir -p dir: the parents as umask allows, dir itself 0700. */
+static int mkdirs(const char *dir)
+{
+	char p[512];
+	size_t n = strlen(dir);
+
+	if (n == 0 || n >= sizeof(p))
+		return -1;
+	memcpy(p, dir, n + 1);
+	for (size_t i = 1; i < n; i++) {
+		if (p[i] != '/')
+			continue;
+		p[i] = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -1;
+		p[i] = '/';
+	}
+	return mkdir(p, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
 int cmd_config(struct cli *c, int argc, char *argv[])
 {
 	struct rp_sb sb;
-	char *text;
+	char *text, key[512];
 	size_t len;
+	bool save = false;
 
 	if (cli_is_help(argc, argv)) {
 		printf("Usage: rampart [--server URL] [--pin PIN] [--org ORG] [--key FILE|ssh-agent:VKEY] config [--save]\n\n"
 		       "Shows the settings in force; with --save writes them to the config file\n"
-		       "(%s) so later commands need no options.\n"
-		       "A key kept in ssh-agent is saved as the line `key ssh-agent:VKEY'.\n",
+		       "(%s, its directory created) so later commands need no\n"
+		       "options. A key file is saved as an absolute path, so the config works\n"
+		       "from any directory. A key kept in ssh-agent is saved as the line `key\n"
+		       "ssh-agent:VKEY'. An API token is never printed, only whether one is set.\n"
+		       "--json: {\"server\", \"pin\", \"org\", \"key\", \"token_set\", \"config\"}.\n",
 		       c->config_path);
-		return 0;
+		return CLI_OK;
+	}
+	for (int k = 1; k < argc; k++) {
+		if (!strcmp(argv[k], "--save"))
+			save = true;
+		else {
+			cli_err("config: unexpected `%s' (global options such as --server come "
+				"before the command word: rampart --server URL config --save)",
+				argv[k]);
+			return CLI_USAGE;
+		}
+	}
+	/* A relative key path would mean another file from another directory. */
+	snprintf(key, sizeof(key), "%s", c->key_path);
+	if (key[0] && key[0] != '/' && strncmp(key, CLI_AGENT_PREFIX, strlen(CLI_AGENT_PREFIX))) {
+		char *abs = realpath(c->key_path, NULL);
+		if (!abs) {
+			cli_err("config: --key %s: %s", c->key_path, strerror(errno));
+			return CLI_FAIL;
+		}
+		snprintf(key, sizeof(key), "%s", abs);
+		free(abs);
+	}
+	if (c->json && !save) {
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "server", c->server, "pin",
+				      c->pin, "org", c->org, "key", key, "token_set",
+				      c->token[0] != '\0', "config", c->config_path);
+		if (o)
+			cli_json(stdout, o);
+		json_decref(o);
+		return o ? CLI_OK : CLI_FAIL;
 	}
 	rp_sb_init(&sb, RP_CLI_CONFIG_MAX); /* what cli/main.c reads back */
-	rp_sb_printf(&sb, "server %s\npin %s\norg %s\nkey %s\n", c->server, c->pin, c->org,
-		     c->key_path);
-	if (c->token[0])
+	rp_sb_printf(&sb, "server %s\npin %s\norg %s\nkey %s\n", c->server, c->pin, c->org, key);
+	if (save && c->token[0])
 		rp_sb_printf(&sb, "token %s\n", c->token);
+	else if (c->token[0])
+		rp_sb_printf(&sb, "token (set, not shown)\n");
 	text = rp_sb_take(&sb, &len);
 	if (!text)
-		return 1;
-	if (argc >= 2 && !strcmp(argv[1], "--save")) {
-		mkdir(c->config_dir, 0700);
-		if (rp_write_file_atomic(c->config_path, text, len, 0600) < 0) {
-			cli_err("config: cannot write %s", c->config_path);
+		return CLI_FAIL;
+	if (save) {
+		if (mkdirs(c->config_dir) < 0 ||
+		    rp_write_file_atomic(c->config_path, text, len, 0600) < 0) {
+			cli_err("config: cannot write %s: %s", c->config_path, strerror(errno));
 			free(text);
-			return 1;
+			return CLI_FAIL;
 		}
 		printf("saved to %s\n", c->config_path);
 	} else {
 		fputs(text, stdout);
 	}
 	free(text);
-	return 0;
+	return CLI_OK;
 }
 
 int cmd_enroll_token(struct cli *c, int argc, char *argv[])
@@ -128,6 +184,11 @@ int cmd_enroll_token(struct cli *c, int argc, char *argv[])
 			return 0;
 		default: return 2;
 		}
+	}
+	if (optind < argc) {
+		cli_err("enroll-token: unexpected `%s' (see rampart enroll-token --help)",
+			argv[optind]);
+		return CLI_USAGE;
 	}
 	if (cli_need_server(c, true) < 0)
 		return 1;
@@ -180,7 +241,7 @@ int cmd_enroll_token(struct cli *c, int argc, char *argv[])
 	}
 	/* On stderr, so that $(rampart enroll-token) is the token alone. */
 	fputs("rampart: enrolment token ", stderr);
-	cli_put(stderr, js(resp, "id"));
+	cli_put(stderr, cli_js(resp, "id"));
 	fputs(" (`rampart rotate enroll-tokens --id ID' revokes it)\n", stderr);
 	tok = rp_enroll_token_format(&t);
 	if (!tok)
@@ -218,7 +279,7 @@ static json_t *list_get(struct cli *c, int argc, char *argv[], const char *help,
 	if (cli_need_server(c, false) < 0)
 		return NULL;
 	snprintf(path, sizeof(path), "/v1/orgs/%s/%s", c->org, what);
-	if (!(j = get(c, path)))
+	if (!(j = cli_get(c, path)))
 		return NULL;
 	*rc = 0;
 	return j;
@@ -259,28 +320,11 @@ static json_t *conflict_json(const struct cli_hosts *h, const char *id, const st
 	return a;
 }
 
-/*
- * The org's devices, to find hostnames signed by more than one key; an
- * empty list when the server will not say (then nothing can be flagged,
- * and the caller says so).
- */
-static void hosts_get(struct cli *c, struct cli_hosts *h, bool *ret_ok)
-{
-	char path[256];
-	json_t *j;
-
-	snprintf(path, sizeof(path), "/v1/orgs/%s/devices", c->org);
-	j = get(c, path);
-	cli_hosts_init(h, c->org, j ? json_object_get(j, "devices") : NULL);
-	*ret_ok = j != NULL;
-	json_decref(j);
-}
-
 /* Hostname and OS as the device signed them, or as the server says (marked). */
 static void device_names(json_t *v, const struct cli_facts *f, const char **host, const char **os)
 {
-	*host = f->verified ? f->facts.hostname : js(v, "hostname");
-	*os = f->verified ? f->facts.os : js(v, "os");
+	*host = f->verified ? f->facts.hostname : cli_js(v, "hostname");
+	*os = f->verified ? f->facts.os : cli_js(v, "os");
 }
 
 static json_t *device_json(json_t *v, const struct cli_facts *f, const struct cli_hosts *h)
@@ -291,15 +335,29 @@ static json_t *device_json(json_t *v, const struct cli_facts *f, const struct cl
 	return json_pack(
 		"{s:s, s:b, s:I, s:b, s:s, s:b, s:o, s:s, s:s, s:s?, s:{s:s, s:s, s:s, s:I, "
 		"s:I, s:s}}",
-		"id", js(v, "id"), "key_matches_id", f->key_ok, "keys",
+		"id", cli_js(v, "id"), "key_matches_id", f->key_ok, "keys",
 		(json_int_t)(f->key_ok ? f->nkeys : 0), "facts_verified", f->verified, "hostname",
-		host, "hostname_conflict", conflicts(h, js(v, "id"), f) > 0,
-		"hostname_also_signed_by", conflict_json(h, js(v, "id"), f), "os", os,
-		"agent_version", f->verified ? f->facts.agent_version : js(v, "agent_version"),
-		"problem", f->verified ? NULL : f->problem, "server", "hostname", js(v, "hostname"),
-		"os", js(v, "os"), "agent_version", js(v, "agent_version"), "last_seen",
+		host, "hostname_conflict", conflicts(h, cli_js(v, "id"), f) > 0,
+		"hostname_also_signed_by", conflict_json(h, cli_js(v, "id"), f), "os", os,
+		"agent_version", f->verified ? f->facts.agent_version : cli_js(v, "agent_version"),
+		"problem", f->verified ? NULL : f->problem, "server", "hostname",
+		cli_js(v, "hostname"), "os", cli_js(v, "os"), "agent_version",
+		cli_js(v, "agent_version"), "last_seen",
 		json_integer_value(json_object_get(v, "last_seen")), "enrolled",
-		json_integer_value(json_object_get(v, "enrolled")), "alarm", js(v, "alarm"));
+		json_integer_value(json_object_get(v, "enrolled")), "alarm", cli_js(v, "alarm"));
+}
+
+/* A column as wide as its widest cell (at least min); cut only to fit a terminal. */
+static size_t col_width(size_t widest, size_t min, size_t others)
+{
+	size_t w = cli_width(), cap;
+
+	if (widest < min)
+		widest = min;
+	if (w == 0 || others + widest <= w)
+		return widest;
+	cap = w > others + min ? w - others : min;
+	return widest < cap ? widest : cap;
 }
 
 int cmd_devices(struct cli *c, int argc, char *argv[])
@@ -348,26 +406,41 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 		return rc;
 	}
 	cli_hosts_init(&hosts, c->org, json_object_get(j, "devices"));
+	/* HOSTNAME and OS as wide as their longest (the device's word if signed), cut only to fit
+	 */
+	size_t hw = 8, ow = 8;
+	json_array_foreach (json_object_get(j, "devices"), i, v) {
+		struct cli_facts f;
+		const char *host, *os;
+		cli_facts_check(c->org, cli_js(v, "id"), json_object_get(v, "pubkey"),
+				json_object_get(v, "keys"), json_object_get(v, "facts"), &f);
+		device_names(v, &f, &host, &os);
+		hw = strlen(host) > hw ? strlen(host) : hw;
+		ow = strlen(os) > ow ? strlen(os) : ow;
+	}
+	hw = col_width(hw, 8, 32 + 2 + 10 + 8 + 2 * 6 + ow / 2 + 12);
+	ow = col_width(ow, 8, 32 + 2 + 10 + 8 + 2 * 6 + hw + 12);
 	if (c->json && !(out = json_array())) {
 		cli_hosts_release(&hosts);
 		json_decref(j);
 		return 1;
 	}
 	if (!c->json)
-		printf("%-32s  %-21s  %-29s  %-10s  %-8s  %s%s\n", "ID", "HOSTNAME", "OS",
-		       "LAST SEEN", "AGENT", drift ? "DRIFT  " : "", "ALARM");
+		printf("%-32s  %-*s  %-*s  %-10s  %-8s  %s%s\n", "ID", (int)hw + 1, "HOSTNAME",
+		       (int)ow + 1, "OS", "LAST SEEN", "AGENT", drift ? "DRIFT  " : "", "ALARM");
 	json_array_foreach (json_object_get(j, "devices"), i, v) {
 		struct cli_facts f;
 		const char *host, *os;
 
-		cli_facts_check(c->org, js(v, "id"), json_object_get(v, "pubkey"),
+		cli_facts_check(c->org, cli_js(v, "id"), json_object_get(v, "pubkey"),
 				json_object_get(v, "keys"), json_object_get(v, "facts"), &f);
 		char dcell[16] = "";
 		int dres = RP_E_NOTFOUND;
 		if (drift) {
 			char problem[400];
-			dres = cli_drift_check(c->org, js(v, "id"), &f, json_object_get(v, "drift"),
-					       dr, problem, sizeof(problem));
+			dres = cli_drift_check(c->org, cli_js(v, "id"), &f,
+					       json_object_get(v, "drift"), dr, problem,
+					       sizeof(problem));
 			snprintf(dcell, sizeof(dcell), "%s",
 				 dres == RP_E_NOTFOUND ? "-"
 				 : dres < 0            ? "?"
@@ -375,7 +448,7 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 			if (dres == 0)
 				snprintf(dcell, sizeof(dcell), "%zu", dr->n);
 		}
-		bool gone = cli_device_decommissioned(c, js(v, "id"));
+		bool gone = cli_device_decommissioned(c, cli_js(v, "id"));
 		json_int_t seen = json_integer_value(json_object_get(v, "last_seen"));
 		bool online = seen > 0 && rp_now() - (int64_t)seen <= CLI_ONLINE_WINDOW_S;
 		if (c->json) {
@@ -402,18 +475,19 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 		}
 		device_names(v, &f, &host, &os);
 		marked |= !f.verified;
-		conflict |= conflicts(&hosts, js(v, "id"), &f) > 0;
-		cli_cell(stdout, js(v, "id"), 32);
+		conflict |= conflicts(&hosts, cli_js(v, "id"), &f) > 0;
+		cli_cell(stdout, cli_js(v, "id"), 32);
 		fputs("  ", stdout);
-		cli_cell(stdout, host, 20);
-		fputs(host_mark(&hosts, js(v, "id"), &f), stdout);
+		cli_cell(stdout, host, hw);
+		fputs(host_mark(&hosts, cli_js(v, "id"), &f), stdout);
 		fputs("  ", stdout);
-		cli_cell(stdout, os, 28);
+		cli_cell(stdout, os, ow);
 		fputs(f.verified ? " " : SERVERS_WORD, stdout);
 		fputs("  ", stdout);
 		cli_cell(stdout, online && !gone ? "online" : ago(seen, a, sizeof(a)), 10);
 		fputs("  ", stdout);
-		cli_cell(stdout, f.verified ? f.facts.agent_version : js(v, "agent_version"), 8);
+		cli_cell(stdout, f.verified ? f.facts.agent_version : cli_js(v, "agent_version"),
+			 8);
 		fputs("  ", stdout);
 		if (drift) {
 			cli_cell(stdout, dcell, 5);
@@ -426,7 +500,7 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 			cli_put(stdout, f.problem);
 			fputc(' ', stdout);
 		}
-		cli_last(stdout, js(v, "alarm"), 0);
+		cli_last(stdout, cli_js(v, "alarm"), 0);
 	}
 	if (c->json) {
 		json_t *o = json_pack("{s:o}", "devices", out);
@@ -473,12 +547,14 @@ static int submit_signatures(struct cli *c, const char *id, const char *note, js
 	json_t *b = json_pack("{s:s}", "statement", note);
 	int r;
 
+	int status = 0;
+
 	snprintf(path, sizeof(path), "/v1/orgs/%s/commands/%s/signatures", c->org, id);
-	r = b ? rp_api_call(&c->api, "POST", path, b, ret, NULL, &d) : RP_E_NOMEM;
+	r = b ? rp_api_call(&c->api, "POST", path, b, ret, &status, &d) : RP_E_NOMEM;
 	if (r < 0)
 		cli_err("approve: %s", d.msg);
 	json_decref(b);
-	return r;
+	return r < 0 && status == 409 ? RP_E_CONFLICT : r;
 }
 
 /*
@@ -497,7 +573,7 @@ void cli_report_submitted(struct cli *c, const char *what, const char *id, const
 
 	if (!p) {
 		printf("command %s %s (unverified: no trusted policy; the server says ", id, what);
-		cli_put(stdout, js(resp, "state"));
+		cli_put(stdout, cli_js(resp, "state"));
 		printf(")\n");
 		return;
 	}
@@ -505,8 +581,8 @@ void cli_report_submitted(struct cli *c, const char *what, const char *id, const
 	cli_view_strict(c, p, &mine);
 	memset(&stored, 0, sizeof(stored));
 	snprintf(path, sizeof(path), "/v1/orgs/%s/commands/%s", c->org, id);
-	if ((j = get(c, path))) {
-		cli_view_init(&stored, p, c->org, id, js(j, "statement"));
+	if ((j = cli_get(c, path))) {
+		cli_view_init(&stored, p, c->org, id, cli_js(j, "statement"));
 		cli_view_strict(c, p, &stored);
 	}
 	if (json) {
@@ -555,7 +631,7 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 	size_t plen = 0, tlen, nlen;
 	uint64_t v;
 	json_t *body = NULL, *resp = NULL;
-	int ch, r = 1;
+	int ch, r = CLI_USAGE; /* until the options are judged */
 
 	cmd.timeout = 60;
 	snprintf(cmd.run_as, sizeof(cmd.run_as), "root");
@@ -647,6 +723,7 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 		cli_err("run: need --to DEVICE and either --script FILE or -- CMD... (see --help)");
 		goto out;
 	}
+	r = CLI_FAIL;
 	if (cli_need_server(c, true) < 0)
 		goto out;
 	if (script) {
@@ -720,7 +797,7 @@ static void show_targets(struct cli *c, const struct rp_command *cmd)
 	bool marked = false, conflict = false;
 
 	snprintf(path, sizeof(path), "/v1/orgs/%s/devices", c->org);
-	j = get(c, path);
+	j = cli_get(c, path);
 	devs = j ? json_object_get(j, "devices") : NULL;
 	cli_hosts_init(&hosts, c->org, devs);
 	/*
@@ -750,8 +827,8 @@ static void show_targets(struct cli *c, const struct rp_command *cmd)
 		json_t *v;
 		size_t k;
 		json_array_foreach (devs, k, v)
-			if (rp_id_valid(js(v, "id"), strlen(js(v, "id"))))
-				snprintf(ids[nids++], sizeof(ids[0]), "%s", js(v, "id"));
+			if (rp_id_valid(cli_js(v, "id"), strlen(cli_js(v, "id"))))
+				snprintf(ids[nids++], sizeof(ids[0]), "%s", cli_js(v, "id"));
 	} else if (ids && ds) {
 		for (size_t k = 0; k < ds->dir.ndevices; k++) {
 			const char *id = ds->dir.devices[k]->id;
@@ -769,7 +846,7 @@ static void show_targets(struct cli *c, const struct rp_command *cmd)
 		size_t k;
 
 		json_array_foreach (devs, k, v)
-			if (!strcmp(js(v, "id"), ids[i]))
+			if (!strcmp(cli_js(v, "id"), ids[i]))
 				dev = v;
 		printf("  %s  ", ids[i]);
 		if (!dev) {
@@ -796,7 +873,7 @@ static void show_targets(struct cli *c, const struct rp_command *cmd)
 			}
 			putchar('\n');
 		} else {
-			cli_put(stdout, js(dev, "hostname"));
+			cli_put(stdout, cli_js(dev, "hostname"));
 			printf(" " SERVERS_WORD "\n");
 			marked = true;
 		}
@@ -977,9 +1054,9 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 		cli_err("approve: %s", d.msg);
 		goto out;
 	}
-	const char *pb = js(j, "payload");
+	const char *pb = cli_js(j, "payload");
 	/* The server is not trusted: check everything we are about to sign. */
-	cli_view_init(&v, p, c->org, id, js(j, "statement"));
+	cli_view_init(&v, p, c->org, id, cli_js(j, "statement"));
 	cli_view_strict(c, p, &v);
 	if (!v.cmd) {
 		cli_err("approve: %s", v.problem);
@@ -999,13 +1076,55 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 	for (size_t i = 0; i < v.cmd->note->nsigs; i++) {
 		if (v.sig[i].verdict != RP_SIG_BAD && v.sig[i].verdict != RP_SIG_IMPOSTOR &&
 		    rp_note_sig_valid(v.cmd->note, i, &c->signer.s.vkey)) {
-			printf("command %s already carries your signature\n", id);
+			if (c->json) {
+				json_t *o = json_pack("{s:s, s:b, s:o}", "id", id, "already_signed",
+						      1, "stored", cli_view_json(&v, rp_now()));
+				if (o)
+					cli_json(stdout, o);
+				json_decref(o);
+			} else {
+				printf("command %s already carries your signature\n", id);
+			}
 			r = 0;
 			goto out;
 		}
 	}
-	/* Shown with --yes too, so scripted approvals leave a record. */
+	/* Refused before anything is shown or asked: a signature here changes nothing. */
+	if (cli_view_approved(&v)) {
+		cli_err("approve: not signed: command %s is approved already (%zu of %u %s "
+			"signatures verified): yours would change nothing",
+			id, v.count, v.threshold, rp_role_name(v.role));
+		r = CLI_REFUSED;
+		goto out;
+	}
+	if (rp_now() >= v.cmd->expires) {
+		char t[21];
+		rp_time_format(v.cmd->expires, t);
+		cli_err("approve: not signed: command %s expired at %s, unapproved: no agent "
+			"runs it any more (submit it again with `rampart run')",
+			id, t);
+		r = CLI_REFUSED;
+		goto out;
+	}
+	/*
+	 * Shown with --yes too, so scripted approvals leave a record; with
+	 * --json on stderr, stdout then holds the JSON alone.
+	 */
+	int saved = -1;
+	if (c->json) {
+		fflush(stdout);
+		saved = dup(STDOUT_FILENO);
+		if (saved < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+			cli_err("approve: %s", strerror(errno));
+			goto out;
+		}
+	}
 	show_command(c, p, &v, payload, plen);
+	if (saved >= 0) {
+		fflush(stdout);
+		dup2(saved, STDOUT_FILENO);
+		close(saved);
+	}
 	if (v.count == 0) {
 		if (yes && !unsigned_ok) {
 			cli_err("approve: not signed: command %s was proposed by no administrator; "
@@ -1030,10 +1149,13 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 			d.msg[0] ? d.msg : "out of memory");
 		goto out;
 	}
-	if (submit_signatures(c, id, note, &resp) < 0)
+	int sr = submit_signatures(c, id, note, &resp);
+	if (sr < 0) {
+		r = sr == RP_E_CONFLICT ? CLI_REFUSED : CLI_FAIL;
 		goto out;
-	/* approve prints its review as text; --json does not change that. */
-	cli_report_submitted(c, "signed", id, note, resp, false);
+	}
+	/* --json: what the approval amounts to, as verified (the review went to stderr) */
+	cli_report_submitted(c, "signed", id, note, resp, c->json);
 	r = 0;
 out:
 	free(note);
@@ -1063,7 +1185,8 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 
 	for (int k = 1; k < argc; k++) {
 		if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
-			printf("Usage: rampart commands [--limit N]\n\n"
+			printf("Usage: rampart commands [--limit N]\n"
+			       "       rampart commands --awaiting-me   (the same as `rampart pending')\n\n"
 			       "Lists commands, newest first (N, default %d, at most %d). Each row\n"
 			       "is derived from the command's signed statement, verified against your\n"
 			       "trusted root policy, never from the server's state fields.\n\n%s"
@@ -1074,6 +1197,8 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 			       RP_COMMANDS_LIST_DEFAULT, RP_COMMANDS_LIST_MAX, states_legend);
 			return 0;
 		}
+		if (!strcmp(argv[k], "--awaiting-me") && argc == 2)
+			return cmd_pending(c, 1, argv); /* the same as `rampart pending' */
 		if (!strcmp(argv[k], "--limit") && k + 1 < argc &&
 		    rp_parse_u64(argv[k + 1], strlen(argv[k + 1]), RP_COMMANDS_LIST_MAX, &limit) ==
 			    0 &&
@@ -1088,7 +1213,7 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 		return 1;
 	snprintf(path, sizeof(path), "/v1/orgs/%s/commands?limit=%llu", c->org,
 		 (unsigned long long)(limit ? limit : RP_COMMANDS_LIST_DEFAULT));
-	if (!(j = get(c, path)))
+	if (!(j = cli_get(c, path)))
 		goto out;
 	if (c->json && !(out = json_array()))
 		goto out;
@@ -1099,45 +1224,47 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 		struct cli_view cv;
 		char sigs[48];
 
-		cli_view_init(&cv, p, c->org, NULL, js(v, "statement"));
+		cli_view_init(&cv, p, c->org, NULL, cli_js(v, "statement"));
 		cli_view_strict(c, p, &cv);
-		if (cv.cmd && strcmp(cv.cmd->id, js(v, "id")) != 0) {
+		if (cv.cmd && strcmp(cv.cmd->id, cli_js(v, "id")) != 0) {
 			snprintf(cv.problem, sizeof(cv.problem),
 				 "SECURITY: the server lists "
 				 "statement %s as command %.32s",
-				 cv.cmd->id, js(v, "id"));
+				 cv.cmd->id, cli_js(v, "id"));
 			cli_view_release(&cv);
 		}
 		if (c->json) {
 			json_t *o = cli_view_json(&cv, now);
 			if (o) {
-				json_object_set_new(o, "id",
-						    json_string(cv.cmd ? cv.cmd->id : js(v, "id")));
+				json_object_set_new(
+					o, "id",
+					json_string(cv.cmd ? cv.cmd->id : cli_js(v, "id")));
 				json_object_set_new(
 					o, "server",
 					json_pack(
 						"{s:s, s:I, s:I, s:I, s:s}", "state",
-						js(v, "state"), "signatures",
+						cli_js(v, "state"), "signatures",
 						json_integer_value(
 							json_object_get(v, "signatures")),
 						"threshold",
 						json_integer_value(json_object_get(v, "threshold")),
 						"created",
 						json_integer_value(json_object_get(v, "created")),
-						"comment", js(v, "comment")));
+						"comment", cli_js(v, "comment")));
 				json_array_append_new(out, o);
 			}
 			cli_view_release(&cv);
 			continue;
 		}
-		cli_cell(stdout, cv.cmd ? cv.cmd->id : js(v, "id"), 32);
+		cli_cell(stdout, cv.cmd ? cv.cmd->id : cli_js(v, "id"), 32);
 		fputs("  ", stdout);
 		cli_cell(stdout, cli_view_state(&cv, now), 16);
 		fputs("  ", stdout);
 		if (!cv.cmd) {
 			printf("%-6s  %-7s  %-20s  ", "-", "-", "-");
 			fputs("the server says: ", stdout);
-			cli_last(stdout, js(v, "comment"), 60);
+			cli_last(stdout, cli_js(v, "comment"),
+				 cli_rest(32 + 16 + 6 + 7 + 20 + 10 + 17, 20));
 			continue;
 		}
 		snprintf(sigs, sizeof(sigs), "%zu/%u", cv.count, cv.threshold);
@@ -1146,7 +1273,7 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 		if (cv.forged)
 			printf("%zu FORGED signature line%s! ", cv.forged,
 			       cv.forged == 1 ? "" : "s");
-		cli_last(stdout, cv.cmd->comment, 0);
+		cli_last(stdout, cv.cmd->comment, cli_rest(32 + 16 + 6 + 7 + 20 + 10, 20));
 		cli_view_release(&cv);
 	}
 	if (c->json) {
@@ -1188,7 +1315,7 @@ static json_t *row_json(const struct cli_row *x, const struct cli_hosts *h)
 {
 	json_t *row = x->row;
 	char *o64 = x->verified ? rp_b64_encode(x->output, x->output_len) : NULL;
-	const char *host = x->facts.verified ? x->facts.facts.hostname : js(row, "hostname");
+	const char *host = x->facts.verified ? x->facts.facts.hostname : cli_js(row, "hostname");
 	json_t *j = json_pack(
 		"{s:s, s:b, s:s, s:b, s:s?, s:o, s:o, s:o, s:o, s:s?, s:s, s:b, s:b, s:o, s:o}",
 		"device", x->device, "target", x->target, "status", x->status, "verified",
@@ -1205,10 +1332,11 @@ static json_t *row_json(const struct cli_row *x, const struct cli_hosts *h)
 		conflicts(h, x->device, &x->facts) > 0, "hostname_also_signed_by",
 		conflict_json(h, x->device, &x->facts), "server",
 		row ? json_pack(
-			      "{s:s, s:O, s:s, s:s, s:I}", "status", js(row, "status"), "exit_code",
+			      "{s:s, s:O, s:s, s:s, s:I}", "status", cli_js(row, "status"),
+			      "exit_code",
 			      json_object_get(row, "exit_code") ? json_object_get(row, "exit_code")
 								: json_null(),
-			      "reason", js(row, "reason"), "hostname", js(row, "hostname"),
+			      "reason", cli_js(row, "reason"), "hostname", cli_js(row, "hostname"),
 			      "updated", json_integer_value(json_object_get(row, "updated")))
 		    : json_null());
 
@@ -1216,22 +1344,43 @@ static json_t *row_json(const struct cli_row *x, const struct cli_hosts *h)
 	return j;
 }
 
+/* "(128+KILL) " for a shell's exit status that reports a signal, else "". */
+static const char *shell_signal(const struct rp_result *r, char *buf, size_t n)
+{
+	int sig = r->exit_code - 128;
+
+	buf[0] = '\0';
+	if (r->status == RP_RESULT_DONE && sig > 0 && sig <= 64)
+		snprintf(buf, n, "(exit 128+%s: a signal ended what it ran) ",
+			 sigabbrev_np(sig) ? sigabbrev_np(sig) : "SIG?");
+	return buf;
+}
+
 static void print_rows(const struct cli_row *x, size_t n, const struct cli_hosts *h)
 {
 	bool marked = false, conflict = false;
+	size_t hw = 0;
 
-	printf("%-32s  %-17s  %-10s  %-4s  %-8s  %s\n", "DEVICE", "HOSTNAME", "STATUS", "EXIT",
-	       "TIME", "OUTPUT (tail) / REASON");
 	for (size_t i = 0; i < n; i++) {
-		const char *host =
-			x[i].facts.verified ? x[i].facts.facts.hostname : js(x[i].row, "hostname");
-		char exs[16] = "-", ms[24] = "-", tail[RP_OUTPUT_KEEP + 1];
+		const char *host = x[i].facts.verified ? x[i].facts.facts.hostname
+						       : cli_js(x[i].row, "hostname");
+		hw = strlen(host) > hw ? strlen(host) : hw;
+	}
+	/* DEVICE, the marker, STATUS, EXIT, TIME and the gaps: 32+1+10+4+8+2*5; 20 for the rest */
+	hw = col_width(hw, 8, 32 + 1 + 10 + 4 + 8 + 10 + 20);
+	size_t rest = cli_rest(32 + hw + 1 + 10 + 4 + 8 + 10, 20);
+	printf("%-32s  %-*s  %-10s  %-4s  %-8s  %s\n", "DEVICE", (int)hw + 1, "HOSTNAME", "STATUS",
+	       "EXIT", "TIME", "OUTPUT (last line) / REASON");
+	for (size_t i = 0; i < n; i++) {
+		const char *host = x[i].facts.verified ? x[i].facts.facts.hostname
+						       : cli_js(x[i].row, "hostname");
+		char exs[16] = "-", ms[24] = "-", tail[RP_OUTPUT_KEEP + 1], sh[80];
 
 		marked |= !x[i].facts.verified;
 		conflict |= conflicts(h, x[i].device, &x[i].facts) > 0;
 		cli_cell(stdout, x[i].device, 32);
 		fputs("  ", stdout);
-		cli_cell(stdout, host, 16);
+		cli_cell(stdout, host, hw);
 		fputs(host_mark(h, x[i].device, &x[i].facts), stdout);
 		fputs("  ", stdout);
 		cli_cell(stdout, x[i].status, 10);
@@ -1252,14 +1401,18 @@ static void print_rows(const struct cli_row *x, size_t n, const struct cli_hosts
 			if (x[i].key_no < x[i].facts.nkeys)
 				printf("(by retired key %zu of %zu) ", x[i].key_no,
 				       x[i].facts.nkeys);
-			cli_last(stdout, tail, 60);
+			fputs(shell_signal(&x[i].res, sh, sizeof(sh)), stdout);
+			cli_last(stdout, tail, rest);
 			continue;
 		}
 		printf("%-4s  %-8s  ", exs, ms);
 		if (!x[i].problem[0]) { /* pending, scheduled, expired: nothing claimed */
-			if (x[i].row && strcmp(js(x[i].row, "status"), x[i].status) != 0) {
+			if (x[i].why[0]) {
+				cli_last(stdout, x[i].why, rest);
+			} else if (x[i].row &&
+				   strcmp(cli_js(x[i].row, "status"), x[i].status) != 0) {
 				fputs("the server says: ", stdout);
-				cli_last(stdout, js(x[i].row, "status"), 40);
+				cli_last(stdout, cli_js(x[i].row, "status"), rest);
 			} else {
 				fputc('\n', stdout);
 			}
@@ -1268,13 +1421,13 @@ static void print_rows(const struct cli_row *x, size_t n, const struct cli_hosts
 		cli_put(stdout, x[i].problem);
 		if (x[i].row) {
 			fputs("; the server says: ", stdout);
-			cli_put(stdout, js(x[i].row, "status"));
+			cli_put(stdout, cli_js(x[i].row, "status"));
 			if (json_is_integer(json_object_get(x[i].row, "exit_code")))
 				printf(", exit %lld", (long long)json_integer_value(json_object_get(
 							      x[i].row, "exit_code")));
-			if (js(x[i].row, "reason")[0]) {
+			if (cli_js(x[i].row, "reason")[0]) {
 				fputs(": ", stdout);
-				cli_last(stdout, js(x[i].row, "reason"), 60);
+				cli_last(stdout, cli_js(x[i].row, "reason"), rest);
 				continue;
 			}
 		}
@@ -1295,11 +1448,12 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 	bool hosts_ok = false;
 	const char *id = NULL;
 	uint64_t wait = 0;
+	bool judge = false; /* --wait: exit by the outcome */
 	char path[256];
-	json_t *j = NULL;
+	json_t *j = NULL, *devs = NULL;
 	size_t n = 0;
 	int64_t now;
-	int r = 1;
+	int r = CLI_FAIL;
 
 	for (int k = 1; k < argc; k++) {
 		if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
@@ -1314,62 +1468,108 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 			       "expired (no signed result by the statement's expiry, and not handed\n"
 			       "to the device before it) while there is none; UNVERIFIED when the\n"
 			       "server claims what it cannot prove (shown after `the server says').\n"
-			       "--wait S polls up to S seconds while a target is pending. HOSTNAME\n"
+			       "A target still waiting says why: the approvals it awaits (who signed,\n"
+			       "how many more of which role), its start time, the witnesses not yet\n"
+			       "cosigning it, or its device offline (the last two the server's word).\n"
+			       "--wait S polls up to S seconds while a target is pending (progress on\n"
+			       "stderr when it is a terminal). HOSTNAME\n"
 			       "is the one the device signed at enrolment (its own claim, not a\n"
 			       "verified identity), `?' when it is the server's word, and `!' when\n"
 			       "more than one device key signed it (CONFLICT: tell them apart by\n"
 			       "DEVICE). --json prints this view (\"verified\" per row,\n"
-			       "\"hostname_conflict\", the server's claims under \"server\").\n");
+			       "\"hostname_conflict\", the server's claims under \"server\"; docs/cli.md).\n"
+			       "`rampart output ID DEVICE' prints a result's whole output.\n\n"
+			       "Exit status, with --wait (--wait 0 judges at once, without waiting):\n"
+			       "0 every target done with exit 0; 1 every target failed (failed,\n"
+			       "refused, killed, timed-out, a non-zero exit, expired); 6 some did and\n"
+			       "others did not; 5 none failed but some never answered (still pending\n"
+			       "when the wait ended); 3 something did not verify. Without --wait it\n"
+			       "shows and exits 0 (1 or 3 when it cannot); --json's \"exit\" is the\n"
+			       "status --wait would exit with.\n");
 			return 0;
 		}
-		if (!strcmp(argv[k], "--wait") && k + 1 < argc) {
-			if (rp_parse_u64(argv[k + 1], strlen(argv[k + 1]), 86400, &wait) != 0) {
-				cli_err("results: --wait `%s' is not a number of seconds",
-					argv[k + 1]);
-				return 2;
+		if (!strcmp(argv[k], "--wait")) {
+			if (k + 1 >= argc ||
+			    rp_parse_u64(argv[k + 1], strlen(argv[k + 1]), 86400, &wait) != 0) {
+				cli_err("results: --wait `%s' is not a number of seconds (0 to 86400)",
+					k + 1 < argc ? argv[k + 1] : "");
+				return CLI_USAGE;
 			}
+			judge = true;
 			k++;
+		} else if (argv[k][0] == '-') {
+			cli_err("results: unknown option `%s' (see rampart results --help)",
+				argv[k]);
+			return CLI_USAGE;
+		} else if (id) {
+			cli_err("results: one command ID only, `%s' is extra (see --help)",
+				argv[k]);
+			return CLI_USAGE;
 		} else {
 			id = argv[k];
 		}
 	}
 	if (!id || !rp_id_valid(id, strlen(id))) {
-		cli_err("results: expected a command ID");
-		return 2;
+		cli_err("results: expected a command ID (32 hex digits, see `rampart commands')");
+		return CLI_USAGE;
 	}
 	if (cli_need_server(c, false) < 0 || !(p = cli_policy(c)))
-		return 1;
+		return CLI_FAIL;
 	snprintf(path, sizeof(path), "/v1/orgs/%s/commands/%s/results", c->org, id);
 	for (int64_t until = rp_now() + (int64_t)wait;;) {
-		bool waiting = false;
+		size_t nwait = 0;
 		json_decref(j);
 		cli_view_release(&v);
 		cli_rows_free(x, n);
 		x = NULL;
 		n = 0;
-		if (!(j = get(c, path)))
+		if (!(j = cli_get(c, path)))
 			goto out;
 		now = rp_now();
-		cli_view_init(&v, p, c->org, id, js(j, "statement"));
+		cli_view_init(&v, p, c->org, id, cli_js(j, "statement"));
 		cli_view_strict(c, p, &v);
 		if (cli_rows(c->org, &v, json_object_get(j, "results"), now, &x, &n) < 0)
 			goto out;
 		for (size_t i = 0; i < n; i++)
-			waiting |= cli_row_waiting(&x[i]);
-		if (!waiting || rp_now() >= until)
+			nwait += cli_row_waiting(&x[i]);
+		if (!nwait || rp_now() >= until)
 			break;
+		if (v.cmd && !cli_view_approved(&v)) {
+			char why[240];
+			cli_view_awaiting(&v, why, sizeof(why));
+			cli_progress("results: %llds left, %zu of %zu answered; %s",
+				     (long long)(until - rp_now()), n - nwait, n, why);
+		} else {
+			cli_progress("results: %llds left, %zu of %zu answered",
+				     (long long)(until - rp_now()), n - nwait, n);
+		}
 		usleep(250 * 1000);
 	}
-	hosts_get(c, &hosts, &hosts_ok);
+	cli_progress_end();
+	snprintf(path, sizeof(path), "/v1/orgs/%s/devices", c->org);
+	devs = cli_get(c, path);
+	hosts_ok = devs != NULL;
+	cli_hosts_init(&hosts, c->org, devs ? json_object_get(devs, "devices") : NULL);
 	if (!hosts_ok)
 		cli_err("results: cannot list the org's devices, so hostnames signed by more than "
 			"one device are not flagged");
+	cli_rows_why(c, &v, x, n, devs ? json_object_get(devs, "devices") : NULL);
+	int outcome = cli_results_exit(&v, x, n);
+	r = judge ? outcome : CLI_OK;
 	if (c->json) {
 		json_t *a = json_array(), *o;
-		for (size_t i = 0; a && i < n; i++)
-			json_array_append_new(a, row_json(&x[i], &hosts));
-		o = json_pack("{s:s, s:o, s:o}", "command", id, "statement", cli_view_json(&v, now),
-			      "results", a);
+		for (size_t i = 0; a && i < n; i++) {
+			json_t *row = row_json(&x[i], &hosts);
+			if (row) {
+				json_object_set_new(row, "ok", json_boolean(cli_row_ok(&x[i])));
+				json_object_set_new(row, "waiting_for",
+						    x[i].why[0] ? json_string(x[i].why)
+								: json_null());
+			}
+			json_array_append_new(a, row);
+		}
+		o = json_pack("{s:s, s:o, s:o, s:i}", "command", id, "statement",
+			      cli_view_json(&v, now), "results", a, "exit", outcome);
 		if (o)
 			cli_json(stdout, o);
 		json_decref(o);
@@ -1385,12 +1585,13 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 		}
 		print_rows(x, n, &hosts);
 	}
-	r = 0;
 out:
+	cli_progress_end();
 	cli_hosts_release(&hosts);
 	cli_rows_free(x, n);
 	cli_view_release(&v);
 	json_decref(j);
+	json_decref(devs);
 	rp_policy_free(p);
 	return r;
 }
@@ -1400,35 +1601,88 @@ int cmd_alerts(struct cli *c, int argc, char *argv[])
 	char t[21];
 	json_t *j, *v;
 	size_t i;
+	bool unacked = false;
 	int rc;
 
-	j = list_get(
-		c, argc, argv,
-		"Usage: rampart alerts\n\nSecurity alerts raised by agents that refused a delivery\n"
-		"(bad or missing signatures, wrong org or target, replay, expiry...), as the\n"
-		"server reports them: alerts are not signed notes, so this list is the\n"
-		"server's word (each agent's own alerts.log is the record).\n",
-		"alerts", &rc);
+	if (argc >= 2 && !strcmp(argv[1], "ack"))
+		return cli_alerts_ack(c, argc - 1, argv + 1);
+	for (int k = 1; k < argc; k++) {
+		if (!strcmp(argv[k], "--unacked"))
+			unacked = true;
+		else if (strcmp(argv[k], "--help") && strcmp(argv[k], "-h")) {
+			cli_err("alerts: unexpected `%s' (--unacked, ack ID|--all, --help)",
+				argv[k]);
+			return CLI_USAGE;
+		}
+	}
+	j = list_get(c, argc, argv,
+		     "Usage: rampart alerts [--unacked]\n"
+		     "       rampart alerts ack ID|--all\n\n"
+		     "Security alerts raised by agents that refused a delivery\n"
+		     "(bad or missing signatures, wrong org or target, replay, expiry...), as the\n"
+		     "server reports them: alerts are not signed notes, so this list is the\n"
+		     "server's word (each agent's own alerts.log is the record). An acknowledged\n"
+		     "one names who and when (`rampart alerts ack'); --unacked: only the others.\n"
+		     "--json: {\"alerts\": [{\"id\", \"at\", \"device\", \"command\", \"code\",\n"
+		     "\"reason\", \"acked_by\", \"acked_at\"}], \"source\": \"server\"}.\n",
+		     "alerts", &rc);
 	if (!j)
 		return rc;
+	json_t *out = json_array();
+	json_array_foreach (json_object_get(j, "alerts"), i, v) {
+		if (unacked && json_integer_value(json_object_get(v, "acked_at")) > 0)
+			continue;
+		json_array_append_new(
+			out, json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:I}", "id",
+				       json_integer_value(json_object_get(v, "id")), "at",
+				       json_integer_value(json_object_get(v, "at")), "device",
+				       cli_js(v, "device"), "command", cli_js(v, "command"), "code",
+				       cli_js(v, "code"), "reason", cli_js(v, "reason"), "acked_by",
+				       cli_js(v, "acked_by"), "acked_at",
+				       json_integer_value(json_object_get(v, "acked_at"))));
+	}
 	if (c->json) {
-		cli_json(stdout, j);
+		json_t *o = json_pack("{s:o, s:s}", "alerts", out, "source", "server");
+		out = NULL;
+		if (o)
+			cli_json(stdout, o);
+		json_decref(o);
 	} else {
-		printf("%-20s  %-32s  %-32s  %-16s  %s\n", "TIME", "DEVICE", "COMMAND", "CODE",
-		       "REASON");
-		json_array_foreach (json_object_get(j, "alerts"), i, v) {
+		size_t cw = 4, rest;
+		json_array_foreach (out, i, v)
+			cw = strlen(cli_js(v, "code")) > cw ? strlen(cli_js(v, "code")) : cw;
+		cw = col_width(cw, 4, 6 + 20 + 32 + 8 + 30);
+		rest = cli_rest(6 + 20 + 32 + cw + 8, 30);
+		printf("%-6s  %-20s  %-32s  %-*s  ", "ID", "TIME", "DEVICE", (int)cw, "CODE");
+		cli_last(stdout, "REASON [COMMAND] [ACKNOWLEDGED BY, AT]", rest);
+		json_array_foreach (out, i, v) {
+			char reason[1200], at[21];
+			size_t l;
+			snprintf(reason, sizeof(reason), "%s", cli_js(v, "reason"));
+			if (cli_js(v, "command")[0]) {
+				l = strlen(reason);
+				snprintf(reason + l, sizeof(reason) - l, " [command %s]",
+					 cli_js(v, "command"));
+			}
+			if (json_integer_value(json_object_get(v, "acked_at")) > 0) {
+				l = strlen(reason);
+				rp_time_format(json_integer_value(json_object_get(v, "acked_at")),
+					       at);
+				snprintf(reason + l, sizeof(reason) - l,
+					 " [acknowledged by %s, %s]", cli_js(v, "acked_by"), at);
+			}
 			rp_time_format(json_integer_value(json_object_get(v, "at")), t);
-			printf("%-20s  ", t);
-			cli_cell(stdout, js(v, "device"), 32);
+			printf("%-6lld  %-20s  ",
+			       (long long)json_integer_value(json_object_get(v, "id")), t);
+			cli_cell(stdout, cli_js(v, "device"), 32);
 			fputs("  ", stdout);
-			cli_cell(stdout, js(v, "command"), 32);
+			cli_cell(stdout, cli_js(v, "code"), cw);
 			fputs("  ", stdout);
-			cli_cell(stdout, js(v, "code"), 16);
-			fputs("  ", stdout);
-			cli_last(stdout, js(v, "reason"), 0);
+			cli_last(stdout, reason, rest);
 		}
 		printf("(as the server reports them)\n");
 	}
+	json_decref(out);
 	json_decref(j);
 	return 0;
 }
@@ -1478,8 +1732,8 @@ int cmd_token(struct cli *c, int argc, char *argv[])
 				      "expires", (json_int_t)exp, "secret_hash", hash);
 		snprintf(path, sizeof(path), "/v1/orgs/%s/tokens", c->org);
 		if (b && rp_api_call(&c->api, "POST", path, b, &j, NULL, &d) >= 0) {
-			if (rp_id_valid(js(j, "id"), strlen(js(j, "id")))) {
-				printf("rpt_%s_%s\n", js(j, "id"), secret);
+			if (rp_id_valid(cli_js(j, "id"), strlen(cli_js(j, "id")))) {
+				printf("rpt_%s_%s\n", cli_js(j, "id"), secret);
 				r = 0;
 			} else {
 				cli_err("token create: the server answered an id that is not 32 hex digits");
@@ -1491,7 +1745,7 @@ int cmd_token(struct cli *c, int argc, char *argv[])
 		json_decref(b);
 	} else if (!strcmp(argv[1], "list")) {
 		snprintf(path, sizeof(path), "/v1/orgs/%s/tokens", c->org);
-		if ((j = get(c, path))) {
+		if ((j = cli_get(c, path))) {
 			if (c->json) {
 				cli_json(stdout, j);
 			} else {
@@ -1501,11 +1755,11 @@ int cmd_token(struct cli *c, int argc, char *argv[])
 					rp_time_format(
 						json_integer_value(json_object_get(v, "expires")),
 						t);
-					cli_cell(stdout, js(v, "id"), 32);
+					cli_cell(stdout, cli_js(v, "id"), 32);
 					fputs("  ", stdout);
-					cli_cell(stdout, js(v, "name"), 20);
+					cli_cell(stdout, cli_js(v, "name"), 20);
 					fputs("  ", stdout);
-					cli_cell(stdout, js(v, "scope"), 6);
+					cli_cell(stdout, cli_js(v, "scope"), 6);
 					printf("  %s\n", t);
 				}
 			}

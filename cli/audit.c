@@ -83,6 +83,10 @@ struct auditor {
 	uint64_t gen; /* the log read: its generation (lib/audit.h) */
 };
 
+/* --json: each finding's text, and the size of the log verified (cmd_audit). */
+static json_t *audit_findings;
+static uint64_t audit_size;
+
 static void finding(struct auditor *au, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void finding(struct auditor *au, const char *fmt, ...)
 {
@@ -95,6 +99,9 @@ static void finding(struct auditor *au, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	cli_progress_end();
+	if (audit_findings)
+		json_array_append_new(audit_findings, json_string(buf));
 	/* Findings quote the log's own text: the server's words, filtered like any. */
 	fputs("FINDING: ", stdout);
 	cli_put(stdout, buf);
@@ -258,6 +265,8 @@ static int replay(struct auditor *au, struct rp_audit *a, uint64_t size)
 	size_t found = au->findings; /* the checkpoint's (stale) is judged anew each run */
 
 	while (a->tree.size < size && !au->stopped) {
+		cli_progress("audit: entry %llu of %llu verified", (unsigned long long)a->tree.size,
+			     (unsigned long long)size);
 		uint64_t tile = a->tree.size / RP_TILE_WIDTH, skip = a->tree.size % RP_TILE_WIDTH;
 		uint64_t end = (tile + 1) * RP_TILE_WIDTH;
 		struct rp_tile t = {RP_TILE_ENTRIES, tile, RP_TILE_WIDTH};
@@ -657,7 +666,7 @@ static void watch_retired(struct auditor *au, const struct retired_view *v)
 	}
 }
 
-int cmd_audit(struct cli *c, int argc, char *argv[])
+static int audit_run(struct cli *c, int argc, char *argv[])
 {
 	static const struct option opts[] = {
 		{"policy", required_argument, NULL, 'p'},
@@ -685,7 +694,7 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 	bool have_state = false, stale = false;
 	uint8_t root[RP_HASH_LEN];
 	size_t len;
-	int ch, r, rc = 2;
+	int ch, r, rc = CLI_FAIL;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "p:s:qc:S:h", opts, NULL)) != -1) {
@@ -712,13 +721,13 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 			       "Unauthorised or unparseable entries, a log whose entry 0 is not the\n"
 			       "trusted policy, a checkpoint without its quorum or a stale one, a tree\n"
 			       "that shrank or forked since the last run: each is printed as a FINDING\n"
-			       "with its evidence, and the exit status is 1.\n\n"
+			       "with its evidence, and the exit status is 3.\n\n"
 			       "After a log key rotation the org has several logs: each is replayed\n"
 			       "to the root policy that ended it (an entry after it is a finding),\n"
 			       "then the next from its entry 0, which must be that policy; their\n"
 			       "entries are shown as #GEN/INDEX. The state follows the newest log.\n\n"
 			       "After 100 findings the replay stops and says how many entries it\n"
-			       "left unchecked (exit 1): a log padded with junk cannot keep it\n"
+			       "left unchecked (exit 3): a log padded with junk cannot keep it\n"
 			       "printing. Progress is saved as the replay goes (every 10 s, and when\n"
 			       "it stops early), only up to the entries proven to be in the signed\n"
 			       "checkpoint's tree and never past a finding, so a rerun resumes where\n"
@@ -747,10 +756,16 @@ int cmd_audit(struct cli *c, int argc, char *argv[])
 			       "                 any version of the policy: what a lost or stolen key\n"
 			       "                 ever signed. Replays the whole log and saves no state.\n\n"
 			       "Needs --server, --pin and --org, no key: anyone may audit.\n"
-			       "Exit status: 0 clean, 1 findings, 2 the audit could not run.\n");
+			       "--json: the history goes to stderr, and stdout holds {\"org\", \"clean\",\n"
+			       "\"findings\": [texts], \"size\": entries verified, \"exit\"} (docs/cli.md).\n"
+			       "Exit status: 0 clean, 3 findings, 1 the audit could not run, 2 usage.\n");
 			return 0;
 		default: return 2;
 		}
+	}
+	if (optind < argc) {
+		cli_err("audit: unexpected `%s' (see rampart audit --help)", argv[optind]);
+		return CLI_USAGE;
 	}
 	if (!c->server[0] || !c->pin[0] || !c->org[0] ||
 	    rp_url_parse(c->server, &c->api.http.url, &d) < 0 ||
@@ -839,7 +854,7 @@ next_log:
 		finding(&au, "the server's checkpoint is not acceptable: %s", d.msg);
 		print_evidence("checkpoint served now", resp.body);
 		print_evidence("last checkpoint verified", old_note);
-		rc = 1;
+		rc = CLI_SECURITY;
 		goto out;
 	}
 	if (stale) {
@@ -874,7 +889,7 @@ next_log:
 			       RP_AUDIT_FINDINGS_MAX, (unsigned long long)(cp.size - au.unreported),
 			       (unsigned long long)au.unreported, (unsigned long long)(cp.size - 1),
 			       (unsigned long long)au.saved);
-		rc = au.findings ? 1 : 2;
+		rc = au.findings ? CLI_SECURITY : CLI_FAIL;
 		goto out;
 	}
 	rp_audit_root(&a, root);
@@ -893,7 +908,7 @@ next_log:
 	if (!rp_tlog_append_only(v)) {
 		print_evidence("last checkpoint verified", old_note);
 		print_evidence("checkpoint served now", resp.body);
-		rc = 1;
+		rc = CLI_SECURITY;
 		goto out;
 	}
 	/* A log whose chain never started authorises nothing, on every run until it does. */
@@ -965,7 +980,7 @@ next_log:
 		printf(" signed %zu of the %llu entries (SIGNED lines above); the state is left as "
 		       "it was\n",
 		       au.nsigned, (unsigned long long)cp.size);
-		rc = au.findings ? 1 : au.errors ? 2 : 0;
+		rc = au.findings ? CLI_SECURITY : au.errors ? CLI_FAIL : CLI_OK;
 		goto out;
 	}
 	/* Consistent: remember it. Findings about entries stay history, not state. */
@@ -975,14 +990,17 @@ next_log:
 		cli_err("audit: cannot write %s", state_path);
 		goto out;
 	}
+	audit_size = cp.size;
+	cli_progress_end();
 	fputs("audit: ", stdout);
 	cli_put(stdout, cp.origin);
 	printf(": %llu entries, tree recomputed and equal to the checkpoint signed by "
 	       "the log key with its witness quorum; %zu finding%s\n",
 	       (unsigned long long)cp.size, au.findings, au.findings == 1 ? "" : "s");
-	rc = au.findings ? 1 : au.errors ? 2 : 0;
+	rc = au.findings ? CLI_SECURITY : au.errors ? CLI_FAIL : CLI_OK;
 out:
-	if (rc == 1 && au.findings)
+	cli_progress_end();
+	if (rc == CLI_SECURITY && au.findings)
 		printf("audit: %zu finding%s\n", au.findings, au.findings == 1 ? "" : "s");
 	for (size_t i = 0; i < nviews && views; i++)
 		retired_view_release(&views[i]);
@@ -994,5 +1012,32 @@ out:
 	free(old_note);
 	free(saved);
 	free(au.snap);
+	return rc;
+}
+
+int cmd_audit(struct cli *c, int argc, char *argv[])
+{
+	int rc, saved;
+	json_t *o;
+
+	if (!c->json || cli_is_help(argc, argv))
+		return audit_run(c, argc, argv);
+	/* The history as text on stderr; stdout holds the JSON alone. */
+	fflush(stdout);
+	if (!(audit_findings = json_array()) || (saved = dup(STDOUT_FILENO)) < 0 ||
+	    dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+		cli_err("audit: out of memory or descriptors");
+		return CLI_FAIL;
+	}
+	rc = audit_run(c, argc, argv);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	o = json_pack("{s:s, s:b, s:o, s:I, s:i}", "org", c->org, "clean", rc == CLI_OK, "findings",
+		      audit_findings, "size", (json_int_t)audit_size, "exit", rc);
+	audit_findings = NULL;
+	if (o)
+		cli_json(stdout, o);
+	json_decref(o);
 	return rc;
 }

@@ -48,6 +48,8 @@ struct cli {
 	struct rp_api api;
 	/* The trusted policy followed the server's chain and its expiry was checked (rotate.c). */
 	bool policy_checked;
+	/* cli_need_server found the settings wrong (none, or not valid): main exits CLI_USAGE. */
+	bool usage_error;
 };
 
 struct cli_cmd {
@@ -56,10 +58,32 @@ struct cli_cmd {
 	const char *help;
 };
 
+/*
+ * Exit statuses, the same for every command (docs/cli.md, rampart --help).
+ * Stable: scripts test them.
+ */
+enum cli_exit {
+	CLI_OK = 0,       /* what was asked was done (and verified) */
+	CLI_FAIL = 1,     /* what was asked failed: the server refused or is unreachable, a
+			     device's command failed, nothing found */
+	CLI_USAGE = 2,    /* a wrong option, argument or command: nothing was done */
+	CLI_SECURITY = 3, /* something did not verify: a forged or foreign statement, a
+			     policy chain, a hash, an audit finding */
+	CLI_REFUSED = 4,  /* refused for the state it is in: approved already, expired */
+	CLI_TIMEOUT = 5,  /* a wait ran out with targets that never answered */
+	CLI_PARTIAL = 6,  /* some targets succeeded, others failed */
+};
+/* An error message said SECURITY: main turns a plain failure into CLI_SECURITY. */
+extern bool cli_security_seen;
+
 /* Errors go to stderr as "rampart: <what>: <why>". */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 int cli_need_server(struct cli *c, bool need_key);
+/* GET path from the server (admin.c); NULL after an error message. */
+json_t *cli_get(struct cli *c, const char *path);
+/* o's string k, or "" (never NULL). */
+const char *cli_js(json_t *o, const char *k);
 int cli_load_key(struct cli *c, const char *path, struct rp_skey *ret);
 /* A verifier key: the text, or a file holding it; d says what was wrong. */
 int cli_read_vkey(const char *arg, struct rp_vkey *ret, struct rp_diag *d);
@@ -69,6 +93,17 @@ int cli_read_vkey(const char *arg, struct rp_vkey *ret, struct rp_diag *d);
  */
 int cli_signer_open(struct cli *c, const char *spec, struct cli_signer *ret);
 void cli_signer_close(struct cli_signer *s); /* a zeroed one, or one that failed, too */
+/* $SSH_AUTH_SOCK, or --ssh-agent SOCKET; NULL for none. */
+const char *cli_agent_path(const struct cli *c);
+/* True when the key file is an encrypted one (keyfile.c). */
+bool cli_key_encrypted(const char *path);
+/*
+ * unlock.c: the signer of an encrypted key file whose key ssh-agent holds
+ * (`rampart key unlock'), named by FILE.vkey; RP_E_NOTFOUND otherwise.
+ */
+int cli_signer_unlocked(struct cli *c, const char *path, struct cli_signer *ret);
+int cli_key_unlock(struct cli *c, int argc, char *argv[]);
+int cli_key_lock(struct cli *c, int argc, char *argv[]);
 /* rampart key from-ssh-agent NAME */
 int cli_key_from_agent(struct cli *c, int argc, char *argv[]);
 int cli_confirm(const char *question);
@@ -208,6 +243,7 @@ struct cli_row {
 	const char *status; /* derived: the result's status, or pending, scheduled, expired,
 			       UNVERIFIED */
 	char problem[320];  /* why UNVERIFIED */
+	char why[240];      /* why it still waits (outcome.c), or "" */
 	json_t *row;        /* the server's row (borrowed), or NULL */
 	struct cli_facts facts;
 };
@@ -217,6 +253,27 @@ int cli_rows(const char *org, const struct cli_view *v, json_t *rows, int64_t no
 void cli_rows_free(struct cli_row *x, size_t n);
 /* True while a target may still report (pending or scheduled, nothing verified). */
 bool cli_row_waiting(const struct cli_row *x);
+
+/*
+ * outcome.c. A target's result is a success only when its device signed
+ * `done' with exit 0; anything else it signed (failed, refused, killed,
+ * timed-out, a non-zero exit) is a failure, and so is expired.
+ */
+bool cli_row_ok(const struct cli_row *x);
+/* The exit status of `rampart results' (enum cli_exit). */
+int cli_results_exit(const struct cli_view *v, const struct cli_row *x, size_t n);
+/* "awaiting approvals: 1 of 2 exec signatures (signed by a); 1 more of role exec". */
+void cli_view_awaiting(const struct cli_view *v, char *buf, size_t n);
+/* Each waiting row's why; devices: the server's device list (may be NULL). */
+void cli_rows_why(struct cli *c, const struct cli_view *v, struct cli_row *x, size_t n,
+		  json_t *devices);
+/* One line of progress on stderr, rewritten in place; only when stderr is a terminal. */
+void cli_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_progress_end(void);
+/* Columns of the terminal on stdout ($COLUMNS, else TIOCGWINSZ), 0 when it is not one. */
+size_t cli_width(void);
+/* What is left of the width after used columns, at least min; 0 (no cut) off a terminal. */
+size_t cli_rest(size_t used, size_t min);
 
 int cmd_key(struct cli *c, int argc, char *argv[]);
 int cmd_org(struct cli *c, int argc, char *argv[]);
@@ -233,6 +290,10 @@ int cmd_token(struct cli *c, int argc, char *argv[]);
 int cmd_rotate(struct cli *c, int argc, char *argv[]);
 int cmd_config(struct cli *c, int argc, char *argv[]);
 int cmd_audit(struct cli *c, int argc, char *argv[]);
+/* lifecycle.c */
+int cmd_output(struct cli *c, int argc, char *argv[]);
+int cmd_pending(struct cli *c, int argc, char *argv[]);
+int cli_alerts_ack(struct cli *c, int argc, char *argv[]);
 
 /* directory.c */
 int cmd_directory(struct cli *c, int argc, char *argv[]);

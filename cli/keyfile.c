@@ -135,6 +135,20 @@ int cli_load_key(struct cli *c, const char *path, struct rp_skey *ret)
 	return r;
 }
 
+bool cli_key_encrypted(const char *path)
+{
+	char *buf = NULL;
+	size_t len;
+	bool enc;
+
+	if (rp_read_file(path, RP_SKEY_FILE_MAX, &buf, &len) < 0)
+		return false;
+	enc = len > sizeof(enc_prefix) && memcmp(buf, enc_prefix, sizeof(enc_prefix) - 1) == 0;
+	sodium_memzero(buf, len);
+	free(buf);
+	return enc;
+}
+
 int cli_read_vkey(const char *arg, struct rp_vkey *ret, struct rp_diag *d)
 {
 	char *buf = NULL;
@@ -258,13 +272,21 @@ int cmd_key(struct cli *c, int argc, char *argv[])
 		return key_generate(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "from-ssh-agent"))
 		return cli_key_from_agent(c, argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "unlock"))
+		return cli_key_unlock(c, argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "lock"))
+		return cli_key_lock(c, argc - 1, argv + 1);
 	if (cli_is_help(argc, argv)) {
 		printf("Usage: rampart key generate NAME [--out FILE] [--encrypt]\n"
-		       "       rampart [--ssh-agent SOCKET] key from-ssh-agent NAME\n\n"
+		       "       rampart [--ssh-agent SOCKET] key from-ssh-agent NAME\n"
+		       "       rampart [--key FILE] key unlock [--for DURATION] | lock\n\n"
 		       "`generate' makes a key file; `from-ssh-agent' prints the verifier key of\n"
-		       "each Ed25519 key in ssh-agent, to sign with --key ssh-agent:VKEY.\n");
+		       "each Ed25519 key in ssh-agent, to sign with --key ssh-agent:VKEY; `unlock'\n"
+		       "puts an encrypted key file's key in ssh-agent for a while, so that commands\n"
+		       "ask for its passphrase once (`rampart key unlock --help').\n");
 		return 0;
 	}
-	cli_err("key: expected `generate' or `from-ssh-agent' (see rampart key --help)");
+	cli_err("key: expected `generate', `from-ssh-agent', `unlock' or `lock' (see rampart key "
+		"--help)");
 	return 2;
 }

@@ -23,7 +23,9 @@ static const struct cli_cmd commands[] = {
 	{"approve", cmd_approve, "review a pending command and add your signature"},
 	{"commands", cmd_commands, "list commands"},
 	{"results", cmd_results, "show a command's results per device"},
-	{"alerts", cmd_alerts, "list security alerts raised by agents"},
+	{"output", cmd_output, "print the whole output of a command's result on a device"},
+	{"pending", cmd_pending, "list what awaits your signature"},
+	{"alerts", cmd_alerts, "list or acknowledge security alerts raised by agents"},
 	{"token", cmd_token, "create, list or revoke API tokens"},
 	{"rotate", cmd_rotate, "revoke every API token or unused enrolment token at once"},
 	{"note", cmd_note, "sign or verify a signed note on stdin"},
@@ -36,6 +38,10 @@ static const struct cli_cmd commands[] = {
 	{"unbind", cmd_bind, "end a user group's grant on a device group"},
 	{"drift", cmd_drift, "show a device's drift from the directory, or have it repaired"},
 };
+
+bool cli_security_seen;
+/* An error message pointed at --help already (main adds the hint otherwise). */
+static bool cli_hinted;
 
 void cli_err(const char *fmt, ...)
 {
@@ -50,6 +56,10 @@ void cli_err(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (strstr(msg, "SECURITY"))
+		cli_security_seen = true;
+	if (strstr(msg, "--help"))
+		cli_hinted = true;
 	fflush(stdout); /* what was printed first reads first, in a log too */
 	fputs("rampart: ", stderr);
 	cli_put(stderr, msg);
@@ -175,18 +185,25 @@ int cli_need_server(struct cli *c, bool need_key)
 	if (!c->server[0] || !c->pin[0] || !c->org[0]) {
 		cli_err("no server, pin or org configured: use --server/--pin/--org, "
 			"RAMPART_SERVER/RAMPART_PIN/RAMPART_ORG or `rampart config'");
-		return RP_E_INVAL;
+		return c->usage_error = true, RP_E_INVAL;
 	}
-	if (rp_url_parse(c->server, &c->api.http.url, &d) < 0 ||
-	    rp_pin_parse(c->pin, c->api.http.pin, &d) < 0) {
-		cli_err("%s", d.msg);
-		return RP_E_INVAL;
+	if (!rp_org_name_valid(c->org, strlen(c->org))) {
+		cli_err("--org `%s' is not an org name (a-z, 0-9, '-')", c->org);
+		return c->usage_error = true, RP_E_INVAL;
+	}
+	if (rp_url_parse(c->server, &c->api.http.url, &d) < 0) {
+		cli_err("--server `%s': %s", c->server, d.msg);
+		return c->usage_error = true, RP_E_INVAL;
+	}
+	if (rp_pin_parse(c->pin, c->api.http.pin, &d) < 0) {
+		cli_err("--pin `%s': %s", c->pin, d.msg);
+		return c->usage_error = true, RP_E_INVAL;
 	}
 	c->api.http.timeout_ms = 30000;
 	if (need_key || !c->token[0]) {
 		if (!c->key_path[0]) {
 			cli_err("no signing key configured: use --key, RAMPART_KEY or `rampart config --key'");
-			return RP_E_INVAL;
+			return c->usage_error = true, RP_E_INVAL;
 		}
 		if (!c->signer.open && cli_signer_open(c, c->key_path, &c->signer) < 0)
 			return RP_E_KEY;
@@ -200,6 +217,11 @@ int cli_need_server(struct cli *c, bool need_key)
 	 * (trust.c, rotate.c); a version that does not verify stops it.
 	 */
 	char path[600];
+	if (cli_trusted_policy_path(c, c->org, path, sizeof(path)) == 0 && access(path, F_OK) != 0)
+		fprintf(stderr,
+			"rampart: note: you trust no root policy of org `%s' (%s): if the server "
+			"refuses your key, check --org first\n",
+			c->org, path);
 	if (!c->policy_checked && cli_trusted_policy_path(c, c->org, path, sizeof(path)) == 0 &&
 	    access(path, F_OK) == 0) {
 		struct rp_policy *p = cli_policy(c);
@@ -286,6 +308,12 @@ static void usage(FILE *f)
 		"  --config FILE   config file (default ~/.config/rampart/config)\n"
 		"  --json          print what the CLI verified as JSON instead of tables\n"
 		"  --version\n\n"
+		"\nExit status (every command; docs/cli.md):\n"
+		"  0  done (and verified)     1  failed (server error, a device failed, not found)\n"
+		"  2  usage error             3  SECURITY: something did not verify\n"
+		"  4  refused for its state (a command approved already, or expired)\n"
+		"  5  a wait ran out with targets that never answered\n"
+		"  6  partial: some targets succeeded, others failed\n\n"
 		"`rampart COMMAND --help' describes each command.\n");
 }
 
@@ -367,5 +395,15 @@ int main(int argc, char *argv[])
 		r = 2;
 	}
 	cli_signer_close(&c.signer);
+	if (r == CLI_FAIL && cli_security_seen)
+		r = CLI_SECURITY;
+	else if (r == CLI_FAIL && c.usage_error)
+		r = CLI_USAGE;
+	/* getopt's own "unrecognized option" names no way out: the hint is added here */
+	if (r == CLI_USAGE && !cli_hinted && !c.usage_error && i < argc) {
+		fputs("rampart: see `rampart ", stderr);
+		cli_put(stderr, argv[i]);
+		fputs(" --help'\n", stderr);
+	}
 	return r;
 }

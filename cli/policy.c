@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "rp_err.h"
@@ -38,8 +39,12 @@ static int witness_lines(struct rp_policy *p, const char *logkey, const char *co
 	uint64_t k = n;
 	int r = 0;
 
-	if (cli_admin_vkey(logkey, &lk) < 0)
+	if (cli_read_vkey(logkey, &lk, &d) < 0) {
+		cli_err("org init: --log-key `%s' (the server's log key, from `rampartd log-key "
+			"--org ORG'): %s",
+			logkey, d.msg);
 		return RP_E_INVAL;
+	}
 	if (quorum && (n == 0 || rp_parse_u64(quorum, strlen(quorum), n, &k) != 0 || k < 1)) {
 		cli_err("org init: --quorum `%s' must be a number from 1 to the %zu witnesses",
 			quorum, n);
@@ -95,7 +100,7 @@ static int org_init(int argc, char *argv[])
 	uint64_t th[RP_ROLE_COUNT] = {0};
 	char *text = NULL, path[512];
 	size_t len;
-	int ch, r = 1;
+	int ch, r = CLI_USAGE; /* until the options are judged */
 
 	if (!p)
 		return 1;
@@ -116,8 +121,10 @@ static int org_init(int argc, char *argv[])
 					RP_POLICY_KEYS_MAX);
 				goto out;
 			}
-			if (cli_admin_vkey(optarg, &p->keys[p->nkeys]) < 0)
+			if (cli_read_vkey(optarg, &p->keys[p->nkeys], &d) < 0) {
+				cli_err("org init: --admin `%s': %s", optarg, d.msg);
 				goto out;
+			}
 			p->nkeys++;
 			break;
 		case RP_ROLE_ROOT + 1:
@@ -221,6 +228,7 @@ static int org_init(int argc, char *argv[])
 		snprintf(path, sizeof(path), "%s.policy", p->org);
 	else
 		snprintf(path, sizeof(path), "%s", out);
+	r = CLI_FAIL;
 	if (rp_write_file_atomic(path, text, len, 0644) < 0) {
 		cli_err("org init: cannot write %s", path);
 		goto out;
@@ -373,18 +381,51 @@ out:
 	return r;
 }
 
-static int policy_show(int argc, char *argv[])
+static int policy_show(int argc, char *argv[], bool json)
 {
 	struct rp_policy *p = NULL;
 	char *buf = NULL;
 	size_t len;
 
-	if (argc != 2) {
-		cli_err("policy show: expected one POLICYFILE");
+	if (cli_is_help(argc, argv)) {
+		printf("Usage: rampart policy show POLICYFILE\n\n"
+		       "Prints the root policy in POLICYFILE (a signed note or bare text), its\n"
+		       "hash and the keys of the policy whose signatures on it verify. It checks\n"
+		       "no quorum: `policy trust' does. --json: {\"org\", \"version\", \"hash\",\n"
+		       "\"signed_by\": [names that verify], \"signatures\": \"valid\"|\"invalid\"|\n"
+		       "\"none\", \"root_threshold\", \"text\"}.\n");
+		return 0;
+	}
+	if (argc != 2 || argv[1][0] == '-') {
+		cli_err("policy show: expected one POLICYFILE (see rampart policy show --help)");
 		return 2;
 	}
 	if (load_policy_file(argv[1], &p, &buf, &len) < 0)
 		return 1;
+	if (json) {
+		bool ok[RP_POLICY_KEYS_MAX] = {0};
+		struct rp_diag d = {""};
+		const char *sv = !p->note ? "none"
+				 : rp_note_verify(p->note, p->keys, p->nkeys, ok, &d) == RP_E_BADSIG
+					 ? "invalid"
+					 : "valid";
+		json_t *names = json_array(), *o;
+
+		for (size_t i = 0; p->note && !strcmp(sv, "valid") && i < p->nkeys; i++)
+			if (ok[i])
+				json_array_append_new(names, json_string(p->keys[i].name));
+		o = json_pack("{s:s, s:I, s:s, s:o, s:s, s:I, s:s%}", "org", p->org, "version",
+			      (json_int_t)p->version, "hash", p->hash, "signed_by", names,
+			      "signatures", sv, "root_threshold",
+			      (json_int_t)p->roles[RP_ROLE_ROOT].threshold, "text",
+			      p->note ? p->note->msg : buf, p->note ? p->note->text_len : len);
+		if (o)
+			cli_json(stdout, o);
+		json_decref(o);
+		free(buf);
+		rp_policy_free(p);
+		return o ? 0 : 1;
+	}
 	fwrite(p->note ? p->note->msg : buf, 1, p->note ? p->note->text_len : len, stdout);
 	printf("\npolicy %s\n", p->hash);
 	show_signers(p);
@@ -453,6 +494,11 @@ static int policy_upload(struct cli *c, int argc, char *argv[])
 		goto out;
 	}
 	mkdir(c->config_dir, 0700);
+	if (access(c->config_dir, F_OK) != 0) {
+		cli_err("policy trust: cannot create %s (`rampart config --save' makes it)",
+			c->config_dir);
+		goto out;
+	}
 	cli_trusted_policy_path(c, p->org, path, sizeof(path));
 	if (rp_write_file_atomic(path, buf, len, 0644) < 0) {
 		cli_err("policy upload: uploaded, but could not keep a trusted copy at %s", path);
@@ -483,21 +529,76 @@ static int policy_trust(struct cli *c, int argc, char *argv[])
 	size_t len, olen;
 	int r = 1;
 
-	if (cli_is_help(argc, argv) || argc != 2) {
-		printf("Usage: rampart policy trust POLICYFILE\n\n"
+	if (cli_is_help(argc, argv)) {
+		printf("Usage: rampart policy trust POLICYFILE\n"
+		       "       rampart [--server URL --pin PIN --org ORG] policy trust --fetch sha256:HASH\n\n"
 		       "Keeps POLICYFILE, a root policy signed by its own root quorum, as your\n"
 		       "trusted copy for its org (beside your config). Everything the server\n"
 		       "shows is verified against it. Compare its hash with your colleagues'.\n"
-		       "An existing trusted copy with another hash is never replaced.\n");
-		return argc == 2 ? 0 : 2;
+		       "An existing trusted copy with another hash is never replaced.\n\n"
+		       "--fetch HASH: version 1 of the org's root policy fetched from the server\n"
+		       "instead of a file, trusted only when its hash is HASH (the one `policy\n"
+		       "upload' printed, told you by a colleague over another channel) and its\n"
+		       "own root quorum signed it. Later versions are then followed and each\n"
+		       "verified as every command does. A server that serves another policy is\n"
+		       "a SECURITY error (exit 3) and nothing is trusted.\n");
+		return 0;
 	}
-	if (load_policy_file(argv[1], &p, &buf, &len) < 0)
+	if (argc == 3 && !strcmp(argv[1], "--fetch")) {
+		char vpath[256];
+		json_t *j = NULL;
+		const char *note;
+
+		if (strncmp(argv[2], "sha256:", 7) != 0 || strlen(argv[2]) != 71) {
+			cli_err("policy trust: --fetch `%s' is not a policy hash (sha256:<64 hex>)",
+				argv[2]);
+			return 2;
+		}
+		if (!c->server[0] || !c->pin[0] || !c->org[0] ||
+		    rp_url_parse(c->server, &c->api.http.url, &d) < 0 ||
+		    rp_pin_parse(c->pin, c->api.http.pin, &d) < 0) {
+			cli_err("policy trust --fetch: needs --server, --pin and --org%s%s",
+				d.msg[0] ? ": " : "", d.msg);
+			return 2;
+		}
+		c->api.http.timeout_ms = 30000;
+		snprintf(vpath, sizeof(vpath), "/v1/orgs/%s/policies/1", c->org);
+		if (rp_api_call(&c->api, "GET", vpath, NULL, &j, NULL, &d) < 0) {
+			cli_err("policy trust: fetching version 1 of %s: %s", c->org, d.msg);
+			return 1;
+		}
+		note = json_string_value(json_object_get(j, "policy"));
+		buf = note ? strdup(note) : NULL;
+		len = buf ? strlen(buf) : 0;
+		json_decref(j);
+		if (!buf || rp_policy_parse(buf, len, &p, &d) < 0) {
+			cli_err("policy trust: SECURITY: the server's root policy of %s does not "
+				"parse: %s",
+				c->org, buf ? d.msg : "none served");
+			goto out;
+		}
+		if (strcmp(p->hash, argv[2]) != 0 || strcmp(p->org, c->org) != 0) {
+			cli_err("policy trust: SECURITY: the server serves root policy %s of org "
+				"%s, not %s of %s: nothing trusted",
+				p->hash, p->org, argv[2], c->org);
+			goto out;
+		}
+	} else if (argc != 2 || argv[1][0] == '-') {
+		cli_err("policy trust: expected POLICYFILE or --fetch sha256:HASH (see --help)");
+		return 2;
+	} else if (load_policy_file(argv[1], &p, &buf, &len) < 0) {
 		return 1;
+	}
 	if (rp_policy_verify_initial(p, p->hash, rp_now(), &d) < 0) {
 		cli_err("policy trust: %s", d.msg);
 		goto out;
 	}
 	mkdir(c->config_dir, 0700);
+	if (access(c->config_dir, F_OK) != 0) {
+		cli_err("policy trust: cannot create %s (`rampart config --save' makes it)",
+			c->config_dir);
+		goto out;
+	}
 	cli_trusted_policy_path(c, p->org, path, sizeof(path));
 	if (rp_read_file(path, RP_NOTE_MAX, &obuf, &olen) == 0) {
 		if (rp_policy_parse(obuf, olen, &old, &d) == 0 && !strcmp(old->hash, p->hash)) {
@@ -532,7 +633,7 @@ int cmd_policy(struct cli *c, int argc, char *argv[])
 	if (argc >= 2 && !strcmp(argv[1], "sign"))
 		return policy_sign(c, argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "show"))
-		return policy_show(argc - 1, argv + 1);
+		return policy_show(argc - 1, argv + 1, c->json);
 	if (argc >= 2 && !strcmp(argv[1], "upload"))
 		return policy_upload(c, argc - 1, argv + 1);
 	if (argc >= 2 && (!strcmp(argv[1], "propose") || !strcmp(argv[1], "status") ||
@@ -542,7 +643,7 @@ int cmd_policy(struct cli *c, int argc, char *argv[])
 		printf("Usage: rampart policy sign [--key FILE] [--yes] POLICYFILE\n"
 		       "       rampart policy show POLICYFILE\n"
 		       "       rampart policy upload --bootstrap TOKEN POLICYFILE\n"
-		       "       rampart policy trust POLICYFILE\n"
+		       "       rampart policy trust POLICYFILE | --fetch sha256:HASH\n"
 		       "       rampart policy propose CHANGES   (version N+1; see --help)\n"
 		       "       rampart policy status\n"
 		       "       rampart policy submit FILE\n");

@@ -926,14 +926,27 @@ static int policy_status(struct cli *c, int argc, char *argv[])
 		       "published chain, each version verified), the server's current version\n"
 		       "and the pending proposals of the next one, each verified against your\n"
 		       "trusted version: its diff and both root quorums. Sign one with\n"
-		       "`rampart approve --policy HASH'.\n");
-		return argc == 1 ? 0 : 2;
+		       "`rampart approve --policy HASH'. --json: {\"trusted\": {\"org\", \"version\",\n"
+		       "\"hash\"}, \"server_version\", \"proposals\": [PROPOSAL] (docs/cli.md)}.\n");
+		return cli_is_help(argc, argv) ? 0 : 2;
 	}
 	if (cli_need_server(c, false) < 0 || !(p = cli_policy(c)))
 		return 1;
 	if (!(j = proposals_get(c, &server))) {
 		rp_policy_free(p);
 		return 1;
+	}
+	if (c->json) { /* the proposals as cli_policy_pending verified them */
+		json_t *o = json_pack("{s:{s:s, s:I, s:s}, s:I, s:o}", "trusted", "org", p->org,
+				      "version", (json_int_t)p->version, "hash", p->hash,
+				      "server_version", (json_int_t)server, "proposals",
+				      cli_policy_pending(c, p, NULL));
+		if (o)
+			cli_json(stdout, o);
+		json_decref(o);
+		json_decref(j);
+		rp_policy_free(p);
+		return o ? 0 : 1;
 	}
 	printf("trusted: root policy of %s version %llu %s\n", p->org,
 	       (unsigned long long)p->version, p->hash);
@@ -1065,6 +1078,16 @@ json_t *cli_policy_pending(struct cli *c, const struct rp_policy *p, FILE *f)
 				       (json_int_t)x.v.have_new, "need",
 				       (json_int_t)x.next->roles[RP_ROLE_ROOT].threshold, "forged",
 				       (json_int_t)x.v.nforged));
+		if (c->signer.open) { /* for `rampart pending': may my key still add to it? */
+			const struct rp_vkey *me = &c->signer.s.vkey;
+			bool mine = false;
+			for (size_t k = 0; k < x.next->note->nsigs; k++)
+				mine = mine || rp_note_sig_valid(x.next->note, k, me);
+			json_object_set_new(
+				json_array_get(out, json_array_size(out) - 1), "awaiting_me",
+				json_boolean(!mine && (cli_key_in_role(p, RP_ROLE_ROOT, me) ||
+						       cli_key_in_role(x.next, RP_ROLE_ROOT, me))));
+		}
 		if (f)
 			fprintf(f,
 				"root policy version %llu %s pending: root quorum of version %llu "
@@ -1100,7 +1123,7 @@ static int policy_submit(struct cli *c, int argc, char *argv[])
 		       "Uploads the signatures of FILE, a proposal of version N+1 (from `policy\n"
 		       "propose --out', signed with `policy sign'), after showing its diff\n"
 		       "against your trusted version N and both root quorums.\n");
-		return argc == 2 ? 0 : 2;
+		return cli_is_help(argc, argv) ? 0 : 2;
 	}
 	if (cli_need_server(c, true) < 0 || !(p = cli_policy(c)))
 		return 1;

@@ -32,7 +32,7 @@ static int agent_sign(void *ctx, const uint8_t *msg, size_t n, uint8_t sig[64], 
 	return rp_sshagent_sign(&s->conn, s->s.vkey.pub, msg, n, sig, d);
 }
 
-static const char *agent_path(const struct cli *c)
+const char *cli_agent_path(const struct cli *c)
 {
 	const char *e = getenv("SSH_AUTH_SOCK");
 
@@ -45,7 +45,7 @@ static const char *agent_path(const struct cli *c)
 static int agent_keys(const struct cli *c, const char *what, struct rp_sshagent *conn,
 		      struct rp_sshagent_id **ret, size_t *ret_n)
 {
-	const char *path = agent_path(c);
+	const char *path = cli_agent_path(c);
 	struct rp_diag d = {""};
 	int r;
 
@@ -143,6 +143,11 @@ int cli_signer_open(struct cli *c, const char *spec, struct cli_signer *ret)
 	ret->conn.fd = -1;
 	if (strncmp(spec, CLI_AGENT_PREFIX, pn) == 0)
 		return open_agent(c, spec + pn, ret);
+	/* An encrypted key file unlocked into ssh-agent (unlock.c): no passphrase asked. */
+	if (cli_signer_unlocked(c, spec, ret) == 0)
+		return 0;
+	memset(ret, 0, sizeof(*ret));
+	ret->conn.fd = -1;
 	if ((r = cli_load_key(c, spec, &ret->key)) < 0) {
 		rp_skey_wipe(&ret->key); /* whatever a failed parse left there */
 		return r;

@@ -2,7 +2,8 @@
 /*
  * ssh-agent answers (lib/sshagent.c) as the CLI reads them from an agent,
  * which may be forwarded from another machine: the identities answer, the
- * sign response and the length field, each over the same bytes.
+ * sign response, the status answer to an add or remove (key unlock|lock)
+ * and the length field, each over the same bytes.
  */
 #include <stdint.h>
 #include <string.h>
@@ -47,6 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	r = rp_sshagent_parse_sig(data, size, sig, &d);
 	FUZZ_CHECK(r == 0 || d.msg[0] != '\0');
+	r = rp_sshagent_parse_status(data, size, &d);
+	FUZZ_CHECK(r == 0 ? size == 1 && data[0] == RP_SSH_AGENT_SUCCESS : d.msg[0] != '\0');
 	if (size >= 4 && rp_sshagent_answer_len(data, &len, &d) == 0)
 		FUZZ_CHECK(len > 0 && len <= RP_SSHAGENT_ANSWER_MAX);
 	return 0;

@@ -478,3 +478,96 @@ int rp_sshagent_sign(struct rp_sshagent *a, const uint8_t pub[32], const void *d
 	free(ans);
 	return r;
 }
+
+int rp_sshagent_add_request(const uint8_t sk[64], const char *comment, uint32_t lifetime_s,
+			    uint8_t **ret, size_t *ret_len)
+{
+	size_t cn = strlen(comment);
+	size_t body = 1 + 4 + sizeof(RP_SSH_ED25519) - 1 + 4 + 32 + 4 + 64 + 4 + cn + 1 + 4;
+	uint8_t *m, *p;
+
+	if (cn > RP_SSHAGENT_COMMENT_MAX)
+		return RP_E_TOOBIG;
+	if (!(m = malloc(4 + body)))
+		return RP_E_NOMEM;
+	put_u32(m, (uint32_t)body);
+	m[4] = RP_SSH_AGENTC_ADD_ID_CONSTRAINED;
+	p = put_string(m + 5, RP_SSH_ED25519, sizeof(RP_SSH_ED25519) - 1);
+	p = put_string(p, sk + 32, 32); /* ENC(A), the public key */
+	p = put_string(p, sk, 64);      /* k || ENC(A) */
+	p = put_string(p, comment, cn);
+	*p++ = RP_SSH_AGENT_CONSTRAIN_LIFETIME;
+	put_u32(p, lifetime_s);
+	*ret = m;
+	*ret_len = 4 + body;
+	return 0;
+}
+
+int rp_sshagent_remove_request(const uint8_t pub[32], uint8_t **ret, size_t *ret_len)
+{
+	size_t body = 1 + 4 + ED25519_BLOB_LEN;
+	uint8_t *m, *p;
+
+	if (!(m = malloc(4 + body)))
+		return RP_E_NOMEM;
+	put_u32(m, (uint32_t)body);
+	m[4] = RP_SSH_AGENTC_REMOVE_IDENTITY;
+	put_u32(m + 5, ED25519_BLOB_LEN);
+	p = put_string(m + 9, RP_SSH_ED25519, sizeof(RP_SSH_ED25519) - 1);
+	put_string(p, pub, 32);
+	*ret = m;
+	*ret_len = 4 + body;
+	return 0;
+}
+
+int rp_sshagent_parse_status(const uint8_t *msg, size_t n, struct rp_diag *d)
+{
+	if (n == 1 && msg[0] == RP_SSH_AGENT_SUCCESS)
+		return 0;
+	if (n == 1 && msg[0] == RP_SSH_AGENT_FAILURE) {
+		rp_diagf(d, "the agent refused");
+		return RP_E_NOTFOUND;
+	}
+	rp_diagf(d, "the agent answered message type %u of %zu bytes, not success or failure",
+		 n ? msg[0] : 0u, n);
+	return RP_E_MALFORMED;
+}
+
+/* Sends req (wiped and freed) and judges the one-byte answer. */
+static int status_exchange(struct rp_sshagent *a, uint8_t *req, size_t qn, struct rp_diag *d)
+{
+	uint8_t *ans = NULL;
+	size_t n;
+	int r = exchange(a, req, qn, &ans, &n, d);
+
+	explicit_bzero(req, qn);
+	free(req);
+	if (r < 0)
+		return r;
+	r = rp_sshagent_parse_status(ans, n, d);
+	free(ans);
+	return r;
+}
+
+int rp_sshagent_add(struct rp_sshagent *a, const uint8_t sk[64], const char *comment,
+		    uint32_t lifetime_s, struct rp_diag *d)
+{
+	uint8_t *req = NULL;
+	size_t qn;
+	int r = rp_sshagent_add_request(sk, comment, lifetime_s, &req, &qn);
+
+	if (r < 0) {
+		rp_diagf(d, "the key's comment is over %d bytes", RP_SSHAGENT_COMMENT_MAX);
+		return r;
+	}
+	return status_exchange(a, req, qn, d);
+}
+
+int rp_sshagent_remove(struct rp_sshagent *a, const uint8_t pub[32], struct rp_diag *d)
+{
+	uint8_t *req = NULL;
+	size_t qn;
+	int r = rp_sshagent_remove_request(pub, &req, &qn);
+
+	return r < 0 ? r : status_exchange(a, req, qn, d);
+}

@@ -27,11 +27,15 @@
 #include "rp_limits.h"
 #include "util.h"
 
-#define RP_SSH_AGENT_FAILURE           5
-#define RP_SSH_AGENTC_REQUEST_IDS      11
-#define RP_SSH_AGENT_IDENTITIES_ANSWER 12
-#define RP_SSH_AGENTC_SIGN_REQUEST     13
-#define RP_SSH_AGENT_SIGN_RESPONSE     14
+#define RP_SSH_AGENT_FAILURE             5
+#define RP_SSH_AGENTC_REQUEST_IDS        11
+#define RP_SSH_AGENT_IDENTITIES_ANSWER   12
+#define RP_SSH_AGENTC_SIGN_REQUEST       13
+#define RP_SSH_AGENT_SIGN_RESPONSE       14
+#define RP_SSH_AGENT_SUCCESS             6
+#define RP_SSH_AGENTC_REMOVE_IDENTITY    18
+#define RP_SSH_AGENTC_ADD_ID_CONSTRAINED 25
+#define RP_SSH_AGENT_CONSTRAIN_LIFETIME  1
 
 #define RP_SSH_ED25519    "ssh-ed25519"
 #define RP_SSH_SK_ED25519 "sk-ssh-ed25519@openssh.com"
@@ -83,6 +87,23 @@ int rp_sshagent_parse_ids(const uint8_t *msg, size_t n, struct rp_sshagent_id **
  */
 int rp_sshagent_parse_sig(const uint8_t *msg, size_t n, uint8_t ret_sig[64], struct rp_diag *d);
 
+/*
+ * SSH_AGENTC_ADD_ID_CONSTRAINED (length included, malloc'd; the caller
+ * wipes and frees it: it holds the private key): the ssh-ed25519 key
+ * (sk: libsodium's seed||pub, as the protocol's k||ENC(A)), with comment,
+ * kept lifetime_s seconds by the agent (SSH_AGENT_CONSTRAIN_LIFETIME).
+ */
+int rp_sshagent_add_request(const uint8_t sk[64], const char *comment, uint32_t lifetime_s,
+			    uint8_t **ret, size_t *ret_len);
+/* SSH_AGENTC_REMOVE_IDENTITY of the ssh-ed25519 key pub (length included, malloc'd). */
+int rp_sshagent_remove_request(const uint8_t pub[32], uint8_t **ret, size_t *ret_len);
+/*
+ * The answer to an add or a remove: SSH_AGENT_SUCCESS alone is 0,
+ * SSH_AGENT_FAILURE RP_E_NOTFOUND (the agent refused, or holds no such
+ * key), anything else RP_E_MALFORMED.
+ */
+int rp_sshagent_parse_status(const uint8_t *msg, size_t n, struct rp_diag *d);
+
 /* A connection to an agent's socket. */
 struct rp_sshagent {
 	int fd;
@@ -110,3 +131,7 @@ int rp_sshagent_list(struct rp_sshagent *a, struct rp_sshagent_id **ret, size_t 
  */
 int rp_sshagent_sign(struct rp_sshagent *a, const uint8_t pub[32], const void *data, size_t len,
 		     uint8_t ret_sig[64], struct rp_diag *d);
+/* The add and remove requests, within a->timeout_ms (rp_sshagent_parse_status). */
+int rp_sshagent_add(struct rp_sshagent *a, const uint8_t sk[64], const char *comment,
+		    uint32_t lifetime_s, struct rp_diag *d);
+int rp_sshagent_remove(struct rp_sshagent *a, const uint8_t pub[32], struct rp_diag *d);

@@ -1288,6 +1288,26 @@ static void h_cmd_sign(struct req *q)
 	if (!(merged = merge_signatures(q, stored, text, &mlen)) ||
 	    (ok = command_keep_valid(q, merged, mlen, &sc)) < 0)
 		goto out;
+	/*
+	 * A signature that can change nothing is refused, not recorded: on a
+	 * command approved already ("3 of 2") or one past its expiry, which
+	 * no agent runs any more (docs/api.md).
+	 */
+	if (was_approved) {
+		fail(q, 409,
+		     "command %s is approved already (its quorum was reached): a further "
+		     "signature changes nothing and is not recorded",
+		     sc.cmd->id);
+		goto out;
+	}
+	if (rp_now() >= sc.cmd->expires) {
+		rp_time_format(sc.cmd->expires, when);
+		fail(q, 409,
+		     "command %s expired at %s: no agent runs it any more, so a signature is not "
+		     "recorded (submit it again)",
+		     sc.cmd->id, when);
+		goto out;
+	}
 	row.cmd = sc.cmd;
 	row.statement = sc.text;
 	row.approved = ok == 1;
@@ -1407,6 +1427,39 @@ static void h_alerts(struct req *q)
 	int r = db_alerts_json(&q->srv->db, q->org, &a);
 
 	reply_list(q, "alerts", r, a);
+}
+
+/*
+ * {"id": N} or {"all": true}: alerts acknowledged by the administrator
+ * whose key signed the request. The server's record, as alerts are.
+ */
+static void h_alerts_ack(struct req *q)
+{
+	json_t *j = body_json(q), *id;
+	json_int_t n = 0;
+	int done = 0, r;
+
+	if (!j)
+		return;
+	id = json_object_get(j, "id");
+	if (json_is_true(json_object_get(j, "all")) == (id != NULL) ||
+	    (id && (!json_is_integer(id) || (n = json_integer_value(id)) <= 0))) {
+		fail(q, 400, "expected {\"id\": N} (a positive alert id) or {\"all\": true}");
+		json_decref(j);
+		return;
+	}
+	r = db_alert_ack(&q->srv->db, q->org, (int64_t)n, q->who, rp_now(), &done);
+	if (r < 0)
+		fail_db(q, r, "alerts");
+	else if (n > 0 && done == 0)
+		fail(q, 404, "no alert %lld in org %s that is not acknowledged already",
+		     (long long)n, q->org);
+	else {
+		fprintf(stderr, "rampartd: %d alert%s of %s acknowledged by %s\n", done,
+			done == 1 ? "" : "s", q->org, q->who);
+		reply(q, 200, json_pack("{s:i, s:s}", "acknowledged", done, "by", q->who));
+	}
+	json_decref(j);
 }
 
 /* ---- API tokens ---- */
@@ -2183,6 +2236,7 @@ static const struct route {
 	{"GET", "/v1/orgs/*/commands/*/results", AUTH_READ, 0, h_results},
 	{"GET", "/v1/orgs/*/commands/*/delivery", AUTH_READ, 0, h_cmd_delivery},
 	{"GET", "/v1/orgs/*/alerts", AUTH_READ, 0, h_alerts},
+	{"POST", "/v1/orgs/*/alerts/ack", AUTH_SIGNED, RP_HTTP_BODY_SMALL_MAX, h_alerts_ack},
 	{"GET", "/v1/orgs/*/directory", AUTH_READ, 0, h_directory},
 	{"POST", "/v1/orgs/*/tokens", AUTH_SIGNED, RP_HTTP_BODY_SMALL_MAX, h_token_create},
 	{"GET", "/v1/orgs/*/tokens", AUTH_SIGNED, 0, h_token_list},

@@ -201,6 +201,9 @@ static const char *const MIGRATIONS[] = {
 	/* 11: each device's latest signed drift report (docs/directory.md) */
 	"ALTER TABLE devices ADD COLUMN drift TEXT;"
 	"ALTER TABLE devices ADD COLUMN drift_at INTEGER NOT NULL DEFAULT 0;",
+	/* 12: who acknowledged an alert, and when (rampart alerts ack) */
+	"ALTER TABLE alerts ADD COLUMN acked_by TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE alerts ADD COLUMN acked_at INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
@@ -1462,9 +1465,10 @@ int db_results_json(struct db *db, const char *org, const char *id, json_t **ret
 
 static json_t *alert_row(sqlite3_stmt *st)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:I}", "device", rp_sql_text(st, 0), "command",
-			 rp_sql_text(st, 1), "code", rp_sql_text(st, 2), "reason",
-			 rp_sql_text(st, 3), "at", col_int(st, 4));
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:I}", "device", rp_sql_text(st, 0),
+			 "command", rp_sql_text(st, 1), "code", rp_sql_text(st, 2), "reason",
+			 rp_sql_text(st, 3), "at", col_int(st, 4), "id", col_int(st, 5), "acked_by",
+			 rp_sql_text(st, 6), "acked_at", col_int(st, 7));
 }
 
 int db_directory_json(struct db *db, const char *org, uint64_t from, size_t max_bytes, json_t **ret,
@@ -1502,10 +1506,28 @@ int db_alerts_json(struct db *db, const char *org, json_t **ret)
 {
 	return collect(db,
 		       rp_sql_prep(db->h,
-				   "SELECT device_id, command_id, code, reason, at FROM alerts "
-				   "WHERE org = ? ORDER BY id DESC LIMIT 1000",
+				   "SELECT device_id, command_id, code, reason, at, id, acked_by, "
+				   "acked_at FROM alerts WHERE org = ? ORDER BY id DESC LIMIT 1000",
 				   "t", org),
 		       alert_row, ret);
+}
+
+int db_alert_ack(struct db *db, const char *org, int64_t id, const char *who, int64_t at,
+		 int *ret_n)
+{
+	int r = id > 0 ? rp_sql_exec(db->h,
+				     "UPDATE alerts SET acked_by = ?, acked_at = ? WHERE org = ? "
+				     "AND id = ? AND acked_at = 0",
+				     "titi", who, at, org, id)
+		       : rp_sql_exec(db->h,
+				     "UPDATE alerts SET acked_by = ?, acked_at = ? WHERE org = ? "
+				     "AND acked_at = 0",
+				     "tit", who, at, org);
+
+	if (r < 0)
+		return db_ret(db, r, "acknowledging alerts of %s", org);
+	*ret_n = changed(db);
+	return 0;
 }
 
 /* ---- agents ---- */

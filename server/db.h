@@ -283,6 +283,13 @@ int db_commands_json(struct db *db, const char *org, size_t limit, size_t max_by
  */
 int db_results_json(struct db *db, const char *org, const char *id, json_t **ret);
 int db_alerts_json(struct db *db, const char *org, json_t **ret);
+/*
+ * Alert id of org (0: every one not acknowledged yet) marked acknowledged
+ * by who at at; *ret_n: how many were. One acknowledged before keeps its
+ * first acknowledgement.
+ */
+int db_alert_ack(struct db *db, const char *org, int64_t id, const char *who, int64_t at,
+		 int *ret_n);
 
 /*
  * The device's next approved command whose delivery is pending or running,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* rampartd: stores and delivers what administrators signed; authorises nothing. */
+#include <dirent.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -93,6 +94,32 @@ static const char *opt_data(int argc, char *argv[], const char *usage, const cha
 	return data;
 }
 
+/*
+ * An existing directory is accepted when it is empty and ours (one made
+ * for it, or by tmpfiles/a package); it is then made 0700. errno EEXIST otherwise.
+ */
+static bool empty_dir(const char *dir)
+{
+	struct stat st;
+	struct dirent *e;
+	DIR *d;
+	bool empty = true;
+
+	if (errno != EEXIST || lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	    st.st_uid != geteuid() || !(d = opendir(dir))) {
+		errno = EEXIST;
+		return false;
+	}
+	while (empty && (e = readdir(d)))
+		empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+	closedir(d);
+	if (!empty || chmod(dir, 0700) != 0) {
+		errno = EEXIST;
+		return false;
+	}
+	return true;
+}
+
 static int init_main(int argc, char *argv[])
 {
 	static const char usage[] =
@@ -100,7 +127,8 @@ static int init_main(int argc, char *argv[])
 		"Creates DIR (0700) with the SQLite database, a TLS key (ECDSA P-256) and a\n"
 		"self-signed certificate for localhost, 127.0.0.1 and NAME. Prints the key's\n"
 		"pin (`pin sha256:...') and a one-time bootstrap token (`bootstrap ...') that\n"
-		"creates the first organisation. Refuses an existing DIR. Each org's log\n"
+		"creates the first organisation. Refuses an existing DIR unless it is an\n"
+		"empty directory of the same user (made 0700 then). Each org's log\n"
 		"signer key is made later by `rampartd log-key', in DIR/log-keys/.\n";
 	const char *host = NULL, *dir = opt_data(argc, argv, usage, &host);
 	char key[600], cert[600], dbp[600], pin[72], boot[65];
@@ -114,8 +142,10 @@ static int init_main(int argc, char *argv[])
 			host);
 		return 2;
 	}
-	if (mkdir(dir, 0700) != 0) {
-		fprintf(stderr, "rampartd: creating %s: %s\n", dir, strerror(errno));
+	if (mkdir(dir, 0700) != 0 && !empty_dir(dir)) {
+		fprintf(stderr, "rampartd: creating %s: %s\n", dir,
+			errno == EEXIST ? "it exists and is not an empty directory of yours"
+					: strerror(errno));
 		return 1;
 	}
 	if (data_path(key, sizeof(key), dir, SERVER_KEY) < 0 ||

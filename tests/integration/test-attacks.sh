@@ -181,7 +181,7 @@ test_audit_reports_forgeries() {
 	# unauthorised entry and exits 1.
 	local rc=0
 	rp_as 1 audit --quiet >"$T/audit.out" 2>&1 || rc=$?
-	[ "$rc" -eq 1 ] || { cat "$T/audit.out" >&2; die "audit exit status $rc, want 1"; }
+	[ "$rc" -eq 3 ] || { cat "$T/audit.out" >&2; die "audit exit status $rc, want 3"; }
 	for what in "forged" "onesig" "swapped" "narrow"; do
 		local id
 		id=$(awk '$1 == "id" {print $2}' "$T/$what.note")
@@ -230,7 +230,7 @@ test_audit_bounded_on_junk() {
 	for run in 1 2; do
 		rc=0
 		rp_as 1 audit --quiet --state "$T/junk.state" >"$T/junk$run.out" 2>&1 || rc=$?
-		[ "$rc" -eq 1 ] || { cat "$T/junk$run.out" >&2; die "junk: audit run $run exited $rc, want 1"; }
+		[ "$rc" -eq 3 ] || { cat "$T/junk$run.out" >&2; die "junk: audit run $run exited $rc, want 3"; }
 		[ "$(grep -c '^FINDING: ' "$T/junk$run.out")" -eq 100 ] ||
 			die "junk: run $run printed $(grep -c '^FINDING: ' "$T/junk$run.out") findings, want 100"
 		grep -q "^FINDING: entry $((s0 + 300)): unknown kind of entry .junk." "$T/junk$run.out" ||
@@ -242,7 +242,7 @@ test_audit_bounded_on_junk() {
 			die "junk: run $run saved size $(awk '$1 == "size" {print $2; exit}' "$T/junk.state"), want 256"
 	done
 	grep -q "^FINDING: entry $((s0 + 299))" "$T/junk2.out" && die "junk: an authorised entry was a finding"
-	rp_ok "attack: log padded with junk: audit stops after 100 findings (exit 1), saves only the verified clean prefix, and a rerun reports them again"
+	rp_ok "attack: log padded with junk: audit stops after 100 findings (exit 3), saves only the verified clean prefix, and a rerun reports them again"
 }
 
 export -f rp_status rp_as

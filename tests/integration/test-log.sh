@@ -136,7 +136,7 @@ test_audit_stale_checkpoint() {
 	local rc=0 size
 	size=$(served_size)
 	rp_as 1 audit --quiet >"$T/audit-stale.out" 2>&1 || rc=$?
-	[ "$rc" -eq 1 ] && grep -q "^FINDING: the server's checkpoint is stale: " "$T/audit-stale.out" \
+	[ "$rc" -eq 3 ] && grep -q "^FINDING: the server's checkpoint is stale: " "$T/audit-stale.out" \
 		|| { cat "$T/audit-stale.out" >&2; die "audit of a stale checkpoint exited $rc without the finding"; }
 	grep -q "older than the policy's freshness of $FRESHNESS s" "$T/audit-stale.out" \
 		|| die "the stale finding does not say the window"
@@ -166,7 +166,7 @@ test_audit_untrusted_root() {
 	done
 	rp_as 1 audit --quiet --state "$T/hostile.state" --policy "$T/other.policy" \
 		--checkpoint "$T/a1/checkpoint.note" >"$T/audit-hostile.out" 2>&1 || rc=$?
-	[ "$rc" -eq 1 ] && grep -q '^FINDING: entry 0: entry 0 is root policy' "$T/audit-hostile.out" &&
+	[ "$rc" -eq 3 ] && grep -q '^FINDING: entry 0: entry 0 is root policy' "$T/audit-hostile.out" &&
 		grep -q '^FINDING: no entry of this log is the trusted root policy' "$T/audit-hostile.out" \
 		|| { cat "$T/audit-hostile.out" >&2; die "audit of a log without the trusted root exited $rc"; }
 	rp_ok "attack: entry 0 is not the trusted policy: findings, exit 1, no crash (--checkpoint)"
@@ -174,13 +174,13 @@ test_audit_untrusted_root() {
 	rc=0
 	rp_as 1 audit --quiet --state "$T/hostile.state" --policy "$T/other.policy" \
 		>"$T/audit-hostile2.out" 2>&1 || rc=$?
-	[ "$rc" -eq 1 ] && grep -q '^FINDING: no entry of this log is the trusted root policy' \
+	[ "$rc" -eq 3 ] && grep -q '^FINDING: no entry of this log is the trusted root policy' \
 		"$T/audit-hostile2.out" || { cat "$T/audit-hostile2.out" >&2; die "second audit exited $rc"; }
 	# Without the trusted policy at hand, nothing can judge the checkpoint: still a finding.
 	rc=0
 	rp_as 1 audit --quiet --state "$T/hostile.state" --policy "$T/none.policy" \
 		--checkpoint "$T/a1/checkpoint.note" >"$T/audit-hostile3.out" 2>&1 || rc=$?
-	[ "$rc" -eq 1 ] && grep -q "^FINDING: the server's checkpoint is not acceptable: no root policy" \
+	[ "$rc" -eq 3 ] && grep -q "^FINDING: the server's checkpoint is not acceptable: no root policy" \
 		"$T/audit-hostile3.out" || { cat "$T/audit-hostile3.out" >&2; die "third audit exited $rc"; }
 	rp_ok "a saved state without a root policy: a finding on every run, exit 1, even without the policy file"
 }
@@ -210,7 +210,7 @@ test_rollback_and_fork() {
 	local rc=0
 	rp_as 1 audit --quiet --state "$T/late.state" --policy "$T/admin/acme.policy" \
 		--checkpoint "$T/a1-honest.note" >"$T/audit-late.out" 2>&1 || rc=$?
-	[ "$rc" -eq 1 ] && grep -q 'split view' "$T/audit-late.out" \
+	[ "$rc" -eq 3 ] && grep -q 'split view' "$T/audit-late.out" \
 		|| { cat "$T/audit-late.out" >&2; die "audit --checkpoint missed the longer log ($rc)"; }
 
 	# Rollback: the agents hold a larger checkpoint than the one served now.
@@ -238,7 +238,7 @@ test_rollback_and_fork() {
 	! ran forked || die "the forked command ran"
 	rc=0
 	rp_as 1 audit >"$T/audit2.out" 2>&1 || rc=$?
-	[ "$rc" -eq 1 ] || { cat "$T/audit2.out" >&2; die "audit exit $rc on a forked log, want 1"; }
+	[ "$rc" -eq 3 ] || { cat "$T/audit2.out" >&2; die "audit exit $rc on a forked log, want 3"; }
 	grep -q '^FINDING: ' "$T/audit2.out" || die "audit reported no finding"
 	grep -q -- '---- last checkpoint verified ----' "$T/audit2.out" &&
 		grep -q -- '---- checkpoint served now ----' "$T/audit2.out" \

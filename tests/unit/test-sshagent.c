@@ -513,6 +513,61 @@ static void skey_signer_unchanged(void **s)
 	rp_skey_wipe(&alice);
 }
 
+/* The add request, byte for byte as draft-miller-ssh-agent lays it out. */
+static void add_request_bytes(void **s)
+{
+	uint8_t sk[64], *q = NULL;
+	struct msg want = {0};
+	size_t n;
+
+	(void)s;
+	for (int i = 0; i < 64; i++)
+		sk[i] = (uint8_t)i;
+	assert_int_equal(rp_sshagent_add_request(sk, "rampart:bob", 900, &q, &n), 0);
+	put_u32(&want, 0); /* length, set below */
+	put_u8(&want, RP_SSH_AGENTC_ADD_ID_CONSTRAINED);
+	put_cstr(&want, RP_SSH_ED25519);
+	put_str(&want, sk + 32, 32);
+	put_str(&want, sk, 64);
+	put_cstr(&want, "rampart:bob");
+	put_u8(&want, RP_SSH_AGENT_CONSTRAIN_LIFETIME);
+	put_u32(&want, 900);
+	want.b[3] = (uint8_t)(want.n - 4);
+	assert_int_equal(n, want.n);
+	assert_memory_equal(q, want.b, n);
+	free(q);
+	char long_comment[RP_SSHAGENT_COMMENT_MAX + 2];
+	memset(long_comment, 'c', sizeof(long_comment) - 1);
+	long_comment[sizeof(long_comment) - 1] = '\0';
+	assert_int_equal(rp_sshagent_add_request(sk, long_comment, 1, &q, &n), RP_E_TOOBIG);
+	/* remove: the key blob alone */
+	assert_int_equal(rp_sshagent_remove_request(pub_a, &q, &n), 0);
+	struct msg blob = {0}, rm = {0};
+	ed25519_blob(&blob, pub_a);
+	put_u32(&rm, 0);
+	put_u8(&rm, RP_SSH_AGENTC_REMOVE_IDENTITY);
+	put_msg(&rm, &blob);
+	rm.b[3] = (uint8_t)(rm.n - 4);
+	assert_int_equal(n, rm.n);
+	assert_memory_equal(q, rm.b, n);
+	free(q);
+}
+
+static void parse_status(void **s)
+{
+	struct rp_diag d = {""};
+	const uint8_t ok[] = {RP_SSH_AGENT_SUCCESS}, no[] = {RP_SSH_AGENT_FAILURE},
+		      longer[] = {RP_SSH_AGENT_SUCCESS, 0}, other[] = {RP_SSH_AGENT_SIGN_RESPONSE};
+
+	(void)s;
+	assert_int_equal(rp_sshagent_parse_status(ok, 1, &d), 0);
+	assert_int_equal(rp_sshagent_parse_status(no, 1, &d), RP_E_NOTFOUND);
+	assert_int_equal(rp_sshagent_parse_status(longer, 2, &d), RP_E_MALFORMED);
+	assert_int_equal(rp_sshagent_parse_status(other, 1, &d), RP_E_MALFORMED);
+	assert_int_equal(rp_sshagent_parse_status(ok, 0, &d), RP_E_MALFORMED);
+	assert_non_null(strstr(d.msg, "not success or failure"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -528,6 +583,8 @@ int main(void)
 		cmocka_unit_test(over_socket),
 		cmocka_unit_test(test_agent_returns_wrong_signature),
 		cmocka_unit_test(skey_signer_unchanged),
+		cmocka_unit_test(add_request_bytes),
+		cmocka_unit_test(parse_status),
 	};
 	if (sodium_init() < 0)
 		return 1;
