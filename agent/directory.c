@@ -23,8 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "directory.h"
+#include "enroll.h"
 #include "rp_err.h"
 #include "state.h"
 
@@ -359,8 +361,105 @@ void agent_dir_walk(struct agent *a, uint64_t index, const uint8_t *entry, size_
 	agent_logf("directory version %llu (%s, log entry %llu) folded%s",
 		   (unsigned long long)st->version, st->id, (unsigned long long)index,
 		   dropped ? ", without the device records it lacks the signatures for" : "");
+	const struct rp_dir_device *me = rp_dir_device_get(&a->dirst.dir, a->conf.device);
+	if (me && me->decommissioned && !a->decommissioned)
+		agent_decommission(a, index, st->id);
 out:
 	rp_dir_stmt_free(st);
+}
+
+void agent_dir_enrol_walk(struct agent *a, uint64_t index, const uint8_t *entry, size_t len)
+{
+	struct agent_member before, after;
+	struct rp_enrolment e;
+	struct rp_diag d = {""};
+	bool folded;
+
+	member_of(rp_dir_device_get(&a->dirst.dir, a->conf.device), index, &before);
+	if (rp_dir_enrol_fold(&a->dirst, entry, len, &folded, &e, &d) < 0) {
+		agent_logf("log entry %llu: enrolment note not folded: out of memory",
+			   (unsigned long long)index);
+		return;
+	}
+	a->dir_dirty = true;
+	if (!folded) {
+		/* refused by every fold alike: a replay, a token past its maximum, or forged */
+		agent_logf("log entry %llu: enrolment note not folded: %s",
+			   (unsigned long long)index, d.msg);
+		return;
+	}
+	member_of(rp_dir_device_get(&a->dirst.dir, a->conf.device), index, &after);
+	if (!member_same(&before, &after)) {
+		member_push(a, &after);
+		a->dir_changed = true;
+	}
+	agent_logf("log entry %llu: device %s (%s) enrolled by token %s", (unsigned long long)index,
+		   e.device, e.hostname, e.token);
+}
+
+#define ENROL_FILE  "enrolment.index"
+#define DECOMM_FILE "decommissioned"
+
+/*
+ * This device's own record says `decommissioned': written down before
+ * anything else, so that it stops for good (agent_run exits with
+ * AGENT_EXIT_DECOMMISSIONED, and at every start after); the accounts it
+ * manages stay as they are (docs/directory.md).
+ */
+void agent_decommission(struct agent *a, uint64_t index, const char *id)
+{
+	char path[600], text[128];
+	int n = snprintf(text, sizeof(text), "log entry %llu, directory statement %s\n",
+			 (unsigned long long)index, id);
+
+	a->decommissioned = true;
+	a->dir_changed = false;
+	agent_path(a, path, sizeof(path), DECOMM_FILE);
+	if (rp_write_file_atomic(path, text, (size_t)n, 0600) < 0)
+		agent_logf("writing %s failed: this device stops now, but not for good", path);
+	agent_logf("DECOMMISSIONED by log entry %llu (directory statement %s): this device stops "
+		   "acting for good, its accounts left as they are",
+		   (unsigned long long)index, id);
+}
+
+bool agent_decommissioned_before(struct agent *a)
+{
+	char path[600];
+
+	agent_path(a, path, sizeof(path), DECOMM_FILE);
+	return access(path, F_OK) == 0;
+}
+
+void agent_enrol_load(struct agent *a)
+{
+	char path[600], *buf = NULL;
+	size_t len;
+	uint64_t v;
+
+	a->enrol_index = -1;
+	agent_path(a, path, sizeof(path), ENROL_FILE);
+	if (rp_read_file_flags(path, 32, RP_FILE_NOFOLLOW, &buf, &len, NULL) < 0)
+		return;
+	while (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (rp_parse_u64(buf, len, INT64_MAX, &v) == 0)
+		a->enrol_index = (int64_t)v;
+	free(buf);
+}
+
+bool agent_enrol_pending(struct agent *a)
+{
+	char path[600];
+
+	if (a->enrol_index < 0)
+		return false;
+	if (a->scan.f.size <= (uint64_t)a->enrol_index)
+		return true;
+	/* the walk passed it: the checkpoint goes back to its usual pace, for good */
+	agent_path(a, path, sizeof(path), ENROL_FILE);
+	unlink(path);
+	a->enrol_index = -1;
+	return false;
 }
 
 /* ---- the plan for this device ---- */

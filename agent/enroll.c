@@ -14,9 +14,10 @@
 
 #include "facts.h"
 #include "rp_err.h"
+#include "enroll.h"
 #include "token.h"
 
-static void os_name(char *out, int n)
+void agent_os_name(char *out, int n)
 {
 	char *buf = NULL;
 	size_t len;
@@ -216,9 +217,48 @@ out:
 	return r;
 }
 
+/*
+ * The request of a device enrolling by a reusable token: its enrolment
+ * note, signed by the token's key (from the seed, which never leaves this
+ * process) and by the new device key (lib/enroll.h).
+ */
+static int enrolment_body(const struct rp_reusable_token *t, const struct rp_skey *device,
+			  const char *devid, const char *hostname, const char *os, json_t **ret)
+{
+	struct rp_enrolment e;
+	struct rp_skey tk;
+	char *note = NULL;
+	size_t nlen;
+	int r;
+
+	memset(&e, 0, sizeof(e));
+	snprintf(e.org, sizeof(e.org), "%s", t->org);
+	snprintf(e.token, sizeof(e.token), "%s", t->id);
+	snprintf(e.device, sizeof(e.device), "%s", devid);
+	memcpy(e.pub, device->pub, 32);
+	snprintf(e.hostname, sizeof(e.hostname), "%s", hostname);
+	e.time = rp_now();
+	if ((r = rp_reusable_token_key(t->id, t->seed, &tk)) < 0)
+		return r;
+	r = rp_enrolment_sign(&e, &tk, device, &note, &nlen);
+	rp_skey_wipe(&tk);
+	if (r < 0) {
+		fprintf(stderr,
+			"rampart-agent: cannot sign the enrolment note (hostname `%s'): %s\n",
+			hostname, rp_strerror(r));
+		return r;
+	}
+	*ret = json_pack("{s:s, s:s, s:s, s:s, s:s}", "org", t->org, "enrolment", note, "hostname",
+			 hostname, "os", os, "agent_version", RP_VERSION);
+	free(note);
+	return *ret ? 0 : RP_E_NOMEM;
+}
+
 int agent_enroll(const char *token_text, const char *dir, const char *net_user)
 {
 	struct rp_enroll_token tok;
+	struct rp_reusable_token rtok = {0};
+	bool reusable = false;
 	struct rp_diag d = {""};
 	struct rp_url url;
 	struct rp_policy *pol = NULL;
@@ -247,7 +287,20 @@ int agent_enroll(const char *token_text, const char *dir, const char *net_user)
 	net->net.fd = -1;
 	net->net.log_fd = -1;
 
-	if ((r = rp_enroll_token_parse(token_text, strlen(token_text), &tok, &d)) < 0) {
+	if (rp_reusable_token_is(token_text, strlen(token_text))) {
+		/* a reusable token: the same trust anchors, and a seed instead of a secret */
+		reusable = true;
+		if ((r = rp_reusable_token_parse(token_text, strlen(token_text), &rtok, &d)) < 0) {
+			fprintf(stderr, "rampart-agent: enrolment token rejected: %s\n", d.msg);
+			goto out;
+		}
+		memset(&tok, 0, sizeof(tok));
+		memcpy(tok.server, rtok.server, sizeof(tok.server));
+		memcpy(tok.pin, rtok.pin, sizeof(tok.pin));
+		memcpy(tok.org, rtok.org, sizeof(tok.org));
+		memcpy(tok.policy, rtok.policy, sizeof(tok.policy));
+		tok.expires = rtok.expires;
+	} else if ((r = rp_enroll_token_parse(token_text, strlen(token_text), &tok, &d)) < 0) {
 		fprintf(stderr, "rampart-agent: enrolment token rejected: %s\n", d.msg);
 		goto out; /* what it parsed of the token is wiped there too */
 	}
@@ -328,13 +381,18 @@ int agent_enroll(const char *token_text, const char *dir, const char *net_user)
 	proof_b64 = rp_b64_encode(proof, sizeof(proof));
 	pub_b64 = rp_b64_encode(key.pub, 32);
 	gethostname(hostname, sizeof(hostname) - 1);
-	os_name(os, (int)sizeof(os));
+	agent_os_name(os, (int)sizeof(os));
 	if (!os[0])
 		snprintf(os, sizeof(os), "unknown");
 	facts = facts_note(&key, tok.org, devid, hostname, os);
-	body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "org", tok.org, "secret",
-			 tok.secret, "pubkey", pub_b64, "hostname", hostname, "os", os,
-			 "agent_version", RP_VERSION, "proof", proof_b64);
+	if (reusable) {
+		if ((r = enrolment_body(&rtok, &key, devid, hostname, os, &body)) < 0)
+			goto out;
+	} else {
+		body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "org", tok.org, "secret",
+				 tok.secret, "pubkey", pub_b64, "hostname", hostname, "os", os,
+				 "agent_version", RP_VERSION, "proof", proof_b64);
+	}
 	if (body && facts && json_object_set_new(body, "facts", json_string(facts)) < 0) {
 		json_decref(body);
 		body = NULL; /* out of memory, below */
@@ -353,7 +411,7 @@ int agent_enroll(const char *token_text, const char *dir, const char *net_user)
 				  .max_body = RP_AGENT_ANSWER_MAX,
 				  .values_max = RP_AGENT_ANSWER_VALUES_MAX,
 				  .kind = AGENT_ANS_FIELDS,
-				  .fields = {"device_id", NULL}};
+				  .fields = {"device_id", "entry", NULL}};
 	if ((r = agent_net_call(net, &post, &ans, &d)) < 0) {
 		agent_errf("enrolling with %s: %s", tok.server, d.msg);
 		goto out;
@@ -383,6 +441,16 @@ int agent_enroll(const char *token_text, const char *dir, const char *net_user)
 	memcpy(conf.pin, tok.pin, sizeof(conf.pin));
 	memcpy(conf.org, tok.org, sizeof(conf.org));
 	memcpy(conf.device, devid, sizeof(conf.device));
+	/* enrolled by a reusable token: where its enrolment note is (agent_enrol_pending) */
+	uint64_t entry;
+	if (reusable && ans.field[1] &&
+	    rp_parse_u64(ans.field[1], ans.field_len[1], INT64_MAX, &entry) == 0) {
+		char ix[24];
+		snprintf(path, sizeof(path), "%s/enrolment.index", dir);
+		snprintf(ix, sizeof(ix), "%llu\n", (unsigned long long)entry);
+		if ((r = rp_write_file_atomic(path, ix, strlen(ix), 0600)) < 0)
+			goto io;
+	}
 	if ((r = agent_conf_write(dir, &conf)) < 0)
 		goto io;
 	printf("enrolled device %s in org %s (root policy version %llu, %s)\n", devid, tok.org,
@@ -398,6 +466,7 @@ out:
 		free(keytext);
 	}
 	sodium_memzero(&tok, sizeof(tok));
+	sodium_memzero(&rtok, sizeof(rtok));
 	rp_skey_wipe(&key);
 	free(msg);
 	free(facts);

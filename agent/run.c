@@ -593,6 +593,8 @@ static void drift_check(struct agent *a, const struct run_opts *o)
 
 static int converge(struct agent *a, const struct run_opts *o, bool repair, struct rp_sb *out)
 {
+	if (a->decommissioned)
+		return 0; /* its accounts stay as they are */
 	struct conv_env env = conv_env_of(a, o);
 	struct conv_report rep = {0};
 	struct conv_plan p;
@@ -710,6 +712,11 @@ static int handle_delivery(struct agent *a, const struct run_opts *o, const stru
 	int r;
 
 	r = agent_check(a, dl, true, &c, id, &proved, &d);
+	if (a->decommissioned) {
+		/* the walk of this very delivery read this device's decommission */
+		rp_command_free(c);
+		return 0;
+	}
 	if (r == RP_E_UNSCANNED) {
 		/*
 		 * Its checkpoint is stored by now: read the log up to it, then
@@ -875,9 +882,12 @@ static void keep_fresh(struct agent *a, int64_t started, int64_t *next_try, int6
 	if (lp->wp.quorum < 0)
 		return;
 	a->freeze_due = freeze_due(a, started, *alarmed);
-	/* a log not read yet (just moved to) is fetched at once, not after half a window */
-	if ((now - a->log.newest >= fresh / 2 || a->log.size == 0) && now >= *next_try) {
-		*next_try = now + (fresh / 10 > 5 ? fresh / 10 : 5);
+	/* a log not read yet (just moved to) is fetched at once, not after half a window;
+	 * nor is one that has yet to show this device's own enrolment (agent/enroll-walk.c) */
+	bool enrolling = agent_enrol_pending(a);
+	if ((now - a->log.newest >= fresh / 2 || a->log.size == 0 || enrolling) &&
+	    now >= *next_try) {
+		*next_try = now + (enrolling ? 2 : fresh / 10 > 5 ? fresh / 10 : 5);
 		fetch_checkpoint(a);
 	}
 	since = fresh_since(a, started);
@@ -1053,6 +1063,14 @@ int agent_run(const char *dir, const struct run_opts *o)
 		agent_release(&a);
 		return 1;
 	}
+	if (agent_decommissioned_before(&a)) {
+		fprintf(stderr,
+			"rampart-agent: device %s was decommissioned (%s/decommissioned): not "
+			"starting\n",
+			a.conf.device, dir);
+		agent_release(&a);
+		return AGENT_EXIT_DECOMMISSIONED;
+	}
 	/* No SA_RESTART: a signal interrupts a held poll so we stop at once;
 	 * a running command sees the flag too (agent_exec: SIGTERM to it,
 	 * SIGKILL after a grace, reported as killed). */
@@ -1074,6 +1092,7 @@ int agent_run(const char *dir, const struct run_opts *o)
 		   a.net.why_not[0] ? ": " : "", a.net.why_not);
 	agent_logf("device %s of org %s polling %s", a.conf.device, a.conf.org, a.conf.server);
 	a.dir_changed = true; /* converged at start: grants may have ended while it was stopped */
+	agent_enrol_load(&a);
 	a.drift_interval = o->drift_interval > 0 ? o->drift_interval : RP_DRIFT_INTERVAL_S;
 
 	while (!stopping && !a.net_broken) {
@@ -1083,8 +1102,13 @@ int agent_run(const char *dir, const struct run_opts *o)
 
 		check_policy(&a);
 		keep_fresh(&a, started, &next_fresh, &alarmed);
+		if (agent_enrol_pending(&a) && wait > 2)
+			wait = 2; /* its own enrolment is still to be read (keep_fresh) */
 		if (a.scan.f.size < a.log.size)
 			catch_up(&a);
+		if (a.decommissioned)
+			break;
+		agent_facts_refresh(&a);
 		/* the directory: folded by the walk, or a grant ended (on this clock) */
 		if (a.dir_changed || (a.dir_due > 0 && rp_now() >= a.dir_due))
 			converge(&a, o, false, NULL);
@@ -1178,7 +1202,9 @@ int agent_run(const char *dir, const struct run_opts *o)
 		agent_answer_release(&ans);
 	}
 	r = 0;
-	if (a.net_broken && !stopping) {
+	if (a.decommissioned) {
+		r = AGENT_EXIT_DECOMMISSIONED;
+	} else if (a.net_broken && !stopping) {
 		net_failed(&a, a.net_why);
 		r = 3;
 	}

@@ -174,6 +174,15 @@ struct agent {
 	uint8_t drift_sent[32];
 	bool drift_sent_ok;
 	int64_t drift_due, drift_interval;
+	/*
+	 * Enrolled by a reusable token: the log index of its enrolment note
+	 * (enrolment.index), -1 otherwise. Until the walk passed it, the
+	 * checkpoint is fetched every few seconds, not every half freshness
+	 * window: the device's groups come from that entry (lib/enroll.h).
+	 */
+	int64_t enrol_index;
+	bool decommissioned; /* its own record says so (agent_decommission) */
+	int64_t facts_due;   /* the next look at its facts (agent/facts.c) */
 	/* Caps, set by agent_load from rp_limits.h (tests lower them). */
 	size_t refused_keep;
 	uint64_t compact_min, alerts_max;
@@ -250,6 +259,25 @@ char *agent_member_format(const struct agent *a, size_t *ret_len);
 struct agent_walk_alert;
 void agent_dir_walk(struct agent *a, uint64_t index, const uint8_t *entry, size_t len,
 		    const struct rp_policy *p, struct agent_walk_alert *ret);
+/*
+ * A logged enrolment note (lib/enroll.h) folded into the directory: the
+ * device it enrols gets the token's groups and tags, in every agent's view
+ * alike (rp_dir_enrol_fold); this device's membership moves when it is the one.
+ */
+void agent_dir_enrol_walk(struct agent *a, uint64_t index, const uint8_t *entry, size_t len);
+/* enrolment.index: read at start; pending while the walk has not passed it. */
+void agent_enrol_load(struct agent *a);
+bool agent_enrol_pending(struct agent *a);
+/* agent/facts.c: facts re-sent, signed, when they change; looked at this often. */
+#define AGENT_FACTS_INTERVAL_S 60
+void agent_facts_refresh(struct agent *a);
+/* PRETTY_NAME of os-release, else the kernel's name and release. */
+void agent_os_name(char *out, int n);
+/* The exit status of a decommissioned agent: its service must not restart it. */
+#define AGENT_EXIT_DECOMMISSIONED 10
+void agent_decommission(struct agent *a, uint64_t index, const char *id);
+/* Whether a `decommissioned' file says this device was decommissioned. */
+bool agent_decommissioned_before(struct agent *a);
 /*
  * What the directory dir grants on device at now, as agent/converge.c
  * takes it: the users of every user group bound to one of the device's

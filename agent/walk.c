@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "enroll.h"
 #include "rp_err.h"
 #include "state.h"
 
@@ -427,6 +428,8 @@ int agent_walk(struct agent *a, const struct rp_entries *e, struct agent_walk_al
 				rp_diagf(d, "keeping a root policy: %s", rp_strerror(r));
 				return r;
 			}
+		} else if (rp_entry_is_enrolment(entry, e->len[i])) {
+			agent_dir_enrol_walk(a, e->from + i, entry, e->len[i]);
 		} else if (rp_entry_is_directory(entry, e->len[i])) {
 			struct agent_walk_alert al;
 			agent_dir_walk(a, e->from + i, entry, e->len[i],

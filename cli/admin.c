@@ -165,6 +165,8 @@ int cmd_enroll_token(struct cli *c, int argc, char *argv[])
 	json_t *body = NULL, *resp = NULL;
 	int ch, r = 1;
 
+	if (cli_enroll_is_reusable(argc, argv))
+		return cli_enroll_reusable(c, argc, argv); /* cli/enroll.c */
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "x:p:h", opts, NULL)) != -1) {
 		switch (ch) {
@@ -177,7 +179,8 @@ int cmd_enroll_token(struct cli *c, int argc, char *argv[])
 			       "(from your trusted copy, or FILE), a secret and an expiry (default 24h).\n"
 			       "The server receives only the secret's hash. Treat the token as a secret\n"
 			       "until it is used. Its id goes to stderr: `rampart rotate enroll-tokens\n"
-			       "--id ID' revokes it before use.\n");
+			       "--id ID' revokes it before use.\n\n"
+			       "Reusable tokens, for a fleet: rampart enroll-token --reusable --help.\n");
 			return 0;
 		default: return 2;
 		}
@@ -367,6 +370,8 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 	struct rp_drift *dr = NULL;
 	int rc;
 
+	if (argc > 1 && !strcmp(argv[1], "remove"))
+		return cli_devices_remove(c, argc - 1, argv + 1); /* cli/enroll.c */
 	for (int k = 1; k < argc; k++) {
 		if (!strcmp(argv[k], "--drift"))
 			drift = true;
@@ -388,6 +393,10 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 		"is marked `!' (CONFLICT); the ID is what tells devices apart. LAST SEEN\n"
 		"and ALARM are always the server's word. --json prints this view\n"
 		"(\"hostname_conflict\", with the other ids in \"hostname_also_signed_by\").\n\n"
+		"LAST SEEN says `online' for a device seen within 90 s (an agent holds a\n"
+		"poll, 30 s by default, and is seen at each; the server's word).\n"
+		"A device decommissioned in the directory this CLI verified is marked\n"
+		"DECOMMISSIONED (`rampart devices remove DEVICE --help').\n\n"
 		"  --drift  a DRIFT column: the items of each device's signed drift report\n"
 		"           (`rampart drift DEVICE' lists them), `-' for none sent, `?' for one\n"
 		"           that does not verify; --json adds \"drift\" (its count, or null)\n",
@@ -439,8 +448,24 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 			if (dres == 0)
 				snprintf(dcell, sizeof(dcell), "%zu", dr->n);
 		}
+		bool gone = cli_device_decommissioned(c, cli_js(v, "id"));
+		json_int_t seen = json_integer_value(json_object_get(v, "last_seen"));
+		bool online = seen > 0 && rp_now() - (int64_t)seen <= CLI_ONLINE_WINDOW_S;
 		if (c->json) {
 			json_t *o = device_json(v, &f, &hosts);
+			char tb[21];
+			if (o) {
+				json_object_set_new(o, "decommissioned", json_boolean(gone));
+				json_object_set_new(o, "online", json_boolean(online && !gone));
+				json_object_set_new(o, "kernel",
+						    f.verified && f.facts.kernel[0]
+							    ? json_string(f.facts.kernel)
+							    : json_null());
+				rp_time_format(f.facts.booted, tb);
+				json_object_set_new(o, "booted",
+						    f.verified && f.facts.booted ? json_string(tb)
+										 : json_null());
+			}
 			if (o && drift)
 				json_object_set_new(o, "drift",
 						    dres == 0 ? json_integer((json_int_t)dr->n)
@@ -459,9 +484,7 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 		cli_cell(stdout, os, ow);
 		fputs(f.verified ? " " : SERVERS_WORD, stdout);
 		fputs("  ", stdout);
-		cli_cell(stdout,
-			 ago(json_integer_value(json_object_get(v, "last_seen")), a, sizeof(a)),
-			 10);
+		cli_cell(stdout, online && !gone ? "online" : ago(seen, a, sizeof(a)), 10);
 		fputs("  ", stdout);
 		cli_cell(stdout, f.verified ? f.facts.agent_version : cli_js(v, "agent_version"),
 			 8);
@@ -470,6 +493,8 @@ int cmd_devices(struct cli *c, int argc, char *argv[])
 			cli_cell(stdout, dcell, 5);
 			fputs("  ", stdout);
 		}
+		if (gone)
+			fputs("DECOMMISSIONED ", stdout);
 		if (!f.key_ok) {
 			fputs("SECURITY: ", stdout);
 			cli_put(stdout, f.problem);
@@ -627,6 +652,13 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 					goto out;
 				}
 				memcpy(cmd.targets[cmd.ntargets++], tok, n);
+				if (rp_id_valid(tok, n) &&
+				    cli_device_decommissioned(c, cmd.targets[cmd.ntargets - 1])) {
+					cli_err("run: device %s is decommissioned (the verified "
+						"directory says so): not a target",
+						cmd.targets[cmd.ntargets - 1]);
+					goto out;
+				}
 				tok += n;
 				tok += strspn(tok, ", ");
 			}

@@ -324,6 +324,25 @@ struct rp_dir_stmt;
  * quiet: no word on statements that do not reach the quorum.
  */
 int cli_directory(struct cli *c, const struct rp_policy *p, struct rp_dir_state *ret, bool quiet);
+struct rp_dir;
+/*
+ * A directory statement putting *put and removing *del (both taken),
+ * built on the verified directory, shown, signed and submitted like
+ * `rampart device-group' does; its id in ret_id. 0, or 1 after an error.
+ */
+int cli_directory_change(struct cli *c, const char *what, struct rp_dir *put, struct rp_dir *del,
+			 char ret_id[RP_ID_HEX + 1]);
+/* name (valid, <= RP_DIR_NAME_MAX) into the sorted set names, once; RP_E_TOOBIG past max. */
+int cli_dir_add_name(char (**names)[RP_USER_NAME_MAX + 1], size_t *n, size_t max, const char *name);
+/* enroll.c: `rampart enroll-token --reusable|list|print|revoke'. */
+int cli_enroll_reusable(struct cli *c, int argc, char *argv[]);
+bool cli_enroll_is_reusable(int argc, char *argv[]);
+/* `rampart devices': seen this recently, a device is shown online (3 default polls). */
+#define CLI_ONLINE_WINDOW_S 90
+/* `rampart devices remove DEVICE': a signed, logged decommission. */
+int cli_devices_remove(struct cli *c, int argc, char *argv[]);
+/* Whether the directory this CLI verified marks device id decommissioned. */
+bool cli_device_decommissioned(struct cli *c, const char *id);
 /* cli_directory, quiet, once per run and kept (NULL when it failed). */
 const struct rp_dir_state *cli_directory_once(struct cli *c, const struct rp_policy *p);
 /* The change st (logged as entry) makes to s, fenced: what approvers and proposers see. */

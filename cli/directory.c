@@ -26,6 +26,7 @@
 #include "account.h"
 #include "directory.h"
 #include "drift.h"
+#include "enroll.h"
 #include "rp_err.h"
 #include "sshkey.h"
 
@@ -107,7 +108,7 @@ int cli_directory(struct cli *c, const struct rp_policy *p, struct rp_dir_state 
 
 	cache_load(c, &s);
 	/* the last entry verified comes again: the server must still show the same one */
-	from = s.version ? s.version - 1 : 0;
+	from = s.entries ? s.entries - 1 : 0;
 	while (more && r == 0) {
 		json_t *j = fetch(c, from, &more), *e;
 		size_t i;
@@ -129,14 +130,17 @@ int cli_directory(struct cli *c, const struct rp_policy *p, struct rp_dir_state 
 				r = RP_E_MALFORMED;
 				break;
 			}
-			if (first && s.version) {
+			if (first && s.entries) {
 				struct rp_dir_stmt *prev = NULL;
 				first = false;
 				memset(h, 0, sizeof(h));
-				if (rp_dir_stmt_parse(text, len, &prev, NULL) == 0)
+				/* the last entry was an enrolment note: its bytes (lib/enroll.h) */
+				if (s.entries != s.version)
+					rp_sha256(text, len, h);
+				else if (rp_dir_stmt_parse(text, len, &prev, NULL) == 0)
 					rp_dir_stmt_hash(prev, (const uint8_t *)text, len, h);
 				rp_dir_stmt_free(prev);
-				if (memcmp(h, s.head, 32) != 0) {
+				if (memcmp(h, s.entries != s.version ? s.tail : s.head, 32) != 0) {
 					cli_err("SECURITY: the server's directory entry %llu is not the "
 						"one this CLI verified before (version %llu): the server "
 						"shows another history, or rolled the directory back",
@@ -148,6 +152,18 @@ int cli_directory(struct cli *c, const struct rp_policy *p, struct rp_dir_state 
 				continue;
 			}
 			first = false;
+			if (rp_entry_is_enrolment((const uint8_t *)text, len)) {
+				bool folded;
+				struct rp_enrolment en;
+				if ((r = rp_dir_enrol_fold(&s, (const uint8_t *)text, len, &folded,
+							   &en, &d)) < 0)
+					break;
+				if (!folded && !quiet)
+					fprintf(stderr,
+						"rampart: logged enrolment entry %llu not folded: %s\n",
+						(unsigned long long)(from + i), d.msg);
+				continue;
+			}
 			if ((r = rp_dir_stmt_parse(text, len, &st, &d)) < 0) {
 				cli_err("SECURITY: logged directory entry %llu does not parse: %s",
 					(unsigned long long)(from + i), d.msg);
@@ -181,7 +197,7 @@ int cli_directory(struct cli *c, const struct rp_policy *p, struct rp_dir_state 
 			if (r < 0)
 				break;
 		}
-		if (first && s.version && r == 0) {
+		if (first && s.entries && r == 0) {
 			cli_err("SECURITY: the server no longer shows directory version %llu, which "
 				"this CLI verified: the directory was rolled back",
 				(unsigned long long)s.version);
@@ -325,9 +341,24 @@ static json_t *state_json(const struct rp_dir_state *s)
 						"until", b->until ? t : NULL, "commands",
 						strings_json(b->commands, b->ncommands)));
 	}
-	return json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:o}", "org", s->org, "version",
+	json_t *tokens = json_array();
+	for (size_t i = 0; i < s->dir.ntokens; i++) {
+		const struct rp_dir_token *tk = s->dir.tokens[i];
+		rp_time_format(tk->expires, t);
+		json_array_append_new(
+			tokens,
+			json_pack("{s:s, s:s, s:I, s:I, s:o, s:o}", "id", tk->id, "expires", t,
+				  "max_devices", (json_int_t)tk->max, "enrolled",
+				  (json_int_t)tk->nenrolled, "groups",
+				  names_json((const char(*)[RP_DIR_NAME_MAX + 1]) tk->groups,
+					     tk->ngroups),
+				  "tags",
+				  names_json((const char(*)[RP_DIR_NAME_MAX + 1]) tk->tags,
+					     tk->ntags)));
+	}
+	return json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "org", s->org, "version",
 			 (json_int_t)s->version, "users", users, "groups", groups, "device_groups",
-			 dgroups, "devices", devices, "bindings", binds);
+			 dgroups, "devices", devices, "bindings", binds, "enroll_tokens", tokens);
 }
 
 static int dir_show(struct cli *c, int argc, char *argv[])
@@ -369,7 +400,7 @@ static int dir_show(struct cli *c, int argc, char *argv[])
 		if (text) {
 			/* the objects only: the header lines are said above */
 			const char *o = text;
-			for (int k = 0; k < 4 && o; k++)
+			for (int k = 0; k < (s.entries != s.version ? 5 : 4) && o; k++)
 				o = strchr(o, '\n') ? strchr(o, '\n') + 1 : NULL;
 			if (o && *o)
 				cli_fenced(stdout, o, len - (size_t)(o - text));
@@ -565,6 +596,24 @@ static int change_submit(struct change *ch)
 out:
 	rp_dir_stmt_free(chk);
 	free(text);
+	return r;
+}
+
+int cli_directory_change(struct cli *c, const char *what, struct rp_dir *put, struct rp_dir *del,
+			 char ret_id[RP_ID_HEX + 1])
+{
+	struct change ch;
+	int r;
+
+	if (change_begin(&ch, c, what) < 0)
+		return 1;
+	ch.st.put = *put;
+	ch.st.del = *del;
+	memset(put, 0, sizeof(*put));
+	memset(del, 0, sizeof(*del));
+	r = change_submit(&ch);
+	memcpy(ret_id, ch.st.id, RP_ID_HEX + 1);
+	change_end(&ch);
 	return r;
 }
 
@@ -849,7 +898,7 @@ out:
 	return r;
 }
 
-static int add_name(char (**names)[RP_DIR_NAME_MAX + 1], size_t *n, size_t max, const char *name)
+int cli_dir_add_name(char (**names)[RP_DIR_NAME_MAX + 1], size_t *n, size_t max, const char *name)
 {
 	char(*nn)[RP_DIR_NAME_MAX + 1];
 	size_t at = 0;
@@ -946,7 +995,8 @@ int cmd_group(struct cli *c, int argc, char *argv[])
 				r = 2;
 				goto out;
 			}
-			if (add_name(&g->members, &g->nmembers, RP_DIR_MEMBERS_MAX, optarg) < 0)
+			if (cli_dir_add_name(&g->members, &g->nmembers, RP_DIR_MEMBERS_MAX,
+					     optarg) < 0)
 				goto out;
 			break;
 		case 'M':
@@ -1093,10 +1143,11 @@ int cmd_device_group(struct cli *c, int argc, char *argv[])
 			if (!(v = device_for(&ch, dev)))
 				goto out;
 			if (join || tag) {
-				if ((r = add_name(join ? &v->groups : &v->tags,
-						  join ? &v->ngroups : &v->ntags,
-						  join ? RP_DIR_DEVICE_GROUPS_MAX : RP_DIR_TAGS_MAX,
-						  what)) < 0) {
+				if ((r = cli_dir_add_name(join ? &v->groups : &v->tags,
+							  join ? &v->ngroups : &v->ntags,
+							  join ? RP_DIR_DEVICE_GROUPS_MAX
+							       : RP_DIR_TAGS_MAX,
+							  what)) < 0) {
 					cli_err("device-group %s: device %s has too many", sub,
 						dev);
 					r = 1;
@@ -1500,7 +1551,7 @@ static int import_member(struct import *im, const char *group, uint32_t gid, con
 			return RP_E_NOMEM;
 		}
 	}
-	return login ? add_name(&g->members, &g->nmembers, RP_DIR_MEMBERS_MAX, login) : 0;
+	return login ? cli_dir_add_name(&g->members, &g->nmembers, RP_DIR_MEMBERS_MAX, login) : 0;
 }
 
 /* ';'-separated parts of a field, each handed to fn. */

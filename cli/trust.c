@@ -286,10 +286,13 @@ static void facts_check(const char *org, const char *id, json_t *pubkey, json_t 
 				  &ret->nkeys, ret->problem, sizeof(ret->problem)) == 0;
 	if (!ret->key_ok)
 		return;
-	/* the facts were signed at enrolment, by the first key */
+	/* signed at enrolment by the first key, or later by the current one */
 	if (!note)
 		snprintf(ret->problem, sizeof(ret->problem), "no facts signed by the device");
-	else if (rp_facts_verify(note, strlen(note), first, &f, &d) < 0)
+	else if (rp_facts_verify(note, strlen(note), first, &f, &d) < 0 &&
+		 /* or kept current since (agent/facts.c), by the key it holds now */
+		 (memcmp(ret->cur, first, 32) == 0 ||
+		  rp_facts_verify_as(note, strlen(note), ret->cur, id, &f, &d) < 0))
 		snprintf(ret->problem, sizeof(ret->problem), "facts: %s", d.msg);
 	else if (strcmp(f.org, org) != 0)
 		snprintf(ret->problem, sizeof(ret->problem), "facts are for org %s", f.org);

@@ -23,8 +23,9 @@
 static const char stmt_header[] = "rampart/directory/v1";
 static const char state_header[] = "rampart/directory-state/v1";
 
-enum kind { K_USER, K_GROUP, K_DGROUP, K_DEVICE, K_BIND, K_N };
-static const char *const kind_word[K_N] = {"user", "group", "device-group", "device", "bind"};
+enum kind { K_USER, K_GROUP, K_DGROUP, K_DEVICE, K_BIND, K_TOKEN, K_N };
+static const char *const kind_word[K_N] = {"user",   "group", "device-group",
+					   "device", "bind",  "token"};
 
 /* ---- names and small values ---- */
 
@@ -101,10 +102,21 @@ static void bind_free(struct rp_dir_bind *b)
 	free(b);
 }
 
+static void token_free(struct rp_dir_token *t)
+{
+	if (t) {
+		free(t->groups);
+		free(t->tags);
+		free(t->enrolled);
+	}
+	free(t);
+}
+
 static void obj_free(enum kind k, void *o)
 {
 	switch (k) {
 	case K_USER: user_free(o); break;
+	case K_TOKEN: token_free(o); break;
 	case K_GROUP: group_free(o); break;
 	case K_DEVICE: device_free(o); break;
 	case K_BIND: bind_free(o); break;
@@ -120,6 +132,7 @@ static void ***arr(struct rp_dir *d, enum kind k, size_t **ret_n)
 	case K_GROUP: *ret_n = &d->ngroups; return (void ***)&d->groups;
 	case K_DGROUP: *ret_n = &d->ndgroups; return (void ***)&d->dgroups;
 	case K_DEVICE: *ret_n = &d->ndevices; return (void ***)&d->devices;
+	case K_TOKEN: *ret_n = &d->ntokens; return (void ***)&d->tokens;
 	default: *ret_n = &d->nbinds; return (void ***)&d->binds;
 	}
 }
@@ -181,6 +194,9 @@ static int key_cmp(enum kind k, const void *a, const void *b)
 	case K_DEVICE:
 		return strcmp(((const struct rp_dir_device *)a)->id,
 			      ((const struct rp_dir_device *)b)->id);
+	case K_TOKEN:
+		return strcmp(((const struct rp_dir_token *)a)->id,
+			      ((const struct rp_dir_token *)b)->id);
 	default: {
 		const struct rp_dir_bind *x = a, *y = b;
 		int c = strcmp(x->ugroup, y->ugroup);
@@ -221,6 +237,7 @@ static const void *get(const struct rp_dir *d, enum kind k, const char *name)
 		struct rp_dir_group g;
 		struct rp_dir_dgroup dg;
 		struct rp_dir_device v;
+		struct rp_dir_token t;
 	} key;
 	size_t *n;
 	void ***a = arr((struct rp_dir *)d, k, &n);
@@ -250,6 +267,11 @@ const struct rp_dir_device *rp_dir_device_get(const struct rp_dir *d, const char
 bool rp_dir_dgroup_exists(const struct rp_dir *d, const char *name)
 {
 	return get(d, K_DGROUP, name) != NULL;
+}
+
+const struct rp_dir_token *rp_dir_token_get(const struct rp_dir *d, const char *id)
+{
+	return get(d, K_TOKEN, id);
 }
 
 static bool in_names(const char (*names)[RP_DIR_NAME_MAX + 1], size_t n, const char *name)
@@ -327,6 +349,14 @@ uint32_t rp_dir_statement_threshold(const struct rp_policy *p, const struct rp_d
 
 	if (p->ngthresholds == 0 || !dir)
 		return t;
+	/* a token enrols every device it names into its groups: their threshold too */
+	for (size_t i = 0; c->kind == RP_KIND_DIRECTORY && c->dir && i < c->dir->put.ntokens; i++) {
+		const struct rp_dir_token *tk = c->dir->put.tokens[i];
+		uint32_t k = rp_policy_threshold(
+			p, role, (const char(*)[RP_USER_NAME_MAX + 1]) tk->groups, tk->ngroups);
+		if (k > t)
+			t = k;
+	}
 	for (size_t i = 0; i < dir->ndevices; i++) {
 		const struct rp_dir_device *v = dir->devices[i];
 		uint32_t k;
@@ -391,7 +421,26 @@ static void obj_format(struct rp_sb *sb, enum kind k, const void *o, const char 
 		names_format(sb, "groups", (const char(*)[RP_DIR_NAME_MAX + 1]) v->groups,
 			     v->ngroups);
 		names_format(sb, "tags", (const char(*)[RP_DIR_NAME_MAX + 1]) v->tags, v->ntags);
+		rp_sb_puts(sb, v->decommissioned ? " decommissioned\n" : "\n");
+		break;
+	}
+	case K_TOKEN: {
+		const struct rp_dir_token *tk = o;
+		char t[21], *key = rp_b64_encode(tk->key, sizeof(tk->key));
+		rp_time_format(tk->expires, t);
+		if (!key) {
+			sb->err = RP_E_NOMEM;
+			break;
+		}
+		rp_sb_printf(sb, "%stoken %s key %s expires %s max %u", prefix, tk->id, key, t,
+			     tk->max);
+		free(key);
+		names_format(sb, "groups", (const char(*)[RP_DIR_NAME_MAX + 1]) tk->groups,
+			     tk->ngroups);
+		names_format(sb, "tags", (const char(*)[RP_DIR_NAME_MAX + 1]) tk->tags, tk->ntags);
 		rp_sb_puts(sb, "\n");
+		for (size_t i = 0; i < tk->nenrolled; i++)
+			rp_sb_printf(sb, "%senrolled %s\n", prefix, tk->enrolled[i]);
 		break;
 	}
 	default: {
@@ -425,6 +474,9 @@ static void obj_key_format(struct rp_sb *sb, enum kind k, const void *o)
 		break;
 	case K_DEVICE:
 		rp_sb_printf(sb, "remove device %s\n", ((const struct rp_dir_device *)o)->id);
+		break;
+	case K_TOKEN:
+		rp_sb_printf(sb, "remove token %s\n", ((const struct rp_dir_token *)o)->id);
 		break;
 	default:
 		rp_sb_printf(sb, "remove bind %s %s\n", ((const struct rp_dir_bind *)o)->ugroup,
@@ -486,6 +538,11 @@ char *rp_dir_state_format(const struct rp_dir_state *s, size_t *ret_len)
 		rp_sb_puts(&sb, "head none\n");
 	else
 		rp_sb_printf(&sb, "head sha256:%s\n", h);
+	if (s->entries != s->version) {
+		rp_hex_encode(s->tail, 32, h);
+		rp_sb_printf(&sb, "entries %llu tail sha256:%s\n", (unsigned long long)s->entries,
+			     h);
+	}
 	dir_format(&sb, &s->dir);
 	return rp_sb_take(&sb, ret_len);
 }
@@ -495,6 +552,7 @@ char *rp_dir_state_format(const struct rp_dir_state *s, size_t *ret_len)
 struct parser {
 	struct rp_cursor cur;
 	const char *what; /* "directory" or "directory state" */
+	bool state;       /* a state: tokens list the devices they enrolled */
 	struct rp_diag *d;
 	size_t lineno;
 	/* the line read ahead, if any */
@@ -749,6 +807,28 @@ fail:
 	return r;
 }
 
+/*
+ * `[groups NAME,...] [tags NAME,...]' from word *i on (moved past them):
+ * what a device record and a token give a device. Every word used: 0;
+ * RP_E_TOOBIG, RP_E_NOMEM, or RP_E_MALFORMED otherwise.
+ */
+static int parse_membership(const struct words *w, size_t *i, char (**groups)[RP_DIR_NAME_MAX + 1],
+			    size_t *ngroups, char (**tags)[RP_DIR_NAME_MAX + 1], size_t *ntags)
+{
+	int r = 0;
+
+	if (word_is(w, *i, "groups") && *i + 1 < w->n) {
+		r = parse_names(w->w[*i + 1], w->l[*i + 1], RP_DIR_DEVICE_GROUPS_MAX, groups,
+				ngroups);
+		*i += 2;
+	}
+	if (r == 0 && word_is(w, *i, "tags") && *i + 1 < w->n) {
+		r = parse_names(w->w[*i + 1], w->l[*i + 1], RP_DIR_TAGS_MAX, tags, ntags);
+		*i += 2;
+	}
+	return r == 0 && *i != w->n ? RP_E_MALFORMED : r;
+}
+
 static int parse_device(struct parser *p, const struct words *w, struct rp_dir_device **ret)
 {
 	struct rp_dir_device *v = calloc(1, sizeof(*v));
@@ -762,21 +842,20 @@ static int parse_device(struct parser *p, const struct words *w, struct rp_dir_d
 		goto fail;
 	}
 	memcpy(v->id, w->w[1], w->l[1]);
-	if (word_is(w, i, "groups") && i + 1 < w->n) {
-		r = parse_names(w->w[i + 1], w->l[i + 1], RP_DIR_DEVICE_GROUPS_MAX, &v->groups,
-				&v->ngroups);
-		i += 2;
+	/* `decommissioned' last, and alone: the device leaves every group and tag */
+	struct words m = *w;
+	if (m.n == 3 && word_is(&m, 2, "decommissioned")) {
+		v->decommissioned = true;
+		m.n--;
 	}
-	if (r == 0 && word_is(w, i, "tags") && i + 1 < w->n) {
-		r = parse_names(w->w[i + 1], w->l[i + 1], RP_DIR_TAGS_MAX, &v->tags, &v->ntags);
-		i += 2;
-	}
+	r = parse_membership(&m, &i, &v->groups, &v->ngroups, &v->tags, &v->ntags);
 	if (r == RP_E_NOMEM)
 		goto fail;
-	if (r < 0 || i != w->n) {
+	if (r < 0) {
 		r = bad(p, r == RP_E_TOOBIG ? "more than 32 groups or tags"
 					    : "is not `device ID [groups NAME,...] [tags "
-					      "NAME,...]', names in ascending order, each once");
+					      "NAME,...] | decommissioned', names in ascending "
+					      "order, each once");
 		goto fail;
 	}
 	*ret = v;
@@ -870,6 +949,73 @@ fail:
 	return r;
 }
 
+static int parse_token(struct parser *p, const struct words *w, struct rp_dir_token **ret)
+{
+	struct rp_dir_token *t = calloc(1, sizeof(*t));
+	size_t i = 8, klen;
+	uint64_t max;
+	int r = 0;
+
+	if (!t)
+		return RP_E_NOMEM;
+	/* token ID key BASE64 expires TIME max N [groups NAME,...] [tags NAME,...] */
+	if (w->n < 8 || !rp_id_valid(w->w[1], w->l[1]) || !word_is(w, 2, "key") ||
+	    !word_is(w, 4, "expires") || !word_is(w, 6, "max")) {
+		r = bad(p, "is not `token ID key BASE64 expires TIME max N [groups NAME,...] "
+			   "[tags NAME,...]'");
+		goto fail;
+	}
+	memcpy(t->id, w->w[1], w->l[1]);
+	if (w->l[3] != 44 || rp_b64_decode(w->w[3], w->l[3], t->key, sizeof(t->key), &klen) < 0 ||
+	    klen != 32) {
+		r = bad(p, "the token key is not base64 of a 32-byte Ed25519 public key");
+		goto fail;
+	}
+	if (rp_time_parse(w->w[5], w->l[5], &t->expires) != 0) {
+		r = bad(p, "expires is not YYYY-MM-DDTHH:MM:SSZ");
+		goto fail;
+	}
+	if (rp_parse_u64(w->w[7], w->l[7], RP_ENROLL_TOKEN_DEVICES_MAX, &max) != 0 || max == 0) {
+		r = bad(p, "max is not a number of devices from 1 to 10000");
+		goto fail;
+	}
+	t->max = (uint32_t)max;
+	r = parse_membership(w, &i, &t->groups, &t->ngroups, &t->tags, &t->ntags);
+	if (r == RP_E_NOMEM)
+		goto fail;
+	if (r < 0) {
+		r = bad(p, r == RP_E_TOOBIG ? "more than 32 groups or tags"
+					    : "is not `token ... max N [groups NAME,...] [tags "
+					      "NAME,...]', names in ascending order, each once");
+		goto fail;
+	}
+	/* in a state, the devices it enrolled, on the lines that follow, in log order */
+	while (p->state && (r = next_line(p)) == 1) {
+		if (p->len < 9 || memcmp(p->line, "enrolled ", 9) != 0) {
+			p->have = true;
+			break;
+		}
+		char id[RP_ID_HEX + 1] = "";
+		if (!rp_id_valid(p->line + 9, p->len - 9) || t->nenrolled >= t->max) {
+			r = bad(p, "is not `enrolled DEVICE-ID', at most max of them");
+			goto fail;
+		}
+		memcpy(id, p->line + 9, RP_ID_HEX);
+		if ((r = rp_dir_token_enlist(t, id)) < 0)
+			goto fail;
+	}
+	if (r < 0) {
+		rp_diagf(p->d, "%s: the last line does not end in a newline", p->what);
+		r = RP_E_MALFORMED;
+		goto fail;
+	}
+	*ret = t;
+	return 0;
+fail:
+	token_free(t);
+	return r;
+}
+
 /* A removal line's object: only the key. */
 static int parse_removal(struct parser *p, const struct words *w, enum kind *ret_k, void **ret)
 {
@@ -880,15 +1026,16 @@ static int parse_removal(struct parser *p, const struct words *w, enum kind *ret
 		if (word_is(w, 1, kind_word[k]))
 			break;
 	if (k == K_N)
-		return bad(p, "is not `remove user|group|device-group|device|bind ...'");
+		return bad(p, "is not `remove user|group|device-group|device|bind|token ...'");
 	if (k == K_BIND)
 		want = 4;
 	if (w->n != want)
 		return bad(p, k == K_BIND ? "is not `remove bind USER-GROUP DEVICE-GROUP'"
 					  : "is not `remove KIND NAME'");
-	if (k == K_DEVICE ? !rp_id_valid(w->w[2], w->l[2])
-			  : !rp_dir_name_valid(w->w[2], w->l[2]) ||
-				    (k == K_BIND && !rp_dir_name_valid(w->w[3], w->l[3])))
+	if (k == K_DEVICE || k == K_TOKEN
+		    ? !rp_id_valid(w->w[2], w->l[2])
+		    : !rp_dir_name_valid(w->w[2], w->l[2]) ||
+			      (k == K_BIND && !rp_dir_name_valid(w->w[3], w->l[3])))
 		return bad(p, "the name is not valid");
 	/* the largest of the objects, zeroed: each kind's key is its first field(s) */
 	void *o = calloc(1, sizeof(struct rp_dir_user) > sizeof(struct rp_dir_bind)
@@ -901,6 +1048,7 @@ static int parse_removal(struct parser *p, const struct words *w, enum kind *ret
 	case K_GROUP: memcpy(((struct rp_dir_group *)o)->name, w->w[2], w->l[2]); break;
 	case K_DGROUP: memcpy(((struct rp_dir_dgroup *)o)->name, w->w[2], w->l[2]); break;
 	case K_DEVICE: memcpy(((struct rp_dir_device *)o)->id, w->w[2], w->l[2]); break;
+	case K_TOKEN: memcpy(((struct rp_dir_token *)o)->id, w->w[2], w->l[2]); break;
 	default:
 		memcpy(((struct rp_dir_bind *)o)->ugroup, w->w[2], w->l[2]);
 		memcpy(((struct rp_dir_bind *)o)->dgroup, w->w[3], w->l[3]);
@@ -961,6 +1109,7 @@ static int parse_objects(struct parser *p, struct rp_dir *put, struct rp_dir *de
 				r = 0;
 				break;
 			case K_DEVICE: r = parse_device(p, &w, (struct rp_dir_device **)&o); break;
+			case K_TOKEN: r = parse_token(p, &w, (struct rp_dir_token **)&o); break;
 			default: r = parse_bind(p, &w, (struct rp_dir_bind **)&o);
 			}
 			if (r < 0)
@@ -974,11 +1123,12 @@ static int parse_objects(struct parser *p, struct rp_dir *put, struct rp_dir *de
 		if (sec < section || (sec == section && key_cmp(k, (*a)[*n - 1], o) >= 0)) {
 			p->have = false;
 			obj_free(k, o);
-			rp_diagf(p->d,
-				 "%s: the %s%s line before line %zu is out of order: sections "
-				 "go user, group, device-group, device, bind (then removals), "
-				 "each sorted, each object once",
-				 p->what, removal ? "remove " : "", kind_word[k], p->lineno + 1);
+			rp_diagf(
+				p->d,
+				"%s: the %s%s line before line %zu is out of order: sections "
+				"go user, group, device-group, device, bind, token (then removals), "
+				"each sorted, each object once",
+				p->what, removal ? "remove " : "", kind_word[k], p->lineno + 1);
 			return RP_E_MALFORMED;
 		}
 		if (++count > RP_DIR_OBJECTS_MAX) {
@@ -1246,7 +1396,7 @@ void rp_dir_state_release(struct rp_dir_state *s)
 
 int rp_dir_state_parse(const char *text, size_t len, struct rp_dir_state *ret, struct rp_diag *d)
 {
-	struct parser p = {.what = "directory state", .d = d};
+	struct parser p = {.what = "directory state", .state = true, .d = d};
 	struct rp_dir_state s;
 	size_t count;
 	bool none;
@@ -1268,6 +1418,21 @@ int rp_dir_state_parse(const char *text, size_t len, struct rp_dir_state *ret, s
 	if (none != (s.version == 0)) {
 		r = bad(&p, "version 0, and only it, has no head");
 		goto fail;
+	}
+	s.entries = s.version;
+	if ((r = next_line(&p)) == 1 && p.len > 8 && !memcmp(p.line, "entries ", 8)) {
+		struct words w;
+		uint64_t n;
+		if (!split(p.line, p.len, 4, &w) || w.n != 4 || !word_is(&w, 2, "tail") ||
+		    rp_parse_u64(w.w[1], w.l[1], INT64_MAX, &n) != 0 || n <= s.version ||
+		    w.l[3] != 71 || memcmp(w.w[3], "sha256:", 7) != 0 ||
+		    rp_hex_decode(w.w[3] + 7, 64, s.tail, 32) != 0) {
+			r = bad(&p, "is not `entries N tail sha256:<64 hex>', N above the version");
+			goto fail;
+		}
+		s.entries = n;
+	} else if (r == 1) {
+		p.have = true;
 	}
 	if ((r = parse_objects(&p, &s.dir, NULL, &count)) < 0)
 		goto fail;
@@ -1338,10 +1503,38 @@ static void *obj_dup(enum kind k, const void *o)
 		}
 		c->ngroups = v->ngroups;
 		c->ntags = v->ntags;
+		c->decommissioned = v->decommissioned;
 		if (v->ngroups)
 			memcpy(c->groups, v->groups, v->ngroups * sizeof(*c->groups));
 		if (v->ntags)
 			memcpy(c->tags, v->tags, v->ntags * sizeof(*c->tags));
+		return c;
+	}
+	case K_TOKEN: {
+		const struct rp_dir_token *t = o;
+		struct rp_dir_token *c = calloc(1, sizeof(*c));
+		if (!c)
+			return NULL;
+		memcpy(c->id, t->id, sizeof(c->id));
+		memcpy(c->key, t->key, sizeof(c->key));
+		c->expires = t->expires;
+		c->max = t->max;
+		if ((t->ngroups && !(c->groups = malloc(t->ngroups * sizeof(*c->groups)))) ||
+		    (t->ntags && !(c->tags = malloc(t->ntags * sizeof(*c->tags)))) ||
+		    (t->nenrolled &&
+		     !(c->enrolled = malloc(t->nenrolled * sizeof(*c->enrolled))))) {
+			token_free(c);
+			return NULL;
+		}
+		c->ngroups = t->ngroups;
+		c->ntags = t->ntags;
+		c->nenrolled = t->nenrolled;
+		if (t->ngroups)
+			memcpy(c->groups, t->groups, t->ngroups * sizeof(*c->groups));
+		if (t->ntags)
+			memcpy(c->tags, t->tags, t->ntags * sizeof(*c->tags));
+		if (t->nenrolled)
+			memcpy(c->enrolled, t->enrolled, t->nenrolled * sizeof(*c->enrolled));
 		return c;
 	}
 	default: {
@@ -1365,9 +1558,41 @@ static void *obj_dup(enum kind k, const void *o)
 	}
 }
 
+int rp_dir_token_enlist(struct rp_dir_token *t, const char *device)
+{
+	if ((t->nenrolled & (t->nenrolled - 1)) == 0) {
+		size_t cap = t->nenrolled ? t->nenrolled * 2 : 4;
+		void *n = realloc(t->enrolled, cap * sizeof(*t->enrolled));
+		if (!n)
+			return RP_E_NOMEM;
+		t->enrolled = n;
+	}
+	memset(t->enrolled[t->nenrolled], 0, sizeof(t->enrolled[0]));
+	snprintf(t->enrolled[t->nenrolled++], RP_ID_HEX + 1, "%s", device);
+	return 0;
+}
+
+static bool final_record(enum kind k, const void *o)
+{
+	return k == K_DEVICE && ((const struct rp_dir_device *)o)->decommissioned;
+}
+
+static int token_keep_enrolled(struct rp_dir_token *t, const struct rp_dir_token *old)
+{
+	free(t->enrolled);
+	t->enrolled = NULL;
+	t->nenrolled = 0;
+	if (old->nenrolled && !(t->enrolled = malloc(old->nenrolled * sizeof(*t->enrolled))))
+		return RP_E_NOMEM;
+	if (old->nenrolled)
+		memcpy(t->enrolled, old->enrolled, old->nenrolled * sizeof(*t->enrolled));
+	t->nenrolled = old->nenrolled;
+	return 0;
+}
+
 static size_t dir_count(const struct rp_dir *d)
 {
-	return d->nusers + d->ngroups + d->ndgroups + d->ndevices + d->nbinds;
+	return d->nusers + d->ngroups + d->ndgroups + d->ndevices + d->nbinds + d->ntokens;
 }
 
 int rp_dir_apply(struct rp_dir_state *s, const struct rp_dir_stmt *st, const uint8_t *entry,
@@ -1407,17 +1632,28 @@ int rp_dir_apply(struct rp_dir_state *s, const struct rp_dir_stmt *st, const uin
 				int c = i == *sn   ? 1
 					: j == *pn ? -1
 						   : key_cmp((enum kind)k, (*sa)[i], (*pa)[j]);
-				void *o;
+				void *o, *old = NULL;
 				if (c < 0) {
 					o = (*sa)[i++];
 					if (find((struct rp_dir *)&st->del, (enum kind)k, o,
-						 NULL) >= 0)
+						 NULL) >= 0 &&
+					    !final_record(k, o))
 						continue;
 					o = obj_dup((enum kind)k, o);
+				} else if (c == 0 && final_record(k, (*sa)[i])) {
+					/* decommissioned for good: the put changes nothing */
+					o = obj_dup((enum kind)k, (*sa)[i++]);
+					j++;
 				} else {
 					if (c == 0)
-						i++;
+						old = (*sa)[i++];
 					o = obj_dup((enum kind)k, (*pa)[j++]);
+					/* a token put again keeps the devices it enrolled */
+					if (o && old && k == K_TOKEN &&
+					    token_keep_enrolled(o, old) < 0) {
+						obj_free((enum kind)k, o);
+						o = NULL;
+					}
 				}
 				if (!o || push(&next, (enum kind)k, o) < 0) {
 					obj_free((enum kind)k, o);
@@ -1432,6 +1668,8 @@ int rp_dir_apply(struct rp_dir_state *s, const struct rp_dir_stmt *st, const uin
 	}
 	s->version = st->version;
 	rp_dir_stmt_hash(st, entry, len, s->head);
+	s->entries++;
+	rp_sha256(entry, len, s->tail);
 	return 0;
 }
 
@@ -1463,6 +1701,29 @@ static size_t drop_devices(struct rp_dir *a, const struct rp_dir_state *s,
 	return dropped;
 }
 
+/*
+ * Drops from a the tokens needing more than count signatures: every device
+ * a token enrols joins its groups, so it carries what those groups require.
+ */
+static size_t drop_tokens(struct rp_dir *a, const struct rp_policy *p, size_t count)
+{
+	size_t k = 0, dropped = 0;
+
+	for (size_t i = 0; i < a->ntokens; i++) {
+		struct rp_dir_token *t = a->tokens[i];
+		if (rp_policy_threshold(p, RP_ROLE_DIRECTORY,
+					(const char(*)[RP_USER_NAME_MAX + 1]) t->groups,
+					t->ngroups) > count) {
+			token_free(t);
+			dropped++;
+		} else {
+			a->tokens[k++] = t;
+		}
+	}
+	a->ntokens = k;
+	return dropped;
+}
+
 int rp_dir_fold(struct rp_dir_state *s, struct rp_dir_stmt *st, const uint8_t *entry, size_t len,
 		const struct rp_policy *p, uint32_t min, bool *ret_applied, size_t *ret_dropped,
 		struct rp_diag *d)
@@ -1477,6 +1738,7 @@ int rp_dir_fold(struct rp_dir_state *s, struct rp_dir_stmt *st, const uint8_t *e
 	if (ok && p->ngthresholds) {
 		dropped = drop_devices(&st->put, s, p, count);
 		dropped += drop_devices(&st->del, s, p, count);
+		dropped += drop_tokens(&st->put, p, count);
 	}
 	if ((r = rp_dir_apply(s, st, entry, len, ok, d)) < 0)
 		return r;

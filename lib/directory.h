@@ -64,6 +64,12 @@ struct rp_dir_device {
 	size_t ngroups, ntags;
 	char (*groups)[RP_DIR_NAME_MAX + 1]; /* device groups, sorted, unique */
 	char (*tags)[RP_DIR_NAME_MAX + 1];   /* sorted, unique */
+	/*
+	 * `decommissioned' (rampart devices remove): in no group, with no tag, and
+	 * for good: no later statement or enrolment changes the record, and the
+	 * device's agent, seeing it, stops acting (docs/directory.md).
+	 */
+	bool decommissioned;
 };
 
 struct rp_dir_bind {
@@ -74,14 +80,35 @@ struct rp_dir_bind {
 	char **commands; /* RP_ACCESS_SUDO (lib/sshkey.h: rp_sudo_command_valid) */
 };
 
+/*
+ * A reusable enrolment token (docs/formats.md, "Reusable enrolment
+ * token"): devices whose enrolment note its key signed before it expired
+ * get a record with its groups and tags, up to max of them, counted in
+ * log order (lib/enroll.h). enrolled is the fold's (the state's), never a
+ * statement's: the devices it already enrolled, so that a note logged
+ * again counts once and a record removed later is not brought back.
+ */
+struct rp_dir_token {
+	char id[RP_ID_HEX + 1];
+	uint8_t key[32]; /* the Ed25519 public key whose seed the token text carries */
+	int64_t expires; /* enrolment notes signed at or after it are not folded */
+	uint32_t max;    /* devices it may enrol */
+	size_t ngroups, ntags;
+	char (*groups)[RP_DIR_NAME_MAX + 1]; /* device groups, sorted, unique */
+	char (*tags)[RP_DIR_NAME_MAX + 1];   /* sorted, unique */
+	size_t nenrolled;
+	char (*enrolled)[RP_ID_HEX + 1]; /* state only: in log order */
+};
+
 /* A set of objects: the state, or what a statement puts or removes. */
 struct rp_dir {
-	size_t nusers, ngroups, ndgroups, ndevices, nbinds;
+	size_t nusers, ngroups, ndgroups, ndevices, nbinds, ntokens;
 	struct rp_dir_user **users;
 	struct rp_dir_group **groups;
 	struct rp_dir_dgroup **dgroups;
 	struct rp_dir_device **devices;
 	struct rp_dir_bind **binds;
+	struct rp_dir_token **tokens;
 };
 
 /* A `rampart/directory/v1' statement. */
@@ -107,12 +134,26 @@ struct rp_dir_state {
 	uint64_t version;  /* of the last directory entry; 0: none yet */
 	uint8_t head[32];  /* rp_dir_stmt_hash of it (what the next one names as previous) */
 	struct rp_dir dir; /* sorted by key */
+	/*
+	 * Entries folded: directory statements and enrolment notes (lib/enroll.h),
+	 * and SHA-256 of the last one's bytes (what the CLI asks the server to show
+	 * again). Without enrolments, entries == version and tail is unused.
+	 */
+	uint64_t entries;
+	uint8_t tail[32];
 };
 
 bool rp_dir_name_valid(const char *s, size_t n);
 
 /* Building statements (rampart's directory commands): objects by kind. */
-enum rp_dir_kind { RP_DIR_USER, RP_DIR_GROUP, RP_DIR_DGROUP, RP_DIR_DEVICE, RP_DIR_BIND };
+enum rp_dir_kind {
+	RP_DIR_USER,
+	RP_DIR_GROUP,
+	RP_DIR_DGROUP,
+	RP_DIR_DEVICE,
+	RP_DIR_BIND,
+	RP_DIR_TOKEN
+};
 /* Inserts o (owned from then on) in d's sorted set, replacing an object of the same key. */
 int rp_dir_insert(struct rp_dir *d, enum rp_dir_kind k, void *o);
 /* The object of d with the key of key (an object of kind k, only its key set), or NULL. */
@@ -182,6 +223,9 @@ const struct rp_dir_user *rp_dir_user_get(const struct rp_dir *d, const char *lo
 const struct rp_dir_group *rp_dir_group_get(const struct rp_dir *d, const char *name);
 const struct rp_dir_device *rp_dir_device_get(const struct rp_dir *d, const char *id);
 bool rp_dir_dgroup_exists(const struct rp_dir *d, const char *name);
+const struct rp_dir_token *rp_dir_token_get(const struct rp_dir *d, const char *id);
+/* device appended to t's enrolled list (lib/enroll.c's fold, the state's parse). */
+int rp_dir_token_enlist(struct rp_dir_token *t, const char *device);
 
 /*
  * Whether a command's `target' value reaches the device under the

@@ -61,8 +61,23 @@ int rp_facts_parse_text(const char *text, size_t len, struct rp_facts *ret, stru
 	if (!value_ok(v, vlen, RP_FACTS_VERSION_MAX) || memchr(v, ' ', vlen))
 		goto bad;
 	memcpy(f.agent_version, v, vlen);
+	/* the optional fields (issue 11), each at most once, in order */
+	static const char *const opt[] = {"kernel", "booted", "time"};
+	for (size_t i = 0; i < 3 && c.n != 0; i++) {
+		size_t ol = strlen(opt[i]);
+		if (c.n <= ol || memcmp(c.p, opt[i], ol) != 0 || c.p[ol] != ' ')
+			continue;
+		if ((e = rp_expect_field(&c, "facts", opt[i], &v, &vlen, d)) < 0)
+			return e;
+		if (i == 0 ? !value_ok(v, vlen, RP_FACTS_OS_MAX)
+			   : rp_time_parse(v, vlen, i == 1 ? &f.booted : &f.time) != 0)
+			goto bad;
+		if (i == 0)
+			memcpy(f.kernel, v, vlen);
+	}
 	if (c.n != 0) {
-		rp_diagf(d, "facts: unexpected line after `agent-version'");
+		rp_diagf(d, "facts: unexpected line after `agent-version' (then only kernel, "
+			    "booted, time, in that order)");
 		return RP_E_MALFORMED;
 	}
 	*ret = f;
@@ -85,6 +100,16 @@ char *rp_facts_format(const struct rp_facts *f, size_t *ret_len)
 	rp_sb_init(&sb, RP_FACTS_MAX);
 	rp_sb_printf(&sb, "%s\norg %s\ndevice %s\nhostname %s\nos %s\nagent-version %s\n",
 		     facts_header, f->org, f->device, f->hostname, f->os, f->agent_version);
+	if (f->kernel[0])
+		rp_sb_printf(&sb, "kernel %s\n", f->kernel);
+	for (int i = 0; i < 2; i++) {
+		char tb[21];
+		int64_t v = i == 0 ? f->booted : f->time;
+		if (v) {
+			rp_time_format(v, tb);
+			rp_sb_printf(&sb, "%s %s\n", i == 0 ? "booted" : "time", tb);
+		}
+	}
 	t = rp_sb_take(&sb, &len);
 	/* What cannot be parsed back is never signed. */
 	if (t && rp_facts_parse_text(t, len, &chk, NULL) < 0) {
@@ -99,12 +124,18 @@ char *rp_facts_format(const struct rp_facts *f, size_t *ret_len)
 int rp_facts_verify(const char *msg, size_t len, const uint8_t pub[32], struct rp_facts *ret,
 		    struct rp_diag *d)
 {
+	return rp_facts_verify_as(msg, len, pub, NULL, ret, d);
+}
+
+int rp_facts_verify_as(const char *msg, size_t len, const uint8_t pub[32], const char *device,
+		       struct rp_facts *ret, struct rp_diag *d)
+{
 	struct rp_note *note = NULL;
 	struct rp_facts f;
 	char id[RP_ID_HEX + 1];
 	int r;
 
-	if ((r = rp_device_note_open(msg, len, pub, NULL, &note, id, d)) < 0)
+	if ((r = rp_device_note_open(msg, len, pub, device, &note, id, d)) < 0)
 		return r;
 	if ((r = rp_facts_parse_text(note->msg, note->text_len, &f, d)) == 0 &&
 	    strcmp(f.device, id) != 0) {

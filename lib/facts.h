@@ -20,6 +20,13 @@ struct rp_facts {
 	char hostname[RP_FACTS_HOSTNAME_MAX + 1];
 	char os[RP_FACTS_OS_MAX + 1];
 	char agent_version[RP_FACTS_VERSION_MAX + 1];
+	/*
+	 * Optional, in this order after agent-version (notes from before them
+	 * stay valid): the kernel release, when it last booted, and when the
+	 * device signed these facts. "" / 0 when absent.
+	 */
+	char kernel[RP_FACTS_OS_MAX + 1];
+	int64_t booted, time;
 };
 
 int rp_facts_parse_text(const char *text, size_t len, struct rp_facts *ret, struct rp_diag *d);
@@ -33,3 +40,6 @@ char *rp_facts_format(const struct rp_facts *f, size_t *ret_len);
  */
 int rp_facts_verify(const char *msg, size_t len, const uint8_t pub[32], struct rp_facts *ret,
 		    struct rp_diag *d);
+/* The same for a key the device re-keyed to: signed by pub under the device id device. */
+int rp_facts_verify_as(const char *msg, size_t len, const uint8_t pub[32], const char *device,
+		       struct rp_facts *ret, struct rp_diag *d);

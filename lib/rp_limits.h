@@ -158,6 +158,14 @@
 /* POST /v1/agent/result: base64 output (4/3 of RP_OUTPUT_KEEP), the note, a reason. */
 #define RP_HTTP_RESULT_BODY_MAX   (2 * RP_OUTPUT_KEEP + 16384)
 #define RP_ENROLL_TOKEN_TTL_MAX_S (30 * 24 * 3600) /* the longest an enrolment token lives */
+/*
+ * Reusable enrolment tokens (lib/enroll.h): the most devices one may enrol
+ * (its state lists each, 33 bytes), and its enrolment notes: the note
+ * itself, and how far its signed time may be from rampartd's clock.
+ */
+#define RP_ENROLL_TOKEN_DEVICES_MAX 10000
+#define RP_ENROLMENT_NOTE_MAX       2048
+#define RP_ENROLMENT_SKEW_S         300
 
 /* The longest an API token lives (created, or reissued with its old lifetime). */
 #define RP_API_TOKEN_TTL_MAX_S (366 * 86400)

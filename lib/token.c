@@ -17,37 +17,63 @@ static bool sha256_text_valid(const char *v, size_t n)
 	return n == 71 && memcmp(v, "sha256:", 7) == 0 && rp_hex_decode(v + 7, 64, h, 32) == 0;
 }
 
-int rp_enroll_token_parse(const char *s, size_t n, struct rp_enroll_token *ret, struct rp_diag *d)
+int rp_token_text_open(const char *s, size_t n, const char *pfx, const char *hdr, const char *what,
+		       char text[RP_TOKEN_TEXT_MAX], struct rp_cursor *ret, struct rp_diag *d)
 {
-	static const char *const fields[] = {"server", "pin", "org", "policy", "secret", "expires"};
-	char text[RP_TOKEN_TEXT_MAX];
-	size_t tlen = 0;
-	struct rp_cursor c;
-	struct rp_enroll_token t = {0};
-	const char *line, *v;
-	size_t llen, vlen;
-	uint8_t secret[32];
+	size_t plen = strlen(pfx), tlen = 0, llen;
+	const char *line;
 
 	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
 		n--;
-	if (n > RP_TOKEN_MAX || n < sizeof(prefix) || memcmp(s, prefix, sizeof(prefix) - 1) != 0) {
-		rp_diagf(d, "enrolment token does not start with %s or is too long", prefix);
+	if (n > RP_TOKEN_MAX || n <= plen || memcmp(s, pfx, plen) != 0) {
+		rp_diagf(d, "%s does not start with %s or is too long", what, pfx);
 		return RP_E_MALFORMED;
 	}
-	if (sodium_base642bin((uint8_t *)text, sizeof(text) - 1, s + 5, n - 5, NULL, &tlen, NULL,
-			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0) {
-		rp_diagf(d, "enrolment token is not base64url");
+	if (sodium_base642bin((uint8_t *)text, RP_TOKEN_TEXT_MAX - 1, s + plen, n - plen, NULL,
+			      &tlen, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0) {
+		rp_diagf(d, "%s is not base64url", what);
 		return RP_E_MALFORMED;
 	}
 	text[tlen] = '\0';
 	if (tlen == 0 || !rp_note_text_valid(text, tlen, NULL)) {
-		rp_diagf(d, "enrolment token text has control characters or is not UTF-8");
+		rp_diagf(d, "%s text has control characters or is not UTF-8", what);
 		return RP_E_MALFORMED;
 	}
-	c.p = text;
-	c.n = tlen;
-	if (rp_cursor_line(&c, &line, &llen) != 1 || !rp_memeq(line, llen, header)) {
-		rp_diagf(d, "enrolment token text does not start with %s", header);
+	ret->p = text;
+	ret->n = tlen;
+	if (rp_cursor_line(ret, &line, &llen) != 1 || !rp_memeq(line, llen, hdr)) {
+		rp_diagf(d, "%s text does not start with %s", what, hdr);
+		return RP_E_MALFORMED;
+	}
+	return 0;
+}
+
+char *rp_token_text_seal(const char *pfx, const char *text, size_t len)
+{
+	size_t plen = strlen(pfx),
+	       olen = sodium_base64_encoded_len(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	char *out = malloc(plen + olen);
+
+	if (out) {
+		memcpy(out, pfx, plen);
+		sodium_bin2base64(out + plen, olen, (const uint8_t *)text, len,
+				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	}
+	return out;
+}
+
+int rp_enroll_token_parse(const char *s, size_t n, struct rp_enroll_token *ret, struct rp_diag *d)
+{
+	static const char *const fields[] = {"server", "pin", "org", "policy", "secret", "expires"};
+	char text[RP_TOKEN_TEXT_MAX];
+	struct rp_cursor c;
+	struct rp_enroll_token t = {0};
+	const char *v;
+	size_t vlen;
+	uint8_t secret[32];
+
+	if (rp_token_text_open(s, n, prefix, header, "enrolment token", text, &c, d) < 0) {
+		sodium_memzero(text, sizeof(text));
 		return RP_E_MALFORMED;
 	}
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
@@ -105,7 +131,7 @@ char *rp_enroll_token_format(const struct rp_enroll_token *t)
 {
 	struct rp_sb sb;
 	char exp[21], *text, *out;
-	size_t len, olen;
+	size_t len;
 
 	rp_time_format(t->expires, exp);
 	rp_sb_init(&sb, RP_TOKEN_TEXT_MAX);
@@ -114,13 +140,7 @@ char *rp_enroll_token_format(const struct rp_enroll_token *t)
 	text = rp_sb_take(&sb, &len);
 	if (!text)
 		return NULL;
-	olen = sodium_base64_encoded_len(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	out = malloc(sizeof(prefix) - 1 + olen);
-	if (out) {
-		memcpy(out, prefix, sizeof(prefix) - 1);
-		sodium_bin2base64(out + sizeof(prefix) - 1, olen, (const uint8_t *)text, len,
-				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-	}
+	out = rp_token_text_seal(prefix, text, len);
 	sodium_memzero(text, len);
 	free(text);
 	return out;

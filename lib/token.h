@@ -29,5 +29,16 @@ struct rp_enroll_token {
 	int64_t expires;
 };
 
+/*
+ * The text inside `<prefix><base64url>' (both token kinds: this one, and
+ * lib/enroll.h's reusable one), its first line header; *ret is left after
+ * it. The caller wipes text. RP_E_MALFORMED with d naming what (what:
+ * "enrolment token").
+ */
+int rp_token_text_open(const char *s, size_t n, const char *pfx, const char *hdr, const char *what,
+		       char text[RP_TOKEN_TEXT_MAX], struct rp_cursor *ret, struct rp_diag *d);
+/* `<prefix><base64url of text>', malloc'd; NULL without memory. */
+char *rp_token_text_seal(const char *pfx, const char *text, size_t len);
+
 int rp_enroll_token_parse(const char *s, size_t n, struct rp_enroll_token *ret, struct rp_diag *d);
 char *rp_enroll_token_format(const struct rp_enroll_token *t);

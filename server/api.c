@@ -27,6 +27,7 @@
 #include "log.h"
 #include "policy.h"
 #include "drift.h"
+#include "enroll.h"
 #include "poll.h"
 #include "reqsig.h"
 #include "result.h"
@@ -791,6 +792,88 @@ static bool enroll_facts_ok(struct req *q, const struct db_device *dev, const ch
 	return true;
 }
 
+/*
+ * A device enrolled by a reusable token (lib/enroll.h): its enrolment note,
+ * signed by the token's key and its own, is judged against this server's
+ * fold of the directory and its clock, then logged with the device row.
+ * The fold of that note is what puts the device in the token's groups, for
+ * every observer; refusing here only spares the log what no fold would take.
+ */
+static void enroll_reusable(struct req *q, json_t *j)
+{
+	const char *org, *note;
+	struct db_device dev = {0};
+	struct rp_enrolment e;
+	struct rp_dir_state ds;
+	const struct rp_dir_token *t;
+	struct rp_diag d = {""};
+	uint64_t idx;
+	int r, status;
+
+	if (!(org = field(q, j, "org", RP_ORG_NAME_MAX, false)) ||
+	    !(note = field(q, j, "enrolment", RP_ENROLMENT_NOTE_MAX, false)) ||
+	    !(dev.hostname = text_field(q, j, "hostname", RP_FACTS_HOSTNAME_MAX, false)) ||
+	    !(dev.os = text_field(q, j, "os", RP_FACTS_OS_MAX, true)) ||
+	    !(dev.agent_version = text_field(q, j, "agent_version", RP_FACTS_VERSION_MAX, false)))
+		return;
+	if (json_object_get(j, "facts") &&
+	    !(dev.facts = field(q, j, "facts", RP_FACTS_MAX + RP_KEYTEXT_MAX, false)))
+		return;
+	if (!rp_org_name_valid(org, strlen(org))) {
+		fail(q, 400, "org must be an org name");
+		return;
+	}
+	snprintf(q->org, sizeof(q->org), "%s", org);
+	if ((r = db_directory_state(&q->srv->db, org, &ds)) < 0) {
+		fail_db(q, r, "directory");
+		return;
+	}
+	r = rp_dir_enrol_judge(&ds, (const uint8_t *)note, strlen(note), &e, &d);
+	t = r == 0 ? rp_dir_token_get(&ds.dir, e.token) : NULL;
+	status = r == RP_E_MALFORMED || r == RP_E_ORG ? 400 : r == RP_E_EXISTS ? 409 : 403;
+	if (r < 0) {
+		fail(q, status, "enrolment refused: %s", d.msg);
+	} else if (rp_now() >= t->expires) {
+		fail(q, 403, "enrolment refused: token %s has expired", e.token);
+		r = RP_E_EXPIRED;
+	} else if (e.time > rp_now() + RP_ENROLMENT_SKEW_S ||
+		   e.time < rp_now() - RP_ENROLMENT_SKEW_S) {
+		fail(q, 400, "enrolment refused: its time is over %d s from this server's clock",
+		     RP_ENROLMENT_SKEW_S);
+		r = RP_E_NOTYET;
+	} else if (strcmp(e.hostname, dev.hostname) != 0) {
+		fail(q, 400, "enrolment refused: the note names hostname %s, the request %s",
+		     e.hostname, dev.hostname);
+		r = RP_E_INVAL;
+	}
+	rp_dir_state_release(&ds);
+	if (r < 0)
+		return;
+	memcpy(dev.pub, e.pub, sizeof(dev.pub));
+	memcpy(dev.id, e.device, sizeof(dev.id));
+	snprintf(dev.org, sizeof(dev.org), "%s", org);
+	if (dev.facts && !enroll_facts_ok(q, &dev, org))
+		return;
+	r = db_enrol_logged(&q->srv->db, &dev, note, &idx);
+	if (r == RP_E_EXISTS) {
+		fail(q, 409, "device %s is already enrolled", dev.id);
+	} else if (r < 0) {
+		fail(q, 500, "storing device %s: %s", dev.id, rp_strerror(r));
+	} else {
+		snprintf(q->who, sizeof(q->who), "%s", dev.id);
+		fprintf(stderr,
+			"rampartd: device %s (%s) enrolled in org %s by token %s (log entry %llu)\n",
+			dev.id, dev.hostname, org, e.token, (unsigned long long)idx);
+		log_kick(q->srv);
+		char entry[24];
+		snprintf(entry, sizeof(entry), "%llu", (unsigned long long)idx);
+		/* the index also as a string: the agent's answers carry string fields only */
+		reply(q, 201,
+		      json_pack("{s:s, s:I, s:s}", "device_id", dev.id, "index", (json_int_t)idx,
+				"entry", entry));
+	}
+}
+
 static void h_enroll(struct req *q)
 {
 	json_t *j = body_json(q);
@@ -801,6 +884,10 @@ static void h_enroll(struct req *q)
 	char hash[72];
 	int r;
 
+	if (j && json_object_get(j, "enrolment")) {
+		enroll_reusable(q, j);
+		goto out;
+	}
 	if (!j || !(org = field(q, j, "org", RP_ORG_NAME_MAX, false)) ||
 	    !(secret = field(q, j, "secret", 64, false)) ||
 	    !(pub64 = field(q, j, "pubkey", 44, false)) ||
@@ -1014,20 +1101,36 @@ static bool targets_known(struct req *q, const struct rp_command *c, const char 
 			     "checking directory statement %s: %s", c->id, rp_strerror(r));
 		return r == 0;
 	}
-	for (size_t i = 0; i < c->ntargets; i++) {
+	struct rp_dir_state ds;
+	bool folded = false, ok = true;
+	for (size_t i = 0; ok && i < c->ntargets; i++) {
 		if (!rp_id_valid(c->targets[i], strlen(c->targets[i])))
 			continue;
 		int r = db_device_in_org(&q->srv->db, c->targets[i], q->org);
 		if (r == RP_E_NOTFOUND) {
 			fail(q, 400, "target %s is not a device of org %s", c->targets[i], q->org);
-			return false;
-		}
-		if (r < 0) {
+			ok = false;
+		} else if (r < 0) {
 			fail(q, 500, "looking up target %s: %s", c->targets[i], rp_strerror(r));
-			return false;
+			ok = false;
+		} else if (!folded && (r = db_directory_state(&q->srv->db, q->org, &ds)) < 0) {
+			fail_db(q, r, "directory");
+			ok = false;
+		} else {
+			/* decommissioned in the signed directory: never served again */
+			const struct rp_dir_device *v;
+			folded = true;
+			if ((v = rp_dir_device_get(&ds.dir, c->targets[i])) && v->decommissioned) {
+				fail(q, 400,
+				     "target %s is decommissioned (the signed directory says so)",
+				     c->targets[i]);
+				ok = false;
+			}
 		}
 	}
-	return true;
+	if (folded)
+		rp_dir_state_release(&ds);
+	return ok;
 }
 
 static void h_cmd_submit(struct req *q)
@@ -1887,6 +1990,38 @@ out:
 	json_decref(j);
 }
 
+/*
+ * The device's facts as they are now (agent/facts.c), signed by its current
+ * key: the newest is kept in place of the one before, with the columns the
+ * server shows beside it.
+ */
+static void h_facts(struct req *q)
+{
+	json_t *j = body_json(q);
+	struct rp_diag d = {""};
+	struct rp_facts f;
+	const char *note;
+	int r;
+
+	if (!j || !(note = field(q, j, "facts", RP_FACTS_MAX + RP_KEYTEXT_MAX, false)))
+		goto out;
+	if ((r = rp_facts_verify_as(note, strlen(note), q->dev.pub, q->dev.id, &f, &d)) < 0) {
+		fail(q, 400, "facts refused: %s", d.msg);
+		goto out;
+	}
+	if (strcmp(f.org, q->org) != 0 || !f.time) {
+		fail(q, 400, "facts refused: of org %s, or without their time", f.org);
+		goto out;
+	}
+	if ((r = db_device_facts(&q->srv->db, q->dev.id, note, &f)) < 0) {
+		fail(q, r == RP_E_CONFLICT ? 409 : 500, "storing the facts: %s", rp_strerror(r));
+		goto out;
+	}
+	reply(q, 200, json_object());
+out:
+	json_decref(j);
+}
+
 static void h_result(struct req *q)
 {
 	json_t *j = body_json(q);
@@ -2113,6 +2248,7 @@ static const struct route {
 	{"POST", "/v1/agent/started", AUTH_DEVICE, RP_HTTP_BODY_SMALL_MAX, h_started},
 	{"POST", "/v1/agent/result", AUTH_DEVICE, RESULT_BODY_MAX, h_result},
 	{"POST", "/v1/agent/drift", AUTH_DEVICE, 2 * RP_NOTE_MAX, h_drift},
+	{"POST", "/v1/agent/facts", AUTH_DEVICE, RP_HTTP_BODY_SMALL_MAX, h_facts},
 	{"POST", "/v1/agent/alert", AUTH_DEVICE, RP_HTTP_BODY_SMALL_MAX, h_alert},
 	{"POST", "/v1/agent/rekey", AUTH_DEVICE, RP_HTTP_BODY_SMALL_MAX, h_rekey},
 };

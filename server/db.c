@@ -86,6 +86,9 @@
 #include <string.h>
 
 #include "directory.h"
+#include "enroll.h"
+#include "facts.h"
+#include "note.h"
 #include "policy.h"
 #include "rp_err.h"
 #include "util.h"
@@ -614,6 +617,47 @@ int db_enroll(struct db *db, const char *secret_hash, const struct db_device *de
 	return db_ret(db, rp_sql_finish(db->h, r), "enrolling device %s", dev->id);
 }
 
+int db_device_facts(struct db *db, const char *id, const char *note, const struct rp_facts *f)
+{
+	struct rp_facts old;
+	sqlite3_stmt *st = rp_sql_prep(db->h, "SELECT facts FROM devices WHERE id = ?", "t", id);
+	int r = rp_sql_step(db->h, st);
+	const char *prev = r == 1 ? rp_sql_text(st, 0) : NULL;
+
+	/* never an older note over a newer one (a replay of the device's own) */
+	struct rp_note *n = NULL;
+	if (prev && *prev && rp_note_parse(prev, strlen(prev), &n, NULL) == 0 &&
+	    rp_facts_parse_text(n->msg, n->text_len, &old, NULL) == 0 && old.time >= f->time)
+		r = RP_E_CONFLICT;
+	rp_note_free(n);
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r == RP_E_CONFLICT ? r : db_ret(db, r, "reading the facts of %s", id);
+	r = rp_sql_exec(db->h,
+			"UPDATE devices SET facts = ?, hostname = ?, os = ?, agent_version = ? "
+			"WHERE id = ?",
+			"ttttt", note, f->hostname, f->os, f->agent_version, id);
+	return db_ret(db, r, "storing the facts of %s", id);
+}
+
+int db_enrol_logged(struct db *db, const struct db_device *dev, const char *note,
+		    uint64_t *ret_index)
+{
+	int64_t now = rp_now();
+	int r;
+
+	if ((r = rp_sql_begin(db->h)) < 0)
+		return db_ret(db, r, "enrolling device %s", dev->id);
+	r = rp_sql_exec(db->h,
+			"INSERT INTO devices (id, org, pubkey, hostname, os, agent_version, "
+			"enrolled, last_seen, facts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			"ttbtttiit", dev->id, dev->org, dev->pub, sizeof(dev->pub), dev->hostname,
+			dev->os, dev->agent_version, now, now, dev->facts);
+	if (r == 0)
+		r = log_append_org(db, dev->org, note, ret_index, NULL);
+	return db_ret(db, rp_sql_finish(db->h, r), "enrolling device %s", dev->id);
+}
+
 int db_device_get(struct db *db, const char *id, struct db_device *ret)
 {
 	sqlite3_stmt *st = rp_sql_prep(
@@ -1031,7 +1075,36 @@ static int log_append_org(struct db *db, const char *org, const char *text, uint
 }
 
 /* An approved command goes into the org's active log, once: its entry is what agents run. */
-/* The logged directory entries of org, in log order: each row's column 0 is the entry. */
+/*
+ * The org's logged entries that make the directory, in log order: directory
+ * statements and enrolment notes (lib/enroll.h). Each row's column 0 is the entry.
+ */
+#define DIRECTORY_ENTRIES                                                                   \
+	"SELECT e.data FROM log_entries e JOIN logs l ON l.id = e.log WHERE l.org = ? AND " \
+	"substr(CAST(e.data AS TEXT), 1, 21) IN ('rampart/directory/v1' || char(10), "      \
+	"'rampart/enrolment/v1' || char(10)) ORDER BY e.log, e.idx"
+
+/* Folds one such entry into s (under p when there is one); what does not parse is skipped. */
+static void directory_fold_entry(struct rp_dir_state *s, const struct rp_policy *p, const void *e,
+				 size_t n)
+{
+	struct rp_dir_stmt *ds = NULL;
+	bool applied;
+
+	if (rp_entry_is_enrolment(e, n)) {
+		rp_dir_enrol_fold(s, e, n, &applied, NULL, NULL);
+		return;
+	}
+	if (rp_dir_stmt_parse(e, n, &ds, NULL) == 0) {
+		if (p)
+			rp_dir_fold(s, ds, e, n, p, 0, &applied, NULL, NULL);
+		else
+			rp_dir_apply(s, ds, e, n, true, NULL);
+	}
+	rp_dir_stmt_free(ds);
+}
+
+/* The logged directory statements of org, in log order: each row's column 0 is the entry. */
 static sqlite3_stmt *directory_entries(struct db *db, const char *org, bool newest_first)
 {
 	return rp_sql_prep(
@@ -1051,25 +1124,14 @@ static sqlite3_stmt *directory_entries(struct db *db, const char *org, bool newe
 int db_directory_state(struct db *db, const char *org, struct rp_dir_state *ret)
 {
 	struct rp_policy *p = db_policy(db, org);
-	sqlite3_stmt *st = directory_entries(db, org, false);
+	sqlite3_stmt *st = rp_sql_prep(db->h, DIRECTORY_ENTRIES, "t", org);
 	int r;
 
 	rp_dir_state_init(ret, org);
-	while ((r = rp_sql_step(db->h, st)) == 1) {
-		const void *e = sqlite3_column_blob(st, 0);
-		size_t n = (size_t)sqlite3_column_bytes(st, 0);
-		struct rp_dir_stmt *ds = NULL;
-		/* what was logged passed these checks when it was: a row that does not is skipped
-		 */
-		bool applied;
-		if (rp_dir_stmt_parse(e, n, &ds, NULL) == 0) {
-			if (p)
-				rp_dir_fold(ret, ds, e, n, p, 0, &applied, NULL, NULL);
-			else
-				rp_dir_apply(ret, ds, e, n, true, NULL);
-		}
-		rp_dir_stmt_free(ds);
-	}
+	/* what was logged passed these checks when it was: a row that does not is skipped */
+	while ((r = rp_sql_step(db->h, st)) == 1)
+		directory_fold_entry(ret, p, sqlite3_column_blob(st, 0),
+				     (size_t)sqlite3_column_bytes(st, 0));
 	sqlite3_finalize(st);
 	rp_policy_free(p);
 	if (r < 0)
@@ -1412,12 +1474,8 @@ static json_t *alert_row(sqlite3_stmt *st)
 int db_directory_json(struct db *db, const char *org, uint64_t from, size_t max_bytes, json_t **ret,
 		      bool *ret_more)
 {
-	sqlite3_stmt *st = rp_sql_prep(
-		db->h,
-		"SELECT e.data FROM commands c JOIN log_entries e ON e.log = c.log AND e.idx = "
-		"c.log_index WHERE c.org = ? AND c.log_index >= 0 AND substr(CAST(c.statement AS TEXT), 1, 21) = "
-		"'rampart/directory/v1' || char(10) ORDER BY c.log, c.log_index LIMIT -1 OFFSET ?",
-		"ti", org, (int64_t)from);
+	sqlite3_stmt *st = rp_sql_prep(db->h, DIRECTORY_ENTRIES " LIMIT -1 OFFSET ?", "ti", org,
+				       (int64_t)from);
 	json_t *a = json_array();
 	size_t bytes = 0;
 	int r;

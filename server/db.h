@@ -122,6 +122,19 @@ struct db_device {
  * token; RP_E_EXISTS: the key is already enrolled.
  */
 int db_enroll(struct db *db, const char *secret_hash, const struct db_device *dev);
+/*
+ * Inserts the device enrolled by a reusable token and appends its
+ * enrolment note (lib/enroll.h) to the org's log, in one transaction:
+ * the note is what every fold reads. RP_E_EXISTS: the device is enrolled.
+ */
+struct rp_facts;
+/*
+ * The device's newer facts note f (verified): stored with its hostname, OS
+ * and agent version. RP_E_CONFLICT when the stored one is as new or newer.
+ */
+int db_device_facts(struct db *db, const char *id, const char *note, const struct rp_facts *f);
+int db_enrol_logged(struct db *db, const struct db_device *dev, const char *note,
+		    uint64_t *ret_index);
 /* The device's public key and org (ret->hostname etc. stay NULL). */
 int db_device_get(struct db *db, const char *id, struct db_device *ret);
 int db_device_in_org(struct db *db, const char *id, const char *org);
