@@ -900,7 +900,7 @@ bool cli_key_in_role(const struct rp_policy *p, enum rp_role_id role, const stru
 }
 
 /* The statement, payload, targets and signatures, exactly as verified. */
-static void show_command(struct cli *c, const struct rp_policy *p, const struct cli_view *v,
+void cli_show_command(struct cli *c, const struct rp_policy *p, const struct cli_view *v,
 			 const uint8_t *payload, size_t plen)
 {
 	size_t e;
@@ -1119,7 +1119,7 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 			goto out;
 		}
 	}
-	show_command(c, p, &v, payload, plen);
+	cli_show_command(c, p, &v, payload, plen);
 	if (saved >= 0) {
 		fflush(stdout);
 		dup2(saved, STDOUT_FILENO);
@@ -1226,6 +1226,7 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 
 		cli_view_init(&cv, p, c->org, NULL, cli_js(v, "statement"));
 		cli_view_strict(c, p, &cv);
+		cli_view_cancel(&cv, p, json_object_get(v, "cancel"));
 		if (cv.cmd && strcmp(cv.cmd->id, cli_js(v, "id")) != 0) {
 			snprintf(cv.problem, sizeof(cv.problem),
 				 "SECURITY: the server lists "
@@ -1273,7 +1274,17 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 		if (cv.forged)
 			printf("%zu FORGED signature line%s! ", cv.forged,
 			       cv.forged == 1 ? "" : "s");
-		cli_last(stdout, cv.cmd->comment, cli_rest(32 + 16 + 6 + 7 + 20 + 10, 20));
+		if (cv.cancel_problem[0])
+			fputs("FORGED CANCEL shown by the server! ", stdout);
+		if (cli_view_cancel_state(&cv)) {
+			/* who and why, from the verified cancel; neutralised like any text */
+			char why[RP_NOTE_NAME_MAX + RP_CANCEL_REASON_MAX + 8];
+			snprintf(why, sizeof(why), "by %s%s%s", cv.cancel_by,
+				 cv.cancel_reason[0] ? ": " : "", cv.cancel_reason);
+			cli_last(stdout, why, cli_rest(32 + 16 + 6 + 7 + 20 + 10, 20));
+		} else {
+			cli_last(stdout, cv.cmd->comment, cli_rest(32 + 16 + 6 + 7 + 20 + 10, 20));
+		}
 		cli_view_release(&cv);
 	}
 	if (c->json) {
@@ -1528,6 +1539,7 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 		now = rp_now();
 		cli_view_init(&v, p, c->org, id, cli_js(j, "statement"));
 		cli_view_strict(c, p, &v);
+		cli_view_cancel(&v, p, json_object_get(j, "cancel"));
 		if (cli_rows(c->org, &v, json_object_get(j, "results"), now, &x, &n) < 0)
 			goto out;
 		for (size_t i = 0; i < n; i++)
@@ -1578,6 +1590,17 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 		if (v.cmd)
 			printf("%s (%zu of %u %s signatures verified)\n", cli_view_state(&v, now),
 			       v.count, v.threshold, rp_role_name(v.role));
+		if (cli_view_cancel_state(&v)) {
+			printf("%s by ", cli_view_cancel_state(&v));
+			cli_put(stdout, v.cancel_by);
+			printf(" (signed cancel, verified)%s", v.cancel_reason[0] ? ": " : "");
+			cli_put(stdout, v.cancel_reason);
+			printf("\n");
+		}
+		if (v.cancel_problem[0]) {
+			cli_put(stdout, v.cancel_problem);
+			printf("\n");
+		}
 		else {
 			printf("UNVERIFIED: ");
 			cli_put(stdout, v.problem);

@@ -1515,7 +1515,7 @@ static void h_cmd_delivery(struct req *q)
 static void h_results(struct req *q)
 {
 	json_t *a = NULL;
-	char *statement = NULL;
+	char *statement = NULL, *cancel = NULL;
 	bool approved;
 	int r = db_command_statement(&q->srv->db, q->org, q->arg[1], &statement, &approved);
 
@@ -1525,8 +1525,13 @@ static void h_results(struct req *q)
 		fail(q, 404, "no command %s in org %s", q->arg[1], q->org);
 	else if (r < 0)
 		fail_db(q, r, "results");
+	else if ((r = db_command_cancel_note(&q->srv->db, q->org, q->arg[1], &cancel)) < 0)
+		fail_db(q, r, "results");
 	else
-		reply(q, 200, json_pack("{s:s, s:o}", "statement", statement, "results", a));
+		reply(q, 200,
+		      json_pack("{s:s, s:o, s:s?}", "statement", statement, "results", a, "cancel",
+				cancel));
+	free(cancel);
 	free(statement);
 }
 

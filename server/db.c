@@ -1411,6 +1411,23 @@ int db_command_cancel(struct db *db, const char *org, const char *id, const char
 	return db_ret(db, r, "cancelling command %s", id);
 }
 
+int db_command_cancel_note(struct db *db, const char *org, const char *id, char **ret)
+{
+	sqlite3_stmt *st = rp_sql_prep(
+		db->h, "SELECT cancel FROM commands WHERE id = ? AND org = ? AND cancel IS NOT NULL",
+		"tt", id, org);
+	int r = rp_sql_step(db->h, st);
+	char *s = NULL;
+
+	if (r == 1 && !(s = strdup(rp_sql_text(st, 0))))
+		r = RP_E_NOMEM;
+	sqlite3_finalize(st);
+	if (r < 0)
+		return db_ret(db, r, "reading the cancel of %s", id);
+	*ret = s;
+	return 0;
+}
+
 int db_command_is_cancelled(struct db *db, const char *org, const char *id)
 {
 	int r = command_cancelled(db, org, id);

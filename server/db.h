@@ -277,6 +277,8 @@ int db_command_sign(struct db *db, const struct db_command *c);
  */
 int db_command_cancel(struct db *db, const char *org, const char *id, const char *note,
 		      bool reject, uint64_t *ret_index);
+/* The signed cancel of command id, or NULL (*ret) when it has none. */
+int db_command_cancel_note(struct db *db, const char *org, const char *id, char **ret);
 /* 1 when command id is cancelled or rejected, 0 when not. */
 int db_command_is_cancelled(struct db *db, const char *org, const char *id);
 /* How many deliveries of command id are still pending or running. */
