@@ -115,7 +115,8 @@ void agent_cancel_walk(struct agent *a, uint64_t index, const uint8_t *entry, si
 	}
 	if (strcmp(c->org, a->conf.org) != 0 || rp_cancel_check(p, c, who, &d) < 0) {
 		/* only the administrators' keys make a cancel; the server's word is nothing */
-		walk_alert(ret, "cancel-refused", c->command,
+		/* about the entry, not the command: an alert naming a command ends its delivery */
+		walk_alert(ret, "cancel-refused", "",
 			   "log entry %llu, a cancel of command %s, is refused: %s",
 			   (unsigned long long)index, c->command,
 			   strcmp(c->org, a->conf.org) ? "another org's" : d.msg);
@@ -136,7 +137,7 @@ void agent_cancel_walk(struct agent *a, uint64_t index, const uint8_t *entry, si
 			   (unsigned long long)index);
 	}
 	if (evicted)
-		walk_alert(ret, "cancel-overflow", c->command,
+		walk_alert(ret, "cancel-overflow", "",
 			   "more than %d cancels to keep: the one closest to its end was dropped",
 			   RP_CANCEL_KEEP_MAX);
 	rp_cancel_free(c);
