@@ -185,7 +185,7 @@ test_attack_forged_cancel() {
 }
 
 test_attack_short_until_and_remark() {
-	local id until keep ex
+	local id until keep ex ce
 	id=$(submit short --not-before 5s --expires 1h)
 	rp_as 2 approve --yes "$id" >/dev/null || die "approve"
 	until=$(date -u -d @$(($(date +%s) + 1)) +%Y-%m-%dT%H:%M:%SZ)
@@ -198,9 +198,10 @@ test_attack_short_until_and_remark() {
 	ex=$(date -u -d "$(rp_sql "SELECT statement FROM commands WHERE id = '$id'" | awk '$1 == "expires" {print $2}' | sed 's/T/ /; s/Z$//')" +%s)
 	[ -n "$keep" ] && [ "$keep" -gt "$ex" ] || die "cancel.state keeps it until ${keep:-never}, before the command's expiry $ex"
 	sleep 6 # past its until and its not-before
+	ce=$(cancel_entry "$id")
 	remark "$id"
 	rp_wait_for 30 logged "$id" || die "the breached server did not log it (test broken)"
-	[ "$(rp_sql "SELECT log_index FROM commands WHERE id = '$id'")" -gt "$(cancel_entry "$id")" ] ||
+	[ "$(rp_sql "SELECT log_index FROM commands WHERE id = '$id'")" -gt "$ce" ] ||
 		die "not logged after the cancel (test broken)"
 	rp_wait_for 30 grep -q "command $id: cancelled by a signed statement" "$T/a1.log" || die "the agent did not refuse it"
 	barrier 7
