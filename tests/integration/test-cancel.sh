@@ -222,10 +222,40 @@ test_audit_shows_cancels() {
 	rp_ok "rampart audit lists each logged cancel and reject with who signed it and why, and a forged one as a finding"
 }
 
+test_attack_hidden_cancel_stalls() {
+	local id ce orig
+	rp_agent_stop a1
+	id=$(submit hidden)
+	rp_as 2 approve --yes "$id" >/dev/null || die "approve"
+	rp_wait_for 30 logged "$id" || die "hidden: not logged"
+	rp_as 1 cancel --yes --reason "hide me" "$id" >/dev/null || die "cancel"
+	ce=$(cancel_entry "$id")
+	rp_wait_for 30 bash -c "curl -skf --tlsv1.3 https://127.0.0.1:$PORT/v1/log/acme/checkpoint | sed -n 2p | awk '\$1 > $ce {ok=1} END {exit !ok}'" ||
+		die "hidden: the cancel is not in a witnessed checkpoint"
+	# the breached server hands the command out, and serves other bytes in the cancel's place
+	remark "$id"
+	orig=$(rp_sql "SELECT hex(data) FROM log_entries WHERE idx = $ce AND substr(data, 1, 18) = CAST('rampart/cancel/v1' || char(10) AS BLOB)")
+	[ -n "$orig" ] || { rp_sql "SELECT idx, substr(CAST(data AS TEXT), 1, 40) FROM log_entries WHERE idx >= $ce - 2" >&2; die "hidden: no cancel entry at $ce (test broken)"; }
+	rp_sql "UPDATE log_entries SET data = CAST('rampart/comment/v1' || char(10) || 'nothing here' || char(10) AS BLOB) WHERE idx = $ce AND hex(data) = '$orig'"
+	rp_agent_start a1
+	rp_wait_for 60 grep -q "log-proof" "$T/a1.log" || die "hidden: the walk did not refuse the doctored entries"
+	rp_wait_for 30 grep -q "waiting: " "$T/a1.log" || die "hidden: the agent did not say it waits"
+	sleep 3
+	[ ! -e "$T/ran.hidden" ] || die "hidden: ran while its cancel was hidden"
+	! grep -q "running command $id" "$T/a1.log" || die "hidden: started"
+	rp_ok "attack: the server hides a logged cancel (serves other bytes in its place) and hands the command out: the walk refuses the entries (log-proof), the agent waits and never runs it"
+	rp_sql "UPDATE log_entries SET data = X'$orig' WHERE idx = $ce"
+	rp_wait_for 60 grep -q "command $id: cancelled by a signed statement" "$T/a1.log" ||
+		die "hidden: once served as logged, the cancel was not applied"
+	[ ! -e "$T/ran.hidden" ] || die "hidden: ran"
+	rp_ok "once the log is served as it is, the agent reads the cancel and refuses the command (signed result cancelled)"
+}
+
 test_cancel_pending_then_approve
 test_cancel_scheduled
 test_reject
 test_agent_offline
 test_attack_forged_cancel
 test_attack_short_until_and_remark
+test_attack_hidden_cancel_stalls
 test_audit_shows_cancels
