@@ -109,7 +109,8 @@ void agent_cancel_walk(struct agent *a, uint64_t index, const uint8_t *entry, si
 	if (!a->cancels)
 		return;
 	if (rp_cancel_parse((const char *)entry, len, &c, &d) < 0) {
-		walk_alert(ret, "cancel-refused", "", "log entry %llu calls itself a cancel but does not parse: %s",
+		walk_alert(ret, "cancel-refused", "",
+			   "log entry %llu calls itself a cancel but does not parse: %s",
 			   (unsigned long long)index, d.msg);
 		return;
 	}

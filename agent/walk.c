@@ -396,8 +396,8 @@ static void walk_owed(struct agent *a, uint64_t index, const uint8_t *entry, siz
 	    rp_command_parse((const char *)entry, len, &c, NULL) < 0)
 		return;
 	if (!strcmp(c->org, a->conf.org) && rp_command_targets(c, a->conf.device) &&
-	    !agent_cancelled(a, c->id) &&
-	    c->expires > rp_now() && (p = agent_policy_at(a, index)) && c->note &&
+	    !agent_cancelled(a, c->id) && c->expires > rp_now() &&
+	    (p = agent_policy_at(a, index)) && c->note &&
 	    rp_quorum_check(p, rp_command_role(c), c->note, NULL, NULL) == 0) {
 		if (a->scan.owed_until == 0 || index > a->scan.owed)
 			a->scan.owed = index;

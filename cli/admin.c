@@ -901,7 +901,7 @@ bool cli_key_in_role(const struct rp_policy *p, enum rp_role_id role, const stru
 
 /* The statement, payload, targets and signatures, exactly as verified. */
 void cli_show_command(struct cli *c, const struct rp_policy *p, const struct cli_view *v,
-			 const uint8_t *payload, size_t plen)
+		      const uint8_t *payload, size_t plen)
 {
 	size_t e;
 
@@ -1600,8 +1600,7 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 		if (v.cancel_problem[0]) {
 			cli_put(stdout, v.cancel_problem);
 			printf("\n");
-		}
-		else {
+		} else {
 			printf("UNVERIFIED: ");
 			cli_put(stdout, v.problem);
 			printf("\n");

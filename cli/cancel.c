@@ -132,7 +132,8 @@ static int cancel_main(struct cli *c, int argc, char *argv[], bool reject)
 		return CLI_USAGE;
 	}
 	if (reason && (!reason[0] || strlen(reason) > RP_CANCEL_REASON_MAX)) {
-		cli_err("%s: --reason is empty or longer than %d bytes", what, RP_CANCEL_REASON_MAX);
+		cli_err("%s: --reason is empty or longer than %d bytes", what,
+			RP_CANCEL_REASON_MAX);
 		return CLI_USAGE;
 	}
 	if (cli_need_server(c, true) < 0 || !(p = cli_policy(c)))
@@ -179,8 +180,8 @@ static int cancel_main(struct cli *c, int argc, char *argv[], bool reject)
 	}
 	pb = cli_js(j, "payload");
 	payload = malloc(strlen(pb) / 4 * 3 + 1);
-	if (!payload || (pb[0] && rp_b64_decode(pb, strlen(pb), payload, strlen(pb) / 4 * 3 + 1,
-						&plen) < 0)) {
+	if (!payload ||
+	    (pb[0] && rp_b64_decode(pb, strlen(pb), payload, strlen(pb) / 4 * 3 + 1, &plen) < 0)) {
 		cli_err("%s: the payload is not base64", what);
 		goto out;
 	}
@@ -197,7 +198,8 @@ static int cancel_main(struct cli *c, int argc, char *argv[], bool reject)
 		int saved = -1;
 		if (c->json) {
 			fflush(stdout);
-			if ((saved = dup(STDOUT_FILENO)) < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+			if ((saved = dup(STDOUT_FILENO)) < 0 ||
+			    dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
 				cli_err("%s: %s", what, strerror(errno));
 				goto out;
 			}
@@ -240,10 +242,10 @@ static int cancel_main(struct cli *c, int argc, char *argv[], bool reject)
 		goto out;
 	}
 	if (c->json) {
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:O?}", "id", id, "state",
-				      reject ? "rejected" : "cancelled", "by",
-				      c->signer.s.vkey.name, "reason", k.reason, "index",
-				      json_object_get(resp, "index"));
+		json_t *o =
+			json_pack("{s:s, s:s, s:s, s:s, s:O?}", "id", id, "state",
+				  reject ? "rejected" : "cancelled", "by", c->signer.s.vkey.name,
+				  "reason", k.reason, "index", json_object_get(resp, "index"));
 		if (o)
 			cli_json(stdout, o);
 		json_decref(o);

@@ -50,7 +50,9 @@ int cli_results_exit(const struct cli_view *v, const struct cli_row *x, size_t n
 			failed++; /* failed, refused, killed, timed-out, a non-zero exit, expired */
 	}
 	if (n == 0) /* a group, a tag or all, with no delivery yet: running nowhere so far */
-		return cli_view_cancel_state(v) ? CLI_REFUSED : now_open(v) ? CLI_TIMEOUT : CLI_FAIL;
+		return cli_view_cancel_state(v) ? CLI_REFUSED
+		       : now_open(v)            ? CLI_TIMEOUT
+						: CLI_FAIL;
 	if (cancelled && !ok && !failed && !waiting)
 		return CLI_REFUSED; /* cancelled (or rejected) before it ran anywhere */
 	failed += cancelled;

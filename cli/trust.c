@@ -212,8 +212,8 @@ json_t *cli_view_json(const struct cli_view *v, int64_t now)
 		rp_time_format(v->cancel_time, t);
 		json_object_set_new(j, "cancel",
 				    json_pack("{s:s, s:s, s:s, s:s}", "state",
-					      cli_view_cancel_state(v), "by", v->cancel_by, "reason",
-					      v->cancel_reason, "time", t));
+					      cli_view_cancel_state(v), "by", v->cancel_by,
+					      "reason", v->cancel_reason, "time", t));
 	} else if (v->cancel_problem[0]) {
 		json_object_set_new(j, "cancel_problem", json_string(v->cancel_problem));
 	}

@@ -73,10 +73,10 @@ int rp_cancel_parse_text(const char *text, size_t len, struct rp_cancel **ret, s
 		if ((r = rp_expect_field(&cur, "cancel", name, &v, &vlen, d)) < 0) \
 			goto fail;                                                 \
 	} while (0)
-#define BAD(name, why)                                      \
-	do {                                                \
+#define BAD(name, why)                                    \
+	do {                                              \
 		r = bad(d, "cancel", name, v, vlen, why); \
-		goto fail;                                  \
+		goto fail;                                \
 	} while (0)
 	FIELD("org");
 	if (!rp_org_name_valid(v, vlen))
@@ -168,7 +168,8 @@ char *rp_cancel_format(const struct rp_cancel *c, size_t *ret_len)
 	rp_time_format(c->time, t);
 	rp_hex_encode(c->statement_hash, 32, h);
 	rp_sb_init(&sb, RP_CANCEL_TEXT_MAX);
-	rp_sb_printf(&sb, "%s\norg %s\ncommand %s\nkind %s\nstatement sha256:%s\nuntil %s\ntime %s\n",
+	rp_sb_printf(&sb,
+		     "%s\norg %s\ncommand %s\nkind %s\nstatement sha256:%s\nuntil %s\ntime %s\n",
 		     cancel_header, c->org, c->command, rp_cancel_kind_name(c->kind), h, until, t);
 	if (c->reason[0])
 		rp_sb_printf(&sb, "reason %s\n", c->reason);
@@ -230,10 +231,16 @@ int rp_cancel_state_parse(const char *text, size_t len, struct rp_cancel_state *
 		goto out;
 	}
 	while ((k = rp_cursor_line(&cur, &line, &llen)) == 1) {
-		struct rp_cancel_rec *x = &s->rec[s->n];
+		struct rp_cancel_rec *x;
 		char q[80];
-		bool ok = s->n < RP_CANCEL_KEEP_MAX && rp_split_word(line, llen, &w, &wlen, &v, &vlen) &&
-			  rp_memeq(w, wlen, "cancel");
+		bool ok;
+
+		if (s->n == RP_CANCEL_KEEP_MAX) {
+			rp_diagf(d, "cancel.state: more than %d records", RP_CANCEL_KEEP_MAX);
+			goto out;
+		}
+		x = &s->rec[s->n];
+		ok = rp_split_word(line, llen, &w, &wlen, &v, &vlen) && rp_memeq(w, wlen, "cancel");
 		/* <id> <kind> <entry> <keep> */
 		ok = ok && rp_split_word(v, vlen, &w, &wlen, &v, &vlen) && rp_id_valid(w, wlen);
 		if (ok)
@@ -247,10 +254,11 @@ int rp_cancel_state_parse(const char *text, size_t len, struct rp_cancel_state *
 		ok = ok && (s->n == 0 || strcmp(s->rec[s->n - 1].command, x->command) < 0);
 		if (!ok) {
 			rp_quote(q, sizeof(q), line, llen);
-			rp_diagf(d,
-				 "cancel.state: line `%s' is not `cancel <id> cancel|reject <entry> "
-				 "<keep>' after a smaller id (at most %d)",
-				 q, RP_CANCEL_KEEP_MAX);
+			rp_diagf(
+				d,
+				"cancel.state: line `%s' is not `cancel <id> cancel|reject <entry> "
+				"<keep>' after a smaller id (at most %d)",
+				q, RP_CANCEL_KEEP_MAX);
 			goto out;
 		}
 		s->n++;
@@ -287,8 +295,7 @@ struct rp_cancel_rec *rp_cancel_state_find(struct rp_cancel_state *s, const char
 	return NULL;
 }
 
-int rp_cancel_state_add(struct rp_cancel_state *s, const struct rp_cancel_rec *r,
-			bool *ret_evicted)
+int rp_cancel_state_add(struct rp_cancel_state *s, const struct rp_cancel_rec *r, bool *ret_evicted)
 {
 	struct rp_cancel_rec *have = rp_cancel_state_find(s, r->command);
 	size_t at = 0;

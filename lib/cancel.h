@@ -33,7 +33,7 @@ struct rp_cancel {
 	uint8_t statement_hash[32];
 	/* the `expires' of that statement: how long an agent keeps the cancel at least */
 	int64_t until;
-	int64_t time; /* when it was signed */
+	int64_t time;                          /* when it was signed */
 	char reason[RP_CANCEL_REASON_MAX + 1]; /* "" when none */
 	struct rp_note *note;                  /* when parsed from a signed note */
 };

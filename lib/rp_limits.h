@@ -367,9 +367,9 @@
  * than any command's window (31 days), and at least until the cancelled
  * statement's own expiry, whatever the cancel says (docs/formats.md).
  */
-#define RP_CANCEL_TEXT_MAX     1024 /* a cancel's text */
-#define RP_CANCEL_NOTE_MAX     (8 * 1024)
-#define RP_CANCEL_REASON_MAX   256
-#define RP_CANCEL_KEEP_MAX     1024 /* records in cancel.state */
-#define RP_CANCEL_STATE_MAX    (RP_CANCEL_KEEP_MAX * 96 + 64)
-#define RP_CANCEL_KEEP_MIN_S   (32 * 24 * 3600)
+#define RP_CANCEL_TEXT_MAX   1024 /* a cancel's text */
+#define RP_CANCEL_NOTE_MAX   (8 * 1024)
+#define RP_CANCEL_REASON_MAX 256
+#define RP_CANCEL_KEEP_MAX   1024 /* records in cancel.state */
+#define RP_CANCEL_STATE_MAX  (RP_CANCEL_KEEP_MAX * 96 + 64)
+#define RP_CANCEL_KEEP_MIN_S (32 * 24 * 3600)

@@ -1406,8 +1406,9 @@ static void h_cmd_cancel(struct req *q)
 		goto out;
 	}
 	if (cmd->kind != RP_KIND_EXEC) {
-		fail(q, 400, "%s is a directory statement: it is not cancelled, it is superseded "
-			     "(make the next directory version)",
+		fail(q, 400,
+		     "%s is a directory statement: it is not cancelled, it is superseded "
+		     "(make the next directory version)",
 		     q->arg[1]);
 		goto out;
 	}
@@ -1426,8 +1427,9 @@ static void h_cmd_cancel(struct req *q)
 		goto out;
 	}
 	if (c->kind == RP_CANCEL_REJECT && approved) {
-		fail(q, 409, "command %s is approved already: an approver's reject comes too late "
-			     "(cancel it instead)",
+		fail(q, 409,
+		     "command %s is approved already: an approver's reject comes too late "
+		     "(cancel it instead)",
 		     q->arg[1]);
 		goto out;
 	}
@@ -1451,7 +1453,8 @@ static void h_cmd_cancel(struct req *q)
 	}
 	for (size_t i = 0; i < c->note->nsigs; i++)
 		keep[i] = v[i].verdict == RP_SIG_ROLE && v[i].first;
-	if (rp_note_keep(c->note, keep, &text, &len) < 0 || rp_cancel_parse(text, len, &kept, &d) < 0) {
+	if (rp_note_keep(c->note, keep, &text, &len) < 0 ||
+	    rp_cancel_parse(text, len, &kept, &d) < 0) {
 		fail(q, 500, "rebuilding the cancel of %s", q->arg[1]);
 		goto out;
 	}

@@ -1379,8 +1379,8 @@ int db_command_sign(struct db *db, const struct db_command *c)
 		      c->cmd->id);
 }
 
-int db_command_cancel(struct db *db, const char *org, const char *id, const char *note,
-		      bool reject, uint64_t *ret_index)
+int db_command_cancel(struct db *db, const char *org, const char *id, const char *note, bool reject,
+		      uint64_t *ret_index)
 {
 	uint64_t idx = 0;
 	int r;
@@ -1402,10 +1402,11 @@ int db_command_cancel(struct db *db, const char *org, const char *id, const char
 		r = RP_E_NOTFOUND;
 	/* what was still to be handed out never is; the signed cancel is the proof */
 	if (r == 0)
-		r = rp_sql_exec(db->h,
-				"UPDATE deliveries SET status = ?, updated = ? WHERE command_id = ? "
-				"AND status = 'pending'",
-				"tit", reject ? "rejected" : "cancelled", rp_now(), id);
+		r = rp_sql_exec(
+			db->h,
+			"UPDATE deliveries SET status = ?, updated = ? WHERE command_id = ? "
+			"AND status = 'pending'",
+			"tit", reject ? "rejected" : "cancelled", rp_now(), id);
 	if ((r = rp_sql_finish(db->h, r)) == 0 && ret_index)
 		*ret_index = idx;
 	return db_ret(db, r, "cancelling command %s", id);
@@ -1414,8 +1415,9 @@ int db_command_cancel(struct db *db, const char *org, const char *id, const char
 int db_command_cancel_note(struct db *db, const char *org, const char *id, char **ret)
 {
 	sqlite3_stmt *st = rp_sql_prep(
-		db->h, "SELECT cancel FROM commands WHERE id = ? AND org = ? AND cancel IS NOT NULL",
-		"tt", id, org);
+		db->h,
+		"SELECT cancel FROM commands WHERE id = ? AND org = ? AND cancel IS NOT NULL", "tt",
+		id, org);
 	int r = rp_sql_step(db->h, st);
 	char *s = NULL;
 
@@ -1452,10 +1454,11 @@ int db_command_final(struct db *db, const char *org, const char *id, size_t *ret
 
 int db_command_json(struct db *db, const char *org, const char *id, json_t **ret)
 {
-	sqlite3_stmt *st = rp_sql_prep(db->h,
-				       "SELECT state, statement, payload, signatures, threshold, "
-				       "not_before, expires, cancel FROM commands WHERE id = ? AND org = ?",
-				       "tt", id, org);
+	sqlite3_stmt *st =
+		rp_sql_prep(db->h,
+			    "SELECT state, statement, payload, signatures, threshold, "
+			    "not_before, expires, cancel FROM commands WHERE id = ? AND org = ?",
+			    "tt", id, org);
 	int r = rp_sql_step(db->h, st);
 	json_t *j = NULL;
 
@@ -1489,13 +1492,14 @@ int db_commands_json(struct db *db, const char *org, size_t limit, size_t max_by
 		     bool *ret_truncated)
 {
 	/* Newest first; the statements (column 7) fill at most max_bytes. */
-	return collect_capped(db,
-			      rp_sql_prep(db->h,
-					  "SELECT id, state, created, signatures, threshold, "
-					  "targets, comment, statement, not_before, expires, "
-					  "cancel FROM commands WHERE org = ? ORDER BY seq DESC LIMIT ?",
-					  "ti", org, (int64_t)limit),
-			      command_row, 7, max_bytes, ret, ret_truncated);
+	return collect_capped(
+		db,
+		rp_sql_prep(db->h,
+			    "SELECT id, state, created, signatures, threshold, "
+			    "targets, comment, statement, not_before, expires, "
+			    "cancel FROM commands WHERE org = ? ORDER BY seq DESC LIMIT ?",
+			    "ti", org, (int64_t)limit),
+		command_row, 7, max_bytes, ret, ret_truncated);
 }
 
 /*

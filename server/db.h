@@ -275,8 +275,8 @@ int db_command_sign(struct db *db, const struct db_command *c);
  * RP_E_EXISTS when it was cancelled already, RP_E_NOTFOUND when no such
  * command. ret_index: the cancel's log entry.
  */
-int db_command_cancel(struct db *db, const char *org, const char *id, const char *note,
-		      bool reject, uint64_t *ret_index);
+int db_command_cancel(struct db *db, const char *org, const char *id, const char *note, bool reject,
+		      uint64_t *ret_index);
 /* The signed cancel of command id, or NULL (*ret) when it has none. */
 int db_command_cancel_note(struct db *db, const char *org, const char *id, char **ret);
 /* 1 when command id is cancelled or rejected, 0 when not. */

@@ -16,8 +16,8 @@
 #define FUTURE 4102444800
 #define ID     "5f0c8c1d2b7e4a90b1d8e3f4a6c7d8e9"
 #define HASH   "sha256:0000000000000000000000000000000000000000000000000000000000000000"
-#define GOOD                                                                                   \
-	"rampart/cancel/v1\norg acme\ncommand " ID "\nkind cancel\nstatement " HASH              \
+#define GOOD                                                                        \
+	"rampart/cancel/v1\norg acme\ncommand " ID "\nkind cancel\nstatement " HASH \
 	"\nuntil 2026-12-10T00:00:00Z\ntime 2026-12-04T03:00:00Z\nreason wrong host\n"
 
 static int parse(const char *text, struct rp_diag *d)
