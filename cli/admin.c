@@ -1494,7 +1494,10 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 			       "0 every target done with exit 0; 1 every target failed (failed,\n"
 			       "refused, killed, timed-out, a non-zero exit, expired); 6 some did and\n"
 			       "others did not; 5 none failed but some never answered (still pending\n"
-			       "when the wait ended); 3 something did not verify. Without --wait it\n"
+			       "when the wait ended); 4 it was cancelled or rejected (a verified\n"
+			       "cancel) before any target ran it; 3 something did not verify. A\n"
+			       "cancelled target ends the wait, counted as failed among others that\n"
+			       "ran. Without --wait it\n"
 			       "shows and exits 0 (1 or 3 when it cannot); --json's \"exit\" is the\n"
 			       "status --wait would exit with.\n");
 			return 0;

@@ -313,7 +313,7 @@ static void usage(FILE *f)
 		"\nExit status (every command; docs/cli.md):\n"
 		"  0  done (and verified)     1  failed (server error, a device failed, not found)\n"
 		"  2  usage error             3  SECURITY: something did not verify\n"
-		"  4  refused for its state (a command approved already, or expired)\n"
+		"  4  refused for its state (a command approved already, expired, or cancelled)\n"
 		"  5  a wait ran out with targets that never answered\n"
 		"  6  partial: some targets succeeded, others failed\n\n"
 		"`rampart COMMAND --help' describes each command.\n");
