@@ -899,7 +899,7 @@ bool cli_key_in_role(const struct rp_policy *p, enum rp_role_id role, const stru
 	return false;
 }
 
-/* The statement, payload, targets and signatures, exactly as verified. */
+/* The statement, payload (NULL: it did not match), targets and signatures, exactly as verified. */
 void cli_show_command(struct cli *c, const struct rp_policy *p, const struct cli_view *v,
 		      const uint8_t *payload, size_t plen)
 {
@@ -926,6 +926,12 @@ void cli_show_command(struct cli *c, const struct rp_policy *p, const struct cli
 		printf("---- targets: every device of org %s; each applies what its signed "
 		       "device groups grant ----\n",
 		       c->org);
+		goto signatures;
+	}
+	if (!payload) { /* rampart cancel: what is cancelled is the statement, whatever is served */
+		printf("---- payload: NOT SHOWN: the server's does not match the statement's hash "
+		       "----\n");
+		show_targets(c, v->cmd);
 		goto signatures;
 	}
 	printf("---- payload (%zu bytes, hash verified, each line after \"" CLI_GUTTER "\") ----\n",

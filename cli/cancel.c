@@ -186,10 +186,12 @@ static int cancel_main(struct cli *c, int argc, char *argv[], bool reject)
 		goto out;
 	}
 	{
+		/* a payload that does not match is not shown, and does not stop a cancel */
 		uint8_t h[32];
 		rp_sha256(payload, plen, h);
 		if (plen != v.cmd->payload_size || sodium_memcmp(h, v.cmd->payload_hash, 32)) {
-			/* shown as the server's: the cancel binds the statement, not the payload */
+			free(payload);
+			payload = NULL;
 			plen = 0;
 		}
 	}
