@@ -1096,6 +1096,14 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 		}
 	}
 	/* Refused before anything is shown or asked: a signature here changes nothing. */
+	cli_view_cancel(&v, p, json_object_get(j, "cancel"));
+	if (cli_view_cancel_state(&v)) {
+		cli_err("approve: not signed: command %s is %s (by %s, a verified cancel): no agent "
+			"runs it",
+			id, cli_view_cancel_state(&v), v.cancel_by);
+		r = CLI_REFUSED;
+		goto out;
+	}
 	if (cli_view_approved(&v)) {
 		cli_err("approve: not signed: command %s is approved already (%zu of %u %s "
 			"signatures verified): yours would change nothing",
