@@ -652,13 +652,6 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 					goto out;
 				}
 				memcpy(cmd.targets[cmd.ntargets++], tok, n);
-				if (rp_id_valid(tok, n) &&
-				    cli_device_decommissioned(c, cmd.targets[cmd.ntargets - 1])) {
-					cli_err("run: device %s is decommissioned (the verified "
-						"directory says so): not a target",
-						cmd.targets[cmd.ntargets - 1]);
-					goto out;
-				}
 				tok += n;
 				tok += strspn(tok, ", ");
 			}
@@ -726,6 +719,15 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 	r = CLI_FAIL;
 	if (cli_need_server(c, true) < 0)
 		goto out;
+	/* after cli_need_server: the directory is fetched from the server configured */
+	for (size_t i = 0; i < cmd.ntargets; i++)
+		if (rp_id_valid(cmd.targets[i], strlen(cmd.targets[i])) &&
+		    cli_device_decommissioned(c, cmd.targets[i])) {
+			cli_err("run: device %s is decommissioned (the verified directory says "
+				"so): not a target",
+				cmd.targets[i]);
+			goto out;
+		}
 	if (script) {
 		int k = rp_read_file(script, RP_PAYLOAD_MAX, &payload, &plen);
 		if (k < 0) {
