@@ -1418,6 +1418,12 @@ static void h_cmd_cancel(struct req *q)
 		     q->arg[1]);
 		goto out;
 	}
+	if (c->until < cmd->expires) {
+		/* agents keep it longer anyway (agent/cancel.c); an honest CLI never writes this */
+		fail(q, 400, "the cancel's until is before command %s's expiry: sign it again",
+		     q->arg[1]);
+		goto out;
+	}
 	if (!(p = db_policy(&q->srv->db, q->org))) {
 		fail(q, 404, "no root policy for org %s", q->org);
 		goto out;
