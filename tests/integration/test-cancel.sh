@@ -257,6 +257,18 @@ test_attack_hidden_cancel_stalls() {
 	rp_ok "once the log is served as it is, the agent reads the cancel and refuses the command (signed result cancelled)"
 }
 
+test_audit_shows_cancels() {
+	local rc=0
+	rp_as 1 audit --state "$T/audit.state" >"$T/audit.out" 2>&1 || rc=$?
+	# the two cancels the breached server forged (test_attack_forged_cancel) are findings
+	[ $rc -eq 3 ] || { cat "$T/audit.out" >&2; die "audit: exit $rc, want 3 for the forged cancels"; }
+	[ "$(grep -c "FINDING: entry [0-9]*: cancel of command .* is not authorised" "$T/audit.out")" -eq 2 ] ||
+		die "audit: the forged cancels are not two findings"
+	grep -q "cancel of command .*, signed by admin1@acme.example (wrong host)" "$T/audit.out" || die "audit: no cancel in the history"
+	grep -q "reject of command .*, signed by admin2@acme.example (not during the freeze)" "$T/audit.out" || die "audit: no reject"
+	rp_ok "rampart audit lists each logged cancel and reject with who signed it and why, and a forged one as a finding"
+}
+
 test_cancel_pending_then_approve
 test_cancel_scheduled
 test_reject
