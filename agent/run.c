@@ -1284,7 +1284,13 @@ int agent_verify_file(const char *dir, const char *file, bool quiet)
 	parsed = r == 0;
 	if (parsed)
 		r = agent_check(&a, &dl, false, &c, id, &proved, &d);
-	if (r < 0) {
+	if (r == 0 && agent_cancelled(&a, c->id)) {
+		/* the same judgement as a run (cancel_check), from what this device has read */
+		printf("REFUSED (cancelled): command %s is cancelled by the signed statement at log "
+		       "entry %llu\n",
+		       c->id, (unsigned long long)agent_cancelled(&a, c->id)->entry);
+		r = RP_E_CONFLICT;
+	} else if (r < 0) {
 		char q[4 * sizeof(d.msg)];
 		rp_quote(q, sizeof(q), d.msg, strlen(d.msg));
 		/* a delivery that does not parse is malformed, whatever it carries */

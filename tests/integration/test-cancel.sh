@@ -215,17 +215,26 @@ test_attack_short_until_and_remark() {
 }
 
 test_attack_remarked_after_cancel() {
-	local id
+	local id size
 	id=$(submit remarked --not-before 3s)
 	rp_as 2 approve --yes "$id" >/dev/null || die "approve"
 	rp_as 1 cancel --yes "$id" >/dev/null || die "cancel"
+	barrier 8 # the agent has read the cancel
+	rp_agent_stop a1
 	sleep 4 # past its not-before
 	remark "$id"
 	rp_wait_for 30 logged "$id" || die "the breached server did not log it (test broken)"
+	size=$(awk '$1 == "size" {print $2}' "$T/a1/log.state")
+	rp_wait_for 30 api "commands/$id/delivery?size=$size" || die "the re-marked command is not delivered (test broken)"
+	api "commands/$id/delivery?size=$size" >"$T/remarked.delivery"
+	! "$AGENT" verify --state-dir "$T/a1" "$T/remarked.delivery" >"$T/verify.out" 2>&1 ||
+		die "rampart-agent verify accepts the cancelled command"
+	grep -q "REFUSED (cancelled): command $id is cancelled" "$T/verify.out" || die "verify: $(cat "$T/verify.out")"
+	rp_agent_start a1
 	rp_wait_for 30 grep -q "command $id: cancelled by a signed statement" "$T/a1.log" || die "the agent did not refuse it"
-	barrier 8
+	barrier 9
 	[ ! -e "$T/ran.remarked" ] || die "ran once re-marked approved"
-	rp_ok "attack: the server re-marks a cancelled command approved and logs it after the cancel: the agent refuses it"
+	rp_ok "attack: the server re-marks a cancelled command approved and logs it after the cancel: rampart-agent verify and the agent refuse it"
 }
 
 test_attack_hidden_cancel_stalls() {
