@@ -1122,6 +1122,13 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 		r = CLI_REFUSED;
 		goto out;
 	}
+	if (!cli_key_in_role(p, v.role, &c->signer.s.vkey)) {
+		cli_err("approve: not signed: your key %s is not a key of role %s in the "
+			"trusted root policy: your signature would not count",
+			c->signer.s.vkey.name, rp_role_name(v.role));
+		r = CLI_REFUSED;
+		goto out;
+	}
 	/*
 	 * Shown with --yes too, so scripted approvals leave a record; with
 	 * --json on stderr, stdout then holds the JSON alone.

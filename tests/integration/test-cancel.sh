@@ -278,7 +278,25 @@ test_audit_shows_cancels() {
 	rp_ok "rampart audit lists each logged cancel and reject with who signed it and why, and a forged one as a finding"
 }
 
+test_approve_out_of_role() {
+	# admin3 holds no exec key: its approval would count for nothing (no "3 of 2")
+	local id rc=0 sigs
+	id=$(submit outofrole)
+	rp_as 3 approve --yes "$id" >"$T/oor.out" 2>&1 || rc=$?
+	[ "$rc" = 4 ] && grep -q "not signed: your key admin3@acme.example is not a key of role exec" "$T/oor.out" ||
+		die "approve by a key outside the exec role: exit $rc: $(cat "$T/oor.out")"
+	sigs=$(rp_as 1 --json commands | python3 -c '
+import json, sys
+for c in json.load(sys.stdin)["commands"]:
+    if c["id"] == sys.argv[1]:
+        print(c["signatures"])' "$id")
+	[ "$sigs" = 1 ] || die "the command carries $sigs signatures after a refused approval"
+	rp_as 1 cancel --yes --reason "test done" "$id" >/dev/null || die "cancel outofrole"
+	rp_ok "approve with a key outside the command's role is refused (4) before signing: nothing submitted"
+}
+
 test_cancel_pending_then_approve
+test_approve_out_of_role
 test_cancel_scheduled
 test_reject
 test_agent_offline
