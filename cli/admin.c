@@ -1750,7 +1750,9 @@ int cmd_token(struct cli *c, int argc, char *argv[])
 		       "API tokens let scripts read (or submit, with scope write) without a\n"
 		       "signing key. A token never authorises a command by itself: commands\n"
 		       "still need administrators' signatures. The server stores only a hash.\n"
-		       "`rampart rotate api-tokens [--reissue]' revokes them all at once.\n");
+		       "`rampart rotate api-tokens [--reissue]' revokes them all at once.\n"
+		       "--json: create prints {\"id\", \"token\", \"name\", \"scope\", \"expires\"};\n"
+		       "list the server's {\"tokens\": [{\"id\", \"name\", \"scope\", \"expires\"}]}.\n");
 		return argc < 2 ? 2 : 0;
 	}
 	if (cli_need_server(c, true) < 0)
@@ -1760,13 +1762,18 @@ int cmd_token(struct cli *c, int argc, char *argv[])
 		int64_t exp;
 		uint8_t sec[32];
 		char secret[65], hash[72];
-		for (int k = 2; k + 1 < argc; k += 2) {
-			if (!strcmp(argv[k], "--name"))
-				name = argv[k + 1];
-			else if (!strcmp(argv[k], "--scope"))
-				scope = argv[k + 1];
-			else if (!strcmp(argv[k], "--expires"))
-				expires = argv[k + 1];
+		for (int k = 2; k < argc; k += 2) {
+			const char **to = !strcmp(argv[k], "--name")      ? &name
+					  : !strcmp(argv[k], "--scope")   ? &scope
+					  : !strcmp(argv[k], "--expires") ? &expires
+									  : NULL;
+			if (!to || k + 1 >= argc) {
+				cli_err("token create: %s `%s' (options: --name NAME, --scope "
+					"read|write, --expires WHEN; see --help)",
+					to ? "no value after" : "unknown option", argv[k]);
+				return 2;
+			}
+			*to = argv[k + 1];
 		}
 		if (!name || (strcmp(scope, "read") && strcmp(scope, "write")) ||
 		    cli_parse_when(expires, rp_now(), &exp) < 0) {
@@ -1781,7 +1788,20 @@ int cmd_token(struct cli *c, int argc, char *argv[])
 		snprintf(path, sizeof(path), "/v1/orgs/%s/tokens", c->org);
 		if (b && rp_api_call(&c->api, "POST", path, b, &j, NULL, &d) >= 0) {
 			if (rp_id_valid(cli_js(j, "id"), strlen(cli_js(j, "id")))) {
-				printf("rpt_%s_%s\n", cli_js(j, "id"), secret);
+				if (c->json) {
+					char tok[120];
+					snprintf(tok, sizeof(tok), "rpt_%s_%s", cli_js(j, "id"),
+						 secret);
+					json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I}", "id",
+							      cli_js(j, "id"), "token", tok, "name",
+							      name, "scope", scope, "expires",
+							      (json_int_t)exp);
+					cli_json(stdout, o);
+					json_decref(o);
+					sodium_memzero(tok, sizeof(tok));
+				} else {
+					printf("rpt_%s_%s\n", cli_js(j, "id"), secret);
+				}
 				r = 0;
 			} else {
 				cli_err("token create: the server answered an id that is not 32 hex digits");
@@ -1791,7 +1811,7 @@ int cmd_token(struct cli *c, int argc, char *argv[])
 		}
 		sodium_memzero(secret, sizeof(secret));
 		json_decref(b);
-	} else if (!strcmp(argv[1], "list")) {
+	} else if (!strcmp(argv[1], "list") && argc == 2) {
 		snprintf(path, sizeof(path), "/v1/orgs/%s/tokens", c->org);
 		if ((j = cli_get(c, path))) {
 			if (c->json) {
@@ -1814,6 +1834,12 @@ int cmd_token(struct cli *c, int argc, char *argv[])
 			r = 0;
 		}
 	} else if (!strcmp(argv[1], "revoke") && argc == 3) {
+		if (!rp_id_valid(argv[2], strlen(argv[2]))) {
+			cli_err("token revoke: `%s' is not a token id (32 hex digits, see `rampart "
+				"token list')",
+				argv[2]);
+			return 2;
+		}
 		snprintf(path, sizeof(path), "/v1/orgs/%s/tokens/%s", c->org, argv[2]);
 		if (rp_api_call(&c->api, "DELETE", path, NULL, NULL, NULL, &d) >= 0) {
 			printf("token %s revoked\n", argv[2]);
@@ -1822,7 +1848,7 @@ int cmd_token(struct cli *c, int argc, char *argv[])
 			cli_err("token revoke: %s", d.msg);
 		}
 	} else {
-		cli_err("token: expected create, list or revoke ID");
+		cli_err("token: expected create [OPTIONS], list or revoke ID, nothing more (see --help)");
 		return 2;
 	}
 	json_decref(j);
