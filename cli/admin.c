@@ -1613,9 +1613,14 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 		json_decref(o);
 	} else {
 		printf("command %s: ", id);
-		if (v.cmd)
+		if (v.cmd) {
 			printf("%s (%zu of %u %s signatures verified)\n", cli_view_state(&v, now),
 			       v.count, v.threshold, rp_role_name(v.role));
+		} else {
+			printf("UNVERIFIED: ");
+			cli_put(stdout, v.problem);
+			printf("\n");
+		}
 		if (cli_view_cancel_state(&v)) {
 			printf("%s by ", cli_view_cancel_state(&v));
 			cli_put(stdout, v.cancel_by);
@@ -1625,10 +1630,6 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 		}
 		if (v.cancel_problem[0]) {
 			cli_put(stdout, v.cancel_problem);
-			printf("\n");
-		} else {
-			printf("UNVERIFIED: ");
-			cli_put(stdout, v.problem);
 			printf("\n");
 		}
 		print_rows(x, n, &hosts);
