@@ -652,13 +652,6 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 					goto out;
 				}
 				memcpy(cmd.targets[cmd.ntargets++], tok, n);
-				if (rp_id_valid(tok, n) &&
-				    cli_device_decommissioned(c, cmd.targets[cmd.ntargets - 1])) {
-					cli_err("run: device %s is decommissioned (the verified "
-						"directory says so): not a target",
-						cmd.targets[cmd.ntargets - 1]);
-					goto out;
-				}
 				tok += n;
 				tok += strspn(tok, ", ");
 			}
@@ -726,6 +719,15 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 	r = CLI_FAIL;
 	if (cli_need_server(c, true) < 0)
 		goto out;
+	/* after cli_need_server: the directory is fetched from the server configured */
+	for (size_t i = 0; i < cmd.ntargets; i++)
+		if (rp_id_valid(cmd.targets[i], strlen(cmd.targets[i])) &&
+		    cli_device_decommissioned(c, cmd.targets[i])) {
+			cli_err("run: device %s is decommissioned (the verified directory says "
+				"so): not a target",
+				cmd.targets[i]);
+			goto out;
+		}
 	if (script) {
 		int k = rp_read_file(script, RP_PAYLOAD_MAX, &payload, &plen);
 		if (k < 0) {
@@ -899,9 +901,9 @@ bool cli_key_in_role(const struct rp_policy *p, enum rp_role_id role, const stru
 	return false;
 }
 
-/* The statement, payload, targets and signatures, exactly as verified. */
-static void show_command(struct cli *c, const struct rp_policy *p, const struct cli_view *v,
-			 const uint8_t *payload, size_t plen)
+/* The statement, payload (NULL: it did not match), targets and signatures, exactly as verified. */
+void cli_show_command(struct cli *c, const struct rp_policy *p, const struct cli_view *v,
+		      const uint8_t *payload, size_t plen)
 {
 	size_t e;
 
@@ -926,6 +928,12 @@ static void show_command(struct cli *c, const struct rp_policy *p, const struct 
 		printf("---- targets: every device of org %s; each applies what its signed "
 		       "device groups grant ----\n",
 		       c->org);
+		goto signatures;
+	}
+	if (!payload) { /* rampart cancel: what is cancelled is the statement, whatever is served */
+		printf("---- payload: NOT SHOWN: the server's does not match the statement's hash "
+		       "----\n");
+		show_targets(c, v->cmd);
 		goto signatures;
 	}
 	printf("---- payload (%zu bytes, hash verified, each line after \"" CLI_GUTTER "\") ----\n",
@@ -1090,6 +1098,14 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 		}
 	}
 	/* Refused before anything is shown or asked: a signature here changes nothing. */
+	cli_view_cancel(&v, p, json_object_get(j, "cancel"));
+	if (cli_view_cancel_state(&v)) {
+		cli_err("approve: not signed: command %s is %s (by %s, a verified cancel): no agent "
+			"runs it",
+			id, cli_view_cancel_state(&v), v.cancel_by);
+		r = CLI_REFUSED;
+		goto out;
+	}
 	if (cli_view_approved(&v)) {
 		cli_err("approve: not signed: command %s is approved already (%zu of %u %s "
 			"signatures verified): yours would change nothing",
@@ -1106,6 +1122,13 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 		r = CLI_REFUSED;
 		goto out;
 	}
+	if (!cli_key_in_role(p, v.role, &c->signer.s.vkey)) {
+		cli_err("approve: not signed: your key %s is not a key of role %s in the "
+			"trusted root policy: your signature would not count",
+			c->signer.s.vkey.name, rp_role_name(v.role));
+		r = CLI_REFUSED;
+		goto out;
+	}
 	/*
 	 * Shown with --yes too, so scripted approvals leave a record; with
 	 * --json on stderr, stdout then holds the JSON alone.
@@ -1119,7 +1142,7 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 			goto out;
 		}
 	}
-	show_command(c, p, &v, payload, plen);
+	cli_show_command(c, p, &v, payload, plen);
 	if (saved >= 0) {
 		fflush(stdout);
 		dup2(saved, STDOUT_FILENO);
@@ -1226,6 +1249,7 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 
 		cli_view_init(&cv, p, c->org, NULL, cli_js(v, "statement"));
 		cli_view_strict(c, p, &cv);
+		cli_view_cancel(&cv, p, json_object_get(v, "cancel"));
 		if (cv.cmd && strcmp(cv.cmd->id, cli_js(v, "id")) != 0) {
 			snprintf(cv.problem, sizeof(cv.problem),
 				 "SECURITY: the server lists "
@@ -1273,7 +1297,17 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 		if (cv.forged)
 			printf("%zu FORGED signature line%s! ", cv.forged,
 			       cv.forged == 1 ? "" : "s");
-		cli_last(stdout, cv.cmd->comment, cli_rest(32 + 16 + 6 + 7 + 20 + 10, 20));
+		if (cv.cancel_problem[0])
+			fputs("FORGED CANCEL shown by the server! ", stdout);
+		if (cli_view_cancel_state(&cv)) {
+			/* who and why, from the verified cancel; neutralised like any text */
+			char why[RP_NOTE_NAME_MAX + RP_CANCEL_REASON_MAX + 8];
+			snprintf(why, sizeof(why), "by %s%s%s", cv.cancel_by,
+				 cv.cancel_reason[0] ? ": " : "", cv.cancel_reason);
+			cli_last(stdout, why, cli_rest(32 + 16 + 6 + 7 + 20 + 10, 20));
+		} else {
+			cli_last(stdout, cv.cmd->comment, cli_rest(32 + 16 + 6 + 7 + 20 + 10, 20));
+		}
 		cli_view_release(&cv);
 	}
 	if (c->json) {
@@ -1483,7 +1517,10 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 			       "0 every target done with exit 0; 1 every target failed (failed,\n"
 			       "refused, killed, timed-out, a non-zero exit, expired); 6 some did and\n"
 			       "others did not; 5 none failed but some never answered (still pending\n"
-			       "when the wait ended); 3 something did not verify. Without --wait it\n"
+			       "when the wait ended); 4 it was cancelled or rejected (a verified\n"
+			       "cancel) before any target ran it; 3 something did not verify. A\n"
+			       "cancelled target ends the wait, counted as failed among others that\n"
+			       "ran. Without --wait it\n"
 			       "shows and exits 0 (1 or 3 when it cannot); --json's \"exit\" is the\n"
 			       "status --wait would exit with.\n");
 			return 0;
@@ -1528,6 +1565,7 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 		now = rp_now();
 		cli_view_init(&v, p, c->org, id, cli_js(j, "statement"));
 		cli_view_strict(c, p, &v);
+		cli_view_cancel(&v, p, json_object_get(j, "cancel"));
 		if (cli_rows(c->org, &v, json_object_get(j, "results"), now, &x, &n) < 0)
 			goto out;
 		for (size_t i = 0; i < n; i++)
@@ -1575,12 +1613,23 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 		json_decref(o);
 	} else {
 		printf("command %s: ", id);
-		if (v.cmd)
+		if (v.cmd) {
 			printf("%s (%zu of %u %s signatures verified)\n", cli_view_state(&v, now),
 			       v.count, v.threshold, rp_role_name(v.role));
-		else {
+		} else {
 			printf("UNVERIFIED: ");
 			cli_put(stdout, v.problem);
+			printf("\n");
+		}
+		if (cli_view_cancel_state(&v)) {
+			printf("%s by ", cli_view_cancel_state(&v));
+			cli_put(stdout, v.cancel_by);
+			printf(" (signed cancel, verified)%s", v.cancel_reason[0] ? ": " : "");
+			cli_put(stdout, v.cancel_reason);
+			printf("\n");
+		}
+		if (v.cancel_problem[0]) {
+			cli_put(stdout, v.cancel_problem);
 			printf("\n");
 		}
 		print_rows(x, n, &hosts);
@@ -1702,7 +1751,9 @@ int cmd_token(struct cli *c, int argc, char *argv[])
 		       "API tokens let scripts read (or submit, with scope write) without a\n"
 		       "signing key. A token never authorises a command by itself: commands\n"
 		       "still need administrators' signatures. The server stores only a hash.\n"
-		       "`rampart rotate api-tokens [--reissue]' revokes them all at once.\n");
+		       "`rampart rotate api-tokens [--reissue]' revokes them all at once.\n"
+		       "--json: create prints {\"id\", \"token\", \"name\", \"scope\", \"expires\"};\n"
+		       "list the server's {\"tokens\": [{\"id\", \"name\", \"scope\", \"expires\"}]}.\n");
 		return argc < 2 ? 2 : 0;
 	}
 	if (cli_need_server(c, true) < 0)
@@ -1712,13 +1763,18 @@ int cmd_token(struct cli *c, int argc, char *argv[])
 		int64_t exp;
 		uint8_t sec[32];
 		char secret[65], hash[72];
-		for (int k = 2; k + 1 < argc; k += 2) {
-			if (!strcmp(argv[k], "--name"))
-				name = argv[k + 1];
-			else if (!strcmp(argv[k], "--scope"))
-				scope = argv[k + 1];
-			else if (!strcmp(argv[k], "--expires"))
-				expires = argv[k + 1];
+		for (int k = 2; k < argc; k += 2) {
+			const char **to = !strcmp(argv[k], "--name")      ? &name
+					  : !strcmp(argv[k], "--scope")   ? &scope
+					  : !strcmp(argv[k], "--expires") ? &expires
+									  : NULL;
+			if (!to || k + 1 >= argc) {
+				cli_err("token create: %s `%s' (options: --name NAME, --scope "
+					"read|write, --expires WHEN; see --help)",
+					to ? "no value after" : "unknown option", argv[k]);
+				return 2;
+			}
+			*to = argv[k + 1];
 		}
 		if (!name || (strcmp(scope, "read") && strcmp(scope, "write")) ||
 		    cli_parse_when(expires, rp_now(), &exp) < 0) {
@@ -1733,7 +1789,20 @@ int cmd_token(struct cli *c, int argc, char *argv[])
 		snprintf(path, sizeof(path), "/v1/orgs/%s/tokens", c->org);
 		if (b && rp_api_call(&c->api, "POST", path, b, &j, NULL, &d) >= 0) {
 			if (rp_id_valid(cli_js(j, "id"), strlen(cli_js(j, "id")))) {
-				printf("rpt_%s_%s\n", cli_js(j, "id"), secret);
+				if (c->json) {
+					char tok[120];
+					snprintf(tok, sizeof(tok), "rpt_%s_%s", cli_js(j, "id"),
+						 secret);
+					json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I}", "id",
+							      cli_js(j, "id"), "token", tok, "name",
+							      name, "scope", scope, "expires",
+							      (json_int_t)exp);
+					cli_json(stdout, o);
+					json_decref(o);
+					sodium_memzero(tok, sizeof(tok));
+				} else {
+					printf("rpt_%s_%s\n", cli_js(j, "id"), secret);
+				}
 				r = 0;
 			} else {
 				cli_err("token create: the server answered an id that is not 32 hex digits");
@@ -1743,7 +1812,7 @@ int cmd_token(struct cli *c, int argc, char *argv[])
 		}
 		sodium_memzero(secret, sizeof(secret));
 		json_decref(b);
-	} else if (!strcmp(argv[1], "list")) {
+	} else if (!strcmp(argv[1], "list") && argc == 2) {
 		snprintf(path, sizeof(path), "/v1/orgs/%s/tokens", c->org);
 		if ((j = cli_get(c, path))) {
 			if (c->json) {
@@ -1766,6 +1835,12 @@ int cmd_token(struct cli *c, int argc, char *argv[])
 			r = 0;
 		}
 	} else if (!strcmp(argv[1], "revoke") && argc == 3) {
+		if (!rp_id_valid(argv[2], strlen(argv[2]))) {
+			cli_err("token revoke: `%s' is not a token id (32 hex digits, see `rampart "
+				"token list')",
+				argv[2]);
+			return 2;
+		}
 		snprintf(path, sizeof(path), "/v1/orgs/%s/tokens/%s", c->org, argv[2]);
 		if (rp_api_call(&c->api, "DELETE", path, NULL, NULL, NULL, &d) >= 0) {
 			printf("token %s revoked\n", argv[2]);
@@ -1774,7 +1849,7 @@ int cmd_token(struct cli *c, int argc, char *argv[])
 			cli_err("token revoke: %s", d.msg);
 		}
 	} else {
-		cli_err("token: expected create, list or revoke ID");
+		cli_err("token: expected create [OPTIONS], list or revoke ID, nothing more (see --help)");
 		return 2;
 	}
 	json_decref(j);

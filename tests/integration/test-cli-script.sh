@@ -341,6 +341,15 @@ test_usage_errors() {
 	want 2 "devices with an unknown option" rp_as 1 devices --bogus
 	want 2 "commands with an unknown option" rp_as 1 commands --bogus
 	want 2 "approve without an ID" rp_as 1 approve
+	want 2 "token create with an unknown option" rp_as 1 token create --name x --scoep write
+	grep -q "unknown option \`--scoep'" "$T/rc.err" || die "token create: $(cat "$T/rc.err")"
+	want 2 "token list with an extra argument" rp_as 1 token list extra
+	want 2 "token revoke of a malformed id" rp_as 1 token revoke nope
+	rp_as 1 --json token create --name scripted --expires 1h | python3 -c '
+import json, sys
+t = json.load(sys.stdin)
+assert t["token"].startswith("rpt_" + t["id"] + "_") and t["scope"] == "read", t' \
+		|| die "token create --json"
 	want 2 "config with an unknown argument" rp_as 1 config --bogus
 	want 2 "policy show without a file" "$CLI" policy show
 	want 2 "policy with an unknown word" "$CLI" policy nosuch

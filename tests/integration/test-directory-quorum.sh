@@ -69,6 +69,12 @@ test_below_group_quorum_refused_on_wallet() {
 	rp_wait_for 30 grep -q "directory-refused.*$id.*a device group's" "$T/a1/alerts.log" ||
 		die "a1 did not refuse eve for wallet's threshold: $(tail -n 3 "$T/a1/alerts.log")"
 	! in_dir a1 eve || die "a1, in wallet, took a change signed by 2"
+	# refused on a1 (an alert, no signed result), done on a2: results --wait says so
+	local rc=0
+	rp_as 1 results --wait 30 "$id" >"$T/eve.results" 2>&1 || rc=$?
+	[ "$rc" = 3 ] && grep -q "^$DEV_a1 .*UNVERIFIED .*the server says: refused" "$T/eve.results" &&
+		grep -q "^$DEV_a2 .* done " "$T/eve.results" && ! grep -q "^UNVERIFIED: *$" "$T/eve.results" ||
+		die "results --wait on a refused statement: exit $rc: $(cat "$T/eve.results")"
 	# leaving wallet with 2: judged while a1 is still in it
 	next_text "$T/leave.txt" "device $DEV_a1"
 	forge "$T/leave.txt" "$T/leave.note" 1 2
@@ -80,7 +86,7 @@ test_below_group_quorum_refused_on_wallet() {
 		die "a2 did not fold the statement that would move a1"
 	grep -q "^device $DEV_a1 groups wallet$" "$T/a2/directory.state" || die "in a2's view a1 left wallet"
 	rp_as 1 directory show 2>/dev/null | grep -q "^| device $DEV_a1 groups wallet$" || die "in the CLI's view a1 left wallet"
-	rp_ok "on the wallet device a change with 2 of its 3 changes nothing, with an alert; elsewhere it applies, but no view lets 2 take a1 out of wallet"
+	rp_ok "on the wallet device a change with 2 of its 3 changes nothing, with an alert (results --wait: refused there, exit 3); elsewhere it applies, but no view lets 2 take a1 out of wallet"
 }
 
 test_exec_group_target_needs_three() {
