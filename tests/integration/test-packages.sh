@@ -101,11 +101,31 @@ test_man_and_completion() {
 	rp_ok "man pages render without warnings, one section per command; bash completion offers commands and options"
 }
 
-# The main story with the installed binaries, the daemons started as their
+test_debs() {
+	local d list_deb list_meson
+	"$SRC/scripts/build-deb" "$T/deb" >"$T/build-deb.out" 2>&1 ||
+		{ cat "$T/build-deb.out" >&2; die "make deb failed"; }
+	grep -q "^build-deb: lintian clean$" "$T/build-deb.out" || die "lintian: $(cat "$T/build-deb.out")"
+	for d in rampartd rampart-agent rampart rampart-witness; do
+		[ -f "$T/deb/${d}_0.1.0_amd64.deb" ] || die "no package $d"
+		dpkg-deb -x "$T/deb/${d}_0.1.0_amd64.deb" "$T/debroot"
+	done
+	[ -x "$T/debroot/usr/bin/rampartd" ] && [ -x "$T/debroot/usr/bin/rampart-agent" ] || die "no binaries in the packages"
+	units_check "$T/debroot" /usr/bin lib/systemd/system
+	# meson install puts the same files in place (its prefix aside; dpkg
+	# adds its copyright and changelog and compresses man pages)
+	list_deb=$(cd "$T/debroot" && find . -type f | sed -e 's|^\./lib/systemd|./usr/lib/systemd|' -e 's|\.gz$||' |
+		grep -v -e '^\./usr/share/doc/rampart[a-z-]*/\(copyright\|changelog\)$' -e '^./usr/share/lintian/' | sort)
+	list_meson=$(cd "$ROOT$PREFIX" && find . -type f | sed -e 's|^\./|./usr/|' -e 's|^\./usr/etc/|./etc/|' | sort)
+	[ "$list_deb" = "$list_meson" ] || die "packages and meson install differ: $(diff <(echo "$list_deb") <(echo "$list_meson"))"
+	rp_ok "make deb: four packages with Debian's tooling, lintian clean, unpacked into a temporary root: units verify, the same files as meson install"
+}
+
+# The main story with the packages' binaries, the daemons started as their
 # units start them (Type=notify): each says READY=1 once it serves.
 test_installed_binaries_run() {
-	RAMPARTD=$ROOT$PREFIX/bin/rampartd AGENT=$ROOT$PREFIX/bin/rampart-agent
-	CLI=$ROOT$PREFIX/bin/rampart WITNESS=$ROOT$PREFIX/bin/rampart-witness
+	RAMPARTD=$T/debroot/usr/bin/rampartd AGENT=$T/debroot/usr/bin/rampart-agent
+	CLI=$T/debroot/usr/bin/rampart WITNESS=$T/debroot/usr/bin/rampart-witness
 	notify_listen server
 	notify_listen witness
 	notify_listen agent
@@ -124,11 +144,12 @@ test_installed_binaries_run() {
 	rp_wait_for 60 test -e "$T/ran" || die "a command did not run with the installed binaries"
 	rp_server_stop
 	rp_wait_for 10 grep -qx STOPPING=1 "$T/server.notified" || die "rampartd did not say STOPPING=1"
-	rp_ok "the installed rampartd, witness, agent and CLI run the main story; each daemon says READY=1 (and STOPPING=1)"
+	rp_ok "the packages' rampartd, witness, agent and CLI run the main story; each daemon says READY=1 (and STOPPING=1)"
 }
 
 test_meson_install
 test_units
 test_man_and_completion
+test_debs
 test_installed_binaries_run
 rp_note "all package tests passed"
