@@ -20,13 +20,15 @@
 #   make bench-directory  issue 10: 1,000 users and 50 groups converged under
 #                a temporary root prefix, an unchanged directory's writes
 #                (bench/directory.c; BENCH_RUNS, BENCH_DIR, BENCH_KEEP)
+#   make deb     the Debian packages rampartd, rampart-agent, rampart and
+#                rampart-witness in build-deb/, lintian-checked (scripts/build-deb)
 #   make fuzz    every libFuzzer target for FUZZ_SECONDS (default 30) each
 
 BUILD ?= build
 CHECK_BUILD ?= build-check
 BENCH_BUILD ?= build-release
 
-.PHONY: all deps build demo check lint bench bench-burst bench-agent-memory bench-agent-idle bench-log bench-directory bench-build fuzz clean
+.PHONY: all deps build demo check lint deb bench bench-burst bench-agent-memory bench-agent-idle bench-log bench-directory bench-build fuzz clean
 
 all: build
 
@@ -46,6 +48,9 @@ check: deps
 
 lint: deps
 	@scripts/lint
+
+deb: deps
+	@scripts/build-deb build-deb
 
 bench: bench-build
 	@bench/run $(BENCH_BUILD)

@@ -16,6 +16,7 @@
 #include "privsep.h"
 #include "json.h"
 #include "rp_err.h"
+#include "sdnotify.h"
 
 static volatile sig_atomic_t stopping;
 
@@ -1135,6 +1136,9 @@ int agent_run(const char *dir, const struct run_opts *o)
 	agent_logf("network process %d runs as uid %u%s%s", (int)a.net.pid, a.net.uid,
 		   a.net.why_not[0] ? ": " : "", a.net.why_not);
 	agent_logf("device %s of org %s polling %s", a.conf.device, a.conf.org, a.conf.server);
+	/* systemd's Type=notify (dist/rampart-agent.service): state loaded, network up */
+	if (rp_notify("READY=1") < 0)
+		agent_logf("$NOTIFY_SOCKET: %s", strerror(errno));
 	a.dir_changed = true; /* converged at start: grants may have ended while it was stopped */
 	agent_enrol_load(&a);
 	a.drift_interval = o->drift_interval > 0 ? o->drift_interval : RP_DRIFT_INTERVAL_S;
@@ -1252,6 +1256,7 @@ int agent_run(const char *dir, const struct run_opts *o)
 		net_failed(&a, a.net_why);
 		r = 3;
 	}
+	rp_notify("STOPPING=1");
 	agent_net_stop(&a);
 	agent_logf("stopping");
 	agent_release(&a);

@@ -23,6 +23,7 @@
 #include "rp_err.h"
 #include "server.h"
 #include "rotate-tls.h"
+#include "sdnotify.h"
 #include "text.h"
 #include "tls.h"
 #include "util.h"
@@ -596,6 +597,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	if (s->stopping)
 		return;
 	s->stopping = true;
+	rp_notify("STOPPING=1");
 	fprintf(stderr, "rampartd: %s: answering %zu held polls and stopping\n",
 		sig == SIGTERM ? "SIGTERM" : "SIGINT", s->nwaiters);
 	rp_httpd_stop_accepting(&s->httpd); /* requests in flight finish, without keep-alive */
@@ -713,6 +715,9 @@ static int serve_main(int argc, char *argv[])
 		"%u per address, data %s)\n",
 		RP_VERSION, listen, s.poll_hold, s.httpd.c.lim.max_conns, s.httpd.c.lim.per_addr,
 		dir);
+	/* systemd's Type=notify (dist/rampartd.service): listening, keys loaded */
+	if (rp_notify("READY=1") < 0)
+		fprintf(stderr, "rampartd: $NOTIFY_SOCKET: %s\n", strerror(errno));
 	event_base_dispatch(s.base);
 	fprintf(stderr, "rampartd: stopped\n");
 	rc = 0;

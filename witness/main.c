@@ -19,6 +19,7 @@
 #include "checkpoint.h"
 #include "cmd.h"
 #include "rp_err.h"
+#include "sdnotify.h"
 #include "util.h"
 #include "witness.h"
 
@@ -504,6 +505,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	if (w->stopping)
 		return;
 	w->stopping = true;
+	rp_notify("STOPPING=1");
 	fprintf(stderr, "rampart-witness: %s: stopping\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	/*
 	 * No new connections. Every request is answered inside its callback,
@@ -561,6 +563,9 @@ static int serve_main(int argc, char *argv[])
 		goto out;
 	fprintf(stderr, "rampart-witness %s: serving http://%s/add-checkpoint as %s (data %s)\n",
 		RP_VERSION, o.listen, vk, o.data);
+	/* systemd's Type=notify (dist/rampart-witness.service) */
+	if (rp_notify("READY=1") < 0)
+		fprintf(stderr, "rampart-witness: $NOTIFY_SOCKET: %s\n", strerror(errno));
 	event_base_dispatch(w.base);
 	fprintf(stderr, "rampart-witness: stopped\n");
 	rc = 0;
