@@ -7,25 +7,58 @@
  * same refused delivery, or logging junk under ever new ids, cannot fill
  * the disk or rotate the history away; alerts.log is rotated, and the
  * alerts about the log and the root of trust are kept in security.log,
- * which no flood of other alerts rotates.
+ * which no flood of other alerts rotates. Each alert also goes to the
+ * host's syslog (authpriv; alert for the log and root of trust, warning
+ * for a refused statement), where the host's own log shipping picks it up
+ * whatever the server does. Under journald (JOURNAL_STREAM names our
+ * stderr) lines carry the sd-daemon priority prefix and no timestamp of
+ * ours: journald stamps them.
  */
 #include <errno.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/stat.h>
+#include <syslog.h>
 
 #include "rp_err.h"
 #include "state.h"
 
-void agent_log_line(const char *msg)
+/* Whether stderr is the journal's stream (systemd.exec(5), JOURNAL_STREAM=dev:ino). */
+static bool to_journal(void)
+{
+	static int cached = -1;
+	const char *js;
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (cached < 0) {
+		js = getenv("JOURNAL_STREAM");
+		cached = js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(2, &st) == 0 &&
+			 (unsigned long long)st.st_dev == dev &&
+			 (unsigned long long)st.st_ino == ino;
+	}
+	return cached;
+}
+
+static void log_at(int prio, const char *msg)
 {
 	char t[21], q[4 * RP_ALERT_LINE_MAX + 4];
 
-	rp_time_format(rp_now(), t);
 	rp_quote(q, sizeof(q), msg, strlen(msg));
+	if (to_journal()) {
+		fprintf(stderr, "<%d>rampart-agent: %s\n", prio, q);
+		return;
+	}
+	rp_time_format(rp_now(), t);
 	fprintf(stderr, "%s rampart-agent: %s\n", t, q);
+}
+
+void agent_log_line(const char *msg)
+{
+	log_at(LOG_INFO, msg);
 }
 
 void agent_logf(const char *fmt, ...)
@@ -48,7 +81,7 @@ void agent_errf(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	rp_quote(q, sizeof(q), msg, strlen(msg));
-	fprintf(stderr, "rampart-agent: %s\n", q);
+	fprintf(stderr, to_journal() ? "<3>rampart-agent: %s\n" : "rampart-agent: %s\n", q);
 }
 
 bool agent_alert_security(const char *code)
@@ -122,7 +155,18 @@ void agent_alert_log(const struct agent *a, const char *id, const char *code, co
 	rp_quote(qcode, sizeof(qcode), code, strlen(code));
 	rp_quote(qid, sizeof(qid), id[0] ? id : "-", id[0] ? strlen(id) : 1);
 	rp_quote(qr, sizeof(qr), reason, strlen(reason));
-	agent_logf("SECURITY ALERT: %s: command %s: %s", code, id[0] ? id : "(unparsed)", reason);
+	int prio = agent_alert_security(code) ? LOG_ALERT : LOG_WARNING;
+	char msg[RP_ALERT_LINE_MAX];
+	snprintf(msg, sizeof(msg), "SECURITY ALERT: %s: command %s: %s", code,
+		 id[0] ? id : "(unparsed)", reason);
+	log_at(prio, msg);
+	/* the same alert, escaped, to the host's syslog: not through the server */
+	static bool opened;
+	if (!opened) {
+		openlog("rampart-agent", LOG_PID, LOG_AUTHPRIV);
+		opened = true;
+	}
+	syslog(LOG_AUTHPRIV | prio, "SECURITY ALERT: %s: command %s: %s", qcode, qid, qr);
 	n = snprintf(line, sizeof(line), "%s %s %s %s\n", t, qcode, qid, qr);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return; /* cannot happen: the fields are sized to fit */
