@@ -30,15 +30,17 @@
 static bool to_journal(void)
 {
 	static int cached = -1;
-	const char *js;
-	unsigned long long dev, ino;
+	const char *js, *colon;
+	uint64_t dev, ino;
 	struct stat st;
 
 	if (cached < 0) {
 		js = getenv("JOURNAL_STREAM");
-		cached = js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(2, &st) == 0 &&
-			 (unsigned long long)st.st_dev == dev &&
-			 (unsigned long long)st.st_ino == ino;
+		colon = js ? strchr(js, ':') : NULL;
+		cached = colon && rp_parse_u64(js, (size_t)(colon - js), UINT64_MAX, &dev) == 0 &&
+			 rp_parse_u64(colon + 1, strlen(colon + 1), UINT64_MAX, &ino) == 0 &&
+			 fstat(2, &st) == 0 && (uint64_t)st.st_dev == dev &&
+			 (uint64_t)st.st_ino == ino;
 	}
 	return cached;
 }
