@@ -739,3 +739,15 @@ int rp_pin_parse(const char *text, uint8_t ret[32], struct rp_diag *d)
 {
 	return rp_pin_parse_n(text, strlen(text), ret, d);
 }
+
+void rp_prom_label(struct rp_sb *sb, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			rp_sb_printf(sb, "\\%c", *v);
+		else if (*v == '\n')
+			rp_sb_puts(sb, "\\n");
+		else if ((unsigned char)*v >= 0x20 && *v != 0x7f)
+			rp_sb_put(sb, v, 1);
+	}
+}

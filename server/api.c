@@ -2558,6 +2558,18 @@ static struct bufferevent *tls_bev(void *arg, struct event_base *base)
 	return bev;
 }
 
+/*
+ * Too routine for a line of its own at the default log level: an agent's
+ * poll or log read answered, an audit's tile. Refusals and errors, every
+ * write and every administrator's request keep theirs.
+ */
+static bool routine(void *arg, const char *method, const char *path, int status)
+{
+	(void)arg;
+	return status < 400 && !strcmp(method, "GET") &&
+	       (!strcmp(path, "/v1/agent/poll") || !strncmp(path, "/v1/log/", 8));
+}
+
 int api_init(struct server *s, const struct rp_httpd_limits *lim)
 {
 	const struct rp_httpd_config c = {
@@ -2570,6 +2582,8 @@ int api_init(struct server *s, const struct rp_httpd_limits *lim)
 		.bev = tls_bev,
 		.handle = dispatch,
 		.arg = s,
+		.routine = routine,
+		.log_all = s->log_debug,
 	};
 
 	return rp_httpd_init(&s->httpd, s->base, &c);

@@ -1867,3 +1867,67 @@ int db_alert_store(struct db *db, const char *org, const char *device, const cha
 				device);
 	return db_ret(db, rp_sql_finish(db->h, r), "storing alert %s of device %s", code, device);
 }
+
+/* ---- /metrics ---- */
+
+/*
+ * One gauge from rows (org, [label,] value): name{org="..",label=".."} value.
+ * At most 1,000 rows: alert codes come from agents.
+ */
+static int prom_rows(struct db *db, struct rp_sb *out, const char *name, const char *help,
+		     const char *label, const char *sql, const char *fmt, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int r, n = 0;
+
+	va_start(ap, fmt);
+	st = rp_sql_prep_v(db->h, sql, fmt, ap);
+	va_end(ap);
+	rp_sb_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+	while ((r = rp_sql_step(db->h, st)) == 1 && n++ < 1000) {
+		rp_sb_printf(out, "%s{org=\"", name);
+		rp_prom_label(out, (const char *)sqlite3_column_text(st, 0) ?: "");
+		if (label) {
+			rp_sb_printf(out, "\",%s=\"", label);
+			rp_prom_label(out, (const char *)sqlite3_column_text(st, 1) ?: "");
+		}
+		rp_sb_printf(out, "\"} %lld\n", (long long)sqlite3_column_int64(st, label ? 2 : 1));
+	}
+	sqlite3_finalize(st);
+	return r < 0 ? RP_E_DB : 0;
+}
+
+int db_metrics(struct db *db, int64_t now, int64_t online_s, struct rp_sb *out)
+{
+	int r = 0;
+
+	r |= prom_rows(db, out, "rampart_devices", "Enrolled devices.", NULL,
+		       "SELECT org, count(*) FROM devices GROUP BY org ORDER BY org", "");
+	r |= prom_rows(
+		db, out, "rampart_devices_online",
+		"Devices the server saw within the online window (90 s).", NULL,
+		"SELECT org, count(*) FROM devices WHERE last_seen >= ? GROUP BY org ORDER BY org",
+		"i", now - online_s);
+	r |= prom_rows(
+		db, out, "rampart_commands",
+		"Statements by state; pending-approval ones await signatures.", "state",
+		"SELECT org, state, count(*) FROM commands GROUP BY org, state ORDER BY org, state",
+		"");
+	r |= prom_rows(db, out, "rampart_deliveries",
+		       "Deliveries by status (done, failed, ... once a result is stored).",
+		       "status",
+		       "SELECT c.org, d.status, count(*) FROM deliveries d JOIN commands c ON "
+		       "c.id = d.command_id GROUP BY c.org, d.status ORDER BY c.org, d.status",
+		       "");
+	r |= prom_rows(
+		db, out, "rampart_alerts", "Alerts agents reported, by code.", "code",
+		"SELECT org, code, count(*) FROM alerts GROUP BY org, code ORDER BY org, code", "");
+	r |= prom_rows(db, out, "rampart_log_size", "Entries in the org's active log.", NULL,
+		       "SELECT org, size FROM logs WHERE state = 'active' ORDER BY org", "");
+	r |= prom_rows(db, out, "rampart_log_served_size",
+		       "Size of the newest checkpoint served (cosigned by the witness quorum).",
+		       NULL,
+		       "SELECT org, served_size FROM logs WHERE state = 'active' ORDER BY org", "");
+	return r ? RP_E_DB : 0;
+}

@@ -480,3 +480,11 @@ int db_log_witness_set(struct db *db, int64_t log, const char *witness, uint64_t
 		       const char *cosig, int64_t cosig_time);
 /* Appends every stored cosignature line over the checkpoint of this size. */
 int db_log_cosigs(struct db *db, int64_t log, uint64_t size, struct rp_sb *out);
+
+/*
+ * The gauges of rampartd's /metrics read from the store, appended to out
+ * in Prometheus text format (server/metrics.c): devices (and online within
+ * online_s), commands by state, deliveries by status, alerts by code, log
+ * sizes, per org. 0 or RP_E_DB.
+ */
+int db_metrics(struct db *db, int64_t now, int64_t online_s, struct rp_sb *out);

@@ -78,7 +78,14 @@ struct wslot {
 	uint64_t size_sent;
 	char *note_sent; /* the checkpoint of size_sent, to take a late answer's cosignature */
 	int64_t last_try;
+	/* /metrics: answers, and the latency of those that cosigned */
+	int64_t m_sent_ms;
+	uint64_t m_ok, m_fail, m_lat[8];
+	double m_lat_sum;
 };
+
+/* Upper bounds of the cosignature latency histogram, seconds (the last is +Inf). */
+static const double LAT_LE[7] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 5};
 
 /* "http://host[:port][/prefix]" into the slot. */
 static int slot_url(struct wslot *ws, const char *url)
@@ -312,6 +319,7 @@ static void witness_send(struct server *s, struct wslot *ws, const struct db_log
 	free(ws->note_sent);
 	ws->note_sent = strdup(note); /* NULL: a late answer is dropped, as before */
 	ws->last_try = rp_now();
+	ws->m_sent_ms = rp_mono_ms();
 }
 
 /* Takes the witness's cosignature lines over the checkpoint note. */
@@ -371,6 +379,18 @@ static void on_witness_reply(struct evhttp_request *req, void *arg)
 	struct db_log lg;
 
 	ws->busy = false;
+	if (code == 200) {
+		double t = (double)(rp_mono_ms() - ws->m_sent_ms) / 1000.0;
+		size_t b = 0;
+		while (b < 7 && t > LAT_LE[b])
+			b++;
+		ws->m_ok++;
+		ws->m_lat[b]++;
+		ws->m_lat_sum += t;
+	} else {
+		ws->m_fail++; /* unreachable, refused, malformed: each answer that cosigned nothing
+			       */
+	}
 	/* this callback's connection is freed later; an earlier one's callback is done */
 	if (ws->done_conn)
 		evhttp_connection_free(ws->done_conn);
@@ -925,4 +945,48 @@ int log_command_delivery(struct server *s, const char *org, const char *id, uint
 	}
 	*ret = j;
 	return 0;
+}
+
+/* {org="..",log="..",witness=".." (then the caller's labels) */
+static void wlabels(struct rp_sb *out, const char *name, const struct wslot *ws)
+{
+	rp_sb_printf(out, "%s{org=\"", name);
+	rp_prom_label(out, ws->org);
+	rp_sb_printf(out, "\",log=\"%lld\",witness=\"", (long long)ws->log);
+	rp_prom_label(out, ws->w.name);
+	rp_sb_puts(out, "\"");
+}
+
+void log_metrics(const struct server *s, struct rp_sb *out)
+{
+	const struct wslot *ws;
+
+	rp_sb_puts(out, "# HELP rampartd_witness_requests_total Cosignature requests answered, by "
+			"result (failed: unreachable, refused or malformed).\n"
+			"# TYPE rampartd_witness_requests_total counter\n");
+	for (ws = s->wslots; ws; ws = ws->next) {
+		wlabels(out, "rampartd_witness_requests_total", ws);
+		rp_sb_printf(out, ",result=\"ok\"} %llu\n", (unsigned long long)ws->m_ok);
+		wlabels(out, "rampartd_witness_requests_total", ws);
+		rp_sb_printf(out, ",result=\"failed\"} %llu\n", (unsigned long long)ws->m_fail);
+	}
+	rp_sb_puts(out,
+		   "# HELP rampartd_witness_latency_seconds Time from request to cosignature.\n"
+		   "# TYPE rampartd_witness_latency_seconds histogram\n");
+	for (ws = s->wslots; ws; ws = ws->next) {
+		uint64_t cum = 0;
+		for (size_t b = 0; b < 8; b++) {
+			cum += ws->m_lat[b];
+			wlabels(out, "rampartd_witness_latency_seconds_bucket", ws);
+			if (b < 7)
+				rp_sb_printf(out, ",le=\"%g\"} %llu\n", LAT_LE[b],
+					     (unsigned long long)cum);
+			else
+				rp_sb_printf(out, ",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+		}
+		wlabels(out, "rampartd_witness_latency_seconds_sum", ws);
+		rp_sb_printf(out, "} %.6f\n", ws->m_lat_sum);
+		wlabels(out, "rampartd_witness_latency_seconds_count", ws);
+		rp_sb_printf(out, "} %llu\n", (unsigned long long)cum);
+	}
 }

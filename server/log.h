@@ -12,6 +12,9 @@ int log_init(struct server *s, const char *witness_ca);
 /* Runs the sequencer at once (an approval: logged, or scheduled); bursts coalesce. */
 void log_kick(struct server *s);
 void log_release(struct server *s);
+/* The witnesses' counters and cosignature latency, for /metrics (server/metrics.c). */
+struct rp_sb;
+void log_metrics(const struct server *s, struct rp_sb *out);
 /*
  * The device's next delivery from log (or never logged) with its inclusion
  * proof, the served checkpoint and a consistency proof from size have;

@@ -22,6 +22,7 @@
 #include "poll.h"
 #include "rp_err.h"
 #include "server.h"
+#include "metrics.h"
 #include "rotate-tls.h"
 #include "sdnotify.h"
 #include "text.h"
@@ -601,6 +602,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	fprintf(stderr, "rampartd: %s: answering %zu held polls and stopping\n",
 		sig == SIGTERM ? "SIGTERM" : "SIGINT", s->nwaiters);
 	rp_httpd_stop_accepting(&s->httpd); /* requests in flight finish, without keep-alive */
+	if (s->metrics)
+		rp_httpd_stop_accepting(s->metrics);
 	poll_release_all(s);
 	event_base_loopexit(s->base, &flush);
 }
@@ -611,6 +614,8 @@ static int serve_main(int argc, char *argv[])
 		{"data", required_argument, NULL, 'd'},
 		{"listen", required_argument, NULL, 'l'},
 		{"poll-hold", required_argument, NULL, 'p'},
+		{"metrics-listen", required_argument, NULL, 'M'},
+		{"log-level", required_argument, NULL, 'L'},
 		{"witness-ca", required_argument, NULL, 'C'},
 		{"max-connections", required_argument, NULL, 0x100 + RP_HTTPD_MAX_CONNS},
 		{"header-timeout", required_argument, NULL, 0x100 + RP_HTTPD_HEADERS_S},
@@ -623,7 +628,7 @@ static int serve_main(int argc, char *argv[])
 		{0},
 	};
 	struct server s = {.poll_hold = 30};
-	const char *dir = NULL, *listen = "127.0.0.1:8443", *witness_ca = NULL;
+	const char *dir = NULL, *listen = "127.0.0.1:8443", *witness_ca = NULL, *metrics = NULL;
 	char key[600], cert[600];
 	struct event *sigterm = NULL, *sigint = NULL;
 	struct rp_httpd_limits lim;
@@ -635,7 +640,7 @@ static int serve_main(int argc, char *argv[])
 
 	rp_httpd_limits_init(&lim, RP_HTTP_CONNS_DEFAULT);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:l:p:C:h", opts, &idx)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:l:p:C:M:L:h", opts, &idx)) != -1) {
 		if (c >= 0x100) {
 			if (rp_httpd_limit_set(&lim, (enum rp_httpd_limit)(c - 0x100), optarg, &d) <
 			    0) {
@@ -648,6 +653,16 @@ static int serve_main(int argc, char *argv[])
 		case 'd': dir = optarg; break;
 		case 'l': listen = optarg; break;
 		case 'C': witness_ca = optarg; break;
+		case 'M': metrics = optarg; break;
+		case 'L':
+			if (strcmp(optarg, "info") && strcmp(optarg, "debug")) {
+				fprintf(stderr,
+					"rampartd serve: --log-level `%s' is not info or debug\n",
+					optarg);
+				return 2;
+			}
+			s.log_debug = !strcmp(optarg, "debug");
+			break;
 		case 'p':
 			if (rp_parse_u64(optarg, strlen(optarg), 300, &v) != 0 || v == 0) {
 				fprintf(stderr,
@@ -663,7 +678,8 @@ static int serve_main(int argc, char *argv[])
 			       "                      [--header-timeout S] [--body-timeout S]\n"
 			       "                      [--idle-timeout S] [--write-timeout S]\n"
 			       "                      [--max-connections-per-address N]\n"
-			       "                      [--first-request-timeout S]\n\n"
+			       "                      [--first-request-timeout S]\n"
+			       "                      [--metrics-listen ADDR:PORT] [--log-level info|debug]\n\n"
 			       "Serves the API over HTTPS (TLS 1.3 only) on one event-driven thread.\n"
 			       "Agents' long polls are held up to S seconds (default 30) and answered\n"
 			       "at once when approved work is in a checkpoint the witnesses cosigned.\n"
@@ -674,7 +690,12 @@ static int serve_main(int argc, char *argv[])
 			       "SIGTERM stops cleanly.\n\n"
 			       "  --listen ADDR:PORT   default 127.0.0.1:8443; [::]:8443 for IPv6\n"
 			       "  --witness-ca FILE    CA certificates (PEM) for https:// witnesses,\n"
-			       "                       instead of the system's\n");
+			       "                       instead of the system's\n"
+			       "  --metrics-listen ADDR:PORT  serve Prometheus text on http://ADDR:PORT/metrics\n"
+			       "                       (plain HTTP, off by default; it names orgs and fleet\n"
+			       "                       sizes: keep it on loopback or a monitoring network)\n"
+			       "  --log-level L        info (default): one line per event and per request\n"
+			       "                       but agents' answered polls and log reads; debug: those too\n");
 			fputs(RP_HTTPD_USAGE(RP_HTTP_CONNS_DEFAULT), stdout);
 			printf("A held poll waits for the server, not the client: no deadline cuts it.\n"
 			       "Size the limits with docs/operating.md, \"Limits and timeouts\".\n");
@@ -706,6 +727,9 @@ static int serve_main(int argc, char *argv[])
 		fprintf(stderr, "rampartd: %s\n", d.msg);
 		goto out;
 	}
+	s.started = rp_now();
+	if (metrics && metrics_start(&s, metrics, &lim) < 0)
+		goto out;
 	sigterm = evsignal_new(s.base, SIGTERM, on_signal, &s);
 	sigint = evsignal_new(s.base, SIGINT, on_signal, &s);
 	evsignal_add(sigterm, NULL);
@@ -728,6 +752,7 @@ out:
 		event_free(sigterm);
 	if (sigint)
 		event_free(sigint);
+	metrics_release(&s);
 	rp_httpd_release(&s.httpd);
 	if (s.base)
 		event_base_free(s.base);

@@ -56,4 +56,7 @@ struct server {
 	void (*on_witnessed)(struct server *s);
 	int64_t policy_warned; /* when the root policies' expiry was last checked (log.c) */
 	bool stopping;
+	struct rp_httpd *metrics; /* --metrics-listen (metrics.c); NULL when off */
+	int64_t started;          /* when serve started, for /metrics */
+	bool log_debug;           /* --log-level debug: a line for every request */
 };

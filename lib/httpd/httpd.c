@@ -51,7 +51,9 @@ static void log_line(const struct rp_httpd *h, const char *peer, int status,
 	char qpath[128];
 	const char *who = l->who ? l->who : "";
 
-	if (!h->c.log)
+	/* an answer with a reason is an event, never routine */
+	if (!h->c.log || (!h->c.log_all && !why && h->c.routine &&
+			  h->c.routine(h->c.arg, l->method, l->path ? l->path : "", status)))
 		return;
 	rp_quote(qpath, sizeof(qpath), l->path ? l->path : "?", l->path ? strlen(l->path) : 1);
 	fprintf(h->c.log, "%s: %s %s %d %.1f ms from %s%s%s%s%s%s%s\n", h->c.name, l->method, qpath,
@@ -88,6 +90,7 @@ void rp_httpd_reply(struct rp_httpd *h, struct evhttp_request *r, int status, co
 	if (h->stopping && !evhttp_find_header(out, "Connection"))
 		evhttp_add_header(out, "Connection", "close");
 	log_line(h, peer, status, l, why);
+	h->replies[status >= 100 && status < 600 ? status / 100 : 0]++;
 	evhttp_send_reply(r, status, NULL, b);
 	if (b)
 		evbuffer_free(b);

@@ -155,7 +155,15 @@ struct rp_httpd_config {
 	rp_httpd_error_fn error;
 	rp_httpd_bev_fn bev; /* NULL: plain TCP */
 	void (*handle)(struct evhttp_request *r, void *arg);
-	void *arg; /* for cap, bev and handle */
+	void *arg; /* for cap, bev, handle and routine */
+	/*
+	 * A request too routine for a log line of its own (an agent's poll
+	 * answered): true skips its line unless log_all (--log-level debug)
+	 * or the answer has a reason (an event: "a newer poll took its place").
+	 * NULL: every request is logged.
+	 */
+	bool (*routine)(void *arg, const char *method, const char *path, int status);
+	bool log_all;
 };
 
 struct rp_httpd {
@@ -177,6 +185,7 @@ struct rp_httpd {
 	void *fresh_head, *fresh_tail;
 	size_t nfresh, fresh_max;
 	uint64_t addr_closed, fresh_closed; /* closed past a cap since the last log line */
+	uint64_t replies[6];                /* answers sent, by status / 100 (/metrics) */
 	int64_t addr_logged, fresh_logged;
 };
 

@@ -10,7 +10,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 rp_init "$1"
-rp_server_init
+# every request logged: the tests below read the poll lines
+SERVER_ARGS="--log-level debug" rp_server_init
 URL="https://127.0.0.1:$PORT"
 
 # expect STATUS CODE curl-args...: HTTP status and JSON error code.
@@ -138,7 +139,7 @@ peak_kb() { awk '$1 == "VmHWM:" {print $2}' "/proc/$SERVER_PID/status"; }
 # not what it has freed.
 restart_with() {
 	rp_server_stop
-	SERVER_ARGS="$*" ASAN_OPTIONS="${ASAN_OPTIONS:-}:quarantine_size_mb=0" rp_server_start
+	SERVER_ARGS="--log-level debug $*" ASAN_OPTIONS="${ASAN_OPTIONS:-}:quarantine_size_mb=0" rp_server_start
 }
 
 test_limits_restart() {
