@@ -701,6 +701,45 @@ static int handle_directory(struct agent *a, const struct run_opts *o, const str
 	return r;
 }
 
+/*
+ * A command is run only once the walk has read every entry of the stored
+ * checkpoint, so that a cancel logged after it (agent/cancel.c) is known
+ * first: a server that withholds those entries makes it wait (-1, offered
+ * again), never run. A cancelled one is refused, consumed in log order,
+ * and reported `cancelled' (1). 0: it may run.
+ */
+static int cancel_check(struct agent *a, const struct rp_command *c, int64_t proved)
+{
+	const struct rp_cancel_rec *cr;
+	struct exec_result x = {.status = RP_RESULT_CANCELLED, .exit_code = -1};
+	int r;
+
+	if (!a->scan.retired && a->scan.f.size < a->log.size)
+		catch_up(a);
+	if (!a->scan.retired && a->scan.f.size < a->log.size) {
+		agent_logf("waiting: command %s is not run until the log is read up to its "
+			   "checkpoint (%llu of %llu entries): a cancel may be among them",
+			   c->id, (unsigned long long)a->scan.f.size,
+			   (unsigned long long)a->log.size);
+		return -1;
+	}
+	if (!(cr = agent_cancelled(a, c->id)))
+		return 0;
+	snprintf(x.reason, sizeof(x.reason), "%s by a signed statement at log entry %llu: not run",
+		 cr->kind == RP_CANCEL_REJECT ? "rejected" : "cancelled",
+		 (unsigned long long)cr->entry);
+	x.output = x.reason;
+	x.output_len = strlen(x.reason);
+	agent_logf("command %s: %s", c->id, x.reason);
+	if ((r = agent_mark_set(a, c->id, MARK_REFUSED)) < 0 ||
+	    (r = agent_log_acted(a, proved)) < 0) {
+		agent_logf("cannot record command %s as cancelled: %s", c->id, rp_strerror(r));
+		return -1;
+	}
+	report(a, c->id, &x);
+	return 1;
+}
+
 static int handle_delivery(struct agent *a, const struct run_opts *o, const struct rp_delivery *dl)
 {
 	struct exec_opts eo = {.no_cgroup = o->no_cgroup, .stop = &stopping, .spare = a->net.pid};
@@ -754,6 +793,11 @@ static int handle_delivery(struct agent *a, const struct run_opts *o, const stru
 
 	if (c->kind == RP_KIND_DIRECTORY) {
 		r = handle_directory(a, o, c, proved);
+		goto out;
+	}
+
+	if ((r = cancel_check(a, c, proved)) != 0) {
+		r = r > 0 ? 0 : r;
 		goto out;
 	}
 
@@ -1240,7 +1284,13 @@ int agent_verify_file(const char *dir, const char *file, bool quiet)
 	parsed = r == 0;
 	if (parsed)
 		r = agent_check(&a, &dl, false, &c, id, &proved, &d);
-	if (r < 0) {
+	if (r == 0 && agent_cancelled(&a, c->id)) {
+		/* the same judgement as a run (cancel_check), from what this device has read */
+		printf("REFUSED (cancelled): command %s is cancelled by the signed statement at log "
+		       "entry %llu\n",
+		       c->id, (unsigned long long)agent_cancelled(&a, c->id)->entry);
+		r = RP_E_CONFLICT;
+	} else if (r < 0) {
 		char q[4 * sizeof(d.msg)];
 		rp_quote(q, sizeof(q), d.msg, strlen(d.msg));
 		/* a delivery that does not parse is malformed, whatever it carries */

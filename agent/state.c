@@ -515,7 +515,7 @@ int agent_load(struct agent *a, const char *dir, struct rp_diag *d)
 	a->api.http.max_body = RP_AGENT_ANSWER_MAX;
 	a->api.json_values_max = RP_AGENT_ANSWER_VALUES_MAX;
 	if ((r = log_state_load(a, d)) < 0 || (r = agent_walk_load(a, d)) < 0 ||
-	    (r = agent_dir_load(a, d)) < 0)
+	    (r = agent_cancel_load(a, d)) < 0 || (r = agent_dir_load(a, d)) < 0)
 		return r;
 	/*
 	 * A move to a new log writes scan.state, then log.state: a stop in
@@ -539,6 +539,7 @@ void agent_release(struct agent *a)
 {
 	rp_https_conn_close(&a->conn);
 	agent_walk_release(a); /* the kept policies, the newest among them */
+	agent_cancel_release(a);
 	agent_dir_release(a);
 	rp_policy_free(a->policy);
 	free(a->recs);

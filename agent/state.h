@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "client/api.h"
+#include "cancel.h"
 #include "converge.h"
 #include "directory.h"
 #include "note.h"
@@ -151,6 +152,9 @@ struct agent {
 	 * next ends (0: none), converged then, server or no server.
 	 */
 	struct rp_dir_state dirst;
+	/* The cancels the walk read (agent/cancel.c, cancel.state); dirty until written. */
+	struct rp_cancel_state *cancels;
+	bool cancels_dirty;
 	/*
 	 * This device's record (groups, tags) as it changed along the log it
 	 * reads: member[i] is in force after entry member[i].index (oldest
@@ -342,6 +346,22 @@ int agent_log_move(struct agent *a);
 /* Drops kept policies no entry still to be acted on can need (after last-index moved). */
 void agent_walk_prune(struct agent *a);
 void agent_walk_release(struct agent *a);
+
+/*
+ * agent/cancel.c: the cancels read along the log (lib/cancel.h). Loaded and
+ * released with the walk; a cancel entry is judged by the policy in force
+ * at it (one valid exec signature), recorded, and written to cancel.state
+ * before scan.state moves past it. agent_cancelled: the record of command
+ * id, or NULL; agent_cancel_seen: a command entry with that id was read,
+ * so the record is kept until that command's own expiry.
+ */
+int agent_cancel_load(struct agent *a, struct rp_diag *d);
+void agent_cancel_release(struct agent *a);
+void agent_cancel_walk(struct agent *a, uint64_t index, const uint8_t *entry, size_t len,
+		       struct agent_walk_alert *ret);
+const struct rp_cancel_rec *agent_cancelled(struct agent *a, const char *id);
+void agent_cancel_seen(struct agent *a, const char *id, int64_t expires);
+int agent_cancel_save(struct agent *a);
 
 /* agent/alert.c */
 

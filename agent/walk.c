@@ -349,6 +349,34 @@ static int walk_policy(struct agent *a, uint64_t index, const uint8_t *entry, si
 }
 
 /*
+ * A command entry whose id a cancel names (any command, whatever its
+ * targets: the id is on its third line): that cancel is kept until the
+ * command's own expiry (agent/cancel.c). Parsed only then.
+ */
+static void walk_cancelled(struct agent *a, const uint8_t *entry, size_t len)
+{
+	static const char kind[] = "rampart/command/v1\norg ";
+	const uint8_t *id, *nl;
+	struct rp_command *c = NULL;
+	char want[RP_ID_HEX + 1];
+
+	if (!a->cancels || a->cancels->n == 0 || len < sizeof(kind) - 1 ||
+	    memcmp(entry, kind, sizeof(kind) - 1) != 0 ||
+	    !(nl = memchr(entry + sizeof(kind) - 1, '\n', len - (sizeof(kind) - 1))))
+		return;
+	id = nl + 1;
+	if ((size_t)(entry + len - id) < 4 + RP_ID_HEX || memcmp(id, "id ", 3) != 0)
+		return;
+	memcpy(want, id + 3, RP_ID_HEX);
+	want[RP_ID_HEX] = '\0';
+	if (!agent_cancelled(a, want) || rp_command_parse((const char *)entry, len, &c, NULL) < 0)
+		return;
+	if (!strcmp(c->id, want))
+		agent_cancel_seen(a, c->id, c->expires);
+	rp_command_free(c);
+}
+
+/*
  * A command for this device, signed by its quorum under the policy in force
  * at its entry, not yet acted on and not expired: owed to it (scan.owed),
  * whatever the server later says. Only an entry that holds this device's id
@@ -361,13 +389,15 @@ static void walk_owed(struct agent *a, uint64_t index, const uint8_t *entry, siz
 	const struct rp_policy *p;
 	struct rp_command *c = NULL;
 
+	walk_cancelled(a, entry, len);
 	if ((a->log.last_index >= 0 && index <= (uint64_t)a->log.last_index) ||
 	    len < sizeof(kind) - 1 || memcmp(entry, kind, sizeof(kind) - 1) != 0 ||
 	    !memmem(entry, len, a->conf.device, strlen(a->conf.device)) ||
 	    rp_command_parse((const char *)entry, len, &c, NULL) < 0)
 		return;
 	if (!strcmp(c->org, a->conf.org) && rp_command_targets(c, a->conf.device) &&
-	    c->expires > rp_now() && (p = agent_policy_at(a, index)) && c->note &&
+	    !agent_cancelled(a, c->id) && c->expires > rp_now() &&
+	    (p = agent_policy_at(a, index)) && c->note &&
 	    rp_quorum_check(p, rp_command_role(c), c->note, NULL, NULL) == 0) {
 		if (a->scan.owed_until == 0 || index > a->scan.owed)
 			a->scan.owed = index;
@@ -430,6 +460,14 @@ int agent_walk(struct agent *a, const struct rp_entries *e, struct agent_walk_al
 			}
 		} else if (rp_entry_is_enrolment(entry, e->len[i])) {
 			agent_dir_enrol_walk(a, e->from + i, entry, e->len[i]);
+		} else if (rp_entry_is_cancel(entry, e->len[i])) {
+			struct agent_walk_alert al;
+			agent_cancel_walk(a, e->from + i, entry, e->len[i], &al);
+			if (al.code[0]) {
+				agent_logf("SECURITY: %s", al.code);
+				if (*ret_nalerts < max_alerts)
+					ret_alerts[(*ret_nalerts)++] = al;
+			}
 		} else if (rp_entry_is_directory(entry, e->len[i])) {
 			struct agent_walk_alert al;
 			agent_dir_walk(a, e->from + i, entry, e->len[i],
@@ -446,6 +484,11 @@ int agent_walk(struct agent *a, const struct rp_entries *e, struct agent_walk_al
 	/* what the entries did to the directory is kept before the walk moves past them */
 	if ((r = agent_dir_save(a)) < 0) {
 		rp_diagf(d, "writing directory.state: %s", rp_strerror(r));
+		return r;
+	}
+	/* and the cancels read: a crash after scan.state would forget them */
+	if ((r = agent_cancel_save(a)) < 0) {
+		rp_diagf(d, "writing cancel.state: %s", rp_strerror(r));
 		return r;
 	}
 	a->scan.f = f;

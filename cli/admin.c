@@ -652,13 +652,6 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 					goto out;
 				}
 				memcpy(cmd.targets[cmd.ntargets++], tok, n);
-				if (rp_id_valid(tok, n) &&
-				    cli_device_decommissioned(c, cmd.targets[cmd.ntargets - 1])) {
-					cli_err("run: device %s is decommissioned (the verified "
-						"directory says so): not a target",
-						cmd.targets[cmd.ntargets - 1]);
-					goto out;
-				}
 				tok += n;
 				tok += strspn(tok, ", ");
 			}
@@ -726,6 +719,15 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 	r = CLI_FAIL;
 	if (cli_need_server(c, true) < 0)
 		goto out;
+	/* after cli_need_server: the directory is fetched from the server configured */
+	for (size_t i = 0; i < cmd.ntargets; i++)
+		if (rp_id_valid(cmd.targets[i], strlen(cmd.targets[i])) &&
+		    cli_device_decommissioned(c, cmd.targets[i])) {
+			cli_err("run: device %s is decommissioned (the verified directory says "
+				"so): not a target",
+				cmd.targets[i]);
+			goto out;
+		}
 	if (script) {
 		int k = rp_read_file(script, RP_PAYLOAD_MAX, &payload, &plen);
 		if (k < 0) {
@@ -899,9 +901,9 @@ bool cli_key_in_role(const struct rp_policy *p, enum rp_role_id role, const stru
 	return false;
 }
 
-/* The statement, payload, targets and signatures, exactly as verified. */
-static void show_command(struct cli *c, const struct rp_policy *p, const struct cli_view *v,
-			 const uint8_t *payload, size_t plen)
+/* The statement, payload (NULL: it did not match), targets and signatures, exactly as verified. */
+void cli_show_command(struct cli *c, const struct rp_policy *p, const struct cli_view *v,
+		      const uint8_t *payload, size_t plen)
 {
 	size_t e;
 
@@ -926,6 +928,12 @@ static void show_command(struct cli *c, const struct rp_policy *p, const struct 
 		printf("---- targets: every device of org %s; each applies what its signed "
 		       "device groups grant ----\n",
 		       c->org);
+		goto signatures;
+	}
+	if (!payload) { /* rampart cancel: what is cancelled is the statement, whatever is served */
+		printf("---- payload: NOT SHOWN: the server's does not match the statement's hash "
+		       "----\n");
+		show_targets(c, v->cmd);
 		goto signatures;
 	}
 	printf("---- payload (%zu bytes, hash verified, each line after \"" CLI_GUTTER "\") ----\n",
@@ -1090,6 +1098,14 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 		}
 	}
 	/* Refused before anything is shown or asked: a signature here changes nothing. */
+	cli_view_cancel(&v, p, json_object_get(j, "cancel"));
+	if (cli_view_cancel_state(&v)) {
+		cli_err("approve: not signed: command %s is %s (by %s, a verified cancel): no agent "
+			"runs it",
+			id, cli_view_cancel_state(&v), v.cancel_by);
+		r = CLI_REFUSED;
+		goto out;
+	}
 	if (cli_view_approved(&v)) {
 		cli_err("approve: not signed: command %s is approved already (%zu of %u %s "
 			"signatures verified): yours would change nothing",
@@ -1119,7 +1135,7 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 			goto out;
 		}
 	}
-	show_command(c, p, &v, payload, plen);
+	cli_show_command(c, p, &v, payload, plen);
 	if (saved >= 0) {
 		fflush(stdout);
 		dup2(saved, STDOUT_FILENO);
@@ -1226,6 +1242,7 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 
 		cli_view_init(&cv, p, c->org, NULL, cli_js(v, "statement"));
 		cli_view_strict(c, p, &cv);
+		cli_view_cancel(&cv, p, json_object_get(v, "cancel"));
 		if (cv.cmd && strcmp(cv.cmd->id, cli_js(v, "id")) != 0) {
 			snprintf(cv.problem, sizeof(cv.problem),
 				 "SECURITY: the server lists "
@@ -1273,7 +1290,17 @@ int cmd_commands(struct cli *c, int argc, char *argv[])
 		if (cv.forged)
 			printf("%zu FORGED signature line%s! ", cv.forged,
 			       cv.forged == 1 ? "" : "s");
-		cli_last(stdout, cv.cmd->comment, cli_rest(32 + 16 + 6 + 7 + 20 + 10, 20));
+		if (cv.cancel_problem[0])
+			fputs("FORGED CANCEL shown by the server! ", stdout);
+		if (cli_view_cancel_state(&cv)) {
+			/* who and why, from the verified cancel; neutralised like any text */
+			char why[RP_NOTE_NAME_MAX + RP_CANCEL_REASON_MAX + 8];
+			snprintf(why, sizeof(why), "by %s%s%s", cv.cancel_by,
+				 cv.cancel_reason[0] ? ": " : "", cv.cancel_reason);
+			cli_last(stdout, why, cli_rest(32 + 16 + 6 + 7 + 20 + 10, 20));
+		} else {
+			cli_last(stdout, cv.cmd->comment, cli_rest(32 + 16 + 6 + 7 + 20 + 10, 20));
+		}
 		cli_view_release(&cv);
 	}
 	if (c->json) {
@@ -1483,7 +1510,10 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 			       "0 every target done with exit 0; 1 every target failed (failed,\n"
 			       "refused, killed, timed-out, a non-zero exit, expired); 6 some did and\n"
 			       "others did not; 5 none failed but some never answered (still pending\n"
-			       "when the wait ended); 3 something did not verify. Without --wait it\n"
+			       "when the wait ended); 4 it was cancelled or rejected (a verified\n"
+			       "cancel) before any target ran it; 3 something did not verify. A\n"
+			       "cancelled target ends the wait, counted as failed among others that\n"
+			       "ran. Without --wait it\n"
 			       "shows and exits 0 (1 or 3 when it cannot); --json's \"exit\" is the\n"
 			       "status --wait would exit with.\n");
 			return 0;
@@ -1528,6 +1558,7 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 		now = rp_now();
 		cli_view_init(&v, p, c->org, id, cli_js(j, "statement"));
 		cli_view_strict(c, p, &v);
+		cli_view_cancel(&v, p, json_object_get(j, "cancel"));
 		if (cli_rows(c->org, &v, json_object_get(j, "results"), now, &x, &n) < 0)
 			goto out;
 		for (size_t i = 0; i < n; i++)
@@ -1578,7 +1609,17 @@ int cmd_results(struct cli *c, int argc, char *argv[])
 		if (v.cmd)
 			printf("%s (%zu of %u %s signatures verified)\n", cli_view_state(&v, now),
 			       v.count, v.threshold, rp_role_name(v.role));
-		else {
+		if (cli_view_cancel_state(&v)) {
+			printf("%s by ", cli_view_cancel_state(&v));
+			cli_put(stdout, v.cancel_by);
+			printf(" (signed cancel, verified)%s", v.cancel_reason[0] ? ": " : "");
+			cli_put(stdout, v.cancel_reason);
+			printf("\n");
+		}
+		if (v.cancel_problem[0]) {
+			cli_put(stdout, v.cancel_problem);
+			printf("\n");
+		} else {
 			printf("UNVERIFIED: ");
 			cli_put(stdout, v.problem);
 			printf("\n");

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "client/api.h"
+#include "cancel.h"
 #include "facts.h"
 #include "note.h"
 #include "policy.h"
@@ -180,7 +181,27 @@ struct cli_view {
 	uint32_t threshold;
 	size_t forged;  /* lines claiming a policy key that do not verify */
 	size_t unknown; /* lines by keys outside the policy */
+	/* A signed cancel of it, verified (cli_view_cancel, cancel.c): state cancelled or
+	 * rejected, by whom, why. cancel_problem: the server showed one that does not verify. */
+	int cancel_kind; /* 0: none; 1 + enum rp_cancel_kind */
+	char cancel_by[RP_NOTE_NAME_MAX + 1];
+	char cancel_reason[RP_CANCEL_REASON_MAX + 1];
+	int64_t cancel_time;
+	char cancel_problem[400];
 };
+/*
+ * cancel.c: the server's "cancel" of the command v shows (a signed note, or
+ * null), verified against p: one valid signature by an exec key, naming
+ * this command and the very text v verified. Sets v's cancel fields.
+ */
+void cli_view_cancel(struct cli_view *v, const struct rp_policy *p, json_t *cancel);
+/* "cancelled", "rejected", or NULL when v carries no verified cancel. */
+const char *cli_view_cancel_state(const struct cli_view *v);
+int cmd_cancel(struct cli *c, int argc, char *argv[]);
+int cmd_reject(struct cli *c, int argc, char *argv[]);
+/* admin.c: the review approve shows (statement, payload, targets, signatures). */
+void cli_show_command(struct cli *c, const struct rp_policy *p, const struct cli_view *v,
+		      const uint8_t *payload, size_t plen);
 /* id NULL: any id. */
 void cli_view_init(struct cli_view *v, const struct rp_policy *p, const char *org, const char *id,
 		   const char *statement);

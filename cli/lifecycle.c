@@ -197,8 +197,10 @@ int cmd_pending(struct cli *c, int argc, char *argv[])
 
 		cli_view_init(&cv, p, c->org, NULL, cli_js(v, "statement"));
 		cli_view_strict(c, p, &cv);
+		cli_view_cancel(&cv, p, json_object_get(v, "cancel"));
 		if (!cv.cmd || strcmp(cv.cmd->id, cli_js(v, "id")) != 0 || cli_view_approved(&cv) ||
-		    now >= cv.cmd->expires || !cli_key_in_role(p, cv.role, &c->signer.s.vkey) ||
+		    cli_view_cancel_state(&cv) || now >= cv.cmd->expires ||
+		    !cli_key_in_role(p, cv.role, &c->signer.s.vkey) ||
 		    signed_by_me(&cv, &c->signer.s.vkey)) {
 			cli_view_release(&cv);
 			continue;

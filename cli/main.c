@@ -25,6 +25,8 @@ static const struct cli_cmd commands[] = {
 	{"results", cmd_results, "show a command's results per device"},
 	{"output", cmd_output, "print the whole output of a command's result on a device"},
 	{"pending", cmd_pending, "list what awaits your signature"},
+	{"cancel", cmd_cancel, "sign a cancel: a command that has not started never runs"},
+	{"reject", cmd_reject, "an approver's no: a command awaiting approval never runs"},
 	{"alerts", cmd_alerts, "list or acknowledge security alerts raised by agents"},
 	{"token", cmd_token, "create, list or revoke API tokens"},
 	{"rotate", cmd_rotate, "revoke every API token or unused enrolment token at once"},
@@ -311,7 +313,7 @@ static void usage(FILE *f)
 		"\nExit status (every command; docs/cli.md):\n"
 		"  0  done (and verified)     1  failed (server error, a device failed, not found)\n"
 		"  2  usage error             3  SECURITY: something did not verify\n"
-		"  4  refused for its state (a command approved already, or expired)\n"
+		"  4  refused for its state (a command approved already, expired, or cancelled)\n"
 		"  5  a wait ran out with targets that never answered\n"
 		"  6  partial: some targets succeeded, others failed\n\n"
 		"`rampart COMMAND --help' describes each command.\n");

@@ -33,7 +33,7 @@ static bool now_open(const struct cli_view *v)
 
 int cli_results_exit(const struct cli_view *v, const struct cli_row *x, size_t n)
 {
-	size_t ok = 0, failed = 0, waiting = 0;
+	size_t ok = 0, failed = 0, waiting = 0, cancelled = 0;
 
 	if (!v->cmd)
 		return CLI_SECURITY;
@@ -42,13 +42,20 @@ int cli_results_exit(const struct cli_view *v, const struct cli_row *x, size_t n
 			return CLI_SECURITY; /* the server claims what it cannot prove */
 		if (cli_row_ok(&x[i]))
 			ok++;
+		else if (!strcmp(x[i].status, "cancelled") || !strcmp(x[i].status, "rejected"))
+			cancelled++; /* a verified cancel, or the device's signed `cancelled' */
 		else if (cli_row_waiting(&x[i]))
 			waiting++;
 		else
 			failed++; /* failed, refused, killed, timed-out, a non-zero exit, expired */
 	}
 	if (n == 0) /* a group, a tag or all, with no delivery yet: running nowhere so far */
-		return now_open(v) ? CLI_TIMEOUT : CLI_FAIL;
+		return cli_view_cancel_state(v) ? CLI_REFUSED
+		       : now_open(v)            ? CLI_TIMEOUT
+						: CLI_FAIL;
+	if (cancelled && !ok && !failed && !waiting)
+		return CLI_REFUSED; /* cancelled (or rejected) before it ran anywhere */
+	failed += cancelled;
 	if (failed)
 		return ok || waiting ? CLI_PARTIAL : CLI_FAIL;
 	return waiting ? CLI_TIMEOUT : CLI_OK;

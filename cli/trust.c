@@ -119,6 +119,8 @@ const char *cli_view_state(const struct cli_view *v, int64_t now)
 {
 	if (!v->cmd)
 		return "UNVERIFIED";
+	if (cli_view_cancel_state(v))
+		return cli_view_cancel_state(v);
 	if (!cli_view_approved(v))
 		return now >= v->cmd->expires ? "expired"
 		       : v->count == 0        ? "unsigned"
@@ -205,6 +207,16 @@ json_t *cli_view_json(const struct cli_view *v, int64_t now)
 	json_object_set_new(j, "expires", json_string(ex));
 	json_object_set_new(j, "targets", json_integer((json_int_t)v->cmd->ntargets));
 	json_object_set_new(j, "comment", json_string(v->cmd->comment));
+	if (cli_view_cancel_state(v)) {
+		char t[21];
+		rp_time_format(v->cancel_time, t);
+		json_object_set_new(j, "cancel",
+				    json_pack("{s:s, s:s, s:s, s:s}", "state",
+					      cli_view_cancel_state(v), "by", v->cancel_by,
+					      "reason", v->cancel_reason, "time", t));
+	} else if (v->cancel_problem[0]) {
+		json_object_set_new(j, "cancel_problem", json_string(v->cancel_problem));
+	}
 	return j;
 fail:
 	json_decref(j);
@@ -452,7 +464,9 @@ static void row_judge(const char *org, const struct cli_view *v, struct cli_row 
 		return;
 	}
 	if (!note) {
-		if (sstatus && server_final(sstatus))
+		if (cli_view_cancel_state(v))
+			x->status = cli_view_cancel_state(v); /* the signed cancel, verified */
+		else if (sstatus && server_final(sstatus))
 			snprintf(x->problem, sizeof(x->problem), "no signed result");
 		else
 			x->status = waiting(v->cmd, sstatus, now);

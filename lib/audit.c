@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cancel.h"
 #include "rp_err.h"
 #include "statement.h"
 
@@ -226,6 +227,33 @@ static bool sequential(const struct rp_audit *a, const char *data, size_t len)
 	       first_line_is(data, len, "rampart/policy/v1");
 }
 
+/* A cancel (lib/cancel.h): one valid exec signature makes it count. */
+static int check_cancel(const struct rp_audit *a, const char *data, size_t len, char *line,
+			size_t cap)
+{
+	char who[RP_NOTE_NAME_MAX + 1], q[RP_CANCEL_REASON_MAX * 4 + 1];
+	struct rp_cancel *c = NULL;
+	struct rp_diag d = {""};
+	int r;
+
+	if ((r = rp_cancel_parse(data, len, &c, &d)) < 0) {
+		snprintf(line, cap, "unparseable cancel: %s", d.msg);
+		return r;
+	}
+	if ((r = rp_cancel_check(a->policy, c, who, &d)) < 0) {
+		snprintf(line, cap, "cancel of command %s is not authorised: %s", c->command,
+			 d.msg);
+		rp_cancel_free(c);
+		return r;
+	}
+	rp_quote(q, sizeof(q), c->reason, strlen(c->reason));
+	snprintf(line, cap, "%s of command %s, signed by %s%s%s%s",
+		 c->kind == RP_CANCEL_REJECT ? "reject" : "cancel", c->command, who,
+		 q[0] ? " (" : "", q, q[0] ? ")" : "");
+	rp_cancel_free(c);
+	return 0;
+}
+
 /* An entry that does not change the chain, judged by the current policy (any thread). */
 static int check_other(const struct rp_audit *a, const char *data, size_t len, char *line,
 		       size_t cap)
@@ -236,6 +264,8 @@ static int check_other(const struct rp_audit *a, const char *data, size_t len, c
 	if (first_line_is(data, len, "rampart/command/v1") ||
 	    first_line_is(data, len, "rampart/directory/v1"))
 		return check_command(a, data, len, line, cap);
+	if (rp_entry_is_cancel((const uint8_t *)data, len))
+		return check_cancel(a, data, len, line, cap);
 	while (first < len && data[first] != '\n')
 		first++;
 	rp_quote(q, sizeof(q), data, first);

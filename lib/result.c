@@ -9,7 +9,7 @@ static const char result_header[] = "rampart/result/v1";
 static const char *const status_names[] = {
 	[RP_RESULT_DONE] = "done",     [RP_RESULT_TIMED_OUT] = "timed-out",
 	[RP_RESULT_FAILED] = "failed", [RP_RESULT_REFUSED] = "refused",
-	[RP_RESULT_KILLED] = "killed",
+	[RP_RESULT_KILLED] = "killed", [RP_RESULT_CANCELLED] = "cancelled",
 };
 
 /* The statuses of a command that a signal ended: they carry the signal. */

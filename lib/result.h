@@ -18,6 +18,8 @@ enum rp_result_status {
 	/* Ended by a signal it did not ask for (SIGSEGV, the OOM killer's
 	 * SIGKILL, ...) or by the agent stopping; signal set. */
 	RP_RESULT_KILLED,
+	/* not run: a signed cancel (lib/cancel.h) names it; exit -1 */
+	RP_RESULT_CANCELLED,
 };
 
 struct rp_result {

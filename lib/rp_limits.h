@@ -364,3 +364,16 @@
 #define RP_CONV_KILL_WAIT_MS     2000          /* ending the sessions of locked accounts */
 #define RP_CONV_SKEL_DEPTH_MAX   8             /* directories deep, copying /etc/skel */
 #define RP_CONV_SKEL_ENTRIES_MAX 4096          /* entries copied from /etc/skel */
+
+/*
+ * Cancel statements (lib/cancel.h) and the agent's cancel.state. A record
+ * is kept at least RP_CANCEL_KEEP_MIN_S after the agent walked it, longer
+ * than any command's window (31 days), and at least until the cancelled
+ * statement's own expiry, whatever the cancel says (docs/formats.md).
+ */
+#define RP_CANCEL_TEXT_MAX   1024 /* a cancel's text */
+#define RP_CANCEL_NOTE_MAX   (8 * 1024)
+#define RP_CANCEL_REASON_MAX 256
+#define RP_CANCEL_KEEP_MAX   1024 /* records in cancel.state */
+#define RP_CANCEL_STATE_MAX  (RP_CANCEL_KEEP_MAX * 96 + 64)
+#define RP_CANCEL_KEEP_MIN_S (32 * 24 * 3600)

@@ -20,6 +20,7 @@
 #include <sys/time.h>
 
 #include "api.h"
+#include "cancel.h"
 #include "devkey.h"
 #include "facts.h"
 #include "json.h"
@@ -1284,6 +1285,16 @@ static void h_cmd_sign(struct req *q)
 		fail_db(q, r, "such command");
 		goto out;
 	}
+	if ((r = db_command_is_cancelled(&q->srv->db, q->org, q->arg[1])) != 0) {
+		if (r > 0)
+			fail(q, 409,
+			     "command %s is cancelled (a signed cancel is logged): a signature "
+			     "changes nothing and is not recorded",
+			     q->arg[1]);
+		else
+			fail_db(q, r, "such command");
+		goto out;
+	}
 	/* Merged, then only what verifies kept: a forged line stored earlier goes too. */
 	if (!(merged = merge_signatures(q, stored, text, &mlen)) ||
 	    (ok = command_keep_valid(q, merged, mlen, &sc)) < 0)
@@ -1351,6 +1362,136 @@ out:
 	json_decref(j);
 }
 
+/*
+ * A signed cancel (lib/cancel.h) of command arg[1]: one valid signature by
+ * a key of the exec role is enough, and only those lines are kept. It is
+ * appended to the log, so that every agent's walk reads it, and the
+ * command is never logged from then on. 409 when it would change nothing
+ * (cancelled already, expired, every target reported) or a reject of a
+ * command that is approved.
+ */
+static void h_cmd_cancel(struct req *q)
+{
+	json_t *j = body_json(q);
+	struct rp_cancel *c = NULL, *kept = NULL;
+	struct rp_command *cmd = NULL;
+	struct rp_policy *p = NULL;
+	struct rp_sig_check v[RP_NOTE_SIGS_MAX];
+	bool keep[RP_NOTE_SIGS_MAX], approved = false;
+	struct rp_diag d = {""};
+	char *stored = NULL, *text = NULL, who[RP_NOTE_NAME_MAX + 1];
+	const char *note;
+	uint8_t h[32];
+	uint64_t idx = 0;
+	size_t len, open = 0;
+	int r;
+
+	if (!j || !(note = field(q, j, "cancel", RP_CANCEL_NOTE_MAX, false)))
+		goto out;
+	if (rp_cancel_parse(note, strlen(note), &c, &d) < 0) {
+		fail(q, 400, "cancel refused: %s", d.msg);
+		goto out;
+	}
+	if (strcmp(c->org, q->org) != 0 || strcmp(c->command, q->arg[1]) != 0) {
+		fail(q, 400, "the cancel names command %s of org %s, not %s of %s", c->command,
+		     c->org, q->arg[1], q->org);
+		goto out;
+	}
+	if ((r = db_command_statement(&q->srv->db, q->org, q->arg[1], &stored, &approved)) < 0) {
+		fail_db(q, r, "such command");
+		goto out;
+	}
+	if ((r = rp_command_parse(stored, strlen(stored), &cmd, &d)) < 0) {
+		fail(q, 500, "stored statement of %s does not parse: %s", q->arg[1], d.msg);
+		goto out;
+	}
+	if (cmd->kind != RP_KIND_EXEC) {
+		fail(q, 400,
+		     "%s is a directory statement: it is not cancelled, it is superseded "
+		     "(make the next directory version)",
+		     q->arg[1]);
+		goto out;
+	}
+	rp_cancel_statement_hash(cmd->note->msg, cmd->note->text_len, h);
+	if (sodium_memcmp(h, c->statement_hash, 32) != 0) {
+		fail(q, 400, "the cancel names another statement text than command %s's",
+		     q->arg[1]);
+		goto out;
+	}
+	if (c->until < cmd->expires) {
+		/* agents keep it longer anyway (agent/cancel.c); an honest CLI never writes this */
+		fail(q, 400, "the cancel's until is before command %s's expiry: sign it again",
+		     q->arg[1]);
+		goto out;
+	}
+	if (!(p = db_policy(&q->srv->db, q->org))) {
+		fail(q, 404, "no root policy for org %s", q->org);
+		goto out;
+	}
+	if (rp_cancel_check(p, c, who, &d) < 0) {
+		fail(q, 403, "cancel refused: %s", d.msg);
+		goto out;
+	}
+	if (c->kind == RP_CANCEL_REJECT && approved) {
+		fail(q, 409,
+		     "command %s is approved already: an approver's reject comes too late "
+		     "(cancel it instead)",
+		     q->arg[1]);
+		goto out;
+	}
+	if (rp_now() >= cmd->expires) {
+		fail(q, 409, "command %s has expired: no agent runs it any more", q->arg[1]);
+		goto out;
+	}
+	if ((r = db_command_final(&q->srv->db, q->org, q->arg[1], &open)) < 0) {
+		fail_db(q, r, "deliveries");
+		goto out;
+	}
+	if (approved && open == 0 && !cmd->by_directory && !cmd->all_devices) {
+		fail(q, 409, "every target of command %s has reported: nothing is left to cancel",
+		     q->arg[1]);
+		goto out;
+	}
+	/* only the lines that verify by a key of the role are logged */
+	if (rp_policy_classify(p, RP_ROLE_EXEC, c->note, v, NULL) < 0) {
+		fail(q, 500, "classifying the signatures of the cancel");
+		goto out;
+	}
+	for (size_t i = 0; i < c->note->nsigs; i++)
+		keep[i] = v[i].verdict == RP_SIG_ROLE && v[i].first;
+	if (rp_note_keep(c->note, keep, &text, &len) < 0 ||
+	    rp_cancel_parse(text, len, &kept, &d) < 0) {
+		fail(q, 500, "rebuilding the cancel of %s", q->arg[1]);
+		goto out;
+	}
+	r = db_command_cancel(&q->srv->db, q->org, q->arg[1], text, c->kind == RP_CANCEL_REJECT,
+			      &idx);
+	if (r == RP_E_EXISTS) {
+		fail(q, 409, "command %s is cancelled already", q->arg[1]);
+		goto out;
+	}
+	if (r < 0) {
+		fail_db(q, r, "such command");
+		goto out;
+	}
+	fprintf(stderr, "rampartd: command %s %s by %s (log entry %llu)\n", q->arg[1],
+		c->kind == RP_CANCEL_REJECT ? "rejected" : "cancelled", who,
+		(unsigned long long)idx);
+	reply(q, 200,
+	      json_pack("{s:s, s:s, s:s, s:I}", "id", q->arg[1], "state",
+			c->kind == RP_CANCEL_REJECT ? "rejected" : "cancelled", "by", who, "index",
+			(json_int_t)idx));
+	log_kick(q->srv);
+out:
+	rp_cancel_free(kept);
+	rp_cancel_free(c);
+	rp_command_free(cmd);
+	rp_policy_free(p);
+	free(stored);
+	free(text);
+	json_decref(j);
+}
+
 /* The command exactly as agents receive it, with its log proofs. */
 
 /* ?size=N: with a consistency proof from the checkpoint size a device holds. */
@@ -1383,7 +1524,7 @@ static void h_cmd_delivery(struct req *q)
 static void h_results(struct req *q)
 {
 	json_t *a = NULL;
-	char *statement = NULL;
+	char *statement = NULL, *cancel = NULL;
 	bool approved;
 	int r = db_command_statement(&q->srv->db, q->org, q->arg[1], &statement, &approved);
 
@@ -1393,8 +1534,13 @@ static void h_results(struct req *q)
 		fail(q, 404, "no command %s in org %s", q->arg[1], q->org);
 	else if (r < 0)
 		fail_db(q, r, "results");
+	else if ((r = db_command_cancel_note(&q->srv->db, q->org, q->arg[1], &cancel)) < 0)
+		fail_db(q, r, "results");
 	else
-		reply(q, 200, json_pack("{s:s, s:o}", "statement", statement, "results", a));
+		reply(q, 200,
+		      json_pack("{s:s, s:o, s:s?}", "statement", statement, "results", a, "cancel",
+				cancel));
+	free(cancel);
 	free(statement);
 }
 
@@ -2233,6 +2379,7 @@ static const struct route {
 	{"GET", "/v1/orgs/*/commands", AUTH_READ, 0, h_cmd_list},
 	{"GET", "/v1/orgs/*/commands/*", AUTH_READ, 0, h_cmd_get},
 	{"POST", "/v1/orgs/*/commands/*/signatures", AUTH_WRITE, 2 * RP_NOTE_MAX, h_cmd_sign},
+	{"POST", "/v1/orgs/*/commands/*/cancel", AUTH_WRITE, 2 * RP_CANCEL_NOTE_MAX, h_cmd_cancel},
 	{"GET", "/v1/orgs/*/commands/*/results", AUTH_READ, 0, h_results},
 	{"GET", "/v1/orgs/*/commands/*/delivery", AUTH_READ, 0, h_cmd_delivery},
 	{"GET", "/v1/orgs/*/alerts", AUTH_READ, 0, h_alerts},

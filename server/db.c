@@ -31,10 +31,13 @@
  *       expires, created, created_by)
  *   commands (seq INTEGER PK AUTOINCREMENT: delivery order,
  *       id UNIQUE: the statement id, org, statement: the signed note text,
- *       payload BLOB, state 'pending-approval' | 'scheduled' | 'approved',
+ *       payload BLOB, state 'pending-approval' | 'scheduled' | 'approved' | 'cancelled' |
+ *       'rejected' (never logged from then on),
  *       signatures DEFAULT 0, threshold DEFAULT 0, targets DEFAULT 0, comment DEFAULT '',
  *       expires DEFAULT 0 (the statement's expiry; 0 = not known), created,
- *       not_before DEFAULT 0 (the statement's start; 0 = not known))
+ *       not_before DEFAULT 0 (the statement's start; 0 = not known),
+ *       cancel NULL | the signed cancel note (lib/cancel.h) that made state 'cancelled'
+ *       or 'rejected', cancel_index NULL | its entry in the org's log)
  *   deliveries (command_id, device_id, PK (command_id, device_id),
  *       status 'pending' | 'running' | 'done' | 'refused' | 'killed' | 'timed-out' |
  *       'failed' (rp_result_status_name() of a signed result, or an alert's),
@@ -204,6 +207,9 @@ static const char *const MIGRATIONS[] = {
 	/* 12: who acknowledged an alert, and when (rampart alerts ack) */
 	"ALTER TABLE alerts ADD COLUMN acked_by TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE alerts ADD COLUMN acked_at INTEGER NOT NULL DEFAULT 0;",
+	/* 13: the signed cancel of a command (rampart cancel, reject) and its log entry */
+	"ALTER TABLE commands ADD COLUMN cancel TEXT;"
+	"ALTER TABLE commands ADD COLUMN cancel_index INTEGER;",
 };
 
 #define NMIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))
@@ -1196,11 +1202,30 @@ int db_directory_next(struct db *db, const char *org, const char *statement)
 		      "checking a directory statement of %s", org);
 }
 
+/* A cancelled or rejected command is never logged, whoever marked it approved since. */
+static int command_cancelled(struct db *db, const char *org, const char *id)
+{
+	sqlite3_stmt *st = rp_sql_prep(db->h,
+				       "SELECT 1 FROM commands WHERE id = ? AND org = ? AND "
+				       "(cancel IS NOT NULL OR state IN ('cancelled', 'rejected'))",
+				       "tt", id, org);
+	int r = rp_sql_step(db->h, st);
+
+	sqlite3_finalize(st);
+	return r < 0 ? r : r == 1 ? RP_E_CONFLICT : 0;
+}
+
 static int log_command(struct db *db, const struct rp_command *c, const char *statement)
 {
 	uint64_t idx;
 	int64_t log = 0;
-	int r = directory_check(db, c->org, statement, false);
+	int r = command_cancelled(db, c->org, c->id);
+
+	if (r == RP_E_CONFLICT)
+		fprintf(stderr, "rampartd: org %s: command %s is cancelled: never logged\n", c->org,
+			c->id);
+	if (r == 0)
+		r = directory_check(db, c->org, statement, false);
 
 	if (r == 0)
 		r = log_append_org(db, c->org, statement, &idx, &log);
@@ -1354,21 +1379,95 @@ int db_command_sign(struct db *db, const struct db_command *c)
 		      c->cmd->id);
 }
 
-int db_command_json(struct db *db, const char *org, const char *id, json_t **ret)
+int db_command_cancel(struct db *db, const char *org, const char *id, const char *note, bool reject,
+		      uint64_t *ret_index)
+{
+	uint64_t idx = 0;
+	int r;
+
+	if ((r = rp_sql_begin(db->h)) < 0)
+		return db_ret(db, r, "cancelling command %s", id);
+	r = command_cancelled(db, org, id);
+	if (r == RP_E_CONFLICT)
+		r = RP_E_EXISTS;
+	if (r == 0)
+		r = log_append_org(db, org, note, &idx, NULL);
+	if (r == 0)
+		r = rp_sql_exec(db->h,
+				"UPDATE commands SET state = ?, cancel = ?, cancel_index = ? "
+				"WHERE id = ? AND org = ?",
+				"ttitt", reject ? "rejected" : "cancelled", note, (int64_t)idx, id,
+				org);
+	if (r == 0 && changed(db) != 1)
+		r = RP_E_NOTFOUND;
+	/* what was still to be handed out never is; the signed cancel is the proof */
+	if (r == 0)
+		r = rp_sql_exec(
+			db->h,
+			"UPDATE deliveries SET status = ?, updated = ? WHERE command_id = ? "
+			"AND status = 'pending'",
+			"tit", reject ? "rejected" : "cancelled", rp_now(), id);
+	if ((r = rp_sql_finish(db->h, r)) == 0 && ret_index)
+		*ret_index = idx;
+	return db_ret(db, r, "cancelling command %s", id);
+}
+
+int db_command_cancel_note(struct db *db, const char *org, const char *id, char **ret)
+{
+	sqlite3_stmt *st = rp_sql_prep(
+		db->h,
+		"SELECT cancel FROM commands WHERE id = ? AND org = ? AND cancel IS NOT NULL", "tt",
+		id, org);
+	int r = rp_sql_step(db->h, st);
+	char *s = NULL;
+
+	if (r == 1 && !(s = strdup(rp_sql_text(st, 0))))
+		r = RP_E_NOMEM;
+	sqlite3_finalize(st);
+	if (r < 0)
+		return db_ret(db, r, "reading the cancel of %s", id);
+	*ret = s;
+	return 0;
+}
+
+int db_command_is_cancelled(struct db *db, const char *org, const char *id)
+{
+	int r = command_cancelled(db, org, id);
+
+	return r == RP_E_CONFLICT ? 1 : r < 0 ? db_ret(db, r, "reading command %s", id) : 0;
+}
+
+int db_command_final(struct db *db, const char *org, const char *id, size_t *ret_open)
 {
 	sqlite3_stmt *st = rp_sql_prep(db->h,
-				       "SELECT state, statement, payload, signatures, threshold, "
-				       "not_before, expires FROM commands WHERE id = ? AND org = ?",
+				       "SELECT count(*) FROM deliveries d JOIN commands c ON "
+				       "c.id = d.command_id WHERE c.id = ? AND c.org = ? AND "
+				       "d.status IN ('pending', 'running')",
 				       "tt", id, org);
+	int r = rp_sql_step(db->h, st);
+
+	if (r == 1)
+		*ret_open = (size_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return r == 1 ? 0 : db_ret(db, r < 0 ? r : RP_E_DB, "reading deliveries of %s", id);
+}
+
+int db_command_json(struct db *db, const char *org, const char *id, json_t **ret)
+{
+	sqlite3_stmt *st =
+		rp_sql_prep(db->h,
+			    "SELECT state, statement, payload, signatures, threshold, "
+			    "not_before, expires, cancel FROM commands WHERE id = ? AND org = ?",
+			    "tt", id, org);
 	int r = rp_sql_step(db->h, st);
 	json_t *j = NULL;
 
 	if (r == 1) {
-		j = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I}", "id", id, "state",
+		j = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:o}", "id", id, "state",
 			      rp_sql_text(st, 0), "statement", rp_sql_text(st, 1), "payload",
 			      col_b64(st, 2), "signatures", col_int(st, 3), "threshold",
 			      col_int(st, 4), "not_before", col_int(st, 5), "expires",
-			      col_int(st, 6));
+			      col_int(st, 6), "cancel", col_text_or_null(st, 7));
 		r = j ? 0 : RP_E_NOMEM;
 	} else if (r == 0) {
 		r = RP_E_NOTFOUND;
@@ -1381,25 +1480,26 @@ int db_command_json(struct db *db, const char *org, const char *id, json_t **ret
 
 static json_t *command_row(sqlite3_stmt *st)
 {
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:I}", "id",
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:o}", "id",
 			 rp_sql_text(st, 0), "state", rp_sql_text(st, 1), "created", col_int(st, 2),
 			 "signatures", col_int(st, 3), "threshold", col_int(st, 4), "targets",
 			 col_int(st, 5), "comment", rp_sql_text(st, 6), "statement",
 			 rp_sql_text(st, 7), "not_before", col_int(st, 8), "expires",
-			 col_int(st, 9));
+			 col_int(st, 9), "cancel", col_text_or_null(st, 10));
 }
 
 int db_commands_json(struct db *db, const char *org, size_t limit, size_t max_bytes, json_t **ret,
 		     bool *ret_truncated)
 {
 	/* Newest first; the statements (column 7) fill at most max_bytes. */
-	return collect_capped(db,
-			      rp_sql_prep(db->h,
-					  "SELECT id, state, created, signatures, threshold, "
-					  "targets, comment, statement, not_before, expires "
-					  "FROM commands WHERE org = ? ORDER BY seq DESC LIMIT ?",
-					  "ti", org, (int64_t)limit),
-			      command_row, 7, max_bytes, ret, ret_truncated);
+	return collect_capped(
+		db,
+		rp_sql_prep(db->h,
+			    "SELECT id, state, created, signatures, threshold, "
+			    "targets, comment, statement, not_before, expires, "
+			    "cancel FROM commands WHERE org = ? ORDER BY seq DESC LIMIT ?",
+			    "ti", org, (int64_t)limit),
+		command_row, 7, max_bytes, ret, ret_truncated);
 }
 
 /*

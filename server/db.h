@@ -268,6 +268,21 @@ int db_command_statement(struct db *db, const char *org, const char *id, char **
  * its delivery row, in the same transaction.
  */
 int db_command_sign(struct db *db, const struct db_command *c);
+/*
+ * The signed cancel note of command id appended to the org's log, and the
+ * command marked 'cancelled' (or 'rejected'): never logged from then on
+ * (log_command refuses it), its pending deliveries marked so too.
+ * RP_E_EXISTS when it was cancelled already, RP_E_NOTFOUND when no such
+ * command. ret_index: the cancel's log entry.
+ */
+int db_command_cancel(struct db *db, const char *org, const char *id, const char *note, bool reject,
+		      uint64_t *ret_index);
+/* The signed cancel of command id, or NULL (*ret) when it has none. */
+int db_command_cancel_note(struct db *db, const char *org, const char *id, char **ret);
+/* 1 when command id is cancelled or rejected, 0 when not. */
+int db_command_is_cancelled(struct db *db, const char *org, const char *id);
+/* How many deliveries of command id are still pending or running. */
+int db_command_final(struct db *db, const char *org, const char *id, size_t *ret_open);
 int db_command_json(struct db *db, const char *org, const char *id, json_t **ret);
 /*
  * The newest limit commands, each with its signed statement, whole rows
