@@ -28,6 +28,10 @@
 #define RP_PAYLOAD_MAX           (1024 * 1024) /* script bytes */
 #define RP_LOG_ENTRY_MAX         65535         /* tlog-tiles entry bundle limit */
 
+/* Agent releases (lib/release.h). */
+#define RP_RELEASE_TEXT_MAX 1024                /* a rampart/release/v1 text, signatures excluded */
+#define RP_PACKAGE_MAX      (256 * 1024 * 1024) /* one package file, stored and fetched */
+
 /*
  * The directory (lib/directory.h). A statement is one log entry
  * (RP_LOG_ENTRY_MAX); the state folded from all of them has its own caps.
