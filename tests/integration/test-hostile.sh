@@ -12,7 +12,8 @@ set -euo pipefail
 rp_init "$1"
 
 export FRESHNESS=10 # seconds: the freeze alarm is due 10 s after the last fresh checkpoint
-rp_server_init
+# The attacks count the polls rampartd answered: a line each at debug only.
+SERVER_ARGS="--log-level debug" rp_server_init
 rp_witnesses 2
 rp_admins 3
 rp_org acme 3 2
