@@ -131,7 +131,7 @@ int rp_release_parse_text(const char *text, size_t len, struct rp_release **ret,
 		BAD("sha256", "is not 64 lowercase hex digits");
 	FIELD("size");
 	if (rp_parse_u64(v, vlen, RP_PACKAGE_MAX, &u) != 0 || u == 0)
-		BAD("size", "is not a number of bytes from 1 to 268435456 (RP_PACKAGE_MAX)");
+		BAD("size", "is not a number of bytes from 1 to 67108864 (RP_PACKAGE_MAX)");
 	r->size = u;
 	FIELD("signed");
 	if (rp_time_parse(v, vlen, &r->signed_at) != 0)

@@ -29,8 +29,10 @@
 #define RP_LOG_ENTRY_MAX         65535         /* tlog-tiles entry bundle limit */
 
 /* Agent releases (lib/release.h). */
-#define RP_RELEASE_TEXT_MAX 1024                /* a rampart/release/v1 text, signatures excluded */
-#define RP_PACKAGE_MAX      (256 * 1024 * 1024) /* one package file, stored and fetched */
+#define RP_RELEASE_TEXT_MAX 1024               /* a rampart/release/v1 text, signatures excluded */
+#define RP_PACKAGE_MAX      (64 * 1024 * 1024) /* one package file, stored and fetched */
+#define RP_PACKAGE_CHUNK    (1024 * 1024)      /* the piece of one upload or agent fetch */
+#define RP_PACKAGES_MAX     32                 /* packages an org stores */
 
 /*
  * The directory (lib/directory.h). A statement is one log entry

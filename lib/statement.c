@@ -170,12 +170,15 @@ int rp_command_parse_text(const char *text, size_t len, struct rp_command **ret,
 	memcpy(c->id, v, vlen);
 
 	FIELD("kind");
-	if (!rp_memeq(v, vlen, "exec")) {
-		r = bad(d, "kind", v, vlen, "is not a known kind (exec)");
+	if (rp_memeq(v, vlen, "exec")) {
+		c->kind = RP_KIND_EXEC;
+	} else if (rp_memeq(v, vlen, "upgrade")) {
+		c->kind = RP_KIND_UPGRADE;
+	} else {
+		r = bad(d, "kind", v, vlen, "is not a known kind (exec, upgrade)");
 		r = RP_E_KIND;
 		goto fail;
 	}
-	c->kind = RP_KIND_EXEC;
 
 	FIELD("not-before");
 	if (rp_time_parse(v, vlen, &c->not_before) != 0)
@@ -192,6 +195,8 @@ int rp_command_parse_text(const char *text, size_t len, struct rp_command **ret,
 	if (!rp_user_name_valid(v, vlen))
 		BAD("run-as", "is not a valid user name");
 	memcpy(c->run_as, v, vlen);
+	if (c->kind == RP_KIND_UPGRADE && strcmp(c->run_as, "root") != 0)
+		BAD("run-as", "is not root, which an upgrade runs as");
 
 	FIELD("timeout");
 	if (rp_parse_u64(v, vlen, RP_TIMEOUT_MAX_S, &u) != 0 || u == 0)
@@ -204,6 +209,9 @@ int rp_command_parse_text(const char *text, size_t len, struct rp_command **ret,
 		BAD("payload", "is not `sha256:<64 hex> <size>'");
 	if (rp_parse_u64(line, llen, RP_PAYLOAD_MAX, &c->payload_size) != 0)
 		BAD("payload", "size is not a number up to 1048576");
+	if (c->kind == RP_KIND_UPGRADE &&
+	    (c->payload_size == 0 || c->payload_size > RP_RELEASE_TEXT_MAX))
+		BAD("payload", "of an upgrade is not a release statement (1 to 1024 bytes)");
 
 	c->targets = calloc(RP_STATEMENT_TARGETS_MAX, sizeof(*c->targets));
 	if (!c->targets) {
@@ -303,10 +311,10 @@ char *rp_command_format(const struct rp_command *c, size_t *ret_len)
 	rp_hex_encode(c->payload_hash, 32, h);
 	rp_sb_init(&sb, RP_LOG_ENTRY_MAX);
 	rp_sb_printf(&sb,
-		     "%s\norg %s\nid %s\nkind exec\nnot-before %s\nexpires %s\n"
+		     "%s\norg %s\nid %s\nkind %s\nnot-before %s\nexpires %s\n"
 		     "run-as %s\ntimeout %u\npayload sha256:%s %llu\n",
-		     command_header, c->org, c->id, nb, ex, c->run_as, c->timeout, h,
-		     (unsigned long long)c->payload_size);
+		     command_header, c->org, c->id, c->kind == RP_KIND_UPGRADE ? "upgrade" : "exec",
+		     nb, ex, c->run_as, c->timeout, h, (unsigned long long)c->payload_size);
 	for (size_t i = 0; i < c->ntargets; i++)
 		rp_sb_printf(&sb, "target %s\n", c->targets[i]);
 	if (c->comment[0])

@@ -19,6 +19,9 @@
 enum rp_command_kind {
 	RP_KIND_EXEC,
 	RP_KIND_DIRECTORY, /* a rampart/directory/v1 statement (lib/directory.h): c->dir */
+	/* Install an agent release: the payload is the rampart/release/v1 text
+	 * (lib/release.h) naming the package by hash; run-as root; role exec. */
+	RP_KIND_UPGRADE,
 };
 
 struct rp_dir_stmt;

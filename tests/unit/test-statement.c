@@ -259,6 +259,54 @@ static void unknown_kind(void **state)
 	rejects_as("kind exec", "kind shell", RP_E_KIND, "kind");
 }
 
+/* An upgrade: role exec, run as root, a payload the size of a release text; round-trips. */
+static void upgrade_kind(void **state)
+{
+	char *t = replace(good, "kind exec", "kind upgrade");
+	struct rp_command *c = NULL;
+	char *out;
+	(void)state;
+
+	assert_int_equal(rp_command_parse_text(t, strlen(t), &c, NULL), 0);
+	assert_int_equal(c->kind, RP_KIND_UPGRADE);
+	assert_int_equal(rp_command_role(c), RP_ROLE_EXEC);
+	out = rp_command_format(c, NULL);
+	assert_string_equal(out, t);
+	free(out);
+	rp_command_free(c);
+	free(t);
+}
+
+static void upgrade_as_another_user(void **state)
+{
+	char *t = replace(good, "kind exec", "kind upgrade");
+	char *bad = replace(t, "run-as root", "run-as alice");
+	struct rp_command *c = NULL;
+	struct rp_diag d = {""};
+	(void)state;
+
+	assert_int_equal(rp_command_parse_text(bad, strlen(bad), &c, &d), RP_E_MALFORMED);
+	assert_null(c);
+	assert_diag_has(&d, "run-as");
+	free(bad);
+	free(t);
+}
+
+static void upgrade_payload_not_a_release(void **state)
+{
+	char *t = replace(good, "kind exec", "kind upgrade");
+	char *bad = replace(t, HASH0 " 12", HASH0 " 1025");
+	struct rp_command *c = NULL;
+	struct rp_diag d = {""};
+	(void)state;
+
+	assert_int_equal(rp_command_parse_text(bad, strlen(bad), &c, &d), RP_E_MALFORMED);
+	assert_null(c);
+	assert_diag_has(&d, "payload");
+	free(bad);
+	free(t);
+}
+
 static void window_exactly_31_days(void **state)
 {
 	char *t = replace(good, "expires 2026-11-24T11:00:00Z", "expires 2026-12-25T10:00:00Z");
@@ -708,6 +756,9 @@ int main(void)
 		cmocka_unit_test(id_33_chars),
 		cmocka_unit_test(id_not_hex),
 		cmocka_unit_test(unknown_kind),
+		cmocka_unit_test(upgrade_kind),
+		cmocka_unit_test(upgrade_as_another_user),
+		cmocka_unit_test(upgrade_payload_not_a_release),
 		cmocka_unit_test(not_before_bad_time),
 		cmocka_unit_test(expires_bad_time),
 		cmocka_unit_test(expires_equals_not_before),
