@@ -32,6 +32,7 @@
 #include "poll.h"
 #include "reqsig.h"
 #include "result.h"
+#include "release.h"
 #include "rp_err.h"
 #include "statement.h"
 
@@ -1134,6 +1135,42 @@ static bool targets_known(struct req *q, const struct rp_command *c, const char 
 	return ok;
 }
 
+/*
+ * An upgrade's payload is a release of this org whose package is stored
+ * whole, so that approvers are not asked to sign what no device could
+ * fetch. A courtesy only: devices check the release and the bytes
+ * themselves. False after failing q.
+ */
+static bool upgrade_stored(struct req *q, const uint8_t *payload, size_t len)
+{
+	struct rp_release *rel = NULL;
+	struct rp_diag d = {""};
+	char hex[65];
+	uint64_t size = 0;
+	bool ok;
+	int r;
+
+	if (rp_release_parse_text((const char *)payload, len, &rel, &d) < 0) {
+		fail(q, 400, "the upgrade's payload is not a release statement: %s", d.msg);
+		return false;
+	}
+	rp_hex_encode(rel->hash, 32, hex);
+	r = strcmp(rel->org, q->org) != 0 ? RP_E_ORG
+					  : db_package_info(&q->srv->db, q->org, hex, &size);
+	if (r == RP_E_ORG)
+		fail(q, 400, "the upgrade's release is for org %s, not %s", rel->org, q->org);
+	else if (r == RP_E_NOTFOUND || (r == 0 && size != rel->size))
+		fail(q, 409,
+		     "package sha256:%s (%llu bytes) is not stored whole: upload it first "
+		     "(rampart upgrade does)",
+		     hex, (unsigned long long)rel->size);
+	else if (r < 0)
+		fail_db(q, r, "package");
+	ok = r == 0 && size == rel->size;
+	rp_release_free(rel);
+	return ok;
+}
+
 static void h_cmd_submit(struct req *q)
 {
 	json_t *j = body_json(q);
@@ -1169,6 +1206,8 @@ static void h_cmd_submit(struct req *q)
 		fail(q, 400, "payload does not match the statement's hash");
 		goto out;
 	}
+	if (c->kind == RP_KIND_UPGRADE && !upgrade_stored(q, payload, row.payload_len))
+		goto out;
 	if (!targets_known(q, c, text) || (ok = command_keep_valid(q, text, strlen(text), &sc)) < 0)
 		goto out;
 	row.cmd = sc.cmd;
@@ -1211,6 +1250,7 @@ out:
 }
 
 static bool query_u64(struct req *q, const char *name, uint64_t max, uint64_t *ret);
+static int query_value(struct req *q, const char *name, char *out, size_t cap);
 
 /*
  * ?limit=N (default RP_COMMANDS_LIST_DEFAULT): the newest commands with
@@ -1405,7 +1445,7 @@ static void h_cmd_cancel(struct req *q)
 		fail(q, 500, "stored statement of %s does not parse: %s", q->arg[1], d.msg);
 		goto out;
 	}
-	if (cmd->kind != RP_KIND_EXEC) {
+	if (cmd->kind == RP_KIND_DIRECTORY) {
 		fail(q, 400,
 		     "%s is a directory statement: it is not cancelled, it is superseded "
 		     "(make the next directory version)",
@@ -1811,6 +1851,133 @@ out:
 	json_decref(a);
 	free(v);
 	json_decref(j);
+}
+
+/* ---- packages (db-package.c; docs/api.md, "Packages") ---- */
+
+static bool package_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n != 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/*
+ * PUT /v1/orgs/ORG/packages/SHA256?size=S&offset=O, the body one piece
+ * (RP_PACKAGE_CHUNK bytes, the last one shorter): an administrator's
+ * upload, piece by piece, so that no request is larger than an ordinary
+ * one. 201 once the last piece is in and the whole has that hash.
+ */
+static void h_package_put(struct req *q)
+{
+	uint64_t size, offset;
+	int r;
+
+	if (!query_u64(q, "size", RP_PACKAGE_MAX, &size) ||
+	    !query_u64(q, "offset", RP_PACKAGE_MAX, &offset))
+		return;
+	r = db_package_put(&q->srv->db, q->org, q->arg[1], size, offset, q->body, q->body_len,
+			   q->who);
+	switch (r) {
+	case 0:
+	case 1:
+		reply(q, r ? 201 : 200,
+		      json_pack("{s:s, s:I, s:I, s:b}", "sha256", q->arg[1], "size",
+				(json_int_t)size, "stored", (json_int_t)(offset + q->body_len),
+				"complete", r == 1));
+		break;
+	case RP_E_INVAL:
+		fail(q, 400,
+		     "a piece is %d bytes (the last one the rest) at an offset that is a "
+		     "multiple of it, below size (1 to %d): got %zu bytes at %llu of %llu",
+		     RP_PACKAGE_CHUNK, RP_PACKAGE_MAX, q->body_len, (unsigned long long)offset,
+		     (unsigned long long)size);
+		break;
+	case RP_E_CONFLICT:
+		fail(q, 409,
+		     "package %s: not the next piece, or another size than the upload under way "
+		     "(start again at offset 0)",
+		     q->arg[1]);
+		break;
+	case RP_E_EXISTS: fail(q, 409, "package %s is already stored whole", q->arg[1]); break;
+	case RP_E_TOOBIG:
+		fail(q, 507, "org %s stores %d packages already", q->org, RP_PACKAGES_MAX);
+		break;
+	case RP_E_PAYLOAD:
+		fail(q, 400, "the bytes uploaded do not hash to %s: nothing of them is kept",
+		     q->arg[1]);
+		break;
+	default: fail_db(q, r, "package"); break;
+	}
+}
+
+static void package_sent(const void *body, size_t len, void *arg)
+{
+	struct server *s = arg;
+
+	s->package_bytes -= len;
+	free((void *)body);
+}
+
+/*
+ * GET /v1/orgs/ORG/packages/SHA256: the whole package (the enrol line's
+ * curl), or with ?offset=O the RP_PACKAGE_CHUNK bytes from O (an agent's
+ * upgrade, piece by piece). Anyone may fetch it: a package is public,
+ * and whoever installs it checks its hash against the signed release.
+ * The bytes of answers not yet sent are bounded (503 beyond).
+ */
+static void h_package_get(struct req *q)
+{
+	struct rp_httpd_line l = line_of(q);
+	uint64_t size, offset, end;
+	char buf[32];
+	uint8_t *out;
+	int has = query_value(q, "offset", buf, sizeof(buf)), r;
+
+	if (!query_u64(q, "offset", RP_PACKAGE_MAX, &offset))
+		return;
+	if ((r = db_package_info(&q->srv->db, q->org, q->arg[1], &size)) < 0) {
+		fail_db(q, r, "complete package of that hash");
+		return;
+	}
+	if (offset % RP_PACKAGE_CHUNK != 0 || (has == 1 && offset >= size)) {
+		fail(q, 400, "offset %llu is not a multiple of %d below the package's %llu bytes",
+		     (unsigned long long)offset, RP_PACKAGE_CHUNK, (unsigned long long)size);
+		return;
+	}
+	end = has == 1 && size - offset > RP_PACKAGE_CHUNK ? offset + RP_PACKAGE_CHUNK : size;
+	if (q->srv->package_bytes + (end - offset) > SERVER_PACKAGE_BYTES_MAX) {
+		evhttp_add_header(evhttp_request_get_output_headers(q->r), "Retry-After", "5");
+		fail(q, 503, "too many package downloads under way: retry");
+		return;
+	}
+	if (!(out = malloc(end - offset ? end - offset : 1))) {
+		fail(q, 500, "out of memory");
+		return;
+	}
+	if ((r = db_package_read(&q->srv->db, q->org, q->arg[1], offset, end, out)) < 0) {
+		free(out);
+		fail(q, 500, "package %s is not readable whole: %s", q->arg[1], rp_strerror(r));
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)size);
+	evhttp_add_header(evhttp_request_get_output_headers(q->r), "X-Rampart-Package-Size", buf);
+	q->srv->package_bytes += end - offset;
+	rp_httpd_reply_owned(&q->srv->httpd, q->r, 200, "application/octet-stream", out,
+			     end - offset, package_sent, q->srv, &l);
+}
+
+static void h_packages(struct req *q)
+{
+	json_t *a = NULL;
+	int r = db_packages_json(&q->srv->db, q->org, &a);
+
+	reply_list(q, "packages", r, a);
 }
 
 /* ---- agents ---- */
@@ -2385,6 +2552,9 @@ static const struct route {
 	{"GET", "/v1/orgs/*/alerts", AUTH_READ, 0, h_alerts},
 	{"POST", "/v1/orgs/*/alerts/ack", AUTH_SIGNED, RP_HTTP_BODY_SMALL_MAX, h_alerts_ack},
 	{"GET", "/v1/orgs/*/directory", AUTH_READ, 0, h_directory},
+	{"PUT", "/v1/orgs/*/packages/*", AUTH_WRITE, RP_PACKAGE_CHUNK, h_package_put},
+	{"GET", "/v1/orgs/*/packages/*", AUTH_NONE, 0, h_package_get},
+	{"GET", "/v1/orgs/*/packages", AUTH_READ, 0, h_packages},
 	{"POST", "/v1/orgs/*/tokens", AUTH_SIGNED, RP_HTTP_BODY_SMALL_MAX, h_token_create},
 	{"GET", "/v1/orgs/*/tokens", AUTH_SIGNED, 0, h_token_list},
 	{"POST", "/v1/orgs/*/tokens/rotate", AUTH_SIGNED, RP_HTTP_ROTATE_BODY_MAX, h_tokens_rotate},
@@ -2481,6 +2651,14 @@ static bool args_valid(struct req *q, const struct route *rt)
 			return false;
 		}
 		snprintf(q->org, sizeof(q->org), "%s", q->arg[0]);
+	}
+	if (q->arg[1] && strstr(rt->pattern, "/packages/")) {
+		if (!package_name_valid(q->arg[1])) {
+			fail(q, 404, "`%s' is not a package's SHA-256 (64 lowercase hex)",
+			     q->arg[1]);
+			return false;
+		}
+		return true;
 	}
 	/* A policy version is a number (h_policy_version parses it); anything else is an id. */
 	if (q->arg[1] && !strstr(rt->pattern, "/policies/") &&

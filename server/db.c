@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * rampartd's store: every SQL statement of the server is in this file and
- * in db-log.c (the transparency logs); the SQLite helpers are lib/sql.
+ * rampartd's store: every SQL statement of the server is in this file, in
+ * db-log.c (the transparency logs) and in db-package.c (agent packages);
+ * the SQLite helpers are lib/sql.
  *
  * SCHEMA (after all MIGRATIONS below). Tests rely on these names: they write
  * forged rows with the sqlite3 CLI while rampartd runs, and rampartd must
@@ -48,6 +49,10 @@
  *       reason, at)
  *   commands.log_index NULL | the command's entry in its org's log (-1: too
  *       large to log); logs, log_entries, log_hashes, log_witnesses: db-log.c
+ *   packages (org, sha256 hex, size, have: bytes stored so far, complete 0|1 once they
+ *       hash to sha256, created, created_by) PK (org, sha256);
+ *   package_chunks (org, sha256, seq, data BLOB: bytes [seq, seq+1) * RP_PACKAGE_CHUNK)
+ *       PK (org, sha256, seq): db-package.c
  *   scrub_pending (since): a row while deleted secrets may still lie in the
  *       database's free space or WAL (db_scrub removes them, then the row)
  *
@@ -210,6 +215,13 @@ static const char *const MIGRATIONS[] = {
 	/* 13: the signed cancel of a command (rampart cancel, reject) and its log entry */
 	"ALTER TABLE commands ADD COLUMN cancel TEXT;"
 	"ALTER TABLE commands ADD COLUMN cancel_index INTEGER;",
+	/* 14: the package store (db-package.c): agent packages, in RP_PACKAGE_CHUNK pieces */
+	"CREATE TABLE packages (org TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL,"
+	"  have INTEGER NOT NULL DEFAULT 0, complete INTEGER NOT NULL DEFAULT 0,"
+	"  created INTEGER NOT NULL, created_by TEXT NOT NULL DEFAULT '',"
+	"  PRIMARY KEY (org, sha256));"
+	"CREATE TABLE package_chunks (org TEXT NOT NULL, sha256 TEXT NOT NULL, seq INTEGER NOT NULL,"
+	"  data BLOB NOT NULL, PRIMARY KEY (org, sha256, seq));",
 };
 
 #define NMIGRATIONS ((int)(sizeof(MIGRATIONS) / sizeof(MIGRATIONS[0])))

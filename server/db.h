@@ -488,3 +488,23 @@ int db_log_cosigs(struct db *db, int64_t log, uint64_t size, struct rp_sb *out);
  * sizes, per org. 0 or RP_E_DB.
  */
 int db_metrics(struct db *db, int64_t now, int64_t online_s, struct rp_sb *out);
+
+/*
+ * The package store (db-package.c). One piece of package hex (64
+ * lowercase hex) of size bytes at offset: pieces come in order, each
+ * RP_PACKAGE_CHUNK bytes but the last; offset 0 starts the upload again.
+ * 0: stored, more to come; 1: that was the last and the whole hashes to
+ * hex. RP_E_INVAL (a piece of the wrong length or place), RP_E_CONFLICT
+ * (not the next piece, or another size), RP_E_EXISTS (already complete),
+ * RP_E_TOOBIG (RP_PACKAGES_MAX stored), RP_E_PAYLOAD (the whole does not
+ * hash to hex: nothing of it is kept).
+ */
+int db_package_put(struct db *db, const char *org, const char *hex, uint64_t size, uint64_t offset,
+		   const void *data, size_t len, const char *who);
+/* A complete package's size; RP_E_NOTFOUND when none is complete. */
+int db_package_info(struct db *db, const char *org, const char *hex, uint64_t *ret_size);
+/* Bytes [from, to) into out, from a multiple of RP_PACKAGE_CHUNK; RP_E_IO for a piece missing. */
+int db_package_read(struct db *db, const char *org, const char *hex, uint64_t from, uint64_t to,
+		    uint8_t *out);
+/* [{sha256, size, stored, complete, created, created_by}], oldest first. */
+int db_packages_json(struct db *db, const char *org, json_t **ret);

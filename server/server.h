@@ -59,4 +59,6 @@ struct server {
 	struct rp_httpd *metrics; /* --metrics-listen (metrics.c); NULL when off */
 	int64_t started;          /* when serve started, for /metrics */
 	bool log_debug;           /* --log-level debug: a line for every request */
+	size_t package_bytes;     /* package answers not yet sent (api.c): at most */
+#define SERVER_PACKAGE_BYTES_MAX (128u << 20)
 };

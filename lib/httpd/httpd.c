@@ -64,25 +64,17 @@ static void log_line(const struct rp_httpd *h, const char *peer, int status,
 
 /* ---- replies ---- */
 
-void rp_httpd_reply(struct rp_httpd *h, struct evhttp_request *r, int status, const char *ctype,
-		    const void *body, size_t len, const struct rp_httpd_line *l, const char *why)
+/* Answers r with b's bytes (ctype NULL: none), the headers every answer gets, and the log line. */
+static void send_buffer(struct rp_httpd *h, struct evhttp_request *r, int status, const char *ctype,
+			struct evbuffer *b, const struct rp_httpd_line *l, const char *why)
 {
 	struct evkeyvalq *out = evhttp_request_get_output_headers(r);
 	struct evhttp_connection *conn = evhttp_request_get_connection(r);
-	struct evbuffer *b = evbuffer_new();
 	char *peer = NULL;
 	ev_uint16_t port = 0;
 
 	if (conn)
 		evhttp_connection_get_peer(conn, &peer, &port);
-	if (!b || (ctype && evbuffer_add(b, body, len) < 0)) {
-		/* Out of memory: an empty 500 rather than nothing. */
-		status = 500;
-		ctype = NULL;
-		why = "out of memory";
-		if (b)
-			evbuffer_drain(b, evbuffer_get_length(b));
-	}
 	if (ctype)
 		evhttp_add_header(out, "Content-Type", ctype);
 	if (!evhttp_find_header(out, "Cache-Control"))
@@ -94,6 +86,39 @@ void rp_httpd_reply(struct rp_httpd *h, struct evhttp_request *r, int status, co
 	evhttp_send_reply(r, status, NULL, b);
 	if (b)
 		evbuffer_free(b);
+}
+
+void rp_httpd_reply(struct rp_httpd *h, struct evhttp_request *r, int status, const char *ctype,
+		    const void *body, size_t len, const struct rp_httpd_line *l, const char *why)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (!b || (ctype && evbuffer_add(b, body, len) < 0)) {
+		/* Out of memory: an empty 500 rather than nothing. */
+		status = 500;
+		ctype = NULL;
+		why = "out of memory";
+		if (b)
+			evbuffer_drain(b, evbuffer_get_length(b));
+	}
+	send_buffer(h, r, status, ctype, b, l, why);
+}
+
+void rp_httpd_reply_owned(struct rp_httpd *h, struct evhttp_request *r, int status,
+			  const char *ctype, void *body, size_t len,
+			  void (*done)(const void *body, size_t len, void *arg), void *arg,
+			  const struct rp_httpd_line *l)
+{
+	struct evbuffer *b = evbuffer_new();
+
+	if (!b || evbuffer_add_reference(b, body, len, done, arg) < 0) {
+		done(body, len, arg);
+		if (b)
+			evbuffer_drain(b, evbuffer_get_length(b));
+		send_buffer(h, r, 500, NULL, b, l, "out of memory");
+		return;
+	}
+	send_buffer(h, r, status, ctype, b, l, NULL);
 }
 
 void rp_httpd_reply_json(struct rp_httpd *h, struct evhttp_request *r, int status, json_t *j,

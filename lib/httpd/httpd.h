@@ -228,6 +228,16 @@ struct rp_httpd_line {
  */
 void rp_httpd_reply(struct rp_httpd *h, struct evhttp_request *r, int status, const char *ctype,
 		    const void *body, size_t len, const struct rp_httpd_line *l, const char *why);
+/*
+ * The same with len bytes at body handed over, not copied: done(body,
+ * len, arg) runs once they are sent or the connection is gone (libevent's
+ * evbuffer_add_reference), and also at once if this fails. For large
+ * answers whose memory the caller accounts for until then.
+ */
+void rp_httpd_reply_owned(struct rp_httpd *h, struct evhttp_request *r, int status,
+			  const char *ctype, void *body, size_t len,
+			  void (*done)(const void *body, size_t len, void *arg), void *arg,
+			  const struct rp_httpd_line *l);
 /* The same with a JSON body j (a reference it takes; NULL for none). */
 void rp_httpd_reply_json(struct rp_httpd *h, struct evhttp_request *r, int status, json_t *j,
 			 const struct rp_httpd_line *l, const char *why);
