@@ -18,6 +18,7 @@
 #include "directory.h"
 #include "drift.h"
 #include "rp_err.h"
+#include "release.h"
 #include "statement.h"
 #include "token.h"
 
@@ -610,6 +611,64 @@ void cli_report_submitted(struct cli *c, const char *what, const char *id, const
 	rp_policy_free(p);
 }
 
+int cli_add_targets(struct rp_command *cmd, const char *what, const char *arg)
+{
+	for (const char *tok = arg; *tok;) {
+		size_t n = strcspn(tok, ", ");
+		if (!rp_target_valid(tok, n) || cmd->ntargets == RP_STATEMENT_TARGETS_MAX) {
+			cli_err("%s: `%.*s' is not a device id (32 hex digits, see `rampart "
+				"devices'), group:DEVICE-GROUP, tag:TAG or all",
+				what, (int)n, tok);
+			return -1;
+		}
+		memcpy(cmd->targets[cmd->ntargets++], tok, n);
+		tok += n;
+		tok += strspn(tok, ", ");
+	}
+	return 0;
+}
+
+int cli_command_submit(struct cli *c, const char *what, struct rp_command *cmd,
+		       const uint8_t *payload, size_t plen)
+{
+	struct rp_command *chk = NULL;
+	struct rp_diag d = {""};
+	char *text = NULL, *note = NULL, *b64 = NULL, path[256];
+	size_t tlen, nlen;
+	json_t *body = NULL, *resp = NULL;
+	int r = -1;
+
+	rp_sha256(payload, plen, cmd->payload_hash);
+	cmd->payload_size = plen;
+	text = rp_command_format(cmd, &tlen);
+	if (!text || rp_command_parse_text(text, tlen, &chk, &d) < 0) {
+		cli_err("%s: %s", what, text ? d.msg : "out of memory");
+		goto out;
+	}
+	if (rp_note_sign_by(text, tlen, NULL, &c->signer.s, &note, &nlen, &d) < 0) {
+		cli_err("%s: not signed, nothing submitted: %s", what, d.msg);
+		goto out;
+	}
+	if (!(b64 = rp_b64_encode(payload, plen)))
+		goto out;
+	body = json_pack("{s:s, s:s}", "statement", note, "payload", b64);
+	snprintf(path, sizeof(path), "/v1/orgs/%s/commands", c->org);
+	if (!body || rp_api_call(&c->api, "POST", path, body, &resp, NULL, &d) < 0) {
+		cli_err("%s: %s", what, d.msg);
+		goto out;
+	}
+	cli_report_submitted(c, "submitted", cmd->id, note, resp, c->json);
+	r = 0;
+out:
+	rp_command_free(chk);
+	free(text);
+	free(note);
+	free(b64);
+	json_decref(body);
+	json_decref(resp);
+	return r;
+}
+
 int cmd_run(struct cli *c, int argc, char *argv[])
 {
 	static const struct option opts[] = {
@@ -625,12 +684,10 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 		{0},
 	};
 	struct rp_command cmd = {0};
-	struct rp_diag d = {""};
 	const char *expires = "1h", *not_before = NULL, *script = NULL;
-	char *payload = NULL, *text = NULL, *note = NULL, *b64 = NULL, path[256];
-	size_t plen = 0, tlen, nlen;
+	char *payload = NULL;
+	size_t plen = 0;
 	uint64_t v;
-	json_t *body = NULL, *resp = NULL;
 	int ch, r = CLI_USAGE; /* until the options are judged */
 
 	cmd.timeout = 60;
@@ -642,19 +699,8 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 	while ((ch = getopt_long(argc, argv, "+t:T:u:x:n:c:s:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
-			for (char *tok = optarg; *tok;) {
-				size_t n = strcspn(tok, ", ");
-				if (!rp_target_valid(tok, n) ||
-				    cmd.ntargets == RP_STATEMENT_TARGETS_MAX) {
-					cli_err("run: `%.*s' is not a device id (32 hex digits, see `rampart "
-						"devices'), group:DEVICE-GROUP, tag:TAG or all",
-						(int)n, tok);
-					goto out;
-				}
-				memcpy(cmd.targets[cmd.ntargets++], tok, n);
-				tok += n;
-				tok += strspn(tok, ", ");
-			}
+			if (cli_add_targets(&cmd, "run", optarg) < 0)
+				goto out;
 			break;
 		case 'A':
 			if (cmd.ntargets == RP_STATEMENT_TARGETS_MAX)
@@ -747,37 +793,12 @@ int cmd_run(struct cli *c, int argc, char *argv[])
 		cli_err("run: --expires/--not-before must be a duration (1h, 30m) or a time");
 		goto out;
 	}
-	rp_sha256(payload, plen, cmd.payload_hash);
-	cmd.payload_size = plen;
-	text = rp_command_format(&cmd, &tlen);
-	struct rp_command *chk = NULL;
-	if (!text || rp_command_parse_text(text, tlen, &chk, &d) < 0) {
-		cli_err("run: %s", text ? d.msg : "out of memory");
+	if (cli_command_submit(c, "run", &cmd, (const uint8_t *)payload, plen) < 0)
 		goto out;
-	}
-	rp_command_free(chk);
-	if (rp_note_sign_by(text, tlen, NULL, &c->signer.s, &note, &nlen, &d) < 0) {
-		cli_err("run: not signed, nothing submitted: %s", d.msg);
-		goto out;
-	}
-	if (!(b64 = rp_b64_encode((const uint8_t *)payload, plen)))
-		goto out;
-	body = json_pack("{s:s, s:s}", "statement", note, "payload", b64);
-	snprintf(path, sizeof(path), "/v1/orgs/%s/commands", c->org);
-	if (!body || rp_api_call(&c->api, "POST", path, body, &resp, NULL, &d) < 0) {
-		cli_err("run: %s", d.msg);
-		goto out;
-	}
-	cli_report_submitted(c, "submitted", cmd.id, note, resp, c->json);
 	r = 0;
 out:
 	free(cmd.targets);
 	free(payload);
-	free(text);
-	free(note);
-	free(b64);
-	json_decref(body);
-	json_decref(resp);
 	return r;
 }
 
@@ -889,6 +910,29 @@ static void show_targets(struct cli *c, const struct rp_command *cmd)
 	json_decref(j);
 }
 
+/* An upgrade's payload, the release the devices are to install (agent/upgrade.c). */
+static void show_release(const struct cli *c, const uint8_t *payload, size_t plen)
+{
+	struct rp_release *rel = NULL;
+	struct rp_diag d = {""};
+	char h[65];
+
+	if (rp_release_parse_text((const char *)payload, plen, &rel, &d) < 0 ||
+	    strcmp(rel->org, c->org) != 0) {
+		printf("WARNING: this upgrade's payload is not a release of org %s (%s): every "
+		       "agent refuses it\n",
+		       c->org, rel ? "another org" : d.msg);
+		rp_release_free(rel);
+		return;
+	}
+	rp_hex_encode(rel->hash, 32, h);
+	printf("---- upgrade: %s %s for %s, package sha256:%s, %llu bytes. Each device installs\n"
+	       "     it only if the bytes it fetches have this hash and the version is newer than\n"
+	       "     any it has run ----\n",
+	       rel->package, rel->version, rel->arch, h, (unsigned long long)rel->size);
+	rp_release_free(rel);
+}
+
 bool cli_key_in_role(const struct rp_policy *p, enum rp_role_id role, const struct rp_vkey *k)
 {
 	int i = rp_policy_key_index(p, k->name);
@@ -947,6 +991,8 @@ void cli_show_command(struct cli *c, const struct rp_policy *p, const struct cli
 	} else {
 		printf("(binary payload, not shown)\n");
 	}
+	if (v->cmd->kind == RP_KIND_UPGRADE)
+		show_release(c, payload, plen);
 	show_targets(c, v->cmd);
 signatures:
 	printf("---- signatures (verified against your trusted root policy, version %llu) ----\n",

@@ -149,7 +149,7 @@ static int cancel_main(struct cli *c, int argc, char *argv[], bool reject)
 		goto out;
 	}
 	cli_view_cancel(&v, p, json_object_get(j, "cancel"));
-	if (v.cmd->kind != RP_KIND_EXEC) {
+	if (v.cmd->kind == RP_KIND_DIRECTORY) {
 		cli_err("%s: %s is a directory statement: it is superseded by the next version, "
 			"not cancelled",
 			what, id);

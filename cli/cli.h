@@ -198,6 +198,19 @@ void cli_view_cancel(struct cli_view *v, const struct rp_policy *p, json_t *canc
 /* "cancelled", "rejected", or NULL when v carries no verified cancel. */
 const char *cli_view_cancel_state(const struct cli_view *v);
 int cmd_cancel(struct cli *c, int argc, char *argv[]);
+/* admin.c: --to's device ids, group:, tag: or all, comma-separated, into cmd->targets. */
+int cli_add_targets(struct rp_command *cmd, const char *what, const char *arg);
+/*
+ * admin.c: cmd, filled but for its payload's hash and size, signed with
+ * the administrator's key and submitted with payload; the outcome printed
+ * as `run' prints it. 0, or -1 after an error message (what: the command's name).
+ */
+int cli_command_submit(struct cli *c, const char *what, struct rp_command *cmd,
+		       const uint8_t *payload, size_t plen);
+/* upgrade.c */
+int cmd_upgrade(struct cli *c, int argc, char *argv[]);
+int cmd_releases(struct cli *c, int argc, char *argv[]);
+int cmd_enroll_command(struct cli *c, int argc, char *argv[]);
 int cmd_reject(struct cli *c, int argc, char *argv[]);
 /* admin.c: the review approve shows (statement, payload, targets, signatures). */
 void cli_show_command(struct cli *c, const struct rp_policy *p, const struct cli_view *v,
