@@ -15,6 +15,7 @@ struct run_opts {
 	const char *net_program;   /* a stand-in for the network process (tests) */
 	const char *accounts_root; /* prefix of the /etc and /home converged (NULL: /) */
 	int drift_interval;        /* seconds between looks for drift (RP_DRIFT_INTERVAL_S) */
+	const char *installer;     /* what installs a release (agent/upgrade.h), NULL: dpkg -i */
 };
 
 int agent_enroll(const char *token, const char *dir, const char *net_user);

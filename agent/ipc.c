@@ -152,6 +152,7 @@ int agent_ipc_answer_encode(const struct agent_answer *a, uint8_t **ret, size_t 
 		w_bytes(&sb, dl->checkpoint, dl->checkpoint ? dl->checkpoint_len : 0);
 		w_hashes(&sb, (const uint8_t(*)[RP_HASH_LEN])dl->consistency, dl->ncons);
 		break;
+	case AGENT_ANS_BYTES: w_bytes(&sb, dl->payload, dl->payload_len); break;
 	case AGENT_ANS_ENTRIES:
 		w_u64(&sb, a->ents.from);
 		w_u32(&sb, (uint32_t)a->ents.n);
@@ -361,7 +362,7 @@ int agent_ipc_request_decode(const uint8_t *m, size_t n, struct agent_request *r
 		return r.err;
 	q.seq = rd_u32(&r, "seq");
 	q.kind = rd_u8(&r, "kind");
-	if (!r.err && q.kind > AGENT_ANS_ENTRIES)
+	if (!r.err && q.kind > AGENT_ANS_BYTES)
 		rd_fail(&r, RP_E_MALFORMED, "field `kind' is %u, not a kind of answer", q.kind);
 	rd_str(&r, q.method, sizeof(q.method), "method");
 	rd_str(&r, q.path, sizeof(q.path), "path");
@@ -500,6 +501,17 @@ int agent_ipc_answer_decode(const uint8_t *m, size_t n, const struct agent_reque
 		dl->ncons = rd_hashes(&r, dl->consistency, "consistency");
 		break;
 	case AGENT_ANS_ENTRIES: rd_entries(&r, &a.ents); break;
+	case AGENT_ANS_BYTES: {
+		size_t pn;
+		const uint8_t *p = rd_bytes(&r, asked->max_body, &pn, "bytes");
+		if (p && (dl->payload = malloc(pn + 1))) {
+			memcpy(dl->payload, p, pn);
+			dl->payload_len = pn;
+		} else if (p) {
+			r.err = RP_E_NOMEM;
+		}
+		break;
+	}
 	default: break;
 	}
 	if (rd_end(&r) < 0) {

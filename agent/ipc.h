@@ -34,6 +34,7 @@ enum agent_ans_kind {
 	AGENT_ANS_DELIVERY = 2,   /* a poll's delivery: the raw signed bytes */
 	AGENT_ANS_CHECKPOINT = 3, /* a checkpoint refresh: checkpoint and consistency proof */
 	AGENT_ANS_ENTRIES = 4,    /* log entries for the walk (lib/scan.h), and a proof */
+	AGENT_ANS_BYTES = 5,      /* the body as it came (a package's piece): dl.payload */
 };
 
 #define AGENT_IPC_URL_MAX         511

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* rampart-agent: enrols once, long-polls, verifies every delivery, executes. */
 #include <getopt.h>
+#include <unistd.h>
+#include <errno.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent.h"
+#include "upgrade.h"
 #include "cmd.h"
 #include "sandbox.h"
 
@@ -72,9 +76,12 @@ static int run_main(int argc, char *argv[])
 		{"net-program", required_argument, NULL, 'P'},
 		{"accounts-root", required_argument, NULL, 'R'},
 		{"drift-interval", required_argument, NULL, 'D'},
+		{"installer", required_argument, NULL, 'I'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
+	char self[PATH_MAX];
+	ssize_t sn = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	struct run_opts o = {.poll_wait = 30,
 			     .max_backoff = 60,
 			     .net_user = getenv("RAMPART_AGENT_NET_USER"),
@@ -104,10 +111,20 @@ static int run_main(int argc, char *argv[])
 		case 'u': o.net_user = optarg; break;
 		case 'P': o.net_program = optarg; break;
 		case 'R': o.accounts_root = optarg; break;
+		case 'I':
+			if (!*optarg || strchr(optarg, '\'') || strchr(optarg, '\n')) {
+				fprintf(stderr,
+					"rampart-agent run: --installer `%s' is empty or holds "
+					"a quote or a newline\n",
+					optarg);
+				return 2;
+			}
+			o.installer = optarg;
+			break;
 		case 'h':
 			printf("Usage: rampart-agent run [--state-dir DIR] [--poll-wait S] [--max-backoff S] [--once]\n"
 			       "                         [--no-cgroup] [--net-user USER] [--accounts-root DIR]\n"
-			       "                         [--drift-interval S]\n\n"
+			       "                         [--drift-interval S] [--installer CMD]\n\n"
 			       "Long-polls the server and, for every delivery, runs the checks of\n"
 			       "DESIGN.md section 4 (policy, quorum of the exec role, org, target, time\n"
 			       "window, never twice, payload hash and size) before executing anything.\n"
@@ -134,7 +151,12 @@ static int run_main(int argc, char *argv[])
 			       "                     of the machine's (tests; never needed otherwise)\n"
 			       "  --drift-interval S how often the machine is looked at for drift from the\n"
 			       "                     directory, and a changed drift report signed and sent\n"
-			       "                     (default %d)\n\n"
+			       "                     (default %d)\n"
+			       "  --installer CMD    what installs a signed release of an `upgrade' command,\n"
+			       "                     the package's path appended (default " AGENT_INSTALLER_DEFAULT
+			       "):\n"
+			       "                     run as root like a command; once it exits 0 the agent\n"
+			       "                     runs itself again, the new binary (docs/upgrades.md)\n\n"
 			       "The signed directory (docs/directory.md): every directory statement in the\n"
 			       "log that reaches this device's quorum is folded into DIR/directory.state,\n"
 			       "and the machine is converged to what it grants here: accounts in /etc/passwd,\n"
@@ -166,7 +188,29 @@ static int run_main(int argc, char *argv[])
 		default: return 2;
 		}
 	}
-	return agent_run(state_dir(dir), &o);
+	int r = agent_run(state_dir(dir), &o);
+	if (r != AGENT_EXIT_UPGRADED)
+		return r;
+	/* The same path and arguments: the binary there is the release just installed. */
+	if (sn <= 0) {
+		fprintf(stderr, "rampart-agent: upgraded, but its own path is unknown: exiting for "
+				"the service manager to start it\n");
+		return r;
+	}
+	self[sn] = '\0';
+	argv[0] = "run";
+	char **nargv = calloc((size_t)argc + 2, sizeof(*nargv));
+	if (!nargv)
+		return r;
+	nargv[0] = self;
+	for (int i = 0; i < argc; i++)
+		nargv[i + 1] = argv[i];
+	fflush(NULL);
+	execv(self, nargv);
+	fprintf(stderr, "rampart-agent: upgraded, but running %s failed: %s\n", self,
+		strerror(errno));
+	free(nargv);
+	return r;
 }
 
 static int verify_main(int argc, char *argv[])

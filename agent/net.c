@@ -121,6 +121,17 @@ static void do_request(struct net *n, const struct agent_request *q, struct agen
 	}
 	switch (q->kind) {
 	case AGENT_ANS_FIELDS: take_fields(q, &resp, a); break;
+	case AGENT_ANS_BYTES:
+		if (resp.status != 200)
+			break;
+		if (!(a->dl.payload = malloc(resp.body_len + 1))) {
+			a->r = RP_E_NOMEM;
+			break;
+		}
+		memcpy(a->dl.payload, resp.body, resp.body_len);
+		a->dl.payload_len = resp.body_len;
+		a->kind = AGENT_ANS_BYTES;
+		break;
 	case AGENT_ANS_DELIVERY:
 		if (resp.status != 200)
 			break;

@@ -14,6 +14,7 @@
 #include "drift.h"
 #include "exec.h"
 #include "privsep.h"
+#include "upgrade.h"
 #include "json.h"
 #include "rp_err.h"
 #include "sdnotify.h"
@@ -741,6 +742,92 @@ static int cancel_check(struct agent *a, const struct rp_command *c, int64_t pro
 	return 1;
 }
 
+/*
+ * An upgrade that passed every check: its release judged (a refusal is
+ * alerted and reported, the statement consumed), then recorded started,
+ * fetched, checked against the signed hash and installed like a command
+ * (its timeout, its output reported). Once the installer succeeded the
+ * agent ends its run so that main runs the new binary.
+ */
+static int handle_upgrade(struct agent *a, const struct run_opts *o, const struct rp_command *c,
+			  const struct rp_delivery *dl, const struct exec_opts *eo, int64_t proved)
+{
+	struct exec_result x = {.status = RP_RESULT_REFUSED, .exit_code = -1};
+	struct rp_release *rel = NULL;
+	char path[700] = "", *script = NULL;
+	size_t slen;
+	struct rp_diag d = {""};
+	int r;
+
+	if ((r = agent_upgrade_check(a, c, dl->payload, dl->payload_len, &rel, x.reason,
+				     sizeof(x.reason))) < 0) {
+		const char *code = r == RP_E_ROLLBACK ? "rollback" : "upgrade-refused";
+		agent_logf("%s", x.reason);
+		if ((r = agent_mark_set(a, c->id, MARK_REFUSED)) < 0 ||
+		    (r = agent_log_acted(a, proved)) < 0)
+			return r;
+		x.output = x.reason;
+		x.output_len = strlen(x.reason);
+		/* the signed result first: an alert closes the delivery without one */
+		r = report(a, c->id, &x);
+		send_alert(a, c->id, code, x.reason);
+		return r;
+	}
+	if ((r = agent_mark_set(a, c->id, MARK_STARTED)) < 0 ||
+	    (r = agent_log_acted(a, proved)) < 0) {
+		agent_logf("cannot record upgrade %s before applying it: %s; not applying it",
+			   c->id, rp_strerror(r));
+		goto out;
+	}
+	json_t *b = json_pack("{s:s}", "command", c->id);
+	agent_post_json(a, "/v1/agent/started", b, NULL, &d);
+	json_decref(b);
+	agent_logf("upgrade %s: fetching rampart-agent %s (%llu bytes)", c->id, rel->version,
+		   (unsigned long long)rel->size);
+	if ((r = agent_upgrade_fetch(a, rel, path, sizeof(path), x.reason, sizeof(x.reason))) < 0) {
+		bool forged = r == RP_E_PAYLOAD;
+		agent_logf("upgrade %s: %s", c->id, x.reason);
+		x.status = forged ? RP_RESULT_REFUSED : RP_RESULT_FAILED;
+		x.output = x.reason;
+		x.output_len = strlen(x.reason);
+		r = report(a, c->id, &x);
+		x.output = NULL; /* the reason, not to be freed */
+		if (forged)
+			send_alert(a, c->id, "package-hash", x.reason);
+		goto out;
+	}
+	if (!(script = agent_upgrade_script(o->installer ? o->installer : AGENT_INSTALLER_DEFAULT,
+					    path, &slen))) {
+		r = RP_E_NOMEM;
+		goto out;
+	}
+	agent_logf("upgrade %s: package sha256 verified; installing %s with %s", c->id,
+		   rel->version, o->installer ? o->installer : AGENT_INSTALLER_DEFAULT);
+	if ((r = agent_exec(c, (const uint8_t *)script, slen, eo, &x)) < 0) {
+		agent_logf("upgrade %s: %s", c->id, rp_strerror(r));
+		goto out;
+	}
+	agent_logf("upgrade %s: %s, exit %d, %llu ms%s%s", c->id, rp_result_status_name(x.status),
+		   x.exit_code, (unsigned long long)x.duration_ms, x.reason[0] ? ": " : "",
+		   x.reason);
+	bool installed = x.status == RP_RESULT_DONE && x.exit_code == 0;
+	if (installed)
+		agent_upgrade_done(a, rel, path);
+	else
+		unlink(path);
+	r = report(a, c->id, &x);
+	if (installed) {
+		agent_logf("upgrade %s: rampart-agent %s installed; restarting", c->id,
+			   rel->version);
+		a->upgraded = true;
+	}
+out:
+	free(script);
+	exec_result_release(&x);
+	rp_release_free(rel);
+	return r;
+}
+
 static int handle_delivery(struct agent *a, const struct run_opts *o, const struct rp_delivery *dl)
 {
 	struct exec_opts eo = {.no_cgroup = o->no_cgroup, .stop = &stopping, .spare = a->net.pid};
@@ -799,6 +886,10 @@ static int handle_delivery(struct agent *a, const struct run_opts *o, const stru
 
 	if ((r = cancel_check(a, c, proved)) != 0) {
 		r = r > 0 ? 0 : r;
+		goto out;
+	}
+	if (c->kind == RP_KIND_UPGRADE) {
+		r = handle_upgrade(a, o, c, dl, &eo, proved);
 		goto out;
 	}
 
@@ -1218,7 +1309,7 @@ int agent_run(const char *dir, const struct run_opts *o)
 				attempt = 0;
 			else
 				nap(&a, o->max_backoff, &attempt);
-			if (o->once)
+			if (o->once || a.upgraded)
 				stopping = 1;
 		} else if (r == 204) {
 			attempt = 0;
@@ -1252,6 +1343,8 @@ int agent_run(const char *dir, const struct run_opts *o)
 	r = 0;
 	if (a.decommissioned) {
 		r = AGENT_EXIT_DECOMMISSIONED;
+	} else if (a.upgraded) {
+		r = AGENT_EXIT_UPGRADED;
 	} else if (a.net_broken && !stopping) {
 		net_failed(&a, a.net_why);
 		r = 3;

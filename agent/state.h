@@ -109,8 +109,9 @@ struct agent {
 	/* started trusting any server key, to read the log only (agent/run.c) */
 	bool net_unpinned;
 	uint32_t net_seq;
-	bool net_broken;                     /* gone, late or off-protocol: stop */
-	char net_why[256];                   /* how it broke */
+	bool upgraded;     /* an upgrade was installed: agent_run ends, main runs the new binary */
+	bool net_broken;   /* gone, late or off-protocol: stop */
+	char net_why[256]; /* how it broke */
 	const volatile sig_atomic_t *cancel; /* the stop flag of the run loop */
 	/*
 	 * The executed record in memory, one entry per statement, with an

@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(q.nheaders <= AGENT_IPC_HEADERS_MAX);
 			FUZZ_CHECK(q.nfields <= AGENT_IPC_FIELDS_MAX);
 			FUZZ_CHECK(q.body_len <= AGENT_IPC_BODY_MAX);
-			FUZZ_CHECK(q.kind <= AGENT_ANS_ENTRIES);
+			FUZZ_CHECK(q.kind <= AGENT_ANS_BYTES);
 			FUZZ_CHECK(agent_ipc_request_encode(&q, &enc, &enclen) == 0);
 			same_bytes(enc, enclen, m, n);
 		}
@@ -65,7 +65,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct agent_request asked = {
 			.seq = (uint32_t)data[1] << 24 | (uint32_t)data[2] << 16 |
 			       (uint32_t)data[3] << 8 | data[4],
-			.kind = (uint8_t)(data[5] % 5),
+			.kind = (uint8_t)(data[5] % 6),
+			/* AGENT_ANS_BYTES: a package's piece, bounded by what was asked */
+			.max_body = ((size_t)(data[5] >> 4) + 1) << 16,
 			.nfields = data[5] >> 4 > AGENT_IPC_FIELDS_MAX ? AGENT_IPC_FIELDS_MAX
 								       : data[5] >> 4,
 		};
@@ -80,6 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				   dl->ncons <= RP_PROOF_HASHES_MAX);
 			FUZZ_CHECK(dl->statement_len <= RP_LOG_ENTRY_MAX);
 			FUZZ_CHECK(dl->payload_len <= RP_PAYLOAD_MAX);
+			FUZZ_CHECK(a.kind != AGENT_ANS_BYTES || dl->payload_len <= asked.max_body);
 			FUZZ_CHECK(dl->checkpoint_len <= RP_CHECKPOINT_MAX);
 			FUZZ_CHECK(!dl->statement || strlen(dl->statement) == dl->statement_len);
 			size_t total = 0;
@@ -98,6 +101,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				   0);
 			FUZZ_CHECK(b.r == a.r && b.status == a.status && b.kind == a.kind);
 			FUZZ_CHECK(b.dl.index == a.dl.index && b.dl.nproof == a.dl.nproof);
+			FUZZ_CHECK(b.dl.payload_len == a.dl.payload_len &&
+				   (!a.dl.payload_len ||
+				    memcmp(b.dl.payload, a.dl.payload, a.dl.payload_len) == 0));
 			FUZZ_CHECK(b.ents.n == a.ents.n && b.ents.from == a.ents.from &&
 				   (a.ents.n == 0 || memcmp(b.ents.buf, a.ents.buf, total) == 0));
 			agent_answer_release(&b);
