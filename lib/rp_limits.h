@@ -197,6 +197,8 @@
  * while. It bounds only the witness's own configuration, and is here because
  * every cap is (DESIGN.md section 7). */
 #define RP_WITNESS_LOG_KEYS_MAX 8
+/* Logs listed by the witness's /metrics (one row each per gauge), first by origin. */
+#define RP_WITNESS_METRICS_LOGS_MAX 1000
 
 /*
  * The daemons' HTTP edge (lib/httpd): each connection's guard reads a

@@ -44,6 +44,7 @@
 #include <sys/time.h>
 
 #include "checkpoint.h"
+#include "httpd/metrics.h"
 #include "log.h"
 #include "logkey.h"
 #include "policy.h"
@@ -80,12 +81,9 @@ struct wslot {
 	int64_t last_try;
 	/* /metrics: answers, and the latency of those that cosigned */
 	int64_t m_sent_ms;
-	uint64_t m_ok, m_fail, m_lat[8];
-	double m_lat_sum;
+	uint64_t m_ok, m_fail;
+	struct rp_metrics_hist m_lat;
 };
-
-/* Upper bounds of the cosignature latency histogram, seconds (the last is +Inf). */
-static const double LAT_LE[7] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 5};
 
 /* "http://host[:port][/prefix]" into the slot. */
 static int slot_url(struct wslot *ws, const char *url)
@@ -380,13 +378,8 @@ static void on_witness_reply(struct evhttp_request *req, void *arg)
 
 	ws->busy = false;
 	if (code == 200) {
-		double t = (double)(rp_mono_ms() - ws->m_sent_ms) / 1000.0;
-		size_t b = 0;
-		while (b < 7 && t > LAT_LE[b])
-			b++;
 		ws->m_ok++;
-		ws->m_lat[b]++;
-		ws->m_lat_sum += t;
+		rp_metrics_hist_add(&ws->m_lat, (double)(rp_mono_ms() - ws->m_sent_ms) / 1000.0);
 	} else {
 		ws->m_fail++; /* unreachable, refused, malformed: each answer that cosigned nothing
 			       */
@@ -974,19 +967,19 @@ void log_metrics(const struct server *s, struct rp_sb *out)
 		   "# HELP rampartd_witness_latency_seconds Time from request to cosignature.\n"
 		   "# TYPE rampartd_witness_latency_seconds histogram\n");
 	for (ws = s->wslots; ws; ws = ws->next) {
-		uint64_t cum = 0;
-		for (size_t b = 0; b < 8; b++) {
-			cum += ws->m_lat[b];
-			wlabels(out, "rampartd_witness_latency_seconds_bucket", ws);
-			if (b < 7)
-				rp_sb_printf(out, ",le=\"%g\"} %llu\n", LAT_LE[b],
-					     (unsigned long long)cum);
-			else
-				rp_sb_printf(out, ",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
-		}
-		wlabels(out, "rampartd_witness_latency_seconds_sum", ws);
-		rp_sb_printf(out, "} %.6f\n", ws->m_lat_sum);
-		wlabels(out, "rampartd_witness_latency_seconds_count", ws);
-		rp_sb_printf(out, "} %llu\n", (unsigned long long)cum);
+		struct rp_sb l;
+
+		rp_sb_init(&l, 4096);
+		rp_sb_puts(&l, "org=\"");
+		rp_prom_label(&l, ws->org);
+		rp_sb_printf(&l, "\",log=\"%lld\",witness=\"", (long long)ws->log);
+		rp_prom_label(&l, ws->w.name);
+		rp_sb_puts(&l, "\"");
+		if (l.err)
+			out->err = l.err;
+		else
+			rp_metrics_hist_write(out, "rampartd_witness_latency_seconds", l.s,
+					      &ws->m_lat);
+		rp_sb_release(&l);
 	}
 }

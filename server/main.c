@@ -602,8 +602,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	fprintf(stderr, "rampartd: %s: answering %zu held polls and stopping\n",
 		sig == SIGTERM ? "SIGTERM" : "SIGINT", s->nwaiters);
 	rp_httpd_stop_accepting(&s->httpd); /* requests in flight finish, without keep-alive */
-	if (s->metrics)
-		rp_httpd_stop_accepting(s->metrics);
+	rp_metrics_stop_accepting(s->metrics);
 	poll_release_all(s);
 	event_base_loopexit(s->base, &flush);
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "httpd/httpd.h"
+#include "httpd/metrics.h"
 #include "rp_err.h"
 
 #include "db.h"
@@ -56,9 +57,9 @@ struct server {
 	void (*on_witnessed)(struct server *s);
 	int64_t policy_warned; /* when the root policies' expiry was last checked (log.c) */
 	bool stopping;
-	struct rp_httpd *metrics; /* --metrics-listen (metrics.c); NULL when off */
-	int64_t started;          /* when serve started, for /metrics */
-	bool log_debug;           /* --log-level debug: a line for every request */
-	size_t package_bytes;     /* package answers not yet sent (api.c): at most */
+	struct rp_metrics *metrics; /* --metrics-listen (metrics.c); NULL when off */
+	int64_t started;            /* when serve started, for /metrics */
+	bool log_debug;             /* --log-level debug: a line for every request */
+	size_t package_bytes;       /* package answers not yet sent (api.c): at most */
 #define SERVER_PACKAGE_BYTES_MAX (128u << 20)
 };

@@ -478,3 +478,75 @@ int wdb_evidence_print(struct wdb *db, FILE *f)
 	sqlite3_finalize(st);
 	return logged(db, r, "reading the evidence");
 }
+
+/* ---- /metrics ---- */
+
+/* One number from a query that returns one row. */
+static int count_one(struct wdb *db, const char *sql, uint64_t *ret)
+{
+	sqlite3_stmt *st = rp_sql_prep(db->h, sql, "");
+	int r = rp_sql_step(db->h, st);
+
+	if (r == 1) {
+		*ret = col_u64(st, 0);
+		r = 0;
+	} else if (r == 0) {
+		*ret = 0;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+int wdb_metrics(struct wdb *db, size_t max_rows, struct rp_sb *out)
+{
+	sqlite3_stmt *st;
+	uint64_t nlogs = 0, nevidence = 0;
+	size_t rows = 0;
+	int r;
+
+	if ((r = count_one(db, "SELECT COUNT(DISTINCT origin) FROM log_keys", &nlogs)) < 0 ||
+	    (r = count_one(db, "SELECT COUNT(*) FROM evidence WHERE status = 409", &nevidence)) < 0)
+		return logged(db, r, "reading the figures for /metrics");
+	rp_sb_printf(
+		out,
+		"# HELP rampart_witness_logs Logs with a trusted key.\n"
+		"# TYPE rampart_witness_logs gauge\nrampart_witness_logs %llu\n"
+		"# HELP rampart_witness_evidence Forks kept as evidence (distinct checkpoints).\n"
+		"# TYPE rampart_witness_evidence gauge\nrampart_witness_evidence %llu\n",
+		(unsigned long long)nlogs, (unsigned long long)nevidence);
+	/* Rows of both gauges are written in two passes over one query's results. */
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 0)
+			rp_sb_puts(out,
+				   "# HELP rampart_witness_log_size The tree size of each log's "
+				   "latest cosigned checkpoint.\n"
+				   "# TYPE rampart_witness_log_size gauge\n");
+		else
+			rp_sb_puts(out,
+				   "# HELP rampart_witness_log_cosigned_time_seconds When each "
+				   "log's latest checkpoint was cosigned (Unix time; 0: never).\n"
+				   "# TYPE rampart_witness_log_cosigned_time_seconds gauge\n");
+		st = rp_sql_prep(db->h,
+				 "SELECT l.origin, l.size, l.cosigned_at FROM logs l WHERE EXISTS "
+				 "(SELECT 1 FROM log_keys k WHERE k.origin = l.origin) "
+				 "ORDER BY l.origin LIMIT ?",
+				 "i", (int64_t)max_rows);
+		rows = 0;
+		while ((r = rp_sql_step(db->h, st)) == 1) {
+			rp_sb_printf(out, "%s{origin=\"",
+				     pass == 0 ? "rampart_witness_log_size"
+					       : "rampart_witness_log_cosigned_time_seconds");
+			rp_prom_label(out, rp_sql_text(st, 0));
+			rp_sb_printf(out, "\"} %llu\n",
+				     (unsigned long long)col_u64(st, pass == 0 ? 1 : 2));
+			rows++;
+		}
+		sqlite3_finalize(st);
+		if (r < 0)
+			return logged(db, r, "reading the logs for /metrics");
+	}
+	if (rows == max_rows && nlogs > max_rows)
+		rp_sb_printf(out, "# %llu logs, the first %zu by origin shown\n",
+			     (unsigned long long)nlogs, max_rows);
+	return 0;
+}

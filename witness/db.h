@@ -20,6 +20,7 @@
 #include "note.h"
 
 struct rp_sql;
+struct rp_sb;
 struct wdb {
 	struct rp_sql *h; /* lib/sql: SQLite and the message of its last failure */
 };
@@ -89,3 +90,10 @@ int wdb_evidence_add(struct wdb *db, const struct wevidence *e, int64_t now, boo
 /* History of cosigned checkpoints, oldest first; origin NULL for all logs. */
 int wdb_history_print(struct wdb *db, const char *origin, bool notes, FILE *f);
 int wdb_evidence_print(struct wdb *db, FILE *f);
+
+/*
+ * The gauges of /metrics read from the store (serve.c), in Prometheus
+ * text: logs with a trusted key, forks kept as evidence, and each trusted
+ * log's latest cosigned size and time, at most max_rows logs (by origin).
+ */
+int wdb_metrics(struct wdb *db, size_t max_rows, struct rp_sb *out);

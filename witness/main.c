@@ -26,8 +26,8 @@
 /* ---- options ---- */
 
 struct opts {
-	const char *data, *name, *vkey, *origin, *listen;
-	bool notes;
+	const char *data, *name, *vkey, *origin, *listen, *metrics;
+	bool notes, log_debug;
 	struct rp_httpd_limits lim; /* serve's connection limits */
 };
 
@@ -49,6 +49,8 @@ static int parse_opts(int argc, char *argv[], const char *cmd, const char *allow
 		{"origin", required_argument, NULL, 'o'},
 		{"listen", required_argument, NULL, 'l'},
 		{"notes", no_argument, NULL, 'N'},
+		{"metrics-listen", required_argument, NULL, 'M'},
+		{"log-level", required_argument, NULL, 'L'},
 		{"max-connections", required_argument, NULL, OPT_LIMIT + RP_HTTPD_MAX_CONNS},
 		{"header-timeout", required_argument, NULL, OPT_LIMIT + RP_HTTPD_HEADERS_S},
 		{"body-timeout", required_argument, NULL, OPT_LIMIT + RP_HTTPD_BODY_S},
@@ -103,6 +105,16 @@ static int parse_opts(int argc, char *argv[], const char *cmd, const char *allow
 		case 'o': o->origin = optarg; break;
 		case 'l': o->listen = optarg; break;
 		case 'N': o->notes = true; break;
+		case 'M': o->metrics = optarg; break;
+		case 'L':
+			if (strcmp(optarg, "info") && strcmp(optarg, "debug")) {
+				fprintf(stderr,
+					"rampart-witness %s: --log-level `%s' is not info or debug\n",
+					cmd, optarg);
+				return -1;
+			}
+			o->log_debug = !strcmp(optarg, "debug");
+			break;
 		}
 	}
 	if (optind < argc) {
@@ -512,6 +524,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	 * so nothing is half done: the delay only lets replies drain.
 	 */
 	rp_httpd_stop_accepting(&w->httpd);
+	rp_metrics_stop_accepting(w->metrics);
 	event_base_loopexit(w->base, &flush);
 }
 
@@ -522,12 +535,19 @@ static int serve_main(int argc, char *argv[])
 		"                             [--header-timeout S] [--body-timeout S]\n"
 		"                             [--idle-timeout S] [--write-timeout S]\n"
 		"                             [--max-connections-per-address N]\n"
-		"                             [--first-request-timeout S]\n\n"
+		"                             [--first-request-timeout S]\n"
+		"                             [--metrics-listen ADDR:PORT] [--log-level info|debug]\n\n"
 		"Serves C2SP tlog-witness `POST /add-checkpoint' over plain HTTP on one\n"
 		"event-driven thread; put an HTTPS reverse proxy in front of it for anything\n"
 		"but 127.0.0.1 (docs/witness.md). A cosignature is sent only after the\n"
 		"checkpoint it commits to is on disk. SIGTERM or SIGINT stops cleanly.\n\n"
-		"  --listen ADDR:PORT   default 127.0.0.1:8088; [::1]:8088 for IPv6\n" RP_HTTPD_USAGE(
+		"  --listen ADDR:PORT   default 127.0.0.1:8088; [::1]:8088 for IPv6\n"
+		"  --metrics-listen ADDR:PORT  serve Prometheus text on http://ADDR:PORT/metrics\n"
+		"                       (plain HTTP, off by default; it names the logs this\n"
+		"                       witness serves: keep it on loopback or a monitoring\n"
+		"                       network; docs/monitoring.md)\n"
+		"  --log-level L        info (default): one line per event and per refused\n"
+		"                       request, none per cosignature; debug: those too\n" RP_HTTPD_USAGE(
 			RP_WITNESS_CONNS_DEFAULT);
 	struct opts o = {.listen = "127.0.0.1:8088"};
 	struct witness w = {0};
@@ -538,13 +558,19 @@ static int serve_main(int argc, char *argv[])
 	int r, rc = 1;
 
 	rp_httpd_limits_init(&o.lim, RP_WITNESS_CONNS_DEFAULT);
-	if ((r = parse_opts(argc, argv, "serve", "dl", usage, &o)) != 0)
+	if ((r = parse_opts(argc, argv, "serve", "dlML", usage, &o)) != 0)
 		return r > 0 ? 0 : 2;
 	if (rp_httpd_parse_listen(o.listen, host, sizeof(host), &port) < 0) {
 		fprintf(stderr, "rampart-witness serve: --listen `%s' is not ADDR:PORT\n",
 			o.listen);
 		return 2;
 	}
+	if (o.metrics && rp_httpd_parse_listen(o.metrics, host, sizeof(host), &port) < 0) {
+		fprintf(stderr, "rampart-witness serve: --metrics-listen `%s' is not ADDR:PORT\n",
+			o.metrics);
+		return 2;
+	}
+	w.log_debug = o.log_debug;
 	if (rp_httpd_fit_descriptors(&o.lim, &d) > 0)
 		fprintf(stderr, "rampart-witness: --max-connections: %s\n", d.msg);
 	signal(SIGPIPE, SIG_IGN);
@@ -556,6 +582,9 @@ static int serve_main(int argc, char *argv[])
 		fprintf(stderr, "rampart-witness: %s\n", d.msg);
 		goto out;
 	}
+	w.started = rp_now();
+	if (o.metrics && serve_metrics_start(&w, o.metrics, &o.lim) < 0)
+		goto out;
 	sigterm = evsignal_new(w.base, SIGTERM, on_signal, &w);
 	sigint = evsignal_new(w.base, SIGINT, on_signal, &w);
 	if (!sigterm || !sigint || evsignal_add(sigterm, NULL) < 0 ||
@@ -574,6 +603,7 @@ out:
 		event_free(sigterm);
 	if (sigint)
 		event_free(sigint);
+	rp_metrics_free(w.metrics);
 	rp_httpd_release(&w.httpd);
 	if (w.base)
 		event_base_free(w.base);

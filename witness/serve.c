@@ -65,11 +65,15 @@ struct areq {
 	uint64_t old, size, stored;
 };
 
-/* Answers, logging one line: method, path, status, duration, peer, origin, sizes, why. */
+/*
+ * Answers, logging one line: method, path, status, duration, peer, origin,
+ * sizes, why. A cosignature is routine (serve_routine): its "cosigned at"
+ * goes in the detail, and the line is written at --log-level debug only.
+ */
 static void reply(struct areq *q, int status, const char *ctype, const char *body, size_t len,
 		  const char *why)
 {
-	char detail[RP_ORIGIN_MAX + 96] = "";
+	char detail[RP_ORIGIN_MAX + 160] = "";
 	struct rp_httpd_line l = {.method = q->method, .path = q->path, .t0 = q->t0};
 	int n = 0;
 
@@ -80,8 +84,12 @@ static void reply(struct areq *q, int status, const char *ctype, const char *bod
 			      n ? " " : "", (unsigned long long)q->old,
 			      (unsigned long long)q->size);
 	if (q->parsed && q->have_state && n >= 0 && (size_t)n < sizeof(detail))
-		snprintf(detail + n, sizeof(detail) - (size_t)n, " stored %llu",
-			 (unsigned long long)q->stored);
+		n += snprintf(detail + n, sizeof(detail) - (size_t)n, " stored %llu",
+			      (unsigned long long)q->stored);
+	if (status == 200 && why && n >= 0 && (size_t)n < sizeof(detail)) {
+		snprintf(detail + n, sizeof(detail) - (size_t)n, "%s%s", n ? " " : "", why);
+		why = NULL;
+	}
 	l.detail = *detail ? detail : NULL;
 	rp_httpd_reply(&q->w->httpd, q->r, status, ctype, body, len, &l, why);
 }
@@ -261,6 +269,26 @@ static void check(struct areq *q, struct answer *a, const struct rp_witness_req 
 	snprintf(a->why, sizeof(a->why), "cosigned at %lld", (long long)t);
 }
 
+/* Counts an add-checkpoint answer for /metrics: by result, and the latency of a cosignature. */
+static void count(struct witness *w, int status, const char *ctype, double t0)
+{
+	enum wresult res;
+
+	switch (status) {
+	case 200: res = W_COSIGNED; break;
+	case 400:
+	case 413: res = W_MALFORMED; break;
+	case 403: res = W_BAD_SIGNATURE; break;
+	case 404: res = W_UNKNOWN_LOG; break;
+	case 409: res = ctype && !strcmp(ctype, "text/x.tlog.size") ? W_STALE_SIZE : W_FORK; break;
+	case 422: res = W_INCONSISTENT; break;
+	default: res = W_ERROR; break;
+	}
+	w->m_results[res]++;
+	if (res == W_COSIGNED)
+		rp_metrics_hist_add(&w->m_latency, (rp_httpd_now_ms() - t0) / 1000.0);
+}
+
 static void add_checkpoint(struct areq *q, const char *body, size_t len)
 {
 	struct witness *w = q->w;
@@ -301,6 +329,9 @@ out:
 	rp_witness_req_release(&req);
 done:
 	if (!a.body)
+		a.status = 500;
+	count(w, a.status, a.ctype, q->t0);
+	if (!a.body)
 		reply(q, 500, NULL, NULL, 0, "out of memory");
 	else
 		reply(q, a.status, a.ctype, a.body, a.len, a.why);
@@ -331,8 +362,10 @@ static void dispatch(struct evhttp_request *r, void *arg)
 		/* The guard refused this before reading it; kept so the cap never depends on it. */
 		answer_text(&a, 413, TEXT_PLAIN, "body of %zu bytes exceeds %d", len,
 			    RP_WITNESS_REQUEST_MAX);
+		count(q.w, 413, TEXT_PLAIN, q.t0);
 	} else if (!(body = len ? (const char *)evbuffer_pullup(in, -1) : "")) {
 		answer_text(&a, 500, TEXT_PLAIN, "out of memory reading the body");
+		count(q.w, 500, TEXT_PLAIN, q.t0);
 	} else {
 		add_checkpoint(&q, body, len);
 		return;
@@ -357,6 +390,18 @@ static size_t witness_cap(void *arg, const char *method, const char *path)
 		       : RP_HTTP_BODY_PREAUTH_MAX;
 }
 
+/*
+ * Too routine for a line of its own at the default log level: a
+ * cosignature, what a healthy log asks for every few seconds. Refusals,
+ * errors and other requests keep theirs (lib/httpd never skips an answer
+ * with a reason, and reply() moves a cosignature's into the detail).
+ */
+static bool serve_routine(void *arg, const char *method, const char *path, int status)
+{
+	(void)arg;
+	return status == 200 && !strcmp(method, "POST") && !strcmp(path, "/add-checkpoint");
+}
+
 int serve_init(struct witness *w, const struct rp_httpd_limits *lim)
 {
 	const struct rp_httpd_config c = {
@@ -369,7 +414,60 @@ int serve_init(struct witness *w, const struct rp_httpd_limits *lim)
 		.bev = NULL, /* plain HTTP: TLS is a reverse proxy's job */
 		.handle = dispatch,
 		.arg = w,
+		.routine = serve_routine,
+		.log_all = w->log_debug,
 	};
 
 	return rp_httpd_init(&w->httpd, w->base, &c);
+}
+
+/* ---- /metrics ---- */
+
+/* The figures, written at each scrape (the listener is lib/httpd/metrics.c). */
+static void metrics_fill(void *arg, struct rp_sb *out)
+{
+	static const char cls[6][4] = {"", "1xx", "2xx", "3xx", "4xx", "5xx"};
+	static const char *const results[W_NRESULTS] = {
+		[W_COSIGNED] = "cosigned",           [W_MALFORMED] = "malformed",
+		[W_BAD_SIGNATURE] = "bad_signature", [W_UNKNOWN_LOG] = "unknown_log",
+		[W_STALE_SIZE] = "stale_size",       [W_FORK] = "fork",
+		[W_INCONSISTENT] = "inconsistent",   [W_ERROR] = "error",
+	};
+	struct witness *w = arg;
+
+	rp_metrics_process(out, "rampart_witness", RP_VERSION, w->started);
+	rp_sb_printf(out,
+		     "# HELP rampart_witness_connections Open add-checkpoint connections.\n"
+		     "# TYPE rampart_witness_connections gauge\nrampart_witness_connections %zu\n"
+		     "# HELP rampart_witness_http_responses_total Answers by status class.\n"
+		     "# TYPE rampart_witness_http_responses_total counter\n",
+		     w->httpd.nconns);
+	for (int c = 1; c < 6; c++)
+		rp_sb_printf(out, "rampart_witness_http_responses_total{code=\"%s\"} %llu\n",
+			     cls[c], (unsigned long long)w->httpd.replies[c]);
+	rp_sb_puts(out, "# HELP rampart_witness_cosign_requests_total add-checkpoint requests "
+			"answered, by result (cosigned, or why not).\n"
+			"# TYPE rampart_witness_cosign_requests_total counter\n");
+	for (int i = 0; i < W_NRESULTS; i++)
+		rp_sb_printf(out, "rampart_witness_cosign_requests_total{result=\"%s\"} %llu\n",
+			     results[i], (unsigned long long)w->m_results[i]);
+	rp_sb_puts(out, "# HELP rampart_witness_cosign_latency_seconds From a request's arrival "
+			"to its cosignature, stored on disk.\n"
+			"# TYPE rampart_witness_cosign_latency_seconds histogram\n");
+	rp_metrics_hist_write(out, "rampart_witness_cosign_latency_seconds", "", &w->m_latency);
+	if (wdb_metrics(&w->db, RP_WITNESS_METRICS_LOGS_MAX, out) < 0)
+		rp_sb_puts(out, "# the store could not be read: gauges from it are missing\n");
+}
+
+int serve_metrics_start(struct witness *w, const char *addr, const struct rp_httpd_limits *lim)
+{
+	struct rp_diag d = {""};
+
+	if (rp_metrics_start(w->base, "rampart-witness metrics", addr, lim, metrics_fill, w,
+			     &w->metrics, &d) < 0) {
+		fprintf(stderr, "rampart-witness: --metrics-listen: %s\n", d.msg);
+		return -1;
+	}
+	fprintf(stderr, "rampart-witness: metrics on http://%s/metrics\n", addr);
+	return 0;
 }

@@ -150,9 +150,11 @@ rp_witnesses() {
 	WITNESS_ARGS+=(--quorum "$q")
 }
 
+# rp_witness_start I: starts witness wI; WITNESS_SERVE_ARGS: more `serve' options.
 rp_witness_start() {
 	local i=$1 v="WPORT_$1"
-	"$WITNESS" serve --data "$T/w$i" --listen "127.0.0.1:${!v}" >>"$T/w$i.log" 2>&1 &
+	"$WITNESS" serve --data "$T/w$i" --listen "127.0.0.1:${!v}" ${WITNESS_SERVE_ARGS:-} \
+		>>"$T/w$i.log" 2>&1 &
 	PIDS+=("$!")
 	printf -v "WPID_$i" '%s' "$!"
 	rp_wait_for 20 curl -s -o /dev/null "http://127.0.0.1:${!v}/" \

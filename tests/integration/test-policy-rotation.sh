@@ -17,6 +17,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 rp_init "$1"
+# cosigns() counts the witnesses' lines per cosignature: written at debug only.
+WITNESS_SERVE_ARGS="--log-level debug"
 
 # post_policy KEYFILE NOTEFILE: POST /v1/orgs/acme/policies {"policy": NOTE}
 # signed with KEYFILE, without the CLI's checks (the attacks send what the

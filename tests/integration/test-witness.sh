@@ -4,7 +4,9 @@
 # log simulated by tests/witness/logsim asks for cosignatures; every status
 # code of the spec is reached, every refusal leaves the stored state as it
 # was, forks (and only forks) are kept as evidence, and a kill -9 in the middle of a stream
-# of appends leaves the witness on a checkpoint it really cosigned.
+# of appends leaves the witness on a checkpoint it really cosigned. Its
+# /metrics (--metrics-listen) counts each answer by result, and
+# --log-level decides whether a cosignature gets a log line.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 rp_init "$1"
@@ -15,9 +17,10 @@ WDATA=$T/witness
 ORIGIN=log.test/rampart/acme
 [ -x "$W" ] && [ -x "$L" ] || die "rampart-witness or logsim not built in $BIN"
 
-# WARGS: more `serve' options (limits and timeouts).
+# WARGS: more `serve' options (limits and timeouts, the log level).
 w_start() {
-	"$W" serve --data "$WDATA" --listen "127.0.0.1:$WPORT" ${WARGS:-} >>"$T/witness.log" 2>&1 &
+	"$W" serve --data "$WDATA" --listen "127.0.0.1:$WPORT" --metrics-listen "127.0.0.1:$MPORT" \
+		${WARGS:-} >>"$T/witness.log" 2>&1 &
 	WPID=$!
 	PIDS+=("$WPID")
 	# Any HTTP answer (404 here) means it is up.
@@ -393,14 +396,113 @@ test_list_and_evidence() {
 		die "list --notes does not show the signed notes"
 	"$W" list --data "$WDATA" | grep "^$ORIGIN 12 .* cosigned 2 times" >/dev/null ||
 		die "a checkpoint cosigned twice is not counted"
-	# The fork only: failed proofs are not evidence.
-	[ "$(evidence_count)" = 1 ] || die "evidence rows: $(evidence_count), want 1"
+	# The forks only (test_fork_same_size's and test_metrics'): failed proofs are not evidence.
+	[ "$(evidence_count)" = 2 ] || die "evidence rows: $(evidence_count), want 2"
 	grep -q "POST /add-checkpoint 422 .* origin $ORIGIN old 12 size 20 stored 12" "$T/witness.log" ||
 		die "request log line lacks origin and sizes"
 	rp_ok "list shows the history with notes; evidence lists the refused forks"
 }
 
+# ---- /metrics and the log level ----
+
+scrape() { curl -sf "http://127.0.0.1:$MPORT/metrics"; }
+# metric FILE 'NAME{LABELS}': its value in a saved scrape (empty when absent)
+metric() { awk -v k="$2" '$1 == k {print $2}' "$1"; }
+# moved NAME{LABELS} WANT: the value in $T/m1 minus that in $T/m0 is WANT.
+moved() {
+	local a b
+	a=$(metric "$T/m0" "$1")
+	b=$(metric "$T/m1" "$1")
+	[ -n "$a" ] && [ -n "$b" ] || die "/metrics lacks $1: $(grep -F "${1%%\{*}" "$T/m1")"
+	[ $((b - a)) = "$2" ] || die "$1 moved by $((b - a)) ($a to $b), want $2"
+}
+
+# One request of every result, each counted once, and nothing else counted.
+test_metrics() {
+	local r t now
+	scrape >"$T/m0" || die "no /metrics on 127.0.0.1:$MPORT"
+	grep -qx '# TYPE rampart_witness_cosign_requests_total counter' "$T/m0" || die "no TYPE lines: $(head "$T/m0")"
+	grep -qx 'rampart_witness_build_info{version="[0-9][0-9.]*"} 1' "$T/m0" || die "build_info: $(grep build_info "$T/m0")"
+	t=$(metric "$T/m0" rampart_witness_start_time_seconds)
+	now=$(date +%s)
+	[ -n "$t" ] && [ "$t" -le "$now" ] && [ "$t" -ge $((now - 600)) ] || die "start time $t (now $now)"
+	[ -n "$(metric "$T/m0" rampart_witness_connections)" ] || die "no connections gauge"
+	req m_ok --old 14 --size 14
+	expect_cosigned m_ok 14
+	req m_stale --old 5 --size 15
+	expect_refused m_stale 409 "metrics: stale old size"
+	req m_fork --old 14 --size 14 --fork 4
+	expect_refused m_fork 409 "metrics: fork"
+	req m_proof --old 14 --size 20 --bad-proof
+	expect_refused m_proof 422 "metrics: bad proof"
+	expect_refused unknown 404 "metrics: unknown origin"
+	expect_refused evil 403 "metrics: untrusted key"
+	expect_refused garbage 400 "metrics: garbage"
+	# Not an add-checkpoint: an HTTP answer, not a cosign request.
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$WPORT/add-checkpoint")" = 405 ] || die "GET add-checkpoint"
+	scrape >"$T/m1" || die "second scrape"
+	for r in cosigned stale_size fork inconsistent unknown_log bad_signature malformed; do
+		moved "rampart_witness_cosign_requests_total{result=\"$r\"}" 1
+	done
+	moved 'rampart_witness_cosign_requests_total{result="error"}' 0
+	moved 'rampart_witness_http_responses_total{code="2xx"}' 1
+	moved 'rampart_witness_http_responses_total{code="4xx"}' 7
+	moved 'rampart_witness_http_responses_total{code="5xx"}' 0
+	moved rampart_witness_cosign_latency_seconds_count 1
+	moved 'rampart_witness_cosign_latency_seconds_bucket{le="+Inf"}' 1
+	moved rampart_witness_evidence 1
+	[ "$(metric "$T/m1" rampart_witness_logs)" = 1 ] || die "logs: $(metric "$T/m1" rampart_witness_logs)"
+	[ "$(metric "$T/m1" "rampart_witness_log_size{origin=\"$ORIGIN\"}")" = 14 ] ||
+		die "log size: $(grep log_size "$T/m1")"
+	t=$(metric "$T/m1" "rampart_witness_log_cosigned_time_seconds{origin=\"$ORIGIN\"}")
+	[ -n "$t" ] && [ $((now - t)) -le 60 ] && [ $((t - now)) -le 60 ] || die "cosigned time $t"
+	python3 - "$T/m1" <<'PY' || die "the latency sum is not a number >= 0"
+import sys
+v = [l.split()[1] for l in open(sys.argv[1]) if l.startswith("rampart_witness_cosign_latency_seconds_sum ")]
+assert len(v) == 1 and float(v[0]) >= 0, v
+PY
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/add-checkpoint")" = 404 ] || die "the metrics listener serves other paths"
+	# (a body is refused from its headers, 413: the listener takes none)
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$MPORT/metrics")" = 404 ] || die "POST /metrics"
+	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$WPORT/metrics")" = 404 ] || die "/metrics on the add-checkpoint port"
+	rp_ok "/metrics: each result counted once (cosigned, stale size, fork, bad proof, unknown log, bad signature, malformed), answers by class, latency, logs and sizes; other paths 404"
+}
+
+# info: refusals get a line, cosignatures none; debug: a line for every request.
+test_log_level() {
+	local rc=0 n
+	grep -q "POST /add-checkpoint 409 " "$T/witness.log" || die "no line for a refusal at the default level"
+	n=$(grep -c "POST /add-checkpoint 200 " "$T/witness.log" || true)
+	[ "$n" = 0 ] || die "$n lines for cosignatures at the default level: $(grep -m2 'add-checkpoint 200' "$T/witness.log")"
+	w_stop
+	WARGS="--log-level debug"
+	w_start
+	req dbg --old 14 --size 14
+	expect_cosigned dbg 14
+	rp_wait_for 10 grep -q "POST /add-checkpoint 200 .* origin $ORIGIN old 14 size 14 stored 14 cosigned at [0-9]*$" "$T/witness.log" ||
+		die "no line for a cosignature with --log-level debug: $(tail -2 "$T/witness.log")"
+	w_stop
+	WARGS=""
+	w_start
+	"$W" serve --data "$WDATA" --log-level loud >/dev/null 2>"$T/ll.err" || rc=$?
+	[ "$rc" = 2 ] && grep -q -- "--log-level \`loud' is not info or debug" "$T/ll.err" || die "--log-level loud: $rc $(cat "$T/ll.err")"
+	"$W" serve --help | grep -q -- "--metrics-listen ADDR:PORT" || die "serve --help lacks --metrics-listen"
+	"$W" serve --help | grep -q -- "--log-level L" || die "serve --help lacks --log-level"
+	# Off by default: a witness started without --metrics-listen says nothing of metrics.
+	local p pid
+	p=$(rp_free_port)
+	"$W" serve --data "$T/other-witness" --listen "127.0.0.1:$p" >"$T/plain.log" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	rp_wait_for 20 curl -s -o /dev/null "http://127.0.0.1:$p/" || die "plain witness did not come up"
+	kill -TERM "$pid"
+	wait "$pid" 2>/dev/null || true
+	grep -q "metrics on" "$T/plain.log" && die "metrics without --metrics-listen: $(cat "$T/plain.log")"
+	rp_ok "log level: no line per cosignature at info, refusals kept; one per cosignature at debug; a bad level is a usage error; metrics off by default"
+}
+
 WPORT=$(rp_free_port)
+MPORT=$(rp_free_port)
 test_init
 test_add_log
 w_start
@@ -416,6 +518,8 @@ test_untrusted_key
 test_malformed
 test_http
 test_oversized
+test_metrics
+test_log_level
 test_connection_guard
 test_remove_readd_keeps_state
 test_restart

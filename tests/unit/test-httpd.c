@@ -4,7 +4,9 @@
  * request's headers and body end, the body cap decided from the headers,
  * and the requests refused because evhttp would frame them differently
  * (each a named attack). Every case is also fed one byte at a time: the
- * verdict must not depend on how the bytes arrive.
+ * verdict must not depend on how the bytes arrive. Also the text the
+ * daemons' /metrics share (lib/httpd/metrics.c): the latency histogram and
+ * the process lines.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <cmocka.h>
 
 #include "httpd/frame.h"
+#include "httpd/metrics.h"
 #include "rp_err.h"
 
 /* The cap callback: POST /small takes 100 bytes, POST /big 1 MiB, everything else none. */
@@ -245,6 +248,40 @@ static void cap_sees_method_and_target(void **state)
 	assert_string_equal(last_target, "http://h/big");
 }
 
+/* Buckets are cumulative in the text, each value lands in the first bound >= it. */
+static void metrics_histogram_text(void **state)
+{
+	struct rp_metrics_hist h = {{0}};
+	struct rp_sb out;
+
+	(void)state;
+	rp_metrics_hist_add(&h, 0.001); /* on a bound: that bucket */
+	rp_metrics_hist_add(&h, 0.002);
+	rp_metrics_hist_add(&h, 7);  /* past the last bound: +Inf only */
+	rp_metrics_hist_add(&h, -1); /* a clock stepped back: 0 */
+	rp_sb_init(&out, 4096);
+	rp_metrics_hist_write(&out, "x_seconds", "a=\"b\"", &h);
+	assert_int_equal(out.err, 0);
+	assert_non_null(strstr(out.s, "x_seconds_bucket{a=\"b\",le=\"0.001\"} 2\n"));
+	assert_non_null(strstr(out.s, "x_seconds_bucket{a=\"b\",le=\"0.005\"} 3\n"));
+	assert_non_null(strstr(out.s, "x_seconds_bucket{a=\"b\",le=\"5\"} 3\n"));
+	assert_non_null(strstr(out.s, "x_seconds_bucket{a=\"b\",le=\"+Inf\"} 4\n"));
+	assert_non_null(strstr(out.s, "x_seconds_sum{a=\"b\"} 7.003000\n"));
+	assert_non_null(strstr(out.s, "x_seconds_count{a=\"b\"} 4\n"));
+	rp_sb_release(&out);
+	/* no labels: no braces on sum and count */
+	rp_sb_init(&out, 4096);
+	rp_metrics_hist_write(&out, "y", "", &h);
+	assert_non_null(strstr(out.s, "y_bucket{le=\"0.01\"} 3\n"));
+	assert_non_null(strstr(out.s, "\ny_count 4\n"));
+	rp_sb_release(&out);
+	rp_sb_init(&out, 4096);
+	rp_metrics_process(&out, "p", "1.\"2", 1700000000);
+	assert_non_null(strstr(out.s, "\np_build_info{version=\"1.\\\"2\"} 1\n"));
+	assert_non_null(strstr(out.s, "\np_start_time_seconds 1700000000\n"));
+	rp_sb_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -255,6 +292,7 @@ int main(void)
 		cmocka_unit_test(ambiguous_framing_refused),
 		cmocka_unit_test(oversized_headers_and_target_refused),
 		cmocka_unit_test(cap_sees_method_and_target),
+		cmocka_unit_test(metrics_histogram_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
