@@ -48,6 +48,7 @@
 #include "log.h"
 #include "logkey.h"
 #include "policy.h"
+#include "tls.h"
 #include "verify.h"
 #include "rp_err.h"
 
@@ -223,47 +224,14 @@ static void on_witness_error(enum evhttp_request_error e, void *arg)
 /* A connection to the witness: plain, or TLS checked against its host name or address. */
 static struct evhttp_connection *witness_conn(struct server *s, struct wslot *ws)
 {
-	struct evhttp_connection *conn;
-	struct bufferevent *bev;
-	unsigned char ip[16];
-	SSL *ssl;
-
-	if (!ws->https) {
-		conn = evhttp_connection_base_new(s->base, NULL, ws->host, (uint16_t)ws->port);
-	} else {
-		if (!s->wssl || !(ssl = SSL_new(s->wssl)))
-			return NULL;
-		X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
-		bool is_ip = inet_pton(AF_INET, ws->host, ip) == 1 ||
-			     inet_pton(AF_INET6, ws->host, ip) == 1;
-		if ((is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, ws->host)
-			   : X509_VERIFY_PARAM_set1_host(vp, ws->host, 0)) != 1 ||
-		    (!is_ip && SSL_set_tlsext_host_name(ssl, ws->host) != 1)) {
-			SSL_free(ssl);
-			return NULL;
-		}
-		bev = bufferevent_openssl_socket_new(s->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-						     BEV_OPT_CLOSE_ON_FREE |
-							     BEV_OPT_DEFER_CALLBACKS);
-		if (!bev) {
-			SSL_free(ssl);
-			return NULL;
-		}
-		conn = evhttp_connection_base_bufferevent_new(s->base, NULL, bev, ws->host,
-							      (uint16_t)ws->port);
-	}
-	if (conn) {
-		evhttp_connection_set_timeout(conn, WITNESS_TIMEOUT_S);
-		/*
-		 * An answer is one cosignature line or a 409 size. libevent
-		 * stops reading one that is larger, from its Content-Length or
-		 * as it arrives, so a witness cannot make this process buffer
-		 * more than the cap.
-		 */
-		evhttp_connection_set_max_body_size(conn, RP_WITNESS_RESPONSE_MAX);
-		evhttp_connection_set_max_headers_size(conn, RP_HTTP_HEADERS_MAX);
-	}
-	return conn;
+	/*
+	 * An answer is one cosignature line or a 409 size. libevent stops
+	 * reading one that is larger, from its Content-Length or as it
+	 * arrives, so a witness cannot make this process buffer more than
+	 * the cap.
+	 */
+	return tls_client_conn(s->base, ws->https ? s->wssl : NULL, ws->host, (uint16_t)ws->port,
+			       WITNESS_TIMEOUT_S, RP_WITNESS_RESPONSE_MAX);
 }
 
 static void witness_send(struct server *s, struct wslot *ws, const struct db_log *lg,

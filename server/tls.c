@@ -2,6 +2,8 @@
 #include "tls.h"
 
 #include <arpa/inet.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -13,6 +15,7 @@
 #include <unistd.h>
 
 #include "rp_err.h"
+#include "rp_limits.h"
 #include "util.h"
 
 static void log_ssl(const char *what)
@@ -174,4 +177,43 @@ SSL_CTX *tls_server_ctx(const char *key_path, const char *cert_path)
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, 0);
 	return ctx;
+}
+
+struct evhttp_connection *tls_client_conn(struct event_base *base, SSL_CTX *ctx, const char *host,
+					  uint16_t port, int timeout_s, size_t max_body)
+{
+	struct evhttp_connection *conn;
+	struct bufferevent *bev;
+	unsigned char ip[16];
+	SSL *ssl;
+
+	if (!ctx) {
+		conn = evhttp_connection_base_new(base, NULL, host, port);
+	} else {
+		if (!(ssl = SSL_new(ctx)))
+			return NULL;
+		X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+		bool is_ip =
+			inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+		if ((is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, host)
+			   : X509_VERIFY_PARAM_set1_host(vp, host, 0)) != 1 ||
+		    (!is_ip && SSL_set_tlsext_host_name(ssl, host) != 1)) {
+			SSL_free(ssl);
+			return NULL;
+		}
+		bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+						     BEV_OPT_CLOSE_ON_FREE |
+							     BEV_OPT_DEFER_CALLBACKS);
+		if (!bev) {
+			SSL_free(ssl);
+			return NULL;
+		}
+		conn = evhttp_connection_base_bufferevent_new(base, NULL, bev, host, port);
+	}
+	if (conn) {
+		evhttp_connection_set_timeout(conn, timeout_s);
+		evhttp_connection_set_max_body_size(conn, (ev_ssize_t)max_body);
+		evhttp_connection_set_max_headers_size(conn, RP_HTTP_HEADERS_MAX);
+	}
+	return conn;
 }

@@ -13,3 +13,15 @@ int tls_generate(const char *key_path, const char *cert_path, const char *host);
 int tls_pin(const char *cert_path, char out[72]);
 /* A TLS 1.3-only server context; NULL after logging why. */
 SSL_CTX *tls_server_ctx(const char *key_path, const char *cert_path);
+
+struct event_base;
+struct evhttp_connection;
+/*
+ * An outgoing HTTP connection: plain when ctx is NULL, else TLS from ctx
+ * checked against host (a name, or an address); a timeout of timeout_s
+ * for each phase, answers capped at max_body and RP_HTTP_HEADERS_MAX.
+ * NULL when it cannot be set up. A TLS connection is not reopened by
+ * libevent once closed: use it for one request.
+ */
+struct evhttp_connection *tls_client_conn(struct event_base *base, SSL_CTX *ctx, const char *host,
+					  uint16_t port, int timeout_s, size_t max_body);
