@@ -35,6 +35,7 @@
 #include "release.h"
 #include "rp_err.h"
 #include "statement.h"
+#include "webhook.h"
 
 enum auth {
 	AUTH_NONE,
@@ -2417,6 +2418,7 @@ static void h_alert(struct req *q)
 	}
 	fprintf(stderr, "rampartd: %s from device %s: %s: command %s: %s\n",
 		security ? "SECURITY ALERT" : "notice", q->who, code, *id ? id : "-", reason);
+	webhook_alert(q->srv, q->org, q->who, id, code, reason, security);
 	reply(q, 200, json_object());
 out:
 	json_decref(j);

@@ -23,6 +23,7 @@
 #include "rp_err.h"
 #include "server.h"
 #include "metrics.h"
+#include "webhook.h"
 #include "rotate-tls.h"
 #include "sdnotify.h"
 #include "text.h"
@@ -616,6 +617,9 @@ static int serve_main(int argc, char *argv[])
 		{"metrics-listen", required_argument, NULL, 'M'},
 		{"log-level", required_argument, NULL, 'L'},
 		{"witness-ca", required_argument, NULL, 'C'},
+		{"alert-webhook", required_argument, NULL, 'W'},
+		{"alert-webhook-secret", required_argument, NULL, 'S'},
+		{"alert-webhook-ca", required_argument, NULL, 'A'},
 		{"max-connections", required_argument, NULL, 0x100 + RP_HTTPD_MAX_CONNS},
 		{"header-timeout", required_argument, NULL, 0x100 + RP_HTTPD_HEADERS_S},
 		{"body-timeout", required_argument, NULL, 0x100 + RP_HTTPD_BODY_S},
@@ -628,6 +632,7 @@ static int serve_main(int argc, char *argv[])
 	};
 	struct server s = {.poll_hold = 30};
 	const char *dir = NULL, *listen = "127.0.0.1:8443", *witness_ca = NULL, *metrics = NULL;
+	const char *webhook = NULL, *webhook_secret = NULL, *webhook_ca = NULL;
 	char key[600], cert[600];
 	struct event *sigterm = NULL, *sigint = NULL;
 	struct rp_httpd_limits lim;
@@ -639,7 +644,7 @@ static int serve_main(int argc, char *argv[])
 
 	rp_httpd_limits_init(&lim, RP_HTTP_CONNS_DEFAULT);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:l:p:C:M:L:h", opts, &idx)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:l:p:C:M:L:W:S:A:h", opts, &idx)) != -1) {
 		if (c >= 0x100) {
 			if (rp_httpd_limit_set(&lim, (enum rp_httpd_limit)(c - 0x100), optarg, &d) <
 			    0) {
@@ -653,6 +658,9 @@ static int serve_main(int argc, char *argv[])
 		case 'l': listen = optarg; break;
 		case 'C': witness_ca = optarg; break;
 		case 'M': metrics = optarg; break;
+		case 'W': webhook = optarg; break;
+		case 'S': webhook_secret = optarg; break;
+		case 'A': webhook_ca = optarg; break;
 		case 'L':
 			if (strcmp(optarg, "info") && strcmp(optarg, "debug")) {
 				fprintf(stderr,
@@ -678,7 +686,9 @@ static int serve_main(int argc, char *argv[])
 			       "                      [--idle-timeout S] [--write-timeout S]\n"
 			       "                      [--max-connections-per-address N]\n"
 			       "                      [--first-request-timeout S]\n"
-			       "                      [--metrics-listen ADDR:PORT] [--log-level info|debug]\n\n"
+			       "                      [--metrics-listen ADDR:PORT] [--log-level info|debug]\n"
+			       "                      [--alert-webhook URL [--alert-webhook-secret FILE]\n"
+			       "                       [--alert-webhook-ca FILE]]\n\n"
 			       "Serves the API over HTTPS (TLS 1.3 only) on one event-driven thread.\n"
 			       "Agents' long polls are held up to S seconds (default 30) and answered\n"
 			       "at once when approved work is in a checkpoint the witnesses cosigned.\n"
@@ -694,7 +704,16 @@ static int serve_main(int argc, char *argv[])
 			       "                       (plain HTTP, off by default; it names orgs and fleet\n"
 			       "                       sizes: keep it on loopback or a monitoring network)\n"
 			       "  --log-level L        info (default): one line per event and per request\n"
-			       "                       but agents' answered polls and log reads; debug: those too\n");
+			       "                       but agents' answered polls and log reads; debug: those too\n"
+			       "  --alert-webhook URL  POST every alert agents report to URL (http or https),\n"
+			       "                       JSON, in order, retried with backoff, queued up to 1024\n"
+			       "                       (docs/monitoring.md); the agents' own syslog is the\n"
+			       "                       copy a breached server cannot suppress\n"
+			       "  --alert-webhook-secret FILE  sign each body: X-Rampart-Signature:\n"
+			       "                       sha256=<hex HMAC-SHA256 with FILE's bytes as the key>\n"
+			       "                       (FILE only rampartd's user reads)\n"
+			       "  --alert-webhook-ca FILE  CA certificates (PEM) for an https:// webhook,\n"
+			       "                       instead of the system's\n");
 			fputs(RP_HTTPD_USAGE(RP_HTTP_CONNS_DEFAULT), stdout);
 			printf("A held poll waits for the server, not the client: no deadline cuts it.\n"
 			       "Size the limits with docs/operating.md, \"Limits and timeouts\".\n");
@@ -704,6 +723,11 @@ static int serve_main(int argc, char *argv[])
 	}
 	if (!dir) {
 		fprintf(stderr, "rampartd serve: --data DIR is required\n");
+		return 2;
+	}
+	if ((webhook_secret || webhook_ca) && !webhook) {
+		fprintf(stderr, "rampartd serve: --alert-webhook-secret and --alert-webhook-ca "
+				"need --alert-webhook URL\n");
 		return 2;
 	}
 	if (rp_httpd_parse_listen(listen, host, sizeof(host), &port) < 0) {
@@ -729,6 +753,8 @@ static int serve_main(int argc, char *argv[])
 	s.started = rp_now();
 	if (metrics && metrics_start(&s, metrics, &lim) < 0)
 		goto out;
+	if (webhook && webhook_start(&s, webhook, webhook_secret, webhook_ca) < 0)
+		goto out;
 	sigterm = evsignal_new(s.base, SIGTERM, on_signal, &s);
 	sigint = evsignal_new(s.base, SIGINT, on_signal, &s);
 	evsignal_add(sigterm, NULL);
@@ -752,6 +778,7 @@ out:
 	if (sigint)
 		event_free(sigint);
 	metrics_release(&s);
+	webhook_release(&s);
 	rp_httpd_release(&s.httpd);
 	if (s.base)
 		event_base_free(s.base);

@@ -14,6 +14,7 @@
 #include "db.h"
 #include "log.h"
 #include "rp_err.h"
+#include "webhook.h"
 
 /* The figures, written at each scrape (the listener is lib/httpd/metrics.c). */
 static void metrics_fill(void *arg, struct rp_sb *out)
@@ -35,6 +36,7 @@ static void metrics_fill(void *arg, struct rp_sb *out)
 		rp_sb_printf(out, "rampartd_http_responses_total{code=\"%s\"} %llu\n", cls[c],
 			     (unsigned long long)s->httpd.replies[c]);
 	log_metrics(s, out);
+	webhook_metrics(s, out);
 	if (db_metrics(&s->db, rp_now(), 90, out) < 0)
 		rp_sb_puts(out, "# the store could not be read: gauges from it are missing\n");
 }

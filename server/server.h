@@ -60,6 +60,7 @@ struct server {
 	struct rp_metrics *metrics; /* --metrics-listen (metrics.c); NULL when off */
 	int64_t started;            /* when serve started, for /metrics */
 	bool log_debug;             /* --log-level debug: a line for every request */
+	struct webhook *webhook;    /* --alert-webhook (webhook.c); NULL when off */
 	size_t package_bytes;       /* package answers not yet sent (api.c): at most */
 #define SERVER_PACKAGE_BYTES_MAX (128u << 20)
 };
