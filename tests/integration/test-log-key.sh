@@ -178,7 +178,7 @@ org acme
 }
 
 # to_schema_6 DIR: the database as rampartd before migration 7 left it: the
-# signer key in logs.skey, and no migration 7 (nor 8 to 13, which come after it: 10's
+# signer key in logs.skey, and no migration 7 (nor 8 to 14, which come after it: 10's
 # logs table is rebuilt as migration 3 made it). Old copies of the key are
 # left where SQLite leaves deleted bytes: a freed page (a dropped table)
 # and the free space of the logs row's page (the row grown and shrunk, as
@@ -201,6 +201,7 @@ to_schema_6() {
 		ALTER TABLE devices DROP COLUMN drift; ALTER TABLE devices DROP COLUMN drift_at;
 		ALTER TABLE alerts DROP COLUMN acked_by; ALTER TABLE alerts DROP COLUMN acked_at;
 		ALTER TABLE commands DROP COLUMN cancel; ALTER TABLE commands DROP COLUMN cancel_index;
+		DROP TABLE packages; DROP TABLE package_chunks;
 		DELETE FROM schema_version WHERE version >= 7;
 		UPDATE logs SET skey = '$KEYTEXT' WHERE org = 'acme';
 		UPDATE logs SET skey = '$(cat "$1/log-keys/127.0.0.1%2Frampart%2Fbeta.key")' WHERE org = 'beta';
