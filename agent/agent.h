@@ -23,6 +23,8 @@ int agent_enroll(const char *token, const char *dir, const char *net_user);
 int agent_rekey(const char *dir, const char *net_user);
 int agent_run(const char *dir, const struct run_opts *o);
 int agent_verify_file(const char *dir, const char *file, bool quiet);
+/* `rampart-agent status' (agent/status.c): 0 healthy, 1 not, 2 state unreadable. */
+int agent_status(const char *dir, bool json);
 /* The network process's whole life (agent/net.c), on the channel fd. */
 int agent_net_main(int fd, unsigned uid, unsigned gid, pid_t parent);
 

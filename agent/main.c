@@ -242,6 +242,47 @@ static int verify_main(int argc, char *argv[])
 	return agent_verify_file(state_dir(dir), argv[optind], false);
 }
 
+static int status_main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{"state-dir", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *dir = NULL;
+	bool json = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "s:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': dir = optarg; break;
+		case 'j': json = true; break;
+		case 'h':
+			printf("Usage: rampart-agent status [--state-dir DIR] [--json]\n\n"
+			       "This device's health, from its own state (no server is asked): its\n"
+			       "version and installed release, root policy, how fresh its newest\n"
+			       "cosigned checkpoint is, results waiting to be sent, and the alerts of\n"
+			       "the last 24 hours by code. Exit 0 when healthy; 1 when its checkpoint is\n"
+			       "older than the policy's freshness, the policy expires within %d days, an\n"
+			       "alert was raised in the last day, results wait to be sent, or\n"
+			       "it was decommissioned (each named under `health'); 2 when the state\n"
+			       "cannot be read. For the host's own monitoring (docs/monitoring.md).\n\n"
+			       "  --state-dir DIR    the agent's state (default %s, or $RAMPART_AGENT_DIR)\n"
+			       "  --json             one JSON object (docs/monitoring.md has its shape)\n",
+			       RP_POLICY_WARN_S / 86400, AGENT_DEFAULT_DIR);
+			return 0;
+		default: return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "rampart-agent status: unexpected argument `%s' (see --help)\n",
+			argv[optind]);
+		return 2;
+	}
+	return agent_status(state_dir(dir), json);
+}
+
 static int rekey_main(int argc, char *argv[])
 {
 	static const struct option opts[] = {
@@ -286,6 +327,7 @@ static const struct rp_cmd commands[] = {
 	{"enroll", enroll_main, "enrol this device with a token from an administrator"},
 	{"rekey", rekey_main, "give this device a new key, bound to the current one"},
 	{"run", run_main, "poll the server, verify and execute signed commands"},
+	{"status", status_main, "this device's health from its own state, for monitoring"},
 	{"verify", verify_main, "check a saved delivery with the same code path as run"},
 };
 

@@ -42,27 +42,35 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
-/* The highest version this device installed (upgrade.state), or this binary's, whichever is newer.
- */
-static void running_version(const struct agent *a, char out[RP_RELEASE_VERSION_MAX + 1])
+void agent_upgrade_installed(const struct agent *a, char out[RP_RELEASE_VERSION_MAX + 1])
 {
 	char path[600], *s = NULL;
 	size_t n = 0;
 
-	snprintf(out, RP_RELEASE_VERSION_MAX + 1, "%s", RP_VERSION);
+	out[0] = '\0';
 	snprintf(path, sizeof(path), "%s/" UPGRADE_STATE, a->dir);
-	if (rp_read_file(path, RP_RELEASE_VERSION_MAX + 1, &s, &n) == 0) {
+	if (rp_read_file_flags(path, RP_RELEASE_VERSION_MAX + 1, RP_FILE_NOFOLLOW, &s, &n, NULL) ==
+	    0) {
 		while (n && s[n - 1] == '\n')
 			n--;
-		if (rp_release_version_valid(s, n) && rp_release_version_valid(out, strlen(out))) {
-			s[n] = '\0';
-			if (rp_release_version_cmp(s, out) > 0)
-				snprintf(out, RP_RELEASE_VERSION_MAX + 1, "%s", s);
-		} else if (!rp_release_version_valid(s, n)) {
+		if (rp_release_version_valid(s, n))
+			snprintf(out, RP_RELEASE_VERSION_MAX + 1, "%.*s", (int)n, s);
+		else
 			agent_logf("%s does not hold a version: ignored", path);
-		}
 	}
 	free(s);
+}
+
+/* The newest of the version upgrade.state records and this binary's. */
+static void running_version(const struct agent *a, char out[RP_RELEASE_VERSION_MAX + 1])
+{
+	char installed[RP_RELEASE_VERSION_MAX + 1];
+
+	snprintf(out, RP_RELEASE_VERSION_MAX + 1, "%s", RP_VERSION);
+	agent_upgrade_installed(a, installed);
+	if (installed[0] && (!rp_release_version_valid(out, strlen(out)) ||
+			     rp_release_version_cmp(installed, out) > 0))
+		snprintf(out, RP_RELEASE_VERSION_MAX + 1, "%s", installed);
 }
 
 int agent_upgrade_check(const struct agent *a, const struct rp_command *c, const uint8_t *payload,

@@ -31,5 +31,7 @@ int agent_upgrade_fetch(struct agent *a, const struct rp_release *rel, char *pat
 			char *why, size_t n);
 /* The script `exec INSTALLER 'PATH''; malloc'd. */
 char *agent_upgrade_script(const char *installer, const char *path, size_t *ret_len);
+/* The version upgrade.state records (the last installed), "" when none. */
+void agent_upgrade_installed(const struct agent *a, char out[RP_RELEASE_VERSION_MAX + 1]);
 /* Installed: the package file removed, rel's version recorded (upgrade.state). */
 int agent_upgrade_done(struct agent *a, const struct rp_release *rel, const char *path);

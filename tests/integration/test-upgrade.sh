@@ -75,6 +75,16 @@ test_store_refuses_wrong_bytes() {
 	rp_ok "the package store keeps only bytes that hash to their name, uploaded with a write credential"
 }
 
+# healthy: rampart-agent status says OK and exits 0
+healthy() { "$AGENT" status --state-dir "$T/a1" >"$T/status.out" 2>&1; }
+
+test_status_healthy() {
+	rp_wait_for 30 healthy || die "a fresh agent is not healthy: $(cat "$T/status.out")"
+	grep -q '^health   OK$' "$T/status.out" || die "status: $(cat "$T/status.out")"
+	grep -q "^device   $DEV_a1 of org acme" "$T/status.out" || die "status names no device"
+	rp_ok "rampart-agent status: a new agent with no alerts is healthy (exit 0)"
+}
+
 test_upgrade_installs() {
 	local id
 	id=$(rp_as 1 upgrade --to "$DEV_a1" --version 99.0 "$PKG" | upgrade_id)
@@ -164,6 +174,24 @@ test_swapped_package_refused() {
 	rp_ok "attack: a package swapped in the server's store is refused by its signed hash, alerted, not installed"
 }
 
+test_status_reports_alerts() {
+	local rc=0
+	"$AGENT" status --state-dir "$T/a1" --json >"$T/status.json" || rc=$?
+	[ "$rc" = 1 ] || die "status exits $rc after alerts, not 1"
+	python3 - "$T/status.json" "$DEV_a1" <<'EOF' || die "status --json: $(cat "$T/status.json")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["device"] == sys.argv[2] and s["org"] == "acme", s
+assert s["installed_release"] == "99.0", s["installed_release"]
+assert s["healthy"] is False and any("alerts" in p for p in s["problems"]), s["problems"]
+a = s["alerts_24h"]
+assert a["by_code"]["rollback"] >= 2 and a["by_code"]["package-hash"] >= 1, a
+assert s["log"]["read"] == s["log"]["size"] and s["log"]["age_s"] >= 0, s["log"]
+assert s["results_waiting"] == 0
+EOF
+	rp_ok "rampart-agent status reports the installed release and the day's alerts by code, and exits 1"
+}
+
 test_releases_and_enroll_command() {
 	local tok line out
 	rp_as 1 releases >"$T/releases.out" || die "releases"
@@ -201,10 +229,12 @@ test_releases_and_enroll_command() {
 	rp_ok "enroll-command prints a line that installs only the package whose hash the exec quorum signed"
 }
 
+test_status_healthy
 test_store_refuses_wrong_bytes
 test_upgrade_installs
 test_rollback_refused
 test_wrong_arch_refused
 test_swapped_package_refused
+test_status_reports_alerts
 test_releases_and_enroll_command
 rp_note "all upgrade tests passed"
