@@ -26,31 +26,12 @@
 #include "rp_err.h"
 #include "state.h"
 
-/* Whether stderr is the journal's stream (systemd.exec(5), JOURNAL_STREAM=dev:ino). */
-static bool to_journal(void)
-{
-	static int cached = -1;
-	const char *js, *colon;
-	uint64_t dev, ino;
-	struct stat st;
-
-	if (cached < 0) {
-		js = getenv("JOURNAL_STREAM");
-		colon = js ? strchr(js, ':') : NULL;
-		cached = colon && rp_parse_u64(js, (size_t)(colon - js), UINT64_MAX, &dev) == 0 &&
-			 rp_parse_u64(colon + 1, strlen(colon + 1), UINT64_MAX, &ino) == 0 &&
-			 fstat(2, &st) == 0 && (uint64_t)st.st_dev == dev &&
-			 (uint64_t)st.st_ino == ino;
-	}
-	return cached;
-}
-
 static void log_at(int prio, const char *msg)
 {
 	char t[21], q[4 * RP_ALERT_LINE_MAX + 4];
 
 	rp_quote(q, sizeof(q), msg, strlen(msg));
-	if (to_journal()) {
+	if (rp_log_to_journal()) {
 		fprintf(stderr, "<%d>rampart-agent: %s\n", prio, q);
 		return;
 	}
@@ -83,7 +64,7 @@ void agent_errf(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	rp_quote(q, sizeof(q), msg, strlen(msg));
-	fprintf(stderr, to_journal() ? "<3>rampart-agent: %s\n" : "rampart-agent: %s\n", q);
+	fprintf(stderr, "%srampart-agent: %s\n", rp_log_prio(LOG_ERR), q);
 }
 
 bool agent_alert_security(const char *code)

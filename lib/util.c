@@ -751,3 +751,28 @@ void rp_prom_label(struct rp_sb *sb, const char *v)
 			rp_sb_put(sb, v, 1);
 	}
 }
+
+bool rp_log_to_journal(void)
+{
+	static int cached = -1;
+	const char *js, *colon;
+	uint64_t dev, ino;
+	struct stat st;
+
+	if (cached < 0) {
+		js = getenv("JOURNAL_STREAM");
+		colon = js ? strchr(js, ':') : NULL;
+		cached = colon && rp_parse_u64(js, (size_t)(colon - js), UINT64_MAX, &dev) == 0 &&
+			 rp_parse_u64(colon + 1, strlen(colon + 1), UINT64_MAX, &ino) == 0 &&
+			 fstat(2, &st) == 0 && (uint64_t)st.st_dev == dev &&
+			 (uint64_t)st.st_ino == ino;
+	}
+	return cached;
+}
+
+const char *rp_log_prio(int prio)
+{
+	static const char p[8][4] = {"<0>", "<1>", "<2>", "<3>", "<4>", "<5>", "<6>", "<7>"};
+
+	return rp_log_to_journal() && prio >= 0 && prio < 8 ? p[prio] : "";
+}

@@ -186,3 +186,14 @@ void rp_random_hex(char *out, size_t nbytes);
  */
 int rp_pin_parse(const char *text, uint8_t ret[32], struct rp_diag *d);
 int rp_pin_parse_n(const char *text, size_t n, uint8_t ret[32], struct rp_diag *d);
+
+/*
+ * The daemons' log lines under journald: true when stderr is the
+ * journal's stream (systemd.exec(5): JOURNAL_STREAM=<dev>:<ino> of fd 2),
+ * and then rp_log_prio(p) is the sd-daemon(3) prefix "<p>" that gives the
+ * line its priority (a syslog LOG_* level); "" otherwise, where a
+ * prefix would only be noise. Lines without one are info
+ * (SyslogLevel=info).
+ */
+bool rp_log_to_journal(void);
+const char *rp_log_prio(int prio);

@@ -14,6 +14,7 @@
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -1046,9 +1047,10 @@ static int command_keep_valid(struct req *q, const char *text, size_t len,
 	}
 	if (sc.dropped)
 		fprintf(stderr,
-			"rampartd: command %s: dropped %zu signature line%s that do not "
+			"%srampartd: command %s: dropped %zu signature line%s that do not "
 			"verify against the root policy of org %s\n",
-			c->id, sc.dropped, sc.dropped == 1 ? "" : "s", q->org);
+			rp_log_prio(LOG_WARNING), c->id, sc.dropped, sc.dropped == 1 ? "" : "s",
+			q->org);
 	ok = r == 0 ? 1 : 0;
 	*ret = sc;
 	memset(&sc, 0, sizeof(sc));
@@ -2416,7 +2418,8 @@ static void h_alert(struct req *q)
 		fail(q, 500, "storing the alert: %s", rp_strerror(r));
 		goto out;
 	}
-	fprintf(stderr, "rampartd: %s from device %s: %s: command %s: %s\n",
+	fprintf(stderr, "%srampartd: %s from device %s: %s: command %s: %s\n",
+		rp_log_prio(security ? LOG_WARNING : LOG_NOTICE),
 		security ? "SECURITY ALERT" : "notice", q->who, code, *id ? id : "-", reason);
 	webhook_alert(q->srv, q->org, q->who, id, code, reason, security);
 	reply(q, 200, json_object());

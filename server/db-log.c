@@ -21,6 +21,7 @@
  */
 #include <sodium.h>
 #include <stdio.h>
+#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -193,8 +194,8 @@ static int read_hash(void *arg, unsigned level, uint64_t index, uint8_t out[RP_H
 	sqlite3_reset(st);
 	if (rc == SQLITE_ROW || rc == SQLITE_DONE) {
 		fprintf(stderr,
-			"rampartd: log %lld: stored hash (%u, %llu) is missing or damaged\n",
-			(long long)rd->log, level, (unsigned long long)index);
+			"%srampartd: log %lld: stored hash (%u, %llu) is missing or damaged\n",
+			rp_log_prio(LOG_ERR), (long long)rd->log, level, (unsigned long long)index);
 		return RP_E_DB;
 	}
 	fprintf(stderr, "rampartd: reading a log hash: %s\n", sqlite3_errmsg(db->h->db));
@@ -830,8 +831,8 @@ int db_log_entries(struct db *db, int64_t log, uint64_t from, uint64_t to, size_
 		const void *p = sqlite3_column_blob(st, 1);
 		size_t n = (size_t)sqlite3_column_bytes(st, 1);
 		if ((uint64_t)sqlite3_column_int64(st, 0) != next) {
-			fprintf(stderr, "rampartd: log %lld: entry %llu is missing\n",
-				(long long)log, (unsigned long long)next);
+			fprintf(stderr, "%srampartd: log %lld: entry %llu is missing\n",
+				rp_log_prio(LOG_ERR), (long long)log, (unsigned long long)next);
 			r = RP_E_DB;
 			break;
 		}

@@ -90,6 +90,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -336,7 +337,7 @@ int db_ret(struct db *db, int r, const char *fmt, ...)
 
 	if (r != RP_E_DB || !db->h || !rp_sql_errmsg(db->h)[0])
 		return r;
-	fputs("rampartd: ", stderr);
+	fprintf(stderr, "%srampartd: ", rp_log_prio(LOG_ERR));
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -438,8 +439,8 @@ struct rp_policy *db_policy(struct db *db, const char *org)
 	if (db_policy_text(db, org, &text) < 0)
 		return NULL;
 	if (rp_policy_parse(text, strlen(text), &p, &d) < 0)
-		fprintf(stderr, "rampartd: stored policy of org %s does not parse: %s\n", org,
-			d.msg);
+		fprintf(stderr, "%srampartd: stored policy of org %s does not parse: %s\n",
+			rp_log_prio(LOG_ERR), org, d.msg);
 	free(text);
 	return p;
 }
@@ -685,7 +686,8 @@ int db_device_get(struct db *db, const char *id, struct db_device *ret)
 
 	if (r == 1 && (sqlite3_column_bytes(st, 0) != 32 ||
 		       strlen(rp_sql_text(st, 1)) > RP_ORG_NAME_MAX || strlen(id) > RP_ID_HEX)) {
-		fprintf(stderr, "rampartd: device %s has a malformed row; refusing it\n", id);
+		fprintf(stderr, "%srampartd: device %s has a malformed row; refusing it\n",
+			rp_log_prio(LOG_WARNING), id);
 		r = RP_E_DB;
 	}
 	if (r == 1) {
@@ -763,7 +765,8 @@ int db_device_keys(struct db *db, const char *id, uint8_t (*keys)[32], int64_t *
 	while ((r = rp_sql_step(db->h, st)) == 1) {
 		if (n == max || sqlite3_column_bytes(st, 1) != 32) {
 			fprintf(stderr,
-				"rampartd: device %s has malformed key rows; refusing them\n", id);
+				"%srampartd: device %s has malformed key rows; refusing them\n",
+				rp_log_prio(LOG_WARNING), id);
 			r = RP_E_DB;
 			break;
 		}
@@ -1198,8 +1201,8 @@ static int directory_check(struct db *db, const char *org, const char *statement
 			ds->version == version + 1 ? " with another last entry" : "");
 		r = RP_E_CONFLICT;
 	} else if (r == 0 && ds->expires <= rp_now()) {
-		fprintf(stderr, "rampartd: org %s: directory statement %s expired: not logged\n",
-			org, ds->id);
+		fprintf(stderr, "%srampartd: org %s: directory statement %s expired: not logged\n",
+			rp_log_prio(LOG_WARNING), org, ds->id);
 		r = RP_E_CONFLICT;
 	}
 out:

@@ -39,6 +39,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
+#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -164,8 +165,8 @@ static struct rp_policy *log_policy(struct server *s, const struct db_log *lg)
 		return NULL;
 	if (rp_policy_parse(text, strlen(text), &p, &d) < 0)
 		fprintf(stderr,
-			"rampartd: org %s: stored root policy version %llu does not parse: %s\n",
-			lg->org, (unsigned long long)lg->final_policy, d.msg);
+			"%srampartd: org %s: stored root policy version %llu does not parse: %s\n",
+			rp_log_prio(LOG_ERR), lg->org, (unsigned long long)lg->final_policy, d.msg);
 	free(text);
 	return p;
 }
@@ -205,8 +206,8 @@ static void update_served(struct server *s, const char *org, const struct rp_pol
 				s->on_witnessed(s);
 		}
 	} else if (r != RP_E_WITNESS) {
-		fprintf(stderr, "rampartd: org %s: checkpoint %lld is not acceptable: %s\n", org,
-			(long long)lg->signed_size, d.msg);
+		fprintf(stderr, "%srampartd: org %s: checkpoint %lld is not acceptable: %s\n",
+			rp_log_prio(LOG_WARNING), org, (long long)lg->signed_size, d.msg);
 	}
 	free(note);
 }
@@ -255,8 +256,8 @@ static void witness_send(struct server *s, struct wslot *ws, const struct db_log
 					   strlen(note), &blen)))
 		return;
 	if (!ws->conn && !(ws->conn = witness_conn(s, ws))) {
-		fprintf(stderr, "rampartd: org %s: cannot set up a connection to witness %s\n",
-			ws->org, ws->w.name);
+		fprintf(stderr, "%srampartd: org %s: cannot set up a connection to witness %s\n",
+			rp_log_prio(LOG_ERR), ws->org, ws->w.name);
 		free(body);
 		return;
 	}
@@ -273,7 +274,8 @@ static void witness_send(struct server *s, struct wslot *ws, const struct db_log
 	evbuffer_add(evhttp_request_get_output_buffer(req), body, blen);
 	free(body);
 	if (evhttp_make_request(ws->conn, req, EVHTTP_REQ_POST, ws->path) < 0) {
-		fprintf(stderr, "rampartd: org %s: cannot reach witness %s\n", ws->org, ws->w.name);
+		fprintf(stderr, "%srampartd: org %s: cannot reach witness %s\n",
+			rp_log_prio(LOG_ERR), ws->org, ws->w.name);
 		return; /* libevent freed req */
 	}
 	if (ws->https) { /* a TLS connection is not reopened by libevent: one per request */
@@ -360,19 +362,21 @@ static void on_witness_reply(struct evhttp_request *req, void *arg)
 	if (ws->error == EVREQ_HTTP_DATA_TOO_LONG || ws->error == EVREQ_HTTP_INVALID_HEADER) {
 		if (ws->error == EVREQ_HTTP_DATA_TOO_LONG)
 			fprintf(stderr,
-				"rampartd: org %s: witness %s (%s): answer refused unread: "
+				"%srampartd: org %s: witness %s (%s): answer refused unread: "
 				"its body exceeds %d bytes; will retry\n",
-				ws->org, ws->w.name, ws->w.url, RP_WITNESS_RESPONSE_MAX);
+				rp_log_prio(LOG_WARNING), ws->org, ws->w.name, ws->w.url,
+				RP_WITNESS_RESPONSE_MAX);
 		else
 			fprintf(stderr,
-				"rampartd: org %s: witness %s (%s): answer refused: its "
+				"%srampartd: org %s: witness %s (%s): answer refused: its "
 				"headers are malformed or exceed %d bytes; will retry\n",
-				ws->org, ws->w.name, ws->w.url, RP_HTTP_HEADERS_MAX);
+				rp_log_prio(LOG_WARNING), ws->org, ws->w.name, ws->w.url,
+				RP_HTTP_HEADERS_MAX);
 		return;
 	}
 	if (!req || code == 0) {
-		fprintf(stderr, "rampartd: org %s: witness %s (%s) unreachable; will retry\n",
-			ws->org, ws->w.name, ws->w.url);
+		fprintf(stderr, "%srampartd: org %s: witness %s (%s) unreachable; will retry\n",
+			rp_log_prio(LOG_WARNING), ws->org, ws->w.name, ws->w.url);
 		return;
 	}
 	if (blen > RP_WITNESS_RESPONSE_MAX) /* libevent's cap makes this impossible; kept anyway */
@@ -412,22 +416,23 @@ static void on_witness_reply(struct evhttp_request *req, void *arg)
 				witness_send(s, ws, &lg, note, n);
 			} else {
 				fprintf(stderr,
-					"rampartd: SECURITY: org %s: witness %s has cosigned "
+					"%srampartd: SECURITY: org %s: witness %s has cosigned "
 					"size %llu of this log, which has only %lld entries: "
 					"this server's log was rolled back or forked\n",
-					ws->org, ws->w.name, (unsigned long long)n,
-					(long long)lg.signed_size);
+					rp_log_prio(LOG_WARNING), ws->org, ws->w.name,
+					(unsigned long long)n, (long long)lg.signed_size);
 			}
 		} else {
 			fprintf(stderr,
-				"rampartd: SECURITY: org %s: witness %s refuses checkpoint "
+				"%srampartd: SECURITY: org %s: witness %s refuses checkpoint "
 				"%lld: it cosigned a different tree of that size (fork)\n",
-				ws->org, ws->w.name, (long long)ws->size_sent);
+				rp_log_prio(LOG_WARNING), ws->org, ws->w.name,
+				(long long)ws->size_sent);
 		}
 	} else {
 		rp_quote(q, sizeof(q), body, blen);
-		fprintf(stderr, "rampartd: org %s: witness %s answered %d: %s\n", ws->org,
-			ws->w.name, code, q);
+		fprintf(stderr, "%srampartd: org %s: witness %s answered %d: %s\n",
+			rp_log_prio(LOG_WARNING), ws->org, ws->w.name, code, q);
 	}
 	rp_policy_free(p);
 	free(note);
@@ -460,10 +465,10 @@ static void key_said(struct server *s, const struct db_log *lg, const char *msg)
 	}
 	if (msg)
 		fprintf(stderr,
-			"rampartd: org %s: not signing checkpoints with its log key: %s; the "
+			"%srampartd: org %s: not signing checkpoints with its log key: %s; the "
 			"org's new entries wait until the key file is fixed (docs/operating.md, "
 			"\"Log keys\")\n",
-			org, msg);
+			rp_log_prio(LOG_ERR), org, msg);
 	else if (w->msg[0])
 		fprintf(stderr, "rampartd: org %s: its log key file is usable again (%s)\n", org,
 			lg->origin);
@@ -584,9 +589,9 @@ static void sequence_org(struct server *s, const char *org)
 	if (db_log_approved(&s->db, org, now, &nlogged, &ndue) == 0) {
 		if (nlogged > 0)
 			fprintf(stderr,
-				"rampartd: org %s: logged %zu approved command%s found unlogged "
+				"%srampartd: org %s: logged %zu approved command%s found unlogged "
 				"(written by something other than this server's API)\n",
-				org, nlogged, nlogged == 1 ? "" : "s");
+				rp_log_prio(LOG_WARNING), org, nlogged, nlogged == 1 ? "" : "s");
 		if (ndue > 0)
 			fprintf(stderr,
 				"rampartd: org %s: logged %zu scheduled command%s now due\n", org,
@@ -650,9 +655,9 @@ static void warn_policy_expiry(struct server *s, char **orgs, size_t n)
 
 		if (p && rp_verify_policy_expiry(p, now, &d) != 0)
 			fprintf(stderr,
-				"rampartd: warning: org %s: %s (`rampart policy propose "
+				"%srampartd: warning: org %s: %s (`rampart policy propose "
 				"--expires' makes the next version)\n",
-				orgs[i], d.msg);
+				rp_log_prio(LOG_WARNING), orgs[i], d.msg);
 		rp_policy_free(p);
 	}
 }
@@ -709,8 +714,8 @@ int log_init(struct server *s, const char *witness_ca)
 	SSL_CTX_set_verify(s->wssl, SSL_VERIFY_PEER, NULL);
 	if (witness_ca ? SSL_CTX_load_verify_locations(s->wssl, witness_ca, NULL) != 1
 		       : SSL_CTX_set_default_verify_paths(s->wssl) != 1) {
-		fprintf(stderr, "rampartd: cannot load %s for witness certificates\n",
-			witness_ca ? witness_ca : "the system's CA store");
+		fprintf(stderr, "%srampartd: cannot load %s for witness certificates\n",
+			rp_log_prio(LOG_ERR), witness_ca ? witness_ca : "the system's CA store");
 		return RP_E_TLS;
 	}
 

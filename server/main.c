@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -801,7 +802,8 @@ int main(int argc, char *argv[])
 	/* The data directory holds keys and the database: nobody else reads them. */
 	umask(0077);
 	if (sodium_init() < 0) {
-		fprintf(stderr, "rampartd: libsodium failed to initialise\n");
+		fprintf(stderr, "%srampartd: libsodium failed to initialise\n",
+			rp_log_prio(LOG_ERR));
 		return 1;
 	}
 	return rp_cmd_main("rampartd", NULL, commands, sizeof(commands) / sizeof(commands[0]), argc,

@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <syslog.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -116,14 +117,14 @@ int tls_generate(const char *key_path, const char *cert_path, const char *host)
 	if (!(f = open_private(key_path)) ||
 	    !PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) || fflush(f) != 0 ||
 	    fsync(fileno(f)) != 0) {
-		fprintf(stderr, "rampartd: writing %s failed\n", key_path);
+		fprintf(stderr, "%srampartd: writing %s failed\n", rp_log_prio(LOG_ERR), key_path);
 		r = RP_E_IO;
 		goto out;
 	}
 	fclose(f);
 	if (!(f = open_private(cert_path)) || !PEM_write_X509(f, cert) || fflush(f) != 0 ||
 	    fsync(fileno(f)) != 0) {
-		fprintf(stderr, "rampartd: writing %s failed\n", cert_path);
+		fprintf(stderr, "%srampartd: writing %s failed\n", rp_log_prio(LOG_ERR), cert_path);
 		r = RP_E_IO;
 		goto out;
 	}
@@ -147,7 +148,8 @@ int tls_pin(const char *cert_path, char out[72])
 	if (f)
 		fclose(f);
 	if (!cert) {
-		fprintf(stderr, "rampartd: reading certificate %s failed\n", cert_path);
+		fprintf(stderr, "%srampartd: reading certificate %s failed\n", rp_log_prio(LOG_ERR),
+			cert_path);
 		return RP_E_IO;
 	}
 	n = i2d_PUBKEY(X509_get0_pubkey(cert), &der);

@@ -22,6 +22,7 @@
 #include <openssl/ssl.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,15 +122,17 @@ static void on_reply(struct evhttp_request *req, void *arg)
 	}
 	w->failed++;
 	if (++it->tries >= WEBHOOK_TRIES) {
-		fprintf(stderr, "rampartd: alert webhook %s: %s after %u tries: alert dropped\n",
-			w->url, status ? "HTTP error" : "no answer", it->tries);
+		fprintf(stderr, "%srampartd: alert webhook %s: %s after %u tries: alert dropped\n",
+			rp_log_prio(LOG_WARNING), w->url, status ? "HTTP error" : "no answer",
+			it->tries);
 		w->dropped++;
 		pop_and_send(w);
 		return;
 	}
 	if (it->tries == 1)
-		fprintf(stderr, "rampartd: alert webhook %s: %s%d: retrying\n", w->url,
-			status ? "HTTP " : "no answer, error ", status ? status : w->error);
+		fprintf(stderr, "%srampartd: alert webhook %s: %s%d: retrying\n",
+			rp_log_prio(LOG_WARNING), w->url, status ? "HTTP " : "no answer, error ",
+			status ? status : w->error);
 	int delay = 1 << (it->tries - 1);
 	struct timeval tv = {delay < 60 ? delay : 60, 0};
 	evtimer_add(w->retry, &tv);
@@ -145,7 +148,8 @@ static void hook_send(struct webhook *w)
 		return;
 	if (!w->conn && !(w->conn = tls_client_conn(w->srv->base, w->https ? w->ctx : NULL, w->host,
 						    w->port, WEBHOOK_TIMEOUT_S, 4096))) {
-		fprintf(stderr, "rampartd: alert webhook %s: cannot set up a connection\n", w->url);
+		fprintf(stderr, "%srampartd: alert webhook %s: cannot set up a connection\n",
+			rp_log_prio(LOG_ERR), w->url);
 		struct timeval tv = {5, 0};
 		evtimer_add(w->retry, &tv);
 		return;
@@ -192,9 +196,9 @@ void webhook_alert(struct server *s, const char *org, const char *device, const 
 	if (w->queued >= WEBHOOK_QUEUE_MAX) {
 		w->dropped++;
 		fprintf(stderr,
-			"rampartd: alert webhook %s: %d alerts queued: alert %s of device %s "
+			"%srampartd: alert webhook %s: %d alerts queued: alert %s of device %s "
 			"dropped\n",
-			w->url, WEBHOOK_QUEUE_MAX, code, device);
+			rp_log_prio(LOG_WARNING), w->url, WEBHOOK_QUEUE_MAX, code, device);
 		return;
 	}
 	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:I}", "source", "rampartd", "org", org,

@@ -37,6 +37,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -278,8 +279,8 @@ int wdb_log_keys(struct wdb *db, const char *origin, struct rp_vkey *ret, size_t
 		const char *s = rp_sql_text(st, 0);
 		if (rp_vkey_parse(s, strlen(s), &ret[n], &d) < 0) {
 			/* Only add-log writes keys, and it parsed them: the file was edited. */
-			fprintf(stderr, "rampart-witness: stored key of %s does not parse: %s\n",
-				origin, d.msg);
+			fprintf(stderr, "%srampart-witness: stored key of %s does not parse: %s\n",
+				rp_log_prio(LOG_ERR), origin, d.msg);
 			continue;
 		}
 		n++;

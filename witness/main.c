@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -215,13 +216,15 @@ static int init_main(int argc, char *argv[])
 	}
 	rp_cosig_vkey(&k, &vk);
 	if (!(vtext = rp_vkey_format(&vk)) || !(stext = rp_skey_format(&k))) {
-		fprintf(stderr, "rampart-witness: formatting the key: out of memory\n");
+		fprintf(stderr, "%srampart-witness: formatting the key: out of memory\n",
+			rp_log_prio(LOG_ERR));
 		goto out;
 	}
 	size_t slen = strlen(stext);
 	char *line = realloc(stext, slen + 2);
 	if (!line) {
-		fprintf(stderr, "rampart-witness: formatting the key: out of memory\n");
+		fprintf(stderr, "%srampart-witness: formatting the key: out of memory\n",
+			rp_log_prio(LOG_ERR));
 		goto out;
 	}
 	stext = line;
@@ -629,7 +632,8 @@ int main(int argc, char *argv[])
 	/* The data directory holds the key and the database: nobody else reads them. */
 	umask(0077);
 	if (sodium_init() < 0) {
-		fprintf(stderr, "rampart-witness: libsodium failed to initialise\n");
+		fprintf(stderr, "%srampart-witness: libsodium failed to initialise\n",
+			rp_log_prio(LOG_ERR));
 		return 1;
 	}
 	return rp_cmd_main("rampart-witness",

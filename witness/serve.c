@@ -40,6 +40,7 @@
 #include <event2/keyvalq_struct.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <syslog.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,9 +156,9 @@ static void evidence(struct areq *q, struct answer *a, const struct rp_witness_r
 	a->commit = true;
 	if (first)
 		fprintf(stderr,
-			"rampart-witness: EVIDENCE: log %s signed a second root for the size "
+			"%srampart-witness: EVIDENCE: log %s signed a second root for the size "
 			"%llu this witness cosigned; kept, see `rampart-witness evidence'\n",
-			q->origin, (unsigned long long)st->size);
+			rp_log_prio(LOG_ALERT), q->origin, (unsigned long long)st->size);
 }
 
 /*

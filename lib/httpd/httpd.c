@@ -11,6 +11,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -56,10 +57,15 @@ static void log_line(const struct rp_httpd *h, const char *peer, int status,
 			  h->c.routine(h->c.arg, l->method, l->path ? l->path : "", status)))
 		return;
 	rp_quote(qpath, sizeof(qpath), l->path ? l->path : "?", l->path ? strlen(l->path) : 1);
-	fprintf(h->c.log, "%s: %s %s %d %.1f ms from %s%s%s%s%s%s%s\n", h->c.name, l->method, qpath,
-		status, rp_httpd_now_ms() - l->t0, peer && *peer ? peer : "?", *who ? " by " : "",
-		who, l->detail ? " " : "", l->detail ? l->detail : "", why ? ": " : "",
-		why ? why : "");
+	/* under journald: a server error is an error, a refusal with its reason a notice */
+	const char *prio = h->c.log != stderr     ? ""
+			   : status >= 500        ? rp_log_prio(LOG_ERR)
+			   : why && status >= 400 ? rp_log_prio(LOG_NOTICE)
+						  : "";
+	fprintf(h->c.log, "%s%s: %s %s %d %.1f ms from %s%s%s%s%s%s%s\n", prio, h->c.name,
+		l->method, qpath, status, rp_httpd_now_ms() - l->t0, peer && *peer ? peer : "?",
+		*who ? " by " : "", who, l->detail ? " " : "", l->detail ? l->detail : "",
+		why ? ": " : "", why ? why : "");
 }
 
 /* ---- replies ---- */

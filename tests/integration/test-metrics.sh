@@ -66,7 +66,34 @@ test_poll_lines_only_at_debug() {
 	rp_ok "no log line per agent poll at the default level, one each with --log-level debug; a bad level is a usage error"
 }
 
+# Under journald (JOURNAL_STREAM names its stderr, as systemd sets it) a
+# line's priority is its sd-daemon prefix; elsewhere lines carry none.
+test_journal_priorities() {
+	local js id
+	grep -q '^<[0-7]>' "$T/server.log" && die "a priority prefix outside journald: $(grep -m1 '^<' "$T/server.log")"
+	rp_server_stop
+	: >"$T/journal.log"
+	js=$(stat -c '%d:%i' "$T/journal.log")
+	JOURNAL_STREAM=$js "$RAMPARTD" serve --data "$DATA" --listen "127.0.0.1:$PORT" --poll-hold 5 \
+		>>"$T/journal.log" 2>&1 &
+	SERVER_PID=$!
+	PIDS+=("$SERVER_PID")
+	rp_wait_for 20 rp_health || die "rampartd did not come back"
+	curl -sk --tlsv1.3 -o /dev/null "https://127.0.0.1:$PORT/v1/orgs/acme/commands" || true
+	rp_wait_for 10 grep -q '^<5>rampartd: GET /v1/orgs/acme/commands 401 ' "$T/journal.log" ||
+		die "a refusal is not a notice: $(grep -m1 'commands 401' "$T/journal.log")"
+	# the witness is down (above): a new checkpoint cannot be cosigned, a warning
+	id=$(rp_submit 1 --to "$DEV_a1" --run-as "$ME" -- true)
+	rp_as 2 approve --yes "$id" >/dev/null
+	rp_wait_for 30 grep -q '^<[34]>rampartd: org acme: witness w1 ' "$T/journal.log" ||
+		die "a witness failure has no priority: $(grep -m2 'witness w1' "$T/journal.log")"
+	grep -q '^rampartd [0-9.]*: serving' "$T/journal.log" ||
+		die "the start line has a prefix or is missing: $(head -2 "$T/journal.log")"
+	rp_ok "under journald a refusal is a notice and a witness failure a warning; info lines and lines outside journald carry no prefix"
+}
+
 test_metrics_follow_actions
 test_witness_down_counted
 test_poll_lines_only_at_debug
+test_journal_priorities
 rp_note "all metrics tests passed"
