@@ -448,8 +448,33 @@ static int dir_diff(struct cli *c, int argc, char *argv[])
 		   rp_dir_stmt_parse(text, strlen(text), &st, &d) < 0 || strcmp(st->id, argv[1])) {
 		cli_err("directory diff: %s is not a directory statement%s%s", argv[1],
 			d.msg[0] ? ": " : "", d.msg);
-	} else if (cli_directory_diff(stdout, &s, st, (const uint8_t *)text, strlen(text)) == 0) {
-		r = 0;
+	} else if (!c->json) {
+		r = cli_directory_diff(stdout, &s, st, (const uint8_t *)text, strlen(text)) == 0
+			    ? 0
+			    : 1;
+	} else {
+		/* {"id", "version", "diff": [line, ...]}: the lines the text form prints */
+		char *buf = NULL;
+		size_t blen = 0;
+		FILE *m = open_memstream(&buf, &blen);
+		int k = m ? cli_directory_diff(m, &s, st, (const uint8_t *)text, strlen(text)) : -1;
+		if (m)
+			fclose(m);
+		json_t *lines = json_array(), *o;
+		for (char *line = buf, *nl; k == 0 && line && *line; line = nl + 1) {
+			if (!(nl = strchr(line, '\n')))
+				nl = line + strlen(line) - 1;
+			json_array_append_new(lines, json_stringn(line, (size_t)(nl - line)));
+		}
+		if (k == 0 && (o = json_pack("{s:s, s:I, s:o}", "id", st->id, "version",
+					     (json_int_t)st->version, "diff", lines))) {
+			cli_json(stdout, o);
+			json_decref(o);
+			r = 0;
+		} else {
+			json_decref(lines);
+		}
+		free(buf);
 	}
 	rp_dir_stmt_free(st);
 	json_decref(j);

@@ -152,7 +152,18 @@ static int token_print(struct cli *c, const struct rp_policy *p, const char *id,
 		"rampart: reusable token %s is logged: up to %u devices until its expiry, "
 		"%zu enrolled so far (`rampart enroll-token revoke %s' ends it)\n",
 		id, t->max, t->nenrolled, id);
-	printf("%s\n", text);
+	if (c->json) {
+		char exp[21];
+		rp_time_format(t->expires, exp);
+		json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "id", id, "token", text,
+				      "expires", exp, "max_devices", (json_int_t)t->max, "enrolled",
+				      (json_int_t)t->nenrolled);
+		if (o)
+			cli_json(stdout, o);
+		json_decref(o);
+	} else {
+		printf("%s\n", text);
+	}
 	r = 0;
 out:
 	if (text) {

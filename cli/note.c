@@ -76,7 +76,7 @@ out:
 	return r;
 }
 
-static int note_verify(int argc, char *argv[])
+static int note_verify(const struct cli *c, int argc, char *argv[])
 {
 	struct rp_vkey keys[RP_NOTE_SIGS_MAX];
 	bool ok[RP_NOTE_SIGS_MAX];
@@ -111,9 +111,21 @@ static int note_verify(int argc, char *argv[])
 		cli_err("note verify: %s", d.msg);
 		goto out;
 	}
-	for (size_t i = 0; i < nkeys; i++)
-		if (ok[i])
-			printf("verified by %s+%08x\n", keys[i].name, keys[i].id);
+	if (c->json) {
+		/* {"verified": ["name+hexid", ...]}: the keys given whose signature verified */
+		json_t *a = json_array(), *o;
+		for (size_t i = 0; a && i < nkeys; i++)
+			if (ok[i])
+				json_array_append_new(
+					a, json_sprintf("%s+%08x", keys[i].name, keys[i].id));
+		if ((o = json_pack("{s:o}", "verified", a)))
+			cli_json(stdout, o);
+		json_decref(o);
+	} else {
+		for (size_t i = 0; i < nkeys; i++)
+			if (ok[i])
+				printf("verified by %s+%08x\n", keys[i].name, keys[i].id);
+	}
 	r = 0;
 out:
 	rp_note_free(note);
@@ -128,13 +140,14 @@ int cmd_note(struct cli *c, int argc, char *argv[])
 		       "       rampart note verify --vkey VKEY [--vkey VKEY...] < note\n\n"
 		       "C2SP signed notes (Go sumdb/note compatible). `sign' adds a signature\n"
 		       "to a note, or signs plain text. `verify' prints each key that verified\n"
-		       "and exits 1 if a known key's signature is bad or none verified.\n");
+		       "and exits 1 if a known key's signature is bad or none verified;\n"
+		       "with --json it prints {\"verified\": [\"NAME+HEXID\", ...]}.\n");
 		return argc < 2 ? 2 : 0;
 	}
 	if (!strcmp(argv[1], "sign"))
 		return note_sign(c, argc - 1, argv + 1);
 	if (!strcmp(argv[1], "verify"))
-		return note_verify(argc - 1, argv + 1);
+		return note_verify(c, argc - 1, argv + 1);
 	cli_err("note: expected sign or verify");
 	return 2;
 }

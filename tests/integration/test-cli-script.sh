@@ -250,7 +250,12 @@ test_json_shapes() {
 	grep -q -- "---- signatures" "$T/rc.err" || die "approve --json: the review is not on stderr"
 	want 0 "directory show --json" rp_as 1 --json directory show
 	python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/rc.out" || die "directory show --json is not JSON"
-	rp_ok "--json shapes: devices, commands, results, config, policy show, audit, approve, alerts, pending, directory show"
+	"$CLI" --json note verify --vkey "$T/admin/admin1.key.vkey" --vkey "$T/admin/admin3.key.vkey" \
+		<"$T/admin/acme.policy" >"$T/rc.out" || die "note verify --json"
+	jq "assert j['verified'] == [open('$T/admin/admin1.key.vkey').read().split('+')[0] + '+' + open('$T/admin/admin1.key.vkey').read().split('+')[1]]"
+	want 0 "releases --json" rp_as 1 --json releases
+	jq 'assert j == []'
+	rp_ok "--json shapes: devices, commands, results, config, policy show, audit, approve, alerts, pending, directory show, note verify, releases"
 }
 
 # Every command and subcommand: --help exits 0 and prints its usage.
@@ -302,6 +307,9 @@ test_help_everywhere() {
 	directory
 	directory show
 	directory diff
+	upgrade
+	releases
+	enroll-command
 	user
 	user add
 	user edit

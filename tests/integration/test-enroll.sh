@@ -48,11 +48,24 @@ new_token() {
 	sid=$(awk '$1 == "command" {print $2}' <<<"$out")
 	[ -n "$TOKEN_ID" ] && [ -n "$sid" ] || die "enroll-token --reusable said: $out $(cat "$T/token.err")"
 	! grep -q '^RPE2\.' <<<"$out" || die "a token was printed before its statement was logged"
+	# the change it makes, as text and as JSON (the same lines)
+	rp_as 1 directory diff "$sid" >"$T/diff.txt" || die "directory diff"
+	grep -q "$TOKEN_ID" "$T/diff.txt" || die "directory diff does not show the token: $(cat "$T/diff.txt")"
+	rp_as 1 --json directory diff "$sid" >"$T/diff.json" || die "directory diff --json"
+	python3 - "$T/diff.json" "$T/diff.txt" "$sid" <<'EOF' || die "directory diff --json: $(head -c 400 "$T/diff.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["id"] == sys.argv[3] and j["version"] >= 1, j
+assert j["diff"] == open(sys.argv[2]).read().splitlines(), (j["diff"], open(sys.argv[2]).read())
+EOF
 	rp_as 2 approve --yes "$sid" >"$T/approve.token" 2>&1 || { cat "$T/approve.token" >&2; die "approve the token"; }
 	rp_wait_for 30 bash -c "rp_as 1 enroll-token print $TOKEN_ID >'$T/token.$TOKEN_ID' 2>/dev/null" ||
 		die "the approved token is not printed: $(rp_as 1 enroll-token print "$TOKEN_ID" 2>&1)"
 	TOKEN=$(cat "$T/token.$TOKEN_ID")
 	grep -q '^RPE2\.' <<<"$TOKEN" || die "enroll-token print: $TOKEN"
+	rp_as 1 --json enroll-token print "$TOKEN_ID" 2>/dev/null >"$T/token.json" || die "enroll-token print --json"
+	python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); assert j["token"] == sys.argv[2] and j["id"] == sys.argv[3] and j["enrolled"] == 0, j' \
+		"$T/token.json" "$TOKEN" "$TOKEN_ID" || die "enroll-token print --json: $(cat "$T/token.json")"
 }
 
 # enrol NAME: the agent enrolled with $TOKEN (0 or 1: the enrol's exit status)
