@@ -20,6 +20,7 @@
 #include "rp_err.h"
 #include "release.h"
 #include "statement.h"
+#include "text.h"
 #include "token.h"
 
 /* GET path; the caller prints what it verified. */
@@ -1864,7 +1865,15 @@ int cmd_token(struct cli *c, int argc, char *argv[])
 			if (c->json) {
 				cli_json(stdout, j);
 			} else {
-				printf("%-32s  %-20s  %-6s  %s\n", "ID", "NAME", "SCOPE",
+				/* names as wide as the widest, cut only to fit the terminal */
+				size_t nw = 4;
+				json_array_foreach (json_object_get(j, "tokens"), i, v) {
+					const char *nm = cli_js(v, "name");
+					size_t w = rp_text_width(nm, strlen(nm), RP_TEXT_LINE);
+					nw = w > nw ? w : nw;
+				}
+				nw = col_width(nw, 4, 32 + 2 + 2 + 6 + 2 + 20);
+				printf("%-32s  %-*s  %-6s  %s\n", "ID", (int)nw, "NAME", "SCOPE",
 				       "EXPIRES");
 				json_array_foreach (json_object_get(j, "tokens"), i, v) {
 					rp_time_format(
@@ -1872,7 +1881,7 @@ int cmd_token(struct cli *c, int argc, char *argv[])
 						t);
 					cli_cell(stdout, cli_js(v, "id"), 32);
 					fputs("  ", stdout);
-					cli_cell(stdout, cli_js(v, "name"), 20);
+					cli_cell(stdout, cli_js(v, "name"), nw);
 					fputs("  ", stdout);
 					cli_cell(stdout, cli_js(v, "scope"), 6);
 					printf("  %s\n", t);

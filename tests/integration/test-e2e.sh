@@ -163,8 +163,18 @@ test_api_tokens() {
 		--data '{"statement":"x","payload":""}' "$url/commands")" = 403 ] || die "read token could submit"
 	[ "$(curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $READ_TOKEN" "$url/tokens")" = 401 ] \
 		|| die "a token could manage tokens"
-	local tid
-	tid=$(rp_as 1 --json token list | python3 -c 'import json,sys; print(json.load(sys.stdin)["tokens"][0]["id"])')
+	local tid long=nightly-inventory-export-for-the-cmdb
+	rp_as 1 token create --name "$long" --scope read --expires 1h >/dev/null || die "token create $long"
+	# off a terminal a table is as wide as its cells: the name whole, the columns aligned
+	rp_as 1 token list >"$T/tokens.txt"
+	grep -qE "^[0-9a-f]{32}  $long  read  " "$T/tokens.txt" || die "token list cuts or misaligns: $(cat "$T/tokens.txt")"
+	python3 - "$T/tokens.txt" "$long" <<'EOF' || die "token list columns: $(cat "$T/tokens.txt")"
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+row = [l for l in lines if sys.argv[2] in l][0]
+assert lines[0].index("SCOPE") == row.index(" read ") + 1, (lines[0], row)
+EOF
+	tid=$(rp_as 1 --json token list | python3 -c 'import json,sys; print([t["id"] for t in json.load(sys.stdin)["tokens"] if t["name"] == "ci"][0])')
 	rp_as 1 token revoke "$tid" >/dev/null
 	[ "$(curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $READ_TOKEN" "$url/devices")" = 401 ] \
 		|| die "revoked token still works"
