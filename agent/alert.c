@@ -340,3 +340,39 @@ size_t agent_alert_flush(struct agent *a, int64_t now, struct agent_alert_note *
 	}
 	return n;
 }
+
+void agent_alerts_tally(const char *buf, size_t len, int64_t since, struct agent_alert_tally *t)
+{
+	for (const char *p = buf, *end = buf + len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		const char *sp = memchr(p, ' ', n), *sp2 = NULL;
+		int64_t at;
+
+		if (sp && rp_time_parse(p, (size_t)(sp - p), &at) == 0 && at >= since)
+			sp2 = memchr(sp + 1, ' ', n - (size_t)(sp + 1 - p));
+		if (sp2 && sp2 > sp + 1 && (size_t)(sp2 - sp - 1) <= RP_ALERT_CODE_MAX) {
+			size_t cl = (size_t)(sp2 - sp - 1), i;
+			char code[RP_ALERT_CODE_MAX + 1];
+			memcpy(code, sp + 1, cl);
+			code[cl] = '\0';
+			t->total++;
+			t->security += agent_alert_security(code);
+			/* every alert but `interrupted' is something a correct server never causes
+			 */
+			t->refusals += strcmp(code, "interrupted") != 0;
+			for (i = 0; i < t->ncodes && strcmp(t->codes[i].code, code); i++)
+				;
+			if (i == t->ncodes && t->ncodes < AGENT_TALLY_CODES_MAX)
+				memcpy(t->codes[t->ncodes++].code, code, cl + 1);
+			if (i < t->ncodes)
+				t->codes[i].n++;
+			else
+				t->other_codes++;
+			size_t keep = n < sizeof(t->last) - 1 ? n : sizeof(t->last) - 1;
+			memcpy(t->last, p, keep);
+			t->last[keep] = '\0';
+		}
+		p += n + 1;
+	}
+}

@@ -393,6 +393,24 @@ void agent_alert_log(const struct agent *a, const char *id, const char *code, co
 bool agent_alert_security(const char *code);
 
 /*
+ * What alerts.log lines (`<time> <code> <id> <reason>', as agent_alert
+ * writes them) say from since on, for `rampart-agent status': lines that
+ * do not read so, or are older, are passed over.
+ */
+#define AGENT_TALLY_CODES_MAX 32
+struct agent_alert_tally {
+	struct {
+		char code[RP_ALERT_CODE_MAX + 1];
+		unsigned n;
+	} codes[AGENT_TALLY_CODES_MAX];
+	size_t ncodes;
+	unsigned total, security, refusals;
+	unsigned other_codes;         /* lines of codes past AGENT_TALLY_CODES_MAX */
+	char last[RP_ALERT_LINE_MAX]; /* the newest line counted, as written (escaped) */
+};
+void agent_alerts_tally(const char *buf, size_t len, int64_t since, struct agent_alert_tally *t);
+
+/*
  * The rate limiter in front of agent_alert_log: the same code for the same
  * statement is written once per a->alert_window; the others are counted,
  * and the count is written as one summary line when the window closes.

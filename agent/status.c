@@ -22,24 +22,11 @@
 #include "rp_err.h"
 #include "upgrade.h"
 
-#define STATUS_DAY_S     86400
-#define STATUS_CODES_MAX 32
+#define STATUS_DAY_S 86400
 
-struct code_count {
-	char code[RP_ALERT_CODE_MAX + 1];
-	unsigned n;
-};
-
-struct alert_tally {
-	struct code_count codes[STATUS_CODES_MAX];
-	size_t ncodes;
-	unsigned total, security, other_codes, refusals;
-	char last[RP_ALERT_LINE_MAX]; /* the newest line, as written (escaped) */
-};
-
-/* The lines of FILE from since on, counted by code. Lines are the agent's own, escaped. */
+/* alerts.log (and its rotated half) counted from since on (agent_alerts_tally). */
 static void tally_file(const struct agent *a, const char *name, int64_t since,
-		       struct alert_tally *t)
+		       struct agent_alert_tally *t)
 {
 	char path[700], *buf = NULL;
 	size_t len = 0;
@@ -48,35 +35,7 @@ static void tally_file(const struct agent *a, const char *name, int64_t since,
 	if (rp_read_file_flags(path, RP_ALERTS_LOG_MAX + RP_ALERT_LINE_MAX, RP_FILE_NOFOLLOW, &buf,
 			       &len, NULL) < 0)
 		return;
-	for (char *p = buf, *end = buf + len; p < end;) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		char *sp = memchr(p, ' ', n), *sp2;
-		int64_t at;
-
-		if (sp && rp_time_parse(p, (size_t)(sp - p), &at) == 0 && at >= since &&
-		    (sp2 = memchr(sp + 1, ' ', n - (size_t)(sp + 1 - p)))) {
-			size_t cl = (size_t)(sp2 - sp - 1), i;
-			char code[RP_ALERT_CODE_MAX + 1];
-			snprintf(code, sizeof(code), "%.*s", (int)cl, sp + 1);
-			t->total++;
-			t->security += agent_alert_security(code);
-			/* every alert but `interrupted' is something a correct server never causes
-			 */
-			t->refusals += strcmp(code, "interrupted") != 0;
-			for (i = 0; i < t->ncodes && strcmp(t->codes[i].code, code); i++)
-				;
-			if (i == t->ncodes && t->ncodes < STATUS_CODES_MAX)
-				snprintf(t->codes[t->ncodes++].code, sizeof(t->codes[0].code), "%s",
-					 code);
-			if (i < t->ncodes)
-				t->codes[i].n++;
-			else
-				t->other_codes++;
-			snprintf(t->last, sizeof(t->last), "%.*s", (int)n, p);
-		}
-		p += n + 1;
-	}
+	agent_alerts_tally(buf, len, since, t);
 	free(buf);
 }
 
@@ -100,7 +59,7 @@ int agent_status(const char *dir, bool json)
 {
 	struct agent a;
 	struct rp_diag d = {""};
-	struct alert_tally t = {.ncodes = 0};
+	struct agent_alert_tally t = {.ncodes = 0};
 	char installed[RP_RELEASE_VERSION_MAX + 1], newest[21] = "-", expires[21];
 	const char *problems[8];
 	size_t np = 0;

@@ -2,8 +2,9 @@
 /*
  * The agent's own state files (agent/state.c): agent.conf must format back
  * to the bytes it parsed from; a line of the executed record that parses
- * names a well-formed id, mark and time, and formats back to its bytes.
- * The first byte chooses the parser.
+ * names a well-formed id, mark and time, and formats back to its bytes;
+ * membership.state formats back to its bytes; alerts.log's tally stays
+ * within its bounds. The first byte chooses the parser.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +28,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
+	if ((data[0] & 7) == 4) {
+		/* alerts.log counted (rampart-agent status): bounded, never past the buffer */
+		static struct agent_alert_tally t;
+		size_t sum = 0;
+		memset(&t, 0, sizeof(t));
+		agent_alerts_tally(text, len, (int64_t)(data[0] >> 3) * 100000000, &t);
+		FUZZ_CHECK(t.ncodes <= AGENT_TALLY_CODES_MAX && t.security <= t.total &&
+			   t.refusals <= t.total);
+		for (size_t i = 0; i < t.ncodes; i++)
+			sum += t.codes[i].n;
+		FUZZ_CHECK(sum + t.other_codes == t.total);
+		FUZZ_CHECK(strlen(t.last) < sizeof(t.last));
+		return 0;
+	}
 	if ((data[0] & 3) == 2) {
 		/* membership.state: parses, and formats back to exactly its bytes */
 		static struct agent a;
