@@ -20,6 +20,8 @@
 #   make bench-directory  issue 10: 1,000 users and 50 groups converged under
 #                a temporary root prefix, an unchanged directory's writes
 #                (bench/directory.c; BENCH_RUNS, BENCH_DIR, BENCH_KEEP)
+#   make bench-keepalive  issue 12: round trips on one kept-alive TLS
+#                connection to rampartd (bench/keepalive)
 #   make deb     the Debian packages rampartd, rampart-agent, rampart and
 #                rampart-witness in build-deb/, lintian-checked (scripts/build-deb)
 #   make fuzz    every libFuzzer target for FUZZ_SECONDS (default 30) each
@@ -28,7 +30,7 @@ BUILD ?= build
 CHECK_BUILD ?= build-check
 BENCH_BUILD ?= build-release
 
-.PHONY: all deps build demo check lint deb bench bench-burst bench-agent-memory bench-agent-idle bench-log bench-directory bench-build fuzz clean
+.PHONY: all deps build demo check lint deb bench bench-burst bench-agent-memory bench-agent-idle bench-log bench-directory bench-keepalive bench-build fuzz clean
 
 all: build
 
@@ -73,6 +75,9 @@ bench-log: bench-build
 
 bench-directory: bench-build
 	@$(BENCH_BUILD)/bench/directory
+
+bench-keepalive: bench-build
+	@bench/keepalive $(BENCH_BUILD) 3
 
 bench-build: deps
 	@test -f $(BENCH_BUILD)/build.ninja || meson setup $(BENCH_BUILD) --buildtype=release -Dtests=false >/dev/null

@@ -7,6 +7,8 @@
 #include <http_parser.h>
 #include <limits.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -438,6 +440,8 @@ static int tcp_connect(const struct rp_url *u, int64_t deadline,
 			err = errno;
 			continue;
 		}
+		/* a request goes out whole at once (no Nagle wait for the server's ACK) */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 			break;
 		err = errno;
