@@ -253,6 +253,33 @@ static void directory_as_command(void **state)
 	rp_command_free(c);
 }
 
+/* 1,000 targets, the last one the same as the first: found (sorted, not pairwise). */
+static void duplicate_among_many(void **state)
+{
+	struct rp_sb sb;
+	struct rp_command *c = NULL;
+	struct rp_diag d = {""};
+	char *t, *head = replace(good, "target " T1 "\ntarget " T2 "\ncomment restart nginx\n", "");
+	(void)state;
+
+	rp_sb_init(&sb, 1 << 20);
+	rp_sb_puts(&sb, head);
+	for (int i = 0; i < 999; i++)
+		rp_sb_printf(&sb, "target %032x\n", i);
+	rp_sb_printf(&sb, "target %032x\n", 0);
+	t = rp_sb_take(&sb, NULL);
+	assert_int_equal(rp_command_parse_text(t, strlen(t), &c, &d), RP_E_MALFORMED);
+	assert_null(c);
+	assert_diag_has(&d, "listed twice");
+	/* and without the repeat, all 999 are taken */
+	t[strlen(t) - strlen("target ") - 32 - 1] = '\0';
+	assert_int_equal(rp_command_parse_text(t, strlen(t), &c, &d), 0);
+	assert_int_equal(c->ntargets, 999);
+	rp_command_free(c);
+	free(t);
+	free(head);
+}
+
 static void unknown_kind(void **state)
 {
 	(void)state;
@@ -756,6 +783,7 @@ int main(void)
 		cmocka_unit_test(id_33_chars),
 		cmocka_unit_test(id_not_hex),
 		cmocka_unit_test(unknown_kind),
+		cmocka_unit_test(duplicate_among_many),
 		cmocka_unit_test(upgrade_kind),
 		cmocka_unit_test(upgrade_as_another_user),
 		cmocka_unit_test(upgrade_payload_not_a_release),
