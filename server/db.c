@@ -1700,6 +1700,24 @@ int db_next_delivery(struct db *db, const char *device, int64_t log, json_t **re
 	return delivery_row(db, st, ret);
 }
 
+int db_log_targets(struct db *db, int64_t log, uint64_t from, uint64_t to, db_device_fn fn,
+		   void *arg)
+{
+	/* devices with an open delivery of a command logged at [from, to) of log */
+	sqlite3_stmt *st = rp_sql_prep(db->h,
+				       "SELECT DISTINCT d.device_id FROM commands c "
+				       "JOIN deliveries d ON d.command_id = c.id "
+				       "WHERE c.log = ? AND c.log_index >= ? AND c.log_index < ? "
+				       "AND c.state = 'approved' AND d.status IN ('pending', 'running')",
+				       "iii", log, (int64_t)from, (int64_t)to);
+	int r;
+
+	while ((r = rp_sql_step(db->h, st)) == 1)
+		fn(arg, rp_sql_text(st, 0));
+	sqlite3_finalize(st);
+	return r < 0 ? db_ret(db, r, "finding the devices of log entries") : 0;
+}
+
 /*
  * The rows db_log_approved appends: approved ones never logged (written
  * behind the API's back), then scheduled ones now due, by not-before and

@@ -465,6 +465,14 @@ int db_log_entries(struct db *db, int64_t log, uint64_t from, uint64_t to, size_
 		   size_t max_n, db_entry_fn fn, void *arg, uint64_t *ret_end);
 int db_log_set_signed(struct db *db, int64_t log, uint64_t size, const char *note);
 int db_log_signed_note(struct db *db, int64_t log, char **ret);
+/*
+ * fn(arg, device id) once for each device with an open delivery of a
+ * command logged at entries [from, to) of log: those a newly served
+ * checkpoint has work for.
+ */
+typedef void (*db_device_fn)(void *arg, const char *device);
+int db_log_targets(struct db *db, int64_t log, uint64_t from, uint64_t to, db_device_fn fn,
+		   void *arg);
 /* Never moves the served checkpoint backwards. */
 int db_log_set_served(struct db *db, int64_t log, uint64_t size, const char *note);
 int db_log_served_note(struct db *db, int64_t log, char **ret);

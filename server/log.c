@@ -197,13 +197,14 @@ static void update_served(struct server *s, const char *org, const struct rp_pol
 	r = rp_checkpoint_verify(&p->wp, note, len, rp_now(), 0, RP_CLOCK_SKEW_S, NULL, NULL, &d);
 	if (r == 0) {
 		bool grew = (uint64_t)lg->signed_size > lg->served_size;
+		uint64_t was = lg->served_size;
 		if (db_log_set_served(&s->db, lg->id, (uint64_t)lg->signed_size, note) == 0 &&
 		    grew) {
 			fprintf(stderr, "rampartd: org %s: checkpoint %lld of %s witnessed%s\n",
 				org, (long long)lg->signed_size, lg->origin,
 				lg->state == DB_LOG_RETIRED ? " (retired log)" : ", delivering");
 			if (s->on_witnessed)
-				s->on_witnessed(s);
+				s->on_witnessed(s, lg->id, was, (uint64_t)lg->signed_size);
 		}
 	} else if (r != RP_E_WITNESS) {
 		fprintf(stderr, "%srampartd: org %s: checkpoint %lld is not acceptable: %s\n",

@@ -743,7 +743,7 @@ static int serve_main(int argc, char *argv[])
 	if (rp_httpd_fit_descriptors(&lim, &d) > 0)
 		fprintf(stderr, "rampartd: --max-connections: %s\n", d.msg);
 	signal(SIGPIPE, SIG_IGN);
-	s.on_witnessed = poll_wake_all;
+	s.on_witnessed = poll_wake;
 	if (open_data(dir, &s.db) < 0 || !(s.ssl = tls_server_ctx(key, cert)) ||
 	    !(s.base = event_base_new()) || api_init(&s, &lim) < 0 || log_init(&s, witness_ca) < 0)
 		goto out;

@@ -29,9 +29,12 @@ static void metrics_fill(void *arg, struct rp_sb *out)
 		"# TYPE rampartd_connections gauge\nrampartd_connections %zu\n"
 		"# HELP rampartd_held_polls Agents' polls held open, waiting for work.\n"
 		"# TYPE rampartd_held_polls gauge\nrampartd_held_polls %zu\n"
+		"# HELP rampartd_poll_lookups_total Held polls looked up for a delivery because a\n"
+		"# checkpoint was served: only the devices its new entries have work for.\n"
+		"# TYPE rampartd_poll_lookups_total counter\nrampartd_poll_lookups_total %llu\n"
 		"# HELP rampartd_http_responses_total API answers by status class.\n"
 		"# TYPE rampartd_http_responses_total counter\n",
-		s->httpd.nconns, s->nwaiters);
+		s->httpd.nconns, s->nwaiters, (unsigned long long)s->poll_lookups);
 	for (int c = 1; c < 6; c++)
 		rp_sb_printf(out, "rampartd_http_responses_total{code=\"%s\"} %llu\n", cls[c],
 			     (unsigned long long)s->httpd.replies[c]);

@@ -233,15 +233,34 @@ fail:
 	return RP_E_NOMEM;
 }
 
-void poll_wake_all(struct server *s)
+struct wake {
+	struct server *srv;
+	int64_t log;
+};
+
+static void wake_device(void *arg, const char *device)
 {
+	struct wake *k = arg;
+	struct server *s = k->srv;
+	struct waiter *w;
 	json_t *j;
 
-	for (struct waiter *w = s->waiters, *next; w; w = next) {
-		next = w->next;
-		if ((j = lookup(s, w->device, w->log, w->have)))
-			waiter_answer(w, j, NULL);
-	}
+	for (w = *bucket(s, device); w && strcmp(w->device, device) != 0; w = w->dnext)
+		;
+	if (!w || w->log != k->log)
+		return;
+	s->poll_lookups++;
+	if ((j = lookup(s, w->device, w->log, w->have)))
+		waiter_answer(w, j, NULL);
+}
+
+void poll_wake(struct server *s, int64_t log, uint64_t from, uint64_t to)
+{
+	struct wake k = {s, log};
+
+	if (!s->bydevice || !s->nwaiters || from >= to)
+		return;
+	db_log_targets(&s->db, log, from, to, wake_device, &k);
 }
 
 void poll_release_all(struct server *s)

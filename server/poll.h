@@ -14,7 +14,13 @@
  */
 int poll_hold(struct server *s, struct evhttp_request *r, const char *device, int64_t log,
 	      uint64_t have, unsigned seconds, double t0);
-/* Answers every held poll that now has a delivery (a checkpoint was witnessed). */
-void poll_wake_all(struct server *s);
+/*
+ * A checkpoint of log was witnessed, covering entries [from, to) anew:
+ * answers the held polls of that log's devices that those entries give a
+ * delivery, and only those (their devices found through the store's
+ * deliveries and the waiters' table by device). A row written behind the
+ * server's back is delivered at the end of its device's hold.
+ */
+void poll_wake(struct server *s, int64_t log, uint64_t from, uint64_t to);
 /* Answers every held poll with 204 (shutdown). */
 void poll_release_all(struct server *s);

@@ -53,8 +53,9 @@ struct server {
 	SSL_CTX *wssl;                /* TLS client context for https:// witnesses */
 	const char *data;             /* the data directory: the log keys' files (logkey.c) */
 	struct keywarn *keywarns;     /* the last refusal said of each org's log key (log.c) */
-	/* A checkpoint became the served one: held polls may have deliveries now. */
-	void (*on_witnessed)(struct server *s);
+	/* A checkpoint of log became the served one, covering [from, to) anew (poll_wake). */
+	void (*on_witnessed)(struct server *s, int64_t log, uint64_t from, uint64_t to);
+	uint64_t poll_lookups; /* held polls looked up because a checkpoint was served (/metrics) */
 	int64_t policy_warned; /* when the root policies' expiry was last checked (log.c) */
 	bool stopping;
 	struct rp_metrics *metrics; /* --metrics-listen (metrics.c); NULL when off */

@@ -18,6 +18,8 @@ rp_org acme 2 2
 rp_enroll a1
 rp_agent_start a1
 
+export -f rp_status rp_as
+export CLI PORT PIN ORG T
 scrape() { curl -sf "http://127.0.0.1:$MPORT/metrics"; }
 # metric 'NAME{LABELS}': its value in a scrape (empty when absent)
 metric() { scrape | awk -v k="$1" '$1 == k {print $2}'; }
@@ -41,6 +43,24 @@ test_metrics_follow_actions() {
 	[ "$(metric 'rampartd_witness_latency_seconds_count{org="acme",log="1",witness="w1"}')" = "$ok" ] || die "latency count"
 	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/v1/health")" = 404 ] || die "the metrics listener serves other paths"
 	rp_ok "/metrics: devices, online, pending approvals, a stored result, log size, witness answers and latency follow what happened"
+}
+
+# A command for one device wakes one held poll, not every one (issue 12).
+polls_held() { [ "$(metric rampartd_held_polls)" = "$1" ]; }
+test_wake_only_targets() {
+	local before after id
+	rp_enroll a2
+	rp_enroll a3
+	rp_agent_start a2
+	rp_agent_start a3
+	rp_wait_for 30 polls_held 3 || die "three polls are not held: $(metric rampartd_held_polls)"
+	before=$(metric rampartd_poll_lookups_total)
+	id=$(rp_submit 1 --to "$DEV_a1" --run-as "$ME" -- true)
+	rp_as 2 approve --yes "$id" >/dev/null
+	rp_wait_for 60 bash -c "[ \"\$(rp_status $id $DEV_a1)\" = done ]" || die "the command did not run"
+	after=$(metric rampartd_poll_lookups_total)
+	[ "$((after - before))" = 1 ] || die "a command for one device looked up $((after - before)) held polls"
+	rp_ok "a checkpoint with a command for one device wakes that device's held poll alone"
 }
 
 test_witness_down_counted() {
@@ -93,6 +113,7 @@ test_journal_priorities() {
 }
 
 test_metrics_follow_actions
+test_wake_only_targets
 test_witness_down_counted
 test_poll_lines_only_at_debug
 test_journal_priorities
