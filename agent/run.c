@@ -1349,9 +1349,11 @@ int agent_run(const char *dir, const struct run_opts *o)
 		net_failed(&a, a.net_why);
 		r = 3;
 	}
-	rp_notify("STOPPING=1");
+	/* an upgraded agent does not stop: the same process runs the new binary (main.c) */
+	if (!a.upgraded)
+		rp_notify("STOPPING=1");
 	agent_net_stop(&a);
-	agent_logf("stopping");
+	agent_logf(a.upgraded ? "running the release just installed" : "stopping");
 	agent_release(&a);
 	return r;
 }

@@ -1704,12 +1704,13 @@ int db_log_targets(struct db *db, int64_t log, uint64_t from, uint64_t to, db_de
 		   void *arg)
 {
 	/* devices with an open delivery of a command logged at [from, to) of log */
-	sqlite3_stmt *st = rp_sql_prep(db->h,
-				       "SELECT DISTINCT d.device_id FROM commands c "
-				       "JOIN deliveries d ON d.command_id = c.id "
-				       "WHERE c.log = ? AND c.log_index >= ? AND c.log_index < ? "
-				       "AND c.state = 'approved' AND d.status IN ('pending', 'running')",
-				       "iii", log, (int64_t)from, (int64_t)to);
+	sqlite3_stmt *st =
+		rp_sql_prep(db->h,
+			    "SELECT DISTINCT d.device_id FROM commands c "
+			    "JOIN deliveries d ON d.command_id = c.id "
+			    "WHERE c.log = ? AND c.log_index >= ? AND c.log_index < ? "
+			    "AND c.state = 'approved' AND d.status IN ('pending', 'running')",
+			    "iii", log, (int64_t)from, (int64_t)to);
 	int r;
 
 	while ((r = rp_sql_step(db->h, st)) == 1)

@@ -286,3 +286,18 @@ for r in json.load(sys.stdin)["results"]:
 }
 
 rp_sql() { sqlite3 -cmd ".timeout 5000" "$DATA/rampart.db" "$@"; }
+
+# notify_listen NAME: a NOTIFY_SOCKET of the test's own at $T/NAME.notify
+# (sd_notify's datagrams), each message appended to $T/NAME.notified.
+notify_listen() {
+	python3 - "$T/$1.notify" "$T/$1.notified" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as out:
+    while True:
+        out.write(s.recv(4096).decode(errors="replace") + "\n")
+PY
+	PIDS+=("$!")
+	rp_wait_for 10 test -S "$T/$1.notify" || die "notify socket $1"
+}

@@ -38,20 +38,6 @@ units_check() {
 	done
 }
 
-# notify_listen NAME: a datagram socket $T/NAME.notify whose messages go to $T/NAME.notified
-notify_listen() {
-	python3 - "$T/$1.notify" "$T/$1.notified" <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-with open(sys.argv[2], "a", buffering=1) as out:
-    while True:
-        out.write(s.recv(4096).decode(errors="replace") + "\n")
-PY
-	PIDS+=("$!")
-	rp_wait_for 10 test -S "$T/$1.notify" || die "notify socket $1"
-}
-
 test_meson_install() {
 	DESTDIR=$ROOT meson install -C "$BIN" --quiet --no-rebuild >"$T/install.log" 2>&1 ||
 		{ cat "$T/install.log" >&2; die "meson install --destdir"; }

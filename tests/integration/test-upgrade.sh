@@ -31,7 +31,8 @@ echo "installed \$1"
 EOF
 chmod 0755 "$T/install.sh"
 : >"$T/installed.log"
-"$T/bin/rampart-agent" run --state-dir "$T/a1" --poll-wait 5 --max-backoff 2 \
+notify_listen agent
+NOTIFY_SOCKET=$T/agent.notify "$T/bin/rampart-agent" run --state-dir "$T/a1" --poll-wait 5 --max-backoff 2 \
 	--installer "$T/install.sh" >>"$T/a1.log" 2>&1 &
 APID=$!
 PIDS+=("$APID")
@@ -114,6 +115,10 @@ test_upgrade_installs() {
 	rp_wait_for 20 polled_twice ||
 		die "the agent did not start again: $(tail -3 "$T/a1.log")"
 	kill -0 "$APID" || die "the agent is gone after its upgrade"
+	# to systemd (Type=notify) the same service, ready again, never stopping
+	rp_wait_for 20 bash -c "[ \$(grep -cx READY=1 '$T/agent.notified') -ge 2 ]" ||
+		die "no second READY=1: $(cat "$T/agent.notified")"
+	! grep -qx STOPPING=1 "$T/agent.notified" || die "the upgrade told systemd the agent stops"
 	[ "$(readlink "/proc/$APID/exe")" = "$T/bin/rampart-agent" ] ||
 		die "the agent does not run the installed file: $(readlink "/proc/$APID/exe")"
 	rp_ok "a signed upgrade is fetched in pieces, hash-checked, installed, reported, and the agent runs the new binary"
