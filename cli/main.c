@@ -17,7 +17,8 @@ static const struct cli_cmd commands[] = {
 	{"org", cmd_org, "build root policy version 1 for a new organisation"},
 	{"policy", cmd_policy, "sign, show, upload or trust a root policy"},
 	{"config", cmd_config, "show or save the server, pin, org and key to use"},
-	{"enroll-token", cmd_enroll_token, "make a one-time token that enrols one device"},
+	{"enroll-token", cmd_enroll_token,
+	 "make an enrolment token: one device, or (--reusable) a fleet"},
 	{"devices", cmd_devices, "list enrolled devices"},
 	{"run", cmd_run, "sign and submit a command for some devices"},
 	{"upgrade", cmd_upgrade, "upload an agent package and sign its upgrade for some devices"},
@@ -298,8 +299,11 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: rampart [GLOBAL OPTIONS] COMMAND [ARGS]\n\n"
 		   "Rampart's administrator tool: your key signs what agents may do; the\n"
 		   "server only stores and delivers it.\n\nCommands:\n");
+	int w = 0;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].help);
+		w = (int)strlen(commands[i].name) > w ? (int)strlen(commands[i].name) : w;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-*s  %s\n", w, commands[i].name, commands[i].help);
 	fprintf(f,
 		"\nGlobal options (also RAMPART_* environment variables and the config file):\n"
 		"  --server URL    https://host:port of rampartd\n"
