@@ -195,14 +195,9 @@ char *agent_upgrade_script(const char *installer, const char *path, size_t *ret_
 	struct rp_sb sb;
 
 	rp_sb_init(&sb, RP_PAYLOAD_MAX);
-	rp_sb_printf(&sb, "exec %s '", installer);
-	for (const char *p = path; *p; p++) {
-		if (*p == '\'')
-			rp_sb_puts(&sb, "'\\''");
-		else
-			rp_sb_put(&sb, p, 1);
-	}
-	rp_sb_puts(&sb, "'\n");
+	rp_sb_printf(&sb, "exec %s ", installer);
+	rp_sb_shell_word(&sb, path);
+	rp_sb_puts(&sb, "\n");
 	return rp_sb_take(&sb, ret_len);
 }
 

@@ -529,14 +529,8 @@ static char *argv_script(int argc, char *argv[], size_t *ret_len)
 	rp_sb_init(&sb, RP_PAYLOAD_MAX);
 	rp_sb_puts(&sb, "exec");
 	for (int i = 0; i < argc; i++) {
-		rp_sb_puts(&sb, " '");
-		for (const char *p = argv[i]; *p; p++) {
-			if (*p == '\'')
-				rp_sb_puts(&sb, "'\\''");
-			else
-				rp_sb_put(&sb, p, 1);
-		}
-		rp_sb_puts(&sb, "'");
+		rp_sb_puts(&sb, " ");
+		rp_sb_shell_word(&sb, argv[i]);
 	}
 	rp_sb_puts(&sb, "\n");
 	return rp_sb_take(&sb, ret_len);
@@ -1055,8 +1049,9 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 	struct cli_view v = {0};
 	struct rp_diag d = {""};
 	char path[256], *note = NULL;
-	uint8_t *payload = NULL, h[32];
+	uint8_t *payload = NULL;
 	size_t plen = 0, nlen;
+	int k;
 	bool yes = false, unsigned_ok = false, policy = false;
 	const char *id = NULL;
 	json_t *j = NULL, *resp = NULL;
@@ -1109,7 +1104,6 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 		cli_err("approve: %s", d.msg);
 		goto out;
 	}
-	const char *pb = cli_js(j, "payload");
 	/* The server is not trusted: check everything we are about to sign. */
 	cli_view_init(&v, p, c->org, id, cli_js(j, "statement"));
 	cli_view_strict(c, p, &v);
@@ -1117,15 +1111,10 @@ int cmd_approve(struct cli *c, int argc, char *argv[])
 		cli_err("approve: %s", v.problem);
 		goto out;
 	}
-	payload = malloc(strlen(pb) / 4 * 3 + 1);
-	if (!payload || (strlen(pb) > 0 && rp_b64_decode(pb, strlen(pb), payload,
-							 strlen(pb) / 4 * 3 + 1, &plen) < 0)) {
-		cli_err("approve: payload is not base64");
-		goto out;
-	}
-	rp_sha256(payload, plen, h);
-	if (plen != v.cmd->payload_size || sodium_memcmp(h, v.cmd->payload_hash, 32) != 0) {
-		cli_err("approve: SECURITY: the payload does not match the statement's hash");
+	if ((k = cli_view_payload(&v, j, &payload, &plen)) < 0) {
+		cli_err(k == RP_E_PAYLOAD ? "approve: SECURITY: the payload does not match the "
+					    "statement's hash"
+					  : "approve: payload is not base64");
 		goto out;
 	}
 	for (size_t i = 0; i < v.cmd->note->nsigs; i++) {

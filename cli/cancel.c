@@ -104,7 +104,7 @@ static int cancel_main(struct cli *c, int argc, char *argv[], bool reject)
 	struct cli_view v = {0};
 	struct rp_cancel k = {0}, *check = NULL;
 	struct rp_diag d = {""};
-	const char *id, *reason = NULL, *pb;
+	const char *id, *reason = NULL;
 	char path[256], *text = NULL, *note = NULL;
 	uint8_t *payload = NULL;
 	size_t tlen, nlen, plen = 0;
@@ -178,22 +178,11 @@ static int cancel_main(struct cli *c, int argc, char *argv[], bool reject)
 			what, c->signer.s.vkey.name);
 		goto out;
 	}
-	pb = cli_js(j, "payload");
-	payload = malloc(strlen(pb) / 4 * 3 + 1);
-	if (!payload ||
-	    (pb[0] && rp_b64_decode(pb, strlen(pb), payload, strlen(pb) / 4 * 3 + 1, &plen) < 0)) {
+	/* a payload that does not match is not shown, and does not stop a cancel */
+	int pk = cli_view_payload(&v, j, &payload, &plen);
+	if (pk == RP_E_MALFORMED || pk == RP_E_NOMEM) {
 		cli_err("%s: the payload is not base64", what);
 		goto out;
-	}
-	{
-		/* a payload that does not match is not shown, and does not stop a cancel */
-		uint8_t h[32];
-		rp_sha256(payload, plen, h);
-		if (plen != v.cmd->payload_size || sodium_memcmp(h, v.cmd->payload_hash, 32)) {
-			free(payload);
-			payload = NULL;
-			plen = 0;
-		}
 	}
 	/* the review goes to stderr with --json, so that stdout holds the JSON alone */
 	{

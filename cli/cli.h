@@ -219,6 +219,13 @@ void cli_show_command(struct cli *c, const struct rp_policy *p, const struct cli
 void cli_view_init(struct cli_view *v, const struct rp_policy *p, const char *org, const char *id,
 		   const char *statement);
 void cli_view_release(struct cli_view *v);
+/*
+ * The "payload" of the server's command object j (base64), checked
+ * against the statement v verified: 0 and the bytes (malloc'd),
+ * RP_E_MALFORMED when it is not base64, RP_E_PAYLOAD when its size or
+ * hash is not the statement's (nothing returned), RP_E_NOMEM.
+ */
+int cli_view_payload(const struct cli_view *v, json_t *j, uint8_t **ret, size_t *ret_len);
 bool cli_view_approved(const struct cli_view *v);
 /* UNVERIFIED, unsigned, pending-approval, expired, scheduled, approved or ended. */
 const char *cli_view_state(const struct cli_view *v, int64_t now);

@@ -110,6 +110,30 @@ void cli_view_release(struct cli_view *v)
 	v->cmd = NULL;
 }
 
+int cli_view_payload(const struct cli_view *v, json_t *j, uint8_t **ret, size_t *ret_len)
+{
+	const char *pb = cli_js(j, "payload");
+	size_t n = strlen(pb), len = 0;
+	uint8_t *p = malloc(n / 4 * 3 + 1), h[32];
+
+	*ret = NULL;
+	*ret_len = 0;
+	if (!p)
+		return RP_E_NOMEM;
+	if (n && rp_b64_decode(pb, n, p, n / 4 * 3 + 1, &len) < 0) {
+		free(p);
+		return RP_E_MALFORMED;
+	}
+	rp_sha256(p, len, h);
+	if (len != v->cmd->payload_size || sodium_memcmp(h, v->cmd->payload_hash, 32) != 0) {
+		free(p);
+		return RP_E_PAYLOAD;
+	}
+	*ret = p;
+	*ret_len = len;
+	return 0;
+}
+
 bool cli_view_approved(const struct cli_view *v)
 {
 	return v->cmd && v->count >= v->threshold;

@@ -204,25 +204,21 @@ static void release_of(struct cli *c, struct release_row *x, const char *id)
 {
 	char path[256];
 	json_t *j;
-	const char *pb;
-	uint8_t *payload = NULL, h[32];
+	uint8_t *payload = NULL;
 	size_t plen = 0;
 	struct rp_diag d = {""};
+	int k;
 
 	snprintf(path, sizeof(path), "/v1/orgs/%s/commands/%s", c->org, id);
 	if (!(j = cli_get(c, path))) {
 		snprintf(x->problem, sizeof(x->problem), "not fetched");
 		return;
 	}
-	pb = cli_js(j, "payload");
-	payload = malloc(strlen(pb) / 4 * 3 + 1);
-	if (!payload ||
-	    (strlen(pb) && rp_b64_decode(pb, strlen(pb), payload, strlen(pb) / 4 * 3 + 1, &plen)))
-		snprintf(x->problem, sizeof(x->problem), "the payload is not base64");
-	else if (rp_sha256(payload, plen, h),
-		 plen != x->v.cmd->payload_size || sodium_memcmp(h, x->v.cmd->payload_hash, 32))
-		snprintf(x->problem, sizeof(x->problem),
-			 "SECURITY: the server's payload does not match the statement's hash");
+	if ((k = cli_view_payload(&x->v, j, &payload, &plen)) < 0)
+		snprintf(x->problem, sizeof(x->problem), "%s",
+			 k == RP_E_PAYLOAD ? "SECURITY: the server's payload does not match the "
+					     "statement's hash"
+					   : "the payload is not base64");
 	else if (rp_release_parse_text((const char *)payload, plen, &x->rel, &d) < 0)
 		snprintf(x->problem, sizeof(x->problem), "not a release: %.150s", d.msg);
 	else if (strcmp(x->rel->org, c->org) != 0) {
@@ -371,19 +367,6 @@ int cmd_releases(struct cli *c, int argc, char *argv[])
 	return 0;
 }
 
-/* The single-quoted shell word for s (every ' written as '\''). */
-static void shell_word(struct rp_sb *sb, const char *s)
-{
-	rp_sb_puts(sb, "'");
-	for (; *s; s++) {
-		if (*s == '\'')
-			rp_sb_puts(sb, "'\\''");
-		else
-			rp_sb_put(sb, s, 1);
-	}
-	rp_sb_puts(sb, "'");
-}
-
 /* The pin "sha256:<hex>" as curl's --pinnedpubkey wants it: sha256//<base64>. */
 static int curl_pin(const char *pin, char *out, size_t n)
 {
@@ -486,12 +469,12 @@ int cmd_enroll_command(struct cli *c, int argc, char *argv[])
 		/* rampartd's certificate may be its own: the pin is what the agent trusts too */
 		rp_sb_printf(&sb, "--insecure --pinnedpubkey %s ", pin);
 	rp_sb_puts(&sb, "-o \"$f\" ");
-	shell_word(&sb, url);
+	rp_sb_shell_word(&sb, url);
 	rp_sb_printf(&sb,
 		     "; echo '%s  '\"$f\" | sha256sum --check --strict --quiet; "
 		     "apt-get install -y \"$f\"; rm -f \"$f\"; rampart-agent enroll --token ",
 		     hex);
-	shell_word(&sb, token);
+	rp_sb_shell_word(&sb, token);
 	rp_sb_puts(&sb, "; systemctl enable --now rampart-agent\n");
 	if (c->json) {
 		json_t *o =

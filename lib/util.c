@@ -110,6 +110,18 @@ void rp_sb_puts(struct rp_sb *sb, const char *s)
 	rp_sb_put(sb, s, strlen(s));
 }
 
+void rp_sb_shell_word(struct rp_sb *sb, const char *s)
+{
+	rp_sb_puts(sb, "'");
+	for (const char *p = s; *p; p++) {
+		if (*p == '\'')
+			rp_sb_puts(sb, "'\\''");
+		else
+			rp_sb_put(sb, p, 1);
+	}
+	rp_sb_puts(sb, "'");
+}
+
 void rp_sb_printf(struct rp_sb *sb, const char *fmt, ...)
 {
 	va_list ap;

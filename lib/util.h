@@ -38,6 +38,8 @@ void rp_sb_init(struct rp_sb *sb, size_t max);
 void rp_sb_release(struct rp_sb *sb);
 void rp_sb_put(struct rp_sb *sb, const void *p, size_t n);
 void rp_sb_puts(struct rp_sb *sb, const char *s);
+/* s as one single-quoted POSIX shell word (each ' written '\'', the rest as it is). */
+void rp_sb_shell_word(struct rp_sb *sb, const char *s);
 void rp_sb_printf(struct rp_sb *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A Prometheus label value: \\, " and newline escaped, other control bytes dropped. */
 void rp_prom_label(struct rp_sb *sb, const char *v);

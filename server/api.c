@@ -1860,14 +1860,9 @@ out:
 
 static bool package_name_valid(const char *s)
 {
-	size_t n = strlen(s);
+	uint8_t h[32];
 
-	if (n != 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
+	return rp_hex_decode(s, strlen(s), h, sizeof(h)) == 0;
 }
 
 /*
@@ -1937,13 +1932,15 @@ static void package_sent(const void *body, size_t len, void *arg)
 static void h_package_get(struct req *q)
 {
 	struct rp_httpd_line l = line_of(q);
-	uint64_t size, offset, end;
+	uint64_t size, offset = 0, end;
 	char buf[32];
 	uint8_t *out;
 	int has = query_value(q, "offset", buf, sizeof(buf)), r;
 
-	if (!query_u64(q, "offset", RP_PACKAGE_MAX, &offset))
+	if (has < 0 || (has == 1 && rp_parse_u64(buf, strlen(buf), RP_PACKAGE_MAX, &offset) != 0)) {
+		fail(q, 400, "offset must be an integer from 0 to %d", RP_PACKAGE_MAX);
 		return;
+	}
 	if ((r = db_package_info(&q->srv->db, q->org, q->arg[1], &size)) < 0) {
 		fail_db(q, r, "complete package of that hash");
 		return;

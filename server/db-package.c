@@ -56,11 +56,9 @@ int db_package_put(struct db *db, const char *org, const char *hex, uint64_t siz
 		return RP_E_INVAL;
 	if ((r = rp_sql_begin(db->h)) < 0)
 		return db_ret(db, r, "storing package %s", hex);
-	st = rp_sql_prep(
-		db->h,
-		"SELECT have, complete, size, (SELECT count(*) FROM packages WHERE org = ?1) "
-		"FROM packages WHERE org = ?1 AND sha256 = ?2",
-		"tt", org, hex);
+	st = rp_sql_prep(db->h,
+			 "SELECT have, complete, size FROM packages WHERE org = ? AND sha256 = ?",
+			 "tt", org, hex);
 	if ((r = rp_sql_step(db->h, st)) == 1) {
 		have = sqlite3_column_int64(st, 0);
 		complete = sqlite3_column_int64(st, 1);

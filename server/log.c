@@ -709,16 +709,8 @@ int log_init(struct server *s, const char *witness_ca)
 	struct timeval tv = {TICK_S, 0};
 
 	/* Witnesses over https://: TLS 1.2 or later, certificates verified. */
-	if (!(s->wssl = SSL_CTX_new(TLS_client_method())) ||
-	    SSL_CTX_set_min_proto_version(s->wssl, TLS1_2_VERSION) != 1)
+	if (!(s->wssl = tls_client_ctx(witness_ca, "witness certificates")))
 		return RP_E_TLS;
-	SSL_CTX_set_verify(s->wssl, SSL_VERIFY_PEER, NULL);
-	if (witness_ca ? SSL_CTX_load_verify_locations(s->wssl, witness_ca, NULL) != 1
-		       : SSL_CTX_set_default_verify_paths(s->wssl) != 1) {
-		fprintf(stderr, "%srampartd: cannot load %s for witness certificates\n",
-			rp_log_prio(LOG_ERR), witness_ca ? witness_ca : "the system's CA store");
-		return RP_E_TLS;
-	}
 
 	if (!(s->tick = event_new(s->base, -1, EV_PERSIST, on_run, s)) ||
 	    event_add(s->tick, &tv) < 0 || !(s->kick = evtimer_new(s->base, on_run, s)) ||

@@ -219,3 +219,19 @@ struct evhttp_connection *tls_client_conn(struct event_base *base, SSL_CTX *ctx,
 	}
 	return conn;
 }
+
+SSL_CTX *tls_client_ctx(const char *ca, const char *what)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (!ctx || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    (ca ? SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1
+		: SSL_CTX_set_default_verify_paths(ctx) != 1)) {
+		fprintf(stderr, "%srampartd: cannot load %s for %s\n", rp_log_prio(LOG_ERR),
+			ca ? ca : "the system's CA store", what);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	return ctx;
+}

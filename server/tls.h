@@ -14,6 +14,13 @@ int tls_pin(const char *cert_path, char out[72]);
 /* A TLS 1.3-only server context; NULL after logging why. */
 SSL_CTX *tls_server_ctx(const char *key_path, const char *cert_path);
 
+/*
+ * A client context for the server's outgoing HTTPS (witnesses, the alert
+ * webhook): TLS 1.2 or later, peers verified against ca (a PEM file) or,
+ * when NULL, the system's CA store. NULL after saying why, for what.
+ */
+SSL_CTX *tls_client_ctx(const char *ca, const char *what);
+
 struct event_base;
 struct evhttp_connection;
 /*

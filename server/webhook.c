@@ -268,17 +268,8 @@ int webhook_start(struct server *s, const char *url, const char *secret_file, co
 		memcpy(w->secret, sec, slen);
 		w->secret_len = slen;
 	}
-	if (w->https) {
-		if (!(w->ctx = SSL_CTX_new(TLS_client_method())) ||
-		    SSL_CTX_set_min_proto_version(w->ctx, TLS1_2_VERSION) != 1 ||
-		    (ca ? SSL_CTX_load_verify_locations(w->ctx, ca, NULL) != 1
-			: SSL_CTX_set_default_verify_paths(w->ctx) != 1)) {
-			fprintf(stderr, "rampartd serve: alert webhook: cannot load %s\n",
-				ca ? ca : "the system's CA certificates");
-			goto out;
-		}
-		SSL_CTX_set_verify(w->ctx, SSL_VERIFY_PEER, NULL);
-	}
+	if (w->https && !(w->ctx = tls_client_ctx(ca, "the alert webhook's certificate")))
+		goto out;
 	if (!(w->retry = evtimer_new(s->base, on_retry, w)))
 		goto out;
 	s->webhook = w;
