@@ -231,7 +231,22 @@ test_releases_and_enroll_command() {
 	if out=$(rp_as 1 enroll-command --token "$tok" --release 7.0 2>&1); then
 		die "enroll-command printed a line for an unsigned release: $out"
 	fi
-	rp_ok "enroll-command prints a line that installs only the package whose hash the exec quorum signed"
+	# docs/deployment.md step 7: a release for new servers only (--to tag:none), then the
+	# line for the newest signed one; no enrolled device installs it
+	local n0 id rel
+	n0=$(installs)
+	cp "$PKG" "$T/new.deb"
+	echo "# 200.0" >>"$T/new.deb"
+	rel=$(sha256sum "$T/new.deb" | cut -d' ' -f1)
+	id=$(rp_as 1 upgrade --to tag:none --version 200.0 "$T/new.deb" | upgrade_id)
+	[ -n "$id" ] || die "upgrade --to tag:none: no command id"
+	rp_as 2 approve --yes "$id" >/dev/null || die "approve the release for new servers"
+	line=$(rp_as 1 enroll-command --token "$tok" 2>"$T/ec.err") || die "enroll-command: $(cat "$T/ec.err")"
+	grep -q "release 200.0 for" "$T/ec.err" && [[ $line == *"$rel"* ]] ||
+		die "enroll-command did not take the newest signed release: $(cat "$T/ec.err")"
+	sleep 3
+	[ "$(installs)" = "$n0" ] || die "a release for no device was installed"
+	rp_ok "enroll-command prints a line that installs only the package whose hash the exec quorum signed; a release for new servers alone (--to tag:none) is its default"
 }
 
 test_status_healthy
